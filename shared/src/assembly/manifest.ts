@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { parseByteSize, parseDuration } from './duration';
+
+/**
+ * `assembly.yaml`: a subset of the Compose specification plus one `x-flotilla` block.
+ *
+ * Flotilla's own keys live under `x-flotilla` (top level and per service) rather than
+ * beside `services`, so an assembly stays a valid Compose file that `docker compose up`
+ * still runs on a laptop, and a working Compose file becomes an assembly by adding that
+ * block. (A top-level `version` key would collide with Compose's obsolete `version`.)
+ */
+
+export const UPDATE_STRATEGIES = ['download-then-switch', 'switch-then-download', 'hand-over'] as const;
+export const UpdateStrategy = z.enum(UPDATE_STRATEGIES);
+export type UpdateStrategy = z.infer<typeof UpdateStrategy>;
+
+const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+const name = (what: string) =>
+  z.string().regex(NAME, `${what} must be lower-case letters, digits, '_', '.', '-' (at most 63), starting with a letter or digit`);
+
+const duration = z
+  .string()
+  .refine((s) => parseDuration(s) !== undefined, 'expected a duration such as "30s", "1m30s" or "500ms"');
+
+const envValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const environment = z.union([
+  z.record(z.string().min(1), envValue),
+  z.array(z.string().regex(/^[^=]+(=.*)?$/, 'expected KEY=VALUE')),
+]);
+
+/** Short port syntax: "80", "8080:80", "127.0.0.1:8080:80", any of them with "/udp". */
+export const PORT_PATTERN = /^(?:(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):)?(\d{1,5})(?:\/(tcp|udp))?$/;
+const port = z.union([z.number().int().min(1).max(65535), z.string().regex(PORT_PATTERN, 'expected "CONTAINER", "HOST:CONTAINER" or "IP:HOST:CONTAINER", optionally with "/udp"')]);
+
+/** Short volume syntax: "name:/path", "/host:/path", either with ":ro" or ":rw". */
+export const VOLUME_PATTERN = /^([^:]+):(\/[^:]*)(?::(ro|rw))?$/;
+const volumeMount = z.string().regex(VOLUME_PATTERN, 'expected "VOLUME:/container/path" or "/host/path:/container/path", optionally with ":ro"');
+
+const healthcheck = z
+  .object({
+    test: z.union([z.array(z.string()).min(1), z.string().min(1)]),
+    interval: duration.optional(),
+    timeout: duration.optional(),
+    retries: z.number().int().min(1).optional(),
+    start_period: duration.optional(),
+    disable: z.boolean().optional(),
+  })
+  .strict();
+
+export const DEPENDENCY_CONDITIONS = ['service_started', 'service_healthy'] as const;
+const dependsOn = z.union([
+  z.array(name('a service name')),
+  z.record(name('a service name'), z.object({ condition: z.enum(DEPENDENCY_CONDITIONS).default('service_started') }).strict()),
+]);
+
+export const RESTART_POLICIES = ['no', 'always', 'on-failure', 'unless-stopped'] as const;
+
+const serviceFlotilla = z.object({ update: UpdateStrategy.optional() }).strict();
+
+export const ServiceManifest = z
+  .object({
+    image: z.string().min(1, 'every service needs an image (Flotilla does not build on the device)'),
+    environment: environment.optional(),
+    ports: z.array(port).optional(),
+    volumes: z.array(volumeMount).optional(),
+    command: z.union([z.string(), z.array(z.string())]).optional(),
+    entrypoint: z.union([z.string(), z.array(z.string())]).optional(),
+    restart: z.enum(RESTART_POLICIES).optional(),
+    healthcheck: healthcheck.optional(),
+    depends_on: dependsOn.optional(),
+    labels: z.union([z.record(z.string(), z.string()), z.array(z.string())]).optional(),
+    devices: z.array(z.string().min(1)).optional(),
+    cap_add: z.array(z.string().min(1)).optional(),
+    mem_limit: z
+      .union([z.string(), z.number()])
+      .refine((v) => parseByteSize(v) !== undefined, 'expected a size such as "64m" or "1g"')
+      .optional(),
+    cpus: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/)]).optional(),
+    networks: z.array(name('a network name')).optional(),
+    'x-flotilla': serviceFlotilla.optional(),
+  })
+  .strict();
+export type ServiceManifest = z.infer<typeof ServiceManifest>;
+
+export const AssemblyFlotilla = z
+  .object({
+    version: z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'expected a semantic version such as "1.2.0"'),
+    boards: z.array(z.string().min(1)).min(1).optional(),
+    update: z
+      .object({
+        strategy: UpdateStrategy.optional(),
+        probation: duration.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const topLevelResource = z.union([z.object({}).passthrough(), z.null()]);
+
+export const AssemblyManifest = z
+  .object({
+    name: name('the assembly name'),
+    services: z.record(name('a service name'), ServiceManifest).refine((s) => Object.keys(s).length > 0, 'an assembly needs at least one service'),
+    volumes: z.record(name('a volume name'), topLevelResource).optional(),
+    networks: z.record(name('a network name'), topLevelResource).optional(),
+    'x-flotilla': AssemblyFlotilla,
+  })
+  .strict();
+export type AssemblyManifest = z.infer<typeof AssemblyManifest>;

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/** `firmware-specs/*.yaml`: what the image builder and the agent need to know about a board. */
+
+export const ARCHITECTURES = ['arm64', 'amd64', 'armhf'] as const;
+export const BOOT_BACKENDS = ['rpi-tryboot', 'uboot', 'grub', 'file'] as const;
+export const PARTITION_ROLES = ['boot', 'rootA', 'rootB', 'data'] as const;
+export const HARDWARE_PROBES = ['device-tree-model', 'rpi-throttled', 'thermal-zones', 'rpi-serial', 'i2c-buses'] as const;
+
+const size = z
+  .string()
+  .regex(/^(\d+(MiB|GiB)|rest)$/, 'expected a size such as "256MiB" or "2GiB", or "rest" for the remaining space');
+
+export const PartitionSpec = z
+  .object({
+    role: z.enum(PARTITION_ROLES),
+    label: z.string().regex(/^[A-Za-z0-9_-]{1,11}$/, 'labels are 1-11 of [A-Za-z0-9_-] (FAT limits)'),
+    fs: z.enum(['vfat', 'ext4']),
+    size,
+  })
+  .strict();
+export type PartitionSpec = z.infer<typeof PartitionSpec>;
+
+export const BoardSpec = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    description: z.string(),
+    arch: z.enum(ARCHITECTURES),
+    soc: z.string(),
+    /** Device-tree `model` strings (or their prefixes) by which the agent recognizes the board. */
+    models: z.array(z.string()).default([]),
+    boot: z
+      .object({
+        backend: z.enum(BOOT_BACKENDS),
+        /** Kernel command line; `{root}` is replaced by the slot's root device. */
+        cmdline: z.string().includes('{root}', { message: 'the command line must contain "{root}"' }),
+      })
+      .strict(),
+    partitionTable: z.enum(['mbr', 'gpt']),
+    partitions: z.array(PartitionSpec).min(4),
+    probes: z.array(z.enum(HARDWARE_PROBES)),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    for (const role of PARTITION_ROLES) {
+      const count = spec.partitions.filter((p) => p.role === role).length;
+      if (count !== 1) ctx.addIssue({ code: 'custom', path: ['partitions'], message: `needs exactly one "${role}" partition, found ${count}` });
+    }
+    const rest = spec.partitions.findIndex((p) => p.size === 'rest');
+    if (rest >= 0 && rest !== spec.partitions.length - 1) {
+      ctx.addIssue({ code: 'custom', path: ['partitions', rest, 'size'], message: '"rest" is only allowed on the last partition' });
+    }
+    const boot = spec.partitions.find((p) => p.role === 'boot');
+    if (boot && boot.fs !== 'vfat') ctx.addIssue({ code: 'custom', path: ['partitions'], message: 'the boot partition must be vfat (firmware reads it)' });
+  });
+export type BoardSpec = z.infer<typeof BoardSpec>;

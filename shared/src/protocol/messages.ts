@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { AssemblySpec } from '../assembly/spec';
+import type { Channel } from './topics';
+
+/**
+ * Payloads of protocol v1. Every message carries `schema: 1` so a device and a control
+ * plane of different ages can tell what they are reading. Unknown extra keys are
+ * stripped, not refused, so a newer peer can add fields without breaking an older one.
+ */
+export const PROTOCOL_SCHEMA = 1;
+const schema = z.literal(PROTOCOL_SCHEMA);
+const timestamp = z.string().datetime({ offset: true });
+
+/** Largest MQTT payload either side accepts, in bytes; the broker refuses bigger ones. */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+export const Release = z.object({
+  id: z.string().uuid(),
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  assembly: AssemblySpec,
+});
+export type Release = z.infer<typeof Release>;
+
+export const Desired = z.object({
+  schema,
+  /** Grows by one at every change of what the device should run; never reused. */
+  rev: z.number().int().nonnegative(),
+  release: Release.nullable(),
+  config: z.record(z.string(), z.string()),
+});
+export type Desired = z.infer<typeof Desired>;
+
+export const DesiredGet = z.object({ schema, rev: z.number().int().nonnegative() });
+export type DesiredGet = z.infer<typeof DesiredGet>;
+
+export const COMPONENT_STATES = ['missing', 'created', 'running', 'restarting', 'exited', 'dead', 'paused'] as const;
+export const HEALTH_STATES = ['none', 'starting', 'healthy', 'unhealthy'] as const;
+
+export const ComponentStatus = z.object({
+  name: z.string(),
+  image: z.string(),
+  state: z.enum(COMPONENT_STATES),
+  health: z.enum(HEALTH_STATES),
+  containerId: z.string().optional(),
+  restartCount: z.number().int().nonnegative().optional(),
+});
+export type ComponentStatus = z.infer<typeof ComponentStatus>;
+
+export const UPDATE_PHASES = ['idle', 'applying', 'running', 'failed'] as const;
+export type UpdatePhase = (typeof UPDATE_PHASES)[number];
+
+export const Reported = z.object({
+  schema,
+  at: timestamp,
+  agentVersion: z.string(),
+  /** The desired `rev` the agent last acted on. */
+  rev: z.number().int().nonnegative(),
+  releaseId: z.string().nullable(),
+  phase: z.enum(UPDATE_PHASES),
+  components: z.array(ComponentStatus),
+  error: z.string().optional(),
+});
+export type Reported = z.infer<typeof Reported>;
+
+export const TelemetrySample = z.object({
+  at: timestamp,
+  cpuPercent: z.number().min(0),
+  memUsedBytes: z.number().nonnegative(),
+  memTotalBytes: z.number().nonnegative(),
+  temperatureC: z.number().optional(),
+});
+export const Telemetry = z.object({ schema, samples: z.array(TelemetrySample).min(1).max(1000) });
+export type Telemetry = z.infer<typeof Telemetry>;
+
+export const Inventory = z.object({
+  schema,
+  at: timestamp,
+  hostname: z.string(),
+  arch: z.string(),
+  board: z.object({ model: z.string(), serial: z.string().optional(), revision: z.string().optional() }),
+  cpu: z.object({ manufacturer: z.string(), brand: z.string(), cores: z.number().int(), speedGHz: z.number().optional() }),
+  memory: z.object({ totalBytes: z.number().nonnegative() }),
+  os: z.object({ distro: z.string(), release: z.string(), kernel: z.string() }),
+  disks: z.array(z.object({ mount: z.string(), fs: z.string(), sizeBytes: z.number(), usedBytes: z.number() })),
+  network: z.array(z.object({ iface: z.string(), mac: z.string(), ip4: z.string().optional(), ip6: z.string().optional() })),
+  temperatures: z.array(z.object({ zone: z.string(), celsius: z.number() })),
+  throttled: z.object({ raw: z.string(), underVoltage: z.boolean(), throttled: z.boolean() }).optional(),
+});
+export type Inventory = z.infer<typeof Inventory>;
+
+export const EVENT_KINDS = ['apply-started', 'apply-succeeded', 'apply-failed', 'component-started', 'component-stopped', 'invalid-desired'] as const;
+export const DeviceEvent = z.object({
+  schema,
+  at: timestamp,
+  kind: z.enum(EVENT_KINDS),
+  rev: z.number().int().nonnegative().optional(),
+  message: z.string(),
+});
+export type DeviceEvent = z.infer<typeof DeviceEvent>;
+
+export const COMMANDS = ['reboot', 'restart-component', 'logs', 'identify'] as const;
+export const Command = z.object({
+  schema,
+  id: z.string().min(1).max(64),
+  name: z.enum(COMMANDS),
+  args: z.record(z.string(), z.string()).default({}),
+});
+export type Command = z.infer<typeof Command>;
+
+export const CommandResult = z.object({
+  schema,
+  id: z.string().min(1).max(64),
+  ok: z.boolean(),
+  output: z.string().optional(),
+  error: z.string().optional(),
+});
+export type CommandResult = z.infer<typeof CommandResult>;
+
+export const DeviceStatus = z.object({ schema, status: z.enum(['online', 'offline']) });
+export type DeviceStatus = z.infer<typeof DeviceStatus>;
+
+/** The schema of each channel's payload, so a broker hook or a handler can validate by topic. */
+export const CHANNEL_SCHEMAS = {
+  desired: Desired,
+  'desired/get': DesiredGet,
+  reported: Reported,
+  telemetry: Telemetry,
+  inventory: Inventory,
+  events: DeviceEvent,
+  cmd: Command,
+  'cmd/res': CommandResult,
+  status: DeviceStatus,
+} satisfies Record<Channel, z.ZodType>;
+
+export type ChannelPayload<C extends Channel> = z.infer<(typeof CHANNEL_SCHEMAS)[C]>;
+
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** Parse and validate one MQTT payload of `channel`; never throws. */
+export function decodePayload<C extends Channel>(channel: C, payload: Uint8Array | string): DecodeResult<ChannelPayload<C>> {
+  const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload).length : payload.byteLength;
+  if (bytes > MAX_PAYLOAD_BYTES) return { ok: false, reason: `payload of ${bytes} bytes exceeds ${MAX_PAYLOAD_BYTES}` };
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof payload === 'string' ? payload : new TextDecoder().decode(payload));
+  } catch (e) {
+    return { ok: false, reason: `not JSON: ${(e as Error).message}` };
+  }
+  const parsed = CHANNEL_SCHEMAS[channel].safeParse(json);
+  if (!parsed.success) {
+    return { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
+  }
+  return { ok: true, value: parsed.data as ChannelPayload<C> };
+}
+
+export function encodePayload<C extends Channel>(channel: C, value: ChannelPayload<C>): string {
+  return JSON.stringify(CHANNEL_SCHEMAS[channel].parse(value));
+}

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/**
+ * `provisioning.json`, written to a board's boot partition when its image is built or
+ * configured: where the control plane is and a fleet-scoped token to register with.
+ */
+export const ProvisioningFile = z.object({
+  schema: z.literal(1),
+  apiUrl: z.string().url(),
+  mqttUrl: z.string().regex(/^mqtts?:\/\/[^/]+$/, 'expected mqtt://host:port or mqtts://host:port'),
+  token: z.string().min(16),
+  name: z.string().min(1).max(128).optional(),
+  board: z.string().min(1).optional(),
+});
+export type ProvisioningFile = z.infer<typeof ProvisioningFile>;
+
+/** What the agent keeps in its state directory once it has registered. */
+export const DeviceCredential = z.object({
+  schema: z.literal(1),
+  deviceId: z.string(),
+  password: z.string().min(16),
+  apiUrl: z.string().url(),
+  mqttUrl: z.string(),
+});
+export type DeviceCredential = z.infer<typeof DeviceCredential>;
