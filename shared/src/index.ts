@@ -8,3 +8,4 @@ export * from './boards/board-spec';
 export * from './protocol/messages';
 export * from './protocol/provisioning';
 export * from './protocol/topics';
+export * from './assembly/json-schema';

@@ -7,7 +7,12 @@ import { Inventory, Reported } from '../protocol/messages';
 export const CreateProvisioningTokenRequest = z
   .object({
     maxUses: z.number().int().min(1).max(100_000).default(1),
-    expiresInSeconds: z.number().int().min(60).max(365 * 24 * 3600).default(7 * 24 * 3600),
+    expiresInSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(365 * 24 * 3600)
+      .default(7 * 24 * 3600),
   })
   .strict();
 export type CreateProvisioningTokenRequest = z.infer<typeof CreateProvisioningTokenRequest>;

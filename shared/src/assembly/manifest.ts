@@ -18,23 +18,23 @@ const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const name = (what: string) =>
   z.string().regex(NAME, `${what} must be lower-case letters, digits, '_', '.', '-' (at most 63), starting with a letter or digit`);
 
-const duration = z
-  .string()
-  .refine((s) => parseDuration(s) !== undefined, 'expected a duration such as "30s", "1m30s" or "500ms"');
+const duration = z.string().refine((s) => parseDuration(s) !== undefined, 'expected a duration such as "30s", "1m30s" or "500ms"');
 
 const envValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-const environment = z.union([
-  z.record(z.string().min(1), envValue),
-  z.array(z.string().regex(/^[^=]+(=.*)?$/, 'expected KEY=VALUE')),
-]);
+const environment = z.union([z.record(z.string().min(1), envValue), z.array(z.string().regex(/^[^=]+(=.*)?$/, 'expected KEY=VALUE'))]);
 
 /** Short port syntax: "80", "8080:80", "127.0.0.1:8080:80", any of them with "/udp". */
 export const PORT_PATTERN = /^(?:(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):)?(\d{1,5})(?:\/(tcp|udp))?$/;
-const port = z.union([z.number().int().min(1).max(65535), z.string().regex(PORT_PATTERN, 'expected "CONTAINER", "HOST:CONTAINER" or "IP:HOST:CONTAINER", optionally with "/udp"')]);
+const port = z.union([
+  z.number().int().min(1).max(65535),
+  z.string().regex(PORT_PATTERN, 'expected "CONTAINER", "HOST:CONTAINER" or "IP:HOST:CONTAINER", optionally with "/udp"'),
+]);
 
 /** Short volume syntax: "name:/path", "/host:/path", either with ":ro" or ":rw". */
 export const VOLUME_PATTERN = /^([^:]+):(\/[^:]*)(?::(ro|rw))?$/;
-const volumeMount = z.string().regex(VOLUME_PATTERN, 'expected "VOLUME:/container/path" or "/host/path:/container/path", optionally with ":ro"');
+const volumeMount = z
+  .string()
+  .regex(VOLUME_PATTERN, 'expected "VOLUME:/container/path" or "/host/path:/container/path", optionally with ":ro"');
 
 const healthcheck = z
   .object({
@@ -101,7 +101,9 @@ const topLevelResource = z.union([z.object({}).passthrough(), z.null()]);
 export const AssemblyManifest = z
   .object({
     name: name('the assembly name'),
-    services: z.record(name('a service name'), ServiceManifest).refine((s) => Object.keys(s).length > 0, 'an assembly needs at least one service'),
+    services: z
+      .record(name('a service name'), ServiceManifest)
+      .refine((s) => Object.keys(s).length > 0, 'an assembly needs at least one service'),
     volumes: z.record(name('a volume name'), topLevelResource).optional(),
     networks: z.record(name('a network name'), topLevelResource).optional(),
     'x-flotilla': AssemblyFlotilla,

@@ -10,9 +10,7 @@ export interface ManifestIssue {
   message: string;
 }
 
-export type ParseAssemblyResult =
-  | { ok: true; manifest: AssemblyManifest; spec: AssemblySpec }
-  | { ok: false; issues: ManifestIssue[] };
+export type ParseAssemblyResult = { ok: true; manifest: AssemblyManifest; spec: AssemblySpec } | { ok: false; issues: ManifestIssue[] };
 
 /** Largest `assembly.yaml` accepted: far above any real one, small enough to parse safely. */
 export const MAX_MANIFEST_BYTES = 256 * 1024;
@@ -76,10 +74,15 @@ function crossReferenceIssues(m: AssemblyManifest): ManifestIssue[] {
       if (!source.startsWith('/') && !source.startsWith('.') && !volumes.has(source)) {
         issues.push({ path: `services.${svc}.volumes.${i}`, message: `volume "${source}" is not declared under top-level "volumes"` });
       }
-      if (source.startsWith('.')) issues.push({ path: `services.${svc}.volumes.${i}`, message: 'relative bind mounts have no meaning on a device; use an absolute path' });
+      if (source.startsWith('.'))
+        issues.push({
+          path: `services.${svc}.volumes.${i}`,
+          message: 'relative bind mounts have no meaning on a device; use an absolute path',
+        });
     });
     (s.networks ?? []).forEach((n, i) => {
-      if (!networks.has(n)) issues.push({ path: `services.${svc}.networks.${i}`, message: `network "${n}" is not declared under top-level "networks"` });
+      if (!networks.has(n))
+        issues.push({ path: `services.${svc}.networks.${i}`, message: `network "${n}" is not declared under top-level "networks"` });
     });
   }
   const cycle = findCycle(m);
@@ -166,7 +169,9 @@ function normalizeService(svcName: string, s: ServiceManifest, defaultStrategy: 
 
 function normalizeEnvironment(env: ServiceManifest['environment']): Record<string, string> {
   if (!env) return {};
-  const entries = Array.isArray(env) ? env.map(splitKeyValue) : Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)] as const);
+  const entries = Array.isArray(env)
+    ? env.map(splitKeyValue)
+    : Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)] as const);
   return Object.fromEntries([...entries].sort(([a], [b]) => a.localeCompare(b)));
 }
 

@@ -7,9 +7,7 @@ export const BOOT_BACKENDS = ['rpi-tryboot', 'uboot', 'grub', 'file'] as const;
 export const PARTITION_ROLES = ['boot', 'rootA', 'rootB', 'data'] as const;
 export const HARDWARE_PROBES = ['device-tree-model', 'rpi-throttled', 'thermal-zones', 'rpi-serial', 'i2c-buses'] as const;
 
-const size = z
-  .string()
-  .regex(/^(\d+(MiB|GiB)|rest)$/, 'expected a size such as "256MiB" or "2GiB", or "rest" for the remaining space');
+const size = z.string().regex(/^(\d+(MiB|GiB)|rest)$/, 'expected a size such as "256MiB" or "2GiB", or "rest" for the remaining space');
 
 export const PartitionSpec = z
   .object({
@@ -44,13 +42,15 @@ export const BoardSpec = z
   .superRefine((spec, ctx) => {
     for (const role of PARTITION_ROLES) {
       const count = spec.partitions.filter((p) => p.role === role).length;
-      if (count !== 1) ctx.addIssue({ code: 'custom', path: ['partitions'], message: `needs exactly one "${role}" partition, found ${count}` });
+      if (count !== 1)
+        ctx.addIssue({ code: 'custom', path: ['partitions'], message: `needs exactly one "${role}" partition, found ${count}` });
     }
     const rest = spec.partitions.findIndex((p) => p.size === 'rest');
     if (rest >= 0 && rest !== spec.partitions.length - 1) {
       ctx.addIssue({ code: 'custom', path: ['partitions', rest, 'size'], message: '"rest" is only allowed on the last partition' });
     }
     const boot = spec.partitions.find((p) => p.role === 'boot');
-    if (boot && boot.fs !== 'vfat') ctx.addIssue({ code: 'custom', path: ['partitions'], message: 'the boot partition must be vfat (firmware reads it)' });
+    if (boot && boot.fs !== 'vfat')
+      ctx.addIssue({ code: 'custom', path: ['partitions'], message: 'the boot partition must be vfat (firmware reads it)' });
   });
 export type BoardSpec = z.infer<typeof BoardSpec>;

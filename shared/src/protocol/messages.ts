@@ -88,7 +88,14 @@ export const Inventory = z.object({
 });
 export type Inventory = z.infer<typeof Inventory>;
 
-export const EVENT_KINDS = ['apply-started', 'apply-succeeded', 'apply-failed', 'component-started', 'component-stopped', 'invalid-desired'] as const;
+export const EVENT_KINDS = [
+  'apply-started',
+  'apply-succeeded',
+  'apply-failed',
+  'component-started',
+  'component-stopped',
+  'invalid-desired',
+] as const;
 export const DeviceEvent = z.object({
   schema,
   at: timestamp,
