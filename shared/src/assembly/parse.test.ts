@@ -121,6 +121,17 @@ services:
   });
 });
 
+describe('Compose interpolation', () => {
+  it('turns $$ into a literal $ and refuses variables, with their path', () => {
+    const ok = parseAssemblyYaml(`${minimal}    command: ["sh", "-c", "echo $$HOME"]\n`);
+    if (!ok.ok) throw new Error(JSON.stringify(ok.issues));
+    expect(ok.spec.components[0]!.command).toEqual(['sh', '-c', 'echo $HOME']);
+    const bad = parseAssemblyYaml(`${minimal}    environment: { TAG: "\${TAG}" }\n`);
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.issues).toEqual([{ path: 'services.web.environment.TAG', message: expect.stringMatching(/interpolation/) }]);
+  });
+});
+
 describe('shellWords', () => {
   it('splits like a shell without expanding', () => {
     expect(shellWords(`a 'b c' "d \\"e\\"" f\\ g ''`)).toEqual(['a', 'b c', 'd "e"', 'f g', '']);

@@ -30,7 +30,10 @@ export function parseAssemblyYaml(text: string): ParseAssemblyResult {
 }
 
 export function parseAssembly(input: unknown): ParseAssemblyResult {
-  const parsed = AssemblyManifest.safeParse(withoutExtensionKeys(input));
+  const interpolationIssues: ManifestIssue[] = [];
+  const unescaped = unescapeDollars(withoutExtensionKeys(input), [], interpolationIssues);
+  if (interpolationIssues.length > 0) return { ok: false, issues: interpolationIssues };
+  const parsed = AssemblyManifest.safeParse(unescaped);
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
   const issues = crossReferenceIssues(parsed.data);
   if (issues.length > 0) return { ok: false, issues };
@@ -53,6 +56,23 @@ function withoutExtensionKeys(input: unknown): unknown {
 
 function dropExtensions(map: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(map).filter(([k]) => !k.startsWith('x-') || k === 'x-flotilla'));
+}
+
+/**
+ * Compose interpolates `${VAR}` from the shell that runs it; a release has no such shell and
+ * must mean the same on every device, so variables are refused and `$$` (Compose's escape
+ * for a literal `$`) becomes `$`.
+ */
+function unescapeDollars(value: unknown, path: (string | number)[], issues: ManifestIssue[]): unknown {
+  if (typeof value === 'string') {
+    if (/\$(\{|[A-Za-z_])/.test(value.replaceAll('$$', ''))) {
+      issues.push({ path: path.join('.'), message: 'variable interpolation ($VAR, ${VAR}) is not supported in a release; write the value, or "$$" for a literal "$"' });
+    }
+    return value.replaceAll('$$', '$');
+  }
+  if (Array.isArray(value)) return value.map((v, i) => unescapeDollars(v, [...path, i], issues));
+  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unescapeDollars(v, [...path, k], issues)]));
+  return value;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

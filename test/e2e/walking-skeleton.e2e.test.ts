@@ -1,0 +1,190 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import type { DeviceView, ProvisioningTokenView, ReleaseView } from '@flotilla/shared';
+import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
+import { AgentProcess } from '../support/agent-process';
+import { ApiClient } from '../support/api-client';
+import { createScratchDatabase, type ScratchDatabase } from '../support/database';
+import { waitFor } from '../support/wait';
+import { testImages } from '../setup/services';
+
+// End to end: a real PostgreSQL, the control plane with aedes on TCP, the agent as its own
+// process, and the real Docker Engine running the containers it creates.
+
+jest.setTimeout(180_000);
+
+const docker = new Docker();
+const apiKey = 'e2e-operator-key-0123456789abcdef';
+const assemblyName = `e2e-${Date.now().toString(36)}`;
+
+let db: ScratchDatabase;
+let cp: RunningControlPlane;
+let api: ApiClient;
+let agent: AgentProcess | undefined;
+let workDir: string;
+let webPort: number;
+
+function manifest(version: string, workerMode: string): string {
+  const { busybox } = testImages();
+  return `
+name: ${assemblyName}
+x-flotilla:
+  version: ${version}
+  update: { probation: 1s }
+services:
+  web:
+    image: ${busybox}
+    environment:
+      GREETING: hello from web
+    command: ["sh", "-c", "mkdir -p /www && echo \\"$$GREETING\\" > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    ports: ["127.0.0.1:${webPort}:8080"]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+      interval: 1s
+      retries: 30
+  worker:
+    image: ${busybox}
+    environment: [MODE=${workerMode}]
+    command: sleep 3600
+    depends_on:
+      web: { condition: service_healthy }
+`;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+async function containersOfAssembly(): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [`io.flotilla.assembly=${assemblyName}`] } });
+}
+
+async function device(id: string): Promise<DeviceView> {
+  const res = await api.get<DeviceView>(`/api/v1/devices/${id}`);
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+async function publish(yaml: string): Promise<ReleaseView> {
+  const res = await api.post<ReleaseView>('/api/v1/releases', yaml, 'application/yaml');
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+async function assignAndWaitRunning(deviceId: string, release: ReleaseView): Promise<DeviceView> {
+  const assigned = await api.put<DeviceView>(`/api/v1/devices/${deviceId}/release`, { releaseId: release.id });
+  expect(assigned.status).toBe(200);
+  const rev = assigned.body.desired.rev;
+  return waitFor(`device ${deviceId} to report release ${release.version} (rev ${rev}) running`, async () => {
+    const d = await device(deviceId);
+    return d.reported?.rev === rev && d.reported.phase === 'running' ? d : undefined;
+  }, 90_000, 500);
+}
+
+beforeAll(async () => {
+  workDir = mkdtempSync(join(tmpdir(), 'flotilla-e2e-'));
+  webPort = await freePort();
+  db = await createScratchDatabase('e2e_skeleton');
+  cp = await startControlPlane({
+    host: '127.0.0.1',
+    port: 0,
+    mqttPort: 0,
+    databaseUrl: db.url,
+    dataDir: join(workDir, 'control-plane'),
+    apiKey,
+  });
+  api = new ApiClient(cp.httpUrl, apiKey);
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  await cp?.close();
+  await db?.drop();
+  for (const c of await containersOfAssembly()) await docker.getContainer(c.Id).remove({ force: true });
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('walking skeleton', () => {
+  let deviceId: string;
+
+  it('an agent provisioned with a token registers, connects and reports its hardware', async () => {
+    const token = await api.post<ProvisioningTokenView>('/api/v1/provisioning-tokens', { maxUses: 1 });
+    expect(token.status).toBe(201);
+    const provisioning = join(workDir, 'provisioning.json');
+    writeFileSync(provisioning, JSON.stringify({ schema: 1, apiUrl: cp.httpUrl, mqttUrl: cp.mqttUrl, token: token.body.token, name: 'e2e-board' }));
+    agent = new AgentProcess({
+      FLOTILLA_PROVISIONING: provisioning,
+      FLOTILLA_STATE_DIR: join(workDir, 'agent-state'),
+      FLOTILLA_TELEMETRY_INTERVAL_MS: '2000',
+    });
+
+    const online = await waitFor('the agent to register and come online', async () => {
+      const list = await api.get<DeviceView[]>('/api/v1/devices');
+      return list.body.find((d) => d.name === 'e2e-board' && d.online && d.inventory);
+    }, 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}\nagent output:\n${agent!.logs}`);
+    });
+    deviceId = online.id;
+    expect(online.inventory!.memory.totalBytes).toBeGreaterThan(0);
+    expect(online.inventory!.cpu.cores).toBeGreaterThan(0);
+    expect(online.inventory!.os.kernel).not.toBe('');
+
+    const reused = await new ApiClient(cp.httpUrl).post('/api/v1/devices/register', { token: token.body.token });
+    expect(reused.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('runs a two-component assembly with the right env and ports, and the API shows what it reported', async () => {
+    const v1 = await publish(manifest('1.0.0', 'first'));
+    const d = await assignAndWaitRunning(deviceId, v1);
+
+    expect(d.reported!.releaseId).toBe(v1.id);
+    expect(d.reported!.components.map((c) => [c.name, c.state])).toEqual(
+      expect.arrayContaining([
+        ['web', 'running'],
+        ['worker', 'running'],
+      ]),
+    );
+    expect(d.reported!.components.find((c) => c.name === 'web')!.health).toBe('healthy');
+
+    const page = await fetch(`http://127.0.0.1:${webPort}/`);
+    expect(await page.text()).toBe('hello from web\n');
+
+    const containers = await containersOfAssembly();
+    expect(containers).toHaveLength(2);
+    const worker = await docker.getContainer(containers.find((c) => c.Labels['io.flotilla.component'] === 'worker')!.Id).inspect();
+    expect(worker.Config.Env).toContain('MODE=first');
+    expect(worker.Config.Labels['io.flotilla.managed']).toBe('true');
+  });
+
+  it('a v2 that changes one component env recreates only that component', async () => {
+    const before = new Map((await containersOfAssembly()).map((c) => [c.Labels['io.flotilla.component'], c.Id]));
+    const v2 = await publish(manifest('2.0.0', 'second'));
+    await assignAndWaitRunning(deviceId, v2);
+
+    const after = await containersOfAssembly();
+    expect(after).toHaveLength(2);
+    const byName = new Map(after.map((c) => [c.Labels['io.flotilla.component'], c.Id]));
+    expect(byName.get('web')).toBe(before.get('web'));
+    expect(byName.get('worker')).not.toBe(before.get('worker'));
+    const worker = await docker.getContainer(byName.get('worker')!).inspect();
+    expect(worker.Config.Env).toContain('MODE=second');
+    expect(worker.State.Running).toBe(true);
+  });
+
+  it('shows the device offline once its agent stops', async () => {
+    await agent!.stop();
+    await waitFor('the device to show offline', async () => ((await device(deviceId)).online ? undefined : true), 30_000);
+    // The containers outlive the agent: a restart of the agent must not take the assembly down.
+    expect((await containersOfAssembly()).every((c) => c.State === 'running')).toBe(true);
+  });
+});
