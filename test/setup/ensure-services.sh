@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Bring up the real services the test suite talks to, on 127.0.0.1 only:
+#   Docker Engine (unix socket), PostgreSQL 15 on :55432, a registry on :5000,
+#   plus the offline test images in that registry.
+# Idempotent: anything already healthy is only checked, not restarted.
+# Needs root (apt-get, dockerd) and no systemd; safe with CI=true and no stdin.
+# Override the state dir with FLOTILLA_TEST_STATE (default /tmp/flotilla-test).
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+STATE_DIR="${FLOTILLA_TEST_STATE:-/tmp/flotilla-test}"
+PG_PORT=55432
+PG_DB=flotilla_test
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_DATA="$STATE_DIR/postgres"
+REGISTRY_ADDR=127.0.0.1:5000
+IMAGES_JSON="$SCRIPT_DIR/.images.json"
+BUSYBOX_REPO=flotilla/busybox
+BUSYBOX_TAG=test
+
+log() { printf '%-10s %s\n' "$1" "$2"; }
+die() { printf 'ensure-services: %s\n' "$*" >&2; exit 1; }
+
+# Seconds since $1 (an $EPOCHREALTIME value), with 2 decimals.
+elapsed() { awk -v s="$1" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.2fs", e - s }'; }
+
+# Poll "$@" once per 0.25 s until it succeeds or $timeout seconds pass.
+wait_for() {
+  local timeout=$1; shift
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.25
+  done
+}
+
+# Print the last lines of a log file to stderr, to make a failed start explainable.
+show_log() { [[ -f $1 ]] && { echo "--- last lines of $1:" >&2; tail -n 20 "$1" >&2; }; return 0; }
+
+# Start a daemon fully detached: own session, no inherited stdio. Otherwise a
+# caller such as `npm test | tee` would wait forever for the pipe to close.
+spawn_detached() {
+  local logfile=$1; shift
+  setsid "$@" </dev/null >>"$logfile" 2>&1 &
+  echo $!
+}
+
+# ---------------------------------------------------------------- packages
+
+pkg_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == 'install ok installed' ]]; }
+
+# Wraps apt-get so that a concurrent apt/dpkg run (e.g. one started in the
+# background) makes us wait instead of fail. DPkg::Lock::Timeout covers the
+# dpkg lock; `apt-get update` takes the lists lock, which older apt does not
+# wait for, hence the retry loop.
+apt_get() {
+  local _
+  for _ in $(seq 1 60); do
+    if DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600 \
+        -o Dpkg::Use-Pty=0 "$@" </dev/null >>"$STATE_DIR/apt.log" 2>&1; then
+      return 0
+    fi
+    grep -q 'Could not get lock' <(tail -n 5 "$STATE_DIR/apt.log") || break
+    sleep 10
+  done
+  show_log "$STATE_DIR/apt.log"
+  die "apt-get $* failed (see $STATE_DIR/apt.log)"
+}
+
+ensure_packages() {
+  local start=$EPOCHREALTIME missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
+  # Only the static build works inside an otherwise empty image.
+  pkg_installed busybox-static || missing+=(busybox-static)
+  [[ -x $PG_BIN/initdb && -x $PG_BIN/pg_ctl ]] || missing+=(postgresql)
+  command -v curl >/dev/null || missing+=(curl)
+  # Only to validate docker-compose.yml (test/integration/compose-file.test.ts).
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
+
+  if ((${#missing[@]} == 0)); then
+    log packages "all present ($(elapsed "$start"))"
+    return
+  fi
+  apt_get update
+  apt_get install -y --no-install-recommends "${missing[@]}"
+  log packages "installed ${missing[*]} ($(elapsed "$start"))"
+}
+
+# ---------------------------------------------------------------- docker
+
+ensure_docker() {
+  local start=$EPOCHREALTIME
+  if docker info >/dev/null 2>&1; then
+    log docker "already running ($(elapsed "$start"))"
+    return
+  fi
+  # No systemd here: run dockerd ourselves. It listens on the unix socket only
+  # and starts its own containerd.
+  spawn_detached "$STATE_DIR/dockerd.log" dockerd >/dev/null
+  wait_for 60 docker info || { show_log "$STATE_DIR/dockerd.log"; die "dockerd did not come up within 60 s"; }
+  log docker "started dockerd ($(elapsed "$start"), log $STATE_DIR/dockerd.log)"
+}
+
+# ---------------------------------------------------------------- postgresql
+
+pg_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
+as_postgres() { runuser -u postgres -- "$@"; }
+psql_q() { "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tA -v ON_ERROR_STOP=1 "$@"; }
+
+# After a container restart the pid in postmaster.pid may belong to some other
+# process, and pg_ctl would then refuse to start. Drop it if it is not a postgres.
+remove_stale_pidfile() {
+  local pidfile="$PG_DATA/postmaster.pid" pid
+  [[ -f $pidfile ]] || return 0
+  pid=$(head -n 1 "$pidfile")
+  if [[ $(cat "/proc/$pid/comm" 2>/dev/null) != postgres ]]; then
+    rm -f "$pidfile"
+  fi
+}
+
+start_postgres() {
+  mkdir -p "$PG_DATA"
+  chown postgres:postgres "$PG_DATA"
+  chmod 700 "$PG_DATA"
+  as_postgres test -w "$PG_DATA" || die "user postgres cannot write $PG_DATA (is a parent directory private?)"
+
+  if [[ ! -f $PG_DATA/PG_VERSION ]]; then
+    as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
+      >>"$STATE_DIR/initdb.log" 2>&1 || { show_log "$STATE_DIR/initdb.log"; die "initdb failed"; }
+  fi
+  remove_stale_pidfile
+  touch "$STATE_DIR/postgres.log" && chown postgres:postgres "$STATE_DIR/postgres.log"
+  # Throwaway data: durability settings off make the suite faster.
+  as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$STATE_DIR/postgres.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k /tmp -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start </dev/null >/dev/null 2>&1 || { show_log "$STATE_DIR/postgres.log"; die "PostgreSQL did not start"; }
+}
+
+ensure_postgres() {
+  local start=$EPOCHREALTIME what status=0
+  pg_ready || status=$?
+  # pg_isready exits 1 while a server is still starting up (or shutting
+  # down): give it a moment before concluding nothing is there.
+  if ((status == 1)); then wait_for 30 pg_ready && status=0; fi
+  if ((status == 0)); then
+    what="already running"
+  else
+    start_postgres
+    wait_for 30 pg_ready || die "PostgreSQL on 127.0.0.1:$PG_PORT is not accepting connections"
+    what="started"
+  fi
+  if [[ $(psql_q -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'") != 1 ]]; then
+    psql_q -c "CREATE DATABASE $PG_DB" >/dev/null
+    what+=", created database $PG_DB"
+  fi
+  log postgres "$what on 127.0.0.1:$PG_PORT ($(elapsed "$start"))"
+}
+
+# ---------------------------------------------------------------- registry
+
+registry_up() { curl -fs -o /dev/null "http://$REGISTRY_ADDR/v2/"; }
+
+# The packaged /etc/docker/registry/config.yml listens on all interfaces and
+# expects an htpasswd file, so we use our own.
+write_registry_config() {
+  mkdir -p "$STATE_DIR/registry"
+  cat >"$STATE_DIR/registry.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $STATE_DIR/registry
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: $REGISTRY_ADDR
+  # Fixed so the startup log carries no "generated random secret" warning.
+  secret: flotilla-test-only
+YAML
+}
+
+ensure_registry() {
+  local start=$EPOCHREALTIME
+  if registry_up; then
+    log registry "already running on $REGISTRY_ADDR ($(elapsed "$start"))"
+    return
+  fi
+  write_registry_config
+  spawn_detached "$STATE_DIR/registry.log" docker-registry serve "$STATE_DIR/registry.yml" >"$STATE_DIR/registry.pid"
+  wait_for 30 registry_up || { show_log "$STATE_DIR/registry.log"; die "registry did not answer on $REGISTRY_ADDR within 30 s"; }
+  log registry "started on $REGISTRY_ADDR ($(elapsed "$start"), pid $(cat "$STATE_DIR/registry.pid"))"
+}
+
+# ---------------------------------------------------------------- images
+
+# Digest the registry holds for the test tag, or nothing (a 404 is not an
+# error here, hence the `|| true` against pipefail).
+registry_digest() {
+  { curl -fsI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$REGISTRY_ADDR/v2/$BUSYBOX_REPO/manifests/$BUSYBOX_TAG" || true; } |
+    tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" { print $2 }'
+}
+
+# Rebuild when the registry lost the image (state dir wiped) or .images.json
+# points at a different digest than the one the registry serves.
+ensure_images() {
+  local start=$EPOCHREALTIME digest
+  digest=$(registry_digest)
+  if [[ -n $digest && -f $IMAGES_JSON ]] && grep -qF "$REGISTRY_ADDR/$BUSYBOX_REPO@$digest" "$IMAGES_JSON"; then
+    log images "present: $REGISTRY_ADDR/$BUSYBOX_REPO@$digest ($(elapsed "$start"))"
+    return
+  fi
+  bash "$SCRIPT_DIR/build-test-images.sh" >"$STATE_DIR/build-images.log" 2>&1 ||
+    { show_log "$STATE_DIR/build-images.log"; die "building the test images failed"; }
+  log images "built and pushed: $(tail -n 1 "$STATE_DIR/build-images.log") ($(elapsed "$start"))"
+}
+
+# ---------------------------------------------------------------- main
+
+main() {
+  [[ $(id -u) -eq 0 ]] || die "must run as root (installs packages, starts dockerd)"
+  mkdir -p "$STATE_DIR"
+  # Serialize concurrent runs (two `npm test` at once) so they do not race to
+  # start the same daemons: re-run this script under flock. -o keeps the lock
+  # fd in flock itself; were it inherited, every daemon we start would hold
+  # the lock forever and the next run would hang.
+  if [[ ${1:-} != --locked ]]; then
+    exec flock -o -w 900 "$STATE_DIR/ensure-services.lock" bash "${BASH_SOURCE[0]}" --locked ||
+      die "timed out waiting for another ensure-services.sh run"
+  fi
+  local start=$EPOCHREALTIME
+
+  ensure_packages
+  ensure_docker
+  ensure_postgres
+  ensure_registry
+  ensure_images
+  log total "$(elapsed "$start") (state in $STATE_DIR)"
+}
+
+main "$@"
