@@ -1,0 +1,57 @@
+import { MAX_PAYLOAD_BYTES, PROTOCOL_SCHEMA, type Command, type CommandResult } from '@flotilla/shared';
+import type { ContainerRuntime } from '../runtime/container-runtime';
+import { LABEL } from '../runtime/labels';
+import { AgentError } from '../support/errors';
+import type { Logger } from '../support/logger';
+
+export class CommandRefusedError extends AgentError {
+  readonly code = 'command-refused';
+}
+
+/** Leaves room for the envelope of `cmd/res` inside the broker's payload limit. */
+const MAX_OUTPUT_BYTES = MAX_PAYLOAD_BYTES - 8 * 1024;
+const MAX_LOG_LINES = 1_000;
+
+/** Runs one command from the control plane. Failures are thrown; the link turns them into `ok: false`. */
+export async function runCommand(command: Command, deps: { runtime: ContainerRuntime; logger: Logger }): Promise<CommandResult> {
+  const ok = (output?: string): CommandResult => ({
+    schema: PROTOCOL_SCHEMA,
+    id: command.id,
+    ok: true,
+    ...(output !== undefined ? { output } : {}),
+  });
+  deps.logger.info('command', { id: command.id, name: command.name, args: command.args });
+  switch (command.name) {
+    case 'restart-component': {
+      const container = await managedContainer(deps.runtime, command.args.component);
+      await deps.runtime.restart(container);
+      return ok(`restarted ${container}`);
+    }
+    case 'logs': {
+      const container = await managedContainer(deps.runtime, command.args.component);
+      const tail = Math.min(MAX_LOG_LINES, Math.max(1, Number.parseInt(command.args.tail ?? '100', 10) || 100));
+      return ok(lastBytes(await deps.runtime.logs(container, { tail }), MAX_OUTPUT_BYTES));
+    }
+    case 'identify':
+      // No board here has an LED the agent may drive yet; the log line lets a technician match device and screen.
+      deps.logger.info('identify requested: this is the device', { id: command.id });
+      return ok('identify logged on the device');
+    case 'reboot':
+      throw new CommandRefusedError('reboot is not available in this agent build (no OS backend configured); reboot the board by hand');
+  }
+}
+
+async function managedContainer(runtime: ContainerRuntime, component: string | undefined): Promise<string> {
+  if (!component) throw new CommandRefusedError('argument "component" is required');
+  const found = (await runtime.listContainers()).find((c) => c.labels[LABEL.component] === component);
+  if (!found) throw new CommandRefusedError(`component "${component}" has no container on this device`);
+  return found.name;
+}
+
+/** The end of `text` within `maxBytes`: for logs the newest lines matter most. */
+function lastBytes(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  const cut = bytes.subarray(bytes.length - maxBytes).toString('utf8');
+  return cut.slice(cut.indexOf('\n') + 1);
+}

@@ -1,0 +1,158 @@
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Aedes } from 'aedes';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { PROTOCOL_SCHEMA, deviceTopic, type Command, type Desired } from '@flotilla/shared';
+import { silentLogger } from '../support/logger';
+import { MqttLink } from './mqtt-link';
+
+/**
+ * Integration: a real aedes broker over TCP, the device side through `MqttLink`, and a
+ * plain mqtt.js client playing the control plane.
+ */
+const DEVICE = 'dev_link_1';
+const PASSWORD = 'secret-password-0123456789';
+
+let broker: Aedes;
+let server: Server;
+let url: string;
+let cloud: MqttClient;
+let heard: { channel: string; body: Record<string, unknown> }[];
+let link: MqttLink | undefined;
+
+beforeEach(async () => {
+  broker = await Aedes.createBroker({ drainTimeout: 5_000 });
+  broker.authenticate = (client, username, password, done) => {
+    const ok = client.id === DEVICE ? username === DEVICE && password?.toString() === PASSWORD : username === 'cloud';
+    done(ok ? null : Object.assign(new Error('bad credentials'), { returnCode: 4 }), ok);
+  };
+  server = createServer((socket) => broker.handle(socket));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  heard = [];
+  cloud = await connectAsync(url, { protocolVersion: 4, clientId: 'cloud', username: 'cloud' });
+  await cloud.subscribeAsync(`flotilla/v1/d/${DEVICE}/#`, { qos: 1 });
+  cloud.on('message', (topic, payload) => {
+    const channel = topic.slice(`flotilla/v1/d/${DEVICE}/`.length);
+    if (channel !== 'desired' && channel !== 'cmd') heard.push({ channel, body: JSON.parse(payload.toString()) });
+  });
+});
+
+afterEach(async () => {
+  await link?.stop().catch(() => undefined);
+  link = undefined;
+  await cloud.endAsync(true);
+  await new Promise<void>((r) => broker.close(() => r()));
+  await new Promise((r) => server.close(r));
+});
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; heard ${JSON.stringify(heard)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function startLink(overrides: { heldRev?: number; onDesired?: (d: Desired) => void; onCommand?: (c: Command) => Promise<never> } = {}) {
+  let connects = 0;
+  const created = new MqttLink({
+    credential: { deviceId: DEVICE, password: PASSWORD, mqttUrl: url },
+    logger: silentLogger,
+    heldRev: () => overrides.heldRev ?? 4,
+    onDesired: overrides.onDesired ?? (() => undefined),
+    onCommand: overrides.onCommand ?? (async (c) => ({ schema: PROTOCOL_SCHEMA, id: c.id, ok: true, output: `did ${c.name}` })),
+    onConnect: () => connects++,
+    reconnectPeriodMs: 100,
+  });
+  created.start();
+  link = created;
+  return { link: created, connects: () => connects };
+}
+
+const desired = (rev: number): Desired => ({ schema: 1, rev, release: null, config: {} });
+
+describe('MqttLink', () => {
+  it('on connect says online, asks for desired with its rev, and calls onConnect', async () => {
+    const { connects } = startLink({ heldRev: 4 });
+    await until('desired/get', () => heard.find((h) => h.channel === 'desired/get'));
+    expect(heard.slice(0, 2)).toEqual([
+      { channel: 'status', body: { schema: 1, status: 'online' } },
+      { channel: 'desired/get', body: { schema: 1, rev: 4 } },
+    ]);
+    expect(connects()).toBe(1);
+  });
+
+  it('hands over newer desired states and ignores ones it already holds', async () => {
+    const received: number[] = [];
+    startLink({ heldRev: 4, onDesired: (d) => received.push(d.rev) });
+    await until('desired/get', () => heard.find((h) => h.channel === 'desired/get'));
+    for (const rev of [3, 4, 5]) await cloud.publishAsync(deviceTopic(DEVICE, 'desired'), JSON.stringify(desired(rev)), { qos: 1 });
+    await until('rev 5', () => (received.includes(5) ? true : undefined));
+    expect(received).toEqual([5]);
+  });
+
+  it('reports an invalid desired state as an event and keeps running', async () => {
+    const received: number[] = [];
+    startLink({ heldRev: 0, onDesired: (d) => received.push(d.rev) });
+    await until('desired/get', () => heard.find((h) => h.channel === 'desired/get'));
+    await cloud.publishAsync(deviceTopic(DEVICE, 'desired'), '{"schema":1,"rev":"seven"}', { qos: 1 });
+    await cloud.publishAsync(deviceTopic(DEVICE, 'desired'), 'not json', { qos: 1 });
+    const events = await until('two events', () => {
+      const e = heard.filter((h) => h.channel === 'events');
+      return e.length === 2 ? e : undefined;
+    });
+    expect(events.map((e) => e.body.kind)).toEqual(['invalid-desired', 'invalid-desired']);
+    expect(events[0]!.body.message).toContain('rev');
+    expect(events[1]!.body.message).toContain('not JSON');
+    await cloud.publishAsync(deviceTopic(DEVICE, 'desired'), JSON.stringify(desired(1)), { qos: 1 });
+    await until('rev 1', () => (received.includes(1) ? true : undefined));
+  });
+
+  it('answers commands on cmd/res, including invalid ones that carry an id', async () => {
+    startLink({ onCommand: async () => Promise.reject(new Error('component "nope" is not running')) });
+    await until('desired/get', () => heard.find((h) => h.channel === 'desired/get'));
+    await cloud.publishAsync(
+      deviceTopic(DEVICE, 'cmd'),
+      JSON.stringify({ schema: 1, id: 'c1', name: 'restart-component', args: { component: 'nope' } }),
+      { qos: 1 },
+    );
+    await cloud.publishAsync(deviceTopic(DEVICE, 'cmd'), JSON.stringify({ schema: 1, id: 'c2', name: 'format-disk' }), { qos: 1 });
+    const results = await until('two results', () => {
+      const r = heard.filter((h) => h.channel === 'cmd/res');
+      return r.length === 2 ? r.map((x) => x.body) : undefined;
+    });
+    expect(results).toEqual([
+      { schema: 1, id: 'c1', ok: false, error: 'component "nope" is not running' },
+      expect.objectContaining({ id: 'c2', ok: false, error: expect.stringContaining('invalid command') }),
+    ]);
+  });
+
+  it('publishes offline through the broker when the connection drops, and says hello again on reconnect', async () => {
+    const { connects } = startLink();
+    await until('online', () => heard.find((h) => h.channel === 'status'));
+    for (const c of Object.values((broker as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients)) {
+      if (c !== undefined && (c as unknown as { id: string }).id === DEVICE) c.conn.destroy();
+    }
+    await until('last will', () => heard.find((h) => h.channel === 'status' && h.body.status === 'offline'));
+    await until('second connect', () => (connects() === 2 ? true : undefined));
+    expect(heard.filter((h) => h.channel === 'desired/get')).toHaveLength(2);
+  });
+
+  it('says offline itself on a clean stop', async () => {
+    const { link: l } = startLink();
+    await until('online', () => heard.find((h) => h.channel === 'status'));
+    await l.stop();
+    await until('offline', () => heard.find((h) => h.channel === 'status' && h.body.status === 'offline'));
+  });
+
+  it('publishes the device channels under its own prefix with a valid payload', async () => {
+    const { link: l } = startLink();
+    await until('online', () => heard.find((h) => h.channel === 'status'));
+    l.publish('telemetry', { schema: 1, samples: [{ at: new Date().toISOString(), cpuPercent: 3, memUsedBytes: 1, memTotalBytes: 2 }] });
+    const t = await until('telemetry', () => heard.find((h) => h.channel === 'telemetry'));
+    expect(t.body.samples).toHaveLength(1);
+  });
+});

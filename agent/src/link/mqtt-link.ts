@@ -1,0 +1,195 @@
+import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
+import {
+  PROTOCOL_SCHEMA,
+  decodePayload,
+  deviceTopic,
+  encodePayload,
+  type ChannelPayload,
+  type Command,
+  type CommandResult,
+  type Desired,
+  type DeviceChannel,
+  type DeviceCredential,
+} from '@flotilla/shared';
+import { errorMessage } from '../support/errors';
+import type { Logger } from '../support/logger';
+
+export type MqttConnect = (url: string, options: IClientOptions) => MqttClient;
+
+export interface MqttLinkOptions {
+  credential: Pick<DeviceCredential, 'deviceId' | 'password' | 'mqttUrl'>;
+  logger: Logger;
+  /** The desired rev the agent holds: sent with `desired/get`, and anything not newer is ignored. */
+  heldRev: () => number;
+  onDesired: (desired: Desired) => void;
+  onCommand: (command: Command) => Promise<CommandResult>;
+  /** Called after every (re)connect, once status, subscriptions and `desired/get` are sent. */
+  onConnect?: () => void;
+  connect?: MqttConnect;
+  now?: () => Date;
+  reconnectPeriodMs?: number;
+}
+
+/** Telemetry is a stream of samples where a lost one does not matter; everything else is QoS 1. */
+const QOS: Record<DeviceChannel, 0 | 1> = {
+  'desired/get': 1,
+  reported: 1,
+  telemetry: 0,
+  inventory: 1,
+  events: 1,
+  'cmd/res': 1,
+  status: 1,
+};
+
+/**
+ * The device's MQTT session (ARCHITECTURE.md, "The MQTT protocol, v1"). MQTT 3.1.1
+ * because aedes speaks nothing newer. A fixed client id with a persistent session
+ * (clean = false) lets the broker keep QoS 1 `desired` and `cmd` messages sent while the
+ * device was away; the device still asks with `desired/get` after every connect, since
+ * the control plane keeps no retained messages.
+ */
+export class MqttLink {
+  private client: MqttClient | undefined;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: MqttLinkOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  start(): void {
+    const { deviceId, password, mqttUrl } = this.options.credential;
+    const client = (this.options.connect ?? mqttConnect)(mqttUrl, {
+      protocolVersion: 4,
+      clientId: deviceId,
+      username: deviceId,
+      password,
+      clean: false,
+      // Subscriptions are made explicitly on every connect (below); letting mqtt.js replay them too would double them.
+      resubscribe: false,
+      keepalive: 30,
+      reconnectPeriod: this.options.reconnectPeriodMs ?? 5_000,
+      connectTimeout: 30_000,
+      // The broker publishes this when the connection drops without a DISCONNECT. Not retained: see ARCHITECTURE.md.
+      will: {
+        topic: deviceTopic(deviceId, 'status'),
+        payload: Buffer.from(encodePayload('status', { schema: PROTOCOL_SCHEMA, status: 'offline' })),
+        qos: 1,
+        retain: false,
+      },
+    });
+    this.client = client;
+    client.on('connect', () => void this.onConnect());
+    client.on('message', (topic, payload) => void this.onMessage(topic, payload));
+    client.on('close', () => this.options.logger.info('mqtt disconnected'));
+    client.on('error', (err) =>
+      this.options.logger.warn('mqtt error', { error: errorMessage(err), code: (err as { code?: unknown }).code }),
+    );
+  }
+
+  /** Fire and forget: while offline, QoS 1 messages wait in the client's queue and go out on reconnect. */
+  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>): void {
+    const client = this.client;
+    if (!client) return;
+    let payload: string;
+    try {
+      payload = encodePayload(channel, value);
+    } catch (err) {
+      this.options.logger.error('refusing to publish an invalid payload', { channel, error: errorMessage(err) });
+      return;
+    }
+    client.publish(deviceTopic(this.options.credential.deviceId, channel), payload, { qos: QOS[channel], retain: false }, (err) => {
+      if (err) this.options.logger.warn('publish failed', { channel, error: errorMessage(err) });
+    });
+  }
+
+  /** Says goodbye (the broker sends no last will after a clean DISCONNECT) and closes the session. */
+  async stop(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    if (client.connected) {
+      await client
+        .publishAsync(
+          deviceTopic(this.options.credential.deviceId, 'status'),
+          encodePayload('status', { schema: PROTOCOL_SCHEMA, status: 'offline' }),
+          { qos: 1 },
+        )
+        .catch(() => undefined);
+    }
+    await client.endAsync();
+    this.client = undefined;
+  }
+
+  private async onConnect(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const { deviceId } = this.options.credential;
+    this.options.logger.info('mqtt connected', { deviceId });
+    this.publish('status', { schema: PROTOCOL_SCHEMA, status: 'online' });
+    try {
+      await client.subscribeAsync({ [deviceTopic(deviceId, 'desired')]: { qos: 1 }, [deviceTopic(deviceId, 'cmd')]: { qos: 1 } });
+    } catch (err) {
+      this.options.logger.error('subscribe failed', { error: errorMessage(err) });
+    }
+    this.publish('desired/get', { schema: PROTOCOL_SCHEMA, rev: Math.max(0, this.options.heldRev()) });
+    this.options.onConnect?.();
+  }
+
+  private async onMessage(topic: string, payload: Buffer): Promise<void> {
+    const { deviceId } = this.options.credential;
+    if (topic === deviceTopic(deviceId, 'desired')) this.onDesiredMessage(payload);
+    else if (topic === deviceTopic(deviceId, 'cmd')) await this.onCommandMessage(payload);
+    else this.options.logger.warn('message on an unexpected topic', { topic });
+  }
+
+  private onDesiredMessage(payload: Buffer): void {
+    const decoded = decodePayload('desired', payload);
+    if (!decoded.ok) {
+      this.options.logger.warn('invalid desired state ignored', { reason: decoded.reason });
+      this.publish('events', {
+        schema: PROTOCOL_SCHEMA,
+        at: this.now().toISOString(),
+        kind: 'invalid-desired',
+        message: decoded.reason.slice(0, 2_000),
+      });
+      return;
+    }
+    const held = this.options.heldRev();
+    if (decoded.value.rev <= held) {
+      this.options.logger.info('desired state not newer than held, ignored', { rev: decoded.value.rev, held });
+      return;
+    }
+    this.options.onDesired(decoded.value);
+  }
+
+  private async onCommandMessage(payload: Buffer): Promise<void> {
+    const decoded = decodePayload('cmd', payload);
+    if (!decoded.ok) {
+      this.options.logger.warn('invalid command ignored', { reason: decoded.reason });
+      const id = commandId(payload);
+      if (id)
+        this.publish('cmd/res', { schema: PROTOCOL_SCHEMA, id, ok: false, error: `invalid command: ${decoded.reason}`.slice(0, 2_000) });
+      return;
+    }
+    let result: CommandResult;
+    try {
+      result = await this.options.onCommand(decoded.value);
+    } catch (err) {
+      result = { schema: PROTOCOL_SCHEMA, id: decoded.value.id, ok: false, error: errorMessage(err) };
+    }
+    this.publish('cmd/res', result);
+  }
+}
+
+/** The id of a command that failed validation, so the sender still hears back when it can be named. */
+function commandId(payload: Buffer): string | undefined {
+  try {
+    const id = (JSON.parse(payload.toString('utf8')) as { id?: unknown }).id;
+    return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}

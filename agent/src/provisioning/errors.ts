@@ -1,0 +1,44 @@
+import { AgentError } from '../support/errors';
+
+export class ProvisioningFileError extends AgentError {
+  readonly code = 'provisioning-file-invalid';
+  constructor(path: string, detail: string) {
+    super(
+      `provisioning file ${path} is unusable: ${detail}; write a valid provisioning.json (schema 1, apiUrl, mqttUrl, token) to the boot partition`,
+      {
+        terminal: true,
+      },
+    );
+  }
+}
+
+/** The control plane refused the registration (4xx): a bad, expired or used-up token. Retrying cannot help. */
+export class RegistrationRejectedError extends AgentError {
+  readonly code = 'registration-rejected';
+  constructor(
+    readonly status: number,
+    serverMessage: string,
+  ) {
+    super(
+      `the control plane refused to register this device (HTTP ${status}: ${serverMessage}); issue a new provisioning token and update provisioning.json`,
+      {
+        terminal: true,
+      },
+    );
+  }
+}
+
+/** Registration did not get an answer it could use (network down, 5xx, malformed body); retried with backoff. */
+export class RegistrationUnavailableError extends AgentError {
+  readonly code = 'registration-unavailable';
+  constructor(url: string, detail: string, cause?: unknown) {
+    super(`could not register at ${url}: ${detail}; will retry`, { cause });
+  }
+}
+
+export class CredentialFileError extends AgentError {
+  readonly code = 'credential-file-invalid';
+  constructor(path: string, detail: string) {
+    super(`credential file ${path} is unreadable (${detail}); delete it to register the device again`, { terminal: true });
+  }
+}

@@ -1,0 +1,31 @@
+import { contentDigest, type ComponentSpec, type Desired } from '@flotilla/shared';
+import { containerName, resourceName } from '../runtime/labels';
+import type { TargetComponent, TargetState } from './state';
+
+/**
+ * The target a desired state asks for, or null when the device should run nothing.
+ * Device configuration reaches every component as environment variables and wins over
+ * the component's defaults, as device variables do on balena: the same release can then
+ * be tuned per device without a new release.
+ */
+export function targetFromDesired(desired: Pick<Desired, 'release' | 'config'>): TargetState | null {
+  const release = desired.release;
+  if (!release) return null;
+  const assembly = release.assembly;
+  return {
+    assembly: assembly.name,
+    releaseId: release.id,
+    components: assembly.components.map((c) => targetComponent(assembly.name, c, desired.config)),
+    networks: assembly.networks.map((n) => resourceName(assembly.name, n)),
+    volumes: assembly.volumes.map((v) => resourceName(assembly.name, v)),
+  };
+}
+
+function targetComponent(assembly: string, spec: ComponentSpec, config: Record<string, string>): TargetComponent {
+  return {
+    containerName: containerName(spec.name),
+    spec: { ...spec, environment: { ...spec.environment, ...config } },
+    // The assembly name is part of the hash because it decides which volumes and networks are mounted.
+    specHash: contentDigest({ assembly, component: spec, config }),
+  };
+}

@@ -1,0 +1,67 @@
+import type { ComponentSpec, ComponentStatus } from '@flotilla/shared';
+
+/**
+ * The engine as the agent needs it, and nothing more. `DockerRuntime` is the only
+ * implementation that talks to a real engine; reconcile and the agent see only this.
+ * Every list method returns managed objects only (see `labels.ts`).
+ */
+export interface ContainerRuntime {
+  listContainers(): Promise<ManagedContainer[]>;
+  listNetworks(): Promise<ManagedResource[]>;
+  listVolumes(): Promise<ManagedResource[]>;
+  /** Creates the network unless one of that name exists. */
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<void>;
+  removeNetwork(name: string): Promise<void>;
+  /** Creates the volume unless one of that name exists; never deletes data. */
+  ensureVolume(name: string, labels: Record<string, string>): Promise<void>;
+  hasImage(ref: string): Promise<boolean>;
+  pullImage(ref: string, onProgress?: (progress: PullProgress) => void): Promise<void>;
+  /** Creates, connects to every network and starts; returns the container id. */
+  createAndStart(request: ContainerRequest): Promise<string>;
+  stop(container: string, timeoutSeconds?: number): Promise<void>;
+  remove(container: string): Promise<void>;
+  restart(container: string): Promise<void>;
+  inspectHealth(container: string): Promise<ContainerHealth>;
+  logs(container: string, options?: { tail?: number }): Promise<string>;
+}
+
+export type ContainerState = ComponentStatus['state'];
+export type HealthState = ComponentStatus['health'];
+
+export interface ManagedContainer {
+  id: string;
+  name: string;
+  image: string;
+  state: ContainerState;
+  health: HealthState;
+  restartCount: number;
+  labels: Record<string, string>;
+}
+
+export interface ManagedResource {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface ContainerHealth {
+  state: ContainerState;
+  health: HealthState;
+}
+
+export interface PullProgress {
+  status: string;
+  id?: string;
+  current?: number;
+  total?: number;
+}
+
+/**
+ * Everything needed to create one component's container. `spec.environment` already
+ * holds the device configuration it receives; `labels` are the agent's own labels.
+ */
+export interface ContainerRequest {
+  name: string;
+  assembly: string;
+  spec: ComponentSpec;
+  labels: Record<string, string>;
+}

@@ -1,0 +1,213 @@
+import { PassThrough } from 'node:stream';
+import type Docker from 'dockerode';
+import { COMPONENT_STATES, HEALTH_STATES } from '@flotilla/shared';
+import { errorMessage } from '../support/errors';
+import { toCreateOptions } from './container-config';
+import type {
+  ContainerHealth,
+  ContainerRequest,
+  ContainerRuntime,
+  ContainerState,
+  HealthState,
+  ManagedContainer,
+  ManagedResource,
+  PullProgress,
+} from './container-runtime';
+import { EngineError, ImageNotFoundError, ImagePullError } from './errors';
+import { LABEL } from './labels';
+
+/** Seconds the engine waits after SIGTERM before SIGKILL; with `Init: true` most components stop at once. */
+const DEFAULT_STOP_TIMEOUT_S = 10;
+
+export interface DockerRuntimeOptions {
+  /**
+   * Extra labels put on everything this runtime creates and required on everything it
+   * lists. A device has one agent and needs none; tests that share one engine use them
+   * so that one test's plan never removes another test's containers.
+   */
+  scopeLabels?: Record<string, string>;
+}
+
+/** `ContainerRuntime` over a Docker (or balenaEngine / Moby) daemon. The only code that talks to the engine. */
+export class DockerRuntime implements ContainerRuntime {
+  private readonly scope: Record<string, string>;
+  private readonly managedFilter: { label: string[] };
+
+  constructor(
+    private readonly docker: Docker,
+    options: DockerRuntimeOptions = {},
+  ) {
+    this.scope = options.scopeLabels ?? {};
+    this.managedFilter = { label: [`${LABEL.managed}=true`, ...Object.entries(this.scope).map(([k, v]) => `${k}=${v}`)] };
+  }
+
+  async listContainers(): Promise<ManagedContainer[]> {
+    const list = await this.call('list', 'containers', () => this.docker.listContainers({ all: true, filters: this.managedFilter }));
+    const inspected = await Promise.all(list.map((c) => this.inspectManaged(c.Id)));
+    return inspected.filter((c): c is ManagedContainer => c !== undefined);
+  }
+
+  async listNetworks(): Promise<ManagedResource[]> {
+    const list = await this.call('list', 'networks', () => this.docker.listNetworks({ filters: this.managedFilter }));
+    return list.map((n) => ({ name: n.Name, labels: n.Labels ?? {} }));
+  }
+
+  async listVolumes(): Promise<ManagedResource[]> {
+    const res = await this.call('list', 'volumes', () => this.docker.listVolumes({ filters: this.managedFilter }));
+    return (res.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+  }
+
+  async ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    const existing = await this.call('list', 'networks', () => this.docker.listNetworks({ filters: { name: [name] } }));
+    // The name filter matches substrings, so compare exactly.
+    if (existing.some((n) => n.Name === name)) return;
+    await this.call('create network', name, () =>
+      this.docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...labels, ...this.scope }, CheckDuplicate: true }),
+    );
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    await this.ignoring([404], 'remove network', name, () => this.docker.getNetwork(name).remove());
+  }
+
+  async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    const found = await this.ignoring([404], 'inspect volume', name, () => this.docker.getVolume(name).inspect());
+    if (found) return;
+    await this.call('create volume', name, () => this.docker.createVolume({ Name: name, Labels: { ...labels, ...this.scope } }));
+  }
+
+  async hasImage(ref: string): Promise<boolean> {
+    const found = await this.ignoring([404], 'inspect image', ref, () => this.docker.getImage(ref).inspect());
+    return found !== undefined;
+  }
+
+  async pullImage(ref: string, onProgress?: (progress: PullProgress) => void): Promise<void> {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.pull(ref);
+    } catch (err) {
+      throw pullError(ref, err);
+    }
+    await new Promise<void>((resolve, reject) => {
+      let failure: string | undefined;
+      this.docker.modem.followProgress(
+        stream,
+        (err) => {
+          const detail = failure ?? (err ? errorMessage(err) : undefined);
+          if (detail === undefined) resolve();
+          else reject(pullError(ref, new Error(detail)));
+        },
+        // The engine reports a failed pull as an `error` event inside a 200 response.
+        (event: { status?: string; id?: string; error?: string; progressDetail?: { current?: number; total?: number } }) => {
+          if (event.error) failure = event.error;
+          else if (event.status && onProgress) {
+            onProgress({ status: event.status, id: event.id, current: event.progressDetail?.current, total: event.progressDetail?.total });
+          }
+        },
+      );
+    });
+  }
+
+  async createAndStart(request: ContainerRequest): Promise<string> {
+    const { options, extraNetworks } = toCreateOptions({ ...request, labels: { ...request.labels, ...this.scope } });
+    const container = await this.call('create container', request.name, () => this.docker.createContainer(options));
+    for (const network of extraNetworks) {
+      await this.call('connect to network', `${request.name} → ${network}`, () =>
+        this.docker.getNetwork(network).connect({ Container: container.id, EndpointConfig: { Aliases: [request.spec.name] } }),
+      );
+    }
+    await this.call('start container', request.name, () => container.start());
+    return container.id;
+  }
+
+  async stop(container: string, timeoutSeconds = DEFAULT_STOP_TIMEOUT_S): Promise<void> {
+    // 304: already stopped; 404: already gone. Both are the state we wanted.
+    await this.ignoring([304, 404], 'stop container', container, () => this.docker.getContainer(container).stop({ t: timeoutSeconds }));
+  }
+
+  async remove(container: string): Promise<void> {
+    await this.ignoring([404], 'remove container', container, () => this.docker.getContainer(container).remove({ force: true }));
+  }
+
+  async restart(container: string): Promise<void> {
+    await this.call('restart container', container, () => this.docker.getContainer(container).restart());
+  }
+
+  async inspectHealth(container: string): Promise<ContainerHealth> {
+    const info = await this.ignoring([404], 'inspect container', container, () => this.docker.getContainer(container).inspect());
+    if (!info) return { state: 'missing', health: 'none' };
+    return { state: containerState(info.State.Status), health: healthState(info.State.Health?.Status) };
+  }
+
+  async logs(container: string, options: { tail?: number } = {}): Promise<string> {
+    const raw = await this.call('read logs of', container, () =>
+      this.docker.getContainer(container).logs({ stdout: true, stderr: true, follow: false, tail: options.tail ?? 100, timestamps: true }),
+    );
+    return this.demux(raw);
+  }
+
+  /** Logs of a container without a TTY come in 8-byte-header frames; `demuxStream` strips them. */
+  private async demux(raw: Buffer): Promise<string> {
+    const source = new PassThrough();
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    this.docker.modem.demuxStream(source, out, out);
+    await new Promise<void>((resolve) => source.end(raw, () => setImmediate(resolve)));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  private async inspectManaged(id: string): Promise<ManagedContainer | undefined> {
+    // The container may be removed between list and inspect: then it is simply not there.
+    const info = await this.ignoring([404], 'inspect container', id, () => this.docker.getContainer(id).inspect());
+    if (!info) return undefined;
+    return {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ''),
+      image: info.Config.Image,
+      state: containerState(info.State.Status),
+      health: healthState(info.State.Health?.Status),
+      restartCount: info.RestartCount ?? 0,
+      labels: info.Config.Labels ?? {},
+    };
+  }
+
+  private async call<T>(operation: string, target: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new EngineError(operation, target, errorMessage(err), err);
+    }
+  }
+
+  private async ignoring<T>(statusCodes: number[], operation: string, target: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (statusCodes.includes(statusCode(err) ?? -1)) return undefined;
+      throw new EngineError(operation, target, errorMessage(err), err);
+    }
+  }
+}
+
+function statusCode(err: unknown): number | undefined {
+  const code = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function pullError(ref: string, err: unknown): Error {
+  const detail = errorMessage(err);
+  if (statusCode(err) === 404 || /manifest unknown|not found|does not exist/i.test(detail)) return new ImageNotFoundError(ref, detail);
+  return new ImagePullError(ref, detail, err);
+}
+
+function containerState(status: string): ContainerState {
+  if ((COMPONENT_STATES as readonly string[]).includes(status)) return status as ContainerState;
+  // `removing` is on its way out: for planning it is as good as stopped.
+  return 'exited';
+}
+
+function healthState(status: string | undefined): HealthState {
+  if (status && (HEALTH_STATES as readonly string[]).includes(status)) return status as HealthState;
+  return 'none';
+}
