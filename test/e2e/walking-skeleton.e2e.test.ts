@@ -85,10 +85,15 @@ async function assignAndWaitRunning(deviceId: string, release: ReleaseView): Pro
   const assigned = await api.put<DeviceView>(`/api/v1/devices/${deviceId}/release`, { releaseId: release.id });
   expect(assigned.status).toBe(200);
   const rev = assigned.body.desired.rev;
-  return waitFor(`device ${deviceId} to report release ${release.version} (rev ${rev}) running`, async () => {
-    const d = await device(deviceId);
-    return d.reported?.rev === rev && d.reported.phase === 'running' ? d : undefined;
-  }, 90_000, 500);
+  return waitFor(
+    `device ${deviceId} to report release ${release.version} (rev ${rev}) running`,
+    async () => {
+      const d = await device(deviceId);
+      return d.reported?.rev === rev && d.reported.phase === 'running' ? d : undefined;
+    },
+    90_000,
+    500,
+  );
 }
 
 beforeAll(async () => {
@@ -121,17 +126,24 @@ describe('walking skeleton', () => {
     const token = await api.post<ProvisioningTokenView>('/api/v1/provisioning-tokens', { maxUses: 1 });
     expect(token.status).toBe(201);
     const provisioning = join(workDir, 'provisioning.json');
-    writeFileSync(provisioning, JSON.stringify({ schema: 1, apiUrl: cp.httpUrl, mqttUrl: cp.mqttUrl, token: token.body.token, name: 'e2e-board' }));
+    writeFileSync(
+      provisioning,
+      JSON.stringify({ schema: 1, apiUrl: cp.httpUrl, mqttUrl: cp.mqttUrl, token: token.body.token, name: 'e2e-board' }),
+    );
     agent = new AgentProcess({
       FLOTILLA_PROVISIONING: provisioning,
       FLOTILLA_STATE_DIR: join(workDir, 'agent-state'),
       FLOTILLA_TELEMETRY_INTERVAL_MS: '2000',
     });
 
-    const online = await waitFor('the agent to register and come online', async () => {
-      const list = await api.get<DeviceView[]>('/api/v1/devices');
-      return list.body.find((d) => d.name === 'e2e-board' && d.online && d.inventory);
-    }, 60_000).catch((e: Error) => {
+    const online = await waitFor(
+      'the agent to register and come online',
+      async () => {
+        const list = await api.get<DeviceView[]>('/api/v1/devices');
+        return list.body.find((d) => d.name === 'e2e-board' && d.online && d.inventory);
+      },
+      60_000,
+    ).catch((e: Error) => {
       throw new Error(`${e.message}\nagent output:\n${agent!.logs}`);
     });
     deviceId = online.id;

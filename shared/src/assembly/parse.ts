@@ -66,7 +66,10 @@ function dropExtensions(map: Record<string, unknown>): Record<string, unknown> {
 function unescapeDollars(value: unknown, path: (string | number)[], issues: ManifestIssue[]): unknown {
   if (typeof value === 'string') {
     if (/\$(\{|[A-Za-z_])/.test(value.replaceAll('$$', ''))) {
-      issues.push({ path: path.join('.'), message: 'variable interpolation ($VAR, ${VAR}) is not supported in a release; write the value, or "$$" for a literal "$"' });
+      issues.push({
+        path: path.join('.'),
+        message: 'variable interpolation ($VAR, ${VAR}) is not supported in a release; write the value, or "$$" for a literal "$"',
+      });
     }
     return value.replaceAll('$$', '$');
   }

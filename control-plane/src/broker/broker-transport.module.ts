@@ -1,0 +1,38 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { Aedes } from 'aedes';
+import { DESIRED_PUBLISHER } from '../devices/desired-publisher';
+import { MQTT_ENDPOINT, deviceMqttUrl, type MqttEndpoint } from '../provisioning/mqtt-endpoint';
+import { AedesDesiredPublisher } from './aedes-desired-publisher';
+import { AEDES, BROKER_SETTINGS, MqttServer, type BrokerSettings } from './mqtt-server';
+import { UplinkStats } from './uplink-stats';
+
+/**
+ * The broker as a transport, with no domain knowledge: the aedes instance, its TCP listener,
+ * and the ports the domain modules send through. Global so that devices and provisioning get
+ * their ports without importing the broker module, which itself depends on them.
+ */
+@Global()
+@Module({})
+export class BrokerTransportModule {
+  static forRoot(settings: BrokerSettings): DynamicModule {
+    return {
+      module: BrokerTransportModule,
+      providers: [
+        { provide: BROKER_SETTINGS, useValue: settings },
+        // A slow or stuck subscriber must not stall delivery to everyone else (FINDINGS.md).
+        { provide: AEDES, useFactory: () => Aedes.createBroker({ drainTimeout: 10_000 }) },
+        MqttServer,
+        UplinkStats,
+        { provide: DESIRED_PUBLISHER, useClass: AedesDesiredPublisher },
+        {
+          provide: MQTT_ENDPOINT,
+          inject: [MqttServer],
+          useFactory: (server: MqttServer): MqttEndpoint => ({
+            urlForDevice: (host) => deviceMqttUrl(settings.publicUrl, host, server.port),
+          }),
+        },
+      ],
+      exports: [AEDES, MqttServer, UplinkStats, DESIRED_PUBLISHER, MQTT_ENDPOINT],
+    };
+  }
+}

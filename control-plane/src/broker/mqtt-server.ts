@@ -1,0 +1,55 @@
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Aedes } from 'aedes';
+
+export const AEDES = Symbol('Aedes');
+export const BROKER_SETTINGS = Symbol('BrokerSettings');
+
+export interface BrokerSettings {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  publicUrl?: string;
+}
+
+/** The broker's TCP listener; aedes itself does no networking. */
+@Injectable()
+export class MqttServer {
+  private server: Server | undefined;
+
+  constructor(
+    @Inject(AEDES) private readonly broker: Aedes,
+    @Inject(BROKER_SETTINGS) private readonly settings: BrokerSettings,
+  ) {}
+
+  async listen(): Promise<void> {
+    const server = createServer((socket) => this.broker.handle(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.settings.port, this.settings.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+  }
+
+  get listening(): boolean {
+    return this.server?.listening === true && !this.broker.closed;
+  }
+
+  /** The port actually bound (differs from the setting when that was 0). */
+  get port(): number {
+    if (!this.server?.listening) throw new Error('the MQTT server is not listening');
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops accepting, disconnects every client (their sessions end as after a network loss), closes aedes. */
+  async close(): Promise<void> {
+    const server = this.server;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    await new Promise<void>((resolve) => this.broker.close(() => resolve()));
+    await closed;
+    this.server = undefined;
+  }
+}

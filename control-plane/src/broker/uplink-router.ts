@@ -1,0 +1,84 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DEVICE_TO_CLOUD, decodePayload, parseDeviceTopic, type ChannelPayload, type DeviceChannel } from '@flotilla/shared';
+import type { Aedes } from 'aedes';
+import { DeviceLinkService } from '../devices/device-link.service';
+import { KeyedSerialQueue } from './keyed-serial-queue';
+import { AEDES } from './mqtt-server';
+import { hasLiveSession } from './sessions';
+import { UplinkStats } from './uplink-stats';
+
+type Handlers = { [C in DeviceChannel]: (deviceId: string, value: ChannelPayload<C>) => Promise<unknown> };
+
+const UPLINK: readonly string[] = DEVICE_TO_CLOUD;
+
+/**
+ * The MQTT edge for device → control plane messages: validate with the protocol schema, call
+ * one service method. Invalid messages are counted, logged and dropped; nothing a device
+ * sends can throw out of here. Handling is serialized per device (see KeyedSerialQueue).
+ */
+@Injectable()
+export class UplinkRouter {
+  private readonly logger = new Logger('Uplink');
+  private readonly queue = new KeyedSerialQueue((deviceId, error) => {
+    this.stats.failed();
+    this.logger.error(`device ${deviceId}: handling failed: ${error instanceof Error ? error.message : String(error)}`);
+  });
+
+  private readonly handlers: Handlers = {
+    'desired/get': (id, m) => this.link.desiredRequested(id, m.rev),
+    reported: (id, m) => this.link.reported(id, m),
+    inventory: (id, m) => this.link.inventory(id, m),
+    events: (id, m) => this.link.event(id, m),
+    telemetry: (id, m) => this.link.telemetry(id, m),
+    status: (id, m) => (m.status === 'online' ? this.link.connected(id) : this.offline(id)),
+    // Commands are not issued yet, so a result has nothing to resolve.
+    'cmd/res': async (id, m) => this.logger.debug(`device ${id}: result of command ${m.id} (ok=${m.ok})`),
+  };
+
+  constructor(
+    @Inject(AEDES) private readonly broker: Aedes,
+    private readonly link: DeviceLinkService,
+    private readonly stats: UplinkStats,
+  ) {}
+
+  /** For `broker.subscribe(ALL_DEVICES_UPLINK, …)`; it also sees what the control plane itself publishes. */
+  route(topic: string, payload: Buffer): void {
+    const parsed = parseDeviceTopic(topic);
+    if (!parsed || !UPLINK.includes(parsed.channel)) return;
+    this.dispatch(parsed.deviceId, parsed.channel as DeviceChannel, payload);
+  }
+
+  /** Presence from the broker's own connect and disconnect events, in order with the device's messages. */
+  connected(deviceId: string): void {
+    void this.queue.run(deviceId, () => this.link.connected(deviceId));
+  }
+
+  disconnected(deviceId: string): void {
+    void this.queue.run(deviceId, () => this.offline(deviceId));
+  }
+
+  /** Waits for handling already under way, so shutdown does not cut database writes short. */
+  drain(): Promise<void> {
+    return this.queue.drain();
+  }
+
+  private dispatch<C extends DeviceChannel>(deviceId: string, channel: C, payload: Buffer): void {
+    const decoded = decodePayload(channel, payload);
+    if (!decoded.ok) {
+      this.stats.rejected();
+      this.logger.warn(`device ${deviceId}: dropped invalid ${channel} message: ${decoded.reason}`);
+      return;
+    }
+    const handler: Handlers[C] = this.handlers[channel];
+    void this.queue.run(deviceId, () => handler(deviceId, decoded.value));
+  }
+
+  /**
+   * An `offline` will or disconnect can arrive after the same device has already reconnected
+   * (a session takeover closes the old connection first); the live session wins.
+   */
+  private async offline(deviceId: string): Promise<void> {
+    if (hasLiveSession(this.broker, deviceId)) return;
+    await this.link.disconnected(deviceId);
+  }
+}

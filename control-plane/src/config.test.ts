@@ -1,0 +1,48 @@
+import { resolve } from 'node:path';
+import { loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('defaults to ports 3000/1883/5433, all interfaces, ./data and an embedded database', () => {
+    expect(loadConfig({})).toEqual({ host: '0.0.0.0', port: 3000, mqttPort: 1883, dataDir: resolve('data'), embeddedPgPort: 5433 });
+  });
+
+  it('reads every setting from the environment', () => {
+    const config = loadConfig({
+      HOST: '127.0.0.1',
+      PORT: '0',
+      MQTT_PORT: '18830',
+      FLOTILLA_DATA_DIR: '/var/lib/flotilla',
+      DATABASE_URL: 'postgres://u@db/flotilla',
+      EMBEDDED_PG_PORT: '6543',
+      FLOTILLA_API_KEY: 'k'.repeat(32),
+      FLOTILLA_PUBLIC_MQTT_URL: 'mqtts://fleet.example.com:8883',
+    });
+    expect(config).toEqual({
+      host: '127.0.0.1',
+      port: 0,
+      mqttPort: 18830,
+      dataDir: '/var/lib/flotilla',
+      databaseUrl: 'postgres://u@db/flotilla',
+      embeddedPgPort: 6543,
+      apiKey: 'k'.repeat(32),
+      publicMqttUrl: 'mqtts://fleet.example.com:8883',
+    });
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', FLOTILLA_API_KEY: ' ' }).databaseUrl).toBeUndefined();
+  });
+
+  it.each([
+    ['PORT', 'http'],
+    ['MQTT_PORT', '70000'],
+    ['EMBEDDED_PG_PORT', '-1'],
+  ])('refuses %s=%s', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('refuses a short operator key and a public MQTT URL with a path', () => {
+    expect(() => loadConfig({ FLOTILLA_API_KEY: 'short' })).toThrow('at least 16');
+    expect(() => loadConfig({ FLOTILLA_PUBLIC_MQTT_URL: 'http://host/x' })).toThrow('mqtt://host:port');
+  });
+});

@@ -1,0 +1,64 @@
+import { resolve } from 'node:path';
+
+/** Everything the control plane needs to start, read once from the environment. */
+export const DEFAULT_EMBEDDED_PG_PORT = 5433;
+
+export interface ControlPlaneConfig {
+  /** Interface the HTTP API and the MQTT broker bind to. */
+  host: string;
+  /** HTTP port; 0 picks a free port (tests). */
+  port: number;
+  /** MQTT (TCP) port; 0 picks a free port (tests). */
+  mqttPort: number;
+  /** Absolute path of the state directory (operator key, embedded PostgreSQL). */
+  dataDir: string;
+  /** External PostgreSQL; when absent the control plane runs an embedded one under `dataDir`. */
+  databaseUrl?: string;
+  /** Port of the embedded PostgreSQL (127.0.0.1 only); default 5433. */
+  embeddedPgPort?: number;
+  /** Operator API key; when absent one is generated once and kept in `<dataDir>/operator-key`. */
+  apiKey?: string;
+  /** The MQTT URL handed to devices at registration, when they must use another address than the request's host. */
+  publicMqttUrl?: string;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env = process.env): ControlPlaneConfig {
+  const config: ControlPlaneConfig = {
+    host: nonEmpty(env.HOST) ?? '0.0.0.0',
+    port: port(env, 'PORT', 3000),
+    mqttPort: port(env, 'MQTT_PORT', 1883),
+    dataDir: resolve(nonEmpty(env.FLOTILLA_DATA_DIR) ?? './data'),
+    embeddedPgPort: port(env, 'EMBEDDED_PG_PORT', DEFAULT_EMBEDDED_PG_PORT),
+  };
+  const databaseUrl = nonEmpty(env.DATABASE_URL);
+  if (databaseUrl) config.databaseUrl = databaseUrl;
+  const apiKey = nonEmpty(env.FLOTILLA_API_KEY);
+  if (apiKey) {
+    // A short operator key is guessable over the network; refuse it rather than run exposed.
+    if (apiKey.length < 16) throw new Error('FLOTILLA_API_KEY must be at least 16 characters');
+    config.apiKey = apiKey;
+  }
+  const publicMqttUrl = nonEmpty(env.FLOTILLA_PUBLIC_MQTT_URL);
+  if (publicMqttUrl) {
+    if (!/^mqtts?:\/\/[^/]+$/.test(publicMqttUrl)) {
+      throw new Error(`FLOTILLA_PUBLIC_MQTT_URL must look like mqtt://host:port, got "${publicMqttUrl}"`);
+    }
+    config.publicMqttUrl = publicMqttUrl;
+  }
+  return config;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function port(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value > 65535) throw new Error(`${name} must be a port number 0-65535, got "${raw}"`);
+  return value;
+}

@@ -1,0 +1,24 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+/** An update lifecycle event a device reported (`…/events`). */
+@Entity('device_events')
+export class DeviceEventEntity {
+  /** bigserial: the driver returns int8 as a string to avoid losing precision. */
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id!: string;
+
+  @Column('text', { name: 'device_id' })
+  deviceId!: string;
+
+  @Column('timestamptz')
+  at!: Date;
+
+  @Column('text')
+  kind!: string;
+
+  @Column('integer', { nullable: true })
+  rev!: number | null;
+
+  @Column('text')
+  message!: string;
+}

@@ -1,0 +1,60 @@
+import type { Desired, Release } from '@flotilla/shared';
+import type { ReleasesService } from '../releases/releases.service';
+import { strictFake } from '../testing/strict-fake';
+import type { DesiredPublisher } from './desired-publisher';
+import { DeviceLinkService } from './device-link.service';
+import type { DesiredPointer, DeviceRepository } from './device.repository';
+import type { DeviceActivityRepository } from './device-activity.repository';
+
+const release: Release = {
+  id: '6f1c1c2e-3a1b-4c55-9a7e-0d5e7a9b1c2d',
+  digest: `sha256:${'c'.repeat(64)}`,
+  assembly: { name: 'origin', version: '1.0.0', probationMs: 30_000, components: [], volumes: [], networks: ['default'] },
+};
+
+function setup(pointer: DesiredPointer | undefined) {
+  const sent: [string, Desired][] = [];
+  const touched: string[] = [];
+  const devices = strictFake<DeviceRepository>('DeviceRepository', {
+    findDesiredPointer: async () => pointer,
+    touch: async (id) => void touched.push(id),
+  });
+  const releases = strictFake<ReleasesService>('ReleasesService', {
+    getForDelivery: async (id) => {
+      if (id !== release.id) throw new Error(`unexpected release ${id}`);
+      return release;
+    },
+  });
+  const publisher: DesiredPublisher = { publishDesired: async (deviceId, desired) => void sent.push([deviceId, desired]) };
+  const service = new DeviceLinkService(devices, strictFake<DeviceActivityRepository>('DeviceActivityRepository', {}), releases, publisher);
+  return { service, sent, touched };
+}
+
+describe('DeviceLinkService.desiredRequested', () => {
+  it('sends the current desired state to a device holding an older rev', async () => {
+    const { service, sent, touched } = setup({ desiredRev: 3, desiredReleaseId: release.id });
+    await expect(service.desiredRequested('dev_a', 2)).resolves.toBe('sent');
+    expect(sent).toEqual([['dev_a', { schema: 1, rev: 3, release, config: {} }]]);
+    expect(touched).toEqual(['dev_a']);
+  });
+
+  it('stays silent for a device at the current rev, or ahead of it', async () => {
+    const { service, sent } = setup({ desiredRev: 3, desiredReleaseId: release.id });
+    await expect(service.desiredRequested('dev_a', 3)).resolves.toBe('up-to-date');
+    await expect(service.desiredRequested('dev_a', 7)).resolves.toBe('up-to-date');
+    expect(sent).toEqual([]);
+  });
+
+  it('stays silent for a device that was never assigned anything', async () => {
+    const { service, sent } = setup({ desiredRev: 0, desiredReleaseId: null });
+    await expect(service.desiredRequested('dev_a', 0)).resolves.toBe('up-to-date');
+    expect(sent).toEqual([]);
+  });
+
+  it('ignores a device the database does not know', async () => {
+    const { service, sent, touched } = setup(undefined);
+    await expect(service.desiredRequested('dev_gone', 0)).resolves.toBe('unknown-device');
+    expect(sent).toEqual([]);
+    expect(touched).toEqual([]);
+  });
+});

@@ -1,0 +1,72 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { isValidDeviceId, type DeviceEvent, type Inventory, type Reported, type Telemetry } from '@flotilla/shared';
+import { ReleasesService } from '../releases/releases.service';
+import { verifyPassword } from './credentials';
+import { DeviceActivityRepository } from './device-activity.repository';
+import { DESIRED_PUBLISHER, type DesiredPublisher } from './desired-publisher';
+import { desiredMessage } from './device.mapper';
+import { DeviceRepository } from './device.repository';
+
+export type DesiredGetOutcome = 'sent' | 'up-to-date' | 'unknown-device';
+
+/**
+ * The rules for what devices say over their link (MQTT today): who they are, whether they
+ * are connected, and what they report. Input arrives already validated against the protocol.
+ */
+@Injectable()
+export class DeviceLinkService {
+  constructor(
+    private readonly devices: DeviceRepository,
+    private readonly activity: DeviceActivityRepository,
+    private readonly releases: ReleasesService,
+    @Inject(DESIRED_PUBLISHER) private readonly publisher: DesiredPublisher,
+  ) {}
+
+  async verifyCredentials(deviceId: string, password: string): Promise<boolean> {
+    if (!isValidDeviceId(deviceId)) return false;
+    const hash = await this.devices.findPasswordHash(deviceId);
+    return hash !== undefined && verifyPassword(password, hash);
+  }
+
+  async connected(deviceId: string): Promise<void> {
+    await this.devices.setOnline(deviceId, true);
+  }
+
+  async disconnected(deviceId: string): Promise<void> {
+    await this.devices.setOnline(deviceId, false);
+  }
+
+  /** Nothing is connected when the broker starts, whatever the last run left in the table. */
+  async brokerStarted(): Promise<void> {
+    await this.devices.markAllOffline();
+  }
+
+  /** A device holding an older rev gets the current desired state; one up to date gets no answer. */
+  async desiredRequested(deviceId: string, heldRev: number): Promise<DesiredGetOutcome> {
+    const pointer = await this.devices.findDesiredPointer(deviceId);
+    if (!pointer) return 'unknown-device';
+    await this.devices.touch(deviceId);
+    if (heldRev >= pointer.desiredRev) return 'up-to-date';
+    const release = pointer.desiredReleaseId ? await this.releases.getForDelivery(pointer.desiredReleaseId) : null;
+    await this.publisher.publishDesired(deviceId, desiredMessage(pointer.desiredRev, release));
+    return 'sent';
+  }
+
+  async reported(deviceId: string, reported: Reported): Promise<void> {
+    await this.devices.storeReported(deviceId, reported);
+  }
+
+  async inventory(deviceId: string, inventory: Inventory): Promise<void> {
+    await this.devices.storeInventory(deviceId, inventory);
+  }
+
+  async event(deviceId: string, event: DeviceEvent): Promise<void> {
+    await this.activity.appendEvent(deviceId, event);
+    await this.devices.touch(deviceId);
+  }
+
+  async telemetry(deviceId: string, telemetry: Telemetry): Promise<void> {
+    await this.activity.appendTelemetry(deviceId, telemetry);
+    await this.devices.touch(deviceId);
+  }
+}

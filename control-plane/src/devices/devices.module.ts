@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ReleasesModule } from '../releases/releases.module';
+import { DeviceActivityRepository } from './device-activity.repository';
+import { DeviceEventEntity } from './device-event.entity';
+import { DeviceLinkService } from './device-link.service';
+import { DeviceEntity } from './device.entity';
+import { DeviceRepository } from './device.repository';
+import { DevicesController } from './devices.controller';
+import { DevicesService } from './devices.service';
+import { TelemetrySampleEntity } from './telemetry-sample.entity';
+
+/** Needs a `DESIRED_PUBLISHER` provider from a global module (the broker's transport). */
+@Module({
+  imports: [TypeOrmModule.forFeature([DeviceEntity, DeviceEventEntity, TelemetrySampleEntity]), ReleasesModule],
+  controllers: [DevicesController],
+  providers: [DeviceRepository, DeviceActivityRepository, DevicesService, DeviceLinkService],
+  exports: [DevicesService, DeviceLinkService],
+})
+export class DevicesModule {}

@@ -1,0 +1,74 @@
+import { Logger } from '@nestjs/common';
+import type { Desired, Release } from '@flotilla/shared';
+import { ReleaseNotFoundError } from '../releases/releases.errors';
+import type { ReleasesService } from '../releases/releases.service';
+import { strictFake } from '../testing/strict-fake';
+import type { DesiredPublisher } from './desired-publisher';
+import { DeviceEntity } from './device.entity';
+import type { DeviceRepository } from './device.repository';
+import { DeviceNotFoundError } from './devices.errors';
+import { DevicesService } from './devices.service';
+
+const release: Release = {
+  id: '6f1c1c2e-3a1b-4c55-9a7e-0d5e7a9b1c2d',
+  digest: `sha256:${'c'.repeat(64)}`,
+  assembly: { name: 'origin', version: '1.0.0', probationMs: 30_000, components: [], volumes: [], networks: ['default'] },
+};
+
+function row(desiredRev: number): DeviceEntity {
+  return Object.assign(new DeviceEntity(), {
+    id: 'dev_a',
+    name: 'a',
+    board: null,
+    passwordHash: 'x',
+    online: true,
+    lastSeenAt: new Date('2026-11-27T12:00:00Z'),
+    desiredRev,
+    desiredReleaseId: release.id,
+    reported: null,
+    reportedAt: null,
+    inventory: null,
+    inventoryAt: null,
+    createdAt: new Date('2026-11-27T11:00:00Z'),
+  });
+}
+
+function setup(publish: DesiredPublisher['publishDesired']) {
+  const devices = strictFake<DeviceRepository>('DeviceRepository', {
+    assignRelease: async (id) => (id === 'dev_a' ? row(5) : undefined),
+  });
+  const releases = strictFake<ReleasesService>('ReleasesService', {
+    getForDelivery: async (id) => {
+      if (id !== release.id) throw new ReleaseNotFoundError(id);
+      return release;
+    },
+  });
+  return new DevicesService(devices, releases, { publishDesired: publish });
+}
+
+describe('DevicesService.assignRelease', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+
+  it('publishes the new rev to the device and returns its view', async () => {
+    const sent: [string, Desired][] = [];
+    const service = setup(async (id, desired) => void sent.push([id, desired]));
+    const view = await service.assignRelease('dev_a', release.id);
+    expect(view.desired).toEqual({ rev: 5, releaseId: release.id });
+    expect(view.lastSeenAt).toBe('2026-11-27T12:00:00.000Z');
+    expect(sent).toEqual([['dev_a', { schema: 1, rev: 5, release, config: {} }]]);
+  });
+
+  it('keeps the assignment when the publish fails: the device asks again on connect', async () => {
+    const service = setup(async () => {
+      throw new Error('broker closed');
+    });
+    await expect(service.assignRelease('dev_a', release.id)).resolves.toMatchObject({ desired: { rev: 5 } });
+  });
+
+  it('refuses an unknown release before touching the device, and an unknown device', async () => {
+    const service = setup(async () => undefined);
+    await expect(service.assignRelease('dev_a', '00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(ReleaseNotFoundError);
+    await expect(service.assignRelease('dev_b', release.id)).rejects.toBeInstanceOf(DeviceNotFoundError);
+    await expect(service.assignRelease('not a device id!', release.id)).rejects.toBeInstanceOf(DeviceNotFoundError);
+  });
+});

@@ -1,0 +1,69 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { ApiError } from '@flotilla/shared';
+import { DomainError, type DomainErrorKind } from '../domain-error';
+
+/** The part of express' response this filter uses (express' types are not a dependency). */
+interface JsonResponse {
+  status(code: number): { json(body: unknown): unknown };
+}
+
+const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
+  invalid: HttpStatus.BAD_REQUEST,
+  unauthenticated: HttpStatus.UNAUTHORIZED,
+  forbidden: HttpStatus.FORBIDDEN,
+  not_found: HttpStatus.NOT_FOUND,
+  conflict: HttpStatus.CONFLICT,
+  unsupported: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+};
+
+/** Codes for errors raised by the framework itself (unknown route, body parser limits). */
+const CODE_OF_STATUS: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+/**
+ * The one place where errors become HTTP responses, all with the shared `ApiError` body.
+ * Anything unexpected is logged in full and answered with a 500 that leaks no internals.
+ */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Api');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<JsonResponse>();
+    const body = this.toApiError(exception);
+    response.status(body.statusCode).json(body);
+  }
+
+  private toApiError(exception: unknown): ApiError {
+    if (exception instanceof DomainError) {
+      const body: ApiError = { statusCode: STATUS_OF_KIND[exception.kind], code: exception.code, message: exception.message };
+      if (exception.issues) body.issues = exception.issues.map((i) => ({ path: i.path, message: i.message }));
+      return body;
+    }
+    if (exception instanceof HttpException) {
+      const statusCode = exception.getStatus();
+      return { statusCode, code: CODE_OF_STATUS[statusCode] ?? `http_${statusCode}`, message: exception.message };
+    }
+    // Errors from express middleware (body-parser) carry their own status.
+    const status = httpStatusOf(exception);
+    if (status !== undefined && status >= 400 && status < 500) {
+      return { statusCode: status, code: CODE_OF_STATUS[status] ?? `http_${status}`, message: (exception as Error).message };
+    }
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    return { statusCode: 500, code: 'internal_error', message: 'internal error' };
+  }
+}
+
+function httpStatusOf(exception: unknown): number | undefined {
+  if (typeof exception !== 'object' || exception === null) return undefined;
+  const { status, statusCode } = exception as { status?: unknown; statusCode?: unknown };
+  const value = typeof status === 'number' ? status : statusCode;
+  return typeof value === 'number' ? value : undefined;
+}

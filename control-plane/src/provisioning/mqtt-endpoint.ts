@@ -1,0 +1,17 @@
+/** Where devices reach the broker; implemented by the broker module once it listens. */
+export interface MqttEndpoint {
+  /** The URL to give a device that reached the API at `requestHost`. */
+  urlForDevice(requestHost: string): string;
+}
+
+export const MQTT_ENDPOINT = Symbol('MqttEndpoint');
+
+/**
+ * An explicit public URL wins (NAT, TLS terminator, another broker); otherwise the device
+ * uses the host name it already reached the API with, on the broker's port.
+ */
+export function deviceMqttUrl(publicUrl: string | undefined, requestHost: string, brokerPort: number): string {
+  if (publicUrl) return publicUrl;
+  const host = requestHost.includes(':') && !requestHost.startsWith('[') ? `[${requestHost}]` : requestHost;
+  return `mqtt://${host}:${brokerPort}`;
+}

@@ -1,0 +1,28 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { AssemblySpec } from '@flotilla/shared';
+
+/** An immutable release of an assembly: the manifest as uploaded and its normalized form. */
+@Entity('releases')
+export class ReleaseEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column('text')
+  name!: string;
+
+  @Column('text')
+  version!: string;
+
+  /** `contentDigest(assembly)`: identifies the content, whatever the YAML's formatting. */
+  @Column('text')
+  digest!: string;
+
+  @Column('text', { name: 'manifest_yaml' })
+  manifestYaml!: string;
+
+  @Column('jsonb')
+  assembly!: AssemblySpec;
+
+  @Column('timestamptz', { name: 'created_at' })
+  createdAt!: Date;
+}

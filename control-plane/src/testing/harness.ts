@@ -1,0 +1,115 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import type { ProvisioningTokenView, RegisterDeviceResponse } from '@flotilla/shared';
+import { startControlPlane, type RunningControlPlane } from '../bootstrap';
+import { createTestDatabase, type TestDatabase } from './test-database';
+
+export interface Harness {
+  cp: RunningControlPlane;
+  db: TestDatabase;
+  /** fetch against the API with the operator key, unless `auth: false`. */
+  api(path: string, init?: RequestInit & { auth?: boolean }): Promise<Response>;
+  /** A new provisioning token and a device registered with it. */
+  registerDevice(name?: string): Promise<RegisterDeviceResponse>;
+  /** Connects as the device, over TCP, as the agent does (client id = username = device id). */
+  connectDevice(device: { deviceId: string; password: string }, options?: IClientOptions): Promise<MqttClient>;
+  close(): Promise<void>;
+}
+
+/** A whole control plane in-process: real PostgreSQL (fresh database), real HTTP and MQTT ports. */
+export async function startHarness(): Promise<Harness> {
+  const db = await createTestDatabase();
+  const dataDir = await mkdtemp(join(tmpdir(), 'flotilla-cp-'));
+  const cp = await startControlPlane(
+    { host: '127.0.0.1', port: 0, mqttPort: 0, dataDir, databaseUrl: db.url, apiKey: 'test-operator-key-0123456789' },
+    { logLevels: ['error'] },
+  );
+  const clients = new Set<MqttClient>();
+
+  const api: Harness['api'] = (path, init = {}) => {
+    const { auth = true, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (auth) headers.set('authorization', `Bearer ${cp.apiKey}`);
+    if (typeof rest.body === 'string' && !headers.has('content-type')) headers.set('content-type', 'application/json');
+    return fetch(`${cp.httpUrl}${path}`, { ...rest, headers });
+  };
+
+  return {
+    cp,
+    db,
+    api,
+    async registerDevice(name) {
+      const token = (await (await api('/api/v1/provisioning-tokens', { method: 'POST', body: '{}' })).json()) as ProvisioningTokenView;
+      const res = await api('/api/v1/devices/register', {
+        method: 'POST',
+        auth: false,
+        body: JSON.stringify({ token: token.token, ...(name ? { name } : {}) }),
+      });
+      if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
+      return (await res.json()) as RegisterDeviceResponse;
+    },
+    async connectDevice(device, options = {}) {
+      const client = await connectAsync(cp.mqttUrl, {
+        clientId: device.deviceId,
+        username: device.deviceId,
+        password: device.password,
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+        ...options,
+      });
+      clients.add(client);
+      return client;
+    },
+    async close() {
+      await Promise.all([...clients].map((c) => c.endAsync(true).catch(() => undefined)));
+      await cp.close();
+      await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resolves with the next message on `topic`, or rejects after `timeoutMs`. */
+export function nextMessage(
+  client: MqttClient,
+  topic: string,
+  timeoutMs = 5000,
+): Promise<{ payload: Buffer; qos: number; retain: boolean }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('message', onMessage);
+      reject(new Error(`no message on ${topic} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (t: string, payload: Buffer, packet: { qos: number; retain: boolean }): void => {
+      if (t !== topic) return;
+      clearTimeout(timer);
+      client.off('message', onMessage);
+      resolve({ payload, qos: packet.qos, retain: packet.retain });
+    };
+    client.on('message', onMessage);
+  });
+}
+
+/** Collects what arrives on `topic` for `ms`, to check that nothing does. */
+export async function messagesDuring(client: MqttClient, topic: string, ms: number): Promise<Buffer[]> {
+  const seen: Buffer[] = [];
+  const onMessage = (t: string, payload: Buffer): void => {
+    if (t === topic) seen.push(payload);
+  };
+  client.on('message', onMessage);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  client.off('message', onMessage);
+  return seen;
+}
+
+/** Polls `probe` until it returns true, for state the control plane writes asynchronously. */
+export async function eventually(probe: () => Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
