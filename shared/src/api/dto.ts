@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { AssemblySpec } from '../assembly/spec';
-import { Inventory, Reported } from '../protocol/messages';
+import { EVENT_KINDS, Inventory, Reported, UPDATE_PHASES } from '../protocol/messages';
+import { ProvisioningFile } from '../protocol/provisioning';
+import { ReleaseKey, ReleaseSignature } from '../releases/signing';
+import { ConfigMap } from './fleets';
 
 /** Request and response bodies of the REST API under `/api/v1`. */
 
@@ -13,6 +16,8 @@ export const CreateProvisioningTokenRequest = z
       .min(60)
       .max(365 * 24 * 3600)
       .default(7 * 24 * 3600),
+    /** A device registered with the token joins this fleet (and gets its target release). */
+    fleetId: z.string().uuid().optional(),
   })
   .strict();
 export type CreateProvisioningTokenRequest = z.infer<typeof CreateProvisioningTokenRequest>;
@@ -22,9 +27,18 @@ export const ProvisioningTokenView = z.object({
   /** Shown once, at creation; only its hash is stored. */
   token: z.string(),
   maxUses: z.number().int(),
+  uses: z.number().int(),
   expiresAt: z.string(),
+  fleetId: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  /** A ready `provisioning.json` for this token: save it to a board's boot partition. */
+  provisioning: ProvisioningFile,
 });
 export type ProvisioningTokenView = z.infer<typeof ProvisioningTokenView>;
+
+/** A token without its secret: what revocation (and any later listing) answers with. */
+export const ProvisioningTokenSummary = ProvisioningTokenView.omit({ token: true, provisioning: true });
+export type ProvisioningTokenSummary = z.infer<typeof ProvisioningTokenSummary>;
 
 export const RegisterDeviceRequest = z
   .object({
@@ -40,6 +54,8 @@ export const RegisterDeviceResponse = z.object({
   /** The device's own MQTT password; shown once, stored hashed. */
   password: z.string(),
   mqttUrl: z.string(),
+  /** The control plane's release-signing public keys, current at registration: what the device pins. */
+  releaseKeys: z.array(ReleaseKey).min(1),
 });
 export type RegisterDeviceResponse = z.infer<typeof RegisterDeviceResponse>;
 
@@ -49,7 +65,11 @@ export const ReleaseView = z.object({
   version: z.string(),
   digest: z.string(),
   createdAt: z.string(),
+  /** The operator (API key name) who published it. */
+  createdBy: z.string(),
+  /** The fully resolved assembly: library references are already merged in. */
   assembly: AssemblySpec,
+  signature: ReleaseSignature,
 });
 export type ReleaseView = z.infer<typeof ReleaseView>;
 
@@ -66,6 +86,21 @@ export const DeviceView = z.object({
   desired: z.object({ rev: z.number().int(), releaseId: z.string().nullable() }),
   reported: Reported.nullable(),
   inventory: Inventory.nullable(),
+  fleetId: z.string().nullable(),
+  tags: z.array(z.string()),
+  /** When set, the device runs this release whatever its fleet targets. */
+  pinnedReleaseId: z.string().nullable(),
+  /** The device's own configuration overrides (on top of its fleet's). */
+  config: ConfigMap,
+  /** What `desired.config` carries: fleet configuration ⊕ the device's overrides. */
+  effectiveConfig: ConfigMap,
+  /** From the last `reported.update.phase`; null before the first report. */
+  updatePhase: z.enum(UPDATE_PHASES).nullable(),
+  lastEvent: z
+    .object({ at: z.string(), kind: z.enum(EVENT_KINDS).or(z.string()), rev: z.number().int().nullable(), message: z.string() })
+    .nullable(),
+  /** Set once the device was decommissioned: its credential is revoked and it cannot connect. */
+  decommissionedAt: z.string().nullable(),
 });
 export type DeviceView = z.infer<typeof DeviceView>;
 

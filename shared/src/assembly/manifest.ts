@@ -55,41 +55,68 @@ const dependsOn = z.union([
 
 export const RESTART_POLICIES = ['no', 'always', 'on-failure', 'unless-stopped'] as const;
 
-const serviceFlotilla = z.object({ update: UpdateStrategy.optional() }).strict();
+/** `name@version` of a library component, e.g. `mosquitto@2.0.18`. */
+export const COMPONENT_REF_PATTERN = /^([a-z0-9][a-z0-9_.-]{0,62})@(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)$/;
 
-export const ServiceManifest = z
+const serviceFlotilla = z
   .object({
-    image: z.string().min(1, 'every service needs an image (Flotilla does not build on the device)'),
-    environment: environment.optional(),
-    ports: z.array(port).optional(),
-    volumes: z.array(volumeMount).optional(),
-    command: z.union([z.string(), z.array(z.string())]).optional(),
-    entrypoint: z.union([z.string(), z.array(z.string())]).optional(),
-    restart: z.enum(RESTART_POLICIES).optional(),
-    healthcheck: healthcheck.optional(),
-    depends_on: dependsOn.optional(),
-    labels: z.union([z.record(z.string(), z.string()), z.array(z.string())]).optional(),
-    devices: z.array(z.string().min(1)).optional(),
-    cap_add: z.array(z.string().min(1)).optional(),
-    mem_limit: z
-      .union([z.string(), z.number()])
-      .refine((v) => parseByteSize(v) !== undefined, 'expected a size such as "64m" or "1g"')
+    update: UpdateStrategy.optional(),
+    /** A library component this service is built from; its own keys override the component's defaults. */
+    component: z
+      .string()
+      .regex(COMPONENT_REF_PATTERN, 'expected a library component as "name@version", e.g. "mosquitto@2.0.18"')
       .optional(),
-    cpus: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/)]).optional(),
-    networks: z.array(name('a network name')).optional(),
-    'x-flotilla': serviceFlotilla.optional(),
   })
   .strict();
+
+/** The keys a service may carry, shared by library components (which add their own). */
+export const serviceFields = {
+  image: z.string().min(1, 'an image cannot be empty'),
+  environment: environment.optional(),
+  ports: z.array(port).optional(),
+  volumes: z.array(volumeMount).optional(),
+  command: z.union([z.string(), z.array(z.string())]).optional(),
+  entrypoint: z.union([z.string(), z.array(z.string())]).optional(),
+  restart: z.enum(RESTART_POLICIES).optional(),
+  healthcheck: healthcheck.optional(),
+  depends_on: dependsOn.optional(),
+  labels: z.union([z.record(z.string(), z.string()), z.array(z.string())]).optional(),
+  devices: z.array(z.string().min(1)).optional(),
+  cap_add: z.array(z.string().min(1)).optional(),
+  mem_limit: z
+    .union([z.string(), z.number()])
+    .refine((v) => parseByteSize(v) !== undefined, 'expected a size such as "64m" or "1g"')
+    .optional(),
+  cpus: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/)]).optional(),
+  networks: z.array(name('a network name')).optional(),
+};
+
+export const ServiceManifest = z
+  .object({ ...serviceFields, image: serviceFields.image.optional(), 'x-flotilla': serviceFlotilla.optional() })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.image === undefined && s['x-flotilla']?.component === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['image'],
+        message: 'every service needs an image (Flotilla does not build on the device) or a library component (x-flotilla.component)',
+      });
+    }
+  });
 export type ServiceManifest = z.infer<typeof ServiceManifest>;
+
+export const SEMVER_PATTERN = /^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
 
 export const AssemblyFlotilla = z
   .object({
-    version: z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'expected a semantic version such as "1.2.0"'),
+    version: z.string().regex(SEMVER_PATTERN, 'expected a semantic version such as "1.2.0"'),
     boards: z.array(z.string().min(1)).min(1).optional(),
     update: z
       .object({
         strategy: UpdateStrategy.optional(),
         probation: duration.optional(),
+        /** `false` for offline-first fleets: the probation gate then does not require the control plane to be reachable. */
+        requireControlPlane: z.boolean().optional(),
       })
       .strict()
       .optional(),

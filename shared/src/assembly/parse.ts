@@ -2,6 +2,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { parseByteSize, parseDuration } from './duration';
 import { AssemblyManifest, PORT_PATTERN, VOLUME_PATTERN, type ServiceManifest } from './manifest';
+import { resolveComponentRefs, type ComponentLookup } from './resolve-components';
 import { DEFAULT_NETWORK, DEFAULT_PROBATION_MS, type AssemblySpec, type ComponentSpec, type MountSpec, type PortSpec } from './spec';
 
 /** One thing wrong with a manifest, at a dotted path such as `services.web.ports.0`. */
@@ -15,9 +16,22 @@ export type ParseAssemblyResult = { ok: true; manifest: AssemblyManifest; spec: 
 /** Largest `assembly.yaml` accepted: far above any real one, small enough to parse safely. */
 export const MAX_MANIFEST_BYTES = 256 * 1024;
 
-export function parseAssemblyYaml(text: string): ParseAssemblyResult {
-  if (new TextEncoder().encode(text).length > MAX_MANIFEST_BYTES) {
-    return { ok: false, issues: [{ path: '', message: `manifest is larger than ${MAX_MANIFEST_BYTES} bytes` }] };
+export interface ParseAssemblyOptions {
+  /** Resolves `x-flotilla.component` references; without it a reference is an error. */
+  components?: ComponentLookup;
+}
+
+export function parseAssemblyYaml(text: string, options: ParseAssemblyOptions = {}): ParseAssemblyResult {
+  const loaded = loadYaml(text);
+  return loaded.ok ? parseAssembly(loaded.value, options) : loaded;
+}
+
+export type LoadYamlResult = { ok: true; value: unknown } | { ok: false; issues: ManifestIssue[] };
+
+/** YAML text to plain data, bounded in size and alias expansion; duplicate keys are errors. */
+export function loadYaml(text: string, maxBytes = MAX_MANIFEST_BYTES): LoadYamlResult {
+  if (new TextEncoder().encode(text).length > maxBytes) {
+    return { ok: false, issues: [{ path: '', message: `manifest is larger than ${maxBytes} bytes` }] };
   }
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -26,14 +40,16 @@ export function parseAssemblyYaml(text: string): ParseAssemblyResult {
       issues: doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]} (line ${e.linePos?.[0]?.line ?? '?'})` })),
     };
   }
-  return parseAssembly(doc.toJS({ maxAliasCount: 100 }));
+  return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) };
 }
 
-export function parseAssembly(input: unknown): ParseAssemblyResult {
+export function parseAssembly(input: unknown, options: ParseAssemblyOptions = {}): ParseAssemblyResult {
   const interpolationIssues: ManifestIssue[] = [];
   const unescaped = unescapeDollars(withoutExtensionKeys(input), [], interpolationIssues);
   if (interpolationIssues.length > 0) return { ok: false, issues: interpolationIssues };
-  const parsed = AssemblyManifest.safeParse(unescaped);
+  const resolved = resolveComponentRefs(unescaped, options.components);
+  if (!resolved.ok) return resolved;
+  const parsed = AssemblyManifest.safeParse(resolved.value);
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
   const issues = crossReferenceIssues(parsed.data);
   if (issues.length > 0) return { ok: false, issues };
@@ -151,6 +167,8 @@ function normalize(m: AssemblyManifest): AssemblySpec {
     version: flotilla.version,
     ...(flotilla.boards ? { boards: flotilla.boards } : {}),
     probationMs: flotilla.update?.probation ? parseDuration(flotilla.update.probation)! : DEFAULT_PROBATION_MS,
+    // Absent unless false, so releases that keep the default keep their digest.
+    ...(flotilla.update?.requireControlPlane === false ? { requireControlPlane: false as const } : {}),
     components,
     volumes: Object.keys(m.volumes ?? {}).sort(),
     networks: [...new Set([DEFAULT_NETWORK, ...Object.keys(m.networks ?? {})])].sort(),
@@ -160,7 +178,8 @@ function normalize(m: AssemblyManifest): AssemblySpec {
 function normalizeService(svcName: string, s: ServiceManifest, defaultStrategy: ComponentSpec['update']): ComponentSpec {
   const c: ComponentSpec = {
     name: svcName,
-    image: s.image,
+    // Present: the schema wants an image or a component, and resolution replaced the component.
+    image: s.image!,
     environment: normalizeEnvironment(s.environment),
     ports: (s.ports ?? []).map(normalizePort),
     mounts: (s.volumes ?? []).map(normalizeMount),

@@ -58,6 +58,8 @@ export const AssemblySpec = z.object({
   version: z.string(),
   boards: z.array(z.string()).optional(),
   probationMs: z.number().int().nonnegative(),
+  /** Present (and false) only when the release opts out of the control-plane check of the probation gate. */
+  requireControlPlane: z.literal(false).optional(),
   components: z.array(ComponentSpec).min(1),
   volumes: z.array(z.string()),
   networks: z.array(z.string()),

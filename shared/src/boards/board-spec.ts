@@ -32,10 +32,28 @@ export const BoardSpec = z
         backend: z.enum(BOOT_BACKENDS),
         /** Kernel command line; `{root}` is replaced by the slot's root device. */
         cmdline: z.string().includes('{root}', { message: 'the command line must contain "{root}"' }),
+        /**
+         * Where the bootloader keeps its variables, as a file on the boot partition: U-Boot's
+         * `uboot.env` (CONFIG_ENV_IS_IN_FAT, `size` = CONFIG_ENV_SIZE) or GRUB's `grubenv`.
+         */
+        env: z
+          .object({
+            path: z.string().regex(/^[^/].*$/, 'a path relative to the boot partition'),
+            size: z.number().int().positive(),
+            /** Two copies with a flags byte (CONFIG_SYS_REDUNDAND_ENVIRONMENT). */
+            redundant: z.boolean().default(false),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     partitionTable: z.enum(['mbr', 'gpt']),
     partitions: z.array(PartitionSpec).min(4),
+    /** Size of a built image; a `rest` partition fills it (and can be grown on the device). */
+    imageSize: z
+      .string()
+      .regex(/^\d+(MiB|GiB)$/, 'expected a size such as "1536MiB" or "2GiB"')
+      .optional(),
     probes: z.array(z.enum(HARDWARE_PROBES)),
   })
   .strict()
@@ -49,6 +67,8 @@ export const BoardSpec = z
     if (rest >= 0 && rest !== spec.partitions.length - 1) {
       ctx.addIssue({ code: 'custom', path: ['partitions', rest, 'size'], message: '"rest" is only allowed on the last partition' });
     }
+    if (rest >= 0 && !spec.imageSize)
+      ctx.addIssue({ code: 'custom', path: ['imageSize'], message: 'a "rest" partition needs imageSize, the size of a built image' });
     const boot = spec.partitions.find((p) => p.role === 'boot');
     if (boot && boot.fs !== 'vfat')
       ctx.addIssue({ code: 'custom', path: ['partitions'], message: 'the boot partition must be vfat (firmware reads it)' });

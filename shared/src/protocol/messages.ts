@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AssemblySpec } from '../assembly/spec';
+import { ReleaseSignature } from '../releases/signing';
 import type { Channel } from './topics';
 
 /**
@@ -18,6 +19,7 @@ export const Release = z.object({
   id: z.string().uuid(),
   digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
   assembly: AssemblySpec,
+  signature: ReleaseSignature,
 });
 export type Release = z.infer<typeof Release>;
 
@@ -46,19 +48,49 @@ export const ComponentStatus = z.object({
 });
 export type ComponentStatus = z.infer<typeof ComponentStatus>;
 
-export const UPDATE_PHASES = ['idle', 'applying', 'running', 'failed'] as const;
+/** The assembly A/B update's phases (ARCHITECTURE.md, "The assembly A/B update"). */
+export const UPDATE_PHASES = ['idle', 'verify', 'fetch', 'switch', 'probation', 'commit', 'rollback'] as const;
 export type UpdatePhase = (typeof UPDATE_PHASES)[number];
+
+/** One A/B slot as reported: which desired rev and release it holds. */
+export const SlotRef = z.object({
+  rev: z.number().int().nonnegative(),
+  releaseId: z.string().nullable(),
+  version: z.string().nullable(),
+});
+export type SlotRef = z.infer<typeof SlotRef>;
+
+export const UpdateProgress = z.object({
+  imagesDone: z.number().int().nonnegative(),
+  imagesTotal: z.number().int().nonnegative(),
+  bytesDone: z.number().nonnegative(),
+  /** 0 while the registry has not told the sizes yet. */
+  bytesTotal: z.number().nonnegative(),
+  percent: z.number().min(0).max(100),
+});
+export type UpdateProgress = z.infer<typeof UpdateProgress>;
+
+export const UpdateStatus = z.object({
+  phase: z.enum(UPDATE_PHASES),
+  /** The last committed assembly; what the device falls back to. */
+  active: SlotRef.nullable(),
+  /** The assembly on trial, from verify until commit or rollback. */
+  candidate: SlotRef.nullable(),
+  /** Highest rev that was refused or rolled back; not tried again until a newer rev. */
+  failedRev: z.number().int().nullable(),
+  lastFailure: z.string().nullable(),
+  progress: UpdateProgress.optional(),
+});
+export type UpdateStatus = z.infer<typeof UpdateStatus>;
 
 export const Reported = z.object({
   schema,
   at: timestamp,
   agentVersion: z.string(),
-  /** The desired `rev` the agent last acted on. */
+  /** The highest desired `rev` the agent holds (active, on trial, queued or refused). */
   rev: z.number().int().nonnegative(),
-  releaseId: z.string().nullable(),
-  phase: z.enum(UPDATE_PHASES),
+  update: UpdateStatus,
   components: z.array(ComponentStatus),
-  error: z.string().optional(),
 });
 export type Reported = z.infer<typeof Reported>;
 
@@ -95,17 +127,26 @@ export const EVENT_KINDS = [
   'component-started',
   'component-stopped',
   'invalid-desired',
+  'update-phase',
+  'update-committed',
+  'update-refused',
+  'update-rolled-back',
+  'component-restarted',
+  'command',
+  'outbox-overflow',
 ] as const;
 export const DeviceEvent = z.object({
   schema,
   at: timestamp,
   kind: z.enum(EVENT_KINDS),
   rev: z.number().int().nonnegative().optional(),
+  releaseId: z.string().optional(),
+  phase: z.enum(UPDATE_PHASES).optional(),
   message: z.string(),
 });
 export type DeviceEvent = z.infer<typeof DeviceEvent>;
 
-export const COMMANDS = ['reboot', 'restart-component', 'logs', 'identify'] as const;
+export const COMMANDS = ['reboot', 'restart-component', 'logs', 'rollback', 'identify'] as const;
 export const Command = z.object({
   schema,
   id: z.string().min(1).max(64),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ReleaseKey } from '../releases/signing';
 
 /**
  * `provisioning.json`, written to a board's boot partition when its image is built or
@@ -11,6 +12,8 @@ export const ProvisioningFile = z.object({
   token: z.string().min(16),
   name: z.string().min(1).max(128).optional(),
   board: z.string().min(1).optional(),
+  /** The control plane's release-signing public keys, pinned by the device. */
+  releaseKeys: z.array(ReleaseKey).min(1),
 });
 export type ProvisioningFile = z.infer<typeof ProvisioningFile>;
 
@@ -21,5 +24,6 @@ export const DeviceCredential = z.object({
   password: z.string().min(16),
   apiUrl: z.string().url(),
   mqttUrl: z.string(),
+  releaseKeys: z.array(ReleaseKey).min(1),
 });
 export type DeviceCredential = z.infer<typeof DeviceCredential>;

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { CONFIG_KEY_PATTERN } from '../assembly/component';
+
+/**
+ * Fleets and per-device management. Configuration is a flat map of text values (what
+ * `desired.config` carries): a device's effective configuration is its fleet's map with the
+ * device's own overrides on top.
+ */
+export const ConfigMap = z.record(
+  z.string().regex(CONFIG_KEY_PATTERN, 'a configuration key is an environment variable name'),
+  z.string().max(4096),
+);
+export type ConfigMap = z.infer<typeof ConfigMap>;
+
+const fleetName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "a fleet name is lower-case letters, digits, '_', '.', '-' (at most 63)");
+
+export const CreateFleetRequest = z
+  .object({
+    name: fleetName,
+    boards: z.array(z.string().min(1).max(64)).default([]),
+    config: ConfigMap.default({}),
+    targetReleaseId: z.string().uuid().nullable().default(null),
+  })
+  .strict();
+export type CreateFleetRequest = z.infer<typeof CreateFleetRequest>;
+
+export const FleetView = z.object({
+  id: z.string(),
+  name: z.string(),
+  boards: z.array(z.string()),
+  config: ConfigMap,
+  targetReleaseId: z.string().nullable(),
+  deviceCount: z.number().int(),
+  createdAt: z.string(),
+});
+export type FleetView = z.infer<typeof FleetView>;
+
+/** `PUT /fleets/:id/target`: every device of the fleet that is not pinned is assigned the release. */
+export const SetFleetTargetRequest = z.object({ releaseId: z.string().uuid() }).strict();
+export type SetFleetTargetRequest = z.infer<typeof SetFleetTargetRequest>;
+
+export const SetFleetTargetResponse = z.object({
+  fleet: FleetView,
+  /** Devices whose desired release changed now (pinned and decommissioned ones are left alone). */
+  assigned: z.number().int(),
+});
+export type SetFleetTargetResponse = z.infer<typeof SetFleetTargetResponse>;
+
+/** `PUT /fleets/:id/config` and `PUT /devices/:id/config`: replaces the whole map. */
+export const SetConfigRequest = z.object({ config: ConfigMap }).strict();
+export type SetConfigRequest = z.infer<typeof SetConfigRequest>;
+
+const tag = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:=-]{0,63}$/, "a tag is letters, digits, '_', '.', ':', '=', '-' (at most 64)");
+
+/** `PUT /devices/:id/tags`: replaces the device's tags. */
+export const SetTagsRequest = z.object({ tags: z.array(tag).max(64) }).strict();
+export type SetTagsRequest = z.infer<typeof SetTagsRequest>;
+
+/** `PUT /devices/:id/pin`: the device runs this release whatever its fleet targets. */
+export const PinReleaseRequest = z.object({ releaseId: z.string().uuid() }).strict();
+export type PinReleaseRequest = z.infer<typeof PinReleaseRequest>;
+
+/** `PUT /devices/:id/fleet`: null takes the device out of any fleet. */
+export const MoveDeviceRequest = z.object({ fleetId: z.string().uuid().nullable() }).strict();
+export type MoveDeviceRequest = z.infer<typeof MoveDeviceRequest>;
+
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/** Query of `GET /api/v1/devices`: all filters combine with AND. */
+export const DeviceListQuery = z.object({
+  fleetId: z.string().uuid().optional(),
+  tag: z.string().min(1).optional(),
+  online: flag.optional(),
+  /** Unset: every device, decommissioned ones included (marked); `true`: only those; `false`: only active ones. */
+  decommissioned: flag.optional(),
+});
+export type DeviceListQuery = z.infer<typeof DeviceListQuery>;

@@ -1,0 +1,178 @@
+import { z } from 'zod';
+
+/**
+ * Phased rollouts (after hawkBit's rollout groups, AWS IoT Jobs' abort criteria and Mender's
+ * phased deployments): move a selection of devices to a release phase by phase, advancing on a
+ * success threshold and pausing or aborting on a failure threshold.
+ */
+export const ROLLOUT_STATUSES = ['running', 'waiting', 'paused', 'completed', 'aborted', 'rolled-back'] as const;
+export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
+/** Statuses in which the engine still looks at the rollout. */
+export const ACTIVE_ROLLOUT_STATUSES = ['running', 'waiting', 'paused'] as const satisfies readonly RolloutStatus[];
+
+export const ROLLOUT_DEVICE_STATES = ['pending', 'updating', 'succeeded', 'failed'] as const;
+export type RolloutDeviceState = (typeof ROLLOUT_DEVICE_STATES)[number];
+
+export const RolloutSelection = z
+  .object({
+    fleetId: z.string().uuid().optional(),
+    /** A device must carry every tag listed. (Decommissioned and pinned devices are never selected.) */
+    tags: z.array(z.string().min(1).max(64)).max(32).optional(),
+    deviceIds: z.array(z.string().min(1).max(64)).max(10_000).optional(),
+  })
+  .strict()
+  .refine((s) => s.fleetId !== undefined || (s.tags?.length ?? 0) > 0 || (s.deviceIds?.length ?? 0) > 0, {
+    message: 'select devices by fleetId, tags or deviceIds (criteria combine with AND)',
+  });
+export type RolloutSelection = z.infer<typeof RolloutSelection>;
+
+const percent = z.number().min(0).max(100);
+
+/**
+ * One phase. Its size is exactly one of: `count` devices (a canary), `percent` of the selection
+ * (cumulative: phases at 10 then 50 reach 10 % then 50 % of all devices), or explicit
+ * `deviceIds`. The last phase always takes every device not yet placed.
+ */
+export const RolloutPhaseSpec = z
+  .object({
+    name: z.string().min(1).max(64).optional(),
+    count: z.number().int().min(1).optional(),
+    percent: z.number().gt(0).max(100).optional(),
+    deviceIds: z.array(z.string().min(1).max(64)).min(1).optional(),
+    /** Percent of the phase's devices that must succeed before the next phase starts. */
+    successThreshold: percent.default(100),
+    /** Percent of the phase's devices that may fail; one more triggers `onFailure`. */
+    failureThreshold: percent.default(0),
+    onFailure: z.enum(['pause', 'abort']).default('pause'),
+  })
+  .strict()
+  .refine((p) => [p.count, p.percent, p.deviceIds].filter((x) => x !== undefined).length <= 1, {
+    message: 'give at most one of count, percent, deviceIds',
+  });
+export type RolloutPhaseSpec = z.infer<typeof RolloutPhaseSpec>;
+
+export const CreateRolloutRequest = z
+  .object({
+    releaseId: z.string().uuid(),
+    name: z.string().min(1).max(128).optional(),
+    selection: RolloutSelection,
+    phases: z
+      .array(RolloutPhaseSpec)
+      .min(1)
+      .max(20)
+      .default([{ percent: 100, successThreshold: 100, failureThreshold: 0, onFailure: 'pause' }]),
+    /** `auto`: next phase as soon as the success threshold is met; `manual`: wait for POST …/advance. */
+    advance: z.enum(['auto', 'manual']).default('auto'),
+    /** A device that neither commits nor rolls back within this time counts as failed. */
+    deviceTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .default(1800),
+  })
+  .strict();
+export type CreateRolloutRequest = z.infer<typeof CreateRolloutRequest>;
+
+export const RolloutPlanRequest = CreateRolloutRequest;
+export type RolloutPlanRequest = CreateRolloutRequest;
+
+export const RolloutCounts = z.object({
+  devices: z.number().int(),
+  pending: z.number().int(),
+  updating: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+});
+export type RolloutCounts = z.infer<typeof RolloutCounts>;
+
+export const RolloutPhaseView = z.object({
+  index: z.number().int(),
+  name: z.string(),
+  successThreshold: z.number(),
+  failureThreshold: z.number(),
+  onFailure: z.enum(['pause', 'abort']),
+  progress: RolloutCounts,
+});
+export type RolloutPhaseView = z.infer<typeof RolloutPhaseView>;
+
+export const RolloutView = z.object({
+  id: z.string(),
+  name: z.string(),
+  releaseId: z.string(),
+  status: z.enum(ROLLOUT_STATUSES),
+  /** Why it paused, aborted or waits, in words. */
+  statusReason: z.string().nullable(),
+  advance: z.enum(['auto', 'manual']),
+  currentPhase: z.number().int(),
+  deviceTimeoutSeconds: z.number().int(),
+  selection: z.object({
+    fleetId: z.string().optional(),
+    tags: z.array(z.string()).optional(),
+    deviceIds: z.array(z.string()).optional(),
+  }),
+  phases: z.array(RolloutPhaseView),
+  totals: RolloutCounts,
+  createdBy: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type RolloutView = z.infer<typeof RolloutView>;
+
+export const RolloutDeviceView = z.object({
+  deviceId: z.string(),
+  phase: z.number().int(),
+  state: z.enum(ROLLOUT_DEVICE_STATES),
+  /** Why it failed: the device's own `lastFailure`, or a timeout. */
+  reason: z.string().nullable(),
+  assignedRev: z.number().int().nullable(),
+  assignedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  previousReleaseId: z.string().nullable(),
+  /** Joined the selection after the rollout started. */
+  joined: z.boolean(),
+});
+export type RolloutDeviceView = z.infer<typeof RolloutDeviceView>;
+
+export const RolloutListQuery = z.object({
+  status: z.enum(ROLLOUT_STATUSES).optional(),
+  releaseId: z.string().uuid().optional(),
+});
+export type RolloutListQuery = z.infer<typeof RolloutListQuery>;
+
+export const ComponentChange = z.object({
+  component: z.string(),
+  change: z.enum(['added', 'removed', 'image', 'settings']),
+  fromImage: z.string().nullable(),
+  toImage: z.string().nullable(),
+});
+export type ComponentChange = z.infer<typeof ComponentChange>;
+
+export const RolloutPlanDevice = z.object({
+  deviceId: z.string(),
+  name: z.string(),
+  phase: z.number().int(),
+  currentReleaseId: z.string().nullable(),
+  currentVersion: z.string().nullable(),
+  targetVersion: z.string(),
+  alreadyOnTarget: z.boolean(),
+  changes: z.array(ComponentChange),
+  /** Images the device lacks for the target (by reference). */
+  imagesToFetch: z.array(z.string()),
+  /** Null when the sizes are unknown (see `notes`). */
+  downloadBytes: z.number().nullable(),
+});
+export type RolloutPlanDevice = z.infer<typeof RolloutPlanDevice>;
+
+export const RolloutPlan = z.object({
+  releaseId: z.string(),
+  targetVersion: z.string(),
+  phases: z.array(z.object({ index: z.number().int(), name: z.string(), devices: z.number().int() })),
+  devices: z.array(RolloutPlanDevice),
+  downloadBytes: z.number().nullable(),
+  notes: z.array(z.string()),
+});
+export type RolloutPlan = z.infer<typeof RolloutPlan>;
+
+export const RolloutDevicesQuery = z.object({ state: z.enum(ROLLOUT_DEVICE_STATES).optional() });
+export type RolloutDevicesQuery = z.infer<typeof RolloutDevicesQuery>;

@@ -1,0 +1,54 @@
+import { createPublicKey, verify } from 'node:crypto';
+import { z } from 'zod';
+import { canonicalJson } from '../assembly/canonical';
+import type { ReleaseKey } from '../releases/signing';
+
+/**
+ * Rotation of the release-signing key. When the control plane rotates, the retiring key signs
+ * a statement endorsing its successor, so a device that trusts the old key can learn the new
+ * one from the control plane without re-provisioning: it checks the endorsement against a key
+ * it already pins (`verifyKeyEndorsement`) and adds the new key to its pins.
+ */
+export const KEY_ENDORSEMENT_DOMAIN = 'flotilla-key-rotation-v1\n';
+
+export const KeyEndorsement = z.object({
+  /** The key that signed the statement: the one that was current before this key. */
+  keyId: z.string(),
+  /** base64 ed25519 signature over `keyEndorsementPayload(key)`. */
+  value: z.string(),
+});
+export type KeyEndorsement = z.infer<typeof KeyEndorsement>;
+
+export const SigningKeyView = z.object({
+  keyId: z.string(),
+  algorithm: z.literal('ed25519'),
+  /** SPKI PEM */
+  publicKey: z.string(),
+  createdAt: z.string(),
+  /** The key that signs new releases; exactly one is current. */
+  current: z.boolean(),
+  /** Null for the first key. */
+  endorsement: KeyEndorsement.nullable(),
+});
+export type SigningKeyView = z.infer<typeof SigningKeyView>;
+
+export const SigningKeysView = z.object({
+  /** Oldest first; every key that ever signed a release stays listed. */
+  keys: z.array(SigningKeyView),
+});
+export type SigningKeysView = z.infer<typeof SigningKeysView>;
+
+export function keyEndorsementPayload(key: ReleaseKey): Buffer {
+  return Buffer.from(KEY_ENDORSEMENT_DOMAIN + canonicalJson({ keyId: key.keyId, publicKey: key.publicKey }));
+}
+
+/** True when `endorsement` over `key` verifies with one of `trusted`. Never throws. */
+export function verifyKeyEndorsement(key: ReleaseKey, endorsement: KeyEndorsement, trusted: readonly ReleaseKey[]): boolean {
+  const signer = trusted.find((k) => k.keyId === endorsement.keyId);
+  if (!signer) return false;
+  try {
+    return verify(null, keyEndorsementPayload(key), createPublicKey(signer.publicKey), Buffer.from(endorsement.value, 'base64'));
+  } catch {
+    return false;
+  }
+}
