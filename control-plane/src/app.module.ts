@@ -1,36 +1,59 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { BrokerTransportModule } from './broker/broker-transport.module';
 import { BrokerModule } from './broker/broker.module';
+import { CommandsModule } from './commands/commands.module';
 import type { BrokerSettings } from './broker/mqtt-server';
 import { DatabaseModule } from './database/database.module';
 import { DevicesModule } from './devices/devices.module';
 import { HealthModule } from './health/health.module';
 import { ApiExceptionFilter } from './http/api-exception.filter';
+import { OpenApiModule } from './openapi/openapi.module';
 import { ProvisioningModule } from './provisioning/provisioning.module';
 import { ReleasesModule } from './releases/releases.module';
+import type { RolloutSettings } from './rollouts/rollout-settings';
+import { RolloutsModule } from './rollouts/rollouts.module';
+import { SigningModule } from './signing/signing.module';
+import type { TelemetrySettings } from './telemetry/telemetry-settings';
+import { TelemetryModule } from './telemetry/telemetry.module';
 
 export interface AppOptions {
   databaseUrl: string;
   apiKey: string;
   broker: BrokerSettings;
+  /** State directory: the release-signing keys live under it. */
+  dataDir: string;
+  /** The API URL written into provisioning files, when devices must use another address than the request's host. */
+  publicApiUrl?: string;
+  /** Engine timing; tests make it faster. */
+  rollouts?: Partial<RolloutSettings>;
+  telemetry?: Partial<TelemetrySettings>;
 }
 
 @Module({})
 export class AppModule {
   static forRoot(options: AppOptions): DynamicModule {
+    // One instance, imported by the health module too (for the rollout metrics).
+    const rollouts = RolloutsModule.forRoot(options.rollouts);
     return {
       module: AppModule,
       imports: [
         DatabaseModule.forRoot(options.databaseUrl),
         AuthModule.forRoot(options.apiKey),
         BrokerTransportModule.forRoot(options.broker),
+        SigningModule.forRoot(options.dataDir),
         ReleasesModule,
         DevicesModule,
-        ProvisioningModule,
+        ProvisioningModule.forRoot({ ...(options.publicApiUrl ? { publicApiUrl: options.publicApiUrl } : {}) }),
         BrokerModule,
-        HealthModule,
+        TelemetryModule.forRoot(options.telemetry),
+        rollouts,
+        CommandsModule,
+        AuditModule,
+        OpenApiModule,
+        HealthModule.forRoot(rollouts),
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

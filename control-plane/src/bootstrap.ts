@@ -44,6 +44,8 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
       AppModule.forRoot({
         databaseUrl: database.url,
         apiKey: operatorKey.key,
+        dataDir: config.dataDir,
+        ...(config.publicApiUrl ? { publicApiUrl: config.publicApiUrl } : {}),
         broker: { host: config.host, port: config.mqttPort, ...(config.publicMqttUrl ? { publicUrl: config.publicMqttUrl } : {}) },
       }),
       { logger: options.logLevels ?? ['warn', 'error'], abortOnError: false },

@@ -20,6 +20,8 @@ export interface ControlPlaneConfig {
   apiKey?: string;
   /** The MQTT URL handed to devices at registration, when they must use another address than the request's host. */
   publicMqttUrl?: string;
+  /** The API URL written into provisioning files (`FLOTILLA_PUBLIC_API_URL`), when devices must use another address than the request's host. */
+  publicApiUrl?: string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -46,6 +48,13 @@ export function loadConfig(env: Env = process.env): ControlPlaneConfig {
       throw new Error(`FLOTILLA_PUBLIC_MQTT_URL must look like mqtt://host:port, got "${publicMqttUrl}"`);
     }
     config.publicMqttUrl = publicMqttUrl;
+  }
+  const publicApiUrl = nonEmpty(env.FLOTILLA_PUBLIC_API_URL);
+  if (publicApiUrl) {
+    if (!/^https?:\/\/[^/]+\/?$/.test(publicApiUrl)) {
+      throw new Error(`FLOTILLA_PUBLIC_API_URL must look like http(s)://host:port, got "${publicApiUrl}"`);
+    }
+    config.publicApiUrl = publicApiUrl.replace(/\/$/, '');
   }
   return config;
 }

@@ -2,7 +2,7 @@
  * What went wrong, in words any transport can translate: the HTTP filter maps a kind to a
  * status code, an MQTT handler to an event. Domain code throws these and never an HTTP exception.
  */
-export type DomainErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'unsupported';
+export type DomainErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'unsupported' | 'timeout';
 
 export interface DomainIssue {
   path: string;
@@ -61,6 +61,14 @@ export class ConflictError extends DomainError {
 
 export class UnsupportedError extends DomainError {
   readonly kind = 'unsupported';
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
+
+/** Something the request waited for (a device's answer) did not come in time. */
+export class TimeoutError extends DomainError {
+  readonly kind = 'timeout';
   constructor(code: string, message: string) {
     super(code, message);
   }

@@ -1,16 +1,24 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { OPERATOR_API_KEY, OperatorAuthGuard } from './operator-auth.guard';
+import { OperatorAuthGuard } from './operator-auth.guard';
+import { OperatorKeyRepository } from './operator-key.repository';
+import { OperatorKeysController } from './operator-keys.controller';
+import { OPERATOR_API_KEY, OperatorKeysService } from './operator-keys.service';
 
+/** Operator keys and the guard in front of every route. The bootstrap key (data directory or env) is an admin. */
 @Module({})
 export class AuthModule {
   static forRoot(apiKey: string): DynamicModule {
     return {
       module: AuthModule,
+      controllers: [OperatorKeysController],
       providers: [
         { provide: OPERATOR_API_KEY, useValue: apiKey },
+        OperatorKeyRepository,
+        OperatorKeysService,
         { provide: APP_GUARD, useClass: OperatorAuthGuard },
       ],
+      exports: [OperatorKeysService],
     };
   }
 }

@@ -1,26 +1,39 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthenticationError } from '../domain-error';
+import type { OperatorRole } from '@flotilla/shared';
+import { AuthenticationError, ForbiddenError } from '../domain-error';
+import { OperatorKeysService } from './operator-keys.service';
+import type { OperatorRequest } from './operator-principal';
 import { IS_PUBLIC } from './public.decorator';
-import { bearerToken, secretsEqual } from './secrets';
+import { REQUIRED_ROLE } from './require-role.decorator';
+import { requiredRole, roleSatisfies } from './roles';
+import { bearerToken } from './secrets';
 
-export const OPERATOR_API_KEY = Symbol('OperatorApiKey');
-
-/** Every route needs `Authorization: Bearer <operator key>` unless marked `@Public()`. */
+/**
+ * Every route needs `Authorization: Bearer <operator key>` unless marked `@Public()`, and a role
+ * that allows it: viewers read, operators change, admins also manage keys.
+ */
 @Injectable()
 export class OperatorAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    @Inject(OPERATOR_API_KEY) private readonly apiKey: string,
+    private readonly keys: OperatorKeysService,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
-    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
-    if (isPublic) return true;
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>();
-    const token = bearerToken(request.headers.authorization);
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets)) return true;
+    const request = context.switchToHttp().getRequest<OperatorRequest>();
+    const header = request.headers.authorization;
+    const token = bearerToken(Array.isArray(header) ? header[0] : header);
     if (token === undefined) throw new AuthenticationError('unauthorized', 'missing "Authorization: Bearer <operator key>"');
-    if (!secretsEqual(token, this.apiKey)) throw new AuthenticationError('unauthorized', 'invalid operator key');
+    const principal = await this.keys.authenticate(token);
+    if (!principal) throw new AuthenticationError('unauthorized', 'invalid or revoked operator key');
+    const needed = requiredRole(request.method, this.reflector.getAllAndOverride<OperatorRole | undefined>(REQUIRED_ROLE, targets));
+    if (!roleSatisfies(principal.role, needed)) {
+      throw new ForbiddenError('forbidden', `the ${principal.role} key "${principal.name}" may not do this; it needs the ${needed} role`);
+    }
+    request.operator = principal;
     return true;
   }
 }

@@ -1,8 +1,10 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { Aedes } from 'aedes';
 import { DESIRED_PUBLISHER } from '../devices/desired-publisher';
+import { DEVICE_SESSIONS } from '../devices/device-sessions';
 import { MQTT_ENDPOINT, deviceMqttUrl, type MqttEndpoint } from '../provisioning/mqtt-endpoint';
 import { AedesDesiredPublisher } from './aedes-desired-publisher';
+import { AedesDeviceSessions } from './aedes-device-sessions';
 import { AEDES, BROKER_SETTINGS, MqttServer, type BrokerSettings } from './mqtt-server';
 import { UplinkStats } from './uplink-stats';
 
@@ -24,6 +26,7 @@ export class BrokerTransportModule {
         MqttServer,
         UplinkStats,
         { provide: DESIRED_PUBLISHER, useClass: AedesDesiredPublisher },
+        { provide: DEVICE_SESSIONS, useClass: AedesDeviceSessions },
         {
           provide: MQTT_ENDPOINT,
           inject: [MqttServer],
@@ -32,7 +35,7 @@ export class BrokerTransportModule {
           }),
         },
       ],
-      exports: [AEDES, MqttServer, UplinkStats, DESIRED_PUBLISHER, MQTT_ENDPOINT],
+      exports: [AEDES, MqttServer, UplinkStats, DESIRED_PUBLISHER, DEVICE_SESSIONS, MQTT_ENDPOINT],
     };
   }
 }

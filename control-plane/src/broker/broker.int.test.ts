@@ -25,8 +25,7 @@ const reported: Reported = {
   at: '2026-11-27T12:00:00.000Z',
   agentVersion: '0.1.0',
   rev: 1,
-  releaseId: null,
-  phase: 'running',
+  update: { phase: 'idle', active: null, candidate: null, failedRev: null, lastFailure: null },
   components: [{ name: 'web', image: 'busybox', state: 'running', health: 'healthy' }],
 };
 
@@ -136,7 +135,7 @@ describe('desired state', () => {
     expect(desired.value).toEqual({
       schema: 1,
       rev: 1,
-      release: { id: release.id, digest: release.digest, assembly: release.assembly },
+      release: { id: release.id, digest: release.digest, assembly: release.assembly, signature: release.signature },
       config: {},
     });
   });
@@ -188,6 +187,7 @@ describe('uplink', () => {
     await eventually(async () => (await getDevice(device.deviceId)).inventory !== null, 5000, 'inventory stored');
     const view = await getDevice(device.deviceId);
     expect(view.reported).toEqual(reported);
+    expect(view.updatePhase).toBe('idle');
     expect(view.inventory).toEqual(inventory);
     expect(view.lastSeenAt).not.toBeNull();
   });
@@ -222,6 +222,12 @@ describe('uplink', () => {
     );
     const events = await h.db.query('SELECT kind, rev, message FROM device_events WHERE device_id = $1', [device.deviceId]);
     expect(events).toEqual([{ kind: 'apply-failed', rev: 3, message: 'image missing' }]);
+    expect((await getDevice(device.deviceId)).lastEvent).toEqual({
+      at: '2026-11-27T12:00:01.000Z',
+      kind: 'apply-failed',
+      rev: 3,
+      message: 'image missing',
+    });
     const samples = await h.db.query('SELECT cpu_percent, temperature_c FROM telemetry_samples WHERE device_id = $1 ORDER BY at', [
       device.deviceId,
     ]);
@@ -236,7 +242,7 @@ describe('uplink', () => {
     const client = await h.connectDevice(device);
     const before = (await (await h.api('/healthz')).json()) as { uplink: { rejected: number } };
     await publish(client, device, 'reported', 'this is not json');
-    await publish(client, device, 'reported', { schema: 1, phase: 'dancing' });
+    await publish(client, device, 'reported', { schema: 1, update: { phase: 'dancing' } });
     await publish(client, device, 'inventory', { schema: 2 });
     expect(client.connected).toBe(true);
 

@@ -1,6 +1,9 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { MAX_PAYLOAD_BYTES } from '@flotilla/shared';
 import type { Aedes } from 'aedes';
+import { PacketSizeGuard } from './packet-size-guard';
+import { UplinkStats } from './uplink-stats';
 
 export const AEDES = Symbol('Aedes');
 export const BROKER_SETTINGS = Symbol('BrokerSettings');
@@ -12,18 +15,34 @@ export interface BrokerSettings {
   publicUrl?: string;
 }
 
+/** Largest MQTT packet accepted: the largest payload plus room for the topic and identifiers. */
+export const MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + 1024;
+
 /** The broker's TCP listener; aedes itself does no networking. */
 @Injectable()
 export class MqttServer {
+  private readonly logger = new Logger('Broker');
   private server: Server | undefined;
 
   constructor(
     @Inject(AEDES) private readonly broker: Aedes,
     @Inject(BROKER_SETTINGS) private readonly settings: BrokerSettings,
+    private readonly stats: UplinkStats,
   ) {}
 
   async listen(): Promise<void> {
-    const server = createServer((socket) => this.broker.handle(socket));
+    const server = createServer((socket) => {
+      this.broker.handle(socket);
+      // After aedes' 'readable' listener, so this one sees each chunk as aedes reads it, before parsing.
+      const guard = new PacketSizeGuard(MAX_PACKET_BYTES);
+      socket.on('data', (chunk: Buffer) => {
+        const verdict = guard.feed(chunk);
+        if (verdict.ok) return;
+        this.stats.oversized();
+        this.logger.warn(`closed connection from ${socket.remoteAddress}: ${verdict.reason}`);
+        socket.destroy();
+      });
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.settings.port, this.settings.host, () => {

@@ -1,11 +1,12 @@
 import type { Aedes, Client } from 'aedes';
 
-/**
- * Whether a connected client session exists for `deviceId`, other than `except`. aedes keeps
- * its client table as an untyped field; this is the one place that reads it.
- */
+/** The connected client of `deviceId` (client id = device id). aedes keeps its client table as an untyped field; this is the one place that reads it. */
+export function clientOf(broker: Aedes, deviceId: string): Client | undefined {
+  return (broker as unknown as { clients: Record<string, Client | undefined> }).clients[deviceId];
+}
+
+/** Whether a connected client session exists for `deviceId`, other than `except`. */
 export function hasLiveSession(broker: Aedes, deviceId: string, except?: Client): boolean {
-  const clients = (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
-  const client = clients[deviceId];
+  const client = clientOf(broker, deviceId);
   return client !== undefined && client !== except && client.connected && !client.closed;
 }

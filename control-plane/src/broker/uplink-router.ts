@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DEVICE_TO_CLOUD, decodePayload, parseDeviceTopic, type ChannelPayload, type DeviceChannel } from '@flotilla/shared';
 import type { Aedes } from 'aedes';
 import { DeviceLinkService } from '../devices/device-link.service';
+import { DEVICE_SESSIONS, type DeviceSessions } from '../devices/device-sessions';
 import { KeyedSerialQueue } from './keyed-serial-queue';
+import { RateLimiter } from './rate-limiter';
 import { AEDES } from './mqtt-server';
 import { hasLiveSession } from './sessions';
 import { UplinkStats } from './uplink-stats';
@@ -35,25 +37,49 @@ export class UplinkRouter {
     'cmd/res': async (id, m) => this.logger.debug(`device ${id}: result of command ${m.id} (ok=${m.ok})`),
   };
 
+  /**
+   * The broker has already acknowledged a message when it reaches here (MQTT 3.1.1 has no
+   * negative PUBACK, and refusing in `authorizePublish` would disconnect at the first excess
+   * message), so a device over its rate has its messages dropped unhandled; only persistent
+   * abuse costs it the connection.
+   */
+  private readonly limiter = new RateLimiter();
+
   constructor(
     @Inject(AEDES) private readonly broker: Aedes,
     private readonly link: DeviceLinkService,
     private readonly stats: UplinkStats,
+    @Inject(DEVICE_SESSIONS) private readonly sessions: DeviceSessions,
   ) {}
 
   /** For `broker.subscribe(ALL_DEVICES_UPLINK, …)`; it also sees what the control plane itself publishes. */
   route(topic: string, payload: Buffer): void {
     const parsed = parseDeviceTopic(topic);
     if (!parsed || !UPLINK.includes(parsed.channel)) return;
+    // The ACL lets a device publish only under its own id, so the topic's id is the sender's.
+    const decision = this.limiter.take(parsed.deviceId, Date.now());
+    if (decision !== 'accept') {
+      this.stats.rateLimited();
+      if (decision === 'disconnect' && this.sessions.disconnect(parsed.deviceId)) {
+        this.logger.warn(`device ${parsed.deviceId}: disconnected for exceeding its message rate persistently`);
+      }
+      return;
+    }
     this.dispatch(parsed.deviceId, parsed.channel as DeviceChannel, payload);
   }
 
   /** Presence from the broker's own connect and disconnect events, in order with the device's messages. */
   connected(deviceId: string): void {
-    void this.queue.run(deviceId, () => this.link.connected(deviceId));
+    void this.queue.run(deviceId, async () => {
+      // Closes the window between a credential check in flight and a decommission that revoked it meanwhile.
+      if ((await this.link.connected(deviceId)) === 'revoked' && this.sessions.disconnect(deviceId)) {
+        this.logger.warn(`device ${deviceId}: connected as it was being decommissioned; disconnected`);
+      }
+    });
   }
 
   disconnected(deviceId: string): void {
+    this.limiter.forget(deviceId);
     void this.queue.run(deviceId, () => this.offline(deviceId));
   }
 

@@ -5,6 +5,8 @@ import { Injectable } from '@nestjs/common';
 export class UplinkStats {
   private rejectedCount = 0;
   private failedCount = 0;
+  private rateLimitedCount = 0;
+  private oversizedCount = 0;
 
   /** A message that failed protocol validation. */
   rejected(): void {
@@ -16,7 +18,17 @@ export class UplinkStats {
     this.failedCount++;
   }
 
-  snapshot(): { rejected: number; failed: number } {
-    return { rejected: this.rejectedCount, failed: this.failedCount };
+  /** A message dropped because its device exceeded its message rate. */
+  rateLimited(): void {
+    this.rateLimitedCount++;
+  }
+
+  /** A connection closed because it announced a packet larger than the broker accepts. */
+  oversized(): void {
+    this.oversizedCount++;
+  }
+
+  snapshot(): { rejected: number; failed: number; rateLimited: number; oversized: number } {
+    return { rejected: this.rejectedCount, failed: this.failedCount, rateLimited: this.rateLimitedCount, oversized: this.oversizedCount };
   }
 }

@@ -1,9 +1,21 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { InitialSchema1764201600000 } from './migrations/1764201600000-initial-schema';
+import { Fleets1764288000000 } from './migrations/1764288000000-fleets';
+import { Library1764300000000 } from './migrations/1764300000000-library';
+import { Rollouts1764350000000 } from './migrations/1764350000000-rollouts';
+import { OperatorsAudit1764350001000 } from './migrations/1764350001000-operators-audit';
+import { TelemetryRetention1764350002000 } from './migrations/1764350002000-telemetry-retention';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
-export const MIGRATIONS = [InitialSchema1764201600000];
+export const MIGRATIONS = [
+  InitialSchema1764201600000,
+  Fleets1764288000000,
+  Library1764300000000,
+  Rollouts1764350000000,
+  OperatorsAudit1764350001000,
+  TelemetryRetention1764350002000,
+];
 
 @Module({})
 export class DatabaseModule {

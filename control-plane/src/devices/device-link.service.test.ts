@@ -2,6 +2,7 @@ import type { Desired, Release } from '@flotilla/shared';
 import type { ReleasesService } from '../releases/releases.service';
 import { strictFake } from '../testing/strict-fake';
 import type { DesiredPublisher } from './desired-publisher';
+import type { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { DeviceLinkService } from './device-link.service';
 import type { DesiredPointer, DeviceRepository } from './device.repository';
 import type { DeviceActivityRepository } from './device-activity.repository';
@@ -10,6 +11,7 @@ const release: Release = {
   id: '6f1c1c2e-3a1b-4c55-9a7e-0d5e7a9b1c2d',
   digest: `sha256:${'c'.repeat(64)}`,
   assembly: { name: 'origin', version: '1.0.0', probationMs: 30_000, components: [], volumes: [], networks: ['default'] },
+  signature: { alg: 'ed25519', keyId: 'ed25519:0123456789abcdef', value: `${'A'.repeat(86)}==` },
 };
 
 function setup(pointer: DesiredPointer | undefined) {
@@ -26,27 +28,43 @@ function setup(pointer: DesiredPointer | undefined) {
     },
   });
   const publisher: DesiredPublisher = { publishDesired: async (deviceId, desired) => void sent.push([deviceId, desired]) };
-  const service = new DeviceLinkService(devices, strictFake<DeviceActivityRepository>('DeviceActivityRepository', {}), releases, publisher);
+  const service = new DeviceLinkService(
+    devices,
+    strictFake<DeviceActivityRepository>('DeviceActivityRepository', {}),
+    releases,
+    publisher,
+    strictFake<TelemetryIngest>('TelemetryIngest', {}),
+  );
   return { service, sent, touched };
 }
 
 describe('DeviceLinkService.desiredRequested', () => {
-  it('sends the current desired state to a device holding an older rev', async () => {
-    const { service, sent, touched } = setup({ desiredRev: 3, desiredReleaseId: release.id });
+  it('sends the current desired state (fleet config with device overrides) to a device holding an older rev', async () => {
+    const { service, sent, touched } = setup({
+      desiredRev: 3,
+      desiredReleaseId: release.id,
+      fleetConfig: { A: 'fleet', B: 'fleet' },
+      deviceConfig: { B: 'device' },
+    });
     await expect(service.desiredRequested('dev_a', 2)).resolves.toBe('sent');
-    expect(sent).toEqual([['dev_a', { schema: 1, rev: 3, release, config: {} }]]);
+    expect(sent).toEqual([['dev_a', { schema: 1, rev: 3, release, config: { A: 'fleet', B: 'device' } }]]);
     expect(touched).toEqual(['dev_a']);
   });
 
   it('stays silent for a device at the current rev, or ahead of it', async () => {
-    const { service, sent } = setup({ desiredRev: 3, desiredReleaseId: release.id });
+    const { service, sent } = setup({
+      desiredRev: 3,
+      desiredReleaseId: release.id,
+      fleetConfig: { A: 'fleet', B: 'fleet' },
+      deviceConfig: { B: 'device' },
+    });
     await expect(service.desiredRequested('dev_a', 3)).resolves.toBe('up-to-date');
     await expect(service.desiredRequested('dev_a', 7)).resolves.toBe('up-to-date');
     expect(sent).toEqual([]);
   });
 
   it('stays silent for a device that was never assigned anything', async () => {
-    const { service, sent } = setup({ desiredRev: 0, desiredReleaseId: null });
+    const { service, sent } = setup({ desiredRev: 0, desiredReleaseId: null, fleetConfig: null, deviceConfig: {} });
     await expect(service.desiredRequested('dev_a', 0)).resolves.toBe('up-to-date');
     expect(sent).toEqual([]);
   });

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isValidDeviceId, type DeviceEvent, type Inventory, type Reported, type Telemetry } from '@flotilla/shared';
 import { ReleasesService } from '../releases/releases.service';
+import { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { verifyPassword } from './credentials';
 import { DeviceActivityRepository } from './device-activity.repository';
 import { DESIRED_PUBLISHER, type DesiredPublisher } from './desired-publisher';
+import { effectiveConfig } from './device-config';
 import { desiredMessage } from './device.mapper';
 import { DeviceRepository } from './device.repository';
 
@@ -20,16 +22,19 @@ export class DeviceLinkService {
     private readonly activity: DeviceActivityRepository,
     private readonly releases: ReleasesService,
     @Inject(DESIRED_PUBLISHER) private readonly publisher: DesiredPublisher,
+    private readonly telemetryIngest: TelemetryIngest,
   ) {}
 
+  /** False for unknown and decommissioned devices as for a wrong password. */
   async verifyCredentials(deviceId: string, password: string): Promise<boolean> {
     if (!isValidDeviceId(deviceId)) return false;
     const hash = await this.devices.findPasswordHash(deviceId);
     return hash !== undefined && verifyPassword(password, hash);
   }
 
-  async connected(deviceId: string): Promise<void> {
-    await this.devices.setOnline(deviceId, true);
+  /** `revoked` when the device was decommissioned (its connection must end); it is not marked online then. */
+  async connected(deviceId: string): Promise<'online' | 'revoked'> {
+    return (await this.devices.setOnline(deviceId, true)) ? 'online' : 'revoked';
   }
 
   async disconnected(deviceId: string): Promise<void> {
@@ -48,7 +53,10 @@ export class DeviceLinkService {
     await this.devices.touch(deviceId);
     if (heldRev >= pointer.desiredRev) return 'up-to-date';
     const release = pointer.desiredReleaseId ? await this.releases.getForDelivery(pointer.desiredReleaseId) : null;
-    await this.publisher.publishDesired(deviceId, desiredMessage(pointer.desiredRev, release));
+    await this.publisher.publishDesired(
+      deviceId,
+      desiredMessage(pointer.desiredRev, release, effectiveConfig(pointer.fleetConfig, pointer.deviceConfig)),
+    );
     return 'sent';
   }
 
@@ -66,7 +74,7 @@ export class DeviceLinkService {
   }
 
   async telemetry(deviceId: string, telemetry: Telemetry): Promise<void> {
-    await this.activity.appendTelemetry(deviceId, telemetry);
+    this.telemetryIngest.add(deviceId, telemetry);
     await this.devices.touch(deviceId);
   }
 }

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { Inventory, Reported } from '@flotilla/shared';
+import type { ConfigMap, Inventory, Reported } from '@flotilla/shared';
 
 /** A row of `devices`. Stays inside the devices service layer; the API sees `DeviceView`. */
 @Entity('devices')
@@ -42,4 +42,20 @@ export class DeviceEntity {
 
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
+
+  @Column('uuid', { name: 'fleet_id', nullable: true })
+  fleetId!: string | null;
+
+  @Column('text', { array: true })
+  tags!: string[];
+
+  @Column('uuid', { name: 'pinned_release_id', nullable: true })
+  pinnedReleaseId!: string | null;
+
+  /** The device's own configuration overrides, on top of its fleet's. */
+  @Column('jsonb')
+  config!: ConfigMap;
+
+  @Column('timestamptz', { name: 'decommissioned_at', nullable: true })
+  decommissionedAt!: Date | null;
 }

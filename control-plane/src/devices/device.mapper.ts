@@ -1,7 +1,9 @@
-import { PROTOCOL_SCHEMA, type Desired, type DeviceView, type Release } from '@flotilla/shared';
-import type { DeviceEntity } from './device.entity';
+import { PROTOCOL_SCHEMA, UPDATE_PHASES, type ConfigMap, type Desired, type DeviceView, type Release } from '@flotilla/shared';
+import { effectiveConfig } from './device-config';
+import type { DeviceRecord } from './device.repository';
 
-export function toDeviceView(row: DeviceEntity): DeviceView {
+export function toDeviceView({ device: row, fleetConfig, lastEvent }: DeviceRecord): DeviceView {
+  const phase = row.reported?.update?.phase;
   return {
     id: row.id,
     name: row.name,
@@ -12,10 +14,18 @@ export function toDeviceView(row: DeviceEntity): DeviceView {
     desired: { rev: row.desiredRev, releaseId: row.desiredReleaseId },
     reported: row.reported,
     inventory: row.inventory,
+    fleetId: row.fleetId,
+    tags: row.tags,
+    pinnedReleaseId: row.pinnedReleaseId,
+    config: row.config,
+    effectiveConfig: effectiveConfig(fleetConfig, row.config),
+    // A report stored by an older agent may lack the update block or carry an unknown phase.
+    updatePhase: phase && (UPDATE_PHASES as readonly string[]).includes(phase) ? phase : null,
+    lastEvent: lastEvent ? { at: lastEvent.at.toISOString(), kind: lastEvent.kind, rev: lastEvent.rev, message: lastEvent.message } : null,
+    decommissionedAt: row.decommissionedAt?.toISOString() ?? null,
   };
 }
 
-/** Device configuration is not modelled yet, so every desired state carries an empty one. */
-export function desiredMessage(rev: number, release: Release | null): Desired {
-  return { schema: PROTOCOL_SCHEMA, rev, release, config: {} };
+export function desiredMessage(rev: number, release: Release | null, config: ConfigMap): Desired {
+  return { schema: PROTOCOL_SCHEMA, rev, release, config };
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Inventory, Reported } from '@flotilla/shared';
+import type { ConfigMap, Inventory, Reported } from '@flotilla/shared';
 import { Repository } from 'typeorm';
 import { DeviceEntity } from './device.entity';
 
@@ -9,65 +9,216 @@ export interface NewDevice {
   name: string;
   board: string | null;
   passwordHash: string;
+  /** The device gets the fleet's target release at once (rev 1), on its first `desired/get`. */
+  fleetId: string | null;
 }
 
 export interface DesiredPointer {
   desiredRev: number;
   desiredReleaseId: string | null;
+  /** Fleet configuration ⊕ device overrides, not yet merged. */
+  fleetConfig: ConfigMap | null;
+  deviceConfig: ConfigMap;
 }
 
-/** The only code that reads or writes `devices`. */
+export interface DesiredState extends DesiredPointer {
+  deviceId: string;
+}
+
+export interface LastEvent {
+  at: Date;
+  kind: string;
+  rev: number | null;
+  message: string;
+}
+
+/** A device row with what its view needs from around it. */
+export interface DeviceRecord {
+  device: DeviceEntity;
+  fleetConfig: ConfigMap | null;
+  lastEvent: LastEvent | null;
+}
+
+export interface DeviceFilter {
+  fleetId?: string | undefined;
+  tag?: string | undefined;
+  online?: boolean | undefined;
+  decommissioned?: boolean | undefined;
+}
+
+const RECORD_SELECT = `
+  SELECT d.*, f.config AS fleet_config,
+         e.at AS event_at, e.kind AS event_kind, e.rev AS event_rev, e.message AS event_message
+    FROM devices d
+    LEFT JOIN fleets f ON f.id = d.fleet_id
+    LEFT JOIN LATERAL (
+      SELECT at, kind, rev, message FROM device_events WHERE device_id = d.id ORDER BY at DESC, id DESC LIMIT 1
+    ) e ON true`;
+
+const DESIRED_SELECT = `
+  SELECT d.id, d.desired_rev, d.desired_release_id, d.config, f.config AS fleet_config
+    FROM devices d LEFT JOIN fleets f ON f.id = d.fleet_id`;
+
+type Row = Record<string, unknown>;
+
+/**
+ * The only code that reads or writes `devices`. Every change of what a device should run
+ * (release or configuration) bumps `desired_rev` in the same statement, so concurrent changes
+ * each get their own rev; callers then publish the device's current desired state.
+ * Decommissioned devices are never assigned anything.
+ */
 @Injectable()
 export class DeviceRepository {
   constructor(@InjectRepository(DeviceEntity) private readonly devices: Repository<DeviceEntity>) {}
 
+  /**
+   * A device in a fleet starts with the fleet's target release at rev 1, read in the same
+   * statement, so a target set concurrently is either seen here or assigns this device itself.
+   */
   async create(device: NewDevice): Promise<DeviceEntity> {
-    const result = await this.devices
-      .createQueryBuilder()
-      .insert()
-      .values({ ...device, online: false, desiredRev: 0, desiredReleaseId: null })
-      .returning('*')
-      .execute();
-    return this.fromRaw((result.raw as Record<string, unknown>[])[0]!);
+    const [row] = (await this.devices.query(
+      `WITH target AS (SELECT (SELECT target_release_id FROM fleets WHERE id = $5::uuid) AS release_id)
+       INSERT INTO devices (id, name, board, password_hash, fleet_id, desired_release_id, desired_rev, online, tags, config)
+       SELECT $1, $2, $3, $4, $5::uuid, target.release_id, CASE WHEN target.release_id IS NULL THEN 0 ELSE 1 END, false, '{}', '{}'
+         FROM target
+       RETURNING *`,
+      [device.id, device.name, device.board, device.passwordHash, device.fleetId],
+    )) as Row[];
+    return fromRaw(row!);
   }
 
   findById(id: string): Promise<DeviceEntity | null> {
     return this.devices.findOneBy({ id });
   }
 
-  /** Oldest first, so a listing is stable while devices register. */
-  listAll(): Promise<DeviceEntity[]> {
-    return this.devices.find({ order: { createdAt: 'ASC', id: 'ASC' } });
+  async findRecord(id: string): Promise<DeviceRecord | undefined> {
+    const rows = (await this.devices.query(`${RECORD_SELECT} WHERE d.id = $1`, [id])) as Row[];
+    return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
+  /** Oldest first, so a listing is stable while devices register. */
+  async listRecords(filter: DeviceFilter = {}): Promise<DeviceRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown): string => `$${params.push(value)}`;
+    if (filter.fleetId !== undefined) where.push(`d.fleet_id = ${param(filter.fleetId)}`);
+    // `@>` so the GIN index on tags serves the filter.
+    if (filter.tag !== undefined) where.push(`d.tags @> ARRAY[${param(filter.tag)}]::text[]`);
+    if (filter.online !== undefined) where.push(`d.online = ${param(filter.online)}`);
+    if (filter.decommissioned !== undefined) where.push(`d.decommissioned_at IS ${filter.decommissioned ? 'NOT ' : ''}NULL`);
+    const sql = `${RECORD_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.created_at, d.id`;
+    return ((await this.devices.query(sql, params)) as Row[]).map(toRecord);
+  }
+
+  /** Undefined for unknown and for decommissioned devices: their credential is revoked. */
   async findPasswordHash(id: string): Promise<string | undefined> {
-    const row = await this.devices.findOne({ select: { passwordHash: true }, where: { id } });
-    return row?.passwordHash;
+    const rows = (await this.devices.query('SELECT password_hash FROM devices WHERE id = $1 AND decommissioned_at IS NULL', [id])) as Row[];
+    return rows[0]?.password_hash as string | undefined;
   }
 
   async findDesiredPointer(id: string): Promise<DesiredPointer | undefined> {
-    const row = await this.devices.findOne({ select: { desiredRev: true, desiredReleaseId: true }, where: { id } });
-    return row ?? undefined;
+    return (await this.findDesiredStates([id]))[0];
+  }
+
+  async findDesiredStates(ids: readonly string[]): Promise<DesiredState[]> {
+    if (ids.length === 0) return [];
+    const rows = (await this.devices.query(`${DESIRED_SELECT} WHERE d.id = ANY($1::text[]) AND d.decommissioned_at IS NULL`, [
+      ids,
+    ])) as Row[];
+    return rows.map((r) => ({
+      deviceId: r.id as string,
+      desiredRev: r.desired_rev as number,
+      desiredReleaseId: (r.desired_release_id as string | null) ?? null,
+      deviceConfig: (r.config as ConfigMap | null) ?? {},
+      fleetConfig: (r.fleet_config as ConfigMap | null) ?? null,
+    }));
+  }
+
+  /** Points the device at a release and bumps its rev in one statement. */
+  async assignRelease(id: string, releaseId: string): Promise<DeviceEntity | undefined> {
+    return this.updateOne(`desired_release_id = $2, desired_rev = desired_rev + 1`, id, [releaseId]);
+  }
+
+  async pinRelease(id: string, releaseId: string): Promise<DeviceEntity | undefined> {
+    return this.updateOne(`pinned_release_id = $2, desired_release_id = $2, desired_rev = desired_rev + 1`, id, [releaseId]);
+  }
+
+  /** Unpinned, the device follows its fleet's target again (if the fleet has one); the rev moves only when the release does. */
+  async unpin(id: string): Promise<DeviceEntity | undefined> {
+    const target = `(SELECT target_release_id FROM fleets WHERE id = devices.fleet_id)`;
+    return this.updateOne(
+      `pinned_release_id = NULL,
+       desired_release_id = COALESCE(${target}, desired_release_id),
+       desired_rev = desired_rev + CASE WHEN ${target} IS DISTINCT FROM desired_release_id AND ${target} IS NOT NULL THEN 1 ELSE 0 END`,
+      id,
+      [],
+    );
+  }
+
+  async setConfig(id: string, config: ConfigMap): Promise<DeviceEntity | undefined> {
+    return this.updateOne(`config = $2::jsonb, desired_rev = desired_rev + 1`, id, [JSON.stringify(config)]);
+  }
+
+  async setTags(id: string, tags: readonly string[]): Promise<DeviceEntity | undefined> {
+    return this.updateOne(`tags = $2::text[]`, id, [tags]);
   }
 
   /**
-   * Points the device at a release and bumps its rev in one statement, so concurrent
-   * assignments each get their own rev and the last one written carries the highest.
+   * Moves the device (null: out of any fleet). Its configuration changes with the fleet's, so
+   * the rev always moves; an unpinned device takes the new fleet's target when it has one.
    */
-  async assignRelease(id: string, releaseId: string): Promise<DeviceEntity | undefined> {
+  async moveToFleet(id: string, fleetId: string | null): Promise<DeviceEntity | undefined> {
+    return this.updateOne(
+      `fleet_id = $2::uuid,
+       desired_release_id = CASE WHEN pinned_release_id IS NULL
+         THEN COALESCE((SELECT target_release_id FROM fleets WHERE id = $2::uuid), desired_release_id)
+         ELSE desired_release_id END,
+       desired_rev = desired_rev + 1`,
+      id,
+      [fleetId],
+    );
+  }
+
+  /** Assigns the fleet's target to its unpinned devices that do not have it yet; returns their ids. */
+  async assignFleetTarget(fleetId: string, releaseId: string): Promise<string[]> {
+    const [rows] = (await this.devices.query(
+      `UPDATE devices SET desired_release_id = $2, desired_rev = desired_rev + 1
+        WHERE fleet_id = $1 AND pinned_release_id IS NULL AND decommissioned_at IS NULL
+          AND desired_release_id IS DISTINCT FROM $2
+        RETURNING id`,
+      [fleetId, releaseId],
+    )) as [Row[], number];
+    return rows.map((r) => r.id as string);
+  }
+
+  /** The fleet's configuration changed: every device of it has a new desired state. */
+  async bumpFleetDevices(fleetId: string): Promise<string[]> {
+    const [rows] = (await this.devices.query(
+      `UPDATE devices SET desired_rev = desired_rev + 1 WHERE fleet_id = $1 AND decommissioned_at IS NULL RETURNING id`,
+      [fleetId],
+    )) as [Row[], number];
+    return rows.map((r) => r.id as string);
+  }
+
+  /** Revokes the credential (no hash verifies against it) and marks the device; undefined if unknown or already done. */
+  async decommission(id: string): Promise<DeviceEntity | undefined> {
+    const [rows] = (await this.devices.query(
+      `UPDATE devices SET decommissioned_at = now(), password_hash = 'revoked', online = false
+        WHERE id = $1 AND decommissioned_at IS NULL RETURNING *`,
+      [id],
+    )) as [Row[], number];
+    return rows[0] ? fromRaw(rows[0]) : undefined;
+  }
+
+  /** False when the device is unknown or decommissioned (which is never online). */
+  async setOnline(id: string, online: boolean): Promise<boolean> {
     const result = await this.devices
       .createQueryBuilder()
       .update()
-      .set({ desiredReleaseId: releaseId, desiredRev: () => 'desired_rev + 1' })
-      .where('id = :id', { id })
-      .returning('*')
+      .set({ online: online, lastSeenAt: () => 'now()' })
+      .where('id = :id AND decommissioned_at IS NULL', { id })
       .execute();
-    const raw = (result.raw as Record<string, unknown>[])[0];
-    return raw ? this.fromRaw(raw) : undefined;
-  }
-
-  async setOnline(id: string, online: boolean): Promise<void> {
-    await this.devices.update({ id }, { online, lastSeenAt: () => 'now()' });
+    return (result.affected ?? 0) > 0;
   }
 
   /** After a restart of the (single) broker no device can still be connected to it. */
@@ -91,23 +242,50 @@ export class DeviceRepository {
     return this.devices.countBy({ online: true });
   }
 
-  private fromRaw(raw: Record<string, unknown>): DeviceEntity {
-    const entity = new DeviceEntity();
-    Object.assign(entity, {
-      id: raw.id,
-      name: raw.name,
-      board: raw.board,
-      passwordHash: raw.password_hash,
-      online: raw.online,
-      lastSeenAt: raw.last_seen_at,
-      desiredRev: raw.desired_rev,
-      desiredReleaseId: raw.desired_release_id,
-      reported: raw.reported,
-      reportedAt: raw.reported_at,
-      inventory: raw.inventory,
-      inventoryAt: raw.inventory_at,
-      createdAt: raw.created_at,
-    });
-    return entity;
+  /** Runs `UPDATE devices SET <set> WHERE id = $1 AND not decommissioned RETURNING *` ($2… are `params`). */
+  private async updateOne(set: string, id: string, params: unknown[]): Promise<DeviceEntity | undefined> {
+    const [rows] = (await this.devices.query(`UPDATE devices SET ${set} WHERE id = $1 AND decommissioned_at IS NULL RETURNING *`, [
+      id,
+      ...params,
+    ])) as [Row[], number];
+    return rows[0] ? fromRaw(rows[0]) : undefined;
   }
+}
+
+function toRecord(raw: Row): DeviceRecord {
+  return {
+    device: fromRaw(raw),
+    fleetConfig: (raw.fleet_config as ConfigMap | null) ?? null,
+    lastEvent: raw.event_at
+      ? {
+          at: raw.event_at as Date,
+          kind: raw.event_kind as string,
+          rev: raw.event_rev as number | null,
+          message: raw.event_message as string,
+        }
+      : null,
+  };
+}
+
+function fromRaw(raw: Row): DeviceEntity {
+  return Object.assign(new DeviceEntity(), {
+    id: raw.id,
+    name: raw.name,
+    board: raw.board,
+    passwordHash: raw.password_hash,
+    online: raw.online,
+    lastSeenAt: raw.last_seen_at,
+    desiredRev: raw.desired_rev,
+    desiredReleaseId: raw.desired_release_id,
+    reported: raw.reported,
+    reportedAt: raw.reported_at,
+    inventory: raw.inventory,
+    inventoryAt: raw.inventory_at,
+    createdAt: raw.created_at,
+    fleetId: raw.fleet_id ?? null,
+    tags: raw.tags ?? [],
+    pinnedReleaseId: raw.pinned_release_id ?? null,
+    config: raw.config ?? {},
+    decommissionedAt: raw.decommissioned_at ?? null,
+  });
 }

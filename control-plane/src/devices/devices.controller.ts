@@ -1,5 +1,12 @@
-import { Body, Controller, Get, Param, Put } from '@nestjs/common';
-import { AssignReleaseRequest, type DeviceView } from '@flotilla/shared';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Put, Query } from '@nestjs/common';
+import {
+  AssignReleaseRequest,
+  DeviceListQuery,
+  PinReleaseRequest,
+  SetConfigRequest,
+  SetTagsRequest,
+  type DeviceView,
+} from '@flotilla/shared';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { DevicesService } from './devices.service';
 
@@ -7,9 +14,10 @@ import { DevicesService } from './devices.service';
 export class DevicesController {
   constructor(private readonly devices: DevicesService) {}
 
+  /** Filters: `?fleetId=…&tag=…&online=true|false&decommissioned=true|false`. */
   @Get()
-  list(): Promise<DeviceView[]> {
-    return this.devices.list();
+  list(@Query(new ZodBodyPipe(DeviceListQuery)) query: DeviceListQuery): Promise<DeviceView[]> {
+    return this.devices.list(query);
   }
 
   @Get(':id')
@@ -20,5 +28,37 @@ export class DevicesController {
   @Put(':id/release')
   assignRelease(@Param('id') id: string, @Body(new ZodBodyPipe(AssignReleaseRequest)) body: AssignReleaseRequest): Promise<DeviceView> {
     return this.devices.assignRelease(id, body.releaseId);
+  }
+
+  @Put(':id/pin')
+  pin(@Param('id') id: string, @Body(new ZodBodyPipe(PinReleaseRequest)) body: PinReleaseRequest): Promise<DeviceView> {
+    return this.devices.pin(id, body.releaseId);
+  }
+
+  @Delete(':id/pin')
+  unpin(@Param('id') id: string): Promise<DeviceView> {
+    return this.devices.unpin(id);
+  }
+
+  @Put(':id/tags')
+  setTags(@Param('id') id: string, @Body(new ZodBodyPipe(SetTagsRequest)) body: SetTagsRequest): Promise<DeviceView> {
+    return this.devices.setTags(id, body.tags);
+  }
+
+  @Put(':id/config')
+  setConfig(@Param('id') id: string, @Body(new ZodBodyPipe(SetConfigRequest)) body: SetConfigRequest): Promise<DeviceView> {
+    return this.devices.setConfig(id, body.config);
+  }
+
+  @Post(':id/decommission')
+  @HttpCode(HttpStatus.OK)
+  decommission(@Param('id') id: string): Promise<DeviceView> {
+    return this.devices.decommission(id);
+  }
+
+  /** Same as POST …/decommission: the device row stays, listed as decommissioned. */
+  @Delete(':id')
+  remove(@Param('id') id: string): Promise<DeviceView> {
+    return this.devices.decommission(id);
   }
 }

@@ -8,11 +8,10 @@ import { DeviceEntity } from './device.entity';
 import { DeviceRepository } from './device.repository';
 import { DevicesController } from './devices.controller';
 import { DevicesService } from './devices.service';
-import { TelemetrySampleEntity } from './telemetry-sample.entity';
 
 /** Needs a `DESIRED_PUBLISHER` provider from a global module (the broker's transport). */
 @Module({
-  imports: [TypeOrmModule.forFeature([DeviceEntity, DeviceEventEntity, TelemetrySampleEntity]), ReleasesModule],
+  imports: [TypeOrmModule.forFeature([DeviceEntity, DeviceEventEntity]), ReleasesModule],
   controllers: [DevicesController],
   providers: [DeviceRepository, DeviceActivityRepository, DevicesService, DeviceLinkService],
   exports: [DevicesService, DeviceLinkService],

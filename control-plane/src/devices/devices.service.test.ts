@@ -13,6 +13,7 @@ const release: Release = {
   id: '6f1c1c2e-3a1b-4c55-9a7e-0d5e7a9b1c2d',
   digest: `sha256:${'c'.repeat(64)}`,
   assembly: { name: 'origin', version: '1.0.0', probationMs: 30_000, components: [], volumes: [], networks: ['default'] },
+  signature: { alg: 'ed25519', keyId: 'ed25519:0123456789abcdef', value: `${'A'.repeat(86)}==` },
 };
 
 function row(desiredRev: number): DeviceEntity {
@@ -30,12 +31,26 @@ function row(desiredRev: number): DeviceEntity {
     inventory: null,
     inventoryAt: null,
     createdAt: new Date('2026-11-27T11:00:00Z'),
+    fleetId: null,
+    tags: [],
+    pinnedReleaseId: null,
+    config: { LOG: 'debug' },
+    decommissionedAt: null,
   });
 }
 
 function setup(publish: DesiredPublisher['publishDesired']) {
   const devices = strictFake<DeviceRepository>('DeviceRepository', {
     assignRelease: async (id) => (id === 'dev_a' ? row(5) : undefined),
+    findDesiredStates: async (ids) =>
+      ids.map((deviceId) => ({
+        deviceId,
+        desiredRev: 5,
+        desiredReleaseId: release.id,
+        fleetConfig: { LOG: 'info', SITE: 'n' },
+        deviceConfig: { LOG: 'debug' },
+      })),
+    findRecord: async (id) => (id === 'dev_a' ? { device: row(5), fleetConfig: { LOG: 'info', SITE: 'n' }, lastEvent: null } : undefined),
   });
   const releases = strictFake<ReleasesService>('ReleasesService', {
     getForDelivery: async (id) => {
@@ -43,7 +58,7 @@ function setup(publish: DesiredPublisher['publishDesired']) {
       return release;
     },
   });
-  return new DevicesService(devices, releases, { publishDesired: publish });
+  return new DevicesService(devices, releases, { publishDesired: publish }, { disconnect: () => false });
 }
 
 describe('DevicesService.assignRelease', () => {
@@ -55,7 +70,8 @@ describe('DevicesService.assignRelease', () => {
     const view = await service.assignRelease('dev_a', release.id);
     expect(view.desired).toEqual({ rev: 5, releaseId: release.id });
     expect(view.lastSeenAt).toBe('2026-11-27T12:00:00.000Z');
-    expect(sent).toEqual([['dev_a', { schema: 1, rev: 5, release, config: {} }]]);
+    expect(view.effectiveConfig).toEqual({ LOG: 'debug', SITE: 'n' });
+    expect(sent).toEqual([['dev_a', { schema: 1, rev: 5, release, config: { LOG: 'debug', SITE: 'n' } }]]);
   });
 
   it('keeps the assignment when the publish fails: the device asks again on connect', async () => {

@@ -1,10 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { isValidDeviceId, type DeviceView } from '@flotilla/shared';
+import { isValidDeviceId, type ConfigMap, type DeviceListQuery, type DeviceView, type Release } from '@flotilla/shared';
 import { ReleasesService } from '../releases/releases.service';
 import { hashPassword, newDeviceId, newDevicePassword } from './credentials';
 import { DESIRED_PUBLISHER, type DesiredPublisher } from './desired-publisher';
+import { effectiveConfig } from './device-config';
+import { DEVICE_SESSIONS, type DeviceSessions } from './device-sessions';
 import { desiredMessage, toDeviceView } from './device.mapper';
-import { DeviceRepository } from './device.repository';
+import { DeviceRepository, type DesiredState } from './device.repository';
+import type { DeviceEntity } from './device.entity';
 import { DeviceNotFoundError } from './devices.errors';
 
 export interface NewDeviceCredential {
@@ -13,7 +16,16 @@ export interface NewDeviceCredential {
   password: string;
 }
 
-/** The operator's view of devices and what they should run. */
+/** Devices published to per batch when a fleet-wide change touches many. */
+const PUBLISH_BATCH = 500;
+
+/**
+ * The operator's view of devices and what they should run. Every change of a device's
+ * desired state bumps its rev (in the repository) and then publishes the device's current
+ * desired state, read back from the database: level-triggered, so concurrent changes all
+ * end with the device holding the latest state. An offline device, or a lost publish,
+ * still converges: the device asks with `desired/get` after every connect.
+ */
 @Injectable()
 export class DevicesService {
   private readonly logger = new Logger('Devices');
@@ -22,9 +34,10 @@ export class DevicesService {
     private readonly devices: DeviceRepository,
     private readonly releases: ReleasesService,
     @Inject(DESIRED_PUBLISHER) private readonly publisher: DesiredPublisher,
+    @Inject(DEVICE_SESSIONS) private readonly sessions: DeviceSessions,
   ) {}
 
-  async create(input: { name?: string | undefined; board?: string | undefined }): Promise<NewDeviceCredential> {
+  async create(input: { name?: string | undefined; board?: string | undefined; fleetId?: string | null }): Promise<NewDeviceCredential> {
     const deviceId = newDeviceId();
     const password = newDevicePassword();
     await this.devices.create({
@@ -32,35 +45,117 @@ export class DevicesService {
       name: input.name ?? deviceId,
       board: input.board ?? null,
       passwordHash: await hashPassword(password),
+      fleetId: input.fleetId ?? null,
     });
     return { deviceId, password };
   }
 
-  async list(): Promise<DeviceView[]> {
-    return (await this.devices.listAll()).map(toDeviceView);
+  async list(query: DeviceListQuery = {}): Promise<DeviceView[]> {
+    return (await this.devices.listRecords(query)).map(toDeviceView);
   }
 
   async get(id: string): Promise<DeviceView> {
-    const row = isValidDeviceId(id) ? await this.devices.findById(id) : null;
-    if (!row) throw new DeviceNotFoundError(id);
-    return toDeviceView(row);
+    const record = isValidDeviceId(id) ? await this.devices.findRecord(id) : undefined;
+    if (!record) throw new DeviceNotFoundError(id);
+    return toDeviceView(record);
   }
 
   countOnline(): Promise<number> {
     return this.devices.countOnline();
   }
 
-  /**
-   * Bumps the device's rev and tells it right away. If the device is offline, or the publish
-   * is lost, it still converges: it asks with `desired/get` after every connect.
-   */
+  /** Sets the device's effective desired release, bumps its rev and tells it right away. */
   async assignRelease(deviceId: string, releaseId: string): Promise<DeviceView> {
-    const release = await this.releases.getForDelivery(releaseId);
-    const row = isValidDeviceId(deviceId) ? await this.devices.assignRelease(deviceId, releaseId) : undefined;
+    await this.releases.getForDelivery(releaseId);
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.assignRelease(deviceId, releaseId) : undefined);
+  }
+
+  /** The device runs `releaseId` until unpinned, whatever its fleet targets. */
+  async pin(deviceId: string, releaseId: string): Promise<DeviceView> {
+    await this.releases.getForDelivery(releaseId);
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.pinRelease(deviceId, releaseId) : undefined);
+  }
+
+  async unpin(deviceId: string): Promise<DeviceView> {
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.unpin(deviceId) : undefined);
+  }
+
+  async setConfig(deviceId: string, config: ConfigMap): Promise<DeviceView> {
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.setConfig(deviceId, config) : undefined);
+  }
+
+  /** Tags select devices (rollouts, lists); they are not part of the desired state, so no rev. */
+  async setTags(deviceId: string, tags: readonly string[]): Promise<DeviceView> {
+    const row = isValidDeviceId(deviceId) ? await this.devices.setTags(deviceId, [...new Set(tags)].sort()) : undefined;
     if (!row) throw new DeviceNotFoundError(deviceId);
-    await this.publisher.publishDesired(deviceId, desiredMessage(row.desiredRev, release)).catch((e: Error) => {
-      this.logger.warn(`device ${deviceId}: desired rev ${row.desiredRev} not published now (${e.message}); it will get it on desired/get`);
-    });
-    return toDeviceView(row);
+    return this.get(deviceId);
+  }
+
+  /** The caller has checked that the fleet exists. */
+  async moveToFleet(deviceId: string, fleetId: string | null): Promise<DeviceView> {
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.moveToFleet(deviceId, fleetId) : undefined);
+  }
+
+  /** Assigns a fleet's new target to its unpinned devices; returns how many changed. */
+  async assignFleetTarget(fleetId: string, releaseId: string): Promise<number> {
+    const ids = await this.devices.assignFleetTarget(fleetId, releaseId);
+    await this.publishCurrent(ids);
+    return ids.length;
+  }
+
+  /** A fleet's configuration changed: all its devices get a new rev. */
+  async fleetConfigChanged(fleetId: string): Promise<number> {
+    const ids = await this.devices.bumpFleetDevices(fleetId);
+    await this.publishCurrent(ids);
+    return ids.length;
+  }
+
+  /**
+   * Revokes the credential, then drops the live connection: the broker refuses the device's
+   * reconnect from then on. Decommissioning twice is a no-op answered with the device.
+   */
+  async decommission(deviceId: string): Promise<DeviceView> {
+    const row = isValidDeviceId(deviceId) ? await this.devices.decommission(deviceId) : undefined;
+    if (row) {
+      const dropped = this.sessions.disconnect(deviceId);
+      this.logger.log(`device ${deviceId} decommissioned${dropped ? '; its connection was closed' : ''}`);
+    }
+    return this.get(deviceId);
+  }
+
+  /** Publishes each device's desired state as the database holds it now. Failures are logged, never thrown. */
+  async publishCurrent(deviceIds: readonly string[]): Promise<void> {
+    const releases = new Map<string, Promise<Release>>();
+    for (let i = 0; i < deviceIds.length; i += PUBLISH_BATCH) {
+      const states = await this.devices.findDesiredStates(deviceIds.slice(i, i + PUBLISH_BATCH));
+      await Promise.all(states.map((s) => this.publish(s, releases)));
+    }
+  }
+
+  /** The view answers with the rev and release this change wrote, even if a concurrent one has moved on since. */
+  private async changed(deviceId: string, row: DeviceEntity | undefined): Promise<DeviceView> {
+    if (!row) throw new DeviceNotFoundError(deviceId);
+    await this.publishCurrent([deviceId]);
+    return { ...(await this.get(deviceId)), desired: { rev: row.desiredRev, releaseId: row.desiredReleaseId } };
+  }
+
+  private async publish(state: DesiredState, releases: Map<string, Promise<Release>>): Promise<void> {
+    try {
+      let release: Promise<Release> | null = null;
+      if (state.desiredReleaseId) {
+        release = releases.get(state.desiredReleaseId) ?? this.releases.getForDelivery(state.desiredReleaseId);
+        releases.set(state.desiredReleaseId, release);
+      }
+      const desired = desiredMessage(
+        state.desiredRev,
+        release ? await release : null,
+        effectiveConfig(state.fleetConfig, state.deviceConfig),
+      );
+      await this.publisher.publishDesired(state.deviceId, desired);
+    } catch (e) {
+      this.logger.warn(
+        `device ${state.deviceId}: desired rev ${state.desiredRev} not published now (${(e as Error).message}); it will get it on desired/get`,
+      );
+    }
   }
 }

@@ -10,7 +10,8 @@ export interface HealthView {
   database: 'up' | 'down';
   broker: 'up' | 'down';
   devicesOnline: number | null;
-  uplink: { rejected: number; failed: number };
+  /** What the broker edge dropped, by reason (the counters of UplinkStats). */
+  uplink: ReturnType<UplinkStats['snapshot']>;
 }
 
 @Injectable()

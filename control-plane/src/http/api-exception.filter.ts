@@ -14,6 +14,7 @@ const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
   not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,
   unsupported: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  timeout: HttpStatus.GATEWAY_TIMEOUT,
 };
 
 /** Codes for errors raised by the framework itself (unknown route, body parser limits). */

@@ -20,4 +20,11 @@ export class ProvisioningTokenEntity {
 
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
+
+  /** A device registered with the token joins this fleet. */
+  @Column('uuid', { name: 'fleet_id', nullable: true })
+  fleetId!: string | null;
+
+  @Column('timestamptz', { name: 'revoked_at', nullable: true })
+  revokedAt!: Date | null;
 }

@@ -8,9 +8,10 @@ export interface NewProvisioningToken {
   tokenHash: string;
   maxUses: number;
   expiresInSeconds: number;
+  fleetId: string | null;
 }
 
-export type ConsumeOutcome = 'consumed' | 'unknown' | 'expired' | 'exhausted';
+export type ConsumeOutcome = { status: 'consumed'; fleetId: string | null } | { status: 'unknown' | 'expired' | 'exhausted' | 'revoked' };
 
 /** The only code that reads or writes `provisioning_tokens`. */
 @Injectable()
@@ -24,6 +25,7 @@ export class ProvisioningTokenRepository {
       tokenHash: token.tokenHash,
       maxUses: token.maxUses,
       uses: 0,
+      fleetId: token.fleetId,
       expiresAt: () => `now() + make_interval(secs => ${Math.trunc(token.expiresInSeconds)})`,
     });
     return (await this.tokens.findOneBy({ id: token.id }))!;
@@ -31,26 +33,40 @@ export class ProvisioningTokenRepository {
 
   /**
    * Takes one use of the token. The check and the increment are one UPDATE, so however many
-   * registrations race, a token is never used more than `max_uses` times.
+   * registrations race, a token is never used more than `max_uses` times, nor after revocation.
    */
   async consume(tokenHash: string): Promise<ConsumeOutcome> {
-    const result = await this.tokens
-      .createQueryBuilder()
-      .update()
-      .set({ uses: () => 'uses + 1' })
-      .where('token_hash = :tokenHash', { tokenHash })
-      .andWhere('uses < max_uses')
-      .andWhere('expires_at > now()')
-      .returning('id')
-      .execute();
-    if ((result.raw as unknown[]).length > 0) return 'consumed';
+    const [rows] = (await this.tokens.query(
+      `UPDATE provisioning_tokens SET uses = uses + 1
+        WHERE token_hash = $1 AND uses < max_uses AND expires_at > now() AND revoked_at IS NULL
+        RETURNING id, fleet_id`,
+      [tokenHash],
+    )) as [{ fleet_id: string | null }[], number];
+    const consumed = rows[0];
+    if (consumed) return { status: 'consumed', fleetId: consumed.fleet_id };
     // Only to tell the caller why; the decision above was already atomic.
     const row = await this.tokens
       .createQueryBuilder('t')
-      .select(['t.id AS id', 't.uses >= t.max_uses AS exhausted', 't.expires_at <= now() AS expired'])
+      .select([
+        't.id AS id',
+        't.uses >= t.max_uses AS exhausted',
+        't.expires_at <= now() AS expired',
+        't.revoked_at IS NOT NULL AS revoked',
+      ])
       .where('t.token_hash = :tokenHash', { tokenHash })
-      .getRawOne<{ id: string; exhausted: boolean; expired: boolean }>();
-    if (!row) return 'unknown';
-    return row.expired ? 'expired' : 'exhausted';
+      .getRawOne<{ id: string; exhausted: boolean; expired: boolean; revoked: boolean }>();
+    if (!row) return { status: 'unknown' };
+    return { status: row.revoked ? 'revoked' : row.expired ? 'expired' : 'exhausted' };
+  }
+
+  /** Revokes once; the first revocation time is kept. Undefined for an unknown token. */
+  async revoke(id: string): Promise<ProvisioningTokenEntity | undefined> {
+    await this.tokens
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: () => 'now()' })
+      .where('id = :id AND revoked_at IS NULL', { id })
+      .execute();
+    return (await this.tokens.findOneBy({ id })) ?? undefined;
   }
 }

@@ -1,21 +1,47 @@
-import { Body, Controller, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Param, Post, Req } from '@nestjs/common';
 import {
   CreateProvisioningTokenRequest,
   RegisterDeviceRequest,
+  type ProvisioningTokenSummary,
   type ProvisioningTokenView,
   type RegisterDeviceResponse,
 } from '@flotilla/shared';
 import { Public } from '../auth/public.decorator';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
-import { ProvisioningService } from './provisioning.service';
+import { ProvisioningService, type RequestOrigin } from './provisioning.service';
+
+interface HttpRequest {
+  protocol: string;
+  hostname: string;
+  headers: Record<string, string | string[] | undefined>;
+}
 
 @Controller('api/v1')
 export class ProvisioningController {
   constructor(private readonly provisioning: ProvisioningService) {}
 
+  /** `fleetId` in the body makes a fleet-scoped token. */
   @Post('provisioning-tokens')
-  createToken(@Body(new ZodBodyPipe(CreateProvisioningTokenRequest)) body: CreateProvisioningTokenRequest): Promise<ProvisioningTokenView> {
-    return this.provisioning.createToken(body);
+  createToken(
+    @Body(new ZodBodyPipe(CreateProvisioningTokenRequest)) body: CreateProvisioningTokenRequest,
+    @Req() req: HttpRequest,
+  ): Promise<ProvisioningTokenView> {
+    return this.provisioning.createToken(body, origin(req));
+  }
+
+  @Post('fleets/:id/provisioning-tokens')
+  createFleetToken(
+    @Param('id') fleetId: string,
+    @Body(new ZodBodyPipe(CreateProvisioningTokenRequest)) body: CreateProvisioningTokenRequest,
+    @Req() req: HttpRequest,
+  ): Promise<ProvisioningTokenView> {
+    return this.provisioning.createToken({ ...body, fleetId }, origin(req));
+  }
+
+  /** No device can register with the token afterwards; devices registered with it are not affected. */
+  @Delete('provisioning-tokens/:id')
+  revokeToken(@Param('id') id: string): Promise<ProvisioningTokenSummary> {
+    return this.provisioning.revokeToken(id);
   }
 
   /** Public: a new board holds only its provisioning token, which the service checks. */
@@ -23,8 +49,13 @@ export class ProvisioningController {
   @Post('devices/register')
   register(
     @Body(new ZodBodyPipe(RegisterDeviceRequest)) body: RegisterDeviceRequest,
-    @Req() req: { hostname: string },
+    @Req() req: HttpRequest,
   ): Promise<RegisterDeviceResponse> {
     return this.provisioning.register(body, req.hostname);
   }
+}
+
+function origin(req: HttpRequest): RequestOrigin {
+  const host = typeof req.headers.host === 'string' ? req.headers.host : req.hostname;
+  return { protocol: req.protocol, host, hostname: req.hostname };
 }

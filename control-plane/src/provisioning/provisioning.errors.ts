@@ -1,4 +1,4 @@
-import { AuthenticationError, ForbiddenError } from '../domain-error';
+import { AuthenticationError, ForbiddenError, NotFoundError } from '../domain-error';
 
 export class ProvisioningTokenInvalidError extends AuthenticationError {
   constructor() {
@@ -15,5 +15,17 @@ export class ProvisioningTokenExpiredError extends ForbiddenError {
 export class ProvisioningTokenExhaustedError extends ForbiddenError {
   constructor() {
     super('provisioning_token_exhausted', 'the provisioning token has been used as many times as it allows');
+  }
+}
+
+export class ProvisioningTokenRevokedError extends ForbiddenError {
+  constructor() {
+    super('provisioning_token_revoked', 'the provisioning token has been revoked');
+  }
+}
+
+export class ProvisioningTokenNotFoundError extends NotFoundError {
+  constructor(id: string) {
+    super('provisioning_token_not_found', `no provisioning token with id ${id}`);
   }
 }

@@ -1,48 +1,123 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type {
-  CreateProvisioningTokenRequest,
-  ProvisioningTokenView,
-  RegisterDeviceRequest,
-  RegisterDeviceResponse,
+import {
+  PROTOCOL_SCHEMA,
+  type CreateProvisioningTokenRequest,
+  type ProvisioningTokenSummary,
+  type ProvisioningTokenView,
+  type RegisterDeviceRequest,
+  type RegisterDeviceResponse,
 } from '@flotilla/shared';
 import { DevicesService } from '../devices/devices.service';
+import { FleetsService } from '../fleets/fleets.service';
+import { isUuid } from '../ids';
+import { SigningService } from '../signing/signing.service';
 import { MQTT_ENDPOINT, type MqttEndpoint } from './mqtt-endpoint';
 import { newProvisioningToken, provisioningTokenHash } from './provisioning-token';
+import type { ProvisioningTokenEntity } from './provisioning-token.entity';
 import { ProvisioningTokenRepository } from './provisioning-token.repository';
-import { ProvisioningTokenExhaustedError, ProvisioningTokenExpiredError, ProvisioningTokenInvalidError } from './provisioning.errors';
+import {
+  ProvisioningTokenExhaustedError,
+  ProvisioningTokenExpiredError,
+  ProvisioningTokenInvalidError,
+  ProvisioningTokenNotFoundError,
+  ProvisioningTokenRevokedError,
+} from './provisioning.errors';
+
+export const PROVISIONING_SETTINGS = Symbol('ProvisioningSettings');
+
+export interface ProvisioningSettings {
+  /** The API URL written into provisioning files; otherwise the one the operator's request reached. */
+  publicApiUrl?: string;
+}
+
+/** Where the operator's request arrived: the default address devices are told to use. */
+export interface RequestOrigin {
+  /** `http` or `https` */
+  protocol: string;
+  /** `Host` header: host and port. */
+  host: string;
+  /** Host name without the port. */
+  hostname: string;
+}
 
 @Injectable()
 export class ProvisioningService {
   constructor(
     private readonly tokens: ProvisioningTokenRepository,
     private readonly devices: DevicesService,
+    private readonly fleets: FleetsService,
+    private readonly signing: SigningService,
     @Inject(MQTT_ENDPOINT) private readonly mqtt: MqttEndpoint,
+    @Inject(PROVISIONING_SETTINGS) private readonly settings: ProvisioningSettings,
   ) {}
 
-  async createToken(request: CreateProvisioningTokenRequest): Promise<ProvisioningTokenView> {
+  /** A token (shown once) and a ready `provisioning.json` carrying it and the release-signing keys. */
+  async createToken(request: CreateProvisioningTokenRequest, origin: RequestOrigin): Promise<ProvisioningTokenView> {
+    if (request.fleetId) await this.fleets.assertExists(request.fleetId);
+    const fleetId = request.fleetId ?? null;
     const token = newProvisioningToken();
     const row = await this.tokens.create({
       id: randomUUID(),
       tokenHash: provisioningTokenHash(token)!,
       maxUses: request.maxUses,
       expiresInSeconds: request.expiresInSeconds,
+      fleetId,
     });
-    return { id: row.id, token, maxUses: row.maxUses, expiresAt: row.expiresAt.toISOString() };
+    return {
+      ...this.view(row),
+      token,
+      provisioning: {
+        schema: PROTOCOL_SCHEMA,
+        apiUrl: this.settings.publicApiUrl ?? `${origin.protocol}://${origin.host}`,
+        mqttUrl: this.mqtt.urlForDevice(origin.hostname),
+        token,
+        releaseKeys: this.signing.releaseKeys(),
+      },
+    };
+  }
+
+  /** Devices already registered with the token keep their credentials; only new registrations are refused. */
+  async revokeToken(id: string): Promise<ProvisioningTokenSummary> {
+    const row = isUuid(id) ? await this.tokens.revoke(id) : undefined;
+    if (!row) throw new ProvisioningTokenNotFoundError(id);
+    return this.view(row);
   }
 
   /**
    * A use of the token is taken before the device is created. Should creating it then fail
    * (the database going away mid-request), that one use is lost, never the limit exceeded.
+   * A fleet token puts the device in the fleet with the fleet's target already assigned.
    */
   async register(request: RegisterDeviceRequest, requestHost: string): Promise<RegisterDeviceResponse> {
     const hash = provisioningTokenHash(request.token);
     if (!hash) throw new ProvisioningTokenInvalidError();
     const outcome = await this.tokens.consume(hash);
-    if (outcome === 'unknown') throw new ProvisioningTokenInvalidError();
-    if (outcome === 'expired') throw new ProvisioningTokenExpiredError();
-    if (outcome === 'exhausted') throw new ProvisioningTokenExhaustedError();
-    const credential = await this.devices.create({ name: request.name, board: request.board });
-    return { deviceId: credential.deviceId, password: credential.password, mqttUrl: this.mqtt.urlForDevice(requestHost) };
+    if (outcome.status !== 'consumed') throw refusal(outcome.status);
+    const credential = await this.devices.create({ name: request.name, board: request.board, fleetId: outcome.fleetId });
+    return {
+      deviceId: credential.deviceId,
+      password: credential.password,
+      mqttUrl: this.mqtt.urlForDevice(requestHost),
+      releaseKeys: this.signing.releaseKeys(),
+    };
   }
+
+  private view(row: ProvisioningTokenEntity): ProvisioningTokenSummary {
+    return {
+      id: row.id,
+      maxUses: row.maxUses,
+      uses: row.uses,
+      expiresAt: row.expiresAt.toISOString(),
+      fleetId: row.fleetId,
+      revokedAt: row.revokedAt?.toISOString() ?? null,
+    };
+  }
+}
+
+function refusal(status: 'unknown' | 'expired' | 'exhausted' | 'revoked'): Error {
+  if (status === 'expired') return new ProvisioningTokenExpiredError();
+  if (status === 'exhausted') return new ProvisioningTokenExhaustedError();
+  if (status === 'revoked') return new ProvisioningTokenRevokedError();
+  return new ProvisioningTokenInvalidError();
 }

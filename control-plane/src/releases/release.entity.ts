@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { AssemblySpec } from '@flotilla/shared';
+import type { AssemblySpec, ReleaseSignature } from '@flotilla/shared';
 
 /** An immutable release of an assembly: the manifest as uploaded and its normalized form. */
 @Entity('releases')
@@ -25,4 +25,11 @@ export class ReleaseEntity {
 
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
+
+  /** Null only for releases published before signing existed; signed on first delivery. */
+  @Column('jsonb', { nullable: true })
+  signature!: ReleaseSignature | null;
+
+  @Column('text', { name: 'created_by' })
+  createdBy!: string;
 }

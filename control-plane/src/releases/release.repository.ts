@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { AssemblySpec } from '@flotilla/shared';
+import type { AssemblySpec, ReleaseSignature } from '@flotilla/shared';
 import { Repository } from 'typeorm';
 import { ReleaseEntity } from './release.entity';
 
@@ -11,6 +11,8 @@ export interface NewRelease {
   digest: string;
   manifestYaml: string;
   assembly: AssemblySpec;
+  signature: ReleaseSignature;
+  createdBy: string;
 }
 
 export type InsertOutcome = { inserted: true; release: ReleaseEntity } | { inserted: false; existing: ReleaseEntity };
@@ -36,6 +38,11 @@ export class ReleaseRepository {
 
   findById(id: string): Promise<ReleaseEntity | null> {
     return this.releases.findOneBy({ id });
+  }
+
+  /** Backfills the signature of a release published before releases were signed; an existing signature wins. */
+  async storeSignatureIfMissing(id: string, signature: ReleaseSignature): Promise<void> {
+    await this.releases.createQueryBuilder().update().set({ signature }).where('id = :id AND signature IS NULL', { id }).execute();
   }
 
   /** Newest first. */

@@ -1,5 +1,7 @@
 import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
-import type { ReleaseView } from '@flotilla/shared';
+import type { ReleaseDiff, ReleaseView } from '@flotilla/shared';
+import { Actor } from '../auth/actor.decorator';
+import type { OperatorPrincipal } from '../auth/operator-principal';
 import { ManifestMediaTypeError } from './releases.errors';
 import { ReleasesService } from './releases.service';
 
@@ -9,10 +11,14 @@ export class ReleasesController {
 
   /** Body: the raw `assembly.yaml` (the text body parser accepts the YAML media types). */
   @Post()
-  async publish(@Body() body: unknown, @Res({ passthrough: true }) res: { status(code: number): unknown }): Promise<ReleaseView> {
+  async publish(
+    @Body() body: unknown,
+    @Actor() actor: OperatorPrincipal,
+    @Res({ passthrough: true }) res: { status(code: number): unknown },
+  ): Promise<ReleaseView> {
     // Any other media type reaches here parsed (JSON) or not at all; an empty body is just an invalid manifest.
     if (body !== undefined && typeof body !== 'string') throw new ManifestMediaTypeError();
-    const outcome = await this.releases.publish(body ?? '');
+    const outcome = await this.releases.publish(body ?? '', actor.name);
     res.status(outcome.status === 'created' ? HttpStatus.CREATED : HttpStatus.OK);
     return outcome.release;
   }
@@ -25,5 +31,11 @@ export class ReleasesController {
   @Get(':id')
   get(@Param('id') id: string): Promise<ReleaseView> {
     return this.releases.get(id);
+  }
+
+  /** What changes from release `:id` to release `:otherId`, and which images a device must fetch. */
+  @Get(':id/diff/:otherId')
+  diff(@Param('id') id: string, @Param('otherId') otherId: string): Promise<ReleaseDiff> {
+    return this.releases.diff(id, otherId);
   }
 }

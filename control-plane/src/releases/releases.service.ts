@@ -1,53 +1,101 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { contentDigest, parseAssemblyYaml, type Release, type ReleaseView } from '@flotilla/shared';
+import {
+  componentRefs,
+  contentDigest,
+  loadYaml,
+  parseAssembly,
+  type Release,
+  type ReleaseDiff,
+  type ReleaseSignature,
+  type ReleaseView,
+} from '@flotilla/shared';
 import { isUuid } from '../ids';
+import { LibraryService } from '../library/library.service';
+import { SigningService } from '../signing/signing.service';
+import { diffAssemblies } from './release-diff';
+import type { ReleaseEntity } from './release.entity';
 import { toProtocolRelease, toReleaseView } from './release.mapper';
 import { ReleaseRepository } from './release.repository';
 import { InvalidManifestError, ReleaseNotFoundError, ReleaseVersionConflictError } from './releases.errors';
 
 export type PublishOutcome = { status: 'created'; release: ReleaseView } | { status: 'already-published'; release: ReleaseView };
 
+type SignedRelease = ReleaseEntity & { signature: ReleaseSignature };
+
 @Injectable()
 export class ReleasesService {
-  constructor(private readonly releases: ReleaseRepository) {}
+  constructor(
+    private readonly releases: ReleaseRepository,
+    private readonly library: LibraryService,
+    private readonly signing: SigningService,
+  ) {}
 
   /**
    * Releases are immutable: a name and version names one content forever. Uploading the
    * same content again is harmless (CI retries), different content under it is refused.
+   * Library references are resolved now, so the release holds the whole assembly, and the
+   * release is signed with the current key before it is stored.
    */
-  async publish(manifestYaml: string): Promise<PublishOutcome> {
-    const parsed = parseAssemblyYaml(manifestYaml);
+  async publish(manifestYaml: string, createdBy = 'operator'): Promise<PublishOutcome> {
+    const loaded = loadYaml(manifestYaml);
+    if (!loaded.ok) throw new InvalidManifestError(loaded.issues);
+    const refs = componentRefs(loaded.value);
+    const parsed = parseAssembly(loaded.value, refs.length > 0 ? { components: await this.library.lookupFor(refs) } : {});
     if (!parsed.ok) throw new InvalidManifestError(parsed.issues);
     const { spec } = parsed;
     const digest = contentDigest(spec);
+    const id = randomUUID();
     const outcome = await this.releases.insertUnlessVersionExists({
-      id: randomUUID(),
+      id,
       name: spec.name,
       version: spec.version,
       digest,
       manifestYaml,
       assembly: spec,
+      signature: this.signing.sign({ id, digest, assembly: spec }),
+      createdBy,
     });
-    if (outcome.inserted) return { status: 'created', release: toReleaseView(outcome.release) };
+    if (outcome.inserted) return { status: 'created', release: toReleaseView(await this.signed(outcome.release)) };
     if (outcome.existing.digest !== digest) throw new ReleaseVersionConflictError(spec.name, spec.version);
-    return { status: 'already-published', release: toReleaseView(outcome.existing) };
+    return { status: 'already-published', release: toReleaseView(await this.signed(outcome.existing)) };
   }
 
   async list(): Promise<ReleaseView[]> {
-    return (await this.releases.listAll()).map(toReleaseView);
+    return Promise.all((await this.releases.listAll()).map(async (r) => toReleaseView(await this.signed(r))));
   }
 
   async get(id: string): Promise<ReleaseView> {
-    const row = isUuid(id) ? await this.releases.findById(id) : null;
-    if (!row) throw new ReleaseNotFoundError(id);
-    return toReleaseView(row);
+    return toReleaseView(await this.find(id));
   }
 
   /** The release in the form `desired` carries; throws when it does not exist. */
   async getForDelivery(id: string): Promise<Release> {
+    return toProtocolRelease(await this.find(id));
+  }
+
+  /** From `id` to `otherId`: what a device running `id` would change to run `otherId`. */
+  async diff(id: string, otherId: string): Promise<ReleaseDiff> {
+    const [from, to] = await Promise.all([this.find(id), this.find(otherId)]);
+    return {
+      from: { id: from.id, name: from.name, version: from.version },
+      to: { id: to.id, name: to.name, version: to.version },
+      ...diffAssemblies(from.assembly, to.assembly),
+    };
+  }
+
+  private async find(id: string): Promise<SignedRelease> {
     const row = isUuid(id) ? await this.releases.findById(id) : null;
     if (!row) throw new ReleaseNotFoundError(id);
-    return toProtocolRelease(row);
+    return this.signed(row);
+  }
+
+  /** Releases stored before signing existed are signed with the current key on first use. */
+  private async signed(row: ReleaseEntity): Promise<SignedRelease> {
+    if (row.signature) return row as SignedRelease;
+    const signature = this.signing.sign({ id: row.id, digest: row.digest, assembly: row.assembly });
+    await this.releases.storeSignatureIfMissing(row.id, signature);
+    const stored = await this.releases.findById(row.id);
+    return Object.assign(row, { signature: stored?.signature ?? signature });
   }
 }

@@ -1,0 +1,47 @@
+import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { Observable, tap } from 'rxjs';
+import type { OperatorRequest } from '../auth/operator-principal';
+import { AuditService } from './audit.service';
+import { NO_AUDIT } from './no-audit.decorator';
+
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Records every successful change made by an operator: the route as declared (so entries group
+ * by action), the path parameters as the target, the state before when the controller noted
+ * it, and the response as the state after. Device-facing public routes have no operator and are
+ * not operator changes.
+ */
+@Injectable()
+export class AuditInterceptor implements NestInterceptor {
+  private readonly logger = new Logger('Audit');
+
+  constructor(
+    private readonly audit: AuditService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<OperatorRequest & { body?: unknown }>();
+    if (READ_METHODS.has(request.method) || !request.operator) return next.handle();
+    if (this.reflector.get<boolean | undefined>(NO_AUDIT, context.getHandler())) return next.handle();
+    const operator = request.operator;
+    return next.handle().pipe(
+      tap((after: unknown) => {
+        const response = context.switchToHttp().getResponse<{ statusCode: number }>();
+        const params = Object.values(request.params ?? {});
+        this.audit
+          .record({
+            actor: operator,
+            action: `${request.method} ${request.route?.path ?? '?'}`,
+            target: params.length > 0 ? params.join('/') : null,
+            statusCode: response.statusCode,
+            before: request.auditBefore ?? null,
+            after: after ?? request.body ?? null,
+          })
+          .catch((e: Error) => this.logger.error(`cannot write the audit log: ${e.message}`));
+      }),
+    );
+  }
+}

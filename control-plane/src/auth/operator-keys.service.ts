@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { CreatedOperatorKey, CreateOperatorKeyRequest, OperatorKeyView } from '@flotilla/shared';
+import { NotFoundError } from '../domain-error';
+import { isUuid } from '../ids';
+import { OperatorKeyRepository, type OperatorKeyRow } from './operator-key.repository';
+import { BOOTSTRAP_PRINCIPAL, type OperatorPrincipal } from './operator-principal';
+import { randomSecret, secretsEqual, sha256Hex } from './secrets';
+
+export const OPERATOR_API_KEY = Symbol('OperatorApiKey');
+
+export class OperatorKeyNotFoundError extends NotFoundError {
+  constructor(id: string) {
+    super('operator_key_not_found', `no active operator key "${id}"; GET /api/v1/operators/keys lists them`);
+  }
+}
+
+/**
+ * Operator API keys. Keys are 256-bit random secrets, so a plain SHA-256 is a sufficient hash
+ * (no password stretching needed) and lets a request be authenticated by one indexed lookup.
+ */
+@Injectable()
+export class OperatorKeysService {
+  private readonly logger = new Logger('OperatorKeys');
+
+  constructor(
+    private readonly keys: OperatorKeyRepository,
+    @Inject(OPERATOR_API_KEY) private readonly bootstrapKey: string,
+  ) {}
+
+  async authenticate(token: string): Promise<OperatorPrincipal | undefined> {
+    if (secretsEqual(token, this.bootstrapKey)) return BOOTSTRAP_PRINCIPAL;
+    const row = await this.keys.findActiveByHash(sha256Hex(token));
+    if (!row) return undefined;
+    this.keys.touch(row.id).catch((e: Error) => this.logger.warn(`cannot record use of key ${row.id}: ${e.message}`));
+    return { id: row.id, name: row.name, role: row.role };
+  }
+
+  async create(request: CreateOperatorKeyRequest, createdBy: OperatorPrincipal): Promise<CreatedOperatorKey> {
+    const key = randomSecret('fok_');
+    const row = await this.keys.insert({
+      id: randomUUID(),
+      name: request.name,
+      role: request.role,
+      keyHash: sha256Hex(key),
+      createdBy: createdBy.id,
+    });
+    return { ...toView(row), key };
+  }
+
+  async list(): Promise<OperatorKeyView[]> {
+    return (await this.keys.listActive()).map(toView);
+  }
+
+  async revoke(id: string): Promise<OperatorKeyView> {
+    const row = isUuid(id) ? await this.keys.revoke(id) : undefined;
+    if (!row) throw new OperatorKeyNotFoundError(id);
+    return toView(row);
+  }
+}
+
+function toView(row: OperatorKeyRow): OperatorKeyView {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    createdAt: row.createdAt.toISOString(),
+    createdBy: row.createdBy,
+    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,82 @@
+import { connect as tcpConnect } from 'node:net';
+import { connectAsync } from 'mqtt';
+import { deviceTopic } from '@flotilla/shared';
+import type { MqttClient } from 'mqtt';
+import { eventually, startHarness, type Harness } from '../testing/harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h?.close());
+
+function closed(client: MqttClient, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('client was not disconnected')), timeoutMs);
+    client.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+async function uplinkStats(): Promise<{ rateLimited: number; oversized: number }> {
+  const health = (await (await h.api('/healthz')).json()) as { uplink: { rateLimited: number; oversized: number } };
+  return health.uplink;
+}
+
+describe('broker authentication', () => {
+  it('refuses anonymous connections and wrong passwords', async () => {
+    const device = await h.registerDevice();
+    const anonymous = { clientId: device.deviceId, protocolVersion: 4 as const, reconnectPeriod: 0, connectTimeout: 5000 };
+    await expect(connectAsync(h.cp.mqttUrl, anonymous)).rejects.toMatchObject({ code: 4 });
+    await expect(connectAsync(h.cp.mqttUrl, { ...anonymous, username: device.deviceId })).rejects.toMatchObject({ code: 4 });
+    await expect(h.connectDevice({ ...device, password: 'wrong-password-0123456789' })).rejects.toMatchObject({ code: 4 });
+  });
+});
+
+describe('broker ACL', () => {
+  it("refuses subscribing to another device's topics and to #, and publishing on another device's topic", async () => {
+    const [a, b] = [await h.registerDevice(), await h.registerDevice()];
+    const client = await h.connectDevice(a);
+    for (const filter of ['#', 'flotilla/v1/#', deviceTopic(b.deviceId, 'desired'), deviceTopic(b.deviceId, 'cmd')]) {
+      await expect(client.subscribeAsync(filter, { qos: 1 })).rejects.toMatchObject({ packet: { granted: [128] } });
+    }
+    const gone = closed(client);
+    void client.publishAsync(deviceTopic(b.deviceId, 'events'), '{}', { qos: 1 }).catch(() => undefined);
+    await gone;
+  });
+});
+
+describe('broker rate limit', () => {
+  it('drops and counts messages beyond the bucket, and disconnects a device that keeps flooding', async () => {
+    const device = await h.registerDevice();
+    const client = await h.connectDevice(device);
+    const before = (await uplinkStats()).rateLimited;
+    const topic = deviceTopic(device.deviceId, 'desired/get');
+    const body = JSON.stringify({ schema: 1, rev: 1_000_000 });
+    // The default bucket holds 200: 260 messages at once leave about 60 dropped.
+    for (let i = 0; i < 260; i++) client.publish(topic, body, { qos: 0 });
+    await eventually(async () => (await uplinkStats()).rateLimited - before >= 50, 10_000, 'messages counted as rate-limited');
+    expect(client.connected).toBe(true);
+
+    // Persistent flooding (more than 500 drops within 10 s) costs the connection.
+    const gone = closed(client);
+    for (let i = 0; i < 700; i++) client.publish(topic, body, { qos: 0 });
+    await gone;
+  });
+});
+
+describe('broker packet size limit', () => {
+  it('closes a connection as soon as it announces a packet over the limit, without reading its body', async () => {
+    const before = (await uplinkStats()).oversized;
+    const url = new URL(h.cp.mqttUrl);
+    const socket = tcpConnect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const closedSocket = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    // PUBLISH announcing 1 MiB (remaining length 0x80 0x80 0x40), body never sent.
+    socket.write(Buffer.from([0x30, 0x80, 0x80, 0x40]));
+    await closedSocket;
+    expect((await uplinkStats()).oversized).toBe(before + 1);
+  });
+});

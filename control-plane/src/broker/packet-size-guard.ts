@@ -1,0 +1,50 @@
+/**
+ * Watches an MQTT byte stream and reports a packet whose declared size exceeds a limit as
+ * soon as its fixed header is read. aedes' parser buffers a whole packet (up to 256 MB, the
+ * protocol's maximum) before any hook sees it; this lets the broker close the connection
+ * after a few bytes instead. Pure: fed chunks, keeps only the header state.
+ *
+ * Fixed header [MQTT-2.2]: one byte of type and flags, then the remaining length as a
+ * variable byte integer of 1 to 4 bytes, 7 bits each, low bits first [MQTT-2.2.3].
+ */
+export type GuardVerdict = { ok: true } | { ok: false; reason: string };
+
+export class PacketSizeGuard {
+  private state: 'type' | 'length' | 'body' = 'type';
+  private length = 0;
+  private lengthBytes = 0;
+  private remaining = 0;
+
+  constructor(private readonly maxRemainingLength: number) {}
+
+  feed(chunk: Uint8Array): GuardVerdict {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.state === 'type') {
+        i++;
+        this.state = 'length';
+        this.length = 0;
+        this.lengthBytes = 0;
+      } else if (this.state === 'length') {
+        const byte = chunk[i++]!;
+        this.length += (byte & 0x7f) * 128 ** this.lengthBytes;
+        this.lengthBytes++;
+        if (this.length > this.maxRemainingLength) {
+          return { ok: false, reason: `packet of at least ${this.length} bytes exceeds ${this.maxRemainingLength}` };
+        }
+        if ((byte & 0x80) === 0) {
+          this.remaining = this.length;
+          this.state = this.remaining > 0 ? 'body' : 'type';
+        } else if (this.lengthBytes === 4) {
+          return { ok: false, reason: 'malformed remaining length (more than 4 bytes)' };
+        }
+      } else {
+        const take = Math.min(this.remaining, chunk.length - i);
+        i += take;
+        this.remaining -= take;
+        if (this.remaining === 0) this.state = 'type';
+      }
+    }
+    return { ok: true };
+  }
+}

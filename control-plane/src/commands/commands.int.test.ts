@@ -1,0 +1,78 @@
+import type { ApiError, CommandResultView } from '@flotilla/shared';
+import { startHarness, type Harness } from '../testing/harness';
+import { SimDevice } from '../testing/sim-device';
+import { apiClient, json, registerDevices, until, type Api } from '../testing/sim-fleet';
+
+jest.setTimeout(30_000);
+
+let h: Harness;
+let api: Api;
+const sims: SimDevice[] = [];
+
+beforeAll(async () => {
+  h = await startHarness();
+  api = apiClient(() => h.cp.httpUrl, h.cp.apiKey);
+});
+afterAll(async () => {
+  await Promise.all(sims.map((s) => s.stop()));
+  await h?.close();
+});
+
+async function simulated(onCommand?: ConstructorParameters<typeof SimDevice>[0]['onCommand']): Promise<SimDevice> {
+  const [d] = await registerDevices(api, 1);
+  const sim = await new SimDevice({
+    mqttUrl: h.cp.mqttUrl,
+    deviceId: d!.deviceId,
+    password: d!.password,
+    ...(onCommand ? { onCommand } : {}),
+  }).start();
+  sims.push(sim);
+  await until(async () => (await json<{ online: boolean }>(api(`/api/v1/devices/${sim.deviceId}`))).online, 5000, 'online');
+  return sim;
+}
+
+function send(deviceId: string, body: object): Promise<Response> {
+  return api(`/api/v1/devices/${deviceId}/commands`, { method: 'POST', body: JSON.stringify(body) });
+}
+
+describe('commands', () => {
+  it('round-trips a command with a simulated device over MQTT', async () => {
+    const sim = await simulated((c) => ({ ok: true, output: `${c.name} ${JSON.stringify(c.args)}` }));
+    const result = await json<CommandResultView>(send(sim.deviceId, { name: 'logs', args: { component: 'web', lines: '10' } }), 200);
+    expect(result).toMatchObject({
+      deviceId: sim.deviceId,
+      name: 'logs',
+      ok: true,
+      output: 'logs {"component":"web","lines":"10"}',
+      error: null,
+    });
+    expect(result.id).toMatch(/^cmd_/);
+  });
+
+  it("passes on a device's failure as ok: false", async () => {
+    const sim = await simulated(() => ({ ok: false, error: 'no such component' }));
+    expect(await json(send(sim.deviceId, { name: 'restart-component', args: { component: 'nope' } }), 200)).toMatchObject({
+      ok: false,
+      error: 'no such component',
+    });
+  });
+
+  it('answers 504 when the device does not answer in time', async () => {
+    const sim = await simulated(() => undefined);
+    const started = Date.now();
+    const res = await send(sim.deviceId, { name: 'reboot', timeoutMs: 300 });
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject<Partial<ApiError>>({ code: 'command_timeout' });
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('answers 409 for an offline device, 404 for an unknown one, 400 for an unknown command', async () => {
+    const [offline] = await registerDevices(api, 1);
+    expect((await send(offline!.deviceId, { name: 'identify' })).status).toBe(409);
+    expect((await send('dev_nosuchdevice', { name: 'identify' })).status).toBe(404);
+    const sim = await simulated();
+    const bad = await send(sim.deviceId, { name: 'format-disk' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ issues: [expect.objectContaining({ path: 'name' })] });
+  });
+});

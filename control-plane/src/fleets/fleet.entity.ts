@@ -1,0 +1,23 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { ConfigMap } from '@flotilla/shared';
+
+@Entity('fleets')
+export class FleetEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column('text')
+  name!: string;
+
+  @Column('uuid', { name: 'target_release_id', nullable: true })
+  targetReleaseId!: string | null;
+
+  @Column('text', { array: true })
+  boards!: string[];
+
+  @Column('jsonb')
+  config!: ConfigMap;
+
+  @Column('timestamptz', { name: 'created_at' })
+  createdAt!: Date;
+}

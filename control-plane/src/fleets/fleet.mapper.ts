@@ -1,0 +1,14 @@
+import type { FleetView } from '@flotilla/shared';
+import type { FleetRecord } from './fleet.repository';
+
+export function toFleetView({ fleet, deviceCount }: FleetRecord): FleetView {
+  return {
+    id: fleet.id,
+    name: fleet.name,
+    boards: fleet.boards,
+    config: fleet.config,
+    targetReleaseId: fleet.targetReleaseId,
+    deviceCount,
+    createdAt: fleet.createdAt.toISOString(),
+  };
+}

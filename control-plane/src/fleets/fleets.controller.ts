@@ -1,0 +1,51 @@
+import { Body, Controller, Get, Param, Post, Put } from '@nestjs/common';
+import {
+  CreateFleetRequest,
+  MoveDeviceRequest,
+  SetConfigRequest,
+  SetFleetTargetRequest,
+  type DeviceView,
+  type FleetView,
+  type SetFleetTargetResponse,
+} from '@flotilla/shared';
+import { ZodBodyPipe } from '../http/zod-body.pipe';
+import { FleetsService } from './fleets.service';
+
+@Controller('api/v1')
+export class FleetsController {
+  constructor(private readonly fleets: FleetsService) {}
+
+  @Post('fleets')
+  create(@Body(new ZodBodyPipe(CreateFleetRequest)) body: CreateFleetRequest): Promise<FleetView> {
+    return this.fleets.create(body);
+  }
+
+  @Get('fleets')
+  list(): Promise<FleetView[]> {
+    return this.fleets.list();
+  }
+
+  @Get('fleets/:id')
+  get(@Param('id') id: string): Promise<FleetView> {
+    return this.fleets.get(id);
+  }
+
+  /** Assigns the release to every device of the fleet that is not pinned, at once. */
+  @Put('fleets/:id/target')
+  setTarget(
+    @Param('id') id: string,
+    @Body(new ZodBodyPipe(SetFleetTargetRequest)) body: SetFleetTargetRequest,
+  ): Promise<SetFleetTargetResponse> {
+    return this.fleets.setTarget(id, body.releaseId);
+  }
+
+  @Put('fleets/:id/config')
+  setConfig(@Param('id') id: string, @Body(new ZodBodyPipe(SetConfigRequest)) body: SetConfigRequest): Promise<FleetView> {
+    return this.fleets.setConfig(id, body.config);
+  }
+
+  @Put('devices/:id/fleet')
+  moveDevice(@Param('id') id: string, @Body(new ZodBodyPipe(MoveDeviceRequest)) body: MoveDeviceRequest): Promise<DeviceView> {
+    return this.fleets.moveDevice(id, body.fleetId);
+  }
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { ConfigMap, CreateFleetRequest, DeviceView, FleetView, SetFleetTargetResponse } from '@flotilla/shared';
+import { DevicesService } from '../devices/devices.service';
+import { isUuid } from '../ids';
+import { ReleasesService } from '../releases/releases.service';
+import { toFleetView } from './fleet.mapper';
+import { FleetRepository } from './fleet.repository';
+import { unsupportedBoards } from './board-compatibility';
+import { FleetNameConflictError, FleetNotFoundError, ReleaseIncompatibleWithFleetError } from './fleets.errors';
+
+/**
+ * Fleets: devices that share a target release and a configuration. Setting the target
+ * assigns it directly to every unpinned device of the fleet (phased rollouts build on
+ * `DevicesService.assignRelease` instead).
+ */
+@Injectable()
+export class FleetsService {
+  constructor(
+    private readonly fleets: FleetRepository,
+    private readonly devices: DevicesService,
+    private readonly releases: ReleasesService,
+  ) {}
+
+  async create(request: CreateFleetRequest): Promise<FleetView> {
+    if (request.targetReleaseId) await this.checkCompatible(request.name, request.boards, request.targetReleaseId);
+    const id = randomUUID();
+    const inserted = await this.fleets.insertUnlessNameTaken({
+      id,
+      name: request.name,
+      boards: request.boards,
+      config: request.config,
+      targetReleaseId: request.targetReleaseId,
+    });
+    if (!inserted) throw new FleetNameConflictError(request.name);
+    return this.get(id);
+  }
+
+  async list(): Promise<FleetView[]> {
+    return (await this.fleets.listRecords()).map(toFleetView);
+  }
+
+  async get(id: string): Promise<FleetView> {
+    const record = isUuid(id) ? await this.fleets.findRecord(id) : undefined;
+    if (!record) throw new FleetNotFoundError(id);
+    return toFleetView(record);
+  }
+
+  /** Throws `fleet_not_found` unless the fleet exists. */
+  async assertExists(id: string): Promise<void> {
+    if (!isUuid(id) || !(await this.fleets.findById(id))) throw new FleetNotFoundError(id);
+  }
+
+  async setTarget(id: string, releaseId: string): Promise<SetFleetTargetResponse> {
+    const fleet = isUuid(id) ? await this.fleets.findById(id) : null;
+    if (!fleet) throw new FleetNotFoundError(id);
+    await this.checkCompatible(fleet.name, fleet.boards, releaseId);
+    if (!(await this.fleets.setTarget(id, releaseId))) throw new FleetNotFoundError(id);
+    const assigned = await this.devices.assignFleetTarget(id, releaseId);
+    return { fleet: await this.get(id), assigned };
+  }
+
+  async setConfig(id: string, config: ConfigMap): Promise<FleetView> {
+    if (!isUuid(id) || !(await this.fleets.setConfig(id, config))) throw new FleetNotFoundError(id);
+    await this.devices.fleetConfigChanged(id);
+    return this.get(id);
+  }
+
+  /** Moves a device into `fleetId` (null: out of any fleet); an unpinned device takes the fleet's target. */
+  async moveDevice(deviceId: string, fleetId: string | null): Promise<DeviceView> {
+    if (fleetId !== null) await this.assertExists(fleetId);
+    return this.devices.moveToFleet(deviceId, fleetId);
+  }
+
+  /** Throws when the release does not exist or does not run on every board of the fleet. */
+  private async checkCompatible(fleet: string, boards: readonly string[], releaseId: string): Promise<void> {
+    const release = await this.releases.getForDelivery(releaseId);
+    const unsupported = unsupportedBoards(boards, release.assembly.boards);
+    if (unsupported.length > 0) throw new ReleaseIncompatibleWithFleetError(fleet, release.assembly.version, unsupported);
+  }
+}

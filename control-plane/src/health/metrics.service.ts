@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { ROLLOUT_STATUSES } from '@flotilla/shared';
+import { UplinkStats } from '../broker/uplink-stats';
+import { DevicesService } from '../devices/devices.service';
+import { RolloutRepository } from '../rollouts/rollout.repository';
+import { TelemetryIngest } from '../telemetry/telemetry-ingest';
+import { HttpMetrics } from './http-metrics';
+import { renderPrometheus, type MetricFamily } from './prometheus';
+
+/** The `/metrics` families. Gauges that need the database are read at scrape time. */
+@Injectable()
+export class MetricsService {
+  constructor(
+    private readonly devices: DevicesService,
+    private readonly uplink: UplinkStats,
+    private readonly rollouts: RolloutRepository,
+    private readonly telemetry: TelemetryIngest,
+    private readonly http: HttpMetrics,
+  ) {}
+
+  async render(): Promise<string> {
+    const [online, byStatus] = await Promise.all([
+      this.devices.countOnline().catch(() => Number.NaN),
+      this.rollouts.countByStatus().catch(() => ({}) as Record<string, number>),
+    ]);
+    const uplink = this.uplink.snapshot();
+    const t = this.telemetry.stats;
+    const families: MetricFamily[] = [
+      { name: 'flotilla_devices_online', help: 'Devices connected to the broker now.', type: 'gauge', samples: [{ value: online }] },
+      {
+        name: 'flotilla_uplink_messages_dropped_total',
+        help: 'Device messages the broker edge dropped, by reason (rejected: invalid; failed: handling failed; rateLimited, oversized, …).',
+        type: 'counter',
+        samples: Object.entries(uplink).map(([reason, value]) => ({ labels: { reason }, value })),
+      },
+      {
+        name: 'flotilla_rollouts',
+        help: 'Rollouts by status.',
+        type: 'gauge',
+        samples: ROLLOUT_STATUSES.map((status) => ({ labels: { status }, value: byStatus[status] ?? 0 })),
+      },
+      {
+        name: 'flotilla_telemetry_samples_total',
+        help: 'Telemetry samples received, stored and dropped by the batch writer.',
+        type: 'counter',
+        samples: [
+          { labels: { outcome: 'received' }, value: t.received },
+          { labels: { outcome: 'stored' }, value: t.stored },
+          { labels: { outcome: 'dropped' }, value: t.dropped },
+        ],
+      },
+      {
+        name: 'flotilla_http_requests_total',
+        help: 'HTTP requests by method, route and status.',
+        type: 'counter',
+        samples: this.http.snapshot().map((r) => ({ labels: { method: r.method, route: r.route, status: r.status }, value: r.count })),
+      },
+    ];
+    return renderPrometheus(families);
+  }
+}

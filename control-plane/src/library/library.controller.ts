@@ -1,0 +1,38 @@
+import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import type { ComponentView } from '@flotilla/shared';
+import { Actor } from '../auth/actor.decorator';
+import type { OperatorPrincipal } from '../auth/operator-principal';
+import { LibraryService } from './library.service';
+
+@Controller('api/v1/components')
+export class LibraryController {
+  constructor(private readonly library: LibraryService) {}
+
+  /** Body: the component as YAML (application/yaml, text/yaml, text/plain) or JSON. 201 when new, 200 for an identical re-upload. */
+  @Post()
+  async add(
+    @Body() body: unknown,
+    @Actor() actor: OperatorPrincipal,
+    @Res({ passthrough: true }) res: { status(code: number): unknown },
+  ): Promise<ComponentView> {
+    const outcome = await this.library.add(body, actor.name);
+    res.status(outcome.status === 'created' ? HttpStatus.CREATED : HttpStatus.OK);
+    return outcome.component;
+  }
+
+  @Get()
+  list(): Promise<ComponentView[]> {
+    return this.library.list();
+  }
+
+  /** Every version of one component, newest first. */
+  @Get(':name')
+  versions(@Param('name') name: string): Promise<ComponentView[]> {
+    return this.library.list(name);
+  }
+
+  @Get(':name/:version')
+  get(@Param('name') name: string, @Param('version') version: string): Promise<ComponentView> {
+    return this.library.get(name, version);
+  }
+}

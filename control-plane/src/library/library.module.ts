@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ComponentEntity } from './component.entity';
+import { ComponentRepository } from './component.repository';
+import { LibraryController } from './library.controller';
+import { LibraryService } from './library.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([ComponentEntity])],
+  controllers: [LibraryController],
+  providers: [ComponentRepository, LibraryService],
+  exports: [LibraryService],
+})
+export class LibraryModule {}

@@ -1,0 +1,144 @@
+import { applyAction } from './apply-action';
+import { countDevices, type DeviceReport, type RolloutAction, type RolloutDevice, type RolloutState } from './rollout-state';
+
+/**
+ * The rollout's next steps, from its state, what the devices last reported, and the time.
+ * Pure: the engine applies the actions (assignments through the devices service, state into
+ * PostgreSQL). Level-triggered: calling it again on the same inputs after applying its actions
+ * yields nothing new, so a replica or a restart may call it at any time.
+ *
+ * Order within one pass: outcomes of devices being updated; then, if running, the failure
+ * thresholds, joiners, assignments of the current phase, and the success threshold, which
+ * may advance through several phases (an empty phase passes at once).
+ */
+export function decide(state: RolloutState, reports: ReadonlyMap<string, DeviceReport>, now: number): RolloutAction[] {
+  if (state.status !== 'running' && state.status !== 'waiting' && state.status !== 'paused') return [];
+  const actions: RolloutAction[] = [];
+  let s = state;
+  const act = (action: RolloutAction): void => {
+    actions.push(action);
+    s = applyAction(s, action, now);
+  };
+
+  for (const device of s.devices) {
+    if (device.state !== 'updating') continue;
+    const outcome = outcomeOf(device, reports.get(device.deviceId), s.releaseId, s.deviceTimeoutMs, now);
+    if (outcome) act(outcome);
+  }
+  if (s.status !== 'running') return actions;
+
+  const breach = failureBreach(s);
+  if (breach) {
+    act({ kind: breach.onFailure, reason: breach.reason });
+    return actions;
+  }
+
+  const known = new Set(s.devices.map((d) => d.deviceId));
+  for (const report of reports.values()) {
+    if (report.inSelection && !known.has(report.deviceId)) act({ kind: 'join', deviceId: report.deviceId, phase: s.currentPhase });
+  }
+
+  for (;;) {
+    for (const device of s.devices) {
+      if (device.phase !== s.currentPhase || device.state !== 'pending') continue;
+      const report = reports.get(device.deviceId);
+      if (!report || !report.inSelection) act({ kind: 'drop', deviceId: device.deviceId });
+      else if (onTarget(report, s.releaseId)) act({ kind: 'succeed', deviceId: device.deviceId, reason: 'already on the target release' });
+      else act({ kind: 'assign', deviceId: device.deviceId, previousReleaseId: report.desiredReleaseId });
+    }
+    const phase = s.phases[s.currentPhase]!;
+    const counts = countDevices(s.devices, s.currentPhase);
+    const metSuccess = counts.succeeded * 100 >= phase.successThreshold * counts.devices;
+    if (!metSuccess) {
+      // Every device settled, failures within tolerance, yet too few successes: nothing more can happen by itself.
+      if (counts.pending === 0 && counts.updating === 0) {
+        act({
+          kind: 'pause',
+          reason: `phase "${phase.name}" finished with ${counts.succeeded} of ${counts.devices} succeeded, below its success threshold of ${phase.successThreshold} %`,
+        });
+      }
+      break;
+    }
+    const isLast = s.currentPhase === s.phases.length - 1;
+    if (isLast) {
+      if (countDevices(s.devices).updating === 0 && countDevices(s.devices).pending === 0) act({ kind: 'complete' });
+      break;
+    }
+    if (s.advance === 'manual') {
+      act({ kind: 'wait', reason: `phase "${phase.name}" met its success threshold; POST …/advance to start the next phase` });
+      break;
+    }
+    act({ kind: 'advance', toPhase: s.currentPhase + 1 });
+  }
+  return actions;
+}
+
+/** Success, failure or timeout of one device being updated; undefined while it is still on its way. */
+export function outcomeOf(
+  device: RolloutDevice,
+  report: DeviceReport | undefined,
+  targetReleaseId: string,
+  timeoutMs: number,
+  now: number,
+): RolloutAction | undefined {
+  const { deviceId } = device;
+  if (!report) return { kind: 'fail', deviceId, reason: 'the device no longer exists' };
+  const rev = device.assignedRev ?? 0;
+  const update = report.update;
+  if (update?.failedRev !== null && update?.failedRev !== undefined && update.failedRev >= rev) {
+    return { kind: 'fail', deviceId, reason: update.lastFailure ?? report.rolledBackReason ?? `rolled back rev ${update.failedRev}` };
+  }
+  if (report.rolledBackRev !== null && report.rolledBackRev >= rev) {
+    return { kind: 'fail', deviceId, reason: report.rolledBackReason ?? `rolled back rev ${report.rolledBackRev}` };
+  }
+  if (update?.phase === 'idle' && update.active?.releaseId === targetReleaseId && update.active.rev >= rev) {
+    return { kind: 'succeed', deviceId, reason: null };
+  }
+  if (report.desiredRev > rev && report.desiredReleaseId !== targetReleaseId) {
+    return { kind: 'fail', deviceId, reason: `re-targeted outside the rollout (now release ${report.desiredReleaseId ?? 'none'})` };
+  }
+  if (device.assignedAt !== null && now - device.assignedAt > timeoutMs) {
+    const where = update ? `still in phase "${update.phase}"` : 'no report';
+    return { kind: 'fail', deviceId, reason: `timed out after ${Math.round(timeoutMs / 1000)} s without committing (${where})` };
+  }
+  return undefined;
+}
+
+/** Already running the target, and told to: nothing to do for this device. */
+function onTarget(report: DeviceReport, targetReleaseId: string): boolean {
+  return (
+    report.desiredReleaseId === targetReleaseId && report.update?.phase === 'idle' && report.update.active?.releaseId === targetReleaseId
+  );
+}
+
+interface Breach {
+  onFailure: 'pause' | 'abort';
+  reason: string;
+}
+
+/**
+ * The first phase (up to the current one) whose failures exceed what it tolerates, provided
+ * there are failures the operator has not yet accepted. Later failures of an earlier phase
+ * still count: a device of the canary that rolls back after the rollout advanced is news.
+ */
+function failureBreach(s: RolloutState): Breach | undefined {
+  const failedTotal = countDevices(s.devices).failed;
+  if (failedTotal <= s.acceptedFailures) return undefined;
+  for (let i = 0; i <= s.currentPhase; i++) {
+    const phase = s.phases[i]!;
+    const counts = countDevices(s.devices, i);
+    const tolerated = Math.floor((phase.failureThreshold * counts.devices) / 100);
+    if (counts.failed > tolerated) {
+      const last = s.devices
+        .filter((d) => d.phase === i && d.state === 'failed')
+        .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0))[0];
+      return {
+        onFailure: phase.onFailure,
+        reason:
+          `phase "${phase.name}": ${counts.failed} of ${counts.devices} devices failed, more than the ${tolerated} tolerated` +
+          (last ? `; ${last.deviceId}: ${last.reason ?? 'failed'}` : ''),
+      };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,96 @@
+import type { RolloutDeviceState, RolloutStatus, UpdateStatus } from '@flotilla/shared';
+
+/**
+ * The rollout as the pure decision functions see it: plain data, no entities, times in epoch
+ * milliseconds. The engine loads it from PostgreSQL, `decide` reads it, `applyAction` evolves it.
+ */
+export interface RolloutPhase {
+  name: string;
+  /** Percent of the phase's devices that must succeed before the next phase starts. */
+  successThreshold: number;
+  /** Percent of the phase's devices that may fail before `onFailure` happens. */
+  failureThreshold: number;
+  onFailure: 'pause' | 'abort';
+}
+
+export interface RolloutDevice {
+  deviceId: string;
+  phase: number;
+  state: RolloutDeviceState;
+  /** The desired rev the assignment produced; outcomes are judged against it. */
+  assignedRev: number | null;
+  assignedAt: number | null;
+  finishedAt: number | null;
+  /** What the device was told to run before the rollout touched it ("roll back all" returns there). */
+  previousReleaseId: string | null;
+  reason: string | null;
+  joined: boolean;
+}
+
+export interface RolloutState {
+  id: string;
+  releaseId: string;
+  status: RolloutStatus;
+  statusReason: string | null;
+  advance: 'auto' | 'manual';
+  currentPhase: number;
+  deviceTimeoutMs: number;
+  /**
+   * Failures the operator has seen and accepted by resuming or advancing: the failure
+   * threshold fires again only on failures beyond these, or the rollout would re-pause at once.
+   */
+  acceptedFailures: number;
+  phases: RolloutPhase[];
+  devices: RolloutDevice[];
+}
+
+/** What the engine knows of one device from the devices table (its last `reported` and events). */
+export interface DeviceReport {
+  deviceId: string;
+  /** Whether the device matches the rollout's selection now (joiners are found this way). */
+  inSelection: boolean;
+  desiredRev: number;
+  desiredReleaseId: string | null;
+  update: UpdateStatus | null;
+  /** Highest rev of an `update-rolled-back` event, with its message, when one was received. */
+  rolledBackRev: number | null;
+  rolledBackReason: string | null;
+}
+
+export type RolloutAction =
+  /** Point the device at the target release (through DevicesService.assignRelease). */
+  | { kind: 'assign'; deviceId: string; previousReleaseId: string | null }
+  /** A device newly in the selection: add it to the current phase as pending. */
+  | { kind: 'join'; deviceId: string; phase: number }
+  /** A pending device that left the selection before its turn: it is no longer part of the rollout. */
+  | { kind: 'drop'; deviceId: string }
+  | { kind: 'succeed'; deviceId: string; reason: string | null }
+  | { kind: 'fail'; deviceId: string; reason: string }
+  | { kind: 'advance'; toPhase: number }
+  /** Manual advance: the phase met its success threshold and waits for POST …/advance. */
+  | { kind: 'wait'; reason: string }
+  | { kind: 'pause'; reason: string }
+  | { kind: 'abort'; reason: string }
+  | { kind: 'complete' };
+
+export interface RolloutCountsOf {
+  devices: number;
+  pending: number;
+  updating: number;
+  succeeded: number;
+  failed: number;
+}
+
+export function countDevices(devices: readonly RolloutDevice[], phase?: number): RolloutCountsOf {
+  const counts: RolloutCountsOf = { devices: 0, pending: 0, updating: 0, succeeded: 0, failed: 0 };
+  for (const d of devices) {
+    if (phase !== undefined && d.phase !== phase) continue;
+    counts.devices++;
+    counts[d.state]++;
+  }
+  return counts;
+}
+
+export function isTerminal(status: RolloutStatus): boolean {
+  return status === 'completed' || status === 'aborted' || status === 'rolled-back';
+}

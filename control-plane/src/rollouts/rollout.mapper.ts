@@ -1,0 +1,52 @@
+import type { RolloutCounts, RolloutDeviceView, RolloutView } from '@flotilla/shared';
+import type { Counts, RolloutRecord } from './rollout.repository';
+import type { RolloutDevice } from './rollout-state';
+
+export function toRolloutView(record: RolloutRecord, counts: Map<number, Counts> | undefined): RolloutView {
+  const s = record.state;
+  const totals: RolloutCounts = { devices: 0, pending: 0, updating: 0, succeeded: 0, failed: 0 };
+  const phases = s.phases.map((p, index) => {
+    const c = counts?.get(index) ?? { pending: 0, updating: 0, succeeded: 0, failed: 0 };
+    const progress = { devices: c.pending + c.updating + c.succeeded + c.failed, ...c };
+    for (const k of Object.keys(totals) as (keyof RolloutCounts)[]) totals[k] += progress[k];
+    return {
+      index,
+      name: p.name,
+      successThreshold: p.successThreshold,
+      failureThreshold: p.failureThreshold,
+      onFailure: p.onFailure,
+      progress,
+    };
+  });
+  return {
+    id: s.id,
+    name: record.name,
+    releaseId: s.releaseId,
+    status: s.status,
+    statusReason: s.statusReason,
+    advance: s.advance,
+    currentPhase: s.currentPhase,
+    deviceTimeoutSeconds: Math.round(s.deviceTimeoutMs / 1000),
+    selection: record.selection,
+    phases,
+    totals,
+    createdBy: record.createdBy,
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
+  };
+}
+
+export function toRolloutDeviceView(d: RolloutDevice): RolloutDeviceView {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    deviceId: d.deviceId,
+    phase: d.phase,
+    state: d.state,
+    reason: d.reason,
+    assignedRev: d.assignedRev,
+    assignedAt: iso(d.assignedAt),
+    finishedAt: iso(d.finishedAt),
+    previousReleaseId: d.previousReleaseId,
+    joined: d.joined,
+  };
+}

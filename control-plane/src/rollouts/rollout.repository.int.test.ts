@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { Module, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DatabaseModule } from '../database/database.module';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database';
+import { RolloutRepository } from './rollout.repository';
+import type { RolloutState } from './rollout-state';
+
+let db: TestDatabase;
+let app: INestApplicationContext;
+let repo: RolloutRepository;
+const releaseId = randomUUID();
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  @Module({ imports: [DatabaseModule.forRoot(db.url)], providers: [RolloutRepository] })
+  class RepoTestModule {}
+  app = await NestFactory.createApplicationContext(RepoTestModule, { logger: ['error'] });
+  repo = app.get(RolloutRepository);
+  await db.query(
+    `INSERT INTO releases (id, name, version, digest, manifest_yaml, assembly) VALUES ($1, 'origin', '1.0.0', 'sha256:x', '', '{}')`,
+    [releaseId],
+  );
+  await db.query(`INSERT INTO devices (id, name, password_hash) VALUES ('dev_a', 'a', 'x'), ('dev_b', 'b', 'x')`);
+});
+afterAll(async () => {
+  await app?.close();
+  await db?.drop();
+});
+
+function state(deviceId: string): RolloutState {
+  return {
+    id: randomUUID(),
+    releaseId,
+    status: 'running',
+    statusReason: null,
+    advance: 'auto',
+    currentPhase: 0,
+    deviceTimeoutMs: 60_000,
+    acceptedFailures: 0,
+    phases: [{ name: 'all', successThreshold: 100, failureThreshold: 0, onFailure: 'pause' }],
+    devices: [
+      {
+        deviceId,
+        phase: 0,
+        state: 'pending',
+        assignedRev: null,
+        assignedAt: null,
+        finishedAt: null,
+        previousReleaseId: null,
+        reason: null,
+        joined: false,
+      },
+    ],
+  };
+}
+
+async function insert(s: RolloutState): Promise<void> {
+  await repo.transaction((em) =>
+    repo.insert(em, {
+      state: s,
+      name: 'r',
+      selection: { deviceIds: s.devices.map((d) => d.deviceId) },
+      requestDigest: 'd',
+      createdBy: 'test',
+      idempotencyKey: null,
+    }),
+  );
+}
+
+describe('RolloutRepository (PostgreSQL)', () => {
+  it('lets concurrent passes (replicas) claim different rollouts, never the same one, and operator commands wait', async () => {
+    const [a, b] = [state('dev_a'), state('dev_b')];
+    await insert(a);
+    await insert(b);
+
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let firstClaim: string | undefined;
+    const claimed = new Promise<void>((resolve) => {
+      void repo.transaction(async (em) => {
+        firstClaim = await repo.claimNextActive(em, []);
+        resolve();
+        await held;
+      });
+    });
+    await claimed;
+    expect([a.id, b.id]).toContain(firstClaim);
+
+    const second = await repo.transaction((em) => repo.claimNextActive(em, []));
+    expect(second).toBeDefined();
+    expect(second).not.toBe(firstClaim);
+    expect(await repo.transaction((em) => repo.claimNextActive(em, [second!]))).toBeUndefined();
+
+    // An operator command on the held rollout waits for the pass to end instead of skipping it.
+    let locked = false;
+    const command = repo.transaction(async (em) => {
+      locked = await repo.lock(em, firstClaim!);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(locked).toBe(false);
+    release();
+    await command;
+    expect(locked).toBe(true);
+  });
+
+  it('saves only what changed and reads it back', async () => {
+    const s = state('dev_a');
+    await insert(s);
+    const loaded = (await repo.load(undefined, s.id))!;
+    const after: RolloutState = {
+      ...loaded.state,
+      status: 'paused',
+      statusReason: 'why',
+      devices: loaded.state.devices.map((d) => ({
+        ...d,
+        state: 'failed',
+        reason: 'rolled back',
+        assignedRev: 3,
+        assignedAt: 1_700_000_000_000,
+        finishedAt: 1_700_000_001_000,
+      })),
+    };
+    await repo.transaction((em) => repo.save(em, loaded.state, after));
+    const again = (await repo.load(undefined, s.id))!;
+    expect(again.state).toEqual(after);
+    expect((await repo.countsByPhase([s.id])).get(s.id)?.get(0)).toEqual({ pending: 0, updating: 0, succeeded: 0, failed: 1 });
+  });
+});

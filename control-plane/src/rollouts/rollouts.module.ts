@@ -1,0 +1,30 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { DevicesModule } from '../devices/devices.module';
+import { ReleasesModule } from '../releases/releases.module';
+import { RolloutEngine } from './rollout-engine';
+import { RolloutPlanService } from './rollout-plan.service';
+import { RolloutRepository } from './rollout.repository';
+import { CLOCK, DEFAULT_ROLLOUT_SETTINGS, ROLLOUT_SETTINGS, SYSTEM_CLOCK, type RolloutSettings } from './rollout-settings';
+import { RolloutsController } from './rollouts.controller';
+import { RolloutsService } from './rollouts.service';
+
+/** Needs the aedes instance from the (global) broker transport, to wake up when devices report. */
+@Module({})
+export class RolloutsModule {
+  static forRoot(settings: Partial<RolloutSettings> = {}): DynamicModule {
+    return {
+      module: RolloutsModule,
+      imports: [DevicesModule, ReleasesModule],
+      controllers: [RolloutsController],
+      providers: [
+        { provide: ROLLOUT_SETTINGS, useValue: { ...DEFAULT_ROLLOUT_SETTINGS, ...settings } },
+        { provide: CLOCK, useValue: SYSTEM_CLOCK },
+        RolloutRepository,
+        RolloutEngine,
+        RolloutsService,
+        RolloutPlanService,
+      ],
+      exports: [RolloutRepository],
+    };
+  }
+}

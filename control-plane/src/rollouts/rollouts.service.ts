@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import type {
+  CreateRolloutRequest,
+  Page,
+  PageQuery,
+  RolloutDeviceState,
+  RolloutDeviceView,
+  RolloutListQuery,
+  RolloutView,
+} from '@flotilla/shared';
+import type { OperatorPrincipal } from '../auth/operator-principal';
+import { sha256Hex } from '../auth/secrets';
+import { DevicesService } from '../devices/devices.service';
+import { decodeCursor, encodeCursor } from '../http/cursor';
+import { isUuid } from '../ids';
+import { ReleasesService } from '../releases/releases.service';
+import { applyOperatorCommand, rollbackTargets, type OperatorCommand } from './operator-commands';
+import { PhasePlacementError, phaseName, placeDevices } from './place-devices';
+import { RolloutEngine } from './rollout-engine';
+import { toRolloutDeviceView, toRolloutView } from './rollout.mapper';
+import { RolloutRepository, type RolloutRecord } from './rollout.repository';
+import type { RolloutDevice, RolloutState } from './rollout-state';
+import {
+  DevicesInActiveRolloutError,
+  EmptySelectionError,
+  IdempotencyKeyReusedError,
+  InvalidPhasesError,
+  RolloutNotFoundError,
+  RolloutTransitionError,
+} from './rollouts.errors';
+
+export type CreateOutcome = { status: 'created' | 'replayed'; rollout: RolloutView };
+
+/** What operators do with rollouts. The decisions themselves are `decide`, run by the engine. */
+@Injectable()
+export class RolloutsService {
+  private readonly logger = new Logger('Rollouts');
+
+  constructor(
+    private readonly rollouts: RolloutRepository,
+    private readonly releases: ReleasesService,
+    private readonly devices: DevicesService,
+    private readonly engine: RolloutEngine,
+  ) {}
+
+  /**
+   * Creates a rollout in phase 0, running; the engine assigns the first devices right after.
+   * With an idempotency key, the same request again answers the rollout it created (a retry
+   * after a lost response must not start a second rollout); a different request is refused.
+   */
+  async create(request: CreateRolloutRequest, actor: OperatorPrincipal, idempotencyKey?: string): Promise<CreateOutcome> {
+    const digest = sha256Hex(JSON.stringify(request));
+    if (idempotencyKey) {
+      const replay = await this.replay(idempotencyKey, digest);
+      if (replay) return replay;
+    }
+    const release = await this.releases.get(request.releaseId);
+    const selected = await this.rollouts.selectDevices(request.selection);
+    if (selected.length === 0) throw new EmptySelectionError();
+    const conflicts = await this.rollouts.devicesInActiveRollouts(selected.map((d) => d.id));
+    if (conflicts.length > 0) throw new DevicesInActiveRolloutError(conflicts);
+    let placement: Map<string, number>;
+    try {
+      placement = placeDevices(
+        selected.map((d) => d.id),
+        request.phases,
+      );
+    } catch (e) {
+      if (e instanceof PhasePlacementError) throw new InvalidPhasesError(e.message);
+      throw e;
+    }
+    const state: RolloutState = {
+      id: randomUUID(),
+      releaseId: release.id,
+      status: 'running',
+      statusReason: null,
+      advance: request.advance,
+      currentPhase: 0,
+      deviceTimeoutMs: request.deviceTimeoutSeconds * 1000,
+      acceptedFailures: 0,
+      phases: request.phases.map((p, i) => ({
+        name: phaseName(p, i),
+        successThreshold: p.successThreshold,
+        failureThreshold: p.failureThreshold,
+        onFailure: p.onFailure,
+      })),
+      devices: selected.map((d): RolloutDevice => ({
+        deviceId: d.id,
+        phase: placement.get(d.id)!,
+        state: 'pending',
+        assignedRev: null,
+        assignedAt: null,
+        finishedAt: null,
+        previousReleaseId: null,
+        reason: null,
+        joined: false,
+      })),
+    };
+    try {
+      await this.rollouts.transaction((em) =>
+        this.rollouts.insert(em, {
+          state,
+          name: request.name ?? `${release.name} ${release.version}`,
+          selection: request.selection,
+          requestDigest: digest,
+          createdBy: actor.id,
+          idempotencyKey: idempotencyKey ?? null,
+        }),
+      );
+    } catch (e) {
+      // Two requests with one key at the same moment: the loser answers with the winner's rollout.
+      const replay = idempotencyKey && isUniqueViolation(e) ? await this.replay(idempotencyKey, digest) : undefined;
+      if (replay) return replay;
+      throw e;
+    }
+    this.engine.kick();
+    return { status: 'created', rollout: await this.get(state.id) };
+  }
+
+  async list(filter: RolloutListQuery, page: PageQuery): Promise<Page<RolloutView>> {
+    const position = decodeCursor(page.cursor, 2) as [string, string] | undefined;
+    const records = await this.rollouts.list(filter, page.limit + 1, position);
+    const more = records.length > page.limit;
+    const shown = more ? records.slice(0, page.limit) : records;
+    const counts = await this.rollouts.countsByPhase(shown.map((r) => r.state.id));
+    const last = shown.at(-1);
+    return {
+      items: shown.map((r) => toRolloutView(r, counts.get(r.state.id))),
+      nextCursor: more && last ? encodeCursor([last.createdAt.toISOString(), last.state.id]) : null,
+    };
+  }
+
+  async get(id: string): Promise<RolloutView> {
+    const record = await this.find(id);
+    const counts = await this.rollouts.countsByPhase([id]);
+    return toRolloutView(record, counts.get(id));
+  }
+
+  async devicesOf(id: string, filter: { state?: RolloutDeviceState | undefined }, page: PageQuery): Promise<Page<RolloutDeviceView>> {
+    await this.find(id);
+    const position = decodeCursor(page.cursor, 1);
+    const rows = await this.rollouts.listDevices(id, filter, page.limit + 1, position ? String(position[0]) : undefined);
+    const more = rows.length > page.limit;
+    const shown = more ? rows.slice(0, page.limit) : rows;
+    return { items: shown.map(toRolloutDeviceView), nextCursor: more ? encodeCursor([shown.at(-1)!.deviceId]) : null };
+  }
+
+  /**
+   * pause, resume, advance, abort, rollback. Holds the rollout's row while it changes, so the
+   * engine's pass and the command never interleave. "rollback" re-targets every device the
+   * rollout assigned to its previous release.
+   */
+  async command(id: string, command: OperatorCommand, actor: OperatorPrincipal): Promise<RolloutView> {
+    if (!isUuid(id)) throw new RolloutNotFoundError(id);
+    await this.rollouts.transaction(async (em) => {
+      if (!(await this.rollouts.lock(em, id))) throw new RolloutNotFoundError(id);
+      const record = (await this.rollouts.load(em, id))!;
+      const outcome = applyOperatorCommand(record.state, command, actor.name);
+      if (!outcome.ok) throw new RolloutTransitionError(id, outcome.reason);
+      let after = outcome.state;
+      if (command === 'rollback') after = await this.rollBackDevices(after);
+      await this.rollouts.save(em, record.state, after);
+    });
+    this.engine.kick();
+    return this.get(id);
+  }
+
+  private async rollBackDevices(state: RolloutState): Promise<RolloutState> {
+    const { targets, skipped } = rollbackTargets(state);
+    const failures: string[] = [];
+    for (const t of targets) {
+      await this.devices.assignRelease(t.deviceId, t.releaseId).catch((e: Error) => failures.push(`${t.deviceId}: ${e.message}`));
+    }
+    const notes = [
+      `re-targeted ${targets.length - failures.length} device(s) to their previous release`,
+      skipped.length > 0 ? `left ${skipped.length} without a previous release as they are` : '',
+      failures.length > 0 ? `could not re-target ${failures.join('; ')}` : '',
+    ].filter(Boolean);
+    if (failures.length > 0) this.logger.warn(`rollout ${state.id}: roll back: ${failures.join('; ')}`);
+    return { ...state, statusReason: `${state.statusReason ?? 'rolled back'}: ${notes.join(', ')}` };
+  }
+
+  private async find(id: string): Promise<RolloutRecord> {
+    const record = isUuid(id) ? await this.rollouts.load(undefined, id, false) : undefined;
+    if (!record) throw new RolloutNotFoundError(id);
+    return record;
+  }
+
+  private async replay(key: string, digest: string): Promise<CreateOutcome | undefined> {
+    const existing = await this.rollouts.findIdByIdempotencyKey(key);
+    if (!existing) return undefined;
+    if (existing.requestDigest !== digest) throw new IdempotencyKeyReusedError(key, existing.id);
+    return { status: 'replayed', rollout: await this.get(existing.id) };
+  }
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  return (
+    (e as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code === '23505' || (e as { code?: unknown }).code === '23505'
+  );
+}

@@ -1,0 +1,115 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  contentDigest,
+  decodePayload,
+  deviceTopic,
+  verifyKeyEndorsement,
+  verifyRelease,
+  type ProvisioningTokenView,
+  type RegisterDeviceResponse,
+  type ReleaseView,
+  type SigningKeysView,
+} from '@flotilla/shared';
+import { nextMessage, startHarness, type Harness } from '../testing/harness';
+import { SIGNING_KEYS_DIR } from './key-store';
+
+const manifest = (version: string) => `
+name: signed
+x-flotilla: { version: ${version} }
+services:
+  web:
+    image: 127.0.0.1:5000/flotilla/busybox@sha256:${'c'.repeat(64)}
+    environment: { GREETING: hello }
+`;
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h?.close());
+
+async function json<T>(path: string, init?: RequestInit): Promise<T> {
+  const res = await h.api(path, init);
+  if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+const publish = (version: string) =>
+  json<ReleaseView>('/api/v1/releases', { method: 'POST', body: manifest(version), headers: { 'content-type': 'application/yaml' } });
+
+describe('release signing', () => {
+  it('keeps the generated key under the data directory, 0600', async () => {
+    const keys = await json<SigningKeysView>('/api/v1/signing-keys');
+    expect(keys.keys).toHaveLength(1);
+    expect(keys.keys[0]).toMatchObject({ algorithm: 'ed25519', current: true, endorsement: null });
+    expect(keys.keys[0]!.publicKey).toContain('BEGIN PUBLIC KEY');
+    expect(JSON.stringify(keys)).not.toContain('PRIVATE');
+    const dir = join(h.cp.dataDir, SIGNING_KEYS_DIR);
+    const { readdir } = await import('node:fs/promises');
+    const [file] = await readdir(dir);
+    expect((await stat(join(dir, file!))).mode & 0o777).toBe(0o600);
+  });
+
+  it('signs every release: verified by the public key from GET /signing-keys; a modified release fails', async () => {
+    const release = await publish('1.0.0');
+    const { keys } = await json<SigningKeysView>('/api/v1/signing-keys');
+    expect(release.signature.keyId).toBe(keys[0]!.keyId);
+    expect(verifyRelease(release, keys)).toEqual({ ok: true, keyId: keys[0]!.keyId });
+
+    const tampered = structuredClone(release);
+    tampered.assembly.components[0]!.environment.GREETING = 'evil';
+    tampered.digest = contentDigest(tampered.assembly);
+    expect(verifyRelease(tampered, keys)).toMatchObject({ ok: false });
+  });
+
+  it('delivers the signature in desired.release and pins the keys in provisioning.json', async () => {
+    const token = await json<ProvisioningTokenView>('/api/v1/provisioning-tokens', { method: 'POST', body: '{}' });
+    const { keys } = await json<SigningKeysView>('/api/v1/signing-keys');
+    expect(token.provisioning).toEqual({
+      schema: 1,
+      apiUrl: h.cp.httpUrl,
+      mqttUrl: h.cp.mqttUrl,
+      token: token.token,
+      releaseKeys: keys.map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })),
+    });
+    const device = await json<RegisterDeviceResponse>('/api/v1/devices/register', {
+      method: 'POST',
+      body: JSON.stringify({ token: token.token }),
+    });
+    expect(device.releaseKeys).toEqual(token.provisioning.releaseKeys);
+
+    const release = await publish('1.1.0');
+    const client = await h.connectDevice(device);
+    const topic = deviceTopic(device.deviceId, 'desired');
+    await client.subscribeAsync(topic, { qos: 1 });
+    const arriving = nextMessage(client, topic);
+    await json(`/api/v1/devices/${device.deviceId}/release`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) });
+    const desired = decodePayload('desired', (await arriving).payload);
+    if (!desired.ok) throw new Error(desired.reason);
+    expect(desired.value.release!.signature).toEqual(release.signature);
+    expect(verifyRelease(desired.value.release!, token.provisioning.releaseKeys)).toMatchObject({ ok: true });
+  });
+
+  it('rotates: the new key signs from now on, old keys stay listed and old releases keep verifying', async () => {
+    const before = await publish('2.0.0');
+    const [oldKey] = (await json<SigningKeysView>('/api/v1/signing-keys')).keys;
+    const rotated = await json<SigningKeysView>('/api/v1/signing-keys/rotate', { method: 'POST' });
+    expect(rotated.keys).toHaveLength(2);
+    const [first, second] = rotated.keys;
+    expect(first).toMatchObject({ keyId: oldKey!.keyId, current: false });
+    expect(second).toMatchObject({ current: true, endorsement: { keyId: oldKey!.keyId } });
+    // A device pinning only the old key can learn the new one from the endorsement.
+    expect(verifyKeyEndorsement(second!, second!.endorsement!, [oldKey!])).toBe(true);
+    expect(verifyKeyEndorsement(second!, { ...second!.endorsement!, value: first!.endorsement?.value ?? 'AAAA' }, [oldKey!])).toBe(false);
+
+    const after = await publish('2.1.0');
+    expect(after.signature.keyId).toBe(second!.keyId);
+    expect(verifyRelease(after, [oldKey!])).toMatchObject({ ok: false });
+    expect(verifyRelease(after, rotated.keys)).toMatchObject({ ok: true });
+    expect(verifyRelease(await json<ReleaseView>(`/api/v1/releases/${before.id}`), [oldKey!])).toMatchObject({ ok: true });
+
+    const token = await json<ProvisioningTokenView>('/api/v1/provisioning-tokens', { method: 'POST', body: '{}' });
+    expect(token.provisioning.releaseKeys.map((k) => k.keyId)).toEqual([first!.keyId, second!.keyId]);
+  });
+});

@@ -1,0 +1,110 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { TelemetryPoint } from '@flotilla/shared';
+import { DataSource } from 'typeorm';
+
+export interface SampleRow {
+  deviceId: string;
+  at: string;
+  cpuPercent: number;
+  memUsedBytes: number;
+  memTotalBytes: number;
+  temperatureC: number | null;
+}
+
+interface RawPoint {
+  at: Date;
+  cpu_percent: number;
+  mem_used_bytes: string | number;
+  mem_total_bytes: string | number;
+  temperature_c: number | null;
+  samples: number;
+}
+
+/** Reads and writes `telemetry_samples`, in batches and aggregates. */
+@Injectable()
+export class TelemetryRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * One statement per batch, whatever its size (unnest of parallel arrays). Samples of devices
+   * that no longer exist are skipped by the join instead of failing the whole batch.
+   */
+  async insertBatch(rows: readonly SampleRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const inserted: { n: number }[] = await this.db.query(
+      `WITH ins AS (
+         INSERT INTO telemetry_samples (device_id, at, cpu_percent, mem_used_bytes, mem_total_bytes, temperature_c)
+         SELECT s.device_id, s.at, s.cpu, s.used, s.total, s.temp
+         FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::int8[], $6::float8[])
+              AS s (device_id, at, cpu, used, total, temp)
+         JOIN devices d ON d.id = s.device_id
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM ins`,
+      [
+        rows.map((r) => r.deviceId),
+        rows.map((r) => r.at),
+        rows.map((r) => r.cpuPercent),
+        rows.map((r) => Math.round(r.memUsedBytes)),
+        rows.map((r) => Math.round(r.memTotalBytes)),
+        rows.map((r) => r.temperatureC),
+      ],
+    );
+    return inserted[0]?.n ?? 0;
+  }
+
+  async deviceExists(id: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM devices WHERE id = $1', [id])).length === 1;
+  }
+
+  async latest(deviceId: string): Promise<TelemetryPoint | null> {
+    const rows: RawPoint[] = await this.db.query(
+      `SELECT at, cpu_percent, mem_used_bytes, mem_total_bytes, temperature_c, 1 AS samples
+       FROM telemetry_samples WHERE device_id = $1 ORDER BY at DESC LIMIT 1`,
+      [deviceId],
+    );
+    return rows[0] ? toPoint(rows[0]) : null;
+  }
+
+  /** Raw samples in [from, to), oldest first. */
+  async raw(deviceId: string, from: Date, to: Date, limit: number): Promise<TelemetryPoint[]> {
+    const rows: RawPoint[] = await this.db.query(
+      `SELECT at, cpu_percent, mem_used_bytes, mem_total_bytes, temperature_c, 1 AS samples
+       FROM telemetry_samples WHERE device_id = $1 AND at >= $2 AND at < $3 ORDER BY at LIMIT $4`,
+      [deviceId, from, to, limit],
+    );
+    return rows.map(toPoint);
+  }
+
+  /** Averages per bucket of `stepSeconds`, buckets aligned to the Unix epoch (date_bin, PostgreSQL 14+). */
+  async downsampled(deviceId: string, from: Date, to: Date, stepSeconds: number, limit: number): Promise<TelemetryPoint[]> {
+    const rows: RawPoint[] = await this.db.query(
+      `SELECT date_bin(make_interval(secs => $4), at, 'epoch'::timestamptz) AS at,
+              avg(cpu_percent) AS cpu_percent, avg(mem_used_bytes)::float8 AS mem_used_bytes,
+              avg(mem_total_bytes)::float8 AS mem_total_bytes, avg(temperature_c) AS temperature_c, count(*)::int AS samples
+       FROM telemetry_samples WHERE device_id = $1 AND at >= $2 AND at < $3
+       GROUP BY 1 ORDER BY 1 LIMIT $5`,
+      [deviceId, from, to, stepSeconds, limit],
+    );
+    return rows.map(toPoint);
+  }
+
+  async deleteOlderThan(days: number): Promise<number> {
+    const rows: { n: number }[] = await this.db.query(
+      `WITH del AS (DELETE FROM telemetry_samples WHERE at < now() - make_interval(days => $1) RETURNING 1) SELECT count(*)::int AS n FROM del`,
+      [days],
+    );
+    return rows[0]?.n ?? 0;
+  }
+}
+
+function toPoint(r: RawPoint): TelemetryPoint {
+  return {
+    at: r.at.toISOString(),
+    cpuPercent: Number(r.cpu_percent),
+    memUsedBytes: Number(r.mem_used_bytes),
+    memTotalBytes: Number(r.mem_total_bytes),
+    temperatureC: r.temperature_c === null ? null : Number(r.temperature_c),
+    samples: Number(r.samples),
+  };
+}
