@@ -77,6 +77,22 @@ ensure_packages() {
   command -v curl >/dev/null || missing+=(curl)
   # Only to validate docker-compose.yml (test/integration/compose-file.test.ts).
   command -v docker-compose >/dev/null || missing+=(docker-compose)
+  # origin's images (build-origin-images.sh): Mosquitto's binaries and libraries to copy,
+  # readelf for their dependencies, qemu-user to run the arm64 variants.
+  pkg_installed mosquitto || missing+=(mosquitto)
+  pkg_installed mosquitto-clients || missing+=(mosquitto-clients)
+  command -v readelf >/dev/null || missing+=(binutils)
+  pkg_installed qemu-user-static || missing+=(qemu-user-static)
+  pkg_installed binfmt-support || missing+=(binfmt-support)
+  # Image build, configure, flash and OS-slot tests (control-plane/src/images, agent/src/os-update).
+  command -v sfdisk >/dev/null || missing+=(fdisk)
+  command -v mkfs.vfat >/dev/null || missing+=(dosfstools)
+  command -v mcopy >/dev/null || missing+=(mtools)
+  command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
+  command -v mkenvimage >/dev/null || missing+=(u-boot-tools)
+  command -v fw_printenv >/dev/null || missing+=(libubootenv-tool)
+  command -v grub-editenv >/dev/null || missing+=(grub-common)
+  command -v qemu-system-aarch64 >/dev/null || missing+=(qemu-system-arm)
 
   if ((${#missing[@]} == 0)); then
     log packages "all present ($(elapsed "$start"))"

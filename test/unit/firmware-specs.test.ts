@@ -8,7 +8,9 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
 
 describe('firmware-specs', () => {
   it('holds the first boards', () => {
-    expect(files).toEqual(expect.arrayContaining(['raspberrypi4-64.yaml', 'raspberrypi5.yaml', 'qemu-arm64-virt.yaml']));
+    expect(files).toEqual(
+      expect.arrayContaining(['raspberrypi4-64.yaml', 'raspberrypi5.yaml', 'qemu-arm64-virt.yaml', 'uboot-arm64-generic.yaml']),
+    );
   });
 
   it.each(files)('%s is a valid board spec named after its file', (file) => {

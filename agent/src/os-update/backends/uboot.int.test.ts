@@ -1,0 +1,83 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UbootBackend } from './uboot';
+
+// The backend against a uboot.env file, cross-checked with U-Boot's own tools:
+// mkenvimage (u-boot-tools) and fw_printenv / fw_setenv (libubootenv-tool).
+const SIZE = 0x4000;
+
+describe('uboot backend', () => {
+  let dir: string;
+  let envPath: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'flotilla-uboot-'));
+    envPath = join(dir, 'uboot.env');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const fwConfig = (redundant: boolean): string => {
+    const config = join(dir, 'fw_env.config');
+    // fw_env.config: device, offset, environment size (a second line for the redundant copy).
+    writeFileSync(
+      config,
+      `${envPath} 0x0 0x${SIZE.toString(16)}\n${redundant ? `${envPath} 0x${SIZE.toString(16)} 0x${SIZE.toString(16)}\n` : ''}`,
+    );
+    return config;
+  };
+  const printenv = (redundant = false): Record<string, string> =>
+    Object.fromEntries(
+      execFileSync('fw_printenv', ['-c', fwConfig(redundant)], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+  const setenv = (name: string, value: string, redundant = false) => execFileSync('fw_setenv', ['-c', fwConfig(redundant), name, value]);
+
+  it('reads an environment made by mkenvimage and arms a trial that fw_printenv sees', async () => {
+    writeFileSync(join(dir, 'env.txt'), 'boot_slot=A\nbootlimit=5\nbootcmd=run distro_bootcmd\n');
+    execFileSync('mkenvimage', ['-s', String(SIZE), '-o', envPath, join(dir, 'env.txt')]);
+    const backend = new UbootBackend(envPath, { size: SIZE, redundant: false });
+    expect(await backend.status()).toEqual({ booted: 'A', committed: 'A', inTrial: false });
+
+    await backend.armTrial('B');
+    expect(printenv()).toEqual({ boot_slot: 'B', bootcmd: 'run distro_bootcmd', bootcount: '0', bootlimit: '5', upgrade_available: '1' });
+    expect(readFileSync(envPath)).toHaveLength(SIZE);
+  });
+
+  it('follows what boot.scr does: a trial boot counts, commit ends it; past bootlimit it has fallen back', async () => {
+    const backend = new UbootBackend(envPath, { size: SIZE, redundant: false });
+    await backend.armTrial('B'); // no file yet: U-Boot would have used its defaults (slot A)
+    setenv('bootcount', '1'); // boot.scr on the trial boot
+    expect(await backend.status()).toEqual({ booted: 'B', committed: 'A', inTrial: true });
+    await backend.commit();
+    expect(printenv()).toMatchObject({ boot_slot: 'B', upgrade_available: '0', bootcount: '0' });
+    expect(await backend.status()).toEqual({ booted: 'B', committed: 'B', inTrial: false });
+
+    await backend.armTrial('A');
+    // The trial never came up: after bootlimit boots, boot.scr switched back.
+    setenv('boot_slot', 'B');
+    setenv('upgrade_available', '0');
+    expect(await backend.status()).toEqual({ booted: 'B', committed: 'B', inTrial: false });
+  });
+
+  it('writes the redundant copy fw_setenv expects next, and reads what fw_setenv wrote', async () => {
+    const backend = new UbootBackend(envPath, { size: SIZE, redundant: true });
+    await backend.armTrial('B');
+    expect(printenv(true)).toMatchObject({ boot_slot: 'B', upgrade_available: '1' });
+    setenv('bootcount', '1', true);
+    await backend.commit();
+    expect(printenv(true)).toMatchObject({ boot_slot: 'B', upgrade_available: '0', bootcount: '0' });
+    setenv('boot_slot', 'A', true);
+    expect((await backend.status()).booted).toBe('A');
+    expect(readFileSync(envPath)).toHaveLength(2 * SIZE);
+  });
+
+  it('takes back an armed trial that was never booted', async () => {
+    const backend = new UbootBackend(envPath, { size: SIZE, redundant: false });
+    await backend.armTrial('B');
+    await backend.disarm();
+    expect(printenv()).toMatchObject({ boot_slot: 'A', upgrade_available: '0' });
+  });
+});

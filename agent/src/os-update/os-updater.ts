@@ -1,0 +1,137 @@
+import { readFileIfExists, writeFileAtomic } from '../state/atomic-file';
+import type { BootSlotBackend, OsSlot } from './boot-slot-backend';
+import {
+  decide,
+  IDLE_JOURNAL,
+  type OsImageTarget,
+  type OsUpdateAction,
+  type OsUpdateInput,
+  type OsUpdateJournal,
+  type OsUpdatePolicy,
+  type TrialChecks,
+} from './os-update-plan';
+import { SlotWriteError, writeSlot, type OpenImageSource } from './slot-writer';
+
+/**
+ * Carries out the OS update plan (os-update-plan.ts) on a board: the journal is written
+ * before each action, so a power cut repeats an action instead of skipping one. All
+ * I/O comes in through `OsUpdaterDeps`; the agent's main loop calls
+ *   onStart()          once at start-up (resumes or concludes an update across the reboot),
+ *   request(target)    when a release carries an OS image for this board,
+ *   checkTrial()       periodically while `inTrial` (every few seconds),
+ * and hands reports to its event outbox.
+ */
+export type OsUpdateReport = Extract<OsUpdateAction, { kind: 'report-committed' | 'report-failed' }>;
+
+export interface OsUpdaterDeps {
+  backend: BootSlotBackend;
+  /** Block device (or file) of each root slot, e.g. /dev/mmcblk0p2 and p3. */
+  slotDevice(slot: OsSlot): string;
+  openImage(target: OsImageTarget): OpenImageSource;
+  journalPath: string;
+  checkpointPath: string;
+  /** Runs the backend's reboot command; in production it does not return. */
+  reboot(argv: readonly string[]): Promise<void>;
+  /** /proc/sys/kernel/random/boot_id: tells a reboot from an agent restart. */
+  bootId(): Promise<string>;
+  checks(): Promise<TrialChecks>;
+  report(report: OsUpdateReport): Promise<void>;
+  now(): number;
+  policy: OsUpdatePolicy;
+  onProgress?(written: number, total: number): void;
+  checkpointEvery?: number;
+}
+
+export class OsUpdater {
+  private journal: OsUpdateJournal = IDLE_JOURNAL;
+
+  constructor(private readonly deps: OsUpdaterDeps) {}
+
+  get phase(): OsUpdateJournal['phase'] {
+    return this.journal.phase;
+  }
+
+  get inTrial(): boolean {
+    return this.journal.phase === 'trial';
+  }
+
+  async onStart(): Promise<void> {
+    const text = await readFileIfExists(this.deps.journalPath);
+    this.journal = text ? { ...IDLE_JOURNAL, ...(JSON.parse(text) as Partial<OsUpdateJournal>) } : IDLE_JOURNAL;
+    await this.feed({ type: 'booted', status: await this.deps.backend.status(), bootId: await this.deps.bootId(), now: this.deps.now() });
+  }
+
+  async request(target: OsImageTarget): Promise<OsUpdateAction | undefined> {
+    return this.feed({ type: 'request', target, status: await this.deps.backend.status() });
+  }
+
+  async checkTrial(): Promise<void> {
+    if (!this.inTrial) return;
+    await this.feed({ type: 'checks', checks: await this.deps.checks(), now: this.deps.now(), bootId: await this.deps.bootId() });
+  }
+
+  /** Decides, records, acts, and feeds the outcome back until an action waits on the outside world. Returns a refusal, if any. */
+  private async feed(input: OsUpdateInput): Promise<OsUpdateAction | undefined> {
+    let next: OsUpdateInput | undefined = input;
+    let refusal: OsUpdateAction | undefined;
+    while (next) {
+      const decision = decide(this.journal, next, this.deps.policy);
+      this.journal = decision.journal;
+      await writeFileAtomic(this.deps.journalPath, JSON.stringify(this.journal));
+      if (decision.action.kind === 'refuse') refusal = decision.action;
+      next = await this.act(decision.action);
+    }
+    return refusal;
+  }
+
+  private async act(action: OsUpdateAction): Promise<OsUpdateInput | undefined> {
+    const { deps } = this;
+    switch (action.kind) {
+      case 'write-slot':
+        try {
+          await writeSlot({
+            target: deps.slotDevice(action.slot),
+            image: action.target,
+            open: deps.openImage(action.target),
+            checkpointPath: deps.checkpointPath,
+            onProgress: deps.onProgress,
+            checkpointEvery: deps.checkpointEvery,
+          });
+          return { type: 'written' };
+        } catch (e) {
+          return { type: 'write-failed', reason: (e as Error).message, terminal: e instanceof SlotWriteError && e.terminal };
+        }
+      case 'arm-trial':
+        await deps.backend.armTrial(action.slot);
+        return { type: 'armed', bootId: await deps.bootId() };
+      case 'reboot':
+        await deps.reboot(deps.backend.rebootCommand());
+        return undefined;
+      case 'fall-back':
+        await deps.backend.disarm();
+        await deps.reboot(['reboot']);
+        return undefined;
+      case 'commit':
+        await deps.backend.commit();
+        return { type: 'committed' };
+      case 'report-committed':
+      case 'report-failed':
+        await deps.report(action);
+        return undefined;
+      case 'run-checks':
+      case 'refuse':
+      case 'none':
+        return undefined;
+    }
+  }
+}
+
+/** The image over HTTP(S), from an offset with a Range request (resume). */
+export function httpImageSource(target: OsImageTarget): OpenImageSource {
+  return async (offset) => {
+    const response = await fetch(target.url, { headers: offset > 0 ? { range: `bytes=${offset}-` } : {} });
+    if (!(response.ok && (offset === 0 || response.status === 206)) || !response.body)
+      throw new Error(`GET ${target.url} from byte ${offset} answered ${response.status}; the server must support Range requests`);
+    return response.body as unknown as AsyncIterable<Uint8Array>;
+  };
+}

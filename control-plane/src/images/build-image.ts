@@ -1,0 +1,160 @@
+import { chmod, mkdir, mkdtemp, open, readFile, rename, rm, symlink, writeFile, appendFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { BoardSpec, ProvisioningFile } from '@flotilla/shared';
+import { bundleAgent } from './agent-bundle';
+import { loadBoardSpec } from './board-specs';
+import { DebianArm64 } from './debian-arm64';
+import { formatExt4 } from './ext4';
+import { formatFat, writeFatFiles, type FatFile } from './fat';
+import { DerivedIds } from './ids';
+import { planLayout, sfdiskScript, type ImageLayout, type PlacedPartition } from './layout';
+import { silentProgress, type Progress } from './progress';
+import { renderProvisioning } from './provisioning-source';
+import {
+  AGENT_PATH,
+  OS_RELEASE_PATH,
+  PROVISIONING_PATH_ON_BOOT,
+  fstabLines,
+  initScript,
+  kernelCmdline,
+  osRelease,
+  systemdUnit,
+  ubootScript,
+} from './root-files';
+import { runTool } from './tools';
+
+/** 2024-01-01T00:00:00Z: the timestamp of every file when SOURCE_DATE_EPOCH is not set. */
+export const DEFAULT_EPOCH = 1_704_067_200;
+
+export type NodeRuntime = { kind: 'debian'; aptCacheDir?: string } | { kind: 'none' };
+
+export interface BuildImageOptions {
+  board: string;
+  specsDir?: string;
+  /** Fleet name or id; seeds the image's identifiers and is recorded in the OS release file. */
+  fleet: string;
+  provisioning: ProvisioningFile;
+  output: string;
+  /** A root file system tarball (e.g. a Debian or Raspberry Pi OS arm64 root) to start root A from. */
+  rootfsTar?: string;
+  nodeRuntime?: NodeRuntime;
+  /** The agent's compiled entry to bundle (default agent/dist/main.js). */
+  agentEntry?: string;
+  osVersion?: string;
+  /** Seconds since 1970 for every timestamp in the image (default SOURCE_DATE_EPOCH or DEFAULT_EPOCH). */
+  epoch?: number;
+  /** More files for the boot partition (a kernel, an initramfs, firmware blobs). */
+  bootFiles?: readonly FatFile[];
+  progress?: Progress;
+}
+
+export interface BuiltImage {
+  path: string;
+  board: BoardSpec;
+  layout: ImageLayout;
+  /** Debian packages unpacked into root A for the Node runtime. */
+  runtimePackages: string[];
+}
+
+export const BUILD_STAGES = 7;
+
+/**
+ * `flotilla image build`: a raw disk image with the board's partition layout, the agent
+ * and a Node runtime in root A, and the provisioning on the boot partition. Everything is
+ * written into a plain file at byte offsets (sfdisk, mkfs.vfat --offset, mtools,
+ * mkfs.ext4 -d -E offset): no loop device, mount or root needed. Same inputs, same bytes.
+ */
+export async function buildImage(options: BuildImageOptions): Promise<BuiltImage> {
+  const progress = options.progress ?? silentProgress;
+  const epoch = options.epoch ?? (Number(process.env.SOURCE_DATE_EPOCH) || DEFAULT_EPOCH);
+  const spec = await loadBoardSpec(options.board, options.specsDir);
+  const layout = planLayout(spec);
+  const ids = new DerivedIds(`${spec.name}\0${options.fleet}\0${options.provisioning.token}`);
+  const partial = `${options.output}.partial`;
+  const work = await mkdtemp(join(tmpdir(), 'flotilla-image-'));
+  const part = (role: PlacedPartition['role']) => layout.partitions.find((p) => p.role === role)!;
+
+  try {
+    progress.stage(`partition table (${spec.partitionTable}, ${layout.size / 1048576} MiB) for ${spec.name}`);
+    await rm(partial, { force: true });
+    const file = await open(partial, 'w');
+    await file.truncate(layout.size); // sparse: unwritten space costs nothing
+    await file.close();
+    await runTool('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', partial], {
+      input: sfdiskScript(layout, { diskId: ids.diskId.replace(/-/g, ''), partUuid: (n) => ids.uuid(`part${n}`) }),
+    });
+
+    progress.stage('agent bundle (esbuild)');
+    const agent = await bundleAgent(options.agentEntry);
+
+    const runtime = options.nodeRuntime ?? { kind: 'debian' };
+    progress.stage(runtime.kind === 'debian' ? 'Node runtime (Debian arm64 nodejs)' : 'Node runtime: none requested');
+    const rootA = join(work, 'rootA');
+    await mkdir(rootA);
+    if (options.rootfsTar) await runTool('tar', ['-x', '--numeric-owner', '-f', options.rootfsTar, '-C', rootA]);
+    let runtimePackages: string[] = [];
+    if (runtime.kind === 'debian') {
+      const debian = new DebianArm64(runtime.aptCacheDir);
+      await debian.prepare();
+      runtimePackages = await debian.withDependencies(['nodejs']);
+      await debian.extract(await debian.download(runtimePackages), rootA);
+    }
+
+    progress.stage(`root A (${part('rootA').size / 1048576} MiB ext4)`);
+    const rootDevice =
+      spec.partitionTable === 'mbr'
+        ? `PARTUUID=${ids.diskId.replace(/-/g, '').slice(0, 8)}-0${part('rootA').number}`
+        : `PARTUUID=${ids.uuid(`part${part('rootA').number}`)}`;
+    await addFlotillaFiles(rootA, spec, agent, options.osVersion ?? '1', options.fleet);
+    await formatExt4(partial, part('rootA'), { label: part('rootA').label, uuid: ids.uuid('rootA'), epoch, contents: rootA });
+
+    progress.stage('root B and data (empty ext4)');
+    await formatExt4(partial, part('rootB'), { label: part('rootB').label, uuid: ids.uuid('rootB'), epoch });
+    await formatExt4(partial, part('data'), { label: part('data').label, uuid: ids.uuid('data'), epoch });
+
+    progress.stage('boot partition (FAT32) with the provisioning');
+    const boot = part('boot');
+    await formatFat(partial, boot, boot.label, ids.volumeId('boot'));
+    const bootFiles: FatFile[] = [
+      { path: PROVISIONING_PATH_ON_BOOT, content: renderProvisioning(options.provisioning) },
+      { path: 'cmdline.txt', content: kernelCmdline(spec, rootDevice) },
+      ...(spec.boot.backend === 'uboot' ? [{ path: 'boot.cmd', content: ubootScript(spec) }] : []),
+      ...(options.bootFiles ?? []),
+    ];
+    await writeFatFiles(partial, boot.offset, bootFiles, epoch);
+
+    progress.stage('finish');
+    await rename(partial, options.output);
+    progress.done(`${options.output}: ${layout.size / 1048576} MiB, ${layout.partitions.length} partitions`);
+    return { path: options.output, board: spec, layout, runtimePackages };
+  } catch (e) {
+    await rm(partial, { force: true });
+    throw e;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function addFlotillaFiles(root: string, spec: BoardSpec, agent: Buffer, version: string, fleet: string): Promise<void> {
+  const put = async (path: string, content: string | Buffer, mode = 0o644) => {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
+    await chmod(join(root, path), mode);
+  };
+  await put(AGENT_PATH, agent, 0o755);
+  await put(OS_RELEASE_PATH, osRelease(spec, version) + `FLOTILLA_FLEET=${fleet}\n`);
+  await put('/etc/systemd/system/flotilla-agent.service', systemdUnit());
+  await mkdir(join(root, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
+  await symlink('../flotilla-agent.service', join(root, 'etc/systemd/system/multi-user.target.wants/flotilla-agent.service')).catch(
+    (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    },
+  );
+  await put('/etc/init.d/flotilla-agent', initScript(), 0o755);
+  const fstab = join(root, 'etc/fstab');
+  const existing = await readFile(fstab, 'utf8').catch(() => '');
+  if (!existing.includes('flotilla image build')) await appendFile(fstab, fstabLines(spec));
+  // Mount points: the boot partition, the data partition, and the API file systems a base rootfs would have.
+  for (const dir of ['boot/firmware', 'data', 'dev', 'proc', 'sys', 'run', 'tmp']) await mkdir(join(root, dir), { recursive: true });
+}

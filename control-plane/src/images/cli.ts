@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { buildImage, BUILD_STAGES } from './build-image';
+import { configureImage, CONFIGURE_STAGES } from './configure-image';
+import { ImageToolError } from './errors';
+import { flashImage, FLASH_STAGES } from './flash';
+import { stderrProgress } from './progress';
+import { createFleetProvisioning, readProvisioningFile } from './provisioning-source';
+import type { ProvisioningFile } from '@flotilla/shared';
+
+/**
+ * Operator entry for images until the `flotilla` CLI folds these in:
+ *   image build --board B --fleet F [--rootfs base.tar] (--provisioning FILE | --api URL --key KEY) [--no-node] -o device.img
+ *   image configure device.img (--provisioning FILE | --api URL --key KEY --fleet F) [--agent]
+ *   flash device.img TARGET [--force-overwrite-mounted]
+ */
+const USAGE = `usage:
+  image build --board BOARD --fleet FLEET (--provisioning FILE | --api URL --key KEY) [--rootfs base.tar] [--os-version V] [--no-node] -o OUT.img
+  image configure IMAGE (--provisioning FILE | --api URL --key KEY --fleet FLEET) [--agent]
+  flash IMAGE TARGET [--force-overwrite-mounted]`;
+
+async function provisioningFrom(values: { provisioning?: string; api?: string; key?: string; fleet?: string }): Promise<ProvisioningFile> {
+  if (values.provisioning) return readProvisioningFile(values.provisioning);
+  if (values.api && values.key && values.fleet) return createFleetProvisioning({ url: values.api, key: values.key }, values.fleet);
+  throw new ImageToolError('usage', 'give --provisioning FILE, or --api URL --key KEY --fleet FLEET_ID');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      board: { type: 'string' },
+      fleet: { type: 'string' },
+      rootfs: { type: 'string' },
+      provisioning: { type: 'string' },
+      api: { type: 'string' },
+      key: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      'os-version': { type: 'string' },
+      'no-node': { type: 'boolean' },
+      agent: { type: 'boolean' },
+      'force-overwrite-mounted': { type: 'boolean' },
+    },
+  });
+  const [group, command, ...rest] = positionals;
+  if (group === 'image' && command === 'build') {
+    if (!values.board || !values.fleet || !values.output) throw new ImageToolError('usage', USAGE);
+    await buildImage({
+      board: values.board,
+      fleet: values.fleet,
+      provisioning: await provisioningFrom(values),
+      output: values.output,
+      rootfsTar: values.rootfs,
+      osVersion: values['os-version'],
+      nodeRuntime: values['no-node'] ? { kind: 'none' } : { kind: 'debian' },
+      progress: stderrProgress(BUILD_STAGES),
+    });
+  } else if (group === 'image' && command === 'configure' && rest.length === 1) {
+    await configureImage({
+      image: rest[0],
+      provisioning: await provisioningFrom(values),
+      withAgent: values.agent ?? false,
+      progress: stderrProgress(CONFIGURE_STAGES),
+    });
+  } else if (group === 'flash' && command && rest.length === 1) {
+    await flashImage({
+      image: command,
+      target: rest[0],
+      forceOverwriteMounted: values['force-overwrite-mounted'] ?? false,
+      progress: stderrProgress(FLASH_STAGES),
+    });
+  } else {
+    throw new ImageToolError('usage', USAGE);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    if (e instanceof ImageToolError) console.error(`error [${e.code}]: ${e.message}`);
+    else console.error(e);
+    process.exitCode = 1;
+  });
+}
