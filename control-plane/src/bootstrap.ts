@@ -11,6 +11,7 @@ import { loadOrCreateOperatorKey } from './auth/operator-key';
 import { MqttServer } from './broker/mqtt-server';
 import { DEFAULT_EMBEDDED_PG_PORT, type ControlPlaneConfig } from './config';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
+import { ComponentSeeder, type SeedOutcome } from './library/seed-components';
 
 /** Media types under which `POST /api/v1/releases` accepts a raw `assembly.yaml`. */
 export const MANIFEST_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
@@ -23,6 +24,8 @@ export interface RunningControlPlane {
   /** Set when this start generated the operator key (print it once) or read it from the data directory. */
   apiKeyFile?: { path: string; generated: boolean };
   dataDir: string;
+  /** What start-up put into the component library from `config.componentsDir`. */
+  seeded: SeedOutcome[];
   database: { kind: 'external' } | { kind: 'embedded'; port: number; dir: string; created: boolean };
   /** Stops the broker (devices disconnect), the HTTP server, the pool, then an embedded PostgreSQL. Idempotent. */
   close(): Promise<void>;
@@ -59,6 +62,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
   }
 
   const running = app;
+  const seeded = config.componentsDir ? await running.get(ComponentSeeder).seed(config.componentsDir) : [];
   const reachableHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const httpPort = (running.getHttpServer().address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
@@ -69,6 +73,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
     ...(operatorKey.path ? { apiKeyFile: { path: operatorKey.path, generated: operatorKey.generated } } : {}),
     dataDir: config.dataDir,
     database: database.info,
+    seeded,
     close: () =>
       (closing ??= (async () => {
         await running.close();

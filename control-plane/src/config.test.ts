@@ -1,9 +1,16 @@
 import { resolve } from 'node:path';
-import { loadConfig } from './config';
+import { REPO_COMPONENTS_DIR, loadConfig } from './config';
 
 describe('loadConfig', () => {
   it('defaults to ports 3000/1883/5433, all interfaces, ./data and an embedded database', () => {
-    expect(loadConfig({})).toEqual({ host: '0.0.0.0', port: 3000, mqttPort: 1883, dataDir: resolve('data'), embeddedPgPort: 5433 });
+    expect(loadConfig({})).toEqual({
+      host: '0.0.0.0',
+      port: 3000,
+      mqttPort: 1883,
+      dataDir: resolve('data'),
+      embeddedPgPort: 5433,
+      componentsDir: REPO_COMPONENTS_DIR,
+    });
   });
 
   it('reads every setting from the environment', () => {
@@ -16,6 +23,7 @@ describe('loadConfig', () => {
       EMBEDDED_PG_PORT: '6543',
       FLOTILLA_API_KEY: 'k'.repeat(32),
       FLOTILLA_PUBLIC_MQTT_URL: 'mqtts://fleet.example.com:8883',
+      FLOTILLA_COMPONENTS_DIR: '/opt/components',
     });
     expect(config).toEqual({
       host: '127.0.0.1',
@@ -26,6 +34,7 @@ describe('loadConfig', () => {
       embeddedPgPort: 6543,
       apiKey: 'k'.repeat(32),
       publicMqttUrl: 'mqtts://fleet.example.com:8883',
+      componentsDir: '/opt/components',
     });
   });
 

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** Everything the control plane needs to start, read once from the environment. */
 export const DEFAULT_EMBEDDED_PG_PORT = 5433;
@@ -22,7 +22,12 @@ export interface ControlPlaneConfig {
   publicMqttUrl?: string;
   /** The API URL written into provisioning files (`FLOTILLA_PUBLIC_API_URL`), when devices must use another address than the request's host. */
   publicApiUrl?: string;
+  /** Where `components/<name>/component.yaml` are seeded into the library from at start; no seeding when absent. */
+  componentsDir?: string;
 }
+
+/** The repository's own components (origin's parts), next to this package. */
+export const REPO_COMPONENTS_DIR = join(__dirname, '..', '..', 'components');
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -33,6 +38,7 @@ export function loadConfig(env: Env = process.env): ControlPlaneConfig {
     mqttPort: port(env, 'MQTT_PORT', 1883),
     dataDir: resolve(nonEmpty(env.FLOTILLA_DATA_DIR) ?? './data'),
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT', DEFAULT_EMBEDDED_PG_PORT),
+    componentsDir: resolve(nonEmpty(env.FLOTILLA_COMPONENTS_DIR) ?? REPO_COMPONENTS_DIR),
   };
   const databaseUrl = nonEmpty(env.DATABASE_URL);
   if (databaseUrl) config.databaseUrl = databaseUrl;

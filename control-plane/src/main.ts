@@ -58,11 +58,19 @@ function printBanner(cp: RunningControlPlane, host: string, seconds: number): vo
       `  dashboard    not built yet (will be served at ${cp.httpUrl}/)`,
       `  MQTT         ${cp.mqttUrl}${where}`,
       `  database     ${db}`,
+      `  library      ${libraryLine(cp.seeded)}`,
       `  data dir     ${cp.dataDir}`,
       `  operator key ${key}`,
       `  use it as    Authorization: Bearer <operator key>`,
     ].join('\n'),
   );
+}
+
+function libraryLine(seeded: RunningControlPlane['seeded']): string {
+  const ok = seeded.filter((s) => s.status !== 'skipped').map((s) => s.component);
+  const skipped = seeded.length - ok.length;
+  if (seeded.length === 0) return 'no components to seed';
+  return `${ok.length ? `components ${ok.join(', ')}` : 'no components seeded'}${skipped ? ` (${skipped} skipped: see the warnings above)` : ''}`;
 }
 
 main().catch((e: Error) => {

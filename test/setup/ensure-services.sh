@@ -81,6 +81,7 @@ ensure_packages() {
   # readelf for their dependencies, qemu-user to run the arm64 variants.
   pkg_installed mosquitto || missing+=(mosquitto)
   pkg_installed mosquitto-clients || missing+=(mosquitto-clients)
+  pkg_installed chromium || missing+=(chromium)
   command -v readelf >/dev/null || missing+=(binutils)
   pkg_installed qemu-user-static || missing+=(qemu-user-static)
   pkg_installed binfmt-support || missing+=(binfmt-support)
@@ -237,6 +238,14 @@ ensure_images() {
   log images "built and pushed: $(tail -n 1 "$STATE_DIR/build-images.log") ($(elapsed "$start"))"
 }
 
+# origin's component images (amd64 + arm64 manifest lists); the script skips an unchanged recipe.
+ensure_origin_images() {
+  local start=$EPOCHREALTIME
+  bash "$SCRIPT_DIR/build-origin-images.sh" >"$STATE_DIR/build-origin-images.log" 2>&1 ||
+    { show_log "$STATE_DIR/build-origin-images.log"; die "building origin's component images failed"; }
+  log origin "images ready ($(elapsed "$start"))"
+}
+
 # ---------------------------------------------------------------- main
 
 main() {
@@ -257,6 +266,7 @@ main() {
   ensure_postgres
   ensure_registry
   ensure_images
+  ensure_origin_images
   log total "$(elapsed "$start") (state in $STATE_DIR)"
 }
 
