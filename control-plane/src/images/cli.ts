@@ -25,24 +25,35 @@ async function provisioningFrom(values: { provisioning?: string; api?: string; k
   throw new ImageToolError('usage', 'give --provisioning FILE, or --api URL --key KEY --fleet FLEET_ID');
 }
 
+const OPTIONS = {
+  board: { type: 'string' },
+  fleet: { type: 'string' },
+  rootfs: { type: 'string' },
+  provisioning: { type: 'string' },
+  api: { type: 'string' },
+  key: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  'os-version': { type: 'string' },
+  'no-node': { type: 'boolean' },
+  agent: { type: 'boolean' },
+  'force-overwrite-mounted': { type: 'boolean' },
+} as const;
+
+/** Node's parser throws a TypeError on an unknown flag; say it as a usage error instead of a stack trace. */
+function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (e) {
+    throw new ImageToolError('usage', `${(e as Error).message.split('. ')[0]}\n${USAGE}`);
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      board: { type: 'string' },
-      fleet: { type: 'string' },
-      rootfs: { type: 'string' },
-      provisioning: { type: 'string' },
-      api: { type: 'string' },
-      key: { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      'os-version': { type: 'string' },
-      'no-node': { type: 'boolean' },
-      agent: { type: 'boolean' },
-      'force-overwrite-mounted': { type: 'boolean' },
-    },
-  });
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
+  const { values, positionals } = parseOptions(argv);
   const [group, command, ...rest] = positionals;
   if (group === 'image' && command === 'build') {
     if (!values.board || !values.fleet || !values.output) throw new ImageToolError('usage', USAGE);
