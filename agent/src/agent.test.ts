@@ -1,46 +1,21 @@
-import type { ChannelPayload, ComponentSpec, Desired, DeviceChannel } from '@flotilla/shared';
+import type { ChannelPayload, DeviceChannel, DeviceEvent } from '@flotilla/shared';
+import { EMPTY_OUTBOX, enqueue, type OutboxContents } from './link/outbox';
 import { Agent, type Uplink } from './agent';
-import { ImagePullError } from './runtime/errors';
 import { InMemoryRuntime } from './runtime/in-memory-runtime';
-import type { AppliedState } from './state/applied-store';
+import { LABEL } from './runtime/labels';
+import { systemClock, type Clock } from './support/clock';
 import { silentLogger } from './support/logger';
 import { instantClock } from './support/test-clock';
+import { signedDesired, testComponent, testSigner } from './testing/releases';
+import { INITIAL_STATE, type UpdateState } from './update/machine';
 
-const IMG = 'registry.local/app@sha256:' + 'a'.repeat(64);
+const IMG_A = 'registry.local/app@sha256:' + 'a'.repeat(64);
+const IMG_B = 'registry.local/app@sha256:' + 'b'.repeat(64);
 const MISSING = 'registry.local/gone@sha256:' + 'f'.repeat(64);
-
-function component(name: string, overrides: Partial<ComponentSpec> = {}): ComponentSpec {
-  return {
-    name,
-    image: IMG,
-    environment: {},
-    ports: [],
-    mounts: [],
-    restart: 'unless-stopped',
-    dependsOn: {},
-    labels: {},
-    devices: [],
-    capAdd: [],
-    networks: ['default'],
-    update: 'download-then-switch',
-    ...overrides,
-  };
-}
-
-function desired(rev: number, components: ComponentSpec[] | null, config: Record<string, string> = {}): Desired {
-  return {
-    schema: 1,
-    rev,
-    config,
-    release: components && {
-      id: `11111111-1111-4111-8111-${String(rev).padStart(12, '0')}`,
-      digest: 'sha256:' + 'c'.repeat(64),
-      assembly: { name: 'origin', version: '1.0.0', probationMs: 0, components, volumes: [], networks: ['default'] },
-    },
-  };
-}
+const signer = testSigner();
 
 class RecordingUplink implements Uplink {
+  connected = true;
   readonly sent: { channel: DeviceChannel; value: Record<string, unknown> }[] = [];
   publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>): void {
     this.sent.push({ channel, value: value as Record<string, unknown> });
@@ -50,44 +25,72 @@ class RecordingUplink implements Uplink {
   }
 }
 
-class MemoryStore {
-  readonly path = '/memory/applied.json';
-  state: AppliedState | undefined;
-  async load() {
+/** The journal in memory; records every phase written, in order. */
+class MemoryJournal {
+  state: UpdateState = INITIAL_STATE;
+  readonly phases: string[] = [];
+  async read() {
     return this.state;
   }
-  async save(state: AppliedState) {
+  async write(state: UpdateState) {
     this.state = state;
+    this.phases.push(state.phase);
   }
 }
 
-const inventory = {
-  schema: 1 as const,
-  at: '2026-11-27T12:00:00Z',
-  hostname: 'h',
-  arch: 'arm64',
-  board: { model: 'm' },
-  cpu: { manufacturer: 'ARM', brand: 'A72', cores: 4 },
-  memory: { totalBytes: 1 },
-  os: { distro: 'd', release: 'r', kernel: 'k' },
-  disks: [],
-  network: [],
-  temperatures: [],
-};
+class MemoryLedger {
+  images: string[] = [];
+  async read() {
+    return this.images;
+  }
+  async add(images: readonly string[]) {
+    this.images = [...new Set([...this.images, ...images])];
+  }
+  async write(images: readonly string[]) {
+    this.images = [...images];
+  }
+}
 
-function setup(store = new MemoryStore(), runtime = new InMemoryRuntime(), settings = {}, clock = instantClock()) {
-  runtime.registry.add(IMG);
+/** The outbox's rules (bounded, counted overflow) without the file. */
+class MemoryOutbox {
+  contents: OutboxContents = EMPTY_OUTBOX;
+  async push(event: DeviceEvent) {
+    this.contents = enqueue(this.contents, event, 3);
+  }
+  async drain(send: (e: DeviceEvent) => void, overflow: (dropped: number) => DeviceEvent) {
+    this.contents.events.forEach(send);
+    if (this.contents.dropped > 0) send(overflow(this.contents.dropped));
+    this.contents = EMPTY_OUTBOX;
+  }
+}
+
+function setup(
+  journal = new MemoryJournal(),
+  runtime = new InMemoryRuntime(),
+  overrides: { freeDisk?: number; board?: string; clock?: Clock } = {},
+) {
+  const outbox = new MemoryOutbox();
+  runtime.registry.add(IMG_A);
+  runtime.registry.add(IMG_B);
   const uplink = new RecordingUplink();
   const agent = new Agent({
     runtime,
-    store,
-    clock,
+    journal,
+    ledger: new MemoryLedger(),
+    clock: overrides.clock ?? instantClock(),
     logger: silentLogger,
-    collectInventory: async () => inventory,
+    releaseKeys: [signer.key],
+    board: overrides.board,
+    freeDiskBytes: async () => overrides.freeDisk ?? 10 * 1024 ** 3,
+    imageFacts: async () => ({ sizeBytes: 1024 }),
+    collectInventory: async () => {
+      throw new Error('no inventory in unit tests');
+    },
+    outbox,
     sampleTelemetry: async () => ({ at: '2026-11-27T12:00:00Z', cpuPercent: 1, memUsedBytes: 1, memTotalBytes: 2 }),
-    settings,
+    settings: { gatePollMs: 100 },
   });
-  return { agent, uplink, runtime, store };
+  return { agent, uplink, runtime, journal, outbox };
 }
 
 let agents: Agent[] = [];
@@ -99,147 +102,175 @@ afterEach(async () => {
 async function started(s: ReturnType<typeof setup>) {
   agents.push(s.agent);
   await s.agent.start(s.uplink);
+  await s.agent.updater.settled();
   return s;
 }
 
-describe('Agent', () => {
-  it('applies a desired state and reports applying, then running with every component', async () => {
-    const { agent, uplink, runtime, store } = await started(setup());
-    agent.desire(desired(1, [component('web'), component('db')]));
-    await agent.settled();
-    expect([...runtime.containers.keys()].sort()).toEqual(['flotilla_db', 'flotilla_web']);
-    expect(uplink.of('events').map((e) => e.kind)).toEqual(['apply-started', 'component-started', 'component-started', 'apply-succeeded']);
-    const reports = uplink.of('reported');
-    expect(reports.map((r) => r.phase)).toEqual(['applying', 'running']);
-    expect(reports[1]).toMatchObject({ rev: 1, releaseId: '11111111-1111-4111-8111-000000000001', agentVersion: expect.any(String) });
-    expect((reports[1]!.components as { name: string; state: string }[]).map((c) => [c.name, c.state])).toEqual([
-      ['db', 'running'],
-      ['web', 'running'],
+const running = (runtime: InMemoryRuntime) =>
+  [...runtime.containers.values()]
+    .filter((c) => c.state === 'running')
+    .map((c) => `${c.labels[LABEL.component]}:${c.image === IMG_A ? 'A' : c.image === IMG_B ? 'B' : '?'}`)
+    .sort();
+
+describe('Agent with the A/B updater (in-memory engine)', () => {
+  it('walks verify → fetch → switch → probation → commit, journaling each phase before acting, and reports the slots', async () => {
+    const { agent, uplink, runtime, journal } = await started(setup());
+    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A), testComponent('db', IMG_A)], { probationMs: 1_000 }));
+    await agent.updater.settled();
+    expect(journal.phases).toEqual(['verify', 'fetch', 'switch', 'probation', 'commit', 'idle']);
+    expect(running(runtime)).toEqual(['db:A', 'web:A']);
+    expect(journal.state).toMatchObject({ phase: 'idle', active: { rev: 1 }, candidate: null, failedRev: null });
+    const events = uplink.of('events');
+    expect(events.filter((e) => e.kind === 'update-phase').map((e) => e.phase)).toEqual([
+      'verify',
+      'fetch',
+      'switch',
+      'probation',
+      'commit',
+      'idle',
     ]);
-    expect(store.state).toMatchObject({ outcome: 'applied', desired: { rev: 1 } });
-    expect(agent.heldRev()).toBe(1);
+    expect(events.filter((e) => e.kind === 'update-committed')).toHaveLength(1);
+    const last = (await agent.reported()) as { update: unknown; rev: number };
+    expect(last.rev).toBe(1);
+    expect(last.update).toEqual({
+      phase: 'idle',
+      active: { rev: 1, releaseId: expect.any(String), version: '1.0.1' },
+      candidate: null,
+      failedRev: null,
+      lastFailure: null,
+    });
   });
 
-  it('ignores a desired state that is not newer than the one it holds', async () => {
-    const { agent, uplink } = await started(setup());
-    agent.desire(desired(2, [component('web')]));
-    await agent.settled();
-    const before = uplink.sent.length;
-    agent.desire(desired(2, [component('other')]));
-    agent.desire(desired(1, [component('other')]));
-    await agent.settled();
-    expect(uplink.sent.length).toBe(before);
+  it('refuses a release with a bad signature before anything stops, and does not try that rev again', async () => {
+    const { agent, uplink, runtime, journal } = await started(setup());
+    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    await agent.updater.settled();
+    const forged = signedDesired(signer, 2, [testComponent('web', IMG_B)]);
+    forged.release!.assembly.components[0]!.environment.X = 'tampered';
+    agent.desire(forged);
+    await agent.updater.settled();
+    expect(running(runtime)).toEqual(['web:A']);
+    expect(journal.state).toMatchObject({ phase: 'idle', active: { rev: 1 }, failedRev: 2, lastFailure: expect.stringMatching(/digest/) });
+    expect(uplink.of('events').find((e) => e.kind === 'update-refused')!.message).toMatch(/signature refused/);
+    expect(runtime.calls.filter((c) => c.includes(IMG_B))).toEqual([]);
+    agent.desire(forged);
+    await agent.updater.settled();
+    expect(agent.heldRev()).toBe(2);
   });
 
-  it('reports a failed apply with the error and does not retry a terminal one', async () => {
-    const { agent, uplink, store } = await started(setup());
-    agent.desire(desired(3, [component('web', { image: MISSING })]));
-    await agent.settled();
-    expect(uplink.of('events').map((e) => e.kind)).toEqual(['apply-started', 'apply-failed']);
-    expect(uplink.of('events')[1]!.message).toContain(MISSING);
-    expect(uplink.of('reported').at(-1)).toMatchObject({ phase: 'failed', rev: 3, error: expect.stringContaining('not found') });
-    expect(store.state).toMatchObject({ outcome: 'failed', terminal: true });
+  it('refuses a release for another board, and one that does not fit on the disk', async () => {
+    const s = await started(setup(undefined, undefined, { board: 'raspberrypi5', freeDisk: 100 * 1024 * 1024 }));
+    s.agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)], { boards: ['raspberrypi4-64'] }));
+    await s.agent.updater.settled();
+    expect(s.journal.state.lastFailure).toMatch(/this device is a raspberrypi5/);
+    s.agent.desire(signedDesired(signer, 2, [testComponent('web', IMG_A)], { boards: ['raspberrypi5'] }));
+    await s.agent.updater.settled();
+    expect(s.journal.state.lastFailure).toMatch(/not enough disk/);
+    expect(s.runtime.calls.filter((c) => c.startsWith('pull'))).toEqual([]);
   });
 
-  it('retries a transient failure once its backoff has passed', async () => {
-    const clock = instantClock();
-    const runtime = new InMemoryRuntime();
-    const pull = runtime.pullImage.bind(runtime);
-    let outages = 1;
-    runtime.pullImage = async (ref) => {
-      if (outages-- > 0) throw new ImagePullError(ref, 'connection refused');
-      return pull(ref);
-    };
-    const { agent, uplink } = await started(setup(undefined, runtime, { reportIntervalMs: 5 }, clock));
-    agent.desire(desired(1, [component('web')]));
-    await agent.settled();
-    expect(uplink.of('reported').at(-1)).toMatchObject({ phase: 'failed' });
-    await new Promise((r) => setTimeout(r, 30));
-    expect(runtime.containers.size).toBe(0);
-    await clock.sleep(10_000);
-    for (let i = 0; i < 100 && !runtime.containers.has('flotilla_web'); i++) await new Promise((r) => setTimeout(r, 5));
-    await agent.settled();
-    expect(uplink.of('reported').at(-1)).toMatchObject({ phase: 'running', rev: 1 });
+  it('stays on the active slot when an image cannot be pulled', async () => {
+    const { agent, runtime, journal } = await started(setup());
+    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    await agent.updater.settled();
+    agent.desire(signedDesired(signer, 2, [testComponent('web', MISSING)]));
+    await agent.updater.settled();
+    expect(running(runtime)).toEqual(['web:A']);
+    expect(journal.state).toMatchObject({
+      phase: 'idle',
+      active: { rev: 1 },
+      failedRev: 2,
+      lastFailure: expect.stringMatching(/not found/),
+    });
   });
 
-  it('moves on to a newer desired state after a failure', async () => {
-    const { agent, uplink, runtime } = await started(setup());
-    agent.desire(desired(3, [component('web', { image: MISSING })]));
-    await agent.settled();
-    agent.desire(desired(4, [component('web')]));
-    await agent.settled();
-    expect(runtime.containers.has('flotilla_web')).toBe(true);
-    expect(uplink.of('reported').at(-1)).toMatchObject({ phase: 'running', rev: 4 });
-    expect(uplink.of('reported').at(-1)).not.toHaveProperty('error');
+  it('rolls back to the old slot when the candidate turns unhealthy during probation', async () => {
+    const { agent, uplink, runtime, journal } = await started(setup());
+    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    await agent.updater.settled();
+    runtime.healthOf = (c) => (c === 'web' ? 'unhealthy' : undefined);
+    agent.desire(
+      signedDesired(signer, 2, [testComponent('web', IMG_B, { healthcheck: { test: ['CMD', 'false'] } })], { probationMs: 5_000 }),
+    );
+    await agent.updater.settled();
+    expect(running(runtime)).toEqual(['web:A']);
+    expect(journal.phases.slice(-3)).toEqual(['probation', 'rollback', 'idle']);
+    expect(journal.state).toMatchObject({ active: { rev: 1 }, failedRev: 2, lastFailure: expect.stringMatching(/unhealthy/) });
+    expect(uplink.of('events').some((e) => e.kind === 'update-rolled-back')).toBe(true);
   });
 
-  it('removes everything for a desired state without a release', async () => {
-    const { agent, runtime } = await started(setup());
-    agent.desire(desired(1, [component('web')]));
-    await agent.settled();
-    agent.desire(desired(2, null));
-    await agent.settled();
-    expect(runtime.containers.size).toBe(0);
-  });
-
-  it('after a restart, converges quietly to what it held and keeps its rev', async () => {
+  it('rolls back after a restart found the journal in SWITCH or PROBATION', async () => {
     const first = await started(setup());
-    first.agent.desire(desired(5, [component('web')]));
-    await first.agent.settled();
-    await first.agent.stop();
-    first.runtime.containers.clear();
-
-    const second = await started(setup(first.store, first.runtime));
-    await second.agent.settled();
-    expect(second.runtime.containers.has('flotilla_web')).toBe(true);
-    expect(second.agent.heldRev()).toBe(5);
-    expect(second.uplink.of('events').map((e) => e.kind)).toEqual(['component-started']);
+    first.agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    await first.agent.updater.settled();
+    const candidate = signedDesired(signer, 2, [testComponent('web', IMG_B)]);
+    first.journal.state = { ...first.journal.state, phase: 'probation', candidate };
+    const second = await started(setup(first.journal, first.runtime));
+    expect(second.journal.state).toMatchObject({ phase: 'idle', active: { rev: 1 }, failedRev: 2 });
+    expect(second.journal.state.lastFailure).toMatch(/restarted during probation/);
+    expect(running(second.runtime)).toEqual(['web:A']);
   });
 
-  it('publishes inventory at start and again on every connect, with a fresh report', async () => {
-    const { agent, uplink } = await started(setup());
-    await new Promise((r) => setImmediate(r));
-    expect(uplink.of('inventory')).toHaveLength(1);
+  it('rolls back on the rollback command during probation, and refuses it when nothing is on trial', async () => {
+    const { agent, runtime } = await started(setup(undefined, undefined, { clock: systemClock }));
+    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    await agent.updater.settled();
+    const idle = await agent.command({ schema: 1, id: 'c1', name: 'rollback', args: {} }).catch((e: Error) => e.message);
+    expect(idle).toMatch(/nothing to roll back/);
+    agent.desire(signedDesired(signer, 2, [testComponent('web', IMG_B)], { probationMs: 3_600_000 }));
+    for (let i = 0; i < 200 && agent.updater.current.phase !== 'probation'; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(agent.updater.current.phase).toBe('probation');
+    await expect(agent.command({ schema: 1, id: 'c2', name: 'rollback', args: {} })).resolves.toMatchObject({ ok: true });
+    await agent.updater.settled();
+    expect(running(runtime)).toEqual(['web:A']);
+    expect(agent.updater.current).toMatchObject({ phase: 'idle', failedRev: 2, lastFailure: expect.stringMatching(/rollback requested/) });
+  });
+
+  it('queues a newer desired state that arrives during probation and applies it after', async () => {
+    const { agent, runtime, journal } = await started(setup());
+    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)], { probationMs: 2_000 }));
+    for (let i = 0; i < 200 && agent.updater.current.phase !== 'probation'; i++) await new Promise((r) => setImmediate(r));
+    agent.desire(signedDesired(signer, 2, [testComponent('web', IMG_B)]));
+    await agent.updater.settled();
+    expect(journal.state).toMatchObject({ phase: 'idle', active: { rev: 2 }, pending: null });
+    expect(running(runtime)).toEqual(['web:B']);
+  });
+
+  it('collects the old slot images at commit and keeps those of the new one', async () => {
+    const { agent, runtime } = await started(setup());
+    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    await agent.updater.settled();
+    agent.desire(signedDesired(signer, 2, [testComponent('web', IMG_B)]));
+    await agent.updater.settled();
+    expect([...runtime.images]).toEqual([IMG_B]);
+  });
+
+  it('keeps events in the bounded outbox while offline and sends them, with the overflow count, on reconnect', async () => {
+    const { agent, uplink, outbox } = await started(setup());
+    uplink.connected = false;
+    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    await agent.updater.settled();
+    expect(uplink.of('events')).toEqual([]);
+    expect(outbox.contents.events).toHaveLength(3);
+    uplink.connected = true;
     agent.onConnected();
     await new Promise((r) => setImmediate(r));
-    expect(uplink.of('inventory')).toHaveLength(2);
-    expect(uplink.of('reported').at(-1)).toMatchObject({ phase: 'idle', rev: 0, releaseId: null, components: [] });
+    const sent = uplink.of('events');
+    expect(sent.map((e) => e.kind)).toEqual(['update-phase', 'update-phase', 'update-committed', 'outbox-overflow']);
+    expect(sent[3]!.message).toMatch(/^4 event\(s\) were dropped/);
   });
 
-  it('puts back a container removed by hand on its periodic check, without re-announcing the release', async () => {
-    const { agent, uplink, runtime, store } = await started(setup(undefined, undefined, { reportIntervalMs: 5, reconcileIntervalMs: 0 }));
-    agent.desire(desired(1, [component('web')]));
-    await agent.settled();
-    const saved = store.state;
-    runtime.containers.clear();
-    for (let i = 0; i < 100 && !runtime.containers.has('flotilla_web'); i++) await new Promise((r) => setTimeout(r, 5));
-    await agent.settled();
-    expect(runtime.containers.has('flotilla_web')).toBe(true);
-    expect(uplink.of('events').map((e) => e.kind)).toEqual(['apply-started', 'component-started', 'apply-succeeded', 'component-started']);
-    expect(store.state).toBe(saved);
-  });
-
-  it('publishes a telemetry sample on its interval', async () => {
-    const { uplink } = await started(setup(undefined, undefined, { telemetryIntervalMs: 5 }));
-    for (let i = 0; i < 100 && uplink.of('telemetry').length === 0; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(uplink.of('telemetry')[0]).toEqual({ schema: 1, samples: [expect.objectContaining({ cpuPercent: 1 })] });
-  });
-
-  it('runs commands against managed components only', async () => {
-    const { agent, runtime } = await started(setup());
-    agent.desire(desired(1, [component('web')]));
-    await agent.settled();
-    expect(await agent.command({ schema: 1, id: 'a', name: 'restart-component', args: { component: 'web' } })).toEqual({
-      schema: 1,
-      id: 'a',
-      ok: true,
-      output: 'restarted flotilla_web',
-    });
-    expect(runtime.containers.get('flotilla_web')!.restartCount).toBe(1);
-    expect(await agent.command({ schema: 1, id: 'b', name: 'logs', args: { component: 'web' } })).toMatchObject({
-      ok: true,
-      output: 'logs of flotilla_web\n',
-    });
-    await expect(agent.command({ schema: 1, id: 'c', name: 'logs', args: { component: 'nope' } })).rejects.toThrow(/nope/);
+  it('records each command as an event, and a component restart when the next report sees it', async () => {
+    const { agent, uplink } = await started(setup());
+    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    await agent.updater.settled();
+    await agent.reportNow();
+    await agent.command({ schema: 1, id: 'c9', name: 'restart-component', args: { component: 'web' } });
+    await agent.reportNow();
+    const events = uplink.of('events');
+    expect(events.find((e) => e.kind === 'command')!.message).toBe('restart-component component=web (c9): ok');
+    expect(events.filter((e) => e.kind === 'component-restarted').map((e) => e.message)).toEqual([
+      'component "web" restarted (1 restart(s) in total)',
+    ]);
   });
 });

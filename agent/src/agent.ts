@@ -8,268 +8,242 @@ import {
   type DeviceEvent,
   type Inventory,
   type Reported,
-  type UpdatePhase,
 } from '@flotilla/shared';
+import type { TelemetrySample } from './hardware/telemetry';
+import type { EventOutbox } from './link/outbox';
 import { runCommand } from './link/commands';
-import { Reconciler } from './reconcile/reconciler';
-import type { TargetState } from './reconcile/state';
 import { targetFromDesired } from './reconcile/target';
 import { componentStatuses } from './reporting/component-status';
 import type { ContainerRuntime } from './runtime/container-runtime';
-import type { AppliedState, AppliedStateStore } from './state/applied-store';
-import { backoffMs, type Clock } from './support/clock';
-import { errorMessage, isTerminal } from './support/errors';
+import type { Clock } from './support/clock';
+import { errorMessage } from './support/errors';
 import type { Logger } from './support/logger';
-import type { TelemetrySample } from './hardware/telemetry';
+import type { Phase, Slot } from './update/machine';
+import { Updater, type UpdaterDeps, type UpdaterSettings } from './update/updater';
 import { AGENT_VERSION } from './version';
 
 /** Where the agent's messages go; `MqttLink` in production. */
 export interface Uplink {
   publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>): void;
+  readonly connected: boolean;
 }
 
 export interface AgentSettings {
+  /** `reported` is checked at this pace and sent only when it changed. */
   reportIntervalMs: number;
+  /** Re-check of a running assembly while no update is in progress. */
   reconcileIntervalMs: number;
+  /** Telemetry samples are taken at `telemetrySampleMs` and sent in one batch every `telemetryIntervalMs`. */
   telemetryIntervalMs: number;
-  healthTimeoutMs: number;
-  healthPollMs: number;
+  telemetrySampleMs: number;
 }
 
 export const DEFAULT_SETTINGS: AgentSettings = {
   reportIntervalMs: 10_000,
   reconcileIntervalMs: 30_000,
   telemetryIntervalMs: 60_000,
-  healthTimeoutMs: 120_000,
-  healthPollMs: 1_000,
+  telemetrySampleMs: 10_000,
 };
 
-export interface AgentDeps {
+export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlaneConnected' | 'settings'> & {
   runtime: ContainerRuntime;
-  store: Pick<AppliedStateStore, 'path' | 'load' | 'save'>;
   clock: Clock;
   logger: Logger;
   collectInventory: () => Promise<Inventory>;
   sampleTelemetry: () => Promise<TelemetrySample>;
-  settings?: Partial<AgentSettings>;
-}
+  /** Where events wait while the control plane is unreachable. */
+  outbox: Pick<EventOutbox, 'push' | 'drain'>;
+  settings?: Partial<AgentSettings & UpdaterSettings>;
+};
+
+/** At most this many samples wait for the next batch; older ones are dropped first. */
+const MAX_BATCH = 1_000;
 
 /**
- * The device's loop: hold one desired state, converge the engine to it, say how it went.
- * A newer desired state supersedes one being applied (the current apply stops between
- * steps). After a success the engine is re-checked periodically, so a container removed
- * by hand comes back; a transient failure is retried with backoff, a terminal one waits
- * for a newer rev.
+ * The device's loop: hand desired states to the A/B updater, keep the active assembly
+ * converged while idle, and tell the control plane what happens (reported state on change,
+ * update events, batched telemetry, inventory after every connect).
  */
 export class Agent {
   private readonly settings: AgentSettings;
+  readonly updater: Updater;
   private uplink: Uplink | undefined;
-  private applied: AppliedState | undefined;
-  private acting: { desired: Desired; abort: AbortController } | undefined;
-  private pending: Desired | undefined;
-  private phase: UpdatePhase = 'idle';
-  private failures = 0;
-  private retryAt = 0;
-  private lastCheck = 0;
   private lastReport = '';
+  private reporting: Promise<void> = Promise.resolve();
   private inventory: Inventory | undefined;
+  private samples: TelemetrySample[] = [];
+  private lastUpkeep = 0;
+  private restartCounts = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
-  private worker: Promise<void> = Promise.resolve();
-  private stopped = false;
 
   constructor(private readonly deps: AgentDeps) {
     this.settings = { ...DEFAULT_SETTINGS, ...deps.settings };
+    this.updater = new Updater({
+      ...deps,
+      controlPlaneConnected: () => this.uplink?.connected ?? false,
+      onChange: () => this.scheduleReport(),
+      onEvent: (kind, message, slot, phase) => this.event(kind, message, slot, phase),
+    });
   }
 
-  /** Loads what the agent held before a restart and converges to it, without waiting for the network. */
+  /** Resumes from the journal and converges without waiting for the network. */
   async start(uplink: Uplink): Promise<void> {
     this.uplink = uplink;
-    this.applied = await this.deps.store.load();
-    if (this.applied) {
-      this.phase = this.applied.outcome === 'applied' ? 'running' : 'failed';
-      this.deps.logger.info('resuming', { rev: this.applied.desired.rev, outcome: this.applied.outcome });
-      if (this.applied.outcome === 'applied' || !this.applied.terminal) this.enqueue(this.applied.desired);
-    }
+    await this.updater.start();
+    void this.upkeep();
     this.every(this.settings.reportIntervalMs, () => this.tick());
-    this.every(this.settings.telemetryIntervalMs, () => this.publishTelemetry());
-    void this.refreshInventory();
+    this.every(this.settings.telemetrySampleMs, () => this.sample());
+    this.every(this.settings.telemetryIntervalMs, async () => this.flushTelemetry());
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.timers.forEach((t) => clearInterval(t));
-    this.acting?.abort.abort();
-    await this.settled();
-  }
-
-  /** Resolves once no apply is running or queued; for tests and for an orderly shutdown. */
-  async settled(): Promise<void> {
-    let seen: Promise<void>;
-    do {
-      seen = this.worker;
-      await seen;
-    } while (seen !== this.worker);
+    await this.updater.stop();
+    await this.reporting;
   }
 
   heldRev(): number {
-    return Math.max(this.applied?.desired.rev ?? 0, this.acting?.desired.rev ?? 0, this.pending?.rev ?? 0);
+    return this.updater.heldRev();
   }
 
   desire(desired: Desired): void {
     if (desired.rev <= this.heldRev()) return;
     this.deps.logger.info('desired state received', { rev: desired.rev, releaseId: desired.release?.id ?? null });
-    this.acting?.abort.abort();
-    this.enqueue(desired);
+    this.updater.desire(desired);
   }
 
-  command(command: Command): Promise<CommandResult> {
-    return runCommand(command, this.deps);
+  /** Runs a command and leaves a `command` event behind, so the device's history shows who did what. */
+  async command(command: Command): Promise<CommandResult> {
+    const args = Object.entries(command.args)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    try {
+      const result = await runCommand(command, {
+        runtime: this.deps.runtime,
+        logger: this.deps.logger,
+        rollback: (reason) => this.updater.rollback(reason),
+      });
+      this.event('command', `${command.name} ${args} (${command.id}): ok`.replace(/\s+/g, ' '), null);
+      return result;
+    } catch (err) {
+      this.event('command', `${command.name} ${args} (${command.id}): ${errorMessage(err)}`.replace(/\s+/g, ' '), null);
+      throw err;
+    }
   }
 
   /** After every (re)connect: the control plane may have missed reports and inventory while the device was away. */
   onConnected(): void {
     this.lastReport = '';
+    void this.deps.outbox
+      .drain(
+        (event) => this.uplink?.publish('events', event),
+        (dropped) => this.eventBody('outbox-overflow', `${dropped} event(s) were dropped while the control plane was unreachable`),
+      )
+      .catch((err: unknown) => this.deps.logger.error('could not send the outbox', { error: errorMessage(err) }));
+    // Collected on the first connect, not at start: it takes a second or two of CPU on a
+    // small board, and nobody can read it before the link is up.
     if (this.inventory) this.uplink?.publish('inventory', this.inventory);
-    void this.report();
+    else void this.refreshInventory();
+    this.scheduleReport();
   }
 
-  private enqueue(desired: Desired): void {
-    this.pending = desired;
-    this.worker = this.worker.then(() => this.drain());
+  /** The reported state as it would be sent now (also what the local CLI shows). */
+  async reported(): Promise<Reported> {
+    const running = this.updater.running();
+    const containers = await this.deps.runtime.listContainers();
+    return {
+      schema: PROTOCOL_SCHEMA,
+      at: this.deps.clock.now().toISOString(),
+      agentVersion: AGENT_VERSION,
+      rev: this.updater.heldRev(),
+      update: this.updater.status(),
+      components: componentStatuses(containers, running ? targetFromDesired(running) : null),
+    };
   }
 
-  private async drain(): Promise<void> {
-    while (this.pending && !this.stopped) {
-      const desired = this.pending;
-      this.pending = undefined;
-      await this.apply(desired, desired.rev !== this.applied?.desired.rev || this.applied.outcome === 'failed');
-    }
+  /** Sends `reported` now if it changed; resolves once done. */
+  async reportNow(): Promise<void> {
+    this.scheduleReport();
+    await this.reporting;
   }
 
-  /** `announce` is false for a quiet re-check of what is already applied. */
-  private async apply(desired: Desired, announce: boolean): Promise<void> {
-    const abort = new AbortController();
-    this.acting = { desired, abort };
-    const target = targetFromDesired(desired);
-    if (announce) {
-      this.phase = 'applying';
-      this.event('apply-started', desired.rev, `applying release ${desired.release?.id ?? '(none)'}`);
-      await this.report();
-    }
-    try {
-      const result = await this.reconciler(abort.signal).reconcile(target);
-      if (abort.signal.aborted) return;
-      for (const step of result.executed) {
-        if (step.action === 'create-and-start') this.event('component-started', desired.rev, `started ${step.component.spec.name}`);
-      }
-      if (announce || result.executed.length > 0)
-        this.deps.logger.info('converged', { rev: desired.rev, steps: result.executed.length, passes: result.passes });
-      // A quiet re-check of what is already recorded as applied writes nothing: SD cards wear out.
-      if (announce) await this.record(desired, { outcome: 'applied' });
-      this.phase = 'running';
-      this.failures = 0;
-      if (announce) this.event('apply-succeeded', desired.rev, `running ${describeTarget(target)}`);
-    } catch (err) {
-      if (abort.signal.aborted) return;
-      const terminal = isTerminal(err);
-      await this.record(desired, { outcome: 'failed', error: errorMessage(err), terminal });
-      this.phase = 'failed';
-      this.retryAt = this.deps.clock.now().getTime() + backoffMs(this.failures++, 10_000, 300_000);
-      this.deps.logger.error('apply failed', {
-        rev: desired.rev,
-        error: errorMessage(err),
-        code: (err as { code?: string }).code,
-        terminal,
-      });
-      this.event('apply-failed', desired.rev, errorMessage(err));
-    } finally {
-      this.acting = undefined;
-      await this.report();
-    }
-  }
-
-  private reconciler(signal: AbortSignal): Reconciler {
-    return new Reconciler({
-      runtime: this.deps.runtime,
-      clock: this.deps.clock,
-      logger: this.deps.logger,
-      healthTimeoutMs: this.settings.healthTimeoutMs,
-      healthPollMs: this.settings.healthPollMs,
-      signal,
-      onPullProgress: (image, p) => {
-        if (p.status.startsWith('Status:') || p.status.startsWith('Digest:')) this.deps.logger.info('pull', { image, status: p.status });
-      },
-    });
-  }
-
-  private async record(desired: Desired, outcome: Pick<AppliedState, 'outcome' | 'error' | 'terminal'>): Promise<void> {
-    this.applied = { version: 1, desired, ...outcome, at: this.deps.clock.now().toISOString() };
-    try {
-      await this.deps.store.save(this.applied);
-    } catch (err) {
-      this.deps.logger.error('could not persist applied state', { path: this.deps.store.path, error: errorMessage(err) });
-    }
-  }
-
-  /** Level-based upkeep: re-check a running assembly, retry a transient failure when its backoff ends, report changes. */
-  private async tick(): Promise<void> {
-    const idle = !this.acting && !this.pending;
-    const applied = this.applied;
-    if (idle && applied) {
-      const due = this.deps.clock.now().getTime() >= this.retryAt;
-      if (applied.outcome === 'applied' && this.sinceLastCheck() >= this.settings.reconcileIntervalMs) this.enqueueCheck(applied.desired);
-      else if (applied.outcome === 'failed' && !applied.terminal && due) this.enqueue(applied.desired);
-    }
-    await this.report();
-  }
-
-  private sinceLastCheck(): number {
-    return this.deps.clock.now().getTime() - this.lastCheck;
-  }
-
-  private enqueueCheck(desired: Desired): void {
-    this.lastCheck = this.deps.clock.now().getTime();
-    this.enqueue(desired);
+  private scheduleReport(): void {
+    this.reporting = this.reporting.then(() => this.report());
   }
 
   private async report(): Promise<void> {
-    const held = this.acting?.desired ?? this.applied?.desired;
-    let containers;
+    let body: Reported;
     try {
-      containers = await this.deps.runtime.listContainers();
+      body = await this.reported();
     } catch (err) {
       this.deps.logger.warn('cannot read container states for the report', { error: errorMessage(err) });
       return;
     }
-    const target = held ? targetFromDesired(held) : null;
-    const body: Omit<Reported, 'at'> = {
-      schema: PROTOCOL_SCHEMA,
-      agentVersion: AGENT_VERSION,
-      rev: held?.rev ?? 0,
-      releaseId: held?.release?.id ?? null,
-      phase: this.phase,
-      components: componentStatuses(containers, target),
-      ...(this.phase === 'failed' && this.applied?.error ? { error: this.applied.error } : {}),
-    };
-    const key = JSON.stringify(body);
+    // Sent only when something other than the timestamp moved: a small board on a metered link sends little.
+    this.noticeRestarts(body);
+    const key = JSON.stringify({ ...body, at: undefined });
     if (key === this.lastReport) return;
     this.lastReport = key;
-    this.uplink?.publish('reported', { ...body, at: this.deps.clock.now().toISOString() });
+    this.uplink?.publish('reported', body);
   }
 
-  private event(kind: DeviceEvent['kind'], rev: number, message: string): void {
-    this.uplink?.publish('events', {
-      schema: PROTOCOL_SCHEMA,
-      at: this.deps.clock.now().toISOString(),
-      kind,
-      rev,
-      message: message.slice(0, 2_000),
-    });
+  /** A component the engine restarted by itself (its restart policy) is worth an event, once per restart. */
+  private noticeRestarts(body: Reported): void {
+    const seen = new Map<string, number>();
+    for (const c of body.components) {
+      if (!c.containerId) continue;
+      const count = c.restartCount ?? 0;
+      seen.set(c.containerId, count);
+      const before = this.restartCounts.get(c.containerId);
+      if (before !== undefined && count > before) {
+        this.event('component-restarted', `component "${c.name}" restarted (${count} restart(s) in total)`, this.updater.running());
+      }
+    }
+    this.restartCounts = seen;
   }
 
-  private async publishTelemetry(): Promise<void> {
-    const sample = await this.deps.sampleTelemetry();
-    this.uplink?.publish('telemetry', { schema: PROTOCOL_SCHEMA, samples: [sample] });
+  private async tick(): Promise<void> {
+    // Not awaited: the re-check queues behind an update in progress, and reports must not wait for it.
+    const due = this.deps.clock.now().getTime() - this.lastUpkeep >= this.settings.reconcileIntervalMs;
+    if (due && this.updater.current.phase === 'idle') void this.upkeep();
+    this.scheduleReport();
+    await this.reporting;
+  }
+
+  private async upkeep(): Promise<void> {
+    this.lastUpkeep = this.deps.clock.now().getTime();
+    try {
+      await this.updater.upkeep();
+    } catch (err) {
+      this.deps.logger.error('could not converge to the active slot', { error: errorMessage(err) });
+    }
+    this.scheduleReport();
+  }
+
+  private event(kind: DeviceEvent['kind'], message: string, slot: Slot | null, phase?: Phase): void {
+    const body: DeviceEvent = {
+      ...this.eventBody(kind, message),
+      ...(slot ? { rev: slot.rev } : {}),
+      ...(slot?.release ? { releaseId: slot.release.id } : {}),
+      ...(phase ? { phase } : {}),
+    };
+    if (this.uplink?.connected) return this.uplink.publish('events', body);
+    this.deps.outbox.push(body).catch((err: unknown) => this.deps.logger.error('could not keep an event', { error: errorMessage(err) }));
+  }
+
+  private eventBody(kind: DeviceEvent['kind'], message: string): DeviceEvent {
+    return { schema: PROTOCOL_SCHEMA, at: this.deps.clock.now().toISOString(), kind, message: message.slice(0, 2_000) };
+  }
+
+  private async sample(): Promise<void> {
+    this.samples.push(await this.deps.sampleTelemetry());
+    if (this.samples.length > MAX_BATCH) this.samples.splice(0, this.samples.length - MAX_BATCH);
+  }
+
+  private flushTelemetry(): void {
+    if (this.samples.length === 0 || !this.uplink?.connected) return;
+    this.uplink.publish('telemetry', { schema: PROTOCOL_SCHEMA, samples: this.samples });
+    this.samples = [];
   }
 
   private async refreshInventory(): Promise<void> {
@@ -288,8 +262,4 @@ export class Agent {
     timer.unref();
     this.timers.push(timer);
   }
-}
-
-function describeTarget(target: TargetState | null): string {
-  return target ? `${target.assembly} (${target.components.map((c) => c.spec.name).join(', ')})` : 'nothing';
 }

@@ -1,3 +1,4 @@
+import { PHASES, type Phase } from './update/machine';
 import { AgentError } from './support/errors';
 import type { LogLevel } from './support/logger';
 
@@ -16,10 +17,19 @@ export interface AgentConfig {
   stateDir: string;
   /** Root of the host file system for board probes; `/host` when the agent runs in a container with `/` mounted there. */
   hostRoot: string;
+  /** The board spec name, when the device tree cannot tell (or to override it). */
+  board: string | undefined;
   telemetryIntervalMs: number;
+  telemetrySampleMs: number;
   reportIntervalMs: number;
   reconcileIntervalMs: number;
   healthTimeoutMs: number;
+  diskReserveBytes: number;
+  unknownImageBytes: number;
+  /** Extra label on every engine object this agent manages, for several agents on one engine (simulations, tests). */
+  scopeLabel: { key: string; value: string } | undefined;
+  /** Crash tests only: stop dead at a phase (`switch`, or `switch:after` once its action is done). */
+  testPauseAt: { phase: Phase; when: 'before' | 'after' } | undefined;
   logLevel: LogLevel;
 }
 
@@ -30,14 +40,22 @@ export interface AgentConfig {
  * socket /var/run/docker.sock).
  */
 export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
+  const telemetryIntervalMs = milliseconds(env, 'FLOTILLA_TELEMETRY_INTERVAL_MS', 60_000);
   return {
     provisioningPath: env.FLOTILLA_PROVISIONING || '/boot/firmware/flotilla/provisioning.json',
     stateDir: env.FLOTILLA_STATE_DIR || '/var/lib/flotilla',
     hostRoot: env.FLOTILLA_HOST_ROOT || '/',
-    telemetryIntervalMs: milliseconds(env, 'FLOTILLA_TELEMETRY_INTERVAL_MS', 60_000),
+    board: env.FLOTILLA_BOARD || undefined,
+    telemetryIntervalMs,
+    // At most one sample per batch interval by default: a batch is never empty.
+    telemetrySampleMs: milliseconds(env, 'FLOTILLA_TELEMETRY_SAMPLE_MS', Math.min(10_000, telemetryIntervalMs)),
     reportIntervalMs: milliseconds(env, 'FLOTILLA_REPORT_INTERVAL_MS', 10_000),
     reconcileIntervalMs: milliseconds(env, 'FLOTILLA_RECONCILE_INTERVAL_MS', 30_000),
     healthTimeoutMs: milliseconds(env, 'FLOTILLA_HEALTH_TIMEOUT_MS', 120_000),
+    diskReserveBytes: bytes(env, 'FLOTILLA_DISK_RESERVE_BYTES', 256 * 1024 * 1024),
+    unknownImageBytes: bytes(env, 'FLOTILLA_UNKNOWN_IMAGE_BYTES', 512 * 1024 * 1024),
+    scopeLabel: scopeLabel(env.FLOTILLA_SCOPE_LABEL),
+    testPauseAt: pauseAt(env.FLOTILLA_TEST_PAUSE_AT),
     logLevel: logLevel(env.FLOTILLA_LOG_LEVEL),
   };
 }
@@ -49,6 +67,29 @@ function milliseconds(env: NodeJS.ProcessEnv, name: string, fallback: number): n
   // Below a second the timers would keep a small board busy for nothing.
   if (!Number.isInteger(value) || value < 1_000) throw new ConfigError(name, raw, 'a whole number of milliseconds, at least 1000');
   return value;
+}
+
+function bytes(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw new ConfigError(name, raw, 'a whole number of bytes');
+  return value;
+}
+
+function scopeLabel(raw: string | undefined): AgentConfig['scopeLabel'] {
+  if (raw === undefined || raw === '') return undefined;
+  const match = /^([a-z0-9._-]+)=([A-Za-z0-9._-]+)$/.exec(raw);
+  if (!match) throw new ConfigError('FLOTILLA_SCOPE_LABEL', raw, 'key=value (letters, digits, . _ -)');
+  return { key: match[1]!, value: match[2]! };
+}
+
+function pauseAt(raw: string | undefined): AgentConfig['testPauseAt'] {
+  if (raw === undefined || raw === '') return undefined;
+  const [phase, when = 'before'] = raw.split(':');
+  if (!(PHASES as readonly string[]).includes(phase ?? '') || (when !== 'before' && when !== 'after'))
+    throw new ConfigError('FLOTILLA_TEST_PAUSE_AT', raw, `PHASE or PHASE:after, PHASE one of ${PHASES.join(', ')}`);
+  return { phase: phase as Phase, when };
 }
 
 function logLevel(raw: string | undefined): LogLevel {

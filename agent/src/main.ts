@@ -1,16 +1,24 @@
 #!/usr/bin/env node
+import { statfs } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { Agent } from './agent';
+import { CLI_COMMANDS, runCli } from './cli/client';
+import { ControlServer } from './cli/control-server';
+import { controlSocketPath } from './cli/protocol';
 import { readConfig, type AgentConfig } from './config';
+import { recognizeBoard } from './hardware/board';
 import { collectInventory } from './hardware/inventory';
 import { sampleTelemetry } from './hardware/telemetry';
 import { MqttLink } from './link/mqtt-link';
+import { EventOutbox } from './link/outbox';
 import { loadOrRegister } from './provisioning/credentials';
 import { DockerRuntime } from './runtime/docker-runtime';
-import { AppliedStateStore } from './state/applied-store';
 import { systemClock } from './support/clock';
 import { errorMessage, isTerminal } from './support/errors';
 import { jsonLogger, type Logger } from './support/logger';
+import { ImageLedger } from './update/image-ledger';
+import { UpdateJournal } from './update/journal';
+import { registryFacts } from './update/registry-facts';
 import { AGENT_VERSION } from './version';
 
 /** Exit status for a configuration that no restart can fix (sysexits.h EX_CONFIG), so systemd can stop retrying. */
@@ -36,19 +44,36 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
   });
   if (shutdown.signal.aborted) return;
 
-  const runtime = new DockerRuntime(new Docker());
+  const runtime = new DockerRuntime(
+    new Docker(),
+    config.scopeLabel ? { scopeLabels: { [config.scopeLabel.key]: config.scopeLabel.value } } : {},
+  );
+  const board = await recognizeBoard(config.board, config.hostRoot);
+  logger.info('board', { board: board ?? 'unknown' });
+  const outbox = new EventOutbox(config.stateDir);
+  await outbox.load();
   const agent = new Agent({
     runtime,
-    store: new AppliedStateStore(config.stateDir),
+    journal: new UpdateJournal(config.stateDir),
+    ledger: new ImageLedger(config.stateDir),
     clock: systemClock,
     logger,
+    releaseKeys: credential.releaseKeys,
+    board,
+    freeDiskBytes: (path) => freeBytes(path, config.stateDir),
+    imageFacts: (ref, architecture) => registryFacts(ref, architecture),
+    outbox,
     collectInventory: () => collectInventory({ root: config.hostRoot }),
     sampleTelemetry: () => sampleTelemetry({ root: config.hostRoot }),
     settings: {
       telemetryIntervalMs: config.telemetryIntervalMs,
+      telemetrySampleMs: config.telemetrySampleMs,
       reportIntervalMs: config.reportIntervalMs,
       reconcileIntervalMs: config.reconcileIntervalMs,
       healthTimeoutMs: config.healthTimeoutMs,
+      diskReserveBytes: config.diskReserveBytes,
+      unknownImageBytes: config.unknownImageBytes,
+      ...(config.testPauseAt ? { pauseAt: config.testPauseAt } : {}),
     },
   });
   const link = new MqttLink({
@@ -59,6 +84,8 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
     onCommand: (command) => agent.command(command),
     onConnect: () => agent.onConnected(),
   });
+  const control = new ControlServer(agent, controlSocketPath(config.stateDir), logger);
+  await control.start();
   await agent.start(link);
   link.start();
   logger.info('running', { deviceId: credential.deviceId, mqttUrl: credential.mqttUrl });
@@ -66,9 +93,23 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
   await new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve(), { once: true }));
   // Containers are left running on purpose: the device keeps serving while the agent is away.
   const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
+  await Promise.race([control.stop(), grace]);
   await Promise.race([agent.stop(), grace]);
   await Promise.race([link.stop(), grace]);
   logger.info('stopped');
+}
+
+/** Free bytes where the engine keeps images; the state dir when that path is not visible (agent in a container). */
+async function freeBytes(dataRoot: string, fallback: string): Promise<number> {
+  for (const path of [dataRoot, fallback]) {
+    try {
+      const s = await statfs(path);
+      return s.bavail * s.bsize;
+    } catch {
+      continue;
+    }
+  }
+  return Number.MAX_SAFE_INTEGER;
 }
 
 function fail(logger: Logger, err: unknown): never {
@@ -82,8 +123,19 @@ try {
 } catch (err) {
   fail(jsonLogger(), err);
 }
-const logger = jsonLogger({ level: config.logLevel });
-main(config, logger).then(
-  () => process.exit(0),
-  (err: unknown) => fail(logger, err),
-);
+const command = process.argv[2];
+if (command !== undefined && (CLI_COMMANDS as readonly string[]).includes(command)) {
+  runCli(process.argv.slice(2), config.stateDir).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${errorMessage(err)}\n`);
+      process.exit(1);
+    },
+  );
+} else {
+  const logger = jsonLogger({ level: config.logLevel });
+  main(config, logger).then(
+    () => process.exit(0),
+    (err: unknown) => fail(logger, err),
+  );
+}

@@ -89,7 +89,8 @@ async function assignAndWaitRunning(deviceId: string, release: ReleaseView): Pro
     `device ${deviceId} to report release ${release.version} (rev ${rev}) running`,
     async () => {
       const d = await device(deviceId);
-      return d.reported?.rev === rev && d.reported.phase === 'running' ? d : undefined;
+      const update = d.reported?.update;
+      return update?.phase === 'idle' && update.active?.rev === rev ? d : undefined;
     },
     90_000,
     500,
@@ -126,10 +127,10 @@ describe('walking skeleton', () => {
     const token = await api.post<ProvisioningTokenView>('/api/v1/provisioning-tokens', { maxUses: 1 });
     expect(token.status).toBe(201);
     const provisioning = join(workDir, 'provisioning.json');
-    writeFileSync(
-      provisioning,
-      JSON.stringify({ schema: 1, apiUrl: cp.httpUrl, mqttUrl: cp.mqttUrl, token: token.body.token, name: 'e2e-board' }),
-    );
+    // The control plane hands out a ready provisioning.json; an image build writes it to the boot partition.
+    expect(token.body.provisioning).toMatchObject({ apiUrl: cp.httpUrl, mqttUrl: cp.mqttUrl, token: token.body.token });
+    expect(token.body.provisioning.releaseKeys.length).toBeGreaterThan(0);
+    writeFileSync(provisioning, JSON.stringify({ ...token.body.provisioning, name: 'e2e-board' }));
     agent = new AgentProcess({
       FLOTILLA_PROVISIONING: provisioning,
       FLOTILLA_STATE_DIR: join(workDir, 'agent-state'),
@@ -159,7 +160,7 @@ describe('walking skeleton', () => {
     const v1 = await publish(manifest('1.0.0', 'first'));
     const d = await assignAndWaitRunning(deviceId, v1);
 
-    expect(d.reported!.releaseId).toBe(v1.id);
+    expect(d.reported!.update.active!.releaseId).toBe(v1.id);
     expect(d.reported!.components.map((c) => [c.name, c.state])).toEqual(
       expect.arrayContaining([
         ['web', 'running'],

@@ -13,7 +13,17 @@ const MAX_OUTPUT_BYTES = MAX_PAYLOAD_BYTES - 8 * 1024;
 const MAX_LOG_LINES = 1_000;
 
 /** Runs one command from the control plane. Failures are thrown; the link turns them into `ok: false`. */
-export async function runCommand(command: Command, deps: { runtime: ContainerRuntime; logger: Logger }): Promise<CommandResult> {
+export interface CommandDeps {
+  runtime: ContainerRuntime;
+  logger: Logger;
+  /** Ends the update on trial now (throws when there is none). */
+  rollback: (reason: string) => void;
+}
+
+/** Longest `logs` follow: the reply has to come back within a command's patience. */
+const MAX_FOLLOW_SECONDS = 60;
+
+export async function runCommand(command: Command, deps: CommandDeps): Promise<CommandResult> {
   const ok = (output?: string): CommandResult => ({
     schema: PROTOCOL_SCHEMA,
     id: command.id,
@@ -30,8 +40,15 @@ export async function runCommand(command: Command, deps: { runtime: ContainerRun
     case 'logs': {
       const container = await managedContainer(deps.runtime, command.args.component);
       const tail = Math.min(MAX_LOG_LINES, Math.max(1, Number.parseInt(command.args.tail ?? '100', 10) || 100));
-      return ok(lastBytes(await deps.runtime.logs(container, { tail }), MAX_OUTPUT_BYTES));
+      const follow = command.args.follow === undefined ? undefined : Number.parseInt(command.args.follow, 10);
+      if (follow !== undefined && !(follow >= 1 && follow <= MAX_FOLLOW_SECONDS))
+        throw new CommandRefusedError(`argument "follow" must be a number of seconds from 1 to ${MAX_FOLLOW_SECONDS}`);
+      const options = follow === undefined ? { tail } : { tail, followMs: follow * 1_000 };
+      return ok(lastBytes(await deps.runtime.logs(container, options), MAX_OUTPUT_BYTES));
     }
+    case 'rollback':
+      deps.rollback(`rollback requested by command ${command.id}`);
+      return ok('rolling back to the active slot');
     case 'identify':
       // No board here has an LED the agent may drive yet; the log line lets a technician match device and screen.
       deps.logger.info('identify requested: this is the device', { id: command.id });

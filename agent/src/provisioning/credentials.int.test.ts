@@ -41,6 +41,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const releaseKeys = [
+  { keyId: 'ed25519:0123456789abcdef', publicKey: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n' },
+];
+
+/** What the control plane says at registration; the device pins the provisioning file's keys instead. */
+const serverKeys = [{ keyId: 'ed25519:fedcba9876543210', publicKey: '-----BEGIN PUBLIC KEY-----\nother\n-----END PUBLIC KEY-----\n' }];
+
 async function writeProvisioning(overrides: Record<string, unknown>): Promise<void> {
   const file = {
     schema: 1,
@@ -49,6 +56,7 @@ async function writeProvisioning(overrides: Record<string, unknown>): Promise<vo
     token: 'tok_0123456789abcdef',
     name: 'kiosk-1',
     board: 'rpi4',
+    releaseKeys,
     ...overrides,
   };
   await writeFile(join(dir, 'provisioning.json'), JSON.stringify(file));
@@ -67,9 +75,16 @@ const options = () => ({
 
 describe('loadOrRegister', () => {
   it('registers with the token, stores the credential 0600, and reuses it next time', async () => {
-    handlers.push(json(201, { deviceId: 'dev_1', password: 'p'.repeat(32), mqttUrl: 'mqtt://broker:1883' }));
+    handlers.push(json(201, { deviceId: 'dev_1', password: 'p'.repeat(32), mqttUrl: 'mqtt://broker:1883', releaseKeys: serverKeys }));
     const credential = await loadOrRegister(options());
-    expect(credential).toEqual({ schema: 1, deviceId: 'dev_1', password: 'p'.repeat(32), apiUrl, mqttUrl: 'mqtt://broker:1883' });
+    expect(credential).toEqual({
+      schema: 1,
+      deviceId: 'dev_1',
+      password: 'p'.repeat(32),
+      apiUrl,
+      mqttUrl: 'mqtt://broker:1883',
+      releaseKeys,
+    });
     expect(requests).toEqual([
       { url: '/api/v1/devices/register', body: { token: 'tok_0123456789abcdef', name: 'kiosk-1', board: 'rpi4' } },
     ]);
@@ -93,7 +108,7 @@ describe('loadOrRegister', () => {
     handlers.push(
       json(503, { message: 'starting' }),
       json(502, {}),
-      json(200, { deviceId: 'dev_2', password: 'q'.repeat(32), mqttUrl: '' }),
+      json(200, { deviceId: 'dev_2', password: 'q'.repeat(32), mqttUrl: '', releaseKeys: serverKeys }),
     );
     const opts = options();
     const credential = await loadOrRegister(opts);

@@ -39,6 +39,9 @@ export async function loadOrRegister(options: CredentialOptions): Promise<Device
         password: response.password,
         apiUrl: provisioning.apiUrl,
         mqttUrl: response.mqttUrl || provisioning.mqttUrl,
+        // Pinned from the provisioning file (written when the board was imaged), not from the
+        // network answer: a release is trusted only if one of these keys signed it.
+        releaseKeys: provisioning.releaseKeys,
       };
       await writeFileAtomic(credentialPath, JSON.stringify(DeviceCredential.parse(credential), null, 2) + '\n', 0o600);
       options.logger.info('registered', { deviceId: credential.deviceId, mqttUrl: credential.mqttUrl });

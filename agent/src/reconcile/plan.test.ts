@@ -1,6 +1,6 @@
-import type { ComponentSpec, Desired } from '@flotilla/shared';
+import type { ComponentSpec } from '@flotilla/shared';
 import type { ManagedContainer } from '../runtime/container-runtime';
-import { LABEL } from '../runtime/labels';
+import { LABEL, containerName } from '../runtime/labels';
 import { dependencyOrder, plan } from './plan';
 import type { ObservedState, TargetState } from './state';
 import type { Step } from './steps';
@@ -32,12 +32,11 @@ function desired(
   components: ComponentSpec[],
   config: Record<string, string> = {},
   extra: { volumes?: string[]; name?: string } = {},
-): Pick<Desired, 'release' | 'config'> {
+): Parameters<typeof targetFromDesired>[0] {
   return {
     config,
     release: {
       id: RELEASE_ID,
-      digest: 'sha256:' + 'c'.repeat(64),
       assembly: {
         name: extra.name ?? 'origin',
         version: '1.0.0',
@@ -100,7 +99,7 @@ function simulate(state: ObservedState, steps: Step[]): ObservedState {
 function running(name: string, specHash: string, image = IMG_A, overrides: Partial<ManagedContainer> = {}): ManagedContainer {
   return {
     id: `id-${name}`,
-    name: `flotilla_${name}`,
+    name: containerName(name, specHash),
     image,
     state: 'running',
     health: 'healthy',
@@ -275,7 +274,7 @@ describe('plan', () => {
     const state = installed(before);
     const starting = {
       ...state,
-      containers: state.containers.map((c) => (c.name === 'flotilla_db' ? { ...c, health: 'starting' as const } : c)),
+      containers: state.containers.map((c) => (c.labels[LABEL.component] === 'db' ? { ...c, health: 'starting' as const } : c)),
     };
     expect(actions(plan(starting, after))).toEqual(['stop web', 'remove web', 'wait-healthy db', 'create-and-start web']);
   });
@@ -285,7 +284,7 @@ describe('plan', () => {
     const state = installed(t);
     const exited = {
       ...state,
-      containers: state.containers.map((c) => (c.name === 'flotilla_web' ? { ...c, state: 'exited' as const } : c)),
+      containers: state.containers.map((c) => (c.labels[LABEL.component] === 'web' ? { ...c, state: 'exited' as const } : c)),
     };
     expect(actions(plan(exited, t))).toEqual(['remove web', 'create-and-start web']);
   });
@@ -302,7 +301,10 @@ describe('plan', () => {
     const state = installed(t);
     const broken = {
       ...state,
-      containers: state.containers.map((c) => ({ ...c, state: c.name === 'flotilla_web' ? ('created' as const) : ('dead' as const) })),
+      containers: state.containers.map((c) => ({
+        ...c,
+        state: c.labels[LABEL.component] === 'web' ? ('created' as const) : ('dead' as const),
+      })),
     };
     expect(actions(plan(broken, t))).toEqual(['remove web', 'remove db', 'create-and-start db', 'create-and-start web']);
   });
@@ -338,6 +340,45 @@ describe('plan', () => {
   it('never removes volumes, even when the target is null', () => {
     const t = target([component('web')], {}, { volumes: ['data'] });
     expect(plan(installed(t), null).some((s) => s.action === ('remove-volume' as string))).toBe(false);
+  });
+});
+
+describe('plan: hand-over', () => {
+  it('starts the new container beside the old one, waits for its health, then stops the old one', () => {
+    const check = { healthcheck: { test: ['CMD', 'true'] } };
+    const before = target([component('web', { update: 'hand-over', ...check })]);
+    const after = target([component('web', { update: 'hand-over', image: IMG_B, ...check })]);
+    expect(actions(plan(installed(before), after))).toEqual([
+      'pull B',
+      'create-and-start web',
+      'wait-healthy web',
+      'stop web',
+      'remove web',
+    ]);
+    const waited = plan(installed(before), after).find((s) => s.action === 'wait-healthy');
+    expect(waited).toMatchObject({ container: after.components[0]!.containerName });
+    expect(after.components[0]!.containerName).not.toEqual(before.components[0]!.containerName);
+  });
+
+  it('stops the old one right after the new one starts when there is no health check', () => {
+    const before = target([component('web', { update: 'hand-over' })]);
+    const after = target([component('web', { update: 'hand-over', image: IMG_B })]);
+    expect(actions(plan(installed(before), after))).toEqual(['pull B', 'create-and-start web', 'stop web', 'remove web']);
+    expect(plan(simulate(installed(before), plan(installed(before), after)), after)).toEqual([]);
+  });
+
+  it('hands over only its own component; the others switch as usual', () => {
+    const before = target([component('web', { update: 'hand-over' }), component('db')]);
+    const after = target([component('web', { update: 'hand-over', image: IMG_B }), component('db', { image: IMG_B })]);
+    expect(actions(plan(installed(before), after))).toEqual([
+      'pull B',
+      'stop db',
+      'remove db',
+      'create-and-start db',
+      'create-and-start web',
+      'stop web',
+      'remove web',
+    ]);
   });
 });
 

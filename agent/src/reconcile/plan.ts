@@ -37,8 +37,11 @@ export function plan(current: ObservedState, target: TargetState | null): Step[]
     images.forEach((image) => present.add(image));
     return images.map((image) => ({ action: 'pull', image }));
   };
-  // Hand-over (new beside old) needs two containers of one component at once; until the
-  // naming allows that it is carried out as download-then-switch, which is as safe.
+  // Hand-over: the new container starts beside the old one (names carry the spec hash), and
+  // the old one goes only once the new one runs, healthy when it has a check.
+  const handedOver = new Set(incoming.filter((c) => c.spec.update === 'hand-over').map((c) => c.spec.name));
+  const replacedLater = outgoing.filter((c) => handedOver.has(c.labels[LABEL.component] ?? ''));
+  const replacedNow = outgoing.filter((c) => !replacedLater.includes(c));
   const pullFirst = incoming.filter((c) => c.spec.update !== 'switch-then-download');
   const pullAfterStop = incoming.filter((c) => c.spec.update === 'switch-then-download');
 
@@ -50,9 +53,9 @@ export function plan(current: ObservedState, target: TargetState | null): Step[]
       .filter((v) => !current.volumes.includes(v))
       .map((volume): Step => ({ action: 'create-volume', volume, assembly: target.assembly })),
     ...pullsFor(pullFirst),
-    ...stopOrder(outgoing, target).flatMap(stopAndRemove),
+    ...stopOrder(replacedNow, target).flatMap(stopAndRemove),
     ...pullsFor(pullAfterStop),
-    ...startSteps(incoming, kept, target),
+    ...startSteps(incoming, kept, target, replacedLater),
     ...current.networks.filter((n) => !target.networks.includes(n)).map((network): Step => ({ action: 'remove-network', network })),
   ];
 }
@@ -87,7 +90,12 @@ function stopAndRemove(container: ManagedContainer): Step[] {
   ];
 }
 
-function startSteps(incoming: TargetComponent[], kept: Map<string, ManagedContainer>, target: TargetState): Step[] {
+function startSteps(
+  incoming: TargetComponent[],
+  kept: Map<string, ManagedContainer>,
+  target: TargetState,
+  replacedLater: ManagedContainer[],
+): Step[] {
   const steps: Step[] = [];
   const awaited = new Set<string>();
   for (const component of incoming) {
@@ -101,6 +109,13 @@ function startSteps(incoming: TargetComponent[], kept: Map<string, ManagedContai
       steps.push({ action: 'wait-healthy', container: spec.containerName, component: dependency });
     }
     steps.push({ action: 'create-and-start', component, assembly: target.assembly, releaseId: target.releaseId });
+    const old = replacedLater.filter((c) => c.labels[LABEL.component] === component.spec.name);
+    if (old.length === 0) continue;
+    if (component.spec.healthcheck) {
+      awaited.add(component.spec.name);
+      steps.push({ action: 'wait-healthy', container: component.containerName, component: component.spec.name });
+    }
+    steps.push(...old.flatMap(stopAndRemove));
   }
   return steps;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
-import type { ComponentSpec, Desired } from '@flotilla/shared';
+import type { ComponentSpec } from '@flotilla/shared';
 import { DockerRuntime } from '../runtime/docker-runtime';
 import { LABEL } from '../runtime/labels';
 import { systemClock } from '../support/clock';
@@ -40,12 +40,11 @@ function component(name: string, overrides: Partial<ComponentSpec>): ComponentSp
   };
 }
 
-function desired(webEnv: Record<string, string>): Pick<Desired, 'release' | 'config'> {
+function desired(webEnv: Record<string, string>): Parameters<typeof targetFromDesired>[0] {
   return {
     config: { SITE: 'test' },
     release: {
       id: '22222222-2222-4222-8222-222222222222',
-      digest: 'sha256:' + 'd'.repeat(64),
       assembly: {
         name: assembly,
         version: '1.0.0',
@@ -110,7 +109,7 @@ describe('Reconciler (real engine)', () => {
       [db, 'running'],
       [web, 'running'],
     ]);
-    const info = await docker.getContainer(`flotilla_${web}`).inspect();
+    const info = await docker.getContainer(containers.find((c) => c.labels[LABEL.component] === web)!.id).inspect();
     expect(info.Config.Env).toEqual(expect.arrayContaining(['MODE=a', 'SITE=test']));
   });
 

@@ -1,4 +1,4 @@
-import type { ComponentSpec, Desired } from '@flotilla/shared';
+import type { ComponentSpec } from '@flotilla/shared';
 import { InMemoryRuntime } from '../runtime/in-memory-runtime';
 import { silentLogger } from '../support/logger';
 import { instantClock } from '../support/test-clock';
@@ -27,11 +27,10 @@ function component(name: string, overrides: Partial<ComponentSpec> = {}): Compon
 }
 
 function target(components: ComponentSpec[]) {
-  const desired: Pick<Desired, 'release' | 'config'> = {
+  const desired: Parameters<typeof targetFromDesired>[0] = {
     config: {},
     release: {
       id: '11111111-1111-4111-8111-111111111111',
-      digest: 'sha256:' + 'c'.repeat(64),
       assembly: { name: 'origin', version: '1.0.0', probationMs: 0, components, volumes: ['data'], networks: ['default'] },
     },
   };
@@ -57,8 +56,8 @@ describe('Reconciler', () => {
       'ensureNetwork flotilla_origin_default',
       'ensureVolume flotilla_origin_data',
       `pull ${IMG}`,
-      'createAndStart flotilla_db',
-      'createAndStart flotilla_web',
+      expect.stringMatching(/^createAndStart flotilla_db_[0-9a-f]{12}$/),
+      expect.stringMatching(/^createAndStart flotilla_web_[0-9a-f]{12}$/),
     ]);
     expect([...runtime.containers.values()].map((c) => c.labels['io.flotilla.spec-hash'])).toEqual([
       expect.stringMatching(/^sha256:/),
@@ -87,7 +86,7 @@ describe('Reconciler', () => {
     expect((err as HealthTimeoutError).component).toBe('db');
     expect((err as HealthTimeoutError).terminal).toBe(true);
     expect(clock.slept.reduce((a, b) => a + b, 0)).toBe(10_000);
-    expect(runtime.containers.has('flotilla_web')).toBe(false);
+    expect([...runtime.containers.keys()].some((name) => name.startsWith('flotilla_web_'))).toBe(false);
   });
 
   it('refuses to wait for health on a dependency without a health check', async () => {

@@ -1,4 +1,4 @@
-import { contentDigest, type ComponentSpec, type Desired } from '@flotilla/shared';
+import { contentDigest, type ComponentSpec, type Release } from '@flotilla/shared';
 import { containerName, resourceName } from '../runtime/labels';
 import type { TargetComponent, TargetState } from './state';
 
@@ -8,7 +8,10 @@ import type { TargetComponent, TargetState } from './state';
  * the component's defaults, as device variables do on balena: the same release can then
  * be tuned per device without a new release.
  */
-export function targetFromDesired(desired: Pick<Desired, 'release' | 'config'>): TargetState | null {
+export function targetFromDesired(desired: {
+  release: Pick<Release, 'id' | 'assembly'> | null;
+  config: Record<string, string>;
+}): TargetState | null {
   const release = desired.release;
   if (!release) return null;
   const assembly = release.assembly;
@@ -22,10 +25,11 @@ export function targetFromDesired(desired: Pick<Desired, 'release' | 'config'>):
 }
 
 function targetComponent(assembly: string, spec: ComponentSpec, config: Record<string, string>): TargetComponent {
+  // The assembly name is part of the hash because it decides which volumes and networks are mounted.
+  const specHash = contentDigest({ assembly, component: spec, config });
   return {
-    containerName: containerName(spec.name),
+    containerName: containerName(spec.name, specHash),
     spec: { ...spec, environment: { ...spec.environment, ...config } },
-    // The assembly name is part of the hash because it decides which volumes and networks are mounted.
-    specHash: contentDigest({ assembly, component: spec, config }),
+    specHash,
   };
 }

@@ -15,6 +15,10 @@ export interface ContainerRuntime {
   /** Creates the volume unless one of that name exists; never deletes data. */
   ensureVolume(name: string, labels: Record<string, string>): Promise<void>;
   hasImage(ref: string): Promise<boolean>;
+  /** Removes one image reference; `in-use` when a container still needs it, `absent` when it was not there. */
+  removeImage(ref: string): Promise<'removed' | 'in-use' | 'absent'>;
+  /** The engine's CPU architecture (OCI names: amd64, arm64, arm) and where it keeps images. */
+  engineInfo(): Promise<EngineInfo>;
   pullImage(ref: string, onProgress?: (progress: PullProgress) => void): Promise<void>;
   /** Creates, connects to every network and starts; returns the container id. */
   createAndStart(request: ContainerRequest): Promise<string>;
@@ -22,7 +26,12 @@ export interface ContainerRuntime {
   remove(container: string): Promise<void>;
   restart(container: string): Promise<void>;
   inspectHealth(container: string): Promise<ContainerHealth>;
-  logs(container: string, options?: { tail?: number }): Promise<string>;
+  logs(container: string, options?: { tail?: number; followMs?: number }): Promise<string>;
+}
+
+export interface EngineInfo {
+  architecture: string;
+  dataRoot: string;
 }
 
 export type ContainerState = ComponentStatus['state'];
@@ -35,6 +44,8 @@ export interface ManagedContainer {
   state: ContainerState;
   health: HealthState;
   restartCount: number;
+  /** When the engine last started it (ISO 8601); changes on every restart, including the engine's own. */
+  startedAt?: string;
   labels: Record<string, string>;
 }
 

@@ -7,6 +7,7 @@ import type {
   ContainerHealth,
   ContainerRequest,
   ContainerRuntime,
+  EngineInfo,
   ContainerState,
   HealthState,
   ManagedContainer,
@@ -81,6 +82,26 @@ export class DockerRuntime implements ContainerRuntime {
     return found !== undefined;
   }
 
+  async removeImage(ref: string): Promise<'removed' | 'in-use' | 'absent'> {
+    try {
+      await this.docker.getImage(ref).remove();
+      return 'removed';
+    } catch (err) {
+      if (statusCode(err) === 404) return 'absent';
+      if (statusCode(err) === 409) return 'in-use';
+      throw new EngineError('remove image', ref, errorMessage(err), err);
+    }
+  }
+
+  async engineInfo(): Promise<EngineInfo> {
+    const info = await this.call(
+      'read',
+      'engine info',
+      () => this.docker.info() as Promise<{ Architecture?: string; DockerRootDir?: string }>,
+    );
+    return { architecture: ociArchitecture(info.Architecture ?? ''), dataRoot: info.DockerRootDir ?? '/var/lib/docker' };
+  }
+
   async pullImage(ref: string, onProgress?: (progress: PullProgress) => void): Promise<void> {
     let stream: NodeJS.ReadableStream;
     try {
@@ -139,11 +160,30 @@ export class DockerRuntime implements ContainerRuntime {
     return { state: containerState(info.State.Status), health: healthState(info.State.Health?.Status) };
   }
 
-  async logs(container: string, options: { tail?: number } = {}): Promise<string> {
-    const raw = await this.call('read logs of', container, () =>
-      this.docker.getContainer(container).logs({ stdout: true, stderr: true, follow: false, tail: options.tail ?? 100, timestamps: true }),
-    );
-    return this.demux(raw);
+  async logs(container: string, options: { tail?: number; followMs?: number } = {}): Promise<string> {
+    const tail = options.tail ?? 100;
+    if (options.followMs === undefined) {
+      const raw = await this.call('read logs of', container, () =>
+        this.docker.getContainer(container).logs({ stdout: true, stderr: true, follow: false, tail, timestamps: true }),
+      );
+      return this.demux(raw);
+    }
+    const stream = (await this.call('follow logs of', container, () =>
+      this.docker.getContainer(container).logs({ stdout: true, stderr: true, follow: true, tail, timestamps: true }),
+    )) as NodeJS.ReadableStream & { destroy(): void };
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    this.docker.modem.demuxStream(stream, out, out);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, options.followMs);
+      stream.once('end', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    stream.destroy();
+    return Buffer.concat(chunks).toString('utf8');
   }
 
   /** Logs of a container without a TTY come in 8-byte-header frames; `demuxStream` strips them. */
@@ -168,6 +208,7 @@ export class DockerRuntime implements ContainerRuntime {
       state: containerState(info.State.Status),
       health: healthState(info.State.Health?.Status),
       restartCount: info.RestartCount ?? 0,
+      startedAt: info.State.StartedAt,
       labels: info.Config.Labels ?? {},
     };
   }
@@ -188,6 +229,12 @@ export class DockerRuntime implements ContainerRuntime {
       throw new EngineError(operation, target, errorMessage(err), err);
     }
   }
+}
+
+/** The engine reports `uname -m` names; images and registries use OCI/Go names. */
+export function ociArchitecture(machine: string): string {
+  const names: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64', armv7l: 'arm', armv6l: 'arm', i686: '386' };
+  return names[machine] ?? machine;
 }
 
 function statusCode(err: unknown): number | undefined {

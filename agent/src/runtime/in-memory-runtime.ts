@@ -2,6 +2,7 @@ import type {
   ContainerHealth,
   ContainerRequest,
   ContainerRuntime,
+  EngineInfo,
   ManagedContainer,
   ManagedResource,
   PullProgress,
@@ -49,6 +50,14 @@ export class InMemoryRuntime implements ContainerRuntime {
   }
   async hasImage(ref: string): Promise<boolean> {
     return this.images.has(ref);
+  }
+  async removeImage(ref: string): Promise<'removed' | 'in-use' | 'absent'> {
+    this.calls.push(`removeImage ${ref}`);
+    if ([...this.containers.values()].some((c) => c.image === ref)) return 'in-use';
+    return this.images.delete(ref) ? 'removed' : 'absent';
+  }
+  async engineInfo(): Promise<EngineInfo> {
+    return { architecture: 'amd64', dataRoot: '/var/lib/docker' };
   }
   async pullImage(ref: string, onProgress?: (progress: PullProgress) => void): Promise<void> {
     this.calls.push(`pull ${ref}`);

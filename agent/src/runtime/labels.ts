@@ -13,9 +13,13 @@ export const LABEL = {
 
 const PREFIX = 'flotilla';
 
-/** One container per component on a device, whatever the assembly, as Compose names one per service. */
-export function containerName(component: string): string {
-  return `${PREFIX}_${component}`;
+/**
+ * One container per component and spec: the name carries a short hash of the spec, so a
+ * hand-over can start the new container beside the old one, and a container left over
+ * from another slot is never mistaken for the one wanted.
+ */
+export function containerName(component: string, specHash: string): string {
+  return `${PREFIX}_${component}_${specHash.replace(/^sha256:/, '').slice(0, 12)}`;
 }
 
 /** Networks and volumes carry the assembly name so two assemblies never share data by accident. */

@@ -1,0 +1,262 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+import Docker from 'dockerode';
+import type { ChannelPayload, DeviceChannel } from '@flotilla/shared';
+import { Agent } from '../src/agent';
+import { request } from '../src/cli/client';
+import { DockerRuntime } from '../src/runtime/docker-runtime';
+import { systemClock } from '../src/support/clock';
+import { silentLogger } from '../src/support/logger';
+import { pushUniqueImage } from '../src/testing/images';
+import { signedDesired, testComponent, testSigner } from '../src/testing/releases';
+import { AgentProcess } from '../src/testing/agent-process';
+import { ImageLedger } from '../src/update/image-ledger';
+import { UpdateJournal } from '../src/update/journal';
+import { registryFacts } from '../src/update/registry-facts';
+import { machineLine, printTable } from '../../test/bench/machine';
+
+// The agent's own cost, measured against the real Docker Engine and local registry:
+//  1. idle RSS and CPU of the agent process (compiled, agent/dist) with one assembly
+//     running, connected to a broker, telemetry every 10 s;
+//  2. the time an A/B update adds on top of what the engine must do anyway (pull the
+//     images, create and start the containers) and the probation window;
+//  3. the time from a failed health gate to the old slot running again.
+// Usage: npm run bench -- agent [idle-seconds=30] [runs=3]
+
+const IDLE_S = Number(process.argv[2] ?? 30);
+/** V8 flags for the agent process, as its unit file or Dockerfile would pass them (see agent/README.md). */
+const NODE_FLAGS = (process.env.FLOTILLA_AGENT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const RUNS = Number(process.argv[3] ?? 3);
+const ROOT = join(__dirname, '../..');
+const run = randomBytes(3).toString('hex');
+const scope = { 'io.flotilla.test-run': `bench${run}` };
+const runtime = new DockerRuntime(new Docker(), { scopeLabels: scope });
+const signer = testSigner();
+const SERVE = ['sh', '-c', 'exec sleep 3600'];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function cleanup(images: string[]): Promise<void> {
+  for (const c of await runtime.listContainers()) await runtime.remove(c.name);
+  for (const n of await runtime.listNetworks()) await runtime.removeNetwork(n.name);
+  for (const image of images) await runtime.removeImage(image).catch(() => undefined);
+}
+
+function cpuTicks(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of /proc/PID/stat)
+}
+
+async function idle(image: string): Promise<Record<string, string | number>> {
+  if (
+    !existsSync(join(ROOT, 'agent/dist/main.js')) ||
+    spawnSync('npx', ['tsc', '-b', 'agent'], { cwd: ROOT, stdio: 'inherit' }).status !== 0
+  ) {
+    throw new Error('cannot build agent/dist: run `npm run build` first');
+  }
+  const broker = await Aedes.createBroker();
+  broker.authenticate = (_c, _u, _p, done) => done(null, true);
+  const server = createServer((s) => broker.handle(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  let telemetry = 0;
+  broker.on('publish', (packet) => {
+    if (packet.topic.endsWith('/telemetry')) telemetry++;
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-bench-'));
+  await AgentProcess.prepare(dir, [signer.key]);
+  const port = (server.address() as AddressInfo).port;
+  const { writeFile } = await import('node:fs/promises');
+  const credential = JSON.parse(await readFile(join(dir, 'credential.json'), 'utf8')) as Record<string, unknown>;
+  await writeFile(join(dir, 'credential.json'), JSON.stringify({ ...credential, mqttUrl: `mqtt://127.0.0.1:${port}` }), { mode: 0o600 });
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'agent/dist/main.js')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      FLOTILLA_STATE_DIR: dir,
+      FLOTILLA_PROVISIONING: join(dir, 'none.json'),
+      FLOTILLA_SCOPE_LABEL: `io.flotilla.test-run=bench${run}`,
+      FLOTILLA_TELEMETRY_INTERVAL_MS: '10000',
+      FLOTILLA_TELEMETRY_SAMPLE_MS: '10000',
+      FLOTILLA_LOG_LEVEL: 'warn',
+    },
+    stdio: 'ignore',
+  });
+  try {
+    for (let i = 0; i < 100 && !existsSync(join(dir, 'agent.sock')); i++) await new Promise((r) => setTimeout(r, 100));
+    const desired = signedDesired(signer, 1, [testComponent('web', image, { command: SERVE })], { name: `bench${run}`, probationMs: 500 });
+    await request(dir, { op: 'apply', desired });
+    for (let i = 0; i < 200; i++) {
+      const reply = await request(dir, { op: 'status' });
+      if (reply.ok && (reply.result as { update: { phase: string; active: unknown } }).update.active) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 10_000)); // settle: inventory, first telemetry
+    const hz = 100; // USER_HZ on Linux
+    const t0 = Date.now();
+    const c0 = cpuTicks(await readFile(`/proc/${child.pid}/stat`, 'utf8'));
+    let maxRss = 0;
+    while (Date.now() - t0 < IDLE_S * 1000) {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      maxRss = Math.max(maxRss, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    const c1 = cpuTicks(await readFile(`/proc/${child.pid}/stat`, 'utf8'));
+    const seconds = (Date.now() - t0) / 1000;
+    return {
+      measure: `agent idle, 1 component, telemetry 10 s (${Math.round(seconds)} s; node ${NODE_FLAGS.join(' ') || 'defaults'})`,
+      value: `RSS max ${(maxRss / 1024).toFixed(1)} MB, CPU ${((((c1 - c0) / hz) * 100) / seconds).toFixed(2)} %`,
+      note: `${telemetry} telemetry batches received`,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await new Promise<void>((r) => server.close(() => r()));
+    await broker.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function inProcessAgent(dir: string): Promise<{ agent: Agent; events: { kind: string; phase?: string; at: number }[] }> {
+  const events: { kind: string; phase?: string; at: number }[] = [];
+  const agent = new Agent({
+    runtime,
+    journal: new UpdateJournal(dir),
+    ledger: new ImageLedger(dir),
+    clock: systemClock,
+    logger: silentLogger,
+    releaseKeys: [signer.key],
+    board: undefined,
+    freeDiskBytes: async () => Number.MAX_SAFE_INTEGER,
+    imageFacts: (ref, arch) => registryFacts(ref, arch),
+    outbox: { push: async () => undefined, drain: async () => undefined },
+    collectInventory: async () => {
+      throw new Error('not measured');
+    },
+    sampleTelemetry: async () => ({ at: new Date().toISOString(), cpuPercent: 0, memUsedBytes: 0, memTotalBytes: 1 }),
+    settings: { gatePollMs: 250, healthPollMs: 250, reportIntervalMs: 60_000, reconcileIntervalMs: 600_000 },
+  });
+  await agent.start({
+    connected: true,
+    publish: <C extends DeviceChannel>(channel: C, value: ChannelPayload<C>) => {
+      if (channel === 'events') {
+        const e = value as ChannelPayload<'events'>;
+        events.push({ kind: e.kind, ...(e.phase ? { phase: e.phase } : {}), at: performance.now() });
+      }
+    },
+  });
+  return { agent, events };
+}
+
+/** What the engine needs anyway for the same work: pull, create, start. */
+async function engineBaseline(image: string, components: number): Promise<number> {
+  const start = performance.now();
+  await runtime.pullImage(image);
+  const names: string[] = [];
+  for (let i = 0; i < components; i++) {
+    const name = `flotilla_base${run}_${i}`;
+    names.push(name);
+    await runtime.createAndStart({
+      name,
+      assembly: `base${run}`,
+      spec: testComponent(`b${i}`, image, { command: SERVE, networks: [] }),
+      labels: { 'io.flotilla.managed': 'true' },
+    });
+  }
+  const ms = performance.now() - start;
+  for (const name of names) await runtime.remove(name);
+  await runtime.removeImage(image);
+  return ms;
+}
+
+async function updates(): Promise<Array<Record<string, string | number>>> {
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-bench-up-'));
+  const { agent, events } = await inProcessAgent(dir);
+  const images: string[] = [];
+  const overhead: number[] = [];
+  const rollback: number[] = [];
+  const PROBATION = 2_000;
+  const COMPONENTS = 2;
+  let rev = 0;
+  const release = (image: string, healthy = true) =>
+    signedDesired(
+      signer,
+      ++rev,
+      Array.from({ length: COMPONENTS }, (_, i) =>
+        testComponent(`c${i}`, image, {
+          command: SERVE,
+          ...(healthy ? {} : { healthcheck: { test: ['CMD', 'false'], intervalMs: 200, retries: 1 } }),
+        }),
+      ),
+      { name: `bench${run}`, probationMs: PROBATION },
+    );
+  try {
+    const first = await pushUniqueImage(`flotilla-bench/${run}-0`);
+    images.push(first);
+    agent.desire(release(first));
+    await agent.updater.settled();
+    for (let i = 1; i <= RUNS; i++) {
+      const [image, twin] = await Promise.all([
+        pushUniqueImage(`flotilla-bench/${run}-${i}`),
+        pushUniqueImage(`flotilla-bench/${run}-${i}-twin`),
+      ]);
+      images.push(image, twin);
+      const baseline = await engineBaseline(twin, COMPONENTS);
+      const start = performance.now();
+      agent.desire(release(image));
+      await agent.updater.settled();
+      overhead.push(performance.now() - start - baseline - PROBATION);
+
+      const bad = await pushUniqueImage(`flotilla-bench/${run}-${i}-bad`);
+      images.push(bad);
+      events.length = 0;
+      agent.desire(release(bad, false));
+      await agent.updater.settled();
+      const failed = events.find((e) => e.kind === 'update-phase' && e.phase === 'rollback');
+      const back = events.find((e) => e.kind === 'update-rolled-back');
+      if (failed && back) rollback.push(back.at - failed.at);
+    }
+  } finally {
+    await agent.stop();
+    await cleanup(images);
+    await rm(dir, { recursive: true, force: true });
+  }
+  const fmt = (xs: number[]) => `median ${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})`;
+  return [
+    {
+      measure: `update overhead over pull+create+start+probation (${COMPONENTS} components, ${RUNS} runs)`,
+      value: fmt(overhead),
+      note: 'verify, journal fsyncs, gate polling, GC',
+    },
+    {
+      measure: `failed gate → old slot running (${COMPONENTS} components, ${RUNS} runs)`,
+      value: fmt(rollback),
+      note: 'images on disk, no network',
+    },
+  ];
+}
+
+async function main(): Promise<void> {
+  const image = await pushUniqueImage(`flotilla-bench/${run}-idle`);
+  const rows: Array<Record<string, string | number>> = [];
+  try {
+    rows.push(await idle(image));
+  } finally {
+    await cleanup([image]);
+  }
+  if (process.env.FLOTILLA_BENCH_ONLY !== 'idle') rows.push(...(await updates()));
+  console.log(machineLine());
+  printTable(rows);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

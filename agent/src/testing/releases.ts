@@ -1,0 +1,61 @@
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import {
+  contentDigest,
+  releaseKeyId,
+  signRelease,
+  type AssemblySpec,
+  type ComponentSpec,
+  type Desired,
+  type ReleaseKey,
+} from '@flotilla/shared';
+
+/** Test support: a release-signing key made in the test, and signed desired documents. */
+export interface TestSigner {
+  privateKey: KeyObject;
+  key: ReleaseKey;
+}
+
+export function testSigner(): TestSigner {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return { privateKey, key: { keyId: releaseKeyId(publicKey), publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() } };
+}
+
+export function testComponent(name: string, image: string, overrides: Partial<ComponentSpec> = {}): ComponentSpec {
+  return {
+    name,
+    image,
+    environment: {},
+    ports: [],
+    mounts: [],
+    restart: 'unless-stopped',
+    dependsOn: {},
+    labels: {},
+    devices: [],
+    capAdd: [],
+    networks: ['default'],
+    update: 'download-then-switch',
+    ...overrides,
+  };
+}
+
+/** A signed desired document; `assembly` overrides the defaults (one network, probation 0, no control-plane check). */
+export function signedDesired(
+  signer: TestSigner,
+  rev: number,
+  components: ComponentSpec[],
+  assembly: Partial<AssemblySpec> = {},
+  config: Record<string, string> = {},
+): Desired {
+  const spec: AssemblySpec = {
+    name: 'origin',
+    version: `1.0.${rev}`,
+    probationMs: 0,
+    requireControlPlane: false,
+    components,
+    volumes: [],
+    networks: ['default'],
+    ...assembly,
+  };
+  const unsigned = { id: randomUUID(), digest: contentDigest(spec), assembly: spec };
+  return { schema: 1, rev, config, release: { ...unsigned, signature: signRelease(unsigned, signer.privateKey, signer.key.keyId) } };
+}

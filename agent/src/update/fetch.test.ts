@@ -1,0 +1,68 @@
+import type { UpdateProgress } from '@flotilla/shared';
+import type { PullProgress } from '../runtime/container-runtime';
+import { ImagePullError } from '../runtime/errors';
+import { InMemoryRuntime } from '../runtime/in-memory-runtime';
+import { instantClock } from '../support/test-clock';
+import { fetchImages } from './fetch';
+
+const A = 'registry.local/a@sha256:' + 'a'.repeat(64);
+const B = 'registry.local/b@sha256:' + 'b'.repeat(64);
+const GONE = 'registry.local/gone@sha256:' + 'f'.repeat(64);
+
+/** An engine whose pulls report two layers of 100 bytes, and whose first `failures` pulls fail on the network. */
+class PullingRuntime extends InMemoryRuntime {
+  constructor(private failures = 0) {
+    super();
+  }
+  override async pullImage(ref: string, onProgress?: (p: PullProgress) => void): Promise<void> {
+    if (this.failures-- > 0) throw new ImagePullError(ref, 'connection refused');
+    for (const id of ['l1', 'l2']) {
+      onProgress?.({ status: 'Downloading', id: `${ref}-${id}`, current: 50, total: 100 });
+      onProgress?.({ status: 'Downloading', id: `${ref}-${id}`, current: 100, total: 100 });
+    }
+    return super.pullImage(ref);
+  }
+}
+
+function options(runtime: InMemoryRuntime, progress: UpdateProgress[], retries: string[] = []) {
+  return {
+    runtime,
+    clock: instantClock(),
+    signal: new AbortController().signal,
+    knownSizes: new Map([
+      [A, 200],
+      [B, 200],
+    ]),
+    onProgress: (p: UpdateProgress) => progress.push(p),
+    onRetry: (m: string) => retries.push(m),
+  };
+}
+
+describe('fetchImages (FETCH)', () => {
+  it('pulls only missing images and reports bytes and percent up to 100', async () => {
+    const runtime = new PullingRuntime();
+    runtime.registry.add(A);
+    runtime.registry.add(B);
+    runtime.images.add(B);
+    const progress: UpdateProgress[] = [];
+    await fetchImages([A, B], options(runtime, progress));
+    expect(runtime.calls.filter((c) => c.startsWith('pull'))).toEqual([`pull ${A}`]);
+    expect(progress[0]).toEqual({ imagesDone: 0, imagesTotal: 1, bytesDone: 0, bytesTotal: 200, percent: 0 });
+    expect(progress.map((p) => p.percent)).toEqual([...progress.map((p) => p.percent)].sort((x, y) => x - y));
+    expect(progress.at(-1)).toEqual({ imagesDone: 1, imagesTotal: 1, bytesDone: 200, bytesTotal: 200, percent: 100 });
+  });
+
+  it('retries a network failure with backoff, and gives up at once on an image the registry does not have', async () => {
+    const runtime = new PullingRuntime(2);
+    runtime.registry.add(A);
+    const retries: string[] = [];
+    const opts = options(runtime, [], retries);
+    await fetchImages([A], opts);
+    expect(retries).toEqual([
+      expect.stringMatching(/connection refused.*\(attempt 1, next in 2 s\)/),
+      expect.stringMatching(/attempt 2, next in 4 s/),
+    ]);
+    expect((opts.clock as ReturnType<typeof instantClock>).slept).toEqual([2_000, 4_000]);
+    await expect(fetchImages([GONE], options(new PullingRuntime(), []))).rejects.toThrow(/was not found/);
+  });
+});
