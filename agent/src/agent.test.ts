@@ -74,6 +74,7 @@ function setup(
   runtime.registry.add(IMG_B);
   const uplink = new RecordingUplink();
   const agent = new Agent({
+    deviceId: 'dev_test',
     runtime,
     journal,
     ledger: new MemoryLedger(),

@@ -7,6 +7,7 @@ import {
   type DeviceChannel,
   type DeviceEvent,
   type Inventory,
+  type LocalStatus,
   type Reported,
 } from '@flotilla/shared';
 import type { TelemetrySample } from './hardware/telemetry';
@@ -53,6 +54,10 @@ export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlane
   sampleTelemetry: () => Promise<TelemetrySample>;
   /** Where events wait while the control plane is unreachable. */
   outbox: Pick<EventOutbox, 'push' | 'drain'>;
+  /** The device's id, as the control plane knows it. */
+  deviceId: string;
+  /** Status for apps on the board (`LocalStatusFile`); written at every report tick. */
+  localStatus?: { write(status: LocalStatus): Promise<void> };
   settings?: Partial<AgentSettings & UpdaterSettings>;
 };
 
@@ -179,12 +184,29 @@ export class Agent {
       this.deps.logger.warn('cannot read container states for the report', { error: errorMessage(err) });
       return;
     }
+    await this.writeLocalStatus(body);
     // Sent only when something other than the timestamp moved: a small board on a metered link sends little.
     this.noticeRestarts(body);
     const key = JSON.stringify({ ...body, at: undefined });
     if (key === this.lastReport) return;
     this.lastReport = key;
     this.uplink?.publish('reported', body);
+  }
+
+  private async writeLocalStatus(body: Reported): Promise<void> {
+    if (!this.deps.localStatus) return;
+    const release = this.updater.running()?.release ?? null;
+    try {
+      await this.deps.localStatus.write({
+        ...body,
+        deviceId: this.deps.deviceId,
+        board: this.deps.board ?? null,
+        connected: this.uplink?.connected ?? false,
+        assembly: release ? { name: release.assembly.name, version: release.assembly.version, releaseId: release.id } : null,
+      });
+    } catch (err) {
+      this.deps.logger.warn('cannot write the local status file', { error: errorMessage(err) });
+    }
   }
 
   /** A component the engine restarted by itself (its restart policy) is worth an event, once per restart. */

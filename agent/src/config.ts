@@ -15,6 +15,8 @@ export class ConfigError extends AgentError {
 export interface AgentConfig {
   provisioningPath: string;
   stateDir: string;
+  /** Where `status.json` for apps on the board goes (a tmpfs: it describes now, not history). */
+  statusDir: string;
   /** Root of the host file system for board probes; `/host` when the agent runs in a container with `/` mounted there. */
   hostRoot: string;
   /** The board spec name, when the device tree cannot tell (or to override it). */
@@ -44,6 +46,7 @@ export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
   return {
     provisioningPath: env.FLOTILLA_PROVISIONING || '/boot/firmware/flotilla/provisioning.json',
     stateDir: env.FLOTILLA_STATE_DIR || '/var/lib/flotilla',
+    statusDir: env.FLOTILLA_STATUS_DIR || '/run/flotilla',
     hostRoot: env.FLOTILLA_HOST_ROOT || '/',
     board: env.FLOTILLA_BOARD || undefined,
     telemetryIntervalMs,

@@ -7,6 +7,7 @@ import { ControlServer } from './cli/control-server';
 import { controlSocketPath } from './cli/protocol';
 import { readConfig, type AgentConfig } from './config';
 import { recognizeBoard } from './hardware/board';
+import { LocalStatusFile } from './reporting/local-status';
 import { collectInventory } from './hardware/inventory';
 import { sampleTelemetry } from './hardware/telemetry';
 import { MqttLink } from './link/mqtt-link';
@@ -53,6 +54,8 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
   const outbox = new EventOutbox(config.stateDir);
   await outbox.load();
   const agent = new Agent({
+    deviceId: credential.deviceId,
+    localStatus: new LocalStatusFile(config.statusDir),
     runtime,
     journal: new UpdateJournal(config.stateDir),
     ledger: new ImageLedger(config.stateDir),

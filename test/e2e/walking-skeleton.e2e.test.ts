@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -8,6 +7,7 @@ import { startControlPlane, type RunningControlPlane } from '../../control-plane
 import { AgentProcess } from '../support/agent-process';
 import { ApiClient } from '../support/api-client';
 import { createScratchDatabase, type ScratchDatabase } from '../support/database';
+import { freePort } from '../support/ports';
 import { waitFor } from '../support/wait';
 import { testImages } from '../setup/services';
 
@@ -52,17 +52,6 @@ services:
     depends_on:
       web: { condition: service_healthy }
 `;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 async function containersOfAssembly(): Promise<Docker.ContainerInfo[]> {
@@ -134,6 +123,7 @@ describe('walking skeleton', () => {
     agent = new AgentProcess({
       FLOTILLA_PROVISIONING: provisioning,
       FLOTILLA_STATE_DIR: join(workDir, 'agent-state'),
+      FLOTILLA_STATUS_DIR: join(workDir, 'agent-run'),
       FLOTILLA_TELEMETRY_INTERVAL_MS: '2000',
     });
 

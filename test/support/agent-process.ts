@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const AGENT_MAIN = join(__dirname, '..', '..', 'agent', 'dist', 'main.js');
@@ -14,6 +15,22 @@ export class AgentProcess {
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  /**
+   * Writes `provisioning` where an image build would put it and starts the agent with its
+   * state and its status file under `workDir`, so agents of several tests never share a path.
+   */
+  static provisioned(workDir: string, provisioning: object, env: Record<string, string> = {}): AgentProcess {
+    const path = join(workDir, 'provisioning.json');
+    writeFileSync(path, JSON.stringify(provisioning));
+    return new AgentProcess({
+      FLOTILLA_PROVISIONING: path,
+      FLOTILLA_STATE_DIR: join(workDir, 'agent-state'),
+      FLOTILLA_STATUS_DIR: join(workDir, 'agent-run'),
+      FLOTILLA_TELEMETRY_INTERVAL_MS: '2000',
+      ...env,
+    });
   }
 
   get logs(): string {

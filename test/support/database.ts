@@ -5,6 +5,8 @@ import { TEST_DATABASE_URL } from '../setup/services';
 /** A database of its own for one test file, so migrations run from scratch and files never share rows. */
 export interface ScratchDatabase {
   url: string;
+  /** Runs SQL in this database, for checks the API does not expose. */
+  query<T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   drop(): Promise<void>;
 }
 
@@ -15,6 +17,15 @@ export async function createScratchDatabase(prefix: string): Promise<ScratchData
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
+    query: async <T extends Record<string, unknown>>(sql: string, params?: unknown[]) => {
+      const client = new Client({ connectionString: url.toString() });
+      await client.connect();
+      try {
+        return (await client.query<T>(sql, params)).rows;
+      } finally {
+        await client.end();
+      }
+    },
     drop: () => withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
   };
 }

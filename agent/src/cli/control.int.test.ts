@@ -24,6 +24,7 @@ beforeEach(async () => {
   runtime.registry.add(IMG);
   let journal: UpdateState = INITIAL_STATE;
   agent = new Agent({
+    deviceId: 'dev_test',
     runtime,
     journal: { read: async () => journal, write: async (s) => void (journal = s) },
     ledger: { read: async () => [], add: async () => undefined, write: async () => undefined },

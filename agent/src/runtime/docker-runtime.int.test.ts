@@ -101,11 +101,14 @@ describe('DockerRuntime (real engine)', () => {
     await runtime.ensureVolume(volume, resourceLabels(assembly));
     expect(await runtime.listNetworks()).toEqual([{ name: network, labels: { ...resourceLabels(assembly), ...scope } }]);
     expect(await runtime.listVolumes()).toEqual([{ name: volume, labels: { ...resourceLabels(assembly), ...scope } }]);
-    expect(
-      (await new DockerRuntime(docker, { scopeLabels: { 'io.flotilla.test-run': 'other' } }).listNetworks()).some(
-        (n) => n.name === network,
-      ),
-    ).toBe(false);
+    const other = new DockerRuntime(docker, { scopeLabels: { 'io.flotilla.test-run': 'other' } });
+    expect((await other.listNetworks()).some((n) => n.name === network)).toBe(false);
+    // Another agent must not adopt them: a clear, terminal error instead of a plan that never converges.
+    await expect(other.ensureNetwork(network, resourceLabels(assembly))).rejects.toMatchObject({
+      code: 'foreign-resource',
+      terminal: true,
+    });
+    await expect(other.ensureVolume(volume, resourceLabels(assembly))).rejects.toThrow(/exists but was not created by this agent/);
   });
 
   it('creates and starts a container from a ComponentSpec with env, ports, mounts, limits and labels', async () => {

@@ -14,7 +14,7 @@ import type {
   ManagedResource,
   PullProgress,
 } from './container-runtime';
-import { EngineError, ImageNotFoundError, ImagePullError } from './errors';
+import { EngineError, ForeignResourceError, ImageNotFoundError, ImagePullError } from './errors';
 import { LABEL } from './labels';
 
 /** Seconds the engine waits after SIGTERM before SIGKILL; with `Init: true` most components stop at once. */
@@ -61,7 +61,8 @@ export class DockerRuntime implements ContainerRuntime {
   async ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
     const existing = await this.call('list', 'networks', () => this.docker.listNetworks({ filters: { name: [name] } }));
     // The name filter matches substrings, so compare exactly.
-    if (existing.some((n) => n.Name === name)) return;
+    const same = existing.find((n) => n.Name === name);
+    if (same) return this.mustBeOurs('network', name, same.Labels);
     await this.call('create network', name, () =>
       this.docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...labels, ...this.scope }, CheckDuplicate: true }),
     );
@@ -73,8 +74,13 @@ export class DockerRuntime implements ContainerRuntime {
 
   async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
     const found = await this.ignoring([404], 'inspect volume', name, () => this.docker.getVolume(name).inspect());
-    if (found) return;
+    if (found) return this.mustBeOurs('volume', name, found.Labels);
     await this.call('create volume', name, () => this.docker.createVolume({ Name: name, Labels: { ...labels, ...this.scope } }));
+  }
+
+  private mustBeOurs(kind: 'network' | 'volume', name: string, labels: Record<string, string> | null | undefined): void {
+    const ours = { [LABEL.managed]: 'true', ...this.scope };
+    if (Object.entries(ours).some(([k, v]) => labels?.[k] !== v)) throw new ForeignResourceError(kind, name);
   }
 
   async hasImage(ref: string): Promise<boolean> {

@@ -37,3 +37,23 @@ export class EngineError extends AgentError {
     super(`container engine could not ${operation} ${target}: ${detail}; check that dockerd is running and its log`, { cause });
   }
 }
+
+/**
+ * A network or volume of the name the agent needs exists but is not the agent's (no
+ * managed label, or another agent's scope). Adopting it could hand an assembly someone
+ * else's data; waiting will not change it.
+ */
+export class ForeignResourceError extends AgentError {
+  readonly code = 'foreign-resource';
+  constructor(
+    readonly kind: 'network' | 'volume',
+    readonly resourceName: string,
+  ) {
+    super(
+      `${kind} ${resourceName} exists but was not created by this agent; remove or rename it (docker ${kind} rm ${resourceName}), then apply again`,
+      {
+        terminal: true,
+      },
+    );
+  }
+}

@@ -7,9 +7,9 @@ import { basename, dirname, join } from 'node:path';
  * the old one (atomic on one file system), then fsync the directory so the rename itself
  * survives (rename(2), fsync(2)).
  */
-export async function writeFileAtomic(path: string, content: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, content: string, mode = 0o600, dirMode = 0o700): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { recursive: true, mode: dirMode });
   const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   const file = await open(temp, 'w', mode);
   try {

@@ -42,6 +42,7 @@ export class AgentProcess {
       env: {
         PATH: process.env.PATH ?? '',
         FLOTILLA_STATE_DIR: this.stateDir,
+        FLOTILLA_STATUS_DIR: join(this.stateDir, 'run'),
         FLOTILLA_PROVISIONING: join(this.stateDir, 'absent-provisioning.json'),
         ...this.env,
         ...extraEnv,

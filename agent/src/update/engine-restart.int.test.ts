@@ -54,6 +54,7 @@ it('rolls back to the old slot, leaving no orphaned container, when the engine r
   await Promise.all([imageA!, imageB!].map((image) => shared.getImage(image).remove()));
   const runtime = new DockerRuntime(dockerd.client());
   const agent = new Agent({
+    deviceId: 'dev_test',
     runtime,
     journal: new UpdateJournal(stateDir),
     ledger: new ImageLedger(stateDir),

@@ -1,7 +1,7 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { Desired } from '@flotilla/shared';
+import { readFileIfExists, writeFileAtomic } from '../state/atomic-file';
 import { AgentError } from '../support/errors';
 import { INITIAL_STATE, PHASES, type UpdateState } from './machine';
 
@@ -34,13 +34,8 @@ export class UpdateJournal {
   }
 
   async read(): Promise<UpdateState> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return INITIAL_STATE;
-      throw e;
-    }
+    const text = await readFileIfExists(this.path);
+    if (text === undefined) return INITIAL_STATE;
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -63,24 +58,5 @@ export class UpdateJournal {
 
   async write(state: UpdateState): Promise<void> {
     await writeFileAtomic(this.path, JSON.stringify({ version: 1, state }));
-  }
-}
-
-export async function writeFileAtomic(path: string, content: string, mode = 0o600): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  const file = await open(temp, 'w', mode);
-  try {
-    await file.writeFile(content);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temp, path);
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
   }
 }

@@ -54,6 +54,7 @@ beforeAll(async () => {
   [imageA, imageB, imageC] = await Promise.all(['a', 'b', 'c'].map((x) => pushUniqueImage(`flotilla-test/up${run}-${x}`)));
   uplink = new RecordingUplink();
   agent = new Agent({
+    deviceId: 'dev_test',
     runtime,
     journal: new UpdateJournal(dir),
     ledger: new ImageLedger(dir),

@@ -204,3 +204,17 @@ export function decodePayload<C extends Channel>(channel: C, payload: Uint8Array
 export function encodePayload<C extends Channel>(channel: C, value: ChannelPayload<C>): string {
   return JSON.stringify(CHANNEL_SCHEMAS[channel].parse(value));
 }
+
+/**
+ * `/run/flotilla/status.json` on the device: the reported state plus who and what the device
+ * is, for apps on the board (origin's device-status page) that must work without the cloud.
+ */
+export const LocalStatus = Reported.extend({
+  deviceId: z.string(),
+  board: z.string().nullable(),
+  /** Whether the agent reaches the control plane right now. */
+  connected: z.boolean(),
+  /** The assembly the active slot runs; null before the first release. */
+  assembly: z.object({ name: z.string(), version: z.string(), releaseId: z.string() }).nullable(),
+});
+export type LocalStatus = z.infer<typeof LocalStatus>;
