@@ -18,6 +18,7 @@ import { RolloutsModule } from './rollouts/rollouts.module';
 import { SigningModule } from './signing/signing.module';
 import type { TelemetrySettings } from './telemetry/telemetry-settings';
 import { TelemetryModule } from './telemetry/telemetry.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -54,6 +55,7 @@ export class AppModule {
         AuditModule,
         OpenApiModule,
         HealthModule.forRoot(rollouts),
+        DashboardModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

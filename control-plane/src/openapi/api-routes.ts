@@ -37,6 +37,7 @@ import {
   TelemetrySeries,
   pageOf,
 } from '@flotilla/shared';
+import { DASHBOARD_ROUTES } from '../dashboard/dashboard-routes';
 import { named, type RouteDoc } from './route-doc';
 
 const Device = named('DeviceView', DeviceView);
@@ -497,6 +498,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     status: 200,
     response: list('AuditPage', AuditEntryView),
   },
+  ...DASHBOARD_ROUTES,
 ];
 
 export const ERROR_SCHEMA = named('ApiError', ApiError);

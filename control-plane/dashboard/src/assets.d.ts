@@ -1,0 +1,2 @@
+/** esbuild bundles the stylesheet next to the app. */
+declare module '*.css';

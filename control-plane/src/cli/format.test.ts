@@ -1,0 +1,58 @@
+import { ago, newLogLines, progressBar, rolloutLine, rolloutLines, table } from './format';
+
+describe('cli format', () => {
+  it('aligns table columns', () => {
+    expect(
+      table(
+        ['ID', 'NAME'],
+        [
+          ['a', 'x'],
+          ['bbb', null],
+        ],
+      ).split('\n'),
+    ).toEqual(['ID   NAME', 'a    x', 'bbb  -']);
+  });
+
+  it('draws succeeded, failed, updating and pending in a fixed width', () => {
+    expect(progressBar({ devices: 10, succeeded: 5, failed: 1, updating: 2 }, 10)).toBe('[#####!~~..]');
+    expect(progressBar({ devices: 0, succeeded: 0, failed: 0, updating: 0 }, 4)).toBe('[....]');
+    expect(progressBar({ devices: 3, succeeded: 3, failed: 0, updating: 0 }, 4)).toBe('[####]');
+  });
+
+  it('describes a rollout per phase, marking the current one', () => {
+    const p = (devices: number, succeeded: number, failed = 0) => ({
+      devices,
+      pending: devices - succeeded - failed,
+      updating: 0,
+      succeeded,
+      failed,
+    });
+    const r = {
+      name: 'r1',
+      status: 'running',
+      statusReason: null,
+      currentPhase: 1,
+      totals: p(4, 2),
+      phases: [
+        { index: 0, name: 'canary', progress: p(1, 1) },
+        { index: 1, name: 'rest', progress: p(3, 1) },
+      ],
+    };
+    const lines = rolloutLines(r);
+    expect(lines[0]).toBe('r1  running');
+    expect(lines[1]).toMatch(/^ {2}1\. canary/);
+    expect(lines[2]).toMatch(/^> 2\. rest .*1\/3 ok$/);
+    expect(rolloutLine(r)).toBe('running phase 2/2 2/4 ok');
+  });
+
+  it('prints only the new tail of a polled log window', () => {
+    expect(newLogLines([], ['a', 'b'])).toEqual(['a', 'b']);
+    expect(newLogLines(['a', 'b', 'c'], ['b', 'c', 'd', 'e'])).toEqual(['d', 'e']);
+    expect(newLogLines(['a'], ['x', 'y'])).toEqual(['x', 'y']);
+  });
+
+  it('says how long ago', () => {
+    expect(ago('2026-01-01T00:00:00Z', Date.parse('2026-01-01T00:02:00Z'))).toBe('2m ago');
+    expect(ago(null)).toBe('never');
+  });
+});

@@ -1,0 +1,70 @@
+/** Terminal output: aligned tables, progress bars, relative times. Pure, so tested without a TTY. */
+
+export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+/** `[#####!!!~~~.......]`: succeeded, failed, updating, pending, in a fixed width. */
+export function progressBar(counts: { devices: number; succeeded: number; failed: number; updating: number }, width = 30): string {
+  const total = Math.max(counts.devices, 1);
+  const cols = (n: number) => Math.round((n / total) * width);
+  const ok = cols(counts.succeeded);
+  const failed = Math.min(cols(counts.failed), width - ok);
+  const updating = Math.min(cols(counts.updating), width - ok - failed);
+  return `[${'#'.repeat(ok)}${'!'.repeat(failed)}${'~'.repeat(updating)}${'.'.repeat(width - ok - failed - updating)}]`;
+}
+
+export function ago(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return 'never';
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+export interface RolloutLike {
+  name: string;
+  status: string;
+  statusReason: string | null;
+  currentPhase: number;
+  totals: { devices: number; pending: number; updating: number; succeeded: number; failed: number };
+  phases: {
+    index: number;
+    name: string;
+    progress: { devices: number; pending: number; updating: number; succeeded: number; failed: number };
+  }[];
+}
+
+const counts = (c: RolloutLike['totals']) =>
+  `${c.succeeded}/${c.devices} ok${c.failed ? `, ${c.failed} failed` : ''}${c.updating ? `, ${c.updating} updating` : ''}`;
+
+/** The lines `rollouts watch` draws (and redraws in place on a terminal). */
+export function rolloutLines(r: RolloutLike): string[] {
+  const lines = [`${r.name}  ${r.status}${r.statusReason ? ` - ${r.statusReason}` : ''}`];
+  for (const p of r.phases) {
+    const mark = p.index === r.currentPhase && ['running', 'waiting', 'paused'].includes(r.status) ? '>' : ' ';
+    lines.push(`${mark} ${`${p.index + 1}. ${p.name}`.padEnd(18)} ${progressBar(p.progress)} ${counts(p.progress)}`);
+  }
+  lines.push(`  ${'total'.padEnd(18)} ${progressBar(r.totals)} ${counts(r.totals)}`);
+  return lines;
+}
+
+/** One line per change when the output is not a terminal (logs, CI). */
+export function rolloutLine(r: RolloutLike): string {
+  return `${r.status} phase ${Math.min(r.currentPhase + 1, r.phases.length)}/${r.phases.length} ${counts(r.totals)}${r.statusReason ? ` - ${r.statusReason}` : ''}`;
+}
+
+/** Lines of `next` not already printed: the new tail of a polled log. */
+export function newLogLines(printed: readonly string[], next: readonly string[]): string[] {
+  if (printed.length === 0) return [...next];
+  // Find the longest suffix of what was printed that is a prefix of the new window.
+  for (let k = Math.min(printed.length, next.length); k > 0; k--) {
+    let same = true;
+    for (let i = 0; i < k && same; i++) same = printed[printed.length - k + i] === next[i];
+    if (same) return next.slice(k);
+  }
+  return [...next];
+}

@@ -1,0 +1,31 @@
+export const HELP = `flotilla: operate a Flotilla fleet from a terminal
+
+usage: flotilla COMMAND [options]
+
+  login --key KEY [--api URL]          check the key and save it (~/.config/flotilla/config.json, 0600)
+
+  devices ls [--search T] [--fleet F] [--tag T] [--status S] [--sort K] [--limit N] [--offset N] [--json]
+  devices show DEVICE [--json]         DEVICE is an id or an exact name
+  devices logs DEVICE COMPONENT [-f] [--tail N]
+  devices reboot|rollback|identify DEVICE [--json]
+
+  fleets ls [--json]
+  fleets show FLEET [--json]
+
+  releases ls [--json]
+  releases show RELEASE [--json]       RELEASE is an id, a version or NAME@VERSION
+  releases push assembly.yaml [--json]
+  releases diff FROM TO [--json]
+
+  rollouts ls [--status S] [--json]
+  rollouts plan   --release R (--fleet F | --tag T… | --device D…) [--phase NAME:SIZE[:success=N][:failure=N][:abort]]… [--manual] [--timeout S] [--json]
+  rollouts create (same options as plan) [--name N] [--watch]
+  rollouts show|watch ID [--json]
+  rollouts pause|resume|abort|rollback|advance ID
+
+  image build|configure …              build or configure a board image (see flotilla image --help)
+  flash IMAGE TARGET                   write an image to a card, verified
+
+environment: FLOTILLA_API (default http://127.0.0.1:3000), FLOTILLA_API_KEY (over the saved key)
+exit codes: 0 ok, 1 API error or unreachable, 2 usage, 3 not found, 4 authentication or role,
+            5 the watched rollout ended aborted or rolled back`;

@@ -1,0 +1,36 @@
+import { Controller, Get, Req, Res } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ChangeFeed } from './change-feed';
+import type { LiveEvent } from './dashboard.schemas';
+
+/** Comment lines keep proxies from closing an idle stream. */
+const KEEPALIVE_MS = 15_000;
+
+/**
+ * Server-sent events for live pages. The browser reads it with fetch (not EventSource) so the
+ * operator key goes in the Authorization header like on every other route.
+ */
+@Controller('api/v1/events')
+export class EventsController {
+  constructor(private readonly feed: ChangeFeed) {}
+
+  @Get('stream')
+  stream(@Req() req: IncomingMessage, @Res() res: ServerResponse): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    const send = (event: LiveEvent) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    send({ type: 'hello', at: new Date().toISOString() });
+    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    const unsubscribe = this.feed.subscribe(send, () => res.end());
+    const close = () => {
+      clearInterval(keepalive);
+      unsubscribe();
+    };
+    req.on('close', close);
+    res.on('error', close);
+  }
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startControlPlane, type RunningControlPlane } from '../bootstrap';
+import { apiClient, json, startSimFleet, type Api } from '../testing/sim-fleet';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database';
+import type { SimDevice } from '../testing/sim-device';
+import type { DashboardDevicePage, DashboardOverview, LiveEvent } from './dashboard.schemas';
+
+jest.setTimeout(60_000);
+
+const KEY = `events-int-${randomUUID()}`;
+let db: TestDatabase;
+let dir: string;
+let cp: RunningControlPlane;
+let api: Api;
+const sims: SimDevice[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dir = await mkdtemp(join(tmpdir(), 'flotilla-events-'));
+  cp = await startControlPlane({ host: '127.0.0.1', port: 0, mqttPort: 0, databaseUrl: db.url, dataDir: dir, apiKey: KEY });
+  api = apiClient(() => cp.httpUrl, KEY);
+});
+
+afterAll(async () => {
+  await Promise.all(sims.map((s) => s.stop().catch(() => undefined)));
+  await cp?.close();
+  await db?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Reads server-sent events from a fetch body until `until` accepts one. */
+async function readUntil(body: ReadableStream<Uint8Array>, until: (e: LiveEvent) => boolean): Promise<LiveEvent[]> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const seen: LiveEvent[] = [];
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stream ended after ${JSON.stringify(seen)}`);
+    buffer += value;
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const data = buffer
+        .slice(0, end)
+        .split('\n')
+        .find((l) => l.startsWith('data: '));
+      buffer = buffer.slice(end + 2);
+      if (!data) continue;
+      const event = JSON.parse(data.slice(6)) as LiveEvent;
+      seen.push(event);
+      if (until(event)) {
+        await reader.cancel();
+        return seen;
+      }
+    }
+  }
+}
+
+describe('dashboard API', () => {
+  it('needs a key for the event stream', async () => {
+    expect((await api('/api/v1/events/stream', { key: null })).status).toBe(401);
+  });
+
+  it('streams a device connecting as a live event', async () => {
+    const res = await api('/api/v1/events/stream');
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const events = readUntil(res.body!, (e) => e.type === 'device' && e.online);
+    // The feed learns the present on its first read; the device connects after it.
+    await new Promise((r) => setTimeout(r, 1200));
+    sims.push(...(await startSimFleet(api, cp.mqttUrl, 1)));
+    const seen = await events;
+    expect(seen[0]).toMatchObject({ type: 'hello' });
+    expect(seen.at(-1)).toMatchObject({ type: 'device', id: sims[0]!.deviceId, name: 'sim-0', online: true });
+  });
+
+  it('pages, searches and counts devices', async () => {
+    const page = await json<DashboardDevicePage>(api('/api/v1/dashboard/devices?q=SIM-0&status=online&limit=1'), 200);
+    expect([page.total, page.items[0]?.name]).toEqual([1, 'sim-0']);
+    const bad = await api('/api/v1/dashboard/devices?sort=password_hash');
+    expect(bad.status).toBe(400);
+    const overview = await json<DashboardOverview>(api('/api/v1/dashboard/overview'), 200);
+    expect(overview.devices).toMatchObject({ total: 1, online: 1, offline: 0 });
+  });
+
+  it('serves the app at / and for deep links, but not over the API', async () => {
+    const index = await fetch(`${cp.httpUrl}/devices/abc`, { headers: { accept: 'text/html' } });
+    expect(index.status).toBe(200);
+    expect(await index.text()).toContain('<div id="root">');
+    const missing = await api('/api/v1/nothing-here');
+    expect([missing.status, missing.headers.get('content-type')]).toEqual([404, expect.stringContaining('json')]);
+  });
+
+  it('ends open streams when the control plane stops', async () => {
+    const res = await api('/api/v1/events/stream');
+    const ended = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const started = Date.now();
+    await cp.close();
+    for (;;) if ((await ended.read()).done) break;
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
