@@ -29,7 +29,10 @@ const assembly: AssemblySpec = {
 
 function keyPair(): { privateKey: import('node:crypto').KeyObject; trusted: ReleaseKey } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return { privateKey, trusted: { keyId: releaseKeyId(publicKey), publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() } };
+  return {
+    privateKey,
+    trusted: { keyId: releaseKeyId(publicKey), publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+  };
 }
 
 describe('release signatures', () => {

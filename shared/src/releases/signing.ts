@@ -50,7 +50,10 @@ export function signRelease(release: SignableRelease, privateKey: KeyObject, key
 export type VerifyReleaseResult = { ok: true; keyId: string } | { ok: false; reason: string };
 
 /** Checks the digest against the assembly, then the signature against the pinned keys. Never throws. */
-export function verifyRelease(release: SignableRelease & { signature: ReleaseSignature }, trustedKeys: readonly ReleaseKey[]): VerifyReleaseResult {
+export function verifyRelease(
+  release: SignableRelease & { signature: ReleaseSignature },
+  trustedKeys: readonly ReleaseKey[],
+): VerifyReleaseResult {
   if (contentDigest(release.assembly) !== release.digest) {
     return { ok: false, reason: `release ${release.id}: digest does not match its assembly (content was altered)` };
   }
@@ -67,5 +70,7 @@ export function verifyRelease(release: SignableRelease & { signature: ReleaseSig
   } catch (e) {
     return { ok: false, reason: `release ${release.id}: cannot check signature with key ${key.keyId}: ${(e as Error).message}` };
   }
-  return valid ? { ok: true, keyId: key.keyId } : { ok: false, reason: `release ${release.id}: signature does not verify with key ${key.keyId}` };
+  return valid
+    ? { ok: true, keyId: key.keyId }
+    : { ok: false, reason: `release ${release.id}: signature does not verify with key ${key.keyId}` };
 }
