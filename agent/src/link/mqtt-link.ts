@@ -72,6 +72,9 @@ export class MqttLink {
       resubscribe: false,
       keepalive: 30,
       reconnectPeriod: this.options.reconnectPeriodMs ?? 5_000,
+      // mqtt.js gives up for good after one refused CONNECT; a broker that is restarting under a
+      // fleet refuses many ("server unavailable") and a device must keep trying until it is back.
+      reconnectOnConnackError: true,
       connectTimeout: 30_000,
       // The broker publishes this when the connection drops without a DISCONNECT. Not retained: see ARCHITECTURE.md.
       will: {
