@@ -124,6 +124,7 @@ async function idle(image: string): Promise<Record<string, string | number>> {
 async function inProcessAgent(dir: string): Promise<{ agent: Agent; events: { kind: string; phase?: string; at: number }[] }> {
   const events: { kind: string; phase?: string; at: number }[] = [];
   const agent = new Agent({
+    deviceId: 'dev_bench',
     runtime,
     journal: new UpdateJournal(dir),
     ledger: new ImageLedger(dir),

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { startControlPlane, type RunningControlPlane } from './bootstrap';
 import { loadConfig } from './config';
+import { runSimulation, type Simulation } from './sim/simulation';
 
 /** Grace period for an orderly stop before the process exits anyway. */
 const STOP_TIMEOUT_MS = 15_000;
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const cp = await startControlPlane(config);
   printBanner(cp, config.host, (performance.now() - startedAt) / 1000);
+  const demo = await startDemo(cp);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -23,19 +25,29 @@ async function main(): Promise<void> {
       console.error(`still stopping after ${STOP_TIMEOUT_MS / 1000} s; exiting`);
       process.exit(1);
     }, STOP_TIMEOUT_MS).unref();
-    cp.close().then(
-      () => {
-        console.log('stopped');
-        process.exitCode = 0;
-      },
-      (e: Error) => {
-        console.error(`stop failed: ${e.stack ?? e.message}`);
-        process.exitCode = 1;
-      },
-    );
+    (demo?.stop() ?? Promise.resolve())
+      .then(() => cp.close())
+      .then(
+        () => {
+          console.log('stopped');
+          process.exitCode = 0;
+        },
+        (e: Error) => {
+          console.error(`stop failed: ${e.stack ?? e.message}`);
+          process.exitCode = 1;
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/** `--demo` (200 devices) or FLOTILLA_DEMO_DEVICES=N: simulated devices beside the control plane, for a look around. */
+async function startDemo(cp: RunningControlPlane): Promise<Simulation | undefined> {
+  const devices = Number(process.env.FLOTILLA_DEMO_DEVICES ?? (process.argv.includes('--demo') ? 200 : 0));
+  if (!Number.isInteger(devices) || devices <= 0) return undefined;
+  const log = (line: string): void => console.log(`[demo] ${line}`);
+  return runSimulation({ apiUrl: cp.httpUrl, apiKey: cp.apiKey, mqttUrl: cp.mqttUrl, devices, failureRate: 0.05, namePrefix: 'demo', log });
 }
 
 function printBanner(cp: RunningControlPlane, host: string, seconds: number): void {
@@ -55,7 +67,7 @@ function printBanner(cp: RunningControlPlane, host: string, seconds: number): vo
       `Flotilla control plane ready in ${seconds.toFixed(2)} s`,
       `  API          ${cp.httpUrl}/api/v1${where}`,
       `  health       ${cp.httpUrl}/healthz`,
-      `  dashboard    not built yet (will be served at ${cp.httpUrl}/)`,
+      `  dashboard    ${cp.httpUrl}/`,
       `  MQTT         ${cp.mqttUrl}${where}`,
       `  database     ${db}`,
       `  library      ${libraryLine(cp.seeded)}`,

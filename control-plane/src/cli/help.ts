@@ -23,6 +23,9 @@ usage: flotilla COMMAND [options]
   rollouts show|watch ID [--json]
   rollouts pause|resume|abort|rollback|advance ID
 
+  sim --devices N [--telemetry-every S] [--apply-seconds S] [--failure-rate R] [--duration S]
+                                       simulated devices against the control plane (BENCHMARKS.md)
+
   image build|configure …              build or configure a board image (see flotilla image --help)
   flash IMAGE TARGET                   write an image to a card, verified
 

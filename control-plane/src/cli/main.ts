@@ -6,6 +6,7 @@ import type { Context } from './context';
 import { DEVICES_FLAGS, devices } from './commands/devices';
 import { FLEETS_FLAGS, fleets } from './commands/fleets';
 import { images } from './commands/images';
+import { simulate } from './commands/sim';
 import { LOGIN_FLAGS, login } from './commands/login';
 import { RELEASES_FLAGS, releases } from './commands/releases';
 import { ROLLOUTS_FLAGS, rollouts } from './commands/rollouts';
@@ -32,6 +33,7 @@ export async function run(argv: readonly string[], env: Env, io: Pick<Context, '
     const config = await loadConfig(env);
     const ctx: Context = { ...io, api: client(config), config, env, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
     if (group === 'image' || group === 'flash') return await images(ctx, argv);
+    if (group === 'sim') return await simulate(ctx, argv.slice(1));
     const spec = GROUPS[group];
     if (!spec) throw usage(`unknown command "${group}"`);
     if (argv.includes('--help') || argv.includes('-h')) {

@@ -37,7 +37,9 @@ export class Fleets1764288000000 implements MigrationInterface {
     await q.query(`ALTER TABLE releases DROP COLUMN signature`);
     await q.query(`ALTER TABLE provisioning_tokens DROP COLUMN revoked_at`);
     await q.query(`ALTER TABLE provisioning_tokens DROP COLUMN fleet_id`);
-    await q.query(`ALTER TABLE devices DROP COLUMN decommissioned_at, DROP COLUMN config, DROP COLUMN pinned_release_id, DROP COLUMN tags, DROP COLUMN fleet_id`);
+    await q.query(
+      `ALTER TABLE devices DROP COLUMN decommissioned_at, DROP COLUMN config, DROP COLUMN pinned_release_id, DROP COLUMN tags, DROP COLUMN fleet_id`,
+    );
     await q.query(`DROP TABLE fleets`);
   }
 }

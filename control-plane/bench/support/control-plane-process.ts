@@ -1,0 +1,193 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, type TestDatabase } from '../../src/testing/test-database';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const API_KEY = 'bench-operator-key-0123456789';
+const CLK_TCK = 100;
+
+export interface CpProcessOptions {
+  /** Extra node flags for the control plane, e.g. --cpu-prof. */
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}
+
+/**
+ * The control plane as a child process (as an operator runs it), on a scratch database of the
+ * test PostgreSQL, so that its CPU and RSS are its own and a restart is a real one. It runs from
+ * source through SWC, so a benchmark does not depend on a fresh build.
+ */
+export class ControlPlaneProcess {
+  readonly apiKey = API_KEY;
+  child: ChildProcess | undefined;
+  httpUrl = '';
+  mqttUrl = '';
+  private constructor(
+    readonly db: TestDatabase,
+    private readonly dataDir: string,
+    private readonly ports: { http: number; mqtt: number },
+    private readonly options: CpProcessOptions,
+  ) {}
+
+  static async start(options: CpProcessOptions = {}): Promise<ControlPlaneProcess> {
+    const db = await createTestDatabase();
+    const dataDir = await mkdtemp(join(tmpdir(), 'flotilla-bench-'));
+    const cp = new ControlPlaneProcess(db, dataDir, { http: await freePort(), mqtt: await freePort() }, options);
+    await cp.launch();
+    return cp;
+  }
+
+  get pid(): number {
+    return this.child!.pid!;
+  }
+
+  /** Starts the process and resolves once it printed its banner; returns the time it took. */
+  async launch(): Promise<number> {
+    const t0 = performance.now();
+    const child = spawn(
+      process.execPath,
+      [...(this.options.nodeArgs ?? []), '-r', '@swc-node/register', join(ROOT, 'control-plane/src/main.ts')],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+          HOST: '127.0.0.1',
+          PORT: String(this.ports.http),
+          MQTT_PORT: String(this.ports.mqtt),
+          DATABASE_URL: this.db.url,
+          FLOTILLA_API_KEY: API_KEY,
+          FLOTILLA_DATA_DIR: this.dataDir,
+          ...this.options.env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    this.child = child;
+    let out = '';
+    child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[cp] ${d.toString()}`));
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`control plane exited (${code}) before it was ready:\n${out}`)));
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Flotilla control plane ready')) resolve();
+      });
+    });
+    child.removeAllListeners('exit');
+    this.httpUrl = `http://127.0.0.1:${this.ports.http}`;
+    this.mqttUrl = `mqtt://127.0.0.1:${this.ports.mqtt}`;
+    return performance.now() - t0;
+  }
+
+  /** SIGTERM (an orderly stop: broker, API, pool) and wait for the exit. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    await this.db.drop().catch(() => undefined);
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** CPU seconds (user + system) and RSS of a process, from /proc. */
+export function procUsage(pid: number): { cpuSeconds: number; rssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { cpuSeconds, rssMiB: rssKiB / 1024 };
+}
+
+/** Samples a process' RSS every 500 ms to keep its peak; `cpu()` is CPU % (of one core) since `start`. */
+export class UsageMeter {
+  private startCpu = 0;
+  private startAt = 0;
+  peakRssMiB = 0;
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly pid: number) {}
+  start(): this {
+    const u = procUsage(this.pid);
+    this.startCpu = u.cpuSeconds;
+    this.startAt = performance.now();
+    this.peakRssMiB = u.rssMiB;
+    this.timer = setInterval(() => {
+      try {
+        this.peakRssMiB = Math.max(this.peakRssMiB, procUsage(this.pid).rssMiB);
+      } catch {
+        // the process is gone (a restart); the next meter takes over
+      }
+    }, 500);
+    return this;
+  }
+  stop(): { cpuSeconds: number; cpuPercent: number; rssMiB: number; peakRssMiB: number } {
+    clearInterval(this.timer);
+    const u = procUsage(this.pid);
+    const cpuSeconds = u.cpuSeconds - this.startCpu;
+    const wall = (performance.now() - this.startAt) / 1000;
+    return { cpuSeconds, cpuPercent: (100 * cpuSeconds) / wall, rssMiB: u.rssMiB, peakRssMiB: Math.max(this.peakRssMiB, u.rssMiB) };
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** `--name value` flags with numeric defaults. */
+export function numberFlags<T extends Record<string, number>>(argv: readonly string[], defaults: T): T {
+  const out: Record<string, number> = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i]!.replace(/^--/, '');
+    if (!(name in defaults))
+      throw new Error(
+        `unknown option ${argv[i]}; options: ${Object.keys(defaults)
+          .map((k) => `--${k}`)
+          .join(' ')}`,
+      );
+    const value = Number(argv[++i]);
+    if (!Number.isFinite(value)) throw new Error(`${argv[i - 1]} needs a number`);
+    out[name] = value;
+  }
+  return out as T;
+}
+
+export async function waitFor(probe: () => Promise<boolean> | boolean, timeoutMs: number, what: string, everyMs = 100): Promise<number> {
+  const t0 = performance.now();
+  while (!(await probe())) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`${what} not reached within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return performance.now() - t0;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Reads counters from the control plane's Prometheus `/metrics`, as `name{labels}` → value. */
+export async function metrics(cp: { httpUrl: string; apiKey: string }): Promise<Map<string, number>> {
+  const res = await fetch(`${cp.httpUrl}/metrics`, { headers: { authorization: `Bearer ${cp.apiKey}` } });
+  const out = new Map<string, number>();
+  for (const line of (await res.text()).split('\n')) {
+    const m = /^([a-z_]+(?:\{[^}]*\})?) ([0-9.eE+-]+)$/.exec(line);
+    if (m) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}

@@ -1,0 +1,300 @@
+import { connectAsync, type MqttClient } from 'mqtt';
+import {
+  PROTOCOL_SCHEMA,
+  decodePayload,
+  deviceTopic,
+  type Command,
+  type CommandResult,
+  type Desired,
+  type DeviceEvent,
+  type Inventory,
+  type Reported,
+  type SlotRef,
+  type Telemetry,
+  type UpdatePhase,
+} from '@flotilla/shared';
+
+/** What a simulated device does with a new desired release. */
+export type UpdateBehavior = 'commit' | 'rollback' | 'hang';
+
+export interface SimDeviceOptions {
+  mqttUrl: string;
+  deviceId: string;
+  password: string;
+  /** Decides per release; default: commit everything. */
+  behavior?: (desired: Desired) => UpdateBehavior;
+  /** Time from receiving a desired state to its commit or rollback. */
+  updateMs?: number;
+  /** Answer to a command; undefined means no answer at all (to test timeouts). Default: ok. */
+  onCommand?: (command: Command) => Omit<CommandResult, 'schema' | 'id'> | undefined;
+  /** Reconnect after the broker went away (a control-plane restart); 0 disables it. */
+  reconnectPeriodMs?: number;
+  /** One telemetry sample every this many ms (first one at a random offset); 0 or absent: none. */
+  telemetryEveryMs?: number;
+  /** Publish an inventory after the first connect. */
+  inventory?: boolean;
+  /** Publish update events (update-phase, update-committed, update-rolled-back) as an agent does. */
+  events?: boolean;
+  /** Called after a device has committed or rolled back a rev (for the simulator's statistics). */
+  onSettled?: (device: SimDevice, outcome: 'commit' | 'rollback', rev: number) => void;
+  /** Called when a new desired rev arrives. */
+  onDesired?: (device: SimDevice, desired: Desired) => void;
+  /** Called on every connect (first and after each reconnect). */
+  onConnect?: (device: SimDevice) => void;
+  /** Board model reported in the inventory. */
+  board?: string;
+  /**
+   * Connect attempts before start() gives up; a refused or timed-out connect (e.g. "server
+   * unavailable" during a connect storm) is retried after 1-3 s, as an agent does. Default 1.
+   */
+  connectAttempts?: number;
+  /** Source of randomness for telemetry values and offsets; default Math.random. */
+  random?: () => number;
+}
+
+/**
+ * A lightweight device speaking protocol v1 over a real MQTT connection: it subscribes to its
+ * `desired` and `cmd`, asks for its desired state after every (re)connect, and walks the A/B
+ * update phases in its `reported` state, ending in a commit or a rollback as told. Optionally it
+ * sends an inventory and periodic telemetry. No containers: what it simulates is the protocol,
+ * so that thousands run in one process (tests, `flotilla sim`, benchmarks, the demo).
+ */
+export class SimDevice {
+  readonly deviceId: string;
+  /** Every desired state received, in order. */
+  readonly received: Desired[] = [];
+  /** Telemetry samples published (counted when handed to the client). */
+  telemetrySent = 0;
+  /** Connect attempts that failed before the first connect succeeded. */
+  connectFailures = 0;
+  private client: MqttClient | undefined;
+  private rev = 0;
+  private phase: UpdatePhase = 'idle';
+  private active: SlotRef | null = null;
+  private candidate: SlotRef | null = null;
+  private failedRev: number | null = null;
+  private lastFailure: string | null = null;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private telemetryTimer: NodeJS.Timeout | undefined;
+  private readonly random: () => number;
+
+  constructor(private readonly options: SimDeviceOptions) {
+    this.deviceId = options.deviceId;
+    this.random = options.random ?? Math.random;
+  }
+
+  get activeReleaseId(): string | null {
+    return this.active?.releaseId ?? null;
+  }
+
+  /** The highest desired rev this device holds (committed, on trial or refused). */
+  get heldRev(): number {
+    return this.rev;
+  }
+
+  get connected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  async start(): Promise<this> {
+    const client = await this.connect();
+    this.client = client;
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('connect', () => void this.hello());
+    // A refused or broken connection is retried by mqtt.js (when reconnecting); nothing to report here.
+    client.on('error', () => undefined);
+    await this.hello();
+    if (this.options.inventory) await this.publish('inventory', this.inventoryMessage());
+    const every = this.options.telemetryEveryMs ?? 0;
+    if (every > 0) {
+      this.later(Math.floor(this.random() * every), () => {
+        this.sendTelemetry();
+        this.telemetryTimer = setInterval(() => this.sendTelemetry(), every);
+      });
+    }
+    return this;
+  }
+
+  private async connect(): Promise<MqttClient> {
+    const { deviceId, password } = this.options;
+    const attempts = this.options.connectAttempts ?? 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await connectAsync(
+          this.options.mqttUrl,
+          {
+            clientId: deviceId,
+            username: deviceId,
+            password,
+            protocolVersion: 4,
+            reconnectPeriod: this.options.reconnectPeriodMs ?? 0,
+            // A broker that answers "server unavailable" (its database busy in a reconnect storm)
+            // must be retried; by default mqtt.js gives up for good after a refused CONNACK.
+            reconnectOnConnackError: (this.options.reconnectPeriodMs ?? 0) > 0,
+            connectTimeout: 30_000,
+          },
+          // Without this, mqtt.js keeps retrying a refused first connect by itself and never rejects.
+          false,
+        );
+      } catch (e) {
+        if (attempt >= attempts) throw e;
+        this.connectFailures++;
+        await new Promise((resolve) => setTimeout(resolve, 1000 + Math.floor(this.random() * 2000)));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    clearInterval(this.telemetryTimer);
+    await this.client?.endAsync(true).catch(() => undefined);
+  }
+
+  /** After every connect: subscribe (clean session), say where it stands, ask for news. */
+  private async hello(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.options.onConnect?.(this);
+    await client
+      .subscribeAsync([deviceTopic(this.deviceId, 'desired'), deviceTopic(this.deviceId, 'cmd')], { qos: 1 })
+      .catch(() => undefined);
+    await this.report();
+    await this.publish('desired/get', { schema: PROTOCOL_SCHEMA, rev: this.rev });
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (topic === deviceTopic(this.deviceId, 'desired')) {
+      const decoded = decodePayload('desired', payload);
+      if (decoded.ok) this.onDesired(decoded.value);
+    } else if (topic === deviceTopic(this.deviceId, 'cmd')) {
+      const decoded = decodePayload('cmd', payload);
+      if (decoded.ok) void this.onCommand(decoded.value);
+    }
+  }
+
+  private onDesired(desired: Desired): void {
+    if (desired.rev <= this.rev) return;
+    this.received.push(desired);
+    this.options.onDesired?.(this, desired);
+    this.rev = desired.rev;
+    const release = desired.release;
+    const slot: SlotRef = { rev: desired.rev, releaseId: release?.id ?? null, version: release?.assembly.version ?? null };
+    const behavior = this.options.behavior?.(desired) ?? 'commit';
+    const updateMs = this.options.updateMs ?? 100;
+    this.phase = 'fetch';
+    this.candidate = slot;
+    void this.report();
+    this.later(Math.floor(updateMs / 2), () => {
+      if (this.rev !== slot.rev) return;
+      this.phase = 'probation';
+      void this.report();
+    });
+    if (behavior === 'hang') return;
+    this.later(updateMs, () => {
+      if (this.rev !== slot.rev) return;
+      if (behavior === 'commit') {
+        this.active = slot;
+        this.event('update-committed', slot, `committed ${slot.version ?? 'empty assembly'} (rev ${slot.rev})`);
+      } else {
+        this.failedRev = slot.rev;
+        this.lastFailure = `probation: component "web" unhealthy on ${this.deviceId} (simulated)`;
+        this.event('update-rolled-back', slot, this.lastFailure);
+      }
+      this.phase = 'idle';
+      this.candidate = null;
+      void this.report();
+      this.options.onSettled?.(this, behavior, slot.rev);
+    });
+  }
+
+  private async onCommand(command: Command): Promise<void> {
+    const answer = this.options.onCommand ? this.options.onCommand(command) : { ok: true, output: `${command.name} done` };
+    if (!answer) return;
+    await this.publish('cmd/res', { schema: PROTOCOL_SCHEMA, id: command.id, ...answer });
+  }
+
+  private report(): Promise<void> {
+    const reported: Reported = {
+      schema: PROTOCOL_SCHEMA,
+      at: new Date().toISOString(),
+      agentVersion: 'sim-0.1.0',
+      rev: this.rev,
+      update: {
+        phase: this.phase,
+        active: this.active,
+        candidate: this.candidate,
+        failedRev: this.failedRev,
+        lastFailure: this.lastFailure,
+      },
+      components: [],
+    };
+    return this.publish('reported', reported);
+  }
+
+  private event(kind: DeviceEvent['kind'], slot: SlotRef, message: string): void {
+    if (!this.options.events) return;
+    const event: DeviceEvent = { schema: PROTOCOL_SCHEMA, at: new Date().toISOString(), kind, rev: slot.rev, message };
+    if (slot.releaseId) event.releaseId = slot.releaseId;
+    void this.publish('events', event);
+  }
+
+  private sendTelemetry(): void {
+    const memTotalBytes = 4 * 1024 ** 3;
+    const telemetry: Telemetry = {
+      schema: PROTOCOL_SCHEMA,
+      samples: [
+        {
+          at: new Date().toISOString(),
+          cpuPercent: Math.round((5 + this.random() * 30) * 10) / 10,
+          memUsedBytes: Math.round(memTotalBytes * (0.2 + this.random() * 0.3)),
+          memTotalBytes,
+          temperatureC: Math.round((45 + this.random() * 15) * 10) / 10,
+        },
+      ],
+    };
+    if (!this.client?.connected) return;
+    this.telemetrySent++;
+    void this.publish('telemetry', telemetry);
+  }
+
+  private inventoryMessage(): Inventory {
+    const n = parseInt(this.deviceId.slice(-4), 36) % 250;
+    return {
+      schema: PROTOCOL_SCHEMA,
+      at: new Date().toISOString(),
+      hostname: this.deviceId.replace(/^dev_/, 'sim-').slice(0, 20),
+      arch: 'arm64',
+      board: { model: this.options.board ?? 'Raspberry Pi 4 Model B Rev 1.5 (simulated)', serial: this.deviceId.slice(-16) },
+      cpu: { manufacturer: 'ARM', brand: 'Cortex-A72', cores: 4, speedGHz: 1.8 },
+      memory: { totalBytes: 4 * 1024 ** 3 },
+      os: { distro: 'Debian GNU/Linux', release: '12 (bookworm)', kernel: '6.6.51+rpt-rpi-v8' },
+      disks: [{ mount: '/', fs: 'ext4', sizeBytes: 31_000_000_000, usedBytes: 6_200_000_000 }],
+      network: [
+        {
+          iface: 'eth0',
+          mac: `dc:a6:32:00:${(n >> 8).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`,
+          ip4: `10.0.${n >> 8}.${n & 255}`,
+        },
+      ],
+      temperatures: [{ zone: 'cpu-thermal', celsius: 52.1 }],
+    };
+  }
+
+  private async publish(
+    channel: 'reported' | 'desired/get' | 'cmd/res' | 'telemetry' | 'inventory' | 'events',
+    body: unknown,
+  ): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) return;
+    await client.publishAsync(deviceTopic(this.deviceId, channel), JSON.stringify(body), { qos: 1 }).catch(() => undefined);
+  }
+
+  private later(ms: number, task: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      task();
+    }, ms);
+    this.timers.add(timer);
+  }
+}

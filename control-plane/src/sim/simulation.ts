@@ -1,0 +1,200 @@
+import type { Desired, FleetView, ProvisioningTokenView, RegisterDeviceResponse } from '@flotilla/shared';
+import { SimDevice, type UpdateBehavior } from './sim-device';
+
+export interface SimulationOptions {
+  /** The control plane's API, e.g. http://127.0.0.1:3000. */
+  apiUrl: string;
+  /** An operator key allowed to create fleets and provisioning tokens. */
+  apiKey: string;
+  devices: number;
+  /** Join this fleet; when absent a fleet `sim-<time>` is created. */
+  fleetId?: string;
+  /** Broker URL; default: the one the control plane hands out at registration. */
+  mqttUrl?: string;
+  namePrefix?: string;
+  /** Telemetry period per device; 0 sends none. Default 10. */
+  telemetryEverySeconds?: number;
+  /** Time from a new desired release to commit or rollback. Default 5. */
+  applySeconds?: number;
+  /** Probability that an update fails its probation and is rolled back (with a reason). Default 0. */
+  failureRate?: number;
+  /** Probability that an update never finishes (stays in probation). Default 0. */
+  hangRate?: number;
+  /** Registrations in flight at once (each costs the control plane a password hash). Default 16. */
+  registerConcurrency?: number;
+  /** MQTT connects in flight at once. Default 500. */
+  connectConcurrency?: number;
+  /** Reconnect period after the broker went away. Default 2000 ms. */
+  reconnectPeriodMs?: number;
+  /** Send inventory and update events as an agent does. Default true. */
+  realistic?: boolean;
+  /** Progress lines. */
+  log?: (line: string) => void;
+  /** Per device hooks, e.g. for a benchmark's timings. */
+  onDesired?: (device: SimDevice, desired: Desired) => void;
+  onSettled?: (device: SimDevice, outcome: 'commit' | 'rollback', rev: number) => void;
+  random?: () => number;
+}
+
+export interface SimulationCounts {
+  devices: number;
+  connected: number;
+  /** Desired states received (all devices, all revs). */
+  desiredReceived: number;
+  committed: number;
+  rolledBack: number;
+  telemetrySent: number;
+  /** Connects refused or timed out before succeeding on a retry (a connect storm's back-pressure). */
+  connectFailures: number;
+}
+
+export interface Simulation {
+  fleetId: string;
+  devices: SimDevice[];
+  /** Milliseconds spent registering through the API and connecting over MQTT. */
+  timings: { registerMs: number; connectMs: number };
+  counts(): SimulationCounts;
+  stop(): Promise<void>;
+}
+
+export interface SimCredential {
+  deviceId: string;
+  password: string;
+  mqttUrl: string;
+}
+
+/** fetch against the API with the operator key, failing with the response text on an unexpected status. */
+export async function apiJson<T>(
+  apiUrl: string,
+  apiKey: string | null,
+  path: string,
+  init: RequestInit = {},
+  expected = [200, 201],
+): Promise<T> {
+  const headers = new Headers(init.headers);
+  if (apiKey) headers.set('authorization', `Bearer ${apiKey}`);
+  if (typeof init.body === 'string' && !headers.has('content-type')) headers.set('content-type', 'application/json');
+  const res = await fetch(`${apiUrl}${path}`, { ...init, headers });
+  const text = await res.text();
+  if (!expected.includes(res.status)) throw new Error(`${init.method ?? 'GET'} ${path}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as T;
+}
+
+/** Creates a fleet for the simulation. */
+export async function createSimFleet(apiUrl: string, apiKey: string, name = `sim-${Date.now()}`): Promise<FleetView> {
+  return apiJson<FleetView>(apiUrl, apiKey, '/api/v1/fleets', { method: 'POST', body: JSON.stringify({ name }) });
+}
+
+/**
+ * Registers `count` devices through the real API with one fleet-scoped provisioning token
+ * (maxUses = count), `concurrency` registrations at a time.
+ */
+export async function provisionDevices(
+  options: Pick<SimulationOptions, 'apiUrl' | 'apiKey' | 'registerConcurrency' | 'namePrefix' | 'log'> & { fleetId: string; count: number },
+): Promise<SimCredential[]> {
+  const { apiUrl, apiKey, fleetId, count } = options;
+  const token = await apiJson<ProvisioningTokenView>(apiUrl, apiKey, '/api/v1/provisioning-tokens', {
+    method: 'POST',
+    body: JSON.stringify({ maxUses: count, fleetId }),
+  });
+  const prefix = options.namePrefix ?? 'sim';
+  const result = await pool(count, options.registerConcurrency ?? 16, async (i) => {
+    const r = await apiJson<RegisterDeviceResponse>(apiUrl, null, '/api/v1/devices/register', {
+      method: 'POST',
+      body: JSON.stringify({ token: token.token, name: `${prefix}-${i}`, board: 'rpi4' }),
+    });
+    if ((i + 1) % 1000 === 0) options.log?.(`registered ${i + 1}/${count}`);
+    return { deviceId: r.deviceId, password: r.password, mqttUrl: r.mqttUrl };
+  });
+  return result;
+}
+
+/** Provisions and connects a simulated fleet; devices then run until `stop()`. */
+export async function runSimulation(options: SimulationOptions): Promise<Simulation> {
+  const log = options.log ?? (() => undefined);
+  const fleetId = options.fleetId ?? (await createSimFleet(options.apiUrl, options.apiKey)).id;
+  const t0 = performance.now();
+  const credentials = await provisionDevices({ ...options, fleetId, count: options.devices });
+  const registerMs = performance.now() - t0;
+  log(`registered ${credentials.length} devices in ${(registerMs / 1000).toFixed(1)} s`);
+  const t1 = performance.now();
+  const fleet = await connectDevices(credentials, options);
+  const connectMs = performance.now() - t1;
+  log(`connected ${fleet.devices.length} devices in ${(connectMs / 1000).toFixed(1)} s`);
+  return { fleetId, ...fleet, timings: { registerMs, connectMs } };
+}
+
+/** Connects already registered devices (benchmarks time registration and connection apart). */
+export async function connectDevices(
+  credentials: readonly SimCredential[],
+  options: Omit<SimulationOptions, 'apiUrl' | 'apiKey' | 'devices'>,
+): Promise<Pick<Simulation, 'devices' | 'counts' | 'stop'>> {
+  const random = options.random ?? Math.random;
+  const failureRate = options.failureRate ?? 0;
+  const hangRate = options.hangRate ?? 0;
+  const realistic = options.realistic ?? true;
+  const tally = { committed: 0, rolledBack: 0, desiredReceived: 0 };
+  const behavior = (_desired: Desired): UpdateBehavior => {
+    const roll = random();
+    return roll < hangRate ? 'hang' : roll < hangRate + failureRate ? 'rollback' : 'commit';
+  };
+  const devices = credentials.map(
+    (c) =>
+      new SimDevice({
+        mqttUrl: options.mqttUrl ?? c.mqttUrl,
+        deviceId: c.deviceId,
+        password: c.password,
+        behavior,
+        updateMs: (options.applySeconds ?? 5) * 1000,
+        reconnectPeriodMs: options.reconnectPeriodMs ?? 2000,
+        connectAttempts: 20,
+        telemetryEveryMs: (options.telemetryEverySeconds ?? 10) * 1000,
+        inventory: realistic,
+        events: realistic,
+        random,
+        onDesired: (device, desired) => {
+          tally.desiredReceived++;
+          options.onDesired?.(device, desired);
+        },
+        onSettled: (device, outcome, rev) => {
+          if (outcome === 'commit') tally.committed++;
+          else tally.rolledBack++;
+          options.onSettled?.(device, outcome, rev);
+        },
+      }),
+  );
+  let started = 0;
+  await pool(devices.length, options.connectConcurrency ?? 500, async (i) => {
+    await devices[i]!.start();
+    if (++started % 1000 === 0) options.log?.(`connected ${started}/${devices.length}`);
+  });
+  return {
+    devices,
+    counts: () => ({
+      devices: devices.length,
+      connected: devices.filter((d) => d.connected).length,
+      desiredReceived: tally.desiredReceived,
+      committed: tally.committed,
+      rolledBack: tally.rolledBack,
+      telemetrySent: devices.reduce((n, d) => n + d.telemetrySent, 0),
+      connectFailures: devices.reduce((n, d) => n + d.connectFailures, 0),
+    }),
+    stop: async () => {
+      await pool(devices.length, 1000, (i) => devices[i]!.stop());
+    },
+  };
+}
+
+/** Runs `task(0…count-1)` with at most `concurrency` in flight; results in index order. */
+export async function pool<T>(count: number, concurrency: number, task: (index: number) => Promise<T>): Promise<T[]> {
+  const results = new Array<T>(count);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      results[i] = await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return results;
+}
