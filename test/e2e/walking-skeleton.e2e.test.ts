@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -115,17 +115,10 @@ describe('walking skeleton', () => {
   it('an agent provisioned with a token registers, connects and reports its hardware', async () => {
     const token = await api.post<ProvisioningTokenView>('/api/v1/provisioning-tokens', { maxUses: 1 });
     expect(token.status).toBe(201);
-    const provisioning = join(workDir, 'provisioning.json');
     // The control plane hands out a ready provisioning.json; an image build writes it to the boot partition.
     expect(token.body.provisioning).toMatchObject({ apiUrl: cp.httpUrl, mqttUrl: cp.mqttUrl, token: token.body.token });
     expect(token.body.provisioning.releaseKeys.length).toBeGreaterThan(0);
-    writeFileSync(provisioning, JSON.stringify({ ...token.body.provisioning, name: 'e2e-board' }));
-    agent = new AgentProcess({
-      FLOTILLA_PROVISIONING: provisioning,
-      FLOTILLA_STATE_DIR: join(workDir, 'agent-state'),
-      FLOTILLA_STATUS_DIR: join(workDir, 'agent-run'),
-      FLOTILLA_TELEMETRY_INTERVAL_MS: '2000',
-    });
+    agent = AgentProcess.provisioned(workDir, { ...token.body.provisioning, name: 'e2e-board' });
 
     const online = await waitFor(
       'the agent to register and come online',
