@@ -84,12 +84,15 @@ async function waitIdle(): Promise<void> {
 
 const CASES: { pause: string; healthy: boolean; outcome: 'new' | 'old' }[] = [
   { pause: 'verify', healthy: true, outcome: 'new' },
+  { pause: 'verify:after', healthy: true, outcome: 'new' },
   { pause: 'fetch', healthy: true, outcome: 'new' },
+  { pause: 'fetch:after', healthy: true, outcome: 'new' },
   { pause: 'switch', healthy: true, outcome: 'old' },
   { pause: 'switch:after', healthy: true, outcome: 'old' },
   { pause: 'probation', healthy: true, outcome: 'old' },
   { pause: 'probation:after', healthy: true, outcome: 'old' },
   { pause: 'commit', healthy: true, outcome: 'new' },
+  { pause: 'commit:after', healthy: true, outcome: 'new' },
   { pause: 'rollback', healthy: false, outcome: 'old' },
   { pause: 'rollback:after', healthy: false, outcome: 'old' },
 ];
