@@ -1,4 +1,4 @@
-import type { ChannelPayload, DeviceChannel, DeviceEvent } from '@flotilla/shared';
+import type { Inventory, ChannelPayload, DeviceChannel, DeviceEvent } from '@flotilla/shared';
 import { EMPTY_OUTBOX, enqueue, type OutboxContents } from './link/outbox';
 import { Agent, type Uplink } from './agent';
 import { InMemoryRuntime } from './runtime/in-memory-runtime';
@@ -67,7 +67,13 @@ class MemoryOutbox {
 function setup(
   journal = new MemoryJournal(),
   runtime = new InMemoryRuntime(),
-  overrides: { freeDisk?: number; board?: string; clock?: Clock } = {},
+  overrides: {
+    freeDisk?: number;
+    board?: string;
+    clock?: Clock;
+    collectInventory?: () => Promise<Inventory>;
+    inventoryIntervalMs?: number;
+  } = {},
 ) {
   const outbox = new MemoryOutbox();
   runtime.registry.add(IMG_A);
@@ -84,12 +90,14 @@ function setup(
     board: overrides.board,
     freeDiskBytes: async () => overrides.freeDisk ?? 10 * 1024 ** 3,
     imageFacts: async () => ({ sizeBytes: 1024 }),
-    collectInventory: async () => {
-      throw new Error('no inventory in unit tests');
-    },
+    collectInventory:
+      overrides.collectInventory ??
+      (async () => {
+        throw new Error('no inventory in unit tests');
+      }),
     outbox,
     sampleTelemetry: async () => ({ at: '2026-11-27T12:00:00Z', cpuPercent: 1, memUsedBytes: 1, memTotalBytes: 2 }),
-    settings: { gatePollMs: 100 },
+    settings: { gatePollMs: 100, ...(overrides.inventoryIntervalMs ? { inventoryIntervalMs: overrides.inventoryIntervalMs } : {}) },
   });
   return { agent, uplink, runtime, journal, outbox };
 }
@@ -273,5 +281,34 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
     expect(events.filter((e) => e.kind === 'component-restarted').map((e) => e.message)).toEqual([
       'component "web" restarted (1 restart(s) in total)',
     ]);
+  });
+
+  it('sends the inventory after connecting, then again only when it changed', async () => {
+    const inventory = (kernel: string, celsius: number): Inventory => ({
+      schema: 1,
+      at: new Date().toISOString(),
+      hostname: 'pi',
+      arch: 'arm64',
+      board: { model: 'Raspberry Pi 5' },
+      cpu: { manufacturer: 'ARM', brand: 'Cortex-A76', cores: 4 },
+      memory: { totalBytes: 8e9 },
+      os: { distro: 'Debian', release: '12', kernel },
+      disks: [],
+      network: [],
+      temperatures: [{ zone: 'cpu', celsius }],
+    });
+    const readings = [inventory('6.6.51', 50), inventory('6.6.51', 61), inventory('6.6.62', 48)];
+    let next = 0;
+    const s = await started(
+      setup(undefined, undefined, {
+        collectInventory: async () => readings[Math.min(next++, readings.length - 1)]!,
+        inventoryIntervalMs: 40,
+      }),
+    );
+    s.agent.onConnected();
+    const kernels = () => s.uplink.of('inventory').map((i) => (i as Inventory).os.kernel);
+    for (let i = 0; i < 100 && next < readings.length + 2; i++) await new Promise((r) => setTimeout(r, 20));
+    // The first after connecting, none for a new temperature, one for the new kernel.
+    expect(kernels()).toEqual(['6.6.51', '6.6.62']);
   });
 });

@@ -10,6 +10,7 @@ import {
   type LocalStatus,
   type Reported,
 } from '@flotilla/shared';
+import { inventoryFingerprint } from './hardware/inventory-change';
 import type { TelemetrySample } from './hardware/telemetry';
 import type { EventOutbox } from './link/outbox';
 import { runCommand } from './link/commands';
@@ -37,6 +38,8 @@ export interface AgentSettings {
   /** Telemetry samples are taken at `telemetrySampleMs` and sent in one batch every `telemetryIntervalMs`. */
   telemetryIntervalMs: number;
   telemetrySampleMs: number;
+  /** The inventory is collected again at this pace and sent when it changed (`inventoryFingerprint`). */
+  inventoryIntervalMs: number;
 }
 
 export const DEFAULT_SETTINGS: AgentSettings = {
@@ -44,6 +47,7 @@ export const DEFAULT_SETTINGS: AgentSettings = {
   reconcileIntervalMs: 30_000,
   telemetryIntervalMs: 60_000,
   telemetrySampleMs: 10_000,
+  inventoryIntervalMs: 10 * 60_000,
 };
 
 export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlaneConnected' | 'settings'> & {
@@ -99,6 +103,7 @@ export class Agent {
     this.every(this.settings.reportIntervalMs, () => this.tick());
     this.every(this.settings.telemetrySampleMs, () => this.sample());
     this.every(this.settings.telemetryIntervalMs, async () => this.flushTelemetry());
+    this.every(this.settings.inventoryIntervalMs, () => this.refreshInventory({ onlyIfChanged: true }));
   }
 
   async stop(): Promise<void> {
@@ -268,9 +273,11 @@ export class Agent {
     this.samples = [];
   }
 
-  private async refreshInventory(): Promise<void> {
+  private async refreshInventory(options: { onlyIfChanged?: boolean } = {}): Promise<void> {
     try {
+      const before = this.inventory;
       this.inventory = await this.deps.collectInventory();
+      if (options.onlyIfChanged && before && inventoryFingerprint(before) === inventoryFingerprint(this.inventory)) return;
       this.uplink?.publish('inventory', this.inventory);
     } catch (err) {
       this.deps.logger.warn('inventory failed', { error: errorMessage(err) });

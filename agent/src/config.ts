@@ -24,6 +24,7 @@ export interface AgentConfig {
   telemetryIntervalMs: number;
   telemetrySampleMs: number;
   reportIntervalMs: number;
+  inventoryIntervalMs: number;
   reconcileIntervalMs: number;
   healthTimeoutMs: number;
   diskReserveBytes: number;
@@ -53,6 +54,7 @@ export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
     // At most one sample per batch interval by default: a batch is never empty.
     telemetrySampleMs: milliseconds(env, 'FLOTILLA_TELEMETRY_SAMPLE_MS', Math.min(10_000, telemetryIntervalMs)),
     reportIntervalMs: milliseconds(env, 'FLOTILLA_REPORT_INTERVAL_MS', 10_000),
+    inventoryIntervalMs: milliseconds(env, 'FLOTILLA_INVENTORY_INTERVAL_MS', 10 * 60_000),
     reconcileIntervalMs: milliseconds(env, 'FLOTILLA_RECONCILE_INTERVAL_MS', 30_000),
     healthTimeoutMs: milliseconds(env, 'FLOTILLA_HEALTH_TIMEOUT_MS', 120_000),
     diskReserveBytes: bytes(env, 'FLOTILLA_DISK_RESERVE_BYTES', 256 * 1024 * 1024),

@@ -72,6 +72,7 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
       telemetryIntervalMs: config.telemetryIntervalMs,
       telemetrySampleMs: config.telemetrySampleMs,
       reportIntervalMs: config.reportIntervalMs,
+      inventoryIntervalMs: config.inventoryIntervalMs,
       reconcileIntervalMs: config.reconcileIntervalMs,
       healthTimeoutMs: config.healthTimeoutMs,
       diskReserveBytes: config.diskReserveBytes,
