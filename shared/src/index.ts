@@ -21,3 +21,4 @@ export * from './api/fleets';
 export * from './api/library';
 export * from './api/signing-keys';
 export * from './api/api-json-schema';
+export * from './api/dashboard';

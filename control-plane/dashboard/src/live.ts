@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { LiveEvent } from '../../src/dashboard/dashboard.schemas';
+import type { LiveEvent } from '@flotilla/shared';
 import { session } from './api';
 
 type Handler = (event: LiveEvent) => void;

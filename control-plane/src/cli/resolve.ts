@@ -1,5 +1,4 @@
-import { isValidDeviceId, type DeviceView, type FleetView, type ReleaseView } from '@flotilla/shared';
-import type { DashboardDevicePage } from '../dashboard/dashboard.schemas';
+import { isValidDeviceId, type DashboardDevicePage, type DeviceView, type FleetView, type ReleaseView } from '@flotilla/shared';
 import type { Context } from './context';
 import { CliError, EXIT, usage } from './errors';
 

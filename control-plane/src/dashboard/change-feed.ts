@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import type { LiveEvent } from './dashboard.schemas';
+import type { LiveEvent } from '@flotilla/shared';
 
 export type Listener = (event: LiveEvent) => void;
 /** Ends a subscriber's stream when the application shuts down. */

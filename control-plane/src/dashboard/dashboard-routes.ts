@@ -1,6 +1,6 @@
 import type { RouteDoc } from '../openapi/route-doc';
 import { named } from '../openapi/route-doc';
-import { DashboardDevicePage, DashboardOverview, DeviceEventView, DeviceEventsQuery } from './dashboard.schemas';
+import { DashboardDevicePage, DashboardOverview, DeviceEventView, DeviceEventsQuery } from '@flotilla/shared';
 import { DashboardDeviceQuery } from './device-query';
 import { z } from 'zod';
 

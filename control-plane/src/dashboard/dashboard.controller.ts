@@ -1,9 +1,14 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { isValidDeviceId } from '@flotilla/shared';
 import { ZodQueryPipe } from '../http/zod-query.pipe';
 import { DeviceNotFoundError } from '../devices/devices.errors';
 import { DashboardRepository } from './dashboard.repository';
-import { DeviceEventsQuery, type DashboardDevicePage, type DashboardOverview, type DeviceEventView } from './dashboard.schemas';
+import {
+  DeviceEventsQuery,
+  isValidDeviceId,
+  type DashboardDevicePage,
+  type DashboardOverview,
+  type DeviceEventView,
+} from '@flotilla/shared';
 import { DashboardDeviceQuery } from './device-query';
 
 /** Read routes shaped for the dashboard and the CLI: counts, a searchable device page, a timeline. */

@@ -1,7 +1,7 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChangeFeed } from './change-feed';
-import type { LiveEvent } from './dashboard.schemas';
+import type { LiveEvent } from '@flotilla/shared';
 
 /** Comment lines keep proxies from closing an idle stream. */
 const KEEPALIVE_MS = 15_000;

@@ -6,7 +6,7 @@ import { startControlPlane, type RunningControlPlane } from '../bootstrap';
 import { apiClient, json, startSimFleet, type Api } from '../testing/sim-fleet';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
 import type { SimDevice } from '../testing/sim-device';
-import type { DashboardDevicePage, DashboardOverview, LiveEvent } from './dashboard.schemas';
+import type { DashboardDevicePage, DashboardOverview, LiveEvent } from '@flotilla/shared';
 
 jest.setTimeout(60_000);
 

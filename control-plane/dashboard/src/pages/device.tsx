@@ -1,6 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { CommandResultView, DeviceView, SlotRef, TelemetrySeries } from '@flotilla/shared';
-import type { DeviceEventView } from '../../../src/dashboard/dashboard.schemas';
+import type { CommandResultView, DeviceEventView, DeviceView, SlotRef, TelemetrySeries } from '@flotilla/shared';
 import { api, post, query } from '../api';
 import { useLive } from '../live';
 import { LineChart, ProgressBar } from '../ui/charts';

@@ -1,6 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { FleetView, ReleaseView } from '@flotilla/shared';
-import type { DashboardDevicePage } from '../../../src/dashboard/dashboard.schemas';
+import type { DashboardDevicePage, FleetView, ReleaseView } from '@flotilla/shared';
 import { api, query } from '../api';
 import { catalog } from '../catalog';
 import { useLive } from '../live';

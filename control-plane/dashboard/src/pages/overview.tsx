@@ -1,5 +1,4 @@
-import type { Page, RolloutView } from '@flotilla/shared';
-import type { DashboardOverview } from '../../../src/dashboard/dashboard.schemas';
+import type { DashboardOverview, Page, RolloutView } from '@flotilla/shared';
 import { api } from '../api';
 import { useLive } from '../live';
 import { Link } from '../router';

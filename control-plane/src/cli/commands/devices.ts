@@ -1,5 +1,4 @@
-import type { CommandResultView } from '@flotilla/shared';
-import type { DashboardDevicePage } from '../../dashboard/dashboard.schemas';
+import type { CommandResultView, DashboardDevicePage } from '@flotilla/shared';
 import { DEVICE_SORTS, DEVICE_STATUSES } from '../../dashboard/device-query';
 import { flag, has, intFlag, type Parsed } from '../args';
 import { printJson, type Context } from '../context';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Answers of the dashboard's read routes (also what the CLI and the browser app read). */
+/** Answers of the dashboard's read routes under `/api/v1/dashboard` and its live events (also what the CLI reads). */
 export const DashboardDeviceRow = z.object({
   id: z.string(),
   name: z.string(),
