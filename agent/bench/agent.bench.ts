@@ -20,7 +20,7 @@ import { AgentProcess } from '../src/testing/agent-process';
 import { ImageLedger } from '../src/update/image-ledger';
 import { UpdateJournal } from '../src/update/journal';
 import { registryFacts } from '../src/update/registry-facts';
-import { machineLine, printTable } from '../../test/bench/machine';
+import { machineLine, printTable, runBench } from '../../test/bench/machine';
 
 // The agent's own cost, measured against the real Docker Engine and local registry:
 //  1. idle RSS and CPU of the agent process (compiled, agent/dist) with one assembly
@@ -254,10 +254,4 @@ async function main(): Promise<void> {
   printTable(rows);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -1,4 +1,4 @@
-import { machineLine, printTable } from '../../test/bench/machine';
+import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { connectDevices, createSimFleet, provisionDevices } from '../src/sim/simulation';
 import { ControlPlaneProcess, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
 
@@ -92,10 +92,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: Error) => {
-    console.error(e.stack ?? e.message);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -1,5 +1,5 @@
 import type { ReleaseView } from '@flotilla/shared';
-import { machineLine, printTable } from '../../test/bench/machine';
+import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { manifest } from '../src/testing/sim-fleet';
 import { apiJson, connectDevices, createSimFleet, provisionDevices } from '../src/sim/simulation';
 import { ControlPlaneProcess, numberFlags, procUsage, waitFor } from './support/control-plane-process';
@@ -105,10 +105,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: Error) => {
-    console.error(e.stack ?? e.message);
-    process.exit(1);
-  },
-);
+runBench(main);

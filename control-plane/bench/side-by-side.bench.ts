@@ -2,7 +2,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { machineLine, printTable } from '../../test/bench/machine';
+import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { connectDevices, type SimCredential } from '../src/sim/simulation';
 import { createTestDatabase, type TestDatabase } from '../src/testing/test-database';
 import { freePort, numberFlags, sleep, UsageMeter } from './support/control-plane-process';
@@ -175,10 +175,4 @@ async function mosquittoSide(db: TestDatabase): Promise<Side> {
   };
 }
 
-main().then(
-  () => process.exit(0),
-  (e: Error) => {
-    console.error(e.stack ?? e.message);
-    process.exit(1);
-  },
-);
+runBench(main);

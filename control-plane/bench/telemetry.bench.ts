@@ -1,4 +1,4 @@
-import { machineLine, printTable } from '../../test/bench/machine';
+import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { connectDevices, createSimFleet, provisionDevices } from '../src/sim/simulation';
 import { ControlPlaneProcess, metrics, numberFlags, sleep, UsageMeter } from './support/control-plane-process';
 import { IngestLagProbe } from './support/ingest-lag';
@@ -75,10 +75,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: Error) => {
-    console.error(e.stack ?? e.message);
-    process.exit(1);
-  },
-);
+runBench(main);
