@@ -12,6 +12,7 @@ import { HealthModule } from './health/health.module';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { OpenApiModule } from './openapi/openapi.module';
 import { ProvisioningModule } from './provisioning/provisioning.module';
+import { RegistriesModule } from './registries/registries.module';
 import { ReleasesModule } from './releases/releases.module';
 import type { RolloutSettings } from './rollouts/rollout-settings';
 import { RolloutsModule } from './rollouts/rollouts.module';
@@ -45,6 +46,7 @@ export class AppModule {
         AuthModule.forRoot(options.apiKey),
         BrokerTransportModule.forRoot(options.broker),
         SigningModule.forRoot(options.dataDir),
+        RegistriesModule.forRoot(options.dataDir),
         ReleasesModule,
         DevicesModule,
         ProvisioningModule.forRoot({ ...(options.publicApiUrl ? { publicApiUrl: options.publicApiUrl } : {}) }),

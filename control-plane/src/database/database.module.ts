@@ -6,6 +6,9 @@ import { Library1764300000000 } from './migrations/1764300000000-library';
 import { Rollouts1764350000000 } from './migrations/1764350000000-rollouts';
 import { OperatorsAudit1764350001000 } from './migrations/1764350001000-operators-audit';
 import { TelemetryRetention1764350002000 } from './migrations/1764350002000-telemetry-retention';
+import { RegistryCredentials1764400000000 } from './migrations/1764400000000-registry-credentials';
+import { DeviceListIndexes1764410000000 } from './migrations/1764410000000-device-list-indexes';
+import { ReleaseIdempotency1764420000000 } from './migrations/1764420000000-release-idempotency';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -15,6 +18,9 @@ export const MIGRATIONS = [
   Rollouts1764350000000,
   OperatorsAudit1764350001000,
   TelemetryRetention1764350002000,
+  RegistryCredentials1764400000000,
+  DeviceListIndexes1764410000000,
+  ReleaseIdempotency1764420000000,
 ];
 
 @Module({})

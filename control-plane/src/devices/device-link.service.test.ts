@@ -1,5 +1,7 @@
 import type { Desired, Release } from '@flotilla/shared';
+import type { RegistriesService } from '../registries/registries.service';
 import type { ReleasesService } from '../releases/releases.service';
+import type { SigningService } from '../signing/signing.service';
 import { strictFake } from '../testing/strict-fake';
 import type { DesiredPublisher } from './desired-publisher';
 import type { TelemetryIngest } from '../telemetry/telemetry-ingest';
@@ -34,6 +36,8 @@ function setup(pointer: DesiredPointer | undefined) {
     releases,
     publisher,
     strictFake<TelemetryIngest>('TelemetryIngest', {}),
+    strictFake<RegistriesService>('RegistriesService', { lookup: () => async () => [] }),
+    strictFake<SigningService>('SigningService', { endorsedKeys: () => [] }),
   );
   return { service, sent, touched };
 }

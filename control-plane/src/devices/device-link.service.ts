@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isValidDeviceId, type DeviceEvent, type Inventory, type Reported, type Telemetry } from '@flotilla/shared';
+import { RegistriesService } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
+import { SigningService } from '../signing/signing.service';
 import { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { verifyPassword } from './credentials';
 import { DeviceActivityRepository } from './device-activity.repository';
@@ -23,6 +25,8 @@ export class DeviceLinkService {
     private readonly releases: ReleasesService,
     @Inject(DESIRED_PUBLISHER) private readonly publisher: DesiredPublisher,
     private readonly telemetryIngest: TelemetryIngest,
+    private readonly registries: RegistriesService,
+    private readonly signing: SigningService,
   ) {}
 
   /** False for unknown and decommissioned devices as for a wrong password. */
@@ -55,7 +59,13 @@ export class DeviceLinkService {
     const release = pointer.desiredReleaseId ? await this.releases.getForDelivery(pointer.desiredReleaseId) : null;
     await this.publisher.publishDesired(
       deviceId,
-      desiredMessage(pointer.desiredRev, release, effectiveConfig(pointer.fleetConfig, pointer.deviceConfig)),
+      desiredMessage(
+        pointer.desiredRev,
+        release,
+        effectiveConfig(pointer.fleetConfig, pointer.deviceConfig),
+        await this.registries.lookup()(release),
+        this.signing.endorsedKeys(),
+      ),
     );
     return 'sent';
   }

@@ -1,4 +1,13 @@
-import { PROTOCOL_SCHEMA, UPDATE_PHASES, type ConfigMap, type Desired, type DeviceView, type Release } from '@flotilla/shared';
+import {
+  PROTOCOL_SCHEMA,
+  UPDATE_PHASES,
+  type ConfigMap,
+  type Desired,
+  type DeviceView,
+  type EndorsedReleaseKey,
+  type RegistryAuth,
+  type Release,
+} from '@flotilla/shared';
 import { effectiveConfig } from './device-config';
 import type { DeviceRecord } from './device.repository';
 
@@ -26,6 +35,23 @@ export function toDeviceView({ device: row, fleetConfig, lastEvent }: DeviceReco
   };
 }
 
-export function desiredMessage(rev: number, release: Release | null, config: ConfigMap): Desired {
-  return { schema: PROTOCOL_SCHEMA, rev, release, config };
+/**
+ * `registryAuth`: the logins of the registries the release pulls from; left out when there are none.
+ * `keyEndorsements`: the signing-key rotation chain (`SigningService.endorsedKeys`), left out before the first rotation.
+ */
+export function desiredMessage(
+  rev: number,
+  release: Release | null,
+  config: ConfigMap,
+  registryAuth: RegistryAuth[] = [],
+  keyEndorsements: EndorsedReleaseKey[] = [],
+): Desired {
+  return {
+    schema: PROTOCOL_SCHEMA,
+    rev,
+    release,
+    config,
+    ...(registryAuth.length > 0 ? { registryAuth } : {}),
+    ...(keyEndorsements.length > 0 ? { keyEndorsements } : {}),
+  };
 }

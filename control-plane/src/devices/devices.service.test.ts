@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { Desired, Release } from '@flotilla/shared';
 import { ReleaseNotFoundError } from '../releases/releases.errors';
+import type { RegistriesService } from '../registries/registries.service';
 import type { ReleasesService } from '../releases/releases.service';
+import type { SigningService } from '../signing/signing.service';
 import { strictFake } from '../testing/strict-fake';
 import type { DesiredPublisher } from './desired-publisher';
 import { DeviceEntity } from './device.entity';
@@ -58,7 +60,9 @@ function setup(publish: DesiredPublisher['publishDesired']) {
       return release;
     },
   });
-  return new DevicesService(devices, releases, { publishDesired: publish }, { disconnect: () => false });
+  const registries = strictFake<RegistriesService>('RegistriesService', { lookup: () => async () => [] });
+  const signing = strictFake<SigningService>('SigningService', { endorsedKeys: () => [] });
+  return new DevicesService(devices, releases, { publishDesired: publish }, { disconnect: () => false }, registries, signing);
 }
 
 describe('DevicesService.assignRelease', () => {

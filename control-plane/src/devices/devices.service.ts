@@ -1,8 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { isValidDeviceId, type ConfigMap, type DeviceListQuery, type DeviceView, type Release } from '@flotilla/shared';
+import {
+  isValidDeviceId,
+  type ConfigMap,
+  type DeviceListQuery,
+  type DevicePageQuery,
+  type DeviceView,
+  type Page,
+  type Release,
+} from '@flotilla/shared';
+import { decodeCursor, encodeCursor } from '../http/cursor';
+import { RegistriesService, type RegistryAuthLookup } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
+import { SigningService } from '../signing/signing.service';
 import { hashPassword, newDeviceId, newDevicePassword } from './credentials';
 import { DESIRED_PUBLISHER, type DesiredPublisher } from './desired-publisher';
+import { isDeviceListPosition } from './device-list-query';
 import { effectiveConfig } from './device-config';
 import { DEVICE_SESSIONS, type DeviceSessions } from './device-sessions';
 import { desiredMessage, toDeviceView } from './device.mapper';
@@ -35,6 +47,8 @@ export class DevicesService {
     private readonly releases: ReleasesService,
     @Inject(DESIRED_PUBLISHER) private readonly publisher: DesiredPublisher,
     @Inject(DEVICE_SESSIONS) private readonly sessions: DeviceSessions,
+    private readonly registries: RegistriesService,
+    private readonly signing: SigningService,
   ) {}
 
   async create(input: { name?: string | undefined; board?: string | undefined; fleetId?: string | null }): Promise<NewDeviceCredential> {
@@ -50,8 +64,17 @@ export class DevicesService {
     return { deviceId, password };
   }
 
-  async list(query: DeviceListQuery = {}): Promise<DeviceView[]> {
-    return (await this.devices.listRecords(query)).map(toDeviceView);
+  /** Oldest first, keyset-paginated: paging through returns every device that existed throughout exactly once. */
+  async list(filter: DeviceListQuery, page: DevicePageQuery): Promise<Page<DeviceView>> {
+    const position = decodeCursor(page.cursor, 2, isDeviceListPosition) as [string, string] | undefined;
+    const records = await this.devices.listPage(filter, page.limit + 1, position && { createdAt: position[0], id: position[1] });
+    const more = records.length > page.limit;
+    const shown = more ? records.slice(0, page.limit) : records;
+    const last = shown.at(-1);
+    return {
+      items: shown.map(toDeviceView),
+      nextCursor: more && last ? encodeCursor([last.position.createdAt, last.position.id]) : null,
+    };
   }
 
   async get(id: string): Promise<DeviceView> {
@@ -126,9 +149,10 @@ export class DevicesService {
   /** Publishes each device's desired state as the database holds it now. Failures are logged, never thrown. */
   async publishCurrent(deviceIds: readonly string[]): Promise<void> {
     const releases = new Map<string, Promise<Release>>();
+    const registryAuth = this.registries.lookup();
     for (let i = 0; i < deviceIds.length; i += PUBLISH_BATCH) {
       const states = await this.devices.findDesiredStates(deviceIds.slice(i, i + PUBLISH_BATCH));
-      await Promise.all(states.map((s) => this.publish(s, releases)));
+      await Promise.all(states.map((s) => this.publish(s, releases, registryAuth)));
     }
   }
 
@@ -139,17 +163,20 @@ export class DevicesService {
     return { ...(await this.get(deviceId)), desired: { rev: row.desiredRev, releaseId: row.desiredReleaseId } };
   }
 
-  private async publish(state: DesiredState, releases: Map<string, Promise<Release>>): Promise<void> {
+  private async publish(state: DesiredState, releases: Map<string, Promise<Release>>, registryAuth: RegistryAuthLookup): Promise<void> {
     try {
       let release: Promise<Release> | null = null;
       if (state.desiredReleaseId) {
         release = releases.get(state.desiredReleaseId) ?? this.releases.getForDelivery(state.desiredReleaseId);
         releases.set(state.desiredReleaseId, release);
       }
+      const held = release ? await release : null;
       const desired = desiredMessage(
         state.desiredRev,
-        release ? await release : null,
+        held,
         effectiveConfig(state.fleetConfig, state.deviceConfig),
+        await registryAuth(held),
+        this.signing.endorsedKeys(),
       );
       await this.publisher.publishDesired(state.deviceId, desired);
     } catch (e) {

@@ -11,6 +11,7 @@ import {
   CreateProvisioningTokenRequest,
   CreateRolloutRequest,
   DeviceListQuery,
+  DevicePageQuery,
   DeviceView,
   FleetView,
   MoveDeviceRequest,
@@ -20,6 +21,7 @@ import {
   ProvisioningTokenView,
   RegisterDeviceRequest,
   RegisterDeviceResponse,
+  RegistryCredentialsView,
   ReleaseDiff,
   ReleaseView,
   RolloutDevicesQuery,
@@ -31,6 +33,7 @@ import {
   SetConfigRequest,
   SetFleetTargetRequest,
   SetFleetTargetResponse,
+  SetRegistryCredentialsRequest,
   SetTagsRequest,
   SigningKeysView,
   TelemetryQuery,
@@ -195,10 +198,20 @@ export const API_ROUTES: readonly RouteDoc[] = [
     path: '/api/v1/releases',
     tag: 'releases',
     summary: 'Publish a release from an assembly.yaml',
+    description:
+      'Releases are immutable: the same content under its name and version again answers 200 with the release. With an `Idempotency-Key`, a repeated request answers 200 with the release the first one created.',
     access: 'operator',
+    headers: [{ name: 'Idempotency-Key', description: '1-128 of [A-Za-z0-9_.:-]; same key and body → same release' }],
     body: yaml('assembly.yaml'),
     status: 201,
     response: Release,
+    errors: [
+      {
+        status: 409,
+        description:
+          'the name and version hold other content (`release_version_conflict`), or the key was used for another request (`idempotency_key_reused`)',
+      },
+    ],
   },
   {
     method: 'get',
@@ -241,6 +254,8 @@ export const API_ROUTES: readonly RouteDoc[] = [
     path: '/api/v1/signing-keys/rotate',
     tag: 'releases',
     summary: 'Rotate the release signing key',
+    description:
+      'The new key signs releases from now on, endorsed by the previous one. Every `desired` carries the endorsement chain, so devices provisioned before the rotation learn the new key from a key they already trust.',
     access: 'operator',
     status: 200,
     response: named('SigningKeysView', SigningKeysView),
@@ -301,11 +316,13 @@ export const API_ROUTES: readonly RouteDoc[] = [
     method: 'get',
     path: '/api/v1/devices',
     tag: 'devices',
-    summary: 'List devices',
+    summary: 'List devices, oldest first, filtered and paginated',
+    description:
+      "Cursor pagination: `limit` (default 100, at most 1000) and the previous page's `nextCursor` as `cursor`; `nextCursor` is null on the last page. Filters combine with AND. A bad filter or `limit` is a 400 `invalid_query`, a cursor this list did not hand out a 400 `invalid_cursor`.",
     access: 'viewer',
-    query: DeviceListQuery,
+    query: DeviceListQuery.extend(DevicePageQuery.shape),
     status: 200,
-    response: named('DeviceList', DeviceView.array()),
+    response: list('DevicePage', DeviceView),
   },
   { method: 'get', path: '/api/v1/devices/:id', tag: 'devices', summary: 'One device', access: 'viewer', status: 200, response: Device },
   {
@@ -458,6 +475,39 @@ export const API_ROUTES: readonly RouteDoc[] = [
   rolloutCommand('advance', 'Start the next phase now', 'For manual rollouts waiting at a phase, or to override a pause.'),
   rolloutCommand('abort', 'Abort a rollout', 'Devices not yet updated stay where they are.'),
   rolloutCommand('rollback', 'Roll back all', 'Every device the rollout assigned is re-targeted to the release it had before.'),
+
+  // Private registries
+  {
+    method: 'get',
+    path: '/api/v1/registries',
+    tag: 'registries',
+    summary: 'Registries with stored credentials (never the passwords)',
+    access: 'admin',
+    status: 200,
+    response: named('RegistryCredentialsList', RegistryCredentialsView.array()),
+  },
+  {
+    method: 'put',
+    path: '/api/v1/registries/:host/credentials',
+    tag: 'registries',
+    summary: 'Set the credentials devices pull from a registry with',
+    description:
+      '`host` as image references spell it (`registry.example.com`, `127.0.0.1:5001`, `docker.io`). The password is stored sealed and never answered. A device gets the credentials of the registries its release pulls from in its next `desired` message; one that failed to pull before needs its release assigned again.',
+    access: 'admin',
+    body: named('SetRegistryCredentialsRequest', SetRegistryCredentialsRequest),
+    status: 200,
+    response: named('RegistryCredentialsView', RegistryCredentialsView),
+    errors: [{ status: 400, description: 'not a registry host (code `invalid_registry_host`) or a bad body' }],
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/registries/:host/credentials',
+    tag: 'registries',
+    summary: 'Forget the credentials of a registry',
+    access: 'admin',
+    status: 200,
+    response: named('RegistryCredentialsView', RegistryCredentialsView),
+  },
 
   // Operators and audit
   {

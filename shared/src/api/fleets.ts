@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONFIG_KEY_PATTERN } from '../assembly/component';
+import { UPDATE_PHASES } from '../protocol/messages';
 
 /**
  * Fleets and per-device management. Configuration is a flat map of text values (what
@@ -70,8 +71,27 @@ const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 export const DeviceListQuery = z.object({
   fleetId: z.string().uuid().optional(),
   tag: z.string().min(1).optional(),
+  /** The status filter: `true` online, `false` offline. */
   online: flag.optional(),
   /** Unset: every device, decommissioned ones included (marked); `true`: only those; `false`: only active ones. */
   decommissioned: flag.optional(),
+  /** Start of the device's name (case-insensitive) or id. */
+  search: z.string().min(1).max(128).optional(),
+  /** Devices pinned to this release. */
+  pinnedReleaseId: z.string().uuid().optional(),
+  /** Devices that should run this release (their desired release). */
+  releaseId: z.string().uuid().optional(),
+  /** The update phase the device last reported. */
+  updatePhase: z.enum(UPDATE_PHASES).optional(),
 });
 export type DeviceListQuery = z.infer<typeof DeviceListQuery>;
+
+export const DEFAULT_DEVICE_PAGE_LIMIT = 100;
+export const MAX_DEVICE_PAGE_LIMIT = 1000;
+
+/** `PageQuery` with the larger pages a fleet of 10,000 devices wants: oldest device first. */
+export const DevicePageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_DEVICE_PAGE_LIMIT).default(DEFAULT_DEVICE_PAGE_LIMIT),
+  cursor: z.string().min(1).max(512).optional(),
+});
+export type DevicePageQuery = z.infer<typeof DevicePageQuery>;

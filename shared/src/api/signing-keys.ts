@@ -1,7 +1,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalJson } from '../assembly/canonical';
-import type { ReleaseKey } from '../releases/signing';
+import { ReleaseKey } from '../releases/signing';
 
 /**
  * Rotation of the release-signing key. When the control plane rotates, the retiring key signs
@@ -18,6 +18,10 @@ export const KeyEndorsement = z.object({
   value: z.string(),
 });
 export type KeyEndorsement = z.infer<typeof KeyEndorsement>;
+
+/** A key with its predecessor's endorsement: one link of the rotation chain `desired` carries to devices. */
+export const EndorsedReleaseKey = ReleaseKey.extend({ endorsement: KeyEndorsement });
+export type EndorsedReleaseKey = z.infer<typeof EndorsedReleaseKey>;
 
 export const SigningKeyView = z.object({
   keyId: z.string(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseByteSize, parseDuration } from './duration';
+import { OsImageSpec } from './os-image';
 
 /**
  * `assembly.yaml`: a subset of the Compose specification plus one `x-flotilla` block.
@@ -111,6 +112,12 @@ export const AssemblyFlotilla = z
   .object({
     version: z.string().regex(SEMVER_PATTERN, 'expected a semantic version such as "1.2.0"'),
     boards: z.array(z.string().min(1)).min(1).optional(),
+    /** OS images for the boards' inactive root slots; one per board. */
+    os: z
+      .array(OsImageSpec.strict())
+      .min(1)
+      .refine((list) => new Set(list.map((o) => o.board)).size === list.length, 'one OS image per board')
+      .optional(),
     update: z
       .object({
         strategy: UpdateStrategy.optional(),
@@ -128,12 +135,14 @@ const topLevelResource = z.union([z.object({}).passthrough(), z.null()]);
 export const AssemblyManifest = z
   .object({
     name: name('the assembly name'),
-    services: z
-      .record(name('a service name'), ServiceManifest)
-      .refine((s) => Object.keys(s).length > 0, 'an assembly needs at least one service'),
+    services: z.record(name('a service name'), ServiceManifest),
     volumes: z.record(name('a volume name'), topLevelResource).optional(),
     networks: z.record(name('a network name'), topLevelResource).optional(),
     'x-flotilla': AssemblyFlotilla,
   })
-  .strict();
+  .strict()
+  .refine((m) => Object.keys(m.services).length > 0 || m['x-flotilla'].os !== undefined, {
+    path: ['services'],
+    message: 'an assembly needs at least one service, or an OS image (x-flotilla.os) for an OS-only release',
+  });
 export type AssemblyManifest = z.infer<typeof AssemblyManifest>;

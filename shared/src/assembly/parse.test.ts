@@ -117,7 +117,34 @@ services:
     expect(parseAssemblyYaml('just a string').ok).toBe(false);
     const r = parseAssemblyYaml('name: x\nx-flotilla: {version: 1.0.0}\nservices: {}\n');
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.issues[0]).toEqual({ path: 'services', message: 'an assembly needs at least one service' });
+    if (!r.ok)
+      expect(r.issues[0]).toEqual({
+        path: 'services',
+        message: 'an assembly needs at least one service, or an OS image (x-flotilla.os) for an OS-only release',
+      });
+  });
+
+  const osEntry = (board: string, sha = 'b'.repeat(64)) =>
+    `    - { board: ${board}, version: "2.0.0", url: "https://os.example/${board}.img", sha256: "${sha}", size: 134217728 }`;
+
+  it('takes an OS-only release: OS images by board, no components, no default network', () => {
+    const r = parseAssemblyYaml(
+      `name: os\nservices: {}\nx-flotilla:\n  version: 2.0.0\n  os:\n${osEntry('raspberrypi5')}\n${osEntry('qemu-arm64-virt')}\n`,
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    expect(r.spec.components).toEqual([]);
+    expect(r.spec.networks).toEqual([]);
+    expect(r.spec.os!.map((o) => o.board)).toEqual(['qemu-arm64-virt', 'raspberrypi5']);
+    expect(r.spec.os![0]).toMatchObject({ version: '2.0.0', size: 134217728, sha256: 'b'.repeat(64) });
+  });
+
+  it('refuses two OS images for one board, a bad digest, and unknown keys in an OS entry', () => {
+    const two = parseAssemblyYaml(`name: os\nservices: {}\nx-flotilla:\n  version: 2.0.0\n  os:\n${osEntry('rpi')}\n${osEntry('rpi')}\n`);
+    expect(two.ok).toBe(false);
+    if (!two.ok) expect(two.issues).toContainEqual({ path: 'x-flotilla.os', message: 'one OS image per board' });
+    const bad = parseAssemblyYaml(`name: os\nservices: {}\nx-flotilla:\n  version: 2.0.0\n  os:\n${osEntry('rpi', 'XYZ')}\n`);
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.issues[0]).toEqual({ path: 'x-flotilla.os.0.sha256', message: 'expected 64 lowercase hex digits' });
   });
 });
 

@@ -171,7 +171,9 @@ function normalize(m: AssemblyManifest): AssemblySpec {
     ...(flotilla.update?.requireControlPlane === false ? { requireControlPlane: false as const } : {}),
     components,
     volumes: Object.keys(m.volumes ?? {}).sort(),
-    networks: [...new Set([DEFAULT_NETWORK, ...Object.keys(m.networks ?? {})])].sort(),
+    // An OS-only release has no component to join the default network: it needs no engine at all.
+    networks: [...new Set([...(components.length > 0 ? [DEFAULT_NETWORK] : []), ...Object.keys(m.networks ?? {})])].sort(),
+    ...(flotilla.os ? { os: [...flotilla.os].sort((a, b) => a.board.localeCompare(b.board)) } : {}),
   };
 }
 

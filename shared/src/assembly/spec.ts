@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEPENDENCY_CONDITIONS, RESTART_POLICIES, UpdateStrategy } from './manifest';
+import { OsImageSpec } from './os-image';
 
 /**
  * The normalized assembly: what a release holds and what a device receives.
@@ -60,9 +61,12 @@ export const AssemblySpec = z.object({
   probationMs: z.number().int().nonnegative(),
   /** Present (and false) only when the release opts out of the control-plane check of the probation gate. */
   requireControlPlane: z.literal(false).optional(),
-  components: z.array(ComponentSpec).min(1),
+  /** Empty only in an OS-only release (`os` present). */
+  components: z.array(ComponentSpec),
   volumes: z.array(z.string()),
   networks: z.array(z.string()),
+  /** OS images by board; a device updates its OS when the entry for its board names another version. */
+  os: z.array(OsImageSpec).min(1).optional(),
 });
 export type AssemblySpec = z.infer<typeof AssemblySpec>;
 

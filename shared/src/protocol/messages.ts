@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { AssemblySpec } from '../assembly/spec';
+import { EndorsedReleaseKey } from '../api/signing-keys';
 import { ReleaseSignature } from '../releases/signing';
+import { RegistryAuth } from '../registries/registry-auth';
 import type { Channel } from './topics';
 
 /**
@@ -29,6 +31,18 @@ export const Desired = z.object({
   rev: z.number().int().nonnegative(),
   release: Release.nullable(),
   config: z.record(z.string(), z.string()),
+  /**
+   * Credentials for the private registries the release pulls from, and no others. Outside the
+   * signed release on purpose: they rotate without a new release. Absent when none are needed.
+   */
+  registryAuth: z.array(RegistryAuth).max(64).optional(),
+  /**
+   * The release-signing key rotation chain, oldest first: each key endorsed by the key before
+   * it. A device adds a key only when the endorsement verifies with a key it already trusts
+   * (`verifyKeyEndorsement`), so a rotated key reaches devices without re-provisioning. Absent
+   * until the first rotation.
+   */
+  keyEndorsements: z.array(EndorsedReleaseKey).max(256).optional(),
 });
 export type Desired = z.infer<typeof Desired>;
 
@@ -83,6 +97,25 @@ export const UpdateStatus = z.object({
 });
 export type UpdateStatus = z.infer<typeof UpdateStatus>;
 
+/** The OS A/B update's phases (agent/src/os-update/os-update-plan.ts). */
+export const OS_UPDATE_PHASES = ['idle', 'write', 'arm', 'reboot', 'trial', 'fall-back', 'commit'] as const;
+
+export const OsStatus = z.object({
+  /** FLOTILLA_OS_VERSION of the running root; null on an OS not built by `flotilla image build`. */
+  version: z.string().nullable(),
+  /** The root slot running now, and whether this boot is an uncommitted trial of it. */
+  slot: z.enum(['A', 'B']).nullable(),
+  inTrial: z.boolean(),
+  phase: z.enum(OS_UPDATE_PHASES),
+  /** The OS version being written or tried. */
+  target: z.string().nullable(),
+  lastFailure: z.string().nullable(),
+  progress: z
+    .object({ bytesDone: z.number().nonnegative(), bytesTotal: z.number().nonnegative(), percent: z.number().min(0).max(100) })
+    .optional(),
+});
+export type OsStatus = z.infer<typeof OsStatus>;
+
 export const Reported = z.object({
   schema,
   at: timestamp,
@@ -91,6 +124,8 @@ export const Reported = z.object({
   rev: z.number().int().nonnegative(),
   update: UpdateStatus,
   components: z.array(ComponentStatus),
+  /** Absent on a device whose OS cannot be updated by Flotilla (no A/B root slots). */
+  os: OsStatus.optional(),
 });
 export type Reported = z.infer<typeof Reported>;
 
@@ -134,6 +169,11 @@ export const EVENT_KINDS = [
   'component-restarted',
   'command',
   'outbox-overflow',
+  'release-key-added',
+  'release-key-refused',
+  'os-update-started',
+  'os-update-committed',
+  'os-update-failed',
 ] as const;
 export const DeviceEvent = z.object({
   schema,

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+/**
+ * Credentials for private registries. The control plane keeps them per registry host and
+ * sends a device, in its `desired` envelope (never in the signed release), those of the
+ * registries its release pulls from; the agent uses them to pull and to read manifests.
+ */
+
+/** Docker Hub, however a reference or a login spells it. */
+export const DOCKER_HUB = 'docker.io';
+const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+
+/** `host`, `host:port`, or an IPv4 address with a port, lower case: how image references name a registry. */
+export const REGISTRY_HOST_PATTERN =
+  /^(?=.{1,253}(:|$))[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?$/;
+
+export const RegistryHost = z
+  .string()
+  .transform((s) => normalizeRegistry(s))
+  .pipe(
+    z.string().regex(REGISTRY_HOST_PATTERN, 'a registry host as image references spell it, e.g. registry.example.com or 127.0.0.1:5001'),
+  );
+
+export const RegistryAuth = z.object({
+  registry: z.string(),
+  username: z.string(),
+  password: z.string(),
+});
+export type RegistryAuth = z.infer<typeof RegistryAuth>;
+
+/** The same registry always under one key: lower case, Docker Hub's aliases as `docker.io`. */
+export function normalizeRegistry(host: string): string {
+  const lower = host.trim().toLowerCase();
+  return DOCKER_HUB_ALIASES.has(lower) ? DOCKER_HUB : lower;
+}
+
+/**
+ * The registry an image reference pulls from, by Docker's rule: the first path component is
+ * a host when it has a dot or a port or is `localhost`; anything else is on Docker Hub.
+ */
+export function imageRegistry(ref: string): string {
+  const slash = ref.indexOf('/');
+  const first = slash < 0 ? '' : ref.slice(0, slash);
+  if (first && (first.includes('.') || first.includes(':') || first === 'localhost')) return normalizeRegistry(first);
+  return DOCKER_HUB;
+}
+
+/** The credentials to pull `ref` with, if `auths` has its registry's. */
+export function registryAuthFor(ref: string, auths: readonly RegistryAuth[] | undefined): RegistryAuth | undefined {
+  if (!auths?.length) return undefined;
+  const registry = imageRegistry(ref);
+  return auths.find((a) => normalizeRegistry(a.registry) === registry);
+}
