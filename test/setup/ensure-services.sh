@@ -75,6 +75,8 @@ ensure_packages() {
   pkg_installed busybox-static || missing+=(busybox-static)
   [[ -x $PG_BIN/initdb && -x $PG_BIN/pg_ctl ]] || missing+=(postgresql)
   command -v curl >/dev/null || missing+=(curl)
+  # htpasswd -B: the registry with a login that private-registry tests start (test/support/auth-registry.ts).
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
   # Only to validate docker-compose.yml (test/integration/compose-file.test.ts).
   command -v docker-compose >/dev/null || missing+=(docker-compose)
   # origin's images (build-origin-images.sh): Mosquitto's binaries and libraries to copy,

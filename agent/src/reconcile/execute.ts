@@ -1,3 +1,4 @@
+import { registryAuthFor, type RegistryAuth } from '@flotilla/shared';
 import type { ContainerRuntime, PullProgress } from '../runtime/container-runtime';
 import { LABEL, resourceLabels } from '../runtime/labels';
 import type { Clock } from '../support/clock';
@@ -11,6 +12,8 @@ export interface ExecuteContext {
   healthTimeoutMs: number;
   healthPollMs: number;
   onPullProgress?: (image: string, progress: PullProgress) => void;
+  /** Logins for private registries, from the desired envelope of the slot being applied. */
+  registryAuth?: readonly RegistryAuth[] | undefined;
   signal?: AbortSignal;
 }
 
@@ -21,7 +24,8 @@ export const executors: { [A in StepAction]: Executor<A> } = {
   'create-network': (s, { runtime }) => runtime.ensureNetwork(s.network, resourceLabels(s.assembly)),
   'create-volume': (s, { runtime }) => runtime.ensureVolume(s.volume, resourceLabels(s.assembly)),
   'remove-network': (s, { runtime }) => runtime.removeNetwork(s.network),
-  pull: (s, { runtime, onPullProgress }) => runtime.pullImage(s.image, onPullProgress && ((p) => onPullProgress(s.image, p))),
+  pull: (s, { runtime, onPullProgress, registryAuth }) =>
+    runtime.pullImage(s.image, onPullProgress && ((p) => onPullProgress(s.image, p)), registryAuthFor(s.image, registryAuth)),
   stop: (s, { runtime }) => runtime.stop(s.container),
   remove: (s, { runtime }) => runtime.remove(s.container),
   'create-and-start': async (s, { runtime }) => {

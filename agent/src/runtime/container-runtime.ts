@@ -1,4 +1,4 @@
-import type { ComponentSpec, ComponentStatus } from '@flotilla/shared';
+import type { ComponentSpec, ComponentStatus, RegistryAuth } from '@flotilla/shared';
 
 /**
  * The engine as the agent needs it, and nothing more. `DockerRuntime` is the only
@@ -19,7 +19,8 @@ export interface ContainerRuntime {
   removeImage(ref: string): Promise<'removed' | 'in-use' | 'absent'>;
   /** The engine's CPU architecture (OCI names: amd64, arm64, arm) and where it keeps images. */
   engineInfo(): Promise<EngineInfo>;
-  pullImage(ref: string, onProgress?: (progress: PullProgress) => void): Promise<void>;
+  /** `auth`: the login for the image's registry, when the device was given one; anonymous otherwise. */
+  pullImage(ref: string, onProgress?: (progress: PullProgress) => void, auth?: RegistryAuth): Promise<void>;
   /** Creates, connects to every network and starts; returns the container id. */
   createAndStart(request: ContainerRequest): Promise<string>;
   stop(container: string, timeoutSeconds?: number): Promise<void>;

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import { COMPONENT_STATES, HEALTH_STATES } from '@flotilla/shared';
+import { COMPONENT_STATES, DOCKER_HUB, HEALTH_STATES, imageRegistry, type RegistryAuth } from '@flotilla/shared';
 import { errorMessage } from '../support/errors';
 import { toCreateOptions } from './container-config';
 import type {
@@ -14,7 +14,7 @@ import type {
   ManagedResource,
   PullProgress,
 } from './container-runtime';
-import { EngineError, ForeignResourceError, ImageNotFoundError, ImagePullError } from './errors';
+import { EngineError, ForeignResourceError, ImageNotFoundError, ImagePullError, RegistryAuthError } from './errors';
 import { LABEL } from './labels';
 
 /** Seconds the engine waits after SIGTERM before SIGKILL; with `Init: true` most components stop at once. */
@@ -108,12 +108,12 @@ export class DockerRuntime implements ContainerRuntime {
     return { architecture: ociArchitecture(info.Architecture ?? ''), dataRoot: info.DockerRootDir ?? '/var/lib/docker' };
   }
 
-  async pullImage(ref: string, onProgress?: (progress: PullProgress) => void): Promise<void> {
+  async pullImage(ref: string, onProgress?: (progress: PullProgress) => void, auth?: RegistryAuth): Promise<void> {
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.pull(ref);
+      stream = await this.docker.pull(ref, auth ? { authconfig: authConfig(auth) } : {});
     } catch (err) {
-      throw pullError(ref, err);
+      throw pullError(ref, err, auth);
     }
     await new Promise<void>((resolve, reject) => {
       let failure: string | undefined;
@@ -122,7 +122,7 @@ export class DockerRuntime implements ContainerRuntime {
         (err) => {
           const detail = failure ?? (err ? errorMessage(err) : undefined);
           if (detail === undefined) resolve();
-          else reject(pullError(ref, new Error(detail)));
+          else reject(pullError(ref, new Error(detail), auth));
         },
         // The engine reports a failed pull as an `error` event inside a 200 response.
         (event: { status?: string; id?: string; error?: string; progressDetail?: { current?: number; total?: number } }) => {
@@ -248,8 +248,25 @@ function statusCode(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-function pullError(ref: string, err: unknown): Error {
+/**
+ * How the engine words a registry's 401/403 (distribution's `unauthorized`/`denied` codes, the
+ * engine's own "no basic auth credentials", Docker Hub's "may require 'docker login'").
+ */
+const AUTH_REFUSED = /no basic auth credentials|unauthorized|authentication required|\bdenied\b|may require 'docker login'/i;
+
+/** The engine's X-Registry-Auth; Docker Hub's login lives at its v1 index address. */
+function authConfig(auth: RegistryAuth): { username: string; password: string; serveraddress: string } {
+  return {
+    username: auth.username,
+    password: auth.password,
+    serveraddress: auth.registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : auth.registry,
+  };
+}
+
+function pullError(ref: string, err: unknown, auth: RegistryAuth | undefined): Error {
   const detail = errorMessage(err);
+  if ([401, 403].includes(statusCode(err) ?? 0) || AUTH_REFUSED.test(detail))
+    return new RegistryAuthError(ref, imageRegistry(ref), detail, auth !== undefined);
   if (statusCode(err) === 404 || /manifest unknown|not found|does not exist/i.test(detail)) return new ImageNotFoundError(ref, detail);
   return new ImagePullError(ref, detail, err);
 }

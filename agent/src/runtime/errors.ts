@@ -13,6 +13,29 @@ export class ImageNotFoundError extends AgentError {
   }
 }
 
+/**
+ * The registry refused the pull (HTTP 401/403): the device has no login for it, or a wrong one.
+ * Retrying will not help until an administrator stores the right one and the release is
+ * assigned again (the control plane sends logins with each `desired`).
+ */
+export class RegistryAuthError extends AgentError {
+  readonly code = 'registry-unauthorized';
+  constructor(
+    readonly image: string,
+    readonly registry: string,
+    detail: string,
+    hadCredentials: boolean,
+  ) {
+    const why = hadCredentials
+      ? `the credentials this device was given for ${registry} were refused`
+      : `this device has no credentials for ${registry}`;
+    super(
+      `registry ${registry} refused to serve image ${image} (${detail}): ${why}; set credentials with PUT /api/v1/registries/${registry}/credentials, then assign the release again`,
+      { terminal: true },
+    );
+  }
+}
+
 /** The pull failed for another reason (registry unreachable, disk full): retried with backoff. */
 export class ImagePullError extends AgentError {
   readonly code = 'image-pull-failed';

@@ -1,6 +1,6 @@
-import type { UpdateProgress } from '@flotilla/shared';
+import type { RegistryAuth, UpdateProgress } from '@flotilla/shared';
 import type { PullProgress } from '../runtime/container-runtime';
-import { ImagePullError } from '../runtime/errors';
+import { ImagePullError, RegistryAuthError } from '../runtime/errors';
 import { InMemoryRuntime } from '../runtime/in-memory-runtime';
 import { instantClock } from '../support/test-clock';
 import { fetchImages } from './fetch';
@@ -64,5 +64,42 @@ describe('fetchImages (FETCH)', () => {
     ]);
     expect((opts.clock as ReturnType<typeof instantClock>).slept).toEqual([2_000, 4_000]);
     await expect(fetchImages([GONE], options(new PullingRuntime(), []))).rejects.toThrow(/was not found/);
+  });
+
+  it('pulls each image with the login of its own registry, and none for a registry it has no login for', async () => {
+    const PUBLIC = 'open.local/c@sha256:' + 'c'.repeat(64);
+    const used: [string, string | undefined][] = [];
+    class LoginRuntime extends InMemoryRuntime {
+      override async pullImage(ref: string, onProgress?: (p: PullProgress) => void, auth?: RegistryAuth): Promise<void> {
+        used.push([ref, auth?.username]);
+        return super.pullImage(ref, onProgress);
+      }
+    }
+    const runtime = new LoginRuntime();
+    [A, PUBLIC].forEach((i) => runtime.registry.add(i));
+    await fetchImages([A, PUBLIC], {
+      ...options(runtime, []),
+      registryAuth: [
+        { registry: 'registry.local', username: 'alice', password: 'p' },
+        { registry: 'elsewhere.local', username: 'bob', password: 'q' },
+      ],
+    });
+    expect(used).toEqual([
+      [A, 'alice'],
+      [PUBLIC, undefined],
+    ]);
+  });
+
+  it('gives up at once, without retrying, when the registry refuses the login', async () => {
+    class RefusingRuntime extends InMemoryRuntime {
+      override async pullImage(ref: string): Promise<void> {
+        throw new RegistryAuthError(ref, 'registry.local', 'unauthorized: authentication required', false);
+      }
+    }
+    const retries: string[] = [];
+    await expect(fetchImages([A], options(new RefusingRuntime(), [], retries))).rejects.toThrow(
+      /registry registry.local refused .*PUT \/api\/v1\/registries\/registry.local\/credentials/,
+    );
+    expect(retries).toEqual([]);
   });
 });

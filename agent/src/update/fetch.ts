@@ -1,4 +1,4 @@
-import type { UpdateProgress } from '@flotilla/shared';
+import { registryAuthFor, type RegistryAuth, type UpdateProgress } from '@flotilla/shared';
 import type { ContainerRuntime, PullProgress } from '../runtime/container-runtime';
 import { backoffMs, type Clock } from '../support/clock';
 import { errorMessage, isTerminal } from '../support/errors';
@@ -9,6 +9,8 @@ export interface FetchOptions {
   signal: AbortSignal;
   /** Sizes VERIFY learned from the registry, by image reference. */
   knownSizes: ReadonlyMap<string, number>;
+  /** Logins for private registries, from the candidate's desired envelope. */
+  registryAuth?: readonly RegistryAuth[] | undefined;
   onProgress: (progress: UpdateProgress) => void;
   /** A transient failure that will be retried, for the reported state. */
   onRetry: (message: string) => void;
@@ -18,9 +20,9 @@ export interface FetchOptions {
 
 /**
  * FETCH: pulls every missing image by digest while the active slot keeps running. A
- * registry that answers "no such image" fails the update at once (terminal); anything
- * else (network down, registry restarting) is retried with backoff for as long as the
- * update stays in FETCH, since a device may be offline for hours.
+ * registry that answers "no such image" or refuses the login fails the update at once
+ * (terminal); anything else (network down, registry restarting) is retried with backoff for
+ * as long as the update stays in FETCH, since a device may be offline for hours.
  */
 export async function fetchImages(images: readonly string[], options: FetchOptions): Promise<void> {
   const missing: string[] = [];
@@ -45,12 +47,16 @@ export async function fetchImages(images: readonly string[], options: FetchOptio
     for (let attempt = 0; ; attempt++) {
       if (options.signal.aborted) return;
       try {
-        await options.runtime.pullImage(image, (p: PullProgress) => {
-          if (!p.id || p.total === undefined) return;
-          const key = `${image}#${p.id}`;
-          if (p.status === 'Downloading') layers.set(key, { current: p.current ?? 0, total: p.total });
-          report();
-        });
+        await options.runtime.pullImage(
+          image,
+          (p: PullProgress) => {
+            if (!p.id || p.total === undefined) return;
+            const key = `${image}#${p.id}`;
+            if (p.status === 'Downloading') layers.set(key, { current: p.current ?? 0, total: p.total });
+            report();
+          },
+          registryAuthFor(image, options.registryAuth),
+        );
         break;
       } catch (err) {
         if (isTerminal(err)) throw err;

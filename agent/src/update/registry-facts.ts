@@ -1,4 +1,6 @@
+import type { RegistryAuth } from '@flotilla/shared';
 import type { ImageFacts } from './preflight';
+import { answerChallenge, parseChallenge } from './registry-login';
 
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -22,16 +24,35 @@ type Facts = Pick<ImageFacts, 'architectures' | 'sizeBytes'>;
 
 /**
  * Size and architectures of an image pinned by digest, read from its registry (OCI
- * distribution API) without pulling it. Best effort: a registry that needs credentials,
+ * distribution API) without pulling it. With `auth`, a 401 is answered once (Basic, or a
+ * token from the realm it names) and that answer reused for the next requests; the login
+ * is sent only to a registry that asks for it. Best effort: a registry that refuses,
  * is unreachable or answers oddly yields `{}`, and VERIFY falls back to its assumptions.
  * Plain HTTP only for loopback registries, as the engine itself allows.
  */
-export async function registryFacts(ref: string, architecture: string, fetchFn: typeof fetch = fetch, timeoutMs = 5_000): Promise<Facts> {
+export async function registryFacts(
+  ref: string,
+  architecture: string,
+  auth?: RegistryAuth,
+  fetchFn: typeof fetch = fetch,
+  timeoutMs = 5_000,
+): Promise<Facts> {
   const parsed = parseRef(ref);
   if (!parsed) return {};
   const base = `${/^(127\.|localhost(:|$))/.test(parsed.host) ? 'http' : 'https'}://${parsed.host}/v2/${parsed.repository}`;
+  let authorization: string | undefined;
   const get = async (path: string, accept: string): Promise<unknown> => {
-    const res = await fetchFn(`${base}/${path}`, { headers: { accept }, signal: AbortSignal.timeout(timeoutMs) });
+    const request = () =>
+      fetchFn(`${base}/${path}`, {
+        headers: { accept, ...(authorization ? { authorization } : {}) },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    let res = await request();
+    const challenge = res.status === 401 && auth && !authorization ? parseChallenge(res.headers.get('www-authenticate')) : undefined;
+    if (challenge && auth) {
+      authorization = await answerChallenge(challenge, auth, parsed.repository, fetchFn, timeoutMs);
+      if (authorization) res = await request();
+    }
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     return res.json();
   };

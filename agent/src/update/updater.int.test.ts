@@ -63,7 +63,7 @@ beforeAll(async () => {
     releaseKeys: [signer.key],
     board: 'raspberrypi5',
     freeDiskBytes: async () => freeDisk,
-    imageFacts: (ref, arch) => registryFacts(ref, arch),
+    imageFacts: (ref, arch, auth) => registryFacts(ref, arch, auth),
     collectInventory: async () => {
       throw new Error('not in this test');
     },

@@ -1,0 +1,126 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { testImages } from '../setup/services';
+import { freePort } from './ports';
+
+const run = promisify(execFile);
+
+/** A registry of its own that wants a login (htpasswd, bcrypt), as private registries do. */
+export interface AuthRegistry {
+  /** `127.0.0.1:<port>`, as image references spell it. */
+  host: string;
+  username: string;
+  password: string;
+  /**
+   * Builds a small image FROM the test busybox, pushes it here (logged in through a private
+   * DOCKER_CONFIG, never the machine's), and removes it from the engine again, so that using
+   * it means pulling it. Returns `<host>/<repository>@sha256:…`.
+   */
+  pushUniqueImage(repository: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Debian's `docker-registry` (distribution 2.8) on a free 127.0.0.1 port with a temp
+ * config, filesystem storage and `auth.htpasswd`; it answers anonymous requests with 401 and
+ * `WWW-Authenticate: Basic realm=…`. Needs `htpasswd` (apache2-utils; ensure-services.sh
+ * installs it). 127.0.0.0/8 is an insecure registry to the engine, so no TLS is needed.
+ */
+export async function startAuthRegistry(): Promise<AuthRegistry> {
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-auth-registry-'));
+  const username = `u${randomBytes(3).toString('hex')}`;
+  const password = randomBytes(12).toString('hex');
+  const host = `127.0.0.1:${await freePort()}`;
+  let child: ChildProcess | undefined;
+  let output = '';
+  try {
+    const { stdout } = await run('htpasswd', ['-Bbn', username, password]).catch((err: unknown) => {
+      throw new Error('htpasswd failed: install apache2-utils (bash test/setup/ensure-services.sh does)', { cause: err });
+    });
+    await writeFile(join(dir, 'htpasswd'), stdout);
+    await writeFile(
+      join(dir, 'config.yml'),
+      [
+        'version: 0.1',
+        'log: { level: warn, accesslog: { disabled: true } }',
+        `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }`,
+        `http: { addr: "${host}", secret: flotilla-test-only }`,
+        `auth: { htpasswd: { realm: flotilla-test, path: ${join(dir, 'htpasswd')} } }`,
+        '',
+      ].join('\n'),
+    );
+    const started = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = started;
+    started.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    started.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    await waitUntilServing(host, started, () => output);
+  } catch (err) {
+    child?.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const registryProcess = child;
+  const dockerEnv = { ...process.env, DOCKER_CONFIG: join(dir, 'docker-config'), DOCKER_BUILDKIT: '0' };
+  let loggedIn: Promise<unknown> | undefined;
+
+  return {
+    host,
+    username,
+    password,
+    async pushUniqueImage(repository) {
+      loggedIn ??= login(host, username, password, dockerEnv);
+      await loggedIn;
+      const tag = `${host}/${repository}:t`;
+      await build(tag, `FROM ${testImages().busybox}\nLABEL io.flotilla.test-image="${host}/${repository}"\n`, dockerEnv);
+      await run('docker', ['push', tag], { env: dockerEnv });
+      const { stdout } = await run('docker', ['image', 'inspect', '--format', '{{join .RepoDigests "\\n"}}', tag], { env: dockerEnv });
+      const ref = stdout.split('\n').find((r) => r.startsWith(`${host}/${repository}@sha256:`));
+      if (!ref) throw new Error(`no digest for ${tag} after push: ${stdout}`);
+      await run('docker', ['rmi', tag], { env: dockerEnv });
+      return ref;
+    },
+    async stop() {
+      const exited = new Promise((resolve) => registryProcess.once('exit', resolve));
+      registryProcess.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 3_000)))]);
+      clearTimeout(timer);
+      registryProcess.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitUntilServing(host: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited (${child.exitCode}): ${output()}`);
+    const status = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(1_000) }).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 401) return;
+    if (Date.now() > deadline) throw new Error(`docker-registry on ${host} not serving within 10 s (last status ${status}): ${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function login(host: string, username: string, password: string, env: NodeJS.ProcessEnv): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('docker', ['login', '-u', username, '--password-stdin', host], { env }, (err) =>
+      err ? reject(err) : resolve(),
+    );
+    child.stdin!.end(password);
+  });
+}
+
+async function build(tag: string, dockerfile: string, env: NodeJS.ProcessEnv): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('docker', ['build', '-q', '-t', tag, '-'], { env }, (err) => (err ? reject(err) : resolve()));
+    child.stdin!.end(dockerfile);
+  });
+}
