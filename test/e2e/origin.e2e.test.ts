@@ -121,8 +121,8 @@ describe('origin on a real agent', () => {
       await waitFor(
         'the agent to come online',
         async () => {
-          const list = await api.get<DeviceView[]>('/api/v1/devices');
-          return list.body.find((d) => d.name === 'origin-e2e' && d.online);
+          const list = await api.get<{ items: DeviceView[] }>('/api/v1/devices?search=origin-e2e');
+          return list.body.items.find((d) => d.name === 'origin-e2e' && d.online);
         },
         60_000,
       )

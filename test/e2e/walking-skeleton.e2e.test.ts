@@ -123,8 +123,8 @@ describe('walking skeleton', () => {
     const online = await waitFor(
       'the agent to register and come online',
       async () => {
-        const list = await api.get<DeviceView[]>('/api/v1/devices');
-        return list.body.find((d) => d.name === 'e2e-board' && d.online && d.inventory);
+        const list = await api.get<{ items: DeviceView[] }>('/api/v1/devices?search=e2e-board');
+        return list.body.items.find((d) => d.name === 'e2e-board' && d.online && d.inventory);
       },
       60_000,
     ).catch((e: Error) => {

@@ -1,11 +1,13 @@
-import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import {
   contentDigest,
+  keyEndorsementPayload,
   releaseKeyId,
   signRelease,
   type AssemblySpec,
   type ComponentSpec,
   type Desired,
+  type EndorsedReleaseKey,
   type ReleaseKey,
 } from '@flotilla/shared';
 
@@ -18,6 +20,11 @@ export interface TestSigner {
 export function testSigner(): TestSigner {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   return { privateKey, key: { keyId: releaseKeyId(publicKey), publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() } };
+}
+
+/** `key` endorsed by `by`, as the control plane's keyring endorses a rotated key with its predecessor. */
+export function endorseKey(key: ReleaseKey, by: TestSigner): EndorsedReleaseKey {
+  return { ...key, endorsement: { keyId: by.key.keyId, value: sign(null, keyEndorsementPayload(key), by.privateKey).toString('base64') } };
 }
 
 export function testComponent(name: string, image: string, overrides: Partial<ComponentSpec> = {}): ComponentSpec {

@@ -1,4 +1,12 @@
-import type { DeviceEvent, ReleaseKey, UpdateProgress, UpdateStatus } from '@flotilla/shared';
+import {
+  registryAuthFor,
+  type DeviceEvent,
+  type RegistryAuth,
+  type ReleaseKey,
+  type UpdateProgress,
+  type UpdateStatus,
+} from '@flotilla/shared';
+import type { ReleaseKeySource } from '../provisioning/trusted-key-store';
 import { Reconciler } from '../reconcile/reconciler';
 import { targetFromDesired } from '../reconcile/target';
 import type { ContainerRuntime } from '../runtime/container-runtime';
@@ -36,7 +44,7 @@ export const DEFAULT_UPDATER_SETTINGS: UpdaterSettings = {
   unknownImageBytes: 512 * 1024 * 1024,
 };
 
-export type UpdateEventKind = Extract<DeviceEvent['kind'], `update-${string}`>;
+export type UpdateEventKind = Extract<DeviceEvent['kind'], `update-${string}` | `release-key-${string}`>;
 
 export interface UpdaterDeps {
   journal: { read(): Promise<UpdateState>; write(state: UpdateState): Promise<void> };
@@ -44,11 +52,13 @@ export interface UpdaterDeps {
   runtime: ContainerRuntime;
   clock: Clock;
   logger: Logger;
-  releaseKeys: readonly ReleaseKey[];
+  /** The pinned keys, or a source that grows them with the endorsements a candidate carries (`TrustedKeyStore`). */
+  releaseKeys: readonly ReleaseKey[] | ReleaseKeySource;
   /** The board spec name the device is, when known. */
   board: string | undefined;
   freeDiskBytes: (path: string) => Promise<number>;
-  imageFacts: (ref: string, architecture: string) => Promise<Pick<ImageFacts, 'architectures' | 'sizeBytes'>>;
+  /** `auth`: the login for the image's registry, when the desired envelope carried one. */
+  imageFacts: (ref: string, architecture: string, auth?: RegistryAuth) => Promise<Pick<ImageFacts, 'architectures' | 'sizeBytes'>>;
   controlPlaneConnected: () => boolean;
   /** The update status changed: the agent reports. */
   onChange: () => void;
@@ -157,7 +167,8 @@ export class Updater {
   upkeep(): Promise<void> {
     const run = this.driving.then(async () => {
       if (this.state.phase !== 'idle' || this.stopped) return;
-      await this.reconciler(new AbortController().signal).reconcile(targetFromDesired(this.state.active ?? emptySlot()));
+      const active = this.state.active ?? emptySlot();
+      await this.reconciler(new AbortController().signal, active).reconcile(targetFromDesired(active));
     });
     this.driving = run.catch(() => undefined);
     return run;
@@ -226,13 +237,14 @@ export class Updater {
     const images: ImageFacts[] = await Promise.all(
       imagesOf(candidate).map(async (ref) => {
         const present = await this.deps.runtime.hasImage(ref);
-        return { ref, present, ...(present ? {} : await this.deps.imageFacts(ref, engine.architecture)) };
+        const auth = registryAuthFor(ref, candidate.registryAuth);
+        return { ref, present, ...(present ? {} : await this.deps.imageFacts(ref, engine.architecture, auth)) };
       }),
     );
     this.sizes = new Map(images.filter((i) => i.sizeBytes !== undefined).map((i) => [i.ref, i.sizeBytes!]));
     const result = preflight({
       release: candidate.release,
-      trustedKeys: this.deps.releaseKeys,
+      trustedKeys: await this.trustedKeys(candidate),
       board: this.deps.board,
       architecture: engine.architecture,
       images,
@@ -241,6 +253,27 @@ export class Updater {
       unknownImageBytes: this.settings.unknownImageBytes,
     });
     if (!result.ok) throw new UpdateRefusedError(result.reason);
+  }
+
+  /** The keys VERIFY checks `candidate` against: learning rotated keys from its endorsements first, with an event for each. */
+  private async trustedKeys(candidate: Slot): Promise<readonly ReleaseKey[]> {
+    const source = this.deps.releaseKeys;
+    if (!('learn' in source)) return source;
+    const learning = await source.learn(candidate.keyEndorsements ?? []);
+    for (const key of learning.added) {
+      this.deps.logger.info('release key trusted', { keyId: key.keyId, endorsedBy: key.endorsement.keyId });
+      this.deps.onEvent(
+        'release-key-added',
+        `now trusts release key ${key.keyId}, endorsed by ${key.endorsement.keyId}`,
+        candidate,
+        'verify',
+      );
+    }
+    for (const refusal of learning.refused) {
+      this.deps.logger.warn('release key refused', { keyId: refusal.keyId, reason: refusal.reason });
+      this.deps.onEvent('release-key-refused', refusal.reason, candidate, 'verify');
+    }
+    return learning.trusted;
   }
 
   private sizes = new Map<string, number>();
@@ -254,6 +287,7 @@ export class Updater {
       clock: this.deps.clock,
       signal,
       knownSizes: this.sizes,
+      registryAuth: candidate.registryAuth,
       onProgress: (progress) => {
         this.progress = progress;
         const now = this.deps.clock.now().getTime();
@@ -273,11 +307,13 @@ export class Updater {
 
   private async reconcileTo(slot: Slot, signal: AbortSignal): Promise<void> {
     await this.deps.ledger.add(imagesOf(slot));
-    await this.reconciler(signal).reconcile(targetFromDesired(slot));
+    await this.reconciler(signal, slot).reconcile(targetFromDesired(slot));
   }
 
-  private reconciler(signal: AbortSignal): Reconciler {
+  /** Pulls it makes (switch-then-download components, images removed by hand) use the slot's registry logins. */
+  private reconciler(signal: AbortSignal, slot: Slot): Reconciler {
     return new Reconciler({
+      registryAuth: slot.registryAuth,
       runtime: this.deps.runtime,
       clock: this.deps.clock,
       logger: this.deps.logger,

@@ -2,22 +2,28 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Put, 
 import {
   AssignReleaseRequest,
   DeviceListQuery,
+  DevicePageQuery,
   PinReleaseRequest,
   SetConfigRequest,
   SetTagsRequest,
   type DeviceView,
+  type Page,
 } from '@flotilla/shared';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
+import { ZodQueryPipe } from '../http/zod-query.pipe';
 import { DevicesService } from './devices.service';
 
 @Controller('api/v1/devices')
 export class DevicesController {
   constructor(private readonly devices: DevicesService) {}
 
-  /** Filters: `?fleetId=…&tag=…&online=true|false&decommissioned=true|false`. */
+  /** `DeviceListQuery` filters, `?limit=&cursor=` pages (`{items, nextCursor}`), oldest device first. */
   @Get()
-  list(@Query(new ZodBodyPipe(DeviceListQuery)) query: DeviceListQuery): Promise<DeviceView[]> {
-    return this.devices.list(query);
+  list(
+    @Query(new ZodQueryPipe(DeviceListQuery)) filter: DeviceListQuery,
+    @Query(new ZodQueryPipe(DevicePageQuery)) page: DevicePageQuery,
+  ): Promise<Page<DeviceView>> {
+    return this.devices.list(filter, page);
   }
 
   @Get(':id')

@@ -4,6 +4,7 @@ import {
   type Desired,
   type DeviceView,
   type FleetView,
+  type Page,
   type ProvisioningTokenView,
   type RegisterDeviceResponse,
   type ReleaseView,
@@ -165,7 +166,7 @@ describe('fleets', () => {
     await call('PUT', `/api/v1/devices/${a.deviceId}/tags`, { tags: ['red'] });
     await h.connectDevice(b);
     await eventually(async () => (await call<DeviceView>('GET', `/api/v1/devices/${b.deviceId}`)).online, 5000, 'b online');
-    const ids = async (query: string) => (await call<DeviceView[]>('GET', `/api/v1/devices?${query}`)).map((d) => d.id);
+    const ids = async (query: string) => (await call<Page<DeviceView>>('GET', `/api/v1/devices?${query}`)).items.map((d) => d.id);
     expect(await ids(`fleetId=${fleet.id}`)).toEqual([a.deviceId, b.deviceId]);
     expect(await ids(`fleetId=${fleet.id}&tag=red`)).toEqual([a.deviceId]);
     expect(await ids(`fleetId=${fleet.id}&online=true`)).toEqual([b.deviceId]);
@@ -200,9 +201,11 @@ describe('decommissioning', () => {
     expect(view.decommissionedAt).not.toBeNull();
     await gone;
     await expect(h.connectDevice(device)).rejects.toMatchObject({ code: 4 });
-    const listed = await call<DeviceView[]>('GET', '/api/v1/devices?decommissioned=true');
-    expect(listed.map((d) => d.id)).toContain(device.deviceId);
-    expect((await call<DeviceView[]>('GET', '/api/v1/devices?decommissioned=false')).map((d) => d.id)).not.toContain(device.deviceId);
+    const listed = await call<Page<DeviceView>>('GET', '/api/v1/devices?decommissioned=true');
+    expect(listed.items.map((d) => d.id)).toContain(device.deviceId);
+    expect((await call<Page<DeviceView>>('GET', '/api/v1/devices?decommissioned=false')).items.map((d) => d.id)).not.toContain(
+      device.deviceId,
+    );
     expect(
       (await h.api(`/api/v1/devices/${device.deviceId}/release`, { method: 'PUT', body: JSON.stringify({ releaseId: v1.id }) })).status,
     ).toBe(404);

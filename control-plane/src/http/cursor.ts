@@ -8,11 +8,21 @@ export function encodeCursor(position: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(position)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined, arity: number): (string | number)[] | undefined {
+/** `valid` checks the position's values, so a forged cursor is a 400 and never reaches SQL as a bad timestamp. */
+export function decodeCursor(
+  cursor: string | undefined,
+  arity: number,
+  valid: (position: readonly (string | number)[]) => boolean = () => true,
+): (string | number)[] | undefined {
   if (cursor === undefined) return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === arity && value.every((v) => typeof v === 'string' || typeof v === 'number')) {
+    if (
+      Array.isArray(value) &&
+      value.length === arity &&
+      value.every((v) => typeof v === 'string' || typeof v === 'number') &&
+      valid(value as (string | number)[])
+    ) {
       return value as (string | number)[];
     }
   } catch {

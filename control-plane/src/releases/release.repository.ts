@@ -13,6 +13,9 @@ export interface NewRelease {
   assembly: AssemblySpec;
   signature: ReleaseSignature;
   createdBy: string;
+  /** The `Idempotency-Key` it is created under, and the digest of that request. */
+  idempotencyKey: string | null;
+  requestDigest: string | null;
 }
 
 export type InsertOutcome = { inserted: true; release: ReleaseEntity } | { inserted: false; existing: ReleaseEntity };
@@ -24,11 +27,30 @@ export class ReleaseRepository {
 
   /**
    * Inserts unless (name, version) is taken, in which case it returns the release holding it.
-   * ON CONFLICT makes two concurrent uploads of one version safe: exactly one inserts.
+   * ON CONFLICT makes two concurrent uploads of one version safe: exactly one inserts. Only
+   * that conflict is absorbed: an idempotency key already taken raises the unique violation
+   * `createIdempotently` answers with the key's release.
    */
   async insertUnlessVersionExists(release: NewRelease): Promise<InsertOutcome> {
-    const result = await this.releases.createQueryBuilder().insert().values(release).orIgnore().returning('id').execute();
-    if ((result.raw as unknown[]).length > 0) {
+    const inserted = (await this.releases.query(
+      `INSERT INTO releases (id, name, version, digest, manifest_yaml, assembly, signature, created_by, idempotency_key, request_digest)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10)
+       ON CONFLICT (name, version) DO NOTHING
+       RETURNING id`,
+      [
+        release.id,
+        release.name,
+        release.version,
+        release.digest,
+        release.manifestYaml,
+        JSON.stringify(release.assembly),
+        JSON.stringify(release.signature),
+        release.createdBy,
+        release.idempotencyKey,
+        release.requestDigest,
+      ],
+    )) as unknown[];
+    if (inserted.length > 0) {
       return { inserted: true, release: (await this.releases.findOneBy({ id: release.id }))! };
     }
     const existing = await this.releases.findOneBy({ name: release.name, version: release.version });
@@ -38,6 +60,26 @@ export class ReleaseRepository {
 
   findById(id: string): Promise<ReleaseEntity | null> {
     return this.releases.findOneBy({ id });
+  }
+
+  async findByIdempotencyKey(key: string): Promise<{ id: string; requestDigest: string | null } | undefined> {
+    const rows = (await this.releases.query('SELECT id, request_digest FROM releases WHERE idempotency_key = $1', [key])) as {
+      id: string;
+      request_digest: string | null;
+    }[];
+    return rows[0] ? { id: rows[0].id, requestDigest: rows[0].request_digest } : undefined;
+  }
+
+  /**
+   * Records the key on a release an earlier request without a key published, so the key is
+   * bound from now on; a release created under another key keeps that one.
+   */
+  async adoptIdempotencyKey(id: string, key: string, requestDigest: string): Promise<void> {
+    await this.releases.query('UPDATE releases SET idempotency_key = $2, request_digest = $3 WHERE id = $1 AND idempotency_key IS NULL', [
+      id,
+      key,
+      requestDigest,
+    ]);
   }
 
   /** Backfills the signature of a release published before releases were signed; an existing signature wins. */

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpStatus, Param, Post, Res } from '@nestjs/common';
 import type { ReleaseDiff, ReleaseView } from '@flotilla/shared';
 import { Actor } from '../auth/actor.decorator';
 import type { OperatorPrincipal } from '../auth/operator-principal';
+import { idempotencyKey } from '../http/idempotency';
 import { ManifestMediaTypeError } from './releases.errors';
 import { ReleasesService } from './releases.service';
 
@@ -9,16 +10,20 @@ import { ReleasesService } from './releases.service';
 export class ReleasesController {
   constructor(private readonly releases: ReleasesService) {}
 
-  /** Body: the raw `assembly.yaml` (the text body parser accepts the YAML media types). */
+  /**
+   * Body: the raw `assembly.yaml` (the text body parser accepts the YAML media types). 201 when
+   * created; 200 when the same content was published before or an `Idempotency-Key` is replayed.
+   */
   @Post()
   async publish(
     @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyHeader: string | undefined,
     @Actor() actor: OperatorPrincipal,
     @Res({ passthrough: true }) res: { status(code: number): unknown },
   ): Promise<ReleaseView> {
     // Any other media type reaches here parsed (JSON) or not at all; an empty body is just an invalid manifest.
     if (body !== undefined && typeof body !== 'string') throw new ManifestMediaTypeError();
-    const outcome = await this.releases.publish(body ?? '', actor.name);
+    const outcome = await this.releases.publish(body ?? '', actor.name, idempotencyKey(idempotencyHeader));
     res.status(outcome.status === 'created' ? HttpStatus.CREATED : HttpStatus.OK);
     return outcome.release;
   }

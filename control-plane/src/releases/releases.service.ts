@@ -10,6 +10,7 @@ import {
   type ReleaseSignature,
   type ReleaseView,
 } from '@flotilla/shared';
+import { createIdempotently, requestDigest } from '../http/idempotency';
 import { isUuid } from '../ids';
 import { LibraryService } from '../library/library.service';
 import { SigningService } from '../signing/signing.service';
@@ -19,7 +20,7 @@ import { toProtocolRelease, toReleaseView } from './release.mapper';
 import { ReleaseRepository } from './release.repository';
 import { InvalidManifestError, ReleaseNotFoundError, ReleaseVersionConflictError } from './releases.errors';
 
-export type PublishOutcome = { status: 'created'; release: ReleaseView } | { status: 'already-published'; release: ReleaseView };
+export type PublishOutcome = { status: 'created' | 'already-published' | 'replayed'; release: ReleaseView };
 
 type SignedRelease = ReleaseEntity & { signature: ReleaseSignature };
 
@@ -35,9 +36,26 @@ export class ReleasesService {
    * Releases are immutable: a name and version names one content forever. Uploading the
    * same content again is harmless (CI retries), different content under it is refused.
    * Library references are resolved now, so the release holds the whole assembly, and the
-   * release is signed with the current key before it is stored.
+   * release is signed with the current key before it is stored. With an idempotency key, the
+   * same upload again answers the release it made and another upload under the key is refused.
    */
-  async publish(manifestYaml: string, createdBy = 'operator'): Promise<PublishOutcome> {
+  publish(manifestYaml: string, createdBy = 'operator', idempotencyKey?: string): Promise<PublishOutcome> {
+    const digest = requestDigest(manifestYaml);
+    return createIdempotently({
+      key: idempotencyKey,
+      digest,
+      kind: 'release',
+      findByKey: (key) => this.releases.findByIdempotencyKey(key),
+      replay: async (id) => ({ status: 'replayed', release: await this.get(id) }),
+      create: () => this.publishNew(manifestYaml, createdBy, idempotencyKey ? { key: idempotencyKey, digest } : undefined),
+    });
+  }
+
+  private async publishNew(
+    manifestYaml: string,
+    createdBy: string,
+    idempotency?: { key: string; digest: string },
+  ): Promise<PublishOutcome> {
     const loaded = loadYaml(manifestYaml);
     if (!loaded.ok) throw new InvalidManifestError(loaded.issues);
     const refs = componentRefs(loaded.value);
@@ -55,9 +73,12 @@ export class ReleasesService {
       assembly: spec,
       signature: this.signing.sign({ id, digest, assembly: spec }),
       createdBy,
+      idempotencyKey: idempotency?.key ?? null,
+      requestDigest: idempotency?.digest ?? null,
     });
     if (outcome.inserted) return { status: 'created', release: toReleaseView(await this.signed(outcome.release)) };
     if (outcome.existing.digest !== digest) throw new ReleaseVersionConflictError(spec.name, spec.version);
+    if (idempotency) await this.releases.adoptIdempotencyKey(outcome.existing.id, idempotency.key, idempotency.digest);
     return { status: 'already-published', release: toReleaseView(await this.signed(outcome.existing)) };
   }
 

@@ -13,14 +13,12 @@ import {
 import { NoAudit } from '../audit/no-audit.decorator';
 import { Actor } from '../auth/actor.decorator';
 import type { OperatorPrincipal, OperatorRequest } from '../auth/operator-principal';
-import { InvalidInputError } from '../domain-error';
+import { idempotencyKey } from '../http/idempotency';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { ZodQueryPipe } from '../http/zod-query.pipe';
 import type { OperatorCommand } from './operator-commands';
 import { RolloutPlanService } from './rollout-plan.service';
 import { RolloutsService } from './rollouts.service';
-
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 @Controller('api/v1/rollouts')
 export class RolloutsController {
@@ -33,16 +31,11 @@ export class RolloutsController {
   @Post()
   async create(
     @Body(new ZodBodyPipe(CreateRolloutRequest)) body: CreateRolloutRequest,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Headers('idempotency-key') idempotencyHeader: string | undefined,
     @Actor() actor: OperatorPrincipal,
     @Res({ passthrough: true }) res: { status(code: number): unknown },
   ): Promise<RolloutView> {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new InvalidInputError('invalid_idempotency_key', 'Idempotency-Key must be 1-128 of [A-Za-z0-9_.:-]', [
-        { path: 'Idempotency-Key', message: 'invalid' },
-      ]);
-    }
-    const outcome = await this.rollouts.create(body, actor, idempotencyKey);
+    const outcome = await this.rollouts.create(body, actor, idempotencyKey(idempotencyHeader));
     res.status(outcome.status === 'created' ? HttpStatus.CREATED : HttpStatus.OK);
     return outcome.rollout;
   }

@@ -12,15 +12,6 @@ export class RolloutTransitionError extends ConflictError {
   }
 }
 
-export class IdempotencyKeyReusedError extends ConflictError {
-  constructor(key: string, rolloutId: string) {
-    super(
-      'idempotency_key_reused',
-      `Idempotency-Key "${key}" already created rollout ${rolloutId} from a different request; use a new key for a new rollout`,
-    );
-  }
-}
-
 export class DevicesInActiveRolloutError extends ConflictError {
   constructor(conflicts: readonly { deviceId: string; rolloutId: string }[]) {
     const list = conflicts.map((c) => `${c.deviceId} (rollout ${c.rolloutId})`).join(', ');

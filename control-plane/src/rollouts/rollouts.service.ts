@@ -10,9 +10,9 @@ import type {
   RolloutView,
 } from '@flotilla/shared';
 import type { OperatorPrincipal } from '../auth/operator-principal';
-import { sha256Hex } from '../auth/secrets';
 import { DevicesService } from '../devices/devices.service';
 import { decodeCursor, encodeCursor } from '../http/cursor';
+import { createIdempotently, requestDigest } from '../http/idempotency';
 import { isUuid } from '../ids';
 import { ReleasesService } from '../releases/releases.service';
 import { applyOperatorCommand, rollbackTargets, type OperatorCommand } from './operator-commands';
@@ -24,7 +24,6 @@ import type { RolloutDevice, RolloutState } from './rollout-state';
 import {
   DevicesInActiveRolloutError,
   EmptySelectionError,
-  IdempotencyKeyReusedError,
   InvalidPhasesError,
   RolloutNotFoundError,
   RolloutTransitionError,
@@ -49,12 +48,24 @@ export class RolloutsService {
    * With an idempotency key, the same request again answers the rollout it created (a retry
    * after a lost response must not start a second rollout); a different request is refused.
    */
-  async create(request: CreateRolloutRequest, actor: OperatorPrincipal, idempotencyKey?: string): Promise<CreateOutcome> {
-    const digest = sha256Hex(JSON.stringify(request));
-    if (idempotencyKey) {
-      const replay = await this.replay(idempotencyKey, digest);
-      if (replay) return replay;
-    }
+  create(request: CreateRolloutRequest, actor: OperatorPrincipal, idempotencyKey?: string): Promise<CreateOutcome> {
+    const digest = requestDigest(request);
+    return createIdempotently({
+      key: idempotencyKey,
+      digest,
+      kind: 'rollout',
+      findByKey: (key) => this.rollouts.findIdByIdempotencyKey(key),
+      replay: async (id) => ({ status: 'replayed', rollout: await this.get(id) }),
+      create: () => this.createNew(request, actor, digest, idempotencyKey),
+    });
+  }
+
+  private async createNew(
+    request: CreateRolloutRequest,
+    actor: OperatorPrincipal,
+    digest: string,
+    idempotencyKey?: string,
+  ): Promise<CreateOutcome> {
     const release = await this.releases.get(request.releaseId);
     const selected = await this.rollouts.selectDevices(request.selection);
     if (selected.length === 0) throw new EmptySelectionError();
@@ -97,23 +108,16 @@ export class RolloutsService {
         joined: false,
       })),
     };
-    try {
-      await this.rollouts.transaction((em) =>
-        this.rollouts.insert(em, {
-          state,
-          name: request.name ?? `${release.name} ${release.version}`,
-          selection: request.selection,
-          requestDigest: digest,
-          createdBy: actor.id,
-          idempotencyKey: idempotencyKey ?? null,
-        }),
-      );
-    } catch (e) {
-      // Two requests with one key at the same moment: the loser answers with the winner's rollout.
-      const replay = idempotencyKey && isUniqueViolation(e) ? await this.replay(idempotencyKey, digest) : undefined;
-      if (replay) return replay;
-      throw e;
-    }
+    await this.rollouts.transaction((em) =>
+      this.rollouts.insert(em, {
+        state,
+        name: request.name ?? `${release.name} ${release.version}`,
+        selection: request.selection,
+        requestDigest: digest,
+        createdBy: actor.id,
+        idempotencyKey: idempotencyKey ?? null,
+      }),
+    );
     this.engine.kick();
     return { status: 'created', rollout: await this.get(state.id) };
   }
@@ -186,17 +190,4 @@ export class RolloutsService {
     if (!record) throw new RolloutNotFoundError(id);
     return record;
   }
-
-  private async replay(key: string, digest: string): Promise<CreateOutcome | undefined> {
-    const existing = await this.rollouts.findIdByIdempotencyKey(key);
-    if (!existing) return undefined;
-    if (existing.requestDigest !== digest) throw new IdempotencyKeyReusedError(key, existing.id);
-    return { status: 'replayed', rollout: await this.get(existing.id) };
-  }
-}
-
-function isUniqueViolation(e: unknown): boolean {
-  return (
-    (e as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code === '23505' || (e as { code?: unknown }).code === '23505'
-  );
 }

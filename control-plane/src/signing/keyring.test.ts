@@ -31,6 +31,22 @@ describe('Keyring', () => {
     expect(ring.sign(release).keyId).toBe(views[1]!.keyId);
   });
 
+  it('hands out the rotation chain for devices: empty before a rotation, then each key endorsed by its predecessor', () => {
+    const ring = new Keyring([key(1)]);
+    expect(ring.endorsedKeys()).toEqual([]);
+    ring.add(key(2));
+    ring.add(key(3));
+    const [k1, k2, k3] = ring.releaseKeys();
+    const chain = ring.endorsedKeys();
+    expect(chain.map((k) => [k.keyId, k.endorsement.keyId])).toEqual([
+      [k2!.keyId, k1!.keyId],
+      [k3!.keyId, k2!.keyId],
+    ]);
+    expect(verifyKeyEndorsement(chain[0]!, chain[0]!.endorsement, [k1!])).toBe(true);
+    expect(verifyKeyEndorsement(chain[1]!, chain[1]!.endorsement, [k2!])).toBe(true);
+    expect(ring.views().map((v) => v.endorsement)).toEqual([null, chain[0]!.endorsement, chain[1]!.endorsement]);
+  });
+
   it('needs a key', () => {
     expect(() => new Keyring([])).toThrow(/at least one key/);
   });

@@ -3,6 +3,7 @@ import {
   keyEndorsementPayload,
   releaseKeyId,
   signRelease,
+  type EndorsedReleaseKey,
   type ReleaseKey,
   type ReleaseSignature,
   type SignableRelease,
@@ -24,6 +25,8 @@ interface RingKey {
  */
 export class Keyring {
   private readonly keys: RingKey[];
+  /** Signed once per rotation, not once per `desired` sent. */
+  private chain: EndorsedReleaseKey[] | undefined;
 
   constructor(stored: readonly StoredKey[]) {
     if (stored.length === 0) throw new Error('a keyring needs at least one key');
@@ -43,28 +46,38 @@ export class Keyring {
     return this.keys.map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }));
   }
 
-  views(): SigningKeyView[] {
-    return this.keys.map((k, i) => {
-      const previous = i > 0 ? this.keys[i - 1]! : undefined;
+  /**
+   * The rotation chain, oldest first: every key after the first with its predecessor's
+   * endorsement. Devices take it from `desired` and follow it from the keys they pinned.
+   */
+  endorsedKeys(): EndorsedReleaseKey[] {
+    this.chain ??= this.keys.slice(1).map((k, i) => {
+      const previous = this.keys[i]!;
+      const key = { keyId: k.keyId, publicKey: k.publicKey };
       return {
-        keyId: k.keyId,
-        algorithm: 'ed25519',
-        publicKey: k.publicKey,
-        createdAt: k.createdAt.toISOString(),
-        current: i === this.keys.length - 1,
-        endorsement: previous
-          ? {
-              keyId: previous.keyId,
-              value: sign(null, keyEndorsementPayload({ keyId: k.keyId, publicKey: k.publicKey }), previous.privateKey).toString('base64'),
-            }
-          : null,
+        ...key,
+        endorsement: { keyId: previous.keyId, value: sign(null, keyEndorsementPayload(key), previous.privateKey).toString('base64') },
       };
     });
+    return this.chain;
+  }
+
+  views(): SigningKeyView[] {
+    const endorsements = new Map(this.endorsedKeys().map((k) => [k.keyId, k.endorsement]));
+    return this.keys.map((k, i) => ({
+      keyId: k.keyId,
+      algorithm: 'ed25519',
+      publicKey: k.publicKey,
+      createdAt: k.createdAt.toISOString(),
+      current: i === this.keys.length - 1,
+      endorsement: endorsements.get(k.keyId) ?? null,
+    }));
   }
 
   /** Makes `key` the signing key; the others stay for verification. */
   add(key: StoredKey): void {
     this.keys.push(toRingKey(key));
+    this.chain = undefined;
   }
 
   private get current(): RingKey {

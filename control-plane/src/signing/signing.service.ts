@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ReleaseKey, ReleaseSignature, SignableRelease, SigningKeysView } from '@flotilla/shared';
+import type { EndorsedReleaseKey, ReleaseKey, ReleaseSignature, SignableRelease, SigningKeysView } from '@flotilla/shared';
 import { KeyStore } from './key-store';
 import { Keyring } from './keyring';
 
@@ -23,6 +23,11 @@ export class SigningService {
 
   releaseKeys(): ReleaseKey[] {
     return this.keyring.releaseKeys();
+  }
+
+  /** The rotation chain `desired` carries, so devices learn rotated keys; empty before the first rotation. */
+  endorsedKeys(): EndorsedReleaseKey[] {
+    return this.keyring.endorsedKeys();
   }
 
   list(): SigningKeysView {

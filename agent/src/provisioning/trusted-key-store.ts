@@ -1,0 +1,106 @@
+import { join } from 'node:path';
+import { EndorsedReleaseKey, type ReleaseKey } from '@flotilla/shared';
+import { z } from 'zod';
+import { readFileIfExists, writeFileAtomic } from '../state/atomic-file';
+import { errorMessage } from '../support/errors';
+import type { Logger } from '../support/logger';
+import { learnEndorsedKeys, type KeyRefusal } from './trusted-keys';
+
+/** Keys learned from rotation endorsements, beside `credential.json`. */
+export const LEARNED_KEYS_FILE = 'release-keys.json';
+
+const LearnedKeysFile = z.object({ schema: z.literal(1), keys: z.array(EndorsedReleaseKey) });
+
+export interface KeyLearning {
+  /** The keys VERIFY trusts now. */
+  trusted: readonly ReleaseKey[];
+  /** Keys trusted from now on, each with the endorsement that earned it. */
+  added: readonly EndorsedReleaseKey[];
+  /** Refusals not reported before by this process (a refused key comes back with every `desired`). */
+  refused: readonly KeyRefusal[];
+}
+
+/** What the updater asks before VERIFY: the trusted keys, grown by the endorsements a desired state carries. */
+export interface ReleaseKeySource {
+  learn(offered: readonly EndorsedReleaseKey[]): Promise<KeyLearning>;
+}
+
+/**
+ * The device's trusted release keys: pinned at provisioning (`credential.releaseKeys`) plus the
+ * rotated keys learned since, kept in `release-keys.json` (atomic write). The file holds the
+ * endorsements, not bare keys, and is checked again on load: a key gets in only through an
+ * endorsement chain from a pinned key, never by being written to the file.
+ */
+export class TrustedKeyStore implements ReleaseKeySource {
+  private readonly reported = new Set<string>();
+  private dirty = false;
+
+  private constructor(
+    private readonly path: string,
+    private readonly pinned: readonly ReleaseKey[],
+    private learned: EndorsedReleaseKey[],
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(options: { stateDir: string; pinned: readonly ReleaseKey[]; logger: Logger }): Promise<TrustedKeyStore> {
+    const path = join(options.stateDir, LEARNED_KEYS_FILE);
+    const stored = await readLearned(path, options.logger);
+    const { added, refused } = learnEndorsedKeys(options.pinned, stored);
+    for (const r of refused) options.logger.warn('stored release key no longer trusted', { keyId: r.keyId, reason: r.reason });
+    if (added.length > 0) options.logger.info('release keys', { pinned: options.pinned.length, learned: added.map((k) => k.keyId) });
+    return new TrustedKeyStore(path, options.pinned, added, options.logger);
+  }
+
+  keys(): ReleaseKey[] {
+    return [...this.pinned, ...this.learned.map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }))];
+  }
+
+  /**
+   * Adds the offered keys that endorsements earn and writes the grown set before answering. A
+   * failed write is logged and tried again at the next call; the keys are trusted meanwhile,
+   * since the chain that earned them comes again with every `desired`.
+   */
+  async learn(offered: readonly EndorsedReleaseKey[]): Promise<KeyLearning> {
+    const result = learnEndorsedKeys(this.keys(), offered);
+    if (result.added.length > 0) {
+      this.learned = [...this.learned, ...result.added];
+      this.dirty = true;
+    }
+    if (this.dirty) await this.persist();
+    const refused = result.refused.filter((r) => {
+      const seen = this.reported.has(`${r.keyId} ${r.reason}`);
+      this.reported.add(`${r.keyId} ${r.reason}`);
+      return !seen;
+    });
+    return { trusted: result.trusted, added: result.added, refused };
+  }
+
+  private async persist(): Promise<void> {
+    try {
+      await writeFileAtomic(this.path, JSON.stringify({ schema: 1, keys: this.learned }, null, 2) + '\n', 0o600);
+      this.dirty = false;
+    } catch (err) {
+      this.logger.error('cannot store the learned release keys', { path: this.path, error: errorMessage(err) });
+    }
+  }
+}
+
+/** An unreadable file costs only what it held: the keys come back with the next `desired`. */
+async function readLearned(path: string, logger: Logger): Promise<EndorsedReleaseKey[]> {
+  let text: string | undefined;
+  try {
+    text = await readFileIfExists(path);
+  } catch (err) {
+    logger.warn('cannot read the learned release keys; starting from the pinned ones', { path, error: errorMessage(err) });
+    return [];
+  }
+  if (text === undefined) return [];
+  try {
+    const parsed = LearnedKeysFile.safeParse(JSON.parse(text));
+    if (parsed.success) return parsed.data.keys;
+    logger.warn('learned release keys file is not valid; starting from the pinned ones', { path, error: parsed.error.message });
+  } catch (err) {
+    logger.warn('learned release keys file is not JSON; starting from the pinned ones', { path, error: errorMessage(err) });
+  }
+  return [];
+}

@@ -1,0 +1,81 @@
+import { createPublicKey } from 'node:crypto';
+import { releaseKeyId, verifyKeyEndorsement, type EndorsedReleaseKey, type ReleaseKey } from '@flotilla/shared';
+
+/**
+ * Which release-signing keys the device trusts: the keys pinned at provisioning, plus each
+ * rotated key whose endorsement verifies with a key already trusted. Trust only ever grows
+ * along the chain from a pinned key; a key offered with anything less is refused, with the
+ * reason. Pure (signature checks only), so the whole policy is tested without files.
+ */
+
+export interface KeyRefusal {
+  keyId: string;
+  reason: string;
+}
+
+export interface LearnedKeys {
+  /** Every key trusted now: `trusted` as given, then the keys added, in the order they were. */
+  trusted: ReleaseKey[];
+  added: EndorsedReleaseKey[];
+  refused: KeyRefusal[];
+}
+
+export function learnEndorsedKeys(trusted: readonly ReleaseKey[], offered: readonly EndorsedReleaseKey[]): LearnedKeys {
+  const keys = [...trusted];
+  const added: EndorsedReleaseKey[] = [];
+  const refused: KeyRefusal[] = [];
+  let pending: EndorsedReleaseKey[] = [];
+  for (const key of offered) {
+    const known = keys.find((k) => k.keyId === key.keyId);
+    if (known) {
+      if (known.publicKey.trim() !== key.publicKey.trim()) {
+        refused.push({
+          keyId: key.keyId,
+          reason: `key ${key.keyId} is offered with a public key other than the one this device trusts under that id`,
+        });
+      }
+      continue;
+    }
+    const mismatch = keyIdMismatch(key);
+    if (mismatch) refused.push({ keyId: key.keyId, reason: mismatch });
+    else if (!pending.some((p) => p.keyId === key.keyId)) pending.push(key);
+  }
+  // The chain comes oldest first, so one pass usually does; more passes make the order not matter.
+  for (let progress = true; progress && pending.length > 0;) {
+    progress = false;
+    const waiting: EndorsedReleaseKey[] = [];
+    for (const key of pending) {
+      const signer = keys.find((k) => k.keyId === key.endorsement.keyId);
+      if (!signer) {
+        waiting.push(key);
+      } else if (verifyKeyEndorsement({ keyId: key.keyId, publicKey: key.publicKey }, key.endorsement, [signer])) {
+        keys.push({ keyId: key.keyId, publicKey: key.publicKey });
+        added.push(key);
+        progress = true;
+      } else {
+        refused.push({ keyId: key.keyId, reason: `key ${key.keyId}: its endorsement by key ${signer.keyId} does not verify; ignored` });
+      }
+    }
+    pending = waiting;
+  }
+  for (const key of pending) {
+    refused.push({
+      keyId: key.keyId,
+      reason: `key ${key.keyId} is endorsed by key ${key.endorsement.keyId}, which this device does not trust (trusted: ${keys.map((k) => k.keyId).join(', ')}); ignored`,
+    });
+  }
+  return { trusted: keys, added, refused };
+}
+
+/** A key whose id is not its own public key's id could stand in for another key: refused. */
+function keyIdMismatch(key: ReleaseKey): string | undefined {
+  let actual: string;
+  try {
+    const publicKey = createPublicKey(key.publicKey);
+    if (publicKey.asymmetricKeyType !== 'ed25519') return `key ${key.keyId} is not an ed25519 key; ignored`;
+    actual = releaseKeyId(publicKey);
+  } catch (e) {
+    return `key ${key.keyId} is not a readable public key (${(e as Error).message}); ignored`;
+  }
+  return actual === key.keyId ? undefined : `key ${key.keyId} is offered with the public key of ${actual}; ignored`;
+}
