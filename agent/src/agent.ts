@@ -14,6 +14,8 @@ import { inventoryFingerprint } from './hardware/inventory-change';
 import type { TelemetrySample } from './hardware/telemetry';
 import type { EventOutbox } from './link/outbox';
 import { runCommand } from './link/commands';
+import type { OsUpdates } from './os-update/os-updates';
+import type { TrialChecks } from './os-update/os-update-plan';
 import { targetFromDesired } from './reconcile/target';
 import { componentStatuses } from './reporting/component-status';
 import type { ContainerRuntime } from './runtime/container-runtime';
@@ -40,6 +42,8 @@ export interface AgentSettings {
   telemetrySampleMs: number;
   /** The inventory is collected again at this pace and sent when it changed (`inventoryFingerprint`). */
   inventoryIntervalMs: number;
+  /** OS updates: how often the committed release's OS image is looked at, and the trial boot checked. */
+  osTickMs: number;
 }
 
 export const DEFAULT_SETTINGS: AgentSettings = {
@@ -48,6 +52,7 @@ export const DEFAULT_SETTINGS: AgentSettings = {
   telemetryIntervalMs: 60_000,
   telemetrySampleMs: 10_000,
   inventoryIntervalMs: 10 * 60_000,
+  osTickMs: 3_000,
 };
 
 export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlaneConnected' | 'settings'> & {
@@ -60,6 +65,8 @@ export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlane
   outbox: Pick<EventOutbox, 'push' | 'drain'>;
   /** The device's id, as the control plane knows it. */
   deviceId: string;
+  /** OS A/B updates, on an OS built with its root slots (`OsUpdates.forRunningOs`). */
+  os?: OsUpdates;
   /** Status for apps on the board (`LocalStatusFile`); written at every report tick. */
   localStatus?: { write(status: LocalStatus): Promise<void> };
   settings?: Partial<AgentSettings & UpdaterSettings>;
@@ -99,6 +106,17 @@ export class Agent {
   async start(uplink: Uplink): Promise<void> {
     this.uplink = uplink;
     await this.updater.start();
+    const os = this.deps.os;
+    if (os) {
+      await os.start({
+        event: (kind, message, releaseId) => this.event(kind, message, null, undefined, releaseId),
+        changed: () => this.scheduleReport(),
+        checks: () => this.trialChecks(),
+      });
+      this.every(this.settings.osTickMs, () =>
+        os.tick(this.updater.current.phase === 'idle' ? (this.updater.current.active?.release ?? null) : null),
+      );
+    }
     void this.upkeep();
     this.every(this.settings.reportIntervalMs, () => this.tick());
     this.every(this.settings.telemetrySampleMs, () => this.sample());
@@ -168,6 +186,18 @@ export class Agent {
       rev: this.updater.heldRev(),
       update: this.updater.status(),
       components: componentStatuses(containers, running ? targetFromDesired(running) : null),
+      ...(this.deps.os ? { os: this.deps.os.status() } : {}),
+    };
+  }
+
+  /** What an OS trial boot must show before it is committed: this agent runs, reaches the control plane, and its assembly is healthy. */
+  private async trialChecks(): Promise<TrialChecks> {
+    const reported = await this.reported();
+    return {
+      agentUp: true,
+      controlPlaneReached: this.uplink?.connected ?? false,
+      assemblyHealthy:
+        this.updater.current.phase === 'idle' && reported.components.every((c) => c.state === 'running' && c.health !== 'unhealthy'),
     };
   }
 
@@ -247,11 +277,11 @@ export class Agent {
     this.scheduleReport();
   }
 
-  private event(kind: DeviceEvent['kind'], message: string, slot: Slot | null, phase?: Phase): void {
+  private event(kind: DeviceEvent['kind'], message: string, slot: Slot | null, phase?: Phase, releaseId?: string): void {
     const body: DeviceEvent = {
       ...this.eventBody(kind, message),
       ...(slot ? { rev: slot.rev } : {}),
-      ...(slot?.release ? { releaseId: slot.release.id } : {}),
+      ...(slot?.release ? { releaseId: slot.release.id } : releaseId ? { releaseId } : {}),
       ...(phase ? { phase } : {}),
     };
     if (this.uplink?.connected) return this.uplink.publish('events', body);

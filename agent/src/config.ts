@@ -27,6 +27,8 @@ export interface AgentConfig {
   inventoryIntervalMs: number;
   reconcileIntervalMs: number;
   healthTimeoutMs: number;
+  /** How long an OS trial boot may take to pass its checks before the agent falls back. */
+  osTrialTimeoutMs: number;
   diskReserveBytes: number;
   unknownImageBytes: number;
   /** Extra label on every engine object this agent manages, for several agents on one engine (simulations, tests). */
@@ -57,6 +59,7 @@ export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
     inventoryIntervalMs: milliseconds(env, 'FLOTILLA_INVENTORY_INTERVAL_MS', 10 * 60_000),
     reconcileIntervalMs: milliseconds(env, 'FLOTILLA_RECONCILE_INTERVAL_MS', 30_000),
     healthTimeoutMs: milliseconds(env, 'FLOTILLA_HEALTH_TIMEOUT_MS', 120_000),
+    osTrialTimeoutMs: milliseconds(env, 'FLOTILLA_OS_TRIAL_TIMEOUT_MS', 5 * 60_000),
     diskReserveBytes: bytes(env, 'FLOTILLA_DISK_RESERVE_BYTES', 256 * 1024 * 1024),
     unknownImageBytes: bytes(env, 'FLOTILLA_UNKNOWN_IMAGE_BYTES', 512 * 1024 * 1024),
     scopeLabel: scopeLabel(env.FLOTILLA_SCOPE_LABEL),

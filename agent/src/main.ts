@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { statfs } from 'node:fs/promises';
+import { access, statfs } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { Agent } from './agent';
 import { CLI_COMMANDS, runCli } from './cli/client';
@@ -13,7 +13,10 @@ import { sampleTelemetry } from './hardware/telemetry';
 import { MqttLink } from './link/mqtt-link';
 import { EventOutbox } from './link/outbox';
 import { loadOrRegister } from './provisioning/credentials';
+import { TrustedKeyStore } from './provisioning/trusted-key-store';
 import { DockerRuntime } from './runtime/docker-runtime';
+import { NoEngineRuntime } from './runtime/no-engine-runtime';
+import { OsUpdates } from './os-update/os-updates';
 import { systemClock } from './support/clock';
 import { errorMessage, isTerminal } from './support/errors';
 import { jsonLogger, type Logger } from './support/logger';
@@ -45,10 +48,21 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
   });
   if (shutdown.signal.aborted) return;
 
-  const runtime = new DockerRuntime(
-    new Docker(),
-    config.scopeLabel ? { scopeLabels: { [config.scopeLabel.key]: config.scopeLabel.value } } : {},
-  );
+  const runtime = (await engineSocketMissing())
+    ? new NoEngineRuntime(DEFAULT_DOCKER_SOCKET, config.stateDir)
+    : new DockerRuntime(new Docker(), config.scopeLabel ? { scopeLabels: { [config.scopeLabel.key]: config.scopeLabel.value } } : {});
+  if (runtime instanceof NoEngineRuntime)
+    logger.warn('no container engine: only OS-only releases can run here', { socket: DEFAULT_DOCKER_SOCKET });
+  const os = await OsUpdates.forRunningOs({
+    root: config.hostRoot,
+    bootMount: BOOT_MOUNT,
+    stateDir: config.stateDir,
+    logger,
+    trialTimeoutMs: config.osTrialTimeoutMs,
+  }).catch((err: unknown) => {
+    logger.error('OS updates are off: the OS description is unusable', { error: errorMessage(err) });
+    return undefined;
+  });
   const board = await recognizeBoard(config.board, config.hostRoot);
   logger.info('board', { board: board ?? 'unknown' });
   const outbox = new EventOutbox(config.stateDir);
@@ -57,14 +71,15 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
     deviceId: credential.deviceId,
     localStatus: new LocalStatusFile(config.statusDir),
     runtime,
+    os,
     journal: new UpdateJournal(config.stateDir),
     ledger: new ImageLedger(config.stateDir),
     clock: systemClock,
     logger,
-    releaseKeys: credential.releaseKeys,
+    releaseKeys: await TrustedKeyStore.open({ stateDir: config.stateDir, pinned: credential.releaseKeys, logger }),
     board,
     freeDiskBytes: (path) => freeBytes(path, config.stateDir),
-    imageFacts: (ref, architecture) => registryFacts(ref, architecture),
+    imageFacts: (ref, architecture, auth) => registryFacts(ref, architecture, auth),
     outbox,
     collectInventory: () => collectInventory({ root: config.hostRoot }),
     sampleTelemetry: () => sampleTelemetry({ root: config.hostRoot }),
@@ -101,6 +116,19 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
   await Promise.race([agent.stop(), grace]);
   await Promise.race([link.stop(), grace]);
   logger.info('stopped');
+}
+
+const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+/** Where the image's fstab mounts the boot partition (control-plane/src/images/root-files.ts). */
+const BOOT_MOUNT = '/boot/firmware';
+
+/** No DOCKER_HOST and no socket at the default path: this device has no container engine. */
+async function engineSocketMissing(): Promise<boolean> {
+  if (process.env.DOCKER_HOST) return false;
+  return access(DEFAULT_DOCKER_SOCKET).then(
+    () => false,
+    () => true,
+  );
 }
 
 /** Free bytes where the engine keeps images; the state dir when that path is not visible (agent in a container). */

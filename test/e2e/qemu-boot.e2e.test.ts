@@ -1,113 +1,246 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileBackend } from '../../agent/src/os-update/backends/file';
+import type { DeviceEventView, DeviceView, ProvisioningTokenView, ReleaseView } from '@flotilla/shared';
+import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { buildImage } from '../../control-plane/src/images/build-image';
+import { buildOsImage, sha256Of } from '../../control-plane/src/images/build-os-image';
 import { formatExt4 } from '../../control-plane/src/images/ext4';
-import { readFatFile, writeFatFiles } from '../../control-plane/src/images/fat';
-import type { PlacedPartition } from '../../control-plane/src/images/layout';
-import { TEST_APT_CACHE, testProvisioning } from '../integration/images/fixtures';
+import { ApiClient } from '../support/api-client';
+import { createScratchDatabase, type ScratchDatabase } from '../support/database';
+import { serveFiles, type FileServer } from '../support/file-server';
+import { waitFor } from '../support/wait';
+import { TEST_APT_CACHE } from '../integration/images/fixtures';
 import { guestKit } from './qemu/guest-kit';
-import { bootQemu } from './qemu/run-qemu';
+import { QemuGuest } from './qemu/run-qemu';
 
-// Boots the qemu-arm64-virt image built by `flotilla image build` under
-// qemu-system-aarch64 -M virt (Debian's arm64 kernel, a busybox initramfs playing the
-// `file` backend's boot stage), and switches OS slots with the agent's FileBackend.
-jest.setTimeout(400_000);
+// The board story end to end under emulation: `flotilla image build` makes the
+// qemu-arm64-virt image, qemu-system-aarch64 -M virt boots it (Debian's arm64 kernel;
+// an initramfs plays the `file` backend's boot stage and the init system), and the agent
+// inside the guest, on Debian's arm64 Node, registers with the control plane running on
+// this host (QEMU user networking: the guest's 10.0.2.2 is the host's 127.0.0.1). Then
+// OS updates through releases: one to slot B that commits, and a broken one whose trial
+// boot never brings the agent up, so the boot stage falls back.
+jest.setTimeout(900_000);
 
-const BOOT_LIMIT_MS = 90_000;
-const MARKER = /FLOTILLA-BOOT slot=(\w) version=(\S+) token=(\S+) arch=(\S+) compatible=(\S+)/;
+const apiKey = 'qemu-e2e-operator-key-0123456789abcdef';
+/** Seconds a trial boot may stay uncommitted before the guest's watchdog reboots it. */
+const TRIAL_DEADLINE_S = 45;
+const HOST_FROM_GUEST = '10.0.2.2';
 
-describe('qemu-arm64-virt image under QEMU', () => {
-  let dir: string;
-  let image: string;
-  let kernel: string;
-  let initrd: string;
-  let boot: PlacedPartition;
-  const provisioning = testProvisioning('qemu-token-0123456789abcdef');
-  const bootTimes: number[] = [];
-  let lastOutput = '';
+let dir: string;
+let db: ScratchDatabase;
+let cp: RunningControlPlane;
+let api: ApiClient;
+let files: FileServer;
+let guest: QemuGuest | undefined;
+let deviceId: string;
+const timings: Record<string, string> = {};
 
-  beforeAll(async () => {
-    execFileSync('qemu-system-aarch64', ['--version']); // installed by test/setup/ensure-services.sh (qemu-system-arm)
-    dir = mkdtempSync(join(tmpdir(), 'flotilla-qemu-'));
-    const kit = await guestKit(TEST_APT_CACHE);
-    kernel = kit.kernel;
-    initrd = join(dir, 'initrd.cpio');
-    writeFileSync(initrd, kit.initramfs);
+const guestUrl = (url: string) => url.replace('127.0.0.1', HOST_FROM_GUEST).replace('localhost', HOST_FROM_GUEST);
 
-    image = join(dir, 'device.img');
-    const built = await buildImage({
-      board: 'qemu-arm64-virt',
-      fleet: 'ci',
-      provisioning,
-      output: image,
-      osVersion: '1.0.0',
-      nodeRuntime: { kind: 'debian', aptCacheDir: TEST_APT_CACHE },
-    });
-    boot = built.layout.partitions.find((p) => p.role === 'boot')!;
-    // What the agent's slot writer would have streamed into slot B: an OS of version 2.0.0.
-    const rootB = built.layout.partitions.find((p) => p.role === 'rootB')!;
-    const staging = join(dir, 'rootB');
-    mkdirSync(join(staging, 'etc', 'flotilla'), { recursive: true });
-    writeFileSync(join(staging, 'etc', 'flotilla', 'os-release'), 'FLOTILLA_OS_VERSION=2.0.0\n');
-    await formatExt4(image, rootB, {
-      label: 'rootB',
-      uuid: '6f1c2d3e-4b5a-4c6d-8e7f-8091a2b3c4d5',
-      epoch: 1_704_067_200,
-      contents: staging,
-    });
+async function device(): Promise<DeviceView> {
+  const res = await api.get<DeviceView>(`/api/v1/devices/${deviceId}`);
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+async function events(): Promise<DeviceEventView[]> {
+  const res = await api.get<DeviceEventView[]>(`/api/v1/dashboard/devices/${deviceId}/events?limit=100`);
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+/** An OS-only release: no components, one OS image for the board. */
+async function publishOs(version: string, image: { sha256: string; size: number; file: string }): Promise<ReleaseView> {
+  const yaml = `
+name: qemu-os
+services: {}
+x-flotilla:
+  version: ${version}
+  update: { probation: 0s }
+  os:
+    - board: qemu-arm64-virt
+      version: "${version}"
+      url: http://${HOST_FROM_GUEST}:${files.port}/${image.file}
+      sha256: ${image.sha256}
+      size: ${image.size}
+`;
+  const res = await api.post<ReleaseView>('/api/v1/releases', yaml, 'application/yaml');
+  if (res.status !== 201) throw new Error(`release ${version}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+async function assign(release: ReleaseView): Promise<void> {
+  const res = await api.put(`/api/v1/devices/${deviceId}/release`, { releaseId: release.id });
+  expect(res.status).toBe(200);
+}
+
+const failWithConsole = (e: Error): never => {
+  throw new Error(`${e.message}\n--- guest console (tail) ---\n${guest?.tail(6000) ?? '(no guest)'}`);
+};
+
+beforeAll(async () => {
+  execFileSync('qemu-system-aarch64', ['--version']); // installed by test/setup/ensure-services.sh (qemu-system-arm)
+  dir = mkdtempSync(join(tmpdir(), 'flotilla-qemu-'));
+  db = await createScratchDatabase('e2e_qemu');
+  cp = await startControlPlane({
+    host: '127.0.0.1',
+    port: 0,
+    mqttPort: 0,
+    databaseUrl: db.url,
+    dataDir: join(dir, 'control-plane'),
+    apiKey,
   });
-  afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
+  api = new ApiClient(cp.httpUrl, apiKey);
 
-  const bootOnce = async (append?: string) => {
-    const run = await bootQemu({ kernel, initrd, disk: image, timeoutMs: BOOT_LIMIT_MS, marker: MARKER, append });
-    const match = MARKER.exec(run.output);
-    if (!match || run.output.includes('FLOTILLA-ERROR') || !run.output.includes('FLOTILLA-POWEROFF'))
-      throw new Error(`the guest did not reach its marker:\n${run.output.slice(-3000)}`);
-    bootTimes.push(run.markerMs!);
-    lastOutput = run.output;
-    return { slot: match[1], version: match[2], token: match[3], arch: match[4], compatible: match[5] };
+  const kit = await guestKit(TEST_APT_CACHE);
+  const token = await api.post<ProvisioningTokenView>('/api/v1/provisioning-tokens', { maxUses: 1 });
+  expect(token.status).toBe(201);
+  // The control plane's own address is loopback here; the board reaches it through QEMU's gateway.
+  const provisioning = {
+    ...token.body.provisioning,
+    apiUrl: guestUrl(token.body.provisioning.apiUrl),
+    mqttUrl: guestUrl(token.body.provisioning.mqttUrl),
+    name: 'qemu-board',
   };
 
-  /** Runs the agent's FileBackend against the slot file on the image's boot partition. */
-  const onSlotFile = async (act: (backend: FileBackend) => Promise<void>) => {
-    const local = join(dir, 'bootslot');
-    rmSync(local, { force: true });
-    const current = await readFatFile(image, boot.offset, 'flotilla/bootslot').catch(() => undefined);
-    if (current) writeFileSync(local, current);
-    await act(new FileBackend(local));
-    await writeFatFiles(image, boot.offset, [{ path: 'flotilla/bootslot', content: readFileSync(local) }], 1_704_067_200);
-  };
+  let started = Date.now();
+  await buildImage({
+    board: 'qemu-arm64-virt',
+    fleet: 'qemu',
+    provisioning,
+    output: join(dir, 'device.img'),
+    osVersion: '1.0.0',
+    nodeRuntime: { kind: 'debian', aptCacheDir: TEST_APT_CACHE },
+  });
+  timings['image build (device.img)'] = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  timings['image size'] =
+    `${statSync(join(dir, 'device.img')).size / 1048576} MiB apparent, ${(statSync(join(dir, 'device.img')).blocks * 512) / 1048576} MiB allocated`;
 
-  it('boots slot A with the provisioning of the image, on aarch64 virt', async () => {
-    expect(await bootOnce('flotilla.node=1')).toEqual({
-      slot: 'A',
-      version: '1.0.0',
-      token: provisioning.token,
-      arch: 'aarch64',
-      compatible: 'linux,dummy-virt',
-    });
-    // Debian's arm64 Node from root A runs, and so does the bundled agent on it.
-    expect(lastOutput).toMatch(/FLOTILLA-NODE arch=arm64 version=v18\./);
-    expect(lastOutput).toContain('FLOTILLA-AGENT "code":"provisioning-file-invalid"');
+  started = Date.now();
+  const good = await buildOsImage({
+    board: 'qemu-arm64-virt',
+    osVersion: '2.0.0',
+    output: join(dir, 'os-2.0.0.img'),
+    nodeRuntime: { kind: 'debian', aptCacheDir: TEST_APT_CACHE },
+  });
+  timings['OS image build (os-2.0.0.img)'] = `${((Date.now() - started) / 1000).toFixed(1)} s, ${good.entry.size / 1048576} MiB`;
+
+  // A broken OS: it names itself 3.0.0 but holds neither Node nor the agent.
+  const staging = join(dir, 'broken-root');
+  mkdirSync(join(staging, 'etc', 'flotilla'), { recursive: true });
+  for (const d of ['proc', 'sys', 'dev', 'run', 'tmp', 'data', 'boot/firmware']) mkdirSync(join(staging, d), { recursive: true });
+  writeFileSync(join(staging, 'etc', 'flotilla', 'os-release'), 'FLOTILLA_BOARD=qemu-arm64-virt\nFLOTILLA_OS_VERSION=3.0.0\n');
+  const broken = join(dir, 'os-3.0.0-broken.img');
+  writeFileSync(broken, Buffer.alloc(0));
+  execFileSync('truncate', ['-s', '8M', broken]);
+  await formatExt4(
+    broken,
+    { offset: 0, size: 8 * 1048576 },
+    { label: 'flotilla-root', uuid: '0b0b0b0b-1c1c-4d2d-8e3e-4f4f4f4f4f4f', epoch: 1_704_067_200, contents: staging },
+  );
+
+  files = await serveFiles([good.path, broken]);
+  writeFileSync(join(dir, 'initrd.cpio'), kit.initramfs);
+  guest = new QemuGuest({
+    kernel: kit.kernel,
+    initrd: join(dir, 'initrd.cpio'),
+    disk: join(dir, 'device.img'),
+    append: `flotilla.trial_deadline=${TRIAL_DEADLINE_S}`,
+  });
+});
+
+afterAll(async () => {
+  await guest?.stop();
+  await files?.close();
+  await cp?.close();
+  await db?.drop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  console.log(
+    `QEMU board figures:\n${Object.entries(timings)
+      .map(([k, v]) => `  ${k}: ${v}`)
+      .join('\n')}`,
+  );
+});
+
+describe('a qemu-arm64-virt board built by flotilla image build', () => {
+  it('boots slot A, and its agent registers with the host control plane and reports an aarch64 inventory', async () => {
+    await guest!.waitForLine(/FLOTILLA-BOOT slot=A version=1\.0\.0 arch=aarch64 trial=no/, 120_000).catch(failWithConsole);
+    const registered = await waitFor(
+      'the guest agent to register, connect and send its inventory',
+      async () => {
+        const list = await api.get<DeviceView[] | { items: DeviceView[] }>('/api/v1/devices');
+        const all = Array.isArray(list.body) ? list.body : list.body.items;
+        return all.find((d) => d.name === 'qemu-board' && d.online && d.inventory && d.reported);
+      },
+      240_000,
+      1_000,
+    ).catch(failWithConsole);
+    timings['power-on to registered and reporting'] = `${(guest!.uptimeMs / 1000).toFixed(1)} s`;
+    deviceId = registered.id;
+    expect(registered.board).toBe('qemu-arm64-virt');
+    expect(registered.inventory!.arch).toMatch(/^(arm64|aarch64)$/);
+    expect(registered.inventory!.os.kernel).toMatch(/arm64/);
+    expect(registered.inventory!.board.model).toBe('linux,dummy-virt');
+    expect(registered.reported!.os).toMatchObject({ version: '1.0.0', slot: 'A', inTrial: false, phase: 'idle' });
   });
 
-  it('boots an armed trial of slot B once, then falls back to A when it was not committed', async () => {
-    await onSlotFile((b) => b.armTrial('B'));
-    expect(await bootOnce()).toMatchObject({ slot: 'B', version: '2.0.0' });
-    await onSlotFile(async (b) => expect(await b.status()).toEqual({ booted: 'B', committed: 'A', inTrial: true }));
-    // No commit: the next boot is the fallback.
-    expect(await bootOnce()).toMatchObject({ slot: 'A', version: '1.0.0' });
+  it('an OS update to 2.0.0 is written to slot B, boots on trial, commits, and the device reports the new OS', async () => {
+    const sha256 = await sha256Of(join(dir, 'os-2.0.0.img'));
+    const release = await publishOs('2.0.0', { sha256, size: statSync(join(dir, 'os-2.0.0.img')).size, file: 'os-2.0.0.img' });
+    const started = Date.now();
+    await assign(release);
+
+    await guest!.waitForLine(/FLOTILLA-BOOT slot=B version=2\.0\.0 arch=aarch64 trial=yes/, 400_000).catch(failWithConsole);
+    timings['OS update: assign to trial boot of B'] = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+    const committed = await waitFor(
+      'the device to report OS 2.0.0 committed on slot B',
+      async () => {
+        const d = await device();
+        const os = d.reported?.os;
+        return d.online && os?.version === '2.0.0' && os.slot === 'B' && !os.inTrial && os.phase === 'idle' ? d : undefined;
+      },
+      240_000,
+      1_000,
+    ).catch(failWithConsole);
+    timings['OS update: assign to committed on B'] = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+    expect(committed.reported!.os!.lastFailure).toBeNull();
+    const kinds = (await events()).map((e) => `${e.kind}: ${e.message}`);
+    expect(kinds).toEqual(expect.arrayContaining([expect.stringMatching(/^os-update-committed: OS 2\.0\.0 committed on slot B/)]));
+    expect(kinds).toEqual(expect.arrayContaining([expect.stringMatching(/^os-update-started: writing OS 2\.0\.0/)]));
+    // The image came over HTTP from this host, as the release said.
+    expect(files.requests.some((r) => r.startsWith('GET /os-2.0.0.img'))).toBe(true);
   });
 
-  it('keeps slot B after the trial is committed', async () => {
-    await onSlotFile((b) => b.armTrial('B'));
-    expect(await bootOnce()).toMatchObject({ slot: 'B' });
-    await onSlotFile((b) => b.commit());
-    expect(await bootOnce()).toMatchObject({ slot: 'B', version: '2.0.0' });
-    console.log(`QEMU boots, power-on to marker (ms): ${bootTimes.join(', ')}`);
-    expect(Math.max(...bootTimes)).toBeLessThan(BOOT_LIMIT_MS);
+  it('a broken OS 3.0.0 never brings its agent up: the boot stage falls back to B and the device reports the failed update', async () => {
+    const broken = join(dir, 'os-3.0.0-broken.img');
+    const release = await publishOs('3.0.0', { sha256: await sha256Of(broken), size: statSync(broken).size, file: 'os-3.0.0-broken.img' });
+    const boots = (guest!.console.match(/FLOTILLA-BOOT /g) ?? []).length;
+    await assign(release);
+
+    await guest!.waitForLine(/FLOTILLA-BOOT slot=A version=3\.0\.0 arch=aarch64 trial=yes/, 300_000).catch(failWithConsole);
+    await guest!.waitForLine(/FLOTILLA-AGENT-MISSING/, 60_000).catch(failWithConsole);
+    await guest!.waitForLine(/FLOTILLA-WATCHDOG trial of slot A not committed/, (TRIAL_DEADLINE_S + 60) * 1000).catch(failWithConsole);
+    // The next boot is the fallback: B, committed, not a trial.
+    await guest!.waitForLine(/FLOTILLA-BOOT slot=B version=2\.0\.0 arch=aarch64 trial=no/, 120_000, 1).catch(failWithConsole);
+    expect((guest!.console.match(/FLOTILLA-BOOT /g) ?? []).length).toBeGreaterThanOrEqual(boots + 2);
+
+    const failed = await waitFor(
+      'the device to report the failed OS update',
+      async () => {
+        const d = await device();
+        return d.online && d.reported?.os?.lastFailure ? d : undefined;
+      },
+      240_000,
+      1_000,
+    ).catch(failWithConsole);
+    expect(failed.reported!.os).toMatchObject({ version: '2.0.0', slot: 'B', inTrial: false, phase: 'idle' });
+    expect(failed.reported!.os!.lastFailure).toMatch(/trial boot of slot A did not bring the agent up; the bootloader fell back to slot B/);
+    const kinds = (await events()).map((e) => `${e.kind}: ${e.message}`);
+    expect(kinds).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^os-update-failed: OS update to 3\.0\.0 failed: the trial boot of slot A/)]),
+    );
   });
 });

@@ -51,6 +51,11 @@ describe('board probes elsewhere', () => {
     expect(await readThermalZones(root)).toEqual([]);
   });
 
+  it('names a device tree without a model by its first compatible string (QEMU virt)', async () => {
+    await put('proc/device-tree/compatible', 'linux,dummy-virt\0');
+    expect(await readBoardModel(root)).toBe('linux,dummy-virt');
+  });
+
   it('falls back to the cpuinfo serial when the device tree has none', async () => {
     await put('proc/cpuinfo', 'Serial\t\t: 00000000deadbeef\n');
     expect(await readSerialNumber(root)).toBe('00000000deadbeef');

@@ -31,9 +31,14 @@ function dtString(text: string | undefined): string | undefined {
   return value ? value : undefined;
 }
 
-/** e.g. "Raspberry Pi 4 Model B Rev 1.5". */
+/**
+ * e.g. "Raspberry Pi 4 Model B Rev 1.5". A device tree without `model` (QEMU's virt
+ * machine has none) is named by its most specific `compatible` string ("linux,dummy-virt").
+ */
 export async function readBoardModel(root = '/'): Promise<string | undefined> {
-  return dtString(await readText(root, 'proc/device-tree/model'));
+  const model = dtString(await readText(root, 'proc/device-tree/model'));
+  if (model) return model;
+  return dtString((await readText(root, 'proc/device-tree/compatible'))?.split('\0')[0]);
 }
 
 /** The board's serial from the device tree, else the `Serial` line Raspberry Pi kernels put in /proc/cpuinfo. */

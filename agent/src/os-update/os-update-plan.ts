@@ -120,6 +120,9 @@ export function decide(journal: OsUpdateJournal, input: OsUpdateInput, policy: O
 
 function onRequest(journal: OsUpdateJournal, target: OsImageTarget, status: BootStatus): Decision {
   if (journal.phase !== 'idle') {
+    // The same image again while its write stopped on a transient error: resume from the checkpoint.
+    if (journal.phase === 'write' && journal.target?.sha256 === target.sha256)
+      return { journal, action: { kind: 'write-slot', slot: journal.toSlot!, target } };
     if (journal.target?.sha256 === target.sha256) return stay(journal);
     // A newer image replaces one still being written; past arming the running update finishes first.
     if (journal.phase !== 'write')

@@ -55,6 +55,16 @@ export class OsUpdater {
     return this.journal.phase === 'trial';
   }
 
+  /** The image being written or tried, if any. */
+  get target(): OsImageTarget | null {
+    return this.journal.target;
+  }
+
+  /** The last image that failed; a release naming it again is ignored. */
+  get failedSha256(): string | null {
+    return this.journal.failedSha256;
+  }
+
   async onStart(): Promise<void> {
     const text = await readFileIfExists(this.deps.journalPath);
     this.journal = text ? { ...IDLE_JOURNAL, ...(JSON.parse(text) as Partial<OsUpdateJournal>) } : IDLE_JOURNAL;

@@ -55,5 +55,7 @@ describe('preflight (VERIFY)', () => {
       reason: expect.stringMatching(/512 MiB/),
     });
     expect(preflight(input({ freeDiskBytes: 300 * MiB, images: [{ ref: IMG, present: true }] }))).toEqual({ ok: true, bytesToPull: 0 });
+    // An OS-only release pulls nothing: a nearly full data partition is no reason to refuse it.
+    expect(preflight(input({ freeDiskBytes: 100 * MiB, images: [] }))).toEqual({ ok: true, bytesToPull: 0 });
   });
 });

@@ -64,7 +64,8 @@ export function preflight(input: PreflightInput): PreflightResult {
   }
 
   const bytesToPull = input.images.filter((i) => !i.present).reduce((sum, i) => sum + (i.sizeBytes ?? input.unknownImageBytes), 0);
-  if (input.freeDiskBytes - bytesToPull < input.reserveBytes) {
+  // Nothing to pull (an OS-only release, or every image already here) takes no disk.
+  if (bytesToPull > 0 && input.freeDiskBytes - bytesToPull < input.reserveBytes) {
     return {
       ok: false,
       reason: `not enough disk: the images to pull need about ${mib(bytesToPull)} MiB and ${mib(input.reserveBytes)} MiB must stay free, but only ${mib(input.freeDiskBytes)} MiB are free; free space on the device or make the images smaller`,

@@ -1,8 +1,9 @@
-import { chmod, mkdir, mkdtemp, open, readFile, rename, rm, symlink, writeFile, appendFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { BoardSpec, ProvisioningFile } from '@flotilla/shared';
 import { bundleAgent } from './agent-bundle';
+import { fstabWithoutBaseMounts, takeBootFiles } from './base-rootfs';
 import { loadBoardSpec } from './board-specs';
 import { DebianArm64 } from './debian-arm64';
 import { formatExt4 } from './ext4';
@@ -13,6 +14,7 @@ import { silentProgress, type Progress } from './progress';
 import { renderProvisioning } from './provisioning-source';
 import {
   AGENT_PATH,
+  BOARD_SPEC_PATH,
   OS_RELEASE_PATH,
   PROVISIONING_PATH_ON_BOOT,
   fstabLines,
@@ -20,6 +22,9 @@ import {
   kernelCmdline,
   osRelease,
   systemdUnit,
+  TRIAL_WATCHDOG_PATH,
+  trialWatchdogScript,
+  trialWatchdogUnit,
   ubootScript,
 } from './root-files';
 import { runTool } from './tools';
@@ -88,25 +93,24 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     progress.stage('agent bundle (esbuild)');
     const agent = await bundleAgent(options.agentEntry);
 
-    const runtime = options.nodeRuntime ?? { kind: 'debian' };
-    progress.stage(runtime.kind === 'debian' ? 'Node runtime (Debian arm64 nodejs)' : 'Node runtime: none requested');
     const rootA = join(work, 'rootA');
-    await mkdir(rootA);
-    if (options.rootfsTar) await runTool('tar', ['-x', '--numeric-owner', '-f', options.rootfsTar, '-C', rootA]);
-    let runtimePackages: string[] = [];
-    if (runtime.kind === 'debian') {
-      const debian = new DebianArm64(runtime.aptCacheDir);
-      await debian.prepare();
-      runtimePackages = await debian.withDependencies(['nodejs']);
-      await debian.extract(await debian.download(runtimePackages), rootA);
-    }
+    const runtimePackages = await populateRoot(rootA, {
+      spec,
+      agent,
+      rootfsTar: options.rootfsTar,
+      nodeRuntime: options.nodeRuntime,
+      osVersion: options.osVersion ?? '1',
+      fleet: options.fleet,
+      progress,
+    });
+
+    const baseBootFiles = await takeBootFiles(rootA);
 
     progress.stage(`root A (${part('rootA').size / 1048576} MiB ext4)`);
     const rootDevice =
       spec.partitionTable === 'mbr'
         ? `PARTUUID=${ids.diskId.replace(/-/g, '').slice(0, 8)}-0${part('rootA').number}`
         : `PARTUUID=${ids.uuid(`part${part('rootA').number}`)}`;
-    await addFlotillaFiles(rootA, spec, agent, options.osVersion ?? '1', options.fleet);
     await formatExt4(partial, part('rootA'), { label: part('rootA').label, uuid: ids.uuid('rootA'), epoch, contents: rootA });
 
     progress.stage('root B and data (empty ext4)');
@@ -117,7 +121,12 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     const boot = part('boot');
     await formatFat(partial, boot, boot.label, ids.volumeId('boot'));
     const bootFiles: FatFile[] = [
-      { path: PROVISIONING_PATH_ON_BOOT, content: renderProvisioning(options.provisioning) },
+      // The image is for this board: the device registers as one unless the provisioning says otherwise.
+      {
+        path: PROVISIONING_PATH_ON_BOOT,
+        content: renderProvisioning({ ...options.provisioning, board: options.provisioning.board ?? spec.name }),
+      },
+      ...baseBootFiles,
       { path: 'cmdline.txt', content: kernelCmdline(spec, rootDevice) },
       ...(spec.boot.backend === 'uboot' ? [{ path: 'boot.cmd', content: ubootScript(spec) }] : []),
       ...(options.bootFiles ?? []),
@@ -136,14 +145,48 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   }
 }
 
-async function addFlotillaFiles(root: string, spec: BoardSpec, agent: Buffer, version: string, fleet: string): Promise<void> {
+export interface RootContents {
+  spec: BoardSpec;
+  /** The bundled agent (bundleAgent). */
+  agent: Buffer;
+  rootfsTar?: string;
+  nodeRuntime?: NodeRuntime;
+  osVersion: string;
+  fleet?: string;
+  progress: Progress;
+}
+
+/**
+ * Fills a directory with what a root slot holds: the base root file system (when given),
+ * the Node runtime, the agent, its service definitions and the OS identity files.
+ * Returns the Debian packages unpacked for the runtime.
+ */
+export async function populateRoot(root: string, contents: RootContents): Promise<string[]> {
+  const runtime = contents.nodeRuntime ?? { kind: 'debian' };
+  contents.progress.stage(runtime.kind === 'debian' ? 'Node runtime (Debian arm64 nodejs)' : 'Node runtime: none requested');
+  await mkdir(root, { recursive: true });
+  if (contents.rootfsTar) await runTool('tar', ['-x', '--numeric-owner', '-f', contents.rootfsTar, '-C', root]);
+  let runtimePackages: string[] = [];
+  if (runtime.kind === 'debian') {
+    const debian = new DebianArm64(runtime.aptCacheDir);
+    await debian.prepare();
+    runtimePackages = await debian.withDependencies(['nodejs']);
+    await debian.extract(await debian.download(runtimePackages), root);
+  }
+  await addFlotillaFiles(root, contents.spec, contents.agent, contents.osVersion, contents.fleet);
+  return runtimePackages;
+}
+
+async function addFlotillaFiles(root: string, spec: BoardSpec, agent: Buffer, version: string, fleet?: string): Promise<void> {
   const put = async (path: string, content: string | Buffer, mode = 0o644) => {
     await mkdir(dirname(join(root, path)), { recursive: true });
     await writeFile(join(root, path), content);
     await chmod(join(root, path), mode);
   };
   await put(AGENT_PATH, agent, 0o755);
-  await put(OS_RELEASE_PATH, osRelease(spec, version) + `FLOTILLA_FLEET=${fleet}\n`);
+  await put(OS_RELEASE_PATH, osRelease(spec, version) + (fleet ? `FLOTILLA_FLEET=${fleet}\n` : ''));
+  // The agent reads its board's slot layout and boot backend from here for OS updates.
+  await put(BOARD_SPEC_PATH, JSON.stringify(spec, null, 2) + '\n');
   await put('/etc/systemd/system/flotilla-agent.service', systemdUnit());
   await mkdir(join(root, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
   await symlink('../flotilla-agent.service', join(root, 'etc/systemd/system/multi-user.target.wants/flotilla-agent.service')).catch(
@@ -152,9 +195,17 @@ async function addFlotillaFiles(root: string, spec: BoardSpec, agent: Buffer, ve
     },
   );
   await put('/etc/init.d/flotilla-agent', initScript(), 0o755);
+  await put(TRIAL_WATCHDOG_PATH, trialWatchdogScript(), 0o755);
+  await put('/etc/systemd/system/flotilla-trial-watchdog.service', trialWatchdogUnit());
+  await symlink(
+    '../flotilla-trial-watchdog.service',
+    join(root, 'etc/systemd/system/multi-user.target.wants/flotilla-trial-watchdog.service'),
+  ).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
   const fstab = join(root, 'etc/fstab');
   const existing = await readFile(fstab, 'utf8').catch(() => '');
-  if (!existing.includes('flotilla image build')) await appendFile(fstab, fstabLines(spec));
+  if (!existing.includes('flotilla image build')) await put('/etc/fstab', fstabWithoutBaseMounts(existing) + fstabLines(spec));
   // Mount points: the boot partition, the data partition, and the API file systems a base rootfs would have.
   for (const dir of ['boot/firmware', 'data', 'dev', 'proc', 'sys', 'run', 'tmp']) await mkdir(join(root, dir), { recursive: true });
 }

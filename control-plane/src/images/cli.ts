@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { buildImage, BUILD_STAGES } from './build-image';
+import { buildOsImage, OS_BUILD_STAGES } from './build-os-image';
 import { configureImage, CONFIGURE_STAGES } from './configure-image';
 import { ImageToolError } from './errors';
+import { extractRootfs, ROOTFS_STAGES } from './extract-rootfs';
 import { flashImage, FLASH_STAGES } from './flash';
 import { stderrProgress } from './progress';
 import { createFleetProvisioning, readProvisioningFile } from './provisioning-source';
@@ -11,11 +13,15 @@ import type { ProvisioningFile } from '@flotilla/shared';
 /**
  * Operator entry for images until the `flotilla` CLI folds these in:
  *   image build --board B --fleet F [--rootfs base.tar] (--provisioning FILE | --api URL --key KEY) [--no-node] -o device.img
+ *   image os --board B --os-version V [--rootfs base.tar] [--url URL] -o rootfs.img
+ *   image rootfs stock.img -o rootfs.tar
  *   image configure device.img (--provisioning FILE | --api URL --key KEY --fleet F) [--agent]
  *   flash device.img TARGET [--force-overwrite-mounted]
  */
 const USAGE = `usage:
   image build --board BOARD --fleet FLEET (--provisioning FILE | --api URL --key KEY) [--rootfs base.tar] [--os-version V] [--no-node] -o OUT.img
+  image os --board BOARD --os-version V [--rootfs base.tar] [--no-node] [--url URL] -o ROOTFS.img
+  image rootfs STOCK.img -o ROOTFS.tar
   image configure IMAGE (--provisioning FILE | --api URL --key KEY --fleet FLEET) [--agent]
   flash IMAGE TARGET [--force-overwrite-mounted]`;
 
@@ -33,6 +39,7 @@ const OPTIONS = {
   api: { type: 'string' },
   key: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  url: { type: 'string' },
   'os-version': { type: 'string' },
   'no-node': { type: 'boolean' },
   agent: { type: 'boolean' },
@@ -67,6 +74,24 @@ export async function main(argv: string[]): Promise<void> {
       nodeRuntime: values['no-node'] ? { kind: 'none' } : { kind: 'debian' },
       progress: stderrProgress(BUILD_STAGES),
     });
+  } else if (group === 'image' && command === 'os') {
+    if (!values.board || !values['os-version'] || !values.output) throw new ImageToolError('usage', USAGE);
+    const built = await buildOsImage({
+      board: values.board,
+      osVersion: values['os-version'],
+      output: values.output,
+      rootfsTar: values.rootfs,
+      nodeRuntime: values['no-node'] ? { kind: 'none' } : { kind: 'debian' },
+      progress: stderrProgress(OS_BUILD_STAGES),
+    });
+    // Ready to paste under `x-flotilla:` of an assembly; the URL is wherever the file is served.
+    const { board, version, sha256, size } = built.entry;
+    console.log(
+      `os:\n  - board: ${board}\n    version: "${version}"\n    url: ${values.url ?? 'https://CHANGE-ME/' + values.output}\n    sha256: ${sha256}\n    size: ${size}`,
+    );
+  } else if (group === 'image' && command === 'rootfs' && rest.length === 1) {
+    if (!values.output) throw new ImageToolError('usage', USAGE);
+    await extractRootfs({ image: rest[0], output: values.output, progress: stderrProgress(ROOTFS_STAGES) });
   } else if (group === 'image' && command === 'configure' && rest.length === 1) {
     await configureImage({
       image: rest[0],

@@ -10,6 +10,10 @@ export const BOOT_MOUNT = '/boot/firmware';
 export const PROVISIONING_PATH_ON_BOOT = 'flotilla/provisioning.json';
 export const AGENT_PATH = '/opt/flotilla/agent.js';
 export const OS_RELEASE_PATH = '/etc/flotilla/os-release';
+export const BOARD_SPEC_PATH = '/etc/flotilla/board.json';
+export const TRIAL_WATCHDOG_PATH = '/opt/flotilla/trial-watchdog.sh';
+/** The agent's state on the data partition, shared by both root slots. */
+export const STATE_DIR = '/data/flotilla';
 
 export function systemdUnit(): string {
   return `[Unit]
@@ -19,10 +23,45 @@ After=network-online.target docker.service
 
 [Service]
 Environment=FLOTILLA_PROVISIONING=${BOOT_MOUNT}/${PROVISIONING_PATH_ON_BOOT}
-Environment=FLOTILLA_STATE_DIR=/data/flotilla
+Environment=FLOTILLA_STATE_DIR=${STATE_DIR}
 ExecStart=/usr/bin/node ${AGENT_PATH}
 Restart=always
 RestartSec=5
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/**
+ * An OS trial boot whose agent never commits (it crashes, or the new OS breaks it) must
+ * still end, or the board stays on the broken slot until someone power-cycles it. This
+ * runs at every boot: when the agent's OS journal on the data partition says a trial is
+ * under way, it waits out the deadline and reboots unless the trial was committed, and
+ * the bootloader's one-time trial then falls back. (A hang below userspace needs the
+ * board's hardware watchdog: RuntimeWatchdogSec in systemd.)
+ */
+export function trialWatchdogScript(): string {
+  return `#!/bin/sh
+journal=\${FLOTILLA_STATE_DIR:-${STATE_DIR}}/os-update.json
+deadline=\${FLOTILLA_TRIAL_DEADLINE_S:-900}
+in_trial() { grep -Eq '"phase":"(reboot|trial)"' "$journal" 2>/dev/null; }
+in_trial || exit 0
+sleep "$deadline"
+in_trial || exit 0
+echo "flotilla: the OS trial boot was not committed within $deadline s; rebooting so the bootloader falls back" >&2
+exec reboot
+`;
+}
+
+export function trialWatchdogUnit(): string {
+  return `[Unit]
+Description=Flotilla OS trial watchdog (reboots a trial boot the agent did not commit)
+After=local-fs.target
+
+[Service]
+Environment=FLOTILLA_STATE_DIR=${STATE_DIR}
+ExecStart=/bin/sh ${TRIAL_WATCHDOG_PATH}
 
 [Install]
 WantedBy=multi-user.target
@@ -34,7 +73,7 @@ export function initScript(): string {
   return `#!/bin/sh
 # Flotilla agent (for systems without systemd).
 export FLOTILLA_PROVISIONING=${BOOT_MOUNT}/${PROVISIONING_PATH_ON_BOOT}
-export FLOTILLA_STATE_DIR=/data/flotilla
+export FLOTILLA_STATE_DIR=${STATE_DIR}
 case "$1" in
   start)
     ( while true; do /usr/bin/node ${AGENT_PATH}; sleep 5; done ) >>/var/log/flotilla-agent.log 2>&1 &

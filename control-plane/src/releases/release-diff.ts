@@ -2,7 +2,7 @@ import { canonicalJson, type AssemblySpec, type ComponentSpec, type ReleaseDiff 
 
 type DiffBody = Omit<ReleaseDiff, 'from' | 'to'>;
 
-const ASSEMBLY_FIELDS = ['boards', 'probationMs', 'volumes', 'networks', 'requireControlPlane'] as const;
+const ASSEMBLY_FIELDS = ['boards', 'probationMs', 'volumes', 'networks', 'requireControlPlane', 'os'] as const;
 
 /**
  * What moving a device from release `from` to release `to` changes: components added,

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { DebianArm64 } from '../../../control-plane/src/images/debian-arm64';
 import { cpioNewc, type CpioEntry } from './cpio';
 
-/** Modules the init loads, in this order after their dependencies: virtio disk, FAT, ext4. */
-const WANTED = ['virtio_mmio', 'virtio_blk', 'crc32c_generic', 'ext4', 'vfat', 'nls_cp437', 'nls_ascii'];
+/** Modules the init loads, in this order after their dependencies: virtio disk and network, FAT, ext4. */
+const WANTED = ['virtio_mmio', 'virtio_blk', 'virtio_net', 'crc32c_generic', 'ext4', 'vfat', 'nls_cp437', 'nls_ascii'];
 
 export interface GuestKit {
   kernel: string;

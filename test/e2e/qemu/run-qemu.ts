@@ -1,50 +1,72 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
-export interface QemuRun {
-  output: string;
-  /** Milliseconds from spawn to the first line matching `marker`. */
-  markerMs: number | undefined;
-  exitCode: number | null;
-}
-
-/**
- * Boots `qemu-system-aarch64 -M virt` with a kernel, an initramfs and a raw disk image on
- * virtio-blk (MMIO), no network (-nic none), serial console on stdio. Resolves when QEMU
- * exits (the init powers off) or kills it after `timeoutMs`.
- */
-export function bootQemu(options: {
+export interface QemuOptions {
   kernel: string;
   initrd: string;
   disk: string;
-  timeoutMs: number;
-  marker: RegExp;
   /** Extra kernel command line words. */
   append?: string;
-}): Promise<QemuRun> {
-  const args = [
-    ...['-M', 'virt', '-cpu', 'cortex-a72', '-m', '512', '-smp', '1', '-nographic', '-nic', 'none', '-no-reboot'],
-    ...['-kernel', options.kernel, '-initrd', options.initrd, '-append', `console=ttyAMA0 quiet panic=-1 ${options.append ?? ''}`.trim()],
-    ...['-drive', `file=${options.disk},format=raw,if=none,id=disk0`, '-device', 'virtio-blk-device,drive=disk0'],
-  ];
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn('qemu-system-aarch64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let markerMs: number | undefined;
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
-    const collect = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      if (markerMs === undefined && options.marker.test(output)) markerMs = Date.now() - started;
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (exitCode) => {
-      clearTimeout(timer);
-      resolve({ output, markerMs, exitCode });
-    });
-  });
+  memoryMiB?: number;
+}
+
+/**
+ * `qemu-system-aarch64 -M virt` with a kernel, an initramfs and a raw disk on virtio-blk
+ * (MMIO), serial console on stdio, and QEMU's user network on virtio-net: the guest is
+ * 10.0.2.15 and reaches the host's 127.0.0.1 as 10.0.2.2, nothing else is forwarded in.
+ * A reboot in the guest resets the machine (kernel and initramfs are loaded again), as
+ * power cycling a board would. Runs until `stop()`.
+ */
+export class QemuGuest {
+  private output = '';
+  private readonly child: ChildProcess;
+  private readonly started = Date.now();
+  private exited: number | null | undefined;
+
+  constructor(options: QemuOptions) {
+    const args = [
+      ...['-M', 'virt', '-cpu', 'cortex-a72', '-m', String(options.memoryMiB ?? 768), '-smp', '1', '-nographic'],
+      ...['-netdev', 'user,id=net0,ipv6=off', '-device', 'virtio-net-device,netdev=net0'],
+      ...['-kernel', options.kernel, '-initrd', options.initrd, '-append', `console=ttyAMA0 quiet panic=-1 ${options.append ?? ''}`.trim()],
+      ...['-drive', `file=${options.disk},format=raw,if=none,id=disk0`, '-device', 'virtio-blk-device,drive=disk0'],
+    ];
+    this.child = spawn('qemu-system-aarch64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const collect = (chunk: Buffer) => (this.output += chunk.toString('utf8'));
+    this.child.stdout!.on('data', collect);
+    this.child.stderr!.on('data', collect);
+    this.child.on('exit', (code) => (this.exited = code));
+  }
+
+  /** Everything the serial console printed so far. */
+  get console(): string {
+    return this.output;
+  }
+
+  /** Milliseconds since QEMU was started. */
+  get uptimeMs(): number {
+    return Date.now() - this.started;
+  }
+
+  /** Waits for the `n`-th line (1-based) matching `pattern`, counted over the whole console output. */
+  async waitForLine(pattern: RegExp, timeoutMs: number, n = 1): Promise<RegExpMatchArray> {
+    const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const matches = [...this.output.matchAll(global)];
+      if (matches.length >= n) return matches[n - 1];
+      if (this.exited !== undefined) throw new Error(`QEMU exited (${this.exited}) before ${pattern}:\n${this.tail()}`);
+      if (Date.now() > deadline) throw new Error(`no ${pattern} (#${n}) on the guest console within ${timeoutMs} ms:\n${this.tail()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  tail(chars = 4000): string {
+    return this.output.slice(-chars);
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited !== undefined) return;
+    const gone = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGKILL');
+    await gone;
+  }
 }

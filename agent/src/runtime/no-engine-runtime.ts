@@ -1,0 +1,87 @@
+import { arch } from 'node:os';
+import { AgentError } from '../support/errors';
+import type { ContainerRuntime, EngineInfo, ManagedContainer, ManagedResource } from './container-runtime';
+
+/** A release asked for containers on a device that has no container engine. */
+export class NoEngineError extends AgentError {
+  readonly code = 'no-container-engine';
+  constructor(
+    readonly operation: string,
+    readonly socketPath: string,
+  ) {
+    super(
+      `cannot ${operation}: this device has no container engine (no Docker socket at ${socketPath}); ` +
+        'use an OS image with docker.io installed, or give this board OS-only releases',
+      { terminal: true },
+    );
+  }
+}
+
+/** OCI architecture names for Node's `os.arch()`. */
+const OCI_ARCH: Record<string, string> = { arm64: 'arm64', arm: 'arm', x64: 'amd64', ia32: '386' };
+
+/**
+ * The runtime of a device without a container engine (an OS-only board, or the QEMU test
+ * guest): nothing runs, so every list is empty, and anything that would start a container
+ * fails with a reason a person can act on. OS-only releases need nothing more than this.
+ * The agent picks it at start-up when the engine's socket does not exist.
+ */
+export class NoEngineRuntime implements ContainerRuntime {
+  constructor(
+    private readonly socketPath: string,
+    private readonly dataRoot: string,
+  ) {}
+
+  private refuse(operation: string): never {
+    throw new NoEngineError(operation, this.socketPath);
+  }
+
+  async listContainers(): Promise<ManagedContainer[]> {
+    return [];
+  }
+  async listNetworks(): Promise<ManagedResource[]> {
+    return [];
+  }
+  async listVolumes(): Promise<ManagedResource[]> {
+    return [];
+  }
+  async ensureNetwork(name: string): Promise<void> {
+    this.refuse(`create network ${name}`);
+  }
+  async removeNetwork(): Promise<void> {
+    // Nothing exists to remove.
+  }
+  async ensureVolume(name: string): Promise<void> {
+    this.refuse(`create volume ${name}`);
+  }
+  async hasImage(): Promise<boolean> {
+    return false;
+  }
+  async removeImage(): Promise<'absent'> {
+    return 'absent';
+  }
+  async engineInfo(): Promise<EngineInfo> {
+    return { architecture: OCI_ARCH[arch()] ?? arch(), dataRoot: this.dataRoot };
+  }
+  async pullImage(ref: string): Promise<void> {
+    this.refuse(`pull ${ref}`);
+  }
+  async createAndStart(request: { name: string }): Promise<string> {
+    this.refuse(`start component ${request.name}`);
+  }
+  async stop(container: string): Promise<void> {
+    this.refuse(`stop ${container}`);
+  }
+  async remove(): Promise<void> {
+    // Nothing exists to remove.
+  }
+  async restart(container: string): Promise<void> {
+    this.refuse(`restart ${container}`);
+  }
+  async inspectHealth(container: string): Promise<never> {
+    this.refuse(`inspect ${container}`);
+  }
+  async logs(container: string): Promise<string> {
+    this.refuse(`read the logs of ${container}`);
+  }
+}
