@@ -8,6 +8,7 @@ import {
   type Desired,
   type DeviceEvent,
   type Inventory,
+  type OsStatus,
   type Reported,
   type SlotRef,
   type Telemetry,
@@ -43,6 +44,8 @@ export interface SimDeviceOptions {
   onConnect?: (device: SimDevice) => void;
   /** Board model reported in the inventory. */
   board?: string;
+  /** The OS status to report (`reported.os`), as an agent on an A/B OS does; absent: none. */
+  os?: OsStatus;
   /**
    * Connect attempts before start() gives up; a refused or timed-out connect (e.g. "server
    * unavailable" during a connect storm) is retried after 1-3 s, as an agent does. Default 1.
@@ -228,6 +231,7 @@ export class SimDevice {
         lastFailure: this.lastFailure,
       },
       components: [],
+      ...(this.options.os ? { os: this.options.os } : {}),
     };
     return this.publish('reported', reported);
   }

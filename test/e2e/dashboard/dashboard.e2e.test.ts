@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page as BrowserPage } from 'playwright-core';
-import type { RolloutView } from '@flotilla/shared';
+import type { OsStatus, RolloutView } from '@flotilla/shared';
 import { startControlPlane, type RunningControlPlane } from '../../../control-plane/src/bootstrap';
 import { DASHBOARD_DIST } from '../../../control-plane/src/dashboard/static-app';
 import { SimDevice } from '../../../control-plane/src/testing/sim-device';
@@ -28,7 +28,12 @@ let browser: Browser;
 let page: BrowserPage;
 const devices: SimDevice[] = [];
 
-async function startDevices(count: number, prefix: string, behavior: 'commit' | 'rollback' = 'commit'): Promise<SimDevice[]> {
+async function startDevices(
+  count: number,
+  prefix: string,
+  behavior: 'commit' | 'rollback' = 'commit',
+  os?: OsStatus,
+): Promise<SimDevice[]> {
   const registered = await registerDevices(api, count, prefix);
   const started = await Promise.all(
     registered.map((d) =>
@@ -38,6 +43,7 @@ async function startDevices(count: number, prefix: string, behavior: 'commit' | 
         password: d.password,
         behavior: () => behavior,
         updateMs: 400,
+        os,
         inventory: true,
         events: true,
         telemetryEveryMs: 300,
@@ -140,7 +146,16 @@ describe('dashboard', () => {
   });
 
   it('shows a canary that rolled back as failed, with its reason', async () => {
-    const [canary] = await startDevices(1, 'canary', 'rollback');
+    // The canary also writes an OS image into its other root slot, half done.
+    const [canary] = await startDevices(1, 'canary', 'rollback', {
+      version: '1.0.0',
+      slot: 'A',
+      inTrial: false,
+      phase: 'write',
+      target: '2.0.0',
+      lastFailure: null,
+      progress: { bytesDone: 96 * 2 ** 20, bytesTotal: 192 * 2 ** 20, percent: 50 },
+    });
     const release = await publishRelease(api, '2.0.0-bad');
     const rollout = await json<RolloutView>(
       api('/api/v1/rollouts', {
@@ -163,6 +178,10 @@ describe('dashboard', () => {
     await page.goto(`${cp.httpUrl}/devices/${canary!.deviceId}`);
     await page.waitForSelector('[data-testid=timeline] >> text=update-rolled-back');
     await page.waitForSelector('[data-testid=device-status]:has-text("failed")');
+    expect(await page.textContent('[data-testid=os-status]')).toMatch(
+      /OS 1\.0\.0 on slot A.*write → 2\.0\.0.*96\.0 MiB of 192\.0 MiB written/,
+    );
+    expect(await page.getAttribute('[data-testid=os-progress]', 'aria-valuenow')).toBe('50');
     await page.waitForSelector('[data-testid=chart-CPU] svg', { timeout: 20_000 });
     // The charts poll every 5 s: one more round so they show a line, not a point.
     await page.waitForTimeout(5_500);

@@ -3,12 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { FleetView, ReleaseView, RolloutView } from '@flotilla/shared';
+import type { FleetView, OsStatus, ReleaseView, RolloutView } from '@flotilla/shared';
 import { startControlPlane, type RunningControlPlane } from '../../../control-plane/src/bootstrap';
 import { run } from '../../../control-plane/src/cli/main';
 import { SimDevice } from '../../../control-plane/src/testing/sim-device';
 import { apiClient, json, manifest, publishRelease, registerDevices, type Api } from '../../../control-plane/src/testing/sim-fleet';
 import { createTestDatabase, type TestDatabase } from '../../../control-plane/src/testing/test-database';
+import { waitFor } from '../../support/wait';
 
 /**
  * The real `flotilla` binary (control-plane/dist/cli/main.js, built by `npm run build`) against
@@ -44,11 +45,23 @@ function flotilla(args: string[], env: Record<string, string | undefined> = {}):
   });
 }
 
-async function startDevices(count: number, prefix: string, behavior: 'commit' | 'rollback' | 'hang' = 'commit'): Promise<SimDevice[]> {
+async function startDevices(
+  count: number,
+  prefix: string,
+  behavior: 'commit' | 'rollback' | 'hang' = 'commit',
+  os?: OsStatus,
+): Promise<SimDevice[]> {
   const registered = await registerDevices(api, count, prefix);
   const started = await Promise.all(
     registered.map((d) =>
-      new SimDevice({ mqttUrl: cp.mqttUrl, deviceId: d.deviceId, password: d.password, behavior: () => behavior, updateMs: 300 }).start(),
+      new SimDevice({
+        mqttUrl: cp.mqttUrl,
+        deviceId: d.deviceId,
+        password: d.password,
+        behavior: () => behavior,
+        updateMs: 300,
+        os,
+      }).start(),
     ),
   );
   sims.push(...started);
@@ -96,7 +109,14 @@ describe('flotilla CLI', () => {
 
   it('lists, shows and commands devices; an unknown device exits 3', async () => {
     const fleet = await json<FleetView>(api('/api/v1/fleets', { method: 'POST', body: JSON.stringify({ name: 'lobby' }) }), 201);
-    const [kiosk] = await startDevices(2, 'kiosk');
+    const [kiosk] = await startDevices(2, 'kiosk', 'commit', {
+      version: '2.0.0',
+      slot: 'B',
+      inTrial: true,
+      phase: 'trial',
+      target: '2.0.0',
+      lastFailure: null,
+    });
     await json(api(`/api/v1/devices/${kiosk!.deviceId}/fleet`, { method: 'PUT', body: JSON.stringify({ fleetId: fleet.id }) }), 200);
     const ls = await flotilla(['devices', 'ls', '--json', '--search', 'kiosk']);
     expect(ls.code).toBe(0);
@@ -111,6 +131,12 @@ describe('flotilla CLI', () => {
     expect(inFleet.stdout.trim().split('\n')).toHaveLength(2);
     const show = await flotilla(['devices', 'show', 'kiosk-0']);
     expect([show.code, show.stdout]).toEqual([0, expect.stringContaining(`id          ${kiosk!.deviceId}`)]);
+    await waitFor(
+      'the kiosk to report',
+      async () => ((await flotilla(['devices', 'show', 'kiosk-0'])).stdout.includes('os ') ? true : undefined),
+      10_000,
+    );
+    expect((await flotilla(['devices', 'show', 'kiosk-0'])).stdout).toContain('os          2.0.0 on slot B (trial boot); trial → 2.0.0');
     expect((await flotilla(['devices', 'show', 'no-such-device'])).code).toBe(3);
     expect((await flotilla(['devices', 'show', 'dev_aaaaaaaaaaaaaaaaaaaaaaaaaa'])).code).toBe(3);
     const reboot = await flotilla(['devices', 'reboot', kiosk!.deviceId]);

@@ -35,6 +35,7 @@ export function Device({ id }: { id: string }) {
   if (device.error) return <ErrorNote error={device.error} />;
   if (!d) return <p>Loading…</p>;
   const update = d.reported?.update;
+  const os = d.reported?.os;
   const status = deviceStatus({
     online: d.online,
     updatePhase: d.updatePhase,
@@ -110,6 +111,29 @@ export function Device({ id }: { id: string }) {
             </>
           )}
           {update?.lastFailure && <p className="error">Last failure: {update.lastFailure}</p>}
+          {os && (
+            <div data-testid="os-status">
+              <h3>Operating system</h3>
+              <p>
+                OS {os.version ?? 'unknown'} on slot {os.slot ?? '?'}
+                {os.inTrial ? ' (trial boot)' : ''} · <Badge kind={os.phase === 'idle' ? 'idle' : 'fetch'}>{os.phase}</Badge>
+                {os.phase !== 'idle' && os.target ? ` → ${os.target}` : ''}
+              </p>
+              {os.progress && (
+                <>
+                  <ProgressBar
+                    total={100}
+                    segments={[{ value: os.progress.percent, className: 'seg-updating', label: 'written' }]}
+                    testId="os-progress"
+                  />
+                  <p className="sub">
+                    {bytes(os.progress.bytesDone)} of {bytes(os.progress.bytesTotal)} written
+                  </p>
+                </>
+              )}
+              {os.lastFailure && <p className="error">Last OS update failure: {os.lastFailure}</p>}
+            </div>
+          )}
         </div>
         <div className="card">
           <h3>Components</h3>

@@ -106,6 +106,13 @@ async function show(ctx: Context, p: Parsed, ref: string): Promise<number> {
     `update      ${u?.phase ?? '-'}; active ${slot(u?.active)}; candidate ${slot(u?.candidate)}`,
   ];
   if (u?.lastFailure) lines.push(`last failure ${u.lastFailure}`);
+  const os = d.reported?.os;
+  if (os) {
+    const writing = os.progress ? ` ${os.progress.percent}% written` : '';
+    const target = os.phase !== 'idle' && os.target ? ` → ${os.target}${writing}` : '';
+    lines.push(`os          ${os.version ?? '?'} on slot ${os.slot ?? '?'}${os.inTrial ? ' (trial boot)' : ''}; ${os.phase}${target}`);
+    if (os.lastFailure) lines.push(`os failure  ${os.lastFailure}`);
+  }
   if (d.reported?.components.length) {
     lines.push(
       '',
