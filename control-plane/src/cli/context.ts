@@ -12,6 +12,8 @@ export interface Context {
   write: (text: string) => void;
   isTTY: boolean;
   sleep: (ms: number) => Promise<void>;
+  /** All of standard input (a password piped in). */
+  stdin: () => Promise<string>;
 }
 
 export const printJson = (ctx: Context, value: unknown) => ctx.out(JSON.stringify(value, null, 2));

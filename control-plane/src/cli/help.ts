@@ -23,6 +23,10 @@ usage: flotilla COMMAND [options]
   rollouts show|watch ID [--json]
   rollouts pause|resume|abort|rollback|advance ID
 
+  registries ls [--json]               private registries with a stored login (admin key)
+  registries set HOST --username U --password-stdin
+  registries rm HOST
+
   sim --devices N [--telemetry-every S] [--apply-seconds S] [--failure-rate R] [--duration S]
                                        simulated devices against the control plane (BENCHMARKS.md)
 

@@ -9,6 +9,7 @@ import { images } from './commands/images';
 import { simulate } from './commands/sim';
 import { LOGIN_FLAGS, login } from './commands/login';
 import { RELEASES_FLAGS, releases } from './commands/releases';
+import { REGISTRIES_FLAGS, registries } from './commands/registries';
 import { ROLLOUTS_FLAGS, rollouts } from './commands/rollouts';
 import { CliError, EXIT, usage } from './errors';
 import { HELP } from './help';
@@ -19,11 +20,16 @@ const GROUPS: Record<string, { flags: Record<string, FlagSpec>; run: (ctx: Conte
     fleets: { flags: FLEETS_FLAGS, run: fleets },
     releases: { flags: RELEASES_FLAGS, run: releases },
     rollouts: { flags: ROLLOUTS_FLAGS, run: rollouts },
+    registries: { flags: REGISTRIES_FLAGS, run: registries },
     login: { flags: LOGIN_FLAGS, run: login },
   };
 
 /** Runs one command line; returns the exit code. Errors are printed with what to do next. */
-export async function run(argv: readonly string[], env: Env, io: Pick<Context, 'out' | 'err' | 'write' | 'isTTY'>): Promise<number> {
+export async function run(
+  argv: readonly string[],
+  env: Env,
+  io: Pick<Context, 'out' | 'err' | 'write' | 'isTTY'> & Partial<Pick<Context, 'stdin'>>,
+): Promise<number> {
   const group = argv[0];
   try {
     if (!group || group === '--help' || group === '-h' || group === 'help') {
@@ -31,7 +37,14 @@ export async function run(argv: readonly string[], env: Env, io: Pick<Context, '
       return group ? EXIT.ok : EXIT.usage;
     }
     const config = await loadConfig(env);
-    const ctx: Context = { ...io, api: client(config), config, env, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+    const ctx: Context = {
+      stdin: readProcessStdin,
+      ...io,
+      api: client(config),
+      config,
+      env,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    };
     if (group === 'image' || group === 'flash') return await images(ctx, argv);
     if (group === 'sim') return await simulate(ctx, argv.slice(1));
     const spec = GROUPS[group];
@@ -54,6 +67,12 @@ export async function run(argv: readonly string[], env: Env, io: Pick<Context, '
     io.err(`flotilla: unexpected error: ${(e as Error).stack ?? String(e)}`);
     return EXIT.api;
   }
+}
+
+async function readProcessStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 if (require.main === module) {

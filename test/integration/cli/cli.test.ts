@@ -31,9 +31,9 @@ interface Run {
   stderr: string;
 }
 
-function flotilla(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+function flotilla(args: string[], env: Record<string, string | undefined> = {}, input?: string): Promise<Run> {
   return new Promise((done) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [BIN, ...args],
       {
@@ -42,6 +42,7 @@ function flotilla(args: string[], env: Record<string, string | undefined> = {}):
       },
       (error, stdout, stderr) => done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
+    child.stdin?.end(input ?? '');
   });
 }
 
@@ -105,6 +106,19 @@ describe('flotilla CLI', () => {
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const listed = await flotilla(['fleets', 'ls', '--json'], { FLOTILLA_API_KEY: undefined, FLOTILLA_API: undefined });
     expect([listed.code, JSON.parse(listed.stdout)]).toEqual([0, []]);
+  });
+
+  it('keeps registry logins: the password from stdin only, never shown again', async () => {
+    const missing = await flotilla(['registries', 'set', '127.0.0.1:5001', '--username', 'ci']);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('--password-stdin')]);
+    const set = await flotilla(['registries', 'set', '127.0.0.1:5001', '-u', 'ci', '--password-stdin'], {}, 's3cret-pass\n');
+    expect([set.code, set.stdout]).toEqual([0, expect.stringContaining('127.0.0.1:5001: login of ci saved')]);
+    const ls = await flotilla(['registries', 'ls', '--json']);
+    expect(JSON.parse(ls.stdout)).toEqual([expect.objectContaining({ registry: '127.0.0.1:5001', username: 'ci' })]);
+    expect(ls.stdout).not.toContain('s3cret');
+    expect((await flotilla(['registries', 'rm', '127.0.0.1:5001'])).code).toBe(0);
+    expect((await flotilla(['registries', 'rm', '127.0.0.1:5001'])).code).toBe(3);
+    expect(JSON.parse((await flotilla(['registries', 'ls', '--json'])).stdout)).toEqual([]);
   });
 
   it('lists, shows and commands devices; an unknown device exits 3', async () => {
