@@ -1,11 +1,25 @@
-import type { FleetView, ReleaseView } from '@flotilla/shared';
+import type { FleetView, Page, ReleaseView } from '@flotilla/shared';
 import { api } from './api';
 
 /** Fleets and releases change rarely: one read per tab, refreshed when a page asks. */
 let fleets: Promise<FleetView[]> | undefined;
 let releases: Promise<ReleaseView[]> | undefined;
 
+/** Every release, newest first, through all pages (pickers need them all; there are tens, not thousands). */
+async function allReleases(): Promise<ReleaseView[]> {
+  const all: ReleaseView[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Page<ReleaseView> = await api<Page<ReleaseView>>(
+      `/api/v1/releases?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    all.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return all;
+}
+
 export const catalog = {
   fleets: (fresh = false) => (fleets = !fresh && fleets ? fleets : api<FleetView[]>('/api/v1/fleets')),
-  releases: (fresh = false) => (releases = !fresh && releases ? releases : api<ReleaseView[]>('/api/v1/releases')),
+  releases: (fresh = false) => (releases = !fresh && releases ? releases : allReleases()),
 };

@@ -1,4 +1,4 @@
-import { isValidDeviceId, type DashboardDevicePage, type DeviceView, type FleetView, type ReleaseView } from '@flotilla/shared';
+import { isValidDeviceId, type DashboardDevicePage, type DeviceView, type FleetView, type Page, type ReleaseView } from '@flotilla/shared';
 import type { Context } from './context';
 import { CliError, EXIT, usage } from './errors';
 
@@ -21,11 +21,24 @@ export async function resolveDevice(ctx: Context, ref: string): Promise<DeviceVi
   throw new CliError(EXIT.notFound, `no device "${ref}"`, 'list devices with `flotilla devices ls --search TEXT`');
 }
 
+/** Every release (of one assembly, with `name`), newest first, through all pages. */
+export async function allReleases(ctx: Context, name?: string): Promise<ReleaseView[]> {
+  const all: ReleaseView[] = [];
+  let cursor: string | null = null;
+  do {
+    const query = new URLSearchParams({ limit: '500', ...(name ? { name } : {}), ...(cursor ? { cursor } : {}) });
+    const page: Page<ReleaseView> = await ctx.api<Page<ReleaseView>>(`/api/v1/releases?${query}`);
+    all.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return all;
+}
+
 /** A release by id, `version`, or `name@version`. */
 export async function resolveRelease(ctx: Context, ref: string): Promise<ReleaseView> {
   if (UUID.test(ref)) return ctx.api<ReleaseView>(`/api/v1/releases/${ref}`);
-  const all = await ctx.api<ReleaseView[]>('/api/v1/releases');
   const at = ref.lastIndexOf('@');
+  const all = await allReleases(ctx, at > 0 ? ref.slice(0, at) : undefined);
   const matches = all.filter((r) => (at > 0 ? r.name === ref.slice(0, at) && r.version === ref.slice(at + 1) : r.version === ref));
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) throw usage(`several releases have version "${ref}"`, 'write it as NAME@VERSION or give the id');

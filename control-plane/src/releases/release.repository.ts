@@ -18,6 +18,11 @@ export interface NewRelease {
   requestDigest: string | null;
 }
 
+export interface ReleasePosition {
+  createdAt: string;
+  id: string;
+}
+
 export type InsertOutcome = { inserted: true; release: ReleaseEntity } | { inserted: false; existing: ReleaseEntity };
 
 /** The only code that reads or writes `releases`. */
@@ -88,7 +93,25 @@ export class ReleaseRepository {
   }
 
   /** Newest first. */
-  listAll(): Promise<ReleaseEntity[]> {
-    return this.releases.find({ order: { createdAt: 'DESC', id: 'ASC' } });
+  /**
+   * Newest first, keyset-paged on (created_at, id). The position carries created_at to the
+   * microsecond as text: a JavaScript Date would round it to the millisecond and skip rows.
+   */
+  async list(
+    filter: { name?: string },
+    limit: number,
+    after?: ReleasePosition,
+  ): Promise<{ release: ReleaseEntity; position: ReleasePosition }[]> {
+    const q = this.releases
+      .createQueryBuilder('r')
+      .addSelect(`to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, 'cursor_at')
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(limit);
+    if (filter.name) q.andWhere('r.name = :name', { name: filter.name });
+    if (after) q.andWhere('(r.created_at, r.id) < (CAST(:at AS timestamptz), :id)', { at: after.createdAt, id: after.id });
+    const { entities, raw } = await q.getRawAndEntities<{ cursor_at: string; r_id: string }>();
+    const at = new Map(raw.map((row) => [row.r_id, row.cursor_at]));
+    return entities.map((release) => ({ release, position: { createdAt: at.get(release.id)!, id: release.id } }));
   }
 }

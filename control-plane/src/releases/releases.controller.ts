@@ -1,8 +1,9 @@
-import { Body, Controller, Get, Headers, HttpStatus, Param, Post, Res } from '@nestjs/common';
-import type { ReleaseDiff, ReleaseView } from '@flotilla/shared';
+import { Body, Controller, Get, Headers, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import { PageQuery, ReleaseListQuery, type Page, type ReleaseDiff, type ReleaseView } from '@flotilla/shared';
 import { Actor } from '../auth/actor.decorator';
 import type { OperatorPrincipal } from '../auth/operator-principal';
 import { idempotencyKey } from '../http/idempotency';
+import { ZodQueryPipe } from '../http/zod-query.pipe';
 import { ManifestMediaTypeError } from './releases.errors';
 import { ReleasesService } from './releases.service';
 
@@ -29,8 +30,11 @@ export class ReleasesController {
   }
 
   @Get()
-  list(): Promise<ReleaseView[]> {
-    return this.releases.list();
+  list(
+    @Query(new ZodQueryPipe(ReleaseListQuery)) filter: ReleaseListQuery,
+    @Query(new ZodQueryPipe(PageQuery)) page: PageQuery,
+  ): Promise<Page<ReleaseView>> {
+    return this.releases.list(filter, page);
   }
 
   @Get(':id')

@@ -1,4 +1,4 @@
-import { contentDigest, parseAssemblyYaml, type ApiError, type ReleaseView } from '@flotilla/shared';
+import { contentDigest, parseAssemblyYaml, type ApiError, type Page, type ReleaseView } from '@flotilla/shared';
 import { startHarness, type Harness } from '../testing/harness';
 
 const image = `127.0.0.1:5000/flotilla/busybox@sha256:${'a'.repeat(64)}`;
@@ -39,8 +39,30 @@ describe('releases', () => {
     });
 
     expect(await (await h.api(`/api/v1/releases/${release.id}`)).json()).toEqual(release);
-    const list = (await (await h.api('/api/v1/releases')).json()) as ReleaseView[];
-    expect(list.map((r) => r.id)).toContain(release.id);
+    const list = (await (await h.api('/api/v1/releases')).json()) as Page<ReleaseView>;
+    expect(list.items.map((r) => r.id)).toContain(release.id);
+  });
+
+  it('lists releases newest first in pages, and by name', async () => {
+    for (const v of ['5.0.0', '5.0.1', '5.0.2']) expect((await upload(manifest(v))).status).toBe(201);
+    const other = manifest('9.9.9').replace(/^name: .*$/m, 'name: paging-other');
+    expect((await upload(other)).status).toBe(201);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await h.api(`/api/v1/releases?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const page = (await res.json()) as Page<ReleaseView>;
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.map((r) => `${r.name}@${r.version}`));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen[0]).toBe('paging-other@9.9.9');
+    expect(seen.indexOf(`origin@5.0.2`)).toBeLessThan(seen.indexOf(`origin@5.0.1`));
+    const named = (await (await h.api('/api/v1/releases?name=paging-other')).json()) as Page<ReleaseView>;
+    expect(named.items.map((r) => r.version)).toEqual(['9.9.9']);
+    const bad = await h.api('/api/v1/releases?cursor=bm90LWEtY3Vyc29y');
+    expect([bad.status, ((await bad.json()) as { code: string }).code]).toEqual([400, 'invalid_cursor']);
   });
 
   it('accepts text/yaml and text/plain too', async () => {

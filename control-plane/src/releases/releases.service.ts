@@ -5,11 +5,15 @@ import {
   contentDigest,
   loadYaml,
   parseAssembly,
+  type Page,
+  type PageQuery,
   type Release,
   type ReleaseDiff,
+  type ReleaseListQuery,
   type ReleaseSignature,
   type ReleaseView,
 } from '@flotilla/shared';
+import { decodeCursor, encodeCursor } from '../http/cursor';
 import { createIdempotently, requestDigest } from '../http/idempotency';
 import { isUuid } from '../ids';
 import { LibraryService } from '../library/library.service';
@@ -82,8 +86,20 @@ export class ReleasesService {
     return { status: 'already-published', release: toReleaseView(await this.signed(outcome.existing)) };
   }
 
-  async list(): Promise<ReleaseView[]> {
-    return Promise.all((await this.releases.listAll()).map(async (r) => toReleaseView(await this.signed(r))));
+  async list(filter: ReleaseListQuery, page: PageQuery): Promise<Page<ReleaseView>> {
+    const position = decodeCursor(
+      page.cursor,
+      2,
+      ([at, id]) => typeof at === 'string' && !Number.isNaN(Date.parse(at)) && typeof id === 'string',
+    );
+    const rows = await this.releases.list(filter, page.limit + 1, position && { createdAt: String(position[0]), id: String(position[1]) });
+    const more = rows.length > page.limit;
+    const shown = more ? rows.slice(0, page.limit) : rows;
+    const last = shown.at(-1);
+    return {
+      items: await Promise.all(shown.map(async (r) => toReleaseView(await this.signed(r.release)))),
+      nextCursor: more && last ? encodeCursor([last.position.createdAt, last.position.id]) : null,
+    };
   }
 
   async get(id: string): Promise<ReleaseView> {

@@ -73,6 +73,10 @@ export const ReleaseView = z.object({
 });
 export type ReleaseView = z.infer<typeof ReleaseView>;
 
+/** `GET /api/v1/releases`: newest first; `name` keeps one assembly's versions. */
+export const ReleaseListQuery = z.object({ name: z.string().min(1).max(128).optional() });
+export type ReleaseListQuery = z.infer<typeof ReleaseListQuery>;
+
 export const AssignReleaseRequest = z.object({ releaseId: z.string().uuid() }).strict();
 export type AssignReleaseRequest = z.infer<typeof AssignReleaseRequest>;
 

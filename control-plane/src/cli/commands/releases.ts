@@ -5,7 +5,7 @@ import { ApiCallError } from '../client';
 import { printJson, type Context } from '../context';
 import { CliError, EXIT, usage } from '../errors';
 import { ago, table } from '../format';
-import { resolveRelease } from '../resolve';
+import { allReleases, resolveRelease } from '../resolve';
 
 export const RELEASES_FLAGS = { json: {} } as const;
 
@@ -14,7 +14,7 @@ export async function releases(ctx: Context, p: Parsed): Promise<number> {
   switch (sub) {
     case 'ls':
     case 'list': {
-      const all = (await ctx.api<ReleaseView[]>('/api/v1/releases')).sort((x, y) => y.createdAt.localeCompare(x.createdAt));
+      const all = await allReleases(ctx);
       if (has(p, 'json')) printJson(ctx, all);
       else
         ctx.out(
