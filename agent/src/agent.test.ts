@@ -1,6 +1,6 @@
-import type { Inventory, ChannelPayload, DeviceChannel, DeviceEvent } from '@flotilla/shared';
+import type { Inventory, DeviceEvent } from '@flotilla/shared';
 import { EMPTY_OUTBOX, enqueue, type OutboxContents } from './link/outbox';
-import { Agent, type Uplink } from './agent';
+import { Agent } from './agent';
 import { InMemoryRuntime } from './runtime/in-memory-runtime';
 import { LABEL } from './runtime/labels';
 import { systemClock, type Clock } from './support/clock';
@@ -8,22 +8,12 @@ import { silentLogger } from './support/logger';
 import { instantClock } from './support/test-clock';
 import { signedDesired, testComponent, testSigner } from './testing/releases';
 import { INITIAL_STATE, type UpdateState } from './update/machine';
+import { RecordingUplink } from './testing/recording-uplink';
 
 const IMG_A = 'registry.local/app@sha256:' + 'a'.repeat(64);
 const IMG_B = 'registry.local/app@sha256:' + 'b'.repeat(64);
 const MISSING = 'registry.local/gone@sha256:' + 'f'.repeat(64);
 const signer = testSigner();
-
-class RecordingUplink implements Uplink {
-  connected = true;
-  readonly sent: { channel: DeviceChannel; value: Record<string, unknown> }[] = [];
-  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>): void {
-    this.sent.push({ channel, value: value as Record<string, unknown> });
-  }
-  of(channel: DeviceChannel) {
-    return this.sent.filter((s) => s.channel === channel).map((s) => s.value);
-  }
-}
 
 /** The journal in memory; records every phase written, in order. */
 class MemoryJournal {

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import type { ChannelPayload, DeviceChannel, RegistryAuth } from '@flotilla/shared';
+import type { RegistryAuth } from '@flotilla/shared';
 import { startAuthRegistry, type AuthRegistry } from '../../../test/support/auth-registry';
 import { Agent, type Uplink } from '../agent';
 import { DockerRuntime } from '../runtime/docker-runtime';
@@ -15,6 +15,7 @@ import { signedDesired, testComponent, testSigner } from '../testing/releases';
 import { ImageLedger } from './image-ledger';
 import { UpdateJournal } from './journal';
 import { registryFacts } from './registry-facts';
+import { RecordingUplink } from '../testing/recording-uplink';
 
 /**
  * Integration: pulls from a registry that wants a login (Debian's docker-registry with
@@ -29,17 +30,6 @@ const runtime = new DockerRuntime(docker, { scopeLabels: { 'io.flotilla.test-run
 const signer = testSigner();
 const assembly = `pr${run}`;
 const SERVE = ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'];
-
-class RecordingUplink implements Uplink {
-  connected = true;
-  readonly sent: { channel: DeviceChannel; value: Record<string, unknown> }[] = [];
-  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>): void {
-    this.sent.push({ channel, value: value as Record<string, unknown> });
-  }
-  events(kind: string) {
-    return this.sent.filter((s) => s.channel === 'events' && s.value.kind === kind).map((s) => s.value);
-  }
-}
 
 let registry: AuthRegistry;
 let login: RegistryAuth;

@@ -3,8 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import type { ChannelPayload, DeviceChannel } from '@flotilla/shared';
-import { Agent, type Uplink } from '../agent';
+import { Agent } from '../agent';
 import { DockerRuntime } from '../runtime/docker-runtime';
 import { LABEL } from '../runtime/labels';
 import { systemClock } from '../support/clock';
@@ -14,6 +13,7 @@ import { signedDesired, testComponent, testSigner } from '../testing/releases';
 import { ImageLedger } from './image-ledger';
 import { UpdateJournal } from './journal';
 import { registryFacts } from './registry-facts';
+import { RecordingUplink } from '../testing/recording-uplink';
 
 /**
  * Integration: the A/B updater against the real Docker Engine and the local registry.
@@ -29,17 +29,6 @@ const runtime = new DockerRuntime(docker, { scopeLabels: scope });
 const signer = testSigner();
 const assembly = `up${run}`;
 const SERVE = ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'];
-
-class RecordingUplink implements Uplink {
-  connected = true;
-  readonly sent: { channel: DeviceChannel; value: Record<string, unknown> }[] = [];
-  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>): void {
-    this.sent.push({ channel, value: value as Record<string, unknown> });
-  }
-  events(kind: string) {
-    return this.sent.filter((s) => s.channel === 'events' && s.value.kind === kind).map((s) => s.value);
-  }
-}
 
 let dir: string;
 let imageA: string;
