@@ -9,6 +9,7 @@ import {
 import type { OperatorPrincipal } from '../auth/operator-principal';
 import { RegistryCredentialsRepository, type RegistryCredentialsRow } from './registry-credentials.repository';
 import { InvalidRegistryHostError, RegistryCredentialsNotFoundError } from './registries.errors';
+import { imageSizeLookup, type ImageSizeLookup } from './image-sizes';
 import { registryAuthForRelease, releaseRegistries, type StoredLogin } from './release-registries';
 import { SecretBox } from './secret-box';
 
@@ -74,6 +75,14 @@ export class RegistriesService {
       }
       return registryAuthForRelease(release, found);
     };
+  }
+
+  /** Image sizes from the registries, with the stored logins (a rollout's dry run: how much each device downloads). */
+  imageSizes(): ImageSizeLookup {
+    return imageSizeLookup(async (registry) => {
+      const login = await this.read(registry);
+      return login ? { registry, ...login } : undefined;
+    }, fetch);
   }
 
   private async read(registry: string): Promise<StoredLogin | undefined> {

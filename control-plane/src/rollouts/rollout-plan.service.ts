@@ -1,13 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import type { AssemblySpec, ReleaseView, RolloutPlan, RolloutPlanDevice, RolloutPlanRequest } from '@flotilla/shared';
+import { RegistriesService } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
 import { PhasePlacementError, phaseName, placeDevices } from './place-devices';
 import { planChanges } from './release-diff';
 import { RolloutRepository } from './rollout.repository';
 import { EmptySelectionError, InvalidPhasesError } from './rollouts.errors';
 
-const SIZES_UNKNOWN =
-  'download sizes are unknown: releases record images by digest but not their sizes, and the registry is not asked; imagesToFetch lists what each device would pull';
+/** Inventory architectures (Node's `os.arch()`, uname) as image platforms name them. */
+const OCI_ARCH: Record<string, string> = {
+  x64: 'amd64',
+  amd64: 'amd64',
+  x86_64: 'amd64',
+  arm64: 'arm64',
+  aarch64: 'arm64',
+  arm: 'arm',
+  armv7l: 'arm',
+};
 
 /** The dry run of a rollout: who lands in which phase, and what changes on each device. Writes nothing. */
 @Injectable()
@@ -15,6 +24,7 @@ export class RolloutPlanService {
   constructor(
     private readonly rollouts: RolloutRepository,
     private readonly releases: ReleasesService,
+    private readonly registries: RegistriesService,
   ) {}
 
   async plan(request: RolloutPlanRequest): Promise<RolloutPlan> {
@@ -37,6 +47,8 @@ export class RolloutPlanService {
       if (!current.has(id)) current.set(id, await this.releases.get(id).catch(() => null));
       return current.get(id) ?? null;
     };
+    const sizeOf = this.registries.imageSizes();
+    const unknown = { arch: 0, size: new Set<string>() };
     const devices: RolloutPlanDevice[] = [];
     for (const d of selected) {
       // What the device runs, as it reported; else what it was last told to run.
@@ -46,6 +58,14 @@ export class RolloutPlanService {
       const diff = onTarget
         ? { changes: [], imagesToFetch: [] }
         : planChanges((from?.assembly as AssemblySpec | undefined) ?? null, target.assembly);
+      const os = target.assembly.os?.find((o) => o.board === d.board);
+      const osImage = os && !onTarget && d.reported?.os?.version !== os.version ? { version: os.version, sizeBytes: os.size } : null;
+      // Image sizes differ per architecture (multi-arch images): the device's own, from its inventory.
+      const arch = d.arch ? OCI_ARCH[d.arch] : undefined;
+      if (!arch && diff.imagesToFetch.length > 0) unknown.arch += 1;
+      const sizes = arch ? await Promise.all(diff.imagesToFetch.map((ref) => sizeOf(ref, arch))) : diff.imagesToFetch.map(() => undefined);
+      diff.imagesToFetch.forEach((ref, i) => sizes[i] === undefined && arch && unknown.size.add(ref));
+      const known = sizes.every((b) => b !== undefined);
       devices.push({
         deviceId: d.id,
         name: d.name,
@@ -56,9 +76,18 @@ export class RolloutPlanService {
         alreadyOnTarget: onTarget,
         changes: diff.changes,
         imagesToFetch: diff.imagesToFetch,
-        downloadBytes: null,
+        osImage,
+        downloadBytes: known ? sizes.reduce((sum: number, b) => sum + b!, 0) + (osImage?.sizeBytes ?? 0) : null,
       });
     }
+    const notes = [
+      ...(unknown.arch > 0 ? [`${unknown.arch} device(s) have not reported their architecture yet: their image sizes are unknown`] : []),
+      ...(unknown.size.size > 0
+        ? [
+            `the registry did not tell the size of ${[...unknown.size].sort().join(', ')} (unreachable, or a login is missing: flotilla registries set)`,
+          ]
+        : []),
+    ];
     return {
       releaseId: target.id,
       targetVersion: target.version,
@@ -68,8 +97,8 @@ export class RolloutPlanService {
         devices: devices.filter((d) => d.phase === index).length,
       })),
       devices,
-      downloadBytes: null,
-      notes: [SIZES_UNKNOWN],
+      downloadBytes: devices.reduce((sum, d) => sum + (d.downloadBytes ?? 0), 0),
+      notes,
     };
   }
 }

@@ -28,6 +28,9 @@ export interface SelectedDevice {
   online: boolean;
   desiredReleaseId: string | null;
   reported: Reported | null;
+  /** The board spec name it registered with, and the CPU architecture its inventory reports. */
+  board: string | null;
+  arch: string | null;
 }
 
 export type Counts = Record<RolloutDeviceState, number>;
@@ -91,12 +94,31 @@ export class RolloutRepository {
   selectDevices(selection: RolloutSelection): Promise<SelectedDevice[]> {
     return this.db
       .query(
-        `SELECT d.id, d.name, d.online, d.desired_release_id, d.reported FROM devices d
+        `SELECT d.id, d.name, d.online, d.desired_release_id, d.reported, d.board, d.inventory->>'arch' AS arch FROM devices d
          WHERE ${IN_SELECTION} ORDER BY d.online DESC, d.created_at, d.id`,
         selectionParams(selection),
       )
-      .then((rows: { id: string; name: string; online: boolean; desired_release_id: string | null; reported: Reported | null }[]) =>
-        rows.map((r) => ({ id: r.id, name: r.name, online: r.online, desiredReleaseId: r.desired_release_id, reported: r.reported })),
+      .then(
+        (
+          rows: {
+            id: string;
+            name: string;
+            online: boolean;
+            desired_release_id: string | null;
+            reported: Reported | null;
+            board: string | null;
+            arch: string | null;
+          }[],
+        ) =>
+          rows.map((r) => ({
+            id: r.id,
+            name: r.name,
+            online: r.online,
+            desiredReleaseId: r.desired_release_id,
+            reported: r.reported,
+            board: r.board,
+            arch: r.arch,
+          })),
       );
   }
 

@@ -1,6 +1,16 @@
-import type { AuditEntryView, DeviceView, ReleaseView, RolloutDeviceView, RolloutPlan, RolloutView, Page } from '@flotilla/shared';
+import type {
+  AuditEntryView,
+  DeviceView,
+  Page,
+  RegisterDeviceResponse,
+  ReleaseView,
+  RolloutDeviceView,
+  RolloutPlan,
+  RolloutView,
+} from '@flotilla/shared';
+import { testImages } from '../../../test/setup/services';
 import { startHarness, type Harness } from '../testing/harness';
-import type { SimDevice } from '../testing/sim-device';
+import { SimDevice } from '../testing/sim-device';
 import { apiClient, json, publishRelease, startSimFleet, until, type Api } from '../testing/sim-fleet';
 
 jest.setTimeout(90_000);
@@ -21,6 +31,16 @@ afterAll(async () => {
   await Promise.all(sims.map((s) => s.stop()));
   await h?.close();
 });
+
+/** The compressed size of a single-platform image, read straight from the test registry. */
+async function registryLayerBytes(ref: string): Promise<number> {
+  const [, repository, digest] = /^127\.0\.0\.1:5000\/(.+)@(sha256:[0-9a-f]{64})$/.exec(ref)!;
+  const res = await fetch(`http://127.0.0.1:5000/v2/${repository}/manifests/${digest}`, {
+    headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
+  });
+  const manifest = (await res.json()) as { layers: { size: number }[] };
+  return manifest.layers.reduce((sum, l) => sum + l.size, 0);
+}
 
 /** A fleet of simulated devices, all committed on v1 first (so "roll back all" has somewhere to go). */
 async function fleetOnV1(
@@ -241,10 +261,78 @@ describe('rollouts against simulated devices over MQTT', () => {
       alreadyOnTarget: false,
       changes: [{ component: 'web', change: 'image' }],
       imagesToFetch: [`127.0.0.1:5000/flotilla/busybox@sha256:${'c'.repeat(64)}`],
+      osImage: null,
       downloadBytes: null,
     });
-    expect(plan.notes.join(' ')).toContain('sizes are unknown');
+    // These simulated devices sent no inventory: without an architecture, the size of a multi-arch image is unknown.
+    expect(plan.notes).toEqual(['3 device(s) have not reported their architecture yet: their image sizes are unknown']);
     for (const d of fleet) expect(d.received.some((x) => x.release?.id === v2.id)).toBe(false);
+  });
+
+  it('plans how much each device downloads: image sizes from the registry for its architecture, plus the OS image for its board', async () => {
+    const { busybox } = testImages();
+    const osImage = {
+      board: 'qemu-arm64-virt',
+      version: '2.0.0',
+      url: 'https://os.example/os.img',
+      sha256: 'd'.repeat(64),
+      size: 150_000_000,
+    };
+    const yaml = `name: with-os\nx-flotilla:\n  version: 1.0.0\n  os:\n    - ${JSON.stringify(osImage)}\nservices:\n  web:\n    image: ${busybox}\n`;
+    const target = await json<ReleaseView>(
+      api('/api/v1/releases', { method: 'POST', body: yaml, headers: { 'content-type': 'application/yaml' } }),
+      201,
+    );
+    const token = await json<{ token: string }>(
+      api('/api/v1/provisioning-tokens', { method: 'POST', body: JSON.stringify({ maxUses: 2 }) }),
+      201,
+    );
+    const register = (name: string, board: string) =>
+      json<RegisterDeviceResponse>(
+        api('/api/v1/devices/register', { method: 'POST', key: null, body: JSON.stringify({ token: token.token, name, board }) }),
+        201,
+      );
+    const onOs1 = await register('board-os1', 'qemu-arm64-virt');
+    const otherBoard = await register('board-pi', 'raspberrypi5');
+    for (const d of [onOs1, otherBoard]) {
+      const sim = await new SimDevice({
+        mqttUrl: h.cp.mqttUrl,
+        deviceId: d.deviceId,
+        password: d.password,
+        inventory: true,
+        os: { version: '1.0.0', slot: 'A', inTrial: false, phase: 'idle', target: null, lastFailure: null },
+      }).start();
+      sims.push(sim);
+    }
+    await until(
+      async () => {
+        const views = await Promise.all([onOs1, otherBoard].map((d) => json<DeviceView>(api(`/api/v1/devices/${d.deviceId}`))));
+        return views.every((v) => v.inventory && v.reported);
+      },
+      30_000,
+      'inventory and reports of both boards',
+    );
+    const plan = await json<RolloutPlan>(
+      api('/api/v1/rollouts/plan', {
+        method: 'POST',
+        body: JSON.stringify({
+          releaseId: target.id,
+          selection: { deviceIds: [onOs1.deviceId, otherBoard.deviceId] },
+          phases: [{ percent: 100 }],
+        }),
+      }),
+      200,
+    );
+    const layers = await registryLayerBytes(busybox);
+    const byName = new Map(plan.devices.map((d) => [d.name, d]));
+    expect(byName.get('board-os1')).toMatchObject({
+      imagesToFetch: [busybox],
+      osImage: { version: '2.0.0', sizeBytes: 150_000_000 },
+      downloadBytes: layers + 150_000_000,
+    });
+    expect(byName.get('board-pi')).toMatchObject({ osImage: null, downloadBytes: layers });
+    expect(plan.downloadBytes).toBe(2 * layers + 150_000_000);
+    expect(plan.notes).toEqual([]);
   });
 
   it('lists rollouts newest first with a cursor, and validates input with field paths', async () => {

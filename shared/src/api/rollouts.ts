@@ -159,7 +159,9 @@ export const RolloutPlanDevice = z.object({
   changes: z.array(ComponentChange),
   /** Images the device lacks for the target (by reference). */
   imagesToFetch: z.array(z.string()),
-  /** Null when the sizes are unknown (see `notes`). */
+  /** The OS image the target carries for the device's board, when it runs another OS version. */
+  osImage: z.object({ version: z.string(), sizeBytes: z.number() }).nullable(),
+  /** Images (for the device's architecture) plus the OS image; null when a registry did not tell a size (see `notes`). */
   downloadBytes: z.number().nullable(),
 });
 export type RolloutPlanDevice = z.infer<typeof RolloutPlanDevice>;
@@ -169,6 +171,7 @@ export const RolloutPlan = z.object({
   targetVersion: z.string(),
   phases: z.array(z.object({ index: z.number().int(), name: z.string(), devices: z.number().int() })),
   devices: z.array(RolloutPlanDevice),
+  /** The sum over the devices whose download is known. */
   downloadBytes: z.number().nullable(),
   notes: z.array(z.string()),
 });
