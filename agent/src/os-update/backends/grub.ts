@@ -1,4 +1,5 @@
-import { BootBackendError, otherSlot, type BootSlotBackend, type BootStatus, type OsSlot } from '../boot-slot-backend';
+import { BootBackendError } from '../boot-slot-backend';
+import { BootCounterBackend } from './boot-counter';
 import { readEnvFile, writeEnvBytes } from '../env-file';
 
 /**
@@ -40,56 +41,25 @@ export function serializeGrubenv(env: Map<string, string>): Buffer {
   return Buffer.concat([Buffer.from(text), Buffer.alloc(GRUBENV_SIZE - Buffer.byteLength(text), '#')]);
 }
 
-export class GrubBackend implements BootSlotBackend {
+export class GrubBackend extends BootCounterBackend {
   readonly kind = 'grub';
 
-  constructor(private readonly envPath: string) {}
+  constructor(private readonly envPath: string) {
+    super();
+  }
 
-  private async read(): Promise<Map<string, string>> {
+  protected get where(): string {
+    return this.envPath;
+  }
+
+  protected async readVars(): Promise<Map<string, string>> {
     const bytes = await readEnvFile(this.envPath);
     return bytes ? parseGrubenv(bytes) : new Map();
   }
 
-  private async update(change: (env: Map<string, string>) => void): Promise<void> {
-    const env = await this.read();
+  protected async update(change: (env: Map<string, string>) => void): Promise<void> {
+    const env = await this.readVars();
     change(env);
     await writeEnvBytes(this.envPath, 0, serializeGrubenv(env));
-  }
-
-  async status(): Promise<BootStatus> {
-    const env = await this.read();
-    const raw = env.get('boot_slot') ?? 'A';
-    if (raw !== 'A' && raw !== 'B') throw new BootBackendError('grubenv-invalid', `boot_slot="${raw}" in ${this.envPath}: expected A or B`);
-    const inTrial = env.get('upgrade_available') === '1';
-    return { booted: raw, committed: inTrial ? otherSlot(raw) : raw, inTrial };
-  }
-
-  async armTrial(slot: OsSlot): Promise<void> {
-    await this.update((env) => {
-      env.set('boot_slot', slot);
-      env.set('upgrade_available', '1');
-      env.set('bootcount', '0');
-    });
-  }
-
-  async disarm(): Promise<void> {
-    const status = await this.status();
-    if (!status.inTrial) return;
-    await this.update((env) => {
-      env.set('boot_slot', status.committed);
-      env.set('upgrade_available', '0');
-      env.set('bootcount', '0');
-    });
-  }
-
-  async commit(): Promise<void> {
-    await this.update((env) => {
-      env.set('upgrade_available', '0');
-      env.set('bootcount', '0');
-    });
-  }
-
-  rebootCommand(): readonly string[] {
-    return ['reboot'];
   }
 }
