@@ -1,17 +1,18 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
-import Docker from 'dockerode';
 import type { ChannelPayload, DeviceChannel } from '@flotilla/shared';
 import { Agent } from '../src/agent';
+import { AGENT_NODE_FLAGS } from '@flotilla/shared';
 import { request } from '../src/cli/client';
 import { DockerRuntime } from '../src/runtime/docker-runtime';
+import { EngineClient } from '../src/runtime/engine-client';
 import { systemClock } from '../src/support/clock';
 import { silentLogger } from '../src/support/logger';
 import { pushUniqueImage } from '../src/testing/images';
@@ -21,25 +22,28 @@ import { ImageLedger } from '../src/update/image-ledger';
 import { UpdateJournal } from '../src/update/journal';
 import { registryFacts } from '../src/update/registry-facts';
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
+import { bundleAgent } from '../../control-plane/src/images/agent-bundle';
 
 // The agent's own cost, measured against the real Docker Engine and local registry:
-//  1. idle RSS and CPU of the agent process (compiled, agent/dist) with one assembly
-//     running, connected to a broker, telemetry every 10 s;
+//  1. idle RSS and CPU of the agent process with one assembly running, connected to a
+//     broker, telemetry every 10 s: once from agent/dist with node_modules, once as the
+//     single esbuild bundle a device runs (control-plane/src/images/agent-bundle.ts);
 //  2. the time an A/B update adds on top of what the engine must do anyway (pull the
 //     images, create and start the containers) and the probation window;
 //  3. the time from a failed health gate to the old slot running again.
 // Usage: npm run bench -- agent [idle-seconds=30] [runs=3]
 
 const IDLE_S = Number(process.argv[2] ?? 30);
-/** V8 flags for the agent process, as its unit file or Dockerfile would pass them (see agent/README.md). */
-const NODE_FLAGS = (process.env.FLOTILLA_AGENT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+/** V8 flags for the agent process, as its unit file or Dockerfile passes them (see agent/README.md). */
+const NODE_FLAGS = (process.env.FLOTILLA_AGENT_NODE_FLAGS ?? AGENT_NODE_FLAGS.join(' ')).split(' ').filter(Boolean);
 const RUNS = Number(process.argv[3] ?? 3);
 const ROOT = join(__dirname, '../..');
 const run = randomBytes(3).toString('hex');
 const scope = { 'io.flotilla.test-run': `bench${run}` };
-const runtime = new DockerRuntime(new Docker(), { scopeLabels: scope });
+const runtime = new DockerRuntime(EngineClient.fromEnv(), { scopeLabels: scope });
 const signer = testSigner();
 const SERVE = ['sh', '-c', 'exec sleep 3600'];
+const mb = (kb: number) => (kb / 1024).toFixed(1);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function cleanup(images: string[]): Promise<void> {
@@ -53,13 +57,21 @@ function cpuTicks(stat: string): number {
   return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of /proc/PID/stat)
 }
 
-async function idle(image: string): Promise<Record<string, string | number>> {
-  if (
-    !existsSync(join(ROOT, 'agent/dist/main.js')) ||
-    spawnSync('npx', ['tsc', '-b', 'agent'], { cwd: ROOT, stdio: 'inherit' }).status !== 0
-  ) {
+/** The agent's entry points to measure: the compiled tree, and the bundle built from it. */
+async function entries(dir: string): Promise<Array<{ label: string; path: string }>> {
+  const dist = join(ROOT, 'agent/dist/main.js');
+  if (!existsSync(dist) || spawnSync('npx', ['tsc', '-b', 'agent'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) {
     throw new Error('cannot build agent/dist: run `npm run build` first');
   }
+  const bundle = join(dir, 'agent.js');
+  await writeFile(bundle, await bundleAgent(dist));
+  return [
+    { label: 'agent/dist + node_modules', path: dist },
+    { label: 'bundle, as on a device', path: bundle },
+  ];
+}
+
+async function idle(image: string, entry: { label: string; path: string }): Promise<Record<string, string | number>> {
   const broker = await Aedes.createBroker();
   broker.authenticate = (_c, _u, _p, done) => done(null, true);
   const server = createServer((s) => broker.handle(s));
@@ -71,10 +83,9 @@ async function idle(image: string): Promise<Record<string, string | number>> {
   const dir = await mkdtemp(join(tmpdir(), 'flotilla-bench-'));
   await AgentProcess.prepare(dir, [signer.key]);
   const port = (server.address() as AddressInfo).port;
-  const { writeFile } = await import('node:fs/promises');
   const credential = JSON.parse(await readFile(join(dir, 'credential.json'), 'utf8')) as Record<string, unknown>;
   await writeFile(join(dir, 'credential.json'), JSON.stringify({ ...credential, mqttUrl: `mqtt://127.0.0.1:${port}` }), { mode: 0o600 });
-  const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'agent/dist/main.js')], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, entry.path], {
     env: {
       PATH: process.env.PATH ?? '',
       FLOTILLA_STATE_DIR: dir,
@@ -99,17 +110,21 @@ async function idle(image: string): Promise<Record<string, string | number>> {
     const hz = 100; // USER_HZ on Linux
     const t0 = Date.now();
     const c0 = cpuTicks(await readFile(`/proc/${child.pid}/stat`, 'utf8'));
-    let maxRss = 0;
+    // RSS splits into the process's own memory (RssAnon: V8 heap, malloc) and file pages
+    // (RssFile: mostly the node binary's code, shared with any other node process, and
+    // evictable); both are reported at the highest RSS seen.
+    let max = { rss: 0, anon: 0, file: 0 };
     while (Date.now() - t0 < IDLE_S * 1000) {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-      maxRss = Math.max(maxRss, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+      if (kb('VmRSS') > max.rss) max = { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
       await new Promise((r) => setTimeout(r, 1_000));
     }
     const c1 = cpuTicks(await readFile(`/proc/${child.pid}/stat`, 'utf8'));
     const seconds = (Date.now() - t0) / 1000;
     return {
-      measure: `agent idle, 1 component, telemetry 10 s (${Math.round(seconds)} s; node ${NODE_FLAGS.join(' ') || 'defaults'})`,
-      value: `RSS max ${(maxRss / 1024).toFixed(1)} MB, CPU ${((((c1 - c0) / hz) * 100) / seconds).toFixed(2)} %`,
+      measure: `agent idle, ${entry.label}, 1 component, telemetry 10 s (${Math.round(seconds)} s; node ${NODE_FLAGS.join(' ') || 'defaults'})`,
+      value: `RSS max ${mb(max.rss)} MB (anon ${mb(max.anon)}, file ${mb(max.file)}), CPU ${((((c1 - c0) / hz) * 100) / seconds).toFixed(2)} %`,
       note: `${telemetry} telemetry batches received`,
     };
   } finally {
@@ -244,10 +259,12 @@ async function updates(): Promise<Array<Record<string, string | number>>> {
 async function main(): Promise<void> {
   const image = await pushUniqueImage(`flotilla-bench/${run}-idle`);
   const rows: Array<Record<string, string | number>> = [];
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-bench-bundle-'));
   try {
-    rows.push(await idle(image));
+    for (const entry of await entries(dir)) rows.push(await idle(image, entry));
   } finally {
     await cleanup([image]);
+    await rm(dir, { recursive: true, force: true });
   }
   if (process.env.FLOTILLA_BENCH_ONLY !== 'idle') rows.push(...(await updates()));
   console.log(machineLine());

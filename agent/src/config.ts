@@ -41,8 +41,8 @@ export interface AgentConfig {
 /**
  * The agent's settings, from the environment only: a device has no config UI, and the
  * provisioning file on the boot partition is for what the control plane hands out.
- * The engine address is read by dockerode itself from DOCKER_HOST (default: the unix
- * socket /var/run/docker.sock).
+ * The engine address is read from DOCKER_HOST by `EngineClient.fromEnv` (default: the
+ * unix socket /var/run/docker.sock).
  */
 export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
   const telemetryIntervalMs = milliseconds(env, 'FLOTILLA_TELEMETRY_INTERVAL_MS', 60_000);

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { access, statfs } from 'node:fs/promises';
-import Docker from 'dockerode';
 import { Agent } from './agent';
 import { CLI_COMMANDS, runCli } from './cli/client';
 import { ControlServer } from './cli/control-server';
@@ -15,6 +14,7 @@ import { EventOutbox } from './link/outbox';
 import { loadOrRegister } from './provisioning/credentials';
 import { TrustedKeyStore } from './provisioning/trusted-key-store';
 import { DockerRuntime } from './runtime/docker-runtime';
+import { DEFAULT_ENGINE_SOCKET, EngineClient } from './runtime/engine-client';
 import { NoEngineRuntime } from './runtime/no-engine-runtime';
 import { OsUpdates } from './os-update/os-updates';
 import { systemClock } from './support/clock';
@@ -49,10 +49,13 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
   if (shutdown.signal.aborted) return;
 
   const runtime = (await engineSocketMissing())
-    ? new NoEngineRuntime(DEFAULT_DOCKER_SOCKET, config.stateDir)
-    : new DockerRuntime(new Docker(), config.scopeLabel ? { scopeLabels: { [config.scopeLabel.key]: config.scopeLabel.value } } : {});
+    ? new NoEngineRuntime(DEFAULT_ENGINE_SOCKET, config.stateDir)
+    : new DockerRuntime(
+        EngineClient.fromEnv(),
+        config.scopeLabel ? { scopeLabels: { [config.scopeLabel.key]: config.scopeLabel.value } } : {},
+      );
   if (runtime instanceof NoEngineRuntime)
-    logger.warn('no container engine: only OS-only releases can run here', { socket: DEFAULT_DOCKER_SOCKET });
+    logger.warn('no container engine: only OS-only releases can run here', { socket: DEFAULT_ENGINE_SOCKET });
   const os = await OsUpdates.forRunningOs({
     root: config.hostRoot,
     bootMount: BOOT_MOUNT,
@@ -118,14 +121,13 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
   logger.info('stopped');
 }
 
-const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 /** Where the image's fstab mounts the boot partition (control-plane/src/images/root-files.ts). */
 const BOOT_MOUNT = '/boot/firmware';
 
 /** No DOCKER_HOST and no socket at the default path: this device has no container engine. */
 async function engineSocketMissing(): Promise<boolean> {
   if (process.env.DOCKER_HOST) return false;
-  return access(DEFAULT_DOCKER_SOCKET).then(
+  return access(DEFAULT_ENGINE_SOCKET).then(
     () => false,
     () => true,
   );

@@ -26,3 +26,4 @@ export * from './registries/registry-auth';
 export * from './registries/registry-client';
 export * from './api/api-json-schema';
 export * from './api/dashboard';
+export * from './agent-node-flags';

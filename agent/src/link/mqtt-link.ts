@@ -76,6 +76,10 @@ export class MqttLink {
       // fleet refuses many ("server unavailable") and a device must keep trying until it is back.
       reconnectOnConnackError: true,
       connectTimeout: 30_000,
+      // mqtt-packet otherwise pre-builds a 2-byte Buffer for each of the 65,536 packet ids on the
+      // first write: about 7 MB of heap kept for good, to save an allocation per packet that an
+      // agent sending a few packets a minute never notices (BENCHMARKS.md "agent").
+      writeCache: false,
       // The broker publishes this when the connection drops without a DISCONNECT. Not retained: see ARCHITECTURE.md.
       will: {
         topic: deviceTopic(deviceId, 'status'),

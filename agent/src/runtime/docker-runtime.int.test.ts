@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import type { ComponentSpec } from '@flotilla/shared';
 import { DockerRuntime } from './docker-runtime';
+import { EngineClient } from './engine-client';
 import { ImageNotFoundError } from './errors';
 import { LABEL, containerName, resourceLabels, resourceName } from './labels';
 
@@ -15,7 +16,7 @@ const images = JSON.parse(readFileSync(join(__dirname, '../../../test/setup/.ima
 const docker = new Docker();
 const run = randomBytes(3).toString('hex');
 const scope = { 'io.flotilla.test-run': run };
-const runtime = new DockerRuntime(docker, { scopeLabels: scope });
+const runtime = new DockerRuntime(EngineClient.fromEnv(), { scopeLabels: scope });
 const assembly = `it${run}`;
 const component = `web${run}`;
 const name = containerName(component, 'sha256:' + run.repeat(4));
@@ -101,7 +102,7 @@ describe('DockerRuntime (real engine)', () => {
     await runtime.ensureVolume(volume, resourceLabels(assembly));
     expect(await runtime.listNetworks()).toEqual([{ name: network, labels: { ...resourceLabels(assembly), ...scope } }]);
     expect(await runtime.listVolumes()).toEqual([{ name: volume, labels: { ...resourceLabels(assembly), ...scope } }]);
-    const other = new DockerRuntime(docker, { scopeLabels: { 'io.flotilla.test-run': 'other' } });
+    const other = new DockerRuntime(EngineClient.fromEnv(), { scopeLabels: { 'io.flotilla.test-run': 'other' } });
     expect((await other.listNetworks()).some((n) => n.name === network)).toBe(false);
     // Another agent must not adopt them: a clear, terminal error instead of a plan that never converges.
     await expect(other.ensureNetwork(network, resourceLabels(assembly))).rejects.toMatchObject({
@@ -157,6 +158,23 @@ describe('DockerRuntime (real engine)', () => {
     expect(logs).toMatch(/^\S+Z to stderr$/m);
     // Frame headers start with a stream byte (1 or 2) and zero padding: none may be left in the text.
     expect([...logs].filter((ch) => ch.charCodeAt(0) < 9)).toEqual([]);
+  });
+
+  it('follows logs for the time asked, then returns what came, demultiplexed', async () => {
+    const started = Date.now();
+    const logs = await runtime.logs(name, { tail: 50, followMs: 800 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+    expect(logs).toMatch(/^\S+Z started hello world$/m);
+    expect(logs).toMatch(/^\S+Z to stderr$/m);
+    expect([...logs].filter((ch) => ch.charCodeAt(0) < 9)).toEqual([]);
+  });
+
+  it('restarts a component: running again, started anew', async () => {
+    const before = (await runtime.listContainers()).find((c) => c.name === name)!;
+    await runtime.restart(name);
+    const after = (await runtime.listContainers()).find((c) => c.name === name)!;
+    expect(after.state).toBe('running');
+    expect(after.startedAt).not.toBe(before.startedAt);
   });
 
   it('stops quickly, then removes, and both are idempotent', async () => {

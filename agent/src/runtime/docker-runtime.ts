@@ -1,8 +1,8 @@
-import { PassThrough } from 'node:stream';
-import type Docker from 'dockerode';
 import { COMPONENT_STATES, DOCKER_HUB, HEALTH_STATES, imageRegistry, type RegistryAuth } from '@flotilla/shared';
 import { errorMessage } from '../support/errors';
 import { toCreateOptions } from './container-config';
+import { EngineClient } from './engine-client';
+import { LogDemuxer, readJsonLines } from './engine-streams';
 import type {
   ContainerHealth,
   ContainerRequest,
@@ -35,7 +35,7 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly managedFilter: { label: string[] };
 
   constructor(
-    private readonly docker: Docker,
+    private readonly engine: EngineClient = EngineClient.fromEnv(),
     options: DockerRuntimeOptions = {},
   ) {
     this.scope = options.scopeLabels ?? {};
@@ -43,39 +43,51 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async listContainers(): Promise<ManagedContainer[]> {
-    const list = await this.call('list', 'containers', () => this.docker.listContainers({ all: true, filters: this.managedFilter }));
+    const list = await this.call('list', 'containers', () =>
+      this.engine.json<Array<{ Id: string }>>('GET', '/containers/json', { query: { all: true, filters: this.managedFilter } }),
+    );
     const inspected = await Promise.all(list.map((c) => this.inspectManaged(c.Id)));
     return inspected.filter((c): c is ManagedContainer => c !== undefined);
   }
 
   async listNetworks(): Promise<ManagedResource[]> {
-    const list = await this.call('list', 'networks', () => this.docker.listNetworks({ filters: this.managedFilter }));
+    const list = await this.call('list', 'networks', () =>
+      this.engine.json<EngineNetwork[]>('GET', '/networks', { query: { filters: this.managedFilter } }),
+    );
     return list.map((n) => ({ name: n.Name, labels: n.Labels ?? {} }));
   }
 
   async listVolumes(): Promise<ManagedResource[]> {
-    const res = await this.call('list', 'volumes', () => this.docker.listVolumes({ filters: this.managedFilter }));
+    const res = await this.call('list', 'volumes', () =>
+      this.engine.json<{ Volumes?: EngineVolume[] | null }>('GET', '/volumes', { query: { filters: this.managedFilter } }),
+    );
     return (res.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
   }
 
   async ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
-    const existing = await this.call('list', 'networks', () => this.docker.listNetworks({ filters: { name: [name] } }));
+    const existing = await this.call('list', 'networks', () =>
+      this.engine.json<EngineNetwork[]>('GET', '/networks', { query: { filters: { name: [name] } } }),
+    );
     // The name filter matches substrings, so compare exactly.
     const same = existing.find((n) => n.Name === name);
     if (same) return this.mustBeOurs('network', name, same.Labels);
     await this.call('create network', name, () =>
-      this.docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...labels, ...this.scope }, CheckDuplicate: true }),
+      this.engine.json('POST', '/networks/create', {
+        body: { Name: name, Driver: 'bridge', Labels: { ...labels, ...this.scope }, CheckDuplicate: true },
+      }),
     );
   }
 
   async removeNetwork(name: string): Promise<void> {
-    await this.ignoring([404], 'remove network', name, () => this.docker.getNetwork(name).remove());
+    await this.ignoring([404], 'remove network', name, () => this.engine.json('DELETE', `/networks/${name}`));
   }
 
   async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
-    const found = await this.ignoring([404], 'inspect volume', name, () => this.docker.getVolume(name).inspect());
+    const found = await this.ignoring([404], 'inspect volume', name, () => this.engine.json<EngineVolume>('GET', `/volumes/${name}`));
     if (found) return this.mustBeOurs('volume', name, found.Labels);
-    await this.call('create volume', name, () => this.docker.createVolume({ Name: name, Labels: { ...labels, ...this.scope } }));
+    await this.call('create volume', name, () =>
+      this.engine.json('POST', '/volumes/create', { body: { Name: name, Labels: { ...labels, ...this.scope } } }),
+    );
   }
 
   private mustBeOurs(kind: 'network' | 'volume', name: string, labels: Record<string, string> | null | undefined): void {
@@ -84,13 +96,13 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async hasImage(ref: string): Promise<boolean> {
-    const found = await this.ignoring([404], 'inspect image', ref, () => this.docker.getImage(ref).inspect());
+    const found = await this.ignoring([404], 'inspect image', ref, () => this.engine.json<object>('GET', `/images/${ref}/json`));
     return found !== undefined;
   }
 
   async removeImage(ref: string): Promise<'removed' | 'in-use' | 'absent'> {
     try {
-      await this.docker.getImage(ref).remove();
+      await this.engine.json('DELETE', `/images/${ref}`);
       return 'removed';
     } catch (err) {
       if (statusCode(err) === 404) return 'absent';
@@ -100,10 +112,8 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async engineInfo(): Promise<EngineInfo> {
-    const info = await this.call(
-      'read',
-      'engine info',
-      () => this.docker.info() as Promise<{ Architecture?: string; DockerRootDir?: string }>,
+    const info = await this.call('read', 'engine info', () =>
+      this.engine.json<{ Architecture?: string; DockerRootDir?: string }>('GET', '/info'),
     );
     return { architecture: ociArchitecture(info.Architecture ?? ''), dataRoot: info.DockerRootDir ?? '/var/lib/docker' };
   }
@@ -111,76 +121,82 @@ export class DockerRuntime implements ContainerRuntime {
   async pullImage(ref: string, onProgress?: (progress: PullProgress) => void, auth?: RegistryAuth): Promise<void> {
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.pull(ref, auth ? { authconfig: authConfig(auth) } : {});
+      stream = await this.engine.stream('POST', '/images/create', {
+        query: pullQuery(ref),
+        ...(auth ? { headers: { 'x-registry-auth': registryAuthHeader(auth) } } : {}),
+      });
     } catch (err) {
       throw pullError(ref, err, auth);
     }
-    await new Promise<void>((resolve, reject) => {
-      let failure: string | undefined;
-      this.docker.modem.followProgress(
-        stream,
-        (err) => {
-          const detail = failure ?? (err ? errorMessage(err) : undefined);
-          if (detail === undefined) resolve();
-          else reject(pullError(ref, new Error(detail), auth));
-        },
-        // The engine reports a failed pull as an `error` event inside a 200 response.
-        (event: { status?: string; id?: string; error?: string; progressDetail?: { current?: number; total?: number } }) => {
-          if (event.error) failure = event.error;
-          else if (event.status && onProgress) {
-            onProgress({ status: event.status, id: event.id, current: event.progressDetail?.current, total: event.progressDetail?.total });
-          }
-        },
-      );
-    });
+    let failure: string | undefined;
+    try {
+      // The engine reports a failed pull as an `error` event inside a 200 response.
+      await readJsonLines(stream, (event) => {
+        const e = event as { status?: string; id?: string; error?: string; progressDetail?: { current?: number; total?: number } };
+        if (e.error) failure = e.error;
+        else if (e.status && onProgress) {
+          onProgress({ status: e.status, id: e.id, current: e.progressDetail?.current, total: e.progressDetail?.total });
+        }
+      });
+    } catch (err) {
+      throw pullError(ref, new Error(failure ?? errorMessage(err)), auth);
+    }
+    if (failure !== undefined) throw pullError(ref, new Error(failure), auth);
   }
 
   async createAndStart(request: ContainerRequest): Promise<string> {
     const { options, extraNetworks } = toCreateOptions({ ...request, labels: { ...request.labels, ...this.scope } });
-    const container = await this.call('create container', request.name, () => this.docker.createContainer(options));
+    const { name, ...body } = options;
+    const container = await this.call('create container', request.name, () =>
+      this.engine.json<{ Id: string }>('POST', '/containers/create', { query: { name }, body }),
+    );
     for (const network of extraNetworks) {
       await this.call('connect to network', `${request.name} → ${network}`, () =>
-        this.docker.getNetwork(network).connect({ Container: container.id, EndpointConfig: { Aliases: [request.spec.name] } }),
+        this.engine.json('POST', `/networks/${network}/connect`, {
+          body: { Container: container.Id, EndpointConfig: { Aliases: [request.spec.name] } },
+        }),
       );
     }
-    await this.call('start container', request.name, () => container.start());
-    return container.id;
+    await this.call('start container', request.name, () => this.engine.json('POST', `/containers/${container.Id}/start`));
+    return container.Id;
   }
 
   async stop(container: string, timeoutSeconds = DEFAULT_STOP_TIMEOUT_S): Promise<void> {
     // 304: already stopped; 404: already gone. Both are the state we wanted.
-    await this.ignoring([304, 404], 'stop container', container, () => this.docker.getContainer(container).stop({ t: timeoutSeconds }));
+    await this.ignoring([304, 404], 'stop container', container, () =>
+      this.engine.json('POST', `/containers/${container}/stop`, { query: { t: timeoutSeconds } }),
+    );
   }
 
   async remove(container: string): Promise<void> {
-    await this.ignoring([404], 'remove container', container, () => this.docker.getContainer(container).remove({ force: true }));
+    await this.ignoring([404], 'remove container', container, () =>
+      this.engine.json('DELETE', `/containers/${container}`, { query: { force: true } }),
+    );
   }
 
   async restart(container: string): Promise<void> {
-    await this.call('restart container', container, () => this.docker.getContainer(container).restart());
+    await this.call('restart container', container, () => this.engine.json('POST', `/containers/${container}/restart`));
   }
 
   async inspectHealth(container: string): Promise<ContainerHealth> {
-    const info = await this.ignoring([404], 'inspect container', container, () => this.docker.getContainer(container).inspect());
+    const info = await this.ignoring([404], 'inspect container', container, () => this.inspect(container));
     if (!info) return { state: 'missing', health: 'none' };
     return { state: containerState(info.State.Status), health: healthState(info.State.Health?.Status) };
   }
 
   async logs(container: string, options: { tail?: number; followMs?: number } = {}): Promise<string> {
-    const tail = options.tail ?? 100;
+    const query = { stdout: true, stderr: true, follow: options.followMs !== undefined, tail: options.tail ?? 100, timestamps: true };
+    // Logs of a container without a TTY come in 8-byte-header frames; the demuxer strips them.
+    const demuxer = new LogDemuxer();
     if (options.followMs === undefined) {
-      const raw = await this.call('read logs of', container, () =>
-        this.docker.getContainer(container).logs({ stdout: true, stderr: true, follow: false, tail, timestamps: true }),
-      );
-      return this.demux(raw);
+      demuxer.push(await this.call('read logs of', container, () => this.engine.buffer('GET', `/containers/${container}/logs`, { query })));
+      return demuxer.text();
     }
-    const stream = (await this.call('follow logs of', container, () =>
-      this.docker.getContainer(container).logs({ stdout: true, stderr: true, follow: true, tail, timestamps: true }),
-    )) as NodeJS.ReadableStream & { destroy(): void };
-    const out = new PassThrough();
-    const chunks: Buffer[] = [];
-    out.on('data', (c: Buffer) => chunks.push(c));
-    this.docker.modem.demuxStream(stream, out, out);
+    const stream = await this.call('follow logs of', container, () =>
+      this.engine.stream('GET', `/containers/${container}/logs`, { query }),
+    );
+    stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
+    stream.on('error', () => undefined); // destroyed below when the time is up
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, options.followMs);
       stream.once('end', () => {
@@ -189,23 +205,16 @@ export class DockerRuntime implements ContainerRuntime {
       });
     });
     stream.destroy();
-    return Buffer.concat(chunks).toString('utf8');
+    return demuxer.text();
   }
 
-  /** Logs of a container without a TTY come in 8-byte-header frames; `demuxStream` strips them. */
-  private async demux(raw: Buffer): Promise<string> {
-    const source = new PassThrough();
-    const out = new PassThrough();
-    const chunks: Buffer[] = [];
-    out.on('data', (c: Buffer) => chunks.push(c));
-    this.docker.modem.demuxStream(source, out, out);
-    await new Promise<void>((resolve) => source.end(raw, () => setImmediate(resolve)));
-    return Buffer.concat(chunks).toString('utf8');
+  private inspect(id: string): Promise<EngineContainer> {
+    return this.engine.json<EngineContainer>('GET', `/containers/${id}/json`);
   }
 
   private async inspectManaged(id: string): Promise<ManagedContainer | undefined> {
     // The container may be removed between list and inspect: then it is simply not there.
-    const info = await this.ignoring([404], 'inspect container', id, () => this.docker.getContainer(id).inspect());
+    const info = await this.ignoring([404], 'inspect container', id, () => this.inspect(id));
     if (!info) return undefined;
     return {
       id: info.Id,
@@ -237,6 +246,32 @@ export class DockerRuntime implements ContainerRuntime {
   }
 }
 
+/** The parts of the engine's answers this runtime reads (Docker Engine API). */
+interface EngineNetwork {
+  Name: string;
+  Labels?: Record<string, string> | null;
+}
+interface EngineVolume {
+  Name: string;
+  Labels?: Record<string, string> | null;
+}
+interface EngineContainer {
+  Id: string;
+  Name: string;
+  RestartCount?: number;
+  Config: { Image: string; Labels?: Record<string, string> | null };
+  State: { Status: string; StartedAt?: string; Health?: { Status?: string } };
+}
+
+/** `fromImage` and `tag` as the docker CLI sends them: a digest goes in `tag` too; no tag means `latest`, never every tag. */
+export function pullQuery(ref: string): { fromImage: string; tag: string } {
+  const at = ref.indexOf('@');
+  if (at >= 0) return { fromImage: ref.slice(0, at), tag: ref.slice(at + 1) };
+  const colon = ref.lastIndexOf(':');
+  if (colon > ref.lastIndexOf('/')) return { fromImage: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+  return { fromImage: ref, tag: 'latest' };
+}
+
 /** The engine reports `uname -m` names; images and registries use OCI/Go names. */
 export function ociArchitecture(machine: string): string {
   const names: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64', armv7l: 'arm', armv6l: 'arm', i686: '386' };
@@ -261,6 +296,17 @@ function authConfig(auth: RegistryAuth): { username: string; password: string; s
     password: auth.password,
     serveraddress: auth.registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : auth.registry,
   };
+}
+
+/**
+ * The engine decodes X-Registry-Auth with Go's padded URL-safe base64 (`base64.URLEncoding`),
+ * so Node's unpadded `base64url` would be read as no login at all.
+ */
+function registryAuthHeader(auth: RegistryAuth): string {
+  return Buffer.from(JSON.stringify(authConfig(auth)))
+    .toString('base64')
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
 }
 
 function pullError(ref: string, err: unknown, auth: RegistryAuth | undefined): Error {

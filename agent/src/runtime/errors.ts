@@ -80,3 +80,11 @@ export class ForeignResourceError extends AgentError {
     );
   }
 }
+
+/** DOCKER_HOST names an address the agent cannot reach (ssh://, TLS): a configuration no restart fixes. */
+export class EngineAddressError extends AgentError {
+  readonly code = 'engine-address-unsupported';
+  constructor(readonly address: string) {
+    super(`DOCKER_HOST=${address} is not supported: use unix:///path/to/docker.sock or tcp://host:port (plain HTTP)`, { terminal: true });
+  }
+}

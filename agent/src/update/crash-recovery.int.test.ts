@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import type { Desired } from '@flotilla/shared';
 import { targetFromDesired } from '../reconcile/target';
 import { DockerRuntime } from '../runtime/docker-runtime';
+import { EngineClient } from '../runtime/engine-client';
 import { LABEL } from '../runtime/labels';
 import { AgentProcess } from '../testing/agent-process';
 import { pushUniqueImage } from '../testing/images';
@@ -23,7 +23,7 @@ jest.setTimeout(180_000);
 
 const run = randomBytes(3).toString('hex');
 const scope = `io.flotilla.test-run=${run}`;
-const runtime = new DockerRuntime(new Docker(), { scopeLabels: { 'io.flotilla.test-run': run } });
+const runtime = new DockerRuntime(EngineClient.fromEnv(), { scopeLabels: { 'io.flotilla.test-run': run } });
 const signer = testSigner();
 const assembly = `cr${run}`;
 const SERVE = ['sh', '-c', 'exec sleep 3600'];
@@ -73,10 +73,11 @@ async function expectExactly(desired: Desired): Promise<void> {
   expect(seen).toEqual(wanted);
 }
 
+/** Idle in the agent's status and in its journal: the status moves first, the journal's fsync a moment later. */
 async function waitIdle(): Promise<void> {
   for (let i = 0; i < 300; i++) {
     const status = await agent.status();
-    if (status.update.phase === 'idle') return;
+    if (status.update.phase === 'idle' && (await new UpdateJournal(dir).read()).phase === 'idle') return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('agent did not come back to idle');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ChannelPayload, DeviceChannel } from '@flotilla/shared';
 import { Agent, type Uplink } from '../agent';
 import { DockerRuntime } from '../runtime/docker-runtime';
+import { EngineClient } from '../runtime/engine-client';
 import { LABEL } from '../runtime/labels';
 import { systemClock } from '../support/clock';
 import { silentLogger } from '../support/logger';
@@ -52,7 +53,7 @@ it('rolls back to the old slot, leaving no orphaned container, when the engine r
   const [imageA, imageB] = await Promise.all(['a', 'b'].map((x) => buildLocalImage(`flotilla-test/er${run}-${x}:t`)));
   await dockerd.loadImages(shared, [imageA!, imageB!]);
   await Promise.all([imageA!, imageB!].map((image) => shared.getImage(image).remove()));
-  const runtime = new DockerRuntime(dockerd.client());
+  const runtime = new DockerRuntime(new EngineClient({ socketPath: dockerd.socket }));
   const agent = new Agent({
     deviceId: 'dev_test',
     runtime,

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import type { RegistryAuth } from '@flotilla/shared';
 import { startAuthRegistry, type AuthRegistry } from '../../../test/support/auth-registry';
 import { Agent, type Uplink } from '../agent';
 import { DockerRuntime } from '../runtime/docker-runtime';
+import { EngineClient } from '../runtime/engine-client';
 import { LABEL } from '../runtime/labels';
 import { systemClock } from '../support/clock';
 import { silentLogger } from '../support/logger';
@@ -24,9 +24,8 @@ import { RecordingUplink } from '../testing/recording-uplink';
  */
 jest.setTimeout(90_000);
 
-const docker = new Docker();
 const run = randomBytes(3).toString('hex');
-const runtime = new DockerRuntime(docker, { scopeLabels: { 'io.flotilla.test-run': run } });
+const runtime = new DockerRuntime(EngineClient.fromEnv(), { scopeLabels: { 'io.flotilla.test-run': run } });
 const signer = testSigner();
 const assembly = `pr${run}`;
 const SERVE = ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'];

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import { Agent } from '../agent';
 import { DockerRuntime } from '../runtime/docker-runtime';
+import { EngineClient } from '../runtime/engine-client';
 import { LABEL } from '../runtime/labels';
 import { systemClock } from '../support/clock';
 import { silentLogger } from '../support/logger';
@@ -22,10 +22,9 @@ import { RecordingUplink } from '../testing/recording-uplink';
  */
 jest.setTimeout(60_000);
 
-const docker = new Docker();
 const run = randomBytes(3).toString('hex');
 const scope = { 'io.flotilla.test-run': run };
-const runtime = new DockerRuntime(docker, { scopeLabels: scope });
+const runtime = new DockerRuntime(EngineClient.fromEnv(), { scopeLabels: scope });
 const signer = testSigner();
 const assembly = `up${run}`;
 const SERVE = ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'];

@@ -20,12 +20,20 @@ export async function bundleAgent(entry = DEFAULT_AGENT_ENTRY): Promise<Buffer> 
       target: 'node18',
       format: 'cjs',
       write: false,
-      minify: false,
+      // Node keeps a script's source in memory, as UTF-16 once it holds one non-ASCII
+      // character: whitespace and comments out and ASCII only halve what the bundle costs a
+      // device at rest (BENCHMARKS.md "agent"). Names stay, so stack traces stay readable.
+      minifyWhitespace: true,
+      minifySyntax: true,
+      charset: 'ascii',
       legalComments: 'inline',
       external: ['cpu-features', '*.node'],
       logLevel: 'silent',
     });
-    return Buffer.from(result.outputFiles[0].contents);
+    // esbuild leaves non-ASCII in regular expression literals (systeminformation's [^°]):
+    // \uXXXX means the same there, and in strings, templates and identifiers.
+    const ascii = result.outputFiles[0].text.replace(/[^ -~\t\n\r]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    return Buffer.from(ascii);
   } catch (e) {
     throw new ImageToolError('agent-bundle-failed', `bundling ${entry} failed (run npm run build first?): ${(e as Error).message}`);
   }

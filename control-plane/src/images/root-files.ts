@@ -1,4 +1,4 @@
-import type { BoardSpec } from '@flotilla/shared';
+import { AGENT_NODE_FLAGS, type BoardSpec } from '@flotilla/shared';
 
 /**
  * The files Flotilla adds to a root file system and a boot partition, as pure text:
@@ -24,7 +24,7 @@ After=network-online.target docker.service
 [Service]
 Environment=FLOTILLA_PROVISIONING=${BOOT_MOUNT}/${PROVISIONING_PATH_ON_BOOT}
 Environment=FLOTILLA_STATE_DIR=${STATE_DIR}
-ExecStart=/usr/bin/node ${AGENT_PATH}
+ExecStart=/usr/bin/node ${AGENT_NODE_FLAGS.join(' ')} ${AGENT_PATH}
 Restart=always
 RestartSec=5
 
@@ -76,7 +76,7 @@ export FLOTILLA_PROVISIONING=${BOOT_MOUNT}/${PROVISIONING_PATH_ON_BOOT}
 export FLOTILLA_STATE_DIR=${STATE_DIR}
 case "$1" in
   start)
-    ( while true; do /usr/bin/node ${AGENT_PATH}; sleep 5; done ) >>/var/log/flotilla-agent.log 2>&1 &
+    ( while true; do /usr/bin/node ${AGENT_NODE_FLAGS.join(' ')} ${AGENT_PATH}; sleep 5; done ) >>/var/log/flotilla-agent.log 2>&1 &
     echo $! >/run/flotilla-agent.pid ;;
   stop)
     [ -f /run/flotilla-agent.pid ] && kill "$(cat /run/flotilla-agent.pid)" ;;

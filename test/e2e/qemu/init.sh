@@ -81,7 +81,7 @@ trap 'reboot_now requested' TERM
       chroot /root /run/flotilla-init/bin/busybox env -i PATH=/run/flotilla-init/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
         FLOTILLA_PROVISIONING=/boot/firmware/flotilla/provisioning.json FLOTILLA_STATE_DIR=/data/flotilla \
         FLOTILLA_STATUS_DIR=/run/flotilla FLOTILLA_REPORT_INTERVAL_MS=2000 FLOTILLA_OS_TRIAL_TIMEOUT_MS=60000 \
-        /usr/bin/node /opt/flotilla/agent.js 2>&1 | sed 's/^/AGENT /'
+        /usr/bin/node --max-semi-space-size=1 /opt/flotilla/agent.js 2>&1 | sed 's/^/AGENT /'
       echo "FLOTILLA-AGENT-EXITED"
     else
       echo "FLOTILLA-AGENT-MISSING the root of slot $slot has no node or agent"

@@ -95,7 +95,7 @@ describe('flotilla image build', () => {
     expect(agent.toString('utf8', 0, 19)).toBe('#!/usr/bin/env node');
     expect(agent.length).toBeGreaterThan(100_000);
     expect((await readExt4File(image, rootA.offset, '/etc/systemd/system/flotilla-agent.service')).toString()).toContain(
-      'ExecStart=/usr/bin/node /opt/flotilla/agent.js',
+      'ExecStart=/usr/bin/node --max-semi-space-size=1 /opt/flotilla/agent.js',
     );
     expect((await readExt4File(image, rootA.offset, '/etc/flotilla/os-release')).toString()).toContain('FLOTILLA_OS_VERSION=2026.11.0');
     // Debian's nodejs for arm64: an aarch64 ELF (e_machine 183 at byte 18).

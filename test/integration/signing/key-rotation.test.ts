@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import type { Desired, ReleaseView, SigningKeysView } from '@flotilla/shared';
 import { Agent } from '../../../agent/src/agent';
 import { MqttLink } from '../../../agent/src/link/mqtt-link';
 import { LEARNED_KEYS_FILE, TrustedKeyStore } from '../../../agent/src/provisioning/trusted-key-store';
 import { DockerRuntime } from '../../../agent/src/runtime/docker-runtime';
+import { EngineClient } from '../../../agent/src/runtime/engine-client';
 import { systemClock } from '../../../agent/src/support/clock';
 import { silentLogger } from '../../../agent/src/support/logger';
 import { pushUniqueImage } from '../../../agent/src/testing/images';
@@ -26,7 +26,7 @@ import { eventually, startHarness, type Harness } from '../../../control-plane/s
 jest.setTimeout(120_000);
 
 const run = randomBytes(3).toString('hex');
-const runtime = new DockerRuntime(new Docker(), { scopeLabels: { 'io.flotilla.test-run': run } });
+const runtime = new DockerRuntime(EngineClient.fromEnv(), { scopeLabels: { 'io.flotilla.test-run': run } });
 const assembly = `keyrot${run}`;
 
 let h: Harness;
