@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { ConfigMap, DeviceListQuery, Inventory, Reported } from '@flotilla/shared';
-import { Repository } from 'typeorm';
+import { Repository, type EntityManager } from 'typeorm';
+import { CoalescedWrites } from './coalesced-writes';
 import { CURSOR_AT_SQL, DEVICE_LIST_ORDER, deviceListWhere, type DeviceListPosition } from './device-list-query';
 import { DeviceEntity } from './device.entity';
 
@@ -61,6 +62,9 @@ const DESIRED_SELECT = `
 
 type Row = Record<string, unknown>;
 
+/** The rows of ids $1, locked in id order (a CTE for batched UPDATEs; see DeviceRepository). */
+const LOCKED_IN_ID_ORDER = 'locked AS (SELECT id FROM devices WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE)';
+
 /**
  * The only code that reads or writes `devices`. Every change of what a device should run
  * (release or configuration) bumps `desired_rev` in the same statement, so concurrent changes
@@ -69,9 +73,24 @@ type Row = Record<string, unknown>;
  */
 @Injectable()
 export class DeviceRepository {
-  private readonly pendingTouches = new Set<string>();
-  private nextTouch: Promise<void> | undefined;
-  private touching: Promise<void> = Promise.resolve();
+  // Every batched UPDATE of devices locks its rows in id order first (LOCKED_IN_ID_ORDER):
+  // batches running side by side (last-seen, reports, a rollout's assignment) then wait for
+  // each other instead of deadlocking, which would cost a batch of reports.
+  private readonly touches = new CoalescedWrites<string>(async (ids) => {
+    await this.devices.query(`WITH ${LOCKED_IN_ID_ORDER} UPDATE devices d SET last_seen_at = now() FROM locked WHERE d.id = locked.id`, [
+      [...new Set(ids)],
+    ]);
+  });
+  private readonly reports = new CoalescedWrites<{ id: string; reported: Reported }>(async (batch) => {
+    // A device's later report in the same batch replaces its earlier one.
+    const latest = new Map(batch.map((r) => [r.id, r.reported]));
+    await this.devices.query(
+      `WITH ${LOCKED_IN_ID_ORDER}
+       UPDATE devices d SET reported = r.reported, reported_at = now(), last_seen_at = now()
+         FROM unnest($1::text[], $2::jsonb[]) AS r(id, reported), locked WHERE d.id = r.id AND locked.id = r.id`,
+      [[...latest.keys()], [...latest.values()].map((r) => JSON.stringify(r))],
+    );
+  });
 
   constructor(@InjectRepository(DeviceEntity) private readonly devices: Repository<DeviceEntity>) {}
 
@@ -138,6 +157,23 @@ export class DeviceRepository {
   /** Points the device at a release and bumps its rev in one statement. */
   async assignRelease(id: string, releaseId: string): Promise<DeviceEntity | undefined> {
     return this.updateOne(`desired_release_id = $2, desired_rev = desired_rev + 1`, id, [releaseId]);
+  }
+
+  /**
+   * Points many devices at one release, each with its own rev bump, in one statement inside the
+   * caller's transaction `tx`. Returns the new rev of every device assigned; unknown and
+   * decommissioned devices are absent, as `assignRelease` refuses them.
+   */
+  async assignReleaseToMany(tx: EntityManager, ids: readonly string[], releaseId: string): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const [rows] = (await tx.query(
+      `WITH ${LOCKED_IN_ID_ORDER}
+       UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1
+         FROM locked WHERE d.id = locked.id AND d.decommissioned_at IS NULL
+       RETURNING d.id, d.desired_rev`,
+      [ids, releaseId],
+    )) as [Row[], number];
+    return new Map(rows.map((r) => [r.id as string, r.desired_rev as number]));
   }
 
   async pinRelease(id: string, releaseId: string): Promise<DeviceEntity | undefined> {
@@ -228,26 +264,21 @@ export class DeviceRepository {
   }
 
   /**
-   * Coalesced: ids touched while an UPDATE is in flight go together in the next one, so a fleet
-   * sending 1,000 telemetry messages a second costs a few UPDATEs a second, not 1,000 (measured
-   * with control-plane/bench/telemetry.bench.ts). Each caller still waits for its own write.
+   * Coalesced (`CoalescedWrites`): a fleet sending 1,000 telemetry messages a second costs a few
+   * UPDATEs a second, not 1,000 (measured with control-plane/bench/telemetry.bench.ts). Each
+   * caller still waits for its own write.
    */
   touch(id: string): Promise<void> {
-    this.pendingTouches.add(id);
-    if (!this.nextTouch) {
-      this.nextTouch = this.touching.then(async () => {
-        this.nextTouch = undefined;
-        const ids = [...this.pendingTouches];
-        this.pendingTouches.clear();
-        await this.devices.query('UPDATE devices SET last_seen_at = now() WHERE id = ANY($1::text[])', [ids]);
-      });
-      this.touching = this.nextTouch.catch(() => undefined);
-    }
-    return this.nextTouch;
+    return this.touches.add(id);
   }
 
-  async storeReported(id: string, reported: Reported): Promise<void> {
-    await this.devices.update({ id }, { reported, reportedAt: () => 'now()', lastSeenAt: () => 'now()' });
+  /**
+   * Coalesced like `touch`: 10,000 devices report each update phase within seconds of a rollout,
+   * and one UPDATE per report filled the pool until reports were dropped on acquire timeouts
+   * (control-plane/bench/rollout.bench.ts). The caller waits until its report is stored.
+   */
+  storeReported(id: string, reported: Reported): Promise<void> {
+    return this.reports.add({ id, reported });
   }
 
   async storeInventory(id: string, inventory: Inventory): Promise<void> {

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Desired, Release } from '@flotilla/shared';
+import type { EntityManager } from 'typeorm';
 import { ReleaseNotFoundError } from '../releases/releases.errors';
 import type { RegistriesService } from '../registries/registries.service';
 import type { ReleasesService } from '../releases/releases.service';
@@ -41,9 +42,15 @@ function row(desiredRev: number): DeviceEntity {
   });
 }
 
+const assignedInTx: [EntityManager, string[]][] = [];
+
 function setup(publish: DesiredPublisher['publishDesired']) {
   const devices = strictFake<DeviceRepository>('DeviceRepository', {
     assignRelease: async (id) => (id === 'dev_a' ? row(5) : undefined),
+    assignReleaseToMany: async (tx, ids) => {
+      assignedInTx.push([tx, [...ids]]);
+      return new Map(ids.filter((id) => id === 'dev_a').map((id) => [id, 5]));
+    },
     findDesiredStates: async (ids) =>
       ids.map((deviceId) => ({
         deviceId,
@@ -90,5 +97,51 @@ describe('DevicesService.assignRelease', () => {
     await expect(service.assignRelease('dev_a', '00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(ReleaseNotFoundError);
     await expect(service.assignRelease('dev_b', release.id)).rejects.toBeInstanceOf(DeviceNotFoundError);
     await expect(service.assignRelease('not a device id!', release.id)).rejects.toBeInstanceOf(DeviceNotFoundError);
+  });
+});
+
+describe('DevicesService.assignReleaseToMany', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(() => void assignedInTx.splice(0));
+
+  it('assigns in the caller’s transaction and publishes nothing: the caller publishes after its commit', async () => {
+    const sent: string[] = [];
+    const service = setup(async (id) => void sent.push(id));
+    const tx = strictFake<EntityManager>('EntityManager', {});
+    await expect(service.assignReleaseToMany(tx, ['dev_a', 'dev_b'], release.id)).resolves.toEqual(new Map([['dev_a', 5]]));
+    expect(assignedInTx).toHaveLength(1);
+    expect(assignedInTx[0]![0]).toBe(tx);
+    expect(assignedInTx[0]![1]).toEqual(['dev_a', 'dev_b']);
+    expect(sent).toEqual([]);
+  });
+
+  it('refuses a release that cannot be delivered before touching any device', async () => {
+    const service = setup(async () => undefined);
+    const tx = strictFake<EntityManager>('EntityManager', {});
+    await expect(service.assignReleaseToMany(tx, ['dev_a'], '00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(
+      ReleaseNotFoundError,
+    );
+    expect(assignedInTx).toEqual([]);
+  });
+});
+
+describe('DevicesService.publishCurrent', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+
+  it('publishes to every device with a bounded number in flight (the broker queues, and recurses, beyond 100)', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const sent: string[] = [];
+    const service = setup(async (id) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      sent.push(id);
+    });
+    const ids = Array.from({ length: 1200 }, (_, i) => `dev_${i}`);
+    await service.publishCurrent(ids);
+    expect(sent.sort()).toEqual([...ids].sort());
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(50);
   });
 });

@@ -51,8 +51,54 @@ export function applyAction(state: RolloutState, action: RolloutAction, now: num
   }
 }
 
-export function applyActions(state: RolloutState, actions: readonly RolloutAction[], now: number): RolloutState {
-  return actions.reduce((s, a) => applyAction(s, a, now), state);
+/**
+ * `applyAction` over many actions, in order, with each `assign` given its rev from `revs` (null
+ * when absent). The same result as one `applyAction` after another, in O(devices + actions):
+ * a decision over 10,000 devices has ~10,000 actions, and copying the device list per action
+ * cost ~1 s a pass (control-plane/bench/rollout.bench.ts).
+ */
+export function applyActions(
+  state: RolloutState,
+  actions: readonly RolloutAction[],
+  now: number,
+  revs: ReadonlyMap<string, number> = new Map(),
+): RolloutState {
+  // A Map keeps the list's order: a changed device stays in place, a joiner goes last, a dropped one leaves.
+  const devices = new Map(state.devices.map((d) => [d.deviceId, d]));
+  let rollout: RolloutState = { ...state, devices: [] };
+  for (const action of actions) {
+    if (!('deviceId' in action)) {
+      rollout = applyAction(rollout, action, now);
+      continue;
+    }
+    const device = devices.get(action.deviceId);
+    const [changed] = applyAction({ ...rollout, devices: device ? [device] : [] }, action, now, revs.get(action.deviceId) ?? null).devices;
+    if (changed) devices.set(action.deviceId, changed);
+    else devices.delete(action.deviceId);
+  }
+  return { ...rollout, devices: [...devices.values()] };
+}
+
+/** What the one statement behind a decision's `assign` actions did. */
+export interface Assignments {
+  /** The new desired rev of each device assigned. */
+  revs: ReadonlyMap<string, number>;
+  /** Why no device was assigned, when the assignment as a whole was refused (the release cannot be delivered). */
+  refused: string | null;
+}
+
+/**
+ * A decision's actions in order, as the engine persists them: each `assign` with the rev its
+ * device got, or as that device's failure when the statement did not assign it (unknown,
+ * decommissioned, or all refused).
+ */
+export function applyDecision(state: RolloutState, actions: readonly RolloutAction[], now: number, assignments: Assignments): RolloutState {
+  const applied = actions.map((action): RolloutAction => {
+    if (action.kind !== 'assign' || assignments.revs.has(action.deviceId)) return action;
+    const reason = assignments.refused ?? `no device with id ${action.deviceId}, or it was decommissioned`;
+    return { kind: 'fail', deviceId: action.deviceId, reason: `assignment failed: ${reason}` };
+  });
+  return applyActions(state, applied, now, assignments.revs);
 }
 
 function withDevice(state: RolloutState, deviceId: string, change: (d: RolloutDevice) => RolloutDevice): RolloutState {

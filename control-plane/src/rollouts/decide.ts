@@ -1,4 +1,4 @@
-import { applyAction } from './apply-action';
+import { applyActions } from './apply-action';
 import { countDevices, type DeviceReport, type RolloutAction, type RolloutDevice, type RolloutState } from './rollout-state';
 
 /**
@@ -14,40 +14,46 @@ import { countDevices, type DeviceReport, type RolloutAction, type RolloutDevice
 export function decide(state: RolloutState, reports: ReadonlyMap<string, DeviceReport>, now: number): RolloutAction[] {
   if (state.status !== 'running' && state.status !== 'waiting' && state.status !== 'paused') return [];
   const actions: RolloutAction[] = [];
-  let s = state;
-  const act = (action: RolloutAction): void => {
-    actions.push(action);
-    s = applyAction(s, action, now);
+  // The state with every action so far, brought up to date only when read: applying 10,000 actions
+  // one by one copies the device list 10,000 times (see `applyActions`).
+  let applied = 0;
+  let current = state;
+  const latest = (): RolloutState => {
+    if (applied < actions.length) current = applyActions(current, actions.slice(applied), now);
+    applied = actions.length;
+    return current;
   };
+  const act = (action: RolloutAction): void => void actions.push(action);
 
-  for (const device of s.devices) {
+  for (const device of state.devices) {
     if (device.state !== 'updating') continue;
-    const outcome = outcomeOf(device, reports.get(device.deviceId), s.releaseId, s.deviceTimeoutMs, now);
+    const outcome = outcomeOf(device, reports.get(device.deviceId), state.releaseId, state.deviceTimeoutMs, now);
     if (outcome) act(outcome);
   }
-  if (s.status !== 'running') return actions;
+  if (latest().status !== 'running') return actions;
 
-  const breach = failureBreach(s);
+  const breach = failureBreach(latest());
   if (breach) {
     act({ kind: breach.onFailure, reason: breach.reason });
     return actions;
   }
 
-  const known = new Set(s.devices.map((d) => d.deviceId));
+  const known = new Set(latest().devices.map((d) => d.deviceId));
   for (const report of reports.values()) {
-    if (report.inSelection && !known.has(report.deviceId)) act({ kind: 'join', deviceId: report.deviceId, phase: s.currentPhase });
+    if (report.inSelection && !known.has(report.deviceId)) act({ kind: 'join', deviceId: report.deviceId, phase: latest().currentPhase });
   }
 
   for (;;) {
-    for (const device of s.devices) {
-      if (device.phase !== s.currentPhase || device.state !== 'pending') continue;
+    const { devices, currentPhase, releaseId } = latest();
+    for (const device of devices) {
+      if (device.phase !== currentPhase || device.state !== 'pending') continue;
       const report = reports.get(device.deviceId);
       if (!report || !report.inSelection) act({ kind: 'drop', deviceId: device.deviceId });
-      else if (onTarget(report, s.releaseId)) act({ kind: 'succeed', deviceId: device.deviceId, reason: 'already on the target release' });
+      else if (onTarget(report, releaseId)) act({ kind: 'succeed', deviceId: device.deviceId, reason: 'already on the target release' });
       else act({ kind: 'assign', deviceId: device.deviceId, previousReleaseId: report.desiredReleaseId });
     }
-    const phase = s.phases[s.currentPhase]!;
-    const counts = countDevices(s.devices, s.currentPhase);
+    const phase = latest().phases[currentPhase]!;
+    const counts = countDevices(latest().devices, currentPhase);
     const metSuccess = counts.succeeded * 100 >= phase.successThreshold * counts.devices;
     if (!metSuccess) {
       // Every device settled, failures within tolerance, yet too few successes: nothing more can happen by itself.
@@ -59,16 +65,16 @@ export function decide(state: RolloutState, reports: ReadonlyMap<string, DeviceR
       }
       break;
     }
-    const isLast = s.currentPhase === s.phases.length - 1;
+    const isLast = currentPhase === latest().phases.length - 1;
     if (isLast) {
-      if (countDevices(s.devices).updating === 0 && countDevices(s.devices).pending === 0) act({ kind: 'complete' });
+      if (countDevices(latest().devices).updating === 0 && countDevices(latest().devices).pending === 0) act({ kind: 'complete' });
       break;
     }
-    if (s.advance === 'manual') {
+    if (latest().advance === 'manual') {
       act({ kind: 'wait', reason: `phase "${phase.name}" met its success threshold; POST …/advance to start the next phase` });
       break;
     }
-    act({ kind: 'advance', toPhase: s.currentPhase + 1 });
+    act({ kind: 'advance', toPhase: currentPhase + 1 });
   }
   return actions;
 }

@@ -4,11 +4,12 @@ import type { Aedes } from 'aedes';
 import type { EntityManager } from 'typeorm';
 import { AEDES } from '../broker/mqtt-server';
 import { DevicesService } from '../devices/devices.service';
-import { applyAction } from './apply-action';
+import { DomainError } from '../domain-error';
+import { applyDecision, type Assignments } from './apply-action';
 import { decide } from './decide';
 import { RolloutRepository } from './rollout.repository';
 import { CLOCK, ROLLOUT_SETTINGS, type Clock, type RolloutSettings } from './rollout-settings';
-import type { RolloutAction, RolloutState } from './rollout-state';
+import type { RolloutAction } from './rollout-state';
 
 /** Device messages after which a rollout may have news; the rest (telemetry, inventory) never matter to it. */
 const WAKE_TOPICS = [`${TOPIC_ROOT}/d/+/reported`, `${TOPIC_ROOT}/d/+/events`];
@@ -17,7 +18,8 @@ const WAKE_TOPICS = [`${TOPIC_ROOT}/d/+/reported`, `${TOPIC_ROOT}/d/+/events`];
  * Applies `decide` to every rollout in motion: on a timer, and shortly after devices report.
  * Each rollout is handled in its own transaction that holds its row (`FOR UPDATE SKIP LOCKED`),
  * so replicas share the work without acting twice. All state lives in PostgreSQL; a restarted
- * control plane simply carries on from it.
+ * control plane simply carries on from it. A decision's assignments are written in that same
+ * transaction (one statement for all of them) and published to the devices after it commits.
  *
  * Device reports are read from the `devices` table each pass (not from the MQTT messages
  * themselves): the devices service stays the single writer of what a device reported, and a
@@ -94,41 +96,50 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     const handled: string[] = [];
     for (;;) {
       if (this.stopped) return;
-      const id = await this.rollouts.transaction(async (em) => {
+      const stepped = await this.rollouts.transaction(async (em) => {
         const claimed = await this.rollouts.claimNextActive(em, handled);
-        if (claimed) await this.step(em, claimed);
-        return claimed;
+        return claimed ? { id: claimed, assigned: await this.step(em, claimed) } : undefined;
       });
-      if (!id) return;
-      handled.push(id);
+      if (!stepped) return;
+      handled.push(stepped.id);
+      // Only after the commit: a device hears of a rev that is stored, and that its rollout expects.
+      await this.devices.publishCurrent(stepped.assigned);
     }
   }
 
-  private async step(em: EntityManager, id: string): Promise<void> {
+  /** Decides and applies one rollout's next actions within `em`; returns the devices assigned, to be told once `em` commits. */
+  private async step(em: EntityManager, id: string): Promise<string[]> {
     const record = await this.rollouts.load(em, id);
-    if (!record) return;
+    if (!record) return [];
     const before = record.state;
     const reports = await this.rollouts.loadReports(em, id, record.selection);
     const now = this.clock.now();
     const actions = decide(before, reports, now);
-    if (actions.length === 0) return;
-    let after = before;
-    for (const action of actions) after = await this.apply(after, action, now);
+    if (actions.length === 0) return [];
+    const assigned = await this.assign(em, before.releaseId, actions);
+    const after = applyDecision(before, actions, now, assigned);
     await this.rollouts.save(em, before, after);
     for (const a of actions) {
       if (a.kind === 'pause' || a.kind === 'abort' || a.kind === 'wait') this.logger.log(`rollout ${id}: ${a.kind}: ${a.reason}`);
       if (a.kind === 'complete') this.logger.log(`rollout ${id}: completed`);
     }
+    return [...assigned.revs.keys()];
   }
 
-  /** Only `assign` has an effect outside the rollout's own rows; a failed assignment fails that device. */
-  private async apply(state: RolloutState, action: RolloutAction, now: number): Promise<RolloutState> {
-    if (action.kind !== 'assign') return applyAction(state, action, now);
+  /**
+   * Every `assign` of one decision in one statement, in the rollout's transaction: the devices'
+   * new revs and the rollout's record of them commit together or not at all, so a crash never
+   * leaves a device assigned behind the rollout's back. A release that cannot be delivered fails
+   * them all; any other error (the database) aborts the pass, which the next one retries.
+   */
+  private async assign(em: EntityManager, releaseId: string, actions: readonly RolloutAction[]): Promise<Assignments> {
+    const ids = actions.flatMap((a) => (a.kind === 'assign' ? [a.deviceId] : []));
+    if (ids.length === 0) return { revs: new Map(), refused: null };
     try {
-      const view = await this.devices.assignRelease(action.deviceId, state.releaseId);
-      return applyAction(state, action, now, view.desired.rev);
+      return { revs: await this.devices.assignReleaseToMany(em, ids, releaseId), refused: null };
     } catch (e) {
-      return applyAction(state, { kind: 'fail', deviceId: action.deviceId, reason: `assignment failed: ${(e as Error).message}` }, now);
+      if (e instanceof DomainError) return { revs: new Map(), refused: e.message };
+      throw e;
     }
   }
 }

@@ -58,7 +58,7 @@ export interface DeviceReport {
 }
 
 export type RolloutAction =
-  /** Point the device at the target release (through DevicesService.assignRelease). */
+  /** Point the device at the target release (through DevicesService.assignReleaseToMany, with the decision's other assignments). */
   | { kind: 'assign'; deviceId: string; previousReleaseId: string | null }
   /** A device newly in the selection: add it to the current phase as pending. */
   | { kind: 'join'; deviceId: string; phase: number }

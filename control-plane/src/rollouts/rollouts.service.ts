@@ -9,8 +9,10 @@ import type {
   RolloutListQuery,
   RolloutView,
 } from '@flotilla/shared';
+import type { EntityManager } from 'typeorm';
 import type { OperatorPrincipal } from '../auth/operator-principal';
 import { DevicesService } from '../devices/devices.service';
+import { DomainError } from '../domain-error';
 import { decodeCursor, encodeCursor } from '../http/cursor';
 import { createIdempotently, requestDigest } from '../http/idempotency';
 import { isUuid } from '../ids';
@@ -157,32 +159,51 @@ export class RolloutsService {
    */
   async command(id: string, command: OperatorCommand, actor: OperatorPrincipal): Promise<RolloutView> {
     if (!isUuid(id)) throw new RolloutNotFoundError(id);
-    await this.rollouts.transaction(async (em) => {
+    const retargeted = await this.rollouts.transaction(async (em) => {
       if (!(await this.rollouts.lock(em, id))) throw new RolloutNotFoundError(id);
       const record = (await this.rollouts.load(em, id))!;
       const outcome = applyOperatorCommand(record.state, command, actor.name);
       if (!outcome.ok) throw new RolloutTransitionError(id, outcome.reason);
-      let after = outcome.state;
-      if (command === 'rollback') after = await this.rollBackDevices(after);
-      await this.rollouts.save(em, record.state, after);
+      const rolledBack = command === 'rollback' ? await this.rollBackDevices(em, outcome.state) : { state: outcome.state, assigned: [] };
+      await this.rollouts.save(em, record.state, rolledBack.state);
+      return rolledBack.assigned;
     });
+    // Once committed, as the engine does: devices hear only of revs that are stored.
+    await this.devices.publishCurrent(retargeted);
     this.engine.kick();
     return this.get(id);
   }
 
-  private async rollBackDevices(state: RolloutState): Promise<RolloutState> {
+  /** One statement per previous release, in the command's transaction; returns the state with its notes and the devices re-targeted. */
+  private async rollBackDevices(em: EntityManager, state: RolloutState): Promise<{ state: RolloutState; assigned: string[] }> {
     const { targets, skipped } = rollbackTargets(state);
-    const failures: string[] = [];
+    const byRelease = new Map<string, string[]>();
     for (const t of targets) {
-      await this.devices.assignRelease(t.deviceId, t.releaseId).catch((e: Error) => failures.push(`${t.deviceId}: ${e.message}`));
+      const ids = byRelease.get(t.releaseId) ?? [];
+      ids.push(t.deviceId);
+      byRelease.set(t.releaseId, ids);
+    }
+    const assigned: string[] = [];
+    const failures: string[] = [];
+    for (const [releaseId, deviceIds] of byRelease) {
+      try {
+        const revs = await this.devices.assignReleaseToMany(em, deviceIds, releaseId);
+        for (const deviceId of deviceIds) {
+          if (revs.has(deviceId)) assigned.push(deviceId);
+          else failures.push(`${deviceId}: unknown or decommissioned`);
+        }
+      } catch (e) {
+        if (!(e instanceof DomainError)) throw e;
+        failures.push(...deviceIds.map((deviceId) => `${deviceId}: ${e.message}`));
+      }
     }
     const notes = [
-      `re-targeted ${targets.length - failures.length} device(s) to their previous release`,
+      `re-targeted ${assigned.length} device(s) to their previous release`,
       skipped.length > 0 ? `left ${skipped.length} without a previous release as they are` : '',
       failures.length > 0 ? `could not re-target ${failures.join('; ')}` : '',
     ].filter(Boolean);
     if (failures.length > 0) this.logger.warn(`rollout ${state.id}: roll back: ${failures.join('; ')}`);
-    return { ...state, statusReason: `${state.statusReason ?? 'rolled back'}: ${notes.join(', ')}` };
+    return { state: { ...state, statusReason: `${state.statusReason ?? 'rolled back'}: ${notes.join(', ')}` }, assigned };
   }
 
   private async find(id: string): Promise<RolloutRecord> {

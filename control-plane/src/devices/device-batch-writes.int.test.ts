@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import { Module, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DeviceEvent, Reported } from '@flotilla/shared';
+import { DataSource } from 'typeorm';
+import { DatabaseModule } from '../database/database.module';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database';
+import { DeviceActivityRepository } from './device-activity.repository';
+import { DeviceEventEntity } from './device-event.entity';
+import { DeviceEntity } from './device.entity';
+import { DeviceRepository } from './device.repository';
+
+/**
+ * The devices' batch writes against a real PostgreSQL: `assignReleaseToMany`, the one statement
+ * behind a rollout decision's assignments, and the coalesced `storeReported` and `appendEvent`.
+ */
+let db: TestDatabase;
+let app: INestApplicationContext;
+let repo: DeviceRepository;
+let activity: DeviceActivityRepository;
+let dataSource: DataSource;
+const oldRelease = randomUUID();
+const newRelease = randomUUID();
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  @Module({
+    imports: [DatabaseModule.forRoot(db.url), TypeOrmModule.forFeature([DeviceEntity, DeviceEventEntity])],
+    providers: [DeviceRepository, DeviceActivityRepository],
+  })
+  class RepoTestModule {}
+  app = await NestFactory.createApplicationContext(RepoTestModule, { logger: ['error'] });
+  repo = app.get(DeviceRepository);
+  activity = app.get(DeviceActivityRepository);
+  dataSource = app.get(DataSource);
+  await db.query(
+    `INSERT INTO releases (id, name, version, digest, manifest_yaml, assembly)
+     VALUES ($1, 'origin', '1.0.0', 'sha256:a', '', '{}'), ($2, 'origin', '2.0.0', 'sha256:b', '', '{}')`,
+    [oldRelease, newRelease],
+  );
+});
+afterAll(async () => {
+  await app?.close();
+  await db?.drop();
+});
+
+beforeEach(async () => {
+  await db.query('DELETE FROM devices');
+  await db.query(
+    `INSERT INTO devices (id, name, password_hash, desired_release_id, desired_rev, decommissioned_at) VALUES
+       ('dev_a', 'a', 'x', $1, 4, NULL), ('dev_b', 'b', 'x', NULL, 0, NULL), ('dev_c', 'c', 'x', $1, 9, NULL),
+       ('dev_gone', 'gone', 'revoked', $1, 2, now())`,
+    [oldRelease],
+  );
+});
+
+async function desired(): Promise<Record<string, [string | null, number]>> {
+  const rows = await db.query<{ id: string; desired_release_id: string | null; desired_rev: number }>(
+    'SELECT id, desired_release_id, desired_rev FROM devices ORDER BY id',
+  );
+  return Object.fromEntries(rows.map((r) => [r.id, [r.desired_release_id, r.desired_rev]]));
+}
+
+describe('DeviceRepository.assignReleaseToMany', () => {
+  it('points every device at the release and bumps each one’s own rev, returning the new revs', async () => {
+    const revs = await dataSource.transaction((tx) => repo.assignReleaseToMany(tx, ['dev_a', 'dev_b', 'dev_c'], newRelease));
+    expect(revs).toEqual(
+      new Map([
+        ['dev_a', 5],
+        ['dev_b', 1],
+        ['dev_c', 10],
+      ]),
+    );
+    expect(await desired()).toEqual({
+      dev_a: [newRelease, 5],
+      dev_b: [newRelease, 1],
+      dev_c: [newRelease, 10],
+      dev_gone: [oldRelease, 2],
+    });
+  });
+
+  it('leaves unknown and decommissioned devices out of the result and untouched, as assignRelease refuses them', async () => {
+    const revs = await dataSource.transaction((tx) => repo.assignReleaseToMany(tx, ['dev_a', 'dev_gone', 'dev_nobody'], newRelease));
+    expect([...revs.keys()]).toEqual(['dev_a']);
+    expect((await desired()).dev_gone).toEqual([oldRelease, 2]);
+  });
+
+  it('assigns nothing when the caller’s transaction rolls back (a rollout whose state could not be saved)', async () => {
+    await expect(
+      dataSource.transaction(async (tx) => {
+        await repo.assignReleaseToMany(tx, ['dev_a', 'dev_b'], newRelease);
+        throw new Error('saving the rollout failed');
+      }),
+    ).rejects.toThrow('saving the rollout failed');
+    expect(await desired()).toMatchObject({ dev_a: [oldRelease, 4], dev_b: [null, 0] });
+  });
+
+  it('answers an empty list with an empty map', async () => {
+    await expect(dataSource.transaction((tx) => repo.assignReleaseToMany(tx, [], newRelease))).resolves.toEqual(new Map());
+  });
+
+  it('assigns 10,000 devices in one statement', async () => {
+    await db.query(
+      `INSERT INTO devices (id, name, password_hash, desired_rev) SELECT 'dev_n' || i, 'n' || i, 'x', 0 FROM generate_series(1, 10000) i`,
+    );
+    const ids = Array.from({ length: 10_000 }, (_, i) => `dev_n${i + 1}`);
+    const revs = await dataSource.transaction((tx) => repo.assignReleaseToMany(tx, ids, newRelease));
+    expect(revs.size).toBe(10_000);
+    expect([...revs.values()].every((rev) => rev === 1)).toBe(true);
+  });
+});
+
+describe('DeviceRepository.storeReported', () => {
+  const report = (rev: number, phase: 'fetch' | 'idle'): Reported => ({
+    schema: 1,
+    at: '2026-11-27T15:00:00.000Z',
+    agentVersion: 'test',
+    rev,
+    update: { phase, active: null, candidate: null, failedRev: null, lastFailure: null },
+    components: [],
+  });
+
+  it('stores reports that arrive together in few statements, each device ending with its latest', async () => {
+    await Promise.all([
+      repo.storeReported('dev_a', report(1, 'fetch')),
+      repo.storeReported('dev_b', report(1, 'fetch')),
+      repo.storeReported('dev_a', report(2, 'fetch')),
+      repo.storeReported('dev_a', report(2, 'idle')),
+    ]);
+    const rows = await db.query<{ id: string; reported: Reported | null; reported_at: Date | null; last_seen_at: Date | null }>(
+      `SELECT id, reported, reported_at, last_seen_at FROM devices WHERE id IN ('dev_a', 'dev_b', 'dev_c') ORDER BY id`,
+    );
+    expect(rows.map((r) => [r.id, r.reported?.rev ?? null, r.reported?.update.phase ?? null])).toEqual([
+      ['dev_a', 2, 'idle'],
+      ['dev_b', 1, 'fetch'],
+      ['dev_c', null, null],
+    ]);
+    expect(rows[0]!.reported).toEqual(report(2, 'idle'));
+    expect(rows[0]!.reported_at).toBeInstanceOf(Date);
+    expect(rows[0]!.last_seen_at).toBeInstanceOf(Date);
+  });
+});
+
+describe('DeviceActivityRepository.appendEvent', () => {
+  const event = (rev: number, message: string): DeviceEvent => ({
+    schema: 1,
+    at: '2026-11-27T15:00:00.000Z',
+    kind: 'update-committed',
+    rev,
+    message,
+  });
+
+  it('stores events that arrive together in the order received; one of an unknown device does not fail the others', async () => {
+    await Promise.all([
+      activity.appendEvent('dev_a', event(1, 'first')),
+      activity.appendEvent('dev_nobody', event(1, 'lost')),
+      activity.appendEvent('dev_b', event(1, 'other')),
+      activity.appendEvent('dev_a', event(2, 'second')),
+    ]);
+    const rows = await db.query<{ device_id: string; rev: number; message: string }>(
+      `SELECT device_id, rev, message FROM device_events ORDER BY id`,
+    );
+    expect(rows.map((r) => [r.device_id, r.rev, r.message])).toEqual([
+      ['dev_a', 1, 'first'],
+      ['dev_b', 1, 'other'],
+      ['dev_a', 2, 'second'],
+    ]);
+  });
+});
