@@ -15,8 +15,10 @@ import { UplinkRouter } from './uplink-router';
 export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Broker');
   private readonly deliver = (packet: { topic: string; payload: Buffer | string }, done: () => void): void => {
-    done();
     this.uplink.route(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+    // Not synchronously: aedes drains its queue of waiting messages through this callback, one
+    // stack frame per message, and a burst of thousands overflowed the stack.
+    setImmediate(done);
   };
 
   constructor(

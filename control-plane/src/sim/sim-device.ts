@@ -188,27 +188,31 @@ export class SimDevice {
     this.phase = 'fetch';
     this.candidate = slot;
     void this.report();
+    // The outcome is scheduled from the probation step, not beside it: two independent timers
+    // can fire out of order on a saturated load generator, leaving a committed device
+    // reporting probation for ever.
     this.later(Math.floor(updateMs / 2), () => {
       if (this.rev !== slot.rev) return;
       this.phase = 'probation';
       void this.report();
+      if (behavior !== 'hang') this.later(updateMs - Math.floor(updateMs / 2), () => this.settle(slot, behavior));
     });
-    if (behavior === 'hang') return;
-    this.later(updateMs, () => {
-      if (this.rev !== slot.rev) return;
-      if (behavior === 'commit') {
-        this.active = slot;
-        this.event('update-committed', slot, `committed ${slot.version ?? 'empty assembly'} (rev ${slot.rev})`);
-      } else {
-        this.failedRev = slot.rev;
-        this.lastFailure = `probation: component "web" unhealthy on ${this.deviceId} (simulated)`;
-        this.event('update-rolled-back', slot, this.lastFailure);
-      }
-      this.phase = 'idle';
-      this.candidate = null;
-      void this.report();
-      this.options.onSettled?.(this, behavior, slot.rev);
-    });
+  }
+
+  private settle(slot: SlotRef, behavior: 'commit' | 'rollback'): void {
+    if (this.rev !== slot.rev) return;
+    if (behavior === 'commit') {
+      this.active = slot;
+      this.event('update-committed', slot, `committed ${slot.version ?? 'empty assembly'} (rev ${slot.rev})`);
+    } else {
+      this.failedRev = slot.rev;
+      this.lastFailure = `probation: component "web" unhealthy on ${this.deviceId} (simulated)`;
+      this.event('update-rolled-back', slot, this.lastFailure);
+    }
+    this.phase = 'idle';
+    this.candidate = null;
+    void this.report();
+    this.options.onSettled?.(this, behavior, slot.rev);
   }
 
   private async onCommand(command: Command): Promise<void> {
