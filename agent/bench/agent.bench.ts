@@ -1,3 +1,4 @@
+import { minimalComponent } from '@flotilla/shared';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { EngineClient } from '../src/runtime/engine-client';
 import { systemClock } from '../src/support/clock';
 import { silentLogger } from '../src/support/logger';
 import { pushUniqueImage } from '../src/testing/images';
-import { signedDesired, testComponent, testSigner } from '../src/testing/releases';
+import { signedDesired, testSigner } from '../src/testing/releases';
 import { AgentProcess } from '../src/testing/agent-process';
 import { ImageLedger } from '../src/update/image-ledger';
 import { UpdateJournal } from '../src/update/journal';
@@ -99,7 +100,10 @@ async function idle(image: string, entry: { label: string; path: string }): Prom
   });
   try {
     for (let i = 0; i < 100 && !existsSync(join(dir, 'agent.sock')); i++) await new Promise((r) => setTimeout(r, 100));
-    const desired = signedDesired(signer, 1, [testComponent('web', image, { command: SERVE })], { name: `bench${run}`, probationMs: 500 });
+    const desired = signedDesired(signer, 1, [minimalComponent('web', image, { command: SERVE })], {
+      name: `bench${run}`,
+      probationMs: 500,
+    });
     await request(dir, { op: 'apply', desired });
     for (let i = 0; i < 200; i++) {
       const reply = await request(dir, { op: 'status' });
@@ -179,7 +183,7 @@ async function engineBaseline(image: string, components: number): Promise<number
     await runtime.createAndStart({
       name,
       assembly: `base${run}`,
-      spec: testComponent(`b${i}`, image, { command: SERVE, networks: [] }),
+      spec: minimalComponent(`b${i}`, image, { command: SERVE, networks: [] }),
       labels: { 'io.flotilla.managed': 'true' },
     });
   }
@@ -203,7 +207,7 @@ async function updates(): Promise<Array<Record<string, string | number>>> {
       signer,
       ++rev,
       Array.from({ length: COMPONENTS }, (_, i) =>
-        testComponent(`c${i}`, image, {
+        minimalComponent(`c${i}`, image, {
           command: SERVE,
           ...(healthy ? {} : { healthcheck: { test: ['CMD', 'false'], intervalMs: 200, retries: 1 } }),
         }),

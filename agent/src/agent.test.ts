@@ -1,3 +1,4 @@
+import { minimalComponent } from '@flotilla/shared';
 import type { Inventory, DeviceEvent } from '@flotilla/shared';
 import { EMPTY_OUTBOX, enqueue, type OutboxContents } from './link/outbox';
 import { Agent } from './agent';
@@ -6,7 +7,7 @@ import { LABEL } from './runtime/labels';
 import { systemClock, type Clock } from './support/clock';
 import { silentLogger } from './support/logger';
 import { instantClock } from './support/test-clock';
-import { signedDesired, testComponent, testSigner } from './testing/releases';
+import { signedDesired, testSigner } from './testing/releases';
 import { INITIAL_STATE, type UpdateState } from './update/machine';
 import { RecordingUplink } from './testing/recording-uplink';
 
@@ -114,7 +115,7 @@ const running = (runtime: InMemoryRuntime) =>
 describe('Agent with the A/B updater (in-memory engine)', () => {
   it('walks verify → fetch → switch → probation → commit, journaling each phase before acting, and reports the slots', async () => {
     const { agent, uplink, runtime, journal } = await started(setup());
-    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A), testComponent('db', IMG_A)], { probationMs: 1_000 }));
+    agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A), minimalComponent('db', IMG_A)], { probationMs: 1_000 }));
     await agent.updater.settled();
     expect(journal.phases).toEqual(['verify', 'fetch', 'switch', 'probation', 'commit', 'idle']);
     expect(running(runtime)).toEqual(['db:A', 'web:A']);
@@ -142,9 +143,9 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
 
   it('refuses a release with a bad signature before anything stops, and does not try that rev again', async () => {
     const { agent, uplink, runtime, journal } = await started(setup());
-    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)]));
     await agent.updater.settled();
-    const forged = signedDesired(signer, 2, [testComponent('web', IMG_B)]);
+    const forged = signedDesired(signer, 2, [minimalComponent('web', IMG_B)]);
     forged.release!.assembly.components[0]!.environment.X = 'tampered';
     agent.desire(forged);
     await agent.updater.settled();
@@ -159,10 +160,10 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
 
   it('refuses a release for another board, and one that does not fit on the disk', async () => {
     const s = await started(setup(undefined, undefined, { board: 'raspberrypi5', freeDisk: 100 * 1024 * 1024 }));
-    s.agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)], { boards: ['raspberrypi4-64'] }));
+    s.agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)], { boards: ['raspberrypi4-64'] }));
     await s.agent.updater.settled();
     expect(s.journal.state.lastFailure).toMatch(/this device is a raspberrypi5/);
-    s.agent.desire(signedDesired(signer, 2, [testComponent('web', IMG_A)], { boards: ['raspberrypi5'] }));
+    s.agent.desire(signedDesired(signer, 2, [minimalComponent('web', IMG_A)], { boards: ['raspberrypi5'] }));
     await s.agent.updater.settled();
     expect(s.journal.state.lastFailure).toMatch(/not enough disk/);
     expect(s.runtime.calls.filter((c) => c.startsWith('pull'))).toEqual([]);
@@ -170,9 +171,9 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
 
   it('stays on the active slot when an image cannot be pulled', async () => {
     const { agent, runtime, journal } = await started(setup());
-    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)]));
     await agent.updater.settled();
-    agent.desire(signedDesired(signer, 2, [testComponent('web', MISSING)]));
+    agent.desire(signedDesired(signer, 2, [minimalComponent('web', MISSING)]));
     await agent.updater.settled();
     expect(running(runtime)).toEqual(['web:A']);
     expect(journal.state).toMatchObject({
@@ -185,11 +186,11 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
 
   it('rolls back to the old slot when the candidate turns unhealthy during probation', async () => {
     const { agent, uplink, runtime, journal } = await started(setup());
-    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)]));
     await agent.updater.settled();
     runtime.healthOf = (c) => (c === 'web' ? 'unhealthy' : undefined);
     agent.desire(
-      signedDesired(signer, 2, [testComponent('web', IMG_B, { healthcheck: { test: ['CMD', 'false'] } })], { probationMs: 5_000 }),
+      signedDesired(signer, 2, [minimalComponent('web', IMG_B, { healthcheck: { test: ['CMD', 'false'] } })], { probationMs: 5_000 }),
     );
     await agent.updater.settled();
     expect(running(runtime)).toEqual(['web:A']);
@@ -200,9 +201,9 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
 
   it('rolls back after a restart found the journal in SWITCH or PROBATION', async () => {
     const first = await started(setup());
-    first.agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    first.agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)]));
     await first.agent.updater.settled();
-    const candidate = signedDesired(signer, 2, [testComponent('web', IMG_B)]);
+    const candidate = signedDesired(signer, 2, [minimalComponent('web', IMG_B)]);
     first.journal.state = { ...first.journal.state, phase: 'probation', candidate };
     const second = await started(setup(first.journal, first.runtime));
     expect(second.journal.state).toMatchObject({ phase: 'idle', active: { rev: 1 }, failedRev: 2 });
@@ -212,11 +213,11 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
 
   it('rolls back on the rollback command during probation, and refuses it when nothing is on trial', async () => {
     const { agent, runtime } = await started(setup(undefined, undefined, { clock: systemClock }));
-    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)]));
     await agent.updater.settled();
     const idle = await agent.command({ schema: 1, id: 'c1', name: 'rollback', args: {} }).catch((e: Error) => e.message);
     expect(idle).toMatch(/nothing to roll back/);
-    agent.desire(signedDesired(signer, 2, [testComponent('web', IMG_B)], { probationMs: 3_600_000 }));
+    agent.desire(signedDesired(signer, 2, [minimalComponent('web', IMG_B)], { probationMs: 3_600_000 }));
     for (let i = 0; i < 200 && agent.updater.current.phase !== 'probation'; i++) await new Promise((r) => setTimeout(r, 5));
     expect(agent.updater.current.phase).toBe('probation');
     await expect(agent.command({ schema: 1, id: 'c2', name: 'rollback', args: {} })).resolves.toMatchObject({ ok: true });
@@ -227,9 +228,9 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
 
   it('queues a newer desired state that arrives during probation and applies it after', async () => {
     const { agent, runtime, journal } = await started(setup());
-    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)], { probationMs: 2_000 }));
+    agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)], { probationMs: 2_000 }));
     for (let i = 0; i < 200 && agent.updater.current.phase !== 'probation'; i++) await new Promise((r) => setImmediate(r));
-    agent.desire(signedDesired(signer, 2, [testComponent('web', IMG_B)]));
+    agent.desire(signedDesired(signer, 2, [minimalComponent('web', IMG_B)]));
     await agent.updater.settled();
     expect(journal.state).toMatchObject({ phase: 'idle', active: { rev: 2 }, pending: null });
     expect(running(runtime)).toEqual(['web:B']);
@@ -237,9 +238,9 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
 
   it('collects the old slot images at commit and keeps those of the new one', async () => {
     const { agent, runtime } = await started(setup());
-    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)]));
     await agent.updater.settled();
-    agent.desire(signedDesired(signer, 2, [testComponent('web', IMG_B)]));
+    agent.desire(signedDesired(signer, 2, [minimalComponent('web', IMG_B)]));
     await agent.updater.settled();
     expect([...runtime.images]).toEqual([IMG_B]);
   });
@@ -247,7 +248,7 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
   it('keeps events in the bounded outbox while offline and sends them, with the overflow count, on reconnect', async () => {
     const { agent, uplink, outbox } = await started(setup());
     uplink.connected = false;
-    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)]));
     await agent.updater.settled();
     expect(uplink.of('events')).toEqual([]);
     expect(outbox.contents.events).toHaveLength(3);
@@ -261,7 +262,7 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
 
   it('records each command as an event, and a component restart when the next report sees it', async () => {
     const { agent, uplink } = await started(setup());
-    agent.desire(signedDesired(signer, 1, [testComponent('web', IMG_A)]));
+    agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)]));
     await agent.updater.settled();
     await agent.reportNow();
     await agent.command({ schema: 1, id: 'c9', name: 'restart-component', args: { component: 'web' } });

@@ -1,3 +1,4 @@
+import { minimalComponent } from '@flotilla/shared';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { Agent } from '../agent';
 import { InMemoryRuntime } from '../runtime/in-memory-runtime';
 import { systemClock } from '../support/clock';
 import { silentLogger } from '../support/logger';
-import { signedDesired, testComponent, testSigner } from '../testing/releases';
+import { signedDesired, testSigner } from '../testing/releases';
 import { INITIAL_STATE, type UpdateState } from '../update/machine';
 import { runCli } from './client';
 import { ControlServer } from './control-server';
@@ -61,7 +62,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
 describe('flotilla-agent CLI', () => {
   it('applies a signed desired file, shows status, reads logs, and rolls back a trial', async () => {
     const file = join(dir, 'desired.json');
-    await writeFile(file, JSON.stringify(signedDesired(signer, 1, [testComponent('web', IMG)], { probationMs: 60_000 })));
+    await writeFile(file, JSON.stringify(signedDesired(signer, 1, [minimalComponent('web', IMG)], { probationMs: 60_000 })));
     expect(await cli('apply', file)).toEqual({ code: 0, out: 'accepted rev 1\n' });
     for (let i = 0; i < 100 && agent.updater.current.phase !== 'probation'; i++) await new Promise((r) => setTimeout(r, 20));
 

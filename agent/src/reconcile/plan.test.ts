@@ -1,3 +1,4 @@
+import { minimalComponent } from '@flotilla/shared';
 import type { ComponentSpec } from '@flotilla/shared';
 import type { ManagedContainer } from '../runtime/container-runtime';
 import { LABEL, containerName } from '../runtime/labels';
@@ -10,23 +11,7 @@ const IMG_A = 'registry.local/app@sha256:' + 'a'.repeat(64);
 const IMG_B = 'registry.local/app@sha256:' + 'b'.repeat(64);
 const RELEASE_ID = '11111111-1111-4111-8111-111111111111';
 
-function component(name: string, overrides: Partial<ComponentSpec> = {}): ComponentSpec {
-  return {
-    name,
-    image: IMG_A,
-    environment: {},
-    ports: [],
-    mounts: [],
-    restart: 'unless-stopped',
-    dependsOn: {},
-    labels: {},
-    devices: [],
-    capAdd: [],
-    networks: ['default'],
-    update: 'download-then-switch',
-    ...overrides,
-  };
-}
+const component = (name: string, overrides: Partial<ComponentSpec> = {}): ComponentSpec => minimalComponent(name, IMG_A, overrides);
 
 function desired(
   components: ComponentSpec[],

@@ -1,3 +1,4 @@
+import { minimalComponent } from '@flotilla/shared';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -23,23 +24,7 @@ const assembly = `rc${run}`;
 const db = `db${run}`;
 const web = `web${run}`;
 
-function component(name: string, overrides: Partial<ComponentSpec>): ComponentSpec {
-  return {
-    name,
-    image: images.busybox,
-    environment: {},
-    ports: [],
-    mounts: [],
-    restart: 'unless-stopped',
-    dependsOn: {},
-    labels: {},
-    devices: [],
-    capAdd: [],
-    networks: ['default'],
-    update: 'download-then-switch',
-    ...overrides,
-  };
-}
+const component = (name: string, overrides: Partial<ComponentSpec>): ComponentSpec => minimalComponent(name, images.busybox, overrides);
 
 function desired(webEnv: Record<string, string>): Parameters<typeof targetFromDesired>[0] {
   return {

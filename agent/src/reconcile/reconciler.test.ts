@@ -1,3 +1,4 @@
+import { minimalComponent } from '@flotilla/shared';
 import type { ComponentSpec } from '@flotilla/shared';
 import { InMemoryRuntime } from '../runtime/in-memory-runtime';
 import { silentLogger } from '../support/logger';
@@ -8,23 +9,7 @@ import { targetFromDesired } from './target';
 
 const IMG = 'registry.local/app@sha256:' + 'a'.repeat(64);
 
-function component(name: string, overrides: Partial<ComponentSpec> = {}): ComponentSpec {
-  return {
-    name,
-    image: IMG,
-    environment: {},
-    ports: [],
-    mounts: [],
-    restart: 'unless-stopped',
-    dependsOn: {},
-    labels: {},
-    devices: [],
-    capAdd: [],
-    networks: ['default'],
-    update: 'download-then-switch',
-    ...overrides,
-  };
-}
+const component = (name: string, overrides: Partial<ComponentSpec> = {}): ComponentSpec => minimalComponent(name, IMG, overrides);
 
 function target(components: ComponentSpec[]) {
   const desired: Parameters<typeof targetFromDesired>[0] = {

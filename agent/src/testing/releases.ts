@@ -27,24 +27,6 @@ export function endorseKey(key: ReleaseKey, by: TestSigner): EndorsedReleaseKey 
   return { ...key, endorsement: { keyId: by.key.keyId, value: sign(null, keyEndorsementPayload(key), by.privateKey).toString('base64') } };
 }
 
-export function testComponent(name: string, image: string, overrides: Partial<ComponentSpec> = {}): ComponentSpec {
-  return {
-    name,
-    image,
-    environment: {},
-    ports: [],
-    mounts: [],
-    restart: 'unless-stopped',
-    dependsOn: {},
-    labels: {},
-    devices: [],
-    capAdd: [],
-    networks: ['default'],
-    update: 'download-then-switch',
-    ...overrides,
-  };
-}
-
 /** A signed desired document; `assembly` overrides the defaults (one network, probation 0, no control-plane check). */
 export function signedDesired(
   signer: TestSigner,

@@ -1,3 +1,4 @@
+import { minimalComponent } from '@flotilla/shared';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { EngineClient } from '../runtime/engine-client';
 import { LABEL } from '../runtime/labels';
 import { AgentProcess } from '../testing/agent-process';
 import { pushUniqueImage } from '../testing/images';
-import { signedDesired, testComponent, testSigner } from '../testing/releases';
+import { signedDesired, testSigner } from '../testing/releases';
 import { UpdateJournal } from './journal';
 
 /**
@@ -57,8 +58,8 @@ function release(which: 'a' | 'b', healthy = true): Desired {
     signer,
     ++rev,
     [
-      testComponent('web', image, { command: SERVE, ...check }),
-      testComponent('side', image, { command: SERVE, environment: { R: which } }),
+      minimalComponent('web', image, { command: SERVE, ...check }),
+      minimalComponent('side', image, { command: SERVE, environment: { R: which } }),
     ],
     { name: assembly, probationMs: 500 },
   );

@@ -1,3 +1,4 @@
+import { minimalComponent } from '@flotilla/shared';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { silentLogger } from '../support/logger';
 import Docker from 'dockerode';
 import { buildLocalImage } from '../testing/images';
 import { PrivateDockerd } from '../testing/private-dockerd';
-import { signedDesired, testComponent, testSigner } from '../testing/releases';
+import { signedDesired, testSigner } from '../testing/releases';
 import { ImageLedger } from './image-ledger';
 import { UpdateJournal } from './journal';
 
@@ -74,7 +75,7 @@ it('rolls back to the old slot, leaving no orphaned container, when the engine r
   });
   await agent.start(uplink);
   const release = (rev: number, image: string, probationMs: number) =>
-    signedDesired(signer, rev, [testComponent('web', image, { command: SERVE }), testComponent('side', image, { command: SERVE })], {
+    signedDesired(signer, rev, [minimalComponent('web', image, { command: SERVE }), minimalComponent('side', image, { command: SERVE })], {
       name: `er${run}`,
       probationMs,
     });

@@ -1,14 +1,15 @@
+import { minimalComponent } from '@flotilla/shared';
 import type { ManagedContainer } from '../runtime/container-runtime';
 import { LABEL } from '../runtime/labels';
 import { targetFromDesired } from '../reconcile/target';
-import { signedDesired, testComponent, testSigner } from '../testing/releases';
+import { signedDesired, testSigner } from '../testing/releases';
 import { judgeGate, type GateInput } from './gate';
 
 const IMG = 'registry.local/app@sha256:' + 'a'.repeat(64);
 const target = targetFromDesired(
   signedDesired(testSigner(), 1, [
-    testComponent('web', IMG, { healthcheck: { test: ['CMD', 'true'] } }),
-    testComponent('job', IMG, { restart: 'no' }),
+    minimalComponent('web', IMG, { healthcheck: { test: ['CMD', 'true'] } }),
+    minimalComponent('job', IMG, { restart: 'no' }),
   ]),
 )!;
 

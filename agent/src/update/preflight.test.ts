@@ -1,4 +1,5 @@
-import { signedDesired, testComponent, testSigner } from '../testing/releases';
+import { minimalComponent } from '@flotilla/shared';
+import { signedDesired, testSigner } from '../testing/releases';
 import { preflight, type PreflightInput } from './preflight';
 
 const signer = testSigner();
@@ -7,7 +8,7 @@ const MiB = 1024 * 1024;
 
 function input(overrides: Partial<PreflightInput> = {}): PreflightInput {
   return {
-    release: signedDesired(signer, 1, [testComponent('web', IMG)]).release,
+    release: signedDesired(signer, 1, [minimalComponent('web', IMG)]).release,
     trustedKeys: [signer.key],
     board: 'raspberrypi5',
     architecture: 'arm64',
@@ -31,7 +32,7 @@ describe('preflight (VERIFY)', () => {
   });
 
   it('refuses another board, and a board-bound release on a device whose board is unknown', () => {
-    const release = signedDesired(signer, 1, [testComponent('web', IMG)], { boards: ['raspberrypi4-64'] }).release;
+    const release = signedDesired(signer, 1, [minimalComponent('web', IMG)], { boards: ['raspberrypi4-64'] }).release;
     expect(preflight(input({ release }))).toMatchObject({ ok: false, reason: expect.stringMatching(/this device is a raspberrypi5/) });
     expect(preflight(input({ release, board: undefined }))).toMatchObject({ ok: false, reason: expect.stringMatching(/FLOTILLA_BOARD/) });
     expect(preflight(input({ release, board: 'raspberrypi4-64' }))).toMatchObject({ ok: true });

@@ -1,3 +1,4 @@
+import { minimalComponent } from '@flotilla/shared';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { LABEL } from '../runtime/labels';
 import { systemClock } from '../support/clock';
 import { silentLogger } from '../support/logger';
 import { pushUniqueImage } from '../testing/images';
-import { signedDesired, testComponent, testSigner } from '../testing/releases';
+import { signedDesired, testSigner } from '../testing/releases';
 import { ImageLedger } from './image-ledger';
 import { UpdateJournal } from './journal';
 import { registryFacts } from './registry-facts';
@@ -93,7 +94,7 @@ async function engineView(): Promise<string[]> {
 }
 
 const web = (image: string, update: 'download-then-switch' | 'switch-then-download' = 'download-then-switch') =>
-  testComponent('web', image, { command: SERVE, update });
+  minimalComponent('web', image, { command: SERVE, update });
 
 async function update(agent: Agent, rev: number, image: string, registryAuth?: RegistryAuth[], update?: Parameters<typeof web>[1]) {
   agent.desire({

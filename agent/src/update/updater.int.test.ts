@@ -1,3 +1,4 @@
+import { minimalComponent } from '@flotilla/shared';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { LABEL } from '../runtime/labels';
 import { systemClock } from '../support/clock';
 import { silentLogger } from '../support/logger';
 import { pushUniqueImage } from '../testing/images';
-import { signedDesired, testComponent, testSigner } from '../testing/releases';
+import { signedDesired, testSigner } from '../testing/releases';
 import { ImageLedger } from './image-ledger';
 import { UpdateJournal } from './journal';
 import { registryFacts } from './registry-facts';
@@ -82,8 +83,8 @@ async function update(rev: number, ...args: Parameters<typeof signedDesired> ext
   return agent.updater.current;
 }
 
-const web = (image: string, overrides: Parameters<typeof testComponent>[2] = {}) =>
-  testComponent('web', image, { command: SERVE, ...overrides });
+const web = (image: string, overrides: Parameters<typeof minimalComponent>[2] = {}) =>
+  minimalComponent('web', image, { command: SERVE, ...overrides });
 
 describe('A/B update on a real engine', () => {
   it('installs, then a healthy update commits and the old slot image is collected', async () => {
@@ -120,7 +121,7 @@ describe('A/B update on a real engine', () => {
 
   it('rolls back a crash-looping component before the probation window ends', async () => {
     const started = Date.now();
-    const state = await update(4, [web(imageB), testComponent('crasher', imageC, { command: ['sh', '-c', 'sleep 0.2; exit 3'] })], {
+    const state = await update(4, [web(imageB), minimalComponent('crasher', imageC, { command: ['sh', '-c', 'sleep 0.2; exit 3'] })], {
       name: assembly,
       probationMs: 30_000,
     });

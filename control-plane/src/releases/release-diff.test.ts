@@ -1,21 +1,9 @@
+import { minimalComponent } from '@flotilla/shared';
 import type { AssemblySpec, ComponentSpec } from '@flotilla/shared';
 import { diffAssemblies } from './release-diff';
 
-const component = (name: string, overrides: Partial<ComponentSpec> = {}): ComponentSpec => ({
-  name,
-  image: `reg/${name}@sha256:${'a'.repeat(64)}`,
-  environment: {},
-  ports: [],
-  mounts: [],
-  restart: 'unless-stopped',
-  dependsOn: {},
-  labels: {},
-  devices: [],
-  capAdd: [],
-  networks: ['default'],
-  update: 'download-then-switch',
-  ...overrides,
-});
+const component = (name: string, overrides: Partial<ComponentSpec> = {}): ComponentSpec =>
+  minimalComponent(name, `reg/${name}@sha256:${'a'.repeat(64)}`, overrides);
 
 const assembly = (components: ComponentSpec[], overrides: Partial<AssemblySpec> = {}): AssemblySpec => ({
   name: 'origin',

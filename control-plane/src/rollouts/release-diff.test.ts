@@ -1,22 +1,9 @@
+import { minimalComponent } from '@flotilla/shared';
 import type { AssemblySpec, ComponentSpec } from '@flotilla/shared';
 import { planChanges } from './release-diff';
 
-function component(name: string, image: string, over: Partial<ComponentSpec> = {}): ComponentSpec {
-  return {
-    name,
-    image,
-    environment: {},
-    ports: [],
-    mounts: [],
-    restart: 'unless-stopped',
-    dependsOn: {},
-    labels: {},
-    devices: [],
-    capAdd: [],
-    networks: [],
-    ...over,
-  } as ComponentSpec;
-}
+const component = (name: string, image: string, over: Partial<ComponentSpec> = {}): ComponentSpec =>
+  minimalComponent(name, image, { networks: [], ...over });
 
 function assembly(components: ComponentSpec[]): AssemblySpec {
   return { name: 'origin', version: '1', probationMs: 1000, components, volumes: [], networks: [] } as unknown as AssemblySpec;

@@ -1,4 +1,5 @@
 import { parseAssemblyYaml, shellWords } from './parse';
+import { minimalComponent } from './spec';
 
 const minimal = `
 name: demo
@@ -10,6 +11,12 @@ services:
 `;
 
 describe('parseAssemblyYaml', () => {
+  it('normalizes a service with only an image to minimalComponent', () => {
+    const r = parseAssemblyYaml(minimal);
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    expect(r.spec.components).toEqual([minimalComponent('web', `127.0.0.1:5000/web@sha256:${'a'.repeat(64)}`)]);
+  });
+
   it('normalizes a compose file with an x-flotilla block', () => {
     const r = parseAssemblyYaml(`
 name: demo

@@ -73,3 +73,25 @@ export type AssemblySpec = z.infer<typeof AssemblySpec>;
 export const DEFAULT_PROBATION_MS = 30_000;
 /** The network every component joins when it names none, as Compose's `default`. */
 export const DEFAULT_NETWORK = 'default';
+
+/**
+ * What a service with nothing but an image normalizes to (parse.test.ts holds the two
+ * together), plus `overrides`: the starting point for components built in code and tests.
+ */
+export function minimalComponent(name: string, image: string, overrides: Partial<ComponentSpec> = {}): ComponentSpec {
+  return {
+    name,
+    image,
+    environment: {},
+    ports: [],
+    mounts: [],
+    restart: 'unless-stopped',
+    dependsOn: {},
+    labels: {},
+    devices: [],
+    capAdd: [],
+    networks: [DEFAULT_NETWORK],
+    update: 'download-then-switch',
+    ...overrides,
+  };
+}

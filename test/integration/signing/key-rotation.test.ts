@@ -1,3 +1,4 @@
+import { minimalComponent } from '@flotilla/shared';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { EngineClient } from '../../../agent/src/runtime/engine-client';
 import { systemClock } from '../../../agent/src/support/clock';
 import { silentLogger } from '../../../agent/src/support/logger';
 import { pushUniqueImage } from '../../../agent/src/testing/images';
-import { endorseKey, signedDesired, testComponent, testSigner } from '../../../agent/src/testing/releases';
+import { endorseKey, signedDesired, testSigner } from '../../../agent/src/testing/releases';
 import { ImageLedger } from '../../../agent/src/update/image-ledger';
 import { UpdateJournal } from '../../../agent/src/update/journal';
 import { registryFacts } from '../../../agent/src/update/registry-facts';
@@ -168,7 +169,9 @@ describe('release-signing key rotation reaches provisioned devices', () => {
     const before = agent.updater.current.active;
     const [stranger, accomplice] = [testSigner(), testSigner()];
     const forged: Desired = {
-      ...signedDesired(stranger, agent.heldRev() + 100, [testComponent('app', image, { command: ['sleep', '3600'] })], { name: assembly }),
+      ...signedDesired(stranger, agent.heldRev() + 100, [minimalComponent('app', image, { command: ['sleep', '3600'] })], {
+        name: assembly,
+      }),
       keyEndorsements: [endorseKey(stranger.key, accomplice)],
     };
     agent.desire(forged);
