@@ -3,13 +3,14 @@ import {
   type ChannelPayload,
   type Command,
   type CommandResult,
-  type Desired,
+  Desired,
   type DeviceChannel,
   type DeviceEvent,
   type Inventory,
   type LocalStatus,
   type Reported,
 } from '@flotilla/shared';
+import type { DesiredGate } from './admission/desired-gate';
 import { inventoryFingerprint } from './hardware/inventory-change';
 import type { TelemetrySample } from './hardware/telemetry';
 import type { EventOutbox } from './link/outbox';
@@ -69,6 +70,8 @@ export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlane
   os?: OsUpdates;
   /** Status for apps on the board (`LocalStatusFile`); written at every report tick. */
   localStatus?: { write(status: LocalStatus): Promise<void> };
+  /** Judges every `desired` message from the network (`receive`); without it the agent takes none. */
+  gate?: Pick<DesiredGate, 'admit'>;
   settings?: Partial<AgentSettings & UpdaterSettings>;
 };
 
@@ -132,6 +135,41 @@ export class Agent {
 
   heldRev(): number {
     return this.updater.heldRev();
+  }
+
+  /**
+   * A `desired` message from the network: the gate verifies it; a refused one moves nothing and
+   * leaves a `desired-refused` event. Resolves once it is judged (and handed on when taken).
+   */
+  async receive(bytes: Uint8Array | string): Promise<void> {
+    const gate = this.deps.gate;
+    if (!gate) {
+      this.event('desired-refused', 'this agent has no desired gate configured; desired states from the network are refused', null);
+      return;
+    }
+    let outcome: Awaited<ReturnType<DesiredGate['admit']>>;
+    try {
+      outcome = await gate.admit(bytes);
+    } catch (err) {
+      // The watermark or key file could not be written: not taken, the control plane sends it again.
+      this.deps.logger.error('desired state not taken', { error: errorMessage(err) });
+      this.event('desired-refused', `could not keep the desired state: ${errorMessage(err)}`, null);
+      return;
+    }
+    if (!outcome.ok) {
+      if (outcome.code === 'duplicate') return this.deps.logger.info('desired state already held, ignored', { rev: outcome.rev });
+      this.deps.logger.warn('desired state refused', { code: outcome.code, reason: outcome.reason });
+      return this.eventWithRev('desired-refused', `${outcome.code}: ${outcome.reason}`, outcome.rev);
+    }
+    const { statement, learned } = outcome;
+    for (const key of learned.added) {
+      this.eventWithRev('release-key-added', `now trusts release key ${key.keyId}, endorsed by ${key.endorsement.keyId}`, statement.rev);
+    }
+    for (const keyId of learned.revoked) {
+      this.eventWithRev('release-key-refused', `release key ${keyId} was revoked by the control plane; no longer trusted`, statement.rev);
+    }
+    // The updater and its journal keep the desired state proper; the envelope's fields did their work here.
+    this.desire(Desired.parse(statement));
   }
 
   desire(desired: Desired): void {
@@ -284,6 +322,14 @@ export class Agent {
       ...(slot?.release ? { releaseId: slot.release.id } : releaseId ? { releaseId } : {}),
       ...(phase ? { phase } : {}),
     };
+    this.send(body);
+  }
+
+  private eventWithRev(kind: DeviceEvent['kind'], message: string, rev: number | undefined): void {
+    this.send({ ...this.eventBody(kind, message), ...(rev !== undefined ? { rev } : {}) });
+  }
+
+  private send(body: DeviceEvent): void {
     if (this.uplink?.connected) return this.uplink.publish('events', body);
     this.deps.outbox.push(body).catch((err: unknown) => this.deps.logger.error('could not keep an event', { error: errorMessage(err) }));
   }

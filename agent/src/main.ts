@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { access, statfs } from 'node:fs/promises';
+import { DesiredGate } from './admission/desired-gate';
+import { WatermarkFile } from './admission/watermark-file';
 import { Agent } from './agent';
 import { CLI_COMMANDS, runCli } from './cli/client';
 import { ControlServer } from './cli/control-server';
@@ -70,7 +72,8 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
   logger.info('board', { board: board ?? 'unknown' });
   const outbox = new EventOutbox(config.stateDir);
   await outbox.load();
-  const agent = new Agent({
+  const trustedKeys = await TrustedKeyStore.open({ stateDir: config.stateDir, pinned: credential.releaseKeys, logger });
+  const agent: Agent = new Agent({
     deviceId: credential.deviceId,
     localStatus: new LocalStatusFile(config.statusDir),
     runtime,
@@ -79,7 +82,14 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
     ledger: new ImageLedger(config.stateDir),
     clock: systemClock,
     logger,
-    releaseKeys: await TrustedKeyStore.open({ stateDir: config.stateDir, pinned: credential.releaseKeys, logger }),
+    releaseKeys: trustedKeys,
+    gate: new DesiredGate({
+      deviceId: credential.deviceId,
+      trust: trustedKeys,
+      watermark: new WatermarkFile(config.stateDir),
+      clock: systemClock,
+      heldRev: () => agent.heldRev(),
+    }),
     board,
     freeDiskBytes: (path) => freeBytes(path, config.stateDir),
     imageFacts: (ref, architecture, auth) => registryFacts(ref, architecture, auth),
@@ -102,7 +112,7 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
     credential,
     logger,
     heldRev: () => agent.heldRev(),
-    onDesired: (desired) => agent.desire(desired),
+    onDesired: (payload) => void agent.receive(payload),
     onCommand: (command) => agent.command(command),
     onConnect: () => agent.onConnected(),
   });

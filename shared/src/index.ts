@@ -27,3 +27,5 @@ export * from './registries/registry-client';
 export * from './api/api-json-schema';
 export * from './api/dashboard';
 export * from './agent-node-flags';
+export * from './protocol/desired-signing';
+export * from './protocol/desired-admission';

@@ -7,7 +7,6 @@ import {
   type ChannelPayload,
   type Command,
   type CommandResult,
-  type Desired,
   type DeviceChannel,
   type DeviceCredential,
 } from '@flotilla/shared';
@@ -19,14 +18,14 @@ export type MqttConnect = (url: string, options: IClientOptions) => MqttClient;
 export interface MqttLinkOptions {
   credential: Pick<DeviceCredential, 'deviceId' | 'password' | 'mqttUrl'>;
   logger: Logger;
-  /** The desired rev the agent holds: sent with `desired/get`, and anything not newer is ignored. */
+  /** The desired rev the agent holds: sent with `desired/get`. */
   heldRev: () => number;
-  onDesired: (desired: Desired) => void;
+  /** A `desired` message as it arrived, not yet verified. */
+  onDesired: (payload: Buffer) => void;
   onCommand: (command: Command) => Promise<CommandResult>;
   /** Called after every (re)connect, once status, subscriptions and `desired/get` are sent. */
   onConnect?: () => void;
   connect?: MqttConnect;
-  now?: () => Date;
   reconnectPeriodMs?: number;
 }
 
@@ -50,11 +49,8 @@ const QOS: Record<DeviceChannel, 0 | 1> = {
  */
 export class MqttLink {
   private client: MqttClient | undefined;
-  private readonly now: () => Date;
 
-  constructor(private readonly options: MqttLinkOptions) {
-    this.now = options.now ?? (() => new Date());
-  }
+  constructor(private readonly options: MqttLinkOptions) {}
 
   get connected(): boolean {
     return this.client?.connected ?? false;
@@ -152,24 +148,9 @@ export class MqttLink {
     else this.options.logger.warn('message on an unexpected topic', { topic });
   }
 
+  /** Handed on as bytes: whether a desired state is taken is the agent's desired gate's to judge (`DesiredGate`). */
   private onDesiredMessage(payload: Buffer): void {
-    const decoded = decodePayload('desired', payload);
-    if (!decoded.ok) {
-      this.options.logger.warn('invalid desired state ignored', { reason: decoded.reason });
-      this.publish('events', {
-        schema: PROTOCOL_SCHEMA,
-        at: this.now().toISOString(),
-        kind: 'invalid-desired',
-        message: decoded.reason.slice(0, 2_000),
-      });
-      return;
-    }
-    const held = this.options.heldRev();
-    if (decoded.value.rev <= held) {
-      this.options.logger.info('desired state not newer than held, ignored', { rev: decoded.value.rev, held });
-      return;
-    }
-    this.options.onDesired(decoded.value);
+    this.options.onDesired(payload);
   }
 
   private async onCommandMessage(payload: Buffer): Promise<void> {

@@ -9,7 +9,16 @@ import { learnEndorsedKeys, type KeyRefusal } from './trusted-keys';
 /** Keys learned from rotation endorsements, beside `credential.json`. */
 export const LEARNED_KEYS_FILE = 'release-keys.json';
 
-const LearnedKeysFile = z.object({ schema: z.literal(1), keys: z.array(EndorsedReleaseKey) });
+const LearnedKeysFile = z.object({
+  schema: z.literal(1),
+  keys: z.array(EndorsedReleaseKey),
+  /** Key ids the control plane revoked (a signed desired said so): never trusted again, pinned or not. */
+  revoked: z.array(z.string()).default([]),
+});
+interface Stored {
+  keys: EndorsedReleaseKey[];
+  revoked: string[];
+}
 
 export interface KeyLearning {
   /** The keys VERIFY trusts now. */
@@ -25,13 +34,21 @@ export interface ReleaseKeySource {
   learn(offered: readonly EndorsedReleaseKey[]): Promise<KeyLearning>;
 }
 
+/** What the desired gate asks: trust as it would be, then trust as a verified desired changes it. */
+export interface DesiredTrust {
+  /** The keys trusted if `offered` were taken, and the revoked ids; changes nothing. */
+  preview(offered: readonly EndorsedReleaseKey[]): { trusted: ReleaseKey[]; added: EndorsedReleaseKey[]; revoked: ReadonlySet<string> };
+  /** Keeps what a verified desired taught: the keys its endorsements earned and its revocations. */
+  accept(added: readonly EndorsedReleaseKey[], revoked: readonly string[]): Promise<{ added: EndorsedReleaseKey[]; revoked: string[] }>;
+}
+
 /**
  * The device's trusted release keys: pinned at provisioning (`credential.releaseKeys`) plus the
  * rotated keys learned since, kept in `release-keys.json` (atomic write). The file holds the
  * endorsements, not bare keys, and is checked again on load: a key gets in only through an
  * endorsement chain from a pinned key, never by being written to the file.
  */
-export class TrustedKeyStore implements ReleaseKeySource {
+export class TrustedKeyStore implements ReleaseKeySource, DesiredTrust {
   private readonly reported = new Set<string>();
   private dirty = false;
 
@@ -39,20 +56,45 @@ export class TrustedKeyStore implements ReleaseKeySource {
     private readonly path: string,
     private readonly pinned: readonly ReleaseKey[],
     private learned: EndorsedReleaseKey[],
+    private readonly revoked: Set<string>,
     private readonly logger: Logger,
   ) {}
 
   static async open(options: { stateDir: string; pinned: readonly ReleaseKey[]; logger: Logger }): Promise<TrustedKeyStore> {
     const path = join(options.stateDir, LEARNED_KEYS_FILE);
     const stored = await readLearned(path, options.logger);
-    const { added, refused } = learnEndorsedKeys(options.pinned, stored);
+    const revoked = new Set(stored.revoked);
+    // Re-proven from the pinned keys, revoked ones included: a key learned before its endorser was
+    // revoked was earned then; the revoked keys themselves are left out of what is trusted (`keys`).
+    const { added, refused } = learnEndorsedKeys(options.pinned, withoutRevoked(stored.keys, revoked));
     for (const r of refused) options.logger.warn('stored release key no longer trusted', { keyId: r.keyId, reason: r.reason });
     if (added.length > 0) options.logger.info('release keys', { pinned: options.pinned.length, learned: added.map((k) => k.keyId) });
-    return new TrustedKeyStore(path, options.pinned, added, options.logger);
+    if (revoked.size > 0) options.logger.info('revoked release keys', { revoked: [...revoked] });
+    return new TrustedKeyStore(path, options.pinned, added, revoked, options.logger);
   }
 
+  /** Pinned and learned keys, less the revoked ones. */
   keys(): ReleaseKey[] {
-    return [...this.pinned, ...this.learned.map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }))];
+    return withoutRevoked([...this.pinned, ...this.learned], this.revoked).map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }));
+  }
+
+  preview(offered: readonly EndorsedReleaseKey[]): { trusted: ReleaseKey[]; added: EndorsedReleaseKey[]; revoked: ReadonlySet<string> } {
+    const { trusted, added } = learnEndorsedKeys(this.keys(), withoutRevoked(offered, this.revoked));
+    return { trusted, added, revoked: this.revoked };
+  }
+
+  async accept(
+    added: readonly EndorsedReleaseKey[],
+    revoked: readonly string[],
+  ): Promise<{ added: EndorsedReleaseKey[]; revoked: string[] }> {
+    const newlyRevoked = [...new Set(revoked)].filter((id) => !this.revoked.has(id));
+    newlyRevoked.forEach((id) => this.revoked.add(id));
+    const known = new Set(this.keys().map((k) => k.keyId));
+    const newlyAdded = added.filter((k) => !known.has(k.keyId) && !this.revoked.has(k.keyId));
+    this.learned = withoutRevoked([...this.learned, ...newlyAdded], this.revoked);
+    if (newlyAdded.length > 0 || newlyRevoked.length > 0) this.dirty = true;
+    if (this.dirty) await this.persist();
+    return { added: newlyAdded, revoked: newlyRevoked };
   }
 
   /**
@@ -61,7 +103,7 @@ export class TrustedKeyStore implements ReleaseKeySource {
    * since the chain that earned them comes again with every `desired`.
    */
   async learn(offered: readonly EndorsedReleaseKey[]): Promise<KeyLearning> {
-    const result = learnEndorsedKeys(this.keys(), offered);
+    const result = learnEndorsedKeys(this.keys(), withoutRevoked(offered, this.revoked));
     if (result.added.length > 0) {
       this.learned = [...this.learned, ...result.added];
       this.dirty = true;
@@ -77,7 +119,8 @@ export class TrustedKeyStore implements ReleaseKeySource {
 
   private async persist(): Promise<void> {
     try {
-      await writeFileAtomic(this.path, JSON.stringify({ schema: 1, keys: this.learned }, null, 2) + '\n', 0o600);
+      const file = { schema: 1, keys: this.learned, revoked: [...this.revoked] };
+      await writeFileAtomic(this.path, JSON.stringify(file, null, 2) + '\n', 0o600);
       this.dirty = false;
     } catch (err) {
       this.logger.error('cannot store the learned release keys', { path: this.path, error: errorMessage(err) });
@@ -86,21 +129,26 @@ export class TrustedKeyStore implements ReleaseKeySource {
 }
 
 /** An unreadable file costs only what it held: the keys come back with the next `desired`. */
-async function readLearned(path: string, logger: Logger): Promise<EndorsedReleaseKey[]> {
+async function readLearned(path: string, logger: Logger): Promise<Stored> {
+  const none: Stored = { keys: [], revoked: [] };
   let text: string | undefined;
   try {
     text = await readFileIfExists(path);
   } catch (err) {
     logger.warn('cannot read the learned release keys; starting from the pinned ones', { path, error: errorMessage(err) });
-    return [];
+    return none;
   }
-  if (text === undefined) return [];
+  if (text === undefined) return none;
   try {
     const parsed = LearnedKeysFile.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data.keys;
+    if (parsed.success) return parsed.data;
     logger.warn('learned release keys file is not valid; starting from the pinned ones', { path, error: parsed.error.message });
   } catch (err) {
     logger.warn('learned release keys file is not JSON; starting from the pinned ones', { path, error: errorMessage(err) });
   }
-  return [];
+  return none;
+}
+
+function withoutRevoked<K extends ReleaseKey>(keys: readonly K[], revoked: ReadonlySet<string>): K[] {
+  return keys.filter((k) => !revoked.has(k.keyId));
 }

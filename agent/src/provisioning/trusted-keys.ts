@@ -38,7 +38,9 @@ export function learnEndorsedKeys(trusted: readonly ReleaseKey[], offered: reado
     }
     const mismatch = keyIdMismatch(key);
     if (mismatch) refused.push({ keyId: key.keyId, reason: mismatch });
-    else if (!pending.some((p) => p.keyId === key.keyId)) pending.push(key);
+    // One key may come several times, endorsed by different keys (a pruned chain endorses the
+    // current key by every key a device may still hold): each offer is tried.
+    else if (!pending.some((p) => p.keyId === key.keyId && p.endorsement.keyId === key.endorsement.keyId)) pending.push(key);
   }
   // The chain comes oldest first, so one pass usually does; more passes make the order not matter.
   for (let progress = true; progress && pending.length > 0;) {
@@ -46,7 +48,9 @@ export function learnEndorsedKeys(trusted: readonly ReleaseKey[], offered: reado
     const waiting: EndorsedReleaseKey[] = [];
     for (const key of pending) {
       const signer = keys.find((k) => k.keyId === key.endorsement.keyId);
-      if (!signer) {
+      if (keys.some((k) => k.keyId === key.keyId)) {
+        continue; // earned through another endorser in this pass
+      } else if (!signer) {
         waiting.push(key);
       } else if (verifyKeyEndorsement({ keyId: key.keyId, publicKey: key.publicKey }, key.endorsement, [signer])) {
         keys.push({ keyId: key.keyId, publicKey: key.publicKey });
@@ -58,10 +62,15 @@ export function learnEndorsedKeys(trusted: readonly ReleaseKey[], offered: reado
     }
     pending = waiting;
   }
-  for (const key of pending) {
+  // One refusal per key, naming every endorser this device does not know; none for a key earned through another.
+  const unearned = new Map<string, string[]>();
+  for (const key of pending.filter((p) => !keys.some((k) => k.keyId === p.keyId))) {
+    unearned.set(key.keyId, [...(unearned.get(key.keyId) ?? []), key.endorsement.keyId]);
+  }
+  for (const [keyId, endorsers] of unearned) {
     refused.push({
-      keyId: key.keyId,
-      reason: `key ${key.keyId} is endorsed by key ${key.endorsement.keyId}, which this device does not trust (trusted: ${keys.map((k) => k.keyId).join(', ')}); ignored`,
+      keyId,
+      reason: `key ${keyId} is endorsed by key ${endorsers.join(', ')}, which this device does not trust (trusted: ${keys.map((k) => k.keyId).join(', ')}); ignored`,
     });
   }
   return { trusted: keys, added, refused };

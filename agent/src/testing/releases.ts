@@ -6,7 +6,9 @@ import {
   signRelease,
   type AssemblySpec,
   type ComponentSpec,
+  sealDesired,
   type Desired,
+  type DesiredStatement,
   type EndorsedReleaseKey,
   type ReleaseKey,
 } from '@flotilla/shared';
@@ -47,4 +49,22 @@ export function signedDesired(
   };
   const unsigned = { id: randomUUID(), digest: contentDigest(spec), assembly: spec };
   return { schema: 1, rev, config, release: { ...unsigned, signature: signRelease(unsigned, signer.privateKey, signer.key.keyId) } };
+}
+
+/**
+ * `desired` as the control plane sends it: the whole state signed for `deviceId`, issued now and
+ * valid for an hour unless `overrides` say otherwise. Returns the MQTT payload text.
+ */
+export function sealedDesired(signer: TestSigner, deviceId: string, desired: Desired, overrides: Partial<DesiredStatement> = {}): string {
+  const issuedAt = new Date();
+  const statement: DesiredStatement = {
+    ...desired,
+    deviceId,
+    issuedAt: issuedAt.toISOString(),
+    expiresAt: new Date(issuedAt.getTime() + 3_600_000).toISOString(),
+    releaseCreatedAt: desired.release ? issuedAt.toISOString() : null,
+    rollback: false,
+    ...overrides,
+  };
+  return JSON.stringify(sealDesired(statement, signer.privateKey, signer.key.keyId));
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { deviceTopic, encodePayload, type Desired } from '@flotilla/shared';
+import { deviceTopic, encodePayload, type SignedDesired } from '@flotilla/shared';
 import type { Aedes } from 'aedes';
 import type { DesiredPublisher } from '../devices/desired-publisher';
 import { AEDES } from './mqtt-server';
@@ -9,7 +9,7 @@ import { AEDES } from './mqtt-server';
 export class AedesDesiredPublisher implements DesiredPublisher {
   constructor(@Inject(AEDES) private readonly broker: Aedes) {}
 
-  publishDesired(deviceId: string, desired: Desired): Promise<void> {
+  publishDesired(deviceId: string, desired: SignedDesired): Promise<void> {
     const packet = {
       cmd: 'publish' as const,
       topic: deviceTopic(deviceId, 'desired'),

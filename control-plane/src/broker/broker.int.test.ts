@@ -1,6 +1,5 @@
 import {
   PROTOCOL_SCHEMA,
-  decodePayload,
   deviceTopic,
   type DeviceView,
   type Inventory,
@@ -10,6 +9,7 @@ import {
 } from '@flotilla/shared';
 import type { MqttClient } from 'mqtt';
 import { eventually, messagesDuring, nextMessage, startHarness, type Harness } from '../testing/harness';
+import { openDesired } from '../testing/desired';
 
 const manifest = (version: string) => `
 name: origin
@@ -130,14 +130,17 @@ describe('desired state', () => {
     const message = await arriving;
     expect(message.qos).toBe(1);
     expect(message.retain).toBe(false);
-    const desired = decodePayload('desired', message.payload);
-    if (!desired.ok) throw new Error(desired.reason);
-    expect(desired.value).toEqual({
+    const desired = openDesired(message.payload, device.releaseKeys);
+    expect(desired).toMatchObject({
       schema: 1,
+      deviceId: device.deviceId,
       rev: 1,
       release: { id: release.id, digest: release.digest, assembly: release.assembly, signature: release.signature },
+      releaseCreatedAt: release.createdAt,
+      rollback: false,
       config: {},
     });
+    expect(Date.parse(desired.expiresAt)).toBeGreaterThan(Date.parse(desired.issuedAt));
   });
 
   it('answers desired/get after a reconnect only when the device holds an older rev', async () => {
@@ -150,8 +153,7 @@ describe('desired state', () => {
     await client.subscribeAsync(topic, { qos: 1 });
     const arriving = nextMessage(client, topic);
     await publish(client, device, 'desired/get', { schema: 1, rev: 1 });
-    const desired = decodePayload('desired', (await arriving).payload);
-    expect(desired.ok && desired.value.rev).toBe(2);
+    expect(openDesired((await arriving).payload, device.releaseKeys).rev).toBe(2);
 
     const quiet = messagesDuring(client, topic, 700);
     await publish(client, device, 'desired/get', { schema: 1, rev: 2 });

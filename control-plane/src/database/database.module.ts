@@ -9,6 +9,7 @@ import { TelemetryRetention1764350002000 } from './migrations/1764350002000-tele
 import { RegistryCredentials1764400000000 } from './migrations/1764400000000-registry-credentials';
 import { DeviceListIndexes1764410000000 } from './migrations/1764410000000-device-list-indexes';
 import { ReleaseIdempotency1764420000000 } from './migrations/1764420000000-release-idempotency';
+import { ReleaseDowngrades1764510000000 } from './migrations/1764510000000-release-downgrades';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   RegistryCredentials1764400000000,
   DeviceListIndexes1764410000000,
   ReleaseIdempotency1764420000000,
+  ReleaseDowngrades1764510000000,
 ];
 
 @Module({})

@@ -1,4 +1,4 @@
-import type { Desired } from '@flotilla/shared';
+import type { SignedDesired } from '@flotilla/shared';
 
 /**
  * How the devices domain sends a device its `desired` state. The broker module implements it
@@ -6,7 +6,7 @@ import type { Desired } from '@flotilla/shared';
  */
 export interface DesiredPublisher {
   /** Resolves once handed to the broker (QoS 1, not retained); delivery is the broker's job. */
-  publishDesired(deviceId: string, desired: Desired): Promise<void>;
+  publishDesired(deviceId: string, desired: SignedDesired): Promise<void>;
 }
 
 export const DESIRED_PUBLISHER = Symbol('DesiredPublisher');

@@ -1,7 +1,7 @@
-import type { Desired, Release } from '@flotilla/shared';
+import type { Release, SignedDesired } from '@flotilla/shared';
+import { inMemorySigning, openDesired } from '../testing/desired';
 import type { RegistriesService } from '../registries/registries.service';
 import type { ReleasesService } from '../releases/releases.service';
-import type { SigningService } from '../signing/signing.service';
 import { strictFake } from '../testing/strict-fake';
 import type { DesiredPublisher } from './desired-publisher';
 import type { TelemetryIngest } from '../telemetry/telemetry-ingest';
@@ -16,8 +16,10 @@ const release: Release = {
   signature: { alg: 'ed25519', keyId: 'ed25519:0123456789abcdef', value: `${'A'.repeat(86)}==` },
 };
 
+const signing = inMemorySigning();
+
 function setup(pointer: DesiredPointer | undefined) {
-  const sent: [string, Desired][] = [];
+  const sent: [string, SignedDesired][] = [];
   const touched: string[] = [];
   const devices = strictFake<DeviceRepository>('DeviceRepository', {
     findDesiredPointer: async () => pointer,
@@ -37,7 +39,7 @@ function setup(pointer: DesiredPointer | undefined) {
     publisher,
     strictFake<TelemetryIngest>('TelemetryIngest', {}),
     strictFake<RegistriesService>('RegistriesService', { lookup: () => async () => [] }),
-    strictFake<SigningService>('SigningService', { endorsedKeys: () => [] }),
+    signing,
   );
   return { service, sent, touched };
 }
@@ -49,9 +51,19 @@ describe('DeviceLinkService.desiredRequested', () => {
       desiredReleaseId: release.id,
       fleetConfig: { A: 'fleet', B: 'fleet' },
       deviceConfig: { B: 'device' },
+      releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
+      rollback: false,
     });
     await expect(service.desiredRequested('dev_a', 2)).resolves.toBe('sent');
-    expect(sent).toEqual([['dev_a', { schema: 1, rev: 3, release, config: { A: 'fleet', B: 'device' } }]]);
+    expect(sent.map(([id]) => id)).toEqual(['dev_a']);
+    expect(openDesired(sent[0]![1], signing.releaseKeys())).toMatchObject({
+      deviceId: 'dev_a',
+      rev: 3,
+      release,
+      releaseCreatedAt: '2026-11-27T10:00:00.000Z',
+      rollback: false,
+      config: { A: 'fleet', B: 'device' },
+    });
     expect(touched).toEqual(['dev_a']);
   });
 
@@ -61,6 +73,8 @@ describe('DeviceLinkService.desiredRequested', () => {
       desiredReleaseId: release.id,
       fleetConfig: { A: 'fleet', B: 'fleet' },
       deviceConfig: { B: 'device' },
+      releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
+      rollback: false,
     });
     await expect(service.desiredRequested('dev_a', 3)).resolves.toBe('up-to-date');
     await expect(service.desiredRequested('dev_a', 7)).resolves.toBe('up-to-date');
@@ -68,7 +82,14 @@ describe('DeviceLinkService.desiredRequested', () => {
   });
 
   it('stays silent for a device that was never assigned anything', async () => {
-    const { service, sent } = setup({ desiredRev: 0, desiredReleaseId: null, fleetConfig: null, deviceConfig: {} });
+    const { service, sent } = setup({
+      desiredRev: 0,
+      desiredReleaseId: null,
+      fleetConfig: null,
+      deviceConfig: {},
+      releaseCreatedAt: null,
+      rollback: false,
+    });
     await expect(service.desiredRequested('dev_a', 0)).resolves.toBe('up-to-date');
     expect(sent).toEqual([]);
   });

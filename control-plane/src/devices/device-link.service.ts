@@ -8,7 +8,7 @@ import { verifyPassword } from './credentials';
 import { DeviceActivityRepository } from './device-activity.repository';
 import { DESIRED_PUBLISHER, type DesiredPublisher } from './desired-publisher';
 import { effectiveConfig } from './device-config';
-import { desiredMessage } from './device.mapper';
+import { desiredContent } from './device.mapper';
 import { DeviceRepository } from './device.repository';
 
 export type DesiredGetOutcome = 'sent' | 'up-to-date' | 'unknown-device';
@@ -59,12 +59,14 @@ export class DeviceLinkService {
     const release = pointer.desiredReleaseId ? await this.releases.getForDelivery(pointer.desiredReleaseId) : null;
     await this.publisher.publishDesired(
       deviceId,
-      desiredMessage(
-        pointer.desiredRev,
-        release,
-        effectiveConfig(pointer.fleetConfig, pointer.deviceConfig),
-        await this.registries.lookup()(release),
-        this.signing.endorsedKeys(),
+      this.signing.sealDesired(
+        desiredContent(
+          deviceId,
+          pointer,
+          release,
+          effectiveConfig(pointer.fleetConfig, pointer.deviceConfig),
+          await this.registries.lookup()(release),
+        ),
       ),
     );
     return 'sent';

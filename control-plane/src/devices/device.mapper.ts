@@ -1,15 +1,6 @@
-import {
-  PROTOCOL_SCHEMA,
-  UPDATE_PHASES,
-  type ConfigMap,
-  type Desired,
-  type DeviceView,
-  type EndorsedReleaseKey,
-  type RegistryAuth,
-  type Release,
-} from '@flotilla/shared';
+import { UPDATE_PHASES, type ConfigMap, type DesiredStatement, type DeviceView, type RegistryAuth, type Release } from '@flotilla/shared';
 import { effectiveConfig } from './device-config';
-import type { DeviceRecord } from './device.repository';
+import type { DesiredPointer, DeviceRecord } from './device.repository';
 
 export function toDeviceView({ device: row, fleetConfig, lastEvent }: DeviceRecord): DeviceView {
   const phase = row.reported?.update?.phase;
@@ -35,23 +26,24 @@ export function toDeviceView({ device: row, fleetConfig, lastEvent }: DeviceReco
   };
 }
 
-/**
- * `registryAuth`: the logins of the registries the release pulls from; left out when there are none.
- * `keyEndorsements`: the signing-key rotation chain (`SigningService.endorsedKeys`), left out before the first rotation.
- */
-export function desiredMessage(
-  rev: number,
+/** What a device should run, before the signing service adds who signed it, when, and the key chain. */
+export type DesiredContent = Omit<DesiredStatement, 'schema' | 'issuedAt' | 'expiresAt' | 'keyEndorsements' | 'revokedKeys'>;
+
+/** `registryAuth`: the logins of the registries the release pulls from; left out when there are none. */
+export function desiredContent(
+  deviceId: string,
+  pointer: DesiredPointer,
   release: Release | null,
   config: ConfigMap,
   registryAuth: RegistryAuth[] = [],
-  keyEndorsements: EndorsedReleaseKey[] = [],
-): Desired {
+): DesiredContent {
   return {
-    schema: PROTOCOL_SCHEMA,
-    rev,
+    deviceId,
+    rev: pointer.desiredRev,
     release,
+    releaseCreatedAt: release ? (pointer.releaseCreatedAt?.toISOString() ?? null) : null,
+    rollback: release !== null && pointer.rollback,
     config,
     ...(registryAuth.length > 0 ? { registryAuth } : {}),
-    ...(keyEndorsements.length > 0 ? { keyEndorsements } : {}),
   };
 }

@@ -21,6 +21,10 @@ export interface DesiredPointer {
   /** Fleet configuration ⊕ device overrides, not yet merged. */
   fleetConfig: ConfigMap | null;
   deviceConfig: ConfigMap;
+  /** When the desired release was created; null without one. */
+  releaseCreatedAt: Date | null;
+  /** The desired release is older than one assigned to the device before: a signed rollback. */
+  rollback: boolean;
 }
 
 export interface DesiredState extends DesiredPointer {
@@ -57,8 +61,9 @@ const recordSelect = (from = 'devices') => `
     ) e ON true`;
 
 const DESIRED_SELECT = `
-  SELECT d.id, d.desired_rev, d.desired_release_id, d.config, f.config AS fleet_config
-    FROM devices d LEFT JOIN fleets f ON f.id = d.fleet_id`;
+  SELECT d.id, d.desired_rev, d.desired_release_id, d.config, f.config AS fleet_config,
+         r.created_at AS release_created_at, COALESCE(r.created_at < d.newest_release_at, false) AS rollback
+    FROM devices d LEFT JOIN fleets f ON f.id = d.fleet_id LEFT JOIN releases r ON r.id = d.desired_release_id`;
 
 type Row = Record<string, unknown>;
 
@@ -151,6 +156,8 @@ export class DeviceRepository {
       desiredReleaseId: (r.desired_release_id as string | null) ?? null,
       deviceConfig: (r.config as ConfigMap | null) ?? {},
       fleetConfig: (r.fleet_config as ConfigMap | null) ?? null,
+      releaseCreatedAt: (r.release_created_at as Date | null) ?? null,
+      rollback: r.rollback as boolean,
     }));
   }
 

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
-import type { Desired, Release } from '@flotilla/shared';
+import type { Release, SignedDesired } from '@flotilla/shared';
 import type { EntityManager } from 'typeorm';
 import { ReleaseNotFoundError } from '../releases/releases.errors';
 import type { RegistriesService } from '../registries/registries.service';
 import type { ReleasesService } from '../releases/releases.service';
-import type { SigningService } from '../signing/signing.service';
+import { inMemorySigning, openDesired } from '../testing/desired';
 import { strictFake } from '../testing/strict-fake';
 import type { DesiredPublisher } from './desired-publisher';
 import { DeviceEntity } from './device.entity';
@@ -44,6 +44,8 @@ function row(desiredRev: number): DeviceEntity {
 
 const assignedInTx: [EntityManager, string[]][] = [];
 
+const signing = inMemorySigning();
+
 function setup(publish: DesiredPublisher['publishDesired']) {
   const devices = strictFake<DeviceRepository>('DeviceRepository', {
     assignRelease: async (id) => (id === 'dev_a' ? row(5) : undefined),
@@ -58,6 +60,8 @@ function setup(publish: DesiredPublisher['publishDesired']) {
         desiredReleaseId: release.id,
         fleetConfig: { LOG: 'info', SITE: 'n' },
         deviceConfig: { LOG: 'debug' },
+        releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
+        rollback: false,
       })),
     findRecord: async (id) => (id === 'dev_a' ? { device: row(5), fleetConfig: { LOG: 'info', SITE: 'n' }, lastEvent: null } : undefined),
   });
@@ -68,7 +72,6 @@ function setup(publish: DesiredPublisher['publishDesired']) {
     },
   });
   const registries = strictFake<RegistriesService>('RegistriesService', { lookup: () => async () => [] });
-  const signing = strictFake<SigningService>('SigningService', { endorsedKeys: () => [] });
   return new DevicesService(devices, releases, { publishDesired: publish }, { disconnect: () => false }, registries, signing);
 }
 
@@ -76,13 +79,19 @@ describe('DevicesService.assignRelease', () => {
   beforeAll(() => Logger.overrideLogger(false));
 
   it('publishes the new rev to the device and returns its view', async () => {
-    const sent: [string, Desired][] = [];
+    const sent: [string, SignedDesired][] = [];
     const service = setup(async (id, desired) => void sent.push([id, desired]));
     const view = await service.assignRelease('dev_a', release.id);
     expect(view.desired).toEqual({ rev: 5, releaseId: release.id });
     expect(view.lastSeenAt).toBe('2026-11-27T12:00:00.000Z');
     expect(view.effectiveConfig).toEqual({ LOG: 'debug', SITE: 'n' });
-    expect(sent).toEqual([['dev_a', { schema: 1, rev: 5, release, config: { LOG: 'debug', SITE: 'n' } }]]);
+    expect(sent.map(([id]) => id)).toEqual(['dev_a']);
+    expect(openDesired(sent[0]![1], signing.releaseKeys())).toMatchObject({
+      deviceId: 'dev_a',
+      rev: 5,
+      release,
+      config: { LOG: 'debug', SITE: 'n' },
+    });
   });
 
   it('keeps the assignment when the publish fails: the device asks again on connect', async () => {

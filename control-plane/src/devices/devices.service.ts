@@ -18,7 +18,7 @@ import { DESIRED_PUBLISHER, type DesiredPublisher } from './desired-publisher';
 import { isDeviceListPosition } from './device-list-query';
 import { effectiveConfig } from './device-config';
 import { DEVICE_SESSIONS, type DeviceSessions } from './device-sessions';
-import { desiredMessage, toDeviceView } from './device.mapper';
+import { desiredContent, toDeviceView } from './device.mapper';
 import { DeviceRepository, type DesiredState } from './device.repository';
 import type { DeviceEntity } from './device.entity';
 import { DeviceNotFoundError } from './devices.errors';
@@ -200,12 +200,8 @@ export class DevicesService {
         releases.set(state.desiredReleaseId, release);
       }
       const held = release ? await release : null;
-      const desired = desiredMessage(
-        state.desiredRev,
-        held,
-        effectiveConfig(state.fleetConfig, state.deviceConfig),
-        await registryAuth(held),
-        this.signing.endorsedKeys(),
+      const desired = this.signing.sealDesired(
+        desiredContent(state.deviceId, state, held, effectiveConfig(state.fleetConfig, state.deviceConfig), await registryAuth(held)),
       );
       await this.publisher.publishDesired(state.deviceId, desired);
     } catch (e) {

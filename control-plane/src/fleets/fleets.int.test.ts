@@ -1,7 +1,6 @@
 import {
-  decodePayload,
   deviceTopic,
-  type Desired,
+  type DesiredStatement,
   type DeviceView,
   type FleetView,
   type Page,
@@ -12,6 +11,7 @@ import {
 } from '@flotilla/shared';
 import type { MqttClient } from 'mqtt';
 import { eventually, messagesDuring, nextMessage, startHarness, type Harness } from '../testing/harness';
+import { openDesired } from '../testing/desired';
 
 const manifest = (version: string) => `
 name: fleet-app
@@ -47,10 +47,8 @@ async function listening(device: RegisterDeviceResponse): Promise<MqttClient> {
   return client;
 }
 
-async function nextDesired(client: MqttClient, deviceId: string): Promise<Desired> {
-  const decoded = decodePayload('desired', (await nextMessage(client, deviceTopic(deviceId, 'desired'))).payload);
-  if (!decoded.ok) throw new Error(decoded.reason);
-  return decoded.value;
+async function nextDesired(client: MqttClient, deviceId: string): Promise<DesiredStatement> {
+  return openDesired((await nextMessage(client, deviceTopic(deviceId, 'desired'))).payload);
 }
 
 async function fleetDevice(fleet: FleetView): Promise<RegisterDeviceResponse> {

@@ -1,15 +1,15 @@
 import {
-  decodePayload,
   deviceTopic,
   type AuditEntryView,
   type CreatedOperatorKey,
-  type Desired,
+  type DesiredStatement,
   type Page,
   type RegistryCredentialsView,
   type ReleaseView,
 } from '@flotilla/shared';
 import type { MqttClient } from 'mqtt';
 import { nextMessage, startHarness, type Harness } from '../testing/harness';
+import { openDesired } from '../testing/desired';
 
 const PRIVATE = '127.0.0.1:5001';
 const PASSWORD = 'pw-never-returned-7f3a';
@@ -50,10 +50,8 @@ async function publish(version: string, images: string[]): Promise<ReleaseView> 
   return (await res.json()) as ReleaseView;
 }
 
-async function nextDesired(client: MqttClient, deviceId: string): Promise<Desired> {
-  const decoded = decodePayload('desired', (await nextMessage(client, deviceTopic(deviceId, 'desired'))).payload);
-  if (!decoded.ok) throw new Error(decoded.reason);
-  return decoded.value;
+async function nextDesired(client: MqttClient, deviceId: string): Promise<DesiredStatement> {
+  return openDesired((await nextMessage(client, deviceTopic(deviceId, 'desired'))).payload);
 }
 
 describe('registry credentials through the API', () => {

@@ -2,6 +2,9 @@ import { createPublicKey, sign, type KeyObject } from 'node:crypto';
 import {
   keyEndorsementPayload,
   releaseKeyId,
+  sealDesired,
+  type DesiredStatement,
+  type SignedDesired,
   signRelease,
   type EndorsedReleaseKey,
   type ReleaseKey,
@@ -39,6 +42,15 @@ export class Keyring {
 
   sign(release: SignableRelease): ReleaseSignature {
     return signRelease(release, this.current.privateKey, this.current.keyId);
+  }
+
+  sealDesired(statement: DesiredStatement): SignedDesired {
+    return sealDesired(statement, this.current.privateKey, this.current.keyId);
+  }
+
+  /** Keys devices must stop trusting. */
+  revokedKeyIds(): string[] {
+    return [];
   }
 
   /** Every public key, oldest first: what a newly provisioned device pins. */

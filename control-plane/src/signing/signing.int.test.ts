@@ -2,7 +2,6 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   contentDigest,
-  decodePayload,
   deviceTopic,
   verifyKeyEndorsement,
   verifyRelease,
@@ -12,6 +11,7 @@ import {
   type SigningKeysView,
 } from '@flotilla/shared';
 import { nextMessage, startHarness, type Harness } from '../testing/harness';
+import { openDesired } from '../testing/desired';
 import { SIGNING_KEYS_DIR } from './key-store';
 
 const manifest = (version: string) => `
@@ -85,10 +85,26 @@ describe('release signing', () => {
     await client.subscribeAsync(topic, { qos: 1 });
     const arriving = nextMessage(client, topic);
     await json(`/api/v1/devices/${device.deviceId}/release`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) });
-    const desired = decodePayload('desired', (await arriving).payload);
-    if (!desired.ok) throw new Error(desired.reason);
-    expect(desired.value.release!.signature).toEqual(release.signature);
-    expect(verifyRelease(desired.value.release!, token.provisioning.releaseKeys)).toMatchObject({ ok: true });
+    const desired = openDesired((await arriving).payload, token.provisioning.releaseKeys);
+    expect(desired.release!.signature).toEqual(release.signature);
+    expect(verifyRelease(desired.release!, token.provisioning.releaseKeys)).toMatchObject({ ok: true });
+  });
+
+  it('signs the whole desired state for one device, and marks a move back to an older release as a rollback', async () => {
+    const [older, newer] = [await publish('3.0.0'), await publish('3.1.0')];
+    const device = await h.registerDevice('rollback-flag');
+    const client = await h.connectDevice(device);
+    const topic = deviceTopic(device.deviceId, 'desired');
+    await client.subscribeAsync(topic, { qos: 1 });
+    const assign = async (releaseId: string) => {
+      const arriving = nextMessage(client, topic);
+      await json(`/api/v1/devices/${device.deviceId}/release`, { method: 'PUT', body: JSON.stringify({ releaseId }) });
+      return openDesired((await arriving).payload, device.releaseKeys);
+    };
+    expect(await assign(older.id)).toMatchObject({ deviceId: device.deviceId, rev: 1, rollback: false, releaseCreatedAt: older.createdAt });
+    expect(await assign(newer.id)).toMatchObject({ rev: 2, rollback: false });
+    expect(await assign(older.id)).toMatchObject({ rev: 3, rollback: true, releaseCreatedAt: older.createdAt });
+    await client.endAsync(true);
   });
 
   it('rotates: the new key signs from now on, old keys stay listed and old releases keep verifying', async () => {

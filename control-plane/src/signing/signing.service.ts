@@ -1,10 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { EndorsedReleaseKey, ReleaseKey, ReleaseSignature, SignableRelease, SigningKeysView } from '@flotilla/shared';
+import {
+  PROTOCOL_SCHEMA,
+  type DesiredStatement,
+  type EndorsedReleaseKey,
+  type ReleaseKey,
+  type ReleaseSignature,
+  type SignableRelease,
+  type SignedDesired,
+  type SigningKeysView,
+} from '@flotilla/shared';
 import { KeyStore } from './key-store';
 import { Keyring } from './keyring';
 
 export const SIGNING_KEY_STORE = Symbol('SigningKeyStore');
 export const SIGNING_KEYRING = Symbol('SigningKeyring');
+
+/**
+ * How long a signed desired state holds. Long enough for a slow link and a device clock some
+ * minutes off; short enough that a withheld message cannot be played to the device much later.
+ * A device that was away gets a freshly signed one with `desired/get` when it reconnects.
+ */
+export const DESIRED_LIFETIME_MS = 60 * 60_000;
 
 /**
  * Signs releases with the control plane's current key and rotates it. Rotation is per
@@ -19,6 +35,25 @@ export class SigningService {
 
   sign(release: SignableRelease): ReleaseSignature {
     return this.keyring.sign(release);
+  }
+
+  /**
+   * Signs a whole desired state for one device with the current key: the content plus when it
+   * was issued, when it goes stale, the key chain devices need to trust the signer, and the
+   * revoked keys they must stop trusting.
+   */
+  sealDesired(content: Omit<DesiredStatement, 'schema' | 'issuedAt' | 'expiresAt' | 'keyEndorsements' | 'revokedKeys'>): SignedDesired {
+    const issuedAt = new Date();
+    const keyEndorsements = this.keyring.endorsedKeys();
+    const revokedKeys = this.keyring.revokedKeyIds();
+    return this.keyring.sealDesired({
+      schema: PROTOCOL_SCHEMA,
+      ...content,
+      issuedAt: issuedAt.toISOString(),
+      expiresAt: new Date(issuedAt.getTime() + DESIRED_LIFETIME_MS).toISOString(),
+      ...(keyEndorsements.length > 0 ? { keyEndorsements } : {}),
+      ...(revokedKeys.length > 0 ? { revokedKeys } : {}),
+    });
   }
 
   releaseKeys(): ReleaseKey[] {

@@ -1,8 +1,16 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import {
   PROTOCOL_SCHEMA,
+  ZERO_WATERMARK,
+  admitDesired,
   decodePayload,
   deviceTopic,
+  readSignedDesired,
+  verifyDesiredSignature,
+  verifyKeyEndorsement,
+  type DesiredStatement,
+  type DesiredWatermark,
+  type ReleaseKey,
   type Command,
   type CommandResult,
   type Desired,
@@ -42,6 +50,14 @@ export interface SimDeviceOptions {
   onDesired?: (device: SimDevice, desired: Desired) => void;
   /** Called on every connect (first and after each reconnect). */
   onConnect?: (device: SimDevice) => void;
+  /**
+   * The control plane's release keys from the registration answer: given, the device checks the
+   * signature of every desired state as an agent does (following the key chain it carries);
+   * absent, it still refuses one for another device, stale, or not newer.
+   */
+  releaseKeys?: readonly ReleaseKey[];
+  /** Called for each desired message refused, with the reason. */
+  onRefused?: (device: SimDevice, reason: string) => void;
   /** Board model reported in the inventory. */
   board?: string;
   /** The OS status to report (`reported.os`), as an agent on an A/B OS does; absent: none. */
@@ -77,6 +93,8 @@ export class SimDevice {
   private candidate: SlotRef | null = null;
   private failedRev: number | null = null;
   private lastFailure: string | null = null;
+  private watermark: DesiredWatermark = ZERO_WATERMARK;
+  private trusted: ReleaseKey[];
   private readonly timers = new Set<NodeJS.Timeout>();
   private telemetryTimer: NodeJS.Timeout | undefined;
   private readonly random: () => number;
@@ -84,6 +102,7 @@ export class SimDevice {
   constructor(private readonly options: SimDeviceOptions) {
     this.deviceId = options.deviceId;
     this.random = options.random ?? Math.random;
+    this.trusted = [...(options.releaseKeys ?? [])];
   }
 
   get activeReleaseId(): string | null {
@@ -168,16 +187,43 @@ export class SimDevice {
 
   private onMessage(topic: string, payload: Buffer): void {
     if (topic === deviceTopic(this.deviceId, 'desired')) {
-      const decoded = decodePayload('desired', payload);
-      if (decoded.ok) this.onDesired(decoded.value);
+      const statement = this.admit(payload);
+      if (statement) this.onDesired(statement);
     } else if (topic === deviceTopic(this.deviceId, 'cmd')) {
       const decoded = decodePayload('cmd', payload);
       if (decoded.ok) void this.onCommand(decoded.value);
     }
   }
 
+  /** The agent's checks (`DesiredGate`), lighter: key endorsements are followed in one pass and kept in memory. */
+  private admit(payload: Buffer): DesiredStatement | undefined {
+    const read = readSignedDesired(payload);
+    if (!read.ok) return this.refuse(read.reason);
+    if (this.options.releaseKeys) {
+      for (const key of read.statement.keyEndorsements ?? []) {
+        if (this.trusted.some((k) => k.keyId === key.keyId) || !verifyKeyEndorsement(key, key.endorsement, this.trusted)) continue;
+        this.trusted.push({ keyId: key.keyId, publicKey: key.publicKey });
+      }
+      const signature = verifyDesiredSignature(read.envelope, this.trusted, new Set(read.statement.revokedKeys));
+      if (!signature.ok) return this.refuse(signature.reason);
+    }
+    const admission = admitDesired(read.statement, {
+      deviceId: this.deviceId,
+      now: new Date(),
+      watermark: this.watermark,
+      heldRev: this.rev,
+    });
+    if (!admission.ok) return admission.code === 'duplicate' ? undefined : this.refuse(admission.reason);
+    this.watermark = admission.watermark;
+    return read.statement;
+  }
+
+  private refuse(reason: string): undefined {
+    this.options.onRefused?.(this, reason);
+    return undefined;
+  }
+
   private onDesired(desired: Desired): void {
-    if (desired.rev <= this.rev) return;
     this.received.push(desired);
     this.options.onDesired?.(this, desired);
     this.rev = desired.rev;

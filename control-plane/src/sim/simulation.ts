@@ -1,4 +1,4 @@
-import type { Desired, FleetView, ProvisioningTokenView, RegisterDeviceResponse } from '@flotilla/shared';
+import type { Desired, FleetView, ProvisioningTokenView, RegisterDeviceResponse, ReleaseKey } from '@flotilla/shared';
 import { SimDevice, type UpdateBehavior } from './sim-device';
 
 export interface SimulationOptions {
@@ -61,6 +61,8 @@ export interface SimCredential {
   deviceId: string;
   password: string;
   mqttUrl: string;
+  /** Pinned as an agent pins them: the simulated device verifies every desired state with them. */
+  releaseKeys?: ReleaseKey[];
 }
 
 /** fetch against the API with the operator key, failing with the response text on an unexpected status. */
@@ -104,7 +106,7 @@ export async function provisionDevices(
       body: JSON.stringify({ token: token.token, name: `${prefix}-${i}`, board: 'rpi4' }),
     });
     if ((i + 1) % 1000 === 0) options.log?.(`registered ${i + 1}/${count}`);
-    return { deviceId: r.deviceId, password: r.password, mqttUrl: r.mqttUrl };
+    return { deviceId: r.deviceId, password: r.password, mqttUrl: r.mqttUrl, releaseKeys: r.releaseKeys };
   });
   return result;
 }
@@ -144,6 +146,7 @@ export async function connectDevices(
         mqttUrl: options.mqttUrl ?? c.mqttUrl,
         deviceId: c.deviceId,
         password: c.password,
+        ...(c.releaseKeys ? { releaseKeys: c.releaseKeys } : {}),
         behavior,
         updateMs: (options.applySeconds ?? 5) * 1000,
         reconnectPeriodMs: options.reconnectPeriodMs ?? 2000,

@@ -46,6 +46,38 @@ export const Desired = z.object({
 });
 export type Desired = z.infer<typeof Desired>;
 
+/**
+ * What the control plane signs (`sealDesired`, `desired-signing.ts`): the desired state plus
+ * whom it is for and how long it holds, so that a signed statement cannot be replayed to
+ * another device, later, or in place of a newer one.
+ */
+export const DesiredStatement = Desired.extend({
+  /** The device this statement is for; any other device refuses it. */
+  deviceId: z.string().min(1).max(64),
+  /** When the control plane signed it; never goes backwards for one device. */
+  issuedAt: timestamp,
+  /** After this the statement is stale and refused; a device gets a fresh one with `desired/get`. */
+  expiresAt: timestamp,
+  /** When `release` was created; a device takes an older release than it ever ran only with `rollback`. */
+  releaseCreatedAt: timestamp.nullable(),
+  /** The control plane means to go back to an older release (a rollout's rollback, a pin). */
+  rollback: z.boolean(),
+  /** Signing keys the control plane revoked: a device stops trusting them for good. */
+  revokedKeys: z.array(z.string().min(1).max(128)).max(256).optional(),
+});
+export type DesiredStatement = z.infer<typeof DesiredStatement>;
+
+/**
+ * The `desired` message on the wire. `payload` is the JSON text of a `DesiredStatement`,
+ * signed byte for byte (see `desired-signing.ts` for why a string, not canonical JSON).
+ */
+export const SignedDesired = z.object({
+  schema,
+  payload: z.string().max(MAX_PAYLOAD_BYTES),
+  signature: ReleaseSignature,
+});
+export type SignedDesired = z.infer<typeof SignedDesired>;
+
 export const DesiredGet = z.object({ schema, rev: z.number().int().nonnegative() });
 export type DesiredGet = z.infer<typeof DesiredGet>;
 
@@ -162,6 +194,7 @@ export const EVENT_KINDS = [
   'component-started',
   'component-stopped',
   'invalid-desired',
+  'desired-refused',
   'update-phase',
   'update-committed',
   'update-refused',
@@ -209,7 +242,7 @@ export type DeviceStatus = z.infer<typeof DeviceStatus>;
 
 /** The schema of each channel's payload, so a broker hook or a handler can validate by topic. */
 export const CHANNEL_SCHEMAS = {
-  desired: Desired,
+  desired: SignedDesired,
   'desired/get': DesiredGet,
   reported: Reported,
   telemetry: Telemetry,

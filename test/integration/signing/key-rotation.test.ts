@@ -4,6 +4,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Desired, ReleaseView, SigningKeysView } from '@flotilla/shared';
+import { DesiredGate } from '../../../agent/src/admission/desired-gate';
+import { WatermarkFile } from '../../../agent/src/admission/watermark-file';
 import { Agent } from '../../../agent/src/agent';
 import { MqttLink } from '../../../agent/src/link/mqtt-link';
 import { LEARNED_KEYS_FILE, TrustedKeyStore } from '../../../agent/src/provisioning/trusted-key-store';
@@ -56,11 +58,18 @@ afterAll(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-/** The agent as `main.ts` wires it: trusted keys from the state directory, MQTT to the control plane. */
+/** The agent as `main.ts` wires it: trusted keys from the state directory, the desired gate, MQTT to the control plane. */
 async function startDevice(): Promise<NonNullable<typeof running>> {
   const keys = await TrustedKeyStore.open({ stateDir, pinned: device.pinned, logger: silentLogger });
-  const agent = new Agent({
+  const agent: Agent = new Agent({
     deviceId: device.deviceId,
+    gate: new DesiredGate({
+      deviceId: device.deviceId,
+      trust: keys,
+      watermark: new WatermarkFile(stateDir),
+      clock: systemClock,
+      heldRev: () => agent.heldRev(),
+    }),
     runtime,
     journal: new UpdateJournal(stateDir),
     ledger: new ImageLedger(stateDir),
@@ -81,7 +90,7 @@ async function startDevice(): Promise<NonNullable<typeof running>> {
     credential: { deviceId: device.deviceId, password: device.password, mqttUrl: h.cp.mqttUrl },
     logger: silentLogger,
     heldRev: () => agent.heldRev(),
-    onDesired: (desired) => agent.desire(desired),
+    onDesired: (payload) => void agent.receive(payload),
     onCommand: (command) => agent.command(command),
     onConnect: () => agent.onConnected(),
   });
