@@ -27,6 +27,8 @@ export interface AppOptions {
   broker: BrokerSettings;
   /** State directory: the release-signing keys live under it. */
   dataDir: string;
+  /** Signing-key rotations a device may miss (`Keyring`); default `DEFAULT_KEY_HORIZON`. */
+  signingKeyHorizon?: number;
   /** The API URL written into provisioning files, when devices must use another address than the request's host. */
   publicApiUrl?: string;
   /** Engine timing; tests make it faster. */
@@ -45,7 +47,7 @@ export class AppModule {
         DatabaseModule.forRoot(options.databaseUrl),
         AuthModule.forRoot(options.apiKey),
         BrokerTransportModule.forRoot(options.broker),
-        SigningModule.forRoot(options.dataDir),
+        SigningModule.forRoot(options.dataDir, options.signingKeyHorizon),
         RegistriesModule.forRoot(options.dataDir),
         ReleasesModule,
         DevicesModule,

@@ -48,6 +48,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
         databaseUrl: database.url,
         apiKey: operatorKey.key,
         dataDir: config.dataDir,
+        ...(config.signingKeyHorizon ? { signingKeyHorizon: config.signingKeyHorizon } : {}),
         ...(config.publicApiUrl ? { publicApiUrl: config.publicApiUrl } : {}),
         broker: { host: config.host, port: config.mqttPort, ...(config.publicMqttUrl ? { publicUrl: config.publicMqttUrl } : {}) },
       }),

@@ -54,4 +54,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ FLOTILLA_API_KEY: 'short' })).toThrow('at least 16');
     expect(() => loadConfig({ FLOTILLA_PUBLIC_MQTT_URL: 'http://host/x' })).toThrow('mqtt://host:port');
   });
+
+  it('takes a signing-key horizon of 1 to 255 rotations, and refuses anything else', () => {
+    expect(loadConfig({ FLOTILLA_SIGNING_KEY_HORIZON: '90' }).signingKeyHorizon).toBe(90);
+    expect(loadConfig({}).signingKeyHorizon).toBeUndefined();
+    for (const bad of ['0', '256', 'ten', '1.5']) {
+      expect(() => loadConfig({ FLOTILLA_SIGNING_KEY_HORIZON: bad })).toThrow(
+        'FLOTILLA_SIGNING_KEY_HORIZON must be a number of rotations from 1 to 255',
+      );
+    }
+  });
 });

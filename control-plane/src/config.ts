@@ -24,6 +24,8 @@ export interface ControlPlaneConfig {
   publicApiUrl?: string;
   /** Where `components/<name>/component.yaml` are seeded into the library from at start; no seeding when absent. */
   componentsDir?: string;
+  /** Signing-key rotations a device may miss and still follow (`FLOTILLA_SIGNING_KEY_HORIZON`, 1-255, default 32). */
+  signingKeyHorizon?: number;
 }
 
 /** The repository's own components (origin's parts), next to this package. */
@@ -61,6 +63,14 @@ export function loadConfig(env: Env = process.env): ControlPlaneConfig {
       throw new Error(`FLOTILLA_PUBLIC_API_URL must look like http(s)://host:port, got "${publicApiUrl}"`);
     }
     config.publicApiUrl = publicApiUrl.replace(/\/$/, '');
+  }
+  const horizon = nonEmpty(env.FLOTILLA_SIGNING_KEY_HORIZON);
+  if (horizon !== undefined) {
+    // Each key within the horizon adds one endorsement (~330 bytes) to every desired message.
+    if (!/^\d+$/.test(horizon) || Number(horizon) < 1 || Number(horizon) > 255) {
+      throw new Error(`FLOTILLA_SIGNING_KEY_HORIZON must be a number of rotations from 1 to 255, got "${horizon}"`);
+    }
+    config.signingKeyHorizon = Number(horizon);
   }
   return config;
 }

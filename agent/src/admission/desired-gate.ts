@@ -8,6 +8,7 @@ import {
   type EndorsedReleaseKey,
 } from '@flotilla/shared';
 import type { DesiredTrust } from '../provisioning/trusted-key-store';
+import { vouchedKeyIds } from '../provisioning/trusted-keys';
 import type { Clock } from '../support/clock';
 
 export type GateOutcome =
@@ -33,8 +34,9 @@ export interface GateDeps {
  * The only way into the device from the network: a `desired` message passes here or moves
  * nothing. In order: decode; learn (without keeping) the keys its endorsements earn; verify the
  * signature over the whole statement; check it is for this device, fresh, newer, and not an
- * unannounced downgrade; only then keep the new watermark, the learned keys and revocations,
- * and hand the statement on. A refused message changes no file and no counter (the refusal is
+ * unannounced downgrade; only then keep the new watermark, the learned keys and revocations
+ * (trusting from then on only the keys the control plane still vouches for), and hand the
+ * statement on. A refused message changes no file and no counter (the refusal is
  * the caller's event). Messages are judged one at a time, in arrival order.
  */
 export class DesiredGate {
@@ -76,7 +78,8 @@ export class DesiredGate {
     if (!admission.ok) return { ...admission, rev };
     await this.deps.watermark.write(admission.watermark);
     this.watermark = admission.watermark;
-    const learned = await this.deps.trust.accept(trust.added, statement.revokedKeys ?? []);
+    const vouched = vouchedKeyIds(signature.keyId, statement.keyEndorsements ?? []);
+    const learned = await this.deps.trust.accept(trust.added, statement.revokedKeys ?? [], vouched);
     return { ok: true, statement, learned };
   }
 }

@@ -14,11 +14,10 @@ const LearnedKeysFile = z.object({
   keys: z.array(EndorsedReleaseKey),
   /** Key ids the control plane revoked (a signed desired said so): never trusted again, pinned or not. */
   revoked: z.array(z.string()).default([]),
+  /** Pinned keys the control plane no longer vouches for (past its horizon): not trusted any more. */
+  retired: z.array(z.string()).default([]),
 });
-interface Stored {
-  keys: EndorsedReleaseKey[];
-  revoked: string[];
-}
+type Stored = Omit<z.infer<typeof LearnedKeysFile>, 'schema'>;
 
 export interface KeyLearning {
   /** The keys VERIFY trusts now. */
@@ -38,8 +37,16 @@ export interface ReleaseKeySource {
 export interface DesiredTrust {
   /** The keys trusted if `offered` were taken, and the revoked ids; changes nothing. */
   preview(offered: readonly EndorsedReleaseKey[]): { trusted: ReleaseKey[]; added: EndorsedReleaseKey[]; revoked: ReadonlySet<string> };
-  /** Keeps what a verified desired taught: the keys its endorsements earned and its revocations. */
-  accept(added: readonly EndorsedReleaseKey[], revoked: readonly string[]): Promise<{ added: EndorsedReleaseKey[]; revoked: string[] }>;
+  /**
+   * Keeps what a verified desired taught: the keys its endorsements earned, its revocations, and
+   * which keys the control plane still vouches for (`vouched`: the signer, the keys of its chain
+   * and their endorsers); any other key is dropped, so trust stays as bounded as the chain.
+   */
+  accept(
+    added: readonly EndorsedReleaseKey[],
+    revoked: readonly string[],
+    vouched: ReadonlySet<string>,
+  ): Promise<{ added: EndorsedReleaseKey[]; revoked: string[] }>;
 }
 
 /**
@@ -57,6 +64,7 @@ export class TrustedKeyStore implements ReleaseKeySource, DesiredTrust {
     private readonly pinned: readonly ReleaseKey[],
     private learned: EndorsedReleaseKey[],
     private readonly revoked: Set<string>,
+    private readonly retired: Set<string>,
     private readonly logger: Logger,
   ) {}
 
@@ -70,12 +78,13 @@ export class TrustedKeyStore implements ReleaseKeySource, DesiredTrust {
     for (const r of refused) options.logger.warn('stored release key no longer trusted', { keyId: r.keyId, reason: r.reason });
     if (added.length > 0) options.logger.info('release keys', { pinned: options.pinned.length, learned: added.map((k) => k.keyId) });
     if (revoked.size > 0) options.logger.info('revoked release keys', { revoked: [...revoked] });
-    return new TrustedKeyStore(path, options.pinned, added, revoked, options.logger);
+    return new TrustedKeyStore(path, options.pinned, added, revoked, new Set(stored.retired), options.logger);
   }
 
-  /** Pinned and learned keys, less the revoked ones. */
+  /** Pinned and learned keys, less the revoked and the retired ones. */
   keys(): ReleaseKey[] {
-    return withoutRevoked([...this.pinned, ...this.learned], this.revoked).map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }));
+    const pinned = this.pinned.filter((k) => !this.retired.has(k.keyId));
+    return withoutRevoked([...pinned, ...this.learned], this.revoked).map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }));
   }
 
   preview(offered: readonly EndorsedReleaseKey[]): { trusted: ReleaseKey[]; added: EndorsedReleaseKey[]; revoked: ReadonlySet<string> } {
@@ -86,13 +95,18 @@ export class TrustedKeyStore implements ReleaseKeySource, DesiredTrust {
   async accept(
     added: readonly EndorsedReleaseKey[],
     revoked: readonly string[],
+    vouched: ReadonlySet<string>,
   ): Promise<{ added: EndorsedReleaseKey[]; revoked: string[] }> {
     const newlyRevoked = [...new Set(revoked)].filter((id) => !this.revoked.has(id));
     newlyRevoked.forEach((id) => this.revoked.add(id));
     const known = new Set(this.keys().map((k) => k.keyId));
     const newlyAdded = added.filter((k) => !known.has(k.keyId) && !this.revoked.has(k.keyId));
-    this.learned = withoutRevoked([...this.learned, ...newlyAdded], this.revoked);
-    if (newlyAdded.length > 0 || newlyRevoked.length > 0) this.dirty = true;
+    const learned = withoutRevoked([...this.learned, ...newlyAdded], this.revoked).filter((k) => vouched.has(k.keyId));
+    const retiring = this.pinned.filter((k) => !vouched.has(k.keyId) && !this.retired.has(k.keyId));
+    retiring.forEach((k) => this.retired.add(k.keyId));
+    if (newlyRevoked.length > 0 || retiring.length > 0 || learned.length !== this.learned.length || newlyAdded.length > 0)
+      this.dirty = true;
+    this.learned = learned;
     if (this.dirty) await this.persist();
     return { added: newlyAdded, revoked: newlyRevoked };
   }
@@ -119,7 +133,7 @@ export class TrustedKeyStore implements ReleaseKeySource, DesiredTrust {
 
   private async persist(): Promise<void> {
     try {
-      const file = { schema: 1, keys: this.learned, revoked: [...this.revoked] };
+      const file = { schema: 1, keys: this.learned, revoked: [...this.revoked], retired: [...this.retired] };
       await writeFileAtomic(this.path, JSON.stringify(file, null, 2) + '\n', 0o600);
       this.dirty = false;
     } catch (err) {
@@ -130,7 +144,7 @@ export class TrustedKeyStore implements ReleaseKeySource, DesiredTrust {
 
 /** An unreadable file costs only what it held: the keys come back with the next `desired`. */
 async function readLearned(path: string, logger: Logger): Promise<Stored> {
-  const none: Stored = { keys: [], revoked: [] };
+  const none: Stored = { keys: [], revoked: [], retired: [] };
   let text: string | undefined;
   try {
     text = await readFileIfExists(path);

@@ -1,5 +1,5 @@
 import { endorseKey as endorse, testSigner } from '../testing/releases';
-import { learnEndorsedKeys } from './trusted-keys';
+import { learnEndorsedKeys, vouchedKeyIds } from './trusted-keys';
 
 const [k1, k2, k3, stranger] = [testSigner(), testSigner(), testSigner(), testSigner()];
 const chain = [endorse(k2.key, k1), endorse(k3.key, k2)];
@@ -58,5 +58,30 @@ describe('learnEndorsedKeys', () => {
     const learned = learnEndorsedKeys([k1.key], [endorse(k2.key, stranger), endorse(k3.key, k2)]);
     expect(learned.trusted).toEqual([k1.key]);
     expect(learned.refused.map((r) => r.keyId)).toEqual([k2.key.keyId, k3.key.keyId]);
+  });
+
+  it('learns from a checkpoint: the current key endorsed by several keys, one of which the device holds', () => {
+    const checkpoint = [endorse(k3.key, stranger), endorse(k3.key, k2), endorse(k3.key, k1)];
+    const learned = learnEndorsedKeys([k2.key], checkpoint);
+    expect(learned.trusted).toEqual([k2.key, k3.key]);
+    expect(learned.added.map((k) => k.endorsement.keyId)).toEqual([k2.key.keyId]);
+    expect(learned.refused).toEqual([]);
+    // The same public key under another id is still refused, however often it comes.
+    const renamed = { ...endorse(k3.key, k2), keyId: k1.key.keyId };
+    expect(learnEndorsedKeys([k2.key], [endorse(k3.key, k2), renamed]).refused.map((r) => r.keyId)).toEqual([k1.key.keyId]);
+  });
+
+  it('one refusal names every endorser the device does not know', () => {
+    const learned = learnEndorsedKeys([k1.key], [endorse(k3.key, stranger), endorse(k3.key, k2)]);
+    expect(learned.refused).toHaveLength(1);
+    expect(learned.refused[0]!.reason).toContain(`endorsed by key ${stranger.key.keyId}, ${k2.key.keyId}`);
+  });
+});
+
+describe('vouchedKeyIds', () => {
+  it('is the signer, the chain keys and their endorsers', () => {
+    expect(vouchedKeyIds(k3.key.keyId, [endorse(k3.key, k1), endorse(k3.key, k2)])).toEqual(
+      new Set([k3.key.keyId, k1.key.keyId, k2.key.keyId]),
+    );
   });
 });

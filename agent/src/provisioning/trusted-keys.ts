@@ -25,6 +25,7 @@ export function learnEndorsedKeys(trusted: readonly ReleaseKey[], offered: reado
   const added: EndorsedReleaseKey[] = [];
   const refused: KeyRefusal[] = [];
   let pending: EndorsedReleaseKey[] = [];
+  const checked = new Map<string, string | undefined>();
   for (const key of offered) {
     const known = keys.find((k) => k.keyId === key.keyId);
     if (known) {
@@ -36,7 +37,10 @@ export function learnEndorsedKeys(trusted: readonly ReleaseKey[], offered: reado
       }
       continue;
     }
-    const mismatch = keyIdMismatch(key);
+    // A checkpoint chain offers one key many times: its id is checked once.
+    const pair = `${key.keyId}\n${key.publicKey}`;
+    if (!checked.has(pair)) checked.set(pair, keyIdMismatch(key));
+    const mismatch = checked.get(pair);
     if (mismatch) refused.push({ keyId: key.keyId, reason: mismatch });
     // One key may come several times, endorsed by different keys (a pruned chain endorses the
     // current key by every key a device may still hold): each offer is tried.
@@ -87,4 +91,13 @@ function keyIdMismatch(key: ReleaseKey): string | undefined {
     return `key ${key.keyId} is not a readable public key (${(e as Error).message}); ignored`;
   }
   return actual === key.keyId ? undefined : `key ${key.keyId} is offered with the public key of ${actual}; ignored`;
+}
+
+/**
+ * The keys a verified desired state vouches for: its signer, and the keys and endorsers of its
+ * chain. A device keeps trusting only these, so its trust is as bounded as the control plane's
+ * chain (the keys within its horizon) however often keys rotate.
+ */
+export function vouchedKeyIds(signerKeyId: string, chain: readonly EndorsedReleaseKey[]): Set<string> {
+  return new Set([signerKeyId, ...chain.map((k) => k.keyId), ...chain.map((k) => k.endorsement.keyId)]);
 }

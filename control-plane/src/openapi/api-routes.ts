@@ -257,8 +257,19 @@ export const API_ROUTES: readonly RouteDoc[] = [
     tag: 'releases',
     summary: 'Rotate the release signing key',
     description:
-      'The new key signs releases from now on, endorsed by the previous one. Every `desired` carries the endorsement chain, so devices provisioned before the rotation learn the new key from a key they already trust.',
+      'The new key signs releases and desired states from now on, endorsed by each key within the horizon (`horizon` rotations). Every `desired` carries those endorsements, so a device that missed up to `horizon` rotations learns the new key from a key it already trusts.',
     access: 'operator',
+    status: 200,
+    response: named('SigningKeysView', SigningKeysView),
+  },
+  {
+    method: 'post',
+    path: '/api/v1/signing-keys/:id/revoke',
+    tag: 'releases',
+    summary: 'Revoke a signing key',
+    description:
+      'Destroys the private key and tells every device, in each `desired` from now on, to stop trusting it. Revoking the current key first rotates to a new one, endorsed by the other keys within the horizon.',
+    access: 'admin',
     status: 200,
     response: named('SigningKeysView', SigningKeysView),
   },

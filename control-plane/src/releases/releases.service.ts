@@ -107,8 +107,13 @@ export class ReleasesService {
   }
 
   /** The release in the form `desired` carries; throws when it does not exist. */
+  /**
+   * As devices get it: signed by the current key. A device follows the key chain only as far as
+   * the horizon, so a release signed by an older key is signed again (not stored: ed25519 is
+   * deterministic, and the stored signature stays the record of who signed it first).
+   */
   async getForDelivery(id: string): Promise<Release> {
-    return toProtocolRelease(await this.find(id));
+    return this.signing.resignForDelivery(toProtocolRelease(await this.find(id)));
   }
 
   /** From `id` to `otherId`: what a device running `id` would change to run `otherId`. */

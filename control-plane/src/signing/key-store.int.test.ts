@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { releaseKeyId } from '@flotilla/shared';
-import { createPublicKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { KeyStore, SIGNING_KEYS_DIR } from './key-store';
 
 let dataDir: string;
@@ -11,7 +11,7 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dataDir, { recursive: true, force: true }));
 
-const ids = (keys: { privateKey: import('node:crypto').KeyObject }[]) => keys.map((k) => releaseKeyId(createPublicKey(k.privateKey)));
+const ids = (keys: { publicKey: KeyObject }[]) => keys.map((k) => releaseKeyId(k.publicKey));
 
 describe('KeyStore (file system)', () => {
   it('generates one key on first start (0600 PEM in a 0700 directory) and reads the same key afterwards', async () => {
@@ -33,5 +33,21 @@ describe('KeyStore (file system)', () => {
     const loaded = await store.load();
     expect(ids(loaded)).toEqual(ids([...first, second, third]));
     expect(loaded.map((k) => k.createdAt.getTime())).toEqual([1000, 1001, 1002]);
+  });
+
+  it('revokes: records the public key, destroys the private one, and loads the key as revoked', async () => {
+    let t = 1_000;
+    const store = new KeyStore(join(dataDir, SIGNING_KEYS_DIR), () => new Date(t++));
+    const [first] = await store.loadOrCreate();
+    const second = await store.create();
+    const revoked = await store.revoke(first!);
+    expect(revoked).toMatchObject({ name: first!.name, revokedAt: new Date(1002) });
+    expect((await readdir(join(dataDir, SIGNING_KEYS_DIR))).sort()).toEqual([`${first!.name}.revoked.json`, `${second.name}.pem`]);
+    const loaded = await store.load();
+    expect(ids(loaded)).toEqual(ids([first!, second]));
+    expect(loaded.map((k) => [Boolean(k.privateKey), k.revokedAt?.getTime()])).toEqual([
+      [false, 1002],
+      [true, undefined],
+    ]);
   });
 });

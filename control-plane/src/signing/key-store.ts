@@ -1,22 +1,28 @@
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 
-/** One ed25519 private key as kept on disk, with when it was made (rotation order). */
-export interface StoredKey {
-  privateKey: KeyObject;
-  createdAt: Date;
-}
+/**
+ * One signing key as kept on disk, with when it was made (rotation order). A revoked key keeps
+ * only its public half: the private key is destroyed when it is revoked.
+ */
+export type StoredKey = { name: string; createdAt: Date; publicKey: KeyObject } & (
+  { privateKey: KeyObject; revokedAt?: undefined } | { privateKey?: undefined; revokedAt: Date }
+);
 
 /** Where the release-signing keys live, under the data directory. */
 export const SIGNING_KEYS_DIR = 'release-signing-keys';
 
 const FILE = /^(\d{13})-[0-9a-f]{8}\.pem$/;
+const REVOKED = /^(\d{13})-[0-9a-f]{8}\.revoked\.json$/;
+const RevokedFile = z.object({ publicKey: z.string(), revokedAt: z.string().datetime({ offset: true }) });
 
 /**
  * The control plane's release-signing keys as PKCS#8 PEM files (0600), one per key, named
- * `<created ms>-<random>.pem` so that listing the directory gives the rotation order. Keys are
- * never deleted: devices provisioned with an old key still verify the releases it signed.
+ * `<created ms>-<random>.pem` so that listing the directory gives the rotation order. Revoking a
+ * key writes `<name>.revoked.json` (its public key and when) and then deletes its private key;
+ * a crash between the two leaves both, and the revocation wins on the next load.
  */
 export class KeyStore {
   constructor(
@@ -28,34 +34,70 @@ export class KeyStore {
     return new KeyStore(join(dataDir, SIGNING_KEYS_DIR));
   }
 
-  /** Oldest first; creates the first key when there is none (first start). */
+  /** Oldest first; creates the first key when there is none usable (first start). */
   async loadOrCreate(): Promise<StoredKey[]> {
     const keys = await this.load();
-    if (keys.length > 0) return keys;
-    return [await this.create()];
+    if (keys.some((k) => k.privateKey)) return keys;
+    return [...keys, await this.create()];
   }
 
   async load(): Promise<StoredKey[]> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const files = (await readdir(this.dir)).filter((f) => FILE.test(f)).sort();
-    return Promise.all(
-      files.map(async (f) => ({
-        privateKey: createPrivateKey(await readFile(join(this.dir, f), 'utf8')),
-        createdAt: new Date(Number(FILE.exec(f)![1])),
-      })),
-    );
+    const files = await readdir(this.dir);
+    const revoked = new Map<string, StoredKey>();
+    for (const f of files.filter((f) => REVOKED.test(f))) {
+      const name = f.replace(/\.revoked\.json$/, '');
+      const parsed = RevokedFile.parse(JSON.parse(await readFile(join(this.dir, f), 'utf8')));
+      revoked.set(name, {
+        name,
+        createdAt: createdAt(name),
+        publicKey: createPublicKey(parsed.publicKey),
+        revokedAt: new Date(parsed.revokedAt),
+      });
+    }
+    const keys: StoredKey[] = [...revoked.values()];
+    for (const f of files.filter((f) => FILE.test(f))) {
+      const name = f.replace(/\.pem$/, '');
+      if (revoked.has(name)) {
+        await unlink(join(this.dir, f)); // the revocation was written, the deletion not yet
+        continue;
+      }
+      const privateKey = createPrivateKey(await readFile(join(this.dir, f), 'utf8'));
+      keys.push({ name, createdAt: createdAt(name), privateKey, publicKey: createPublicKey(privateKey) });
+    }
+    return keys.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** A new key, written before it is used; `wx` never replaces an existing file. */
   async create(): Promise<StoredKey> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const { privateKey } = generateKeyPairSync('ed25519');
-    const createdAt = this.now();
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const created = this.now();
     const suffix = Math.floor(Math.random() * 0xffffffff)
       .toString(16)
       .padStart(8, '0');
-    const name = `${String(createdAt.getTime()).padStart(13, '0')}-${suffix}.pem`;
-    await writeFile(join(this.dir, name), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600, flag: 'wx' });
-    return { privateKey, createdAt };
+    const name = `${String(created.getTime()).padStart(13, '0')}-${suffix}`;
+    await writeFile(join(this.dir, `${name}.pem`), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), {
+      mode: 0o600,
+      flag: 'wx',
+    });
+    return { name, createdAt: created, privateKey, publicKey };
   }
+
+  /** Records the revocation, then destroys the private key: a revoked key can never sign again. */
+  async revoke(key: StoredKey): Promise<StoredKey> {
+    const revokedAt = this.now();
+    const publicKey = key.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    await writeFile(join(this.dir, `${key.name}.revoked.json`), JSON.stringify({ publicKey, revokedAt: revokedAt.toISOString() }) + '\n', {
+      mode: 0o600,
+    });
+    await unlink(join(this.dir, `${key.name}.pem`)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    return { name: key.name, createdAt: key.createdAt, publicKey: key.publicKey, revokedAt };
+  }
+}
+
+function createdAt(name: string): Date {
+  return new Date(Number(name.slice(0, 13)));
 }

@@ -1,4 +1,5 @@
-import { Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { RequireRole } from '../auth/require-role.decorator';
 import type { SigningKeysView } from '@flotilla/shared';
 import { SigningService } from './signing.service';
 
@@ -16,5 +17,13 @@ export class SigningController {
   @HttpCode(HttpStatus.OK)
   rotate(): Promise<SigningKeysView> {
     return this.signing.rotate();
+  }
+
+  /** Admin only: a revocation cuts devices off a key for good. Audited like every change. */
+  @Post(':id/revoke')
+  @RequireRole('admin')
+  @HttpCode(HttpStatus.OK)
+  revoke(@Param('id') id: string): Promise<SigningKeysView> {
+    return this.signing.revoke(id);
   }
 }

@@ -128,4 +128,73 @@ describe('release signing', () => {
     const token = await json<ProvisioningTokenView>('/api/v1/provisioning-tokens', { method: 'POST', body: '{}' });
     expect(token.provisioning.releaseKeys.map((k) => k.keyId)).toEqual([first!.keyId, second!.keyId]);
   });
+
+  it('revokes (admin only, audited): the private key is destroyed, desired names it, and a re-signed release still verifies', async () => {
+    const release = await publish('4.0.0');
+    await json('/api/v1/signing-keys/rotate', { method: 'POST' });
+    const { keys } = await json<SigningKeysView>('/api/v1/signing-keys');
+    const [victim, current] = [keys.find((k) => k.keyId === release.signature.keyId)!, keys.at(-1)!];
+    expect(victim.status).toBe('trusted');
+
+    const operator = (await json<{ key: string }>('/api/v1/operators/keys', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'ops', role: 'operator' }),
+    })) as { key: string };
+    const asOperator = await h.api(`/api/v1/signing-keys/${victim.keyId}/revoke`, {
+      method: 'POST',
+      auth: false,
+      headers: { authorization: `Bearer ${operator.key}` },
+    });
+    expect(asOperator.status).toBe(403);
+    expect((await h.api('/api/v1/signing-keys/ed25519:0000000000000000/revoke', { method: 'POST' })).status).toBe(404);
+
+    const after = await json<SigningKeysView>(`/api/v1/signing-keys/${victim.keyId}/revoke`, { method: 'POST' });
+    expect(after.keys.find((k) => k.keyId === victim.keyId)).toMatchObject({ status: 'revoked', revokedAt: expect.any(String) });
+    expect(after.keys.at(-1)).toMatchObject({ keyId: current.keyId, status: 'current' });
+    const files = await (await import('node:fs/promises')).readdir(join(h.cp.dataDir, SIGNING_KEYS_DIR));
+    expect(files.filter((f) => f.endsWith('.revoked.json'))).toHaveLength(1);
+    expect(files.filter((f) => f.endsWith('.pem'))).toHaveLength(after.keys.filter((k) => k.status !== 'revoked').length);
+    const audit = await json<{ items: { action: string; target: string | null }[] }>('/api/v1/audit?limit=1');
+    expect(audit.items[0]).toMatchObject({ action: 'POST /api/v1/signing-keys/:id/revoke', target: victim.keyId });
+
+    // A device gets the revocation inside the signed statement; the release signed by the revoked key is signed again.
+    const device = await h.registerDevice('after-revocation');
+    expect(device.releaseKeys.map((k) => k.keyId)).not.toContain(victim.keyId);
+    const client = await h.connectDevice(device);
+    const topic = deviceTopic(device.deviceId, 'desired');
+    await client.subscribeAsync(topic, { qos: 1 });
+    const arriving = nextMessage(client, topic);
+    await json(`/api/v1/devices/${device.deviceId}/release`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) });
+    const desired = openDesired((await arriving).payload, [current]);
+    await client.endAsync(true);
+    expect(desired.revokedKeys).toEqual([victim.keyId]);
+    expect(desired.keyEndorsements?.map((k) => k.endorsement.keyId)).not.toContain(victim.keyId);
+    expect(desired.release!.signature.keyId).toBe(current.keyId);
+    expect(verifyRelease(desired.release!, [current])).toMatchObject({ ok: true });
+  });
+
+  it('revoking the current key rotates first: the new key is endorsed by the others, never by the revoked one', async () => {
+    const before = await json<SigningKeysView>('/api/v1/signing-keys');
+    const current = before.keys.at(-1)!;
+    const after = await json<SigningKeysView>(`/api/v1/signing-keys/${current.keyId}/revoke`, { method: 'POST' });
+    const next = after.keys.at(-1)!;
+    expect(next.keyId).not.toBe(current.keyId);
+    expect(after.keys.find((k) => k.keyId === current.keyId)).toMatchObject({ status: 'revoked', current: false });
+    expect(next).toMatchObject({ status: 'current', endorsement: null });
+    const release = await publish('5.0.0');
+    expect(release.signature.keyId).toBe(next.keyId);
+    const device = await h.registerDevice('after-current-revoked');
+    const client = await h.connectDevice(device);
+    const topic = deviceTopic(device.deviceId, 'desired');
+    await client.subscribeAsync(topic, { qos: 1 });
+    const arriving = nextMessage(client, topic);
+    await json(`/api/v1/devices/${device.deviceId}/release`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) });
+    const desired = openDesired((await arriving).payload, [next]);
+    await client.endAsync(true);
+    const trusted = after.keys.filter((k) => k.status === 'trusted').map((k) => k.keyId);
+    expect(trusted.length).toBeGreaterThan(0);
+    expect(desired.keyEndorsements?.map((k) => [k.keyId, k.endorsement.keyId])).toEqual(trusted.map((id) => [next.keyId, id]));
+    // Twice is a no-op.
+    expect(await json<SigningKeysView>(`/api/v1/signing-keys/${current.keyId}/revoke`, { method: 'POST' })).toEqual(after);
+  });
 });

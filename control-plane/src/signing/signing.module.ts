@@ -1,6 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { KeyStore } from './key-store';
-import { Keyring } from './keyring';
+import { DEFAULT_KEY_HORIZON, Keyring } from './keyring';
 import { SigningController } from './signing.controller';
 import { SIGNING_KEY_STORE, SIGNING_KEYRING, SigningService } from './signing.service';
 
@@ -9,7 +9,7 @@ import { SIGNING_KEY_STORE, SIGNING_KEYRING, SigningService } from './signing.se
 @Module({})
 export class SigningModule {
   /** Keys live in `<dataDir>/release-signing-keys/`; the first is generated on first start. */
-  static forRoot(dataDir: string): DynamicModule {
+  static forRoot(dataDir: string, horizon = DEFAULT_KEY_HORIZON): DynamicModule {
     return {
       module: SigningModule,
       controllers: [SigningController],
@@ -18,7 +18,7 @@ export class SigningModule {
         {
           provide: SIGNING_KEYRING,
           inject: [SIGNING_KEY_STORE],
-          useFactory: async (store: KeyStore) => new Keyring(await store.loadOrCreate()),
+          useFactory: async (store: KeyStore) => new Keyring(await store.loadOrCreate(), horizon),
         },
         SigningService,
       ],

@@ -10,6 +10,7 @@ import {
   type SigningKeysView,
 } from '@flotilla/shared';
 import { KeyStore } from './key-store';
+import { SigningKeyNotFoundError } from './signing.errors';
 import { Keyring } from './keyring';
 
 export const SIGNING_KEY_STORE = Symbol('SigningKeyStore');
@@ -23,8 +24,8 @@ export const SIGNING_KEYRING = Symbol('SigningKeyring');
 export const DESIRED_LIFETIME_MS = 60 * 60_000;
 
 /**
- * Signs releases with the control plane's current key and rotates it. Rotation is per
- * control-plane process: replicas sharing a data directory pick the new key up on restart.
+ * Signs releases and desired states with the control plane's current key, rotates and revokes
+ * keys. Per control-plane process: replicas sharing a data directory pick a change up on restart.
  */
 @Injectable()
 export class SigningService {
@@ -66,12 +67,32 @@ export class SigningService {
   }
 
   list(): SigningKeysView {
-    return { keys: this.keyring.views() };
+    return { keys: this.keyring.views(), horizon: this.keyring.horizon };
   }
 
-  /** A new key signs from now on; releases signed before keep their signatures and stay valid. */
+  /** A new key signs from now on, endorsed by every key within the horizon. */
   async rotate(): Promise<SigningKeysView> {
     this.keyring.add(await this.store.create());
     return this.list();
+  }
+
+  /**
+   * Revokes a key: its private key is destroyed, no endorsement by it is handed out any more, and
+   * every `desired` from now on tells devices to stop trusting it. Revoking the current key first
+   * rotates to a new one, endorsed by the other keys within the horizon (not by the revoked one),
+   * so devices follow without it. Revoking a revoked key changes nothing.
+   */
+  async revoke(keyId: string): Promise<SigningKeysView> {
+    const key = this.keyring.find(keyId);
+    if (!key) throw new SigningKeyNotFoundError(keyId);
+    if (key.revokedAt) return this.list();
+    if (keyId === this.keyring.currentKeyId) this.keyring.add(await this.store.create());
+    this.keyring.markRevoked(await this.store.revoke(key));
+    return this.list();
+  }
+
+  /** Delivery re-signs a release whose key is no longer current, so a device needs no key beyond the chain. */
+  resignForDelivery<R extends SignableRelease & { signature: ReleaseSignature }>(release: R): R {
+    return release.signature.keyId === this.keyring.currentKeyId ? release : { ...release, signature: this.keyring.sign(release) };
   }
 }

@@ -27,6 +27,7 @@ export function openDesired(message: Uint8Array | string | SignedDesired, keys?:
 
 /** A signing service with one in-memory key, for tests of services that sign (no key files). */
 export function inMemorySigning(): SigningService {
-  const keyring = new Keyring([{ privateKey: generateKeyPairSync('ed25519').privateKey, createdAt: new Date() }]);
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const keyring = new Keyring([{ name: 'in-memory', privateKey, publicKey, createdAt: new Date() }]);
   return new SigningService(new KeyStore('/nonexistent-for-tests'), keyring);
 }

@@ -29,16 +29,25 @@ export const SigningKeyView = z.object({
   /** SPKI PEM */
   publicKey: z.string(),
   createdAt: z.string(),
-  /** The key that signs new releases; exactly one is current. */
+  /** The key that signs new releases and desired states; exactly one is current. */
   current: z.boolean(),
-  /** Null for the first key. */
+  /**
+   * `current`: signs. `trusted`: within the horizon, endorses the current key for devices that
+   * still hold it. `retired`: older than the horizon, no longer handed to devices. `revoked`:
+   * its private key is destroyed and devices are told to stop trusting it.
+   */
+  status: z.enum(['current', 'trusted', 'retired', 'revoked']),
+  revokedAt: z.string().nullable(),
+  /** This key endorsed by the key before it; null for the first key, or when that one is revoked. */
   endorsement: KeyEndorsement.nullable(),
 });
 export type SigningKeyView = z.infer<typeof SigningKeyView>;
 
 export const SigningKeysView = z.object({
-  /** Oldest first; every key that ever signed a release stays listed. */
+  /** Oldest first; every key that ever signed stays listed, revoked ones included. */
   keys: z.array(SigningKeyView),
+  /** Rotations a device may miss and still follow the key chain (`FLOTILLA_SIGNING_KEY_HORIZON`). */
+  horizon: z.number().int().positive(),
 });
 export type SigningKeysView = z.infer<typeof SigningKeysView>;
 
