@@ -93,7 +93,7 @@ export function verifyDesiredSignature(
     valid = verify(
       null,
       desiredSigningPayload(envelope.payload),
-      createPublicKey(key.publicKey),
+      publicKeyObject(key.publicKey),
       Buffer.from(envelope.signature.value, 'base64'),
     );
   } catch {
@@ -102,4 +102,19 @@ export function verifyDesiredSignature(
   return valid
     ? { ok: true, keyId }
     : { ok: false, code: 'forged', reason: `desired state signature does not verify with key ${keyId}: altered or forged` };
+}
+
+/**
+ * Parsing a PEM costs more than the ed25519 check itself; a device sees a handful of keys and a
+ * simulator thousands of devices with the same few, so parsed keys are kept (at most 64).
+ */
+const parsedKeys = new Map<string, KeyObject>();
+function publicKeyObject(pem: string): KeyObject {
+  let key = parsedKeys.get(pem);
+  if (!key) {
+    key = createPublicKey(pem);
+    if (parsedKeys.size >= 64) parsedKeys.delete(parsedKeys.keys().next().value!);
+    parsedKeys.set(pem, key);
+  }
+  return key;
 }
