@@ -1,15 +1,8 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import {
   PROTOCOL_SCHEMA,
-  ZERO_WATERMARK,
-  admitDesired,
   decodePayload,
   deviceTopic,
-  readSignedDesired,
-  verifyDesiredSignature,
-  verifyKeyEndorsement,
-  type DesiredStatement,
-  type DesiredWatermark,
   type ReleaseKey,
   type Command,
   type CommandResult,
@@ -22,6 +15,7 @@ import {
   type Telemetry,
   type UpdatePhase,
 } from '@flotilla/shared';
+import { SimDesiredCheck } from './sim-desired-check';
 
 /** What a simulated device does with a new desired release. */
 export type UpdateBehavior = 'commit' | 'rollback' | 'hang';
@@ -93,8 +87,7 @@ export class SimDevice {
   private candidate: SlotRef | null = null;
   private failedRev: number | null = null;
   private lastFailure: string | null = null;
-  private watermark: DesiredWatermark = ZERO_WATERMARK;
-  private trusted: ReleaseKey[];
+  private readonly check: SimDesiredCheck;
   private readonly timers = new Set<NodeJS.Timeout>();
   private telemetryTimer: NodeJS.Timeout | undefined;
   private readonly random: () => number;
@@ -102,7 +95,7 @@ export class SimDevice {
   constructor(private readonly options: SimDeviceOptions) {
     this.deviceId = options.deviceId;
     this.random = options.random ?? Math.random;
-    this.trusted = [...(options.releaseKeys ?? [])];
+    this.check = new SimDesiredCheck(options.deviceId, options.releaseKeys);
   }
 
   get activeReleaseId(): string | null {
@@ -187,40 +180,13 @@ export class SimDevice {
 
   private onMessage(topic: string, payload: Buffer): void {
     if (topic === deviceTopic(this.deviceId, 'desired')) {
-      const statement = this.admit(payload);
-      if (statement) this.onDesired(statement);
+      const outcome = this.check.admit(payload, this.rev);
+      if (outcome.ok) this.onDesired(outcome.statement);
+      else if (!outcome.duplicate) this.options.onRefused?.(this, outcome.reason);
     } else if (topic === deviceTopic(this.deviceId, 'cmd')) {
       const decoded = decodePayload('cmd', payload);
       if (decoded.ok) void this.onCommand(decoded.value);
     }
-  }
-
-  /** The agent's checks (`DesiredGate`), lighter: key endorsements are followed in one pass and kept in memory. */
-  private admit(payload: Buffer): DesiredStatement | undefined {
-    const read = readSignedDesired(payload);
-    if (!read.ok) return this.refuse(read.reason);
-    if (this.options.releaseKeys) {
-      for (const key of read.statement.keyEndorsements ?? []) {
-        if (this.trusted.some((k) => k.keyId === key.keyId) || !verifyKeyEndorsement(key, key.endorsement, this.trusted)) continue;
-        this.trusted.push({ keyId: key.keyId, publicKey: key.publicKey });
-      }
-      const signature = verifyDesiredSignature(read.envelope, this.trusted, new Set(read.statement.revokedKeys));
-      if (!signature.ok) return this.refuse(signature.reason);
-    }
-    const admission = admitDesired(read.statement, {
-      deviceId: this.deviceId,
-      now: new Date(),
-      watermark: this.watermark,
-      heldRev: this.rev,
-    });
-    if (!admission.ok) return admission.code === 'duplicate' ? undefined : this.refuse(admission.reason);
-    this.watermark = admission.watermark;
-    return read.statement;
-  }
-
-  private refuse(reason: string): undefined {
-    this.options.onRefused?.(this, reason);
-    return undefined;
   }
 
   private onDesired(desired: Desired): void {

@@ -1,0 +1,27 @@
+import { encodePayload } from '@flotilla/shared';
+import { inMemorySigning } from '../testing/desired';
+import { SimDesiredCheck } from './sim-desired-check';
+
+/** Unit (real ed25519): a simulated device refuses what an agent refuses. */
+const signing = inMemorySigning();
+const other = inMemorySigning();
+const content = (deviceId: string, rev: number) => ({ deviceId, rev, release: null, releaseCreatedAt: null, rollback: false, config: {} });
+const bytes = (s = signing, deviceId = 'dev_a', rev = 1) => Buffer.from(encodePayload('desired', s.sealDesired(content(deviceId, rev))));
+
+describe('SimDesiredCheck', () => {
+  it('takes a statement signed for it, once', () => {
+    const check = new SimDesiredCheck('dev_a', signing.releaseKeys());
+    expect(check.admit(bytes(), 0)).toMatchObject({ ok: true, statement: { deviceId: 'dev_a', rev: 1 } });
+    expect(check.admit(bytes(), 1)).toMatchObject({ ok: false, duplicate: true });
+  });
+
+  it('refuses an unsigned one, one signed by another key, and one for another device', () => {
+    const check = new SimDesiredCheck('dev_a', signing.releaseKeys());
+    expect(check.admit(Buffer.from(JSON.stringify({ schema: 1, rev: 5, release: null, config: {} })), 0)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('not a signed desired state'),
+    });
+    expect(check.admit(bytes(other), 0)).toMatchObject({ ok: false, reason: expect.stringContaining('does not trust') });
+    expect(check.admit(bytes(signing, 'dev_b'), 0)).toMatchObject({ ok: false, reason: expect.stringContaining('for device dev_b') });
+  });
+});
