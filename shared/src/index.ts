@@ -2,6 +2,7 @@ export * from './assembly/canonical';
 export * from './assembly/duration';
 export * from './assembly/manifest';
 export * from './assembly/parse';
+export * from './assembly/load-yaml';
 export * from './assembly/spec';
 export * from './assembly/os-image';
 export * from './api/dto';

@@ -26,7 +26,7 @@ export class LibraryService {
   async add(body: unknown, createdBy: string): Promise<AddComponentOutcome> {
     let input = body;
     if (typeof body === 'string') {
-      const loaded = loadYaml(body, MAX_COMPONENT_BYTES);
+      const loaded = loadYaml(body, { maxBytes: MAX_COMPONENT_BYTES });
       if (!loaded.ok) throw new InvalidComponentError(loaded.issues);
       input = loaded.value;
     }

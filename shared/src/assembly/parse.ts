@@ -1,20 +1,11 @@
-import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { parseByteSize, parseDuration } from './duration';
+import { loadYaml, type ManifestIssue } from './load-yaml';
 import { AssemblyManifest, PORT_PATTERN, VOLUME_PATTERN, type ServiceManifest } from './manifest';
 import { resolveComponentRefs, type ComponentLookup } from './resolve-components';
 import { DEFAULT_NETWORK, DEFAULT_PROBATION_MS, type AssemblySpec, type ComponentSpec, type MountSpec, type PortSpec } from './spec';
 
-/** One thing wrong with a manifest, at a dotted path such as `services.web.ports.0`. */
-export interface ManifestIssue {
-  path: string;
-  message: string;
-}
-
 export type ParseAssemblyResult = { ok: true; manifest: AssemblyManifest; spec: AssemblySpec } | { ok: false; issues: ManifestIssue[] };
-
-/** Largest `assembly.yaml` accepted: far above any real one, small enough to parse safely. */
-export const MAX_MANIFEST_BYTES = 256 * 1024;
 
 export interface ParseAssemblyOptions {
   /** Resolves `x-flotilla.component` references; without it a reference is an error. */
@@ -24,23 +15,6 @@ export interface ParseAssemblyOptions {
 export function parseAssemblyYaml(text: string, options: ParseAssemblyOptions = {}): ParseAssemblyResult {
   const loaded = loadYaml(text);
   return loaded.ok ? parseAssembly(loaded.value, options) : loaded;
-}
-
-export type LoadYamlResult = { ok: true; value: unknown } | { ok: false; issues: ManifestIssue[] };
-
-/** YAML text to plain data, bounded in size and alias expansion; duplicate keys are errors. */
-export function loadYaml(text: string, maxBytes = MAX_MANIFEST_BYTES): LoadYamlResult {
-  if (new TextEncoder().encode(text).length > maxBytes) {
-    return { ok: false, issues: [{ path: '', message: `manifest is larger than ${maxBytes} bytes` }] };
-  }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      issues: doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]} (line ${e.linePos?.[0]?.line ?? '?'})` })),
-    };
-  }
-  return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) };
 }
 
 export function parseAssembly(input: unknown, options: ParseAssemblyOptions = {}): ParseAssemblyResult {
