@@ -11,6 +11,8 @@ import { loadOrCreateOperatorKey } from './auth/operator-key';
 import { MqttServer } from './broker/mqtt-server';
 import { DEFAULT_EMBEDDED_PG_PORT, type ControlPlaneConfig } from './config';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
+import { securityHeaders } from './http/security-headers';
+import { urlGuard } from './http/url-guard';
 import { ComponentSeeder, type SeedOutcome } from './library/seed-components';
 
 /** Media types under which `POST /api/v1/releases` accepts a raw `assembly.yaml`. */
@@ -27,6 +29,8 @@ export interface RunningControlPlane {
   /** What start-up put into the component library from `config.componentsDir`. */
   seeded: SeedOutcome[];
   database: { kind: 'external' } | { kind: 'embedded'; port: number; dir: string; created: boolean };
+  /** The Nest application, for tests that read its route table or services. */
+  app: NestExpressApplication;
   /** Stops the broker (devices disconnect), the HTTP server, the pool, then an embedded PostgreSQL. Idempotent. */
   close(): Promise<void>;
 }
@@ -54,6 +58,10 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
       }),
       { logger: options.logLevels ?? ['warn', 'error'], abortOnError: false },
     );
+    // Before the body parsers, so that their errors carry the headers too.
+    app.disable('x-powered-by');
+    app.use(securityHeaders);
+    app.use(urlGuard);
     app.useBodyParser('text', { type: MANIFEST_MEDIA_TYPES, limit: MAX_MANIFEST_BYTES });
     await app.listen(config.port, config.host);
   } catch (e) {
@@ -75,6 +83,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
     dataDir: config.dataDir,
     database: database.info,
     seeded,
+    app: running,
     close: () =>
       (closing ??= (async () => {
         await running.close();

@@ -13,6 +13,8 @@ export * from './protocol/topics';
 export * from './assembly/json-schema';
 export * from './releases/signing';
 export * from './api/pagination';
+export * from './api/path-params';
+export * from './api/nul';
 export * from './api/operators';
 export * from './api/commands';
 export * from './api/telemetry';

@@ -14,7 +14,7 @@ export class AuditService {
   }
 
   async list(filter: AuditQuery, page: PageQuery): Promise<Page<AuditEntryView>> {
-    const position = decodeCursor(page.cursor, 1);
+    const position = decodeCursor(page.cursor, ['bigint']);
     const items = await this.audit.list(filter, page.limit + 1, position ? String(position[0]) : undefined);
     const more = items.length > page.limit;
     const shown = more ? items.slice(0, page.limit) : items;

@@ -5,12 +5,16 @@ import { OperatorKeyRepository } from './operator-key.repository';
 import { OperatorKeysController } from './operator-keys.controller';
 import { OPERATOR_API_KEY, OperatorKeysService } from './operator-keys.service';
 
-/** Operator keys and the guard in front of every route. The bootstrap key (data directory or env) is an admin. */
+/**
+ * Operator keys and the guard in front of every route. The bootstrap key (data directory or env) is an admin.
+ * Global: long-lived answers (the event stream) watch their key through OperatorKeysService.
+ */
 @Module({})
 export class AuthModule {
   static forRoot(apiKey: string): DynamicModule {
     return {
       module: AuthModule,
+      global: true,
       controllers: [OperatorKeysController],
       providers: [
         { provide: OPERATOR_API_KEY, useValue: apiKey },

@@ -43,6 +43,11 @@ export class OperatorKeyRepository {
     return rows[0] ? toRow(rows[0]) : undefined;
   }
 
+  async isActive(id: string): Promise<boolean> {
+    const rows: unknown[] = await this.db.query('SELECT 1 FROM operator_keys WHERE id = $1 AND revoked_at IS NULL', [id]);
+    return rows.length > 0;
+  }
+
   async listActive(): Promise<OperatorKeyRow[]> {
     const rows: RawKey[] = await this.db.query(`SELECT ${COLUMNS} FROM operator_keys WHERE revoked_at IS NULL ORDER BY created_at, id`);
     return rows.map(toRow);

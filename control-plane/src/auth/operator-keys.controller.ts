@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Post, Req } from '@nestjs/common';
+import { PathParam } from '../http/path-param';
 import { CreateOperatorKeyRequest, type CreatedOperatorKey, type OperatorKeyView } from '@flotilla/shared';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { Actor } from './actor.decorator';
@@ -25,7 +26,7 @@ export class OperatorKeysController {
   }
 
   @Delete(':id')
-  async revoke(@Param('id') id: string, @Req() request: OperatorRequest): Promise<OperatorKeyView> {
+  async revoke(@PathParam('id', 'uuid') id: string, @Req() request: OperatorRequest): Promise<OperatorKeyView> {
     const revoked = await this.keys.revoke(id);
     request.auditBefore = revoked;
     return revoked;

@@ -9,6 +9,9 @@ import { randomSecret, secretsEqual, sha256Hex } from './secrets';
 
 export const OPERATOR_API_KEY = Symbol('OperatorApiKey');
 
+/** How often a long-lived answer re-reads whether its key is still valid (revoked elsewhere: another replica, SQL). */
+export const KEY_RECHECK_MS = 10_000;
+
 export class OperatorKeyNotFoundError extends NotFoundError {
   constructor(id: string) {
     super('operator_key_not_found', `no active operator key "${id}"; GET /api/v1/operators/keys lists them`);
@@ -22,6 +25,7 @@ export class OperatorKeyNotFoundError extends NotFoundError {
 @Injectable()
 export class OperatorKeysService {
   private readonly logger = new Logger('OperatorKeys');
+  private readonly revokedHere = new Set<(id: string) => void>();
 
   constructor(
     private readonly keys: OperatorKeyRepository,
@@ -55,7 +59,41 @@ export class OperatorKeysService {
   async revoke(id: string): Promise<OperatorKeyView> {
     const row = isUuid(id) ? await this.keys.revoke(id) : undefined;
     if (!row) throw new OperatorKeyNotFoundError(id);
+    for (const listener of this.revokedHere) listener(id);
     return toView(row);
+  }
+
+  /**
+   * Calls `gone` once when the key of `principal` stops being valid: at once when it is revoked
+   * through this process, within `recheckMs` otherwise. A request is authenticated once, so an
+   * answer that stays open (server-sent events) must watch its key or outlive a revocation.
+   * Returns the function that stops watching. The bootstrap key lives as long as the process.
+   */
+  watch(principal: OperatorPrincipal, gone: () => void, recheckMs = KEY_RECHECK_MS): () => void {
+    if (principal.id === BOOTSTRAP_PRINCIPAL.id) return () => undefined;
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      clearInterval(timer);
+      this.revokedHere.delete(onRevoked);
+    };
+    const end = () => {
+      if (stopped) return;
+      stop();
+      gone();
+    };
+    const onRevoked = (id: string) => {
+      if (id === principal.id) end();
+    };
+    this.revokedHere.add(onRevoked);
+    const timer = setInterval(() => {
+      this.keys.isActive(principal.id).then(
+        (active) => active || end(),
+        // The database being away is no reason to drop a dashboard; the next check decides.
+        (e: Error) => this.logger.warn(`cannot re-check key ${principal.id}: ${e.message}`),
+      );
+    }, recheckMs);
+    return stop;
   }
 }
 

@@ -21,8 +21,8 @@ function closed(client: MqttClient, timeoutMs = 10_000): Promise<void> {
 }
 
 async function uplinkStats(): Promise<{ rateLimited: number; oversized: number }> {
-  const health = (await (await h.api('/healthz')).json()) as { uplink: { rateLimited: number; oversized: number } };
-  return health.uplink;
+  const dropped = (reason: string) => h.metric('flotilla_uplink_messages_dropped_total', { reason });
+  return { rateLimited: await dropped('rateLimited'), oversized: await dropped('oversized') };
 }
 
 describe('broker authentication', () => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
-/** Counters of what the broker edge dropped, for /healthz (process lifetime, not persisted). */
+/** Counters of what the broker edge dropped, for /metrics (process lifetime, not persisted). */
 @Injectable()
 export class UplinkStats {
   private rejectedCount = 0;

@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { PathParam } from '../http/path-param';
 import { SendCommandRequest, type CommandResultView } from '@flotilla/shared';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { CommandsService } from './commands.service';
@@ -10,7 +11,10 @@ export class CommandsController {
   /** 200 with the device's result (ok or not), 409 when offline, 504 when it does not answer in time. */
   @Post()
   @HttpCode(HttpStatus.OK)
-  send(@Param('id') id: string, @Body(new ZodBodyPipe(SendCommandRequest)) body: SendCommandRequest): Promise<CommandResultView> {
+  send(
+    @PathParam('id', 'deviceId') id: string,
+    @Body(new ZodBodyPipe(SendCommandRequest)) body: SendCommandRequest,
+  ): Promise<CommandResultView> {
     return this.commands.send(id, body);
   }
 }

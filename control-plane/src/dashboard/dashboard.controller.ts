@@ -1,4 +1,5 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
+import { PathParam } from '../http/path-param';
 import { ZodQueryPipe } from '../http/zod-query.pipe';
 import { DeviceNotFoundError } from '../devices/devices.errors';
 import { DashboardRepository } from './dashboard.repository';
@@ -27,7 +28,10 @@ export class DashboardController {
   }
 
   @Get('devices/:id/events')
-  async events(@Param('id') id: string, @Query(new ZodQueryPipe(DeviceEventsQuery)) query: DeviceEventsQuery): Promise<DeviceEventView[]> {
+  async events(
+    @PathParam('id', 'deviceId') id: string,
+    @Query(new ZodQueryPipe(DeviceEventsQuery)) query: DeviceEventsQuery,
+  ): Promise<DeviceEventView[]> {
     if (!isValidDeviceId(id)) throw new DeviceNotFoundError(id);
     return this.repo.events(id, query.limit);
   }

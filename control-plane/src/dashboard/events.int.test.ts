@@ -6,7 +6,8 @@ import { startControlPlane, type RunningControlPlane } from '../bootstrap';
 import { apiClient, json, startSimFleet, type Api } from '../testing/sim-fleet';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
 import type { SimDevice } from '../testing/sim-device';
-import type { DashboardDevicePage, DashboardOverview, LiveEvent } from '@flotilla/shared';
+import type { CreatedOperatorKey, DashboardDevicePage, DashboardOverview, LiveEvent } from '@flotilla/shared';
+import { KEY_RECHECK_MS } from '../auth/operator-keys.service';
 
 jest.setTimeout(60_000);
 
@@ -30,6 +31,24 @@ afterAll(async () => {
   await db?.drop();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Reads until the server ends the stream; fails after `timeoutMs`. */
+async function untilEnded(reader: ReadableStreamDefaultReader<string>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`stream still open after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([
+      (async () => {
+        while (!(await reader.read()).done);
+      })(),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Reads server-sent events from a fetch body until `until` accepts one. */
 async function readUntil(body: ReadableStream<Uint8Array>, until: (e: LiveEvent) => boolean): Promise<LiveEvent[]> {
@@ -90,6 +109,31 @@ describe('dashboard API', () => {
     expect(await index.text()).toContain('<div id="root">');
     const missing = await api('/api/v1/nothing-here');
     expect([missing.status, missing.headers.get('content-type')]).toEqual([404, expect.stringContaining('json')]);
+  });
+
+  it('ends a stream when its key is revoked, and refuses the key after', async () => {
+    const viewer = await json<CreatedOperatorKey>(
+      api('/api/v1/operators/keys', { method: 'POST', body: JSON.stringify({ name: 'wall screen', role: 'viewer' }) }),
+      201,
+    );
+    const res = await api('/api/v1/events/stream', { key: viewer.key });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    expect((await reader.read()).value).toContain('event: hello');
+    await json(api(`/api/v1/operators/keys/${viewer.id}`, { method: 'DELETE' }), 200);
+    await untilEnded(reader, 5_000);
+    expect((await api('/api/v1/events/stream', { key: viewer.key })).status).toBe(401);
+  });
+
+  it('ends a stream within the re-check interval when its key is revoked behind this process (another replica)', async () => {
+    const viewer = await json<CreatedOperatorKey>(
+      api('/api/v1/operators/keys', { method: 'POST', body: JSON.stringify({ name: 'other replica', role: 'viewer' }) }),
+      201,
+    );
+    const res = await api('/api/v1/events/stream', { key: viewer.key });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    expect((await reader.read()).value).toContain('event: hello');
+    await db.query('UPDATE operator_keys SET revoked_at = now() WHERE id = $1', [viewer.id]);
+    await untilEnded(reader, KEY_RECHECK_MS + 5_000);
   });
 
   it('ends open streams when the control plane stops', async () => {

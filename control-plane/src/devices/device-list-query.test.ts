@@ -1,4 +1,4 @@
-import { deviceListWhere, isDeviceListPosition } from './device-list-query';
+import { deviceListWhere } from './device-list-query';
 
 describe('deviceListWhere', () => {
   it('is empty without filters and combines filters with AND, values as parameters', () => {
@@ -15,15 +15,5 @@ describe('deviceListWhere', () => {
 
   it('searches by name (any case) or id prefix, with LIKE wildcards taken literally', () => {
     expect(deviceListWhere({ search: 'Dev_1%' }).params).toEqual(['dev\\_1\\%%', 'Dev\\_1\\%%']);
-  });
-});
-
-describe('isDeviceListPosition', () => {
-  it('accepts only positions the list hands out', () => {
-    expect(isDeviceListPosition(['2026-01-01T00:00:00.123456Z', 'dev_a'])).toBe(true);
-    expect(isDeviceListPosition(['2026-01-01T00:00:00.123Z', 'dev_a'])).toBe(false);
-    expect(isDeviceListPosition(['yesterday', 'dev_a'])).toBe(false);
-    expect(isDeviceListPosition(['2026-01-01T00:00:00.123456Z', 'no spaces allowed'])).toBe(false);
-    expect(isDeviceListPosition([1, 'dev_a'])).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { isValidDeviceId, type DeviceListQuery } from '@flotilla/shared';
+import type { DeviceListQuery } from '@flotilla/shared';
 
 /**
  * `GET /api/v1/devices` as SQL: filters and keyset pagination in the oldest-first order
@@ -12,18 +12,10 @@ export interface DeviceListPosition {
   id: string;
 }
 
-/** What `cursorAt` yields in SQL; JavaScript's Date would drop the microseconds the order depends on. */
-const CREATED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-
 /** The SQL expression that gives a row's `createdAt` position. */
 export const CURSOR_AT_SQL = `to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 export const DEVICE_LIST_ORDER = 'd.created_at, d.id';
-
-export function isDeviceListPosition(position: readonly (string | number)[]): boolean {
-  const [createdAt, id] = position;
-  return typeof createdAt === 'string' && CREATED_AT.test(createdAt) && typeof id === 'string' && isValidDeviceId(id);
-}
 
 export interface SqlWhere {
   /** `WHERE …`, or empty. */

@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, Put, Query } from '@nestjs/common';
+import { PathParam } from '../http/path-param';
 import {
   AssignReleaseRequest,
   DeviceListQuery,
@@ -27,44 +28,47 @@ export class DevicesController {
   }
 
   @Get(':id')
-  get(@Param('id') id: string): Promise<DeviceView> {
+  get(@PathParam('id', 'deviceId') id: string): Promise<DeviceView> {
     return this.devices.get(id);
   }
 
   @Put(':id/release')
-  assignRelease(@Param('id') id: string, @Body(new ZodBodyPipe(AssignReleaseRequest)) body: AssignReleaseRequest): Promise<DeviceView> {
+  assignRelease(
+    @PathParam('id', 'deviceId') id: string,
+    @Body(new ZodBodyPipe(AssignReleaseRequest)) body: AssignReleaseRequest,
+  ): Promise<DeviceView> {
     return this.devices.assignRelease(id, body.releaseId);
   }
 
   @Put(':id/pin')
-  pin(@Param('id') id: string, @Body(new ZodBodyPipe(PinReleaseRequest)) body: PinReleaseRequest): Promise<DeviceView> {
+  pin(@PathParam('id', 'deviceId') id: string, @Body(new ZodBodyPipe(PinReleaseRequest)) body: PinReleaseRequest): Promise<DeviceView> {
     return this.devices.pin(id, body.releaseId);
   }
 
   @Delete(':id/pin')
-  unpin(@Param('id') id: string): Promise<DeviceView> {
+  unpin(@PathParam('id', 'deviceId') id: string): Promise<DeviceView> {
     return this.devices.unpin(id);
   }
 
   @Put(':id/tags')
-  setTags(@Param('id') id: string, @Body(new ZodBodyPipe(SetTagsRequest)) body: SetTagsRequest): Promise<DeviceView> {
+  setTags(@PathParam('id', 'deviceId') id: string, @Body(new ZodBodyPipe(SetTagsRequest)) body: SetTagsRequest): Promise<DeviceView> {
     return this.devices.setTags(id, body.tags);
   }
 
   @Put(':id/config')
-  setConfig(@Param('id') id: string, @Body(new ZodBodyPipe(SetConfigRequest)) body: SetConfigRequest): Promise<DeviceView> {
+  setConfig(@PathParam('id', 'deviceId') id: string, @Body(new ZodBodyPipe(SetConfigRequest)) body: SetConfigRequest): Promise<DeviceView> {
     return this.devices.setConfig(id, body.config);
   }
 
   @Post(':id/decommission')
   @HttpCode(HttpStatus.OK)
-  decommission(@Param('id') id: string): Promise<DeviceView> {
+  decommission(@PathParam('id', 'deviceId') id: string): Promise<DeviceView> {
     return this.devices.decommission(id);
   }
 
   /** Same as POST …/decommission: the device row stays, listed as decommissioned. */
   @Delete(':id')
-  remove(@Param('id') id: string): Promise<DeviceView> {
+  remove(@PathParam('id', 'deviceId') id: string): Promise<DeviceView> {
     return this.devices.decommission(id);
   }
 }

@@ -15,7 +15,6 @@ import { ReleasesService } from '../releases/releases.service';
 import { SigningService } from '../signing/signing.service';
 import { hashPassword, newDeviceId, newDevicePassword } from './credentials';
 import { DESIRED_PUBLISHER, type DesiredPublisher } from './desired-publisher';
-import { isDeviceListPosition } from './device-list-query';
 import { effectiveConfig } from './device-config';
 import { DEVICE_SESSIONS, type DeviceSessions } from './device-sessions';
 import { desiredContent, toDeviceView } from './device.mapper';
@@ -74,7 +73,7 @@ export class DevicesService {
 
   /** Oldest first, keyset-paginated: paging through returns every device that existed throughout exactly once. */
   async list(filter: DeviceListQuery, page: DevicePageQuery): Promise<Page<DeviceView>> {
-    const position = decodeCursor(page.cursor, 2, isDeviceListPosition) as [string, string] | undefined;
+    const position = decodeCursor(page.cursor, ['timestamp', 'deviceId']) as [string, string] | undefined;
     const records = await this.devices.listPage(filter, page.limit + 1, position && { createdAt: position[0], id: position[1] });
     const more = records.length > page.limit;
     const shown = more ? records.slice(0, page.limit) : records;

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Get, Post, Put } from '@nestjs/common';
+import { PathParam } from '../http/path-param';
 import {
   CreateFleetRequest,
   MoveDeviceRequest,
@@ -26,26 +27,29 @@ export class FleetsController {
   }
 
   @Get('fleets/:id')
-  get(@Param('id') id: string): Promise<FleetView> {
+  get(@PathParam('id', 'uuid') id: string): Promise<FleetView> {
     return this.fleets.get(id);
   }
 
   /** Assigns the release to every device of the fleet that is not pinned, at once. */
   @Put('fleets/:id/target')
   setTarget(
-    @Param('id') id: string,
+    @PathParam('id', 'uuid') id: string,
     @Body(new ZodBodyPipe(SetFleetTargetRequest)) body: SetFleetTargetRequest,
   ): Promise<SetFleetTargetResponse> {
     return this.fleets.setTarget(id, body.releaseId);
   }
 
   @Put('fleets/:id/config')
-  setConfig(@Param('id') id: string, @Body(new ZodBodyPipe(SetConfigRequest)) body: SetConfigRequest): Promise<FleetView> {
+  setConfig(@PathParam('id', 'uuid') id: string, @Body(new ZodBodyPipe(SetConfigRequest)) body: SetConfigRequest): Promise<FleetView> {
     return this.fleets.setConfig(id, body.config);
   }
 
   @Put('devices/:id/fleet')
-  moveDevice(@Param('id') id: string, @Body(new ZodBodyPipe(MoveDeviceRequest)) body: MoveDeviceRequest): Promise<DeviceView> {
+  moveDevice(
+    @PathParam('id', 'deviceId') id: string,
+    @Body(new ZodBodyPipe(MoveDeviceRequest)) body: MoveDeviceRequest,
+  ): Promise<DeviceView> {
     return this.fleets.moveDevice(id, body.fleetId);
   }
 }

@@ -1,4 +1,5 @@
 import { PipeTransform } from '@nestjs/common';
+import { pathOfNul } from '@flotilla/shared';
 import { InvalidInputError } from '../domain-error';
 
 /** The slice of a zod schema the pipe needs, so this package does not depend on zod directly. */
@@ -17,6 +18,12 @@ export class ZodBodyPipe<T> implements PipeTransform<unknown, T> {
   constructor(private readonly schema: BodySchema<T>) {}
 
   transform(value: unknown): T {
+    const nulAt = pathOfNul(value);
+    if (nulAt !== undefined) {
+      throw new InvalidInputError('invalid_request', 'the request body is not valid', [
+        { path: nulAt, message: 'NUL characters (\\u0000) cannot be stored' },
+      ]);
+    }
     const parsed = this.schema.safeParse(value ?? {});
     if (parsed.success) return parsed.data;
     throw new InvalidInputError(

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpStatus, Post, Res } from '@nestjs/common';
+import { PathParam } from '../http/path-param';
 import type { ComponentView } from '@flotilla/shared';
 import { Actor } from '../auth/actor.decorator';
 import type { OperatorPrincipal } from '../auth/operator-principal';
@@ -27,12 +28,12 @@ export class LibraryController {
 
   /** Every version of one component, newest first. */
   @Get(':name')
-  versions(@Param('name') name: string): Promise<ComponentView[]> {
+  versions(@PathParam('name', 'componentName') name: string): Promise<ComponentView[]> {
     return this.library.list(name);
   }
 
   @Get(':name/:version')
-  get(@Param('name') name: string, @Param('version') version: string): Promise<ComponentView> {
+  get(@PathParam('name', 'componentName') name: string, @PathParam('version', 'version') version: string): Promise<ComponentView> {
     return this.library.get(name, version);
   }
 }

@@ -3,6 +3,7 @@ import {
   ComponentManifest,
   contentDigest,
   loadYaml,
+  pathOfNul,
   zodIssues,
   type ComponentLookup,
   type ComponentRef,
@@ -30,6 +31,8 @@ export class LibraryService {
       if (!loaded.ok) throw new InvalidComponentError(loaded.issues);
       input = loaded.value;
     }
+    const nulAt = pathOfNul(input);
+    if (nulAt !== undefined) throw new InvalidComponentError([{ path: nulAt, message: 'a NUL character (\\0) cannot be stored' }]);
     const parsed = ComponentManifest.safeParse(input ?? {});
     if (!parsed.success) throw new InvalidComponentError(zodIssues(parsed.error));
     const manifest = parsed.data;

@@ -74,7 +74,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     method: 'get',
     path: '/healthz',
     tag: 'operations',
-    summary: 'Liveness and dependencies',
+    summary: 'Liveness: database and broker up or down; no fleet figures (those are on /metrics, behind a key)',
     access: 'public',
     status: 200,
     errors: [{ status: 503, description: 'a dependency is down' }],

@@ -60,7 +60,14 @@ const adminOnly = (r: RegisteredRoute) =>
 describe('the API surface', () => {
   it('has routes to check (sanity)', () => {
     expect(routes.length).toBeGreaterThan(30);
-    expect(routes).toContainEqual({ method: 'post', path: '/api/v1/rollouts/:id/pause', isPublic: false });
+    expect(routes).toContainEqual({ method: 'post', path: '/api/v1/rollouts/:id/pause', isPublic: false, params: { id: 'uuid' } });
+  });
+
+  it('declares the kind of every path parameter (@PathParam), so a malformed one is a 400 before any query', () => {
+    const undeclared = routes.flatMap((r) =>
+      Object.entries(r.params).flatMap(([p, kind]) => (kind ? [] : [`${r.method} ${r.path} :${p}`])),
+    );
+    expect(undeclared).toEqual([]);
   });
 
   it('documents every registered route in the OpenAPI document, and documents no route that does not exist', async () => {

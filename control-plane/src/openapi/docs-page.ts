@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The interactive documentation: one self-contained page (no CDN: installations are often
  * offline) that reads /api/v1/openapi.json, lists the operations by tag with their schemas, and
@@ -92,3 +94,19 @@ fetch('/api/v1/openapi.json').then((r) => r.json()).then((doc) => {
 </body>
 </html>
 `;
+
+const inlineHash = (tag: 'script' | 'style') => {
+  const body = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(DOCS_PAGE)![1]!;
+  return `'sha256-${createHash('sha256').update(body).digest('base64')}'`;
+};
+
+/** The page's own policy: its one inline script and style by hash, requests to this origin only. */
+export const DOCS_PAGE_CSP = [
+  "default-src 'none'",
+  `script-src ${inlineHash('script')}`,
+  `style-src ${inlineHash('style')}`,
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');

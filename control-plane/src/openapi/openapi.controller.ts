@@ -2,7 +2,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { Public } from '../auth/public.decorator';
 import { API_ROUTES } from './api-routes';
 import { buildOpenApiDocument, type OpenApiDocument } from './build-document';
-import { DOCS_PAGE } from './docs-page';
+import { DOCS_PAGE, DOCS_PAGE_CSP } from './docs-page';
 
 /** The API's description is public: it holds no data, and the docs page must load before a key is typed. */
 @Controller()
@@ -17,6 +17,7 @@ export class OpenApiController {
 
   @Get('api/docs')
   @Header('content-type', 'text/html; charset=utf-8')
+  @Header('content-security-policy', DOCS_PAGE_CSP)
   docs(): string {
     return DOCS_PAGE;
   }

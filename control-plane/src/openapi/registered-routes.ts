@@ -1,13 +1,17 @@
 import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import type { ModulesContainer } from '@nestjs/core';
+import type { PathParameterKind } from '@flotilla/shared';
 import { IS_PUBLIC } from '../auth/public.decorator';
+import { PathParamPipe } from '../http/path-param';
 
 export interface RegisteredRoute {
   method: string;
   /** As express sees it, e.g. `/api/v1/rollouts/:id`. */
   path: string;
   isPublic: boolean;
+  /** Each `:name` of the path and the kind its handler declares with `@PathParam`, or null when it declares none. */
+  params: Record<string, PathParameterKind | null>;
 }
 
 /** Every route of every controller Nest registered, read from the controllers' metadata. */
@@ -29,13 +33,32 @@ export function registeredRoutes(modules: ModulesContainer): RegisteredRoute[] {
         const sub = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
         if (method === undefined || sub === undefined) continue;
         const isPublic = classPublic || Reflect.getMetadata(IS_PUBLIC, handler) === true;
+        const kinds = declaredParamKinds(controller, name);
         for (const b of base) {
-          for (const s of pathsOf(sub)) routes.push({ method: RequestMethod[method].toLowerCase(), path: join(b, s), isPublic });
+          for (const s of pathsOf(sub)) {
+            const path = join(b, s);
+            const params = Object.fromEntries([...path.matchAll(/:([A-Za-z0-9_]+)/g)].map(([, p]) => [p!, kinds.get(p!) ?? null]));
+            routes.push({ method: RequestMethod[method].toLowerCase(), path, isPublic, params });
+          }
         }
       }
     }
   }
   return routes;
+}
+
+/** Path parameters a handler reads through `@PathParam`, by name, from Nest's argument metadata. */
+function declaredParamKinds(controller: object, handlerName: string): Map<string, PathParameterKind> {
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handlerName) ?? {}) as Record<
+    string,
+    { data?: unknown; pipes?: unknown[] }
+  >;
+  const kinds = new Map<string, PathParameterKind>();
+  for (const arg of Object.values(args)) {
+    const pipe = arg.pipes?.find((p): p is PathParamPipe => p instanceof PathParamPipe);
+    if (pipe && typeof arg.data === 'string') kinds.set(arg.data, pipe.kind);
+  }
+  return kinds;
 }
 
 function pathsOf(value: unknown): string[] {

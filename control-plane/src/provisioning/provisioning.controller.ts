@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Post, Req } from '@nestjs/common';
+import { PathParam } from '../http/path-param';
 import {
   CreateProvisioningTokenRequest,
   RegisterDeviceRequest,
@@ -31,7 +32,7 @@ export class ProvisioningController {
 
   @Post('fleets/:id/provisioning-tokens')
   createFleetToken(
-    @Param('id') fleetId: string,
+    @PathParam('id', 'uuid') fleetId: string,
     @Body(new ZodBodyPipe(CreateProvisioningTokenRequest)) body: CreateProvisioningTokenRequest,
     @Req() req: HttpRequest,
   ): Promise<ProvisioningTokenView> {
@@ -40,7 +41,7 @@ export class ProvisioningController {
 
   /** No device can register with the token afterwards; devices registered with it are not affected. */
   @Delete('provisioning-tokens/:id')
-  revokeToken(@Param('id') id: string): Promise<ProvisioningTokenSummary> {
+  revokeToken(@PathParam('id', 'uuid') id: string): Promise<ProvisioningTokenSummary> {
     return this.provisioning.revokeToken(id);
   }
 

@@ -33,7 +33,7 @@ describe('operator authentication', () => {
   it('leaves /healthz open', async () => {
     const res = await h.api('/healthz', { auth: false });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok', database: 'up', broker: 'up', devicesOnline: 0 });
+    expect(await res.json()).toEqual({ status: 'ok', database: 'up', broker: 'up' });
   });
 });
 

@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, Param, Put, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Put, Req } from '@nestjs/common';
+import { PathParam } from '../http/path-param';
 import { SetRegistryCredentialsRequest, type RegistryCredentialsView } from '@flotilla/shared';
 import { Actor, noteAuditBefore } from '../auth/actor.decorator';
 import type { OperatorPrincipal, OperatorRequest } from '../auth/operator-principal';
@@ -19,7 +20,7 @@ export class RegistriesController {
 
   @Put(':host/credentials')
   async set(
-    @Param('host') host: string,
+    @PathParam('host', 'registryHost') host: string,
     @Body(new ZodBodyPipe(SetRegistryCredentialsRequest)) body: SetRegistryCredentialsRequest,
     @Actor() actor: OperatorPrincipal,
     @Req() request: OperatorRequest,
@@ -30,7 +31,7 @@ export class RegistriesController {
   }
 
   @Delete(':host/credentials')
-  async remove(@Param('host') host: string, @Req() request: OperatorRequest): Promise<RegistryCredentialsView> {
+  async remove(@PathParam('host', 'registryHost') host: string, @Req() request: OperatorRequest): Promise<RegistryCredentialsView> {
     const removed = await this.registries.remove(host);
     noteAuditBefore(request, removed);
     return removed;

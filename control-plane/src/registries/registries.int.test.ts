@@ -101,7 +101,7 @@ describe('registry credentials through the API', () => {
   it('refuses a malformed host or body with 400', async () => {
     const badHost = await put('not_a%20host', { username: 'a', password: 'b' });
     expect(badHost.status).toBe(400);
-    expect(await badHost.json()).toMatchObject({ code: 'invalid_registry_host' });
+    expect(await badHost.json()).toMatchObject({ code: 'invalid_path_parameter', issues: [{ path: 'host' }] });
     expect((await put(PRIVATE, { username: 'a' })).status).toBe(400);
     expect((await put(PRIVATE, { username: 'a', password: 'b', extra: 1 })).status).toBe(400);
   });

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Headers, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpStatus, Post, Query, Res } from '@nestjs/common';
+import { PathParam } from '../http/path-param';
 import { PageQuery, ReleaseListQuery, type Page, type ReleaseDiff, type ReleaseView } from '@flotilla/shared';
 import { Actor } from '../auth/actor.decorator';
 import type { OperatorPrincipal } from '../auth/operator-principal';
@@ -38,13 +39,13 @@ export class ReleasesController {
   }
 
   @Get(':id')
-  get(@Param('id') id: string): Promise<ReleaseView> {
+  get(@PathParam('id', 'uuid') id: string): Promise<ReleaseView> {
     return this.releases.get(id);
   }
 
   /** What changes from release `:id` to release `:otherId`, and which images a device must fetch. */
   @Get(':id/diff/:otherId')
-  diff(@Param('id') id: string, @Param('otherId') otherId: string): Promise<ReleaseDiff> {
+  diff(@PathParam('id', 'uuid') id: string, @PathParam('otherId', 'uuid') otherId: string): Promise<ReleaseDiff> {
     return this.releases.diff(id, otherId);
   }
 }

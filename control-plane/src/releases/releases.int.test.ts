@@ -116,11 +116,10 @@ services:
     expect(await huge.json()).toMatchObject({ statusCode: 413, code: 'payload_too_large' });
   });
 
-  it('answers unknown and malformed release ids with 404', async () => {
-    for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
-      const res = await h.api(`/api/v1/releases/${id}`);
-      expect(res.status).toBe(404);
-      expect(await res.json()).toMatchObject({ code: 'release_not_found' });
-    }
+  it('answers an unknown release id with 404 and a malformed one with 400', async () => {
+    const unknown = await h.api('/api/v1/releases/00000000-0000-4000-8000-000000000000');
+    expect([unknown.status, ((await unknown.json()) as ApiError).code]).toEqual([404, 'release_not_found']);
+    const malformed = await h.api('/api/v1/releases/not-a-uuid');
+    expect([malformed.status, ((await malformed.json()) as ApiError).code]).toEqual([400, 'invalid_path_parameter']);
   });
 });

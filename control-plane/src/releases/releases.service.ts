@@ -87,11 +87,7 @@ export class ReleasesService {
   }
 
   async list(filter: ReleaseListQuery, page: PageQuery): Promise<Page<ReleaseView>> {
-    const position = decodeCursor(
-      page.cursor,
-      2,
-      ([at, id]) => typeof at === 'string' && !Number.isNaN(Date.parse(at)) && typeof id === 'string',
-    );
+    const position = decodeCursor(page.cursor, ['timestamp', 'uuid']);
     const rows = await this.releases.list(filter, page.limit + 1, position && { createdAt: String(position[0]), id: String(position[1]) });
     const more = rows.length > page.limit;
     const shown = more ? rows.slice(0, page.limit) : rows;

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Post, Query, Req, Res } from '@nestjs/common';
+import { PathParam } from '../http/path-param';
 import {
   CreateRolloutRequest,
   PageQuery,
@@ -56,13 +57,13 @@ export class RolloutsController {
   }
 
   @Get(':id')
-  get(@Param('id') id: string): Promise<RolloutView> {
+  get(@PathParam('id', 'uuid') id: string): Promise<RolloutView> {
     return this.rollouts.get(id);
   }
 
   @Get(':id/devices')
   devices(
-    @Param('id') id: string,
+    @PathParam('id', 'uuid') id: string,
     @Query(new ZodQueryPipe(RolloutDevicesQuery)) filter: RolloutDevicesQuery,
     @Query(new ZodQueryPipe(PageQuery)) page: PageQuery,
   ): Promise<Page<RolloutDeviceView>> {
@@ -71,31 +72,31 @@ export class RolloutsController {
 
   @Post(':id/pause')
   @HttpCode(HttpStatus.OK)
-  pause(@Param('id') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
+  pause(@PathParam('id', 'uuid') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
     return this.run(id, 'pause', actor, req);
   }
 
   @Post(':id/resume')
   @HttpCode(HttpStatus.OK)
-  resume(@Param('id') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
+  resume(@PathParam('id', 'uuid') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
     return this.run(id, 'resume', actor, req);
   }
 
   @Post(':id/advance')
   @HttpCode(HttpStatus.OK)
-  advance(@Param('id') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
+  advance(@PathParam('id', 'uuid') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
     return this.run(id, 'advance', actor, req);
   }
 
   @Post(':id/abort')
   @HttpCode(HttpStatus.OK)
-  abort(@Param('id') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
+  abort(@PathParam('id', 'uuid') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
     return this.run(id, 'abort', actor, req);
   }
 
   @Post(':id/rollback')
   @HttpCode(HttpStatus.OK)
-  rollback(@Param('id') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
+  rollback(@PathParam('id', 'uuid') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
     return this.run(id, 'rollback', actor, req);
   }
 

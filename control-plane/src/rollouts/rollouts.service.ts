@@ -125,7 +125,7 @@ export class RolloutsService {
   }
 
   async list(filter: RolloutListQuery, page: PageQuery): Promise<Page<RolloutView>> {
-    const position = decodeCursor(page.cursor, 2) as [string, string] | undefined;
+    const position = decodeCursor(page.cursor, ['timestamp', 'uuid']) as [string, string] | undefined;
     const records = await this.rollouts.list(filter, page.limit + 1, position);
     const more = records.length > page.limit;
     const shown = more ? records.slice(0, page.limit) : records;
@@ -144,8 +144,9 @@ export class RolloutsService {
   }
 
   async devicesOf(id: string, filter: { state?: RolloutDeviceState | undefined }, page: PageQuery): Promise<Page<RolloutDeviceView>> {
+    // The request's own fault (400) before the lookup's (404).
+    const position = decodeCursor(page.cursor, ['deviceId']);
     await this.find(id);
-    const position = decodeCursor(page.cursor, 1);
     const rows = await this.rollouts.listDevices(id, filter, page.limit + 1, position ? String(position[0]) : undefined);
     const more = rows.length > page.limit;
     const shown = more ? rows.slice(0, page.limit) : rows;

@@ -1,4 +1,5 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
+import { PathParam } from '../http/path-param';
 import { TelemetryQuery, type TelemetrySeries } from '@flotilla/shared';
 import { ZodQueryPipe } from '../http/zod-query.pipe';
 import { TelemetryService } from './telemetry.service';
@@ -8,7 +9,10 @@ export class TelemetryController {
   constructor(private readonly telemetry: TelemetryService) {}
 
   @Get()
-  series(@Param('id') id: string, @Query(new ZodQueryPipe(TelemetryQuery)) query: TelemetryQuery): Promise<TelemetrySeries> {
+  series(
+    @PathParam('id', 'deviceId') id: string,
+    @Query(new ZodQueryPipe(TelemetryQuery)) query: TelemetryQuery,
+  ): Promise<TelemetrySeries> {
     return this.telemetry.series(id, query);
   }
 }

@@ -15,6 +15,8 @@ export interface Harness {
   registerDevice(name?: string): Promise<RegisterDeviceResponse>;
   /** Connects as the device, over TCP, as the agent does (client id = username = device id). */
   connectDevice(device: { deviceId: string; password: string }, options?: IClientOptions): Promise<MqttClient>;
+  /** One sample of /metrics (read with the operator key), e.g. `metric('flotilla_uplink_messages_dropped_total', { reason: 'rejected' })`. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -62,6 +64,15 @@ export async function startHarness(): Promise<Harness> {
       });
       clients.add(client);
       return client;
+    },
+    async metric(name, labels = {}) {
+      const text = await (await api('/metrics')).text();
+      const wanted = Object.entries(labels)
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(',');
+      const line = text.split('\n').find((l) => l.startsWith(wanted ? `${name}{${wanted}} ` : `${name} `));
+      if (!line) throw new Error(`no sample ${name}{${wanted}} on /metrics`);
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
     },
     async close() {
       await Promise.all([...clients].map((c) => c.endAsync(true).catch(() => undefined)));

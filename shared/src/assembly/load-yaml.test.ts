@@ -92,6 +92,11 @@ describe('loadYaml', () => {
     );
   });
 
+  it('refuses NUL characters, raw or escaped, which PostgreSQL cannot store', () => {
+    expect(issuesOf('a: "x\\0y"\n')).toEqual([{ path: 'a', message: 'a NUL character (\\0) cannot be stored' }]);
+    expect(issuesOf('a: x\0y\n')[0]!.message).toBe('the document holds a NUL character, which cannot be stored');
+  });
+
   it('reports syntax errors with their line', () => {
     expect(issuesOf('a: 1\nb: "unclosed\nc: 2\n')[0]!.message).toMatch(/^YAML: .*\(line \d\)$/);
   });

@@ -1,3 +1,4 @@
+import { pathOfNul } from '../api/nul';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 
 /** One thing wrong with a manifest, at a dotted path such as `services.web.ports.0`. */
@@ -39,6 +40,7 @@ export function loadYaml(text: string, limits: Partial<YamlLimits> = {}): LoadYa
   if (text.length > max.maxBytes || new TextEncoder().encode(text).length > max.maxBytes) {
     return refused('', `the document is larger than ${max.maxBytes} bytes`);
   }
+  if (text.includes('\0')) return refused('', 'the document holds a NUL character, which cannot be stored');
   const lines = new LineCounter();
   // The library's own duplicate-key check compares each key with every earlier one of its map
   // (quadratic: 40,000 keys took 10 s); checkTree does it with one set per map.
@@ -72,7 +74,11 @@ export function loadYaml(text: string, limits: Partial<YamlLimits> = {}): LoadYa
         : `YAML alias: ${message}`,
     );
   }
-  return expandedSizeIssue(value, max) ?? { ok: true, value };
+  const sizeIssue = expandedSizeIssue(value, max);
+  if (sizeIssue) return sizeIssue;
+  // A "\0" escape in a quoted scalar; PostgreSQL stores no U+0000 in text or jsonb.
+  const nulAt = pathOfNul(value);
+  return nulAt === undefined ? { ok: true, value } : refused(nulAt, 'a NUL character (\\0) cannot be stored');
 }
 
 function refused(path: string, message: string): LoadYamlResult {

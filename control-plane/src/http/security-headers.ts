@@ -1,0 +1,38 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * The dashboard loads its script, stylesheet and data from this origin only (its icon is a
+ * data: URI, React sets inline styles through the CSSOM, which CSP does not govern); nothing may
+ * frame it. JSON answers carry the same policy: harmless there, and one policy for every answer.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  // For browsers that predate `frame-ancestors`.
+  'x-frame-options': 'DENY',
+  // Dashboard URLs name devices and rollouts; no other site needs to learn them.
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+};
+
+/**
+ * Express middleware, registered first so that every answer carries the headers: API, dashboard
+ * files, event streams, and errors raised before any route (body too large, malformed URL, 404).
+ * A route with inline content of its own (the API docs page) replaces the CSP with a stricter one.
+ */
+export function securityHeaders(_req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+  next();
+}
