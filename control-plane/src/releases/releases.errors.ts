@@ -6,6 +6,12 @@ export class InvalidManifestError extends InvalidInputError {
   }
 }
 
+export class UnresolvableImageError extends InvalidInputError {
+  constructor(issues: readonly DomainIssue[]) {
+    super('unresolvable_image', 'an image given by tag could not be resolved to a digest; a release pins every image by digest', issues);
+  }
+}
+
 export class ManifestMediaTypeError extends UnsupportedError {
   constructor() {
     super('unsupported_media_type', 'send the assembly manifest as YAML (Content-Type: application/yaml, text/yaml or text/plain)');

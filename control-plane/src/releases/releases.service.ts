@@ -5,6 +5,7 @@ import {
   contentDigest,
   loadYaml,
   parseAssembly,
+  registryAuthFor,
   type Page,
   type PageQuery,
   type Release,
@@ -17,12 +18,15 @@ import { decodeCursor, encodeCursor } from '../http/cursor';
 import { createIdempotently, requestDigest } from '../http/idempotency';
 import { isUuid } from '../ids';
 import { LibraryService } from '../library/library.service';
+import { RegistriesService } from '../registries/registries.service';
 import { SigningService } from '../signing/signing.service';
+import { pinImages } from './image-pinning';
+import { registryTagResolver } from './registry-tags';
 import { diffAssemblies } from './release-diff';
 import type { ReleaseEntity } from './release.entity';
 import { toProtocolRelease, toReleaseView } from './release.mapper';
 import { ReleaseRepository } from './release.repository';
-import { InvalidManifestError, ReleaseNotFoundError, ReleaseVersionConflictError } from './releases.errors';
+import { InvalidManifestError, ReleaseNotFoundError, ReleaseVersionConflictError, UnresolvableImageError } from './releases.errors';
 
 export type PublishOutcome = { status: 'created' | 'already-published' | 'replayed'; release: ReleaseView };
 
@@ -34,13 +38,15 @@ export class ReleasesService {
     private readonly releases: ReleaseRepository,
     private readonly library: LibraryService,
     private readonly signing: SigningService,
+    private readonly registries: RegistriesService,
   ) {}
 
   /**
    * Releases are immutable: a name and version names one content forever. Uploading the
    * same content again is harmless (CI retries), different content under it is refused.
-   * Library references are resolved now, so the release holds the whole assembly, and the
-   * release is signed with the current key before it is stored. With an idempotency key, the
+   * Library references are resolved now, so the release holds the whole assembly; images given
+   * by tag are pinned to the digest their registry serves now (with its stored login), and the
+   * release is signed, digests included, with the current key before it is stored. With an idempotency key, the
    * same upload again answers the release it made and another upload under the key is refused.
    */
   publish(manifestYaml: string, createdBy = 'operator', idempotencyKey?: string): Promise<PublishOutcome> {
@@ -65,7 +71,10 @@ export class ReleasesService {
     const refs = componentRefs(loaded.value);
     const parsed = parseAssembly(loaded.value, refs.length > 0 ? { components: await this.library.lookupFor(refs) } : {});
     if (!parsed.ok) throw new InvalidManifestError(parsed.issues);
-    const { spec } = parsed;
+    const logins = await this.registries.lookup()({ assembly: parsed.spec });
+    const pinned = await pinImages(parsed.spec, registryTagResolver({ loginFor: (ref) => registryAuthFor(ref.image, logins) }));
+    if (!pinned.ok) throw new UnresolvableImageError(pinned.issues);
+    const { spec } = pinned;
     const digest = contentDigest(spec);
     const id = randomUUID();
     const outcome = await this.releases.insertUnlessVersionExists({
