@@ -9,6 +9,7 @@ import type { BrokerSettings } from './broker/mqtt-server';
 import { DatabaseModule } from './database/database.module';
 import { DevicesModule } from './devices/devices.module';
 import { HealthModule } from './health/health.module';
+import { HostPolicyModule } from './host-policy/host-policy.module';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { OpenApiModule } from './openapi/openapi.module';
 import { ProvisioningModule } from './provisioning/provisioning.module';
@@ -49,6 +50,7 @@ export class AppModule {
         BrokerTransportModule.forRoot(options.broker),
         SigningModule.forRoot(options.dataDir, options.signingKeyHorizon),
         RegistriesModule.forRoot(options.dataDir),
+        HostPolicyModule,
         ReleasesModule,
         DevicesModule,
         ProvisioningModule.forRoot({ ...(options.publicApiUrl ? { publicApiUrl: options.publicApiUrl } : {}) }),

@@ -15,6 +15,7 @@ export * from './releases/signing';
 export * from './api/pagination';
 export * from './api/path-params';
 export * from './api/nul';
+export * from './api/host-policy';
 export * from './api/operators';
 export * from './api/commands';
 export * from './api/telemetry';

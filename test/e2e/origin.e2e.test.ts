@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { parse, stringify } from 'yaml';
-import type { DeviceView, ProvisioningTokenView, ReleaseView } from '@flotilla/shared';
+import type { DeviceView, FleetView, ProvisioningTokenView, ReleaseView } from '@flotilla/shared';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { REPO_COMPONENTS_DIR } from '../../control-plane/src/config';
 import { AgentProcess } from '../support/agent-process';
@@ -107,7 +107,13 @@ describe('origin on a real agent', () => {
   });
 
   it('deploys origin, commits once healthy, and the status page shows a sensor reading and the device', async () => {
-    const token = await api.post<ProvisioningTokenView>('/api/v1/provisioning-tokens', { maxUses: 1 });
+    // device-status binds the host's /run/flotilla (here the agent's run directory): a host-level
+    // power, which only a fleet whose host policy allows it may run. The device joins that fleet.
+    const fleet = await api.post<FleetView>('/api/v1/fleets', { name: 'origin-e2e' });
+    expect(fleet.status).toBe(201);
+    const policy = await api.put(`/api/v1/fleets/${fleet.body.id}/host-policy`, { bindMounts: [join(workDir, 'agent-run')] });
+    expect(policy.status).toBe(200);
+    const token = await api.post<ProvisioningTokenView>('/api/v1/provisioning-tokens', { maxUses: 1, fleetId: fleet.body.id });
     agent = AgentProcess.provisioned(
       workDir,
       { ...token.body.provisioning, name: 'origin-e2e' },

@@ -10,6 +10,7 @@ import { RegistryCredentials1764400000000 } from './migrations/1764400000000-reg
 import { DeviceListIndexes1764410000000 } from './migrations/1764410000000-device-list-indexes';
 import { ReleaseIdempotency1764420000000 } from './migrations/1764420000000-release-idempotency';
 import { ReleaseDowngrades1764510000000 } from './migrations/1764510000000-release-downgrades';
+import { FleetHostPolicies1764550000000 } from './migrations/1764550000000-fleet-host-policies';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   DeviceListIndexes1764410000000,
   ReleaseIdempotency1764420000000,
   ReleaseDowngrades1764510000000,
+  FleetHostPolicies1764550000000,
 ];
 
 @Module({})

@@ -1,3 +1,4 @@
+import type { HostPolicyService } from '../host-policy/host-policy.service';
 import { Logger } from '@nestjs/common';
 import type { Release, SignedDesired } from '@flotilla/shared';
 import type { EntityManager } from 'typeorm';
@@ -72,7 +73,9 @@ function setup(publish: DesiredPublisher['publishDesired']) {
     },
   });
   const registries = strictFake<RegistriesService>('RegistriesService', { lookup: () => async () => [] });
-  return new DevicesService(devices, releases, { publishDesired: publish }, { disconnect: () => false }, registries, signing);
+  // The release of these tests uses no host power, which the policy allows everywhere.
+  const hostPolicy = strictFake<HostPolicyService>('HostPolicyService', { checkDevices: async () => undefined });
+  return new DevicesService(devices, releases, { publishDesired: publish }, { disconnect: () => false }, registries, signing, hostPolicy);
 }
 
 describe('DevicesService.assignRelease', () => {

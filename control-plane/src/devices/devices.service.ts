@@ -9,6 +9,7 @@ import {
   type Release,
 } from '@flotilla/shared';
 import type { EntityManager } from 'typeorm';
+import { HostPolicyService } from '../host-policy/host-policy.service';
 import { decodeCursor, encodeCursor } from '../http/cursor';
 import { RegistriesService, type RegistryAuthLookup } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
@@ -56,6 +57,7 @@ export class DevicesService {
     @Inject(DEVICE_SESSIONS) private readonly sessions: DeviceSessions,
     private readonly registries: RegistriesService,
     private readonly signing: SigningService,
+    private readonly hostPolicy: HostPolicyService,
   ) {}
 
   async create(input: { name?: string | undefined; board?: string | undefined; fleetId?: string | null }): Promise<NewDeviceCredential> {
@@ -96,7 +98,7 @@ export class DevicesService {
 
   /** Sets the device's effective desired release, bumps its rev and tells it right away. */
   async assignRelease(deviceId: string, releaseId: string): Promise<DeviceView> {
-    await this.releases.getForDelivery(releaseId);
+    await this.hostPolicy.checkDevices([deviceId], (await this.releases.getForDelivery(releaseId)).assembly);
     return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.assignRelease(deviceId, releaseId) : undefined);
   }
 
@@ -114,7 +116,7 @@ export class DevicesService {
 
   /** The device runs `releaseId` until unpinned, whatever its fleet targets. */
   async pin(deviceId: string, releaseId: string): Promise<DeviceView> {
-    await this.releases.getForDelivery(releaseId);
+    await this.hostPolicy.checkDevices([deviceId], (await this.releases.getForDelivery(releaseId)).assembly);
     return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.pinRelease(deviceId, releaseId) : undefined);
   }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { ConfigMap, CreateFleetRequest, DeviceView, FleetView, SetFleetTargetResponse } from '@flotilla/shared';
+import type { ConfigMap, CreateFleetRequest, DeviceView, FleetView, Release, SetFleetTargetResponse } from '@flotilla/shared';
 import { DevicesService } from '../devices/devices.service';
+import { HostPolicyService } from '../host-policy/host-policy.service';
 import { isUuid } from '../ids';
 import { ReleasesService } from '../releases/releases.service';
 import { toFleetView } from './fleet.mapper';
@@ -20,10 +21,14 @@ export class FleetsService {
     private readonly fleets: FleetRepository,
     private readonly devices: DevicesService,
     private readonly releases: ReleasesService,
+    private readonly hostPolicy: HostPolicyService,
   ) {}
 
   async create(request: CreateFleetRequest): Promise<FleetView> {
-    if (request.targetReleaseId) await this.checkCompatible(request.name, request.boards, request.targetReleaseId);
+    if (request.targetReleaseId) {
+      const release = await this.checkCompatible(request.name, request.boards, request.targetReleaseId);
+      await this.hostPolicy.checkFleet({ newFleet: request.name }, release.assembly);
+    }
     const id = randomUUID();
     const inserted = await this.fleets.insertUnlessNameTaken({
       id,
@@ -54,7 +59,8 @@ export class FleetsService {
   async setTarget(id: string, releaseId: string): Promise<SetFleetTargetResponse> {
     const fleet = isUuid(id) ? await this.fleets.findById(id) : null;
     if (!fleet) throw new FleetNotFoundError(id);
-    await this.checkCompatible(fleet.name, fleet.boards, releaseId);
+    const release = await this.checkCompatible(fleet.name, fleet.boards, releaseId);
+    await this.hostPolicy.checkFleet(id, release.assembly);
     if (!(await this.fleets.setTarget(id, releaseId))) throw new FleetNotFoundError(id);
     const assigned = await this.devices.assignFleetTarget(id, releaseId);
     return { fleet: await this.get(id), assigned };
@@ -69,13 +75,17 @@ export class FleetsService {
   /** Moves a device into `fleetId` (null: out of any fleet); an unpinned device takes the fleet's target. */
   async moveDevice(deviceId: string, fleetId: string | null): Promise<DeviceView> {
     if (fleetId !== null) await this.assertExists(fleetId);
+    // A pinned device keeps its release, so the release must suit where it moves to.
+    const { pinnedReleaseId } = await this.devices.get(deviceId);
+    if (pinnedReleaseId) await this.hostPolicy.checkFleet(fleetId, (await this.releases.getForDelivery(pinnedReleaseId)).assembly);
     return this.devices.moveToFleet(deviceId, fleetId);
   }
 
   /** Throws when the release does not exist or does not run on every board of the fleet. */
-  private async checkCompatible(fleet: string, boards: readonly string[], releaseId: string): Promise<void> {
+  private async checkCompatible(fleet: string, boards: readonly string[], releaseId: string): Promise<Release> {
     const release = await this.releases.getForDelivery(releaseId);
     const unsupported = unsupportedBoards(boards, release.assembly.boards);
     if (unsupported.length > 0) throw new ReleaseIncompatibleWithFleetError(fleet, release.assembly.version, unsupported);
+    return release;
   }
 }

@@ -13,7 +13,9 @@ import {
   DeviceListQuery,
   DevicePageQuery,
   DeviceView,
+  FleetHostPolicyView,
   FleetView,
+  HostPolicy,
   MoveDeviceRequest,
   OperatorKeyView,
   PageQuery,
@@ -304,6 +306,28 @@ export const API_ROUTES: readonly RouteDoc[] = [
     body: named('SetFleetTargetRequest', SetFleetTargetRequest),
     status: 200,
     response: named('SetFleetTargetResponse', SetFleetTargetResponse),
+  },
+  {
+    method: 'get',
+    path: '/api/v1/fleets/:id/host-policy',
+    tag: 'fleets',
+    summary: "The host-level powers (bind mounts, devices, capabilities) a fleet's releases may use",
+    access: 'viewer',
+    status: 200,
+    response: named('FleetHostPolicyView', FleetHostPolicyView),
+  },
+  {
+    method: 'put',
+    path: '/api/v1/fleets/:id/host-policy',
+    tag: 'fleets',
+    summary: "Set a fleet's host policy",
+    description:
+      'Host paths bind mounts may use, host device nodes, and capabilities cap_add may add; empty lists allow none. ' +
+      'Checked when a release is bound to the fleet (target, assignment, pin, rollout); a release already targeted keeps running.',
+    access: 'admin',
+    body: named('HostPolicy', HostPolicy),
+    status: 200,
+    response: named('FleetHostPolicyView', FleetHostPolicyView),
   },
   {
     method: 'put',

@@ -55,7 +55,10 @@ const call = (r: RegisteredRoute, key: string | null) =>
   api(concrete(r.path), { method: r.method.toUpperCase(), key, ...(r.method === 'get' || r.method === 'delete' ? {} : { body: '{}' }) });
 const isRead = (r: RegisteredRoute) => r.method === 'get';
 const adminOnly = (r: RegisteredRoute) =>
-  r.path.startsWith('/api/v1/operators/') || r.path.startsWith('/api/v1/registries') || r.path.endsWith('/signing-keys/:id/revoke');
+  r.path.startsWith('/api/v1/operators/') ||
+  r.path.startsWith('/api/v1/registries') ||
+  (r.method === 'put' && r.path.endsWith('/host-policy')) ||
+  r.path.endsWith('/signing-keys/:id/revoke');
 
 describe('the API surface', () => {
   it('has routes to check (sanity)', () => {

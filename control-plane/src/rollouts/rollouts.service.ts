@@ -10,6 +10,7 @@ import type {
   RolloutView,
 } from '@flotilla/shared';
 import type { EntityManager } from 'typeorm';
+import { HostPolicyService } from '../host-policy/host-policy.service';
 import type { OperatorPrincipal } from '../auth/operator-principal';
 import { DevicesService } from '../devices/devices.service';
 import { DomainError } from '../domain-error';
@@ -43,6 +44,7 @@ export class RolloutsService {
     private readonly releases: ReleasesService,
     private readonly devices: DevicesService,
     private readonly engine: RolloutEngine,
+    private readonly hostPolicy: HostPolicyService,
   ) {}
 
   /**
@@ -71,6 +73,10 @@ export class RolloutsService {
     const release = await this.releases.get(request.releaseId);
     const selected = await this.rollouts.selectDevices(request.selection);
     if (selected.length === 0) throw new EmptySelectionError();
+    await this.hostPolicy.checkDevices(
+      selected.map((d) => d.id),
+      release.assembly,
+    );
     const conflicts = await this.rollouts.devicesInActiveRollouts(selected.map((d) => d.id));
     if (conflicts.length > 0) throw new DevicesInActiveRolloutError(conflicts);
     let placement: Map<string, number>;

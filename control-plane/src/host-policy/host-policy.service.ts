@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { EMPTY_HOST_POLICY, type AssemblySpec, type FleetHostPolicyView, type HostPolicy } from '@flotilla/shared';
+import type { OperatorPrincipal } from '../auth/operator-principal';
+import type { DomainIssue } from '../domain-error';
+import { HostPolicyRepository, type StoredHostPolicy } from './host-policy.repository';
+import { HostPolicyFleetNotFoundError, HostPowersNotAllowedError } from './host-policy.errors';
+import { hostPowerViolations, type HostPowerViolation } from './host-powers';
+
+/** Where a release is to run: a fleet by id, a device in no fleet (null), or a fleet being created. */
+export type Placement = string | null | { newFleet: string };
+
+/**
+ * Host-level powers per fleet. A release is checked against the policy of every place it is
+ * bound to: a fleet's target (and a new fleet's), a device's assignment or pin (its fleet's
+ * policy; a device in no fleet gets the empty one), every device a rollout selects, and a
+ * pinned device moving fleets. Not at publish: one release may serve several fleets.
+ */
+@Injectable()
+export class HostPolicyService {
+  constructor(private readonly policies: HostPolicyRepository) {}
+
+  async get(fleetId: string): Promise<FleetHostPolicyView> {
+    if ((await this.policies.fleetName(fleetId)) === undefined) throw new HostPolicyFleetNotFoundError(fleetId);
+    return toView(fleetId, (await this.policies.find([fleetId])).get(fleetId));
+  }
+
+  async set(
+    fleetId: string,
+    policy: HostPolicy,
+    actor: OperatorPrincipal,
+  ): Promise<{ before: FleetHostPolicyView; after: FleetHostPolicyView }> {
+    const before = await this.get(fleetId);
+    return { before, after: toView(fleetId, await this.policies.upsert(fleetId, policy, actor.id)) };
+  }
+
+  /** Throws unless the policy of `placement` allows every host-level power of `assembly`. */
+  async checkFleet(placement: Placement, assembly: AssemblySpec): Promise<void> {
+    const wanted = hostPowerViolations(assembly, EMPTY_HOST_POLICY);
+    if (wanted.length === 0) return;
+    if (placement === null || typeof placement === 'object') {
+      const where = placement === null ? 'a device in no fleet' : `the new fleet "${placement.newFleet}"`;
+      throw new HostPowersNotAllowedError(
+        where,
+        wanted.map((v) => noPolicy(v, where)),
+      );
+    }
+    const name = (await this.policies.fleetName(placement)) ?? placement;
+    const policy = (await this.policies.find([placement])).get(placement)?.policy ?? EMPTY_HOST_POLICY;
+    const violations = hostPowerViolations(assembly, policy);
+    if (violations.length > 0) {
+      throw new HostPowersNotAllowedError(
+        `fleet "${name}"`,
+        violations.map((v) => notAllowed(v, name, placement)),
+      );
+    }
+  }
+
+  /** Throws unless the policy of each device's fleet allows every host-level power of `assembly`. */
+  async checkDevices(deviceIds: readonly string[], assembly: AssemblySpec): Promise<void> {
+    // Most releases use no host power: then no policy needs reading.
+    if (hostPowerViolations(assembly, EMPTY_HOST_POLICY).length === 0) return;
+    const placed = await this.policies.fleetsOfDevices(deviceIds);
+    const stored = await this.policies.find([...new Set(placed.flatMap((d) => (d.fleetId ? [d.fleetId] : [])))]);
+    const issues = new Map<string, DomainIssue>();
+    for (const d of placed) {
+      const policy = (d.fleetId && stored.get(d.fleetId)?.policy) || EMPTY_HOST_POLICY;
+      for (const v of hostPowerViolations(assembly, policy)) {
+        const i = d.fleetId ? notAllowed(v, d.fleetName ?? d.fleetId, d.fleetId) : noPolicy(v, `device ${d.deviceId}, in no fleet`);
+        issues.set(`${i.path} ${i.message}`, i);
+      }
+    }
+    if (issues.size > 0) throw new HostPowersNotAllowedError('the fleet of a selected device', [...issues.values()]);
+  }
+}
+
+function notAllowed(v: HostPowerViolation, fleetName: string, fleetId: string): DomainIssue {
+  return {
+    path: v.path,
+    message: `${v.power} "${v.value}" is not allowed on fleet "${fleetName}"; an admin allows it with PUT /api/v1/fleets/${fleetId}/host-policy ${JSON.stringify(v.allowWith)}`,
+  };
+}
+
+/** Where no admin can have set a policy: a device in no fleet, a fleet being created. */
+function noPolicy(v: HostPowerViolation, where: string): DomainIssue {
+  return {
+    path: v.path,
+    message: `${v.power} "${v.value}" is not allowed on ${where}, which has no host policy; bind the release through a fleet whose host policy allows it`,
+  };
+}
+
+function toView(fleetId: string, stored: StoredHostPolicy | undefined): FleetHostPolicyView {
+  return {
+    fleetId,
+    policy: stored?.policy ?? EMPTY_HOST_POLICY,
+    updatedAt: stored?.updatedAt.toISOString() ?? null,
+    updatedBy: stored?.updatedBy ?? null,
+  };
+}
