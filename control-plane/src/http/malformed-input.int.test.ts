@@ -160,9 +160,12 @@ describe('malformed input on every route', () => {
     ]);
   });
 
-  it('puts the security headers on answers no route gave: 404, 413, 401', async () => {
+  it('puts the security headers on the dashboard and on answers no route gave: 404, 413, 401', async () => {
+    // The dashboard's page (200 when it is built, else a 404) carries them like any other answer.
+    const page = await h.api('/devices/abc', { auth: false, headers: { accept: 'text/html' } });
+    expectSecurityHeaders('dashboard', page.headers);
     const answers = [
-      await h.api('/no/such/route'),
+      await h.api('/api/v1/no/such/route'),
       await h.api('/api/v1/releases', { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: 'x'.repeat(300 * 1024) }),
       await h.api('/api/v1/releases', { auth: false }),
       await h.api('/healthz', { auth: false }),
