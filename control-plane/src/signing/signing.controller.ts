@@ -1,4 +1,5 @@
-import { Controller, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { PathParam } from '../http/path-param';
 import { RequireRole } from '../auth/require-role.decorator';
 import type { SigningKeysView } from '@flotilla/shared';
 import { SigningService } from './signing.service';
@@ -23,7 +24,7 @@ export class SigningController {
   @Post(':id/revoke')
   @RequireRole('admin')
   @HttpCode(HttpStatus.OK)
-  revoke(@Param('id') id: string): Promise<SigningKeysView> {
+  revoke(@PathParam('id', 'signingKeyId') id: string): Promise<SigningKeysView> {
     return this.signing.revoke(id);
   }
 }

@@ -17,6 +17,10 @@ export const PATH_PARAMETER_KINDS = {
   },
   version: { schema: z.string().regex(SEMVER_PATTERN), expected: 'a semantic version such as 1.2.0' },
   registryHost: { schema: RegistryHost, expected: 'a registry host such as registry.example.com or 127.0.0.1:5001' },
+  signingKeyId: {
+    schema: z.string().regex(/^ed25519:[0-9a-f]{16}$/),
+    expected: 'a signing key id such as ed25519:0123456789abcdef',
+  },
 } as const;
 
 export type PathParameterKind = keyof typeof PATH_PARAMETER_KINDS;
