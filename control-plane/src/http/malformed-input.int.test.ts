@@ -22,6 +22,7 @@ const WELL_FORMED: Record<PathParameterKind, string> = {
   componentName: 'web',
   version: '1.0.0',
   registryHost: 'registry.example.com',
+  signingKeyId: 'ed25519:0123456789abcdef',
 };
 
 /** Malformed for every kind: a space and "!" fit none of them. */
