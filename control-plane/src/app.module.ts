@@ -10,6 +10,8 @@ import { DatabaseModule } from './database/database.module';
 import { DevicesModule } from './devices/devices.module';
 import { HealthModule } from './health/health.module';
 import { HostPolicyModule } from './host-policy/host-policy.module';
+import type { DeviceLimits } from './limits/device-limits';
+import { LimitsModule } from './limits/limits.module';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { OpenApiModule } from './openapi/openapi.module';
 import { ProvisioningModule } from './provisioning/provisioning.module';
@@ -35,6 +37,8 @@ export interface AppOptions {
   /** Engine timing; tests make it faster. */
   rollouts?: Partial<RolloutSettings>;
   telemetry?: Partial<TelemetrySettings>;
+  /** Per-device quotas and connection limits; defaults in `limits/device-limits.ts`. */
+  limits?: Partial<DeviceLimits>;
 }
 
 @Module({})
@@ -47,6 +51,7 @@ export class AppModule {
       imports: [
         DatabaseModule.forRoot(options.databaseUrl),
         AuthModule.forRoot(options.apiKey),
+        LimitsModule.forRoot(options.limits),
         BrokerTransportModule.forRoot(options.broker),
         SigningModule.forRoot(options.dataDir, options.signingKeyHorizon),
         RegistriesModule.forRoot(options.dataDir),

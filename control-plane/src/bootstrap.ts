@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { LogLevel } from '@nestjs/common';
+import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { MAX_MANIFEST_BYTES } from '@flotilla/shared';
@@ -38,6 +38,8 @@ export interface RunningControlPlane {
 export interface StartOptions {
   /** Nest log levels; tests pass fewer. */
   logLevels?: LogLevel[];
+  /** Where log lines go instead of the console (with every level), e.g. to count them. */
+  logger?: LoggerService;
 }
 
 export async function startControlPlane(config: ControlPlaneConfig, options: StartOptions = {}): Promise<RunningControlPlane> {
@@ -53,10 +55,11 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
         apiKey: operatorKey.key,
         dataDir: config.dataDir,
         ...(config.signingKeyHorizon ? { signingKeyHorizon: config.signingKeyHorizon } : {}),
+        ...(config.limits ? { limits: config.limits } : {}),
         ...(config.publicApiUrl ? { publicApiUrl: config.publicApiUrl } : {}),
         broker: { host: config.host, port: config.mqttPort, ...(config.publicMqttUrl ? { publicUrl: config.publicMqttUrl } : {}) },
       }),
-      { logger: options.logLevels ?? ['warn', 'error'], abortOnError: false },
+      { logger: options.logger ?? options.logLevels ?? ['warn', 'error'], abortOnError: false },
     );
     // Before the body parsers, so that their errors carry the headers too.
     app.disable('x-powered-by');

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { REPO_COMPONENTS_DIR, loadConfig } from './config';
+import { DEFAULT_DEVICE_LIMITS, DEFAULT_QUOTAS } from './limits/device-limits';
 
 describe('loadConfig', () => {
   it('defaults to ports 3000/1883/5433, all interfaces, ./data and an embedded database', () => {
@@ -10,6 +11,7 @@ describe('loadConfig', () => {
       dataDir: resolve('data'),
       embeddedPgPort: 5433,
       componentsDir: REPO_COMPONENTS_DIR,
+      limits: DEFAULT_DEVICE_LIMITS,
     });
   });
 
@@ -35,7 +37,45 @@ describe('loadConfig', () => {
       apiKey: 'k'.repeat(32),
       publicMqttUrl: 'mqtts://fleet.example.com:8883',
       componentsDir: '/opt/components',
+      limits: DEFAULT_DEVICE_LIMITS,
     });
+  });
+
+  it('reads every device limit from the environment', () => {
+    const { limits } = loadConfig({
+      FLOTILLA_UPLINK_QUOTAS: 'events=10:2048, desired/get=5:512',
+      FLOTILLA_CLOCK_SKEW_PAST_S: '3600',
+      FLOTILLA_CLOCK_SKEW_FUTURE_S: '60',
+      FLOTILLA_EVENTS_PER_DEVICE: '100',
+      FLOTILLA_EVENT_RETENTION_DAYS: '7',
+      FLOTILLA_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0',
+      FLOTILLA_MQTT_FAILED_CONNECTS_PER_S: '2',
+      FLOTILLA_MQTT_FAILED_CONNECTS_BURST: '4',
+      FLOTILLA_MQTT_UNKNOWN_ID_CACHE_S: '10',
+      FLOTILLA_MQTT_AUTH_LOG_INTERVAL_S: '30',
+    });
+    expect(limits).toEqual({
+      quotas: {
+        ...DEFAULT_QUOTAS,
+        events: { messagesPerMinute: 10, bytesPerMinute: 2048 },
+        'desired/get': { messagesPerMinute: 5, bytesPerMinute: 512 },
+      },
+      clockSkewPastMs: 3_600_000,
+      clockSkewFutureMs: 60_000,
+      eventsPerDevice: 100,
+      eventRetentionDays: 7,
+      maxConnectionsPerAddress: 0,
+      failedConnectsPerSecond: 2,
+      failedConnectsBurst: 4,
+      unknownIdCacheMs: 10_000,
+      authLogIntervalMs: 30_000,
+    });
+  });
+
+  it('refuses a malformed quota or limit, naming the variable', () => {
+    expect(() => loadConfig({ FLOTILLA_UPLINK_QUOTAS: 'events=10' })).toThrow('CHANNEL=MESSAGES:BYTES');
+    expect(() => loadConfig({ FLOTILLA_UPLINK_QUOTAS: 'desired=1:1' })).toThrow('FLOTILLA_UPLINK_QUOTAS');
+    expect(() => loadConfig({ FLOTILLA_EVENTS_PER_DEVICE: '-5' })).toThrow('FLOTILLA_EVENTS_PER_DEVICE');
   });
 
   it('treats empty values as unset', () => {

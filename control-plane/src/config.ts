@@ -1,4 +1,6 @@
 import { join, resolve } from 'node:path';
+import { DEVICE_TO_CLOUD, type DeviceChannel } from '@flotilla/shared';
+import { DEFAULT_DEVICE_LIMITS, type ChannelQuota, type DeviceLimits } from './limits/device-limits';
 
 /** Everything the control plane needs to start, read once from the environment. */
 export const DEFAULT_EMBEDDED_PG_PORT = 5433;
@@ -26,6 +28,8 @@ export interface ControlPlaneConfig {
   componentsDir?: string;
   /** Signing-key rotations a device may miss and still follow (`FLOTILLA_SIGNING_KEY_HORIZON`, 1-255, default 32). */
   signingKeyHorizon?: number;
+  /** Per-device quotas and per-address connection limits (README, "Limits"); defaults where absent. */
+  limits?: Partial<DeviceLimits>;
 }
 
 /** The repository's own components (origin's parts), next to this package. */
@@ -41,6 +45,7 @@ export function loadConfig(env: Env = process.env): ControlPlaneConfig {
     dataDir: resolve(nonEmpty(env.FLOTILLA_DATA_DIR) ?? './data'),
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT', DEFAULT_EMBEDDED_PG_PORT),
     componentsDir: resolve(nonEmpty(env.FLOTILLA_COMPONENTS_DIR) ?? REPO_COMPONENTS_DIR),
+    limits: loadDeviceLimits(env),
   };
   const databaseUrl = nonEmpty(env.DATABASE_URL);
   if (databaseUrl) config.databaseUrl = databaseUrl;
@@ -73,6 +78,49 @@ export function loadConfig(env: Env = process.env): ControlPlaneConfig {
     config.signingKeyHorizon = Number(horizon);
   }
   return config;
+}
+
+/** Every limit has a default; a variable that is set must be a whole number (0 turns a cap off where the README says so). */
+export function loadDeviceLimits(env: Env): DeviceLimits {
+  const d = DEFAULT_DEVICE_LIMITS;
+  const seconds = (name: string, fallbackMs: number): number => wholeNumber(env, name, fallbackMs / 1000) * 1000;
+  return {
+    quotas: quotas(env, d.quotas),
+    clockSkewPastMs: seconds('FLOTILLA_CLOCK_SKEW_PAST_S', d.clockSkewPastMs),
+    clockSkewFutureMs: seconds('FLOTILLA_CLOCK_SKEW_FUTURE_S', d.clockSkewFutureMs),
+    eventsPerDevice: wholeNumber(env, 'FLOTILLA_EVENTS_PER_DEVICE', d.eventsPerDevice),
+    eventRetentionDays: wholeNumber(env, 'FLOTILLA_EVENT_RETENTION_DAYS', d.eventRetentionDays),
+    maxConnectionsPerAddress: wholeNumber(env, 'FLOTILLA_MQTT_MAX_CONNECTIONS_PER_ADDRESS', d.maxConnectionsPerAddress),
+    failedConnectsPerSecond: wholeNumber(env, 'FLOTILLA_MQTT_FAILED_CONNECTS_PER_S', d.failedConnectsPerSecond),
+    failedConnectsBurst: wholeNumber(env, 'FLOTILLA_MQTT_FAILED_CONNECTS_BURST', d.failedConnectsBurst),
+    unknownIdCacheMs: seconds('FLOTILLA_MQTT_UNKNOWN_ID_CACHE_S', d.unknownIdCacheMs),
+    authLogIntervalMs: seconds('FLOTILLA_MQTT_AUTH_LOG_INTERVAL_S', d.authLogIntervalMs),
+  };
+}
+
+/** `FLOTILLA_UPLINK_QUOTAS=events=600:2097152,telemetry=120:4194304`: messages and bytes per minute, for the channels named. */
+function quotas(env: Env, defaults: Record<DeviceChannel, ChannelQuota>): Record<DeviceChannel, ChannelQuota> {
+  const raw = nonEmpty(env.FLOTILLA_UPLINK_QUOTAS);
+  const result = { ...defaults };
+  if (raw === undefined) return result;
+  for (const entry of raw.split(',')) {
+    const match = /^\s*([a-z/]+)=(\d+):(\d+)\s*$/.exec(entry);
+    const channel = match?.[1] as DeviceChannel | undefined;
+    if (!match || !channel || !DEVICE_TO_CLOUD.includes(channel)) {
+      throw new Error(
+        `FLOTILLA_UPLINK_QUOTAS: "${entry}" must look like CHANNEL=MESSAGES:BYTES (per minute), CHANNEL one of ${DEVICE_TO_CLOUD.join(', ')}`,
+      );
+    }
+    result[channel] = { messagesPerMinute: Number(match[2]), bytesPerMinute: Number(match[3]) };
+  }
+  return result;
+}
+
+function wholeNumber(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number, got "${raw}"`);
+  return Number(raw);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

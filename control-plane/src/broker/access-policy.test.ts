@@ -1,5 +1,5 @@
 import { MAX_PAYLOAD_BYTES, deviceTopic } from '@flotilla/shared';
-import { CONNACK, connectDecision, publishDecision, subscribeDecision } from './access-policy';
+import { CONNACK, connectDecision, grantedQos, publishDecision, qosDecision, subscribeDecision } from './access-policy';
 
 const me = 'dev_me';
 const other = 'dev_other';
@@ -27,10 +27,19 @@ describe('publishDecision', () => {
   it('refuses retained messages and oversized payloads', () => {
     expect(publishDecision(me, deviceTopic(me, 'reported'), true, 10)).toEqual({
       allowed: false,
+      code: 'retained',
       reason: 'retained messages are not accepted',
     });
     expect(publishDecision(me, deviceTopic(me, 'reported'), false, MAX_PAYLOAD_BYTES).allowed).toBe(true);
     expect(publishDecision(me, deviceTopic(me, 'reported'), false, MAX_PAYLOAD_BYTES + 1).allowed).toBe(false);
+  });
+});
+
+describe('QoS', () => {
+  it('refuses QoS 2 publishes and grants QoS 2 subscriptions as QoS 1', () => {
+    expect([0, 1].map(qosDecision)).toEqual([{ allowed: true }, { allowed: true }]);
+    expect(qosDecision(2)).toMatchObject({ allowed: false, code: 'qos2' });
+    expect([0, 1, 2].map(grantedQos)).toEqual([0, 1, 1]);
   });
 });
 
@@ -65,5 +74,15 @@ describe('connectDecision', () => {
 
   it('refuses a client id other than the device id', () => {
     expect(connectDecision('mqttjs_1234', me, password)).toMatchObject({ accepted: false, returnCode: CONNACK.IDENTIFIER_REJECTED });
+  });
+
+  it('refuses an id no device can have', () => {
+    for (const id of ['dev/me', 'x'.repeat(65), 'dév']) {
+      expect(connectDecision(id, id, password)).toMatchObject({
+        accepted: false,
+        code: 'malformed-id',
+        returnCode: CONNACK.IDENTIFIER_REJECTED,
+      });
+    }
   });
 });

@@ -2,8 +2,11 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { ALL_DEVICES_UPLINK } from '@flotilla/shared';
 import type { Aedes, AuthenticateError } from 'aedes';
 import { DeviceLinkService } from '../devices/device-link.service';
-import { CONNACK, connectDecision, publishDecision, subscribeDecision } from './access-policy';
+import { ConnectGuard } from '../limits/connect-guard';
+import { MqttRefusals } from '../limits/mqtt-refusals';
+import { CONNACK, connectDecision, grantedQos, publishDecision, qosDecision, subscribeDecision } from './access-policy';
 import { AEDES, MqttServer } from './mqtt-server';
+import { remoteAddressOf } from './sessions';
 import { UplinkRouter } from './uplink-router';
 
 /**
@@ -26,20 +29,35 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
     private readonly server: MqttServer,
     private readonly link: DeviceLinkService,
     private readonly uplink: UplinkRouter,
+    private readonly guard: ConnectGuard,
+    private readonly refusals: MqttRefusals,
   ) {}
 
   onModuleInit(): void {
+    // Refusals are counted and logged as one summary line per interval (MqttRefusals), not one each.
     this.broker.authenticate = (client, username, password, done) => {
+      const address = remoteAddressOf(client);
+      const refuse = (code: string, returnCode: number, message: string, unknownId?: string): void => {
+        if (code !== 'throttled') this.guard.failed(address, Date.now(), unknownId);
+        this.refusals.login(code, address);
+        done(authError(returnCode, message), false);
+      };
+      // Before any database query: an address that keeps failing, an id known not to exist.
+      const precheck = this.guard.precheck(client.id, address, Date.now());
+      if (precheck === 'throttled') return refuse('throttled', CONNACK.SERVER_UNAVAILABLE, 'too many failed logins; try later');
+      if (precheck === 'unknown-id') return refuse('unknown-id-cached', CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad username or password');
       const decision = connectDecision(client.id, username, password);
-      if (!decision.accepted) {
-        this.logger.warn(`refused connection of client ${client.id}: ${decision.reason}`);
-        return done(authError(decision.returnCode, decision.reason), false);
-      }
-      this.link.verifyCredentials(decision.deviceId, decision.password).then(
-        (ok) => {
-          if (ok) return done(null, true);
-          this.logger.warn(`refused connection of ${decision.deviceId}: bad credentials`);
-          done(authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad username or password'), false);
+      if (!decision.accepted) return refuse(decision.code, decision.returnCode, decision.reason);
+      this.link.checkCredentials(decision.deviceId, decision.password).then(
+        (outcome) => {
+          if (outcome === 'accepted') return done(null, true);
+          const unknownId = outcome === 'unknown-device' ? decision.deviceId : undefined;
+          refuse(
+            outcome === 'unknown-device' ? 'unknown-id' : 'bad-password',
+            CONNACK.BAD_USERNAME_OR_PASSWORD,
+            'bad username or password',
+            unknownId,
+          );
         },
         (e: Error) => {
           this.logger.error(`cannot check credentials of ${decision.deviceId}: ${e.message}`);
@@ -50,15 +68,16 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
     // MQTT 3.1.1 has no negative PUBACK: refusing a publish disconnects the client.
     this.broker.authorizePublish = (client, packet, done) => {
       if (!client) return done(null);
-      const decision = publishDecision(client.id, packet.topic, packet.retain, byteLength(packet.payload));
+      const qos = qosDecision(packet.qos);
+      const decision = qos.allowed ? publishDecision(client.id, packet.topic, packet.retain, byteLength(packet.payload)) : qos;
       if (decision.allowed) return done(null);
-      this.logger.warn(`device ${client.id}: ${decision.reason}; disconnecting`);
+      this.refusals.publish(decision.code, client.id);
       done(new Error(decision.reason));
     };
     // A null subscription answers SUBACK 0x80 (failure) and keeps the client connected.
     this.broker.authorizeSubscribe = (client, subscription, done) => {
       const decision = subscribeDecision(client.id, subscription.topic);
-      if (decision.allowed) return done(null, subscription);
+      if (decision.allowed) return done(null, { ...subscription, qos: grantedQos(subscription.qos) });
       this.logger.warn(`device ${client.id}: ${decision.reason}`);
       done(null, null);
     };

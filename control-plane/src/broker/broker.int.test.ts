@@ -195,11 +195,14 @@ describe('uplink', () => {
   });
 
   it('stores events and telemetry samples', async () => {
+    // Within the clock window around the server's time (limits/clock-window.ts).
+    const base = Date.now() - 60_000;
+    const at = (offsetS: number): string => new Date(base + offsetS * 1000).toISOString();
     const device = await h.registerDevice();
     const client = await h.connectDevice(device);
     await publish(client, device, 'events', {
       schema: 1,
-      at: '2026-11-27T12:00:01Z',
+      at: at(1),
       kind: 'apply-failed',
       rev: 3,
       message: 'image missing',
@@ -211,8 +214,8 @@ describe('uplink', () => {
       {
         schema: 1,
         samples: [
-          { at: '2026-11-27T12:00:00Z', cpuPercent: 12.5, memUsedBytes: 1_000_000, memTotalBytes: 8_000_000_000, temperatureC: 51 },
-          { at: '2026-11-27T12:00:10Z', cpuPercent: 7, memUsedBytes: 1_100_000, memTotalBytes: 8_000_000_000 },
+          { at: at(0), cpuPercent: 12.5, memUsedBytes: 1_000_000, memTotalBytes: 8_000_000_000, temperatureC: 51 },
+          { at: at(10), cpuPercent: 7, memUsedBytes: 1_100_000, memTotalBytes: 8_000_000_000 },
         ],
       },
       0,
@@ -225,7 +228,7 @@ describe('uplink', () => {
     const events = await h.db.query('SELECT kind, rev, message FROM device_events WHERE device_id = $1', [device.deviceId]);
     expect(events).toEqual([{ kind: 'apply-failed', rev: 3, message: 'image missing' }]);
     expect((await getDevice(device.deviceId)).lastEvent).toEqual({
-      at: '2026-11-27T12:00:01.000Z',
+      at: at(1),
       kind: 'apply-failed',
       rev: 3,
       message: 'image missing',

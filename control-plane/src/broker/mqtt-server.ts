@@ -2,6 +2,8 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MAX_PAYLOAD_BYTES } from '@flotilla/shared';
 import type { Aedes } from 'aedes';
+import { ConnectGuard } from '../limits/connect-guard';
+import { MqttRefusals } from '../limits/mqtt-refusals';
 import { PacketSizeGuard } from './packet-size-guard';
 import { UplinkStats } from './uplink-stats';
 
@@ -28,10 +30,20 @@ export class MqttServer {
     @Inject(AEDES) private readonly broker: Aedes,
     @Inject(BROKER_SETTINGS) private readonly settings: BrokerSettings,
     private readonly stats: UplinkStats,
+    private readonly guard: ConnectGuard,
+    private readonly refusals: MqttRefusals,
   ) {}
 
   async listen(): Promise<void> {
     const server = createServer((socket) => {
+      // Before aedes sees the socket: a refused connection costs no parser, no client, no login.
+      const address = socket.remoteAddress ?? 'unknown';
+      if (!this.guard.opened(address)) {
+        this.refusals.connection('per-address-cap', address);
+        socket.destroy();
+        return;
+      }
+      socket.once('close', () => this.guard.closed(address));
       this.broker.handle(socket);
       // After aedes' 'readable' listener, so this one sees each chunk as aedes reads it, before parsing.
       const guard = new PacketSizeGuard(MAX_PACKET_BYTES);

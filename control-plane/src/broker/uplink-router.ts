@@ -1,8 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DEVICE_TO_CLOUD, decodePayload, parseDeviceTopic, type ChannelPayload, type DeviceChannel } from '@flotilla/shared';
 import type { Aedes } from 'aedes';
 import { DeviceLinkService } from '../devices/device-link.service';
 import { DEVICE_SESSIONS, type DeviceSessions } from '../devices/device-sessions';
+import { ChannelQuotas } from '../limits/channel-quota';
+import { eventInWindow, samplesInWindow, type ClockWindow } from '../limits/clock-window';
+import { DEVICE_LIMITS, type DeviceLimits } from '../limits/device-limits';
+import { LimitStats } from '../limits/limit-stats';
 import { KeyedSerialQueue } from './keyed-serial-queue';
 import { RateLimiter } from './rate-limiter';
 import { AEDES } from './mqtt-server';
@@ -13,13 +17,16 @@ type Handlers = { [C in DeviceChannel]: (deviceId: string, value: ChannelPayload
 
 const UPLINK: readonly string[] = DEVICE_TO_CLOUD;
 
+/** How often quota buckets that have refilled are forgotten. */
+const SWEEP_EVERY_MS = 60_000;
+
 /**
  * The MQTT edge for device → control plane messages: validate with the protocol schema, call
  * one service method. Invalid messages are counted, logged and dropped; nothing a device
  * sends can throw out of here. Handling is serialized per device (see KeyedSerialQueue).
  */
 @Injectable()
-export class UplinkRouter {
+export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Uplink');
   private readonly queue = new KeyedSerialQueue((deviceId, error) => {
     this.stats.failed();
@@ -44,13 +51,31 @@ export class UplinkRouter {
    * abuse costs it the connection.
    */
   private readonly limiter = new RateLimiter();
+  /** Per channel, below the overall rate: over-quota messages are dropped and counted, never a reason to disconnect. */
+  private readonly quotas: ChannelQuotas;
+  private readonly clock: ClockWindow;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(AEDES) private readonly broker: Aedes,
     private readonly link: DeviceLinkService,
     private readonly stats: UplinkStats,
     @Inject(DEVICE_SESSIONS) private readonly sessions: DeviceSessions,
-  ) {}
+    @Inject(DEVICE_LIMITS) limits: DeviceLimits,
+    private readonly limitStats: LimitStats,
+  ) {
+    this.quotas = new ChannelQuotas(limits.quotas);
+    this.clock = { pastMs: limits.clockSkewPastMs, futureMs: limits.clockSkewFutureMs };
+  }
+
+  onModuleInit(): void {
+    this.sweeper = setInterval(() => this.quotas.sweep(Date.now()), SWEEP_EVERY_MS);
+    this.sweeper.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.sweeper);
+  }
 
   /** For `broker.subscribe(ALL_DEVICES_UPLINK, …)`; it also sees what the control plane itself publishes. */
   route(topic: string, payload: Buffer): void {
@@ -65,7 +90,13 @@ export class UplinkRouter {
       }
       return;
     }
-    this.dispatch(parsed.deviceId, parsed.channel as DeviceChannel, payload);
+    const channel = parsed.channel as DeviceChannel;
+    const quota = this.quotas.take(parsed.deviceId, channel, payload.length, Date.now());
+    if (!quota.ok) {
+      this.limitStats.count('quotaDropped', { channel, limit: quota.exceeded });
+      return;
+    }
+    this.dispatch(parsed.deviceId, channel, payload);
   }
 
   /** Presence from the broker's own connect and disconnect events, in order with the device's messages. */
@@ -95,8 +126,26 @@ export class UplinkRouter {
       this.logger.warn(`device ${deviceId}: dropped invalid ${channel} message: ${decoded.reason}`);
       return;
     }
+    const value = this.inClockWindow(channel, decoded.value);
+    if (value === undefined) return;
     const handler: Handlers[C] = this.handlers[channel];
-    void this.queue.run(deviceId, () => handler(deviceId, decoded.value));
+    void this.queue.run(deviceId, () => handler(deviceId, value));
+  }
+
+  /** Device timestamps that are stored (telemetry samples, events) are held to the clock window; undefined when nothing is left. */
+  private inClockWindow<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>): ChannelPayload<C> | undefined {
+    const now = Date.now();
+    if (channel === 'telemetry') {
+      const { kept, dropped } = samplesInWindow(value as ChannelPayload<'telemetry'>, now, this.clock);
+      this.limitStats.count('clockSkew', { channel, action: 'dropped' }, dropped);
+      return kept as ChannelPayload<C> | undefined;
+    }
+    if (channel === 'events') {
+      const { event, clamped } = eventInWindow(value as ChannelPayload<'events'>, now, this.clock);
+      if (clamped) this.limitStats.count('clockSkew', { channel, action: 'server-time' });
+      return event as ChannelPayload<C>;
+    }
+    return value;
   }
 
   /**

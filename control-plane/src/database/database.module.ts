@@ -11,6 +11,7 @@ import { DeviceListIndexes1764410000000 } from './migrations/1764410000000-devic
 import { ReleaseIdempotency1764420000000 } from './migrations/1764420000000-release-idempotency';
 import { ReleaseDowngrades1764510000000 } from './migrations/1764510000000-release-downgrades';
 import { FleetHostPolicies1764550000000 } from './migrations/1764550000000-fleet-host-policies';
+import { DeviceEventPruning1764540000000 } from './migrations/1764540000000-device-event-pruning';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -24,6 +25,7 @@ export const MIGRATIONS = [
   DeviceListIndexes1764410000000,
   ReleaseIdempotency1764420000000,
   ReleaseDowngrades1764510000000,
+  DeviceEventPruning1764540000000,
   FleetHostPolicies1764550000000,
 ];
 

@@ -8,6 +8,7 @@ import type { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { DeviceLinkService } from './device-link.service';
 import type { DesiredPointer, DeviceRepository } from './device.repository';
 import type { DeviceActivityRepository } from './device-activity.repository';
+import type { DeviceEventRetention } from './device-event-retention';
 
 const release: Release = {
   id: '6f1c1c2e-3a1b-4c55-9a7e-0d5e7a9b1c2d',
@@ -40,6 +41,7 @@ function setup(pointer: DesiredPointer | undefined) {
     strictFake<TelemetryIngest>('TelemetryIngest', {}),
     strictFake<RegistriesService>('RegistriesService', { lookup: () => async () => [] }),
     signing,
+    strictFake<DeviceEventRetention>('DeviceEventRetention', {}),
   );
   return { service, sent, touched };
 }

@@ -6,12 +6,16 @@ import { SigningService } from '../signing/signing.service';
 import { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { verifyPassword } from './credentials';
 import { DeviceActivityRepository } from './device-activity.repository';
+import { DeviceEventRetention } from './device-event-retention';
 import { DESIRED_PUBLISHER, type DesiredPublisher } from './desired-publisher';
 import { effectiveConfig } from './device-config';
 import { desiredContent } from './device.mapper';
 import { DeviceRepository } from './device.repository';
 
 export type DesiredGetOutcome = 'sent' | 'up-to-date' | 'unknown-device';
+
+/** `unknown-device` covers decommissioned devices too; the broker may remember it briefly, never a bad password. */
+export type CredentialCheck = 'accepted' | 'unknown-device' | 'bad-password';
 
 /**
  * The rules for what devices say over their link (MQTT today): who they are, whether they
@@ -27,13 +31,15 @@ export class DeviceLinkService {
     private readonly telemetryIngest: TelemetryIngest,
     private readonly registries: RegistriesService,
     private readonly signing: SigningService,
+    private readonly eventRetention: DeviceEventRetention,
   ) {}
 
-  /** False for unknown and decommissioned devices as for a wrong password. */
-  async verifyCredentials(deviceId: string, password: string): Promise<boolean> {
-    if (!isValidDeviceId(deviceId)) return false;
+  /** The device answers `bad username or password` alike for each refusal; the outcome only tells the broker's limits apart. */
+  async checkCredentials(deviceId: string, password: string): Promise<CredentialCheck> {
+    if (!isValidDeviceId(deviceId)) return 'unknown-device';
     const hash = await this.devices.findPasswordHash(deviceId);
-    return hash !== undefined && verifyPassword(password, hash);
+    if (hash === undefined) return 'unknown-device';
+    return (await verifyPassword(password, hash)) ? 'accepted' : 'bad-password';
   }
 
   /** `revoked` when the device was decommissioned (its connection must end); it is not marked online then. */
@@ -82,6 +88,7 @@ export class DeviceLinkService {
 
   async event(deviceId: string, event: DeviceEvent): Promise<void> {
     await this.activity.appendEvent(deviceId, event);
+    this.eventRetention.wrote(deviceId);
     await this.devices.touch(deviceId);
   }
 

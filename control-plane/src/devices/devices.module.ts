@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ReleasesModule } from '../releases/releases.module';
 import { DeviceActivityRepository } from './device-activity.repository';
+import { DeviceEventPruningRepository } from './device-event-pruning.repository';
+import { DeviceEventRetention } from './device-event-retention';
 import { DeviceEventEntity } from './device-event.entity';
 import { DeviceLinkService } from './device-link.service';
 import { DeviceEntity } from './device.entity';
@@ -9,11 +11,18 @@ import { DeviceRepository } from './device.repository';
 import { DevicesController } from './devices.controller';
 import { DevicesService } from './devices.service';
 
-/** Needs a `DESIRED_PUBLISHER` provider from a global module (the broker's transport). */
+/** Needs a `DESIRED_PUBLISHER` provider from a global module (the broker's transport), and the global limits. */
 @Module({
   imports: [TypeOrmModule.forFeature([DeviceEntity, DeviceEventEntity]), ReleasesModule],
   controllers: [DevicesController],
-  providers: [DeviceRepository, DeviceActivityRepository, DevicesService, DeviceLinkService],
+  providers: [
+    DeviceRepository,
+    DeviceActivityRepository,
+    DeviceEventPruningRepository,
+    DeviceEventRetention,
+    DevicesService,
+    DeviceLinkService,
+  ],
   exports: [DevicesService, DeviceLinkService],
 })
 export class DevicesModule {}

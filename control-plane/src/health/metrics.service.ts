@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ROLLOUT_STATUSES } from '@flotilla/shared';
 import { UplinkStats } from '../broker/uplink-stats';
 import { DevicesService } from '../devices/devices.service';
+import { LimitStats } from '../limits/limit-stats';
 import { RolloutRepository } from '../rollouts/rollout.repository';
 import { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { HttpMetrics } from './http-metrics';
@@ -16,6 +17,7 @@ export class MetricsService {
     private readonly rollouts: RolloutRepository,
     private readonly telemetry: TelemetryIngest,
     private readonly http: HttpMetrics,
+    private readonly limits: LimitStats,
   ) {}
 
   async render(): Promise<string> {
@@ -55,6 +57,7 @@ export class MetricsService {
         type: 'counter',
         samples: this.http.snapshot().map((r) => ({ labels: { method: r.method, route: r.route, status: r.status }, value: r.count })),
       },
+      ...this.limits.families(),
     ];
     return renderPrometheus(families);
   }

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import type { ProvisioningTokenView, RegisterDeviceResponse } from '@flotilla/shared';
-import { startControlPlane, type RunningControlPlane } from '../bootstrap';
+import { startControlPlane, type RunningControlPlane, type StartOptions } from '../bootstrap';
+import type { ControlPlaneConfig } from '../config';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 export interface Harness {
@@ -20,13 +21,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A whole control plane in-process: real PostgreSQL (fresh database), real HTTP and MQTT ports. */
-export async function startHarness(): Promise<Harness> {
+/** A whole control plane in-process: real PostgreSQL (fresh database), real HTTP and MQTT ports; `config` overrides settings (e.g. limits). */
+export async function startHarness(config: Partial<ControlPlaneConfig> = {}, options: StartOptions = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'flotilla-cp-'));
   const cp = await startControlPlane(
-    { host: '127.0.0.1', port: 0, mqttPort: 0, dataDir, databaseUrl: db.url, apiKey: 'test-operator-key-0123456789' },
-    { logLevels: ['error'] },
+    { host: '127.0.0.1', port: 0, mqttPort: 0, dataDir, databaseUrl: db.url, apiKey: 'test-operator-key-0123456789', ...config },
+    { logLevels: ['error'], ...options },
   );
   const clients = new Set<MqttClient>();
 

@@ -1,0 +1,166 @@
+import { connect as tcpConnect } from 'node:net';
+import type { LoggerService } from '@nestjs/common';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { Client as PgClient } from 'pg';
+import { deviceTopic, PROTOCOL_SCHEMA } from '@flotilla/shared';
+import { DEFAULT_QUOTAS } from '../limits/device-limits';
+import { eventually, startHarness, type Harness } from '../testing/harness';
+import { metricValue } from '../testing/metrics';
+
+/** Per-device quotas and per-address connection limits, through the real broker (TCP) and PostgreSQL. */
+
+async function metric(h: Harness, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return metricValue(await (await h.api('/metrics')).text(), name, labels);
+}
+
+function tryConnect(h: Harness, clientId: string, password = 'not-the-password-0123456789'): Promise<MqttClient> {
+  return connectAsync(h.cp.mqttUrl, {
+    clientId,
+    username: clientId,
+    password,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+  });
+}
+
+describe('events quota', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ limits: { quotas: { ...DEFAULT_QUOTAS, events: { messagesPerMinute: 20, bytesPerMinute: 1024 * 1024 } } } });
+  });
+  afterAll(() => h?.close());
+
+  it('stores events up to the quota, and drops and counts the rest of a flood', async () => {
+    const device = await h.registerDevice();
+    const client = await h.connectDevice(device);
+    const topic = deviceTopic(device.deviceId, 'events');
+    const flood = 100;
+    await Promise.all(
+      Array.from({ length: flood }, (_, i) =>
+        client.publishAsync(
+          topic,
+          JSON.stringify({ schema: PROTOCOL_SCHEMA, at: new Date().toISOString(), kind: 'command', message: `flood ${i}` }),
+          { qos: 1 },
+        ),
+      ),
+    );
+    const stored = async (): Promise<number> =>
+      Number((await h.db.query<{ n: string }>('SELECT count(*) AS n FROM device_events WHERE device_id = $1', [device.deviceId]))[0]!.n);
+    const dropped = (): Promise<number> => metric(h, 'flotilla_uplink_quota_dropped_total', { channel: 'events', limit: 'messages' });
+    // Every message of the flood is either stored or counted as dropped: wait for both to add up.
+    await eventually(async () => (await stored()) + (await dropped()) === flood, 10_000, 'every event stored or counted');
+    // A minute's worth (20) at once, plus what refilled during the flood (one every 3 s).
+    expect(await stored()).toBeGreaterThanOrEqual(20);
+    expect(await stored()).toBeLessThanOrEqual(22);
+    expect(client.connected).toBe(true);
+  });
+
+  it('stores an event from a clock far ahead at server time, flagged in its message', async () => {
+    const device = await h.registerDevice();
+    const client = await h.connectDevice(device);
+    const before = Date.now();
+    const body = { schema: PROTOCOL_SCHEMA, at: '2099-01-01T00:00:00.000Z', kind: 'apply-started', message: 'from the future' };
+    await client.publishAsync(deviceTopic(device.deviceId, 'events'), JSON.stringify(body), { qos: 1 });
+    await eventually(
+      async () => (await h.db.query('SELECT 1 FROM device_events WHERE device_id = $1', [device.deviceId])).length === 1,
+      5000,
+      'event stored',
+    );
+    const [row] = await h.db.query<{ at: Date; message: string }>('SELECT at, message FROM device_events WHERE device_id = $1', [
+      device.deviceId,
+    ]);
+    expect(row!.at.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(row!.at.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(row!.message).toBe('from the future [device clock: 2099-01-01T00:00:00.000Z]');
+    expect(await metric(h, 'flotilla_uplink_clock_skew_total', { channel: 'events', action: 'server-time' })).toBe(1);
+  });
+});
+
+describe('failed logins', () => {
+  let h: Harness;
+  const lines: string[] = [];
+  const record = (message: unknown): void => void lines.push(String(message));
+  const logger: LoggerService = { log: record, warn: record, error: record, debug: () => undefined, verbose: () => undefined };
+  let credentialQueries = 0;
+  const originalQuery = PgClient.prototype.query;
+
+  beforeAll(async () => {
+    // Counts the control plane's credential look-ups (its pool's clients are of this class).
+    PgClient.prototype.query = function (this: PgClient, ...args: unknown[]) {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+      if (text?.includes('SELECT password_hash FROM devices')) credentialQueries++;
+      return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof originalQuery;
+    h = await startHarness(
+      { limits: { failedConnectsPerSecond: 1, failedConnectsBurst: 20, unknownIdCacheMs: 60_000, authLogIntervalMs: 500 } },
+      { logger },
+    );
+  });
+  afterAll(async () => {
+    PgClient.prototype.query = originalQuery;
+    await h?.close();
+  });
+
+  it('answers malformed and remembered unknown ids without a query, throttles the address, and logs a bounded summary', async () => {
+    const device = await h.registerDevice();
+    const ok = await h.connectDevice(device);
+    expect(credentialQueries).toBe(1);
+    await ok.endAsync();
+
+    const started = Date.now();
+    const linesBefore = lines.length;
+    // Malformed ids: no device can have them.
+    for (let i = 0; i < 10; i++) await expect(tryConnect(h, `bad/id-${i}`)).rejects.toMatchObject({ code: 2 });
+    expect(credentialQueries).toBe(1);
+    // One unknown id, again and again: one query, then answered from memory.
+    await expect(tryConnect(h, 'ghost')).rejects.toMatchObject({ code: 4 });
+    await expect(tryConnect(h, 'ghost')).rejects.toMatchObject({ code: 4 });
+    expect(credentialQueries).toBe(2);
+    // Distinct unknown ids: the address runs out of failed logins (20, less the 12 above, plus
+    // one a second) and is refused without a query.
+    for (let i = 0; i < 300; i++) await tryConnect(h, `ghost-${i}`).catch(() => undefined);
+    const seconds = (Date.now() - started) / 1000;
+    expect(credentialQueries).toBeLessThanOrEqual(2 + 8 + Math.ceil(seconds) + 1);
+    expect(await metric(h, 'flotilla_mqtt_logins_refused_total', { reason: 'malformed-id' })).toBe(10);
+    expect(await metric(h, 'flotilla_mqtt_logins_refused_total', { reason: 'unknown-id-cached' })).toBe(1);
+    expect(await metric(h, 'flotilla_mqtt_logins_refused_total', { reason: 'throttled' })).toBeGreaterThan(250);
+
+    // A throttled address is refused even with the right password, as "server unavailable" (retry later).
+    await expect(h.connectDevice(device)).rejects.toMatchObject({ code: 3 });
+
+    // 312 refusals, one summary line per 500 ms interval (the last one waited for).
+    await eventually(async () => lines.slice(linesBefore).some((l) => l.includes('throttled')), 5000, 'a summary line');
+    const summaries = lines.slice(linesBefore).filter((l) => l.startsWith('refused '));
+    expect(summaries.length).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 500) + 1);
+    expect(lines.length - linesBefore).toBe(summaries.length);
+  });
+});
+
+describe('connections per address', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ limits: { maxConnectionsPerAddress: 3 } });
+  });
+  afterAll(() => h?.close());
+
+  it('refuses the connection beyond the cap, and admits one again when another closes', async () => {
+    const devices = await Promise.all([1, 2, 3, 4].map(() => h.registerDevice()));
+    const clients = [];
+    for (const d of devices.slice(0, 3)) clients.push(await h.connectDevice(d));
+    // The fourth socket is closed by the broker before any MQTT packet.
+    const { port } = new URL(h.cp.mqttUrl);
+    const fourth = tcpConnect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => fourth.once('close', resolve));
+    expect(await metric(h, 'flotilla_mqtt_connections_refused_total', { reason: 'per-address-cap' })).toBe(1);
+    await clients[0]!.endAsync();
+    await eventually(
+      async () => {
+        const c = await h.connectDevice(devices[3]!).catch(() => undefined);
+        return c !== undefined;
+      },
+      5000,
+      'a place freed',
+    );
+  });
+});

@@ -1,0 +1,64 @@
+import type { DeviceChannel } from '@flotilla/shared';
+
+/** What one device may send on one channel in a minute; a full minute's worth may come at once. */
+export interface ChannelQuota {
+  messagesPerMinute: number;
+  bytesPerMinute: number;
+}
+
+/**
+ * Bounds on what one device (or one source address) can make the control plane do. Each is
+ * read from the environment by `loadConfig` (control-plane/README.md lists the variables).
+ */
+export interface DeviceLimits {
+  quotas: Record<DeviceChannel, ChannelQuota>;
+  /** Device timestamps further than this in the past or future of the server's clock are out of window. */
+  clockSkewPastMs: number;
+  clockSkewFutureMs: number;
+  /** Events kept per device (the newest), and the age beyond which events are deleted. */
+  eventsPerDevice: number;
+  eventRetentionDays: number;
+  /** Open MQTT connections from one source address; 0 = no cap. */
+  maxConnectionsPerAddress: number;
+  /** Failed MQTT logins one source address may make per second, and in one burst. */
+  failedConnectsPerSecond: number;
+  failedConnectsBurst: number;
+  /** How long an unknown device id is answered from memory instead of the database. */
+  unknownIdCacheMs: number;
+  /** Refused logins are logged as one summary line per this interval. */
+  authLogIntervalMs: number;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/**
+ * Sized from what the agent sends, with room: telemetry every few seconds, events in bursts of
+ * up to its outbox (500) after an offline period, `desired/get` once per connect, command
+ * results up to a log excerpt of a whole payload (256 KiB).
+ */
+export const DEFAULT_QUOTAS: Record<DeviceChannel, ChannelQuota> = {
+  telemetry: { messagesPerMinute: 120, bytesPerMinute: 4 * MiB },
+  reported: { messagesPerMinute: 60, bytesPerMinute: 4 * MiB },
+  inventory: { messagesPerMinute: 10, bytesPerMinute: 1 * MiB },
+  events: { messagesPerMinute: 600, bytesPerMinute: 2 * MiB },
+  'cmd/res': { messagesPerMinute: 60, bytesPerMinute: 4 * MiB },
+  'desired/get': { messagesPerMinute: 30, bytesPerMinute: 64 * KiB },
+  status: { messagesPerMinute: 30, bytesPerMinute: 64 * KiB },
+};
+
+export const DEFAULT_DEVICE_LIMITS: DeviceLimits = {
+  quotas: DEFAULT_QUOTAS,
+  clockSkewPastMs: 7 * 24 * 3_600_000,
+  clockSkewFutureMs: 5 * 60_000,
+  eventsPerDevice: 10_000,
+  eventRetentionDays: 90,
+  // Many devices can share one address behind a NAT; the cap is against one host opening thousands.
+  maxConnectionsPerAddress: 1000,
+  failedConnectsPerSecond: 5,
+  failedConnectsBurst: 20,
+  unknownIdCacheMs: 30_000,
+  authLogIntervalMs: 60_000,
+};
+
+export const DEVICE_LIMITS = Symbol('DeviceLimits');

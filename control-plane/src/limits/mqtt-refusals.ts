@@ -1,0 +1,59 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { ConnectGuard } from './connect-guard';
+import { DEVICE_LIMITS, type DeviceLimits } from './device-limits';
+import { LimitStats } from './limit-stats';
+import { RefusalSummary } from './refusal-summary';
+
+/** How often the guard forgets state that has returned to its default. */
+const SWEEP_EVERY_MS = 60_000;
+
+/**
+ * Where refused MQTT connections, logins and publishes go: a counter per reason on `/metrics`, and one
+ * summary log line per `authLogIntervalMs` (RefusalSummary), never a line per refusal.
+ */
+@Injectable()
+export class MqttRefusals implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Broker');
+  private readonly summary = new RefusalSummary();
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly stats: LimitStats,
+    private readonly guard: ConnectGuard,
+    @Inject(DEVICE_LIMITS) private readonly limits: DeviceLimits,
+  ) {}
+
+  onModuleInit(): void {
+    this.timers = [
+      setInterval(() => this.flush(), this.limits.authLogIntervalMs),
+      setInterval(() => this.guard.sweep(Date.now()), SWEEP_EVERY_MS),
+    ];
+    for (const t of this.timers) t.unref();
+  }
+
+  onApplicationShutdown(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.flush();
+  }
+
+  connection(reason: string, address: string): void {
+    this.stats.count('connectionsRefused', { reason });
+    this.summary.add(reason, address);
+  }
+
+  login(reason: string, address: string): void {
+    this.stats.count('loginsRefused', { reason });
+    this.summary.add(reason, address);
+  }
+
+  /** The publishing device is disconnected by aedes; `deviceId` stands where an address does for the others. */
+  publish(reason: string, deviceId: string): void {
+    this.stats.count('publishesRefused', { reason });
+    this.summary.add(reason, `device ${deviceId}`);
+  }
+
+  private flush(): void {
+    const line = this.summary.take(this.limits.authLogIntervalMs);
+    if (line) this.logger.warn(line);
+  }
+}
