@@ -4,7 +4,10 @@ import { DESIRED_PUBLISHER } from '../devices/desired-publisher';
 import { DEVICE_SESSIONS } from '../devices/device-sessions';
 import { MQTT_ENDPOINT, deviceMqttUrl, type MqttEndpoint } from '../provisioning/mqtt-endpoint';
 import { AedesDesiredPublisher } from './aedes-desired-publisher';
+import { DEVICE_LIMITS, type DeviceLimits } from '../limits/device-limits';
+import { LimitStats } from '../limits/limit-stats';
 import { AedesDeviceSessions } from './aedes-device-sessions';
+import { boundOutgoingQueues, QueueBound, type OutgoingQueues } from './bounded-queues';
 import { AEDES, BROKER_SETTINGS, MqttServer, type BrokerSettings } from './mqtt-server';
 import { UplinkStats } from './uplink-stats';
 
@@ -21,8 +24,18 @@ export class BrokerTransportModule {
       module: BrokerTransportModule,
       providers: [
         { provide: BROKER_SETTINGS, useValue: settings },
-        // A slow or stuck subscriber must not stall delivery to everyone else (FINDINGS.md).
-        { provide: AEDES, useFactory: () => Aedes.createBroker({ drainTimeout: 10_000 }) },
+        {
+          provide: AEDES,
+          inject: [DEVICE_LIMITS, LimitStats],
+          useFactory: async (limits: DeviceLimits, stats: LimitStats) => {
+            // A slow or stuck subscriber must not stall delivery to everyone else (FINDINGS.md).
+            const broker = await Aedes.createBroker({ drainTimeout: 10_000 });
+            // aedes' types leave out its `persistence` field.
+            const queues = (broker as unknown as { persistence: OutgoingQueues }).persistence;
+            boundOutgoingQueues(queues, new QueueBound(limits.maxQueuedPerDevice), () => stats.count('queuedDropped', {}));
+            return broker;
+          },
+        },
         MqttServer,
         UplinkStats,
         { provide: DESIRED_PUBLISHER, useClass: AedesDesiredPublisher },

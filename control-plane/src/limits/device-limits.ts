@@ -18,6 +18,8 @@ export interface DeviceLimits {
   /** Events kept per device (the newest), and the age beyond which events are deleted. */
   eventsPerDevice: number;
   eventRetentionDays: number;
+  /** QoS 1 messages the broker keeps for one device (offline, or not acknowledging); 0 = no cap. */
+  maxQueuedPerDevice: number;
   /** Open MQTT connections from one source address; 0 = no cap. */
   maxConnectionsPerAddress: number;
   /** Failed MQTT logins one source address may make per second, and in one burst. */
@@ -53,6 +55,8 @@ export const DEFAULT_DEVICE_LIMITS: DeviceLimits = {
   clockSkewFutureMs: 5 * 60_000,
   eventsPerDevice: 10_000,
   eventRetentionDays: 90,
+  // The device asks for its desired state after each connect, so the queue only saves a round trip.
+  maxQueuedPerDevice: 20,
   // Many devices can share one address behind a NAT; the cap is against one host opening thousands.
   maxConnectionsPerAddress: 1000,
   failedConnectsPerSecond: 5,

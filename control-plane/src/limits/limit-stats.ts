@@ -23,6 +23,10 @@ export const LIMIT_COUNTERS = {
     name: 'flotilla_mqtt_publishes_refused_total',
     help: 'Device publishes refused (the device is disconnected, MQTT 3.1.1 having no negative acknowledgement), by reason.',
   },
+  queuedDropped: {
+    name: 'flotilla_mqtt_queued_dropped_total',
+    help: 'QoS 1 messages not kept for a device that already had its maximum waiting (offline, or not acknowledging).',
+  },
   eventsPruned: {
     name: 'flotilla_device_events_pruned_total',
     help: 'Device events deleted, by reason (cap: beyond the per-device cap; age: older than the retention).',
