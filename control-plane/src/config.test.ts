@@ -53,7 +53,7 @@ describe('loadConfig', () => {
       FLOTILLA_MQTT_FAILED_CONNECTS_PER_S: '2',
       FLOTILLA_MQTT_FAILED_CONNECTS_BURST: '4',
       FLOTILLA_MQTT_UNKNOWN_ID_CACHE_S: '10',
-      FLOTILLA_MQTT_AUTH_LOG_INTERVAL_S: '30',
+      FLOTILLA_LIMITS_REPORT_INTERVAL_S: '30',
     });
     expect(limits).toEqual({
       quotas: {
@@ -70,7 +70,7 @@ describe('loadConfig', () => {
       failedConnectsPerSecond: 2,
       failedConnectsBurst: 4,
       unknownIdCacheMs: 10_000,
-      authLogIntervalMs: 30_000,
+      reportIntervalMs: 30_000,
     });
   });
 

@@ -95,7 +95,7 @@ export function loadDeviceLimits(env: Env): DeviceLimits {
     failedConnectsPerSecond: wholeNumber(env, 'FLOTILLA_MQTT_FAILED_CONNECTS_PER_S', d.failedConnectsPerSecond),
     failedConnectsBurst: wholeNumber(env, 'FLOTILLA_MQTT_FAILED_CONNECTS_BURST', d.failedConnectsBurst),
     unknownIdCacheMs: seconds('FLOTILLA_MQTT_UNKNOWN_ID_CACHE_S', d.unknownIdCacheMs),
-    authLogIntervalMs: seconds('FLOTILLA_MQTT_AUTH_LOG_INTERVAL_S', d.authLogIntervalMs),
+    reportIntervalMs: seconds('FLOTILLA_LIMITS_REPORT_INTERVAL_S', d.reportIntervalMs),
   };
 }
 

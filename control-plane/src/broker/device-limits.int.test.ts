@@ -28,7 +28,9 @@ function tryConnect(h: Harness, clientId: string, password = 'not-the-password-0
 describe('events quota', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ limits: { quotas: { ...DEFAULT_QUOTAS, events: { messagesPerMinute: 20, bytesPerMinute: 1024 * 1024 } } } });
+    h = await startHarness({
+      limits: { quotas: { ...DEFAULT_QUOTAS, events: { messagesPerMinute: 20, bytesPerMinute: 1024 * 1024 } }, reportIntervalMs: 500 },
+    });
   });
   afterAll(() => h?.close());
 
@@ -48,7 +50,13 @@ describe('events quota', () => {
       ),
     );
     const stored = async (): Promise<number> =>
-      Number((await h.db.query<{ n: string }>('SELECT count(*) AS n FROM device_events WHERE device_id = $1', [device.deviceId]))[0]!.n);
+      Number(
+        (
+          await h.db.query<{ n: string }>(`SELECT count(*) AS n FROM device_events WHERE device_id = $1 AND kind = 'command'`, [
+            device.deviceId,
+          ])
+        )[0]!.n,
+      );
     const dropped = (): Promise<number> => metric(h, 'flotilla_uplink_quota_dropped_total', { channel: 'events', limit: 'messages' });
     // Every message of the flood is either stored or counted as dropped: wait for both to add up.
     await eventually(async () => (await stored()) + (await dropped()) === flood, 10_000, 'every event stored or counted');
@@ -56,6 +64,18 @@ describe('events quota', () => {
     expect(await stored()).toBeGreaterThanOrEqual(20);
     expect(await stored()).toBeLessThanOrEqual(20 + Math.ceil((Date.now() - started) / 3000));
     expect(client.connected).toBe(true);
+    // The device's own history says so, in one event per interval rather than one per message.
+    const recorded = async (): Promise<number> => {
+      const rows = await h.db.query<{ message: string }>(
+        `SELECT message FROM device_events WHERE device_id = $1 AND kind = 'quota-exceeded'`,
+        [device.deviceId],
+      );
+      return rows.reduce(
+        (sum, r) => sum + Number(/^dropped (\d+) events messages over the quota of 20 messages/.exec(r.message)?.[1] ?? NaN),
+        0,
+      );
+    };
+    await eventually(async () => (await recorded()) === (await dropped()), 5000, 'the drops recorded in the device events');
   });
 
   it('stores an event from a clock far ahead at server time, flagged in its message', async () => {
@@ -95,7 +115,7 @@ describe('failed logins', () => {
       return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
     } as typeof originalQuery;
     h = await startHarness(
-      { limits: { failedConnectsPerSecond: 1, failedConnectsBurst: 20, unknownIdCacheMs: 60_000, authLogIntervalMs: 500 } },
+      { limits: { failedConnectsPerSecond: 1, failedConnectsBurst: 20, unknownIdCacheMs: 60_000, reportIntervalMs: 500 } },
       { logger },
     );
   });

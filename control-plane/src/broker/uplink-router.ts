@@ -1,5 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { DEVICE_TO_CLOUD, decodePayload, parseDeviceTopic, type ChannelPayload, type DeviceChannel } from '@flotilla/shared';
+import {
+  DEVICE_TO_CLOUD,
+  PROTOCOL_SCHEMA,
+  decodePayload,
+  parseDeviceTopic,
+  type ChannelPayload,
+  type DeviceChannel,
+  type DeviceEvent,
+} from '@flotilla/shared';
 import type { Aedes } from 'aedes';
 import { DeviceLinkService } from '../devices/device-link.service';
 import { DEVICE_SESSIONS, type DeviceSessions } from '../devices/device-sessions';
@@ -7,6 +15,7 @@ import { ChannelQuotas } from '../limits/channel-quota';
 import { eventInWindow, samplesInWindow, type ClockWindow } from '../limits/clock-window';
 import { DEVICE_LIMITS, type DeviceLimits } from '../limits/device-limits';
 import { LimitStats } from '../limits/limit-stats';
+import { QuotaExcess } from '../limits/quota-excess';
 import { KeyedSerialQueue } from './keyed-serial-queue';
 import { RateLimiter } from './rate-limiter';
 import { AEDES } from './mqtt-server';
@@ -53,28 +62,34 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
   private readonly limiter = new RateLimiter();
   /** Per channel, below the overall rate: over-quota messages are dropped and counted, never a reason to disconnect. */
   private readonly quotas: ChannelQuotas;
+  /** What each device had dropped, recorded once per interval as an event of its own. */
+  private readonly excess: QuotaExcess;
   private readonly clock: ClockWindow;
-  private sweeper: NodeJS.Timeout | undefined;
+  private timers: NodeJS.Timeout[] = [];
 
   constructor(
     @Inject(AEDES) private readonly broker: Aedes,
     private readonly link: DeviceLinkService,
     private readonly stats: UplinkStats,
     @Inject(DEVICE_SESSIONS) private readonly sessions: DeviceSessions,
-    @Inject(DEVICE_LIMITS) limits: DeviceLimits,
+    @Inject(DEVICE_LIMITS) private readonly limits: DeviceLimits,
     private readonly limitStats: LimitStats,
   ) {
     this.quotas = new ChannelQuotas(limits.quotas);
+    this.excess = new QuotaExcess(limits.quotas);
     this.clock = { pastMs: limits.clockSkewPastMs, futureMs: limits.clockSkewFutureMs };
   }
 
   onModuleInit(): void {
-    this.sweeper = setInterval(() => this.quotas.sweep(Date.now()), SWEEP_EVERY_MS);
-    this.sweeper.unref();
+    this.timers = [
+      setInterval(() => this.quotas.sweep(Date.now()), SWEEP_EVERY_MS),
+      setInterval(() => this.recordExcess(), this.limits.reportIntervalMs),
+    ];
+    for (const t of this.timers) t.unref();
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.sweeper);
+    for (const t of this.timers) clearInterval(t);
   }
 
   /** For `broker.subscribe(ALL_DEVICES_UPLINK, …)`; it also sees what the control plane itself publishes. */
@@ -94,6 +109,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     const quota = this.quotas.take(parsed.deviceId, channel, payload.length, Date.now());
     if (!quota.ok) {
       this.limitStats.count('quotaDropped', { channel, limit: quota.exceeded });
+      this.excess.add(parsed.deviceId, channel, quota.exceeded);
       return;
     }
     this.dispatch(parsed.deviceId, channel, payload);
@@ -130,6 +146,14 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     if (value === undefined) return;
     const handler: Handlers[C] = this.handlers[channel];
     void this.queue.run(deviceId, () => handler(deviceId, value));
+  }
+
+  /** Not itself subject to the events quota: one event per device and interval at most. */
+  private recordExcess(): void {
+    for (const { deviceId, message } of this.excess.take()) {
+      const event: DeviceEvent = { schema: PROTOCOL_SCHEMA, at: new Date().toISOString(), kind: 'quota-exceeded', message };
+      void this.queue.run(deviceId, () => this.link.event(deviceId, event));
+    }
   }
 
   /** Device timestamps that are stored (telemetry samples, events) are held to the clock window; undefined when nothing is left. */

@@ -27,8 +27,8 @@ export interface DeviceLimits {
   failedConnectsBurst: number;
   /** How long an unknown device id is answered from memory instead of the database. */
   unknownIdCacheMs: number;
-  /** Refused logins are logged as one summary line per this interval. */
-  authLogIntervalMs: number;
+  /** Refusals are logged as one summary line, and each device's dropped messages recorded as one event of its own, per this interval. */
+  reportIntervalMs: number;
 }
 
 const KiB = 1024;
@@ -62,7 +62,7 @@ export const DEFAULT_DEVICE_LIMITS: DeviceLimits = {
   failedConnectsPerSecond: 5,
   failedConnectsBurst: 20,
   unknownIdCacheMs: 30_000,
-  authLogIntervalMs: 60_000,
+  reportIntervalMs: 60_000,
 };
 
 export const DEVICE_LIMITS = Symbol('DeviceLimits');

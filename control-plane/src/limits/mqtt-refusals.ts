@@ -9,7 +9,7 @@ const SWEEP_EVERY_MS = 60_000;
 
 /**
  * Where refused MQTT connections, logins and publishes go: a counter per reason on `/metrics`, and one
- * summary log line per `authLogIntervalMs` (RefusalSummary), never a line per refusal.
+ * summary log line per `reportIntervalMs` (RefusalSummary), never a line per refusal.
  */
 @Injectable()
 export class MqttRefusals implements OnModuleInit, OnApplicationShutdown {
@@ -25,7 +25,7 @@ export class MqttRefusals implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     this.timers = [
-      setInterval(() => this.flush(), this.limits.authLogIntervalMs),
+      setInterval(() => this.flush(), this.limits.reportIntervalMs),
       setInterval(() => this.guard.sweep(Date.now()), SWEEP_EVERY_MS),
     ];
     for (const t of this.timers) t.unref();
@@ -53,7 +53,7 @@ export class MqttRefusals implements OnModuleInit, OnApplicationShutdown {
   }
 
   private flush(): void {
-    const line = this.summary.take(this.limits.authLogIntervalMs);
+    const line = this.summary.take(this.limits.reportIntervalMs);
     if (line) this.logger.warn(line);
   }
 }

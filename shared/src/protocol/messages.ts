@@ -207,6 +207,8 @@ export const EVENT_KINDS = [
   'os-update-started',
   'os-update-committed',
   'os-update-failed',
+  /** Recorded by the control plane: messages of the device dropped over its quota (control-plane README, "Limits"). */
+  'quota-exceeded',
 ] as const;
 export const DeviceEvent = z.object({
   schema,
