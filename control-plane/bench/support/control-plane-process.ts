@@ -62,6 +62,8 @@ export class ControlPlaneProcess {
           DATABASE_URL: this.db.url,
           FLOTILLA_API_KEY: API_KEY,
           FLOTILLA_DATA_DIR: this.dataDir,
+          // The simulated fleet connects from one address, as no real fleet does.
+          FLOTILLA_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0',
           ...this.options.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -24,7 +24,8 @@ const MAX_UNKNOWN_IDS = 10_000;
  *   `failedConnectsPerSecond`): an address without a token is refused without a query;
  * - an id the database did not know is remembered for `unknownIdCacheMs`.
  * Only unknown ids are remembered, never a wrong password: otherwise anyone could lock a
- * real device out by trying its id. Pure: the clock is passed in.
+ * real device out by trying its id. (Ids are chosen by the control plane at registration, so
+ * none is tried before it exists.) Pure: the clock is passed in.
  */
 export class ConnectGuard {
   private readonly open = new Map<string, number>();
@@ -69,11 +70,6 @@ export class ConnectGuard {
       this.unknownIds.set(unknownId, nowMs + this.limits.unknownIdCacheMs);
       if (this.unknownIds.size > MAX_UNKNOWN_IDS) this.unknownIds.delete(this.unknownIds.keys().next().value!);
     }
-  }
-
-  /** A device was registered: its id must not stay refused from the cache. */
-  known(deviceId: string): void {
-    this.unknownIds.delete(deviceId);
   }
 
   /** Drops state that has returned to its default (refilled buckets, expired ids). */
