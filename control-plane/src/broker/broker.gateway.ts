@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { ALL_DEVICES_UPLINK } from '@flotilla/shared';
 import type { Aedes, AuthenticateError } from 'aedes';
 import { DeviceLinkService } from '../devices/device-link.service';
@@ -16,7 +16,6 @@ import { UplinkRouter } from './uplink-router';
  */
 @Injectable()
 export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger('Broker');
   private readonly deliver = (packet: { topic: string; payload: Buffer | string }, done: () => void): void => {
     this.uplink.route(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
     // Not synchronously: aedes drains its queue of waiting messages through this callback, one
@@ -59,8 +58,10 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
             unknownId,
           );
         },
+        // Not the client's failure, so not counted against its address; a reconnect storm during
+        // a database outage still makes one log line per interval.
         (e: Error) => {
-          this.logger.error(`cannot check credentials of ${decision.deviceId}: ${e.message}`);
+          this.refusals.login('server-unavailable', address, `cannot check credentials: ${e.message}`);
           done(authError(CONNACK.SERVER_UNAVAILABLE, 'server unavailable'), false);
         },
       );
@@ -78,7 +79,7 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
     this.broker.authorizeSubscribe = (client, subscription, done) => {
       const decision = subscribeDecision(client.id, subscription.topic);
       if (decision.allowed) return done(null, { ...subscription, qos: grantedQos(subscription.qos) });
-      this.logger.warn(`device ${client.id}: ${decision.reason}`);
+      this.refusals.subscribe(decision.code, client.id);
       done(null, null);
     };
     this.broker.on('client', (client) => this.uplink.connected(client.id));

@@ -23,6 +23,10 @@ export const LIMIT_COUNTERS = {
     name: 'flotilla_mqtt_publishes_refused_total',
     help: 'Device publishes refused (the device is disconnected, MQTT 3.1.1 having no negative acknowledgement), by reason.',
   },
+  subscriptionsRefused: {
+    name: 'flotilla_mqtt_subscriptions_refused_total',
+    help: 'Device subscriptions refused (SUBACK 0x80, the device stays connected), by reason.',
+  },
   queuedDropped: {
     name: 'flotilla_mqtt_queued_dropped_total',
     help: 'QoS 1 messages not kept for a device that already had its maximum waiting (offline, or not acknowledging).',

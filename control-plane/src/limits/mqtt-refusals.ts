@@ -41,15 +41,22 @@ export class MqttRefusals implements OnModuleInit, OnApplicationShutdown {
     this.summary.add(reason, address);
   }
 
-  login(reason: string, address: string): void {
+  /** `detail` says what failed when it was not the client's fault (a database error). */
+  login(reason: string, address: string, detail?: string): void {
     this.stats.count('loginsRefused', { reason });
-    this.summary.add(reason, address);
+    this.summary.add(reason, address, detail);
   }
 
   /** The publishing device is disconnected by aedes; `deviceId` stands where an address does for the others. */
   publish(reason: string, deviceId: string): void {
     this.stats.count('publishesRefused', { reason });
-    this.summary.add(reason, `device ${deviceId}`);
+    this.summary.add(`publish-${reason}`, `device ${deviceId}`);
+  }
+
+  /** Answered SUBACK 0x80; the device stays connected. */
+  subscribe(reason: string, deviceId: string): void {
+    this.stats.count('subscriptionsRefused', { reason });
+    this.summary.add(`subscribe-${reason}`, `device ${deviceId}`);
   }
 
   private flush(): void {

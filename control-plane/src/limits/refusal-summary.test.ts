@@ -12,6 +12,13 @@ describe('RefusalSummary', () => {
     expect(s.take(60_000)).toBeUndefined();
   });
 
+  it('keeps the last detail of a reason', () => {
+    const s = new RefusalSummary();
+    s.add('server-unavailable', 'a', 'connection refused');
+    s.add('server-unavailable', 'a', 'timeout exceeded when trying to connect');
+    expect(s.take(1000)).toContain('server-unavailable 2 (last: timeout exceeded when trying to connect)');
+  });
+
   it('remembers a bounded number of addresses', () => {
     const s = new RefusalSummary();
     for (let i = 0; i < 1500; i++) s.add('throttled', `addr-${i}`);

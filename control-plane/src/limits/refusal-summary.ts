@@ -6,13 +6,17 @@ const MAX_ADDRESSES = 1000;
  * each: a flood of bad logins must not become a flood of log lines. Pure.
  */
 export class RefusalSummary {
-  private readonly reasons = new Map<string, number>();
+  private readonly reasons = new Map<string, { n: number; detail?: string }>();
   private readonly addresses = new Map<string, number>();
   private total = 0;
 
-  add(reason: string, address: string): void {
+  /** `detail` (e.g. a database error) is kept, the last one per reason, for the line. */
+  add(reason: string, address: string, detail?: string): void {
     this.total++;
-    this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
+    const r = this.reasons.get(reason) ?? { n: 0 };
+    r.n++;
+    if (detail !== undefined) r.detail = detail;
+    this.reasons.set(reason, r);
     const key = this.addresses.has(address) || this.addresses.size < MAX_ADDRESSES ? address : 'other addresses';
     this.addresses.set(key, (this.addresses.get(key) ?? 0) + 1);
   }
@@ -20,7 +24,9 @@ export class RefusalSummary {
   /** The line for what was added since the last call, or undefined when nothing was. */
   take(intervalMs: number): string | undefined {
     if (this.total === 0) return undefined;
-    const reasons = [...this.reasons].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${n}`);
+    const reasons = [...this.reasons]
+      .sort((a, b) => b[1].n - a[1].n)
+      .map(([reason, r]) => `${reason} ${r.n}${r.detail === undefined ? '' : ` (last: ${r.detail})`}`);
     const top = [...this.addresses]
       .sort((a, b) => b[1] - a[1])
       .slice(0, 3)
