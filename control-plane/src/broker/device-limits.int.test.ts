@@ -25,7 +25,7 @@ function tryConnect(h: Harness, clientId: string, password = 'not-the-password-0
   });
 }
 
-describe('events quota', () => {
+describe('uplink limits', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
@@ -96,6 +96,27 @@ describe('events quota', () => {
     expect(row!.at.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
     expect(row!.message).toBe('from the future [device clock: 2099-01-01T00:00:00.000Z]');
     expect(await metric(h, 'flotilla_uplink_clock_skew_total', { channel: 'events', action: 'server-time' })).toBe(1);
+  });
+
+  it('drops telemetry samples from a clock out of the window and stores the others', async () => {
+    const device = await h.registerDevice();
+    const client = await h.connectDevice(device);
+    const sample = (at: string) => ({ at, cpuPercent: 1, memUsedBytes: 1, memTotalBytes: 2 });
+    const now = new Date().toISOString();
+    const samples = [sample('2099-01-01T00:00:00Z'), sample(now), sample('1970-01-01T00:00:00Z')];
+    await client.publishAsync(deviceTopic(device.deviceId, 'telemetry'), JSON.stringify({ schema: PROTOCOL_SCHEMA, samples }), { qos: 1 });
+    await eventually(
+      async () => (await metric(h, 'flotilla_uplink_clock_skew_total', { channel: 'telemetry', action: 'dropped' })) === 2,
+      5000,
+      'two samples counted as dropped',
+    );
+    await eventually(
+      async () => (await h.db.query('SELECT 1 FROM telemetry_samples WHERE device_id = $1', [device.deviceId])).length === 1,
+      5000,
+      'the sample in the window stored',
+    );
+    const rows = await h.db.query<{ at: Date }>('SELECT at FROM telemetry_samples WHERE device_id = $1', [device.deviceId]);
+    expect(rows.map((r) => r.at.toISOString())).toEqual([now]);
   });
 });
 
