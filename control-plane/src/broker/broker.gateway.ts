@@ -1,12 +1,12 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { ALL_DEVICES_UPLINK } from '@flotilla/shared';
-import type { Aedes, AuthenticateError } from 'aedes';
-import { DeviceLinkService } from '../devices/device-link.service';
+import type { Aedes } from 'aedes';
+import { DeviceLinkService, type CredentialCheck } from '../devices/device-link.service';
 import { ConnectGuard } from '../limits/connect-guard';
 import { MqttRefusals } from '../limits/mqtt-refusals';
 import { CONNACK, connectDecision, grantedQos, publishDecision, qosDecision, subscribeDecision } from './access-policy';
 import { AEDES, MqttServer } from './mqtt-server';
-import { remoteAddressOf } from './sessions';
+import { limitLogins, type LoginOutcome } from './login-limits';
 import { UplinkRouter } from './uplink-router';
 
 /**
@@ -33,39 +33,9 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
   ) {}
 
   onModuleInit(): void {
-    // Refusals are counted and logged as one summary line per interval (MqttRefusals), not one each.
-    this.broker.authenticate = (client, username, password, done) => {
-      const address = remoteAddressOf(client);
-      const refuse = (code: string, returnCode: number, message: string, unknownId?: string): void => {
-        if (code !== 'throttled') this.guard.failed(address, Date.now(), unknownId);
-        this.refusals.login(code, address);
-        done(authError(returnCode, message), false);
-      };
-      // Before any database query: an address that keeps failing, an id known not to exist.
-      const precheck = this.guard.precheck(client.id, address, Date.now());
-      if (precheck === 'throttled') return refuse('throttled', CONNACK.SERVER_UNAVAILABLE, 'too many failed logins; try later');
-      if (precheck === 'unknown-id') return refuse('unknown-id-cached', CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad username or password');
-      const decision = connectDecision(client.id, username, password);
-      if (!decision.accepted) return refuse(decision.code, decision.returnCode, decision.reason);
-      this.link.checkCredentials(decision.deviceId, decision.password).then(
-        (outcome) => {
-          if (outcome === 'accepted') return done(null, true);
-          const unknownId = outcome === 'unknown-device' ? decision.deviceId : undefined;
-          refuse(
-            outcome === 'unknown-device' ? 'unknown-id' : 'bad-password',
-            CONNACK.BAD_USERNAME_OR_PASSWORD,
-            'bad username or password',
-            unknownId,
-          );
-        },
-        // Not the client's failure, so not counted against its address; a reconnect storm during
-        // a database outage still makes one log line per interval.
-        (e: Error) => {
-          this.refusals.login('server-unavailable', address, `cannot check credentials: ${e.message}`);
-          done(authError(CONNACK.SERVER_UNAVAILABLE, 'server unavailable'), false);
-        },
-      );
-    };
+    this.broker.authenticate = limitLogins(this.guard, this.refusals, (client, username, password) =>
+      this.checkLogin(client.id, username, password),
+    );
     // MQTT 3.1.1 has no negative PUBACK: refusing a publish disconnects the client.
     this.broker.authorizePublish = (client, packet, done) => {
       if (!client) return done(null);
@@ -86,6 +56,23 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
     this.broker.on('clientDisconnect', (client) => this.uplink.disconnected(client.id));
   }
 
+  /** Device login: username = client id = device id, and its password (access-policy.ts). */
+  private async checkLogin(clientId: string, username: string | undefined, password: Uint8Array | undefined): Promise<LoginOutcome> {
+    const decision = connectDecision(clientId, username, password);
+    if (!decision.accepted) return { accepted: false, code: decision.code, returnCode: decision.returnCode, message: decision.reason };
+    let outcome: CredentialCheck;
+    try {
+      outcome = await this.link.checkCredentials(decision.deviceId, decision.password);
+    } catch (e) {
+      return { accepted: false, unavailable: `cannot check credentials: ${(e as Error).message}` };
+    }
+    if (outcome === 'accepted') return { accepted: true };
+    const refused = { accepted: false as const, returnCode: CONNACK.BAD_USERNAME_OR_PASSWORD, message: 'bad username or password' };
+    return outcome === 'unknown-device'
+      ? { ...refused, code: 'unknown-id', unknownId: decision.deviceId }
+      : { ...refused, code: 'bad-password' };
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     await this.link.brokerStarted();
     await new Promise<void>((resolve) => this.broker.subscribe(ALL_DEVICES_UPLINK, this.deliver, resolve));
@@ -97,10 +84,6 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
     await this.server.close();
     await this.uplink.drain();
   }
-}
-
-function authError(returnCode: number, message: string): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
 function byteLength(payload: Buffer | string): number {

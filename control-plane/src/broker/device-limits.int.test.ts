@@ -10,6 +10,9 @@ import { manifest } from '../testing/sim-fleet';
 
 /** Per-device quotas and per-address connection limits, through the real broker (TCP) and PostgreSQL. */
 
+// Generous: the machine the suite runs on is shared, and some of these make hundreds of connections.
+jest.setTimeout(30_000);
+
 async function metric(h: Harness, name: string, labels: Record<string, string> = {}): Promise<number> {
   return metricValue(await (await h.api('/metrics')).text(), name, labels);
 }
@@ -167,7 +170,10 @@ describe('failed logins', () => {
     expect(credentialQueries).toBeLessThanOrEqual(2 + 8 + Math.ceil(seconds) + 1);
     expect(await metric(h, 'flotilla_mqtt_logins_refused_total', { reason: 'malformed-id' })).toBe(10);
     expect(await metric(h, 'flotilla_mqtt_logins_refused_total', { reason: 'unknown-id-cached' })).toBe(1);
-    expect(await metric(h, 'flotilla_mqtt_logins_refused_total', { reason: 'throttled' })).toBeGreaterThan(250);
+    // Every distinct id beyond what the address was allowed is refused as throttled.
+    expect(await metric(h, 'flotilla_mqtt_logins_refused_total', { reason: 'throttled' })).toBeGreaterThanOrEqual(
+      300 - (8 + Math.ceil(seconds) + 1),
+    );
 
     // A throttled address is refused even with the right password, as "server unavailable" (retry later).
     await expect(h.connectDevice(device)).rejects.toMatchObject({ code: 3 });

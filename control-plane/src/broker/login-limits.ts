@@ -1,0 +1,67 @@
+import type { AuthenticateError, Client } from 'aedes';
+import type { ConnectGuard } from '../limits/connect-guard';
+import type { MqttRefusals } from '../limits/mqtt-refusals';
+import { CONNACK } from './access-policy';
+import { remoteAddressOf } from './sessions';
+
+/** What a credential check concluded; `code` labels a refusal on `/metrics` and in the summary line. */
+export type LoginOutcome =
+  | { accepted: true }
+  /** The client's failure: counted against its address; `unknownId` when no such device exists. */
+  | { accepted: false; code: string; returnCode: number; message: string; unknownId?: string }
+  /** The server's (a database error): not counted against the client. */
+  | { accepted: false; unavailable: string };
+
+export type LoginCheck = (
+  client: Client,
+  username: Readonly<string> | undefined,
+  password: Readonly<Buffer> | undefined,
+) => Promise<LoginOutcome>;
+
+type AuthenticateHook = (
+  client: Client,
+  username: Readonly<string> | undefined,
+  password: Readonly<Buffer> | undefined,
+  done: (error: AuthenticateError | null, success: boolean | null) => void,
+) => void;
+
+/**
+ * The aedes `authenticate` hook around any credential check: refuses before the check (so before
+ * any database query) an address that keeps failing and an id known not to exist, and afterwards
+ * counts a failure against the address and remembers an unknown id. Every refusal is counted and
+ * logged through MqttRefusals (one summary line per interval), never a line each.
+ */
+export function limitLogins(guard: ConnectGuard, refusals: MqttRefusals, check: LoginCheck): AuthenticateHook {
+  return (client, username, password, done) => {
+    const address = remoteAddressOf(client);
+    const refuse = (code: string, returnCode: number, message: string): void => {
+      refusals.login(code, address);
+      done(authError(returnCode, message), false);
+    };
+    const precheck = guard.precheck(client.id, address, Date.now());
+    if (precheck === 'throttled') return refuse('throttled', CONNACK.SERVER_UNAVAILABLE, 'too many failed logins; try later');
+    if (precheck === 'unknown-id') {
+      guard.failed(address, Date.now());
+      return refuse('unknown-id-cached', CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad username or password');
+    }
+    check(client, username, password).then(
+      (outcome) => {
+        if (outcome.accepted) return done(null, true);
+        if ('unavailable' in outcome) {
+          refusals.login('server-unavailable', address, outcome.unavailable);
+          return done(authError(CONNACK.SERVER_UNAVAILABLE, 'server unavailable'), false);
+        }
+        guard.failed(address, Date.now(), outcome.unknownId);
+        refuse(outcome.code, outcome.returnCode, outcome.message);
+      },
+      (e: Error) => {
+        refusals.login('server-unavailable', address, e.message);
+        done(authError(CONNACK.SERVER_UNAVAILABLE, 'server unavailable'), false);
+      },
+    );
+  };
+}
+
+function authError(returnCode: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
