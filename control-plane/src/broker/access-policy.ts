@@ -29,7 +29,7 @@ export function qosDecision(qos: number): Decision {
   return qos <= 1 ? ALLOWED : { allowed: false, code: 'qos2', reason: 'QoS 2 is not part of the protocol (QoS 0 and 1 only)' };
 }
 
-/** A QoS 2 subscription is granted as QoS 1 (MQTT 3.1.1 section 3.8.4 lets a server grant less): nothing the control plane sends needs more. */
+/** A QoS 2 subscription is kept as QoS 1 (MQTT 3.1.1 section 3.8.4 lets a server grant less): nothing the control plane sends needs more. */
 export function grantedQos(requested: number): 0 | 1 {
   return requested === 0 ? 0 : 1;
 }

@@ -46,7 +46,8 @@ export interface OutgoingQueues {
  * A message beyond it is not kept for that client (`dropped` is told); if the client is
  * connected, aedes then fails to deliver it and closes the connection. The newest is the one
  * dropped: a device asks for its current desired state (`desired/get`) after every connect, so
- * nothing it needs is lost.
+ * nothing it needs is lost. (A device back with a full queue that asks before acknowledging what
+ * was kept loses its connection once; on the next one the queue is empty.)
  */
 export function boundOutgoingQueues(queues: OutgoingQueues, bound: QueueBound, dropped: (clientId: string) => void): void {
   const enqueue = queues.outgoingEnqueue.bind(queues);

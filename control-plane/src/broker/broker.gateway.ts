@@ -48,7 +48,12 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
     // A null subscription answers SUBACK 0x80 (failure) and keeps the client connected.
     this.broker.authorizeSubscribe = (client, subscription, done) => {
       const decision = subscribeDecision(client.id, subscription.topic);
-      if (decision.allowed) return done(null, { ...subscription, qos: grantedQos(subscription.qos) });
+      if (decision.allowed) {
+        // In place: aedes 1.2 stores the packet's own subscription objects (and builds SUBACK from
+        // the requested QoS before this hook, so SUBACK still shows 2; nothing is sent above 1).
+        subscription.qos = grantedQos(subscription.qos);
+        return done(null, subscription);
+      }
       this.refusals.subscribe(decision.code, client.id);
       done(null, null);
     };
