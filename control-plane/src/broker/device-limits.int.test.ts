@@ -2,9 +2,10 @@ import { connect as tcpConnect } from 'node:net';
 import type { LoggerService } from '@nestjs/common';
 import { connect as mqttConnect, connectAsync, type MqttClient } from 'mqtt';
 import { Client as PgClient } from 'pg';
-import { decodePayload, deviceTopic, PROTOCOL_SCHEMA, type ReleaseView } from '@flotilla/shared';
+import { deviceTopic, PROTOCOL_SCHEMA, type ReleaseView } from '@flotilla/shared';
 import { DEFAULT_QUOTAS } from '../limits/device-limits';
 import { eventually, startHarness, type Harness } from '../testing/harness';
+import { openDesired } from '../testing/desired';
 import { metricValue } from '../testing/metrics';
 import { manifest } from '../testing/sim-fleet';
 
@@ -250,10 +251,9 @@ describe('messages kept for a device', () => {
     });
     const current = new Promise<void>((resolve) =>
       back.on('message', (_topic, payload) => {
-        const desired = decodePayload('desired', payload);
-        if (!desired.ok) throw new Error(desired.reason);
-        revs.push(desired.value.rev);
-        if (desired.value.rev === 8) resolve();
+        const { rev } = openDesired(payload, device.releaseKeys);
+        revs.push(rev);
+        if (rev === 8) resolve();
       }),
     );
     await new Promise((resolve) => back.once('connect', resolve));
