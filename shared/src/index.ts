@@ -7,6 +7,8 @@ export * from './assembly/spec';
 export * from './assembly/os-image';
 export * from './api/dto';
 export * from './boards/board-spec';
+export * from './boards/autoboot';
+export * from './boards/cmdline';
 export * from './protocol/messages';
 export * from './protocol/provisioning';
 export * from './protocol/topics';

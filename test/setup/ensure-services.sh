@@ -96,6 +96,8 @@ ensure_packages() {
   command -v fw_printenv >/dev/null || missing+=(libubootenv-tool)
   command -v grub-editenv >/dev/null || missing+=(grub-common)
   command -v qemu-system-aarch64 >/dev/null || missing+=(qemu-system-arm)
+  # The Raspberry Pi tryboot harness passes the firmware's /chosen/bootloader flags in a device tree (test/e2e/qemu/rpi-firmware.ts).
+  command -v dtc >/dev/null || missing+=(device-tree-compiler)
 
   if ((${#missing[@]} == 0)); then
     log packages "all present ($(elapsed "$start"))"

@@ -15,9 +15,14 @@ describe('backend for a board spec', () => {
     expect(backendForBoard(spec(board), { bootMount: '/boot/firmware' }).kind).toBe(kind);
   });
 
-  it('needs the per-slot FAT partitions for Raspberry Pi tryboot', () => {
-    expect(() => backendForBoard(spec('raspberrypi5'), { bootMount: '/b' })).toThrow(/one per slot/);
-    expect(backendForBoard(spec('raspberrypi4-64'), { bootMount: '/b', rpiBootPartitions: { A: 2, B: 3 } }).kind).toBe('rpi-tryboot');
+  it('switches the per-slot FAT partitions of the Raspberry Pi specs with tryboot', () => {
+    for (const board of ['raspberrypi4-64', 'raspberrypi5']) {
+      const pi = spec(board);
+      expect(backendForBoard(pi, { bootMount: '/b' }).kind).toBe('rpi-tryboot');
+      expect(slotPartitionNumber(pi, 'A')).toBe(4);
+      const withoutSlotBoots = { ...pi, partitions: pi.partitions.filter((p) => p.role !== 'bootA' && p.role !== 'bootB') };
+      expect(() => backendForBoard(withoutSlotBoots, { bootMount: '/b' })).toThrow(/one per slot/);
+    }
   });
 
   it('numbers root slots as the layout does', () => {

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import type { BoardSpec } from '@flotilla/shared';
+import { slotCmdline, type BoardSpec } from '@flotilla/shared';
 import { BootBackendError, type BootSlotBackend, type OsSlot } from './boot-slot-backend';
 import { FileBackend } from './backends/file';
 import { GrubBackend } from './backends/grub';
 import { RpiTrybootBackend } from './backends/rpi-tryboot';
+import { MountingSlotBootWriter } from './backends/rpi-slot-boot';
 import { UbootBackend } from './backends/uboot';
 
 /** Where the `file` backend keeps its slot file on the boot partition (read by the image's boot stage). */
@@ -14,33 +15,48 @@ export interface BoardPaths {
   bootMount: string;
   /** /proc/device-tree, for the Raspberry Pi firmware's tryboot flags. */
   deviceTreeRoot?: string;
-  /**
-   * The FAT partition holding each slot's firmware, kernel and config.txt, which
-   * autoboot.txt's boot_partition names. The board specs do not have per-slot boot
-   * partitions yet (one FAT `boot` partition), so the caller must say.
-   */
-  rpiBootPartitions?: Record<OsSlot, number>;
+  /** /dev path of partition `n` of the disk the OS runs from (needed by backends that write boot partitions). */
+  partitionDevice?(n: number): string;
+  /** Empty directory for temporary mounts (rpi-tryboot: the new root and the slot's boot partition). */
+  mountDir?: string;
+}
+
+/** 1-based number of the partition with `role` in the board's layout (0 when the spec has none). */
+export function partitionNumber(spec: BoardSpec, role: BoardSpec['partitions'][number]['role']): number {
+  return spec.partitions.findIndex((p) => p.role === role) + 1;
 }
 
 /** 1-based partition number of a root slot in the board's layout (rootA → A). */
 export function slotPartitionNumber(spec: BoardSpec, slot: OsSlot): number {
-  return spec.partitions.findIndex((p) => p.role === (slot === 'A' ? 'rootA' : 'rootB')) + 1;
+  return partitionNumber(spec, slot === 'A' ? 'rootA' : 'rootB');
 }
 
 /** The backend the board spec names, wired to the files it manages. */
 export function backendForBoard(spec: BoardSpec, paths: BoardPaths): BootSlotBackend {
   switch (spec.boot.backend) {
-    case 'rpi-tryboot':
-      if (!paths.rpiBootPartitions)
+    case 'rpi-tryboot': {
+      const boot = { A: partitionNumber(spec, 'bootA'), B: partitionNumber(spec, 'bootB') };
+      if (!boot.A || !boot.B)
         throw new BootBackendError(
           'board-spec-incomplete',
-          `board ${spec.name}: tryboot_a_b switches between FAT boot partitions, one per slot; give rpiBootPartitions (the spec has a single boot partition)`,
+          `board ${spec.name}: tryboot_a_b switches between FAT boot partitions, one per slot; its spec needs bootA and bootB partitions`,
         );
+      const device = paths.partitionDevice;
       return new RpiTrybootBackend({
+        // The `boot` partition (bootconfig) is mounted at bootMount: it holds autoboot.txt.
         autobootPath: join(paths.bootMount, 'autoboot.txt'),
-        partitions: paths.rpiBootPartitions,
+        partitions: boot,
         deviceTreeRoot: paths.deviceTreeRoot,
+        slotBoot: device
+          ? new MountingSlotBootWriter({
+              rootDevice: (slot) => device(slotPartitionNumber(spec, slot)),
+              bootDevice: (slot) => device(boot[slot]),
+              cmdline: (slot) => slotCmdline(spec, slot),
+              workDir: paths.mountDir ?? '/run/flotilla/os-update-mnt',
+            })
+          : undefined,
       });
+    }
     case 'uboot': {
       const env = spec.boot.env;
       if (!env)

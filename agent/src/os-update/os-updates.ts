@@ -65,11 +65,12 @@ export class OsUpdates {
   }): Promise<OsUpdates | undefined> {
     const spec = await readBoardSpecFile(options.root);
     if (!spec) return undefined;
+    const { disk } = await runningRootPartition(options.root);
     const backend = backendForBoard(spec, {
       bootMount: join(options.root, options.bootMount),
       deviceTreeRoot: join(options.root, 'proc/device-tree'),
+      partitionDevice: (n) => partitionDevice(disk, n),
     });
-    const { disk } = await runningRootPartition(options.root);
     return new OsUpdates({
       spec,
       version: await readOsVersion(options.root),

@@ -1,7 +1,7 @@
-import { chmod, mkdir, mkdtemp, open, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { BoardSpec, ProvisioningFile } from '@flotilla/shared';
+import { renderAutoboot, slotCmdline, type BoardSpec, type ProvisioningFile } from '@flotilla/shared';
 import { bundleAgent } from './agent-bundle';
 import { fstabWithoutBaseMounts, takeBootFiles } from './base-rootfs';
 import { loadBoardSpec } from './board-specs';
@@ -15,6 +15,7 @@ import { renderProvisioning } from './provisioning-source';
 import {
   AGENT_PATH,
   BOARD_SPEC_PATH,
+  BOOT_MOUNT,
   OS_RELEASE_PATH,
   PROVISIONING_PATH_ON_BOOT,
   fstabLines,
@@ -28,6 +29,8 @@ import {
   ubootScript,
 } from './root-files';
 import { runTool } from './tools';
+import { ImageToolError } from './errors';
+import { missingBootFiles, withWatchdog } from './rpi-boot';
 
 /** 2024-01-01T00:00:00Z: the timestamp of every file when SOURCE_DATE_EPOCH is not set. */
 export const DEFAULT_EPOCH = 1_704_067_200;
@@ -49,7 +52,10 @@ export interface BuildImageOptions {
   osVersion?: string;
   /** Seconds since 1970 for every timestamp in the image (default SOURCE_DATE_EPOCH or DEFAULT_EPOCH). */
   epoch?: number;
-  /** More files for the boot partition (a kernel, an initramfs, firmware blobs). */
+  /**
+   * More files for the boot partition (a kernel, an initramfs, firmware blobs). On a board
+   * with per-slot boot partitions they are the root's /boot/firmware, which is slot A's.
+   */
   bootFiles?: readonly FatFile[];
   progress?: Progress;
 }
@@ -101,14 +107,16 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
       nodeRuntime: options.nodeRuntime,
       osVersion: options.osVersion ?? '1',
       fleet: options.fleet,
+      bootFiles: perSlotBoot(spec) ? options.bootFiles : undefined,
       progress,
     });
 
     const baseBootFiles = await takeBootFiles(rootA);
 
     progress.stage(`root A (${part('rootA').size / 1048576} MiB ext4)`);
-    const rootDevice =
-      spec.partitionTable === 'mbr'
+    const rootDevice = perSlotBoot(spec)
+      ? undefined
+      : spec.partitionTable === 'mbr'
         ? `PARTUUID=${ids.diskId.replace(/-/g, '').slice(0, 8)}-0${part('rootA').number}`
         : `PARTUUID=${ids.uuid(`part${part('rootA').number}`)}`;
     await formatExt4(partial, part('rootA'), { label: part('rootA').label, uuid: ids.uuid('rootA'), epoch, contents: rootA });
@@ -120,18 +128,35 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     progress.stage('boot partition (FAT32) with the provisioning');
     const boot = part('boot');
     await formatFat(partial, boot, boot.label, ids.volumeId('boot'));
-    const bootFiles: FatFile[] = [
-      // The image is for this board: the device registers as one unless the provisioning says otherwise.
-      {
-        path: PROVISIONING_PATH_ON_BOOT,
-        content: renderProvisioning({ ...options.provisioning, board: options.provisioning.board ?? spec.name }),
-      },
-      ...baseBootFiles,
-      { path: 'cmdline.txt', content: kernelCmdline(spec, rootDevice) },
-      ...(spec.boot.backend === 'uboot' ? [{ path: 'boot.cmd', content: ubootScript(spec) }] : []),
-      ...(options.bootFiles ?? []),
-    ];
-    await writeFatFiles(partial, boot.offset, bootFiles, epoch);
+    const provisioningFile: FatFile = {
+      path: PROVISIONING_PATH_ON_BOOT,
+      content: renderProvisioning({ ...options.provisioning, board: options.provisioning.board ?? spec.name }),
+    };
+    if (perSlotBoot(spec)) {
+      // Raspberry Pi tryboot A/B (firmware-specs/RASPBERRY-PI.md): autoboot.txt and the
+      // provisioning on `bootconfig`, slot A's boot files on boot_a, boot_b empty until
+      // the first OS update fills it.
+      const [bootA, bootB] = [part('bootA'), part('bootB')];
+      await writeFatFiles(
+        partial,
+        boot.offset,
+        [{ path: 'autoboot.txt', content: renderAutoboot(bootA.number, bootB.number) }, provisioningFile],
+        epoch,
+      );
+      await formatFat(partial, bootA, bootA.label, ids.volumeId('bootA'));
+      await writeFatFiles(partial, bootA.offset, [...baseBootFiles, { path: 'cmdline.txt', content: slotCmdline(spec, 'A') }], epoch);
+      await formatFat(partial, bootB, bootB.label, ids.volumeId('bootB'));
+    } else {
+      const bootFiles: FatFile[] = [
+        // The image is for this board: the device registers as one unless the provisioning says otherwise.
+        provisioningFile,
+        ...baseBootFiles,
+        { path: 'cmdline.txt', content: kernelCmdline(spec, rootDevice!) },
+        ...(spec.boot.backend === 'uboot' ? [{ path: 'boot.cmd', content: ubootScript(spec) }] : []),
+        ...(options.bootFiles ?? []),
+      ];
+      await writeFatFiles(partial, boot.offset, bootFiles, epoch);
+    }
 
     progress.stage('finish');
     await rename(partial, options.output);
@@ -153,8 +178,13 @@ export interface RootContents {
   nodeRuntime?: NodeRuntime;
   osVersion: string;
   fleet?: string;
+  /** Files for the root's /boot/firmware (a slot's boot files on boards with per-slot boot partitions). */
+  bootFiles?: readonly FatFile[];
   progress: Progress;
 }
+
+/** Boards whose firmware switches whole boot partitions (Raspberry Pi tryboot): every root carries its own boot files. */
+export const perSlotBoot = (spec: BoardSpec): boolean => spec.partitions.some((p) => p.role === 'bootA');
 
 /**
  * Fills a directory with what a root slot holds: the base root file system (when given),
@@ -166,6 +196,7 @@ export async function populateRoot(root: string, contents: RootContents): Promis
   contents.progress.stage(runtime.kind === 'debian' ? 'Node runtime (Debian arm64 nodejs)' : 'Node runtime: none requested');
   await mkdir(root, { recursive: true });
   if (contents.rootfsTar) await runTool('tar', ['-x', '--numeric-owner', '-f', contents.rootfsTar, '-C', root]);
+  if (perSlotBoot(contents.spec)) await prepareSlotBootFiles(root, contents.spec, contents.bootFiles ?? []);
   let runtimePackages: string[] = [];
   if (runtime.kind === 'debian') {
     const debian = new DebianArm64(runtime.aptCacheDir);
@@ -208,4 +239,38 @@ async function addFlotillaFiles(root: string, spec: BoardSpec, agent: Buffer, ve
   if (!existing.includes('flotilla image build')) await put('/etc/fstab', fstabWithoutBaseMounts(existing) + fstabLines(spec));
   // Mount points: the boot partition, the data partition, and the API file systems a base rootfs would have.
   for (const dir of ['boot/firmware', 'data', 'dev', 'proc', 'sys', 'run', 'tmp']) await mkdir(join(root, dir), { recursive: true });
+}
+
+/**
+ * A root for a board with per-slot boot partitions holds what its slot's boot partition
+ * gets (under /boot/firmware): checked here against what the firmware needs, so a build
+ * without firmware or kernel is refused instead of answering with an image that never boots.
+ */
+async function prepareSlotBootFiles(root: string, spec: BoardSpec, extra: readonly FatFile[]): Promise<void> {
+  const dir = join(root, BOOT_MOUNT);
+  for (const file of extra) {
+    await mkdir(dirname(join(dir, file.path)), { recursive: true });
+    await writeFile(join(dir, file.path), file.content);
+  }
+  const present = new Set<string>();
+  const walk = async (local: string, inside: string): Promise<void> => {
+    for (const entry of await readdir(local, { withFileTypes: true }).catch(() => [])) {
+      const path = inside ? `${inside}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(join(local, entry.name), path);
+      else present.add(path);
+    }
+  };
+  await walk(dir, '');
+  const configPath = join(dir, 'config.txt');
+  const config = await readFile(configPath, 'utf8').catch(() => undefined);
+  const missing = missingBootFiles(spec, present, config);
+  if (missing.length > 0)
+    throw new ImageToolError(
+      'boot-files-missing',
+      `a ${spec.name} slot needs ${missing.join(', ')} on its boot partition, and the inputs have none: the firmware could not boot it. ` +
+        `Pass --rootfs ROOT.tar made by "flotilla image rootfs" from a Raspberry Pi OS image (its /boot/firmware has firmware, kernel and device trees), ` +
+        `or --boot-files DIR holding them`,
+    );
+  await mkdir(dir, { recursive: true });
+  await writeFile(configPath, withWatchdog(config));
 }

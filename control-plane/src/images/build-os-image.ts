@@ -9,6 +9,7 @@ import { loadBoardSpec } from './board-specs';
 import { DEFAULT_EPOCH, populateRoot, type NodeRuntime } from './build-image';
 import { ImageToolError } from './errors';
 import { formatExt4 } from './ext4';
+import type { FatFile } from './fat';
 import { DerivedIds } from './ids';
 import { planLayout } from './layout';
 import { silentProgress, type Progress } from './progress';
@@ -22,6 +23,8 @@ export interface BuildOsImageOptions {
   rootfsTar?: string;
   nodeRuntime?: NodeRuntime;
   agentEntry?: string;
+  /** Boot files for the root's /boot/firmware (boards with per-slot boot partitions: the agent copies them to the slot). */
+  bootFiles?: readonly FatFile[];
   epoch?: number;
   progress?: Progress;
 }
@@ -62,6 +65,7 @@ export async function buildOsImage(options: BuildOsImageOptions): Promise<BuiltO
       rootfsTar: options.rootfsTar,
       nodeRuntime: options.nodeRuntime,
       osVersion: options.osVersion,
+      bootFiles: options.bootFiles,
       progress,
     });
 

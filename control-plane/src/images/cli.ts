@@ -5,6 +5,7 @@ import { buildOsImage, OS_BUILD_STAGES } from './build-os-image';
 import { configureImage, CONFIGURE_STAGES } from './configure-image';
 import { ImageToolError } from './errors';
 import { extractRootfs, ROOTFS_STAGES } from './extract-rootfs';
+import { readBootFilesDir } from './fat';
 import { flashImage, FLASH_STAGES } from './flash';
 import { stderrProgress } from './progress';
 import { createFleetProvisioning, readProvisioningFile } from './provisioning-source';
@@ -19,8 +20,8 @@ import type { ProvisioningFile } from '@flotilla/shared';
  *   flash device.img TARGET [--force-overwrite-mounted]
  */
 const USAGE = `usage:
-  image build --board BOARD --fleet FLEET (--provisioning FILE | --api URL --key KEY) [--rootfs base.tar] [--os-version V] [--no-node] -o OUT.img
-  image os --board BOARD --os-version V [--rootfs base.tar] [--no-node] [--url URL] -o ROOTFS.img
+  image build --board BOARD --fleet FLEET (--provisioning FILE | --api URL --key KEY) [--rootfs base.tar] [--boot-files DIR] [--os-version V] [--no-node] -o OUT.img
+  image os --board BOARD --os-version V [--rootfs base.tar] [--boot-files DIR] [--no-node] [--url URL] -o ROOTFS.img
   image rootfs STOCK.img -o ROOTFS.tar
   image configure IMAGE (--provisioning FILE | --api URL --key KEY --fleet FLEET) [--agent]
   flash IMAGE TARGET [--force-overwrite-mounted]`;
@@ -41,6 +42,7 @@ const OPTIONS = {
   output: { type: 'string', short: 'o' },
   url: { type: 'string' },
   'os-version': { type: 'string' },
+  'boot-files': { type: 'string' },
   'no-node': { type: 'boolean' },
   agent: { type: 'boolean' },
   'force-overwrite-mounted': { type: 'boolean' },
@@ -71,6 +73,7 @@ export async function main(argv: string[]): Promise<void> {
       output: values.output,
       rootfsTar: values.rootfs,
       osVersion: values['os-version'],
+      bootFiles: values['boot-files'] ? await readBootFilesDir(values['boot-files']) : undefined,
       nodeRuntime: values['no-node'] ? { kind: 'none' } : { kind: 'debian' },
       progress: stderrProgress(BUILD_STAGES),
     });
@@ -81,6 +84,7 @@ export async function main(argv: string[]): Promise<void> {
       osVersion: values['os-version'],
       output: values.output,
       rootfsTar: values.rootfs,
+      bootFiles: values['boot-files'] ? await readBootFilesDir(values['boot-files']) : undefined,
       nodeRuntime: values['no-node'] ? { kind: 'none' } : { kind: 'debian' },
       progress: stderrProgress(OS_BUILD_STAGES),
     });

@@ -1,6 +1,7 @@
-import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
+import { ImageToolError } from './errors';
 import { SECTOR } from './layout';
 import { runTool } from './tools';
 
@@ -13,6 +14,23 @@ export interface FatFile {
   /** Path inside the partition, e.g. `flotilla/provisioning.json`. */
   path: string;
   content: Buffer | string;
+}
+
+/** Every file under `dir` (firmware, kernel, device trees), as boot-partition files for `--boot-files DIR`. */
+export async function readBootFilesDir(dir: string): Promise<FatFile[]> {
+  const files: FatFile[] = [];
+  const walk = async (local: string, inside: string): Promise<void> => {
+    const entries = await readdir(local, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
+      throw new ImageToolError('boot-files-unreadable', `--boot-files ${dir}: ${e.message}`);
+    });
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = inside ? posix.join(inside, entry.name) : entry.name;
+      if (entry.isDirectory()) await walk(join(local, entry.name), path);
+      else if (entry.isFile()) files.push({ path, content: await readFile(join(local, entry.name)) });
+    }
+  };
+  await walk(dir, '');
+  return files;
 }
 
 /** Sectors per cluster that keep a FAT32 volume above its 65525-cluster minimum. */

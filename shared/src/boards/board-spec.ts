@@ -4,7 +4,13 @@ import { z } from 'zod';
 
 export const ARCHITECTURES = ['arm64', 'amd64', 'armhf'] as const;
 export const BOOT_BACKENDS = ['rpi-tryboot', 'uboot', 'grub', 'file'] as const;
-export const PARTITION_ROLES = ['boot', 'rootA', 'rootB', 'data'] as const;
+/**
+ * `boot` is the FAT partition the firmware reads first; `bootA`/`bootB` are per-slot boot
+ * partitions (firmware, kernel, device trees, config.txt) for firmware that switches whole
+ * boot partitions, as the Raspberry Pi's autoboot.txt does (firmware-specs/RASPBERRY-PI.md).
+ */
+export const PARTITION_ROLES = ['boot', 'bootA', 'bootB', 'rootA', 'rootB', 'data'] as const;
+const REQUIRED_ROLES = ['boot', 'rootA', 'rootB', 'data'] as const;
 export const HARDWARE_PROBES = ['device-tree-model', 'rpi-throttled', 'thermal-zones', 'rpi-serial', 'i2c-buses'] as const;
 
 const size = z.string().regex(/^(\d+(MiB|GiB)|rest)$/, 'expected a size such as "256MiB" or "2GiB", or "rest" for the remaining space');
@@ -45,6 +51,17 @@ export const BoardSpec = z
           })
           .strict()
           .optional(),
+        /**
+         * What the firmware needs on a slot's boot partition, checked by `image build`: the
+         * kernel it loads when config.txt names none, and files it cannot boot without.
+         */
+        firmware: z
+          .object({
+            kernel: z.string().min(1),
+            required: z.array(z.string().min(1)).default([]),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     partitionTable: z.enum(['mbr', 'gpt']),
@@ -58,11 +75,29 @@ export const BoardSpec = z
   })
   .strict()
   .superRefine((spec, ctx) => {
-    for (const role of PARTITION_ROLES) {
+    for (const role of REQUIRED_ROLES) {
       const count = spec.partitions.filter((p) => p.role === role).length;
       if (count !== 1)
         ctx.addIssue({ code: 'custom', path: ['partitions'], message: `needs exactly one "${role}" partition, found ${count}` });
     }
+    const slotBoots = spec.partitions.filter((p) => p.role === 'bootA' || p.role === 'bootB');
+    const perSlotBoot = slotBoots.length > 0;
+    if (perSlotBoot && (slotBoots.length !== 2 || slotBoots[0].role === slotBoots[1].role))
+      ctx.addIssue({ code: 'custom', path: ['partitions'], message: 'per-slot boot partitions come as one "bootA" and one "bootB"' });
+    if (slotBoots.some((p) => p.fs !== 'vfat'))
+      ctx.addIssue({ code: 'custom', path: ['partitions'], message: 'per-slot boot partitions must be vfat (firmware reads them)' });
+    if (spec.boot.backend === 'rpi-tryboot' && !perSlotBoot)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partitions'],
+        message: 'rpi-tryboot switches whole boot partitions (autoboot.txt boot_partition): add "bootA" and "bootB" vfat partitions',
+      });
+    if (spec.partitions.length > 4 && spec.partitionTable === 'mbr')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partitionTable'],
+        message: 'more than four partitions need "gpt" (MBR has four primary slots)',
+      });
     const rest = spec.partitions.findIndex((p) => p.size === 'rest');
     if (rest >= 0 && rest !== spec.partitions.length - 1) {
       ctx.addIssue({ code: 'custom', path: ['partitions', rest, 'size'], message: '"rest" is only allowed on the last partition' });

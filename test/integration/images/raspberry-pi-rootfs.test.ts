@@ -1,4 +1,4 @@
-import { mkdtemp, open, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage } from '../../../control-plane/src/images/build-image';
@@ -42,7 +42,15 @@ async function stockRaspiosImage(dir: string): Promise<string> {
   await writeFile(join(dir, 'start4.elf'), Buffer.alloc(4096, 7));
   await writeFile(join(dir, 'stock-cmdline.txt'), 'console=tty1 root=PARTUUID=4e639091-02 init=/usr/lib/raspberrypi-sys-mods/firstboot\n');
   await writeFile(join(dir, 'vc4-kms-v3d.dtbo'), Buffer.alloc(512, 3));
-  await runTool('mcopy', ['-i', drive, join(dir, 'config.txt'), join(dir, 'start4.elf'), '::/']);
+  await writeFile(join(dir, 'fixup4.dat'), Buffer.alloc(256, 1));
+  await writeFile(join(dir, 'bcm2711-rpi-4-b.dtb'), Buffer.alloc(256, 2));
+  await writeFile(join(dir, 'kernel8.img'), Buffer.alloc(8192, 9));
+  await runTool('mcopy', [
+    '-i',
+    drive,
+    ...['config.txt', 'start4.elf', 'fixup4.dat', 'bcm2711-rpi-4-b.dtb', 'kernel8.img'].map((f) => join(dir, f)),
+    '::/',
+  ]);
   await runTool('mcopy', ['-i', drive, join(dir, 'stock-cmdline.txt'), '::/cmdline.txt']);
   await runTool('mmd', ['-i', drive, '::/overlays']);
   await runTool('mcopy', ['-i', drive, join(dir, 'vc4-kms-v3d.dtbo'), '::/overlays/']);
@@ -86,7 +94,29 @@ describe('a Raspberry Pi image from a stock Raspberry Pi OS image', () => {
     expect(entries.some((e) => e.startsWith('lost+found'))).toBe(false);
   });
 
-  it('image build --rootfs moves the firmware to the FAT partition, writes its own cmdline and fstab, and keeps the rest', async () => {
+  it('refuses a Raspberry Pi image without firmware, kernel and device tree, and says what to pass', async () => {
+    const output = join(dir, 'no-firmware.img');
+    for (const board of ['raspberrypi4-64', 'raspberrypi5']) {
+      const refused = buildImage({
+        board,
+        fleet: 'greenhouses',
+        provisioning: testProvisioning('raspi-token-0123456789abcdef'),
+        output,
+        nodeRuntime: { kind: 'none' },
+      });
+      await expect(refused).rejects.toMatchObject({ code: 'boot-files-missing' });
+      await expect(refused).rejects.toThrow(
+        board === 'raspberrypi5'
+          ? /bcm2712-rpi-5-b\.dtb, kernel_2712\.img/
+          : /start4\.elf, fixup4\.dat, bcm2711-rpi-4-b\.dtb, kernel8\.img/,
+      );
+      await expect(refused).rejects.toThrow(/--rootfs ROOT\.tar .*or --boot-files DIR/);
+    }
+    await expect(stat(output)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(`${output}.partial`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('image build --rootfs lays out tryboot A/B: autoboot.txt on bootconfig, the firmware on boot_a with its cmdline and watchdog, boot_b empty', async () => {
     const tar = join(dir, 'raspios-rootfs.tar');
     const image = join(dir, 'pi4.img');
     const provisioning = testProvisioning('raspi-token-0123456789abcdef');
@@ -99,23 +129,41 @@ describe('a Raspberry Pi image from a stock Raspberry Pi OS image', () => {
       nodeRuntime: { kind: 'none' },
     });
     const layout = planLayout(await loadBoardSpec('raspberrypi4-64'));
-    const boot = layout.partitions.find((p) => p.role === 'boot')!.offset;
-    const rootA = layout.partitions.find((p) => p.role === 'rootA')!.offset;
+    const at = (role: string) => layout.partitions.find((p) => p.role === role)!.offset;
+    const [boot, bootA, bootB, rootA] = [at('boot'), at('bootA'), at('bootB'), at('rootA')];
 
-    expect((await readFatFile(image, boot, 'config.txt')).toString()).toBe('arm_64bit=1\n');
-    expect((await readFatFile(image, boot, 'start4.elf')).equals(Buffer.alloc(4096, 7))).toBe(true);
-    expect((await readFatFile(image, boot, 'overlays/vc4-kms-v3d.dtbo')).length).toBe(512);
-    const cmdline = (await readFatFile(image, boot, 'cmdline.txt')).toString();
-    expect(cmdline).toMatch(/root=PARTUUID=[0-9a-f]{8}-02 rootfstype=ext4 rw /);
-    expect(cmdline).not.toContain('firstboot');
+    const table = JSON.parse((await runTool('sfdisk', ['--json', image])).stdout.toString()).partitiontable;
+    expect(table.label).toBe('gpt');
+    expect(table.partitions.map((p: { name: string }) => p.name)).toEqual([
+      'bootconfig',
+      'boot_a',
+      'boot_b',
+      'system_a',
+      'system_b',
+      'data',
+    ]);
+    expect((await readFatFile(image, boot, 'autoboot.txt')).toString()).toBe(
+      '[all]\ntryboot_a_b=1\nboot_partition=2\n[tryboot]\nboot_partition=3\n',
+    );
     expect(JSON.parse((await readFatFile(image, boot, 'flotilla/provisioning.json')).toString())).toMatchObject({
       board: 'raspberrypi4-64',
     });
+    const config = (await readFatFile(image, bootA, 'config.txt')).toString();
+    expect(config.startsWith('arm_64bit=1\n')).toBe(true);
+    expect(config).toMatch(/^\[all\]\ndtparam=watchdog=on$/m);
+    expect((await readFatFile(image, bootA, 'start4.elf')).equals(Buffer.alloc(4096, 7))).toBe(true);
+    expect((await readFatFile(image, bootA, 'kernel8.img')).length).toBe(8192);
+    expect((await readFatFile(image, bootA, 'overlays/vc4-kms-v3d.dtbo')).length).toBe(512);
+    const cmdline = (await readFatFile(image, bootA, 'cmdline.txt')).toString();
+    expect(cmdline).toMatch(/root=PARTLABEL=system_a rootfstype=ext4 rw /);
+    expect(cmdline).not.toContain('firstboot');
+    const { stdout: bootBFiles } = await runTool('mdir', ['-b', '-i', `${image}@@${bootB}`, '::/'], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    expect(bootBFiles.toString().trim()).toBe('');
 
     const fstab = (await readExt4File(image, rootA, '/etc/fstab')).toString();
     expect(fstab).toContain('proc /proc proc defaults 0 0');
     expect(fstab).not.toContain('PARTUUID=4e639091');
-    expect(fstab).toContain('LABEL=FLOTBOOT /boot/firmware vfat');
+    expect(fstab).toContain('LABEL=bootconfig /boot/firmware vfat');
     expect(fstab).toContain('LABEL=data /data ext4');
     expect((await readExt4File(image, rootA, '/usr/lib/systemd/systemd')).toString()).toBe('#!/bin/sh\n');
     expect(JSON.parse((await readExt4File(image, rootA, '/etc/flotilla/board.json')).toString())).toMatchObject({

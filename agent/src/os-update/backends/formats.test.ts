@@ -1,4 +1,4 @@
-import { parseAutoboot, renderAutoboot } from './rpi-tryboot';
+import { parseAutoboot, renderAutoboot } from '@flotilla/shared';
 import { GRUBENV_SIZE, parseGrubenv, serializeGrubenv } from './grub';
 import { parseSlotFile, renderSlotFile } from './file';
 

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RpiTrybootBackend } from './rpi-tryboot';
+import { copySlotBootFiles } from './rpi-slot-boot';
 
 // The backend against autoboot.txt and the firmware's device-tree flags, in a temp dir.
 describe('rpi-tryboot backend', () => {
@@ -51,5 +52,47 @@ describe('rpi-tryboot backend', () => {
   it('refuses an autoboot.txt without tryboot_a_b, which could not fall back', async () => {
     writeFileSync(autoboot, '[all]\nboot_partition=2\n');
     await expect(backend().status()).rejects.toMatchObject({ code: 'autoboot-invalid' });
+  });
+
+  it("puts the new root's boot files on the slot's boot partition before it arms the trial", async () => {
+    writeFileSync(autoboot, '[all]\ntryboot_a_b=1\nboot_partition=2\n');
+    firmwareBooted(2, false);
+    const seen: string[] = [];
+    const b = new RpiTrybootBackend({
+      autobootPath: autoboot,
+      partitions: { A: 2, B: 3 },
+      deviceTreeRoot: dt,
+      slotBoot: { write: async (slot) => void seen.push(`${slot}: ${readFileSync(autoboot, 'utf8').includes('[tryboot]')}`) },
+    });
+    await b.armTrial('B');
+    expect(seen).toEqual(['B: false']);
+    expect(readFileSync(autoboot, 'utf8')).toContain('[tryboot]\nboot_partition=3');
+  });
+
+  it('copies /boot/firmware of a root over the old boot files, with its own cmdline.txt', async () => {
+    const root = join(dir, 'root');
+    const boot = join(dir, 'boot');
+    mkdirSync(join(root, 'boot', 'firmware', 'overlays'), { recursive: true });
+    mkdirSync(boot);
+    writeFileSync(join(root, 'boot', 'firmware', 'kernel8.img'), 'new kernel');
+    writeFileSync(join(root, 'boot', 'firmware', 'cmdline.txt'), 'root=/dev/sda2 from the stock image');
+    writeFileSync(join(root, 'boot', 'firmware', 'overlays', 'w1.dtbo'), 'overlay');
+    writeFileSync(join(boot, 'kernel8.img'), 'old kernel');
+    writeFileSync(join(boot, 'stale.dtb'), 'old');
+    const copied = await copySlotBootFiles(root, boot, 'root=PARTLABEL=system_b rw\n');
+    expect(copied.sort()).toEqual(['cmdline.txt', 'kernel8.img', 'overlays/w1.dtbo']);
+    expect(readFileSync(join(boot, 'kernel8.img'), 'utf8')).toBe('new kernel');
+    expect(readFileSync(join(boot, 'cmdline.txt'), 'utf8')).toBe('root=PARTLABEL=system_b rw\n');
+    expect(() => readFileSync(join(boot, 'stale.dtb'))).toThrow();
+  });
+
+  it("refuses a root without boot files and leaves the slot's boot partition as it was", async () => {
+    mkdirSync(join(dir, 'empty-root'));
+    mkdirSync(join(dir, 'boot'));
+    writeFileSync(join(dir, 'boot', 'kernel8.img'), 'old kernel');
+    await expect(copySlotBootFiles(join(dir, 'empty-root'), join(dir, 'boot'), 'x')).rejects.toMatchObject({
+      code: 'os-image-without-boot-files',
+    });
+    expect(readFileSync(join(dir, 'boot', 'kernel8.img'), 'utf8')).toBe('old kernel');
   });
 });

@@ -1,55 +1,26 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { parseAutoboot, renderAutoboot } from '@flotilla/shared';
+import { type SlotBootWriter } from './rpi-slot-boot';
 import { BootBackendError, otherSlot, type BootSlotBackend, type BootStatus, type OsSlot } from '../boot-slot-backend';
 
 /**
- * Raspberry Pi firmware A/B (Raspberry Pi documentation, "autoboot.txt" and "tryboot"):
- * the first FAT partition holds autoboot.txt
- *
- *   [all]
- *   tryboot_a_b=1
- *   boot_partition=2     ← committed slot's boot partition
- *   [tryboot]
- *   boot_partition=3     ← booted once after `reboot "0 tryboot"`
+ * Raspberry Pi firmware A/B through autoboot.txt (`@flotilla/shared` boards/autoboot.ts)
+ * with one FAT boot partition per slot (firmware-specs/RASPBERRY-PI.md).
  *
  * The tryboot flag lasts one boot: any later reboot (or a watchdog reset in a hung trial)
  * starts [all] again, which is the fallback. The firmware tells Linux what it did in the
  * device tree: /proc/device-tree/chosen/bootloader/tryboot and …/partition, 4-byte
  * big-endian integers.
  */
-export interface AutobootConfig {
-  all: Map<string, string>;
-  tryboot: Map<string, string>;
-}
-
-export function parseAutoboot(text: string): AutobootConfig {
-  const config: AutobootConfig = { all: new Map(), tryboot: new Map() };
-  let section: Map<string, string> | undefined = config.all;
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.replace(/#.*/, '').trim();
-    if (line === '') continue;
-    const header = /^\[(.+)\]$/.exec(line);
-    if (header) {
-      // Other conditional sections ([pi4], [cm5]…) are kept out: the backend only owns these two.
-      section = header[1] === 'all' ? config.all : header[1] === 'tryboot' ? config.tryboot : undefined;
-      continue;
-    }
-    const eq = line.indexOf('=');
-    if (section && eq > 0) section.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
-  }
-  return config;
-}
-
-export function renderAutoboot(committedPartition: number, trialPartition: number): string {
-  return `[all]\ntryboot_a_b=1\nboot_partition=${committedPartition}\n[tryboot]\nboot_partition=${trialPartition}\n`;
-}
-
 export interface RpiTrybootOptions {
   autobootPath: string;
   /** Boot partition number of each slot, e.g. { A: 2, B: 3 }. */
   partitions: Record<OsSlot, number>;
   /** /proc/device-tree (injected for tests). */
   deviceTreeRoot?: string;
+  /** Puts the new root's boot files on the slot's boot partition before its trial is armed. */
+  slotBoot?: SlotBootWriter;
 }
 
 export class RpiTrybootBackend implements BootSlotBackend {
@@ -99,6 +70,8 @@ export class RpiTrybootBackend implements BootSlotBackend {
   async armTrial(slot: OsSlot): Promise<void> {
     const committed = await this.committedSlot();
     if (slot === committed) throw new BootBackendError('trial-invalid', `slot ${slot} is already the committed slot`);
+    // The boot files first: [tryboot] must never name a partition whose kernel does not match its root.
+    await this.options.slotBoot?.write(slot);
     await this.write(renderAutoboot(this.options.partitions[committed], this.options.partitions[slot]));
   }
 
