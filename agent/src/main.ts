@@ -22,6 +22,7 @@ import { OsUpdates } from './os-update/os-updates';
 import { systemClock } from './support/clock';
 import { errorMessage, isTerminal } from './support/errors';
 import { jsonLogger, type Logger } from './support/logger';
+import { SystemdWatchdog } from './support/systemd-watchdog';
 import { ImageLedger } from './update/image-ledger';
 import { UpdateJournal } from './update/journal';
 import { registryFacts } from './update/registry-facts';
@@ -40,6 +41,9 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
     });
   }
   logger.info('starting', { version: AGENT_VERSION, provisioning: config.provisioningPath, stateDir: config.stateDir });
+  // From the start: registration may wait long for the network, and a wedged agent must be restarted then too.
+  const watchdog = SystemdWatchdog.fromEnv(logger);
+  shutdown.signal.addEventListener('abort', () => watchdog?.stop(), { once: true });
 
   const credential = await loadOrRegister({
     provisioningPath: config.provisioningPath,

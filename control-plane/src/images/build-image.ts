@@ -23,6 +23,8 @@ import {
   kernelCmdline,
   osRelease,
   systemdUnit,
+  SYSTEMD_WATCHDOG_CONF,
+  systemdWatchdogConf,
   TRIAL_WATCHDOG_PATH,
   trialWatchdogScript,
   trialWatchdogUnit,
@@ -225,6 +227,7 @@ async function addFlotillaFiles(root: string, spec: BoardSpec, agent: Buffer, ve
       if (e.code !== 'EEXIST') throw e;
     },
   );
+  await put(SYSTEMD_WATCHDOG_CONF, systemdWatchdogConf());
   await put('/etc/init.d/flotilla-agent', initScript(), 0o755);
   await put(TRIAL_WATCHDOG_PATH, trialWatchdogScript(), 0o755);
   await put('/etc/systemd/system/flotilla-trial-watchdog.service', trialWatchdogUnit());

@@ -27,9 +27,29 @@ Environment=FLOTILLA_STATE_DIR=${STATE_DIR}
 ExecStart=/usr/bin/node ${AGENT_NODE_FLAGS.join(' ')} ${AGENT_PATH}
 Restart=always
 RestartSec=5
+# The agent pings systemd (WATCHDOG=1 through systemd-notify, hence NotifyAccess=all) at
+# half this period; a wedged agent that stops is killed and restarted.
+WatchdogSec=60s
+NotifyAccess=all
 
 [Install]
 WantedBy=multi-user.target
+`;
+}
+
+export const SYSTEMD_WATCHDOG_CONF = '/etc/systemd/system.conf.d/flotilla-watchdog.conf';
+
+/**
+ * systemd opens the board's hardware watchdog (/dev/watchdog: the Raspberry Pi's with
+ * dtparam=watchdog=on) and pets it from PID 1: a kernel or early userspace that hangs is
+ * reset within RuntimeWatchdogSec, and a hung reboot within RebootWatchdogSec. On a trial
+ * boot that reset is the fallback (the firmware's one-shot trial is spent).
+ */
+export function systemdWatchdogConf(): string {
+  return `# Added by flotilla image build
+[Manager]
+RuntimeWatchdogSec=15s
+RebootWatchdogSec=2min
 `;
 }
 

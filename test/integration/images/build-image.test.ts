@@ -94,8 +94,13 @@ describe('flotilla image build', () => {
     const agent = await readExt4File(image, rootA.offset, '/opt/flotilla/agent.js');
     expect(agent.toString('utf8', 0, 19)).toBe('#!/usr/bin/env node');
     expect(agent.length).toBeGreaterThan(100_000);
-    expect((await readExt4File(image, rootA.offset, '/etc/systemd/system/flotilla-agent.service')).toString()).toContain(
-      'ExecStart=/usr/bin/node --max-semi-space-size=1 /opt/flotilla/agent.js',
+    const unit = (await readExt4File(image, rootA.offset, '/etc/systemd/system/flotilla-agent.service')).toString();
+    expect(unit).toContain('ExecStart=/usr/bin/node --max-semi-space-size=1 /opt/flotilla/agent.js');
+    // Supervised: systemd restarts an agent that stops pinging, and PID 1 pets the board's watchdog.
+    expect(unit).toMatch(/^WatchdogSec=60s$/m);
+    expect(unit).toMatch(/^NotifyAccess=all$/m);
+    expect((await readExt4File(image, rootA.offset, '/etc/systemd/system.conf.d/flotilla-watchdog.conf')).toString()).toMatch(
+      /^\[Manager\]\nRuntimeWatchdogSec=15s$/m,
     );
     expect((await readExt4File(image, rootA.offset, '/etc/flotilla/os-release')).toString()).toContain('FLOTILLA_OS_VERSION=2026.11.0');
     // Debian's nodejs for arm64: an aarch64 ELF (e_machine 183 at byte 18).
