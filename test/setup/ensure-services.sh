@@ -98,6 +98,8 @@ ensure_packages() {
   command -v qemu-system-aarch64 >/dev/null || missing+=(qemu-system-arm)
   # The Raspberry Pi tryboot harness passes the firmware's /chosen/bootloader flags in a device tree (test/e2e/qemu/rpi-firmware.ts).
   command -v dtc >/dev/null || missing+=(device-tree-compiler)
+  # The agent package's test installs it into a Debian 12 chroot it makes once (test/e2e/agent-deb.e2e.test.ts).
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
 
   if ((${#missing[@]} == 0)); then
     log packages "all present ($(elapsed "$start"))"

@@ -23,7 +23,7 @@ const USAGE = `usage:
   image build --board BOARD --fleet FLEET (--provisioning FILE | --api URL --key KEY) [--rootfs base.tar] [--boot-files DIR] [--os-version V] [--no-node] -o OUT.img
   image os --board BOARD --os-version V [--rootfs base.tar] [--boot-files DIR] [--no-node] [--url URL] -o ROOTFS.img
   image rootfs STOCK.img -o ROOTFS.tar
-  image configure IMAGE (--provisioning FILE | --api URL --key KEY --fleet FLEET) [--agent]
+  image configure IMAGE (--provisioning FILE | --api URL --key KEY --fleet FLEET) [--agent | --deb flotilla-agent_V_ARCH.deb]
   flash IMAGE TARGET [--force-overwrite-mounted]`;
 
 async function provisioningFrom(values: { provisioning?: string; api?: string; key?: string; fleet?: string }): Promise<ProvisioningFile> {
@@ -45,6 +45,7 @@ const OPTIONS = {
   'boot-files': { type: 'string' },
   'no-node': { type: 'boolean' },
   agent: { type: 'boolean' },
+  deb: { type: 'string' },
   'force-overwrite-mounted': { type: 'boolean' },
 } as const;
 
@@ -101,6 +102,7 @@ export async function main(argv: string[]): Promise<void> {
       image: rest[0],
       provisioning: await provisioningFrom(values),
       withAgent: values.agent ?? false,
+      debPath: values.deb,
       progress: stderrProgress(CONFIGURE_STAGES),
     });
   } else if (group === 'flash' && command && rest.length === 1) {

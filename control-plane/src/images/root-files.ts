@@ -37,6 +37,30 @@ WantedBy=multi-user.target
 `;
 }
 
+/** Where `image configure --deb` drops the agent package for its first-boot install. */
+export const AGENT_DEB_DROP_PATH = '/var/cache/flotilla/flotilla-agent.deb';
+
+/** First boot of an image configured with --deb: apt installs the dropped package (and nodejs when missing), once. */
+export function agentPackageInstallUnit(): string {
+  return `[Unit]
+Description=Install the Flotilla agent package dropped into this image
+ConditionPathExists=${AGENT_DEB_DROP_PATH}
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/apt-get install -y ${AGENT_DEB_DROP_PATH}
+ExecStartPost=/bin/rm -f ${AGENT_DEB_DROP_PATH}
+# apt may need the network for nodejs: try again until it is there.
+Restart=on-failure
+RestartSec=60
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
 export const SYSTEMD_WATCHDOG_CONF = '/etc/systemd/system.conf.d/flotilla-watchdog.conf';
 
 /**

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configureImage } from '../../../control-plane/src/images/configure-image';
 import { readExt4File } from '../../../control-plane/src/images/ext4';
 import { readFatFile } from '../../../control-plane/src/images/fat';
 import { runTool } from '../../../control-plane/src/images/tools';
+import { buildAgentDeb } from '../../../control-plane/src/packaging/build-agent-deb';
 import { testProvisioning } from './fixtures';
 
 // A stand-in for a stock Raspberry Pi OS image: MBR with a FAT32 "bootfs" (type c) at
@@ -65,6 +66,29 @@ describe('flotilla image configure', () => {
     ]);
     expect(link.stdout.toString()).toContain('Fast link dest: "../flotilla-agent.service"');
     await runTool('e2fsck', ['-fn', `${image}?offset=${root}`]);
+  });
+
+  it('drops the flotilla-agent package and the provisioning into the root for a first-boot apt install', async () => {
+    const image = join(dir, 'raspios-deb.img');
+    await stockImage(image);
+    const deb = await buildAgentDeb({ version: '0.1.0', arch: 'arm64', outDir: dir, agent: Buffer.from('// agent\n') });
+    const provisioning = testProvisioning('deb-token-0123456789abcdef');
+    await configureImage({ image, provisioning, debPath: deb });
+    const root = 139264 * 512;
+    expect((await readExt4File(image, root, '/var/cache/flotilla/flotilla-agent.deb')).equals(await readFile(deb))).toBe(true);
+    expect(JSON.parse((await readExt4File(image, root, '/etc/flotilla/provisioning.json')).toString())).toEqual(provisioning);
+    const mode = await runTool('debugfs', ['-R', 'stat /etc/flotilla/provisioning.json', `${image}?offset=${root}`]);
+    expect(mode.stdout.toString()).toMatch(/Mode:\s+0600/);
+    const unit = (await readExt4File(image, root, '/etc/systemd/system/flotilla-agent-install.service')).toString();
+    expect(unit).toContain('ExecStart=/usr/bin/apt-get install -y /var/cache/flotilla/flotilla-agent.deb');
+    const link = await runTool('debugfs', [
+      '-R',
+      'stat /etc/systemd/system/multi-user.target.wants/flotilla-agent-install.service',
+      `${image}?offset=${root}`,
+    ]);
+    expect(link.stdout.toString()).toContain('Fast link dest: "../flotilla-agent-install.service"');
+    await runTool('e2fsck', ['-fn', `${image}?offset=${root}`]);
+    await expect(configureImage({ image, provisioning, debPath: deb, withAgent: true })).rejects.toMatchObject({ code: 'usage' });
   });
 
   it('says so when an image has no FAT partition', async () => {
