@@ -33,6 +33,21 @@ describe('OS update plan', () => {
     expect(journal.phase).toBe('idle');
   });
 
+  it('fails the update, without a reboot, when arming the trial fails (an image without boot files)', () => {
+    const { actions, journal } = run([
+      { type: 'request', target, status: onA },
+      { type: 'written' },
+      { type: 'arm-failed', reason: 'the new root has no /boot/firmware' },
+    ]);
+    expect(actions.map((a) => a.kind)).toEqual(['write-slot', 'arm-trial', 'report-failed']);
+    expect(actions[2]).toEqual({
+      kind: 'report-failed',
+      version: '2026.12.0',
+      reason: 'arming a trial of slot B: the new root has no /boot/firmware',
+    });
+    expect(journal).toMatchObject({ phase: 'idle', failedSha256: target.sha256 });
+  });
+
   it('reports a failed OS update when the bootloader fell back (the trial never reached the agent)', () => {
     const { actions, journal } = run([
       { type: 'request', target, status: onA },

@@ -60,6 +60,8 @@ export type OsUpdateInput =
   | { type: 'written' }
   | { type: 'write-failed'; reason: string; terminal: boolean }
   | { type: 'armed'; bootId: string }
+  /** Arming failed (e.g. the image has no boot files for a board that boots per-slot partitions): nothing was switched. */
+  | { type: 'arm-failed'; reason: string }
   /** The agent started (after a reboot or a crash): what the bootloader did, and this boot's id. */
   | { type: 'booted'; status: BootStatus; bootId: string; now: number }
   | { type: 'checks'; checks: TrialChecks; now: number; bootId: string }
@@ -102,6 +104,9 @@ export function decide(journal: OsUpdateJournal, input: OsUpdateInput, policy: O
       // A transient failure (network, source ended early) resumes from the checkpoint on the next request.
       if (!input.terminal) return stay(journal);
       return fail(journal, `writing slot ${journal.toSlot}: ${input.reason}`);
+    case 'arm-failed':
+      if (journal.phase !== 'arm') return stay(journal);
+      return fail(journal, `arming a trial of slot ${journal.toSlot}: ${input.reason}`);
     case 'armed':
       if (journal.phase !== 'arm') return stay(journal);
       return { journal: { ...journal, phase: 'reboot', rebootFromBootId: input.bootId }, action: { kind: 'reboot' } };

@@ -112,7 +112,12 @@ export class OsUpdater {
           return { type: 'write-failed', reason: (e as Error).message, terminal: e instanceof SlotWriteError && e.terminal };
         }
       case 'arm-trial':
-        await deps.backend.armTrial(action.slot);
+        try {
+          await deps.backend.armTrial(action.slot);
+        } catch (e) {
+          // Not retried: arming again from the same image would fail the same way, at every agent start.
+          return { type: 'arm-failed', reason: (e as Error).message };
+        }
         return { type: 'armed', bootId: await deps.bootId() };
       case 'reboot':
         await deps.reboot(deps.backend.rebootCommand());

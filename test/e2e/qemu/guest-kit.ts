@@ -17,7 +17,14 @@ export interface GuestKit {
  * arm64 APT config (cached in `aptCache`), and an initramfs with busybox, the few modules
  * the init needs (dependencies read from each module's .modinfo) and init.sh.
  */
-export async function guestKit(aptCache: string): Promise<GuestKit> {
+export interface GuestKitOptions {
+  /** The init script beside this file (default init.sh, the `file` backend's boot stage). */
+  init?: string;
+  /** More kernel modules to load (e.g. i6300esb, the watchdog QEMU emulates). */
+  modules?: readonly string[];
+}
+
+export async function guestKit(aptCache: string, options: GuestKitOptions = {}): Promise<GuestKit> {
   const debian = new DebianArm64(aptCache);
   await debian.prepare();
   const kernelPackage = (await debian.withDependencies(['linux-image-arm64'])).find((p) => /^linux-image-\d.*-arm64$/.test(p));
@@ -44,13 +51,13 @@ export async function guestKit(aptCache: string): Promise<GuestKit> {
     for (const dep of deps.split(',').filter(Boolean)) await visit(dep.replace(/-/g, '_'));
     order.push(name);
   };
-  for (const name of WANTED) await visit(name);
+  for (const name of [...WANTED, ...(options.modules ?? [])]) await visit(name);
 
   const entries: CpioEntry[] = [
     ...['bin', 'dev', 'proc', 'sys', 'boot', 'root', 'modules'].map((d) => ({ path: d, type: 'dir' as const })),
     { path: 'bin/busybox', type: 'file', content: await readFile(join(root, 'bin', 'busybox')), mode: 0o755 },
     { path: 'bin/sh', type: 'symlink', target: 'busybox' },
-    { path: 'init', type: 'file', content: await readFile(join(__dirname, 'init.sh')), mode: 0o755 },
+    { path: 'init', type: 'file', content: await readFile(join(__dirname, options.init ?? 'init.sh')), mode: 0o755 },
     { path: 'modules/order', type: 'file', content: order.join('\n') + '\n' },
     ...(await Promise.all(
       order.map(async (m) => ({ path: `modules/${m}.ko`, type: 'file' as const, content: await readFile(index.get(m)!) })),

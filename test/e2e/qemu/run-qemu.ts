@@ -7,7 +7,26 @@ export interface QemuOptions {
   /** Extra kernel command line words. */
   append?: string;
   memoryMiB?: number;
+  /** A device tree instead of the one QEMU generates for virt (it must describe the same machine). */
+  dtb?: string;
+  /** Exit on a guest reboot or watchdog reset instead of resetting (the caller boots the next one). */
+  noReboot?: boolean;
+  /** More QEMU arguments (devices). */
+  extraArgs?: readonly string[];
 }
+
+/** The machine every guest here runs on; a device tree dumped for it must use the same. */
+export const MACHINE_ARGS = (memoryMiB = 768): string[] => [
+  '-M',
+  'virt',
+  '-cpu',
+  'cortex-a72',
+  '-m',
+  String(memoryMiB),
+  '-smp',
+  '1',
+  '-nographic',
+];
 
 /**
  * `qemu-system-aarch64 -M virt` with a kernel, an initramfs and a raw disk on virtio-blk
@@ -21,19 +40,29 @@ export class QemuGuest {
   private readonly child: ChildProcess;
   private readonly started = Date.now();
   private exited: number | null | undefined;
+  /** Resolves when QEMU has exited. */
+  readonly exit: Promise<number | null>;
 
   constructor(options: QemuOptions) {
     const args = [
-      ...['-M', 'virt', '-cpu', 'cortex-a72', '-m', String(options.memoryMiB ?? 768), '-smp', '1', '-nographic'],
+      ...MACHINE_ARGS(options.memoryMiB),
       ...['-netdev', 'user,id=net0,ipv6=off', '-device', 'virtio-net-device,netdev=net0'],
       ...['-kernel', options.kernel, '-initrd', options.initrd, '-append', `console=ttyAMA0 quiet panic=-1 ${options.append ?? ''}`.trim()],
       ...['-drive', `file=${options.disk},format=raw,if=none,id=disk0`, '-device', 'virtio-blk-device,drive=disk0'],
+      ...(options.dtb ? ['-dtb', options.dtb] : []),
+      ...(options.noReboot ? ['-no-reboot'] : []),
+      ...(options.extraArgs ?? []),
     ];
     this.child = spawn('qemu-system-aarch64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const collect = (chunk: Buffer) => (this.output += chunk.toString('utf8'));
     this.child.stdout!.on('data', collect);
     this.child.stderr!.on('data', collect);
-    this.child.on('exit', (code) => (this.exited = code));
+    this.exit = new Promise((resolve) =>
+      this.child.on('exit', (code) => {
+        this.exited = code;
+        resolve(code);
+      }),
+    );
   }
 
   /** Everything the serial console printed so far. */

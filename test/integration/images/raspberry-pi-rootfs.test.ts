@@ -9,6 +9,7 @@ import { planLayout } from '../../../control-plane/src/images/layout';
 import { loadBoardSpec } from '../../../control-plane/src/images/board-specs';
 import { runTool } from '../../../control-plane/src/images/tools';
 import { testProvisioning } from './fixtures';
+import { firmwareChoice } from '../../e2e/qemu/rpi-firmware';
 
 // The README's "Flash a Raspberry Pi" path on a stand-in for Raspberry Pi OS Lite (MBR,
 // FAT32 bootfs with firmware files and overlays, ext4 rootfs with a PARTUUID fstab):
@@ -159,6 +160,14 @@ describe('a Raspberry Pi image from a stock Raspberry Pi OS image', () => {
     expect(cmdline).not.toContain('firstboot');
     const { stdout: bootBFiles } = await runTool('mdir', ['-b', '-i', `${image}@@${bootB}`, '::/'], { env: { MTOOLS_SKIP_CHECK: '1' } });
     expect(bootBFiles.toString().trim()).toBe('');
+
+    // What the firmware would boot (the QEMU harness's reading of autoboot.txt and config.txt):
+    // boot_a normally; boot_b on a tryboot, which holds nothing until an OS update fills it.
+    const spec = await loadBoardSpec('raspberrypi4-64');
+    const normal = await firmwareChoice(image, spec, false);
+    expect(normal).toMatchObject({ partition: 2, tryboot: false, cmdline: expect.stringContaining('root=PARTLABEL=system_a ') });
+    expect(normal.kernel.equals(Buffer.alloc(8192, 9))).toBe(true);
+    await expect(firmwareChoice(image, spec, true)).rejects.toThrow(/no kernel kernel8\.img on partition 3/);
 
     const fstab = (await readExt4File(image, rootA, '/etc/fstab')).toString();
     expect(fstab).toContain('proc /proc proc defaults 0 0');
