@@ -133,7 +133,8 @@ esac
 export function fstabLines(spec: BoardSpec): string {
   const boot = spec.partitions.find((p) => p.role === 'boot')!;
   const data = spec.partitions.find((p) => p.role === 'data')!;
-  return `# Added by flotilla image build\nLABEL=${boot.label} ${BOOT_MOUNT} vfat defaults,noatime 0 2\nLABEL=${data.label} /data ext4 defaults,noatime 0 2\n`;
+  // mkfs.vfat stores labels in upper case, and LABEL= matches case-sensitively.
+  return `# Added by flotilla image build\nLABEL=${boot.label.toUpperCase()} ${BOOT_MOUNT} vfat defaults,noatime 0 2\nLABEL=${data.label} /data ext4 defaults,noatime 0 2\n`;
 }
 
 export function osRelease(spec: BoardSpec, version: string): string {

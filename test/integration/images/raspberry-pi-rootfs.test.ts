@@ -172,7 +172,10 @@ describe('a Raspberry Pi image from a stock Raspberry Pi OS image', () => {
     const fstab = (await readExt4File(image, rootA, '/etc/fstab')).toString();
     expect(fstab).toContain('proc /proc proc defaults 0 0');
     expect(fstab).not.toContain('PARTUUID=4e639091');
-    expect(fstab).toContain('LABEL=bootconfig /boot/firmware vfat');
+    expect(fstab).toContain('LABEL=BOOTCONFIG /boot/firmware vfat');
+    // …which is the FAT label the bootconfig partition has.
+    const { stdout: fatLabel } = await runTool('mlabel', ['-s', '-i', `${image}@@${boot}`, '::'], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    expect(fatLabel.toString()).toContain('BOOTCONFIG');
     expect(fstab).toContain('LABEL=data /data ext4');
     expect((await readExt4File(image, rootA, '/usr/lib/systemd/systemd')).toString()).toBe('#!/bin/sh\n');
     expect(JSON.parse((await readExt4File(image, rootA, '/etc/flotilla/board.json')).toString())).toMatchObject({
