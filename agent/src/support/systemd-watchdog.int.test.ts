@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonLogger } from './logger';
@@ -58,6 +58,33 @@ describe('systemd watchdog pings', () => {
       while (lines.filter((l) => l === 'WATCHDOG=1').length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       watchdog!.stop();
       expect(lines.filter((l) => l === 'WATCHDOG=1').length).toBeGreaterThanOrEqual(3);
+    });
+
+    it("stops pinging when the agent's event loop is wedged, which is what makes systemd restart it", async () => {
+      const compiled = join(__dirname, '..', '..', 'dist', 'support', 'systemd-watchdog.js');
+      if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run npm run build first`);
+      const intervalMs = 100;
+      // A process that pings like the agent, then blocks its event loop for good.
+      const script = `
+        const { SystemdWatchdog } = require(${JSON.stringify(compiled)});
+        SystemdWatchdog.fromEnv({ info() {}, warn() {}, error() {}, debug() {} });
+        setTimeout(() => { process.stdout.write('WEDGED\\n'); for (;;) {} }, 1000);`;
+      lines.length = 0;
+      const child = spawn(process.execPath, ['-e', script], {
+        env: { ...process.env, NOTIFY_SOCKET: join(dir, 'notify.sock'), WATCHDOG_USEC: String(intervalMs * 2000) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        await new Promise<void>((resolve) => child.stdout!.on('data', (c: Buffer) => c.toString().includes('WEDGED') && resolve()));
+        const pingsWhenWedged = lines.filter((l) => l === 'WATCHDOG=1').length;
+        expect(pingsWhenWedged).toBeGreaterThanOrEqual(3);
+        // systemd's watchdog is a deadline: watch ten ping periods pass with the process alive and silent.
+        await new Promise((r) => setTimeout(r, intervalMs * 10));
+        expect(child.exitCode).toBeNull();
+        expect(lines.filter((l) => l === 'WATCHDOG=1').length).toBeLessThanOrEqual(pingsWhenWedged + 1); // one may have been in flight
+      } finally {
+        child.kill('SIGKILL');
+      }
     });
   });
 });

@@ -2,6 +2,7 @@ import { mkdtemp, open, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage } from '../../../control-plane/src/images/build-image';
+import { buildOsImage } from '../../../control-plane/src/images/build-os-image';
 import { readExt4File } from '../../../control-plane/src/images/ext4';
 import { extractRootfs } from '../../../control-plane/src/images/extract-rootfs';
 import { readFatFile } from '../../../control-plane/src/images/fat';
@@ -115,6 +116,10 @@ describe('a Raspberry Pi image from a stock Raspberry Pi OS image', () => {
     }
     await expect(stat(output)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(stat(`${output}.partial`)).rejects.toMatchObject({ code: 'ENOENT' });
+    // An OS image for a Pi carries its slot's boot files too: the agent copies them to the slot.
+    await expect(
+      buildOsImage({ board: 'raspberrypi5', osVersion: '2.0.0', output: join(dir, 'os.img'), nodeRuntime: { kind: 'none' } }),
+    ).rejects.toMatchObject({ code: 'boot-files-missing' });
   });
 
   it('image build --rootfs lays out tryboot A/B: autoboot.txt on bootconfig, the firmware on boot_a with its cmdline and watchdog, boot_b empty', async () => {
