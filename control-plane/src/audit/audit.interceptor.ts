@@ -1,6 +1,6 @@
 import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { Observable, tap } from 'rxjs';
+import { concatMap, Observable } from 'rxjs';
 import type { OperatorRequest } from '../auth/operator-principal';
 import { AuditService } from './audit.service';
 import { NO_AUDIT } from './no-audit.decorator';
@@ -27,11 +27,13 @@ export class AuditInterceptor implements NestInterceptor {
     if (READ_METHODS.has(request.method) || !request.operator) return next.handle();
     if (this.reflector.get<boolean | undefined>(NO_AUDIT, context.getHandler())) return next.handle();
     const operator = request.operator;
+    // The entry is written before the answer leaves, so whoever reads the audit log after a
+    // change sees it; a failed write is logged and does not undo the change already made.
     return next.handle().pipe(
-      tap((after: unknown) => {
+      concatMap(async (after: unknown) => {
         const response = context.switchToHttp().getResponse<{ statusCode: number }>();
         const params = Object.values(request.params ?? {});
-        this.audit
+        await this.audit
           .record({
             actor: operator,
             action: `${request.method} ${request.route?.path ?? '?'}`,
@@ -41,6 +43,7 @@ export class AuditInterceptor implements NestInterceptor {
             after: after ?? request.body ?? null,
           })
           .catch((e: Error) => this.logger.error(`cannot write the audit log: ${e.message}`));
+        return after;
       }),
     );
   }
