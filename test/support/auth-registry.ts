@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,11 +15,7 @@ export interface AuthRegistry {
   host: string;
   username: string;
   password: string;
-  /**
-   * Builds a small image FROM the test busybox, pushes it here (logged in through a private
-   * DOCKER_CONFIG, never the machine's), and removes it from the engine again, so that using
-   * it means pulling it. Returns `<host>/<repository>@sha256:…`.
-   */
+  /** Pushes a fresh image, logged in through a private DOCKER_CONFIG; returns `<host>/<repository>@sha256:…`. */
   pushUniqueImage(repository: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -31,17 +27,89 @@ export interface AuthRegistry {
  * installs it). 127.0.0.0/8 is an insecure registry to the engine, so no TLS is needed.
  */
 export async function startAuthRegistry(): Promise<AuthRegistry> {
-  const dir = await mkdtemp(join(tmpdir(), 'flotilla-auth-registry-'));
   const username = `u${randomBytes(3).toString('hex')}`;
   const password = randomBytes(12).toString('hex');
+  const { stdout: htpasswd } = await run('htpasswd', ['-Bbn', username, password]).catch((err: unknown) => {
+    throw new Error('htpasswd failed: install apache2-utils (bash test/setup/ensure-services.sh does)', { cause: err });
+  });
+  const started = await startRegistry(async (dir) => {
+    await writeFile(join(dir, 'htpasswd'), htpasswd);
+    return `auth: { htpasswd: { realm: flotilla-test, path: ${join(dir, 'htpasswd')} } }`;
+  });
+  let loggedIn: Promise<unknown> | undefined;
+  return {
+    ...started,
+    username,
+    password,
+    async pushUniqueImage(repository) {
+      loggedIn ??= login(started.host, username, password, started.dockerEnv);
+      await loggedIn;
+      return pushUnique(started.host, repository, started.dockerEnv);
+    },
+  };
+}
+
+/** A registry that trusts tokens signed by a control plane (Docker distribution's token authentication). */
+export interface TokenRegistry {
+  host: string;
+  /** Pushes a fresh image with a push token from `pushToken`; returns `<host>/<repository>@sha256:…`. */
+  pushUniqueImage(repository: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `docker-registry` with `auth.token`: it accepts a bearer JWT whose `x5c` chain ends in
+ * `rootCertificatePem`, whose `iss` is `issuer` and `aud` is `service` (the host, unless given).
+ * Anonymous requests get 401 with `WWW-Authenticate: Bearer realm=…` pointing at `realm`.
+ * `pushToken(host, repositories)` gives a token that may push to all of them, for seeding images:
+ * the engine mounts shared layers from the repositories pushed before, which needs access to them.
+ */
+export async function startTokenRegistry(options: {
+  rootCertificatePem: string;
+  issuer: string;
+  service?: (host: string) => string;
+  realm?: string;
+  pushToken: (host: string, repositories: string[]) => string;
+}): Promise<TokenRegistry> {
+  const started = await startRegistry(async (dir, host) => {
+    await writeFile(join(dir, 'issuer.crt'), options.rootCertificatePem);
+    const service = options.service?.(host) ?? host;
+    const realm = options.realm ?? `http://${host}/no-realm`;
+    return `auth: { token: { realm: "${realm}", service: "${service}", issuer: "${options.issuer}", rootcertbundle: ${join(dir, 'issuer.crt')} } }`;
+  });
+  const pushed: string[] = [];
+  let pushing: Promise<unknown> = Promise.resolve();
+  return {
+    host: started.host,
+    stop: started.stop,
+    pushUniqueImage(repository) {
+      const push = pushing.then(async () => {
+        // The CLI hands `registrytoken` from its config to the engine, which sends it as Bearer.
+        const auths = { [started.host]: { registrytoken: options.pushToken(started.host, [repository, ...pushed]) } };
+        await writeFile(join(started.dockerEnv.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths }));
+        const ref = await pushUnique(started.host, repository, started.dockerEnv);
+        pushed.push(repository);
+        return ref;
+      });
+      pushing = push.catch(() => undefined);
+      return push;
+    },
+  };
+}
+
+interface StartedRegistry {
+  host: string;
+  /** A private DOCKER_CONFIG for the CLI, never the machine's. */
+  dockerEnv: NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+async function startRegistry(authConfig: (dir: string, host: string) => Promise<string>): Promise<StartedRegistry> {
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-auth-registry-'));
   const host = `127.0.0.1:${await freePort()}`;
   let child: ChildProcess | undefined;
   let output = '';
   try {
-    const { stdout } = await run('htpasswd', ['-Bbn', username, password]).catch((err: unknown) => {
-      throw new Error('htpasswd failed: install apache2-utils (bash test/setup/ensure-services.sh does)', { cause: err });
-    });
-    await writeFile(join(dir, 'htpasswd'), stdout);
     await writeFile(
       join(dir, 'config.yml'),
       [
@@ -49,7 +117,7 @@ export async function startAuthRegistry(): Promise<AuthRegistry> {
         'log: { level: warn, accesslog: { disabled: true } }',
         `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }`,
         `http: { addr: "${host}", secret: flotilla-test-only }`,
-        `auth: { htpasswd: { realm: flotilla-test, path: ${join(dir, 'htpasswd')} } }`,
+        await authConfig(dir, host),
         '',
       ].join('\n'),
     );
@@ -64,25 +132,10 @@ export async function startAuthRegistry(): Promise<AuthRegistry> {
     throw err;
   }
   const registryProcess = child;
-  const dockerEnv = { ...process.env, DOCKER_CONFIG: join(dir, 'docker-config'), DOCKER_BUILDKIT: '0' };
-  let loggedIn: Promise<unknown> | undefined;
-
+  await mkdir(join(dir, 'docker-config'), { recursive: true });
   return {
     host,
-    username,
-    password,
-    async pushUniqueImage(repository) {
-      loggedIn ??= login(host, username, password, dockerEnv);
-      await loggedIn;
-      const tag = `${host}/${repository}:t`;
-      await build(tag, `FROM ${testImages().busybox}\nLABEL io.flotilla.test-image="${host}/${repository}"\n`, dockerEnv);
-      await run('docker', ['push', tag], { env: dockerEnv });
-      const { stdout } = await run('docker', ['image', 'inspect', '--format', '{{join .RepoDigests "\\n"}}', tag], { env: dockerEnv });
-      const ref = stdout.split('\n').find((r) => r.startsWith(`${host}/${repository}@sha256:`));
-      if (!ref) throw new Error(`no digest for ${tag} after push: ${stdout}`);
-      await run('docker', ['rmi', tag], { env: dockerEnv });
-      return ref;
-    },
+    dockerEnv: { ...process.env, DOCKER_CONFIG: join(dir, 'docker-config'), DOCKER_BUILDKIT: '0' },
     async stop() {
       const exited = new Promise((resolve) => registryProcess.once('exit', resolve));
       registryProcess.kill('SIGTERM');
@@ -93,6 +146,21 @@ export async function startAuthRegistry(): Promise<AuthRegistry> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Builds a small image FROM the test busybox, pushes it, and removes it from the engine again,
+ * so that using it means pulling it.
+ */
+async function pushUnique(host: string, repository: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const tag = `${host}/${repository}:t`;
+  await build(tag, `FROM ${testImages().busybox}\nLABEL io.flotilla.test-image="${host}/${repository}"\n`, env);
+  await run('docker', ['push', tag], { env });
+  const { stdout } = await run('docker', ['image', 'inspect', '--format', '{{join .RepoDigests "\\n"}}', tag], { env });
+  const ref = stdout.split('\n').find((r) => r.startsWith(`${host}/${repository}@sha256:`));
+  if (!ref) throw new Error(`no digest for ${tag} after push: ${stdout}`);
+  await run('docker', ['rmi', tag], { env });
+  return ref;
 }
 
 async function waitUntilServing(host: string, child: ChildProcess, output: () => string): Promise<void> {

@@ -1,4 +1,4 @@
-import { COMPONENT_STATES, DOCKER_HUB, HEALTH_STATES, imageRegistry, type RegistryAuth } from '@flotilla/shared';
+import { COMPONENT_STATES, DOCKER_HUB, HEALTH_STATES, imageRegistry, isRegistryToken, type RegistryAuth } from '@flotilla/shared';
 import { errorMessage } from '../support/errors';
 import { toCreateOptions } from './container-config';
 import { EngineClient } from './engine-client';
@@ -289,13 +289,14 @@ function statusCode(err: unknown): number | undefined {
  */
 const AUTH_REFUSED = /no basic auth credentials|unauthorized|authentication required|\bdenied\b|may require 'docker login'/i;
 
-/** The engine's X-Registry-Auth; Docker Hub's login lives at its v1 index address. */
-function authConfig(auth: RegistryAuth): { username: string; password: string; serveraddress: string } {
-  return {
-    username: auth.username,
-    password: auth.password,
-    serveraddress: auth.registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : auth.registry,
-  };
+/**
+ * The engine's X-Registry-Auth; Docker Hub's login lives at its v1 index address. A token goes
+ * as `registrytoken`, which the engine sends as `Bearer` as it is, without asking a realm.
+ */
+function authConfig(auth: RegistryAuth): Record<string, string> {
+  const serveraddress = auth.registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : auth.registry;
+  if (isRegistryToken(auth)) return { registrytoken: auth.token, serveraddress };
+  return { username: auth.username, password: auth.password, serveraddress };
 }
 
 /**

@@ -10,6 +10,7 @@ import { RegistryCredentials1764400000000 } from './migrations/1764400000000-reg
 import { DeviceListIndexes1764410000000 } from './migrations/1764410000000-device-list-indexes';
 import { ReleaseIdempotency1764420000000 } from './migrations/1764420000000-release-idempotency';
 import { ReleaseDowngrades1764510000000 } from './migrations/1764510000000-release-downgrades';
+import { RegistryAccess1764520000000 } from './migrations/1764520000000-registry-access';
 import { FleetHostPolicies1764550000000 } from './migrations/1764550000000-fleet-host-policies';
 import { DeviceEventPruning1764540000000 } from './migrations/1764540000000-device-event-pruning';
 
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   DeviceListIndexes1764410000000,
   ReleaseIdempotency1764420000000,
   ReleaseDowngrades1764510000000,
+  RegistryAccess1764520000000,
   DeviceEventPruning1764540000000,
   FleetHostPolicies1764550000000,
 ];

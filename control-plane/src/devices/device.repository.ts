@@ -13,6 +13,8 @@ export interface NewDevice {
   passwordHash: string;
   /** The device gets the fleet's target release at once (rev 1), on its first `desired/get`. */
   fleetId: string | null;
+  /** Registered with a provisioning token an admin made: only such devices may receive a stored registry login. */
+  registeredByAdmin: boolean;
 }
 
 export interface DesiredPointer {
@@ -25,6 +27,9 @@ export interface DesiredPointer {
   releaseCreatedAt: Date | null;
   /** The desired release is older than one assigned to the device before: a signed rollback. */
   rollback: boolean;
+  /** Who may receive which registry secret depends on these (`RegistriesService.lookup`). */
+  fleetId: string | null;
+  registeredByAdmin: boolean;
 }
 
 export interface DesiredState extends DesiredPointer {
@@ -61,7 +66,7 @@ const recordSelect = (from = 'devices') => `
     ) e ON true`;
 
 const DESIRED_SELECT = `
-  SELECT d.id, d.desired_rev, d.desired_release_id, d.config, f.config AS fleet_config,
+  SELECT d.id, d.desired_rev, d.desired_release_id, d.config, d.fleet_id, d.registered_by_admin, f.config AS fleet_config,
          r.created_at AS release_created_at, COALESCE(r.created_at < d.newest_release_at, false) AS rollback
     FROM devices d LEFT JOIN fleets f ON f.id = d.fleet_id LEFT JOIN releases r ON r.id = d.desired_release_id`;
 
@@ -106,11 +111,11 @@ export class DeviceRepository {
   async create(device: NewDevice): Promise<DeviceEntity> {
     const [row] = (await this.devices.query(
       `WITH target AS (SELECT (SELECT target_release_id FROM fleets WHERE id = $5::uuid) AS release_id)
-       INSERT INTO devices (id, name, board, password_hash, fleet_id, desired_release_id, desired_rev, online, tags, config)
-       SELECT $1, $2, $3, $4, $5::uuid, target.release_id, CASE WHEN target.release_id IS NULL THEN 0 ELSE 1 END, false, '{}', '{}'
+       INSERT INTO devices (id, name, board, password_hash, fleet_id, desired_release_id, desired_rev, online, tags, config, registered_by_admin)
+       SELECT $1, $2, $3, $4, $5::uuid, target.release_id, CASE WHEN target.release_id IS NULL THEN 0 ELSE 1 END, false, '{}', '{}', $6
          FROM target
        RETURNING *`,
-      [device.id, device.name, device.board, device.passwordHash, device.fleetId],
+      [device.id, device.name, device.board, device.passwordHash, device.fleetId, device.registeredByAdmin],
     )) as Row[];
     return fromRaw(row!);
   }
@@ -158,6 +163,8 @@ export class DeviceRepository {
       fleetConfig: (r.fleet_config as ConfigMap | null) ?? null,
       releaseCreatedAt: (r.release_created_at as Date | null) ?? null,
       rollback: r.rollback as boolean,
+      fleetId: (r.fleet_id as string | null) ?? null,
+      registeredByAdmin: r.registered_by_admin === true,
     }));
   }
 

@@ -60,7 +60,13 @@ export class DevicesService {
     private readonly hostPolicy: HostPolicyService,
   ) {}
 
-  async create(input: { name?: string | undefined; board?: string | undefined; fleetId?: string | null }): Promise<NewDeviceCredential> {
+  /** `registeredByAdmin`: the provisioning token was an admin's (see `NewDevice`). */
+  async create(input: {
+    name?: string | undefined;
+    board?: string | undefined;
+    fleetId?: string | null;
+    registeredByAdmin?: boolean;
+  }): Promise<NewDeviceCredential> {
     const deviceId = newDeviceId();
     const password = newDevicePassword();
     await this.devices.create({
@@ -69,6 +75,7 @@ export class DevicesService {
       board: input.board ?? null,
       passwordHash: await hashPassword(password),
       fleetId: input.fleetId ?? null,
+      registeredByAdmin: input.registeredByAdmin ?? false,
     });
     return { deviceId, password };
   }

@@ -25,6 +25,10 @@ export class ProvisioningTokenEntity {
   @Column('uuid', { name: 'fleet_id', nullable: true })
   fleetId!: string | null;
 
+  /** Made by an admin key: devices registered with it may receive registry logins granted to their fleet. */
+  @Column('boolean', { name: 'created_by_admin' })
+  createdByAdmin!: boolean;
+
   @Column('timestamptz', { name: 'revoked_at', nullable: true })
   revokedAt!: Date | null;
 }

@@ -9,9 +9,11 @@ export interface NewProvisioningToken {
   maxUses: number;
   expiresInSeconds: number;
   fleetId: string | null;
+  createdByAdmin: boolean;
 }
 
-export type ConsumeOutcome = { status: 'consumed'; fleetId: string | null } | { status: 'unknown' | 'expired' | 'exhausted' | 'revoked' };
+export type ConsumeOutcome =
+  | { status: 'consumed'; fleetId: string | null; createdByAdmin: boolean } | { status: 'unknown' | 'expired' | 'exhausted' | 'revoked' };
 
 /** The only code that reads or writes `provisioning_tokens`. */
 @Injectable()
@@ -26,6 +28,7 @@ export class ProvisioningTokenRepository {
       maxUses: token.maxUses,
       uses: 0,
       fleetId: token.fleetId,
+      createdByAdmin: token.createdByAdmin,
       expiresAt: () => `now() + make_interval(secs => ${Math.trunc(token.expiresInSeconds)})`,
     });
     return (await this.tokens.findOneBy({ id: token.id }))!;
@@ -39,11 +42,11 @@ export class ProvisioningTokenRepository {
     const [rows] = (await this.tokens.query(
       `UPDATE provisioning_tokens SET uses = uses + 1
         WHERE token_hash = $1 AND uses < max_uses AND expires_at > now() AND revoked_at IS NULL
-        RETURNING id, fleet_id`,
+        RETURNING id, fleet_id, created_by_admin`,
       [tokenHash],
-    )) as [{ fleet_id: string | null }[], number];
+    )) as [{ fleet_id: string | null; created_by_admin: boolean }[], number];
     const consumed = rows[0];
-    if (consumed) return { status: 'consumed', fleetId: consumed.fleet_id };
+    if (consumed) return { status: 'consumed', fleetId: consumed.fleet_id, createdByAdmin: consumed.created_by_admin };
     // Only to tell the caller why; the decision above was already atomic.
     const row = await this.tokens
       .createQueryBuilder('t')

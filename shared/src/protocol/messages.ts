@@ -32,8 +32,9 @@ export const Desired = z.object({
   release: Release.nullable(),
   config: z.record(z.string(), z.string()),
   /**
-   * Credentials for the private registries the release pulls from, and no others. Outside the
-   * signed release on purpose: they rotate without a new release. Absent when none are needed.
+   * Access to the private registries the release pulls from, and no others: logins granted to
+   * the device's fleet, or short-lived pull tokens. Outside the signed release on purpose: they
+   * rotate without a new release. Absent when none are needed.
    */
   registryAuth: z.array(RegistryAuth).max(64).optional(),
   /**
@@ -78,7 +79,16 @@ export const SignedDesired = z.object({
 });
 export type SignedDesired = z.infer<typeof SignedDesired>;
 
-export const DesiredGet = z.object({ schema, rev: z.number().int().nonnegative() });
+export const DesiredGet = z.object({
+  schema,
+  rev: z.number().int().nonnegative(),
+  /**
+   * Answer even when `rev` is current: the registry tokens of the held desired state have
+   * expired (or will before a pull ends). The answer carries the same rev with fresh tokens,
+   * which the agent takes for that rev's registry access only.
+   */
+  refresh: z.literal(true).optional(),
+});
 export type DesiredGet = z.infer<typeof DesiredGet>;
 
 export const COMPONENT_STATES = ['missing', 'created', 'running', 'restarting', 'exited', 'dead', 'paused'] as const;

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 
 /**
- * Credentials for private registries. The control plane keeps them per registry host and
- * sends a device, in its `desired` envelope (never in the signed release), those of the
- * registries its release pulls from; the agent uses them to pull and to read manifests.
+ * Access to private registries, as a device gets it in its `desired` envelope (never in the
+ * signed release) for the registries its release pulls from: a stored login that an admin
+ * granted to the device's fleet, or, for registries whose tokens the control plane issues
+ * (the project's own), a short-lived pull-only token scoped to the release's repositories.
+ * The agent uses either to pull and to read manifests.
  */
 
 /** Docker Hub, however a reference or a login spells it. */
@@ -21,12 +23,37 @@ export const RegistryHost = z
     z.string().regex(REGISTRY_HOST_PATTERN, 'a registry host as image references spell it, e.g. registry.example.com or 127.0.0.1:5001'),
   );
 
-export const RegistryAuth = z.object({
+export const RegistryLogin = z.object({
   registry: z.string(),
   username: z.string(),
   password: z.string(),
 });
+export type RegistryLogin = z.infer<typeof RegistryLogin>;
+
+/**
+ * A registry token (Docker distribution's token authentication): a JWT the registry verifies
+ * against the control plane's issuer certificate. The agent sends it as `Bearer` and to the
+ * engine as `registrytoken`; past `expiresAt` it asks for the desired state again
+ * (`DesiredGet.refresh`) instead of pulling with it.
+ */
+export const RegistryToken = z.object({
+  registry: z.string(),
+  token: z.string().max(16_384),
+  expiresAt: z.string().datetime({ offset: true }),
+});
+export type RegistryToken = z.infer<typeof RegistryToken>;
+
+export const RegistryAuth = z.union([RegistryLogin, RegistryToken]);
 export type RegistryAuth = z.infer<typeof RegistryAuth>;
+
+export function isRegistryToken(auth: RegistryAuth): auth is RegistryToken {
+  return 'token' in auth;
+}
+
+/** True when a token will have expired `marginMs` from `now` (a login never expires). */
+export function registryAuthExpired(auth: RegistryAuth, now: Date, marginMs = 0): boolean {
+  return isRegistryToken(auth) && Date.parse(auth.expiresAt) - marginMs <= now.getTime();
+}
 
 /** The same registry always under one key: lower case, Docker Hub's aliases as `docker.io`. */
 export function normalizeRegistry(host: string): string {

@@ -1,4 +1,4 @@
-import type { RegistryAuth } from './registry-auth';
+import { isRegistryToken, type RegistryAuth, type RegistryLogin } from './registry-auth';
 
 /**
  * Reading an image's facts from its registry (OCI distribution API) without pulling it:
@@ -133,16 +133,16 @@ export function parseChallenge(header: string | null): Challenge | undefined {
   return { scheme: 'bearer', realm, ...(service ? { service } : {}), ...(scope ? { scope } : {}) };
 }
 
-export function basicAuthorization(auth: RegistryAuth): string {
+export function basicAuthorization(auth: RegistryLogin): string {
   // btoa takes Latin-1 only: encode UTF-8 first (a password may hold any character).
   const bytes = new TextEncoder().encode(`${auth.username}:${auth.password}`);
   return `Basic ${btoa(String.fromCharCode(...bytes))}`;
 }
 
 /**
- * The `Authorization` header that answers `challenge` with `auth`: Basic as it is (an
- * htpasswd registry), or a pull token fetched from the realm with Basic credentials (Docker
- * Hub, GHCR, Harbor, …). Undefined when the realm gives no token.
+ * The `Authorization` header that answers `challenge` with `auth`: a token as `Bearer`, a login
+ * as Basic (an htpasswd registry), or a pull token fetched from the realm with Basic
+ * credentials (Docker Hub, GHCR, Harbor, …). Undefined when the realm gives no token.
  */
 export async function answerChallenge(
   challenge: Challenge,
@@ -151,6 +151,8 @@ export async function answerChallenge(
   get: HttpGet,
   timeoutMs: number,
 ): Promise<string | undefined> {
+  // A token the control plane issued is the registry's own answer already: no realm to ask.
+  if (isRegistryToken(auth)) return `Bearer ${auth.token}`;
   if (challenge.scheme === 'basic') return basicAuthorization(auth);
   const url = new URL(challenge.realm);
   if (challenge.service) url.searchParams.set('service', challenge.service);
