@@ -54,7 +54,7 @@ export class AppModule {
         LimitsModule.forRoot(options.limits),
         BrokerTransportModule.forRoot(options.broker),
         SigningModule.forRoot(options.dataDir, options.signingKeyHorizon),
-        RegistriesModule.forRoot(options.dataDir),
+        RegistriesModule.forRoot(options.dataDir, { ...(options.publicApiUrl ? { publicApiUrl: options.publicApiUrl } : {}) }),
         HostPolicyModule,
         ReleasesModule,
         DevicesModule,

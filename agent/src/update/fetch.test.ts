@@ -71,7 +71,7 @@ describe('fetchImages (FETCH)', () => {
     const used: [string, string | undefined][] = [];
     class LoginRuntime extends InMemoryRuntime {
       override async pullImage(ref: string, onProgress?: (p: PullProgress) => void, auth?: RegistryAuth): Promise<void> {
-        used.push([ref, auth?.username]);
+        used.push([ref, auth && 'username' in auth ? auth.username : undefined]);
         return super.pullImage(ref, onProgress);
       }
     }

@@ -53,7 +53,7 @@ function startAgent(stateDir: string, uplink: Uplink): Promise<Agent> {
     freeDiskBytes: async () => Number.MAX_SAFE_INTEGER,
     imageFacts: async (ref, arch, auth) => {
       const found = await registryFacts(ref, arch, auth);
-      facts.push({ ref, auth: auth?.username, sizeBytes: found.sizeBytes });
+      facts.push({ ref, auth: auth && 'username' in auth ? auth.username : undefined, sizeBytes: found.sizeBytes });
       return found;
     },
     collectInventory: async () => {

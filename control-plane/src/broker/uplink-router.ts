@@ -43,7 +43,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
   });
 
   private readonly handlers: Handlers = {
-    'desired/get': (id, m) => this.link.desiredRequested(id, m.rev),
+    'desired/get': (id, m) => this.link.desiredRequested(id, m.rev, m.refresh === true),
     reported: (id, m) => this.link.reported(id, m),
     inventory: (id, m) => this.link.inventory(id, m),
     events: (id, m) => this.link.event(id, m),

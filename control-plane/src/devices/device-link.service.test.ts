@@ -55,6 +55,8 @@ describe('DeviceLinkService.desiredRequested', () => {
       deviceConfig: { B: 'device' },
       releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
       rollback: false,
+      fleetId: null,
+      registeredByAdmin: false,
     });
     await expect(service.desiredRequested('dev_a', 2)).resolves.toBe('sent');
     expect(sent.map(([id]) => id)).toEqual(['dev_a']);
@@ -77,10 +79,29 @@ describe('DeviceLinkService.desiredRequested', () => {
       deviceConfig: { B: 'device' },
       releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
       rollback: false,
+      fleetId: null,
+      registeredByAdmin: false,
     });
     await expect(service.desiredRequested('dev_a', 3)).resolves.toBe('up-to-date');
     await expect(service.desiredRequested('dev_a', 7)).resolves.toBe('up-to-date');
+    await expect(service.desiredRequested('dev_a', 7, true)).resolves.toBe('up-to-date');
     expect(sent).toEqual([]);
+  });
+
+  it('sends the current rev again to a device at it that asks for a refresh (its registry tokens expired)', async () => {
+    const { service, sent } = setup({
+      desiredRev: 3,
+      desiredReleaseId: release.id,
+      fleetConfig: null,
+      deviceConfig: {},
+      releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
+      rollback: false,
+      fleetId: null,
+      registeredByAdmin: false,
+    });
+    await expect(service.desiredRequested('dev_a', 3, true)).resolves.toBe('sent');
+    expect(sent.map(([id]) => id)).toEqual(['dev_a']);
+    expect(openDesired(sent[0]![1], signing.releaseKeys())).toMatchObject({ deviceId: 'dev_a', rev: 3, release, config: {} });
   });
 
   it('stays silent for a device that was never assigned anything', async () => {
@@ -91,6 +112,8 @@ describe('DeviceLinkService.desiredRequested', () => {
       deviceConfig: {},
       releaseCreatedAt: null,
       rollback: false,
+      fleetId: null,
+      registeredByAdmin: false,
     });
     await expect(service.desiredRequested('dev_a', 0)).resolves.toBe('up-to-date');
     expect(sent).toEqual([]);

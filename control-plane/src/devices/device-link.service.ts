@@ -56,12 +56,16 @@ export class DeviceLinkService {
     await this.devices.markAllOffline();
   }
 
-  /** A device holding an older rev gets the current desired state; one up to date gets no answer. */
-  async desiredRequested(deviceId: string, heldRev: number): Promise<DesiredGetOutcome> {
+  /**
+   * A device holding an older rev gets the current desired state; one up to date gets no answer,
+   * unless it asks for a `refresh` (its registry tokens expired): then it gets its current rev
+   * again, with fresh tokens. A device ahead of the control plane's rev is never answered.
+   */
+  async desiredRequested(deviceId: string, heldRev: number, refresh = false): Promise<DesiredGetOutcome> {
     const pointer = await this.devices.findDesiredPointer(deviceId);
     if (!pointer) return 'unknown-device';
     await this.devices.touch(deviceId);
-    if (heldRev >= pointer.desiredRev) return 'up-to-date';
+    if (heldRev > pointer.desiredRev || (heldRev === pointer.desiredRev && !refresh)) return 'up-to-date';
     const release = pointer.desiredReleaseId ? await this.releases.getForDelivery(pointer.desiredReleaseId) : null;
     await this.publisher.publishDesired(
       deviceId,
@@ -71,7 +75,7 @@ export class DeviceLinkService {
           pointer,
           release,
           effectiveConfig(pointer.fleetConfig, pointer.deviceConfig),
-          await this.registries.lookup()(release),
+          await this.registries.lookup()(release, { deviceId, ...pointer }),
         ),
       ),
     );

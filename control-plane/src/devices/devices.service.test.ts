@@ -63,6 +63,8 @@ function setup(publish: DesiredPublisher['publishDesired']) {
         deviceConfig: { LOG: 'debug' },
         releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
         rollback: false,
+        fleetId: null,
+        registeredByAdmin: false,
       })),
     findRecord: async (id) => (id === 'dev_a' ? { device: row(5), fleetConfig: { LOG: 'info', SITE: 'n' }, lastEvent: null } : undefined),
   });

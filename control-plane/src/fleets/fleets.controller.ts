@@ -9,6 +9,8 @@ import {
   type FleetView,
   type SetFleetTargetResponse,
 } from '@flotilla/shared';
+import { Actor } from '../auth/actor.decorator';
+import type { OperatorPrincipal } from '../auth/operator-principal';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { FleetsService } from './fleets.service';
 
@@ -49,7 +51,8 @@ export class FleetsController {
   moveDevice(
     @PathParam('id', 'deviceId') id: string,
     @Body(new ZodBodyPipe(MoveDeviceRequest)) body: MoveDeviceRequest,
+    @Actor() actor: OperatorPrincipal,
   ): Promise<DeviceView> {
-    return this.fleets.moveDevice(id, body.fleetId);
+    return this.fleets.moveDevice(id, body.fleetId, actor);
   }
 }

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { ConfigMap, CreateFleetRequest, DeviceView, FleetView, Release, SetFleetTargetResponse } from '@flotilla/shared';
+import type { OperatorPrincipal } from '../auth/operator-principal';
 import { DevicesService } from '../devices/devices.service';
 import { HostPolicyService } from '../host-policy/host-policy.service';
 import { isUuid } from '../ids';
+import { GrantedFleetNeedsAdminError } from '../registries/registries.errors';
+import { RegistriesService } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
 import { toFleetView } from './fleet.mapper';
 import { FleetRepository } from './fleet.repository';
@@ -22,6 +25,7 @@ export class FleetsService {
     private readonly devices: DevicesService,
     private readonly releases: ReleasesService,
     private readonly hostPolicy: HostPolicyService,
+    private readonly registries: RegistriesService,
   ) {}
 
   async create(request: CreateFleetRequest): Promise<FleetView> {
@@ -73,8 +77,11 @@ export class FleetsService {
   }
 
   /** Moves a device into `fleetId` (null: out of any fleet); an unpinned device takes the fleet's target. */
-  async moveDevice(deviceId: string, fleetId: string | null): Promise<DeviceView> {
+  /** Into a fleet holding a registry login grant only with an admin key: its devices may receive that login. */
+  async moveDevice(deviceId: string, fleetId: string | null, actor: OperatorPrincipal): Promise<DeviceView> {
     if (fleetId !== null) await this.assertExists(fleetId);
+    if (fleetId !== null && actor.role !== 'admin' && (await this.registries.fleetHasGrants(fleetId)))
+      throw new GrantedFleetNeedsAdminError(fleetId, 'moving a device into it');
     // A pinned device keeps its release, so the release must suit where it moves to.
     const { pinnedReleaseId } = await this.devices.get(deviceId);
     if (pinnedReleaseId) await this.hostPolicy.checkFleet(fleetId, (await this.releases.getForDelivery(pinnedReleaseId)).assembly);

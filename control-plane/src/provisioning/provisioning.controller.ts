@@ -7,6 +7,8 @@ import {
   type ProvisioningTokenView,
   type RegisterDeviceResponse,
 } from '@flotilla/shared';
+import { Actor } from '../auth/actor.decorator';
+import type { OperatorPrincipal } from '../auth/operator-principal';
 import { Public } from '../auth/public.decorator';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { ProvisioningService, type RequestOrigin } from './provisioning.service';
@@ -26,8 +28,9 @@ export class ProvisioningController {
   createToken(
     @Body(new ZodBodyPipe(CreateProvisioningTokenRequest)) body: CreateProvisioningTokenRequest,
     @Req() req: HttpRequest,
+    @Actor() actor: OperatorPrincipal,
   ): Promise<ProvisioningTokenView> {
-    return this.provisioning.createToken(body, origin(req));
+    return this.provisioning.createToken(body, origin(req), actor);
   }
 
   @Post('fleets/:id/provisioning-tokens')
@@ -35,8 +38,9 @@ export class ProvisioningController {
     @PathParam('id', 'uuid') fleetId: string,
     @Body(new ZodBodyPipe(CreateProvisioningTokenRequest)) body: CreateProvisioningTokenRequest,
     @Req() req: HttpRequest,
+    @Actor() actor: OperatorPrincipal,
   ): Promise<ProvisioningTokenView> {
-    return this.provisioning.createToken({ ...body, fleetId }, origin(req));
+    return this.provisioning.createToken({ ...body, fleetId }, origin(req), actor);
   }
 
   /** No device can register with the token afterwards; devices registered with it are not affected. */

@@ -8,9 +8,12 @@ import {
   type RegisterDeviceRequest,
   type RegisterDeviceResponse,
 } from '@flotilla/shared';
+import type { OperatorPrincipal } from '../auth/operator-principal';
 import { DevicesService } from '../devices/devices.service';
 import { FleetsService } from '../fleets/fleets.service';
 import { isUuid } from '../ids';
+import { GrantedFleetNeedsAdminError } from '../registries/registries.errors';
+import { RegistriesService } from '../registries/registries.service';
 import { SigningService } from '../signing/signing.service';
 import { MQTT_ENDPOINT, type MqttEndpoint } from './mqtt-endpoint';
 import { newProvisioningToken, provisioningTokenHash } from './provisioning-token';
@@ -48,14 +51,23 @@ export class ProvisioningService {
     private readonly devices: DevicesService,
     private readonly fleets: FleetsService,
     private readonly signing: SigningService,
+    private readonly registries: RegistriesService,
     @Inject(MQTT_ENDPOINT) private readonly mqtt: MqttEndpoint,
     @Inject(PROVISIONING_SETTINGS) private readonly settings: ProvisioningSettings,
   ) {}
 
-  /** A token (shown once) and a ready `provisioning.json` carrying it and the release-signing keys. */
-  async createToken(request: CreateProvisioningTokenRequest, origin: RequestOrigin): Promise<ProvisioningTokenView> {
+  /**
+   * A token (shown once) and a ready `provisioning.json` carrying it and the release-signing keys.
+   * The token remembers whether an admin made it: only devices registered with such a token may
+   * receive registry logins (`planRegistryAccess`), and only an admin makes tokens for a fleet
+   * that holds a login grant.
+   */
+  async createToken(request: CreateProvisioningTokenRequest, origin: RequestOrigin, actor: OperatorPrincipal): Promise<ProvisioningTokenView> {
     if (request.fleetId) await this.fleets.assertExists(request.fleetId);
     const fleetId = request.fleetId ?? null;
+    const createdByAdmin = actor.role === 'admin';
+    if (fleetId && !createdByAdmin && (await this.registries.fleetHasGrants(fleetId)))
+      throw new GrantedFleetNeedsAdminError(fleetId, 'a provisioning token for it');
     const token = newProvisioningToken();
     const row = await this.tokens.create({
       id: randomUUID(),
@@ -63,6 +75,7 @@ export class ProvisioningService {
       maxUses: request.maxUses,
       expiresInSeconds: request.expiresInSeconds,
       fleetId,
+      createdByAdmin,
     });
     return {
       ...this.view(row),
@@ -94,7 +107,12 @@ export class ProvisioningService {
     if (!hash) throw new ProvisioningTokenInvalidError();
     const outcome = await this.tokens.consume(hash);
     if (outcome.status !== 'consumed') throw refusal(outcome.status);
-    const credential = await this.devices.create({ name: request.name, board: request.board, fleetId: outcome.fleetId });
+    const credential = await this.devices.create({
+      name: request.name,
+      board: request.board,
+      fleetId: outcome.fleetId,
+      registeredByAdmin: outcome.createdByAdmin,
+    });
     return {
       deviceId: credential.deviceId,
       password: credential.password,

@@ -18,7 +18,7 @@ describe('imageSizeLookup', () => {
       if (!init.headers.authorization) return new Response('', { status: 401, headers: { 'www-authenticate': 'Basic realm="r"' } });
       return new Response(JSON.stringify(manifest), { status: 200 });
     };
-    const sizeOf = imageSizeLookup(async (registry) => ({ registry, username: 'ci', password: 'pw' }), get);
+    const sizeOf = imageSizeLookup(async () => ({ registry: 'registry.example.com', username: 'ci', password: 'pw' }), get);
     expect(await sizeOf(`registry.example.com/app@${digest}`, 'arm64')).toBe(1234);
     expect(await sizeOf(`registry.example.com/app@${digest}`, 'arm64')).toBe(1234);
     expect(asked).toEqual([

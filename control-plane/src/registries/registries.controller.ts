@@ -1,17 +1,32 @@
-import { Body, Controller, Delete, Get, Put, Req } from '@nestjs/common';
-import { PathParam } from '../http/path-param';
-import { SetRegistryCredentialsRequest, type RegistryCredentialsView } from '@flotilla/shared';
+import { Body, Controller, Delete, Get, Inject, Put, Req } from '@nestjs/common';
+import {
+  SetRegistryCredentialsRequest,
+  SetRegistryTokenAuthRequest,
+  type RegistryCredentialsView,
+  type RegistryTokenAuthView,
+} from '@flotilla/shared';
 import { Actor, noteAuditBefore } from '../auth/actor.decorator';
 import type { OperatorPrincipal, OperatorRequest } from '../auth/operator-principal';
 import { RequireRole } from '../auth/require-role.decorator';
+import { PathParam } from '../http/path-param';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
-import { RegistriesService } from './registries.service';
+import { REGISTRY_SETTINGS, RegistriesService, type RegistrySettings } from './registries.service';
+import { RegistryTokenAuthService } from './tokens/registry-token-auth.service';
+
+interface HttpRequest extends OperatorRequest {
+  protocol: string;
+  hostname: string;
+}
 
 /** Admin only, reads included: who can pull from where is an administrator's business. */
 @Controller('api/v1/registries')
 @RequireRole('admin')
 export class RegistriesController {
-  constructor(private readonly registries: RegistriesService) {}
+  constructor(
+    private readonly registries: RegistriesService,
+    private readonly tokenAuth: RegistryTokenAuthService,
+    @Inject(REGISTRY_SETTINGS) private readonly settings: RegistrySettings,
+  ) {}
 
   @Get()
   list(): Promise<RegistryCredentialsView[]> {
@@ -35,5 +50,55 @@ export class RegistriesController {
     const removed = await this.registries.remove(host);
     noteAuditBefore(request, removed);
     return removed;
+  }
+
+  /** From now on, devices of the fleet that an admin's provisioning token registered receive the login. */
+  @Put(':host/grants/:fleetId')
+  async grant(
+    @PathParam('host', 'registryHost') host: string,
+    @PathParam('fleetId', 'uuid') fleetId: string,
+    @Actor() actor: OperatorPrincipal,
+    @Req() request: OperatorRequest,
+  ): Promise<RegistryCredentialsView> {
+    const { before, after } = await this.registries.grant(host, fleetId, actor);
+    noteAuditBefore(request, before);
+    return after;
+  }
+
+  @Delete(':host/grants/:fleetId')
+  async revokeGrant(@PathParam('host', 'registryHost') host: string, @PathParam('fleetId', 'uuid') fleetId: string, @Req() request: OperatorRequest): Promise<RegistryCredentialsView> {
+    const { before, after } = await this.registries.revokeGrant(host, fleetId);
+    noteAuditBefore(request, before);
+    return after;
+  }
+
+  @Get('token-auth')
+  listTokenAuth(@Req() request: HttpRequest): Promise<RegistryTokenAuthView[]> {
+    return this.tokenAuth.list(this.apiUrl(request));
+  }
+
+  /** Devices get short-lived pull tokens for this registry instead of any stored login. */
+  @Put(':host/token-auth')
+  async setTokenAuth(
+    @PathParam('host', 'registryHost') host: string,
+    @Body(new ZodBodyPipe(SetRegistryTokenAuthRequest)) body: SetRegistryTokenAuthRequest,
+    @Actor() actor: OperatorPrincipal,
+    @Req() request: HttpRequest,
+  ): Promise<RegistryTokenAuthView> {
+    const { before, after } = await this.tokenAuth.set(host, body, actor, this.apiUrl(request));
+    noteAuditBefore(request, before);
+    return after;
+  }
+
+  @Delete(':host/token-auth')
+  async removeTokenAuth(@PathParam('host', 'registryHost') host: string, @Req() request: HttpRequest): Promise<RegistryTokenAuthView> {
+    const removed = await this.tokenAuth.remove(host, this.apiUrl(request));
+    noteAuditBefore(request, removed);
+    return removed;
+  }
+
+  private apiUrl(request: HttpRequest): string {
+    const host = typeof request.headers.host === 'string' ? request.headers.host : request.hostname;
+    return this.settings.publicApiUrl ?? `${request.protocol}://${host}`;
   }
 }

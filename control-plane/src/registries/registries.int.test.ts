@@ -59,7 +59,7 @@ describe('registry credentials through the API', () => {
     const set = await put(PRIVATE, { username: 'alice', password: PASSWORD });
     expect(set.status).toBe(200);
     const view = (await set.json()) as RegistryCredentialsView;
-    expect(view).toEqual({ registry: PRIVATE, username: 'alice', updatedAt: expect.any(String), updatedBy: 'bootstrap' });
+    expect(view).toEqual({ registry: PRIVATE, username: 'alice', updatedAt: expect.any(String), updatedBy: 'bootstrap', grantedFleetIds: [] });
 
     // Host names are case-insensitive, so the same row is replaced.
     const again = await put('Registry.Example.COM', { username: 'bob', password: PASSWORD });
@@ -118,14 +118,28 @@ describe('registry credentials through the API', () => {
   });
 });
 
+/** A device registered with an admin's provisioning token for a new fleet, which holds the grant of `registry`'s login. */
+async function grantedDevice(registry: string): Promise<{ deviceId: string; password: string }> {
+  const fleet = (await (await h.api('/api/v1/fleets', { method: 'POST', body: JSON.stringify({ name: `granted-${Date.now()}` }) })).json()) as {
+    id: string;
+  };
+  expect((await h.api(`/api/v1/registries/${registry}/grants/${fleet.id}`, { method: 'PUT' })).status).toBe(200);
+  const token = (await (await h.api(`/api/v1/fleets/${fleet.id}/provisioning-tokens`, { method: 'POST', body: '{}' })).json()) as {
+    token: string;
+  };
+  const res = await h.api('/api/v1/devices/register', { method: 'POST', auth: false, body: JSON.stringify({ token: token.token }) });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { deviceId: string; password: string };
+}
+
 describe('registry credentials in the desired message', () => {
-  it('go to a device with the logins of the registries its release pulls from, and no others', async () => {
+  it('go to a device of a granted fleet with the logins of the registries its release pulls from, and no others', async () => {
     await put(PRIVATE, { username: 'alice', password: PASSWORD });
     await put('registry.example.com', { username: 'dave', password: 'unrelated' });
     const mixed = await publish('1.0.0', [image(PRIVATE, 'app'), image('127.0.0.1:5000', 'open')]);
     const open = await publish('2.0.0', [image('127.0.0.1:5000', 'open')]);
 
-    const device = await h.registerDevice('private-puller');
+    const device = await grantedDevice(PRIVATE);
     const client = await h.connectDevice(device);
     await client.subscribeAsync(deviceTopic(device.deviceId, 'desired'), { qos: 1 });
 

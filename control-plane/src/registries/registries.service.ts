@@ -1,27 +1,38 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   RegistryHost,
+  imageRegistry,
+  imageRepository,
   type RegistryAuth,
   type RegistryCredentialsView,
   type Release,
   type SetRegistryCredentialsRequest,
 } from '@flotilla/shared';
 import type { OperatorPrincipal } from '../auth/operator-principal';
+import { FleetNotFoundError } from '../fleets/fleets.errors';
 import { RegistryCredentialsRepository, type RegistryCredentialsRow } from './registry-credentials.repository';
-import { InvalidRegistryHostError, RegistryCredentialsNotFoundError } from './registries.errors';
+import { InvalidRegistryHostError, RegistryCredentialsNotFoundError, RegistryGrantNotFoundError } from './registries.errors';
 import { imageSizeLookup, type ImageSizeLookup } from './image-sizes';
-import { registryAuthForRelease, releaseRegistries, type StoredLogin } from './release-registries';
+import { planRegistryAccess, releaseRegistries, type DeviceStanding, type StoredLogin, type TokenSettings } from './registry-access';
 import { SecretBox } from './secret-box';
+import { RegistryTokenAuthService } from './tokens/registry-token-auth.service';
 
 export const REGISTRY_SECRET_BOX = Symbol('RegistrySecretBox');
+export const REGISTRY_SETTINGS = Symbol('RegistrySettings');
 
-/** The credentials a batch of desired messages carries, read once per registry for the whole batch. */
-export type RegistryAuthLookup = (release: Pick<Release, 'assembly'> | null) => Promise<RegistryAuth[]>;
+export interface RegistrySettings {
+  /** The API URL registries reach the control plane at (their token realm); otherwise the one the admin's request reached. */
+  publicApiUrl?: string;
+}
+
+/** The registry access a batch of desired messages carries; each registry's settings are read once for the whole batch. */
+export type RegistryAuthLookup = (release: Pick<Release, 'assembly'> | null, device: DeviceStanding) => Promise<RegistryAuth[]>;
 
 /**
- * Credentials for private registries, per registry host. The password is sealed before it is
- * stored and is never answered by the API nor logged; it leaves the control plane only in the
- * `desired` message of a device whose release pulls from that registry.
+ * Logins for private registries, per registry host, and the fleets they are granted to. The
+ * password is sealed before it is stored and is never answered by the API nor logged; it leaves
+ * the control plane only in the `desired` message of a device that may hold it
+ * (`planRegistryAccess`). Registries whose tokens this control plane issues get tokens instead.
  */
 @Injectable()
 export class RegistriesService {
@@ -30,6 +41,7 @@ export class RegistriesService {
   constructor(
     private readonly credentials: RegistryCredentialsRepository,
     @Inject(REGISTRY_SECRET_BOX) private readonly box: SecretBox,
+    private readonly tokens: RegistryTokenAuthService,
   ) {}
 
   async set(
@@ -58,44 +70,95 @@ export class RegistriesService {
     return toView(removed);
   }
 
-  /** A lookup for one publish (one device, or a batch): each registry's row is read at most once. */
-  lookup(): RegistryAuthLookup {
-    const logins = new Map<string, Promise<StoredLogin | undefined>>();
-    return async (release) => {
+  /** The caller has checked that the fleet exists. Answers the login's view before and after. */
+  async grant(host: string, fleetId: string, actor: OperatorPrincipal): Promise<{ before: RegistryCredentialsView; after: RegistryCredentialsView }> {
+    const registry = parseHost(host);
+    const [before] = await this.credentials.findByRegistries([registry]);
+    if (!before) throw new RegistryCredentialsNotFoundError(registry);
+    const after = await this.credentials.grant(registry, fleetId, actor.id);
+    if (after === 'no-fleet') throw new FleetNotFoundError(fleetId);
+    if (!after) throw new RegistryCredentialsNotFoundError(registry);
+    return { before: toView(before), after: toView(after) };
+  }
+
+  async revokeGrant(host: string, fleetId: string): Promise<{ before: RegistryCredentialsView; after: RegistryCredentialsView }> {
+    const registry = parseHost(host);
+    const [before] = await this.credentials.findByRegistries([registry]);
+    if (!before) throw new RegistryCredentialsNotFoundError(registry);
+    if (!(await this.credentials.revokeGrant(registry, fleetId))) throw new RegistryGrantNotFoundError(registry, fleetId);
+    return { before: toView(before), after: { ...toView(before), grantedFleetIds: before.grantedFleetIds.filter((f) => f !== fleetId) } };
+  }
+
+  fleetHasGrants(fleetId: string): Promise<boolean> {
+    return this.credentials.fleetHasGrants(fleetId);
+  }
+
+  /** A lookup for one publish (one device, or a batch): each registry's settings and login are read at most once. */
+  lookup(now: () => Date = () => new Date()): RegistryAuthLookup {
+    const read = memo((registry: string) => this.read(registry));
+    const tokenSettings = memo(async (registry: string) => (await this.tokens.settings([registry])).get(registry));
+    return async (release, device) => {
       const registries = releaseRegistries(release);
-      const found = new Map<string, StoredLogin>();
+      const tokenRegistries = new Map<string, TokenSettings>();
+      const logins = new Map<string, StoredLogin>();
       for (const registry of registries) {
-        let login = logins.get(registry);
-        if (!login) {
-          login = this.read(registry);
-          logins.set(registry, login);
+        const settings = await tokenSettings(registry);
+        if (settings) tokenRegistries.set(registry, settings);
+        else {
+          const login = await read(registry);
+          if (login) logins.set(registry, login);
         }
-        const value = await login;
-        if (value) found.set(registry, value);
       }
-      return registryAuthForRelease(release, found);
+      return planRegistryAccess(release, device, tokenRegistries, logins).map((plan) =>
+        plan.kind === 'token'
+          ? this.tokens.issue(plan.registry, plan, device.deviceId, plan.repositories, now())
+          : { registry: plan.registry, username: plan.username, password: plan.password },
+      );
     };
   }
 
-  /** Image sizes from the registries, with the stored logins (a rollout's dry run: how much each device downloads). */
+  /**
+   * Image sizes from the registries (a rollout's dry run: how much each device downloads), read
+   * with the control plane's own pull token for a token-issued registry, or the stored login.
+   */
   imageSizes(): ImageSizeLookup {
-    return imageSizeLookup(async (registry) => {
-      const login = await this.read(registry);
-      return login ? { registry, ...login } : undefined;
-    }, fetch);
+    return imageSizeLookup((ref) => this.controlPlaneAccess(ref), fetch);
+  }
+
+  /**
+   * How the control plane itself reads `ref` from its registry: a 5-minute pull token of its
+   * own for a token-issued registry, else the stored login (whatever its grants: they say which
+   * devices may hold it, and the control plane holds it anyway).
+   */
+  async controlPlaneAccess(ref: string): Promise<RegistryAuth | undefined> {
+    const registry = imageRegistry(ref);
+    const settings = (await this.tokens.settings([registry])).get(registry);
+    if (settings) return this.tokens.issue(registry, { ...settings, ttlSeconds: 300 }, 'flotilla-control-plane', [imageRepository(ref)], new Date());
+    const login = await this.read(registry);
+    return login ? { registry, username: login.username, password: login.password } : undefined;
   }
 
   private async read(registry: string): Promise<StoredLogin | undefined> {
     const [row] = await this.credentials.findByRegistries([registry]);
     if (!row) return undefined;
     try {
-      return { username: row.username, password: this.box.open(row.passwordSealed, registry) };
+      return { username: row.username, password: this.box.open(row.passwordSealed, registry), grantedFleetIds: row.grantedFleetIds };
     } catch (e) {
       // Devices then pull anonymously and say the registry refused them; the operator sets the credentials again.
       this.logger.error(`credentials for registry ${registry} are unreadable (${(e as Error).message}); set them again`);
       return undefined;
     }
   }
+}
+
+/** One call per key for the life of the returned function. */
+function memo<T>(load: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const seen = new Map<string, Promise<T>>();
+  return (key) => {
+    let value = seen.get(key);
+    if (!value) seen.set(key, (value = load(key)));
+    return value;
+  };
 }
 
 function parseHost(host: string): string {
@@ -105,5 +168,11 @@ function parseHost(host: string): string {
 }
 
 function toView(row: RegistryCredentialsRow): RegistryCredentialsView {
-  return { registry: row.registry, username: row.username, updatedAt: row.updatedAt.toISOString(), updatedBy: row.updatedBy };
+  return {
+    registry: row.registry,
+    username: row.username,
+    updatedAt: row.updatedAt.toISOString(),
+    updatedBy: row.updatedBy,
+    grantedFleetIds: row.grantedFleetIds,
+  };
 }

@@ -1,4 +1,4 @@
-import { DOCKER_HUB, RegistryHost, imageRegistry, registryAuthFor } from './registry-auth';
+import { DOCKER_HUB, RegistryAuth, RegistryHost, imageRegistry, imageRepository, registryAuthExpired, registryAuthFor } from './registry-auth';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 
@@ -16,6 +16,32 @@ describe('imageRegistry', () => {
   });
 });
 
+describe('imageRepository', () => {
+  it.each([
+    [`127.0.0.1:5001/team/web:1@${DIGEST}`, 'team/web'],
+    [`127.0.0.1:5001/web@${DIGEST}`, 'web'],
+    [`registry.example.com/a/b/c:tag`, 'a/b/c'],
+    [`localhost/app:1`, 'app'],
+    [`busybox@${DIGEST}`, 'library/busybox'],
+    [`team/app:1`, 'team/app'],
+  ])('%s names repository %s', (ref, repository) => {
+    expect(imageRepository(ref)).toBe(repository);
+  });
+});
+
+describe('RegistryAuth', () => {
+  it('is a login or a token, and only a token expires', () => {
+    const token = RegistryAuth.parse({ registry: 'r', token: 't', expiresAt: '2026-12-04T12:15:00Z', extra: 1 });
+    const login = RegistryAuth.parse({ registry: 'r', username: 'u', password: 'p' });
+    expect(token).toEqual({ registry: 'r', token: 't', expiresAt: '2026-12-04T12:15:00Z' });
+    expect(RegistryAuth.safeParse({ registry: 'r', token: 't' }).success).toBe(false);
+    const now = new Date('2026-12-04T12:14:00Z');
+    expect(registryAuthExpired(token, now)).toBe(false);
+    expect(registryAuthExpired(token, now, 60_000)).toBe(true);
+    expect(registryAuthExpired(login, new Date('2100-01-01'))).toBe(false);
+  });
+});
+
 describe('registryAuthFor', () => {
   const auths = [
     { registry: '127.0.0.1:5001', username: 'a', password: 'p1' },
@@ -23,8 +49,8 @@ describe('registryAuthFor', () => {
   ];
 
   it('picks the credentials of the image’s registry, and none for another registry', () => {
-    expect(registryAuthFor(`127.0.0.1:5001/x@${DIGEST}`, auths)?.username).toBe('a');
-    expect(registryAuthFor('busybox:1', auths)?.username).toBe('b');
+    expect(registryAuthFor(`127.0.0.1:5001/x@${DIGEST}`, auths)).toEqual(auths[0]);
+    expect(registryAuthFor('busybox:1', auths)).toEqual(auths[1]);
     expect(registryAuthFor(`127.0.0.1:5000/x@${DIGEST}`, auths)).toBeUndefined();
     expect(registryAuthFor(`127.0.0.1:5001/x@${DIGEST}`, undefined)).toBeUndefined();
   });

@@ -72,6 +72,19 @@ export function imageRegistry(ref: string): string {
   return DOCKER_HUB;
 }
 
+/**
+ * The repository an image reference names within its registry, as the registry's token scopes
+ * spell it: no host, no tag, no digest (`127.0.0.1:5001/team/web:1@sha256:…` → `team/web`).
+ * Docker Hub's one-word names live under `library/`.
+ */
+export function imageRepository(ref: string): string {
+  const slash = ref.indexOf('/');
+  const first = slash < 0 ? '' : ref.slice(0, slash);
+  const hasHost = first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const path = (hasHost ? ref.slice(slash + 1) : ref).replace(/@.*$/, '').replace(/:[^/]*$/, '');
+  return !hasHost && !path.includes('/') ? `library/${path}` : path;
+}
+
 /** The credentials to pull `ref` with, if `auths` has its registry's. */
 export function registryAuthFor(ref: string, auths: readonly RegistryAuth[] | undefined): RegistryAuth | undefined {
   if (!auths?.length) return undefined;

@@ -1,0 +1,61 @@
+import { imageRegistry, imageRepository, type Release } from '@flotilla/shared';
+
+/** What decides which registry secrets a device may receive. */
+export interface DeviceStanding {
+  deviceId: string;
+  fleetId: string | null;
+  /** Registered with a provisioning token an admin made; see `NewDevice.registeredByAdmin`. */
+  registeredByAdmin: boolean;
+}
+
+export interface StoredLogin {
+  username: string;
+  password: string;
+  grantedFleetIds: readonly string[];
+}
+
+export interface TokenSettings {
+  service: string;
+  ttlSeconds: number;
+}
+
+/** What a device is to be given for one registry: a login as stored, or a token to sign now. */
+export type RegistryAccessPlan =
+  | { registry: string; kind: 'login'; username: string; password: string }
+  | { registry: string; kind: 'token'; service: string; ttlSeconds: number; repositories: string[] };
+
+/** Every registry the release's components pull from, sorted. */
+export function releaseRegistries(release: Pick<Release, 'assembly'> | null): string[] {
+  return [...new Set(release?.assembly.components.map((c) => imageRegistry(c.image)) ?? [])].sort();
+}
+
+/**
+ * The registry access a device running `release` is given, registry by registry:
+ * - a registry whose tokens the control plane issues: a pull token for exactly the release's
+ *   repositories there (a token is harmless to whoever registered the device: it reads only
+ *   images the release names, for minutes);
+ * - any other registry with a stored login: the login, only when an admin granted it to the
+ *   device's fleet AND an admin's provisioning token registered the device. An operator can
+ *   register devices and move them, so without the second condition an operator key could
+ *   register its own "device" and read the password off its `desired`.
+ * Token issuing wins when a registry has both. Nothing for registries without either.
+ */
+export function planRegistryAccess(
+  release: Pick<Release, 'assembly'> | null,
+  device: DeviceStanding,
+  tokenRegistries: ReadonlyMap<string, TokenSettings>,
+  logins: ReadonlyMap<string, StoredLogin>,
+): RegistryAccessPlan[] {
+  return releaseRegistries(release).flatMap((registry): RegistryAccessPlan[] => {
+    const token = tokenRegistries.get(registry);
+    if (token) {
+      const repositories = [
+        ...new Set(release!.assembly.components.filter((c) => imageRegistry(c.image) === registry).map((c) => imageRepository(c.image))),
+      ].sort();
+      return [{ registry, kind: 'token', service: token.service, ttlSeconds: token.ttlSeconds, repositories }];
+    }
+    const login = logins.get(registry);
+    if (!login || !device.registeredByAdmin || device.fleetId === null || !login.grantedFleetIds.includes(device.fleetId)) return [];
+    return [{ registry, kind: 'login', username: login.username, password: login.password }];
+  });
+}
