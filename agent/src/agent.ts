@@ -24,6 +24,7 @@ import type { Clock } from './support/clock';
 import { errorMessage } from './support/errors';
 import type { Logger } from './support/logger';
 import type { Phase, Slot } from './update/machine';
+import { RegistryAccess } from './update/registry-access';
 import { Updater, type UpdaterDeps, type UpdaterSettings } from './update/updater';
 import { AGENT_VERSION } from './version';
 
@@ -56,7 +57,7 @@ export const DEFAULT_SETTINGS: AgentSettings = {
   osTickMs: 3_000,
 };
 
-export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlaneConnected' | 'settings'> & {
+export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlaneConnected' | 'registryAccess' | 'settings'> & {
   runtime: ContainerRuntime;
   clock: Clock;
   logger: Logger;
@@ -86,6 +87,7 @@ const MAX_BATCH = 1_000;
 export class Agent {
   private readonly settings: AgentSettings;
   readonly updater: Updater;
+  private readonly registryAccess: RegistryAccess;
   private uplink: Uplink | undefined;
   private lastReport = '';
   private reporting: Promise<void> = Promise.resolve();
@@ -97,8 +99,16 @@ export class Agent {
 
   constructor(private readonly deps: AgentDeps) {
     this.settings = { ...DEFAULT_SETTINGS, ...deps.settings };
+    this.registryAccess = new RegistryAccess({
+      clock: deps.clock,
+      askRefresh: () => {
+        deps.logger.info('registry token expired; asking for fresh ones', { rev: this.heldRev() });
+        this.uplink?.publish('desired/get', { schema: PROTOCOL_SCHEMA, rev: this.heldRev(), refresh: true });
+      },
+    });
     this.updater = new Updater({
       ...deps,
+      registryAccess: this.registryAccess,
       controlPlaneConnected: () => this.uplink?.connected ?? false,
       onChange: () => this.scheduleReport(),
       onEvent: (kind, message, slot, phase) => this.event(kind, message, slot, phase),
@@ -157,7 +167,11 @@ export class Agent {
       return;
     }
     if (!outcome.ok) {
-      if (outcome.code === 'duplicate') return this.deps.logger.info('desired state already held, ignored', { rev: outcome.rev });
+      if (outcome.code === 'duplicate') {
+        // A verified statement of the rev held: the answer to a refresh, its registry tokens fresh.
+        if (outcome.statement) this.refreshed(Desired.parse(outcome.statement));
+        return this.deps.logger.info('desired state already held; registry access refreshed from it', { rev: outcome.rev });
+      }
       this.deps.logger.warn('desired state refused', { code: outcome.code, reason: outcome.reason });
       return this.eventWithRev('desired-refused', `${outcome.code}: ${outcome.reason}`, outcome.rev);
     }
@@ -170,6 +184,17 @@ export class Agent {
     }
     // The updater and its journal keep the desired state proper; the envelope's fields did their work here.
     this.desire(Desired.parse(statement));
+  }
+
+  /**
+   * The answer to a refresh: the held rev again (signed, for this device, fresh: the gate
+   * checked), whose registry access (fresh tokens) is all that is taken from it. Anything else
+   * about a rev is settled when it first arrives. A replay of an older statement of the same rev
+   * could only hand back older tokens, which the agent asks past again once they run out.
+   */
+  private refreshed(desired: Desired): void {
+    if (desired.rev !== this.heldRev()) return;
+    this.registryAccess.refreshed(desired.rev, desired.registryAuth ?? []);
   }
 
   desire(desired: Desired): void {

@@ -18,8 +18,11 @@ export type GateOutcome =
       /** Keys trusted from now on (their endorsement chain came with the statement) and keys revoked by it. */
       learned: { added: EndorsedReleaseKey[]; revoked: string[] };
     }
-  /** `duplicate`: the rev already held, delivered again; not worth an event. */
-  | { ok: false; code: DesiredRefusalCode | 'duplicate'; reason: string; rev?: number };
+  /**
+   * `duplicate`: the rev already held, delivered again; not worth an event. Its `statement` is
+   * verified (signature, device, freshness): the answer to a refresh carries fresh registry tokens.
+   */
+  | { ok: false; code: DesiredRefusalCode | 'duplicate'; reason: string; rev?: number; statement?: DesiredStatement };
 
 export interface GateDeps {
   deviceId: string;
@@ -75,7 +78,7 @@ export class DesiredGate {
       watermark: this.watermark,
       heldRev: this.deps.heldRev(),
     });
-    if (!admission.ok) return { ...admission, rev };
+    if (!admission.ok) return admission.code === 'duplicate' ? { ...admission, rev, statement } : { ...admission, rev };
     await this.deps.watermark.write(admission.watermark);
     this.watermark = admission.watermark;
     const vouched = vouchedKeyIds(signature.keyId, statement.keyEndorsements ?? []);

@@ -1,4 +1,4 @@
-import { registryAuthFor, type RegistryAuth } from '@flotilla/shared';
+import type { RegistryAuth } from '@flotilla/shared';
 import type { ContainerRuntime, PullProgress } from '../runtime/container-runtime';
 import { LABEL, resourceLabels } from '../runtime/labels';
 import type { Clock } from '../support/clock';
@@ -12,8 +12,8 @@ export interface ExecuteContext {
   healthTimeoutMs: number;
   healthPollMs: number;
   onPullProgress?: (image: string, progress: PullProgress) => void;
-  /** Logins for private registries, from the desired envelope of the slot being applied. */
-  registryAuth?: readonly RegistryAuth[] | undefined;
+  /** The registry access to pull an image with, for the slot being applied (`RegistryAccess.forPull`). */
+  authFor?: ((ref: string) => RegistryAuth | undefined) | undefined;
   signal?: AbortSignal;
 }
 
@@ -24,8 +24,8 @@ export const executors: { [A in StepAction]: Executor<A> } = {
   'create-network': (s, { runtime }) => runtime.ensureNetwork(s.network, resourceLabels(s.assembly)),
   'create-volume': (s, { runtime }) => runtime.ensureVolume(s.volume, resourceLabels(s.assembly)),
   'remove-network': (s, { runtime }) => runtime.removeNetwork(s.network),
-  pull: (s, { runtime, onPullProgress, registryAuth }) =>
-    runtime.pullImage(s.image, onPullProgress && ((p) => onPullProgress(s.image, p)), registryAuthFor(s.image, registryAuth)),
+  pull: (s, { runtime, onPullProgress, authFor }) =>
+    runtime.pullImage(s.image, onPullProgress && ((p) => onPullProgress(s.image, p)), authFor?.(s.image)),
   stop: (s, { runtime }) => runtime.stop(s.container),
   remove: (s, { runtime }) => runtime.remove(s.container),
   'create-and-start': async (s, { runtime }) => {

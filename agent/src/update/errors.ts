@@ -25,3 +25,11 @@ export class NothingToRollBackError extends AgentError {
     });
   }
 }
+
+/** Transient: the slot's token for a registry ran out; fresh ones were asked for and the pull is retried. */
+export class RegistryTokenExpiredError extends AgentError {
+  readonly code = 'registry-token-expired';
+  constructor(registry: string) {
+    super(`the pull token for registry ${registry} has expired; fresh ones were asked for, the pull is retried`);
+  }
+}

@@ -4,6 +4,7 @@ import { ImagePullError, RegistryAuthError } from '../runtime/errors';
 import { InMemoryRuntime } from '../runtime/in-memory-runtime';
 import { instantClock } from '../support/test-clock';
 import { fetchImages } from './fetch';
+import { RegistryAccess } from './registry-access';
 
 const A = 'registry.local/a@sha256:' + 'a'.repeat(64);
 const B = 'registry.local/b@sha256:' + 'b'.repeat(64);
@@ -35,6 +36,7 @@ function options(runtime: InMemoryRuntime, progress: UpdateProgress[], retries: 
     ]),
     onProgress: (p: UpdateProgress) => progress.push(p),
     onRetry: (m: string) => retries.push(m),
+    authFor: () => undefined,
   };
 }
 
@@ -77,17 +79,49 @@ describe('fetchImages (FETCH)', () => {
     }
     const runtime = new LoginRuntime();
     [A, PUBLIC].forEach((i) => runtime.registry.add(i));
-    await fetchImages([A, PUBLIC], {
-      ...options(runtime, []),
+    const slot = {
+      rev: 1,
       registryAuth: [
         { registry: 'registry.local', username: 'alice', password: 'p' },
         { registry: 'elsewhere.local', username: 'bob', password: 'q' },
       ],
-    });
+    };
+    const access = new RegistryAccess({ clock: instantClock(), askRefresh: () => undefined });
+    await fetchImages([A, PUBLIC], { ...options(runtime, []), authFor: (ref) => access.forPull(ref, slot) });
     expect(used).toEqual([
       [A, 'alice'],
       [PUBLIC, undefined],
     ]);
+  });
+
+  it('does not pull with an expired token: asks for fresh ones once, and the retry pulls with them', async () => {
+    const tokens: (string | undefined)[] = [];
+    class TokenRuntime extends InMemoryRuntime {
+      override async pullImage(ref: string, onProgress?: (p: PullProgress) => void, auth?: RegistryAuth): Promise<void> {
+        tokens.push(auth && 'token' in auth ? auth.token : undefined);
+        return super.pullImage(ref, onProgress);
+      }
+    }
+    const runtime = new TokenRuntime();
+    runtime.registry.add(A);
+    const clock = instantClock();
+    const soon = (s: number) => new Date(clock.now().getTime() + s * 1000).toISOString();
+    const slot = { rev: 4, registryAuth: [{ registry: 'registry.local', token: 'stale', expiresAt: soon(10) }] };
+    let asked = 0;
+    const access = new RegistryAccess({
+      clock,
+      askRefresh: () => {
+        asked++;
+        // The control plane's answer: the same rev, fresh tokens (for another rev they are not used).
+        access.refreshed(3, [{ registry: 'registry.local', token: 'wrong-rev', expiresAt: soon(900) }]);
+        access.refreshed(4, [{ registry: 'registry.local', token: 'fresh', expiresAt: soon(900) }]);
+      },
+    });
+    const retries: string[] = [];
+    await fetchImages([A], { ...options(runtime, [], retries), authFor: (ref) => access.forPull(ref, slot) });
+    expect(asked).toBe(1);
+    expect(retries).toEqual([expect.stringMatching(/pull token for registry registry.local has expired/)]);
+    expect(tokens).toEqual(['fresh']);
   });
 
   it('gives up at once, without retrying, when the registry refuses the login', async () => {

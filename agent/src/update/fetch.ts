@@ -1,4 +1,4 @@
-import { registryAuthFor, type RegistryAuth, type UpdateProgress } from '@flotilla/shared';
+import type { RegistryAuth, UpdateProgress } from '@flotilla/shared';
 import type { ContainerRuntime, PullProgress } from '../runtime/container-runtime';
 import { backoffMs, type Clock } from '../support/clock';
 import { errorMessage, isTerminal } from '../support/errors';
@@ -9,8 +9,8 @@ export interface FetchOptions {
   signal: AbortSignal;
   /** Sizes VERIFY learned from the registry, by image reference. */
   knownSizes: ReadonlyMap<string, number>;
-  /** Logins for private registries, from the candidate's desired envelope. */
-  registryAuth?: readonly RegistryAuth[] | undefined;
+  /** The access to pull `ref` with (`RegistryAccess.forPull`); may throw a transient error for an expired token. */
+  authFor: (ref: string) => RegistryAuth | undefined;
   onProgress: (progress: UpdateProgress) => void;
   /** A transient failure that will be retried, for the reported state. */
   onRetry: (message: string) => void;
@@ -55,7 +55,7 @@ export async function fetchImages(images: readonly string[], options: FetchOptio
             if (p.status === 'Downloading') layers.set(key, { current: p.current ?? 0, total: p.total });
             report();
           },
-          registryAuthFor(image, options.registryAuth),
+          options.authFor(image),
         );
         break;
       } catch (err) {

@@ -1,5 +1,4 @@
 import {
-  registryAuthFor,
   type DeviceEvent,
   type RegistryAuth,
   type ReleaseKey,
@@ -20,6 +19,7 @@ import { judgeGate } from './gate';
 import type { ImageLedger } from './image-ledger';
 import { heldRev, slotToRun, transition, type Phase, type Slot, type UpdateEvent, type UpdateState } from './machine';
 import { preflight, type ImageFacts } from './preflight';
+import type { RegistryAccess } from './registry-access';
 import { describeSlot, imagesOf, imagesToFetch, slotRef } from './slots';
 
 export interface UpdaterSettings {
@@ -60,6 +60,8 @@ export interface UpdaterDeps {
   /** `auth`: the login for the image's registry, when the desired envelope carried one. */
   imageFacts: (ref: string, architecture: string, auth?: RegistryAuth) => Promise<Pick<ImageFacts, 'architectures' | 'sizeBytes'>>;
   controlPlaneConnected: () => boolean;
+  /** Which login or token each pull and manifest read uses, refreshed as tokens expire. */
+  registryAccess: RegistryAccess;
   /** The update status changed: the agent reports. */
   onChange: () => void;
   onEvent: (kind: UpdateEventKind, message: string, slot: Slot | null, phase: Phase) => void;
@@ -237,7 +239,7 @@ export class Updater {
     const images: ImageFacts[] = await Promise.all(
       imagesOf(candidate).map(async (ref) => {
         const present = await this.deps.runtime.hasImage(ref);
-        const auth = registryAuthFor(ref, candidate.registryAuth);
+        const auth = this.deps.registryAccess.forRead(ref, candidate);
         return { ref, present, ...(present ? {} : await this.deps.imageFacts(ref, engine.architecture, auth)) };
       }),
     );
@@ -287,7 +289,7 @@ export class Updater {
       clock: this.deps.clock,
       signal,
       knownSizes: this.sizes,
-      registryAuth: candidate.registryAuth,
+      authFor: (ref) => this.deps.registryAccess.forPull(ref, candidate),
       onProgress: (progress) => {
         this.progress = progress;
         const now = this.deps.clock.now().getTime();
@@ -313,7 +315,7 @@ export class Updater {
   /** Pulls it makes (switch-then-download components, images removed by hand) use the slot's registry logins. */
   private reconciler(signal: AbortSignal, slot: Slot): Reconciler {
     return new Reconciler({
-      registryAuth: slot.registryAuth,
+      authFor: (ref) => this.deps.registryAccess.forPull(ref, slot),
       runtime: this.deps.runtime,
       clock: this.deps.clock,
       logger: this.deps.logger,
