@@ -1,10 +1,4 @@
-import {
-  type DeviceEvent,
-  type RegistryAuth,
-  type ReleaseKey,
-  type UpdateProgress,
-  type UpdateStatus,
-} from '@flotilla/shared';
+import { type DeviceEvent, type RegistryAuth, type ReleaseKey, type UpdateProgress, type UpdateStatus } from '@flotilla/shared';
 import type { ReleaseKeySource } from '../provisioning/trusted-key-store';
 import { Reconciler } from '../reconcile/reconciler';
 import { targetFromDesired } from '../reconcile/target';

@@ -13,7 +13,7 @@ export interface NewProvisioningToken {
 }
 
 export type ConsumeOutcome =
-  | { status: 'consumed'; fleetId: string | null; createdByAdmin: boolean } | { status: 'unknown' | 'expired' | 'exhausted' | 'revoked' };
+  { status: 'consumed'; fleetId: string | null; createdByAdmin: boolean } | { status: 'unknown' | 'expired' | 'exhausted' | 'revoked' };
 
 /** The only code that reads or writes `provisioning_tokens`. */
 @Injectable()

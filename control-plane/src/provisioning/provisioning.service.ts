@@ -62,7 +62,11 @@ export class ProvisioningService {
    * receive registry logins (`planRegistryAccess`), and only an admin makes tokens for a fleet
    * that holds a login grant.
    */
-  async createToken(request: CreateProvisioningTokenRequest, origin: RequestOrigin, actor: OperatorPrincipal): Promise<ProvisioningTokenView> {
+  async createToken(
+    request: CreateProvisioningTokenRequest,
+    origin: RequestOrigin,
+    actor: OperatorPrincipal,
+  ): Promise<ProvisioningTokenView> {
     if (request.fleetId) await this.fleets.assertExists(request.fleetId);
     const fleetId = request.fleetId ?? null;
     const createdByAdmin = actor.role === 'admin';

@@ -26,7 +26,10 @@ export class RegistryTokenAuthNotFoundError extends NotFoundError {
 
 export class RegistryGrantNotFoundError extends NotFoundError {
   constructor(registry: string, fleetId: string) {
-    super('registry_grant_not_found', `the login for ${registry} is not granted to fleet ${fleetId}; GET /api/v1/registries lists the grants`);
+    super(
+      'registry_grant_not_found',
+      `the login for ${registry} is not granted to fleet ${fleetId}; GET /api/v1/registries lists the grants`,
+    );
   }
 }
 

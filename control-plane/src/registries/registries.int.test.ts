@@ -59,7 +59,13 @@ describe('registry credentials through the API', () => {
     const set = await put(PRIVATE, { username: 'alice', password: PASSWORD });
     expect(set.status).toBe(200);
     const view = (await set.json()) as RegistryCredentialsView;
-    expect(view).toEqual({ registry: PRIVATE, username: 'alice', updatedAt: expect.any(String), updatedBy: 'bootstrap', grantedFleetIds: [] });
+    expect(view).toEqual({
+      registry: PRIVATE,
+      username: 'alice',
+      updatedAt: expect.any(String),
+      updatedBy: 'bootstrap',
+      grantedFleetIds: [],
+    });
 
     // Host names are case-insensitive, so the same row is replaced.
     const again = await put('Registry.Example.COM', { username: 'bob', password: PASSWORD });
@@ -120,7 +126,9 @@ describe('registry credentials through the API', () => {
 
 /** A device registered with an admin's provisioning token for a new fleet, which holds the grant of `registry`'s login. */
 async function grantedDevice(registry: string): Promise<{ deviceId: string; password: string }> {
-  const fleet = (await (await h.api('/api/v1/fleets', { method: 'POST', body: JSON.stringify({ name: `granted-${Date.now()}` }) })).json()) as {
+  const fleet = (await (
+    await h.api('/api/v1/fleets', { method: 'POST', body: JSON.stringify({ name: `granted-${Date.now()}` }) })
+  ).json()) as {
     id: string;
   };
   expect((await h.api(`/api/v1/registries/${registry}/grants/${fleet.id}`, { method: 'PUT' })).status).toBe(200);

@@ -71,7 +71,10 @@ describe('RegistriesService.lookup', () => {
     );
     const [auth] = await service.lookup(() => now)(release(`own.example.com/team/web@${DIGEST}`), granted);
     expect(auth).toMatchObject({ registry: 'own.example.com', expiresAt: '2026-12-04T12:10:00.000Z' });
-    const claims = JSON.parse(Buffer.from((auth as { token: string }).token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    const claims = JSON.parse(Buffer.from((auth as { token: string }).token.split('.')[1]!, 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
     expect(claims).toMatchObject({ sub: 'dev-a', aud: 'own', access: [{ type: 'repository', name: 'team/web', actions: ['pull'] }] });
     expect(JSON.stringify(auth)).not.toContain('never-sent');
   });

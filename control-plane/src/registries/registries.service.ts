@@ -71,7 +71,11 @@ export class RegistriesService {
   }
 
   /** The caller has checked that the fleet exists. Answers the login's view before and after. */
-  async grant(host: string, fleetId: string, actor: OperatorPrincipal): Promise<{ before: RegistryCredentialsView; after: RegistryCredentialsView }> {
+  async grant(
+    host: string,
+    fleetId: string,
+    actor: OperatorPrincipal,
+  ): Promise<{ before: RegistryCredentialsView; after: RegistryCredentialsView }> {
     const registry = parseHost(host);
     const [before] = await this.credentials.findByRegistries([registry]);
     if (!before) throw new RegistryCredentialsNotFoundError(registry);
@@ -133,7 +137,8 @@ export class RegistriesService {
   async controlPlaneAccess(ref: string): Promise<RegistryAuth | undefined> {
     const registry = imageRegistry(ref);
     const settings = (await this.tokens.settings([registry])).get(registry);
-    if (settings) return this.tokens.issue(registry, { ...settings, ttlSeconds: 300 }, 'flotilla-control-plane', [imageRepository(ref)], new Date());
+    if (settings)
+      return this.tokens.issue(registry, { ...settings, ttlSeconds: 300 }, 'flotilla-control-plane', [imageRepository(ref)], new Date());
     const login = await this.read(registry);
     return login ? { registry, username: login.username, password: login.password } : undefined;
   }

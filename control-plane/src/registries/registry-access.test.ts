@@ -26,9 +26,9 @@ describe('releaseRegistries', () => {
 
 describe('planRegistryAccess', () => {
   it('hands a granted login to an admin-registered device of a granted fleet, for registries the release uses only', () => {
-    expect(planRegistryAccess(release(`127.0.0.1:5001/a@${DIGEST}`, `127.0.0.1:5000/open@${DIGEST}`), adminDevice, tokens, logins)).toEqual([
-      { registry: '127.0.0.1:5001', kind: 'login', username: 'alice', password: 'p1' },
-    ]);
+    expect(planRegistryAccess(release(`127.0.0.1:5001/a@${DIGEST}`, `127.0.0.1:5000/open@${DIGEST}`), adminDevice, tokens, logins)).toEqual(
+      [{ registry: '127.0.0.1:5001', kind: 'login', username: 'alice', password: 'p1' }],
+    );
   });
 
   it.each<[string, DeviceStanding]>([
@@ -46,7 +46,12 @@ describe('planRegistryAccess', () => {
 
   it("plans a token for a token-issued registry, scoped to the release's repositories there, whoever registered the device", () => {
     const operatorDevice = { deviceId: 'dev-o', fleetId: null, registeredByAdmin: false };
-    const r = release(`own.example.com/team/web:1@${DIGEST}`, `own.example.com/team/api@${DIGEST}`, `own.example.com/team/web@${DIGEST}`, `busybox@${DIGEST}`);
+    const r = release(
+      `own.example.com/team/web:1@${DIGEST}`,
+      `own.example.com/team/api@${DIGEST}`,
+      `own.example.com/team/web@${DIGEST}`,
+      `busybox@${DIGEST}`,
+    );
     expect(planRegistryAccess(r, operatorDevice, tokens, logins)).toEqual([
       { registry: 'own.example.com', kind: 'token', service: 'own', ttlSeconds: 900, repositories: ['team/api', 'team/web'] },
     ]);

@@ -1,4 +1,12 @@
-import { DOCKER_HUB, RegistryAuth, RegistryHost, imageRegistry, imageRepository, registryAuthExpired, registryAuthFor } from './registry-auth';
+import {
+  DOCKER_HUB,
+  RegistryAuth,
+  RegistryHost,
+  imageRegistry,
+  imageRepository,
+  registryAuthExpired,
+  registryAuthFor,
+} from './registry-auth';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 

@@ -10,7 +10,12 @@ const BASIC_CONSTRAINTS = '2.5.29.19';
  * `years`. It is a trust anchor, not a TLS certificate: the registry checks a token's `x5c`
  * chain against it, so it only has to carry the public key under a name.
  */
-export function selfSignedCertificate(key: { privateKey: KeyObject; publicKey: KeyObject }, commonName: string, now: Date, years: number): X509Certificate {
+export function selfSignedCertificate(
+  key: { privateKey: KeyObject; publicKey: KeyObject },
+  commonName: string,
+  now: Date,
+  years: number,
+): X509Certificate {
   const name = sequence(set(sequence(objectId(COMMON_NAME), utf8(commonName))));
   const notAfter = new Date(now);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + years);

@@ -26,7 +26,9 @@ const COLUMNS = 'registry, service, ttl_seconds, updated_at, updated_by';
 export class RegistryTokenAuthRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  async upsert(row: Omit<RegistryTokenAuthRow, 'updatedAt'>): Promise<{ before: RegistryTokenAuthRow | undefined; after: RegistryTokenAuthRow }> {
+  async upsert(
+    row: Omit<RegistryTokenAuthRow, 'updatedAt'>,
+  ): Promise<{ before: RegistryTokenAuthRow | undefined; after: RegistryTokenAuthRow }> {
     return this.db.transaction(async (m) => {
       const before: Raw[] = await m.query(`SELECT ${COLUMNS} FROM registry_token_auth WHERE registry = $1 FOR UPDATE`, [row.registry]);
       const after: Raw[] = await m.query(
@@ -61,5 +63,11 @@ export class RegistryTokenAuthRepository {
 }
 
 function toRow(raw: Raw): RegistryTokenAuthRow {
-  return { registry: raw.registry, service: raw.service, ttlSeconds: raw.ttl_seconds, updatedAt: raw.updated_at, updatedBy: raw.updated_by };
+  return {
+    registry: raw.registry,
+    service: raw.service,
+    ttlSeconds: raw.ttl_seconds,
+    updatedAt: raw.updated_at,
+    updatedBy: raw.updated_by,
+  };
 }

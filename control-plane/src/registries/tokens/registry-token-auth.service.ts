@@ -58,7 +58,9 @@ export class RegistryTokenAuthService {
   }
 
   async settings(registries: readonly string[]): Promise<Map<string, TokenSettings>> {
-    return new Map((await this.rows.findByRegistries(registries)).map((r) => [r.registry, { service: r.service, ttlSeconds: r.ttlSeconds }]));
+    return new Map(
+      (await this.rows.findByRegistries(registries)).map((r) => [r.registry, { service: r.service, ttlSeconds: r.ttlSeconds }]),
+    );
   }
 
   /** A token for `subject` (a device id, or the control plane itself) to do `actions` on `repositories`. */

@@ -71,7 +71,10 @@ it('refuses a request without a token and names the realm to ask', async () => {
 it('lets the Docker Engine pull with a pull-only token for that repository (registrytoken)', async () => {
   const config = join(dir, 'engine-pull');
   await run('mkdir', ['-p', config]);
-  await writeFile(join(config, 'config.json'), JSON.stringify({ auths: { [registry.host]: { registrytoken: token([repositoryOf(web)], ['pull']) } } }));
+  await writeFile(
+    join(config, 'config.json'),
+    JSON.stringify({ auths: { [registry.host]: { registrytoken: token([repositoryOf(web)], ['pull']) } } }),
+  );
   try {
     await run('docker', ['pull', web], { env: { ...process.env, DOCKER_CONFIG: config } });
     const { stdout } = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', web]);
@@ -100,8 +103,14 @@ it('refuses with that token: a push, and a pull of another repository', async ()
 
 it('refuses an expired token and one signed by a key it does not trust', async () => {
   // Distribution allows 60 s of clock skew past `exp`: this one ended five minutes ago.
-  expect(await manifestStatus(web, token([repositoryOf(web)], ['pull'], { now: new Date(Date.now() - 360_000), ttlSeconds: 60 }))).toBe(401);
+  expect(await manifestStatus(web, token([repositoryOf(web)], ['pull'], { now: new Date(Date.now() - 360_000), ttlSeconds: 60 }))).toBe(
+    401,
+  );
   const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const stranger: TokenIssuer = { name: issuer.name, privateKey: pair.privateKey, certificate: selfSignedCertificate(pair, 'stranger', new Date(), 1) };
+  const stranger: TokenIssuer = {
+    name: issuer.name,
+    privateKey: pair.privateKey,
+    certificate: selfSignedCertificate(pair, 'stranger', new Date(), 1),
+  };
   expect(await manifestStatus(web, token([repositoryOf(web)], ['pull'], { by: stranger }))).toBe(401);
 });

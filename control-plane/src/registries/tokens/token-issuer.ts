@@ -26,7 +26,8 @@ export async function loadOrCreateTokenIssuer(dataDir: string, now = new Date())
       throw new Error(`${certPath} does not belong to ${keyPath}: replace both, or remove both to make new ones`);
     return issuer;
   }
-  if (keyPem || certPem) throw new Error(`only one of ${keyPath} and ${certPath} exists: restore the other, or remove both to make new ones`);
+  if (keyPem || certPem)
+    throw new Error(`only one of ${keyPath} and ${certPath} exists: restore the other, or remove both to make new ones`);
   const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const certificate = selfSignedCertificate(pair, 'flotilla registry token issuer', now, 20);
   try {
@@ -52,4 +53,3 @@ async function readIfThere(path: string): Promise<string | undefined> {
 async function waitFor(path: string): Promise<void> {
   for (let i = 0; i < 50 && !(await readIfThere(path)); i++) await new Promise((r) => setTimeout(r, 20));
 }
-
