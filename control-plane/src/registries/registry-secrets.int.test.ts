@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { decodePayload, deviceTopic, type CreatedOperatorKey, type Desired, type RegisterDeviceResponse } from '@flotilla/shared';
+import { decodePayload, deviceTopic, type Desired, type RegisterDeviceResponse } from '@flotilla/shared';
 import { startControlPlane, type RunningControlPlane } from '../bootstrap';
 import { nextMessage } from '../testing/harness';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
@@ -32,7 +32,13 @@ const logged: string[] = [];
 const clients: MqttClient[] = [];
 const writes = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
 
-async function call(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+/** The fields these answers are read for; the whole text is kept in `seen`. */
+interface Answer {
+  status: number;
+  body: { id?: string; token?: string; key?: string; code?: string };
+}
+
+async function call(key: string, method: string, path: string, body?: unknown): Promise<Answer> {
   const res = await fetch(`${cp.httpUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -40,7 +46,10 @@ async function call(key: string, method: string, path: string, body?: unknown): 
   });
   const text = await res.text();
   seen.push(`${method} ${path} -> ${res.status} ${text}`);
-  return { status: res.status, body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
+  return {
+    status: res.status,
+    body: text && res.headers.get('content-type')?.includes('json') ? (JSON.parse(text) as Answer['body']) : {},
+  };
 }
 const admin = (method: string, path: string, body?: unknown) => call(ADMIN_KEY, method, path, body);
 const operator = (method: string, path: string, body?: unknown) => call(operatorKey, method, path, body);
@@ -109,7 +118,7 @@ beforeAll(async () => {
     { host: '127.0.0.1', port: 0, mqttPort: 0, dataDir, databaseUrl: db.url, apiKey: ADMIN_KEY },
     { logLevels: ['log', 'error', 'warn', 'debug', 'verbose'] },
   );
-  operatorKey = ((await admin('POST', '/api/v1/operators/keys', { name: 'ops', role: 'operator' })).body as CreatedOperatorKey).key;
+  operatorKey = (await admin('POST', '/api/v1/operators/keys', { name: 'ops', role: 'operator' })).body.key!;
 });
 
 afterAll(async () => {
@@ -124,12 +133,12 @@ afterAll(async () => {
 it('an operator key cannot obtain a granted registry login through any route or any device it registers', async () => {
   // The admin's setup: a login granted to fleet G, whose target pulls from that registry.
   const release = await publish(ADMIN_KEY, '1.0.0');
-  const granted = (await admin('POST', '/api/v1/fleets', { name: 'granted', targetReleaseId: release })).body.id as string;
+  const granted = (await admin('POST', '/api/v1/fleets', { name: 'granted', targetReleaseId: release })).body.id!;
   expect((await admin('PUT', `/api/v1/registries/${PRIVATE}/credentials`, { username: 'puller', password: SECRET })).status).toBe(200);
   expect((await admin('PUT', `/api/v1/registries/${PRIVATE}/grants/${granted}`)).status).toBe(200);
 
   // Positive control: a device an admin's token registered into G gets the login.
-  const adminToken = (await admin('POST', `/api/v1/fleets/${granted}/provisioning-tokens`, {})).body.token as string;
+  const adminToken = (await admin('POST', `/api/v1/fleets/${granted}/provisioning-tokens`, {})).body.token!;
   const adminDevice = await register(adminToken, 'admin-registered');
   const adminClient = await connect(adminDevice);
   expect((await desiredOf(adminClient, adminDevice.deviceId)).registryAuth).toEqual([
@@ -154,7 +163,7 @@ it('an operator key cannot obtain a granted registry login through any route or 
   expect((await operator('POST', '/api/v1/provisioning-tokens', { fleetId: granted })).status).toBe(403);
 
   // 3. Its own device, then moved into the granted fleet: refused. Assigned the release directly: no login.
-  const own = await register((await operator('POST', '/api/v1/provisioning-tokens', {})).body.token, 'operator-own');
+  const own = await register((await operator('POST', '/api/v1/provisioning-tokens', {})).body.token!, 'operator-own');
   const ownClient = await connect(own);
   expect((await operator('PUT', `/api/v1/devices/${own.deviceId}/fleet`, { fleetId: granted })).status).toBe(403);
   expect((await operator('PUT', `/api/v1/devices/${own.deviceId}/release`, { releaseId: release })).status).toBe(200);
@@ -163,12 +172,12 @@ it('an operator key cannot obtain a granted registry login through any route or 
   expect(ownDesired).not.toHaveProperty('registryAuth');
 
   // 4. A fleet of its own with that target, and a device registered into it.
-  const mine = (await operator('POST', '/api/v1/fleets', { name: 'operator-fleet', targetReleaseId: release })).body.id as string;
-  const inMine = await register((await operator('POST', `/api/v1/fleets/${mine}/provisioning-tokens`, {})).body.token, 'in-own-fleet');
+  const mine = (await operator('POST', '/api/v1/fleets', { name: 'operator-fleet', targetReleaseId: release })).body.id!;
+  const inMine = await register((await operator('POST', `/api/v1/fleets/${mine}/provisioning-tokens`, {})).body.token!, 'in-own-fleet');
   expect(await desiredOf(await connect(inMine), inMine.deviceId)).not.toHaveProperty('registryAuth');
 
   // 5. A token made before the admin granted that fleet: the device lands there, the login does not reach it.
-  const early = (await operator('POST', `/api/v1/fleets/${mine}/provisioning-tokens`, { maxUses: 5 })).body.token as string;
+  const early = (await operator('POST', `/api/v1/fleets/${mine}/provisioning-tokens`, { maxUses: 5 })).body.token!;
   expect((await admin('PUT', `/api/v1/registries/${PRIVATE}/grants/${mine}`)).status).toBe(200);
   const late = await register(early, 'registered-after-grant');
   const lateDesired = await desiredOf(await connect(late), late.deviceId);
