@@ -196,7 +196,7 @@ it('an operator key cannot obtain a granted registry login through any route or 
       (e: unknown) => e,
     )) as { packet?: { granted?: number[] } } | undefined;
   expect(refused?.packet?.granted).toEqual([128, 128, 128]);
-  const dropped = new Promise((resolve) => ownClient.once('close', resolve));
+  const dropped = new Promise<void>((resolve) => ownClient.once('close', () => resolve()));
   ownClient.publish(deviceTopic(adminDevice.deviceId, 'desired/get'), JSON.stringify({ schema: 1, rev: 0 }), { qos: 1 });
   await dropped;
 
