@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import type { DeviceView, ProvisioningTokenView, RegistryCredentialsView, ReleaseView } from '@flotilla/shared';
+import type { DeviceView, FleetView, ProvisioningTokenView, RegistryCredentialsView, ReleaseView } from '@flotilla/shared';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { AgentProcess } from '../support/agent-process';
 import { ApiClient } from '../support/api-client';
@@ -11,7 +11,8 @@ import { createScratchDatabase, type ScratchDatabase } from '../support/database
 import { waitFor } from '../support/wait';
 
 // End to end: an image that only a registry with a login serves (docker-registry + htpasswd,
-// started here), the control plane holding that login, and the real agent pulling with it.
+// started here), the control plane holding that login granted to the device's fleet, and the
+// real agent pulling with it.
 
 jest.setTimeout(180_000);
 
@@ -77,8 +78,9 @@ function settledOn(deviceId: string, rev: number, what: string): Promise<DeviceV
 }
 
 describe('a release whose image lives in a private registry', () => {
-  it('fails FETCH without a login, saying what to do, then runs once the login is stored and the release assigned again', async () => {
-    const token = await api.post<ProvisioningTokenView>('/api/v1/provisioning-tokens', { maxUses: 1 });
+  it('fails FETCH without a login, saying what to do, then runs once the login is stored, granted to its fleet and the release assigned again', async () => {
+    const fleet = await api.post<FleetView>('/api/v1/fleets', { name: `private-${assemblyName}` });
+    const token = await api.post<ProvisioningTokenView>(`/api/v1/fleets/${fleet.body.id}/provisioning-tokens`, { maxUses: 1 });
     agent = AgentProcess.provisioned(workDir, { ...token.body.provisioning, name: 'e2e-private' });
     const online = await waitFor(
       'the agent to come online',
@@ -99,13 +101,14 @@ describe('a release whose image lives in a private registry', () => {
     const refusedRev = await assign(online.id, release.body);
     const refused = await settledOn(online.id, refusedRev, 'the pull to be refused');
     expect(refused.reported!.update).toMatchObject({ failedRev: refusedRev, active: null });
-    expect(refused.reported!.update.lastFailure).toContain(`set credentials with PUT /api/v1/registries/${registry.host}/credentials`);
+    expect(refused.reported!.update.lastFailure).toContain(`sets credentials with PUT /api/v1/registries/${registry.host}/credentials`);
 
     const stored = await api.put<RegistryCredentialsView>(`/api/v1/registries/${registry.host}/credentials`, {
       username: registry.username,
       password: registry.password,
     });
     expect(stored.status).toBe(200);
+    expect((await api.put<RegistryCredentialsView>(`/api/v1/registries/${registry.host}/grants/${fleet.body.id}`, {})).status).toBe(200);
     const rev = await assign(online.id, release.body);
     const running = await settledOn(online.id, rev, 'the release to run');
     expect(running.reported!.update.active).toMatchObject({ rev, releaseId: release.body.id });

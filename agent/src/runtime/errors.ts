@@ -27,10 +27,10 @@ export class RegistryAuthError extends AgentError {
     hadCredentials: boolean,
   ) {
     const why = hadCredentials
-      ? `the credentials this device was given for ${registry} were refused`
+      ? `the credentials or token this device was given for ${registry} were refused`
       : `this device has no credentials for ${registry}`;
     super(
-      `registry ${registry} refused to serve image ${image} (${detail}): ${why}; set credentials with PUT /api/v1/registries/${registry}/credentials, then assign the release again`,
+      `registry ${registry} refused to serve image ${image} (${detail}): ${why}; an admin sets credentials with PUT /api/v1/registries/${registry}/credentials and grants them to the device's fleet (PUT /api/v1/registries/${registry}/grants/FLEET_ID), or marks the registry token-issued (PUT /api/v1/registries/${registry}/token-auth); then assign the release again`,
       { terminal: true },
     );
   }

@@ -130,7 +130,7 @@ describe('pulling from a registry that wants a login', () => {
     expect(state).toMatchObject({ phase: 'idle', active: { rev: 1 }, candidate: null, failedRev: 2 });
     expect(state.lastFailure).toContain(`registry ${registry.host} refused to serve image ${privateImage}`);
     expect(state.lastFailure).toContain(`this device has no credentials for ${registry.host}`);
-    expect(state.lastFailure).toContain(`set credentials with PUT /api/v1/registries/${registry.host}/credentials`);
+    expect(state.lastFailure).toContain(`sets credentials with PUT /api/v1/registries/${registry.host}/credentials`);
     expect(uplink.events('update-refused').at(-1)).toMatchObject({
       rev: 2,
       phase: 'fetch',
@@ -143,7 +143,7 @@ describe('pulling from a registry that wants a login', () => {
   it('with a wrong password, FETCH fails the same way and says the login was refused', async () => {
     const state = await update(agent, 3, privateImage, [{ ...login, password: 'not-the-password' }]);
     expect(state).toMatchObject({ phase: 'idle', active: { rev: 1 }, failedRev: 3 });
-    expect(state.lastFailure).toContain(`the credentials this device was given for ${registry.host} were refused`);
+    expect(state.lastFailure).toContain(`the credentials or token this device was given for ${registry.host} were refused`);
     expect(await engineView()).toEqual(['web:public:running']);
   });
 

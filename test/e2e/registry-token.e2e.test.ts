@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  isRegistryToken,
+  type CreatedOperatorKey,
+  type Desired,
+  type ProvisioningTokenView,
+  type RegisterDeviceResponse,
+  type RegistryToken,
+  type RegistryTokenAuthView,
+  type ReleaseView,
+} from '@flotilla/shared';
+import { Agent } from '../../agent/src/agent';
+import { MqttLink } from '../../agent/src/link/mqtt-link';
+import { DockerRuntime } from '../../agent/src/runtime/docker-runtime';
+import { EngineClient } from '../../agent/src/runtime/engine-client';
+import { LABEL } from '../../agent/src/runtime/labels';
+import { systemClock } from '../../agent/src/support/clock';
+import { silentLogger } from '../../agent/src/support/logger';
+import { ImageLedger } from '../../agent/src/update/image-ledger';
+import { UpdateJournal } from '../../agent/src/update/journal';
+import { registryFacts } from '../../agent/src/update/registry-facts';
+import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
+import { signRegistryToken, type TokenIssuer } from '../../control-plane/src/registries/tokens/registry-token';
+import { TOKEN_ISSUER_CERT_FILE, loadOrCreateTokenIssuer } from '../../control-plane/src/registries/tokens/token-issuer';
+import { ApiClient } from '../support/api-client';
+import { startTokenRegistry, type TokenRegistry } from '../support/auth-registry';
+import { createScratchDatabase, type ScratchDatabase } from '../support/database';
+import { waitFor } from '../support/wait';
+
+// End to end: the project's own registry (docker-registry with `auth.token` trusting the control
+// plane's issuer certificate), a device an OPERATOR key registered, and a real agent (in this
+// process, real Docker Engine, real MQTT) that pulls with the pull token its desired state carries.
+// The first desired is handed to the agent with its token already expired, as one that waited in
+// the broker while the device was away: the agent must ask for fresh tokens, not fail the update.
+
+jest.setTimeout(120_000);
+
+const run = randomBytes(3).toString('hex');
+const adminKey = 'e2e-token-admin-key-0123456789abcdef';
+const assembly = `tok${run}`;
+const runtime = new DockerRuntime(EngineClient.fromEnv(), { scopeLabels: { 'io.flotilla.test-run': run } });
+
+let workDir: string;
+let db: ScratchDatabase;
+let cp: RunningControlPlane;
+let registry: TokenRegistry;
+let seeder: TokenIssuer;
+let image: string;
+let agent: Agent | undefined;
+let link: MqttLink | undefined;
+
+beforeAll(async () => {
+  workDir = mkdtempSync(join(tmpdir(), 'flotilla-e2e-token-'));
+  db = await createScratchDatabase('e2e_token');
+  cp = await startControlPlane({
+    host: '127.0.0.1',
+    port: 0,
+    mqttPort: 0,
+    databaseUrl: db.url,
+    dataDir: join(workDir, 'cp'),
+    apiKey: adminKey,
+  });
+  // The registry trusts the control plane's issuer, and a seeding issuer of this test (it pushes the image).
+  seeder = await loadOrCreateTokenIssuer(mkdtempSync(join(workDir, 'seeder-')));
+  registry = await startTokenRegistry({
+    rootCertificatePem: readFileSync(join(cp.dataDir, TOKEN_ISSUER_CERT_FILE), 'utf8') + seeder.certificate.toString(),
+    issuer: 'flotilla',
+    pushToken: (host, repositories) =>
+      signRegistryToken(seeder, {
+        service: host,
+        subject: 'seeder',
+        repositories,
+        actions: ['pull', 'push'],
+        ttlSeconds: 300,
+        now: new Date(),
+      }).token,
+  });
+  image = await registry.pushUniqueImage(`flotilla-e2e/${assembly}`);
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  await link?.stop();
+  for (const c of await runtime.listContainers()) await runtime.remove(c.name);
+  for (const n of await runtime.listNetworks()) await runtime.removeNetwork(n.name);
+  if (image) await runtime.removeImage(image).catch(() => undefined);
+  await registry?.stop();
+  await cp?.close();
+  await db?.drop();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+it('a device an operator registered pulls from the token-issued registry with a scoped pull token, refreshed when it expired', async () => {
+  const admin = new ApiClient(cp.httpUrl, adminKey);
+  const marked = await admin.put<RegistryTokenAuthView>(`/api/v1/registries/${registry.host}/token-auth`, { ttlSeconds: 600 });
+  expect(marked.status).toBe(200);
+  expect(marked.body).toMatchObject({ registry: registry.host, service: registry.host, issuer: 'flotilla', ttlSeconds: 600 });
+  expect(marked.body.rootCertificate).toBe(readFileSync(join(cp.dataDir, TOKEN_ISSUER_CERT_FILE), 'utf8'));
+  expect(marked.body.registryConfig).toContain(`service: "${registry.host}"`);
+
+  const operatorKey = (await admin.post<CreatedOperatorKey>('/api/v1/operators/keys', { name: 'ops', role: 'operator' })).body.key;
+  const operator = new ApiClient(cp.httpUrl, operatorKey);
+  const token = (await operator.post<ProvisioningTokenView>('/api/v1/provisioning-tokens', { maxUses: 1 })).body.token;
+  const device = (await operator.post<RegisterDeviceResponse>('/api/v1/devices/register', { token, name: 'token-puller' })).body;
+
+  const received: Desired[] = [];
+  const refreshes: Desired[] = [];
+  const agentDir = mkdtempSync(join(workDir, 'agent-'));
+  const started = new Agent({
+    deviceId: device.deviceId,
+    runtime,
+    journal: new UpdateJournal(agentDir),
+    ledger: new ImageLedger(agentDir),
+    clock: systemClock,
+    logger: silentLogger,
+    releaseKeys: device.releaseKeys,
+    board: undefined,
+    freeDiskBytes: async () => Number.MAX_SAFE_INTEGER,
+    imageFacts: (ref, arch, auth) => registryFacts(ref, arch, auth),
+    collectInventory: async () => ({ schema: 1, at: new Date().toISOString() }) as never,
+    outbox: { push: async () => undefined, drain: async () => undefined },
+    sampleTelemetry: async () => ({ at: new Date().toISOString(), cpuPercent: 0, memUsedBytes: 0, memTotalBytes: 1 }),
+    settings: { healthTimeoutMs: 10_000, healthPollMs: 200, gatePollMs: 200, reportIntervalMs: 60_000, reconcileIntervalMs: 600_000 },
+  });
+  agent = started;
+  link = new MqttLink({
+    credential: { deviceId: device.deviceId, password: device.password, mqttUrl: cp.mqttUrl },
+    logger: silentLogger,
+    heldRev: () => started.heldRev(),
+    onDesired: (desired) => {
+      received.push(desired);
+      started.desire(received.length === 1 ? expired(desired) : desired);
+    },
+    onRefreshed: (desired) => {
+      refreshes.push(desired);
+      started.refreshed(desired);
+    },
+    onCommand: async (command) => ({ schema: 1, id: command.id, ok: false, error: 'not in this test' }),
+    onConnect: () => started.onConnected(),
+  });
+  await started.start(link);
+  link.start();
+
+  const release = await operator.post<ReleaseView>(
+    '/api/v1/releases',
+    `name: ${assembly}\nx-flotilla: { version: 1.0.0, update: { probation: 1s } }\nservices:\n  app: { image: "${image}", command: sleep 3600 }\n`,
+    'application/yaml',
+  );
+  expect(release.status).toBe(201);
+  const assigned = await operator.put<{ desired: { rev: number } }>(`/api/v1/devices/${device.deviceId}/release`, {
+    releaseId: release.body.id,
+  });
+  const rev = assigned.body.desired.rev;
+
+  await waitFor(
+    'the release to run',
+    async () => {
+      const s = started.updater.current;
+      return s.phase === 'idle' && (s.active?.rev === rev || s.failedRev === rev) ? s : undefined;
+    },
+    90_000,
+  );
+  expect(started.updater.current).toMatchObject({ phase: 'idle', active: { rev }, failedRev: null });
+  const containers = await runtime.listContainers();
+  expect(containers.map((c) => [c.labels[LABEL.component], c.image, c.state])).toEqual([['app', image, 'running']]);
+
+  // What the device was given: a pull token for exactly the release's repository, no password; then a fresh one for the same rev.
+  const first = tokenOf(received[0]!);
+  expect(claims(first)).toMatchObject({
+    iss: 'flotilla',
+    sub: device.deviceId,
+    aud: registry.host,
+    access: [{ type: 'repository', name: `flotilla-e2e/${assembly}`, actions: ['pull'] }],
+  });
+  expect(Date.parse(first.expiresAt) - Date.now()).toBeGreaterThan(500_000);
+  expect(refreshes.map((d) => d.rev)).toEqual([rev]);
+  expect(tokenOf(refreshes[0]!).token).not.toBe(first.token);
+  expect(JSON.stringify(received)).not.toMatch(/password/);
+});
+
+/** The desired state as it would arrive after waiting in the broker longer than its tokens live. */
+function expired(desired: Desired): Desired {
+  const registryAuth = desired.registryAuth?.map((a) =>
+    isRegistryToken(a) ? { ...a, expiresAt: new Date(Date.now() - 1000).toISOString() } : a,
+  );
+  return { ...desired, ...(registryAuth ? { registryAuth } : {}) };
+}
+
+function tokenOf(desired: Desired): RegistryToken {
+  const auth = desired.registryAuth?.find(isRegistryToken);
+  if (!auth) throw new Error(`no registry token in desired rev ${desired.rev}`);
+  return auth;
+}
+
+function claims(token: RegistryToken): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+}
