@@ -23,15 +23,15 @@ import { ImageLedger } from '../../agent/src/update/image-ledger';
 import { UpdateJournal } from '../../agent/src/update/journal';
 import { registryFacts } from '../../agent/src/update/registry-facts';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
-import { signRegistryToken, type TokenIssuer } from '../../control-plane/src/registries/tokens/registry-token';
-import { TOKEN_ISSUER_CERT_FILE, loadOrCreateTokenIssuer } from '../../control-plane/src/registries/tokens/token-issuer';
-import { ApiClient } from '../support/api-client';
+import { TOKEN_ISSUER_CERT_FILE } from '../../control-plane/src/registries/tokens/token-issuer';
+import { ApiClient, type ApiResponse } from '../support/api-client';
 import { startTokenRegistry, type TokenRegistry } from '../support/auth-registry';
 import { createScratchDatabase, type ScratchDatabase } from '../support/database';
 import { waitFor } from '../support/wait';
 
 // End to end: the project's own registry (docker-registry with `auth.token` trusting the control
-// plane's issuer certificate), a device an OPERATOR key registered, and a real agent (in this
+// plane's issuer certificate and asking its token realm, which CI's `docker login`/`push` with an
+// operator key goes through), a device an OPERATOR key registered, and a real agent (in this
 // process, real Docker Engine, real MQTT) that pulls with the pull token its desired state carries.
 // The first desired is handed to the agent with its token already expired, as one that waited in
 // the broker while the device was away: the agent must ask for fresh tokens, not fail the update.
@@ -47,7 +47,9 @@ let workDir: string;
 let db: ScratchDatabase;
 let cp: RunningControlPlane;
 let registry: TokenRegistry;
-let seeder: TokenIssuer;
+let admin: ApiClient;
+let operatorKey: string;
+let marked: ApiResponse<RegistryTokenAuthView>;
 let image: string;
 let agent: Agent | undefined;
 let link: MqttLink | undefined;
@@ -63,21 +65,17 @@ beforeAll(async () => {
     dataDir: join(workDir, 'cp'),
     apiKey: adminKey,
   });
-  // The registry trusts the control plane's issuer, and a seeding issuer of this test (it pushes the image).
-  seeder = await loadOrCreateTokenIssuer(mkdtempSync(join(workDir, 'seeder-')));
+  // The registry trusts the control plane's issuer and asks its realm; the image is pushed as CI
+  // would: `docker login` with an operator key, the engine fetching a push token from the realm.
+  admin = new ApiClient(cp.httpUrl, adminKey);
+  operatorKey = (await admin.post<CreatedOperatorKey>('/api/v1/operators/keys', { name: 'ops', role: 'operator' })).body.key;
   registry = await startTokenRegistry({
-    rootCertificatePem: readFileSync(join(cp.dataDir, TOKEN_ISSUER_CERT_FILE), 'utf8') + seeder.certificate.toString(),
+    rootCertificatePem: readFileSync(join(cp.dataDir, TOKEN_ISSUER_CERT_FILE), 'utf8'),
     issuer: 'flotilla',
-    pushToken: (host, repositories) =>
-      signRegistryToken(seeder, {
-        service: host,
-        subject: 'seeder',
-        repositories,
-        actions: ['pull', 'push'],
-        ttlSeconds: 300,
-        now: new Date(),
-      }).token,
+    realm: `${cp.httpUrl}/api/v1/registry-token`,
+    pushLogin: { username: 'ci', password: operatorKey },
   });
+  marked = await admin.put<RegistryTokenAuthView>(`/api/v1/registries/${registry.host}/token-auth`, { ttlSeconds: 600 });
   image = await registry.pushUniqueImage(`flotilla-e2e/${assembly}`);
 });
 
@@ -94,14 +92,11 @@ afterAll(async () => {
 });
 
 it('a device an operator registered pulls from the token-issued registry with a scoped pull token, refreshed when it expired', async () => {
-  const admin = new ApiClient(cp.httpUrl, adminKey);
-  const marked = await admin.put<RegistryTokenAuthView>(`/api/v1/registries/${registry.host}/token-auth`, { ttlSeconds: 600 });
   expect(marked.status).toBe(200);
   expect(marked.body).toMatchObject({ registry: registry.host, service: registry.host, issuer: 'flotilla', ttlSeconds: 600 });
   expect(marked.body.rootCertificate).toBe(readFileSync(join(cp.dataDir, TOKEN_ISSUER_CERT_FILE), 'utf8'));
   expect(marked.body.registryConfig).toContain(`service: "${registry.host}"`);
 
-  const operatorKey = (await admin.post<CreatedOperatorKey>('/api/v1/operators/keys', { name: 'ops', role: 'operator' })).body.key;
   const operator = new ApiClient(cp.httpUrl, operatorKey);
   const token = (await operator.post<ProvisioningTokenView>('/api/v1/provisioning-tokens', { maxUses: 1 })).body.token;
   const device = (await operator.post<RegisterDeviceResponse>('/api/v1/devices/register', { token, name: 'token-puller' })).body;

@@ -61,15 +61,17 @@ export interface TokenRegistry {
  * `docker-registry` with `auth.token`: it accepts a bearer JWT whose `x5c` chain ends in
  * `rootCertificatePem`, whose `iss` is `issuer` and `aud` is `service` (the host, unless given).
  * Anonymous requests get 401 with `WWW-Authenticate: Bearer realm=…` pointing at `realm`.
- * `pushToken(host, repositories)` gives a token that may push to all of them, for seeding images:
- * the engine mounts shared layers from the repositories pushed before, which needs access to them.
+ * Images are pushed either with `pushToken(host, repositories)`, a token that may push to all of
+ * them (the engine mounts shared layers from the repositories pushed before, which needs access
+ * to them), or by `docker login` with `pushLogin`, which the engine answers through `realm`.
  */
 export async function startTokenRegistry(options: {
   rootCertificatePem: string;
   issuer: string;
   service?: (host: string) => string;
   realm?: string;
-  pushToken: (host: string, repositories: string[]) => string;
+  pushToken?: (host: string, repositories: string[]) => string;
+  pushLogin?: { username: string; password: string };
 }): Promise<TokenRegistry> {
   const started = await startRegistry(async (dir, host) => {
     await writeFile(join(dir, 'issuer.crt'), options.rootCertificatePem);
@@ -79,14 +81,20 @@ export async function startTokenRegistry(options: {
   });
   const pushed: string[] = [];
   let pushing: Promise<unknown> = Promise.resolve();
+  let loggedIn: Promise<unknown> | undefined;
   return {
     host: started.host,
     stop: started.stop,
     pushUniqueImage(repository) {
       const push = pushing.then(async () => {
-        // The CLI hands `registrytoken` from its config to the engine, which sends it as Bearer.
-        const auths = { [started.host]: { registrytoken: options.pushToken(started.host, [repository, ...pushed]) } };
-        await writeFile(join(started.dockerEnv.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths }));
+        if (options.pushLogin) {
+          const { username, password } = options.pushLogin;
+          await (loggedIn ??= login(started.host, username, password, started.dockerEnv));
+        } else if (options.pushToken) {
+          // The CLI hands `registrytoken` from its config to the engine, which sends it as Bearer.
+          const auths = { [started.host]: { registrytoken: options.pushToken(started.host, [repository, ...pushed]) } };
+          await writeFile(join(started.dockerEnv.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths }));
+        }
         const ref = await pushUnique(started.host, repository, started.dockerEnv);
         pushed.push(repository);
         return ref;

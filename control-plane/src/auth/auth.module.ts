@@ -7,7 +7,8 @@ import { OPERATOR_API_KEY, OperatorKeysService } from './operator-keys.service';
 
 /**
  * Operator keys and the guard in front of every route. The bootstrap key (data directory or env) is an admin.
- * Global: long-lived answers (the event stream) watch their key through OperatorKeysService.
+ * Global: long-lived answers (the event stream) watch their key through OperatorKeysService, and the
+ * registry token realm authenticates keys sent the way Docker sends them.
  */
 @Module({})
 export class AuthModule {

@@ -42,3 +42,12 @@ export class GrantedFleetNeedsAdminError extends ForbiddenError {
     );
   }
 }
+
+export class RegistryServiceUnknownError extends NotFoundError {
+  constructor(service: string) {
+    super(
+      'registry_service_unknown',
+      `this control plane issues no tokens for service "${service}"; an admin marks the registry with PUT /api/v1/registries/HOST/token-auth`,
+    );
+  }
+}

@@ -5,6 +5,7 @@ import { RegistryCredentialsRepository } from './registry-credentials.repository
 import { loadOrCreateSecretBox } from './secret-box';
 import { REGISTRY_TOKEN_ISSUER, RegistryTokenAuthService } from './tokens/registry-token-auth.service';
 import { RegistryTokenAuthRepository } from './tokens/registry-token-auth.repository';
+import { RegistryTokenController } from './tokens/registry-token.controller';
 import { loadOrCreateTokenIssuer } from './tokens/token-issuer';
 
 /** Global: the devices domain reads registry access when it builds a device's `desired` message. */
@@ -18,7 +19,7 @@ export class RegistriesModule {
   static forRoot(dataDir: string, settings: RegistrySettings = {}): DynamicModule {
     return {
       module: RegistriesModule,
-      controllers: [RegistriesController],
+      controllers: [RegistriesController, RegistryTokenController],
       providers: [
         { provide: REGISTRY_SECRET_BOX, useFactory: () => loadOrCreateSecretBox(dataDir) },
         { provide: REGISTRY_TOKEN_ISSUER, useFactory: () => loadOrCreateTokenIssuer(dataDir) },

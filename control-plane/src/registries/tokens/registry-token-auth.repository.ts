@@ -53,6 +53,13 @@ export class RegistryTokenAuthRepository {
     return rows.map(toRow);
   }
 
+  async findByService(service: string): Promise<RegistryTokenAuthRow | undefined> {
+    const rows: Raw[] = await this.db.query(`SELECT ${COLUMNS} FROM registry_token_auth WHERE service = $1 ORDER BY registry LIMIT 1`, [
+      service,
+    ]);
+    return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
   async remove(registry: string): Promise<RegistryTokenAuthRow | undefined> {
     const rows: Raw[] = await this.db.query(
       `WITH gone AS (DELETE FROM registry_token_auth WHERE registry = $1 RETURNING ${COLUMNS}) SELECT * FROM gone`,

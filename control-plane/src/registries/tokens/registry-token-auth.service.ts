@@ -7,12 +7,21 @@ import {
   type SetRegistryTokenAuthRequest,
 } from '@flotilla/shared';
 import type { OperatorPrincipal } from '../../auth/operator-principal';
-import { InvalidRegistryHostError, RegistryTokenAuthNotFoundError } from '../registries.errors';
+import { InvalidRegistryHostError, RegistryServiceUnknownError, RegistryTokenAuthNotFoundError } from '../registries.errors';
 import type { TokenSettings } from '../registry-access';
-import { signRegistryToken, type RegistryAction, type TokenIssuer } from './registry-token';
+import { grantScopes, parseScopes } from './realm-scope';
+import { sameAccess, signRegistryToken, type TokenIssuer } from './registry-token';
 import { RegistryTokenAuthRepository, type RegistryTokenAuthRow } from './registry-token-auth.repository';
 
 export const REGISTRY_TOKEN_ISSUER = Symbol('RegistryTokenIssuer');
+
+/** The token endpoint's answer, as Docker clients read it (`token`, and `access_token` for OAuth-minded ones). */
+export interface RealmToken {
+  token: string;
+  access_token: string;
+  expires_in: number;
+  issued_at: string;
+}
 
 /** Where the registry's configuration is told to fetch tokens from (the realm in its 401 challenges). */
 export const TOKEN_REALM_PATH = '/api/v1/registry-token';
@@ -63,17 +72,22 @@ export class RegistryTokenAuthService {
     );
   }
 
-  /** A token for `subject` (a device id, or the control plane itself) to do `actions` on `repositories`. */
-  issue(
-    registry: string,
-    settings: TokenSettings,
-    subject: string,
-    repositories: readonly string[],
-    now: Date,
-    actions: readonly RegistryAction[] = ['pull'],
-  ): RegistryToken {
-    const { token, expiresAt } = signRegistryToken(this.issuer, { ...settings, subject, repositories, actions, now });
+  /** A pull token for `subject` (a device id, or the control plane itself) on `repositories`. */
+  issue(registry: string, settings: TokenSettings, subject: string, repositories: readonly string[], now: Date): RegistryToken {
+    const { token, expiresAt } = signRegistryToken(this.issuer, { ...settings, subject, access: sameAccess(repositories, ['pull']), now });
     return { registry, token, expiresAt: expiresAt.toISOString() };
+  }
+
+  /**
+   * The realm's answer to an operator key (`docker login`/`push`/`pull` against the project's
+   * registry): the asked scopes its role allows, for the registry whose `service` is asked.
+   */
+  async issueForOperator(service: string, scopes: readonly string[], operator: OperatorPrincipal, now: Date): Promise<RealmToken> {
+    const row = await this.rows.findByService(service);
+    if (!row) throw new RegistryServiceUnknownError(service);
+    const access = grantScopes(operator.role, parseScopes(scopes));
+    const { token } = signRegistryToken(this.issuer, { service, subject: operator.id, access, ttlSeconds: row.ttlSeconds, now });
+    return { token, access_token: token, expires_in: row.ttlSeconds, issued_at: now.toISOString() };
   }
 
   private view(row: RegistryTokenAuthRow, apiUrl: string): RegistryTokenAuthView {

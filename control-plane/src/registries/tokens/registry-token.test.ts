@@ -1,6 +1,6 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { selfSignedCertificate } from './issuer-certificate';
-import { signRegistryToken, type TokenIssuer } from './registry-token';
+import { sameAccess, signRegistryToken, type TokenIssuer } from './registry-token';
 
 // Unit: the token's form and signature with Node's own verifier; the registry's verdict is in tokens.int.test.ts.
 describe('registry tokens', () => {
@@ -22,8 +22,7 @@ describe('registry tokens', () => {
     const { token, expiresAt } = signRegistryToken(issuer, {
       service: 'registry.test',
       subject: 'dev-1',
-      repositories: ['team/web', 'team/api', 'team/web'],
-      actions: ['pull'],
+      access: sameAccess(['team/web', 'team/api', 'team/web'], ['pull']),
       ttlSeconds: 900,
       now,
     });

@@ -10,14 +10,22 @@ export interface TokenIssuer {
 
 export type RegistryAction = 'pull' | 'push';
 
+export interface RepositoryAccess {
+  repository: string;
+  actions: readonly RegistryAction[];
+}
+
+/** The same actions on each of `repositories`. */
+export const sameAccess = (repositories: readonly string[], actions: readonly RegistryAction[]): RepositoryAccess[] =>
+  [...new Set(repositories)].map((repository) => ({ repository, actions }));
+
 export interface RegistryTokenClaims {
   /** The registry's `auth.token.service`: the token's audience. */
   service: string;
   /** Who holds the token: a device id. */
   subject: string;
-  /** Repository names as the registry spells them (`team/app`), each granted `actions`. */
-  repositories: readonly string[];
-  actions: readonly RegistryAction[];
+  /** Repository names as the registry spells them (`team/app`), each with the actions granted on it. */
+  access: readonly RepositoryAccess[];
   ttlSeconds: number;
   now: Date;
 }
@@ -43,7 +51,9 @@ export function signRegistryToken(issuer: TokenIssuer, claims: RegistryTokenClai
     nbf: issuedAt,
     exp: expiresAt,
     jti: randomUUID(),
-    access: [...new Set(claims.repositories)].sort().map((name) => ({ type: 'repository', name, actions: [...claims.actions] })),
+    access: [...claims.access]
+      .sort((a, b) => a.repository.localeCompare(b.repository))
+      .map((a) => ({ type: 'repository', name: a.repository, actions: [...a.actions] })),
   };
   const signingInput = `${b64url(header)}.${b64url(payload)}`;
   // JWS wants the raw r‖s pair (RFC 7518 §3.4), not the DER structure Node makes by default.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTokenRegistry, type TokenRegistry } from '../../../../test/support/auth-registry';
 import { selfSignedCertificate } from './issuer-certificate';
-import { signRegistryToken, type RegistryAction, type TokenIssuer } from './registry-token';
+import { sameAccess, signRegistryToken, type RegistryAction, type TokenIssuer } from './registry-token';
 import { loadOrCreateTokenIssuer } from './token-issuer';
 
 /**
@@ -27,8 +27,7 @@ const token = (repositories: string[], actions: RegistryAction[], options: { now
   signRegistryToken(options.by ?? issuer, {
     service: registry.host,
     subject: 'dev-test',
-    repositories,
-    actions,
+    access: sameAccess(repositories, actions),
     ttlSeconds: options.ttlSeconds ?? 300,
     now: options.now ?? new Date(),
   }).token;
