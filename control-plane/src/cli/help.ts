@@ -23,9 +23,11 @@ usage: flotilla COMMAND [options]
   rollouts show|watch ID [--json]
   rollouts pause|resume|abort|rollback|advance ID
 
-  registries ls [--json]               private registries with a stored login (admin key)
+  registries ls [--json]               private registries with a stored login and its fleets (admin key)
   registries set HOST --username U --password-stdin
   registries rm HOST
+  registries grant|revoke HOST FLEET   which fleets' admin-registered devices receive the login
+  registries token-auth HOST [--ttl S] issue devices pull tokens for the project's registry
 
   sim --devices N [--telemetry-every S] [--apply-seconds S] [--failure-rate R] [--duration S]
                                        simulated devices against the control plane (BENCHMARKS.md)

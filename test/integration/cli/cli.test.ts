@@ -116,6 +116,14 @@ describe('flotilla CLI', () => {
     const ls = await flotilla(['registries', 'ls', '--json']);
     expect(JSON.parse(ls.stdout)).toEqual([expect.objectContaining({ registry: '127.0.0.1:5001', username: 'ci' })]);
     expect(ls.stdout).not.toContain('s3cret');
+    const fleet = await json<FleetView>(api('/api/v1/fleets', { method: 'POST', body: JSON.stringify({ name: 'pullers' }) }), 201);
+    const grant = await flotilla(['registries', 'grant', '127.0.0.1:5001', fleet.id]);
+    expect([grant.code, grant.stdout]).toEqual([0, expect.stringContaining(`granted to 1 fleet(s): ${fleet.id}`)]);
+    expect((await flotilla(['registries', 'revoke', '127.0.0.1:5001', fleet.id])).code).toBe(0);
+    expect((await flotilla(['registries', 'revoke', '127.0.0.1:5001', fleet.id])).code).toBe(3);
+    const marked = await flotilla(['registries', 'token-auth', '127.0.0.1:5002', '--ttl', '120']);
+    expect([marked.code, marked.stdout]).toEqual([0, expect.stringContaining('127.0.0.1:5002: devices get 120 s pull tokens')]);
+    expect(marked.stdout).toContain('BEGIN CERTIFICATE');
     expect((await flotilla(['registries', 'rm', '127.0.0.1:5001'])).code).toBe(0);
     expect((await flotilla(['registries', 'rm', '127.0.0.1:5001'])).code).toBe(3);
     expect(JSON.parse((await flotilla(['registries', 'ls', '--json'])).stdout)).toEqual([]);

@@ -1,10 +1,10 @@
-import type { RegistryCredentialsView } from '@flotilla/shared';
+import type { RegistryCredentialsView, RegistryTokenAuthView } from '@flotilla/shared';
 import { flag, has, type Parsed } from '../args';
 import { printJson, type Context } from '../context';
 import { EXIT, usage } from '../errors';
 import { ago, table } from '../format';
 
-export const REGISTRIES_FLAGS = { json: {}, username: { value: true, short: 'u' }, 'password-stdin': {} } as const;
+export const REGISTRIES_FLAGS = { json: {}, username: { value: true, short: 'u' }, 'password-stdin': {}, ttl: { value: true } } as const;
 
 const path = (host: string) => `/api/v1/registries/${encodeURIComponent(host)}/credentials`;
 
@@ -13,15 +13,15 @@ const path = (host: string) => `/api/v1/registries/${encodeURIComponent(host)}/c
  * from an argument, so it stays out of shell history and `ps`.
  */
 export async function registries(ctx: Context, p: Parsed): Promise<number> {
-  const [, sub, host] = p.positionals;
+  const [, sub, host, fleet] = p.positionals;
   if (sub === 'ls' || sub === 'list') {
     const all = await ctx.api<RegistryCredentialsView[]>('/api/v1/registries');
     if (has(p, 'json')) printJson(ctx, all);
     else
       ctx.out(
         table(
-          ['REGISTRY', 'USERNAME', 'UPDATED', 'BY'],
-          all.map((r) => [r.registry, r.username, ago(r.updatedAt), r.updatedBy]),
+          ['REGISTRY', 'USERNAME', 'FLEETS', 'UPDATED', 'BY'],
+          all.map((r) => [r.registry, r.username, r.grantedFleetIds.join(',') || '-', ago(r.updatedAt), r.updatedBy]),
         ),
       );
     return EXIT.ok;
@@ -47,5 +47,32 @@ export async function registries(ctx: Context, p: Parsed): Promise<number> {
     ctx.out(`${removed.registry}: login removed`);
     return EXIT.ok;
   }
-  throw usage(`unknown command "registries ${sub ?? ''}"`, 'flotilla registries ls|set HOST --username U --password-stdin|rm HOST');
+  if (sub === 'grant' || sub === 'revoke') {
+    if (!host || !fleet) throw usage(`usage: flotilla registries ${sub} HOST FLEET_ID`);
+    const grantPath = `/api/v1/registries/${encodeURIComponent(host)}/grants/${encodeURIComponent(fleet)}`;
+    const after = await ctx.api<RegistryCredentialsView>(grantPath, { method: sub === 'grant' ? 'PUT' : 'DELETE' });
+    ctx.out(
+      `${after.registry}: login granted to ${after.grantedFleetIds.length} fleet(s)${after.grantedFleetIds.length ? `: ${after.grantedFleetIds.join(', ')}` : ''}`,
+    );
+    return EXIT.ok;
+  }
+  if (sub === 'token-auth') {
+    if (!host) throw usage('usage: flotilla registries token-auth HOST [--ttl SECONDS]');
+    const ttl = flag(p, 'ttl');
+    const body = ttl === undefined ? {} : { ttlSeconds: Number(ttl) };
+    const marked = await ctx.api<RegistryTokenAuthView>(`/api/v1/registries/${encodeURIComponent(host)}/token-auth`, {
+      method: 'PUT',
+      body,
+    });
+    if (has(p, 'json')) printJson(ctx, marked);
+    else
+      ctx.out(
+        `${marked.registry}: devices get ${marked.ttlSeconds} s pull tokens; configure the registry with:\n${marked.registryConfig}\n${marked.rootCertificate}`,
+      );
+    return EXIT.ok;
+  }
+  throw usage(
+    `unknown command "registries ${sub ?? ''}"`,
+    'flotilla registries ls|set HOST --username U --password-stdin|rm HOST|grant HOST FLEET|revoke HOST FLEET|token-auth HOST [--ttl S]',
+  );
 }
