@@ -5,6 +5,7 @@ import {
   type DesiredStatement,
   type Page,
   type RegistryCredentialsView,
+  type RegistryTokenAuthView,
   type ReleaseView,
 } from '@flotilla/shared';
 import type { MqttClient } from 'mqtt';
@@ -175,5 +176,57 @@ describe('registry credentials in the desired message', () => {
     expect(JSON.stringify(first.release)).not.toContain(PASSWORD);
     const view = await (await h.api(`/api/v1/devices/${device.deviceId}`)).text();
     expect(view).not.toContain(PASSWORD);
+  });
+});
+
+describe('grants and token-issued registries through the API', () => {
+  it('grants a login to fleets and takes it back, audited, with 404s that say what is missing', async () => {
+    await put(PRIVATE, { username: 'alice', password: PASSWORD });
+    const fleet = (await (await h.api('/api/v1/fleets', { method: 'POST', body: JSON.stringify({ name: 'grants' }) })).json()) as {
+      id: string;
+    };
+    const granted = await h.api(`/api/v1/registries/${PRIVATE}/grants/${fleet.id}`, { method: 'PUT' });
+    expect(granted.status).toBe(200);
+    expect(await granted.json()).toMatchObject({ registry: PRIVATE, grantedFleetIds: expect.arrayContaining([fleet.id]) });
+    // Replacing the password keeps the grant.
+    expect(await (await put(PRIVATE, { username: 'alice', password: `${PASSWORD}-2` })).json()).toMatchObject({
+      grantedFleetIds: expect.arrayContaining([fleet.id]),
+    });
+
+    const noFleet = await h.api(`/api/v1/registries/${PRIVATE}/grants/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`, {
+      method: 'PUT',
+    });
+    expect([noFleet.status, ((await noFleet.json()) as { code: string }).code]).toEqual([404, 'fleet_not_found']);
+    const noLogin = await h.api(`/api/v1/registries/nowhere.example.com/grants/${fleet.id}`, { method: 'PUT' });
+    expect([noLogin.status, ((await noLogin.json()) as { code: string }).code]).toEqual([404, 'registry_credentials_not_found']);
+
+    const revoked = await h.api(`/api/v1/registries/${PRIVATE}/grants/${fleet.id}`, { method: 'DELETE' });
+    expect(((await revoked.json()) as RegistryCredentialsView).grantedFleetIds).not.toContain(fleet.id);
+    const again = await h.api(`/api/v1/registries/${PRIVATE}/grants/${fleet.id}`, { method: 'DELETE' });
+    expect([again.status, ((await again.json()) as { code: string }).code]).toEqual([404, 'registry_grant_not_found']);
+
+    const audit = (await (await h.api('/api/v1/audit?limit=20')).json()) as Page<AuditEntryView>;
+    expect(audit.items.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['PUT /api/v1/registries/:host/grants/:fleetId', 'DELETE /api/v1/registries/:host/grants/:fleetId']),
+    );
+    expect(JSON.stringify(audit)).not.toContain(PASSWORD);
+  });
+
+  it('marks a registry token-issued with a lifetime in bounds, answers its registry configuration, lists and forgets it', async () => {
+    const path = '/api/v1/registries/own.example.com/token-auth';
+    for (const bad of [{ ttlSeconds: 10 }, { ttlSeconds: 10 ** 6 }, { service: '' }, { extra: 1 }])
+      expect((await h.api(path, { method: 'PUT', body: JSON.stringify(bad) })).status).toBe(400);
+    const marked = await h.api(path, { method: 'PUT', body: JSON.stringify({ service: 'own-registry' }) });
+    expect(marked.status).toBe(200);
+    const view = (await marked.json()) as RegistryTokenAuthView;
+    expect(view).toMatchObject({ registry: 'own.example.com', service: 'own-registry', issuer: 'flotilla', ttlSeconds: 900 });
+    expect(view.rootCertificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(view.registryConfig).toContain(`realm: ${h.cp.httpUrl}/api/v1/registry-token`);
+    expect(view.registryConfig).toContain('service: "own-registry"');
+    expect(((await (await h.api('/api/v1/registries/token-auth')).json()) as RegistryTokenAuthView[]).map((r) => r.registry)).toEqual([
+      'own.example.com',
+    ]);
+    expect((await h.api(path, { method: 'DELETE' })).status).toBe(200);
+    expect(await (await h.api(path, { method: 'DELETE' })).json()).toMatchObject({ code: 'registry_token_auth_not_found' });
   });
 });
