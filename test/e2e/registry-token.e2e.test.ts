@@ -174,6 +174,11 @@ it('a device an operator registered pulls from the token-issued registry with a 
   expect(refreshes.map((d) => d.rev)).toEqual([rev]);
   expect(tokenOf(refreshes[0]!).token).not.toBe(first.token);
   expect(JSON.stringify(received)).not.toMatch(/password/);
+
+  // The agent reads manifests with the same token (VERIFY's size check); without it the registry tells nothing.
+  const arch = (await runtime.engineInfo()).architecture;
+  expect((await registryFacts(image, arch, tokenOf(refreshes[0]!))).sizeBytes).toBeGreaterThan(0);
+  expect(await registryFacts(image, arch)).toEqual({});
 });
 
 /** The desired state as it would arrive after waiting in the broker longer than its tokens live. */
