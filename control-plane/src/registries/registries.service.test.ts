@@ -22,14 +22,15 @@ function setup(rows: (box: SecretBox) => RegistryCredentialsRow[] = () => [], to
   const table = rows(box);
   const reads: string[][] = [];
   const repository = strictFake<RegistryCredentialsRepository>('RegistryCredentialsRepository', {
-    findByRegistries: async (registries) => {
-      reads.push([...registries]);
-      return table.filter((r) => registries.includes(r.registry));
+    findAccess: async (registry) => {
+      reads.push([registry]);
+      const token = tokenRows.find((r) => r.registry === registry);
+      if (token) return { token: { service: token.service, ttlSeconds: token.ttlSeconds } };
+      const login = table.find((r) => r.registry === registry);
+      return login ? { login } : {};
     },
   });
-  const tokenRepository = strictFake<RegistryTokenAuthRepository>('RegistryTokenAuthRepository', {
-    findByRegistries: async (registries) => tokenRows.filter((r) => registries.includes(r.registry)),
-  });
+  const tokenRepository = strictFake<RegistryTokenAuthRepository>('RegistryTokenAuthRepository', {});
   const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const issuer = { name: 'flotilla', privateKey: pair.privateKey, certificate: selfSignedCertificate(pair, 't', new Date(), 1) };
   return { service: new RegistriesService(repository, box, new RegistryTokenAuthService(tokenRepository, issuer)), reads };

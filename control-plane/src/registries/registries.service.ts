@@ -97,21 +97,19 @@ export class RegistriesService {
     return this.credentials.fleetHasGrants(fleetId);
   }
 
-  /** A lookup for one publish (one device, or a batch): each registry's settings and login are read at most once. */
+  /** A lookup for one publish (one device, or a batch): each registry is read at most once, in one query. */
   lookup(now: () => Date = () => new Date()): RegistryAuthLookup {
-    const read = memo((registry: string) => this.read(registry));
-    const tokenSettings = memo(async (registry: string) => (await this.tokens.settings([registry])).get(registry));
+    const access = memo(async (registry: string) => {
+      const found = await this.credentials.findAccess(registry);
+      return { token: found.token, login: found.login && this.open(found.login) };
+    });
     return async (release, device) => {
-      const registries = releaseRegistries(release);
       const tokenRegistries = new Map<string, TokenSettings>();
       const logins = new Map<string, StoredLogin>();
-      for (const registry of registries) {
-        const settings = await tokenSettings(registry);
-        if (settings) tokenRegistries.set(registry, settings);
-        else {
-          const login = await read(registry);
-          if (login) logins.set(registry, login);
-        }
+      for (const registry of releaseRegistries(release)) {
+        const { token, login } = await access(registry);
+        if (token) tokenRegistries.set(registry, token);
+        else if (login) logins.set(registry, login);
       }
       return planRegistryAccess(release, device, tokenRegistries, logins).map((plan) =>
         plan.kind === 'token'
@@ -145,7 +143,11 @@ export class RegistriesService {
 
   private async read(registry: string): Promise<StoredLogin | undefined> {
     const [row] = await this.credentials.findByRegistries([registry]);
-    if (!row) return undefined;
+    return row && this.open(row);
+  }
+
+  private open(row: RegistryCredentialsRow): StoredLogin | undefined {
+    const registry = row.registry;
     try {
       return { username: row.username, password: this.box.open(row.passwordSealed, registry), grantedFleetIds: row.grantedFleetIds };
     } catch (e) {

@@ -66,6 +66,24 @@ export class RegistryCredentialsRepository {
     return rows.map(toRow);
   }
 
+  /**
+   * Everything that decides a registry's access, in one round trip (the path of every
+   * `desired/get`): whether its tokens are issued here, else its stored login and grants.
+   */
+  async findAccess(registry: string): Promise<{ token?: { service: string; ttlSeconds: number }; login?: RegistryCredentialsRow }> {
+    const rows: (Partial<Raw> & { service: string | null; ttl_seconds: number | null })[] = await this.db.query(
+      `SELECT t.service, t.ttl_seconds, c.registry, c.username, c.password_sealed, c.updated_at, c.updated_by,
+              ${GRANTS}
+         FROM (SELECT $1::text AS registry) r
+         LEFT JOIN registry_token_auth t ON t.registry = r.registry
+         LEFT JOIN registry_credentials c ON c.registry = r.registry`,
+      [registry],
+    );
+    const row = rows[0];
+    if (row?.service != null && row.ttl_seconds != null) return { token: { service: row.service, ttlSeconds: row.ttl_seconds } };
+    return row?.registry ? { login: toRow(row as Raw) } : {};
+  }
+
   /** Grants the login to a fleet; answers the row after, undefined without such a login. Granting twice is a no-op. */
   async grant(registry: string, fleetId: string, grantedBy: string): Promise<RegistryCredentialsRow | 'no-fleet' | undefined> {
     try {
