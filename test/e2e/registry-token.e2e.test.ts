@@ -4,20 +4,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   isRegistryToken,
+  readSignedDesired,
   type CreatedOperatorKey,
-  type Desired,
+  type DesiredGet,
+  type DesiredStatement,
   type ProvisioningTokenView,
   type RegisterDeviceResponse,
   type RegistryToken,
   type RegistryTokenAuthView,
   type ReleaseView,
 } from '@flotilla/shared';
-import { Agent } from '../../agent/src/agent';
+import { DesiredGate } from '../../agent/src/admission/desired-gate';
+import { WatermarkFile } from '../../agent/src/admission/watermark-file';
+import { Agent, type Uplink } from '../../agent/src/agent';
+import { TrustedKeyStore } from '../../agent/src/provisioning/trusted-key-store';
 import { MqttLink } from '../../agent/src/link/mqtt-link';
 import { DockerRuntime } from '../../agent/src/runtime/docker-runtime';
 import { EngineClient } from '../../agent/src/runtime/engine-client';
 import { LABEL } from '../../agent/src/runtime/labels';
-import { systemClock } from '../../agent/src/support/clock';
+import { systemClock, type Clock } from '../../agent/src/support/clock';
 import { silentLogger } from '../../agent/src/support/logger';
 import { ImageLedger } from '../../agent/src/update/image-ledger';
 import { UpdateJournal } from '../../agent/src/update/journal';
@@ -33,8 +38,8 @@ import { waitFor } from '../support/wait';
 // plane's issuer certificate and asking its token realm, which CI's `docker login`/`push` with an
 // operator key goes through), a device an OPERATOR key registered, and a real agent (in this
 // process, real Docker Engine, real MQTT) that pulls with the pull token its desired state carries.
-// The first desired is handed to the agent with its token already expired, as one that waited in
-// the broker while the device was away: the agent must ask for fresh tokens, not fail the update.
+// The agent first sees its token as expired, as a device that was away would: it must ask for
+// fresh tokens, not fail the update.
 
 jest.setTimeout(120_000);
 
@@ -101,17 +106,30 @@ it('a device an operator registered pulls from the token-issued registry with a 
   const token = (await operator.post<ProvisioningTokenView>('/api/v1/provisioning-tokens', { maxUses: 1 })).body.token;
   const device = (await operator.post<RegisterDeviceResponse>('/api/v1/devices/register', { token, name: 'token-puller' })).body;
 
-  const received: Desired[] = [];
-  const refreshes: Desired[] = [];
+  // The agent's clock runs 20 minutes ahead until it asks for fresh tokens: the first desired
+  // state is still fresh to it (signed statements live an hour), but its 10-minute tokens have run
+  // out, as for a device that was away; the refreshed ones are then judged on time.
+  let skewMs = 20 * 60_000;
+  const clock: Clock = { now: () => new Date(Date.now() + skewMs), sleep: systemClock.sleep };
+  const received: DesiredStatement[] = [];
+  const refreshes: number[] = [];
   const agentDir = mkdtempSync(join(workDir, 'agent-'));
-  const started = new Agent({
+  const trust = await TrustedKeyStore.open({ stateDir: agentDir, pinned: device.releaseKeys, logger: silentLogger });
+  const started: Agent = new Agent({
     deviceId: device.deviceId,
     runtime,
     journal: new UpdateJournal(agentDir),
     ledger: new ImageLedger(agentDir),
-    clock: systemClock,
+    clock,
     logger: silentLogger,
-    releaseKeys: device.releaseKeys,
+    releaseKeys: trust,
+    gate: new DesiredGate({
+      deviceId: device.deviceId,
+      trust,
+      watermark: new WatermarkFile(agentDir),
+      clock,
+      heldRev: () => started.heldRev(),
+    }),
     board: undefined,
     freeDiskBytes: async () => Number.MAX_SAFE_INTEGER,
     imageFacts: (ref, arch, auth) => registryFacts(ref, arch, auth),
@@ -121,23 +139,33 @@ it('a device an operator registered pulls from the token-issued registry with a 
     settings: { healthTimeoutMs: 10_000, healthPollMs: 200, gatePollMs: 200, reportIntervalMs: 60_000, reconcileIntervalMs: 600_000 },
   });
   agent = started;
-  link = new MqttLink({
+  const mqtt = new MqttLink({
     credential: { deviceId: device.deviceId, password: device.password, mqttUrl: cp.mqttUrl },
     logger: silentLogger,
     heldRev: () => started.heldRev(),
-    onDesired: (desired) => {
-      received.push(desired);
-      started.desire(received.length === 1 ? expired(desired) : desired);
-    },
-    onRefreshed: (desired) => {
-      refreshes.push(desired);
-      started.refreshed(desired);
+    onDesired: (payload) => {
+      const read = readSignedDesired(payload);
+      if (read.ok) received.push(read.statement);
+      void started.receive(payload);
     },
     onCommand: async (command) => ({ schema: 1, id: command.id, ok: false, error: 'not in this test' }),
     onConnect: () => started.onConnected(),
   });
-  await started.start(link);
-  link.start();
+  link = mqtt;
+  const uplink: Uplink = {
+    get connected() {
+      return mqtt.connected;
+    },
+    publish(channel, value) {
+      if (channel === 'desired/get' && (value as DesiredGet).refresh) {
+        refreshes.push((value as DesiredGet).rev);
+        skewMs = 0;
+      }
+      mqtt.publish(channel, value);
+    },
+  };
+  await started.start(uplink);
+  mqtt.start();
 
   const release = await operator.post<ReleaseView>(
     '/api/v1/releases',
@@ -163,33 +191,29 @@ it('a device an operator registered pulls from the token-issued registry with a 
   expect(containers.map((c) => [c.labels[LABEL.component], c.image, c.state])).toEqual([['app', image, 'running']]);
 
   // What the device was given: a pull token for exactly the release's repository, no password; then a fresh one for the same rev.
-  const first = tokenOf(received[0]!);
+  const forRev = received.filter((d) => d.rev === rev);
+  const first = tokenOf(forRev[0]!);
   expect(claims(first)).toMatchObject({
     iss: 'flotilla',
     sub: device.deviceId,
     aud: registry.host,
     access: [{ type: 'repository', name: `flotilla-e2e/${assembly}`, actions: ['pull'] }],
   });
-  expect(Date.parse(first.expiresAt) - Date.now()).toBeGreaterThan(500_000);
-  expect(refreshes.map((d) => d.rev)).toEqual([rev]);
-  expect(tokenOf(refreshes[0]!).token).not.toBe(first.token);
+  // Ten minutes from when it was signed (JWT times are whole seconds).
+  expect(Math.abs(Date.parse(first.expiresAt) - Date.parse(forRev[0]!.issuedAt) - 600_000)).toBeLessThan(1_000);
+  expect(refreshes).toEqual([rev]);
+  expect(forRev.length).toBeGreaterThanOrEqual(2);
+  const fresh = tokenOf(forRev.at(-1)!);
+  expect(fresh.token).not.toBe(first.token);
   expect(JSON.stringify(received)).not.toMatch(/password/);
 
   // The agent reads manifests with the same token (VERIFY's size check); without it the registry tells nothing.
   const arch = (await runtime.engineInfo()).architecture;
-  expect((await registryFacts(image, arch, tokenOf(refreshes[0]!))).sizeBytes).toBeGreaterThan(0);
+  expect((await registryFacts(image, arch, fresh)).sizeBytes).toBeGreaterThan(0);
   expect(await registryFacts(image, arch)).toEqual({});
 });
 
-/** The desired state as it would arrive after waiting in the broker longer than its tokens live. */
-function expired(desired: Desired): Desired {
-  const registryAuth = desired.registryAuth?.map((a) =>
-    isRegistryToken(a) ? { ...a, expiresAt: new Date(Date.now() - 1000).toISOString() } : a,
-  );
-  return { ...desired, ...(registryAuth ? { registryAuth } : {}) };
-}
-
-function tokenOf(desired: Desired): RegistryToken {
+function tokenOf(desired: DesiredStatement): RegistryToken {
   const auth = desired.registryAuth?.find(isRegistryToken);
   if (!auth) throw new Error(`no registry token in desired rev ${desired.rev}`);
   return auth;

@@ -108,4 +108,16 @@ describe('DesiredGate', () => {
     const reopened = await TrustedKeyStore.open({ stateDir, pinned: [signer.key], logger: silentLogger });
     expect(reopened.keys()).toEqual([next.key]);
   });
+
+  it('hands on the verified statement of a rev delivered again (the answer to a token refresh), keeping no file', async () => {
+    await take(sealedDesired(signer, DEVICE, desired(5)));
+    const before = await files();
+    const fresh = { registry: 'registry.test', token: 'fresh', expiresAt: new Date(Date.now() + 900_000).toISOString() };
+    const again = await gate.admit(sealedDesired(signer, DEVICE, desired(5, { registryAuth: [fresh] })));
+    expect(again).toMatchObject({ ok: false, code: 'duplicate', statement: { rev: 5, registryAuth: [fresh] } });
+    // Not verified, not handed on: one signed by a stranger, or for another device.
+    expect(await gate.admit(sealedDesired(testSigner(), DEVICE, desired(5)))).not.toHaveProperty('statement');
+    expect(await gate.admit(sealedDesired(signer, 'dev_other', desired(5)))).not.toHaveProperty('statement');
+    expect(await files()).toEqual(before);
+  });
 });

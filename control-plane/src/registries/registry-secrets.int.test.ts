@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { decodePayload, deviceTopic, type Desired, type RegisterDeviceResponse } from '@flotilla/shared';
+import { deviceTopic, readSignedDesired, type DesiredStatement, type RegisterDeviceResponse } from '@flotilla/shared';
 import { startControlPlane, type RunningControlPlane } from '../bootstrap';
 import { nextMessage } from '../testing/harness';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
@@ -93,13 +93,13 @@ async function connect(device: RegisterDeviceResponse): Promise<MqttClient> {
   return client;
 }
 
-/** The device's current desired state, asked for as an agent does after a (re)connect. */
-async function desiredOf(client: MqttClient, deviceId: string): Promise<Desired> {
+/** The device's current desired state (the signed statement's content), asked for as an agent does after a (re)connect. */
+async function desiredOf(client: MqttClient, deviceId: string): Promise<DesiredStatement> {
   const arriving = nextMessage(client, deviceTopic(deviceId, 'desired'));
   await client.publishAsync(deviceTopic(deviceId, 'desired/get'), JSON.stringify({ schema: 1, rev: 0 }), { qos: 1 });
-  const decoded = decodePayload('desired', (await arriving).payload);
-  if (!decoded.ok) throw new Error(decoded.reason);
-  return decoded.value;
+  const read = readSignedDesired((await arriving).payload);
+  if (!read.ok) throw new Error(read.reason);
+  return read.statement;
 }
 
 beforeAll(async () => {
