@@ -209,7 +209,13 @@ export class DevicesService {
       }
       const held = release ? await release : null;
       const desired = this.signing.sealDesired(
-        desiredContent(state.deviceId, state, held, effectiveConfig(state.fleetConfig, state.deviceConfig), await registryAuth(held, state)),
+        desiredContent(
+          state.deviceId,
+          state,
+          held,
+          effectiveConfig(state.fleetConfig, state.deviceConfig),
+          await registryAuth(held, state),
+        ),
       );
       await this.publisher.publishDesired(state.deviceId, desired);
     } catch (e) {
