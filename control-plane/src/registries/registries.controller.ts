@@ -66,7 +66,11 @@ export class RegistriesController {
   }
 
   @Delete(':host/grants/:fleetId')
-  async revokeGrant(@PathParam('host', 'registryHost') host: string, @PathParam('fleetId', 'uuid') fleetId: string, @Req() request: OperatorRequest): Promise<RegistryCredentialsView> {
+  async revokeGrant(
+    @PathParam('host', 'registryHost') host: string,
+    @PathParam('fleetId', 'uuid') fleetId: string,
+    @Req() request: OperatorRequest,
+  ): Promise<RegistryCredentialsView> {
     const { before, after } = await this.registries.revokeGrant(host, fleetId);
     noteAuditBefore(request, before);
     return after;

@@ -13,7 +13,14 @@ import { FleetNotFoundError } from '../fleets/fleets.errors';
 import { RegistryCredentialsRepository, type RegistryCredentialsRow } from './registry-credentials.repository';
 import { InvalidRegistryHostError, RegistryCredentialsNotFoundError, RegistryGrantNotFoundError } from './registries.errors';
 import { imageSizeLookup, type ImageSizeLookup } from './image-sizes';
-import { planRegistryAccess, releaseRegistries, type DeviceStanding, type StoredLogin, type TokenSettings } from './registry-access';
+import {
+  planRegistryAccess,
+  releaseRegistries,
+  type DeviceStanding,
+  type ReleaseImages,
+  type StoredLogin,
+  type TokenSettings,
+} from './registry-access';
 import { SecretBox } from './secret-box';
 import { RegistryTokenAuthService } from './tokens/registry-token-auth.service';
 
@@ -133,17 +140,25 @@ export class RegistriesService {
    * devices may hold it, and the control plane holds it anyway).
    */
   async controlPlaneAccess(ref: string): Promise<RegistryAuth | undefined> {
-    const registry = imageRegistry(ref);
-    const settings = (await this.tokens.settings([registry])).get(registry);
-    if (settings)
-      return this.tokens.issue(registry, { ...settings, ttlSeconds: 300 }, 'flotilla-control-plane', [imageRepository(ref)], new Date());
-    const login = await this.read(registry);
-    return login ? { registry, username: login.username, password: login.password } : undefined;
+    return (await this.controlPlaneAccessFor({ assembly: { components: [{ image: ref }] } }))[0];
   }
 
-  private async read(registry: string): Promise<StoredLogin | undefined> {
-    const [row] = await this.credentials.findByRegistries([registry]);
-    return row && this.open(row);
+  /** The control plane's own access to every registry `release` pulls from (resolving its tags at publish, sizing it). */
+  async controlPlaneAccessFor(release: ReleaseImages): Promise<RegistryAuth[]> {
+    const access: RegistryAuth[] = [];
+    for (const registry of releaseRegistries(release)) {
+      const found = await this.credentials.findAccess(registry);
+      if (found.token) {
+        const repositories = release.assembly.components
+          .filter((c) => imageRegistry(c.image) === registry)
+          .map((c) => imageRepository(c.image));
+        access.push(this.tokens.issue(registry, { ...found.token, ttlSeconds: 300 }, 'flotilla-control-plane', repositories, new Date()));
+      } else {
+        const login = found.login && this.open(found.login);
+        if (login) access.push({ registry, username: login.username, password: login.password });
+      }
+    }
+    return access;
   }
 
   private open(row: RegistryCredentialsRow): StoredLogin | undefined {

@@ -24,8 +24,11 @@ export type RegistryAccessPlan =
   | { registry: string; kind: 'login'; username: string; password: string }
   | { registry: string; kind: 'token'; service: string; ttlSeconds: number; repositories: string[] };
 
+/** What is read of a release here: its components' images. */
+export type ReleaseImages = { assembly: { components: readonly { image: string }[] } };
+
 /** Every registry the release's components pull from, sorted. */
-export function releaseRegistries(release: Pick<Release, 'assembly'> | null): string[] {
+export function releaseRegistries(release: ReleaseImages | null): string[] {
   return [...new Set(release?.assembly.components.map((c) => imageRegistry(c.image)) ?? [])].sort();
 }
 

@@ -71,7 +71,7 @@ export class ReleasesService {
     const refs = componentRefs(loaded.value);
     const parsed = parseAssembly(loaded.value, refs.length > 0 ? { components: await this.library.lookupFor(refs) } : {});
     if (!parsed.ok) throw new InvalidManifestError(parsed.issues);
-    const logins = await this.registries.lookup()({ assembly: parsed.spec });
+    const logins = await this.registries.controlPlaneAccessFor({ assembly: parsed.spec });
     const pinned = await pinImages(parsed.spec, registryTagResolver({ loginFor: (ref) => registryAuthFor(ref.image, logins) }));
     if (!pinned.ok) throw new UnresolvableImageError(pinned.issues);
     const { spec } = pinned;
