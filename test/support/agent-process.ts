@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -10,8 +11,14 @@ export class AgentProcess {
   private output = '';
   private exited: Promise<number | null>;
 
+  /**
+   * Each agent manages only containers with its own scope label unless `env` names one: an
+   * unscoped agent owns every Flotilla container on the engine and removes those of other tests
+   * (and they are left behind by a failed test for the next one to find).
+   */
   constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, [AGENT_MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const scoped = { FLOTILLA_SCOPE_LABEL: `io.flotilla.test-agent=${randomBytes(4).toString('hex')}`, ...env };
+    this.child = spawn(process.execPath, [AGENT_MAIN], { env: { ...process.env, ...scoped }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));

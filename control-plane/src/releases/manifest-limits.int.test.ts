@@ -66,8 +66,10 @@ describe('manifest limits over HTTP', () => {
       issues: [{ path: '', message: 'more than 10000 keys and list items' }],
     });
     expect(answers).toBeGreaterThan(0);
-    // Measured about 0.2 s; the bound only has to tell that from the old 4 s stall on a busy machine.
-    expect(longestMs).toBeLessThan(2000);
+    // Measured about 0.2 s (2.8 s once with eight builds beside it); the figure itself is the
+    // yaml-limits bench's. The bound only has to tell this from the quadratic check's stall, which
+    // held the event loop for 4 s on a quiet machine and over 8 s on a busy one.
+    expect(longestMs).toBeLessThan(4000);
   });
 
   it('answers an alias bomb with 400 naming the problem, on releases and on components', async () => {
