@@ -11,6 +11,7 @@ export * from './boards/autoboot';
 export * from './boards/cmdline';
 export * from './protocol/messages';
 export * from './protocol/provisioning';
+export * from './protocol/storable';
 export * from './protocol/topics';
 export * from './assembly/json-schema';
 export * from './releases/signing';

@@ -4,6 +4,7 @@ import { EndorsedReleaseKey } from '../api/signing-keys';
 import { ReleaseSignature } from '../releases/signing';
 import { RegistryAuth } from '../registries/registry-auth';
 import type { Channel } from './topics';
+import { TEXT_LIMITS, byteCount, celsius, count, gigahertz, percent, revision, storableString, storableTimestamp } from './storable';
 
 /**
  * Payloads of protocol v1. Every message carries `schema: 1` so a device and a control
@@ -12,7 +13,11 @@ import type { Channel } from './topics';
  */
 export const PROTOCOL_SCHEMA = 1;
 const schema = z.literal(PROTOCOL_SCHEMA);
-const timestamp = z.string().datetime({ offset: true });
+const timestamp = storableTimestamp();
+// Uplink strings, by what they hold (storable.ts): every one bounded and storable in PostgreSQL.
+const name = storableString(TEXT_LIMITS.name);
+const ref = storableString(TEXT_LIMITS.ref);
+const text = storableString(TEXT_LIMITS.message);
 
 /** Largest MQTT payload either side accepts, in bytes; the broker refuses bigger ones. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -81,7 +86,7 @@ export type SignedDesired = z.infer<typeof SignedDesired>;
 
 export const DesiredGet = z.object({
   schema,
-  rev: z.number().int().nonnegative(),
+  rev: revision(),
   /**
    * Answer even when `rev` is current: the registry tokens of the held desired state have
    * expired (or will before a pull ends). The answer carries the same rev with fresh tokens,
@@ -95,12 +100,12 @@ export const COMPONENT_STATES = ['missing', 'created', 'running', 'restarting', 
 export const HEALTH_STATES = ['none', 'starting', 'healthy', 'unhealthy'] as const;
 
 export const ComponentStatus = z.object({
-  name: z.string(),
-  image: z.string(),
+  name,
+  image: ref,
   state: z.enum(COMPONENT_STATES),
   health: z.enum(HEALTH_STATES),
-  containerId: z.string().optional(),
-  restartCount: z.number().int().nonnegative().optional(),
+  containerId: name.optional(),
+  restartCount: count().optional(),
 });
 export type ComponentStatus = z.infer<typeof ComponentStatus>;
 
@@ -110,19 +115,19 @@ export type UpdatePhase = (typeof UPDATE_PHASES)[number];
 
 /** One A/B slot as reported: which desired rev and release it holds. */
 export const SlotRef = z.object({
-  rev: z.number().int().nonnegative(),
-  releaseId: z.string().nullable(),
-  version: z.string().nullable(),
+  rev: revision(),
+  releaseId: name.nullable(),
+  version: name.nullable(),
 });
 export type SlotRef = z.infer<typeof SlotRef>;
 
 export const UpdateProgress = z.object({
-  imagesDone: z.number().int().nonnegative(),
-  imagesTotal: z.number().int().nonnegative(),
-  bytesDone: z.number().nonnegative(),
+  imagesDone: count(),
+  imagesTotal: count(),
+  bytesDone: byteCount(),
   /** 0 while the registry has not told the sizes yet. */
-  bytesTotal: z.number().nonnegative(),
-  percent: z.number().min(0).max(100),
+  bytesTotal: byteCount(),
+  percent: percent(),
 });
 export type UpdateProgress = z.infer<typeof UpdateProgress>;
 
@@ -133,8 +138,8 @@ export const UpdateStatus = z.object({
   /** The assembly on trial, from verify until commit or rollback. */
   candidate: SlotRef.nullable(),
   /** Highest rev that was refused or rolled back; not tried again until a newer rev. */
-  failedRev: z.number().int().nullable(),
-  lastFailure: z.string().nullable(),
+  failedRev: revision().nullable(),
+  lastFailure: text.nullable(),
   progress: UpdateProgress.optional(),
 });
 export type UpdateStatus = z.infer<typeof UpdateStatus>;
@@ -144,28 +149,26 @@ export const OS_UPDATE_PHASES = ['idle', 'write', 'arm', 'reboot', 'trial', 'fal
 
 export const OsStatus = z.object({
   /** FLOTILLA_OS_VERSION of the running root; null on an OS not built by `flotilla image build`. */
-  version: z.string().nullable(),
+  version: name.nullable(),
   /** The root slot running now, and whether this boot is an uncommitted trial of it. */
   slot: z.enum(['A', 'B']).nullable(),
   inTrial: z.boolean(),
   phase: z.enum(OS_UPDATE_PHASES),
   /** The OS version being written or tried. */
-  target: z.string().nullable(),
-  lastFailure: z.string().nullable(),
-  progress: z
-    .object({ bytesDone: z.number().nonnegative(), bytesTotal: z.number().nonnegative(), percent: z.number().min(0).max(100) })
-    .optional(),
+  target: name.nullable(),
+  lastFailure: text.nullable(),
+  progress: z.object({ bytesDone: byteCount(), bytesTotal: byteCount(), percent: percent() }).optional(),
 });
 export type OsStatus = z.infer<typeof OsStatus>;
 
 export const Reported = z.object({
   schema,
   at: timestamp,
-  agentVersion: z.string(),
+  agentVersion: name,
   /** The highest desired `rev` the agent holds (active, on trial, queued or refused). */
-  rev: z.number().int().nonnegative(),
+  rev: revision(),
   update: UpdateStatus,
-  components: z.array(ComponentStatus),
+  components: z.array(ComponentStatus).max(256),
   /** Absent on a device whose OS cannot be updated by Flotilla (no A/B root slots). */
   os: OsStatus.optional(),
 });
@@ -173,10 +176,10 @@ export type Reported = z.infer<typeof Reported>;
 
 export const TelemetrySample = z.object({
   at: timestamp,
-  cpuPercent: z.number().min(0),
-  memUsedBytes: z.number().nonnegative(),
-  memTotalBytes: z.number().nonnegative(),
-  temperatureC: z.number().optional(),
+  cpuPercent: percent(),
+  memUsedBytes: byteCount(),
+  memTotalBytes: byteCount(),
+  temperatureC: celsius().optional(),
 });
 export const Telemetry = z.object({ schema, samples: z.array(TelemetrySample).min(1).max(1000) });
 export type Telemetry = z.infer<typeof Telemetry>;
@@ -184,16 +187,16 @@ export type Telemetry = z.infer<typeof Telemetry>;
 export const Inventory = z.object({
   schema,
   at: timestamp,
-  hostname: z.string(),
-  arch: z.string(),
-  board: z.object({ model: z.string(), serial: z.string().optional(), revision: z.string().optional() }),
-  cpu: z.object({ manufacturer: z.string(), brand: z.string(), cores: z.number().int(), speedGHz: z.number().optional() }),
-  memory: z.object({ totalBytes: z.number().nonnegative() }),
-  os: z.object({ distro: z.string(), release: z.string(), kernel: z.string() }),
-  disks: z.array(z.object({ mount: z.string(), fs: z.string(), sizeBytes: z.number(), usedBytes: z.number() })),
-  network: z.array(z.object({ iface: z.string(), mac: z.string(), ip4: z.string().optional(), ip6: z.string().optional() })),
-  temperatures: z.array(z.object({ zone: z.string(), celsius: z.number() })),
-  throttled: z.object({ raw: z.string(), underVoltage: z.boolean(), throttled: z.boolean() }).optional(),
+  hostname: name,
+  arch: name,
+  board: z.object({ model: name, serial: name.optional(), revision: name.optional() }),
+  cpu: z.object({ manufacturer: name, brand: name, cores: count(), speedGHz: gigahertz().optional() }),
+  memory: z.object({ totalBytes: byteCount() }),
+  os: z.object({ distro: name, release: name, kernel: ref }),
+  disks: z.array(z.object({ mount: ref, fs: name, sizeBytes: byteCount(), usedBytes: byteCount() })).max(256),
+  network: z.array(z.object({ iface: name, mac: name, ip4: name.optional(), ip6: name.optional() })).max(256),
+  temperatures: z.array(z.object({ zone: name, celsius: celsius() })).max(256),
+  throttled: z.object({ raw: name, underVoltage: z.boolean(), throttled: z.boolean() }).optional(),
 });
 export type Inventory = z.infer<typeof Inventory>;
 
@@ -224,10 +227,10 @@ export const DeviceEvent = z.object({
   schema,
   at: timestamp,
   kind: z.enum(EVENT_KINDS),
-  rev: z.number().int().nonnegative().optional(),
-  releaseId: z.string().optional(),
+  rev: revision().optional(),
+  releaseId: name.optional(),
   phase: z.enum(UPDATE_PHASES).optional(),
-  message: z.string(),
+  message: text,
 });
 export type DeviceEvent = z.infer<typeof DeviceEvent>;
 
@@ -242,10 +245,10 @@ export type Command = z.infer<typeof Command>;
 
 export const CommandResult = z.object({
   schema,
-  id: z.string().min(1).max(64),
+  id: storableString(64).min(1),
   ok: z.boolean(),
-  output: z.string().optional(),
-  error: z.string().optional(),
+  output: storableString(TEXT_LIMITS.output).optional(),
+  error: text.optional(),
 });
 export type CommandResult = z.infer<typeof CommandResult>;
 
