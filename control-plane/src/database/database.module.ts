@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { RejectedWrites } from './rejected-writes';
 import { InitialSchema1764201600000 } from './migrations/1764201600000-initial-schema';
 import { Fleets1764288000000 } from './migrations/1764288000000-fleets';
 import { Library1764300000000 } from './migrations/1764300000000-library';
@@ -36,6 +37,10 @@ export class DatabaseModule {
   static forRoot(url: string): DynamicModule {
     return {
       module: DatabaseModule,
+      // Global like TypeORM's DataSource: every batch writer reports the rows it had to drop.
+      global: true,
+      providers: [RejectedWrites],
+      exports: [RejectedWrites],
       imports: [
         TypeOrmModule.forRoot({
           type: 'postgres',

@@ -151,7 +151,7 @@ describe('DeviceActivityRepository.appendEvent', () => {
     message,
   });
 
-  it('stores events that arrive together in the order received; one of an unknown device does not fail the others', async () => {
+  it('stores events that arrive together in the order received per device; one of an unknown device does not fail the others', async () => {
     await Promise.all([
       activity.appendEvent('dev_a', event(1, 'first')),
       activity.appendEvent('dev_nobody', event(1, 'lost')),
@@ -159,12 +159,13 @@ describe('DeviceActivityRepository.appendEvent', () => {
       activity.appendEvent('dev_a', event(2, 'second')),
     ]);
     const rows = await db.query<{ device_id: string; rev: number; message: string }>(
-      `SELECT device_id, rev, message FROM device_events ORDER BY id`,
+      `SELECT device_id, rev, message FROM device_events ORDER BY device_id, id`,
     );
+    // In id order within a device; across devices the batch goes in device-id order (lock ordering).
     expect(rows.map((r) => [r.device_id, r.rev, r.message])).toEqual([
       ['dev_a', 1, 'first'],
-      ['dev_b', 1, 'other'],
       ['dev_a', 2, 'second'],
+      ['dev_b', 1, 'other'],
     ]);
   });
 });

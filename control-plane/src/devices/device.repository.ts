@@ -2,9 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { ConfigMap, DeviceListQuery, Inventory, Reported } from '@flotilla/shared';
 import { Repository, type EntityManager } from 'typeorm';
+import { RejectedWrites } from '../database/rejected-writes';
+import { writeAlone } from '../database/write-alone';
 import { CoalescedWrites } from './coalesced-writes';
 import { CURSOR_AT_SQL, DEVICE_LIST_ORDER, deviceListWhere, type DeviceListPosition } from './device-list-query';
 import { DeviceEntity } from './device.entity';
+
+export interface ReportRow {
+  id: string;
+  reported: Reported;
+}
 
 export interface NewDevice {
   id: string;
@@ -72,8 +79,16 @@ const DESIRED_SELECT = `
 
 type Row = Record<string, unknown>;
 
-/** The rows of ids $1, locked in id order (a CTE for batched UPDATEs; see DeviceRepository). */
-const LOCKED_IN_ID_ORDER = 'locked AS (SELECT id FROM devices WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE)';
+/**
+ * The rows of ids $1, locked in id order (a CTE for batched UPDATEs; see DeviceRepository).
+ * `FOR NO KEY UPDATE`, the lock the UPDATE itself takes, and not `FOR UPDATE`: the latter also
+ * blocks the foreign-key share locks that telemetry and event inserts take on `devices`, and
+ * those batches deadlocked with last-seen batches under load (issue 13). "C" order is the order
+ * of JavaScript's string comparison, which the inserts sort by.
+ */
+const lockedInIdOrder = (where = 'id = ANY($1::text[])') =>
+  `locked AS (SELECT id FROM devices WHERE ${where} ORDER BY id COLLATE "C" FOR NO KEY UPDATE)`;
+const LOCKED_IN_ID_ORDER = lockedInIdOrder();
 
 /**
  * The only code that reads or writes `devices`. Every change of what a device should run
@@ -84,25 +99,25 @@ const LOCKED_IN_ID_ORDER = 'locked AS (SELECT id FROM devices WHERE id = ANY($1:
 @Injectable()
 export class DeviceRepository {
   // Every batched UPDATE of devices locks its rows in id order first (LOCKED_IN_ID_ORDER):
-  // batches running side by side (last-seen, reports, a rollout's assignment) then wait for
-  // each other instead of deadlocking, which would cost a batch of reports.
-  private readonly touches = new CoalescedWrites<string>(async (ids) => {
-    await this.devices.query(`WITH ${LOCKED_IN_ID_ORDER} UPDATE devices d SET last_seen_at = now() FROM locked WHERE d.id = locked.id`, [
-      [...new Set(ids)],
-    ]);
-  });
-  private readonly reports = new CoalescedWrites<{ id: string; reported: Reported }>(async (batch) => {
+  // batches running side by side (last-seen, reports, a rollout's assignment, a fleet's change)
+  // then wait for each other instead of deadlocking. Each batch is written with `writeAlone`:
+  // a transient error is retried, a row the database refuses is dropped alone and recorded.
+  private readonly touches = new CoalescedWrites<string>((ids) =>
+    writeAlone([...new Set(ids)], (batch) => this.touchMany(batch), {
+      rejected: (id, error) => this.rejected.record(id, 'last-seen', error),
+    }),
+  );
+  private readonly reports = new CoalescedWrites<ReportRow>((batch) =>
     // A device's later report in the same batch replaces its earlier one.
-    const latest = new Map(batch.map((r) => [r.id, r.reported]));
-    await this.devices.query(
-      `WITH ${LOCKED_IN_ID_ORDER}
-       UPDATE devices d SET reported = r.reported, reported_at = now(), last_seen_at = now()
-         FROM unnest($1::text[], $2::jsonb[]) AS r(id, reported), locked WHERE d.id = r.id AND locked.id = r.id`,
-      [[...latest.keys()], [...latest.values()].map((r) => JSON.stringify(r))],
-    );
-  });
+    writeAlone([...new Map(batch.map((r) => [r.id, r])).values()], (rows) => this.storeReportedMany(rows), {
+      rejected: (row, error) => this.rejected.record(row.id, 'reported', error),
+    }),
+  );
 
-  constructor(@InjectRepository(DeviceEntity) private readonly devices: Repository<DeviceEntity>) {}
+  constructor(
+    @InjectRepository(DeviceEntity) private readonly devices: Repository<DeviceEntity>,
+    private readonly rejected: RejectedWrites,
+  ) {}
 
   /**
    * A device in a fleet starts with the fleet's target release at rev 1, read in the same
@@ -233,10 +248,10 @@ export class DeviceRepository {
   /** Assigns the fleet's target to its unpinned devices that do not have it yet; returns their ids. */
   async assignFleetTarget(fleetId: string, releaseId: string): Promise<string[]> {
     const [rows] = (await this.devices.query(
-      `UPDATE devices SET desired_release_id = $2, desired_rev = desired_rev + 1
-        WHERE fleet_id = $1 AND pinned_release_id IS NULL AND decommissioned_at IS NULL
-          AND desired_release_id IS DISTINCT FROM $2
-        RETURNING id`,
+      `WITH ${lockedInIdOrder('fleet_id = $1 AND pinned_release_id IS NULL AND decommissioned_at IS NULL AND desired_release_id IS DISTINCT FROM $2')}
+       UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1
+         FROM locked WHERE d.id = locked.id
+       RETURNING d.id`,
       [fleetId, releaseId],
     )) as [Row[], number];
     return rows.map((r) => r.id as string);
@@ -245,7 +260,8 @@ export class DeviceRepository {
   /** The fleet's configuration changed: every device of it has a new desired state. */
   async bumpFleetDevices(fleetId: string): Promise<string[]> {
     const [rows] = (await this.devices.query(
-      `UPDATE devices SET desired_rev = desired_rev + 1 WHERE fleet_id = $1 AND decommissioned_at IS NULL RETURNING id`,
+      `WITH ${lockedInIdOrder('fleet_id = $1 AND decommissioned_at IS NULL')}
+       UPDATE devices d SET desired_rev = d.desired_rev + 1 FROM locked WHERE d.id = locked.id RETURNING d.id`,
       [fleetId],
     )) as [Row[], number];
     return rows.map((r) => r.id as string);
@@ -286,6 +302,13 @@ export class DeviceRepository {
     return this.touches.add(id);
   }
 
+  /** One statement, all or nothing: `last_seen_at = now()` for every id. */
+  async touchMany(ids: readonly string[]): Promise<void> {
+    await this.devices.query(`WITH ${LOCKED_IN_ID_ORDER} UPDATE devices d SET last_seen_at = now() FROM locked WHERE d.id = locked.id`, [
+      ids,
+    ]);
+  }
+
   /**
    * Coalesced like `touch`: 10,000 devices report each update phase within seconds of a rollout,
    * and one UPDATE per report filled the pool until reports were dropped on acquire timeouts
@@ -295,8 +318,21 @@ export class DeviceRepository {
     return this.reports.add({ id, reported });
   }
 
+  /** One statement, all or nothing; at most one row per device. */
+  async storeReportedMany(rows: readonly ReportRow[]): Promise<void> {
+    await this.devices.query(
+      `WITH ${LOCKED_IN_ID_ORDER}
+       UPDATE devices d SET reported = r.reported, reported_at = now(), last_seen_at = now()
+         FROM unnest($1::text[], $2::jsonb[]) AS r(id, reported), locked WHERE d.id = r.id AND locked.id = r.id`,
+      [rows.map((r) => r.id), rows.map((r) => JSON.stringify(r.reported))],
+    );
+  }
+
+  /** One row, retried while the error is transient; refused (and recorded), it fails no one else. */
   async storeInventory(id: string, inventory: Inventory): Promise<void> {
-    await this.devices.update({ id }, { inventory, inventoryAt: () => 'now()', lastSeenAt: () => 'now()' });
+    await writeAlone([inventory], () => this.devices.update({ id }, { inventory, inventoryAt: () => 'now()', lastSeenAt: () => 'now()' }), {
+      rejected: (_, error) => this.rejected.record(id, 'inventory', error),
+    });
   }
 
   countOnline(): Promise<number> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ROLLOUT_STATUSES } from '@flotilla/shared';
 import { UplinkStats } from '../broker/uplink-stats';
+import { RejectedWrites } from '../database/rejected-writes';
 import { DevicesService } from '../devices/devices.service';
 import { LimitStats } from '../limits/limit-stats';
 import { RolloutRepository } from '../rollouts/rollout.repository';
@@ -18,6 +19,7 @@ export class MetricsService {
     private readonly telemetry: TelemetryIngest,
     private readonly http: HttpMetrics,
     private readonly limits: LimitStats,
+    private readonly rejected: RejectedWrites,
   ) {}
 
   async render(): Promise<string> {
@@ -50,6 +52,18 @@ export class MetricsService {
           { labels: { outcome: 'stored' }, value: t.stored },
           { labels: { outcome: 'dropped' }, value: t.dropped },
         ],
+      },
+      {
+        name: 'flotilla_telemetry_write_retries_total',
+        help: 'Telemetry batch writes retried after a transient database error (deadlock, lost connection, pool timeout).',
+        type: 'counter',
+        samples: [{ value: t.retries }],
+      },
+      {
+        name: 'flotilla_device_rows_rejected_total',
+        help: 'Rows of a device that the database refused alone and that were dropped while the rest of their batch was stored, by device and kind.',
+        type: 'counter',
+        samples: this.rejected.snapshot().map((r) => ({ labels: { device: r.deviceId, kind: r.kind }, value: r.count })),
       },
       {
         name: 'flotilla_http_requests_total',

@@ -27,18 +27,22 @@ export class TelemetryRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
-   * One statement per batch, whatever its size (unnest of parallel arrays). Samples of devices
-   * that no longer exist are skipped by the join instead of failing the whole batch.
+   * One statement per batch, whatever its size (unnest of parallel arrays), all or nothing.
+   * Samples of devices that no longer exist are skipped by the join instead of failing the whole
+   * batch. Rows go in by device id (stable: a device's samples keep their order), so the foreign
+   * key's share locks on `devices` are taken in the order every other batch locks them.
    */
-  async insertBatch(rows: readonly SampleRow[]): Promise<number> {
-    if (rows.length === 0) return 0;
+  async insertBatch(unsorted: readonly SampleRow[]): Promise<number> {
+    if (unsorted.length === 0) return 0;
+    const rows = [...unsorted].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
     const inserted: { n: number }[] = await this.db.query(
       `WITH ins AS (
          INSERT INTO telemetry_samples (device_id, at, cpu_percent, mem_used_bytes, mem_total_bytes, temperature_c)
          SELECT s.device_id, s.at, s.cpu, s.used, s.total, s.temp
          FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::int8[], $6::float8[])
-              AS s (device_id, at, cpu, used, total, temp)
-         JOIN devices d ON d.id = s.device_id
+              WITH ORDINALITY AS s (device_id, at, cpu, used, total, temp, n)
+         WHERE EXISTS (SELECT 1 FROM devices d WHERE d.id = s.device_id)
+         ORDER BY s.n
          RETURNING 1)
        SELECT count(*)::int AS n FROM ins`,
       [

@@ -1,0 +1,191 @@
+import { Module, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DeviceEvent, Reported } from '@flotilla/shared';
+import { Client } from 'pg';
+import { DeviceActivityRepository } from '../devices/device-activity.repository';
+import { DeviceEventEntity } from '../devices/device-event.entity';
+import { DeviceEntity } from '../devices/device.entity';
+import { DeviceRepository } from '../devices/device.repository';
+import { TelemetryIngest } from '../telemetry/telemetry-ingest';
+import { TelemetryModule } from '../telemetry/telemetry.module';
+import { TelemetryRepository, type SampleRow } from '../telemetry/telemetry.repository';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database';
+import { DatabaseModule } from './database.module';
+import { NOT_STORED_EVENT, RejectedWrites } from './rejected-writes';
+
+/**
+ * Batches fail alone (issue 13), against a real PostgreSQL: a row the database refuses is dropped
+ * on its own (counted per device, told in its events) while the rest of its batch is stored; a
+ * transient error is retried; and batches meeting in opposite order no longer deadlock. Bad rows
+ * go in below the protocol schema, as a value the schema let through would have.
+ */
+let db: TestDatabase;
+let app: INestApplicationContext;
+let devices: DeviceRepository;
+let activity: DeviceActivityRepository;
+let ingest: TelemetryIngest;
+let telemetry: TelemetryRepository;
+let rejected: RejectedWrites;
+const ids = Array.from({ length: 400 }, (_, i) => `dev_${String(i).padStart(4, '0')}`);
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  @Module({
+    imports: [
+      DatabaseModule.forRoot(db.url),
+      TypeOrmModule.forFeature([DeviceEntity, DeviceEventEntity]),
+      TelemetryModule.forRoot({ flushMs: 3_600_000, maxBatch: 1_000 }),
+    ],
+    providers: [DeviceRepository, DeviceActivityRepository, TelemetryRepository],
+  })
+  class BatchTestModule {}
+  app = await NestFactory.createApplicationContext(BatchTestModule, { logger: ['error'] });
+  devices = app.get(DeviceRepository);
+  activity = app.get(DeviceActivityRepository);
+  ingest = app.get(TelemetryIngest);
+  telemetry = app.get(TelemetryRepository);
+  rejected = app.get(RejectedWrites);
+  await db.query(`INSERT INTO devices (id, name, password_hash) SELECT id, id, 'x' FROM unnest($1::text[]) AS id`, [ids]);
+});
+afterAll(async () => {
+  await app?.close();
+  await db?.drop();
+});
+
+const at = '2026-12-01T12:00:00.000Z';
+const sample = (deviceId: string): SampleRow & { temperatureC: number } => ({
+  deviceId,
+  at,
+  cpuPercent: 5,
+  memUsedBytes: 1_000,
+  memTotalBytes: 2_000,
+  temperatureC: 40,
+});
+const event = (message: string, rev = 1): DeviceEvent => ({ schema: 1, at, kind: 'apply-started', rev, message });
+const notStoredEvents = (deviceId: string) =>
+  db.query<{ message: string }>(`SELECT message FROM device_events WHERE device_id = $1 AND kind = $2`, [deviceId, NOT_STORED_EVENT]);
+const count = async (sql: string, params: unknown[] = []) => Number((await db.query<{ n: string }>(sql, params))[0]!.n);
+
+describe('a row the database refuses fails alone', () => {
+  it('telemetry: the other 999 samples of the batch are stored', async () => {
+    const batch = ids.flatMap((id) => [sample(id), sample(id), sample(id)]).slice(0, 999);
+    ingest.add('dev_0007', { schema: 1, samples: [{ at, cpuPercent: 1, memUsedBytes: 2 ** 64, memTotalBytes: 1 }] }); // past bigint
+    for (const s of batch) ingest.add(s.deviceId, { schema: 1, samples: [s] });
+    await ingest.flush();
+    expect(await count(`SELECT count(*) AS n FROM telemetry_samples`)).toBe(999);
+    expect(ingest.stats).toMatchObject({ stored: 999, dropped: 1 });
+    expect(rejected.snapshot()).toContainEqual({ deviceId: 'dev_0007', kind: 'telemetry', count: 1 });
+    expect((await notStoredEvents('dev_0007'))[0]!.message).toMatch(/telemetry message was not stored: .*out of range/);
+  });
+
+  it('events: NUL text and an int past 2^31 are dropped, their batch stored', async () => {
+    await Promise.all([
+      ...ids.slice(0, 100).map((id) => activity.appendEvent(id, event('fine'))),
+      activity.appendEvent('dev_0010', event('nul \u0000 here')),
+      activity.appendEvent('dev_0011', event('rev past int', 2 ** 31)),
+    ]);
+    expect(await count(`SELECT count(*) AS n FROM device_events WHERE message = 'fine'`)).toBe(100);
+    expect(rejected.snapshot()).toEqual(
+      expect.arrayContaining([
+        { deviceId: 'dev_0010', kind: 'event', count: 1 },
+        { deviceId: 'dev_0011', kind: 'event', count: 1 },
+      ]),
+    );
+    expect(await notStoredEvents('dev_0011')).toHaveLength(1);
+  });
+
+  it('reports: one jsonb the column refuses (a lone surrogate) leaves the others stored', async () => {
+    const report = (agentVersion: string) => ({ schema: 1, at, agentVersion, rev: 1, components: [] }) as unknown as Reported;
+    await Promise.all([
+      ...ids.slice(0, 50).map((id) => devices.storeReported(id, report('1.0.0'))),
+      devices.storeReported('dev_0020', report('bad \uD800')),
+    ]);
+    expect(await count(`SELECT count(*) AS n FROM devices WHERE reported->>'agentVersion' = '1.0.0'`)).toBe(49);
+    expect(rejected.snapshot()).toContainEqual({ deviceId: 'dev_0020', kind: 'reported', count: 1 });
+  });
+});
+
+describe('transient errors are retried, never dropped', () => {
+  it('a telemetry batch chosen as deadlock victim is written again, whole', async () => {
+    await db.query('DELETE FROM telemetry_samples');
+    const side = new Client({ connectionString: db.url });
+    await side.connect();
+    try {
+      // The batch's check fires first (1 s), so the batch is the victim, not this session.
+      await side.query(`SET deadlock_timeout = '10s'`);
+      await side.query('BEGIN');
+      await side.query(`SELECT 1 FROM devices WHERE id = 'dev_0300' FOR UPDATE`);
+      const before = ingest.stats.retries;
+      for (const id of ids) ingest.add(id, { schema: 1, samples: [sample(id)] });
+      const flushed = ingest.flush();
+      // Wait until the batch holds its share locks up to dev_0300 and waits there, then close the cycle.
+      await waitFor(async () => (await count(`SELECT count(*) AS n FROM pg_locks WHERE NOT granted`)) > 0);
+      await side.query(`SELECT 1 FROM devices WHERE id = 'dev_0001' FOR UPDATE`);
+      await side.query('COMMIT');
+      await flushed;
+      expect(ingest.stats.retries).toBeGreaterThan(before);
+      expect(await count(`SELECT count(*) AS n FROM telemetry_samples`)).toBe(ids.length);
+    } finally {
+      await side.end();
+    }
+  });
+});
+
+/**
+ * Two batches meeting in opposite order, as a telemetry flush (arrival order) and a last-seen
+ * flush did: first with the statements as they were (the deadlock happens), then with the
+ * repository's (sorted rows, `FOR NO KEY UPDATE` in id order): never.
+ */
+describe('lock ordering', () => {
+  const OLD_TOUCH = `WITH locked AS (SELECT id FROM devices WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE)
+    UPDATE devices d SET last_seen_at = now() FROM locked WHERE d.id = locked.id`;
+  const OLD_TELEMETRY = `INSERT INTO telemetry_samples (device_id, at, cpu_percent, mem_used_bytes, mem_total_bytes, temperature_c)
+    SELECT s.device_id, s.at, 1, 1, 1, 1 FROM unnest($1::text[], $2::timestamptz[]) AS s (device_id, at) JOIN devices d ON d.id = s.device_id`;
+  const descending = [...ids].reverse();
+  const ROUNDS = 15;
+
+  /** Runs the pair ROUNDS times (or until the first deadlock) and counts the deadlocks. */
+  async function rounds(pair: () => [Promise<unknown>, Promise<unknown>], untilFirst = false): Promise<number> {
+    let deadlocks = 0;
+    for (let i = 0; i < ROUNDS && !(untilFirst && deadlocks > 0); i++) {
+      for (const r of await Promise.allSettled(pair())) {
+        if (r.status === 'rejected' && (r.reason as { code?: string }).code === '40P01') deadlocks++;
+        else if (r.status === 'rejected') throw r.reason;
+      }
+    }
+    return deadlocks;
+  }
+
+  it('the old statements deadlock', async () => {
+    const a = new Client({ connectionString: db.url });
+    const b = new Client({ connectionString: db.url });
+    await Promise.all([a.connect(), b.connect()]);
+    try {
+      const deadlocks = await rounds(
+        () => [a.query(OLD_TELEMETRY, [descending, descending.map(() => at)]), b.query(OLD_TOUCH, [ids])],
+        true,
+      );
+      expect(deadlocks).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([a.end(), b.end()]);
+    }
+  }, 60_000);
+
+  it("the repository's statements do not", async () => {
+    const deadlocks = await rounds(() => [telemetry.insertBatch(descending.map((id) => sample(id))), devices.touchMany(ids)]);
+    const more = await rounds(() => [
+      activity.insertMany(descending.map((deviceId) => ({ deviceId, event: event('x') }))),
+      devices.storeReportedMany(ids.map((id) => ({ id, reported: { schema: 1 } as unknown as Reported }))),
+    ]);
+    expect(deadlocks + more).toBe(0);
+  }, 60_000);
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,47 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { toStorableText } from '@flotilla/shared';
+import { DataSource } from 'typeorm';
+
+/** What a device sent that a batch could not store. */
+export type WrittenKind = 'telemetry' | 'event' | 'reported' | 'inventory' | 'last-seen';
+
+/** The event kind the control plane writes into a device's history when one of its rows was refused. */
+export const NOT_STORED_EVENT = 'message-not-stored';
+
+/** Devices with their own counter on /metrics; the rest are summed under `(other)` so one scrape stays small. */
+const MAX_DEVICES_COUNTED = 1_000;
+
+/**
+ * The rows a batch dropped because the database refused them alone (`writeAlone`): counted per
+ * device and kind for `/metrics`, and told in the device's own events, so an operator sees why
+ * one device's data has a hole while the rest of its batch was stored.
+ */
+@Injectable()
+export class RejectedWrites {
+  private readonly logger = new Logger('Storage');
+  private readonly counts = new Map<string, Map<WrittenKind, number>>();
+
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async record(deviceId: string, kind: WrittenKind, error: unknown): Promise<void> {
+    const key = this.counts.has(deviceId) || this.counts.size < MAX_DEVICES_COUNTED ? deviceId : '(other)';
+    const perKind = this.counts.get(key) ?? new Map<WrittenKind, number>();
+    perKind.set(kind, (perKind.get(kind) ?? 0) + 1);
+    this.counts.set(key, perKind);
+    const reason = toStorableText(error instanceof Error ? error.message : String(error), 1_000);
+    this.logger.warn(`device ${deviceId}: ${kind} not stored (the rest of its batch was): ${reason}`);
+    // Our own text, made storable: this insert cannot fail on its data. A device deleted meanwhile has no history to tell.
+    await this.db
+      .query(
+        `INSERT INTO device_events (device_id, at, kind, rev, message)
+         SELECT $1, now(), $2, NULL, $3 WHERE EXISTS (SELECT 1 FROM devices WHERE id = $1)`,
+        [deviceId, NOT_STORED_EVENT, `a ${kind} message was not stored: ${reason}`],
+      )
+      .catch((e: Error) => this.logger.error(`device ${deviceId}: could not record the rejected ${kind}: ${e.message}`));
+  }
+
+  snapshot(): { deviceId: string; kind: WrittenKind; count: number }[] {
+    return [...this.counts].flatMap(([deviceId, perKind]) => [...perKind].map(([kind, count]) => ({ deviceId, kind, count })));
+  }
+}

@@ -1,0 +1,70 @@
+import { backoffMs, isTransientDbError } from './transient-errors';
+import { writeAlone } from './write-alone';
+
+/** A statement that fails, all or nothing, when the batch holds a bad row (as PostgreSQL does). */
+function table(bad: (n: number) => boolean) {
+  const stored: number[] = [];
+  let statements = 0;
+  const write = async (rows: readonly number[]) => {
+    statements++;
+    const b = rows.find(bad);
+    if (b !== undefined) throw Object.assign(new Error(`value ${b} out of range`), { code: '22003' });
+    stored.push(...rows);
+  };
+  return { stored, write, statements: () => statements };
+}
+
+const unexpected = (row: number): never => {
+  throw new Error(`row ${String(row)} rejected`);
+};
+
+describe('writeAlone', () => {
+  it('stores every row but the ones that fail alone, and tells each of those', async () => {
+    const t = table((n) => n === 17 || n === 640);
+    const rejected: number[] = [];
+    await writeAlone([...Array(1000).keys()], t.write, { rejected: (row) => void rejected.push(row) });
+    expect(rejected).toEqual([17, 640]);
+    expect(t.stored).toHaveLength(998);
+    expect(t.stored).toEqual([...Array(1000).keys()].filter((n) => n !== 17 && n !== 640));
+    // Bisection, not row by row: about 2·log2(1000) statements per bad row.
+    expect(t.statements()).toBeLessThan(45);
+  });
+
+  it('retries a transient error with the same rows until it passes, then stores them all', async () => {
+    const codes = ['40P01', '40001', '57P01', '57P03', 'ECONNRESET'];
+    const seen: number[][] = [];
+    const waits: number[] = [];
+    await writeAlone(
+      [1, 2, 3],
+      async (rows) => {
+        seen.push([...rows]);
+        const code = codes[seen.length - 1];
+        if (code) throw Object.assign(new Error('transient'), { code });
+      },
+      { rejected: unexpected, wait: async (ms) => void waits.push(ms) },
+    );
+    expect(seen).toEqual(Array(6).fill([1, 2, 3]));
+    expect(waits).toHaveLength(5);
+  });
+
+  it('gives up a transient error only when told it is stopping', async () => {
+    const error = new Error('timeout exceeded when trying to connect');
+    await expect(writeAlone([1], () => Promise.reject(error), { rejected: unexpected, stopping: () => true })).rejects.toBe(error);
+  });
+});
+
+describe('isTransientDbError', () => {
+  it('tells transient failures from errors of the statement or its data', () => {
+    const coded = (code: string) => Object.assign(new Error('x'), { code });
+    for (const t of ['40P01', '40001', '57P01', '57P03', '08006', 'ECONNRESET']) expect(isTransientDbError(coded(t))).toBe(true);
+    expect(isTransientDbError(Object.assign(new Error('x'), { driverError: { code: '40P01' } }))).toBe(true);
+    expect(isTransientDbError(new Error('Connection terminated unexpectedly'))).toBe(true);
+    for (const p of ['22003', '22P05', '23503', '42601']) expect(isTransientDbError(coded(p))).toBe(false);
+  });
+
+  it('backs off exponentially with jitter, capped', () => {
+    expect(backoffMs(0, () => 1)).toBe(50);
+    expect(backoffMs(3, () => 0)).toBe(200);
+    expect(backoffMs(20, () => 1)).toBe(5_000);
+  });
+});
