@@ -14,6 +14,8 @@ export interface CpProcessOptions {
   /** Extra node flags for the control plane, e.g. --cpu-prof. */
   nodeArgs?: string[];
   env?: Record<string, string>;
+  /** The PostgreSQL server to make the scratch database on; default the tests' (fsync off). */
+  databaseServerUrl?: string;
 }
 
 /**
@@ -34,7 +36,7 @@ export class ControlPlaneProcess {
   ) {}
 
   static async start(options: CpProcessOptions = {}): Promise<ControlPlaneProcess> {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase(options.databaseServerUrl);
     const dataDir = await mkdtemp(join(tmpdir(), 'flotilla-bench-'));
     const cp = new ControlPlaneProcess(db, dataDir, { http: await freePort(), mqtt: await freePort() }, options);
     await cp.launch();

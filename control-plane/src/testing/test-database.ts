@@ -14,11 +14,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A new, empty database per test file, so migrations run from scratch and files run in parallel. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A new, empty database per test file, so migrations run from scratch and files run in parallel.
+ * `serverUrl`: another server than the tests' (a benchmark's durable one).
+ */
+export async function createTestDatabase(serverUrl = TEST_DATABASE_URL): Promise<TestDatabase> {
   const name = `flotilla_cp_${randomBytes(6).toString('hex')}`;
   const admin = async <T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> => {
-    const client = new Client({ connectionString: TEST_DATABASE_URL });
+    const client = new Client({ connectionString: serverUrl });
     await client.connect();
     try {
       return (await client.query<T>(sql, params)).rows;
@@ -27,7 +30,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     }
   };
   await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(TEST_DATABASE_URL);
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   // A pool, so the helper reconnects after a test has terminated the database's sessions.
   const pool = new Pool({ connectionString: url.toString(), max: 2 });

@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './control-plane-process';
+
+const run = promisify(execFile);
+/** Debian's PostgreSQL, the one test/setup/ensure-services.sh runs for the tests. */
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+export interface DurablePostgres {
+  /** Server URL (maintenance database), for `createTestDatabase`. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A second PostgreSQL cluster with the server's default, durable settings (`fsync=on`,
+ * `synchronous_commit=on`, `full_page_writes=on`), unlike the tests' server, which runs with
+ * them off. Throwaway: its data directory is removed at `stop`. Needs root (it runs as `postgres`).
+ */
+export async function startDurablePostgres(): Promise<DurablePostgres> {
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-durable-pg-'));
+  const data = join(dir, 'data');
+  const { stdout } = await run('id', ['-u', 'postgres']);
+  const uid = Number(stdout.trim());
+  await chmod(dir, 0o755);
+  await chown(dir, uid, uid);
+  const asPostgres = (cmd: string, args: string[]) => run('runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args]);
+  await asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
+  const port = await freePort();
+  await asPostgres('pg_ctl', [
+    '-D',
+    data,
+    '-l',
+    join(dir, 'postgres.log'),
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir}`,
+    'start',
+  ]);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async stop() {
+      await asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
