@@ -24,10 +24,18 @@ export type DashboardDeviceQuery = z.infer<typeof DashboardDeviceQuery>;
 /** Update phases during which a device counts as updating. */
 export const UPDATING_PHASES = ['verify', 'fetch', 'switch', 'probation', 'commit'];
 
+/**
+ * The device refused or rolled back the rev it should run. Compared as numeric, and only when the
+ * reported value is a JSON number (CASE: SQL does not promise to evaluate AND left to right): an
+ * `::int` cast of a stored 1e30 or "seven" failed the whole overview (issue 13).
+ */
+const FAILED_REV_REACHED = `CASE WHEN jsonb_typeof(d.reported->'update'->'failedRev') = 'number'
+  THEN (d.reported->'update'->>'failedRev')::numeric >= d.desired_rev ELSE false END`;
+
 /** SQL for each status: one place, shared by the list filter and the overview counts. */
 export const STATUS_SQL: Record<DeviceStatus, string> = {
   decommissioned: `d.decommissioned_at IS NOT NULL`,
-  failed: `d.decommissioned_at IS NULL AND (d.reported->'update'->>'phase' = 'rollback' OR (d.reported->'update'->>'failedRev') IS NOT NULL AND (d.reported->'update'->>'failedRev')::int >= d.desired_rev)`,
+  failed: `d.decommissioned_at IS NULL AND (d.reported->'update'->>'phase' = 'rollback' OR ${FAILED_REV_REACHED})`,
   updating: `d.decommissioned_at IS NULL AND d.online AND d.reported->'update'->>'phase' IN (${UPDATING_PHASES.map((p) => `'${p}'`).join(', ')})`,
   online: `d.decommissioned_at IS NULL AND d.online`,
   offline: `d.decommissioned_at IS NULL AND NOT d.online`,

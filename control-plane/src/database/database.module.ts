@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { RejectedWrites } from './rejected-writes';
+import { clampingTypes } from './timestamp-parser';
 import { InitialSchema1764201600000 } from './migrations/1764201600000-initial-schema';
 import { Fleets1764288000000 } from './migrations/1764288000000-fleets';
 import { Library1764300000000 } from './migrations/1764300000000-library';
@@ -54,7 +55,8 @@ export class DatabaseModule {
           retryAttempts: 3,
           retryDelay: 1000,
           // Fail fast instead of hanging requests when the server is unreachable.
-          extra: { connectionTimeoutMillis: 5000, max: 10 },
+          // Timestamps past what a Date holds are clamped on read, so one odd row cannot fail a list.
+          extra: { connectionTimeoutMillis: 5000, max: 10, types: clampingTypes },
         }),
       ],
     };

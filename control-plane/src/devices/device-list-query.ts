@@ -12,8 +12,13 @@ export interface DeviceListPosition {
   id: string;
 }
 
-/** The SQL expression that gives a row's `createdAt` position. */
-export const CURSOR_AT_SQL = `to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+/**
+ * The SQL expression that gives a row's `createdAt` position. A date before year 1 carries its
+ * era (` BC`), or the cursor after it would point 4,700 years later and skip the rest of the
+ * list (issue 13); `http/cursor.ts` takes that and five- and six-digit years.
+ */
+export const CURSOR_AT_SQL = `to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+  || CASE WHEN d.created_at < '0001-01-01T00:00:00Z' THEN ' BC' ELSE '' END`;
 
 export const DEVICE_LIST_ORDER = 'd.created_at, d.id';
 

@@ -12,7 +12,8 @@ export function encodeCursor(position: readonly (string | number)[]): string {
 /** The column type of each value of a position, checked so that a forged cursor never reaches SQL as a bad value. */
 export type CursorField = 'timestamp' | 'uuid' | 'deviceId' | 'bigint';
 
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+// Every `timestamptz`, 4713 BC to 294276 AD (a device list cursor may hold either end, issue 13).
+const TIMESTAMP = /^\d{4,6}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z( BC)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BIGINT = /^[1-9]\d{0,18}$/;
 const MAX_BIGINT = 2n ** 63n - 1n;
