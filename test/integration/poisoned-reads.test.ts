@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startHarness, type Harness } from '../../control-plane/src/testing/harness';
+import { deviceReadRoutes, FLEET_READ_ROUTES, readOk } from '../support/read-routes';
 import { oddText } from '../support/schema-leaves';
 
 /**
@@ -97,31 +98,11 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => h?.close());
 
-async function read(path: string): Promise<unknown> {
-  const res = await h.api(path);
-  const body = await res.text();
-  if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${body.slice(0, 500)}`);
-  return path === '/metrics' ? body : JSON.parse(body);
-}
+const read = (path: string) => readOk((p) => h.api(p), path);
 
 const deviceIds = [...Object.keys(REPORTS).map((k) => `dev_poison_${k}`)];
 
-it.each([
-  '/api/v1/dashboard/overview',
-  '/api/v1/dashboard/devices',
-  '/api/v1/dashboard/devices?status=failed',
-  '/api/v1/dashboard/devices?status=updating',
-  '/api/v1/dashboard/devices?sort=lastSeen',
-  '/api/v1/devices',
-  '/api/v1/devices?limit=2',
-  '/api/v1/rollouts',
-  `/api/v1/fleets`,
-  '/api/v1/releases',
-  '/api/v1/audit',
-  '/metrics',
-  '/healthz',
-  '/readyz',
-])('GET %s answers 200 with a well-formed body', async (path) => {
+it.each(FLEET_READ_ROUTES)('GET %s answers 200 with a well-formed body', async (path) => {
   await read(path);
 });
 
@@ -143,11 +124,7 @@ it('the sane device is listed beside the poisoned ones, on every page', async ()
 });
 
 it.each(deviceIds)('every per-device route of %s answers 200', async (id) => {
-  await read(`/api/v1/devices/${id}`);
-  await read(`/api/v1/dashboard/devices/${id}/events`);
-  await read(`/api/v1/devices/${id}/telemetry`);
-  await read(`/api/v1/devices/${id}/telemetry?step=60`);
-  await read(`/api/v1/devices/${id}/telemetry?from=1970-01-01T00:00:00Z&to=9999-12-31T00:00:00Z`);
+  for (const path of deviceReadRoutes(id)) await read(path);
 });
 
 it('the rollout with poisoned devices reads', async () => {
