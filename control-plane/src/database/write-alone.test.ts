@@ -1,5 +1,5 @@
 import { backoffMs, isTransientDbError } from './transient-errors';
-import { writeAlone } from './write-alone';
+import { retryTransient, writeAlone } from './write-alone';
 
 /** A statement that fails, all or nothing, when the batch holds a bad row (as PostgreSQL does). */
 function table(bad: (n: number) => boolean) {
@@ -66,5 +66,21 @@ describe('isTransientDbError', () => {
     expect(backoffMs(0, () => 1)).toBe(50);
     expect(backoffMs(3, () => 0)).toBe(200);
     expect(backoffMs(20, () => 1)).toBe(5_000);
+  });
+});
+
+describe('retryTransient', () => {
+  it('repeats the operation through transient errors and returns its result; throws any other error at once', async () => {
+    let calls = 0;
+    const answer = await retryTransient(
+      async () => {
+        if (++calls < 3) throw Object.assign(new Error('pool'), { code: '57P03' });
+        return 42;
+      },
+      { wait: async () => undefined },
+    );
+    expect([answer, calls]).toEqual([42, 3]);
+    const bad = Object.assign(new Error('syntax'), { code: '42601' });
+    await expect(retryTransient(() => Promise.reject(bad), { wait: async () => undefined })).rejects.toBe(bad);
   });
 });

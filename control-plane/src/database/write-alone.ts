@@ -46,3 +46,24 @@ export async function writeAlone<T>(
     }
   }
 }
+
+/**
+ * `operation` again, with backoff, while it fails with a transient error (`isTransientDbError`);
+ * any other error is thrown at once. For the single statements behind a device's messages
+ * (presence, a desired-state request), which a pool timeout under load would otherwise lose.
+ */
+export async function retryTransient<R>(
+  operation: () => Promise<R>,
+  options: Pick<WriteAloneOptions<never>, 'retried' | 'stopping' | 'wait'> = {},
+): Promise<R> {
+  const wait = options.wait ?? ((ms: number) => sleep(ms));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!isTransientDbError(error) || options.stopping?.()) throw error;
+      options.retried?.(error);
+      await wait(backoffMs(attempt));
+    }
+  }
+}

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isValidDeviceId, type DeviceEvent, type Inventory, type Reported, type Telemetry } from '@flotilla/shared';
+import { retryTransient } from '../database/write-alone';
 import { RegistriesService } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
 import { SigningService } from '../signing/signing.service';
@@ -12,6 +13,9 @@ import { effectiveConfig } from './device-config';
 import { desiredContent } from './device.mapper';
 import { DeviceRepository } from './device.repository';
 
+/** How long a credential check is retried through transient database errors. */
+const CREDENTIAL_RETRY_MS = 20_000;
+
 export type DesiredGetOutcome = 'sent' | 'up-to-date' | 'unknown-device';
 
 /** `unknown-device` covers decommissioned devices too; the broker may remember it briefly, never a bad password. */
@@ -20,6 +24,8 @@ export type CredentialCheck = 'accepted' | 'unknown-device' | 'bad-password';
 /**
  * The rules for what devices say over their link (MQTT today): who they are, whether they
  * are connected, and what they report. Input arrives already validated against the protocol.
+ * A transient database error (a pool timeout in a connect storm, a deadlock) is retried, in
+ * the batch writers and around the single statements here, so it never costs a message.
  */
 @Injectable()
 export class DeviceLinkService {
@@ -37,18 +43,23 @@ export class DeviceLinkService {
   /** The device answers `bad username or password` alike for each refusal; the outcome only tells the broker's limits apart. */
   async checkCredentials(deviceId: string, password: string): Promise<CredentialCheck> {
     if (!isValidDeviceId(deviceId)) return 'unknown-device';
-    const hash = await this.devices.findPasswordHash(deviceId);
+    // Retried within the time an MQTT client waits for its CONNACK (30 s by default), so a
+    // connect storm that exhausts the pool slows connects down instead of refusing them.
+    const started = Date.now();
+    const hash = await retryTransient(() => this.devices.findPasswordHash(deviceId), {
+      stopping: () => Date.now() - started > CREDENTIAL_RETRY_MS,
+    });
     if (hash === undefined) return 'unknown-device';
     return (await verifyPassword(password, hash)) ? 'accepted' : 'bad-password';
   }
 
   /** `revoked` when the device was decommissioned (its connection must end); it is not marked online then. */
   async connected(deviceId: string): Promise<'online' | 'revoked'> {
-    return (await this.devices.setOnline(deviceId, true)) ? 'online' : 'revoked';
+    return (await retryTransient(() => this.devices.setOnline(deviceId, true))) ? 'online' : 'revoked';
   }
 
   async disconnected(deviceId: string): Promise<void> {
-    await this.devices.setOnline(deviceId, false);
+    await retryTransient(() => this.devices.setOnline(deviceId, false));
   }
 
   /** Nothing is connected when the broker starts, whatever the last run left in the table. */
@@ -62,7 +73,7 @@ export class DeviceLinkService {
    * again, with fresh tokens. A device ahead of the control plane's rev is never answered.
    */
   async desiredRequested(deviceId: string, heldRev: number, refresh = false): Promise<DesiredGetOutcome> {
-    const pointer = await this.devices.findDesiredPointer(deviceId);
+    const pointer = await retryTransient(() => this.devices.findDesiredPointer(deviceId));
     if (!pointer) return 'unknown-device';
     await this.devices.touch(deviceId);
     if (heldRev > pointer.desiredRev || (heldRev === pointer.desiredRev && !refresh)) return 'up-to-date';
