@@ -9,6 +9,7 @@ import {
   type Inventory,
   type LocalStatus,
   type Reported,
+  toStorableText,
 } from '@flotilla/shared';
 import type { DesiredGate } from './admission/desired-gate';
 import { inventoryFingerprint } from './hardware/inventory-change';
@@ -360,7 +361,7 @@ export class Agent {
   }
 
   private eventBody(kind: DeviceEvent['kind'], message: string): DeviceEvent {
-    return { schema: PROTOCOL_SCHEMA, at: this.deps.clock.now().toISOString(), kind, message: message.slice(0, 2_000) };
+    return { schema: PROTOCOL_SCHEMA, at: this.deps.clock.now().toISOString(), kind, message: toStorableText(message, 2_000) };
   }
 
   private async sample(): Promise<void> {

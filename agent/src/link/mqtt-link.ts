@@ -9,6 +9,7 @@ import {
   type CommandResult,
   type DeviceChannel,
   type DeviceCredential,
+  toStorableText,
 } from '@flotilla/shared';
 import { errorMessage } from '../support/errors';
 import type { Logger } from '../support/logger';
@@ -159,7 +160,7 @@ export class MqttLink {
       this.options.logger.warn('invalid command ignored', { reason: decoded.reason });
       const id = commandId(payload);
       if (id)
-        this.publish('cmd/res', { schema: PROTOCOL_SCHEMA, id, ok: false, error: `invalid command: ${decoded.reason}`.slice(0, 2_000) });
+        this.publish('cmd/res', { schema: PROTOCOL_SCHEMA, id, ok: false, error: toStorableText(`invalid command: ${decoded.reason}`, 2_000) });
       return;
     }
     let result: CommandResult;

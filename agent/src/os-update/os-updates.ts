@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BoardSpec, DeviceEvent, OsStatus, Release } from '@flotilla/shared';
+import { TEXT_LIMITS, toStorableText } from '@flotilla/shared';
 import { errorMessage } from '../support/errors';
 import type { Logger } from '../support/logger';
 import { backendForBoard, slotPartitionNumber } from './backend-for-board';
@@ -129,7 +130,7 @@ export class OsUpdates {
       inTrial: this.boot?.inTrial ?? false,
       phase: this.updater?.phase ?? 'idle',
       target: this.updater?.target?.version ?? null,
-      lastFailure: this.lastFailure,
+      lastFailure: this.lastFailure === null ? null : toStorableText(this.lastFailure, TEXT_LIMITS.message),
       ...(this.progress ? { progress: this.progress } : {}),
     };
   }

@@ -1,4 +1,12 @@
-import { type DeviceEvent, type RegistryAuth, type ReleaseKey, type UpdateProgress, type UpdateStatus } from '@flotilla/shared';
+import {
+  type DeviceEvent,
+  type RegistryAuth,
+  type ReleaseKey,
+  type UpdateProgress,
+  type UpdateStatus,
+  toStorableText,
+  TEXT_LIMITS,
+} from '@flotilla/shared';
 import type { ReleaseKeySource } from '../provisioning/trusted-key-store';
 import { Reconciler } from '../reconcile/reconciler';
 import { targetFromDesired } from '../reconcile/target';
@@ -133,7 +141,8 @@ export class Updater {
       active: slotRef(s.active),
       candidate: slotRef(s.candidate),
       failedRev: s.failedRev,
-      lastFailure,
+      // Cut and cleaned to what the protocol accepts (an engine error can be long, or hold NUL).
+      lastFailure: lastFailure === null ? null : toStorableText(lastFailure, TEXT_LIMITS.message),
       ...(s.phase === 'fetch' && this.progress ? { progress: this.progress } : {}),
     };
   }
