@@ -160,7 +160,12 @@ export class MqttLink {
       this.options.logger.warn('invalid command ignored', { reason: decoded.reason });
       const id = commandId(payload);
       if (id)
-        this.publish('cmd/res', { schema: PROTOCOL_SCHEMA, id, ok: false, error: toStorableText(`invalid command: ${decoded.reason}`, 2_000) });
+        this.publish('cmd/res', {
+          schema: PROTOCOL_SCHEMA,
+          id,
+          ok: false,
+          error: toStorableText(`invalid command: ${decoded.reason}`, 2_000),
+        });
       return;
     }
     let result: CommandResult;
