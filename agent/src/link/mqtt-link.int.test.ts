@@ -124,6 +124,8 @@ describe('MqttLink', () => {
     }
     await until('last will', () => heard.find((h) => h.channel === 'status' && h.body.status === 'offline'));
     await until('second connect', () => (connects() === 2 ? true : undefined));
+    // The second hello travels after the connect is counted: wait for it rather than race it.
+    await until('second desired/get', () => (heard.filter((h) => h.channel === 'desired/get').length >= 2 ? true : undefined));
     expect(heard.filter((h) => h.channel === 'desired/get')).toHaveLength(2);
   });
 
