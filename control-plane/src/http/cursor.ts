@@ -19,7 +19,8 @@ const BIGINT = /^[1-9]\d{0,18}$/;
 const MAX_BIGINT = 2n ** 63n - 1n;
 
 const VALID: Record<CursorField, (v: unknown) => boolean> = {
-  timestamp: (v) => typeof v === 'string' && TIMESTAMP.test(v) && !Number.isNaN(Date.parse(v)),
+  // Date.parse checks the rest of the calendar; it cannot read five- or six-digit years or an era, so it sees year 2000.
+  timestamp: (v) => typeof v === 'string' && TIMESTAMP.test(v) && !Number.isNaN(Date.parse(v.replace(/^\d+/, '2000').replace(/ BC$/, ''))),
   uuid: (v) => typeof v === 'string' && UUID.test(v),
   deviceId: (v) => typeof v === 'string' && isValidDeviceId(v),
   bigint: (v) => typeof v === 'string' && BIGINT.test(v) && BigInt(v) <= MAX_BIGINT,
