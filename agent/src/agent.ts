@@ -21,6 +21,7 @@ import type { TrialChecks } from './os-update/os-update-plan';
 import { targetFromDesired } from './reconcile/target';
 import { componentStatuses } from './reporting/component-status';
 import type { ContainerRuntime } from './runtime/container-runtime';
+import type { SelfUpdate } from './self-update/self-update';
 import type { Clock } from './support/clock';
 import { errorMessage } from './support/errors';
 import type { Logger } from './support/logger';
@@ -31,7 +32,7 @@ import { AGENT_VERSION } from './version';
 
 /** Where the agent's messages go; `MqttLink` in production. */
 export interface Uplink {
-  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>): void;
+  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>, delivered?: () => void): void;
   readonly connected: boolean;
 }
 
@@ -70,6 +71,8 @@ export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlane
   deviceId: string;
   /** OS A/B updates, on an OS built with its root slots (`OsUpdates.forRunningOs`). */
   os?: OsUpdates;
+  /** Agent self-updates, when the agent runs under its launcher (`SelfUpdate.fromEnv`). */
+  selfUpdate?: { update: SelfUpdate; restart(): void };
   /** Status for apps on the board (`LocalStatusFile`); written at every report tick. */
   localStatus?: { write(status: LocalStatus): Promise<void> };
   /** Judges every `desired` message from the network (`receive`); without it the agent takes none. */
@@ -129,6 +132,16 @@ export class Agent {
       });
       this.every(this.settings.osTickMs, () =>
         os.tick(this.updater.current.phase === 'idle' ? (this.updater.current.active?.release ?? null) : null),
+      );
+    }
+    const self = this.deps.selfUpdate;
+    if (self) {
+      await self.update.start({
+        event: (kind, message, releaseId) => this.event(kind, message, null, undefined, releaseId),
+        restart: () => self.restart(),
+      });
+      this.every(this.settings.osTickMs, () =>
+        self.update.tick(this.updater.current.phase === 'idle' ? (this.updater.current.active?.release ?? null) : null),
       );
     }
     void this.upkeep();
@@ -289,7 +302,7 @@ export class Agent {
     const key = JSON.stringify({ ...body, at: undefined });
     if (key === this.lastReport) return;
     this.lastReport = key;
-    this.uplink?.publish('reported', body);
+    this.uplink?.publish('reported', body, () => void this.deps.selfUpdate?.update.reportDelivered());
   }
 
   private async writeLocalStatus(body: Reported): Promise<void> {

@@ -19,6 +19,7 @@ import { DockerRuntime } from './runtime/docker-runtime';
 import { DEFAULT_ENGINE_SOCKET, EngineClient } from './runtime/engine-client';
 import { NoEngineRuntime } from './runtime/no-engine-runtime';
 import { OsUpdates } from './os-update/os-updates';
+import { SelfUpdate } from './self-update/self-update';
 import { systemClock } from './support/clock';
 import { errorMessage, isTerminal } from './support/errors';
 import { jsonLogger, type Logger } from './support/logger';
@@ -72,6 +73,7 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
     logger.error('OS updates are off: the OS description is unusable', { error: errorMessage(err) });
     return undefined;
   });
+  const selfUpdate = SelfUpdate.fromEnv(AGENT_VERSION, logger);
   const board = await recognizeBoard(config.board, config.hostRoot);
   logger.info('board', { board: board ?? 'unknown' });
   const outbox = new EventOutbox(config.stateDir);
@@ -82,6 +84,7 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
     localStatus: new LocalStatusFile(config.statusDir),
     runtime,
     os,
+    selfUpdate: selfUpdate && { update: selfUpdate, restart: () => shutdown.abort() },
     journal: new UpdateJournal(config.stateDir),
     ledger: new ImageLedger(config.stateDir),
     clock: systemClock,

@@ -5,6 +5,7 @@ export * from './assembly/parse';
 export * from './assembly/load-yaml';
 export * from './assembly/spec';
 export * from './assembly/os-image';
+export * from './assembly/agent-release';
 export * from './api/dto';
 export * from './boards/board-spec';
 export * from './boards/autoboot';

@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const AGENT_MAIN = join(__dirname, '..', '..', 'agent', 'dist', 'main.js');
+export const AGENT_MAIN = join(__dirname, '..', '..', 'agent', 'dist', 'main.js');
+/** The launcher that starts the agent's installed version and falls back (agent/src/self-update/launcher.ts). */
+export const AGENT_LAUNCHER = join(__dirname, '..', '..', 'agent', 'dist', 'self-update', 'launcher.js');
 
 /** The real agent, as its own Node.js process (built by `npm run build`), with its output kept for failures. */
 export class AgentProcess {
@@ -15,10 +17,11 @@ export class AgentProcess {
    * Each agent manages only containers with its own scope label unless `env` names one: an
    * unscoped agent owns every Flotilla container on the engine and removes those of other tests
    * (and they are left behind by a failed test for the next one to find).
+   * `argv`: what node runs; the agent itself unless a test runs it under its launcher.
    */
-  constructor(env: Record<string, string>) {
+  constructor(env: Record<string, string>, argv: readonly string[] = [AGENT_MAIN]) {
     const scoped = { FLOTILLA_SCOPE_LABEL: `io.flotilla.test-agent=${randomBytes(4).toString('hex')}`, ...env };
-    this.child = spawn(process.execPath, [AGENT_MAIN], { env: { ...process.env, ...scoped }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, argv, { env: { ...process.env, ...scoped }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
@@ -28,16 +31,19 @@ export class AgentProcess {
    * Writes `provisioning` where an image build would put it and starts the agent with its
    * state and its status file under `workDir`, so agents of several tests never share a path.
    */
-  static provisioned(workDir: string, provisioning: object, env: Record<string, string> = {}): AgentProcess {
+  static provisioned(workDir: string, provisioning: object, env: Record<string, string> = {}, argv?: readonly string[]): AgentProcess {
     const path = join(workDir, 'provisioning.json');
     writeFileSync(path, JSON.stringify(provisioning));
-    return new AgentProcess({
-      FLOTILLA_PROVISIONING: path,
-      FLOTILLA_STATE_DIR: join(workDir, 'agent-state'),
-      FLOTILLA_STATUS_DIR: join(workDir, 'agent-run'),
-      FLOTILLA_TELEMETRY_INTERVAL_MS: '2000',
-      ...env,
-    });
+    return new AgentProcess(
+      {
+        FLOTILLA_PROVISIONING: path,
+        FLOTILLA_STATE_DIR: join(workDir, 'agent-state'),
+        FLOTILLA_STATUS_DIR: join(workDir, 'agent-run'),
+        FLOTILLA_TELEMETRY_INTERVAL_MS: '2000',
+        ...env,
+      },
+      argv,
+    );
   }
 
   get logs(): string {

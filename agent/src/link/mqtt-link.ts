@@ -94,8 +94,8 @@ export class MqttLink {
     );
   }
 
-  /** Fire and forget: while offline, QoS 1 messages wait in the client's queue and go out on reconnect. */
-  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>): void {
+  /** Fire and forget: while offline, QoS 1 messages wait in the client's queue and go out on reconnect. `delivered`: the broker acknowledged it (QoS 1) or it was written (QoS 0). */
+  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>, delivered?: () => void): void {
     const client = this.client;
     if (!client) return;
     let payload: string;
@@ -107,6 +107,7 @@ export class MqttLink {
     }
     client.publish(deviceTopic(this.options.credential.deviceId, channel), payload, { qos: QOS[channel], retain: false }, (err) => {
       if (err) this.options.logger.warn('publish failed', { channel, error: errorMessage(err) });
+      else delivered?.();
     });
   }
 

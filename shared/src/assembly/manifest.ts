@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseByteSize, parseDuration } from './duration';
+import { AgentReleaseSpec } from './agent-release';
 import { OsImageSpec } from './os-image';
 
 /**
@@ -118,6 +119,8 @@ export const AssemblyFlotilla = z
       .min(1)
       .refine((list) => new Set(list.map((o) => o.board)).size === list.length, 'one OS image per board')
       .optional(),
+    /** A device agent version; devices running another one update themselves to it. */
+    agent: AgentReleaseSpec.strict().optional(),
     update: z
       .object({
         strategy: UpdateStrategy.optional(),

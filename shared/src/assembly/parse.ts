@@ -148,6 +148,7 @@ function normalize(m: AssemblyManifest): AssemblySpec {
     // An OS-only release has no component to join the default network: it needs no engine at all.
     networks: [...new Set([...(components.length > 0 ? [DEFAULT_NETWORK] : []), ...Object.keys(m.networks ?? {})])].sort(),
     ...(flotilla.os ? { os: [...flotilla.os].sort((a, b) => a.board.localeCompare(b.board)) } : {}),
+    ...(flotilla.agent ? { agent: flotilla.agent } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEPENDENCY_CONDITIONS, RESTART_POLICIES, UpdateStrategy } from './manifest';
+import { AgentReleaseSpec } from './agent-release';
 import { OsImageSpec } from './os-image';
 
 /**
@@ -67,6 +68,8 @@ export const AssemblySpec = z.object({
   networks: z.array(z.string()),
   /** OS images by board; a device updates its OS when the entry for its board names another version. */
   os: z.array(OsImageSpec).min(1).optional(),
+  /** The device agent version of this release (agent/src/self-update). */
+  agent: AgentReleaseSpec.optional(),
 });
 export type AssemblySpec = z.infer<typeof AssemblySpec>;
 

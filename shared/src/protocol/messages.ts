@@ -220,6 +220,9 @@ export const EVENT_KINDS = [
   'os-update-started',
   'os-update-committed',
   'os-update-failed',
+  'agent-update-started',
+  'agent-update-committed',
+  'agent-update-failed',
   /** Recorded by the control plane: messages of the device dropped over its quota (control-plane README, "Limits"). */
   'quota-exceeded',
 ] as const;

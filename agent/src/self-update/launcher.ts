@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AGENT_FILE, ALTS_ENV, altsPaths, META_FILE, type AgentMeta, type FailureRecord, type TrialRecord } from './alts';
+
+/**
+ * The agent's launcher: what the systemd unit (or init script) runs instead of the agent.
+ * It starts `alts/current/agent.js`, or the agent it was given when no version was ever
+ * installed. When the agent has installed a new version (`alts/new`) and exits, the
+ * launcher switches (`old` ← `current` ← `new`) and gives the new agent until a deadline
+ * to connect and send its first `reported` (the agent then deletes `trial.json`). An agent
+ * that exits before that, or is still silent at the deadline, is stopped; the launcher
+ * switches back to `old`, marks the version `broken` and leaves `failure.json` for the old
+ * agent to report. Node built-ins only, synchronous file work: it must not be what breaks.
+ *
+ * Usage: launcher.js BASE_AGENT_JS [agent arguments]; FLOTILLA_STATE_DIR as for the agent;
+ * FLOTILLA_AGENT_TRIAL_MS the deadline (default 120000).
+ */
+
+const STOP_GRACE_MS = 15_000;
+
+const base = process.argv[2];
+if (!base) {
+  process.stderr.write('usage: launcher.js BASE_AGENT_JS [agent arguments]\n');
+  process.exit(2);
+}
+const args = process.argv.slice(3);
+const paths = altsPaths(join(process.env.FLOTILLA_STATE_DIR || '/var/lib/flotilla', 'alts'));
+const trialMs = Number(process.env.FLOTILLA_AGENT_TRIAL_MS) || 120_000;
+let child: ChildProcess | undefined;
+let stopping = false;
+
+function log(message: string, fields: Record<string, unknown> = {}): void {
+  process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), level: 'info', msg: `launcher: ${message}`, ...fields })}\n`);
+}
+
+function target(link: string): string | undefined {
+  try {
+    return readlinkSync(link);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Points `link` at `dir` (relative to alts/) atomically, or removes it when `dir` is undefined. */
+function point(link: string, dir: string | undefined): void {
+  const tmp = `${link}.tmp`;
+  rmSync(tmp, { force: true });
+  if (dir === undefined) return rmSync(link, { force: true });
+  symlinkSync(dir, tmp);
+  renameSync(tmp, link);
+}
+
+function meta(dir: string | undefined): AgentMeta | undefined {
+  if (!dir) return undefined;
+  try {
+    return JSON.parse(readFileSync(join(paths.dir, dir, META_FILE), 'utf8')) as AgentMeta;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Takes the trial record away; undefined when there was none (or the agent committed first). */
+function takeTrial(): TrialRecord | undefined {
+  const taken = `${paths.trial}.taken`;
+  try {
+    renameSync(paths.trial, taken);
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(readFileSync(taken, 'utf8')) as TrialRecord;
+  } catch {
+    return { version: '?', startedAt: 0, deadline: 0 };
+  } finally {
+    rmSync(taken, { force: true });
+  }
+}
+
+function switchToNew(): void {
+  const next = target(paths.next)!;
+  point(paths.old, target(paths.current));
+  point(paths.current, next);
+  point(paths.next, undefined);
+  const trial: TrialRecord = { version: meta(next)?.version ?? next, startedAt: Date.now(), deadline: Date.now() + trialMs };
+  writeFileSync(paths.trial, JSON.stringify(trial));
+  log('switched to a new agent version, on trial', { version: trial.version, deadlineMs: trialMs });
+}
+
+function fallBack(trial: TrialRecord, reason: string): void {
+  const failed = target(paths.current);
+  point(paths.broken, failed);
+  point(paths.current, target(paths.old));
+  const failure: FailureRecord = { version: trial.version, sha256: meta(failed)?.sha256 ?? null, reason, at: Date.now() };
+  writeFileSync(paths.failure, JSON.stringify(failure));
+  log('the new agent failed its trial; back to the old one', { version: trial.version, reason });
+}
+
+function run(): void {
+  mkdirSync(paths.dir, { recursive: true });
+  if (existsSync(paths.next)) switchToNew();
+  const installed = target(paths.current);
+  const entry = installed ? join(paths.dir, installed, AGENT_FILE) : base;
+  const trialPending = existsSync(paths.trial);
+  const started = Date.now();
+  let expired: string | undefined;
+  const proc = spawn(process.execPath, [...process.execArgv, entry, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, [ALTS_ENV]: paths.dir },
+  });
+  child = proc;
+  const deadline = trialPending
+    ? setTimeout(() => {
+        if (!existsSync(paths.trial)) return;
+        expired = `it did not connect and report within ${Math.round(trialMs / 1000)} s`;
+        proc.kill('SIGTERM');
+        setTimeout(() => proc.kill('SIGKILL'), STOP_GRACE_MS).unref();
+      }, trialMs)
+    : undefined;
+  proc.on('exit', (code, signal) => {
+    if (deadline) clearTimeout(deadline);
+    child = undefined;
+    const trial = trialPending ? takeTrial() : undefined;
+    if (trial) {
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      fallBack(trial, expired ?? `it crashed at start: exited with ${signal ? `signal ${signal}` : `code ${code}`} after ${seconds} s`);
+      if (!stopping) return run();
+    }
+    if (!stopping && existsSync(paths.next)) return run();
+    process.exit(code ?? 1);
+  });
+}
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    stopping = true;
+    child?.kill(signal);
+  });
+}
+
+// A trial a previous launcher left behind (power cut, launcher killed) never reported: fall back before starting.
+const leftOver = takeTrial();
+if (leftOver) fallBack(leftOver, 'the device or the launcher stopped during its trial');
+run();

@@ -1,0 +1,125 @@
+import { mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DeviceEvent, Release } from '@flotilla/shared';
+import { errorMessage, isTerminal } from '../support/errors';
+import type { Logger } from '../support/logger';
+import { agentUpdateFor } from './agent-target';
+import { AGENT_FILE, ALTS_ENV, altsPaths, META_FILE, type AgentMeta, type AltsPaths, type FailureRecord, type TrialRecord } from './alts';
+import { downloadVerified } from './download';
+
+/** What the agent lends its self-update: events, and a clean exit so the launcher can switch. */
+export interface SelfUpdateHooks {
+  event(kind: Extract<DeviceEvent['kind'], `agent-update-${string}`>, message: string, releaseId?: string): void;
+  /** Stops the agent (containers keep running) and exits, so the launcher starts `alts/new`. */
+  restart(): void;
+}
+
+/** A failed download is tried again no sooner than this. */
+const RETRY_MS = 30_000;
+
+/**
+ * The agent's side of updating itself (the launcher, launcher.ts, does the switching):
+ * installs the committed release's agent version into `alts/` and exits for the launcher
+ * to switch; on a trial start, commits at the first `reported` the broker acknowledged;
+ * after a fallback, reports why the new version failed. Off when the agent does not run
+ * under the launcher (nothing would switch, nor fall back).
+ */
+export class SelfUpdate {
+  private readonly paths: AltsPaths;
+  private hooks: SelfUpdateHooks | undefined;
+  private failedSha256: string | null = null;
+  private onTrial = false;
+  private busy = false;
+  private lastAttempt = -Infinity;
+  private skipNoted = false;
+
+  constructor(
+    dir: string,
+    private readonly version: string,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.paths = altsPaths(dir);
+  }
+
+  static fromEnv(version: string, logger: Logger, env: NodeJS.ProcessEnv = process.env): SelfUpdate | undefined {
+    const dir = env[ALTS_ENV];
+    if (!dir) logger.info('agent self-update is off: the agent does not run under its launcher');
+    return dir ? new SelfUpdate(dir, version, logger) : undefined;
+  }
+
+  async start(hooks: SelfUpdateHooks): Promise<void> {
+    this.hooks = hooks;
+    this.failedSha256 = (await this.brokenMeta())?.sha256 ?? null;
+    const trial = await readJson<TrialRecord>(this.paths.trial);
+    this.onTrial = trial?.version === this.version;
+    const failure = await readJson<FailureRecord>(this.paths.failure);
+    if (failure) {
+      hooks.event('agent-update-failed', `agent ${failure.version} failed and ${this.version} runs again: ${failure.reason}`);
+      await rm(this.paths.failure, { force: true });
+    }
+    this.logger.info('agent', { version: this.version, onTrial: this.onTrial, failedSha256: this.failedSha256 });
+  }
+
+  /** A `reported` reached the broker: a version on trial has shown it runs and connects. */
+  async reportDelivered(): Promise<void> {
+    if (!this.onTrial) return;
+    this.onTrial = false;
+    try {
+      await rm(this.paths.trial);
+    } catch {
+      return; // The launcher's deadline came first: it is stopping this agent.
+    }
+    this.hooks?.event('agent-update-committed', `agent ${this.version} connected and reported; it stays`);
+  }
+
+  /** `release`: the committed assembly's release (the agent follows a release once its assembly runs). */
+  async tick(release: Release | null): Promise<void> {
+    const target = agentUpdateFor(release, this.version, this.failedSha256);
+    if (!target && !this.skipNoted && release?.assembly.agent && release.assembly.agent.sha256 === this.failedSha256) {
+      this.skipNoted = true;
+      this.logger.warn('the release names an agent build that failed here; staying on this version', { version: this.version });
+    }
+    if (!target || this.busy || this.onTrial || this.now() - this.lastAttempt < RETRY_MS) return;
+    this.busy = true;
+    this.lastAttempt = this.now();
+    try {
+      const dir = `${target.version.replace(/[^0-9A-Za-z.+-]/g, '_')}-${target.sha256.slice(0, 12)}`;
+      const full = join(this.paths.dir, dir);
+      await rm(full, { recursive: true, force: true });
+      await mkdir(full, { recursive: true });
+      this.hooks?.event('agent-update-started', `installing agent ${target.version} beside ${this.version}`, target.releaseId);
+      await downloadVerified(target, join(full, AGENT_FILE));
+      const meta: AgentMeta = { version: target.version, sha256: target.sha256 };
+      await writeFile(join(full, META_FILE), JSON.stringify(meta));
+      await rm(`${this.paths.next}.tmp`, { force: true });
+      await symlink(dir, `${this.paths.next}.tmp`);
+      await rename(`${this.paths.next}.tmp`, this.paths.next);
+      this.logger.info('agent version installed; restarting into it', { version: target.version });
+      this.hooks?.restart();
+    } catch (err) {
+      this.logger.error('agent self-update failed', { version: target.version, error: errorMessage(err) });
+      this.hooks?.event('agent-update-failed', `agent ${target.version} not installed: ${errorMessage(err)}`, target.releaseId);
+      if (isTerminal(err)) this.failedSha256 = target.sha256;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async brokenMeta(): Promise<AgentMeta | undefined> {
+    try {
+      const dir = await readlink(this.paths.broken);
+      return await readJson<AgentMeta>(join(this.paths.dir, dir, META_FILE));
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
