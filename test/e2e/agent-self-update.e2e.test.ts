@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import type { DeviceEventView, DeviceView, ProvisioningTokenView, ReleaseView } from '@flotilla/shared';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
@@ -23,6 +25,7 @@ const docker = new Docker();
 const apiKey = 'e2e-operator-key-0123456789abcdef';
 const assemblyName = `selfupd-${Date.now().toString(36)}`;
 const TRIAL_MS = 12_000;
+const CLI = join(__dirname, '..', '..', 'control-plane', 'dist', 'cli', 'main.js');
 
 let db: ScratchDatabase;
 let cp: RunningControlPlane;
@@ -102,7 +105,7 @@ beforeAll(async () => {
   const silent = variant(
     bundle,
     '0.4.0-silent',
-    'const net_=require("net"),connect_=net_.Socket.prototype.connect;net_.Socket.prototype.connect=function(...a){const o=a[0];if(o&&typeof o==="object"&&o.port!==undefined&&!o.path){process.nextTick(()=>this.destroy(new Error("simulated: no route to the control plane")));return this}return connect_.apply(this,a)};',
+    'const net_=require("net"),connect_=net_.Socket.prototype.connect;net_.Socket.prototype.connect=function(...a){const o=Array.isArray(a[0])?a[0][0]:a[0];if(o&&typeof o==="object"&&o.port!==undefined&&!o.path){process.nextTick(()=>this.destroy(new Error("simulated: no route to the control plane")));return this}return connect_.apply(this,a)};',
   );
   files = await serveFiles([good, crashes, silent]);
   for (const [version, file] of [
@@ -110,7 +113,7 @@ beforeAll(async () => {
     ['0.3.0-crashes', crashes],
     ['0.4.0-silent', silent],
   ] as const) {
-    const bytes = require('node:fs').readFileSync(file) as Buffer;
+    const bytes = readFileSync(file);
     bundles.set(version, {
       url: `http://127.0.0.1:${files.port}/${file.split('/').pop()}`,
       sha256: createHash('sha256').update(bytes).digest('hex'),
@@ -176,6 +179,11 @@ describe('agent self-update', () => {
     console.log(`agent self-update assign → committed: ${Date.parse(committed.at) - at} ms`);
     expect((await device()).reported!.agentVersion).toBe('0.2.0-e2e');
     expect(await containerIds()).toEqual(running);
+    // The operator sees it in the CLI (the dashboard's device page reads the same reported state).
+    const cli = await promisify(execFile)(process.execPath, [CLI, 'devices', 'show', deviceId], {
+      env: { PATH: process.env.PATH, HOME: workDir, FLOTILLA_API: cp.httpUrl, FLOTILLA_API_KEY: apiKey },
+    });
+    expect(cli.stdout).toMatch(/^agent\s+0\.2\.0-e2e$/m);
   });
 
   it('to a version that crashes at start: falls back to the running one and reports why', async () => {

@@ -50,7 +50,9 @@ export function Device({ id }: { id: string }) {
         {d.name} <span className={`dot dot-${status}`} /> <small data-testid="device-status">{status}</small>
       </h2>
       <p className="sub">
-        {d.id} · {d.inventory?.board.model ?? d.board ?? 'unknown board'} · last seen {ago(d.lastSeenAt)} · desired rev {d.desired.rev}
+        {d.id} · {d.inventory?.board.model ?? d.board ?? 'unknown board'} · agent{' '}
+        <span data-testid="agent-version">{d.reported?.agentVersion ?? '-'}</span> · last seen {ago(d.lastSeenAt)} · desired rev{' '}
+        {d.desired.rev}
         {d.tags.map((t) => (
           <span key={t} className="tag">
             {t}

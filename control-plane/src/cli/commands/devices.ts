@@ -99,6 +99,7 @@ async function show(ctx: Context, p: Parsed, ref: string): Promise<number> {
     `${d.name}  ${d.decommissionedAt ? 'decommissioned' : d.online ? 'online' : 'offline'}`,
     `id          ${d.id}`,
     `board       ${d.inventory?.board.model ?? d.board ?? '-'}`,
+    `agent       ${d.reported?.agentVersion ?? '-'}`,
     `fleet       ${d.fleetId ?? '-'}`,
     `tags        ${d.tags.join(', ') || '-'}`,
     `last seen   ${ago(d.lastSeenAt)}`,
