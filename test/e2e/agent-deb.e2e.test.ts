@@ -115,6 +115,7 @@ describe('the flotilla-agent Debian package', () => {
     for (const path of [
       './usr/bin/flotilla-agent',
       './usr/lib/flotilla-agent/agent.js',
+      './usr/lib/flotilla-agent/launcher.js',
       './lib/systemd/system/flotilla-agent.service',
       './etc/flotilla/agent.env',
     ])
@@ -132,7 +133,9 @@ describe('the flotilla-agent Debian package', () => {
     );
     const unit = readFileSync(join(chroot, 'lib/systemd/system/flotilla-agent.service'), 'utf8');
     expect(unit).toMatch(/^WatchdogSec=60s$/m);
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 \/usr\/lib\/flotilla-agent\/agent\.js$/m);
+    expect(unit).toMatch(
+      /^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 \/usr\/lib\/flotilla-agent\/launcher\.js \/usr\/lib\/flotilla-agent\/agent\.js$/m,
+    );
 
     const token = await api.post<ProvisioningTokenView>('/api/v1/provisioning-tokens', { maxUses: 1 });
     writeFileSync(join(chroot, 'tmp', 'provisioning.json'), JSON.stringify({ ...token.body.provisioning, name: 'deb-board' }));

@@ -4,6 +4,8 @@ import { ImageToolError } from './errors';
 
 /** The agent's compiled entry (npm run build), from both src/images and dist/images. */
 export const DEFAULT_AGENT_ENTRY = join(__dirname, '..', '..', '..', 'agent', 'dist', 'main.js');
+/** The agent's launcher (agent/src/self-update/launcher.ts), which starts the installed agent version and falls back. */
+export const DEFAULT_LAUNCHER_ENTRY = join(__dirname, '..', '..', '..', 'agent', 'dist', 'self-update', 'launcher.js');
 
 /**
  * The agent and its npm dependencies as one JavaScript file (esbuild), for a root file
@@ -37,4 +39,9 @@ export async function bundleAgent(entry = DEFAULT_AGENT_ENTRY): Promise<Buffer> 
   } catch (e) {
     throw new ImageToolError('agent-bundle-failed', `bundling ${entry} failed (run npm run build first?): ${(e as Error).message}`);
   }
+}
+
+/** The launcher as one file (Node built-ins only, a few KB), installed beside the agent it starts. */
+export async function bundleLauncher(entry = DEFAULT_LAUNCHER_ENTRY): Promise<Buffer> {
+  return bundleAgent(entry);
 }

@@ -7,6 +7,8 @@ import { AGENT_NODE_FLAGS } from '@flotilla/shared';
  * configuration in /etc/flotilla (conffiles), state in /var/lib/flotilla.
  */
 export const DEB_AGENT_PATH = '/usr/lib/flotilla-agent/agent.js';
+/** Starts the agent version installed under the state dir's alts/ (agent self-update), this package's agent until then. */
+export const DEB_LAUNCHER_PATH = '/usr/lib/flotilla-agent/launcher.js';
 export const DEB_COMMAND_PATH = '/usr/bin/flotilla-agent';
 export const DEB_UNIT_PATH = '/lib/systemd/system/flotilla-agent.service';
 export const DEB_ENV_PATH = '/etc/flotilla/agent.env';
@@ -45,7 +47,9 @@ ConditionPathExists=${DEB_PROVISIONING_PATH}
 Environment=FLOTILLA_PROVISIONING=${DEB_PROVISIONING_PATH}
 Environment=FLOTILLA_STATE_DIR=${DEB_STATE_DIR}
 EnvironmentFile=-${DEB_ENV_PATH}
-ExecStart=/usr/bin/node ${AGENT_NODE_FLAGS.join(' ')} ${DEB_AGENT_PATH}
+ExecStart=/usr/bin/node ${AGENT_NODE_FLAGS.join(' ')} ${DEB_LAUNCHER_PATH} ${DEB_AGENT_PATH}
+# SIGTERM to the launcher only, which hands it on to the agent once (a second would cut its clean stop short).
+KillMode=mixed
 Restart=always
 RestartSec=5
 # The agent pings systemd (WATCHDOG=1 through systemd-notify) at half this period.

@@ -1,7 +1,7 @@
 import { chmod, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { bundleAgent } from '../images/agent-bundle';
+import { bundleAgent, bundleLauncher } from '../images/agent-bundle';
 import { DEFAULT_EPOCH } from '../images/build-image';
 import { runTool } from '../images/tools';
 import {
@@ -10,6 +10,7 @@ import {
   DEB_AGENT_PATH,
   DEB_COMMAND_PATH,
   DEB_ENV_PATH,
+  DEB_LAUNCHER_PATH,
   DEB_UNIT_PATH,
   debSystemdUnit,
   envFile,
@@ -45,10 +46,12 @@ export async function buildAgentDeb(options: BuildAgentDebOptions): Promise<stri
       await chmod(join(root, path), mode);
     };
     await put(DEB_AGENT_PATH, agent);
+    const launcher = await bundleLauncher();
+    await put(DEB_LAUNCHER_PATH, launcher);
     await put(DEB_COMMAND_PATH, commandScript(), 0o755);
     await put(DEB_UNIT_PATH, debSystemdUnit());
     await put(DEB_ENV_PATH, envFile());
-    const installedKiB = Math.ceil((agent.length + 8192) / 1024);
+    const installedKiB = Math.ceil((agent.length + launcher.length + 8192) / 1024);
     await put('DEBIAN/control', control(options.version, options.arch, installedKiB));
     await put('DEBIAN/conffiles', `${DEB_ENV_PATH}\n`);
     await put('DEBIAN/postinst', postinst(), 0o755);
