@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FailureRecord } from './alts';
+
+// The launcher as its own process (agent/dist, npm run build) with tiny stand-in agents that
+// print their name: what it starts, and what it does with a trial it finds on start.
+
+const LAUNCHER = join(__dirname, '..', '..', 'dist', 'self-update', 'launcher.js');
+let state: string;
+let alts: string;
+
+function install(name: string, exitCode: number): void {
+  mkdirSync(join(alts, name), { recursive: true });
+  writeFileSync(join(alts, name, 'agent.js'), `console.log('ran ${name}'); process.exit(${exitCode});`);
+  writeFileSync(join(alts, name, 'meta.json'), JSON.stringify({ version: name, sha256: name.repeat(16).slice(0, 64) }));
+}
+
+function launch(): Promise<{ code: number; stdout: string }> {
+  const base = join(state, 'base.js');
+  writeFileSync(base, `console.log('ran base'); process.exit(3);`);
+  return new Promise((resolve) =>
+    execFile(process.execPath, [LAUNCHER, base], { env: { ...process.env, FLOTILLA_STATE_DIR: state }, timeout: 20_000 }, (err, stdout) =>
+      resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout }),
+    ),
+  );
+}
+
+beforeEach(() => {
+  state = mkdtempSync(join(tmpdir(), 'flotilla-launcher-'));
+  alts = join(state, 'alts');
+  mkdirSync(alts);
+});
+afterEach(() => rmSync(state, { recursive: true, force: true }));
+
+describe('agent launcher', () => {
+  it('starts the agent it was given while no version is installed, and exits with its status', async () => {
+    expect(await launch()).toEqual({ code: 3, stdout: 'ran base\n' });
+  });
+
+  it('a committed version that exits is not a failed trial: no fallback, its status goes to the supervisor', async () => {
+    install('v1', 0);
+    install('v2', 5);
+    symlinkSync('v1', join(alts, 'old'));
+    symlinkSync('v2', join(alts, 'current'));
+    expect(await launch()).toEqual({ code: 5, stdout: 'ran v2\n' });
+    expect(readlinkSync(join(alts, 'current'))).toBe('v2');
+    expect(existsSync(join(alts, 'failure.json'))).toBe(false);
+  });
+
+  it('a trial left by a launcher that stopped (power cut) falls back before anything starts', async () => {
+    install('v1', 0);
+    install('v2', 0);
+    symlinkSync('v1', join(alts, 'old'));
+    symlinkSync('v2', join(alts, 'current'));
+    writeFileSync(join(alts, 'trial.json'), JSON.stringify({ version: 'v2', startedAt: 0, deadline: 1 }));
+    expect(await launch()).toEqual({ code: 0, stdout: 'ran v1\n' });
+    expect(readlinkSync(join(alts, 'current'))).toBe('v1');
+    expect(readlinkSync(join(alts, 'broken'))).toBe('v2');
+    const failure = JSON.parse(readFileSync(join(alts, 'failure.json'), 'utf8')) as FailureRecord;
+    expect(failure).toMatchObject({ version: 'v2', reason: 'the device or the launcher stopped during its trial' });
+  });
+
+  it('switches to alts/new, and a new version that exits before it reports falls back to the one before', async () => {
+    install('v2', 1);
+    symlinkSync('v2', join(alts, 'new'));
+    const run = await launch();
+    // v2 crashes on trial; no version was installed before, so the launcher goes back to the agent it was given.
+    expect(run).toEqual({ code: 3, stdout: 'ran v2\nran base\n' });
+    expect(existsSync(join(alts, 'current'))).toBe(false);
+    expect(readlinkSync(join(alts, 'broken'))).toBe('v2');
+    expect((JSON.parse(readFileSync(join(alts, 'failure.json'), 'utf8')) as FailureRecord).reason).toMatch(
+      /^it crashed at start: exited with code 1 after/,
+    );
+  });
+});
