@@ -178,6 +178,7 @@ describe('dashboard', () => {
     await page.goto(`${cp.httpUrl}/devices/${canary!.deviceId}`);
     await page.waitForSelector('[data-testid=timeline] >> text=update-rolled-back');
     await page.waitForSelector('[data-testid=device-status]:has-text("failed")');
+    expect(await page.textContent('[data-testid=agent-version]')).toBe('sim-0.1.0');
     expect(await page.textContent('[data-testid=os-status]')).toMatch(
       /OS 1\.0\.0 on slot A.*write → 2\.0\.0.*96\.0 MiB of 192\.0 MiB written/,
     );
