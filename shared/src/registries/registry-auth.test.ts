@@ -15,7 +15,7 @@ describe('imageRegistry', () => {
     [`127.0.0.1:5001/flotilla/app@${DIGEST}`, '127.0.0.1:5001'],
     [`Registry.Example.com/team/app@${DIGEST}`, 'registry.example.com'],
     [`localhost/app:1`, 'localhost'],
-    [`ghcr.io/o/app:1`, 'ghcr.io'],
+    [`registry.example.com/o/app:1`, 'registry.example.com'],
     [`library/busybox@${DIGEST}`, DOCKER_HUB],
     [`busybox`, DOCKER_HUB],
     [`index.docker.io/library/busybox:1`, DOCKER_HUB],
