@@ -68,7 +68,11 @@ describe('parseImageRef', () => {
       repository: 'flotilla/web',
       digest,
     });
-    expect(parseImageRef(`registry.example.com/acme/app@${digest}`)).toEqual({ host: 'registry.example.com', repository: 'acme/app', digest });
+    expect(parseImageRef(`registry.example.com/acme/app@${digest}`)).toEqual({
+      host: 'registry.example.com',
+      repository: 'acme/app',
+      digest,
+    });
     // A Docker Hub short name and a tag without digest are not something to ask a registry about here.
     expect(parseImageRef(`library/busybox@${digest}`)).toBeUndefined();
     expect(parseImageRef('registry.example.com/acme/app:1.0')).toBeUndefined();
