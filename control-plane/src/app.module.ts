@@ -4,6 +4,7 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { BrokerTransportModule } from './broker/broker-transport.module';
 import { BrokerModule } from './broker/broker.module';
+import { CertificatesModule } from './certificates/certificates.module';
 import { CommandsModule } from './commands/commands.module';
 import type { BrokerSettings } from './broker/mqtt-server';
 import { DatabaseModule } from './database/database.module';
@@ -23,6 +24,7 @@ import { SigningModule } from './signing/signing.module';
 import type { TelemetrySettings } from './telemetry/telemetry-settings';
 import { TelemetryModule } from './telemetry/telemetry.module';
 import { DashboardModule } from './dashboard/dashboard.module';
+import type { KeyAndCertificate } from './tls/x509';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -34,11 +36,22 @@ export interface AppOptions {
   signingKeyHorizon?: number;
   /** The API URL written into provisioning files, when devices must use another address than the request's host. */
   publicApiUrl?: string;
+  /** What devices are told and trust; absent: plain listeners only, passwords only. */
+  deviceTrust?: DeviceTrust;
   /** Engine timing; tests make it faster. */
   rollouts?: Partial<RolloutSettings>;
   telemetry?: Partial<TelemetrySettings>;
   /** Per-device quotas and connection limits; defaults in `limits/device-limits.ts`. */
   limits?: Partial<DeviceLimits>;
+}
+
+export interface DeviceTrust {
+  /** The CAs devices pin (provisioning's `caCertificates`). */
+  caCertificates: string[];
+  /** Where devices reach the API over TLS; absent when a proxy terminates TLS (the public URL says where). */
+  httpsPort?: number;
+  /** Issues device client certificates; null when the broker cannot see them (TLS terminated by a proxy). */
+  deviceCa: KeyAndCertificate | null;
 }
 
 @Module({})
@@ -58,7 +71,12 @@ export class AppModule {
         HostPolicyModule,
         ReleasesModule,
         DevicesModule,
-        ProvisioningModule.forRoot({ ...(options.publicApiUrl ? { publicApiUrl: options.publicApiUrl } : {}) }),
+        CertificatesModule.forRoot(options.deviceTrust?.deviceCa ?? null),
+        ProvisioningModule.forRoot({
+          ...(options.publicApiUrl ? { publicApiUrl: options.publicApiUrl } : {}),
+          ...(options.deviceTrust?.httpsPort !== undefined ? { httpsPort: options.deviceTrust.httpsPort } : {}),
+          ...(options.deviceTrust ? { caCertificates: options.deviceTrust.caCertificates } : {}),
+        }),
         BrokerModule,
         TelemetryModule.forRoot(options.telemetry),
         rollouts,

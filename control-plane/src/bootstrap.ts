@@ -6,22 +6,37 @@ import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { MAX_MANIFEST_BYTES } from '@flotilla/shared';
-import { AppModule } from './app.module';
+import { AppModule, type DeviceTrust } from './app.module';
 import { loadOrCreateOperatorKey } from './auth/operator-key';
-import { MqttServer } from './broker/mqtt-server';
+import { MQTT_WEBSOCKET_PATH, MqttServer, type BrokerSettings } from './broker/mqtt-server';
 import { DEFAULT_EMBEDDED_PG_PORT, type ControlPlaneConfig } from './config';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
 import { securityHeaders } from './http/security-headers';
 import { urlGuard } from './http/url-guard';
 import { ComponentSeeder, type SeedOutcome } from './library/seed-components';
+import { listenHttps, type HttpsListener } from './tls/https-server';
+import { loadOrCreateTlsMaterial, type TlsMaterial } from './tls/tls-material';
 
 /** Media types under which `POST /api/v1/releases` accepts a raw `assembly.yaml`. */
 export const MANIFEST_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
 
 export interface RunningControlPlane {
-  /** Where to reach the API from this machine (loopback when bound to all interfaces). */
+  /** Where to reach the plain API from this machine (loopback when bound to all interfaces). */
   httpUrl: string;
+  /** The plain MQTT listener. */
   mqttUrl: string;
+  /** The TLS listeners and what devices pin, when TLS is on (and not terminated by a proxy). */
+  tls?: {
+    httpsUrl: string;
+    mqttsUrl: string;
+    /** MQTT over secure WebSocket, on the HTTPS port. */
+    mqttWssUrl: string;
+    caCertificates: string[];
+    /** SHA-256 of the server certificate. */
+    fingerprint: string;
+    /** Files of `<dataDir>/tls` this start created. */
+    created: string[];
+  };
   apiKey: string;
   /** Set when this start generated the operator key (print it once) or read it from the data directory. */
   apiKeyFile?: { path: string; generated: boolean };
@@ -45,10 +60,21 @@ export interface StartOptions {
 export async function startControlPlane(config: ControlPlaneConfig, options: StartOptions = {}): Promise<RunningControlPlane> {
   await mkdir(config.dataDir, { recursive: true });
   const operatorKey = await loadOrCreateOperatorKey(config.dataDir, config.apiKey);
+  const material = config.tls ? await loadOrCreateTlsMaterial(config.dataDir, config.tls.source) : undefined;
   const database = await openDatabase(config);
+  const plainHost = config.plainHost ?? config.host;
 
   let app: NestExpressApplication | undefined;
+  let https: HttpsListener | undefined;
   try {
+    const server = material?.server && { ...material.server, deviceCaPem: material.deviceCa.certPem };
+    https = server && (await listenHttps({ host: config.host, port: config.tls!.httpsPort }, server));
+    const broker: BrokerSettings = {
+      host: plainHost,
+      port: config.mqttPort,
+      ...(config.publicMqttUrl ? { publicUrl: config.publicMqttUrl } : {}),
+      ...(server ? { tls: { ...server, host: config.host, port: config.tls!.mqttsPort } } : {}),
+    };
     app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot({
         databaseUrl: database.url,
@@ -57,7 +83,8 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
         ...(config.signingKeyHorizon ? { signingKeyHorizon: config.signingKeyHorizon } : {}),
         ...(config.limits ? { limits: config.limits } : {}),
         ...(config.publicApiUrl ? { publicApiUrl: config.publicApiUrl } : {}),
-        broker: { host: config.host, port: config.mqttPort, ...(config.publicMqttUrl ? { publicUrl: config.publicMqttUrl } : {}) },
+        broker,
+        ...(material ? { deviceTrust: deviceTrust(material, https) } : {}),
       }),
       { logger: options.logger ?? options.logLevels ?? ['warn', 'error'], abortOnError: false },
     );
@@ -66,21 +93,40 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
     app.use(securityHeaders);
     app.use(urlGuard);
     app.useBodyParser('text', { type: MANIFEST_MEDIA_TYPES, limit: MAX_MANIFEST_BYTES });
-    await app.listen(config.port, config.host);
+    await app.listen(config.port, plainHost);
+    if (https) {
+      app.get(MqttServer).attachWebSocket(https.server);
+      https.serve(app.getHttpAdapter().getInstance());
+    }
   } catch (e) {
+    await https?.close();
     await app?.close().catch(() => undefined);
     await database.stop();
     throw e;
   }
 
   const running = app;
+  const secure = https;
   const seeded = config.componentsDir ? await running.get(ComponentSeeder).seed(config.componentsDir) : [];
-  const reachableHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const reachable = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   const httpPort = (running.getHttpServer().address() as AddressInfo).port;
+  const mqtt = running.get(MqttServer);
   let closing: Promise<void> | undefined;
   return {
-    httpUrl: `http://${reachableHost}:${httpPort}`,
-    mqttUrl: `mqtt://${reachableHost}:${running.get(MqttServer).port}`,
+    httpUrl: `http://${reachable(plainHost)}:${httpPort}`,
+    mqttUrl: `mqtt://${reachable(plainHost)}:${mqtt.port}`,
+    ...(secure && material?.server
+      ? {
+          tls: {
+            httpsUrl: `https://${reachable(config.host)}:${secure.port}`,
+            mqttsUrl: `mqtts://${reachable(config.host)}:${mqtt.securePort!}`,
+            mqttWssUrl: `wss://${reachable(config.host)}:${secure.port}${MQTT_WEBSOCKET_PATH}`,
+            caCertificates: material.caCertificates,
+            fingerprint: material.server.fingerprint,
+            created: material.created,
+          },
+        }
+      : {}),
     apiKey: operatorKey.key,
     ...(operatorKey.path ? { apiKeyFile: { path: operatorKey.path, generated: operatorKey.generated } } : {}),
     dataDir: config.dataDir,
@@ -89,10 +135,18 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
     app: running,
     close: () =>
       (closing ??= (async () => {
+        await secure?.close();
         await running.close();
         await database.stop();
       })()),
   };
+}
+
+function deviceTrust(material: TlsMaterial, https: HttpsListener | undefined): DeviceTrust {
+  // Behind a TLS-terminating proxy the broker never sees a client certificate: no device CA then.
+  return https
+    ? { caCertificates: material.caCertificates, httpsPort: https.port, deviceCa: material.deviceCa }
+    : { caCertificates: material.caCertificates, deviceCa: null };
 }
 
 interface OpenDatabase {

@@ -3,9 +3,11 @@ import { REPO_COMPONENTS_DIR, loadConfig } from './config';
 import { DEFAULT_DEVICE_LIMITS, DEFAULT_QUOTAS } from './limits/device-limits';
 
 describe('loadConfig', () => {
-  it('defaults to ports 3000/1883/5433, all interfaces, ./data and an embedded database', () => {
+  it('defaults to TLS on all interfaces (8443/8883, generated CA), plain 3000/1883 on loopback, ./data and an embedded database', () => {
     expect(loadConfig({})).toEqual({
       host: '0.0.0.0',
+      plainHost: '127.0.0.1',
+      tls: { source: { kind: 'generated', extraNames: [] }, httpsPort: 8443, mqttsPort: 8883 },
       port: 3000,
       mqttPort: 1883,
       dataDir: resolve('data'),
@@ -26,9 +28,15 @@ describe('loadConfig', () => {
       FLOTILLA_API_KEY: 'k'.repeat(32),
       FLOTILLA_PUBLIC_MQTT_URL: 'mqtts://fleet.example.com:8883',
       FLOTILLA_COMPONENTS_DIR: '/opt/components',
+      FLOTILLA_PLAIN_HOST: '0.0.0.0',
+      HTTPS_PORT: '443',
+      MQTTS_PORT: '18883',
+      FLOTILLA_TLS_SAN: 'fleet.example.com, 10.0.0.2',
     });
     expect(config).toEqual({
       host: '127.0.0.1',
+      plainHost: '0.0.0.0',
+      tls: { source: { kind: 'generated', extraNames: ['fleet.example.com', '10.0.0.2'] }, httpsPort: 443, mqttsPort: 18883 },
       port: 0,
       mqttPort: 18830,
       dataDir: '/var/lib/flotilla',
@@ -78,6 +86,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ FLOTILLA_UPLINK_QUOTAS: 'events=10' })).toThrow('CHANNEL=MESSAGES:BYTES');
     expect(() => loadConfig({ FLOTILLA_UPLINK_QUOTAS: 'desired=1:1' })).toThrow('FLOTILLA_UPLINK_QUOTAS');
     expect(() => loadConfig({ FLOTILLA_EVENTS_PER_DEVICE: '-5' })).toThrow('FLOTILLA_EVENTS_PER_DEVICE');
+  });
+
+  it("takes the operator's certificate, key and chain", () => {
+    const config = loadConfig({ FLOTILLA_TLS_CERT: '/etc/cp.pem', FLOTILLA_TLS_KEY: '/etc/cp.key', FLOTILLA_TLS_CHAIN: '/etc/chain.pem' });
+    expect(config.tls?.source).toEqual({ kind: 'provided', certPath: '/etc/cp.pem', keyPath: '/etc/cp.key', chainPath: '/etc/chain.pem' });
+    expect(() => loadConfig({ FLOTILLA_TLS_CERT: '/etc/cp.pem' })).toThrow('FLOTILLA_TLS_KEY');
+  });
+
+  it('runs behind a TLS-terminating proxy only when told its public URLs and CA', () => {
+    const proxy = {
+      FLOTILLA_TLS: 'terminated',
+      FLOTILLA_TLS_CHAIN: '/etc/proxy-ca.pem',
+      FLOTILLA_PUBLIC_API_URL: 'https://fleet.example.com',
+      FLOTILLA_PUBLIC_MQTT_URL: 'mqtts://fleet.example.com:8883',
+    };
+    expect(loadConfig(proxy).tls?.source).toEqual({ kind: 'terminated', chainPath: '/etc/proxy-ca.pem' });
+    expect(() => loadConfig({ ...proxy, FLOTILLA_TLS_CHAIN: '' })).toThrow('FLOTILLA_TLS_CHAIN');
+    expect(() => loadConfig({ ...proxy, FLOTILLA_PUBLIC_MQTT_URL: 'mqtt://fleet.example.com:1883' })).toThrow('FLOTILLA_PUBLIC_MQTT_URL');
+    expect(() => loadConfig({ FLOTILLA_TLS: 'off' })).toThrow('FLOTILLA_TLS');
   });
 
   it('treats empty values as unset', () => {

@@ -1,17 +1,22 @@
 import { join, resolve } from 'node:path';
 import { DEVICE_TO_CLOUD, type DeviceChannel } from '@flotilla/shared';
 import { DEFAULT_DEVICE_LIMITS, type ChannelQuota, type DeviceLimits } from './limits/device-limits';
+import type { TlsSource } from './tls/tls-material';
 
 /** Everything the control plane needs to start, read once from the environment. */
 export const DEFAULT_EMBEDDED_PG_PORT = 5433;
 
 export interface ControlPlaneConfig {
-  /** Interface the HTTP API and the MQTT broker bind to. */
+  /** Interface of the TLS listeners (HTTPS, MQTT over TLS); of the plain ones too when `plainHost` is not set. */
   host: string;
-  /** HTTP port; 0 picks a free port (tests). */
+  /** Interface of the plain HTTP and MQTT listeners (`FLOTILLA_PLAIN_HOST`, 127.0.0.1 unless opened on purpose). */
+  plainHost?: string;
+  /** Plain HTTP port; 0 picks a free port (tests). */
   port: number;
-  /** MQTT (TCP) port; 0 picks a free port (tests). */
+  /** Plain MQTT (TCP) port; 0 picks a free port (tests). */
   mqttPort: number;
+  /** HTTPS, MQTT over TLS and over secure WebSocket; absent: plain listeners only (tests of other things). */
+  tls?: TlsConfig;
   /** Absolute path of the state directory (operator key, embedded PostgreSQL). */
   dataDir: string;
   /** External PostgreSQL; when absent the control plane runs an embedded one under `dataDir`. */
@@ -32,6 +37,14 @@ export interface ControlPlaneConfig {
   limits?: Partial<DeviceLimits>;
 }
 
+export interface TlsConfig {
+  source: TlsSource;
+  /** HTTPS (API, dashboard, MQTT over WebSocket at /mqtt); 0 picks a free port. */
+  httpsPort: number;
+  /** MQTT over TLS; 0 picks a free port. */
+  mqttsPort: number;
+}
+
 /** The repository's own components (origin's parts), next to this package. */
 export const REPO_COMPONENTS_DIR = join(__dirname, '..', '..', 'components');
 
@@ -40,6 +53,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export function loadConfig(env: Env = process.env): ControlPlaneConfig {
   const config: ControlPlaneConfig = {
     host: nonEmpty(env.HOST) ?? '0.0.0.0',
+    plainHost: nonEmpty(env.FLOTILLA_PLAIN_HOST) ?? '127.0.0.1',
     port: port(env, 'PORT', 3000),
     mqttPort: port(env, 'MQTT_PORT', 1883),
     dataDir: resolve(nonEmpty(env.FLOTILLA_DATA_DIR) ?? './data'),
@@ -77,6 +91,7 @@ export function loadConfig(env: Env = process.env): ControlPlaneConfig {
     }
     config.signingKeyHorizon = Number(horizon);
   }
+  config.tls = tlsConfig(env, config);
   return config;
 }
 
@@ -122,6 +137,39 @@ function wholeNumber(env: Env, name: string, fallback: number): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number, got "${raw}"`);
   return Number(raw);
+}
+
+/**
+ * TLS is on by default with a generated CA; `FLOTILLA_TLS_CERT` and `_KEY` bring the operator's
+ * certificate; `FLOTILLA_TLS=terminated` says a proxy in front terminates TLS, which then needs
+ * the public URLs (https, mqtts) and the proxy's CA in `FLOTILLA_TLS_CHAIN` for devices to pin.
+ */
+function tlsConfig(env: Env, config: ControlPlaneConfig): TlsConfig {
+  const ports = { httpsPort: port(env, 'HTTPS_PORT', 8443), mqttsPort: port(env, 'MQTTS_PORT', 8883) };
+  const mode = nonEmpty(env.FLOTILLA_TLS) ?? 'on';
+  const chainPath = nonEmpty(env.FLOTILLA_TLS_CHAIN);
+  if (mode === 'terminated') {
+    if (!chainPath)
+      throw new Error('FLOTILLA_TLS=terminated needs FLOTILLA_TLS_CHAIN: the CA certificate(s) of the proxy, which devices pin');
+    if (!config.publicApiUrl?.startsWith('https://') || !/^(mqtts|wss):/.test(config.publicMqttUrl ?? '')) {
+      throw new Error('FLOTILLA_TLS=terminated needs FLOTILLA_PUBLIC_API_URL=https://… and FLOTILLA_PUBLIC_MQTT_URL=mqtts://… (the proxy)');
+    }
+    return { source: { kind: 'terminated', chainPath: resolve(chainPath) }, ...ports };
+  }
+  if (mode !== 'on') throw new Error(`FLOTILLA_TLS must be "on" or "terminated", got "${mode}"`);
+  const certPath = nonEmpty(env.FLOTILLA_TLS_CERT);
+  const keyPath = nonEmpty(env.FLOTILLA_TLS_KEY);
+  if (certPath || keyPath) {
+    if (!certPath || !keyPath) throw new Error('FLOTILLA_TLS_CERT and FLOTILLA_TLS_KEY go together: set both or neither');
+    const source: TlsSource = { kind: 'provided', certPath: resolve(certPath), keyPath: resolve(keyPath) };
+    if (chainPath) source.chainPath = resolve(chainPath);
+    return { source, ...ports };
+  }
+  const extraNames = (nonEmpty(env.FLOTILLA_TLS_SAN) ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  return { source: { kind: 'generated', extraNames }, ...ports };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { startControlPlane, type RunningControlPlane } from './bootstrap';
-import { loadConfig } from './config';
+import { loadConfig, type ControlPlaneConfig } from './config';
 import { runSimulation, type Simulation } from './sim/simulation';
 
 /** Grace period for an orderly stop before the process exits anyway. */
@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   const config = loadConfig();
   const cp = await startControlPlane(config);
-  printBanner(cp, config.host, (performance.now() - startedAt) / 1000);
+  printBanner(cp, config, (performance.now() - startedAt) / 1000);
   const demo = await startDemo(cp);
 
   let stopping = false;
@@ -50,9 +50,9 @@ async function startDemo(cp: RunningControlPlane): Promise<Simulation | undefine
   return runSimulation({ apiUrl: cp.httpUrl, apiKey: cp.apiKey, mqttUrl: cp.mqttUrl, devices, failureRate: 0.05, namePrefix: 'demo', log });
 }
 
-function printBanner(cp: RunningControlPlane, host: string, seconds: number): void {
-  const wildcard = host === '0.0.0.0' || host === '::';
-  const where = wildcard ? ` (all interfaces; e.g. ${hostname()})` : '';
+function printBanner(cp: RunningControlPlane, config: ControlPlaneConfig, seconds: number): void {
+  const where = (host: string): string => (host === '0.0.0.0' || host === '::' ? ` (all interfaces; e.g. ${hostname()})` : '');
+  const plain = where(config.plainHost ?? config.host) || ' (this machine only; FLOTILLA_PLAIN_HOST opens it)';
   const db =
     cp.database.kind === 'external'
       ? 'external (DATABASE_URL)'
@@ -65,10 +65,10 @@ function printBanner(cp: RunningControlPlane, host: string, seconds: number): vo
   console.log(
     [
       `Flotilla control plane ready in ${seconds.toFixed(2)} s`,
-      `  API          ${cp.httpUrl}/api/v1${where}`,
+      ...tlsLines(cp, where(config.host), config.tls?.source.kind === 'terminated'),
+      `  API (plain)  ${cp.httpUrl}/api/v1${plain}`,
       `  health       ${cp.httpUrl}/healthz`,
-      `  dashboard    ${cp.httpUrl}/`,
-      `  MQTT         ${cp.mqttUrl}${where}`,
+      `  MQTT (plain) ${cp.mqttUrl}${plain}`,
       `  database     ${db}`,
       `  library      ${libraryLine(cp.seeded)}`,
       `  data dir     ${cp.dataDir}`,
@@ -76,6 +76,21 @@ function printBanner(cp: RunningControlPlane, host: string, seconds: number): vo
       `  use it as    Authorization: Bearer <operator key>`,
     ].join('\n'),
   );
+}
+
+function tlsLines(cp: RunningControlPlane, where: string, terminated: boolean): string[] {
+  if (!cp.tls)
+    return [
+      terminated ? '  TLS          terminated by a proxy (FLOTILLA_TLS=terminated); devices use the public URLs' : '  TLS          off',
+    ];
+  const created = cp.tls.created.length ? ` (created now: ${cp.tls.created.join(', ')})` : '';
+  return [
+    `  API          ${cp.tls.httpsUrl}/api/v1${where}`,
+    `  dashboard    ${cp.tls.httpsUrl}/`,
+    `  MQTT         ${cp.tls.mqttsUrl}${where}, and over WebSocket ${cp.tls.mqttWssUrl}`,
+    `  TLS          server certificate SHA-256 ${cp.tls.fingerprint}`,
+    `               CA for devices and browsers in ${cp.dataDir}/tls/ca.pem${created}`,
+  ];
 }
 
 function libraryLine(seeded: RunningControlPlane['seeded']): string {

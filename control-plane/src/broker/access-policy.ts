@@ -41,7 +41,7 @@ export function subscribeDecision(deviceId: string, topicFilter: string): Decisi
 }
 
 /** MQTT CONNACK return codes of 3.1.1 (section 3.2.2.3) that authentication uses. */
-export const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4 } as const;
+export const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
 
 export type ConnectDecision =
   | { accepted: true; deviceId: string; password: string }

@@ -44,7 +44,14 @@ export class BrokerTransportModule {
           provide: MQTT_ENDPOINT,
           inject: [MqttServer],
           useFactory: (server: MqttServer): MqttEndpoint => ({
-            urlForDevice: (host) => deviceMqttUrl(settings.publicUrl, host, server.port),
+            urlForDevice: (host) => {
+              const securePort = server.securePort;
+              return deviceMqttUrl(
+                settings.publicUrl,
+                host,
+                securePort ? { port: securePort, tls: true } : { port: server.port, tls: false },
+              );
+            },
           }),
         },
       ],

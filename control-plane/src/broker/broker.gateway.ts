@@ -1,12 +1,14 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { ALL_DEVICES_UPLINK } from '@flotilla/shared';
-import type { Aedes } from 'aedes';
+import type { Aedes, Client } from 'aedes';
+import { RevocationList } from '../certificates/revocation-list';
 import { DeviceLinkService, type CredentialCheck } from '../devices/device-link.service';
 import { ConnectGuard } from '../limits/connect-guard';
 import { MqttRefusals } from '../limits/mqtt-refusals';
 import { CONNACK, connectDecision, grantedQos, publishDecision, qosDecision, subscribeDecision } from './access-policy';
 import { AEDES, MqttServer } from './mqtt-server';
 import { limitLogins, type LoginOutcome } from './login-limits';
+import { certificateConnectDecision } from './peer-identity';
 import { UplinkRouter } from './uplink-router';
 
 /**
@@ -30,11 +32,12 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
     private readonly uplink: UplinkRouter,
     private readonly guard: ConnectGuard,
     private readonly refusals: MqttRefusals,
+    private readonly revocations: RevocationList,
   ) {}
 
   onModuleInit(): void {
     this.broker.authenticate = limitLogins(this.guard, this.refusals, (client, username, password) =>
-      this.checkLogin(client.id, username, password),
+      this.checkLogin(client, username, password),
     );
     // MQTT 3.1.1 has no negative PUBACK: refusing a publish disconnects the client.
     this.broker.authorizePublish = (client, packet, done) => {
@@ -61,9 +64,19 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
     this.broker.on('clientDisconnect', (client) => this.uplink.disconnected(client.id));
   }
 
-  /** Device login: username = client id = device id, and its password (access-policy.ts). */
-  private async checkLogin(clientId: string, username: string | undefined, password: Uint8Array | undefined): Promise<LoginOutcome> {
-    const decision = connectDecision(clientId, username, password);
+  /**
+   * Device login: a client certificate (mutual TLS), which decides alone and from memory (no
+   * database round trip); otherwise username = client id = device id and its password (access-policy.ts).
+   */
+  private async checkLogin(client: Client, username: string | undefined, password: Uint8Array | undefined): Promise<LoginOutcome> {
+    const certificate = this.server.peerOf(client.conn)?.certificate;
+    if (certificate) {
+      const verdict = certificateConnectDecision(client.id, certificate, (serial) => this.revocations.has(serial));
+      return verdict.accepted
+        ? { accepted: true }
+        : { accepted: false, code: verdict.code, returnCode: verdict.returnCode, message: verdict.reason };
+    }
+    const decision = connectDecision(client.id, username, password);
     if (!decision.accepted) return { accepted: false, code: decision.code, returnCode: decision.returnCode, message: decision.reason };
     let outcome: CredentialCheck;
     try {

@@ -1,30 +1,49 @@
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MAX_PAYLOAD_BYTES } from '@flotilla/shared';
 import type { Aedes } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
 import { ConnectGuard } from '../limits/connect-guard';
 import { MqttRefusals } from '../limits/mqtt-refusals';
+import { TLS_OPTIONS } from '../tls/tls-options';
 import { PacketSizeGuard } from './packet-size-guard';
+import { peerCertificateOf, type Peer } from './peer-identity';
 import { UplinkStats } from './uplink-stats';
 
 export const AEDES = Symbol('Aedes');
 export const BROKER_SETTINGS = Symbol('BrokerSettings');
 
 export interface BrokerSettings {
+  /** Interface of the plain MQTT listener (127.0.0.1 unless opened on purpose). */
   host: string;
   /** 0 picks a free port. */
   port: number;
   publicUrl?: string;
+  /** MQTT over TLS, with client certificates checked against the device CA. */
+  tls?: { host: string; port: number; keyPem: string; certPem: string; deviceCaPem: string };
 }
 
 /** Largest MQTT packet accepted: the largest payload plus room for the topic and identifiers. */
 export const MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + 1024;
 
-/** The broker's TCP listener; aedes itself does no networking. */
+/** Path of MQTT over (secure) WebSocket on the HTTPS server. */
+export const MQTT_WEBSOCKET_PATH = '/mqtt';
+
+/**
+ * The broker's listeners (aedes itself does no networking): plain TCP, TLS, and WebSocket on
+ * the HTTPS server. Each connection's peer (listener and client certificate) is kept for the
+ * authentication hook, keyed by the stream aedes sees as `client.conn`.
+ */
 @Injectable()
 export class MqttServer {
   private readonly logger = new Logger('Broker');
-  private server: Server | undefined;
+  private readonly peers = new WeakMap<object, Peer>();
+  private plain: Server | undefined;
+  private secure: Server | undefined;
+  private webSockets: WebSocketServer | undefined;
 
   constructor(
     @Inject(AEDES) private readonly broker: Aedes,
@@ -35,52 +54,104 @@ export class MqttServer {
   ) {}
 
   async listen(): Promise<void> {
-    const server = createServer((socket) => {
-      // Before aedes sees the socket: a refused connection costs no parser, no client, no login.
-      const address = socket.remoteAddress ?? 'unknown';
-      if (!this.guard.opened(address)) {
-        this.refusals.connection('per-address-cap', address);
-        socket.destroy();
-        return;
-      }
-      socket.once('close', () => this.guard.closed(address));
-      this.broker.handle(socket);
-      // After aedes' 'readable' listener, so this one sees each chunk as aedes reads it, before parsing.
-      const guard = new PacketSizeGuard(MAX_PACKET_BYTES);
-      socket.on('data', (chunk: Buffer) => {
-        const verdict = guard.feed(chunk);
-        if (verdict.ok) return;
-        this.stats.oversized();
-        this.logger.warn(`closed connection from ${socket.remoteAddress}: ${verdict.reason}`);
-        socket.destroy();
+    this.plain = await listenOn(
+      createServer((socket) => this.accept(socket, socket, { transport: 'plain', certificate: undefined })),
+      this.settings.port,
+      this.settings.host,
+    );
+    const tls = this.settings.tls;
+    if (tls) {
+      const server = createTlsServer(
+        // Asked, not required: password devices (fleets provisioned before certificates) connect over TLS too.
+        { ...TLS_OPTIONS, key: tls.keyPem, cert: tls.certPem, ca: tls.deviceCaPem, requestCert: true, rejectUnauthorized: false },
+        (socket: TLSSocket) => this.accept(socket, socket, { transport: 'tls', certificate: peerCertificateOf(socket) }),
+      );
+      server.on('tlsClientError', (e: Error, socket: TLSSocket) =>
+        this.logger.debug?.(`TLS handshake from ${socket.remoteAddress} failed: ${e.message}`),
+      );
+      this.secure = await listenOn(server, tls.port, tls.host);
+    }
+  }
+
+  /** MQTT over WebSocket at `/mqtt` on `server` (the HTTPS server, whose handshake asked for a client certificate). */
+  attachWebSocket(server: HttpServer): void {
+    const wss = (this.webSockets ??= new WebSocketServer({ noServer: true, maxPayload: MAX_PACKET_BYTES }));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== MQTT_WEBSOCKET_PATH) return void socket.destroy();
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        // The stream stands for the socket in aedes (client.conn): it carries the address limits and logs use.
+        const stream = Object.assign(createWebSocketStream(ws), { remoteAddress: req.socket.remoteAddress });
+        const tlsSocket = req.socket as TLSSocket;
+        const certificate = typeof tlsSocket.getPeerCertificate === 'function' ? peerCertificateOf(tlsSocket) : undefined;
+        this.accept(stream, req.socket, { transport: 'wss', certificate });
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.settings.port, this.settings.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
+  }
+
+  /** How the client behind aedes' `client.conn` reached the broker; undefined for connections made inside the process. */
+  peerOf(conn: object): Peer | undefined {
+    return this.peers.get(conn);
+  }
+
+  private accept(stream: Duplex, socket: Socket | Duplex, peer: Peer): void {
+    // Before aedes sees the connection: a refused one costs no parser, no client, no login.
+    const address = (socket as Socket).remoteAddress ?? 'unknown';
+    if (!this.guard.opened(address)) {
+      this.refusals.connection('per-address-cap', address);
+      stream.destroy();
+      return;
+    }
+    stream.once('close', () => this.guard.closed(address));
+    this.peers.set(stream, peer);
+    this.broker.handle(stream);
+    // After aedes' 'readable' listener, so this one sees each chunk as aedes reads it, before parsing.
+    const guard = new PacketSizeGuard(MAX_PACKET_BYTES);
+    stream.on('data', (chunk: Buffer) => {
+      const verdict = guard.feed(chunk);
+      if (verdict.ok) return;
+      this.stats.oversized();
+      this.logger.warn(`closed connection from ${(socket as Socket).remoteAddress}: ${verdict.reason}`);
+      stream.destroy();
     });
-    this.server = server;
   }
 
   get listening(): boolean {
-    return this.server?.listening === true && !this.broker.closed;
+    return this.plain?.listening === true && !this.broker.closed;
   }
 
-  /** The port actually bound (differs from the setting when that was 0). */
+  /** The plain port actually bound (differs from the setting when that was 0). */
   get port(): number {
-    if (!this.server?.listening) throw new Error('the MQTT server is not listening');
-    return (this.server.address() as AddressInfo).port;
+    return boundPort(this.plain, 'the MQTT server');
+  }
+
+  /** The MQTT over TLS port, when TLS is on. */
+  get securePort(): number | undefined {
+    return this.secure ? boundPort(this.secure, 'the MQTT over TLS server') : undefined;
   }
 
   /** Stops accepting, disconnects every client (their sessions end as after a network loss), closes aedes. */
   async close(): Promise<void> {
-    const server = this.server;
-    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const servers = [this.plain, this.secure].filter((s): s is Server => s !== undefined);
+    const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    this.webSockets?.close();
     await new Promise<void>((resolve) => this.broker.close(() => resolve()));
     await closed;
-    this.server = undefined;
+    this.plain = this.secure = this.webSockets = undefined;
   }
+}
+
+async function listenOn(server: Server, port: number, host: string): Promise<Server> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+function boundPort(server: Server | undefined, what: string): number {
+  if (!server?.listening) throw new Error(`${what} is not listening`);
+  return (server.address() as AddressInfo).port;
 }

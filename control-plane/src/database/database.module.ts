@@ -11,6 +11,7 @@ import { TelemetryRetention1764350002000 } from './migrations/1764350002000-tele
 import { RegistryCredentials1764400000000 } from './migrations/1764400000000-registry-credentials';
 import { DeviceListIndexes1764410000000 } from './migrations/1764410000000-device-list-indexes';
 import { ReleaseIdempotency1764420000000 } from './migrations/1764420000000-release-idempotency';
+import { DeviceCertificates1764500000000 } from './migrations/1764500000000-device-certificates';
 import { ReleaseDowngrades1764510000000 } from './migrations/1764510000000-release-downgrades';
 import { RegistryAccess1764520000000 } from './migrations/1764520000000-registry-access';
 import { FleetHostPolicies1764550000000 } from './migrations/1764550000000-fleet-host-policies';
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   RegistryCredentials1764400000000,
   DeviceListIndexes1764410000000,
   ReleaseIdempotency1764420000000,
+  DeviceCertificates1764500000000,
   ReleaseDowngrades1764510000000,
   RegistryAccess1764520000000,
   DeviceEventPruning1764540000000,

@@ -1,3 +1,4 @@
+import type { DeviceCertificateAuthority } from '../certificates/device-certificate-authority';
 import type { HostPolicyService } from '../host-policy/host-policy.service';
 import { Logger } from '@nestjs/common';
 import type { Release, SignedDesired } from '@flotilla/shared';
@@ -77,7 +78,17 @@ function setup(publish: DesiredPublisher['publishDesired']) {
   const registries = strictFake<RegistriesService>('RegistriesService', { lookup: () => async () => [] });
   // The release of these tests uses no host power, which the policy allows everywhere.
   const hostPolicy = strictFake<HostPolicyService>('HostPolicyService', { checkDevices: async () => undefined });
-  return new DevicesService(devices, releases, { publishDesired: publish }, { disconnect: () => false }, registries, signing, hostPolicy);
+  const certificates = strictFake<DeviceCertificateAuthority>('DeviceCertificateAuthority', {});
+  return new DevicesService(
+    devices,
+    releases,
+    { publishDesired: publish },
+    { disconnect: () => false },
+    registries,
+    signing,
+    hostPolicy,
+    certificates,
+  );
 }
 
 describe('DevicesService.assignRelease', () => {

@@ -17,6 +17,7 @@ import { SigningService } from '../signing/signing.service';
 import { hashPassword, newDeviceId, newDevicePassword } from './credentials';
 import { DESIRED_PUBLISHER, type DesiredPublisher } from './desired-publisher';
 import { effectiveConfig } from './device-config';
+import { DeviceCertificateAuthority } from '../certificates/device-certificate-authority';
 import { DEVICE_SESSIONS, type DeviceSessions } from './device-sessions';
 import { desiredContent, toDeviceView } from './device.mapper';
 import { DeviceRepository, type DesiredState } from './device.repository';
@@ -25,9 +26,12 @@ import { DeviceNotFoundError } from './devices.errors';
 
 export interface NewDeviceCredential {
   deviceId: string;
-  /** Plain text; returned once to the registering device and never stored. */
-  password: string;
+  /** Plain text; returned once to the registering device and never stored. Absent for a certificate device. */
+  password?: string;
 }
+
+/** Stored instead of a password hash for a device that authenticates by certificate: no password verifies against it. */
+export const NO_PASSWORD = 'none';
 
 /**
  * Desired publishes in flight at once when a change touches many devices. Below aedes' mqemitter
@@ -58,6 +62,7 @@ export class DevicesService {
     private readonly registries: RegistriesService,
     private readonly signing: SigningService,
     private readonly hostPolicy: HostPolicyService,
+    private readonly certificates: DeviceCertificateAuthority,
   ) {}
 
   /** `registeredByAdmin`: the provisioning token was an admin's (see `NewDevice`). */
@@ -66,18 +71,19 @@ export class DevicesService {
     board?: string | undefined;
     fleetId?: string | null;
     registeredByAdmin?: boolean;
+    credential: 'password' | 'certificate';
   }): Promise<NewDeviceCredential> {
     const deviceId = newDeviceId();
-    const password = newDevicePassword();
+    const password = input.credential === 'password' ? newDevicePassword() : undefined;
     await this.devices.create({
       id: deviceId,
       name: input.name ?? deviceId,
       board: input.board ?? null,
-      passwordHash: await hashPassword(password),
+      passwordHash: password ? await hashPassword(password) : NO_PASSWORD,
       fleetId: input.fleetId ?? null,
       registeredByAdmin: input.registeredByAdmin ?? false,
     });
-    return { deviceId, password };
+    return password ? { deviceId, password } : { deviceId };
   }
 
   /** Oldest first, keyset-paginated: paging through returns every device that existed throughout exactly once. */
@@ -162,11 +168,15 @@ export class DevicesService {
   }
 
   /**
-   * Revokes the credential, then drops the live connection: the broker refuses the device's
-   * reconnect from then on. Decommissioning twice is a no-op answered with the device.
+   * Revokes the credential (password and every certificate), then drops the live connection,
+   * whichever listener it came through: the broker refuses the device's reconnect from then on.
+   * Decommissioning twice is a no-op answered with the device.
    */
   async decommission(deviceId: string): Promise<DeviceView> {
-    const row = isValidDeviceId(deviceId) ? await this.devices.decommission(deviceId) : undefined;
+    if (!isValidDeviceId(deviceId)) return this.get(deviceId);
+    // Certificates first: should the rest fail, the device is already locked out of the broker.
+    await this.certificates.revokeDevice(deviceId);
+    const row = await this.devices.decommission(deviceId);
     if (row) {
       const dropped = this.sessions.disconnect(deviceId);
       this.logger.log(`device ${deviceId} decommissioned${dropped ? '; its connection was closed' : ''}`);

@@ -18,6 +18,10 @@ export class FleetEntity {
   @Column('jsonb')
   config!: ConfigMap;
 
+  /** Validity of the client certificates issued to the fleet's devices. */
+  @Column('integer', { name: 'certificate_validity_seconds' })
+  certificateValiditySeconds!: number;
+
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
 }

@@ -8,6 +8,7 @@ export function toFleetView({ fleet, deviceCount }: FleetRecord): FleetView {
     boards: fleet.boards,
     config: fleet.config,
     targetReleaseId: fleet.targetReleaseId,
+    certificateValiditySeconds: fleet.certificateValiditySeconds,
     deviceCount,
     createdAt: fleet.createdAt.toISOString(),
   };

@@ -43,6 +43,10 @@ export class FleetRepository {
     return ((await this.fleets.update({ id }, { config })).affected ?? 0) > 0;
   }
 
+  async setCertificateValidity(id: string, seconds: number): Promise<boolean> {
+    return ((await this.fleets.update({ id }, { certificateValiditySeconds: seconds })).affected ?? 0) > 0;
+  }
+
   private async records(where: string, params: unknown[]): Promise<FleetRecord[]> {
     // Decommissioned devices no longer count as members.
     const rows = (await this.fleets.query(
@@ -57,6 +61,7 @@ export class FleetRepository {
         targetReleaseId: r.target_release_id ?? null,
         boards: r.boards ?? [],
         config: r.config ?? {},
+        certificateValiditySeconds: r.certificate_validity_seconds,
         createdAt: r.created_at,
       }),
       deviceCount: r.device_count as number,

@@ -3,6 +3,7 @@ import { PathParam } from '../http/path-param';
 import {
   CreateFleetRequest,
   MoveDeviceRequest,
+  SetCertificateValidityRequest,
   SetConfigRequest,
   SetFleetTargetRequest,
   type DeviceView,
@@ -45,6 +46,15 @@ export class FleetsController {
   @Put('fleets/:id/config')
   setConfig(@PathParam('id', 'uuid') id: string, @Body(new ZodBodyPipe(SetConfigRequest)) body: SetConfigRequest): Promise<FleetView> {
     return this.fleets.setConfig(id, body.config);
+  }
+
+  /** Certificates issued from now on (registrations and renewals) get this validity; issued ones keep theirs. */
+  @Put('fleets/:id/certificate-validity')
+  setCertificateValidity(
+    @Param('id') id: string,
+    @Body(new ZodBodyPipe(SetCertificateValidityRequest)) body: SetCertificateValidityRequest,
+  ): Promise<FleetView> {
+    return this.fleets.setCertificateValidity(id, body.certificateValiditySeconds);
   }
 
   @Put('devices/:id/fleet')

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { ConfigMap, CreateFleetRequest, DeviceView, FleetView, Release, SetFleetTargetResponse } from '@flotilla/shared';
+import {
+  DEFAULT_CERTIFICATE_VALIDITY_SECONDS,
+  type ConfigMap,
+  type CreateFleetRequest,
+  type DeviceView,
+  type FleetView,
+  type Release,
+  type SetFleetTargetResponse,
+} from '@flotilla/shared';
 import type { OperatorPrincipal } from '../auth/operator-principal';
 import { DevicesService } from '../devices/devices.service';
 import { HostPolicyService } from '../host-policy/host-policy.service';
@@ -40,6 +48,7 @@ export class FleetsService {
       boards: request.boards,
       config: request.config,
       targetReleaseId: request.targetReleaseId,
+      certificateValiditySeconds: request.certificateValiditySeconds,
     });
     if (!inserted) throw new FleetNameConflictError(request.name);
     return this.get(id);
@@ -53,6 +62,17 @@ export class FleetsService {
     const record = isUuid(id) ? await this.fleets.findRecord(id) : undefined;
     if (!record) throw new FleetNotFoundError(id);
     return toFleetView(record);
+  }
+
+  async setCertificateValidity(id: string, seconds: number): Promise<FleetView> {
+    if (!isUuid(id) || !(await this.fleets.setCertificateValidity(id, seconds))) throw new FleetNotFoundError(id);
+    return this.get(id);
+  }
+
+  /** How long certificates issued to a device of this fleet (or of no fleet) are valid. */
+  async certificateValiditySeconds(fleetId: string | null): Promise<number> {
+    const fleet = fleetId ? await this.fleets.findById(fleetId) : null;
+    return fleet?.certificateValiditySeconds ?? DEFAULT_CERTIFICATE_VALIDITY_SECONDS;
   }
 
   /** Throws `fleet_not_found` unless the fleet exists. */

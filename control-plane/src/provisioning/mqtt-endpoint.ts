@@ -8,10 +8,10 @@ export const MQTT_ENDPOINT = Symbol('MqttEndpoint');
 
 /**
  * An explicit public URL wins (NAT, TLS terminator, another broker); otherwise the device
- * uses the host name it already reached the API with, on the broker's port.
+ * uses the host name it already reached the API with, on the broker's TLS port when there is one.
  */
-export function deviceMqttUrl(publicUrl: string | undefined, requestHost: string, brokerPort: number): string {
+export function deviceMqttUrl(publicUrl: string | undefined, requestHost: string, broker: { port: number; tls: boolean }): string {
   if (publicUrl) return publicUrl;
   const host = requestHost.includes(':') && !requestHost.startsWith('[') ? `[${requestHost}]` : requestHost;
-  return `mqtt://${host}:${brokerPort}`;
+  return `${broker.tls ? 'mqtts' : 'mqtt'}://${host}:${broker.port}`;
 }

@@ -2,7 +2,9 @@ import { Body, Controller, Delete, Post, Req } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
 import {
   CreateProvisioningTokenRequest,
+  DeviceCertificateRequest,
   RegisterDeviceRequest,
+  type DeviceCertificateResponse,
   type ProvisioningTokenSummary,
   type ProvisioningTokenView,
   type RegisterDeviceResponse,
@@ -11,6 +13,7 @@ import { Actor } from '../auth/actor.decorator';
 import type { OperatorPrincipal } from '../auth/operator-principal';
 import { Public } from '../auth/public.decorator';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
+import { DeviceCertificatesService } from './device-certificates.service';
 import { ProvisioningService, type RequestOrigin } from './provisioning.service';
 
 interface HttpRequest {
@@ -21,7 +24,10 @@ interface HttpRequest {
 
 @Controller('api/v1')
 export class ProvisioningController {
-  constructor(private readonly provisioning: ProvisioningService) {}
+  constructor(
+    private readonly provisioning: ProvisioningService,
+    private readonly certificates: DeviceCertificatesService,
+  ) {}
 
   /** `fleetId` in the body makes a fleet-scoped token. */
   @Post('provisioning-tokens')
@@ -57,6 +63,13 @@ export class ProvisioningController {
     @Req() req: HttpRequest,
   ): Promise<RegisterDeviceResponse> {
     return this.provisioning.register(body, req.hostname);
+  }
+
+  /** Public: the device proves itself in the body (its current certificate, or its password). */
+  @Public()
+  @Post('devices/certificate')
+  renewCertificate(@Body(new ZodBodyPipe(DeviceCertificateRequest)) body: DeviceCertificateRequest): Promise<DeviceCertificateResponse> {
+    return this.certificates.reissue(body);
   }
 }
 

@@ -4,6 +4,7 @@ import { DevicesModule } from '../devices/devices.module';
 import { FleetsModule } from '../fleets/fleets.module';
 import { ProvisioningTokenEntity } from './provisioning-token.entity';
 import { ProvisioningTokenRepository } from './provisioning-token.repository';
+import { DeviceCertificatesService } from './device-certificates.service';
 import { ProvisioningController } from './provisioning.controller';
 import { PROVISIONING_SETTINGS, ProvisioningService, type ProvisioningSettings } from './provisioning.service';
 
@@ -15,7 +16,12 @@ export class ProvisioningModule {
       module: ProvisioningModule,
       imports: [TypeOrmModule.forFeature([ProvisioningTokenEntity]), DevicesModule, FleetsModule],
       controllers: [ProvisioningController],
-      providers: [ProvisioningTokenRepository, ProvisioningService, { provide: PROVISIONING_SETTINGS, useValue: settings }],
+      providers: [
+        ProvisioningTokenRepository,
+        ProvisioningService,
+        DeviceCertificatesService,
+        { provide: PROVISIONING_SETTINGS, useValue: settings },
+      ],
     };
   }
 }

@@ -15,6 +15,7 @@ import { isUuid } from '../ids';
 import { GrantedFleetNeedsAdminError } from '../registries/registries.errors';
 import { RegistriesService } from '../registries/registries.service';
 import { SigningService } from '../signing/signing.service';
+import { DeviceCertificatesService } from './device-certificates.service';
 import { MQTT_ENDPOINT, type MqttEndpoint } from './mqtt-endpoint';
 import { newProvisioningToken, provisioningTokenHash } from './provisioning-token';
 import type { ProvisioningTokenEntity } from './provisioning-token.entity';
@@ -30,8 +31,12 @@ import {
 export const PROVISIONING_SETTINGS = Symbol('ProvisioningSettings');
 
 export interface ProvisioningSettings {
-  /** The API URL written into provisioning files; otherwise the one the operator's request reached. */
+  /** The API URL written into provisioning files; otherwise the one the operator's request reached (on the HTTPS port if there is one). */
   publicApiUrl?: string;
+  /** Port of the HTTPS listener: devices are sent there rather than to the plain one. */
+  httpsPort?: number;
+  /** What devices pin: the CA certificates the control plane's TLS certificates chain to. */
+  caCertificates?: string[];
 }
 
 /** Where the operator's request arrived: the default address devices are told to use. */
@@ -52,6 +57,7 @@ export class ProvisioningService {
     private readonly fleets: FleetsService,
     private readonly signing: SigningService,
     private readonly registries: RegistriesService,
+    private readonly certificates: DeviceCertificatesService,
     @Inject(MQTT_ENDPOINT) private readonly mqtt: MqttEndpoint,
     @Inject(PROVISIONING_SETTINGS) private readonly settings: ProvisioningSettings,
   ) {}
@@ -86,10 +92,11 @@ export class ProvisioningService {
       token,
       provisioning: {
         schema: PROTOCOL_SCHEMA,
-        apiUrl: this.settings.publicApiUrl ?? `${origin.protocol}://${origin.host}`,
+        apiUrl: this.apiUrlForDevice(origin),
         mqttUrl: this.mqtt.urlForDevice(origin.hostname),
         token,
         releaseKeys: this.signing.releaseKeys(),
+        ...(this.settings.caCertificates ? { caCertificates: this.settings.caCertificates } : {}),
       },
     };
   }
@@ -105,24 +112,32 @@ export class ProvisioningService {
    * A use of the token is taken before the device is created. Should creating it then fail
    * (the database going away mid-request), that one use is lost, never the limit exceeded.
    * A fleet token puts the device in the fleet with the fleet's target already assigned.
+   * With a CSR (and certificates on), the device gets a client certificate and no password.
    */
   async register(request: RegisterDeviceRequest, requestHost: string): Promise<RegisterDeviceResponse> {
     const hash = provisioningTokenHash(request.token);
     if (!hash) throw new ProvisioningTokenInvalidError();
+    // A bad CSR is refused before the token's use is taken.
+    const key = request.csr && this.certificates.enabled ? await this.certificates.requestedKey(request.csr) : undefined;
     const outcome = await this.tokens.consume(hash);
     if (outcome.status !== 'consumed') throw refusal(outcome.status);
-    const credential = await this.devices.create({
-      name: request.name,
-      board: request.board,
-      fleetId: outcome.fleetId,
-      registeredByAdmin: outcome.createdByAdmin,
-    });
-    return {
-      deviceId: credential.deviceId,
-      password: credential.password,
-      mqttUrl: this.mqtt.urlForDevice(requestHost),
-      releaseKeys: this.signing.releaseKeys(),
-    };
+    const device = { name: request.name, board: request.board, fleetId: outcome.fleetId, registeredByAdmin: outcome.createdByAdmin };
+    const common = { mqttUrl: this.mqtt.urlForDevice(requestHost), releaseKeys: this.signing.releaseKeys() };
+    if (!key) {
+      const credential = await this.devices.create({ ...device, credential: 'password' });
+      return { deviceId: credential.deviceId, password: credential.password!, ...common };
+    }
+    const { deviceId } = await this.devices.create({ ...device, credential: 'certificate' });
+    const issued = await this.certificates.issueAtRegistration(deviceId, outcome.fleetId, key);
+    return { deviceId, certificate: issued.certificatePem, ...common };
+  }
+
+  /** An explicit public URL wins; otherwise the host the operator reached, on the HTTPS port when there is one. */
+  private apiUrlForDevice(origin: RequestOrigin): string {
+    if (this.settings.publicApiUrl) return this.settings.publicApiUrl;
+    if (this.settings.httpsPort === undefined) return `${origin.protocol}://${origin.host}`;
+    const host = origin.hostname.includes(':') && !origin.hostname.startsWith('[') ? `[${origin.hostname}]` : origin.hostname;
+    return `https://${host}:${this.settings.httpsPort}`;
   }
 
   private view(row: ProvisioningTokenEntity): ProvisioningTokenSummary {

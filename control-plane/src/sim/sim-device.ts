@@ -17,13 +17,22 @@ import {
 } from '@flotilla/shared';
 import { SimDesiredCheck } from './sim-desired-check';
 
+export interface SimTls {
+  ca: string[];
+  cert?: string;
+  key?: string;
+}
+
 /** What a simulated device does with a new desired release. */
 export type UpdateBehavior = 'commit' | 'rollback' | 'hang';
 
 export interface SimDeviceOptions {
   mqttUrl: string;
   deviceId: string;
-  password: string;
+  /** MQTT password; a device with a client certificate (`tls.cert`) needs none. */
+  password?: string;
+  /** For mqtts:// and wss://: the CAs to verify the broker with, and the device's own certificate and key. */
+  tls?: SimTls;
   /** Decides per release; default: commit everything. */
   behavior?: (desired: Desired) => UpdateBehavior;
   /** Time from receiving a desired state to its commit or rollback. */
@@ -131,7 +140,7 @@ export class SimDevice {
   }
 
   private async connect(): Promise<MqttClient> {
-    const { deviceId, password } = this.options;
+    const { deviceId, password, tls } = this.options;
     const attempts = this.options.connectAttempts ?? 1;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -139,8 +148,8 @@ export class SimDevice {
           this.options.mqttUrl,
           {
             clientId: deviceId,
-            username: deviceId,
-            password,
+            ...(password ? { username: deviceId, password } : {}),
+            ...(tls ? { ca: tls.ca, rejectUnauthorized: true, ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) } : {}),
             protocolVersion: 4,
             reconnectPeriod: this.options.reconnectPeriodMs ?? 0,
             // A broker that answers "server unavailable" (its database busy in a reconnect storm)

@@ -1,5 +1,5 @@
 import type { Desired, FleetView, ProvisioningTokenView, RegisterDeviceResponse, ReleaseKey } from '@flotilla/shared';
-import { SimDevice, type UpdateBehavior } from './sim-device';
+import { SimDevice, type SimTls, type UpdateBehavior } from './sim-device';
 
 export interface SimulationOptions {
   /** The control plane's API, e.g. http://127.0.0.1:3000. */
@@ -59,10 +59,12 @@ export interface Simulation {
 
 export interface SimCredential {
   deviceId: string;
-  password: string;
+  password?: string;
   mqttUrl: string;
   /** Pinned as an agent pins them: the simulated device verifies every desired state with them. */
   releaseKeys?: ReleaseKey[];
+  /** Over TLS: the CAs from the provisioning file (and a client certificate, if the device has one). */
+  tls?: SimTls;
 }
 
 /** fetch against the API with the operator key, failing with the response text on an unexpected status. */
@@ -106,7 +108,9 @@ export async function provisionDevices(
       body: JSON.stringify({ token: token.token, name: `${prefix}-${i}`, board: 'rpi4' }),
     });
     if ((i + 1) % 1000 === 0) options.log?.(`registered ${i + 1}/${count}`);
-    return { deviceId: r.deviceId, password: r.password, mqttUrl: r.mqttUrl, releaseKeys: r.releaseKeys };
+    // Password devices (no CSR); over TLS they verify the broker with the provisioning file's CAs.
+    const ca = token.provisioning.caCertificates;
+    return { deviceId: r.deviceId, password: r.password, mqttUrl: r.mqttUrl, releaseKeys: r.releaseKeys, ...(ca ? { tls: { ca } } : {}) };
   });
   return result;
 }
@@ -145,8 +149,9 @@ export async function connectDevices(
       new SimDevice({
         mqttUrl: options.mqttUrl ?? c.mqttUrl,
         deviceId: c.deviceId,
-        password: c.password,
+        ...(c.password ? { password: c.password } : {}),
         ...(c.releaseKeys ? { releaseKeys: c.releaseKeys } : {}),
+        ...(c.tls ? { tls: c.tls } : {}),
         behavior,
         updateMs: (options.applySeconds ?? 5) * 1000,
         reconnectPeriodMs: options.reconnectPeriodMs ?? 2000,

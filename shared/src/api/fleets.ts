@@ -13,6 +13,18 @@ export const ConfigMap = z.record(
 );
 export type ConfigMap = z.infer<typeof ConfigMap>;
 
+/** How long a device certificate of the fleet is valid; devices renew at two thirds of it. */
+export const DEFAULT_CERTIFICATE_VALIDITY_SECONDS = 90 * 24 * 3600;
+const CertificateValiditySeconds = z
+  .number()
+  .int()
+  .min(30)
+  .max(10 * 365 * 24 * 3600);
+
+/** `PUT /fleets/:id/certificate-validity`: certificates issued from now on (registrations and renewals) get it. */
+export const SetCertificateValidityRequest = z.object({ certificateValiditySeconds: CertificateValiditySeconds }).strict();
+export type SetCertificateValidityRequest = z.infer<typeof SetCertificateValidityRequest>;
+
 const fleetName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "a fleet name is lower-case letters, digits, '_', '.', '-' (at most 63)");
 
 export const CreateFleetRequest = z
@@ -21,6 +33,7 @@ export const CreateFleetRequest = z
     boards: z.array(z.string().min(1).max(64)).default([]),
     config: ConfigMap.default({}),
     targetReleaseId: z.string().uuid().nullable().default(null),
+    certificateValiditySeconds: CertificateValiditySeconds.default(DEFAULT_CERTIFICATE_VALIDITY_SECONDS),
   })
   .strict();
 export type CreateFleetRequest = z.infer<typeof CreateFleetRequest>;
@@ -31,6 +44,7 @@ export const FleetView = z.object({
   boards: z.array(z.string()),
   config: ConfigMap,
   targetReleaseId: z.string().nullable(),
+  certificateValiditySeconds: z.number().int(),
   deviceCount: z.number().int(),
   createdAt: z.string(),
 });

@@ -5,25 +5,59 @@ import { ReleaseKey } from '../releases/signing';
  * `provisioning.json`, written to a board's boot partition when its image is built or
  * configured: where the control plane is and a fleet-scoped token to register with.
  */
-export const ProvisioningFile = z.object({
-  schema: z.literal(1),
-  apiUrl: z.string().url(),
-  mqttUrl: z.string().regex(/^mqtts?:\/\/[^/]+$/, 'expected mqtt://host:port or mqtts://host:port'),
-  token: z.string().min(16),
-  name: z.string().min(1).max(128).optional(),
-  board: z.string().min(1).optional(),
-  /** The control plane's release-signing public keys, pinned by the device. */
-  releaseKeys: z.array(ReleaseKey).min(1),
-});
+const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\r?\n?$/;
+
+/** One PEM certificate (a CA a device pins, or a device's own certificate). */
+export const PemCertificate = z.string().max(16_384).regex(PEM_CERTIFICATE, 'expected one PEM certificate');
+
+/** `mqtt://` and `mqtts://` (TCP, TLS) or `ws://` and `wss://` with a path (WebSocket, e.g. `/mqtt`). */
+export const MqttUrl = z
+  .string()
+  .regex(/^(mqtts?:\/\/[^/]+|wss?:\/\/[^/]+\/[^?#]*)$/, 'expected mqtt://host:port, mqtts://host:port or wss://host:port/mqtt');
+
+/** Whether the URL is TLS-protected (https, mqtts, wss). */
+export function isSecureUrl(url: string): boolean {
+  return /^(https|mqtts|wss):\/\//.test(url);
+}
+
+/**
+ * `provisioning.json`, written to a board's boot partition when its image is built or
+ * configured: where the control plane is, the CAs to verify it with, and a fleet-scoped token
+ * to register with. Over TLS the device trusts only `caCertificates` (no system CAs), from the
+ * very first request.
+ */
+export const ProvisioningFile = z
+  .object({
+    schema: z.literal(1),
+    apiUrl: z.string().url(),
+    mqttUrl: MqttUrl,
+    token: z.string().min(16),
+    name: z.string().min(1).max(128).optional(),
+    board: z.string().min(1).optional(),
+    /** The control plane's release-signing public keys, pinned by the device. */
+    releaseKeys: z.array(ReleaseKey).min(1),
+    /** The CA certificate(s), PEM, that the control plane's HTTPS and MQTT certificates chain to. */
+    caCertificates: z.array(PemCertificate).min(1).max(16).optional(),
+  })
+  .refine((p) => p.caCertificates !== undefined || (!isSecureUrl(p.apiUrl) && !isSecureUrl(p.mqttUrl)), {
+    message: 'https, mqtts and wss URLs need caCertificates: the device trusts no other CA',
+    path: ['caCertificates'],
+  });
 export type ProvisioningFile = z.infer<typeof ProvisioningFile>;
 
-/** What the agent keeps in its state directory once it has registered. */
+/**
+ * What the agent keeps in its state directory once it has registered. A device holds a
+ * client certificate (key and certificate in files beside this one) or, when registered
+ * before certificates or with a control plane that issues none, a password.
+ */
 export const DeviceCredential = z.object({
   schema: z.literal(1),
   deviceId: z.string(),
-  password: z.string().min(16),
+  password: z.string().min(16).optional(),
   apiUrl: z.string().url(),
   mqttUrl: z.string(),
   releaseKeys: z.array(ReleaseKey).min(1),
+  /** Pinned from the provisioning file: the only CAs the device trusts for HTTPS and MQTT. */
+  caCertificates: z.array(PemCertificate).min(1).optional(),
 });
 export type DeviceCredential = z.infer<typeof DeviceCredential>;

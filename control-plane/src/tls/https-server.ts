@@ -1,0 +1,51 @@
+import type { RequestListener } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { TLS_OPTIONS } from './tls-options';
+
+export interface HttpsListener {
+  server: Server;
+  port: number;
+  /** Hands requests to `handler` (the API's Express app), once it exists. */
+  serve(handler: RequestListener): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The HTTPS listener of the API, the dashboard and MQTT over WebSocket (`/mqtt`). It listens
+ * before the application is built so that the port is known when provisioning files are
+ * written; until `serve` is called it answers 503. A client certificate
+ * is asked for (not required): devices present theirs on `/mqtt`; browsers, which hold none
+ * from the device CA, are not prompted.
+ */
+export async function listenHttps(
+  settings: { host: string; port: number },
+  tls: { keyPem: string; certPem: string; deviceCaPem: string },
+): Promise<HttpsListener> {
+  let handler: RequestListener | undefined;
+  const server = createServer(
+    { ...TLS_OPTIONS, key: tls.keyPem, cert: tls.certPem, ca: tls.deviceCaPem, requestCert: true, rejectUnauthorized: false },
+    (req, res) => {
+      if (handler) return handler(req, res);
+      res.writeHead(503, { 'retry-after': '1' }).end('starting\n');
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port, settings.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    serve: (app) => void (handler = app),
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })),
+  };
+}

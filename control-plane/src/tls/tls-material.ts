@@ -1,0 +1,149 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import {
+  createCertificateAuthority,
+  fingerprint,
+  importIssuer,
+  issueServerCertificate,
+  splitPemCertificates,
+  x509,
+  type KeyAndCertificate,
+  type SubjectAltName,
+} from './x509';
+
+/** Where the control plane's TLS identity comes from (control-plane/src/config.ts reads it from the environment). */
+export type TlsSource =
+  /** A private CA in the data directory issues the server certificate (the default). */
+  | { kind: 'generated'; extraNames: string[] }
+  /** The operator's certificate (`FLOTILLA_TLS_CERT` / `_KEY`), chain and the CAs devices pin in `FLOTILLA_TLS_CHAIN`. */
+  | { kind: 'provided'; certPath: string; keyPath: string; chainPath?: string }
+  /** A proxy in front terminates TLS: no TLS listeners here; devices pin the proxy's CA (`FLOTILLA_TLS_CHAIN`). */
+  | { kind: 'terminated'; chainPath: string };
+
+/** What the TLS listeners serve and what provisioning hands to devices. */
+export interface TlsMaterial {
+  /** Absent when a proxy terminates TLS. */
+  server?: { keyPem: string; certPem: string; fingerprint: string };
+  /** The CA certificates (PEM) a device pins for HTTPS and MQTT: the provisioning file's `caCertificates`. */
+  caCertificates: string[];
+  /** Issues device client certificates; only its own certificate is ever sent to anyone. */
+  deviceCa: KeyAndCertificate;
+  /** Files created by this start (shown in the banner). */
+  created: string[];
+}
+
+export const TLS_DIR = 'tls';
+const SERVER_CA_YEARS = 20;
+const DEVICE_CA_YEARS = 20;
+const SERVER_CERT_DAYS = 397;
+/** A generated server certificate is made again this long before it expires, or when the names asked for change. */
+const SERVER_RENEW_BEFORE_MS = 30 * 24 * 3600_000;
+
+/**
+ * Loads the TLS identity from `<dataDir>/tls/`, creating what is missing. Two CAs, on purpose:
+ * devices pin the server CA, so a certificate the device CA issued to a device can never pass
+ * as the control plane to another device.
+ */
+export async function loadOrCreateTlsMaterial(dataDir: string, source: TlsSource): Promise<TlsMaterial> {
+  const dir = join(dataDir, TLS_DIR);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const created: string[] = [];
+  const deviceCa = await loadOrCreateCa(dir, 'device-ca', 'Flotilla device CA', DEVICE_CA_YEARS, created);
+
+  if (source.kind === 'terminated') {
+    return { caCertificates: await readCertificates(source.chainPath, 'FLOTILLA_TLS_CHAIN'), deviceCa, created };
+  }
+  if (source.kind === 'provided') {
+    const certPem = await readText(source.certPath, 'FLOTILLA_TLS_CERT');
+    const keyPem = await readText(source.keyPath, 'FLOTILLA_TLS_KEY');
+    const chain = source.chainPath ? await readCertificates(source.chainPath, 'FLOTILLA_TLS_CHAIN') : [];
+    const leaf = splitPemCertificates(certPem);
+    if (leaf.length === 0) throw new TlsSetupError(`FLOTILLA_TLS_CERT (${source.certPath}) holds no PEM certificate`);
+    // Without a chain, the certificate is its own trust anchor (a self-signed one).
+    const caCertificates = chain.length > 0 ? chain : leaf.slice(0, 1);
+    const served = [...leaf, ...chain.filter((c) => !leaf.includes(c))].join('');
+    return { server: { keyPem, certPem: served, fingerprint: fingerprint(leaf[0]!) }, caCertificates, deviceCa, created };
+  }
+
+  const serverCa = await loadOrCreateCa(dir, 'ca', 'Flotilla server CA', SERVER_CA_YEARS, created);
+  const names = serverNames(source.extraNames);
+  const server = await loadOrCreateServerCertificate(dir, serverCa, names, created);
+  return { server: { ...server, fingerprint: fingerprint(server.certPem) }, caCertificates: [serverCa.certPem], deviceCa, created };
+}
+
+/** localhost, the loopback addresses, this host's name, and the operator's extra names (`FLOTILLA_TLS_SAN`). */
+export function serverNames(extra: string[]): SubjectAltName[] {
+  const all = ['localhost', '127.0.0.1', '::1', hostname(), ...extra].map((n) => n.trim().toLowerCase()).filter(Boolean);
+  return [...new Set(all)].map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
+}
+
+async function loadOrCreateCa(dir: string, base: string, commonName: string, years: number, created: string[]) {
+  const existing = await readPair(dir, base);
+  if (existing) return existing;
+  const pair = await createCertificateAuthority(commonName, years);
+  await writePair(dir, base, pair, created);
+  return pair;
+}
+
+async function loadOrCreateServerCertificate(dir: string, ca: KeyAndCertificate, names: SubjectAltName[], created: string[]) {
+  const existing = await readPair(dir, 'server');
+  if (existing && serverCertificateFits(existing.certPem, ca.certPem, names)) return existing;
+  const pair = await issueServerCertificate(await importIssuer(ca), names, SERVER_CERT_DAYS);
+  await writePair(dir, 'server', pair, created);
+  return pair;
+}
+
+function serverCertificateFits(certPem: string, caPem: string, names: SubjectAltName[]): boolean {
+  const cert = new X509Certificate(certPem);
+  if (!cert.checkIssued(new X509Certificate(caPem))) return false;
+  if (new Date(cert.validTo).getTime() - Date.now() < SERVER_RENEW_BEFORE_MS) return false;
+  const san = new x509.X509Certificate(certPem).getExtension(x509.SubjectAlternativeNameExtension);
+  const has = new Set(san?.names.toJSON().map((n) => `${n.type}:${n.value}`) ?? []);
+  return names.every((n) => has.has(`${n.type}:${n.value}`));
+}
+
+async function readPair(dir: string, base: string): Promise<KeyAndCertificate | undefined> {
+  const [certPem, keyPem] = await Promise.all([readIfExists(join(dir, `${base}.pem`)), readIfExists(join(dir, `${base}.key`))]);
+  if (certPem === undefined && keyPem === undefined) return undefined;
+  if (certPem === undefined || keyPem === undefined) {
+    throw new TlsSetupError(`${join(dir, base)}.pem and .key must both exist; restore the missing one or remove both to create a new pair`);
+  }
+  return { certPem, keyPem };
+}
+
+async function writePair(dir: string, base: string, pair: KeyAndCertificate, created: string[]): Promise<void> {
+  await writeFile(join(dir, `${base}.key`), pair.keyPem, { mode: 0o600 });
+  await writeFile(join(dir, `${base}.pem`), pair.certPem, { mode: 0o644 });
+  created.push(`${base}.pem`);
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+async function readText(path: string, setting: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    throw new TlsSetupError(`${setting} (${path}) cannot be read: ${(e as Error).message}`);
+  }
+}
+
+async function readCertificates(path: string, setting: string): Promise<string[]> {
+  const certs = splitPemCertificates(await readText(path, setting));
+  if (certs.length === 0) throw new TlsSetupError(`${setting} (${path}) holds no PEM certificate`);
+  return certs;
+}
+
+/** The TLS settings or files cannot be used; the message names the setting or file to fix. */
+export class TlsSetupError extends Error {
+  override readonly name = 'TlsSetupError';
+}
