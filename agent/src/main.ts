@@ -13,6 +13,7 @@ import { collectInventory } from './hardware/inventory';
 import { sampleTelemetry } from './hardware/telemetry';
 import { MqttLink } from './link/mqtt-link';
 import { EventOutbox } from './link/outbox';
+import { keepCertificateCurrent } from './provisioning/certificate-renewal';
 import { loadOrRegister } from './provisioning/credentials';
 import { TrustedKeyStore } from './provisioning/trusted-key-store';
 import { DockerRuntime } from './runtime/docker-runtime';
@@ -46,7 +47,7 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
   const watchdog = SystemdWatchdog.fromEnv(logger);
   shutdown.signal.addEventListener('abort', () => watchdog?.stop(), { once: true });
 
-  const credential = await loadOrRegister({
+  const identity = await loadOrRegister({
     provisioningPath: config.provisioningPath,
     stateDir: config.stateDir,
     clock: systemClock,
@@ -54,6 +55,7 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
     signal: shutdown.signal,
   });
   if (shutdown.signal.aborted) return;
+  const credential = identity.credential;
 
   const runtime = (await engineSocketMissing())
     ? new NoEngineRuntime(DEFAULT_ENGINE_SOCKET, config.stateDir)
@@ -117,6 +119,7 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
   });
   const link = new MqttLink({
     credential,
+    ...(identity.certificate ? { certificate: identity.certificate } : {}),
     logger,
     heldRev: () => agent.heldRev(),
     onDesired: (payload) => void agent.receive(payload),
@@ -127,7 +130,16 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
   await control.start();
   await agent.start(link);
   link.start();
-  logger.info('running', { deviceId: credential.deviceId, mqttUrl: credential.mqttUrl });
+  logger.info('running', { deviceId: credential.deviceId, mqttUrl: credential.mqttUrl, certificate: !!identity.certificate });
+  const renewal = keepCertificateCurrent({
+    stateDir: config.stateDir,
+    credential,
+    current: identity.certificate,
+    onCertificate: (certificate) => link.useCertificate(certificate),
+    clock: systemClock,
+    logger,
+    signal: shutdown.signal,
+  });
 
   await new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve(), { once: true }));
   // Containers are left running on purpose: the device keeps serving while the agent is away.
@@ -135,6 +147,7 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
   await Promise.race([control.stop(), grace]);
   await Promise.race([agent.stop(), grace]);
   await Promise.race([link.stop(), grace]);
+  await Promise.race([renewal, grace]);
   logger.info('stopped');
 }
 

@@ -4,6 +4,7 @@ import {
   decodePayload,
   deviceTopic,
   encodePayload,
+  isSecureUrl,
   type ChannelPayload,
   type Command,
   type CommandResult,
@@ -11,13 +12,16 @@ import {
   type DeviceCredential,
   toStorableText,
 } from '@flotilla/shared';
+import { PinnedCaMissingError } from '../provisioning/errors';
 import { errorMessage } from '../support/errors';
 import type { Logger } from '../support/logger';
 
 export type MqttConnect = (url: string, options: IClientOptions) => MqttClient;
 
 export interface MqttLinkOptions {
-  credential: Pick<DeviceCredential, 'deviceId' | 'password' | 'mqttUrl'>;
+  credential: Pick<DeviceCredential, 'deviceId' | 'password' | 'mqttUrl' | 'caCertificates'>;
+  /** The device's client certificate and key (mutual TLS); without one it authenticates with its password. */
+  certificate?: { certPem: string; keyPem: string };
   logger: Logger;
   /** The desired rev the agent holds: sent with `desired/get`. */
   heldRev: () => number;
@@ -58,12 +62,16 @@ export class MqttLink {
   }
 
   start(): void {
-    const { deviceId, password, mqttUrl } = this.options.credential;
+    const { deviceId, password, mqttUrl, caCertificates } = this.options.credential;
+    if (isSecureUrl(mqttUrl) && !caCertificates) throw new PinnedCaMissingError(mqttUrl);
+    const certificate = this.options.certificate;
     const client = (this.options.connect ?? mqttConnect)(mqttUrl, {
       protocolVersion: 4,
       clientId: deviceId,
-      username: deviceId,
-      password,
+      ...(password ? { username: deviceId, password } : {}),
+      // The pinned CAs replace the system ones: only the control plane's own chain is trusted.
+      ...(caCertificates ? { ca: caCertificates, rejectUnauthorized: true, minVersion: 'TLSv1.2' as const } : {}),
+      ...(certificate ? { cert: certificate.certPem, key: certificate.keyPem } : {}),
       clean: false,
       // Subscriptions are made explicitly on every connect (below); letting mqtt.js replay them too would double them.
       resubscribe: false,
@@ -92,6 +100,17 @@ export class MqttLink {
     client.on('error', (err) =>
       this.options.logger.warn('mqtt error', { error: errorMessage(err), code: (err as { code?: unknown }).code }),
     );
+  }
+
+  /**
+   * Presents this certificate from the next connect on; the live connection stays (a renewal
+   * must not interrupt the device). mqtt.js builds every reconnect's TLS socket from the
+   * client's options object, so that is where it goes.
+   */
+  useCertificate(certificate: { certPem: string; keyPem: string }): void {
+    this.options.certificate = certificate;
+    const client = this.client;
+    if (client) Object.assign(client.options, { cert: certificate.certPem, key: certificate.keyPem });
   }
 
   /** Fire and forget: while offline, QoS 1 messages wait in the client's queue and go out on reconnect. `delivered`: the broker acknowledged it (QoS 1) or it was written (QoS 0). */

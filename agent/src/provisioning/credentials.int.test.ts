@@ -76,7 +76,7 @@ const options = () => ({
 describe('loadOrRegister', () => {
   it('registers with the token, stores the credential 0600, and reuses it next time', async () => {
     handlers.push(json(201, { deviceId: 'dev_1', password: 'p'.repeat(32), mqttUrl: 'mqtt://broker:1883', releaseKeys: serverKeys }));
-    const credential = await loadOrRegister(options());
+    const { credential } = await loadOrRegister(options());
     expect(credential).toEqual({
       schema: 1,
       deviceId: 'dev_1',
@@ -92,7 +92,7 @@ describe('loadOrRegister', () => {
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(credential);
 
-    expect(await loadOrRegister(options())).toEqual(credential);
+    expect((await loadOrRegister(options())).credential).toEqual(credential);
     expect(requests).toHaveLength(1);
   });
 
@@ -111,7 +111,7 @@ describe('loadOrRegister', () => {
       json(200, { deviceId: 'dev_2', password: 'q'.repeat(32), mqttUrl: '', releaseKeys: serverKeys }),
     );
     const opts = options();
-    const credential = await loadOrRegister(opts);
+    const { credential } = await loadOrRegister(opts);
     expect(credential.deviceId).toBe('dev_2');
     expect(credential.mqttUrl).toBe('mqtt://127.0.0.1:1883');
     expect((opts.clock as ReturnType<typeof instantClock>).slept).toEqual([1_000, 2_000]);

@@ -42,3 +42,21 @@ export class CredentialFileError extends AgentError {
     super(`credential file ${path} is unreadable (${detail}); delete it to register the device again`, { terminal: true });
   }
 }
+
+/** An https:// address with no pinned CA: the agent trusts no system CA, so it cannot verify the control plane. */
+export class PinnedCaMissingError extends AgentError {
+  readonly code = 'pinned-ca-missing';
+  constructor(url: string) {
+    super(`refusing ${url}: no CA certificate is pinned for it; provisioning.json must carry caCertificates`, { terminal: true });
+  }
+}
+
+/** The control plane refused to renew the device certificate (4xx): the device must be provisioned again. */
+export class CertificateRenewalRefusedError extends AgentError {
+  readonly code = 'certificate-renewal-refused';
+  constructor(status: number, serverMessage: string) {
+    super(`the control plane refused a new certificate (HTTP ${status}: ${serverMessage}); provision the device again`, {
+      terminal: true,
+    });
+  }
+}

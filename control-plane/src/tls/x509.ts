@@ -58,6 +58,7 @@ export async function issueServerCertificate(issuer: Issuer, names: SubjectAltNa
     subject: `CN=${names.find((n) => n.type === 'dns')?.value ?? 'flotilla'}`,
     publicKey: keys.publicKey,
     validSeconds: validDays * 24 * 3600,
+    backdateMs: CLOCK_SKEW_MS,
     extensions: [new x509.SubjectAlternativeNameExtension(names), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth])],
   });
   return { keyPem: await exportKeyPem(keys.privateKey), certPem: cert.toString('pem') };
@@ -69,23 +70,26 @@ export async function issueClientCertificate(issuer: Issuer, commonName: string,
     subject: `CN=${commonName}`,
     publicKey,
     validSeconds,
+    // Only the control plane checks a device certificate, by its own clock: no backdating, so
+    // the device's renewal at two thirds of the validity falls where the fleet's setting says.
+    backdateMs: 0,
     extensions: [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
   });
 }
 
-/** Backdating absorbs a device clock a little behind the control plane's. */
+/** Backdating a certificate that devices check absorbs a device clock a little behind the control plane's. */
 const CLOCK_SKEW_MS = 60_000;
 
 async function sign(
   issuer: Issuer,
-  spec: { subject: string; publicKey: CryptoKey; validSeconds: number; extensions: x509.Extension[] },
+  spec: { subject: string; publicKey: CryptoKey; validSeconds: number; backdateMs: number; extensions: x509.Extension[] },
 ): Promise<x509.X509Certificate> {
   const now = Date.now();
   return x509.X509CertificateGenerator.create({
     serialNumber: newSerial(),
     subject: spec.subject,
     issuer: issuer.certificate.subject,
-    notBefore: new Date(now - CLOCK_SKEW_MS),
+    notBefore: new Date(now - spec.backdateMs),
     notAfter: new Date(now + spec.validSeconds * 1000),
     publicKey: spec.publicKey,
     signingKey: issuer.key,
