@@ -13,9 +13,11 @@ export interface Harness {
   /** fetch against the API with the operator key, unless `auth: false`. */
   api(path: string, init?: RequestInit & { auth?: boolean }): Promise<Response>;
   /** A new provisioning token and a device registered with it. */
-  registerDevice(name?: string): Promise<RegisterDeviceResponse>;
+  /** A password device (no CSR), as devices registered before certificates are. */
+  registerDevice(name?: string): Promise<RegisterDeviceResponse & { password: string }>;
   /** Connects as the device, over TCP, as the agent does (client id = username = device id). */
-  connectDevice(device: { deviceId: string; password: string }, options?: IClientOptions): Promise<MqttClient>;
+  /** Over the plain loopback listener, with the device's password. */
+  connectDevice(device: { deviceId: string; password?: string | undefined }, options?: IClientOptions): Promise<MqttClient>;
   /** One sample of /metrics (read with the operator key), e.g. `metric('flotilla_uplink_messages_dropped_total', { reason: 'rejected' })`. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   close(): Promise<void>;
@@ -51,13 +53,15 @@ export async function startHarness(config: Partial<ControlPlaneConfig> = {}, opt
         body: JSON.stringify({ token: token.token, ...(name ? { name } : {}) }),
       });
       if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
-      return (await res.json()) as RegisterDeviceResponse;
+      const registered = (await res.json()) as RegisterDeviceResponse;
+      if (!registered.password) throw new Error('register: a registration without a CSR must answer a password');
+      return { ...registered, password: registered.password };
     },
     async connectDevice(device, options = {}) {
       const client = await connectAsync(cp.mqttUrl, {
         clientId: device.deviceId,
         username: device.deviceId,
-        password: device.password,
+        password: device.password ?? '',
         protocolVersion: 4,
         reconnectPeriod: 0,
         connectTimeout: 5000,

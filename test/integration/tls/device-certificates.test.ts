@@ -182,11 +182,11 @@ describe('a certificate per device', () => {
 
   it('decommissioning closes the live connections on every listener and refuses the certificate from then on', async () => {
     const overTls = keep(await connectDevice(tls.mqttsUrl, p.caCertificates!, b.deviceId, mtls(b)));
-    const closedTls = new Promise((resolve) => overTls.once('close', resolve));
+    const closedTls = new Promise<void>((resolve) => overTls.once('close', () => resolve()));
     // The same device over WebSocket takes over the session [MQTT-3.1.4-2]: a second device id makes both live at once.
     const c = await registerDevice(p, 'cert-c');
     const overWss = keep(await connectDevice(tls.mqttWssUrl, p.caCertificates!, c.deviceId, mtls(c)));
-    const closedWss = new Promise((resolve) => overWss.once('close', resolve));
+    const closedWss = new Promise<void>((resolve) => overWss.once('close', () => resolve()));
 
     for (const d of [b, c]) expect((await fetchDelete(`/api/v1/devices/${d.deviceId}`)).status).toBeLessThan(300);
     await Promise.all([closedTls, closedWss]);
