@@ -28,17 +28,20 @@ export class ControlPlaneProcess {
   child: ChildProcess | undefined;
   httpUrl = '';
   mqttUrl = '';
+  /** MQTT over TLS (the default listener devices are given). */
+  mqttsUrl = '';
   private constructor(
     readonly db: TestDatabase,
     private readonly dataDir: string,
-    private readonly ports: { http: number; mqtt: number },
+    private readonly ports: { http: number; mqtt: number; https: number; mqtts: number },
     private readonly options: CpProcessOptions,
   ) {}
 
   static async start(options: CpProcessOptions = {}): Promise<ControlPlaneProcess> {
     const db = await createTestDatabase(options.databaseServerUrl);
     const dataDir = await mkdtemp(join(tmpdir(), 'flotilla-bench-'));
-    const cp = new ControlPlaneProcess(db, dataDir, { http: await freePort(), mqtt: await freePort() }, options);
+    const ports = { http: await freePort(), mqtt: await freePort(), https: await freePort(), mqtts: await freePort() };
+    const cp = new ControlPlaneProcess(db, dataDir, ports, options);
     await cp.launch();
     return cp;
   }
@@ -61,6 +64,8 @@ export class ControlPlaneProcess {
           HOST: '127.0.0.1',
           PORT: String(this.ports.http),
           MQTT_PORT: String(this.ports.mqtt),
+          HTTPS_PORT: String(this.ports.https),
+          MQTTS_PORT: String(this.ports.mqtts),
           DATABASE_URL: this.db.url,
           FLOTILLA_API_KEY: API_KEY,
           FLOTILLA_DATA_DIR: this.dataDir,
@@ -84,6 +89,7 @@ export class ControlPlaneProcess {
     child.removeAllListeners('exit');
     this.httpUrl = `http://127.0.0.1:${this.ports.http}`;
     this.mqttUrl = `mqtt://127.0.0.1:${this.ports.mqtt}`;
+    this.mqttsUrl = `mqtts://127.0.0.1:${this.ports.mqtts}`;
     return performance.now() - t0;
   }
 

@@ -1,4 +1,5 @@
 import type { Desired, FleetView, ProvisioningTokenView, RegisterDeviceResponse, ReleaseKey } from '@flotilla/shared';
+import { newDeviceKeyAndCsr } from '../tls/x509';
 import { SimDevice, type SimTls, type UpdateBehavior } from './sim-device';
 
 export interface SimulationOptions {
@@ -91,10 +92,15 @@ export async function createSimFleet(apiUrl: string, apiKey: string, name = `sim
 
 /**
  * Registers `count` devices through the real API with one fleet-scoped provisioning token
- * (maxUses = count), `concurrency` registrations at a time.
+ * (maxUses = count), `concurrency` registrations at a time. With `certificates`, each device
+ * makes its own key and sends a CSR, as the agent does, and gets a client certificate.
  */
 export async function provisionDevices(
-  options: Pick<SimulationOptions, 'apiUrl' | 'apiKey' | 'registerConcurrency' | 'namePrefix' | 'log'> & { fleetId: string; count: number },
+  options: Pick<SimulationOptions, 'apiUrl' | 'apiKey' | 'registerConcurrency' | 'namePrefix' | 'log'> & {
+    fleetId: string;
+    count: number;
+    certificates?: boolean;
+  },
 ): Promise<SimCredential[]> {
   const { apiUrl, apiKey, fleetId, count } = options;
   const token = await apiJson<ProvisioningTokenView>(apiUrl, apiKey, '/api/v1/provisioning-tokens', {
@@ -102,15 +108,18 @@ export async function provisionDevices(
     body: JSON.stringify({ maxUses: count, fleetId }),
   });
   const prefix = options.namePrefix ?? 'sim';
+  const ca = token.provisioning.caCertificates;
   const result = await pool(count, options.registerConcurrency ?? 16, async (i) => {
+    const name = `${prefix}-${i}`;
+    const own = options.certificates ? await newDeviceKeyAndCsr(name) : undefined;
     const r = await apiJson<RegisterDeviceResponse>(apiUrl, null, '/api/v1/devices/register', {
       method: 'POST',
-      body: JSON.stringify({ token: token.token, name: `${prefix}-${i}`, board: 'rpi4' }),
+      body: JSON.stringify({ token: token.token, name, board: 'rpi4', ...(own ? { csr: own.csrPem } : {}) }),
     });
     if ((i + 1) % 1000 === 0) options.log?.(`registered ${i + 1}/${count}`);
-    // Password devices (no CSR); over TLS they verify the broker with the provisioning file's CAs.
-    const ca = token.provisioning.caCertificates;
-    return { deviceId: r.deviceId, password: r.password, mqttUrl: r.mqttUrl, releaseKeys: r.releaseKeys, ...(ca ? { tls: { ca } } : {}) };
+    // Over TLS a device verifies the broker with the provisioning file's CAs only.
+    const client = own && r.certificate ? { cert: r.certificate, key: own.keyPem } : {};
+    return { deviceId: r.deviceId, password: r.password, mqttUrl: r.mqttUrl, releaseKeys: r.releaseKeys, ...(ca ? { tls: { ca, ...client } } : {}) };
   });
   return result;
 }
