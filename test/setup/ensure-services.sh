@@ -100,6 +100,10 @@ ensure_packages() {
   command -v dtc >/dev/null || missing+=(device-tree-compiler)
   # The agent package's test installs it into a Debian 12 chroot it makes once (test/e2e/agent-deb.e2e.test.ts).
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  # The TLS tests (test/integration/tls): openssl s_client verifies the listeners, ss lists bound
+  # addresses. The control plane itself needs neither (its X.509 is @peculiar/x509 on WebCrypto).
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v ss >/dev/null || missing+=(iproute2)
 
   if ((${#missing[@]} == 0)); then
     log packages "all present ($(elapsed "$start"))"

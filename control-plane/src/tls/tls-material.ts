@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import {
   createCertificateAuthority,
@@ -74,9 +74,19 @@ export async function loadOrCreateTlsMaterial(dataDir: string, source: TlsSource
   return { server: { ...server, fingerprint: fingerprint(server.certPem) }, caCertificates: [serverCa.certPem], deviceCa, created };
 }
 
-/** localhost, the loopback addresses, this host's name, and the operator's extra names (`FLOTILLA_TLS_SAN`). */
+/**
+ * localhost, the loopback addresses, this host's name and its interfaces' IPv4 addresses (so boards
+ * on the LAN can use https://<address>), and the operator's extra names (`FLOTILLA_TLS_SAN`).
+ * When the set changes (a new address), the next start issues a new server certificate from
+ * the same CA: devices keep trusting it.
+ */
 export function serverNames(extra: string[]): SubjectAltName[] {
-  const all = ['localhost', '127.0.0.1', '::1', hostname(), ...extra].map((n) => n.trim().toLowerCase()).filter(Boolean);
+  const addresses = Object.values(networkInterfaces())
+    .flat()
+    // IPv4 only: IPv6 addresses come and go (temporary addresses) and would reissue the certificate at every start.
+    .filter((a) => a !== undefined && !a.internal && a.family === 'IPv4')
+    .map((a) => a!.address);
+  const all = ['localhost', '127.0.0.1', '::1', hostname(), ...addresses, ...extra].map((n) => n.trim().toLowerCase()).filter(Boolean);
   return [...new Set(all)].map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
 }
 

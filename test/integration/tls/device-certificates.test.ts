@@ -6,12 +6,17 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { ProvisioningFile } from '@flotilla/shared';
 import { certificateRequest } from '../../../agent/src/provisioning/device-key';
+import { MqttLink } from '../../../agent/src/link/mqtt-link';
+import { keepCertificateCurrent, type DeviceCertificate } from '../../../agent/src/provisioning/certificate-renewal';
 import { postJson } from '../../../agent/src/provisioning/pinned-http';
+import { systemClock } from '../../../agent/src/support/clock';
+import { silentLogger } from '../../../agent/src/support/logger';
 import { startControlPlane, type RunningControlPlane } from '../../../control-plane/src/bootstrap';
 import { loadConfig } from '../../../control-plane/src/config';
 import { EC_P256, createCertificateAuthority, importIssuer, x509 } from '../../../control-plane/src/tls/x509';
 import { ApiClient } from '../../support/api-client';
 import { createScratchDatabase, type ScratchDatabase } from '../../support/database';
+import { waitFor } from '../../support/wait';
 import { connectDevice, provisioningFile, refusal, registerDevice, type TestDevice } from './support';
 
 // Integration: the control plane started from its default settings (TLS on, plain listeners on
@@ -178,6 +183,50 @@ describe('a certificate per device', () => {
     const { certificate } = JSON.parse(res.text) as { certificate: string };
     const key = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     keep(await connectDevice(tls.mqttsUrl, p.caCertificates!, old.deviceId, { cert: certificate, key })).end();
+  });
+
+  it('the agent moves a password device to a certificate by itself, with its password, over the pinned CA', async () => {
+    const old = await registerDevice(p, 'agent-moving', false);
+    const stateDir = mkdtempSync(join(dir, 'agent-'));
+    const stop = new AbortController();
+    const issued = new Promise<DeviceCertificate>((resolve) => {
+      void keepCertificateCurrent({
+        stateDir,
+        credential: { deviceId: old.deviceId, password: old.password!, apiUrl: p.apiUrl, caCertificates: p.caCertificates! },
+        current: undefined,
+        onCertificate: resolve,
+        clock: systemClock,
+        logger: silentLogger,
+        signal: stop.signal,
+      });
+    });
+    const certificate = await issued;
+    stop.abort();
+    expect(new x509.X509Certificate(certificate.certPem).subject).toBe(`CN=${old.deviceId}`);
+    expect(readFileSync(join(stateDir, 'device-key.pem'), 'utf8')).toBe(certificate.keyPem);
+    keep(await connectDevice(tls.mqttsUrl, p.caCertificates!, old.deviceId, { cert: certificate.certPem, key: certificate.keyPem })).end();
+  });
+
+  it("the agent's link trusts only the pinned CAs: another CA's broker certificate never connects", async () => {
+    const rogueCa = await createCertificateAuthority('rogue CA', 1);
+    const warnings: string[] = [];
+    const logger = {
+      ...silentLogger,
+      warn: (msg: string, fields?: Record<string, unknown>) => void warnings.push(`${msg} ${String(fields?.error)}`),
+    };
+    const link = new MqttLink({
+      credential: { deviceId: a.deviceId, mqttUrl: tls.mqttsUrl, caCertificates: [rogueCa.certPem] },
+      certificate: { certPem: a.certPem!, keyPem: a.keyPem },
+      logger,
+      heldRev: () => 0,
+      onDesired: () => undefined,
+      onCommand: () => Promise.reject(new Error('no commands here')),
+      reconnectPeriodMs: 60_000,
+    });
+    link.start();
+    await waitFor('a TLS verification error', async () => (warnings.some((w) => /certificate/i.test(w)) ? true : undefined), 10_000, 50);
+    expect(link.connected).toBe(false);
+    await link.stop();
   });
 
   it('decommissioning closes the live connections on every listener and refuses the certificate from then on', async () => {
