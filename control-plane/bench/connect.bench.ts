@@ -15,6 +15,8 @@ interface StormResult {
   cpuPercent: number;
   peakRssMiB: number;
   retried: number;
+  /** Devices online in the database when the storm ended (all of them, unless presence writes failed). */
+  onlineCount: number;
   generatorCpuPercent: number;
   held?: { cpuPercent: number; rssMiB: number };
 }
@@ -77,12 +79,16 @@ async function storm(
   const t1 = performance.now();
   const sim = await connectDevices(creds, { telemetryEverySeconds: 0, connectConcurrency: flags.concurrency, realistic: false });
   const connackS = (performance.now() - t1) / 1000;
+  // Every device has its CONNACK; the storm ends when the database says they are all online. On a
+  // loaded machine a presence write can time out in the pool (logged by the control plane) and
+  // leave a connected device offline in the table: the storm then ends at the deadline, with the count.
+  const online = async () =>
+    (await cp.db.query<{ n: number }>('SELECT count(*)::int AS n FROM devices WHERE online AND fleet_id = $1', [fleet.id]))[0]!.n;
+  let onlineCount = 0;
   await waitFor(
-    async () =>
-      (await cp.db.query<{ n: number }>('SELECT count(*)::int AS n FROM devices WHERE online AND fleet_id = $1', [fleet.id]))[0]!.n ===
-      flags.devices,
-    180_000,
-    `every ${mode} device online in the database`,
+    async () => (onlineCount = await online()) === flags.devices || performance.now() - t1 > 120_000,
+    130_000,
+    'the storm',
     200,
   );
   const onlineS = (performance.now() - t1) / 1000;
@@ -97,12 +103,8 @@ async function storm(
   }
   const retried = sim.counts().connectFailures;
   await sim.stop();
-  await waitFor(
-    async () => (await cp.db.query<{ n: number }>('SELECT count(*)::int AS n FROM devices WHERE online'))[0]!.n === 0,
-    120_000,
-    `every ${mode} device offline again`,
-    200,
-  );
+  // Before the next storm; a lost offline write only leaves a stale flag, so this waits a bounded time.
+  await waitFor(async () => (await online()) === 0 || performance.now() - t1 > onlineS * 1000 + 60_000, 70_000, 'the disconnect', 200);
   return {
     mode,
     devices: flags.devices,
@@ -114,6 +116,7 @@ async function storm(
     cpuPercent: connUsage.cpuPercent,
     peakRssMiB: connUsage.peakRssMiB,
     retried,
+    onlineCount,
     generatorCpuPercent: genUsage.cpuPercent,
     ...(held ? { held } : {}),
   };
@@ -148,7 +151,7 @@ function rows(r: StormResult): Array<Record<string, string | number>> {
     },
     {
       ...base,
-      phase: 'storm: all online in DB',
+      phase: r.onlineCount === r.devices ? 'storm: all online in DB' : `storm: ${r.onlineCount} online in DB at 120 s`,
       seconds: r.onlineS,
       'cp CPU s': r.cpuS,
       'cp CPU ms/device': (1000 * r.cpuS) / r.devices,
