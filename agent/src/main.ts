@@ -139,7 +139,7 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
     clock: systemClock,
     logger,
     signal: shutdown.signal,
-  });
+  }).catch((err: unknown) => logger.error('device certificate renewal stopped', { error: errorMessage(err) }));
 
   await new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve(), { once: true }));
   // Containers are left running on purpose: the device keeps serving while the agent is away.
