@@ -139,6 +139,7 @@ function rows(r: StormResult): Array<Record<string, string | number>> {
       'cp CPU ms/device': (1000 * r.registerCpuS) / r.devices,
       'cp CPU %': '',
       'cp RSS MiB': '',
+      'load gen CPU %': '',
     },
     {
       ...base,
@@ -148,10 +149,11 @@ function rows(r: StormResult): Array<Record<string, string | number>> {
       'cp CPU ms/device': '',
       'cp CPU %': '',
       'cp RSS MiB': '',
+      'load gen CPU %': '',
     },
     {
       ...base,
-      phase: r.onlineCount === r.devices ? 'storm: all online in DB' : `storm: ${r.onlineCount} online in DB at 120 s`,
+      phase: r.onlineCount === r.devices ? 'storm: all online in DB' : `storm: ${r.onlineCount} online in DB 60 s after CONNACKs`,
       seconds: r.onlineS,
       'cp CPU s': r.cpuS,
       'cp CPU ms/device': (1000 * r.cpuS) / r.devices,
@@ -169,6 +171,7 @@ function rows(r: StormResult): Array<Record<string, string | number>> {
       'cp CPU ms/device': '',
       'cp CPU %': r.held.cpuPercent,
       'cp RSS MiB': r.held.rssMiB.toFixed(0),
+      'load gen CPU %': '',
     });
   return out;
 }
