@@ -51,7 +51,7 @@ export class FleetsController {
   /** Certificates issued from now on (registrations and renewals) get this validity; issued ones keep theirs. */
   @Put('fleets/:id/certificate-validity')
   setCertificateValidity(
-    @Param('id') id: string,
+    @PathParam('id', 'uuid') id: string,
     @Body(new ZodBodyPipe(SetCertificateValidityRequest)) body: SetCertificateValidityRequest,
   ): Promise<FleetView> {
     return this.fleets.setCertificateValidity(id, body.certificateValiditySeconds);
