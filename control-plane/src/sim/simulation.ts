@@ -119,7 +119,13 @@ export async function provisionDevices(
     if ((i + 1) % 1000 === 0) options.log?.(`registered ${i + 1}/${count}`);
     // Over TLS a device verifies the broker with the provisioning file's CAs only.
     const client = own && r.certificate ? { cert: r.certificate, key: own.keyPem } : {};
-    return { deviceId: r.deviceId, password: r.password, mqttUrl: r.mqttUrl, releaseKeys: r.releaseKeys, ...(ca ? { tls: { ca, ...client } } : {}) };
+    return {
+      deviceId: r.deviceId,
+      password: r.password,
+      mqttUrl: r.mqttUrl,
+      releaseKeys: r.releaseKeys,
+      ...(ca ? { tls: { ca, ...client } } : {}),
+    };
   });
   return result;
 }
