@@ -85,9 +85,10 @@ async function storm(
   const online = async () =>
     (await cp.db.query<{ n: number }>('SELECT count(*)::int AS n FROM devices WHERE online AND fleet_id = $1', [fleet.id]))[0]!.n;
   let onlineCount = 0;
+  const connacked = performance.now();
   await waitFor(
-    async () => (onlineCount = await online()) === flags.devices || performance.now() - t1 > 120_000,
-    130_000,
+    async () => (onlineCount = await online()) === flags.devices || performance.now() - connacked > 60_000,
+    70_000,
     'the storm',
     200,
   );
