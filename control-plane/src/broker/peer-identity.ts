@@ -55,6 +55,7 @@ export function certificateConnectDecision(
     return {
       accepted: false,
       returnCode: CONNACK.NOT_AUTHORIZED,
+      code: 'certificate-unverified',
       reason: `certificate not accepted (${certificate.verifyError ?? 'unverified'})`,
     };
   }

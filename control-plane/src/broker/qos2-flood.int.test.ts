@@ -135,7 +135,7 @@ function round(port: number, device: RegisterDeviceResponse, firstId: number): P
     let buffered = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), 10_000);
     socket.on('error', () => undefined);
-    socket.once('connect', () => socket.write(connectPacket(device.deviceId, device.password)));
+    socket.once('connect', () => socket.write(connectPacket(device.deviceId, device.password!)));
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
       while (buffered.length >= 2 && buffered.length >= 2 + buffered[1]!) {

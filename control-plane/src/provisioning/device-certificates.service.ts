@@ -54,7 +54,7 @@ export class DeviceCertificatesService {
 
   private async provenDevice(proof: DeviceCertificateRequest['proof'], key: CryptoKey): Promise<string> {
     if (proof.kind === 'password') {
-      if (!(await this.link.verifyCredentials(proof.deviceId, proof.password))) {
+      if ((await this.link.checkCredentials(proof.deviceId, proof.password)) !== 'accepted') {
         throw new AuthenticationError('device_credentials_invalid', 'unknown device or wrong password');
       }
       return proof.deviceId;
