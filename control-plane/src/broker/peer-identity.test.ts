@@ -17,12 +17,17 @@ describe('certificateConnectDecision', () => {
 
   it('refuses a certificate the handshake did not verify, saying why', () => {
     const verdict = certificateConnectDecision('dev_a', cert({ verified: false, verifyError: 'CERT_HAS_EXPIRED' }), noneRevoked);
-    expect(verdict).toEqual({ accepted: false, returnCode: CONNACK.NOT_AUTHORIZED, reason: expect.stringContaining('CERT_HAS_EXPIRED') });
+    expect(verdict).toEqual({
+      accepted: false,
+      returnCode: CONNACK.NOT_AUTHORIZED,
+      code: 'certificate-unverified',
+      reason: expect.stringContaining('CERT_HAS_EXPIRED'),
+    });
   });
 
   it('refuses a revoked serial', () => {
     const verdict = certificateConnectDecision('dev_a', cert(), (serial) => serial === 'ABC123');
-    expect(verdict).toMatchObject({ accepted: false, returnCode: CONNACK.NOT_AUTHORIZED });
+    expect(verdict).toMatchObject({ accepted: false, returnCode: CONNACK.NOT_AUTHORIZED, code: 'certificate-revoked' });
   });
 
   it("refuses another device's certificate, and one without a subject", () => {
