@@ -7,8 +7,10 @@ import {
   type ReleaseView,
   type Reported,
 } from '@flotilla/shared';
+import type { Aedes } from 'aedes';
 import type { MqttClient } from 'mqtt';
-import { eventually, messagesDuring, nextMessage, startHarness, type Harness } from '../testing/harness';
+import { eventually, messagesBefore, nextMessage, startHarness, uplinkHandled, type Harness } from '../testing/harness';
+import { AEDES } from './mqtt-server';
 import { openDesired } from '../testing/desired';
 
 const manifest = (version: string) => `
@@ -55,6 +57,19 @@ afterAll(() => h?.close());
 
 async function getDevice(id: string): Promise<DeviceView> {
   return (await (await h.api(`/api/v1/devices/${id}`)).json()) as DeviceView;
+}
+
+/** Resolves when the broker has routed a message on `topic` to its subscribers (the control plane's uplink among them). */
+function published(topic: string): Promise<void> {
+  const broker = h.cp.app.get<symbol, Aedes>(AEDES);
+  return new Promise((resolve) => {
+    const onPublish = (packet: { topic: string }): void => {
+      if (packet.topic !== topic) return;
+      broker.off('publish', onPublish);
+      resolve();
+    };
+    broker.on('publish', onPublish);
+  });
 }
 
 function closed(client: MqttClient, timeoutMs = 5000): Promise<void> {
@@ -155,8 +170,12 @@ describe('desired state', () => {
     await publish(client, device, 'desired/get', { schema: 1, rev: 1 });
     expect(openDesired((await arriving).payload, device.releaseKeys).rev).toBe(2);
 
-    const quiet = messagesDuring(client, topic, 700);
+    // Up to date: no answer. Once that request is handled, a new assignment (rev 3) is the
+    // sentinel: an answer to it would have reached the client first.
+    const quiet = messagesBefore(client, topic, (p) => openDesired(p, device.releaseKeys).rev === 3);
     await publish(client, device, 'desired/get', { schema: 1, rev: 2 });
+    await uplinkHandled(h);
+    expect((await assign(device.deviceId, release.id)).status).toBe(200);
     expect(await quiet).toEqual([]);
   });
 
@@ -287,9 +306,12 @@ describe('presence', () => {
       },
     });
     const firstClosed = closed(first);
+    // The old connection's will is what would mark the device offline: wait until it is routed and handled.
+    const willRouted = published(deviceTopic(device.deviceId, 'status'));
     await h.connectDevice(device);
     await firstClosed;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await willRouted;
+    await uplinkHandled(h);
     expect((await getDevice(device.deviceId)).online).toBe(true);
     expect(await h.metric('flotilla_devices_online')).toBeGreaterThanOrEqual(1);
   });

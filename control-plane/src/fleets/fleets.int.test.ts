@@ -10,7 +10,7 @@ import {
   type SetFleetTargetResponse,
 } from '@flotilla/shared';
 import type { MqttClient } from 'mqtt';
-import { eventually, messagesDuring, nextMessage, startHarness, type Harness } from '../testing/harness';
+import { eventually, messagesBefore, nextMessage, startHarness, type Harness } from '../testing/harness';
 import { openDesired } from '../testing/desired';
 
 const manifest = (version: string) => `
@@ -49,6 +49,23 @@ async function listening(device: RegisterDeviceResponse): Promise<MqttClient> {
 
 async function nextDesired(client: MqttClient, deviceId: string): Promise<DesiredStatement> {
   return openDesired((await nextMessage(client, deviceTopic(deviceId, 'desired'))).payload);
+}
+
+/**
+ * The sentinel for "this device was told nothing": it asks for its desired state, and the answer
+ * (rev `rev`, release `releaseId`) comes after anything the control plane published to it before,
+ * since publishes are done before the API answers and the broker delivers in order.
+ */
+async function askDesired(client: MqttClient, deviceId: string): Promise<void> {
+  await client.publishAsync(deviceTopic(deviceId, 'desired/get'), JSON.stringify({ schema: 1, rev: 0 }), { qos: 1 });
+}
+
+/** What `deviceId` received before the answer to `askDesired` showing `rev` and `releaseId`. */
+function untilAnswered(client: MqttClient, deviceId: string, rev: number, releaseId: string | null): Promise<Buffer[]> {
+  return messagesBefore(client, deviceTopic(deviceId, 'desired'), (payload) => {
+    const desired = openDesired(payload);
+    return desired.rev === rev && (desired.release?.id ?? null) === releaseId;
+  });
 }
 
 async function fleetDevice(fleet: FleetView): Promise<RegisterDeviceResponse> {
@@ -101,11 +118,12 @@ describe('fleets', () => {
     await call('PUT', `/api/v1/devices/${b.deviceId}/pin`, { releaseId: v1.id });
     const [ca, cb] = [await listening(a), await listening(b)];
     const toA = nextDesired(ca, a.deviceId);
-    const quietB = messagesDuring(cb, deviceTopic(b.deviceId, 'desired'), 800);
+    const quietB = untilAnswered(cb, b.deviceId, 1, v1.id);
 
     const result = await call<SetFleetTargetResponse>('PUT', `/api/v1/fleets/${fleet.id}/target`, { releaseId: v2.id });
     expect(result).toMatchObject({ assigned: 1, fleet: { targetReleaseId: v2.id, deviceCount: 2 } });
     expect(await toA).toMatchObject({ rev: 1, release: { id: v2.id } });
+    await askDesired(cb, b.deviceId);
     expect(await quietB).toEqual([]);
 
     // Unpinned, b follows the fleet again.
@@ -130,9 +148,10 @@ describe('fleets', () => {
     expect(await arriving).toMatchObject({ rev: 2, config: { LOG: 'debug', SITE: 'y' } });
 
     // Tags select devices; they are not desired state.
-    const quiet = messagesDuring(client, deviceTopic(device.deviceId, 'desired'), 600);
+    const quiet = untilAnswered(client, device.deviceId, 2, null);
     const tagged = await call<DeviceView>('PUT', `/api/v1/devices/${device.deviceId}/tags`, { tags: ['lab', 'canary', 'lab'] });
     expect(tagged).toMatchObject({ tags: ['canary', 'lab'], desired: { rev: 2 } });
+    await askDesired(client, device.deviceId);
     expect(await quiet).toEqual([]);
 
     const bad = await h.api(`/api/v1/devices/${device.deviceId}/config`, {

@@ -28,6 +28,19 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** Resolves once `count` sessions of this test's database wait on a lock (polled; never a fixed sleep). */
+async function lockWaiters(count: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    );
+    if (rows[0]!.n >= count) return;
+    if (Date.now() > deadline) throw new Error(`no session waited on a lock within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function state(deviceId: string): RolloutState {
   return {
     id: randomUUID(),
@@ -97,7 +110,8 @@ describe('RolloutRepository (PostgreSQL)', () => {
     const command = repo.transaction(async (em) => {
       locked = await repo.lock(em, firstClaim!);
     });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Barrier: PostgreSQL shows the command's session waiting on the held row's lock.
+    await lockWaiters(1);
     expect(locked).toBe(false);
     release();
     await command;

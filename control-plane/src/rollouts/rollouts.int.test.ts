@@ -10,6 +10,7 @@ import type {
 } from '@flotilla/shared';
 import { testImages } from '../../../test/setup/services';
 import { startHarness, type Harness } from '../testing/harness';
+import { RolloutEngine } from './rollout-engine';
 import { SimDevice } from '../testing/sim-device';
 import { apiClient, json, publishRelease, startSimFleet, until, type Api } from '../testing/sim-fleet';
 
@@ -171,7 +172,8 @@ describe('rollouts against simulated devices over MQTT', () => {
     expect(waiting.phases[0]!.progress.succeeded).toBe(2);
     const aborted = await json<RolloutView>(api(`/api/v1/rollouts/${created.id}/abort`, { method: 'POST' }), 200);
     expect(aborted.status).toBe('aborted');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A whole engine pass that starts after the abort: had it assigned anyone, that is committed when it resolves.
+    await h.cp.app.get(RolloutEngine).pass();
     const onV2 = fleet.filter((d) => d.activeReleaseId === v2.id);
     expect(onV2).toHaveLength(2);
     for (const d of fleet.filter((x) => x.activeReleaseId !== v2.id)) {

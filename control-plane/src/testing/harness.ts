@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import type { ProvisioningTokenView, RegisterDeviceResponse } from '@flotilla/shared';
+import { UplinkRouter } from '../broker/uplink-router';
 import { startControlPlane, type RunningControlPlane, type StartOptions } from '../bootstrap';
 import type { ControlPlaneConfig } from '../config';
 import { createTestDatabase, type TestDatabase } from './test-database';
@@ -109,16 +110,41 @@ export function nextMessage(
   });
 }
 
-/** Collects what arrives on `topic` for `ms`, to check that nothing does. */
-export async function messagesDuring(client: MqttClient, topic: string, ms: number): Promise<Buffer[]> {
+/**
+ * Collects what arrives on `topic` until a message `isSentinel` accepts, and resolves with the
+ * messages before it. "Nothing arrived" is proven by publishing a sentinel after the action that
+ * must stay silent: a broker delivers to one client in publish order, so anything the action
+ * caused is already here when the sentinel is, however slow the control plane was.
+ */
+export function messagesBefore(
+  client: MqttClient,
+  topic: string,
+  isSentinel: (payload: Buffer) => boolean,
+  timeoutMs = 10_000,
+): Promise<Buffer[]> {
   const seen: Buffer[] = [];
-  const onMessage = (t: string, payload: Buffer): void => {
-    if (t === topic) seen.push(payload);
-  };
-  client.on('message', onMessage);
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  client.off('message', onMessage);
-  return seen;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('message', onMessage);
+      reject(new Error(`no sentinel on ${topic} within ${timeoutMs} ms (${seen.length} other messages)`));
+    }, timeoutMs);
+    const onMessage = (t: string, payload: Buffer): void => {
+      if (t !== topic) return;
+      if (!isSentinel(payload)) return void seen.push(payload);
+      clearTimeout(timer);
+      client.off('message', onMessage);
+      resolve(seen);
+    };
+    client.on('message', onMessage);
+  });
+}
+
+/**
+ * Resolves once every device message the broker has routed so far is handled (handling is
+ * serialized per device): the barrier after which a message's effects, or their absence, are final.
+ */
+export function uplinkHandled(h: Harness): Promise<void> {
+  return h.cp.app.get(UplinkRouter).drain();
 }
 
 /** Polls `probe` until it returns true, for state the control plane writes asynchronously. */
