@@ -36,7 +36,7 @@ module.exports = {
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/{agent,control-plane}/src/**/*.int.test.ts', '<rootDir>/test/integration/**/*.test.ts'],
+      testMatch: ['<rootDir>/{shared,agent,control-plane}/src/**/*.int.test.ts', '<rootDir>/test/integration/**/*.test.ts'],
     },
     {
       ...common,

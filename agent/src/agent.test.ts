@@ -4,7 +4,7 @@ import { EMPTY_OUTBOX, enqueue, type OutboxContents } from './link/outbox';
 import { Agent } from './agent';
 import { InMemoryRuntime } from './runtime/in-memory-runtime';
 import { LABEL } from './runtime/labels';
-import { systemClock, type Clock } from './support/clock';
+import type { Clock } from './support/clock';
 import { silentLogger } from './support/logger';
 import { instantClock } from './support/test-clock';
 import { signedDesired, testSigner } from './testing/releases';
@@ -20,13 +20,34 @@ const signer = testSigner();
 class MemoryJournal {
   state: UpdateState = INITIAL_STATE;
   readonly phases: string[] = [];
+  private readonly waiters: { phase: string; resolve: () => void }[] = [];
   async read() {
     return this.state;
   }
   async write(state: UpdateState) {
     this.state = state;
     this.phases.push(state.phase);
+    for (const w of this.waiters.filter((x) => x.phase === state.phase)) w.resolve();
   }
+  /** Resolves when the updater writes `phase`: the barrier a test waits on instead of polling a clock. */
+  reached(phase: string): Promise<void> {
+    if (this.state.phase === phase) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ phase, resolve }));
+  }
+}
+
+/** Instant like `instantClock` until `hold()`; from then on every sleep lasts until its signal aborts, so time stands still. */
+function holdingClock(): Clock & { hold(): void } {
+  const instant = instantClock();
+  let held = false;
+  return {
+    now: instant.now,
+    sleep: (ms, signal) =>
+      held
+        ? new Promise<void>((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener('abort', () => resolve())))
+        : instant.sleep(ms),
+    hold: () => (held = true),
+  };
 }
 
 class MemoryLedger {
@@ -212,13 +233,16 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
   });
 
   it('rolls back on the rollback command during probation, and refuses it when nothing is on trial', async () => {
-    const { agent, runtime } = await started(setup(undefined, undefined, { clock: systemClock }));
+    const clock = holdingClock();
+    const { agent, runtime, journal } = await started(setup(undefined, undefined, { clock }));
     agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)]));
     await agent.updater.settled();
     const idle = await agent.command({ schema: 1, id: 'c1', name: 'rollback', args: {} }).catch((e: Error) => e.message);
     expect(idle).toMatch(/nothing to roll back/);
+    // Time stands still, so the probation window cannot end by itself while the command is on its way.
+    clock.hold();
     agent.desire(signedDesired(signer, 2, [minimalComponent('web', IMG_B)], { probationMs: 3_600_000 }));
-    for (let i = 0; i < 200 && agent.updater.current.phase !== 'probation'; i++) await new Promise((r) => setTimeout(r, 5));
+    await journal.reached('probation');
     expect(agent.updater.current.phase).toBe('probation');
     await expect(agent.command({ schema: 1, id: 'c2', name: 'rollback', args: {} })).resolves.toMatchObject({ ok: true });
     await agent.updater.settled();
@@ -277,7 +301,7 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
   it('sends the inventory after connecting, then again only when it changed', async () => {
     const inventory = (kernel: string, celsius: number): Inventory => ({
       schema: 1,
-      at: new Date().toISOString(),
+      at: '2026-11-27T12:00:00.000Z',
       hostname: 'pi',
       arch: 'arm64',
       board: { model: 'Raspberry Pi 5' },
@@ -290,16 +314,23 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
     });
     const readings = [inventory('6.6.51', 50), inventory('6.6.51', 61), inventory('6.6.62', 48)];
     let next = 0;
-    const s = await started(
-      setup(undefined, undefined, {
-        collectInventory: async () => readings[Math.min(next++, readings.length - 1)]!,
-        inventoryIntervalMs: 40,
-      }),
-    );
-    s.agent.onConnected();
-    const kernels = () => s.uplink.of('inventory').map((i) => (i as Inventory).os.kernel);
-    for (let i = 0; i < 100 && next < readings.length + 2; i++) await new Promise((r) => setTimeout(r, 20));
-    // The first after connecting, none for a new temperature, one for the new kernel.
-    expect(kernels()).toEqual(['6.6.51', '6.6.62']);
+    // The inventory interval runs on Jest's fake timers: each reading is one tick of it, not a wait.
+    jest.useFakeTimers({ doNotFake: ['queueMicrotask', 'nextTick', 'setImmediate'] });
+    try {
+      const s = await started(
+        setup(undefined, undefined, {
+          collectInventory: async () => readings[Math.min(next++, readings.length - 1)]!,
+          inventoryIntervalMs: 40,
+        }),
+      );
+      s.agent.onConnected();
+      const kernels = () => s.uplink.of('inventory').map((i) => (i as Inventory).os.kernel);
+      for (let tick = 0; tick < readings.length + 1; tick++) await jest.advanceTimersByTimeAsync(40);
+      expect(next).toBeGreaterThanOrEqual(readings.length + 1);
+      // The first after connecting, none for a new temperature, one for the new kernel.
+      expect(kernels()).toEqual(['6.6.51', '6.6.62']);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { readBoardModel } from './probes';
 
 /**
  * Device-tree models of each board spec in firmware-specs/ (its `models` list), so the
- * agent knows which board it runs on without a configuration file. `board.test.ts`
+ * agent knows which board it runs on without a configuration file. `board.int.test.ts`
  * checks this table against the specs.
  */
 export const BOARD_MODELS: Record<string, readonly string[]> = {
