@@ -183,13 +183,13 @@ describe('dashboard', () => {
       /OS 1\.0\.0 on slot A.*write → 2\.0\.0.*96\.0 MiB of 192\.0 MiB written/,
     );
     expect(await page.getAttribute('[data-testid=os-progress]', 'aria-valuenow')).toBe('50');
-    await page.waitForSelector('[data-testid=chart-CPU] svg', { timeout: 20_000 });
-    // The charts poll every 5 s: one more round so they show a line, not a point.
-    await page.waitForTimeout(5_500);
+    // The charts poll every 5 s: the screenshot waits for a line (two samples or more), not a point.
+    await page.waitForSelector('[data-testid=chart-CPU] path[fill=none][d*="L"]', { timeout: 20_000 });
     await shot('device');
   });
 
-  it('keeps a list of 10,000 devices responsive: first render and a filter', async () => {
+  // What this costs in time is a benchmark (`npm run bench -- dashboard`, BENCHMARKS.md); here, what it shows.
+  it('lists 10,000 devices, and searches, filters and pages through them', async () => {
     await db.query(
       `INSERT INTO devices (id, name, board, password_hash, online, last_seen_at, tags, config, desired_rev)
        SELECT 'dev-' || lpad(i::text, 5, '0') || '-' || substr(md5(i::text), 1, 8), 'edge-' || lpad(i::text, 5, '0'), 'rpi4', 'x',
@@ -197,35 +197,20 @@ describe('dashboard', () => {
          FROM generate_series(1, 10000) AS i`,
     );
     await db.query('ANALYZE devices');
-    const started = Date.now();
     await page.goto(`${cp.httpUrl}/devices`);
     await page.waitForSelector('tr[data-device="edge-00001"]');
-    const firstRender = Date.now() - started;
     expect(Number((await page.textContent('[data-testid=device-total]'))!.replace(/,/g, ''))).toBeGreaterThanOrEqual(10_000);
     await shot('devices-10k');
 
-    const filterStart = Date.now();
     await page.fill('input[aria-label="Search devices"]', 'edge-09999');
     await page.waitForSelector('[data-testid=device-total]:text-is("1")');
     await page.waitForSelector('tr[data-device="edge-09999"]');
-    const filter = Date.now() - filterStart;
 
-    const statusStart = Date.now();
     await page.fill('input[aria-label="Search devices"]', '');
     await page.selectOption('select[aria-label=Status]', 'offline');
     await page.waitForSelector('[data-testid=device-total]:text-is("3,333")');
-    const statusFilter = Date.now() - statusStart;
 
-    const nextStart = Date.now();
     await page.click('button:has-text("Next →")');
     await page.waitForSelector('text=51–100 of 3,333');
-    const nextPage = Date.now() - nextStart;
-
-    console.log(
-      `dashboard at 10,000 devices: first render ${firstRender} ms (page load to first row), search filter ${filter} ms ` +
-        `(incl. 200 ms typing debounce), status filter ${statusFilter} ms, next page ${nextPage} ms`,
-    );
-    expect(firstRender).toBeLessThan(5_000);
-    expect(filter).toBeLessThan(2_000);
   });
 });
