@@ -1,6 +1,67 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The walls of docs/architecture.md ("Packages and their walls"), kept by `no-restricted-imports`
+// on what the packages ship (their src/); tests, benchmarks and test/ may reach across to set up
+// a real system. A later config object replaces an earlier one's rule for the files both match,
+// so each block below lists every wall its files are held to.
+
+/** A relative import that climbs out of its package into `name`, or the package's npm name. */
+const intoPackage = (name, why) => [
+  { regex: `^(\\.\\./)+${name}(/|$)`, message: why },
+  { regex: `^@flotilla/${name}(/|$)`, message: why },
+];
+const AGENT = intoPackage('agent', 'The agent and the control plane never import each other; they meet through @flotilla/shared and MQTT.');
+const CONTROL_PLANE = intoPackage(
+  'control-plane',
+  'The agent and the control plane never import each other; they meet through @flotilla/shared and MQTT.',
+);
+const SHARED_IS_A_LEAF = [
+  ...intoPackage('agent', 'shared imports nothing of the others.'),
+  ...intoPackage('control-plane', 'shared imports nothing of the others.'),
+];
+const DOCKER = [
+  {
+    regex: '^(dockerode|docker-modem)(/|$)',
+    message: 'Only agent/src/runtime/ talks to the Docker Engine; go through its ContainerRuntime.',
+  },
+];
+const TYPEORM = [
+  {
+    regex: '^(typeorm|@nestjs/typeorm)(/|$)',
+    message: 'Database code lives in repositories (*.repository.ts), entities and database/; a service asks a repository.',
+  },
+];
+const walls = (...patterns) => ['error', { patterns: patterns.flat() }];
+
+const TESTS = ['**/*.test.ts', '**/testing/**'];
+
+/**
+ * Control-plane files that use TypeORM outside repositories today; issue 17 item 3 moves that
+ * code into repositories and then removes them from here. Nothing may join this list.
+ */
+const TYPEORM_TODAY = [
+  'control-plane/src/dashboard/change-feed.ts',
+  'control-plane/src/health/readiness.service.ts',
+  'control-plane/src/devices/devices.service.ts',
+  'control-plane/src/rollouts/rollout-engine.ts',
+  'control-plane/src/rollouts/rollouts.service.ts',
+];
+
+/** Source files past 300 lines today: a warning until they are split. A new one is an error. */
+const LONG_TODAY = [
+  'control-plane/src/openapi/api-routes.ts',
+  'control-plane/dashboard/src/pages/rollouts.tsx',
+  'agent/src/update/updater.ts',
+  'control-plane/src/rollouts/rollout.repository.ts',
+  'agent/src/agent.ts',
+  'control-plane/src/devices/device.repository.ts',
+  'agent/src/runtime/docker-runtime.ts',
+  'control-plane/src/sim/sim-device.ts',
+  'control-plane/dashboard/src/pages/device.tsx',
+];
+const MAX_LINES = { max: 300, skipBlankLines: false, skipComments: false };
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'data/**', 'test-artifacts/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
@@ -11,4 +72,31 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+
+  { files: ['shared/src/**/*.ts'], rules: { 'no-restricted-imports': walls(SHARED_IS_A_LEAF, DOCKER) } },
+  { files: ['agent/src/**/*.ts'], rules: { 'no-restricted-imports': walls(CONTROL_PLANE, DOCKER) } },
+  // The engine client itself, and tests that set up or inspect a real engine.
+  {
+    files: ['agent/src/runtime/**', 'agent/src/**/*.int.test.ts', 'agent/src/testing/**'],
+    rules: { 'no-restricted-imports': walls(CONTROL_PLANE) },
+  },
+  { files: ['control-plane/{src,dashboard/src}/**/*.{ts,tsx}'], rules: { 'no-restricted-imports': walls(AGENT, DOCKER, TYPEORM) } },
+  {
+    files: [
+      'control-plane/src/**/*.repository.ts',
+      'control-plane/src/**/*.entity.ts',
+      'control-plane/src/**/*.module.ts',
+      'control-plane/src/database/**',
+      ...TESTS.map((t) => `control-plane/src/${t}`),
+      ...TYPEORM_TODAY,
+    ],
+    rules: { 'no-restricted-imports': walls(AGENT, DOCKER) },
+  },
+
+  {
+    files: ['{shared,agent,control-plane}/src/**/*.ts', 'control-plane/dashboard/src/**/*.{ts,tsx}'],
+    ignores: TESTS,
+    rules: { 'max-lines': ['error', MAX_LINES] },
+  },
+  { files: LONG_TODAY, rules: { 'max-lines': ['warn', MAX_LINES] } },
 );

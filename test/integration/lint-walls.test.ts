@@ -1,0 +1,93 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+/**
+ * The import walls and the line limit of eslint.config.mjs catch what they claim to: each case is
+ * a small source text linted as if it lived at `path`, through ESLint's Node API with the
+ * repository's own config. ESLint loads that config with a dynamic import(), which Jest's module
+ * sandbox cannot run, so the linting happens in a child Node process.
+ */
+jest.setTimeout(60_000);
+
+const root = join(__dirname, '..', '..');
+
+interface Case {
+  path: string;
+  code: string;
+}
+interface Finding {
+  rule: string | null;
+  severity: 1 | 2;
+}
+
+function lint(cases: Case[]): Finding[][] {
+  const script = `
+    const { ESLint } = require('eslint');
+    const cases = JSON.parse(require('node:fs').readFileSync(0, 'utf8'));
+    const eslint = new ESLint({ cwd: process.cwd() });
+    (async () => {
+      const out = [];
+      for (const c of cases) {
+        const [result] = await eslint.lintText(c.code, { filePath: c.path });
+        out.push(result.messages.map((m) => ({ rule: m.ruleId, severity: m.severity })));
+      }
+      process.stdout.write(JSON.stringify(out));
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const child = spawnSync(process.execPath, ['-e', script], { cwd: root, input: JSON.stringify(cases), encoding: 'utf8', timeout: 50_000 });
+  if (child.status !== 0) throw new Error(`eslint failed: ${child.stderr}`);
+  return JSON.parse(child.stdout) as Finding[][];
+}
+
+const importing = (from: string) => `import * as m from '${from}';\nexport const used = m;\n`;
+const lines = (n: number) => Array.from({ length: n }, (_, i) => `export const v${i} = ${i};`).join('\n') + '\n';
+const errors = (findings: Finding[], rule: string) => findings.filter((f) => f.rule === rule && f.severity === 2).length;
+
+describe('lint walls (eslint.config.mjs)', () => {
+  const cases: (Case & { rule: string; refused: boolean })[] = [
+    // shared is a leaf
+    { path: 'shared/src/protocol/leak.ts', code: importing('../../../agent/src/agent'), rule: 'no-restricted-imports', refused: true },
+    { path: 'shared/src/protocol/leak.ts', code: importing('@flotilla/control-plane'), rule: 'no-restricted-imports', refused: true },
+    { path: 'shared/src/protocol/fine.ts', code: importing('./topics'), rule: 'no-restricted-imports', refused: false },
+    // agent and control plane never import each other
+    {
+      path: 'agent/src/link/leak.ts',
+      code: importing('../../../control-plane/src/broker/mqtt-server'),
+      rule: 'no-restricted-imports',
+      refused: true,
+    },
+    {
+      path: 'control-plane/src/devices/leak.ts',
+      code: importing('../../../agent/src/update/machine'),
+      rule: 'no-restricted-imports',
+      refused: true,
+    },
+    { path: 'control-plane/src/devices/fine.ts', code: importing('@flotilla/shared'), rule: 'no-restricted-imports', refused: false },
+    // only agent/src/runtime/ talks to the Docker Engine
+    { path: 'agent/src/update/leak.ts', code: importing('dockerode'), rule: 'no-restricted-imports', refused: true },
+    { path: 'control-plane/src/releases/leak.ts', code: importing('dockerode'), rule: 'no-restricted-imports', refused: true },
+    { path: 'agent/src/runtime/engine.ts', code: importing('dockerode'), rule: 'no-restricted-imports', refused: false },
+    // TypeORM in repositories, entities, modules and database/ (and today's known exceptions)
+    { path: 'control-plane/src/fleets/fleets.service.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: true },
+    { path: 'control-plane/src/fleets/fleet-stats.ts', code: importing('@nestjs/typeorm'), rule: 'no-restricted-imports', refused: true },
+    { path: 'control-plane/src/fleets/fleet.repository.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: false },
+    { path: 'control-plane/src/database/migrations/1-x.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: false },
+    // 300 lines at most, in source files
+    { path: 'control-plane/src/fleets/long.ts', code: lines(301), rule: 'max-lines', refused: true },
+    { path: 'control-plane/src/fleets/short.ts', code: lines(300), rule: 'max-lines', refused: false },
+    { path: 'control-plane/src/fleets/long.test.ts', code: lines(400), rule: 'max-lines', refused: false },
+  ];
+
+  it('refuses each deliberate violation and accepts its lawful twin', () => {
+    const results = lint(cases);
+    const outcome = cases.map(
+      (c, i) => `${c.path} ← ${c.code.split('\n')[0]!.slice(0, 60)}: ${errors(results[i]!, c.rule) > 0 ? 'refused' : 'accepted'}`,
+    );
+    const expected = cases.map((c) => `${c.path} ← ${c.code.split('\n')[0]!.slice(0, 60)}: ${c.refused ? 'refused' : 'accepted'}`);
+    expect(outcome).toEqual(expected);
+  });
+
+  it("warns, without failing the build, about today's long files", () => {
+    const [findings] = lint([{ path: 'agent/src/update/updater.ts', code: lines(437) }]);
+    expect(findings).toEqual([{ rule: 'max-lines', severity: 1 }]);
+  });
+});
