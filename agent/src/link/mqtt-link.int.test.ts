@@ -87,13 +87,18 @@ describe('MqttLink', () => {
 
   it('hands every desired message over as it arrived, judging none itself (the desired gate does)', async () => {
     const received: string[] = [];
-    startLink({ heldRev: 4, onDesired: (payload) => received.push(payload.toString()) });
+    const { link: started } = startLink({ heldRev: 4, onDesired: (payload) => received.push(payload.toString()) });
     await until('desired/get', () => heard.find((h) => h.channel === 'desired/get'));
     for (const body of ['{"schema":1,"rev":3}', 'not json', '{"schema":1,"rev":5}']) {
       await cloud.publishAsync(deviceTopic(DEVICE, 'desired'), body, { qos: 1 });
     }
     await until('three messages', () => (received.length === 3 ? true : undefined));
     expect(received).toEqual(['{"schema":1,"rev":3}', 'not json', '{"schema":1,"rev":5}']);
+    // No event about them: a sentinel the link publishes now reaches the cloud after any event it sent before.
+    const statuses = () => heard.filter((h) => h.channel === 'status').length;
+    const before = statuses();
+    started.publish('status', { schema: PROTOCOL_SCHEMA, status: 'online' });
+    await until('the sentinel', () => (statuses() > before ? true : undefined));
     expect(heard.filter((h) => h.channel === 'events')).toEqual([]);
   });
 
