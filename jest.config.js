@@ -30,6 +30,9 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
+      // No real clock in unit tests: timers and Date are Jest's fake ones, moved by the test.
+      fakeTimers: { enableGlobally: true, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] },
+      setupFiles: ['<rootDir>/test/support/unit-no-files.js'],
       testMatch: ['<rootDir>/{shared,agent,control-plane}/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'],
       testPathIgnorePatterns: ['\\.int\\.test\\.ts$'],
     },

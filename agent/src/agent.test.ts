@@ -314,23 +314,18 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
     });
     const readings = [inventory('6.6.51', 50), inventory('6.6.51', 61), inventory('6.6.62', 48)];
     let next = 0;
-    // The inventory interval runs on Jest's fake timers: each reading is one tick of it, not a wait.
-    jest.useFakeTimers({ doNotFake: ['queueMicrotask', 'nextTick', 'setImmediate'] });
-    try {
-      const s = await started(
-        setup(undefined, undefined, {
-          collectInventory: async () => readings[Math.min(next++, readings.length - 1)]!,
-          inventoryIntervalMs: 40,
-        }),
-      );
-      s.agent.onConnected();
-      const kernels = () => s.uplink.of('inventory').map((i) => (i as Inventory).os.kernel);
-      for (let tick = 0; tick < readings.length + 1; tick++) await jest.advanceTimersByTimeAsync(40);
-      expect(next).toBeGreaterThanOrEqual(readings.length + 1);
-      // The first after connecting, none for a new temperature, one for the new kernel.
-      expect(kernels()).toEqual(['6.6.51', '6.6.62']);
-    } finally {
-      jest.useRealTimers();
-    }
+    // The inventory interval runs on Jest's fake timers (the unit project's default): each reading is one tick, not a wait.
+    const s = await started(
+      setup(undefined, undefined, {
+        collectInventory: async () => readings[Math.min(next++, readings.length - 1)]!,
+        inventoryIntervalMs: 40,
+      }),
+    );
+    s.agent.onConnected();
+    const kernels = () => s.uplink.of('inventory').map((i) => (i as Inventory).os.kernel);
+    for (let tick = 0; tick < readings.length + 1; tick++) await jest.advanceTimersByTimeAsync(40);
+    expect(next).toBeGreaterThanOrEqual(readings.length + 1);
+    // The first after connecting, none for a new temperature, one for the new kernel.
+    expect(kernels()).toEqual(['6.6.51', '6.6.62']);
   });
 });

@@ -14,16 +14,12 @@ describe('PendingCommands', () => {
   });
 
   it('resolves undefined at the deadline, and a late result is ignored', async () => {
-    jest.useFakeTimers();
-    try {
-      const pending = new PendingCommands();
-      const waiting = pending.wait('c1', 'dev_a', 500);
-      jest.advanceTimersByTime(500);
-      await expect(waiting).resolves.toBeUndefined();
-      expect(pending.settle('dev_a', result('c1'))).toBe(false);
-    } finally {
-      jest.useRealTimers();
-    }
+    // Jest's fake timers (the unit project's default).
+    const pending = new PendingCommands();
+    const waiting = pending.wait('c1', 'dev_a', 500);
+    jest.advanceTimersByTime(500);
+    await expect(waiting).resolves.toBeUndefined();
+    expect(pending.settle('dev_a', result('c1'))).toBe(false);
   });
 
   it('cancels every waiter', async () => {
