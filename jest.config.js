@@ -1,6 +1,6 @@
 // Jest runs TypeScript through SWC (type errors are caught by `npm run typecheck`).
 // NestJS 12, @nestjs/typeorm 12 and aedes are ESM-only; Jest 30 on Node 20 cannot require()
-// ESM, so those packages are transformed too (see ../shared/FINDINGS.md).
+// ESM, so those packages are transformed too (docs/architecture.md, "Measured facts").
 const swc = [
   '@swc/jest',
   {

@@ -28,7 +28,7 @@
 #             image config without a creation time, uploaded with the registry HTTP API; the
 #             same recipe therefore gives the same digests. `docker import/load` + `docker
 #             manifest` is avoided: this engine records amd64 for any imported image
-#             (FINDINGS.md), and every import would stamp a new creation time.
+#             (docs/architecture.md, "Measured facts"), and every import would stamp a new creation time.
 set -euo pipefail
 
 SCRIPT_PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"

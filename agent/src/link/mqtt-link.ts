@@ -46,7 +46,7 @@ const QOS: Record<DeviceChannel, 0 | 1> = {
 };
 
 /**
- * The device's MQTT session (ARCHITECTURE.md, "The MQTT protocol, v1"). MQTT 3.1.1
+ * The device's MQTT session (docs/architecture.md, "The MQTT protocol, v1"). MQTT 3.1.1
  * because aedes speaks nothing newer. A fixed client id with a persistent session
  * (clean = false) lets the broker keep QoS 1 `desired` and `cmd` messages sent while the
  * device was away; the device still asks with `desired/get` after every connect, since
@@ -85,7 +85,7 @@ export class MqttLink {
       // first write: about 7 MB of heap kept for good, to save an allocation per packet that an
       // agent sending a few packets a minute never notices (BENCHMARKS.md "agent").
       writeCache: false,
-      // The broker publishes this when the connection drops without a DISCONNECT. Not retained: see ARCHITECTURE.md.
+      // The broker publishes this when the connection drops without a DISCONNECT. Not retained: see docs/architecture.md, "The MQTT protocol, v1".
       will: {
         topic: deviceTopic(deviceId, 'status'),
         payload: Buffer.from(encodePayload('status', { schema: PROTOCOL_SCHEMA, status: 'offline' })),

@@ -1,7 +1,7 @@
 import type { Desired } from '@flotilla/shared';
 
 /**
- * The assembly A/B update as a pure state machine (ARCHITECTURE.md, "The assembly A/B update"):
+ * The assembly A/B update as a pure state machine (docs/architecture.md, "The assembly A/B machine"):
  *
  *   idle → verify → fetch → switch → probation → commit → idle
  *                  \        \          \
@@ -111,7 +111,7 @@ function onFailure(state: UpdateState, reason: string): UpdateState {
   }
 }
 
-/** A restart in switch or probation means the candidate may be what crashed us: roll back (ARCHITECTURE). */
+/** A restart in switch or probation means the candidate may be what crashed us: roll back (docs/architecture.md, "The assembly A/B machine"). */
 function onResume(state: UpdateState): UpdateState {
   switch (state.phase) {
     case 'switch':

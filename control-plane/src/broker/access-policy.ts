@@ -8,7 +8,7 @@ const ALLOWED: Decision = { allowed: true };
 /**
  * What an authenticated device (MQTT client id = device id) may publish. Retained messages
  * are refused: the database is the source of truth, and aedes scans every retained message
- * on each SUBSCRIBE (FINDINGS.md), so a fleet's worth would slow every reconnect.
+ * on each SUBSCRIBE (docs/architecture.md, "Measured facts"), so a fleet's worth would slow every reconnect.
  */
 export function publishDecision(deviceId: string, topic: string, retain: boolean, payloadBytes: number): Decision {
   if (!deviceMayPublish(deviceId, topic)) return { allowed: false, code: 'acl', reason: `may not publish to ${topic}` };
@@ -20,7 +20,7 @@ export function publishDecision(deviceId: string, topic: string, retain: boolean
 }
 
 /**
- * Protocol v1 uses QoS 0 and 1 only (ARCHITECTURE.md). A QoS 2 publish is refused before aedes
+ * Protocol v1 uses QoS 0 and 1 only (docs/architecture.md). A QoS 2 publish is refused before aedes
  * stores it: aedes keeps every QoS 2 message it received until the client's PUBREL, per client id
  * and across `clean: false` reconnects (MQTT 3.1.1 section 4.3.3), so a device that never sends PUBREL could
  * otherwise make the broker hold up to 65,535 payloads per reconnect cycle.

@@ -15,7 +15,7 @@ export class AedesDesiredPublisher implements DesiredPublisher {
       topic: deviceTopic(deviceId, 'desired'),
       payload: Buffer.from(encodePayload('desired', desired)),
       qos: 1 as const,
-      // Never retained: a device asks for its desired state after connecting (ARCHITECTURE.md).
+      // Never retained: a device asks for its desired state after connecting (docs/architecture.md).
       retain: false,
       dup: false,
     };

@@ -28,7 +28,7 @@ export class BrokerTransportModule {
           provide: AEDES,
           inject: [DEVICE_LIMITS, LimitStats],
           useFactory: async (limits: DeviceLimits, stats: LimitStats) => {
-            // A slow or stuck subscriber must not stall delivery to everyone else (FINDINGS.md).
+            // A slow or stuck subscriber must not stall delivery to everyone else (docs/architecture.md, "Measured facts").
             const broker = await Aedes.createBroker({ drainTimeout: 10_000 });
             // aedes' types leave out its `persistence` field.
             const queues = (broker as unknown as { persistence: OutgoingQueues }).persistence;

@@ -109,7 +109,7 @@ export const ComponentStatus = z.object({
 });
 export type ComponentStatus = z.infer<typeof ComponentStatus>;
 
-/** The assembly A/B update's phases (ARCHITECTURE.md, "The assembly A/B update"). */
+/** The assembly A/B update's phases (docs/architecture.md, "The assembly A/B machine"). */
 export const UPDATE_PHASES = ['idle', 'verify', 'fetch', 'switch', 'probation', 'commit', 'rollback'] as const;
 export type UpdatePhase = (typeof UPDATE_PHASES)[number];
 

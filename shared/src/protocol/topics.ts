@@ -1,5 +1,5 @@
 /**
- * MQTT topics of protocol v1 (ARCHITECTURE.md, "The MQTT protocol, v1").
+ * MQTT topics of protocol v1 (docs/architecture.md, "The MQTT protocol, v1").
  * A device `{d}` publishes only under `flotilla/v1/d/{d}/` and subscribes only to its
  * own `desired` and `cmd`; the broker enforces that with `deviceMayPublish/Subscribe`.
  */
