@@ -170,8 +170,15 @@ afterAll(async () => {
 });
 
 describe('a qemu-arm64-virt board built by flotilla image build', () => {
-  it('boots slot A, and its agent registers with the host control plane and reports an aarch64 inventory', async () => {
+  it('boots slot A, its unit starts the agent through the launcher, and the agent registers with the host control plane and reports an aarch64 inventory', async () => {
     await guest!.waitForLine(/FLOTILLA-BOOT slot=A version=1\.0\.0 arch=aarch64 trial=no/, 120_000).catch(failWithConsole);
+    // The image's unit command: the launcher (agent self-update) starts the image's agent.
+    await guest!
+      .waitForLine(
+        /FLOTILLA-AGENT-START \/usr\/bin\/node --max-semi-space-size=1 \/opt\/flotilla\/launcher\.js \/opt\/flotilla\/agent\.js\r?$/m,
+        60_000,
+      )
+      .catch(failWithConsole);
     const registered = await waitFor(
       'the guest agent to register, connect and send its inventory',
       async () => {

@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, open, readdir, readFile, rename, rm, symlink, wr
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { renderAutoboot, slotCmdline, type BoardSpec, type ProvisioningFile } from '@flotilla/shared';
-import { bundleAgent } from './agent-bundle';
+import { bundleAgentWithLauncher, type AgentBundles } from '../packaging/agent-unit';
 import { fstabWithoutBaseMounts, takeBootFiles } from './base-rootfs';
 import { loadBoardSpec } from './board-specs';
 import { DebianArm64 } from './debian-arm64';
@@ -14,6 +14,7 @@ import { silentProgress, type Progress } from './progress';
 import { renderProvisioning } from './provisioning-source';
 import {
   AGENT_PATH,
+  LAUNCHER_PATH,
   BOARD_SPEC_PATH,
   BOOT_MOUNT,
   OS_RELEASE_PATH,
@@ -98,8 +99,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
       input: sfdiskScript(layout, { diskId: ids.diskId.replace(/-/g, ''), partUuid: (n) => ids.uuid(`part${n}`) }),
     });
 
-    progress.stage('agent bundle (esbuild)');
-    const agent = await bundleAgent(options.agentEntry);
+    progress.stage('agent and launcher bundles (esbuild)');
+    const agent = await bundleAgentWithLauncher(options.agentEntry);
 
     const rootA = join(work, 'rootA');
     const runtimePackages = await populateRoot(rootA, {
@@ -174,8 +175,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
 
 export interface RootContents {
   spec: BoardSpec;
-  /** The bundled agent (bundleAgent). */
-  agent: Buffer;
+  /** The bundled agent and the launcher that starts it (bundleAgentWithLauncher). */
+  agent: AgentBundles;
   rootfsTar?: string;
   nodeRuntime?: NodeRuntime;
   osVersion: string;
@@ -210,13 +211,14 @@ export async function populateRoot(root: string, contents: RootContents): Promis
   return runtimePackages;
 }
 
-async function addFlotillaFiles(root: string, spec: BoardSpec, agent: Buffer, version: string, fleet?: string): Promise<void> {
+async function addFlotillaFiles(root: string, spec: BoardSpec, agent: AgentBundles, version: string, fleet?: string): Promise<void> {
   const put = async (path: string, content: string | Buffer, mode = 0o644) => {
     await mkdir(dirname(join(root, path)), { recursive: true });
     await writeFile(join(root, path), content);
     await chmod(join(root, path), mode);
   };
-  await put(AGENT_PATH, agent, 0o755);
+  await put(AGENT_PATH, agent.agent, 0o755);
+  await put(LAUNCHER_PATH, agent.launcher, 0o755);
   await put(OS_RELEASE_PATH, osRelease(spec, version) + (fleet ? `FLOTILLA_FLEET=${fleet}\n` : ''));
   // The agent reads its board's slot layout and boot backend from here for OS updates.
   await put(BOARD_SPEC_PATH, JSON.stringify(spec, null, 2) + '\n');

@@ -4,7 +4,7 @@ import { mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OsImageSpec } from '@flotilla/shared';
-import { bundleAgent } from './agent-bundle';
+import { bundleAgentWithLauncher } from '../packaging/agent-unit';
 import { loadBoardSpec } from './board-specs';
 import { DEFAULT_EPOCH, populateRoot, type NodeRuntime } from './build-image';
 import { ImageToolError } from './errors';
@@ -56,8 +56,8 @@ export async function buildOsImage(options: BuildOsImageOptions): Promise<BuiltO
   const work = await mkdtemp(join(tmpdir(), 'flotilla-os-image-'));
   const partial = `${options.output}.partial`;
   try {
-    progress.stage('agent bundle (esbuild)');
-    const agent = await bundleAgent(options.agentEntry);
+    progress.stage('agent and launcher bundles (esbuild)');
+    const agent = await bundleAgentWithLauncher(options.agentEntry);
     const root = join(work, 'root');
     await populateRoot(root, {
       spec,

@@ -2,22 +2,22 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProvisioningFile } from '@flotilla/shared';
-import { bundleAgent } from './agent-bundle';
 import { DEFAULT_EPOCH } from './build-image';
 import { writeFatFiles } from './fat';
 import { findBootPartition, findRootPartition, readPartitionTable } from './partition-table';
 import { silentProgress, type Progress } from './progress';
 import { renderProvisioning } from './provisioning-source';
-import { AGENT_PATH, PROVISIONING_PATH_ON_BOOT, systemdUnit } from './root-files';
+import { AGENT_PATH, LAUNCHER_PATH, PROVISIONING_PATH_ON_BOOT, systemdUnit } from './root-files';
 import { runTool } from './tools';
 import { ImageToolError } from './errors';
 import { AGENT_DEB_DROP_PATH, agentPackageInstallUnit } from './root-files';
 import { DEB_PROVISIONING_PATH } from '../packaging/agent-deb-files';
+import { bundleAgentWithLauncher, type AgentBundles } from '../packaging/agent-unit';
 
 export interface ConfigureImageOptions {
   image: string;
   provisioning: ProvisioningFile;
-  /** Also put the bundled agent and its systemd unit into the root partition (which must have a Node runtime). */
+  /** Also put the bundled agent, its launcher and its systemd unit into the root partition (which must have a Node runtime). */
   withAgent?: boolean;
   /**
    * A flotilla-agent .deb (npm run package) to drop into the root partition with the
@@ -58,7 +58,7 @@ export async function configureImage(options: ConfigureImageOptions): Promise<vo
   progress.stage(options.withAgent || options.debPath ? 'agent into the root partition' : 'agent: not requested');
   if (options.withAgent) {
     const root = findRootPartition(partitions, options.image);
-    await installAgentWithDebugfs(options.image, root.offset, await bundleAgent(options.agentEntry));
+    await installAgentWithDebugfs(options.image, root.offset, await bundleAgentWithLauncher(options.agentEntry));
   } else if (options.debPath) {
     const root = findRootPartition(partitions, options.image);
     await dropAgentPackage(options.image, root.offset, options.debPath, renderProvisioning(options.provisioning));
@@ -66,10 +66,11 @@ export async function configureImage(options: ConfigureImageOptions): Promise<vo
   progress.done(`${options.image} provisioned for ${options.provisioning.apiUrl}`);
 }
 
-async function installAgentWithDebugfs(image: string, offset: number, agent: Buffer): Promise<void> {
+async function installAgentWithDebugfs(image: string, offset: number, agent: AgentBundles): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'flotilla-configure-'));
   try {
-    await writeFile(join(work, 'agent.js'), agent);
+    await writeFile(join(work, 'agent.js'), agent.agent);
+    await writeFile(join(work, 'launcher.js'), agent.launcher);
     await writeFile(join(work, 'unit'), systemdUnit());
     const unit = '/etc/systemd/system/flotilla-agent.service';
     // debugfs: mkdir fails harmlessly when the directory exists; rm before write replaces a file.
@@ -82,6 +83,9 @@ async function installAgentWithDebugfs(image: string, offset: number, agent: Buf
       `rm ${AGENT_PATH}`,
       `write ${join(work, 'agent.js')} ${AGENT_PATH}`,
       `sif ${AGENT_PATH} mode 0100755`,
+      `rm ${LAUNCHER_PATH}`,
+      `write ${join(work, 'launcher.js')} ${LAUNCHER_PATH}`,
+      `sif ${LAUNCHER_PATH} mode 0100755`,
       'mkdir /etc/systemd/system/multi-user.target.wants',
       `rm ${unit}`,
       `write ${join(work, 'unit')} ${unit}`,

@@ -1,4 +1,5 @@
-import { AGENT_NODE_FLAGS, type BoardSpec } from '@flotilla/shared';
+import { type BoardSpec } from '@flotilla/shared';
+import { agentCommand, agentSystemdUnit, type AgentInstall } from '../packaging/agent-unit';
 
 /**
  * The files Flotilla adds to a root file system and a boot partition, as pure text:
@@ -9,32 +10,24 @@ import { AGENT_NODE_FLAGS, type BoardSpec } from '@flotilla/shared';
 export const BOOT_MOUNT = '/boot/firmware';
 export const PROVISIONING_PATH_ON_BOOT = 'flotilla/provisioning.json';
 export const AGENT_PATH = '/opt/flotilla/agent.js';
+/** Starts the agent version installed under the state dir's alts/ (agent self-update), the image's agent until then. */
+export const LAUNCHER_PATH = '/opt/flotilla/launcher.js';
 export const OS_RELEASE_PATH = '/etc/flotilla/os-release';
 export const BOARD_SPEC_PATH = '/etc/flotilla/board.json';
 export const TRIAL_WATCHDOG_PATH = '/opt/flotilla/trial-watchdog.sh';
 /** The agent's state on the data partition, shared by both root slots. */
 export const STATE_DIR = '/data/flotilla';
 
+/** How the image runs its agent: through the launcher, exactly as the flotilla-agent package does. */
+export const IMAGE_AGENT_INSTALL: AgentInstall = {
+  agentPath: AGENT_PATH,
+  launcherPath: LAUNCHER_PATH,
+  provisioningPath: `${BOOT_MOUNT}/${PROVISIONING_PATH_ON_BOOT}`,
+  stateDir: STATE_DIR,
+};
+
 export function systemdUnit(): string {
-  return `[Unit]
-Description=Flotilla agent
-Wants=network-online.target docker.service
-After=network-online.target docker.service
-
-[Service]
-Environment=FLOTILLA_PROVISIONING=${BOOT_MOUNT}/${PROVISIONING_PATH_ON_BOOT}
-Environment=FLOTILLA_STATE_DIR=${STATE_DIR}
-ExecStart=/usr/bin/node ${AGENT_NODE_FLAGS.join(' ')} ${AGENT_PATH}
-Restart=always
-RestartSec=5
-# The agent pings systemd (WATCHDOG=1 through systemd-notify, hence NotifyAccess=all) at
-# half this period; a wedged agent that stops is killed and restarted.
-WatchdogSec=60s
-NotifyAccess=all
-
-[Install]
-WantedBy=multi-user.target
-`;
+  return agentSystemdUnit(IMAGE_AGENT_INSTALL);
 }
 
 /** Where `image configure --deb` drops the agent package for its first-boot install. */
@@ -120,7 +113,7 @@ export FLOTILLA_PROVISIONING=${BOOT_MOUNT}/${PROVISIONING_PATH_ON_BOOT}
 export FLOTILLA_STATE_DIR=${STATE_DIR}
 case "$1" in
   start)
-    ( while true; do /usr/bin/node ${AGENT_NODE_FLAGS.join(' ')} ${AGENT_PATH}; sleep 5; done ) >>/var/log/flotilla-agent.log 2>&1 &
+    ( while true; do ${agentCommand(IMAGE_AGENT_INSTALL)}; sleep 5; done ) >>/var/log/flotilla-agent.log 2>&1 &
     echo $! >/run/flotilla-agent.pid ;;
   stop)
     [ -f /run/flotilla-agent.pid ] && kill "$(cat /run/flotilla-agent.pid)" ;;

@@ -1,4 +1,4 @@
-import { AGENT_NODE_FLAGS } from '@flotilla/shared';
+import { agentSystemdUnit } from './agent-unit';
 
 /**
  * The files of the `flotilla-agent` Debian package, as pure text: for boards that keep
@@ -34,31 +34,16 @@ Description: Flotilla device agent
 `;
 }
 
-/** The unit: the same memory flags and watchdog as in Flotilla's own images. */
+/** The unit: the same launcher, memory flags and watchdog as in Flotilla's own images. */
 export function debSystemdUnit(): string {
-  return `[Unit]
-Description=Flotilla agent
-Documentation=man:flotilla-agent(1)
-Wants=network-online.target docker.service
-After=network-online.target docker.service
-ConditionPathExists=${DEB_PROVISIONING_PATH}
-
-[Service]
-Environment=FLOTILLA_PROVISIONING=${DEB_PROVISIONING_PATH}
-Environment=FLOTILLA_STATE_DIR=${DEB_STATE_DIR}
-EnvironmentFile=-${DEB_ENV_PATH}
-ExecStart=/usr/bin/node ${AGENT_NODE_FLAGS.join(' ')} ${DEB_LAUNCHER_PATH} ${DEB_AGENT_PATH}
-# SIGTERM to the launcher only, which hands it on to the agent once (a second would cut its clean stop short).
-KillMode=mixed
-Restart=always
-RestartSec=5
-# The agent pings systemd (WATCHDOG=1 through systemd-notify) at half this period.
-WatchdogSec=60s
-NotifyAccess=all
-
-[Install]
-WantedBy=multi-user.target
-`;
+  return agentSystemdUnit({
+    agentPath: DEB_AGENT_PATH,
+    launcherPath: DEB_LAUNCHER_PATH,
+    provisioningPath: DEB_PROVISIONING_PATH,
+    stateDir: DEB_STATE_DIR,
+    unitExtras: ['Documentation=man:flotilla-agent(1)', `ConditionPathExists=${DEB_PROVISIONING_PATH}`],
+    envFile: DEB_ENV_PATH,
+  });
 }
 
 export function envFile(): string {

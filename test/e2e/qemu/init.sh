@@ -77,14 +77,17 @@ trap 'reboot_now requested' TERM
 
 (
   while true; do
-    if [ -x /root/usr/bin/node ] && [ -f /root/opt/flotilla/agent.js ]; then
+    # The command the image's systemd unit runs (node, the launcher, the agent): this init stands in for systemd.
+    start=$(sed -n 's/^ExecStart=//p' /root/etc/systemd/system/flotilla-agent.service 2>/dev/null)
+    if [ -x /root/usr/bin/node ] && [ -f /root/opt/flotilla/agent.js ] && [ -n "$start" ]; then
+      echo "FLOTILLA-AGENT-START $start"
       chroot /root /run/flotilla-init/bin/busybox env -i PATH=/run/flotilla-init/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
         FLOTILLA_PROVISIONING=/boot/firmware/flotilla/provisioning.json FLOTILLA_STATE_DIR=/data/flotilla \
         FLOTILLA_STATUS_DIR=/run/flotilla FLOTILLA_REPORT_INTERVAL_MS=2000 FLOTILLA_OS_TRIAL_TIMEOUT_MS=60000 \
-        /usr/bin/node --max-semi-space-size=1 /opt/flotilla/agent.js 2>&1 | sed 's/^/AGENT /'
+        $start 2>&1 | sed 's/^/AGENT /'
       echo "FLOTILLA-AGENT-EXITED"
     else
-      echo "FLOTILLA-AGENT-MISSING the root of slot $slot has no node or agent"
+      echo "FLOTILLA-AGENT-MISSING the root of slot $slot has no node, agent or agent unit"
     fi
     sleep 3
   done

@@ -95,7 +95,15 @@ describe('flotilla image build', () => {
     expect(agent.toString('utf8', 0, 19)).toBe('#!/usr/bin/env node');
     expect(agent.length).toBeGreaterThan(100_000);
     const unit = (await readExt4File(image, rootA.offset, '/etc/systemd/system/flotilla-agent.service')).toString();
-    expect(unit).toContain('ExecStart=/usr/bin/node --max-semi-space-size=1 /opt/flotilla/agent.js');
+    // The launcher beside the agent starts it (and an agent version it installs under alts/: agent self-update).
+    const launcher = await readExt4File(image, rootA.offset, '/opt/flotilla/launcher.js');
+    expect(launcher.toString('utf8', 0, 19)).toBe('#!/usr/bin/env node');
+    expect(launcher.toString()).toContain('launcher.js BASE_AGENT_JS');
+    expect(unit).toMatch(
+      /^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 .*\/opt\/flotilla\/launcher\.js \/opt\/flotilla\/agent\.js$/m,
+    );
+    expect(unit).toMatch(/^KillMode=mixed$/m);
+    expect(unit).toMatch(/^Environment=FLOTILLA_STATE_DIR=\/data\/flotilla$/m);
     // Supervised: systemd restarts an agent that stops pinging, and PID 1 pets the board's watchdog.
     expect(unit).toMatch(/^WatchdogSec=60s$/m);
     expect(unit).toMatch(/^NotifyAccess=all$/m);

@@ -51,14 +51,17 @@ describe('flotilla image configure', () => {
     await runTool('mdir', ['-i', `${image}@@${8192 * 512}`, '::/overlays']);
   });
 
-  it('optionally installs the agent and its systemd unit into the root partition', async () => {
+  it('optionally installs the agent, its launcher and its systemd unit into the root partition', async () => {
     if (!existsSync(AGENT_ENTRY)) throw new Error(`${AGENT_ENTRY} is missing: run npm run build first`);
     const image = join(dir, 'raspios-agent.img');
     await stockImage(image);
     await configureImage({ image, provisioning: testProvisioning(), withAgent: true });
     const root = 139264 * 512;
     expect((await readExt4File(image, root, '/opt/flotilla/agent.js')).toString('utf8', 0, 19)).toBe('#!/usr/bin/env node');
-    expect((await readExt4File(image, root, '/etc/systemd/system/flotilla-agent.service')).toString()).toContain('[Service]');
+    expect((await readExt4File(image, root, '/opt/flotilla/launcher.js')).toString()).toContain('launcher.js BASE_AGENT_JS');
+    const unit = (await readExt4File(image, root, '/etc/systemd/system/flotilla-agent.service')).toString();
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node .*\/opt\/flotilla\/launcher\.js \/opt\/flotilla\/agent\.js$/m);
+    expect(unit).toMatch(/^KillMode=mixed$/m);
     const link = await runTool('debugfs', [
       '-R',
       'stat /etc/systemd/system/multi-user.target.wants/flotilla-agent.service',

@@ -1,0 +1,20 @@
+import { debSystemdUnit } from '../packaging/agent-deb-files';
+import { initScript, systemdUnit } from './root-files';
+
+describe('the agent service in an image', () => {
+  it('starts the agent through the launcher beside it, with the package unit shape', () => {
+    const unit = systemdUnit();
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 \/opt\/flotilla\/launcher\.js \/opt\/flotilla\/agent\.js$/m);
+    expect(unit).toMatch(/^Environment=FLOTILLA_STATE_DIR=\/data\/flotilla$/m);
+    // The [Service] lines past the paths are the package's: one shape for every installed agent.
+    const serviceTail = (u: string) => u.slice(u.indexOf('ExecStart='));
+    const imageTail = serviceTail(unit).replace(/\/opt\/flotilla\//g, '');
+    expect(imageTail).toBe(serviceTail(debSystemdUnit()).replace(/\/usr\/lib\/flotilla-agent\//g, ''));
+    for (const line of ['KillMode=mixed', 'WatchdogSec=60s', 'NotifyAccess=all', 'Restart=always'])
+      expect(unit).toMatch(new RegExp(`^${line}$`, 'm'));
+  });
+
+  it('runs the launcher from the init script too (systems without systemd)', () => {
+    expect(initScript()).toContain('/usr/bin/node --max-semi-space-size=1 /opt/flotilla/launcher.js /opt/flotilla/agent.js;');
+  });
+});
