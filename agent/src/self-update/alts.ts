@@ -21,6 +21,8 @@ export interface AltsPaths {
   broken: string;
   trial: string;
   failure: string;
+  /** The shipped agent's sha256 when a self-installed version first replaced it. */
+  shipped: string;
 }
 
 export function altsPaths(dir: string): AltsPaths {
@@ -32,6 +34,7 @@ export function altsPaths(dir: string): AltsPaths {
     broken: join(dir, 'broken'),
     trial: join(dir, 'trial.json'),
     failure: join(dir, 'failure.json'),
+    shipped: join(dir, 'shipped.json'),
   };
 }
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +18,9 @@ function install(name: string, exitCode: number): void {
   writeFileSync(join(alts, name, 'meta.json'), JSON.stringify({ version: name, sha256: name.repeat(16).slice(0, 64) }));
 }
 
-function launch(): Promise<{ code: number; stdout: string }> {
+function launch(shipped = 'base'): Promise<{ code: number; stdout: string }> {
   const base = join(state, 'base.js');
-  writeFileSync(base, `console.log('ran base'); process.exit(3);`);
+  writeFileSync(base, `console.log('ran ${shipped}'); process.exit(3);`);
   return new Promise((resolve) =>
     execFile(process.execPath, [LAUNCHER, base], { env: { ...process.env, FLOTILLA_STATE_DIR: state }, timeout: 20_000 }, (err, stdout) =>
       resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout }),
@@ -73,5 +74,26 @@ describe('agent launcher', () => {
     expect((JSON.parse(readFileSync(join(alts, 'failure.json'), 'utf8')) as FailureRecord).reason).toMatch(
       /^it crashed at start: exited with code 1 after/,
     );
+  });
+
+  it('an OS or package update that ships another agent replaces the self-installed version; the same one keeps it', async () => {
+    install('v2', 0);
+    symlinkSync('v2', join(alts, 'current'));
+    const shipped = (content: string) => createHash('sha256').update(`console.log('ran ${content}'); process.exit(3);`).digest('hex');
+    writeFileSync(join(alts, 'shipped.json'), JSON.stringify({ sha256: shipped('base') }));
+    expect(await launch()).toEqual({ code: 0, stdout: 'ran v2\n' });
+
+    expect(await launch('base of the next OS')).toEqual({ code: 3, stdout: 'ran base of the next OS\n' });
+    expect(existsSync(join(alts, 'current'))).toBe(false);
+    expect(existsSync(join(alts, 'failure.json'))).toBe(false);
+  });
+
+  it('records the shipped agent when a first self-installed version replaces it', async () => {
+    install('v2', 0);
+    symlinkSync('v2', join(alts, 'new'));
+    await launch();
+    expect(JSON.parse(readFileSync(join(alts, 'shipped.json'), 'utf8'))).toEqual({
+      sha256: createHash('sha256').update(`console.log('ran base'); process.exit(3);`).digest('hex'),
+    });
   });
 });

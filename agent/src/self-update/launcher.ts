@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AGENT_FILE, ALTS_ENV, altsPaths, META_FILE, type AgentMeta, type FailureRecord, type TrialRecord } from './alts';
@@ -78,8 +79,35 @@ function takeTrial(): TrialRecord | undefined {
   }
 }
 
+/** The agent the OS or the package ships, by content: it changes with an OS update or an `apt upgrade`. */
+function shippedHash(): string {
+  return createHash('sha256').update(readFileSync(base!)).digest('hex');
+}
+
+/**
+ * A self-installed version stands in for the shipped agent it replaced, not for a newer one that
+ * an OS update or a package upgrade brought since: then the shipped agent wins and `alts/` is
+ * cleared, or a board would run its old self-update for ever (alts/ lives on the data partition
+ * both OS slots share).
+ */
+function dropIfShippedChanged(): void {
+  if (!target(paths.current)) return;
+  let recorded: string | undefined;
+  try {
+    recorded = (JSON.parse(readFileSync(paths.shipped, 'utf8')) as { sha256?: string }).sha256;
+  } catch {
+    return;
+  }
+  if (recorded === shippedHash()) return;
+  log('the shipped agent changed since the installed version replaced it; running the shipped one', { installed: target(paths.current) });
+  point(paths.current, undefined);
+  point(paths.old, undefined);
+  rmSync(paths.shipped, { force: true });
+}
+
 function switchToNew(): void {
   const next = target(paths.next)!;
+  if (!target(paths.current)) writeFileSync(paths.shipped, JSON.stringify({ sha256: shippedHash() }));
   point(paths.old, target(paths.current));
   point(paths.current, next);
   point(paths.next, undefined);
@@ -100,6 +128,7 @@ function fallBack(trial: TrialRecord, reason: string): void {
 function run(): void {
   mkdirSync(paths.dir, { recursive: true });
   if (existsSync(paths.next)) switchToNew();
+  else dropIfShippedChanged();
   const installed = target(paths.current);
   const entry = installed ? join(paths.dir, installed, AGENT_FILE) : base;
   const trialPending = existsSync(paths.trial);
