@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { startControlPlane, type RunningControlPlane } from './bootstrap';
 import { loadConfig, type ControlPlaneConfig } from './config';
+import { demoSimulation } from './sim/demo';
 import { runSimulation, type Simulation } from './sim/simulation';
 
 /** Grace period for an orderly stop before the process exits anyway. */
@@ -47,7 +48,7 @@ async function startDemo(cp: RunningControlPlane): Promise<Simulation | undefine
   const devices = Number(process.env.FLOTILLA_DEMO_DEVICES ?? (process.argv.includes('--demo') ? 200 : 0));
   if (!Number.isInteger(devices) || devices <= 0) return undefined;
   const log = (line: string): void => console.log(`[demo] ${line}`);
-  return runSimulation({ apiUrl: cp.httpUrl, apiKey: cp.apiKey, mqttUrl: cp.mqttUrl, devices, failureRate: 0.05, namePrefix: 'demo', log });
+  return runSimulation(demoSimulation({ apiUrl: cp.httpUrl, apiKey: cp.apiKey, mqttUrl: cp.mqttUrl }, devices, log));
 }
 
 function printBanner(cp: RunningControlPlane, config: ControlPlaneConfig, seconds: number): void {

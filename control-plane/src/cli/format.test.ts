@@ -45,6 +45,27 @@ describe('cli format', () => {
     expect(rolloutLine(r)).toBe('running phase 2/2 2/4 ok');
   });
 
+  it('shows the failures an operator accepted, who accepted them and when', () => {
+    const now = Date.parse('2026-12-04T12:00:00Z');
+    jest.useFakeTimers({ now });
+    const c = { devices: 4, pending: 0, updating: 0, succeeded: 2, failed: 2, accepted: 2 };
+    const lines = rolloutLines({
+      name: 'r2',
+      status: 'completed',
+      statusReason: null,
+      currentPhase: 0,
+      totals: c,
+      phases: [{ index: 0, name: 'all', progress: c }],
+      acceptances: [{ acceptedBy: 'key-1', acceptedAt: '2026-12-04T11:58:00Z', count: 2, deviceIds: ['d1', 'd2'] }],
+    });
+    jest.useRealTimers();
+    expect(lines.slice(1)).toEqual([
+      `  ${'1. all'.padEnd(18)} ${progressBar(c)} 2/4 ok, 2 failed (2 accepted)`,
+      `  ${'total'.padEnd(18)} ${progressBar(c)} 2/4 ok, 2 failed (2 accepted)`,
+      '  accepted 2 failure(s) by key-1 2m ago: d1, d2',
+    ]);
+  });
+
   it('prints only the new tail of a polled log window', () => {
     expect(newLogLines([], ['a', 'b'])).toEqual(['a', 'b']);
     expect(newLogLines(['a', 'b', 'c'], ['b', 'c', 'd', 'e'])).toEqual(['d', 'e']);

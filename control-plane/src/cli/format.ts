@@ -30,16 +30,20 @@ export interface RolloutLike {
   status: string;
   statusReason: string | null;
   currentPhase: number;
-  totals: { devices: number; pending: number; updating: number; succeeded: number; failed: number };
+  totals: Counts;
   phases: {
     index: number;
     name: string;
-    progress: { devices: number; pending: number; updating: number; succeeded: number; failed: number };
+    progress: Counts;
   }[];
+  /** Absent from servers older than explicit acceptance. */
+  acceptances?: { acceptedBy: string; acceptedAt: string; count: number; deviceIds: string[] }[];
 }
 
-const counts = (c: RolloutLike['totals']) =>
-  `${c.succeeded}/${c.devices} ok${c.failed ? `, ${c.failed} failed` : ''}${c.updating ? `, ${c.updating} updating` : ''}`;
+type Counts = { devices: number; pending: number; updating: number; succeeded: number; failed: number; accepted?: number };
+
+const counts = (c: Counts) =>
+  `${c.succeeded}/${c.devices} ok${c.failed ? `, ${c.failed} failed` : ''}${c.accepted ? ` (${c.accepted} accepted)` : ''}${c.updating ? `, ${c.updating} updating` : ''}`;
 
 /** The lines `rollouts watch` draws (and redraws in place on a terminal). */
 export function rolloutLines(r: RolloutLike): string[] {
@@ -49,6 +53,10 @@ export function rolloutLines(r: RolloutLike): string[] {
     lines.push(`${mark} ${`${p.index + 1}. ${p.name}`.padEnd(18)} ${progressBar(p.progress)} ${counts(p.progress)}`);
   }
   lines.push(`  ${'total'.padEnd(18)} ${progressBar(r.totals)} ${counts(r.totals)}`);
+  for (const a of r.acceptances ?? []) {
+    const shown = a.deviceIds.join(', ') + (a.count > a.deviceIds.length ? `, … (${a.count - a.deviceIds.length} more)` : '');
+    lines.push(`  accepted ${a.count} failure(s) by ${a.acceptedBy} ${ago(a.acceptedAt)}: ${shown}`);
+  }
   return lines;
 }
 

@@ -16,6 +16,7 @@ import { ReleaseDowngrades1764510000000 } from './migrations/1764510000000-relea
 import { RegistryAccess1764520000000 } from './migrations/1764520000000-registry-access';
 import { FleetHostPolicies1764550000000 } from './migrations/1764550000000-fleet-host-policies';
 import { DeviceEventPruning1764540000000 } from './migrations/1764540000000-device-event-pruning';
+import { AcceptedFailures1764570000000 } from './migrations/1764570000000-accepted-failures';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -33,6 +34,7 @@ export const MIGRATIONS = [
   RegistryAccess1764520000000,
   DeviceEventPruning1764540000000,
   FleetHostPolicies1764550000000,
+  AcceptedFailures1764570000000,
 ];
 
 @Module({})

@@ -14,6 +14,8 @@ function pending(deviceId: string): RolloutDevice {
     previousReleaseId: null,
     reason: null,
     joined: false,
+    acceptedBy: null,
+    acceptedAt: null,
   };
 }
 
@@ -26,7 +28,6 @@ function rollout(devices: RolloutDevice[]): RolloutState {
     advance: 'auto',
     currentPhase: 0,
     deviceTimeoutMs: 60_000,
-    acceptedFailures: 0,
     phases: [{ name: 'all', successThreshold: 100, failureThreshold: 50, onFailure: 'pause' }],
     devices,
   };

@@ -29,6 +29,8 @@ export function applyAction(state: RolloutState, action: RolloutAction, now: num
             previousReleaseId: null,
             reason: null,
             joined: true,
+            acceptedBy: null,
+            acceptedAt: null,
           },
         ],
       };

@@ -22,6 +22,8 @@ function device(id: string, phaseIndex: number, over: Partial<RolloutDevice> = {
     previousReleaseId: null,
     reason: null,
     joined: false,
+    acceptedBy: null,
+    acceptedAt: null,
     ...over,
   };
 }
@@ -39,7 +41,6 @@ function rollout(phases: RolloutPhase[], devices: RolloutDevice[], over: Partial
     advance: 'auto',
     currentPhase: 0,
     deviceTimeoutMs: 60_000,
-    acceptedFailures: 0,
     phases,
     devices,
     ...over,
@@ -255,12 +256,9 @@ describe('decide: thresholds', () => {
   it('after a resume the failures already seen are accepted, new ones pause again', () => {
     const s = rollout(
       [phase({ name: 'canary' }), phase()],
-      [device('c', 0, { state: 'failed', reason: 'x' }), device('z', 1), device('y', 1)],
-      {
-        acceptedFailures: 1,
-      },
+      [device('c', 0, { state: 'failed', reason: 'x', acceptedBy: 'key-1', acceptedAt: NOW - 10 }), device('z', 1), device('y', 1)],
     );
-    // The canary failed, the operator resumed and advanced: the rest proceeds.
+    // The canary failed, the operator accepted it and advanced: the rest proceeds.
     const advanced = { ...s, currentPhase: 1 };
     expect(decide(advanced, reportsOf(report('c'), report('z'), report('y')), NOW)).toEqual([
       { kind: 'assign', deviceId: 'z', previousReleaseId: OLD },
@@ -268,7 +266,56 @@ describe('decide: thresholds', () => {
     ]);
     const after = applyActions(advanced, decide(advanced, reportsOf(report('c'), report('z'), report('y')), NOW), NOW);
     const withRevs = { ...after, devices: after.devices.map((d) => (d.state === 'updating' ? { ...d, assignedRev: 2 } : d)) };
-    expect(decide(withRevs, reportsOf(report('c'), rolledBack('z'), inFlight('y')), NOW).at(-1)).toMatchObject({ kind: 'pause' });
+    expect(decide(withRevs, reportsOf(report('c'), rolledBack('z'), inFlight('y')), NOW).at(-1)).toEqual({
+      kind: 'pause',
+      reason: expect.stringMatching(/^phase "p": 1 of 2 devices failed, more than the 0 tolerated; z: /),
+    });
+  });
+
+  it('accepted failures leave the success threshold: a resumed phase finishes and the rollout completes', () => {
+    // The README's story: a phase paused on its failures, the operator resumed, the rest committed.
+    const accepted = { acceptedBy: 'key-1', acceptedAt: NOW - 10 };
+    const s = rollout(
+      [phase({ name: 'canary' }), phase({ name: 'half' }), phase({ name: 'rest' })],
+      [
+        device('c', 0, { state: 'succeeded' }),
+        device('f1', 1, { state: 'failed', reason: 'x', ...accepted }),
+        device('f2', 1, { state: 'failed', reason: 'x', ...accepted }),
+        updating('h', 1),
+        device('r', 2),
+      ],
+      { currentPhase: 1 },
+    );
+    const reports = reportsOf(report('c'), report('f1'), report('f2'), committed('h'), report('r'));
+    const first = decide(s, reports, NOW);
+    expect(first).toEqual([
+      { kind: 'succeed', deviceId: 'h', reason: null },
+      { kind: 'advance', toPhase: 2 },
+      { kind: 'assign', deviceId: 'r', previousReleaseId: OLD },
+    ]);
+    const last = applyActions(s, first, NOW, new Map([['r', 2]]));
+    expect(decide(last, reportsOf(report('c'), report('f1'), report('f2'), committed('h'), committed('r')), NOW)).toEqual([
+      { kind: 'succeed', deviceId: 'r', reason: null },
+      { kind: 'complete' },
+    ]);
+  });
+
+  it('a failure not accepted keeps counting against the success threshold', () => {
+    const s = rollout(
+      [phase({ name: 'half', failureThreshold: 50 })],
+      [
+        device('f1', 0, { state: 'failed', reason: 'x' }),
+        device('f2', 0, { state: 'failed', reason: 'y', acceptedBy: 'k', acceptedAt: 1 }),
+        updating('h', 0),
+      ],
+    );
+    expect(decide(s, reportsOf(report('f1'), report('f2'), committed('h')), NOW)).toEqual([
+      { kind: 'succeed', deviceId: 'h', reason: null },
+      {
+        kind: 'pause',
+        reason: 'phase "half" finished with 1 of 2 succeeded (1 accepted failure(s) not counted), below its success threshold of 100 %',
+      },
+    ]);
   });
 });
 

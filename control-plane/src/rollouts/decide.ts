@@ -54,13 +54,16 @@ export function decide(state: RolloutState, reports: ReadonlyMap<string, DeviceR
     }
     const phase = latest().phases[currentPhase]!;
     const counts = countDevices(latest().devices, currentPhase);
-    const metSuccess = counts.succeeded * 100 >= phase.successThreshold * counts.devices;
+    // Accepted failures leave the reckoning: the operator said the phase may go on without them.
+    const judged = counts.devices - counts.accepted;
+    const metSuccess = counts.succeeded * 100 >= phase.successThreshold * judged;
     if (!metSuccess) {
       // Every device settled, failures within tolerance, yet too few successes: nothing more can happen by itself.
       if (counts.pending === 0 && counts.updating === 0) {
+        const accepted = counts.accepted > 0 ? ` (${counts.accepted} accepted failure(s) not counted)` : '';
         act({
           kind: 'pause',
-          reason: `phase "${phase.name}" finished with ${counts.succeeded} of ${counts.devices} succeeded, below its success threshold of ${phase.successThreshold} %`,
+          reason: `phase "${phase.name}" finished with ${counts.succeeded} of ${judged} succeeded${accepted}, below its success threshold of ${phase.successThreshold} %`,
         });
       }
       break;
@@ -123,25 +126,26 @@ interface Breach {
 }
 
 /**
- * The first phase (up to the current one) whose failures exceed what it tolerates, provided
- * there are failures the operator has not yet accepted. Later failures of an earlier phase
- * still count: a device of the canary that rolls back after the rollout advanced is news.
+ * The first phase (up to the current one) whose failures not yet accepted exceed what it
+ * tolerates. Later failures of an earlier phase still count: a device of the canary that rolls
+ * back after the rollout advanced is news. Accepted failures never count again, or the rollout
+ * would pause at once after a resume.
  */
 function failureBreach(s: RolloutState): Breach | undefined {
-  const failedTotal = countDevices(s.devices).failed;
-  if (failedTotal <= s.acceptedFailures) return undefined;
   for (let i = 0; i <= s.currentPhase; i++) {
     const phase = s.phases[i]!;
     const counts = countDevices(s.devices, i);
     const tolerated = Math.floor((phase.failureThreshold * counts.devices) / 100);
-    if (counts.failed > tolerated) {
+    const unaccepted = counts.failed - counts.accepted;
+    if (unaccepted > tolerated) {
       const last = s.devices
-        .filter((d) => d.phase === i && d.state === 'failed')
+        .filter((d) => d.phase === i && d.state === 'failed' && d.acceptedAt === null)
         .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0))[0];
+      const accepted = counts.accepted > 0 ? ` (besides ${counts.accepted} accepted)` : '';
       return {
         onFailure: phase.onFailure,
         reason:
-          `phase "${phase.name}": ${counts.failed} of ${counts.devices} devices failed, more than the ${tolerated} tolerated` +
+          `phase "${phase.name}": ${unaccepted} of ${counts.devices} devices failed${accepted}, more than the ${tolerated} tolerated` +
           (last ? `; ${last.deviceId}: ${last.reason ?? 'failed'}` : ''),
       };
     }

@@ -25,6 +25,13 @@ export interface RolloutDevice {
   previousReleaseId: string | null;
   reason: string | null;
   joined: boolean;
+  /**
+   * Set when an operator accepted this device's failure (by resuming or advancing): the principal
+   * (operator key id) and when. An accepted failure no longer counts against the phase's failure
+   * threshold, and leaves the phase's reckoning of its success threshold.
+   */
+  acceptedBy: string | null;
+  acceptedAt: number | null;
 }
 
 export interface RolloutState {
@@ -35,11 +42,6 @@ export interface RolloutState {
   advance: 'auto' | 'manual';
   currentPhase: number;
   deviceTimeoutMs: number;
-  /**
-   * Failures the operator has seen and accepted by resuming or advancing: the failure
-   * threshold fires again only on failures beyond these, or the rollout would re-pause at once.
-   */
-  acceptedFailures: number;
   phases: RolloutPhase[];
   devices: RolloutDevice[];
 }
@@ -79,14 +81,17 @@ export interface RolloutCountsOf {
   updating: number;
   succeeded: number;
   failed: number;
+  /** Of `failed`, those an operator accepted. */
+  accepted: number;
 }
 
 export function countDevices(devices: readonly RolloutDevice[], phase?: number): RolloutCountsOf {
-  const counts: RolloutCountsOf = { devices: 0, pending: 0, updating: 0, succeeded: 0, failed: 0 };
+  const counts: RolloutCountsOf = { devices: 0, pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0 };
   for (const d of devices) {
     if (phase !== undefined && d.phase !== phase) continue;
     counts.devices++;
     counts[d.state]++;
+    if (d.state === 'failed' && d.acceptedAt !== null) counts.accepted++;
   }
   return counts;
 }

@@ -1,12 +1,13 @@
 import type { RolloutCounts, RolloutDeviceView, RolloutView } from '@flotilla/shared';
-import type { Counts, RolloutRecord } from './rollout.repository';
+import type { Acceptance, Counts, RolloutRecord } from './rollout.repository';
 import type { RolloutDevice } from './rollout-state';
 
-export function toRolloutView(record: RolloutRecord, counts: Map<number, Counts> | undefined): RolloutView {
+/** `acceptances` only where one rollout is shown: a list of rollouts leaves them out (empty). */
+export function toRolloutView(record: RolloutRecord, counts: Map<number, Counts> | undefined, acceptances: Acceptance[] = []): RolloutView {
   const s = record.state;
-  const totals: RolloutCounts = { devices: 0, pending: 0, updating: 0, succeeded: 0, failed: 0 };
+  const totals: RolloutCounts = { devices: 0, pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0 };
   const phases = s.phases.map((p, index) => {
-    const c = counts?.get(index) ?? { pending: 0, updating: 0, succeeded: 0, failed: 0 };
+    const c = counts?.get(index) ?? { pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0 };
     const progress = { devices: c.pending + c.updating + c.succeeded + c.failed, ...c };
     for (const k of Object.keys(totals) as (keyof RolloutCounts)[]) totals[k] += progress[k];
     return {
@@ -30,6 +31,7 @@ export function toRolloutView(record: RolloutRecord, counts: Map<number, Counts>
     selection: record.selection,
     phases,
     totals,
+    acceptances: acceptances.map((a) => ({ ...a, acceptedAt: a.acceptedAt.toISOString() })),
     createdBy: record.createdBy,
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),
@@ -48,5 +50,7 @@ export function toRolloutDeviceView(d: RolloutDevice): RolloutDeviceView {
     finishedAt: iso(d.finishedAt),
     previousReleaseId: d.previousReleaseId,
     joined: d.joined,
+    acceptedBy: d.acceptedBy,
+    acceptedAt: iso(d.acceptedAt),
   };
 }

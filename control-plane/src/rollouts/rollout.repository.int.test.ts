@@ -50,7 +50,6 @@ function state(deviceId: string): RolloutState {
     advance: 'auto',
     currentPhase: 0,
     deviceTimeoutMs: 60_000,
-    acceptedFailures: 0,
     phases: [{ name: 'all', successThreshold: 100, failureThreshold: 0, onFailure: 'pause' }],
     devices: [
       {
@@ -63,6 +62,8 @@ function state(deviceId: string): RolloutState {
         previousReleaseId: null,
         reason: null,
         joined: false,
+        acceptedBy: null,
+        acceptedAt: null,
       },
     ],
   };
@@ -138,6 +139,6 @@ describe('RolloutRepository (PostgreSQL)', () => {
     await repo.transaction((em) => repo.save(em, loaded.state, after));
     const again = (await repo.load(undefined, s.id))!;
     expect(again.state).toEqual(after);
-    expect((await repo.countsByPhase([s.id])).get(s.id)?.get(0)).toEqual({ pending: 0, updating: 0, succeeded: 0, failed: 1 });
+    expect((await repo.countsByPhase([s.id])).get(s.id)?.get(0)).toEqual({ pending: 0, updating: 0, succeeded: 0, failed: 1, accepted: 0 });
   });
 });

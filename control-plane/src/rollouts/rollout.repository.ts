@@ -33,7 +33,15 @@ export interface SelectedDevice {
   arch: string | null;
 }
 
-export type Counts = Record<RolloutDeviceState, number>;
+export type Counts = Record<RolloutDeviceState | 'accepted', number>;
+
+/** One operator's acceptance of failures (a resume or an advance), as the rollout view lists it. */
+export interface Acceptance {
+  acceptedBy: string;
+  acceptedAt: Date;
+  count: number;
+  deviceIds: string[];
+}
 
 interface RawRollout {
   id: string;
@@ -46,7 +54,6 @@ interface RawRollout {
   advance: 'auto' | 'manual';
   current_phase: number;
   device_timeout_ms: number;
-  accepted_failures: number;
   request_digest: string;
   created_by: string;
   created_at: Date;
@@ -63,6 +70,8 @@ interface RawRolloutDevice {
   previous_release_id: string | null;
   reason: string | null;
   joined: boolean;
+  accepted_by: string | null;
+  accepted_at: Date | null;
 }
 
 const ACTIVE = [...ACTIVE_ROLLOUT_STATUSES];
@@ -147,8 +156,8 @@ export class RolloutRepository {
     const s = record.state;
     await em.query(
       `INSERT INTO rollouts (id, name, release_id, selection, phases, status, status_reason, advance, current_phase,
-         device_timeout_ms, accepted_failures, idempotency_key, request_digest, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+         device_timeout_ms, idempotency_key, request_digest, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
       [
         s.id,
         record.name,
@@ -160,7 +169,6 @@ export class RolloutRepository {
         s.advance,
         s.currentPhase,
         s.deviceTimeoutMs,
-        s.acceptedFailures,
         record.idempotencyKey,
         record.requestDigest,
         record.createdBy,
@@ -241,10 +249,12 @@ export class RolloutRepository {
 
   /** Writes what changed between `before` and `after`: the rollout's fields and the devices that moved. */
   async save(em: EntityManager, before: RolloutState, after: RolloutState): Promise<void> {
-    await em.query(
-      `UPDATE rollouts SET status = $2, status_reason = $3, current_phase = $4, accepted_failures = $5, updated_at = now() WHERE id = $1`,
-      [after.id, after.status, after.statusReason, after.currentPhase, after.acceptedFailures],
-    );
+    await em.query(`UPDATE rollouts SET status = $2, status_reason = $3, current_phase = $4, updated_at = now() WHERE id = $1`, [
+      after.id,
+      after.status,
+      after.statusReason,
+      after.currentPhase,
+    ]);
     const old = new Map(before.devices.map((d) => [d.deviceId, d]));
     const changed = after.devices.filter((d) => JSON.stringify(old.get(d.deviceId)) !== JSON.stringify(d));
     await this.upsertDevices(em, after.id, changed);
@@ -259,11 +269,14 @@ export class RolloutRepository {
     if (devices.length === 0) return;
     const ts = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     await em.query(
-      `INSERT INTO rollout_devices (rollout_id, device_id, phase, state, assigned_rev, assigned_at, finished_at, previous_release_id, reason, joined)
-       SELECT $1::uuid, * FROM unnest($2::text[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::uuid[], $9::text[], $10::bool[])
+      `INSERT INTO rollout_devices (rollout_id, device_id, phase, state, assigned_rev, assigned_at, finished_at, previous_release_id, reason, joined,
+         accepted_by, accepted_at)
+       SELECT $1::uuid, * FROM unnest($2::text[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::uuid[], $9::text[],
+         $10::bool[], $11::text[], $12::timestamptz[])
        ON CONFLICT (rollout_id, device_id) DO UPDATE SET phase = excluded.phase, state = excluded.state,
          assigned_rev = excluded.assigned_rev, assigned_at = excluded.assigned_at, finished_at = excluded.finished_at,
-         previous_release_id = excluded.previous_release_id, reason = excluded.reason, joined = excluded.joined`,
+         previous_release_id = excluded.previous_release_id, reason = excluded.reason, joined = excluded.joined,
+         accepted_by = excluded.accepted_by, accepted_at = excluded.accepted_at`,
       [
         rolloutId,
         devices.map((d) => d.deviceId),
@@ -275,6 +288,8 @@ export class RolloutRepository {
         devices.map((d) => d.previousReleaseId),
         devices.map((d) => d.reason),
         devices.map((d) => d.joined),
+        devices.map((d) => d.acceptedBy),
+        devices.map((d) => ts(d.acceptedAt)),
       ],
     );
   }
@@ -297,19 +312,32 @@ export class RolloutRepository {
 
   /** Per rollout, per phase, how many devices are in each state. */
   async countsByPhase(ids: readonly string[]): Promise<Map<string, Map<number, Counts>>> {
-    const rows: { rollout_id: string; phase: number; state: RolloutDeviceState; n: number }[] = await this.db.query(
-      `SELECT rollout_id, phase, state, count(*)::int AS n FROM rollout_devices WHERE rollout_id = ANY($1::uuid[]) GROUP BY 1, 2, 3`,
+    const rows: { rollout_id: string; phase: number; state: RolloutDeviceState; n: number; accepted: number }[] = await this.db.query(
+      `SELECT rollout_id, phase, state, count(*)::int AS n, count(accepted_at)::int AS accepted
+       FROM rollout_devices WHERE rollout_id = ANY($1::uuid[]) GROUP BY 1, 2, 3`,
       [ids],
     );
     const out = new Map<string, Map<number, Counts>>();
     for (const r of rows) {
       const phases = out.get(r.rollout_id) ?? new Map<number, Counts>();
       out.set(r.rollout_id, phases);
-      const counts = phases.get(r.phase) ?? { pending: 0, updating: 0, succeeded: 0, failed: 0 };
+      const counts = phases.get(r.phase) ?? { pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0 };
       phases.set(r.phase, counts);
       counts[r.state] += r.n;
+      counts.accepted += r.accepted;
     }
     return out;
+  }
+
+  /** Who accepted which failures and when, newest first; up to 100 device ids per acceptance. */
+  async acceptances(id: string): Promise<Acceptance[]> {
+    const rows: { accepted_by: string; accepted_at: Date; n: number; device_ids: string[] }[] = await this.db.query(
+      `SELECT accepted_by, accepted_at, count(*)::int AS n, (array_agg(device_id ORDER BY device_id))[1:100] AS device_ids
+       FROM rollout_devices WHERE rollout_id = $1 AND accepted_at IS NOT NULL
+       GROUP BY accepted_by, accepted_at ORDER BY accepted_at DESC LIMIT 50`,
+      [id],
+    );
+    return rows.map((r) => ({ acceptedBy: r.accepted_by, acceptedAt: r.accepted_at, count: r.n, deviceIds: r.device_ids }));
   }
 
   async listDevices(
@@ -342,7 +370,6 @@ function toRecord(r: RawRollout, devices: RolloutDevice[]): RolloutRecord {
       advance: r.advance,
       currentPhase: r.current_phase,
       deviceTimeoutMs: r.device_timeout_ms,
-      acceptedFailures: r.accepted_failures,
       phases: r.phases,
       devices,
     },
@@ -366,5 +393,7 @@ function toDevice(r: RawRolloutDevice): RolloutDevice {
     previousReleaseId: r.previous_release_id,
     reason: r.reason,
     joined: r.joined,
+    acceptedBy: r.accepted_by,
+    acceptedAt: r.accepted_at?.getTime() ?? null,
   };
 }

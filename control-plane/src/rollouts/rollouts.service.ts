@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type {
   CreateRolloutRequest,
   Page,
@@ -23,6 +23,7 @@ import { PhasePlacementError, phaseName, placeDevices } from './place-devices';
 import { RolloutEngine } from './rollout-engine';
 import { toRolloutDeviceView, toRolloutView } from './rollout.mapper';
 import { RolloutRepository, type RolloutRecord } from './rollout.repository';
+import { CLOCK, type Clock } from './rollout-settings';
 import type { RolloutDevice, RolloutState } from './rollout-state';
 import {
   DevicesInActiveRolloutError,
@@ -45,6 +46,7 @@ export class RolloutsService {
     private readonly devices: DevicesService,
     private readonly engine: RolloutEngine,
     private readonly hostPolicy: HostPolicyService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /**
@@ -97,7 +99,6 @@ export class RolloutsService {
       advance: request.advance,
       currentPhase: 0,
       deviceTimeoutMs: request.deviceTimeoutSeconds * 1000,
-      acceptedFailures: 0,
       phases: request.phases.map((p, i) => ({
         name: phaseName(p, i),
         successThreshold: p.successThreshold,
@@ -114,6 +115,8 @@ export class RolloutsService {
         previousReleaseId: null,
         reason: null,
         joined: false,
+        acceptedBy: null,
+        acceptedAt: null,
       })),
     };
     await this.rollouts.transaction((em) =>
@@ -145,8 +148,8 @@ export class RolloutsService {
 
   async get(id: string): Promise<RolloutView> {
     const record = await this.find(id);
-    const counts = await this.rollouts.countsByPhase([id]);
-    return toRolloutView(record, counts.get(id));
+    const [counts, acceptances] = await Promise.all([this.rollouts.countsByPhase([id]), this.rollouts.acceptances(id)]);
+    return toRolloutView(record, counts.get(id), acceptances);
   }
 
   async devicesOf(id: string, filter: { state?: RolloutDeviceState | undefined }, page: PageQuery): Promise<Page<RolloutDeviceView>> {
@@ -169,7 +172,7 @@ export class RolloutsService {
     const retargeted = await this.rollouts.transaction(async (em) => {
       if (!(await this.rollouts.lock(em, id))) throw new RolloutNotFoundError(id);
       const record = (await this.rollouts.load(em, id))!;
-      const outcome = applyOperatorCommand(record.state, command, actor.name);
+      const outcome = applyOperatorCommand(record.state, command, actor, this.clock.now());
       if (!outcome.ok) throw new RolloutTransitionError(id, outcome.reason);
       const rolledBack = command === 'rollback' ? await this.rollBackDevices(em, outcome.state) : { state: outcome.state, assigned: [] };
       await this.rollouts.save(em, record.state, rolledBack.state);

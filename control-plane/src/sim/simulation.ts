@@ -19,6 +19,11 @@ export interface SimulationOptions {
   applySeconds?: number;
   /** Probability that an update fails its probation and is rolled back (with a reason). Default 0. */
   failureRate?: number;
+  /**
+   * Devices (by their number, the N of `<prefix>-N`) whose every update fails its probation,
+   * besides those `failureRate` picks: a demo that fails the same way each time.
+   */
+  failingDevices?: readonly number[];
   /** Probability that an update never finishes (stays in probation). Default 0. */
   hangRate?: number;
   /** Registrations in flight at once (each costs the control plane a password hash). Default 16. */
@@ -155,19 +160,23 @@ export async function connectDevices(
   const hangRate = options.hangRate ?? 0;
   const realistic = options.realistic ?? true;
   const tally = { committed: 0, rolledBack: 0, desiredReceived: 0 };
-  const behavior = (_desired: Desired): UpdateBehavior => {
-    const roll = random();
-    return roll < hangRate ? 'hang' : roll < hangRate + failureRate ? 'rollback' : 'commit';
-  };
+  const failing = new Set(options.failingDevices ?? []);
+  const behaviorOf =
+    (index: number) =>
+    (_desired: Desired): UpdateBehavior => {
+      if (failing.has(index)) return 'rollback';
+      const roll = random();
+      return roll < hangRate ? 'hang' : roll < hangRate + failureRate ? 'rollback' : 'commit';
+    };
   const devices = credentials.map(
-    (c) =>
+    (c, index) =>
       new SimDevice({
         mqttUrl: options.mqttUrl ?? c.mqttUrl,
         deviceId: c.deviceId,
         ...(c.password ? { password: c.password } : {}),
         ...(c.releaseKeys ? { releaseKeys: c.releaseKeys } : {}),
         ...(c.tls ? { tls: c.tls } : {}),
-        behavior,
+        behavior: behaviorOf(index),
         updateMs: (options.applySeconds ?? 5) * 1000,
         reconnectPeriodMs: options.reconnectPeriodMs ?? 2000,
         connectAttempts: 20,

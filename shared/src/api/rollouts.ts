@@ -83,6 +83,8 @@ export const RolloutCounts = z.object({
   updating: z.number().int(),
   succeeded: z.number().int(),
   failed: z.number().int(),
+  /** Of `failed`, those an operator accepted (by resume or advance): the thresholds no longer count them. */
+  accepted: z.number().int(),
 });
 export type RolloutCounts = z.infer<typeof RolloutCounts>;
 
@@ -113,6 +115,14 @@ export const RolloutView = z.object({
   }),
   phases: z.array(RolloutPhaseView),
   totals: RolloutCounts,
+  /**
+   * Who accepted which failures and when, newest first: one entry per resume or advance that
+   * accepted any. `deviceIds` lists up to 100 of them (`count` is all); the rest are in
+   * `GET …/devices?state=failed`, each with its `acceptedBy` and `acceptedAt`.
+   */
+  acceptances: z.array(
+    z.object({ acceptedBy: z.string(), acceptedAt: z.string(), count: z.number().int(), deviceIds: z.array(z.string()) }),
+  ),
   createdBy: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -131,6 +141,9 @@ export const RolloutDeviceView = z.object({
   previousReleaseId: z.string().nullable(),
   /** Joined the selection after the rollout started. */
   joined: z.boolean(),
+  /** For a failure an operator accepted: the principal (operator key id) and when. */
+  acceptedBy: z.string().nullable(),
+  acceptedAt: z.string().nullable(),
 });
 export type RolloutDeviceView = z.infer<typeof RolloutDeviceView>;
 

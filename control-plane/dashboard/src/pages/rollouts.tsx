@@ -7,6 +7,7 @@ import { Link, navigate, useLocation } from '../router';
 import { ProgressBar } from '../ui/charts';
 import { ErrorNote, ago, bytes } from '../ui/bits';
 import { useData } from '../use-data';
+import { RolloutFailures } from './rollout-failures';
 
 export function RolloutProgress({ counts, testId }: { counts: RolloutCounts; testId?: string }) {
   return (
@@ -22,6 +23,7 @@ export function RolloutProgress({ counts, testId }: { counts: RolloutCounts; tes
       />
       <span className="sub">
         {counts.succeeded}/{counts.devices} done{counts.failed ? `, ${counts.failed} failed` : ''}
+        {counts.accepted ? ` (${counts.accepted} accepted)` : ''}
         {counts.updating ? `, ${counts.updating} updating` : ''}
       </span>
     </div>
@@ -361,6 +363,7 @@ export function Rollout({ id }: { id: string }) {
     try {
       await post(`/api/v1/rollouts/${id}/${c}`);
       rollout.reload();
+      failed.reload();
     } catch (e) {
       setError((e as Error).message);
     }
@@ -390,7 +393,11 @@ export function Rollout({ id }: { id: string }) {
         <button onClick={() => command('pause')} disabled={r.status !== 'running' && r.status !== 'waiting'}>
           Pause
         </button>
-        <button onClick={() => command('resume')} disabled={r.status !== 'paused'}>
+        <button
+          onClick={() => command('resume')}
+          disabled={r.status !== 'paused'}
+          title="Carry on with this phase, accepting the failures so far"
+        >
           Resume
         </button>
         {r.advance === 'manual' && (
@@ -426,26 +433,7 @@ export function Rollout({ id }: { id: string }) {
           </div>
         ))}
       </div>
-      {failed.data && failed.data.items.length > 0 && (
-        <div className="card">
-          <h3>Failed devices</h3>
-          <table>
-            <tbody>
-              {failed.data.items.map((d) => (
-                <tr key={d.deviceId}>
-                  <td>
-                    <Link to={`/devices/${d.deviceId}`}>{d.deviceId}</Link>
-                  </td>
-                  <td>phase {d.phase + 1}</td>
-                  <td className="error" data-testid="failure-reason">
-                    {d.reason ?? 'failed'}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <RolloutFailures rollout={r} failed={failed.data} />
     </section>
   );
 }
