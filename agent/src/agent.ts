@@ -25,6 +25,9 @@ import type { SelfUpdate } from './self-update/self-update';
 import type { Clock } from './support/clock';
 import { errorMessage } from './support/errors';
 import type { Logger } from './support/logger';
+import { LockServer } from './update/locks/lock-server';
+import type { LockStore } from './update/locks/lock-store';
+import { UpdateLocks, lockingComponents } from './update/locks/update-locks';
 import type { Phase, Slot } from './update/machine';
 import { RegistryAccess } from './update/registry-access';
 import { Updater, type UpdaterDeps, type UpdaterSettings } from './update/updater';
@@ -59,7 +62,9 @@ export const DEFAULT_SETTINGS: AgentSettings = {
   osTickMs: 3_000,
 };
 
-export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlaneConnected' | 'registryAccess' | 'settings'> & {
+export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlaneConnected' | 'registryAccess' | 'settings' | 'locks'> & {
+  /** Update locks on disk (`<state dir>/locks`); absent: components cannot defer updates. */
+  lockStore?: LockStore;
   runtime: ContainerRuntime;
   clock: Clock;
   logger: Logger;
@@ -92,6 +97,8 @@ export class Agent {
   private readonly settings: AgentSettings;
   readonly updater: Updater;
   private readonly registryAccess: RegistryAccess;
+  private readonly locks: UpdateLocks | undefined;
+  private readonly lockServer: LockServer | undefined;
   private uplink: Uplink | undefined;
   private lastReport = '';
   private reporting: Promise<void> = Promise.resolve();
@@ -110,9 +117,30 @@ export class Agent {
         this.uplink?.publish('desired/get', { schema: PROTOCOL_SCHEMA, rev: this.heldRev(), refresh: true });
       },
     });
+    const store = deps.lockStore;
+    if (store) {
+      this.lockServer = new LockServer({
+        store,
+        clock: deps.clock,
+        logger: deps.logger,
+        onChange: () => {
+          this.locks?.wake();
+          this.scheduleReport();
+        },
+      });
+      this.locks = new UpdateLocks({
+        store,
+        runtime: deps.runtime,
+        clock: deps.clock,
+        logger: deps.logger,
+        server: this.lockServer,
+        onEvent: (kind, message) => this.event(kind, message, this.updater.current.candidate, 'fetch'),
+      });
+    }
     this.updater = new Updater({
       ...deps,
       registryAccess: this.registryAccess,
+      ...(this.locks ? { locks: this.locks } : {}),
       controlPlaneConnected: () => this.uplink?.connected ?? false,
       onChange: () => this.scheduleReport(),
       onEvent: (kind, message, slot, phase) => this.event(kind, message, slot, phase),
@@ -123,6 +151,8 @@ export class Agent {
   async start(uplink: Uplink): Promise<void> {
     this.uplink = uplink;
     await this.updater.start();
+    // The sockets of running components that may lock: they exist again after an agent restart.
+    for (const component of lockingComponents(this.updater.running())) await this.lockServer?.ensure(component);
     const os = this.deps.os;
     if (os) {
       await os.start({
@@ -154,6 +184,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.timers.forEach((t) => clearInterval(t));
     await this.updater.stop();
+    await this.lockServer?.stop();
     await this.reporting;
   }
 
@@ -256,6 +287,7 @@ export class Agent {
   async reported(): Promise<Reported> {
     const running = this.updater.running();
     const containers = await this.deps.runtime.listContainers();
+    const locks = (await this.locks?.list(lockingComponents(running))) ?? [];
     return {
       schema: PROTOCOL_SCHEMA,
       at: this.deps.clock.now().toISOString(),
@@ -264,6 +296,7 @@ export class Agent {
       update: this.updater.status(),
       components: componentStatuses(containers, running ? targetFromDesired(running) : null),
       ...(this.deps.os ? { os: this.deps.os.status() } : {}),
+      ...(locks.length > 0 ? { locks } : {}),
     };
   }
 

@@ -2,6 +2,7 @@
 import { access, statfs } from 'node:fs/promises';
 import { DesiredGate } from './admission/desired-gate';
 import { WatermarkFile } from './admission/watermark-file';
+import { resolve } from 'node:path';
 import { Agent } from './agent';
 import { CLI_COMMANDS, runCli } from './cli/client';
 import { ControlServer } from './cli/control-server';
@@ -27,6 +28,7 @@ import { jsonLogger, type Logger } from './support/logger';
 import { SystemdWatchdog } from './support/systemd-watchdog';
 import { ImageLedger } from './update/image-ledger';
 import { UpdateJournal } from './update/journal';
+import { LockStore } from './update/locks/lock-store';
 import { registryFacts } from './update/registry-facts';
 import { AGENT_VERSION } from './version';
 
@@ -89,6 +91,8 @@ async function main(config: AgentConfig, logger: Logger): Promise<void> {
     selfUpdate: selfUpdate && { update: selfUpdate, restart: () => shutdown.abort() },
     journal: new UpdateJournal(config.stateDir),
     ledger: new ImageLedger(config.stateDir),
+    // Absolute: the engine bind-mounts each locking component's directory from here.
+    lockStore: new LockStore(resolve(config.stateDir, 'locks')),
     clock: systemClock,
     logger,
     releaseKeys: trustedKeys,

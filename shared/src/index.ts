@@ -14,6 +14,7 @@ export * from './protocol/messages';
 export * from './protocol/provisioning';
 export * from './protocol/storable';
 export * from './protocol/topics';
+export * from './protocol/update-policy';
 export * from './assembly/json-schema';
 export * from './releases/signing';
 export * from './api/pagination';

@@ -14,6 +14,8 @@ export interface ExecuteContext {
   onPullProgress?: (image: string, progress: PullProgress) => void;
   /** The registry access to pull an image with, for the slot being applied (`RegistryAccess.forPull`). */
   authFor?: ((ref: string) => RegistryAuth | undefined) | undefined;
+  /** For components with `updateLock`: makes the component's lock directory (and socket) ready, and says where it is. */
+  lockDirOf?: ((component: string) => Promise<string>) | undefined;
   signal?: AbortSignal;
 }
 
@@ -28,8 +30,10 @@ export const executors: { [A in StepAction]: Executor<A> } = {
     runtime.pullImage(s.image, onPullProgress && ((p) => onPullProgress(s.image, p)), authFor?.(s.image)),
   stop: (s, { runtime }) => runtime.stop(s.container),
   remove: (s, { runtime }) => runtime.remove(s.container),
-  'create-and-start': async (s, { runtime }) => {
+  'create-and-start': async (s, { runtime, lockDirOf }) => {
+    const lockDir = s.component.spec.updateLock && lockDirOf ? await lockDirOf(s.component.spec.name) : undefined;
     await runtime.createAndStart({
+      ...(lockDir ? { lockDir } : {}),
       name: s.component.containerName,
       assembly: s.assembly,
       spec: s.component.spec,

@@ -1,6 +1,7 @@
 import type { ContainerCreateOptions } from 'dockerode';
 import type { ComponentSpec, HealthcheckSpec } from '@flotilla/shared';
 import type { ContainerRequest } from './container-runtime';
+import { LOCK_DIR_IN_CONTAINER } from '../update/locks/lock';
 import { resourceName } from './labels';
 
 const NS_PER_MS = 1_000_000;
@@ -26,9 +27,12 @@ export function toCreateOptions(request: ContainerRequest): { options: Container
       Init: true,
       RestartPolicy: { Name: spec.restart },
       PortBindings: portBindings(spec),
-      Binds: spec.mounts.map(
-        (m) => `${m.type === 'volume' ? resourceName(assembly, m.source) : m.source}:${m.target}:${m.readOnly ? 'ro' : 'rw'}`,
-      ),
+      Binds: [
+        ...spec.mounts.map(
+          (m) => `${m.type === 'volume' ? resourceName(assembly, m.source) : m.source}:${m.target}:${m.readOnly ? 'ro' : 'rw'}`,
+        ),
+        ...(request.lockDir ? [`${request.lockDir}:${LOCK_DIR_IN_CONTAINER}:rw`] : []),
+      ],
       Devices: spec.devices.map(deviceMapping),
       CapAdd: spec.capAdd,
       // SD cards wear out and fill up: bound what the engine keeps of each component's output.

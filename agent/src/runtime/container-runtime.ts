@@ -28,6 +28,11 @@ export interface ContainerRuntime {
   restart(container: string): Promise<void>;
   inspectHealth(container: string): Promise<ContainerHealth>;
   logs(container: string, options?: { tail?: number; followMs?: number }): Promise<string>;
+  /**
+   * The processes running in a container, by their pid inside it (what a lock file records);
+   * [] when it is not running, null when the engine cannot tell.
+   */
+  processIds(container: string): Promise<number[] | null>;
 }
 
 export interface EngineInfo {
@@ -76,4 +81,6 @@ export interface ContainerRequest {
   assembly: string;
   spec: ComponentSpec;
   labels: Record<string, string>;
+  /** For a component with `updateLock`: its lock directory on the device, mounted at `LOCK_DIR_IN_CONTAINER`. */
+  lockDir?: string;
 }

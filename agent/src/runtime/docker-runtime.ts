@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { COMPONENT_STATES, DOCKER_HUB, HEALTH_STATES, imageRegistry, isRegistryToken, type RegistryAuth } from '@flotilla/shared';
 import { errorMessage } from '../support/errors';
 import { toCreateOptions } from './container-config';
@@ -182,6 +183,31 @@ export class DockerRuntime implements ContainerRuntime {
     const info = await this.ignoring([404], 'inspect container', container, () => this.inspect(container));
     if (!info) return { state: 'missing', health: 'none' };
     return { state: containerState(info.State.Status), health: healthState(info.State.Health?.Status) };
+  }
+
+  /**
+   * The engine lists a container's processes by their host pid; each one's `NSpid` line in
+   * /proc gives its pid inside the container. Null when /proc does not show them (the agent
+   * runs in another pid namespace than the engine's containers).
+   */
+  async processIds(container: string): Promise<number[] | null> {
+    const top = await this.ignoring([404, 409], 'list processes of', container, () =>
+      this.engine.json<{ Titles: string[]; Processes: string[][] | null }>('GET', `/containers/${container}/top`),
+    );
+    if (!top) return [];
+    const column = top.Titles.indexOf('PID');
+    const pids: number[] = [];
+    for (const row of top.Processes ?? []) {
+      const status = await readFile(`/proc/${row[column]}/status`, 'utf8').catch(() => undefined);
+      const nspid = status
+        ?.match(/^NSpid:\s+([\d\s]+)$/m)?.[1]
+        ?.trim()
+        .split(/\s+/)
+        .at(-1);
+      if (nspid === undefined) return null;
+      pids.push(Number(nspid));
+    }
+    return pids;
   }
 
   async logs(container: string, options: { tail?: number; followMs?: number } = {}): Promise<string> {

@@ -105,4 +105,7 @@ export class InMemoryRuntime implements ContainerRuntime {
     if (!this.containers.has(container)) throw new Error(`No such container: ${container}`);
     return `logs of ${container}\n`;
   }
+  async processIds(container: string): Promise<number[] | null> {
+    return this.containers.get(container)?.state === 'running' ? [1] : [];
+  }
 }

@@ -84,4 +84,7 @@ export class NoEngineRuntime implements ContainerRuntime {
   async logs(container: string): Promise<string> {
     this.refuse(`read the logs of ${container}`);
   }
+  async processIds(): Promise<number[]> {
+    return [];
+  }
 }

@@ -2,6 +2,7 @@ import {
   type DeviceEvent,
   type RegistryAuth,
   type ReleaseKey,
+  type UpdateDeferral,
   type UpdateProgress,
   type UpdateStatus,
   toStorableText,
@@ -17,6 +18,7 @@ import type { Logger } from '../support/logger';
 import { GateFailedError, NothingToRollBackError, UpdateRefusedError } from './errors';
 import { fetchImages } from './fetch';
 import { imagesToCollect } from './gc';
+import type { UpdateLocks } from './locks/update-locks';
 import { judgeGate } from './gate';
 import type { ImageLedger } from './image-ledger';
 import { heldRev, slotToRun, transition, type Phase, type Slot, type UpdateEvent, type UpdateState } from './machine';
@@ -67,6 +69,8 @@ export interface UpdaterDeps {
   /** The update status changed: the agent reports. */
   onChange: () => void;
   onEvent: (kind: UpdateEventKind, message: string, slot: Slot | null, phase: Phase) => void;
+  /** Update locks of the running components: the switch waits while one is held. Absent: never waits. */
+  locks?: UpdateLocks;
   settings?: Partial<UpdaterSettings>;
 }
 
@@ -84,6 +88,7 @@ export class Updater {
   private action: AbortController | undefined;
   private progress: UpdateProgress | undefined;
   private note: string | undefined;
+  private deferral: UpdateDeferral | undefined;
   private failures = 0;
   private stopped = false;
 
@@ -144,6 +149,7 @@ export class Updater {
       // Cut and cleaned to what the protocol accepts (an engine error can be long, or hold NUL).
       lastFailure: lastFailure === null ? null : toStorableText(lastFailure, TEXT_LIMITS.message),
       ...(s.phase === 'fetch' && this.progress ? { progress: this.progress } : {}),
+      ...(s.phase === 'fetch' && this.deferral ? { deferred: this.deferral } : {}),
     };
   }
 
@@ -308,6 +314,12 @@ export class Updater {
       },
     });
     this.note = undefined;
+    // Downloaded: the switch waits while a running component holds an update lock (still FETCH,
+    // so a restart meanwhile re-verifies instead of rolling back).
+    await this.deps.locks?.awaitClearance(candidate, this.state.active, signal, (deferral) => {
+      this.deferral = deferral;
+      this.deps.onChange();
+    });
   }
 
   private async reconcileTo(slot: Slot, signal: AbortSignal): Promise<void> {
@@ -317,8 +329,10 @@ export class Updater {
 
   /** Pulls it makes (switch-then-download components, images removed by hand) use the slot's registry logins. */
   private reconciler(signal: AbortSignal, slot: Slot): Reconciler {
+    const locks = this.deps.locks;
     return new Reconciler({
       authFor: (ref) => this.deps.registryAccess.forPull(ref, slot),
+      lockDirOf: locks && ((component) => locks.prepare(component)),
       runtime: this.deps.runtime,
       clock: this.deps.clock,
       logger: this.deps.logger,

@@ -63,6 +63,11 @@ export const COMPONENT_REF_PATTERN = /^([a-z0-9][a-z0-9_.-]{0,62})@(\d+\.\d+\.\d
 const serviceFlotilla = z
   .object({
     update: UpdateStrategy.optional(),
+    /**
+     * The component may defer updates with an update lock: the agent mounts its lock directory
+     * (a lock file and the lock socket) into it at /var/lib/flotilla/lock (agent/README.md, "Update locks").
+     */
+    updateLock: z.boolean().optional(),
     /** A library component this service is built from; its own keys override the component's defaults. */
     component: z
       .string()

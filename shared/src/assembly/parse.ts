@@ -168,6 +168,7 @@ function normalizeService(svcName: string, s: ServiceManifest, defaultStrategy: 
     networks: s.networks && s.networks.length > 0 ? [...s.networks].sort() : [DEFAULT_NETWORK],
     update: s['x-flotilla']?.update ?? defaultStrategy,
   };
+  if (s['x-flotilla']?.updateLock) c.updateLock = true;
   if (s.command !== undefined) c.command = shellWords(s.command);
   if (s.entrypoint !== undefined) c.entrypoint = shellWords(s.entrypoint);
   if (s.healthcheck && !s.healthcheck.disable) {

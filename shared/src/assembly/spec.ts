@@ -52,6 +52,8 @@ export const ComponentSpec = z.object({
   cpus: z.number().positive().optional(),
   networks: z.array(z.string()),
   update: UpdateStrategy,
+  /** Present (and true) only for a component that may hold update locks: absent keeps older release digests. */
+  updateLock: z.literal(true).optional(),
 });
 export type ComponentSpec = z.infer<typeof ComponentSpec>;
 

@@ -5,6 +5,7 @@ import { ReleaseSignature } from '../releases/signing';
 import { RegistryAuth } from '../registries/registry-auth';
 import type { Channel } from './topics';
 import { TEXT_LIMITS, byteCount, celsius, count, gigahertz, percent, revision, storableString, storableTimestamp } from './storable';
+import { UpdateDeferral, UpdateLockStatus, UpdatePolicy } from './update-policy';
 
 /**
  * Payloads of protocol v1. Every message carries `schema: 1` so a device and a control
@@ -49,6 +50,8 @@ export const Desired = z.object({
    * until the first rotation.
    */
   keyEndorsements: z.array(EndorsedReleaseKey).max(256).optional(),
+  /** Update locks: the operator's `force` and the fleet's longest deferral (update-policy.ts). Absent: no override, no limit. */
+  updatePolicy: UpdatePolicy.optional(),
 });
 export type Desired = z.infer<typeof Desired>;
 
@@ -141,6 +144,8 @@ export const UpdateStatus = z.object({
   failedRev: revision().nullable(),
   lastFailure: text.nullable(),
   progress: UpdateProgress.optional(),
+  /** Downloaded, but waiting for components' update locks to be released before the switch. */
+  deferred: UpdateDeferral.optional(),
 });
 export type UpdateStatus = z.infer<typeof UpdateStatus>;
 
@@ -171,6 +176,8 @@ export const Reported = z.object({
   components: z.array(ComponentStatus).max(256),
   /** Absent on a device whose OS cannot be updated by Flotilla (no A/B root slots). */
   os: OsStatus.optional(),
+  /** Update locks held now, by which component, since when. Absent when none. */
+  locks: z.array(UpdateLockStatus).max(64).optional(),
 });
 export type Reported = z.infer<typeof Reported>;
 
@@ -212,6 +219,10 @@ export const EVENT_KINDS = [
   'update-committed',
   'update-refused',
   'update-rolled-back',
+  /** An expired or stale update lock was removed (update-locks, issue 18). */
+  'update-lock-released',
+  /** Switched while a lock was held: forced by an operator, or the fleet's longest deferral ran out. */
+  'update-lock-overridden',
   'component-restarted',
   'command',
   'outbox-overflow',
