@@ -110,7 +110,7 @@ it('the README sequence as written ends in a completed rollout, with the accepte
     return r.status === 'running' ? undefined : r;
   });
   expect({ status: done.status, statusReason: done.statusReason }).toEqual({ status: 'completed', statusReason: null });
-  expect(done.totals).toEqual({ devices: 200, pending: 0, updating: 0, succeeded: 197, failed: 3, accepted: 3 });
+  expect(done.totals).toEqual({ devices: 200, pending: 0, updating: 0, succeeded: 197, failed: 3, accepted: 3, waiting: 0 });
   const accepted = await curl<Page<RolloutDeviceView>>(`/rollouts/${ROLLOUT}/devices?state=failed`);
   expect(accepted.items.map((d) => [d.acceptedBy, d.acceptedAt])).toEqual(
     failed.items.map(() => ['bootstrap', resumed.acceptances[0]!.acceptedAt]),

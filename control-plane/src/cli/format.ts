@@ -40,10 +40,18 @@ export interface RolloutLike {
   acceptances?: { acceptedBy: string; acceptedAt: string; count: number; deviceIds: string[] }[];
 }
 
-type Counts = { devices: number; pending: number; updating: number; succeeded: number; failed: number; accepted?: number };
+type Counts = {
+  devices: number;
+  pending: number;
+  updating: number;
+  succeeded: number;
+  failed: number;
+  accepted?: number;
+  waiting?: number;
+};
 
 const counts = (c: Counts) =>
-  `${c.succeeded}/${c.devices} ok${c.failed ? `, ${c.failed} failed` : ''}${c.accepted ? ` (${c.accepted} accepted)` : ''}${c.updating ? `, ${c.updating} updating` : ''}`;
+  `${c.succeeded}/${c.devices} ok${c.failed ? `, ${c.failed} failed` : ''}${c.accepted ? ` (${c.accepted} accepted)` : ''}${c.updating ? `, ${c.updating} updating` : ''}${c.waiting ? ` (${c.waiting} waiting for a lock)` : ''}`;
 
 /** The lines `rollouts watch` draws (and redraws in place on a terminal). */
 export function rolloutLines(r: RolloutLike): string[] {

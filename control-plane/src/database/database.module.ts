@@ -17,6 +17,7 @@ import { RegistryAccess1764520000000 } from './migrations/1764520000000-registry
 import { FleetHostPolicies1764550000000 } from './migrations/1764550000000-fleet-host-policies';
 import { DeviceEventPruning1764540000000 } from './migrations/1764540000000-device-event-pruning';
 import { AcceptedFailures1764570000000 } from './migrations/1764570000000-accepted-failures';
+import { UpdateLockPolicy1764570001000 } from './migrations/1764570001000-update-lock-policy';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -35,6 +36,7 @@ export const MIGRATIONS = [
   DeviceEventPruning1764540000000,
   FleetHostPolicies1764550000000,
   AcceptedFailures1764570000000,
+  UpdateLockPolicy1764570001000,
 ];
 
 @Module({})

@@ -57,6 +57,8 @@ describe('DeviceLinkService.desiredRequested', () => {
       rollback: false,
       fleetId: null,
       registeredByAdmin: false,
+      force: false,
+      lockMaxDeferSeconds: null,
     });
     await expect(service.desiredRequested('dev_a', 2)).resolves.toBe('sent');
     expect(sent.map(([id]) => id)).toEqual(['dev_a']);
@@ -71,6 +73,27 @@ describe('DeviceLinkService.desiredRequested', () => {
     expect(touched).toEqual(['dev_a']);
   });
 
+  it("carries the operator's lock override and the fleet's longest lock deferral as desired.updatePolicy", async () => {
+    const { service, sent } = setup({
+      desiredRev: 4,
+      desiredReleaseId: release.id,
+      fleetConfig: null,
+      deviceConfig: {},
+      releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
+      rollback: false,
+      fleetId: null,
+      registeredByAdmin: false,
+      force: true,
+      lockMaxDeferSeconds: 3600,
+    });
+    await expect(service.desiredRequested('dev_a', 3)).resolves.toBe('sent');
+    // Inside the signed statement: a relay cannot add or strip an override.
+    expect(openDesired(sent[0]![1], signing.releaseKeys())).toMatchObject({
+      rev: 4,
+      updatePolicy: { force: true, lockMaxDeferSeconds: 3600 },
+    });
+  });
+
   it('stays silent for a device at the current rev, or ahead of it', async () => {
     const { service, sent } = setup({
       desiredRev: 3,
@@ -81,6 +104,8 @@ describe('DeviceLinkService.desiredRequested', () => {
       rollback: false,
       fleetId: null,
       registeredByAdmin: false,
+      force: false,
+      lockMaxDeferSeconds: null,
     });
     await expect(service.desiredRequested('dev_a', 3)).resolves.toBe('up-to-date');
     await expect(service.desiredRequested('dev_a', 7)).resolves.toBe('up-to-date');
@@ -114,6 +139,8 @@ describe('DeviceLinkService.desiredRequested', () => {
       rollback: false,
       fleetId: null,
       registeredByAdmin: false,
+      force: false,
+      lockMaxDeferSeconds: null,
     });
     await expect(service.desiredRequested('dev_a', 0)).resolves.toBe('up-to-date');
     expect(sent).toEqual([]);

@@ -1,4 +1,12 @@
-import { UPDATE_PHASES, type ConfigMap, type DesiredStatement, type DeviceView, type RegistryAuth, type Release } from '@flotilla/shared';
+import {
+  UPDATE_PHASES,
+  type ConfigMap,
+  type DesiredStatement,
+  type DeviceView,
+  type RegistryAuth,
+  type Release,
+  type UpdatePolicy,
+} from '@flotilla/shared';
 import { effectiveConfig } from './device-config';
 import type { DesiredPointer, DeviceRecord } from './device.repository';
 
@@ -26,10 +34,21 @@ export function toDeviceView({ device: row, fleetConfig, lastEvent }: DeviceReco
   };
 }
 
+/** `desired.updatePolicy` from the device's override and its fleet's longest lock deferral; empty when neither is set. */
+export function updatePolicyOf(pointer: Pick<DesiredPointer, 'force' | 'lockMaxDeferSeconds'>): UpdatePolicy {
+  return {
+    ...(pointer.force ? { force: true } : {}),
+    ...(pointer.lockMaxDeferSeconds !== null ? { lockMaxDeferSeconds: pointer.lockMaxDeferSeconds } : {}),
+  };
+}
+
 /** What a device should run, before the signing service adds who signed it, when, and the key chain. */
 export type DesiredContent = Omit<DesiredStatement, 'schema' | 'issuedAt' | 'expiresAt' | 'keyEndorsements' | 'revokedKeys'>;
 
-/** `registryAuth`: the logins of the registries the release pulls from; left out when there are none. */
+/**
+ * `registryAuth`: the logins of the registries the release pulls from; left out when there are none.
+ * `updatePolicy`: the operator's lock override and the fleet's longest deferral, inside what is signed.
+ */
 export function desiredContent(
   deviceId: string,
   pointer: DesiredPointer,
@@ -37,6 +56,7 @@ export function desiredContent(
   config: ConfigMap,
   registryAuth: RegistryAuth[] = [],
 ): DesiredContent {
+  const updatePolicy = updatePolicyOf(pointer);
   return {
     deviceId,
     rev: pointer.desiredRev,
@@ -45,5 +65,6 @@ export function desiredContent(
     rollback: release !== null && pointer.rollback,
     config,
     ...(registryAuth.length > 0 ? { registryAuth } : {}),
+    ...(Object.keys(updatePolicy).length > 0 ? { updatePolicy } : {}),
   };
 }

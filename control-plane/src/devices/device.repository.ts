@@ -37,6 +37,9 @@ export interface DesiredPointer {
   /** Who may receive which registry secret depends on these (`RegistriesService.lookup`). */
   fleetId: string | null;
   registeredByAdmin: boolean;
+  /** `desired.updatePolicy`: the operator's override of the device's update locks, and the fleet's longest deferral. */
+  force: boolean;
+  lockMaxDeferSeconds: number | null;
 }
 
 export interface DesiredState extends DesiredPointer {
@@ -74,7 +77,8 @@ const recordSelect = (from = 'devices') => `
 
 const DESIRED_SELECT = `
   SELECT d.id, d.desired_rev, d.desired_release_id, d.config, d.fleet_id, d.registered_by_admin, f.config AS fleet_config,
-         r.created_at AS release_created_at, COALESCE(r.created_at < d.newest_release_at, false) AS rollback
+         r.created_at AS release_created_at, COALESCE(r.created_at < d.newest_release_at, false) AS rollback,
+         d.desired_force, f.lock_max_defer_seconds
     FROM devices d LEFT JOIN fleets f ON f.id = d.fleet_id LEFT JOIN releases r ON r.id = d.desired_release_id`;
 
 type Row = Record<string, unknown>;
@@ -180,12 +184,19 @@ export class DeviceRepository {
       rollback: r.rollback as boolean,
       fleetId: (r.fleet_id as string | null) ?? null,
       registeredByAdmin: r.registered_by_admin === true,
+      force: r.desired_force === true,
+      lockMaxDeferSeconds: (r.lock_max_defer_seconds as number | null) ?? null,
     }));
   }
 
   /** Points the device at a release and bumps its rev in one statement. */
   async assignRelease(id: string, releaseId: string): Promise<DeviceEntity | undefined> {
-    return this.updateOne(`desired_release_id = $2, desired_rev = desired_rev + 1`, id, [releaseId]);
+    return this.updateOne(`desired_release_id = $2, desired_rev = desired_rev + 1, desired_force = false`, id, [releaseId]);
+  }
+
+  /** The operator overrides the device's update locks: its current desired state again, forced, under a new rev. */
+  async forceUpdate(id: string): Promise<DeviceEntity | undefined> {
+    return this.updateOne(`desired_force = true, desired_rev = desired_rev + 1`, id, []);
   }
 
   /**
@@ -193,20 +204,22 @@ export class DeviceRepository {
    * caller's transaction `tx`. Returns the new rev of every device assigned; unknown and
    * decommissioned devices are absent, as `assignRelease` refuses them.
    */
-  async assignReleaseToMany(tx: EntityManager, ids: readonly string[], releaseId: string): Promise<Map<string, number>> {
+  async assignReleaseToMany(tx: EntityManager, ids: readonly string[], releaseId: string, force = false): Promise<Map<string, number>> {
     if (ids.length === 0) return new Map();
     const [rows] = (await tx.query(
       `WITH ${LOCKED_IN_ID_ORDER}
-       UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1
+       UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1, desired_force = $3
          FROM locked WHERE d.id = locked.id AND d.decommissioned_at IS NULL
        RETURNING d.id, d.desired_rev`,
-      [ids, releaseId],
+      [ids, releaseId, force],
     )) as [Row[], number];
     return new Map(rows.map((r) => [r.id as string, r.desired_rev as number]));
   }
 
   async pinRelease(id: string, releaseId: string): Promise<DeviceEntity | undefined> {
-    return this.updateOne(`pinned_release_id = $2, desired_release_id = $2, desired_rev = desired_rev + 1`, id, [releaseId]);
+    return this.updateOne(`pinned_release_id = $2, desired_release_id = $2, desired_rev = desired_rev + 1, desired_force = false`, id, [
+      releaseId,
+    ]);
   }
 
   /** Unpinned, the device follows its fleet's target again (if the fleet has one); the rev moves only when the release does. */

@@ -60,6 +60,13 @@ export class DevicesController {
     return this.devices.setConfig(id, body.config);
   }
 
+  /** Overrides the device's update locks for its current desired state (`desired.updatePolicy.force`). */
+  @Post(':id/force-update')
+  @HttpCode(HttpStatus.OK)
+  forceUpdate(@PathParam('id', 'deviceId') id: string): Promise<DeviceView> {
+    return this.devices.forceUpdate(id);
+  }
+
   @Post(':id/decommission')
   @HttpCode(HttpStatus.OK)
   decommission(@PathParam('id', 'deviceId') id: string): Promise<DeviceView> {

@@ -66,6 +66,8 @@ function setup(publish: DesiredPublisher['publishDesired']) {
         rollback: false,
         fleetId: null,
         registeredByAdmin: false,
+        force: false,
+        lockMaxDeferSeconds: null,
       })),
     findRecord: async (id) => (id === 'dev_a' ? { device: row(5), fleetConfig: { LOG: 'info', SITE: 'n' }, lastEvent: null } : undefined),
   });

@@ -122,9 +122,19 @@ export class DevicesService {
    * decommissioned. Nothing is published here: the caller passes the result's ids to
    * `publishCurrent` once `tx` has committed, so no device is told of a rev that may still roll back.
    */
-  async assignReleaseToMany(tx: EntityManager, deviceIds: readonly string[], releaseId: string): Promise<Map<string, number>> {
+  async assignReleaseToMany(
+    tx: EntityManager,
+    deviceIds: readonly string[],
+    releaseId: string,
+    force = false,
+  ): Promise<Map<string, number>> {
     await this.releases.getForDelivery(releaseId);
-    return this.devices.assignReleaseToMany(tx, deviceIds, releaseId);
+    return this.devices.assignReleaseToMany(tx, deviceIds, releaseId, force);
+  }
+
+  /** The operator overrides the device's update locks: it switches to its current desired state even while a component holds one. */
+  async forceUpdate(deviceId: string): Promise<DeviceView> {
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.forceUpdate(deviceId) : undefined);
   }
 
   /** The device runs `releaseId` until unpinned, whatever its fleet targets. */

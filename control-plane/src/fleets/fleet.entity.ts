@@ -22,6 +22,9 @@ export class FleetEntity {
   @Column('integer', { name: 'certificate_validity_seconds' })
   certificateValiditySeconds!: number;
 
+  @Column('integer', { name: 'lock_max_defer_seconds', nullable: true })
+  lockMaxDeferSeconds!: number | null;
+
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
 }

@@ -9,6 +9,7 @@ export function toFleetView({ fleet, deviceCount }: FleetRecord): FleetView {
     config: fleet.config,
     targetReleaseId: fleet.targetReleaseId,
     certificateValiditySeconds: fleet.certificateValiditySeconds,
+    lockMaxDeferSeconds: fleet.lockMaxDeferSeconds,
     deviceCount,
     createdAt: fleet.createdAt.toISOString(),
   };

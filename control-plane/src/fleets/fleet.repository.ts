@@ -9,7 +9,7 @@ export interface FleetRecord {
   deviceCount: number;
 }
 
-export type NewFleet = Omit<FleetEntity, 'createdAt'>;
+export type NewFleet = Omit<FleetEntity, 'createdAt' | 'lockMaxDeferSeconds'>;
 
 /** The only code that reads or writes `fleets`. */
 @Injectable()
@@ -47,6 +47,10 @@ export class FleetRepository {
     return ((await this.fleets.update({ id }, { certificateValiditySeconds: seconds })).affected ?? 0) > 0;
   }
 
+  async setLockMaxDefer(id: string, lockMaxDeferSeconds: number | null): Promise<boolean> {
+    return ((await this.fleets.update({ id }, { lockMaxDeferSeconds })).affected ?? 0) > 0;
+  }
+
   private async records(where: string, params: unknown[]): Promise<FleetRecord[]> {
     // Decommissioned devices no longer count as members.
     const rows = (await this.fleets.query(
@@ -62,6 +66,7 @@ export class FleetRepository {
         boards: r.boards ?? [],
         config: r.config ?? {},
         certificateValiditySeconds: r.certificate_validity_seconds,
+        lockMaxDeferSeconds: r.lock_max_defer_seconds ?? null,
         createdAt: r.created_at,
       }),
       deviceCount: r.device_count as number,

@@ -6,6 +6,7 @@ import {
   SetCertificateValidityRequest,
   SetConfigRequest,
   SetFleetTargetRequest,
+  SetFleetUpdatePolicyRequest,
   type DeviceView,
   type FleetView,
   type SetFleetTargetResponse,
@@ -55,6 +56,14 @@ export class FleetsController {
     @Body(new ZodBodyPipe(SetCertificateValidityRequest)) body: SetCertificateValidityRequest,
   ): Promise<FleetView> {
     return this.fleets.setCertificateValidity(id, body.certificateValiditySeconds);
+  }
+
+  @Put('fleets/:id/update-policy')
+  setUpdatePolicy(
+    @PathParam('id', 'uuid') id: string,
+    @Body(new ZodBodyPipe(SetFleetUpdatePolicyRequest)) body: SetFleetUpdatePolicyRequest,
+  ): Promise<FleetView> {
+    return this.fleets.setUpdatePolicy(id, body.lockMaxDeferSeconds);
   }
 
   @Put('devices/:id/fleet')

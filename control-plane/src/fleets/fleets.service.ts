@@ -96,6 +96,13 @@ export class FleetsService {
     return this.get(id);
   }
 
+  /** The fleet's update policy is part of every member's desired state: each gets a new rev. */
+  async setUpdatePolicy(id: string, lockMaxDeferSeconds: number | null): Promise<FleetView> {
+    if (!isUuid(id) || !(await this.fleets.setLockMaxDefer(id, lockMaxDeferSeconds))) throw new FleetNotFoundError(id);
+    await this.devices.fleetConfigChanged(id);
+    return this.get(id);
+  }
+
   /** Moves a device into `fleetId` (null: out of any fleet); an unpinned device takes the fleet's target. */
   /** Into a fleet holding a registry login grant only with an admin key: its devices may receive that login. */
   async moveDevice(deviceId: string, fleetId: string | null, actor: OperatorPrincipal): Promise<DeviceView> {

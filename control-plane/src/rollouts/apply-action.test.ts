@@ -16,6 +16,7 @@ function pending(deviceId: string): RolloutDevice {
     joined: false,
     acceptedBy: null,
     acceptedAt: null,
+    waitingFor: null,
   };
 }
 
@@ -28,6 +29,7 @@ function rollout(devices: RolloutDevice[]): RolloutState {
     advance: 'auto',
     currentPhase: 0,
     deviceTimeoutMs: 60_000,
+    force: false,
     phases: [{ name: 'all', successThreshold: 100, failureThreshold: 50, onFailure: 'pause' }],
     devices,
   };

@@ -10,6 +10,7 @@ export function applyAction(state: RolloutState, action: RolloutAction, now: num
       return withDevice(state, action.deviceId, (d) => ({
         ...d,
         state: 'updating',
+        waitingFor: null,
         assignedRev,
         assignedAt: now,
         previousReleaseId: action.previousReleaseId,
@@ -31,6 +32,7 @@ export function applyAction(state: RolloutState, action: RolloutAction, now: num
             joined: true,
             acceptedBy: null,
             acceptedAt: null,
+            waitingFor: null,
           },
         ],
       };
@@ -40,6 +42,13 @@ export function applyAction(state: RolloutState, action: RolloutAction, now: num
       return withDevice(state, action.deviceId, (d) => ({ ...d, state: 'succeeded', finishedAt: now, reason: action.reason }));
     case 'fail':
       return withDevice(state, action.deviceId, (d) => ({ ...d, state: 'failed', finishedAt: now, reason: action.reason }));
+    case 'waiting':
+      // The wait is over: the device's timeout counts from now, not from its assignment.
+      return withDevice(state, action.deviceId, (d) => ({
+        ...d,
+        waitingFor: action.waitingFor,
+        ...(action.waitingFor === null ? { assignedAt: now } : {}),
+      }));
     case 'advance':
       return { ...state, status: 'running', statusReason: null, currentPhase: action.toPhase };
     case 'wait':

@@ -24,6 +24,7 @@ function device(id: string, phaseIndex: number, over: Partial<RolloutDevice> = {
     joined: false,
     acceptedBy: null,
     acceptedAt: null,
+    waitingFor: null,
     ...over,
   };
 }
@@ -41,6 +42,7 @@ function rollout(phases: RolloutPhase[], devices: RolloutDevice[], over: Partial
     advance: 'auto',
     currentPhase: 0,
     deviceTimeoutMs: 60_000,
+    force: false,
     phases,
     devices,
     ...over,
@@ -157,6 +159,33 @@ describe('decide: outcomes', () => {
     const s = rollout([phase({ failureThreshold: 100 })], [updating('a', 0, 2, NOW - 61_000), updating('b', 0, 2, NOW - 1_000)]);
     expect(decide(s, reportsOf(inFlight('a'), inFlight('b')), NOW)).toEqual([
       { kind: 'fail', deviceId: 'a', reason: 'timed out after 60 s without committing (still in phase "probation")' },
+    ]);
+  });
+
+  it('a device waiting for an update lock is neither failed nor timed out; its timeout counts again from the end of the wait', () => {
+    const waiting = report('a', {
+      desiredRev: 2,
+      desiredReleaseId: TARGET,
+      update: update({
+        phase: 'fetch',
+        candidate: { rev: 2, releaseId: TARGET, version: '2.0.0' },
+        deferred: { waitingFor: 'lock', since: new Date(NOW - 50_000).toISOString(), components: ['printer'] },
+      }),
+    });
+    const s = rollout([phase()], [updating('a', 0, 2, NOW - 61_000)]);
+    const first = decide(s, reportsOf(waiting), NOW);
+    expect(first).toEqual([{ kind: 'waiting', deviceId: 'a', waitingFor: 'lock' }]);
+    const marked = applyActions(s, first, NOW);
+    expect(decide(marked, reportsOf(waiting), NOW + 3_600_000)).toEqual([]);
+    // The lock is released: the wait ends now, and the switch gets the whole timeout from here.
+    const released = decide(marked, reportsOf(inFlight('a')), NOW + 3_600_000);
+    expect(released).toEqual([{ kind: 'waiting', deviceId: 'a', waitingFor: null }]);
+    const after = applyActions(marked, released, NOW + 3_600_000);
+    expect(after.devices[0]).toMatchObject({ waitingFor: null, assignedAt: NOW + 3_600_000 });
+    expect(decide(after, reportsOf(inFlight('a')), NOW + 3_600_000 + 59_000)).toEqual([]);
+    expect(decide(after, reportsOf(inFlight('a')), NOW + 3_600_000 + 61_000)).toMatchObject([
+      { kind: 'fail', deviceId: 'a' },
+      { kind: 'pause' },
     ]);
   });
 

@@ -106,6 +106,10 @@ export function outcomeOf(
   if (report.desiredRev > rev && report.desiredReleaseId !== targetReleaseId) {
     return { kind: 'fail', deviceId, reason: `re-targeted outside the rollout (now release ${report.desiredReleaseId ?? 'none'})` };
   }
+  // Downloaded, waiting for a component's update lock: news, but neither a failure nor a timeout.
+  const waitingFor = update?.deferred && (update.candidate?.rev ?? -1) >= rev ? update.deferred.waitingFor : null;
+  if (waitingFor !== device.waitingFor) return { kind: 'waiting', deviceId, waitingFor };
+  if (waitingFor !== null) return undefined;
   if (device.assignedAt !== null && now - device.assignedAt > timeoutMs) {
     const where = update ? `still in phase "${update.phase}"` : 'no report';
     return { kind: 'fail', deviceId, reason: `timed out after ${Math.round(timeoutMs / 1000)} s without committing (${where})` };

@@ -14,6 +14,7 @@ function dev(deviceId: string, over: Partial<RolloutDevice>): RolloutDevice {
     joined: false,
     acceptedBy: null,
     acceptedAt: null,
+    waitingFor: null,
     ...over,
   };
 }
@@ -30,6 +31,7 @@ const base: RolloutState = {
   advance: 'auto',
   currentPhase: 0,
   deviceTimeoutMs: 1000,
+  force: false,
   phases: [
     { name: 'canary', successThreshold: 100, failureThreshold: 0, onFailure: 'pause' },
     { name: 'rest', successThreshold: 100, failureThreshold: 0, onFailure: 'pause' },

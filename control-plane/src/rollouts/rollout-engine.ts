@@ -116,7 +116,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     const now = this.clock.now();
     const actions = decide(before, reports, now);
     if (actions.length === 0) return [];
-    const assigned = await this.assign(em, before.releaseId, actions);
+    const assigned = await this.assign(em, before.releaseId, before.force, actions);
     const after = applyDecision(before, actions, now, assigned);
     await this.rollouts.save(em, before, after);
     for (const a of actions) {
@@ -132,11 +132,11 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
    * leaves a device assigned behind the rollout's back. A release that cannot be delivered fails
    * them all; any other error (the database) aborts the pass, which the next one retries.
    */
-  private async assign(em: EntityManager, releaseId: string, actions: readonly RolloutAction[]): Promise<Assignments> {
+  private async assign(em: EntityManager, releaseId: string, force: boolean, actions: readonly RolloutAction[]): Promise<Assignments> {
     const ids = actions.flatMap((a) => (a.kind === 'assign' ? [a.deviceId] : []));
     if (ids.length === 0) return { revs: new Map(), refused: null };
     try {
-      return { revs: await this.devices.assignReleaseToMany(em, ids, releaseId), refused: null };
+      return { revs: await this.devices.assignReleaseToMany(em, ids, releaseId, force), refused: null };
     } catch (e) {
       if (e instanceof DomainError) return { revs: new Map(), refused: e.message };
       throw e;

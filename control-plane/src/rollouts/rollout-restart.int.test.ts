@@ -92,7 +92,7 @@ describe('rollout across a control-plane restart', () => {
       40_000,
       'completed',
     );
-    expect(done.totals).toEqual({ devices: DEVICES, pending: 0, updating: 0, succeeded: DEVICES, failed: 0, accepted: 0 });
+    expect(done.totals).toEqual({ devices: DEVICES, pending: 0, updating: 0, succeeded: DEVICES, failed: 0, accepted: 0, waiting: 0 });
     expect(sims.every((s) => s.activeReleaseId === v1.id)).toBe(true);
   });
 });

@@ -32,6 +32,11 @@ export interface RolloutDevice {
    */
   acceptedBy: string | null;
   acceptedAt: number | null;
+  /**
+   * Set while the device reports a downloaded update waiting for an update lock: it neither
+   * fails nor times out meanwhile, and its timeout counts again from when the wait ended.
+   */
+  waitingFor: 'lock' | null;
 }
 
 export interface RolloutState {
@@ -42,6 +47,8 @@ export interface RolloutState {
   advance: 'auto' | 'manual';
   currentPhase: number;
   deviceTimeoutMs: number;
+  /** Assignments carry `updatePolicy.force`: the devices' update locks are overridden. */
+  force: boolean;
   phases: RolloutPhase[];
   devices: RolloutDevice[];
 }
@@ -68,6 +75,8 @@ export type RolloutAction =
   | { kind: 'drop'; deviceId: string }
   | { kind: 'succeed'; deviceId: string; reason: string | null }
   | { kind: 'fail'; deviceId: string; reason: string }
+  /** The device began or stopped waiting for an update lock. */
+  | { kind: 'waiting'; deviceId: string; waitingFor: 'lock' | null }
   | { kind: 'advance'; toPhase: number }
   /** Manual advance: the phase met its success threshold and waits for POST …/advance. */
   | { kind: 'wait'; reason: string }
@@ -83,15 +92,18 @@ export interface RolloutCountsOf {
   failed: number;
   /** Of `failed`, those an operator accepted. */
   accepted: number;
+  /** Of `updating`, those waiting for an update lock. */
+  waiting: number;
 }
 
 export function countDevices(devices: readonly RolloutDevice[], phase?: number): RolloutCountsOf {
-  const counts: RolloutCountsOf = { devices: 0, pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0 };
+  const counts: RolloutCountsOf = { devices: 0, pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0, waiting: 0 };
   for (const d of devices) {
     if (phase !== undefined && d.phase !== phase) continue;
     counts.devices++;
     counts[d.state]++;
     if (d.state === 'failed' && d.acceptedAt !== null) counts.accepted++;
+    if (d.state === 'updating' && d.waitingFor !== null) counts.waiting++;
   }
   return counts;
 }

@@ -5,9 +5,9 @@ import type { RolloutDevice } from './rollout-state';
 /** `acceptances` only where one rollout is shown: a list of rollouts leaves them out (empty). */
 export function toRolloutView(record: RolloutRecord, counts: Map<number, Counts> | undefined, acceptances: Acceptance[] = []): RolloutView {
   const s = record.state;
-  const totals: RolloutCounts = { devices: 0, pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0 };
+  const totals: RolloutCounts = { devices: 0, pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0, waiting: 0 };
   const phases = s.phases.map((p, index) => {
-    const c = counts?.get(index) ?? { pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0 };
+    const c = counts?.get(index) ?? { pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0, waiting: 0 };
     const progress = { devices: c.pending + c.updating + c.succeeded + c.failed, ...c };
     for (const k of Object.keys(totals) as (keyof RolloutCounts)[]) totals[k] += progress[k];
     return {
@@ -28,6 +28,7 @@ export function toRolloutView(record: RolloutRecord, counts: Map<number, Counts>
     advance: s.advance,
     currentPhase: s.currentPhase,
     deviceTimeoutSeconds: Math.round(s.deviceTimeoutMs / 1000),
+    force: s.force,
     selection: record.selection,
     phases,
     totals,
@@ -52,5 +53,6 @@ export function toRolloutDeviceView(d: RolloutDevice): RolloutDeviceView {
     joined: d.joined,
     acceptedBy: d.acceptedBy,
     acceptedAt: iso(d.acceptedAt),
+    waitingFor: d.state === 'updating' ? d.waitingFor : null,
   };
 }

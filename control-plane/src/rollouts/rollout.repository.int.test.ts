@@ -50,6 +50,7 @@ function state(deviceId: string): RolloutState {
     advance: 'auto',
     currentPhase: 0,
     deviceTimeoutMs: 60_000,
+    force: false,
     phases: [{ name: 'all', successThreshold: 100, failureThreshold: 0, onFailure: 'pause' }],
     devices: [
       {
@@ -64,6 +65,7 @@ function state(deviceId: string): RolloutState {
         joined: false,
         acceptedBy: null,
         acceptedAt: null,
+        waitingFor: null,
       },
     ],
   };
@@ -139,6 +141,13 @@ describe('RolloutRepository (PostgreSQL)', () => {
     await repo.transaction((em) => repo.save(em, loaded.state, after));
     const again = (await repo.load(undefined, s.id))!;
     expect(again.state).toEqual(after);
-    expect((await repo.countsByPhase([s.id])).get(s.id)?.get(0)).toEqual({ pending: 0, updating: 0, succeeded: 0, failed: 1, accepted: 0 });
+    expect((await repo.countsByPhase([s.id])).get(s.id)?.get(0)).toEqual({
+      pending: 0,
+      updating: 0,
+      succeeded: 0,
+      failed: 1,
+      accepted: 0,
+      waiting: 0,
+    });
   });
 });

@@ -33,7 +33,7 @@ export interface SelectedDevice {
   arch: string | null;
 }
 
-export type Counts = Record<RolloutDeviceState | 'accepted', number>;
+export type Counts = Record<RolloutDeviceState | 'accepted' | 'waiting', number>;
 
 /** One operator's acceptance of failures (a resume or an advance), as the rollout view lists it. */
 export interface Acceptance {
@@ -54,6 +54,7 @@ interface RawRollout {
   advance: 'auto' | 'manual';
   current_phase: number;
   device_timeout_ms: number;
+  force: boolean;
   request_digest: string;
   created_by: string;
   created_at: Date;
@@ -72,6 +73,7 @@ interface RawRolloutDevice {
   joined: boolean;
   accepted_by: string | null;
   accepted_at: Date | null;
+  waiting_for: 'lock' | null;
 }
 
 const ACTIVE = [...ACTIVE_ROLLOUT_STATUSES];
@@ -156,8 +158,8 @@ export class RolloutRepository {
     const s = record.state;
     await em.query(
       `INSERT INTO rollouts (id, name, release_id, selection, phases, status, status_reason, advance, current_phase,
-         device_timeout_ms, idempotency_key, request_digest, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+         device_timeout_ms, idempotency_key, request_digest, created_by, force)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
       [
         s.id,
         record.name,
@@ -172,6 +174,7 @@ export class RolloutRepository {
         record.idempotencyKey,
         record.requestDigest,
         record.createdBy,
+        s.force,
       ],
     );
     await this.upsertDevices(em, s.id, s.devices);
@@ -270,13 +273,13 @@ export class RolloutRepository {
     const ts = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     await em.query(
       `INSERT INTO rollout_devices (rollout_id, device_id, phase, state, assigned_rev, assigned_at, finished_at, previous_release_id, reason, joined,
-         accepted_by, accepted_at)
+         accepted_by, accepted_at, waiting_for)
        SELECT $1::uuid, * FROM unnest($2::text[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::uuid[], $9::text[],
-         $10::bool[], $11::text[], $12::timestamptz[])
+         $10::bool[], $11::text[], $12::timestamptz[], $13::text[])
        ON CONFLICT (rollout_id, device_id) DO UPDATE SET phase = excluded.phase, state = excluded.state,
          assigned_rev = excluded.assigned_rev, assigned_at = excluded.assigned_at, finished_at = excluded.finished_at,
          previous_release_id = excluded.previous_release_id, reason = excluded.reason, joined = excluded.joined,
-         accepted_by = excluded.accepted_by, accepted_at = excluded.accepted_at`,
+         accepted_by = excluded.accepted_by, accepted_at = excluded.accepted_at, waiting_for = excluded.waiting_for`,
       [
         rolloutId,
         devices.map((d) => d.deviceId),
@@ -290,6 +293,7 @@ export class RolloutRepository {
         devices.map((d) => d.joined),
         devices.map((d) => d.acceptedBy),
         devices.map((d) => ts(d.acceptedAt)),
+        devices.map((d) => d.waitingFor),
       ],
     );
   }
@@ -312,19 +316,23 @@ export class RolloutRepository {
 
   /** Per rollout, per phase, how many devices are in each state. */
   async countsByPhase(ids: readonly string[]): Promise<Map<string, Map<number, Counts>>> {
-    const rows: { rollout_id: string; phase: number; state: RolloutDeviceState; n: number; accepted: number }[] = await this.db.query(
-      `SELECT rollout_id, phase, state, count(*)::int AS n, count(accepted_at)::int AS accepted
+    const rows: { rollout_id: string; phase: number; state: RolloutDeviceState; n: number; accepted: number; waiting: number }[] =
+      await this.db.query(
+        `SELECT rollout_id, phase, state, count(*)::int AS n, count(accepted_at)::int AS accepted,
+         count(waiting_for)::int AS waiting
        FROM rollout_devices WHERE rollout_id = ANY($1::uuid[]) GROUP BY 1, 2, 3`,
-      [ids],
-    );
+        [ids],
+      );
     const out = new Map<string, Map<number, Counts>>();
     for (const r of rows) {
       const phases = out.get(r.rollout_id) ?? new Map<number, Counts>();
       out.set(r.rollout_id, phases);
-      const counts = phases.get(r.phase) ?? { pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0 };
+      const counts = phases.get(r.phase) ?? { pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0, waiting: 0 };
       phases.set(r.phase, counts);
       counts[r.state] += r.n;
       counts.accepted += r.accepted;
+      // Only a device being updated waits; a finished one may keep a stale mark.
+      if (r.state === 'updating') counts.waiting += r.waiting;
     }
     return out;
   }
@@ -370,6 +378,7 @@ function toRecord(r: RawRollout, devices: RolloutDevice[]): RolloutRecord {
       advance: r.advance,
       currentPhase: r.current_phase,
       deviceTimeoutMs: r.device_timeout_ms,
+      force: r.force,
       phases: r.phases,
       devices,
     },
@@ -395,5 +404,6 @@ function toDevice(r: RawRolloutDevice): RolloutDevice {
     joined: r.joined,
     acceptedBy: r.accepted_by,
     acceptedAt: r.accepted_at?.getTime() ?? null,
+    waitingFor: r.waiting_for,
   };
 }

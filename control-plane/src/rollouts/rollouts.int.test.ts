@@ -109,8 +109,8 @@ describe('rollouts against simulated devices over MQTT', () => {
     expect(paused.statusReason).toContain('1 of 1 devices failed');
     expect(paused.statusReason).toContain('component "web" unhealthy');
     expect(paused.phases.map((p) => p.progress)).toEqual([
-      { devices: 1, pending: 0, updating: 0, succeeded: 0, failed: 1, accepted: 0 },
-      { devices: 5, pending: 5, updating: 0, succeeded: 0, failed: 0, accepted: 0 },
+      { devices: 1, pending: 0, updating: 0, succeeded: 0, failed: 1, accepted: 0, waiting: 0 },
+      { devices: 5, pending: 5, updating: 0, succeeded: 0, failed: 0, accepted: 0, waiting: 0 },
     ]);
     const canary = (await rolloutDevices(created.id)).find((d) => d.deviceId === fleet[0]!.deviceId)!;
     expect(canary).toMatchObject({ state: 'failed', reason: expect.stringContaining('unhealthy'), previousReleaseId: v1.id });
@@ -147,7 +147,7 @@ describe('rollouts against simulated devices over MQTT', () => {
       ['100 %', 5],
     ]);
     const done = await waitStatus(created.id, 'completed');
-    expect(done.totals).toEqual({ devices: 10, pending: 0, updating: 0, succeeded: 10, failed: 0, accepted: 0 });
+    expect(done.totals).toEqual({ devices: 10, pending: 0, updating: 0, succeeded: 10, failed: 0, accepted: 0, waiting: 0 });
     expect(fleet.every((d) => d.activeReleaseId === v2.id)).toBe(true);
     // Phases ran in order: every device of a phase was assigned after the canary's.
     const devices = await rolloutDevices(created.id);

@@ -99,6 +99,7 @@ export class RolloutsService {
       advance: request.advance,
       currentPhase: 0,
       deviceTimeoutMs: request.deviceTimeoutSeconds * 1000,
+      force: request.force ?? false,
       phases: request.phases.map((p, i) => ({
         name: phaseName(p, i),
         successThreshold: p.successThreshold,
@@ -117,6 +118,7 @@ export class RolloutsService {
         joined: false,
         acceptedBy: null,
         acceptedAt: null,
+        waitingFor: null,
       })),
     };
     await this.rollouts.transaction((em) =>

@@ -23,8 +23,12 @@ export interface SimTls {
   key?: string;
 }
 
-/** What a simulated device does with a new desired release. */
-export type UpdateBehavior = 'commit' | 'rollback' | 'hang';
+/**
+ * What a simulated device does with a new desired release. `lock`: a component holds an update
+ * lock, so after the download the device waits (`reported.update.deferred`) until `releaseLock()`
+ * or a desired state with `updatePolicy.force`, then commits, as the agent does.
+ */
+export type UpdateBehavior = 'commit' | 'rollback' | 'hang' | 'lock';
 
 export interface SimDeviceOptions {
   mqttUrl: string;
@@ -95,6 +99,9 @@ export class SimDevice {
   private active: SlotRef | null = null;
   private candidate: SlotRef | null = null;
   private failedRev: number | null = null;
+  /** While a simulated update lock defers the switch: since when, and how the release proceeds. */
+  private deferredSince: string | null = null;
+  private lockReleased: (() => void) | undefined;
   private lastFailure: string | null = null;
   private readonly check: SimDesiredCheck;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -204,11 +211,17 @@ export class SimDevice {
     this.rev = desired.rev;
     const release = desired.release;
     const slot: SlotRef = { rev: desired.rev, releaseId: release?.id ?? null, version: release?.assembly.version ?? null };
-    const behavior = this.options.behavior?.(desired) ?? 'commit';
+    const chosen = this.options.behavior?.(desired) ?? 'commit';
+    const behavior = chosen === 'lock' && desired.updatePolicy?.force ? 'commit' : chosen;
     const updateMs = this.options.updateMs ?? 100;
     this.phase = 'fetch';
     this.candidate = slot;
+    this.deferredSince = behavior === 'lock' ? new Date().toISOString() : null;
     void this.report();
+    if (behavior === 'lock') {
+      this.lockReleased = () => this.later(0, () => this.settle(slot, 'commit'));
+      return;
+    }
     // The outcome is scheduled from the probation step, not beside it: two independent timers
     // can fire out of order on a saturated load generator, leaving a committed device
     // reporting probation for ever.
@@ -220,8 +233,16 @@ export class SimDevice {
     });
   }
 
+  /** The simulated component releases its update lock: a waiting update switches and commits. */
+  releaseLock(): void {
+    const proceed = this.lockReleased;
+    this.lockReleased = undefined;
+    proceed?.();
+  }
+
   private settle(slot: SlotRef, behavior: 'commit' | 'rollback'): void {
     if (this.rev !== slot.rev) return;
+    this.deferredSince = null;
     if (behavior === 'commit') {
       this.active = slot;
       this.event('update-committed', slot, `committed ${slot.version ?? 'empty assembly'} (rev ${slot.rev})`);
@@ -254,6 +275,7 @@ export class SimDevice {
         candidate: this.candidate,
         failedRev: this.failedRev,
         lastFailure: this.lastFailure,
+        ...(this.deferredSince ? { deferred: { waitingFor: 'lock' as const, since: this.deferredSince, components: ['printer'] } } : {}),
       },
       components: [],
       ...(this.options.os ? { os: this.options.os } : {}),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CONFIG_KEY_PATTERN } from '../assembly/component';
 import { UPDATE_PHASES } from '../protocol/messages';
+import { MAX_LOCK_DEFER_SECONDS } from '../protocol/update-policy';
 
 /**
  * Fleets and per-device management. Configuration is a flat map of text values (what
@@ -45,6 +46,8 @@ export const FleetView = z.object({
   config: ConfigMap,
   targetReleaseId: z.string().nullable(),
   certificateValiditySeconds: z.number().int(),
+  /** The longest an update lock may defer an update on the fleet's devices; null: no limit. */
+  lockMaxDeferSeconds: z.number().int().nullable(),
   deviceCount: z.number().int(),
   createdAt: z.string(),
 });
@@ -60,6 +63,12 @@ export const SetFleetTargetResponse = z.object({
   assigned: z.number().int(),
 });
 export type SetFleetTargetResponse = z.infer<typeof SetFleetTargetResponse>;
+
+/** `PUT /fleets/:id/update-policy`: how long update locks may defer an update on the fleet's devices (null: no limit). */
+export const SetFleetUpdatePolicyRequest = z
+  .object({ lockMaxDeferSeconds: z.number().int().positive().max(MAX_LOCK_DEFER_SECONDS).nullable() })
+  .strict();
+export type SetFleetUpdatePolicyRequest = z.infer<typeof SetFleetUpdatePolicyRequest>;
 
 /** `PUT /fleets/:id/config` and `PUT /devices/:id/config`: replaces the whole map. */
 export const SetConfigRequest = z.object({ config: ConfigMap }).strict();

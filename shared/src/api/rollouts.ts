@@ -63,6 +63,11 @@ export const CreateRolloutRequest = z
       .default([{ percent: 100, successThreshold: 100, failureThreshold: 0, onFailure: 'pause' }]),
     /** `auto`: next phase as soon as the success threshold is met; `manual`: wait for POST …/advance. */
     advance: z.enum(['auto', 'manual']).default('auto'),
+    /**
+     * Override the update locks of the rollout's devices (`desired.updatePolicy.force`): they
+     * switch even while a component holds a lock. Default: a held lock defers the switch.
+     */
+    force: z.boolean().optional(),
     /** A device that neither commits nor rolls back within this time counts as failed. */
     deviceTimeoutSeconds: z
       .number()
@@ -85,6 +90,8 @@ export const RolloutCounts = z.object({
   failed: z.number().int(),
   /** Of `failed`, those an operator accepted (by resume or advance): the thresholds no longer count them. */
   accepted: z.number().int(),
+  /** Of `updating`, those whose download is done and whose switch waits for an update lock: not failed, and not timing out. */
+  waiting: z.number().int(),
 });
 export type RolloutCounts = z.infer<typeof RolloutCounts>;
 
@@ -108,6 +115,8 @@ export const RolloutView = z.object({
   advance: z.enum(['auto', 'manual']),
   currentPhase: z.number().int(),
   deviceTimeoutSeconds: z.number().int(),
+  /** Created with `force`: the devices' update locks are overridden. */
+  force: z.boolean(),
   selection: z.object({
     fleetId: z.string().optional(),
     tags: z.array(z.string()).optional(),
@@ -141,6 +150,8 @@ export const RolloutDeviceView = z.object({
   previousReleaseId: z.string().nullable(),
   /** Joined the selection after the rollout started. */
   joined: z.boolean(),
+  /** While updating: what the device's switch waits for (`lock`: a component holds an update lock). */
+  waitingFor: z.enum(['lock']).nullable(),
   /** For a failure an operator accepted: the principal (operator key id) and when. */
   acceptedBy: z.string().nullable(),
   acceptedAt: z.string().nullable(),

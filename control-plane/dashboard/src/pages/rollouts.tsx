@@ -25,6 +25,7 @@ export function RolloutProgress({ counts, testId }: { counts: RolloutCounts; tes
         {counts.succeeded}/{counts.devices} done{counts.failed ? `, ${counts.failed} failed` : ''}
         {counts.accepted ? ` (${counts.accepted} accepted)` : ''}
         {counts.updating ? `, ${counts.updating} updating` : ''}
+        {counts.waiting ? ` (${counts.waiting} waiting for an update lock)` : ''}
       </span>
     </div>
   );
