@@ -85,6 +85,7 @@ function setup(
     clock?: Clock;
     collectInventory?: () => Promise<Inventory>;
     inventoryIntervalMs?: number;
+    timeZone?: string;
   } = {},
 ) {
   const outbox = new MemoryOutbox();
@@ -100,6 +101,7 @@ function setup(
     logger: silentLogger,
     releaseKeys: [signer.key],
     board: overrides.board,
+    ...(overrides.timeZone ? { timeZone: overrides.timeZone } : {}),
     freeDiskBytes: async () => overrides.freeDisk ?? 10 * 1024 ** 3,
     imageFacts: async () => ({ sizeBytes: 1024 }),
     collectInventory:
@@ -159,6 +161,33 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
       candidate: null,
       failedRev: null,
       lastFailure: null,
+    });
+  });
+
+  it('downloads at once but switches only inside a maintenance window, in the device time zone (simulated clock)', async () => {
+    // Friday 4 December 2026, 12:00 UTC; windows on weekday nights, 02:00-04:00 in Berlin (UTC+1).
+    const clock = instantClock(new Date('2026-12-04T12:00:00Z'));
+    const { agent, uplink, runtime } = await started(setup(undefined, undefined, { clock, timeZone: 'Europe/Berlin' }));
+    const windows = [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'] as const, start: '02:00', durationMinutes: 120 }];
+    agent.desire({
+      ...signedDesired(signer, 1, [minimalComponent('web', IMG_A)]),
+      updatePolicy: { windows: windows.map((w) => ({ ...w, days: [...w.days] })) },
+    });
+    await agent.updater.settled();
+    const phases = uplink.events('update-phase').map((e) => [e.message, e.at]);
+    const pulled = phases.find(([m]) => String(m).startsWith('fetch → switch'));
+    // The switch came on Monday's window (Monday 02:00 Berlin = 01:00 UTC), not before, not after.
+    expect(Date.parse(String(pulled?.[1]))).toBeGreaterThanOrEqual(Date.parse('2026-12-07T01:00:00Z'));
+    expect(Date.parse(String(pulled?.[1]))).toBeLessThan(Date.parse('2026-12-07T03:00:00Z'));
+    expect(phases.find(([m]) => String(m).startsWith('verify → fetch'))?.[1]).toBe('2026-12-04T12:00:00.000Z');
+    expect(agent.updater.current.active?.rev).toBe(1);
+    expect(running(runtime)).toHaveLength(1);
+    // While it waited, it said so: what for, and when the window opens.
+    expect(uplink.of('reported').map((r) => (r.update as { deferred?: unknown }).deferred)).toContainEqual({
+      waitingFor: 'window',
+      since: '2026-12-04T12:00:00.000Z',
+      components: [],
+      opensAt: '2026-12-07T01:00:00.000Z',
     });
   });
 

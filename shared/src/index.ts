@@ -15,6 +15,7 @@ export * from './protocol/provisioning';
 export * from './protocol/storable';
 export * from './protocol/topics';
 export * from './protocol/update-policy';
+export * from './windows/maintenance-window';
 export * from './assembly/json-schema';
 export * from './releases/signing';
 export * from './api/pagination';

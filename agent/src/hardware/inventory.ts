@@ -10,6 +10,7 @@ import {
   type CommandRunner,
 } from './probes';
 import { systemInfo, type SystemInfo } from './system-info';
+import { deviceTimeZone } from '../support/time-zone';
 
 export interface InventoryOptions {
   root?: string;
@@ -54,6 +55,7 @@ export async function collectInventory(options: InventoryOptions = {}): Promise<
     at: (options.now ?? (() => new Date()))().toISOString(),
     hostname: os.hostname,
     arch: os.arch || arch(),
+    timeZone: deviceTimeZone(),
     board: {
       model: model ?? (fallbackModel || 'unknown'),
       ...optional('serial', serial ?? systemSerial),

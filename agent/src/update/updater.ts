@@ -19,6 +19,8 @@ import { GateFailedError, NothingToRollBackError, UpdateRefusedError } from './e
 import { fetchImages } from './fetch';
 import { imagesToCollect } from './gc';
 import type { UpdateLocks } from './locks/update-locks';
+import { awaitWindow, windowState } from './window-wait';
+import { deviceTimeZone } from '../support/time-zone';
 import { judgeGate } from './gate';
 import type { ImageLedger } from './image-ledger';
 import { heldRev, slotToRun, transition, type Phase, type Slot, type UpdateEvent, type UpdateState } from './machine';
@@ -71,6 +73,8 @@ export interface UpdaterDeps {
   onEvent: (kind: UpdateEventKind, message: string, slot: Slot | null, phase: Phase) => void;
   /** Update locks of the running components: the switch waits while one is held. Absent: never waits. */
   locks?: UpdateLocks;
+  /** The device's time zone, for maintenance windows; default: the system's. */
+  timeZone?: string;
   settings?: Partial<UpdaterSettings>;
 }
 
@@ -314,12 +318,19 @@ export class Updater {
       },
     });
     this.note = undefined;
-    // Downloaded: the switch waits while a running component holds an update lock (still FETCH,
-    // so a restart meanwhile re-verifies instead of rolling back).
-    await this.deps.locks?.awaitClearance(candidate, this.state.active, signal, (deferral) => {
+    // Downloaded: the switch waits for a maintenance window, and while a running component holds
+    // an update lock (still FETCH, so a restart meanwhile re-verifies instead of rolling back).
+    // A lock may outlast the window: then wait for the next one.
+    const onDeferral = (deferral: UpdateDeferral | undefined): void => {
       this.deferral = deferral;
       this.deps.onChange();
-    });
+    };
+    const timeZone = this.deps.timeZone ?? deviceTimeZone();
+    const windowed = { clock: this.deps.clock, logger: this.deps.logger, timeZone };
+    do {
+      await awaitWindow(windowed, candidate, signal, onDeferral);
+      await this.deps.locks?.awaitClearance(candidate, this.state.active, signal, onDeferral);
+    } while (!signal.aborted && windowState(candidate, timeZone, this.deps.clock.now().getTime())?.open === false);
   }
 
   private async reconcileTo(slot: Slot, signal: AbortSignal): Promise<void> {

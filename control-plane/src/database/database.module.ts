@@ -18,6 +18,7 @@ import { FleetHostPolicies1764550000000 } from './migrations/1764550000000-fleet
 import { DeviceEventPruning1764540000000 } from './migrations/1764540000000-device-event-pruning';
 import { AcceptedFailures1764570000000 } from './migrations/1764570000000-accepted-failures';
 import { UpdateLockPolicy1764570001000 } from './migrations/1764570001000-update-lock-policy';
+import { MaintenanceWindows1764570002000 } from './migrations/1764570002000-maintenance-windows';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -37,6 +38,7 @@ export const MIGRATIONS = [
   FleetHostPolicies1764550000000,
   AcceptedFailures1764570000000,
   UpdateLockPolicy1764570001000,
+  MaintenanceWindows1764570002000,
 ];
 
 @Module({})

@@ -59,6 +59,7 @@ describe('DeviceLinkService.desiredRequested', () => {
       registeredByAdmin: false,
       force: false,
       lockMaxDeferSeconds: null,
+      windows: null,
     });
     await expect(service.desiredRequested('dev_a', 2)).resolves.toBe('sent');
     expect(sent.map(([id]) => id)).toEqual(['dev_a']);
@@ -85,6 +86,7 @@ describe('DeviceLinkService.desiredRequested', () => {
       registeredByAdmin: false,
       force: true,
       lockMaxDeferSeconds: 3600,
+      windows: null,
     });
     await expect(service.desiredRequested('dev_a', 3)).resolves.toBe('sent');
     // Inside the signed statement: a relay cannot add or strip an override.
@@ -106,6 +108,7 @@ describe('DeviceLinkService.desiredRequested', () => {
       registeredByAdmin: false,
       force: false,
       lockMaxDeferSeconds: null,
+      windows: null,
     });
     await expect(service.desiredRequested('dev_a', 3)).resolves.toBe('up-to-date');
     await expect(service.desiredRequested('dev_a', 7)).resolves.toBe('up-to-date');
@@ -123,6 +126,9 @@ describe('DeviceLinkService.desiredRequested', () => {
       rollback: false,
       fleetId: null,
       registeredByAdmin: false,
+      force: false,
+      lockMaxDeferSeconds: null,
+      windows: null,
     });
     await expect(service.desiredRequested('dev_a', 3, true)).resolves.toBe('sent');
     expect(sent.map(([id]) => id)).toEqual(['dev_a']);
@@ -141,6 +147,7 @@ describe('DeviceLinkService.desiredRequested', () => {
       registeredByAdmin: false,
       force: false,
       lockMaxDeferSeconds: null,
+      windows: null,
     });
     await expect(service.desiredRequested('dev_a', 0)).resolves.toBe('up-to-date');
     expect(sent).toEqual([]);

@@ -35,10 +35,11 @@ export function toDeviceView({ device: row, fleetConfig, lastEvent }: DeviceReco
 }
 
 /** `desired.updatePolicy` from the device's override and its fleet's longest lock deferral; empty when neither is set. */
-export function updatePolicyOf(pointer: Pick<DesiredPointer, 'force' | 'lockMaxDeferSeconds'>): UpdatePolicy {
+export function updatePolicyOf(pointer: Pick<DesiredPointer, 'force' | 'lockMaxDeferSeconds' | 'windows'>): UpdatePolicy {
   return {
     ...(pointer.force ? { force: true } : {}),
     ...(pointer.lockMaxDeferSeconds !== null ? { lockMaxDeferSeconds: pointer.lockMaxDeferSeconds } : {}),
+    ...(pointer.windows && pointer.windows.length > 0 ? { windows: pointer.windows } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { ConfigMap, DeviceListQuery, Inventory, Reported } from '@flotilla/shared';
+import type { ConfigMap, DeviceListQuery, Inventory, Reported, WindowSchedule } from '@flotilla/shared';
 import { Repository, type EntityManager } from 'typeorm';
 import { RejectedWrites } from '../database/rejected-writes';
 import { writeAlone } from '../database/write-alone';
@@ -40,6 +40,8 @@ export interface DesiredPointer {
   /** `desired.updatePolicy`: the operator's override of the device's update locks, and the fleet's longest deferral. */
   force: boolean;
   lockMaxDeferSeconds: number | null;
+  /** The device's own maintenance windows, else its fleet's; null: none. */
+  windows: WindowSchedule | null;
 }
 
 export interface DesiredState extends DesiredPointer {
@@ -78,7 +80,7 @@ const recordSelect = (from = 'devices') => `
 const DESIRED_SELECT = `
   SELECT d.id, d.desired_rev, d.desired_release_id, d.config, d.fleet_id, d.registered_by_admin, f.config AS fleet_config,
          r.created_at AS release_created_at, COALESCE(r.created_at < d.newest_release_at, false) AS rollback,
-         d.desired_force, f.lock_max_defer_seconds
+         d.desired_force, f.lock_max_defer_seconds, coalesce(d.update_windows, f.update_windows) AS update_windows
     FROM devices d LEFT JOIN fleets f ON f.id = d.fleet_id LEFT JOIN releases r ON r.id = d.desired_release_id`;
 
 type Row = Record<string, unknown>;
@@ -186,12 +188,18 @@ export class DeviceRepository {
       registeredByAdmin: r.registered_by_admin === true,
       force: r.desired_force === true,
       lockMaxDeferSeconds: (r.lock_max_defer_seconds as number | null) ?? null,
+      windows: (r.update_windows as WindowSchedule | null) ?? null,
     }));
   }
 
   /** Points the device at a release and bumps its rev in one statement. */
   async assignRelease(id: string, releaseId: string): Promise<DeviceEntity | undefined> {
     return this.updateOne(`desired_release_id = $2, desired_rev = desired_rev + 1, desired_force = false`, id, [releaseId]);
+  }
+
+  /** The device's own maintenance windows (null: its fleet's apply); part of its desired state. */
+  async setWindows(id: string, windows: WindowSchedule | null): Promise<DeviceEntity | undefined> {
+    return this.updateOne(`update_windows = $2::jsonb, desired_rev = desired_rev + 1`, id, [windows && JSON.stringify(windows)]);
   }
 
   /** The operator overrides the device's update locks: its current desired state again, forced, under a new rev. */

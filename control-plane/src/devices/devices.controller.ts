@@ -7,6 +7,7 @@ import {
   PinReleaseRequest,
   SetConfigRequest,
   SetTagsRequest,
+  SetUpdateWindowsRequest,
   type DeviceView,
   type Page,
 } from '@flotilla/shared';
@@ -58,6 +59,15 @@ export class DevicesController {
   @Put(':id/config')
   setConfig(@PathParam('id', 'deviceId') id: string, @Body(new ZodBodyPipe(SetConfigRequest)) body: SetConfigRequest): Promise<DeviceView> {
     return this.devices.setConfig(id, body.config);
+  }
+
+  /** The device's own maintenance windows, in its time zone; null: its fleet's apply. */
+  @Put(':id/update-windows')
+  setWindows(
+    @PathParam('id', 'deviceId') id: string,
+    @Body(new ZodBodyPipe(SetUpdateWindowsRequest)) body: SetUpdateWindowsRequest,
+  ): Promise<DeviceView> {
+    return this.devices.setWindows(id, body.windows);
   }
 
   /** Overrides the device's update locks for its current desired state (`desired.updatePolicy.force`). */

@@ -68,6 +68,7 @@ function setup(publish: DesiredPublisher['publishDesired']) {
         registeredByAdmin: false,
         force: false,
         lockMaxDeferSeconds: null,
+        windows: null,
       })),
     findRecord: async (id) => (id === 'dev_a' ? { device: row(5), fleetConfig: { LOG: 'info', SITE: 'n' }, lastEvent: null } : undefined),
   });

@@ -7,6 +7,7 @@ import {
   type DeviceView,
   type Page,
   type Release,
+  type WindowSchedule,
 } from '@flotilla/shared';
 import type { EntityManager } from 'typeorm';
 import { HostPolicyService } from '../host-policy/host-policy.service';
@@ -130,6 +131,11 @@ export class DevicesService {
   ): Promise<Map<string, number>> {
     await this.releases.getForDelivery(releaseId);
     return this.devices.assignReleaseToMany(tx, deviceIds, releaseId, force);
+  }
+
+  /** The device's own maintenance windows, replacing its fleet's (null: the fleet's apply again). */
+  async setWindows(deviceId: string, windows: WindowSchedule | null): Promise<DeviceView> {
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.setWindows(deviceId, windows) : undefined);
   }
 
   /** The operator overrides the device's update locks: it switches to its current desired state even while a component holds one. */

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { ConfigMap } from '@flotilla/shared';
+import type { ConfigMap, WindowSchedule } from '@flotilla/shared';
 
 @Entity('fleets')
 export class FleetEntity {
@@ -24,6 +24,9 @@ export class FleetEntity {
 
   @Column('integer', { name: 'lock_max_defer_seconds', nullable: true })
   lockMaxDeferSeconds!: number | null;
+
+  @Column('jsonb', { name: 'update_windows', nullable: true })
+  windows!: WindowSchedule | null;
 
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;

@@ -10,6 +10,7 @@ export function toFleetView({ fleet, deviceCount }: FleetRecord): FleetView {
     targetReleaseId: fleet.targetReleaseId,
     certificateValiditySeconds: fleet.certificateValiditySeconds,
     lockMaxDeferSeconds: fleet.lockMaxDeferSeconds,
+    windows: fleet.windows,
     deviceCount,
     createdAt: fleet.createdAt.toISOString(),
   };

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { ConfigMap } from '@flotilla/shared';
+import type { ConfigMap, WindowSchedule } from '@flotilla/shared';
 import { Repository } from 'typeorm';
 import { FleetEntity } from './fleet.entity';
 
@@ -9,7 +9,7 @@ export interface FleetRecord {
   deviceCount: number;
 }
 
-export type NewFleet = Omit<FleetEntity, 'createdAt' | 'lockMaxDeferSeconds'>;
+export type NewFleet = Omit<FleetEntity, 'createdAt' | 'lockMaxDeferSeconds' | 'windows'>;
 
 /** The only code that reads or writes `fleets`. */
 @Injectable()
@@ -47,8 +47,10 @@ export class FleetRepository {
     return ((await this.fleets.update({ id }, { certificateValiditySeconds: seconds })).affected ?? 0) > 0;
   }
 
-  async setLockMaxDefer(id: string, lockMaxDeferSeconds: number | null): Promise<boolean> {
-    return ((await this.fleets.update({ id }, { lockMaxDeferSeconds })).affected ?? 0) > 0;
+  /** `windows` undefined: left as it is. */
+  async setUpdatePolicy(id: string, lockMaxDeferSeconds: number | null, windows: WindowSchedule | null | undefined): Promise<boolean> {
+    const change = { lockMaxDeferSeconds, ...(windows !== undefined ? { windows: windows?.length ? windows : null } : {}) };
+    return ((await this.fleets.update({ id }, change)).affected ?? 0) > 0;
   }
 
   private async records(where: string, params: unknown[]): Promise<FleetRecord[]> {
@@ -67,6 +69,7 @@ export class FleetRepository {
         config: r.config ?? {},
         certificateValiditySeconds: r.certificate_validity_seconds,
         lockMaxDeferSeconds: r.lock_max_defer_seconds ?? null,
+        windows: r.update_windows ?? null,
         createdAt: r.created_at,
       }),
       deviceCount: r.device_count as number,

@@ -63,7 +63,7 @@ export class FleetsController {
     @PathParam('id', 'uuid') id: string,
     @Body(new ZodBodyPipe(SetFleetUpdatePolicyRequest)) body: SetFleetUpdatePolicyRequest,
   ): Promise<FleetView> {
-    return this.fleets.setUpdatePolicy(id, body.lockMaxDeferSeconds);
+    return this.fleets.setUpdatePolicy(id, body);
   }
 
   @Put('devices/:id/fleet')

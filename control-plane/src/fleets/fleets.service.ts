@@ -8,6 +8,7 @@ import {
   type FleetView,
   type Release,
   type SetFleetTargetResponse,
+  type SetFleetUpdatePolicyRequest,
 } from '@flotilla/shared';
 import type { OperatorPrincipal } from '../auth/operator-principal';
 import { DevicesService } from '../devices/devices.service';
@@ -97,8 +98,9 @@ export class FleetsService {
   }
 
   /** The fleet's update policy is part of every member's desired state: each gets a new rev. */
-  async setUpdatePolicy(id: string, lockMaxDeferSeconds: number | null): Promise<FleetView> {
-    if (!isUuid(id) || !(await this.fleets.setLockMaxDefer(id, lockMaxDeferSeconds))) throw new FleetNotFoundError(id);
+  async setUpdatePolicy(id: string, policy: SetFleetUpdatePolicyRequest): Promise<FleetView> {
+    if (!isUuid(id) || !(await this.fleets.setUpdatePolicy(id, policy.lockMaxDeferSeconds, policy.windows)))
+      throw new FleetNotFoundError(id);
     await this.devices.fleetConfigChanged(id);
     return this.get(id);
   }

@@ -1,10 +1,19 @@
-import { Injectable } from '@nestjs/common';
-import type { AssemblySpec, ReleaseView, RolloutPlan, RolloutPlanDevice, RolloutPlanRequest } from '@flotilla/shared';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  nextWindow,
+  type AssemblySpec,
+  type ReleaseView,
+  type RolloutPlan,
+  type RolloutPlanDevice,
+  type RolloutPlanRequest,
+  type WindowSchedule,
+} from '@flotilla/shared';
 import { RegistriesService } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
 import { PhasePlacementError, phaseName, placeDevices } from './place-devices';
 import { planChanges } from './release-diff';
 import { RolloutRepository } from './rollout.repository';
+import { CLOCK, type Clock } from './rollout-settings';
 import { EmptySelectionError, InvalidPhasesError } from './rollouts.errors';
 
 /** Inventory architectures (Node's `os.arch()`, uname) as image platforms name them. */
@@ -25,6 +34,7 @@ export class RolloutPlanService {
     private readonly rollouts: RolloutRepository,
     private readonly releases: ReleasesService,
     private readonly registries: RegistriesService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async plan(request: RolloutPlanRequest): Promise<RolloutPlan> {
@@ -48,6 +58,7 @@ export class RolloutPlanService {
       return current.get(id) ?? null;
     };
     const sizeOf = this.registries.imageSizes();
+    const now = this.clock.now();
     const unknown = { arch: 0, size: new Set<string>() };
     const devices: RolloutPlanDevice[] = [];
     for (const d of selected) {
@@ -77,6 +88,7 @@ export class RolloutPlanService {
         changes: diff.changes,
         imagesToFetch: diff.imagesToFetch,
         osImage,
+        nextWindow: planWindow(d.windows, d.timeZone, now),
         downloadBytes: known ? sizes.reduce((sum: number, b) => sum + b!, 0) + (osImage?.sizeBytes ?? 0) : null,
       });
     }
@@ -101,4 +113,21 @@ export class RolloutPlanService {
       notes,
     };
   }
+}
+
+/** The device's next maintenance window as the plan shows it; an unknown zone reads as UTC, as the agent does. */
+function planWindow(windows: WindowSchedule | null, timeZone: string | null, now: number): RolloutPlanDevice['nextWindow'] {
+  if (!windows?.length) return null;
+  let zone = timeZone ?? 'UTC';
+  let state;
+  try {
+    state = nextWindow(windows, zone, now);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    zone = 'UTC';
+    state = nextWindow(windows, zone, now);
+  }
+  if (!state) return null;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return { open: state.open, opensAt: state.open ? null : iso(state.opensAt), closesAt: iso(state.closesAt), timeZone: zone };
 }

@@ -36,7 +36,7 @@ export interface RolloutDevice {
    * Set while the device reports a downloaded update waiting for an update lock: it neither
    * fails nor times out meanwhile, and its timeout counts again from when the wait ended.
    */
-  waitingFor: 'lock' | null;
+  waitingFor: 'lock' | 'window' | null;
 }
 
 export interface RolloutState {
@@ -76,7 +76,7 @@ export type RolloutAction =
   | { kind: 'succeed'; deviceId: string; reason: string | null }
   | { kind: 'fail'; deviceId: string; reason: string }
   /** The device began or stopped waiting for an update lock. */
-  | { kind: 'waiting'; deviceId: string; waitingFor: 'lock' | null }
+  | { kind: 'waiting'; deviceId: string; waitingFor: 'lock' | 'window' | null }
   | { kind: 'advance'; toPhase: number }
   /** Manual advance: the phase met its success threshold and waits for POST …/advance. */
   | { kind: 'wait'; reason: string }

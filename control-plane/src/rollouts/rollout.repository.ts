@@ -7,6 +7,7 @@ import {
   type RolloutStatus,
   type UpdateStatus,
   type Reported,
+  type WindowSchedule,
 } from '@flotilla/shared';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { DeviceReport, RolloutDevice, RolloutPhase, RolloutState } from './rollout-state';
@@ -31,6 +32,10 @@ export interface SelectedDevice {
   /** The board spec name it registered with, and the CPU architecture its inventory reports. */
   board: string | null;
   arch: string | null;
+  /** From its inventory; null until it reported one. */
+  timeZone: string | null;
+  /** Its own maintenance windows, else its fleet's. */
+  windows: WindowSchedule | null;
 }
 
 export type Counts = Record<RolloutDeviceState | 'accepted' | 'waiting', number>;
@@ -73,7 +78,7 @@ interface RawRolloutDevice {
   joined: boolean;
   accepted_by: string | null;
   accepted_at: Date | null;
-  waiting_for: 'lock' | null;
+  waiting_for: 'lock' | 'window' | null;
 }
 
 const ACTIVE = [...ACTIVE_ROLLOUT_STATUSES];
@@ -105,7 +110,9 @@ export class RolloutRepository {
   selectDevices(selection: RolloutSelection): Promise<SelectedDevice[]> {
     return this.db
       .query(
-        `SELECT d.id, d.name, d.online, d.desired_release_id, d.reported, d.board, d.inventory->>'arch' AS arch FROM devices d
+        `SELECT d.id, d.name, d.online, d.desired_release_id, d.reported, d.board, d.inventory->>'arch' AS arch,
+                d.inventory->>'timeZone' AS time_zone, coalesce(d.update_windows, f.update_windows) AS windows
+         FROM devices d LEFT JOIN fleets f ON f.id = d.fleet_id
          WHERE ${IN_SELECTION} ORDER BY d.online DESC, d.created_at, d.id`,
         selectionParams(selection),
       )
@@ -119,6 +126,8 @@ export class RolloutRepository {
             reported: Reported | null;
             board: string | null;
             arch: string | null;
+            time_zone: string | null;
+            windows: WindowSchedule | null;
           }[],
         ) =>
           rows.map((r) => ({
@@ -129,6 +138,8 @@ export class RolloutRepository {
             reported: r.reported,
             board: r.board,
             arch: r.arch,
+            timeZone: r.time_zone,
+            windows: r.windows,
           })),
       );
   }

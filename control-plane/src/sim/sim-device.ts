@@ -65,6 +65,8 @@ export interface SimDeviceOptions {
   releaseKeys?: readonly ReleaseKey[];
   /** Called for each desired message refused, with the reason. */
   onRefused?: (device: SimDevice, reason: string) => void;
+  /** The time zone its inventory reports (maintenance windows are in it). Default UTC. */
+  timeZone?: string;
   /** Board model reported in the inventory. */
   board?: string;
   /** The OS status to report (`reported.os`), as an agent on an A/B OS does; absent: none. */
@@ -316,6 +318,7 @@ export class SimDevice {
       at: new Date().toISOString(),
       hostname: this.deviceId.replace(/^dev_/, 'sim-').slice(0, 20),
       arch: 'arm64',
+      timeZone: this.options.timeZone ?? 'UTC',
       board: { model: this.options.board ?? 'Raspberry Pi 4 Model B Rev 1.5 (simulated)', serial: this.deviceId.slice(-16) },
       cpu: { manufacturer: 'ARM', brand: 'Cortex-A72', cores: 4, speedGHz: 1.8 },
       memory: { totalBytes: 4 * 1024 ** 3 },

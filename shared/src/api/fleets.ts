@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CONFIG_KEY_PATTERN } from '../assembly/component';
 import { UPDATE_PHASES } from '../protocol/messages';
 import { MAX_LOCK_DEFER_SECONDS } from '../protocol/update-policy';
+import { WindowSchedule } from '../windows/maintenance-window';
 
 /**
  * Fleets and per-device management. Configuration is a flat map of text values (what
@@ -48,6 +49,8 @@ export const FleetView = z.object({
   certificateValiditySeconds: z.number().int(),
   /** The longest an update lock may defer an update on the fleet's devices; null: no limit. */
   lockMaxDeferSeconds: z.number().int().nullable(),
+  /** Weekly maintenance windows of its devices (each in its own time zone); null: none. */
+  windows: WindowSchedule.nullable(),
   deviceCount: z.number().int(),
   createdAt: z.string(),
 });
@@ -66,8 +69,16 @@ export type SetFleetTargetResponse = z.infer<typeof SetFleetTargetResponse>;
 
 /** `PUT /fleets/:id/update-policy`: how long update locks may defer an update on the fleet's devices (null: no limit). */
 export const SetFleetUpdatePolicyRequest = z
-  .object({ lockMaxDeferSeconds: z.number().int().positive().max(MAX_LOCK_DEFER_SECONDS).nullable() })
+  .object({
+    lockMaxDeferSeconds: z.number().int().positive().max(MAX_LOCK_DEFER_SECONDS).nullable(),
+    /** Weekly maintenance windows in each device's time zone; absent: unchanged, null or []: none. */
+    windows: WindowSchedule.nullable().optional(),
+  })
   .strict();
+
+/** `PUT /devices/:id/update-windows`: the device's own maintenance windows; null: its fleet's apply. */
+export const SetUpdateWindowsRequest = z.object({ windows: WindowSchedule.nullable() }).strict();
+export type SetUpdateWindowsRequest = z.infer<typeof SetUpdateWindowsRequest>;
 export type SetFleetUpdatePolicyRequest = z.infer<typeof SetFleetUpdatePolicyRequest>;
 
 /** `PUT /fleets/:id/config` and `PUT /devices/:id/config`: replaces the whole map. */

@@ -151,7 +151,7 @@ export const RolloutDeviceView = z.object({
   /** Joined the selection after the rollout started. */
   joined: z.boolean(),
   /** While updating: what the device's switch waits for (`lock`: a component holds an update lock). */
-  waitingFor: z.enum(['lock']).nullable(),
+  waitingFor: z.enum(['lock', 'window']).nullable(),
   /** For a failure an operator accepted: the principal (operator key id) and when. */
   acceptedBy: z.string().nullable(),
   acceptedAt: z.string().nullable(),
@@ -185,6 +185,11 @@ export const RolloutPlanDevice = z.object({
   imagesToFetch: z.array(z.string()),
   /** The OS image the target carries for the device's board, when it runs another OS version. */
   osImage: z.object({ version: z.string(), sizeBytes: z.number() }).nullable(),
+  /**
+   * The device's maintenance window for the switch, in its time zone (from its inventory; UTC
+   * until it reported one): open now until `closesAt`, or opening at `opensAt`. Null: no windows.
+   */
+  nextWindow: z.object({ open: z.boolean(), opensAt: z.string().nullable(), closesAt: z.string(), timeZone: z.string() }).nullable(),
   /** Images (for the device's architecture) plus the OS image; null when a registry did not tell a size (see `notes`). */
   downloadBytes: z.number().nullable(),
 });

@@ -196,6 +196,8 @@ export const Inventory = z.object({
   at: timestamp,
   hostname: name,
   arch: name,
+  /** The device's IANA time zone (e.g. "Europe/Berlin"): its maintenance windows are in it. Absent from older agents. */
+  timeZone: name.optional(),
   board: z.object({ model: name, serial: name.optional(), revision: name.optional() }),
   cpu: z.object({ manufacturer: name, brand: name, cores: count(), speedGHz: gigahertz().optional() }),
   memory: z.object({ totalBytes: byteCount() }),

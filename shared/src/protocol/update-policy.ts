@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WindowSchedule } from '../windows/maintenance-window';
 
 /**
  * Update locks and their policy (issue 18). A component may hold an update lock ("not now": a
@@ -17,6 +18,8 @@ export const UpdatePolicy = z.object({
   force: z.boolean().optional(),
   /** How long after the download a held lock may defer the switch; then the agent switches anyway. Absent: no limit. */
   lockMaxDeferSeconds: z.number().int().positive().max(MAX_LOCK_DEFER_SECONDS).optional(),
+  /** Maintenance windows (the device's or else its fleet's), in the device's time zone: the switch waits for one. Absent: any time. */
+  windows: WindowSchedule.optional(),
 });
 export type UpdatePolicy = z.infer<typeof UpdatePolicy>;
 
@@ -36,11 +39,13 @@ export type UpdateLockStatus = z.infer<typeof UpdateLockStatus>;
 
 /** Why a downloaded update waits instead of switching (`reported.update.deferred`). */
 export const UpdateDeferral = z.object({
-  waitingFor: z.literal('lock'),
+  waitingFor: z.enum(['lock', 'window']),
   /** When the wait began (the download was done and a lock was held). */
   since: timestamp,
-  /** Components whose locks it waits for. */
+  /** Components whose locks it waits for (none while it waits for a window). */
   components: z.array(z.string().max(64)).max(64),
+  /** Waiting for a window: when the next one opens. */
+  opensAt: timestamp.optional(),
   /** When the fleet's policy lets the switch happen anyway; absent without a limit. */
   until: timestamp.optional(),
 });
