@@ -3,6 +3,7 @@ import {
   PROTOCOL_SCHEMA,
   decodePayload,
   deviceTopic,
+  nextWindow,
   type ReleaseKey,
   type Command,
   type CommandResult,
@@ -13,6 +14,7 @@ import {
   type Reported,
   type SlotRef,
   type Telemetry,
+  type UpdateDeferral,
   type UpdatePhase,
 } from '@flotilla/shared';
 import { SimDesiredCheck } from './sim-desired-check';
@@ -67,6 +69,8 @@ export interface SimDeviceOptions {
   onRefused?: (device: SimDevice, reason: string) => void;
   /** The time zone its inventory reports (maintenance windows are in it). Default UTC. */
   timeZone?: string;
+  /** Its clock, for maintenance windows (a test may simulate it). Default: real time. */
+  now?: () => number;
   /** Board model reported in the inventory. */
   board?: string;
   /** The OS status to report (`reported.os`), as an agent on an A/B OS does; absent: none. */
@@ -102,8 +106,10 @@ export class SimDevice {
   private candidate: SlotRef | null = null;
   private failedRev: number | null = null;
   /** While a simulated update lock defers the switch: since when, and how the release proceeds. */
-  private deferredSince: string | null = null;
+  private deferral: UpdateDeferral | null = null;
   private lockReleased: (() => void) | undefined;
+  /** When (by its clock) it switched to each update: tests check these against its windows. */
+  readonly switchedAt: number[] = [];
   private lastFailure: string | null = null;
   private readonly check: SimDesiredCheck;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -218,7 +224,7 @@ export class SimDevice {
     const updateMs = this.options.updateMs ?? 100;
     this.phase = 'fetch';
     this.candidate = slot;
-    this.deferredSince = behavior === 'lock' ? new Date().toISOString() : null;
+    this.deferral = behavior === 'lock' ? { waitingFor: 'lock', since: new Date(this.now()).toISOString(), components: ['printer'] } : null;
     void this.report();
     if (behavior === 'lock') {
       this.lockReleased = () => this.later(0, () => this.settle(slot, 'commit'));
@@ -227,12 +233,38 @@ export class SimDevice {
     // The outcome is scheduled from the probation step, not beside it: two independent timers
     // can fire out of order on a saturated load generator, leaving a committed device
     // reporting probation for ever.
-    this.later(Math.floor(updateMs / 2), () => {
-      if (this.rev !== slot.rev) return;
-      this.phase = 'probation';
+    this.later(Math.floor(updateMs / 2), () =>
+      this.whenWindowOpen(desired, () => {
+        this.phase = 'probation';
+        void this.report();
+        if (behavior !== 'hang') this.later(updateMs - Math.floor(updateMs / 2), () => this.settle(slot, behavior));
+      }),
+    );
+  }
+
+  /**
+   * Downloaded: switch only inside one of the desired state's maintenance windows (in this
+   * device's time zone, by its clock, which a test may simulate), as the agent does.
+   */
+  private whenWindowOpen(desired: Desired, proceed: () => void): void {
+    if (this.rev !== desired.rev) return;
+    const windows = desired.updatePolicy?.force ? [] : (desired.updatePolicy?.windows ?? []);
+    const state = nextWindow(windows, this.options.timeZone ?? 'UTC', this.now());
+    if (!state || state.open) {
+      this.deferral = null;
+      this.switchedAt.push(this.now());
+      return proceed();
+    }
+    if (this.deferral?.waitingFor !== 'window') {
+      const opensAt = new Date(state.opensAt).toISOString();
+      this.deferral = { waitingFor: 'window', since: new Date(this.now()).toISOString(), components: [], opensAt };
       void this.report();
-      if (behavior !== 'hang') this.later(updateMs - Math.floor(updateMs / 2), () => this.settle(slot, behavior));
-    });
+    }
+    this.later(50, () => this.whenWindowOpen(desired, proceed));
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
   }
 
   /** The simulated component releases its update lock: a waiting update switches and commits. */
@@ -244,7 +276,7 @@ export class SimDevice {
 
   private settle(slot: SlotRef, behavior: 'commit' | 'rollback'): void {
     if (this.rev !== slot.rev) return;
-    this.deferredSince = null;
+    this.deferral = null;
     if (behavior === 'commit') {
       this.active = slot;
       this.event('update-committed', slot, `committed ${slot.version ?? 'empty assembly'} (rev ${slot.rev})`);
@@ -277,7 +309,7 @@ export class SimDevice {
         candidate: this.candidate,
         failedRev: this.failedRev,
         lastFailure: this.lastFailure,
-        ...(this.deferredSince ? { deferred: { waitingFor: 'lock' as const, since: this.deferredSince, components: ['printer'] } } : {}),
+        ...(this.deferral ? { deferred: this.deferral } : {}),
       },
       components: [],
       ...(this.options.os ? { os: this.options.os } : {}),
