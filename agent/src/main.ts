@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { access, statfs } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { DesiredGate } from './admission/desired-gate';
 import { WatermarkFile } from './admission/watermark-file';
-import { resolve } from 'node:path';
 import { Agent } from './agent';
 import { CLI_COMMANDS, runCli } from './cli/client';
 import { ControlServer } from './cli/control-server';
