@@ -161,7 +161,8 @@ describe('update locks on a real engine', () => {
     const switchedMs = Date.now() - released;
     await agent.updater.settled();
     expect(agent.updater.current.active?.rev).toBe(2);
-    expect(switchedMs).toBeLessThan(5_000);
+    // About 1-2 s on an idle machine (the socket wakes the agent; the rest is the engine starting the new container).
+    expect(switchedMs).toBeLessThan(10_000);
     console.log(`update-locks: switched ${switchedMs} ms after the lock's release`);
   });
 
