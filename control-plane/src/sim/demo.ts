@@ -10,10 +10,23 @@ import type { SimulationOptions } from './simulation';
  */
 export const DEMO_FAILING_DEVICES: readonly number[] = [23, 47, 71];
 
+/**
+ * What origin asks of its hosts (device-status bind-mounts the agent's status directory), which a
+ * fleet must allow before a rollout of it starts: the demo's fleet allows it, as an admin would.
+ */
+export const DEMO_HOST_POLICY = { bindMounts: ['/run/flotilla'], devices: [], capabilities: [] };
+
 export function demoSimulation(
   endpoints: { apiUrl: string; apiKey: string; mqttUrl: string },
   devices = 200,
   log?: (line: string) => void,
 ): SimulationOptions {
-  return { ...endpoints, devices, failingDevices: DEMO_FAILING_DEVICES, namePrefix: 'demo', ...(log ? { log } : {}) };
+  return {
+    ...endpoints,
+    devices,
+    failingDevices: DEMO_FAILING_DEVICES,
+    fleetHostPolicy: DEMO_HOST_POLICY,
+    namePrefix: 'demo',
+    ...(log ? { log } : {}),
+  };
 }

@@ -1,4 +1,4 @@
-import type { Desired, FleetView, ProvisioningTokenView, RegisterDeviceResponse, ReleaseKey } from '@flotilla/shared';
+import type { Desired, FleetView, HostPolicy, ProvisioningTokenView, RegisterDeviceResponse, ReleaseKey } from '@flotilla/shared';
 import { newDeviceKeyAndCsr } from '../tls/x509';
 import { SimDevice, type SimTls, type UpdateBehavior } from './sim-device';
 
@@ -10,6 +10,8 @@ export interface SimulationOptions {
   devices: number;
   /** Join this fleet; when absent a fleet `sim-<time>` is created. */
   fleetId?: string;
+  /** For the fleet created: what its releases may do to the hosts (`PUT …/host-policy`, admin key). */
+  fleetHostPolicy?: HostPolicy;
   /** Broker URL; default: the one the control plane hands out at registration. */
   mqttUrl?: string;
   namePrefix?: string;
@@ -139,6 +141,12 @@ export async function provisionDevices(
 export async function runSimulation(options: SimulationOptions): Promise<Simulation> {
   const log = options.log ?? (() => undefined);
   const fleetId = options.fleetId ?? (await createSimFleet(options.apiUrl, options.apiKey)).id;
+  if (!options.fleetId && options.fleetHostPolicy) {
+    await apiJson(options.apiUrl, options.apiKey, `/api/v1/fleets/${fleetId}/host-policy`, {
+      method: 'PUT',
+      body: JSON.stringify(options.fleetHostPolicy),
+    });
+  }
   const t0 = performance.now();
   const credentials = await provisionDevices({ ...options, fleetId, count: options.devices });
   const registerMs = performance.now() - t0;
