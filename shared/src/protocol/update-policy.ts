@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { WindowSchedule } from '../windows/maintenance-window';
+import { count, storableString, storableTimestamp } from './storable';
 
 /**
  * Update locks and their policy (issue 18). A component may hold an update lock ("not now": a
@@ -8,7 +9,9 @@ import { WindowSchedule } from '../windows/maintenance-window';
  * an update (the fleet's policy) and an operator's override (`force`), so an offline device
  * decides alone.
  */
-const timestamp = z.string().datetime({ offset: true });
+/** Reported fields are stored as they come: bounded text and timestamps PostgreSQL can hold (storable.ts). */
+const timestamp = storableTimestamp();
+const name = storableString(64);
 
 /** The longest a lock may be asked to defer an update, whatever a policy says: 30 days. */
 export const MAX_LOCK_DEFER_SECONDS = 30 * 24 * 3600;
@@ -25,15 +28,15 @@ export type UpdatePolicy = z.infer<typeof UpdatePolicy>;
 
 /** One held lock, as `reported.locks` shows it. */
 export const UpdateLockStatus = z.object({
-  component: z.string().min(1).max(64),
+  component: name,
   /** Who holds it, in the holder's words (a lock file's `holder`, or the API request's). */
-  holder: z.string().max(128),
+  holder: storableString(128),
   /** `file`: a lock file in the component's lock directory; `api`: through the lock socket. */
   via: z.enum(['file', 'api']),
   since: timestamp,
   expiresAt: timestamp,
   /** For a lock file: the process (in the component's container) that holds it. */
-  pid: z.number().int().positive().optional(),
+  pid: count().optional(),
 });
 export type UpdateLockStatus = z.infer<typeof UpdateLockStatus>;
 
@@ -43,7 +46,7 @@ export const UpdateDeferral = z.object({
   /** When the wait began (the download was done and a lock was held). */
   since: timestamp,
   /** Components whose locks it waits for (none while it waits for a window). */
-  components: z.array(z.string().max(64)).max(64),
+  components: z.array(name).max(64),
   /** Waiting for a window: when the next one opens. */
   opensAt: timestamp.optional(),
   /** When the fleet's policy lets the switch happen anyway; absent without a limit. */

@@ -1,4 +1,4 @@
-import type { Desired, UpdateDeferral, UpdateLockStatus } from '@flotilla/shared';
+import { toStorableText, type Desired, type UpdateDeferral, type UpdateLockStatus } from '@flotilla/shared';
 import { LABEL } from '../../runtime/labels';
 import type { ContainerRuntime } from '../../runtime/container-runtime';
 import type { Clock } from '../../support/clock';
@@ -152,7 +152,8 @@ export class UpdateLocks {
 function toStatus(lock: UpdateLock): UpdateLockStatus {
   return {
     component: lock.component,
-    holder: lock.holder.slice(0, 128),
+    // The holder's words come from a file the component wrote: only what a report may carry.
+    holder: toStorableText(lock.holder, 128),
     via: lock.via,
     since: new Date(lock.since).toISOString(),
     expiresAt: new Date(lock.expiresAt).toISOString(),
