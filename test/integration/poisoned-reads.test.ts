@@ -78,8 +78,8 @@ beforeAll(async () => {
   }
   await q(
     `INSERT INTO rollouts (id, name, release_id, selection, phases, status, status_reason, advance, current_phase, device_timeout_ms,
-                           accepted_failures, request_digest, created_by, created_at, updated_at)
-     VALUES ($1, $2, $3, $4::jsonb, $6::jsonb, 'running', $2, 'auto', 0, 2147483647, 2147483647, 'x', $2, $5, $5)`,
+                           request_digest, created_by, created_at, updated_at)
+     VALUES ($1, $2, $3, $4::jsonb, $6::jsonb, 'running', $2, 'auto', 0, 2147483647, 'x', $2, $5, $5)`,
     // Phases and the current phase are the engine's own, kept valid; the rest at its extremes.
     [
       rollout,
@@ -91,8 +91,8 @@ beforeAll(async () => {
     ],
   );
   await q(
-    `INSERT INTO rollout_devices (rollout_id, device_id, phase, state, assigned_rev, assigned_at, finished_at, reason)
-     SELECT $1, id, 0, 'failed', 2147483647, $2, $3, $4 FROM unnest($5::text[]) AS id`,
+    `INSERT INTO rollout_devices (rollout_id, device_id, phase, state, assigned_rev, assigned_at, finished_at, reason, accepted_by, accepted_at)
+     SELECT $1, id, 0, 'failed', 2147483647, $2, $3, $4, $4, $2 FROM unnest($5::text[]) AS id`,
     [rollout, TS_MAX, TS_MIN, LONG, [...ids, sane.deviceId]],
   );
 }, 60_000);
