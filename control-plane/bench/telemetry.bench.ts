@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { connectDevices, createSimFleet, provisionDevices } from '../src/sim/simulation';
 import { ControlPlaneProcess, metrics, numberFlags, sleep, UsageMeter } from './support/control-plane-process';
@@ -77,6 +78,7 @@ async function measure(flags: Flags, databaseServerUrl?: string): Promise<Row> {
       `sent ${sent} samples in the window, broker edge accepted ${received}, rate-limited ${rateLimited}, rows persisted ${probe.rowsInWindow}, dropped by the writer ${dropped}, write retries ${retries}; lag measured by polling every ${probe.resolutionMs} ms`,
     );
     await sim.stop();
+    const whole = await wholeRun(cp);
     return {
       devices: flags.devices,
       'every s': flags.every,
@@ -95,9 +97,35 @@ async function measure(flags: Flags, databaseServerUrl?: string): Promise<Row> {
       'gen CPU %': genUsage.cpuPercent,
       'dropped rows': dropped,
       retries,
+      'run accepted': whole.accepted,
+      'run stored %': ((100 * whole.stored) / whole.accepted).toFixed(3),
     };
   } finally {
     await cp.close();
+  }
+}
+
+const RECEIVED = 'flotilla_telemetry_samples_total{outcome="received"}';
+
+/**
+ * Every sample the control plane accepted since it started against every row stored, once the
+ * writer has drained: the window's columns compare counts taken by different clocks (send time,
+ * receive time, sample time), so their edges blur a few hundred samples either way; this does not.
+ */
+async function wholeRun(cp: { httpUrl: string; apiKey: string; db: { url: string } }): Promise<{ accepted: number; stored: number }> {
+  const client = new Client({ connectionString: cp.db.url });
+  await client.connect();
+  try {
+    let previous = -1;
+    for (;;) {
+      const accepted = (await metrics(cp)).get(RECEIVED) ?? 0;
+      const stored = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM telemetry_samples')).rows[0]!.n);
+      if (stored >= accepted || stored === previous) return { accepted, stored };
+      previous = stored;
+      await sleep(2000);
+    }
+  } finally {
+    await client.end();
   }
 }
 
