@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 
 /**
  * The dashboard loads its script, stylesheet and data from this origin only (its icon is a
@@ -32,7 +33,12 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * files, event streams, and errors raised before any route (body too large, malformed URL, 404).
  * A route with inline content of its own (the API docs page) replaces the CSP with a stricter one.
  */
-export function securityHeaders(_req: IncomingMessage, res: ServerResponse, next: () => void): void {
+export function securityHeaders(req: IncomingMessage, res: ServerResponse, next: () => void): void {
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+  // Only over TLS (RFC 6797 §7.2): a browser that once reached the dashboard over HTTPS never
+  // falls back to plain HTTP for a year. The plain listener serves this machine only.
+  if ((req.socket as Partial<TLSSocket>).encrypted) res.setHeader('strict-transport-security', STRICT_TRANSPORT_SECURITY);
   next();
 }
+
+export const STRICT_TRANSPORT_SECURITY = 'max-age=31536000';

@@ -1,6 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -13,6 +15,7 @@ import { systemClock } from '../../../agent/src/support/clock';
 import { silentLogger } from '../../../agent/src/support/logger';
 import { startControlPlane, type RunningControlPlane } from '../../../control-plane/src/bootstrap';
 import { loadConfig } from '../../../control-plane/src/config';
+import { STRICT_TRANSPORT_SECURITY } from '../../../control-plane/src/http/security-headers';
 import { EC_P256, createCertificateAuthority, importIssuer, x509 } from '../../../control-plane/src/tls/x509';
 import { ApiClient } from '../../support/api-client';
 import { createScratchDatabase, type ScratchDatabase } from '../../support/database';
@@ -92,6 +95,14 @@ describe('TLS by default', () => {
       expect(text).toContain('Verification: OK');
       expect(text).toContain('Protocol version: TLSv1.3');
     }
+  });
+
+  it('tells browsers to stay on HTTPS (Strict-Transport-Security), on TLS answers only', async () => {
+    const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) =>
+      httpsGet(`${p.apiUrl}/healthz`, { ca: p.caCertificates! }, (res) => resolve(res.resume().headers)).on('error', reject),
+    );
+    expect(headers['strict-transport-security']).toBe(STRICT_TRANSPORT_SECURITY);
+    expect((await fetch(`${cp.httpUrl}/healthz`)).headers.get('strict-transport-security')).toBeNull();
   });
 
   it('binds the plain HTTP and MQTT listeners to 127.0.0.1 only, the TLS ones to all interfaces', () => {
