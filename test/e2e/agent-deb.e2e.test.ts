@@ -87,6 +87,9 @@ beforeAll(async () => {
 afterAll(async () => {
   agent?.kill('SIGKILL');
   for (const c of await agentContainers().catch(() => [])) await docker.getContainer(c.Id).remove({ force: true });
+  // `apt remove` leaves the assembly in place (as documented), its network too: the engine has room for only ~30.
+  const networks = await docker.listNetworks({ filters: { label: [`io.flotilla.assembly=${assemblyName}`] } }).catch(() => []);
+  for (const n of networks) await docker.getNetwork(n.Id).remove();
   let unmounted = true;
   for (const m of mounts.reverse()) await runTool('umount', [m]).catch(() => (unmounted = false));
   await cp?.close();

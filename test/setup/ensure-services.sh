@@ -129,6 +129,15 @@ ensure_docker() {
   log docker "started dockerd ($(elapsed "$start"), log $STATE_DIR/dockerd.log)"
 }
 
+# Networks that test assemblies left behind (a killed run, a package test that leaves its
+# assembly as `apt remove` documents): the engine's default address pools hold about 30, and
+# once they are used up every new assembly fails to create its network. Only unused ones go.
+prune_test_networks() {
+  local pruned
+  pruned=$(docker network prune -f --filter label=io.flotilla.managed=true 2>/dev/null | grep -c '^flotilla_' || true)
+  log docker "pruned $pruned unused test network(s)"
+}
+
 # ---------------------------------------------------------------- postgresql
 
 pg_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
@@ -273,6 +282,7 @@ main() {
 
   ensure_packages
   ensure_docker
+  prune_test_networks
   ensure_postgres
   ensure_registry
   ensure_images
