@@ -67,64 +67,61 @@ export async function configureImage(options: ConfigureImageOptions): Promise<vo
 }
 
 async function installAgentWithDebugfs(image: string, offset: number, agent: AgentBundles): Promise<void> {
+  await editRootWithDebugfs(image, offset, { 'agent.js': agent.agent, 'launcher.js': agent.launcher, unit: systemdUnit() }, (work) => [
+    'mkdir /opt',
+    'mkdir /opt/flotilla',
+    'mkdir /etc',
+    'mkdir /etc/systemd',
+    'mkdir /etc/systemd/system',
+    ...replaceFile(join(work, 'agent.js'), AGENT_PATH, '0100755'),
+    ...replaceFile(join(work, 'launcher.js'), LAUNCHER_PATH, '0100755'),
+    ...enableUnit(join(work, 'unit'), 'flotilla-agent.service'),
+  ]);
+}
+
+async function dropAgentPackage(image: string, offset: number, debPath: string, provisioning: string): Promise<void> {
+  await editRootWithDebugfs(image, offset, { unit: agentPackageInstallUnit(), 'provisioning.json': provisioning }, (work) => [
+    ...['/var', '/var/cache', '/var/cache/flotilla', '/etc', '/etc/flotilla', '/etc/systemd', '/etc/systemd/system'].map(
+      (d) => `mkdir ${d}`,
+    ),
+    ...replaceFile(debPath, AGENT_DEB_DROP_PATH),
+    ...replaceFile(join(work, 'provisioning.json'), DEB_PROVISIONING_PATH, '0100600'),
+    ...enableUnit(join(work, 'unit'), 'flotilla-agent-install.service'),
+  ]);
+}
+
+/**
+ * Writes `files` to a scratch directory and runs the debugfs commands `script` builds from it
+ * against the ext4 root at `offset`: no loop mount, so it works without privileges beyond the file.
+ * In debugfs, mkdir fails harmlessly when the directory exists, and rm before write replaces a file.
+ */
+async function editRootWithDebugfs(
+  image: string,
+  offset: number,
+  files: Record<string, string | Uint8Array>,
+  script: (work: string) => string[],
+): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'flotilla-configure-'));
   try {
-    await writeFile(join(work, 'agent.js'), agent.agent);
-    await writeFile(join(work, 'launcher.js'), agent.launcher);
-    await writeFile(join(work, 'unit'), systemdUnit());
-    const unit = '/etc/systemd/system/flotilla-agent.service';
-    // debugfs: mkdir fails harmlessly when the directory exists; rm before write replaces a file.
-    const script = [
-      'mkdir /opt',
-      'mkdir /opt/flotilla',
-      'mkdir /etc',
-      'mkdir /etc/systemd',
-      'mkdir /etc/systemd/system',
-      `rm ${AGENT_PATH}`,
-      `write ${join(work, 'agent.js')} ${AGENT_PATH}`,
-      `sif ${AGENT_PATH} mode 0100755`,
-      `rm ${LAUNCHER_PATH}`,
-      `write ${join(work, 'launcher.js')} ${LAUNCHER_PATH}`,
-      `sif ${LAUNCHER_PATH} mode 0100755`,
-      'mkdir /etc/systemd/system/multi-user.target.wants',
-      `rm ${unit}`,
-      `write ${join(work, 'unit')} ${unit}`,
-      'rm /etc/systemd/system/multi-user.target.wants/flotilla-agent.service',
-      'symlink /etc/systemd/system/multi-user.target.wants/flotilla-agent.service ../flotilla-agent.service',
-      '',
-    ].join('\n');
-    await writeFile(join(work, 'script'), script);
+    for (const [name, content] of Object.entries(files)) await writeFile(join(work, name), content);
+    await writeFile(join(work, 'script'), [...script(work), ''].join('\n'));
     await runTool('debugfs', ['-w', '-f', join(work, 'script'), `${image}?offset=${offset}`]);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
-async function dropAgentPackage(image: string, offset: number, debPath: string, provisioning: string): Promise<void> {
-  const work = await mkdtemp(join(tmpdir(), 'flotilla-configure-'));
-  try {
-    await writeFile(join(work, 'unit'), agentPackageInstallUnit());
-    await writeFile(join(work, 'provisioning.json'), provisioning);
-    const unit = '/etc/systemd/system/flotilla-agent-install.service';
-    const script = [
-      ...['/var', '/var/cache', '/var/cache/flotilla', '/etc', '/etc/flotilla', '/etc/systemd', '/etc/systemd/system'].map(
-        (d) => `mkdir ${d}`,
-      ),
-      'mkdir /etc/systemd/system/multi-user.target.wants',
-      `rm ${AGENT_DEB_DROP_PATH}`,
-      `write ${debPath} ${AGENT_DEB_DROP_PATH}`,
-      `rm ${DEB_PROVISIONING_PATH}`,
-      `write ${join(work, 'provisioning.json')} ${DEB_PROVISIONING_PATH}`,
-      `sif ${DEB_PROVISIONING_PATH} mode 0100600`,
-      `rm ${unit}`,
-      `write ${join(work, 'unit')} ${unit}`,
-      'rm /etc/systemd/system/multi-user.target.wants/flotilla-agent-install.service',
-      'symlink /etc/systemd/system/multi-user.target.wants/flotilla-agent-install.service ../flotilla-agent-install.service',
-      '',
-    ].join('\n');
-    await writeFile(join(work, 'script'), script);
-    await runTool('debugfs', ['-w', '-f', join(work, 'script'), `${image}?offset=${offset}`]);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+function replaceFile(from: string, to: string, mode?: string): string[] {
+  return [`rm ${to}`, `write ${from} ${to}`, ...(mode ? [`sif ${to} mode ${mode}`] : [])];
+}
+
+/** Installs a systemd unit and enables it for multi-user.target, as `systemctl enable` would. */
+function enableUnit(from: string, name: string): string[] {
+  const wants = `/etc/systemd/system/multi-user.target.wants/${name}`;
+  return [
+    'mkdir /etc/systemd/system/multi-user.target.wants',
+    ...replaceFile(from, `/etc/systemd/system/${name}`),
+    `rm ${wants}`,
+    `symlink ${wants} ../${name}`,
+  ];
 }
