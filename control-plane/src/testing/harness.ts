@@ -6,6 +6,7 @@ import type { ProvisioningTokenView, RegisterDeviceResponse } from '@flotilla/sh
 import { UplinkRouter } from '../broker/uplink-router';
 import { startControlPlane, type RunningControlPlane, type StartOptions } from '../bootstrap';
 import type { ControlPlaneConfig } from '../config';
+import { metricSamples } from './metrics';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 export interface Harness {
@@ -72,13 +73,10 @@ export async function startHarness(config: Partial<ControlPlaneConfig> = {}, opt
       return client;
     },
     async metric(name, labels = {}) {
-      const text = await (await api('/metrics')).text();
-      const wanted = Object.entries(labels)
-        .map(([k, v]) => `${k}="${v}"`)
-        .join(',');
-      const line = text.split('\n').find((l) => l.startsWith(wanted ? `${name}{${wanted}} ` : `${name} `));
-      if (!line) throw new Error(`no sample ${name}{${wanted}} on /metrics`);
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
+      const samples = metricSamples(await (await api('/metrics')).text(), name, labels);
+      // Strict where metricValue is lenient: a misspelt name or label must fail the test, not read 0.
+      if (samples.length === 0) throw new Error(`no sample ${name} ${JSON.stringify(labels)} on /metrics`);
+      return samples.reduce((a, b) => a + b, 0);
     },
     async close() {
       await Promise.all([...clients].map((c) => c.endAsync(true).catch(() => undefined)));
