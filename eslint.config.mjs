@@ -52,7 +52,6 @@ const TYPEORM_TODAY = [
 const LONG_TODAY = [
   'control-plane/src/openapi/api-routes.ts',
   'control-plane/dashboard/src/pages/rollouts.tsx',
-  'agent/src/update/updater.ts',
   'control-plane/src/rollouts/rollout.repository.ts',
   'agent/src/agent.ts',
   'control-plane/src/devices/device.repository.ts',

@@ -8,27 +8,23 @@ describe('readConfig', () => {
       telemetrySampleMs: 10_000,
       board: undefined,
       scopeLabel: undefined,
-      testPauseAt: undefined,
     });
     expect(readConfig({ FLOTILLA_TELEMETRY_INTERVAL_MS: '2000' }).telemetrySampleMs).toBe(2_000);
   });
 
-  it('reads the board, the scope label and the crash-test pause', () => {
+  it('reads the board and the scope label', () => {
     const config = readConfig({
       FLOTILLA_BOARD: 'raspberrypi5',
       FLOTILLA_SCOPE_LABEL: 'io.flotilla.test-run=abc',
-      FLOTILLA_TEST_PAUSE_AT: 'switch:after',
     });
     expect(config).toMatchObject({
       board: 'raspberrypi5',
       scopeLabel: { key: 'io.flotilla.test-run', value: 'abc' },
-      testPauseAt: { phase: 'switch', when: 'after' },
     });
-    expect(readConfig({ FLOTILLA_TEST_PAUSE_AT: 'probation' }).testPauseAt).toEqual({ phase: 'probation', when: 'before' });
   });
 
   it('refuses malformed values, naming the variable', () => {
-    expect(() => readConfig({ FLOTILLA_TEST_PAUSE_AT: 'launch' })).toThrow(ConfigError);
+    expect(() => readConfig({ FLOTILLA_HEALTH_TIMEOUT_MS: '5' })).toThrow(ConfigError);
     expect(() => readConfig({ FLOTILLA_SCOPE_LABEL: 'no-equals' })).toThrow(/FLOTILLA_SCOPE_LABEL/);
     expect(() => readConfig({ FLOTILLA_DISK_RESERVE_BYTES: '-1' })).toThrow(/FLOTILLA_DISK_RESERVE_BYTES/);
   });

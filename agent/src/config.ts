@@ -1,4 +1,3 @@
-import { PHASES, type Phase } from './update/machine';
 import { AgentError } from './support/errors';
 import type { LogLevel } from './support/logger';
 
@@ -34,7 +33,6 @@ export interface AgentConfig {
   /** Extra label on every engine object this agent manages, for several agents on one engine (simulations, tests). */
   scopeLabel: { key: string; value: string } | undefined;
   /** Crash tests only: stop dead at a phase (`switch`, or `switch:after` once its action is done). */
-  testPauseAt: { phase: Phase; when: 'before' | 'after' } | undefined;
   logLevel: LogLevel;
 }
 
@@ -63,7 +61,6 @@ export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
     diskReserveBytes: bytes(env, 'FLOTILLA_DISK_RESERVE_BYTES', 256 * 1024 * 1024),
     unknownImageBytes: bytes(env, 'FLOTILLA_UNKNOWN_IMAGE_BYTES', 512 * 1024 * 1024),
     scopeLabel: scopeLabel(env.FLOTILLA_SCOPE_LABEL),
-    testPauseAt: pauseAt(env.FLOTILLA_TEST_PAUSE_AT),
     logLevel: logLevel(env.FLOTILLA_LOG_LEVEL),
   };
 }
@@ -90,14 +87,6 @@ function scopeLabel(raw: string | undefined): AgentConfig['scopeLabel'] {
   const match = /^([a-z0-9._-]+)=([A-Za-z0-9._-]+)$/.exec(raw);
   if (!match) throw new ConfigError('FLOTILLA_SCOPE_LABEL', raw, 'key=value (letters, digits, . _ -)');
   return { key: match[1]!, value: match[2]! };
-}
-
-function pauseAt(raw: string | undefined): AgentConfig['testPauseAt'] {
-  if (raw === undefined || raw === '') return undefined;
-  const [phase, when = 'before'] = raw.split(':');
-  if (!(PHASES as readonly string[]).includes(phase ?? '') || (when !== 'before' && when !== 'after'))
-    throw new ConfigError('FLOTILLA_TEST_PAUSE_AT', raw, `PHASE or PHASE:after, PHASE one of ${PHASES.join(', ')}`);
-  return { phase: phase as Phase, when };
 }
 
 function logLevel(raw: string | undefined): LogLevel {

@@ -1,184 +1,12 @@
 #!/usr/bin/env node
-import { access, statfs } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { DesiredGate } from './admission/desired-gate';
-import { WatermarkFile } from './admission/watermark-file';
-import { Agent } from './agent';
 import { CLI_COMMANDS, runCli } from './cli/client';
-import { ControlServer } from './cli/control-server';
-import { controlSocketPath } from './cli/protocol';
 import { readConfig, type AgentConfig } from './config';
-import { recognizeBoard } from './hardware/board';
-import { LocalStatusFile } from './reporting/local-status';
-import { collectInventory } from './hardware/inventory';
-import { sampleTelemetry } from './hardware/telemetry';
-import { MqttLink } from './link/mqtt-link';
-import { EventOutbox } from './link/outbox';
-import { keepCertificateCurrent } from './provisioning/certificate-renewal';
-import { loadOrRegister } from './provisioning/credentials';
-import { TrustedKeyStore } from './provisioning/trusted-key-store';
-import { DockerRuntime } from './runtime/docker-runtime';
-import { DEFAULT_ENGINE_SOCKET, EngineClient } from './runtime/engine-client';
-import { NoEngineRuntime } from './runtime/no-engine-runtime';
-import { OsUpdates } from './os-update/os-updates';
-import { SelfUpdate } from './self-update/self-update';
-import { systemClock } from './support/clock';
+import { runAgent } from './run-agent';
 import { errorMessage, isTerminal } from './support/errors';
 import { jsonLogger, type Logger } from './support/logger';
-import { SystemdWatchdog } from './support/systemd-watchdog';
-import { ImageLedger } from './update/image-ledger';
-import { UpdateJournal } from './update/journal';
-import { LockStore } from './update/locks/lock-store';
-import { registryFacts } from './update/registry-facts';
-import { AGENT_VERSION } from './version';
 
 /** Exit status for a configuration that no restart can fix (sysexits.h EX_CONFIG), so systemd can stop retrying. */
 const EXIT_CONFIG = 78;
-const SHUTDOWN_GRACE_MS = 10_000;
-
-async function main(config: AgentConfig, logger: Logger): Promise<void> {
-  const shutdown = new AbortController();
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info('shutting down', { signal });
-      shutdown.abort();
-    });
-  }
-  logger.info('starting', { version: AGENT_VERSION, provisioning: config.provisioningPath, stateDir: config.stateDir });
-  // From the start: registration may wait long for the network, and a wedged agent must be restarted then too.
-  const watchdog = SystemdWatchdog.fromEnv(logger);
-  shutdown.signal.addEventListener('abort', () => watchdog?.stop(), { once: true });
-
-  const identity = await loadOrRegister({
-    provisioningPath: config.provisioningPath,
-    stateDir: config.stateDir,
-    clock: systemClock,
-    logger,
-    signal: shutdown.signal,
-  });
-  if (shutdown.signal.aborted) return;
-  const credential = identity.credential;
-
-  const runtime = (await engineSocketMissing())
-    ? new NoEngineRuntime(DEFAULT_ENGINE_SOCKET, config.stateDir)
-    : new DockerRuntime(
-        EngineClient.fromEnv(),
-        config.scopeLabel ? { scopeLabels: { [config.scopeLabel.key]: config.scopeLabel.value } } : {},
-      );
-  if (runtime instanceof NoEngineRuntime)
-    logger.warn('no container engine: only OS-only releases can run here', { socket: DEFAULT_ENGINE_SOCKET });
-  const os = await OsUpdates.forRunningOs({
-    root: config.hostRoot,
-    bootMount: BOOT_MOUNT,
-    stateDir: config.stateDir,
-    logger,
-    trialTimeoutMs: config.osTrialTimeoutMs,
-  }).catch((err: unknown) => {
-    logger.error('OS updates are off: the OS description is unusable', { error: errorMessage(err) });
-    return undefined;
-  });
-  const selfUpdate = SelfUpdate.fromEnv(AGENT_VERSION, logger);
-  const board = await recognizeBoard(config.board, config.hostRoot);
-  logger.info('board', { board: board ?? 'unknown' });
-  const outbox = new EventOutbox(config.stateDir);
-  await outbox.load();
-  const trustedKeys = await TrustedKeyStore.open({ stateDir: config.stateDir, pinned: credential.releaseKeys, logger });
-  const agent: Agent = new Agent({
-    deviceId: credential.deviceId,
-    localStatus: new LocalStatusFile(config.statusDir),
-    runtime,
-    os,
-    selfUpdate: selfUpdate && { update: selfUpdate, restart: () => shutdown.abort() },
-    journal: new UpdateJournal(config.stateDir),
-    ledger: new ImageLedger(config.stateDir),
-    // Absolute: the engine bind-mounts each locking component's directory from here.
-    lockStore: new LockStore(resolve(config.stateDir, 'locks')),
-    clock: systemClock,
-    logger,
-    releaseKeys: trustedKeys,
-    gate: new DesiredGate({
-      deviceId: credential.deviceId,
-      trust: trustedKeys,
-      watermark: new WatermarkFile(config.stateDir),
-      clock: systemClock,
-      heldRev: () => agent.heldRev(),
-    }),
-    board,
-    freeDiskBytes: (path) => freeBytes(path, config.stateDir),
-    imageFacts: (ref, architecture, auth) => registryFacts(ref, architecture, auth),
-    outbox,
-    collectInventory: () => collectInventory({ root: config.hostRoot }),
-    sampleTelemetry: () => sampleTelemetry({ root: config.hostRoot }),
-    settings: {
-      telemetryIntervalMs: config.telemetryIntervalMs,
-      telemetrySampleMs: config.telemetrySampleMs,
-      reportIntervalMs: config.reportIntervalMs,
-      inventoryIntervalMs: config.inventoryIntervalMs,
-      reconcileIntervalMs: config.reconcileIntervalMs,
-      healthTimeoutMs: config.healthTimeoutMs,
-      diskReserveBytes: config.diskReserveBytes,
-      unknownImageBytes: config.unknownImageBytes,
-      ...(config.testPauseAt ? { pauseAt: config.testPauseAt } : {}),
-    },
-  });
-  const link = new MqttLink({
-    credential,
-    ...(identity.certificate ? { certificate: identity.certificate } : {}),
-    logger,
-    heldRev: () => agent.heldRev(),
-    onDesired: (payload) => void agent.receive(payload),
-    onCommand: (command) => agent.command(command),
-    onConnect: () => agent.onConnected(),
-  });
-  const control = new ControlServer(agent, controlSocketPath(config.stateDir), logger);
-  await control.start();
-  await agent.start(link);
-  link.start();
-  logger.info('running', { deviceId: credential.deviceId, mqttUrl: credential.mqttUrl, certificate: !!identity.certificate });
-  const renewal = keepCertificateCurrent({
-    stateDir: config.stateDir,
-    credential,
-    current: identity.certificate,
-    onCertificate: (certificate) => link.useCertificate(certificate),
-    clock: systemClock,
-    logger,
-    signal: shutdown.signal,
-  }).catch((err: unknown) => logger.error('device certificate renewal stopped', { error: errorMessage(err) }));
-
-  await new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve(), { once: true }));
-  // Containers are left running on purpose: the device keeps serving while the agent is away.
-  const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
-  await Promise.race([control.stop(), grace]);
-  await Promise.race([agent.stop(), grace]);
-  await Promise.race([link.stop(), grace]);
-  await Promise.race([renewal, grace]);
-  logger.info('stopped');
-}
-
-/** Where the image's fstab mounts the boot partition (control-plane/src/images/root-files.ts). */
-const BOOT_MOUNT = '/boot/firmware';
-
-/** No DOCKER_HOST and no socket at the default path: this device has no container engine. */
-async function engineSocketMissing(): Promise<boolean> {
-  if (process.env.DOCKER_HOST) return false;
-  return access(DEFAULT_ENGINE_SOCKET).then(
-    () => false,
-    () => true,
-  );
-}
-
-/** Free bytes where the engine keeps images; the state dir when that path is not visible (agent in a container). */
-async function freeBytes(dataRoot: string, fallback: string): Promise<number> {
-  for (const path of [dataRoot, fallback]) {
-    try {
-      const s = await statfs(path);
-      return s.bavail * s.bsize;
-    } catch {
-      continue;
-    }
-  }
-  return Number.MAX_SAFE_INTEGER;
-}
 
 function fail(logger: Logger, err: unknown): never {
   logger.error('fatal', { error: errorMessage(err), code: (err as { code?: string }).code });
@@ -202,7 +30,7 @@ if (command !== undefined && (CLI_COMMANDS as readonly string[]).includes(comman
   );
 } else {
   const logger = jsonLogger({ level: config.logLevel });
-  main(config, logger).then(
+  runAgent(config, logger).then(
     () => process.exit(0),
     (err: unknown) => fail(logger, err),
   );

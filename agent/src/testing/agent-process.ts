@@ -36,9 +36,14 @@ export class AgentProcess {
     await writeFile(join(stateDir, 'credential.json'), JSON.stringify(credential), { mode: 0o600 });
   }
 
-  /** Starts the agent and resolves once its control socket answers. */
-  async start(extraEnv: Record<string, string> = {}): Promise<void> {
-    const child = spawn(process.execPath, ['-r', join(ROOT, 'agent/src/testing/ts-register.js'), join(ROOT, 'agent/src/main.ts')], {
+  /**
+   * Starts the agent and resolves once its control socket answers. `pauseAt` (`PHASE` or
+   * `PHASE:after`) runs it through `pausing-main.ts`, which stops dead at that step.
+   */
+  async start(extraEnv: Record<string, string> = {}, pauseAt?: string): Promise<void> {
+    const entry = pauseAt === undefined ? ['agent/src/main.ts'] : ['agent/src/testing/pausing-main.ts', pauseAt];
+    const [script, ...args] = entry;
+    const child = spawn(process.execPath, ['-r', join(ROOT, 'agent/src/testing/ts-register.js'), join(ROOT, script!), ...args], {
       env: {
         PATH: process.env.PATH ?? '',
         FLOTILLA_STATE_DIR: this.stateDir,

@@ -116,7 +116,7 @@ describe('SIGKILL in every phase of the A/B update', () => {
     which = which === 'a' ? 'b' : 'a';
     const candidate = release(which, healthy);
     const [phase, when = 'before'] = pause.split(':');
-    await agent.start({ FLOTILLA_TEST_PAUSE_AT: pause });
+    await agent.start({}, pause);
     const paused = agent.waitForLog((l) => l.msg === 'test pause' && l.phase === phase && l.when === when, 30_000);
     await agent.send({ op: 'apply', desired: candidate });
     await paused;

@@ -1,0 +1,62 @@
+import type { UpdateDeferral, UpdateProgress } from '@flotilla/shared';
+import type { ContainerRuntime } from '../../runtime/container-runtime';
+import type { Clock } from '../../support/clock';
+import type { Logger } from '../../support/logger';
+import { fetchImages } from '../fetch';
+import type { ImageLedger } from '../image-ledger';
+import type { UpdateLocks } from '../locks/update-locks';
+import type { Slot } from '../machine';
+import type { RegistryAccess } from '../registry-access';
+import { imagesOf, imagesToFetch } from '../slots';
+import { awaitWindow, windowState } from '../window-wait';
+
+export interface FetchDeps {
+  runtime: ContainerRuntime;
+  clock: Clock;
+  logger: Logger;
+  ledger: Pick<ImageLedger, 'add'>;
+  registryAccess: Pick<RegistryAccess, 'forPull'>;
+  locks: UpdateLocks | undefined;
+  timeZone: string;
+}
+
+/** What FETCH tells while it runs; the updater turns each into a report. */
+export interface FetchProgress {
+  progress(progress: UpdateProgress): void;
+  /** A retry note while a pull fails and is retried; `undefined` once the pulls are done. */
+  note(note: string | undefined): void;
+  deferral(deferral: UpdateDeferral | undefined): void;
+}
+
+/**
+ * FETCH: pulls the candidate's images, then holds the switch back until a maintenance
+ * window is open and no running component holds an update lock. It stays FETCH while it
+ * waits, so a restart meanwhile re-verifies instead of rolling back. A lock may outlast the
+ * window: then it waits for the next one.
+ */
+export async function fetchCandidate(
+  deps: FetchDeps,
+  candidate: Slot,
+  active: () => Slot | null,
+  knownSizes: ReadonlyMap<string, number>,
+  tell: FetchProgress,
+  signal: AbortSignal,
+): Promise<void> {
+  await deps.ledger.add(imagesOf(candidate));
+  await fetchImages(imagesToFetch(candidate), {
+    runtime: deps.runtime,
+    clock: deps.clock,
+    signal,
+    knownSizes,
+    authFor: (ref) => deps.registryAccess.forPull(ref, candidate),
+    onProgress: (progress) => tell.progress(progress),
+    onRetry: (message) => tell.note(`fetch retrying: ${message}`),
+  });
+  tell.note(undefined);
+  const windowed = { clock: deps.clock, logger: deps.logger, timeZone: deps.timeZone };
+  const onDeferral = (deferral: UpdateDeferral | undefined): void => tell.deferral(deferral);
+  do {
+    await awaitWindow(windowed, candidate, signal, onDeferral);
+    await deps.locks?.awaitClearance(candidate, active(), signal, onDeferral);
+  } while (!signal.aborted && windowState(candidate, deps.timeZone, deps.clock.now().getTime())?.open === false);
+}
