@@ -82,6 +82,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
         dataDir: config.dataDir,
         ...(config.signingKeyHorizon ? { signingKeyHorizon: config.signingKeyHorizon } : {}),
         ...(config.limits ? { limits: config.limits } : {}),
+        ...(config.rollouts ? { rollouts: config.rollouts } : {}),
         ...(config.publicApiUrl ? { publicApiUrl: config.publicApiUrl } : {}),
         broker,
         ...(material ? { deviceTrust: deviceTrust(material, https) } : {}),

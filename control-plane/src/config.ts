@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { DEVICE_TO_CLOUD, type DeviceChannel } from '@flotilla/shared';
 import { DEFAULT_DEVICE_LIMITS, type ChannelQuota, type DeviceLimits } from './limits/device-limits';
+import type { RolloutSettings } from './rollouts/rollout-settings';
 import type { TlsSource } from './tls/tls-material';
 
 /** Everything the control plane needs to start, read once from the environment. */
@@ -35,6 +36,8 @@ export interface ControlPlaneConfig {
   signingKeyHorizon?: number;
   /** Per-device quotas and per-address connection limits (README, "Limits"); defaults where absent. */
   limits?: Partial<DeviceLimits>;
+  /** The rollout lease (`FLOTILLA_ROLLOUT_LEASE_S`) and the engine's tick derived from it; defaults where absent. */
+  rollouts?: Partial<RolloutSettings>;
 }
 
 export interface TlsConfig {
@@ -91,8 +94,23 @@ export function loadConfig(env: Env = process.env): ControlPlaneConfig {
     }
     config.signingKeyHorizon = Number(horizon);
   }
+  const lease = nonEmpty(env.FLOTILLA_ROLLOUT_LEASE_S);
+  if (lease !== undefined) config.rollouts = rolloutLease(lease);
   config.tls = tlsConfig(env, config);
   return config;
+}
+
+/**
+ * `FLOTILLA_ROLLOUT_LEASE_S` (default 10): how long another replica waits before taking over the
+ * rollouts of one that died. The holder renews its leases every pass, so it passes four times
+ * per lease (at most every 2 s, as with one replica).
+ */
+function rolloutLease(raw: string): Partial<RolloutSettings> {
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 3600) {
+    throw new Error(`FLOTILLA_ROLLOUT_LEASE_S must be a number of seconds from 1 to 3600, got "${raw}"`);
+  }
+  const leaseMs = Number(raw) * 1000;
+  return { leaseMs, tickMs: Math.min(2000, leaseMs / 4) };
 }
 
 /** Every limit has a default; a variable that is set must be a whole number (0 turns a cap off where the README says so). */

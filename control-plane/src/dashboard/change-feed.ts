@@ -1,21 +1,19 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
 import type { LiveEvent } from '@flotilla/shared';
+import { CHANGES_CHANNEL, PgNotifications } from '../database/pg-notifications';
+import { ChangeFeedRepository } from './change-feed.repository';
 
 export type Listener = (event: LiveEvent) => void;
 /** Ends a subscriber's stream when the application shuts down. */
 export type Closer = () => void;
 
-/** How often the feed reads what changed, while someone listens. */
-export const FEED_INTERVAL_MS = 500;
+/** At most one read per this long: a burst of changes (a connect storm) costs a few reads, not one each. */
+export const FEED_MIN_INTERVAL_MS = 200;
 /**
  * Rows are read back this far before the last read: a write's timestamp is its transaction's
  * start, so one committed just after a read can carry an earlier time. Fingerprints drop repeats.
  */
 const OVERLAP_MS = 3000;
-
-type Row = Record<string, unknown>;
 
 /**
  * Remembers the last fingerprint per key and tells which rows are new or changed.
@@ -37,28 +35,37 @@ export class ChangeTracker {
 
 /**
  * Live updates for the dashboard: device connects and disconnects, reports, new releases and
- * rollout progress, found by reading the tables' timestamps rather than by hooks in the broker
- * and the rollout engine, so it sees every writer (and other control-plane processes) the same
- * way. It only runs while at least one stream is open.
+ * rollout progress. Woken by PostgreSQL notifications that triggers send on every write the feed
+ * shows (whichever replica or process made it), it then reads what changed by the tables'
+ * timestamps, so a notification lost while reconnecting costs nothing: the read after the
+ * reconnect finds the change. It only listens while at least one stream is open.
  */
 @Injectable()
 export class ChangeFeed implements OnModuleDestroy {
   private readonly logger = new Logger('ChangeFeed');
   private readonly listeners = new Set<Listener>();
   private readonly closers = new Set<Closer>();
-  private timer: NodeJS.Timeout | undefined;
+  private unlisten: (() => void) | undefined;
   private since: Date | undefined;
   private devices = new ChangeTracker();
   private rollouts = new ChangeTracker();
   private releases = new ChangeTracker();
-  private polling = false;
+  private timer: NodeJS.Timeout | undefined;
+  private reading: Promise<void> | undefined;
+  private again = false;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    private readonly changes: ChangeFeedRepository,
+    private readonly notifications: PgNotifications,
+  ) {}
 
   subscribe(listener: Listener, close: Closer): () => void {
     this.listeners.add(listener);
     this.closers.add(close);
-    if (!this.timer) this.timer = setInterval(() => void this.poll(), FEED_INTERVAL_MS);
+    if (!this.unlisten) {
+      this.unlisten = this.notifications.listen(CHANGES_CHANNEL, () => this.readSoon());
+      this.readSoon();
+    }
     return () => {
       this.listeners.delete(listener);
       this.closers.delete(close);
@@ -75,7 +82,9 @@ export class ChangeFeed implements OnModuleDestroy {
   }
 
   private stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.unlisten?.();
+    this.unlisten = undefined;
+    clearTimeout(this.timer);
     this.timer = undefined;
     // A later subscriber starts from its own present, not from a stale watermark.
     this.since = undefined;
@@ -84,11 +93,28 @@ export class ChangeFeed implements OnModuleDestroy {
     this.releases = new ChangeTracker();
   }
 
+  /** One read after a change; changes announced during a read make one more read after it. */
+  private readSoon(): void {
+    if (!this.unlisten) return;
+    if (this.reading || this.timer) {
+      this.again = true;
+      return;
+    }
+    this.reading = this.poll().finally(() => {
+      this.reading = undefined;
+      if (!this.again || !this.unlisten) return;
+      this.again = false;
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.readSoon();
+      }, FEED_MIN_INTERVAL_MS);
+    });
+  }
+
   private async poll(): Promise<void> {
-    if (this.polling || !this.db.isInitialized) return;
-    this.polling = true;
+    if (!this.changes.ready) return;
     try {
-      const [{ now }] = (await this.db.query('SELECT now() AS now')) as [{ now: Date }];
+      const now = await this.changes.now();
       // The first read after a (re)start reports the last moments too (and every active rollout):
       // a page that loaded just before its stream opened must not miss a change in between.
       const since = new Date((this.since ?? now).getTime() - OVERLAP_MS);
@@ -96,51 +122,23 @@ export class ChangeFeed implements OnModuleDestroy {
       for (const event of await this.read(since)) this.emit(event);
     } catch (e) {
       this.logger.warn(`change feed read failed: ${(e as Error).message}`);
-    } finally {
-      this.polling = false;
     }
   }
 
   private async read(since: Date): Promise<LiveEvent[]> {
     const events: LiveEvent[] = [];
-    const devices = (await this.db.query(
-      `SELECT id, name, online, created_at, last_seen_at, reported_at, inventory_at, decommissioned_at,
-              reported->'update'->>'phase' AS phase
-         FROM devices
-        WHERE created_at > $1 OR last_seen_at > $1 OR reported_at > $1 OR inventory_at > $1 OR decommissioned_at > $1`,
-      [since],
-    )) as Row[];
-    for (const d of devices) {
-      const id = d.id as string;
-      const isNew = !this.devices.has(id) && (d.created_at as Date) > since;
-      const print = [d.online, d.phase, iso(d.reported_at), iso(d.inventory_at), iso(d.decommissioned_at), d.name].join('|');
-      if (this.devices.changed(id, print)) {
-        events.push({
-          type: 'device',
-          id,
-          name: d.name as string,
-          online: d.online as boolean,
-          updatePhase: (d.phase as string | null) ?? null,
-          created: isNew,
-        });
+    for (const d of await this.changes.devicesChangedSince(since)) {
+      const isNew = !this.devices.has(d.id) && d.createdAt > since;
+      const print = [d.online, d.updatePhase, iso(d.reportedAt), iso(d.inventoryAt), iso(d.decommissionedAt), d.name].join('|');
+      if (this.devices.changed(d.id, print)) {
+        events.push({ type: 'device', id: d.id, name: d.name, online: d.online, updatePhase: d.updatePhase, created: isNew });
       }
     }
-    const rollouts = (await this.db.query(
-      `SELECT r.id, r.status, r.current_phase, r.updated_at,
-              (SELECT string_agg(state || ':' || n, ',' ORDER BY state)
-                 FROM (SELECT state, count(*) AS n FROM rollout_devices WHERE rollout_id = r.id GROUP BY state) s) AS states
-         FROM rollouts r
-        WHERE r.status IN ('running', 'waiting', 'paused') OR r.updated_at > $1`,
-      [since],
-    )) as Row[];
-    for (const r of rollouts) {
-      const print = [r.status, r.current_phase, iso(r.updated_at), r.states].join('|');
-      if (this.rollouts.changed(r.id as string, print)) {
-        events.push({ type: 'rollout', id: r.id as string, status: r.status as string, currentPhase: r.current_phase as number });
-      }
+    for (const r of await this.changes.rolloutsActiveOrChangedSince(since)) {
+      const print = [r.status, r.currentPhase, iso(r.updatedAt), r.states].join('|');
+      if (this.rollouts.changed(r.id, print)) events.push({ type: 'rollout', id: r.id, status: r.status, currentPhase: r.currentPhase });
     }
-    const releases = (await this.db.query(`SELECT id FROM releases WHERE created_at > $1`, [since])) as Row[];
-    for (const r of releases) if (this.releases.changed(r.id as string, '')) events.push({ type: 'release', id: r.id as string });
+    for (const id of await this.changes.releasesCreatedSince(since)) if (this.releases.changed(id, '')) events.push({ type: 'release', id });
     return events;
   }
 
@@ -149,6 +147,6 @@ export class ChangeFeed implements OnModuleDestroy {
   }
 }
 
-function iso(value: unknown): string {
-  return value instanceof Date ? value.toISOString() : '';
+function iso(value: Date | null): string {
+  return value ? value.toISOString() : '';
 }

@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChangeFeed } from './change-feed';
+import { ChangeFeedRepository } from './change-feed.repository';
 import { DashboardController } from './dashboard.controller';
 import { DashboardRepository } from './dashboard.repository';
 import { EventsController } from './events.controller';
@@ -11,7 +12,7 @@ import { DASHBOARD_DIST, dashboardMiddleware, type Middleware } from './static-a
 /** The web dashboard at `/`, its read routes and the live event stream. */
 @Module({
   controllers: [DashboardController, EventsController],
-  providers: [DashboardRepository, ChangeFeed],
+  providers: [DashboardRepository, ChangeFeedRepository, ChangeFeed],
 })
 export class DashboardModule implements OnModuleInit {
   constructor(private readonly adapter: HttpAdapterHost) {}

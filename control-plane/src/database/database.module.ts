@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { RejectedWrites } from './rejected-writes';
 import { clampingTypes } from './timestamp-parser';
 import { InitialSchema1764201600000 } from './migrations/1764201600000-initial-schema';
@@ -19,6 +20,12 @@ import { DeviceEventPruning1764540000000 } from './migrations/1764540000000-devi
 import { AcceptedFailures1764570000000 } from './migrations/1764570000000-accepted-failures';
 import { UpdateLockPolicy1764570001000 } from './migrations/1764570001000-update-lock-policy';
 import { MaintenanceWindows1764570002000 } from './migrations/1764570002000-maintenance-windows';
+import { Replicas1765000000000 } from './migrations/1765000000000-replicas';
+import { migrateAlone } from './migrate-alone';
+import { PgNotifications } from './pg-notifications';
+import { REPLICA_ID, replicaId } from './replica-id';
+import { ScheduledJobRepository } from './scheduled-job.repository';
+import { ScheduledJobs } from './scheduled-jobs';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -39,6 +46,7 @@ export const MIGRATIONS = [
   AcceptedFailures1764570000000,
   UpdateLockPolicy1764570001000,
   MaintenanceWindows1764570002000,
+  Replicas1765000000000,
 ];
 
 @Module({})
@@ -46,25 +54,35 @@ export class DatabaseModule {
   static forRoot(url: string): DynamicModule {
     return {
       module: DatabaseModule,
-      // Global like TypeORM's DataSource: every batch writer reports the rows it had to drop.
+      // Global like TypeORM's DataSource: every batch writer reports the rows it had to drop; what
+      // coordinates the replicas sharing the database (notifications, timed jobs) is used everywhere.
       global: true,
-      providers: [RejectedWrites],
-      exports: [RejectedWrites],
+      providers: [
+        RejectedWrites,
+        { provide: REPLICA_ID, useValue: replicaId() },
+        { provide: PgNotifications, useFactory: () => new PgNotifications(url) },
+        ScheduledJobRepository,
+        ScheduledJobs,
+      ],
+      exports: [RejectedWrites, REPLICA_ID, PgNotifications, ScheduledJobs],
       imports: [
-        TypeOrmModule.forRoot({
-          type: 'postgres',
-          url,
-          // Entities are registered by each domain module through TypeOrmModule.forFeature.
-          autoLoadEntities: true,
-          synchronize: false,
-          migrations: MIGRATIONS,
-          migrationsRun: true,
-          migrationsTransactionMode: 'all',
-          retryAttempts: 3,
-          retryDelay: 1000,
-          // Fail fast instead of hanging requests when the server is unreachable.
-          // Timestamps past what a Date holds are clamped on read, so one odd row cannot fail a list.
-          extra: { connectionTimeoutMillis: 5000, max: 10, types: clampingTypes },
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({
+            type: 'postgres' as const,
+            url,
+            // Entities are registered by each domain module through TypeOrmModule.forFeature.
+            autoLoadEntities: true,
+            synchronize: false,
+            migrations: MIGRATIONS,
+            // Run by migrateAlone below, one replica at a time, rather than by TypeORM on its own.
+            migrationsRun: false,
+            retryAttempts: 3,
+            retryDelay: 1000,
+            // Fail fast instead of hanging requests when the server is unreachable.
+            // Timestamps past what a Date holds are clamped on read, so one odd row cannot fail a list.
+            extra: { connectionTimeoutMillis: 5000, max: 10, types: clampingTypes },
+          }),
+          dataSourceFactory: async (options) => migrateAlone(await new DataSource(options as DataSourceOptions).initialize()),
         }),
       ],
     };

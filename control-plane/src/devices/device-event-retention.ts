@@ -1,9 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ScheduledJobs } from '../database/scheduled-jobs';
 import { DEVICE_LIMITS, type DeviceLimits } from '../limits/device-limits';
 import { LimitStats } from '../limits/limit-stats';
 import { DeviceEventPruningRepository } from './device-event-pruning.repository';
 
-/** The cap is enforced this often, for the devices that wrote events since; the age once an hour. */
+/**
+ * The cap is enforced this often by each replica, for the devices that wrote events through it;
+ * the age once an hour by one replica among all.
+ */
 const CAP_EVERY_MS = 60_000;
 const AGE_EVERY_MS = 3_600_000;
 /** Devices pruned per statement. */
@@ -25,12 +29,13 @@ export class DeviceEventRetention implements OnApplicationBootstrap, OnApplicati
     private readonly pruning: DeviceEventPruningRepository,
     @Inject(DEVICE_LIMITS) private readonly limits: DeviceLimits,
     private readonly stats: LimitStats,
+    private readonly jobs: ScheduledJobs,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timers = [setInterval(() => void this.pruneCapped(), CAP_EVERY_MS), setInterval(() => void this.pruneAged(), AGE_EVERY_MS)];
+    this.timers = [setInterval(() => void this.pruneCapped(), CAP_EVERY_MS)];
     for (const t of this.timers) t.unref();
-    void this.pruneAged();
+    this.jobs.every('device-event-retention', AGE_EVERY_MS, () => this.pruneAged());
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { ConfigMap, DeviceListQuery, Inventory, Reported, WindowSchedule } from '@flotilla/shared';
-import { Repository, type EntityManager } from 'typeorm';
+import { Repository } from 'typeorm';
+import { managerOf, type UnitOfWork } from '../database/unit-of-work';
 import { RejectedWrites } from '../database/rejected-writes';
 import { writeAlone } from '../database/write-alone';
 import { CoalescedWrites } from './coalesced-writes';
@@ -209,12 +210,12 @@ export class DeviceRepository {
 
   /**
    * Points many devices at one release, each with its own rev bump, in one statement inside the
-   * caller's transaction `tx`. Returns the new rev of every device assigned; unknown and
+   * caller's transaction `uow`. Returns the new rev of every device assigned; unknown and
    * decommissioned devices are absent, as `assignRelease` refuses them.
    */
-  async assignReleaseToMany(tx: EntityManager, ids: readonly string[], releaseId: string, force = false): Promise<Map<string, number>> {
+  async assignReleaseToMany(uow: UnitOfWork, ids: readonly string[], releaseId: string, force = false): Promise<Map<string, number>> {
     if (ids.length === 0) return new Map();
-    const [rows] = (await tx.query(
+    const [rows] = (await managerOf(uow).query(
       `WITH ${LOCKED_IN_ID_ORDER}
        UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1, desired_force = $3
          FROM locked WHERE d.id = locked.id AND d.decommissioned_at IS NULL

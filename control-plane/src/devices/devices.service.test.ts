@@ -2,7 +2,7 @@ import type { DeviceCertificateAuthority } from '../certificates/device-certific
 import type { HostPolicyService } from '../host-policy/host-policy.service';
 import { Logger } from '@nestjs/common';
 import type { Release, SignedDesired } from '@flotilla/shared';
-import type { EntityManager } from 'typeorm';
+import type { UnitOfWork } from '../database/unit-of-work';
 import { ReleaseNotFoundError } from '../releases/releases.errors';
 import type { RegistriesService } from '../registries/registries.service';
 import type { ReleasesService } from '../releases/releases.service';
@@ -44,7 +44,7 @@ function row(desiredRev: number): DeviceEntity {
   });
 }
 
-const assignedInTx: [EntityManager, string[]][] = [];
+const assignedInTx: [UnitOfWork, string[]][] = [];
 
 const signing = inMemorySigning();
 
@@ -135,7 +135,7 @@ describe('DevicesService.assignReleaseToMany', () => {
   it('assigns in the caller’s transaction and publishes nothing: the caller publishes after its commit', async () => {
     const sent: string[] = [];
     const service = setup(async (id) => void sent.push(id));
-    const tx = strictFake<EntityManager>('EntityManager', {});
+    const tx = {} as UnitOfWork;
     await expect(service.assignReleaseToMany(tx, ['dev_a', 'dev_b'], release.id)).resolves.toEqual(new Map([['dev_a', 5]]));
     expect(assignedInTx).toHaveLength(1);
     expect(assignedInTx[0]![0]).toBe(tx);
@@ -145,7 +145,7 @@ describe('DevicesService.assignReleaseToMany', () => {
 
   it('refuses a release that cannot be delivered before touching any device', async () => {
     const service = setup(async () => undefined);
-    const tx = strictFake<EntityManager>('EntityManager', {});
+    const tx = {} as UnitOfWork;
     await expect(service.assignReleaseToMany(tx, ['dev_a'], '00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(
       ReleaseNotFoundError,
     );

@@ -9,7 +9,7 @@ import {
   type Release,
   type WindowSchedule,
 } from '@flotilla/shared';
-import type { EntityManager } from 'typeorm';
+import type { UnitOfWork } from '../database/unit-of-work';
 import { HostPolicyService } from '../host-policy/host-policy.service';
 import { decodeCursor, encodeCursor } from '../http/cursor';
 import { RegistriesService, type RegistryAuthLookup } from '../registries/registries.service';
@@ -117,20 +117,20 @@ export class DevicesService {
   }
 
   /**
-   * Points many devices at one release in one statement inside the caller's transaction `tx`
+   * Points many devices at one release in one statement inside the caller's transaction `uow`
    * (a rollout's, so the assignments and the rollout's record of them commit together) and
    * returns each assigned device's new rev. Devices absent from the result are unknown or
    * decommissioned. Nothing is published here: the caller passes the result's ids to
-   * `publishCurrent` once `tx` has committed, so no device is told of a rev that may still roll back.
+   * `publishCurrent` once `uow` has committed, so no device is told of a rev that may still roll back.
    */
   async assignReleaseToMany(
-    tx: EntityManager,
+    uow: UnitOfWork,
     deviceIds: readonly string[],
     releaseId: string,
     force = false,
   ): Promise<Map<string, number>> {
     await this.releases.getForDelivery(releaseId);
-    return this.devices.assignReleaseToMany(tx, deviceIds, releaseId, force);
+    return this.devices.assignReleaseToMany(uow, deviceIds, releaseId, force);
   }
 
   /** The device's own maintenance windows, replacing its fleet's (null: the fleet's apply again). */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
-/** Whether PostgreSQL answers; the health check's only database access. */
+/** Whether PostgreSQL answers and its schema is current; the health checks' only database access. */
 @Injectable()
 export class DatabaseProbeRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -21,5 +21,10 @@ export class DatabaseProbeRepository {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Whether a migration this build knows of has not run on the database. */
+  migrationsPending(): Promise<boolean> {
+    return this.dataSource.showMigrations();
   }
 }

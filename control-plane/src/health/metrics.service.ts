@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ROLLOUT_STATUSES } from '@flotilla/shared';
 import { UplinkStats } from '../broker/uplink-stats';
 import { RejectedWrites } from '../database/rejected-writes';
+import { ScheduledJobs } from '../database/scheduled-jobs';
 import { DevicesService } from '../devices/devices.service';
 import { LimitStats } from '../limits/limit-stats';
 import { RolloutRepository } from '../rollouts/rollout.repository';
@@ -20,6 +21,7 @@ export class MetricsService {
     private readonly http: HttpMetrics,
     private readonly limits: LimitStats,
     private readonly rejected: RejectedWrites,
+    private readonly jobs: ScheduledJobs,
   ) {}
 
   async render(): Promise<string> {
@@ -70,6 +72,12 @@ export class MetricsService {
         help: 'HTTP requests by method, route and status.',
         type: 'counter',
         samples: this.http.snapshot().map((r) => ({ labels: { method: r.method, route: r.route, status: r.status }, value: r.count })),
+      },
+      {
+        name: 'flotilla_scheduled_job_checks_total',
+        help: 'Checks of this replica whether a timed job was due, by job and outcome (ran: this replica ran it; not-due: not due, or another replica runs it).',
+        type: 'counter',
+        samples: this.jobs.snapshot().map((c) => ({ labels: { job: c.job, outcome: c.outcome }, value: c.count })),
       },
       ...this.limits.families(),
     ];

@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { MqttServer } from '../broker/mqtt-server';
 import { DatabaseProbeRepository } from './database-probe.repository';
 
@@ -17,13 +15,12 @@ export class ReadinessService {
   constructor(
     private readonly database: DatabaseProbeRepository,
     private readonly mqtt: MqttServer,
-    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   async check(): Promise<ReadinessView> {
     const databaseUp = await this.database.isUp(2000);
     const migrations = databaseUp
-      ? await this.dataSource.showMigrations().then(
+      ? await this.database.migrationsPending().then(
           (pending) => (pending ? 'pending' : 'done'),
           () => 'unknown' as const,
         )

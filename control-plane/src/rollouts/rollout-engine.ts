@@ -1,25 +1,32 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { TOPIC_ROOT } from '@flotilla/shared';
 import type { Aedes } from 'aedes';
-import type { EntityManager } from 'typeorm';
 import { AEDES } from '../broker/mqtt-server';
+import { CHANGES_CHANNEL, PgNotifications } from '../database/pg-notifications';
+import { REPLICA_ID } from '../database/replica-id';
+import type { UnitOfWork } from '../database/unit-of-work';
 import { DevicesService } from '../devices/devices.service';
 import { DomainError } from '../domain-error';
 import { applyDecision, type Assignments } from './apply-action';
 import { decide } from './decide';
+import { LeaseLostError, RolloutLeaseRepository, type RolloutLease } from './rollout-lease.repository';
 import { RolloutRepository } from './rollout.repository';
 import { CLOCK, ROLLOUT_SETTINGS, type Clock, type RolloutSettings } from './rollout-settings';
 import type { RolloutAction } from './rollout-state';
 
 /** Device messages after which a rollout may have news; the rest (telemetry, inventory) never matter to it. */
 const WAKE_TOPICS = [`${TOPIC_ROOT}/d/+/reported`, `${TOPIC_ROOT}/d/+/events`];
+/** Writes, by any replica, after which a rollout may have news: a device reported, an operator command. */
+const WAKE_TABLES = new Set(['devices', 'rollouts']);
 
 /**
  * Applies `decide` to every rollout in motion: on a timer, and shortly after devices report.
- * Each rollout is handled in its own transaction that holds its row (`FOR UPDATE SKIP LOCKED`),
- * so replicas share the work without acting twice. All state lives in PostgreSQL; a restarted
- * control plane simply carries on from it. A decision's assignments are written in that same
- * transaction (one statement for all of them) and published to the devices after it commits.
+ * Each rollout is decided by one replica at a time, the holder of its lease
+ * (`RolloutLeaseRepository`): renewed every pass, taken over by another replica once it expires
+ * (`leaseMs` after the holder stopped), and fencing every write of a decision, so a holder that
+ * froze past its expiry cannot write after the takeover. All state lives in PostgreSQL; a
+ * restarted control plane simply carries on from it. A decision's assignments are written in the
+ * fenced transaction (one statement for all of them) and published to the devices after it commits.
  *
  * Device reports are read from the `devices` table each pass (not from the MQTT messages
  * themselves): the devices service stays the single writer of what a device reported, and a
@@ -37,17 +44,23 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     done();
     this.kick();
   };
+  private unlisten: (() => void) | undefined;
 
   constructor(
     private readonly rollouts: RolloutRepository,
+    private readonly leases: RolloutLeaseRepository,
     private readonly devices: DevicesService,
     @Inject(AEDES) private readonly broker: Aedes,
     @Inject(ROLLOUT_SETTINGS) private readonly settings: RolloutSettings,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly notifications: PgNotifications,
+    @Inject(REPLICA_ID) private readonly replica: string,
   ) {}
 
   onApplicationBootstrap(): void {
     for (const topic of WAKE_TOPICS) this.broker.subscribe(topic, this.wake, () => undefined);
+    // A device may report to another replica than the one holding its rollout's lease.
+    this.unlisten = this.notifications.listen(CHANGES_CHANNEL, (table) => (table === undefined || WAKE_TABLES.has(table)) && this.kick());
     this.timer = setInterval(() => void this.pass(), this.settings.tickMs);
     this.kick();
   }
@@ -58,7 +71,9 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     clearInterval(this.timer);
     clearTimeout(this.debounce);
     for (const topic of WAKE_TOPICS) this.broker.unsubscribe(topic, this.wake, () => undefined);
+    this.unlisten?.();
     await this.running;
+    await this.leases.releaseAll(this.replica).catch((e: Error) => this.logger.warn(`cannot hand over rollout leases: ${e.message}`));
   }
 
   /** Schedules a pass soon (debounced): after a device report, a new rollout or an operator command. */
@@ -96,29 +111,36 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     const handled: string[] = [];
     for (;;) {
       if (this.stopped) return;
-      const stepped = await this.rollouts.transaction(async (em) => {
-        const claimed = await this.rollouts.claimNextActive(em, handled);
-        return claimed ? { id: claimed, assigned: await this.step(em, claimed) } : undefined;
-      });
-      if (!stepped) return;
-      handled.push(stepped.id);
+      const lease = await this.leases.claimNext(this.replica, this.settings.leaseMs, handled);
+      if (!lease) return;
+      handled.push(lease.rolloutId);
+      let assigned: string[];
+      try {
+        assigned = await this.leases.underLease(lease, this.settings.leaseMs, (uow) => this.step(uow, lease));
+      } catch (e) {
+        if (!(e instanceof LeaseLostError)) throw e;
+        this.logger.warn(e.message);
+        continue;
+      }
       // Only after the commit: a device hears of a rev that is stored, and that its rollout expects.
-      await this.devices.publishCurrent(stepped.assigned);
+      await this.devices.publishCurrent(assigned);
     }
   }
 
-  /** Decides and applies one rollout's next actions within `em`; returns the devices assigned, to be told once `em` commits. */
-  private async step(em: EntityManager, id: string): Promise<string[]> {
-    const record = await this.rollouts.load(em, id);
+  /** Decides and applies one rollout's next actions within `uow`; returns the devices assigned, to be told once `uow` commits. */
+  private async step(uow: UnitOfWork, lease: RolloutLease): Promise<string[]> {
+    const id = lease.rolloutId;
+    const record = await this.rollouts.load(uow, id);
     if (!record) return [];
     const before = record.state;
-    const reports = await this.rollouts.loadReports(em, id, record.selection);
+    const reports = await this.rollouts.loadReports(uow, id, record.selection);
     const now = this.clock.now();
     const actions = decide(before, reports, now);
     if (actions.length === 0) return [];
-    const assigned = await this.assign(em, before.releaseId, before.force, actions);
+    const assigned = await this.assign(uow, before.releaseId, before.force, actions);
     const after = applyDecision(before, actions, now, assigned);
-    await this.rollouts.save(em, before, after);
+    await this.rollouts.save(uow, before, after);
+    await this.leases.recordDecision(uow, lease, actions);
     for (const a of actions) {
       if (a.kind === 'pause' || a.kind === 'abort' || a.kind === 'wait') this.logger.log(`rollout ${id}: ${a.kind}: ${a.reason}`);
       if (a.kind === 'complete') this.logger.log(`rollout ${id}: completed`);
@@ -132,11 +154,11 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
    * leaves a device assigned behind the rollout's back. A release that cannot be delivered fails
    * them all; any other error (the database) aborts the pass, which the next one retries.
    */
-  private async assign(em: EntityManager, releaseId: string, force: boolean, actions: readonly RolloutAction[]): Promise<Assignments> {
+  private async assign(uow: UnitOfWork, releaseId: string, force: boolean, actions: readonly RolloutAction[]): Promise<Assignments> {
     const ids = actions.flatMap((a) => (a.kind === 'assign' ? [a.deviceId] : []));
     if (ids.length === 0) return { revs: new Map(), refused: null };
     try {
-      return { revs: await this.devices.assignReleaseToMany(em, ids, releaseId, force), refused: null };
+      return { revs: await this.devices.assignReleaseToMany(uow, ids, releaseId, force), refused: null };
     } catch (e) {
       if (e instanceof DomainError) return { revs: new Map(), refused: e.message };
       throw e;

@@ -28,19 +28,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Resolves once `count` sessions of this test's database wait on a lock (polled; never a fixed sleep). */
-async function lockWaiters(count: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rows = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-    );
-    if (rows[0]!.n >= count) return;
-    if (Date.now() > deadline) throw new Error(`no session waited on a lock within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 function state(deviceId: string): RolloutState {
   return {
     id: randomUUID(),
@@ -85,42 +72,6 @@ async function insert(s: RolloutState): Promise<void> {
 }
 
 describe('RolloutRepository (PostgreSQL)', () => {
-  it('lets concurrent passes (replicas) claim different rollouts, never the same one, and operator commands wait', async () => {
-    const [a, b] = [state('dev_a'), state('dev_b')];
-    await insert(a);
-    await insert(b);
-
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let firstClaim: string | undefined;
-    const claimed = new Promise<void>((resolve) => {
-      void repo.transaction(async (em) => {
-        firstClaim = await repo.claimNextActive(em, []);
-        resolve();
-        await held;
-      });
-    });
-    await claimed;
-    expect([a.id, b.id]).toContain(firstClaim);
-
-    const second = await repo.transaction((em) => repo.claimNextActive(em, []));
-    expect(second).toBeDefined();
-    expect(second).not.toBe(firstClaim);
-    expect(await repo.transaction((em) => repo.claimNextActive(em, [second!]))).toBeUndefined();
-
-    // An operator command on the held rollout waits for the pass to end instead of skipping it.
-    let locked = false;
-    const command = repo.transaction(async (em) => {
-      locked = await repo.lock(em, firstClaim!);
-    });
-    // Barrier: PostgreSQL shows the command's session waiting on the held row's lock.
-    await lockWaiters(1);
-    expect(locked).toBe(false);
-    release();
-    await command;
-    expect(locked).toBe(true);
-  });
-
   it('saves only what changed and reads it back', async () => {
     const s = state('dev_a');
     await insert(s);

@@ -10,6 +10,7 @@ import {
   type WindowSchedule,
 } from '@flotilla/shared';
 import { DataSource, type EntityManager } from 'typeorm';
+import { managerOf, unitOfWork, type UnitOfWork } from '../database/unit-of-work';
 import type { DeviceReport, RolloutDevice, RolloutPhase, RolloutState } from './rollout-state';
 
 /** A rollout row beyond its decision state: what the API shows. */
@@ -102,8 +103,8 @@ function selectionParams(s: RolloutSelection): unknown[] {
 export class RolloutRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
-    return this.db.transaction(work);
+  transaction<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+    return this.db.transaction((em) => work(unitOfWork(em)));
   }
 
   /** Online devices first, so that a canary is made of devices able to answer; then oldest first. */
@@ -163,9 +164,10 @@ export class RolloutRepository {
   }
 
   async insert(
-    em: EntityManager,
+    uow: UnitOfWork,
     record: Omit<RolloutRecord, 'createdAt' | 'updatedAt'> & { idempotencyKey: string | null },
   ): Promise<void> {
+    const em = managerOf(uow);
     const s = record.state;
     await em.query(
       `INSERT INTO rollouts (id, name, release_id, selection, phases, status, status_reason, advance, current_phase,
@@ -191,28 +193,16 @@ export class RolloutRepository {
     await this.upsertDevices(em, s.id, s.devices);
   }
 
-  /**
-   * Claims the next rollout in motion that no other replica holds, locked until `em`'s
-   * transaction ends. `skip` holds the ids this pass already handled.
-   */
-  async claimNextActive(em: EntityManager, skip: readonly string[]): Promise<string | undefined> {
-    const rows: { id: string }[] = await em.query(
-      `SELECT id FROM rollouts WHERE status = ANY($1) AND NOT (id = ANY($2::uuid[]))
-       ORDER BY updated_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
-      [ACTIVE, skip],
-    );
-    return rows[0]?.id;
-  }
-
   /** Waits for the row lock: operator commands must not be skipped. */
-  async lock(em: EntityManager, id: string): Promise<boolean> {
+  async lock(uow: UnitOfWork, id: string): Promise<boolean> {
+    const em = managerOf(uow);
     const rows: unknown[] = await em.query('SELECT id FROM rollouts WHERE id = $1 FOR UPDATE', [id]);
     return rows.length === 1;
   }
 
   /** With every device of the rollout (what `decide` needs), or without them (what a view needs). */
-  async load(em: EntityManager | undefined, id: string, withDevices = true): Promise<RolloutRecord | undefined> {
-    const q = em ?? this.db;
+  async load(uow: UnitOfWork | undefined, id: string, withDevices = true): Promise<RolloutRecord | undefined> {
+    const q = uow ? managerOf(uow) : this.db;
     const rows: RawRollout[] = await q.query('SELECT * FROM rollouts WHERE id = $1', [id]);
     if (!rows[0]) return undefined;
     if (!withDevices) return toRecord(rows[0], []);
@@ -223,7 +213,8 @@ export class RolloutRepository {
   }
 
   /** What the devices of the rollout, and those now in its selection, last reported. */
-  async loadReports(em: EntityManager, id: string, selection: RolloutSelection): Promise<Map<string, DeviceReport>> {
+  async loadReports(uow: UnitOfWork, id: string, selection: RolloutSelection): Promise<Map<string, DeviceReport>> {
+    const em = managerOf(uow);
     const rows: {
       id: string;
       desired_rev: number;
@@ -262,7 +253,8 @@ export class RolloutRepository {
   }
 
   /** Writes what changed between `before` and `after`: the rollout's fields and the devices that moved. */
-  async save(em: EntityManager, before: RolloutState, after: RolloutState): Promise<void> {
+  async save(uow: UnitOfWork, before: RolloutState, after: RolloutState): Promise<void> {
+    const em = managerOf(uow);
     await em.query(`UPDATE rollouts SET status = $2, status_reason = $3, current_phase = $4, updated_at = now() WHERE id = $1`, [
       after.id,
       after.status,

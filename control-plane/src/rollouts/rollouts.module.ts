@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { DevicesModule } from '../devices/devices.module';
 import { ReleasesModule } from '../releases/releases.module';
 import { RolloutEngine } from './rollout-engine';
+import { RolloutLeaseRepository } from './rollout-lease.repository';
 import { RolloutPlanService } from './rollout-plan.service';
 import { RolloutRepository } from './rollout.repository';
 import { CLOCK, DEFAULT_ROLLOUT_SETTINGS, ROLLOUT_SETTINGS, SYSTEM_CLOCK, type RolloutSettings } from './rollout-settings';
@@ -20,6 +21,7 @@ export class RolloutsModule {
         { provide: ROLLOUT_SETTINGS, useValue: { ...DEFAULT_ROLLOUT_SETTINGS, ...settings } },
         { provide: CLOCK, useValue: SYSTEM_CLOCK },
         RolloutRepository,
+        RolloutLeaseRepository,
         RolloutEngine,
         RolloutsService,
         RolloutPlanService,

@@ -9,9 +9,9 @@ import type {
   RolloutListQuery,
   RolloutView,
 } from '@flotilla/shared';
-import type { EntityManager } from 'typeorm';
 import { HostPolicyService } from '../host-policy/host-policy.service';
 import type { OperatorPrincipal } from '../auth/operator-principal';
+import type { UnitOfWork } from '../database/unit-of-work';
 import { DevicesService } from '../devices/devices.service';
 import { DomainError } from '../domain-error';
 import { decodeCursor, encodeCursor } from '../http/cursor';
@@ -121,8 +121,8 @@ export class RolloutsService {
         waitingFor: null,
       })),
     };
-    await this.rollouts.transaction((em) =>
-      this.rollouts.insert(em, {
+    await this.rollouts.transaction((uow) =>
+      this.rollouts.insert(uow, {
         state,
         name: request.name ?? `${release.name} ${release.version}`,
         selection: request.selection,
@@ -171,13 +171,13 @@ export class RolloutsService {
    */
   async command(id: string, command: OperatorCommand, actor: OperatorPrincipal): Promise<RolloutView> {
     if (!isUuid(id)) throw new RolloutNotFoundError(id);
-    const retargeted = await this.rollouts.transaction(async (em) => {
-      if (!(await this.rollouts.lock(em, id))) throw new RolloutNotFoundError(id);
-      const record = (await this.rollouts.load(em, id))!;
+    const retargeted = await this.rollouts.transaction(async (uow) => {
+      if (!(await this.rollouts.lock(uow, id))) throw new RolloutNotFoundError(id);
+      const record = (await this.rollouts.load(uow, id))!;
       const outcome = applyOperatorCommand(record.state, command, actor, this.clock.now());
       if (!outcome.ok) throw new RolloutTransitionError(id, outcome.reason);
-      const rolledBack = command === 'rollback' ? await this.rollBackDevices(em, outcome.state) : { state: outcome.state, assigned: [] };
-      await this.rollouts.save(em, record.state, rolledBack.state);
+      const rolledBack = command === 'rollback' ? await this.rollBackDevices(uow, outcome.state) : { state: outcome.state, assigned: [] };
+      await this.rollouts.save(uow, record.state, rolledBack.state);
       return rolledBack.assigned;
     });
     // Once committed, as the engine does: devices hear only of revs that are stored.
@@ -187,7 +187,7 @@ export class RolloutsService {
   }
 
   /** One statement per previous release, in the command's transaction; returns the state with its notes and the devices re-targeted. */
-  private async rollBackDevices(em: EntityManager, state: RolloutState): Promise<{ state: RolloutState; assigned: string[] }> {
+  private async rollBackDevices(uow: UnitOfWork, state: RolloutState): Promise<{ state: RolloutState; assigned: string[] }> {
     const { targets, skipped } = rollbackTargets(state);
     const byRelease = new Map<string, string[]>();
     for (const t of targets) {
@@ -199,7 +199,7 @@ export class RolloutsService {
     const failures: string[] = [];
     for (const [releaseId, deviceIds] of byRelease) {
       try {
-        const revs = await this.devices.assignReleaseToMany(em, deviceIds, releaseId);
+        const revs = await this.devices.assignReleaseToMany(uow, deviceIds, releaseId);
         for (const deviceId of deviceIds) {
           if (revs.has(deviceId)) assigned.push(deviceId);
           else failures.push(`${deviceId}: unknown or decommissioned`);

@@ -1,25 +1,21 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ScheduledJobs } from '../database/scheduled-jobs';
 import { TELEMETRY_SETTINGS, type TelemetrySettings } from './telemetry-settings';
 import { TelemetryRepository } from './telemetry.repository';
 
-/** Deletes samples older than the retention period, on start and then on a timer. */
+/** Deletes samples older than the retention period, once per `retentionEveryMs` across all replicas. */
 @Injectable()
-export class TelemetryRetention implements OnApplicationBootstrap, OnApplicationShutdown {
+export class TelemetryRetention implements OnApplicationBootstrap {
   private readonly logger = new Logger('Telemetry');
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly samples: TelemetryRepository,
     @Inject(TELEMETRY_SETTINGS) private readonly settings: TelemetrySettings,
+    private readonly jobs: ScheduledJobs,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.run(), this.settings.retentionEveryMs);
-    void this.run();
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.jobs.every('telemetry-retention', this.settings.retentionEveryMs, () => this.run());
   }
 
   async run(): Promise<number> {
