@@ -66,8 +66,19 @@ describe('lint walls (eslint.config.mjs)', () => {
     { path: 'agent/src/update/leak.ts', code: importing('dockerode'), rule: 'no-restricted-imports', refused: true },
     { path: 'control-plane/src/releases/leak.ts', code: importing('dockerode'), rule: 'no-restricted-imports', refused: true },
     { path: 'agent/src/runtime/engine.ts', code: importing('dockerode'), rule: 'no-restricted-imports', refused: false },
-    // TypeORM in repositories, entities, modules and database/ (and today's known exceptions)
+    // TypeORM in repositories, entities, modules and database/ only: services, the engine and the feed included
     { path: 'control-plane/src/fleets/fleets.service.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: true },
+    { path: 'control-plane/src/rollouts/rollout-engine.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: true },
+    {
+      path: 'control-plane/src/dashboard/change-feed.ts',
+      code: importing('@nestjs/typeorm'),
+      rule: 'no-restricted-imports',
+      refused: true,
+    },
+    { path: 'control-plane/src/health/readiness.service.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: true },
+    { path: 'control-plane/src/devices/devices.service.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: true },
+    { path: 'control-plane/src/rollouts/rollouts.service.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: true },
+    { path: 'control-plane/src/database/unit-of-work.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: false },
     { path: 'control-plane/src/fleets/fleet-stats.ts', code: importing('@nestjs/typeorm'), rule: 'no-restricted-imports', refused: true },
     { path: 'control-plane/src/fleets/fleet.repository.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: false },
     { path: 'control-plane/src/database/migrations/1-x.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: false },

@@ -138,7 +138,8 @@ export class ChangeFeed implements OnModuleDestroy {
       const print = [r.status, r.currentPhase, iso(r.updatedAt), r.states].join('|');
       if (this.rollouts.changed(r.id, print)) events.push({ type: 'rollout', id: r.id, status: r.status, currentPhase: r.currentPhase });
     }
-    for (const id of await this.changes.releasesCreatedSince(since)) if (this.releases.changed(id, '')) events.push({ type: 'release', id });
+    for (const id of await this.changes.releasesCreatedSince(since))
+      if (this.releases.changed(id, '')) events.push({ type: 'release', id });
     return events;
   }
 

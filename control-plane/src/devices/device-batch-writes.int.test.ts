@@ -5,6 +5,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DeviceEvent, Reported } from '@flotilla/shared';
 import { DataSource } from 'typeorm';
 import { DatabaseModule } from '../database/database.module';
+import { unitOfWork } from '../database/unit-of-work';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
 import { DeviceActivityRepository } from './device-activity.repository';
 import { DeviceEventEntity } from './device-event.entity';
@@ -64,7 +65,7 @@ async function desired(): Promise<Record<string, [string | null, number]>> {
 
 describe('DeviceRepository.assignReleaseToMany', () => {
   it('points every device at the release and bumps each one’s own rev, returning the new revs', async () => {
-    const revs = await dataSource.transaction((tx) => repo.assignReleaseToMany(tx, ['dev_a', 'dev_b', 'dev_c'], newRelease));
+    const revs = await dataSource.transaction((tx) => repo.assignReleaseToMany(unitOfWork(tx), ['dev_a', 'dev_b', 'dev_c'], newRelease));
     expect(revs).toEqual(
       new Map([
         ['dev_a', 5],
@@ -81,7 +82,9 @@ describe('DeviceRepository.assignReleaseToMany', () => {
   });
 
   it('leaves unknown and decommissioned devices out of the result and untouched, as assignRelease refuses them', async () => {
-    const revs = await dataSource.transaction((tx) => repo.assignReleaseToMany(tx, ['dev_a', 'dev_gone', 'dev_nobody'], newRelease));
+    const revs = await dataSource.transaction((tx) =>
+      repo.assignReleaseToMany(unitOfWork(tx), ['dev_a', 'dev_gone', 'dev_nobody'], newRelease),
+    );
     expect([...revs.keys()]).toEqual(['dev_a']);
     expect((await desired()).dev_gone).toEqual([oldRelease, 2]);
   });
@@ -89,7 +92,7 @@ describe('DeviceRepository.assignReleaseToMany', () => {
   it('assigns nothing when the caller’s transaction rolls back (a rollout whose state could not be saved)', async () => {
     await expect(
       dataSource.transaction(async (tx) => {
-        await repo.assignReleaseToMany(tx, ['dev_a', 'dev_b'], newRelease);
+        await repo.assignReleaseToMany(unitOfWork(tx), ['dev_a', 'dev_b'], newRelease);
         throw new Error('saving the rollout failed');
       }),
     ).rejects.toThrow('saving the rollout failed');
@@ -97,7 +100,7 @@ describe('DeviceRepository.assignReleaseToMany', () => {
   });
 
   it('answers an empty list with an empty map', async () => {
-    await expect(dataSource.transaction((tx) => repo.assignReleaseToMany(tx, [], newRelease))).resolves.toEqual(new Map());
+    await expect(dataSource.transaction((tx) => repo.assignReleaseToMany(unitOfWork(tx), [], newRelease))).resolves.toEqual(new Map());
   });
 
   it('assigns 10,000 devices in one statement', async () => {
@@ -105,7 +108,7 @@ describe('DeviceRepository.assignReleaseToMany', () => {
       `INSERT INTO devices (id, name, password_hash, desired_rev) SELECT 'dev_n' || i, 'n' || i, 'x', 0 FROM generate_series(1, 10000) i`,
     );
     const ids = Array.from({ length: 10_000 }, (_, i) => `dev_n${i + 1}`);
-    const revs = await dataSource.transaction((tx) => repo.assignReleaseToMany(tx, ids, newRelease));
+    const revs = await dataSource.transaction((tx) => repo.assignReleaseToMany(unitOfWork(tx), ids, newRelease));
     expect(revs.size).toBe(10_000);
     expect([...revs.values()].every((rev) => rev === 1)).toBe(true);
   });

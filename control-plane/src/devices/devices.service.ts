@@ -123,12 +123,7 @@ export class DevicesService {
    * decommissioned. Nothing is published here: the caller passes the result's ids to
    * `publishCurrent` once `uow` has committed, so no device is told of a rev that may still roll back.
    */
-  async assignReleaseToMany(
-    uow: UnitOfWork,
-    deviceIds: readonly string[],
-    releaseId: string,
-    force = false,
-  ): Promise<Map<string, number>> {
+  async assignReleaseToMany(uow: UnitOfWork, deviceIds: readonly string[], releaseId: string, force = false): Promise<Map<string, number>> {
     await this.releases.getForDelivery(releaseId);
     return this.devices.assignReleaseToMany(uow, deviceIds, releaseId, force);
   }

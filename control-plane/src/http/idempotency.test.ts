@@ -35,6 +35,14 @@ describe('createIdempotently', () => {
     const broken = new Error('disk full');
     await expect(createIdempotently(request([undefined], () => Promise.reject(broken)))).rejects.toBe(broken);
   });
+
+  it('answers the winner too when the loser failed on a rule the winner broke first (its devices now in a rollout)', async () => {
+    const conflict = new Error('devices already in a rollout in motion');
+    const lost = request([undefined, { id: 'r3', requestDigest: requestDigest('body') }], () => Promise.reject(conflict));
+    await expect(createIdempotently(lost)).resolves.toBe('replayed r3');
+    const taken = request([undefined, { id: 'r4', requestDigest: requestDigest('other') }], () => Promise.reject(conflict));
+    await expect(createIdempotently(taken)).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
+  });
 });
 
 describe('idempotencyKey', () => {

@@ -62,8 +62,10 @@ export interface IdempotentCreate<T> {
 
 /**
  * Replays an earlier request with the same key and body, refuses the key for another body,
- * and otherwise creates. Two requests with one key at the same moment both pass the first
- * look-up; the loser's insert hits the unique key and it answers with the winner's resource.
+ * and otherwise creates. Two requests with one key at the same moment (on two replicas, say)
+ * both pass the first look-up; the loser's create then fails, on the unique key or on a rule the
+ * winner's resource now breaks (its devices are in a rollout already), and it answers with the
+ * winner's resource. Only the key's unique index in PostgreSQL decides, so this holds across replicas.
  */
 export async function createIdempotently<T>(request: IdempotentCreate<T>): Promise<T> {
   const { key } = request;
@@ -73,7 +75,11 @@ export async function createIdempotently<T>(request: IdempotentCreate<T>): Promi
   try {
     return await request.create();
   } catch (e) {
-    const winner = isUniqueViolation(e) ? await replayed(request, key) : undefined;
+    // A failed look-up must not hide why the create failed; a key another body took says more.
+    const winner = await replayed(request, key).catch((lookup: unknown) => {
+      if (lookup instanceof IdempotencyKeyReusedError) throw lookup;
+      return undefined;
+    });
     if (winner) return winner;
     throw e;
   }
@@ -84,11 +90,4 @@ async function replayed<T>(request: IdempotentCreate<T>, key: string): Promise<T
   if (!existing) return undefined;
   if (existing.requestDigest !== request.digest) throw new IdempotencyKeyReusedError(key, `${request.kind} ${existing.id}`);
   return request.replay(existing.id);
-}
-
-/** PostgreSQL's unique_violation, whether TypeORM wrapped the driver's error or not. */
-export function isUniqueViolation(e: unknown): boolean {
-  return (
-    (e as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code === '23505' || (e as { code?: unknown }).code === '23505'
-  );
 }

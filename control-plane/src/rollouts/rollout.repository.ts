@@ -163,10 +163,7 @@ export class RolloutRepository {
     return rows[0] ? { id: rows[0].id, requestDigest: rows[0].request_digest } : undefined;
   }
 
-  async insert(
-    uow: UnitOfWork,
-    record: Omit<RolloutRecord, 'createdAt' | 'updatedAt'> & { idempotencyKey: string | null },
-  ): Promise<void> {
+  async insert(uow: UnitOfWork, record: Omit<RolloutRecord, 'createdAt' | 'updatedAt'> & { idempotencyKey: string | null }): Promise<void> {
     const em = managerOf(uow);
     const s = record.state;
     await em.query(

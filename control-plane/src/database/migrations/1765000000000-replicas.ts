@@ -41,7 +41,9 @@ export class Replicas1765000000000 implements MigrationInterface {
       ['releases', 'INSERT'],
     ];
     for (const [table, events] of watched) {
-      await q.query(`CREATE TRIGGER ${table}_live AFTER ${events} ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION flotilla_notify_change()`);
+      await q.query(
+        `CREATE TRIGGER ${table}_live AFTER ${events} ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION flotilla_notify_change()`,
+      );
     }
   }
 
@@ -50,6 +52,8 @@ export class Replicas1765000000000 implements MigrationInterface {
     await q.query('DROP FUNCTION flotilla_notify_change()');
     await q.query('DROP TABLE scheduled_jobs');
     await q.query('DROP TABLE rollout_decisions');
-    await q.query(`ALTER TABLE rollouts DROP COLUMN lease_holder, DROP COLUMN lease_token, DROP COLUMN lease_expires_at, DROP COLUMN decision_seq`);
+    await q.query(
+      `ALTER TABLE rollouts DROP COLUMN lease_holder, DROP COLUMN lease_token, DROP COLUMN lease_expires_at, DROP COLUMN decision_seq`,
+    );
   }
 }
