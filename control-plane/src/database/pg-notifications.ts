@@ -36,7 +36,7 @@ export class PgNotifications implements OnApplicationShutdown {
     if (!set) {
       set = new Set();
       this.handlers.set(channel, set);
-      if (this.client) void this.client.query(`LISTEN ${quoteChannel(channel)}`).catch(() => this.client?.end());
+      if (this.client) void this.listenOn(this.client, channel);
     }
     set.add(handler);
     if (!this.client) void this.connect();
@@ -60,27 +60,33 @@ export class PgNotifications implements OnApplicationShutdown {
       client.on('notification', (n) => this.deliver(n.channel, n.payload ?? ''));
       try {
         await client.connect();
-        for (const channel of this.handlers.keys()) await client.query(`LISTEN ${quoteChannel(channel)}`);
       } catch (e) {
         await client.end().catch(() => undefined);
         this.logger.warn(`cannot listen for notifications (retrying in ${this.retryMs} ms): ${(e as Error).message}`);
         this.retryLater();
         return;
       }
+      if (this.closed) return void (await client.end().catch(() => undefined));
       client.once('end', () => {
         this.client = undefined;
         if (!this.closed) this.retryLater();
       });
-      if (this.closed) {
-        await client.end();
-        return;
-      }
       this.client = client;
+      // A Map's iteration also visits channels added meanwhile (listen() LISTENs those too: twice is harmless).
+      for (const channel of this.handlers.keys()) await this.listenOn(client, channel);
       this.retryMs = RETRY_FIRST_MS;
       for (const channel of this.handlers.keys()) this.deliver(channel, undefined);
     })().finally(() => {
       this.connecting = undefined;
     }));
+  }
+
+  /** A failed LISTEN ends the connection, which then reconnects and listens again. */
+  private listenOn(client: Client, channel: string): Promise<void> {
+    return client.query(`LISTEN ${quoteChannel(channel)}`).then(
+      () => undefined,
+      () => void client.end().catch(() => undefined),
+    );
   }
 
   private retryLater(): void {
