@@ -133,4 +133,15 @@ describe('loadConfig', () => {
       );
     }
   });
+
+  it('takes a rollout lease of 1 to 3600 s, with a tick of a quarter of it (at most 2 s), and refuses anything else', () => {
+    expect(loadConfig({ FLOTILLA_ROLLOUT_LEASE_S: '2' }).rollouts).toEqual({ leaseMs: 2000, tickMs: 500 });
+    expect(loadConfig({ FLOTILLA_ROLLOUT_LEASE_S: '30' }).rollouts).toEqual({ leaseMs: 30_000, tickMs: 2000 });
+    expect(loadConfig({}).rollouts).toBeUndefined();
+    for (const bad of ['0', '3601', 'ten', '1.5']) {
+      expect(() => loadConfig({ FLOTILLA_ROLLOUT_LEASE_S: bad })).toThrow(
+        'FLOTILLA_ROLLOUT_LEASE_S must be a number of seconds from 1 to 3600',
+      );
+    }
+  });
 });
