@@ -1,6 +1,8 @@
 import { access, statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DesiredGate } from './admission/desired-gate';
+import { DeltaFetcher } from './delta/delta-fetcher';
+import { EngineImages } from './delta/engine-images';
 import { WatermarkFile } from './admission/watermark-file';
 import { Agent } from './agent';
 import { ControlServer } from './cli/control-server';
@@ -62,10 +64,11 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
   if (shutdown.signal.aborted) return;
   const credential = identity.credential;
 
+  const engine = EngineClient.fromEnv();
   const runtime = (await engineSocketMissing())
     ? new NoEngineRuntime(DEFAULT_ENGINE_SOCKET, config.stateDir)
     : new DockerRuntime(
-        EngineClient.fromEnv(),
+        engine,
         config.scopeLabel ? { scopeLabels: { [config.scopeLabel.key]: config.scopeLabel.value } } : {},
       );
   if (runtime instanceof NoEngineRuntime)
@@ -110,6 +113,20 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
     board,
     freeDiskBytes: (path) => freeBytes(path, config.stateDir),
     imageFacts: (ref, architecture, auth) => registryFacts(ref, architecture, auth),
+    // Deltas come over the control plane's HTTP API with the device's password (not for certificate-only devices yet).
+    ...(runtime instanceof DockerRuntime && credential.password
+      ? {
+          deltas: new DeltaFetcher({
+            apiUrl: credential.apiUrl,
+            deviceId: credential.deviceId,
+            password: credential.password,
+            images: new EngineImages(engine),
+            workDir: resolve(config.stateDir, 'delta-work'),
+            clock: systemClock,
+            logger,
+          }),
+        }
+      : {}),
     outbox,
     collectInventory: () => collectInventory({ root: config.hostRoot }),
     sampleTelemetry: () => sampleTelemetry({ root: config.hostRoot }),

@@ -8,6 +8,7 @@ import { CertificatesModule } from './certificates/certificates.module';
 import { CommandsModule } from './commands/commands.module';
 import type { BrokerSettings } from './broker/mqtt-server';
 import { DatabaseModule } from './database/database.module';
+import { DeltasModule } from './deltas/deltas.module';
 import { DevicesModule } from './devices/devices.module';
 import { HealthModule } from './health/health.module';
 import { HostPolicyModule } from './host-policy/host-policy.module';
@@ -70,6 +71,7 @@ export class AppModule {
         RegistriesModule.forRoot(options.dataDir, { ...(options.publicApiUrl ? { publicApiUrl: options.publicApiUrl } : {}) }),
         HostPolicyModule,
         ReleasesModule,
+        DeltasModule.forRoot(options.dataDir),
         DevicesModule,
         CertificatesModule.forRoot(options.deviceTrust?.deviceCa ?? null),
         ProvisioningModule.forRoot({

@@ -39,3 +39,4 @@ export * from './api/dashboard';
 export * from './agent-node-flags';
 export * from './protocol/desired-signing';
 export * from './protocol/desired-admission';
+export * from './deltas/image-delta';

@@ -14,6 +14,8 @@ export interface FetchOptions {
   onProgress: (progress: UpdateProgress) => void;
   /** A transient failure that will be retried, for the reported state. */
   onRetry: (message: string) => void;
+  /** Runs before each missing image is pulled: may load it from deltas, so the pull fetches only its manifest (agent/src/delta). */
+  beforePull?: (image: string) => Promise<void>;
   retryBaseMs?: number;
   retryCapMs?: number;
 }
@@ -44,6 +46,7 @@ export async function fetchImages(images: readonly string[], options: FetchOptio
   };
   report();
   for (const image of missing) {
+    await options.beforePull?.(image);
     for (let attempt = 0; ; attempt++) {
       if (options.signal.aborted) return;
       try {

@@ -4,6 +4,7 @@ import type { ContainerRuntime } from '../runtime/container-runtime';
 import type { Clock } from '../support/clock';
 import type { Logger } from '../support/logger';
 import type { ImageLedger } from './image-ledger';
+import type { DeltaFetcher } from '../delta/delta-fetcher';
 import type { UpdateLocks } from './locks/update-locks';
 import type { Phase, Slot, UpdateState } from './machine';
 import type { UpdateEventKind } from './phase-events';
@@ -51,6 +52,8 @@ export interface UpdaterDeps {
   /** The update status changed: the agent reports. */
   onChange: () => void;
   onEvent: (kind: UpdateEventKind, message: string, slot: Slot | null, phase: Phase) => void;
+  /** Binary layer deltas against the images the device holds; absent: images are always pulled whole. */
+  deltas?: Pick<DeltaFetcher, 'prepare'>;
   /** Update locks of the running components: the switch waits while one is held. Absent: never waits. */
   locks?: UpdateLocks;
   /** The device's time zone, for maintenance windows; default: the system's. */

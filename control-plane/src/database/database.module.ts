@@ -26,6 +26,7 @@ import { PgNotifications } from './pg-notifications';
 import { REPLICA_ID, replicaId } from './replica-id';
 import { ScheduledJobRepository } from './scheduled-job.repository';
 import { ScheduledJobs } from './scheduled-jobs';
+import { ImageDeltas1765030000000 } from './migrations/1765030000000-image-deltas';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -47,6 +48,7 @@ export const MIGRATIONS = [
   UpdateLockPolicy1764570001000,
   MaintenanceWindows1764570002000,
   Replicas1765000000000,
+  ImageDeltas1765030000000,
 ];
 
 @Module({})

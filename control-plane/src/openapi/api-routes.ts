@@ -18,6 +18,8 @@ import {
   FleetHostPolicyView,
   FleetView,
   HostPolicy,
+  ImageDelta,
+  ImageDeltaRequest,
   MoveDeviceRequest,
   OperatorKeyView,
   PageQuery,
@@ -183,6 +185,37 @@ export const API_ROUTES: readonly RouteDoc[] = [
     body: named('DeviceCertificateRequest', DeviceCertificateRequest),
     status: 201,
     response: named('DeviceCertificateResponse', DeviceCertificateResponse),
+  },
+
+  {
+    method: 'get',
+    path: '/api/v1/device-deltas',
+    tag: 'deltas',
+    summary: 'A device asks for the binary layer deltas from an image it holds to one of its desired release',
+    description:
+      'HTTP Basic with the device id and password. Query: from, to (images pinned by digest), architecture. The first request starts the computation (status computing); ask again until ready or failed.',
+    access: 'public',
+    status: 200,
+    response: named('ImageDelta', ImageDelta),
+  },
+  {
+    method: 'get',
+    path: '/api/v1/device-deltas/blobs/:digest',
+    tag: 'deltas',
+    summary: 'A device downloads one delta file (zstd --patch-from) by its digest',
+    access: 'public',
+    status: 200,
+    response: { mediaType: 'application/octet-stream', description: 'the delta file' },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/deltas',
+    tag: 'deltas',
+    summary: 'Compute the binary layer deltas between two images now (flotilla delta, in CI) and wait for them',
+    access: 'operator',
+    body: named('ImageDeltaRequest', ImageDeltaRequest),
+    status: 201,
+    response: named('ImageDelta', ImageDelta),
   },
 
   // Library and releases

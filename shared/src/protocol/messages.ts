@@ -225,6 +225,10 @@ export const EVENT_KINDS = [
   'update-lock-released',
   /** Switched while a lock was held: forced by an operator, or the fleet's longest deferral ran out. */
   'update-lock-overridden',
+  /** An image was rebuilt from binary layer deltas (agent/src/delta), with the bytes it took. */
+  'update-delta-applied',
+  /** A delta was missing, failed or did not rebuild the release's exact layer: a full pull follows. */
+  'update-delta-fallback',
   'component-restarted',
   'command',
   'outbox-overflow',

@@ -9,15 +9,19 @@ import type { Slot } from '../machine';
 import type { RegistryAccess } from '../registry-access';
 import { imagesOf, imagesToFetch } from '../slots';
 import { awaitWindow, windowState } from '../window-wait';
+import type { DeltaFetcher } from '../../delta/delta-fetcher';
 
 export interface FetchDeps {
   runtime: ContainerRuntime;
   clock: Clock;
   logger: Logger;
   ledger: Pick<ImageLedger, 'add'>;
-  registryAccess: Pick<RegistryAccess, 'forPull'>;
+  registryAccess: Pick<RegistryAccess, 'forPull' | 'forRead'>;
   locks: UpdateLocks | undefined;
   timeZone: string;
+  /** Binary layer deltas (agent/src/delta): tried before each pull, which then fetches only the manifest. */
+  deltas?: Pick<DeltaFetcher, 'prepare'>;
+  onEvent: (kind: 'update-delta-applied' | 'update-delta-fallback', message: string, slot: Slot, phase: 'fetch') => void;
 }
 
 /** What FETCH tells while it runs; the updater turns each into a report. */
@@ -49,6 +53,7 @@ export async function fetchCandidate(
     signal,
     knownSizes,
     authFor: (ref) => deps.registryAccess.forPull(ref, candidate),
+    ...(deps.deltas ? { beforePull: (image: string) => fromDeltas(deps, deps.deltas!, image, candidate, active(), signal) } : {}),
     onProgress: (progress) => tell.progress(progress),
     onRetry: (message) => tell.note(`fetch retrying: ${message}`),
   });
@@ -59,4 +64,22 @@ export async function fetchCandidate(
     await awaitWindow(windowed, candidate, signal, onDeferral);
     await deps.locks?.awaitClearance(candidate, active(), signal, onDeferral);
   } while (!signal.aborted && windowState(candidate, deps.timeZone, deps.clock.now().getTime())?.open === false);
+}
+
+async function fromDeltas(
+  deps: FetchDeps,
+  deltas: Pick<DeltaFetcher, 'prepare'>,
+  image: string,
+  candidate: Slot,
+  active: Slot | null,
+  signal: AbortSignal,
+): Promise<void> {
+  const { architecture } = await deps.runtime.engineInfo();
+  await deltas.prepare(image, {
+    held: active ? imagesOf(active) : [],
+    architecture,
+    auth: deps.registryAccess.forRead(image, candidate),
+    signal,
+    onEvent: (kind, message) => deps.onEvent(kind, message, candidate, 'fetch'),
+  });
 }

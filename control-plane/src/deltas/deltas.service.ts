@@ -1,0 +1,114 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ImageDeltaRequest, type DeltaLayer, type ImageDelta } from '@flotilla/shared';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { RegistriesService } from '../registries/registries.service';
+import { DeltaRepository } from './delta.repository';
+import { DeltaStore } from './delta-store';
+import { DeltaBlobNotFoundError, DeltaForbiddenError, InvalidDeltaRequestError } from './deltas.errors';
+import { deltaTotals, pairLayers } from './layer-pairing';
+import { RegistryReader } from './registry-reader';
+
+export const DELTA_STORE = Symbol('DeltaStore');
+
+/** Layers smaller than this (compressed) are sent whole: a patch would save next to nothing. */
+const MIN_DELTA_BYTES = 64 * 1024;
+
+/**
+ * Binary layer deltas between two images, computed once per (from, to, architecture) and kept:
+ * on the first request (a device's, or an operator's `flotilla delta` in CI) in the background,
+ * the caller told `computing` and asking again later.
+ */
+@Injectable()
+export class DeltasService {
+  private readonly logger = new Logger('Deltas');
+  private readonly running = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly deltas: DeltaRepository,
+    private readonly registries: RegistriesService,
+    @Inject(DELTA_STORE) private readonly store: DeltaStore,
+  ) {}
+
+  /** The delta, starting its computation when none is stored; `wait` resolves only once it is ready or failed. */
+  async get(input: unknown, wait = false): Promise<ImageDelta> {
+    const key = parseRequest(input);
+    if (await this.deltas.claim(key)) this.start(key);
+    if (wait) await this.running.get(keyOf(key));
+    return (await this.deltas.find(key))!;
+  }
+
+  /** For a device: only deltas to an image of its own desired release. */
+  async getForDevice(deviceId: string, input: unknown): Promise<ImageDelta> {
+    const key = parseRequest(input);
+    if (!(await this.deltas.isDesiredImage(deviceId, key.to))) throw new DeltaForbiddenError();
+    return this.get(key);
+  }
+
+  async openBlobForDevice(deviceId: string, digest: string): Promise<{ stream: Readable; size: number }> {
+    if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new InvalidDeltaRequestError('a delta is named by its sha256 digest');
+    if (!(await this.deltas.isDesiredDelta(deviceId, digest))) throw new DeltaForbiddenError();
+    const blob = await this.store.open(digest);
+    if (!blob) throw new DeltaBlobNotFoundError(digest);
+    return blob;
+  }
+
+  /** Settles when every computation this instance started has ended (tests, shutdown). */
+  async idle(): Promise<void> {
+    await Promise.all(this.running.values());
+  }
+
+  private start(key: ImageDeltaRequest): void {
+    const id = keyOf(key);
+    const run = this.compute(key)
+      .catch(async (err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        this.logger.warn(`delta ${key.from} → ${key.to} (${key.architecture}) failed: ${message}`);
+        await this.deltas.fail(key, message);
+      })
+      .finally(() => this.running.delete(id));
+    this.running.set(id, run);
+  }
+
+  private async compute(key: ImageDeltaRequest): Promise<void> {
+    const started = Date.now();
+    const reader = new RegistryReader((ref) => this.registries.controlPlaneAccess(ref));
+    const [from, to] = await Promise.all([reader.layers(key.from, key.architecture), reader.layers(key.to, key.architecture)]);
+    const planned = pairLayers(from.layers, to.layers, MIN_DELTA_BYTES);
+    const scratch = await this.store.scratch();
+    try {
+      const layers: DeltaLayer[] = [];
+      for (const layer of planned) {
+        if (layer.source !== 'delta') {
+          layers.push(layer);
+          continue;
+        }
+        const base = from.layers.find((l) => l.diffId === layer.base)!;
+        const baseTar = join(scratch, 'base.tar');
+        const targetTar = join(scratch, 'target.tar');
+        await reader.layerTar(key.from, base, baseTar);
+        await reader.layerTar(key.to, layer, targetTar);
+        const delta = await this.store.create(baseTar, targetTar, scratch);
+        // A patch no smaller than the blob it replaces is not worth a device's trouble.
+        layers.push(delta.size < layer.blob.size ? { ...layer, delta } : { diffId: layer.diffId, blob: layer.blob, source: 'full' });
+      }
+      await this.deltas.finish(key, { manifest: to.manifest, layers, ...deltaTotals(layers) });
+      this.logger.log(`delta ${key.from} → ${key.to} (${key.architecture}) ready in ${Date.now() - started} ms`);
+    } finally {
+      await this.store.remove(scratch);
+    }
+  }
+}
+
+function parseRequest(input: unknown): ImageDeltaRequest {
+  const parsed = ImageDeltaRequest.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InvalidDeltaRequestError(`${issue.path.join('.') || 'request'}: ${issue.message} (give from, to and architecture)`);
+  }
+  return parsed.data;
+}
+
+function keyOf(key: ImageDeltaRequest): string {
+  return `${key.from} ${key.to} ${key.architecture}`;
+}
