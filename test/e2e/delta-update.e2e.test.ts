@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import type { DeviceEventView, DeviceView, ImageDelta, ProvisioningTokenView, ReleaseView, FleetView } from '@flotilla/shared';
+import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
+import { AgentProcess } from '../support/agent-process';
+import { ApiClient } from '../support/api-client';
+import { createScratchDatabase, type ScratchDatabase } from '../support/database';
+import { deriveImage, originImage, type DerivedImage } from '../support/derived-image';
+import { waitFor } from '../support/wait';
+
+// End to end, issue 18 item 3: origin's mqtt-broker 1.0.0 → a 1.0.1 that changes one file in one
+// layer. The control plane computes the delta from the real registry, the real agent rebuilds the
+// layer, loads it into the real engine, and runs exactly the release's image; a corrupted delta
+// is caught and replaced by a full pull, with an event.
+
+jest.setTimeout(180_000);
+
+const docker = new Docker();
+const apiKey = 'e2e-delta-key-0123456789abcdef0123';
+const assemblyName = `e2e-delta-${Date.now().toString(36)}`;
+const from = originImage('mqtt-broker');
+
+let db: ScratchDatabase;
+let cp: RunningControlPlane;
+let api: ApiClient;
+let agent: AgentProcess | undefined;
+let workDir: string;
+let v101: DerivedImage;
+let v102: DerivedImage;
+
+beforeAll(async () => {
+  workDir = mkdtempSync(join(tmpdir(), 'flotilla-e2e-delta-'));
+  const file = 'usr/local/bin/mqtt-broker-start';
+  v101 = await deriveImage(from, { layer: 2, file, append: '# 1.0.1: tuned\n' }, 'e2e-delta-1.0.1');
+  v102 = await deriveImage(from, { layer: 2, file, append: '# 1.0.2: tuned again\n' }, 'e2e-delta-1.0.2');
+  // The engine must not hold them from an earlier run, or nothing would be fetched at all.
+  for (const image of [v101, v102]) await removeImage(image.configDigest);
+  db = await createScratchDatabase('e2e_delta');
+  cp = await startControlPlane({ host: '127.0.0.1', port: 0, mqttPort: 0, databaseUrl: db.url, dataDir: join(workDir, 'cp'), apiKey });
+  api = new ApiClient(cp.httpUrl, apiKey);
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  await cp?.close();
+  await db?.drop();
+  const containers = await docker.listContainers({ all: true, filters: { label: [`io.flotilla.assembly=${assemblyName}`] } });
+  for (const c of containers) await docker.getContainer(c.Id).remove({ force: true });
+  for (const image of [v101, v102]) if (image) await removeImage(image.configDigest);
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+async function removeImage(id: string): Promise<void> {
+  await docker
+    .getImage(id)
+    .remove({ force: true })
+    .catch(() => undefined);
+}
+
+function release(version: string, image: string): string {
+  return `name: ${assemblyName}\nx-flotilla: { version: ${version}, update: { probation: 1s } }\nservices:\n  broker: { image: "${image}" }\n`;
+}
+
+async function publishAndAssign(deviceId: string, version: string, image: string): Promise<number> {
+  const published = await api.post<ReleaseView>('/api/v1/releases', release(version, image), 'application/yaml');
+  expect(published.status).toBe(201);
+  const assigned = await api.put<DeviceView>(`/api/v1/devices/${deviceId}/release`, { releaseId: published.body.id });
+  expect(assigned.status).toBe(200);
+  return assigned.body.desired.rev;
+}
+
+function runs(deviceId: string, rev: number, what: string): Promise<DeviceView> {
+  return waitFor(
+    what,
+    async () => {
+      const d = (await api.get<DeviceView>(`/api/v1/devices/${deviceId}`)).body;
+      const u = d.reported?.update;
+      if (u?.failedRev === rev) throw new Error(`rev ${rev} failed: ${u.lastFailure}\n${agent?.logs ?? ''}`);
+      return u?.phase === 'idle' && u.active?.rev === rev ? d : undefined;
+    },
+    90_000,
+    500,
+  );
+}
+
+async function events(deviceId: string, kind: string): Promise<DeviceEventView[]> {
+  const res = await api.get<DeviceEventView[]>(`/api/v1/dashboard/devices/${deviceId}/events?limit=100`);
+  return res.body.filter((e) => e.kind === kind);
+}
+
+/** The engine's image is the release's: config digest as id, the manifest digest recorded, every layer's diff_id. */
+async function expectExactImage(image: DerivedImage): Promise<void> {
+  const inspected = await docker.getImage(image.ref).inspect();
+  expect(inspected.Id).toBe(image.configDigest);
+  expect(inspected.RepoDigests).toContain(image.ref);
+  expect(inspected.RootFS.Layers).toEqual(image.diffIds);
+}
+
+it('moves 1.0.0 → 1.0.1 by a delta of one layer, then replaces a corrupted delta by a full pull', async () => {
+  const fleet = await api.post<FleetView>('/api/v1/fleets', { name: `delta-${assemblyName}` });
+  const token = await api.post<ProvisioningTokenView>(`/api/v1/fleets/${fleet.body.id}/provisioning-tokens`, { maxUses: 1 });
+  agent = AgentProcess.provisioned(workDir, { ...token.body.provisioning, name: assemblyName });
+  const online = await waitFor(
+    'the agent to come online',
+    async () => (await api.get<{ items: DeviceView[] }>(`/api/v1/devices?search=${assemblyName}`)).body.items.find((d) => d.online),
+    60_000,
+  );
+  await runs(online.id, await publishAndAssign(online.id, '1.0.0', from), '1.0.0 to run');
+
+  // CI's `flotilla delta` step: computed once, before any device asks.
+  const computed = await api.post<ImageDelta>('/api/v1/deltas', { from, to: v101.ref, architecture: 'amd64' });
+  expect(computed.status).toBe(201);
+  expect(computed.body).toMatchObject({ status: 'ready', error: null });
+  expect(computed.body.layers.map((l) => l.source)).toEqual(['held', 'held', 'delta']);
+  const { deltaBytes, fullBytes } = computed.body as { deltaBytes: number; fullBytes: number };
+  expect(deltaBytes * 100).toBeLessThan(fullBytes);
+
+  await runs(online.id, await publishAndAssign(online.id, '1.0.1', v101.ref), '1.0.1 to run');
+  const [applied] = await events(online.id, 'update-delta-applied');
+  expect(applied?.message).toContain(`${v101.ref} rebuilt from deltas`);
+  const downloaded = Number(/downloaded (\d+) bytes/.exec(applied!.message)![1]);
+  expect(downloaded).toBeLessThan(deltaBytes + 8 * 1024); // the delta, the manifest and the config
+  expect(await events(online.id, 'update-delta-fallback')).toEqual([]);
+  await expectExactImage(v101);
+  console.log(`delta e2e: 1.0.0 → 1.0.1 downloaded ${downloaded} bytes (delta ${deltaBytes}) instead of ${fullBytes} for a full pull`);
+
+  // A delta corrupted on the control plane's disk: the agent detects it and pulls the whole image.
+  const corrupt = await api.post<ImageDelta>('/api/v1/deltas', { from: v101.ref, to: v102.ref, architecture: 'amd64' });
+  const file = corrupt.body.layers.find((l) => l.source === 'delta')!.delta!.digest.replace(':', '-');
+  writeFileSync(join(workDir, 'cp', 'deltas', file), Buffer.alloc(corrupt.body.deltaBytes!, 0x42));
+  await runs(online.id, await publishAndAssign(online.id, '1.0.2', v102.ref), '1.0.2 to run after a full pull');
+  const [fallback] = await events(online.id, 'update-delta-fallback');
+  expect(fallback?.message).toMatch(/corrupt.*pulling the whole image/);
+  await expectExactImage(v102);
+});
