@@ -19,7 +19,7 @@ import { OpenApiModule } from './openapi/openapi.module';
 import { ProvisioningModule } from './provisioning/provisioning.module';
 import { RegistriesModule } from './registries/registries.module';
 import { ReleasesModule } from './releases/releases.module';
-import type { RolloutSettings } from './rollouts/rollout-settings';
+import type { Clock, RolloutSettings } from './rollouts/rollout-settings';
 import { RolloutsModule } from './rollouts/rollouts.module';
 import { SigningModule } from './signing/signing.module';
 import type { TelemetrySettings } from './telemetry/telemetry-settings';
@@ -41,6 +41,8 @@ export interface AppOptions {
   deviceTrust?: DeviceTrust;
   /** Engine timing; tests make it faster. */
   rollouts?: Partial<RolloutSettings>;
+  /** The rollout engine's time; default the system's (tests simulate it: maintenance windows, phase timing). */
+  clock?: Clock;
   telemetry?: Partial<TelemetrySettings>;
   /** Per-device quotas and connection limits; defaults in `limits/device-limits.ts`. */
   limits?: Partial<DeviceLimits>;
@@ -59,7 +61,7 @@ export interface DeviceTrust {
 export class AppModule {
   static forRoot(options: AppOptions): DynamicModule {
     // One instance, imported by the health module too (for the rollout metrics).
-    const rollouts = RolloutsModule.forRoot(options.rollouts);
+    const rollouts = RolloutsModule.forRoot(options.rollouts, options.clock);
     return {
       module: AppModule,
       imports: [

@@ -16,6 +16,7 @@ import { urlGuard } from './http/url-guard';
 import { ComponentSeeder, type SeedOutcome } from './library/seed-components';
 import { listenHttps, type HttpsListener } from './tls/https-server';
 import { loadOrCreateTlsMaterial, type TlsMaterial } from './tls/tls-material';
+import type { Clock } from './rollouts/rollout-settings';
 
 /** Media types under which `POST /api/v1/releases` accepts a raw `assembly.yaml`. */
 export const MANIFEST_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
@@ -55,6 +56,8 @@ export interface StartOptions {
   logLevels?: LogLevel[];
   /** Where log lines go instead of the console (with every level), e.g. to count them. */
   logger?: LoggerService;
+  /** The rollout engine's time (tests simulate it to cross maintenance windows); default the system's. */
+  clock?: Clock;
 }
 
 export async function startControlPlane(config: ControlPlaneConfig, options: StartOptions = {}): Promise<RunningControlPlane> {
@@ -85,6 +88,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
         ...(config.rollouts ? { rollouts: config.rollouts } : {}),
         ...(config.publicApiUrl ? { publicApiUrl: config.publicApiUrl } : {}),
         broker,
+        ...(options.clock ? { clock: options.clock } : {}),
         ...(material ? { deviceTrust: deviceTrust(material, https) } : {}),
       }),
       { logger: options.logger ?? options.logLevels ?? ['warn', 'error'], abortOnError: false },

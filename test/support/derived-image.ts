@@ -54,7 +54,11 @@ export async function deriveImage(ref: string, change: LayerChange, tag: string)
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   const put = await fetch(`${base}/manifests/${tag}`, { method: 'PUT', headers: { 'content-type': MANIFEST }, body: manifestBytes });
   if (put.status !== 201) throw new Error(`pushing the manifest answered ${put.status}: ${await put.text()}`);
-  return { ref: `${match[1]}/${match[2]}@${digestOf(manifestBytes)}`, configDigest: digestOf(configBytes), diffIds: config.rootfs.diff_ids };
+  return {
+    ref: `${match[1]}/${match[2]}@${digestOf(manifestBytes)}`,
+    configDigest: digestOf(configBytes),
+    diffIds: config.rootfs.diff_ids,
+  };
 }
 
 export function digestOf(bytes: Buffer): string {
@@ -75,7 +79,7 @@ async function pushBlob(base: string, bytes: Buffer): Promise<void> {
 function appendToEntry(tar: Buffer, name: string, text: string): Buffer {
   const parts: Buffer[] = [];
   let found = false;
-  for (let at = 0; at + 512 <= tar.length; ) {
+  for (let at = 0; at + 512 <= tar.length;) {
     const header = Buffer.from(tar.subarray(at, at + 512));
     if (header.every((b) => b === 0)) {
       parts.push(tar.subarray(at));
@@ -89,7 +93,13 @@ function appendToEntry(tar: Buffer, name: string, text: string): Buffer {
       data = Buffer.concat([data, Buffer.from(text)]);
       header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
       header.write('        ', 148);
-      header.write(`${header.reduce((s, b) => s + b, 0).toString(8).padStart(6, '0')}\0 `, 148);
+      header.write(
+        `${header
+          .reduce((s, b) => s + b, 0)
+          .toString(8)
+          .padStart(6, '0')}\0 `,
+        148,
+      );
     }
     parts.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
     at += 512 + Math.ceil(size / 512) * 512;

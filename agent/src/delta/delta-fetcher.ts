@@ -123,7 +123,8 @@ export class DeltaFetcher {
       if (layer.source === 'full') {
         const got = await download(await registry.get(`blobs/${layer.blob.digest}`, '*/*'), path, true);
         downloaded += got.bytes;
-        if (got.sent !== layer.blob.digest || got.written !== layer.diffId) throw new DeltaUnusableError(`layer ${layer.blob.digest} read back wrong`);
+        if (got.sent !== layer.blob.digest || got.written !== layer.diffId)
+          throw new DeltaUnusableError(`layer ${layer.blob.digest} read back wrong`);
       } else {
         const base = held.get(layer.base!);
         if (!base) throw new DeltaUnusableError(`the delta's base layer ${layer.base} is not in ${from} as the engine holds it`);
@@ -140,7 +141,10 @@ export class DeltaFetcher {
     }
     const configName = `${manifest.config.digest.slice('sha256:'.length)}.json`;
     await writeFile(join(scratch, configName), configBytes);
-    await writeFile(join(scratch, 'manifest.json'), JSON.stringify([{ Config: configName, RepoTags: null, Layers: layers.map((l) => l.name) }]));
+    await writeFile(
+      join(scratch, 'manifest.json'),
+      JSON.stringify([{ Config: configName, RepoTags: null, Layers: layers.map((l) => l.name) }]),
+    );
     const archive = join(scratch, 'image.tar');
     await writeTar(archive, [
       { name: 'manifest.json', path: join(scratch, 'manifest.json') },
@@ -170,7 +174,9 @@ export class DeltaFetcher {
 
 function zstdPatch(base: string, patch: string, out: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('zstd', ['-q', '-d', '-f', '--long=31', `--patch-from=${base}`, patch, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('zstd', ['-q', '-d', '-f', '--long=31', `--patch-from=${base}`, patch, '-o', out], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-1000)));
     child.on('error', (err) => reject(new DeltaUnusableError(`zstd could not be started (install zstd): ${err.message}`)));

@@ -19,7 +19,11 @@ export function getResponse(url: string, headers: Record<string, string>, signal
   });
 }
 
-export async function getBytes(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<{ status: number; body: Buffer; res: IncomingMessage }> {
+export async function getBytes(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<{ status: number; body: Buffer; res: IncomingMessage }> {
   const res = await getResponse(url, headers, signal);
   const chunks: Buffer[] = [];
   let size = 0;

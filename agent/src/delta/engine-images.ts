@@ -26,7 +26,8 @@ export class EngineImages {
     for (const line of Buffer.concat(chunks).toString('utf8').split('\n')) {
       if (!line.trim()) continue;
       const message = JSON.parse(line) as { error?: string; errorDetail?: { message?: string } };
-      if (message.error) throw new DeltaUnusableError(`the engine refused the rebuilt image: ${message.errorDetail?.message ?? message.error}`);
+      if (message.error)
+        throw new DeltaUnusableError(`the engine refused the rebuilt image: ${message.errorDetail?.message ?? message.error}`);
     }
   }
 

@@ -28,7 +28,8 @@ export class RegistryBlobs {
     const request = () =>
       getResponse(`${this.base}/${path}`, { accept, ...(this.authorization ? { authorization: this.authorization } : {}) }, this.signal);
     let res = await request();
-    const challenge = res.statusCode === 401 && this.auth && !this.authorization ? parseChallenge(res.headers['www-authenticate'] ?? null) : undefined;
+    const challenge =
+      res.statusCode === 401 && this.auth && !this.authorization ? parseChallenge(res.headers['www-authenticate'] ?? null) : undefined;
     if (challenge && this.auth) {
       res.resume();
       this.authorization = await answerChallenge(challenge, this.auth, this.repository, httpGet, 10_000);

@@ -25,7 +25,7 @@ export async function listTar(path: string): Promise<TarEntry[]> {
   try {
     const entries: TarEntry[] = [];
     const header = Buffer.alloc(BLOCK);
-    for (let at = 0; ; ) {
+    for (let at = 0; ;) {
       const { bytesRead } = await file.read(header, 0, BLOCK, at);
       if (bytesRead < BLOCK || header.every((b) => b === 0)) return entries;
       const size = parseInt(field(header, 124, 12) || '0', 8);
@@ -87,5 +87,8 @@ function header(name: string, size: number): Buffer {
 function field(h: Buffer, start: number, length: number): string {
   const raw = h.subarray(start, start + length);
   const end = raw.indexOf(0);
-  return raw.subarray(0, end < 0 ? length : end).toString('utf8').trim();
+  return raw
+    .subarray(0, end < 0 ? length : end)
+    .toString('utf8')
+    .trim();
 }

@@ -39,7 +39,11 @@ export class DeviceDeltasController {
   @Get('blobs/:digest')
   async blob(@Param('digest') digest: string, @Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
     const blob = await this.deltas.openBlobForDevice(await this.device(req), digest);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(blob.size), 'docker-content-digest': digest });
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(blob.size),
+      'docker-content-digest': digest,
+    });
     blob.stream.pipe(res);
   }
 

@@ -13,7 +13,7 @@ export class InvalidDeltaRequestError extends InvalidInputError {
 
 export class DeltaForbiddenError extends ForbiddenError {
   constructor() {
-    super('delta_forbidden', "a device may ask only for deltas to the images of its own desired release");
+    super('delta_forbidden', 'a device may ask only for deltas to the images of its own desired release');
   }
 }
 

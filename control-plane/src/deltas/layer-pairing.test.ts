@@ -3,7 +3,12 @@ import { deltaTotals, pairLayers, type LayerRef } from './layer-pairing';
 // Unit: which layer patches which, and the byte totals the dry run shows.
 const layer = (n: number, size = 1_000_000): LayerRef => ({
   diffId: `sha256:${String(n).repeat(64).slice(0, 64)}`,
-  blob: { digest: `sha256:${String(n + 5).repeat(64).slice(0, 64)}`, size },
+  blob: {
+    digest: `sha256:${String(n + 5)
+      .repeat(64)
+      .slice(0, 64)}`,
+    size,
+  },
 });
 
 describe('pairLayers', () => {
@@ -17,7 +22,7 @@ describe('pairLayers', () => {
     ]);
   });
 
-  it("patches an added layer from the last one of `from`; with no layers to patch from, sends all", () => {
+  it('patches an added layer from the last one of `from`; with no layers to patch from, sends all', () => {
     expect(pairLayers([layer(1)], [layer(1), layer(2)], 0)[1]).toMatchObject({ source: 'delta', base: layer(1).diffId });
     expect(pairLayers([], [layer(2)], 0)[0]).toMatchObject({ source: 'full' });
   });

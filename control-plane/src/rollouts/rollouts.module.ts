@@ -5,21 +5,22 @@ import { RolloutEngine } from './rollout-engine';
 import { RolloutLeaseRepository } from './rollout-lease.repository';
 import { RolloutPlanService } from './rollout-plan.service';
 import { RolloutRepository } from './rollout.repository';
-import { CLOCK, DEFAULT_ROLLOUT_SETTINGS, ROLLOUT_SETTINGS, SYSTEM_CLOCK, type RolloutSettings } from './rollout-settings';
+import { CLOCK, DEFAULT_ROLLOUT_SETTINGS, ROLLOUT_SETTINGS, SYSTEM_CLOCK, type Clock, type RolloutSettings } from './rollout-settings';
 import { RolloutsController } from './rollouts.controller';
 import { RolloutsService } from './rollouts.service';
 
 /** Needs the aedes instance from the (global) broker transport, to wake up when devices report. */
 @Module({})
 export class RolloutsModule {
-  static forRoot(settings: Partial<RolloutSettings> = {}): DynamicModule {
+  /** `clock`: the engine's time (rollout timing, maintenance windows in the plan); tests may simulate it. */
+  static forRoot(settings: Partial<RolloutSettings> = {}, clock: Clock = SYSTEM_CLOCK): DynamicModule {
     return {
       module: RolloutsModule,
       imports: [DevicesModule, ReleasesModule],
       controllers: [RolloutsController],
       providers: [
         { provide: ROLLOUT_SETTINGS, useValue: { ...DEFAULT_ROLLOUT_SETTINGS, ...settings } },
-        { provide: CLOCK, useValue: SYSTEM_CLOCK },
+        { provide: CLOCK, useValue: clock },
         RolloutRepository,
         RolloutLeaseRepository,
         RolloutEngine,
