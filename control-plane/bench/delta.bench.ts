@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DELTA_LEVEL } from '../src/deltas/delta-store';
@@ -48,8 +48,8 @@ async function configCase(): Promise<Case> {
   const ref: string = images.components['mqtt-broker'].platforms['linux/amd64'].image;
   const [, host, repo, digest] = /^([^/]+)\/(.+)@(sha256:.+)$/.exec(ref)!;
   const base = `http://${host}/v2/${repo}`;
-  const manifest = await (await fetch(`${base}/manifests/${digest}`, { headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } })).json();
-  const blob = Buffer.from(await (await fetch(`${base}/blobs/${manifest.layers.at(-1).digest}`)).arrayBuffer());
+  const manifest = (await (await fetch(`${base}/manifests/${digest}`, { headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } })).json()) as { layers: { digest: string }[] };
+  const blob = Buffer.from(await (await fetch(`${base}/blobs/${manifest.layers.at(-1)!.digest}`)).arrayBuffer());
   const dir = fresh(join(WORK, 'config-dir'));
   writeFileSync(join(WORK, 'config-layer.tar'), gunzipSync(blob));
   execFileSync('tar', ['-xf', join(WORK, 'config-layer.tar'), '-C', dir]);

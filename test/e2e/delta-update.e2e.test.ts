@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import type { DeviceEventView, DeviceView, ImageDelta, ProvisioningTokenView, ReleaseView, FleetView } from '@flotilla/shared';
+import type { DeviceEventView, DeviceView, FleetView, ImageDelta, ProvisioningTokenView, ReleaseView, RolloutPlan } from '@flotilla/shared';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
+import { run } from '../../control-plane/src/cli/main';
 import { AgentProcess } from '../support/agent-process';
 import { ApiClient } from '../support/api-client';
 import { createScratchDatabase, type ScratchDatabase } from '../support/database';
@@ -63,10 +64,15 @@ function release(version: string, image: string): string {
   return `name: ${assemblyName}\nx-flotilla: { version: ${version}, update: { probation: 1s } }\nservices:\n  broker: { image: "${image}" }\n`;
 }
 
-async function publishAndAssign(deviceId: string, version: string, image: string): Promise<number> {
+async function publish(version: string, image: string): Promise<ReleaseView> {
   const published = await api.post<ReleaseView>('/api/v1/releases', release(version, image), 'application/yaml');
   expect(published.status).toBe(201);
-  const assigned = await api.put<DeviceView>(`/api/v1/devices/${deviceId}/release`, { releaseId: published.body.id });
+  return published.body;
+}
+
+async function publishAndAssign(deviceId: string, version: string, image: string): Promise<number> {
+  const published = await publish(version, image);
+  const assigned = await api.put<DeviceView>(`/api/v1/devices/${deviceId}/release`, { releaseId: published.id });
   expect(assigned.status).toBe(200);
   return assigned.body.desired.rev;
 }
@@ -110,14 +116,25 @@ it('moves 1.0.0 → 1.0.1 by a delta of one layer, then replaces a corrupted del
   await runs(online.id, await publishAndAssign(online.id, '1.0.0', from), '1.0.0 to run');
 
   // CI's `flotilla delta` step: computed once, before any device asks.
-  const computed = await api.post<ImageDelta>('/api/v1/deltas', { from, to: v101.ref, architecture: 'amd64' });
-  expect(computed.status).toBe(201);
-  expect(computed.body).toMatchObject({ status: 'ready', error: null });
-  expect(computed.body.layers.map((l) => l.source)).toEqual(['held', 'held', 'delta']);
-  const { deltaBytes, fullBytes } = computed.body as { deltaBytes: number; fullBytes: number };
+  const out: string[] = [];
+  const io = { out: (line: string) => out.push(line), err: (line: string) => out.push(line), write: () => undefined, isTTY: false };
+  const env = { FLOTILLA_API: cp.httpUrl, FLOTILLA_API_KEY: apiKey, HOME: workDir };
+  expect(await run(['delta', from, v101.ref, '--arch', 'amd64', '--json'], env, io)).toBe(0);
+  const [computed] = JSON.parse(out.join('\n')) as ImageDelta[];
+  expect(computed).toMatchObject({ status: 'ready', error: null });
+  expect(computed!.layers.map((l) => l.source)).toEqual(['held', 'held', 'delta']);
+  const { deltaBytes, fullBytes } = computed as { deltaBytes: number; fullBytes: number };
   expect(deltaBytes * 100).toBeLessThan(fullBytes);
 
-  await runs(online.id, await publishAndAssign(online.id, '1.0.1', v101.ref), '1.0.1 to run');
+  // The dry run shows what the device downloads with and without the delta.
+  const v101Release = await publish('1.0.1', v101.ref);
+  const plan = await api.post<RolloutPlan>('/api/v1/rollouts/plan', { releaseId: v101Release.id, selection: { deviceIds: [online.id] } });
+  expect(plan.status).toBe(200);
+  expect(plan.body.devices[0]).toMatchObject({ deltaDownloadBytes: deltaBytes });
+  expect(plan.body.devices[0]!.downloadBytes).toBeGreaterThanOrEqual(fullBytes);
+
+  const assigned = await api.put<DeviceView>(`/api/v1/devices/${online.id}/release`, { releaseId: v101Release.id });
+  await runs(online.id, assigned.body.desired.rev, '1.0.1 to run');
   const [applied] = await events(online.id, 'update-delta-applied');
   expect(applied?.message).toContain(`${v101.ref} rebuilt from deltas`);
   const downloaded = Number(/downloaded (\d+) bytes/.exec(applied!.message)![1]);

@@ -29,6 +29,9 @@ usage: flotilla COMMAND [options]
   registries grant|revoke HOST FLEET   which fleets' admin-registered devices receive the login
   registries token-auth HOST [--ttl S] issue devices pull tokens for the project's registry
 
+  delta FROM_IMAGE TO_IMAGE [--arch A]… [--json]
+                                       compute binary layer deltas now (a CI step; default arch arm64)
+
   sim --devices N [--telemetry-every S] [--apply-seconds S] [--failure-rate R] [--duration S]
                                        simulated devices against the control plane (BENCHMARKS.md)
 

@@ -3,6 +3,7 @@ import { parseArgs, type FlagSpec } from './args';
 import { client } from './client';
 import { loadConfig, type Env } from './config';
 import type { Context } from './context';
+import { DELTA_FLAGS, delta } from './commands/delta';
 import { DEVICES_FLAGS, devices } from './commands/devices';
 import { FLEETS_FLAGS, fleets } from './commands/fleets';
 import { images } from './commands/images';
@@ -22,6 +23,7 @@ const GROUPS: Record<string, { flags: Record<string, FlagSpec>; run: (ctx: Conte
     rollouts: { flags: ROLLOUTS_FLAGS, run: rollouts },
     registries: { flags: REGISTRIES_FLAGS, run: registries },
     login: { flags: LOGIN_FLAGS, run: login },
+    delta: { flags: DELTA_FLAGS, run: delta },
   };
 
 /** Runs one command line; returns the exit code. Errors are printed with what to do next. */

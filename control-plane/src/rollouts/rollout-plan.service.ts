@@ -1,6 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   nextWindow,
+  imageRepository,
   type AssemblySpec,
   type ReleaseView,
   type RolloutPlan,
@@ -8,6 +9,7 @@ import {
   type RolloutPlanRequest,
   type WindowSchedule,
 } from '@flotilla/shared';
+import { DeltaRepository } from '../deltas/delta.repository';
 import { RegistriesService } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
 import { PhasePlacementError, phaseName, placeDevices } from './place-devices';
@@ -35,6 +37,7 @@ export class RolloutPlanService {
     private readonly releases: ReleasesService,
     private readonly registries: RegistriesService,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Optional() private readonly deltas?: DeltaRepository,
   ) {}
 
   async plan(request: RolloutPlanRequest): Promise<RolloutPlan> {
@@ -58,6 +61,7 @@ export class RolloutPlanService {
       return current.get(id) ?? null;
     };
     const sizeOf = this.registries.imageSizes();
+    const deltaBytesOf = deltaBytesFor(this.deltas, target);
     const now = this.clock.now();
     const unknown = { arch: 0, size: new Set<string>() };
     const devices: RolloutPlanDevice[] = [];
@@ -77,6 +81,7 @@ export class RolloutPlanService {
       const sizes = arch ? await Promise.all(diff.imagesToFetch.map((ref) => sizeOf(ref, arch))) : diff.imagesToFetch.map(() => undefined);
       diff.imagesToFetch.forEach((ref, i) => sizes[i] === undefined && arch && unknown.size.add(ref));
       const known = sizes.every((b) => b !== undefined);
+      const withDeltas = known && arch ? await deltaBytesOf(from, arch) : undefined;
       devices.push({
         deviceId: d.id,
         name: d.name,
@@ -90,6 +95,9 @@ export class RolloutPlanService {
         osImage,
         nextWindow: planWindow(d.windows, d.timeZone, now),
         downloadBytes: known ? sizes.reduce((sum: number, b) => sum + b!, 0) + (osImage?.sizeBytes ?? 0) : null,
+        deltaDownloadBytes: known
+          ? diff.imagesToFetch.reduce((sum: number, ref, i) => sum + (withDeltas?.get(ref) ?? sizes[i]!), 0) + (osImage?.sizeBytes ?? 0)
+          : null,
       });
     }
     const notes = [
@@ -110,9 +118,34 @@ export class RolloutPlanService {
       })),
       devices,
       downloadBytes: devices.reduce((sum, d) => sum + (d.downloadBytes ?? 0), 0),
+      deltaDownloadBytes: devices.reduce((sum, d) => sum + (d.deltaDownloadBytes ?? 0), 0),
       notes,
     };
   }
+}
+
+/** Per (release the device runs, architecture): the bytes of each target image with a ready delta from that release's image of the same repository. */
+function deltaBytesFor(
+  deltas: DeltaRepository | undefined,
+  target: ReleaseView,
+): (from: ReleaseView | null, arch: string) => Promise<Map<string, number>> {
+  const memo = new Map<string, Promise<Map<string, number>>>();
+  return (from, arch) => {
+    if (!deltas || !from) return Promise.resolve(new Map());
+    const key = `${from.id} ${arch}`;
+    if (!memo.has(key)) {
+      const images = (r: ReleaseView) => (r.assembly as AssemblySpec).components.map((c) => c.image);
+      memo.set(
+        key,
+        deltas.findReady(images(from), images(target), arch).then((found) => {
+          // A delta only counts from the image of the same repository (the one the agent patches from).
+          const same = found.filter((d) => imageRepository(d.from) === imageRepository(d.to) && d.deltaBytes !== null);
+          return new Map(same.map((d) => [d.to, d.deltaBytes!]));
+        }),
+      );
+    }
+    return memo.get(key)!;
+  };
 }
 
 /** The device's next maintenance window as the plan shows it; an unknown zone reads as UTC, as the agent does. */

@@ -265,6 +265,7 @@ describe('rollouts against simulated devices over MQTT', () => {
       imagesToFetch: [`127.0.0.1:5000/flotilla/busybox@sha256:${'c'.repeat(64)}`],
       osImage: null,
       downloadBytes: null,
+      deltaDownloadBytes: null,
     });
     // These simulated devices sent no inventory: without an architecture, the size of a multi-arch image is unknown.
     expect(plan.notes).toEqual(['3 device(s) have not reported their architecture yet: their image sizes are unknown']);
@@ -331,6 +332,7 @@ describe('rollouts against simulated devices over MQTT', () => {
       imagesToFetch: [busybox],
       osImage: { version: '2.0.0', sizeBytes: 150_000_000 },
       downloadBytes: layers + 150_000_000,
+      deltaDownloadBytes: layers + 150_000_000, // no delta computed
     });
     expect(byName.get('board-pi')).toMatchObject({ osImage: null, downloadBytes: layers });
     expect(plan.downloadBytes).toBe(2 * layers + 150_000_000);

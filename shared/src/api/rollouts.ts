@@ -192,6 +192,11 @@ export const RolloutPlanDevice = z.object({
   nextWindow: z.object({ open: z.boolean(), opensAt: z.string().nullable(), closesAt: z.string(), timeZone: z.string() }).nullable(),
   /** Images (for the device's architecture) plus the OS image; null when a registry did not tell a size (see `notes`). */
   downloadBytes: z.number().nullable(),
+  /**
+   * The same with binary layer deltas, where one is computed from the image the device runs
+   * (`flotilla delta`, or the first device that asks); null when `downloadBytes` is.
+   */
+  deltaDownloadBytes: z.number().nullable(),
 });
 export type RolloutPlanDevice = z.infer<typeof RolloutPlanDevice>;
 
@@ -202,6 +207,8 @@ export const RolloutPlan = z.object({
   devices: z.array(RolloutPlanDevice),
   /** The sum over the devices whose download is known. */
   downloadBytes: z.number().nullable(),
+  /** The same with the deltas computed so far. */
+  deltaDownloadBytes: z.number().nullable(),
   notes: z.array(z.string()),
 });
 export type RolloutPlan = z.infer<typeof RolloutPlan>;

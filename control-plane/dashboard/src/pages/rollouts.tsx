@@ -304,6 +304,9 @@ function PlanView({ plan }: { plan: RolloutPlan }) {
       <h3>
         Plan: {plan.devices.length} devices to {plan.targetVersion}
         {plan.downloadBytes !== null ? ` · ${bytes(plan.downloadBytes)} to download` : ''}
+        {plan.deltaDownloadBytes !== null && plan.deltaDownloadBytes !== plan.downloadBytes
+          ? ` (${bytes(plan.deltaDownloadBytes)} with deltas)`
+          : ''}
       </h3>
       <ol className="plan-phases">
         {plan.phases.map((p) => (

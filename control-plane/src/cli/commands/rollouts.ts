@@ -123,13 +123,15 @@ export function planText(plan: RolloutPlan): string {
   lines.push(
     '',
     table(
-      ['DEVICE', 'PHASE', 'FROM', 'CHANGES', 'IMAGES'],
+      ['DEVICE', 'PHASE', 'FROM', 'CHANGES', 'IMAGES', 'DOWNLOAD', 'WITH DELTAS'],
       plan.devices.map((d) => [
         d.name,
         d.phase + 1,
         d.currentVersion,
         d.changes.map((c) => `${c.component} ${c.change}`).join(', ') || '-',
         d.imagesToFetch.length,
+        d.downloadBytes ?? '?',
+        d.deltaDownloadBytes ?? '?',
       ]),
     ),
   );
