@@ -48,7 +48,9 @@ async function configCase(): Promise<Case> {
   const ref: string = images.components['mqtt-broker'].platforms['linux/amd64'].image;
   const [, host, repo, digest] = /^([^/]+)\/(.+)@(sha256:.+)$/.exec(ref)!;
   const base = `http://${host}/v2/${repo}`;
-  const manifest = (await (await fetch(`${base}/manifests/${digest}`, { headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } })).json()) as { layers: { digest: string }[] };
+  const manifest = (await (
+    await fetch(`${base}/manifests/${digest}`, { headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } })
+  ).json()) as { layers: { digest: string }[] };
   const blob = Buffer.from(await (await fetch(`${base}/blobs/${manifest.layers.at(-1)!.digest}`)).arrayBuffer());
   const dir = fresh(join(WORK, 'config-dir'));
   writeFileSync(join(WORK, 'config-layer.tar'), gunzipSync(blob));
@@ -92,7 +94,11 @@ function securityCase(): Case | undefined {
   tarDir(dir, join(WORK, 'security-base.tar'));
   execFileSync('dpkg-deb', ['-x', deb, dir]);
   tarDir(dir, join(WORK, 'security-target.tar'));
-  return { name: `base security update (${deb.split('/').pop()})`, base: join(WORK, 'security-base.tar'), target: join(WORK, 'security-target.tar') };
+  return {
+    name: `base security update (${deb.split('/').pop()})`,
+    base: join(WORK, 'security-base.tar'),
+    target: join(WORK, 'security-target.tar'),
+  };
 }
 
 function timed(cmd: string, args: string[]): number {
@@ -111,12 +117,17 @@ const kb = (n: number) => (n < 1e6 ? `${(n / 1e3).toFixed(1)} KB` : mb(n));
 
 async function main(): Promise<void> {
   // Levels to compare: `npm run bench -- delta 19 9 3`; the first is the control plane's.
-  const levels = process.argv.slice(2).map(Number).filter((n) => n >= 1 && n <= 19);
+  const levels = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n >= 1 && n <= 19);
   if (levels.length === 0) levels.push(DELTA_LEVEL, 9);
   mkdirSync(WORK, { recursive: true });
   const hasXdelta = spawnSync('xdelta3', ['-V']).status === 0;
   const cases = [await configCase(), npmCase(), securityCase()].filter((c): c is Case => c !== undefined);
-  console.log(`delta bench: ${cpus().length} × ${cpus()[0]?.model}, zstd --long=31 --patch-from (levels ${levels.join(', ')})${hasXdelta ? ', xdelta3 -9' : ''}`);
+  console.log(
+    `delta bench: ${cpus().length} × ${cpus()[0]?.model}, zstd --long=31 --patch-from (levels ${levels.join(', ')})${hasXdelta ? ', xdelta3 -9' : ''}`,
+  );
   console.log('| change | layer (uncompressed) | full pull (gzip) | tool | delta | full/delta | compute | apply |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const c of cases) {

@@ -104,6 +104,10 @@ ensure_packages() {
   # addresses. The control plane itself needs neither (its X.509 is @peculiar/x509 on WebCrypto).
   command -v openssl >/dev/null || missing+=(openssl)
   command -v ss >/dev/null || missing+=(iproute2)
+  # Binary layer deltas: the control plane makes them and the agent applies them with zstd
+  # --patch-from (control-plane/src/deltas, agent/src/delta); xdelta3 only for the delta bench's comparison.
+  command -v zstd >/dev/null || missing+=(zstd)
+  command -v xdelta3 >/dev/null || missing+=(xdelta3)
 
   if ((${#missing[@]} == 0)); then
     log packages "all present ($(elapsed "$start"))"

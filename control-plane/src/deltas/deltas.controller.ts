@@ -1,9 +1,10 @@
-import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { DEVICE_DELTA_PATH, type ImageDelta } from '@flotilla/shared';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Public } from '../auth/public.decorator';
 import { DeviceLinkService } from '../devices/device-link.service';
 import { AuthenticationError } from '../domain-error';
+import { PathParam } from '../http/path-param';
 import { DeltasService } from './deltas.service';
 
 /** Operators (and `flotilla delta` in CI): compute the delta now and wait for it. */
@@ -37,7 +38,7 @@ export class DeviceDeltasController {
 
   @Public()
   @Get('blobs/:digest')
-  async blob(@Param('digest') digest: string, @Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
+  async blob(@PathParam('digest', 'sha256Digest') digest: string, @Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
     const blob = await this.deltas.openBlobForDevice(await this.device(req), digest);
     res.writeHead(200, {
       'content-type': 'application/octet-stream',

@@ -24,7 +24,7 @@ Architecture: ${arch}
 Maintainer: Flotilla maintainers <flotilla@invalid>
 Installed-Size: ${installedKiB}
 Depends: nodejs (>= 18)
-Recommends: docker.io | docker-ce
+Recommends: docker.io | docker-ce, zstd
 Section: admin
 Priority: optional
 Description: Flotilla device agent

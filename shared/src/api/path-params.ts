@@ -21,6 +21,7 @@ export const PATH_PARAMETER_KINDS = {
     schema: z.string().regex(/^ed25519:[0-9a-f]{16}$/),
     expected: 'a signing key id such as ed25519:0123456789abcdef',
   },
+  sha256Digest: { schema: z.string().regex(/^sha256:[0-9a-f]{64}$/), expected: 'a digest: sha256: and 64 lower-case hex digits' },
 } as const;
 
 export type PathParameterKind = keyof typeof PATH_PARAMETER_KINDS;
