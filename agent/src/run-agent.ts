@@ -67,10 +67,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
   const engine = EngineClient.fromEnv();
   const runtime = (await engineSocketMissing())
     ? new NoEngineRuntime(DEFAULT_ENGINE_SOCKET, config.stateDir)
-    : new DockerRuntime(
-        engine,
-        config.scopeLabel ? { scopeLabels: { [config.scopeLabel.key]: config.scopeLabel.value } } : {},
-      );
+    : new DockerRuntime(engine, config.scopeLabel ? { scopeLabels: { [config.scopeLabel.key]: config.scopeLabel.value } } : {});
   if (runtime instanceof NoEngineRuntime)
     logger.warn('no container engine: only OS-only releases can run here', { socket: DEFAULT_ENGINE_SOCKET });
   const os = await OsUpdates.forRunningOs({

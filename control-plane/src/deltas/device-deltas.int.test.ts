@@ -33,30 +33,30 @@ it('answers a device only with its own credentials and for the images of its own
     fetch(`${h.cp.httpUrl}${path}?${new URLSearchParams(query)}`, { headers: authorization ? { authorization } : {} });
   const query = { from: image('a'), to: image('d'), architecture: 'arm64' };
 
-  for (const authorization of [null, basic(device!.deviceId, 'wrong'), `Bearer ${h.cp.apiKey}`, basic('dev_nobody', device!.password)]) {
+  for (const authorization of [null, basic(device!.deviceId, 'wrong'), `Bearer ${h.cp.apiKey}`, basic('dev_nobody', device!.password!)]) {
     const res = await ask(authorization, query);
     expect(res.status).toBe(401);
     expect(((await res.json()) as { code: string }).code).toBe('device_credentials_invalid');
   }
   // Another device, and the device for an image not in its release: forbidden, nothing computed.
-  expect((await ask(basic(other!.deviceId, other!.password), query)).status).toBe(403);
-  expect((await ask(basic(device!.deviceId, device!.password), { ...query, to: image('e') })).status).toBe(403);
-  const bad = await ask(basic(device!.deviceId, device!.password), { ...query, to: 'busybox:latest' });
+  expect((await ask(basic(other!.deviceId, other!.password!), query)).status).toBe(403);
+  expect((await ask(basic(device!.deviceId, device!.password!), { ...query, to: image('e') })).status).toBe(403);
+  const bad = await ask(basic(device!.deviceId, device!.password!), { ...query, to: 'busybox:latest' });
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { message: string }).message).toContain('pinned by digest');
   expect(await h.db.query('SELECT 1 FROM image_deltas')).toEqual([]);
 
   // Its own: the computation starts (and fails here: no such image in the registry), reported as such.
-  const first = await ask(basic(device!.deviceId, device!.password), query);
+  const first = await ask(basic(device!.deviceId, device!.password!), query);
   expect(first.status).toBe(200);
   expect(((await first.json()) as ImageDelta).status).toMatch(/computing|failed/);
   await h.cp.app.get(DeltasService).idle();
-  const settled = (await (await ask(basic(device!.deviceId, device!.password), query)).json()) as ImageDelta;
+  const settled = (await (await ask(basic(device!.deviceId, device!.password!), query)).json()) as ImageDelta;
   expect(settled).toMatchObject({ status: 'failed', layers: [], deltaBytes: null });
   expect(settled.error).toContain('127.0.0.1:5000');
 
   // Delta files: only one a ready delta to its own release holds, whatever the digest.
-  const blob = await ask(basic(device!.deviceId, device!.password), {}, deviceDeltaBlobPath(`sha256:${'f'.repeat(64)}`));
+  const blob = await ask(basic(device!.deviceId, device!.password!), {}, deviceDeltaBlobPath(`sha256:${'f'.repeat(64)}`));
   expect(blob.status).toBe(403);
-  expect((await ask(basic(device!.deviceId, device!.password), {}, deviceDeltaBlobPath('sha256:xyz'))).status).toBe(400);
+  expect((await ask(basic(device!.deviceId, device!.password!), {}, deviceDeltaBlobPath('sha256:xyz'))).status).toBe(400);
 });

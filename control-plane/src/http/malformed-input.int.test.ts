@@ -23,6 +23,7 @@ const WELL_FORMED: Record<PathParameterKind, string> = {
   version: '1.0.0',
   registryHost: 'registry.example.com',
   signingKeyId: 'ed25519:0123456789abcdef',
+  sha256Digest: `sha256:${'0'.repeat(64)}`,
 };
 
 /** Malformed for every kind: a space and "!" fit none of them. */
