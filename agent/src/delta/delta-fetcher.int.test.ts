@@ -1,0 +1,129 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ImageDelta } from '@flotilla/shared';
+import { EngineClient } from '../runtime/engine-client';
+import { silentLogger } from '../support/logger';
+import { instantClock } from '../support/test-clock';
+import { DeltaFetcher, type DeltaContext } from './delta-fetcher';
+import { EngineImages } from './engine-images';
+import { extractEntry, listTar, writeTar } from './tar';
+
+// Integration (a real HTTP server on 127.0.0.1 and the file system): when the control plane has no
+// usable delta, the agent says so in an event and leaves the image to the full pull; it never asks
+// without an image of the same repository to patch from. The rebuild itself runs end to end in
+// test/e2e/delta-update.e2e.test.ts.
+
+const from = `127.0.0.1:5000/flotilla/app@sha256:${'a'.repeat(64)}`;
+const to = `127.0.0.1:5000/flotilla/app@sha256:${'b'.repeat(64)}`;
+
+let server: Server;
+let answer: (url: string) => { status: number; body: unknown };
+const asked: { url: string; authorization: string | undefined }[] = [];
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'flotilla-delta-'));
+  server = createServer((req, res) => {
+    asked.push({ url: req.url!, authorization: req.headers.authorization });
+    const { status, body } = answer(req.url!);
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function fetcher(waitMs = 10_000): DeltaFetcher {
+  const { port } = server.address() as AddressInfo;
+  return new DeltaFetcher({
+    apiUrl: `http://127.0.0.1:${port}`,
+    deviceId: 'dev_a',
+    password: 'secret-password-0123',
+    images: new EngineImages(new EngineClient()),
+    workDir: dir,
+    clock: instantClock(),
+    logger: silentLogger,
+    waitMs,
+  });
+}
+
+function context(held: string[]): DeltaContext & { events: string[] } {
+  const events: string[] = [];
+  return {
+    held,
+    architecture: 'arm64',
+    auth: undefined,
+    signal: new AbortController().signal,
+    events,
+    onEvent: (kind, m) => events.push(`${kind}: ${m}`),
+  };
+}
+
+const delta = (status: ImageDelta['status'], error: string | null = null): ImageDelta => ({
+  from,
+  to,
+  architecture: 'arm64',
+  status,
+  manifest: null,
+  layers: [],
+  deltaBytes: null,
+  fullBytes: null,
+  error,
+});
+
+it('asks with its own credentials, and falls back with an event when the delta failed, is refused or never gets ready', async () => {
+  answer = () => ({ status: 200, body: delta('failed', 'registry down') });
+  const failed = context([from]);
+  await fetcher().prepare(to, failed);
+  expect(failed.events).toEqual([
+    `update-delta-fallback: ${to}: delta not used (the control plane could not compute it: registry down); pulling the whole image`,
+  ]);
+  expect(asked.at(-1)!.authorization).toBe(`Basic ${Buffer.from('dev_a:secret-password-0123').toString('base64')}`);
+  expect(new URL(asked.at(-1)!.url, 'http://x').searchParams.get('from')).toBe(from);
+
+  answer = () => ({ status: 403, body: { code: 'delta_forbidden' } });
+  const refused = context([from]);
+  await fetcher().prepare(to, refused);
+  expect(refused.events[0]).toMatch(/HTTP 403.*pulling the whole image/);
+
+  answer = () => ({ status: 200, body: delta('computing') });
+  const slow = context([from]);
+  const before = asked.length;
+  await fetcher(6_000).prepare(to, slow);
+  expect(slow.events[0]).toContain('the control plane is still computing it');
+  expect(asked.length - before).toBe(4); // at 0, 2, 4 and 6 s by the test clock
+});
+
+it('does not ask without an image of the same repository, nor for a delta that would not pay', async () => {
+  const before = asked.length;
+  const none = context([`127.0.0.1:5000/flotilla/other@sha256:${'c'.repeat(64)}`]);
+  await fetcher().prepare(to, none);
+  expect(asked.length).toBe(before);
+  answer = () => ({ status: 200, body: { ...delta('ready'), manifest: `sha256:${'d'.repeat(64)}` } }); // no layer is a delta
+  const nothing = context([from]);
+  await fetcher().prepare(to, nothing);
+  expect(nothing.events).toEqual([]);
+});
+
+it('writes tars that GNU tar reads, and reads them back entry by entry', async () => {
+  writeFileSync(join(dir, 'a.json'), '{"a":1}');
+  writeFileSync(join(dir, 'b.tar'), Buffer.alloc(1500, 7));
+  await writeTar(join(dir, 'out.tar'), [
+    { name: 'manifest.json', path: join(dir, 'a.json') },
+    { name: '0.tar', path: join(dir, 'b.tar') },
+  ]);
+  expect(execFileSync('tar', ['-tvf', join(dir, 'out.tar')], { encoding: 'utf8' })).toMatch(/manifest\.json\n.*1500 .*0\.tar\n$/);
+  const entries = await listTar(join(dir, 'out.tar'));
+  expect(entries.map((e) => [e.name, e.size])).toEqual([
+    ['manifest.json', 7],
+    ['0.tar', 1500],
+  ]);
+  const digest = await extractEntry(join(dir, 'out.tar'), entries[1]!, join(dir, 'back.tar'));
+  expect(digest).toBe(`sha256:${execFileSync('sha256sum', [join(dir, 'b.tar')], { encoding: 'utf8' }).slice(0, 64)}`);
+});
