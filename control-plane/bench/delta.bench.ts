@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFil
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { DELTA_LEVEL } from '../src/deltas/delta-store';
+import { DELTA_LEVEL } from '../src/deltas/delta-workshop';
 
 // `npm run bench -- delta`: binary layer deltas (issue 18 item 3) for three realistic changes,
 // built here offline, each layer as a reproducible tar (sorted, mtime 0, numeric owners):

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -143,10 +143,10 @@ it('moves 1.0.0 → 1.0.1 by a delta of one layer, then replaces a corrupted del
   await expectExactImage(v101);
   console.log(`delta e2e: 1.0.0 → 1.0.1 downloaded ${downloaded} bytes (delta ${deltaBytes}) instead of ${fullBytes} for a full pull`);
 
-  // A delta corrupted on the control plane's disk: the agent detects it and pulls the whole image.
+  // A delta corrupted where the control plane keeps it: the agent detects it and pulls the whole image.
   const corrupt = await api.post<ImageDelta>('/api/v1/deltas', { from: v101.ref, to: v102.ref, architecture: 'amd64' });
-  const file = corrupt.body.layers.find((l) => l.source === 'delta')!.delta!.digest.replace(':', '-');
-  writeFileSync(join(workDir, 'cp', 'deltas', file), Buffer.alloc(corrupt.body.deltaBytes!, 0x42));
+  const digest = corrupt.body.layers.find((l) => l.source === 'delta')!.delta!.digest;
+  await db.query('UPDATE delta_files SET bytes = $2 WHERE digest = $1', [digest, Buffer.alloc(corrupt.body.deltaBytes!, 0x42)]);
   await runs(online.id, await publishAndAssign(online.id, '1.0.2', v102.ref), '1.0.2 to run after a full pull');
   const [fallback] = await events(online.id, 'update-delta-fallback');
   expect(fallback?.message).toMatch(/corrupt.*pulling the whole image/);

@@ -62,6 +62,16 @@ export class DeltaRepository {
     );
   }
 
+  /** Stores a delta file under its digest (content-addressed: storing it twice is a no-op). */
+  async storeFile(digest: string, bytes: Buffer): Promise<void> {
+    await this.db.query('INSERT INTO delta_files (digest, bytes) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING', [digest, bytes]);
+  }
+
+  async findFile(digest: string): Promise<Buffer | undefined> {
+    const rows: { bytes: Buffer }[] = await this.db.query('SELECT bytes FROM delta_files WHERE digest = $1', [digest]);
+    return rows[0]?.bytes;
+  }
+
   /** Whether `image` is a component image of the release the device is assigned (what it may ask deltas for). */
   async isDesiredImage(deviceId: string, image: string): Promise<boolean> {
     const rows: unknown[] = await this.db.query(

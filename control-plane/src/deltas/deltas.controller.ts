@@ -39,13 +39,13 @@ export class DeviceDeltasController {
   @Public()
   @Get('blobs/:digest')
   async blob(@PathParam('digest', 'sha256Digest') digest: string, @Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
-    const blob = await this.deltas.openBlobForDevice(await this.device(req), digest);
+    const bytes = await this.deltas.fileForDevice(await this.device(req), digest);
     res.writeHead(200, {
       'content-type': 'application/octet-stream',
-      'content-length': String(blob.size),
+      'content-length': String(bytes.length),
       'docker-content-digest': digest,
     });
-    blob.stream.pipe(res);
+    res.end(bytes);
   }
 
   private async device(req: IncomingMessage): Promise<string> {

@@ -2,11 +2,11 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { join } from 'node:path';
 import { DevicesModule } from '../devices/devices.module';
 import { DeltaRepository } from './delta.repository';
-import { DeltaStore } from './delta-store';
+import { DeltaWorkshop } from './delta-workshop';
 import { DeltasController, DeviceDeltasController } from './deltas.controller';
-import { DELTA_STORE, DeltasService } from './deltas.service';
+import { DELTA_WORKSHOP, DeltasService } from './deltas.service';
 
-/** Binary layer deltas: computed once per image pair, kept under `<dataDir>/deltas`, served to devices. Global: the rollout plan reads them. */
+/** Binary layer deltas: computed once per image pair (scratch space under `<dataDir>/delta-work`), kept in the database, served to devices. Global: the rollout plan reads them. */
 @Global()
 @Module({})
 export class DeltasModule {
@@ -15,7 +15,7 @@ export class DeltasModule {
       module: DeltasModule,
       imports: [DevicesModule],
       controllers: [DeltasController, DeviceDeltasController],
-      providers: [{ provide: DELTA_STORE, useValue: new DeltaStore(join(dataDir, 'deltas')) }, DeltaRepository, DeltasService],
+      providers: [{ provide: DELTA_WORKSHOP, useValue: new DeltaWorkshop(join(dataDir, 'delta-work')) }, DeltaRepository, DeltasService],
       exports: [DeltaRepository, DeltasService],
     };
   }

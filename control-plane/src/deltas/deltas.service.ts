@@ -1,15 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ImageDeltaRequest, type DeltaLayer, type ImageDelta } from '@flotilla/shared';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { RegistriesService } from '../registries/registries.service';
 import { DeltaRepository } from './delta.repository';
-import { DeltaStore } from './delta-store';
+import { DeltaWorkshop } from './delta-workshop';
 import { DeltaBlobNotFoundError, DeltaForbiddenError, InvalidDeltaRequestError } from './deltas.errors';
 import { deltaTotals, pairLayers } from './layer-pairing';
 import { RegistryReader } from './registry-reader';
 
-export const DELTA_STORE = Symbol('DeltaStore');
+export const DELTA_WORKSHOP = Symbol('DeltaWorkshop');
 
 /** Layers smaller than this (compressed) are sent whole: a patch would save next to nothing. */
 const MIN_DELTA_BYTES = 64 * 1024;
@@ -27,7 +26,7 @@ export class DeltasService {
   constructor(
     private readonly deltas: DeltaRepository,
     private readonly registries: RegistriesService,
-    @Inject(DELTA_STORE) private readonly store: DeltaStore,
+    @Inject(DELTA_WORKSHOP) private readonly store: DeltaWorkshop,
   ) {}
 
   /** The delta, starting its computation when none is stored; `wait` resolves only once it is ready or failed. */
@@ -45,11 +44,11 @@ export class DeltasService {
     return this.get(key);
   }
 
-  async openBlobForDevice(deviceId: string, digest: string): Promise<{ stream: Readable; size: number }> {
+  async fileForDevice(deviceId: string, digest: string): Promise<Buffer> {
     if (!(await this.deltas.isDesiredDelta(deviceId, digest))) throw new DeltaForbiddenError();
-    const blob = await this.store.open(digest);
-    if (!blob) throw new DeltaBlobNotFoundError(digest);
-    return blob;
+    const bytes = await this.deltas.findFile(digest);
+    if (!bytes) throw new DeltaBlobNotFoundError(digest);
+    return bytes;
   }
 
   /** Settles when every computation this instance started has ended (tests, shutdown). */
@@ -87,9 +86,14 @@ export class DeltasService {
         const targetTar = join(scratch, 'target.tar');
         await reader.layerTar(key.from, base, baseTar);
         await reader.layerTar(key.to, layer, targetTar);
-        const delta = await this.store.create(baseTar, targetTar, scratch);
+        const { digest, bytes } = await this.store.create(baseTar, targetTar, scratch);
         // A patch no smaller than the blob it replaces is not worth a device's trouble.
-        layers.push(delta.size < layer.blob.size ? { ...layer, delta } : { diffId: layer.diffId, blob: layer.blob, source: 'full' });
+        if (bytes.length >= layer.blob.size) {
+          layers.push({ diffId: layer.diffId, blob: layer.blob, source: 'full' });
+          continue;
+        }
+        await this.deltas.storeFile(digest, bytes);
+        layers.push({ ...layer, delta: { digest, size: bytes.length } });
       }
       await this.deltas.finish(key, { manifest: to.manifest, layers, ...deltaTotals(layers) });
       this.logger.log(`delta ${key.from} → ${key.to} (${key.architecture}) ready in ${Date.now() - started} ms`);
