@@ -83,6 +83,15 @@ export class DeltaRepository {
     return rows.length > 0;
   }
 
+  /** Whether `image` is a component image of any release (what a device may ask a delta from). */
+  async isReleasedImage(image: string): Promise<boolean> {
+    const rows: unknown[] = await this.db.query(
+      `SELECT 1 FROM releases r WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(r.assembly->'components') c WHERE c->>'image' = $1) LIMIT 1`,
+      [image],
+    );
+    return rows.length > 0;
+  }
+
   /** Whether a ready delta to one of the device's desired images holds the delta file `digest`. */
   async isDesiredDelta(deviceId: string, digest: string): Promise<boolean> {
     const rows: unknown[] = await this.db.query(

@@ -37,10 +37,14 @@ export class DeltasService {
     return (await this.deltas.find(key))!;
   }
 
-  /** For a device: only deltas to an image of its own desired release. */
+  /**
+   * For a device: only deltas to an image of its own desired release, from an image of some
+   * release (so a device never makes the control plane read an image, or a host, of its choosing).
+   */
   async getForDevice(deviceId: string, input: unknown): Promise<ImageDelta> {
     const key = parseRequest(input);
-    if (!(await this.deltas.isDesiredImage(deviceId, key.to))) throw new DeltaForbiddenError();
+    if (!(await this.deltas.isDesiredImage(deviceId, key.to)) || !(await this.deltas.isReleasedImage(key.from)))
+      throw new DeltaForbiddenError();
     return this.get(key);
   }
 

@@ -23,6 +23,7 @@ const image = (c: string) => `127.0.0.1:5000/flotilla/busybox@sha256:${c.repeat(
 
 it('answers a device only with its own credentials and for the images of its own desired release', async () => {
   const [device, other] = await registerDevices(api, 2, 'delta');
+  await publishRelease(api, '0.9.0', image('a'));
   const release = await publishRelease(api, '1.0.0', image('d'));
   await json<DeviceView>(
     api(`/api/v1/devices/${device!.deviceId}/release`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) }),
@@ -41,6 +42,9 @@ it('answers a device only with its own credentials and for the images of its own
   // Another device, and the device for an image not in its release: forbidden, nothing computed.
   expect((await ask(basic(other!.deviceId, other!.password!), query)).status).toBe(403);
   expect((await ask(basic(device!.deviceId, device!.password!), { ...query, to: image('e') })).status).toBe(403);
+  // From an image no release names (any host the device likes): the control plane does not go reading it.
+  const elsewhere = { ...query, from: `127.0.0.9:5999/probe@sha256:${'a'.repeat(64)}` };
+  expect((await ask(basic(device!.deviceId, device!.password!), elsewhere)).status).toBe(403);
   const bad = await ask(basic(device!.deviceId, device!.password!), { ...query, to: 'busybox:latest' });
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { message: string }).message).toContain('pinned by digest');
