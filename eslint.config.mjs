@@ -32,6 +32,12 @@ const TYPEORM = [
     message: 'Database code lives in repositories (*.repository.ts), entities and database/; a service asks a repository.',
   },
 ];
+const BROKER_ENGINES = [
+  {
+    regex: '^(aedes|aedes-.*|amqplib)(/|$)',
+    message: 'Only control-plane/src/broker/ talks to the MQTT broker engines; go through its DeviceBroker port (broker/device-broker.ts).',
+  },
+];
 const walls = (...patterns) => ['error', { patterns: patterns.flat() }];
 
 const TESTS = ['**/*.test.ts', '**/testing/**'];
@@ -68,7 +74,10 @@ export default tseslint.config(
     files: ['agent/src/runtime/**', 'agent/src/**/*.int.test.ts', 'agent/src/testing/**'],
     rules: { 'no-restricted-imports': walls(CONTROL_PLANE) },
   },
-  { files: ['control-plane/{src,dashboard/src}/**/*.{ts,tsx}'], rules: { 'no-restricted-imports': walls(AGENT, DOCKER, TYPEORM) } },
+  {
+    files: ['control-plane/{src,dashboard/src}/**/*.{ts,tsx}'],
+    rules: { 'no-restricted-imports': walls(AGENT, DOCKER, TYPEORM, BROKER_ENGINES) },
+  },
   {
     files: [
       'control-plane/src/**/*.repository.ts',
@@ -77,8 +86,11 @@ export default tseslint.config(
       'control-plane/src/database/**',
       ...TESTS.map((t) => `control-plane/src/${t}`),
     ],
-    rules: { 'no-restricted-imports': walls(AGENT, DOCKER) },
+    rules: { 'no-restricted-imports': walls(AGENT, DOCKER, BROKER_ENGINES) },
   },
+  // The broker engines' own clients.
+  { files: ['control-plane/src/broker/**/*.ts'], ignores: TESTS, rules: { 'no-restricted-imports': walls(AGENT, DOCKER, TYPEORM) } },
+  { files: ['control-plane/src/broker/**/*.test.ts'], rules: { 'no-restricted-imports': walls(AGENT, DOCKER) } },
 
   {
     files: ['{shared,agent,control-plane}/src/**/*.ts', 'control-plane/dashboard/src/**/*.{ts,tsx}'],

@@ -82,6 +82,13 @@ describe('lint walls (eslint.config.mjs)', () => {
     { path: 'control-plane/src/fleets/fleet-stats.ts', code: importing('@nestjs/typeorm'), rule: 'no-restricted-imports', refused: true },
     { path: 'control-plane/src/fleets/fleet.repository.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: false },
     { path: 'control-plane/src/database/migrations/1-x.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: false },
+    // only control-plane/src/broker/ talks to the broker engines
+    { path: 'control-plane/src/rollouts/leak.ts', code: importing('aedes'), rule: 'no-restricted-imports', refused: true },
+    { path: 'control-plane/src/commands/leak.ts', code: importing('amqplib'), rule: 'no-restricted-imports', refused: true },
+    { path: 'control-plane/src/devices/leak.repository.ts', code: importing('aedes'), rule: 'no-restricted-imports', refused: true },
+    { path: 'control-plane/src/broker/rabbitmq/engine.ts', code: importing('amqplib'), rule: 'no-restricted-imports', refused: false },
+    { path: 'control-plane/src/broker/engine.ts', code: importing('aedes'), rule: 'no-restricted-imports', refused: false },
+    { path: 'control-plane/src/broker/leak.ts', code: importing('typeorm'), rule: 'no-restricted-imports', refused: true },
     // 300 lines at most, in source files
     { path: 'control-plane/src/fleets/long.ts', code: lines(301), rule: 'max-lines', refused: true },
     { path: 'control-plane/src/fleets/short.ts', code: lines(300), rule: 'max-lines', refused: false },

@@ -1,14 +1,12 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { Aedes } from 'aedes';
-import { DESIRED_PUBLISHER } from '../devices/desired-publisher';
-import { DEVICE_SESSIONS } from '../devices/device-sessions';
 import { MQTT_ENDPOINT, deviceMqttUrl, type MqttEndpoint } from '../provisioning/mqtt-endpoint';
-import { AedesDesiredPublisher } from './aedes-desired-publisher';
+import { AedesDeviceBroker } from './aedes-device-broker';
 import { DEVICE_LIMITS, type DeviceLimits } from '../limits/device-limits';
 import { LimitStats } from '../limits/limit-stats';
-import { AedesDeviceSessions } from './aedes-device-sessions';
 import { boundOutgoingQueues, QueueBound, type OutgoingQueues } from './bounded-queues';
 import { AEDES, BROKER_SETTINGS, MqttServer, type BrokerSettings } from './mqtt-server';
+import { DEVICE_BROKER } from './device-broker';
 import { UplinkStats } from './uplink-stats';
 
 /**
@@ -38,8 +36,7 @@ export class BrokerTransportModule {
         },
         MqttServer,
         UplinkStats,
-        { provide: DESIRED_PUBLISHER, useClass: AedesDesiredPublisher },
-        { provide: DEVICE_SESSIONS, useClass: AedesDeviceSessions },
+        { provide: DEVICE_BROKER, useClass: AedesDeviceBroker },
         {
           provide: MQTT_ENDPOINT,
           inject: [MqttServer],
@@ -55,7 +52,7 @@ export class BrokerTransportModule {
           }),
         },
       ],
-      exports: [AEDES, MqttServer, UplinkStats, DESIRED_PUBLISHER, DEVICE_SESSIONS, MQTT_ENDPOINT],
+      exports: [AEDES, MqttServer, UplinkStats, DEVICE_BROKER, MQTT_ENDPOINT],
     };
   }
 }

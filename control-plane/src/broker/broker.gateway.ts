@@ -1,5 +1,4 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
-import { ALL_DEVICES_UPLINK } from '@flotilla/shared';
 import type { Aedes, Client } from 'aedes';
 import { RevocationList } from '../certificates/revocation-list';
 import { DeviceLinkService, type CredentialCheck } from '../devices/device-link.service';
@@ -12,19 +11,11 @@ import { certificateConnectDecision } from './peer-identity';
 import { UplinkRouter } from './uplink-router';
 
 /**
- * Wires aedes to the domain: who may connect, publish and subscribe, and where uplink
- * messages and presence go. The control plane uses no MQTT client of its own: it
- * subscribes and publishes inside the broker.
+ * Wires the embedded aedes broker to the domain: who may connect, publish and subscribe. Uplink
+ * and presence reach the domain through the device broker port (AedesDeviceBroker).
  */
 @Injectable()
 export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly deliver = (packet: { topic: string; payload: Buffer | string }, done: () => void): void => {
-    this.uplink.route(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
-    // Not synchronously: aedes drains its queue of waiting messages through this callback, one
-    // stack frame per message, and a burst of thousands overflowed the stack.
-    setImmediate(done);
-  };
-
   constructor(
     @Inject(AEDES) private readonly broker: Aedes,
     private readonly server: MqttServer,
@@ -60,8 +51,6 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
       this.refusals.subscribe(decision.code, client.id);
       done(null, null);
     };
-    this.broker.on('client', (client) => this.uplink.connected(client.id));
-    this.broker.on('clientDisconnect', (client) => this.uplink.disconnected(client.id));
   }
 
   /**
@@ -92,8 +81,8 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // Nothing is connected to a broker that is only starting, whatever the last run left in the table.
     await this.link.brokerStarted();
-    await new Promise<void>((resolve) => this.broker.subscribe(ALL_DEVICES_UPLINK, this.deliver, resolve));
     await this.server.listen();
   }
 

@@ -1,30 +1,17 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import {
-  DEVICE_TO_CLOUD,
-  PROTOCOL_SCHEMA,
-  decodePayload,
-  parseDeviceTopic,
-  type ChannelPayload,
-  type DeviceChannel,
-  type DeviceEvent,
-} from '@flotilla/shared';
-import type { Aedes } from 'aedes';
+import { PROTOCOL_SCHEMA, decodePayload, type ChannelPayload, type DeviceChannel, type DeviceEvent } from '@flotilla/shared';
 import { DeviceLinkService } from '../devices/device-link.service';
-import { DEVICE_SESSIONS, type DeviceSessions } from '../devices/device-sessions';
 import { ChannelQuotas } from '../limits/channel-quota';
 import { eventInWindow, samplesInWindow, type ClockWindow } from '../limits/clock-window';
 import { DEVICE_LIMITS, type DeviceLimits } from '../limits/device-limits';
 import { LimitStats } from '../limits/limit-stats';
 import { QuotaExcess } from '../limits/quota-excess';
 import { KeyedSerialQueue } from './keyed-serial-queue';
+import { DEVICE_BROKER, type DeviceBroker, type UplinkMessage } from './device-broker';
 import { RateLimiter } from './rate-limiter';
-import { AEDES } from './mqtt-server';
-import { hasLiveSession } from './sessions';
 import { UplinkStats } from './uplink-stats';
 
 type Handlers = { [C in DeviceChannel]: (deviceId: string, value: ChannelPayload<C>) => Promise<unknown> };
-
-const UPLINK: readonly string[] = DEVICE_TO_CLOUD;
 
 /** How often quota buckets that have refilled are forgotten. */
 const SWEEP_EVERY_MS = 60_000;
@@ -48,7 +35,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     inventory: (id, m) => this.link.inventory(id, m),
     events: (id, m) => this.link.event(id, m),
     telemetry: (id, m) => this.link.telemetry(id, m),
-    status: (id, m) => (m.status === 'online' ? this.link.connected(id) : this.offline(id)),
+    status: (id, m) => (m.status === 'online' ? this.online(id) : this.offline(id)),
     // Commands are not issued yet, so a result has nothing to resolve.
     'cmd/res': async (id, m) => this.logger.debug(`device ${id}: result of command ${m.id} (ok=${m.ok})`),
   };
@@ -68,10 +55,9 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
   private timers: NodeJS.Timeout[] = [];
 
   constructor(
-    @Inject(AEDES) private readonly broker: Aedes,
+    @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
     private readonly link: DeviceLinkService,
     private readonly stats: UplinkStats,
-    @Inject(DEVICE_SESSIONS) private readonly sessions: DeviceSessions,
     @Inject(DEVICE_LIMITS) private readonly limits: DeviceLimits,
     private readonly limitStats: LimitStats,
   ) {
@@ -81,6 +67,8 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
+    this.broker.onUplink((message) => this.route(message));
+    this.broker.onPresence((deviceId, presence) => (presence === 'connected' ? this.connected(deviceId) : this.disconnected(deviceId)));
     this.timers = [
       setInterval(() => this.quotas.sweep(Date.now()), SWEEP_EVERY_MS),
       setInterval(() => this.recordExcess(), this.limits.reportIntervalMs),
@@ -92,37 +80,32 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     for (const t of this.timers) clearInterval(t);
   }
 
-  /** For `broker.subscribe(ALL_DEVICES_UPLINK, …)`; it also sees what the control plane itself publishes. */
-  route(topic: string, payload: Buffer): void {
-    const parsed = parseDeviceTopic(topic);
-    if (!parsed || !UPLINK.includes(parsed.channel)) return;
-    // The ACL lets a device publish only under its own id, so the topic's id is the sender's.
-    const decision = this.limiter.take(parsed.deviceId, Date.now());
+  /**
+   * One uplink message; settles once it is handled (or dropped). The ACL lets a device publish only
+   * under its own id, so the message's id is the sender's. With several replicas, the rate and
+   * quota buckets are per replica: each sees its share of a device's messages.
+   */
+  async route({ deviceId, channel, payload }: UplinkMessage): Promise<void> {
+    const decision = this.limiter.take(deviceId, Date.now());
     if (decision !== 'accept') {
       this.stats.rateLimited();
-      if (decision === 'disconnect' && this.sessions.disconnect(parsed.deviceId)) {
-        this.logger.warn(`device ${parsed.deviceId}: disconnected for exceeding its message rate persistently`);
+      if (decision === 'disconnect' && (await this.broker.disconnect(deviceId))) {
+        this.logger.warn(`device ${deviceId}: disconnected for exceeding its message rate persistently`);
       }
       return;
     }
-    const channel = parsed.channel as DeviceChannel;
-    const quota = this.quotas.take(parsed.deviceId, channel, payload.length, Date.now());
+    const quota = this.quotas.take(deviceId, channel, payload.length, Date.now());
     if (!quota.ok) {
       this.limitStats.count('quotaDropped', { channel, limit: quota.exceeded });
-      this.excess.add(parsed.deviceId, channel, quota.exceeded);
+      this.excess.add(deviceId, channel, quota.exceeded);
       return;
     }
-    this.dispatch(parsed.deviceId, channel, payload);
+    await this.dispatch(deviceId, channel, payload);
   }
 
   /** Presence from the broker's own connect and disconnect events, in order with the device's messages. */
   connected(deviceId: string): void {
-    void this.queue.run(deviceId, async () => {
-      // Closes the window between a credential check in flight and a decommission that revoked it meanwhile.
-      if ((await this.link.connected(deviceId)) === 'revoked' && this.sessions.disconnect(deviceId)) {
-        this.logger.warn(`device ${deviceId}: connected as it was being decommissioned; disconnected`);
-      }
-    });
+    void this.queue.run(deviceId, () => this.online(deviceId));
   }
 
   disconnected(deviceId: string): void {
@@ -135,17 +118,17 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     return this.queue.drain();
   }
 
-  private dispatch<C extends DeviceChannel>(deviceId: string, channel: C, payload: Buffer): void {
+  private dispatch<C extends DeviceChannel>(deviceId: string, channel: C, payload: Buffer): Promise<void> {
     const decoded = decodePayload(channel, payload);
     if (!decoded.ok) {
       this.stats.rejected();
       this.logger.warn(`device ${deviceId}: dropped invalid ${channel} message: ${decoded.reason}`);
-      return;
+      return Promise.resolve();
     }
     const value = this.inClockWindow(channel, decoded.value);
-    if (value === undefined) return;
+    if (value === undefined) return Promise.resolve();
     const handler: Handlers[C] = this.handlers[channel];
-    void this.queue.run(deviceId, () => handler(deviceId, value));
+    return this.queue.run(deviceId, () => handler(deviceId, value));
   }
 
   /** Not itself subject to the events quota: one event per device and interval at most. */
@@ -172,12 +155,19 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     return value;
   }
 
+  /** Closes the window between a credential check in flight and a decommission that revoked it meanwhile. */
+  private async online(deviceId: string): Promise<void> {
+    if ((await this.link.connected(deviceId)) === 'revoked' && (await this.broker.disconnect(deviceId))) {
+      this.logger.warn(`device ${deviceId}: connected as it was being decommissioned; disconnected`);
+    }
+  }
+
   /**
    * An `offline` will or disconnect can arrive after the same device has already reconnected
    * (a session takeover closes the old connection first); the live session wins.
    */
   private async offline(deviceId: string): Promise<void> {
-    if (hasLiveSession(this.broker, deviceId)) return;
+    if (this.broker.hasLiveSession(deviceId)) return;
     await this.link.disconnected(deviceId);
   }
 }

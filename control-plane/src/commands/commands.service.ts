@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { PROTOCOL_SCHEMA, type CommandResultView, type SendCommandRequest } from '@flotilla/shared';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { PROTOCOL_SCHEMA, decodePayload, encodePayload, type CommandResultView, type SendCommandRequest } from '@flotilla/shared';
+import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { DevicesService } from '../devices/devices.service';
-import { COMMAND_CHANNEL, type CommandChannel } from './command-channel';
 import { CommandTimeoutError, DeviceOfflineError } from './commands.errors';
 import { PendingCommands } from './pending-commands';
 
@@ -12,20 +12,25 @@ import { PendingCommands } from './pending-commands';
  */
 @Injectable()
 export class CommandsService implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Commands');
   private readonly pending = new PendingCommands();
 
   constructor(
     private readonly devices: DevicesService,
-    @Inject(COMMAND_CHANNEL) private readonly channel: CommandChannel,
+    @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
   ) {}
 
+  /** Every replica sees every result: the one that sent the command holds its pending answer. */
   onModuleInit(): void {
-    this.channel.onResult((deviceId, result) => this.pending.settle(deviceId, result));
+    this.broker.onBroadcast('cmd/res', ({ deviceId, payload }) => {
+      const decoded = decodePayload('cmd/res', payload);
+      if (!decoded.ok) return this.logger.warn(`device ${deviceId}: invalid command result dropped: ${decoded.reason}`);
+      this.pending.settle(deviceId, decoded.value);
+    });
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  beforeApplicationShutdown(): void {
     this.pending.cancelAll();
-    await this.channel.close();
   }
 
   async send(deviceId: string, request: SendCommandRequest): Promise<CommandResultView> {
@@ -35,7 +40,8 @@ export class CommandsService implements OnModuleInit, BeforeApplicationShutdown 
     const started = performance.now();
     // Waiting starts before sending, so an instant answer is not missed.
     const answer = this.pending.wait(id, device.id, request.timeoutMs);
-    await this.channel.send(device.id, { schema: PROTOCOL_SCHEMA, id, name: request.name, args: request.args });
+    const command = encodePayload('cmd', { schema: PROTOCOL_SCHEMA, id, name: request.name, args: request.args });
+    await this.broker.publishToDevice(device.id, 'cmd', command);
     const result = await answer;
     if (!result) throw new CommandTimeoutError(device.id, request.name, request.timeoutMs);
     return {

@@ -2,8 +2,8 @@ import type { Release, SignedDesired } from '@flotilla/shared';
 import { inMemorySigning, openDesired } from '../testing/desired';
 import type { RegistriesService } from '../registries/registries.service';
 import type { ReleasesService } from '../releases/releases.service';
+import { desiredRecorder } from '../testing/device-broker';
 import { strictFake } from '../testing/strict-fake';
-import type { DesiredPublisher } from './desired-publisher';
 import type { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { DeviceLinkService } from './device-link.service';
 import type { DesiredPointer, DeviceRepository } from './device.repository';
@@ -32,7 +32,7 @@ function setup(pointer: DesiredPointer | undefined) {
       return release;
     },
   });
-  const publisher: DesiredPublisher = { publishDesired: async (deviceId, desired) => void sent.push([deviceId, desired]) };
+  const publisher = desiredRecorder(async (deviceId, desired) => void sent.push([deviceId, desired]));
   const service = new DeviceLinkService(
     devices,
     strictFake<DeviceActivityRepository>('DeviceActivityRepository', {}),

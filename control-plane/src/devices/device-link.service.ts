@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isValidDeviceId, type DeviceEvent, type Inventory, type Reported, type Telemetry } from '@flotilla/shared';
+import { encodePayload, isValidDeviceId, type DeviceEvent, type Inventory, type Reported, type Telemetry } from '@flotilla/shared';
 import { retryTransient } from '../database/write-alone';
 import { RegistriesService } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
@@ -8,7 +8,7 @@ import { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { verifyPassword } from './credentials';
 import { DeviceActivityRepository } from './device-activity.repository';
 import { DeviceEventRetention } from './device-event-retention';
-import { DESIRED_PUBLISHER, type DesiredPublisher } from './desired-publisher';
+import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { effectiveConfig } from './device-config';
 import { desiredContent } from './device.mapper';
 import { DeviceRepository } from './device.repository';
@@ -33,7 +33,7 @@ export class DeviceLinkService {
     private readonly devices: DeviceRepository,
     private readonly activity: DeviceActivityRepository,
     private readonly releases: ReleasesService,
-    @Inject(DESIRED_PUBLISHER) private readonly publisher: DesiredPublisher,
+    @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
     private readonly telemetryIngest: TelemetryIngest,
     private readonly registries: RegistriesService,
     private readonly signing: SigningService,
@@ -78,18 +78,16 @@ export class DeviceLinkService {
     await this.devices.touch(deviceId);
     if (heldRev > pointer.desiredRev || (heldRev === pointer.desiredRev && !refresh)) return 'up-to-date';
     const release = pointer.desiredReleaseId ? await this.releases.getForDelivery(pointer.desiredReleaseId) : null;
-    await this.publisher.publishDesired(
-      deviceId,
-      this.signing.sealDesired(
-        desiredContent(
-          deviceId,
-          pointer,
-          release,
-          effectiveConfig(pointer.fleetConfig, pointer.deviceConfig),
-          await this.registries.lookup()(release, { deviceId, ...pointer }),
-        ),
+    const desired = this.signing.sealDesired(
+      desiredContent(
+        deviceId,
+        pointer,
+        release,
+        effectiveConfig(pointer.fleetConfig, pointer.deviceConfig),
+        await this.registries.lookup()(release, { deviceId, ...pointer }),
       ),
     );
+    await this.broker.publishToDevice(deviceId, 'desired', encodePayload('desired', desired));
     return 'sent';
   }
 

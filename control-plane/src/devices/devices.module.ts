@@ -11,7 +11,7 @@ import { DeviceRepository } from './device.repository';
 import { DevicesController } from './devices.controller';
 import { DevicesService } from './devices.service';
 
-/** Needs a `DESIRED_PUBLISHER` provider from a global module (the broker's transport), and the global limits. */
+/** Needs the `DEVICE_BROKER` port from a global module (the broker's transport), and the global limits. */
 @Module({
   imports: [TypeOrmModule.forFeature([DeviceEntity, DeviceEventEntity]), ReleasesModule],
   controllers: [DevicesController],

@@ -7,8 +7,8 @@ import { ReleaseNotFoundError } from '../releases/releases.errors';
 import type { RegistriesService } from '../registries/registries.service';
 import type { ReleasesService } from '../releases/releases.service';
 import { inMemorySigning, openDesired } from '../testing/desired';
+import { desiredRecorder } from '../testing/device-broker';
 import { strictFake } from '../testing/strict-fake';
-import type { DesiredPublisher } from './desired-publisher';
 import { DeviceEntity } from './device.entity';
 import type { DeviceRepository } from './device.repository';
 import { DeviceNotFoundError } from './devices.errors';
@@ -48,7 +48,7 @@ const assignedInTx: [UnitOfWork, string[]][] = [];
 
 const signing = inMemorySigning();
 
-function setup(publish: DesiredPublisher['publishDesired']) {
+function setup(publish: (deviceId: string, desired: SignedDesired) => Promise<void>) {
   const devices = strictFake<DeviceRepository>('DeviceRepository', {
     assignRelease: async (id) => (id === 'dev_a' ? row(5) : undefined),
     assignReleaseToMany: async (tx, ids) => {
@@ -82,16 +82,7 @@ function setup(publish: DesiredPublisher['publishDesired']) {
   // The release of these tests uses no host power, which the policy allows everywhere.
   const hostPolicy = strictFake<HostPolicyService>('HostPolicyService', { checkDevices: async () => undefined });
   const certificates = strictFake<DeviceCertificateAuthority>('DeviceCertificateAuthority', {});
-  return new DevicesService(
-    devices,
-    releases,
-    { publishDesired: publish },
-    { disconnect: () => false },
-    registries,
-    signing,
-    hostPolicy,
-    certificates,
-  );
+  return new DevicesService(devices, releases, desiredRecorder(publish), registries, signing, hostPolicy, certificates);
 }
 
 describe('DevicesService.assignRelease', () => {

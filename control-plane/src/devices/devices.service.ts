@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
+  encodePayload,
   isValidDeviceId,
   type ConfigMap,
   type DeviceListQuery,
@@ -16,10 +17,9 @@ import { RegistriesService, type RegistryAuthLookup } from '../registries/regist
 import { ReleasesService } from '../releases/releases.service';
 import { SigningService } from '../signing/signing.service';
 import { hashPassword, newDeviceId, newDevicePassword } from './credentials';
-import { DESIRED_PUBLISHER, type DesiredPublisher } from './desired-publisher';
+import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { effectiveConfig } from './device-config';
 import { DeviceCertificateAuthority } from '../certificates/device-certificate-authority';
-import { DEVICE_SESSIONS, type DeviceSessions } from './device-sessions';
 import { desiredContent, toDeviceView } from './device.mapper';
 import { DeviceRepository, type DesiredState } from './device.repository';
 import type { DeviceEntity } from './device.entity';
@@ -58,8 +58,7 @@ export class DevicesService {
   constructor(
     private readonly devices: DeviceRepository,
     private readonly releases: ReleasesService,
-    @Inject(DESIRED_PUBLISHER) private readonly publisher: DesiredPublisher,
-    @Inject(DEVICE_SESSIONS) private readonly sessions: DeviceSessions,
+    @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
     private readonly registries: RegistriesService,
     private readonly signing: SigningService,
     private readonly hostPolicy: HostPolicyService,
@@ -189,7 +188,7 @@ export class DevicesService {
     await this.certificates.revokeDevice(deviceId);
     const row = await this.devices.decommission(deviceId);
     if (row) {
-      const dropped = this.sessions.disconnect(deviceId);
+      const dropped = await this.broker.disconnect(deviceId);
       this.logger.log(`device ${deviceId} decommissioned${dropped ? '; its connection was closed' : ''}`);
     }
     return this.get(deviceId);
@@ -238,7 +237,7 @@ export class DevicesService {
           await registryAuth(held, state),
         ),
       );
-      await this.publisher.publishDesired(state.deviceId, desired);
+      await this.broker.publishToDevice(state.deviceId, 'desired', encodePayload('desired', desired));
     } catch (e) {
       this.logger.warn(
         `device ${state.deviceId}: desired rev ${state.desiredRev} not published now (${(e as Error).message}); it will get it on desired/get`,

@@ -1,7 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { TOPIC_ROOT } from '@flotilla/shared';
-import type { Aedes } from 'aedes';
-import { AEDES } from '../broker/mqtt-server';
+import type { DeviceChannel } from '@flotilla/shared';
+import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { CHANGES_CHANNEL, PgNotifications } from '../database/pg-notifications';
 import { REPLICA_ID } from '../database/replica-id';
 import type { UnitOfWork } from '../database/unit-of-work';
@@ -15,7 +14,7 @@ import { CLOCK, ROLLOUT_SETTINGS, type Clock, type RolloutSettings } from './rol
 import type { RolloutAction } from './rollout-state';
 
 /** Device messages after which a rollout may have news; the rest (telemetry, inventory) never matter to it. */
-const WAKE_TOPICS = [`${TOPIC_ROOT}/d/+/reported`, `${TOPIC_ROOT}/d/+/events`];
+const WAKE_CHANNELS: readonly DeviceChannel[] = ['reported', 'events'];
 /** Writes, by any replica, after which a rollout may have news: a device reported, an operator command. */
 const WAKE_TABLES = new Set(['devices', 'rollouts']);
 
@@ -40,17 +39,13 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
-  private readonly wake = (_packet: unknown, done: () => void): void => {
-    done();
-    this.kick();
-  };
   private unlisten: (() => void) | undefined;
 
   constructor(
     private readonly rollouts: RolloutRepository,
     private readonly leases: RolloutLeaseRepository,
     private readonly devices: DevicesService,
-    @Inject(AEDES) private readonly broker: Aedes,
+    @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
     @Inject(ROLLOUT_SETTINGS) private readonly settings: RolloutSettings,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly notifications: PgNotifications,
@@ -58,7 +53,10 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    for (const topic of WAKE_TOPICS) this.broker.subscribe(topic, this.wake, () => undefined);
+    // On the replica that handles the report; a pass on any replica can act on any rollout.
+    this.broker.onUplink(async ({ channel }) => {
+      if (WAKE_CHANNELS.includes(channel)) this.kick();
+    });
     // A device may report to another replica than the one holding its rollout's lease.
     this.unlisten = this.notifications.listen(CHANGES_CHANNEL, (table) => (table === undefined || WAKE_TABLES.has(table)) && this.kick());
     this.timer = setInterval(() => void this.pass(), this.settings.tickMs);
@@ -70,7 +68,6 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.debounce);
-    for (const topic of WAKE_TOPICS) this.broker.unsubscribe(topic, this.wake, () => undefined);
     this.unlisten?.();
     await this.running;
     await this.leases.releaseAll(this.replica).catch((e: Error) => this.logger.warn(`cannot hand over rollout leases: ${e.message}`));

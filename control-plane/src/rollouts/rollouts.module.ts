@@ -9,7 +9,7 @@ import { CLOCK, DEFAULT_ROLLOUT_SETTINGS, ROLLOUT_SETTINGS, SYSTEM_CLOCK, type C
 import { RolloutsController } from './rollouts.controller';
 import { RolloutsService } from './rollouts.service';
 
-/** Needs the aedes instance from the (global) broker transport, to wake up when devices report. */
+/** Needs the `DEVICE_BROKER` port from the (global) broker transport, to wake up when devices report. */
 @Module({})
 export class RolloutsModule {
   /** `clock`: the engine's time (rollout timing, maintenance windows in the plan); tests may simulate it. */

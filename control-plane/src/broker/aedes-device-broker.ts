@@ -1,0 +1,97 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import {
+  ALL_DEVICES_UPLINK,
+  DEVICE_TO_CLOUD,
+  deviceTopic,
+  parseDeviceTopic,
+  type CloudChannel,
+  type DeviceChannel,
+} from '@flotilla/shared';
+import type { Aedes } from 'aedes';
+import type { BrokerStatus, DeviceBroker, Presence, UplinkListener, UplinkMessage } from './device-broker';
+import { AEDES, MqttServer } from './mqtt-server';
+import { clientOf, hasLiveSession } from './sessions';
+
+const UPLINK: readonly string[] = DEVICE_TO_CLOUD;
+
+/**
+ * The device broker inside this process (aedes): publishes and subscribes inside the broker, no
+ * MQTT client, no loopback connection. One process holds every connection, so it knows presence.
+ */
+@Injectable()
+export class AedesDeviceBroker implements DeviceBroker, OnModuleInit {
+  private readonly logger = new Logger('Broker');
+  private readonly uplink: UplinkListener[] = [];
+  private readonly broadcast = new Map<DeviceChannel, ((message: UplinkMessage) => void)[]>();
+  private readonly presence: ((deviceId: string, presence: Presence) => void)[] = [];
+  readonly reportsPresence = true;
+
+  private readonly deliver = (packet: { topic: string; payload: Buffer | string }, done: () => void): void => {
+    // Not synchronously: aedes drains its queue of waiting messages through this callback, one
+    // stack frame per message, and a burst of thousands overflowed the stack.
+    setImmediate(done);
+    const parsed = parseDeviceTopic(packet.topic);
+    // The subscription also sees what the control plane itself publishes (desired, cmd).
+    if (!parsed || !UPLINK.includes(parsed.channel)) return;
+    const message: UplinkMessage = {
+      deviceId: parsed.deviceId,
+      channel: parsed.channel as DeviceChannel,
+      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+    };
+    for (const listener of this.broadcast.get(message.channel) ?? []) listener(message);
+    for (const listener of this.uplink) {
+      listener(message).catch((e: unknown) => this.logger.error(`device ${message.deviceId}: uplink listener failed: ${String(e)}`));
+    }
+  };
+
+  constructor(
+    @Inject(AEDES) private readonly broker: Aedes,
+    private readonly server: MqttServer,
+  ) {}
+
+  onModuleInit(): void {
+    this.broker.subscribe(ALL_DEVICES_UPLINK, this.deliver, () => undefined);
+    this.broker.on('client', (client) => this.presence.forEach((listener) => listener(client.id, 'connected')));
+    this.broker.on('clientDisconnect', (client) => this.presence.forEach((listener) => listener(client.id, 'disconnected')));
+  }
+
+  publishToDevice(deviceId: string, channel: CloudChannel, payload: string | Buffer): Promise<void> {
+    const packet = {
+      cmd: 'publish' as const,
+      topic: deviceTopic(deviceId, channel),
+      payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload),
+      qos: 1 as const,
+      // Never retained: a device asks for its desired state after connecting (docs/architecture.md).
+      retain: false,
+      dup: false,
+    };
+    return new Promise((resolve, reject) => this.broker.publish(packet, (err) => (err ? reject(err) : resolve())));
+  }
+
+  onUplink(listener: UplinkListener): void {
+    this.uplink.push(listener);
+  }
+
+  onBroadcast(channel: DeviceChannel, listener: (message: UplinkMessage) => void): void {
+    this.broadcast.set(channel, [...(this.broadcast.get(channel) ?? []), listener]);
+  }
+
+  onPresence(listener: (deviceId: string, presence: Presence) => void): void {
+    this.presence.push(listener);
+  }
+
+  hasLiveSession(deviceId: string): boolean {
+    return hasLiveSession(this.broker, deviceId);
+  }
+
+  async disconnect(deviceId: string): Promise<boolean> {
+    const client = clientOf(this.broker, deviceId);
+    if (!client || client.closed) return false;
+    client.close();
+    return true;
+  }
+
+  status(): BrokerStatus {
+    return { mode: 'embedded', up: this.server.listening };
+  }
+}

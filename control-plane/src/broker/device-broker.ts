@@ -1,0 +1,59 @@
+import type { CloudChannel, DeviceChannel } from '@flotilla/shared';
+
+/** One message a device sent; `deviceId` comes from the topic, which the broker's ACL ties to the sender. */
+export interface UplinkMessage {
+  deviceId: string;
+  channel: DeviceChannel;
+  payload: Buffer;
+}
+
+/** Handles one uplink message; settles once its effect is written (the external broker acknowledges then). */
+export type UplinkListener = (message: UplinkMessage) => Promise<void>;
+
+export type Presence = 'connected' | 'disconnected';
+
+/** What readiness and /metrics say about the broker. */
+export interface BrokerStatus {
+  mode: 'embedded' | 'rabbitmq';
+  /** Embedded: the listener is open. External: the AMQP connection and its consumer are up. */
+  up: boolean;
+  /** External mode: the broker cluster's nodes as the management API reports them (absent when unknown). */
+  nodes?: { name: string; running: boolean }[];
+  /** External mode: how many times the connection to the broker was re-established. */
+  reconnects?: number;
+}
+
+/**
+ * The one way every module reaches devices over MQTT (docs/architecture.md, "Packages and their walls").
+ * Two implementations: the embedded aedes broker (`npm start`, one process) and an external
+ * RabbitMQ cluster shared by several control-plane replicas (FLOTILLA_BROKER=rabbitmq).
+ */
+export interface DeviceBroker {
+  /**
+   * Sends `payload` (already encoded) on a cloud → device channel, QoS 1, never retained. Resolves
+   * once the broker took it; the broker delivers to whichever node the device is connected to.
+   * A device that misses it gets its state again on its next report or `desired/get` (level-triggered).
+   */
+  publishToDevice(deviceId: string, channel: CloudChannel, payload: string | Buffer): Promise<void>;
+  /**
+   * Listeners for device uplink. Each message reaches one replica only (competing consumers in
+   * external mode), where every listener sees it; the message counts as handled once all settle.
+   */
+  onUplink(listener: UplinkListener): void;
+  /** Listeners that see every message of `channel` on every replica (command results answer the replica that asked). */
+  onBroadcast(channel: DeviceChannel, listener: (message: UplinkMessage) => void): void;
+  /**
+   * Connections opening and closing, when the broker reports them (embedded mode). The external
+   * broker does not: presence then comes from the devices' own `status` messages (online, and the last will).
+   */
+  onPresence(listener: (deviceId: string, presence: Presence) => void): void;
+  /** Whether the broker itself tells presence (then `status` offline messages may be stale against a live session). */
+  readonly reportsPresence: boolean;
+  /** Whether this replica knows of a live session of `deviceId` (embedded mode); false when it cannot know. */
+  hasLiveSession(deviceId: string): boolean;
+  /** Closes the device's connection wherever it is; true when one was closed. */
+  disconnect(deviceId: string): Promise<boolean>;
+  status(): BrokerStatus;
+}
+
+export const DEVICE_BROKER = Symbol('DeviceBroker');
