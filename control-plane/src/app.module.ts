@@ -81,7 +81,7 @@ export class AppModule {
           ...(options.deviceTrust?.httpsPort !== undefined ? { httpsPort: options.deviceTrust.httpsPort } : {}),
           ...(options.deviceTrust ? { caCertificates: options.deviceTrust.caCertificates } : {}),
         }),
-        BrokerModule,
+        BrokerModule.forRoot(options.broker),
         TelemetryModule.forRoot(options.telemetry),
         rollouts,
         CommandsModule,

@@ -24,7 +24,7 @@ export const MANIFEST_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', '
 export interface RunningControlPlane {
   /** Where to reach the plain API from this machine (loopback when bound to all interfaces). */
   httpUrl: string;
-  /** The plain MQTT listener. */
+  /** The plain MQTT listener (with an external broker: where devices connect). */
   mqttUrl: string;
   /** The TLS listeners and what devices pin, when TLS is on (and not terminated by a proxy). */
   tls?: {
@@ -77,6 +77,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
       port: config.mqttPort,
       ...(config.publicMqttUrl ? { publicUrl: config.publicMqttUrl } : {}),
       ...(server ? { tls: { ...server, host: config.host, port: config.tls!.mqttsPort } } : {}),
+      ...(config.rabbitmq ? { rabbitmq: config.rabbitmq } : {}),
     };
     app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot({
@@ -100,7 +101,8 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
     app.useBodyParser('text', { type: MANIFEST_MEDIA_TYPES, limit: MAX_MANIFEST_BYTES });
     await app.listen(config.port, plainHost);
     if (https) {
-      app.get(MqttServer).attachWebSocket(https.server);
+      // With an external broker, devices reach its MQTT listeners, not this process.
+      if (!config.rabbitmq) app.get(MqttServer).attachWebSocket(https.server);
       https.serve(app.getHttpAdapter().getInstance());
     }
   } catch (e) {
@@ -115,17 +117,18 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
   const seeded = config.componentsDir ? await running.get(ComponentSeeder).seed(config.componentsDir) : [];
   const reachable = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   const httpPort = (running.getHttpServer().address() as AddressInfo).port;
-  const mqtt = running.get(MqttServer);
+  const mqtt = config.rabbitmq ? undefined : running.get(MqttServer);
+  const deviceUrl = config.rabbitmq?.deviceMqttUrl;
   let closing: Promise<void> | undefined;
   return {
     httpUrl: `http://${reachable(plainHost)}:${httpPort}`,
-    mqttUrl: `mqtt://${reachable(plainHost)}:${mqtt.port}`,
+    mqttUrl: mqtt ? `mqtt://${reachable(plainHost)}:${mqtt.port}` : deviceUrl!,
     ...(secure && material?.server
       ? {
           tls: {
             httpsUrl: `https://${reachable(config.host)}:${secure.port}`,
-            mqttsUrl: `mqtts://${reachable(config.host)}:${mqtt.securePort!}`,
-            mqttWssUrl: `wss://${reachable(config.host)}:${secure.port}${MQTT_WEBSOCKET_PATH}`,
+            mqttsUrl: mqtt ? `mqtts://${reachable(config.host)}:${mqtt.securePort!}` : deviceUrl!,
+            mqttWssUrl: mqtt ? `wss://${reachable(config.host)}:${secure.port}${MQTT_WEBSOCKET_PATH}` : deviceUrl!,
             caCertificates: material.caCertificates,
             fingerprint: material.server.fingerprint,
             created: material.created,

@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
 import { DEVICE_TO_CLOUD, type DeviceChannel } from '@flotilla/shared';
 import { DEFAULT_DEVICE_LIMITS, type ChannelQuota, type DeviceLimits } from './limits/device-limits';
+import { loadRabbitMqConfig } from './broker/rabbitmq/rabbitmq-config';
+import type { RabbitMqSettings } from './broker/rabbitmq/rabbitmq-settings';
 import type { RolloutSettings } from './rollouts/rollout-settings';
 import type { TlsSource } from './tls/tls-material';
 
@@ -38,6 +40,8 @@ export interface ControlPlaneConfig {
   limits?: Partial<DeviceLimits>;
   /** The rollout lease (`FLOTILLA_ROLLOUT_LEASE_S`) and the engine's tick derived from it; defaults where absent. */
   rollouts?: Partial<RolloutSettings>;
+  /** Devices on an external RabbitMQ cluster instead of the embedded broker (`FLOTILLA_BROKER=rabbitmq`). */
+  rabbitmq?: RabbitMqSettings;
 }
 
 export interface TlsConfig {
@@ -97,6 +101,8 @@ export function loadConfig(env: Env = process.env): ControlPlaneConfig {
   const lease = nonEmpty(env.FLOTILLA_ROLLOUT_LEASE_S);
   if (lease !== undefined) config.rollouts = rolloutLease(lease);
   config.tls = tlsConfig(env, config);
+  const rabbitmq = loadRabbitMqConfig(env, config.publicMqttUrl);
+  if (rabbitmq) config.rabbitmq = rabbitmq;
   return config;
 }
 

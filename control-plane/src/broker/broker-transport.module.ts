@@ -7,17 +7,38 @@ import { LimitStats } from '../limits/limit-stats';
 import { boundOutgoingQueues, QueueBound, type OutgoingQueues } from './bounded-queues';
 import { AEDES, BROKER_SETTINGS, MqttServer, type BrokerSettings } from './mqtt-server';
 import { DEVICE_BROKER } from './device-broker';
+import { RabbitMqDeviceBroker } from './rabbitmq/rabbitmq-device-broker';
+import { RABBITMQ_SETTINGS, type RabbitMqSettings } from './rabbitmq/rabbitmq-settings';
 import { UplinkStats } from './uplink-stats';
 
 /**
- * The broker as a transport, with no domain knowledge: the aedes instance, its TCP listener,
- * and the ports the domain modules send through. Global so that devices and provisioning get
+ * The broker as a transport, with no domain knowledge: the device broker port the domain modules
+ * send and listen through, and (embedded) the aedes instance and its listeners. Global so that devices and provisioning get
  * their ports without importing the broker module, which itself depends on them.
  */
 @Global()
 @Module({})
 export class BrokerTransportModule {
   static forRoot(settings: BrokerSettings): DynamicModule {
+    return settings.rabbitmq ? BrokerTransportModule.external(settings.rabbitmq) : BrokerTransportModule.embedded(settings);
+  }
+
+  /** Devices on a RabbitMQ cluster shared by every replica (FLOTILLA_BROKER=rabbitmq). */
+  private static external(rabbitmq: RabbitMqSettings): DynamicModule {
+    return {
+      module: BrokerTransportModule,
+      providers: [
+        { provide: RABBITMQ_SETTINGS, useValue: rabbitmq },
+        UplinkStats,
+        { provide: DEVICE_BROKER, useClass: RabbitMqDeviceBroker },
+        { provide: MQTT_ENDPOINT, useValue: { urlForDevice: () => rabbitmq.deviceMqttUrl } satisfies MqttEndpoint },
+      ],
+      exports: [RABBITMQ_SETTINGS, UplinkStats, DEVICE_BROKER, MQTT_ENDPOINT],
+    };
+  }
+
+  /** The broker inside this process (`npm start`). */
+  private static embedded(settings: BrokerSettings): DynamicModule {
     return {
       module: BrokerTransportModule,
       providers: [

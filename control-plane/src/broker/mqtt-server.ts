@@ -10,6 +10,7 @@ import { ConnectGuard } from '../limits/connect-guard';
 import { MqttRefusals } from '../limits/mqtt-refusals';
 import { TLS_OPTIONS } from '../tls/tls-options';
 import { PacketSizeGuard } from './packet-size-guard';
+import type { RabbitMqSettings } from './rabbitmq/rabbitmq-settings';
 import { peerCertificateOf, type Peer } from './peer-identity';
 import { UplinkStats } from './uplink-stats';
 
@@ -24,6 +25,8 @@ export interface BrokerSettings {
   publicUrl?: string;
   /** MQTT over TLS, with client certificates checked against the device CA. */
   tls?: { host: string; port: number; keyPem: string; certPem: string; deviceCaPem: string };
+  /** Set: devices use this external RabbitMQ cluster, and the settings above are unused. */
+  rabbitmq?: RabbitMqSettings;
 }
 
 /** Largest MQTT packet accepted: the largest payload plus room for the topic and identifiers. */

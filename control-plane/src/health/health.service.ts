@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { MqttServer } from '../broker/mqtt-server';
+import { Inject, Injectable } from '@nestjs/common';
+import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { DatabaseProbeRepository } from './database-probe.repository';
 
 /**
@@ -16,12 +16,12 @@ export interface HealthView {
 export class HealthService {
   constructor(
     private readonly database: DatabaseProbeRepository,
-    private readonly mqtt: MqttServer,
+    @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
   ) {}
 
   async check(): Promise<HealthView> {
     const databaseUp = await this.database.isUp(2000);
-    const brokerUp = this.mqtt.listening;
+    const brokerUp = this.broker.status().up;
     return {
       status: databaseUp && brokerUp ? 'ok' : 'degraded',
       database: databaseUp ? 'up' : 'down',

@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { MqttServer } from '../broker/mqtt-server';
+import { Inject, Injectable } from '@nestjs/common';
+import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { DatabaseProbeRepository } from './database-probe.repository';
 
 export interface ReadinessView {
@@ -9,12 +9,12 @@ export interface ReadinessView {
   broker: 'up' | 'down';
 }
 
-/** Whether this replica should get traffic: database reachable, schema migrated, broker listening. */
+/** Whether this replica should get traffic: database reachable, schema migrated, broker up (embedded: listening; external: connected, a majority of nodes running). */
 @Injectable()
 export class ReadinessService {
   constructor(
     private readonly database: DatabaseProbeRepository,
-    private readonly mqtt: MqttServer,
+    @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
   ) {}
 
   async check(): Promise<ReadinessView> {
@@ -25,7 +25,7 @@ export class ReadinessService {
           () => 'unknown' as const,
         )
       : 'unknown';
-    const brokerUp = this.mqtt.listening;
+    const brokerUp = this.broker.status().up;
     return {
       ready: databaseUp && brokerUp && migrations === 'done',
       database: databaseUp ? 'up' : 'down',

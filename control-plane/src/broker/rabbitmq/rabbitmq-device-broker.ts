@@ -1,0 +1,174 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { DEVICE_TO_CLOUD, TOPIC_ROOT, deviceTopic, parseDeviceTopic, type CloudChannel, type DeviceChannel } from '@flotilla/shared';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { BrokerStatus, DeviceBroker, Presence, UplinkListener, UplinkMessage } from '../device-broker';
+import { AmqpConnection } from './amqp-connection';
+import { MQTT_EXCHANGE, UPLINK_ROUTING_KEYS, routingKeyOfTopic, topicOfRoutingKey } from './device-auth';
+import { RABBITMQ_SETTINGS, UPLINK_QUEUE, type RabbitMqSettings } from './rabbitmq-settings';
+import { RabbitMqManagement, type ClusterNode } from './rabbitmq-management';
+
+const UPLINK: readonly string[] = DEVICE_TO_CLOUD;
+/** How often the cluster's nodes are asked for, for readiness and /metrics. */
+const NODES_EVERY_MS = 5_000;
+
+/**
+ * Devices on an external RabbitMQ cluster (its MQTT plugin), the control plane on AMQP. Uplink: one
+ * quorum queue bound to every device's uplink topics, consumed by every replica (competing consumers),
+ * each message acknowledged after its handling settled, at most `prefetch` unacknowledged per replica;
+ * a replica that dies leaves its unacknowledged messages to the others. Downlink: published to the
+ * MQTT exchange with publisher confirms; RabbitMQ routes it to the device's session queue, whichever
+ * node holds it. Command results also reach every replica through a queue of each replica's own.
+ */
+@Injectable()
+export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('RabbitMQ');
+  private readonly uplink: UplinkListener[] = [];
+  private readonly broadcast = new Map<DeviceChannel, ((message: UplinkMessage) => void)[]>();
+  private readonly connection: AmqpConnection;
+  private readonly management: RabbitMqManagement;
+  private publisher: ConfirmChannel | undefined;
+  private consumer: Channel | undefined;
+  private consumerTag = '';
+  private nodes: ClusterNode[] | undefined;
+  private nodesTimer: NodeJS.Timeout | undefined;
+  private inFlight = new Set<Promise<void>>();
+  readonly reportsPresence = false;
+
+  constructor(@Inject(RABBITMQ_SETTINGS) private readonly settings: RabbitMqSettings) {
+    this.connection = new AmqpConnection(settings.amqpUrls, (model) => this.setUp(model));
+    this.management = new RabbitMqManagement(settings.managementUrls, settings.vhost);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.management.configured) {
+      await this.management.ensureSessionPolicy();
+      await this.refreshNodes();
+      this.nodesTimer = setInterval(() => void this.refreshNodes(), NODES_EVERY_MS);
+      this.nodesTimer.unref();
+    }
+    await this.connection.start();
+  }
+
+  /**
+   * Stops taking uplink, lets what was taken finish and be acknowledged (so that no other replica
+   * handles it again), then closes. Device connections stay on the broker: a rolling restart keeps them.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.nodesTimer);
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await consumer?.cancel(this.consumerTag).catch(() => undefined);
+    await Promise.all(this.inFlight);
+    await this.connection.stop();
+  }
+
+  async publishToDevice(deviceId: string, channel: CloudChannel, payload: string | Buffer): Promise<void> {
+    const publisher = this.publisher;
+    if (!publisher) throw new Error('not connected to RabbitMQ; the device gets its state on its next report or desired/get');
+    const key = routingKeyOfTopic(deviceTopic(deviceId, channel));
+    const content = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
+    await new Promise<void>((resolve, reject) =>
+      publisher.publish(MQTT_EXCHANGE, key, content, {}, (err: unknown) =>
+        err ? reject(new Error(`RabbitMQ refused the publish: ${String(err)}`)) : resolve(),
+      ),
+    );
+  }
+
+  onUplink(listener: UplinkListener): void {
+    this.uplink.push(listener);
+  }
+
+  onBroadcast(channel: DeviceChannel, listener: (message: UplinkMessage) => void): void {
+    this.broadcast.set(channel, [...(this.broadcast.get(channel) ?? []), listener]);
+  }
+
+  /** RabbitMQ does not tell connects and disconnects: presence comes from the devices' `status` messages. */
+  onPresence(_listener: (deviceId: string, presence: Presence) => void): void {}
+
+  hasLiveSession(_deviceId: string): boolean {
+    return false;
+  }
+
+  async disconnect(deviceId: string): Promise<boolean> {
+    if (!this.management.configured) return false;
+    return (await this.management.closeConnectionsOf(deviceId)) > 0;
+  }
+
+  status(): BrokerStatus {
+    return {
+      mode: 'rabbitmq',
+      up: this.connection.up && this.consumer !== undefined,
+      ...(this.nodes ? { nodes: this.nodes } : {}),
+      reconnects: this.connection.reconnects,
+    };
+  }
+
+  private async setUp(model: ChannelModel): Promise<void> {
+    const publisher = await model.createConfirmChannel();
+    const consumer = await model.createChannel();
+    // A channel the broker closes (a queue's leader lost mid-operation) ends the connection, so that all is set up again.
+    for (const channel of [publisher, consumer]) channel.once('close', () => void model.close().catch(() => undefined));
+    await consumer.prefetch(this.settings.prefetch);
+    await consumer.assertQueue(UPLINK_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    for (const key of UPLINK_ROUTING_KEYS) await consumer.bindQueue(UPLINK_QUEUE, MQTT_EXCHANGE, key);
+    if (this.broadcast.size > 0) {
+      const own = await consumer.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+      for (const channel of this.broadcast.keys()) {
+        await consumer.bindQueue(own.queue, MQTT_EXCHANGE, routingKeyOfTopic(`${TOPIC_ROOT}/d/+/${channel}`));
+      }
+      await consumer.consume(own.queue, (msg) => msg && this.broadcastMessage(msg), { noAck: true });
+    }
+    const { consumerTag } = await consumer.consume(UPLINK_QUEUE, (msg) => msg && this.track(this.handle(consumer, msg)), {
+      noAck: false,
+    });
+    this.consumerTag = consumerTag;
+    model.once('close', () => {
+      if (this.publisher === publisher) this.publisher = undefined;
+      if (this.consumer === consumer) this.consumer = undefined;
+    });
+    this.publisher = publisher;
+    this.consumer = consumer;
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** Acknowledged after every listener settled: a replica that dies before leaves the message to another one. */
+  private async handle(consumer: Channel, msg: ConsumeMessage): Promise<void> {
+    const message = messageOf(msg);
+    if (message) {
+      const results = await Promise.allSettled(this.uplink.map((listener) => listener(message)));
+      for (const r of results)
+        if (r.status === 'rejected') this.logger.error(`device ${message.deviceId}: uplink listener failed: ${String(r.reason)}`);
+    }
+    try {
+      consumer.ack(msg);
+    } catch {
+      // The channel closed meanwhile; RabbitMQ redelivers the message to a consumer still there.
+    }
+  }
+
+  private broadcastMessage(msg: ConsumeMessage): void {
+    const message = messageOf(msg);
+    if (!message) return;
+    for (const listener of this.broadcast.get(message.channel) ?? []) listener(message);
+  }
+
+  private async refreshNodes(): Promise<void> {
+    try {
+      this.nodes = await this.management.nodes();
+    } catch (e) {
+      this.nodes = undefined;
+      this.logger.warn(`cannot read the cluster's nodes: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** The uplink message a delivery carries; undefined for anything that is not a device's uplink topic. */
+function messageOf(msg: ConsumeMessage): UplinkMessage | undefined {
+  const parsed = parseDeviceTopic(topicOfRoutingKey(msg.fields.routingKey));
+  if (!parsed || !UPLINK.includes(parsed.channel)) return undefined;
+  return { deviceId: parsed.deviceId, channel: parsed.channel as DeviceChannel, payload: msg.content };
+}

@@ -1,0 +1,75 @@
+import { redact } from './amqp-connection';
+
+/** Each call gives up after this long on one node and tries the next. */
+const TIMEOUT_MS = 5_000;
+
+export interface ClusterNode {
+  name: string;
+  running: boolean;
+}
+
+/**
+ * The RabbitMQ management API (one URL per node, tried in turn): the cluster's nodes for readiness
+ * and /metrics, closing a device's connections wherever they are, and the policy device sessions need.
+ */
+export class RabbitMqManagement {
+  constructor(
+    private readonly urls: string[],
+    private readonly vhost: string,
+  ) {}
+
+  get configured(): boolean {
+    return this.urls.length > 0;
+  }
+
+  async nodes(): Promise<ClusterNode[]> {
+    const nodes = (await this.call('GET', '/api/nodes?columns=name,running')) as { name: string; running: boolean }[];
+    return nodes.map((n) => ({ name: n.name, running: n.running }));
+  }
+
+  /** Closes every connection of `username` (a device id) on any node; how many were closed. */
+  async closeConnectionsOf(username: string): Promise<number> {
+    const connections = (await this.call('GET', `/api/connections?columns=name,user`)) as { name: string; user: string }[];
+    const own = connections.filter((c) => c.user === username);
+    for (const c of own) await this.call('DELETE', `/api/connections/${encodeURIComponent(c.name)}`);
+    return own.length;
+  }
+
+  /**
+   * The MQTT plugin keeps a persistent session (clean = false, as agents connect) in a classic
+   * queue on the node the device first reached; mirrored to every node, the session and the
+   * messages queued for it survive that node's loss, and the device resumes it on another node.
+   */
+  async ensureSessionPolicy(): Promise<void> {
+    await this.call('PUT', `/api/policies/${encodeURIComponent(this.vhost)}/flotilla-mqtt-sessions`, {
+      pattern: '^mqtt-subscription-',
+      definition: { 'ha-mode': 'all', 'ha-sync-mode': 'automatic' },
+      'apply-to': 'queues',
+      priority: 0,
+    });
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    let last: Error = new Error('FLOTILLA_RABBITMQ_MANAGEMENT_URL names no node');
+    for (const base of this.urls) {
+      const url = new URL(base);
+      const auth = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
+      url.username = url.password = '';
+      try {
+        const res = await fetch(new URL(path, url), {
+          method,
+          headers: { authorization: `Basic ${auth}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        });
+        if (res.status === 404 && method === 'DELETE') return undefined;
+        if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+        const text = await res.text();
+        return text ? (JSON.parse(text) as unknown) : undefined;
+      } catch (e) {
+        last = new Error(`management API at ${redact(base)}: ${(e as Error).message}`);
+      }
+    }
+    throw last;
+  }
+}

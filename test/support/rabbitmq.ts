@@ -1,0 +1,176 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports';
+
+/**
+ * RabbitMQ nodes as local processes on 127.0.0.1 (no system service): each with its own node
+ * name, ports and data under one temp dir, sharing an Erlang cookie and an epmd of their own.
+ * Installed by test/setup/ensure-services.sh (Debian's rabbitmq-server).
+ */
+const RABBITMQ_BIN = '/usr/lib/rabbitmq/bin';
+
+export const RABBITMQ_USER = 'flotilla';
+export const RABBITMQ_PASSWORD = 'flotilla-test-secret';
+const PLUGINS = 'rabbitmq_mqtt,rabbitmq_management,rabbitmq_auth_backend_http,rabbitmq_auth_backend_cache';
+
+export interface RabbitNode {
+  name: string;
+  amqpPort: number;
+  mqttPort: number;
+  managementPort: number;
+  amqpUrl: string;
+  mqttUrl: string;
+  managementUrl: string;
+  running: boolean;
+}
+
+export interface RabbitCluster {
+  nodes: RabbitNode[];
+  /** Stops one node (its devices' connections drop) and waits for the process to end. */
+  stop(node: RabbitNode): Promise<void>;
+  start(node: RabbitNode): Promise<void>;
+  /** Runs rabbitmqctl against `node`; throws with its output when it fails. */
+  ctl(node: RabbitNode, ...args: string[]): string;
+  /** Stops every node and epmd, removes the temp dir. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `size` clustered nodes (classic peer discovery) whose HTTP auth backend asks `authUrl`
+ * (…/user, …/vhost, …/resource, …/topic). The control plane logs in as RABBITMQ_USER, an internal
+ * user; devices are answered by the auth backend, cached for `authCacheMs`.
+ */
+export async function startRabbitCluster(size: number, authUrl: string, authCacheMs = 5_000): Promise<RabbitCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-rabbit-'));
+  writeFileSync(join(dir, '.erlang.cookie'), `flotilla-test-cookie-${process.pid}`);
+  chmodSync(join(dir, '.erlang.cookie'), 0o400);
+  const epmdPort = await freePort();
+  const nodes: RabbitNode[] = [];
+  for (let i = 1; i <= size; i++) {
+    const [amqpPort, mqttPort, managementPort] = [await freePort(), await freePort(), await freePort()];
+    nodes.push({
+      name: `flotilla${i}_${process.pid}@localhost`,
+      amqpPort,
+      mqttPort,
+      managementPort,
+      amqpUrl: `amqp://${RABBITMQ_USER}:${RABBITMQ_PASSWORD}@127.0.0.1:${amqpPort}`,
+      mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+      managementUrl: `http://${RABBITMQ_USER}:${RABBITMQ_PASSWORD}@127.0.0.1:${managementPort}`,
+      running: false,
+    });
+  }
+  const env = (node: RabbitNode): NodeJS.ProcessEnv => ({
+    ...process.env,
+    HOME: dir,
+    ERL_EPMD_PORT: String(epmdPort),
+    RABBITMQ_NODENAME: node.name,
+    RABBITMQ_NODE_PORT: String(node.amqpPort),
+    RABBITMQ_DIST_PORT: String(node.amqpPort + 20_000 > 65_000 ? node.amqpPort - 20_000 : node.amqpPort + 20_000),
+    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(dir, 'log'),
+    RABBITMQ_CONFIG_FILE: join(dir, `${nodeShort(node)}.conf`),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, `${nodeShort(node)}.plugins`),
+    RABBITMQ_PID_FILE: join(dir, `${nodeShort(node)}.pid`),
+    RABBITMQ_LOGS: join(dir, 'log', `${nodeShort(node)}.log`),
+  });
+  mkdirSync(join(dir, 'log'));
+  for (const node of nodes) {
+    writeFileSync(join(dir, `${nodeShort(node)}.plugins`), `[${PLUGINS}].\n`);
+    writeFileSync(join(dir, `${nodeShort(node)}.conf`), rabbitConfig(node, nodes, authUrl, authCacheMs));
+  }
+  const processes = new Map<RabbitNode, ChildProcess>();
+  const ctl = (node: RabbitNode, ...args: string[]): string => {
+    const run = spawnSync(join(RABBITMQ_BIN, 'rabbitmqctl'), ['-n', node.name, ...args], {
+      env: env(node),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    if (run.status !== 0) throw new Error(`rabbitmqctl ${args.join(' ')} on ${node.name} failed: ${run.stdout}${run.stderr}`);
+    return run.stdout;
+  };
+  const start = async (node: RabbitNode): Promise<void> => {
+    const out = openSync(join(dir, 'log', `${nodeShort(node)}.out`), 'a');
+    const child = spawn(join(RABBITMQ_BIN, 'rabbitmq-server'), [], { env: env(node), stdio: ['ignore', out, out] });
+    closeSync(out);
+    processes.set(node, child);
+    child.once('exit', () => (node.running = false));
+  };
+  /** Until the node answers (it registers with epmd a moment after the process starts), then until it has booted. */
+  const awaitBoot = async (node: RabbitNode): Promise<void> => {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      if (processes.get(node)?.exitCode !== null) throw new Error(`${node.name} exited while starting; see ${dir}/log`);
+      try {
+        ctl(node, 'await_startup', '--timeout', '90');
+        node.running = true;
+        return;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  };
+  const cluster: RabbitCluster = {
+    nodes,
+    ctl,
+    start: async (node) => {
+      await start(node);
+      await awaitBoot(node);
+    },
+    stop: async (node) => {
+      const child = processes.get(node);
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      ctl(node, 'stop');
+      await exited;
+      node.running = false;
+    },
+    close: async () => {
+      for (const node of nodes) await cluster.stop(node).catch(() => processes.get(node)?.kill('SIGKILL'));
+      spawnSync('epmd', ['-port', String(epmdPort), '-kill'], { env: { ...process.env, ERL_EPMD_PORT: String(epmdPort) } });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    // Together: classic peer discovery forms the cluster as the nodes boot.
+    for (const node of nodes) await start(node);
+    for (const node of nodes) await awaitBoot(node);
+  } catch (e) {
+    await cluster.close();
+    throw e;
+  }
+  return cluster;
+}
+
+function nodeShort(node: RabbitNode): string {
+  return node.name.split('@')[0]!;
+}
+
+function rabbitConfig(node: RabbitNode, nodes: RabbitNode[], authUrl: string, authCacheMs: number): string {
+  return [
+    `listeners.tcp.default = 127.0.0.1:${node.amqpPort}`,
+    `mqtt.listeners.tcp.default = 127.0.0.1:${node.mqttPort}`,
+    `management.tcp.ip = 127.0.0.1`,
+    `management.tcp.port = ${node.managementPort}`,
+    `default_user = ${RABBITMQ_USER}`,
+    `default_pass = ${RABBITMQ_PASSWORD}`,
+    `loopback_users = none`,
+    `mqtt.allow_anonymous = false`,
+    // The control plane's own user first (internal); devices are asked of Flotilla, through the cache.
+    `auth_backends.1 = internal`,
+    `auth_backends.2 = cache`,
+    `auth_cache.cached_backend = http`,
+    `auth_cache.cache_ttl = ${authCacheMs}`,
+    `auth_http.http_method = post`,
+    `auth_http.user_path = ${authUrl}/user`,
+    `auth_http.vhost_path = ${authUrl}/vhost`,
+    `auth_http.resource_path = ${authUrl}/resource`,
+    `auth_http.topic_path = ${authUrl}/topic`,
+    `cluster_formation.peer_discovery_backend = classic_config`,
+    ...nodes.map((n, i) => `cluster_formation.classic_config.nodes.${i + 1} = ${n.name}`),
+    `log.file.level = warning`,
+    '',
+  ].join('\n');
+}
