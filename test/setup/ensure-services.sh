@@ -108,6 +108,8 @@ ensure_packages() {
   # --patch-from (control-plane/src/deltas, agent/src/delta); xdelta3 only for the delta bench's comparison.
   command -v zstd >/dev/null || missing+=(zstd)
   command -v xdelta3 >/dev/null || missing+=(xdelta3)
+  # The external broker mode's tests start RabbitMQ nodes as their own processes (test/support/rabbitmq.ts).
+  pkg_installed rabbitmq-server || missing+=(rabbitmq-server)
 
   if ((${#missing[@]} == 0)); then
     log packages "all present ($(elapsed "$start"))"
@@ -116,6 +118,14 @@ ensure_packages() {
   apt_get update
   apt_get install -y --no-install-recommends "${missing[@]}"
   log packages "installed ${missing[*]} ($(elapsed "$start"))"
+  if [[ " ${missing[*]} " == *" rabbitmq-server "* ]]; then stop_system_rabbitmq; fi
+}
+
+# The package starts a system node (and epmd) where an init script can; the tests want none of it.
+stop_system_rabbitmq() {
+  [[ -x /etc/init.d/rabbitmq-server ]] || return 0
+  /etc/init.d/rabbitmq-server stop >>"$STATE_DIR/apt.log" 2>&1 || true
+  update-rc.d rabbitmq-server disable >>"$STATE_DIR/apt.log" 2>&1 || true
 }
 
 # ---------------------------------------------------------------- docker

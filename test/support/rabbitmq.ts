@@ -64,6 +64,7 @@ export async function startRabbitCluster(size: number, authUrl: string, authCach
   const env = (node: RabbitNode): NodeJS.ProcessEnv => ({
     ...process.env,
     HOME: dir,
+    ERL_CRASH_DUMP: join(dir, 'log', 'erl_crash.dump'),
     ERL_EPMD_PORT: String(epmdPort),
     RABBITMQ_NODENAME: node.name,
     RABBITMQ_NODE_PORT: String(node.amqpPort),
@@ -84,6 +85,7 @@ export async function startRabbitCluster(size: number, authUrl: string, authCach
   const ctl = (node: RabbitNode, ...args: string[]): string => {
     const run = spawnSync(join(RABBITMQ_BIN, 'rabbitmqctl'), ['-n', node.name, ...args], {
       env: env(node),
+      cwd: dir,
       encoding: 'utf8',
       timeout: 60_000,
     });
@@ -92,7 +94,7 @@ export async function startRabbitCluster(size: number, authUrl: string, authCach
   };
   const start = async (node: RabbitNode): Promise<void> => {
     const out = openSync(join(dir, 'log', `${nodeShort(node)}.out`), 'a');
-    const child = spawn(join(RABBITMQ_BIN, 'rabbitmq-server'), [], { env: env(node), stdio: ['ignore', out, out] });
+    const child = spawn(join(RABBITMQ_BIN, 'rabbitmq-server'), [], { env: env(node), cwd: dir, stdio: ['ignore', out, out] });
     closeSync(out);
     processes.set(node, child);
     child.once('exit', () => (node.running = false));
@@ -130,7 +132,8 @@ export async function startRabbitCluster(size: number, authUrl: string, authCach
     close: async () => {
       for (const node of nodes) await cluster.stop(node).catch(() => processes.get(node)?.kill('SIGKILL'));
       spawnSync('epmd', ['-port', String(epmdPort), '-kill'], { env: { ...process.env, ERL_EPMD_PORT: String(epmdPort) } });
-      rmSync(dir, { recursive: true, force: true });
+      if (process.env.KEEP_RABBIT) console.log('rabbit dir', dir);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
   try {

@@ -1,5 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ROLLOUT_STATUSES } from '@flotilla/shared';
+import { brokerFamilies } from '../broker/broker-metrics';
+import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { UplinkStats } from '../broker/uplink-stats';
 import { RejectedWrites } from '../database/rejected-writes';
 import { ScheduledJobs } from '../database/scheduled-jobs';
@@ -22,6 +24,7 @@ export class MetricsService {
     private readonly limits: LimitStats,
     private readonly rejected: RejectedWrites,
     private readonly jobs: ScheduledJobs,
+    @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
   ) {}
 
   async render(): Promise<string> {
@@ -80,6 +83,7 @@ export class MetricsService {
         samples: this.jobs.snapshot().map((c) => ({ labels: { job: c.job, outcome: c.outcome }, value: c.count })),
       },
       ...this.limits.families(),
+      ...brokerFamilies(this.broker.status()),
     ];
     return renderPrometheus(families);
   }

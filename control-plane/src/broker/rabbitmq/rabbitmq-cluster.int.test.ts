@@ -119,8 +119,16 @@ async function connectDevice(d: { deviceId: string; password: string }, options:
   return client;
 }
 
+/** Resolves when the broker closes the client's connection; rejects if it stays open for 15 s. */
 function closed(client: MqttClient): Promise<void> {
-  return new Promise((resolve) => (client.connected ? client.once('close', () => resolve()) : resolve()));
+  return new Promise((resolve, reject) => {
+    if (!client.connected) return resolve();
+    const timer = setTimeout(() => reject(new Error('the connection stayed open')), 15_000);
+    client.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 let release: ReleaseView;
@@ -178,6 +186,35 @@ describe('the control plane on an external RabbitMQ cluster', () => {
     expect((await device(0, d.deviceId)).reported?.rev).toBe(1);
   });
 
+  it('takes presence from status messages, answers a command on the replica that sent it, and closes a decommissioned device', async () => {
+    const d = await register(0);
+    const client = await connectDevice(d);
+    await client.subscribeAsync(deviceTopic(d.deviceId, 'cmd'), { qos: 1 });
+    client.on('message', (topic, payload) => {
+      if (topic !== deviceTopic(d.deviceId, 'cmd')) return;
+      const { id } = JSON.parse(payload.toString()) as { id: string };
+      void client.publishAsync(deviceTopic(d.deviceId, 'cmd/res'), JSON.stringify({ schema: 1, id, ok: true, output: 'blink' }), {
+        qos: 1,
+      });
+    });
+    await client.publishAsync(deviceTopic(d.deviceId, 'status'), JSON.stringify({ schema: 1, status: 'online' }), { qos: 1 });
+    await eventually(async () => (await device(1, d.deviceId)).online, 10_000, 'online');
+
+    // Each replica sends one: the result reaches the sender, whichever replica took it from the uplink queue.
+    for (const i of [0, 1]) {
+      const res = await api(i, `/api/v1/devices/${d.deviceId}/commands`, {
+        method: 'POST',
+        body: JSON.stringify({ name: 'identify', timeoutMs: 10_000 }),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ deviceId: d.deviceId, ok: true, output: 'blink' });
+    }
+
+    const gone = closed(client);
+    expect((await api(1, `/api/v1/devices/${d.deviceId}/decommission`, { method: 'POST' })).status).toBe(200);
+    await gone;
+  });
+
   it("refuses a device another device's topics, a wrong password and a borrowed client id", async () => {
     const [me, other] = [await register(0), await register(1)];
     await expect(connectDevice({ ...me, password: 'wrong' })).rejects.toThrow();
@@ -225,6 +262,98 @@ describe('the control plane on an external RabbitMQ cluster', () => {
     expect(handled[0]! + handled[1]!).toBe(ids.length * perDevice);
     expect(handled[0]).toBeGreaterThan(0);
     expect(handled[1]).toBeGreaterThan(0);
+  });
+
+  it('keeps every device connection and every report through a rolling restart of both replicas', async () => {
+    const devices = await Promise.all(Array.from({ length: 10 }, (_, i) => register(i % 2)));
+    const connections = await Promise.all(devices.map((d) => connectDevice(d)));
+    let drops = 0;
+    for (const c of connections) c.on('close', () => drops++);
+    let sent = 0;
+    let sending = true;
+    const senders = devices.map(async (d, i) => {
+      for (let n = 0; sending; n++) {
+        await connections[i]!.publishAsync(deviceTopic(d.deviceId, 'events'), JSON.stringify(event(`roll-${n}`)), { qos: 1 });
+        sent++;
+        // Paced below the events quota (600 a minute).
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    });
+    const ids = devices.map((d) => d.deviceId);
+    for (const i of [0, 1]) {
+      await replicas[i]!.close();
+      replicas[i] = undefined;
+      // While it is down, the other replica carries the whole uplink.
+      const mark = sent;
+      await eventually(async () => (await eventsOf(ids)) >= mark + devices.length, 20_000, `uplink with replica ${i} down`);
+      await startReplica(i);
+    }
+    sending = false;
+    await Promise.all(senders);
+    await eventually(async () => (await eventsOf(ids)) >= sent, 30_000, 'every report stored');
+    expect(await eventsOf(ids)).toBe(sent);
+    expect(sent).toBeGreaterThan(devices.length);
+    expect(drops).toBe(0);
+  });
+
+  it('when a RabbitMQ node stops, its devices resume their sessions on the other nodes and converge', async () => {
+    const devices = await Promise.all(Array.from({ length: 6 }, (_, i) => register(i % 2)));
+    const held = new Map<string, number>(devices.map((d) => [d.deviceId, 0]));
+    const connects = new Map<string, number>();
+    // As the agent: a persistent session, and on every connect a desired/get; each desired applied is reported.
+    await Promise.all(
+      devices.map(async (d) => {
+        const client = await connectDevice(d, { clean: false, reconnectPeriod: 200 });
+        const topic = deviceTopic(d.deviceId, 'desired');
+        const hello = () =>
+          client.publishAsync(deviceTopic(d.deviceId, 'desired/get'), JSON.stringify({ schema: 1, rev: held.get(d.deviceId) }), { qos: 1 });
+        client.on('connect', () => {
+          connects.set(d.deviceId, (connects.get(d.deviceId) ?? 0) + 1);
+          void hello().catch(() => undefined);
+        });
+        client.on('message', (t, payload) => {
+          if (t !== topic) return;
+          const rev = openDesired(payload, d.releaseKeys).rev;
+          held.set(d.deviceId, rev);
+          void client.publishAsync(deviceTopic(d.deviceId, 'reported'), JSON.stringify(reported(rev)), { qos: 1 }).catch(() => undefined);
+        });
+        await client.subscribeAsync(topic, { qos: 1 });
+      }),
+    );
+    // Every device is on the first node (the proxy's first choice); so is replica 0's AMQP connection.
+    await cluster.stop(cluster.nodes[0]!);
+    for (const d of devices) {
+      const res = await api(1, `/api/v1/devices/${d.deviceId}/release`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) });
+      expect(res.status).toBe(200);
+    }
+    await eventually(
+      async () => (await Promise.all(devices.map(async (d) => (await device(0, d.deviceId)).reported?.rev === 1))).every(Boolean),
+      60_000,
+      'every device reporting rev 1',
+    ).catch(async (e) => {
+      console.log(
+        'DEBUG',
+        JSON.stringify({
+          held: [...held],
+          connects: [...connects],
+          reported: await Promise.all(
+            devices.map(async (d) => [(await device(0, d.deviceId)).reported?.rev, (await device(0, d.deviceId)).desired]),
+          ),
+        }),
+      );
+      throw e;
+    });
+    expect([...held.values()]).toEqual(devices.map(() => 1));
+    // Each one lost its node and came back (connectAsync's own connect is not counted).
+    expect(devices.map((d) => connects.get(d.deviceId) ?? 0).every((n) => n >= 1)).toBe(true);
+    for (const i of [0, 1]) {
+      await eventually(async () => (await fetch(`${replicas[i]!.httpUrl}/readyz`)).status === 200, 30_000, `replica ${i} ready`);
+      const metrics = await (await api(i, '/metrics')).text();
+      expect(metrics).toMatch(/flotilla_broker_up\{mode="rabbitmq"\} 1/);
+      expect(metrics.match(/flotilla_broker_node_running\{node="[^"]+"\} 1/g)).toHaveLength(2);
+    }
+    // Replica 0 was connected to the stopped node and went to another one.
+    expect(await (await api(0, '/metrics')).text()).toMatch(/flotilla_broker_reconnects_total [1-9]/);
   });
 });
 

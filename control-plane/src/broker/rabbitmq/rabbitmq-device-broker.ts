@@ -97,7 +97,8 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
   status(): BrokerStatus {
     return {
       mode: 'rabbitmq',
-      up: this.connection.up && this.consumer !== undefined,
+      // A quorum queue (the uplink) works while a majority of the nodes runs.
+      up: this.connection.up && this.consumer !== undefined && (!this.nodes || hasMajority(this.nodes)),
       ...(this.nodes ? { nodes: this.nodes } : {}),
       reconnects: this.connection.reconnects,
     };
@@ -164,6 +165,10 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
       this.logger.warn(`cannot read the cluster's nodes: ${(e as Error).message}`);
     }
   }
+}
+
+function hasMajority(nodes: ClusterNode[]): boolean {
+  return nodes.filter((n) => n.running).length * 2 > nodes.length;
 }
 
 /** The uplink message a delivery carries; undefined for anything that is not a device's uplink topic. */

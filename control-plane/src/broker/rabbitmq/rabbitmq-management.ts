@@ -27,12 +27,15 @@ export class RabbitMqManagement {
     return nodes.map((n) => ({ name: n.name, running: n.running }));
   }
 
-  /** Closes every connection of `username` (a device id) on any node; how many were closed. */
+  /**
+   * Closes every connection of `username` (a device id) on any node; how many there were. By user
+   * (connection tracking): the plain connection list leaves out MQTT connections.
+   */
   async closeConnectionsOf(username: string): Promise<number> {
-    const connections = (await this.call('GET', `/api/connections?columns=name,user`)) as { name: string; user: string }[];
-    const own = connections.filter((c) => c.user === username);
-    for (const c of own) await this.call('DELETE', `/api/connections/${encodeURIComponent(c.name)}`);
-    return own.length;
+    const path = `/api/connections/username/${encodeURIComponent(username)}`;
+    const connections = (await this.call('GET', path)) as unknown[];
+    if (connections.length > 0) await this.call('DELETE', path);
+    return connections.length;
   }
 
   /**
