@@ -105,7 +105,7 @@ describe('lint walls (eslint.config.mjs)', () => {
   });
 
   it("warns, without failing the build, about today's long files", () => {
-    const [findings] = lint([{ path: 'agent/src/update/updater.ts', code: lines(437) }]);
+    const [findings] = lint([{ path: 'agent/src/agent.ts', code: lines(442) }]);
     expect(findings).toEqual([{ rule: 'max-lines', severity: 1 }]);
   });
 });
