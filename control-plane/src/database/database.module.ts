@@ -27,6 +27,7 @@ import { REPLICA_ID, replicaId } from './replica-id';
 import { ScheduledJobRepository } from './scheduled-job.repository';
 import { ScheduledJobs } from './scheduled-jobs';
 import { ImageDeltas1765030000000 } from './migrations/1765030000000-image-deltas';
+import { TelemetryPartitions1765020000000 } from './migrations/1765020000000-telemetry-partitions';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -49,6 +50,7 @@ export const MIGRATIONS = [
   MaintenanceWindows1764570002000,
   Replicas1765000000000,
   ImageDeltas1765030000000,
+  TelemetryPartitions1765020000000,
 ];
 
 @Module({})

@@ -3,8 +3,10 @@ export interface TelemetrySettings {
   flushMs: number;
   /** …or as soon as it holds this many samples. */
   maxBatch: number;
-  /** Samples older than this are deleted. */
+  /** Day partitions older than this are dropped whole. */
   retentionDays: number;
+  /** Day partitions are created this many days ahead of today, so a missed job run loses nothing to the default partition. */
+  partitionsAheadDays: number;
   retentionEveryMs: number;
 }
 
@@ -13,5 +15,6 @@ export const DEFAULT_TELEMETRY_SETTINGS: TelemetrySettings = {
   flushMs: 1000,
   maxBatch: 1000,
   retentionDays: 30,
+  partitionsAheadDays: 3,
   retentionEveryMs: 3_600_000,
 };

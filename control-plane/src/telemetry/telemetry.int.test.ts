@@ -3,7 +3,6 @@ import { NestFactory } from '@nestjs/core';
 import { DatabaseModule } from '../database/database.module';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
 import { TelemetryIngest } from './telemetry-ingest';
-import { TelemetryRetention } from './telemetry-retention';
 import { TelemetryModule } from './telemetry.module';
 import { TelemetryService } from './telemetry.service';
 
@@ -78,18 +77,5 @@ describe('telemetry (PostgreSQL)', () => {
     });
     await expect(telemetry.series('dev_nosuch', { limit: 10 })).rejects.toMatchObject({ code: 'device_not_found' });
     await expect(telemetry.series('dev_a', { from: to, to: from, limit: 10 })).rejects.toMatchObject({ code: 'invalid_query' });
-  });
-
-  it('deletes samples older than the retention period', async () => {
-    await db.query(
-      `INSERT INTO telemetry_samples (device_id, at, cpu_percent, mem_used_bytes, mem_total_bytes) VALUES ('dev_b', now() - interval '8 days', 1, 1, 1), ('dev_b', now() - interval '6 days', 1, 1, 1)`,
-    );
-    const before = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM telemetry_samples`))[0]!.n;
-    const deleted = await app.get(TelemetryRetention).run();
-    // Whatever the clock says of the fixed-date samples above, the run deletes exactly what is older than 7 days.
-    const remaining = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM telemetry_samples`))[0]!.n;
-    expect(before - remaining).toBe(deleted);
-    expect(await db.query(`SELECT count(*)::int AS n FROM telemetry_samples WHERE at < now() - interval '7 days'`)).toEqual([{ n: 0 }]);
-    expect(await db.query(`SELECT count(*)::int AS n FROM telemetry_samples WHERE device_id = 'dev_b'`)).toEqual([{ n: 1 }]);
   });
 });

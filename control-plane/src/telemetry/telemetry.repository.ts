@@ -2,6 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { TelemetryPoint } from '@flotilla/shared';
 import { DataSource } from 'typeorm';
+import { dayBounds, partitionDayOf, partitionTable, type PartitionDay } from './telemetry-partitions';
+
+/** Serialises partition changes across replicas (an arbitrary constant, unique among the advisory locks used). */
+const PARTITION_LOCK = 1_765_020_001;
+const PARTITION_LOCK_TIMEOUT = '5s';
 
 export interface SampleRow {
   deviceId: string;
@@ -93,10 +98,52 @@ export class TelemetryRepository {
     return rows.map(toPoint);
   }
 
-  async deleteOlderThan(days: number): Promise<number> {
+  /** The days that have a partition (the default partition is not one). */
+  async partitionDays(): Promise<PartitionDay[]> {
+    const rows: { name: string }[] = await this.db.query(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE i.inhparent = 'telemetry_samples'::regclass`,
+    );
+    return rows.flatMap((r) => partitionDayOf(r.name) ?? []);
+  }
+
+  /**
+   * Creates a day's partition, moving into it the samples of that day the default partition
+   * caught before it existed (PostgreSQL refuses to attach over them). Idempotent, and serialised
+   * across control-plane replicas by an advisory lock; returns false when it already existed.
+   */
+  async createPartition(day: PartitionDay): Promise<boolean> {
+    const table = partitionTable(day);
+    const { from, to } = dayBounds(day);
+    return this.db.transaction(async (tx) => {
+      await tx.query(`SET LOCAL lock_timeout = '${PARTITION_LOCK_TIMEOUT}'`);
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
+      if ((await tx.query('SELECT to_regclass($1) AS t', [table]))[0].t !== null) return false;
+      await tx.query(`CREATE TABLE ${table} (LIKE telemetry_samples INCLUDING DEFAULTS)`);
+      await tx.query(
+        `WITH moved AS (DELETE FROM telemetry_samples_default WHERE at >= $1 AND at < $2 RETURNING *) INSERT INTO ${table} SELECT * FROM moved`,
+        [from, to],
+      );
+      await tx.query(`ALTER TABLE telemetry_samples ATTACH PARTITION ${table} FOR VALUES FROM ('${from}') TO ('${to}')`);
+      return true;
+    });
+  }
+
+  /** Drops a day's partition with all its samples: retention without deleting rows one by one. */
+  async dropPartition(day: PartitionDay): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      // Dropping locks the parent briefly; waiting long behind a slow query would stall every insert queued behind the drop.
+      await tx.query(`SET LOCAL lock_timeout = '${PARTITION_LOCK_TIMEOUT}'`);
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
+      await tx.query(`DROP TABLE IF EXISTS ${partitionTable(day)}`);
+    });
+  }
+
+  /** The default partition holds the odd sample outside every day (a device clock far off); those past retention go row by row. */
+  async trimDefaultPartition(cutoff: Date): Promise<number> {
     const rows: { n: number }[] = await this.db.query(
-      `WITH del AS (DELETE FROM telemetry_samples WHERE at < now() - make_interval(days => $1) RETURNING 1) SELECT count(*)::int AS n FROM del`,
-      [days],
+      `WITH del AS (DELETE FROM telemetry_samples_default WHERE at < $1 RETURNING 1) SELECT count(*)::int AS n FROM del`,
+      [cutoff],
     );
     return rows[0]?.n ?? 0;
   }

@@ -1,0 +1,23 @@
+import { dayBounds, partitionDayOf, partitionTable, planPartitions } from './telemetry-partitions';
+
+describe('planPartitions (unit)', () => {
+  const now = new Date('2026-12-05T13:00:00Z');
+
+  it('creates today and the days ahead that are missing, oldest first', () => {
+    expect(planPartitions(['2026-12-05', '2026-12-07'], now, 3, 30).create).toEqual(['2026-12-06', '2026-12-08']);
+  });
+
+  it('drops only days wholly older than the retention period', () => {
+    // Cutoff 2026-11-28T13:00Z: the 27th ended before it, the 28th did not.
+    const plan = planPartitions(['2026-11-28', '2026-11-26', '2026-11-27', '2026-12-05'], now, 0, 7);
+    expect(plan.drop).toEqual(['2026-11-26', '2026-11-27']);
+    expect(plan.cutoff.toISOString()).toBe('2026-11-28T13:00:00.000Z');
+  });
+
+  it('names tables by day and reads the day back, ignoring the default partition', () => {
+    expect(partitionTable('2026-12-05')).toBe('telemetry_samples_p20261205');
+    expect(partitionDayOf('telemetry_samples_p20261205')).toBe('2026-12-05');
+    expect(partitionDayOf('telemetry_samples_default')).toBeNull();
+    expect(dayBounds('2026-12-31')).toEqual({ from: '2026-12-31T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' });
+  });
+});
