@@ -28,6 +28,7 @@ import { ScheduledJobRepository } from './scheduled-job.repository';
 import { ScheduledJobs } from './scheduled-jobs';
 import { ImageDeltas1765030000000 } from './migrations/1765030000000-image-deltas';
 import { TelemetryPartitions1765020000000 } from './migrations/1765020000000-telemetry-partitions';
+import { FleetTargetJobs1765020001000 } from './migrations/1765020001000-fleet-target-jobs';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -51,6 +52,7 @@ export const MIGRATIONS = [
   Replicas1765000000000,
   ImageDeltas1765030000000,
   TelemetryPartitions1765020000000,
+  FleetTargetJobs1765020001000,
 ];
 
 @Module({})

@@ -163,11 +163,13 @@ export class DevicesService {
     return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.moveToFleet(deviceId, fleetId) : undefined);
   }
 
-  /** Assigns a fleet's new target to its unpinned devices; returns how many changed. */
-  async assignFleetTarget(fleetId: string, releaseId: string): Promise<number> {
-    const ids = await this.devices.assignFleetTarget(fleetId, releaseId);
-    await this.publishCurrent(ids);
-    return ids.length;
+  /**
+   * Assigns a fleet's target to its unpinned devices inside the caller's transaction `tx` (a
+   * fleet-target job's, which records them with it); returns the ids that changed. Nothing is
+   * published here: the job publishes them once `tx` committed.
+   */
+  assignFleetTarget(tx: EntityManager, fleetId: string, releaseId: string): Promise<string[]> {
+    return this.devices.assignFleetTarget(tx, fleetId, releaseId);
   }
 
   /** A fleet's configuration changed: all its devices get a new rev. */

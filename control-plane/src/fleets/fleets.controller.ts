@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post, Put } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Put } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
 import {
   CreateFleetRequest,
@@ -8,6 +8,7 @@ import {
   SetFleetTargetRequest,
   SetFleetUpdatePolicyRequest,
   type DeviceView,
+  type FleetTargetJobView,
   type FleetView,
   type SetFleetTargetResponse,
 } from '@flotilla/shared';
@@ -35,13 +36,19 @@ export class FleetsController {
     return this.fleets.get(id);
   }
 
-  /** Assigns the release to every device of the fleet that is not pinned, at once. */
+  /** Assigns the release to every device of the fleet that is not pinned, in the background: 202 with the job to follow. */
   @Put('fleets/:id/target')
+  @HttpCode(202)
   setTarget(
     @PathParam('id', 'uuid') id: string,
     @Body(new ZodBodyPipe(SetFleetTargetRequest)) body: SetFleetTargetRequest,
   ): Promise<SetFleetTargetResponse> {
     return this.fleets.setTarget(id, body.releaseId);
+  }
+
+  @Get('fleet-target-jobs/:id')
+  targetJob(@PathParam('id', 'uuid') id: string): Promise<FleetTargetJobView> {
+    return this.fleets.targetJob(id);
   }
 
   @Put('fleets/:id/config')

@@ -6,6 +6,12 @@ export class FleetNotFoundError extends NotFoundError {
   }
 }
 
+export class FleetTargetJobNotFoundError extends NotFoundError {
+  constructor(id: string) {
+    super('fleet_target_job_not_found', `no fleet-target job with id ${id}`);
+  }
+}
+
 export class FleetNameConflictError extends ConflictError {
   constructor(name: string) {
     super('fleet_name_conflict', `a fleet named "${name}" already exists; choose another name`);

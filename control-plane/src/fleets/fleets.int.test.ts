@@ -7,6 +7,7 @@ import {
   type ProvisioningTokenView,
   type RegisterDeviceResponse,
   type ReleaseView,
+  type FleetTargetJobView,
   type SetFleetTargetResponse,
 } from '@flotilla/shared';
 import type { MqttClient } from 'mqtt';
@@ -120,9 +121,16 @@ describe('fleets', () => {
     const toA = nextDesired(ca, a.deviceId);
     const quietB = untilAnswered(cb, b.deviceId, 1, v1.id);
 
-    const result = await call<SetFleetTargetResponse>('PUT', `/api/v1/fleets/${fleet.id}/target`, { releaseId: v2.id });
-    expect(result).toMatchObject({ assigned: 1, fleet: { targetReleaseId: v2.id, deviceCount: 2 } });
+    const res = await h.api(`/api/v1/fleets/${fleet.id}/target`, { method: 'PUT', body: JSON.stringify({ releaseId: v2.id }) });
+    expect(res.status).toBe(202);
+    const result = (await res.json()) as SetFleetTargetResponse;
+    expect(result).toMatchObject({ fleet: { targetReleaseId: v2.id, deviceCount: 2 }, job: { fleetId: fleet.id, releaseId: v2.id } });
     expect(await toA).toMatchObject({ rev: 1, release: { id: v2.id } });
+    let job: FleetTargetJobView | undefined;
+    await eventually(
+      async () => (job = await call<FleetTargetJobView>('GET', `/api/v1/fleet-target-jobs/${result.job.id}`)).status === 'completed',
+    );
+    expect(job).toMatchObject({ assigned: 1, published: 1, finishedAt: expect.any(String) });
     await askDesired(cb, b.deviceId);
     expect(await quietB).toEqual([]);
 

@@ -5,6 +5,7 @@ import {
   type ConfigMap,
   type CreateFleetRequest,
   type DeviceView,
+  type FleetTargetJobView,
   type FleetView,
   type Release,
   type SetFleetTargetResponse,
@@ -19,13 +20,20 @@ import { RegistriesService } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
 import { toFleetView } from './fleet.mapper';
 import { FleetRepository } from './fleet.repository';
+import { FleetTargetJobRepository } from './fleet-target-job.repository';
+import { FleetTargetJobs } from './fleet-target-jobs';
 import { unsupportedBoards } from './board-compatibility';
-import { FleetNameConflictError, FleetNotFoundError, ReleaseIncompatibleWithFleetError } from './fleets.errors';
+import {
+  FleetNameConflictError,
+  FleetNotFoundError,
+  FleetTargetJobNotFoundError,
+  ReleaseIncompatibleWithFleetError,
+} from './fleets.errors';
 
 /**
  * Fleets: devices that share a target release and a configuration. Setting the target
- * assigns it directly to every unpinned device of the fleet (phased rollouts build on
- * `DevicesService.assignRelease` instead).
+ * assigns it to every unpinned device of the fleet, in a background job (fleet-target-jobs.ts;
+ * phased rollouts build on `DevicesService.assignRelease` instead).
  */
 @Injectable()
 export class FleetsService {
@@ -35,6 +43,8 @@ export class FleetsService {
     private readonly releases: ReleasesService,
     private readonly hostPolicy: HostPolicyService,
     private readonly registries: RegistriesService,
+    private readonly targetJobs: FleetTargetJobRepository,
+    private readonly targetRunner: FleetTargetJobs,
   ) {}
 
   async create(request: CreateFleetRequest): Promise<FleetView> {
@@ -81,14 +91,25 @@ export class FleetsService {
     if (!isUuid(id) || !(await this.fleets.findById(id))) throw new FleetNotFoundError(id);
   }
 
+  /**
+   * Sets the fleet's target and starts its assignment in the background: answers at once with
+   * the job to follow (`job`), whatever the fleet's size.
+   */
   async setTarget(id: string, releaseId: string): Promise<SetFleetTargetResponse> {
     const fleet = isUuid(id) ? await this.fleets.findById(id) : null;
     if (!fleet) throw new FleetNotFoundError(id);
     const release = await this.checkCompatible(fleet.name, fleet.boards, releaseId);
     await this.hostPolicy.checkFleet(id, release.assembly);
-    if (!(await this.fleets.setTarget(id, releaseId))) throw new FleetNotFoundError(id);
-    const assigned = await this.devices.assignFleetTarget(id, releaseId);
-    return { fleet: await this.get(id), assigned };
+    const job = await this.targetJobs.createForTarget(randomUUID(), id, releaseId);
+    if (!job) throw new FleetNotFoundError(id);
+    this.targetRunner.start(job.view.id);
+    return { fleet: await this.get(id), job: job.view };
+  }
+
+  async targetJob(jobId: string): Promise<FleetTargetJobView> {
+    const job = isUuid(jobId) ? await this.targetJobs.find(jobId) : undefined;
+    if (!job) throw new FleetTargetJobNotFoundError(jobId);
+    return job.view;
   }
 
   async setConfig(id: string, config: ConfigMap): Promise<FleetView> {

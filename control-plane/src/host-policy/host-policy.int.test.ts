@@ -72,7 +72,7 @@ describe('host-level powers need an admin-set policy per fleet', () => {
       set.body.policy,
     );
 
-    expect((await call('PUT', `/api/v1/fleets/${fleet.id}/target`, { releaseId: release.id })).status).toBe(200);
+    expect((await call('PUT', `/api/v1/fleets/${fleet.id}/target`, { releaseId: release.id })).status).toBe(202);
     const moved = await call<DeviceView>('PUT', `/api/v1/devices/${deviceId}/fleet`, { fleetId: fleet.id });
     expect([moved.status, moved.body.desired.releaseId]).toEqual([200, release.id]);
   });

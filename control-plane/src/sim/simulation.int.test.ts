@@ -56,7 +56,7 @@ describe('flotilla sim against a real control plane (PostgreSQL, broker over TCP
       'telemetry stored for every device',
     );
 
-    await json(api(`/api/v1/fleets/${sim.fleetId}/target`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) }), 200);
+    await json(api(`/api/v1/fleets/${sim.fleetId}/target`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) }), 202);
     await until(async () => sim.counts().committed === 50, 20_000, 'every simulated device committed');
     await until(
       async () =>
@@ -80,7 +80,7 @@ describe('flotilla sim against a real control plane (PostgreSQL, broker over TCP
       failureRate: 1,
     });
     sims.push(sim);
-    await json(api(`/api/v1/fleets/${fleet.id}/target`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) }), 200);
+    await json(api(`/api/v1/fleets/${fleet.id}/target`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) }), 202);
     await until(async () => sim.counts().rolledBack === 10, 20_000, 'every simulated device rolled back');
     const views = await until(
       async () => {

@@ -56,14 +56,33 @@ export const FleetView = z.object({
 });
 export type FleetView = z.infer<typeof FleetView>;
 
-/** `PUT /fleets/:id/target`: every device of the fleet that is not pinned is assigned the release. */
+/** `PUT /fleets/:id/target`: every device of the fleet that is not pinned is assigned the release, in the background. */
 export const SetFleetTargetRequest = z.object({ releaseId: z.string().uuid() }).strict();
 export type SetFleetTargetRequest = z.infer<typeof SetFleetTargetRequest>;
 
+/**
+ * The background assignment of a fleet's target (`PUT /fleets/:id/target` answers 202 with it;
+ * `GET /fleet-target-jobs/:id` follows it). It assigns the release to every unpinned device in
+ * one statement, then publishes each device's desired state batch by batch; it resumes after a
+ * control-plane restart. A newer target for the same fleet supersedes it.
+ */
+export const FleetTargetJobView = z.object({
+  id: z.string().uuid(),
+  fleetId: z.string().uuid(),
+  releaseId: z.string().uuid(),
+  status: z.enum(['running', 'completed', 'superseded']),
+  /** Devices whose desired release changed; null until the assignment ran. */
+  assigned: z.number().int().nullable(),
+  /** Of those, how many have been handed their desired state (a device offline gets it on connect). */
+  published: z.number().int(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+export type FleetTargetJobView = z.infer<typeof FleetTargetJobView>;
+
 export const SetFleetTargetResponse = z.object({
   fleet: FleetView,
-  /** Devices whose desired release changed now (pinned and decommissioned ones are left alone). */
-  assigned: z.number().int(),
+  job: FleetTargetJobView,
 });
 export type SetFleetTargetResponse = z.infer<typeof SetFleetTargetResponse>;
 

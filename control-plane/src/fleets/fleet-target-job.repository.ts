@@ -1,0 +1,141 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { FleetTargetJobView } from '@flotilla/shared';
+import { DataSource, type EntityManager } from 'typeorm';
+
+export interface FleetTargetJob {
+  view: FleetTargetJobView;
+  /** Null until the assignment committed. */
+  deviceIds: string[] | null;
+}
+
+interface Row {
+  id: string;
+  fleet_id: string;
+  release_id: string;
+  status: FleetTargetJobView['status'];
+  device_ids: string[] | null;
+  published: number;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+/** A lease outlives one publish batch by far; a replica that died holding one is replaced after it. */
+const LEASE_SECONDS = 30;
+
+/** The only code that reads or writes `fleet_target_jobs` (and, for its one statement, a fleet's target). */
+@Injectable()
+export class FleetTargetJobRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * Sets the fleet's target, supersedes its running jobs and records the new job, in one
+   * statement: the target never changes without a job to carry it out. Undefined when the fleet is gone.
+   */
+  async createForTarget(id: string, fleetId: string, releaseId: string): Promise<FleetTargetJob | undefined> {
+    const rows: Row[] = await this.db.query(
+      `WITH f AS (UPDATE fleets SET target_release_id = $3 WHERE id = $2 RETURNING id),
+            old AS (UPDATE fleet_target_jobs SET status = 'superseded', finished_at = now(), lease_until = NULL
+                     WHERE fleet_id IN (SELECT id FROM f) AND status = 'running')
+       INSERT INTO fleet_target_jobs (id, fleet_id, release_id, status) SELECT $1, f.id, $3, 'running' FROM f RETURNING *`,
+      [id, fleetId, releaseId],
+    );
+    return rows[0] && toJob(rows[0]);
+  }
+
+  async find(id: string): Promise<FleetTargetJob | undefined> {
+    const rows: Row[] = await this.db.query('SELECT * FROM fleet_target_jobs WHERE id = $1', [id]);
+    return rows[0] && toJob(rows[0]);
+  }
+
+  /** The fleet's newest job, for the fleet's view. */
+  async latestOfFleet(fleetId: string): Promise<FleetTargetJobView | undefined> {
+    const rows: Row[] = await this.db.query('SELECT * FROM fleet_target_jobs WHERE fleet_id = $1 ORDER BY created_at DESC LIMIT 1', [
+      fleetId,
+    ]);
+    return rows[0] && toJob(rows[0]).view;
+  }
+
+  /** Running jobs no replica holds (never leased, released at a shutdown, or expired with a replica that died). */
+  async unclaimed(): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT id FROM fleet_target_jobs WHERE status = 'running' AND (lease_until IS NULL OR lease_until < now()) ORDER BY created_at`,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Takes or renews the job's lease for `owner`; undefined when another replica holds it or the job is over. */
+  async claim(id: string, owner: string): Promise<FleetTargetJob | undefined> {
+    const [rows] = (await this.db.query(
+      `UPDATE fleet_target_jobs SET lease_owner = $2, lease_until = now() + make_interval(secs => $3)
+        WHERE id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $2) RETURNING *`,
+      [id, owner, LEASE_SECONDS],
+    )) as [Row[], number];
+    return rows[0] && toJob(rows[0]);
+  }
+
+  async release(owner: string): Promise<void> {
+    await this.db.query(`UPDATE fleet_target_jobs SET lease_until = NULL WHERE lease_owner = $1 AND status = 'running'`, [owner]);
+  }
+
+  /**
+   * Runs `assign` in one transaction with the job's record of what it assigned, while the job
+   * still runs and its release is still the fleet's target (else the job is superseded and
+   * `assign` does not run): a restart can never assign twice, nor assign an outdated target.
+   */
+  async assignOnce(id: string, assign: (tx: EntityManager, fleetId: string, releaseId: string) => Promise<string[]>): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const rows: Row[] = await tx.query(
+        `SELECT j.* FROM fleet_target_jobs j JOIN fleets f ON f.id = j.fleet_id
+          WHERE j.id = $1 AND j.status = 'running' AND j.device_ids IS NULL AND f.target_release_id = j.release_id
+          FOR UPDATE OF j`,
+        [id],
+      );
+      const job = rows[0];
+      if (!job) {
+        await tx.query(
+          `UPDATE fleet_target_jobs SET status = 'superseded', finished_at = now() WHERE id = $1 AND status = 'running' AND device_ids IS NULL`,
+          [id],
+        );
+        return false;
+      }
+      const ids = await assign(tx, job.fleet_id, job.release_id);
+      await tx.query('UPDATE fleet_target_jobs SET device_ids = $2 WHERE id = $1', [id, ids]);
+      return true;
+    });
+  }
+
+  /** Records progress (and renews the lease); false when the job stopped running meanwhile (superseded). */
+  async recordPublished(id: string, owner: string, published: number): Promise<boolean> {
+    // An UPDATE answers [rows, count] through TypeORM.
+    const [, count] = (await this.db.query(
+      `UPDATE fleet_target_jobs SET published = $3, lease_until = now() + make_interval(secs => $4)
+        WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING id`,
+      [id, owner, published, LEASE_SECONDS],
+    )) as [unknown[], number];
+    return count > 0;
+  }
+
+  async complete(id: string, owner: string): Promise<void> {
+    await this.db.query(
+      `UPDATE fleet_target_jobs SET status = 'completed', finished_at = now(), lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'running'`,
+      [id, owner],
+    );
+  }
+}
+
+function toJob(r: Row): FleetTargetJob {
+  return {
+    deviceIds: r.device_ids,
+    view: {
+      id: r.id,
+      fleetId: r.fleet_id,
+      releaseId: r.release_id,
+      status: r.status,
+      assigned: r.device_ids?.length ?? null,
+      published: r.published,
+      createdAt: r.created_at.toISOString(),
+      finishedAt: r.finished_at?.toISOString() ?? null,
+    },
+  };
+}
