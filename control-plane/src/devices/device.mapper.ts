@@ -1,12 +1,5 @@
-import {
-  UPDATE_PHASES,
-  type ConfigMap,
-  type DesiredStatement,
-  type DeviceView,
-  type RegistryAuth,
-  type Release,
-  type UpdatePolicy,
-} from '@flotilla/shared';
+import { UPDATE_PHASES, type ConfigMap, type DeviceView, type RegistryAuth, type Release, type UpdatePolicy } from '@flotilla/shared';
+import type { DesiredContent } from '../signing/desired-sealer';
 import { effectiveConfig } from './device-config';
 import type { DesiredPointer, DeviceRecord } from './device.repository';
 
@@ -44,7 +37,7 @@ export function updatePolicyOf(pointer: Pick<DesiredPointer, 'force' | 'lockMaxD
 }
 
 /** What a device should run, before the signing service adds who signed it, when, and the key chain. */
-export type DesiredContent = Omit<DesiredStatement, 'schema' | 'issuedAt' | 'expiresAt' | 'keyEndorsements' | 'revokedKeys'>;
+export type { DesiredContent };
 
 /**
  * `registryAuth`: the logins of the registries the release pulls from; left out when there are none.

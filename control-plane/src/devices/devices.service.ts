@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
-  encodePayload,
   isValidDeviceId,
   type ConfigMap,
   type DeviceListQuery,
@@ -15,6 +14,7 @@ import { HostPolicyService } from '../host-policy/host-policy.service';
 import { decodeCursor, encodeCursor } from '../http/cursor';
 import { RegistriesService, type RegistryAuthLookup } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
+import type { DesiredSealer } from '../signing/desired-sealer';
 import { SigningService } from '../signing/signing.service';
 import { hashPassword, newDeviceId, newDevicePassword } from './credentials';
 import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
@@ -35,12 +35,12 @@ export interface NewDeviceCredential {
 export const NO_PASSWORD = 'none';
 
 /**
- * Desired publishes in flight at once when a change touches many devices. Below aedes' mqemitter
- * concurrency (100): beyond it the broker queues every message, the devices' uplink included,
- * and later releases that queue recursively; 500 at once overflowed the stack in the rollout
- * benchmark (control-plane/bench/rollout.bench.ts).
+ * Desired publishes handed to aedes at once. Below its mqemitter concurrency (100): beyond it the
+ * broker queues every message, the devices' uplink included, and later releases that queue
+ * recursively (500 at once overflowed the stack in control-plane/bench/rollout.bench.ts). The
+ * pace itself is the sockets': a publish holds its place until its device's connection drained.
  */
-const PUBLISH_IN_FLIGHT = 50;
+const PUBLISH_IN_FLIGHT = 64;
 /** Devices whose desired states one query reads (bounds the id array sent to PostgreSQL). */
 const READ_BATCH = 5000;
 
@@ -205,12 +205,13 @@ export class DevicesService {
   async publishCurrent(deviceIds: readonly string[]): Promise<void> {
     const releases = new Map<string, Promise<Release>>();
     const registryAuth = this.registries.lookup();
+    const sealer = this.signing.desiredSealer();
     const states: DesiredState[] = [];
     for (let i = 0; i < deviceIds.length; i += READ_BATCH)
       states.push(...(await this.devices.findDesiredStates(deviceIds.slice(i, i + READ_BATCH))));
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < states.length) await this.publish(states[next++]!, releases, registryAuth);
+      while (next < states.length) await this.publish(states[next++]!, releases, registryAuth, sealer);
     };
     await Promise.all(Array.from({ length: Math.min(PUBLISH_IN_FLIGHT, states.length) }, worker));
   }
@@ -222,7 +223,12 @@ export class DevicesService {
     return { ...(await this.get(deviceId)), desired: { rev: row.desiredRev, releaseId: row.desiredReleaseId } };
   }
 
-  private async publish(state: DesiredState, releases: Map<string, Promise<Release>>, registryAuth: RegistryAuthLookup): Promise<void> {
+  private async publish(
+    state: DesiredState,
+    releases: Map<string, Promise<Release>>,
+    registryAuth: RegistryAuthLookup,
+    sealer: DesiredSealer,
+  ): Promise<void> {
     try {
       let release: Promise<Release> | null = null;
       if (state.desiredReleaseId) {
@@ -230,7 +236,7 @@ export class DevicesService {
         releases.set(state.desiredReleaseId, release);
       }
       const held = release ? await release : null;
-      const desired = this.signing.sealDesired(
+      const sealed = sealer.seal(
         desiredContent(
           state.deviceId,
           state,
@@ -239,7 +245,7 @@ export class DevicesService {
           await registryAuth(held, state),
         ),
       );
-      await this.broker.publishToDevice(state.deviceId, 'desired', encodePayload('desired', desired));
+      await this.broker.publishToDevice(state.deviceId, 'desired', sealed.bytes);
     } catch (e) {
       this.logger.warn(
         `device ${state.deviceId}: desired rev ${state.desiredRev} not published now (${(e as Error).message}); it will get it on desired/get`,

@@ -25,6 +25,7 @@ export class FleetTargetJobs implements OnApplicationBootstrap, BeforeApplicatio
   private readonly running = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private looking: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly jobs: FleetTargetJobRepository,
@@ -32,14 +33,15 @@ export class FleetTargetJobs implements OnApplicationBootstrap, BeforeApplicatio
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.resumeUnclaimed(), RESUME_EVERY_MS);
-    void this.resumeUnclaimed();
+    this.timer = setInterval(() => (this.looking = this.resumeUnclaimed()), RESUME_EVERY_MS);
+    this.looking = this.resumeUnclaimed();
   }
 
   /** Lets the current batch finish, then hands the leases back so the next start resumes at once. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
+    await this.looking;
     await Promise.allSettled(this.running.values());
     await this.jobs.release(this.owner).catch((e: Error) => this.logger.warn(`could not release fleet-target leases: ${e.message}`));
   }
@@ -55,7 +57,8 @@ export class FleetTargetJobs implements OnApplicationBootstrap, BeforeApplicatio
 
   private async resumeUnclaimed(): Promise<void> {
     try {
-      for (const id of await this.jobs.unclaimed()) this.start(id);
+      const ids = await this.jobs.unclaimed();
+      for (const id of ids) this.start(id);
     } catch (e) {
       this.logger.warn(`could not look for fleet-target jobs to resume: ${(e as Error).message}`);
     }

@@ -1,5 +1,6 @@
 import { sign, type KeyObject } from 'node:crypto';
 import {
+  desiredSigningPayload,
   keyEndorsementPayload,
   releaseKeyId,
   sealDesired,
@@ -60,6 +61,11 @@ export class Keyring {
 
   sealDesired(statement: DesiredStatement): SignedDesired {
     return sealDesired(statement, this.signer, this.current.keyId);
+  }
+
+  /** Signs a desired statement's exact text (desired-sealer.ts builds it from parts serialised once). */
+  signDesiredPayload(payload: string): ReleaseSignature {
+    return { alg: 'ed25519', keyId: this.current.keyId, value: sign(null, desiredSigningPayload(payload), this.signer).toString('base64') };
   }
 
   /** The keys a newly provisioned device pins: the current key and those within the horizon, not revoked. */

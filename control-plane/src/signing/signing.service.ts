@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  MAX_PAYLOAD_BYTES,
   PROTOCOL_SCHEMA,
   type DesiredStatement,
   type EndorsedReleaseKey,
@@ -11,6 +12,7 @@ import {
 } from '@flotilla/shared';
 import { KeyStore } from './key-store';
 import { SigningKeyNotFoundError } from './signing.errors';
+import { DesiredSealer } from './desired-sealer';
 import { Keyring } from './keyring';
 
 export const SIGNING_KEY_STORE = Symbol('SigningKeyStore');
@@ -55,6 +57,26 @@ export class SigningService {
       ...(keyEndorsements.length > 0 ? { keyEndorsements } : {}),
       ...(revokedKeys.length > 0 ? { revokedKeys } : {}),
     });
+  }
+
+  /**
+   * A sealer for one fan-out: every desired state it seals carries the same issue time, key chain
+   * and revocations, serialised once, and each distinct release once (desired-sealer.ts).
+   */
+  desiredSealer(): DesiredSealer {
+    const issuedAt = new Date();
+    const keyEndorsements = this.keyring.endorsedKeys();
+    const revokedKeys = this.keyring.revokedKeyIds();
+    return new DesiredSealer(
+      (payload) => this.keyring.signDesiredPayload(payload),
+      {
+        issuedAt: issuedAt.toISOString(),
+        expiresAt: new Date(issuedAt.getTime() + DESIRED_LIFETIME_MS).toISOString(),
+        ...(keyEndorsements.length > 0 ? { keyEndorsements } : {}),
+        ...(revokedKeys.length > 0 ? { revokedKeys } : {}),
+      },
+      MAX_PAYLOAD_BYTES,
+    );
   }
 
   releaseKeys(): ReleaseKey[] {
