@@ -1,13 +1,19 @@
-import type { ReleaseView, RolloutView } from '@flotilla/shared';
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import type { FleetTargetJobView, ReleaseView, RolloutView, SetFleetTargetResponse } from '@flotilla/shared';
+import { connectAsync, type MqttClient } from 'mqtt';
 import { machineLine, percentile, printTable, runBench } from '../../test/bench/machine';
 import { manifest } from '../src/testing/sim-fleet';
 import { apiJson, connectDevices, createSimFleet, provisionDevices } from '../src/sim/simulation';
-import { ControlPlaneProcess, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
+import { ControlPlaneProcess, freePort, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
 
 /**
  * rollout: one release to N connected devices, by a rollout over their fleet (one phase, 100 %)
  * or, with `--fleet-target 1`, by setting the fleet's target release. Times from the API call
- * until each device received its desired state, and until every device has committed.
+ * until each device received its desired state, and until every device has committed. In the
+ * same run, the baseline: a bare aedes delivering the same number of distinct messages of the
+ * same size (the largest desired state received) to as many connected clients; the ratio of
+ * "received by all" is printed.
  */
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { devices: 10_000, apply: 2, 'fleet-target': 0, 'telemetry-every': 0 });
@@ -24,6 +30,7 @@ async function main(): Promise<void> {
     });
     let t0 = Infinity;
     const receivedAt: number[] = [];
+    let desiredBytes = 0;
     const committedAt: number[] = [];
     const sim = await connectDevices(creds, {
       mqttUrl: cp.mqttUrl,
@@ -31,7 +38,10 @@ async function main(): Promise<void> {
       applySeconds: flags.apply,
       connectConcurrency: 1000,
       realistic: true,
-      onDesired: () => receivedAt.push(performance.now() - t0),
+      onDesired: (_device, desired) => {
+        receivedAt.push(performance.now() - t0);
+        desiredBytes = Math.max(desiredBytes, JSON.stringify(desired).length);
+      },
       onSettled: () => committedAt.push(performance.now() - t0),
     });
     console.log(`${sim.counts().connected} devices connected`);
@@ -44,11 +54,14 @@ async function main(): Promise<void> {
     const viaFleet = flags['fleet-target'] === 1;
     t0 = performance.now();
     let rolloutId = '';
+    let fleetJob = '';
     if (viaFleet) {
-      await apiJson(cp.httpUrl, cp.apiKey, `/api/v1/fleets/${fleet.id}/target`, {
-        method: 'PUT',
-        body: JSON.stringify({ releaseId: release.id }),
-      });
+      fleetJob = (
+        await apiJson<SetFleetTargetResponse>(cp.httpUrl, cp.apiKey, `/api/v1/fleets/${fleet.id}/target`, {
+          method: 'PUT',
+          body: JSON.stringify({ releaseId: release.id }),
+        })
+      ).job.id;
     } else {
       rolloutId = (
         await apiJson<RolloutView>(cp.httpUrl, cp.apiKey, '/api/v1/rollouts', {
@@ -69,6 +82,15 @@ async function main(): Promise<void> {
         250,
       );
       completedMs = performance.now() - t0;
+    } else {
+      await waitFor(
+        async () =>
+          (await apiJson<FleetTargetJobView>(cp.httpUrl, cp.apiKey, `/api/v1/fleet-target-jobs/${fleetJob}`)).status === 'completed',
+        300_000,
+        'fleet-target job completed',
+        250,
+      );
+      completedMs = performance.now() - t0;
     }
     const cpu = usage.stop();
     const r = [...receivedAt].sort((a, b) => a - b);
@@ -84,14 +106,82 @@ async function main(): Promise<void> {
         'apply s': flags.apply,
         'committed p50 ms': percentile(c, 50),
         'committed max ms': c[c.length - 1]!,
-        'rollout completed ms': viaFleet ? '' : completedMs,
+        'job completed ms': completedMs,
         'cp CPU s': cpu.cpuSeconds,
         'cp RSS MiB': cpu.peakRssMiB.toFixed(0),
       },
     ]);
     await sim.stop();
+    // The control plane stops before the baseline runs, so the two do not share the machine.
+    await cp.stop();
+    // The signed envelope escapes the statement's quotes: ~10 % more bytes than the statement itself.
+    const bytes = Math.round(desiredBytes * 1.1) + 200;
+    const bare = await bareBroker(flags.devices, bytes);
+    const flotillaMax = r[r.length - 1]!;
+    printTable([
+      {
+        side: 'bare aedes',
+        messages: flags.devices,
+        'bytes each': bytes,
+        'received p50 ms': bare.p50,
+        'received max ms': bare.max,
+      },
+      {
+        side: 'Flotilla',
+        messages: flags.devices,
+        'bytes each': `~${bytes}`,
+        'received p50 ms': percentile(r, 50),
+        'received max ms': flotillaMax,
+      },
+    ]);
+    console.log(
+      `ratio Flotilla / bare broker, received by all: ${(flotillaMax / bare.max).toFixed(2)} (p50 ${(percentile(r, 50) / bare.p50).toFixed(2)})`,
+    );
   } finally {
     await cp.close();
+  }
+}
+
+/** The same number of distinct messages through a bare aedes (support/bare-fanout.ts) to as many subscribed clients. */
+async function bareBroker(count: number, bytes: number): Promise<{ p50: number; max: number }> {
+  const port = await freePort();
+  const child = fork(join(__dirname, 'support', 'bare-fanout.ts'), [String(port)], {
+    execArgv: ['-r', '@swc-node/register'],
+    env: { ...process.env, SWC_NODE_PROJECT: join(__dirname, '..', '..', 'tsconfig.json') },
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bare broker exited (${code})`)));
+    child.once('message', () => resolve());
+  });
+  const clients: MqttClient[] = [];
+  const receivedAt: number[] = [];
+  let t0 = Infinity;
+  try {
+    for (let i = 0; i < count; i += 1000) {
+      clients.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(1000, count - i) }, async (_, j) => {
+            const client = await connectAsync(`mqtt://127.0.0.1:${port}`, {
+              clientId: `bare-${i + j}`,
+              protocolVersion: 4,
+              reconnectPeriod: 0,
+            });
+            client.on('message', () => receivedAt.push(performance.now() - t0));
+            await client.subscribeAsync(`bare/${i + j}`, { qos: 1 });
+            return client;
+          }),
+        )),
+      );
+    }
+    t0 = performance.now();
+    child.send({ count, bytes });
+    await waitFor(() => receivedAt.length >= count, 300_000, 'every bare client received its message');
+    const sorted = [...receivedAt].sort((a, b) => a - b);
+    return { p50: percentile(sorted, 50), max: sorted[sorted.length - 1]! };
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+    child.removeAllListeners('exit');
+    child.kill();
   }
 }
 

@@ -12,11 +12,15 @@ type Row = Record<string, string | number>;
  * telemetry: N devices each send one sample every T s for D s; how many are accepted by the
  * broker edge and persisted in PostgreSQL, and how long from a sample's `at` until its row is
  * visible. Runs on the tests' PostgreSQL (fsync=off) and, with `--durable 1` (the default), again
- * on a second cluster with durable commits, one row each.
+ * on a second cluster with durable commits, one row each. `--rates A,B,…` sweeps offered rates instead (see `sweep`).
  */
 async function main(): Promise<void> {
-  const flags = numberFlags(process.argv.slice(2), { devices: 10_000, every: 10, duration: 60, durable: 1, concurrency: 1000 });
+  const args = process.argv.slice(2);
+  const ratesAt = args.indexOf('--rates');
+  const rates = ratesAt >= 0 ? args.splice(ratesAt, 2)[1]!.split(',').map(Number) : [];
+  const flags = numberFlags(args, { devices: 10_000, every: 10, duration: 60, durable: 1, concurrency: 1000 });
   console.log(machineLine());
+  if (rates.length > 0) return sweep(flags, rates);
   const rows = [{ postgres: 'test server (fsync=off)', ...(await measure(flags)) }];
   if (flags.durable) {
     const durable = await startDurablePostgres();
@@ -27,6 +31,39 @@ async function main(): Promise<void> {
     }
   }
   printTable(rows);
+}
+
+/**
+ * `--rates 2500,5000,10000`: one run per offered rate (samples/s = devices / every), on the durable
+ * cluster (the test server with `--durable 0`), each with a fresh control plane and database. The
+ * ceiling is the highest rate that stored every accepted sample with lag p99 under 2 s.
+ */
+async function sweep(flags: Flags, rates: readonly number[]): Promise<void> {
+  const durable = flags.durable ? await startDurablePostgres() : undefined;
+  const rows: Row[] = [];
+  try {
+    for (const rate of rates) {
+      const row = await measure({ ...flags, every: flags.devices / rate }, durable?.url);
+      rows.push({ 'offered /s': rate, postgres: durable ? 'durable' : 'test server', ...row });
+      printTable([rows.at(-1)!]);
+    }
+  } finally {
+    await durable?.stop();
+  }
+  printTable(
+    rows.map((r) => ({
+      'offered /s': r['offered /s']!,
+      'accepted /s': r['accepted msg/s']!,
+      'stored/accepted %': r['run stored %']!,
+      'lag p99 ms': r['lag p99 ms']!,
+      'dropped rows': r['dropped rows']!,
+      'cp CPU %': r['cp CPU %']!,
+    })),
+  );
+  const held = rows.filter((r) => Number(r['run stored %']) >= 100 && Number(r['lag p99 ms']) < 2000).map((r) => Number(r['offered /s']));
+  console.log(
+    `ceiling (100 % stored, lag p99 < 2 s): ${held.length > 0 ? `${Math.max(...held)} samples/s of those tried` : 'below every rate tried'}`,
+  );
 }
 
 async function measure(flags: Flags, databaseServerUrl?: string): Promise<Row> {

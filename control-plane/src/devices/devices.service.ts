@@ -40,7 +40,7 @@ export const NO_PASSWORD = 'none';
  * recursively (500 at once overflowed the stack in control-plane/bench/rollout.bench.ts). The
  * pace itself is the sockets': a publish holds its place until its device's connection drained.
  */
-const PUBLISH_IN_FLIGHT = 64;
+const PUBLISH_IN_FLIGHT = 50;
 /** Devices whose desired states one query reads (bounds the id array sent to PostgreSQL). */
 const READ_BATCH = 5000;
 

@@ -16,7 +16,7 @@ const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
 const iso = (ms: number) => new Date(ms).toISOString();
 const compact = (ms: number) => iso(ms).slice(0, 10).replace(/-/g, '');
 
-const sample = (at: number, memUsedBytes = 1000) => ({ at: iso(at), cpuPercent: 5, memUsedBytes, memTotalBytes: 8000, temperatureC: null });
+const sample = (at: number, memUsedBytes = 1000) => ({ at: iso(at), cpuPercent: 5, memUsedBytes, memTotalBytes: 8000 });
 const perPartition = async () =>
   Object.fromEntries(
     (
