@@ -268,8 +268,8 @@ export class DeviceRepository {
   }
 
   /** Assigns the fleet's target to its unpinned devices that do not have it yet; returns their ids. */
-  async assignFleetTarget(tx: EntityManager, fleetId: string, releaseId: string): Promise<string[]> {
-    const [rows] = (await tx.query(
+  async assignFleetTarget(uow: UnitOfWork, fleetId: string, releaseId: string): Promise<string[]> {
+    const [rows] = (await managerOf(uow).query(
       `WITH ${lockedInIdOrder('fleet_id = $1 AND pinned_release_id IS NULL AND decommissioned_at IS NULL AND desired_release_id IS DISTINCT FROM $2')}
        UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1
          FROM locked WHERE d.id = locked.id

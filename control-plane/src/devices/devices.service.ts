@@ -164,12 +164,12 @@ export class DevicesService {
   }
 
   /**
-   * Assigns a fleet's target to its unpinned devices inside the caller's transaction `tx` (a
+   * Assigns a fleet's target to its unpinned devices inside the caller's transaction `uow` (a
    * fleet-target job's, which records them with it); returns the ids that changed. Nothing is
-   * published here: the job publishes them once `tx` committed.
+   * published here: the job publishes them once `uow` committed.
    */
-  assignFleetTarget(tx: EntityManager, fleetId: string, releaseId: string): Promise<string[]> {
-    return this.devices.assignFleetTarget(tx, fleetId, releaseId);
+  assignFleetTarget(uow: UnitOfWork, fleetId: string, releaseId: string): Promise<string[]> {
+    return this.devices.assignFleetTarget(uow, fleetId, releaseId);
   }
 
   /** A fleet's configuration changed: all its devices get a new rev. */

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { FleetTargetJobView } from '@flotilla/shared';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { unitOfWork, type UnitOfWork } from '../database/unit-of-work';
 
 export interface FleetTargetJob {
   view: FleetTargetJobView;
@@ -83,7 +84,7 @@ export class FleetTargetJobRepository {
    * still runs and its release is still the fleet's target (else the job is superseded and
    * `assign` does not run): a restart can never assign twice, nor assign an outdated target.
    */
-  async assignOnce(id: string, assign: (tx: EntityManager, fleetId: string, releaseId: string) => Promise<string[]>): Promise<boolean> {
+  async assignOnce(id: string, assign: (uow: UnitOfWork, fleetId: string, releaseId: string) => Promise<string[]>): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const rows: Row[] = await tx.query(
         `SELECT j.* FROM fleet_target_jobs j JOIN fleets f ON f.id = j.fleet_id
@@ -99,7 +100,7 @@ export class FleetTargetJobRepository {
         );
         return false;
       }
-      const ids = await assign(tx, job.fleet_id, job.release_id);
+      const ids = await assign(unitOfWork(tx), job.fleet_id, job.release_id);
       await tx.query('UPDATE fleet_target_jobs SET device_ids = $2 WHERE id = $1', [id, ids]);
       return true;
     });

@@ -68,7 +68,7 @@ export class FleetTargetJobs implements OnApplicationBootstrap, BeforeApplicatio
     let job = await this.jobs.claim(id, this.owner);
     if (!job) return;
     if (job.deviceIds === null) {
-      const assigned = await this.jobs.assignOnce(id, (tx, fleetId, releaseId) => this.devices.assignFleetTarget(tx, fleetId, releaseId));
+      const assigned = await this.jobs.assignOnce(id, (uow, fleetId, releaseId) => this.devices.assignFleetTarget(uow, fleetId, releaseId));
       if (!assigned) return;
       job = await this.jobs.claim(id, this.owner);
       if (!job) return;
