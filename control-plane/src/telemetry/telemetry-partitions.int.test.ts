@@ -9,6 +9,7 @@ import { TelemetryRetention } from './telemetry-retention';
 import { TelemetryModule } from './telemetry.module';
 
 /** Integration (real PostgreSQL): the day partitions of `telemetry_samples`, from the migration to retention. */
+jest.setTimeout(30_000);
 let db: TestDatabase;
 let app: INestApplicationContext;
 const DAY_MS = 86_400_000;
