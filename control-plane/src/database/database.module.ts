@@ -50,9 +50,9 @@ export const MIGRATIONS = [
   UpdateLockPolicy1764570001000,
   MaintenanceWindows1764570002000,
   Replicas1765000000000,
-  ImageDeltas1765030000000,
   TelemetryPartitions1765020000000,
   FleetTargetJobs1765020001000,
+  ImageDeltas1765030000000,
 ];
 
 @Module({})
