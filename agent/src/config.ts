@@ -1,3 +1,4 @@
+import { DEVICE_RECONNECT_POLICY } from '@flotilla/shared';
 import { AgentError } from './support/errors';
 import type { LogLevel } from './support/logger';
 
@@ -28,6 +29,8 @@ export interface AgentConfig {
   healthTimeoutMs: number;
   /** How long an OS trial boot may take to pass its checks before the agent falls back. */
   osTrialTimeoutMs: number;
+  /** The first connect after boot falls at random within this window (0: at once; tests). */
+  connectSpreadMs: number;
   diskReserveBytes: number;
   unknownImageBytes: number;
   /** Extra label on every engine object this agent manages, for several agents on one engine (simulations, tests). */
@@ -58,6 +61,7 @@ export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
     reconcileIntervalMs: milliseconds(env, 'FLOTILLA_RECONCILE_INTERVAL_MS', 30_000),
     healthTimeoutMs: milliseconds(env, 'FLOTILLA_HEALTH_TIMEOUT_MS', 120_000),
     osTrialTimeoutMs: milliseconds(env, 'FLOTILLA_OS_TRIAL_TIMEOUT_MS', 5 * 60_000),
+    connectSpreadMs: spreadWindow(env, 'FLOTILLA_CONNECT_SPREAD_MS', DEVICE_RECONNECT_POLICY.bootSpreadMs),
     diskReserveBytes: bytes(env, 'FLOTILLA_DISK_RESERVE_BYTES', 256 * 1024 * 1024),
     unknownImageBytes: bytes(env, 'FLOTILLA_UNKNOWN_IMAGE_BYTES', 512 * 1024 * 1024),
     scopeLabel: scopeLabel(env.FLOTILLA_SCOPE_LABEL),
@@ -71,6 +75,16 @@ function milliseconds(env: NodeJS.ProcessEnv, name: string, fallback: number): n
   const value = Number(raw);
   // Below a second the timers would keep a small board busy for nothing.
   if (!Number.isInteger(value) || value < 1_000) throw new ConfigError(name, raw, 'a whole number of milliseconds, at least 1000');
+  return value;
+}
+
+/** A random-delay window: 0 turns it off, and more than an hour is surely a unit mistake. */
+function spreadWindow(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 3_600_000)
+    throw new ConfigError(name, raw, 'a whole number of milliseconds, 0 to 3600000');
   return value;
 }
 

@@ -12,6 +12,7 @@ import { recognizeBoard } from './hardware/board';
 import { LocalStatusFile } from './reporting/local-status';
 import { collectInventory } from './hardware/inventory';
 import { sampleTelemetry } from './hardware/telemetry';
+import { bootSpreadDelayMs } from './link/boot-spread';
 import { MqttLink } from './link/mqtt-link';
 import { EventOutbox } from './link/outbox';
 import { keepCertificateCurrent } from './provisioning/certificate-renewal';
@@ -32,6 +33,7 @@ import type { StepHooks } from './update/step-hooks';
 import { LockStore } from './update/locks/lock-store';
 import { registryFacts } from './update/registry-facts';
 import { AGENT_VERSION } from './version';
+import { DEVICE_RECONNECT_POLICY } from '@flotilla/shared';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -138,8 +140,13 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
       unknownImageBytes: config.unknownImageBytes,
     },
   });
+  const reconnect = { ...DEVICE_RECONNECT_POLICY, bootSpreadMs: config.connectSpreadMs };
+  const firstConnectDelayMs = await bootSpreadDelayMs(reconnect);
+  if (firstConnectDelayMs > 0) logger.info('first connect spread after boot', { inMs: firstConnectDelayMs });
   const link = new MqttLink({
     credential,
+    reconnect,
+    firstConnectDelayMs,
     ...(identity.certificate ? { certificate: identity.certificate } : {}),
     logger,
     heldRev: () => agent.heldRev(),

@@ -14,6 +14,8 @@ export * from './protocol/messages';
 export * from './protocol/provisioning';
 export * from './protocol/storable';
 export * from './protocol/topics';
+export * from './protocol/server-busy';
+export * from './protocol/reconnect';
 export * from './protocol/update-policy';
 export * from './windows/maintenance-window';
 export * from './assembly/json-schema';

@@ -40,6 +40,8 @@ export class AgentProcess {
         FLOTILLA_STATE_DIR: join(workDir, 'agent-state'),
         FLOTILLA_STATUS_DIR: join(workDir, 'agent-run'),
         FLOTILLA_TELEMETRY_INTERVAL_MS: '2000',
+        // No boot spread: a test's agent is not one of a fleet powered on together.
+        FLOTILLA_CONNECT_SPREAD_MS: '0',
         ...env,
       },
       argv,

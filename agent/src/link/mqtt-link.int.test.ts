@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { PROTOCOL_SCHEMA, deviceTopic, type Command } from '@flotilla/shared';
+import { PROTOCOL_SCHEMA, deviceTopic, encodePayload, type Command } from '@flotilla/shared';
 import { silentLogger } from '../support/logger';
 import { MqttLink } from './mqtt-link';
 
@@ -56,8 +56,17 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 5_
   }
 }
 
+/** Small windows so that a test sees several reconnects in a second; the shape is the agent's. */
+const FAST = { baseMs: 100, capMs: 800, stableMs: 5_000, bootSpreadMs: 0 };
+
 function startLink(
-  overrides: { heldRev?: number; onDesired?: (payload: Buffer) => void; onCommand?: (c: Command) => Promise<never> } = {},
+  overrides: {
+    heldRev?: number;
+    onDesired?: (payload: Buffer) => void;
+    onCommand?: (c: Command) => Promise<never>;
+    firstConnectDelayMs?: number;
+    random?: () => number;
+  } = {},
 ) {
   let connects = 0;
   const created = new MqttLink({
@@ -67,7 +76,9 @@ function startLink(
     onDesired: overrides.onDesired ?? (() => undefined),
     onCommand: overrides.onCommand ?? (async (c) => ({ schema: PROTOCOL_SCHEMA, id: c.id, ok: true, output: `did ${c.name}` })),
     onConnect: () => connects++,
-    reconnectPeriodMs: 100,
+    reconnect: FAST,
+    ...(overrides.firstConnectDelayMs !== undefined ? { firstConnectDelayMs: overrides.firstConnectDelayMs } : {}),
+    ...(overrides.random ? { random: overrides.random } : {}),
   });
   created.start();
   link = created;
@@ -147,5 +158,51 @@ describe('MqttLink', () => {
     l.publish('telemetry', { schema: 1, samples: [{ at: new Date().toISOString(), cpuPercent: 3, memUsedBytes: 1, memTotalBytes: 2 }] });
     const t = await until('telemetry', () => heard.find((h) => h.channel === 'telemetry'));
     expect(t.body.samples).toHaveLength(1);
+  });
+
+  it('waits the boot spread before its first connect', async () => {
+    const started = performance.now();
+    let firstAt = 0;
+    broker.once('clientReady', () => (firstAt = performance.now()));
+    startLink({ firstConnectDelayMs: 400 });
+    await until('online', () => heard.find((h) => h.channel === 'status'));
+    expect(firstAt - started).toBeGreaterThanOrEqual(400);
+  });
+
+  it('backs off with growing windows while the broker refuses with "server unavailable", then connects', async () => {
+    const attempts: number[] = [];
+    const authenticate = broker.authenticate;
+    broker.authenticate = (client, username, password, done) => {
+      if (client.id !== DEVICE || attempts.push(performance.now()) > 4) return authenticate(client, username, password, done);
+      done(Object.assign(new Error('busy'), { returnCode: 3 }), false);
+    };
+    // The top of each window, so the waits are the schedule's ceilings: 100, 200, 400, 800 ms.
+    startLink({ random: () => 0.999 });
+    await until('online', () => heard.find((h) => h.channel === 'status'));
+    const gaps = attempts.slice(1, 5).map((at, i) => at - attempts[i]!);
+    expect(gaps).toHaveLength(4);
+    gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual([100, 200, 400, 800][i]! * 0.99 - 5));
+    expect(gaps[3]!).toBeGreaterThan(gaps[0]! * 3);
+  });
+
+  it('hangs up on a busy message and comes back no sooner than the server asked', async () => {
+    let told: number | undefined;
+    let againAt: number | undefined;
+    broker.on('clientReady', (client) => {
+      if (client.id !== DEVICE) return;
+      if (told !== undefined) {
+        againAt ??= performance.now();
+        return;
+      }
+      // What the control plane does when it is busy (shared/src/protocol/server-busy.ts): write
+      // the message to this one connection (QoS 0, no subscription needed), then close it.
+      const payload = Buffer.from(encodePayload('busy', { schema: 1, retryAfterMs: 1_000 }));
+      client.publish({ cmd: 'publish', topic: deviceTopic(DEVICE, 'busy'), payload, qos: 0, dup: false, retain: false }, () => {
+        told = performance.now();
+      });
+    });
+    startLink({ random: () => 0 });
+    await until('a second connect', () => againAt, 5_000);
+    expect(againAt! - told!).toBeGreaterThanOrEqual(1_000 - 5);
   });
 });

@@ -1,6 +1,9 @@
 import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
 import {
+  CONNACK_SERVER_UNAVAILABLE,
+  DEVICE_RECONNECT_POLICY,
   PROTOCOL_SCHEMA,
+  ReconnectSchedule,
   decodePayload,
   deviceTopic,
   encodePayload,
@@ -10,6 +13,7 @@ import {
   type CommandResult,
   type DeviceChannel,
   type DeviceCredential,
+  type ReconnectPolicy,
   toStorableText,
 } from '@flotilla/shared';
 import { PinnedCaMissingError } from '../provisioning/errors';
@@ -31,7 +35,12 @@ export interface MqttLinkOptions {
   /** Called after every (re)connect, once status, subscriptions and `desired/get` are sent. */
   onConnect?: () => void;
   connect?: MqttConnect;
-  reconnectPeriodMs?: number;
+  /** Backoff of reconnects (shared/src/protocol/reconnect.ts); default DEVICE_RECONNECT_POLICY. */
+  reconnect?: ReconnectPolicy;
+  /** Wait before the very first connect (the boot spread, decided by the caller). Default 0. */
+  firstConnectDelayMs?: number;
+  /** Uniform in [0, 1): the jitter's source. Default Math.random. */
+  random?: () => number;
 }
 
 /** Telemetry is a stream of samples where a lost one does not matter; everything else is QoS 1. */
@@ -54,8 +63,13 @@ const QOS: Record<DeviceChannel, 0 | 1> = {
  */
 export class MqttLink {
   private client: MqttClient | undefined;
+  private readonly schedule: ReconnectSchedule;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
 
-  constructor(private readonly options: MqttLinkOptions) {}
+  constructor(private readonly options: MqttLinkOptions) {
+    this.schedule = new ReconnectSchedule(options.reconnect ?? DEVICE_RECONNECT_POLICY, options.random ?? Math.random);
+  }
 
   get connected(): boolean {
     return this.client?.connected ?? false;
@@ -76,10 +90,10 @@ export class MqttLink {
       // Subscriptions are made explicitly on every connect (below); letting mqtt.js replay them too would double them.
       resubscribe: false,
       keepalive: 30,
-      reconnectPeriod: this.options.reconnectPeriodMs ?? 5_000,
-      // mqtt.js gives up for good after one refused CONNECT; a broker that is restarting under a
-      // fleet refuses many ("server unavailable") and a device must keep trying until it is back.
-      reconnectOnConnackError: true,
+      // The link times every connect itself (connectIn, below) by the shared reconnect schedule:
+      // mqtt.js knows only a fixed period, which brings a whole fleet back in the same second.
+      manualConnect: true,
+      reconnectPeriod: 0,
       connectTimeout: 30_000,
       // mqtt-packet otherwise pre-builds a 2-byte Buffer for each of the 65,536 packet ids on the
       // first write: about 7 MB of heap kept for good, to save an allocation per packet that an
@@ -94,12 +108,34 @@ export class MqttLink {
       },
     });
     this.client = client;
-    client.on('connect', () => void this.onConnect());
+    client.on('connect', () => {
+      this.schedule.connected(performance.now());
+      void this.onConnect();
+    });
     client.on('message', (topic, payload) => void this.onMessage(topic, payload));
-    client.on('close', () => this.options.logger.info('mqtt disconnected'));
-    client.on('error', (err) =>
-      this.options.logger.warn('mqtt error', { error: errorMessage(err), code: (err as { code?: unknown }).code }),
-    );
+    client.on('close', () => this.onClose());
+    client.on('error', (err) => {
+      const code = (err as { code?: unknown }).code;
+      // A refused CONNECT (any return code) ends in 'close' like a failed socket; "server unavailable" is the busy signal.
+      if (code === CONNACK_SERVER_UNAVAILABLE) this.schedule.serverBusy();
+      this.options.logger.warn('mqtt error', { error: errorMessage(err), code });
+    });
+    this.connectIn(this.options.firstConnectDelayMs ?? 0);
+  }
+
+  private onClose(): void {
+    if (this.stopping || this.connectTimer) return;
+    const delayMs = this.schedule.closed(performance.now());
+    this.options.logger.info('mqtt disconnected', { reconnectInMs: delayMs });
+    this.connectIn(delayMs);
+  }
+
+  private connectIn(ms: number): void {
+    this.connectTimer = setTimeout(() => {
+      this.connectTimer = undefined;
+      // connect() on the same client keeps its stores: QoS 1 messages queued while offline go out after the CONNACK.
+      if (!this.stopping) this.client?.connect();
+    }, ms);
   }
 
   /**
@@ -132,8 +168,14 @@ export class MqttLink {
 
   /** Says goodbye (the broker sends no last will after a clean DISCONNECT) and closes the session. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
     const client = this.client;
     if (!client) return;
+    this.client = undefined;
+    // Still waiting for its first connect: there is no stream to close.
+    if (!(client as { stream?: unknown }).stream) return;
     if (client.connected) {
       await client
         .publishAsync(
@@ -144,7 +186,6 @@ export class MqttLink {
         .catch(() => undefined);
     }
     await client.endAsync();
-    this.client = undefined;
   }
 
   private async onConnect(): Promise<void> {
@@ -165,6 +206,7 @@ export class MqttLink {
   private async onMessage(topic: string, payload: Buffer): Promise<void> {
     const { deviceId } = this.options.credential;
     if (topic === deviceTopic(deviceId, 'desired')) this.onDesiredMessage(payload);
+    else if (topic === deviceTopic(deviceId, 'busy')) this.onBusyMessage(payload);
     else if (topic === deviceTopic(deviceId, 'cmd')) await this.onCommandMessage(payload);
     else this.options.logger.warn('message on an unexpected topic', { topic });
   }
@@ -172,6 +214,19 @@ export class MqttLink {
   /** Handed on as bytes: whether a desired state is taken is the agent's desired gate's to judge (`DesiredGate`). */
   private onDesiredMessage(payload: Buffer): void {
     this.options.onDesired(payload);
+  }
+
+  /** The server asks for a pause (server-busy.ts): hang up now, and come back no sooner than it said. */
+  private onBusyMessage(payload: Buffer): void {
+    const decoded = decodePayload('busy', payload);
+    if (!decoded.ok) {
+      this.options.logger.warn('invalid busy message ignored', { reason: decoded.reason });
+      return;
+    }
+    this.options.logger.warn('control plane busy: backing off', { retryAfterMs: decoded.value.retryAfterMs });
+    this.schedule.serverBusy(decoded.value.retryAfterMs);
+    // As a lost connection, not end(): end() would drop the QoS 1 messages still queued for the next connect.
+    this.client?.stream.destroy();
   }
 
   private async onCommandMessage(payload: Buffer): Promise<void> {

@@ -49,6 +49,7 @@ export class AgentProcess {
         FLOTILLA_STATE_DIR: this.stateDir,
         FLOTILLA_STATUS_DIR: join(this.stateDir, 'run'),
         FLOTILLA_PROVISIONING: join(this.stateDir, 'absent-provisioning.json'),
+        FLOTILLA_CONNECT_SPREAD_MS: '0',
         ...this.env,
         ...extraEnv,
       },

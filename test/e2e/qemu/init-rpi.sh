@@ -103,7 +103,7 @@ trap 'reboot_now requested' TERM
       echo "FLOTILLA-AGENT-START $start"
       chroot /root /run/flotilla-init/bin/busybox env -i PATH=/run/flotilla-init/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
         FLOTILLA_PROVISIONING=/boot/firmware/flotilla/provisioning.json FLOTILLA_STATE_DIR=/data/flotilla \
-        FLOTILLA_STATUS_DIR=/run/flotilla FLOTILLA_REPORT_INTERVAL_MS=2000 FLOTILLA_OS_TRIAL_TIMEOUT_MS=60000 \
+        FLOTILLA_STATUS_DIR=/run/flotilla FLOTILLA_REPORT_INTERVAL_MS=2000 FLOTILLA_OS_TRIAL_TIMEOUT_MS=60000 FLOTILLA_CONNECT_SPREAD_MS=0 \
         $start 2>&1 | sed 's/^/AGENT /'
       echo "FLOTILLA-AGENT-EXITED"
     else
