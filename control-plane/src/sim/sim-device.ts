@@ -1,6 +1,9 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import {
+  CONNACK_SERVER_UNAVAILABLE,
+  DEVICE_RECONNECT_POLICY,
   PROTOCOL_SCHEMA,
+  ReconnectSchedule,
   decodePayload,
   deviceTopic,
   nextWindow,
@@ -11,6 +14,7 @@ import {
   type DeviceEvent,
   type Inventory,
   type OsStatus,
+  type ReconnectPolicy,
   type Reported,
   type SlotRef,
   type Telemetry,
@@ -45,7 +49,12 @@ export interface SimDeviceOptions {
   updateMs?: number;
   /** Answer to a command; undefined means no answer at all (to test timeouts). Default: ok. */
   onCommand?: (command: Command) => Omit<CommandResult, 'schema' | 'id'> | undefined;
-  /** Reconnect after the broker went away (a control-plane restart); 0 disables it. */
+  /**
+   * Reconnect after the broker went away as the agent does: the shared schedule
+   * (shared/src/protocol/reconnect.ts), busy signals honoured. Absent: no reconnect.
+   */
+  reconnect?: ReconnectPolicy;
+  /** Reconnect at a fixed period instead, as devices did before the schedule (benchmarks compare the two). */
   reconnectPeriodMs?: number;
   /** One telemetry sample every this many ms (first one at a random offset); 0 or absent: none. */
   telemetryEveryMs?: number;
@@ -115,10 +124,15 @@ export class SimDevice {
   private readonly timers = new Set<NodeJS.Timeout>();
   private telemetryTimer: NodeJS.Timeout | undefined;
   private readonly random: () => number;
+  /** Paces the first connect's retries, and every reconnect when `options.reconnect` is set. */
+  private readonly schedule: ReconnectSchedule;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(private readonly options: SimDeviceOptions) {
     this.deviceId = options.deviceId;
     this.random = options.random ?? Math.random;
+    this.schedule = new ReconnectSchedule(options.reconnect ?? DEVICE_RECONNECT_POLICY, this.random);
     this.check = new SimDesiredCheck(options.deviceId, options.releaseKeys);
   }
 
@@ -138,10 +152,16 @@ export class SimDevice {
   async start(): Promise<this> {
     const client = await this.connect();
     this.client = client;
+    this.schedule.connected(performance.now());
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
-    client.on('connect', () => void this.hello());
-    // A refused or broken connection is retried by mqtt.js (when reconnecting); nothing to report here.
-    client.on('error', () => undefined);
+    client.on('connect', () => {
+      this.schedule.connected(performance.now());
+      void this.hello();
+    });
+    client.on('error', (err) => {
+      if ((err as { code?: unknown }).code === CONNACK_SERVER_UNAVAILABLE) this.schedule.serverBusy();
+    });
+    if (this.paced) client.on('close', () => this.onClose());
     await this.hello();
     if (this.options.inventory) await this.publish('inventory', this.inventoryMessage());
     const every = this.options.telemetryEveryMs ?? 0;
@@ -166,10 +186,11 @@ export class SimDevice {
             ...(password ? { username: deviceId, password } : {}),
             ...(tls ? { ca: tls.ca, rejectUnauthorized: true, ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) } : {}),
             protocolVersion: 4,
-            reconnectPeriod: this.options.reconnectPeriodMs ?? 0,
+            // Paced reconnects are timed by the device (onClose), a fixed period by mqtt.js.
+            reconnectPeriod: this.paced ? 0 : (this.options.reconnectPeriodMs ?? 0),
             // A broker that answers "server unavailable" (its database busy in a reconnect storm)
             // must be retried; by default mqtt.js gives up for good after a refused CONNACK.
-            reconnectOnConnackError: (this.options.reconnectPeriodMs ?? 0) > 0,
+            reconnectOnConnackError: !this.paced && (this.options.reconnectPeriodMs ?? 0) > 0,
             connectTimeout: 30_000,
           },
           // Without this, mqtt.js keeps retrying a refused first connect by itself and never rejects.
@@ -178,12 +199,28 @@ export class SimDevice {
       } catch (e) {
         if (attempt >= attempts) throw e;
         this.connectFailures++;
-        await new Promise((resolve) => setTimeout(resolve, 1000 + Math.floor(this.random() * 2000)));
+        if ((e as { code?: unknown }).code === CONNACK_SERVER_UNAVAILABLE) this.schedule.serverBusy();
+        await new Promise((resolve) => setTimeout(resolve, this.schedule.closed(performance.now())));
       }
     }
   }
 
+  /** Reconnects by the shared schedule, as the agent's link does. */
+  private get paced(): boolean {
+    return this.options.reconnect !== undefined && this.options.reconnectPeriodMs === undefined;
+  }
+
+  private onClose(): void {
+    if (this.stopped || this.reconnectTimer) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.stopped) this.client?.connect();
+    }, this.schedule.closed(performance.now()));
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     clearInterval(this.telemetryTimer);
@@ -210,6 +247,13 @@ export class SimDevice {
     } else if (topic === deviceTopic(this.deviceId, 'cmd')) {
       const decoded = decodePayload('cmd', payload);
       if (decoded.ok) void this.onCommand(decoded.value);
+    } else if (topic === deviceTopic(this.deviceId, 'busy')) {
+      // As the agent does: hang up and come back no sooner than asked.
+      const decoded = decodePayload('busy', payload);
+      if (decoded.ok) {
+        this.schedule.serverBusy(decoded.value.retryAfterMs);
+        this.client?.stream.destroy();
+      }
     }
   }
 

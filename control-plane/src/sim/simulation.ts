@@ -1,4 +1,13 @@
-import type { Desired, FleetView, HostPolicy, ProvisioningTokenView, RegisterDeviceResponse, ReleaseKey } from '@flotilla/shared';
+import { DEVICE_RECONNECT_POLICY } from '@flotilla/shared';
+import type {
+  Desired,
+  FleetView,
+  HostPolicy,
+  ProvisioningTokenView,
+  ReconnectPolicy,
+  RegisterDeviceResponse,
+  ReleaseKey,
+} from '@flotilla/shared';
 import { newDeviceKeyAndCsr } from '../tls/x509';
 import { SimDevice, type SimTls, type UpdateBehavior } from './sim-device';
 
@@ -32,7 +41,9 @@ export interface SimulationOptions {
   registerConcurrency?: number;
   /** MQTT connects in flight at once. Default 500. */
   connectConcurrency?: number;
-  /** Reconnect period after the broker went away. Default 2000 ms. */
+  /** Reconnects after the broker went away. Default: the agent's schedule (DEVICE_RECONNECT_POLICY). */
+  reconnect?: ReconnectPolicy;
+  /** A fixed reconnect period instead of the schedule (devices before it; benchmarks compare). */
   reconnectPeriodMs?: number;
   /** Send inventory and update events as an agent does. Default true. */
   realistic?: boolean;
@@ -186,7 +197,9 @@ export async function connectDevices(
         ...(c.tls ? { tls: c.tls } : {}),
         behavior: behaviorOf(index),
         updateMs: (options.applySeconds ?? 5) * 1000,
-        reconnectPeriodMs: options.reconnectPeriodMs ?? 2000,
+        ...(options.reconnectPeriodMs !== undefined
+          ? { reconnectPeriodMs: options.reconnectPeriodMs }
+          : { reconnect: options.reconnect ?? DEVICE_RECONNECT_POLICY }),
         connectAttempts: 20,
         telemetryEveryMs: (options.telemetryEverySeconds ?? 10) * 1000,
         inventory: realistic,

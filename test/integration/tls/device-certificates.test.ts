@@ -232,7 +232,8 @@ describe('a certificate per device', () => {
       heldRev: () => 0,
       onDesired: () => undefined,
       onCommand: () => Promise.reject(new Error('no commands here')),
-      reconnectPeriodMs: 60_000,
+      // One attempt within the test: the next would come a minute later.
+      reconnect: { baseMs: 60_000, capMs: 60_000, stableMs: 60_000, bootSpreadMs: 0 },
     });
     link.start();
     await waitFor('a TLS verification error', async () => (warnings.some((w) => /certificate/i.test(w)) ? true : undefined), 10_000, 50);
