@@ -38,6 +38,14 @@ const BROKER_ENGINES = [
     message: 'Only control-plane/src/broker/ talks to the MQTT broker engines; go through its DeviceBroker port (broker/device-broker.ts).',
   },
 ];
+
+const FULL_SHARED = [
+  {
+    regex: '^@flotilla/shared(?!/device$)(/.*)?$|^(\\.\\./)+shared(/|$)',
+    message:
+      'The agent imports @flotilla/shared/device: the full entry builds every API and dashboard schema and loads YAML, RSS a device keeps for good (BENCHMARKS.md "agent").',
+  },
+];
 const walls = (...patterns) => ['error', { patterns: patterns.flat() }];
 
 const TESTS = ['**/*.test.ts', '**/testing/**'];
@@ -68,10 +76,13 @@ export default tseslint.config(
   },
 
   { files: ['shared/src/**/*.ts'], rules: { 'no-restricted-imports': walls(SHARED_IS_A_LEAF, DOCKER) } },
-  { files: ['agent/src/**/*.ts'], rules: { 'no-restricted-imports': walls(CONTROL_PLANE, DOCKER) } },
+  { files: ['agent/src/**/*.ts'], rules: { 'no-restricted-imports': walls(CONTROL_PLANE, DOCKER, FULL_SHARED) } },
+  // Tests may build fixtures with the full shared entry; the agent they test may not.
+  { files: TESTS.map((t) => `agent/src/${t}`), rules: { 'no-restricted-imports': walls(CONTROL_PLANE, DOCKER) } },
   // The engine client itself, and tests that set up or inspect a real engine.
+  { files: ['agent/src/runtime/**'], ignores: TESTS, rules: { 'no-restricted-imports': walls(CONTROL_PLANE, FULL_SHARED) } },
   {
-    files: ['agent/src/runtime/**', 'agent/src/**/*.int.test.ts', 'agent/src/testing/**'],
+    files: ['agent/src/**/*.int.test.ts', 'agent/src/testing/**'],
     rules: { 'no-restricted-imports': walls(CONTROL_PLANE) },
   },
   {

@@ -19,6 +19,7 @@ const common = {
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|load-esm|uid|aedes|aedes-[a-z-]+|mqemitter)/)'],
   moduleNameMapper: {
     '^@flotilla/shared$': '<rootDir>/shared/src/index.ts',
+    '^@flotilla/shared/device$': '<rootDir>/shared/src/device.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   rootDir: __dirname,

@@ -32,7 +32,10 @@ import { bundleAgent } from '../../control-plane/src/images/agent-bundle';
 //  2. the time an A/B update adds on top of what the engine must do anyway (pull the
 //     images, create and start the containers) and the probation window;
 //  3. the time from a failed health gate to the old slot running again.
+//  0. the baseline, in the same run: a bare `node` (same flags) doing nothing but a timer.
 // Usage: npm run bench -- agent [idle-seconds=30] [runs=3]
+//   FLOTILLA_BENCH_COMPARE=DIR/agent/dist/main.js also measures the bundle of another build (an
+//   older checkout), for a before/after in one sitting.
 
 const IDLE_S = Number(process.argv[2] ?? 30);
 /** V8 flags for the agent process, as its unit file or Dockerfile passes them (see agent/README.md). */
@@ -66,13 +69,47 @@ async function entries(dir: string): Promise<Array<{ label: string; path: string
   }
   const bundle = join(dir, 'agent.js');
   await writeFile(bundle, await bundleAgent(dist));
+  const compare = process.env.FLOTILLA_BENCH_COMPARE;
+  const other = join(dir, 'compare.js');
+  if (compare) await writeFile(other, await bundleAgent(compare));
   return [
     { label: 'agent/dist + node_modules', path: dist },
     { label: 'bundle, as on a device', path: bundle },
+    ...(compare ? [{ label: `bundle of ${compare}`, path: other }] : []),
   ];
 }
 
-async function idle(image: string, entry: { label: string; path: string }): Promise<Record<string, string | number>> {
+/** RSS of `node` itself with the agent's flags, idle on a timer: what no agent can go below. */
+async function bareNode(): Promise<{ row: Record<string, string | number>; rssKb: number }> {
+  const child = spawn(process.execPath, [...NODE_FLAGS, '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  try {
+    let max = { rss: 0, anon: 0, file: 0 };
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      const m = await rssOf(child.pid!);
+      if (m.rss > max.rss) max = m;
+    }
+    return {
+      row: {
+        measure: `baseline: bare node, idle timer (node ${NODE_FLAGS.join(' ') || 'defaults'})`,
+        value: `RSS max ${mb(max.rss)} MB (anon ${mb(max.anon)}, file ${mb(max.file)})`,
+        note: '',
+      },
+      rssKb: max.rss,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+async function rssOf(pid: number): Promise<{ rss: number; anon: number; file: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
+async function idle(image: string, entry: { label: string; path: string }, baselineKb: number): Promise<Record<string, string | number>> {
   const broker = await Aedes.createBroker();
   broker.authenticate = (_c, _u, _p, done) => done(null, true);
   const server = createServer((s) => broker.handle(s));
@@ -119,9 +156,8 @@ async function idle(image: string, entry: { label: string; path: string }): Prom
     // evictable); both are reported at the highest RSS seen.
     let max = { rss: 0, anon: 0, file: 0 };
     while (Date.now() - t0 < IDLE_S * 1000) {
-      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-      const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-      if (kb('VmRSS') > max.rss) max = { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+      const m = await rssOf(child.pid!);
+      if (m.rss > max.rss) max = m;
       await new Promise((r) => setTimeout(r, 1_000));
     }
     const c1 = cpuTicks(await readFile(`/proc/${child.pid}/stat`, 'utf8'));
@@ -129,7 +165,7 @@ async function idle(image: string, entry: { label: string; path: string }): Prom
     return {
       measure: `agent idle, ${entry.label}, 1 component, telemetry 10 s (${Math.round(seconds)} s; node ${NODE_FLAGS.join(' ') || 'defaults'})`,
       value: `RSS max ${mb(max.rss)} MB (anon ${mb(max.anon)}, file ${mb(max.file)}), CPU ${((((c1 - c0) / hz) * 100) / seconds).toFixed(2)} %`,
-      note: `${telemetry} telemetry batches received`,
+      note: `${telemetry} telemetry batches received; ${(max.rss / baselineKb).toFixed(2)}× bare node`,
     };
   } finally {
     child.kill('SIGTERM');
@@ -265,7 +301,9 @@ async function main(): Promise<void> {
   const rows: Array<Record<string, string | number>> = [];
   const dir = await mkdtemp(join(tmpdir(), 'flotilla-bench-bundle-'));
   try {
-    for (const entry of await entries(dir)) rows.push(await idle(image, entry));
+    const baseline = await bareNode();
+    rows.push(baseline.row);
+    for (const entry of await entries(dir)) rows.push(await idle(image, entry, baseline.rssKb));
   } finally {
     await cleanup([image]);
     await rm(dir, { recursive: true, force: true });

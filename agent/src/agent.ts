@@ -10,7 +10,7 @@ import {
   type LocalStatus,
   type Reported,
   toStorableText,
-} from '@flotilla/shared';
+} from '@flotilla/shared/device';
 import type { DesiredGate } from './admission/desired-gate';
 import { inventoryFingerprint } from './hardware/inventory-change';
 import type { TelemetrySample } from './hardware/telemetry';

@@ -1,4 +1,4 @@
-import { DEVICE_RECONNECT_POLICY } from '@flotilla/shared';
+import { DEVICE_RECONNECT_POLICY } from '@flotilla/shared/device';
 import { AgentError } from './support/errors';
 import type { LogLevel } from './support/logger';
 

@@ -33,7 +33,7 @@ import type { StepHooks } from './update/step-hooks';
 import { LockStore } from './update/locks/lock-store';
 import { registryFacts } from './update/registry-facts';
 import { AGENT_VERSION } from './version';
-import { DEVICE_RECONNECT_POLICY } from '@flotilla/shared';
+import { DEVICE_RECONNECT_POLICY } from '@flotilla/shared/device';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 

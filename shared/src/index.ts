@@ -12,6 +12,7 @@ export * from './boards/autoboot';
 export * from './boards/cmdline';
 export * from './protocol/messages';
 export * from './protocol/provisioning';
+export * from './protocol/registration';
 export * from './protocol/storable';
 export * from './protocol/topics';
 export * from './protocol/server-busy';

@@ -62,6 +62,12 @@ describe('lint walls (eslint.config.mjs)', () => {
       refused: true,
     },
     { path: 'control-plane/src/devices/fine.ts', code: importing('@flotilla/shared'), rule: 'no-restricted-imports', refused: false },
+    // the agent takes the device entry of shared, never the full one (its tests may)
+    { path: 'agent/src/link/leak.ts', code: importing('@flotilla/shared'), rule: 'no-restricted-imports', refused: true },
+    { path: 'agent/src/runtime/leak.ts', code: importing('@flotilla/shared/dist/index'), rule: 'no-restricted-imports', refused: true },
+    { path: 'agent/src/link/leak.ts', code: importing('../../../shared/src/index'), rule: 'no-restricted-imports', refused: true },
+    { path: 'agent/src/link/fine.ts', code: importing('@flotilla/shared/device'), rule: 'no-restricted-imports', refused: false },
+    { path: 'agent/src/link/fine.test.ts', code: importing('@flotilla/shared'), rule: 'no-restricted-imports', refused: false },
     // only agent/src/runtime/ talks to the Docker Engine
     { path: 'agent/src/update/leak.ts', code: importing('dockerode'), rule: 'no-restricted-imports', refused: true },
     { path: 'control-plane/src/releases/leak.ts', code: importing('dockerode'), rule: 'no-restricted-imports', refused: true },

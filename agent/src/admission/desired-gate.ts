@@ -6,7 +6,7 @@ import {
   type DesiredStatement,
   type DesiredWatermark,
   type EndorsedReleaseKey,
-} from '@flotilla/shared';
+} from '@flotilla/shared/device';
 import type { DesiredTrust } from '../provisioning/trusted-key-store';
 import { vouchedKeyIds } from '../provisioning/trusted-keys';
 import type { Clock } from '../support/clock';

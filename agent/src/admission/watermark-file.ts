@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ZERO_WATERMARK, type DesiredWatermark } from '@flotilla/shared';
+import { ZERO_WATERMARK, type DesiredWatermark } from '@flotilla/shared/device';
 import { z } from 'zod';
 import { readFileIfExists, writeFileAtomic } from '../state/atomic-file';
 import { AgentError } from '../support/errors';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import type { Reported } from '@flotilla/shared';
+import type { Reported } from '@flotilla/shared/device';
 import { controlSocketPath, type ControlReply, type ControlRequest } from './protocol';
 
 export const CLI_COMMANDS = ['status', 'logs', 'rollback', 'apply'] as const;

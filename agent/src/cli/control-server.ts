@@ -1,6 +1,6 @@
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { PROTOCOL_SCHEMA } from '@flotilla/shared';
+import { PROTOCOL_SCHEMA } from '@flotilla/shared/device';
 import type { Agent } from '../agent';
 import { errorMessage } from '../support/errors';
 import type { Logger } from '../support/logger';

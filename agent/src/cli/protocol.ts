@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Desired } from '@flotilla/shared';
+import { Desired } from '@flotilla/shared/device';
 
 /**
  * The local control socket between the running agent and `flotilla-agent status|logs|

@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEVICE_DELTA_PATH, ImageDelta, deviceDeltaBlobPath, imageRepository, type RegistryAuth } from '@flotilla/shared';
+import { DEVICE_DELTA_PATH, ImageDelta, deviceDeltaBlobPath, imageRepository, type RegistryAuth } from '@flotilla/shared/device';
 import type { Clock } from '../support/clock';
 import { errorMessage } from '../support/errors';
 import type { Logger } from '../support/logger';

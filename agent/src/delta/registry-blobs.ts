@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { answerChallenge, parseChallenge, parseImageRef, type RegistryAuth } from '@flotilla/shared';
+import { answerChallenge, parseChallenge, parseImageRef, type RegistryAuth } from '@flotilla/shared/device';
 import { httpGet } from '../support/http-get';
 import { getResponse } from './delta-http';
 import { DeltaUnusableError } from './errors';

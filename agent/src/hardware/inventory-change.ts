@@ -1,4 +1,4 @@
-import type { Inventory } from '@flotilla/shared';
+import type { Inventory } from '@flotilla/shared/device';
 
 /** Disk usage is compared in steps of this fraction of the disk, so filling logs do not resend the inventory. */
 const DISK_STEP = 0.05;

@@ -1,5 +1,5 @@
 import { arch } from 'node:os';
-import { PROTOCOL_SCHEMA, type Inventory } from '@flotilla/shared';
+import { PROTOCOL_SCHEMA, type Inventory } from '@flotilla/shared/device';
 import {
   readBoardModel,
   readBoardRevision,

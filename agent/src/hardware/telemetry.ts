@@ -1,4 +1,4 @@
-import type { Telemetry } from '@flotilla/shared';
+import type { Telemetry } from '@flotilla/shared/device';
 import { readThermalZones } from './probes';
 import { systemInfo, type SystemInfo } from './system-info';
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { bootConnectDelay, type ReconnectPolicy } from '@flotilla/shared';
+import { bootConnectDelay, type ReconnectPolicy } from '@flotilla/shared/device';
 
 /**
  * How long the agent waits before its first connect: a random point of the boot spread counted

@@ -1,4 +1,4 @@
-import { MAX_PAYLOAD_BYTES, PROTOCOL_SCHEMA, type Command, type CommandResult } from '@flotilla/shared';
+import { MAX_PAYLOAD_BYTES, PROTOCOL_SCHEMA, type Command, type CommandResult } from '@flotilla/shared/device';
 import type { ContainerRuntime } from '../runtime/container-runtime';
 import { LABEL } from '../runtime/labels';
 import { AgentError } from '../support/errors';

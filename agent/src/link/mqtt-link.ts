@@ -15,7 +15,7 @@ import {
   type DeviceCredential,
   type ReconnectPolicy,
   toStorableText,
-} from '@flotilla/shared';
+} from '@flotilla/shared/device';
 import { PinnedCaMissingError } from '../provisioning/errors';
 import { errorMessage } from '../support/errors';
 import type { Logger } from '../support/logger';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { DeviceEvent } from '@flotilla/shared';
+import { DeviceEvent } from '@flotilla/shared/device';
 import { readFileIfExists, writeFileAtomic } from '../state/atomic-file';
 
 /** What waits to be sent: the events in order, and how many older ones were dropped to make room. */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { slotCmdline, type BoardSpec } from '@flotilla/shared';
+import { slotCmdline, type BoardSpec } from '@flotilla/shared/device';
 import { BootBackendError, type BootSlotBackend, type OsSlot } from './boot-slot-backend';
 import { FileBackend } from './backends/file';
 import { GrubBackend } from './backends/grub';

@@ -1,6 +1,6 @@
 import { readFile, readlink, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { BoardSpec } from '@flotilla/shared';
+import { BoardSpec } from '@flotilla/shared/device';
 import { splitDevT } from './os-target';
 
 /**

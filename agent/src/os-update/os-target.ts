@@ -1,4 +1,4 @@
-import type { Release } from '@flotilla/shared';
+import type { Release } from '@flotilla/shared/device';
 import type { OsImageTarget } from './os-update-plan';
 
 /**

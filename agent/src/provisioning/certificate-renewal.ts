@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DeviceCertificateResponse, isSecureUrl, type DeviceCertificateRequest, type DeviceCredential } from '@flotilla/shared';
+import { DeviceCertificateResponse, isSecureUrl, type DeviceCertificateRequest, type DeviceCredential } from '@flotilla/shared/device';
 import { writeFileAtomic } from '../state/atomic-file';
 import { backoffMs, type Clock } from '../support/clock';
 import { errorMessage, isTerminal } from '../support/errors';

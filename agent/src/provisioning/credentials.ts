@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DeviceCredential, ProvisioningFile, RegisterDeviceResponse, isSecureUrl, type RegisterDeviceRequest } from '@flotilla/shared';
+import { DeviceCredential, ProvisioningFile, RegisterDeviceResponse, isSecureUrl, type RegisterDeviceRequest } from '@flotilla/shared/device';
 import { readFileIfExists, writeFileAtomic } from '../state/atomic-file';
 import { backoffMs, type Clock } from '../support/clock';
 import { errorMessage, isTerminal } from '../support/errors';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { EndorsedReleaseKey, type ReleaseKey } from '@flotilla/shared';
+import { EndorsedReleaseKey, type ReleaseKey } from '@flotilla/shared/device';
 import { z } from 'zod';
 import { readFileIfExists, writeFileAtomic } from '../state/atomic-file';
 import { errorMessage } from '../support/errors';

@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { releaseKeyId, verifyKeyEndorsement, type EndorsedReleaseKey, type ReleaseKey } from '@flotilla/shared';
+import { releaseKeyId, verifyKeyEndorsement, type EndorsedReleaseKey, type ReleaseKey } from '@flotilla/shared/device';
 
 /**
  * Which release-signing keys the device trusts: the keys pinned at provisioning, plus each

@@ -1,4 +1,4 @@
-import type { RegistryAuth } from '@flotilla/shared';
+import type { RegistryAuth } from '@flotilla/shared/device';
 import type { ContainerRuntime, PullProgress } from '../runtime/container-runtime';
 import { LABEL, resourceLabels } from '../runtime/labels';
 import type { Clock } from '../support/clock';

@@ -2,6 +2,7 @@ import type { ManagedContainer } from '../runtime/container-runtime';
 import { LABEL } from '../runtime/labels';
 import type { ObservedState, TargetComponent, TargetState } from './state';
 import type { Step } from './steps';
+import { byCodePoint } from '../support/compare';
 
 /**
  * The steps that take `current` to `target`, in order. Pure and level-based: it looks
@@ -17,7 +18,7 @@ import type { Step } from './steps';
 export function plan(current: ObservedState, target: TargetState | null): Step[] {
   if (target === null) {
     return [
-      ...[...current.containers].sort((a, b) => a.name.localeCompare(b.name)).flatMap(stopAndRemove),
+      ...[...current.containers].sort((a, b) => byCodePoint(a.name, b.name)).flatMap(stopAndRemove),
       ...current.networks.map((network): Step => ({ action: 'remove-network', network })),
     ];
   }
@@ -124,7 +125,7 @@ function startSteps(
 function stopOrder(outgoing: ManagedContainer[], target: TargetState): ManagedContainer[] {
   const rank = new Map(dependencyOrder(target.components).map((c, i) => [c.spec.name, i]));
   const rankOf = (c: ManagedContainer) => rank.get(c.labels[LABEL.component] ?? '') ?? Number.MAX_SAFE_INTEGER;
-  return [...outgoing].sort((a, b) => rankOf(b) - rankOf(a) || a.name.localeCompare(b.name));
+  return [...outgoing].sort((a, b) => rankOf(b) - rankOf(a) || byCodePoint(a.name, b.name));
 }
 
 /**
@@ -140,8 +141,8 @@ export function dependencyOrder(components: TargetComponent[]): TargetComponent[
   while (remaining.size > 0) {
     const ready = [...remaining.values()]
       .filter((c) => Object.keys(c.spec.dependsOn).every((d) => done.has(d) || !names.has(d)))
-      .sort((a, b) => a.spec.name.localeCompare(b.spec.name));
-    const next = ready[0] ?? [...remaining.values()].sort((a, b) => a.spec.name.localeCompare(b.spec.name))[0]!;
+      .sort((a, b) => byCodePoint(a.spec.name, b.spec.name));
+    const next = ready[0] ?? [...remaining.values()].sort((a, b) => byCodePoint(a.spec.name, b.spec.name))[0]!;
     ordered.push(next);
     done.add(next.spec.name);
     remaining.delete(next.spec.name);

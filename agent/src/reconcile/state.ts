@@ -1,4 +1,4 @@
-import type { ComponentSpec } from '@flotilla/shared';
+import type { ComponentSpec } from '@flotilla/shared/device';
 import type { ManagedContainer } from '../runtime/container-runtime';
 
 /** What the engine holds right now, as far as the agent manages it. */

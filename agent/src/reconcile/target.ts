@@ -1,4 +1,4 @@
-import { contentDigest, type ComponentSpec, type Release } from '@flotilla/shared';
+import { contentDigest, type ComponentSpec, type Release } from '@flotilla/shared/device';
 import { containerName, resourceName } from '../runtime/labels';
 import type { TargetComponent, TargetState } from './state';
 

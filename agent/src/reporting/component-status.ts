@@ -1,7 +1,8 @@
-import type { ComponentStatus } from '@flotilla/shared';
+import type { ComponentStatus } from '@flotilla/shared/device';
 import type { ManagedContainer } from '../runtime/container-runtime';
 import { LABEL } from '../runtime/labels';
 import type { TargetState } from '../reconcile/state';
+import { byCodePoint } from '../support/compare';
 
 /**
  * Per-component status for `reported`: every managed container, plus a `missing` entry
@@ -22,5 +23,5 @@ export function componentStatuses(containers: ManagedContainer[], target: Target
       statuses.push({ name: component.spec.name, image: component.spec.image, state: 'missing', health: 'none' });
     }
   }
-  return statuses.sort((a, b) => a.name.localeCompare(b.name) || (a.containerId ?? '').localeCompare(b.containerId ?? ''));
+  return statuses.sort((a, b) => byCodePoint(a.name, b.name) || byCodePoint(a.containerId ?? '', b.containerId ?? ''));
 }

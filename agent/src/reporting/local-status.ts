@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { LocalStatus } from '@flotilla/shared';
+import type { LocalStatus } from '@flotilla/shared/device';
 import { writeFileAtomic } from '../state/atomic-file';
 
 /**

@@ -1,5 +1,5 @@
 import type { ContainerCreateOptions } from 'dockerode';
-import type { ComponentSpec, HealthcheckSpec } from '@flotilla/shared';
+import type { ComponentSpec, HealthcheckSpec } from '@flotilla/shared/device';
 import type { ContainerRequest } from './container-runtime';
 import { LOCK_DIR_IN_CONTAINER } from '../update/locks/lock';
 import { resourceName } from './labels';

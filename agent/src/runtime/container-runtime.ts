@@ -1,4 +1,4 @@
-import type { ComponentSpec, ComponentStatus, RegistryAuth } from '@flotilla/shared';
+import type { ComponentSpec, ComponentStatus, RegistryAuth } from '@flotilla/shared/device';
 
 /**
  * The engine as the agent needs it, and nothing more. `DockerRuntime` is the only

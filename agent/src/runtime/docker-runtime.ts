@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { COMPONENT_STATES, DOCKER_HUB, HEALTH_STATES, imageRegistry, isRegistryToken, type RegistryAuth } from '@flotilla/shared';
+import { COMPONENT_STATES, DOCKER_HUB, HEALTH_STATES, imageRegistry, isRegistryToken, type RegistryAuth } from '@flotilla/shared/device';
 import { errorMessage } from '../support/errors';
 import { toCreateOptions } from './container-config';
 import { EngineClient } from './engine-client';

@@ -1,4 +1,4 @@
-import type { AgentReleaseSpec, Release } from '@flotilla/shared';
+import type { AgentReleaseSpec, Release } from '@flotilla/shared/device';
 
 /**
  * The agent version the committed release asks for, if this agent should move to it: not

@@ -1,6 +1,6 @@
 import { mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeviceEvent, Release } from '@flotilla/shared';
+import type { DeviceEvent, Release } from '@flotilla/shared/device';
 import { errorMessage, isTerminal } from '../support/errors';
 import type { Logger } from '../support/logger';
 import { agentUpdateFor } from './agent-target';

@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { HttpGet, HttpGetResponse } from '@flotilla/shared';
+import type { HttpGet, HttpGetResponse } from '@flotilla/shared/device';
 
 export type { HttpGet, HttpGetResponse };
 

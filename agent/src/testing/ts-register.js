@@ -8,10 +8,13 @@ const Module = require('node:module');
 const { join } = require('node:path');
 const { transformSync } = require('@swc/core');
 
-const sharedEntry = join(__dirname, '../../../shared/src/index.ts');
+const sharedEntries = {
+  '@flotilla/shared': join(__dirname, '../../../shared/src/index.ts'),
+  '@flotilla/shared/device': join(__dirname, '../../../shared/src/device.ts'),
+};
 const resolve = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
-  return resolve.call(this, request === '@flotilla/shared' ? sharedEntry : request, ...rest);
+  return resolve.call(this, sharedEntries[request] ?? request, ...rest);
 };
 
 // Transforms are cached by content: a crash test starts the agent a few dozen times.

@@ -1,4 +1,4 @@
-import type { RegistryAuth, UpdateProgress } from '@flotilla/shared';
+import type { RegistryAuth, UpdateProgress } from '@flotilla/shared/device';
 import type { ContainerRuntime, PullProgress } from '../runtime/container-runtime';
 import { backoffMs, type Clock } from '../support/clock';
 import { errorMessage, isTerminal } from '../support/errors';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Desired } from '@flotilla/shared';
+import { Desired } from '@flotilla/shared/device';
 import { readFileIfExists, writeFileAtomic } from '../state/atomic-file';
 import { AgentError } from '../support/errors';
 import { INITIAL_STATE, PHASES, type UpdateState } from './machine';

@@ -1,4 +1,4 @@
-import type { Desired } from '@flotilla/shared';
+import type { Desired } from '@flotilla/shared/device';
 
 /**
  * The assembly A/B update as a pure state machine (docs/architecture.md, "The assembly A/B machine"):

@@ -1,4 +1,4 @@
-import type { DeviceEvent } from '@flotilla/shared';
+import type { DeviceEvent } from '@flotilla/shared/device';
 import type { Phase, Slot, UpdateEvent, UpdateState } from './machine';
 import { describeSlot } from './slots';
 

@@ -1,4 +1,4 @@
-import { verifyRelease, type Release, type ReleaseKey } from '@flotilla/shared';
+import { verifyRelease, type Release, type ReleaseKey } from '@flotilla/shared/device';
 
 /** What VERIFY knows about one image of the candidate before pulling it. */
 export interface ImageFacts {

@@ -1,4 +1,4 @@
-import { registryAuthExpired, registryAuthFor, type RegistryAuth } from '@flotilla/shared';
+import { registryAuthExpired, registryAuthFor, type RegistryAuth } from '@flotilla/shared/device';
 import type { Clock } from '../support/clock';
 import { RegistryTokenExpiredError } from './errors';
 import type { Slot } from './machine';

@@ -1,4 +1,4 @@
-import { registryFacts as askRegistry, type RegistryAuth } from '@flotilla/shared';
+import { registryFacts as askRegistry, type RegistryAuth } from '@flotilla/shared/device';
 import { httpGet } from '../support/http-get';
 import type { ImageFacts } from './preflight';
 

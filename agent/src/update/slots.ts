@@ -1,4 +1,4 @@
-import type { Desired, SlotRef } from '@flotilla/shared';
+import type { Desired, SlotRef } from '@flotilla/shared/device';
 import type { Slot } from './machine';
 
 /** How a slot appears in `reported`: its rev, release and version, without the whole document. */

@@ -1,4 +1,4 @@
-import type { RegistryAuth, ReleaseKey } from '@flotilla/shared';
+import type { RegistryAuth, ReleaseKey } from '@flotilla/shared/device';
 import type { ReleaseKeySource } from '../provisioning/trusted-key-store';
 import type { ContainerRuntime } from '../runtime/container-runtime';
 import type { Clock } from '../support/clock';

@@ -1,4 +1,4 @@
-import { type UpdateDeferral, type UpdateProgress, type UpdateStatus, toStorableText, TEXT_LIMITS } from '@flotilla/shared';
+import { type UpdateDeferral, type UpdateProgress, type UpdateStatus, toStorableText, TEXT_LIMITS } from '@flotilla/shared/device';
 import { backoffMs } from '../support/clock';
 import { errorMessage } from '../support/errors';
 import { deviceTimeZone } from '../support/time-zone';

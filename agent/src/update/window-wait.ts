@@ -1,4 +1,4 @@
-import { nextWindow, type Desired, type UpdateDeferral, type WindowState } from '@flotilla/shared';
+import { nextWindow, type Desired, type UpdateDeferral, type WindowState } from '@flotilla/shared/device';
 import type { Clock } from '../support/clock';
 import type { Logger } from '../support/logger';
 

@@ -1,6 +1,6 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { parseAutoboot, renderAutoboot } from '@flotilla/shared';
+import { parseAutoboot, renderAutoboot } from '@flotilla/shared/device';
 import { type SlotBootWriter } from './rpi-slot-boot';
 import { BootBackendError, otherSlot, type BootSlotBackend, type BootStatus, type OsSlot } from '../boot-slot-backend';
 

@@ -1,4 +1,4 @@
-import type { UpdatePolicy } from '@flotilla/shared';
+import type { UpdatePolicy } from '@flotilla/shared/device';
 import type { UpdateLock } from './lock';
 
 /** What the engine says of a component's container, for telling a live lock from a stale one. */

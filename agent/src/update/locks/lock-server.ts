@@ -2,7 +2,7 @@ import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { MAX_LOCK_DEFER_SECONDS } from '@flotilla/shared';
+import { MAX_LOCK_DEFER_SECONDS } from '@flotilla/shared/device';
 import type { Clock } from '../../support/clock';
 import { errorMessage } from '../../support/errors';
 import type { Logger } from '../../support/logger';

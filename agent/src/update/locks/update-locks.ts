@@ -1,4 +1,4 @@
-import { toStorableText, type Desired, type UpdateDeferral, type UpdateLockStatus } from '@flotilla/shared';
+import { toStorableText, type Desired, type UpdateDeferral, type UpdateLockStatus } from '@flotilla/shared/device';
 import { LABEL } from '../../runtime/labels';
 import type { ContainerRuntime } from '../../runtime/container-runtime';
 import type { Clock } from '../../support/clock';

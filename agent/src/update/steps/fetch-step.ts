@@ -1,4 +1,4 @@
-import type { UpdateDeferral, UpdateProgress } from '@flotilla/shared';
+import type { UpdateDeferral, UpdateProgress } from '@flotilla/shared/device';
 import type { ContainerRuntime } from '../../runtime/container-runtime';
 import type { Clock } from '../../support/clock';
 import type { Logger } from '../../support/logger';

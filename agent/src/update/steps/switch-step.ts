@@ -1,4 +1,4 @@
-import type { RegistryAuth } from '@flotilla/shared';
+import type { RegistryAuth } from '@flotilla/shared/device';
 import { Reconciler } from '../../reconcile/reconciler';
 import { targetFromDesired } from '../../reconcile/target';
 import type { ContainerRuntime } from '../../runtime/container-runtime';
