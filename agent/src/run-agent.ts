@@ -31,7 +31,6 @@ import { ImageLedger } from './update/image-ledger';
 import { UpdateJournal } from './update/journal';
 import type { StepHooks } from './update/step-hooks';
 import { LockStore } from './update/locks/lock-store';
-import { registryFacts } from './update/registry-facts';
 import { AGENT_VERSION } from './version';
 import { DEVICE_RECONNECT_POLICY } from '@flotilla/shared/device';
 
@@ -111,7 +110,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
     }),
     board,
     freeDiskBytes: (path) => freeBytes(path, config.stateDir),
-    imageFacts: (ref, architecture, auth) => registryFacts(ref, architecture, auth),
+    imageFacts: (ref, architecture, auth) => registryCode().registryFacts(ref, architecture, auth),
     // Deltas come over the control plane's HTTP API with the device's password (not for certificate-only devices yet).
     ...(runtime instanceof DockerRuntime && credential.password
       ? {
@@ -202,4 +201,14 @@ async function freeBytes(dataRoot: string, fallback: string): Promise<number> {
     }
   }
   return Number.MAX_SAFE_INTEGER;
+}
+
+/**
+ * The registry client runs only when an update checks its images: loaded then, not at start
+ * (RSS an idle agent would keep for good, BENCHMARKS.md "agent"). A require in a function stays
+ * lazy in the bundle too.
+ */
+function registryCode(): typeof import('./update/registry-facts') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- on demand, see above
+  return require('./update/registry-facts') as typeof import('./update/registry-facts');
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Inventory, Telemetry } from '@flotilla/shared';
 import { collectInventory } from './inventory';
-import type { SystemInfo } from './system-info';
+import { procSystemInfo, type SystemInfo } from './system-info';
 import { sampleTelemetry } from './telemetry';
 
 let root: string;
@@ -89,5 +89,40 @@ describe('sampleTelemetry', () => {
 
   it('omits the temperature when the machine reports none', async () => {
     expect(await sampleTelemetry({ root, si: fakeSystemInfo(), now })).not.toHaveProperty('temperatureC');
+  });
+});
+
+describe('procSystemInfo (the kernel files of a board, under a scratch root)', () => {
+  it('reads CPU, memory, OS, DMI and busy time from /proc, /sys and /etc', async () => {
+    await put(
+      'proc/cpuinfo',
+      'processor\t: 0\nBogoMIPS\t: 108.00\nCPU implementer\t: 0x41\nCPU part\t: 0xd08\n\nModel\t\t: Raspberry Pi 4 Model B Rev 1.5\n',
+    );
+    await put('sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq', '1800000\n');
+    await put('proc/meminfo', 'MemTotal:        3885316 kB\nMemFree:          123456 kB\nMemAvailable:    2885316 kB\n');
+    await put('etc/os-release', 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\n');
+    await put('sys/class/dmi/id/sys_vendor', 'QEMU\n');
+    await put('sys/class/dmi/id/product_name', 'Standard PC (Q35)\n');
+    await put('sys/class/hwmon/hwmon0/name', 'k10temp\n');
+    await put('sys/class/hwmon/hwmon0/temp1_input', '43250\n');
+    const si = procSystemInfo(root);
+    expect(await si.cpu()).toMatchObject({ manufacturer: 'ARM', brand: 'Raspberry Pi 4 Model B Rev 1.5', speed: 1.8 });
+    expect(await si.mem()).toEqual({ total: 3885316 * 1024, active: 1_000_000 * 1024 });
+    expect(await si.osInfo()).toMatchObject({ distro: 'Debian GNU/Linux', release: '12' });
+    expect(await si.system()).toEqual({ manufacturer: 'QEMU', model: 'Standard PC (Q35)', serial: '' });
+    expect(await si.cpuTemperature()).toEqual({ main: 43.25 });
+
+    await put('proc/stat', 'cpu  100 0 100 700 100 0 0 0 0 0\n');
+    await si.currentLoad();
+    await put('proc/stat', 'cpu  130 0 120 740 110 0 0 0 0 0\n');
+    // 100 ticks passed, 50 of them busy (user + system), 50 idle or waiting on I/O.
+    expect(await si.currentLoad()).toEqual({ currentLoad: 50 });
+  });
+
+  it('reads the mounted file systems from /proc/mounts, leaving out kernel and memory ones', async () => {
+    await put('proc/mounts', `/dev/root ${root} ext4 rw 0 0\nproc /proc proc rw 0 0\ntmpfs /run tmpfs rw 0 0\n`);
+    const disks = await procSystemInfo(root).fsSize();
+    expect(disks).toEqual([{ fs: '/dev/root', type: 'ext4', mount: root, size: expect.any(Number), used: expect.any(Number) }]);
+    expect(disks[0]!.size).toBeGreaterThan(0);
   });
 });

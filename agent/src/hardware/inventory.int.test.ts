@@ -2,7 +2,7 @@ import { Inventory, Telemetry } from '@flotilla/shared';
 import { collectInventory } from './inventory';
 import { sampleTelemetry } from './telemetry';
 
-/** Integration: the real `systeminformation` and /proc, /sys of the machine running the tests. */
+/** Integration: /proc, /sys and `os` of the machine running the tests. */
 describe('hardware on this machine', () => {
   jest.setTimeout(30_000);
 

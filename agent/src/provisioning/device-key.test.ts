@@ -3,7 +3,7 @@ import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { silentLogger } from '../support/logger';
 import { brokerUrl } from './credentials';
-import { certificateRequest } from './device-key';
+import { certificateRequest } from './certificate-request';
 
 describe('certificateRequest', () => {
   it('is a PKCS#10 request for the key, signed by it, with the subject asked for', () => {

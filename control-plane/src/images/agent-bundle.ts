@@ -32,7 +32,7 @@ export async function bundleAgent(entry = DEFAULT_AGENT_ENTRY): Promise<Buffer> 
       external: ['cpu-features', '*.node'],
       logLevel: 'silent',
     });
-    // esbuild leaves non-ASCII in regular expression literals (systeminformation's [^°]):
+    // esbuild leaves non-ASCII in regular expression literals (a dependency's [^°]):
     // \uXXXX means the same there, and in strings, templates and identifiers.
     const ascii = result.outputFiles[0].text.replace(/[^ -~\t\n\r]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     return Buffer.from(ascii);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { ProvisioningFile } from '@flotilla/shared';
-import { certificateRequest } from '../../../agent/src/provisioning/device-key';
+import { certificateRequest } from '../../../agent/src/provisioning/certificate-request';
 import { MqttLink } from '../../../agent/src/link/mqtt-link';
 import { keepCertificateCurrent, type DeviceCertificate } from '../../../agent/src/provisioning/certificate-renewal';
 import { postJson } from '../../../agent/src/provisioning/pinned-http';

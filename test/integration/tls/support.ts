@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import type { ProvisioningFile, RegisterDeviceResponse } from '@flotilla/shared';
-import { certificateRequest } from '../../../agent/src/provisioning/device-key';
+import { certificateRequest } from '../../../agent/src/provisioning/certificate-request';
 import { postJson } from '../../../agent/src/provisioning/pinned-http';
 import type { ApiClient } from '../../support/api-client';
 
