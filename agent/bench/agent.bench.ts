@@ -36,11 +36,15 @@ import { bundleAgent } from '../../control-plane/src/images/agent-bundle';
 // Usage: npm run bench -- agent [idle-seconds=30] [runs=3]
 //   FLOTILLA_BENCH_COMPARE=DIR/agent/dist/main.js also measures the bundle of another build (an
 //   older checkout), for a before/after in one sitting.
+//   FLOTILLA_BENCH_NODE="qemu-aarch64-static -L ROOT ROOT/usr/bin/node" runs every process (the
+//   bare-node baseline too) with another node, e.g. the device's arm64 Node under QEMU user
+//   emulation (whose RSS then includes the emulator's: compare with the baseline of that run).
 
 const IDLE_S = Number(process.argv[2] ?? 30);
 /** V8 flags for the agent process, as its unit file or Dockerfile passes them (see agent/README.md). */
 const NODE_FLAGS = (process.env.FLOTILLA_AGENT_NODE_FLAGS ?? AGENT_NODE_FLAGS.join(' ')).split(' ').filter(Boolean);
 const RUNS = Number(process.argv[3] ?? 3);
+const [NODE, ...NODE_PREFIX] = (process.env.FLOTILLA_BENCH_NODE ?? process.execPath).split(' ').filter(Boolean) as [string, ...string[]];
 const ROOT = join(__dirname, '../..');
 const run = randomBytes(3).toString('hex');
 const scope = { 'io.flotilla.test-run': `bench${run}` };
@@ -81,7 +85,7 @@ async function entries(dir: string): Promise<Array<{ label: string; path: string
 
 /** RSS of `node` itself with the agent's flags, idle on a timer: what no agent can go below. */
 async function bareNode(): Promise<{ row: Record<string, string | number>; rssKb: number }> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const child = spawn(NODE, [...NODE_PREFIX, ...NODE_FLAGS, '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   try {
     let max = { rss: 0, anon: 0, file: 0 };
     for (let i = 0; i < 5; i++) {
@@ -91,7 +95,7 @@ async function bareNode(): Promise<{ row: Record<string, string | number>; rssKb
     }
     return {
       row: {
-        measure: `baseline: bare node, idle timer (node ${NODE_FLAGS.join(' ') || 'defaults'})`,
+        measure: `baseline: bare ${[NODE, ...NODE_PREFIX].join(' ')}, idle timer (node ${NODE_FLAGS.join(' ') || 'defaults'})`,
         value: `RSS max ${mb(max.rss)} MB (anon ${mb(max.anon)}, file ${mb(max.file)})`,
         note: '',
       },
@@ -123,7 +127,7 @@ async function idle(image: string, entry: { label: string; path: string }, basel
   const port = (server.address() as AddressInfo).port;
   const credential = JSON.parse(await readFile(join(dir, 'credential.json'), 'utf8')) as Record<string, unknown>;
   await writeFile(join(dir, 'credential.json'), JSON.stringify({ ...credential, mqttUrl: `mqtt://127.0.0.1:${port}` }), { mode: 0o600 });
-  const child = spawn(process.execPath, [...NODE_FLAGS, entry.path], {
+  const child = spawn(NODE, [...NODE_PREFIX, ...NODE_FLAGS, entry.path], {
     env: {
       PATH: process.env.PATH ?? '',
       FLOTILLA_STATE_DIR: dir,
@@ -136,7 +140,8 @@ async function idle(image: string, entry: { label: string; path: string }, basel
     stdio: 'ignore',
   });
   try {
-    for (let i = 0; i < 100 && !existsSync(join(dir, 'agent.sock')); i++) await new Promise((r) => setTimeout(r, 100));
+    // Up to a minute: Node under emulation takes seconds to start.
+    for (let i = 0; i < 600 && !existsSync(join(dir, 'agent.sock')); i++) await new Promise((r) => setTimeout(r, 100));
     const desired = signedDesired(signer, 1, [minimalComponent('web', image, { command: SERVE })], {
       name: `bench${run}`,
       probationMs: 500,
