@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { PROTOCOL_SCHEMA, deviceTopic, encodePayload, type Command } from '@flotilla/shared';
+import { PROTOCOL_SCHEMA, SERVER_BUSY, deviceTopic, type Command } from '@flotilla/shared';
 import { silentLogger } from '../support/logger';
 import { MqttLink } from './mqtt-link';
 
@@ -169,12 +169,12 @@ describe('MqttLink', () => {
     expect(firstAt - started).toBeGreaterThanOrEqual(400);
   });
 
-  it('backs off with growing windows while the broker refuses with "server unavailable", then connects', async () => {
+  it('backs off with growing windows while the broker refuses it, then connects', async () => {
     const attempts: number[] = [];
     const authenticate = broker.authenticate;
     broker.authenticate = (client, username, password, done) => {
       if (client.id !== DEVICE || attempts.push(performance.now()) > 4) return authenticate(client, username, password, done);
-      done(Object.assign(new Error('busy'), { returnCode: 3 }), false);
+      done(Object.assign(new Error('not now'), { returnCode: 5 }), false);
     };
     // The top of each window, so the waits are the schedule's ceilings: 100, 200, 400, 800 ms.
     startLink({ random: () => 0.999 });
@@ -185,24 +185,15 @@ describe('MqttLink', () => {
     expect(gaps[3]!).toBeGreaterThan(gaps[0]! * 3);
   });
 
-  it('hangs up on a busy message and comes back no sooner than the server asked', async () => {
-    let told: number | undefined;
-    let againAt: number | undefined;
-    broker.on('clientReady', (client) => {
-      if (client.id !== DEVICE) return;
-      if (told !== undefined) {
-        againAt ??= performance.now();
-        return;
-      }
-      // What the control plane does when it is busy (shared/src/protocol/server-busy.ts): write
-      // the message to this one connection (QoS 0, no subscription needed), then close it.
-      const payload = Buffer.from(encodePayload('busy', { schema: 1, retryAfterMs: 1_000 }));
-      client.publish({ cmd: 'publish', topic: deviceTopic(DEVICE, 'busy'), payload, qos: 0, dup: false, retain: false }, () => {
-        told = performance.now();
-      });
-    });
+  it('after a "server busy" CONNACK (code 3) comes back no sooner than the documented delay', async () => {
+    const attempts: number[] = [];
+    const authenticate = broker.authenticate;
+    broker.authenticate = (client, username, password, done) => {
+      if (client.id !== DEVICE || attempts.push(performance.now()) > 1) return authenticate(client, username, password, done);
+      done(Object.assign(new Error('busy'), { returnCode: SERVER_BUSY.connackReturnCode }), false);
+    };
     startLink({ random: () => 0 });
-    await until('a second connect', () => againAt, 5_000);
-    expect(againAt! - told!).toBeGreaterThanOrEqual(1_000 - 5);
-  });
+    await until('online', () => heard.find((h) => h.channel === 'status'), SERVER_BUSY.retryAfterMs + 5_000);
+    expect(attempts[1]! - attempts[0]!).toBeGreaterThanOrEqual(SERVER_BUSY.retryAfterMs - 5);
+  }, 20_000);
 });

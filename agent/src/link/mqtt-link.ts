@@ -1,11 +1,11 @@
 import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
 import {
-  CONNACK_SERVER_UNAVAILABLE,
   DEVICE_RECONNECT_POLICY,
   PROTOCOL_SCHEMA,
   ReconnectSchedule,
   decodePayload,
   deviceTopic,
+  isServerBusy,
   encodePayload,
   isSecureUrl,
   type ChannelPayload,
@@ -116,8 +116,8 @@ export class MqttLink {
     client.on('close', () => this.onClose());
     client.on('error', (err) => {
       const code = (err as { code?: unknown }).code;
-      // A refused CONNECT (any return code) ends in 'close' like a failed socket; "server unavailable" is the busy signal.
-      if (code === CONNACK_SERVER_UNAVAILABLE) this.schedule.serverBusy();
+      // A refused CONNECT (any return code) ends in 'close' like a failed socket; code 3 is the busy signal (server-busy.ts).
+      if (typeof code === 'number' && isServerBusy(code)) this.schedule.serverBusy();
       this.options.logger.warn('mqtt error', { error: errorMessage(err), code });
     });
     this.connectIn(this.options.firstConnectDelayMs ?? 0);
@@ -206,7 +206,6 @@ export class MqttLink {
   private async onMessage(topic: string, payload: Buffer): Promise<void> {
     const { deviceId } = this.options.credential;
     if (topic === deviceTopic(deviceId, 'desired')) this.onDesiredMessage(payload);
-    else if (topic === deviceTopic(deviceId, 'busy')) this.onBusyMessage(payload);
     else if (topic === deviceTopic(deviceId, 'cmd')) await this.onCommandMessage(payload);
     else this.options.logger.warn('message on an unexpected topic', { topic });
   }
@@ -214,19 +213,6 @@ export class MqttLink {
   /** Handed on as bytes: whether a desired state is taken is the agent's desired gate's to judge (`DesiredGate`). */
   private onDesiredMessage(payload: Buffer): void {
     this.options.onDesired(payload);
-  }
-
-  /** The server asks for a pause (server-busy.ts): hang up now, and come back no sooner than it said. */
-  private onBusyMessage(payload: Buffer): void {
-    const decoded = decodePayload('busy', payload);
-    if (!decoded.ok) {
-      this.options.logger.warn('invalid busy message ignored', { reason: decoded.reason });
-      return;
-    }
-    this.options.logger.warn('control plane busy: backing off', { retryAfterMs: decoded.value.retryAfterMs });
-    this.schedule.serverBusy(decoded.value.retryAfterMs);
-    // As a lost connection, not end(): end() would drop the QoS 1 messages still queued for the next connect.
-    this.client?.stream.destroy();
   }
 
   private async onCommandMessage(payload: Buffer): Promise<void> {

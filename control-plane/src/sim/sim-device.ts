@@ -1,11 +1,11 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import {
-  CONNACK_SERVER_UNAVAILABLE,
   DEVICE_RECONNECT_POLICY,
   PROTOCOL_SCHEMA,
   ReconnectSchedule,
   decodePayload,
   deviceTopic,
+  isServerBusy,
   nextWindow,
   type ReleaseKey,
   type Command,
@@ -159,7 +159,8 @@ export class SimDevice {
       void this.hello();
     });
     client.on('error', (err) => {
-      if ((err as { code?: unknown }).code === CONNACK_SERVER_UNAVAILABLE) this.schedule.serverBusy();
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'number' && isServerBusy(code)) this.schedule.serverBusy();
     });
     if (this.paced) client.on('close', () => this.onClose());
     await this.hello();
@@ -199,7 +200,8 @@ export class SimDevice {
       } catch (e) {
         if (attempt >= attempts) throw e;
         this.connectFailures++;
-        if ((e as { code?: unknown }).code === CONNACK_SERVER_UNAVAILABLE) this.schedule.serverBusy();
+        const code = (e as { code?: unknown }).code;
+        if (typeof code === 'number' && isServerBusy(code)) this.schedule.serverBusy();
         await new Promise((resolve) => setTimeout(resolve, this.schedule.closed(performance.now())));
       }
     }
@@ -247,13 +249,6 @@ export class SimDevice {
     } else if (topic === deviceTopic(this.deviceId, 'cmd')) {
       const decoded = decodePayload('cmd', payload);
       if (decoded.ok) void this.onCommand(decoded.value);
-    } else if (topic === deviceTopic(this.deviceId, 'busy')) {
-      // As the agent does: hang up and come back no sooner than asked.
-      const decoded = decodePayload('busy', payload);
-      if (decoded.ok) {
-        this.schedule.serverBusy(decoded.value.retryAfterMs);
-        this.client?.stream.destroy();
-      }
     }
   }
 

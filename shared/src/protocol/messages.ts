@@ -3,7 +3,6 @@ import { AssemblySpec } from '../assembly/spec';
 import { EndorsedReleaseKey } from '../api/signing-keys';
 import { ReleaseSignature } from '../releases/signing';
 import { RegistryAuth } from '../registries/registry-auth';
-import { ServerBusy } from './server-busy';
 import type { Channel } from './topics';
 import { TEXT_LIMITS, byteCount, celsius, count, gigahertz, percent, revision, storableString, storableTimestamp } from './storable';
 import { UpdateDeferral, UpdateLockStatus, UpdatePolicy } from './update-policy';
@@ -287,7 +286,6 @@ export const CHANNEL_SCHEMAS = {
   cmd: Command,
   'cmd/res': CommandResult,
   status: DeviceStatus,
-  busy: ServerBusy,
 } satisfies Record<Channel, z.ZodType>;
 
 export type ChannelPayload<C extends Channel> = z.infer<(typeof CHANNEL_SCHEMAS)[C]>;

@@ -31,12 +31,11 @@ describe('reconnect schedule (pure, no clock)', () => {
     expect(nextReconnect(P, 6, { kind: 'dropped', upMs: P.stableMs - 1 }, TOP)).toEqual({ failures: 7, delayMs: 59_999 });
   });
 
-  it('honours a busy server: never before its delay, spread over [N, 2N) or the wider backoff window', () => {
-    expect(nextReconnect(P, 0, { kind: 'busy', retryAfterMs: 20_000 }, 0)).toEqual({ failures: 1, delayMs: 20_000 });
-    expect(nextReconnect(P, 0, { kind: 'busy', retryAfterMs: 20_000 }, TOP).delayMs).toBe(39_999);
-    expect(nextReconnect(P, 7, { kind: 'busy', retryAfterMs: 5_000 }, TOP).delayMs).toBe(5_000 + 59_999);
-    // CONNACK 3 without a delay: the device's own backoff, not started over.
-    expect(nextReconnect(P, 2, { kind: 'busy' }, TOP)).toEqual({ failures: 3, delayMs: 3_999 });
+  it('after a busy refusal waits the documented busy delay, or its own backoff when that is longer', () => {
+    // SERVER_BUSY: 5 s + [0, 10 s).
+    expect(nextReconnect(P, 0, { kind: 'busy' }, 0)).toEqual({ failures: 1, delayMs: 5_000 });
+    expect(nextReconnect(P, 0, { kind: 'busy' }, TOP)).toEqual({ failures: 1, delayMs: 14_999 });
+    expect(nextReconnect(P, 7, { kind: 'busy' }, TOP)).toEqual({ failures: 8, delayMs: 59_999 });
   });
 
   it('spreads the first connect after boot over its window, counted from boot, and not at all when the window is 0', () => {
@@ -104,12 +103,10 @@ describe('ReconnectSchedule (one device, fed what its client saw)', () => {
     expect(s.closed(50_001)).toBe(1_999);
   });
 
-  it('honours the delay of a busy message even when the refusal code follows it, once', () => {
+  it('counts a busy refusal once, and backs off by its own schedule again after it', () => {
     const s = schedule();
-    s.connected(0);
-    s.serverBusy(10_000);
     s.serverBusy();
-    expect(s.closed(5)).toBe(19_999);
-    expect(s.closed(6)).toBe(1_999);
+    expect(s.closed(0)).toBe(14_999);
+    expect(s.closed(1)).toBe(1_999);
   });
 });

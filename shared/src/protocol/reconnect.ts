@@ -1,3 +1,5 @@
+import { SERVER_BUSY } from './server-busy';
+
 /**
  * How a device paces its connects to the control plane: the agent (agent/src/link) and the
  * simulator that stands in for it (control-plane/src/sim) both take their delays from here, so
@@ -36,8 +38,8 @@ export type LinkOutcome =
   | { kind: 'failed' }
   /** A connection that was up for `upMs` closed. */
   | { kind: 'dropped'; upMs: number }
-  /** The control plane said it is busy (`ServerBusy`), with the delay it asked for if any. */
-  | { kind: 'busy'; retryAfterMs?: number };
+  /** The control plane refused the connect as busy (CONNACK 3, server-busy.ts). */
+  | { kind: 'busy' };
 
 export interface ReconnectStep {
   /** Consecutive failures so far, the input of the next decision. */
@@ -53,20 +55,19 @@ export function backoffWindowMs(policy: ReconnectPolicy, failures: number): numb
 
 /**
  * The next reconnect, from the failures so far, what just happened and a uniform `random` in
- * [0, 1) (Math.random on a device; fixed in tests). A busy server's delay is honoured as a
- * floor, and the devices it told are spread over [N, 2N) (or the backoff window, if wider) so
- * that they do not all come back at N.
+ * [0, 1) (Math.random on a device; fixed in tests). After a busy refusal the device waits the
+ * documented busy delay (SERVER_BUSY: at least retryAfterMs, spread over jitterMs) or its own
+ * backoff, whichever is longer.
  */
 export function nextReconnect(policy: ReconnectPolicy, failures: number, outcome: LinkOutcome, random: number): ReconnectStep {
   const jitter = (windowMs: number) => Math.floor(clampUnit(random) * windowMs);
   if (outcome.kind === 'dropped' && outcome.upMs >= policy.stableMs) return { failures: 1, delayMs: jitter(policy.baseMs) };
   const next = failures + 1;
   const windowMs = backoffWindowMs(policy, next);
-  if (outcome.kind === 'busy' && outcome.retryAfterMs !== undefined) {
-    const floor = Math.max(0, outcome.retryAfterMs);
-    return { failures: next, delayMs: floor + jitter(Math.max(floor, windowMs)) };
-  }
-  return { failures: next, delayMs: jitter(windowMs) };
+  const backoff = jitter(windowMs);
+  if (outcome.kind === 'busy')
+    return { failures: next, delayMs: Math.max(SERVER_BUSY.retryAfterMs + jitter(SERVER_BUSY.jitterMs), backoff) };
+  return { failures: next, delayMs: backoff };
 }
 
 /**
@@ -90,7 +91,7 @@ function clampUnit(random: number): number {
 export class ReconnectSchedule {
   private failures = 0;
   private connectedAtMs: number | undefined;
-  private busy: { retryAfterMs?: number } | undefined;
+  private busy = false;
 
   constructor(
     private readonly policy: ReconnectPolicy,
@@ -102,23 +103,22 @@ export class ReconnectSchedule {
     this.connectedAtMs = nowMs;
   }
 
-  /** CONNACK 3 (no delay), or a `busy` message with the delay the server asked for. */
-  serverBusy(retryAfterMs?: number): void {
-    // Two signals for one attempt (a message, then the close's CONNACK error): the delay wins.
-    this.busy = retryAfterMs !== undefined ? { retryAfterMs } : (this.busy ?? {});
+  /** CONNACK 3: the control plane is busy (server-busy.ts). */
+  serverBusy(): void {
+    this.busy = true;
   }
 
   /** The attempt or the connection is over: the delay before the next connect. */
   closed(nowMs: number): number {
     const outcome: LinkOutcome = this.busy
-      ? { kind: 'busy', ...this.busy }
+      ? { kind: 'busy' }
       : this.connectedAtMs !== undefined
         ? { kind: 'dropped', upMs: nowMs - this.connectedAtMs }
         : { kind: 'failed' };
     const step = nextReconnect(this.policy, this.failures, outcome, this.random());
     this.failures = step.failures;
     this.connectedAtMs = undefined;
-    this.busy = undefined;
+    this.busy = false;
     return step.delayMs;
   }
 }

@@ -1,23 +1,33 @@
-import { z } from 'zod';
-
 /**
- * "Server busy, retry after N": how the control plane asks a device to back off
- * (docs/architecture.md, "The MQTT protocol, v1"). MQTT 3.1.1 CONNACK carries a return code
- * and nothing else, so the signal has two forms:
- *  - CONNACK return code 3, "Server unavailable" [MQTT-3.2.2-3 table 3.1]: busy, no delay given;
- *    the device backs off by its own schedule (reconnect.ts) without starting it over;
- *  - a `busy` message (ServerBusy below) on the device's own topic `flotilla/v1/d/{id}/busy`,
- *    published by the broker straight to the connection after a CONNACK 0 and followed by the
- *    broker closing it: the device waits at least `retryAfterMs` before its next connect.
- * The device does not subscribe to `busy`: the broker writes it to the one connection it means.
+ * "Server busy": how the control plane asks a device to come back later, and how long the
+ * device waits (issue 15). MQTT 3.1.1 CONNACK carries a return code and nothing else (no reason
+ * string, no properties; §3.2.2.3), so the channel is the return code and the delay is this
+ * documented value, the same for every control plane:
+ *
+ * - The control plane answers CONNACK return code 3, "Server unavailable", when it is
+ *   overloaded (connects waiting for a credential lookup or device writes queued above its
+ *   thresholds), when its database cannot be reached, and when the device's address has failed
+ *   too many logins. It closes the connection right after [MQTT-3.2.2-5].
+ * - A device refused with code 3 waits `serverBusyDelayMs()`: at least `retryAfterMs`, plus a
+ *   uniform random share of `jitterMs` so that a refused fleet comes back spread out, not in
+ *   step. When its own backoff (exponential with full jitter, capped) asks for longer, it waits
+ *   the longer of the two. Every other refusal (codes 1, 2, 4, 5) is not "busy".
  */
-export const CONNACK_SERVER_UNAVAILABLE = 3;
+export const SERVER_BUSY = {
+  /** CONNACK return code 3, "Server unavailable" (MQTT 3.1.1 §3.2.2.3). */
+  connackReturnCode: 3,
+  /** The least a device waits after a busy refusal before its next connect. */
+  retryAfterMs: 5_000,
+  /** The random spread added on top of `retryAfterMs` (uniform in [0, jitterMs)). */
+  jitterMs: 10_000,
+} as const;
 
-/** Longest delay a control plane may ask for; a larger one is refused as invalid, not obeyed. */
-export const MAX_RETRY_AFTER_MS = 15 * 60_000;
+/** The delay before the next connect after a "server busy" CONNACK; `random` returns [0, 1). */
+export function serverBusyDelayMs(random: () => number = Math.random): number {
+  return SERVER_BUSY.retryAfterMs + Math.floor(random() * SERVER_BUSY.jitterMs);
+}
 
-export const ServerBusy = z.object({
-  schema: z.literal(1),
-  retryAfterMs: z.number().int().min(0).max(MAX_RETRY_AFTER_MS),
-});
-export type ServerBusy = z.infer<typeof ServerBusy>;
+/** True when a CONNACK return code is the control plane's "server busy" (retry later, not a credential problem). */
+export function isServerBusy(connackReturnCode: number | undefined): boolean {
+  return connackReturnCode === SERVER_BUSY.connackReturnCode;
+}

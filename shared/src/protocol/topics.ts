@@ -6,13 +6,10 @@
 export const TOPIC_ROOT = 'flotilla/v1';
 
 export const DEVICE_TO_CLOUD = ['desired/get', 'reported', 'telemetry', 'inventory', 'events', 'cmd/res', 'status'] as const;
-/** `busy` is written by the broker to one connection, never subscribed to (server-busy.ts). */
-export const CLOUD_TO_DEVICE = ['desired', 'cmd', 'busy'] as const;
+export const CLOUD_TO_DEVICE = ['desired', 'cmd'] as const;
 export type DeviceChannel = (typeof DEVICE_TO_CLOUD)[number];
 export type CloudChannel = (typeof CLOUD_TO_DEVICE)[number];
 export type Channel = DeviceChannel | CloudChannel;
-
-const SUBSCRIBABLE: readonly CloudChannel[] = ['desired', 'cmd'];
 
 const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -53,5 +50,5 @@ export function deviceMayPublish(deviceId: string, topic: string): boolean {
 }
 
 export function deviceMaySubscribe(deviceId: string, topicFilter: string): boolean {
-  return SUBSCRIBABLE.some((c) => topicFilter === deviceTopic(deviceId, c));
+  return (CLOUD_TO_DEVICE as readonly string[]).some((c) => topicFilter === deviceTopic(deviceId, c as CloudChannel));
 }
