@@ -33,18 +33,21 @@ async function main(): Promise<void> {
       count: flags.devices,
       registerConcurrency: 16,
     });
-    const release = await apiJson<ReleaseView>(cp.httpUrl, cp.apiKey, '/api/v1/releases', {
-      method: 'POST',
-      body: manifest('1.0.0'),
-      headers: { 'content-type': 'application/yaml' },
-    });
     const modes: Array<{ label: string; options: Pick<SimulationOptions, 'reconnect' | 'reconnectPeriodMs'> }> = [
       { label: `fixed ${flags['reconnect-ms']} ms period`, options: { reconnectPeriodMs: flags['reconnect-ms'] } },
       { label: 'backoff, full jitter (agent)', options: { reconnect: DEVICE_RECONNECT_POLICY } },
     ];
     const rows: Array<Record<string, string | number>> = [];
-    for (const mode of modes)
+    for (const [i, mode] of modes.entries()) {
+      // A release per round: its assignment reaches every connected device at once (a second round's
+      // fresh devices would otherwise depend on desired/get alone, which a loaded control plane can drop).
+      const release = await apiJson<ReleaseView>(cp.httpUrl, cp.apiKey, '/api/v1/releases', {
+        method: 'POST',
+        body: manifest(`1.0.${i}`),
+        headers: { 'content-type': 'application/yaml' },
+      });
       rows.push({ mode: mode.label, ...(await restartRound(cp, fleet.id, release, creds, flags.devices, mode.options)) });
+    }
     printTable(rows);
     const peak = (row: Record<string, string | number>) => Number(row['busiest second (connects)']);
     console.log(`busiest second, fixed period / schedule: ${(peak(rows[0]!) / peak(rows[1]!)).toFixed(1)}×`);
