@@ -61,6 +61,8 @@ describe('loadConfig', () => {
       FLOTILLA_MQTT_FAILED_CONNECTS_PER_S: '2',
       FLOTILLA_MQTT_FAILED_CONNECTS_BURST: '4',
       FLOTILLA_MQTT_UNKNOWN_ID_CACHE_S: '10',
+      FLOTILLA_MQTT_BUSY_CONNECTS_IN_FLIGHT: '50',
+      FLOTILLA_MQTT_BUSY_QUEUED_WRITES: '0',
       FLOTILLA_LIMITS_REPORT_INTERVAL_S: '30',
     });
     expect(limits).toEqual({
@@ -78,6 +80,8 @@ describe('loadConfig', () => {
       failedConnectsPerSecond: 2,
       failedConnectsBurst: 4,
       unknownIdCacheMs: 10_000,
+      busyConnectsInFlight: 50,
+      busyQueuedWrites: 0,
       reportIntervalMs: 30_000,
     });
   });

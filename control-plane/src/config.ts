@@ -134,6 +134,8 @@ export function loadDeviceLimits(env: Env): DeviceLimits {
     failedConnectsPerSecond: wholeNumber(env, 'FLOTILLA_MQTT_FAILED_CONNECTS_PER_S', d.failedConnectsPerSecond),
     failedConnectsBurst: wholeNumber(env, 'FLOTILLA_MQTT_FAILED_CONNECTS_BURST', d.failedConnectsBurst),
     unknownIdCacheMs: seconds('FLOTILLA_MQTT_UNKNOWN_ID_CACHE_S', d.unknownIdCacheMs),
+    busyConnectsInFlight: wholeNumber(env, 'FLOTILLA_MQTT_BUSY_CONNECTS_IN_FLIGHT', d.busyConnectsInFlight),
+    busyQueuedWrites: wholeNumber(env, 'FLOTILLA_MQTT_BUSY_QUEUED_WRITES', d.busyQueuedWrites),
     reportIntervalMs: seconds('FLOTILLA_LIMITS_REPORT_INTERVAL_S', d.reportIntervalMs),
   };
 }

@@ -3,6 +3,8 @@ import type { Aedes, Client } from 'aedes';
 import { RevocationList } from '../certificates/revocation-list';
 import { DeviceLinkService, type CredentialCheck } from '../devices/device-link.service';
 import { ConnectGuard } from '../limits/connect-guard';
+import { DEVICE_LIMITS, type DeviceLimits } from '../limits/device-limits';
+import { busyReason } from '../limits/server-load';
 import { MqttRefusals } from '../limits/mqtt-refusals';
 import { CONNACK, connectDecision, grantedQos, publishDecision, qosDecision, subscribeDecision } from './access-policy';
 import { AEDES, MqttServer } from './mqtt-server';
@@ -24,11 +26,15 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
     private readonly guard: ConnectGuard,
     private readonly refusals: MqttRefusals,
     private readonly revocations: RevocationList,
+    @Inject(DEVICE_LIMITS) private readonly limits: DeviceLimits,
   ) {}
 
   onModuleInit(): void {
-    this.broker.authenticate = limitLogins(this.guard, this.refusals, (client, username, password) =>
-      this.checkLogin(client, username, password),
+    this.broker.authenticate = limitLogins(
+      this.guard,
+      this.refusals,
+      (client, username, password) => this.checkLogin(client, username, password),
+      (connectsInFlight) => busyReason({ connectsInFlight, queuedWrites: this.link.queuedWrites }, this.limits),
     );
     // MQTT 3.1.1 has no negative PUBACK: refusing a publish disconnects the client.
     this.broker.authorizePublish = (client, packet, done) => {
@@ -55,7 +61,9 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
 
   /**
    * Device login: a client certificate (mutual TLS), which decides alone and from memory (no
-   * database round trip); otherwise username = client id = device id and its password (access-policy.ts).
+   * database round trip); otherwise username = client id = device id and its password
+   * (access-policy.ts), checked from memory too (DeviceDirectory). No pool is waited on: a
+   * database error can only come from a device not in memory, and is answered at once.
    */
   private async checkLogin(client: Client, username: string | undefined, password: Uint8Array | undefined): Promise<LoginOutcome> {
     const certificate = this.server.peerOf(client.conn)?.certificate;

@@ -1,3 +1,4 @@
+import { SERVER_BUSY } from '@flotilla/shared';
 import type { AuthenticateError, Client } from 'aedes';
 import type { ConnectGuard } from '../limits/connect-guard';
 import type { MqttRefusals } from '../limits/mqtt-refusals';
@@ -25,19 +26,38 @@ type AuthenticateHook = (
   done: (error: AuthenticateError | null, success: boolean | null) => void,
 ) => void;
 
+/** Why the control plane is too busy for another login now, given the logins in flight; undefined: not busy. */
+export type BusyCheck = (connectsInFlight: number) => string | undefined;
+
 /**
  * The aedes `authenticate` hook around any credential check: refuses before the check (so before
- * any database query) an address that keeps failing and an id known not to exist, and afterwards
- * counts a failure against the address and remembers an unknown id. Every refusal is counted and
- * logged through MqttRefusals (one summary line per interval), never a line each.
+ * any database query) an address that keeps failing and an id known not to exist, and every
+ * login while the control plane is busy ("server busy": CONNACK 3, whose retry delay the device
+ * knows from SERVER_BUSY); afterwards counts a failure against the address and remembers an
+ * unknown id. Every refusal is counted and logged through MqttRefusals (one summary line per
+ * interval), never a line each.
  */
-export function limitLogins(guard: ConnectGuard, refusals: MqttRefusals, check: LoginCheck): AuthenticateHook {
-  return (client, username, password, done) => {
+export function limitLogins(
+  guard: ConnectGuard,
+  refusals: MqttRefusals,
+  check: LoginCheck,
+  busy: BusyCheck = () => undefined,
+): AuthenticateHook {
+  let inFlight = 0;
+  return (client, username, password, answer) => {
     const address = remoteAddressOf(client);
+    const done: typeof answer = (error, success) => {
+      inFlight--;
+      answer(error, success);
+    };
+    inFlight++;
     const refuse = (code: string, returnCode: number, message: string): void => {
       refusals.login(code, address);
       done(authError(returnCode, message), false);
     };
+    const overloaded = busy(inFlight - 1);
+    // Not counted against the address: the device did nothing wrong.
+    if (overloaded) return refuse('server-busy', SERVER_BUSY.connackReturnCode, `server busy: ${overloaded}`);
     const precheck = guard.precheck(client.id, address, Date.now());
     if (precheck === 'throttled') return refuse('throttled', CONNACK.SERVER_UNAVAILABLE, 'too many failed logins; try later');
     if (precheck === 'unknown-id') {

@@ -29,6 +29,7 @@ import { ScheduledJobs } from './scheduled-jobs';
 import { ImageDeltas1765030000000 } from './migrations/1765030000000-image-deltas';
 import { TelemetryPartitions1765020000000 } from './migrations/1765020000000-telemetry-partitions';
 import { FleetTargetJobs1765020001000 } from './migrations/1765020001000-fleet-target-jobs';
+import { DeviceDirectoryNotify1765040000000 } from './migrations/1765040000000-device-directory-notify';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -53,6 +54,7 @@ export const MIGRATIONS = [
   TelemetryPartitions1765020000000,
   FleetTargetJobs1765020001000,
   ImageDeltas1765030000000,
+  DeviceDirectoryNotify1765040000000,
 ];
 
 @Module({})

@@ -4,7 +4,7 @@ import { toStorableText } from '@flotilla/shared';
 import { DataSource } from 'typeorm';
 
 /** What a device sent that a batch could not store. */
-export type WrittenKind = 'telemetry' | 'event' | 'reported' | 'inventory' | 'last-seen';
+export type WrittenKind = 'telemetry' | 'event' | 'reported' | 'inventory' | 'last-seen' | 'presence';
 
 /** The event kind the control plane writes into a device's history when one of its rows was refused. */
 export const NOT_STORED_EVENT = 'message-not-stored';

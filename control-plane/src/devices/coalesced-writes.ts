@@ -1,28 +1,94 @@
 /**
+ * How a coalesced write recognises a value that changes nothing: `key` names what the value is
+ * written to (a device), `fingerprint` what it writes there (a presence flag, a hash of a report).
+ */
+export interface UnchangedSkip<T> {
+  key(value: T): string;
+  fingerprint(value: T): string | number | boolean;
+}
+
+/**
  * Writes coalesced: values added while a flush is in flight go together into the next one, so a
  * burst from 10,000 devices costs a few statements instead of one per message and does not
  * exhaust the connection pool. Each caller's promise settles with the flush that carried its
- * value; flushes run one at a time, in order, so a later value is never overwritten by an
- * earlier one. The flush gets the values in the order they were added.
+ * value (and its result); flushes run one at a time, in order, so a later value is never
+ * overwritten by an earlier one. The flush gets the values in the order they were added.
+ *
+ * With `skip`, a value equal to the one last stored for its key, with nothing else for that key
+ * queued or in flight, is not written at all (it resolves with `undefined` at once): a
+ * reconnecting fleet that reports what it reported before costs no write. What was stored is
+ * remembered only after its flush succeeded; a failed flush forgets its keys, so the next value
+ * is written whatever it is.
  */
-export class CoalescedWrites<T> {
+export class CoalescedWrites<T, R = void> {
   private pending: T[] = [];
-  private next: Promise<void> | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private next: Promise<R> | undefined;
+  private flushing: Promise<unknown> = Promise.resolve();
+  /** Values queued or in flight, per key (only with `skip`). */
+  private readonly unsettled = new Map<string, number>();
+  private readonly stored = new Map<string, string | number | boolean>();
+  private inFlight = 0;
+  /** Values not written because they changed nothing (for `/metrics` and tests). */
+  skipped = 0;
 
-  constructor(private readonly flush: (batch: readonly T[]) => Promise<void>) {}
+  constructor(
+    private readonly flush: (batch: readonly T[]) => Promise<R>,
+    private readonly skip?: UnchangedSkip<T>,
+  ) {}
 
-  add(value: T): Promise<void> {
+  /** Values waiting for a flush or being flushed: the write backlog the broker's "busy" decision watches. */
+  get queued(): number {
+    return this.pending.length + this.inFlight;
+  }
+
+  add(value: T): Promise<R | undefined> {
+    const skip = this.skip;
+    if (skip) {
+      const key = skip.key(value);
+      if (!this.unsettled.has(key) && this.stored.get(key) === skip.fingerprint(value)) {
+        this.skipped++;
+        return Promise.resolve(undefined);
+      }
+      this.unsettled.set(key, (this.unsettled.get(key) ?? 0) + 1);
+    }
     this.pending.push(value);
     if (!this.next) {
       this.next = this.flushing.then(async () => {
         this.next = undefined;
         const batch = this.pending;
         this.pending = [];
-        await this.flush(batch);
+        this.inFlight = batch.length;
+        try {
+          const result = await this.flush(batch);
+          this.settled(batch, true);
+          return result;
+        } catch (e) {
+          this.settled(batch, false);
+          throw e;
+        } finally {
+          this.inFlight = 0;
+        }
       });
       this.flushing = this.next.catch(() => undefined);
     }
     return this.next;
+  }
+
+  /** Forgets what was stored for `key` (its row changed by another path): the next value is written. */
+  forget(key: string): void {
+    this.stored.delete(key);
+  }
+
+  private settled(batch: readonly T[], ok: boolean): void {
+    const skip = this.skip;
+    if (!skip) return;
+    for (const value of batch) {
+      const key = skip.key(value);
+      const left = (this.unsettled.get(key) ?? 1) - 1;
+      if (left > 0) this.unsettled.set(key, left);
+      else this.unsettled.delete(key);
+      if (ok) this.stored.set(key, skip.fingerprint(value));
+      else this.stored.delete(key);
+    }
   }
 }

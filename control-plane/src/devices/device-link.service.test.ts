@@ -9,6 +9,7 @@ import { DeviceLinkService } from './device-link.service';
 import type { DesiredPointer, DeviceRepository } from './device.repository';
 import type { DeviceActivityRepository } from './device-activity.repository';
 import type { DeviceEventRetention } from './device-event-retention';
+import type { DeviceDirectory } from './device-directory';
 
 const release: Release = {
   id: '6f1c1c2e-3a1b-4c55-9a7e-0d5e7a9b1c2d',
@@ -19,7 +20,8 @@ const release: Release = {
 
 const signing = inMemorySigning();
 
-function setup(pointer: DesiredPointer | undefined) {
+/** `memoryRev`: the rev DeviceDirectory holds for every device (undefined: not in memory, ask the database). */
+function setup(pointer: DesiredPointer | undefined, memoryRev?: number) {
   const sent: [string, SignedDesired][] = [];
   const touched: string[] = [];
   const devices = strictFake<DeviceRepository>('DeviceRepository', {
@@ -42,6 +44,7 @@ function setup(pointer: DesiredPointer | undefined) {
     strictFake<RegistriesService>('RegistriesService', { lookup: () => async () => [] }),
     signing,
     strictFake<DeviceEventRetention>('DeviceEventRetention', {}),
+    strictFake<DeviceDirectory>('DeviceDirectory', { desiredRev: () => memoryRev }),
   );
   return { service, sent, touched };
 }
@@ -159,4 +162,31 @@ describe('DeviceLinkService.desiredRequested', () => {
     expect(sent).toEqual([]);
     expect(touched).toEqual([]);
   });
+
+  it('answers a device at the rev held in memory without the database, and asks the database otherwise', async () => {
+    // A strict fake without findDesiredPointer would fail the first call if it reached the database.
+    const memory = new DeviceLinkServiceProbe(5);
+    await expect(memory.service.desiredRequested('dev_a', 5)).resolves.toBe('up-to-date');
+    await expect(memory.service.desiredRequested('dev_a', 6)).resolves.toBe('up-to-date');
+    await expect(memory.service.desiredRequested('dev_a', 4)).rejects.toThrow(/findDesiredPointer/);
+    await expect(memory.service.desiredRequested('dev_a', 5, true)).rejects.toThrow(/findDesiredPointer/);
+  });
 });
+
+/** A service whose repository has no database methods at all: any round trip fails the test. */
+class DeviceLinkServiceProbe {
+  readonly service: DeviceLinkService;
+  constructor(memoryRev: number) {
+    this.service = new DeviceLinkService(
+      strictFake<DeviceRepository>('DeviceRepository', {}),
+      strictFake<DeviceActivityRepository>('DeviceActivityRepository', {}),
+      strictFake<ReleasesService>('ReleasesService', {}),
+      { publishDesired: async () => undefined },
+      strictFake<TelemetryIngest>('TelemetryIngest', {}),
+      strictFake<RegistriesService>('RegistriesService', {}),
+      signing,
+      strictFake<DeviceEventRetention>('DeviceEventRetention', {}),
+      strictFake<DeviceDirectory>('DeviceDirectory', { desiredRev: () => memoryRev }),
+    );
+  }
+}

@@ -7,14 +7,12 @@ import { SigningService } from '../signing/signing.service';
 import { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { verifyPassword } from './credentials';
 import { DeviceActivityRepository } from './device-activity.repository';
+import { DeviceDirectory } from './device-directory';
 import { DeviceEventRetention } from './device-event-retention';
 import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { effectiveConfig } from './device-config';
 import { desiredContent } from './device.mapper';
 import { DeviceRepository } from './device.repository';
-
-/** How long a credential check is retried through transient database errors. */
-const CREDENTIAL_RETRY_MS = 20_000;
 
 export type DesiredGetOutcome = 'sent' | 'up-to-date' | 'unknown-device';
 
@@ -38,28 +36,43 @@ export class DeviceLinkService {
     private readonly registries: RegistriesService,
     private readonly signing: SigningService,
     private readonly eventRetention: DeviceEventRetention,
+    private readonly directory: DeviceDirectory,
   ) {}
 
-  /** The device answers `bad username or password` alike for each refusal; the outcome only tells the broker's limits apart. */
+  /**
+   * From memory (DeviceDirectory): no database round trip for a known device. The device is
+   * answered `bad username or password` alike for each refusal; the outcome only tells the
+   * broker's limits apart. A database error (only possible for a device not in memory) is thrown:
+   * the broker answers "server unavailable" and the device comes back later.
+   */
   async checkCredentials(deviceId: string, password: string): Promise<CredentialCheck> {
     if (!isValidDeviceId(deviceId)) return 'unknown-device';
-    // Retried within the time an MQTT client waits for its CONNACK (30 s by default), so a
-    // connect storm that exhausts the pool slows connects down instead of refusing them.
-    const started = Date.now();
-    const hash = await retryTransient(() => this.devices.findPasswordHash(deviceId), {
-      stopping: () => Date.now() - started > CREDENTIAL_RETRY_MS,
-    });
+    const hash = await this.directory.passwordHash(deviceId);
     if (hash === undefined) return 'unknown-device';
     return (await verifyPassword(password, hash)) ? 'accepted' : 'bad-password';
   }
 
-  /** `revoked` when the device was decommissioned (its connection must end); it is not marked online then. */
+  /** Reads for devices not in memory that connects are waiting on (part of the broker's load). */
+  get credentialLookupsInFlight(): number {
+    return this.directory.lookupsInFlight;
+  }
+
+  /** Device writes queued behind the database (part of the broker's load). */
+  get queuedWrites(): number {
+    return this.devices.queuedWrites;
+  }
+
+  /**
+   * `revoked` when the device was decommissioned (its connection must end); it is not marked
+   * online then. Coalesced with every other connect of the burst (DeviceRepository.setOnline).
+   */
   async connected(deviceId: string): Promise<'online' | 'revoked'> {
-    return (await retryTransient(() => this.devices.setOnline(deviceId, true))) ? 'online' : 'revoked';
+    return (await this.devices.setOnline(deviceId, true)) ? 'online' : 'revoked';
   }
 
   async disconnected(deviceId: string): Promise<void> {
-    await retryTransient(() => this.devices.setOnline(deviceId, false));
+    this.devices.forgetReported(deviceId);
+    await this.devices.setOnline(deviceId, false);
   }
 
   /** Nothing is connected when the broker starts, whatever the last run left in the table. */
@@ -73,6 +86,9 @@ export class DeviceLinkService {
    * again, with fresh tokens. A device ahead of the control plane's rev is never answered.
    */
   async desiredRequested(deviceId: string, heldRev: number, refresh = false): Promise<DesiredGetOutcome> {
+    // The common case after a (re)connect, answered from memory: the device holds the current rev.
+    const current = this.directory.desiredRev(deviceId);
+    if (current !== undefined && heldRev >= current && !refresh) return 'up-to-date';
     const pointer = await retryTransient(() => this.devices.findDesiredPointer(deviceId));
     if (!pointer) return 'unknown-device';
     await this.devices.touch(deviceId);

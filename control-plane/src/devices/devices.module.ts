@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ReleasesModule } from '../releases/releases.module';
 import { DeviceActivityRepository } from './device-activity.repository';
+import { DeviceDirectory } from './device-directory';
+import { DeviceDirectoryRepository } from './device-directory.repository';
 import { DeviceEventPruningRepository } from './device-event-pruning.repository';
 import { DeviceEventRetention } from './device-event-retention';
 import { DeviceEventEntity } from './device-event.entity';
@@ -22,6 +24,8 @@ import { DevicesService } from './devices.service';
     DeviceEventRetention,
     DevicesService,
     DeviceLinkService,
+    DeviceDirectoryRepository,
+    DeviceDirectory,
   ],
   exports: [DevicesService, DeviceLinkService],
 })

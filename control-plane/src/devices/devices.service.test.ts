@@ -12,6 +12,7 @@ import { strictFake } from '../testing/strict-fake';
 import { DeviceEntity } from './device.entity';
 import type { DeviceRepository } from './device.repository';
 import { DeviceNotFoundError } from './devices.errors';
+import type { DeviceDirectory } from './device-directory';
 import { DevicesService } from './devices.service';
 
 const release: Release = {
@@ -82,7 +83,16 @@ function setup(publish: (deviceId: string, desired: SignedDesired) => Promise<vo
   // The release of these tests uses no host power, which the policy allows everywhere.
   const hostPolicy = strictFake<HostPolicyService>('HostPolicyService', { checkDevices: async () => undefined });
   const certificates = strictFake<DeviceCertificateAuthority>('DeviceCertificateAuthority', {});
-  return new DevicesService(devices, releases, desiredRecorder(publish), registries, signing, hostPolicy, certificates);
+  return new DevicesService(
+    devices,
+    releases,
+    desiredRecorder(publish),
+    registries,
+    signing,
+    hostPolicy,
+    certificates,
+    strictFake<DeviceDirectory>('DeviceDirectory', {}),
+  );
 }
 
 describe('DevicesService.assignRelease', () => {

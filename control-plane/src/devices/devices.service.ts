@@ -18,6 +18,7 @@ import type { DesiredSealer } from '../signing/desired-sealer';
 import { SigningService } from '../signing/signing.service';
 import { hashPassword, newDeviceId, newDevicePassword } from './credentials';
 import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
+import { DeviceDirectory } from './device-directory';
 import { effectiveConfig } from './device-config';
 import { DeviceCertificateAuthority } from '../certificates/device-certificate-authority';
 import { desiredContent, toDeviceView } from './device.mapper';
@@ -63,6 +64,7 @@ export class DevicesService {
     private readonly signing: SigningService,
     private readonly hostPolicy: HostPolicyService,
     private readonly certificates: DeviceCertificateAuthority,
+    private readonly directory: DeviceDirectory,
   ) {}
 
   /** `registeredByAdmin`: the provisioning token was an admin's (see `NewDevice`). */
@@ -190,6 +192,8 @@ export class DevicesService {
     await this.certificates.revokeDevice(deviceId);
     const row = await this.devices.decommission(deviceId);
     if (row) {
+      // At once here; other replicas hear of it from the database (DeviceDirectory).
+      this.directory.forget(deviceId);
       const dropped = await this.broker.disconnect(deviceId);
       this.logger.log(`device ${deviceId} decommissioned${dropped ? '; its connection was closed' : ''}`);
     }

@@ -27,6 +27,12 @@ export interface DeviceLimits {
   failedConnectsBurst: number;
   /** How long an unknown device id is answered from memory instead of the database. */
   unknownIdCacheMs: number;
+  /**
+   * The control plane answers connects "server busy" (CONNACK 3, SERVER_BUSY) while this many
+   * logins wait for their credential check, or this many device writes are queued; 0 = never.
+   */
+  busyConnectsInFlight: number;
+  busyQueuedWrites: number;
   /** Refusals are logged as one summary line, and each device's dropped messages recorded as one event of its own, per this interval. */
   reportIntervalMs: number;
 }
@@ -62,6 +68,11 @@ export const DEFAULT_DEVICE_LIMITS: DeviceLimits = {
   failedConnectsPerSecond: 5,
   failedConnectsBurst: 20,
   unknownIdCacheMs: 30_000,
+  // Credential checks are answered from memory, so logins pile up only behind lookups of devices
+  // not in memory or a saturated process; writes are coalesced, so 20,000 queued is a database
+  // that has fallen behind by several seconds of a 10,000-device storm.
+  busyConnectsInFlight: 2000,
+  busyQueuedWrites: 20_000,
   reportIntervalMs: 60_000,
 };
 

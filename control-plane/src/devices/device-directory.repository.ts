@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+
+/** Channel the `devices` triggers announce changed ids on (migration 1765040000000). */
+export const DEVICE_DIRECTORY_CHANNEL = 'flotilla_device_directory';
+
+/** What a connect is decided from, per device that may connect (not decommissioned). */
+export interface DirectoryRow {
+  id: string;
+  passwordHash: string;
+  desiredRev: number;
+}
+
+/** The directory's own connection: it hears changes and reads rows, outside the pool. */
+export interface DirectoryConnection {
+  loadAll(): Promise<DirectoryRow[]>;
+  load(ids: readonly string[]): Promise<DirectoryRow[]>;
+  /** One device a connect is waiting on. */
+  loadOne(id: string): Promise<DirectoryRow | undefined>;
+  close(): Promise<void>;
+}
+
+const SELECT = `SELECT id, password_hash, desired_rev FROM devices WHERE decommissioned_at IS NULL`;
+
+type Row = { id: string; password_hash: string; desired_rev: number };
+const toDirectoryRow = (r: Row): DirectoryRow => ({ id: r.id, passwordHash: r.password_hash, desiredRev: r.desired_rev });
+
+/**
+ * The database side of DeviceDirectory. The listening connection is a client of its own, not
+ * one of the pool's: LISTEN holds a session, and the reads a connect may need (a device created
+ * a moment ago, not heard of yet) must never queue behind the pool's writes.
+ */
+@Injectable()
+export class DeviceDirectoryRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * Opens the connection and LISTENs; `changed` gets each announced id, `lost` the error that
+   * ended the connection (after which nothing more is announced: the caller reconnects).
+   */
+  async listen(changed: (id: string) => void, lost: (error: Error) => void): Promise<DirectoryConnection> {
+    const options = this.db.options as { url?: string };
+    const client = new Client({ connectionString: options.url, connectionTimeoutMillis: 5000 });
+    let ended = false;
+    const end = (error: Error): void => {
+      if (ended) return;
+      ended = true;
+      lost(error);
+    };
+    client.on('error', end);
+    client.on('end', () => end(new Error('the directory connection ended')));
+    client.on('notification', (n) => {
+      if (n.channel === DEVICE_DIRECTORY_CHANNEL && n.payload) changed(n.payload);
+    });
+    await client.connect();
+    await client.query(`LISTEN ${DEVICE_DIRECTORY_CHANNEL}`);
+    return {
+      loadAll: async () => (await client.query<Row>(SELECT)).rows.map(toDirectoryRow),
+      load: async (ids) => (await client.query<Row>(`${SELECT} AND id = ANY($1::text[])`, [ids])).rows.map(toDirectoryRow),
+      loadOne: async (id) => (await client.query<Row>(`${SELECT} AND id = $1`, [id])).rows.map(toDirectoryRow)[0],
+      close: async () => {
+        ended = true;
+        await client.end().catch(() => undefined);
+      },
+    };
+  }
+
+  /** Through the pool: only while the directory's own connection is down. */
+  async findPasswordHash(id: string): Promise<string | undefined> {
+    const rows = (await this.db.query(`${SELECT} AND id = $1`, [id])) as Row[];
+    return rows[0]?.password_hash;
+  }
+}
