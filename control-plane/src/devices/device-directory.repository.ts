@@ -40,23 +40,21 @@ export class DeviceDirectoryRepository {
    * Opens the connection and LISTENs; `changed` gets each announced id, `lost` the error that
    * ended the connection (after which nothing more is announced: the caller reconnects).
    */
-  async listen(changed: (id: string) => void, lost: (error: Error) => void): Promise<DirectoryConnection> {
+  async listen(changed: (id: string) => void, lost: (connection: DirectoryConnection, error: Error) => void): Promise<DirectoryConnection> {
     const options = this.db.options as { url?: string };
     const client = new Client({ connectionString: options.url, connectionTimeoutMillis: 5000 });
     let ended = false;
     const end = (error: Error): void => {
       if (ended) return;
       ended = true;
-      lost(error);
+      lost(connection, error);
     };
     client.on('error', end);
     client.on('end', () => end(new Error('the directory connection ended')));
     client.on('notification', (n) => {
       if (n.channel === DEVICE_DIRECTORY_CHANNEL && n.payload) changed(n.payload);
     });
-    await client.connect();
-    await client.query(`LISTEN ${DEVICE_DIRECTORY_CHANNEL}`);
-    return {
+    const connection: DirectoryConnection = {
       loadAll: async () => (await client.query<Row>(SELECT)).rows.map(toDirectoryRow),
       load: async (ids) => (await client.query<Row>(`${SELECT} AND id = ANY($1::text[])`, [ids])).rows.map(toDirectoryRow),
       loadOne: async (id) => (await client.query<Row>(`${SELECT} AND id = $1`, [id])).rows.map(toDirectoryRow)[0],
@@ -65,6 +63,14 @@ export class DeviceDirectoryRepository {
         await client.end().catch(() => undefined);
       },
     };
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${DEVICE_DIRECTORY_CHANNEL}`);
+    } catch (e) {
+      await connection.close();
+      throw e;
+    }
+    return connection;
   }
 
   /** Through the pool: only while the directory's own connection is down. */

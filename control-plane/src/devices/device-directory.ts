@@ -90,10 +90,9 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async connect(): Promise<void> {
-    let connection: DirectoryConnection | undefined;
-    connection = await this.repository.listen(
+    const connection = await this.repository.listen(
       (id) => this.heard(id),
-      (error) => this.lost(connection, error),
+      (lostConnection, error) => this.lost(lostConnection, error),
     );
     try {
       // LISTEN came first: a change committed during this read is heard and read again after it.
@@ -148,8 +147,8 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Only for the connection in use; one that fails while loading fails `connect` itself. */
-  private lost(connection: DirectoryConnection | undefined, error: Error): void {
-    if (!connection || this.connection !== connection) return;
+  private lost(connection: DirectoryConnection, error: Error): void {
+    if (this.connection !== connection) return;
     this.connection = undefined;
     void connection.close();
     if (this.stopped) return;
