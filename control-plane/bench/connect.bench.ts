@@ -1,8 +1,11 @@
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
-import { connectDevices, createSimFleet, provisionDevices, type SimCredential } from '../src/sim/simulation';
-import { ControlPlaneProcess, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
+import { createSimFleet, provisionDevices, type SimCredential } from '../src/sim/simulation';
+import { BareAedes } from './support/bare-aedes';
+import { ControlPlaneProcess, freePort, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
+import { LoadFleet } from './support/load-fleet';
 
 type Mode = 'plain' | 'password over TLS' | 'mutual TLS';
+type Flags = { devices: number; concurrency: number; hold: number; processes: number; tls: number };
 
 interface StormResult {
   mode: Mode;
@@ -18,43 +21,107 @@ interface StormResult {
   /** Devices online in the database when the storm ended (all of them, unless presence writes failed). */
   onlineCount: number;
   generatorCpuPercent: number;
+  /** Control-plane RSS growth per connected device (after the storm, less before it), KiB. */
+  rssPerDeviceKiB: number;
   held?: { cpuPercent: number; rssMiB: number };
 }
 
+interface BareResult {
+  devices: number;
+  connectS: number;
+  rssPerDeviceKiB: number;
+  peakRssMiB: number;
+}
+
 /**
- * connect: one control plane, three connect storms of N devices each, one after the other:
- * plain MQTT with passwords (the baseline), passwords over TLS, and mutual TLS (each device's
- * own certificate, from a CSR at registration). Each storm's devices are registered through
- * the API first, then all connect at once; the storm ends when every device is online in the
- * database. The devices of one storm disconnect before the next begins.
+ * connect: the bare aedes storm (the baseline: aedes 1.2 alone, no hooks, no database), then one
+ * control plane and its connect storms of N devices each, one after the other: plain MQTT with
+ * passwords, then (with --tls 1) passwords over TLS and mutual TLS (each device's own
+ * certificate, from a CSR at registration). Each storm's devices are registered through the API
+ * first, then all connect at once from the load generator (--processes worker processes); a
+ * device is connected once it has its CONNACK, subscribed, reported and asked for its desired
+ * state. The Flotilla storm ends when every device is online in the database. The devices of one
+ * storm disconnect before the next begins. The plain storm's devices are the bare storm's too.
  */
 async function main(): Promise<void> {
-  const flags = numberFlags(process.argv.slice(2), { devices: 10_000, concurrency: 1000, hold: 0 });
+  const flags = numberFlags(process.argv.slice(2), { devices: 10_000, concurrency: 1000, hold: 0, processes: 2, tls: 1 });
   console.log(machineLine());
   const cp = await ControlPlaneProcess.start({ nodeArgs: (process.env.CP_NODE_ARGS ?? '').split(' ').filter(Boolean) });
   try {
     const idle = new UsageMeter(cp.pid).start().stop();
     console.log(`control plane idle: RSS ${idle.rssMiB.toFixed(0)} MiB`);
     const results: StormResult[] = [];
-    for (const mode of ['plain', 'password over TLS', 'mutual TLS'] as const) results.push(await storm(cp, mode, flags));
-    printTable(results.flatMap(rows));
-    const [plain, password, mutual] = results as [StormResult, StormResult, StormResult];
+    let bare: BareResult | undefined;
+    const modes: Mode[] = flags.tls ? ['plain', 'password over TLS', 'mutual TLS'] : ['plain'];
+    for (const mode of modes) {
+      const registered = await register(cp, mode, flags);
+      if (mode === 'plain') bare = await bareStorm(registered, flags);
+      results.push(await storm(cp, mode, registered, flags));
+    }
+    printTable([bareRow(bare!), ...results.flatMap(rows)]);
+    const [plain, password, mutual] = results as [StormResult, StormResult?, StormResult?];
     const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-    printTable([
-      ratios('password over TLS / plain', password, plain, ratio),
-      ratios('mutual TLS / plain', mutual, plain, ratio),
-      ratios('mutual TLS / password over TLS', mutual, password, ratio),
-    ]);
+    console.log(
+      `ratio plain Flotilla / bare aedes: all connected ${ratio(plain.connackS, bare!.connectS)}, all online in DB ${ratio(plain.onlineS, bare!.connectS)} (target <= 1.5x); RSS per device ${plain.rssPerDeviceKiB.toFixed(1)} KiB vs ${bare!.rssPerDeviceKiB.toFixed(1)} KiB`,
+    );
+    if (password && mutual)
+      printTable([
+        ratios('password over TLS / plain', password, plain, ratio),
+        ratios('mutual TLS / plain', mutual, plain, ratio),
+        ratios('mutual TLS / password over TLS', mutual, password, ratio),
+      ]);
   } finally {
     await cp.close();
   }
 }
 
-async function storm(
-  cp: ControlPlaneProcess,
-  mode: Mode,
-  flags: { devices: number; concurrency: number; hold: number },
-): Promise<StormResult> {
+/** The same devices against aedes alone, through the same load generator. */
+async function bareStorm(registered: RegisteredStorm, flags: Flags): Promise<BareResult> {
+  console.log('bare aedes: connect storm…');
+  const broker = await BareAedes.start(await freePort());
+  try {
+    const creds = registered.creds.map((c) => ({ deviceId: c.deviceId, password: c.password ?? 'unused', mqttUrl: broker.mqttUrl }));
+    const fleet = await LoadFleet.start(creds, flags.processes);
+    const before = new UsageMeter(broker.pid).start().stop();
+    const meter = new UsageMeter(broker.pid).start();
+    const t0 = performance.now();
+    await fleet.connect({ telemetryEverySeconds: 0, connectConcurrency: flags.concurrency, realistic: false });
+    const connectS = (performance.now() - t0) / 1000;
+    const usage = meter.stop();
+    await fleet.stop();
+    return {
+      devices: creds.length,
+      connectS,
+      rssPerDeviceKiB: ((usage.rssMiB - before.rssMiB) * 1024) / creds.length,
+      peakRssMiB: usage.peakRssMiB,
+    };
+  } finally {
+    await broker.stop();
+  }
+}
+
+function bareRow(b: BareResult): Record<string, string | number> {
+  return {
+    mode: 'bare aedes (baseline)',
+    phase: 'storm: all connected',
+    seconds: b.connectS,
+    'cp CPU s': '',
+    'cp CPU ms/device': '',
+    'cp CPU %': '',
+    'cp RSS MiB': b.peakRssMiB.toFixed(0),
+    'RSS KiB/device': b.rssPerDeviceKiB.toFixed(1),
+    'load gen CPU %': '',
+  };
+}
+
+interface RegisteredStorm {
+  fleetId: string;
+  creds: SimCredential[];
+  registerS: number;
+  registerCpuS: number;
+}
+
+async function register(cp: ControlPlaneProcess, mode: Mode, flags: Flags): Promise<RegisteredStorm> {
   console.log(`${mode}: registering ${flags.devices} devices…`);
   const fleet = await createSimFleet(cp.httpUrl, cp.apiKey, `connect-${mode.replace(/\W+/g, '-').toLowerCase()}-${Date.now()}`);
   const reg = new UsageMeter(cp.pid).start();
@@ -68,16 +135,22 @@ async function storm(
     certificates: mode === 'mutual TLS',
   });
   const registerS = (performance.now() - t0) / 1000;
-  const regUsage = reg.stop();
   const creds = registered.map((c) => forMode(c, mode, cp));
   if (mode === 'mutual TLS' && creds.some((c) => c.password || !c.tls?.cert))
     throw new Error('mutual TLS devices must hold a certificate and no password');
+  return { fleetId: fleet.id, creds, registerS, registerCpuS: reg.stop().cpuSeconds };
+}
 
+async function storm(cp: ControlPlaneProcess, mode: Mode, registered: RegisteredStorm, flags: Flags): Promise<StormResult> {
+  const { creds, registerS, registerCpuS } = registered;
+  const fleet = { id: registered.fleetId };
+  const loadFleet = await LoadFleet.start(creds, flags.processes);
+  const rssBefore = new UsageMeter(cp.pid).start().stop().rssMiB;
   console.log(`${mode}: connect storm…`);
   const conn = new UsageMeter(cp.pid).start();
-  const gen = new UsageMeter(process.pid).start();
+  const gens = loadFleet.pids.map((pid) => new UsageMeter(pid).start());
   const t1 = performance.now();
-  const sim = await connectDevices(creds, { telemetryEverySeconds: 0, connectConcurrency: flags.concurrency, realistic: false });
+  await loadFleet.connect({ telemetryEverySeconds: 0, connectConcurrency: flags.concurrency, realistic: false });
   const connackS = (performance.now() - t1) / 1000;
   // Every device has its CONNACK; the storm ends when the database says they are all online. On a
   // loaded machine a presence write can time out in the pool (logged by the control plane) and
@@ -94,7 +167,7 @@ async function storm(
   );
   const onlineS = (performance.now() - t1) / 1000;
   const connUsage = conn.stop();
-  const genUsage = gen.stop();
+  const genCpuPercent = gens.map((g) => g.stop().cpuPercent).reduce((a, b) => a + b, 0);
   let held: StormResult['held'];
   if (flags.hold > 0) {
     const meter = new UsageMeter(cp.pid).start();
@@ -102,15 +175,15 @@ async function storm(
     const u = meter.stop();
     held = { cpuPercent: u.cpuPercent, rssMiB: u.rssMiB };
   }
-  const retried = sim.counts().connectFailures;
-  await sim.stop();
+  const retried = (await loadFleet.counts()).connectFailures;
+  await loadFleet.stop();
   // Before the next storm; a lost offline write only leaves a stale flag, so this waits a bounded time.
   await waitFor(async () => (await online()) === 0 || performance.now() - t1 > onlineS * 1000 + 60_000, 70_000, 'the disconnect', 200);
   return {
     mode,
     devices: flags.devices,
     registerS,
-    registerCpuS: regUsage.cpuSeconds,
+    registerCpuS,
     connackS,
     onlineS,
     cpuS: connUsage.cpuSeconds,
@@ -118,7 +191,8 @@ async function storm(
     peakRssMiB: connUsage.peakRssMiB,
     retried,
     onlineCount,
-    generatorCpuPercent: genUsage.cpuPercent,
+    generatorCpuPercent: genCpuPercent,
+    rssPerDeviceKiB: ((connUsage.rssMiB - rssBefore) * 1024) / creds.length,
     ...(held ? { held } : {}),
   };
 }
@@ -160,6 +234,7 @@ function rows(r: StormResult): Array<Record<string, string | number>> {
       'cp CPU ms/device': (1000 * r.cpuS) / r.devices,
       'cp CPU %': r.cpuPercent,
       'cp RSS MiB': r.peakRssMiB.toFixed(0),
+      'RSS KiB/device': r.rssPerDeviceKiB.toFixed(1),
       'load gen CPU %': r.generatorCpuPercent,
     },
   ];

@@ -7,6 +7,12 @@ import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../../src/testing/test-database';
 
 const ROOT = join(__dirname, '..', '..', '..');
+/**
+ * Where the control plane runs from: this checkout, or another one named by BENCH_CP_ROOT (a
+ * worktree of the commit before a change), so that before and after run in the same sitting
+ * through the same benchmark.
+ */
+const CP_ROOT = process.env.BENCH_CP_ROOT ?? ROOT;
 const API_KEY = 'bench-operator-key-0123456789';
 const CLK_TCK = 100;
 
@@ -55,12 +61,12 @@ export class ControlPlaneProcess {
     const t0 = performance.now();
     const child = spawn(
       process.execPath,
-      [...(this.options.nodeArgs ?? []), '-r', '@swc-node/register', join(ROOT, 'control-plane/src/main.ts')],
+      [...(this.options.nodeArgs ?? []), '-r', '@swc-node/register', join(CP_ROOT, 'control-plane/src/main.ts')],
       {
-        cwd: ROOT,
+        cwd: CP_ROOT,
         env: {
           ...process.env,
-          SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+          SWC_NODE_PROJECT: join(CP_ROOT, 'tsconfig.json'),
           HOST: '127.0.0.1',
           PORT: String(this.ports.http),
           MQTT_PORT: String(this.ports.mqtt),

@@ -1,0 +1,57 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+
+/**
+ * The baseline every storm is compared with (issue 15): aedes 1.2 as it comes (no hooks, no
+ * database, default in-memory persistence), alone in a child process on a free port, driven by
+ * the same load generator with the same devices. `node bare-aedes.ts PORT` runs the broker.
+ */
+export class BareAedes {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly mqttUrl: string,
+  ) {}
+
+  static async start(port: number): Promise<BareAedes> {
+    const root = join(__dirname, '..', '..', '..');
+    const child = fork(__filename, [String(port)], {
+      cwd: root,
+      execArgv: ['-r', '@swc-node/register'],
+      env: { ...process.env, SWC_NODE_PROJECT: join(root, 'tsconfig.json') },
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`bare aedes exited (${code})`)));
+      child.once('message', () => resolve());
+    });
+    child.removeAllListeners('exit');
+    return new BareAedes(child, `mqtt://127.0.0.1:${port}`);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+async function main(port: number): Promise<void> {
+  const broker = await Aedes.createBroker();
+  const server = createServer((socket) => broker.handle(socket));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  process.on('SIGTERM', () => process.exit(0));
+  process.send!('ready');
+}
+
+if (require.main === module) {
+  main(Number(process.argv[2])).catch((e: Error) => {
+    console.error(e.stack ?? e.message);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,122 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { SimCredential, SimulationCounts } from '../../src/sim/simulation';
+import type { FromWorker, ToWorker, WorkerOptions } from './load-worker';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+/** Sockets one load process may hold: below the machine's hard `ulimit -n` (20,000), with room for the rest. */
+export const DEVICES_PER_PROCESS_MAX = 18_000;
+
+/**
+ * The load generator split over several processes (issue 15): each runs its share of the
+ * simulated devices (load-worker.ts), so the generator is neither one core nor one process'
+ * file-descriptor limit. Each worker starts through `sh -c 'ulimit -n <hard>'`, so it gets every
+ * descriptor the machine allows without anyone raising limits by hand.
+ */
+export class LoadFleet {
+  private constructor(
+    private readonly workers: ChildProcess[],
+    private readonly shares: SimCredential[][],
+  ) {}
+
+  /**
+   * Forks the workers (at least as many as the descriptor limit needs) and waits until each has
+   * loaded its code, so that a storm timed with `connect` is the storm alone.
+   */
+  static async start(credentials: readonly SimCredential[], processes = 1): Promise<LoadFleet> {
+    const n = Math.max(processes, Math.ceil(credentials.length / DEVICES_PER_PROCESS_MAX), 1);
+    const shares = Array.from({ length: n }, (_, i) => credentials.filter((_, j) => j % n === i));
+    return new LoadFleet(await Promise.all(shares.map(() => spawnWorker())), shares);
+  }
+
+  /** Connects every device (each worker its share); resolves once all are connected. */
+  async connect(options: WorkerOptions): Promise<void> {
+    // Concurrency is the whole generator's: split between the workers.
+    const concurrency = Math.max(1, Math.ceil((options.connectConcurrency ?? 500) / this.workers.length));
+    await Promise.all(
+      this.workers.map((w, i) =>
+        ask(w, { type: 'connect', credentials: this.shares[i]!, options: { ...options, connectConcurrency: concurrency } }, 'connected'),
+      ),
+    );
+  }
+
+  get pids(): number[] {
+    return this.workers.map((w) => w.pid!);
+  }
+
+  /** Summed over the workers, with the workers' total RSS. */
+  async counts(): Promise<SimulationCounts & { rssMiB: number }> {
+    const all = await Promise.all(this.workers.map((w) => ask(w, { type: 'counts' }, 'counts')));
+    const sum = (f: (c: SimulationCounts) => number) => all.reduce((n, m) => n + f(m.counts), 0);
+    return {
+      devices: sum((c) => c.devices),
+      connected: sum((c) => c.connected),
+      desiredReceived: sum((c) => c.desiredReceived),
+      committed: sum((c) => c.committed),
+      rolledBack: sum((c) => c.rolledBack),
+      telemetrySent: sum((c) => c.telemetrySent),
+      connectFailures: sum((c) => c.connectFailures),
+      rssMiB: all.reduce((n, m) => n + m.rssMiB, 0),
+    };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.workers.map(async (w) => {
+        if (w.exitCode !== null) return;
+        const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+        w.send({ type: 'stop' } satisfies ToWorker);
+        await exited;
+      }),
+    );
+  }
+}
+
+function spawnWorker(): Promise<ChildProcess> {
+  const worker = join(__dirname, 'load-worker.ts');
+  const child = fork(worker, [], {
+    cwd: ROOT,
+    execPath: '/bin/sh',
+    // sh -c 'ulimit -n "$(ulimit -Hn)"; exec node -r @swc-node/register load-worker.ts' — fork's IPC channel survives the exec.
+    execArgv: ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$0" -r @swc-node/register "$1"', process.execPath],
+    env: { ...process.env, SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`load worker exited (${code}) before it was ready`)));
+    child.once('message', (m: FromWorker) => {
+      child.removeAllListeners('exit');
+      if (m.type === 'ready') resolve(child);
+      else reject(new Error(`load worker: ${JSON.stringify(m)}`));
+    });
+  });
+}
+
+type Answer<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
+
+function ask<T extends FromWorker['type']>(worker: ChildProcess, message: ToWorker, answer: T): Promise<Answer<T>> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: FromWorker): void => {
+      if (m.type === 'failed') {
+        cleanup();
+        reject(new Error(`load worker ${worker.pid}: ${m.message}`));
+      } else if (m.type === answer) {
+        cleanup();
+        resolve(m as Answer<T>);
+      }
+    };
+    const onExit = (code: number | null): void => {
+      cleanup();
+      reject(new Error(`load worker ${worker.pid} exited (${code})`));
+    };
+    const cleanup = (): void => {
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+    };
+    worker.on('message', onMessage);
+    worker.once('exit', onExit);
+    worker.send(message);
+  });
+}

@@ -1,0 +1,56 @@
+import { connectDevices, type SimCredential, type SimulationCounts, type SimulationOptions } from '../../src/sim/simulation';
+
+/**
+ * One process of the load generator (LoadFleet): runs its share of simulated devices
+ * (`connectDevices`, each a real MQTT connection) and answers the parent over IPC.
+ * A process holds at most ~19,000 sockets here (`ulimit -n` 20,000), and one core's worth of
+ * mqtt.js clients; several of them make a fleet of 50,000.
+ */
+export type WorkerOptions = Omit<SimulationOptions, 'apiUrl' | 'apiKey' | 'devices' | 'log' | 'onDesired' | 'onSettled' | 'random'>;
+
+export type ToWorker = { type: 'connect'; credentials: SimCredential[]; options: WorkerOptions } | { type: 'counts' } | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'connected'; ms: number }
+  | { type: 'counts'; counts: SimulationCounts; rssMiB: number }
+  | { type: 'stopped' }
+  | { type: 'failed'; message: string };
+
+function send(message: FromWorker): void {
+  process.send!(message);
+}
+
+let fleet: Awaited<ReturnType<typeof connectDevices>> | undefined;
+
+process.on('message', (message: ToWorker) => {
+  void (async () => {
+    try {
+      if (message.type === 'connect') {
+        const t0 = performance.now();
+        fleet = await connectDevices(message.credentials, message.options);
+        send({ type: 'connected', ms: performance.now() - t0 });
+      } else if (message.type === 'counts') {
+        const counts = fleet?.counts() ?? {
+          devices: 0,
+          connected: 0,
+          desiredReceived: 0,
+          committed: 0,
+          rolledBack: 0,
+          telemetrySent: 0,
+          connectFailures: 0,
+        };
+        send({ type: 'counts', counts, rssMiB: process.memoryUsage.rss() / 2 ** 20 });
+      } else {
+        await fleet?.stop();
+        send({ type: 'stopped' });
+        process.exit(0);
+      }
+    } catch (e) {
+      send({ type: 'failed', message: (e as Error).stack ?? String(e) });
+    }
+  })();
+});
+// The parent went away: nothing to simulate for.
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready' });
