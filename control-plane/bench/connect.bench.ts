@@ -29,6 +29,7 @@ interface StormResult {
 interface BareResult {
   devices: number;
   connectS: number;
+  cpuS: number;
   rssPerDeviceKiB: number;
   peakRssMiB: number;
 }
@@ -62,7 +63,8 @@ async function main(): Promise<void> {
     const [plain, password, mutual] = results as [StormResult, StormResult?, StormResult?];
     const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
     console.log(
-      `ratio plain Flotilla / bare aedes: all connected ${ratio(plain.connackS, bare!.connectS)}, all online in DB ${ratio(plain.onlineS, bare!.connectS)} (target <= 1.5x); RSS per device ${plain.rssPerDeviceKiB.toFixed(1)} KiB vs ${bare!.rssPerDeviceKiB.toFixed(1)} KiB`,
+      `ratio plain Flotilla / bare aedes: all connected ${ratio(plain.connackS, bare!.connectS)}, all online in DB ${ratio(plain.onlineS, bare!.connectS)} (target <= 1.5x); ` +
+        `server CPU per connect ${ratio(plain.cpuS, bare!.cpuS)}; RSS per device ${plain.rssPerDeviceKiB.toFixed(1)} KiB vs ${bare!.rssPerDeviceKiB.toFixed(1)} KiB`,
     );
     if (password && mutual)
       printTable([
@@ -92,6 +94,7 @@ async function bareStorm(registered: RegisteredStorm, flags: Flags): Promise<Bar
     return {
       devices: creds.length,
       connectS,
+      cpuS: usage.cpuSeconds,
       rssPerDeviceKiB: ((usage.rssMiB - before.rssMiB) * 1024) / creds.length,
       peakRssMiB: usage.peakRssMiB,
     };
@@ -105,8 +108,8 @@ function bareRow(b: BareResult): Record<string, string | number> {
     mode: 'bare aedes (baseline)',
     phase: 'storm: all connected',
     seconds: b.connectS,
-    'cp CPU s': '',
-    'cp CPU ms/device': '',
+    'cp CPU s': b.cpuS,
+    'cp CPU ms/device': (1000 * b.cpuS) / b.devices,
     'cp CPU %': '',
     'cp RSS MiB': b.peakRssMiB.toFixed(0),
     'RSS KiB/device': b.rssPerDeviceKiB.toFixed(1),

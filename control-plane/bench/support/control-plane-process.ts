@@ -41,13 +41,24 @@ export class ControlPlaneProcess {
     private readonly dataDir: string,
     private readonly ports: { http: number; mqtt: number; https: number; mqtts: number },
     private readonly options: CpProcessOptions,
+    /** A replica shares its primary's database and data directory, and leaves both to it on close. */
+    private readonly owned = true,
   ) {}
 
   static async start(options: CpProcessOptions = {}): Promise<ControlPlaneProcess> {
     const db = await createTestDatabase(options.databaseServerUrl);
     const dataDir = await mkdtemp(join(tmpdir(), 'flotilla-bench-'));
-    const ports = { http: await freePort(), mqtt: await freePort(), https: await freePort(), mqtts: await freePort() };
-    const cp = new ControlPlaneProcess(db, dataDir, ports, options);
+    const cp = new ControlPlaneProcess(db, dataDir, await freePorts(), options);
+    await cp.launch();
+    return cp;
+  }
+
+  /**
+   * Another control plane on the same database and data directory (its keys: every replica signs
+   * desired states with the same release key), on ports of its own.
+   */
+  async replica(): Promise<ControlPlaneProcess> {
+    const cp = new ControlPlaneProcess(this.db, this.dataDir, await freePorts(), this.options, false);
     await cp.launch();
     return cp;
   }
@@ -59,9 +70,19 @@ export class ControlPlaneProcess {
   /** Starts the process and resolves once it printed its banner; returns the time it took. */
   async launch(): Promise<number> {
     const t0 = performance.now();
+    // Through sh, to raise the descriptor limit to the hard limit first (one per connected device).
     const child = spawn(
-      process.execPath,
-      [...(this.options.nodeArgs ?? []), '-r', '@swc-node/register', join(CP_ROOT, 'control-plane/src/main.ts')],
+      '/bin/sh',
+      [
+        '-c',
+        'ulimit -n "$(ulimit -Hn)" && exec "$@"',
+        'sh',
+        process.execPath,
+        ...(this.options.nodeArgs ?? []),
+        '-r',
+        '@swc-node/register',
+        join(CP_ROOT, 'control-plane/src/main.ts'),
+      ],
       {
         cwd: CP_ROOT,
         env: {
@@ -110,6 +131,7 @@ export class ControlPlaneProcess {
 
   async close(): Promise<void> {
     await this.stop();
+    if (!this.owned) return;
     await this.db.drop().catch(() => undefined);
     await rm(this.dataDir, { recursive: true, force: true });
   }
@@ -153,6 +175,10 @@ export class UsageMeter {
     const wall = (performance.now() - this.startAt) / 1000;
     return { cpuSeconds, cpuPercent: (100 * cpuSeconds) / wall, rssMiB: u.rssMiB, peakRssMiB: Math.max(this.peakRssMiB, u.rssMiB) };
   }
+}
+
+async function freePorts(): Promise<{ http: number; mqtt: number; https: number; mqtts: number }> {
+  return { http: await freePort(), mqtt: await freePort(), https: await freePort(), mqtts: await freePort() };
 }
 
 export function freePort(): Promise<number> {
