@@ -11,8 +11,8 @@ import { DeviceRepository } from './device.repository';
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
-});
-afterAll(() => h?.close());
+}, 60_000);
+afterAll(() => h?.close(), 30_000);
 
 const report = (rev: number, at: string): Reported => ({
   schema: PROTOCOL_SCHEMA,
@@ -66,4 +66,4 @@ it('writes no row for a burst of unchanged reports, in memory while connected an
   const changed = await row(device.deviceId);
   expect(changed.rev).toBe(2);
   expect(changed.version).not.toBe(reconnected.version);
-});
+}, 60_000);
