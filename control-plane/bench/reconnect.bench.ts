@@ -27,8 +27,9 @@ async function main(): Promise<void> {
       count: flags.devices,
       registerConcurrency: 16,
     });
-    const bareS = await bareStorm(creds, flags.processes);
-    console.log(`bare aedes storm: ${flags.devices} connected in ${bareS.toFixed(2)} s`);
+    const bare = await bareStorm(creds, flags.processes);
+    const bareS = bare.seconds;
+    console.log(`bare aedes storm: ${flags.devices} connected in ${bareS.toFixed(2)} s, broker CPU ${bare.cpuSeconds.toFixed(2)} s`);
     const sim = await LoadFleet.start(creds, flags.processes);
     await sim.connect({
       mqttUrl: cp.mqttUrl,
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     await cp.stop();
     const stopMs = performance.now() - t0;
     const startMs = await cp.launch();
+    const cpuAtListening = procUsage(cp.pid).cpuSeconds;
     const connectedMs =
       (await waitFor(async () => (await sim.counts()).connected >= flags.devices, 300_000, 'every device connected again', 100)) +
       stopMs +
@@ -89,6 +91,7 @@ async function main(): Promise<void> {
     const t2 = performance.now() - t0;
     const holdingMs = await milestone('every device online and holding its desired state (DB)', holding, t2);
     const usage = procUsage(cp.pid);
+    const stormCpuS = usage.cpuSeconds - cpuAtListening;
     const desiredAfterRestart = (await sim.counts()).desiredReceived - desiredBefore;
     printTable([
       {
@@ -108,7 +111,8 @@ async function main(): Promise<void> {
       const fromListening = holdingMs - stopMs - startMs;
       console.log(
         `ratio restart / bare aedes storm (${bareS.toFixed(2)} s): all holding desired ${(holdingMs / 1000 / bareS).toFixed(2)}x from SIGTERM, ` +
-          `${(fromListening / 1000 / bareS).toFixed(2)}x from the new control plane listening (target <= 2x)`,
+          `${(fromListening / 1000 / bareS).toFixed(2)}x from the new control plane listening (target <= 2x); ` +
+          `server CPU for the storm ${stormCpuS.toFixed(2)} s vs bare aedes ${bare.cpuSeconds.toFixed(2)} s (${(stormCpuS / bare.cpuSeconds).toFixed(2)}x)`,
       );
     }
     await sim.stop();
@@ -118,18 +122,20 @@ async function main(): Promise<void> {
 }
 
 /** The same devices connecting to aedes alone: the storm the restart is compared with. */
-async function bareStorm(creds: readonly SimCredential[], processes: number): Promise<number> {
+async function bareStorm(creds: readonly SimCredential[], processes: number): Promise<{ seconds: number; cpuSeconds: number }> {
   const broker = await BareAedes.start(await freePort());
   try {
     const fleet = await LoadFleet.start(
       creds.map((c) => ({ deviceId: c.deviceId, password: c.password ?? 'unused', mqttUrl: broker.mqttUrl })),
       processes,
     );
+    const cpu0 = procUsage(broker.pid).cpuSeconds;
     const t0 = performance.now();
     await fleet.connect({ telemetryEverySeconds: 0, connectConcurrency: 1000, realistic: false });
     const seconds = (performance.now() - t0) / 1000;
+    const cpuSeconds = procUsage(broker.pid).cpuSeconds - cpu0;
     await fleet.stop();
-    return seconds;
+    return { seconds, cpuSeconds };
   } finally {
     await broker.stop();
   }
