@@ -1,7 +1,7 @@
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { createSimFleet, provisionDevices, type SimCredential } from '../src/sim/simulation';
 import { BareAedes } from './support/bare-aedes';
-import { ControlPlaneProcess, freePort, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
+import { ControlPlaneProcess, freePort, metrics, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
 import { LoadFleet } from './support/load-fleet';
 
 type Mode = 'plain' | 'password over TLS' | 'mutual TLS';
@@ -179,6 +179,9 @@ async function storm(cp: ControlPlaneProcess, mode: Mode, registered: Registered
     held = { cpuPercent: u.cpuPercent, rssMiB: u.rssMiB };
   }
   const retried = (await loadFleet.counts()).connectFailures;
+  // Which of the refusals were the control plane's "server busy" (the rest: connect timeouts, "server unavailable").
+  const refusals = [...(await metrics(cp))].filter(([name]) => name.startsWith('flotilla_mqtt_logins_refused_total'));
+  console.log(`${mode}: logins refused so far: ${refusals.map(([name, n]) => `${name.replace(/^[^{]*/, '')} ${n}`).join(', ') || 'none'}`);
   await loadFleet.stop();
   // Before the next storm; a lost offline write only leaves a stale flag, so this waits a bounded time.
   await waitFor(async () => (await online()) === 0 || performance.now() - t1 > onlineS * 1000 + 60_000, 70_000, 'the disconnect', 200);
