@@ -181,7 +181,7 @@ class DeviceLinkServiceProbe {
       strictFake<DeviceRepository>('DeviceRepository', {}),
       strictFake<DeviceActivityRepository>('DeviceActivityRepository', {}),
       strictFake<ReleasesService>('ReleasesService', {}),
-      { publishDesired: async () => undefined },
+      desiredRecorder(async () => undefined),
       strictFake<TelemetryIngest>('TelemetryIngest', {}),
       strictFake<RegistriesService>('RegistriesService', {}),
       signing,
