@@ -43,3 +43,6 @@ export * from './agent-node-flags';
 export * from './protocol/desired-signing';
 export * from './protocol/desired-admission';
 export * from './deltas/image-delta';
+export * from './api/route';
+export * from './api/routes';
+export * from './api/http-client';

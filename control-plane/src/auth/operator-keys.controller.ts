@@ -1,18 +1,18 @@
-import { Body, Controller, Delete, Get, Post, Req } from '@nestjs/common';
+import { OPERATOR_KEYS_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Body, Controller, Req } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
 import { CreateOperatorKeyRequest, type CreatedOperatorKey, type OperatorKeyView } from '@flotilla/shared';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { Actor } from './actor.decorator';
 import { OperatorKeysService } from './operator-keys.service';
 import type { OperatorPrincipal, OperatorRequest } from './operator-principal';
-import { RequireRole } from './require-role.decorator';
 
-@Controller('api/v1/operators/keys')
-@RequireRole('admin')
+@Controller()
 export class OperatorKeysController {
   constructor(private readonly keys: OperatorKeysService) {}
 
-  @Post()
+  @ApiEndpoint(OPERATOR_KEYS_ROUTES.create)
   create(
     @Body(new ZodBodyPipe(CreateOperatorKeyRequest)) body: CreateOperatorKeyRequest,
     @Actor() actor: OperatorPrincipal,
@@ -20,12 +20,12 @@ export class OperatorKeysController {
     return this.keys.create(body, actor);
   }
 
-  @Get()
+  @ApiEndpoint(OPERATOR_KEYS_ROUTES.list)
   list(): Promise<OperatorKeyView[]> {
     return this.keys.list();
   }
 
-  @Delete(':id')
+  @ApiEndpoint(OPERATOR_KEYS_ROUTES.revoke)
   async revoke(@PathParam('id', 'uuid') id: string, @Req() request: OperatorRequest): Promise<OperatorKeyView> {
     const revoked = await this.keys.revoke(id);
     request.auditBefore = revoked;

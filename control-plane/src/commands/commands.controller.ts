@@ -1,16 +1,17 @@
-import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { COMMANDS_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Body, Controller } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
 import { SendCommandRequest, type CommandResultView } from '@flotilla/shared';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { CommandsService } from './commands.service';
 
-@Controller('api/v1/devices/:id/commands')
+@Controller()
 export class CommandsController {
   constructor(private readonly commands: CommandsService) {}
 
   /** 200 with the device's result (ok or not), 409 when offline, 504 when it does not answer in time. */
-  @Post()
-  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(COMMANDS_ROUTES.send)
   send(
     @PathParam('id', 'deviceId') id: string,
     @Body(new ZodBodyPipe(SendCommandRequest)) body: SendCommandRequest,

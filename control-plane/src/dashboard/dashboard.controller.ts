@@ -1,4 +1,6 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { DASHBOARD_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Controller, Query } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
 import { ZodQueryPipe } from '../http/zod-query.pipe';
 import { DeviceNotFoundError } from '../devices/devices.errors';
@@ -10,24 +12,24 @@ import {
   type DashboardOverview,
   type DeviceEventView,
 } from '@flotilla/shared';
-import { DashboardDeviceQuery } from './device-query';
+import { DashboardDeviceQuery } from '@flotilla/shared';
 
 /** Read routes shaped for the dashboard and the CLI: counts, a searchable device page, a timeline. */
-@Controller('api/v1/dashboard')
+@Controller()
 export class DashboardController {
   constructor(private readonly repo: DashboardRepository) {}
 
-  @Get('overview')
+  @ApiEndpoint(DASHBOARD_ROUTES.overview)
   overview(): Promise<DashboardOverview> {
     return this.repo.overview();
   }
 
-  @Get('devices')
+  @ApiEndpoint(DASHBOARD_ROUTES.devices)
   devices(@Query(new ZodQueryPipe(DashboardDeviceQuery)) query: DashboardDeviceQuery): Promise<DashboardDevicePage> {
     return this.repo.devices(query);
   }
 
-  @Get('devices/:id/events')
+  @ApiEndpoint(DASHBOARD_ROUTES.events)
   async events(
     @PathParam('id', 'deviceId') id: string,
     @Query(new ZodQueryPipe(DeviceEventsQuery)) query: DeviceEventsQuery,

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { STATUS_SQL, deviceListSql, type DashboardDeviceQuery, type DeviceStatus } from './device-query';
-import type { DashboardDevicePage, DashboardOverview, DeviceEventView } from '@flotilla/shared';
+import { STATUS_SQL, deviceListSql, type DeviceStatus } from './device-query';
+import type { DashboardDevicePage, DashboardDeviceQuery, DashboardOverview, DeviceEventView } from '@flotilla/shared';
 
 type Row = Record<string, unknown>;
 

@@ -1,4 +1,5 @@
-import { DashboardDeviceQuery, deviceListSql } from './device-query';
+import { DashboardDeviceQuery } from '@flotilla/shared';
+import { deviceListSql } from './device-query';
 
 const parse = (q: Record<string, string>) => DashboardDeviceQuery.parse(q);
 

@@ -1,25 +1,12 @@
-import { z } from 'zod';
+import { DASHBOARD_DEVICE_SORTS, type DashboardDeviceQuery, type DashboardDeviceStatus } from '@flotilla/shared';
 
 /**
- * The dashboard's device list: search, filters, sort and offset pagination, all in SQL so the
- * page stays fast at 10,000 devices (the browser only ever holds one page). Offset rather than
- * the API's cursor because a person jumps to page N and sorts by any column.
+ * The dashboard's device list (its query schema is in @flotilla/shared): search, filters, sort and
+ * offset pagination, all in SQL so the page stays fast at 10,000 devices (the browser only ever
+ * holds one page). Offset rather than the API's cursor because a person jumps to page N and sorts
+ * by any column.
  */
-export const DEVICE_STATUSES = ['online', 'offline', 'updating', 'failed', 'decommissioned'] as const;
-export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
-export const DEVICE_SORTS = ['name', '-name', 'lastSeen', '-lastSeen', 'created', '-created'] as const;
-
-export const DashboardDeviceQuery = z.object({
-  q: z.string().max(128).optional(),
-  fleetId: z.string().uuid().optional(),
-  tag: z.string().min(1).max(64).optional(),
-  status: z.enum(DEVICE_STATUSES).optional(),
-  releaseId: z.string().uuid().optional(),
-  sort: z.enum(DEVICE_SORTS).default('name'),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-});
-export type DashboardDeviceQuery = z.infer<typeof DashboardDeviceQuery>;
+export type DeviceStatus = DashboardDeviceStatus;
 
 /** Update phases during which a device counts as updating. */
 export const UPDATING_PHASES = ['verify', 'fetch', 'switch', 'probation', 'commit'];
@@ -41,7 +28,7 @@ export const STATUS_SQL: Record<DeviceStatus, string> = {
   offline: `d.decommissioned_at IS NULL AND NOT d.online`,
 };
 
-const ORDER: Record<(typeof DEVICE_SORTS)[number], string> = {
+const ORDER: Record<(typeof DASHBOARD_DEVICE_SORTS)[number], string> = {
   name: 'd.name ASC, d.id ASC',
   '-name': 'd.name DESC, d.id DESC',
   lastSeen: 'd.last_seen_at ASC NULLS FIRST, d.id ASC',

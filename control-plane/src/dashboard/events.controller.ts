@@ -1,4 +1,6 @@
-import { Controller, Get, Req, Res } from '@nestjs/common';
+import { EVENTS_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Controller, Req, Res } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Actor } from '../auth/actor.decorator';
 import type { OperatorPrincipal } from '../auth/operator-principal';
@@ -14,14 +16,14 @@ const KEEPALIVE_MS = 15_000;
  * operator key goes in the Authorization header like on every other route. The stream ends
  * when that key is revoked: a client reconnecting with it is then refused by the guard.
  */
-@Controller('api/v1/events')
+@Controller()
 export class EventsController {
   constructor(
     private readonly feed: ChangeFeed,
     private readonly keys: OperatorKeysService,
   ) {}
 
-  @Get('stream')
+  @ApiEndpoint(EVENTS_ROUTES.stream)
   stream(@Req() req: IncomingMessage, @Res() res: ServerResponse, @Actor() actor: OperatorPrincipal): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',

@@ -1,4 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, Put, Query } from '@nestjs/common';
+import { DEVICES_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Body, Controller, Query } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
 import {
   AssignReleaseRequest,
@@ -15,12 +17,12 @@ import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { ZodQueryPipe } from '../http/zod-query.pipe';
 import { DevicesService } from './devices.service';
 
-@Controller('api/v1/devices')
+@Controller()
 export class DevicesController {
   constructor(private readonly devices: DevicesService) {}
 
   /** `DeviceListQuery` filters, `?limit=&cursor=` pages (`{items, nextCursor}`), oldest device first. */
-  @Get()
+  @ApiEndpoint(DEVICES_ROUTES.list)
   list(
     @Query(new ZodQueryPipe(DeviceListQuery)) filter: DeviceListQuery,
     @Query(new ZodQueryPipe(DevicePageQuery)) page: DevicePageQuery,
@@ -28,12 +30,12 @@ export class DevicesController {
     return this.devices.list(filter, page);
   }
 
-  @Get(':id')
+  @ApiEndpoint(DEVICES_ROUTES.get)
   get(@PathParam('id', 'deviceId') id: string): Promise<DeviceView> {
     return this.devices.get(id);
   }
 
-  @Put(':id/release')
+  @ApiEndpoint(DEVICES_ROUTES.assignRelease)
   assignRelease(
     @PathParam('id', 'deviceId') id: string,
     @Body(new ZodBodyPipe(AssignReleaseRequest)) body: AssignReleaseRequest,
@@ -41,28 +43,28 @@ export class DevicesController {
     return this.devices.assignRelease(id, body.releaseId);
   }
 
-  @Put(':id/pin')
+  @ApiEndpoint(DEVICES_ROUTES.pin)
   pin(@PathParam('id', 'deviceId') id: string, @Body(new ZodBodyPipe(PinReleaseRequest)) body: PinReleaseRequest): Promise<DeviceView> {
     return this.devices.pin(id, body.releaseId);
   }
 
-  @Delete(':id/pin')
+  @ApiEndpoint(DEVICES_ROUTES.unpin)
   unpin(@PathParam('id', 'deviceId') id: string): Promise<DeviceView> {
     return this.devices.unpin(id);
   }
 
-  @Put(':id/tags')
+  @ApiEndpoint(DEVICES_ROUTES.setTags)
   setTags(@PathParam('id', 'deviceId') id: string, @Body(new ZodBodyPipe(SetTagsRequest)) body: SetTagsRequest): Promise<DeviceView> {
     return this.devices.setTags(id, body.tags);
   }
 
-  @Put(':id/config')
+  @ApiEndpoint(DEVICES_ROUTES.setConfig)
   setConfig(@PathParam('id', 'deviceId') id: string, @Body(new ZodBodyPipe(SetConfigRequest)) body: SetConfigRequest): Promise<DeviceView> {
     return this.devices.setConfig(id, body.config);
   }
 
   /** The device's own maintenance windows, in its time zone; null: its fleet's apply. */
-  @Put(':id/update-windows')
+  @ApiEndpoint(DEVICES_ROUTES.setWindows)
   setWindows(
     @PathParam('id', 'deviceId') id: string,
     @Body(new ZodBodyPipe(SetUpdateWindowsRequest)) body: SetUpdateWindowsRequest,
@@ -71,20 +73,18 @@ export class DevicesController {
   }
 
   /** Overrides the device's update locks for its current desired state (`desired.updatePolicy.force`). */
-  @Post(':id/force-update')
-  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(DEVICES_ROUTES.forceUpdate)
   forceUpdate(@PathParam('id', 'deviceId') id: string): Promise<DeviceView> {
     return this.devices.forceUpdate(id);
   }
 
-  @Post(':id/decommission')
-  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(DEVICES_ROUTES.decommission)
   decommission(@PathParam('id', 'deviceId') id: string): Promise<DeviceView> {
     return this.devices.decommission(id);
   }
 
   /** Same as POST …/decommission: the device row stays, listed as decommissioned. */
-  @Delete(':id')
+  @ApiEndpoint(DEVICES_ROUTES.remove)
   remove(@PathParam('id', 'deviceId') id: string): Promise<DeviceView> {
     return this.devices.decommission(id);
   }

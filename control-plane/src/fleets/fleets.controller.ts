@@ -1,4 +1,6 @@
-import { Body, Controller, Get, HttpCode, Post, Put } from '@nestjs/common';
+import { FLEETS_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Body, Controller } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
 import {
   CreateFleetRequest,
@@ -17,28 +19,27 @@ import type { OperatorPrincipal } from '../auth/operator-principal';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { FleetsService } from './fleets.service';
 
-@Controller('api/v1')
+@Controller()
 export class FleetsController {
   constructor(private readonly fleets: FleetsService) {}
 
-  @Post('fleets')
+  @ApiEndpoint(FLEETS_ROUTES.create)
   create(@Body(new ZodBodyPipe(CreateFleetRequest)) body: CreateFleetRequest): Promise<FleetView> {
     return this.fleets.create(body);
   }
 
-  @Get('fleets')
+  @ApiEndpoint(FLEETS_ROUTES.list)
   list(): Promise<FleetView[]> {
     return this.fleets.list();
   }
 
-  @Get('fleets/:id')
+  @ApiEndpoint(FLEETS_ROUTES.get)
   get(@PathParam('id', 'uuid') id: string): Promise<FleetView> {
     return this.fleets.get(id);
   }
 
   /** Assigns the release to every device of the fleet that is not pinned, in the background: 202 with the job to follow. */
-  @Put('fleets/:id/target')
-  @HttpCode(202)
+  @ApiEndpoint(FLEETS_ROUTES.setTarget)
   setTarget(
     @PathParam('id', 'uuid') id: string,
     @Body(new ZodBodyPipe(SetFleetTargetRequest)) body: SetFleetTargetRequest,
@@ -46,18 +47,18 @@ export class FleetsController {
     return this.fleets.setTarget(id, body.releaseId);
   }
 
-  @Get('fleet-target-jobs/:id')
+  @ApiEndpoint(FLEETS_ROUTES.targetJob)
   targetJob(@PathParam('id', 'uuid') id: string): Promise<FleetTargetJobView> {
     return this.fleets.targetJob(id);
   }
 
-  @Put('fleets/:id/config')
+  @ApiEndpoint(FLEETS_ROUTES.setConfig)
   setConfig(@PathParam('id', 'uuid') id: string, @Body(new ZodBodyPipe(SetConfigRequest)) body: SetConfigRequest): Promise<FleetView> {
     return this.fleets.setConfig(id, body.config);
   }
 
   /** Certificates issued from now on (registrations and renewals) get this validity; issued ones keep theirs. */
-  @Put('fleets/:id/certificate-validity')
+  @ApiEndpoint(FLEETS_ROUTES.setCertificateValidity)
   setCertificateValidity(
     @PathParam('id', 'uuid') id: string,
     @Body(new ZodBodyPipe(SetCertificateValidityRequest)) body: SetCertificateValidityRequest,
@@ -65,7 +66,7 @@ export class FleetsController {
     return this.fleets.setCertificateValidity(id, body.certificateValiditySeconds);
   }
 
-  @Put('fleets/:id/update-policy')
+  @ApiEndpoint(FLEETS_ROUTES.setUpdatePolicy)
   setUpdatePolicy(
     @PathParam('id', 'uuid') id: string,
     @Body(new ZodBodyPipe(SetFleetUpdatePolicyRequest)) body: SetFleetUpdatePolicyRequest,
@@ -73,7 +74,7 @@ export class FleetsController {
     return this.fleets.setUpdatePolicy(id, body);
   }
 
-  @Put('devices/:id/fleet')
+  @ApiEndpoint(FLEETS_ROUTES.moveDevice)
   moveDevice(
     @PathParam('id', 'deviceId') id: string,
     @Body(new ZodBodyPipe(MoveDeviceRequest)) body: MoveDeviceRequest,

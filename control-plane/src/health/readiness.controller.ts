@@ -1,5 +1,6 @@
-import { Controller, Get, Header, HttpStatus, Res } from '@nestjs/common';
-import { Public } from '../auth/public.decorator';
+import { READINESS_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Controller, Header, HttpStatus, Res } from '@nestjs/common';
 import { MetricsService } from './metrics.service';
 import { ReadinessService, type ReadinessView } from './readiness.service';
 
@@ -11,8 +12,7 @@ export class ReadinessController {
   ) {}
 
   /** 503 until the database answers, migrations are applied and the broker listens. */
-  @Public()
-  @Get('readyz')
+  @ApiEndpoint(READINESS_ROUTES.ready)
   async ready(@Res({ passthrough: true }) res: { status(code: number): unknown }): Promise<ReadinessView> {
     const view = await this.readiness.check();
     res.status(view.ready ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
@@ -20,7 +20,7 @@ export class ReadinessController {
   }
 
   /** Prometheus scrape target; needs a key like every API route (Prometheus sends it with `authorization`). */
-  @Get('metrics')
+  @ApiEndpoint(READINESS_ROUTES.render)
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   render(): Promise<string> {
     return this.metrics.render();

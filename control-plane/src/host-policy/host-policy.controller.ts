@@ -1,24 +1,24 @@
-import { Body, Controller, Get, Put, Req } from '@nestjs/common';
+import { HOST_POLICY_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Body, Controller, Req } from '@nestjs/common';
 import { HostPolicy, type FleetHostPolicyView } from '@flotilla/shared';
 import { Actor, noteAuditBefore } from '../auth/actor.decorator';
 import type { OperatorPrincipal, OperatorRequest } from '../auth/operator-principal';
-import { RequireRole } from '../auth/require-role.decorator';
 import { PathParam } from '../http/path-param';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { HostPolicyService } from './host-policy.service';
 
-@Controller('api/v1/fleets/:id/host-policy')
+@Controller()
 export class HostPolicyController {
   constructor(private readonly policies: HostPolicyService) {}
 
-  @Get()
+  @ApiEndpoint(HOST_POLICY_ROUTES.get)
   get(@PathParam('id', 'uuid') id: string): Promise<FleetHostPolicyView> {
     return this.policies.get(id);
   }
 
   /** Admin only: what a fleet's releases may do to its devices' hosts is not an operator's call. */
-  @Put()
-  @RequireRole('admin')
+  @ApiEndpoint(HOST_POLICY_ROUTES.set)
   async set(
     @PathParam('id', 'uuid') id: string,
     @Body(new ZodBodyPipe(HostPolicy)) body: HostPolicy,

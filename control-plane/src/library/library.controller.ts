@@ -1,16 +1,18 @@
-import { Body, Controller, Get, HttpStatus, Post, Res } from '@nestjs/common';
+import { LIBRARY_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Body, Controller, HttpStatus, Res } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
 import type { ComponentView } from '@flotilla/shared';
 import { Actor } from '../auth/actor.decorator';
 import type { OperatorPrincipal } from '../auth/operator-principal';
 import { LibraryService } from './library.service';
 
-@Controller('api/v1/components')
+@Controller()
 export class LibraryController {
   constructor(private readonly library: LibraryService) {}
 
   /** Body: the component as YAML (application/yaml, text/yaml, text/plain) or JSON. 201 when new, 200 for an identical re-upload. */
-  @Post()
+  @ApiEndpoint(LIBRARY_ROUTES.add)
   async add(
     @Body() body: unknown,
     @Actor() actor: OperatorPrincipal,
@@ -21,18 +23,18 @@ export class LibraryController {
     return outcome.component;
   }
 
-  @Get()
+  @ApiEndpoint(LIBRARY_ROUTES.list)
   list(): Promise<ComponentView[]> {
     return this.library.list();
   }
 
   /** Every version of one component, newest first. */
-  @Get(':name')
+  @ApiEndpoint(LIBRARY_ROUTES.versions)
   versions(@PathParam('name', 'componentName') name: string): Promise<ComponentView[]> {
     return this.library.list(name);
   }
 
-  @Get(':name/:version')
+  @ApiEndpoint(LIBRARY_ROUTES.get)
   get(@PathParam('name', 'componentName') name: string, @PathParam('version', 'version') version: string): Promise<ComponentView> {
     return this.library.get(name, version);
   }

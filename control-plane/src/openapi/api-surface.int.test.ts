@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { ModulesContainer, NestFactory } from '@nestjs/core';
-import type { AuditEntryView, CreatedOperatorKey, Page } from '@flotilla/shared';
+import { API_ROUTES, type AuditEntryView, type CreatedOperatorKey, type Page } from '@flotilla/shared';
 import { AppModule } from '../app.module';
 import { apiClient, json, type Api } from '../testing/sim-fleet';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
-import { toOpenApiPath, type OpenApiDocument } from './build-document';
+import { buildOpenApiDocument, toOpenApiPath, type OpenApiDocument } from './build-document';
 import { registeredRoutes, type RegisteredRoute } from './registered-routes';
 
 jest.setTimeout(60_000);
@@ -82,6 +82,21 @@ describe('the API surface', () => {
     for (const r of routes) {
       const op = doc.paths[toOpenApiPath(r.path)]![r.method] as { 'x-flotilla-role': string };
       expect([r.path, op['x-flotilla-role'] === 'public']).toEqual([r.path, r.isPublic]);
+    }
+  });
+
+  it('generates the document from the routes the controllers bind, and binds every declared route', async () => {
+    const doc = await json<OpenApiDocument>(api('/api/v1/openapi.json', { key: null }), 200);
+    const declared = buildOpenApiDocument(API_ROUTES, doc.info.version);
+    expect(doc.paths).toEqual(declared.paths);
+    expect(doc.components).toEqual(declared.components);
+  });
+
+  it('documents for each route the role the guard enforces (proven by the calls below)', async () => {
+    const doc = await json<OpenApiDocument>(api('/api/v1/openapi.json', { key: null }), 200);
+    for (const r of routes.filter((x) => !x.isPublic)) {
+      const role = (doc.paths[toOpenApiPath(r.path)]![r.method] as { 'x-flotilla-role': string })['x-flotilla-role'];
+      expect([r.method, r.path, role]).toEqual([r.method, r.path, adminOnly(r) ? 'admin' : isRead(r) ? 'viewer' : 'operator']);
     }
   });
 

@@ -1,4 +1,4 @@
-import { API_ROUTES } from './api-routes';
+import { API_ROUTES } from '@flotilla/shared';
 import { buildOpenApiDocument, toOpenApiPath } from './build-document';
 
 describe('buildOpenApiDocument', () => {

@@ -1,6 +1,6 @@
-import { apiJsonSchema, type ApiSchema } from '@flotilla/shared';
-import { ERROR_SCHEMA } from './api-routes';
-import type { NamedSchema, RouteDoc } from './route-doc';
+import { ApiError, apiJsonSchema, named, type ApiRoute, type ApiSchema, type MediaBody, type NamedSchema } from '@flotilla/shared';
+
+const ERROR_SCHEMA = named('ApiError', ApiError);
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
@@ -25,10 +25,11 @@ const GENERIC_ERRORS: Record<number, string> = {
 };
 
 /**
- * The OpenAPI 3.1 document of the API, from the route table and the shared zod schemas (one
- * source of truth: what validates a request is what documents it). Pure.
+ * The OpenAPI 3.1 document of the API, from the routes the controllers bind (`@ApiEndpoint`, their
+ * declarations in @flotilla/shared) and the shared zod schemas: what registers and guards a route,
+ * and validates its input, is what documents it. Pure.
  */
-export function buildOpenApiDocument(routes: readonly RouteDoc[], version: string): OpenApiDocument {
+export function buildOpenApiDocument(routes: readonly ApiRoute[], version: string): OpenApiDocument {
   const schemas: Record<string, unknown> = {};
   const ref = (n: NamedSchema, io: 'input' | 'output'): { $ref: string } => {
     // Requests are documented as input (defaults optional), answers as output; their names never overlap.
@@ -98,7 +99,7 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], version: strin
 }
 
 function content(
-  body: NamedSchema | { mediaType: string; description: string },
+  body: NamedSchema | MediaBody,
   io: 'input' | 'output',
   ref: (n: NamedSchema, io: 'input' | 'output') => { $ref: string },
 ): Record<string, unknown> {
@@ -117,7 +118,7 @@ function queryParameters(query: ApiSchema | undefined): Record<string, unknown>[
   }));
 }
 
-function operationId(r: RouteDoc): string {
+function operationId(r: ApiRoute): string {
   const words = r.path
     .replace(/^\/api\/v1\//, '')
     .split('/')

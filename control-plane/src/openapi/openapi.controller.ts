@@ -1,21 +1,25 @@
-import { Controller, Get, Header } from '@nestjs/common';
-import { Public } from '../auth/public.decorator';
-import { API_ROUTES } from './api-routes';
+import { Controller, Header } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
+import { OPEN_API_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
 import { buildOpenApiDocument, type OpenApiDocument } from './build-document';
 import { DOCS_PAGE, DOCS_PAGE_CSP } from './docs-page';
+import { declaredRoutes } from './registered-routes';
 
 /** The API's description is public: it holds no data, and the docs page must load before a key is typed. */
 @Controller()
-@Public()
 export class OpenApiController {
   private document: OpenApiDocument | undefined;
 
-  @Get('api/v1/openapi.json')
+  constructor(private readonly modules: ModulesContainer) {}
+
+  /** Generated once, from the routes the registered controllers bind: a route is documented because it exists. */
+  @ApiEndpoint(OPEN_API_ROUTES.openapi)
   openapi(): OpenApiDocument {
-    return (this.document ??= buildOpenApiDocument(API_ROUTES, process.env.npm_package_version ?? '0.1.0'));
+    return (this.document ??= buildOpenApiDocument(declaredRoutes(this.modules), process.env.npm_package_version ?? '0.1.0'));
   }
 
-  @Get('api/docs')
+  @ApiEndpoint(OPEN_API_ROUTES.docs)
   @Header('content-type', 'text/html; charset=utf-8')
   @Header('content-security-policy', DOCS_PAGE_CSP)
   docs(): string {

@@ -1,8 +1,9 @@
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import type { ModulesContainer } from '@nestjs/core';
-import type { PathParameterKind } from '@flotilla/shared';
+import type { ApiRoute, PathParameterKind } from '@flotilla/shared';
 import { IS_PUBLIC } from '../auth/public.decorator';
+import { API_ROUTE } from '../http/api-endpoint.decorator';
 import { PathParamPipe } from '../http/path-param';
 
 export interface RegisteredRoute {
@@ -17,34 +18,56 @@ export interface RegisteredRoute {
 /** Every route of every controller Nest registered, read from the controllers' metadata. */
 export function registeredRoutes(modules: ModulesContainer): RegisteredRoute[] {
   const routes: RegisteredRoute[] = [];
-  const seen = new Set<unknown>();
-  for (const module of modules.values()) {
-    for (const wrapper of module.controllers.values()) {
-      const controller = wrapper.metatype as (abstract new (...args: never[]) => unknown) | null;
-      if (!controller || seen.has(controller)) continue;
-      seen.add(controller);
-      const base = pathsOf(Reflect.getMetadata(PATH_METADATA, controller));
-      const classPublic = Reflect.getMetadata(IS_PUBLIC, controller) === true;
-      const proto = controller.prototype as Record<string, unknown>;
-      for (const name of Object.getOwnPropertyNames(proto)) {
-        const handler = proto[name];
-        if (name === 'constructor' || typeof handler !== 'function') continue;
-        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
-        const sub = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
-        if (method === undefined || sub === undefined) continue;
-        const isPublic = classPublic || Reflect.getMetadata(IS_PUBLIC, handler) === true;
-        const kinds = declaredParamKinds(controller, name);
-        for (const b of base) {
-          for (const s of pathsOf(sub)) {
-            const path = join(b, s);
-            const params = Object.fromEntries([...path.matchAll(/:([A-Za-z0-9_]+)/g)].map(([, p]) => [p!, kinds.get(p!) ?? null]));
-            routes.push({ method: RequestMethod[method].toLowerCase(), path, isPublic, params });
-          }
-        }
+  for (const { controller, name, handler } of handlersOf(modules)) {
+    const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod;
+    const sub = Reflect.getMetadata(PATH_METADATA, handler) as string | string[];
+    const isPublic = Reflect.getMetadata(IS_PUBLIC, controller) === true || Reflect.getMetadata(IS_PUBLIC, handler) === true;
+    const kinds = declaredParamKinds(controller, name);
+    for (const b of pathsOf(Reflect.getMetadata(PATH_METADATA, controller))) {
+      for (const s of pathsOf(sub)) {
+        const path = join(b, s);
+        const params = Object.fromEntries([...path.matchAll(/:([A-Za-z0-9_]+)/g)].map(([, p]) => [p!, kinds.get(p!) ?? null]));
+        routes.push({ method: RequestMethod[method].toLowerCase(), path, isPublic, params });
       }
     }
   }
   return routes;
+}
+
+interface Handler {
+  controller: abstract new (...args: never[]) => unknown;
+  name: string;
+  handler: object;
+}
+
+/** Each request handler of each registered controller (a method with a route), once. */
+function handlersOf(modules: ModulesContainer): Handler[] {
+  const handlers: Handler[] = [];
+  const seen = new Set<unknown>();
+  for (const module of modules.values()) {
+    for (const wrapper of module.controllers.values()) {
+      const controller = wrapper.metatype as Handler['controller'] | null;
+      if (!controller || seen.has(controller)) continue;
+      seen.add(controller);
+      const proto = controller.prototype as Record<string, unknown>;
+      for (const name of Object.getOwnPropertyNames(proto)) {
+        const handler = proto[name];
+        if (name === 'constructor' || typeof handler !== 'function') continue;
+        if (Reflect.getMetadata(METHOD_METADATA, handler) === undefined || Reflect.getMetadata(PATH_METADATA, handler) === undefined)
+          continue;
+        handlers.push({ controller, name, handler });
+      }
+    }
+  }
+  return handlers;
+}
+
+/** The route declarations the registered handlers are bound to (`@ApiEndpoint`): what the OpenAPI document describes. */
+export function declaredRoutes(modules: ModulesContainer): ApiRoute[] {
+  return handlersOf(modules).flatMap(({ handler }) => {
+    const declared = Reflect.getMetadata(API_ROUTE, handler) as ApiRoute | undefined;
+    return declared ? [declared] : [];
+  });
 }
 
 /** Path parameters a handler reads through `@PathParam`, by name, from Nest's argument metadata. */

@@ -1,4 +1,6 @@
-import { Body, Controller, Delete, Post, Req } from '@nestjs/common';
+import { PROVISIONING_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Body, Controller, Req } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
 import {
   CreateProvisioningTokenRequest,
@@ -11,7 +13,6 @@ import {
 } from '@flotilla/shared';
 import { Actor } from '../auth/actor.decorator';
 import type { OperatorPrincipal } from '../auth/operator-principal';
-import { Public } from '../auth/public.decorator';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { DeviceCertificatesService } from './device-certificates.service';
 import { ProvisioningService, type RequestOrigin } from './provisioning.service';
@@ -22,7 +23,7 @@ interface HttpRequest {
   headers: Record<string, string | string[] | undefined>;
 }
 
-@Controller('api/v1')
+@Controller()
 export class ProvisioningController {
   constructor(
     private readonly provisioning: ProvisioningService,
@@ -30,7 +31,7 @@ export class ProvisioningController {
   ) {}
 
   /** `fleetId` in the body makes a fleet-scoped token. */
-  @Post('provisioning-tokens')
+  @ApiEndpoint(PROVISIONING_ROUTES.createToken)
   createToken(
     @Body(new ZodBodyPipe(CreateProvisioningTokenRequest)) body: CreateProvisioningTokenRequest,
     @Req() req: HttpRequest,
@@ -39,7 +40,7 @@ export class ProvisioningController {
     return this.provisioning.createToken(body, origin(req), actor);
   }
 
-  @Post('fleets/:id/provisioning-tokens')
+  @ApiEndpoint(PROVISIONING_ROUTES.createFleetToken)
   createFleetToken(
     @PathParam('id', 'uuid') fleetId: string,
     @Body(new ZodBodyPipe(CreateProvisioningTokenRequest)) body: CreateProvisioningTokenRequest,
@@ -50,14 +51,13 @@ export class ProvisioningController {
   }
 
   /** No device can register with the token afterwards; devices registered with it are not affected. */
-  @Delete('provisioning-tokens/:id')
+  @ApiEndpoint(PROVISIONING_ROUTES.revokeToken)
   revokeToken(@PathParam('id', 'uuid') id: string): Promise<ProvisioningTokenSummary> {
     return this.provisioning.revokeToken(id);
   }
 
   /** Public: a new board holds only its provisioning token, which the service checks. */
-  @Public()
-  @Post('devices/register')
+  @ApiEndpoint(PROVISIONING_ROUTES.register)
   register(
     @Body(new ZodBodyPipe(RegisterDeviceRequest)) body: RegisterDeviceRequest,
     @Req() req: HttpRequest,
@@ -66,8 +66,7 @@ export class ProvisioningController {
   }
 
   /** Public: the device proves itself in the body (its current certificate, or its password). */
-  @Public()
-  @Post('devices/certificate')
+  @ApiEndpoint(PROVISIONING_ROUTES.renewCertificate)
   renewCertificate(@Body(new ZodBodyPipe(DeviceCertificateRequest)) body: DeviceCertificateRequest): Promise<DeviceCertificateResponse> {
     return this.certificates.reissue(body);
   }

@@ -1,4 +1,6 @@
-import { Body, Controller, Delete, Get, Inject, Put, Req } from '@nestjs/common';
+import { REGISTRIES_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Body, Controller, Inject, Req } from '@nestjs/common';
 import {
   SetRegistryCredentialsRequest,
   SetRegistryTokenAuthRequest,
@@ -7,7 +9,6 @@ import {
 } from '@flotilla/shared';
 import { Actor, noteAuditBefore } from '../auth/actor.decorator';
 import type { OperatorPrincipal, OperatorRequest } from '../auth/operator-principal';
-import { RequireRole } from '../auth/require-role.decorator';
 import { PathParam } from '../http/path-param';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { REGISTRY_SETTINGS, RegistriesService, type RegistrySettings } from './registries.service';
@@ -19,8 +20,7 @@ interface HttpRequest extends OperatorRequest {
 }
 
 /** Admin only, reads included: who can pull from where is an administrator's business. */
-@Controller('api/v1/registries')
-@RequireRole('admin')
+@Controller()
 export class RegistriesController {
   constructor(
     private readonly registries: RegistriesService,
@@ -28,12 +28,12 @@ export class RegistriesController {
     @Inject(REGISTRY_SETTINGS) private readonly settings: RegistrySettings,
   ) {}
 
-  @Get()
+  @ApiEndpoint(REGISTRIES_ROUTES.list)
   list(): Promise<RegistryCredentialsView[]> {
     return this.registries.list();
   }
 
-  @Put(':host/credentials')
+  @ApiEndpoint(REGISTRIES_ROUTES.set)
   async set(
     @PathParam('host', 'registryHost') host: string,
     @Body(new ZodBodyPipe(SetRegistryCredentialsRequest)) body: SetRegistryCredentialsRequest,
@@ -45,7 +45,7 @@ export class RegistriesController {
     return after;
   }
 
-  @Delete(':host/credentials')
+  @ApiEndpoint(REGISTRIES_ROUTES.remove)
   async remove(@PathParam('host', 'registryHost') host: string, @Req() request: OperatorRequest): Promise<RegistryCredentialsView> {
     const removed = await this.registries.remove(host);
     noteAuditBefore(request, removed);
@@ -53,7 +53,7 @@ export class RegistriesController {
   }
 
   /** From now on, devices of the fleet that an admin's provisioning token registered receive the login. */
-  @Put(':host/grants/:fleetId')
+  @ApiEndpoint(REGISTRIES_ROUTES.grant)
   async grant(
     @PathParam('host', 'registryHost') host: string,
     @PathParam('fleetId', 'uuid') fleetId: string,
@@ -65,7 +65,7 @@ export class RegistriesController {
     return after;
   }
 
-  @Delete(':host/grants/:fleetId')
+  @ApiEndpoint(REGISTRIES_ROUTES.revokeGrant)
   async revokeGrant(
     @PathParam('host', 'registryHost') host: string,
     @PathParam('fleetId', 'uuid') fleetId: string,
@@ -76,13 +76,13 @@ export class RegistriesController {
     return after;
   }
 
-  @Get('token-auth')
+  @ApiEndpoint(REGISTRIES_ROUTES.listTokenAuth)
   listTokenAuth(@Req() request: HttpRequest): Promise<RegistryTokenAuthView[]> {
     return this.tokenAuth.list(this.apiUrl(request));
   }
 
   /** Devices get short-lived pull tokens for this registry instead of any stored login. */
-  @Put(':host/token-auth')
+  @ApiEndpoint(REGISTRIES_ROUTES.setTokenAuth)
   async setTokenAuth(
     @PathParam('host', 'registryHost') host: string,
     @Body(new ZodBodyPipe(SetRegistryTokenAuthRequest)) body: SetRegistryTokenAuthRequest,
@@ -94,7 +94,7 @@ export class RegistriesController {
     return after;
   }
 
-  @Delete(':host/token-auth')
+  @ApiEndpoint(REGISTRIES_ROUTES.removeTokenAuth)
   async removeTokenAuth(@PathParam('host', 'registryHost') host: string, @Req() request: HttpRequest): Promise<RegistryTokenAuthView> {
     const removed = await this.tokenAuth.remove(host, this.apiUrl(request));
     noteAuditBefore(request, removed);

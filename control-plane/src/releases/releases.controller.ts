@@ -1,4 +1,6 @@
-import { Body, Controller, Get, Headers, HttpStatus, Post, Query, Res } from '@nestjs/common';
+import { RELEASES_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Body, Controller, Headers, HttpStatus, Query, Res } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
 import { PageQuery, ReleaseListQuery, type Page, type ReleaseDiff, type ReleaseView } from '@flotilla/shared';
 import { Actor } from '../auth/actor.decorator';
@@ -8,7 +10,7 @@ import { ZodQueryPipe } from '../http/zod-query.pipe';
 import { ManifestMediaTypeError } from './releases.errors';
 import { ReleasesService } from './releases.service';
 
-@Controller('api/v1/releases')
+@Controller()
 export class ReleasesController {
   constructor(private readonly releases: ReleasesService) {}
 
@@ -16,7 +18,7 @@ export class ReleasesController {
    * Body: the raw `assembly.yaml` (the text body parser accepts the YAML media types). 201 when
    * created; 200 when the same content was published before or an `Idempotency-Key` is replayed.
    */
-  @Post()
+  @ApiEndpoint(RELEASES_ROUTES.publish)
   async publish(
     @Body() body: unknown,
     @Headers('idempotency-key') idempotencyHeader: string | undefined,
@@ -30,7 +32,7 @@ export class ReleasesController {
     return outcome.release;
   }
 
-  @Get()
+  @ApiEndpoint(RELEASES_ROUTES.list)
   list(
     @Query(new ZodQueryPipe(ReleaseListQuery)) filter: ReleaseListQuery,
     @Query(new ZodQueryPipe(PageQuery)) page: PageQuery,
@@ -38,13 +40,13 @@ export class ReleasesController {
     return this.releases.list(filter, page);
   }
 
-  @Get(':id')
+  @ApiEndpoint(RELEASES_ROUTES.get)
   get(@PathParam('id', 'uuid') id: string): Promise<ReleaseView> {
     return this.releases.get(id);
   }
 
   /** What changes from release `:id` to release `:otherId`, and which images a device must fetch. */
-  @Get(':id/diff/:otherId')
+  @ApiEndpoint(RELEASES_ROUTES.diff)
   diff(@PathParam('id', 'uuid') id: string, @PathParam('otherId', 'uuid') otherId: string): Promise<ReleaseDiff> {
     return this.releases.diff(id, otherId);
   }

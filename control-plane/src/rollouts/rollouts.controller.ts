@@ -1,4 +1,6 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Post, Query, Req, Res } from '@nestjs/common';
+import { ROLLOUTS_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Body, Controller, Headers, HttpStatus, Query, Req, Res } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
 import {
   CreateRolloutRequest,
@@ -21,7 +23,7 @@ import type { OperatorCommand } from './operator-commands';
 import { RolloutPlanService } from './rollout-plan.service';
 import { RolloutsService } from './rollouts.service';
 
-@Controller('api/v1/rollouts')
+@Controller()
 export class RolloutsController {
   constructor(
     private readonly rollouts: RolloutsService,
@@ -29,7 +31,7 @@ export class RolloutsController {
   ) {}
 
   /** 201 when created; 200 with the same rollout when an `Idempotency-Key` is replayed. */
-  @Post()
+  @ApiEndpoint(ROLLOUTS_ROUTES.create)
   async create(
     @Body(new ZodBodyPipe(CreateRolloutRequest)) body: CreateRolloutRequest,
     @Headers('idempotency-key') idempotencyHeader: string | undefined,
@@ -41,14 +43,13 @@ export class RolloutsController {
     return outcome.rollout;
   }
 
-  @Post('plan')
-  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(ROLLOUTS_ROUTES.plan)
   @NoAudit()
   plan(@Body(new ZodBodyPipe(RolloutPlanRequest)) body: RolloutPlanRequest): Promise<RolloutPlan> {
     return this.planner.plan(body);
   }
 
-  @Get()
+  @ApiEndpoint(ROLLOUTS_ROUTES.list)
   list(
     @Query(new ZodQueryPipe(RolloutListQuery)) filter: RolloutListQuery,
     @Query(new ZodQueryPipe(PageQuery)) page: PageQuery,
@@ -56,12 +57,12 @@ export class RolloutsController {
     return this.rollouts.list(filter, page);
   }
 
-  @Get(':id')
+  @ApiEndpoint(ROLLOUTS_ROUTES.get)
   get(@PathParam('id', 'uuid') id: string): Promise<RolloutView> {
     return this.rollouts.get(id);
   }
 
-  @Get(':id/devices')
+  @ApiEndpoint(ROLLOUTS_ROUTES.devices)
   devices(
     @PathParam('id', 'uuid') id: string,
     @Query(new ZodQueryPipe(RolloutDevicesQuery)) filter: RolloutDevicesQuery,
@@ -70,32 +71,27 @@ export class RolloutsController {
     return this.rollouts.devicesOf(id, filter, page);
   }
 
-  @Post(':id/pause')
-  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(ROLLOUTS_ROUTES.pause)
   pause(@PathParam('id', 'uuid') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
     return this.run(id, 'pause', actor, req);
   }
 
-  @Post(':id/resume')
-  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(ROLLOUTS_ROUTES.resume)
   resume(@PathParam('id', 'uuid') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
     return this.run(id, 'resume', actor, req);
   }
 
-  @Post(':id/advance')
-  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(ROLLOUTS_ROUTES.advance)
   advance(@PathParam('id', 'uuid') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
     return this.run(id, 'advance', actor, req);
   }
 
-  @Post(':id/abort')
-  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(ROLLOUTS_ROUTES.abort)
   abort(@PathParam('id', 'uuid') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
     return this.run(id, 'abort', actor, req);
   }
 
-  @Post(':id/rollback')
-  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(ROLLOUTS_ROUTES.rollback)
   rollback(@PathParam('id', 'uuid') id: string, @Actor() actor: OperatorPrincipal, @Req() req: OperatorRequest): Promise<RolloutView> {
     return this.run(id, 'rollback', actor, req);
   }

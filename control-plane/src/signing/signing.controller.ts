@@ -1,29 +1,27 @@
-import { Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { SIGNING_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Controller } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
-import { RequireRole } from '../auth/require-role.decorator';
 import type { SigningKeysView } from '@flotilla/shared';
 import { SigningService } from './signing.service';
 
-@Controller('api/v1/signing-keys')
+@Controller()
 export class SigningController {
   constructor(private readonly signing: SigningService) {}
 
   /** Public keys only, oldest first. */
-  @Get()
+  @ApiEndpoint(SIGNING_ROUTES.list)
   list(): SigningKeysView {
     return this.signing.list();
   }
 
-  @Post('rotate')
-  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(SIGNING_ROUTES.rotate)
   rotate(): Promise<SigningKeysView> {
     return this.signing.rotate();
   }
 
   /** Admin only: a revocation cuts devices off a key for good. Audited like every change. */
-  @Post(':id/revoke')
-  @RequireRole('admin')
-  @HttpCode(HttpStatus.OK)
+  @ApiEndpoint(SIGNING_ROUTES.revoke)
   revoke(@PathParam('id', 'signingKeyId') id: string): Promise<SigningKeysView> {
     return this.signing.revoke(id);
   }

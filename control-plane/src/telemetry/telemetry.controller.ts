@@ -1,14 +1,16 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { TELEMETRY_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
+import { Controller, Query } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
 import { TelemetryQuery, type TelemetrySeries } from '@flotilla/shared';
 import { ZodQueryPipe } from '../http/zod-query.pipe';
 import { TelemetryService } from './telemetry.service';
 
-@Controller('api/v1/devices/:id/telemetry')
+@Controller()
 export class TelemetryController {
   constructor(private readonly telemetry: TelemetryService) {}
 
-  @Get()
+  @ApiEndpoint(TELEMETRY_ROUTES.series)
   series(
     @PathParam('id', 'deviceId') id: string,
     @Query(new ZodQueryPipe(TelemetryQuery)) query: TelemetryQuery,

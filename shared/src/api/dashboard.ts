@@ -1,5 +1,23 @@
 import { z } from 'zod';
 
+/** What the dashboard's device list filters by (`status`); the control plane holds the SQL of each. */
+export const DASHBOARD_DEVICE_STATUSES = ['online', 'offline', 'updating', 'failed', 'decommissioned'] as const;
+export type DashboardDeviceStatus = (typeof DASHBOARD_DEVICE_STATUSES)[number];
+export const DASHBOARD_DEVICE_SORTS = ['name', '-name', 'lastSeen', '-lastSeen', 'created', '-created'] as const;
+
+/** The dashboard's device list: search, filters, sort and offset pagination (a person jumps to page N). */
+export const DashboardDeviceQuery = z.object({
+  q: z.string().max(128).optional(),
+  fleetId: z.string().uuid().optional(),
+  tag: z.string().min(1).max(64).optional(),
+  status: z.enum(DASHBOARD_DEVICE_STATUSES).optional(),
+  releaseId: z.string().uuid().optional(),
+  sort: z.enum(DASHBOARD_DEVICE_SORTS).default('name'),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+export type DashboardDeviceQuery = z.infer<typeof DashboardDeviceQuery>;
+
 /** Answers of the dashboard's read routes under `/api/v1/dashboard` and its live events (also what the CLI reads). */
 export const DashboardDeviceRow = z.object({
   id: z.string(),

@@ -1,5 +1,5 @@
 import type { CommandResultView, DashboardDevicePage } from '@flotilla/shared';
-import { DEVICE_SORTS, DEVICE_STATUSES } from '../../dashboard/device-query';
+import { DASHBOARD_DEVICE_SORTS as DEVICE_SORTS, DASHBOARD_DEVICE_STATUSES as DEVICE_STATUSES } from '@flotilla/shared';
 import { flag, has, intFlag, type Parsed } from '../args';
 import { printJson, type Context } from '../context';
 import { CliError, EXIT, usage } from '../errors';

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  REGISTRY_TOKEN_ROUTES,
   REGISTRY_TOKEN_TTL,
   RegistryHost,
   type RegistryToken,
@@ -24,7 +25,7 @@ export interface RealmToken {
 }
 
 /** Where the registry's configuration is told to fetch tokens from (the realm in its 401 challenges). */
-export const TOKEN_REALM_PATH = '/api/v1/registry-token';
+export const TOKEN_REALM_PATH = REGISTRY_TOKEN_ROUTES.token.path;
 
 /**
  * Registries whose tokens this control plane issues: the project's own, configured with

@@ -1,8 +1,9 @@
-import { Controller, Get, Query, Req, Res } from '@nestjs/common';
+import { REGISTRY_TOKEN_ROUTES } from '@flotilla/shared';
+import { ApiEndpoint } from '../../http/api-endpoint.decorator';
+import { Controller, Query, Req, Res } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OperatorKeysService } from '../../auth/operator-keys.service';
-import { Public } from '../../auth/public.decorator';
-import { RegistryTokenAuthService, TOKEN_REALM_PATH } from './registry-token-auth.service';
+import { RegistryTokenAuthService } from './registry-token-auth.service';
 
 /**
  * The token realm of the project's registry (Docker distribution's token authentication, "the
@@ -18,8 +19,7 @@ export class RegistryTokenController {
     private readonly tokens: RegistryTokenAuthService,
   ) {}
 
-  @Public()
-  @Get(TOKEN_REALM_PATH.slice(1))
+  @ApiEndpoint(REGISTRY_TOKEN_ROUTES.token)
   async token(
     @Query('service') service: unknown,
     @Query('scope') scope: unknown,

@@ -1,12 +1,10 @@
-import type { RouteDoc } from '../openapi/route-doc';
-import { named } from '../openapi/route-doc';
-import { DashboardDevicePage, DashboardOverview, DeviceEventView, DeviceEventsQuery } from '@flotilla/shared';
-import { DashboardDeviceQuery } from './device-query';
 import { z } from 'zod';
+import { DashboardDevicePage, DashboardDeviceQuery, DashboardOverview, DeviceEventView, DeviceEventsQuery } from '../dashboard';
+import { named, route } from '../route';
 
-/** The dashboard module's routes, for the OpenAPI document. */
-export const DASHBOARD_ROUTES: readonly RouteDoc[] = [
-  {
+/** The routes of `control-plane/src/dashboard/dashboard.controller.ts`. */
+export const DASHBOARD_ROUTES = {
+  overview: route({
     method: 'get',
     path: '/api/v1/dashboard/overview',
     tag: 'dashboard',
@@ -14,8 +12,8 @@ export const DASHBOARD_ROUTES: readonly RouteDoc[] = [
     access: 'viewer',
     status: 200,
     response: named('DashboardOverview', DashboardOverview),
-  },
-  {
+  }),
+  devices: route({
     method: 'get',
     path: '/api/v1/dashboard/devices',
     tag: 'dashboard',
@@ -26,8 +24,8 @@ export const DASHBOARD_ROUTES: readonly RouteDoc[] = [
     query: DashboardDeviceQuery,
     status: 200,
     response: named('DashboardDevicePage', DashboardDevicePage),
-  },
-  {
+  }),
+  events: route({
     method: 'get',
     path: '/api/v1/dashboard/devices/:id/events',
     tag: 'dashboard',
@@ -36,16 +34,5 @@ export const DASHBOARD_ROUTES: readonly RouteDoc[] = [
     query: DeviceEventsQuery,
     status: 200,
     response: named('DeviceEventList', z.array(DeviceEventView)),
-  },
-  {
-    method: 'get',
-    path: '/api/v1/events/stream',
-    tag: 'dashboard',
-    summary: 'Server-sent events: device, rollout and release changes (hints to re-read)',
-    description:
-      'Events `hello`, `device` {id, name, online, updatePhase, created}, `rollout` {id, status, currentPhase}, `release` {id}. Read it with fetch and the Authorization header.',
-    access: 'viewer',
-    status: 200,
-    response: { mediaType: 'text/event-stream', description: 'one `event:`/`data:` pair per change' },
-  },
-];
+  }),
+};

@@ -1,0 +1,28 @@
+import { FleetHostPolicyView, HostPolicy } from '../host-policy';
+import { named, route } from '../route';
+
+/** The routes of `control-plane/src/host-policy/host-policy.controller.ts`. */
+export const HOST_POLICY_ROUTES = {
+  get: route({
+    method: 'get',
+    path: '/api/v1/fleets/:id/host-policy',
+    tag: 'fleets',
+    summary: "The host-level powers (bind mounts, devices, capabilities) a fleet's releases may use",
+    access: 'viewer',
+    status: 200,
+    response: named('FleetHostPolicyView', FleetHostPolicyView),
+  }),
+  set: route({
+    method: 'put',
+    path: '/api/v1/fleets/:id/host-policy',
+    tag: 'fleets',
+    summary: "Set a fleet's host policy",
+    description:
+      'Host paths bind mounts may use, host device nodes, and capabilities cap_add may add; empty lists allow none. ' +
+      'Checked when a release is bound to the fleet (target, assignment, pin, rollout); a release already targeted keeps running.',
+    access: 'admin',
+    body: named('HostPolicy', HostPolicy),
+    status: 200,
+    response: named('FleetHostPolicyView', FleetHostPolicyView),
+  }),
+};

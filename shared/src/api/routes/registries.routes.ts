@@ -1,0 +1,91 @@
+import { RegistryCredentialsView, RegistryTokenAuthView, SetRegistryCredentialsRequest, SetRegistryTokenAuthRequest } from '../registries';
+import { named, route } from '../route';
+
+/** The routes of `control-plane/src/registries/registries.controller.ts`. */
+export const REGISTRIES_ROUTES = {
+  list: route({
+    method: 'get',
+    path: '/api/v1/registries',
+    tag: 'registries',
+    summary: 'Registries with stored credentials and the fleets they are granted to (never the passwords)',
+    access: 'admin',
+    status: 200,
+    response: named('RegistryCredentialsList', RegistryCredentialsView.array()),
+  }),
+  set: route({
+    method: 'put',
+    path: '/api/v1/registries/:host/credentials',
+    tag: 'registries',
+    summary: 'Set the credentials devices pull from a registry with',
+    description:
+      "`host` as image references spell it (`registry.example.com`, `127.0.0.1:5001`, `docker.io`). The password is stored sealed and never answered. It reaches only devices of fleets it is granted to (`PUT …/grants/:fleetId`) that were registered with an admin's provisioning token, in their next `desired` message; one that failed to pull before needs its release assigned again. Replacing the login keeps its grants.",
+    access: 'admin',
+    body: named('SetRegistryCredentialsRequest', SetRegistryCredentialsRequest),
+    status: 200,
+    response: named('RegistryCredentialsView', RegistryCredentialsView),
+    errors: [{ status: 400, description: 'not a registry host (code `invalid_registry_host`) or a bad body' }],
+  }),
+  remove: route({
+    method: 'delete',
+    path: '/api/v1/registries/:host/credentials',
+    tag: 'registries',
+    summary: 'Forget the credentials of a registry',
+    access: 'admin',
+    status: 200,
+    response: named('RegistryCredentialsView', RegistryCredentialsView),
+  }),
+  grant: route({
+    method: 'put',
+    path: '/api/v1/registries/:host/grants/:fleetId',
+    tag: 'registries',
+    summary: "Grant a registry's login to a fleet",
+    description:
+      "From then on the fleet's devices that an admin's provisioning token registered receive the login with their desired state. While a fleet holds a grant, only admin keys make provisioning tokens for it or move devices into it. Granting twice is a no-op.",
+    access: 'admin',
+    status: 200,
+    response: named('RegistryCredentialsView', RegistryCredentialsView),
+    errors: [{ status: 404, description: 'no login stored for the registry, or no such fleet' }],
+  }),
+  revokeGrant: route({
+    method: 'delete',
+    path: '/api/v1/registries/:host/grants/:fleetId',
+    tag: 'registries',
+    summary: "Take a registry's login back from a fleet",
+    description: 'Devices no longer receive it with their next desired state; a device that holds it already keeps what it has until then.',
+    access: 'admin',
+    status: 200,
+    response: named('RegistryCredentialsView', RegistryCredentialsView),
+    errors: [{ status: 404, description: 'the login is not granted to that fleet' }],
+  }),
+  listTokenAuth: route({
+    method: 'get',
+    path: '/api/v1/registries/token-auth',
+    tag: 'registries',
+    summary: 'Registries whose pull tokens this control plane issues',
+    access: 'admin',
+    status: 200,
+    response: named('RegistryTokenAuthList', RegistryTokenAuthView.array()),
+  }),
+  setTokenAuth: route({
+    method: 'put',
+    path: '/api/v1/registries/:host/token-auth',
+    tag: 'registries',
+    summary: "Issue pull tokens for a registry (the project's own)",
+    description:
+      "For a registry configured with `auth.token` trusting this control plane (Docker distribution's token authentication): every device whose release pulls from it gets, instead of a stored login, a pull-only token for exactly the release's repositories there, valid `ttlSeconds` (default 900). The answer carries the issuer certificate and the `auth:` block for the registry's configuration.",
+    access: 'admin',
+    body: named('SetRegistryTokenAuthRequest', SetRegistryTokenAuthRequest),
+    status: 200,
+    response: named('RegistryTokenAuthView', RegistryTokenAuthView),
+    errors: [{ status: 400, description: 'not a registry host (code `invalid_registry_host`) or a bad body' }],
+  }),
+  removeTokenAuth: route({
+    method: 'delete',
+    path: '/api/v1/registries/:host/token-auth',
+    tag: 'registries',
+    summary: 'Stop issuing pull tokens for a registry',
+    access: 'admin',
+    status: 200,
+    response: named('RegistryTokenAuthView', RegistryTokenAuthView),
+  }),
+};
