@@ -1,3 +1,4 @@
+import { ApiRequestError, createApiClient, type ApiClient } from '@flotilla/shared';
 import type { CliConfig } from './config';
 import { CliError, EXIT } from './errors';
 
@@ -20,25 +21,13 @@ export class ApiCallError extends CliError {
   }
 }
 
-export type Client = <T>(path: string, init?: { method?: string; body?: unknown; yaml?: string }) => Promise<T>;
+/** The typed API client (@flotilla/shared), its failures turned into exit codes and hints. */
+export type Client = ApiClient['call'];
 
 export function client(config: CliConfig, fetchImpl: typeof fetch = fetch): Client {
-  return async <T>(path: string, init: { method?: string; body?: unknown; yaml?: string } = {}): Promise<T> => {
-    if (!config.key) {
-      throw new CliError(EXIT.auth, 'no operator key', 'run `flotilla login --key KEY` or set FLOTILLA_API_KEY');
-    }
-    const headers: Record<string, string> = { authorization: `Bearer ${config.key}` };
-    let body: string | undefined;
-    if (init.yaml !== undefined) {
-      headers['content-type'] = 'application/yaml';
-      body = init.yaml;
-    } else if (init.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(init.body);
-    }
-    let res: Response;
+  const reach: typeof fetch = async (...args) => {
     try {
-      res = await fetchImpl(`${config.api}${path}`, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+      return await fetchImpl(...args);
     } catch (e) {
       throw new CliError(
         EXIT.api,
@@ -46,15 +35,17 @@ export function client(config: CliConfig, fetchImpl: typeof fetch = fetch): Clie
         'start it (npm start) or point FLOTILLA_API at it',
       );
     }
-    const text = await res.text();
-    if (res.ok) return (text ? JSON.parse(text) : undefined) as T;
-    let parsed: ApiErrorBody;
-    try {
-      parsed = JSON.parse(text) as ApiErrorBody;
-    } catch {
-      parsed = { message: text || res.statusText };
+  };
+  const api = createApiClient({ baseUrl: config.api, key: () => config.key, fetch: reach });
+  return async (route, ...args) => {
+    if (!config.key) {
+      throw new CliError(EXIT.auth, 'no operator key', 'run `flotilla login --key KEY` or set FLOTILLA_API_KEY');
     }
-    throw errorFor(res.status, parsed, config);
+    try {
+      return await api.call(route, ...args);
+    } catch (e) {
+      throw e instanceof ApiRequestError ? errorFor(e.status, e.body, config) : e;
+    }
   };
 }
 

@@ -1,4 +1,4 @@
-import { isValidDeviceId, type DashboardDevicePage, type DeviceView, type FleetView, type Page, type ReleaseView } from '@flotilla/shared';
+import { isValidDeviceId, type DeviceView, type FleetView, type Page, type ReleaseView } from '@flotilla/shared';
 import type { Context } from './context';
 import { CliError, EXIT, usage } from './errors';
 
@@ -9,14 +9,14 @@ export async function resolveDevice(ctx: Context, ref: string): Promise<DeviceVi
   // Names and ids share a format, so try the id first and then the name.
   if (isValidDeviceId(ref)) {
     try {
-      return await ctx.api<DeviceView>(`/api/v1/devices/${encodeURIComponent(ref)}`);
+      return await ctx.api('GET /api/v1/devices/:id', { params: { id: ref } });
     } catch (e) {
       if (!(e instanceof CliError) || e.exitCode !== EXIT.notFound) throw e;
     }
   }
-  const page = await ctx.api<DashboardDevicePage>(`/api/v1/dashboard/devices?q=${encodeURIComponent(ref)}&limit=20`);
+  const page = await ctx.api('GET /api/v1/dashboard/devices', { query: { q: ref, limit: 20 } });
   const exact = page.items.filter((d) => d.name === ref);
-  if (exact.length === 1) return ctx.api<DeviceView>(`/api/v1/devices/${encodeURIComponent(exact[0]!.id)}`);
+  if (exact.length === 1) return ctx.api('GET /api/v1/devices/:id', { params: { id: exact[0]!.id } });
   if (exact.length > 1) throw usage(`${exact.length} devices are named "${ref}"`, 'give the device id (flotilla devices ls --search NAME)');
   throw new CliError(EXIT.notFound, `no device "${ref}"`, 'list devices with `flotilla devices ls --search TEXT`');
 }
@@ -26,8 +26,7 @@ export async function allReleases(ctx: Context, name?: string): Promise<ReleaseV
   const all: ReleaseView[] = [];
   let cursor: string | null = null;
   do {
-    const query = new URLSearchParams({ limit: '500', ...(name ? { name } : {}), ...(cursor ? { cursor } : {}) });
-    const page: Page<ReleaseView> = await ctx.api<Page<ReleaseView>>(`/api/v1/releases?${query}`);
+    const page: Page<ReleaseView> = await ctx.api('GET /api/v1/releases', { query: { limit: 500, name, cursor: cursor ?? undefined } });
     all.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
@@ -36,7 +35,7 @@ export async function allReleases(ctx: Context, name?: string): Promise<ReleaseV
 
 /** A release by id, `version`, or `name@version`. */
 export async function resolveRelease(ctx: Context, ref: string): Promise<ReleaseView> {
-  if (UUID.test(ref)) return ctx.api<ReleaseView>(`/api/v1/releases/${ref}`);
+  if (UUID.test(ref)) return ctx.api('GET /api/v1/releases/:id', { params: { id: ref } });
   const at = ref.lastIndexOf('@');
   const all = await allReleases(ctx, at > 0 ? ref.slice(0, at) : undefined);
   const matches = all.filter((r) => (at > 0 ? r.name === ref.slice(0, at) && r.version === ref.slice(at + 1) : r.version === ref));
@@ -47,8 +46,8 @@ export async function resolveRelease(ctx: Context, ref: string): Promise<Release
 
 /** A fleet by id or name. */
 export async function resolveFleet(ctx: Context, ref: string): Promise<FleetView> {
-  if (UUID.test(ref)) return ctx.api<FleetView>(`/api/v1/fleets/${ref}`);
-  const match = (await ctx.api<FleetView[]>('/api/v1/fleets')).find((f) => f.name === ref);
+  if (UUID.test(ref)) return ctx.api('GET /api/v1/fleets/:id', { params: { id: ref } });
+  const match = (await ctx.api('GET /api/v1/fleets')).find((f) => f.name === ref);
   if (match) return match;
   throw new CliError(EXIT.notFound, `no fleet "${ref}"`, 'list fleets with `flotilla fleets ls`');
 }

@@ -39,7 +39,9 @@ export type ApiRequest<K extends ApiRouteKey> = Optional<
   ([QueryOf<ApiRoutes[K]>] extends [undefined] ? { query?: never } : { query?: QueryOf<ApiRoutes[K]> }) &
   Optional<'body', BodyOf<ApiRoutes[K]>> & { headers?: Record<string, string> };
 
-type Args<K extends ApiRouteKey> = Partial<ApiRequest<K>> extends ApiRequest<K> ? [request?: ApiRequest<K>] : [request: ApiRequest<K>];
+/** The arguments after the route: the request, optional when the route needs nothing. */
+export type ApiCallArgs<K extends ApiRouteKey> =
+  Partial<ApiRequest<K>> extends ApiRequest<K> ? [request?: ApiRequest<K>] : [request: ApiRequest<K>];
 
 /** The API answered other than 2xx; `body` is its error (`{ statusCode, code, message, issues? }`) when it sent JSON. */
 export class ApiRequestError extends Error {
@@ -62,13 +64,13 @@ export interface ApiClientOptions {
 }
 
 export interface ApiClient {
-  call<K extends ApiRouteKey>(route: K, ...args: Args<K>): Promise<ApiResponse<K>>;
+  call<K extends ApiRouteKey>(route: K, ...args: ApiCallArgs<K>): Promise<ApiResponse<K>>;
 }
 
 export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const doFetch = options.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
   return {
-    async call<K extends ApiRouteKey>(route: K, ...[request]: Args<K>): Promise<ApiResponse<K>> {
+    async call<K extends ApiRouteKey>(route: K, ...[request]: ApiCallArgs<K>): Promise<ApiResponse<K>> {
       const req = (request ?? {}) as { params?: Record<string, string>; query?: object; body?: unknown; headers?: Record<string, string> };
       const space = route.indexOf(' ');
       const method = route.slice(0, space);

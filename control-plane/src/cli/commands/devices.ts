@@ -1,5 +1,11 @@
-import type { CommandResultView, DashboardDevicePage } from '@flotilla/shared';
-import { DASHBOARD_DEVICE_SORTS as DEVICE_SORTS, DASHBOARD_DEVICE_STATUSES as DEVICE_STATUSES } from '@flotilla/shared';
+import {
+  DASHBOARD_DEVICE_SORTS as DEVICE_SORTS,
+  DASHBOARD_DEVICE_STATUSES as DEVICE_STATUSES,
+  type CommandResultView,
+  type DashboardDeviceQuery,
+  type DashboardDeviceStatus,
+  type SendCommandRequest,
+} from '@flotilla/shared';
 import { flag, has, intFlag, type Parsed } from '../args';
 import { printJson, type Context } from '../context';
 import { CliError, EXIT, usage } from '../errors';
@@ -51,16 +57,17 @@ async function list(ctx: Context, p: Parsed): Promise<number> {
   const sort = flag(p, 'sort');
   if (sort && !(DEVICE_SORTS as readonly string[]).includes(sort)) throw usage(`--sort must be one of ${DEVICE_SORTS.join(', ')}`);
   const fleet = flag(p, 'fleet');
-  const q = new URLSearchParams();
-  const set = (k: string, v: string | undefined) => v !== undefined && q.set(k, v);
-  set('q', flag(p, 'search'));
-  if (fleet) set('fleetId', (await resolveFleet(ctx, fleet)).id);
-  set('tag', flag(p, 'tag'));
-  set('status', status);
-  set('sort', sort);
-  q.set('limit', String(intFlag(p, 'limit', 50, 1, 500)));
-  q.set('offset', String(intFlag(p, 'offset', 0)));
-  const page = await ctx.api<DashboardDevicePage>(`/api/v1/dashboard/devices?${q}`);
+  const page = await ctx.api('GET /api/v1/dashboard/devices', {
+    query: {
+      q: flag(p, 'search'),
+      fleetId: fleet ? (await resolveFleet(ctx, fleet)).id : undefined,
+      tag: flag(p, 'tag'),
+      status: status as DashboardDeviceStatus | undefined,
+      sort: sort as DashboardDeviceQuery['sort'] | undefined,
+      limit: intFlag(p, 'limit', 50, 1, 500),
+      offset: intFlag(p, 'offset', 0),
+    },
+  });
   if (has(p, 'json')) {
     printJson(ctx, page);
     return EXIT.ok;
@@ -131,11 +138,11 @@ async function show(ctx: Context, p: Parsed, ref: string): Promise<number> {
 async function send(
   ctx: Context,
   deviceId: string,
-  name: string,
+  name: SendCommandRequest['name'],
   args: Record<string, string>,
   timeoutMs: number,
 ): Promise<CommandResultView> {
-  return ctx.api<CommandResultView>(`/api/v1/devices/${encodeURIComponent(deviceId)}/commands`, { body: { name, args, timeoutMs } });
+  return ctx.api('POST /api/v1/devices/:id/commands', { params: { id: deviceId }, body: { name, args, timeoutMs } });
 }
 
 async function command(ctx: Context, p: Parsed, ref: string, name: 'reboot' | 'rollback' | 'identify'): Promise<number> {

@@ -1,4 +1,3 @@
-import type { FleetView } from '@flotilla/shared';
 import { has, type Parsed } from '../args';
 import { printJson, type Context } from '../context';
 import { EXIT, usage } from '../errors';
@@ -10,7 +9,7 @@ export const FLEETS_FLAGS = { json: {} } as const;
 export async function fleets(ctx: Context, p: Parsed): Promise<number> {
   const [, sub, ref] = p.positionals;
   if (sub === 'ls' || sub === 'list') {
-    const all = await ctx.api<FleetView[]>('/api/v1/fleets');
+    const all = await ctx.api('GET /api/v1/fleets');
     if (has(p, 'json')) printJson(ctx, all);
     else
       ctx.out(

@@ -13,7 +13,7 @@ export async function login(ctx: Context, p: Parsed): Promise<number> {
     throw usage('usage: flotilla login --key KEY [--api URL]', 'the bootstrap key is printed at the first start of the control plane');
   const api = (flag(p, 'api') ?? ctx.config.api).replace(/\/+$/, '');
   const config = { api, key, keySource: 'file' as const };
-  await client(config)('/api/v1/dashboard/overview');
+  await client(config)('GET /api/v1/dashboard/overview');
   const path = await saveConfig(ctx.env, { api, key });
   ctx.out(`signed in to ${api}; key saved in ${path}`);
   return EXIT.ok;

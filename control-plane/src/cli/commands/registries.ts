@@ -1,12 +1,9 @@
-import type { RegistryCredentialsView, RegistryTokenAuthView } from '@flotilla/shared';
 import { flag, has, type Parsed } from '../args';
 import { printJson, type Context } from '../context';
 import { EXIT, usage } from '../errors';
 import { ago, table } from '../format';
 
 export const REGISTRIES_FLAGS = { json: {}, username: { value: true, short: 'u' }, 'password-stdin': {}, ttl: { value: true } } as const;
-
-const path = (host: string) => `/api/v1/registries/${encodeURIComponent(host)}/credentials`;
 
 /**
  * Logins for private registries (admin keys only). The password is read from stdin, never
@@ -15,7 +12,7 @@ const path = (host: string) => `/api/v1/registries/${encodeURIComponent(host)}/c
 export async function registries(ctx: Context, p: Parsed): Promise<number> {
   const [, sub, host, fleet] = p.positionals;
   if (sub === 'ls' || sub === 'list') {
-    const all = await ctx.api<RegistryCredentialsView[]>('/api/v1/registries');
+    const all = await ctx.api('GET /api/v1/registries');
     if (has(p, 'json')) printJson(ctx, all);
     else
       ctx.out(
@@ -35,7 +32,7 @@ export async function registries(ctx: Context, p: Parsed): Promise<number> {
       );
     const password = (await ctx.stdin()).replace(/\r?\n$/, '');
     if (!password) throw usage('no password on stdin', 'pipe the password in: echo "$PASS" | flotilla registries set …');
-    const saved = await ctx.api<RegistryCredentialsView>(path(host), { method: 'PUT', body: { username, password } });
+    const saved = await ctx.api('PUT /api/v1/registries/:host/credentials', { params: { host }, body: { username, password } });
     ctx.out(
       `${saved.registry}: login of ${saved.username} saved; devices get it with their next desired state (assign the release again to retry a refused pull)`,
     );
@@ -43,14 +40,17 @@ export async function registries(ctx: Context, p: Parsed): Promise<number> {
   }
   if (sub === 'rm' || sub === 'remove') {
     if (!host) throw usage('usage: flotilla registries rm HOST');
-    const removed = await ctx.api<RegistryCredentialsView>(path(host), { method: 'DELETE' });
+    const removed = await ctx.api('DELETE /api/v1/registries/:host/credentials', { params: { host } });
     ctx.out(`${removed.registry}: login removed`);
     return EXIT.ok;
   }
   if (sub === 'grant' || sub === 'revoke') {
     if (!host || !fleet) throw usage(`usage: flotilla registries ${sub} HOST FLEET_ID`);
-    const grantPath = `/api/v1/registries/${encodeURIComponent(host)}/grants/${encodeURIComponent(fleet)}`;
-    const after = await ctx.api<RegistryCredentialsView>(grantPath, { method: sub === 'grant' ? 'PUT' : 'DELETE' });
+    const grant = { params: { host, fleetId: fleet } };
+    const after =
+      sub === 'grant'
+        ? await ctx.api('PUT /api/v1/registries/:host/grants/:fleetId', grant)
+        : await ctx.api('DELETE /api/v1/registries/:host/grants/:fleetId', grant);
     ctx.out(
       `${after.registry}: login granted to ${after.grantedFleetIds.length} fleet(s)${after.grantedFleetIds.length ? `: ${after.grantedFleetIds.join(', ')}` : ''}`,
     );
@@ -60,10 +60,7 @@ export async function registries(ctx: Context, p: Parsed): Promise<number> {
     if (!host) throw usage('usage: flotilla registries token-auth HOST [--ttl SECONDS]');
     const ttl = flag(p, 'ttl');
     const body = ttl === undefined ? {} : { ttlSeconds: Number(ttl) };
-    const marked = await ctx.api<RegistryTokenAuthView>(`/api/v1/registries/${encodeURIComponent(host)}/token-auth`, {
-      method: 'PUT',
-      body,
-    });
+    const marked = await ctx.api('PUT /api/v1/registries/:host/token-auth', { params: { host }, body });
     if (has(p, 'json')) printJson(ctx, marked);
     else
       ctx.out(

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { ReleaseDiff, ReleaseView } from '@flotilla/shared';
+import type { ReleaseDiff } from '@flotilla/shared';
 import { has, type Parsed } from '../args';
 import { ApiCallError } from '../client';
 import { printJson, type Context } from '../context';
@@ -46,7 +46,7 @@ export async function releases(ctx: Context, p: Parsed): Promise<number> {
     case 'diff': {
       if (!a || !b) throw usage('usage: flotilla releases diff FROM TO', 'FROM and TO are ids, versions or NAME@VERSION');
       const [from, to] = await Promise.all([resolveRelease(ctx, a), resolveRelease(ctx, b)]);
-      const diff = await ctx.api<ReleaseDiff>(`/api/v1/releases/${from.id}/diff/${to.id}`);
+      const diff = await ctx.api('GET /api/v1/releases/:id/diff/:otherId', { params: { id: from.id, otherId: to.id } });
       if (has(p, 'json')) printJson(ctx, diff);
       else ctx.out(diffText(diff));
       return EXIT.ok;
@@ -68,7 +68,7 @@ async function push(ctx: Context, p: Parsed, file: string): Promise<number> {
     );
   }
   try {
-    const r = await ctx.api<ReleaseView>('/api/v1/releases', { method: 'POST', yaml });
+    const r = await ctx.api('POST /api/v1/releases', { body: yaml });
     if (has(p, 'json')) printJson(ctx, r);
     else ctx.out(`published ${r.name} ${r.version} (${r.id})`);
     return EXIT.ok;

@@ -1,4 +1,4 @@
-import type { Page, RolloutPlan, RolloutView } from '@flotilla/shared';
+import type { RolloutPlan, RolloutStatus } from '@flotilla/shared';
 import { flag, flags, has, intFlag, type Parsed } from '../args';
 import { printJson, type Context } from '../context';
 import { EXIT, usage } from '../errors';
@@ -33,7 +33,7 @@ export async function rollouts(ctx: Context, p: Parsed): Promise<number> {
     case 'create':
       return create(ctx, p, sub);
     case 'show': {
-      const r = await ctx.api<RolloutView>(`/api/v1/rollouts/${need(id, 'show')}`);
+      const r = await ctx.api('GET /api/v1/rollouts/:id', { params: { id: need(id, 'show') } });
       if (has(p, 'json')) printJson(ctx, r);
       else ctx.out(rolloutLines(r).join('\n'));
       return EXIT.ok;
@@ -45,7 +45,7 @@ export async function rollouts(ctx: Context, p: Parsed): Promise<number> {
     case 'abort':
     case 'rollback':
     case 'advance': {
-      const r = await ctx.api<RolloutView>(`/api/v1/rollouts/${need(id, sub)}/${sub}`, { method: 'POST' });
+      const r = await ctx.api(`POST /api/v1/rollouts/:id/${sub}`, { params: { id: need(id, sub) } });
       if (has(p, 'json')) printJson(ctx, r);
       else ctx.out(`${r.name}: ${r.status}${r.statusReason ? ` - ${r.statusReason}` : ''}`);
       return EXIT.ok;
@@ -57,12 +57,12 @@ export async function rollouts(ctx: Context, p: Parsed): Promise<number> {
 
 function need(id: string | undefined, sub: string): string {
   if (!id) throw usage(`usage: flotilla rollouts ${sub} ROLLOUT_ID`, 'find ids with `flotilla rollouts ls`');
-  return encodeURIComponent(id);
+  return id;
 }
 
 async function list(ctx: Context, p: Parsed): Promise<number> {
   const status = flag(p, 'status');
-  const page = await ctx.api<Page<RolloutView>>(`/api/v1/rollouts?limit=100${status ? `&status=${encodeURIComponent(status)}` : ''}`);
+  const page = await ctx.api('GET /api/v1/rollouts', { query: { limit: 100, status: status as RolloutStatus | undefined } });
   if (has(p, 'json')) printJson(ctx, page.items);
   else {
     ctx.out(
@@ -99,16 +99,16 @@ async function create(ctx: Context, p: Parsed, sub: 'plan' | 'create'): Promise<
     ...(flag(p, 'name') ? { name: flag(p, 'name') } : {}),
     selection,
     ...(flags(p, 'phase').length ? { phases: flags(p, 'phase').map(parsePhase) } : {}),
-    advance: has(p, 'manual') ? 'manual' : 'auto',
+    advance: has(p, 'manual') ? ('manual' as const) : ('auto' as const),
     ...(flag(p, 'timeout') ? { deviceTimeoutSeconds: intFlag(p, 'timeout', 1800, 1) } : {}),
   };
   if (sub === 'plan') {
-    const plan = await ctx.api<RolloutPlan>('/api/v1/rollouts/plan', { body: request });
+    const plan = await ctx.api('POST /api/v1/rollouts/plan', { body: request });
     if (has(p, 'json')) printJson(ctx, plan);
     else ctx.out(planText(plan));
     return EXIT.ok;
   }
-  const r = await ctx.api<RolloutView>('/api/v1/rollouts', { body: request });
+  const r = await ctx.api('POST /api/v1/rollouts', { body: request });
   if (has(p, 'json') && !has(p, 'watch')) printJson(ctx, r);
   else ctx.out(`started rollout ${r.id} (${r.name}) on ${r.totals.devices} devices`);
   return has(p, 'watch') ? watch(ctx, p, r.id) : EXIT.ok;
@@ -147,7 +147,7 @@ async function watch(ctx: Context, p: Parsed, id: string): Promise<number> {
   let drawn = 0;
   let last = '';
   for (;;) {
-    const r = await ctx.api<RolloutView>(`/api/v1/rollouts/${id}`);
+    const r = await ctx.api('GET /api/v1/rollouts/:id', { params: { id } });
     if (has(p, 'json')) {
       const line = JSON.stringify({ status: r.status, currentPhase: r.currentPhase, totals: r.totals, statusReason: r.statusReason });
       if (line !== last) ctx.out(line);
