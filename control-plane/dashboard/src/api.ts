@@ -1,3 +1,5 @@
+import { ApiRequestError, createApiClient, type ApiCallArgs, type ApiResponse, type ApiRouteKey } from '@flotilla/shared/http-client';
+
 /** The operator key lives in sessionStorage: gone when the tab closes, never in a cookie. */
 const KEY = 'flotilla.operatorKey';
 
@@ -27,40 +29,28 @@ export class ApiFailure extends Error {
   }
 }
 
-export async function api<T>(path: string, init: RequestInit & { key?: string } = {}): Promise<T> {
-  const headers = new Headers(init.headers);
-  const key = init.key ?? session.key();
-  if (key) headers.set('authorization', `Bearer ${key}`);
-  if (typeof init.body === 'string' && !headers.has('content-type')) headers.set('content-type', 'application/json');
-  const res = await fetch(path, { ...init, headers });
-  const text = await res.text();
-  const body = text ? (safeJson(text) as Record<string, unknown> | null) : null;
-  if (!res.ok) {
-    if (res.status === 401 && !init.key) session.signOut();
-    throw new ApiFailure(
-      res.status,
-      String(body?.code ?? 'error'),
-      String(body?.message ?? (text || res.statusText)),
-      (body?.issues as Issue[] | undefined) ?? [],
-    );
-  }
-  return body as T;
-}
+const client = createApiClient({ key: () => session.key() });
 
-export const post = <T>(path: string, body?: unknown) =>
-  api<T>(path, { method: 'POST', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-
-function safeJson(text: string): unknown {
+/** Calls a route by its key (`'GET /api/v1/devices/:id'`), typed from its declaration in @flotilla/shared. */
+export async function api<K extends ApiRouteKey>(route: K, ...args: ApiCallArgs<K>): Promise<ApiResponse<K>> {
   try {
-    return JSON.parse(text);
-  } catch {
-    return null;
+    return await client.call(route, ...args);
+  } catch (e) {
+    if (e instanceof ApiRequestError && e.status === 401) session.signOut();
+    throw failure(e);
   }
 }
 
-export function query(params: Record<string, string | number | undefined | null>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
-  const s = q.toString();
-  return s ? `?${s}` : '';
+/** Tries a key before it is kept: one read with it, the session untouched. */
+export async function checkKey(key: string): Promise<void> {
+  try {
+    await createApiClient({ key: () => key }).call('GET /api/v1/dashboard/overview');
+  } catch (e) {
+    throw failure(e);
+  }
+}
+
+function failure(e: unknown): unknown {
+  if (!(e instanceof ApiRequestError)) return e;
+  return new ApiFailure(e.status, e.body.code ?? 'error', e.message, e.body.issues ?? []);
 }

@@ -10,9 +10,7 @@ async function allReleases(): Promise<ReleaseView[]> {
   const all: ReleaseView[] = [];
   let cursor: string | null = null;
   do {
-    const page: Page<ReleaseView> = await api<Page<ReleaseView>>(
-      `/api/v1/releases?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
+    const page: Page<ReleaseView> = await api('GET /api/v1/releases', { query: { limit: 500, cursor: cursor ?? undefined } });
     all.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
@@ -20,6 +18,6 @@ async function allReleases(): Promise<ReleaseView[]> {
 }
 
 export const catalog = {
-  fleets: (fresh = false) => (fleets = !fresh && fleets ? fleets : api<FleetView[]>('/api/v1/fleets')),
+  fleets: (fresh = false) => (fleets = !fresh && fleets ? fleets : api('GET /api/v1/fleets')),
   releases: (fresh = false) => (releases = !fresh && releases ? releases : allReleases()),
 };

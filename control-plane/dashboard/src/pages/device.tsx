@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import type { CommandResultView, DeviceEventView, DeviceView, SlotRef, TelemetrySeries } from '@flotilla/shared';
-import { api, post, query } from '../api';
+import type { DeviceView, SendCommandRequest, SlotRef } from '@flotilla/shared';
+import { api } from '../api';
 import { useLive } from '../live';
 import { LineChart, ProgressBar } from '../ui/charts';
 import { Badge, ErrorNote, ago, bytes, deviceStatus } from '../ui/bits';
@@ -9,13 +9,14 @@ import { useData } from '../use-data';
 const WINDOW_MS = 30 * 60_000;
 
 export function Device({ id }: { id: string }) {
-  const device = useData(() => api<DeviceView>(`/api/v1/devices/${encodeURIComponent(id)}`), [id]);
-  const events = useData(() => api<DeviceEventView[]>(`/api/v1/dashboard/devices/${encodeURIComponent(id)}/events?limit=50`), [id]);
+  const device = useData(() => api('GET /api/v1/devices/:id', { params: { id } }), [id]);
+  const events = useData(() => api('GET /api/v1/dashboard/devices/:id/events', { params: { id }, query: { limit: 50 } }), [id]);
   const telemetry = useData(
     () =>
-      api<TelemetrySeries>(
-        `/api/v1/devices/${encodeURIComponent(id)}/telemetry${query({ from: new Date(Date.now() - WINDOW_MS).toISOString(), limit: 500 })}`,
-      ),
+      api('GET /api/v1/devices/:id/telemetry', {
+        params: { id },
+        query: { from: new Date(Date.now() - WINDOW_MS).toISOString(), limit: 500 },
+      }),
     [id],
   );
   useLive(
@@ -244,13 +245,13 @@ function Actions({ device }: { device: DeviceView }) {
   );
 }
 
-function CommandButton(props: { device: string; name: string; label: string; args?: Record<string, string>; confirm?: string }) {
+function CommandButton(props: { device: string; name: SendCommandRequest['name']; label: string; args?: Record<string, string>; confirm?: string }) {
   const [state, setState] = useState<{ busy?: boolean; result?: string; ok?: boolean }>({});
   const run = async () => {
     if (props.confirm && !window.confirm(props.confirm)) return;
     setState({ busy: true });
     try {
-      const r = await post<CommandResultView>(`/api/v1/devices/${props.device}/commands`, { name: props.name, args: props.args ?? {} });
+      const r = await api('POST /api/v1/devices/:id/commands', { params: { id: props.device }, body: { name: props.name, args: props.args ?? {} } });
       setState({ ok: r.ok, result: r.ok ? (r.output ?? 'done') : (r.error ?? 'failed') });
     } catch (e) {
       setState({ ok: false, result: (e as Error).message });
@@ -276,7 +277,7 @@ function LogTail({ device, components }: { device: string; components: string[] 
     let stopped = false;
     const tick = async () => {
       try {
-        const r = await post<CommandResultView>(`/api/v1/devices/${device}/commands`, { name: 'logs', args: { component, tail: '200' } });
+        const r = await api('POST /api/v1/devices/:id/commands', { params: { id: device }, body: { name: 'logs', args: { component, tail: '200' } } });
         if (stopped) return;
         if (r.ok) setText(r.output ?? '');
         else setError(r.error ?? 'failed');

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import type { DashboardDevicePage, FleetView, ReleaseView } from '@flotilla/shared';
-import { api, query } from '../api';
+import type { DashboardDeviceQuery, FleetView, ReleaseView } from '@flotilla/shared';
+import { api } from '../api';
 import { catalog } from '../catalog';
 import { useLive } from '../live';
 import { Link, navigate, useLocation } from '../router';
@@ -47,9 +47,19 @@ export function Devices() {
 
   const page = useData(
     () =>
-      api<DashboardDevicePage>(
-        `/api/v1/dashboard/devices${query({ q: f.q, fleetId: f.fleetId, tag: f.tag, status: f.status, releaseId: f.releaseId, sort, limit: PAGE, offset })}`,
-      ),
+      api('GET /api/v1/dashboard/devices', {
+        // The URL's filters as they stand; the API refuses one edited into nonsense (400).
+        query: {
+          q: f.q,
+          fleetId: f.fleetId,
+          tag: f.tag,
+          status: f.status as DashboardDeviceQuery['status'],
+          releaseId: f.releaseId,
+          sort: sort as DashboardDeviceQuery['sort'],
+          limit: PAGE,
+          offset,
+        },
+      }),
     [search.toString()],
   );
   // At most one re-read a second: with thousands of devices something changes all the time.

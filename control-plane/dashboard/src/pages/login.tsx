@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { api, session, ApiFailure } from '../api';
+import { checkKey, session, ApiFailure } from '../api';
 import { Logo } from '../ui/logo';
 
 /** Checks the key against a read route before keeping it. */
@@ -12,7 +12,7 @@ export function Login({ onSignedIn }: { onSignedIn: () => void }) {
     setBusy(true);
     setError(undefined);
     try {
-      await api('/api/v1/dashboard/overview', { key: key.trim() });
+      await checkKey(key.trim());
       session.signIn(key.trim());
       onSignedIn();
     } catch (err) {

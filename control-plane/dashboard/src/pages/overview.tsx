@@ -1,4 +1,3 @@
-import type { DashboardOverview, Page, RolloutView } from '@flotilla/shared';
 import { api } from '../api';
 import { useLive } from '../live';
 import { Link } from '../router';
@@ -8,9 +7,9 @@ import { useData } from '../use-data';
 import { RolloutProgress } from './rollouts';
 
 export function Overview() {
-  const overview = useData(() => api<DashboardOverview>('/api/v1/dashboard/overview'), []);
+  const overview = useData(() => api('GET /api/v1/dashboard/overview'), []);
   const active = useData(async () => {
-    const all = await api<Page<RolloutView>>('/api/v1/rollouts?limit=20');
+    const all = await api('GET /api/v1/rollouts', { query: { limit: 20 } });
     return all.items.filter((r) => ['running', 'waiting', 'paused'].includes(r.status) || Date.now() - Date.parse(r.updatedAt) < 3600_000);
   }, []);
   useLive((e) => e.type === 'device', overview.reload);

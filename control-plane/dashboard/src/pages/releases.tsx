@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { ReleaseDiff, ReleaseView } from '@flotilla/shared';
+import type { ReleaseView } from '@flotilla/shared';
 import { api, ApiFailure, type Issue } from '../api';
 import { catalog } from '../catalog';
 import { useLive } from '../live';
@@ -70,7 +70,7 @@ function Upload({ onPublished }: { onPublished: (r: ReleaseView) => void }) {
     setIssues([]);
     setError(undefined);
     try {
-      const r = await api<ReleaseView>('/api/v1/releases', { method: 'POST', body: text, headers: { 'content-type': 'application/yaml' } });
+      const r = await api('POST /api/v1/releases', { body: text });
       setText('');
       onPublished(r);
     } catch (e) {
@@ -117,7 +117,7 @@ function Upload({ onPublished }: { onPublished: (r: ReleaseView) => void }) {
 }
 
 export function Release({ id }: { id: string }) {
-  const release = useData(() => api<ReleaseView>(`/api/v1/releases/${id}`), [id]);
+  const release = useData(() => api('GET /api/v1/releases/:id', { params: { id } }), [id]);
   const r = release.data;
   if (release.error) return <ErrorNote error={release.error} />;
   if (!r) return <p>Loading…</p>;
@@ -162,7 +162,7 @@ export function Release({ id }: { id: string }) {
 }
 
 export function Diff({ a, b }: { a: string; b: string }) {
-  const diff = useData(() => api<ReleaseDiff>(`/api/v1/releases/${a}/diff/${b}`), [a, b]);
+  const diff = useData(() => api('GET /api/v1/releases/:id/diff/:otherId', { params: { id: a, otherId: b } }), [a, b]);
   const d = diff.data;
   if (diff.error) return <ErrorNote error={diff.error} />;
   if (!d) return <p>Loading…</p>;

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import type { FleetView, Page, ReleaseView, RolloutCounts, RolloutDeviceView, RolloutPlan, RolloutView } from '@flotilla/shared';
-import { api, post, ApiFailure, type Issue } from '../api';
+import type { FleetView, ReleaseView, RolloutCounts, RolloutPlan } from '@flotilla/shared';
+import { api, ApiFailure, type Issue } from '../api';
 import { catalog } from '../catalog';
 import { useLive } from '../live';
 import { Link, navigate, useLocation } from '../router';
@@ -32,7 +32,7 @@ export function RolloutProgress({ counts, testId }: { counts: RolloutCounts; tes
 }
 
 export function Rollouts() {
-  const list = useData(() => api<Page<RolloutView>>('/api/v1/rollouts?limit=100'), []);
+  const list = useData(() => api('GET /api/v1/rollouts', { query: { limit: 100 } }), []);
   useLive((e) => e.type === 'rollout', list.reload);
   return (
     <section>
@@ -134,8 +134,8 @@ export function NewRollout() {
     setBusy(true);
     setError(undefined);
     try {
-      if (what === 'plan') setPlan(await post<RolloutPlan>('/api/v1/rollouts/plan', request()));
-      else navigate(`/rollouts/${(await post<RolloutView>('/api/v1/rollouts', request())).id}`);
+      if (what === 'plan') setPlan(await api('POST /api/v1/rollouts/plan', { body: request() }));
+      else navigate(`/rollouts/${(await api('POST /api/v1/rollouts', { body: request() })).id}`);
     } catch (e) {
       setError({ message: (e as Error).message, issues: e instanceof ApiFailure ? e.issues : [] });
     } finally {
@@ -349,8 +349,8 @@ function PlanView({ plan }: { plan: RolloutPlan }) {
 }
 
 export function Rollout({ id }: { id: string }) {
-  const rollout = useData(() => api<RolloutView>(`/api/v1/rollouts/${id}`), [id]);
-  const failed = useData(() => api<Page<RolloutDeviceView>>(`/api/v1/rollouts/${id}/devices?state=failed&limit=50`), [id]);
+  const rollout = useData(() => api('GET /api/v1/rollouts/:id', { params: { id } }), [id]);
+  const failed = useData(() => api('GET /api/v1/rollouts/:id/devices', { params: { id }, query: { state: 'failed', limit: 50 } }), [id]);
   useLive(
     (e) => e.type === 'rollout' && e.id === id,
     () => {
@@ -362,10 +362,10 @@ export function Rollout({ id }: { id: string }) {
   const r = rollout.data;
   if (rollout.error) return <ErrorNote error={rollout.error} />;
   if (!r) return <p>Loading…</p>;
-  const command = async (c: string) => {
+  const command = async (c: 'pause' | 'resume' | 'advance' | 'abort' | 'rollback') => {
     setError(undefined);
     try {
-      await post(`/api/v1/rollouts/${id}/${c}`);
+      await api(`POST /api/v1/rollouts/:id/${c}`, { params: { id } });
       rollout.reload();
       failed.reload();
     } catch (e) {
