@@ -15,7 +15,7 @@ export interface BodySchema<T> {
  * may be sent empty.
  */
 export class ZodBodyPipe<T> implements PipeTransform<unknown, T> {
-  constructor(private readonly schema: BodySchema<T>) {}
+  constructor(readonly schema: BodySchema<T>) {}
 
   transform(value: unknown): T {
     const nulAt = pathOfNul(value);

@@ -4,7 +4,7 @@ import type { BodySchema } from './zod-body.pipe';
 
 /** Validates query parameters with a shared zod schema (which coerces numbers from text). */
 export class ZodQueryPipe<T> implements PipeTransform<unknown, T> {
-  constructor(private readonly schema: BodySchema<T>) {}
+  constructor(readonly schema: BodySchema<T>) {}
 
   transform(value: unknown): T {
     const parsed = this.schema.safeParse(value ?? {});

@@ -8,7 +8,7 @@ import { AppModule } from '../app.module';
 import { apiClient, json, type Api } from '../testing/sim-fleet';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
 import { buildOpenApiDocument, toOpenApiPath, type OpenApiDocument } from './build-document';
-import { registeredRoutes, type RegisteredRoute } from './registered-routes';
+import { registeredRoutes, validatedBodies, type RegisteredRoute } from './registered-routes';
 
 jest.setTimeout(60_000);
 
@@ -90,6 +90,15 @@ describe('the API surface', () => {
     const declared = buildOpenApiDocument(API_ROUTES, doc.info.version);
     expect(doc.paths).toEqual(declared.paths);
     expect(doc.components).toEqual(declared.components);
+  });
+
+  it('validates each JSON body with the schema its route declares, so the document describes what is checked', () => {
+    const mismatched = validatedBodies(app.get(ModulesContainer)).flatMap(({ route, schemas }) => {
+      const declared = route.body && 'schema' in route.body ? route.body.schema : undefined;
+      const same = declared ? schemas.length === 1 && schemas[0] === declared : schemas.length === 0;
+      return same ? [] : [`${route.method} ${route.path}`];
+    });
+    expect(mismatched).toEqual([]);
   });
 
   it('documents for each route the role the guard enforces (proven by the calls below)', async () => {

@@ -5,6 +5,7 @@ import type { ApiRoute, PathParameterKind } from '@flotilla/shared';
 import { IS_PUBLIC } from '../auth/public.decorator';
 import { API_ROUTE } from '../http/api-endpoint.decorator';
 import { PathParamPipe } from '../http/path-param';
+import { ZodBodyPipe } from '../http/zod-body.pipe';
 
 export interface RegisteredRoute {
   method: string;
@@ -70,18 +71,32 @@ export function declaredRoutes(modules: ModulesContainer): ApiRoute[] {
   });
 }
 
+/** For each bound route, the schemas its handler validates the request body with (`ZodBodyPipe`). */
+export function validatedBodies(modules: ModulesContainer): { route: ApiRoute; schemas: unknown[] }[] {
+  return handlersOf(modules).flatMap(({ controller, name, handler }) => {
+    const route = Reflect.getMetadata(API_ROUTE, handler) as ApiRoute | undefined;
+    if (!route) return [];
+    const schemas = Object.values(argumentsOf(controller, name)).flatMap((arg) =>
+      (arg.pipes ?? []).filter((p): p is ZodBodyPipe<unknown> => p instanceof ZodBodyPipe).map((p) => p.schema),
+    );
+    return [{ route, schemas }];
+  });
+}
+
 /** Path parameters a handler reads through `@PathParam`, by name, from Nest's argument metadata. */
 function declaredParamKinds(controller: object, handlerName: string): Map<string, PathParameterKind> {
-  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handlerName) ?? {}) as Record<
-    string,
-    { data?: unknown; pipes?: unknown[] }
-  >;
+  const args = argumentsOf(controller, handlerName);
   const kinds = new Map<string, PathParameterKind>();
   for (const arg of Object.values(args)) {
     const pipe = arg.pipes?.find((p): p is PathParamPipe => p instanceof PathParamPipe);
     if (pipe && typeof arg.data === 'string') kinds.set(arg.data, pipe.kind);
   }
   return kinds;
+}
+
+/** Nest's argument metadata of a handler: each parameter decorator's data and pipes. */
+function argumentsOf(controller: object, handlerName: string): Record<string, { data?: unknown; pipes?: unknown[] }> {
+  return (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handlerName) ?? {}) as Record<string, { data?: unknown; pipes?: unknown[] }>;
 }
 
 function pathsOf(value: unknown): string[] {

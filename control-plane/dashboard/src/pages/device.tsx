@@ -245,13 +245,22 @@ function Actions({ device }: { device: DeviceView }) {
   );
 }
 
-function CommandButton(props: { device: string; name: SendCommandRequest['name']; label: string; args?: Record<string, string>; confirm?: string }) {
+function CommandButton(props: {
+  device: string;
+  name: SendCommandRequest['name'];
+  label: string;
+  args?: Record<string, string>;
+  confirm?: string;
+}) {
   const [state, setState] = useState<{ busy?: boolean; result?: string; ok?: boolean }>({});
   const run = async () => {
     if (props.confirm && !window.confirm(props.confirm)) return;
     setState({ busy: true });
     try {
-      const r = await api('POST /api/v1/devices/:id/commands', { params: { id: props.device }, body: { name: props.name, args: props.args ?? {} } });
+      const r = await api('POST /api/v1/devices/:id/commands', {
+        params: { id: props.device },
+        body: { name: props.name, args: props.args ?? {} },
+      });
       setState({ ok: r.ok, result: r.ok ? (r.output ?? 'done') : (r.error ?? 'failed') });
     } catch (e) {
       setState({ ok: false, result: (e as Error).message });
@@ -277,7 +286,10 @@ function LogTail({ device, components }: { device: string; components: string[] 
     let stopped = false;
     const tick = async () => {
       try {
-        const r = await api('POST /api/v1/devices/:id/commands', { params: { id: device }, body: { name: 'logs', args: { component, tail: '200' } } });
+        const r = await api('POST /api/v1/devices/:id/commands', {
+          params: { id: device },
+          body: { name: 'logs', args: { component, tail: '200' } },
+        });
         if (stopped) return;
         if (r.ok) setText(r.output ?? '');
         else setError(r.error ?? 'failed');
