@@ -23,12 +23,12 @@ import { ImageLedger } from '../src/update/image-ledger';
 import { UpdateJournal } from '../src/update/journal';
 import { registryFacts } from '../src/update/registry-facts';
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
-import { bundleAgent } from '../../control-plane/src/images/agent-bundle';
+import { bundleAgent } from '../../cli/src/images/agent-bundle';
 
 // The agent's own cost, measured against the real Docker Engine and local registry:
 //  1. idle RSS and CPU of the agent process with one assembly running, connected to a
 //     broker, telemetry every 10 s: once from agent/dist with node_modules, once as the
-//     single esbuild bundle a device runs (control-plane/src/images/agent-bundle.ts);
+//     single esbuild bundle a device runs (cli/src/images/agent-bundle.ts);
 //  2. the time an A/B update adds on top of what the engine must do anyway (pull the
 //     images, create and start the containers) and the probation window;
 //  3. the time from a failed health gate to the old slot running again.

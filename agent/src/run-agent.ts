@@ -178,7 +178,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
   logger.info('stopped');
 }
 
-/** Where the image's fstab mounts the boot partition (control-plane/src/images/root-files.ts). */
+/** Where the image's fstab mounts the boot partition (cli/src/images/root-files.ts). */
 const BOOT_MOUNT = '/boot/firmware';
 
 /** No DOCKER_HOST and no socket at the default path: this device has no container engine. */

@@ -1,5 +1,5 @@
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
-import { createSimFleet, provisionDevices, type SimCredential } from '../src/sim/simulation';
+import { createSimFleet, provisionDevices, type SimCredential } from '../../cli/src/sim/simulation';
 import { BareAedes } from './support/bare-aedes';
 import { ControlPlaneProcess, freePort, metrics, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
 import { LoadFleet } from './support/load-fleet';

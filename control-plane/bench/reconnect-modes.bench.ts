@@ -8,7 +8,7 @@ import {
   provisionDevices,
   type SimCredential,
   type SimulationOptions,
-} from '../src/sim/simulation';
+} from '../../cli/src/sim/simulation';
 import { ControlPlaneProcess, numberFlags, procUsage, waitFor } from './support/control-plane-process';
 
 /**

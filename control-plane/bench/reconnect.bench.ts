@@ -1,7 +1,7 @@
 import type { ReleaseView } from '@flotilla/shared';
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { manifest } from '../src/testing/sim-fleet';
-import { apiJson, createSimFleet, provisionDevices, type SimCredential } from '../src/sim/simulation';
+import { apiJson, createSimFleet, provisionDevices, type SimCredential } from '../../cli/src/sim/simulation';
 import { BareAedes } from './support/bare-aedes';
 import { ControlPlaneProcess, freePort, numberFlags, procUsage, waitFor } from './support/control-plane-process';
 import { LoadFleet } from './support/load-fleet';

@@ -4,7 +4,7 @@ import type { FleetTargetJobView, ReleaseView, RolloutView, SetFleetTargetRespon
 import { connectAsync, type MqttClient } from 'mqtt';
 import { machineLine, percentile, printTable, runBench } from '../../test/bench/machine';
 import { manifest } from '../src/testing/sim-fleet';
-import { apiJson, connectDevices, createSimFleet, provisionDevices } from '../src/sim/simulation';
+import { apiJson, connectDevices, createSimFleet, provisionDevices } from '../../cli/src/sim/simulation';
 import { ControlPlaneProcess, freePort, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
 
 /**

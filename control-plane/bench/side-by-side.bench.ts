@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
-import { connectDevices, type SimCredential } from '../src/sim/simulation';
+import { connectDevices, type SimCredential } from '../../cli/src/sim/simulation';
 import { createTestDatabase, type TestDatabase } from '../src/testing/test-database';
 import { freePort, numberFlags, sleep, UsageMeter } from './support/control-plane-process';
 import { IngestLagProbe } from './support/ingest-lag';

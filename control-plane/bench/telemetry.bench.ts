@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
-import { connectDevices, createSimFleet, provisionDevices } from '../src/sim/simulation';
+import { connectDevices, createSimFleet, provisionDevices } from '../../cli/src/sim/simulation';
 import { ControlPlaneProcess, metrics, numberFlags, sleep, UsageMeter } from './support/control-plane-process';
 import { startDurablePostgres } from './support/durable-postgres';
 import { IngestLagProbe } from './support/ingest-lag';

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import type { DeviceEventView, DeviceView, ProvisioningTokenView, ReleaseView } from '@flotilla/shared';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
-import { bundleAgent } from '../../control-plane/src/images/agent-bundle';
+import { bundleAgent } from '../../cli/src/images/agent-bundle';
 import { AGENT_LAUNCHER, AGENT_MAIN, AgentProcess } from '../support/agent-process';
 import { ApiClient } from '../support/api-client';
 import { createScratchDatabase, type ScratchDatabase } from '../support/database';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { Page, RolloutDeviceView, RolloutPlan, RolloutView } from '@flotilla/shared';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { REPO_COMPONENTS_DIR } from '../../control-plane/src/config';
-import { DEMO_FAILING_DEVICES, demoSimulation } from '../../control-plane/src/sim/demo';
-import { runSimulation, type Simulation } from '../../control-plane/src/sim/simulation';
+import { DEMO_FAILING_DEVICES, demoSimulation } from '../../cli/src/sim/demo';
+import { runSimulation, type Simulation } from '../../cli/src/sim/simulation';
 import { createScratchDatabase, type ScratchDatabase } from '../support/database';
 import { waitFor } from '../support/wait';
 

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { SimCredential, SimulationCounts } from '../../src/sim/simulation';
+import type { SimCredential, SimulationCounts } from '../../../cli/src/sim/simulation';
 import type { FromWorker, ToWorker, WorkerOptions } from './load-worker';
 
 const ROOT = join(__dirname, '..', '..', '..');

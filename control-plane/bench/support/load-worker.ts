@@ -1,4 +1,4 @@
-import { connectDevices, type SimCredential, type SimulationCounts, type SimulationOptions } from '../../src/sim/simulation';
+import { connectDevices, type SimCredential, type SimulationCounts, type SimulationOptions } from '../../../cli/src/sim/simulation';
 
 /**
  * One process of the load generator (LoadFleet): runs its share of simulated devices

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DebianArm64 } from '../../../control-plane/src/images/debian-arm64';
+import { DebianArm64 } from '../../../cli/src/images/debian-arm64';
 import { cpioNewc, type CpioEntry } from './cpio';
 
 /** Modules the init loads, in this order after their dependencies: virtio disk and network, FAT, ext4. */

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { autobootPartition, parseAutoboot, type BoardSpec } from '@flotilla/shared';
-import { readFatFile } from '../../../control-plane/src/images/fat';
-import { bootSelection, readConfigTxt } from '../../../control-plane/src/images/rpi-boot';
+import { readFatFile } from '../../../cli/src/images/fat';
+import { bootSelection, readConfigTxt } from '../../../cli/src/images/rpi-boot';
 import { MACHINE_ARGS, QemuGuest } from './run-qemu';
 
 /**

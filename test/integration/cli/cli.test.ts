@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FleetView, OsStatus, ReleaseView, RolloutView } from '@flotilla/shared';
 import { startControlPlane, type RunningControlPlane } from '../../../control-plane/src/bootstrap';
-import { run } from '../../../control-plane/src/cli/main';
+import { run } from '../../../cli/src/main';
 import { SimDevice } from '../../../control-plane/src/testing/sim-device';
 import { apiClient, json, manifest, publishRelease, registerDevices, type Api } from '../../../control-plane/src/testing/sim-fleet';
 import { createTestDatabase, type TestDatabase } from '../../../control-plane/src/testing/test-database';

@@ -3,13 +3,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProvisioningFile } from '@flotilla/shared';
-import { buildImage } from '../../../control-plane/src/images/build-image';
-import { readExt4File } from '../../../control-plane/src/images/ext4';
-import { readFatFile } from '../../../control-plane/src/images/fat';
-import { readPartitionTable } from '../../../control-plane/src/images/partition-table';
-import { stderrProgress } from '../../../control-plane/src/images/progress';
-import { readProvisioningFile } from '../../../control-plane/src/images/provisioning-source';
-import { runTool } from '../../../control-plane/src/images/tools';
+import { buildImage } from '../../../cli/src/images/build-image';
+import { readExt4File } from '../../../cli/src/images/ext4';
+import { readFatFile } from '../../../cli/src/images/fat';
+import { readPartitionTable } from '../../../cli/src/images/partition-table';
+import { stderrProgress } from '../../../cli/src/images/progress';
+import { readProvisioningFile } from '../../../cli/src/images/provisioning-source';
+import { runTool } from '../../../cli/src/images/tools';
 import { sha256File, TEST_APT_CACHE, testProvisioning } from './fixtures';
 
 // Builds an image twice from the same inputs, with the bundled agent and Debian's arm64

@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configureImage } from '../../../control-plane/src/images/configure-image';
-import { readExt4File } from '../../../control-plane/src/images/ext4';
-import { readFatFile } from '../../../control-plane/src/images/fat';
-import { runTool } from '../../../control-plane/src/images/tools';
-import { buildAgentDeb } from '../../../control-plane/src/packaging/build-agent-deb';
+import { configureImage } from '../../../cli/src/images/configure-image';
+import { readExt4File } from '../../../cli/src/images/ext4';
+import { readFatFile } from '../../../cli/src/images/fat';
+import { runTool } from '../../../cli/src/images/tools';
+import { buildAgentDeb } from '../../../cli/src/packaging/build-agent-deb';
 import { testProvisioning } from './fixtures';
 
 // A stand-in for a stock Raspberry Pi OS image: MBR with a FAT32 "bootfs" (type c) at

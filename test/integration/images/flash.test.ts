@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { flashImage } from '../../../control-plane/src/images/flash';
-import { mountConflicts, parseMountinfo } from '../../../control-plane/src/images/mount-guard';
-import { stderrProgress } from '../../../control-plane/src/images/progress';
+import { flashImage } from '../../../cli/src/images/flash';
+import { mountConflicts, parseMountinfo } from '../../../cli/src/images/mount-guard';
+import { stderrProgress } from '../../../cli/src/images/progress';
 import { sha256File } from './fixtures';
 
 jest.setTimeout(60_000);

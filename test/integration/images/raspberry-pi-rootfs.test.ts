@@ -1,14 +1,14 @@
 import { mkdtemp, open, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImage } from '../../../control-plane/src/images/build-image';
-import { buildOsImage } from '../../../control-plane/src/images/build-os-image';
-import { readExt4File } from '../../../control-plane/src/images/ext4';
-import { extractRootfs } from '../../../control-plane/src/images/extract-rootfs';
-import { readFatFile } from '../../../control-plane/src/images/fat';
-import { planLayout } from '../../../control-plane/src/images/layout';
-import { loadBoardSpec } from '../../../control-plane/src/images/board-specs';
-import { runTool } from '../../../control-plane/src/images/tools';
+import { buildImage } from '../../../cli/src/images/build-image';
+import { buildOsImage } from '../../../cli/src/images/build-os-image';
+import { readExt4File } from '../../../cli/src/images/ext4';
+import { extractRootfs } from '../../../cli/src/images/extract-rootfs';
+import { readFatFile } from '../../../cli/src/images/fat';
+import { planLayout } from '../../../cli/src/images/layout';
+import { loadBoardSpec } from '../../../cli/src/images/board-specs';
+import { runTool } from '../../../cli/src/images/tools';
 import { testProvisioning } from './fixtures';
 import { firmwareChoice } from '../../e2e/qemu/rpi-firmware';
 

@@ -1,8 +1,8 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTool } from '../../../control-plane/src/images/tools';
-import { trialWatchdogScript } from '../../../control-plane/src/images/root-files';
+import { runTool } from '../../../cli/src/images/tools';
+import { trialWatchdogScript } from '../../../cli/src/images/root-files';
 
 // The watchdog script the image build installs, run by /bin/sh with a `reboot` that only
 // leaves a mark, against the agent's OS journal in each phase.

@@ -1,6 +1,6 @@
 import type { DeviceView, ReleaseView } from '@flotilla/shared';
-import { startHarness, type Harness } from '../testing/harness';
-import { apiClient, json, publishRelease, until, type Api } from '../testing/sim-fleet';
+import { startHarness, type Harness } from '../../../control-plane/src/testing/harness';
+import { apiClient, json, publishRelease, until, type Api } from '../../../control-plane/src/testing/sim-fleet';
 import { createSimFleet, runSimulation, type Simulation } from './simulation';
 
 jest.setTimeout(120_000);

@@ -1,5 +1,5 @@
-import { simMain } from '../../sim/main';
-import { SimArgsError } from '../../sim/sim-args';
+import { simMain } from '../sim/main';
+import { SimArgsError } from '../sim/sim-args';
 import type { Context } from '../context';
 import { CliError, EXIT } from '../errors';
 

@@ -8,7 +8,7 @@ import type {
   RegisterDeviceResponse,
   ReleaseKey,
 } from '@flotilla/shared';
-import { newDeviceKeyAndCsr } from '../tls/x509';
+import { newDeviceKeyAndCsr } from './device-key';
 import { SimDevice, type SimTls, type UpdateBehavior } from './sim-device';
 
 export interface SimulationOptions {

@@ -2,7 +2,7 @@ import { parseSimArgs, SimArgsError } from './sim-args';
 import { runSimulation, type Simulation } from './simulation';
 
 /**
- * `flotilla sim --devices N …` (or `node control-plane/dist/sim/main.js …`): a simulated fleet
+ * `flotilla sim --devices N …` (or `node cli/dist/sim/main.js …`): a simulated fleet
  * against a running control plane, until Ctrl-C or `--duration`.
  */
 export async function simMain(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {

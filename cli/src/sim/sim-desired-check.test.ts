@@ -1,5 +1,5 @@
 import { encodePayload } from '@flotilla/shared';
-import { inMemorySigning } from '../testing/desired';
+import { inMemorySigning } from '../../../control-plane/src/testing/desired';
 import { SimDesiredCheck } from './sim-desired-check';
 
 /** Unit (real ed25519): a simulated device refuses what an agent refuses. */

@@ -1,11 +1,11 @@
-import { main as imageMain } from '../../images/cli';
-import { ImageToolError } from '../../images/errors';
+import { main as imageMain } from '../images/cli';
+import { ImageToolError } from '../images/errors';
 import type { Context } from '../context';
 import { CliError, EXIT } from '../errors';
 
 /**
  * `flotilla image build|configure …` and `flotilla flash …` run the image tools
- * (control-plane/src/images/cli.ts) with the same argv; `--api`/`--key` default to the CLI's
+ * (images/cli.ts) with the same argv; `--api`/`--key` default to the CLI's
  * configuration, so `flotilla image build --board rpi4 --fleet F -o device.img` needs nothing more.
  */
 export async function images(ctx: Context, argv: readonly string[]): Promise<number> {
