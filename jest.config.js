@@ -20,6 +20,8 @@ const common = {
   moduleNameMapper: {
     '^@flotilla/shared$': '<rootDir>/shared/src/index.ts',
     '^@flotilla/shared/device$': '<rootDir>/shared/src/device.ts',
+    '^@flotilla/shared/http-client$': '<rootDir>/shared/src/api/http-client.ts',
+    '^@flotilla/cli/sim$': '<rootDir>/cli/src/sim/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   rootDir: __dirname,
@@ -34,13 +36,13 @@ module.exports = {
       // No real clock in unit tests: timers and Date are Jest's fake ones, moved by the test.
       fakeTimers: { enableGlobally: true, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] },
       setupFiles: ['<rootDir>/test/support/unit-no-files.js'],
-      testMatch: ['<rootDir>/{shared,agent,control-plane}/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'],
+      testMatch: ['<rootDir>/{shared,agent,cli,control-plane}/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'],
       testPathIgnorePatterns: ['\\.int\\.test\\.ts$'],
     },
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/{shared,agent,control-plane}/src/**/*.int.test.ts', '<rootDir>/test/integration/**/*.test.ts'],
+      testMatch: ['<rootDir>/{shared,agent,cli,control-plane}/src/**/*.int.test.ts', '<rootDir>/test/integration/**/*.test.ts'],
     },
     {
       ...common,

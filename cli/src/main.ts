@@ -77,7 +77,8 @@ async function readProcessStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-if (require.main === module) {
+/** The process's command line, run; what `bin/flotilla.js` calls. */
+export function cli(): void {
   void run(process.argv.slice(2), process.env, {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
@@ -87,3 +88,5 @@ if (require.main === module) {
     process.exitCode = code;
   });
 }
+
+if (require.main === module) cli();

@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
 import { startControlPlane, type RunningControlPlane } from './bootstrap';
 import { loadConfig, type ControlPlaneConfig } from './config';
-import { demoSimulation } from './sim/demo';
-import { runSimulation, type Simulation } from './sim/simulation';
+import type { Simulation } from '@flotilla/cli/sim';
 
 /** Grace period for an orderly stop before the process exits anyway. */
 const STOP_TIMEOUT_MS = 15_000;
@@ -48,7 +47,24 @@ async function startDemo(cp: RunningControlPlane): Promise<Simulation | undefine
   const devices = Number(process.env.FLOTILLA_DEMO_DEVICES ?? (process.argv.includes('--demo') ? 200 : 0));
   if (!Number.isInteger(devices) || devices <= 0) return undefined;
   const log = (line: string): void => console.log(`[demo] ${line}`);
+  const { demoSimulation, runSimulation } = await loadSimulator();
   return runSimulation(demoSimulation({ apiUrl: cp.httpUrl, apiKey: cp.apiKey, mqttUrl: cp.mqttUrl }, devices, log));
+}
+
+/** The simulator is the CLI's (`flotilla sim`); a control plane installed without it has no demo. */
+async function loadSimulator(): Promise<typeof import('@flotilla/cli/sim')> {
+  try {
+    return await import('@flotilla/cli/sim');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw new Error(
+      '--demo runs simulated devices from @flotilla/cli, which is not installed beside this control plane (npm install in the repository)',
+      {
+        cause: e,
+      },
+    );
+  }
 }
 
 function printBanner(cp: RunningControlPlane, config: ControlPlaneConfig, seconds: number): void {

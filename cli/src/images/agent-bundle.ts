@@ -1,4 +1,3 @@
-import { build } from 'esbuild';
 import { join } from 'node:path';
 import { ImageToolError } from './errors';
 
@@ -14,6 +13,9 @@ export const DEFAULT_LAUNCHER_ENTRY = join(__dirname, '..', '..', '..', 'agent',
  * Targets Node 18, the runtime Debian 12 ships for arm64. The entry's #! line is kept.
  */
 export async function bundleAgent(entry = DEFAULT_AGENT_ENTRY): Promise<Buffer> {
+  // Loaded here, not at the top: esbuild is a native binary the bundled CLI leaves out
+  // (bundle.js), and only image builds, in a checkout of the repository, need it.
+  const { build } = await import('esbuild');
   try {
     const result = await build({
       entryPoints: [entry],

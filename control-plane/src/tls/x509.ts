@@ -77,13 +77,6 @@ export async function issueClientCertificate(issuer: Issuer, commonName: string,
   });
 }
 
-/** A new device key (PKCS#8 PEM) and a CSR for it, as an agent makes them: for simulated devices. */
-export async function newDeviceKeyAndCsr(commonName: string): Promise<{ keyPem: string; csrPem: string }> {
-  const keys = await newKeyPair();
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${commonName}`, keys, signingAlgorithm: EC_P256 });
-  return { keyPem: await exportKeyPem(keys.privateKey), csrPem: csr.toString('pem') };
-}
-
 /** Backdating a certificate that devices check absorbs a device clock a little behind the control plane's. */
 const CLOCK_SKEW_MS = 60_000;
 

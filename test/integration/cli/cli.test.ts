@@ -12,12 +12,12 @@ import { createTestDatabase, type TestDatabase } from '../../../control-plane/sr
 import { waitFor } from '../../support/wait';
 
 /**
- * The real `flotilla` binary (control-plane/dist/cli/main.js, built by `npm run build`) against
+ * The real `flotilla` binary (cli/bin/flotilla.js, running cli/dist/ built by `npm run build`) against
  * a control plane started in this process, with simulated devices over real MQTT.
  */
 jest.setTimeout(90_000);
 
-const BIN = resolve(__dirname, '..', '..', '..', 'control-plane', 'dist', 'cli', 'main.js');
+const BIN = resolve(__dirname, '..', '..', '..', 'cli', 'bin', 'flotilla.js');
 const KEY = `cli-test-${randomUUID()}`;
 let db: TestDatabase;
 let dir: string;

@@ -1,0 +1,4 @@
+/** The fleet simulator as a library: the control plane's `--demo`, benchmarks and tests run it in-process. */
+export { DEMO_FAILING_DEVICES, DEMO_HOST_POLICY, demoSimulation } from './demo';
+export { SimDevice, type SimDeviceOptions, type UpdateBehavior } from './sim-device';
+export * from './simulation';
