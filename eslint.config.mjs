@@ -115,7 +115,11 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': walls(AGENT, CLI_BUT_SIM, DOCKER, BROKER_ENGINES) },
   },
   // The broker engines' own clients.
-  { files: ['control-plane/src/broker/**/*.ts'], ignores: TESTS, rules: { 'no-restricted-imports': walls(AGENT, CLI_BUT_SIM, DOCKER, TYPEORM) } },
+  {
+    files: ['control-plane/src/broker/**/*.ts'],
+    ignores: TESTS,
+    rules: { 'no-restricted-imports': walls(AGENT, CLI_BUT_SIM, DOCKER, TYPEORM) },
+  },
   { files: ['control-plane/src/broker/**/*.test.ts'], rules: { 'no-restricted-imports': walls(AGENT, CLI_BUT_SIM, DOCKER) } },
 
   {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { DeviceEventView, DeviceView, FleetView, ImageDelta, ProvisioningTokenView, ReleaseView, RolloutPlan } from '@flotilla/shared';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
-import { run } from '../../control-plane/src/cli/main';
+import { run } from '../../cli/src/main';
 import { AgentProcess } from '../support/agent-process';
 import { ApiClient } from '../support/api-client';
 import { createScratchDatabase, type ScratchDatabase } from '../support/database';

@@ -87,7 +87,7 @@ ensure_packages() {
   command -v readelf >/dev/null || missing+=(binutils)
   pkg_installed qemu-user-static || missing+=(qemu-user-static)
   pkg_installed binfmt-support || missing+=(binfmt-support)
-  # Image build, configure, flash and OS-slot tests (control-plane/src/images, agent/src/os-update).
+  # Image build, configure, flash and OS-slot tests (cli/src/images, agent/src/os-update).
   command -v sfdisk >/dev/null || missing+=(fdisk)
   command -v mkfs.vfat >/dev/null || missing+=(dosfstools)
   command -v mcopy >/dev/null || missing+=(mtools)

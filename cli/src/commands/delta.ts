@@ -18,7 +18,7 @@ export async function delta(ctx: Context, p: Parsed): Promise<number> {
   const architectures = flags(p, 'arch').length > 0 ? flags(p, 'arch') : ['arm64'];
   const deltas: ImageDelta[] = [];
   for (const architecture of architectures) {
-    deltas.push(await ctx.api<ImageDelta>('/api/v1/deltas', { method: 'POST', body: { from, to, architecture } }));
+    deltas.push(await ctx.api('POST /api/v1/deltas', { body: { from, to, architecture } }));
   }
   if (has(p, 'json')) printJson(ctx, deltas);
   else

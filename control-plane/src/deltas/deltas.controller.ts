@@ -1,19 +1,20 @@
-import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
-import { DEVICE_DELTA_PATH, type ImageDelta } from '@flotilla/shared';
+import { Body, Controller, Query, Req, Res } from '@nestjs/common';
+import { DELTAS_ROUTES, ImageDeltaRequest, type ImageDelta } from '@flotilla/shared';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Public } from '../auth/public.decorator';
 import { DeviceLinkService } from '../devices/device-link.service';
 import { AuthenticationError } from '../domain-error';
+import { ApiEndpoint } from '../http/api-endpoint.decorator';
 import { PathParam } from '../http/path-param';
+import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { DeltasService } from './deltas.service';
 
 /** Operators (and `flotilla delta` in CI): compute the delta now and wait for it. */
-@Controller('api/v1/deltas')
+@Controller()
 export class DeltasController {
   constructor(private readonly deltas: DeltasService) {}
 
-  @Post()
-  compute(@Body() body: unknown): Promise<ImageDelta> {
+  @ApiEndpoint(DELTAS_ROUTES.compute)
+  compute(@Body(new ZodBodyPipe(ImageDeltaRequest)) body: ImageDeltaRequest): Promise<ImageDelta> {
     return this.deltas.get(body, true);
   }
 }
@@ -23,21 +24,19 @@ export class DeltasController {
  * never an operator key; only deltas to the images of their own desired release.
  * 200 with the delta (`status` says whether it is ready yet), then the delta files by digest.
  */
-@Controller(DEVICE_DELTA_PATH.slice(1))
+@Controller()
 export class DeviceDeltasController {
   constructor(
     private readonly deltas: DeltasService,
     private readonly link: DeviceLinkService,
   ) {}
 
-  @Public()
-  @Get()
+  @ApiEndpoint(DELTAS_ROUTES.forDevice)
   async get(@Query() query: unknown, @Req() req: IncomingMessage): Promise<ImageDelta> {
     return this.deltas.getForDevice(await this.device(req), query);
   }
 
-  @Public()
-  @Get('blobs/:digest')
+  @ApiEndpoint(DELTAS_ROUTES.blobForDevice)
   async blob(@PathParam('digest', 'sha256Digest') digest: string, @Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
     const bytes = await this.deltas.fileForDevice(await this.device(req), digest);
     res.writeHead(200, {

@@ -2,6 +2,7 @@ import type { ApiRoute, RouteKey } from '../route';
 import { AUDIT_ROUTES } from './audit.routes';
 import { COMMANDS_ROUTES } from './commands.routes';
 import { DASHBOARD_ROUTES } from './dashboard.routes';
+import { DELTAS_ROUTES } from './deltas.routes';
 import { DEVICES_ROUTES } from './devices.routes';
 import { EVENTS_ROUTES } from './events.routes';
 import { FLEETS_ROUTES } from './fleets.routes';
@@ -40,6 +41,7 @@ export const ROUTE_TABLES = {
   audit: AUDIT_ROUTES,
   dashboard: DASHBOARD_ROUTES,
   events: EVENTS_ROUTES,
+  deltas: DELTAS_ROUTES,
 } as const;
 
 type Tables = typeof ROUTE_TABLES;
@@ -71,4 +73,5 @@ export {
   AUDIT_ROUTES,
   DASHBOARD_ROUTES,
   EVENTS_ROUTES,
+  DELTAS_ROUTES,
 };
