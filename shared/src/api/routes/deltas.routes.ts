@@ -11,7 +11,6 @@ export const DELTAS_ROUTES = {
     description:
       'HTTP Basic with the device id and password. Query: from, to (images pinned by digest), architecture. The first request starts the computation (status computing); ask again until ready or failed.',
     access: 'public',
-    query: ImageDeltaRequest,
     status: 200,
     response: named('ImageDelta', ImageDelta),
   }),
