@@ -8,7 +8,7 @@ import { EngineClient } from '../src/runtime/engine-client';
 import { DockerRuntime } from '../src/runtime/docker-runtime';
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { testImages } from '../../test/setup/services';
-import { bundleAgent } from '../../control-plane/src/images/agent-bundle';
+import { bundleAgent } from '../../cli/src/images/agent-bundle';
 import { ControlPlaneProcess, numberFlags, waitFor } from '../../control-plane/bench/support/control-plane-process';
 import { rssTrend, type RssSample } from './support/rss-trend';
 

@@ -2,7 +2,7 @@ import { SERVER_BUSY } from './server-busy';
 
 /**
  * How a device paces its connects to the control plane: the agent (agent/src/link) and the
- * simulator that stands in for it (control-plane/src/sim) both take their delays from here, so
+ * simulator that stands in for it (cli/src/sim) both take their delays from here, so
  * a simulated fleet storms exactly as a real one would.
  *
  * Exponential backoff with full jitter (each delay uniform in [0, min(cap, base·2^(n-1))) after

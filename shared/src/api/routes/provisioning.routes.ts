@@ -1,11 +1,10 @@
 import {
-  CreateProvisioningTokenRequest,
   DeviceCertificateRequest,
   DeviceCertificateResponse,
-  ProvisioningTokenView,
   RegisterDeviceRequest,
   RegisterDeviceResponse,
-} from '../dto';
+} from '../../protocol/registration';
+import { CreateProvisioningTokenRequest, ProvisioningTokenView } from '../dto';
 import { named, route } from '../route';
 
 /** The routes of `control-plane/src/provisioning/provisioning.controller.ts`. */
