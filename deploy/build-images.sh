@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Build Flotilla's deployment images fully offline (no registry pull), from Debian 12 packages
+# and this repository, and tag them by content so an unchanged recipe is never rebuilt:
+#   flotilla-deploy/base:<hash>           Debian 12 minbase (debootstrap) + PostgreSQL 15,
+#                                         RabbitMQ 3.10 (MQTT + HTTP auth plugins), HAProxy 2.6,
+#                                         the registry (docker-registry), curl, and this host's
+#                                         Node.js binary (the nodejs package the repository runs on)
+#   flotilla-deploy/<role>:<hash>         one per deploy/images/<role>.Dockerfile, FROM the base;
+#                                         control-plane and agent add the compiled workspaces
+#                                         and their production node_modules (pruned offline)
+# Prints shell assignments (FLOTILLA_IMAGE_<ROLE>=flotilla-deploy/<role>:<hash>) on stdout,
+# and writes them to deploy/.images.env (gitignored) for `docker-compose --env-file`.
+# Needs root (debootstrap, chroot), dockerd, and the packages ensure-services.sh installs.
+# The first run fetches the Debian packages (debootstrap and apt-get in the chroot, the
+# network use of this script, as ensure-services.sh itself does); later runs take seconds.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="${FLOTILLA_TEST_STATE:-/tmp/flotilla-test}/deploy-build"
+ENV_FILE="$ROOT/deploy/.images.env"
+BASE_PACKAGES=(ca-certificates curl postgresql-15 rabbitmq-server haproxy docker-registry)
+# Roles built from deploy/images alone (engines and their configuration) and roles that add
+# the compiled repository; only the latter are rebuilt when the application changes.
+ENGINE_ROLES=(postgres rabbitmq haproxy registry)
+APP_ROLES=(control-plane agent)
+
+log() { printf 'build-images: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+hash_of() { sha256sum | cut -c1-16; }
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------- base
+
+base_hash() {
+  {
+    sed -n '/^# ---- base recipe/,/^# ---- end of base recipe/p' "${BASH_SOURCE[0]}"
+    printf '%s\n' "${BASE_PACKAGES[@]}"
+    dpkg-query -W -f='${Version}\n' nodejs
+    sha256sum /usr/bin/node
+  } | hash_of
+}
+
+# ---- base recipe
+build_base() {
+  local tag=$1 rootfs="$STATE/rootfs.partial"
+  rm -rf "$rootfs" && mkdir -p "$rootfs"
+  log "debootstrap Debian 12 minbase into $rootfs"
+  debootstrap --variant=minbase bookworm "$rootfs" >"$STATE/debootstrap.log" 2>&1 ||
+    { tail -n 20 "$STATE/debootstrap.log" >&2; die "debootstrap failed"; }
+  # Nothing may start during the installs: there is no init in a build chroot.
+  printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d" && chmod 755 "$rootfs/usr/sbin/policy-rc.d"
+  mount -t proc proc "$rootfs/proc"
+  trap 'umount "$rootfs/proc" 2>/dev/null || true' RETURN
+  chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    apt-get -qq -o Dpkg::Use-Pty=0 install -y --no-install-recommends "${BASE_PACKAGES[@]}" >"$STATE/apt.log" 2>&1 ||
+    { tail -n 20 "$STATE/apt.log" >&2; die "apt-get install in the chroot failed"; }
+  chroot "$rootfs" env PATH=/usr/sbin:/usr/bin:/sbin:/bin rabbitmq-plugins --offline enable \
+    rabbitmq_mqtt rabbitmq_auth_backend_http rabbitmq_management >>"$STATE/apt.log" 2>&1
+  umount "$rootfs/proc"
+  # The Node.js the repository is built and tested with (Debian's own nodejs 18 cannot load
+  # the ESM-only dependencies from CommonJS).
+  install -m 755 /usr/bin/node "$rootfs/usr/local/bin/node"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc \
+    "$rootfs"/usr/share/man "$rootfs"/usr/sbin/policy-rc.d
+  log "importing $tag"
+  tar --numeric-owner -C "$rootfs" -c . |
+    docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'ENV LANG=C.UTF-8' - "$tag" >/dev/null
+  rm -rf "$rootfs"
+}
+# ---- end of base recipe
+
+# ---------------------------------------------------------------- application context
+
+# Compiled workspaces plus production node_modules, staged as the Dockerfiles' context.
+# The hash covers what lands in the image, so a rebuild follows any change of it.
+stage_app() {
+  local ctx="$STATE/app-context" workspaces
+  (cd "$ROOT" && npx tsc -b shared agent control-plane) || die "tsc -b failed"
+  (cd "$ROOT" && npm run -s build:dashboard >/dev/null) || die "the dashboard build failed"
+  workspaces=$(node -p "require('$ROOT/package.json').workspaces.join(' ')")
+  mkdir -p "$ctx"
+  local lock_hash
+  lock_hash=$(cat "$ROOT/package.json" "$ROOT/package-lock.json" | hash_of)
+  if [[ ! -f $ctx/.lock-$lock_hash ]]; then
+    rm -rf "$ctx" && mkdir -p "$ctx"
+    cp "$ROOT/package.json" "$ROOT/package-lock.json" "$ctx/"
+    for w in $workspaces; do mkdir -p "$ctx/$w" && cp "$ROOT/$w/package.json" "$ctx/$w/"; done
+    # The repository's own installed tree, pruned to production: nothing is fetched (a fresh
+    # `npm ci --omit=dev` would still ask the registry for optional packages it does not install).
+    cp -a "$ROOT/node_modules" "$ctx/node_modules"
+    (cd "$ctx" && npm prune --omit=dev --offline --ignore-scripts --no-audit --no-fund >"$STATE/npm.log" 2>&1) ||
+      { tail -n 20 "$STATE/npm.log" >&2; die "npm prune --omit=dev --offline failed"; }
+    touch "$ctx/.lock-$lock_hash"
+  fi
+  for w in $workspaces; do
+    rm -rf "${ctx:?}/$w/dist" "${ctx:?}/$w/dashboard"
+    [[ -d $ROOT/$w/dist ]] && cp -a "$ROOT/$w/dist" "$ctx/$w/dist"
+  done
+  [[ -d $ROOT/control-plane/dashboard/dist ]] && mkdir -p "$ctx/control-plane/dashboard" &&
+    cp -a "$ROOT/control-plane/dashboard/dist" "$ctx/control-plane/dashboard/dist"
+  rm -rf "$ctx/components" "$ctx/assemblies"
+  cp -a "$ROOT/components" "$ROOT/assemblies" "$ctx/"
+  (cd "$ctx" && find . -type f ! -path './node_modules/*' ! -name '.lock-*' -print0 | sort -z | xargs -0 sha256sum; echo "$lock_hash") | hash_of
+}
+
+build_role() {
+  local role=$1 tag=$2 base=$3 context=$4
+  have_image "$tag" && return
+  log "building $tag"
+  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" --label io.flotilla.deploy=true -f "$ROOT/deploy/images/$role.Dockerfile" -t "$tag" "$context" >"$STATE/build-$role.log" 2>&1 ||
+    die "docker build of $role failed"
+}
+
+# ---------------------------------------------------------------- main
+
+main() {
+  [[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, chroot)"
+  mkdir -p "$STATE"
+  exec 9>"$STATE/.lock" && flock -w 900 9 || die "another build-images.sh run holds $STATE/.lock"
+  local started=$SECONDS base app_hash role tag line out=()
+  base="flotilla-deploy/base:$(base_hash)"
+  have_image "$base" || build_base "$base"
+  for role in "${ENGINE_ROLES[@]}"; do
+    tag="flotilla-deploy/$role:$( (echo "$base"; cd "$ROOT/deploy/images" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "$role") | hash_of)"
+    build_role "$role" "$tag" "$base" "$ROOT/deploy/images"
+    out+=("$role=$tag")
+  done
+  app_hash=$(stage_app)
+  for role in "${APP_ROLES[@]}"; do
+    tag="flotilla-deploy/$role:$( (echo "$base $app_hash"; cat "$ROOT/deploy/images/$role.Dockerfile") | hash_of)"
+    build_role "$role" "$tag" "$base" "$STATE/app-context"
+    out+=("$role=$tag")
+  done
+  : >"$ENV_FILE"
+  for line in "${out[@]}"; do
+    role=${line%%=*}
+    role=${role//-/_}
+    printf 'FLOTILLA_IMAGE_%s=%s\n' "${role^^}" "${line#*=}" | tee -a "$ENV_FILE"
+  done
+  log "images ready in $((SECONDS - started)) s ($ENV_FILE)"
+}
+
+main "$@"

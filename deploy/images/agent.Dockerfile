@@ -1,0 +1,7 @@
+# The agent, from the same staged context as control-plane.Dockerfile (shared layer).
+ARG BASE
+FROM ${BASE}
+WORKDIR /app
+COPY . /app
+# --max-semi-space-size=1: AGENT_NODE_FLAGS in shared/src/agent-node-flags.ts (idle memory).
+CMD ["node", "--max-semi-space-size=1", "agent/dist/main.js"]
