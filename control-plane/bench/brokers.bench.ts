@@ -122,8 +122,14 @@ async function nodeDeath(
     await sleep(1000);
   }
   await prober.endAsync(true);
-  const back = affected.filter((c) => c.connectedAt > t0).map((c) => (c.connectedAt - t0) / 1000).sort((a, b) => a - b);
-  const got = affected.filter((c) => c.receivedAt > t0).map((c) => (c.receivedAt - t0) / 1000).sort((a, b) => a - b);
+  const back = affected
+    .filter((c) => c.connectedAt > t0)
+    .map((c) => (c.connectedAt - t0) / 1000)
+    .sort((a, b) => a - b);
+  const got = affected
+    .filter((c) => c.receivedAt > t0)
+    .map((c) => (c.receivedAt - t0) / 1000)
+    .sort((a, b) => a - b);
   return {
     affected: affected.length,
     backP50: percentile(back, 50),
@@ -140,7 +146,13 @@ function withRatios(row: Row, base: Row): Row {
     return typeof a === 'number' && typeof b === 'number' && b !== 0 ? `${(a / b).toFixed(2)}×` : '';
   };
   const { licence, ...rest } = row;
-  return { ...rest, 'connect ×': ratio('connect s'), 'msg/s ×': ratio('fan-in msg/s'), 'KiB/conn ×': ratio('KiB/conn'), licence: licence ?? '' };
+  return {
+    ...rest,
+    'connect ×': ratio('connect s'),
+    'msg/s ×': ratio('fan-in msg/s'),
+    'KiB/conn ×': ratio('KiB/conn'),
+    licence: licence ?? '',
+  };
 }
 
 runBench(main);

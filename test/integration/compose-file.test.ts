@@ -6,10 +6,15 @@ import { parse } from 'yaml';
 // parses and validates docker-compose.yml; nothing is started.
 const root = join(__dirname, '..', '..');
 
-function composeConfig(env: Record<string, string>): string {
-  return execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
+// The image tags deploy/build-images.sh writes; any tag does for validation.
+const images = Object.fromEntries(
+  ['POSTGRES', 'CONTROL_PLANE', 'REGISTRY', 'AGENT'].map((role) => [`FLOTILLA_IMAGE_${role}`, `flotilla-deploy/${role.toLowerCase()}:test`]),
+);
+
+function composeConfig(env: Record<string, string>, file = 'docker-compose.yml'): string {
+  return execFileSync('docker-compose', ['-f', file, 'config'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...images, ...env },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -27,5 +32,9 @@ describe('docker-compose.yml', () => {
 
   it('refuses to start without an operator key', () => {
     expect(() => composeConfig({})).toThrow(/set FLOTILLA_API_KEY/);
+  });
+
+  it('refuses to start without the offline-built images', () => {
+    expect(() => composeConfig({ FLOTILLA_API_KEY: 'k', FLOTILLA_IMAGE_CONTROL_PLANE: '' })).toThrow(/run deploy\/build-images\.sh/);
   });
 });

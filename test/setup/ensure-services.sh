@@ -108,8 +108,13 @@ ensure_packages() {
   # --patch-from (control-plane/src/deltas, agent/src/delta); xdelta3 only for the delta bench's comparison.
   command -v zstd >/dev/null || missing+=(zstd)
   command -v xdelta3 >/dev/null || missing+=(xdelta3)
-  # The external broker mode's tests start RabbitMQ nodes as their own processes (test/support/rabbitmq.ts).
+  # The external broker mode's tests start RabbitMQ nodes as their own processes (test/support/rabbitmq.ts);
+  # the broker candidates benchmark (control-plane/bench/brokers.bench.ts) runs these engines as
+  # local processes; HAProxy and RabbitMQ also go into the deploy images (deploy/build-images.sh).
   pkg_installed rabbitmq-server || missing+=(rabbitmq-server)
+  command -v nats-server >/dev/null || missing+=(nats-server)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v haproxy >/dev/null || missing+=(haproxy)
 
   if ((${#missing[@]} == 0)); then
     log packages "all present ($(elapsed "$start"))"

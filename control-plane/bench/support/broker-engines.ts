@@ -77,14 +77,22 @@ const starters: Record<EngineName, Starter> = {
     if (size !== 1) throw new Error('Mosquitto has no cluster mode (bridges only)');
     const port = await freePort();
     const conf = join(dir, 'mosquitto.conf');
-    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_connections -1\nmax_queued_messages 100000\npersistence false\nlog_dest none\n`);
+    writeFileSync(
+      conf,
+      `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_connections -1\nmax_queued_messages 100000\npersistence false\nlog_dest none\n`,
+    );
     const child = track(children, spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' }));
     return [await ready(child, port)];
   },
 
   async 'aedes-redis'(size, dir, children, helpers) {
     const redisPort = await freePort();
-    const redis = track(helpers, spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }));
+    const redis = track(
+      helpers,
+      spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no', '--dir', dir], {
+        stdio: 'ignore',
+      }),
+    );
     await waitTcp(redis, redisPort);
     const nodes: BrokerNode[] = [];
     for (let i = 0; i < size; i++) nodes.push(await aedesNode(children, `redis://127.0.0.1:${redisPort}`));
@@ -92,7 +100,9 @@ const starters: Record<EngineName, Starter> = {
   },
 
   async nats(size, dir, children) {
-    const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), cluster: await freePort(), mqtt: await freePort() })));
+    const ports = await Promise.all(
+      Array.from({ length: size }, async () => ({ client: await freePort(), cluster: await freePort(), mqtt: await freePort() })),
+    );
     const routes = ports.map((p) => `nats-route://127.0.0.1:${p.cluster}`).join(', ');
     const started = ports.map((p, i) => {
       const conf = join(dir, `n${i}.conf`);
