@@ -1,5 +1,5 @@
 # RabbitMQ 3.10 from Debian with the MQTT, HTTP auth backend and management plugins enabled.
-# Configuration: mount /etc/rabbitmq/rabbitmq.conf; the Erlang cookie comes from
+# Configuration: mount /etc/rabbitmq/flotilla/ (rabbitmq.conf, enabled_plugins); the Erlang cookie comes from
 # RABBITMQ_ERLANG_COOKIE (same value on every node of a cluster), the node name from the
 # container's host name (rabbit@<hostname>).
 ARG BASE

@@ -1,0 +1,167 @@
+import type { Desired, DeviceView, ReleaseView, RolloutView } from '@flotilla/shared';
+import { manifest } from '../../control-plane/src/testing/sim-fleet';
+import { apiJson, connectDevices, createSimFleet, provisionDevices, type Simulation } from '../../control-plane/src/sim/simulation';
+import { ComposeProject, deployImages, docker } from '../support/compose';
+import { freePort } from '../support/ports';
+import { waitFor } from '../support/wait';
+
+// End to end on the HA shape (deploy/ha/compose.yml, images built offline): three control-plane
+// replicas on one PostgreSQL, a three-node RabbitMQ cluster (device auth through the replicas'
+// HTTP auth routes, uplink through one shared quorum queue), HAProxy in front of HTTP and MQTT.
+// A three-phase rollout to simulated devices (through HAProxy) completes while, in its second
+// phase, one replica is SIGKILLed (docker kill) and one RabbitMQ node is stopped. Afterwards:
+// every device runs the target release, each was assigned exactly once (desired rev +1, one
+// desired state for the release), and every device's telemetry reached PostgreSQL.
+jest.setTimeout(900_000);
+
+const DEVICES = Number(process.env.FLOTILLA_HA_DEVICES ?? 300);
+const apiKey = 'ha-e2e-operator-key-0123456789abcdef';
+let project: ComposeProject;
+let apiUrl = '';
+let sim: Pick<Simulation, 'devices' | 'counts' | 'stop'> | undefined;
+const timings: Record<string, string> = {};
+const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+
+beforeAll(async () => {
+  const images = await deployImages();
+  timings['images (deploy/build-images.sh)'] = `${images.seconds.toFixed(1)} s`;
+  const [http, mqtt] = [await freePort(), await freePort()];
+  apiUrl = `http://127.0.0.1:${http}`;
+  project = new ComposeProject('deploy/ha/compose.yml', {
+    ...images.env,
+    FLOTILLA_API_KEY: apiKey,
+    FLOTILLA_SECRET: `ha-e2e-${Date.now()}-secret`,
+    FLOTILLA_PUBLISH_HOST: '127.0.0.1',
+    FLOTILLA_HTTP_PORT: String(http),
+    FLOTILLA_MQTT_PORT: String(mqtt),
+    FLOTILLA_PUBLIC_MQTT_URL: `mqtt://127.0.0.1:${mqtt}`,
+    FLOTILLA_PUBLIC_API_URL: apiUrl,
+  });
+  const t0 = performance.now();
+  await project.up().catch(async (e: Error) => {
+    throw new Error(`${e.message}\n${await project.logs([], 30)}`);
+  });
+  await waitFor('HAProxy serving a ready replica', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 120_000);
+  timings['docker-compose up (3 replicas, 3 RabbitMQ nodes, PostgreSQL, HAProxy)'] = seconds(t0);
+});
+
+afterAll(async () => {
+  await sim?.stop();
+  if (project) {
+    const t0 = performance.now();
+    await project.down();
+    timings['docker-compose down -v'] = seconds(t0);
+  }
+  console.log(
+    Object.entries(timings)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\n'),
+  );
+});
+
+async function device(id: string): Promise<DeviceView> {
+  return apiJson<DeviceView>(apiUrl, apiKey, `/api/v1/devices/${id}`);
+}
+
+async function psql(sql: string): Promise<string> {
+  return docker(['exec', await project.container('postgres'), 'psql', '-h', '/tmp', '-U', 'flotilla', '-d', 'flotilla', '-tAc', sql]);
+}
+
+it(`completes a phased rollout to ${DEVICES} devices while a replica is killed and a broker node stopped`, async () => {
+  const fleet = await createSimFleet(apiUrl, apiKey, 'ha-e2e');
+  let t0 = performance.now();
+  const credentials = await provisionDevices({
+    apiUrl,
+    apiKey,
+    fleetId: fleet.id,
+    count: DEVICES,
+    namePrefix: 'ha',
+    registerConcurrency: 8,
+  });
+  timings[`register ${DEVICES} devices`] = seconds(t0);
+  const desiredFor = new Map<string, Set<number>>();
+  let releaseId = '';
+  t0 = performance.now();
+  sim = await connectDevices(credentials, {
+    telemetryEverySeconds: 2,
+    applySeconds: 2,
+    reconnectPeriodMs: 1000,
+    connectConcurrency: 100,
+    onDesired: (d, desired: Desired) => {
+      if (!releaseId || desired.release?.id !== releaseId) return;
+      const revs = desiredFor.get(d.deviceId) ?? new Set<number>();
+      desiredFor.set(d.deviceId, revs.add(desired.rev));
+    },
+  });
+  expect(sim.counts().connected).toBe(DEVICES);
+  timings[`connect ${DEVICES} devices through HAProxy to RabbitMQ`] = seconds(t0);
+  const revBefore = new Map<string, number>();
+  for (const c of credentials) revBefore.set(c.deviceId, (await device(c.deviceId)).desired.rev);
+
+  const release = await apiJson<ReleaseView>(apiUrl, apiKey, '/api/v1/releases', {
+    method: 'POST',
+    body: manifest('2.0.0'),
+    headers: { 'content-type': 'application/yaml' },
+  });
+  releaseId = release.id;
+  const windowStart = new Date();
+  const telemetryBefore = sim.counts().telemetrySent;
+  t0 = performance.now();
+  const rollout = await apiJson<RolloutView>(apiUrl, apiKey, '/api/v1/rollouts', {
+    method: 'POST',
+    body: JSON.stringify({
+      releaseId: release.id,
+      selection: { fleetId: fleet.id },
+      phases: [{ percent: 10 }, { percent: 50 }, { percent: 100 }],
+      deviceTimeoutSeconds: 300,
+    }),
+  });
+  const view = () => apiJson<RolloutView>(apiUrl, apiKey, `/api/v1/rollouts/${rollout.id}`);
+
+  // Mid-phase: the second phase has started and not finished.
+  await waitFor('the rollout in its second phase', async () => ((await view()).currentPhase >= 1 ? true : undefined), 180_000, 250);
+  const mid = await view();
+  timings['faults injected at'] = `${seconds(t0)} (phase ${mid.currentPhase}, ${mid.totals.succeeded}/${DEVICES} succeeded)`;
+  await docker(['kill', '--signal', 'KILL', await project.container('cp2')]);
+  await docker(['stop', '--time', '10', await project.container('rabbit3')]);
+
+  await waitFor('the rollout completed', async () => ((await view()).status === 'completed' ? true : undefined), 300_000, 500).catch(
+    async (e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify((await view()).totals)}\n${await project.logs(['cp1', 'cp3'], 40)}`);
+    },
+  );
+  timings['rollout (3 phases) completed after'] = seconds(t0);
+
+  // Every device on the target release, each assigned exactly once.
+  for (const c of credentials) {
+    const d = await device(c.deviceId);
+    expect({ id: c.deviceId, desired: d.desired.releaseId, rev: d.desired.rev - revBefore.get(c.deviceId)! }).toEqual({
+      id: c.deviceId,
+      desired: release.id,
+      rev: 1,
+    });
+    expect(desiredFor.get(c.deviceId)?.size).toBe(1);
+  }
+  expect(sim.devices.every((d) => d.activeReleaseId === release.id)).toBe(true);
+
+  // Telemetry of the window: what the devices sent (QoS 1) is in PostgreSQL, for every device.
+  const sent = sim.counts().telemetrySent - telemetryBefore;
+  await sim.stop();
+  sim = undefined;
+  let stored = 0;
+  await waitFor(
+    'the telemetry of the window stored',
+    async () => {
+      stored = Number(await psql(`SELECT count(*) FROM telemetry_samples WHERE at >= '${windowStart.toISOString()}'`));
+      return stored >= sent ? true : undefined;
+    },
+    30_000,
+    1000,
+  ).catch(() => undefined);
+  const devicesWithRows = Number(
+    await psql(`SELECT count(DISTINCT device_id) FROM telemetry_samples WHERE at >= '${windowStart.toISOString()}'`),
+  );
+  timings['telemetry of the window'] = `${stored} rows stored of ${sent} sent, from ${devicesWithRows}/${DEVICES} devices`;
+  expect(devicesWithRows).toBe(DEVICES);
+  expect(stored).toBeGreaterThanOrEqual(sent);
+});
