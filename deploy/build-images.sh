@@ -73,7 +73,7 @@ build_base() {
 # ---------------------------------------------------------------- application context
 
 # Compiled workspaces plus production node_modules, staged as the Dockerfiles' context.
-# The hash covers what lands in the image, so a rebuild follows any change of it.
+# Runs only when an application image of the current sources is missing.
 stage_app() {
   local ctx="$STATE/app-context" workspaces
   (cd "$ROOT" && npx tsc -b shared agent control-plane) || die "tsc -b failed"
@@ -101,7 +101,21 @@ stage_app() {
     cp -a "$ROOT/control-plane/dashboard/dist" "$ctx/control-plane/dashboard/dist"
   rm -rf "$ctx/components" "$ctx/assemblies"
   cp -a "$ROOT/components" "$ROOT/assemblies" "$ctx/"
-  (cd "$ctx" && find . -type f ! -path './node_modules/*' ! -name '.lock-*' -print0 | sort -z | xargs -0 sha256sum; echo "$lock_hash") | hash_of
+}
+
+# Every file the application images are made of, as the working tree holds them.
+source_hash() {
+  (cd "$ROOT" && git ls-files -co --exclude-standard -z -- package.json package-lock.json tsconfig.base.json \
+    $(node -p "require('./package.json').workspaces.join(' ')") components assemblies |
+    sort -z | xargs -0 sha256sum) | hash_of
+}
+
+# Earlier builds of a role (another source hash) are removed, unless a container still uses them.
+drop_old_tags() {
+  local repo=$1 keep=$2 old
+  for old in $(docker image ls "$repo" --format '{{.Repository}}:{{.Tag}}'); do
+    [[ $old == "$keep" ]] || docker rmi "$old" >/dev/null 2>&1 || true
+  done
 }
 
 build_role() {
@@ -118,7 +132,7 @@ main() {
   [[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, chroot)"
   mkdir -p "$STATE"
   exec 9>"$STATE/.lock" && flock -w 900 9 || die "another build-images.sh run holds $STATE/.lock"
-  local started=$SECONDS base app_hash role tag line out=()
+  local started=$SECONDS base app_hash role tag line staged='' out=()
   base="flotilla-deploy/base:$(base_hash)"
   have_image "$base" || build_base "$base"
   for role in "${ENGINE_ROLES[@]}"; do
@@ -126,12 +140,17 @@ main() {
     build_role "$role" "$tag" "$base" "$ROOT/deploy/images"
     out+=("$role=$tag")
   done
-  app_hash=$(stage_app)
+  # Tagged by the sources (not the compiled output), so an unchanged tree skips the compile too.
+  app_hash=$(source_hash)
   for role in "${APP_ROLES[@]}"; do
     tag="flotilla-deploy/$role:$( (echo "$base $app_hash"; cat "$ROOT/deploy/images/$role.Dockerfile") | hash_of)"
-    build_role "$role" "$tag" "$base" "$STATE/app-context"
+    if ! have_image "$tag"; then
+      [[ -n ${staged:-} ]] || { stage_app >/dev/null; staged=1; }
+      build_role "$role" "$tag" "$base" "$STATE/app-context"
+    fi
     out+=("$role=$tag")
   done
+  for line in "${out[@]}"; do drop_old_tags "flotilla-deploy/${line%%=*}" "${line#*=}"; done
   : >"$ENV_FILE"
   for line in "${out[@]}"; do
     role=${line%%=*}

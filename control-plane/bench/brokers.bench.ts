@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { machineLine, percentile, printTable, runBench } from '../../test/bench/machine';
 import { engineVersion, LICENCES, startBroker, treeRssMiB, type EngineName, type RunningBroker } from './support/broker-engines';
 import { numberFlags, sleep } from './support/control-plane-process';
-import { fanIn, probeClient, Swarm } from './support/mqtt-swarm';
+import { fanIn, probeClient, Swarm, withTimeout } from './support/mqtt-swarm';
 
 /**
  * brokers: the MQTT engines that could carry Flotilla past one machine, side by side with the
@@ -124,7 +124,7 @@ async function nodeDeath(
     for (const c of waiting()) if (c.client.connected && c.connectedAt > t0) prober.publish(`bench/${c.id}/in`, 'desired', { qos: 1 });
     await sleep(1000);
   }
-  await prober.endAsync(true);
+  await withTimeout(prober.endAsync(true), 10_000, 'the prober closing').catch(() => undefined);
   const back = [...firstBack.values()].map((at) => (at - t0) / 1000).sort((a, b) => a - b);
   const got = affected
     .filter((c) => c.receivedAt > t0)

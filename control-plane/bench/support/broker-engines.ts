@@ -54,7 +54,8 @@ export async function startBroker(name: EngineName, size: number, dir: string): 
   const children: ChildProcess[] = [];
   const helpers: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
-    for (const c of [...children, ...helpers].reverse()) await end(c, 'SIGTERM');
+    // Nodes before their helpers: an aedes node whose Redis went first dies of EPIPE.
+    for (const c of [...children.reverse(), ...helpers.reverse()]) await end(c, 'SIGTERM');
   };
   try {
     const nodes = await starters[name](size, dir, children, helpers);

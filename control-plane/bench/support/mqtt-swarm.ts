@@ -69,16 +69,33 @@ export class Swarm {
   }
 
   async end(): Promise<void> {
-    await Promise.all(this.clients.map((c) => c.client.endAsync(true).catch(() => undefined)));
+    await withTimeout(
+      Promise.all(this.clients.map((c) => c.client.endAsync(true).catch(() => undefined))),
+      30_000,
+      'closing the clients',
+    ).catch(() => undefined);
   }
 }
 
 /** A client on one node for the measurements' own traffic (the consumer, the prober). */
-export async function probeClient(url: string, clientId: string): Promise<MqttClient> {
+export async function probeClient(url: string, clientId: string, timeoutMs = 60_000): Promise<MqttClient> {
   const client = connect(url, { clientId, protocolVersion: 4, clean: true, reconnectPeriod: 1000 });
   client.on('error', () => undefined);
-  await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+  await withTimeout(new Promise<void>((resolve) => client.once('connect', () => resolve())), timeoutMs, `${clientId} connecting to ${url}`);
   return client;
+}
+
+/** A saturated broker may never answer: every wait of the benchmark is bounded. */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms)),
+  );
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -98,7 +115,7 @@ export async function fanIn(
     received++;
     lastAt = performance.now();
   });
-  await consumer.subscribeAsync('bench/+/up', { qos: 1 });
+  await withTimeout(consumer.subscribeAsync('bench/+/up', { qos: 1 }), 60_000, 'the fan-in consumer subscribing');
   const payload = Buffer.alloc(opts.bytes, 'x');
   const publishers = swarm.clients.filter((c) => c.client.connected).slice(0, opts.publishers);
   const sent = publishers.length * opts.perClient;
@@ -107,6 +124,6 @@ export async function fanIn(
   for (const p of publishers) for (let k = 0; k < opts.perClient; k++) p.client.publish(`bench/${p.id}/up`, payload, { qos: 1 });
   while (received < sent && performance.now() - lastAt < 10_000) await sleep(50);
   const seconds = ((received < sent ? lastAt : performance.now()) - t0) / 1000;
-  await consumer.endAsync(true);
+  await withTimeout(consumer.endAsync(true), 10_000, 'the fan-in consumer closing').catch(() => undefined);
   return { sent, received, seconds };
 }
