@@ -119,17 +119,22 @@ it(`completes a phased rollout to ${DEVICES} devices while a replica is killed a
   const view = () => apiJson<RolloutView>(apiUrl, apiKey, `/api/v1/rollouts/${rollout.id}`);
 
   // Mid-phase: the second phase has started and not finished.
-  await waitFor('the rollout in its second phase', async () => ((await view()).currentPhase >= 1 ? true : undefined), 180_000, 250);
+  const stuck = async (e: Error): Promise<never> => {
+    const v = await view();
+    throw new Error(
+      `${e.message}: rollout ${v.status} phase ${v.currentPhase} ${JSON.stringify(v.totals)}; devices ${JSON.stringify(sim?.counts())}\n${await project.logs(['cp1', 'cp3', 'rabbit1'], 40)}`,
+    );
+  };
+  await waitFor('the rollout in its second phase', async () => ((await view()).currentPhase >= 1 ? true : undefined), 180_000, 250).catch(
+    stuck,
+  );
   const mid = await view();
   timings['faults injected at'] = `${seconds(t0)} (phase ${mid.currentPhase}, ${mid.totals.succeeded}/${DEVICES} succeeded)`;
   await docker(['kill', '--signal', 'KILL', await project.container('cp2')]);
   await docker(['stop', '--time', '10', await project.container('rabbit3')]);
 
-  await waitFor('the rollout completed', async () => ((await view()).status === 'completed' ? true : undefined), 300_000, 500).catch(
-    async (e: Error) => {
-      throw new Error(`${e.message}: ${JSON.stringify((await view()).totals)}\n${await project.logs(['cp1', 'cp3'], 40)}`);
-    },
-  );
+  await waitFor('the rollout completed', async () => ((await view()).status === 'completed' ? true : undefined), 300_000, 500).catch(stuck);
+
   timings['rollout (3 phases) completed after'] = seconds(t0);
 
   // Every device on the target release, each assigned exactly once.

@@ -101,7 +101,7 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
 /**
  * Fan-in: `publishers` clients each publish `perClient` QoS 1 messages of `bytes` bytes to
  * `bench/<id>/up`, all at once; one consumer subscribed to `bench/+/up` (QoS 1) counts them.
- * Ends when all arrived or nothing arrived for 10 s.
+ * Ends when all arrived, nothing arrived for 10 s, or after 120 s.
  */
 export async function fanIn(
   swarm: Swarm,
@@ -122,7 +122,8 @@ export async function fanIn(
   const t0 = performance.now();
   lastAt = t0;
   for (const p of publishers) for (let k = 0; k < opts.perClient; k++) p.client.publish(`bench/${p.id}/up`, payload, { qos: 1 });
-  while (received < sent && performance.now() - lastAt < 10_000) await sleep(50);
+  // Ends when all arrived, nothing arrived for 10 s, or after 120 s (a trickle counts as what it is).
+  while (received < sent && performance.now() - lastAt < 10_000 && performance.now() - t0 < 120_000) await sleep(50);
   const seconds = ((received < sent ? lastAt : performance.now()) - t0) / 1000;
   await withTimeout(consumer.endAsync(true), 10_000, 'the fan-in consumer closing').catch(() => undefined);
   return { sent, received, seconds };
