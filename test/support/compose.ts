@@ -49,7 +49,7 @@ export class ComposeProject {
       return stdout;
     } catch (e) {
       const err = e as Error & { stderr?: string };
-      throw new Error(`docker-compose ${args.join(' ')} failed: ${err.stderr?.slice(-3000) ?? err.message}`);
+      throw new Error(`docker-compose ${args.join(' ')} failed: ${err.stderr?.slice(-3000) ?? err.message}`, { cause: e });
     }
   }
 

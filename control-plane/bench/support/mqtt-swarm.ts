@@ -110,7 +110,7 @@ export async function fanIn(
 ): Promise<{ sent: number; received: number; seconds: number }> {
   const consumer = await probeClient(consumerUrl, 'bench-consumer');
   let received = 0;
-  let lastAt = performance.now();
+  let lastAt: number;
   consumer.on('message', () => {
     received++;
     lastAt = performance.now();
