@@ -76,9 +76,10 @@ build_base() {
 # Runs only when an application image of the current sources is missing.
 stage_app() {
   local ctx="$STATE/app-context" workspaces
-  (cd "$ROOT" && npx tsc -b shared agent control-plane) || die "tsc -b failed"
-  (cd "$ROOT" && npm run -s build:dashboard >/dev/null) || die "the dashboard build failed"
+  # Compiler messages go to stderr: stdout carries only the image assignments.
   workspaces=$(node -p "require('$ROOT/package.json').workspaces.join(' ')")
+  (cd "$ROOT" && npx tsc -b $workspaces >&2) || die "tsc -b $workspaces failed"
+  (cd "$ROOT" && npm run -s build:dashboard >/dev/null) || die "the dashboard build failed"
   mkdir -p "$ctx"
   local lock_hash
   lock_hash=$(cat "$ROOT/package.json" "$ROOT/package-lock.json" | hash_of)

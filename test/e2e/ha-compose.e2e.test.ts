@@ -1,7 +1,7 @@
 import type { Desired, DeviceView, ReleaseView, RolloutView } from '@flotilla/shared';
 import { manifest } from '../../control-plane/src/testing/sim-fleet';
-import { apiJson, connectDevices, createSimFleet, provisionDevices, type Simulation } from '../../control-plane/src/sim/simulation';
-import { ComposeProject, deployImages, docker } from '../support/compose';
+import { apiJson, connectDevices, createSimFleet, provisionDevices, type Simulation } from '../../cli/src/sim/simulation';
+import { ComposeProject, deployImages, docker, probeStatus } from '../support/compose';
 import { freePort } from '../support/ports';
 import { waitFor } from '../support/wait';
 
@@ -51,7 +51,11 @@ beforeAll(async () => {
   await project.up().catch(async (e: Error) => {
     throw new Error(`${e.message}\n${await project.logs([], 30)}`);
   });
-  await waitFor('HAProxy serving a ready replica', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 120_000);
+  await waitFor(
+    'HAProxy serving a ready replica',
+    async () => ((await probeStatus(`${apiUrl}/readyz`)) === 200 ? true : undefined),
+    120_000,
+  );
   timings['docker-compose up (3 replicas, 3 RabbitMQ nodes, PostgreSQL, HAProxy)'] = seconds(t0);
 });
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -38,7 +39,7 @@ export class ComposeProject {
     private readonly env: Record<string, string>,
   ) {}
 
-  async compose(args: string[], timeoutMs = 300_000): Promise<string> {
+  async compose(args: string[], timeoutMs = 120_000): Promise<string> {
     try {
       const { stdout } = await run('docker-compose', ['-p', this.name, '-f', this.file, ...args], {
         cwd: ROOT,
@@ -53,8 +54,8 @@ export class ComposeProject {
     }
   }
 
-  up(services: string[] = []): Promise<string> {
-    return this.compose(['up', '-d', '--no-build', ...services]);
+  up(services: string[] = [], timeoutMs = 120_000): Promise<string> {
+    return this.compose(['up', '-d', '--no-build', ...services], timeoutMs);
   }
 
   /** The container of one service (its id), for docker kill/stop/inspect. */
@@ -66,8 +67,8 @@ export class ComposeProject {
     return this.compose(['logs', '--no-color', '--tail', String(tail), ...services]).catch((e: Error) => e.message);
   }
 
-  async down(): Promise<void> {
-    await this.compose(['down', '-v', '--remove-orphans', '--timeout', '5']);
+  async down(timeoutMs = 60_000): Promise<void> {
+    await this.compose(['down', '-v', '--remove-orphans', '--timeout', '5'], timeoutMs);
   }
 }
 
@@ -75,4 +76,21 @@ export class ComposeProject {
 export async function docker(args: string[]): Promise<string> {
   const { stdout } = await run('docker', args, { timeout: 120_000 });
   return stdout.trim();
+}
+
+/**
+ * The HTTP status of one GET on a connection of its own, or undefined when none came within
+ * `timeoutMs`. For probing a freshly published port: until the container listens, Docker's
+ * proxy accepts and at once closes connections, and fetch's pooled client (Node 20's undici)
+ * can keep such a request pending for its whole 300 s headers timeout instead of failing it.
+ */
+export function probeStatus(url: string, timeoutMs = 2000): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const req = get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
 }
