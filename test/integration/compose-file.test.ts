@@ -8,7 +8,10 @@ const root = join(__dirname, '..', '..');
 
 // The image tags deploy/build-images.sh writes; any tag does for validation.
 const images = Object.fromEntries(
-  ['POSTGRES', 'CONTROL_PLANE', 'REGISTRY', 'AGENT'].map((role) => [`FLOTILLA_IMAGE_${role}`, `flotilla-deploy/${role.toLowerCase()}:test`]),
+  ['POSTGRES', 'CONTROL_PLANE', 'REGISTRY', 'AGENT'].map((role) => [
+    `FLOTILLA_IMAGE_${role}`,
+    `flotilla-deploy/${role.toLowerCase()}:test`,
+  ]),
 );
 
 function composeConfig(env: Record<string, string>, file = 'docker-compose.yml'): string {
