@@ -50,7 +50,8 @@ build_base() {
   # Nothing may start during the installs: there is no init in a build chroot.
   printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d" && chmod 755 "$rootfs/usr/sbin/policy-rc.d"
   mount -t proc proc "$rootfs/proc"
-  trap 'umount "$rootfs/proc" 2>/dev/null || true' RETURN
+  # A RETURN trap outlives the function: it removes itself, or it would fire again (rootfs unset).
+  trap 'umount "$rootfs/proc" 2>/dev/null || true; trap - RETURN' RETURN
   chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     apt-get -qq -o Dpkg::Use-Pty=0 install -y --no-install-recommends "${BASE_PACKAGES[@]}" >"$STATE/apt.log" 2>&1 ||
     { tail -n 20 "$STATE/apt.log" >&2; die "apt-get install in the chroot failed"; }
@@ -65,7 +66,7 @@ build_base() {
   log "importing $tag"
   tar --numeric-owner -C "$rootfs" -c . |
     docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-      --change 'ENV LANG=C.UTF-8' - "$tag" >/dev/null
+      --change 'ENV LANG=C.UTF-8' --change 'LABEL io.flotilla.managed=true io.flotilla.deploy=true' - "$tag" >/dev/null
   rm -rf "$rootfs"
 }
 # ---- end of base recipe
@@ -123,7 +124,7 @@ build_role() {
   local role=$1 tag=$2 base=$3 context=$4
   have_image "$tag" && return
   log "building $tag"
-  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" --label io.flotilla.deploy=true -f "$ROOT/deploy/images/$role.Dockerfile" -t "$tag" "$context" >"$STATE/build-$role.log" 2>&1 ||
+  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" --label io.flotilla.managed=true --label io.flotilla.deploy=true -f "$ROOT/deploy/images/$role.Dockerfile" -t "$tag" "$context" >"$STATE/build-$role.log" 2>&1 ||
     die "docker build of $role failed"
 }
 
@@ -152,6 +153,7 @@ main() {
     out+=("$role=$tag")
   done
   for line in "${out[@]}"; do drop_old_tags "flotilla-deploy/${line%%=*}" "${line#*=}"; done
+  drop_old_tags flotilla-deploy/base "$base" # after the images built on it
   : >"$ENV_FILE"
   for line in "${out[@]}"; do
     role=${line%%=*}
