@@ -107,7 +107,7 @@ it('serves /healthz over its published TLS port and takes a simulated device ove
     await waitFor(
       'the control plane answering /healthz',
       async () => ((await probeStatus(`${apiUrl}/healthz`)) === 200 ? true : undefined),
-      60_000,
+      45_000,
     );
     timings['control plane healthy'] = seconds(t0);
 
