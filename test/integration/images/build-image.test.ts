@@ -100,7 +100,7 @@ describe('flotilla image build', () => {
     expect(launcher.toString('utf8', 0, 19)).toBe('#!/usr/bin/env node');
     expect(launcher.toString()).toContain('launcher.js BASE_AGENT_JS');
     expect(unit).toMatch(
-      /^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 --lite-mode --no-expose-wasm .*\/opt\/flotilla\/launcher\.js \/opt\/flotilla\/agent\.js$/m,
+      /^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 .*\/opt\/flotilla\/launcher\.js \/opt\/flotilla\/agent\.js$/m,
     );
     expect(unit).toMatch(/^KillMode=mixed$/m);
     expect(unit).toMatch(/^Environment=FLOTILLA_STATE_DIR=\/data\/flotilla$/m);
