@@ -25,7 +25,8 @@ const docker = new Docker();
 const apiKey = 'e2e-operator-key-0123456789abcdef';
 const assemblyName = `selfupd-${Date.now().toString(36)}`;
 const TRIAL_MS = 12_000;
-const CLI = join(__dirname, '..', '..', 'control-plane', 'dist', 'cli', 'main.js');
+/** The flotilla command as users run it (the bin shim; it bundles the CLI on first use in a checkout). */
+const CLI = join(__dirname, '..', '..', 'cli', 'bin', 'flotilla.js');
 
 let db: ScratchDatabase;
 let cp: RunningControlPlane;
