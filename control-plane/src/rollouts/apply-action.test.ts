@@ -1,23 +1,10 @@
 import { applyAction, applyActions, applyDecision, type Assignments } from './apply-action';
-import type { RolloutAction, RolloutDevice, RolloutState } from './rollout-state';
+import { pendingDevice, type RolloutAction, type RolloutDevice, type RolloutState } from './rollout-state';
 
 const NOW = 1_000_000;
 
 function pending(deviceId: string): RolloutDevice {
-  return {
-    deviceId,
-    phase: 0,
-    state: 'pending',
-    assignedRev: null,
-    assignedAt: null,
-    finishedAt: null,
-    previousReleaseId: null,
-    reason: null,
-    joined: false,
-    acceptedBy: null,
-    acceptedAt: null,
-    waitingFor: null,
-  };
+  return pendingDevice(deviceId, 0);
 }
 
 function rollout(devices: RolloutDevice[]): RolloutState {

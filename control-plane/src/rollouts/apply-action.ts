@@ -1,4 +1,4 @@
-import type { RolloutAction, RolloutDevice, RolloutState } from './rollout-state';
+import { pendingDevice, type RolloutAction, type RolloutDevice, type RolloutState } from './rollout-state';
 
 /**
  * The state after an action: what the engine persists, and what `decide` uses to judge
@@ -18,23 +18,7 @@ export function applyAction(state: RolloutState, action: RolloutAction, now: num
     case 'join':
       return {
         ...state,
-        devices: [
-          ...state.devices,
-          {
-            deviceId: action.deviceId,
-            phase: action.phase,
-            state: 'pending',
-            assignedRev: null,
-            assignedAt: null,
-            finishedAt: null,
-            previousReleaseId: null,
-            reason: null,
-            joined: true,
-            acceptedBy: null,
-            acceptedAt: null,
-            waitingFor: null,
-          },
-        ],
+        devices: [...state.devices, pendingDevice(action.deviceId, action.phase, true)],
       };
     case 'drop':
       return { ...state, devices: state.devices.filter((d) => d.deviceId !== action.deviceId) };

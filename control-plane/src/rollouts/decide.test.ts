@@ -1,7 +1,7 @@
 import type { UpdateStatus } from '@flotilla/shared';
 import { applyActions } from './apply-action';
 import { decide } from './decide';
-import type { DeviceReport, RolloutDevice, RolloutPhase, RolloutState } from './rollout-state';
+import { pendingDevice, type DeviceReport, type RolloutDevice, type RolloutPhase, type RolloutState } from './rollout-state';
 
 const TARGET = 'rel-target';
 const OLD = 'rel-old';
@@ -12,21 +12,7 @@ function phase(over: Partial<RolloutPhase> = {}): RolloutPhase {
 }
 
 function device(id: string, phaseIndex: number, over: Partial<RolloutDevice> = {}): RolloutDevice {
-  return {
-    deviceId: id,
-    phase: phaseIndex,
-    state: 'pending',
-    assignedRev: null,
-    assignedAt: null,
-    finishedAt: null,
-    previousReleaseId: null,
-    reason: null,
-    joined: false,
-    acceptedBy: null,
-    acceptedAt: null,
-    waitingFor: null,
-    ...over,
-  };
+  return { ...pendingDevice(id, phaseIndex), ...over };
 }
 
 function updating(id: string, phaseIndex: number, rev = 2, assignedAt = NOW - 1000): RolloutDevice {

@@ -1,22 +1,8 @@
 import { applyOperatorCommand, rollbackTargets } from './operator-commands';
-import type { RolloutDevice, RolloutState } from './rollout-state';
+import { pendingDevice, type RolloutDevice, type RolloutState } from './rollout-state';
 
 function dev(deviceId: string, over: Partial<RolloutDevice>): RolloutDevice {
-  return {
-    deviceId,
-    phase: 0,
-    state: 'pending',
-    assignedRev: null,
-    assignedAt: null,
-    finishedAt: null,
-    previousReleaseId: null,
-    reason: null,
-    joined: false,
-    acceptedBy: null,
-    acceptedAt: null,
-    waitingFor: null,
-    ...over,
-  };
+  return { ...pendingDevice(deviceId, 0), ...over };
 }
 
 const NOW = 1_000_000;

@@ -39,6 +39,24 @@ export interface RolloutDevice {
   waitingFor: 'lock' | 'window' | null;
 }
 
+/** A device as it enters a rollout: placed in a phase, nothing assigned, nothing judged yet. */
+export function pendingDevice(deviceId: string, phase: number, joined = false): RolloutDevice {
+  return {
+    deviceId,
+    phase,
+    state: 'pending',
+    assignedRev: null,
+    assignedAt: null,
+    finishedAt: null,
+    previousReleaseId: null,
+    reason: null,
+    joined,
+    acceptedBy: null,
+    acceptedAt: null,
+    waitingFor: null,
+  };
+}
+
 export interface RolloutState {
   id: string;
   releaseId: string;

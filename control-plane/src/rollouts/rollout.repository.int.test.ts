@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { DatabaseModule } from '../database/database.module';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
 import { RolloutRepository } from './rollout.repository';
-import type { RolloutState } from './rollout-state';
+import { pendingDevice, type RolloutState } from './rollout-state';
 
 let db: TestDatabase;
 let app: INestApplicationContext;
@@ -39,22 +39,7 @@ function state(deviceId: string): RolloutState {
     deviceTimeoutMs: 60_000,
     force: false,
     phases: [{ name: 'all', successThreshold: 100, failureThreshold: 0, onFailure: 'pause' }],
-    devices: [
-      {
-        deviceId,
-        phase: 0,
-        state: 'pending',
-        assignedRev: null,
-        assignedAt: null,
-        finishedAt: null,
-        previousReleaseId: null,
-        reason: null,
-        joined: false,
-        acceptedBy: null,
-        acceptedAt: null,
-        waitingFor: null,
-      },
-    ],
+    devices: [pendingDevice(deviceId, 0)],
   };
 }
 

@@ -24,7 +24,7 @@ import { RolloutEngine } from './rollout-engine';
 import { toRolloutDeviceView, toRolloutView } from './rollout.mapper';
 import { RolloutRepository, type RolloutRecord } from './rollout.repository';
 import { CLOCK, type Clock } from './rollout-settings';
-import type { RolloutDevice, RolloutState } from './rollout-state';
+import { pendingDevice, type RolloutDevice, type RolloutState } from './rollout-state';
 import {
   DevicesInActiveRolloutError,
   EmptySelectionError,
@@ -106,20 +106,7 @@ export class RolloutsService {
         failureThreshold: p.failureThreshold,
         onFailure: p.onFailure,
       })),
-      devices: selected.map((d): RolloutDevice => ({
-        deviceId: d.id,
-        phase: placement.get(d.id)!,
-        state: 'pending',
-        assignedRev: null,
-        assignedAt: null,
-        finishedAt: null,
-        previousReleaseId: null,
-        reason: null,
-        joined: false,
-        acceptedBy: null,
-        acceptedAt: null,
-        waitingFor: null,
-      })),
+      devices: selected.map((d): RolloutDevice => pendingDevice(d.id, placement.get(d.id)!)),
     };
     await this.rollouts.transaction((uow) =>
       this.rollouts.insert(uow, {
