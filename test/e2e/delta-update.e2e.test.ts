@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { DeviceEventView, DeviceView, FleetView, ImageDelta, ProvisioningTokenView, ReleaseView, RolloutPlan } from '@flotilla/shared';
-import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
+import type { RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { run } from '../../cli/src/main';
 import { AgentProcess } from '../support/agent-process';
 import { ApiClient } from '../support/api-client';
-import { createScratchDatabase, type ScratchDatabase } from '../support/database';
+import { startE2eStack, stopE2eStack, type E2eStack } from '../support/e2e-stack';
 import { deriveImage, originImage, type DerivedImage } from '../support/derived-image';
 import { waitFor } from '../support/wait';
 
@@ -23,7 +20,7 @@ const apiKey = 'e2e-delta-key-0123456789abcdef0123';
 const assemblyName = `e2e-delta-${Date.now().toString(36)}`;
 const from = originImage('mqtt-broker');
 
-let db: ScratchDatabase;
+let stack: E2eStack | undefined;
 let cp: RunningControlPlane;
 let api: ApiClient;
 let agent: AgentProcess | undefined;
@@ -32,25 +29,19 @@ let v101: DerivedImage;
 let v102: DerivedImage;
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'flotilla-e2e-delta-'));
   const file = 'usr/local/bin/mqtt-broker-start';
   v101 = await deriveImage(from, { layer: 2, file, append: '# 1.0.1: tuned\n' }, 'e2e-delta-1.0.1');
   v102 = await deriveImage(from, { layer: 2, file, append: '# 1.0.2: tuned again\n' }, 'e2e-delta-1.0.2');
   // The engine must not hold them from an earlier run, or nothing would be fetched at all.
   for (const image of [v101, v102]) await removeImage(image.configDigest);
-  db = await createScratchDatabase('e2e_delta');
-  cp = await startControlPlane({ host: '127.0.0.1', port: 0, mqttPort: 0, databaseUrl: db.url, dataDir: join(workDir, 'cp'), apiKey });
-  api = new ApiClient(cp.httpUrl, apiKey);
+  stack = await startE2eStack('delta', apiKey);
+  ({ cp, api, workDir } = stack);
 });
 
 afterAll(async () => {
   await agent?.stop();
-  await cp?.close();
-  await db?.drop();
-  const containers = await docker.listContainers({ all: true, filters: { label: [`io.flotilla.assembly=${assemblyName}`] } });
-  for (const c of containers) await docker.getContainer(c.Id).remove({ force: true });
+  await stopE2eStack(stack, assemblyName);
   for (const image of [v101, v102]) if (image) await removeImage(image.configDigest);
-  rmSync(workDir, { recursive: true, force: true });
 });
 
 async function removeImage(id: string): Promise<void> {
@@ -146,7 +137,7 @@ it('moves 1.0.0 → 1.0.1 by a delta of one layer, then replaces a corrupted del
   // A delta corrupted where the control plane keeps it: the agent detects it and pulls the whole image.
   const corrupt = await api.post<ImageDelta>('/api/v1/deltas', { from: v101.ref, to: v102.ref, architecture: 'amd64' });
   const digest = corrupt.body.layers.find((l) => l.source === 'delta')!.delta!.digest;
-  await db.query('UPDATE delta_files SET bytes = $2 WHERE digest = $1', [digest, Buffer.alloc(corrupt.body.deltaBytes!, 0x42)]);
+  await stack!.db.query('UPDATE delta_files SET bytes = $2 WHERE digest = $1', [digest, Buffer.alloc(corrupt.body.deltaBytes!, 0x42)]);
   await runs(online.id, await publishAndAssign(online.id, '1.0.2', v102.ref), '1.0.2 to run after a full pull');
   const [fallback] = await events(online.id, 'update-delta-fallback');
   expect(fallback?.message).toMatch(/corrupt.*pulling the whole image/);

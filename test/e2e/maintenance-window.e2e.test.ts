@@ -1,13 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { DeviceView, FleetView, ProvisioningTokenView, ReleaseView, WindowSchedule } from '@flotilla/shared';
-import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { testImages } from '../setup/services';
 import { AgentProcess } from '../support/agent-process';
 import { ApiClient } from '../support/api-client';
-import { createScratchDatabase, type ScratchDatabase } from '../support/database';
+import { startE2eStack, stopE2eStack, type E2eStack } from '../support/e2e-stack';
 import { waitFor } from '../support/wait';
 
 // End to end, issue 18 item 2 in real time: the real agent downloads at once, reports that its
@@ -21,26 +17,19 @@ const apiKey = 'e2e-window-key-0123456789abcdef012';
 const assemblyName = `e2e-window-${Date.now().toString(36)}`;
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 
-let db: ScratchDatabase;
-let cp: RunningControlPlane;
+let stack: E2eStack | undefined;
 let api: ApiClient;
 let agent: AgentProcess | undefined;
 let workDir: string;
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'flotilla-e2e-window-'));
-  db = await createScratchDatabase('e2e_window');
-  cp = await startControlPlane({ host: '127.0.0.1', port: 0, mqttPort: 0, databaseUrl: db.url, dataDir: join(workDir, 'cp'), apiKey });
-  api = new ApiClient(cp.httpUrl, apiKey);
+  stack = await startE2eStack('window', apiKey);
+  ({ api, workDir } = stack);
 });
 
 afterAll(async () => {
   await agent?.stop();
-  await cp?.close();
-  await db?.drop();
-  const containers = await docker.listContainers({ all: true, filters: { label: [`io.flotilla.assembly=${assemblyName}`] } });
-  for (const c of containers) await docker.getContainer(c.Id).remove({ force: true });
-  rmSync(workDir, { recursive: true, force: true });
+  await stopE2eStack(stack, assemblyName);
 });
 
 it('downloads at once, waits for the window, and switches within seconds of its opening', async () => {

@@ -1,13 +1,11 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { DeviceView, FleetView, ProvisioningTokenView, RegistryCredentialsView, ReleaseView } from '@flotilla/shared';
-import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { AgentProcess } from '../support/agent-process';
 import { ApiClient } from '../support/api-client';
 import { startAuthRegistry, type AuthRegistry } from '../support/auth-registry';
-import { createScratchDatabase, type ScratchDatabase } from '../support/database';
+import { startE2eStack, stopE2eStack, type E2eStack } from '../support/e2e-stack';
 import { waitFor } from '../support/wait';
 
 // End to end: an image that only a registry with a login serves (docker-registry + htpasswd,
@@ -22,34 +20,27 @@ const assemblyName = `e2e-private-${Date.now().toString(36)}`;
 
 let registry: AuthRegistry;
 let image: string;
-let db: ScratchDatabase;
-let cp: RunningControlPlane;
+let stack: E2eStack | undefined;
 let api: ApiClient;
 let agent: AgentProcess | undefined;
 let workDir: string;
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'flotilla-e2e-private-'));
   registry = await startAuthRegistry();
   image = await registry.pushUniqueImage(`flotilla-e2e/${assemblyName}`);
-  db = await createScratchDatabase('e2e_private');
-  cp = await startControlPlane({ host: '127.0.0.1', port: 0, mqttPort: 0, databaseUrl: db.url, dataDir: join(workDir, 'cp'), apiKey });
-  api = new ApiClient(cp.httpUrl, apiKey);
+  stack = await startE2eStack('private', apiKey);
+  ({ api, workDir } = stack);
 });
 
 afterAll(async () => {
   await agent?.stop();
-  await cp?.close();
-  await db?.drop();
-  const containers = await docker.listContainers({ all: true, filters: { label: [`io.flotilla.assembly=${assemblyName}`] } });
-  for (const c of containers) await docker.getContainer(c.Id).remove({ force: true });
+  await stopE2eStack(stack, assemblyName);
   if (image)
     await docker
       .getImage(image)
       .remove()
       .catch(() => undefined);
   await registry?.stop();
-  rmSync(workDir, { recursive: true, force: true });
 });
 
 async function device(id: string): Promise<DeviceView> {
