@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deviceTlsListenerConfig, type RabbitMqTlsFiles } from '../../control-plane/src/broker/rabbitmq/rabbitmq-tls-config';
 import { freePort } from './ports';
 
 /**
@@ -19,7 +20,10 @@ export interface RabbitNode {
   name: string;
   amqpPort: number;
   mqttPort: number;
+  /** The devices' MQTT/TLS listener (only when the cluster was started with TLS files). */
+  mqttsPort: number;
   managementPort: number;
+  distPort: number;
   amqpUrl: string;
   mqttUrl: string;
   managementUrl: string;
@@ -42,19 +46,32 @@ export interface RabbitCluster {
  * (…/user, …/vhost, …/resource, …/topic). The control plane logs in as RABBITMQ_USER, an internal
  * user; devices are answered by the auth backend, cached for `authCacheMs`.
  */
-export async function startRabbitCluster(size: number, authUrl: string, authCacheMs = 5_000): Promise<RabbitCluster> {
+export async function startRabbitCluster(
+  size: number,
+  authUrl: string,
+  authCacheMs = 5_000,
+  tls?: RabbitMqTlsFiles,
+): Promise<RabbitCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-rabbit-'));
   writeFileSync(join(dir, '.erlang.cookie'), `flotilla-test-cookie-${process.pid}`);
   chmodSync(join(dir, '.erlang.cookie'), 0o400);
   const epmdPort = await freePort();
   const nodes: RabbitNode[] = [];
   for (let i = 1; i <= size; i++) {
-    const [amqpPort, mqttPort, managementPort] = [await freePort(), await freePort(), await freePort()];
+    const [amqpPort, mqttPort, mqttsPort, managementPort, distPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     nodes.push({
       name: `flotilla${i}_${process.pid}@localhost`,
       amqpPort,
       mqttPort,
+      mqttsPort,
       managementPort,
+      distPort,
       amqpUrl: `amqp://${RABBITMQ_USER}:${RABBITMQ_PASSWORD}@127.0.0.1:${amqpPort}`,
       mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
       managementUrl: `http://${RABBITMQ_USER}:${RABBITMQ_PASSWORD}@127.0.0.1:${managementPort}`,
@@ -68,7 +85,8 @@ export async function startRabbitCluster(size: number, authUrl: string, authCach
     ERL_EPMD_PORT: String(epmdPort),
     RABBITMQ_NODENAME: node.name,
     RABBITMQ_NODE_PORT: String(node.amqpPort),
-    RABBITMQ_DIST_PORT: String(node.amqpPort + 20_000 > 65_000 ? node.amqpPort - 20_000 : node.amqpPort + 20_000),
+    // Picked free like the others: one derived from the AMQP port could be a port another listener holds.
+    RABBITMQ_DIST_PORT: String(node.distPort),
     RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
     RABBITMQ_LOG_BASE: join(dir, 'log'),
     RABBITMQ_CONFIG_FILE: join(dir, `${nodeShort(node)}.conf`),
@@ -79,7 +97,7 @@ export async function startRabbitCluster(size: number, authUrl: string, authCach
   mkdirSync(join(dir, 'log'));
   for (const node of nodes) {
     writeFileSync(join(dir, `${nodeShort(node)}.plugins`), `[${PLUGINS}].\n`);
-    writeFileSync(join(dir, `${nodeShort(node)}.conf`), rabbitConfig(node, nodes, authUrl, authCacheMs));
+    writeFileSync(join(dir, `${nodeShort(node)}.conf`), rabbitConfig(node, nodes, authUrl, authCacheMs, tls));
   }
   const processes = new Map<RabbitNode, ChildProcess>();
   const ctl = (node: RabbitNode, ...args: string[]): string => {
@@ -162,10 +180,12 @@ function nodeShort(node: RabbitNode): string {
   return node.name.split('@')[0]!;
 }
 
-function rabbitConfig(node: RabbitNode, nodes: RabbitNode[], authUrl: string, authCacheMs: number): string {
+function rabbitConfig(node: RabbitNode, nodes: RabbitNode[], authUrl: string, authCacheMs: number, tls?: RabbitMqTlsFiles): string {
   return [
     `listeners.tcp.default = 127.0.0.1:${node.amqpPort}`,
+    // Plain MQTT on loopback only; devices use the TLS listener when there is one.
     `mqtt.listeners.tcp.default = 127.0.0.1:${node.mqttPort}`,
+    ...(tls ? deviceTlsListenerConfig(`127.0.0.1:${node.mqttsPort}`, tls) : []),
     `management.tcp.ip = 127.0.0.1`,
     `management.tcp.port = ${node.managementPort}`,
     `default_user = ${RABBITMQ_USER}`,

@@ -52,6 +52,17 @@ export class DeviceLinkService {
     return (await verifyPassword(password, hash)) ? 'accepted' : 'bad-password';
   }
 
+  /**
+   * A login with a client certificate an external broker has verified (RabbitMQ's `ssl_cert_login`:
+   * chained to the device CA, within its validity, subject = `deviceId`): accepted while the device
+   * is registered and not decommissioned, which is what revokes its certificates. From memory, as
+   * `checkCredentials`.
+   */
+  async checkCertificateHolder(deviceId: string): Promise<Exclude<CredentialCheck, 'bad-password'>> {
+    if (!isValidDeviceId(deviceId)) return 'unknown-device';
+    return (await this.directory.passwordHash(deviceId)) === undefined ? 'unknown-device' : 'accepted';
+  }
+
   /** Reads for devices not in memory that connects are waiting on (part of the broker's load). */
   get credentialLookupsInFlight(): number {
     return this.directory.lookupsInFlight;

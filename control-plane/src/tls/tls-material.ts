@@ -51,7 +51,7 @@ export async function loadOrCreateTlsMaterial(dataDir: string, source: TlsSource
   const dir = join(dataDir, TLS_DIR);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const created: string[] = [];
-  const deviceCa = await loadOrCreateCa(dir, 'device-ca', 'Flotilla device CA', DEVICE_CA_YEARS, created);
+  const deviceCa = await loadOrCreateDeviceCa(dir, created);
 
   if (source.kind === 'terminated') {
     return { caCertificates: await readCertificates(source.chainPath, 'FLOTILLA_TLS_CHAIN'), deviceCa, created };
@@ -68,7 +68,7 @@ export async function loadOrCreateTlsMaterial(dataDir: string, source: TlsSource
     return { server: { keyPem, certPem: served, fingerprint: fingerprint(leaf[0]!) }, caCertificates, deviceCa, created };
   }
 
-  const serverCa = await loadOrCreateCa(dir, 'ca', 'Flotilla server CA', SERVER_CA_YEARS, created);
+  const serverCa = await loadOrCreateServerCa(dir, created);
   const names = serverNames(source.extraNames);
   const server = await loadOrCreateServerCertificate(dir, serverCa, names, created);
   return { server: { ...server, fingerprint: fingerprint(server.certPem) }, caCertificates: [serverCa.certPem], deviceCa, created };
@@ -90,6 +90,16 @@ export function serverNames(extra: string[]): SubjectAltName[] {
   return [...new Set(all)].map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
 }
 
+/** `ca.pem`/`ca.key` in `dir`: the CA devices pin (it issues the server certificates). */
+export function loadOrCreateServerCa(dir: string, created: string[]): Promise<KeyAndCertificate> {
+  return loadOrCreateCa(dir, 'ca', 'Flotilla server CA', SERVER_CA_YEARS, created);
+}
+
+/** `device-ca.pem`/`.key` in `dir`: issues device client certificates. */
+export function loadOrCreateDeviceCa(dir: string, created: string[]): Promise<KeyAndCertificate> {
+  return loadOrCreateCa(dir, 'device-ca', 'Flotilla device CA', DEVICE_CA_YEARS, created);
+}
+
 async function loadOrCreateCa(dir: string, base: string, commonName: string, years: number, created: string[]) {
   const existing = await readPair(dir, base);
   if (existing) return existing;
@@ -98,11 +108,18 @@ async function loadOrCreateCa(dir: string, base: string, commonName: string, yea
   return pair;
 }
 
-async function loadOrCreateServerCertificate(dir: string, ca: KeyAndCertificate, names: SubjectAltName[], created: string[]) {
-  const existing = await readPair(dir, 'server');
+/** `<base>.pem`/`.key` issued by `ca` for `names`, made again when the names change or it nears expiry. */
+export async function loadOrCreateServerCertificate(
+  dir: string,
+  ca: KeyAndCertificate,
+  names: SubjectAltName[],
+  created: string[],
+  base = 'server',
+) {
+  const existing = await readPair(dir, base);
   if (existing && serverCertificateFits(existing.certPem, ca.certPem, names)) return existing;
   const pair = await issueServerCertificate(await importIssuer(ca), names, SERVER_CERT_DAYS);
-  await writePair(dir, 'server', pair, created);
+  await writePair(dir, base, pair, created);
   return pair;
 }
 

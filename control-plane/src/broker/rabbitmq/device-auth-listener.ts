@@ -12,7 +12,8 @@ const MAX_BODY_BYTES = 8 * 1024;
  * The routes RabbitMQ's HTTP auth backend calls (`auth_http.*_path = http://<this>/user` …), on a
  * listener of their own bound to a private interface: they answer "allow"/"deny" for any device id,
  * so they must not be reachable by devices or operators. Answered from memory (the decisions of
- * device-auth.ts) except the login, which checks the device's credential as the embedded broker does.
+ * device-auth.ts) except the login, which checks the device's password, or for a certificate login
+ * that the device is still registered, as the embedded broker does.
  */
 @Injectable()
 export class DeviceAuthListener implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -63,11 +64,17 @@ export class DeviceAuthListener implements OnApplicationBootstrap, BeforeApplica
       case '/user': {
         const shape = loginShape(username, form.get('client_id') ?? undefined);
         if (!shape.allow) return shape;
-        const outcome = await this.link.checkCredentials(username, form.get('password') ?? '');
+        const password = form.get('password');
+        // No password field at all: RabbitMQ asks so only for a certificate login (`mqtt.ssl_cert_login`,
+        // username = the subject of a client certificate its TLS listener verified against the device
+        // CA). Every password login sends the field, empty or not; no other login that omits it
+        // (AMQP's EXTERNAL mechanism) is enabled on the nodes.
+        const outcome =
+          password === null ? await this.link.checkCertificateHolder(username) : await this.link.checkCredentials(username, password);
         return outcome === 'accepted' ? { allow: true } : { allow: false, reason: outcome };
       }
       case '/vhost':
-        return vhostDecision(form.get('vhost') ?? '', this.settings.vhost);
+        return vhostDecision(form.get('vhost') ?? '', this.settings.vhost, username, form.get('client_id') ?? undefined);
       case '/resource':
         return resourceDecision(username, form.get('resource') ?? '', form.get('name') ?? '', form.get('permission') ?? '');
       case '/topic':

@@ -33,8 +33,14 @@ describe('device access on RabbitMQ (the answers to its HTTP auth backend)', () 
     expect(allowed(resourceDecision('dev_a', 'exchange', 'amq.topic', 'write'))).toBe(true);
     expect(allowed(resourceDecision('dev_a', 'exchange', 'amq.topic', 'configure'))).toBe(false);
     expect(allowed(resourceDecision('dev_a', 'exchange', 'amq.direct', 'write'))).toBe(false);
-    expect(allowed(vhostDecision('/', '/'))).toBe(true);
-    expect(allowed(vhostDecision('other', '/'))).toBe(false);
+  });
+
+  it("admits to the devices' vhost only, and only with the login's own client id (certificate logins name none before)", () => {
+    expect(allowed(vhostDecision('/', '/', 'dev_a', 'dev_a'))).toBe(true);
+    expect(allowed(vhostDecision('/', '/', 'dev_a', undefined))).toBe(true);
+    expect(allowed(vhostDecision('other', '/', 'dev_a', 'dev_a'))).toBe(false);
+    expect(allowed(vhostDecision('/', '/', 'dev_a', 'dev_b'))).toBe(false);
+    expect(allowed(vhostDecision('/', '/', 'dev_a', ''))).toBe(false);
   });
 
   it('lets a device publish its uplink and subscribe to its downlink, on its own topics only', () => {

@@ -43,8 +43,16 @@ export function loginShape(username: string, clientId: string | undefined): Verd
   return ALLOW;
 }
 
-export function vhostDecision(vhost: string, expected: string): Verdict {
-  return vhost === expected ? ALLOW : deny(`vhost ${vhost} is not the devices' vhost`);
+/**
+ * The devices' vhost, and the client id bound to the login: RabbitMQ asks this right after the
+ * login and before the MQTT session exists, with the client id for MQTT connections. A certificate
+ * login's `/user` question carries no client id, so this is where a device holding its own
+ * certificate is kept from taking over another device's session [MQTT-3.1.4-2].
+ */
+export function vhostDecision(vhost: string, expected: string, username: string, clientId: string | undefined): Verdict {
+  if (vhost !== expected) return deny(`vhost ${vhost} is not the devices' vhost`);
+  if (clientId !== undefined && clientId !== username) return deny(`client id "${clientId}" is not the device "${username}"`);
+  return ALLOW;
 }
 
 /** A device may use its own MQTT session queues and the MQTT exchange, nothing else. */

@@ -17,7 +17,9 @@ import { startControlPlane, type RunningControlPlane } from '../../bootstrap';
 import { openDesired } from '../../testing/desired';
 import { eventually, nextMessage } from '../../testing/harness';
 import { createTestDatabase, type TestDatabase } from '../../testing/test-database';
+import { loadOrCreatePublicCertificate, publicNames, type PublicTlsFiles } from '../../tls/public-certificate';
 import { DEVICE_BROKER, type DeviceBroker } from '../device-broker';
+import { describeDeviceTls } from './rabbitmq-device-tls.cases';
 
 /**
  * The external broker mode against a real 3-node RabbitMQ cluster (local processes, test/support/rabbitmq.ts)
@@ -49,6 +51,9 @@ let db: TestDatabase;
 let dataDir: string;
 let auth: FailoverProxy;
 let mqttProxy: FailoverProxy;
+/** Over the nodes' MQTT/TLS listeners, which serve a certificate from the replicas' shared `tls/`. */
+let mqttsProxy: FailoverProxy;
+let tls: PublicTlsFiles;
 const authPorts: number[] = [];
 const replicas: (RunningControlPlane | undefined)[] = [undefined, undefined];
 /** Uplink messages each replica's port delivered (a listener of the test's own). */
@@ -66,11 +71,17 @@ async function startReplica(i: number): Promise<RunningControlPlane> {
       dataDir,
       databaseUrl: db.url,
       apiKey: API_KEY,
-      publicMqttUrl: mqttProxy.url('mqtt'),
+      // What provisioning hands devices; these tests also reach the nodes' loopback plain listener (mqttProxy).
+      publicMqttUrl: mqttsProxy.url('mqtts'),
+      tls: {
+        source: { kind: 'provided', certPath: tls.certFile, keyPath: tls.keyFile, chainPath: tls.caFile },
+        httpsPort: 0,
+        mqttsPort: 0,
+      },
       rabbitmq: {
         amqpUrls: rotated.map((n) => n.amqpUrl),
         managementUrls: rotated.map((n) => n.managementUrl),
-        deviceMqttUrl: mqttProxy.url('mqtt'),
+        deviceMqttUrl: mqttsProxy.url('mqtts'),
         authListener: { host: '127.0.0.1', port: authPorts[i]! },
         vhost: '/',
         prefetch: 16,
@@ -138,8 +149,10 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'flotilla-cp-'));
   authPorts.push(await freePort(), await freePort());
   auth = await startFailoverProxy(() => authPorts);
-  cluster = await startRabbitCluster(3, auth.url('http'));
+  tls = await loadOrCreatePublicCertificate(dataDir, publicNames({}));
+  cluster = await startRabbitCluster(3, auth.url('http'), 5_000, tls);
   mqttProxy = await startFailoverProxy(() => cluster.nodes.filter((n) => n.running).map((n) => n.mqttPort));
+  mqttsProxy = await startFailoverProxy(() => cluster.nodes.filter((n) => n.running).map((n) => n.mqttsPort));
   // One after the other: the first applies the migrations.
   await startReplica(0);
   await startReplica(1);
@@ -155,10 +168,19 @@ afterAll(async () => {
   await Promise.all([...clients].map((c) => c.endAsync(true).catch(() => undefined)));
   for (const cp of replicas) await cp?.close();
   await mqttProxy?.close();
+  await mqttsProxy?.close();
   await cluster?.close();
   await auth?.close();
   await db?.drop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describeDeviceTls({
+  mqttsUrl: () => mqttsProxy.url('mqtts'),
+  tls: () => tls,
+  api: (path, init) => api(0, path, init),
+  releaseId: () => release.id,
+  deviceEvents: (ids) => eventsOf(ids),
 });
 
 describe('the control plane on an external RabbitMQ cluster', () => {

@@ -1,6 +1,6 @@
 import { loadRabbitMqConfig } from './rabbitmq-config';
 
-const MQTT = 'mqtt://broker.example:1883';
+const MQTT = 'mqtts://broker.example:8883';
 
 describe('FLOTILLA_BROKER=rabbitmq configuration', () => {
   it('is embedded unless asked, and refuses an unknown mode', () => {
@@ -33,6 +33,9 @@ describe('FLOTILLA_BROKER=rabbitmq configuration', () => {
     expect(() => loadRabbitMqConfig({ FLOTILLA_BROKER: 'rabbitmq', FLOTILLA_RABBITMQ_URL: 'amqp://a' }, undefined)).toThrow(
       /FLOTILLA_PUBLIC_MQTT_URL/,
     );
+    expect(() =>
+      loadRabbitMqConfig({ FLOTILLA_BROKER: 'rabbitmq', FLOTILLA_RABBITMQ_URL: 'amqp://a' }, 'mqtt://broker.example:1883'),
+    ).toThrow(/mqtts:\/\//);
     expect(() => loadRabbitMqConfig({ FLOTILLA_BROKER: 'rabbitmq', FLOTILLA_RABBITMQ_URL: 'http://a' }, MQTT)).toThrow(
       /FLOTILLA_RABBITMQ_URL/,
     );

@@ -8,7 +8,7 @@ const DEFAULT_PREFETCH = 64;
 /**
  * The external broker mode from the environment: `FLOTILLA_BROKER=rabbitmq` (default `embedded`),
  * `FLOTILLA_RABBITMQ_URL` (AMQP URLs of the nodes, comma-separated), `FLOTILLA_RABBITMQ_MANAGEMENT_URL`
- * (optional, same), `FLOTILLA_PUBLIC_MQTT_URL` (where devices connect: required),
+ * (optional, same), `FLOTILLA_PUBLIC_MQTT_URL` (where devices connect: required, mqtts://),
  * `FLOTILLA_BROKER_AUTH_HOST`/`_PORT` (the private listener of the HTTP auth backend, 127.0.0.1:8089),
  * `FLOTILLA_RABBITMQ_VHOST` (`/`), `FLOTILLA_RABBITMQ_PREFETCH` (64). Undefined in embedded mode.
  */
@@ -20,6 +20,11 @@ export function loadRabbitMqConfig(env: Env, publicMqttUrl: string | undefined):
   if (amqpUrls.length === 0) throw new Error('FLOTILLA_BROKER=rabbitmq needs FLOTILLA_RABBITMQ_URL=amqp://user:password@node:5672[,…]');
   if (!publicMqttUrl)
     throw new Error('FLOTILLA_BROKER=rabbitmq needs FLOTILLA_PUBLIC_MQTT_URL: where devices reach the cluster (its load balancer)');
+  // Devices of a cluster are beyond this machine by definition: encrypted, as on the embedded broker's TLS listener.
+  if (!publicMqttUrl.startsWith('mqtts://'))
+    throw new Error(
+      `FLOTILLA_BROKER=rabbitmq needs FLOTILLA_PUBLIC_MQTT_URL=mqtts://… (the nodes' MQTT/TLS listener, passed through the load balancer), got "${publicMqttUrl}"`,
+    );
   return {
     amqpUrls,
     managementUrls: urls(env, 'FLOTILLA_RABBITMQ_MANAGEMENT_URL', /^https?:$/),
