@@ -15,6 +15,15 @@ if [ -d /etc/rabbitmq/flotilla ]; then
   cp /etc/rabbitmq/flotilla/rabbitmq.conf /etc/rabbitmq/rabbitmq.conf
   [ -f /etc/rabbitmq/flotilla/enabled_plugins ] && cp /etc/rabbitmq/flotilla/enabled_plugins /etc/rabbitmq/enabled_plugins
 fi
+# A mounted /etc/rabbitmq/flotilla-tls/ (deploy/ha's tls-init) holds the devices' MQTT/TLS files;
+# the key is made readable by the rabbitmq user only.
+if [ -d /etc/rabbitmq/flotilla-tls ]; then
+  mkdir -p /etc/rabbitmq/tls
+  cp /etc/rabbitmq/flotilla-tls/public.pem /etc/rabbitmq/flotilla-tls/public.key /etc/rabbitmq/flotilla-tls/device-ca.pem /etc/rabbitmq/tls/
+  chown -R rabbitmq:rabbitmq /etc/rabbitmq/tls
+  chmod 700 /etc/rabbitmq/tls
+  chmod 600 /etc/rabbitmq/tls/public.key
+fi
 if [ -n "${RABBITMQ_DEFAULT_USER:-}" ]; then
   printf 'default_user = %s\ndefault_pass = %s\n' "$RABBITMQ_DEFAULT_USER" "${RABBITMQ_DEFAULT_PASS:?set RABBITMQ_DEFAULT_PASS}" >>/etc/rabbitmq/rabbitmq.conf
 fi

@@ -5,6 +5,6 @@
 ARG BASE
 FROM ${BASE}
 COPY rabbitmq-entrypoint.sh /usr/local/bin/rabbitmq-entrypoint.sh
-EXPOSE 1883 5672 15672
+EXPOSE 8883 5672 15672
 HEALTHCHECK --interval=3s --timeout=10s --retries=60 CMD ["rabbitmq-diagnostics", "-q", "check_port_connectivity"]
 CMD ["/usr/local/bin/rabbitmq-entrypoint.sh"]

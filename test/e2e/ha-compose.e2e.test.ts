@@ -35,7 +35,7 @@ beforeAll(async () => {
   if (!enabled) return;
   const images = await deployImages();
   timings['images (deploy/build-images.sh)'] = `${images.seconds.toFixed(1)} s`;
-  const [http, mqtt] = [await freePort(), await freePort()];
+  const [http, https, mqtts] = [await freePort(), await freePort(), await freePort()];
   apiUrl = `http://127.0.0.1:${http}`;
   project = new ComposeProject('deploy/ha/compose.yml', {
     ...images.env,
@@ -43,9 +43,11 @@ beforeAll(async () => {
     FLOTILLA_SECRET: `ha-e2e-${Date.now()}-secret`,
     FLOTILLA_PUBLISH_HOST: '127.0.0.1',
     FLOTILLA_HTTP_PORT: String(http),
-    FLOTILLA_MQTT_PORT: String(mqtt),
-    FLOTILLA_PUBLIC_MQTT_URL: `mqtt://127.0.0.1:${mqtt}`,
-    FLOTILLA_PUBLIC_API_URL: apiUrl,
+    FLOTILLA_HTTPS_PORT: String(https),
+    FLOTILLA_MQTT_PORT: String(mqtts),
+    // Devices use MQTT/TLS through HAProxy to the nodes, with their own certificates.
+    FLOTILLA_PUBLIC_MQTT_URL: `mqtts://127.0.0.1:${mqtts}`,
+    FLOTILLA_PUBLIC_API_URL: `https://127.0.0.1:${https}`,
   });
   const t0 = performance.now();
   await project.up().catch(async (e: Error) => {
@@ -91,6 +93,7 @@ maybe(`completes a phased rollout to ${DEVICES} devices while a replica is kille
     count: DEVICES,
     namePrefix: 'ha',
     registerConcurrency: 8,
+    certificates: true,
   });
   timings[`register ${DEVICES} devices`] = seconds(t0);
   const desiredFor = new Map<string, Set<number>>();
