@@ -44,7 +44,8 @@ export interface RabbitCluster {
 /**
  * Starts `size` clustered nodes (classic peer discovery) whose HTTP auth backend asks `authUrl`
  * (…/user, …/vhost, …/resource, …/topic). The control plane logs in as RABBITMQ_USER, an internal
- * user; devices are answered by the auth backend, cached for `authCacheMs`.
+ * user; devices are answered by the auth backend, cached for `authCacheMs`. With `tls`, each node
+ * also has the devices' MQTT/TLS listener (`mqttsPort`, certificate login) as deploy/ha configures it.
  */
 export async function startRabbitCluster(
   size: number,
