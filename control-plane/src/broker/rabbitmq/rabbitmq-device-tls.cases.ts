@@ -124,6 +124,19 @@ export function describeDeviceTls(fx: DeviceTlsFixture): void {
       await eventually(async () => (await view(fx, d.deviceId)).reported?.rev === 1, 10_000, 'reported rev 1');
     });
 
+    it('keeps the password login of a device registered without a certificate, over TLS only', async () => {
+      const token = (await (await fx.api('/api/v1/provisioning-tokens', { method: 'POST', body: '{}' })).json()) as { token: string };
+      const res = await fx.api('/api/v1/devices/register', { method: 'POST', body: JSON.stringify({ token: token.token }) });
+      const d = (await res.json()) as RegisterDeviceResponse;
+      expect(d.certificate).toBeUndefined();
+      const client = await connect({ clientId: d.deviceId, username: d.deviceId, password: d.password! });
+      await client.subscribeAsync(deviceTopic(d.deviceId, 'desired'), { qos: 1 });
+      expect(client.connected).toBe(true);
+      await expect(connect({ clientId: d.deviceId, username: d.deviceId, password: `${d.password!}x` })).rejects.toThrow(
+        /Bad username or password|Not authorized/,
+      );
+    });
+
     it('refuses another device id, a certificate of another CA, no certificate, and a decommissioned device', async () => {
       const [me, other, revoked] = [await register(), await register(), await register()];
       // Its own certificate, another device's client id: that session is not its to take over.
