@@ -82,10 +82,13 @@ function printBanner(cp: RunningControlPlane, config: ControlPlaneConfig, second
   console.log(
     [
       `Flotilla control plane ready in ${seconds.toFixed(2)} s`,
-      ...tlsLines(cp, where(config.host), config.tls?.source.kind === 'terminated'),
+      ...tlsLines(cp, where(config.host), config.tls?.source.kind === 'terminated', config.rabbitmq !== undefined),
       `  API (plain)  ${cp.httpUrl}/api/v1${plain}`,
       `  health       ${cp.httpUrl}/healthz`,
-      `  MQTT (plain) ${cp.mqttUrl}${plain}`,
+      // With an external broker, no MQTT listener is this process's: devices connect to the cluster.
+      config.rabbitmq
+        ? `  MQTT         RabbitMQ cluster (FLOTILLA_BROKER=rabbitmq): devices connect to ${config.rabbitmq.deviceMqttUrl}`
+        : `  MQTT (plain) ${cp.mqttUrl}${plain}`,
       `  database     ${db}`,
       `  library      ${libraryLine(cp.seeded)}`,
       `  data dir     ${cp.dataDir}`,
@@ -95,7 +98,7 @@ function printBanner(cp: RunningControlPlane, config: ControlPlaneConfig, second
   );
 }
 
-function tlsLines(cp: RunningControlPlane, where: string, terminated: boolean): string[] {
+function tlsLines(cp: RunningControlPlane, where: string, terminated: boolean, externalBroker: boolean): string[] {
   if (!cp.tls)
     return [
       terminated ? '  TLS          terminated by a proxy (FLOTILLA_TLS=terminated); devices use the public URLs' : '  TLS          off',
@@ -104,7 +107,7 @@ function tlsLines(cp: RunningControlPlane, where: string, terminated: boolean): 
   return [
     `  API          ${cp.tls.httpsUrl}/api/v1${where}`,
     `  dashboard    ${cp.tls.httpsUrl}/`,
-    `  MQTT         ${cp.tls.mqttsUrl}${where}, and over WebSocket ${cp.tls.mqttWssUrl}`,
+    ...(externalBroker ? [] : [`  MQTT         ${cp.tls.mqttsUrl}${where}, and over WebSocket ${cp.tls.mqttWssUrl}`]),
     `  TLS          server certificate SHA-256 ${cp.tls.fingerprint}`,
     `               CA for devices and browsers in ${cp.dataDir}/tls/ca.pem${created}`,
   ];
