@@ -16,6 +16,10 @@ export interface RabbitMqTlsFiles {
  * refuse. A client without a certificate may still log in with a password (devices registered
  * before certificates); with a certificate and no username, the certificate decides. The plain
  * MQTT listener is not part of this: leave it off, or on loopback for local tools.
+ *
+ * RabbitMQ asks its internal user database first, and it accepts a certificate login for any
+ * internal user of that name: internal users (the control plane's `flotilla`) must never be
+ * possible device ids, which the device CA issues only as `dev_<random>`.
  */
 export function deviceTlsListenerConfig(listener: string, files: RabbitMqTlsFiles): string[] {
   return [
