@@ -124,7 +124,7 @@ export function describeDeviceTls(fx: DeviceTlsFixture): void {
       await eventually(async () => (await view(fx, d.deviceId)).reported?.rev === 1, 10_000, 'reported rev 1');
     });
 
-    it('keeps the password login of a device registered without a certificate, over TLS only', async () => {
+    it('keeps the password login of a device registered without a certificate, over TLS', async () => {
       const token = (await (await fx.api('/api/v1/provisioning-tokens', { method: 'POST', body: '{}' })).json()) as { token: string };
       const res = await fx.api('/api/v1/devices/register', { method: 'POST', body: JSON.stringify({ token: token.token }) });
       const d = (await res.json()) as RegisterDeviceResponse;
