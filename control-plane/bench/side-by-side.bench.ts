@@ -94,7 +94,7 @@ function deviceId(i: number): string {
 
 async function scratchDatabase(devices: number): Promise<TestDatabase> {
   const db = await createTestDatabase();
-  // The two tables TelemetryRepository.insertBatch touches, as the migrations define them.
+  // The two tables TelemetryRepository.copyBatch touches, as the migrations define them.
   await db.query('CREATE TABLE devices (id text PRIMARY KEY)');
   await db.query(`CREATE TABLE telemetry_samples (
       id bigserial PRIMARY KEY, device_id text NOT NULL REFERENCES devices (id) ON DELETE CASCADE, at timestamptz NOT NULL,

@@ -2,8 +2,7 @@ import { createServer } from 'node:net';
 import { ALL_DEVICES_UPLINK, decodePayload, parseDeviceTopic } from '@flotilla/shared';
 import { Aedes } from 'aedes';
 import { connectAsync } from 'mqtt';
-import { Pool } from 'pg';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { TelemetryIngest } from '../../src/telemetry/telemetry-ingest';
 import { DEFAULT_TELEMETRY_SETTINGS } from '../../src/telemetry/telemetry-settings';
 import { TelemetryRepository } from '../../src/telemetry/telemetry.repository';
@@ -14,16 +13,14 @@ import { TelemetryRepository } from '../../src/telemetry/telemetry.repository';
  *                                  subscription (as the control plane does);
  *   subscriber URL DATABASE_URL  — an MQTT client of an external broker (Mosquitto), QoS 1.
  * Either way each sample goes through the control plane's own TelemetryIngest (1 s / 1,000-row
- * batches) and TelemetryRepository.insertBatch into PostgreSQL. Stats go to the parent over IPC.
+ * batches) and TelemetryRepository.copyBatch into PostgreSQL. Stats go to the parent over IPC.
  */
 /** What the one subscriber takes: every device's telemetry channel. */
 const TELEMETRY_TOPIC = ALL_DEVICES_UPLINK.replace(/#$/, 'telemetry');
 
 async function main(): Promise<void> {
   const [mode, where, databaseUrl] = process.argv.slice(2);
-  const pool = new Pool({ connectionString: databaseUrl, max: 4 });
-  // insertBatch only needs `query`; a pool stands in for TypeORM's DataSource.
-  const db = { query: async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows } as unknown as DataSource;
+  const db = await new DataSource({ type: 'postgres', url: databaseUrl, extra: { max: 4 } }).initialize();
   // Rows the database refuses alone are only counted here (stats.dropped); there is no device history to tell.
   const ingest = new TelemetryIngest(new TelemetryRepository(db), DEFAULT_TELEMETRY_SETTINGS, { record: async () => undefined });
   ingest.onModuleInit();

@@ -9,6 +9,12 @@ export interface WriteAloneOptions<T> {
   /** True once retrying should end (shutdown); the transient error is then thrown. */
   stopping?(): boolean;
   wait?(ms: number): Promise<unknown>;
+  /**
+   * Asked before rows are written again after a transient error: true when that error came after
+   * the commit (a connection cut before the reply), so the rows are stored and must not be written
+   * twice. Without it a retry after such a cut can store a batch twice.
+   */
+  alreadyWritten?(rows: readonly T[]): Promise<boolean>;
 }
 
 /**
@@ -26,6 +32,7 @@ export async function writeAlone<T>(
   const wait = options.wait ?? ((ms: number) => sleep(ms));
   for (let attempt = 0; rows.length > 0; attempt++) {
     try {
+      if (attempt > 0 && (await options.alreadyWritten?.(rows))) return;
       await write(rows);
       return;
     } catch (error) {

@@ -50,12 +50,13 @@ export class MetricsService {
       },
       {
         name: 'flotilla_telemetry_samples_total',
-        help: 'Telemetry samples received, stored and dropped by the batch writer.',
+        help: 'Telemetry samples received, stored and dropped by the batch writer (overflow: dropped on arrival, too many waiting).',
         type: 'counter',
         samples: [
           { labels: { outcome: 'received' }, value: t.received },
           { labels: { outcome: 'stored' }, value: t.stored },
           { labels: { outcome: 'dropped' }, value: t.dropped },
+          { labels: { outcome: 'overflow' }, value: t.overflow },
         ],
       },
       {

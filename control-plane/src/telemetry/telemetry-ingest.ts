@@ -2,28 +2,49 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } f
 import type { Telemetry } from '@flotilla/shared';
 import { TELEMETRY_SETTINGS, type TelemetrySettings } from './telemetry-settings';
 import { RejectedWrites } from '../database/rejected-writes';
-import { writeAlone } from '../database/write-alone';
-import { TelemetryRepository, type SampleRow } from './telemetry.repository';
+import { retryTransient, writeAlone } from '../database/write-alone';
+import { refusal, type SampleRow, type StampedRow } from './telemetry-copy';
+import { daysToEnsure, type PartitionDay } from './telemetry-partitions';
+import { TelemetryRepository } from './telemetry.repository';
 
 /** How long shutdown keeps retrying a batch through transient database errors before it gives the batch up. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** After a failed attempt to create a day's partition, the writer tries again no sooner than this (the default partition holds its samples meanwhile). */
+const PARTITION_RETRY_MS = 60_000;
+
+/** A sample the database would refuse (`refusal`), found before its batch was sent. */
+export class TelemetrySampleRefusedError extends Error {
+  constructor(reason: string) {
+    super(`sample not stored: ${reason}; the device sent a value the telemetry table cannot hold`);
+  }
+}
 
 /**
- * Buffers telemetry samples and writes them in batches: one INSERT per `maxBatch` samples or
- * per `flushMs`, instead of one per sample. Each batch is written with `writeAlone`: transient
- * database errors (a deadlock, a lost connection) are retried with backoff until the batch is
- * stored, and a sample the database refuses is dropped alone, counted and told in its device's
- * events, never its batch. Only at shutdown, after a grace period, is a batch given up.
+ * Buffers telemetry samples and writes them in batches: one COPY per `maxBatch` samples or per
+ * `flushMs`, one batch at a time (a batch takes what arrived while the previous one was written,
+ * so batches grow with the rate). Before a batch goes out, samples the database would refuse are
+ * dropped alone, counted and told in their device's events, and the days it touches get their
+ * partition if they lack one. Each batch is written with `writeAlone`: transient errors (a
+ * deadlock, a lost connection) are retried with backoff until the batch is stored, never twice
+ * (its ids are reserved first and its commit checked after a cut); a row the database still
+ * refuses is found by bisection. Past `maxBuffered` waiting samples, new ones are dropped and
+ * counted (`overflow`). Only at shutdown, after a grace period, is a batch given up.
  */
 @Injectable()
 export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger('Telemetry');
   private buffer: SampleRow[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private draining: Promise<void> | undefined;
   private closingSince: number | undefined;
-  /** `dropped`: samples not stored (refused alone, or given up at shutdown); `retries`: transient errors retried. */
-  readonly stats = { received: 0, stored: 0, dropped: 0, batches: 0, retries: 0 };
+  private readonly partitioned = new Set<PartitionDay>();
+  private readonly partitionRetryAt = new Map<PartitionDay, number>();
+  private overflowLogged = 0;
+  /**
+   * `dropped`: samples not stored (refused alone, or given up at shutdown); `overflow`: samples
+   * dropped on arrival because `maxBuffered` were waiting; `retries`: transient errors retried.
+   */
+  readonly stats = { received: 0, stored: 0, dropped: 0, overflow: 0, batches: 0, retries: 0 };
 
   constructor(
     private readonly samples: TelemetryRepository,
@@ -43,7 +64,12 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
 
   /** Takes a device's batch as received on `…/telemetry` (already validated). */
   add(deviceId: string, telemetry: Telemetry): void {
+    this.stats.received += telemetry.samples.length;
     for (const s of telemetry.samples) {
+      if (this.buffer.length >= this.settings.maxBuffered) {
+        this.stats.overflow++;
+        continue;
+      }
       this.buffer.push({
         deviceId,
         at: s.at,
@@ -53,38 +79,105 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
         temperatureC: s.temperatureC ?? null,
       });
     }
-    this.stats.received += telemetry.samples.length;
-    if (this.buffer.length >= this.settings.maxBatch) void this.flush();
+    if (this.buffer.length >= this.settings.maxBatch && !this.draining) void this.flush();
   }
 
-  /** Writes everything buffered so far; batches go one after another. */
+  /** Settles once everything buffered so far (and whatever arrives meanwhile) is written. */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
+    if (this.draining) return this.draining;
+    if (this.buffer.length === 0) return Promise.resolve();
+    this.draining = this.drain();
+    return this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    try {
       while (this.buffer.length > 0) {
-        const batch = this.buffer.splice(0, this.settings.maxBatch);
-        try {
-          await writeAlone(
-            batch,
-            async (rows) => {
-              this.stats.stored += await this.samples.insertBatch(rows);
-            },
-            {
-              rejected: (row, error) => {
-                this.stats.dropped++;
-                return this.rejected.record(row.deviceId, 'telemetry', error);
-              },
-              retried: () => this.stats.retries++,
-              stopping: () => this.closingSince !== undefined && Date.now() - this.closingSince > SHUTDOWN_GRACE_MS,
-            },
-          );
-          this.stats.batches++;
-        } catch (e) {
-          // Only when shutting down with the database unreachable.
-          this.stats.dropped += batch.length;
-          this.logger.error(`gave up a batch of ${batch.length} samples at shutdown: ${(e as Error).message}`);
-        }
+        await this.write(this.buffer.splice(0, this.settings.maxBatch));
+        this.stats.batches++;
       }
-    });
-    return this.flushing;
+      if (this.stats.overflow > this.overflowLogged) {
+        this.logger.warn(
+          `${this.stats.overflow - this.overflowLogged} samples dropped: more than ${this.settings.maxBuffered} were waiting`,
+        );
+        this.overflowLogged = this.stats.overflow;
+      }
+    } finally {
+      // Cleared in the same turn as the last empty-buffer check: a sample added after it starts a new drain.
+      this.draining = undefined;
+    }
+  }
+
+  private async write(batch: SampleRow[]): Promise<void> {
+    let settled = 0;
+    const refuse = async (row: SampleRow, error: unknown): Promise<void> => {
+      this.stats.dropped++;
+      settled++;
+      await this.rejected.record(row.deviceId, 'telemetry', error);
+    };
+    const retrying = {
+      retried: () => void this.stats.retries++,
+      stopping: () => this.closingSince !== undefined && Date.now() - this.closingSince > SHUTDOWN_GRACE_MS,
+    };
+    try {
+      const rows: SampleRow[] = [];
+      for (const row of batch) {
+        const why = refusal(row);
+        if (why === null) rows.push(row);
+        else await refuse(row, new TelemetrySampleRefusedError(why));
+      }
+      await this.ensurePartitions(rows);
+      const ids = await retryTransient(() => this.samples.reserveIds(rows.length), retrying);
+      const stamped: StampedRow[] = rows.map((row, i) => ({ ...row, id: ids[i]! }));
+      await writeAlone<StampedRow>(
+        stamped,
+        async (part) => {
+          const n = await this.samples.copyBatch(part);
+          this.stats.stored += n;
+          settled += n;
+        },
+        {
+          ...retrying,
+          rejected: refuse,
+          alreadyWritten: async (part) => {
+            if (!(await this.samples.isStored(part[0]!))) return false;
+            this.stats.stored += part.length;
+            settled += part.length;
+            return true;
+          },
+        },
+      );
+    } catch (e) {
+      // Only when shutting down with the database unreachable.
+      this.stats.dropped += batch.length - settled;
+      this.logger.error(`gave up ${batch.length - settled} samples at shutdown: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Creates the partitions this batch's recent days lack (the partition job missed a run, or a
+   * day was dropped by hand), so that their samples land in their day rather than in the default
+   * partition. A failure is not the batch's: its samples go to the default partition, which the
+   * partition job empties into the day when it creates it.
+   */
+  private async ensurePartitions(rows: readonly SampleRow[]): Promise<void> {
+    const now = Date.now();
+    const days = daysToEnsure(
+      rows.map((r) => r.at),
+      this.partitioned,
+      new Date(now),
+      this.settings.partitionsAheadDays,
+    ).filter((d) => (this.partitionRetryAt.get(d) ?? 0) <= now);
+    for (const day of days) {
+      try {
+        if (await this.samples.createPartition(day)) this.logger.warn(`created the missing telemetry partition of ${day}`);
+        this.partitioned.add(day);
+      } catch (e) {
+        this.partitionRetryAt.set(day, now + PARTITION_RETRY_MS);
+        this.logger.warn(
+          `could not create the telemetry partition of ${day} (${(e as Error).message}); its samples go to the default partition`,
+        );
+      }
+    }
   }
 }

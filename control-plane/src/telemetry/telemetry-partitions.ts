@@ -30,6 +30,22 @@ export function planPartitions(existing: readonly PartitionDay[], now: Date, ahe
   return { create, drop, cutoff };
 }
 
+/**
+ * The days of these samples that the writer makes sure have a partition before writing them:
+ * from yesterday (late samples just after midnight) to `aheadDays` ahead, the days the partition
+ * job keeps, and not yet known to have one. A sample outside that range (a device clock far off)
+ * goes to the default partition instead of growing a partition of its own.
+ */
+export function daysToEnsure(ats: readonly string[], known: ReadonlySet<PartitionDay>, now: Date, aheadDays: number): PartitionDay[] {
+  const today = Math.floor(now.getTime() / DAY_MS) * DAY_MS;
+  const days = new Set<PartitionDay>();
+  for (const at of ats) {
+    const day = Math.floor(Date.parse(at) / DAY_MS) * DAY_MS;
+    if (day >= today - DAY_MS && day <= today + aheadDays * DAY_MS) days.add(dayOf(day));
+  }
+  return [...days].filter((d) => !known.has(d)).sort();
+}
+
 export function partitionTable(day: PartitionDay): string {
   return `telemetry_samples_p${day.replace(/-/g, '')}`;
 }

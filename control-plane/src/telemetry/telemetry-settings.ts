@@ -3,6 +3,8 @@ export interface TelemetrySettings {
   flushMs: number;
   /** …or as soon as it holds this many samples. */
   maxBatch: number;
+  /** Past this many samples waiting to be written (the database slower than the devices), new ones are dropped and counted. */
+  maxBuffered: number;
   /** Day partitions older than this are dropped whole. */
   retentionDays: number;
   /** Day partitions are created this many days ahead of today, so a missed job run loses nothing to the default partition. */
@@ -14,6 +16,7 @@ export const TELEMETRY_SETTINGS = Symbol('TelemetrySettings');
 export const DEFAULT_TELEMETRY_SETTINGS: TelemetrySettings = {
   flushMs: 1000,
   maxBatch: 1000,
+  maxBuffered: 100_000,
   retentionDays: 30,
   partitionsAheadDays: 3,
   retentionEveryMs: 3_600_000,

@@ -1,21 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { TelemetryPoint } from '@flotilla/shared';
+import type { Pool } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { isTransientDbError } from '../database/transient-errors';
+import { COPY_COLUMNS, copyLine, type StampedRow } from './telemetry-copy';
 import { dayBounds, partitionDayOf, partitionTable, type PartitionDay } from './telemetry-partitions';
 
 /** Serialises partition changes across replicas (an arbitrary constant, unique among the advisory locks used). */
 const PARTITION_LOCK = 1_765_020_001;
 const PARTITION_LOCK_TIMEOUT = '5s';
+/** Lines per chunk written to the COPY stream: fewer, larger writes than one per row. */
+const LINES_PER_CHUNK = 500;
 
-export interface SampleRow {
-  deviceId: string;
-  at: string;
-  cpuPercent: number;
-  memUsedBytes: number;
-  memTotalBytes: number;
-  temperatureC: number | null;
-}
+export type { SampleRow, StampedRow } from './telemetry-copy';
 
 interface RawPoint {
   at: Date;
@@ -32,34 +34,53 @@ export class TelemetryRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
-   * One statement per batch, whatever its size (unnest of parallel arrays), all or nothing.
-   * Samples of devices that no longer exist are skipped by the join instead of failing the whole
-   * batch. Rows go in by device id (stable: a device's samples keep their order), so the foreign
-   * key's share locks on `devices` are taken in the order every other batch locks them.
+   * Ids for `n` samples from the table's own sequence, taken before the first attempt to write
+   * them (see `StampedRow`). One round trip; the sequence hands out each id once, committed or not.
    */
-  async insertBatch(unsorted: readonly SampleRow[]): Promise<number> {
+  async reserveIds(n: number): Promise<string[]> {
+    if (n === 0) return [];
+    const rows: { ids: string[] }[] = await this.db.query(
+      `SELECT array_agg(nextval('telemetry_samples_id_seq')::text) AS ids FROM generate_series(1, $1)`,
+      [n],
+    );
+    return rows[0]!.ids;
+  }
+
+  /**
+   * One `COPY … FROM STDIN` per batch, all or nothing (a single statement): a row the database
+   * refuses, such as a sample of a device deleted meanwhile (foreign key), fails the whole COPY,
+   * and the caller bisects. Rows go in by device id (stable: a device's samples keep their
+   * order), so the foreign key's share locks on `devices`, taken row by row at the end of the
+   * statement, are taken in the order every other batch locks them (no deadlock with
+   * `DeviceRepository.touchMany`).
+   */
+  async copyBatch(unsorted: readonly StampedRow[]): Promise<number> {
     if (unsorted.length === 0) return 0;
     const rows = [...unsorted].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
-    const inserted: { n: number }[] = await this.db.query(
-      `WITH ins AS (
-         INSERT INTO telemetry_samples (device_id, at, cpu_percent, mem_used_bytes, mem_total_bytes, temperature_c)
-         SELECT s.device_id, s.at, s.cpu, s.used, s.total, s.temp
-         FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::int8[], $5::int8[], $6::float8[])
-              WITH ORDINALITY AS s (device_id, at, cpu, used, total, temp, n)
-         WHERE EXISTS (SELECT 1 FROM devices d WHERE d.id = s.device_id)
-         ORDER BY s.n
-         RETURNING 1)
-       SELECT count(*)::int AS n FROM ins`,
-      [
-        rows.map((r) => r.deviceId),
-        rows.map((r) => r.at),
-        rows.map((r) => r.cpuPercent),
-        rows.map((r) => Math.round(r.memUsedBytes)),
-        rows.map((r) => Math.round(r.memTotalBytes)),
-        rows.map((r) => r.temperatureC),
-      ],
-    );
-    return inserted[0]?.n ?? 0;
+    const client = await this.pool().connect();
+    let broken: Error | undefined;
+    try {
+      const copy = client.query(copyFrom(`COPY telemetry_samples (${COPY_COLUMNS.join(', ')}) FROM STDIN`));
+      await pipeline(Readable.from(chunks(rows)), copy);
+      return copy.rowCount ?? rows.length;
+    } catch (e) {
+      // A connection cut mid-COPY leaves the client unusable: the pool must not hand it out again.
+      broken = isTransientDbError(e) ? (e as Error) : undefined;
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Whether this sample, by its reserved id, is in the table: after a cut, whether its all-or-nothing batch was committed. */
+  async isStored(row: StampedRow): Promise<boolean> {
+    const rows: unknown[] = await this.db.query('SELECT 1 FROM telemetry_samples WHERE id = $1 AND at = $2', [row.id, row.at]);
+    return rows.length > 0;
+  }
+
+  /** TypeORM's own pg pool: COPY needs a client of its own, which `DataSource.query` does not lend. */
+  private pool(): Pool {
+    return (this.db.driver as PostgresDriver).master as Pool;
   }
 
   async deviceExists(id: string): Promise<boolean> {
@@ -158,4 +179,12 @@ function toPoint(r: RawPoint): TelemetryPoint {
     temperatureC: r.temperature_c === null ? null : Number(r.temperature_c),
     samples: Number(r.samples),
   };
+}
+
+function* chunks(rows: readonly StampedRow[]): Generator<string> {
+  for (let i = 0; i < rows.length; i += LINES_PER_CHUNK)
+    yield rows
+      .slice(i, i + LINES_PER_CHUNK)
+      .map(copyLine)
+      .join('');
 }
