@@ -23,12 +23,13 @@ const TRANSIENT_MESSAGES = [
 ];
 
 export function isTransientDbError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
+  // Not `instanceof Error`: a socket error is made by Node's own realm, which is not the caller's under a VM (Jest).
+  if (typeof error !== 'object' || error === null) return false;
   // TypeORM's QueryFailedError copies the driver's fields; `driverError` is the original.
-  const withCode = error as Error & { code?: unknown; driverError?: { code?: unknown } };
+  const withCode = error as { message?: unknown; code?: unknown; driverError?: { code?: unknown } };
   const code = String(withCode.code ?? withCode.driverError?.code ?? '');
   if (TRANSIENT_SQLSTATES.has(code) || code.startsWith('08') || TRANSIENT_NODE_CODES.has(code)) return true;
-  return TRANSIENT_MESSAGES.some((m) => m.test(error.message));
+  return TRANSIENT_MESSAGES.some((m) => m.test(String(withCode.message ?? '')));
 }
 
 /** Exponential backoff with jitter (half to full of the step), so that deadlock victims do not meet again in step. */

@@ -51,6 +51,33 @@ describe('writeAlone', () => {
     const error = new Error('timeout exceeded when trying to connect');
     await expect(writeAlone([1], () => Promise.reject(error), { rejected: unexpected, stopping: () => true })).rejects.toBe(error);
   });
+
+  it('after a transient error, asks whether the rows were written after all, and writes them again only when not', async () => {
+    const committed: number[][] = [];
+    let cuts = 0;
+    // The first attempt commits, then loses its reply: a retry without the check would store the rows twice.
+    const write = async (rows: readonly number[]) => {
+      committed.push([...rows]);
+      if (cuts++ === 0) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    };
+    const asked: number[][] = [];
+    const alreadyWritten = async (rows: readonly number[]) => {
+      asked.push([...rows]);
+      return committed.some((c) => c[0] === rows[0]);
+    };
+    await writeAlone([1, 2, 3], write, { rejected: unexpected, alreadyWritten, wait: async () => undefined });
+    expect(committed).toEqual([[1, 2, 3]]);
+    expect(asked).toEqual([[1, 2, 3]]);
+    // Not committed (cut before the commit): written again.
+    committed.length = 0;
+    cuts = 0;
+    const lost = async (rows: readonly number[]) => {
+      if (cuts++ === 0) throw Object.assign(new Error('Connection terminated unexpectedly'), {});
+      committed.push([...rows]);
+    };
+    await writeAlone([4, 5], lost, { rejected: unexpected, alreadyWritten, wait: async () => undefined });
+    expect(committed).toEqual([[4, 5]]);
+  });
 });
 
 describe('isTransientDbError', () => {
@@ -59,6 +86,9 @@ describe('isTransientDbError', () => {
     for (const t of ['40P01', '40001', '57P01', '57P03', '08006', 'ECONNRESET']) expect(isTransientDbError(coded(t))).toBe(true);
     expect(isTransientDbError(Object.assign(new Error('x'), { driverError: { code: '40P01' } }))).toBe(true);
     expect(isTransientDbError(new Error('Connection terminated unexpectedly'))).toBe(true);
+    // A socket error made in another realm (Node's own, under Jest's VM) is no \`instanceof Error\` there.
+    expect(isTransientDbError({ message: 'read ECONNRESET', code: 'ECONNRESET' })).toBe(true);
+    expect(isTransientDbError('ECONNRESET')).toBe(false);
     for (const p of ['22003', '22P05', '23503', '42601']) expect(isTransientDbError(coded(p))).toBe(false);
   });
 

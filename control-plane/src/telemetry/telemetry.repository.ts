@@ -59,15 +59,19 @@ export class TelemetryRepository {
     const rows = [...unsorted].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
     const client = await this.pool().connect();
     let broken: Error | undefined;
+    // A checked-out client has no listener of the pool's: a cut would otherwise be an unhandled 'error' event.
+    const lost = (e: Error) => (broken = e);
+    client.on('error', lost);
     try {
       const copy = client.query(copyFrom(`COPY telemetry_samples (${COPY_COLUMNS.join(', ')}) FROM STDIN`));
       await pipeline(Readable.from(chunks(rows)), copy);
       return copy.rowCount ?? rows.length;
     } catch (e) {
       // A connection cut mid-COPY leaves the client unusable: the pool must not hand it out again.
-      broken = isTransientDbError(e) ? (e as Error) : undefined;
+      if (isTransientDbError(e)) broken ??= e as Error;
       throw e;
     } finally {
+      client.off('error', lost);
       client.release(broken);
     }
   }

@@ -1,0 +1,83 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * Where a `PgCutter` cuts a connection, once armed, at the next COPY it sees:
+ *   'copy-data'  — as the first CopyData message reaches the server: the COPY is aborted, nothing committed;
+ *   'copy-reply' — as the server's CommandComplete for the COPY (sent after the commit) would reach the
+ *                  client: the rows are committed and the client only sees a lost connection.
+ */
+export type CutPoint = 'copy-data' | 'copy-reply';
+
+/**
+ * A TCP proxy in front of PostgreSQL for tests that reads the wire protocol's message frames
+ * (type byte, int32 length) so that it can cut a connection at an exact point of a COPY, which
+ * a timed cut (`tcp-switch.ts`) only hits by chance. Everything else passes through unchanged.
+ */
+export interface PgCutter {
+  port: number;
+  /** Cuts the connection at the next `point` seen; resolves once it has. */
+  arm(point: CutPoint): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startPgCutter(targetPort: number): Promise<PgCutter> {
+  const open = new Set<Socket>();
+  let armed: { point: CutPoint; done: () => void } | undefined;
+  const fire = (point: CutPoint, client: Socket, upstream: Socket): boolean => {
+    if (armed?.point !== point) return false;
+    const { done } = armed;
+    armed = undefined;
+    client.destroy();
+    upstream.destroy();
+    done();
+    return true;
+  };
+  const server: Server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      open.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        open.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    // The client's first message (startup) has no type byte.
+    frames(client, true, (type, frame) => (type === 'd' && fire('copy-data', client, upstream) ? undefined : upstream.write(frame)));
+    frames(upstream, false, (type, frame) =>
+      type === 'C' && frame.subarray(5, 9).toString() === 'COPY' && fire('copy-reply', client, upstream) ? undefined : client.write(frame),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    arm: (point) => new Promise<void>((resolve) => (armed = { point, done: resolve })),
+    close: () => {
+      for (const s of open) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Calls `each` with every whole protocol message read from `socket` (type, and the frame as sent). */
+function frames(socket: Socket, untypedFirst: boolean, each: (type: string, frame: Buffer) => void): void {
+  let pending = Buffer.alloc(0);
+  let untyped = untypedFirst;
+  socket.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    for (;;) {
+      const head = untyped ? 0 : 1;
+      if (pending.length < head + 4) return;
+      const size = head + pending.readInt32BE(head);
+      if (pending.length < size) return;
+      const frame = pending.subarray(0, size);
+      pending = pending.subarray(size);
+      // An SSL or GSS request is answered by one untyped byte; node-postgres here sends neither, so the next message is typed.
+      each(untyped ? '' : String.fromCharCode(frame[0]!), frame);
+      untyped = false;
+      if (socket.destroyed) return;
+    }
+  });
+}
