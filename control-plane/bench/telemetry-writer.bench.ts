@@ -10,7 +10,7 @@ import { startDurablePostgres } from './support/durable-postgres';
 import { UnnestTelemetryRepository } from './support/unnest-telemetry-repository';
 
 type Path = 'unnest' | 'copy';
-type Flags = { devices: number; duration: number; durable: number; maxBuffered: number };
+type Flags = { devices: number; duration: number; durable: number; maxBuffered: number; writers: number };
 type Row = Record<string, string | number>;
 
 /** How often the generator hands samples to the writer: the rate is kept per tick, not per second. */
@@ -40,7 +40,13 @@ async function main(): Promise<void> {
   const rates = list('rates', '2500,5000,10000,20000,40000').map(Number);
   const batches = list('batches', String(DEFAULT_TELEMETRY_SETTINGS.maxBatch)).map(Number);
   const paths = list('paths', 'unnest,copy') as Path[];
-  const flags = numberFlags(args, { devices: 10_000, duration: 20, durable: 1, maxBuffered: DEFAULT_TELEMETRY_SETTINGS.maxBuffered });
+  const flags = numberFlags(args, {
+    devices: 10_000,
+    duration: 20,
+    durable: 1,
+    maxBuffered: DEFAULT_TELEMETRY_SETTINGS.maxBuffered,
+    writers: DEFAULT_TELEMETRY_SETTINGS.writers,
+  });
   console.log(machineLine());
   const durable = flags.durable ? await startDurablePostgres() : undefined;
   const rows: Row[] = [];
@@ -96,7 +102,7 @@ async function measure(
     };
     const ingest = new TelemetryIngest(
       repo,
-      { ...DEFAULT_TELEMETRY_SETTINGS, maxBatch, maxBuffered: flags.maxBuffered },
+      { ...DEFAULT_TELEMETRY_SETTINGS, maxBatch, maxBuffered: flags.maxBuffered, writers: flags.writers },
       { record: async () => undefined },
     );
     ingest.onModuleInit();
@@ -115,6 +121,7 @@ async function measure(
     return {
       path,
       'max batch': maxBatch,
+      writers: flags.writers,
       'offered /s': rate,
       'sent /s': Math.round(offered / flags.duration),
       'persisted %': ((100 * stored) / offered).toFixed(3),

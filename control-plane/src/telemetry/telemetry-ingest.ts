@@ -9,6 +9,8 @@ import { TelemetryRepository } from './telemetry.repository';
 
 /** How long shutdown keeps retrying a batch through transient database errors before it gives the batch up. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** Ids reserved from the sequence at once (a gap of up to this many when the process ends is harmless). */
+const ID_BLOCK = 10_000;
 /** After a failed attempt to create a day's partition, the writer tries again no sooner than this (the default partition holds its samples meanwhile). */
 const PARTITION_RETRY_MS = 60_000;
 
@@ -35,11 +37,14 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
   private readonly logger = new Logger('Telemetry');
   private buffer: SampleRow[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private draining: Promise<void> | undefined;
+  /** Writers running now, and flushes waiting for all of them to finish. */
+  private active = 0;
+  private idle: (() => void)[] = [];
   private closingSince: number | undefined;
   private readonly partitioned = new Set<PartitionDay>();
   private readonly partitionRetryAt = new Map<PartitionDay, number>();
   private overflowLogged = 0;
+  private readonly ids: string[] = [];
   /**
    * `dropped`: samples not stored (refused alone, or given up at shutdown); `overflow`: samples
    * dropped on arrival because `maxBuffered` were waiting; `retries`: transient errors retried.
@@ -79,33 +84,49 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
         temperatureC: s.temperatureC ?? null,
       });
     }
-    if (this.buffer.length >= this.settings.maxBatch && !this.draining) void this.flush();
+    if (this.buffer.length >= this.settings.maxBatch) this.start(false);
   }
 
   /** Settles once everything buffered so far (and whatever arrives meanwhile) is written. */
   flush(): Promise<void> {
-    if (this.draining) return this.draining;
-    if (this.buffer.length === 0) return Promise.resolve();
-    this.draining = this.drain();
-    return this.draining;
+    this.start(true);
+    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Starts writers, up to `writers` at once: one for whatever waits when `any` (the flush timer,
+   * an explicit flush), otherwise only for a full batch, so that extra statements (each a commit)
+   * are spent on a backlog only.
+   */
+  private start(any: boolean): void {
+    while (this.active < this.settings.writers && this.buffer.length >= (this.active === 0 && any ? 1 : this.settings.maxBatch)) {
+      this.active++;
+      void this.writer();
+    }
+  }
+
+  private async writer(): Promise<void> {
     try {
       while (this.buffer.length > 0) {
         await this.write(this.buffer.splice(0, this.settings.maxBatch));
         this.stats.batches++;
-      }
-      if (this.stats.overflow > this.overflowLogged) {
-        this.logger.warn(
-          `${this.stats.overflow - this.overflowLogged} samples dropped: more than ${this.settings.maxBuffered} were waiting`,
-        );
-        this.overflowLogged = this.stats.overflow;
+        // A writer beyond the first stops when there is no backlog left; the last one writes the remainder.
+        if (this.active > 1 && this.buffer.length < this.settings.maxBatch) break;
       }
     } finally {
-      // Cleared in the same turn as the last empty-buffer check: a sample added after it starts a new drain.
-      this.draining = undefined;
+      this.active--;
+      if (this.active === 0) this.settled();
     }
+  }
+
+  private settled(): void {
+    if (this.stats.overflow > this.overflowLogged) {
+      this.logger.warn(`${this.stats.overflow - this.overflowLogged} samples dropped: more than ${this.settings.maxBuffered} were waiting`);
+      this.overflowLogged = this.stats.overflow;
+    }
+    const waiting = this.idle;
+    this.idle = [];
+    for (const resolve of waiting) resolve();
   }
 
   private async write(batch: SampleRow[]): Promise<void> {
@@ -127,7 +148,7 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
         else await refuse(row, new TelemetrySampleRefusedError(why));
       }
       await this.ensurePartitions(rows);
-      const ids = await retryTransient(() => this.samples.reserveIds(rows.length), retrying);
+      const ids = await this.takeIds(rows.length, retrying);
       const stamped: StampedRow[] = rows.map((row, i) => ({ ...row, id: ids[i]! }));
       await writeAlone<StampedRow>(
         stamped,
@@ -152,6 +173,12 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
       this.stats.dropped += batch.length - settled;
       this.logger.error(`gave up ${batch.length - settled} samples at shutdown: ${(e as Error).message}`);
     }
+  }
+
+  /** Reserved ids, taken from the sequence `ID_BLOCK` at a time: one round trip per block, not per batch. */
+  private async takeIds(n: number, retrying: Parameters<typeof retryTransient>[1]): Promise<string[]> {
+    if (this.ids.length < n) this.ids.push(...(await retryTransient(() => this.samples.reserveIds(Math.max(n, ID_BLOCK)), retrying)));
+    return this.ids.splice(0, n);
   }
 
   /**

@@ -3,6 +3,8 @@ export interface TelemetrySettings {
   flushMs: number;
   /** …or as soon as it holds this many samples. */
   maxBatch: number;
+  /** Batches written at once, each on its own connection, when samples wait (the first is written whatever its size). */
+  writers: number;
   /** Past this many samples waiting to be written (the database slower than the devices), new ones are dropped and counted. */
   maxBuffered: number;
   /** Day partitions older than this are dropped whole. */
@@ -17,6 +19,7 @@ export const DEFAULT_TELEMETRY_SETTINGS: TelemetrySettings = {
   flushMs: 1000,
   maxBatch: 1000,
   maxBuffered: 100_000,
+  writers: 1,
   retentionDays: 30,
   partitionsAheadDays: 3,
   retentionEveryMs: 3_600_000,
