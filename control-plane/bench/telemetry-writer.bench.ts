@@ -10,7 +10,7 @@ import { startDurablePostgres } from './support/durable-postgres';
 import { UnnestTelemetryRepository } from './support/unnest-telemetry-repository';
 
 type Path = 'unnest' | 'copy';
-type Flags = { devices: number; duration: number; durable: number; maxBuffered: number; writers: number };
+type Flags = { devices: number; duration: number; durable: number; maxBuffered: number };
 type Row = Record<string, string | number>;
 
 /** How often the generator hands samples to the writer: the rate is kept per tick, not per second. */
@@ -24,12 +24,13 @@ const DRAIN_LIMIT_MS = 60_000;
  * not the broker or the load generator, sets the ceiling. Each (path, batch size, rate) gets a
  * fresh migrated database with `--devices` devices on a PostgreSQL cluster with durable settings
  * (`--durable 0`: the tests' server, fsync off). Paths: `unnest` (the multi-row INSERT this branch
- * replaced, the baseline) and `copy` (COPY FROM STDIN). Lag is sample time to the end of the
+ * replaced, the baseline) and `copy` (COPY FROM STDIN), each with a batch size and a number of
+ * batches in flight (`--variants PATH:MAX_BATCH:WRITERS,…`). Lag is sample time to the end of the
  * statement that stored it, for every sample; persisted % is rows in the table once the writer
  * drained, of samples offered; DB CPU is the cluster's processes (durable cluster only), in % of
  * a core over the window and in µs per row stored; node µs/row is this process (writer and generator).
  *
- *   npm run bench -- telemetry-writer --rates 2500,5000,10000,20000,40000 --batches 1000 --paths unnest,copy
+ *   npm run bench -- telemetry-writer --rates 2500,5000,10000,20000,40000 --variants unnest:1000:1,copy:5000:2
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -38,14 +39,18 @@ async function main(): Promise<void> {
     return (at >= 0 ? args.splice(at, 2)[1]! : fallback).split(',');
   };
   const rates = list('rates', '2500,5000,10000,20000,40000').map(Number);
-  const batches = list('batches', String(DEFAULT_TELEMETRY_SETTINGS.maxBatch)).map(Number);
-  const paths = list('paths', 'unnest,copy') as Path[];
+  // PATH:MAX_BATCH:WRITERS; by default the write path as it was (unnest, 1,000 a batch, one at a time) and as it is.
+  const variants = list('variants', `unnest:1000:1,copy:${DEFAULT_TELEMETRY_SETTINGS.maxBatch}:${DEFAULT_TELEMETRY_SETTINGS.writers}`).map(
+    (v) => {
+      const [path, maxBatch, writers] = v.split(':');
+      return { path: path as Path, maxBatch: Number(maxBatch), writers: Number(writers) };
+    },
+  );
   const flags = numberFlags(args, {
     devices: 10_000,
     duration: 20,
     durable: 1,
     maxBuffered: DEFAULT_TELEMETRY_SETTINGS.maxBuffered,
-    writers: DEFAULT_TELEMETRY_SETTINGS.writers,
   });
   console.log(machineLine());
   const durable = flags.durable ? await startDurablePostgres() : undefined;
@@ -53,31 +58,35 @@ async function main(): Promise<void> {
   try {
     // Rates outermost, paths alternating: the machine's load drifts, and both paths see the same drift.
     for (const rate of rates)
-      for (const maxBatch of batches)
-        for (const path of paths) {
-          const row = await measure(path, maxBatch, rate, flags, durable);
-          rows.push(row);
-          printTable([row]);
-        }
+      for (const variant of variants) {
+        const row = await measure(variant, rate, flags, durable);
+        rows.push(row);
+        printTable([row]);
+      }
   } finally {
     await durable?.stop();
   }
   console.log('\nall runs:');
   printTable(rows);
-  for (const path of paths)
-    for (const maxBatch of batches) {
-      const held = rows
-        .filter((r) => r.path === path && r['max batch'] === maxBatch && Number(r['persisted %']) >= 100 && Number(r['lag p99 ms']) < 2000)
-        .map((r) => Number(r['offered /s']));
-      console.log(
-        `ceiling ${path}, max batch ${maxBatch} (100 % persisted, lag p99 < 2 s): ${held.length > 0 ? `${Math.max(...held)} samples/s of the rates tried` : 'below every rate tried'}`,
-      );
-    }
+  for (const { path, maxBatch, writers } of variants) {
+    const held = rows
+      .filter(
+        (r) =>
+          r.path === path &&
+          r['max batch'] === maxBatch &&
+          r.writers === writers &&
+          Number(r['persisted %']) >= 100 &&
+          Number(r['lag p99 ms']) < 2000,
+      )
+      .map((r) => Number(r['offered /s']));
+    console.log(
+      `ceiling ${path}:${maxBatch}:${writers} (100 % persisted, lag p99 < 2 s): ${held.length > 0 ? `${Math.max(...held)} samples/s of the rates tried` : 'below every rate tried'}`,
+    );
+  }
 }
 
 async function measure(
-  path: Path,
-  maxBatch: number,
+  { path, maxBatch, writers }: { path: Path; maxBatch: number; writers: number },
   rate: number,
   flags: Flags,
   durable: { url: string; cpuSeconds(): Promise<number> } | undefined,
@@ -102,7 +111,7 @@ async function measure(
     };
     const ingest = new TelemetryIngest(
       repo,
-      { ...DEFAULT_TELEMETRY_SETTINGS, maxBatch, maxBuffered: flags.maxBuffered, writers: flags.writers },
+      { ...DEFAULT_TELEMETRY_SETTINGS, maxBatch, maxBuffered: flags.maxBuffered, writers },
       { record: async () => undefined },
     );
     ingest.onModuleInit();
@@ -121,7 +130,7 @@ async function measure(
     return {
       path,
       'max batch': maxBatch,
-      writers: flags.writers,
+      writers,
       'offered /s': rate,
       'sent /s': Math.round(offered / flags.duration),
       'persisted %': ((100 * stored) / offered).toFixed(3),

@@ -41,7 +41,8 @@ export async function startDurablePostgres(): Promise<DurablePostgres> {
     '-t',
     '60',
     '-o',
-    `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir}`,
+    // track_commit_timestamp: the telemetry benches read each row's commit time (ingest-lag.ts); durability is unchanged.
+    `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c track_commit_timestamp=on`,
     'start',
   ]);
   const postmaster = Number((await readFile(join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]);

@@ -5,6 +5,9 @@ import { percentile } from '../../../test/bench/machine';
  * Watches `telemetry_samples` for new rows (by id) every `everyMs` and records, per row whose
  * sample time lies in the measured window, how long after its `at` it became visible. The poll
  * period bounds the resolution: a lag is overstated by at most `everyMs` plus one query.
+ * On a server with `track_commit_timestamp` (the durable cluster), `stop` replaces the polled
+ * figures by exact ones: each row's commit time minus its `at`. Polling by id also misses rows
+ * committed after rows with higher ids (batches written side by side); commit times do not.
  */
 export class IngestLagProbe {
   private lastId = 0;
@@ -64,10 +67,27 @@ export class IngestLagProbe {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.poll().catch(() => undefined);
-    await this.client.end();
+    try {
+      const { rows } = await this.client.query<{ on: string }>(`SELECT current_setting('track_commit_timestamp') AS on`);
+      if (rows[0]!.on !== 'on' || !Number.isFinite(this.windowTo)) return;
+      const lags = await this.client.query<{ lag: number }>(
+        `SELECT (extract(epoch FROM pg_xact_commit_timestamp(xmin) - at) * 1000)::float8 AS lag FROM telemetry_samples
+         WHERE at >= to_timestamp($1 / 1000.0) AND at < to_timestamp($2 / 1000.0)`,
+        [this.windowFrom, this.windowTo],
+      );
+      this.lags.length = 0;
+      for (const r of lags.rows) this.lags.push(r.lag);
+      this.rowsInWindow = lags.rows.length;
+      this.exact = true;
+    } finally {
+      await this.client.end();
+    }
   }
 
+  /** Whether the figures are from commit timestamps (exact) rather than polling. */
+  exact = false;
+
   get resolutionMs(): number {
-    return this.everyMs;
+    return this.exact ? 0 : this.everyMs;
   }
 }
