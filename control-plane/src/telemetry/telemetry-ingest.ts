@@ -22,11 +22,11 @@ export class TelemetrySampleRefusedError extends Error {
 }
 
 /**
- * Buffers telemetry samples and writes them in batches: one COPY per `maxBatch` samples or per
- * `flushMs`, one batch at a time (a batch takes what arrived while the previous one was written,
- * so batches grow with the rate). Before a batch goes out, samples the database would refuse are
- * dropped alone, counted and told in their device's events, and the days it touches get their
- * partition if they lack one. Each batch is written with `writeAlone`: transient errors (a
+ * Buffers telemetry samples and writes them in batches: one COPY from `flushAt` waiting samples
+ * or every `flushMs`, of at most `maxBatch`; a batch takes what arrived while the previous one was
+ * written, so batches grow with the rate, and on a backlog up to `writers` batches are in flight.
+ * Before a batch goes out, samples the database would refuse are dropped alone, counted and told
+ * in their device's events, and the days it touches get their partition if they lack one. Each batch is written with `writeAlone`: transient errors (a
  * deadlock, a lost connection) are retried with backoff until the batch is stored, never twice
  * (its ids are reserved first and its commit checked after a cut); a row the database still
  * refuses is found by bisection. Past `maxBuffered` waiting samples, new ones are dropped and
@@ -84,7 +84,7 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
         temperatureC: s.temperatureC ?? null,
       });
     }
-    if (this.buffer.length >= this.settings.maxBatch) this.start(false);
+    if (this.buffer.length >= Math.min(this.settings.flushAt, this.settings.maxBatch)) this.start(false);
   }
 
   /** Settles once everything buffered so far (and whatever arrives meanwhile) is written. */
@@ -94,12 +94,13 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
   }
 
   /**
-   * Starts writers, up to `writers` at once: one for whatever waits when `any` (the flush timer,
-   * an explicit flush), otherwise only for a full batch, so that extra statements (each a commit)
-   * are spent on a backlog only.
+   * Starts writers, up to `writers` at once: the first for whatever waits when `any` (the flush
+   * timer, an explicit flush), else from `flushAt` samples; the others only for a full batch, so
+   * that extra statements (each a commit) are spent on a backlog only.
    */
   private start(any: boolean): void {
-    while (this.active < this.settings.writers && this.buffer.length >= (this.active === 0 && any ? 1 : this.settings.maxBatch)) {
+    const first = any ? 1 : Math.min(this.settings.flushAt, this.settings.maxBatch);
+    while (this.active < this.settings.writers && this.buffer.length >= (this.active === 0 ? first : this.settings.maxBatch)) {
       this.active++;
       void this.writer();
     }

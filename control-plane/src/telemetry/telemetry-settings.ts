@@ -1,7 +1,9 @@
 export interface TelemetrySettings {
-  /** A buffered batch is written at the latest after this long… */
+  /** Buffered samples are written at the latest after this long… */
   flushMs: number;
-  /** …or as soon as it holds this many samples. */
+  /** …or as soon as this many wait (a low bound keeps the lag low at ordinary rates)… */
+  flushAt: number;
+  /** …in statements of at most this many (a backlog is written in batches this large). */
   maxBatch: number;
   /** Batches written at once, each on its own connection, when samples wait (the first is written whatever its size). */
   writers: number;
@@ -19,6 +21,7 @@ export interface TelemetrySettings {
 export const TELEMETRY_SETTINGS = Symbol('TelemetrySettings');
 export const DEFAULT_TELEMETRY_SETTINGS: TelemetrySettings = {
   flushMs: 1000,
+  flushAt: 1000,
   maxBatch: 5000,
   maxBuffered: 100_000,
   writers: 2,
