@@ -20,20 +20,36 @@ const release: Release = {
 
 const signing = inMemorySigning();
 
-/** `memoryRev`: the rev DeviceDirectory holds for every device (undefined: not in memory, ask the database). */
-function setup(pointer: DesiredPointer | undefined, memoryRev?: number) {
+type DesiredRead = 'pointer' | 'release' | 'registry';
+
+/** Fails the first call of `read` as PostgreSQL does when its connection is terminated (a transient error). */
+function transientOnce<A extends unknown[], R>(failing: boolean, read: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  let failed = !failing;
+  return async (...args) => {
+    if (failed) return read(...args);
+    failed = true;
+    throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+  };
+}
+
+/**
+ * `memoryRev`: the rev DeviceDirectory holds for every device (undefined: not in memory, ask the
+ * database); `failOnce`: the read of the desired/get path whose first attempt fails transiently.
+ */
+function setup(pointer: DesiredPointer | undefined, memoryRev?: number, failOnce?: DesiredRead) {
   const sent: [string, SignedDesired][] = [];
   const touched: string[] = [];
   const devices = strictFake<DeviceRepository>('DeviceRepository', {
-    findDesiredPointer: async () => pointer,
+    findDesiredPointer: transientOnce(failOnce === 'pointer', async () => pointer),
     touch: async (id) => void touched.push(id),
   });
   const releases = strictFake<ReleasesService>('ReleasesService', {
-    getForDelivery: async (id) => {
+    getForDelivery: transientOnce(failOnce === 'release', async (id: string) => {
       if (id !== release.id) throw new Error(`unexpected release ${id}`);
       return release;
-    },
+    }),
   });
+  const registryLookup = transientOnce(failOnce === 'registry', async () => []);
   const publisher = desiredRecorder(async (deviceId, desired) => void sent.push([deviceId, desired]));
   const service = new DeviceLinkService(
     devices,
@@ -41,7 +57,7 @@ function setup(pointer: DesiredPointer | undefined, memoryRev?: number) {
     releases,
     publisher,
     strictFake<TelemetryIngest>('TelemetryIngest', {}),
-    strictFake<RegistriesService>('RegistriesService', { lookup: () => async () => [] }),
+    strictFake<RegistriesService>('RegistriesService', { lookup: () => registryLookup }),
     signing,
     strictFake<DeviceEventRetention>('DeviceEventRetention', {}),
     strictFake<DeviceDirectory>('DeviceDirectory', { desiredRev: () => memoryRev }),
@@ -155,6 +171,29 @@ describe('DeviceLinkService.desiredRequested', () => {
     await expect(service.desiredRequested('dev_a', 0)).resolves.toBe('up-to-date');
     expect(sent).toEqual([]);
   });
+
+  it.each<DesiredRead>(['pointer', 'release', 'registry'])(
+    'answers a device whose %s read fails transiently the first time (retried, nothing lost)',
+    async (failing) => {
+      const pointer: DesiredPointer = {
+        desiredRev: 3,
+        desiredReleaseId: release.id,
+        fleetConfig: null,
+        deviceConfig: {},
+        releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
+        rollback: false,
+        fleetId: null,
+        registeredByAdmin: false,
+        force: false,
+        lockMaxDeferSeconds: null,
+        windows: null,
+      };
+      const { service, sent, touched } = setup(pointer, undefined, failing);
+      await expect(service.desiredRequested('dev_a', 2)).resolves.toBe('sent');
+      expect(openDesired(sent[0]![1], signing.releaseKeys())).toMatchObject({ deviceId: 'dev_a', rev: 3, release });
+      expect(touched).toEqual(['dev_a']);
+    },
+  );
 
   it('ignores a device the database does not know', async () => {
     const { service, sent, touched } = setup(undefined);

@@ -5,13 +5,13 @@ import { RegistriesService } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
 import { SigningService } from '../signing/signing.service';
 import { TelemetryIngest } from '../telemetry/telemetry-ingest';
-import { verifyPassword } from './credentials';
+import { PasswordMacs, verifyPassword } from './credentials';
 import { DeviceActivityRepository } from './device-activity.repository';
 import { DeviceDirectory } from './device-directory';
 import { DeviceEventRetention } from './device-event-retention';
 import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { effectiveConfig } from './device-config';
-import { desiredContent } from './device.mapper';
+import { desiredContent, type DesiredContent } from './device.mapper';
 import { DeviceRepository } from './device.repository';
 
 export type DesiredGetOutcome = 'sent' | 'up-to-date' | 'unknown-device';
@@ -27,6 +27,8 @@ export type CredentialCheck = 'accepted' | 'unknown-device' | 'bad-password';
  */
 @Injectable()
 export class DeviceLinkService {
+  private readonly macs = new PasswordMacs();
+
   constructor(
     private readonly devices: DeviceRepository,
     private readonly activity: DeviceActivityRepository,
@@ -49,7 +51,13 @@ export class DeviceLinkService {
     if (!isValidDeviceId(deviceId)) return 'unknown-device';
     const hash = await this.directory.passwordHash(deviceId);
     if (hash === undefined) return 'unknown-device';
-    return (await verifyPassword(password, hash)) ? 'accepted' : 'bad-password';
+    // scrypt once per device and process: a reconnect compares MACs (issue 15).
+    const mac = this.macs.of(password);
+    const verified = this.directory.verifiedMac(deviceId, hash);
+    if (verified && PasswordMacs.same(mac, verified)) return 'accepted';
+    if (!(await verifyPassword(password, hash))) return 'bad-password';
+    this.directory.rememberVerified(deviceId, hash, mac);
+    return 'accepted';
   }
 
   /**
@@ -100,22 +108,30 @@ export class DeviceLinkService {
     // The common case after a (re)connect, answered from memory: the device holds the current rev.
     const current = this.directory.desiredRev(deviceId);
     if (current !== undefined && heldRev >= current && !refresh) return 'up-to-date';
-    const pointer = await retryTransient(() => this.devices.findDesiredPointer(deviceId));
-    if (!pointer) return 'unknown-device';
+    // Reads only, so all of them are repeated together while the database fails transiently (a
+    // pool timeout in a storm, a connection reset, a server restarting): a device that asked is
+    // answered, however late, and never left without its desired state until its next connect.
+    const answer = await retryTransient(() => this.readDesired(deviceId, heldRev, refresh));
+    if (answer === 'unknown-device') return answer;
     await this.devices.touch(deviceId);
+    if (answer === 'up-to-date') return answer;
+    await this.broker.publishToDevice(deviceId, 'desired', encodePayload('desired', this.signing.sealDesired(answer)));
+    return 'sent';
+  }
+
+  /** What a `desired/get` is answered with, read from the database: the pointer, the release, the registry access. */
+  private async readDesired(
+    deviceId: string,
+    heldRev: number,
+    refresh: boolean,
+  ): Promise<DesiredContent | 'up-to-date' | 'unknown-device'> {
+    const pointer = await this.devices.findDesiredPointer(deviceId);
+    if (!pointer) return 'unknown-device';
     if (heldRev > pointer.desiredRev || (heldRev === pointer.desiredRev && !refresh)) return 'up-to-date';
     const release = pointer.desiredReleaseId ? await this.releases.getForDelivery(pointer.desiredReleaseId) : null;
-    const desired = this.signing.sealDesired(
-      desiredContent(
-        deviceId,
-        pointer,
-        release,
-        effectiveConfig(pointer.fleetConfig, pointer.deviceConfig),
-        await this.registries.lookup()(release, { deviceId, ...pointer }),
-      ),
-    );
-    await this.broker.publishToDevice(deviceId, 'desired', encodePayload('desired', desired));
-    return 'sent';
+    // A lookup of its own per attempt: it remembers what it read, failures included.
+    const registryAuth = await this.registries.lookup()(release, { deviceId, ...pointer });
+    return desiredContent(deviceId, pointer, release, effectiveConfig(pointer.fleetConfig, pointer.deviceConfig), registryAuth);
   }
 
   async reported(deviceId: string, reported: Reported): Promise<void> {
