@@ -1,5 +1,6 @@
 import { isValidDeviceId } from '@flotilla/shared';
-import { base32, hashPassword, newDeviceId, newDevicePassword, verifyPassword } from './credentials';
+import { scryptSync } from 'node:crypto';
+import { base32, hashPassword, newDeviceId, newDevicePassword, PasswordMacs, verifyPassword } from './credentials';
 
 describe('device credentials', () => {
   it('encodes base32 as RFC 4648 (lowercase, unpadded)', () => {
@@ -38,6 +39,21 @@ describe('device credentials', () => {
   it('salts: the same password hashes differently each time', async () => {
     const password = newDevicePassword();
     expect(await hashPassword(password)).not.toBe(await hashPassword(password));
+  });
+
+  it('verifies hashes made with a real work factor (computed in the thread pool, not inline)', async () => {
+    const salt = Buffer.from('0123456789abcdef');
+    const key = scryptSync('secret', salt, 32, { N: 1024, r: 8, p: 1 });
+    const stored = ['scrypt', 1024, 8, 1, salt.toString('base64'), key.toString('base64')].join('$');
+    await expect(verifyPassword('secret', stored)).resolves.toBe(true);
+    await expect(verifyPassword('secreT', stored)).resolves.toBe(false);
+  });
+
+  it('gives the same MAC for the same password in one process, and another under another key', () => {
+    const macs = new PasswordMacs();
+    expect(PasswordMacs.same(macs.of('a'), macs.of('a'))).toBe(true);
+    expect(PasswordMacs.same(macs.of('a'), macs.of('b'))).toBe(false);
+    expect(PasswordMacs.same(macs.of('a'), new PasswordMacs().of('a'))).toBe(false);
   });
 
   it('answers false, without throwing, for hashes it cannot read', async () => {

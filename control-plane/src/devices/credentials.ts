@@ -1,4 +1,4 @@
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 
 /**
  * Device identity and MQTT password. Passwords are 256-bit random secrets, so a work factor adds
@@ -55,8 +55,43 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return actual !== undefined && timingSafeEqual(actual, expected);
 }
 
+/**
+ * Up to this much scrypt work (N·r·p) the hash is computed on the main thread: at N=16, r=1 it
+ * costs ~0.015 ms, less than handing it to libuv's thread pool and back, and a connect storm's
+ * thousands of pool hand-offs blocked the event loop on the pool's lock (a CPU profile of the
+ * storm on a loaded machine: 28 s of the main thread in scrypt's dispatch). Legacy hashes with
+ * a real work factor still go to the pool.
+ */
+const INLINE_SCRYPT_WORK = 64;
+
 function derive(password: string, salt: Buffer, N: number, r: number, p: number, keyLength: number): Promise<Buffer> {
+  const options = { N, r, p, maxmem: 128 * N * r * 2 };
+  if (N * r * p <= INLINE_SCRYPT_WORK) {
+    try {
+      return Promise.resolve(scryptSync(password, salt, keyLength, options));
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
   return new Promise((resolve, reject) => {
-    scrypt(password, salt, keyLength, { N, r, p, maxmem: 128 * N * r * 2 }, (err, key) => (err ? reject(err) : resolve(key)));
+    scrypt(password, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));
   });
+}
+
+/**
+ * Passwords this process has verified, as a MAC under a key that never leaves the process: a
+ * device's next connect compares MACs (constant time) instead of running scrypt again. Only as
+ * good as the stored hash it was verified against; the caller keeps it beside that hash and
+ * drops it when the hash changes.
+ */
+export class PasswordMacs {
+  private readonly key = randomBytes(32);
+
+  of(password: string): Buffer {
+    return createHmac('sha256', this.key).update(password).digest();
+  }
+
+  static same(a: Buffer, b: Buffer): boolean {
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
 }

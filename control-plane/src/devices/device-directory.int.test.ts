@@ -88,6 +88,33 @@ describe('DeviceDirectory (credentials and desired revs in memory, kept current 
     }
   });
 
+  it('verifies a password once per process: later connects are checked against its MAC, kept across a rev bump, never for a wrong password', async () => {
+    const device = await h.registerDevice();
+    const directory = h.cp.app.get(DeviceDirectory);
+    const [{ password_hash: hash }] = await h.db.query<{ password_hash: string }>('SELECT password_hash FROM devices WHERE id = $1', [
+      device.deviceId,
+    ]);
+    expect(directory.verifiedMac(device.deviceId, hash)).toBeUndefined();
+    await login(h.cp.mqttUrl, device.deviceId, device.password);
+    const mac = directory.verifiedMac(device.deviceId, hash);
+    expect(mac).toBeInstanceOf(Buffer);
+    await expect(refused(h.cp.mqttUrl, device.deviceId, `${device.password}x`)).resolves.toBe(4);
+    // A rev bump reloads the row (NOTIFY); the hash is the same, so the verified password stays.
+    const release = (await (
+      await h.api('/api/v1/releases', { method: 'POST', body: manifest('1.0.1'), headers: { 'content-type': 'application/yaml' } })
+    ).json()) as ReleaseView;
+    const res = await h.api(`/api/v1/devices/${device.deviceId}/release`, {
+      method: 'PUT',
+      body: JSON.stringify({ releaseId: release.id }),
+    });
+    expect(res.status).toBe(200);
+    await eventually(async () => directory.desiredRev(device.deviceId) === 1, 5000, 'the new rev in memory');
+    expect(directory.verifiedMac(device.deviceId, hash)).toBe(mac);
+    await login(h.cp.mqttUrl, device.deviceId, device.password);
+    // Another hash (a replaced credential: see the test above for the refusal) has nothing verified against it.
+    expect(directory.verifiedMac(device.deviceId, await hashPassword(device.password))).toBeUndefined();
+  });
+
   it("holds the current desired rev on every replica, moved by the other replica's change", async () => {
     const device = await h.registerDevice();
     const release = (await (

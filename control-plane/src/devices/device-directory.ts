@@ -5,6 +5,8 @@ import { DeviceDirectoryRepository, type DirectoryConnection, type DirectoryRow 
 interface Entry {
   passwordHash: string;
   desiredRev: number;
+  /** MAC of the password last verified against `passwordHash` here (PasswordMacs); gone with that hash. */
+  verified?: Buffer;
 }
 
 const RECONNECT_MIN_MS = 500;
@@ -84,6 +86,21 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
     return this.live ? this.entries.get(id)?.desiredRev : undefined;
   }
 
+  /**
+   * The MAC of a password verified against `passwordHash` (still the device's hash), undefined
+   * when none is, or when memory may be stale (not `live`: a credential may have changed unheard).
+   */
+  verifiedMac(id: string, passwordHash: string): Buffer | undefined {
+    const entry = this.live ? this.entries.get(id) : undefined;
+    return entry?.passwordHash === passwordHash ? entry.verified : undefined;
+  }
+
+  /** Kept only if `passwordHash` is still the device's: a credential replaced meanwhile is not vouched for. */
+  rememberVerified(id: string, passwordHash: string, mac: Buffer): void {
+    const entry = this.entries.get(id);
+    if (entry?.passwordHash === passwordHash) entry.verified = mac;
+  }
+
   /** A revocation made by this process: refused from now on, before the notification comes back. */
   forget(id: string): void {
     this.entries.delete(id);
@@ -98,7 +115,7 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
       // LISTEN came first: a change committed during this read is heard and read again after it.
       const rows = await connection.loadAll();
       const entries = new Map<string, Entry>();
-      for (const row of rows) entries.set(row.id, { passwordHash: row.passwordHash, desiredRev: row.desiredRev });
+      for (const row of rows) entries.set(row.id, this.entryOf(row));
       this.entries = entries;
     } catch (e) {
       await connection.close();
@@ -143,7 +160,15 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
   }
 
   private put(row: DirectoryRow): void {
-    this.entries.set(row.id, { passwordHash: row.passwordHash, desiredRev: row.desiredRev });
+    this.entries.set(row.id, this.entryOf(row));
+  }
+
+  /** A verified password outlives a reload of its row (a rev bump) only while the hash is the same. */
+  private entryOf(row: DirectoryRow): Entry {
+    const verified = this.entries.get(row.id)?.verified;
+    const entry: Entry = { passwordHash: row.passwordHash, desiredRev: row.desiredRev };
+    if (verified && this.entries.get(row.id)?.passwordHash === row.passwordHash) entry.verified = verified;
+    return entry;
   }
 
   /** Only for the connection in use; one that fails while loading fails `connect` itself. */
