@@ -79,10 +79,17 @@ async function restartRound(
     },
   });
   try {
-    await apiJson(cp.httpUrl, cp.apiKey, `/api/v1/fleets/${fleetId}/target`, {
-      method: 'PUT',
-      body: JSON.stringify({ releaseId: release.id }),
-    });
+    await apiJson(
+      cp.httpUrl,
+      cp.apiKey,
+      `/api/v1/fleets/${fleetId}/target`,
+      {
+        method: 'PUT',
+        body: JSON.stringify({ releaseId: release.id }),
+      },
+      // A background job since the fleet target moved off the request (202).
+      [202],
+    );
     // A second round's devices are new objects holding nothing yet: they commit the release again.
     await waitFor(() => sim.counts().committed >= devices, 300_000, 'every device committed before the restart');
     const holding = async (): Promise<number> =>

@@ -44,10 +44,17 @@ async function main(): Promise<void> {
       body: manifest('1.0.0'),
       headers: { 'content-type': 'application/yaml' },
     });
-    await apiJson(cp.httpUrl, cp.apiKey, `/api/v1/fleets/${fleet.id}/target`, {
-      method: 'PUT',
-      body: JSON.stringify({ releaseId: release.id }),
-    });
+    await apiJson(
+      cp.httpUrl,
+      cp.apiKey,
+      `/api/v1/fleets/${fleet.id}/target`,
+      {
+        method: 'PUT',
+        body: JSON.stringify({ releaseId: release.id }),
+      },
+      // A background job since the fleet target moved off the request (202).
+      [202],
+    );
     await waitFor(async () => (await sim.counts()).committed >= flags.devices, 300_000, 'every device committed before the restart', 250);
     const holding = async (): Promise<number> =>
       (

@@ -28,7 +28,14 @@ async function main(): Promise<void> {
       body: manifest('1.0.0'),
       headers: { 'content-type': 'application/yaml' },
     });
-    await apiJson(httpUrl, apiKey, `/api/v1/fleets/${fleet.id}/target`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) });
+    // A background job since the fleet target moved off the request (202).
+    await apiJson(
+      httpUrl,
+      apiKey,
+      `/api/v1/fleets/${fleet.id}/target`,
+      { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) },
+      [202],
+    );
 
     console.log(`registering ${flags.devices} devices through ${cps.length} control planes…`);
     const t0 = performance.now();

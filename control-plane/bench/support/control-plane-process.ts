@@ -13,6 +13,15 @@ const ROOT = join(__dirname, '..', '..', '..');
  * through the same benchmark.
  */
 const CP_ROOT = process.env.BENCH_CP_ROOT ?? ROOT;
+/**
+ * BENCH_CP_DIST=1: the built control plane (`node control-plane/dist/main.js`, as the image runs
+ * it; build CP_ROOT first with `npx tsc -b shared control-plane`) instead of the source through
+ * SWC, whose compile at start is no part of a production restart.
+ */
+const cpEntry = (): string[] =>
+  process.env.BENCH_CP_DIST === '1'
+    ? [join(CP_ROOT, 'control-plane/dist/main.js')]
+    : ['-r', '@swc-node/register', join(CP_ROOT, 'control-plane/src/main.ts')];
 const API_KEY = 'bench-operator-key-0123456789';
 const CLK_TCK = 100;
 
@@ -27,7 +36,7 @@ export interface CpProcessOptions {
 /**
  * The control plane as a child process (as an operator runs it), on a scratch database of the
  * test PostgreSQL, so that its CPU and RSS are its own and a restart is a real one. It runs from
- * source through SWC, so a benchmark does not depend on a fresh build.
+ * source through SWC, so a benchmark does not depend on a fresh build, unless BENCH_CP_DIST=1.
  */
 export class ControlPlaneProcess {
   readonly apiKey = API_KEY;
@@ -73,16 +82,7 @@ export class ControlPlaneProcess {
     // Through sh, to raise the descriptor limit to the hard limit first (one per connected device).
     const child = spawn(
       '/bin/sh',
-      [
-        '-c',
-        'ulimit -n "$(ulimit -Hn)" && exec "$@"',
-        'sh',
-        process.execPath,
-        ...(this.options.nodeArgs ?? []),
-        '-r',
-        '@swc-node/register',
-        join(CP_ROOT, 'control-plane/src/main.ts'),
-      ],
+      ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', process.execPath, ...(this.options.nodeArgs ?? []), ...cpEntry()],
       {
         cwd: CP_ROOT,
         env: {
