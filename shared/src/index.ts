@@ -40,6 +40,7 @@ export * from './registries/registry-client';
 export * from './api/api-json-schema';
 export * from './api/dashboard';
 export * from './agent-node-flags';
+export * from './protocol/desired-batch';
 export * from './protocol/desired-signing';
 export * from './protocol/desired-admission';
 export * from './deltas/image-delta';

@@ -5,7 +5,7 @@ import { minimalComponent, type Desired } from '@flotilla/shared';
 import { TrustedKeyStore } from '../provisioning/trusted-key-store';
 import { systemClock } from '../support/clock';
 import { silentLogger } from '../support/logger';
-import { endorseKey, sealedDesired, signedDesired, testSigner } from '../testing/releases';
+import { endorseKey, sealedBatch, sealedDesired, signedDesired, testSigner } from '../testing/releases';
 import { DesiredGate } from './desired-gate';
 import { WatermarkFile } from './watermark-file';
 
@@ -58,16 +58,30 @@ describe('DesiredGate', () => {
     const older = sealedDesired(signer, DEVICE, desired(4), { issuedAt: new Date(Date.now() - 60_000).toISOString() });
     const before = await files();
     const stranger = testSigner();
-    const sealed = JSON.parse(sealedDesired(signer, DEVICE, desired(2 ** 53 - 1))) as { payload: string; signature: { value: string } };
+    // One fan-out batch: this device's message, and its neighbour's, under one signature.
+    const [mine, neighbours] = sealedBatch(signer, [
+      { deviceId: DEVICE, desired: desired(2 ** 53 - 1) },
+      { deviceId: 'dev_other', desired: desired(9) },
+    ]).map((m) => JSON.parse(m) as { statement: string; body: string; proof: string[]; signature: { value: string } });
+    const sealed = mine!;
+    const tamperedProof = `${sealed.proof[0]!.slice(0, 1)}${Buffer.alloc(32, 7).toString('base64')}`;
     const cases: [string, string][] = [
       ['unsigned', JSON.stringify(desired(2 ** 53 - 1))],
       ['unsigned', JSON.stringify({ schema: 1, rev: 9, release: null, config: {} })],
       ['unknown-key', sealedDesired(stranger, DEVICE, desired(9))],
       // A key the device would learn only through an endorsement by a key it does not trust.
       ['unknown-key', sealedDesired(stranger, DEVICE, desired(9, { keyEndorsements: [endorseKey(stranger.key, testSigner())] }))],
-      ['forged', JSON.stringify({ ...sealed, payload: sealed.payload.replace('"rev":9007199254740991', '"rev":9007199254740990') })],
+      // The statement, the body, the proof or the signature altered: the signed root is not reached.
+      ['forged', JSON.stringify({ ...sealed, statement: sealed.statement.replace('"rev":9007199254740991', '"rev":9007199254740990') })],
+      ['forged', JSON.stringify({ ...sealed, body: sealed.body.replace('registry.test/web:1', 'registry.test/evil:1') })],
+      ['forged', JSON.stringify({ ...sealed, proof: [tamperedProof] })],
+      ['forged', JSON.stringify({ ...sealed, proof: [] })],
       ['forged', JSON.stringify({ ...sealed, signature: { ...sealed.signature, value: `${'A'.repeat(86)}==` } })],
+      // Another device's statement of the same batch verifies, and is still not for this device.
+      ['wrong-device', JSON.stringify(neighbours)],
       ['wrong-device', sealedDesired(signer, 'dev_other', desired(9))],
+      // This device's statement with another device's proof: it leads elsewhere than the signed root.
+      ['forged', JSON.stringify({ ...sealed, proof: neighbours!.proof })],
       ['stale', sealedDesired(signer, DEVICE, desired(9), { expiresAt: new Date(Date.now() - 1_000).toISOString() })],
       ['replayed', older],
       ['replayed', sealedDesired(signer, DEVICE, desired(9), { issuedAt: new Date(Date.now() - 3_600_000).toISOString() })],

@@ -6,7 +6,7 @@ import {
   signRelease,
   type AssemblySpec,
   type ComponentSpec,
-  sealDesired,
+  sealDesiredBatch,
   type Desired,
   type DesiredStatement,
   type EndorsedReleaseKey,
@@ -56,8 +56,16 @@ export function signedDesired(
  * valid for an hour unless `overrides` say otherwise. Returns the MQTT payload text.
  */
 export function sealedDesired(signer: TestSigner, deviceId: string, desired: Desired, overrides: Partial<DesiredStatement> = {}): string {
+  return sealedBatch(signer, [{ deviceId, desired, overrides }])[0]!;
+}
+
+/** Several devices' `desired` under one signature, as a control-plane fan-out seals them (one hash tree). */
+export function sealedBatch(
+  signer: TestSigner,
+  entries: readonly { deviceId: string; desired: Desired; overrides?: Partial<DesiredStatement> }[],
+): string[] {
   const issuedAt = new Date();
-  const statement: DesiredStatement = {
+  const statements = entries.map(({ deviceId, desired, overrides }): DesiredStatement => ({
     ...desired,
     deviceId,
     issuedAt: issuedAt.toISOString(),
@@ -65,6 +73,6 @@ export function sealedDesired(signer: TestSigner, deviceId: string, desired: Des
     releaseCreatedAt: desired.release ? issuedAt.toISOString() : null,
     rollback: false,
     ...overrides,
-  };
-  return JSON.stringify(sealDesired(statement, signer.privateKey, signer.key.keyId));
+  }));
+  return sealDesiredBatch(statements, signer.privateKey, signer.key.keyId).map((envelope) => JSON.stringify(envelope));
 }

@@ -7,6 +7,7 @@ import {
   type DesiredStatement,
   type DesiredWatermark,
   type ReleaseKey,
+  type VerifiedSignatures,
 } from '@flotilla/shared';
 
 export type SimDesiredOutcome = { ok: true; statement: DesiredStatement } | { ok: false; duplicate: boolean; reason: string };
@@ -23,6 +24,8 @@ export class SimDesiredCheck {
   constructor(
     private readonly deviceId: string,
     private readonly releaseKeys: readonly ReleaseKey[] | undefined,
+    /** Shared by the simulation's devices: a batch's one signature is checked once, not once per device. */
+    private readonly verified?: VerifiedSignatures,
   ) {
     this.trusted = [...(releaseKeys ?? [])];
   }
@@ -35,7 +38,7 @@ export class SimDesiredCheck {
         if (this.trusted.some((k) => k.keyId === key.keyId) || !verifyKeyEndorsement(key, key.endorsement, this.trusted)) continue;
         this.trusted.push({ keyId: key.keyId, publicKey: key.publicKey });
       }
-      const signature = verifyDesiredSignature(read.envelope, this.trusted, new Set(read.statement.revokedKeys));
+      const signature = verifyDesiredSignature(read.envelope, this.trusted, new Set(read.statement.revokedKeys), this.verified);
       if (!signature.ok) return { ok: false, duplicate: false, reason: signature.reason };
     }
     const admission = admitDesired(read.statement, { deviceId: this.deviceId, now: new Date(), watermark: this.watermark, heldRev });

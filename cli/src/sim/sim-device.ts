@@ -20,6 +20,7 @@ import {
   type Telemetry,
   type UpdateDeferral,
   type UpdatePhase,
+  type VerifiedSignatures,
 } from '@flotilla/shared';
 import { SimDesiredCheck } from './sim-desired-check';
 
@@ -65,7 +66,8 @@ export interface SimDeviceOptions {
   /** Called after a device has committed or rolled back a rev (for the simulator's statistics). */
   onSettled?: (device: SimDevice, outcome: 'commit' | 'rollback', rev: number) => void;
   /** Called when a new desired rev arrives. */
-  onDesired?: (device: SimDevice, desired: Desired) => void;
+  /** `bytes`: the size of the `desired` message as it arrived. */
+  onDesired?: (device: SimDevice, desired: Desired, bytes: number) => void;
   /** Called on every connect (first and after each reconnect). */
   onConnect?: (device: SimDevice) => void;
   /**
@@ -74,6 +76,8 @@ export interface SimDeviceOptions {
    * absent, it still refuses one for another device, stale, or not newer.
    */
   releaseKeys?: readonly ReleaseKey[];
+  /** Signatures verified by the simulation's other devices (a batch shares one): checked once. */
+  verifiedSignatures?: VerifiedSignatures;
   /** Called for each desired message refused, with the reason. */
   onRefused?: (device: SimDevice, reason: string) => void;
   /** The time zone its inventory reports (maintenance windows are in it). Default UTC. */
@@ -133,7 +137,7 @@ export class SimDevice {
     this.deviceId = options.deviceId;
     this.random = options.random ?? Math.random;
     this.schedule = new ReconnectSchedule(options.reconnect ?? DEVICE_RECONNECT_POLICY, this.random);
-    this.check = new SimDesiredCheck(options.deviceId, options.releaseKeys);
+    this.check = new SimDesiredCheck(options.deviceId, options.releaseKeys, options.verifiedSignatures);
   }
 
   get activeReleaseId(): string | null {
@@ -244,7 +248,7 @@ export class SimDevice {
   private onMessage(topic: string, payload: Buffer): void {
     if (topic === deviceTopic(this.deviceId, 'desired')) {
       const outcome = this.check.admit(payload, this.rev);
-      if (outcome.ok) this.onDesired(outcome.statement);
+      if (outcome.ok) this.onDesired(outcome.statement, payload.length);
       else if (!outcome.duplicate) this.options.onRefused?.(this, outcome.reason);
     } else if (topic === deviceTopic(this.deviceId, 'cmd')) {
       const decoded = decodePayload('cmd', payload);
@@ -252,9 +256,9 @@ export class SimDevice {
     }
   }
 
-  private onDesired(desired: Desired): void {
+  private onDesired(desired: Desired, bytes: number): void {
     this.received.push(desired);
-    this.options.onDesired?.(this, desired);
+    this.options.onDesired?.(this, desired, bytes);
     this.rev = desired.rev;
     const release = desired.release;
     const slot: SlotRef = { rev: desired.rev, releaseId: release?.id ?? null, version: release?.assembly.version ?? null };

@@ -1,4 +1,4 @@
-import { DEVICE_RECONNECT_POLICY } from '@flotilla/shared';
+import { DEVICE_RECONNECT_POLICY, VerifiedSignatures } from '@flotilla/shared';
 import type {
   Desired,
   FleetView,
@@ -50,7 +50,7 @@ export interface SimulationOptions {
   /** Progress lines. */
   log?: (line: string) => void;
   /** Per device hooks, e.g. for a benchmark's timings. */
-  onDesired?: (device: SimDevice, desired: Desired) => void;
+  onDesired?: (device: SimDevice, desired: Desired, bytes: number) => void;
   onSettled?: (device: SimDevice, outcome: 'commit' | 'rollback', rev: number) => void;
   random?: () => number;
 }
@@ -180,6 +180,7 @@ export async function connectDevices(
   const realistic = options.realistic ?? true;
   const tally = { committed: 0, rolledBack: 0, desiredReceived: 0 };
   const failing = new Set(options.failingDevices ?? []);
+  const verifiedSignatures = new VerifiedSignatures();
   const behaviorOf =
     (index: number) =>
     (_desired: Desired): UpdateBehavior => {
@@ -194,6 +195,7 @@ export async function connectDevices(
         deviceId: c.deviceId,
         ...(c.password ? { password: c.password } : {}),
         ...(c.releaseKeys ? { releaseKeys: c.releaseKeys } : {}),
+        verifiedSignatures,
         ...(c.tls ? { tls: c.tls } : {}),
         behavior: behaviorOf(index),
         updateMs: (options.applySeconds ?? 5) * 1000,
@@ -205,9 +207,9 @@ export async function connectDevices(
         inventory: realistic,
         events: realistic,
         random,
-        onDesired: (device, desired) => {
+        onDesired: (device, desired, bytes) => {
           tally.desiredReceived++;
-          options.onDesired?.(device, desired);
+          options.onDesired?.(device, desired, bytes);
         },
         onSettled: (device, outcome, rev) => {
           if (outcome === 'commit') tally.committed++;

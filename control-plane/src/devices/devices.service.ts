@@ -6,22 +6,20 @@ import {
   type DevicePageQuery,
   type DeviceView,
   type Page,
-  type Release,
   type WindowSchedule,
 } from '@flotilla/shared';
 import type { UnitOfWork } from '../database/unit-of-work';
 import { HostPolicyService } from '../host-policy/host-policy.service';
 import { decodeCursor, encodeCursor } from '../http/cursor';
-import { RegistriesService, type RegistryAuthLookup } from '../registries/registries.service';
+import { RegistriesService } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
-import type { DesiredSealer } from '../signing/desired-sealer';
 import { SigningService } from '../signing/signing.service';
 import { hashPassword, newDeviceId, newDevicePassword } from './credentials';
 import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
+import { DesiredPublisher } from './desired-publisher';
 import { DeviceDirectory } from './device-directory';
-import { effectiveConfig } from './device-config';
 import { DeviceCertificateAuthority } from '../certificates/device-certificate-authority';
-import { desiredContent, toDeviceView } from './device.mapper';
+import { toDeviceView } from './device.mapper';
 import { DeviceRepository, type DesiredState } from './device.repository';
 import type { DeviceEntity } from './device.entity';
 import { DeviceNotFoundError } from './devices.errors';
@@ -35,13 +33,6 @@ export interface NewDeviceCredential {
 /** Stored instead of a password hash for a device that authenticates by certificate: no password verifies against it. */
 export const NO_PASSWORD = 'none';
 
-/**
- * Desired publishes handed to aedes at once. Below its mqemitter concurrency (100): beyond it the
- * broker queues every message, the devices' uplink included, and later releases that queue
- * recursively (500 at once overflowed the stack in control-plane/bench/rollout.bench.ts). The
- * pace itself is the sockets': a publish holds its place until its device's connection drained.
- */
-const PUBLISH_IN_FLIGHT = 50;
 /** Devices whose desired states one query reads (bounds the id array sent to PostgreSQL). */
 const READ_BATCH = 5000;
 
@@ -55,17 +46,20 @@ const READ_BATCH = 5000;
 @Injectable()
 export class DevicesService {
   private readonly logger = new Logger('Devices');
+  private readonly publisher: DesiredPublisher;
 
   constructor(
     private readonly devices: DeviceRepository,
     private readonly releases: ReleasesService,
     @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
-    private readonly registries: RegistriesService,
-    private readonly signing: SigningService,
+    registries: RegistriesService,
+    signing: SigningService,
     private readonly hostPolicy: HostPolicyService,
     private readonly certificates: DeviceCertificateAuthority,
     private readonly directory: DeviceDirectory,
-  ) {}
+  ) {
+    this.publisher = new DesiredPublisher({ releases, registries, signing, broker, logger: this.logger });
+  }
 
   /** `registeredByAdmin`: the provisioning token was an admin's (see `NewDevice`). */
   async create(input: {
@@ -207,17 +201,10 @@ export class DevicesService {
    * 10,000 devices took 30 s to publish that way, control-plane/bench/rollout.bench.ts).
    */
   async publishCurrent(deviceIds: readonly string[]): Promise<void> {
-    const releases = new Map<string, Promise<Release>>();
-    const registryAuth = this.registries.lookup();
-    const sealer = this.signing.desiredSealer();
     const states: DesiredState[] = [];
     for (let i = 0; i < deviceIds.length; i += READ_BATCH)
       states.push(...(await this.devices.findDesiredStates(deviceIds.slice(i, i + READ_BATCH))));
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < states.length) await this.publish(states[next++]!, releases, registryAuth, sealer);
-    };
-    await Promise.all(Array.from({ length: Math.min(PUBLISH_IN_FLIGHT, states.length) }, worker));
+    await this.publisher.publish(states);
   }
 
   /** The view answers with the rev and release this change wrote, even if a concurrent one has moved on since. */
@@ -225,35 +212,5 @@ export class DevicesService {
     if (!row) throw new DeviceNotFoundError(deviceId);
     await this.publishCurrent([deviceId]);
     return { ...(await this.get(deviceId)), desired: { rev: row.desiredRev, releaseId: row.desiredReleaseId } };
-  }
-
-  private async publish(
-    state: DesiredState,
-    releases: Map<string, Promise<Release>>,
-    registryAuth: RegistryAuthLookup,
-    sealer: DesiredSealer,
-  ): Promise<void> {
-    try {
-      let release: Promise<Release> | null = null;
-      if (state.desiredReleaseId) {
-        release = releases.get(state.desiredReleaseId) ?? this.releases.getForDelivery(state.desiredReleaseId);
-        releases.set(state.desiredReleaseId, release);
-      }
-      const held = release ? await release : null;
-      const sealed = sealer.seal(
-        desiredContent(
-          state.deviceId,
-          state,
-          held,
-          effectiveConfig(state.fleetConfig, state.deviceConfig),
-          await registryAuth(held, state),
-        ),
-      );
-      await this.broker.publishToDevice(state.deviceId, 'desired', sealed.bytes);
-    } catch (e) {
-      this.logger.warn(
-        `device ${state.deviceId}: desired rev ${state.desiredRev} not published now (${(e as Error).message}); it will get it on desired/get`,
-      );
-    }
   }
 }

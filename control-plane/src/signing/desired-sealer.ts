@@ -1,4 +1,13 @@
-import { PROTOCOL_SCHEMA, type DesiredStatement, type ReleaseSignature, type SignedDesired } from '@flotilla/shared';
+import {
+  bodyDigest,
+  desiredLeaf,
+  desiredTree,
+  PROTOCOL_SCHEMA,
+  type DesiredStatement,
+  type ReleaseSignature,
+  type SignedDesired,
+} from '@flotilla/shared';
+import { DesiredTooLargeError } from './signing.errors';
 
 /** What a desired state holds for one device before sealing (the mapper's `desiredContent`). */
 export type DesiredContent = Omit<DesiredStatement, 'schema' | 'issuedAt' | 'expiresAt' | 'keyEndorsements' | 'revokedKeys'>;
@@ -9,57 +18,86 @@ export interface SealedDesired {
   bytes: Buffer;
 }
 
-/** JSON text of a part, as is and as escaped inside a JSON string: concatenating escaped parts escapes their concatenation. */
-interface Text {
-  raw: string;
-  escaped: string;
+/** What the fan-out shares: the body's text, its escaped bytes for the envelope, and its digest. */
+interface Body {
+  text: string;
+  escaped: Buffer;
+  digest: Buffer;
 }
 
-const text = (raw: string): Text => ({ raw, escaped: JSON.stringify(raw).slice(1, -1) });
+/** The inside of a JSON string holding `raw`. */
+const escape = (raw: string): string => JSON.stringify(raw).slice(1, -1);
 
 /**
- * Seals many desired states at once (one fan-out): each device's statement is distinct (its id and
- * rev are signed, so a device cannot replay another's), but most of its bytes are shared — the
- * release, the key chain, the issue and expiry times. Those parts are serialised, and escaped for
- * the envelope, once per distinct object; per device only the small rest is, plus one signature.
- * The text is what `sealDesired` of @flotilla/shared would sign, up to key order, which the
- * signature covers as it stands (desired-signing.ts: the exact text is signed, not canonical JSON).
+ * Seals many desired states at once (one fan-out). Each device's statement is its own (its id and
+ * rev are signed, so a device cannot replay another's) but small; what most of a message's bytes
+ * are — the release, the key chain, the revocations — is the body, shared by the fan-out:
+ * serialised, escaped and hashed once per distinct release. A batch is signed once, over the root
+ * of a hash tree of its statements (@flotilla/shared `desired-batch.ts`), so per device what
+ * remains is serialising its small statement, a few SHA-256 and a concatenation. The messages
+ * are those `sealDesiredBatch` of @flotilla/shared builds, up to key order, which the signature
+ * covers as it stands (the exact text is signed, not canonical JSON).
  */
 export class DesiredSealer {
-  private readonly parts = new WeakMap<object, Text>();
-  private readonly tail: Text;
+  private readonly bodies = new WeakMap<object, Body>();
+  private nullBody: Body | undefined;
+  /** `,"issuedAt":…,"expiresAt":…}`: the end every statement of this fan-out shares. */
+  private readonly tail: string;
+  /** `{"keyEndorsements":…,"revokedKeys":…}` without its braces: the body's shared end. */
+  private readonly bodyTail: string;
 
   constructor(
-    private readonly sign: (payload: string) => ReleaseSignature,
+    private readonly sign: (root: Buffer) => ReleaseSignature,
     shared: Pick<DesiredStatement, 'issuedAt' | 'expiresAt' | 'keyEndorsements' | 'revokedKeys'>,
     private readonly maxPayloadBytes: number,
   ) {
-    // `,"issuedAt":…}`: the statement's shared end, after the per-device fields.
-    this.tail = text(`,${JSON.stringify(shared).slice(1)}`);
+    const { issuedAt, expiresAt, ...chain } = shared;
+    this.tail = `,${JSON.stringify({ issuedAt, expiresAt }).slice(1)}`;
+    this.bodyTail = JSON.stringify(chain).slice(1, -1);
   }
 
-  seal(content: DesiredContent): SealedDesired {
-    const { release, ...own } = content;
-    const head = text(`${JSON.stringify({ schema: PROTOCOL_SCHEMA, ...own }).slice(0, -1)},"release":`);
-    const body = release === null ? text('null') : this.part(release);
-    const payload = head.raw + body.raw + this.tail.raw;
-    if (Buffer.byteLength(payload) > this.maxPayloadBytes) {
-      throw new Error(
-        `desired state of ${content.deviceId} is ${Buffer.byteLength(payload)} bytes, over the ${this.maxPayloadBytes}-byte message limit`,
-      );
-    }
-    const signature = this.sign(payload);
-    const escaped = head.escaped + body.escaped + this.tail.escaped;
-    const bytes = Buffer.from(`{"schema":${PROTOCOL_SCHEMA},"payload":"${escaped}","signature":${JSON.stringify(signature)}}`);
-    return { envelope: { schema: PROTOCOL_SCHEMA, payload, signature }, bytes };
+  /**
+   * Seals `contents` under one signature; each entry is the device's message, or the error of
+   * one whose message would exceed the broker's limit (it is left out of the batch).
+   */
+  sealAll(contents: readonly DesiredContent[]): (SealedDesired | DesiredTooLargeError)[] {
+    const parts = contents.map((content) => {
+      const { release, ...own } = content;
+      const statement = `${JSON.stringify({ schema: PROTOCOL_SCHEMA, ...own }).slice(0, -1)}${this.tail}`;
+      const body = this.body(release);
+      const escaped = escape(statement);
+      // Without the proof and signature (a few hundred bytes, counted below): what a device's part weighs.
+      const size = Buffer.byteLength(escaped) + body.escaped.length;
+      return size > this.maxPayloadBytes
+        ? new DesiredTooLargeError(content.deviceId, size, this.maxPayloadBytes)
+        : { deviceId: content.deviceId, statement, escaped, body };
+    });
+    const fits = parts.filter((p): p is Exclude<typeof p, DesiredTooLargeError> => !(p instanceof DesiredTooLargeError));
+    if (fits.length === 0) return parts as DesiredTooLargeError[];
+    const { root, proofs } = desiredTree(fits.map((p) => desiredLeaf(p.body.digest, p.statement)));
+    const signature = this.sign(root);
+    const signatureJson = JSON.stringify(signature);
+    let next = 0;
+    return parts.map((p) => {
+      if (p instanceof DesiredTooLargeError) return p;
+      const proof = proofs[next++]!;
+      const head = Buffer.from(`{"schema":${PROTOCOL_SCHEMA},"statement":"${p.escaped}","body":"`);
+      const end = Buffer.from(`","proof":${JSON.stringify(proof)},"signature":${signatureJson}}`);
+      const bytes = Buffer.concat([head, p.body.escaped, end]);
+      if (bytes.length > this.maxPayloadBytes) return new DesiredTooLargeError(p.deviceId, bytes.length, this.maxPayloadBytes);
+      return { envelope: { schema: PROTOCOL_SCHEMA, statement: p.statement, body: p.body.text, proof, signature }, bytes };
+    });
   }
 
-  private part(value: object): Text {
-    let t = this.parts.get(value);
-    if (!t) {
-      t = text(JSON.stringify(value));
-      this.parts.set(value, t);
+  private body(release: DesiredContent['release']): Body {
+    let body = release === null ? this.nullBody : this.bodies.get(release);
+    if (!body) {
+      const rest = this.bodyTail ? `,${this.bodyTail}` : '';
+      const text = `{"release":${JSON.stringify(release)}${rest}}`;
+      body = { text, escaped: Buffer.from(escape(text)), digest: bodyDigest(text) };
+      if (release === null) this.nullBody = body;
+      else this.bodies.set(release, body);
     }
-    return t;
+    return body;
   }
 }

@@ -63,9 +63,9 @@ export class Keyring {
     return sealDesired(statement, this.signer, this.current.keyId);
   }
 
-  /** Signs a desired statement's exact text (desired-sealer.ts builds it from parts serialised once). */
-  signDesiredPayload(payload: string): ReleaseSignature {
-    return { alg: 'ed25519', keyId: this.current.keyId, value: sign(null, desiredSigningPayload(payload), this.signer).toString('base64') };
+  /** Signs the root of a batch of desired statements (desired-sealer.ts builds the batch). */
+  signDesiredRoot(root: Buffer): ReleaseSignature {
+    return { alg: 'ed25519', keyId: this.current.keyId, value: sign(null, desiredSigningPayload(root), this.signer).toString('base64') };
   }
 
   /** The keys a newly provisioned device pins: the current key and those within the horizon, not revoked. */

@@ -1,8 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   MAX_PAYLOAD_BYTES,
-  PROTOCOL_SCHEMA,
-  type DesiredStatement,
   type EndorsedReleaseKey,
   type ReleaseKey,
   type ReleaseSignature,
@@ -11,8 +9,8 @@ import {
   type SigningKeysView,
 } from '@flotilla/shared';
 import { KeyStore } from './key-store';
-import { SigningKeyNotFoundError } from './signing.errors';
-import { DesiredSealer } from './desired-sealer';
+import { DesiredTooLargeError, SigningKeyNotFoundError } from './signing.errors';
+import { DesiredSealer, type DesiredContent } from './desired-sealer';
 import { Keyring } from './keyring';
 
 export const SIGNING_KEY_STORE = Symbol('SigningKeyStore');
@@ -41,34 +39,28 @@ export class SigningService {
   }
 
   /**
-   * Signs a whole desired state for one device with the current key: the content plus when it
-   * was issued, when it goes stale, the key chain devices need to trust the signer, and the
-   * revoked keys they must stop trusting.
+   * Signs a whole desired state for one device with the current key (a batch of one of the
+   * fan-out's sealer, so both build the same messages): the content plus when it was issued, when
+   * it goes stale, the key chain devices need to trust the signer, and the revoked keys they must
+   * stop trusting. Throws `DesiredTooLargeError` when the message would exceed the broker's limit.
    */
-  sealDesired(content: Omit<DesiredStatement, 'schema' | 'issuedAt' | 'expiresAt' | 'keyEndorsements' | 'revokedKeys'>): SignedDesired {
-    const issuedAt = new Date();
-    const keyEndorsements = this.keyring.endorsedKeys();
-    const revokedKeys = this.keyring.revokedKeyIds();
-    return this.keyring.sealDesired({
-      schema: PROTOCOL_SCHEMA,
-      ...content,
-      issuedAt: issuedAt.toISOString(),
-      expiresAt: new Date(issuedAt.getTime() + DESIRED_LIFETIME_MS).toISOString(),
-      ...(keyEndorsements.length > 0 ? { keyEndorsements } : {}),
-      ...(revokedKeys.length > 0 ? { revokedKeys } : {}),
-    });
+  sealDesired(content: DesiredContent): SignedDesired {
+    const [sealed] = this.desiredSealer().sealAll([content]);
+    if (sealed instanceof DesiredTooLargeError) throw sealed;
+    return sealed!.envelope;
   }
 
   /**
    * A sealer for one fan-out: every desired state it seals carries the same issue time, key chain
-   * and revocations, serialised once, and each distinct release once (desired-sealer.ts).
+   * and revocations, serialised once, and each distinct release once; each batch is signed once
+   * (desired-sealer.ts).
    */
   desiredSealer(): DesiredSealer {
     const issuedAt = new Date();
     const keyEndorsements = this.keyring.endorsedKeys();
     const revokedKeys = this.keyring.revokedKeyIds();
     return new DesiredSealer(
-      (payload) => this.keyring.signDesiredPayload(payload),
+      (root) => this.keyring.signDesiredRoot(root),
       {
         issuedAt: issuedAt.toISOString(),
         expiresAt: new Date(issuedAt.getTime() + DESIRED_LIFETIME_MS).toISOString(),

@@ -16,7 +16,7 @@ import { SigningService } from '../signing/signing.service';
  * not a signed desired state, or (with `keys`) when its signature does not verify with them.
  */
 export function openDesired(message: Uint8Array | string | SignedDesired, keys?: readonly ReleaseKey[]): DesiredStatement {
-  const read = readSignedDesired(typeof message === 'object' && 'payload' in message ? encodePayload('desired', message) : message);
+  const read = readSignedDesired(typeof message === 'object' && 'statement' in message ? encodePayload('desired', message) : message);
   if (!read.ok) throw new Error(`${read.code}: ${read.reason}`);
   if (keys) {
     const verified = verifyDesiredSignature(read.envelope, keys);

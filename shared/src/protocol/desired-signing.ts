@@ -1,31 +1,52 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { ReleaseKey } from '../releases/signing';
-import { decodePayload, DesiredStatement, PROTOCOL_SCHEMA, type SignedDesired } from './messages';
+import { bodyDigest, desiredLeaf, desiredTree, rootOfProof } from './desired-batch';
+import { decodePayload, DESIRED_BODY_KEYS, DesiredStatement, PROTOCOL_SCHEMA, type SignedDesired } from './messages';
 
 /**
  * The whole desired state is signed, not only its release: `rev`, `release: null`, `config`
  * (container environment), registry logins, key endorsements, and whom and until when it holds.
  *
- * What is signed is the exact UTF-8 text of `payload`, behind a domain string so that no other
- * signature of the same key (a release, a key endorsement) can pass for a desired state. The
- * text travels as a string rather than as canonical JSON because a verifier then needs no
- * canonicalisation of its own: numbers, escapes and key order cannot differ between the signer's
- * and the verifier's JSON libraries, and fields a newer control plane adds are covered by the
- * signature even for an agent whose schema strips them. It costs the escaping of one string.
+ * What is signed is exact UTF-8 text, not canonical JSON: a verifier then needs no
+ * canonicalisation of its own (numbers, escapes and key order cannot differ between the signer's
+ * and the verifier's JSON libraries), and fields a newer control plane adds are covered by the
+ * signature even for an agent whose schema strips them. The statement is split in two texts: the
+ * device's own part (`statement`) and the part a fan-out shares (`body`: release, key chain,
+ * revocations), so a fan-out serialises the body once; one signature covers a batch of
+ * statements through a hash tree (`desired-batch.ts`), so a fan-out signs once per batch, not
+ * once per device. The signature is over the tree's root behind a domain string, so that no other
+ * signature of the same key (a release, a key endorsement) can pass for a desired state.
  */
-export const DESIRED_SIGNATURE_DOMAIN = 'flotilla-desired-v1\n';
+export const DESIRED_SIGNATURE_DOMAIN = 'flotilla-desired-v2\n';
 
-export function desiredSigningPayload(payload: string): Buffer {
-  return Buffer.from(DESIRED_SIGNATURE_DOMAIN + payload, 'utf8');
+export function desiredSigningPayload(root: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(DESIRED_SIGNATURE_DOMAIN, 'utf8'), root]);
+}
+
+/** The two signed texts of a statement: the device's own part, and the body a fan-out shares. */
+export function desiredTexts(statement: DesiredStatement): { statement: string; body: string } {
+  const own: Record<string, unknown> = { ...statement };
+  const body: Record<string, unknown> = {};
+  for (const key of DESIRED_BODY_KEYS) {
+    if (own[key] !== undefined) body[key] = own[key];
+    delete own[key];
+  }
+  return { statement: JSON.stringify(own), body: JSON.stringify(body) };
+}
+
+/**
+ * Seals statements with one signature (a batch; the control plane's fan-out builds the same
+ * messages faster, control-plane/src/signing/desired-sealer.ts). One statement: a batch of one.
+ */
+export function sealDesiredBatch(statements: readonly DesiredStatement[], privateKey: KeyObject, keyId: string): SignedDesired[] {
+  const texts = statements.map(desiredTexts);
+  const { root, proofs } = desiredTree(texts.map((t) => desiredLeaf(bodyDigest(t.body), t.statement)));
+  const signature = { alg: 'ed25519' as const, keyId, value: sign(null, desiredSigningPayload(root), privateKey).toString('base64') };
+  return texts.map((t, i) => ({ schema: PROTOCOL_SCHEMA, statement: t.statement, body: t.body, proof: proofs[i]!, signature }));
 }
 
 export function sealDesired(statement: DesiredStatement, privateKey: KeyObject, keyId: string): SignedDesired {
-  const payload = JSON.stringify(statement);
-  return {
-    schema: PROTOCOL_SCHEMA,
-    payload,
-    signature: { alg: 'ed25519', keyId, value: sign(null, desiredSigningPayload(payload), privateKey).toString('base64') },
-  };
+  return sealDesiredBatch([statement], privateKey, keyId)[0]!;
 }
 
 /** Why a device refuses a desired message; each refusal leaves the device exactly as it was. */
@@ -47,7 +68,7 @@ export type ReadDesired = { ok: true; envelope: SignedDesired; statement: Desire
 export function readSignedDesired(bytes: Uint8Array | string): ReadDesired {
   const decoded = decodePayload('desired', bytes);
   if (!decoded.ok) {
-    const unsigned = /(^|; )(signature|payload)[.:]/.test(decoded.reason);
+    const unsigned = /(^|; )(signature|statement|body|proof)[.:]/.test(decoded.reason);
     return {
       ok: false,
       code: unsigned ? 'unsigned' : 'invalid',
@@ -56,25 +77,38 @@ export function readSignedDesired(bytes: Uint8Array | string): ReadDesired {
         : `not a desired message: ${decoded.reason}`,
     };
   }
-  let json: unknown;
+  let own: unknown;
+  let body: unknown;
   try {
-    json = JSON.parse(decoded.value.payload);
+    own = JSON.parse(decoded.value.statement);
+    body = JSON.parse(decoded.value.body);
   } catch (e) {
-    return { ok: false, code: 'invalid', reason: `signed payload is not JSON: ${(e as Error).message}` };
+    return { ok: false, code: 'invalid', reason: `signed statement or body is not JSON: ${(e as Error).message}` };
+  }
+  if (!isObject(own) || !isObject(body)) return { ok: false, code: 'invalid', reason: 'signed statement and body must be JSON objects' };
+  // The body brings only its own keys: it can neither add to the device's part nor override it.
+  const json: Record<string, unknown> = { ...own };
+  for (const key of DESIRED_BODY_KEYS) {
+    delete json[key];
+    if (body[key] !== undefined) json[key] = body[key];
   }
   const parsed = DesiredStatement.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    return { ok: false, code: 'invalid', reason: `signed payload is not a desired statement: ${issues}` };
+    return { ok: false, code: 'invalid', reason: `signed statement is not a desired statement: ${issues}` };
   }
   return { ok: true, envelope: decoded.value, statement: parsed.data };
 }
 
-/** Checks the envelope's signature against `trusted` (revoked keys already taken out). Never throws. */
+/**
+ * Checks that the envelope's statement, body and proof lead to a root signed by a key of
+ * `trusted` (revoked keys already taken out). Never throws.
+ */
 export function verifyDesiredSignature(
   envelope: SignedDesired,
   trusted: readonly ReleaseKey[],
   revoked: ReadonlySet<string> = new Set(),
+  verified?: VerifiedSignatures,
 ): { ok: true; keyId: string } | DesiredRefusal {
   const keyId = envelope.signature.keyId;
   if (revoked.has(keyId)) {
@@ -88,20 +122,44 @@ export function verifyDesiredSignature(
       reason: `desired state signed by key ${keyId}, which this device does not trust (trusted: ${trusted.map((k) => k.keyId).join(', ') || 'none'})`,
     };
   }
+  // The body's digest is in the leaf and the leaf's path leads to the signed root: one check covers all four parts.
+  const root = rootOfProof(desiredLeaf(bodyDigest(envelope.body), envelope.statement), envelope.proof);
   let valid: boolean;
+  const seen = root && verified ? `${key.publicKey}\n${root.toString('base64')}\n${envelope.signature.value}` : undefined;
   try {
-    valid = verify(
-      null,
-      desiredSigningPayload(envelope.payload),
-      publicKeyObject(key.publicKey),
-      Buffer.from(envelope.signature.value, 'base64'),
-    );
+    valid =
+      root !== undefined &&
+      (verified?.has(seen!) ||
+        verify(null, desiredSigningPayload(root), publicKeyObject(key.publicKey), Buffer.from(envelope.signature.value, 'base64')));
   } catch {
     valid = false;
   }
+  if (valid && seen) verified!.add(seen);
   return valid
     ? { ok: true, keyId }
     : { ok: false, code: 'forged', reason: `desired state signature does not verify with key ${keyId}: altered or forged` };
+}
+
+/**
+ * Signatures that verified, for a process that reads many devices' messages (the simulator): the
+ * messages of one batch share one signature over one root, which is then checked once. A hit is
+ * as sound as checking again: the root is recomputed from each message's own statement, body and
+ * proof, and only a (key, root, signature) that verified is kept. A device, reading only its own
+ * messages, needs none. Bounded: the oldest entries go first.
+ */
+export class VerifiedSignatures {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly capacity = 4096) {}
+
+  has(entry: string): boolean {
+    return this.seen.has(entry);
+  }
+
+  add(entry: string): void {
+    if (this.seen.size >= this.capacity) this.seen.delete(this.seen.values().next().value!);
+    this.seen.add(entry);
+  }
 }
 
 /**
@@ -118,3 +176,5 @@ function publicKeyObject(pem: string): KeyObject {
   }
   return key;
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

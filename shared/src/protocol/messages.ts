@@ -3,6 +3,7 @@ import { AssemblySpec } from '../assembly/spec';
 import { EndorsedReleaseKey } from '../api/signing-keys';
 import { ReleaseSignature } from '../releases/signing';
 import { RegistryAuth } from '../registries/registry-auth';
+import { PROOF_STEP } from './desired-batch';
 import type { Channel } from './topics';
 import { TEXT_LIMITS, byteCount, celsius, count, gigahertz, percent, revision, storableString, storableTimestamp } from './storable';
 import { UpdateDeferral, UpdateLockStatus, UpdatePolicy } from './update-policy';
@@ -76,13 +77,21 @@ export const DesiredStatement = Desired.extend({
 });
 export type DesiredStatement = z.infer<typeof DesiredStatement>;
 
+/** The parts of a statement shared by every device of a fan-out: they travel as the `body`. */
+export const DESIRED_BODY_KEYS = ['release', 'keyEndorsements', 'revokedKeys'] as const;
+
 /**
- * The `desired` message on the wire. `payload` is the JSON text of a `DesiredStatement`,
- * signed byte for byte (see `desired-signing.ts` for why a string, not canonical JSON).
+ * The `desired` message on the wire (`desired-signing.ts`, `desired-batch.ts`). `statement` is the
+ * JSON text of the device's own part of a `DesiredStatement` (whom, which rev, until when, its
+ * config), `body` the JSON text of the parts a fan-out shares (`DESIRED_BODY_KEYS`: the release,
+ * the key chain, the revocations), the same bytes for every device. One signature covers a batch
+ * of statements through a hash tree; `proof` leads from this statement and body to its signed root.
  */
 export const SignedDesired = z.object({
   schema,
-  payload: z.string().max(MAX_PAYLOAD_BYTES),
+  statement: z.string().max(MAX_PAYLOAD_BYTES),
+  body: z.string().max(MAX_PAYLOAD_BYTES),
+  proof: z.array(z.string().regex(PROOF_STEP, 'a proof step is L or R and a base64 SHA-256')).max(32),
   signature: ReleaseSignature,
 });
 export type SignedDesired = z.infer<typeof SignedDesired>;

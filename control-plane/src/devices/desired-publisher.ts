@@ -1,0 +1,119 @@
+import type { Logger } from '@nestjs/common';
+import type { Release } from '@flotilla/shared';
+import type { DeviceBroker } from '../broker/device-broker';
+import type { RegistriesService, RegistryAuthLookup } from '../registries/registries.service';
+import type { ReleasesService } from '../releases/releases.service';
+import type { DesiredContent } from '../signing/desired-sealer';
+import type { SigningService } from '../signing/signing.service';
+import { effectiveConfig } from './device-config';
+import { desiredContent } from './device.mapper';
+import type { DesiredState } from './device.repository';
+
+/**
+ * Desired publishes handed to aedes at once. Below its mqemitter concurrency (100): beyond it the
+ * broker queues every message, the devices' uplink included, and later releases that queue
+ * recursively (500 at once overflowed the stack in control-plane/bench/rollout.bench.ts). The
+ * pace itself is the sockets': a publish holds its place until its device's connection drained.
+ */
+const PUBLISH_IN_FLIGHT = 50;
+/**
+ * Devices sealed under one signature (one hash tree, desired-sealer.ts): the ed25519 signature,
+ * ~100 µs, is shared by 64 devices, and each message carries a proof of 6 hashes (~290 bytes).
+ * Small enough that the first publish waits for 64 statements only.
+ */
+const SEAL_BATCH = 64;
+
+export interface DesiredPublisherDeps {
+  releases: ReleasesService;
+  registries: RegistriesService;
+  signing: SigningService;
+  broker: DeviceBroker;
+  logger: Logger;
+}
+
+/**
+ * One fan-out of desired states: each device's content is assembled (each distinct release read
+ * once), sealed in batches under one signature, and published with at most `PUBLISH_IN_FLIGHT`
+ * in flight. Failures are logged per device, never thrown: a device that misses its message asks
+ * with `desired/get` when it reconnects.
+ */
+export class DesiredPublisher {
+  constructor(private readonly deps: DesiredPublisherDeps) {}
+
+  async publish(states: readonly DesiredState[]): Promise<void> {
+    const releases = new Map<string, Promise<Release>>();
+    const registryAuth = this.deps.registries.lookup();
+    const sealer = this.deps.signing.desiredSealer();
+    const window = new PublishWindow(PUBLISH_IN_FLIGHT);
+    for (let i = 0; i < states.length; i += SEAL_BATCH) {
+      const batch = states.slice(i, i + SEAL_BATCH);
+      const contents = await Promise.all(batch.map((state) => this.content(state, releases, registryAuth)));
+      const ready = batch.filter((_, j) => contents[j] !== undefined);
+      if (ready.length === 0) continue;
+      const sealed = sealer.sealAll(contents.filter((c) => c !== undefined));
+      for (const [j, message] of sealed.entries()) {
+        const state = ready[j]!;
+        if (message instanceof Error) {
+          this.notPublished(state, message);
+          continue;
+        }
+        await window.take();
+        this.deps.broker
+          .publishToDevice(state.deviceId, 'desired', message.bytes)
+          .catch((e: Error) => this.notPublished(state, e))
+          .finally(() => window.give());
+      }
+    }
+    await window.drained();
+  }
+
+  private async content(
+    state: DesiredState,
+    releases: Map<string, Promise<Release>>,
+    registryAuth: RegistryAuthLookup,
+  ): Promise<DesiredContent | undefined> {
+    try {
+      let release: Promise<Release> | null = null;
+      if (state.desiredReleaseId) {
+        release = releases.get(state.desiredReleaseId) ?? this.deps.releases.getForDelivery(state.desiredReleaseId);
+        releases.set(state.desiredReleaseId, release);
+      }
+      const held = release ? await release : null;
+      const config = effectiveConfig(state.fleetConfig, state.deviceConfig);
+      return desiredContent(state.deviceId, state, held, config, await registryAuth(held, state));
+    } catch (e) {
+      this.notPublished(state, e as Error);
+      return undefined;
+    }
+  }
+
+  private notPublished(state: DesiredState, e: Error): void {
+    this.deps.logger.warn(
+      `device ${state.deviceId}: desired rev ${state.desiredRev} not published now (${e.message}); it will get it on desired/get`,
+    );
+  }
+}
+
+/** At most `size` publishes in flight; `take` waits for a place, `drained` for all to finish. */
+class PublishWindow {
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+  private idle: (() => void) | undefined;
+
+  constructor(private readonly size: number) {}
+
+  async take(): Promise<void> {
+    while (this.inFlight >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.inFlight++;
+  }
+
+  give(): void {
+    this.inFlight--;
+    this.waiting.shift()?.();
+    if (this.inFlight === 0) this.idle?.();
+  }
+
+  drained(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (this.idle = resolve));
+  }
+}
