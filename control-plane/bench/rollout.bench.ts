@@ -13,7 +13,8 @@ import { ControlPlaneProcess, freePort, numberFlags, UsageMeter, waitFor } from 
  * until each device received its desired state, and until every device has committed. In the
  * same run, the baseline: a bare aedes delivering the same number of distinct messages of the
  * same size (the largest desired state received) to as many connected clients; the ratio of
- * "received by all" is printed.
+ * "received by all" is printed, and the server's CPU per message (user+system of the control
+ * plane, or of the bare broker's process, from the publish until all received; PostgreSQL's not counted).
  */
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { devices: 10_000, apply: 2, 'fleet-target': 0, 'telemetry-every': 0 });
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
       headers: { 'content-type': 'application/yaml' },
     });
     const usage = new UsageMeter(cp.pid).start();
+    // The control plane's CPU until every device has its message: the fan-out's own cost, beside the bare broker's.
+    const untilReceived = new UsageMeter(cp.pid).start();
     const viaFleet = flags['fleet-target'] === 1;
     t0 = performance.now();
     let rolloutId = '';
@@ -71,7 +74,8 @@ async function main(): Promise<void> {
       ).id;
     }
     const apiMs = performance.now() - t0;
-    await waitFor(() => receivedAt.length >= flags.devices, 300_000, 'every device received the release');
+    await waitFor(() => receivedAt.length >= flags.devices, 300_000, 'every device received the release', 20);
+    const fanoutCpu = untilReceived.stop().cpuSeconds;
     await waitFor(() => committedAt.length >= flags.devices, 300_000, 'every device committed');
     let completedMs = NaN;
     if (rolloutId) {
@@ -124,6 +128,7 @@ async function main(): Promise<void> {
         'bytes each': bytes,
         'received p50 ms': bare.p50,
         'received max ms': bare.max,
+        'server CPU µs per message': ((bare.cpuSeconds * 1e6) / flags.devices).toFixed(0),
       },
       {
         side: 'Flotilla',
@@ -131,10 +136,11 @@ async function main(): Promise<void> {
         'bytes each': bytes,
         'received p50 ms': percentile(r, 50),
         'received max ms': flotillaMax,
+        'server CPU µs per message': ((fanoutCpu * 1e6) / flags.devices).toFixed(0),
       },
     ]);
     console.log(
-      `ratio Flotilla / bare broker, received by all: ${(flotillaMax / bare.max).toFixed(2)} (p50 ${(percentile(r, 50) / bare.p50).toFixed(2)})`,
+      `ratio Flotilla / bare broker, received by all: ${(flotillaMax / bare.max).toFixed(2)} (p50 ${(percentile(r, 50) / bare.p50).toFixed(2)}); server CPU per message ${(fanoutCpu / bare.cpuSeconds).toFixed(2)}`,
     );
   } finally {
     await cp.close();
@@ -142,7 +148,7 @@ async function main(): Promise<void> {
 }
 
 /** The same number of distinct messages through a bare aedes (support/bare-fanout.ts) to as many subscribed clients. */
-async function bareBroker(count: number, bytes: number): Promise<{ p50: number; max: number }> {
+async function bareBroker(count: number, bytes: number): Promise<{ p50: number; max: number; cpuSeconds: number }> {
   const port = await freePort();
   const child = fork(join(__dirname, 'support', 'bare-fanout.ts'), [String(port)], {
     execArgv: ['-r', '@swc-node/register'],
@@ -172,11 +178,13 @@ async function bareBroker(count: number, bytes: number): Promise<{ p50: number; 
         )),
       );
     }
+    const usage = new UsageMeter(child.pid!).start();
     t0 = performance.now();
     child.send({ count, bytes });
-    await waitFor(() => receivedAt.length >= count, 300_000, 'every bare client received its message');
+    await waitFor(() => receivedAt.length >= count, 300_000, 'every bare client received its message', 20);
+    const { cpuSeconds } = usage.stop();
     const sorted = [...receivedAt].sort((a, b) => a - b);
-    return { p50: percentile(sorted, 50), max: sorted[sorted.length - 1]! };
+    return { p50: percentile(sorted, 50), max: sorted[sorted.length - 1]!, cpuSeconds };
   } finally {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
     child.removeAllListeners('exit');

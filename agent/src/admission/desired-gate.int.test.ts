@@ -64,6 +64,7 @@ describe('DesiredGate', () => {
       { deviceId: 'dev_other', desired: desired(9) },
     ]).map((m) => JSON.parse(m) as { statement: string; body: string; proof: string[]; signature: { value: string } });
     const sealed = mine!;
+    expect(sealed.body).toContain('registry.test/web:1');
     const tamperedProof = `${sealed.proof[0]!.slice(0, 1)}${Buffer.alloc(32, 7).toString('base64')}`;
     const cases: [string, string][] = [
       ['unsigned', JSON.stringify(desired(2 ** 53 - 1))],

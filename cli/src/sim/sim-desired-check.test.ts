@@ -1,4 +1,4 @@
-import { encodePayload } from '@flotilla/shared';
+import { encodePayload, VerifiedSignatures } from '@flotilla/shared';
 import { inMemorySigning } from '../../../control-plane/src/testing/desired';
 import { SimDesiredCheck } from './sim-desired-check';
 
@@ -23,5 +23,29 @@ describe('SimDesiredCheck', () => {
     });
     expect(check.admit(bytes(other), 0)).toMatchObject({ ok: false, reason: expect.stringContaining('does not trust') });
     expect(check.admit(bytes(signing, 'dev_b'), 0)).toMatchObject({ ok: false, reason: expect.stringContaining('for device dev_b') });
+  });
+});
+
+describe('SimDesiredCheck with verified signatures shared by the devices of a simulation', () => {
+  it('a batch signature remembered from one device does not pass a message altered under it', () => {
+    const verified = new VerifiedSignatures();
+    const sealer = signing.desiredSealer();
+    const [a, b] = sealer.sealAll([content('dev_a', 1), content('dev_b', 1)]).map((s) => {
+      if (s instanceof Error) throw s;
+      return s.envelope;
+    });
+    expect(new SimDesiredCheck('dev_a', signing.releaseKeys(), verified).admit(Buffer.from(encodePayload('desired', a!)), 0)).toMatchObject(
+      { ok: true },
+    );
+    const forged = { ...b!, statement: b!.statement.replace('"rev":1', '"rev":2') };
+    expect(
+      new SimDesiredCheck('dev_b', signing.releaseKeys(), verified).admit(Buffer.from(encodePayload('desired', forged)), 0),
+    ).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('altered or forged'),
+    });
+    expect(new SimDesiredCheck('dev_b', signing.releaseKeys(), verified).admit(Buffer.from(encodePayload('desired', b!)), 0)).toMatchObject(
+      { ok: true },
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { applyAction, applyActions, applyDecision, type Assignments } from './apply-action';
+import { applyAction, applyActions, applyDecision, segments, type Assignments } from './apply-action';
 import { pendingDevice, type RolloutAction, type RolloutDevice, type RolloutState } from './rollout-state';
 
 const NOW = 1_000_000;
@@ -96,5 +96,41 @@ describe('applyActions', () => {
       ['d', 'succeeded', 4],
       ['e', 'updating', 1],
     ]);
+  });
+});
+
+describe('segments', () => {
+  const actions: RolloutAction[] = [
+    { kind: 'succeed', deviceId: 'd', reason: null },
+    { kind: 'join', deviceId: 'e', phase: 0 },
+    assign('a'),
+    { kind: 'drop', deviceId: 'b' },
+    assign('e'),
+    assign('c'),
+    { kind: 'advance', toPhase: 1 },
+  ];
+
+  it('cuts a decision in order, at most `max` assignments a part, every action once', () => {
+    const parts = segments(actions, 2);
+    expect(parts).toEqual([actions.slice(0, 5), actions.slice(5)]);
+    expect(segments(actions, 10)).toEqual([actions]);
+    expect(segments([], 2)).toEqual([[]]);
+  });
+
+  it('applied part by part (one transaction each), ends where applying the decision whole ends', () => {
+    const state = rollout([pending('a'), pending('b'), pending('c'), { ...pending('d'), state: 'updating', assignedRev: 4 }]);
+    const revs = new Map([
+      ['a', 8],
+      ['e', 1],
+      ['c', 3],
+    ]);
+    const of = (part: readonly RolloutAction[]): Assignments => ({
+      revs: new Map(part.flatMap((a) => (a.kind === 'assign' ? [[a.deviceId, revs.get(a.deviceId)!] as const] : []))),
+      refused: null,
+    });
+    const whole = applyDecision(state, actions, NOW, of(actions));
+    for (const max of [1, 2, 3]) {
+      expect(segments(actions, max).reduce((s, part) => applyDecision(s, part, NOW, of(part)), state)).toEqual(whole);
+    }
   });
 });

@@ -99,3 +99,18 @@ export function applyDecision(state: RolloutState, actions: readonly RolloutActi
 function withDevice(state: RolloutState, deviceId: string, change: (d: RolloutDevice) => RolloutDevice): RolloutState {
   return { ...state, devices: state.devices.map((d) => (d.deviceId === deviceId ? change(d) : d)) };
 }
+
+/** `actions` in order, cut so that no part holds more than `max` assignments. */
+export function segments(actions: readonly RolloutAction[], max: number): RolloutAction[][] {
+  const parts: RolloutAction[][] = [[]];
+  let assigns = 0;
+  for (const action of actions) {
+    if (action.kind === 'assign' && assigns === max) {
+      parts.push([]);
+      assigns = 0;
+    }
+    if (action.kind === 'assign') assigns++;
+    parts[parts.length - 1]!.push(action);
+  }
+  return parts;
+}

@@ -49,16 +49,20 @@ export class RolloutLeaseRepository {
     return row && { rolloutId: row.id, holder, token: Number(row.lease_token) };
   }
 
-  /** Runs `work` in a transaction fenced by `lease`; throws LeaseLostError (having written nothing) when the lease no longer holds. */
+  /**
+   * Runs `work` in a transaction fenced by `lease`, renewing it (a pass applies a decision in
+   * several transactions); throws LeaseLostError (having written nothing) when the lease no longer holds.
+   */
   underLease<T>(lease: RolloutLease, leaseMs: number, work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
     return this.db.transaction(async (em) => {
       await em.query(`SELECT set_config('idle_in_transaction_session_timeout', $1, true), set_config('lock_timeout', $1, true)`, [
         `${leaseMs}ms`,
       ]);
-      const held: unknown[] = await em.query(
-        `SELECT id FROM rollouts WHERE id = $1 AND lease_holder = $2 AND lease_token = $3 AND lease_expires_at > clock_timestamp() FOR UPDATE`,
-        [lease.rolloutId, lease.holder, lease.token],
-      );
+      const [held] = (await em.query(
+        `UPDATE rollouts SET lease_expires_at = now() + $4 * interval '1 millisecond'
+         WHERE id = $1 AND lease_holder = $2 AND lease_token = $3 AND lease_expires_at > clock_timestamp() RETURNING id`,
+        [lease.rolloutId, lease.holder, lease.token, leaseMs],
+      )) as [unknown[], number];
       if (held.length === 0) throw new LeaseLostError(lease);
       return work(unitOfWork(em));
     });
