@@ -123,14 +123,14 @@ describe('an agent behind a rogue broker', () => {
 
     const stranger = testSigner();
     const wipe: Desired = { schema: 1, rev: 2 ** 53 - 1, release: null, config: {} };
-    const sealed1 = JSON.parse(rev1) as { payload: string };
+    const sealed1 = JSON.parse(rev1) as { statement: string };
     const attacks: [string, string][] = [
       ['unsigned', JSON.stringify(release(2 ** 53 - 1, 'unsigned'))],
       ['unsigned', JSON.stringify(wipe)],
       ['unknown-key', sealedDesired(stranger, DEVICE, release(3, 'stranger'))],
       ['forged', sealedDesired(genuine, DEVICE, wipe).replace(/"value":"[^"]+"/, `"value":"${'A'.repeat(86)}=="`)],
       ['replayed', rev1],
-      ['forged', JSON.stringify({ ...JSON.parse(rev1), payload: sealed1.payload.replace('"rev":1,', '"rev":99,') })],
+      ['forged', JSON.stringify({ ...JSON.parse(rev1), statement: sealed1.statement.replace('"rev":1,', '"rev":99,') })],
       ['stale', sealedDesired(genuine, DEVICE, release(3, 'stale'), { expiresAt: new Date(Date.now() - 1_000).toISOString() })],
       ['wrong-device', sealedDesired(genuine, 'dev_someone_else', release(3, 'elsewhere'))],
     ];
