@@ -77,11 +77,12 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
     stateDir: config.stateDir,
     logger,
     trialTimeoutMs: config.osTrialTimeoutMs,
+    ca: credential.caCertificates,
   }).catch((err: unknown) => {
     logger.error('OS updates are off: the OS description is unusable', { error: errorMessage(err) });
     return undefined;
   });
-  const selfUpdate = SelfUpdate.fromEnv(AGENT_VERSION, logger);
+  const selfUpdate = SelfUpdate.fromEnv(AGENT_VERSION, logger, credential.caCertificates);
   const board = await recognizeBoard(config.board, config.hostRoot);
   logger.info('board', { board: board ?? 'unknown' });
   const outbox = new EventOutbox(config.stateDir);
@@ -110,7 +111,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
     }),
     board,
     freeDiskBytes: (path) => freeBytes(path, config.stateDir),
-    imageFacts: (ref, architecture, auth) => registryCode().registryFacts(ref, architecture, auth),
+    imageFacts: (ref, architecture, auth) => registryCode().registryFacts(ref, architecture, auth, credential.caCertificates),
     // Deltas come over the control plane's HTTP API with the device's password (not for certificate-only devices yet).
     ...(runtime instanceof DockerRuntime && credential.password
       ? {
@@ -118,6 +119,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
             apiUrl: credential.apiUrl,
             deviceId: credential.deviceId,
             password: credential.password,
+            ca: credential.caCertificates,
             images: new EngineImages(engine),
             workDir: resolve(config.stateDir, 'delta-work'),
             clock: systemClock,

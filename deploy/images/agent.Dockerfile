@@ -3,5 +3,5 @@ ARG BASE
 FROM ${BASE}
 WORKDIR /app
 COPY . /app
-# --max-semi-space-size=1: AGENT_NODE_FLAGS in shared/src/agent-node-flags.ts (idle memory).
-CMD ["node", "--max-semi-space-size=1", "agent/dist/main.js"]
+# --max-semi-space-size=1 --lite-mode: AGENT_NODE_FLAGS in shared/src/agent-node-flags.ts (idle memory).
+CMD ["node", "--max-semi-space-size=1", "--lite-mode", "agent/dist/main.js"]

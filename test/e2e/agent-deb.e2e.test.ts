@@ -137,7 +137,7 @@ describe('the flotilla-agent Debian package', () => {
     const unit = readFileSync(join(chroot, 'lib/systemd/system/flotilla-agent.service'), 'utf8');
     expect(unit).toMatch(/^WatchdogSec=60s$/m);
     expect(unit).toMatch(
-      /^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 \/usr\/lib\/flotilla-agent\/launcher\.js \/usr\/lib\/flotilla-agent\/agent\.js$/m,
+      /^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 --lite-mode \/usr\/lib\/flotilla-agent\/launcher\.js \/usr\/lib\/flotilla-agent\/agent\.js$/m,
     );
 
     const token = await api.post<ProvisioningTokenView>('/api/v1/provisioning-tokens', { maxUses: 1 });

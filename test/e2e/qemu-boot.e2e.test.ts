@@ -175,7 +175,7 @@ describe('a qemu-arm64-virt board built by flotilla image build', () => {
     // The image's unit command: the launcher (agent self-update) starts the image's agent.
     await guest!
       .waitForLine(
-        /FLOTILLA-AGENT-START \/usr\/bin\/node --max-semi-space-size=1 \/opt\/flotilla\/launcher\.js \/opt\/flotilla\/agent\.js\r?$/m,
+        /FLOTILLA-AGENT-START \/usr\/bin\/node --max-semi-space-size=1 --lite-mode \/opt\/flotilla\/launcher\.js \/opt\/flotilla\/agent\.js\r?$/m,
         60_000,
       )
       .catch(failWithConsole);

@@ -45,6 +45,7 @@ function fetcher(waitMs = 10_000): DeltaFetcher {
     apiUrl: `http://127.0.0.1:${port}`,
     deviceId: 'dev_a',
     password: 'secret-password-0123',
+    ca: undefined,
     images: new EngineImages(new EngineClient()),
     workDir: dir,
     clock: instantClock(),

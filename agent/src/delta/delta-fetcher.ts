@@ -20,6 +20,8 @@ export interface DeltaFetcherOptions {
   apiUrl: string;
   deviceId: string;
   password: string;
+  /** The device's pinned CAs (provisioning `caCertificates`): the control plane and registries over https must chain to one. */
+  ca: readonly string[] | undefined;
   images: EngineImages;
   /** Scratch space for the layers being rebuilt (removed after each image). */
   workDir: string;
@@ -79,7 +81,7 @@ export class DeltaFetcher {
     const url = `${this.options.apiUrl.replace(/\/+$/, '')}${DEVICE_DELTA_PATH}?${query}`;
     const deadline = this.options.clock.now().getTime() + (this.options.waitMs ?? 120_000);
     for (;;) {
-      const { status, body } = await getBytes(url, this.credentials(), context.signal);
+      const { status, body } = await getBytes(url, this.credentials(), context.signal, this.options.ca);
       if (status !== 200) throw new DeltaUnusableError(`the control plane answered HTTP ${status}: ${body.toString('utf8').slice(0, 300)}`);
       const delta = ImageDelta.parse(JSON.parse(body.toString('utf8')));
       if (delta.status === 'failed') throw new DeltaUnusableError(`the control plane could not compute it: ${delta.error}`);
@@ -92,7 +94,7 @@ export class DeltaFetcher {
 
   /** Rebuilds every layer of `to` and loads the image; answers the bytes downloaded. */
   private async rebuild(from: string, to: string, delta: ImageDelta, scratch: string, context: DeltaContext): Promise<number> {
-    const registry = new RegistryBlobs(to, context.auth, context.signal);
+    const registry = new RegistryBlobs(to, context.auth, context.signal, this.options.ca);
     // The manifest is fetched by the digest the control plane named and checked; its config by digest too.
     const manifestBytes = await this.readVerified(registry, `manifests/${delta.manifest}`, MANIFEST_TYPES, delta.manifest!);
     const manifest = JSON.parse(manifestBytes.toString('utf8')) as { config: { digest: string }; layers: { digest: string }[] };
@@ -130,7 +132,7 @@ export class DeltaFetcher {
         if (!base) throw new DeltaUnusableError(`the delta's base layer ${layer.base} is not in ${from} as the engine holds it`);
         const patch = join(scratch, `delta-${i}.zst`);
         const url = `${this.options.apiUrl.replace(/\/+$/, '')}${deviceDeltaBlobPath(layer.delta!.digest)}`;
-        const got = await download(await getResponse(url, this.credentials(), context.signal), patch, false);
+        const got = await download(await getResponse(url, this.credentials(), context.signal, this.options.ca), patch, false);
         downloaded += got.bytes;
         if (got.sent !== layer.delta!.digest) throw new DeltaUnusableError(`delta ${layer.delta!.digest} arrived as ${got.sent}: corrupt`);
         await zstdPatch(base, patch, path);

@@ -1,38 +1,37 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { get as httpGetRaw, type IncomingMessage } from 'node:http';
-import { get as httpsGetRaw } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { openGet, readSmallBody } from '../support/http-get';
 import { DeltaUnusableError } from './errors';
 
 /**
- * GETs of the delta path over node:http (support/http-get.ts says why not `fetch`): bodies are
- * streamed to disk and hashed on the way, so a delta or layer of any size costs no memory and
- * is checked against the digest it was asked by.
+ * GETs of the delta path (support/http-get.ts: node:http, https verified against the device's
+ * pinned CAs only): bodies are streamed to disk and hashed on the way, so a delta or layer of
+ * any size costs no memory and is checked against the digest it was asked by.
  */
-export function getResponse(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const get = new URL(url).protocol === 'https:' ? httpsGetRaw : httpGetRaw;
-    get(url, { headers, signal }, resolve).on('error', reject);
-  });
+export function getResponse(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  ca: readonly string[] | undefined,
+): Promise<IncomingMessage> {
+  return openGet(url, { headers, signal, ...(ca ? { ca } : {}) });
 }
 
 export async function getBytes(
   url: string,
   headers: Record<string, string>,
   signal: AbortSignal,
+  ca: readonly string[] | undefined,
 ): Promise<{ status: number; body: Buffer; res: IncomingMessage }> {
-  const res = await getResponse(url, headers, signal);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res) {
-    size += (chunk as Buffer).length;
-    if (size > 4 * 1024 * 1024) throw new DeltaUnusableError(`${url}: answer over 4 MiB`);
-    chunks.push(chunk as Buffer);
-  }
-  return { status: res.statusCode ?? 0, body: Buffer.concat(chunks), res };
+  const res = await getResponse(url, headers, signal, ca);
+  const body = await readSmallBody(res, url).catch((err: unknown) => {
+    throw new DeltaUnusableError(`${url}: ${(err as Error).message}`);
+  });
+  return { status: res.statusCode ?? 0, body, res };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { answerChallenge, parseChallenge, parseImageRef, type RegistryAuth } from '@flotilla/shared/device';
-import { httpGet } from '../support/http-get';
+import { pinnedHttpGet } from '../support/http-get';
 import { getResponse } from './delta-http';
 import { DeltaUnusableError } from './errors';
 
@@ -17,6 +17,8 @@ export class RegistryBlobs {
     ref: string,
     private readonly auth: RegistryAuth | undefined,
     private readonly signal: AbortSignal,
+    /** The device's pinned CAs: a registry over https must chain to one of them. */
+    private readonly ca: readonly string[] | undefined,
   ) {
     const image = parseImageRef(ref);
     if (!image) throw new DeltaUnusableError(`${ref} is not pinned by digest with a registry host`);
@@ -26,13 +28,18 @@ export class RegistryBlobs {
 
   async get(path: string, accept: string): Promise<IncomingMessage> {
     const request = () =>
-      getResponse(`${this.base}/${path}`, { accept, ...(this.authorization ? { authorization: this.authorization } : {}) }, this.signal);
+      getResponse(
+        `${this.base}/${path}`,
+        { accept, ...(this.authorization ? { authorization: this.authorization } : {}) },
+        this.signal,
+        this.ca,
+      );
     let res = await request();
     const challenge =
       res.statusCode === 401 && this.auth && !this.authorization ? parseChallenge(res.headers['www-authenticate'] ?? null) : undefined;
     if (challenge && this.auth) {
       res.resume();
-      this.authorization = await answerChallenge(challenge, this.auth, this.repository, httpGet, 10_000);
+      this.authorization = await answerChallenge(challenge, this.auth, this.repository, pinnedHttpGet(this.ca), 10_000);
       res = await request();
     }
     return res;

@@ -1,7 +1,7 @@
 /**
  * OS A/B updates through the board's bootloader. For the agent's main loop:
  *   const backend = backendForBoard(spec, { bootMount: '/boot/firmware' });
- *   const os = new OsUpdater({ backend, slotDevice, openImage: httpImageSource, … });
+ *   const os = new OsUpdater({ backend, slotDevice, openImage: (t) => httpImageSource(t, ca), … });
  *   await os.onStart();                       // every start: resumes or concludes an update
  *   await os.request(target);                 // a release carries an OS image for this board
  *   setInterval(() => os.checkTrial(), 5000); // while os.inTrial

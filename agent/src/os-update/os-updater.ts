@@ -1,4 +1,6 @@
 import { readFileIfExists, writeFileAtomic } from '../state/atomic-file';
+import { errorMessage } from '../support/errors';
+import { HttpGetError, openGet } from '../support/http-get';
 import type { BootSlotBackend, OsSlot } from './boot-slot-backend';
 import {
   decide,
@@ -141,12 +143,42 @@ export class OsUpdater {
   }
 }
 
-/** The image over HTTP(S), from an offset with a Range request (resume). */
-export function httpImageSource(target: OsImageTarget): OpenImageSource {
+/**
+ * The image over HTTP(S) (support/http-get.ts: node:http, https verified against the device's
+ * pinned CAs only), from an offset with a Range request (resume). The response is read as the
+ * slot writer asks for it, so a slow medium slows the download instead of filling memory.
+ */
+export function httpImageSource(target: OsImageTarget, ca: readonly string[] | undefined): OpenImageSource {
   return async (offset) => {
-    const response = await fetch(target.url, { headers: offset > 0 ? { range: `bytes=${offset}-` } : {} });
-    if (!(response.ok && (offset === 0 || response.status === 206)) || !response.body)
-      throw new Error(`GET ${target.url} from byte ${offset} answered ${response.status}; the server must support Range requests`);
-    return response.body as unknown as AsyncIterable<Uint8Array>;
+    const response = await openGet(target.url, {
+      headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+      maxRedirects: 5,
+      ...(ca ? { ca } : {}),
+    });
+    const status = response.statusCode ?? 0;
+    const range = response.headers['content-range'];
+    const whole = offset === 0 && status === 200;
+    const rest = offset > 0 && status === 206 && typeof range === 'string' && range.startsWith(`bytes ${offset}-`);
+    if (!whole && !rest) {
+      response.resume();
+      throw new HttpGetError(
+        `GET ${target.url} from byte ${offset} answered ${status}${range ? ` (${range})` : ''}; the server must support Range requests`,
+      );
+    }
+    return bytesOf(response, target.url, offset);
   };
+}
+
+/** The body, with a cut-off connection told as what it is (the slot writer resumes from its checkpoint). */
+async function* bytesOf(response: AsyncIterable<Buffer>, url: string, offset: number): AsyncIterable<Uint8Array> {
+  let received = 0;
+  try {
+    for await (const chunk of response) {
+      received += chunk.length;
+      yield chunk;
+    }
+  } catch (err) {
+    if (err instanceof HttpGetError) throw err;
+    throw new HttpGetError(`GET ${url}: cut off after ${offset + received} bytes (${errorMessage(err)})`, { cause: err });
+  }
 }

@@ -33,6 +33,8 @@ export interface OsUpdatesOptions {
   reboot(argv: readonly string[]): Promise<void>;
   bootId(): Promise<string>;
   now(): number;
+  /** The device's pinned CAs: an https:// image URL must chain to one of them. */
+  ca: readonly string[] | undefined;
   openImage?(target: { url: string }): OpenImageSource;
 }
 
@@ -63,6 +65,7 @@ export class OsUpdates {
     stateDir: string;
     logger: Logger;
     trialTimeoutMs: number;
+    ca: readonly string[] | undefined;
   }): Promise<OsUpdates | undefined> {
     const spec = await readBoardSpecFile(options.root);
     if (!spec) return undefined;
@@ -86,6 +89,7 @@ export class OsUpdates {
       },
       bootId: async () => (await readFile(join(options.root, 'proc/sys/kernel/random/boot_id'), 'utf8')).trim(),
       now: () => Date.now(),
+      ca: options.ca,
     });
   }
 
@@ -100,7 +104,7 @@ export class OsUpdates {
     this.updater = new OsUpdater({
       backend: o.backend,
       slotDevice: o.slotDevice,
-      openImage: (target) => (o.openImage ?? httpImageSource)(target),
+      openImage: (target) => (o.openImage ? o.openImage(target) : httpImageSource(target, o.ca)),
       journalPath: join(o.stateDir, 'os-update.json'),
       checkpointPath: join(o.stateDir, 'os-update.checkpoint.json'),
       reboot: o.reboot,

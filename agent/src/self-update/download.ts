@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { get as httpGetRaw, type IncomingMessage } from 'node:http';
-import { get as httpsGetRaw } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { AgentError } from '../support/errors';
+import { openGet } from '../support/http-get';
 
 export class AgentDownloadError extends AgentError {
   readonly code = 'agent-download-failed';
@@ -12,14 +11,16 @@ export class AgentDownloadError extends AgentError {
 
 /**
  * Streams `url` to `file`, hashing on the way; the file is removed unless its size and
- * SHA-256 are the release's (which the release signature covers). node:http rather than
- * fetch for the agent's memory (support/http-get.ts says why).
+ * SHA-256 are the release's (which the release signature covers). Over support/http-get.ts:
+ * https verified against the device's pinned CAs only, redirects followed (a release may
+ * point at a file server that sends the client elsewhere).
  */
-export async function downloadVerified(target: { url: string; sha256: string; size: number }, file: string): Promise<void> {
-  const response = await new Promise<IncomingMessage>((resolve, reject) => {
-    const get = new URL(target.url).protocol === 'https:' ? httpsGetRaw : httpGetRaw;
-    get(target.url, resolve).on('error', reject);
-  });
+export async function downloadVerified(
+  target: { url: string; sha256: string; size: number },
+  file: string,
+  ca: readonly string[] | undefined,
+): Promise<void> {
+  const response = await openGet(target.url, { maxRedirects: 5, ...(ca ? { ca } : {}) });
   if (response.statusCode !== 200) {
     response.resume();
     throw new AgentDownloadError(`GET ${target.url} answered ${response.statusCode}; the release's agent URL must serve the bundle`);

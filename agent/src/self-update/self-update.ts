@@ -37,15 +37,22 @@ export class SelfUpdate {
     dir: string,
     private readonly version: string,
     private readonly logger: Logger,
+    /** The device's pinned CAs: an https:// agent URL must chain to one of them. */
+    private readonly ca: readonly string[] | undefined,
     private readonly now: () => number = Date.now,
   ) {
     this.paths = altsPaths(dir);
   }
 
-  static fromEnv(version: string, logger: Logger, env: NodeJS.ProcessEnv = process.env): SelfUpdate | undefined {
+  static fromEnv(
+    version: string,
+    logger: Logger,
+    ca: readonly string[] | undefined,
+    env: NodeJS.ProcessEnv = process.env,
+  ): SelfUpdate | undefined {
     const dir = env[ALTS_ENV];
     if (!dir) logger.info('agent self-update is off: the agent does not run under its launcher');
-    return dir ? new SelfUpdate(dir, version, logger) : undefined;
+    return dir ? new SelfUpdate(dir, version, logger, ca) : undefined;
   }
 
   async start(hooks: SelfUpdateHooks): Promise<void> {
@@ -89,7 +96,7 @@ export class SelfUpdate {
       await rm(full, { recursive: true, force: true });
       await mkdir(full, { recursive: true });
       this.hooks?.event('agent-update-started', `installing agent ${target.version} beside ${this.version}`, target.releaseId);
-      await downloadVerified(target, join(full, AGENT_FILE));
+      await downloadVerified(target, join(full, AGENT_FILE), this.ca);
       const meta: AgentMeta = { version: target.version, sha256: target.sha256 };
       await writeFile(join(full, META_FILE), JSON.stringify(meta));
       await rm(`${this.paths.next}.tmp`, { force: true });
