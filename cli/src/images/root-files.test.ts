@@ -4,7 +4,9 @@ import { initScript, systemdUnit } from './root-files';
 describe('the agent service in an image', () => {
   it('starts the agent through the launcher beside it, with the package unit shape', () => {
     const unit = systemdUnit();
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 --lite-mode \/opt\/flotilla\/launcher\.js \/opt\/flotilla\/agent\.js$/m);
+    expect(unit).toMatch(
+      /^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 --lite-mode \/opt\/flotilla\/launcher\.js \/opt\/flotilla\/agent\.js$/m,
+    );
     expect(unit).toMatch(/^Environment=FLOTILLA_STATE_DIR=\/data\/flotilla$/m);
     // The [Service] lines past the paths are the package's: one shape for every installed agent.
     const serviceTail = (u: string) => u.slice(u.indexOf('ExecStart='));
