@@ -1,9 +1,14 @@
 #!/usr/bin/env node
+import { config as zodConfig } from 'zod';
 import { CLI_COMMANDS, runCli } from './cli/client';
 import { readConfig, type AgentConfig } from './config';
 import { runAgent } from './run-agent';
 import { errorMessage, isTerminal } from './support/errors';
 import { jsonLogger, type Logger } from './support/logger';
+
+// zod compiles a parser per object schema on its first use (new Function): fast, and resident
+// for good. The agent parses a few messages a minute; interpreted, they cost it nothing it notices.
+zodConfig({ jitless: true });
 
 /** Exit status for a configuration that no restart can fix (sysexits.h EX_CONFIG), so systemd can stop retrying. */
 const EXIT_CONFIG = 78;

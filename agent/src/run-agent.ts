@@ -1,8 +1,7 @@
 import { access, statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DesiredGate } from './admission/desired-gate';
-import { DeltaFetcher } from './delta/delta-fetcher';
-import { EngineImages } from './delta/engine-images';
+import type { DeltaFetcher, DeltaFetcherOptions } from './delta/delta-fetcher';
 import { WatermarkFile } from './admission/watermark-file';
 import { Agent } from './agent';
 import { ControlServer } from './cli/control-server';
@@ -115,16 +114,16 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
     // Deltas come over the control plane's HTTP API with the device's password (not for certificate-only devices yet).
     ...(runtime instanceof DockerRuntime && credential.password
       ? {
-          deltas: new DeltaFetcher({
+          deltas: lazyDeltas(() => ({
             apiUrl: credential.apiUrl,
             deviceId: credential.deviceId,
-            password: credential.password,
+            password: credential.password!,
             ca: credential.caCertificates,
-            images: new EngineImages(engine),
+            images: new (deltaCode().engineImages.EngineImages)(engine),
             workDir: resolve(config.stateDir, 'delta-work'),
             clock: systemClock,
             logger,
-          }),
+          })),
         }
       : {}),
     outbox,
@@ -203,6 +202,27 @@ async function freeBytes(dataRoot: string, fallback: string): Promise<number> {
     }
   }
   return Number.MAX_SAFE_INTEGER;
+}
+
+/**
+ * Deltas (tar, zlib, zstd, the layer rebuild) are for updates only: their code loads with the
+ * first image an update fetches, not at start.
+ */
+function lazyDeltas(options: () => DeltaFetcherOptions): Pick<DeltaFetcher, 'prepare'> {
+  let fetcher: DeltaFetcher | undefined;
+  return { prepare: (image, context) => (fetcher ??= new (deltaCode().deltaFetcher.DeltaFetcher)(options())).prepare(image, context) };
+}
+
+function deltaCode(): {
+  deltaFetcher: typeof import('./delta/delta-fetcher');
+  engineImages: typeof import('./delta/engine-images');
+} {
+  /* eslint-disable @typescript-eslint/no-require-imports -- on demand, see lazyDeltas */
+  return {
+    deltaFetcher: require('./delta/delta-fetcher') as typeof import('./delta/delta-fetcher'),
+    engineImages: require('./delta/engine-images') as typeof import('./delta/engine-images'),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
 /**

@@ -169,4 +169,19 @@ writeSlot({ target: job.slot, image: job.image, open: httpImageSource(job.image,
     expect(files.requests).toEqual([`GET /os-2.0.0.img bytes=${resumeAt}-`]);
     expect(createHash('sha256').update(readFileSync(slot)).digest('hex')).toBe(sha256);
   });
+
+  it('reaches the broker over MQTT on a WebSocket (wss), whose code the bundle loads only then', async () => {
+    const harness = join(workDir, 'wss.js');
+    writeFileSync(
+      harness,
+      `const mqtt = require(${JSON.stringify(require.resolve('mqtt'))});
+const c = mqtt.connect(process.env.WSS_URL, { ca: JSON.parse(process.env.CA), username: 'nobody', password: 'wrong-password', reconnectPeriod: 0, writeCache: false });
+c.on('error', (e) => { console.log(JSON.stringify({ error: e.message })); process.exit(0); });
+c.on('connect', () => { console.log(JSON.stringify({ connected: true })); process.exit(0); });
+`,
+    );
+    const out = await runBundled(harness, { WSS_URL: cp.tls!.mqttWssUrl, CA: JSON.stringify(cp.tls!.caCertificates) });
+    // A CONNACK refusing this unknown client: TLS, the WebSocket and MQTT all worked.
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ error: expect.stringMatching(/^Connection refused: /) });
+  });
 });

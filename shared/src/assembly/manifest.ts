@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseByteSize, parseDuration } from './duration';
 import { AgentReleaseSpec } from './agent-release';
 import { OsImageSpec } from './os-image';
+import { DEPENDENCY_CONDITIONS, RESTART_POLICIES, UpdateStrategy } from './vocabulary';
 
 /**
  * `assembly.yaml`: a subset of the Compose specification plus one `x-flotilla` block.
@@ -12,9 +13,7 @@ import { OsImageSpec } from './os-image';
  * block. (A top-level `version` key would collide with Compose's obsolete `version`.)
  */
 
-export const UPDATE_STRATEGIES = ['download-then-switch', 'switch-then-download', 'hand-over'] as const;
-export const UpdateStrategy = z.enum(UPDATE_STRATEGIES);
-export type UpdateStrategy = z.infer<typeof UpdateStrategy>;
+export { UPDATE_STRATEGIES, UpdateStrategy } from './vocabulary';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const name = (what: string) =>
@@ -49,13 +48,11 @@ const healthcheck = z
   })
   .strict();
 
-export const DEPENDENCY_CONDITIONS = ['service_started', 'service_healthy'] as const;
+export { DEPENDENCY_CONDITIONS, RESTART_POLICIES } from './vocabulary';
 const dependsOn = z.union([
   z.array(name('a service name')),
   z.record(name('a service name'), z.object({ condition: z.enum(DEPENDENCY_CONDITIONS).default('service_started') }).strict()),
 ]);
-
-export const RESTART_POLICIES = ['no', 'always', 'on-failure', 'unless-stopped'] as const;
 
 /** `name@version` of a library component, e.g. `mosquitto@2.0.18`. */
 export const COMPONENT_REF_PATTERN = /^([a-z0-9][a-z0-9_.-]{0,62})@(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)$/;

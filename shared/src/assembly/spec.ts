@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEPENDENCY_CONDITIONS, RESTART_POLICIES, UpdateStrategy } from './manifest';
+import { DEPENDENCY_CONDITIONS, RESTART_POLICIES, UpdateStrategy } from './vocabulary';
 import { AgentReleaseSpec } from './agent-release';
 import { OsImageSpec } from './os-image';
 
