@@ -140,8 +140,8 @@ async function idle(image: string, entry: { label: string; path: string }, basel
     stdio: 'ignore',
   });
   try {
-    // Up to a minute: Node under emulation takes seconds to start.
-    for (let i = 0; i < 600 && !existsSync(join(dir, 'agent.sock')); i++) await new Promise((r) => setTimeout(r, 100));
+    // Up to three minutes: Node under emulation, interpreting only (lite mode), on a loaded machine takes a minute to start.
+    for (let i = 0; i < 1800 && !existsSync(join(dir, 'agent.sock')); i++) await new Promise((r) => setTimeout(r, 100));
     const desired = signedDesired(signer, 1, [minimalComponent('web', image, { command: SERVE })], {
       name: `bench${run}`,
       probationMs: 500,
