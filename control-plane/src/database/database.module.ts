@@ -26,10 +26,12 @@ import { PgNotifications } from './pg-notifications';
 import { REPLICA_ID, replicaId } from './replica-id';
 import { ScheduledJobRepository } from './scheduled-job.repository';
 import { ScheduledJobs } from './scheduled-jobs';
+import { ReplicaHeartbeats } from './replica-heartbeats';
 import { ImageDeltas1765030000000 } from './migrations/1765030000000-image-deltas';
 import { TelemetryPartitions1765020000000 } from './migrations/1765020000000-telemetry-partitions';
 import { FleetTargetJobs1765020001000 } from './migrations/1765020001000-fleet-target-jobs';
 import { DeviceDirectoryNotify1765040000000 } from './migrations/1765040000000-device-directory-notify';
+import { PresenceOwners1765050000000 } from './migrations/1765050000000-presence-owners';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -55,6 +57,7 @@ export const MIGRATIONS = [
   FleetTargetJobs1765020001000,
   ImageDeltas1765030000000,
   DeviceDirectoryNotify1765040000000,
+  PresenceOwners1765050000000,
 ];
 
 @Module({})
@@ -71,6 +74,7 @@ export class DatabaseModule {
         { provide: PgNotifications, useFactory: () => new PgNotifications(url) },
         ScheduledJobRepository,
         ScheduledJobs,
+        ReplicaHeartbeats,
       ],
       exports: [RejectedWrites, REPLICA_ID, PgNotifications, ScheduledJobs],
       imports: [

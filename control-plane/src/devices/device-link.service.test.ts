@@ -61,6 +61,7 @@ function setup(pointer: DesiredPointer | undefined, memoryRev?: number, failOnce
     signing,
     strictFake<DeviceEventRetention>('DeviceEventRetention', {}),
     strictFake<DeviceDirectory>('DeviceDirectory', { desiredRev: () => memoryRev }),
+    'test-replica',
   );
   return { service, sent, touched };
 }
@@ -226,6 +227,7 @@ class DeviceLinkServiceProbe {
       signing,
       strictFake<DeviceEventRetention>('DeviceEventRetention', {}),
       strictFake<DeviceDirectory>('DeviceDirectory', { desiredRev: () => memoryRev }),
+      'test-replica',
     );
   }
 }

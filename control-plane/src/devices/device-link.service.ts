@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { encodePayload, isValidDeviceId, type DeviceEvent, type Inventory, type Reported, type Telemetry } from '@flotilla/shared';
+import { REPLICA_ALIVE_S } from '../database/replica-heartbeats';
+import { REPLICA_ID } from '../database/replica-id';
 import { retryTransient } from '../database/write-alone';
 import { RegistriesService } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
@@ -39,6 +41,7 @@ export class DeviceLinkService {
     private readonly signing: SigningService,
     private readonly eventRetention: DeviceEventRetention,
     private readonly directory: DeviceDirectory,
+    @Inject(REPLICA_ID) private readonly replica: string,
   ) {}
 
   /**
@@ -86,17 +89,34 @@ export class DeviceLinkService {
    * online then. Coalesced with every other connect of the burst (DeviceRepository.setOnline).
    */
   async connected(deviceId: string): Promise<'online' | 'revoked'> {
-    return (await this.devices.setOnline(deviceId, true)) ? 'online' : 'revoked';
+    return (await this.devices.setOnline(deviceId, true, this.presenceOwner)) ? 'online' : 'revoked';
   }
 
+  /** Leaves alone a device that meanwhile came online through another replica. */
   async disconnected(deviceId: string): Promise<void> {
     this.devices.forgetReported(deviceId);
-    await this.devices.setOnline(deviceId, false);
+    await this.devices.setOnline(deviceId, false, this.presenceOwner);
   }
 
-  /** Nothing is connected when the broker starts, whatever the last run left in the table. */
+  /**
+   * An embedded broker starting holds no connection yet; those a previous run of this process (or
+   * any dead replica) held are gone, while devices connected through live replicas stay online.
+   */
   async brokerStarted(): Promise<void> {
-    await this.devices.markAllOffline();
+    await this.sweepPresence();
+  }
+
+  /** Marks offline the devices held by replicas that are dead or stopped; how many. */
+  sweepPresence(): Promise<number> {
+    return this.devices.markOfflineHeldByDead(REPLICA_ALIVE_S, this.broker.reportsPresence);
+  }
+
+  /**
+   * With an embedded broker this replica holds the connection; with an external one presence
+   * comes from the devices' status messages and last wills, whichever replica reads them.
+   */
+  private get presenceOwner(): string | null {
+    return this.broker.reportsPresence ? this.replica : null;
   }
 
   /**

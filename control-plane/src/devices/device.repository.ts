@@ -18,6 +18,8 @@ export interface ReportRow {
 export interface PresenceRow {
   id: string;
   online: boolean;
+  /** The replica whose embedded broker holds the connection; null when an external broker owns presence. */
+  via: string | null;
 }
 
 export interface NewDevice {
@@ -324,19 +326,23 @@ export class DeviceRepository {
   }
 
   /** Coalesced (`presence`); false when the device is unknown or decommissioned (which is never online). */
-  async setOnline(id: string, online: boolean): Promise<boolean> {
-    return (await this.presence.add({ id, online }))?.has(id) === true;
+  async setOnline(id: string, online: boolean, via: string | null = null): Promise<boolean> {
+    return (await this.presence.add({ id, online, via }))?.has(id) === true;
   }
 
-  /** One statement, all or nothing, at most one row per device; returns the ids updated. */
+  /**
+   * One statement, all or nothing, at most one row per device; returns the ids updated. An offline
+   * from one replica leaves alone a device that meanwhile came online through another (`online_via`).
+   */
   async setOnlineMany(rows: readonly PresenceRow[]): Promise<string[]> {
     const [updated] = (await this.devices.query(
       `WITH ${LOCKED_IN_ID_ORDER}
-       UPDATE devices d SET online = r.online, last_seen_at = now()
-         FROM unnest($1::text[], $2::boolean[]) AS r(id, online), locked
+       UPDATE devices d SET online = r.online, online_via = CASE WHEN r.online THEN r.via END, last_seen_at = now()
+         FROM unnest($1::text[], $2::boolean[], $3::text[]) AS r(id, online, via), locked
         WHERE d.id = r.id AND locked.id = r.id AND d.decommissioned_at IS NULL
+          AND (r.online OR d.online_via IS NOT DISTINCT FROM r.via OR NOT d.online)
        RETURNING d.id`,
-      [rows.map((r) => r.id), rows.map((r) => r.online)],
+      [rows.map((r) => r.id), rows.map((r) => r.online), rows.map((r) => r.via)],
     )) as [Row[], number];
     return updated.map((r) => r.id as string);
   }
@@ -356,9 +362,19 @@ export class DeviceRepository {
     this.reports.forget(id);
   }
 
-  /** After a restart of the (single) broker no device can still be connected to it. */
-  async markAllOffline(): Promise<void> {
-    await this.devices.update({ online: true }, { online: false });
+  /**
+   * Offline: the devices held by a replica with no heartbeat within `aliveS` seconds (dead, or
+   * stopped), and with `unowned` those online with no holder recorded (rows from before holders
+   * were); returns how many.
+   */
+  async markOfflineHeldByDead(aliveS: number, unowned: boolean): Promise<number> {
+    const [, count] = (await this.devices.query(
+      `UPDATE devices d SET online = false, online_via = NULL
+        WHERE d.online AND (CASE WHEN d.online_via IS NULL THEN $2::boolean ELSE NOT EXISTS (
+          SELECT 1 FROM replica_heartbeats h WHERE h.replica = d.online_via AND h.seen_at > now() - make_interval(secs => $1)) END)`,
+      [aliveS, unowned],
+    )) as [unknown, number];
+    return count;
   }
 
   /**

@@ -12,6 +12,7 @@ import { DeviceEntity } from './device.entity';
 import { DeviceRepository } from './device.repository';
 import { DevicesController } from './devices.controller';
 import { DevicesService } from './devices.service';
+import { PresenceSweep } from './presence-sweep';
 
 /** Needs the `DEVICE_BROKER` port from a global module (the broker's transport), and the global limits. */
 @Module({
@@ -26,6 +27,7 @@ import { DevicesService } from './devices.service';
     DeviceLinkService,
     DeviceDirectoryRepository,
     DeviceDirectory,
+    PresenceSweep,
   ],
   exports: [DevicesService, DeviceLinkService],
 })
