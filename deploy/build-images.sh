@@ -112,10 +112,11 @@ source_hash() {
     sort -z | xargs -0 sha256sum) | hash_of
 }
 
-# Earlier builds of a role (another source hash) are removed, unless a container still uses them.
+# Earlier builds of a role (another source hash) are removed, unless a container still uses them or
+# they are less than two hours old: another checkout on the same engine may be about to start them.
 drop_old_tags() {
   local repo=$1 keep=$2 old
-  for old in $(docker image ls "$repo" --format '{{.Repository}}:{{.Tag}}'); do
+  for old in $(docker image ls "$repo" --filter until=2h --format '{{.Repository}}:{{.Tag}}'); do
     [[ $old == "$keep" ]] || docker rmi "$old" >/dev/null 2>&1 || true
   done
 }

@@ -193,6 +193,8 @@ function rabbitConfig(node: RabbitNode, nodes: RabbitNode[], authUrl: string, au
     `default_pass = ${RABBITMQ_PASSWORD}`,
     `loopback_users = none`,
     `mqtt.allow_anonymous = false`,
+    // As deploy/ha/rabbitmq/rabbitmq.conf: persistent sessions in quorum queues, which outlive a node.
+    `mqtt.durable_queue_type = quorum`,
     // The control plane's own user first (internal); devices are asked of Flotilla, through the cache.
     `auth_backends.1 = internal`,
     `auth_backends.2 = cache`,

@@ -25,7 +25,10 @@ export class ReplicaHeartbeats implements OnApplicationBootstrap, BeforeApplicat
 
   async onApplicationBootstrap(): Promise<void> {
     await this.beat();
-    this.timer = setInterval(() => void this.beat().catch((e: Error) => this.logger.warn(`heartbeat not written: ${e.message}`)), HEARTBEAT_EVERY_MS);
+    this.timer = setInterval(
+      () => void this.beat().catch((e: Error) => this.logger.warn(`heartbeat not written: ${e.message}`)),
+      HEARTBEAT_EVERY_MS,
+    );
     this.timer.unref();
   }
 

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LiveEvent, RolloutView } from '@flotilla/shared';
+import { connectAsync, type MqttClient } from 'mqtt';
 import { startReplica, type ReplicaProcess } from '../../../control-plane/src/testing/replica-process';
 import { SimDevice } from '../../../control-plane/src/testing/sim-device';
 import { json, publishRelease, registerDevices, until, type Api } from '../../../control-plane/src/testing/sim-fleet';
@@ -27,6 +28,8 @@ let dataDir: string;
 let replicas: ReplicaProcess[] = [];
 let front: TcpSwitch | undefined;
 let sims: SimDevice[] = [];
+let env: Record<string, string> = {};
+const clients: MqttClient[] = [];
 
 const sum = (ns: number[]) => ns.reduce((a, b) => a + b, 0);
 const apiOf =
@@ -37,7 +40,7 @@ const apiOf =
 beforeAll(async () => {
   db = await createTestDatabase();
   dataDir = await mkdtemp(join(tmpdir(), 'flotilla-replicas-'));
-  const env = {
+  env = {
     DATABASE_URL: db.url,
     FLOTILLA_API_KEY: KEY,
     // One data directory for all, as a shared volume: the signing keys and secrets are the same on every replica.
@@ -53,6 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(sims.map((s) => s.stop()));
+  await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
   await front?.close();
   await Promise.all(replicas.map((r) => r.stop()));
   await db?.drop();
@@ -72,7 +76,7 @@ describe('three control-plane replicas on one PostgreSQL', () => {
       const notDue = await Promise.all(replicas.map((r) => r.metric('flotilla_scheduled_job_checks_total', { job, outcome: 'not-due' })));
       expect({ job, ran: sum(ran), notDue: sum(notDue) }).toEqual({ job, ran: 1, notDue: 2 });
     }
-    expect(await db.query('SELECT name, runs FROM scheduled_jobs ORDER BY name')).toEqual([
+    expect(await db.query(`SELECT name, runs FROM scheduled_jobs WHERE name LIKE '%-retention' ORDER BY name`)).toEqual([
       { name: 'device-event-retention', runs: '1' },
       { name: 'telemetry-retention', runs: '1' },
     ]);
@@ -182,7 +186,59 @@ describe('three control-plane replicas on one PostgreSQL', () => {
     );
     expect(recorded.map((r) => [r.device_id, r.assigned_rev])).toEqual([...revsAfter].map(([d, rev]) => [d, rev]));
   });
+
+  it("keeps presence per replica: one starting leaves the others' devices online, one killed has its devices swept", async () => {
+    const live = await liveReplicas();
+    const d = await startReplica('d', env);
+    replicas.push(d);
+    const [p, q] = await registerDevices(apiOf(live[0]!), 2, 'presence');
+    const owners = new Map([
+      [p!.deviceId, live[0]!],
+      [q!.deviceId, d],
+    ]);
+    for (const [id, replica] of owners) {
+      const password = (id === p!.deviceId ? p : q)!.password;
+      clients.push(await connectAsync(replica.mqttUrl, { clientId: id, username: id, password, reconnectPeriod: 0 }));
+    }
+    const presence = async () =>
+      new Map(
+        (
+          await db.query<{ id: string; online: boolean; online_via: string | null }>(
+            'SELECT id, online, online_via FROM devices WHERE id = ANY($1)',
+            [[...owners.keys()]],
+          )
+        ).map((r) => [r.id, r.online ? pidOf(r.online_via ?? '/0') : 0]),
+      );
+    const expected = new Map([...owners].map(([id, r]) => [id, r.pid]));
+    await until(
+      async () => JSON.stringify([...(await presence())]) === JSON.stringify([...expected]),
+      10_000,
+      'both online, each held by its replica',
+    );
+
+    // A replica starting (its broker started, the moment it used to mark every device offline) leaves them online.
+    replicas.push(await startReplica('e', env));
+    expect(await presence()).toEqual(expected);
+
+    // The SIGKILLed replica's device goes offline once its heartbeat is stale (20 s) and the sweep ran; the other stays.
+    await d.kill();
+    await until(async () => (await presence()).get(q!.deviceId) === 0, 60_000, "the killed replica's device swept offline");
+    expect((await presence()).get(p!.deviceId)).toBe(live[0]!.pid);
+  });
 });
+
+/** Replicas still answering (the rollout test killed one). */
+async function liveReplicas(): Promise<ReplicaProcess[]> {
+  const answers = await Promise.all(
+    replicas.map((r) =>
+      fetch(`${r.httpUrl}/healthz`).then(
+        (res) => res.ok,
+        () => false,
+      ),
+    ),
+  );
+  return replicas.filter((_, i) => answers[i]);
+}
 
 /** The replica holding the rollout's lease now (by the pid in its holder name). */
 async function leaseHolder(rolloutId: string): Promise<ReplicaProcess | undefined> {
