@@ -1,4 +1,5 @@
-import type { Desired, DeviceView, ReleaseView, RolloutView } from '@flotilla/shared';
+import { spawn } from 'node:child_process';
+import type { Desired, DeviceView, LiveEvent, ReleaseView, RolloutView } from '@flotilla/shared';
 import { manifest } from '../../control-plane/src/testing/sim-fleet';
 import { apiJson, connectDevices, createSimFleet, provisionDevices, type Simulation } from '../../cli/src/sim/simulation';
 import { ComposeProject, deployImages, docker, probeStatus } from '../support/compose';
@@ -28,6 +29,7 @@ const apiKey = 'ha-e2e-operator-key-0123456789abcdef';
 let project: ComposeProject;
 let apiUrl = '';
 let sim: Pick<Simulation, 'devices' | 'counts' | 'stop'> | undefined;
+let feed: { events: LiveEvent[]; close(): void } | undefined;
 const timings: Record<string, string> = {};
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
@@ -50,7 +52,8 @@ beforeAll(async () => {
     FLOTILLA_PUBLIC_API_URL: `https://127.0.0.1:${https}`,
   });
   const t0 = performance.now();
-  await project.up().catch(async (e: Error) => {
+  // Bounded by the RabbitMQ nodes' health (boot and clustering), which took over 2 minutes on a loaded machine.
+  await project.up([], 300_000).catch(async (e: Error) => {
     throw new Error(`${e.message}\n${await project.logs([], 30)}`);
   });
   await waitFor(
@@ -62,6 +65,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  feed?.close();
   await sim?.stop();
   if (project) {
     const t0 = performance.now();
@@ -149,10 +153,33 @@ maybe(`completes a phased rollout to ${DEVICES} devices while a replica is kille
   timings['faults injected at'] = `${seconds(t0)} (phase ${mid.currentPhase}, ${mid.totals.succeeded}/${DEVICES} succeeded)`;
   await docker(['kill', '--signal', 'KILL', await project.container('cp2')]);
   await docker(['stop', '--time', '10', await project.container('rabbit3')]);
+  // The dashboard's live feed as served by cp1 itself (not through HAProxy), whichever replica decides.
+  feed = await liveFeed('cp1');
 
   await waitFor('the rollout completed', async () => ((await view()).status === 'completed' ? true : undefined), 300_000, 500).catch(stuck);
 
   timings['rollout (3 phases) completed after'] = seconds(t0);
+  await waitFor(
+    "the rollout's completion on cp1's live feed",
+    async () => (feed!.events.some((e) => e.type === 'rollout' && e.id === rollout.id && e.status === 'completed') ? true : undefined),
+    15_000,
+  );
+  expect(feed.events.filter((e) => e.type === 'device').length).toBeGreaterThan(0);
+
+  // The records: each decision once (numbered without gap, fenced tokens only growing), each device assigned once, none skipped.
+  const decisions = JSON.parse(
+    await psql(
+      `SELECT coalesce(json_agg(json_build_object('seq', seq, 'token', lease_token, 'actions', actions) ORDER BY seq), '[]') FROM rollout_decisions WHERE rollout_id = '${rollout.id}'`,
+    ),
+  ) as { seq: number; token: number; actions: { kind: string; deviceId?: string }[] }[];
+  expect(decisions.map((d) => d.seq)).toEqual(decisions.map((_, i) => i + 1));
+  expect(decisions.map((d) => d.token)).toEqual(decisions.map((d) => d.token).sort((x, y) => x - y));
+  const assigned = decisions.flatMap((d) => d.actions.filter((x) => x.kind === 'assign').map((x) => x.deviceId!));
+  expect(assigned.sort()).toEqual(credentials.map((c) => c.deviceId).sort());
+  expect(await psql(`SELECT count(*) || '/' || count(DISTINCT device_id) FROM rollout_devices WHERE rollout_id = '${rollout.id}'`)).toBe(
+    `${DEVICES}/${DEVICES}`,
+  );
+  timings['rollout decisions'] = `${decisions.length} (lease tokens ${[...new Set(decisions.map((d) => d.token))].join(', ')})`;
 
   // Every device on the target release, each assigned exactly once.
   for (const c of credentials) {
@@ -187,3 +214,32 @@ maybe(`completes a phased rollout to ${DEVICES} devices while a replica is kille
   expect(devicesWithRows).toBe(DEVICES);
   expect(stored).toBeGreaterThanOrEqual(sent);
 });
+
+/** The live feed (server-sent events) of one replica, read inside its container. */
+async function liveFeed(service: string): Promise<{ events: LiveEvent[]; close(): void }> {
+  const events: LiveEvent[] = [];
+  const curl = spawn('docker', [
+    'exec',
+    await project.container(service),
+    'curl',
+    '-sSN',
+    '-H',
+    `authorization: Bearer ${apiKey}`,
+    'http://127.0.0.1:3000/api/v1/events/stream',
+  ]);
+  let buffer = '';
+  curl.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const data = buffer
+        .slice(0, end)
+        .split('\n')
+        .find((l) => l.startsWith('data: '));
+      buffer = buffer.slice(end + 2);
+      if (data) events.push(JSON.parse(data.slice(6)) as LiveEvent);
+    }
+  });
+  await waitFor(`${service}'s live feed open`, async () => (events.some((e) => e.type === 'hello') ? true : undefined), 15_000);
+  return { events, close: () => curl.kill() };
+}

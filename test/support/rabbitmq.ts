@@ -34,6 +34,8 @@ export interface RabbitCluster {
   nodes: RabbitNode[];
   /** Stops one node (its devices' connections drop) and waits for the process to end. */
   stop(node: RabbitNode): Promise<void>;
+  /** SIGKILLs one node's whole process group, as a crash or a lost machine: nothing is handed over. */
+  kill(node: RabbitNode): Promise<void>;
   start(node: RabbitNode): Promise<void>;
   /** Runs rabbitmqctl against `node`; throws with its output when it fails. */
   ctl(node: RabbitNode, ...args: string[]): string;
@@ -113,7 +115,13 @@ export async function startRabbitCluster(
   };
   const start = async (node: RabbitNode): Promise<void> => {
     const out = openSync(join(dir, 'log', `${nodeShort(node)}.out`), 'a');
-    const child = spawn(join(RABBITMQ_BIN, 'rabbitmq-server'), [], { env: env(node), cwd: dir, stdio: ['ignore', out, out] });
+    // A group of its own: the start script and the Erlang VM it runs die together in `kill`.
+    const child = spawn(join(RABBITMQ_BIN, 'rabbitmq-server'), [], {
+      env: env(node),
+      cwd: dir,
+      stdio: ['ignore', out, out],
+      detached: true,
+    });
     closeSync(out);
     processes.set(node, child);
     child.once('exit', () => (node.running = false));
@@ -152,9 +160,17 @@ export async function startRabbitCluster(
     },
     stop: async (node) => {
       const child = processes.get(node);
-      if (!child || child.exitCode !== null) return;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       ctl(node, 'stop');
+      await exited;
+      node.running = false;
+    },
+    kill: async (node) => {
+      const child = processes.get(node);
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(-child.pid!, 'SIGKILL');
       await exited;
       node.running = false;
     },

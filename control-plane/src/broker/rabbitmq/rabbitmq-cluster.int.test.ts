@@ -12,7 +12,7 @@ import {
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { startFailoverProxy, type FailoverProxy } from '../../../../test/support/failover-proxy';
 import { freePort } from '../../../../test/support/ports';
-import { startRabbitCluster, type RabbitCluster } from '../../../../test/support/rabbitmq';
+import { startRabbitCluster, type RabbitCluster, type RabbitNode } from '../../../../test/support/rabbitmq';
 import { startControlPlane, type RunningControlPlane } from '../../bootstrap';
 import { openDesired } from '../../testing/desired';
 import { eventually, nextMessage } from '../../testing/harness';
@@ -101,7 +101,9 @@ function api(i: number, path: string, init: RequestInit = {}): Promise<Response>
   return fetch(`${replicas[i]!.httpUrl}${path}`, { ...init, headers });
 }
 
-async function register(i: number): Promise<RegisterDeviceResponse & { password: string }> {
+type RegisteredDevice = RegisterDeviceResponse & { password: string };
+
+async function register(i: number): Promise<RegisteredDevice> {
   const token = (await (await api(i, '/api/v1/provisioning-tokens', { method: 'POST', body: '{}' })).json()) as { token: string };
   const res = await fetch(`${replicas[i]!.httpUrl}/api/v1/devices/register`, {
     method: 'POST',
@@ -109,7 +111,7 @@ async function register(i: number): Promise<RegisterDeviceResponse & { password:
     body: JSON.stringify({ token: token.token }),
   });
   if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
-  return (await res.json()) as RegisterDeviceResponse & { password: string };
+  return (await res.json()) as RegisteredDevice;
 }
 
 async function device(i: number, id: string): Promise<DeviceView> {
@@ -321,33 +323,12 @@ describe('the control plane on an external RabbitMQ cluster', () => {
 
   it('when a RabbitMQ node stops, its devices resume their sessions on the other nodes and converge', async () => {
     const devices = await Promise.all(Array.from({ length: 6 }, (_, i) => register(i % 2)));
-    const held = new Map<string, number>(devices.map((d) => [d.deviceId, 0]));
-    const connects = new Map<string, number>();
-    // As the agent: a persistent session, and on every connect a desired/get; each desired applied is reported.
-    await Promise.all(
-      devices.map(async (d) => {
-        const client = await connectDevice(d, { clean: false, reconnectPeriod: 200 });
-        const topic = deviceTopic(d.deviceId, 'desired');
-        const hello = () =>
-          client.publishAsync(deviceTopic(d.deviceId, 'desired/get'), JSON.stringify({ schema: 1, rev: held.get(d.deviceId) }), { qos: 1 });
-        client.on('connect', () => {
-          connects.set(d.deviceId, (connects.get(d.deviceId) ?? 0) + 1);
-          void hello().catch(() => undefined);
-        });
-        client.on('message', (t, payload) => {
-          if (t !== topic) return;
-          const rev = openDesired(payload, d.releaseKeys).rev;
-          held.set(d.deviceId, rev);
-          void client.publishAsync(deviceTopic(d.deviceId, 'reported'), JSON.stringify(reported(rev)), { qos: 1 }).catch(() => undefined);
-        });
-        await client.subscribeAsync(topic, { qos: 1 });
-      }),
-    );
+    const { held, connects } = await agentsLike(devices, () => false);
     // Every device is on the first node (the proxy's first choice); so is replica 0's AMQP connection.
     await cluster.stop(cluster.nodes[0]!);
     // Back on another node before the change: a desired published while a session queue fails over
     // may be refused (logged), and then reaches the device only at its next connect (desired/get).
-    await eventually(async () => devices.every((d) => (connects.get(d.deviceId) ?? 0) >= 1), 60_000, 'every device reconnected');
+    await eventually(async () => devices.every((d) => (connects.get(d.deviceId) ?? 0) >= 2), 60_000, 'every device reconnected');
     for (const d of devices) {
       const res = await api(1, `/api/v1/devices/${d.deviceId}/release`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) });
       expect(res.status).toBe(200);
@@ -367,7 +348,99 @@ describe('the control plane on an external RabbitMQ cluster', () => {
     // Replica 0 was connected to the stopped node and went to another one.
     expect(await (await api(0, '/metrics')).text()).toMatch(/flotilla_broker_reconnects_total [1-9]/);
   });
+
+  it('when a RabbitMQ node is SIGKILLed, every device it held (persistent or clean session) gets its next desired state', async () => {
+    // The previous test stopped the first node; back, the cluster has its three nodes and a majority after the kill.
+    await cluster.start(cluster.nodes[0]!);
+    const devices = await Promise.all(Array.from({ length: 8 }, (_, i) => register(i % 2)));
+    // Half as the agent (persistent session, a quorum queue), half as the simulator (clean session, a mirrored classic queue).
+    const { held, connects } = await agentsLike(devices, (i) => i % 2 === 1);
+    const victim = cluster.nodes[0]!;
+    const onVictim = await sessionQueuesOn(
+      victim,
+      devices.map((d) => d.deviceId),
+    );
+    expect(onVictim).toBe(devices.length);
+
+    const killedAt = performance.now();
+    await cluster.kill(victim);
+    await eventually(async () => devices.every((d) => (connects.get(d.deviceId) ?? 0) >= 2), 60_000, 'every device reconnected');
+    for (const d of devices) {
+      const res = await api(1, `/api/v1/devices/${d.deviceId}/release`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) });
+      expect(res.status).toBe(200);
+    }
+    const target = new Map(await Promise.all(devices.map(async (d) => [d.deviceId, (await device(1, d.deviceId)).desired.rev] as const)));
+    await eventually(
+      async () => devices.every((d) => held.get(d.deviceId) === target.get(d.deviceId)),
+      60_000,
+      'every device holding its new desired state',
+    );
+    console.log(
+      `${devices.length} devices of a SIGKILLed node held their next desired state ${((performance.now() - killedAt) / 1000).toFixed(1)} s after the kill`,
+    );
+    await eventually(
+      async () =>
+        (await Promise.all(devices.map(async (d) => (await device(0, d.deviceId)).reported?.rev === target.get(d.deviceId)))).every(
+          Boolean,
+        ),
+      30_000,
+      'every device reporting it',
+    );
+  });
 });
+
+/**
+ * Devices as the agent connects them (persistent session: subscribed once) or as the simulator
+ * does (`clean(i)`: a clean session, subscribed on every connect); on every connect a desired/get,
+ * each desired state received is held and reported.
+ */
+async function agentsLike(devices: RegisteredDevice[], clean: (i: number) => boolean) {
+  const held = new Map<string, number>(devices.map((d) => [d.deviceId, 0]));
+  const connects = new Map<string, number>();
+  await Promise.all(
+    devices.map(async (d, i) => {
+      const client = await connectDevice(d, { clean: clean(i), reconnectPeriod: 200 });
+      const topic = deviceTopic(d.deviceId, 'desired');
+      const hello = async () => {
+        if (clean(i)) await client.subscribeAsync(topic, { qos: 1 });
+        await client.publishAsync(deviceTopic(d.deviceId, 'desired/get'), JSON.stringify({ schema: 1, rev: held.get(d.deviceId) }), {
+          qos: 1,
+        });
+      };
+      client.on('connect', () => {
+        connects.set(d.deviceId, (connects.get(d.deviceId) ?? 0) + 1);
+        void hello().catch(() => undefined);
+      });
+      client.on('message', (t, payload) => {
+        if (t !== topic) return;
+        const rev = openDesired(payload, d.releaseKeys).rev;
+        held.set(d.deviceId, rev);
+        void client.publishAsync(deviceTopic(d.deviceId, 'reported'), JSON.stringify(reported(rev)), { qos: 1 }).catch(() => undefined);
+      });
+      connects.set(d.deviceId, 1);
+      if (!clean(i)) await client.subscribeAsync(topic, { qos: 1 });
+      await hello();
+    }),
+  );
+  return { held, connects };
+}
+
+/** How many of these devices' session queues have their leader (quorum) or master (classic) on `node`. */
+async function sessionQueuesOn(node: RabbitNode, deviceIds: string[]): Promise<number> {
+  const rows = cluster.ctl(
+    cluster.nodes.find((n) => n !== node && n.running)!,
+    'list_queues',
+    'name',
+    'pid',
+    'leader',
+    '--formatter',
+    'json',
+  );
+  const queues = JSON.parse(rows) as { name: string; pid?: string; leader?: string }[];
+  return deviceIds.filter((id) =>
+    queues.some((q) => q.name === `mqtt-subscription-${id}qos1` && `${q.leader ?? ''}${q.pid ?? ''}`.includes(node.name)),
+  ).length;
+}
 
 function event(message: string) {
   return { schema: PROTOCOL_SCHEMA, at: new Date().toISOString(), kind: 'apply-started', message };
