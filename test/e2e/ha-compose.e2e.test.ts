@@ -98,6 +98,8 @@ maybe(`completes a phased rollout to ${DEVICES} devices while a replica is kille
     namePrefix: 'ha',
     registerConcurrency: 8,
     certificates: true,
+  }).catch(async (e: Error) => {
+    throw new Error(`${e.message}\n${await project.logs(['cp1', 'cp2', 'cp3'], 40)}`);
   });
   timings[`register ${DEVICES} devices`] = seconds(t0);
   const desiredFor = new Map<string, Set<number>>();

@@ -53,6 +53,7 @@ function report(id: string, over: Partial<DeviceReport> = {}): DeviceReport {
     inSelection: true,
     desiredRev: 1,
     desiredReleaseId: OLD,
+    reportedRev: 1,
     update: update(),
     rolledBackRev: null,
     rolledBackReason: null,

@@ -8,6 +8,7 @@ import { DevicesService } from '../devices/devices.service';
 import { DomainError } from '../domain-error';
 import { applyDecision, segments, type Assignments } from './apply-action';
 import { decide } from './decide';
+import { redeliveryDue } from './redelivery';
 import { LeaseLostError, RolloutLeaseRepository, type RolloutLease } from './rollout-lease.repository';
 import { RolloutRepository } from './rollout.repository';
 import { CLOCK, ROLLOUT_SETTINGS, type Clock, type RolloutSettings } from './rollout-settings';
@@ -24,6 +25,8 @@ const ASSIGN_SEGMENT = 1000;
 const WAKE_CHANNELS: readonly DeviceChannel[] = ['reported', 'events'];
 /** Writes, by any replica, after which a rollout may have news: a device reported, an operator command. */
 const WAKE_TABLES = new Set(['devices', 'rollouts']);
+/** A device assigned this long ago that shows no sign of it is told again (a lost publish); then as often. */
+const REDELIVER_AFTER_MS = 15_000;
 
 /**
  * Applies `decide` to every rollout in motion: on a timer, and shortly after devices report.
@@ -47,6 +50,8 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
   private again = false;
   private stopped = false;
   private unlisten: (() => void) | undefined;
+  /** When this replica last told a device its desired state again (`redeliveryDue`). */
+  private readonly told = new Map<string, number>();
 
   constructor(
     private readonly rollouts: RolloutRepository,
@@ -150,9 +155,16 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
       if (!record) return undefined;
       const reports = await this.rollouts.loadReports(uow, id, record.selection);
       const now = this.clock.now();
-      return { state: record.state, actions: decide(record.state, reports, now), now };
+      const again = redeliveryDue(record.state, reports, this.told, now, REDELIVER_AFTER_MS);
+      return { state: record.state, actions: decide(record.state, reports, now), again, now };
     });
-    if (!decision || decision.actions.length === 0) return;
+    if (!decision) return;
+    if (decision.again.length > 0) {
+      for (const deviceId of decision.again) this.told.set(deviceId, decision.now);
+      this.logger.warn(`rollout ${id}: ${decision.again.length} devices show no sign of their assignment; told again`);
+      committed(decision.again);
+    }
+    if (decision.actions.length === 0) return;
     let state = decision.state;
     for (const actions of segments(decision.actions, ASSIGN_SEGMENT)) {
       const before = state;

@@ -78,6 +78,8 @@ export interface DeviceReport {
   inSelection: boolean;
   desiredRev: number;
   desiredReleaseId: string | null;
+  /** The rev the device last said it holds; null before its first report. */
+  reportedRev: number | null;
   update: UpdateStatus | null;
   /** Highest rev of an `update-rolled-back` event, with its message, when one was received. */
   rolledBackRev: number | null;

@@ -216,7 +216,7 @@ export class RolloutRepository {
       id: string;
       desired_rev: number;
       desired_release_id: string | null;
-      reported: { update?: UpdateStatus } | null;
+      reported: { rev?: number; update?: UpdateStatus } | null;
       in_selection: boolean;
       rolled_back_rev: number | null;
       rolled_back_reason: string | null;
@@ -240,6 +240,7 @@ export class RolloutRepository {
           inSelection: r.in_selection,
           desiredRev: r.desired_rev,
           desiredReleaseId: r.desired_release_id,
+          reportedRev: r.reported?.rev ?? null,
           // Reports of agents older than the `update` block carry none: treated as no news.
           update: r.reported?.update ?? null,
           rolledBackRev: r.rolled_back_rev,

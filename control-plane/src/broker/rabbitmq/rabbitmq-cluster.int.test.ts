@@ -352,6 +352,9 @@ describe('the control plane on an external RabbitMQ cluster', () => {
   it('when a RabbitMQ node is SIGKILLed, every device it held (persistent or clean session) gets its next desired state', async () => {
     // The previous test stopped the first node; back, the cluster has its three nodes and a majority after the kill.
     await cluster.start(cluster.nodes[0]!);
+    for (const i of [0, 1]) {
+      await eventually(async () => (await fetch(`${replicas[i]!.httpUrl}/readyz`)).status === 200, 30_000, `replica ${i} ready`);
+    }
     const devices = await Promise.all(Array.from({ length: 8 }, (_, i) => register(i % 2)));
     // Half as the agent (persistent session, a quorum queue), half as the simulator (clean session, a mirrored classic queue).
     const { held, connects } = await agentsLike(devices, (i) => i % 2 === 1);
