@@ -137,6 +137,8 @@ const starters: Record<EngineName, Starter> = {
           `listeners.tcp.1 = 127.0.0.1:${amqp}`,
           `mqtt.listeners.tcp.1 = 127.0.0.1:${mqtt}`,
           'mqtt.allow_anonymous = true',
+          // As Flotilla configures its cluster (deploy/ha/rabbitmq/rabbitmq.conf, RabbitMqManagement.ensureSessionPolicy).
+          'mqtt.durable_queue_type = quorum',
           'loopback_users = none',
           'log.console = false',
           'log.file.level = warning',
@@ -158,9 +160,11 @@ const starters: Record<EngineName, Starter> = {
       };
     };
     const nodes: BrokerNode[] = [];
+    let first: NodeJS.ProcessEnv | undefined;
     for (let i = 0; i < size; i++) {
       const [amqp, mqtt, dist] = [await freePort(), await freePort(), await freePort()];
       const e = env(i, amqp, mqtt, dist);
+      first ??= e;
       const child = track(children, spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], { env: e, stdio: 'ignore' }));
       // Nodes after the first join the first one's cluster (RabbitMQ needs a majority of them).
       if (i > 0) {
@@ -172,6 +176,23 @@ const starters: Record<EngineName, Starter> = {
       }
       nodes.push(await ready(child, mqtt));
     }
+    // Clean-session queues (classic, on the node the client reached) mirrored: without it they cannot be replaced while that node is away.
+    execFileSync(
+      RABBITMQCTL,
+      [
+        '-q',
+        'set_policy',
+        '--apply-to',
+        'queues',
+        'flotilla-mqtt-sessions',
+        '^mqtt-subscription-',
+        '{"ha-mode":"all","ha-sync-mode":"automatic"}',
+      ],
+      {
+        env: first!,
+        timeout: 60_000,
+      },
+    );
     return nodes;
   },
 };
