@@ -39,9 +39,12 @@ export class RabbitMqManagement {
   }
 
   /**
-   * The MQTT plugin keeps a persistent session (clean = false, as agents connect) in a classic
-   * queue on the node the device first reached; mirrored to every node, the session and the
-   * messages queued for it survive that node's loss, and the device resumes it on another node.
+   * The MQTT plugin (3.10) keeps each session in a durable queue `mqtt-subscription-<client id>qos1`
+   * (and `…qos0`). Persistent sessions (agents) are quorum queues (`mqtt.durable_queue_type`),
+   * replicated by themselves; clean sessions stay classic queues on the node the client reached, and
+   * RabbitMQ refuses to redeclare or delete a durable classic queue whose node is down ("home node
+   * … is down or inaccessible"), closing the client at every reconnect. Mirrored to every node, such
+   * a queue is promoted on a survivor when its node dies, and the device's reconnect replaces it.
    */
   async ensureSessionPolicy(): Promise<void> {
     await this.call('PUT', `/api/policies/${encodeURIComponent(this.vhost)}/flotilla-mqtt-sessions`, {
