@@ -112,6 +112,8 @@ export class SimDevice {
   telemetrySent = 0;
   /** Connect attempts that failed before the first connect succeeded. */
   connectFailures = 0;
+  /** Established connections that ended other than by `stop()` (a broker closing it, a node lost). */
+  disconnects = 0;
   private client: MqttClient | undefined;
   private rev = 0;
   private phase: UpdatePhase = 'idle';
@@ -158,7 +160,14 @@ export class SimDevice {
     this.client = client;
     this.schedule.connected(performance.now());
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    // A failed reconnect attempt closes too: only the end of an established connection counts.
+    let up = true;
+    client.on('close', () => {
+      if (up && !this.stopped) this.disconnects++;
+      up = false;
+    });
     client.on('connect', () => {
+      up = true;
       this.schedule.connected(performance.now());
       void this.hello();
     });

@@ -65,6 +65,8 @@ export interface SimulationCounts {
   telemetrySent: number;
   /** Connects refused or timed out before succeeding on a retry (a connect storm's back-pressure). */
   connectFailures: number;
+  /** Established connections lost (not closed by the simulation itself). */
+  disconnects: number;
 }
 
 export interface Simulation {
@@ -233,6 +235,7 @@ export async function connectDevices(
       rolledBack: tally.rolledBack,
       telemetrySent: devices.reduce((n, d) => n + d.telemetrySent, 0),
       connectFailures: devices.reduce((n, d) => n + d.connectFailures, 0),
+      disconnects: devices.reduce((n, d) => n + d.disconnects, 0),
     }),
     stop: async () => {
       await pool(devices.length, 1000, (i) => devices[i]!.stop());

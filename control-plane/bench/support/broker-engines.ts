@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
+import { RABBITMQ_NODE_TUNING, RABBITMQ_PLUGINS } from '../../src/broker/rabbitmq/rabbitmq-node-config';
 import { freePort, sleep } from './control-plane-process';
 
 /**
@@ -40,6 +41,8 @@ const ROOT = join(__dirname, '..', '..', '..');
 const READY_MS = 120_000;
 // Not Debian's /usr/sbin wrapper: that one switches to the rabbitmq user and its home's cookie.
 const RABBITMQCTL = '/usr/lib/rabbitmq/bin/rabbitmqctl';
+/** FLOTILLA_BENCH_RABBITMQ_TUNING=off: the nodes without Flotilla's tuning lines (the "before" of BENCHMARKS.md). */
+const RABBITMQ_TUNING = process.env.FLOTILLA_BENCH_RABBITMQ_TUNING === 'off' ? [] : RABBITMQ_NODE_TUNING;
 
 export function engineVersion(name: EngineName): string {
   const pkg = { aedes: '', mosquitto: 'mosquitto', 'aedes-redis': 'redis-server', nats: 'nats-server', rabbitmq: 'rabbitmq-server' }[name];
@@ -126,9 +129,10 @@ const starters: Record<EngineName, Starter> = {
     mkdirSync(home, { recursive: true });
     writeFileSync(join(home, '.erlang.cookie'), 'flotilla-brokers-bench-cookie');
     chmodSync(join(home, '.erlang.cookie'), 0o400);
-    writeFileSync(join(dir, 'enabled_plugins'), '[rabbitmq_mqtt].\n');
+    // The plugins and tuning Flotilla ships (the management plugin's statistics cost memory per connection too).
+    writeFileSync(join(dir, 'enabled_plugins'), `[${RABBITMQ_PLUGINS.join(',')}].\n`);
     const tag = `bench${process.pid}`;
-    const env = (i: number, amqp: number, mqtt: number, dist: number): NodeJS.ProcessEnv => {
+    const env = (i: number, amqp: number, mqtt: number, dist: number, management: number): NodeJS.ProcessEnv => {
       const nodeDir = join(dir, `n${i}`);
       mkdirSync(nodeDir, { recursive: true });
       writeFileSync(
@@ -142,6 +146,9 @@ const starters: Record<EngineName, Starter> = {
           'loopback_users = none',
           'log.console = false',
           'log.file.level = warning',
+          `management.tcp.ip = 127.0.0.1`,
+          `management.tcp.port = ${management}`,
+          ...RABBITMQ_TUNING,
           '',
         ].join('\n'),
       );
@@ -156,14 +163,13 @@ const starters: Record<EngineName, Starter> = {
         RABBITMQ_MNESIA_BASE: join(nodeDir, 'mnesia'),
         RABBITMQ_LOG_BASE: join(nodeDir, 'log'),
         RABBITMQ_PID_FILE: join(nodeDir, 'pid'),
-        RABBITMQ_ENABLED_PLUGINS: 'rabbitmq_mqtt',
       };
     };
     const nodes: BrokerNode[] = [];
     let first: NodeJS.ProcessEnv | undefined;
     for (let i = 0; i < size; i++) {
-      const [amqp, mqtt, dist] = [await freePort(), await freePort(), await freePort()];
-      const e = env(i, amqp, mqtt, dist);
+      const [amqp, mqtt, dist, management] = [await freePort(), await freePort(), await freePort(), await freePort()];
+      const e = env(i, amqp, mqtt, dist, management);
       first ??= e;
       const child = track(children, spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], { env: e, stdio: 'ignore' }));
       // Nodes after the first join the first one's cluster (RabbitMQ needs a majority of them).

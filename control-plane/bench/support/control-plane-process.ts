@@ -64,10 +64,11 @@ export class ControlPlaneProcess {
 
   /**
    * Another control plane on the same database and data directory (its keys: every replica signs
-   * desired states with the same release key), on ports of its own.
+   * desired states with the same release key), on ports of its own; `env` adds to or replaces the primary's.
    */
-  async replica(): Promise<ControlPlaneProcess> {
-    const cp = new ControlPlaneProcess(this.db, this.dataDir, await freePorts(), this.options, false);
+  async replica(env: Record<string, string> = {}): Promise<ControlPlaneProcess> {
+    const options = { ...this.options, env: { ...this.options.env, ...env } };
+    const cp = new ControlPlaneProcess(this.db, this.dataDir, await freePorts(), options, false);
     await cp.launch();
     return cp;
   }

@@ -57,6 +57,7 @@ export class LoadFleet {
       rolledBack: sum((c) => c.rolledBack),
       telemetrySent: sum((c) => c.telemetrySent),
       connectFailures: sum((c) => c.connectFailures),
+      disconnects: sum((c) => c.disconnects),
       rssMiB: all.reduce((n, m) => n + m.rssMiB, 0),
     };
   }

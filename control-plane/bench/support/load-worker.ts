@@ -39,6 +39,7 @@ process.on('message', (message: ToWorker) => {
           rolledBack: 0,
           telemetrySent: 0,
           connectFailures: 0,
+          disconnects: 0,
         };
         send({ type: 'counts', counts, rssMiB: process.memoryUsage.rss() / 2 ** 20 });
       } else {

@@ -1,0 +1,225 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ReleaseView } from '@flotilla/shared';
+import { apiJson, createSimFleet, provisionDevices, type SimCredential } from '../../../cli/src/sim/simulation';
+import { startRabbitCluster, type RabbitCluster } from '../../../test/support/rabbitmq';
+import { manifest } from '../../src/testing/sim-fleet';
+import { ControlPlaneProcess, freePort, metrics, procUsage, sleep } from './control-plane-process';
+
+/**
+ * The two shapes the cluster benchmarks compare, on this one machine:
+ *   one box   one control plane with its embedded aedes broker (`npm start`);
+ *   cluster   3 control-plane replicas (FLOTILLA_BROKER=rabbitmq) on one database, a 3-node
+ *             RabbitMQ cluster (test/support/rabbitmq.ts: the nodes with Flotilla's shipped
+ *             plugins and tuning), and HAProxy in front of MQTT (least connections over the
+ *             nodes, health-checked) and of RabbitMQ's HTTP auth backend (over the replicas), as
+ *             deploy/ha/haproxy.cfg does. Devices connect to HAProxy.
+ * Both run every process from this checkout on the tests' PostgreSQL, so costs compare.
+ */
+export interface BenchShape {
+  label: 'one box' | 'cluster';
+  /** The first control plane: API, database. */
+  primary: ControlPlaneProcess;
+  replicas: ControlPlaneProcess[];
+  /** Where device i connects: `deviceUrls[i % length]`. */
+  deviceUrls: string[];
+  rabbit?: RabbitCluster;
+  /** The server-side processes, for CPU and RSS: control planes, and broker nodes with their load balancers (none apart in one box). */
+  pids(): { controlPlanes: number[]; brokers: number[] };
+  /** A counter summed over every replica's /metrics. */
+  metric(name: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startOneBox(): Promise<BenchShape> {
+  const cp = await ControlPlaneProcess.start();
+  return {
+    label: 'one box',
+    primary: cp,
+    replicas: [cp],
+    deviceUrls: [cp.mqttUrl],
+    pids: () => ({ controlPlanes: [cp.pid], brokers: [] }),
+    metric: async (name) => (await metrics(cp)).get(name) ?? 0,
+    close: () => cp.close(),
+  };
+}
+
+/** HAProxy holds 2 descriptors per device and a process may open 20,000 here: one per this many devices. */
+const DEVICES_PER_HAPROXY = 8_000;
+
+export async function startCluster(devices: number, replicaCount = 3, nodeCount = 3): Promise<BenchShape> {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-cluster-bench-'));
+  const authPorts = await Promise.all(Array.from({ length: replicaCount }, () => freePort()));
+  const authFront = await freePort();
+  const haproxies: ChildProcess[] = [];
+  let rabbit: RabbitCluster | undefined;
+  const replicas: ControlPlaneProcess[] = [];
+  const close = async (): Promise<void> => {
+    for (const cp of [...replicas].reverse()) await cp.close();
+    for (const h of haproxies) await end(h);
+    await rabbit?.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    rabbit = await startRabbitCluster(nodeCount, `http://127.0.0.1:${authFront}`);
+    const mqttFronts = await Promise.all(Array.from({ length: Math.max(1, Math.ceil(devices / DEVICES_PER_HAPROXY)) }, () => freePort()));
+    for (const [i, mqttFront] of mqttFronts.entries()) {
+      const cfg = join(dir, `haproxy-${i}.cfg`);
+      const nodes = rabbit.nodes.map((n) => n.mqttPort);
+      // Only the first one fronts the auth backend (one port, one listener).
+      writeFileSync(cfg, haproxyConfig(mqttFront, nodes, i === 0 ? { port: authFront, replicas: authPorts } : undefined));
+      haproxies.push(spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'inherit'] }));
+      await waitTcp(mqttFront);
+    }
+    const deviceUrls = mqttFronts.map((p) => `mqtt://127.0.0.1:${p}`);
+    const env = (i: number): Record<string, string> => {
+      // Each replica lists the nodes from a different first one, so their AMQP connections spread.
+      const nodes = [...rabbit!.nodes.slice(i % nodeCount), ...rabbit!.nodes.slice(0, i % nodeCount)];
+      return {
+        FLOTILLA_BROKER: 'rabbitmq',
+        FLOTILLA_RABBITMQ_URL: nodes.map((n) => n.amqpUrl).join(','),
+        FLOTILLA_RABBITMQ_MANAGEMENT_URL: nodes.map((n) => n.managementUrl).join(','),
+        FLOTILLA_PUBLIC_MQTT_URL: deviceUrls[0]!,
+        FLOTILLA_BROKER_AUTH_PORT: String(authPorts[i]),
+      };
+    };
+    const primary = await ControlPlaneProcess.start({ env: env(0) });
+    replicas.push(primary);
+    for (let i = 1; i < replicaCount; i++) replicas.push(await primary.replica(env(i)));
+    const cluster = rabbit;
+    return {
+      label: 'cluster',
+      primary,
+      replicas,
+      deviceUrls,
+      rabbit,
+      pids: () => ({
+        controlPlanes: replicas.map((r) => r.pid),
+        brokers: [...haproxies.map((h) => h.pid!), ...cluster.nodes.filter((n) => n.running).flatMap((n) => pidsOf(n.name))],
+      }),
+      metric: async (name) => {
+        let sum = 0;
+        for (const r of replicas) sum += (await metrics(r).catch(() => new Map<string, number>())).get(name) ?? 0;
+        return sum;
+      },
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/**
+ * A fleet targeting release 1.0.0 (each device's first `desired/get` brings it) and `devices`
+ * registered devices, spread over the shape's MQTT entry points; `target(version)` publishes a
+ * release and makes it the fleet's target (the fan-out).
+ */
+export async function provisionFleet(
+  shape: BenchShape,
+  devices: number,
+): Promise<{ creds: SimCredential[]; target(version: string): Promise<void> }> {
+  const { httpUrl, apiKey } = shape.primary;
+  const fleet = await createSimFleet(httpUrl, apiKey);
+  const target = async (version: string): Promise<void> => {
+    const release = await apiJson<ReleaseView>(httpUrl, apiKey, '/api/v1/releases', {
+      method: 'POST',
+      body: manifest(version),
+      headers: { 'content-type': 'application/yaml' },
+    });
+    await apiJson(httpUrl, apiKey, `/api/v1/fleets/${fleet.id}/target`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) }, [200, 202]);
+  };
+  await target('1.0.0');
+  const creds = await provisionDevices({ apiUrl: httpUrl, apiKey, fleetId: fleet.id, count: devices, registerConcurrency: 16 });
+  return { creds: creds.map((c, i) => ({ ...c, mqttUrl: shape.deviceUrls[i % shape.deviceUrls.length]! })), target };
+}
+
+/** CPU seconds and RSS (MiB) summed over processes (a process gone in between counts 0). */
+export function usageOf(pids: readonly number[]): { cpuSeconds: number; rssMiB: number } {
+  let cpuSeconds = 0;
+  let rssMiB = 0;
+  for (const pid of pids) {
+    try {
+      const u = procUsage(pid);
+      cpuSeconds += u.cpuSeconds;
+      rssMiB += u.rssMiB;
+    } catch {
+      // gone (a node stopped, a replica restarted)
+    }
+  }
+  return { cpuSeconds, rssMiB };
+}
+
+/** The Erlang VM of a RabbitMQ node: the process whose command line names the node (and its children). */
+function pidsOf(nodeName: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes('beam') && cmdline.includes(nodeName.split('@')[0]!)) out.push(Number(entry));
+    } catch {
+      // ended while listing
+    }
+  }
+  return out;
+}
+
+function haproxyConfig(mqttFront: number, nodes: number[], auth?: { port: number; replicas: number[] }): string {
+  return [
+    'global',
+    `  maxconn ${DEVICES_PER_HAPROXY + 500}`,
+    'defaults',
+    '  timeout connect 5s',
+    '  timeout client 10m',
+    '  timeout server 10m',
+    '  timeout check 5s',
+    '  default-server inter 1s fall 2 rise 2',
+    'frontend mqtt',
+    `  bind 127.0.0.1:${mqttFront}`,
+    '  mode tcp',
+    '  default_backend rabbitmq_mqtt',
+    'backend rabbitmq_mqtt',
+    '  mode tcp',
+    '  balance leastconn',
+    ...nodes.map((port, i) => `  server rabbit${i + 1} 127.0.0.1:${port} check`),
+    ...(auth
+      ? [
+          'frontend broker_auth',
+          `  bind 127.0.0.1:${auth.port}`,
+          '  mode http',
+          '  default_backend control_plane_auth',
+          'backend control_plane_auth',
+          '  mode http',
+          '  balance roundrobin',
+          '  retry-on conn-failure empty-response response-timeout',
+          '  option redispatch',
+          ...auth.replicas.map((port, i) => `  server cp${i + 1} 127.0.0.1:${port} check`),
+        ]
+      : []),
+    '',
+  ].join('\n');
+}
+
+async function waitTcp(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (up) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after 10 s (haproxy)`);
+}
+
+async function end(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await exited;
+}
