@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RABBITMQ_NODE_TUNING, RABBITMQ_PLUGINS } from '../../control-plane/src/broker/rabbitmq/rabbitmq-node-config';
 import { deviceTlsListenerConfig, type RabbitMqTlsFiles } from '../../control-plane/src/broker/rabbitmq/rabbitmq-tls-config';
 import { freePort } from './ports';
 
@@ -14,7 +15,7 @@ const RABBITMQ_BIN = '/usr/lib/rabbitmq/bin';
 
 export const RABBITMQ_USER = 'flotilla';
 export const RABBITMQ_PASSWORD = 'flotilla-test-secret';
-const PLUGINS = 'rabbitmq_mqtt,rabbitmq_management,rabbitmq_auth_backend_http,rabbitmq_auth_backend_cache';
+const PLUGINS = RABBITMQ_PLUGINS.join(',');
 
 export interface RabbitNode {
   name: string;
@@ -181,11 +182,28 @@ export async function startRabbitCluster(
       else rmSync(dir, { recursive: true, force: true });
     },
   };
+  /**
+   * The MQTT plugin tracks client ids in a Raft cluster of its own (mqtt_node): a node left out of
+   * it refuses every MQTT connect ("client ID registration timed out"), and the others lose their
+   * majority with one more node. Booted together, a node can be left out; one after the other,
+   * each joins the running ones.
+   */
+  const awaitMqttMembers = async (): Promise<void> => {
+    const deadline = Date.now() + 60_000;
+    const members = (): number => Number(ctl(nodes[0]!, 'eval', '{ok, M, _} = ra:members({mqtt_node, node()}), length(M).').trim());
+    while (members() !== nodes.length) {
+      if (Date.now() > deadline) throw new Error(`the MQTT client-id Raft cluster has ${members()} of ${nodes.length} nodes`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  };
   try {
-    // Together: classic peer discovery forms the cluster as the nodes boot.
-    for (const node of nodes) await start(node);
-    for (const node of nodes) await awaitBoot(node);
+    // Classic peer discovery: each node joins those already running.
+    for (const node of nodes) {
+      await start(node);
+      await awaitBoot(node);
+    }
     await awaitClustered();
+    await awaitMqttMembers();
   } catch (e) {
     await cluster.close();
     throw e;
@@ -224,6 +242,7 @@ function rabbitConfig(node: RabbitNode, nodes: RabbitNode[], authUrl: string, au
     `cluster_formation.peer_discovery_backend = classic_config`,
     ...nodes.map((n, i) => `cluster_formation.classic_config.nodes.${i + 1} = ${n.name}`),
     `log.file.level = warning`,
+    ...RABBITMQ_NODE_TUNING,
     '',
   ].join('\n');
 }

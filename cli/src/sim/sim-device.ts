@@ -129,6 +129,7 @@ export class SimDevice {
   private readonly check: SimDesiredCheck;
   private readonly timers = new Set<NodeJS.Timeout>();
   private telemetryTimer: NodeJS.Timeout | undefined;
+  private telemetryStopped = false;
   private readonly random: () => number;
   /** Paces the first connect's retries, and every reconnect when `options.reconnect` is set. */
   private readonly schedule: ReconnectSchedule;
@@ -376,7 +377,14 @@ export class SimDevice {
     void this.publish('events', event);
   }
 
+  /** Sends no more telemetry (a benchmark's final count of samples sent stays final). */
+  stopTelemetry(): void {
+    this.telemetryStopped = true;
+    clearInterval(this.telemetryTimer);
+  }
+
   private sendTelemetry(): void {
+    if (this.telemetryStopped) return;
     const memTotalBytes = 4 * 1024 ** 3;
     const telemetry: Telemetry = {
       schema: PROTOCOL_SCHEMA,

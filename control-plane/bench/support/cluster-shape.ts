@@ -71,7 +71,7 @@ export async function startCluster(devices: number, replicaCount = 3, nodeCount 
       const nodes = rabbit.nodes.map((n) => n.mqttPort);
       // Only the first one fronts the auth backend (one port, one listener).
       writeFileSync(cfg, haproxyConfig(mqttFront, nodes, i === 0 ? { port: authFront, replicas: authPorts } : undefined));
-      haproxies.push(spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'inherit'] }));
+      haproxies.push(spawn('haproxy', ['-db', '-q', '-f', cfg], { stdio: ['ignore', 'ignore', 'inherit'] }));
       await waitTcp(mqttFront);
     }
     const deviceUrls = mqttFronts.map((p) => `mqtt://127.0.0.1:${p}`);
@@ -153,16 +153,15 @@ export function usageOf(pids: readonly number[]): { cpuSeconds: number; rssMiB: 
   return { cpuSeconds, rssMiB };
 }
 
-/** The Erlang VM of a RabbitMQ node: the process whose command line names the node (and its children). */
+/** The Erlang VM of a RabbitMQ node: the processes started with RABBITMQ_NODENAME=`nodeName` (the VM and its port helpers). */
 function pidsOf(nodeName: string): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes('beam') && cmdline.includes(nodeName.split('@')[0]!)) out.push(Number(entry));
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`RABBITMQ_NODENAME=${nodeName}`)) out.push(Number(entry));
     } catch {
-      // ended while listing
+      // ended while listing, or not ours to read
     }
   }
   return out;

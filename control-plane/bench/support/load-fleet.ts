@@ -62,6 +62,11 @@ export class LoadFleet {
     };
   }
 
+  /** Every device stops sending telemetry; resolves once all have (`counts().telemetrySent` is final). */
+  async stopTelemetry(): Promise<void> {
+    await Promise.all(this.workers.map((w) => ask(w, { type: 'stop-telemetry' }, 'telemetry-stopped')));
+  }
+
   async stop(): Promise<void> {
     await Promise.all(
       this.workers.map(async (w) => {

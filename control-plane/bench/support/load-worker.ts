@@ -8,13 +8,18 @@ import { connectDevices, type SimCredential, type SimulationCounts, type Simulat
  */
 export type WorkerOptions = Omit<SimulationOptions, 'apiUrl' | 'apiKey' | 'devices' | 'log' | 'onDesired' | 'onSettled' | 'random'>;
 
-export type ToWorker = { type: 'connect'; credentials: SimCredential[]; options: WorkerOptions } | { type: 'counts' } | { type: 'stop' };
+export type ToWorker =
+  | { type: 'connect'; credentials: SimCredential[]; options: WorkerOptions }
+  | { type: 'counts' }
+  | { type: 'stop-telemetry' }
+  | { type: 'stop' };
 
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'connected'; ms: number }
   | { type: 'counts'; counts: SimulationCounts; rssMiB: number }
   | { type: 'stopped' }
+  | { type: 'telemetry-stopped' }
   | { type: 'failed'; message: string };
 
 function send(message: FromWorker): void {
@@ -42,6 +47,9 @@ process.on('message', (message: ToWorker) => {
           disconnects: 0,
         };
         send({ type: 'counts', counts, rssMiB: process.memoryUsage.rss() / 2 ** 20 });
+      } else if (message.type === 'stop-telemetry') {
+        for (const device of fleet?.devices ?? []) device.stopTelemetry();
+        send({ type: 'telemetry-stopped' });
       } else {
         await fleet?.stop();
         send({ type: 'stopped' });
