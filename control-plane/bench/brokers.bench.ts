@@ -17,7 +17,8 @@ import { fanIn, probeClient, Swarm, withTimeout } from './support/mqtt-swarm';
  *   node death      the last node gets SIGKILL; its clients fail over to the others, and a
  *                   prober on node 0 publishes to each of them every second until every one
  *                   received again (level-triggered, as Flotilla re-sends desired state).
- * Usage: npm run bench -- brokers [--devices 10000] [--publishers 1000] [--messages 20] [--bytes 256]
+ * Usage: npm run bench -- brokers [--devices 10000] [--publishers 1000] [--messages 20] [--bytes 256] [--settle 2]
+ * FLOTILLA_BENCH_RABBITMQ_TUNING=off: RabbitMQ without Flotilla's tuning lines (rabbitmq-node-config.ts), for before/after.
  */
 const SHAPES: Array<[EngineName, number]> = [
   ['aedes', 1],
@@ -40,7 +41,7 @@ const DEATH_TIMEOUT_MS = Number(process.env.FLOTILLA_BENCH_DEATH_S ?? 90) * 1000
 type Row = Record<string, string | number>;
 
 async function main(): Promise<void> {
-  const flags = numberFlags(process.argv.slice(2), { devices: 10_000, publishers: 1000, messages: 20, bytes: 256 });
+  const flags = numberFlags(process.argv.slice(2), { devices: 10_000, publishers: 1000, messages: 20, bytes: 256, settle: 2 });
   console.log(machineLine());
   console.log(`${flags.devices} clients; fan-in ${flags.publishers} × ${flags.messages} QoS 1 messages of ${flags.bytes} B`);
   const rows: Row[] = [];
@@ -69,7 +70,7 @@ async function measure(
   engine: EngineName,
   size: number,
   broker: RunningBroker,
-  flags: { devices: number; publishers: number; messages: number; bytes: number },
+  flags: { devices: number; publishers: number; messages: number; bytes: number; settle: number },
   startS: number,
 ): Promise<Row> {
   const pids = [...broker.nodes.map((n) => n.pid), ...broker.helperPids];
@@ -80,7 +81,8 @@ async function measure(
     const t0 = performance.now();
     const connected = await swarm.connectAll(flags.devices, 500, CONNECT_TIMEOUT_MS);
     const connectS = (performance.now() - t0) / 1000;
-    await sleep(2000);
+    // Memory per held connection: after `settle` s idle (RabbitMQ's background GC runs every 30 s).
+    await sleep(flags.settle * 1000);
     const rssAfter = treeRssMiB(pids);
     const flow = await fanIn(swarm, broker.nodes[0]!.url, { publishers: flags.publishers, perClient: flags.messages, bytes: flags.bytes });
     const death = size > 1 ? await nodeDeath(swarm, broker) : undefined;

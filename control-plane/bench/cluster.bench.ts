@@ -1,6 +1,6 @@
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { numberFlags, sleep, waitFor } from './support/control-plane-process';
-import { provisionFleet, startCluster, startOneBox, usageOf, type BenchShape } from './support/cluster-shape';
+import { provisionFleet, startCluster, startOneBox, storedSamples, usageOf, type BenchShape } from './support/cluster-shape';
 import { IngestLagProbe } from './support/ingest-lag';
 import { LoadFleet } from './support/load-fleet';
 
@@ -9,10 +9,12 @@ import { LoadFleet } from './support/load-fleet';
  * on the cluster shape (3 replicas, 3 RabbitMQ nodes, HAProxy; support/cluster-shape.ts), one
  * after the other on this machine, and the ratio cluster / one box:
  *   connect storm  N registered devices connect (multi-process load generator) and each gets its desired state;
- *   telemetry      `rate` samples/s (each device one every N/rate s) for `window` s: rows persisted, lag p99;
+ *   telemetry      `rate` samples/s (each device one every N/rate s, from its connect on) for `window` s:
+ *                  lag p99 from a sample's time to its row; at the end, samples sent in the whole run vs rows stored;
  *   fan-out        a new target release: until every device received its desired state;
- *   disruption     one box: its control plane restarted; cluster: one RabbitMQ node stopped
- *                  (its devices reconnect through HAProxy to the others): until every device is connected again.
+ *   disruption     one box: its control plane restarted (SIGTERM, start); cluster: one RabbitMQ node
+ *                  killed (SIGKILL; its devices reconnect through HAProxy to the others): until every
+ *                  device is connected again.
  * CPU seconds and RSS are the server side's (control planes, broker nodes, HAProxy), read from /proc.
  * Usage: npm run bench -- cluster [--devices 10000] [--rate 5000] [--window 30] [--processes 2] [--concurrency 500]
  */
@@ -67,6 +69,7 @@ async function measure(shape: BenchShape, flags: Flags, every: number): Promise<
     await sleep(flags.window * 1000);
     const windowCpu = usageOf(all()).cpuSeconds - cpuFrom;
     const sent = (await sim.counts()).telemetrySent - sentBefore;
+    // Until the window's last samples land (5 s past it), plus one poll.
     await sleep(5000);
     await probe.stop();
     const lag = probe.summary();
@@ -75,14 +78,19 @@ async function measure(shape: BenchShape, flags: Flags, every: number): Promise<
     const desiredBefore = (await sim.counts()).desiredReceived;
     const t1 = performance.now();
     await fleet.target('2.0.0');
-    await waitFor(async () => (await sim.counts()).desiredReceived >= desiredBefore + n, PHASE_TIMEOUT_MS, 'every device received 2.0.0', 250);
+    await waitFor(
+      async () => (await sim.counts()).desiredReceived >= desiredBefore + n,
+      PHASE_TIMEOUT_MS,
+      'every device received 2.0.0',
+      250,
+    );
     const fanoutS = (performance.now() - t1) / 1000;
 
-    const disruption = shape.rabbit ? 'node stopped' : 'restart';
+    const disruption = shape.killBrokerNode ? 'node killed' : 'restart';
     console.log(`${shape.label}: ${disruption}…`);
     const dropsBefore = (await sim.counts()).disconnects;
     const t2 = performance.now();
-    if (shape.rabbit) await shape.rabbit.stop(shape.rabbit.nodes.at(-1)!);
+    if (shape.killBrokerNode) await shape.killBrokerNode();
     else {
       await shape.primary.stop();
       await shape.primary.launch();
@@ -97,6 +105,11 @@ async function measure(shape: BenchShape, flags: Flags, every: number): Promise<
     const reconnectS = (performance.now() - t2) / 1000;
     const dropped = (await sim.counts()).disconnects - dropsBefore;
 
+    // Every sample sent in the whole run (storm, window, fan-out, disruption) against the rows stored.
+    await sim.stopTelemetry();
+    const sentAll = (await sim.counts()).telemetrySent;
+    let stored = 0;
+    await waitFor(async () => (stored = await storedSamples(shape)) >= sentAll, 60_000, 'every sample stored', 500).catch(() => undefined);
     const rssCp = usageOf(shape.pids().controlPlanes).rssMiB;
     return {
       shape: shape.label,
@@ -105,15 +118,16 @@ async function measure(shape: BenchShape, flags: Flags, every: number): Promise<
       'storm CPU s': stormed.cpuSeconds - idle.cpuSeconds,
       'RSS connected MiB': stormed.rssMiB,
       'KiB/device': ((stormed.rssMiB - idle.rssMiB) * 1024) / n,
-      'samples sent': sent,
-      'rows stored %': (100 * probe.rowsInWindow) / Math.max(1, sent),
+      'samples/s': sent / flags.window,
       'lag p99 ms': lag.p99,
+      'server CPU %': (100 * windowCpu) / flags.window,
       'CPU ms/sample': (1000 * windowCpu) / Math.max(1, probe.rowsInWindow),
       'fan-out s': fanoutS,
       disruption,
       'devices dropped': dropped,
       'all back s': reconnectS,
       back,
+      'samples lost (run)': `${sentAll - stored} of ${sentAll}`,
       'cp RSS MiB': rssCp,
     };
   } finally {
@@ -123,7 +137,18 @@ async function measure(shape: BenchShape, flags: Flags, every: number): Promise<
 
 function ratios(cluster: Row, box: Row): Row {
   const out: Row = { shape: 'cluster / one box' };
-  for (const key of ['connect+desired s', 'storm CPU s', 'RSS connected MiB', 'KiB/device', 'lag p99 ms', 'CPU ms/sample', 'fan-out s', 'all back s']) {
+  const keys = [
+    'connect+desired s',
+    'storm CPU s',
+    'RSS connected MiB',
+    'KiB/device',
+    'lag p99 ms',
+    'server CPU %',
+    'CPU ms/sample',
+    'fan-out s',
+    'all back s',
+  ];
+  for (const key of keys) {
     const [a, b] = [cluster[key], box[key]];
     out[key] = typeof a === 'number' && typeof b === 'number' && b !== 0 ? `${(a / b).toFixed(2)}×` : '';
   }

@@ -1,6 +1,6 @@
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { numberFlags, sleep, waitFor } from './support/control-plane-process';
-import { provisionFleet, startCluster } from './support/cluster-shape';
+import { provisionFleet, startCluster, storedSamples } from './support/cluster-shape';
 import { LoadFleet } from './support/load-fleet';
 
 /**
@@ -25,7 +25,12 @@ async function main(): Promise<void> {
     try {
       await sim.connect({ telemetryEverySeconds: flags.every, applySeconds: 0.5, connectConcurrency: flags.concurrency, realistic: false });
       const n = fleet.creds.length;
-      await waitFor(async () => (await sim.counts()).desiredReceived >= n, SETTLE_TIMEOUT_MS, 'every device holding its desired state', 250);
+      await waitFor(
+        async () => (await sim.counts()).desiredReceived >= n,
+        SETTLE_TIMEOUT_MS,
+        'every device holding its desired state',
+        250,
+      );
       const before = await sim.counts();
       console.log(`${before.connected}/${n} devices connected; restarting the replicas…`);
       const t0 = performance.now();
@@ -42,12 +47,13 @@ async function main(): Promise<void> {
       const rollingS = (performance.now() - t0) / 1000;
       await sim.stopTelemetry();
       const after = await sim.counts();
-      const rows = async (): Promise<number> =>
-        (await shape.primary.db.query<{ n: number }>('SELECT count(*)::int AS n FROM telemetry_samples'))[0]!.n;
       let stored = 0;
-      await waitFor(async () => (stored = await rows()) >= after.telemetrySent, SETTLE_TIMEOUT_MS, 'every report stored', 500).catch(
-        (e: Error) => console.log(e.message),
-      );
+      await waitFor(
+        async () => (stored = await storedSamples(shape)) >= after.telemetrySent,
+        SETTLE_TIMEOUT_MS,
+        'every report stored',
+        500,
+      ).catch((e: Error) => console.log(e.message));
       printTable([
         {
           devices: n,

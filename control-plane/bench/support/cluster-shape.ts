@@ -7,7 +7,7 @@ import type { ReleaseView } from '@flotilla/shared';
 import { apiJson, createSimFleet, provisionDevices, type SimCredential } from '../../../cli/src/sim/simulation';
 import { startRabbitCluster, type RabbitCluster } from '../../../test/support/rabbitmq';
 import { manifest } from '../../src/testing/sim-fleet';
-import { ControlPlaneProcess, freePort, metrics, procUsage, sleep } from './control-plane-process';
+import { ControlPlaneProcess, freePort, metrics, procUsage, sleep, waitFor } from './control-plane-process';
 
 /**
  * The two shapes the cluster benchmarks compare, on this one machine:
@@ -27,6 +27,12 @@ export interface BenchShape {
   /** Where device i connects: `deviceUrls[i % length]`. */
   deviceUrls: string[];
   rabbit?: RabbitCluster;
+  /**
+   * The cluster loses its last RabbitMQ node: SIGKILL to its Erlang VM, as a crash or a lost machine
+   * does. (An orderly `rabbitmqctl stop` of a 3.10 node holding MQTT connections took minutes here:
+   * each connection's shutdown waits on the client-id tracker.)
+   */
+  killBrokerNode?(): Promise<void>;
   /** The server-side processes, for CPU and RSS: control planes, and broker nodes with their load balancers (none apart in one box). */
   pids(): { controlPlanes: number[]; brokers: number[] };
   /** A counter summed over every replica's /metrics. */
@@ -96,6 +102,12 @@ export async function startCluster(devices: number, replicaCount = 3, nodeCount 
       replicas,
       deviceUrls,
       rabbit,
+      killBrokerNode: async () => {
+        const victim = cluster.nodes.at(-1)!;
+        const vm = pidsOf(victim.name).filter((pid) => /beam|rabbitmq-server/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')));
+        for (const pid of vm) process.kill(pid, 'SIGKILL');
+        await waitFor(() => !victim.running, 10_000, `${victim.name} gone`);
+      },
       pids: () => ({
         controlPlanes: replicas.map((r) => r.pid),
         brokers: [...haproxies.map((h) => h.pid!), ...cluster.nodes.filter((n) => n.running).flatMap((n) => pidsOf(n.name))],
@@ -130,11 +142,22 @@ export async function provisionFleet(
       body: manifest(version),
       headers: { 'content-type': 'application/yaml' },
     });
-    await apiJson(httpUrl, apiKey, `/api/v1/fleets/${fleet.id}/target`, { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) }, [200, 202]);
+    await apiJson(
+      httpUrl,
+      apiKey,
+      `/api/v1/fleets/${fleet.id}/target`,
+      { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) },
+      [200, 202],
+    );
   };
   await target('1.0.0');
   const creds = await provisionDevices({ apiUrl: httpUrl, apiKey, fleetId: fleet.id, count: devices, registerConcurrency: 16 });
   return { creds: creds.map((c, i) => ({ ...c, mqttUrl: shape.deviceUrls[i % shape.deviceUrls.length]! })), target };
+}
+
+/** Telemetry rows stored (the shape's scratch database holds one benchmark's fleet). */
+export async function storedSamples(shape: BenchShape): Promise<number> {
+  return (await shape.primary.db.query<{ n: number }>('SELECT count(*)::int AS n FROM telemetry_samples'))[0]!.n;
 }
 
 /** CPU seconds and RSS (MiB) summed over processes (a process gone in between counts 0). */
