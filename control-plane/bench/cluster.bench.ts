@@ -23,7 +23,7 @@ type Row = Record<string, string | number>;
 
 /** The telemetry quota (DEFAULT_QUOTAS: 120 a minute) allows one sample per device every 0.5 s. */
 const MIN_EVERY_S = 0.5;
-const PHASE_TIMEOUT_MS = 300_000;
+const PHASE_TIMEOUT_MS = 600_000;
 
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { devices: 10_000, rate: 5000, window: 30, processes: 2, concurrency: 500 });
