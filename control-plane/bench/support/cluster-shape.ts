@@ -7,6 +7,7 @@ import type { ReleaseView } from '@flotilla/shared';
 import { apiJson, createSimFleet, provisionDevices, type SimCredential } from '../../../cli/src/sim/simulation';
 import { startRabbitCluster, type RabbitCluster } from '../../../test/support/rabbitmq';
 import { manifest } from '../../src/testing/sim-fleet';
+import { loadOrCreatePublicCertificate, publicNames } from '../../src/tls/public-certificate';
 import { ControlPlaneProcess, freePort, metrics, procUsage, sleep, waitFor } from './control-plane-process';
 
 /**
@@ -46,7 +47,8 @@ export async function startOneBox(): Promise<BenchShape> {
     label: 'one box',
     primary: cp,
     replicas: [cp],
-    deviceUrls: [cp.mqttUrl],
+    // Over TLS, as the cluster's devices (RabbitMQ mode serves devices over TLS only).
+    deviceUrls: [cp.mqttsUrl],
     pids: () => ({ controlPlanes: [cp.pid], brokers: [] }),
     metric: async (name) => (await metrics(cp)).get(name) ?? 0,
     close: () => cp.close(),
@@ -70,17 +72,21 @@ export async function startCluster(devices: number, replicaCount = 3, nodeCount 
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    rabbit = await startRabbitCluster(nodeCount, `http://127.0.0.1:${authFront}`);
     const mqttFronts = await Promise.all(Array.from({ length: Math.max(1, Math.ceil(devices / DEVICES_PER_HAPROXY)) }, () => freePort()));
+    const deviceUrls = mqttFronts.map((p) => `mqtts://127.0.0.1:${p}`);
+    // The nodes serve devices MQTT over TLS with the replicas' certificate (their shared data directory's tls/).
+    const dataDir = join(dir, 'data');
+    const tls = await loadOrCreatePublicCertificate(dataDir, publicNames({ FLOTILLA_PUBLIC_MQTT_URL: deviceUrls[0]! }));
+    rabbit = await startRabbitCluster(nodeCount, `http://127.0.0.1:${authFront}`, 5_000, tls);
     for (const [i, mqttFront] of mqttFronts.entries()) {
       const cfg = join(dir, `haproxy-${i}.cfg`);
-      const nodes = rabbit.nodes.map((n) => n.mqttPort);
+      // TCP passthrough to the nodes' MQTT/TLS listeners.
+      const nodes = rabbit.nodes.map((n) => n.mqttsPort);
       // Only the first one fronts the auth backend (one port, one listener).
       writeFileSync(cfg, haproxyConfig(mqttFront, nodes, i === 0 ? { port: authFront, replicas: authPorts } : undefined));
       haproxies.push(spawn('haproxy', ['-db', '-q', '-f', cfg], { stdio: ['ignore', 'ignore', 'inherit'] }));
       await waitTcp(mqttFront);
     }
-    const deviceUrls = mqttFronts.map((p) => `mqtt://127.0.0.1:${p}`);
     const env = (i: number): Record<string, string> => {
       // Each replica lists the nodes from a different first one, so their AMQP connections spread.
       const nodes = [...rabbit!.nodes.slice(i % nodeCount), ...rabbit!.nodes.slice(0, i % nodeCount)];
@@ -92,7 +98,7 @@ export async function startCluster(devices: number, replicaCount = 3, nodeCount 
         FLOTILLA_BROKER_AUTH_PORT: String(authPorts[i]),
       };
     };
-    const primary = await ControlPlaneProcess.start({ env: env(0) });
+    const primary = await ControlPlaneProcess.start({ env: env(0), dataDir });
     replicas.push(primary);
     for (let i = 1; i < replicaCount; i++) replicas.push(await primary.replica(env(i)));
     const cluster = rabbit;

@@ -31,6 +31,8 @@ export interface CpProcessOptions {
   env?: Record<string, string>;
   /** The PostgreSQL server to make the scratch database on; default the tests' (fsync off). */
   databaseServerUrl?: string;
+  /** A data directory prepared beforehand (e.g. its tls/ made for a broker cluster); removed on close as one made here. */
+  dataDir?: string;
 }
 
 /**
@@ -56,7 +58,7 @@ export class ControlPlaneProcess {
 
   static async start(options: CpProcessOptions = {}): Promise<ControlPlaneProcess> {
     const db = await createTestDatabase(options.databaseServerUrl);
-    const dataDir = await mkdtemp(join(tmpdir(), 'flotilla-bench-'));
+    const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'flotilla-bench-')));
     const cp = new ControlPlaneProcess(db, dataDir, await freePorts(), options);
     await cp.launch();
     return cp;
