@@ -1,24 +1,11 @@
-import { redeliveryDue } from './redelivery';
-import type { DeviceReport, RolloutDevice, RolloutState } from './rollout-state';
+import { forgetStale, redeliveryDue } from './redelivery';
+import { pendingDevice, type DeviceReport, type RolloutDevice, type RolloutState } from './rollout-state';
 
 const NOW = 1_000_000;
 const AFTER = 15_000;
 
 function updating(id: string, assignedAt: number, assignedRev = 2): RolloutDevice {
-  return {
-    deviceId: id,
-    phase: 0,
-    state: 'updating',
-    assignedRev,
-    assignedAt,
-    finishedAt: null,
-    previousReleaseId: null,
-    reason: null,
-    joined: false,
-    acceptedBy: null,
-    acceptedAt: null,
-    waitingFor: null,
-  };
+  return { ...pendingDevice(id, 0), state: 'updating', assignedRev, assignedAt };
 }
 
 function report(id: string, reportedRev: number | null, desiredRev = 2): DeviceReport {
@@ -75,5 +62,19 @@ describe('redeliveryDue', () => {
     const s = state([updating('silent', NOW - 3 * AFTER)]);
     expect(redeliveryDue(s, never, new Map([['silent', NOW - AFTER + 1]]), NOW, AFTER)).toEqual([]);
     expect(redeliveryDue(s, never, new Map([['silent', NOW - AFTER]]), NOW, AFTER)).toEqual(['silent']);
+  });
+
+  it('forgets what no longer holds a device back, and decides the same without it', () => {
+    const pair = [updating('a', NOW - 60_000), updating('b', NOW - 60_000)];
+    const heard = new Map([report('a', 1), report('b', 1)].map((r) => [r.deviceId, r]));
+    const told = new Map([
+      ['a', NOW - AFTER - 1],
+      ['b', NOW - 1_000],
+    ]);
+    const before = redeliveryDue(state(pair), heard, told, NOW, AFTER);
+    forgetStale(told, NOW, AFTER);
+    expect([...told.keys()]).toEqual(['b']);
+    expect(redeliveryDue(state(pair), heard, told, NOW, AFTER)).toEqual(before);
+    expect(before).toEqual(['a']);
   });
 });

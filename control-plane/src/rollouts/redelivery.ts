@@ -27,3 +27,12 @@ export function redeliveryDue(
     )
     .map((d) => d.deviceId);
 }
+
+/**
+ * Drops the entries of `toldAt` that can no longer hold a device back (told `afterMs` or more
+ * ago): `redeliveryDue` decides the same without them, and the map stays as small as the devices
+ * told within one interval instead of growing with every device ever told.
+ */
+export function forgetStale(toldAt: Map<string, number>, now: number, afterMs: number): void {
+  for (const [deviceId, at] of toldAt) if (now - at >= afterMs) toldAt.delete(deviceId);
+}

@@ -8,7 +8,7 @@ import { DevicesService } from '../devices/devices.service';
 import { DomainError } from '../domain-error';
 import { applyDecision, segments, type Assignments } from './apply-action';
 import { decide } from './decide';
-import { redeliveryDue } from './redelivery';
+import { forgetStale, redeliveryDue } from './redelivery';
 import { LeaseLostError, RolloutLeaseRepository, type RolloutLease } from './rollout-lease.repository';
 import { RolloutRepository } from './rollout.repository';
 import { CLOCK, ROLLOUT_SETTINGS, type Clock, type RolloutSettings } from './rollout-settings';
@@ -155,6 +155,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
       if (!record) return undefined;
       const reports = await this.rollouts.loadReports(uow, id, record.selection);
       const now = this.clock.now();
+      forgetStale(this.told, now, REDELIVER_AFTER_MS);
       const again = redeliveryDue(record.state, reports, this.told, now, REDELIVER_AFTER_MS);
       return { state: record.state, actions: decide(record.state, reports, now), again, now };
     });
