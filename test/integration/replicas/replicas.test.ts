@@ -211,7 +211,11 @@ describe('three control-plane replicas on one PostgreSQL', () => {
       );
     const expected = new Map([...owners].map(([id, r]) => [id, r.pid]));
     await until(
-      async () => JSON.stringify([...(await presence())]) === JSON.stringify([...expected]),
+      // Compared by key: the rows come back in heap order, which depends on which replica's presence write landed first.
+      async () => {
+        const now = await presence();
+        return now.size === expected.size && [...expected].every(([id, pid]) => now.get(id) === pid);
+      },
       10_000,
       'both online, each held by its replica',
     );
