@@ -80,6 +80,11 @@ export class AedesDeviceBroker implements DeviceBroker, OnModuleInit {
     this.presence.push(listener);
   }
 
+  /** Presence is reported as connections open and close (`onPresence`): nothing to list. */
+  connectedDevices(): Promise<undefined> {
+    return Promise.resolve(undefined);
+  }
+
   hasLiveSession(deviceId: string): boolean {
     return hasLiveSession(this.broker, deviceId);
   }

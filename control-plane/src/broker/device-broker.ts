@@ -51,6 +51,13 @@ export interface DeviceBroker {
   readonly reportsPresence: boolean;
   /** Whether this replica knows of a live session of `deviceId` (embedded mode); false when it cannot know. */
   hasLiveSession(deviceId: string): boolean;
+  /**
+   * The devices with a connection anywhere on the broker, for a broker that does not report
+   * presence itself (external mode): the devices of a node that died sent no last will, and
+   * only this list tells they are gone. Undefined when the broker cannot list them (embedded
+   * mode reports presence as it happens; external mode without its management API).
+   */
+  connectedDevices(): Promise<ReadonlySet<string> | undefined>;
   /** Closes the device's connection wherever it is; true when one was closed. */
   disconnect(deviceId: string): Promise<boolean>;
   status(): BrokerStatus;

@@ -16,6 +16,12 @@ import { effectiveConfig } from './device-config';
 import { desiredContent, type DesiredContent } from './device.mapper';
 import { DeviceRepository } from './device.repository';
 
+/**
+ * How long a broker's connection list may lag a connect or a disconnect: RabbitMQ's management
+ * API lists what the nodes' statistics told it (every 5 s by default), with a wide margin.
+ */
+const CONNECTION_LIST_LAG_S = 30;
+
 export type DesiredGetOutcome = 'sent' | 'up-to-date' | 'unknown-device';
 
 /** `unknown-device` covers decommissioned devices too; the broker may remember it briefly, never a bad password. */
@@ -109,6 +115,18 @@ export class DeviceLinkService {
   /** Marks offline the devices held by replicas that are dead or stopped; how many. */
   sweepPresence(): Promise<number> {
     return this.devices.markOfflineHeldByDead(REPLICA_ALIVE_S, this.broker.reportsPresence);
+  }
+
+  /**
+   * External broker: presence set to the broker's own list of connections, for devices quiet
+   * for longer than the list may lag; undefined when the broker cannot list them.
+   */
+  async reconcilePresence(): Promise<{ offline: number; online: number } | undefined> {
+    const started = performance.now();
+    const connected = await this.broker.connectedDevices();
+    if (!connected) return undefined;
+    const quietS = CONNECTION_LIST_LAG_S + (performance.now() - started) / 1000;
+    return this.devices.reconcilePresence([...connected], quietS);
   }
 
   /**

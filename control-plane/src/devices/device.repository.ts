@@ -378,6 +378,27 @@ export class DeviceRepository {
   }
 
   /**
+   * Presence set to the broker's list of connected devices (`connected`), for the devices not
+   * heard from for `quietS` seconds: one heard from since told its presence itself, and the list
+   * may lag a connect or a disconnect by that long. Rows locked in id order, as every batch here.
+   */
+  async reconcilePresence(connected: readonly string[], quietS: number): Promise<{ offline: number; online: number }> {
+    const quiet = `d.last_seen_at < now() - make_interval(secs => $2)`;
+    const listed = `SELECT unnest($1::text[])`;
+    const [, offline] = (await this.devices.query(
+      `WITH ${lockedInIdOrder(`online AND last_seen_at < now() - make_interval(secs => $2) AND id NOT IN (${listed})`)}
+       UPDATE devices d SET online = false, online_via = NULL FROM locked WHERE d.id = locked.id AND d.online AND ${quiet}`,
+      [connected, quietS],
+    )) as [unknown, number];
+    const [, online] = (await this.devices.query(
+      `WITH ${lockedInIdOrder(`NOT online AND decommissioned_at IS NULL AND last_seen_at < now() - make_interval(secs => $2) AND id IN (${listed})`)}
+       UPDATE devices d SET online = true FROM locked WHERE d.id = locked.id AND NOT d.online AND d.decommissioned_at IS NULL AND ${quiet}`,
+      [connected, quietS],
+    )) as [unknown, number];
+    return { offline, online };
+  }
+
+  /**
    * Coalesced (`CoalescedWrites`): a fleet sending 1,000 telemetry messages a second costs a few
    * UPDATEs a second, not 1,000 (measured with control-plane/bench/telemetry.bench.ts). Each
    * caller still waits for its own write.

@@ -18,6 +18,7 @@ import { openDesired } from '../../testing/desired';
 import { eventually, nextMessage } from '../../testing/harness';
 import { createTestDatabase, type TestDatabase } from '../../testing/test-database';
 import { loadOrCreatePublicCertificate, publicNames, type PublicTlsFiles } from '../../tls/public-certificate';
+import { DeviceLinkService } from '../../devices/device-link.service';
 import { DEVICE_BROKER, type DeviceBroker } from '../device-broker';
 import { describeDeviceTls } from './rabbitmq-device-tls.cases';
 
@@ -374,6 +375,18 @@ describe('the control plane on an external RabbitMQ cluster', () => {
     // Half as the agent (persistent session, a quorum queue), half as the simulator (clean session, a mirrored classic queue).
     const { held, connects } = await agentsLike(devices, (i) => i % 2 === 1);
     const victim = cluster.nodes[0]!;
+    // Two devices that die with the node (they never connect again): the node sends no last will for them.
+    const doomed = await Promise.all([register(0), register(1)]);
+    for (const d of doomed) {
+      const client = await connectDevice(d, { reconnectPeriod: 0 });
+      client.on('error', () => undefined);
+      await client.publishAsync(deviceTopic(d.deviceId, 'status'), JSON.stringify({ schema: 1, status: 'online' }), { qos: 1 });
+    }
+    await eventually(
+      async () => (await Promise.all(doomed.map(async (d) => (await device(0, d.deviceId)).online))).every(Boolean),
+      10_000,
+      'online',
+    );
 
     const killedAt = performance.now();
     await cluster.kill(victim);
@@ -399,6 +412,27 @@ describe('the control plane on an external RabbitMQ cluster', () => {
         ),
       30_000,
       'every device reporting it',
+    );
+
+    // Presence from the broker's own connection list, for devices quiet for longer than the list
+    // may lag (aged here rather than waited for): a doomed one goes offline, and the connected
+    // ones, which never sent `status` (as after a stale last will), come online. The other doomed
+    // one, heard from too recently for the list to be sure, is left as it told.
+    const ids = [...devices, ...doomed].map((d) => d.deviceId);
+    const aged = ids.filter((id) => id !== doomed[1]!.deviceId);
+    await db.query(`UPDATE devices SET last_seen_at = last_seen_at - interval '10 minutes' WHERE id = ANY($1)`, [aged]);
+    expect((await device(0, devices[0]!.deviceId)).online).toBe(false);
+    const link = replicas[1]!.app.get(DeviceLinkService);
+    const online = async () => new Map(await Promise.all(ids.map(async (id) => [id, (await device(0, id)).online] as const)));
+    const expected = new Map(ids.map((id) => [id, id !== doomed[0]!.deviceId]));
+    // Until the nodes' statistics list the reconnected devices (every 5 s).
+    await eventually(
+      async () => {
+        await link.reconcilePresence();
+        return JSON.stringify([...(await online())]) === JSON.stringify([...expected]);
+      },
+      30_000,
+      "presence set to the surviving nodes' connections",
     );
   });
 });

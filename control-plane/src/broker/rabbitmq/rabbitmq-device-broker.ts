@@ -89,6 +89,15 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
     return false;
   }
 
+  /**
+   * From the management API's connection list, which leaves out a dead node's connections (they
+   * died with it) and lists a new one only after the node's next statistics emission (5 s).
+   */
+  async connectedDevices(): Promise<ReadonlySet<string> | undefined> {
+    if (!this.management.configured) return undefined;
+    return new Set(await this.management.connectedUsers());
+  }
+
   async disconnect(deviceId: string): Promise<boolean> {
     if (!this.management.configured) return false;
     return (await this.management.closeConnectionsOf(deviceId)) > 0;
