@@ -26,12 +26,16 @@ const BASELINE = 200;
 
 type Step = 'first render' | 'search' | 'status filter' | 'next page';
 
-/** Devices `from`..`to` (1-based), a third of them offline, as the e2e test makes them. */
+/**
+ * Devices `from`..`to` (1-based), a third of them offline, as the e2e test makes them: the others
+ * online through the running replica (the presence sweep marks offline those held by no live one).
+ */
 async function addDevices(db: TestDatabase, from: number, to: number): Promise<void> {
   await db.query(
-    `INSERT INTO devices (id, name, board, password_hash, online, last_seen_at, tags, config, desired_rev)
+    `INSERT INTO devices (id, name, board, password_hash, online, online_via, last_seen_at, tags, config, desired_rev)
      SELECT 'dev-' || lpad(i::text, 5, '0') || '-' || substr(md5(i::text), 1, 8), 'edge-' || lpad(i::text, 5, '0'), 'rpi4', 'x',
-            i % 3 <> 0, now() - (i || ' seconds')::interval, ARRAY[]::text[], '{}', 0
+            i % 3 <> 0, CASE WHEN i % 3 <> 0 THEN (SELECT replica FROM replica_heartbeats LIMIT 1) END,
+            now() - (i || ' seconds')::interval, ARRAY[]::text[], '{}', 0
        FROM generate_series($1::int, $2::int) AS i`,
     [from, to],
   );

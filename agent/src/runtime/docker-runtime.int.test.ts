@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import type { ComponentSpec } from '@flotilla/shared';
 import { DockerRuntime } from './docker-runtime';
+import { freePort } from '../../../test/support/ports';
 import { EngineClient } from './engine-client';
 import { ImageNotFoundError } from './errors';
 import { LABEL, containerName, resourceLabels, resourceName } from './labels';
@@ -22,7 +23,11 @@ const component = `web${run}`;
 const name = containerName(component, 'sha256:' + run.repeat(4));
 const network = resourceName(assembly, 'default');
 const volume = resourceName(assembly, 'data');
-const hostPort = 20_000 + Math.floor(Math.random() * 20_000);
+let hostPort = 0;
+
+beforeAll(async () => {
+  hostPort = await freePort();
+});
 
 function webSpec(overrides: Partial<ComponentSpec> = {}): ComponentSpec {
   return {
