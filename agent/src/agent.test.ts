@@ -305,12 +305,17 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
     await agent.updater.settled();
     expect(uplink.of('events')).toEqual([]);
     expect(outbox.contents.events).toHaveLength(3);
+    const kept = outbox.contents.events.map((e) => e.id);
     uplink.connected = true;
     agent.onConnected();
     await new Promise((r) => setImmediate(r));
     const sent = uplink.of('events');
     expect(sent.map((e) => e.kind)).toEqual(['update-phase', 'update-phase', 'update-committed', 'outbox-overflow']);
     expect(sent[3]!.message).toMatch(/^4 event\(s\) were dropped/);
+    // Each event sent with the id it was given when it happened (a copy sent again is stored once), no two alike.
+    expect(sent.slice(0, 3).map((e) => e.id)).toEqual(kept);
+    expect(new Set(sent.map((e) => e.id)).size).toBe(4);
+    for (const e of sent) expect(e.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   it('records each command as an event, and a component restart when the next report sees it', async () => {

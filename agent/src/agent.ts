@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   PROTOCOL_SCHEMA,
   type ChannelPayload,
@@ -406,8 +407,10 @@ export class Agent {
     this.deps.outbox.push(body).catch((err: unknown) => this.deps.logger.error('could not keep an event', { error: errorMessage(err) }));
   }
 
+  /** Its id is given here, before the outbox keeps it: every copy later sent again is stored once. */
   private eventBody(kind: DeviceEvent['kind'], message: string): DeviceEvent {
-    return { schema: PROTOCOL_SCHEMA, at: this.deps.clock.now().toISOString(), kind, message: toStorableText(message, 2_000) };
+    const at = this.deps.clock.now().toISOString();
+    return { schema: PROTOCOL_SCHEMA, id: randomUUID(), at, kind, message: toStorableText(message, 2_000) };
   }
 
   private async sample(): Promise<void> {

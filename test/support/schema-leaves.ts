@@ -17,7 +17,7 @@ const defOf = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._z
 
 export type Leaf =
   | { path: string[]; kind: 'number'; min: number; max: number; int: boolean }
-  | { path: string[]; kind: 'string'; minLength: number; maxLength: number; timestamp: boolean }
+  | { path: string[]; kind: 'string'; minLength: number; maxLength: number; timestamp: boolean; uuid: boolean }
   | { path: string[]; kind: 'other'; type: string };
 
 /** Every leaf of `schema` (through objects, arrays — path segment `0` — optional, nullable and default). */
@@ -39,8 +39,10 @@ export function leaves(schema: z.ZodType, path: string[] = []): Leaf[] {
     case 'string': {
       const s = schema as z.ZodString;
       const timestamp = s.format === 'datetime';
-      // An ISO 8601 instant is bounded by its format (at most 35 characters with nanoseconds and an offset).
-      return [{ path, kind: 'string', minLength: s.minLength ?? 0, maxLength: s.maxLength ?? (timestamp ? 35 : Infinity), timestamp }];
+      const uuid = s.format === 'uuid';
+      // Bounded by their format: an ISO 8601 instant (at most 35 characters with nanoseconds and an offset), a UUID (36).
+      const bound = timestamp ? 35 : uuid ? 36 : Infinity;
+      return [{ path, kind: 'string', minLength: s.minLength ?? 0, maxLength: s.maxLength ?? bound, timestamp, uuid }];
     }
     default:
       return [{ path, kind: 'other', type: def.type }];
@@ -88,6 +90,7 @@ export function extremeInstance(schema: z.ZodType, end: End): unknown {
     case 'string': {
       const s = schema as z.ZodString;
       if (s.format === 'datetime') return end === 'max' ? '9999-12-31T23:59:59.999Z' : '1970-01-01T00:00:00.000Z';
+      if (s.format === 'uuid') return end === 'max' ? 'ffffffff-ffff-4fff-bfff-ffffffffffff' : '00000000-0000-4000-8000-000000000000';
       return end === 'max' ? oddText(s.maxLength ?? 0) : 'x'.repeat(s.minLength ?? 0);
     }
     case 'enum':
@@ -114,6 +117,7 @@ export function pastLimits(leaf: Leaf): unknown[] {
   }
   if (leaf.kind === 'string') {
     if (leaf.timestamp) return ['0000-01-01T00:00:00Z', '1969-12-31T23:59:59.999Z', '+010000-01-01T00:00:00Z', '9999-12-31T23:59:59-14:00'];
+    if (leaf.uuid) return ['', 'seq-1', 'ffffffff-ffff-4fff-bfff-fffffffffffff', 'ffffffff-ffff-4fff-bfff-fffffffffff\u0000'];
     return [
       oddText(leaf.maxLength + 1),
       'a\u0000b',

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { connectAsync, type MqttClient } from 'mqtt';
 import {
   DEVICE_RECONNECT_POLICY,
@@ -372,7 +373,8 @@ export class SimDevice {
 
   private event(kind: DeviceEvent['kind'], slot: SlotRef, message: string): void {
     if (!this.options.events) return;
-    const event: DeviceEvent = { schema: PROTOCOL_SCHEMA, at: new Date().toISOString(), kind, rev: slot.rev, message };
+    // An id, as the agent gives: a copy delivered again is stored once.
+    const event: DeviceEvent = { schema: PROTOCOL_SCHEMA, id: randomUUID(), at: new Date().toISOString(), kind, rev: slot.rev, message };
     if (slot.releaseId) event.releaseId = slot.releaseId;
     void this.publish('events', event);
   }

@@ -32,6 +32,7 @@ import { TelemetryPartitions1765020000000 } from './migrations/1765020000000-tel
 import { FleetTargetJobs1765020001000 } from './migrations/1765020001000-fleet-target-jobs';
 import { DeviceDirectoryNotify1765040000000 } from './migrations/1765040000000-device-directory-notify';
 import { PresenceOwners1765050000000 } from './migrations/1765050000000-presence-owners';
+import { DeviceEventIds1765110000000 } from './migrations/1765110000000-device-event-ids';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -58,6 +59,7 @@ export const MIGRATIONS = [
   ImageDeltas1765030000000,
   DeviceDirectoryNotify1765040000000,
   PresenceOwners1765050000000,
+  DeviceEventIds1765110000000,
 ];
 
 @Module({})

@@ -21,6 +21,7 @@ const FLOWS: Record<string, Flow> = {
   'telemetry_samples.mem_used_bytes': { channel: 'telemetry', field: ['samples', '0', 'memUsedBytes'] },
   'telemetry_samples.mem_total_bytes': { channel: 'telemetry', field: ['samples', '0', 'memTotalBytes'] },
   'telemetry_samples.temperature_c': { channel: 'telemetry', field: ['samples', '0', 'temperatureC'] },
+  'device_events.event_id': { channel: 'events', field: ['id'] },
   'device_events.at': { channel: 'events', field: ['at'] },
   'device_events.kind': { channel: 'events', field: ['kind'] },
   'device_events.rev': { channel: 'events', field: ['rev'] },

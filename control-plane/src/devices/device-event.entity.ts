@@ -10,6 +10,10 @@ export class DeviceEventEntity {
   @Column('text', { name: 'device_id' })
   deviceId!: string;
 
+  /** The device's id of the event (or the control plane's, given on receipt): unique per device, so a copy is stored once. */
+  @Column('uuid', { name: 'event_id', nullable: true })
+  eventId!: string | null;
+
   @Column('timestamptz')
   at!: Date;
 

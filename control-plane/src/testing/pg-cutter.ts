@@ -4,9 +4,14 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * Where a `PgCutter` cuts a connection, once armed, at the next COPY it sees:
  *   'copy-data'  — as the first CopyData message reaches the server: the COPY is aborted, nothing committed;
  *   'copy-reply' — as the server's CommandComplete for the COPY (sent after the commit) would reach the
- *                  client: the rows are committed and the client only sees a lost connection.
+ *                  client: the rows are committed and the client only sees a lost connection;
+ * or at the next statement whose text holds the string given to `arm` (any other statement, as an INSERT):
+ *   'statement'       — as the statement (Parse or simple Query) would reach the server: nothing runs;
+ *   'statement-reply' — as the server's ReadyForQuery after it would reach the client: outside a
+ *                       transaction block the statement is committed by then (an implicit transaction
+ *                       ends at Sync, before ReadyForQuery), and the client only sees a lost connection.
  */
-export type CutPoint = 'copy-data' | 'copy-reply';
+export type CutPoint = 'copy-data' | 'copy-reply' | 'statement' | 'statement-reply';
 
 /**
  * A TCP proxy in front of PostgreSQL for tests that reads the wire protocol's message frames
@@ -15,14 +20,14 @@ export type CutPoint = 'copy-data' | 'copy-reply';
  */
 export interface PgCutter {
   port: number;
-  /** Cuts the connection at the next `point` seen; resolves once it has. */
-  arm(point: CutPoint): Promise<void>;
+  /** Cuts the connection at the next `point` seen (of a statement holding `statement`, for the statement points); resolves once it has. */
+  arm(point: CutPoint, statement?: string): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startPgCutter(targetPort: number): Promise<PgCutter> {
   const open = new Set<Socket>();
-  let armed: { point: CutPoint; done: () => void } | undefined;
+  let armed: { point: CutPoint; statement: string; done: () => void } | undefined;
   const fire = (point: CutPoint, client: Socket, upstream: Socket): boolean => {
     if (armed?.point !== point) return false;
     const { done } = armed;
@@ -43,17 +48,30 @@ export async function startPgCutter(targetPort: number): Promise<PgCutter> {
         upstream.destroy();
       });
     }
+    /** This connection sent the statement 'statement-reply' waits for: its next ReadyForQuery is cut. */
+    let awaitingReply = false;
+    const isArmedStatement = (type: string, frame: Buffer) =>
+      (type === 'P' || type === 'Q') && armed !== undefined && armed.statement !== '' && frame.includes(armed.statement);
     // The client's first message (startup) has no type byte.
-    frames(client, true, (type, frame) => (type === 'd' && fire('copy-data', client, upstream) ? undefined : upstream.write(frame)));
-    frames(upstream, false, (type, frame) =>
-      type === 'C' && frame.subarray(5, 9).toString() === 'COPY' && fire('copy-reply', client, upstream) ? undefined : client.write(frame),
-    );
+    frames(client, true, (type, frame) => {
+      if (type === 'd' && fire('copy-data', client, upstream)) return;
+      if (isArmedStatement(type, frame)) {
+        if (fire('statement', client, upstream)) return;
+        if (armed?.point === 'statement-reply') awaitingReply = true;
+      }
+      upstream.write(frame);
+    });
+    frames(upstream, false, (type, frame) => {
+      if (type === 'C' && frame.subarray(5, 9).toString() === 'COPY' && fire('copy-reply', client, upstream)) return;
+      if (type === 'Z' && awaitingReply && fire('statement-reply', client, upstream)) return;
+      client.write(frame);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : 0,
-    arm: (point) => new Promise<void>((resolve) => (armed = { point, done: resolve })),
+    arm: (point, statement = '') => new Promise<void>((resolve) => (armed = { point, statement, done: resolve })),
     close: () => {
       for (const s of open) s.destroy();
       return new Promise((resolve) => server.close(() => resolve()));

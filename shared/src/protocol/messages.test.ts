@@ -24,3 +24,22 @@ describe('decodePayload', () => {
     expect(() => encodePayload('status', { schema: 1, status: 'sleeping' as 'online' })).toThrow();
   });
 });
+
+describe('an event id', () => {
+  const event = { schema: 1, at: '2026-12-05T06:00:00.000Z', kind: 'apply-started', message: 'm' };
+
+  it('is kept when it is a UUID, and optional (agents older than it send none)', () => {
+    const id = '0b5c6a8e-7f1d-4c2a-9e3b-5d6f7a8b9c0d';
+    expect(decodePayload('events', JSON.stringify({ ...event, id }))).toEqual({ ok: true, value: { ...event, id } });
+    expect(decodePayload('events', JSON.stringify(event))).toEqual({ ok: true, value: event });
+  });
+
+  it('is refused, with the field named, when it is not a UUID (it keys the stored row)', () => {
+    for (const id of ['', 'seq-1', 'x'.repeat(36), 7]) {
+      expect(decodePayload('events', JSON.stringify({ ...event, id }))).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/^id: /),
+      });
+    }
+  });
+});

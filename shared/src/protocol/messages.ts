@@ -254,6 +254,13 @@ export const EVENT_KINDS = [
 ] as const;
 export const DeviceEvent = z.object({
   schema,
+  /**
+   * Chosen by the device when the event happens (a random UUID) and kept through its outbox, so a
+   * copy sent again (a QoS 1 resend, a broker redelivery to another replica, a retried batch) is
+   * stored once: the control plane keeps one row per device and id. Optional: agents older than
+   * it send none, and their events are stored as before.
+   */
+  id: z.string().uuid().optional(),
   at: timestamp,
   kind: z.enum(EVENT_KINDS),
   rev: revision().optional(),
