@@ -44,9 +44,11 @@ export class AmqpConnection {
     return this.model;
   }
 
-  async stop(): Promise<void> {
+  /** Ends reconnecting, runs `drain` (the connection still open, and not set up again if it drops), then closes. */
+  async stop(drain: () => Promise<void> = async () => undefined): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
+    await drain();
     const model = this.model;
     this.model = undefined;
     await model?.close().catch(() => undefined);

@@ -52,14 +52,20 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
   /**
    * Stops taking uplink, lets what was taken finish and be acknowledged (so that no other replica
    * handles it again), then closes. Device connections stay on the broker: a rolling restart keeps them.
+   * The consumer's channel is closed on its own first: its close-ok comes after RabbitMQ has taken
+   * every acknowledgement sent before it on that channel, whereas amqplib may write the connection's
+   * close ahead of acknowledgements still queued on the channel, and RabbitMQ would then hand those
+   * messages, already handled, to another replica.
    */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.nodesTimer);
     const consumer = this.consumer;
     this.consumer = undefined;
-    await consumer?.cancel(this.consumerTag).catch(() => undefined);
-    await Promise.all(this.inFlight);
-    await this.connection.stop();
+    await this.connection.stop(async () => {
+      await consumer?.cancel(this.consumerTag).catch(() => undefined);
+      await Promise.all(this.inFlight);
+      await consumer?.close().catch(() => undefined);
+    });
   }
 
   async publishToDevice(deviceId: string, channel: CloudChannel, payload: string | Buffer): Promise<void> {
