@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,8 @@ const authPorts: number[] = [];
 const replicas: (RunningControlPlane | undefined)[] = [undefined, undefined];
 /** Uplink messages each replica's port delivered (a listener of the test's own). */
 const handledBy = [0, 0];
+/** How many times an event (by its id) was delivered to a replica, across restarts. */
+const handledEvents = new Map<string, number>();
 const clients = new Set<MqttClient>();
 
 async function startReplica(i: number): Promise<RunningControlPlane> {
@@ -90,7 +93,12 @@ async function startReplica(i: number): Promise<RunningControlPlane> {
     },
     { logLevels: ['error'] },
   );
-  cp.app.get<symbol, DeviceBroker>(DEVICE_BROKER).onUplink(async () => void handledBy[i]!++);
+  cp.app.get<symbol, DeviceBroker>(DEVICE_BROKER).onUplink(async (message) => {
+    handledBy[i]!++;
+    if (message.channel !== 'events') return;
+    const { id } = JSON.parse(message.payload.toString()) as { id?: string };
+    if (id) handledEvents.set(id, (handledEvents.get(id) ?? 0) + 1);
+  });
   replicas[i] = cp;
   return cp;
 }
@@ -296,10 +304,13 @@ describe('the control plane on an external RabbitMQ cluster', () => {
     let drops = 0;
     for (const c of connections) c.on('close', () => drops++);
     let sent = 0;
+    const sentIds: string[] = [];
     let sending = true;
     const senders = devices.map(async (d, i) => {
       for (let n = 0; sending; n++) {
-        await connections[i]!.publishAsync(deviceTopic(d.deviceId, 'events'), JSON.stringify(event(`roll-${n}`)), { qos: 1 });
+        const e = event(`roll-${n}`);
+        await connections[i]!.publishAsync(deviceTopic(d.deviceId, 'events'), JSON.stringify(e), { qos: 1 });
+        sentIds.push(e.id);
         sent++;
         // Paced below the events quota (600 a minute).
         await new Promise((resolve) => setTimeout(resolve, 200));
@@ -318,6 +329,9 @@ describe('the control plane on an external RabbitMQ cluster', () => {
     await Promise.all(senders);
     await eventually(async () => (await eventsOf(ids)) >= sent, 30_000, 'every report stored');
     expect(await eventsOf(ids)).toBe(sent);
+    // Handed over once: a stopping replica acknowledged all it had handled, so RabbitMQ gave none of it
+    // to the other. (Each stop was followed by seconds of traffic, in which a redelivery would have come.)
+    expect(sentIds.filter((id) => handledEvents.get(id) !== 1)).toEqual([]);
     expect(sent).toBeGreaterThan(devices.length);
     expect(drops).toBe(0);
   });
@@ -473,8 +487,9 @@ async function agentsLike(devices: RegisteredDevice[], clean: (i: number) => boo
   return { held, connects };
 }
 
+/** With its id, as the agent and the simulator send events: a copy RabbitMQ delivers again is stored once. */
 function event(message: string) {
-  return { schema: PROTOCOL_SCHEMA, at: new Date().toISOString(), kind: 'apply-started', message };
+  return { schema: PROTOCOL_SCHEMA, id: randomUUID(), at: new Date().toISOString(), kind: 'apply-started', message };
 }
 
 async function eventsOf(ids: string[]): Promise<number> {
