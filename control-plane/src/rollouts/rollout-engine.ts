@@ -8,6 +8,7 @@ import { DevicesService } from '../devices/devices.service';
 import { DomainError } from '../domain-error';
 import { applyDecision, segments, type Assignments } from './apply-action';
 import { decide } from './decide';
+import { kickDelay, restUntil } from './pass-pacing';
 import { forgetStale, redeliveryDue } from './redelivery';
 import { LeaseLostError, RolloutLeaseRepository, type RolloutLease } from './rollout-lease.repository';
 import { RolloutRepository } from './rollout.repository';
@@ -48,6 +49,12 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
   private debounce: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  /** A report asked for a pass while one ran: kicked again when it ends, after its rest. */
+  private kickedDuringPass = false;
+  /** No report-driven pass before this time (pass-pacing.ts). */
+  private restUntil = 0;
+  /** Time the pass under way spent deciding and writing (not publishing, which overlaps it). */
+  private deciding = 0;
   private stopped = false;
   private unlisten: (() => void) | undefined;
   /** When this replica last told a device its desired state again (`redeliveryDue`). */
@@ -71,7 +78,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     });
     // A device may report to another replica than the one holding its rollout's lease.
     this.unlisten = this.notifications.listen(CHANGES_CHANNEL, (table) => (table === undefined || WAKE_TABLES.has(table)) && this.kick());
-    this.timer = setInterval(() => void this.pass(), this.settings.tickMs);
+    this.timer = setInterval(() => this.kick(), this.settings.tickMs);
     this.kick();
   }
 
@@ -85,13 +92,18 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     await this.leases.releaseAll(this.replica).catch((e: Error) => this.logger.warn(`cannot hand over rollout leases: ${e.message}`));
   }
 
-  /** Schedules a pass soon (debounced): after a device report, a new rollout or an operator command. */
+  /**
+   * Schedules a pass soon (debounced, and not before the last pass's rest is over): after a device
+   * report, a new rollout, an operator command, or the timer.
+   */
   kick(): void {
     if (this.stopped || this.debounce) return;
+    const delay = kickDelay(Date.now(), this.settings.reportDebounceMs, this.restUntil);
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
-      void this.pass();
-    }, this.settings.reportDebounceMs);
+      if (this.running) this.kickedDuringPass = true;
+      else void this.pass();
+    }, delay);
   }
 
   /** One pass over every rollout in motion; a pass requested meanwhile runs right after. Never throws. */
@@ -102,6 +114,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
       return this.running;
     }
     this.running = (async () => {
+      this.deciding = 0;
       try {
         do {
           this.again = false;
@@ -111,6 +124,11 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
         this.logger.error(`rollout pass failed: ${(e as Error).stack ?? String(e)}`);
       } finally {
         this.running = undefined;
+        this.restUntil = restUntil(Date.now(), this.deciding);
+        if (this.kickedDuringPass) {
+          this.kickedDuringPass = false;
+          this.kick();
+        }
       }
     })();
     return this.running;
@@ -126,6 +144,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
       // Each committed segment's devices are told while the next segment is written: publishing
       // (CPU) and the next statements (the database) overlap, one fan-out at a time.
       let publishing = Promise.resolve();
+      const started = Date.now();
       try {
         await this.step(lease, (assigned) => {
           // Only after the commit: a device hears of a rev that is stored, and that its rollout expects.
@@ -135,6 +154,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
         if (!(e instanceof LeaseLostError)) throw e;
         this.logger.warn(e.message);
       } finally {
+        this.deciding += Date.now() - started;
         await publishing;
       }
     }
