@@ -4,8 +4,9 @@ import type { FleetTargetJobView, ReleaseView, RolloutView, SetFleetTargetRespon
 import { connectAsync, type MqttClient } from 'mqtt';
 import { machineLine, percentile, printTable, runBench } from '../../test/bench/machine';
 import { manifest } from '../src/testing/sim-fleet';
-import { apiJson, connectDevices, createSimFleet, provisionDevices } from '../../cli/src/sim/simulation';
+import { apiJson, createSimFleet, provisionDevices } from '../../cli/src/sim/simulation';
 import { ControlPlaneProcess, freePort, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
+import { epochNow, LoadFleet } from './support/load-fleet';
 
 /**
  * rollout: one release to N connected devices, by a rollout over their fleet (one phase, 100 %)
@@ -15,9 +16,13 @@ import { ControlPlaneProcess, freePort, numberFlags, UsageMeter, waitFor } from 
  * same size (the largest desired state received) to as many connected clients; the ratio of
  * "received by all" is printed, and the server's CPU per message (user+system of the control
  * plane, or of the bare broker's process, from the publish until all received; PostgreSQL's not counted).
+ * The simulated devices run in `--processes` load processes (default 1): each device verifies its
+ * message and answers it, which a real device does on its own CPU; with one process on a small
+ * machine the load generator itself can set "received by all" (the bare baseline's clients only
+ * receive). The bare baseline's clients stay in this process.
  */
 async function main(): Promise<void> {
-  const flags = numberFlags(process.argv.slice(2), { devices: 10_000, apply: 2, 'fleet-target': 0, 'telemetry-every': 0 });
+  const flags = numberFlags(process.argv.slice(2), { devices: 10_000, apply: 2, 'fleet-target': 0, 'telemetry-every': 0, processes: 1 });
   console.log(machineLine());
   const cp = await ControlPlaneProcess.start({ nodeArgs: (process.env.CP_NODE_ARGS ?? '').split(' ').filter(Boolean) });
   try {
@@ -29,23 +34,15 @@ async function main(): Promise<void> {
       count: flags.devices,
       registerConcurrency: 16,
     });
-    let t0 = Infinity;
-    const receivedAt: number[] = [];
-    let desiredBytes = 0;
-    const committedAt: number[] = [];
-    const sim = await connectDevices(creds, {
+    const sim = await LoadFleet.start(creds, flags.processes);
+    await sim.connect({
       mqttUrl: cp.mqttUrl,
       telemetryEverySeconds: flags['telemetry-every'],
       applySeconds: flags.apply,
       connectConcurrency: 1000,
       realistic: true,
-      onDesired: (_device, _desired, bytes) => {
-        receivedAt.push(performance.now() - t0);
-        desiredBytes = Math.max(desiredBytes, bytes);
-      },
-      onSettled: () => committedAt.push(performance.now() - t0),
     });
-    console.log(`${sim.counts().connected} devices connected`);
+    console.log(`${(await sim.counts()).connected} devices connected (${sim.pids.length} load processes)`);
     const release = await apiJson<ReleaseView>(cp.httpUrl, cp.apiKey, '/api/v1/releases', {
       method: 'POST',
       body: manifest('1.0.0'),
@@ -55,7 +52,7 @@ async function main(): Promise<void> {
     // The control plane's CPU until every device has its message: the fan-out's own cost, beside the bare broker's.
     const untilReceived = new UsageMeter(cp.pid).start();
     const viaFleet = flags['fleet-target'] === 1;
-    t0 = performance.now();
+    const t0 = epochNow();
     let rolloutId = '';
     let fleetJob = '';
     if (viaFleet) {
@@ -73,10 +70,11 @@ async function main(): Promise<void> {
         })
       ).id;
     }
-    const apiMs = performance.now() - t0;
-    await waitFor(() => receivedAt.length >= flags.devices, 300_000, 'every device received the release', 20);
+    const apiMs = epochNow() - t0;
+    // Polled, but timed by the devices' own clocks (Timings); the CPU meter stops up to 20 ms late.
+    await waitFor(async () => (await sim.counts()).desiredReceived >= flags.devices, 300_000, 'every device received the release', 20);
     const fanoutCpu = untilReceived.stop().cpuSeconds;
-    await waitFor(() => committedAt.length >= flags.devices, 300_000, 'every device committed');
+    await waitFor(async () => (await sim.counts()).committed >= flags.devices, 300_000, 'every device committed', 100);
     let completedMs = NaN;
     if (rolloutId) {
       await waitFor(
@@ -85,7 +83,7 @@ async function main(): Promise<void> {
         'rollout completed',
         250,
       );
-      completedMs = performance.now() - t0;
+      completedMs = epochNow() - t0;
     } else {
       await waitFor(
         async () =>
@@ -94,11 +92,12 @@ async function main(): Promise<void> {
         'fleet-target job completed',
         250,
       );
-      completedMs = performance.now() - t0;
+      completedMs = epochNow() - t0;
     }
     const cpu = usage.stop();
-    const r = [...receivedAt].sort((a, b) => a - b);
-    const c = [...committedAt].sort((a, b) => a - b);
+    const timings = await sim.timings();
+    const r = timings.received.map((at) => at - t0).sort((a, b) => a - b);
+    const c = timings.settled.map((at) => at - t0).sort((a, b) => a - b);
     printTable([
       {
         via: viaFleet ? 'fleet target' : 'rollout (1 phase)',
@@ -118,7 +117,7 @@ async function main(): Promise<void> {
     await sim.stop();
     // The control plane stops before the baseline runs, so the two do not share the machine.
     await cp.stop();
-    const bytes = desiredBytes;
+    const bytes = timings.desiredBytes;
     const bare = await bareBroker(flags.devices, bytes);
     const flotillaMax = r[r.length - 1]!;
     printTable([

@@ -1,9 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { SimCredential, SimulationCounts } from '../../../cli/src/sim/simulation';
-import type { FromWorker, ToWorker, WorkerOptions } from './load-worker';
+import type { FromWorker, Timings, ToWorker, WorkerOptions } from './load-worker';
 
 const ROOT = join(__dirname, '..', '..', '..');
+
+/** Sub-millisecond time since the epoch: the same clock in every process of the machine (load-worker.ts `Timings`). */
+export const epochNow = (): number => performance.timeOrigin + performance.now();
 
 /** Sockets one load process may hold: below the machine's hard `ulimit -n` (20,000), with room for the rest. */
 export const DEVICES_PER_PROCESS_MAX = 18_000;
@@ -59,6 +62,16 @@ export class LoadFleet {
       connectFailures: sum((c) => c.connectFailures),
       disconnects: sum((c) => c.disconnects),
       rssMiB: all.reduce((n, m) => n + m.rssMiB, 0),
+    };
+  }
+
+  /** Every worker's `Timings`, merged (times since the epoch, unsorted). */
+  async timings(): Promise<Timings> {
+    const all = await Promise.all(this.workers.map((w) => ask(w, { type: 'timings' }, 'timings')));
+    return {
+      received: all.flatMap((m) => m.timings.received),
+      settled: all.flatMap((m) => m.timings.settled),
+      desiredBytes: Math.max(0, ...all.map((m) => m.timings.desiredBytes)),
     };
   }
 

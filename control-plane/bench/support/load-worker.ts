@@ -1,4 +1,5 @@
 import { connectDevices, type SimCredential, type SimulationCounts, type SimulationOptions } from '../../../cli/src/sim/simulation';
+import { epochNow } from './load-fleet';
 
 /**
  * One process of the load generator (LoadFleet): runs its share of simulated devices
@@ -11,6 +12,7 @@ export type WorkerOptions = Omit<SimulationOptions, 'apiUrl' | 'apiKey' | 'devic
 export type ToWorker =
   | { type: 'connect'; credentials: SimCredential[]; options: WorkerOptions }
   | { type: 'counts' }
+  | { type: 'timings' }
   | { type: 'stop-telemetry' }
   | { type: 'stop' };
 
@@ -18,9 +20,22 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'connected'; ms: number }
   | { type: 'counts'; counts: SimulationCounts; rssMiB: number }
+  | { type: 'timings'; timings: Timings }
   | { type: 'stopped' }
   | { type: 'telemetry-stopped' }
   | { type: 'failed'; message: string };
+
+/**
+ * When each device received a new desired state and settled it, in ms since the epoch
+ * (`epochNow`: comparable between processes), with the largest `desired` message's size.
+ */
+export interface Timings {
+  received: number[];
+  settled: number[];
+  desiredBytes: number;
+}
+
+const timings: Timings = { received: [], settled: [], desiredBytes: 0 };
 
 function send(message: FromWorker): void {
   process.send!(message);
@@ -33,7 +48,14 @@ process.on('message', (message: ToWorker) => {
     try {
       if (message.type === 'connect') {
         const t0 = performance.now();
-        fleet = await connectDevices(message.credentials, message.options);
+        fleet = await connectDevices(message.credentials, {
+          ...message.options,
+          onDesired: (_device, _desired, bytes) => {
+            timings.received.push(epochNow());
+            timings.desiredBytes = Math.max(timings.desiredBytes, bytes);
+          },
+          onSettled: () => timings.settled.push(epochNow()),
+        });
         send({ type: 'connected', ms: performance.now() - t0 });
       } else if (message.type === 'counts') {
         const counts = fleet?.counts() ?? {
@@ -47,6 +69,8 @@ process.on('message', (message: ToWorker) => {
           disconnects: 0,
         };
         send({ type: 'counts', counts, rssMiB: process.memoryUsage.rss() / 2 ** 20 });
+      } else if (message.type === 'timings') {
+        send({ type: 'timings', timings });
       } else if (message.type === 'stop-telemetry') {
         for (const device of fleet?.devices ?? []) device.stopTelemetry();
         send({ type: 'telemetry-stopped' });
