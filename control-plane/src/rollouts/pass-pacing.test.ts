@@ -1,4 +1,4 @@
-import { kickDelay, restUntil } from './pass-pacing';
+import { kickDelay, MAX_REST_MS, restUntil } from './pass-pacing';
 
 describe('rollout pass pacing', () => {
   it('rests after a pass as long as it spent deciding and writing', () => {
@@ -14,5 +14,9 @@ describe('rollout pass pacing', () => {
     const rest = restUntil(10_000, 800);
     expect(kickDelay(10_000, 150, rest)).toBe(800);
     expect(kickDelay(10_500, 150, rest)).toBe(300);
+  });
+
+  it('never rests longer than MAX_REST_MS, however long a pass waited for the database', () => {
+    expect(kickDelay(10_000, 150, restUntil(10_000, 60_000))).toBe(MAX_REST_MS);
   });
 });

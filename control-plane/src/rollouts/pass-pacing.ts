@@ -8,10 +8,12 @@
  * fleet's pass (milliseconds) rests no longer than the debounce.
  */
 export const REST_PER_PASS = 1;
+/** A pass slowed by a stalled database (a lock, a failover) holds the next one back no longer than this. */
+export const MAX_REST_MS = 5_000;
 
 /** The earliest time of the next report-driven pass, for a pass that ended at `endedAt`. */
 export function restUntil(endedAt: number, decidingMs: number): number {
-  return endedAt + REST_PER_PASS * Math.max(0, decidingMs);
+  return endedAt + Math.min(MAX_REST_MS, REST_PER_PASS * Math.max(0, decidingMs));
 }
 
 /** The delay of a pass asked for at `now`: the debounce, or longer while the last pass's rest lasts. */
