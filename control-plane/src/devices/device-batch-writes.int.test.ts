@@ -115,9 +115,9 @@ describe('DeviceRepository.assignReleaseToMany', () => {
 });
 
 describe('DeviceRepository.storeReported', () => {
-  const report = (rev: number, phase: 'fetch' | 'idle'): Reported => ({
+  const report = (rev: number, phase: 'fetch' | 'idle', at = '2026-11-27T15:00:00.000Z'): Reported => ({
     schema: 1,
-    at: '2026-11-27T15:00:00.000Z',
+    at,
     agentVersion: 'test',
     rev,
     update: { phase, active: null, candidate: null, failedRev: null, lastFailure: null },
@@ -142,6 +142,28 @@ describe('DeviceRepository.storeReported', () => {
     expect(rows[0]!.reported).toEqual(report(2, 'idle'));
     expect(rows[0]!.reported_at).toBeInstanceOf(Date);
     expect(rows[0]!.last_seen_at).toBeInstanceOf(Date);
+  });
+
+  // A replica killed before acknowledging a report leaves it to RabbitMQ, which redelivers it to
+  // another replica after the device's next report may already be stored.
+  it('keeps the later report when an earlier one of the device arrives after it', async () => {
+    await repo.storeReported('dev_a', report(1, 'idle', '2026-11-27T15:00:02.000Z'));
+    await repo.storeReported('dev_a', report(1, 'fetch', '2026-11-27T15:00:01.000Z'));
+    await repo.storeReported('dev_b', report(1, 'fetch', '2026-11-27T15:00:01.000Z'));
+    await repo.storeReported('dev_b', report(1, 'idle', '2026-11-27T15:00:02.000Z'));
+    const rows = await db.query<{ id: string; reported: Reported }>(`SELECT id, reported FROM devices WHERE id IN ('dev_a', 'dev_b') ORDER BY id`);
+    expect(rows.map((r) => [r.id, r.reported.update.phase, r.reported.at])).toEqual([
+      ['dev_a', 'idle', '2026-11-27T15:00:02.000Z'],
+      ['dev_b', 'idle', '2026-11-27T15:00:02.000Z'],
+    ]);
+  });
+
+  it('takes any report once the stored one is dated ahead of the server (the device clock was set back)', async () => {
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    await repo.storeReported('dev_a', report(1, 'fetch', future));
+    await repo.storeReported('dev_a', report(1, 'idle', '2026-11-27T15:00:01.000Z'));
+    const [row] = await db.query<{ reported: Reported }>(`SELECT reported FROM devices WHERE id = 'dev_a'`);
+    expect(row!.reported.update.phase).toBe('idle');
   });
 });
 

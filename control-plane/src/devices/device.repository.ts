@@ -426,14 +426,21 @@ export class DeviceRepository {
   /**
    * One statement, all or nothing; at most one row per device. A report equal to the stored one
    * but for its `at` leaves the row alone (no new row version, no WAL): that is the common case
-   * after a reconnect.
+   * after a reconnect. A report older than the stored one (by the device's `at`) is dropped: with
+   * several replicas, or a replica killed before acknowledging, an earlier report can be handled
+   * after a later one (RabbitMQ redelivers it), and the device reports again only on change, so
+   * the stale state would stay (the HA e2e saw a committed device held at "probation" and its
+   * rollout stuck). A stored `at` ahead of the server's clock (a device clock since set back)
+   * holds nothing back.
    */
   async storeReportedMany(rows: readonly ReportRow[]): Promise<void> {
     await this.devices.query(
       `WITH ${LOCKED_IN_ID_ORDER}
        UPDATE devices d SET reported = r.reported, reported_at = now(), last_seen_at = now()
          FROM unnest($1::text[], $2::jsonb[]) AS r(id, reported), locked
-        WHERE d.id = r.id AND locked.id = r.id AND (d.reported - 'at') IS DISTINCT FROM (r.reported - 'at')`,
+        WHERE d.id = r.id AND locked.id = r.id AND (d.reported - 'at') IS DISTINCT FROM (r.reported - 'at')
+          AND (d.reported IS NULL OR (r.reported->>'at')::timestamptz >= (d.reported->>'at')::timestamptz
+               OR (d.reported->>'at')::timestamptz > now())`,
       [rows.map((r) => r.id), rows.map((r) => JSON.stringify(r.reported))],
     );
   }
