@@ -64,15 +64,15 @@ export class ChangeFeedRepository {
     }));
   }
 
-  /** Every rollout in motion, and those that stopped since. */
-  async rolloutsActiveOrChangedSince(since: Date): Promise<RolloutProgress[]> {
+  /** Every rollout in motion, those that stopped since, and those of `ids` whatever their state. */
+  async rolloutsActiveOrChangedSince(since: Date, ids: readonly string[] = []): Promise<RolloutProgress[]> {
     const rows: { id: string; status: string; current_phase: number; updated_at: Date; states: string | null }[] = await this.db.query(
       `SELECT r.id, r.status, r.current_phase, r.updated_at,
               (SELECT string_agg(state || ':' || n, ',' ORDER BY state)
                  FROM (SELECT state, count(*) AS n FROM rollout_devices WHERE rollout_id = r.id GROUP BY state) s) AS states
          FROM rollouts r
-        WHERE r.status IN ('running', 'waiting', 'paused') OR r.updated_at > $1`,
-      [since],
+        WHERE r.status IN ('running', 'waiting', 'paused') OR r.updated_at > $1 OR r.id = ANY($2::uuid[])`,
+      [since, ids],
     );
     return rows.map((r) => ({ id: r.id, status: r.status, currentPhase: r.current_phase, updatedAt: r.updated_at, states: r.states }));
   }

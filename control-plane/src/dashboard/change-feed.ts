@@ -14,6 +14,8 @@ export const FEED_MIN_INTERVAL_MS = 200;
  * start, so one committed just after a read can carry an earlier time. Fingerprints drop repeats.
  */
 const OVERLAP_MS = 3000;
+/** Rollout states the feed reads on every pass (`rolloutsActiveOrChangedSince`). */
+const IN_MOTION = new Set(['running', 'waiting', 'paused']);
 
 /**
  * Remembers the last fingerprint per key and tells which rows are new or changed.
@@ -49,6 +51,13 @@ export class ChangeFeed implements OnModuleDestroy {
   private since: Date | undefined;
   private devices = new ChangeTracker();
   private rollouts = new ChangeTracker();
+  /**
+   * Rollouts last shown in motion, read again until seen stopped: the transaction that completes
+   * one sets `updated_at` to its start, which can be older than the watermark by the time it
+   * commits (a long decision on a loaded host), and the rollout is no longer in motion either, so
+   * neither condition of the read would find it (the HA e2e's feed never showed its completion).
+   */
+  private unsettled = new Set<string>();
   private releases = new ChangeTracker();
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
@@ -90,6 +99,7 @@ export class ChangeFeed implements OnModuleDestroy {
     this.since = undefined;
     this.devices = new ChangeTracker();
     this.rollouts = new ChangeTracker();
+    this.unsettled = new Set();
     this.releases = new ChangeTracker();
   }
 
@@ -134,7 +144,9 @@ export class ChangeFeed implements OnModuleDestroy {
         events.push({ type: 'device', id: d.id, name: d.name, online: d.online, updatePhase: d.updatePhase, created: isNew });
       }
     }
-    for (const r of await this.changes.rolloutsActiveOrChangedSince(since)) {
+    for (const r of await this.changes.rolloutsActiveOrChangedSince(since, [...this.unsettled])) {
+      if (IN_MOTION.has(r.status)) this.unsettled.add(r.id);
+      else this.unsettled.delete(r.id);
       const print = [r.status, r.currentPhase, iso(r.updatedAt), r.states].join('|');
       if (this.rollouts.changed(r.id, print)) events.push({ type: 'rollout', id: r.id, status: r.status, currentPhase: r.currentPhase });
     }

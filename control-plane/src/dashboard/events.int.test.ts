@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { startControlPlane, type RunningControlPlane } from '../bootstrap';
+import { eventually } from '../testing/harness';
 import { apiClient, json, startSimFleet, type Api } from '../testing/sim-fleet';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
 import type { SimDevice } from '../testing/sim-device';
@@ -77,6 +79,30 @@ async function readUntil(body: ReadableStream<Uint8Array>, until: (e: LiveEvent)
   }
 }
 
+/** Collects the server-sent events of a stream as they come, until `close`. */
+function collect(body: ReadableStream<Uint8Array>): { seen: LiveEvent[]; close(): void } {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const seen: LiveEvent[] = [];
+  void (async () => {
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done) return;
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const data = buffer
+          .slice(0, end)
+          .split('\n')
+          .find((l) => l.startsWith('data: '));
+        buffer = buffer.slice(end + 2);
+        if (data) seen.push(JSON.parse(data.slice(6)) as LiveEvent);
+      }
+    }
+  })();
+  return { seen, close: () => void reader.cancel().catch(() => undefined) };
+}
+
 describe('dashboard API', () => {
   it('needs a key for the event stream', async () => {
     expect((await api('/api/v1/events/stream', { key: null })).status).toBe(401);
@@ -134,6 +160,54 @@ describe('dashboard API', () => {
     expect((await reader.read()).value).toContain('event: hello');
     await db.query('UPDATE operator_keys SET revoked_at = now() WHERE id = $1', [viewer.id]);
     await untilEnded(reader, KEY_RECHECK_MS + 5_000);
+  });
+
+  // A rollout's last decision is one transaction, and `updated_at = now()` is its start: committed
+  // late enough, that time is behind the feed's watermark, and the rollout is no longer in motion.
+  it('shows a rollout completing in a transaction that started before the last read', async () => {
+    const [release, rollout] = [randomUUID(), randomUUID()];
+    await db.query(
+      `INSERT INTO releases (id, name, version, digest, manifest_yaml, assembly) VALUES ($1, 'origin', '9.0.0', 'sha256:c', '', '{}')`,
+      [release],
+    );
+    await db.query(
+      `INSERT INTO rollouts (id, name, release_id, selection, phases, status, advance, device_timeout_ms, request_digest, created_by)
+       VALUES ($1, 'late', $2, '{}', '[]', 'running', 'auto', 60000, 'd', 'test')`,
+      [rollout, release],
+    );
+    const feed = collect((await api('/api/v1/events/stream')).body!);
+    await eventually(
+      async () => feed.seen.some((e) => e.type === 'rollout' && e.id === rollout),
+      10_000,
+      'the running rollout on the feed',
+    );
+    const late = new Client({ connectionString: db.url });
+    await late.connect();
+    try {
+      await late.query('BEGIN');
+      await late.query(`UPDATE rollouts SET status = 'completed', updated_at = now() WHERE id = $1`, [rollout]);
+      // Past the feed's overlap, another change makes it read (and move its watermark) meanwhile.
+      await new Promise((r) => setTimeout(r, 4000));
+      const other = randomUUID();
+      await db.query(
+        `INSERT INTO releases (id, name, version, digest, manifest_yaml, assembly) VALUES ($1, 'origin', '9.0.1', 'sha256:d', '', '{}')`,
+        [other],
+      );
+      await eventually(
+        async () => feed.seen.some((e) => e.type === 'release' && e.id === other),
+        10_000,
+        'the read after the other change',
+      );
+      await late.query('COMMIT');
+    } finally {
+      await late.end();
+    }
+    await eventually(
+      async () => feed.seen.some((e) => e.type === 'rollout' && e.id === rollout && e.status === 'completed'),
+      10_000,
+      'the completion on the feed',
+    );
+    feed.close();
   });
 
   it('ends open streams when the control plane stops', async () => {
