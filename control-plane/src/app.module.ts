@@ -26,9 +26,11 @@ import type { TelemetrySettings } from './telemetry/telemetry-settings';
 import { TelemetryModule } from './telemetry/telemetry.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import type { KeyAndCertificate } from './tls/x509';
+import type { DatabasePoolSettings } from './database/database-pool';
 
 export interface AppOptions {
   databaseUrl: string;
+  databasePool?: Partial<DatabasePoolSettings>;
   apiKey: string;
   broker: BrokerSettings;
   /** State directory: the release-signing keys live under it. */
@@ -65,7 +67,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        DatabaseModule.forRoot(options.databaseUrl),
+        DatabaseModule.forRoot(options.databaseUrl, options.databasePool),
         AuthModule.forRoot(options.apiKey),
         LimitsModule.forRoot(options.limits),
         BrokerTransportModule.forRoot(options.broker),

@@ -82,6 +82,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
     app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot({
         databaseUrl: database.url,
+        ...(config.databasePool ? { databasePool: config.databasePool } : {}),
         apiKey: operatorKey.key,
         dataDir: config.dataDir,
         ...(config.signingKeyHorizon ? { signingKeyHorizon: config.signingKeyHorizon } : {}),

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { REPO_COMPONENTS_DIR, loadConfig } from './config';
+import { DEFAULT_DATABASE_POOL } from './database/database-pool';
 import { DEFAULT_DEVICE_LIMITS, DEFAULT_QUOTAS } from './limits/device-limits';
 
 describe('loadConfig', () => {
@@ -14,6 +15,7 @@ describe('loadConfig', () => {
       embeddedPgPort: 5433,
       componentsDir: REPO_COMPONENTS_DIR,
       limits: DEFAULT_DEVICE_LIMITS,
+      databasePool: DEFAULT_DATABASE_POOL,
     });
   });
 
@@ -32,6 +34,8 @@ describe('loadConfig', () => {
       HTTPS_PORT: '443',
       MQTTS_PORT: '18883',
       FLOTILLA_TLS_SAN: 'fleet.example.com, 10.0.0.2',
+      FLOTILLA_DATABASE_POOL_MAX: '25',
+      FLOTILLA_DATABASE_CONNECT_TIMEOUT_S: '30',
     });
     expect(config).toEqual({
       host: '127.0.0.1',
@@ -46,6 +50,7 @@ describe('loadConfig', () => {
       publicMqttUrl: 'mqtts://fleet.example.com:8883',
       componentsDir: '/opt/components',
       limits: DEFAULT_DEVICE_LIMITS,
+      databasePool: { ...DEFAULT_DATABASE_POOL, max: 25, connectTimeoutMs: 30_000 },
     });
   });
 
@@ -90,6 +95,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ FLOTILLA_UPLINK_QUOTAS: 'events=10' })).toThrow('CHANNEL=MESSAGES:BYTES');
     expect(() => loadConfig({ FLOTILLA_UPLINK_QUOTAS: 'desired=1:1' })).toThrow('FLOTILLA_UPLINK_QUOTAS');
     expect(() => loadConfig({ FLOTILLA_EVENTS_PER_DEVICE: '-5' })).toThrow('FLOTILLA_EVENTS_PER_DEVICE');
+    expect(() => loadConfig({ FLOTILLA_DATABASE_POOL_MAX: '0' })).toThrow(
+      'FLOTILLA_DATABASE_POOL_MAX must be a whole number from 1 to 1000',
+    );
+    expect(() => loadConfig({ FLOTILLA_DATABASE_CONNECT_TIMEOUT_S: '5s' })).toThrow('FLOTILLA_DATABASE_CONNECT_TIMEOUT_S');
   });
 
   it("takes the operator's certificate, key and chain", () => {

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { DEVICE_TO_CLOUD, type DeviceChannel } from '@flotilla/shared';
 import { DEFAULT_DEVICE_LIMITS, type ChannelQuota, type DeviceLimits } from './limits/device-limits';
 import { loadRabbitMqConfig } from './broker/rabbitmq/rabbitmq-config';
+import { loadDatabasePool, type DatabasePoolSettings } from './database/database-pool';
 import type { RabbitMqSettings } from './broker/rabbitmq/rabbitmq-settings';
 import type { RolloutSettings } from './rollouts/rollout-settings';
 import type { TlsSource } from './tls/tls-material';
@@ -24,6 +25,8 @@ export interface ControlPlaneConfig {
   dataDir: string;
   /** External PostgreSQL; when absent the control plane runs an embedded one under `dataDir`. */
   databaseUrl?: string;
+  /** Each replica's pool of database connections (`FLOTILLA_DATABASE_POOL_MAX`, `_CONNECT_TIMEOUT_S`); defaults where absent. */
+  databasePool?: Partial<DatabasePoolSettings>;
   /** Port of the embedded PostgreSQL (127.0.0.1 only); default 5433. */
   embeddedPgPort?: number;
   /** Operator API key; when absent one is generated once and kept in `<dataDir>/operator-key`. */
@@ -67,6 +70,7 @@ export function loadConfig(env: Env = process.env): ControlPlaneConfig {
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT', DEFAULT_EMBEDDED_PG_PORT),
     componentsDir: resolve(nonEmpty(env.FLOTILLA_COMPONENTS_DIR) ?? REPO_COMPONENTS_DIR),
     limits: loadDeviceLimits(env),
+    databasePool: loadDatabasePool(env),
   };
   const databaseUrl = nonEmpty(env.DATABASE_URL);
   if (databaseUrl) config.databaseUrl = databaseUrl;

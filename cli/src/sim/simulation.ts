@@ -132,10 +132,7 @@ export async function provisionDevices(
   const result = await pool(count, options.registerConcurrency ?? 16, async (i) => {
     const name = `${prefix}-${i}`;
     const own = options.certificates ? await newDeviceKeyAndCsr(name) : undefined;
-    const r = await apiJson<RegisterDeviceResponse>(apiUrl, null, '/api/v1/devices/register', {
-      method: 'POST',
-      body: JSON.stringify({ token: token.token, name, board: 'rpi4', ...(own ? { csr: own.csrPem } : {}) }),
-    });
+    const r = await registerRetrying(apiUrl, { token: token.token, name, board: 'rpi4', ...(own ? { csr: own.csrPem } : {}) });
     if ((i + 1) % 1000 === 0) options.log?.(`registered ${i + 1}/${count}`);
     // Over TLS a device verifies the broker with the provisioning file's CAs only.
     const client = own && r.certificate ? { cert: r.certificate, key: own.keyPem } : {};
@@ -148,6 +145,30 @@ export async function provisionDevices(
     };
   });
   return result;
+}
+
+/** Times a registration is asked again after a 503 (the database busy), as an agent retries it. */
+const REGISTER_ATTEMPTS = 10;
+
+/**
+ * One registration, asked again on 503 after its Retry-After: the control plane answers 503 only
+ * when its transaction rolled back (nothing written, no use of the token taken), so a retry
+ * registers the device once.
+ */
+async function registerRetrying(apiUrl: string, body: object): Promise<RegisterDeviceResponse> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${apiUrl}/api/v1/devices/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.status === 201) return JSON.parse(text) as RegisterDeviceResponse;
+    if (res.status !== 503 || attempt >= REGISTER_ATTEMPTS) {
+      throw new Error(`POST /api/v1/devices/register: HTTP ${res.status} (attempt ${attempt}): ${text.slice(0, 300)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Number(res.headers.get('retry-after') ?? 1) * 1000));
+  }
 }
 
 /** Provisions and connects a simulated fleet; devices then run until `stop()`. */

@@ -9,6 +9,7 @@ import {
   type Issuer,
   type KeyAndCertificate,
 } from '../tls/x509';
+import type { UnitOfWork } from '../database/unit-of-work';
 import { CertificateRequestInvalidError, PresentedCertificateRefusedError } from './certificates.errors';
 import { DeviceCertificateRepository } from './device-certificate.repository';
 import { RevocationList } from './revocation-list';
@@ -61,10 +62,23 @@ export class DeviceCertificateAuthority {
   }
 
   async issue(deviceId: string, publicKey: CryptoKey, validitySeconds: number): Promise<IssuedCertificate> {
+    const issued = await this.sign(deviceId, publicKey, validitySeconds);
+    await this.certificates.recordIssued(issued.serial, deviceId, issued.notAfter);
+    return issued;
+  }
+
+  /**
+   * A certificate not yet recorded: a registration signs before its transaction (signing is CPU)
+   * and records it inside (`record`), so that the device, its certificate and the token's use
+   * are written together or not at all. An unrecorded certificate is never handed out.
+   */
+  async sign(deviceId: string, publicKey: CryptoKey, validitySeconds: number): Promise<IssuedCertificate> {
     const cert = await issueClientCertificate(await this.issuerKey(), deviceId, publicKey, validitySeconds);
-    const serial = normalizeSerial(cert.serialNumber);
-    await this.certificates.recordIssued(serial, deviceId, cert.notAfter);
-    return { certificatePem: cert.toString('pem'), serial, notAfter: cert.notAfter };
+    return { certificatePem: cert.toString('pem'), serial: normalizeSerial(cert.serialNumber), notAfter: cert.notAfter };
+  }
+
+  record(uow: UnitOfWork, deviceId: string, issued: IssuedCertificate): Promise<void> {
+    return this.certificates.recordIssued(issued.serial, deviceId, issued.notAfter, uow);
   }
 
   /**

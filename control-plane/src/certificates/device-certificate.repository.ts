@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { managerOf, type UnitOfWork } from '../database/unit-of-work';
 import { DeviceCertificateEntity } from './device-certificate.entity';
 
 /** The only code that reads or writes `device_certificates`. */
@@ -8,8 +9,10 @@ import { DeviceCertificateEntity } from './device-certificate.entity';
 export class DeviceCertificateRepository {
   constructor(@InjectRepository(DeviceCertificateEntity) private readonly certificates: Repository<DeviceCertificateEntity>) {}
 
-  async recordIssued(serial: string, deviceId: string, notAfter: Date): Promise<void> {
-    await this.certificates.insert({ serial, deviceId, notAfter, issuedAt: new Date(), revokedAt: null });
+  /** Inside `uow` when given (a registration's transaction). */
+  async recordIssued(serial: string, deviceId: string, notAfter: Date, uow?: UnitOfWork): Promise<void> {
+    const row = { serial, deviceId, notAfter, issuedAt: new Date(), revokedAt: null };
+    await (uow ? managerOf(uow).insert(DeviceCertificateEntity, row) : this.certificates.insert(row));
   }
 
   /** Revokes every unexpired certificate of the device; answers the serials revoked now. */

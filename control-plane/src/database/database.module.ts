@@ -21,6 +21,7 @@ import { AcceptedFailures1764570000000 } from './migrations/1764570000000-accept
 import { UpdateLockPolicy1764570001000 } from './migrations/1764570001000-update-lock-policy';
 import { MaintenanceWindows1764570002000 } from './migrations/1764570002000-maintenance-windows';
 import { Replicas1765000000000 } from './migrations/1765000000000-replicas';
+import { DEFAULT_DATABASE_POOL, type DatabasePoolSettings } from './database-pool';
 import { migrateAlone } from './migrate-alone';
 import { PgNotifications } from './pg-notifications';
 import { REPLICA_ID, replicaId } from './replica-id';
@@ -64,7 +65,8 @@ export const MIGRATIONS = [
 
 @Module({})
 export class DatabaseModule {
-  static forRoot(url: string): DynamicModule {
+  static forRoot(url: string, poolSettings: Partial<DatabasePoolSettings> = {}): DynamicModule {
+    const pool = { ...DEFAULT_DATABASE_POOL, ...poolSettings };
     return {
       module: DatabaseModule,
       // Global like TypeORM's DataSource: every batch writer reports the rows it had to drop; what
@@ -92,9 +94,14 @@ export class DatabaseModule {
             migrationsRun: false,
             retryAttempts: 3,
             retryDelay: 1000,
-            // Fail fast instead of hanging requests when the server is unreachable.
+            // Bounded waits for a connection (database-pool.ts says why these values).
             // Timestamps past what a Date holds are clamped on read, so one odd row cannot fail a list.
-            extra: { connectionTimeoutMillis: 5000, max: 10, types: clampingTypes },
+            extra: {
+              connectionTimeoutMillis: pool.connectTimeoutMs,
+              idleTimeoutMillis: pool.idleTimeoutMs,
+              max: pool.max,
+              types: clampingTypes,
+            },
           }),
           dataSourceFactory: async (options) => migrateAlone(await new DataSource(options as DataSourceOptions).initialize()),
         }),

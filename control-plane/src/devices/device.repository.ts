@@ -161,17 +161,20 @@ export class DeviceRepository {
   /**
    * A device in a fleet starts with the fleet's target release at rev 1, read in the same
    * statement, so a target set concurrently is either seen here or assigns this device itself.
+   * False when the id is already there: ids are random, so only a retried transaction whose
+   * commit had landed after all (its reply lost) meets its own row.
    */
-  async create(device: NewDevice): Promise<DeviceEntity> {
-    const [row] = (await this.devices.query(
+  async insert(uow: UnitOfWork, device: NewDevice): Promise<boolean> {
+    const rows = (await managerOf(uow).query(
       `WITH target AS (SELECT (SELECT target_release_id FROM fleets WHERE id = $5::uuid) AS release_id)
        INSERT INTO devices (id, name, board, password_hash, fleet_id, desired_release_id, desired_rev, online, tags, config, registered_by_admin)
        SELECT $1, $2, $3, $4, $5::uuid, target.release_id, CASE WHEN target.release_id IS NULL THEN 0 ELSE 1 END, false, '{}', '{}', $6
          FROM target
-       RETURNING *`,
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id`,
       [device.id, device.name, device.board, device.passwordHash, device.fleetId, device.registeredByAdmin],
     )) as Row[];
-    return fromRaw(row!);
+    return rows.length === 1;
   }
 
   findById(id: string): Promise<DeviceEntity | null> {

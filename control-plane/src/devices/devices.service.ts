@@ -20,7 +20,7 @@ import { DesiredPublisher } from './desired-publisher';
 import { DeviceDirectory } from './device-directory';
 import { DeviceCertificateAuthority } from '../certificates/device-certificate-authority';
 import { toDeviceView } from './device.mapper';
-import { DeviceRepository, type DesiredState } from './device.repository';
+import { DeviceRepository, type DesiredState, type NewDevice } from './device.repository';
 import type { DeviceEntity } from './device.entity';
 import { DeviceNotFoundError } from './devices.errors';
 
@@ -28,6 +28,12 @@ export interface NewDeviceCredential {
   deviceId: string;
   /** Plain text; returned once to the registering device and never stored. Absent for a certificate device. */
   password?: string;
+}
+
+/** A device about to be registered: its row, and what the device is told once. */
+export interface PreparedDevice {
+  record: NewDevice;
+  credential: NewDeviceCredential;
 }
 
 /** Stored instead of a password hash for a device that authenticates by certificate: no password verifies against it. */
@@ -62,24 +68,33 @@ export class DevicesService {
   }
 
   /** `registeredByAdmin`: the provisioning token was an admin's (see `NewDevice`). */
-  async create(input: {
+  /**
+   * A new device's id and credential, made before anything is written: the password's hash costs
+   * CPU, which must not be spent while a transaction holds a connection. `insert` writes it.
+   */
+  async prepare(input: {
     name?: string | undefined;
     board?: string | undefined;
     fleetId?: string | null;
     registeredByAdmin?: boolean;
     credential: 'password' | 'certificate';
-  }): Promise<NewDeviceCredential> {
+  }): Promise<PreparedDevice> {
     const deviceId = newDeviceId();
     const password = input.credential === 'password' ? newDevicePassword() : undefined;
-    await this.devices.create({
+    const record: NewDevice = {
       id: deviceId,
       name: input.name ?? deviceId,
       board: input.board ?? null,
       passwordHash: password ? await hashPassword(password) : NO_PASSWORD,
       fleetId: input.fleetId ?? null,
       registeredByAdmin: input.registeredByAdmin ?? false,
-    });
-    return password ? { deviceId, password } : { deviceId };
+    };
+    return { record, credential: password ? { deviceId, password } : { deviceId } };
+  }
+
+  /** Writes a prepared device inside the caller's transaction; false when a retried transaction finds it written already. */
+  insert(uow: UnitOfWork, device: PreparedDevice): Promise<boolean> {
+    return this.devices.insert(uow, device.record);
   }
 
   /** Oldest first, keyset-paginated: paging through returns every device that existed throughout exactly once. */

@@ -1,11 +1,16 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ApiError } from '@flotilla/shared';
+import { isTransientDbError } from '../database/transient-errors';
 import { DomainError, type DomainErrorKind } from '../domain-error';
 
 /** The part of express' response this filter uses (express' types are not a dependency). */
 interface JsonResponse {
   status(code: number): { json(body: unknown): unknown };
+  setHeader(name: string, value: string): unknown;
 }
+
+/** Seconds a client waits before asking again after a 503 (the database was busy or away). */
+const RETRY_AFTER_S = 2;
 
 const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -30,7 +35,10 @@ const CODE_OF_STATUS: Record<number, string> = {
 
 /**
  * The one place where errors become HTTP responses, all with the shared `ApiError` body.
- * Anything unexpected is logged in full and answered with a 500 that leaks no internals.
+ * A database that is busy or away for a moment (a pool timeout under load, a failover: what
+ * `isTransientDbError` recognises) is a 503 with Retry-After on every route, so that clients
+ * retry instead of reporting an internal error (a registration writes all it writes in one
+ * transaction, so its retry repeats nothing). Anything else unexpected is logged in full and answered with a 500 that leaks no internals.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
@@ -39,6 +47,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<JsonResponse>();
     const body = this.toApiError(exception);
+    if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('retry-after', String(RETRY_AFTER_S));
     response.status(body.statusCode).json(body);
   }
 
@@ -56,6 +65,14 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const status = httpStatusOf(exception);
     if (status !== undefined && status >= 400 && status < 500) {
       return { statusCode: status, code: CODE_OF_STATUS[status] ?? `http_${status}`, message: (exception as Error).message };
+    }
+    if (isTransientDbError(exception)) {
+      this.logger.warn(`database unavailable, answered 503: ${(exception as Error).message}`);
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        code: 'database_unavailable',
+        message: 'the database is busy or unreachable; retry',
+      };
     }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { statusCode: 500, code: 'internal_error', message: 'internal error' };

@@ -7,6 +7,7 @@ import { DeviceLinkService } from '../devices/device-link.service';
 import { DevicesService } from '../devices/devices.service';
 import { AuthenticationError, UnsupportedError } from '../domain-error';
 import { FleetsService } from '../fleets/fleets.service';
+import type { UnitOfWork } from '../database/unit-of-work';
 import type { CryptoKey } from '../tls/x509';
 
 /**
@@ -33,8 +34,13 @@ export class DeviceCertificatesService {
     return this.ca.requestedKey(csrPem);
   }
 
-  async issueAtRegistration(deviceId: string, fleetId: string | null, key: CryptoKey): Promise<IssuedCertificate> {
-    return this.ca.issue(deviceId, key, await this.fleets.certificateValiditySeconds(fleetId));
+  /** Signed before the registration's transaction, recorded inside it (`recordAtRegistration`). */
+  async signAtRegistration(deviceId: string, fleetId: string | null, key: CryptoKey): Promise<IssuedCertificate> {
+    return this.ca.sign(deviceId, key, await this.fleets.certificateValiditySeconds(fleetId));
+  }
+
+  recordAtRegistration(uow: UnitOfWork, deviceId: string, issued: IssuedCertificate): Promise<void> {
+    return this.ca.record(uow, deviceId, issued);
   }
 
   async reissue(request: DeviceCertificateRequest): Promise<DeviceCertificateResponse> {

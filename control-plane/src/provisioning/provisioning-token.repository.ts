@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { managerOf, unitOfWork, type UnitOfWork } from '../database/unit-of-work';
 import { ProvisioningTokenEntity } from './provisioning-token.entity';
 
 export interface NewProvisioningToken {
@@ -12,8 +13,16 @@ export interface NewProvisioningToken {
   createdByAdmin: boolean;
 }
 
-export type ConsumeOutcome =
-  { status: 'consumed'; fleetId: string | null; createdByAdmin: boolean } | { status: 'unknown' | 'expired' | 'exhausted' | 'revoked' };
+/** Why a token gives no use. */
+export type TokenRefusal = { status: 'unknown' | 'expired' | 'exhausted' | 'revoked' };
+/** What a use of the token gives the device. */
+export interface TokenUse {
+  fleetId: string | null;
+  createdByAdmin: boolean;
+}
+
+export type ConsumeOutcome = ({ status: 'consumed' } & TokenUse) | TokenRefusal;
+export type TokenStanding = ({ status: 'usable' } & TokenUse) | TokenRefusal;
 
 /** The only code that reads or writes `provisioning_tokens`. */
 @Injectable()
@@ -34,12 +43,32 @@ export class ProvisioningTokenRepository {
     return (await this.tokens.findOneBy({ id: token.id }))!;
   }
 
+  /** `work` in one transaction: all it writes commits together, or nothing does. */
+  transaction<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+    return this.tokens.manager.transaction((em) => work(unitOfWork(em)));
+  }
+
   /**
-   * Takes one use of the token. The check and the increment are one UPDATE, so however many
-   * registrations race, a token is never used more than `max_uses` times, nor after revocation.
+   * Whether the token has a use left, and what a use gives, without taking one (nothing locked):
+   * a registration reads it first, prepares its device, then takes the use last (`consume`).
    */
-  async consume(tokenHash: string): Promise<ConsumeOutcome> {
-    const [rows] = (await this.tokens.query(
+  async standing(tokenHash: string): Promise<TokenStanding> {
+    const [row] = (await this.tokens.query(
+      `SELECT fleet_id, created_by_admin FROM provisioning_tokens
+        WHERE token_hash = $1 AND uses < max_uses AND expires_at > now() AND revoked_at IS NULL`,
+      [tokenHash],
+    )) as { fleet_id: string | null; created_by_admin: boolean }[];
+    if (row) return { status: 'usable', fleetId: row.fleet_id, createdByAdmin: row.created_by_admin };
+    return this.refusal(tokenHash);
+  }
+
+  /**
+   * Takes one use of the token inside `uow`. The check and the increment are one UPDATE, so
+   * however many registrations race, a token is never used more than `max_uses` times, nor after
+   * revocation; the row stays locked until `uow` ends, so it is the last statement of a registration.
+   */
+  async consume(uow: UnitOfWork, tokenHash: string): Promise<ConsumeOutcome> {
+    const [rows] = (await managerOf(uow).query(
       `UPDATE provisioning_tokens SET uses = uses + 1
         WHERE token_hash = $1 AND uses < max_uses AND expires_at > now() AND revoked_at IS NULL
         RETURNING id, fleet_id, created_by_admin`,
@@ -47,7 +76,11 @@ export class ProvisioningTokenRepository {
     )) as [{ fleet_id: string | null; created_by_admin: boolean }[], number];
     const consumed = rows[0];
     if (consumed) return { status: 'consumed', fleetId: consumed.fleet_id, createdByAdmin: consumed.created_by_admin };
-    // Only to tell the caller why; the decision above was already atomic.
+    return this.refusal(tokenHash);
+  }
+
+  /** Only to tell the caller why; the decision was already made atomically. */
+  private async refusal(tokenHash: string): Promise<TokenRefusal> {
     const row = await this.tokens
       .createQueryBuilder('t')
       .select([

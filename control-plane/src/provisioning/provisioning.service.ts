@@ -9,6 +9,7 @@ import {
   type RegisterDeviceResponse,
 } from '@flotilla/shared';
 import type { OperatorPrincipal } from '../auth/operator-principal';
+import { retryTransient } from '../database/write-alone';
 import { DevicesService } from '../devices/devices.service';
 import { FleetsService } from '../fleets/fleets.service';
 import { isUuid } from '../ids';
@@ -29,6 +30,9 @@ import {
 } from './provisioning.errors';
 
 export const PROVISIONING_SETTINGS = Symbol('ProvisioningSettings');
+
+/** How long a registration runs its transaction again while the database is transiently unavailable. */
+const REGISTRATION_RETRY_MS = 15_000;
 
 export interface ProvisioningSettings {
   /** The API URL written into provisioning files; otherwise the one the operator's request reached (on the HTTPS port if there is one). */
@@ -109,27 +113,46 @@ export class ProvisioningService {
   }
 
   /**
-   * A use of the token is taken before the device is created. Should creating it then fail
-   * (the database going away mid-request), that one use is lost, never the limit exceeded.
-   * A fleet token puts the device in the fleet with the fleet's target already assigned.
-   * With a CSR (and certificates on), the device gets a client certificate and no password.
+   * The device, its certificate's record and the token's use are written in one transaction, so a
+   * registration that fails (the database busy or going away mid-request) leaves nothing behind:
+   * no use lost (a token for one device could otherwise never register it on retry), no device
+   * without its certificate. While the database is transiently unavailable the transaction is run
+   * again, for up to `REGISTRATION_RETRY_MS`; past it the request answers 503 (ApiExceptionFilter)
+   * and the device retries, as the agent does. The hashing and signing (CPU) come before, and the
+   * token's row is locked last, so concurrent registrations with one token wait on each other
+   * only for a commit. A fleet token puts the device in the fleet with the fleet's target already
+   * assigned. With a CSR (and certificates on), the device gets a client certificate and no password.
    */
   async register(request: RegisterDeviceRequest, requestHost: string): Promise<RegisterDeviceResponse> {
     const hash = provisioningTokenHash(request.token);
     if (!hash) throw new ProvisioningTokenInvalidError();
-    // A bad CSR is refused before the token's use is taken.
+    // A bad CSR, or a token without a use left, is refused before anything is prepared.
     const key = request.csr && this.certificates.enabled ? await this.certificates.requestedKey(request.csr) : undefined;
-    const outcome = await this.tokens.consume(hash);
-    if (outcome.status !== 'consumed') throw refusal(outcome.status);
-    const device = { name: request.name, board: request.board, fleetId: outcome.fleetId, registeredByAdmin: outcome.createdByAdmin };
+    const deadline = Date.now() + REGISTRATION_RETRY_MS;
+    const retrying = <T>(operation: () => Promise<T>) => retryTransient(operation, { stopping: () => Date.now() > deadline });
+    const standing = await retrying(() => this.tokens.standing(hash));
+    if (standing.status !== 'usable') throw refusal(standing.status);
+    const device = await this.devices.prepare({
+      name: request.name,
+      board: request.board,
+      fleetId: standing.fleetId,
+      registeredByAdmin: standing.createdByAdmin,
+      credential: key ? 'certificate' : 'password',
+    });
+    const { deviceId } = device.credential;
+    const issued = key ? await retrying(() => this.certificates.signAtRegistration(deviceId, standing.fleetId, key)) : undefined;
+    await retrying(() =>
+      this.tokens.transaction(async (uow) => {
+        // Already there: an earlier attempt committed, only its reply was lost; its use was taken.
+        if (!(await this.devices.insert(uow, device))) return;
+        if (issued) await this.certificates.recordAtRegistration(uow, deviceId, issued);
+        const use = await this.tokens.consume(uow, hash);
+        if (use.status !== 'consumed') throw refusal(use.status);
+      }),
+    );
     const common = { mqttUrl: this.mqtt.urlForDevice(requestHost), releaseKeys: this.signing.releaseKeys() };
-    if (!key) {
-      const credential = await this.devices.create({ ...device, credential: 'password' });
-      return { deviceId: credential.deviceId, password: credential.password!, ...common };
-    }
-    const { deviceId } = await this.devices.create({ ...device, credential: 'certificate' });
-    const issued = await this.certificates.issueAtRegistration(deviceId, outcome.fleetId, key);
-    return { deviceId, certificate: issued.certificatePem, ...common };
+    if (issued) return { deviceId, certificate: issued.certificatePem, ...common };
+    return { deviceId, password: device.credential.password!, ...common };
   }
 
   /** An explicit public URL wins; otherwise the host the operator reached, on the HTTPS port when there is one. */
