@@ -5,9 +5,11 @@
 #                                         RabbitMQ 3.10 (MQTT + HTTP auth plugins), HAProxy 2.6,
 #                                         the registry (docker-registry), curl, and this host's
 #                                         Node.js binary (the nodejs package the repository runs on)
-#   flotilla-deploy/<role>:<hash>         one per deploy/images/<role>.Dockerfile, FROM the base;
-#                                         control-plane and agent add the compiled workspaces
-#                                         and their production node_modules (pruned offline)
+#   flotilla-deploy/<role>:<hash>         one per deploy/images/<role>.Dockerfile, FROM the base
+#   flotilla-deploy/app-deps:<hash>       the base + production node_modules (pruned offline),
+#                                         tagged by package-lock.json
+#   flotilla-deploy/control-plane|agent   FROM app-deps, adding only the compiled workspaces: a
+#                                         source change rebuilds a few MB, in seconds
 # Prints shell assignments (FLOTILLA_IMAGE_<ROLE>=flotilla-deploy/<role>:<hash>) on stdout,
 # and writes them to deploy/.images.env (gitignored) for `docker-compose --env-file`.
 # Needs root (debootstrap, chroot), dockerd, and the packages ensure-services.sh installs.
@@ -73,35 +75,36 @@ build_base() {
 
 # ---------------------------------------------------------------- application context
 
-# Compiled workspaces plus production node_modules, staged as the Dockerfiles' context.
+# The production node_modules (pruned offline from the repository's own installed tree) with the
+# package manifests: the context of the deps image, staged only when package-lock.json changes.
+# The application images are built FROM that image, so a source change sends and stores only the
+# compiled workspaces (a few MB), never the 160 MB of dependencies again.
+stage_deps() {
+  local ctx="$STATE/app-deps" workspaces=$1 lock_hash=$2
+  [[ -f $ctx/.lock-$lock_hash ]] && return
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp "$ROOT/package.json" "$ROOT/package-lock.json" "$ctx/"
+  for w in $workspaces; do mkdir -p "$ctx/$w" && cp "$ROOT/$w/package.json" "$ctx/$w/"; done
+  # Nothing is fetched: a fresh `npm ci --omit=dev` would still ask the registry for optional packages it does not install.
+  cp -a "$ROOT/node_modules" "$ctx/node_modules"
+  (cd "$ctx" && npm prune --omit=dev --offline --ignore-scripts --no-audit --no-fund >"$STATE/npm.log" 2>&1) ||
+    { tail -n 20 "$STATE/npm.log" >&2; die "npm prune --omit=dev --offline failed"; }
+  touch "$ctx/.lock-$lock_hash"
+}
+
+# Compiled workspaces, the dashboard and the components: the application images' own layer.
 # Runs only when an application image of the current sources is missing.
 stage_app() {
-  local ctx="$STATE/app-context" workspaces
+  local ctx="$STATE/app-context" workspaces=$1
   # Compiler messages go to stderr: stdout carries only the image assignments.
-  workspaces=$(node -p "require('$ROOT/package.json').workspaces.join(' ')")
   (cd "$ROOT" && npx tsc -b $workspaces >&2) || die "tsc -b $workspaces failed"
   (cd "$ROOT" && npm run -s build:dashboard >/dev/null) || die "the dashboard build failed"
-  mkdir -p "$ctx"
-  local lock_hash
-  lock_hash=$(cat "$ROOT/package.json" "$ROOT/package-lock.json" | hash_of)
-  if [[ ! -f $ctx/.lock-$lock_hash ]]; then
-    rm -rf "$ctx" && mkdir -p "$ctx"
-    cp "$ROOT/package.json" "$ROOT/package-lock.json" "$ctx/"
-    for w in $workspaces; do mkdir -p "$ctx/$w" && cp "$ROOT/$w/package.json" "$ctx/$w/"; done
-    # The repository's own installed tree, pruned to production: nothing is fetched (a fresh
-    # `npm ci --omit=dev` would still ask the registry for optional packages it does not install).
-    cp -a "$ROOT/node_modules" "$ctx/node_modules"
-    (cd "$ctx" && npm prune --omit=dev --offline --ignore-scripts --no-audit --no-fund >"$STATE/npm.log" 2>&1) ||
-      { tail -n 20 "$STATE/npm.log" >&2; die "npm prune --omit=dev --offline failed"; }
-    touch "$ctx/.lock-$lock_hash"
-  fi
+  rm -rf "$ctx" && mkdir -p "$ctx"
   for w in $workspaces; do
-    rm -rf "${ctx:?}/$w/dist" "${ctx:?}/$w/dashboard"
-    [[ -d $ROOT/$w/dist ]] && cp -a "$ROOT/$w/dist" "$ctx/$w/dist"
+    [[ -d $ROOT/$w/dist ]] && mkdir -p "$ctx/$w" && cp -a "$ROOT/$w/dist" "$ctx/$w/dist"
   done
   [[ -d $ROOT/control-plane/dashboard/dist ]] && mkdir -p "$ctx/control-plane/dashboard" &&
     cp -a "$ROOT/control-plane/dashboard/dist" "$ctx/control-plane/dashboard/dist"
-  rm -rf "$ctx/components" "$ctx/assemblies"
   cp -a "$ROOT/components" "$ROOT/assemblies" "$ctx/"
 }
 
@@ -114,10 +117,13 @@ source_hash() {
 
 # Earlier builds of a role (another source hash) are removed, unless a container still uses them or
 # they are less than two hours old: another checkout on the same engine may be about to start them.
+# (`docker image ls` has no `until` filter: the creation time is compared here.)
 drop_old_tags() {
-  local repo=$1 keep=$2 old
-  for old in $(docker image ls "$repo" --filter until=2h --format '{{.Repository}}:{{.Tag}}'); do
-    [[ $old == "$keep" ]] || docker rmi "$old" >/dev/null 2>&1 || true
+  local repo=$1 keep=$2 old created cutoff=$(($(date +%s) - 7200))
+  for old in $(docker image ls "$repo" --format '{{.Repository}}:{{.Tag}}'); do
+    [[ $old == "$keep" ]] && continue
+    created=$(date -d "$(docker image inspect -f '{{.Created}}' "$old")" +%s) || continue
+    if ((created < cutoff)); then docker rmi "$old" >/dev/null 2>&1 || true; fi
   done
 }
 
@@ -135,7 +141,7 @@ main() {
   [[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, chroot)"
   mkdir -p "$STATE"
   exec 9>"$STATE/.lock" && flock -w 900 9 || die "another build-images.sh run holds $STATE/.lock"
-  local started=$SECONDS base app_hash role tag line staged='' out=()
+  local started=$SECONDS base deps workspaces lock_hash app_hash role tag line staged='' out=()
   base="flotilla-deploy/base:$(base_hash)"
   have_image "$base" || build_base "$base"
   for role in "${ENGINE_ROLES[@]}"; do
@@ -143,18 +149,27 @@ main() {
     build_role "$role" "$tag" "$base" "$ROOT/deploy/images"
     out+=("$role=$tag")
   done
+  # The dependencies, tagged by the lock file: rebuilt only when it changes.
+  workspaces=$(node -p "require('$ROOT/package.json').workspaces.join(' ')")
+  lock_hash=$(cat "$ROOT/package.json" "$ROOT/package-lock.json" | hash_of)
+  deps="flotilla-deploy/app-deps:$( (echo "$base $lock_hash"; cat "$ROOT/deploy/images/app-deps.Dockerfile") | hash_of)"
+  if ! have_image "$deps"; then
+    stage_deps "$workspaces" "$lock_hash"
+    build_role app-deps "$deps" "$base" "$STATE/app-deps"
+  fi
   # Tagged by the sources (not the compiled output), so an unchanged tree skips the compile too.
   app_hash=$(source_hash)
   for role in "${APP_ROLES[@]}"; do
-    tag="flotilla-deploy/$role:$( (echo "$base $app_hash"; cat "$ROOT/deploy/images/$role.Dockerfile") | hash_of)"
+    tag="flotilla-deploy/$role:$( (echo "$deps $app_hash"; cat "$ROOT/deploy/images/$role.Dockerfile") | hash_of)"
     if ! have_image "$tag"; then
-      [[ -n ${staged:-} ]] || { stage_app >/dev/null; staged=1; }
-      build_role "$role" "$tag" "$base" "$STATE/app-context"
+      [[ -n ${staged:-} ]] || { stage_app "$workspaces" >/dev/null; staged=1; }
+      build_role "$role" "$tag" "$deps" "$STATE/app-context"
     fi
     out+=("$role=$tag")
   done
   for line in "${out[@]}"; do drop_old_tags "flotilla-deploy/${line%%=*}" "${line#*=}"; done
-  drop_old_tags flotilla-deploy/base "$base" # after the images built on it
+  drop_old_tags flotilla-deploy/app-deps "$deps" # after the images built on them
+  drop_old_tags flotilla-deploy/base "$base"
   : >"$ENV_FILE"
   for line in "${out[@]}"; do
     role=${line%%=*}

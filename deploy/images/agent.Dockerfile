@@ -1,4 +1,4 @@
-# The agent, from the same staged context as control-plane.Dockerfile (shared layer).
+# The agent, from the same staged context as control-plane.Dockerfile (shared layer), on the app-deps image.
 ARG BASE
 FROM ${BASE}
 WORKDIR /app

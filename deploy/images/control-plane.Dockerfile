@@ -1,6 +1,6 @@
-# The control plane: the compiled workspaces and production node_modules that
-# deploy/build-images.sh stages (npm ci --omit=dev --offline), on the deploy base image.
-# The first two steps are the same as agent.Dockerfile's, so both images share that layer.
+# The control plane: the compiled workspaces that deploy/build-images.sh stages, on the app-deps
+# image (BASE: the base image with the production node_modules). The same context as
+# agent.Dockerfile's, so both images share this layer.
 ARG BASE
 FROM ${BASE}
 WORKDIR /app
