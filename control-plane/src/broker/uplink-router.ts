@@ -101,6 +101,9 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     await this.dispatch(deviceId, channel, payload);
+    // Buffered, not yet written: the message is settled (and, on RabbitMQ, acknowledged) once its
+    // samples are. Awaited outside the device's queue, so its next message does not wait for it.
+    if (channel === 'telemetry') await this.link.telemetryStored();
   }
 
   /** Presence from the broker's own connect and disconnect events, in order with the device's messages. */

@@ -190,4 +190,9 @@ export class DeviceLinkService {
     this.telemetryIngest.add(deviceId, telemetry);
     await this.devices.touch(deviceId);
   }
+
+  /** Settles once the telemetry taken so far is written (TelemetryIngest.stored). */
+  telemetryStored(): Promise<void> {
+    return this.telemetryIngest.stored();
+  }
 }

@@ -115,6 +115,20 @@ describe('telemetry COPY write path (PostgreSQL)', () => {
     expect(await duplicates()).toBe(0);
   });
 
+  // RabbitMQ acknowledges a telemetry message when stored() settles: a replica killed with
+  // samples in its buffer must leave their messages unacknowledged.
+  it('stored() settles once the samples added so far are in the table, a connection cut in between', async () => {
+    const ingest = writer({ maxBatch: 5_000 });
+    feed(ingest, 300);
+    const inTableWhenSettled = ingest.stored().then(() => stored());
+    const cut = cutter.arm('copy-reply');
+    feed(ingest, 200);
+    await Promise.all([ingest.flush(), cut]);
+    expect(await inTableWhenSettled).toBeGreaterThanOrEqual(300);
+    await expect(ingest.stored()).resolves.toBeUndefined();
+    expect(await stored()).toBe(500);
+  });
+
   it('samples either side of midnight (UTC) land in their own day, in one batch', async () => {
     const ingest = writer();
     const midnight = today + DAY_MS;

@@ -45,6 +45,13 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
   private readonly partitionRetryAt = new Map<PartitionDay, number>();
   private overflowLogged = 0;
   private readonly ids: string[] = [];
+  /** Samples ever put in the buffer, and ever taken from it into a batch (sequence numbers). */
+  private pushed = 0;
+  private taken = 0;
+  /** The first sequence number of each batch being written. */
+  private readonly writing = new Set<number>();
+  /** `stored()` calls waiting until every sample before `upTo` is settled, in `upTo` order. */
+  private waiting: { upTo: number; resolve: () => void }[] = [];
   /**
    * `dropped`: samples not stored (refused alone, or given up at shutdown); `overflow`: samples
    * dropped on arrival because `maxBuffered` were waiting; `retries`: transient errors retried.
@@ -83,10 +90,21 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
         memTotalBytes: s.memTotalBytes,
         temperatureC: s.temperatureC ?? null,
       });
+      this.pushed++;
     }
     if (this.buffer.length >= Math.min(this.settings.flushAt, this.settings.maxBatch)) this.start(false);
   }
 
+  /**
+   * Settles once every sample added so far is settled: stored, refused, or given up at shutdown.
+   * RabbitMQ's uplink acknowledges a telemetry message only then, so that a replica killed with
+   * samples in its buffer leaves their messages to another replica instead of losing them.
+   */
+  stored(): Promise<void> {
+    const upTo = this.pushed;
+    if (upTo <= this.settledUpTo()) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push({ upTo, resolve }));
+  }
   /** Settles once everything buffered so far (and whatever arrives meanwhile) is written. */
   flush(): Promise<void> {
     this.start(true);
@@ -109,7 +127,16 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
   private async writer(): Promise<void> {
     try {
       while (this.buffer.length > 0) {
-        await this.write(this.buffer.splice(0, this.settings.maxBatch));
+        const first = this.taken;
+        const batch = this.buffer.splice(0, this.settings.maxBatch);
+        this.taken += batch.length;
+        this.writing.add(first);
+        try {
+          await this.write(batch);
+        } finally {
+          this.writing.delete(first);
+          this.release();
+        }
         this.stats.batches++;
         // A writer beyond the first stops when there is no backlog left; the last one writes the remainder.
         if (this.active > 1 && this.buffer.length < this.settings.maxBatch) break;
@@ -118,6 +145,16 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
       this.active--;
       if (this.active === 0) this.settled();
     }
+  }
+
+  /** Every sample before this sequence number is settled: none is in the buffer or in a batch being written. */
+  private settledUpTo(): number {
+    return this.writing.size > 0 ? Math.min(...this.writing) : this.taken;
+  }
+
+  private release(): void {
+    const upTo = this.settledUpTo();
+    while (this.waiting.length > 0 && this.waiting[0]!.upTo <= upTo) this.waiting.shift()!.resolve();
   }
 
   private settled(): void {

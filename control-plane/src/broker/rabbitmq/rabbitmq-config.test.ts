@@ -24,7 +24,7 @@ describe('FLOTILLA_BROKER=rabbitmq configuration', () => {
       deviceMqttUrl: MQTT,
       authListener: { host: '127.0.0.1', port: 8089 },
       vhost: '/',
-      prefetch: 64,
+      prefetch: 2048,
     });
   });
 

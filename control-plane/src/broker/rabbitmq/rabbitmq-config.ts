@@ -3,7 +3,12 @@ import type { RabbitMqSettings } from './rabbitmq-settings';
 type Env = Readonly<Record<string, string | undefined>>;
 
 const DEFAULT_AUTH_PORT = 8089;
-const DEFAULT_PREFETCH = 64;
+/**
+ * Unacknowledged uplink messages per replica. A telemetry message is acknowledged once its samples
+ * are written, up to the ingest's flush interval (1 s) later, so a replica holds about a second of
+ * its share of the uplink: 2,048 keeps three replicas above 6,000 messages/s (64 held them near 200).
+ */
+const DEFAULT_PREFETCH = 2048;
 
 /**
  * The external broker mode from the environment: `FLOTILLA_BROKER=rabbitmq` (default `embedded`),
