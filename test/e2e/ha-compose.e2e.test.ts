@@ -16,13 +16,13 @@ import { waitFor } from '../support/wait';
 // decision log is numbered without gap under growing lease tokens, cp1's own live feed showed the
 // completion, and every device's telemetry of the window reached PostgreSQL.
 //
-// Opt-in (FLOTILLA_HA_E2E=1, FLOTILLA_HA_DEVICES, default 1,000). Results on 2026-12-05, with other
-// suites running (load average ~30): images 126–306 s, compose up 93–218 s; the 1,000-device runs did
-// not reach the rollout (one registration answered 500, once a request failed to connect, the
-// replicas' database pool timing out meanwhile), so the fixes behind it (session queues that
-// survive a node, desired states told again when lost) are proven by the integration tests, not yet
-// here. Earlier result (20 devices, before those fixes): 6 devices put in "updating" never received
-// their desired state and the rollout paused.
+// Opt-in (FLOTILLA_HA_E2E=1, FLOTILLA_HA_DEVICES, default 1,000): 6-7 minutes at 1,000 devices,
+// about 3 at 100, far past what the default suite can spend. Passed at 1,000 on 2026-12-05 with
+// other suites running (load average 13-31): images 42.5 s (application changed), compose up 42 s,
+// register 34 s, connect 139 s, rollout 83 s, down 18 s; 378 s in all. What it found on the way:
+// per-replica data volumes (devices refused desired states signed by another replica's key), a
+// redelivered older report overwriting a newer one, telemetry acknowledged before it was written,
+// a registration answering 500 on a pool timeout, the live feed missing a late-committed completion.
 const enabled = process.env.FLOTILLA_HA_E2E === '1';
 const maybe = enabled ? it : it.skip;
 jest.setTimeout(900_000);
