@@ -151,7 +151,9 @@ describe('DeviceRepository.storeReported', () => {
     await repo.storeReported('dev_a', report(1, 'fetch', '2026-11-27T15:00:01.000Z'));
     await repo.storeReported('dev_b', report(1, 'fetch', '2026-11-27T15:00:01.000Z'));
     await repo.storeReported('dev_b', report(1, 'idle', '2026-11-27T15:00:02.000Z'));
-    const rows = await db.query<{ id: string; reported: Reported }>(`SELECT id, reported FROM devices WHERE id IN ('dev_a', 'dev_b') ORDER BY id`);
+    const rows = await db.query<{ id: string; reported: Reported }>(
+      `SELECT id, reported FROM devices WHERE id IN ('dev_a', 'dev_b') ORDER BY id`,
+    );
     expect(rows.map((r) => [r.id, r.reported.update.phase, r.reported.at])).toEqual([
       ['dev_a', 'idle', '2026-11-27T15:00:02.000Z'],
       ['dev_b', 'idle', '2026-11-27T15:00:02.000Z'],
