@@ -186,8 +186,14 @@ export class DeviceLinkService {
     await this.devices.touch(deviceId);
   }
 
-  async telemetry(deviceId: string, telemetry: Telemetry): Promise<void> {
-    this.telemetryIngest.add(deviceId, telemetry);
+  /**
+   * A redelivered message's samples may be stored already (by a replica that died before it
+   * acknowledged, or by this one before its connection dropped): those are left out. Samples
+   * carry no id; a device's (device, at) is one sample.
+   */
+  async telemetry(deviceId: string, telemetry: Telemetry, redelivered = false): Promise<void> {
+    const fresh = redelivered ? await this.telemetryIngest.withoutStored(deviceId, telemetry) : telemetry;
+    this.telemetryIngest.add(deviceId, fresh);
     await this.devices.touch(deviceId);
   }
 

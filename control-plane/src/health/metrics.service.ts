@@ -50,13 +50,14 @@ export class MetricsService {
       },
       {
         name: 'flotilla_telemetry_samples_total',
-        help: 'Telemetry samples received, stored and dropped by the batch writer (overflow: dropped on arrival, too many waiting).',
+        help: 'Telemetry samples received, stored and dropped by the batch writer (overflow: dropped on arrival, too many waiting; redelivered-stored: in a redelivered message, already stored).',
         type: 'counter',
         samples: [
           { labels: { outcome: 'received' }, value: t.received },
           { labels: { outcome: 'stored' }, value: t.stored },
           { labels: { outcome: 'dropped' }, value: t.dropped },
           { labels: { outcome: 'overflow' }, value: t.overflow },
+          { labels: { outcome: 'redelivered-stored' }, value: t.redeliveredSkipped },
         ],
       },
       {

@@ -155,6 +155,27 @@ describe('telemetry COPY write path (PostgreSQL)', () => {
     expect(await perPartition()).toEqual({ [partitionTable(day(ahead))]: 300, telemetry_samples_default: 1 });
   });
 
+  it('a redelivered message stores only its samples not yet stored, also those still buffered by this writer', async () => {
+    const ingest = writer();
+    const base = Date.now() - 30_000;
+    const sample = (ms: number) => ({ at: iso(ms), cpuPercent: 1, memUsedBytes: 1, memTotalBytes: 1 });
+    ingest.add('dev_0001', { schema: 1, samples: [sample(base), sample(base + 1)] });
+    await ingest.flush();
+    // Buffered, not written yet, when the same message comes back (its connection dropped before the ack).
+    ingest.add('dev_0001', { schema: 1, samples: [sample(base + 2)] });
+    const again = ingest.withoutStored('dev_0001', { schema: 1, samples: [sample(base + 1), sample(base + 2), sample(base + 3)] });
+    void ingest.flush();
+    const fresh = await again;
+    expect(fresh.samples.map((x) => x.at)).toEqual([iso(base + 3)]);
+    // The same times on another device are its own samples.
+    expect((await ingest.withoutStored('dev_0002', { schema: 1, samples: [sample(base)] })).samples).toHaveLength(1);
+    ingest.add('dev_0001', fresh);
+    await ingest.flush();
+    expect(await stored()).toBe(4);
+    expect(await duplicates()).toBe(0);
+    expect(ingest.stats.redeliveredSkipped).toBe(2);
+  });
+
   it('past maxBuffered waiting samples, new ones are dropped on arrival and counted', async () => {
     const ingest = writer({ maxBuffered: 10 });
     feed(ingest, 15);

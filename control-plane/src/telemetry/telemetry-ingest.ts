@@ -54,9 +54,10 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
   private waiting: { upTo: number; resolve: () => void }[] = [];
   /**
    * `dropped`: samples not stored (refused alone, or given up at shutdown); `overflow`: samples
-   * dropped on arrival because `maxBuffered` were waiting; `retries`: transient errors retried.
+   * dropped on arrival because `maxBuffered` were waiting; `retries`: transient errors retried;
+   * `redeliveredSkipped`: samples of redelivered messages found already stored.
    */
-  readonly stats = { received: 0, stored: 0, dropped: 0, overflow: 0, batches: 0, retries: 0 };
+  readonly stats = { received: 0, stored: 0, dropped: 0, overflow: 0, batches: 0, retries: 0, redeliveredSkipped: 0 };
 
   constructor(
     private readonly samples: TelemetryRepository,
@@ -105,6 +106,24 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
     if (upTo <= this.settledUpTo()) return Promise.resolve();
     return new Promise((resolve) => this.waiting.push({ upTo, resolve }));
   }
+  /**
+   * `telemetry` without the samples already stored for `deviceId` (same `at`), once every sample
+   * this process took so far is written: a message redelivered to the replica that buffered it
+   * before its connection dropped is checked against its own writes too.
+   */
+  async withoutStored(deviceId: string, telemetry: Telemetry): Promise<Telemetry> {
+    await this.stored();
+    const stored = await retryTransient(() =>
+      this.samples.storedAt(
+        deviceId,
+        telemetry.samples.map((s) => s.at),
+      ),
+    );
+    const samples = telemetry.samples.filter((s) => !stored.has(Date.parse(s.at)));
+    this.stats.redeliveredSkipped += telemetry.samples.length - samples.length;
+    return { ...telemetry, samples };
+  }
+
   /** Settles once everything buffered so far (and whatever arrives meanwhile) is written. */
   flush(): Promise<void> {
     this.start(true);
