@@ -18,6 +18,7 @@ import {
 } from '@flotilla/shared/device';
 import { PinnedCaMissingError } from '../provisioning/errors';
 import { errorMessage } from '../support/errors';
+import { monotonicMs } from '../support/clock';
 import type { Logger } from '../support/logger';
 
 export type MqttConnect = (url: string, options: IClientOptions) => MqttClient;
@@ -109,7 +110,7 @@ export class MqttLink {
     });
     this.client = client;
     client.on('connect', () => {
-      this.schedule.connected(performance.now());
+      this.schedule.connected(monotonicMs());
       void this.onConnect();
     });
     client.on('message', (topic, payload) => void this.onMessage(topic, payload));
@@ -125,7 +126,7 @@ export class MqttLink {
 
   private onClose(): void {
     if (this.stopping || this.connectTimer) return;
-    const delayMs = this.schedule.closed(performance.now());
+    const delayMs = this.schedule.closed(monotonicMs());
     this.options.logger.info('mqtt disconnected', { reconnectInMs: delayMs });
     this.connectIn(delayMs);
   }
