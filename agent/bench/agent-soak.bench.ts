@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AGENT_NODE_FLAGS, type DeviceView, type ProvisioningTokenView, type ReleaseView } from '@flotilla/shared';
+import { AGENT_NODE_ENV, AGENT_NODE_FLAGS, type DeviceView, type ProvisioningTokenView, type ReleaseView } from '@flotilla/shared';
 import { EngineClient } from '../src/runtime/engine-client';
 import { DockerRuntime } from '../src/runtime/docker-runtime';
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     await writeFile(join(dir, 'provisioning.json'), JSON.stringify({ ...token.provisioning, name }));
     child = spawn(process.execPath, [...AGENT_NODE_FLAGS, bundle], {
       env: {
+        ...AGENT_NODE_ENV,
         PATH: process.env.PATH ?? '',
         FLOTILLA_PROVISIONING: join(dir, 'provisioning.json'),
         FLOTILLA_STATE_DIR: join(dir, 'state'),

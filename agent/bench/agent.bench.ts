@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import type { ChannelPayload, DeviceChannel } from '@flotilla/shared';
 import { Agent } from '../src/agent';
-import { AGENT_NODE_FLAGS } from '@flotilla/shared';
+import { AGENT_NODE_ENV, AGENT_NODE_FLAGS } from '@flotilla/shared';
 import { request } from '../src/cli/client';
 import { DockerRuntime } from '../src/runtime/docker-runtime';
 import { EngineClient } from '../src/runtime/engine-client';
@@ -36,6 +36,7 @@ import { bundleAgent } from '../../cli/src/images/agent-bundle';
 // Usage: npm run bench -- agent [idle-seconds=30] [runs=3]
 //   FLOTILLA_BENCH_COMPARE=DIR/agent/dist/main.js also measures the bundle of another build (an
 //   older checkout), for a before/after in one sitting.
+//   FLOTILLA_BENCH_NODE_ENV=0 starts every process (bare node too) without AGENT_NODE_ENV (malloc settings).
 //   FLOTILLA_BENCH_NODE="qemu-aarch64-static -L ROOT ROOT/usr/bin/node" runs every process (the
 //   bare-node baseline too) with another node, e.g. the device's arm64 Node under QEMU user
 //   emulation (whose RSS then includes the emulator's: compare with the baseline of that run).
@@ -43,6 +44,8 @@ import { bundleAgent } from '../../cli/src/images/agent-bundle';
 const IDLE_S = Number(process.argv[2] ?? 30);
 /** V8 flags for the agent process, as its unit file or Dockerfile passes them (see agent/README.md). */
 const NODE_FLAGS = (process.env.FLOTILLA_AGENT_NODE_FLAGS ?? AGENT_NODE_FLAGS.join(' ')).split(' ').filter(Boolean);
+/** The agent's environment as its unit file sets it (shared/src/agent-node-flags.ts), unless turned off for a comparison. */
+const NODE_ENV: Record<string, string> = process.env.FLOTILLA_BENCH_NODE_ENV === '0' ? {} : { ...AGENT_NODE_ENV };
 const RUNS = Number(process.argv[3] ?? 3);
 const [NODE, ...NODE_PREFIX] = (process.env.FLOTILLA_BENCH_NODE ?? process.execPath).split(' ').filter(Boolean) as [string, ...string[]];
 const ROOT = join(__dirname, '../..');
@@ -85,7 +88,10 @@ async function entries(dir: string): Promise<Array<{ label: string; path: string
 
 /** RSS of `node` itself with the agent's flags, idle on a timer: what no agent can go below. */
 async function bareNode(): Promise<{ row: Record<string, string | number>; rssKb: number }> {
-  const child = spawn(NODE, [...NODE_PREFIX, ...NODE_FLAGS, '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const child = spawn(NODE, [...NODE_PREFIX, ...NODE_FLAGS, '-e', 'setInterval(() => {}, 1000)'], {
+    env: { ...process.env, ...NODE_ENV },
+    stdio: 'ignore',
+  });
   try {
     let max = { rss: 0, anon: 0, file: 0 };
     for (let i = 0; i < 5; i++) {
@@ -95,7 +101,7 @@ async function bareNode(): Promise<{ row: Record<string, string | number>; rssKb
     }
     return {
       row: {
-        measure: `baseline: bare ${[NODE, ...NODE_PREFIX].join(' ')}, idle timer (node ${NODE_FLAGS.join(' ') || 'defaults'})`,
+        measure: `baseline: bare ${[NODE, ...NODE_PREFIX].join(' ')}, idle timer (node ${NODE_FLAGS.join(' ') || 'defaults'}; ${envLabel()})`,
         value: `RSS max ${mb(max.rss)} MB (anon ${mb(max.anon)}, file ${mb(max.file)})`,
         note: '',
       },
@@ -105,6 +111,10 @@ async function bareNode(): Promise<{ row: Record<string, string | number>; rssKb
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   }
+}
+
+function envLabel(): string {
+  return Object.keys(NODE_ENV).length ? 'AGENT_NODE_ENV' : 'no malloc env';
 }
 
 async function rssOf(pid: number): Promise<{ rss: number; anon: number; file: number }> {
@@ -129,6 +139,7 @@ async function idle(image: string, entry: { label: string; path: string }, basel
   await writeFile(join(dir, 'credential.json'), JSON.stringify({ ...credential, mqttUrl: `mqtt://127.0.0.1:${port}` }), { mode: 0o600 });
   const child = spawn(NODE, [...NODE_PREFIX, ...NODE_FLAGS, entry.path], {
     env: {
+      ...NODE_ENV,
       PATH: process.env.PATH ?? '',
       FLOTILLA_STATE_DIR: dir,
       FLOTILLA_PROVISIONING: join(dir, 'none.json'),
@@ -168,7 +179,7 @@ async function idle(image: string, entry: { label: string; path: string }, basel
     const c1 = cpuTicks(await readFile(`/proc/${child.pid}/stat`, 'utf8'));
     const seconds = (Date.now() - t0) / 1000;
     return {
-      measure: `agent idle, ${entry.label}, 1 component, telemetry 10 s (${Math.round(seconds)} s; node ${NODE_FLAGS.join(' ') || 'defaults'})`,
+      measure: `agent idle, ${entry.label}, 1 component, telemetry 10 s (${Math.round(seconds)} s; node ${NODE_FLAGS.join(' ') || 'defaults'}; ${envLabel()})`,
       value: `RSS max ${mb(max.rss)} MB (anon ${mb(max.anon)}, file ${mb(max.file)}), CPU ${((((c1 - c0) / hz) * 100) / seconds).toFixed(2)} %`,
       note: `${telemetry} telemetry batches received; ${(max.rss / baselineKb).toFixed(2)}× bare node`,
     };

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { AGENT_NODE_FLAGS, type DeviceView, type ProvisioningTokenView, type ReleaseView } from '@flotilla/shared';
+import { AGENT_NODE_ENV, AGENT_NODE_FLAGS, type DeviceView, type ProvisioningTokenView, type ReleaseView } from '@flotilla/shared';
 import { bundleAgent } from '../../cli/src/images/agent-bundle';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { AgentProcess } from '../support/agent-process';
@@ -79,7 +79,7 @@ async function runBundled(main: string, env: Record<string, string>): Promise<st
   const bundle = join(workDir, 'harness.js');
   writeFileSync(bundle, await bundleAgent(main));
   const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, bundle], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...AGENT_NODE_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -103,7 +103,7 @@ describe('the agent bundle under AGENT_NODE_FLAGS (lite mode: no WebAssembly, no
     agent = AgentProcess.provisioned(
       workDir,
       { ...token.body.provisioning, name: 'lite-board' },
-      { FLOTILLA_SCOPE_LABEL: `io.flotilla.scope=${assemblyName}` },
+      { ...AGENT_NODE_ENV, FLOTILLA_SCOPE_LABEL: `io.flotilla.scope=${assemblyName}` },
       [...AGENT_NODE_FLAGS, bundle],
     );
     const online = await waitFor(

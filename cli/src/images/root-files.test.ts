@@ -14,9 +14,15 @@ describe('the agent service in an image', () => {
     expect(imageTail).toBe(serviceTail(debSystemdUnit()).replace(/\/usr\/lib\/flotilla-agent\//g, ''));
     for (const line of ['KillMode=mixed', 'WatchdogSec=60s', 'NotifyAccess=all', 'Restart=always'])
       expect(unit).toMatch(new RegExp(`^${line}$`, 'm'));
+    // glibc's malloc settings for the launcher, which hands them on to the agent (idle RSS).
+    for (const line of ['MALLOC_ARENA_MAX=1', 'MALLOC_TOP_PAD_=0', 'MALLOC_TRIM_THRESHOLD_=65536', 'MALLOC_MMAP_THRESHOLD_=65536'])
+      expect(unit).toMatch(new RegExp(`^Environment=${line}$`, 'm'));
   });
 
   it('runs the launcher from the init script too (systems without systemd)', () => {
-    expect(initScript()).toContain('/usr/bin/node --max-semi-space-size=1 --lite-mode /opt/flotilla/launcher.js /opt/flotilla/agent.js;');
+    const script = initScript();
+    expect(script).toContain('/usr/bin/node --max-semi-space-size=1 --lite-mode /opt/flotilla/launcher.js /opt/flotilla/agent.js;');
+    expect(script).toMatch(/^export MALLOC_ARENA_MAX=1$/m);
+    expect(script.indexOf('export MALLOC_TRIM_THRESHOLD_=65536')).toBeLessThan(script.indexOf('start)'));
   });
 });

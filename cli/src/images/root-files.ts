@@ -1,5 +1,5 @@
 import { type BoardSpec } from '@flotilla/shared';
-import { agentCommand, agentSystemdUnit, type AgentInstall } from '../packaging/agent-unit';
+import { agentCommand, agentEnvAssignments, agentSystemdUnit, type AgentInstall } from '../packaging/agent-unit';
 
 /**
  * The files Flotilla adds to a root file system and a boot partition, as pure text:
@@ -107,11 +107,14 @@ WantedBy=multi-user.target
 
 /** For BusyBox init or SysV rc: start in the background, restart when it exits. */
 export function initScript(): string {
+  const nodeEnv = agentEnvAssignments()
+    .map((assignment) => `export ${assignment}\n`)
+    .join('');
   return `#!/bin/sh
 # Flotilla agent (for systems without systemd).
 export FLOTILLA_PROVISIONING=${BOOT_MOUNT}/${PROVISIONING_PATH_ON_BOOT}
 export FLOTILLA_STATE_DIR=${STATE_DIR}
-case "$1" in
+${nodeEnv}case "$1" in
   start)
     ( while true; do ${agentCommand(IMAGE_AGENT_INSTALL)}; sleep 5; done ) >>/var/log/flotilla-agent.log 2>&1 &
     echo $! >/run/flotilla-agent.pid ;;

@@ -1,4 +1,4 @@
-import { AGENT_NODE_FLAGS } from '@flotilla/shared';
+import { AGENT_NODE_ENV, AGENT_NODE_FLAGS } from '@flotilla/shared';
 import { bundleAgent, bundleLauncher } from '../images/agent-bundle';
 
 /**
@@ -20,6 +20,11 @@ export interface AgentInstall {
   envFile?: string;
 }
 
+/** `NAME=value` settings of AGENT_NODE_ENV, for Environment= lines and shell exports. */
+export function agentEnvAssignments(): string[] {
+  return Object.entries(AGENT_NODE_ENV).map(([name, value]) => `${name}=${value}`);
+}
+
 /** The command line that starts the agent through its launcher. */
 export function agentCommand(install: AgentInstall): string {
   return `/usr/bin/node ${AGENT_NODE_FLAGS.join(' ')} ${install.launcherPath} ${install.agentPath}`;
@@ -28,6 +33,10 @@ export function agentCommand(install: AgentInstall): string {
 export function agentSystemdUnit(install: AgentInstall): string {
   const unitExtras = (install.unitExtras ?? []).map((line) => `${line}\n`).join('');
   const envFile = install.envFile ? `EnvironmentFile=-${install.envFile}\n` : '';
+  // The launcher hands its environment on to the agent it starts.
+  const nodeEnv = agentEnvAssignments()
+    .map((assignment) => `Environment=${assignment}\n`)
+    .join('');
   return `[Unit]
 Description=Flotilla agent
 Wants=network-online.target docker.service
@@ -36,7 +45,7 @@ ${unitExtras}
 [Service]
 Environment=FLOTILLA_PROVISIONING=${install.provisioningPath}
 Environment=FLOTILLA_STATE_DIR=${install.stateDir}
-${envFile}ExecStart=${agentCommand(install)}
+${nodeEnv}${envFile}ExecStart=${agentCommand(install)}
 # SIGTERM to the launcher only, which hands it on to the agent once (a second would cut its clean stop short).
 KillMode=mixed
 Restart=always
