@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { agentDiet } from './agent-bundle-diet';
+import { lazySharedDevice } from './agent-bundle-lazy-shared';
 import { ImageToolError } from './errors';
 
 /** The agent's compiled entry (npm run build), from both src/images and dist/images. */
@@ -33,7 +34,7 @@ export async function bundleAgent(entry = DEFAULT_AGENT_ENTRY): Promise<Buffer> 
       charset: 'ascii',
       legalComments: 'inline',
       external: ['cpu-features', '*.node'],
-      plugins: [agentDiet()],
+      plugins: [lazySharedDevice(), agentDiet()],
       logLevel: 'silent',
     });
     // esbuild leaves non-ASCII in regular expression literals (a dependency's [^°]):
