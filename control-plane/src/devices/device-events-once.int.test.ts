@@ -38,11 +38,9 @@ describe('an event batch whose connection is cut (PostgreSQL through a cutting p
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    cutter = await startPgCutter(Number(new URL(db.url).port));
-    const viaCutter = new URL(db.url);
-    viaCutter.port = String(cutter.port);
+    cutter = await startPgCutter(db.url);
     @Module({
-      imports: [DatabaseModule.forRoot(viaCutter.toString()), TypeOrmModule.forFeature([DeviceEventEntity])],
+      imports: [DatabaseModule.forRoot(cutter.url), TypeOrmModule.forFeature([DeviceEventEntity])],
       providers: [DeviceActivityRepository],
     })
     class EventsTestModule {}

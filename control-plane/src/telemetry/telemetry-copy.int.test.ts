@@ -28,11 +28,9 @@ let app: INestApplicationContext;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  cutter = await startPgCutter(Number(new URL(db.url).port));
-  const viaCutter = new URL(db.url);
-  viaCutter.port = String(cutter.port);
+  cutter = await startPgCutter(db.url);
   @Module({
-    imports: [DatabaseModule.forRoot(viaCutter.toString()), TelemetryModule.forRoot({ flushMs: 3_600_000, partitionsAheadDays: 2 })],
+    imports: [DatabaseModule.forRoot(cutter.url), TelemetryModule.forRoot({ flushMs: 3_600_000, partitionsAheadDays: 2 })],
   })
   class CopyTestModule {}
   app = await NestFactory.createApplicationContext(CopyTestModule, { logger: ['error'] });

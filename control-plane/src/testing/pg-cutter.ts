@@ -20,12 +20,16 @@ export type CutPoint = 'copy-data' | 'copy-reply' | 'statement' | 'statement-rep
  */
 export interface PgCutter {
   port: number;
+  /** The database's URL through the cutter. */
+  url: string;
   /** Cuts the connection at the next `point` seen (of a statement holding `statement`, for the statement points); resolves once it has. */
   arm(point: CutPoint, statement?: string): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startPgCutter(targetPort: number): Promise<PgCutter> {
+/** A cutter in front of the PostgreSQL that `databaseUrl` names (on 127.0.0.1). */
+export async function startPgCutter(databaseUrl: string): Promise<PgCutter> {
+  const targetPort = Number(new URL(databaseUrl).port);
   const open = new Set<Socket>();
   let armed: { point: CutPoint; statement: string; done: () => void } | undefined;
   const fire = (point: CutPoint, client: Socket, upstream: Socket): boolean => {
@@ -69,8 +73,12 @@ export async function startPgCutter(targetPort: number): Promise<PgCutter> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = new URL(databaseUrl);
+  url.port = String(port);
   return {
-    port: typeof address === 'object' && address ? address.port : 0,
+    port,
+    url: url.toString(),
     arm: (point, statement = '') => new Promise<void>((resolve) => (armed = { point, statement, done: resolve })),
     close: () => {
       for (const s of open) s.destroy();
