@@ -67,7 +67,9 @@ export class RabbitMqManagement {
   }
 
   private async call(method: string, path: string, body?: unknown, timeoutMs = TIMEOUT_MS): Promise<unknown> {
-    let last: Error = new Error('FLOTILLA_RABBITMQ_MANAGEMENT_URL names no node');
+    if (this.urls.length === 0) throw new Error('FLOTILLA_RABBITMQ_MANAGEMENT_URL names no node');
+    // Every node's failure, not only the last one tried: which nodes failed, and how, is the diagnosis.
+    const failures: string[] = [];
     for (const base of this.urls) {
       const url = new URL(base);
       const auth = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
@@ -84,9 +86,9 @@ export class RabbitMqManagement {
         const text = await res.text();
         return text ? (JSON.parse(text) as unknown) : undefined;
       } catch (e) {
-        last = new Error(`management API at ${redact(base)}: ${(e as Error).message}`);
+        failures.push(`at ${redact(base)}: ${(e as Error).message}`);
       }
     }
-    throw last;
+    throw new Error(`management API ${failures.join('; ')}`);
   }
 }
