@@ -7,6 +7,7 @@ export * from './assembly/spec';
 export * from './assembly/os-image';
 export * from './assembly/agent-release';
 export * from './api/dto';
+export * from './api/sse-frames';
 export * from './boards/board-spec';
 export * from './boards/autoboot';
 export * from './boards/cmdline';

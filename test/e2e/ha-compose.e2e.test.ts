@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Desired, LiveEvent, ReleaseView, RolloutView } from '@flotilla/shared';
+import { SseFrames, type Desired, type LiveEvent, type ReleaseView, type RolloutView } from '@flotilla/shared';
 import { manifest } from '../../control-plane/src/testing/sim-fleet';
 import { apiJson, connectDevices, createSimFleet, provisionDevices, type Simulation } from '../../cli/src/sim/simulation';
 import { ComposeProject, deployImages, docker, probeStatus } from '../support/compose';
@@ -243,18 +243,10 @@ async function liveFeed(service: string): Promise<{ events: LiveEvent[]; close()
     `authorization: Bearer ${apiKey}`,
     'http://127.0.0.1:3000/api/v1/events/stream',
   ]);
-  let buffer = '';
-  curl.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const data = buffer
-        .slice(0, end)
-        .split('\n')
-        .find((l) => l.startsWith('data: '));
-      buffer = buffer.slice(end + 2);
-      if (data) events.push(JSON.parse(data.slice(6)) as LiveEvent);
-    }
+  const frames = new SseFrames();
+  curl.stdout.setEncoding('utf8');
+  curl.stdout.on('data', (chunk: string) => {
+    for (const data of frames.push(chunk)) events.push(JSON.parse(data) as LiveEvent);
   });
   await waitFor(`${service}'s live feed open`, async () => (events.some((e) => e.type === 'hello') ? true : undefined), 15_000);
   return { events, close: () => curl.kill() };

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { LiveEvent } from '@flotilla/shared';
+import { SseFrames } from '@flotilla/shared/http-client';
 import { session } from './api';
 
 type Handler = (event: LiveEvent) => void;
@@ -32,22 +33,11 @@ export function startLive(): void {
         if (!res.ok || !res.body) throw new Error(`stream ${res.status}`);
         setConnected(true);
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer = '';
+        const frames = new SseFrames();
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          buffer += value;
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const data = block
-              .split('\n')
-              .filter((l) => l.startsWith('data: '))
-              .map((l) => l.slice(6))
-              .join('\n');
-            if (data) for (const h of handlers) h(JSON.parse(data) as LiveEvent);
-          }
+          for (const data of frames.push(value)) for (const h of handlers) h(JSON.parse(data) as LiveEvent);
         }
       } catch {
         // Network drop or abort: retried below unless aborted.

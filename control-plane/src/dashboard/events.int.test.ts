@@ -8,7 +8,7 @@ import { eventually } from '../testing/harness';
 import { apiClient, json, startSimFleet, type Api } from '../testing/sim-fleet';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
 import type { SimDevice } from '../testing/sim-device';
-import type { CreatedOperatorKey, DashboardDevicePage, DashboardOverview, LiveEvent } from '@flotilla/shared';
+import { SseFrames, type CreatedOperatorKey, type DashboardDevicePage, type DashboardOverview, type LiveEvent } from '@flotilla/shared';
 import { KEY_RECHECK_MS } from '../auth/operator-keys.service';
 
 jest.setTimeout(60_000);
@@ -56,20 +56,12 @@ async function untilEnded(reader: ReadableStreamDefaultReader<string>, timeoutMs
 async function readUntil(body: ReadableStream<Uint8Array>, until: (e: LiveEvent) => boolean): Promise<LiveEvent[]> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   const seen: LiveEvent[] = [];
-  let buffer = '';
+  const frames = new SseFrames();
   for (;;) {
     const { value, done } = await reader.read();
     if (done) throw new Error(`stream ended after ${JSON.stringify(seen)}`);
-    buffer += value;
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const data = buffer
-        .slice(0, end)
-        .split('\n')
-        .find((l) => l.startsWith('data: '));
-      buffer = buffer.slice(end + 2);
-      if (!data) continue;
-      const event = JSON.parse(data.slice(6)) as LiveEvent;
+    for (const data of frames.push(value)) {
+      const event = JSON.parse(data) as LiveEvent;
       seen.push(event);
       if (until(event)) {
         await reader.cancel();
@@ -84,20 +76,11 @@ function collect(body: ReadableStream<Uint8Array>): { seen: LiveEvent[]; close()
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   const seen: LiveEvent[] = [];
   void (async () => {
-    let buffer = '';
+    const frames = new SseFrames();
     for (;;) {
       const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-      if (done) return;
-      buffer += value;
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const data = buffer
-          .slice(0, end)
-          .split('\n')
-          .find((l) => l.startsWith('data: '));
-        buffer = buffer.slice(end + 2);
-        if (data) seen.push(JSON.parse(data.slice(6)) as LiveEvent);
-      }
+      if (done || value === undefined) return;
+      for (const data of frames.push(value)) seen.push(JSON.parse(data) as LiveEvent);
     }
   })();
   return { seen, close: () => void reader.cancel().catch(() => undefined) };

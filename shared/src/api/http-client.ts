@@ -124,3 +124,5 @@ function errorBody(text: string, json: boolean, statusText: string): ApiRequestE
   }
   return { message: text || statusText };
 }
+
+export { SseFrames } from './sse-frames';

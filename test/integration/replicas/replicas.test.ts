@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LiveEvent, RolloutView } from '@flotilla/shared';
+import { SseFrames, type LiveEvent, type RolloutView } from '@flotilla/shared';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { startReplica, type ReplicaProcess } from '../../../control-plane/src/testing/replica-process';
 import { SimDevice } from '../../../control-plane/src/testing/sim-device';
@@ -269,15 +269,8 @@ async function desiredRevs(): Promise<Map<string, number>> {
 /** The events of a server-sent event stream, parsed. */
 async function* sseEvents(res: Response): AsyncGenerator<LiveEvent> {
   const decoder = new TextDecoder();
-  let buffer = '';
+  const frames = new SseFrames();
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = block.split('\n').find((l) => l.startsWith('data: '));
-      if (data) yield JSON.parse(data.slice(6)) as LiveEvent;
-    }
+    for (const data of frames.push(decoder.decode(chunk, { stream: true }))) yield JSON.parse(data) as LiveEvent;
   }
 }
