@@ -89,8 +89,14 @@ describe('fleet target as a background job', () => {
       const { job } = await setTarget(fleet.id, v2.id);
       const waiting = await until(
         async () =>
-          (await blocker.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))
-            .rows[0] as { pid: number } | undefined,
+          // By its statement: a device's presence or report write can wait on the same row, and
+          // terminating that one instead would let the assignment through once the row is let go.
+          (
+            await blocker.query(
+              `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+                  AND query LIKE '%SET desired_release_id = $2, desired_rev%'`,
+            )
+          ).rows[0] as { pid: number } | undefined,
         10_000,
         'the assignment waiting on the held row',
       );
