@@ -16,6 +16,8 @@ const RABBITMQ_BIN = '/usr/lib/rabbitmq/bin';
 export const RABBITMQ_USER = 'flotilla';
 export const RABBITMQ_PASSWORD = 'flotilla-test-secret';
 const PLUGINS = RABBITMQ_PLUGINS.join(',');
+/** How long an orderly stop may take before the node is killed. */
+const ORDERLY_STOP_MS = 30_000;
 
 export interface RabbitNode {
   name: string;
@@ -164,7 +166,15 @@ export async function startRabbitCluster(
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       ctl(node, 'stop');
-      await exited;
+      // 3.10's orderly stop can wait minutes on MQTT connections still open (each one's shutdown
+      // waits on a call); past the bound the node is killed, so a test never hangs on it.
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ORDERLY_STOP_MS)));
+      if ((await Promise.race([exited, bound])) === 'late') {
+        process.kill(-child.pid!, 'SIGKILL');
+        await exited;
+      }
+      clearTimeout(timer);
       node.running = false;
     },
     kill: async (node) => {
@@ -176,7 +186,7 @@ export async function startRabbitCluster(
       node.running = false;
     },
     close: async () => {
-      for (const node of nodes) await cluster.stop(node).catch(() => processes.get(node)?.kill('SIGKILL'));
+      for (const node of nodes) await cluster.stop(node).catch(() => cluster.kill(node));
       spawnSync('epmd', ['-port', String(epmdPort), '-kill'], { env: { ...process.env, ERL_EPMD_PORT: String(epmdPort) } });
       if (process.env.FLOTILLA_KEEP_RABBITMQ) console.log(`RabbitMQ logs kept in ${dir}/log`);
       else rmSync(dir, { recursive: true, force: true });

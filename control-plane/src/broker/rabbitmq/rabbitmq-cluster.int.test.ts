@@ -317,7 +317,12 @@ describe('the control plane on an external RabbitMQ cluster', () => {
       }
     });
     const ids = devices.map((d) => d.deviceId);
+    // A replica that lost its AMQP connection while running (missed heartbeats on a saturated machine)
+    // has its unacknowledged messages handed to the other: at least once, stored once all the same.
+    let connectionsLost = 0;
+    const reconnectsOf = (i: number) => replicas[i]!.app.get<symbol, DeviceBroker>(DEVICE_BROKER).status().reconnects ?? 0;
     for (const i of [0, 1]) {
+      connectionsLost += reconnectsOf(i);
       await replicas[i]!.close();
       replicas[i] = undefined;
       // While it is down, the other replica carries the whole uplink.
@@ -329,9 +334,13 @@ describe('the control plane on an external RabbitMQ cluster', () => {
     await Promise.all(senders);
     await eventually(async () => (await eventsOf(ids)) >= sent, 30_000, 'every report stored');
     expect(await eventsOf(ids)).toBe(sent);
+    expect(sentIds.filter((id) => !handledEvents.has(id))).toEqual([]);
     // Handed over once: a stopping replica acknowledged all it had handled, so RabbitMQ gave none of it
     // to the other. (Each stop was followed by seconds of traffic, in which a redelivery would have come.)
-    expect(sentIds.filter((id) => handledEvents.get(id) !== 1)).toEqual([]);
+    connectionsLost += reconnectsOf(0) + reconnectsOf(1);
+    const twice = sentIds.filter((id) => handledEvents.get(id)! > 1);
+    if (connectionsLost === 0) expect(twice).toEqual([]);
+    else console.log(`${connectionsLost} AMQP connections lost while running; ${twice.length} events handed over again (stored once)`);
     expect(sent).toBeGreaterThan(devices.length);
     expect(drops).toBe(0);
   });
