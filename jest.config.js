@@ -42,11 +42,13 @@ module.exports = {
     {
       ...common,
       displayName: 'integration',
+      setupFilesAfterEnv: ['<rootDir>/test/support/real-servers-timeout.js'],
       testMatch: ['<rootDir>/{shared,agent,cli,control-plane}/src/**/*.int.test.ts', '<rootDir>/test/integration/**/*.test.ts'],
     },
     {
       ...common,
       displayName: 'e2e',
+      setupFilesAfterEnv: ['<rootDir>/test/support/real-servers-timeout.js'],
       testMatch: ['<rootDir>/test/e2e/**/*.e2e.test.ts'],
     },
   ],
