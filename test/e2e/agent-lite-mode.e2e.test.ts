@@ -64,9 +64,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await agent?.stop();
-  const containers = await docker.listContainers({ all: true, filters: { label: [`io.flotilla.assembly=${assemblyName}`] } });
-  for (const c of containers) await docker.getContainer(c.Id).remove({ force: true });
+  await agent?.dispose();
   await removeImage();
   await files?.close();
   await cp?.close();

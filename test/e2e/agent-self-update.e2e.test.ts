@@ -127,12 +127,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await agent?.stop(20_000);
+  await agent?.dispose(20_000);
   await cp?.close();
   await db?.drop();
   await files?.close();
-  for (const c of await docker.listContainers({ all: true, filters: { label: [`io.flotilla.assembly=${assemblyName}`] } }))
-    await docker.getContainer(c.Id).remove({ force: true });
   rmSync(workDir, { recursive: true, force: true });
 });
 

@@ -39,8 +39,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await agent?.stop();
-  await stopE2eStack(stack, assemblyName);
+  await agent?.dispose();
+  await stopE2eStack(stack);
   for (const image of [v101, v102]) if (image) await removeImage(image.configDigest);
 });
 

@@ -59,10 +59,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await agent?.stop();
+  await agent?.dispose();
   await cp?.close();
   await db?.drop();
-  for (const c of await containers()) await docker.getContainer(c.Id).remove({ force: true });
   rmSync(workDir, { recursive: true, force: true });
 });
 

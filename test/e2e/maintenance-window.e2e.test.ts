@@ -28,8 +28,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await agent?.stop();
-  await stopE2eStack(stack, assemblyName);
+  await agent?.dispose();
+  await stopE2eStack(stack);
 });
 
 it('downloads at once, waits for the window, and switches within seconds of its opening', async () => {

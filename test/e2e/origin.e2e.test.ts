@@ -89,13 +89,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await agent?.stop();
+  await agent?.dispose();
   await cp?.close();
   await db?.drop();
-  for (const c of await scopedContainers()) await docker.getContainer(c.Id).remove({ force: true });
-  const scoped = { filters: { label: [`io.flotilla.scope=${scope}`] } };
-  for (const n of await docker.listNetworks(scoped)) await docker.getNetwork(n.Id).remove();
-  for (const v of (await docker.listVolumes(scoped)).Volumes ?? []) await docker.getVolume(v.Name).remove();
   rmSync(workDir, { recursive: true, force: true });
 });
 

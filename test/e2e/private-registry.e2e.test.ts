@@ -33,8 +33,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await agent?.stop();
-  await stopE2eStack(stack, assemblyName);
+  await agent?.dispose();
+  await stopE2eStack(stack);
   if (image)
     await docker
       .getImage(image)

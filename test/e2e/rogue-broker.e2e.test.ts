@@ -70,8 +70,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await agent?.stop();
-  for (const c of await scoped()) await docker.getContainer(c.Id).remove({ force: true });
+  await agent?.dispose();
   await rogue?.endAsync(true);
   if (broker) await new Promise<void>((r) => broker.close(() => r()));
   if (server) await new Promise((r) => server.close(r));

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 
 export const AGENT_MAIN = join(__dirname, '..', '..', 'agent', 'dist', 'main.js');
 /** The launcher that starts the agent's installed version and falls back (agent/src/self-update/launcher.ts). */
@@ -12,6 +13,8 @@ export class AgentProcess {
   private readonly child: ChildProcess;
   private output = '';
   private exited: Promise<number | null>;
+  /** `key=value` that the agent puts on, and requires of, every container, network and volume it manages. */
+  readonly scopeLabel: string;
 
   /**
    * Each agent manages only containers with its own scope label unless `env` names one: an
@@ -21,6 +24,7 @@ export class AgentProcess {
    */
   constructor(env: Record<string, string>, argv: readonly string[] = [AGENT_MAIN]) {
     const scoped = { FLOTILLA_SCOPE_LABEL: `io.flotilla.test-agent=${randomBytes(4).toString('hex')}`, ...env };
+    this.scopeLabel = scoped.FLOTILLA_SCOPE_LABEL;
     this.child = spawn(process.execPath, argv, { env: { ...process.env, ...scoped }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
@@ -64,4 +68,26 @@ export class AgentProcess {
     await this.exited;
     clearTimeout(timer);
   }
+
+  /**
+   * For `afterAll`: stops the agent, then removes the containers, networks and volumes of its
+   * scope. `stop` alone leaves them, as a device keeps its assembly running while its agent
+   * restarts; left behind on the shared engine, networks use up the engine's address pools
+   * (about 30 bridges), after which every new assembly fails to create its network.
+   */
+  async dispose(graceMs?: number): Promise<void> {
+    await this.stop(graceMs);
+    await removeScoped(this.scopeLabel);
+  }
+}
+
+/** Containers first: a network or volume still attached to one cannot be removed. */
+async function removeScoped(scopeLabel: string): Promise<void> {
+  // An agent told to run unscoped owns every Flotilla object on the engine: never remove those.
+  if (scopeLabel === '') return;
+  const docker = new Docker();
+  const filters = { label: ['io.flotilla.managed=true', scopeLabel] };
+  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true, v: true });
+  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove();
+  for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove();
 }

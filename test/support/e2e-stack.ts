@@ -1,15 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { ApiClient } from './api-client';
 import { createScratchDatabase, type ScratchDatabase } from './database';
 
 /**
  * What an end-to-end test with one real agent stands on: a work directory, a scratch database,
- * a control plane on free ports with one admin key, and an API client. `stop` also removes the
- * containers the agent started for the test's assembly, so a failed test leaks nothing.
+ * a control plane on free ports with one admin key, and an API client. What the agent started on
+ * the engine is its own to remove (`AgentProcess.dispose`).
  */
 export interface E2eStack {
   workDir: string;
@@ -33,11 +32,8 @@ export async function startE2eStack(name: string, apiKey: string): Promise<E2eSt
   return { workDir, db, cp, api: new ApiClient(cp.httpUrl, apiKey), apiKey };
 }
 
-export async function stopE2eStack(stack: E2eStack | undefined, assemblyName: string): Promise<void> {
+export async function stopE2eStack(stack: E2eStack | undefined): Promise<void> {
   await stack?.cp.close();
   await stack?.db.drop();
-  const docker = new Docker();
-  const containers = await docker.listContainers({ all: true, filters: { label: [`io.flotilla.assembly=${assemblyName}`] } });
-  for (const c of containers) await docker.getContainer(c.Id).remove({ force: true });
   if (stack) rmSync(stack.workDir, { recursive: true, force: true });
 }
