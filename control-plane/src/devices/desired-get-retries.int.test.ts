@@ -1,7 +1,7 @@
 import { deviceTopic, type ReleaseView } from '@flotilla/shared';
-import { Client } from 'pg';
-import { eventually, nextMessage, startHarness, type Harness } from '../testing/harness';
+import { nextMessage, startHarness, type Harness } from '../testing/harness';
 import { openDesired } from '../testing/desired';
+import { LockingSession } from '../testing/locking-session';
 import { manifest } from '../testing/sim-fleet';
 
 /**
@@ -12,11 +12,10 @@ import { manifest } from '../testing/sim-fleet';
  * its desired state once the table is free again.
  */
 let h: Harness;
-let admin: Client;
+let admin: LockingSession;
 beforeAll(async () => {
   h = await startHarness();
-  admin = new Client({ connectionString: h.db.url });
-  await admin.connect();
+  admin = await LockingSession.open(h.db.url);
 }, 60_000);
 afterAll(async () => {
   await admin?.end();
@@ -40,39 +39,12 @@ it('answers a desired/get whose reads fail on a lost database connection, once t
   await admin.query('LOCK TABLE registry_credentials IN ACCESS EXCLUSIVE MODE');
   const arriving = nextMessage(client, deviceTopic(device.deviceId, 'desired'), 30_000);
   await client.publishAsync(deviceTopic(device.deviceId, 'desired/get'), JSON.stringify({ schema: 1, rev: 0 }), { qos: 1 });
-  for (let cut = 0; cut < 2; cut++) await terminateWaiterOn('registry_credentials');
+  for (let cut = 0; cut < 2; cut++) {
+    const [waiting] = await admin.waitersOn('registry_credentials');
+    await admin.terminate(waiting!);
+  }
   await admin.query('COMMIT');
 
   const desired = openDesired((await arriving).payload);
   expect(desired).toMatchObject({ deviceId: device.deviceId, rev: 1, release: { id: release.id } });
 }, 60_000);
-
-/** Waits until a backend of the control plane waits for the lock on `table`, then ends it. */
-async function terminateWaiterOn(table: string): Promise<void> {
-  let pid: number | undefined;
-  await eventually(
-    async () => {
-      // Inside the locking transaction: without this, pg_stat_activity answers its first snapshot again.
-      await admin.query('SELECT pg_stat_clear_snapshot()');
-      const rows = await admin.query<{ pid: number }>(
-        `SELECT pid FROM pg_stat_activity
-          WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE $1`,
-        [`%${table}%`],
-      );
-      pid = rows.rows[0]?.pid;
-      return pid !== undefined;
-    },
-    20_000,
-    `a read of ${table} waiting on the lock`,
-  );
-  await admin.query('SELECT pg_terminate_backend($1)', [pid]);
-  // Gone before the next wait is looked for, so the same backend is never counted twice.
-  await eventually(
-    async () => {
-      await admin.query('SELECT pg_stat_clear_snapshot()');
-      return (await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 0;
-    },
-    10_000,
-    'the backend ended',
-  );
-}

@@ -1,6 +1,6 @@
-import { Client } from 'pg';
 import type { ApiError, ProvisioningTokenView } from '@flotilla/shared';
-import { eventually, startHarness, type Harness } from '../testing/harness';
+import { startHarness, type Harness } from '../testing/harness';
+import { LockingSession } from '../testing/locking-session';
 
 /**
  * Registrations while the database cannot keep up, on a real PostgreSQL: a pool of two
@@ -13,12 +13,11 @@ import { eventually, startHarness, type Harness } from '../testing/harness';
 const CONNECT_TIMEOUT_MS = 1000;
 const POOL = 2;
 let h: Harness;
-let admin: Client;
+let admin: LockingSession;
 
 beforeAll(async () => {
   h = await startHarness({ databasePool: { max: POOL, connectTimeoutMs: CONNECT_TIMEOUT_MS } });
-  admin = new Client({ connectionString: h.db.url });
-  await admin.connect();
+  admin = await LockingSession.open(h.db.url);
 }, 60_000);
 afterAll(async () => {
   await admin?.end();
@@ -46,19 +45,7 @@ async function holdToken(tokenId: string): Promise<() => Promise<void>> {
 
 /** Until as many backends of the control plane wait on the token's row lock as its pool has connections: all are taken. */
 async function poolHeldByRegistrations(): Promise<void> {
-  await eventually(
-    async () => {
-      // Inside the locking transaction: without this, pg_stat_activity answers its first snapshot again.
-      await admin.query('SELECT pg_stat_clear_snapshot()');
-      const rows = await admin.query(
-        `SELECT 1 FROM pg_stat_activity
-          WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%provisioning_tokens%'`,
-      );
-      return rows.rowCount === POOL;
-    },
-    20_000,
-    `${POOL} registrations waiting on the locked token`,
-  );
+  await admin.waitersOn('provisioning_tokens', POOL);
 }
 
 it('registers every device, each use of the token taken once, when registrations wait past the pool timeout', async () => {
