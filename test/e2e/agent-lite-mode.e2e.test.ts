@@ -1,15 +1,14 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { AGENT_NODE_ENV, AGENT_NODE_FLAGS, type DeviceView, type ProvisioningTokenView, type ReleaseView } from '@flotilla/shared';
 import { bundleAgent } from '../../cli/src/images/agent-bundle';
-import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
+import type { RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { AgentProcess } from '../support/agent-process';
 import { ApiClient } from '../support/api-client';
-import { createScratchDatabase, type ScratchDatabase } from '../support/database';
+import { GENERATED_TLS, startE2eStack, stopE2eStack, type E2eStack } from '../support/e2e-stack';
 import { deriveImage, type DerivedImage } from '../support/derived-image';
 import { serveFiles, type FileServer } from '../support/file-server';
 import { makeTestTls, type TestTls } from '../support/test-tls';
@@ -29,8 +28,8 @@ const docker = new Docker();
 const apiKey = 'e2e-lite-operator-key-0123456789abcdef';
 const assemblyName = `e2e-lite-${Date.now().toString(36)}`;
 
+let stack: E2eStack | undefined;
 let workDir: string;
-let db: ScratchDatabase;
 let cp: RunningControlPlane;
 let api: ApiClient;
 let agent: AgentProcess | undefined;
@@ -47,19 +46,8 @@ async function removeImage(): Promise<void> {
 }
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'flotilla-e2e-lite-'));
-  db = await createScratchDatabase('e2e_lite');
-  cp = await startControlPlane({
-    host: '127.0.0.1',
-    plainHost: '127.0.0.1',
-    port: 0,
-    mqttPort: 0,
-    tls: { source: { kind: 'generated', extraNames: [] }, httpsPort: 0, mqttsPort: 0 },
-    databaseUrl: db.url,
-    dataDir: join(workDir, 'control-plane'),
-    apiKey,
-  });
-  api = new ApiClient(cp.httpUrl, apiKey);
+  stack = await startE2eStack('lite', apiKey, GENERATED_TLS);
+  ({ workDir, cp, api } = stack);
   tls = await makeTestTls();
 });
 
@@ -67,9 +55,7 @@ afterAll(async () => {
   await agent?.dispose();
   await removeImage();
   await files?.close();
-  await cp?.close();
-  await db?.drop();
-  rmSync(workDir, { recursive: true, force: true });
+  await stopE2eStack(stack);
 });
 
 /** Runs `main` (a CommonJS file) bundled as the agent is, with the agent's flags; answers its stdout. */

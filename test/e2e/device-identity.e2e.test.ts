@@ -1,14 +1,14 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { connectAsync } from 'mqtt';
 import type { DeviceCredential, DeviceView, FleetView, ProvisioningTokenView, ReleaseView } from '@flotilla/shared';
-import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
+import type { RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { AgentProcess } from '../support/agent-process';
 import { ApiClient } from '../support/api-client';
-import { createScratchDatabase, type ScratchDatabase } from '../support/database';
+import type { ScratchDatabase } from '../support/database';
+import { GENERATED_TLS, startE2eStack, stopE2eStack, type E2eStack } from '../support/e2e-stack';
 import { waitFor } from '../support/wait';
 import { testImages } from '../setup/services';
 
@@ -25,6 +25,7 @@ const docker = new Docker();
 const apiKey = 'e2e-tls-operator-key-0123456789abcdef';
 const assemblyName = `e2e-tls-${Date.now().toString(36)}`;
 
+let stack: E2eStack | undefined;
 let db: ScratchDatabase;
 let cp: RunningControlPlane;
 let api: ApiClient;
@@ -43,26 +44,13 @@ async function device(id: string): Promise<DeviceView> {
 }
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'flotilla-e2e-tls-'));
-  db = await createScratchDatabase('e2e_tls');
-  cp = await startControlPlane({
-    host: '127.0.0.1',
-    plainHost: '127.0.0.1',
-    port: 0,
-    mqttPort: 0,
-    tls: { source: { kind: 'generated', extraNames: [] }, httpsPort: 0, mqttsPort: 0 },
-    databaseUrl: db.url,
-    dataDir: join(workDir, 'control-plane'),
-    apiKey,
-  });
-  api = new ApiClient(cp.httpUrl, apiKey);
+  stack = await startE2eStack('tls', apiKey, GENERATED_TLS);
+  ({ workDir, db, cp, api } = stack);
 });
 
 afterAll(async () => {
   await agent?.dispose();
-  await cp?.close();
-  await db?.drop();
-  rmSync(workDir, { recursive: true, force: true });
+  await stopE2eStack(stack);
 });
 
 describe('a device identity of its own, over TLS', () => {
@@ -97,7 +85,7 @@ describe('a device identity of its own, over TLS', () => {
     expect(statSync(stateFile('device-key.pem')).mode & 0o777).toBe(0o600);
     const cert = new X509Certificate(readFileSync(stateFile('device-cert.pem')));
     expect(cert.subject).toBe(`CN=${deviceId}`);
-    expect(cert.checkIssued(new X509Certificate(readFileSync(join(workDir, 'control-plane', 'tls', 'device-ca.pem'))))).toBe(true);
+    expect(cert.checkIssued(new X509Certificate(readFileSync(join(cp.dataDir, 'tls', 'device-ca.pem'))))).toBe(true);
     expect(agent.logs).not.toContain('PRIVATE KEY');
   });
 

@@ -1,14 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { parse, stringify } from 'yaml';
 import type { DeviceView, FleetView, ProvisioningTokenView, ReleaseView } from '@flotilla/shared';
-import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
+import type { RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { REPO_COMPONENTS_DIR } from '../../control-plane/src/config';
 import { AgentProcess } from '../support/agent-process';
 import { ApiClient } from '../support/api-client';
-import { createScratchDatabase, type ScratchDatabase } from '../support/database';
+import type { ScratchDatabase } from '../support/database';
+import { startE2eStack, stopE2eStack, type E2eStack } from '../support/e2e-stack';
 import { freePort } from '../support/ports';
 import { waitFor } from '../support/wait';
 
@@ -22,6 +22,7 @@ const docker = new Docker();
 const apiKey = 'origin-e2e-operator-key-0123456789';
 const scope = `origin-e2e-${Date.now().toString(36)}`;
 
+let stack: E2eStack | undefined;
 let db: ScratchDatabase;
 let cp: RunningControlPlane;
 let api: ApiClient;
@@ -73,26 +74,14 @@ async function scopedContainers(): Promise<Docker.ContainerInfo[]> {
 }
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'flotilla-origin-e2e-'));
   ports = { broker: await freePort(), page: await freePort() };
-  db = await createScratchDatabase('e2e_origin');
-  cp = await startControlPlane({
-    host: '127.0.0.1',
-    port: 0,
-    mqttPort: 0,
-    databaseUrl: db.url,
-    dataDir: join(workDir, 'control-plane'),
-    apiKey,
-    componentsDir: REPO_COMPONENTS_DIR,
-  });
-  api = new ApiClient(cp.httpUrl, apiKey);
+  stack = await startE2eStack('origin', apiKey, { componentsDir: REPO_COMPONENTS_DIR });
+  ({ workDir, db, cp, api } = stack);
 });
 
 afterAll(async () => {
   await agent?.dispose();
-  await cp?.close();
-  await db?.drop();
-  rmSync(workDir, { recursive: true, force: true });
+  await stopE2eStack(stack);
 });
 
 describe('origin on a real agent', () => {

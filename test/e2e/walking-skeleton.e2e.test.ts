@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { DeviceView, ProvisioningTokenView, ReleaseView } from '@flotilla/shared';
-import { startControlPlane, type RunningControlPlane } from '../../control-plane/src/bootstrap';
+import type { RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { AgentProcess } from '../support/agent-process';
 import { ApiClient } from '../support/api-client';
-import { createScratchDatabase, type ScratchDatabase } from '../support/database';
+import { startE2eStack, stopE2eStack, type E2eStack } from '../support/e2e-stack';
 import { freePort } from '../support/ports';
 import { waitFor } from '../support/wait';
 import { testImages } from '../setup/services';
@@ -20,7 +17,7 @@ const docker = new Docker();
 const apiKey = 'e2e-operator-key-0123456789abcdef';
 const assemblyName = `e2e-${Date.now().toString(36)}`;
 
-let db: ScratchDatabase;
+let stack: E2eStack | undefined;
 let cp: RunningControlPlane;
 let api: ApiClient;
 let agent: AgentProcess | undefined;
@@ -87,25 +84,14 @@ async function assignAndWaitRunning(deviceId: string, release: ReleaseView): Pro
 }
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'flotilla-e2e-'));
   webPort = await freePort();
-  db = await createScratchDatabase('e2e_skeleton');
-  cp = await startControlPlane({
-    host: '127.0.0.1',
-    port: 0,
-    mqttPort: 0,
-    databaseUrl: db.url,
-    dataDir: join(workDir, 'control-plane'),
-    apiKey,
-  });
-  api = new ApiClient(cp.httpUrl, apiKey);
+  stack = await startE2eStack('skeleton', apiKey);
+  ({ workDir, cp, api } = stack);
 });
 
 afterAll(async () => {
   await agent?.dispose();
-  await cp?.close();
-  await db?.drop();
-  rmSync(workDir, { recursive: true, force: true });
+  await stopE2eStack(stack);
 });
 
 describe('walking skeleton', () => {
