@@ -6,7 +6,8 @@ import { Client } from 'pg';
 import { DeviceActivityRepository } from '../devices/device-activity.repository';
 import { DeviceEventEntity } from '../devices/device-event.entity';
 import { DeviceEntity } from '../devices/device.entity';
-import { DeviceRepository } from '../devices/device.repository';
+import { DevicePresenceRepository } from '../devices/device-presence.repository';
+import { DeviceReportRepository } from '../devices/device-report.repository';
 import { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { TelemetryModule } from '../telemetry/telemetry.module';
 import { TelemetryRepository, type SampleRow } from '../telemetry/telemetry.repository';
@@ -23,7 +24,8 @@ import { NOT_STORED_EVENT, RejectedWrites } from './rejected-writes';
 jest.setTimeout(30_000);
 let db: TestDatabase;
 let app: INestApplicationContext;
-let devices: DeviceRepository;
+let presence: DevicePresenceRepository;
+let reports: DeviceReportRepository;
 let activity: DeviceActivityRepository;
 let ingest: TelemetryIngest;
 let telemetry: TelemetryRepository;
@@ -38,11 +40,12 @@ beforeAll(async () => {
       TypeOrmModule.forFeature([DeviceEntity, DeviceEventEntity]),
       TelemetryModule.forRoot({ flushMs: 3_600_000, maxBatch: 1_000 }),
     ],
-    providers: [DeviceRepository, DeviceActivityRepository, TelemetryRepository],
+    providers: [DevicePresenceRepository, DeviceReportRepository, DeviceActivityRepository, TelemetryRepository],
   })
   class BatchTestModule {}
   app = await NestFactory.createApplicationContext(BatchTestModule, { logger: ['error'] });
-  devices = app.get(DeviceRepository);
+  presence = app.get(DevicePresenceRepository);
+  reports = app.get(DeviceReportRepository);
   activity = app.get(DeviceActivityRepository);
   ingest = app.get(TelemetryIngest);
   telemetry = app.get(TelemetryRepository);
@@ -99,8 +102,8 @@ describe('a row the database refuses fails alone', () => {
   it('reports: one jsonb the column refuses (a lone surrogate) leaves the others stored', async () => {
     const report = (agentVersion: string) => ({ schema: 1, at, agentVersion, rev: 1, components: [] }) as unknown as Reported;
     await Promise.all([
-      ...ids.slice(0, 50).map((id) => devices.storeReported(id, report('1.0.0'))),
-      devices.storeReported('dev_0020', report('bad \uD800')),
+      ...ids.slice(0, 50).map((id) => reports.storeReported(id, report('1.0.0'))),
+      reports.storeReported('dev_0020', report('bad \uD800')),
     ]);
     expect(await count(`SELECT count(*) AS n FROM devices WHERE reported->>'agentVersion' = '1.0.0'`)).toBe(49);
     expect(rejected.snapshot()).toContainEqual({ deviceId: 'dev_0020', kind: 'reported', count: 1 });
@@ -183,10 +186,10 @@ describe('lock ordering', () => {
       const reserved = await telemetry.reserveIds(descending.length);
       return telemetry.copyBatch(descending.map((id, i) => ({ ...sample(id), id: reserved[i]! })));
     };
-    const deadlocks = await rounds(() => [copy(), devices.touchMany(ids)]);
+    const deadlocks = await rounds(() => [copy(), presence.touchMany(ids)]);
     const more = await rounds(() => [
       activity.insertMany(descending.map((deviceId) => ({ deviceId, event: event('x') }))),
-      devices.storeReportedMany(ids.map((id) => ({ id, reported: { schema: 1 } as unknown as Reported }))),
+      reports.storeReportedMany(ids.map((id) => ({ id, reported: { schema: 1 } as unknown as Reported }))),
     ]);
     expect(deadlocks + more).toBe(0);
   }, 60_000);

@@ -7,7 +7,7 @@ import type { DesiredContent } from '../signing/desired-sealer';
 import type { SigningService } from '../signing/signing.service';
 import { effectiveConfig } from './device-config';
 import { desiredContent } from './device.mapper';
-import type { DesiredState } from './device.repository';
+import type { DesiredState } from './device-record.repository';
 
 /**
  * Desired publishes handed to aedes at once. Below its mqemitter concurrency (100): beyond it the

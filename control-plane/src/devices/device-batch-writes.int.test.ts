@@ -10,7 +10,8 @@ import { createTestDatabase, type TestDatabase } from '../testing/test-database'
 import { DeviceActivityRepository } from './device-activity.repository';
 import { DeviceEventEntity } from './device-event.entity';
 import { DeviceEntity } from './device.entity';
-import { DeviceRepository } from './device.repository';
+import { DeviceAssignmentRepository } from './device-assignment.repository';
+import { DeviceReportRepository } from './device-report.repository';
 
 /**
  * The devices' batch writes against a real PostgreSQL: `assignReleaseToMany`, the one statement
@@ -18,7 +19,8 @@ import { DeviceRepository } from './device.repository';
  */
 let db: TestDatabase;
 let app: INestApplicationContext;
-let repo: DeviceRepository;
+let assignments: DeviceAssignmentRepository;
+let reports: DeviceReportRepository;
 let activity: DeviceActivityRepository;
 let dataSource: DataSource;
 const oldRelease = randomUUID();
@@ -28,11 +30,12 @@ beforeAll(async () => {
   db = await createTestDatabase();
   @Module({
     imports: [DatabaseModule.forRoot(db.url), TypeOrmModule.forFeature([DeviceEntity, DeviceEventEntity])],
-    providers: [DeviceRepository, DeviceActivityRepository],
+    providers: [DeviceAssignmentRepository, DeviceReportRepository, DeviceActivityRepository],
   })
   class RepoTestModule {}
   app = await NestFactory.createApplicationContext(RepoTestModule, { logger: ['error'] });
-  repo = app.get(DeviceRepository);
+  assignments = app.get(DeviceAssignmentRepository);
+  reports = app.get(DeviceReportRepository);
   activity = app.get(DeviceActivityRepository);
   dataSource = app.get(DataSource);
   await db.query(
@@ -63,9 +66,11 @@ async function desired(): Promise<Record<string, [string | null, number]>> {
   return Object.fromEntries(rows.map((r) => [r.id, [r.desired_release_id, r.desired_rev]]));
 }
 
-describe('DeviceRepository.assignReleaseToMany', () => {
+describe('DeviceAssignmentRepository.assignReleaseToMany', () => {
   it('points every device at the release and bumps each one’s own rev, returning the new revs', async () => {
-    const revs = await dataSource.transaction((tx) => repo.assignReleaseToMany(unitOfWork(tx), ['dev_a', 'dev_b', 'dev_c'], newRelease));
+    const revs = await dataSource.transaction((tx) =>
+      assignments.assignReleaseToMany(unitOfWork(tx), ['dev_a', 'dev_b', 'dev_c'], newRelease),
+    );
     expect(revs).toEqual(
       new Map([
         ['dev_a', 5],
@@ -83,7 +88,7 @@ describe('DeviceRepository.assignReleaseToMany', () => {
 
   it('leaves unknown and decommissioned devices out of the result and untouched, as assignRelease refuses them', async () => {
     const revs = await dataSource.transaction((tx) =>
-      repo.assignReleaseToMany(unitOfWork(tx), ['dev_a', 'dev_gone', 'dev_nobody'], newRelease),
+      assignments.assignReleaseToMany(unitOfWork(tx), ['dev_a', 'dev_gone', 'dev_nobody'], newRelease),
     );
     expect([...revs.keys()]).toEqual(['dev_a']);
     expect((await desired()).dev_gone).toEqual([oldRelease, 2]);
@@ -92,7 +97,7 @@ describe('DeviceRepository.assignReleaseToMany', () => {
   it('assigns nothing when the caller’s transaction rolls back (a rollout whose state could not be saved)', async () => {
     await expect(
       dataSource.transaction(async (tx) => {
-        await repo.assignReleaseToMany(unitOfWork(tx), ['dev_a', 'dev_b'], newRelease);
+        await assignments.assignReleaseToMany(unitOfWork(tx), ['dev_a', 'dev_b'], newRelease);
         throw new Error('saving the rollout failed');
       }),
     ).rejects.toThrow('saving the rollout failed');
@@ -100,7 +105,9 @@ describe('DeviceRepository.assignReleaseToMany', () => {
   });
 
   it('answers an empty list with an empty map', async () => {
-    await expect(dataSource.transaction((tx) => repo.assignReleaseToMany(unitOfWork(tx), [], newRelease))).resolves.toEqual(new Map());
+    await expect(dataSource.transaction((tx) => assignments.assignReleaseToMany(unitOfWork(tx), [], newRelease))).resolves.toEqual(
+      new Map(),
+    );
   });
 
   it('assigns 10,000 devices in one statement', async () => {
@@ -108,13 +115,13 @@ describe('DeviceRepository.assignReleaseToMany', () => {
       `INSERT INTO devices (id, name, password_hash, desired_rev) SELECT 'dev_n' || i, 'n' || i, 'x', 0 FROM generate_series(1, 10000) i`,
     );
     const ids = Array.from({ length: 10_000 }, (_, i) => `dev_n${i + 1}`);
-    const revs = await dataSource.transaction((tx) => repo.assignReleaseToMany(unitOfWork(tx), ids, newRelease));
+    const revs = await dataSource.transaction((tx) => assignments.assignReleaseToMany(unitOfWork(tx), ids, newRelease));
     expect(revs.size).toBe(10_000);
     expect([...revs.values()].every((rev) => rev === 1)).toBe(true);
   });
 });
 
-describe('DeviceRepository.storeReported', () => {
+describe('DeviceReportRepository.storeReported', () => {
   const report = (rev: number, phase: 'fetch' | 'idle', at = '2026-11-27T15:00:00.000Z'): Reported => ({
     schema: 1,
     at,
@@ -126,10 +133,10 @@ describe('DeviceRepository.storeReported', () => {
 
   it('stores reports that arrive together in few statements, each device ending with its latest', async () => {
     await Promise.all([
-      repo.storeReported('dev_a', report(1, 'fetch')),
-      repo.storeReported('dev_b', report(1, 'fetch')),
-      repo.storeReported('dev_a', report(2, 'fetch')),
-      repo.storeReported('dev_a', report(2, 'idle')),
+      reports.storeReported('dev_a', report(1, 'fetch')),
+      reports.storeReported('dev_b', report(1, 'fetch')),
+      reports.storeReported('dev_a', report(2, 'fetch')),
+      reports.storeReported('dev_a', report(2, 'idle')),
     ]);
     const rows = await db.query<{ id: string; reported: Reported | null; reported_at: Date | null; last_seen_at: Date | null }>(
       `SELECT id, reported, reported_at, last_seen_at FROM devices WHERE id IN ('dev_a', 'dev_b', 'dev_c') ORDER BY id`,
@@ -147,10 +154,10 @@ describe('DeviceRepository.storeReported', () => {
   // A replica killed before acknowledging a report leaves it to RabbitMQ, which redelivers it to
   // another replica after the device's next report may already be stored.
   it('keeps the later report when an earlier one of the device arrives after it', async () => {
-    await repo.storeReported('dev_a', report(1, 'idle', '2026-11-27T15:00:02.000Z'));
-    await repo.storeReported('dev_a', report(1, 'fetch', '2026-11-27T15:00:01.000Z'));
-    await repo.storeReported('dev_b', report(1, 'fetch', '2026-11-27T15:00:01.000Z'));
-    await repo.storeReported('dev_b', report(1, 'idle', '2026-11-27T15:00:02.000Z'));
+    await reports.storeReported('dev_a', report(1, 'idle', '2026-11-27T15:00:02.000Z'));
+    await reports.storeReported('dev_a', report(1, 'fetch', '2026-11-27T15:00:01.000Z'));
+    await reports.storeReported('dev_b', report(1, 'fetch', '2026-11-27T15:00:01.000Z'));
+    await reports.storeReported('dev_b', report(1, 'idle', '2026-11-27T15:00:02.000Z'));
     const rows = await db.query<{ id: string; reported: Reported }>(
       `SELECT id, reported FROM devices WHERE id IN ('dev_a', 'dev_b') ORDER BY id`,
     );
@@ -162,8 +169,8 @@ describe('DeviceRepository.storeReported', () => {
 
   it('takes any report once the stored one is dated ahead of the server (the device clock was set back)', async () => {
     const future = new Date(Date.now() + 3_600_000).toISOString();
-    await repo.storeReported('dev_a', report(1, 'fetch', future));
-    await repo.storeReported('dev_a', report(1, 'idle', '2026-11-27T15:00:01.000Z'));
+    await reports.storeReported('dev_a', report(1, 'fetch', future));
+    await reports.storeReported('dev_a', report(1, 'idle', '2026-11-27T15:00:01.000Z'));
     const [row] = await db.query<{ reported: Reported }>(`SELECT reported FROM devices WHERE id = 'dev_a'`);
     expect(row!.reported.update.phase).toBe('idle');
   });

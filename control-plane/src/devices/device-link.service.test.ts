@@ -6,7 +6,9 @@ import { desiredRecorder } from '../testing/device-broker';
 import { strictFake } from '../testing/strict-fake';
 import type { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { DeviceLinkService } from './device-link.service';
-import type { DesiredPointer, DeviceRepository } from './device.repository';
+import type { DevicePresenceRepository } from './device-presence.repository';
+import type { DesiredPointer, DeviceRecordRepository } from './device-record.repository';
+import type { DeviceReportRepository } from './device-report.repository';
 import type { DeviceActivityRepository } from './device-activity.repository';
 import type { DeviceEventRetention } from './device-event-retention';
 import type { DeviceDirectory } from './device-directory';
@@ -39,10 +41,10 @@ function transientOnce<A extends unknown[], R>(failing: boolean, read: (...args:
 function setup(pointer: DesiredPointer | undefined, memoryRev?: number, failOnce?: DesiredRead) {
   const sent: [string, SignedDesired][] = [];
   const touched: string[] = [];
-  const devices = strictFake<DeviceRepository>('DeviceRepository', {
+  const records = strictFake<DeviceRecordRepository>('DeviceRecordRepository', {
     findDesiredPointer: transientOnce(failOnce === 'pointer', async () => pointer),
-    touch: async (id) => void touched.push(id),
   });
+  const presence = strictFake<DevicePresenceRepository>('DevicePresenceRepository', { touch: async (id) => void touched.push(id) });
   const releases = strictFake<ReleasesService>('ReleasesService', {
     getForDelivery: transientOnce(failOnce === 'release', async (id: string) => {
       if (id !== release.id) throw new Error(`unexpected release ${id}`);
@@ -52,7 +54,9 @@ function setup(pointer: DesiredPointer | undefined, memoryRev?: number, failOnce
   const registryLookup = transientOnce(failOnce === 'registry', async () => []);
   const publisher = desiredRecorder(async (deviceId, desired) => void sent.push([deviceId, desired]));
   const service = new DeviceLinkService(
-    devices,
+    records,
+    presence,
+    strictFake<DeviceReportRepository>('DeviceReportRepository', {}),
     strictFake<DeviceActivityRepository>('DeviceActivityRepository', {}),
     releases,
     publisher,
@@ -213,12 +217,14 @@ describe('DeviceLinkService.desiredRequested', () => {
   });
 });
 
-/** A service whose repository has no database methods at all: any round trip fails the test. */
+/** A service whose repositories have no database methods at all: any round trip fails the test. */
 class DeviceLinkServiceProbe {
   readonly service: DeviceLinkService;
   constructor(memoryRev: number) {
     this.service = new DeviceLinkService(
-      strictFake<DeviceRepository>('DeviceRepository', {}),
+      strictFake<DeviceRecordRepository>('DeviceRecordRepository', {}),
+      strictFake<DevicePresenceRepository>('DevicePresenceRepository', {}),
+      strictFake<DeviceReportRepository>('DeviceReportRepository', {}),
       strictFake<DeviceActivityRepository>('DeviceActivityRepository', {}),
       strictFake<ReleasesService>('ReleasesService', {}),
       desiredRecorder(async () => undefined),

@@ -14,7 +14,9 @@ import { DeviceEventRetention } from './device-event-retention';
 import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { effectiveConfig } from './device-config';
 import { desiredContent, type DesiredContent } from './device.mapper';
-import { DeviceRepository } from './device.repository';
+import { DevicePresenceRepository } from './device-presence.repository';
+import { DeviceRecordRepository } from './device-record.repository';
+import { DeviceReportRepository } from './device-report.repository';
 
 /**
  * How long a broker's connection list may lag a connect or a disconnect: RabbitMQ's management
@@ -38,7 +40,9 @@ export class DeviceLinkService {
   private readonly macs = new PasswordMacs();
 
   constructor(
-    private readonly devices: DeviceRepository,
+    private readonly records: DeviceRecordRepository,
+    private readonly presence: DevicePresenceRepository,
+    private readonly reports: DeviceReportRepository,
     private readonly activity: DeviceActivityRepository,
     private readonly releases: ReleasesService,
     @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
@@ -87,21 +91,21 @@ export class DeviceLinkService {
 
   /** Device writes queued behind the database (part of the broker's load). */
   get queuedWrites(): number {
-    return this.devices.queuedWrites;
+    return this.presence.queuedWrites + this.reports.queuedWrites;
   }
 
   /**
    * `revoked` when the device was decommissioned (its connection must end); it is not marked
-   * online then. Coalesced with every other connect of the burst (DeviceRepository.setOnline).
+   * online then. Coalesced with every other connect of the burst (DevicePresenceRepository.setOnline).
    */
   async connected(deviceId: string): Promise<'online' | 'revoked'> {
-    return (await this.devices.setOnline(deviceId, true, this.presenceOwner)) ? 'online' : 'revoked';
+    return (await this.presence.setOnline(deviceId, true, this.presenceOwner)) ? 'online' : 'revoked';
   }
 
   /** Leaves alone a device that meanwhile came online through another replica. */
   async disconnected(deviceId: string): Promise<void> {
-    this.devices.forgetReported(deviceId);
-    await this.devices.setOnline(deviceId, false, this.presenceOwner);
+    this.reports.forgetReported(deviceId);
+    await this.presence.setOnline(deviceId, false, this.presenceOwner);
   }
 
   /**
@@ -114,7 +118,7 @@ export class DeviceLinkService {
 
   /** Marks offline the devices held by replicas that are dead or stopped; how many. */
   sweepPresence(): Promise<number> {
-    return this.devices.markOfflineHeldByDead(REPLICA_ALIVE_S, this.broker.reportsPresence);
+    return this.presence.markOfflineHeldByDead(REPLICA_ALIVE_S, this.broker.reportsPresence);
   }
 
   /**
@@ -126,7 +130,7 @@ export class DeviceLinkService {
     const connected = await this.broker.connectedDevices();
     if (!connected) return undefined;
     const quietS = CONNECTION_LIST_LAG_S + (performance.now() - started) / 1000;
-    return this.devices.reconcilePresence([...connected], quietS);
+    return this.presence.reconcilePresence([...connected], quietS);
   }
 
   /**
@@ -151,7 +155,7 @@ export class DeviceLinkService {
     // answered, however late, and never left without its desired state until its next connect.
     const answer = await retryTransient(() => this.readDesired(deviceId, heldRev, refresh));
     if (answer === 'unknown-device') return answer;
-    await this.devices.touch(deviceId);
+    await this.presence.touch(deviceId);
     if (answer === 'up-to-date') return answer;
     await this.broker.publishToDevice(deviceId, 'desired', encodePayload('desired', this.signing.sealDesired(answer)));
     return 'sent';
@@ -163,7 +167,7 @@ export class DeviceLinkService {
     heldRev: number,
     refresh: boolean,
   ): Promise<DesiredContent | 'up-to-date' | 'unknown-device'> {
-    const pointer = await this.devices.findDesiredPointer(deviceId);
+    const pointer = await this.records.findDesiredPointer(deviceId);
     if (!pointer) return 'unknown-device';
     if (heldRev > pointer.desiredRev || (heldRev === pointer.desiredRev && !refresh)) return 'up-to-date';
     const release = pointer.desiredReleaseId ? await this.releases.getForDelivery(pointer.desiredReleaseId) : null;
@@ -173,17 +177,17 @@ export class DeviceLinkService {
   }
 
   async reported(deviceId: string, reported: Reported): Promise<void> {
-    await this.devices.storeReported(deviceId, reported);
+    await this.reports.storeReported(deviceId, reported);
   }
 
   async inventory(deviceId: string, inventory: Inventory): Promise<void> {
-    await this.devices.storeInventory(deviceId, inventory);
+    await this.reports.storeInventory(deviceId, inventory);
   }
 
   async event(deviceId: string, event: DeviceEvent): Promise<void> {
     await this.activity.appendEvent(deviceId, event);
     this.eventRetention.wrote(deviceId);
-    await this.devices.touch(deviceId);
+    await this.presence.touch(deviceId);
   }
 
   /**
@@ -194,7 +198,7 @@ export class DeviceLinkService {
   async telemetry(deviceId: string, telemetry: Telemetry, redelivered = false): Promise<void> {
     const fresh = redelivered ? await this.telemetryIngest.withoutStored(deviceId, telemetry) : telemetry;
     this.telemetryIngest.add(deviceId, fresh);
-    await this.devices.touch(deviceId);
+    await this.presence.touch(deviceId);
   }
 
   /** Settles once the telemetry taken so far is written (TelemetryIngest.stored). */

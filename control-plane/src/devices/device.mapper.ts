@@ -1,7 +1,7 @@
 import { UPDATE_PHASES, type ConfigMap, type DeviceView, type RegistryAuth, type Release, type UpdatePolicy } from '@flotilla/shared';
 import type { DesiredContent } from '../signing/desired-sealer';
 import { effectiveConfig } from './device-config';
-import type { DesiredPointer, DeviceRecord } from './device.repository';
+import type { DesiredPointer, DeviceRecord } from './device-record.repository';
 
 export function toDeviceView({ device: row, fleetConfig, lastEvent }: DeviceRecord): DeviceView {
   const phase = row.reported?.update?.phase;

@@ -2,14 +2,17 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ReleasesModule } from '../releases/releases.module';
 import { DeviceActivityRepository } from './device-activity.repository';
+import { DeviceAssignmentRepository } from './device-assignment.repository';
 import { DeviceDirectory } from './device-directory';
 import { DeviceDirectoryRepository } from './device-directory.repository';
 import { DeviceEventPruningRepository } from './device-event-pruning.repository';
 import { DeviceEventRetention } from './device-event-retention';
 import { DeviceEventEntity } from './device-event.entity';
 import { DeviceLinkService } from './device-link.service';
+import { DevicePresenceRepository } from './device-presence.repository';
+import { DeviceRecordRepository } from './device-record.repository';
+import { DeviceReportRepository } from './device-report.repository';
 import { DeviceEntity } from './device.entity';
-import { DeviceRepository } from './device.repository';
 import { DevicesController } from './devices.controller';
 import { DevicesService } from './devices.service';
 import { PresenceSweep } from './presence-sweep';
@@ -19,7 +22,10 @@ import { PresenceSweep } from './presence-sweep';
   imports: [TypeOrmModule.forFeature([DeviceEntity, DeviceEventEntity]), ReleasesModule],
   controllers: [DevicesController],
   providers: [
-    DeviceRepository,
+    DeviceRecordRepository,
+    DeviceAssignmentRepository,
+    DevicePresenceRepository,
+    DeviceReportRepository,
     DeviceActivityRepository,
     DeviceEventPruningRepository,
     DeviceEventRetention,

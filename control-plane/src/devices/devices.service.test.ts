@@ -10,7 +10,8 @@ import { inMemorySigning, openDesired } from '../testing/desired';
 import { desiredRecorder } from '../testing/device-broker';
 import { strictFake } from '../testing/strict-fake';
 import { DeviceEntity } from './device.entity';
-import type { DeviceRepository } from './device.repository';
+import type { DeviceAssignmentRepository } from './device-assignment.repository';
+import type { DeviceRecordRepository } from './device-record.repository';
 import { DeviceNotFoundError } from './devices.errors';
 import type { DeviceDirectory } from './device-directory';
 import { DevicesService } from './devices.service';
@@ -50,12 +51,14 @@ const assignedInTx: [UnitOfWork, string[]][] = [];
 const signing = inMemorySigning();
 
 function setup(publish: (deviceId: string, desired: SignedDesired) => Promise<void>) {
-  const devices = strictFake<DeviceRepository>('DeviceRepository', {
+  const assignments = strictFake<DeviceAssignmentRepository>('DeviceAssignmentRepository', {
     assignRelease: async (id) => (id === 'dev_a' ? row(5) : undefined),
     assignReleaseToMany: async (tx, ids) => {
       assignedInTx.push([tx, [...ids]]);
       return new Map(ids.filter((id) => id === 'dev_a').map((id) => [id, 5]));
     },
+  });
+  const records = strictFake<DeviceRecordRepository>('DeviceRecordRepository', {
     findDesiredStates: async (ids) =>
       ids.map((deviceId) => ({
         deviceId,
@@ -84,7 +87,8 @@ function setup(publish: (deviceId: string, desired: SignedDesired) => Promise<vo
   const hostPolicy = strictFake<HostPolicyService>('HostPolicyService', { checkDevices: async () => undefined });
   const certificates = strictFake<DeviceCertificateAuthority>('DeviceCertificateAuthority', {});
   return new DevicesService(
-    devices,
+    records,
+    assignments,
     releases,
     desiredRecorder(publish),
     registries,

@@ -20,7 +20,8 @@ import { DesiredPublisher } from './desired-publisher';
 import { DeviceDirectory } from './device-directory';
 import { DeviceCertificateAuthority } from '../certificates/device-certificate-authority';
 import { toDeviceView } from './device.mapper';
-import { DeviceRepository, type DesiredState, type NewDevice } from './device.repository';
+import { DeviceAssignmentRepository, type NewDevice } from './device-assignment.repository';
+import { DeviceRecordRepository, type DesiredState } from './device-record.repository';
 import type { DeviceEntity } from './device.entity';
 import { DeviceNotFoundError } from './devices.errors';
 
@@ -55,7 +56,8 @@ export class DevicesService {
   private readonly publisher: DesiredPublisher;
 
   constructor(
-    private readonly devices: DeviceRepository,
+    private readonly records: DeviceRecordRepository,
+    private readonly assignments: DeviceAssignmentRepository,
     private readonly releases: ReleasesService,
     @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
     registries: RegistriesService,
@@ -94,13 +96,13 @@ export class DevicesService {
 
   /** Writes a prepared device inside the caller's transaction; false when a retried transaction finds it written already. */
   insert(uow: UnitOfWork, device: PreparedDevice): Promise<boolean> {
-    return this.devices.insert(uow, device.record);
+    return this.assignments.insert(uow, device.record);
   }
 
   /** Oldest first, keyset-paginated: paging through returns every device that existed throughout exactly once. */
   async list(filter: DeviceListQuery, page: DevicePageQuery): Promise<Page<DeviceView>> {
     const position = decodeCursor(page.cursor, ['timestamp', 'deviceId']) as [string, string] | undefined;
-    const records = await this.devices.listPage(filter, page.limit + 1, position && { createdAt: position[0], id: position[1] });
+    const records = await this.records.listPage(filter, page.limit + 1, position && { createdAt: position[0], id: position[1] });
     const more = records.length > page.limit;
     const shown = more ? records.slice(0, page.limit) : records;
     const last = shown.at(-1);
@@ -111,19 +113,19 @@ export class DevicesService {
   }
 
   async get(id: string): Promise<DeviceView> {
-    const record = isValidDeviceId(id) ? await this.devices.findRecord(id) : undefined;
+    const record = isValidDeviceId(id) ? await this.records.findRecord(id) : undefined;
     if (!record) throw new DeviceNotFoundError(id);
     return toDeviceView(record);
   }
 
   countOnline(): Promise<number> {
-    return this.devices.countOnline();
+    return this.records.countOnline();
   }
 
   /** Sets the device's effective desired release, bumps its rev and tells it right away. */
   async assignRelease(deviceId: string, releaseId: string): Promise<DeviceView> {
     await this.hostPolicy.checkDevices([deviceId], (await this.releases.getForDelivery(releaseId)).assembly);
-    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.assignRelease(deviceId, releaseId) : undefined);
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.assignments.assignRelease(deviceId, releaseId) : undefined);
   }
 
   /**
@@ -135,43 +137,43 @@ export class DevicesService {
    */
   async assignReleaseToMany(uow: UnitOfWork, deviceIds: readonly string[], releaseId: string, force = false): Promise<Map<string, number>> {
     await this.releases.getForDelivery(releaseId);
-    return this.devices.assignReleaseToMany(uow, deviceIds, releaseId, force);
+    return this.assignments.assignReleaseToMany(uow, deviceIds, releaseId, force);
   }
 
   /** The device's own maintenance windows, replacing its fleet's (null: the fleet's apply again). */
   async setWindows(deviceId: string, windows: WindowSchedule | null): Promise<DeviceView> {
-    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.setWindows(deviceId, windows) : undefined);
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.assignments.setWindows(deviceId, windows) : undefined);
   }
 
   /** The operator overrides the device's update locks: it switches to its current desired state even while a component holds one. */
   async forceUpdate(deviceId: string): Promise<DeviceView> {
-    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.forceUpdate(deviceId) : undefined);
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.assignments.forceUpdate(deviceId) : undefined);
   }
 
   /** The device runs `releaseId` until unpinned, whatever its fleet targets. */
   async pin(deviceId: string, releaseId: string): Promise<DeviceView> {
     await this.hostPolicy.checkDevices([deviceId], (await this.releases.getForDelivery(releaseId)).assembly);
-    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.pinRelease(deviceId, releaseId) : undefined);
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.assignments.pinRelease(deviceId, releaseId) : undefined);
   }
 
   async unpin(deviceId: string): Promise<DeviceView> {
-    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.unpin(deviceId) : undefined);
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.assignments.unpin(deviceId) : undefined);
   }
 
   async setConfig(deviceId: string, config: ConfigMap): Promise<DeviceView> {
-    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.setConfig(deviceId, config) : undefined);
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.assignments.setConfig(deviceId, config) : undefined);
   }
 
   /** Tags select devices (rollouts, lists); they are not part of the desired state, so no rev. */
   async setTags(deviceId: string, tags: readonly string[]): Promise<DeviceView> {
-    const row = isValidDeviceId(deviceId) ? await this.devices.setTags(deviceId, [...new Set(tags)].sort()) : undefined;
+    const row = isValidDeviceId(deviceId) ? await this.assignments.setTags(deviceId, [...new Set(tags)].sort()) : undefined;
     if (!row) throw new DeviceNotFoundError(deviceId);
     return this.get(deviceId);
   }
 
   /** The caller has checked that the fleet exists. */
   async moveToFleet(deviceId: string, fleetId: string | null): Promise<DeviceView> {
-    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.devices.moveToFleet(deviceId, fleetId) : undefined);
+    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.assignments.moveToFleet(deviceId, fleetId) : undefined);
   }
 
   /**
@@ -180,12 +182,12 @@ export class DevicesService {
    * published here: the job publishes them once `uow` committed.
    */
   assignFleetTarget(uow: UnitOfWork, fleetId: string, releaseId: string): Promise<string[]> {
-    return this.devices.assignFleetTarget(uow, fleetId, releaseId);
+    return this.assignments.assignFleetTarget(uow, fleetId, releaseId);
   }
 
   /** A fleet's configuration changed: all its devices get a new rev. */
   async fleetConfigChanged(fleetId: string): Promise<number> {
-    const ids = await this.devices.bumpFleetDevices(fleetId);
+    const ids = await this.assignments.bumpFleetDevices(fleetId);
     await this.publishCurrent(ids);
     return ids.length;
   }
@@ -199,7 +201,7 @@ export class DevicesService {
     if (!isValidDeviceId(deviceId)) return this.get(deviceId);
     // Certificates first: should the rest fail, the device is already locked out of the broker.
     await this.certificates.revokeDevice(deviceId);
-    const row = await this.devices.decommission(deviceId);
+    const row = await this.assignments.decommission(deviceId);
     if (row) {
       // At once here; other replicas hear of it from the database (DeviceDirectory).
       this.directory.forget(deviceId);
@@ -218,7 +220,7 @@ export class DevicesService {
   async publishCurrent(deviceIds: readonly string[]): Promise<void> {
     const states: DesiredState[] = [];
     for (let i = 0; i < deviceIds.length; i += READ_BATCH)
-      states.push(...(await this.devices.findDesiredStates(deviceIds.slice(i, i + READ_BATCH))));
+      states.push(...(await this.records.findDesiredStates(deviceIds.slice(i, i + READ_BATCH))));
     await this.publisher.publish(states);
   }
 

@@ -1,7 +1,7 @@
 import { PROTOCOL_SCHEMA, deviceTopic, type Reported } from '@flotilla/shared';
 import type { MqttClient } from 'mqtt';
 import { eventually, startHarness, uplinkHandled, type Harness } from '../testing/harness';
-import { DeviceRepository } from './device.repository';
+import { DeviceReportRepository } from './device-report.repository';
 
 /**
  * Integration (real PostgreSQL, MQTT over TCP): a report that says what the stored one says,
@@ -38,7 +38,7 @@ async function send(client: MqttClient, id: string, reports: Reported[]): Promis
 
 it('writes no row for a burst of unchanged reports, in memory while connected and in the database after a reconnect', async () => {
   const device = await h.registerDevice();
-  const repository = h.cp.app.get(DeviceRepository);
+  const repository = h.cp.app.get(DeviceReportRepository);
   let client = await h.connectDevice(device);
   await send(client, device.deviceId, [report(1, new Date().toISOString())]);
   const stored = await row(device.deviceId);

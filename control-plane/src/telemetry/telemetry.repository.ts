@@ -52,7 +52,7 @@ export class TelemetryRepository {
    * and the caller bisects. Rows go in by device id (stable: a device's samples keep their
    * order), so the foreign key's share locks on `devices`, taken row by row at the end of the
    * statement, are taken in the order every other batch locks them (no deadlock with
-   * `DeviceRepository.touchMany`).
+   * `DevicePresenceRepository.touchMany`).
    */
   async copyBatch(unsorted: readonly StampedRow[]): Promise<number> {
     if (unsorted.length === 0) return 0;
