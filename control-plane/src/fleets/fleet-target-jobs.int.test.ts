@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FleetTargetJobView, FleetView, ReleaseView, SetFleetTargetResponse } from '@flotilla/shared';
-import { Client } from 'pg';
 import { startControlPlane, type RunningControlPlane } from '../bootstrap';
+import { LockingSession } from '../testing/locking-session';
 import { SimDevice } from '../testing/sim-device';
 import { apiClient, json, publishRelease, registerDevices, until } from '../testing/sim-fleet';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
@@ -81,29 +81,18 @@ describe('fleet target as a background job', () => {
   it('a job the previous control plane left unfinished resumes after a restart', async () => {
     const v2 = await publishRelease(api, '2.0.0');
     // Hold one device's row, so the job's assignment (which locks the fleet's devices) waits: the control plane stops mid-job.
-    const blocker = new Client({ connectionString: db.url });
-    await blocker.connect();
+    const blocker = await LockingSession.open(db.url);
     try {
       await blocker.query('BEGIN');
       await blocker.query('SELECT 1 FROM devices WHERE id = $1 FOR UPDATE', [sims[0]!.deviceId]);
       const { job } = await setTarget(fleet.id, v2.id);
-      const waiting = await until(
-        async () =>
-          // By its statement: a device's presence or report write can wait on the same row, and
-          // terminating that one instead would let the assignment through once the row is let go.
-          (
-            await blocker.query(
-              `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-                  AND query LIKE '%SET desired_release_id = $2, desired_rev%'`,
-            )
-          ).rows[0] as { pid: number } | undefined,
-        10_000,
-        'the assignment waiting on the held row',
-      );
+      // By its statement: a device's presence or report write can wait on the same row, and
+      // terminating that one instead would let the assignment through once the row is let go.
+      const [assignment] = await blocker.waitersOn('SET desired_release_id = $2, desired_rev', 1, 10_000);
       const closing = cp!.close();
       // The stopping process's assignment ends with its connection (its transaction rolls back);
       // the row is let go at once, since the devices' presence writes at shutdown need it too.
-      await blocker.query('SELECT pg_terminate_backend($1)', [waiting.pid]);
+      await blocker.terminate(assignment!);
       await blocker.query('ROLLBACK');
       await closing;
       expect(await db.query(`SELECT status, device_ids, published FROM fleet_target_jobs WHERE id = $1`, [job.id])).toEqual([
