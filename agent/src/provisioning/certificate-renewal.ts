@@ -5,7 +5,7 @@ import { backoffMs, type Clock } from '../support/clock';
 import { errorMessage, isTerminal } from '../support/errors';
 import type { Logger } from '../support/logger';
 import { safeJson, serverMessage } from './credentials';
-import { loadCertificateRequest } from './certificate-request-loader';
+import { certificateRequest } from './certificate-request';
 import { DEVICE_CERT_FILE, certificateExpiry, loadOrCreateDeviceKey, renewalTime } from './device-key';
 import { CertificateRenewalRefusedError } from './errors';
 import { postJson, type PostJson } from './pinned-http';
@@ -70,7 +70,6 @@ async function requestCertificate(options: CertificateRenewalOptions, current: D
   const proof: DeviceCertificateRequest['proof'] = current
     ? { kind: 'certificate', certificate: current.certPem }
     : { kind: 'password', deviceId: credential.deviceId, password: credential.password! };
-  const { certificateRequest } = loadCertificateRequest();
   const body: DeviceCertificateRequest = { csr: certificateRequest(key.key, credential.deviceId), proof };
   const url = `${credential.apiUrl.replace(/\/+$/, '')}/api/v1/devices/certificate`;
   const res = await (options.post ?? postJson)(url, body, { ca: credential.caCertificates!, signal: options.signal });

@@ -11,7 +11,7 @@ import { readFileIfExists, writeFileAtomic } from '../state/atomic-file';
 import { backoffMs, type Clock } from '../support/clock';
 import { errorMessage, isTerminal } from '../support/errors';
 import type { Logger } from '../support/logger';
-import { loadCertificateRequest } from './certificate-request-loader';
+import { certificateRequest } from './certificate-request';
 import { DEVICE_CERT_FILE, DEVICE_KEY_FILE, loadOrCreateDeviceKey } from './device-key';
 import { CredentialFileError, ProvisioningFileError, RegistrationRejectedError, RegistrationUnavailableError } from './errors';
 import { postJson, type PostJson } from './pinned-http';
@@ -50,7 +50,7 @@ export async function loadOrRegister(options: CredentialOptions): Promise<Device
   const key = provisioning.caCertificates ? await loadOrCreateDeviceKey(options.stateDir) : undefined;
   for (let attempt = 0; ; attempt++) {
     try {
-      const csr = key && loadCertificateRequest().certificateRequest(key.key, provisioning.name ?? 'new-device');
+      const csr = key && certificateRequest(key.key, provisioning.name ?? 'new-device');
       const response = await register(provisioning, csr, options.post ?? postJson, options.signal);
       if (response.certificate && key) await writeFileAtomic(join(options.stateDir, DEVICE_CERT_FILE), response.certificate, 0o644);
       else if (!response.password)

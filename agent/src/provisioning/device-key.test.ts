@@ -6,16 +6,31 @@ import { brokerUrl } from './credentials';
 import { certificateRequest } from './certificate-request';
 
 describe('certificateRequest', () => {
-  it('is a PKCS#10 request for the key, signed by it, with the subject asked for', () => {
+  // Parsed and re-encoded by an independent ASN.1 library (the one the control plane reads requests with).
+  it.each([
+    ['a short name', 'dev_abc'],
+    ['a name whose DER lengths take two bytes', `dev_${'x'.repeat(300)}`],
+    ['a name outside ASCII, counted in UTF-8 bytes', 'gerät-ø-设备'],
+  ])('is a PKCS#10 request for the key, signed by it, with the subject asked for: %s', (_, name) => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const pem = certificateRequest(privateKey, 'dev_abc');
+    const pem = certificateRequest(privateKey, name);
+    expect(pem).toMatch(
+      /^-----BEGIN CERTIFICATE REQUEST-----\n([A-Za-z0-9+/=]{64}\n)*[A-Za-z0-9+/=]{1,64}\n-----END CERTIFICATE REQUEST-----\n$/,
+    );
     const der = Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
     const csr = AsnConvert.parse(der, CertificationRequest);
+    expect(Buffer.from(AsnConvert.serialize(csr)).equals(der)).toBe(true); // canonical DER, nothing left over
     const info = Buffer.from(AsnConvert.serialize(csr.certificationRequestInfo));
     const spki = Buffer.from(AsnConvert.serialize(csr.certificationRequestInfo.subjectPKInfo));
+    expect(csr.certificationRequestInfo.version).toBe(0);
+    expect(csr.certificationRequestInfo.attributes).toHaveLength(0);
+    expect(csr.signatureAlgorithm.algorithm).toBe('1.2.840.10045.4.3.2');
+    expect(csr.signatureAlgorithm.parameters).toBeUndefined();
     expect(spki.equals(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }))).toBe(true);
     expect(verify('sha256', info, createPublicKey(privateKey), Buffer.from(csr.signature))).toBe(true);
-    expect(csr.certificationRequestInfo.subject[0]![0]!.value.toString()).toBe('dev_abc');
+    const [[cn]] = csr.certificationRequestInfo.subject as unknown as [[{ type: string; value: { utf8String?: string } }]];
+    expect(cn.type).toBe('2.5.4.3');
+    expect(cn.value.utf8String).toBe(name);
   });
 });
 
