@@ -23,6 +23,10 @@ import { ImageToolError } from './errors';
  *   intermediate schema of a chain stayed resident (0.3 MB of heap).
  * Together about 5 MB RSS and 0.8 MB of bundle.
  */
+/** zod's JSON Schema conversions (both ways) and its parser compiler, loaded by zod's index at start; the agent parses with jitless schemas only. */
+const ZOD_SCHEMA_TOOLS =
+  /^\.\.?\/(core\/)?(compile|to-json-schema|json-schema-processors|json-schema-generator|json-schema|from-json-schema)\.cjs$/;
+
 export function agentDiet(): Plugin {
   const stub = (contents: string) => ({ contents, loader: 'js' as const });
   return {
@@ -38,6 +42,9 @@ export function agentDiet(): Plugin {
         /zod\/v4\/(classic|core|mini)\//.test(args.importer)
           ? { path: 'zod-locales', namespace: 'agent-diet', pluginData: args.resolveDir }
           : undefined,
+      );
+      build.onResolve({ filter: ZOD_SCHEMA_TOOLS }, (args) =>
+        /zod\/v4\/(classic|core|mini)\//.test(args.importer) ? { path: 'zod-schema-tools', namespace: 'agent-diet' } : undefined,
       );
       build.onLoad({ filter: /.*/, namespace: 'agent-diet' }, (args) => {
         switch (args.path) {
@@ -55,6 +62,13 @@ export function agentDiet(): Plugin {
               'const { PassThrough } = require("stream");' +
                 'module.exports = () => { const s = new PassThrough(); process.nextTick(() => s.destroy(new Error(' +
                 '"the agent connects to its broker directly: SOCKS proxies (MQTTJS_SOCKS_PROXY) are not supported"))); return s; };',
+            );
+          case 'zod-schema-tools':
+            // zod's modules read these as namespaces when they load and call into them only from
+            // JSON Schema and compile APIs: any call fails and says why.
+            return stub(
+              'const off = () => { throw new Error("zod\'s JSON Schema and compile APIs are not in the agent bundle (agent-bundle-diet.ts)"); };' +
+                'module.exports = new Proxy({}, { get: (_, key) => (key === "__esModule" ? true : typeof key === "symbol" ? undefined : off), ownKeys: () => [] });',
             );
           case 'zod-locales':
             return { ...stub('module.exports = { en: require("../locales/en.cjs").default };'), resolveDir: args.pluginData as string };
@@ -79,6 +93,25 @@ export function agentDiet(): Plugin {
             `${args.path} no longer links a clone to its parent as expected: update agent-bundle-diet.ts`,
           );
         return { contents: source.replace(link, ''), loader: 'js' };
+      });
+      // lru-cache serves topic aliases only, which the broker must offer in its CONNACK: loaded then.
+      build.onLoad({ filter: /mqtt\/build\/lib\/topic-alias-send\.js$/ }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        const eager = 'const lru_cache_1 = require("lru-cache");';
+        if (source.split(eager).length !== 2)
+          throw new ImageToolError(
+            'agent-bundle-failed',
+            `${args.path} no longer requires lru-cache as expected: update agent-bundle-diet.ts`,
+          );
+        return {
+          contents: source.replace(eager, 'const lru_cache_1 = { get LRUCache() { return require("lru-cache").LRUCache; } };'),
+          loader: 'js',
+        };
+      });
+      // mqtt.js reads its package.json for its version only; the rest (dependencies, scripts) stayed in memory.
+      build.onLoad({ filter: /mqtt\/package\.json$/ }, async (args) => {
+        const { version } = JSON.parse(await readFile(args.path, 'utf8')) as { version: string };
+        return stub(`module.exports = { version: ${JSON.stringify(version)} };`);
       });
       build.onLoad({ filter: /lru-cache\/dist\/commonjs\/index\.js$/ }, async (args) => {
         const source = await readFile(args.path, 'utf8');
