@@ -29,4 +29,25 @@ describe('the agent bundle diet', () => {
     `)) as Record<string, unknown>;
     expect(out).toEqual({ parent: undefined, ok: true, empty: false, long: false });
   });
+
+  it("leaves zod's JSON Schema and compile APIs out with an error that says so, and parsing as before", async () => {
+    const out = (await runBundled(`
+      const { z } = require('zod');
+      const device = z.object({ id: z.string().min(1), tags: z.array(z.string()).optional() });
+      let error;
+      try { z.toJSONSchema(device); } catch (e) { error = e.message; }
+      module.exports = { ok: device.safeParse({ id: 'd' }).success, bad: device.safeParse({ id: '' }).success, error };
+    `)) as Record<string, unknown>;
+    expect(out).toEqual({ ok: true, bad: false, error: expect.stringMatching(/not in the agent bundle/) });
+  });
+
+  it("loads mqtt.js's topic alias cache when a topic alias is first used, and it works as before", async () => {
+    const out = (await runBundled(`
+      const TopicAliasSend = require('../node_modules/mqtt/build/lib/topic-alias-send.js').default;
+      const aliases = new TopicAliasSend(2);
+      aliases.put('a/b', 1);
+      module.exports = { alias: aliases.getAliasByTopic('a/b'), topic: aliases.getTopicByAlias(1) };
+    `)) as Record<string, unknown>;
+    expect(out).toEqual({ alias: 1, topic: 'a/b' });
+  });
 });
