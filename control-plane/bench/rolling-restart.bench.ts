@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { numberFlags, sleep, waitFor } from './support/control-plane-process';
 import { provisionFleet, startCluster, storedSamples } from './support/cluster-shape';
@@ -12,36 +13,66 @@ import { LoadFleet } from './support/load-fleet';
  * replicas), and reports lost (samples sent minus rows in telemetry_samples).
  * Usage: npm run bench -- rolling-restart [--devices 10000] [--every 10] [--pause 10] [--processes 2] [--concurrency 500]
  */
-// A storm of 10,000 through the auth backend takes minutes on a loaded 2-core box.
-const SETTLE_TIMEOUT_MS = 600_000;
+// A storm of 10,000 through the auth backend took ~15 minutes at load average ~30 on this 2-core box.
+const SETTLE_TIMEOUT_MS = 2_700_000;
+const PROGRESS_EVERY_MS = 30_000;
 
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { devices: 10_000, every: 10, pause: 10, processes: 2, concurrency: 500 });
   console.log(machineLine());
   console.log(`${flags.devices} devices, telemetry every ${flags.every} s; 3 replicas restarted one by one, ${flags.pause} s apart`);
+  const load = new LoadAverage();
+  const t00 = performance.now();
   const shape = await startCluster(flags.devices);
   try {
+    let t = performance.now();
     const fleet = await provisionFleet(shape, flags.devices);
+    const registerS = (performance.now() - t) / 1000;
+    const n = fleet.creds.length;
+    console.log(`registered ${n} devices in ${registerS.toFixed(0)} s; connecting…`);
     const sim = await LoadFleet.start(fleet.creds, flags.processes);
     try {
-      await sim.connect({ telemetryEverySeconds: flags.every, applySeconds: 0.5, connectConcurrency: flags.concurrency, realistic: false });
-      const n = fleet.creds.length;
-      await waitFor(
-        async () => (await sim.counts()).desiredReceived >= n,
-        SETTLE_TIMEOUT_MS,
-        'every device holding its desired state',
-        250,
+      t = performance.now();
+      const progress = setInterval(
+        () =>
+          void sim
+            .counts()
+            .then((c) =>
+              console.log(
+                `  ${elapsedS(t)} s: ${c.connected}/${n} connected, ${c.desiredReceived} holding their desired state, load ${loadavg()[0]!.toFixed(1)}`,
+              ),
+            ),
+        PROGRESS_EVERY_MS,
       );
+      try {
+        await sim.connect({
+          telemetryEverySeconds: flags.every,
+          applySeconds: 0.5,
+          connectConcurrency: flags.concurrency,
+          realistic: false,
+        });
+        await waitFor(
+          async () => (await sim.counts()).desiredReceived >= n,
+          SETTLE_TIMEOUT_MS,
+          'every device holding its desired state',
+          250,
+        );
+      } finally {
+        clearInterval(progress);
+      }
+      const stormS = (performance.now() - t) / 1000;
       const before = await sim.counts();
-      console.log(`${before.connected}/${n} devices connected; restarting the replicas…`);
+      console.log(
+        `${before.connected}/${n} devices connected, each with its desired state, after ${stormS.toFixed(0)} s; restarting the replicas…`,
+      );
       const t0 = performance.now();
       const restarts: number[] = [];
       for (const replica of shape.replicas) {
         await sleep(flags.pause * 1000);
-        const t = performance.now();
+        const down = performance.now();
         await replica.stop();
         await replica.launch();
-        restarts.push((performance.now() - t) / 1000);
+        restarts.push((performance.now() - down) / 1000);
         console.log(`replica ${shape.replicas.indexOf(replica) + 1} back after ${restarts.at(-1)!.toFixed(1)} s`);
       }
       await sleep(flags.pause * 1000);
@@ -58,6 +89,8 @@ async function main(): Promise<void> {
       printTable([
         {
           devices: n,
+          'register s': registerS,
+          'connect+desired s': stormS,
           'restart s (each)': restarts.map((s) => s.toFixed(1)).join(' / '),
           'rolling s': rollingS,
           'connected after': `${after.connected}/${n}`,
@@ -65,6 +98,8 @@ async function main(): Promise<void> {
           'reports sent': after.telemetrySent,
           'rows stored': stored,
           'reports lost': Math.max(0, after.telemetrySent - stored),
+          'wall s': (performance.now() - t00) / 1000,
+          'load avg (1 min) mean / max': load.summary(),
         },
       ]);
       console.log('must be 0: connections dropped, reports lost');
@@ -72,7 +107,23 @@ async function main(): Promise<void> {
       await sim.stop();
     }
   } finally {
+    load.stop();
     await shape.close();
+  }
+}
+
+const elapsedS = (since: number): string => ((performance.now() - since) / 1000).toFixed(0);
+
+/** The machine's 1-minute load average, sampled every 10 s over the run (others' work included). */
+class LoadAverage {
+  private readonly samples: number[] = [loadavg()[0]!];
+  private readonly timer = setInterval(() => this.samples.push(loadavg()[0]!), 10_000);
+  summary(): string {
+    const mean = this.samples.reduce((s, x) => s + x, 0) / this.samples.length;
+    return `${mean.toFixed(1)} / ${Math.max(...this.samples).toFixed(1)}`;
+  }
+  stop(): void {
+    clearInterval(this.timer);
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,8 @@ export interface BenchShape {
   killBrokerNode?(): Promise<void>;
   /** The server-side processes, for CPU and RSS: control planes, and broker nodes with their load balancers (none apart in one box). */
   pids(): { controlPlanes: number[]; brokers: number[] };
+  /** The same processes one by one, named (`cp1`, `rabbit2`, `haproxy1`…), for a per-process profile. */
+  processes(): { name: string; pids: number[] }[];
   /** A counter summed over every replica's /metrics. */
   metric(name: string): Promise<number>;
   close(): Promise<void>;
@@ -50,6 +52,7 @@ export async function startOneBox(): Promise<BenchShape> {
     // Over TLS, as the cluster's devices (RabbitMQ mode serves devices over TLS only).
     deviceUrls: [cp.mqttsUrl],
     pids: () => ({ controlPlanes: [cp.pid], brokers: [] }),
+    processes: () => [{ name: 'cp1', pids: [cp.pid] }],
     metric: async (name) => (await metrics(cp)).get(name) ?? 0,
     close: () => cp.close(),
   };
@@ -58,7 +61,26 @@ export async function startOneBox(): Promise<BenchShape> {
 /** HAProxy holds 2 descriptors per device and a process may open 20,000 here: one per this many devices. */
 const DEVICES_PER_HAPROXY = 8_000;
 
-export async function startCluster(devices: number, replicaCount = 3, nodeCount = 3): Promise<BenchShape> {
+export interface ClusterOptions {
+  replicaCount?: number;
+  nodeCount?: number;
+  /** HAProxy logs every auth backend request here (path, status, server time), for counting them per connect. */
+  authLog?: string;
+  /**
+   * Copies of each clean-session queue: unset as shipped (the control plane's policy, `ha-mode: all`);
+   * a number sets a bench policy of higher priority (`ha-mode: exactly`), to measure what mirroring costs.
+   */
+  sessionCopies?: number;
+  /** rabbitmq_auth_backend_cache's TTL (ms); 5,000 as deploy/ha ships it. */
+  authCacheMs?: number;
+  /** Node flags of every replica (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
+  /** Devices reach the nodes' plain MQTT listeners (loopback only), to tell TLS's share of a connect; RabbitMQ mode ships TLS only. */
+  plainMqtt?: boolean;
+}
+
+export async function startCluster(devices: number, options: ClusterOptions = {}): Promise<BenchShape> {
+  const { replicaCount = 3, nodeCount = 3 } = options;
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-cluster-bench-'));
   const authPorts = await Promise.all(Array.from({ length: replicaCount }, () => freePort()));
   const authFront = await freePort();
@@ -73,18 +95,24 @@ export async function startCluster(devices: number, replicaCount = 3, nodeCount 
   };
   try {
     const mqttFronts = await Promise.all(Array.from({ length: Math.max(1, Math.ceil(devices / DEVICES_PER_HAPROXY)) }, () => freePort()));
-    const deviceUrls = mqttFronts.map((p) => `mqtts://127.0.0.1:${p}`);
+    const deviceUrls = mqttFronts.map((p) => `${options.plainMqtt ? 'mqtt' : 'mqtts'}://127.0.0.1:${p}`);
+    // What the replicas hand out (RabbitMQ mode accepts only TLS), even when the bench's devices use plain MQTT.
+    const publicMqttUrl = `mqtts://127.0.0.1:${mqttFronts[0]!}`;
     // The nodes serve devices MQTT over TLS with the replicas' certificate (their shared data directory's tls/).
     const dataDir = join(dir, 'data');
-    const tls = await loadOrCreatePublicCertificate(dataDir, publicNames({ FLOTILLA_PUBLIC_MQTT_URL: deviceUrls[0]! }));
-    rabbit = await startRabbitCluster(nodeCount, `http://127.0.0.1:${authFront}`, 5_000, tls);
+    const tls = await loadOrCreatePublicCertificate(dataDir, publicNames({ FLOTILLA_PUBLIC_MQTT_URL: publicMqttUrl }));
+    rabbit = await startRabbitCluster(nodeCount, `http://127.0.0.1:${authFront}`, options.authCacheMs ?? 5_000, tls);
     for (const [i, mqttFront] of mqttFronts.entries()) {
       const cfg = join(dir, `haproxy-${i}.cfg`);
       // TCP passthrough to the nodes' MQTT/TLS listeners.
-      const nodes = rabbit.nodes.map((n) => n.mqttsPort);
+      const nodes = rabbit.nodes.map((n) => (options.plainMqtt ? n.mqttPort : n.mqttsPort));
       // Only the first one fronts the auth backend (one port, one listener).
-      writeFileSync(cfg, haproxyConfig(mqttFront, nodes, i === 0 ? { port: authFront, replicas: authPorts } : undefined));
-      haproxies.push(spawn('haproxy', ['-db', '-q', '-f', cfg], { stdio: ['ignore', 'ignore', 'inherit'] }));
+      const auth = i === 0 ? { port: authFront, replicas: authPorts, logged: options.authLog !== undefined } : undefined;
+      writeFileSync(cfg, haproxyConfig(mqttFront, nodes, auth));
+      const log = auth?.logged ? openSync(options.authLog!, 'w') : 'ignore';
+      // `-q` would silence the log on stdout too.
+      haproxies.push(spawn('haproxy', ['-db', ...(auth?.logged ? [] : ['-q']), '-f', cfg], { stdio: ['ignore', log, 'inherit'] }));
+      if (typeof log === 'number') closeSync(log);
       await waitTcp(mqttFront);
     }
     const env = (i: number): Record<string, string> => {
@@ -94,14 +122,28 @@ export async function startCluster(devices: number, replicaCount = 3, nodeCount 
         FLOTILLA_BROKER: 'rabbitmq',
         FLOTILLA_RABBITMQ_URL: nodes.map((n) => n.amqpUrl).join(','),
         FLOTILLA_RABBITMQ_MANAGEMENT_URL: nodes.map((n) => n.managementUrl).join(','),
-        FLOTILLA_PUBLIC_MQTT_URL: deviceUrls[0]!,
+        FLOTILLA_PUBLIC_MQTT_URL: publicMqttUrl,
         FLOTILLA_BROKER_AUTH_PORT: String(authPorts[i]),
       };
     };
-    const primary = await ControlPlaneProcess.start({ env: env(0), dataDir });
+    const primary = await ControlPlaneProcess.start({ env: env(0), dataDir, ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}) });
     replicas.push(primary);
     for (let i = 1; i < replicaCount; i++) replicas.push(await primary.replica(env(i)));
     const cluster = rabbit;
+    if (options.sessionCopies !== undefined) {
+      const definition = JSON.stringify({ 'ha-mode': 'exactly', 'ha-params': options.sessionCopies, 'ha-sync-mode': 'automatic' });
+      cluster.ctl(
+        cluster.nodes[0]!,
+        'set_policy',
+        '--apply-to',
+        'queues',
+        '--priority',
+        '10',
+        'bench-mqtt-sessions',
+        '^mqtt-subscription-',
+        definition,
+      );
+    }
     return {
       label: 'cluster',
       primary,
@@ -118,6 +160,11 @@ export async function startCluster(devices: number, replicaCount = 3, nodeCount 
         controlPlanes: replicas.map((r) => r.pid),
         brokers: [...haproxies.map((h) => h.pid!), ...cluster.nodes.filter((n) => n.running).flatMap((n) => pidsOf(n.name))],
       }),
+      processes: () => [
+        ...replicas.map((r, i) => ({ name: `cp${i + 1}`, pids: [r.pid] })),
+        ...cluster.nodes.map((n, i) => ({ name: `rabbit${i + 1}`, pids: n.running ? pidsOf(n.name) : [] })),
+        ...haproxies.map((h, i) => ({ name: `haproxy${i + 1}`, pids: [h.pid!] })),
+      ],
       metric: async (name) => {
         let sum = 0;
         for (const r of replicas) sum += (await metrics(r).catch(() => new Map<string, number>())).get(name) ?? 0;
@@ -158,7 +205,15 @@ export async function provisionFleet(
   };
   await target('1.0.0');
   const creds = await provisionDevices({ apiUrl: httpUrl, apiKey, fleetId: fleet.id, count: devices, registerConcurrency: 16 });
-  return { creds: creds.map((c, i) => ({ ...c, mqttUrl: shape.deviceUrls[i % shape.deviceUrls.length]! })), target };
+  return {
+    creds: creds.map((c, i) => {
+      const mqttUrl = shape.deviceUrls[i % shape.deviceUrls.length]!;
+      // A plain listener (cluster `plainMqtt`): no TLS options for the device.
+      const { tls, ...plain } = c;
+      return mqttUrl.startsWith('mqtts:') && tls ? { ...plain, tls, mqttUrl } : { ...plain, mqttUrl };
+    }),
+    target,
+  };
 }
 
 /** Telemetry rows stored (the shape's scratch database holds one benchmark's fleet). */
@@ -196,10 +251,11 @@ function pidsOf(nodeName: string): number[] {
   return out;
 }
 
-function haproxyConfig(mqttFront: number, nodes: number[], auth?: { port: number; replicas: number[] }): string {
+function haproxyConfig(mqttFront: number, nodes: number[], auth?: { port: number; replicas: number[]; logged: boolean }): string {
   return [
     'global',
     `  maxconn ${DEVICES_PER_HAPROXY + 500}`,
+    ...(auth?.logged ? ['  log stdout format raw local0'] : []),
     'defaults',
     '  timeout connect 5s',
     '  timeout client 10m',
@@ -219,6 +275,15 @@ function haproxyConfig(mqttFront: number, nodes: number[], auth?: { port: number
           'frontend broker_auth',
           `  bind 127.0.0.1:${auth.port}`,
           '  mode http',
+          // Path, status, the replica's response time (ms), the replica, the form (password blanked).
+          ...(auth.logged
+            ? [
+                '  log global',
+                '  option http-buffer-request',
+                '  http-request set-var(txn.form) req.body,regsub(password=[^&]*,password=-,g)',
+                '  log-format "%HP %ST %Tr %s %[var(txn.form)]"',
+              ]
+            : []),
           '  default_backend control_plane_auth',
           'backend control_plane_auth',
           '  mode http',
