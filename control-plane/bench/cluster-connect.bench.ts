@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
@@ -17,6 +17,7 @@ import { LoadFleet } from './support/load-fleet';
  *          [--copies 0] (0: session queues mirrored as shipped, `ha-mode: all`; n: exactly n copies)
  *          [--cache 5000] (the auth cache's TTL, ms) [--prof 1] (a V8 CPU profile of each replica, see support/profile-summary.ts)
  *          [--plain 1] (devices over plain MQTT, to tell TLS's share)
+ *          [--persistent 1] (persistent sessions as the agent keeps them: a quorum queue per device, not a mirrored classic one)
  */
 const PHASE_TIMEOUT_MS = 900_000;
 const IDLE_WINDOW_MS = 10_000;
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
   });
   if (flags.prof) console.log(`replica CPU profiles (written at exit): ${join(tmpdir(), `flotilla-cluster-prof-${process.pid}`)}`);
   console.log(
-    `${flags.devices} devices; session queues: ${flags.copies > 0 ? `exactly ${flags.copies} copies` : 'ha-mode all (as shipped)'}; auth cache ${flags.cache} ms; ${flags.plain ? 'plain MQTT' : 'MQTT/TLS'}`,
+    `${flags.devices} devices; session queues: ${flags.copies > 0 ? `exactly ${flags.copies} copies` : 'ha-mode all (as shipped)'}; auth cache ${flags.cache} ms; ${flags.plain ? 'plain MQTT' : 'MQTT/TLS'}; ${flags.persistent ? 'persistent sessions (as the agent)' : 'clean sessions'}`,
   );
   try {
     let t = performance.now();
@@ -53,16 +54,24 @@ async function main(): Promise<void> {
     try {
       const groups = await processGroups(shape, sim);
       // What the processes cost at rest (three VMs, three replicas), to tell the storm's own cost.
-      const rest = groups.map((g) => usageOf(g.pids()).cpuSeconds);
+      const rest = groups.map((g) => cpuByPid(g.pids()));
       await sleep(IDLE_WINDOW_MS);
-      const before = groups.map((g) => usageOf(g.pids()).cpuSeconds);
-      const idlePerS = groups.map((_, i) => (before[i]! - rest[i]!) / (IDLE_WINDOW_MS / 1000));
+      const before = groups.map((g) => cpuByPid(g.pids()));
+      const idlePerS = groups.map((_, i) => cpuSince(rest[i]!, before[i]!) / (IDLE_WINDOW_MS / 1000));
       const loggedBefore = readFileSync(authLog, 'utf8').length;
+      const reductionsBefore = reductions(shape);
       t = performance.now();
-      await sim.connect({ telemetryEverySeconds: 3600, applySeconds: 0.5, connectConcurrency: flags.concurrency, realistic: false });
+      await sim.connect({
+        telemetryEverySeconds: 3600,
+        applySeconds: 0.5,
+        connectConcurrency: flags.concurrency,
+        realistic: false,
+        ...(flags.persistent ? { persistentSession: true } : {}),
+      });
       await waitFor(async () => (await sim.counts()).desiredReceived >= n, PHASE_TIMEOUT_MS, 'every device holding its desired state', 250);
       const stormS = (performance.now() - t) / 1000;
-      const cpu = groups.map((g, i) => ({ name: g.name, s: usageOf(g.pids()).cpuSeconds - before[i]!, idle: idlePerS[i]! * stormS }));
+      const reductionsAfter = reductions(shape);
+      const cpu = groups.map((g, i) => ({ name: g.name, s: cpuSince(before[i]!, cpuByPid(g.pids())), idle: idlePerS[i]! * stormS }));
       const server = cpu.filter((c) => !c.name.startsWith('load')).reduce((s, c) => s + c.s, 0);
       console.log(`registered ${n} in ${registerS.toFixed(1)} s; connected, each with its desired state, in ${stormS.toFixed(1)} s`);
       printTable(
@@ -79,13 +88,37 @@ async function main(): Promise<void> {
         `server CPU (all but the load generator): ${server.toFixed(1)} s = ${((server * 1000) / n).toFixed(1)} ms per device connect ` +
           `(${(((server - idle) * 1000) / n).toFixed(1)} ms above the same time at rest)`,
       );
+      // Work done, not time: unlike CPU seconds, a VM's reductions do not grow with the machine's load.
+      const perDevice = reductionsAfter.map((r, i) => (r - reductionsBefore[i]!) / n);
+      console.log(
+        `RabbitMQ reductions per device connect: ${perDevice.map((r) => r.toFixed(0)).join(' + ')} = ${perDevice.reduce((s, r) => s + r, 0).toFixed(0)}`,
+      );
       printTable(authCalls(readFileSync(authLog, 'utf8').slice(loggedBefore), n));
     } finally {
       await sim.stop();
     }
   } finally {
     await shape.close();
+    rmSync(authLog, { force: true });
   }
+}
+
+/** CPU seconds of each process (one gone meanwhile is left out). */
+function cpuByPid(pids: readonly number[]): Map<number, number> {
+  return new Map(pids.flatMap((pid) => (usageOf([pid]).rssMiB > 0 ? [[pid, usageOf([pid]).cpuSeconds] as const] : [])));
+}
+
+/** CPU used between two samples: by the processes in `now`, from their earlier sample (a new one: since it started). */
+function cpuSince(earlier: Map<number, number>, now: Map<number, number>): number {
+  let s = 0;
+  for (const [pid, cpu] of now) s += cpu - (earlier.get(pid) ?? 0);
+  return s;
+}
+
+/** Each RabbitMQ node's reductions so far (the Erlang VM's count of work units). */
+function reductions(shape: BenchShape): number[] {
+  const rabbit = shape.rabbit!;
+  return rabbit.nodes.map((node) => Number(rabbit.ctl(node, 'eval', 'element(1, erlang:statistics(reductions)).').trim()));
 }
 
 /** Named groups of pids, re-read at each sample (a RabbitMQ VM's helpers come and go). */

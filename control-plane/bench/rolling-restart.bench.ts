@@ -24,6 +24,8 @@ async function main(): Promise<void> {
   const load = new LoadAverage();
   const t00 = performance.now();
   const shape = await startCluster(flags.devices);
+  // A run stopped by hand (it can take most of an hour) still stops its nodes, replicas and HAProxy and drops its database.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shape.close().finally(() => process.exit(130)));
   try {
     let t = performance.now();
     const fleet = await provisionFleet(shape, flags.devices);

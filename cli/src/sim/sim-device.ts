@@ -45,6 +45,8 @@ export interface SimDeviceOptions {
   password?: string;
   /** For mqtts:// and wss://: the CAs to verify the broker with, and the device's own certificate and key. */
   tls?: SimTls;
+  /** A persistent MQTT session (clean = false), as the agent keeps; default a clean session. */
+  persistentSession?: boolean;
   /** Decides per release; default: commit everything. */
   behavior?: (desired: Desired) => UpdateBehavior;
   /** Time from receiving a desired state to its commit or rollback. */
@@ -202,6 +204,7 @@ export class SimDevice {
             ...(password ? { username: deviceId, password } : {}),
             ...(tls ? { ca: tls.ca, rejectUnauthorized: true, ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) } : {}),
             protocolVersion: 4,
+            clean: !this.options.persistentSession,
             // Paced reconnects are timed by the device (onClose), a fixed period by mqtt.js.
             reconnectPeriod: this.paced ? 0 : (this.options.reconnectPeriodMs ?? 0),
             // A broker that answers "server unavailable" (its database busy in a reconnect storm)

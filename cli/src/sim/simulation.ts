@@ -17,6 +17,8 @@ export interface SimulationOptions {
   /** An operator key allowed to create fleets and provisioning tokens. */
   apiKey: string;
   devices: number;
+  /** Devices keep persistent MQTT sessions (clean = false) as the agent does; default clean sessions. */
+  persistentSession?: boolean;
   /** Join this fleet; when absent a fleet `sim-<time>` is created. */
   fleetId?: string;
   /** For the fleet created: what its releases may do to the hosts (`PUT …/host-policy`, admin key). */
@@ -226,6 +228,7 @@ export async function connectDevices(
           ? { reconnectPeriodMs: options.reconnectPeriodMs }
           : { reconnect: options.reconnect ?? DEVICE_RECONNECT_POLICY }),
         connectAttempts: 20,
+        ...(options.persistentSession ? { persistentSession: true } : {}),
         telemetryEveryMs: (options.telemetryEverySeconds ?? 10) * 1000,
         inventory: realistic,
         events: realistic,
