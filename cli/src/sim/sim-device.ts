@@ -68,9 +68,8 @@ export interface SimDeviceOptions {
   events?: boolean;
   /** Called after a device has committed or rolled back a rev (for the simulator's statistics). */
   onSettled?: (device: SimDevice, outcome: 'commit' | 'rollback', rev: number) => void;
-  /** Called when a new desired rev arrives. */
-  /** `bytes`: the size of the `desired` message as it arrived. */
-  onDesired?: (device: SimDevice, desired: Desired, bytes: number) => void;
+  /** Called when a new desired rev arrives, with the `desired` message as it arrived. */
+  onDesired?: (device: SimDevice, desired: Desired, payload: Buffer) => void;
   /** Called on every connect (first and after each reconnect). */
   onConnect?: (device: SimDevice) => void;
   /**
@@ -262,7 +261,7 @@ export class SimDevice {
   private onMessage(topic: string, payload: Buffer): void {
     if (topic === deviceTopic(this.deviceId, 'desired')) {
       const outcome = this.check.admit(payload, this.rev);
-      if (outcome.ok) this.onDesired(outcome.statement, payload.length);
+      if (outcome.ok) this.onDesired(outcome.statement, payload);
       else if (!outcome.duplicate) this.options.onRefused?.(this, outcome.reason);
     } else if (topic === deviceTopic(this.deviceId, 'cmd')) {
       const decoded = decodePayload('cmd', payload);
@@ -270,9 +269,9 @@ export class SimDevice {
     }
   }
 
-  private onDesired(desired: Desired, bytes: number): void {
+  private onDesired(desired: Desired, payload: Buffer): void {
     this.received.push(desired);
-    this.options.onDesired?.(this, desired, bytes);
+    this.options.onDesired?.(this, desired, payload);
     this.rev = desired.rev;
     const release = desired.release;
     const slot: SlotRef = { rev: desired.rev, releaseId: release?.id ?? null, version: release?.assembly.version ?? null };

@@ -52,7 +52,7 @@ export interface SimulationOptions {
   /** Progress lines. */
   log?: (line: string) => void;
   /** Per device hooks, e.g. for a benchmark's timings. */
-  onDesired?: (device: SimDevice, desired: Desired, bytes: number) => void;
+  onDesired?: (device: SimDevice, desired: Desired, payload: Buffer) => void;
   onSettled?: (device: SimDevice, outcome: 'commit' | 'rollback', rev: number) => void;
   random?: () => number;
 }
@@ -233,9 +233,9 @@ export async function connectDevices(
         inventory: realistic,
         events: realistic,
         random,
-        onDesired: (device, desired, bytes) => {
+        onDesired: (device, desired, payload) => {
           tally.desiredReceived++;
-          options.onDesired?.(device, desired, bytes);
+          options.onDesired?.(device, desired, payload);
         },
         onSettled: (device, outcome, rev) => {
           if (outcome === 'commit') tally.committed++;

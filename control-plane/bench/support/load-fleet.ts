@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { SimCredential, SimulationCounts } from '../../../cli/src/sim/simulation';
-import type { FromWorker, Timings, ToWorker, WorkerOptions } from './load-worker';
+import type { DesiredPayload, FromWorker, Timings, ToWorker, WorkerOptions } from './load-worker';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -33,13 +33,20 @@ export class LoadFleet {
     return new LoadFleet(await Promise.all(shares.map(() => spawnWorker())), shares);
   }
 
-  /** Connects every device (each worker its share); resolves once all are connected. */
-  async connect(options: WorkerOptions): Promise<void> {
+  /**
+   * Connects every device (each worker its share); resolves once all are connected. `keepDesired`:
+   * each device keeps the last desired message it admitted, for `desiredPayloads`.
+   */
+  async connect(options: WorkerOptions, keepDesired = false): Promise<void> {
     // Concurrency is the whole generator's: split between the workers.
     const concurrency = Math.max(1, Math.ceil((options.connectConcurrency ?? 500) / this.workers.length));
     await Promise.all(
       this.workers.map((w, i) =>
-        ask(w, { type: 'connect', credentials: this.shares[i]!, options: { ...options, connectConcurrency: concurrency } }, 'connected'),
+        ask(
+          w,
+          { type: 'connect', credentials: this.shares[i]!, options: { ...options, connectConcurrency: concurrency }, keepDesired },
+          'connected',
+        ),
       ),
     );
   }
@@ -73,6 +80,12 @@ export class LoadFleet {
       settled: all.flatMap((m) => m.timings.settled),
       desiredBytes: Math.max(0, ...all.map((m) => m.timings.desiredBytes)),
     };
+  }
+
+  /** Each device's last desired message, as it arrived (devices connected with `keepDesired`). */
+  async desiredPayloads(): Promise<DesiredPayload[]> {
+    const all = await Promise.all(this.workers.map((w) => ask(w, { type: 'desired-payloads' }, 'desired-payloads')));
+    return all.flatMap((m) => m.payloads);
   }
 
   /** Every device stops sending telemetry; resolves once all have (`counts().telemetrySent` is final). */

@@ -10,9 +10,10 @@ import { epochNow } from './load-fleet';
 export type WorkerOptions = Omit<SimulationOptions, 'apiUrl' | 'apiKey' | 'devices' | 'log' | 'onDesired' | 'onSettled' | 'random'>;
 
 export type ToWorker =
-  | { type: 'connect'; credentials: SimCredential[]; options: WorkerOptions }
+  | { type: 'connect'; credentials: SimCredential[]; options: WorkerOptions; keepDesired?: boolean }
   | { type: 'counts' }
   | { type: 'timings' }
+  | { type: 'desired-payloads' }
   | { type: 'stop-telemetry' }
   | { type: 'stop' };
 
@@ -21,6 +22,7 @@ export type FromWorker =
   | { type: 'connected'; ms: number }
   | { type: 'counts'; counts: SimulationCounts; rssMiB: number }
   | { type: 'timings'; timings: Timings }
+  | { type: 'desired-payloads'; payloads: DesiredPayload[] }
   | { type: 'stopped' }
   | { type: 'telemetry-stopped' }
   | { type: 'failed'; message: string };
@@ -35,7 +37,14 @@ export interface Timings {
   desiredBytes: number;
 }
 
+/** A device's last `desired` message as it arrived (base64), kept when `connect` asked for it (`keepDesired`). */
+export interface DesiredPayload {
+  deviceId: string;
+  base64: string;
+}
+
 const timings: Timings = { received: [], settled: [], desiredBytes: 0 };
+const lastDesired = new Map<string, Buffer>();
 
 function send(message: FromWorker): void {
   process.send!(message);
@@ -50,9 +59,10 @@ process.on('message', (message: ToWorker) => {
         const t0 = performance.now();
         fleet = await connectDevices(message.credentials, {
           ...message.options,
-          onDesired: (_device, _desired, bytes) => {
+          onDesired: (device, _desired, payload) => {
             timings.received.push(epochNow());
-            timings.desiredBytes = Math.max(timings.desiredBytes, bytes);
+            timings.desiredBytes = Math.max(timings.desiredBytes, payload.length);
+            if (message.keepDesired) lastDesired.set(device.deviceId, payload);
           },
           onSettled: () => timings.settled.push(epochNow()),
         });
@@ -71,6 +81,9 @@ process.on('message', (message: ToWorker) => {
         send({ type: 'counts', counts, rssMiB: process.memoryUsage.rss() / 2 ** 20 });
       } else if (message.type === 'timings') {
         send({ type: 'timings', timings });
+      } else if (message.type === 'desired-payloads') {
+        const payloads = [...lastDesired].map(([deviceId, payload]) => ({ deviceId, base64: payload.toString('base64') }));
+        send({ type: 'desired-payloads', payloads });
       } else if (message.type === 'stop-telemetry') {
         for (const device of fleet?.devices ?? []) device.stopTelemetry();
         send({ type: 'telemetry-stopped' });

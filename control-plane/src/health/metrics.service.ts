@@ -7,6 +7,7 @@ import { RejectedWrites } from '../database/rejected-writes';
 import { ScheduledJobs } from '../database/scheduled-jobs';
 import { DevicesService } from '../devices/devices.service';
 import { LimitStats } from '../limits/limit-stats';
+import { FanoutStats } from '../rollouts/fanout-stats';
 import { RolloutRepository } from '../rollouts/rollout.repository';
 import { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { HttpMetrics } from './http-metrics';
@@ -25,6 +26,7 @@ export class MetricsService {
     private readonly rejected: RejectedWrites,
     private readonly jobs: ScheduledJobs,
     @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
+    private readonly fanouts: FanoutStats,
   ) {}
 
   async render(): Promise<string> {
@@ -85,6 +87,7 @@ export class MetricsService {
         samples: this.jobs.snapshot().map((c) => ({ labels: { job: c.job, outcome: c.outcome }, value: c.count })),
       },
       ...this.limits.families(),
+      ...this.fanouts.families(),
       ...brokerFamilies(this.broker.status()),
     ];
     return renderPrometheus(families);

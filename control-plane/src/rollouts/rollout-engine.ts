@@ -8,6 +8,7 @@ import { DevicesService } from '../devices/devices.service';
 import { DomainError } from '../domain-error';
 import { applyDecision, segments, type Assignments } from './apply-action';
 import { decide } from './decide';
+import { FanoutStats } from './fanout-stats';
 import { kickDelay, restUntil } from './pass-pacing';
 import { forgetStale, redeliveryDue } from './redelivery';
 import { LeaseLostError, RolloutLeaseRepository, type RolloutLease } from './rollout-lease.repository';
@@ -69,6 +70,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly notifications: PgNotifications,
     @Inject(REPLICA_ID) private readonly replica: string,
+    private readonly fanouts: FanoutStats,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -145,8 +147,12 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
       // (CPU) and the next statements (the database) overlap, one fan-out at a time.
       let publishing = Promise.resolve();
       const started = Date.now();
+      const told = { devices: 0, batches: 0, firstCommitted: 0, lastCommitted: 0 };
       try {
         await this.step(lease, (assigned) => {
+          told.lastCommitted = Date.now() - started;
+          if (told.batches++ === 0) told.firstCommitted = told.lastCommitted;
+          told.devices += assigned.length;
           // Only after the commit: a device hears of a rev that is stored, and that its rollout expects.
           publishing = publishing.then(() => this.devices.publishCurrent(assigned));
         });
@@ -156,6 +162,15 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
       } finally {
         this.deciding += Date.now() - started;
         await publishing;
+        if (told.devices > 0)
+          this.fanouts.record({
+            startedAt: started,
+            devices: told.devices,
+            batches: told.batches,
+            firstCommittedMs: told.firstCommitted,
+            lastCommittedMs: told.lastCommitted,
+            handedMs: Date.now() - started,
+          });
       }
     }
   }

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DevicesModule } from '../devices/devices.module';
 import { ReleasesModule } from '../releases/releases.module';
+import { FanoutStats } from './fanout-stats';
 import { RolloutEngine } from './rollout-engine';
 import { RolloutLeaseRepository } from './rollout-lease.repository';
 import { RolloutPlanService } from './rollout-plan.service';
@@ -26,8 +27,9 @@ export class RolloutsModule {
         RolloutEngine,
         RolloutsService,
         RolloutPlanService,
+        FanoutStats,
       ],
-      exports: [RolloutRepository],
+      exports: [RolloutRepository, FanoutStats],
     };
   }
 }
