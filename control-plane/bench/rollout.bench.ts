@@ -14,8 +14,8 @@ import type { DesiredPayload, WorkerOptions } from './support/load-worker';
  * has committed; the control plane's part split by its `/metrics` (`flotilla_rollout_last_fanout_*`).
  *
  * In the same run, the baseline with the same receiving work: the control plane stops, a bare
- * aedes (support/bare-fanout.ts) publishes the very messages the devices received, each to its
- * device's `desired` topic, QoS 1, 50 in flight, to the same simulated devices in the same
+ * aedes (support/bare-fanout.ts) publishes the very messages the devices received, in the order
+ * they arrived, each to its device's `desired` topic, QoS 1, 50 in flight, to the same simulated devices in the same
  * `--processes` load processes, freshly connected; they verify each message and answer it as
  * before (the bare broker receives their answers and drops them). Timed from its first publish.
  * With `--receive-only 1` (default) also the first baseline: plain clients in this process that
@@ -33,6 +33,11 @@ async function main(): Promise<void> {
   });
   console.log(machineLine());
   const cp = await ControlPlaneProcess.start({ nodeArgs: (process.env.CP_NODE_ARGS ?? '').split(' ').filter(Boolean) });
+  // Devices the rollout engine told again (a lost publish, or one not yet made 15 s after the assignment): extra messages in the run.
+  let toldAgain = 0;
+  cp.child!.stdout!.on('data', (d: Buffer) => {
+    for (const m of d.toString().matchAll(/(\d+) devices show no sign of their assignment; told again/g)) toldAgain += Number(m[1]);
+  });
   try {
     const fleet = await createSimFleet(cp.httpUrl, cp.apiKey);
     const creds = await provisionDevices({
@@ -127,6 +132,7 @@ async function main(): Promise<void> {
         },
       ]);
     }
+    if (toldAgain > 0) console.log(`devices told again by the rollout engine (redelivered): ${toldAgain}`);
     await sim.stop();
     // The control plane stops before the baselines run, so they do not share the machine.
     await cp.stop();

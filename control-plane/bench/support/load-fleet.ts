@@ -82,10 +82,10 @@ export class LoadFleet {
     };
   }
 
-  /** Each device's last desired message, as it arrived (devices connected with `keepDesired`). */
+  /** Each device's last desired message, as it arrived (devices connected with `keepDesired`), in the order they arrived. */
   async desiredPayloads(): Promise<DesiredPayload[]> {
     const all = await Promise.all(this.workers.map((w) => ask(w, { type: 'desired-payloads' }, 'desired-payloads')));
-    return all.flatMap((m) => m.payloads);
+    return all.flatMap((m) => m.payloads).sort((a, b) => a.at - b.at);
   }
 
   /** Every device stops sending telemetry; resolves once all have (`counts().telemetrySent` is final). */

@@ -37,14 +37,15 @@ export interface Timings {
   desiredBytes: number;
 }
 
-/** A device's last `desired` message as it arrived (base64), kept when `connect` asked for it (`keepDesired`). */
+/** A device's last `desired` message as it arrived (base64) and when (`epochNow`), kept when `connect` asked for it (`keepDesired`). */
 export interface DesiredPayload {
   deviceId: string;
   base64: string;
+  at: number;
 }
 
 const timings: Timings = { received: [], settled: [], desiredBytes: 0 };
-const lastDesired = new Map<string, Buffer>();
+const lastDesired = new Map<string, { payload: Buffer; at: number }>();
 
 function send(message: FromWorker): void {
   process.send!(message);
@@ -60,9 +61,10 @@ process.on('message', (message: ToWorker) => {
         fleet = await connectDevices(message.credentials, {
           ...message.options,
           onDesired: (device, _desired, payload) => {
-            timings.received.push(epochNow());
+            const at = epochNow();
+            timings.received.push(at);
             timings.desiredBytes = Math.max(timings.desiredBytes, payload.length);
-            if (message.keepDesired) lastDesired.set(device.deviceId, payload);
+            if (message.keepDesired) lastDesired.set(device.deviceId, { payload, at });
           },
           onSettled: () => timings.settled.push(epochNow()),
         });
@@ -82,7 +84,7 @@ process.on('message', (message: ToWorker) => {
       } else if (message.type === 'timings') {
         send({ type: 'timings', timings });
       } else if (message.type === 'desired-payloads') {
-        const payloads = [...lastDesired].map(([deviceId, payload]) => ({ deviceId, base64: payload.toString('base64') }));
+        const payloads = [...lastDesired].map(([deviceId, { payload, at }]) => ({ deviceId, base64: payload.toString('base64'), at }));
         send({ type: 'desired-payloads', payloads });
       } else if (message.type === 'stop-telemetry') {
         for (const device of fleet?.devices ?? []) device.stopTelemetry();
