@@ -118,7 +118,7 @@ export class RolloutsService {
         idempotencyKey: idempotencyKey ?? null,
       }),
     );
-    this.engine.kick();
+    this.engine.started();
     return { status: 'created', rollout: await this.get(state.id) };
   }
 
