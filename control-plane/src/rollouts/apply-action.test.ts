@@ -117,6 +117,13 @@ describe('segments', () => {
     expect(segments([], 2)).toEqual([[]]);
   });
 
+  it('from `first` assignments, doubling up to `max`', () => {
+    const many = Array.from({ length: 20 }, (_, i) => assign(`d${i}`));
+    expect(segments(many, 8, 2).map((p) => p.length)).toEqual([2, 4, 8, 6]);
+    expect(segments(many, 8, 8).map((p) => p.length)).toEqual([8, 8, 4]);
+    expect(segments(actions, 10, 1)).toEqual([actions.slice(0, 4), actions.slice(4)]);
+  });
+
   it('applied part by part (one transaction each), ends where applying the decision whole ends', () => {
     const state = rollout([pending('a'), pending('b'), pending('c'), { ...pending('d'), state: 'updating', assignedRev: 4 }]);
     const revs = new Map([
@@ -129,8 +136,13 @@ describe('segments', () => {
       refused: null,
     });
     const whole = applyDecision(state, actions, NOW, of(actions));
-    for (const max of [1, 2, 3]) {
-      expect(segments(actions, max).reduce((s, part) => applyDecision(s, part, NOW, of(part)), state)).toEqual(whole);
+    for (const [max, first] of [
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [3, 1],
+    ] as const) {
+      expect(segments(actions, max, first).reduce((s, part) => applyDecision(s, part, NOW, of(part)), state)).toEqual(whole);
     }
   });
 });

@@ -100,14 +100,20 @@ function withDevice(state: RolloutState, deviceId: string, change: (d: RolloutDe
   return { ...state, devices: state.devices.map((d) => (d.deviceId === deviceId ? change(d) : d)) };
 }
 
-/** `actions` in order, cut so that no part holds more than `max` assignments. */
-export function segments(actions: readonly RolloutAction[], max: number): RolloutAction[][] {
+/**
+ * `actions` in order, cut so that no part holds more than `max` assignments; with `first`, the
+ * parts grow from `first` assignments, doubling up to `max`, so that the first devices are told
+ * after a small write while the larger ones behind them are written.
+ */
+export function segments(actions: readonly RolloutAction[], max: number, first = max): RolloutAction[][] {
   const parts: RolloutAction[][] = [[]];
+  let size = Math.min(first, max);
   let assigns = 0;
   for (const action of actions) {
-    if (action.kind === 'assign' && assigns === max) {
+    if (action.kind === 'assign' && assigns === size) {
       parts.push([]);
       assigns = 0;
+      size = Math.min(size * 2, max);
     }
     if (action.kind === 'assign') assigns++;
     parts[parts.length - 1]!.push(action);

@@ -22,6 +22,11 @@ import type { RolloutAction } from './rollout-state';
  * 7.3 s pass under load, control-plane/bench/rollout.bench.ts); larger segments cost fewer round trips.
  */
 const ASSIGN_SEGMENT = 1000;
+/**
+ * The first segment, from which they double up to `ASSIGN_SEGMENT`: the first 128 devices (two
+ * seal batches) are told after a write of 128 rows, not 1,000, and publishing them overlaps the next.
+ */
+const FIRST_ASSIGN_SEGMENT = 128;
 
 /** Device messages after which a rollout may have news; the rest (telemetry, inventory) never matter to it. */
 const WAKE_CHANNELS: readonly DeviceChannel[] = ['reported', 'events'];
@@ -211,7 +216,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     }
     if (decision.actions.length === 0) return;
     let state = decision.state;
-    for (const actions of segments(decision.actions, ASSIGN_SEGMENT)) {
+    for (const actions of segments(decision.actions, ASSIGN_SEGMENT, FIRST_ASSIGN_SEGMENT)) {
       const before = state;
       const assigned = await this.leases.underLease(lease, this.settings.leaseMs, async (uow) => {
         const result = await this.assign(uow, before.releaseId, before.force, actions);
