@@ -229,6 +229,13 @@ async function bareToDevices(
   const fleet = await LoadFleet.start(creds, processes);
   try {
     await fleet.connect({ ...options, mqttUrl: bare.mqttUrl });
+    // As in Flotilla's run, every device is connected when the first message goes out.
+    await waitFor(
+      async () => (await fleet.counts()).connected >= payloads.length,
+      120_000,
+      'every device connected to the bare broker',
+      100,
+    );
     await bare.load(payloads.map((p) => ({ topic: deviceTopic(p.deviceId, 'desired'), payload: Buffer.from(p.base64, 'base64') })));
     const server = new UsageMeter(bare.pid).start();
     const load = fleet.pids.map((pid) => new UsageMeter(pid).start());
