@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { MetricFamily } from '../health/prometheus';
 
-/** The last pass of this replica that told devices of a rollout: when it began and how long its parts took. */
+/** The last pass of this replica that assigned devices of a rollout (not one that only told a few again): when it began and how long its parts took. */
 export interface Fanout {
   /** When the pass began (ms since the epoch). */
   startedAt: number;
@@ -33,7 +33,7 @@ export class FanoutStats {
     return [
       {
         name: 'flotilla_rollout_last_fanout_started_seconds',
-        help: "When this replica's last rollout pass that told devices of their new desired state began (unix time).",
+        help: "When this replica's last rollout pass that assigned devices a new desired state began (unix time).",
         type: 'gauge',
         samples: [{ value: last.startedAt / 1000 }],
       },

@@ -163,12 +163,14 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
       const started = Date.now();
       const told = { devices: 0, batches: 0, firstCommitted: 0, lastCommitted: 0 };
       try {
-        await this.step(lease, (assigned) => {
+        await this.step(lease, (assigned, again) => {
+          // Only after the commit: a device hears of a rev that is stored, and that its rollout expects.
+          publishing = publishing.then(() => this.devices.publishCurrent(assigned));
+          // The gauges describe the last fan-out of assignments, not a redelivery to a few.
+          if (again) return;
           told.lastCommitted = Date.now() - started;
           if (told.batches++ === 0) told.firstCommitted = told.lastCommitted;
           told.devices += assigned.length;
-          // Only after the commit: a device hears of a rev that is stored, and that its rollout expects.
-          publishing = publishing.then(() => this.devices.publishCurrent(assigned));
         });
       } catch (e) {
         if (!(e instanceof LeaseLostError)) throw e;
@@ -197,7 +199,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
    * (apply-action.test.ts); a pass cut short (a crash, a lost lease) leaves a consistent prefix,
    * and the next pass decides again from it.
    */
-  private async step(lease: RolloutLease, committed: (deviceIds: string[]) => void): Promise<void> {
+  private async step(lease: RolloutLease, committed: (deviceIds: string[], again: boolean) => void): Promise<void> {
     const id = lease.rolloutId;
     const decision = await this.leases.underLease(lease, this.settings.leaseMs, async (uow) => {
       const record = await this.rollouts.load(uow, id);
@@ -212,7 +214,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     if (decision.again.length > 0) {
       for (const deviceId of decision.again) this.told.set(deviceId, decision.now);
       this.logger.warn(`rollout ${id}: ${decision.again.length} devices show no sign of their assignment; told again`);
-      committed(decision.again);
+      committed(decision.again, true);
     }
     if (decision.actions.length === 0) return;
     let state = decision.state;
@@ -229,7 +231,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
         if (a.kind === 'pause' || a.kind === 'abort' || a.kind === 'wait') this.logger.log(`rollout ${id}: ${a.kind}: ${a.reason}`);
         if (a.kind === 'complete') this.logger.log(`rollout ${id}: completed`);
       }
-      if (assigned.length > 0) committed(assigned);
+      if (assigned.length > 0) committed(assigned, false);
     }
   }
 
