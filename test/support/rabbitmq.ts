@@ -40,6 +40,13 @@ export interface RabbitCluster {
   /** SIGKILLs one node's whole process group, as a crash or a lost machine: nothing is handed over. */
   kill(node: RabbitNode): Promise<void>;
   start(node: RabbitNode): Promise<void>;
+  /**
+   * SIGSTOPs one node's process group: a node that no longer answers while its peers still count
+   * it in (its connections stay open), as a hung VM or a machine gone silent until net_ticktime
+   * expires. `thaw` sends SIGCONT.
+   */
+  freeze(node: RabbitNode): void;
+  thaw(node: RabbitNode): void;
   /** Runs rabbitmqctl against `node`; throws with its output when it fails. */
   ctl(node: RabbitNode, ...args: string[]): string;
   /** Stops every node and epmd, removes the temp dir. */
@@ -154,6 +161,10 @@ export async function startRabbitCluster(
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   };
+  const signalGroup = (node: RabbitNode, signal: NodeJS.Signals): void => {
+    const child = processes.get(node);
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(-child.pid, signal);
+  };
   const cluster: RabbitCluster = {
     nodes,
     ctl,
@@ -185,7 +196,10 @@ export async function startRabbitCluster(
       await exited;
       node.running = false;
     },
+    freeze: (node) => signalGroup(node, 'SIGSTOP'),
+    thaw: (node) => signalGroup(node, 'SIGCONT'),
     close: async () => {
+      for (const node of nodes) if (processes.get(node)?.exitCode === null) signalGroup(node, 'SIGCONT');
       for (const node of nodes) await cluster.stop(node).catch(() => cluster.kill(node));
       spawnSync('epmd', ['-port', String(epmdPort), '-kill'], { env: { ...process.env, ERL_EPMD_PORT: String(epmdPort) } });
       if (process.env.FLOTILLA_KEEP_RABBITMQ) console.log(`RabbitMQ logs kept in ${dir}/log`);

@@ -31,6 +31,11 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
   private consumerTag = '';
   private nodes: ClusterNode[] | undefined;
   private nodesTimer: NodeJS.Timeout | undefined;
+  private watching = true;
+  private policySet = false;
+  private policyFailed = false;
+  /** What was last logged about the cluster, so that a change is logged once, not every 5 s. */
+  private told = '';
   private inFlight = new Set<Promise<void>>();
   readonly reportsPresence = false;
 
@@ -40,12 +45,7 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.management.configured) {
-      await this.management.ensureSessionPolicy();
-      await this.refreshNodes();
-      this.nodesTimer = setInterval(() => void this.refreshNodes(), NODES_EVERY_MS);
-      this.nodesTimer.unref();
-    }
+    if (this.management.configured) await this.watchCluster();
     await this.connection.start();
   }
 
@@ -58,7 +58,8 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
    * messages, already handled, to another replica.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.nodesTimer);
+    this.watching = false;
+    clearTimeout(this.nodesTimer);
     const consumer = this.consumer;
     this.consumer = undefined;
     await this.connection.stop(async () => {
@@ -172,14 +173,59 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
     for (const listener of this.broadcast.get(message.channel) ?? []) listener(message);
   }
 
+  /**
+   * The cluster's nodes every NODES_EVERY_MS after the previous read ended (one read can take up to
+   * the management client's cluster timeout while a node does not answer; reads never pile up).
+   * The session policy is set on the first read that can: a replica starting while a node hangs
+   * still starts, its devices' clean sessions unmirrored until then (logged).
+   */
+  private async watchCluster(): Promise<void> {
+    await this.refreshNodes();
+    if (!this.policySet) {
+      await this.management.ensureSessionPolicy().then(
+        () => {
+          if (this.policyFailed) this.logger.log('the session policy (flotilla-mqtt-sessions) is set');
+          this.policySet = true;
+        },
+        (e: Error) => {
+          if (!this.policyFailed)
+            this.logger.warn(
+              `the session policy (flotilla-mqtt-sessions) is not set yet, tried again every ${NODES_EVERY_MS / 1000} s: ${e.message}`,
+            );
+          this.policyFailed = true;
+        },
+      );
+    }
+    if (!this.watching) return;
+    this.nodesTimer = setTimeout(() => void this.watchCluster(), NODES_EVERY_MS);
+    this.nodesTimer.unref();
+  }
+
   private async refreshNodes(): Promise<void> {
+    let told: string;
     try {
-      this.nodes = await this.management.nodes();
+      const reading = await this.management.nodes();
+      this.nodes = reading.nodes;
+      told = describeCluster(reading.nodes, reading.membersUnknown);
     } catch (e) {
       this.nodes = undefined;
-      this.logger.warn(`cannot read the cluster's nodes: ${(e as Error).message}`);
+      told = `cannot read the cluster's nodes: ${(e as Error).message}`;
     }
+    if (told === this.told) return;
+    if (told) this.logger.warn(told);
+    else if (this.told) this.logger.log('every RabbitMQ node is running and answers');
+    this.told = told;
   }
+}
+
+/** What is wrong with the cluster, in a line (empty when nothing is): which nodes are down, and how that is known. */
+function describeCluster(nodes: ClusterNode[], membersUnknown?: string): string {
+  const down = nodes.filter((n) => !n.running).map((n) => (n.unanswered ? `${n.name} (its management API: ${n.unanswered})` : n.name));
+  const parts = [
+    ...(down.length > 0 ? [`RabbitMQ nodes down: ${down.join(', ')}; ${hasMajority(nodes) ? 'a majority runs' : 'no majority runs'}`] : []),
+    ...(membersUnknown ? [`the member list is unknown, nodes taken from their own answers: ${membersUnknown}`] : []),
+  ];
+  return parts.join('; ');
 }
 
 function hasMajority(nodes: ClusterNode[]): boolean {

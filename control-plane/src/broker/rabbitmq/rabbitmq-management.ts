@@ -1,20 +1,53 @@
 import { redact } from './amqp-connection';
+import { clusterView, type ClusterNode, type NodeProbe } from './cluster-view';
 
-/** Each call gives up after this long on one node and tries the next. */
-const TIMEOUT_MS = 5_000;
+export type { ClusterNode } from './cluster-view';
+
+/*
+ * Measured on a 3-node cluster (rabbitmq-node-loss.int.test.ts; BENCHMARKS.md, "RabbitMQ management
+ * API with a node down"): while a member the others still count as running does not answer (stopping
+ * slowly, hung, its machine gone silent), every cluster-wide read on the surviving nodes waits on it:
+ * /api/nodes 5 s without statistics (RabbitMQ's own wait on each member) and, with statistics, until
+ * the member is declared down (net_ticktime, about a minute); so do the connection lists, policy
+ * writes and connection closes. A node-local read answers in milliseconds meanwhile.
+ */
+/** The answering node's own name, read locally (no statistics, no other node asked). */
+const SELF = '/api/overview?disable_stats=true&columns=node';
+const SELF_TIMEOUT_MS = 5_000;
+/** The member list without statistics: longer than RabbitMQ's own 5 s wait on a member that does not answer. */
+const MEMBERS = '/api/nodes?disable_stats=true&columns=name,running';
+const CLUSTER_TIMEOUT_MS = 12_000;
 /** The connection list of a large fleet is megabytes of JSON the node builds first. */
 const LIST_TIMEOUT_MS = 30_000;
 
-export interface ClusterNode {
-  name: string;
-  running: boolean;
+/** What the cluster's nodes read gives: the view, and why the member list could not be had (then the view is from the nodes' own answers). */
+export interface ClusterReading {
+  nodes: ClusterNode[];
+  membersUnknown?: string;
 }
 
+/** A call no management URL answered: each URL's failure, which is the diagnosis. */
+export class ManagementApiError extends Error {
+  constructor(failures: string[], hint = '') {
+    super(`management API ${failures.join('; ')}${hint}`);
+    this.name = 'ManagementApiError';
+  }
+}
+
+class TimedOut extends Error {}
+
 /**
- * The RabbitMQ management API (one URL per node, tried in turn): the cluster's nodes for readiness
- * and /metrics, closing a device's connections wherever they are, and the policy device sessions need.
+ * The RabbitMQ management API (one URL per node): the cluster's nodes for readiness and /metrics,
+ * the connection list for presence, closing a device's connections wherever they are, and the
+ * policy device sessions need. Reads ask every node at once and take the first answer; writes go
+ * to one node after another, those that answered last first.
  */
 export class RabbitMqManagement {
+  /** The node behind each URL, as it last said. */
+  private readonly nodeOf = new Map<string, string>();
+  /** URLs whose node did not answer its last probe. */
+  private silent = new Set<string>();
+
   constructor(
     private readonly urls: string[],
     private readonly vhost: string,
@@ -24,9 +57,22 @@ export class RabbitMqManagement {
     return this.urls.length > 0;
   }
 
-  async nodes(): Promise<ClusterNode[]> {
-    const nodes = (await this.call('GET', '/api/nodes?columns=name,running')) as { name: string; running: boolean }[];
-    return nodes.map((n) => ({ name: n.name, running: n.running }));
+  /** Throws only when no node answered anything: then nothing is known of the cluster. */
+  async nodes(): Promise<ClusterReading> {
+    let membersUnknown: string | undefined;
+    const [members, probes] = await Promise.all([
+      this.first(MEMBERS, CLUSTER_TIMEOUT_MS).then(
+        (list) => (list as ClusterNode[]).map((n) => ({ name: n.name, running: n.running })),
+        (e: Error) => void (membersUnknown = e.message),
+      ),
+      Promise.all(this.urls.map((url) => this.probe(url))),
+    ]);
+    for (const p of probes) if ('node' in p) this.nodeOf.set(p.url, p.node);
+    this.silent = new Set(probes.filter((p) => 'error' in p).map((p) => p.url));
+    if (!members && this.silent.size === this.urls.length) {
+      throw new ManagementApiError(probes.map((p) => `at ${redact(p.url)}: ${'error' in p ? p.error : ''}`));
+    }
+    return { nodes: clusterView(members ?? undefined, probes, this.nodeOf), ...(membersUnknown ? { membersUnknown } : {}) };
   }
 
   /**
@@ -34,7 +80,7 @@ export class RabbitMqManagement {
    * sorted again for each, and a connection closing meanwhile would shift one past the cursor.
    */
   async connectedUsers(): Promise<string[]> {
-    const connections = (await this.call('GET', '/api/connections?columns=user', undefined, LIST_TIMEOUT_MS)) as { user?: string }[];
+    const connections = (await this.first('/api/connections?columns=user', LIST_TIMEOUT_MS)) as { user?: string }[];
     return connections.flatMap((c) => (typeof c.user === 'string' ? [c.user] : []));
   }
 
@@ -44,8 +90,8 @@ export class RabbitMqManagement {
    */
   async closeConnectionsOf(username: string): Promise<number> {
     const path = `/api/connections/username/${encodeURIComponent(username)}`;
-    const connections = (await this.call('GET', path)) as unknown[];
-    if (connections.length > 0) await this.call('DELETE', path);
+    const connections = (await this.first(path, CLUSTER_TIMEOUT_MS)) as unknown[];
+    if (connections.length > 0) await this.write('DELETE', path);
     return connections.length;
   }
 
@@ -58,7 +104,7 @@ export class RabbitMqManagement {
    * a queue is promoted on a survivor when its node dies, and the device's reconnect replaces it.
    */
   async ensureSessionPolicy(): Promise<void> {
-    await this.call('PUT', `/api/policies/${encodeURIComponent(this.vhost)}/flotilla-mqtt-sessions`, {
+    await this.write('PUT', `/api/policies/${encodeURIComponent(this.vhost)}/flotilla-mqtt-sessions`, {
       pattern: '^mqtt-subscription-',
       definition: { 'ha-mode': 'all', 'ha-sync-mode': 'automatic' },
       'apply-to': 'queues',
@@ -66,29 +112,94 @@ export class RabbitMqManagement {
     });
   }
 
-  private async call(method: string, path: string, body?: unknown, timeoutMs = TIMEOUT_MS): Promise<unknown> {
+  private async probe(url: string): Promise<NodeProbe> {
+    try {
+      const { node } = (await this.request(url, 'GET', SELF, SELF_TIMEOUT_MS)) as { node?: unknown };
+      if (typeof node !== 'string') return { url, error: `GET ${SELF} named no node` };
+      return { url, node };
+    } catch (e) {
+      return { url, error: (e as Error).message };
+    }
+  }
+
+  /** Every node asked at once, the first answer taken (the others cancelled). */
+  private async first(path: string, timeoutMs: number): Promise<unknown> {
     if (this.urls.length === 0) throw new Error('FLOTILLA_RABBITMQ_MANAGEMENT_URL names no node');
-    // Every node's failure, not only the last one tried: which nodes failed, and how, is the diagnosis.
+    const won = new AbortController();
     const failures: string[] = [];
-    for (const base of this.urls) {
-      const url = new URL(base);
-      const auth = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
-      url.username = url.password = '';
+    try {
+      return await Promise.any(
+        this.urls.map((base, i) =>
+          this.request(base, 'GET', path, timeoutMs, undefined, won.signal).catch((e: Error) => {
+            failures[i] = `at ${redact(base)}: ${e.message}`;
+            throw e;
+          }),
+        ),
+      );
+    } catch {
+      throw new ManagementApiError(failures, this.waitingOn());
+    } finally {
+      won.abort();
+    }
+  }
+
+  /**
+   * One node after another (a write done twice would do no harm, but need not be), those that
+   * answered their last probe first. A node that took the request and did not answer in time was
+   * waiting on a member that does not answer, as every other one would: the write stops there.
+   */
+  private async write(method: 'PUT' | 'DELETE', path: string, body?: unknown): Promise<void> {
+    if (this.urls.length === 0) throw new Error('FLOTILLA_RABBITMQ_MANAGEMENT_URL names no node');
+    const failures: string[] = [];
+    const ordered = [...this.urls.filter((u) => !this.silent.has(u)), ...this.urls.filter((u) => this.silent.has(u))];
+    for (const base of ordered) {
       try {
-        const res = await fetch(new URL(path, url), {
-          method,
-          headers: { authorization: `Basic ${auth}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-          ...(body ? { body: JSON.stringify(body) } : {}),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        if (res.status === 404 && method === 'DELETE') return undefined;
-        if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
-        const text = await res.text();
-        return text ? (JSON.parse(text) as unknown) : undefined;
+        await this.request(base, method, path, CLUSTER_TIMEOUT_MS, body);
+        return;
       } catch (e) {
         failures.push(`at ${redact(base)}: ${(e as Error).message}`);
+        if (e instanceof TimedOut && !this.silent.has(base)) break;
       }
     }
-    throw new Error(`management API ${failures.join('; ')}`);
+    throw new ManagementApiError(failures, this.waitingOn());
+  }
+
+  /** Why every node may have failed a cluster-wide call: a member that does not answer, named. */
+  private waitingOn(): string {
+    const names = [...this.silent].map((url) => this.nodeOf.get(url) ?? redact(url));
+    if (names.length === 0) return '';
+    return ` (RabbitMQ's cluster-wide calls wait on a member that does not answer, ${names.join(', ')}, until the cluster declares it down: net_ticktime, about a minute)`;
+  }
+
+  private async request(
+    base: string,
+    method: string,
+    path: string,
+    timeoutMs: number,
+    body?: unknown,
+    cancel?: AbortSignal,
+  ): Promise<unknown> {
+    const url = new URL(base);
+    const auth = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
+    url.username = url.password = '';
+    const timeout = AbortSignal.timeout(timeoutMs);
+    try {
+      const res = await fetch(new URL(path, url), {
+        method,
+        headers: { authorization: `Basic ${auth}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+        signal: cancel ? AbortSignal.any([timeout, cancel]) : timeout,
+      });
+      if (res.status === 404 && method === 'DELETE') return undefined;
+      if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+      const text = await res.text();
+      return text ? (JSON.parse(text) as unknown) : undefined;
+    } catch (e) {
+      if (timeout.aborted) throw new TimedOut(`no answer to ${method} ${path} in ${timeoutMs / 1000} s`, { cause: e });
+      // fetch says only "fetch failed"; the cause says how (ECONNREFUSED, ENOTFOUND…).
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      if (cause) throw new Error(`${(e as Error).message}: ${cause.code ?? cause.message}`, { cause: e });
+      throw e;
+    }
   }
 }
