@@ -163,10 +163,12 @@ maybe(`completes a phased rollout to ${DEVICES} devices while a replica is kille
   );
   const mid = await view();
   timings['faults injected at'] = `${seconds(t0)} (phase ${mid.currentPhase}, ${mid.totals.succeeded}/${DEVICES} succeeded)`;
+  // The dashboard's live feed as served by cp1 itself (not through HAProxy), whichever replica
+  // decides; opened before the faults (at 100 devices the rollout can complete within the 10+ s
+  // that stopping rabbit3 takes, before a feed opened after them).
+  feed = await liveFeed('cp1');
   await docker(['kill', '--signal', 'KILL', await project.container('cp2')]);
   await docker(['stop', '--time', '10', await project.container('rabbit3')]);
-  // The dashboard's live feed as served by cp1 itself (not through HAProxy), whichever replica decides.
-  feed = await liveFeed('cp1');
 
   await waitFor('the rollout completed', async () => ((await view()).status === 'completed' ? true : undefined), 300_000, 500).catch(stuck);
 
@@ -180,6 +182,27 @@ maybe(`completes a phased rollout to ${DEVICES} devices while a replica is kille
     throw new Error(`${e.message}; rollout events on cp1's feed: ${seen.join(' ')}\n${await project.logs(['cp1'], 40)}`);
   });
   expect(feed.events.filter((e) => e.type === 'device').length).toBeGreaterThan(0);
+
+  // The live replicas saw the cluster throughout: rabbit3 down, the two others running, and never
+  // "cannot read the cluster's nodes" (every management URL timed out while rabbit3 was stopping).
+  for (const cp of ['cp1', 'cp3']) {
+    const container = await project.container(cp);
+    const metrics = () =>
+      docker(['exec', container, 'curl', '-sS', '-H', `authorization: Bearer ${apiKey}`, 'http://127.0.0.1:3000/metrics']);
+    const running = async () => {
+      const text = await metrics();
+      return [1, 2, 3].map((n) => new RegExp(`flotilla_broker_node_running\\{node="rabbit@rabbit${n}"\\} (\\d)`).exec(text)?.[1]).join(',');
+    };
+    await waitFor(
+      `${cp}'s /metrics showing rabbit3 down`,
+      async () => ((await running()) === '1,1,0' ? true : undefined),
+      30_000,
+      1000,
+    ).catch(async (e: Error) => {
+      throw new Error(`${e.message}: ${await running()}\n${await project.logs([cp], 40)}`);
+    });
+  }
+  expect(await project.logs(['cp1', 'cp3'], 5000)).not.toContain("cannot read the cluster's nodes");
 
   // The records: each decision once (numbered without gap, fenced tokens only growing), each device assigned once, none skipped.
   const decisions = JSON.parse(

@@ -5,7 +5,7 @@ import type { BrokerStatus, DeviceBroker, Presence, UplinkListener, UplinkMessag
 import { AmqpConnection } from './amqp-connection';
 import { MQTT_EXCHANGE, UPLINK_ROUTING_KEYS, routingKeyOfTopic, topicOfRoutingKey } from './device-auth';
 import { RABBITMQ_SETTINGS, UPLINK_QUEUE, type RabbitMqSettings } from './rabbitmq-settings';
-import { RabbitMqManagement, type ClusterNode } from './rabbitmq-management';
+import { RabbitMqManagement, type ClusterNode, type ClusterReading } from './rabbitmq-management';
 
 const UPLINK: readonly string[] = DEVICE_TO_CLOUD;
 /** How often the cluster's nodes are asked for, for readiness and /metrics. */
@@ -30,6 +30,8 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
   private consumer: Channel | undefined;
   private consumerTag = '';
   private nodes: ClusterNode[] | undefined;
+  /** RabbitMQ's own member list, as last read (undefined when unknown). */
+  private members: ClusterNode[] | undefined;
   private nodesTimer: NodeJS.Timeout | undefined;
   private watching = true;
   private policySet = false;
@@ -113,8 +115,10 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
   status(): BrokerStatus {
     return {
       mode: 'rabbitmq',
-      // A quorum queue (the uplink) works while a majority of the nodes runs.
-      up: this.connection.up && this.consumer !== undefined && (!this.nodes || hasMajority(this.nodes)),
+      // A quorum queue (the uplink) works while a majority of the nodes runs, as RabbitMQ counts
+      // them: a node whose management API is slow to answer (a loaded machine) is no reason to stop
+      // serving; one that hangs is counted out by RabbitMQ within net_ticktime.
+      up: this.connection.up && this.consumer !== undefined && (!this.members || hasMajority(this.members)),
       ...(this.nodes ? { nodes: this.nodes } : {}),
       reconnects: this.connection.reconnects,
     };
@@ -206,9 +210,10 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
     try {
       const reading = await this.management.nodes();
       this.nodes = reading.nodes;
-      told = describeCluster(reading.nodes, reading.membersUnknown);
+      this.members = reading.members;
+      told = describeCluster(reading);
     } catch (e) {
-      this.nodes = undefined;
+      this.nodes = this.members = undefined;
       told = `cannot read the cluster's nodes: ${(e as Error).message}`;
     }
     if (told === this.told) return;
@@ -219,11 +224,12 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
 }
 
 /** What is wrong with the cluster, in a line (empty when nothing is): which nodes are down, and how that is known. */
-function describeCluster(nodes: ClusterNode[], membersUnknown?: string): string {
+function describeCluster({ nodes, members, membersUnknown }: ClusterReading): string {
   const down = nodes.filter((n) => !n.running).map((n) => (n.unanswered ? `${n.name} (its management API: ${n.unanswered})` : n.name));
+  const majority = members ? (hasMajority(members) ? '; a majority runs' : '; no majority runs') : '';
   const parts = [
-    ...(down.length > 0 ? [`RabbitMQ nodes down: ${down.join(', ')}; ${hasMajority(nodes) ? 'a majority runs' : 'no majority runs'}`] : []),
-    ...(membersUnknown ? [`the member list is unknown, nodes taken from their own answers: ${membersUnknown}`] : []),
+    ...(down.length > 0 ? [`RabbitMQ nodes down: ${down.join(', ')}${majority}`] : []),
+    ...(membersUnknown ? [`RabbitMQ's member list is unknown (nodes taken from their own answers): ${membersUnknown}`] : []),
   ];
   return parts.join('; ');
 }

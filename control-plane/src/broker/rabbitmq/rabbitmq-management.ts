@@ -13,16 +13,25 @@ export type { ClusterNode } from './cluster-view';
  */
 /** The answering node's own name, read locally (no statistics, no other node asked). */
 const SELF = '/api/overview?disable_stats=true&columns=node';
-const SELF_TIMEOUT_MS = 5_000;
+/**
+ * Well under net_ticktime; not 5 s: in the HA e2e at load average 30 on two cores, healthy nodes
+ * took longer than that to answer it.
+ */
+const SELF_TIMEOUT_MS = 10_000;
 /** The member list without statistics: longer than RabbitMQ's own 5 s wait on a member that does not answer. */
 const MEMBERS = '/api/nodes?disable_stats=true&columns=name,running';
 const CLUSTER_TIMEOUT_MS = 12_000;
 /** The connection list of a large fleet is megabytes of JSON the node builds first. */
 const LIST_TIMEOUT_MS = 30_000;
 
-/** What the cluster's nodes read gives: the view, and why the member list could not be had (then the view is from the nodes' own answers). */
+/**
+ * What the cluster's nodes read gives: RabbitMQ's own member list (absent when no node gave it, then
+ * `membersUnknown` says why) and the view with each node's own answer (a member whose management
+ * API did not answer is down in it; on a loaded machine, a slow one too).
+ */
 export interface ClusterReading {
   nodes: ClusterNode[];
+  members?: ClusterNode[];
   membersUnknown?: string;
 }
 
@@ -72,7 +81,11 @@ export class RabbitMqManagement {
     if (!members && this.silent.size === this.urls.length) {
       throw new ManagementApiError(probes.map((p) => `at ${redact(p.url)}: ${'error' in p ? p.error : ''}`));
     }
-    return { nodes: clusterView(members ?? undefined, probes, this.nodeOf), ...(membersUnknown ? { membersUnknown } : {}) };
+    return {
+      nodes: clusterView(members ?? undefined, probes, this.nodeOf),
+      ...(members ? { members } : {}),
+      ...(membersUnknown ? { membersUnknown } : {}),
+    };
   }
 
   /**
