@@ -14,7 +14,8 @@ import { waitFor } from '../support/wait';
 // every device runs the target release, each was assigned exactly once (desired rev +1, one
 // desired state for the release, one `assign` in the decision log, one rollout_devices row), the
 // decision log is numbered without gap under growing lease tokens, cp1's own live feed showed the
-// completion, and every device's telemetry of the window reached PostgreSQL.
+// completion, every device's telemetry of the window reached PostgreSQL, and the live replicas'
+// /metrics show rabbit3 down and the two others running (never "cannot read the cluster's nodes").
 //
 // Opt-in (FLOTILLA_HA_E2E=1, FLOTILLA_HA_DEVICES, default 1,000): 6-7 minutes at 1,000 devices,
 // about 3 at 100, far past what the default suite can spend. Passed at 1,000 on 2026-12-05 with
