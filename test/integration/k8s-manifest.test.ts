@@ -42,6 +42,12 @@ const workloads = resources.filter((r) => r.kind === 'StatefulSet');
 const named = (kind: string) => new Set(resources.filter((r) => r.kind === kind).map((r) => r.metadata.name));
 const workload = (name: string) => workloads.find((w) => w.metadata.name === name)!;
 const allContainers = (w: Resource) => [...w.spec!.template!.spec.containers, ...(w.spec!.template!.spec.initContainers ?? [])];
+/** Every value under `key`, anywhere in `tree`. */
+function found(tree: unknown, key: string): unknown[] {
+  if (Array.isArray(tree)) return tree.flatMap((item) => found(item, key));
+  if (tree === null || typeof tree !== 'object') return [];
+  return Object.entries(tree).flatMap(([k, v]) => (k === key ? [v] : found(v, key)));
+}
 /** The Secret an operator creates (deploy/README.md) and the keys the manifest may read of it. */
 const USER_SECRET = { name: 'flotilla-secrets', keys: ['secret', 'api-key'] };
 
@@ -83,9 +89,9 @@ describe('deploy/k8s (static checks; never applied to a cluster here)', () => {
         for (const from of c.envFrom ?? []) expect(configMaps).toContain(from.configMapRef!.name);
       }
     }
-    const secretRefs = [...read('deploy/k8s/flotilla.yaml').matchAll(/secretKeyRef: \{ name: ([\w-]+), key: ([\w-]+) \}/g)];
+    const secretRefs = resources.flatMap((r) => found(r, 'secretKeyRef') as { name: string; key: string }[]);
     expect(secretRefs.length).toBeGreaterThan(0);
-    for (const [, name, key] of secretRefs) expect([name, USER_SECRET.keys.includes(key!)]).toEqual([USER_SECRET.name, true]);
+    for (const { name, key } of secretRefs) expect([name, USER_SECRET.keys.includes(key)]).toEqual([USER_SECRET.name, true]);
     for (const g of kustomization.configMapGenerator) for (const f of g.files) expect(() => read(join('deploy/k8s', f))).not.toThrow();
   });
 
