@@ -176,9 +176,10 @@ export async function startRabbitCluster(
       const child = processes.get(node);
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      ctl(node, 'stop');
       // 3.10's orderly stop can wait minutes on MQTT connections still open (each one's shutdown
-      // waits on a call); past the bound the node is killed, so a test never hangs on it.
+      // waits on a call); past the bound the node is killed, so a test never hangs on it. The stop
+      // is asked without waiting for rabbitmqctl: a synchronous call would hold the bound's timer.
+      const asked = spawn(join(RABBITMQ_BIN, 'rabbitmqctl'), ['-n', node.name, 'stop'], { env: env(node), cwd: dir, stdio: 'ignore' });
       let timer: NodeJS.Timeout | undefined;
       const bound = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ORDERLY_STOP_MS)));
       if ((await Promise.race([exited, bound])) === 'late') {
@@ -186,6 +187,7 @@ export async function startRabbitCluster(
         await exited;
       }
       clearTimeout(timer);
+      asked.kill('SIGKILL');
       node.running = false;
     },
     kill: async (node) => {
@@ -200,7 +202,7 @@ export async function startRabbitCluster(
     thaw: (node) => signalGroup(node, 'SIGCONT'),
     close: async () => {
       for (const node of nodes) if (processes.get(node)?.exitCode === null) signalGroup(node, 'SIGCONT');
-      for (const node of nodes) await cluster.stop(node).catch(() => cluster.kill(node));
+      await Promise.all(nodes.map((node) => cluster.stop(node).catch(() => cluster.kill(node))));
       spawnSync('epmd', ['-port', String(epmdPort), '-kill'], { env: { ...process.env, ERL_EPMD_PORT: String(epmdPort) } });
       if (process.env.FLOTILLA_KEEP_RABBITMQ) console.log(`RabbitMQ logs kept in ${dir}/log`);
       else rmSync(dir, { recursive: true, force: true });

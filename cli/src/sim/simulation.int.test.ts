@@ -1,7 +1,7 @@
 import type { DeviceView, ReleaseView } from '@flotilla/shared';
 import { startHarness, type Harness } from '../../../control-plane/src/testing/harness';
 import { apiClient, json, publishRelease, until, type Api } from '../../../control-plane/src/testing/sim-fleet';
-import { createSimFleet, runSimulation, type Simulation } from './simulation';
+import { createSimFleet, runSimulation, type SimulatedFleet, type Simulation } from './simulation';
 
 jest.setTimeout(120_000);
 
@@ -27,16 +27,25 @@ async function fleetViews(fleetId: string): Promise<DeviceView[]> {
 
 describe('flotilla sim against a real control plane (PostgreSQL, broker over TCP)', () => {
   it('provisions 50 devices with a fleet token, they come online, send telemetry, receive a release and commit it', async () => {
+    let early: SimulatedFleet | undefined;
+    let connectedWhenGiven = -1;
     const sim = await runSimulation({
       apiUrl: h.cp.httpUrl,
       apiKey: h.cp.apiKey,
       devices: 50,
       telemetryEverySeconds: 1,
       applySeconds: 0.2,
+      onFleet: (fleet) => {
+        early = fleet;
+        connectedWhenGiven = fleet.counts().connected;
+      },
     });
     sims.push(sim);
     expect(sim.devices).toHaveLength(50);
     expect(sim.counts().connected).toBe(50);
+    // Given before any device connected, and counting live: a long storm's progress is readable.
+    expect(connectedWhenGiven).toBe(0);
+    expect(early?.counts().connected).toBe(50);
 
     await until(async () => (await fleetViews(sim.fleetId)).filter((d) => d.online).length === 50, 20_000, '50 devices online');
     const withInventory = await h.db.query<{ n: number }>(

@@ -43,6 +43,8 @@ export interface SimulationOptions {
   registerConcurrency?: number;
   /** MQTT connects in flight at once. Default 500. */
   connectConcurrency?: number;
+  /** Given the fleet before its devices connect, so that a long storm's progress can be counted. */
+  onFleet?: (fleet: SimulatedFleet) => void;
   /** Reconnects after the broker went away. Default: the agent's schedule (DEVICE_RECONNECT_POLICY). */
   reconnect?: ReconnectPolicy;
   /** A fixed reconnect period instead of the schedule (devices before it; benchmarks compare). */
@@ -79,6 +81,9 @@ export interface Simulation {
   counts(): SimulationCounts;
   stop(): Promise<void>;
 }
+
+/** The devices of a simulation, whether or not they are connected yet. */
+export type SimulatedFleet = Pick<Simulation, 'devices' | 'counts' | 'stop'>;
 
 export interface SimCredential {
   deviceId: string;
@@ -198,7 +203,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 export async function connectDevices(
   credentials: readonly SimCredential[],
   options: Omit<SimulationOptions, 'apiUrl' | 'apiKey' | 'devices'>,
-): Promise<Pick<Simulation, 'devices' | 'counts' | 'stop'>> {
+): Promise<SimulatedFleet> {
   const random = options.random ?? Math.random;
   const failureRate = options.failureRate ?? 0;
   const hangRate = options.hangRate ?? 0;
@@ -244,12 +249,7 @@ export async function connectDevices(
         },
       }),
   );
-  let started = 0;
-  await pool(devices.length, options.connectConcurrency ?? 500, async (i) => {
-    await devices[i]!.start();
-    if (++started % 1000 === 0) options.log?.(`connected ${started}/${devices.length}`);
-  });
-  return {
+  const fleet: SimulatedFleet = {
     devices,
     counts: () => ({
       devices: devices.length,
@@ -265,6 +265,13 @@ export async function connectDevices(
       await pool(devices.length, 1000, (i) => devices[i]!.stop());
     },
   };
+  options.onFleet?.(fleet);
+  let started = 0;
+  await pool(devices.length, options.connectConcurrency ?? 500, async (i) => {
+    await devices[i]!.start();
+    if (++started % 1000 === 0) options.log?.(`connected ${started}/${devices.length}`);
+  });
+  return fleet;
 }
 
 /** Runs `task(0…count-1)` with at most `concurrency` in flight; results in index order. */

@@ -58,8 +58,9 @@ process.on('message', (message: ToWorker) => {
     try {
       if (message.type === 'connect') {
         const t0 = performance.now();
-        fleet = await connectDevices(message.credentials, {
+        await connectDevices(message.credentials, {
           ...message.options,
+          onFleet: (created) => (fleet = created),
           onDesired: (device, _desired, payload) => {
             const at = epochNow();
             timings.received.push(at);
