@@ -74,7 +74,6 @@ const LONG_TODAY = [
   'agent/src/runtime/docker-runtime.ts',
   'cli/src/sim/sim-device.ts',
   'control-plane/dashboard/src/pages/device.tsx',
-  'shared/src/protocol/messages.ts',
 ];
 const MAX_LINES = { max: 300, skipBlankLines: false, skipComments: false };
 

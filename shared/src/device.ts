@@ -4,7 +4,13 @@
  * every schema of the full entry is built when it loads, which on a device costs RSS for good
  * (BENCHMARKS.md "agent").
  */
-export * from './protocol/messages';
+export * from './protocol/messages/envelope';
+export * from './protocol/messages/desired';
+export * from './protocol/messages/reported';
+export * from './protocol/messages/device-facts';
+export * from './protocol/messages/events';
+export * from './protocol/messages/commands';
+export * from './protocol/messages/channels';
 export * from './protocol/provisioning';
 export * from './protocol/registration';
 export * from './protocol/storable';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { COMMANDS } from '../protocol/messages';
+import { COMMANDS } from '../protocol/messages/commands';
 
 /** `POST /api/v1/devices/:id/commands`: send a command and wait for its result. */
 export const MAX_COMMAND_TIMEOUT_MS = 120_000;

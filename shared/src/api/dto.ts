@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { AssemblySpec } from '../assembly/spec';
-import { EVENT_KINDS, Inventory, Reported, UPDATE_PHASES } from '../protocol/messages';
+import { Inventory } from '../protocol/messages/device-facts';
+import { EVENT_KINDS } from '../protocol/messages/events';
+import { Reported, UPDATE_PHASES } from '../protocol/messages/reported';
 import { ProvisioningFile } from '../protocol/provisioning';
 import { ReleaseSignature } from '../releases/signing';
 import { ConfigMap } from './fleets';

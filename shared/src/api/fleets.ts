@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CONFIG_KEY_PATTERN } from '../assembly/component';
-import { UPDATE_PHASES } from '../protocol/messages';
+import { UPDATE_PHASES } from '../protocol/messages/reported';
 import { MAX_LOCK_DEFER_SECONDS } from '../protocol/update-policy';
 import { WindowSchedule } from '../windows/maintenance-window';
 

@@ -1,5 +1,5 @@
 import { admitDesired, ZERO_WATERMARK, type DesiredWatermark } from './desired-admission';
-import type { DesiredStatement } from './messages';
+import type { DesiredStatement } from './messages/desired';
 
 /** Unit: the admission rule as data (the signature is checked before, in `desired-signing.ts`). */
 const NOW = new Date('2026-12-01T12:00:00Z');

@@ -1,5 +1,5 @@
 import type { DesiredRefusal } from './desired-signing';
-import type { DesiredStatement } from './messages';
+import type { DesiredStatement } from './messages/desired';
 
 /**
  * The highest point a device has accepted: a verified statement must go past it. Kept by the

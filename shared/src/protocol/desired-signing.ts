@@ -1,7 +1,9 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { ReleaseKey } from '../releases/signing';
 import { bodyDigest, desiredLeaf, desiredTree, rootOfProof } from './desired-batch';
-import { decodePayload, DESIRED_BODY_KEYS, DesiredStatement, PROTOCOL_SCHEMA, type SignedDesired } from './messages';
+import { decodePayload } from './messages/channels';
+import { DESIRED_BODY_KEYS, DesiredStatement, type SignedDesired } from './messages/desired';
+import { PROTOCOL_SCHEMA } from './messages/envelope';
 
 /**
  * The whole desired state is signed, not only its release: `rev`, `release: null`, `config`

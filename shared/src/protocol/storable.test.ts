@@ -1,5 +1,5 @@
 import { extremeInstance, leaves, pastLimits, withValue } from '../../../test/support/schema-leaves';
-import { CHANNEL_SCHEMAS, decodePayload } from './messages';
+import { CHANNEL_SCHEMAS, decodePayload } from './messages/channels';
 import { isStorableText, toStorableText, TIMESTAMP_MAX_MS } from './storable';
 import { DEVICE_TO_CLOUD } from './topics';
 

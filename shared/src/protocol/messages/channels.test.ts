@@ -1,4 +1,5 @@
-import { MAX_PAYLOAD_BYTES, decodePayload, encodePayload } from './messages';
+import { decodePayload, encodePayload } from './channels';
+import { MAX_PAYLOAD_BYTES } from './envelope';
 
 describe('decodePayload', () => {
   it('accepts a valid message and strips unknown keys', () => {
