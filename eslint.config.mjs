@@ -69,7 +69,6 @@ const TESTS = ['**/*.test.ts', '**/testing/**'];
 const LONG_TODAY = [
   'control-plane/dashboard/src/pages/rollouts.tsx',
   'control-plane/src/rollouts/rollout.repository.ts',
-  'agent/src/agent.ts',
   'control-plane/src/devices/device.repository.ts',
   'agent/src/runtime/docker-runtime.ts',
   'cli/src/sim/sim-device.ts',

@@ -1,93 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import {
-  PROTOCOL_SCHEMA,
-  type ChannelPayload,
-  type Command,
-  type CommandResult,
-  Desired,
-  type DeviceChannel,
-  type DeviceEvent,
-  type Inventory,
-  type LocalStatus,
-  type Reported,
-  toStorableText,
-} from '@flotilla/shared/device';
+import { PROTOCOL_SCHEMA, type Command, type CommandResult, Desired, type Inventory, type Reported } from '@flotilla/shared/device';
 import type { DesiredGate } from './admission/desired-gate';
+import { DEFAULT_SETTINGS, type AgentDeps, type AgentSettings, type Uplink } from './agent-deps';
 import { inventoryFingerprint } from './hardware/inventory-change';
-import type { TelemetrySample } from './hardware/telemetry';
-import type { EventOutbox } from './link/outbox';
+import { TelemetryBatch } from './hardware/telemetry-batch';
 import { runCommand } from './link/commands';
-import type { OsUpdates } from './os-update/os-updates';
 import type { TrialChecks } from './os-update/os-update-plan';
-import { targetFromDesired } from './reconcile/target';
-import { componentStatuses } from './reporting/component-status';
-import type { ContainerRuntime } from './runtime/container-runtime';
-import type { SelfUpdate } from './self-update/self-update';
-import type { Clock } from './support/clock';
+import { DeviceEvents, commandEventMessage } from './reporting/device-events';
+import { Reporter } from './reporting/reporter';
 import { errorMessage } from './support/errors';
-import type { Logger } from './support/logger';
 import { LockServer } from './update/locks/lock-server';
-import type { LockStore } from './update/locks/lock-store';
 import { UpdateLocks, lockingComponents } from './update/locks/update-locks';
-import type { Phase, Slot } from './update/machine';
 import { RegistryAccess } from './update/registry-access';
-import { Updater, type UpdaterDeps, type UpdaterSettings } from './update/updater';
-import { AGENT_VERSION } from './version';
-
-/** Where the agent's messages go; `MqttLink` in production. */
-export interface Uplink {
-  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>, delivered?: () => void): void;
-  readonly connected: boolean;
-}
-
-export interface AgentSettings {
-  /** `reported` is checked at this pace and sent only when it changed. */
-  reportIntervalMs: number;
-  /** Re-check of a running assembly while no update is in progress. */
-  reconcileIntervalMs: number;
-  /** Telemetry samples are taken at `telemetrySampleMs` and sent in one batch every `telemetryIntervalMs`. */
-  telemetryIntervalMs: number;
-  telemetrySampleMs: number;
-  /** The inventory is collected again at this pace and sent when it changed (`inventoryFingerprint`). */
-  inventoryIntervalMs: number;
-  /** OS updates: how often the committed release's OS image is looked at, and the trial boot checked. */
-  osTickMs: number;
-}
-
-export const DEFAULT_SETTINGS: AgentSettings = {
-  reportIntervalMs: 10_000,
-  reconcileIntervalMs: 30_000,
-  telemetryIntervalMs: 60_000,
-  telemetrySampleMs: 10_000,
-  inventoryIntervalMs: 10 * 60_000,
-  osTickMs: 3_000,
-};
-
-export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlaneConnected' | 'registryAccess' | 'settings' | 'locks'> & {
-  /** Update locks on disk (`<state dir>/locks`); absent: components cannot defer updates. */
-  lockStore?: LockStore;
-  runtime: ContainerRuntime;
-  clock: Clock;
-  logger: Logger;
-  collectInventory: () => Promise<Inventory>;
-  sampleTelemetry: () => Promise<TelemetrySample>;
-  /** Where events wait while the control plane is unreachable. */
-  outbox: Pick<EventOutbox, 'push' | 'drain'>;
-  /** The device's id, as the control plane knows it. */
-  deviceId: string;
-  /** OS A/B updates, on an OS built with its root slots (`OsUpdates.forRunningOs`). */
-  os?: OsUpdates;
-  /** Agent self-updates, when the agent runs under its launcher (`SelfUpdate.fromEnv`). */
-  selfUpdate?: { update: SelfUpdate; restart(): void };
-  /** Status for apps on the board (`LocalStatusFile`); written at every report tick. */
-  localStatus?: { write(status: LocalStatus): Promise<void> };
-  /** Judges every `desired` message from the network (`receive`); without it the agent takes none. */
-  gate?: Pick<DesiredGate, 'admit'>;
-  settings?: Partial<AgentSettings & UpdaterSettings>;
-};
-
-/** At most this many samples wait for the next batch; older ones are dropped first. */
-const MAX_BATCH = 1_000;
+import { Updater } from './update/updater';
 
 /**
  * The device's loop: hand desired states to the A/B updater, keep the active assembly
@@ -100,17 +24,17 @@ export class Agent {
   private readonly registryAccess: RegistryAccess;
   private readonly locks: UpdateLocks | undefined;
   private readonly lockServer: LockServer | undefined;
+  private readonly events: DeviceEvents;
+  private readonly reporter: Reporter;
   private uplink: Uplink | undefined;
-  private lastReport = '';
-  private reporting: Promise<void> = Promise.resolve();
   private inventory: Inventory | undefined;
-  private samples: TelemetrySample[] = [];
+  private readonly telemetry = new TelemetryBatch();
   private lastUpkeep = 0;
-  private restartCounts = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(private readonly deps: AgentDeps) {
     this.settings = { ...DEFAULT_SETTINGS, ...deps.settings };
+    this.events = new DeviceEvents({ clock: deps.clock, logger: deps.logger, outbox: deps.outbox, uplink: () => this.uplink });
     this.registryAccess = new RegistryAccess({
       clock: deps.clock,
       askRefresh: () => {
@@ -135,7 +59,7 @@ export class Agent {
         clock: deps.clock,
         logger: deps.logger,
         server: this.lockServer,
-        onEvent: (kind, message) => this.event(kind, message, this.updater.current.candidate, 'fetch'),
+        onEvent: (kind, message) => this.events.about(kind, message, this.updater.current.candidate, 'fetch'),
       });
     }
     this.updater = new Updater({
@@ -144,7 +68,21 @@ export class Agent {
       ...(this.locks ? { locks: this.locks } : {}),
       controlPlaneConnected: () => this.uplink?.connected ?? false,
       onChange: () => this.scheduleReport(),
-      onEvent: (kind, message, slot, phase) => this.event(kind, message, slot, phase),
+      onEvent: (kind, message, slot, phase) => this.events.about(kind, message, slot, phase),
+    });
+    this.reporter = new Reporter({
+      updater: this.updater,
+      runtime: deps.runtime,
+      locks: this.locks,
+      os: deps.os,
+      clock: deps.clock,
+      logger: deps.logger,
+      deviceId: deps.deviceId,
+      board: deps.board ?? null,
+      localStatus: deps.localStatus,
+      uplink: () => this.uplink,
+      delivered: () => void deps.selfUpdate?.update.reportDelivered(),
+      restarted: (message) => this.events.about('component-restarted', message, this.updater.running()),
     });
   }
 
@@ -157,7 +95,7 @@ export class Agent {
     const os = this.deps.os;
     if (os) {
       await os.start({
-        event: (kind, message, releaseId) => this.event(kind, message, null, undefined, releaseId),
+        event: (kind, message, releaseId) => this.events.about(kind, message, null, undefined, releaseId),
         changed: () => this.scheduleReport(),
         checks: () => this.trialChecks(),
       });
@@ -168,7 +106,7 @@ export class Agent {
     const self = this.deps.selfUpdate;
     if (self) {
       await self.update.start({
-        event: (kind, message, releaseId) => this.event(kind, message, null, undefined, releaseId),
+        event: (kind, message, releaseId) => this.events.about(kind, message, null, undefined, releaseId),
         restart: () => self.restart(),
       });
       this.every(this.settings.osTickMs, () =>
@@ -186,7 +124,7 @@ export class Agent {
     this.timers.forEach((t) => clearInterval(t));
     await this.updater.stop();
     await this.lockServer?.stop();
-    await this.reporting;
+    await this.reporter.settled();
   }
 
   heldRev(): number {
@@ -200,7 +138,7 @@ export class Agent {
   async receive(bytes: Uint8Array | string): Promise<void> {
     const gate = this.deps.gate;
     if (!gate) {
-      this.event('desired-refused', 'this agent has no desired gate configured; desired states from the network are refused', null);
+      this.events.about('desired-refused', 'this agent has no desired gate configured; desired states from the network are refused', null);
       return;
     }
     let outcome: Awaited<ReturnType<DesiredGate['admit']>>;
@@ -209,7 +147,7 @@ export class Agent {
     } catch (err) {
       // The watermark or key file could not be written: not taken, the control plane sends it again.
       this.deps.logger.error('desired state not taken', { error: errorMessage(err) });
-      this.event('desired-refused', `could not keep the desired state: ${errorMessage(err)}`, null);
+      this.events.about('desired-refused', `could not keep the desired state: ${errorMessage(err)}`, null);
       return;
     }
     if (!outcome.ok) {
@@ -219,14 +157,14 @@ export class Agent {
         return this.deps.logger.info('desired state already held; registry access refreshed from it', { rev: outcome.rev });
       }
       this.deps.logger.warn('desired state refused', { code: outcome.code, reason: outcome.reason });
-      return this.eventWithRev('desired-refused', `${outcome.code}: ${outcome.reason}`, outcome.rev);
+      return this.events.withRev('desired-refused', `${outcome.code}: ${outcome.reason}`, outcome.rev);
     }
     const { statement, learned } = outcome;
     for (const key of learned.added) {
-      this.eventWithRev('release-key-added', `now trusts release key ${key.keyId}, endorsed by ${key.endorsement.keyId}`, statement.rev);
+      this.events.withRev('release-key-added', `now trusts release key ${key.keyId}, endorsed by ${key.endorsement.keyId}`, statement.rev);
     }
     for (const keyId of learned.revoked) {
-      this.eventWithRev('release-key-refused', `release key ${keyId} was revoked by the control plane; no longer trusted`, statement.rev);
+      this.events.withRev('release-key-refused', `release key ${keyId} was revoked by the control plane; no longer trusted`, statement.rev);
     }
     // The updater and its journal keep the desired state proper; the envelope's fields did their work here.
     this.desire(Desired.parse(statement));
@@ -251,30 +189,27 @@ export class Agent {
 
   /** Runs a command and leaves a `command` event behind, so the device's history shows who did what. */
   async command(command: Command): Promise<CommandResult> {
-    const args = Object.entries(command.args)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' ');
     try {
       const result = await runCommand(command, {
         runtime: this.deps.runtime,
         logger: this.deps.logger,
         rollback: (reason) => this.updater.rollback(reason),
       });
-      this.event('command', `${command.name} ${args} (${command.id}): ok`.replace(/\s+/g, ' '), null);
+      this.events.about('command', commandEventMessage(command, 'ok'), null);
       return result;
     } catch (err) {
-      this.event('command', `${command.name} ${args} (${command.id}): ${errorMessage(err)}`.replace(/\s+/g, ' '), null);
+      this.events.about('command', commandEventMessage(command, errorMessage(err)), null);
       throw err;
     }
   }
 
   /** After every (re)connect: the control plane may have missed reports and inventory while the device was away. */
   onConnected(): void {
-    this.lastReport = '';
+    this.reporter.forgetLast();
     void this.deps.outbox
       .drain(
         (event) => this.uplink?.publish('events', event),
-        (dropped) => this.eventBody('outbox-overflow', `${dropped} event(s) were dropped while the control plane was unreachable`),
+        (dropped) => this.events.body('outbox-overflow', `${dropped} event(s) were dropped while the control plane was unreachable`),
       )
       .catch((err: unknown) => this.deps.logger.error('could not send the outbox', { error: errorMessage(err) }));
     // Collected on the first connect, not at start: it takes a second or two of CPU on a
@@ -286,19 +221,7 @@ export class Agent {
 
   /** The reported state as it would be sent now (also what the local CLI shows). */
   async reported(): Promise<Reported> {
-    const running = this.updater.running();
-    const containers = await this.deps.runtime.listContainers();
-    const locks = (await this.locks?.list(lockingComponents(running))) ?? [];
-    return {
-      schema: PROTOCOL_SCHEMA,
-      at: this.deps.clock.now().toISOString(),
-      agentVersion: AGENT_VERSION,
-      rev: this.updater.heldRev(),
-      update: this.updater.status(),
-      components: componentStatuses(containers, running ? targetFromDesired(running) : null),
-      ...(this.deps.os ? { os: this.deps.os.status() } : {}),
-      ...(locks.length > 0 ? { locks } : {}),
-    };
+    return this.reporter.reported();
   }
 
   /** What an OS trial boot must show before it is committed: this agent runs, reaches the control plane, and its assembly is healthy. */
@@ -315,59 +238,11 @@ export class Agent {
   /** Sends `reported` now if it changed; resolves once done. */
   async reportNow(): Promise<void> {
     this.scheduleReport();
-    await this.reporting;
+    await this.reporter.settled();
   }
 
   private scheduleReport(): void {
-    this.reporting = this.reporting.then(() => this.report());
-  }
-
-  private async report(): Promise<void> {
-    let body: Reported;
-    try {
-      body = await this.reported();
-    } catch (err) {
-      this.deps.logger.warn('cannot read container states for the report', { error: errorMessage(err) });
-      return;
-    }
-    await this.writeLocalStatus(body);
-    // Sent only when something other than the timestamp moved: a small board on a metered link sends little.
-    this.noticeRestarts(body);
-    const key = JSON.stringify({ ...body, at: undefined });
-    if (key === this.lastReport) return;
-    this.lastReport = key;
-    this.uplink?.publish('reported', body, () => void this.deps.selfUpdate?.update.reportDelivered());
-  }
-
-  private async writeLocalStatus(body: Reported): Promise<void> {
-    if (!this.deps.localStatus) return;
-    const release = this.updater.running()?.release ?? null;
-    try {
-      await this.deps.localStatus.write({
-        ...body,
-        deviceId: this.deps.deviceId,
-        board: this.deps.board ?? null,
-        connected: this.uplink?.connected ?? false,
-        assembly: release ? { name: release.assembly.name, version: release.assembly.version, releaseId: release.id } : null,
-      });
-    } catch (err) {
-      this.deps.logger.warn('cannot write the local status file', { error: errorMessage(err) });
-    }
-  }
-
-  /** A component the engine restarted by itself (its restart policy) is worth an event, once per restart. */
-  private noticeRestarts(body: Reported): void {
-    const seen = new Map<string, number>();
-    for (const c of body.components) {
-      if (!c.containerId) continue;
-      const count = c.restartCount ?? 0;
-      seen.set(c.containerId, count);
-      const before = this.restartCounts.get(c.containerId);
-      if (before !== undefined && count > before) {
-        this.event('component-restarted', `component "${c.name}" restarted (${count} restart(s) in total)`, this.updater.running());
-      }
-    }
-    this.restartCounts = seen;
+    this.reporter.schedule();
   }
 
   private async tick(): Promise<void> {
@@ -375,7 +250,7 @@ export class Agent {
     const due = this.deps.clock.now().getTime() - this.lastUpkeep >= this.settings.reconcileIntervalMs;
     if (due && this.updater.current.phase === 'idle') void this.upkeep();
     this.scheduleReport();
-    await this.reporting;
+    await this.reporter.settled();
   }
 
   private async upkeep(): Promise<void> {
@@ -388,40 +263,14 @@ export class Agent {
     this.scheduleReport();
   }
 
-  private event(kind: DeviceEvent['kind'], message: string, slot: Slot | null, phase?: Phase, releaseId?: string): void {
-    const body: DeviceEvent = {
-      ...this.eventBody(kind, message),
-      ...(slot ? { rev: slot.rev } : {}),
-      ...(slot?.release ? { releaseId: slot.release.id } : releaseId ? { releaseId } : {}),
-      ...(phase ? { phase } : {}),
-    };
-    this.send(body);
-  }
-
-  private eventWithRev(kind: DeviceEvent['kind'], message: string, rev: number | undefined): void {
-    this.send({ ...this.eventBody(kind, message), ...(rev !== undefined ? { rev } : {}) });
-  }
-
-  private send(body: DeviceEvent): void {
-    if (this.uplink?.connected) return this.uplink.publish('events', body);
-    this.deps.outbox.push(body).catch((err: unknown) => this.deps.logger.error('could not keep an event', { error: errorMessage(err) }));
-  }
-
-  /** Its id is given here, before the outbox keeps it: every copy later sent again is stored once. */
-  private eventBody(kind: DeviceEvent['kind'], message: string): DeviceEvent {
-    const at = this.deps.clock.now().toISOString();
-    return { schema: PROTOCOL_SCHEMA, id: randomUUID(), at, kind, message: toStorableText(message, 2_000) };
-  }
-
   private async sample(): Promise<void> {
-    this.samples.push(await this.deps.sampleTelemetry());
-    if (this.samples.length > MAX_BATCH) this.samples.splice(0, this.samples.length - MAX_BATCH);
+    this.telemetry.add(await this.deps.sampleTelemetry());
   }
 
   private flushTelemetry(): void {
-    if (this.samples.length === 0 || !this.uplink?.connected) return;
-    this.uplink.publish('telemetry', { schema: PROTOCOL_SCHEMA, samples: this.samples });
-    this.samples = [];
+    if (!this.uplink?.connected) return;
+    const samples = this.telemetry.take();
+    if (samples) this.uplink.publish('telemetry', { schema: PROTOCOL_SCHEMA, samples });
   }
 
   private async refreshInventory(options: { onlyIfChanged?: boolean } = {}): Promise<void> {

@@ -16,7 +16,8 @@ import {
 } from '@flotilla/shared';
 import { DesiredGate } from '../../agent/src/admission/desired-gate';
 import { WatermarkFile } from '../../agent/src/admission/watermark-file';
-import { Agent, type Uplink } from '../../agent/src/agent';
+import { Agent } from '../../agent/src/agent';
+import type { Uplink } from '../../agent/src/agent-deps';
 import { TrustedKeyStore } from '../../agent/src/provisioning/trusted-key-store';
 import { MqttLink } from '../../agent/src/link/mqtt-link';
 import { DockerRuntime } from '../../agent/src/runtime/docker-runtime';

@@ -1,5 +1,5 @@
 import type { ChannelPayload, DeviceChannel } from '@flotilla/shared';
-import type { Uplink } from '../agent';
+import type { Uplink } from '../agent-deps';
 
 /** An uplink that keeps what the agent sends, for tests that read the agent's messages back. */
 export class RecordingUplink implements Uplink {

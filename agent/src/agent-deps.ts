@@ -1,0 +1,63 @@
+import type { ChannelPayload, DeviceChannel, Inventory, LocalStatus } from '@flotilla/shared/device';
+import type { DesiredGate } from './admission/desired-gate';
+import type { TelemetrySample } from './hardware/telemetry';
+import type { EventOutbox } from './link/outbox';
+import type { OsUpdates } from './os-update/os-updates';
+import type { ContainerRuntime } from './runtime/container-runtime';
+import type { SelfUpdate } from './self-update/self-update';
+import type { Clock } from './support/clock';
+import type { Logger } from './support/logger';
+import type { LockStore } from './update/locks/lock-store';
+import type { UpdaterDeps, UpdaterSettings } from './update/updater';
+
+/** Where the agent's messages go; `MqttLink` in production. */
+export interface Uplink {
+  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>, delivered?: () => void): void;
+  readonly connected: boolean;
+}
+
+export interface AgentSettings {
+  /** `reported` is checked at this pace and sent only when it changed. */
+  reportIntervalMs: number;
+  /** Re-check of a running assembly while no update is in progress. */
+  reconcileIntervalMs: number;
+  /** Telemetry samples are taken at `telemetrySampleMs` and sent in one batch every `telemetryIntervalMs`. */
+  telemetryIntervalMs: number;
+  telemetrySampleMs: number;
+  /** The inventory is collected again at this pace and sent when it changed (`inventoryFingerprint`). */
+  inventoryIntervalMs: number;
+  /** OS updates: how often the committed release's OS image is looked at, and the trial boot checked. */
+  osTickMs: number;
+}
+
+export const DEFAULT_SETTINGS: AgentSettings = {
+  reportIntervalMs: 10_000,
+  reconcileIntervalMs: 30_000,
+  telemetryIntervalMs: 60_000,
+  telemetrySampleMs: 10_000,
+  inventoryIntervalMs: 10 * 60_000,
+  osTickMs: 3_000,
+};
+
+export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlaneConnected' | 'registryAccess' | 'settings' | 'locks'> & {
+  /** Update locks on disk (`<state dir>/locks`); absent: components cannot defer updates. */
+  lockStore?: LockStore;
+  runtime: ContainerRuntime;
+  clock: Clock;
+  logger: Logger;
+  collectInventory: () => Promise<Inventory>;
+  sampleTelemetry: () => Promise<TelemetrySample>;
+  /** Where events wait while the control plane is unreachable. */
+  outbox: Pick<EventOutbox, 'push' | 'drain'>;
+  /** The device's id, as the control plane knows it. */
+  deviceId: string;
+  /** OS A/B updates, on an OS built with its root slots (`OsUpdates.forRunningOs`). */
+  os?: OsUpdates;
+  /** Agent self-updates, when the agent runs under its launcher (`SelfUpdate.fromEnv`). */
+  selfUpdate?: { update: SelfUpdate; restart(): void };
+  /** Status for apps on the board (`LocalStatusFile`); written at every report tick. */
+  localStatus?: { write(status: LocalStatus): Promise<void> };
+  /** Judges every `desired` message from the network (`receive`); without it the agent takes none. */
+  gate?: Pick<DesiredGate, 'admit'>;
+  settings?: Partial<AgentSettings & UpdaterSettings>;
+};
