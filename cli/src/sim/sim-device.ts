@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { connectAsync, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import {
   DEVICE_RECONNECT_POLICY,
   PROTOCOL_SCHEMA,
@@ -8,96 +7,18 @@ import {
   deviceTopic,
   isServerBusy,
   nextWindow,
-  type ReleaseKey,
   type Command,
-  type CommandResult,
   type Desired,
   type DeviceEvent,
-  type Inventory,
-  type OsStatus,
-  type ReconnectPolicy,
-  type Reported,
   type SlotRef,
-  type Telemetry,
   type UpdateDeferral,
   type UpdatePhase,
-  type VerifiedSignatures,
+  type Inventory,
 } from '@flotilla/shared';
+import { connectSimDevice, isPaced } from './sim-connection';
 import { SimDesiredCheck } from './sim-desired-check';
-
-export interface SimTls {
-  ca: string[];
-  cert?: string;
-  key?: string;
-}
-
-/**
- * What a simulated device does with a new desired release. `lock`: a component holds an update
- * lock, so after the download the device waits (`reported.update.deferred`) until `releaseLock()`
- * or a desired state with `updatePolicy.force`, then commits, as the agent does.
- */
-export type UpdateBehavior = 'commit' | 'rollback' | 'hang' | 'lock';
-
-export interface SimDeviceOptions {
-  mqttUrl: string;
-  deviceId: string;
-  /** MQTT password; a device with a client certificate (`tls.cert`) needs none. */
-  password?: string;
-  /** For mqtts:// and wss://: the CAs to verify the broker with, and the device's own certificate and key. */
-  tls?: SimTls;
-  /** A persistent MQTT session (clean = false), as the agent keeps; default a clean session. */
-  persistentSession?: boolean;
-  /** Decides per release; default: commit everything. */
-  behavior?: (desired: Desired) => UpdateBehavior;
-  /** Time from receiving a desired state to its commit or rollback. */
-  updateMs?: number;
-  /** Answer to a command; undefined means no answer at all (to test timeouts). Default: ok. */
-  onCommand?: (command: Command) => Omit<CommandResult, 'schema' | 'id'> | undefined;
-  /**
-   * Reconnect after the broker went away as the agent does: the shared schedule
-   * (shared/src/protocol/reconnect.ts), busy signals honoured. Absent: no reconnect.
-   */
-  reconnect?: ReconnectPolicy;
-  /** Reconnect at a fixed period instead, as devices did before the schedule (benchmarks compare the two). */
-  reconnectPeriodMs?: number;
-  /** One telemetry sample every this many ms (first one at a random offset); 0 or absent: none. */
-  telemetryEveryMs?: number;
-  /** Publish an inventory after the first connect. */
-  inventory?: boolean;
-  /** Publish update events (update-phase, update-committed, update-rolled-back) as an agent does. */
-  events?: boolean;
-  /** Called after a device has committed or rolled back a rev (for the simulator's statistics). */
-  onSettled?: (device: SimDevice, outcome: 'commit' | 'rollback', rev: number) => void;
-  /** Called when a new desired rev arrives, with the `desired` message as it arrived. */
-  onDesired?: (device: SimDevice, desired: Desired, payload: Buffer) => void;
-  /** Called on every connect (first and after each reconnect). */
-  onConnect?: (device: SimDevice) => void;
-  /**
-   * The control plane's release keys from the registration answer: given, the device checks the
-   * signature of every desired state as an agent does (following the key chain it carries);
-   * absent, it still refuses one for another device, stale, or not newer.
-   */
-  releaseKeys?: readonly ReleaseKey[];
-  /** Signatures verified by the simulation's other devices (a batch shares one): checked once. */
-  verifiedSignatures?: VerifiedSignatures;
-  /** Called for each desired message refused, with the reason. */
-  onRefused?: (device: SimDevice, reason: string) => void;
-  /** The time zone its inventory reports (maintenance windows are in it). Default UTC. */
-  timeZone?: string;
-  /** Its clock, for maintenance windows (a test may simulate it). Default: real time. */
-  now?: () => number;
-  /** Board model reported in the inventory. */
-  board?: string;
-  /** The OS status to report (`reported.os`), as an agent on an A/B OS does; absent: none. */
-  os?: OsStatus;
-  /**
-   * Connect attempts before start() gives up; a refused or timed-out connect (e.g. "server
-   * unavailable" during a connect storm) is retried after 1-3 s, as an agent does. Default 1.
-   */
-  connectAttempts?: number;
-  /** Source of randomness for telemetry values and offsets; default Math.random. */
-  random?: () => number;
-}
+import type { SimDeviceOptions } from './sim-device-options';
+import { simInventory, simReported, simTelemetry, simUpdateEvent } from './sim-messages';
 
 /**
  * A lightweight device speaking protocol v1 over a real MQTT connection: it subscribes to its
@@ -191,42 +112,13 @@ export class SimDevice {
     return this;
   }
 
-  private async connect(): Promise<MqttClient> {
-    const { deviceId, password, tls } = this.options;
-    const attempts = this.options.connectAttempts ?? 1;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await connectAsync(
-          this.options.mqttUrl,
-          {
-            clientId: deviceId,
-            ...(password ? { username: deviceId, password } : {}),
-            ...(tls ? { ca: tls.ca, rejectUnauthorized: true, ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) } : {}),
-            protocolVersion: 4,
-            clean: !this.options.persistentSession,
-            // Paced reconnects are timed by the device (onClose), a fixed period by mqtt.js.
-            reconnectPeriod: this.paced ? 0 : (this.options.reconnectPeriodMs ?? 0),
-            // A broker that answers "server unavailable" (its database busy in a reconnect storm)
-            // must be retried; by default mqtt.js gives up for good after a refused CONNACK.
-            reconnectOnConnackError: !this.paced && (this.options.reconnectPeriodMs ?? 0) > 0,
-            connectTimeout: 30_000,
-          },
-          // Without this, mqtt.js keeps retrying a refused first connect by itself and never rejects.
-          false,
-        );
-      } catch (e) {
-        if (attempt >= attempts) throw e;
-        this.connectFailures++;
-        const code = (e as { code?: unknown }).code;
-        if (typeof code === 'number' && isServerBusy(code)) this.schedule.serverBusy();
-        await new Promise((resolve) => setTimeout(resolve, this.schedule.closed(performance.now())));
-      }
-    }
+  private connect(): Promise<MqttClient> {
+    return connectSimDevice(this.options, this.schedule, () => this.connectFailures++);
   }
 
   /** Reconnects by the shared schedule, as the agent's link does. */
   private get paced(): boolean {
-    return this.options.reconnect !== undefined && this.options.reconnectPeriodMs === undefined;
+    return isPaced(this.options);
   }
 
   private onClose(): void {
@@ -354,31 +246,14 @@ export class SimDevice {
   }
 
   private report(): Promise<void> {
-    const reported: Reported = {
-      schema: PROTOCOL_SCHEMA,
-      at: new Date().toISOString(),
-      agentVersion: 'sim-0.1.0',
-      rev: this.rev,
-      update: {
-        phase: this.phase,
-        active: this.active,
-        candidate: this.candidate,
-        failedRev: this.failedRev,
-        lastFailure: this.lastFailure,
-        ...(this.deferral ? { deferred: this.deferral } : {}),
-      },
-      components: [],
-      ...(this.options.os ? { os: this.options.os } : {}),
-    };
-    return this.publish('reported', reported);
+    const { rev, phase, active, candidate, failedRev, lastFailure, deferral } = this;
+    const state = { rev, phase, active, candidate, failedRev, lastFailure, deferral };
+    return this.publish('reported', simReported(state, this.options.os, new Date()));
   }
 
   private event(kind: DeviceEvent['kind'], slot: SlotRef, message: string): void {
     if (!this.options.events) return;
-    // An id, as the agent gives: a copy delivered again is stored once.
-    const event: DeviceEvent = { schema: PROTOCOL_SCHEMA, id: randomUUID(), at: new Date().toISOString(), kind, rev: slot.rev, message };
-    if (slot.releaseId) event.releaseId = slot.releaseId;
-    void this.publish('events', event);
+    void this.publish('events', simUpdateEvent(kind, slot, message, new Date()));
   }
 
   /** Sends no more telemetry (a benchmark's final count of samples sent stays final). */
@@ -389,46 +264,14 @@ export class SimDevice {
 
   private sendTelemetry(): void {
     if (this.telemetryStopped) return;
-    const memTotalBytes = 4 * 1024 ** 3;
-    const telemetry: Telemetry = {
-      schema: PROTOCOL_SCHEMA,
-      samples: [
-        {
-          at: new Date().toISOString(),
-          cpuPercent: Math.round((5 + this.random() * 30) * 10) / 10,
-          memUsedBytes: Math.round(memTotalBytes * (0.2 + this.random() * 0.3)),
-          memTotalBytes,
-          temperatureC: Math.round((45 + this.random() * 15) * 10) / 10,
-        },
-      ],
-    };
+    const telemetry = simTelemetry(this.random, new Date());
     if (!this.client?.connected) return;
     this.telemetrySent++;
     void this.publish('telemetry', telemetry);
   }
 
   private inventoryMessage(): Inventory {
-    const n = parseInt(this.deviceId.slice(-4), 36) % 250;
-    return {
-      schema: PROTOCOL_SCHEMA,
-      at: new Date().toISOString(),
-      hostname: this.deviceId.replace(/^dev_/, 'sim-').slice(0, 20),
-      arch: 'arm64',
-      timeZone: this.options.timeZone ?? 'UTC',
-      board: { model: this.options.board ?? 'Raspberry Pi 4 Model B Rev 1.5 (simulated)', serial: this.deviceId.slice(-16) },
-      cpu: { manufacturer: 'ARM', brand: 'Cortex-A72', cores: 4, speedGHz: 1.8 },
-      memory: { totalBytes: 4 * 1024 ** 3 },
-      os: { distro: 'Debian GNU/Linux', release: '12 (bookworm)', kernel: '6.6.51+rpt-rpi-v8' },
-      disks: [{ mount: '/', fs: 'ext4', sizeBytes: 31_000_000_000, usedBytes: 6_200_000_000 }],
-      network: [
-        {
-          iface: 'eth0',
-          mac: `dc:a6:32:00:${(n >> 8).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`,
-          ip4: `10.0.${n >> 8}.${n & 255}`,
-        },
-      ],
-      temperatures: [{ zone: 'cpu-thermal', celsius: 52.1 }],
-    };
+    return simInventory(this.deviceId, this.options, new Date());
   }
 
   private async publish(

@@ -9,7 +9,8 @@ import type {
   ReleaseKey,
 } from '@flotilla/shared';
 import { newDeviceKeyAndCsr } from './device-key';
-import { SimDevice, type SimTls, type UpdateBehavior } from './sim-device';
+import { SimDevice } from './sim-device';
+import type { SimTls, UpdateBehavior } from './sim-device-options';
 
 export interface SimulationOptions {
   /** The control plane's API, e.g. http://127.0.0.1:3000. */
