@@ -67,7 +67,6 @@ const TESTS = ['**/*.test.ts', '**/testing/**'];
 
 /** Source files past 300 lines today: a warning until they are split. A new one is an error (split it rather than list it here). */
 const LONG_TODAY = [
-  'control-plane/dashboard/src/pages/rollouts.tsx',
   'control-plane/src/rollouts/rollout.repository.ts',
   'control-plane/src/devices/device.repository.ts',
   'agent/src/runtime/docker-runtime.ts',

@@ -8,7 +8,9 @@ import { Devices } from './pages/devices';
 import { Login } from './pages/login';
 import { Overview } from './pages/overview';
 import { Diff, Release, Releases } from './pages/releases';
-import { NewRollout, Rollout, Rollouts } from './pages/rollouts';
+import { NewRollout } from './pages/rollouts/new-rollout';
+import { Rollout } from './pages/rollouts/rollout-detail';
+import { Rollouts } from './pages/rollouts/rollout-list';
 
 export function App() {
   const [signedIn, setSignedIn] = useState(() => session.key() !== null);

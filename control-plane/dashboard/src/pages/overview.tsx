@@ -4,7 +4,7 @@ import { Link } from '../router';
 import { BarList } from '../ui/charts';
 import { ErrorNote } from '../ui/bits';
 import { useData } from '../use-data';
-import { RolloutProgress } from './rollouts';
+import { RolloutProgress } from './rollouts/rollout-progress';
 
 export function Overview() {
   const overview = useData(() => api('GET /api/v1/dashboard/overview'), []);

@@ -1,6 +1,6 @@
 import type { Page, RolloutDeviceView, RolloutView } from '@flotilla/shared';
-import { Link } from '../router';
-import { ago } from '../ui/bits';
+import { Link } from '../../router';
+import { ago } from '../../ui/bits';
 
 /**
  * The rollout's failed devices and the operators' acceptances of them. An accepted failure (by
