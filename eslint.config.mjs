@@ -70,7 +70,6 @@ const LONG_TODAY = [
   'control-plane/src/rollouts/rollout.repository.ts',
   'control-plane/src/devices/device.repository.ts',
   'agent/src/runtime/docker-runtime.ts',
-  'control-plane/dashboard/src/pages/device.tsx',
 ];
 const MAX_LINES = { max: 300, skipBlankLines: false, skipComments: false };
 

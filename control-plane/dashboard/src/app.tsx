@@ -3,7 +3,7 @@ import { Logo } from './ui/logo';
 import { session } from './api';
 import { startLive, stopLive, useLiveStatus } from './live';
 import { Link, match, useLocation } from './router';
-import { Device } from './pages/device';
+import { Device } from './pages/device/device-page';
 import { Devices } from './pages/devices';
 import { Login } from './pages/login';
 import { Overview } from './pages/overview';
