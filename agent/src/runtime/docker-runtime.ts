@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { COMPONENT_STATES, DOCKER_HUB, HEALTH_STATES, imageRegistry, isRegistryToken, type RegistryAuth } from '@flotilla/shared/device';
+import type { RegistryAuth } from '@flotilla/shared/device';
 import { errorMessage } from '../support/errors';
 import { toCreateOptions } from './container-config';
 import { EngineClient } from './engine-client';
@@ -9,13 +9,23 @@ import type {
   ContainerRequest,
   ContainerRuntime,
   EngineInfo,
-  ContainerState,
-  HealthState,
   ManagedContainer,
   ManagedResource,
   PullProgress,
 } from './container-runtime';
-import { EngineError, ForeignResourceError, ImageNotFoundError, ImagePullError, RegistryAuthError } from './errors';
+import {
+  type EngineContainer,
+  type EngineNetwork,
+  type EngineVolume,
+  containerState,
+  healthState,
+  managedContainer,
+  namespacePid,
+  ociArchitecture,
+  statusCode,
+} from './engine-answers';
+import { EngineError, ForeignResourceError } from './errors';
+import { pullError, pullQuery, registryAuthHeader } from './image-pull';
 import { LABEL } from './labels';
 
 /** Seconds the engine waits after SIGTERM before SIGKILL; with `Init: true` most components stop at once. */
@@ -199,13 +209,9 @@ export class DockerRuntime implements ContainerRuntime {
     const pids: number[] = [];
     for (const row of top.Processes ?? []) {
       const status = await readFile(`/proc/${row[column]}/status`, 'utf8').catch(() => undefined);
-      const nspid = status
-        ?.match(/^NSpid:\s+([\d\s]+)$/m)?.[1]
-        ?.trim()
-        .split(/\s+/)
-        .at(-1);
-      if (nspid === undefined) return null;
-      pids.push(Number(nspid));
+      const pid = namespacePid(status);
+      if (pid === undefined) return null;
+      pids.push(pid);
     }
     return pids;
   }
@@ -242,16 +248,7 @@ export class DockerRuntime implements ContainerRuntime {
     // The container may be removed between list and inspect: then it is simply not there.
     const info = await this.ignoring([404], 'inspect container', id, () => this.inspect(id));
     if (!info) return undefined;
-    return {
-      id: info.Id,
-      name: info.Name.replace(/^\//, ''),
-      image: info.Config.Image,
-      state: containerState(info.State.Status),
-      health: healthState(info.State.Health?.Status),
-      restartCount: info.RestartCount ?? 0,
-      startedAt: info.State.StartedAt,
-      labels: info.Config.Labels ?? {},
-    };
+    return managedContainer(info);
   }
 
   private async call<T>(operation: string, target: string, fn: () => Promise<T>): Promise<T> {
@@ -270,87 +267,4 @@ export class DockerRuntime implements ContainerRuntime {
       throw new EngineError(operation, target, errorMessage(err), err);
     }
   }
-}
-
-/** The parts of the engine's answers this runtime reads (Docker Engine API). */
-interface EngineNetwork {
-  Name: string;
-  Labels?: Record<string, string> | null;
-}
-interface EngineVolume {
-  Name: string;
-  Labels?: Record<string, string> | null;
-}
-interface EngineContainer {
-  Id: string;
-  Name: string;
-  RestartCount?: number;
-  Config: { Image: string; Labels?: Record<string, string> | null };
-  State: { Status: string; StartedAt?: string; Health?: { Status?: string } };
-}
-
-/** `fromImage` and `tag` as the docker CLI sends them: a digest goes in `tag` too; no tag means `latest`, never every tag. */
-export function pullQuery(ref: string): { fromImage: string; tag: string } {
-  const at = ref.indexOf('@');
-  if (at >= 0) return { fromImage: ref.slice(0, at), tag: ref.slice(at + 1) };
-  const colon = ref.lastIndexOf(':');
-  if (colon > ref.lastIndexOf('/')) return { fromImage: ref.slice(0, colon), tag: ref.slice(colon + 1) };
-  return { fromImage: ref, tag: 'latest' };
-}
-
-/** The engine reports `uname -m` names; images and registries use OCI/Go names. */
-export function ociArchitecture(machine: string): string {
-  const names: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64', armv7l: 'arm', armv6l: 'arm', i686: '386' };
-  return names[machine] ?? machine;
-}
-
-function statusCode(err: unknown): number | undefined {
-  const code = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/**
- * How the engine words a registry's 401/403 (distribution's `unauthorized`/`denied` codes, the
- * engine's own "no basic auth credentials", Docker Hub's "may require 'docker login'").
- */
-const AUTH_REFUSED = /no basic auth credentials|unauthorized|authentication required|\bdenied\b|may require 'docker login'/i;
-
-/**
- * The engine's X-Registry-Auth; Docker Hub's login lives at its v1 index address. A token goes
- * as `registrytoken`, which the engine sends as `Bearer` as it is, without asking a realm.
- */
-function authConfig(auth: RegistryAuth): Record<string, string> {
-  const serveraddress = auth.registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : auth.registry;
-  if (isRegistryToken(auth)) return { registrytoken: auth.token, serveraddress };
-  return { username: auth.username, password: auth.password, serveraddress };
-}
-
-/**
- * The engine decodes X-Registry-Auth with Go's padded URL-safe base64 (`base64.URLEncoding`),
- * so Node's unpadded `base64url` would be read as no login at all.
- */
-function registryAuthHeader(auth: RegistryAuth): string {
-  return Buffer.from(JSON.stringify(authConfig(auth)))
-    .toString('base64')
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_');
-}
-
-function pullError(ref: string, err: unknown, auth: RegistryAuth | undefined): Error {
-  const detail = errorMessage(err);
-  if ([401, 403].includes(statusCode(err) ?? 0) || AUTH_REFUSED.test(detail))
-    return new RegistryAuthError(ref, imageRegistry(ref), detail, auth !== undefined);
-  if (statusCode(err) === 404 || /manifest unknown|not found|does not exist/i.test(detail)) return new ImageNotFoundError(ref, detail);
-  return new ImagePullError(ref, detail, err);
-}
-
-function containerState(status: string): ContainerState {
-  if ((COMPONENT_STATES as readonly string[]).includes(status)) return status as ContainerState;
-  // `removing` is on its way out: for planning it is as good as stopped.
-  return 'exited';
-}
-
-function healthState(status: string | undefined): HealthState {
-  if (status && (HEALTH_STATES as readonly string[]).includes(status)) return status as HealthState;
-  return 'none';
 }

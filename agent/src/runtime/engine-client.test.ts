@@ -1,5 +1,4 @@
 import { EngineClient } from './engine-client';
-import { pullQuery } from './docker-runtime';
 
 describe('EngineClient.fromEnv', () => {
   it('reads DOCKER_HOST as the docker CLI does', () => {
@@ -14,17 +13,5 @@ describe('EngineClient.fromEnv', () => {
     expect(() => EngineClient.fromEnv({ DOCKER_HOST: 'ssh://pi@board' })).toThrow(
       expect.objectContaining({ code: 'engine-address-unsupported', terminal: true }),
     );
-  });
-});
-
-describe('pullQuery', () => {
-  const digest = `sha256:${'a'.repeat(64)}`;
-  it('puts a digest in tag, as the docker CLI does', () => {
-    expect(pullQuery(`127.0.0.1:5000/flotilla/web@${digest}`)).toEqual({ fromImage: '127.0.0.1:5000/flotilla/web', tag: digest });
-  });
-  it('splits a tag, but not a registry port', () => {
-    expect(pullQuery('127.0.0.1:5000/web:1.2')).toEqual({ fromImage: '127.0.0.1:5000/web', tag: '1.2' });
-    expect(pullQuery('127.0.0.1:5000/web')).toEqual({ fromImage: '127.0.0.1:5000/web', tag: 'latest' });
-    expect(pullQuery('busybox')).toEqual({ fromImage: 'busybox', tag: 'latest' });
   });
 });
