@@ -66,7 +66,7 @@ const walls = (...patterns) => ['error', { patterns: patterns.flat() }];
 const TESTS = ['**/*.test.ts', '**/testing/**'];
 
 /** Source files past 300 lines today: a warning until they are split. A new one is an error (split it rather than list it here). */
-const LONG_TODAY = ['control-plane/src/rollouts/rollout.repository.ts', 'control-plane/src/devices/device.repository.ts'];
+const LONG_TODAY = ['control-plane/src/rollouts/rollout.repository.ts'];
 const MAX_LINES = { max: 300, skipBlankLines: false, skipComments: false };
 
 export default tseslint.config(
