@@ -2,7 +2,8 @@ import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { createSimFleet, provisionDevices, type SimCredential } from '../../cli/src/sim/simulation';
 import { BareAedes } from './support/bare-aedes';
 import { ControlPlaneProcess, freePort, metrics, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
-import { LoadFleet } from './support/load-fleet';
+import { epochNow, LoadFleet } from './support/load-fleet';
+import { connectsReached, StormTimeline, timelineLines } from './support/storm-timeline';
 
 type Mode = 'plain' | 'password over TLS' | 'mutual TLS';
 type Flags = { devices: number; concurrency: number; hold: number; processes: number; tls: number };
@@ -87,9 +88,12 @@ async function bareStorm(registered: RegisteredStorm, flags: Flags): Promise<Bar
     const before = new UsageMeter(broker.pid).start().stop();
     const meter = new UsageMeter(broker.pid).start();
     const t0 = performance.now();
+    const since = epochNow();
     await fleet.connect({ telemetryEverySeconds: 0, connectConcurrency: flags.concurrency, realistic: false });
     const connectS = (performance.now() - t0) / 1000;
     const usage = meter.stop();
+    const connack = connectsReached((await fleet.timings()).connects, since, creds.length);
+    for (const line of timelineLines('bare aedes', { connack })) console.log(line);
     await fleet.stop();
     return {
       devices: creds.length,
@@ -153,6 +157,16 @@ async function storm(cp: ControlPlaneProcess, mode: Mode, registered: Registered
   const conn = new UsageMeter(cp.pid).start();
   const gens = loadFleet.pids.map((pid) => new UsageMeter(pid).start());
   const t1 = performance.now();
+  const inDb = async () =>
+    (
+      await cp.db.query<{ online: number; reported: number }>(
+        `SELECT count(*) FILTER (WHERE online)::int AS online, count(*) FILTER (WHERE reported_at IS NOT NULL)::int AS reported
+           FROM devices WHERE fleet_id = $1`,
+        [fleet.id],
+      )
+    )[0]!;
+  // CONNACKs are timed by the devices; online and reported: rows written, sampled.
+  const timeline = StormTimeline.start(inDb);
   await loadFleet.connect({ telemetryEverySeconds: 0, connectConcurrency: flags.concurrency, realistic: false });
   const connackS = (performance.now() - t1) / 1000;
   // Every device has its CONNACK; the storm ends when the database says they are all online. On a
@@ -170,6 +184,16 @@ async function storm(cp: ControlPlaneProcess, mode: Mode, registered: Registered
   );
   const onlineS = (performance.now() - t1) / 1000;
   const connUsage = conn.stop();
+  // Every device has reported once its connect resolved; its report is written after its presence.
+  await waitFor(
+    async () => (await inDb()).reported === flags.devices || performance.now() - connacked > 60_000,
+    70_000,
+    'the reports',
+    200,
+  );
+  const connack = connectsReached((await loadFleet.timings()).connects, timeline.startedAt, flags.devices);
+  const rows = await timeline.stop(flags.devices);
+  for (const line of timelineLines(mode, { connack, ...rows })) console.log(line);
   const genCpuPercent = gens.map((g) => g.stop().cpuPercent).reduce((a, b) => a + b, 0);
   let held: StormResult['held'];
   if (flags.hold > 0) {

@@ -3,8 +3,9 @@ import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { manifest } from '../src/testing/sim-fleet';
 import { apiJson, createSimFleet, provisionDevices, type SimCredential } from '../../cli/src/sim/simulation';
 import { BareAedes } from './support/bare-aedes';
-import { ControlPlaneProcess, freePort, numberFlags, procUsage, waitFor } from './support/control-plane-process';
-import { LoadFleet } from './support/load-fleet';
+import { ControlPlaneProcess, freePort, metrics, numberFlags, procUsage, waitFor } from './support/control-plane-process';
+import { epochNow, LoadFleet } from './support/load-fleet';
+import { connectsReached, StormTimeline, timelineLines } from './support/storm-timeline';
 
 /**
  * reconnect: N devices connected and committed on a release; the control plane (with its
@@ -68,7 +69,11 @@ async function main(): Promise<void> {
     console.log(`${flags.devices} devices connected and committed on ${release.version}; restarting the control plane`);
 
     const desiredBefore = (await sim.counts()).desiredReceived;
+    const online = async (): Promise<number> =>
+      (await cp.db.query<{ n: number }>('SELECT count(*)::int AS n FROM devices WHERE online'))[0]!.n;
     const t0 = performance.now();
+    // From SIGTERM: connections up (timed by the devices), online and holding (sampled from the database).
+    const timeline = StormTimeline.start(async () => ({ online: await online(), holding: await holding() }));
     await cp.stop();
     const stopMs = performance.now() - t0;
     const startMs = await cp.launch();
@@ -78,8 +83,6 @@ async function main(): Promise<void> {
       stopMs +
       startMs;
     console.log(`all ${flags.devices} connected again (MQTT) ${(connectedMs / 1000).toFixed(1)} s after SIGTERM`);
-    const online = async (): Promise<number> =>
-      (await cp.db.query<{ n: number }>('SELECT count(*)::int AS n FROM devices WHERE online'))[0]!.n;
     // A presence write that fails under load leaves a connected device offline until it reconnects:
     // report how far it got instead of only timing out.
     const milestone = async (what: string, count: () => Promise<number>, after: number): Promise<number | string> => {
@@ -97,6 +100,12 @@ async function main(): Promise<void> {
     const onlineMs = await milestone('every device online (DB)', online, t1);
     const t2 = performance.now() - t0;
     const holdingMs = await milestone('every device online and holding its desired state (DB)', holding, t2);
+    const connack = connectsReached((await sim.timings()).connects, timeline.startedAt, flags.devices);
+    for (const line of timelineLines('from SIGTERM', { connack, ...(await timeline.stop(flags.devices)) })) console.log(line);
+    const refusals = [...(await metrics(cp))].filter(([name]) => name.startsWith('flotilla_mqtt_logins_refused_total'));
+    console.log(
+      `logins refused by the new process: ${refusals.map(([name, n]) => `${name.replace(/^[^{]*/, '')} ${n}`).join(', ') || 'none'}`,
+    );
     const usage = procUsage(cp.pid);
     const stormCpuS = usage.cpuSeconds - cpuAtListening;
     const desiredAfterRestart = (await sim.counts()).desiredReceived - desiredBefore;
@@ -138,8 +147,11 @@ async function bareStorm(creds: readonly SimCredential[], processes: number): Pr
     );
     const cpu0 = procUsage(broker.pid).cpuSeconds;
     const t0 = performance.now();
+    const since = epochNow();
     await fleet.connect({ telemetryEverySeconds: 0, connectConcurrency: 1000, realistic: false });
     const seconds = (performance.now() - t0) / 1000;
+    const connack = connectsReached((await fleet.timings()).connects, since, creds.length);
+    for (const line of timelineLines('bare aedes', { connack })) console.log(line);
     const cpuSeconds = procUsage(broker.pid).cpuSeconds - cpu0;
     await fleet.stop();
     return { seconds, cpuSeconds };

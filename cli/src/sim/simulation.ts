@@ -56,6 +56,8 @@ export interface SimulationOptions {
   log?: (line: string) => void;
   /** Per device hooks, e.g. for a benchmark's timings. */
   onDesired?: (device: SimDevice, desired: Desired, payload: Buffer) => void;
+  /** Called on every connect of every device (its CONNACK), first and after each reconnect. */
+  onConnect?: (device: SimDevice) => void;
   onSettled?: (device: SimDevice, outcome: 'commit' | 'rollback', rev: number) => void;
   random?: () => number;
 }
@@ -243,6 +245,7 @@ export async function connectDevices(
           tally.desiredReceived++;
           options.onDesired?.(device, desired, payload);
         },
+        ...(options.onConnect ? { onConnect: options.onConnect } : {}),
         onSettled: (device, outcome, rev) => {
           if (outcome === 'commit') tally.committed++;
           else tally.rolledBack++;

@@ -79,6 +79,7 @@ export class LoadFleet {
       received: all.flatMap((m) => m.timings.received),
       settled: all.flatMap((m) => m.timings.settled),
       desiredBytes: Math.max(0, ...all.map((m) => m.timings.desiredBytes)),
+      connects: all.flatMap((m) => m.timings.connects),
     };
   }
 

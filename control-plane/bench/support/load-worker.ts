@@ -7,7 +7,10 @@ import { epochNow } from './load-fleet';
  * A process holds at most ~19,000 sockets here (`ulimit -n` 20,000), and one core's worth of
  * mqtt.js clients; several of them make a fleet of 50,000.
  */
-export type WorkerOptions = Omit<SimulationOptions, 'apiUrl' | 'apiKey' | 'devices' | 'log' | 'onDesired' | 'onSettled' | 'random'>;
+export type WorkerOptions = Omit<
+  SimulationOptions,
+  'apiUrl' | 'apiKey' | 'devices' | 'log' | 'onDesired' | 'onSettled' | 'onConnect' | 'random'
+>;
 
 export type ToWorker =
   | { type: 'connect'; credentials: SimCredential[]; options: WorkerOptions; keepDesired?: boolean }
@@ -29,12 +32,14 @@ export type FromWorker =
 
 /**
  * When each device received a new desired state and settled it, in ms since the epoch
- * (`epochNow`: comparable between processes), with the largest `desired` message's size.
+ * (`epochNow`: comparable between processes), with the largest `desired` message's size;
+ * `connects`: per device, when each of its connections came up (CONNACK), in order.
  */
 export interface Timings {
   received: number[];
   settled: number[];
   desiredBytes: number;
+  connects: number[][];
 }
 
 /** A device's last `desired` message as it arrived (base64) and when (`epochNow`), kept when `connect` asked for it (`keepDesired`). */
@@ -44,7 +49,8 @@ export interface DesiredPayload {
   at: number;
 }
 
-const timings: Timings = { received: [], settled: [], desiredBytes: 0 };
+const timings: Timings = { received: [], settled: [], desiredBytes: 0, connects: [] };
+const connectsOf = new Map<string, number[]>();
 const lastDesired = new Map<string, { payload: Buffer; at: number }>();
 
 function send(message: FromWorker): void {
@@ -68,6 +74,12 @@ process.on('message', (message: ToWorker) => {
             if (message.keepDesired) lastDesired.set(device.deviceId, { payload, at });
           },
           onSettled: () => timings.settled.push(epochNow()),
+          onConnect: (device) => {
+            const at = epochNow();
+            const list = connectsOf.get(device.deviceId);
+            if (list) list.push(at);
+            else connectsOf.set(device.deviceId, [at]);
+          },
         });
         send({ type: 'connected', ms: performance.now() - t0 });
       } else if (message.type === 'counts') {
@@ -83,7 +95,7 @@ process.on('message', (message: ToWorker) => {
         };
         send({ type: 'counts', counts, rssMiB: process.memoryUsage.rss() / 2 ** 20 });
       } else if (message.type === 'timings') {
-        send({ type: 'timings', timings });
+        send({ type: 'timings', timings: { ...timings, connects: [...connectsOf.values()] } });
       } else if (message.type === 'desired-payloads') {
         const payloads = [...lastDesired].map(([deviceId, { payload, at }]) => ({ deviceId, base64: payload.toString('base64'), at }));
         send({ type: 'desired-payloads', payloads });
