@@ -3,7 +3,7 @@ import { createSimFleet, provisionDevices, type SimCredential } from '../../cli/
 import { BareAedes } from './support/bare-aedes';
 import { ControlPlaneProcess, freePort, metrics, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
 import { epochNow, LoadFleet } from './support/load-fleet';
-import { connectsReached, StormTimeline, timelineLines } from './support/storm-timeline';
+import { connectsReached, listenOverflows, StormTimeline, timelineLines } from './support/storm-timeline';
 
 type Mode = 'plain' | 'password over TLS' | 'mutual TLS';
 type Flags = { devices: number; concurrency: number; hold: number; processes: number; tls: number };
@@ -89,11 +89,13 @@ async function bareStorm(registered: RegisteredStorm, flags: Flags): Promise<Bar
     const meter = new UsageMeter(broker.pid).start();
     const t0 = performance.now();
     const since = epochNow();
+    const overflows = listenOverflows();
     await fleet.connect({ telemetryEverySeconds: 0, connectConcurrency: flags.concurrency, realistic: false });
     const connectS = (performance.now() - t0) / 1000;
     const usage = meter.stop();
     const connack = connectsReached((await fleet.timings()).connects, since, creds.length);
     for (const line of timelineLines('bare aedes', { connack })) console.log(line);
+    console.log(`bare aedes: listen queue overflows during the storm (machine-wide): ${listenOverflows() - overflows}`);
     await fleet.stop();
     return {
       devices: creds.length,
@@ -167,6 +169,7 @@ async function storm(cp: ControlPlaneProcess, mode: Mode, registered: Registered
     )[0]!;
   // CONNACKs are timed by the devices; online and reported: rows written, sampled.
   const timeline = StormTimeline.start(inDb);
+  const overflows = listenOverflows();
   await loadFleet.connect({ telemetryEverySeconds: 0, connectConcurrency: flags.concurrency, realistic: false });
   const connackS = (performance.now() - t1) / 1000;
   // Every device has its CONNACK; the storm ends when the database says they are all online. On a
@@ -194,6 +197,7 @@ async function storm(cp: ControlPlaneProcess, mode: Mode, registered: Registered
   const connack = connectsReached((await loadFleet.timings()).connects, timeline.startedAt, flags.devices);
   const rows = await timeline.stop(flags.devices);
   for (const line of timelineLines(mode, { connack, ...rows })) console.log(line);
+  console.log(`${mode}: listen queue overflows during the storm (machine-wide): ${listenOverflows() - overflows}`);
   const genCpuPercent = gens.map((g) => g.stop().cpuPercent).reduce((a, b) => a + b, 0);
   let held: StormResult['held'];
   if (flags.hold > 0) {

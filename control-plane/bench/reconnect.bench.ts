@@ -5,7 +5,7 @@ import { apiJson, createSimFleet, provisionDevices, type SimCredential } from '.
 import { BareAedes } from './support/bare-aedes';
 import { ControlPlaneProcess, freePort, metrics, numberFlags, procUsage, waitFor } from './support/control-plane-process';
 import { epochNow, LoadFleet } from './support/load-fleet';
-import { connectsReached, StormTimeline, timelineLines } from './support/storm-timeline';
+import { connectsReached, listenOverflows, StormTimeline, timelineLines } from './support/storm-timeline';
 
 /**
  * reconnect: N devices connected and committed on a release; the control plane (with its
@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     // From SIGTERM: connections up (timed by the devices), online and holding (sampled from the database).
     const timeline = StormTimeline.start(async () => ({ online: await online(), holding: await holding() }));
+    const overflows = listenOverflows();
     await cp.stop();
     const stopMs = performance.now() - t0;
     const startMs = await cp.launch();
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
     const holdingMs = await milestone('every device online and holding its desired state (DB)', holding, t2);
     const connack = connectsReached((await sim.timings()).connects, timeline.startedAt, flags.devices);
     for (const line of timelineLines('from SIGTERM', { connack, ...(await timeline.stop(flags.devices)) })) console.log(line);
+    console.log(`listen queue overflows from SIGTERM (machine-wide): ${listenOverflows() - overflows}`);
     const refusals = [...(await metrics(cp))].filter(([name]) => name.startsWith('flotilla_mqtt_logins_refused_total'));
     console.log(
       `logins refused by the new process: ${refusals.map(([name, n]) => `${name.replace(/^[^{]*/, '')} ${n}`).join(', ') || 'none'}`,
@@ -148,10 +150,12 @@ async function bareStorm(creds: readonly SimCredential[], processes: number): Pr
     const cpu0 = procUsage(broker.pid).cpuSeconds;
     const t0 = performance.now();
     const since = epochNow();
+    const overflows = listenOverflows();
     await fleet.connect({ telemetryEverySeconds: 0, connectConcurrency: 1000, realistic: false });
     const seconds = (performance.now() - t0) / 1000;
     const connack = connectsReached((await fleet.timings()).connects, since, creds.length);
     for (const line of timelineLines('bare aedes', { connack })) console.log(line);
+    console.log(`bare aedes: listen queue overflows during the storm (machine-wide): ${listenOverflows() - overflows}`);
     const cpuSeconds = procUsage(broker.pid).cpuSeconds - cpu0;
     await fleet.stop();
     return { seconds, cpuSeconds };

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { epochNow } from './load-fleet';
 
 /**
@@ -80,4 +81,17 @@ export function timelineLines(label: string, reached: Reached): string[] {
       `${label} ${series}: ` +
       times.map((s, i) => `${Math.round(SHARES[i]! * 100)}% ${s === undefined ? 'not reached' : `${s.toFixed(1)} s`}`).join(', '),
   );
+}
+
+/**
+ * The kernel's count of connections dropped because a listen queue was full (TcpExt
+ * ListenOverflows, this network namespace: every process of the machine's loopback, not only
+ * the storm's); a dropped SYN is retried by the client's TCP after 1 s, then 3 s, 7 s…
+ */
+export function listenOverflows(): number {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  const header = lines.findIndex((l) => l.startsWith('TcpExt:'));
+  const names = lines[header]!.split(/\s+/);
+  const values = lines[header + 1]!.split(/\s+/);
+  return Number(values[names.indexOf('ListenOverflows')] ?? NaN);
 }
