@@ -2,11 +2,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
+import { MQTT_LISTEN_BACKLOG } from '../../src/broker/listen-backlog';
 
 /**
  * The baseline every storm is compared with (issue 15): aedes 1.2 as it comes (no hooks, no
  * database, default in-memory persistence), alone in a child process on a free port, driven by
- * the same load generator with the same devices. `node bare-aedes.ts PORT` runs the broker.
+ * the same load generator with the same devices. Its listener queues as many connections as the
+ * control plane's (MQTT_LISTEN_BACKLOG), so neither storm is timed by the other's SYN retries.
+ * `node bare-aedes.ts PORT` runs the broker.
  */
 export class BareAedes {
   private constructor(
@@ -44,7 +47,7 @@ export class BareAedes {
 async function main(port: number): Promise<void> {
   const broker = await Aedes.createBroker();
   const server = createServer((socket) => broker.handle(socket));
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen({ port, host: '127.0.0.1', backlog: MQTT_LISTEN_BACKLOG }, resolve));
   process.on('SIGTERM', () => process.exit(0));
   process.send!('ready');
 }

@@ -9,6 +9,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import { ConnectGuard } from '../limits/connect-guard';
 import { MqttRefusals } from '../limits/mqtt-refusals';
 import { TLS_OPTIONS } from '../tls/tls-options';
+import { MQTT_LISTEN_BACKLOG } from './listen-backlog';
 import { PacketSizeGuard } from './packet-size-guard';
 import type { RabbitMqSettings } from './rabbitmq/rabbitmq-settings';
 import { peerCertificateOf, type Peer } from './peer-identity';
@@ -143,10 +144,10 @@ export class MqttServer {
   }
 }
 
-async function listenOn(server: Server, port: number, host: string): Promise<Server> {
+export async function listenOn(server: Server, port: number, host: string): Promise<Server> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: MQTT_LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
