@@ -72,12 +72,14 @@ async function main(): Promise<void> {
     const online = async (): Promise<number> =>
       (await cp.db.query<{ n: number }>('SELECT count(*)::int AS n FROM devices WHERE online'))[0]!.n;
     const t0 = performance.now();
-    // From SIGTERM: connections up (timed by the devices), online and holding (sampled from the database).
-    const timeline = StormTimeline.start(async () => ({ online: await online(), holding: await holding() }));
+    const sigterm = epochNow();
     const overflows = listenOverflows();
     await cp.stop();
     const stopMs = performance.now() - t0;
     const startMs = await cp.launch();
+    // From SIGTERM: connections up (timed by the devices); online and holding sampled from the
+    // database from the new process on (it marked everyone offline before listening).
+    const timeline = StormTimeline.start(async () => ({ online: await online(), holding: await holding() }), 250, sigterm);
     const cpuAtListening = procUsage(cp.pid).cpuSeconds;
     const connectedMs =
       (await waitFor(async () => (await sim.counts()).connected >= flags.devices, 300_000, 'every device connected again', 100)) +
@@ -101,7 +103,7 @@ async function main(): Promise<void> {
     const onlineMs = await milestone('every device online (DB)', online, t1);
     const t2 = performance.now() - t0;
     const holdingMs = await milestone('every device online and holding its desired state (DB)', holding, t2);
-    const connack = connectsReached((await sim.timings()).connects, timeline.startedAt, flags.devices);
+    const connack = connectsReached((await sim.timings()).connects, sigterm, flags.devices);
     for (const line of timelineLines('from SIGTERM', { connack, ...(await timeline.stop(flags.devices)) })) console.log(line);
     console.log(`listen queue overflows from SIGTERM (machine-wide): ${listenOverflows() - overflows}`);
     const refusals = [...(await metrics(cp))].filter(([name]) => name.startsWith('flotilla_mqtt_logins_refused_total'));

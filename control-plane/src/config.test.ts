@@ -68,6 +68,7 @@ describe('loadConfig', () => {
       FLOTILLA_MQTT_UNKNOWN_ID_CACHE_S: '10',
       FLOTILLA_MQTT_BUSY_CONNECTS_IN_FLIGHT: '50',
       FLOTILLA_MQTT_BUSY_QUEUED_WRITES: '0',
+      FLOTILLA_MQTT_BUSY_WRITE_LAG_S: '3',
       FLOTILLA_LIMITS_REPORT_INTERVAL_S: '30',
     });
     expect(limits).toEqual({
@@ -87,6 +88,7 @@ describe('loadConfig', () => {
       unknownIdCacheMs: 10_000,
       busyConnectsInFlight: 50,
       busyQueuedWrites: 0,
+      busyWriteLagMs: 3_000,
       reportIntervalMs: 30_000,
     });
   });

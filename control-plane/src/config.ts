@@ -140,6 +140,7 @@ export function loadDeviceLimits(env: Env): DeviceLimits {
     unknownIdCacheMs: seconds('FLOTILLA_MQTT_UNKNOWN_ID_CACHE_S', d.unknownIdCacheMs),
     busyConnectsInFlight: wholeNumber(env, 'FLOTILLA_MQTT_BUSY_CONNECTS_IN_FLIGHT', d.busyConnectsInFlight),
     busyQueuedWrites: wholeNumber(env, 'FLOTILLA_MQTT_BUSY_QUEUED_WRITES', d.busyQueuedWrites),
+    busyWriteLagMs: seconds('FLOTILLA_MQTT_BUSY_WRITE_LAG_S', d.busyWriteLagMs),
     reportIntervalMs: seconds('FLOTILLA_LIMITS_REPORT_INTERVAL_S', d.reportIntervalMs),
   };
 }

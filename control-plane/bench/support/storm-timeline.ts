@@ -24,9 +24,9 @@ export class StormTimeline {
     private readonly everyMs: number,
   ) {}
 
-  /** Starts sampling now (`epochNow`); times are reported from this instant. */
-  static start(count: () => Promise<Counts>, everyMs = 250): StormTimeline {
-    const timeline = new StormTimeline(epochNow(), count, everyMs);
+  /** Starts sampling now; times are reported from `since` (`epochNow`; default now). */
+  static start(count: () => Promise<Counts>, everyMs = 250, since = epochNow()): StormTimeline {
+    const timeline = new StormTimeline(since, count, everyMs);
     timeline.tick();
     return timeline;
   }

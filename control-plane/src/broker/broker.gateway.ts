@@ -34,7 +34,8 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
       this.guard,
       this.refusals,
       (client, username, password) => this.checkLogin(client, username, password),
-      (connectsInFlight) => busyReason({ connectsInFlight, queuedWrites: this.link.queuedWrites }, this.limits),
+      (connectsInFlight) =>
+        busyReason({ connectsInFlight, queuedWrites: this.link.queuedWrites, writeLagMs: this.link.writeLagMs }, this.limits),
     );
     // MQTT 3.1.1 has no negative PUBACK: refusing a publish disconnects the client.
     this.broker.authorizePublish = (client, packet, done) => {

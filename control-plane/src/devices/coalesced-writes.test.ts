@@ -46,4 +46,29 @@ describe('CoalescedWrites', () => {
     finish.shift()!();
     await expect(next).resolves.toBeUndefined();
   });
+
+  it('tells how long its oldest value queued or in flight has waited, and 0 once all are written', async () => {
+    let now = 1000;
+    const finish: (() => void)[] = [];
+    const writes = new CoalescedWrites<string>(
+      () => new Promise<void>((resolve) => finish.push(resolve)),
+      undefined,
+      () => now,
+    );
+    expect(writes.lagMs).toBe(0);
+    const first = writes.add('a');
+    now = 1500;
+    await tick();
+    const second = writes.add('b');
+    now = 4000;
+    // 'a' is in flight since 1000, 'b' waits since 1500: the older counts.
+    expect(writes.lagMs).toBe(3000);
+    finish.shift()!();
+    await first;
+    await tick();
+    expect(writes.lagMs).toBe(2500);
+    finish.shift()!();
+    await second;
+    expect(writes.lagMs).toBe(0);
+  });
 });

@@ -28,17 +28,30 @@ export class CoalescedWrites<T, R = void> {
   private readonly unsettled = new Map<string, number>();
   private readonly stored = new Map<string, string | number | boolean>();
   private inFlight = 0;
+  /** When the oldest value waiting, and the oldest of the flush in flight, were added (`now`). */
+  private pendingSince: number | undefined;
+  private inFlightSince: number | undefined;
   /** Values not written because they changed nothing (for `/metrics` and tests). */
   skipped = 0;
 
   constructor(
     private readonly flush: (batch: readonly T[]) => Promise<R>,
     private readonly skip?: UnchangedSkip<T>,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** Values waiting for a flush or being flushed: the write backlog the broker's "busy" decision watches. */
   get queued(): number {
     return this.pending.length + this.inFlight;
+  }
+
+  /**
+   * How long the oldest value queued or in flight has waited (ms), 0 when none is: how far the
+   * database is behind, whatever the size of the batches (the broker's "busy" decision).
+   */
+  get lagMs(): number {
+    const since = this.inFlightSince ?? this.pendingSince;
+    return since === undefined ? 0 : this.now() - since;
   }
 
   add(value: T): Promise<R | undefined> {
@@ -51,6 +64,7 @@ export class CoalescedWrites<T, R = void> {
       }
       this.unsettled.set(key, (this.unsettled.get(key) ?? 0) + 1);
     }
+    if (this.pending.length === 0) this.pendingSince = this.now();
     this.pending.push(value);
     if (!this.next) {
       this.next = this.flushing.then(async () => {
@@ -58,6 +72,8 @@ export class CoalescedWrites<T, R = void> {
         const batch = this.pending;
         this.pending = [];
         this.inFlight = batch.length;
+        this.inFlightSince = this.pendingSince;
+        this.pendingSince = undefined;
         try {
           const result = await this.flush(batch);
           this.settled(batch, true);
@@ -67,6 +83,7 @@ export class CoalescedWrites<T, R = void> {
           throw e;
         } finally {
           this.inFlight = 0;
+          this.inFlightSince = undefined;
         }
       });
       this.flushing = this.next.catch(() => undefined);

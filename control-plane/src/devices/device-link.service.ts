@@ -94,6 +94,11 @@ export class DeviceLinkService {
     return this.presence.queuedWrites + this.reports.queuedWrites;
   }
 
+  /** How long the oldest of those writes has waited (ms): how far the database is behind. */
+  get writeLagMs(): number {
+    return Math.max(this.presence.writeLagMs, this.reports.writeLagMs);
+  }
+
   /**
    * `revoked` when the device was decommissioned (its connection must end); it is not marked
    * online then. Coalesced with every other connect of the burst (DevicePresenceRepository.setOnline).

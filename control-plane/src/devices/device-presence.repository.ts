@@ -76,6 +76,11 @@ export class DevicePresenceRepository {
     return this.presence.queued + this.touches.queued;
   }
 
+  /** How long the oldest of them has waited (ms). */
+  get writeLagMs(): number {
+    return Math.max(this.presence.lagMs, this.touches.lagMs);
+  }
+
   /**
    * Offline: the devices held by a replica with no heartbeat within `aliveS` seconds (dead, or
    * stopped), and with `unowned` those online with no holder recorded (rows from before holders

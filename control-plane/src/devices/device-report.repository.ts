@@ -45,6 +45,11 @@ export class DeviceReportRepository {
     return this.reports.queued;
   }
 
+  /** How long the oldest of them has waited (ms). */
+  get writeLagMs(): number {
+    return this.reports.lagMs;
+  }
+
   /** Reports skipped in memory as unchanged since this process started. */
   get reportsSkipped(): number {
     return this.reports.skipped;

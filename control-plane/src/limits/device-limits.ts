@@ -29,10 +29,12 @@ export interface DeviceLimits {
   unknownIdCacheMs: number;
   /**
    * The control plane answers connects "server busy" (CONNACK 3, SERVER_BUSY) while this many
-   * logins wait for their credential check, or this many device writes are queued; 0 = never.
+   * logins wait for their credential check, or this many device writes are queued, or the oldest
+   * of them has waited this long (ms); 0 = never (server-load.ts).
    */
   busyConnectsInFlight: number;
   busyQueuedWrites: number;
+  busyWriteLagMs: number;
   /** Refusals are logged as one summary line, and each device's dropped messages recorded as one event of its own, per this interval. */
   reportIntervalMs: number;
 }
@@ -69,10 +71,12 @@ export const DEFAULT_DEVICE_LIMITS: DeviceLimits = {
   failedConnectsBurst: 20,
   unknownIdCacheMs: 30_000,
   // Credential checks are answered from memory, so logins pile up only behind lookups of devices
-  // not in memory or a saturated process; writes are coalesced, so 20,000 queued is a database
-  // that has fallen behind by several seconds of a 10,000-device storm.
+  // not in memory or a saturated process. Writes are coalesced: a 10,000-device storm queues
+  // 20,000 (a presence and a report each) that a few statements write, so the backlog is judged
+  // by its age; the count only bounds memory (a queued report is ~1 KiB: ~50 MiB).
   busyConnectsInFlight: 2000,
-  busyQueuedWrites: 20_000,
+  busyQueuedWrites: 50_000,
+  busyWriteLagMs: 10_000,
   reportIntervalMs: 60_000,
 };
 
