@@ -27,9 +27,13 @@ export class AedesDeviceBroker implements DeviceBroker, OnModuleInit {
   readonly reportsPresence = true;
 
   private readonly deliver = (packet: { topic: string; payload: Buffer | string }, done: () => void): void => {
-    // Not synchronously: aedes drains its queue of waiting messages through this callback, one
-    // stack frame per message, and a burst of thousands overflowed the stack.
-    setImmediate(done);
+    // Released at once, but not synchronously: aedes lets 100 messages be delivered at a time
+    // (its `concurrency`) and drains those waiting through this callback, one stack frame per
+    // message, so a synchronous call overflowed the stack in a burst of thousands. A microtask
+    // unwinds the stack as well; `setImmediate` held each slot a whole turn of the event loop, and
+    // in a connect storm (two QoS 1 messages per device, 1,000 devices at a time) every device's
+    // PUBACK queued behind those turns (issue 15).
+    queueMicrotask(done);
     const parsed = parseDeviceTopic(packet.topic);
     // The subscription also sees what the control plane itself publishes (desired, cmd).
     if (!parsed || !UPLINK.includes(parsed.channel)) return;
