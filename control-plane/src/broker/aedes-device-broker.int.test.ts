@@ -1,6 +1,6 @@
 import { PROTOCOL_SCHEMA, deviceTopic } from '@flotilla/shared';
 import { Aedes } from 'aedes';
-import { AedesDeviceBroker } from './aedes-device-broker';
+import { AedesDeviceBroker, RELEASES_PER_TURN } from './aedes-device-broker';
 import type { UplinkMessage } from './device-broker';
 import type { MqttServer } from './mqtt-server';
 
@@ -53,4 +53,19 @@ it('releases each message before the next turn of the event loop (a device waits
   // 300 messages: three times aedes' concurrency, so the later ones wait for released slots.
   await Promise.all(Array.from({ length: 300 }, (_, i) => publish(`dev_${i}`, i)));
   expect(turned).toBe(false);
+});
+
+it('yields to the event loop within a long backlog (sockets are not held until 20,000 messages drain)', async () => {
+  let delivered = 0;
+  const deliveredAtTurns: number[] = [];
+  deviceBroker().onUplink(async () => void delivered++);
+  const turns = setInterval(() => deliveredAtTurns.push(delivered), 0);
+  await Promise.all(Array.from({ length: 20_000 }, (_, i) => publish(`dev_${i % 1000}`, i)));
+  clearInterval(turns);
+  expect(delivered).toBe(20_000);
+  // Timers ran while the backlog drained, never more than a turn's budget (plus aedes' 100 in flight) apart.
+  const during = deliveredAtTurns.filter((n) => n > 0 && n < 20_000);
+  expect(during.length).toBeGreaterThan(0);
+  const steps = during.map((n, i) => n - (i === 0 ? 0 : during[i - 1]!));
+  expect(Math.max(...steps)).toBeLessThanOrEqual(2 * (RELEASES_PER_TURN + 100));
 });

@@ -13,6 +13,8 @@ import { AEDES, MqttServer } from './mqtt-server';
 import { clientOf, hasLiveSession } from './sessions';
 
 const UPLINK: readonly string[] = DEVICE_TO_CLOUD;
+/** Delivery slots released at once per turn of the event loop; the pause it bounds is a few ms. */
+export const RELEASES_PER_TURN = 1_000;
 
 /**
  * The device broker inside this process (aedes): publishes and subscribes inside the broker, no
@@ -25,6 +27,7 @@ export class AedesDeviceBroker implements DeviceBroker, OnModuleInit {
   private readonly broadcast = new Map<DeviceChannel, ((message: UplinkMessage) => void)[]>();
   private readonly presence: ((deviceId: string, presence: Presence) => void)[] = [];
   readonly reportsPresence = true;
+  private releasedThisTurn = 0;
 
   private readonly deliver = (packet: { topic: string; payload: Buffer | string }, done: () => void): void => {
     // Released at once, but not synchronously: aedes lets 100 messages be delivered at a time
@@ -32,8 +35,12 @@ export class AedesDeviceBroker implements DeviceBroker, OnModuleInit {
     // message, so a synchronous call overflowed the stack in a burst of thousands. A microtask
     // unwinds the stack as well; `setImmediate` held each slot a whole turn of the event loop, and
     // in a connect storm (two QoS 1 messages per device, 1,000 devices at a time) every device's
-    // PUBACK queued behind those turns (issue 15).
-    queueMicrotask(done);
+    // PUBACK queued behind those turns (issue 15). Microtasks run before any I/O, so a backlog of
+    // tens of thousands would hold the sockets until drained: past a budget per turn, the rest
+    // wait for the next one.
+    if (this.releasedThisTurn === 0) setImmediate(() => (this.releasedThisTurn = 0));
+    if (++this.releasedThisTurn <= RELEASES_PER_TURN) queueMicrotask(done);
+    else setImmediate(done);
     const parsed = parseDeviceTopic(packet.topic);
     // The subscription also sees what the control plane itself publishes (desired, cmd).
     if (!parsed || !UPLINK.includes(parsed.channel)) return;
