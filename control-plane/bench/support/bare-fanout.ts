@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { percentile } from '../../../test/bench/machine';
+import { PUBLISH_IN_FLIGHT } from '../../src/devices/desired-publisher';
 import { freePort, UsageMeter, waitFor } from './control-plane-process';
 
 /**
@@ -14,7 +15,7 @@ import { freePort, UsageMeter, waitFor } from './control-plane-process';
  * its first publish, not with copying 10,000 messages over IPC. Once publishing, it answers a
  * device's `desired/get` with that device's message, as the control plane would.
  */
-const IN_FLIGHT = 50;
+const IN_FLIGHT = PUBLISH_IN_FLIGHT;
 
 export interface BareMessage {
   topic: string;

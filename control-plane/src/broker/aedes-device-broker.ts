@@ -10,7 +10,7 @@ import {
 import type { Aedes } from 'aedes';
 import type { BrokerStatus, DeviceBroker, Presence, UplinkListener, UplinkMessage } from './device-broker';
 import { AEDES, MqttServer } from './mqtt-server';
-import { clientOf, hasLiveSession } from './sessions';
+import { clientOf, deliversDirectly, hasLiveSession, type DirectSession } from './sessions';
 
 const UPLINK: readonly string[] = DEVICE_TO_CLOUD;
 /** Delivery slots released at once per turn of the event loop; the pause it bounds is a few ms. */
@@ -76,7 +76,14 @@ export class AedesDeviceBroker implements DeviceBroker, OnModuleInit {
       retain: false,
       dup: false,
     };
-    return new Promise((resolve, reject) => this.broker.publish(packet, (err) => (err ? reject(err) : resolve())));
+    const client = clientOf(this.broker, deviceId);
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error | null): void => (err ? reject(err) : resolve());
+      // The device's own client, when it is the only possible recipient: no topic matching against
+      // every device's subscriptions, no emitter queue shared with the uplink (control-plane/bench/rollout.bench.ts).
+      if (client && deliversDirectly(client as unknown as DirectSession, packet.topic)) client.publish(packet, done);
+      else this.broker.publish(packet, done);
+    });
   }
 
   onUplink(listener: UplinkListener): void {

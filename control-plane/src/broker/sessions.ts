@@ -15,3 +15,23 @@ export function hasLiveSession(broker: Aedes, deviceId: string, except?: Client)
   const client = clientOf(broker, deviceId);
   return client !== undefined && client !== except && client.connected && !client.closed;
 }
+
+/** What `deliversDirectly` looks at in an aedes client (its subscriptions are an untyped field, keyed by topic filter). */
+export interface DirectSession {
+  connected: boolean;
+  closed: boolean;
+  subscriptions?: Record<string, unknown>;
+}
+
+/**
+ * Whether a message on `topic` (a device's own downlink topic, exactly as the device subscribes to
+ * it) can be handed to the device's own connected client instead of being matched against every
+ * subscription in the broker. Only the device may subscribe to its own topics (access-policy.ts),
+ * so when its live client holds that exact subscription it is the message's only recipient, and
+ * aedes' per-client path (`client.publish`: kept in the session until PUBACK, a packet id, written,
+ * resolved once the socket took it) is what the matching would have reached. Otherwise (not
+ * connected here, not subscribed yet) the broker's own publish decides, as before. Pure.
+ */
+export function deliversDirectly(session: DirectSession | undefined, topic: string): boolean {
+  return session !== undefined && session.connected && !session.closed && session.subscriptions?.[topic] !== undefined;
+}

@@ -10,12 +10,15 @@ import { desiredContent } from './device.mapper';
 import type { DesiredState } from './device-record.repository';
 
 /**
- * Desired publishes handed to aedes at once. Below its mqemitter concurrency (100): beyond it the
- * broker queues every message, the devices' uplink included, and later releases that queue
- * recursively (500 at once overflowed the stack in control-plane/bench/rollout.bench.ts). The
- * pace itself is the sockets': a publish holds its place until its device's connection drained.
+ * Desired publishes in flight at once; a publish holds its place until its device's socket took it
+ * (drained, for a device whose socket backed up). Each publish waits out one or two turns of the
+ * event loop in aedes, so this many are handed per turn: at 50 the fan-out was paced by the turns
+ * of a busy loop, not by the sockets (control-plane/bench/rollout.bench.ts). A device connected
+ * here gets its message on its own client, outside aedes' emitter (AedesDeviceBroker); one that is
+ * not goes through the emitter, whose concurrency (100) then queues the rest, uplink included, for
+ * as long as the emitter needs to take 156 messages.
  */
-const PUBLISH_IN_FLIGHT = 50;
+export const PUBLISH_IN_FLIGHT = 256;
 /**
  * Devices sealed under one signature (one hash tree, desired-sealer.ts): the ed25519 signature,
  * ~100 µs, is shared by 64 devices, and each message carries a proof of 6 hashes (~290 bytes).

@@ -19,12 +19,14 @@ import type { RolloutAction } from './rollout-state';
 /**
  * Assignments written per transaction. The first devices are told once the first segment
  * committed, not after all of a 10,000-device phase (one statement for 10,000 took 3.8 s of a
- * 7.3 s pass under load, control-plane/bench/rollout.bench.ts); larger segments cost fewer round trips.
+ * 7.3 s pass under load, control-plane/bench/rollout.bench.ts); larger segments cost fewer round
+ * trips, and during a fan-out each round trip waits for a turn of the busy event loop (0.2–0.5 s
+ * each at load ~20 with 1,000-device segments: 3,000 devices took 10–19 s to commit), so they grow to 4,096.
  */
-const ASSIGN_SEGMENT = 1000;
+const ASSIGN_SEGMENT = 4096;
 /**
  * The first segment, from which they double up to `ASSIGN_SEGMENT`: the first 128 devices (two
- * seal batches) are told after a write of 128 rows, not 1,000, and publishing them overlaps the next.
+ * seal batches) are told after a write of 128 rows, and publishing them overlaps the next.
  */
 const FIRST_ASSIGN_SEGMENT = 128;
 

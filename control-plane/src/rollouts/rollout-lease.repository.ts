@@ -68,23 +68,22 @@ export class RolloutLeaseRepository {
     });
   }
 
-  /** Numbers the decision and keeps it in `rollout_decisions` (who, under which token, what), within the fenced transaction. */
+  /**
+   * Numbers the decision and keeps it in `rollout_decisions` (who, under which token, what), within
+   * the fenced transaction. One statement: each round trip of a segment's transaction waits for a
+   * turn of the control plane's busy event loop during a fan-out (control-plane/bench/rollout.bench.ts).
+   */
   async recordDecision(uow: UnitOfWork, lease: RolloutLease, actions: readonly RolloutAction[]): Promise<number> {
-    const em = managerOf(uow);
-    const [rows] = (await em.query(
-      `UPDATE rollouts SET decision_seq = decision_seq + 1 WHERE id = $1 AND lease_holder = $2 AND lease_token = $3 RETURNING decision_seq`,
-      [lease.rolloutId, lease.holder, lease.token],
-    )) as [{ decision_seq: string }[], number];
+    // An INSERT: TypeORM answers with its rows alone (an UPDATE's with [rows, count]).
+    const rows = (await managerOf(uow).query(
+      `WITH numbered AS (
+         UPDATE rollouts SET decision_seq = decision_seq + 1 WHERE id = $1 AND lease_holder = $2 AND lease_token = $3 RETURNING decision_seq)
+       INSERT INTO rollout_decisions (rollout_id, seq, holder, lease_token, actions)
+       SELECT $1, decision_seq, $2, $3, $4::jsonb FROM numbered RETURNING seq`,
+      [lease.rolloutId, lease.holder, lease.token, JSON.stringify(actions)],
+    )) as { seq: string }[];
     if (!rows[0]) throw new LeaseLostError(lease);
-    const seq = Number(rows[0].decision_seq);
-    await em.query(`INSERT INTO rollout_decisions (rollout_id, seq, holder, lease_token, actions) VALUES ($1, $2, $3, $4, $5)`, [
-      lease.rolloutId,
-      seq,
-      lease.holder,
-      lease.token,
-      JSON.stringify(actions),
-    ]);
-    return seq;
+    return Number(rows[0].seq);
   }
 
   /** At an orderly stop: another replica may take this one's rollouts at once instead of after the expiry. */

@@ -187,7 +187,7 @@ export class RolloutRepository {
         s.force,
       ],
     );
-    await this.upsertDevices(em, s.id, s.devices);
+    await this.upsertDevices(em, s, s.devices);
   }
 
   /** Waits for the row lock: operator commands must not be skipped. */
@@ -260,12 +260,6 @@ export class RolloutRepository {
   /** Writes what changed between `before` and `after`: the rollout's fields and the devices that moved. */
   async save(uow: UnitOfWork, before: RolloutState, after: RolloutState): Promise<void> {
     const em = managerOf(uow);
-    await em.query(`UPDATE rollouts SET status = $2, status_reason = $3, current_phase = $4, updated_at = now() WHERE id = $1`, [
-      after.id,
-      after.status,
-      after.statusReason,
-      after.currentPhase,
-    ]);
     const old = new Map(before.devices.map((d) => [d.deviceId, d]));
     // A device the decision did not touch is the same object (applyActions keeps it): only the
     // touched ones are compared by value. Serialising all of a 10,000-device rollout twice per
@@ -274,19 +268,32 @@ export class RolloutRepository {
       const was = old.get(d.deviceId);
       return was !== d && JSON.stringify(was) !== JSON.stringify(d);
     });
-    await this.upsertDevices(em, after.id, changed);
+    await this.upsertDevices(em, after, changed);
     const kept = new Set(after.devices.map((d) => d.deviceId));
     const dropped = before.devices.filter((d) => !kept.has(d.deviceId)).map((d) => d.deviceId);
     if (dropped.length > 0)
       await em.query('DELETE FROM rollout_devices WHERE rollout_id = $1 AND device_id = ANY($2)', [after.id, dropped]);
   }
 
-  /** One statement for any number of devices (unnest of parallel arrays). */
-  private async upsertDevices(em: EntityManager, rolloutId: string, devices: readonly RolloutDevice[]): Promise<void> {
-    if (devices.length === 0) return;
+  /**
+   * The rollout's status and its changed devices in one statement (unnest of parallel arrays, for
+   * any number of devices): a segment of a fan-out pays one round trip for both. (On create, the
+   * status is the one just inserted.)
+   */
+  private async upsertDevices(em: EntityManager, rollout: RolloutState, devices: readonly RolloutDevice[]): Promise<void> {
+    if (devices.length === 0) {
+      await em.query(`UPDATE rollouts SET status = $2, status_reason = $3, current_phase = $4, updated_at = now() WHERE id = $1`, [
+        rollout.id,
+        rollout.status,
+        rollout.statusReason,
+        rollout.currentPhase,
+      ]);
+      return;
+    }
     const ts = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     await em.query(
-      `INSERT INTO rollout_devices (rollout_id, device_id, phase, state, assigned_rev, assigned_at, finished_at, previous_release_id, reason, joined,
+      `WITH status AS (UPDATE rollouts SET status = $14, status_reason = $15, current_phase = $16, updated_at = now() WHERE id = $1)
+       INSERT INTO rollout_devices (rollout_id, device_id, phase, state, assigned_rev, assigned_at, finished_at, previous_release_id, reason, joined,
          accepted_by, accepted_at, waiting_for)
        SELECT $1::uuid, * FROM unnest($2::text[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::uuid[], $9::text[],
          $10::bool[], $11::text[], $12::timestamptz[], $13::text[])
@@ -295,7 +302,7 @@ export class RolloutRepository {
          previous_release_id = excluded.previous_release_id, reason = excluded.reason, joined = excluded.joined,
          accepted_by = excluded.accepted_by, accepted_at = excluded.accepted_at, waiting_for = excluded.waiting_for`,
       [
-        rolloutId,
+        rollout.id,
         devices.map((d) => d.deviceId),
         devices.map((d) => d.phase),
         devices.map((d) => d.state),
@@ -308,6 +315,9 @@ export class RolloutRepository {
         devices.map((d) => d.acceptedBy),
         devices.map((d) => ts(d.acceptedAt)),
         devices.map((d) => d.waitingFor),
+        rollout.status,
+        rollout.statusReason,
+        rollout.currentPhase,
       ],
     );
   }
