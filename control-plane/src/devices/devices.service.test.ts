@@ -9,6 +9,7 @@ import type { ReleasesService } from '../releases/releases.service';
 import { inMemorySigning, openDesired } from '../testing/desired';
 import { desiredRecorder } from '../testing/device-broker';
 import { strictFake } from '../testing/strict-fake';
+import { PUBLISH_IN_FLIGHT } from './desired-publisher';
 import { DeviceEntity } from './device.entity';
 import type { DeviceAssignmentRepository } from './device-assignment.repository';
 import type { DeviceRecordRepository } from './device-record.repository';
@@ -161,7 +162,7 @@ describe('DevicesService.assignReleaseToMany', () => {
 describe('DevicesService.publishCurrent', () => {
   beforeAll(() => Logger.overrideLogger(false));
 
-  it('publishes to every device with a bounded number in flight (the broker queues, and recurses, beyond 100)', async () => {
+  it('publishes to every device with at most PUBLISH_IN_FLIGHT in flight', async () => {
     let inFlight = 0;
     let most = 0;
     const sent: string[] = [];
@@ -171,10 +172,10 @@ describe('DevicesService.publishCurrent', () => {
       inFlight--;
       sent.push(id);
     });
-    const ids = Array.from({ length: 300 }, (_, i) => `dev_${i}`);
+    const ids = Array.from({ length: 2 * PUBLISH_IN_FLIGHT + 44 }, (_, i) => `dev_${i}`);
     await service.publishCurrent(ids);
     expect(sent.sort()).toEqual([...ids].sort());
     expect(most).toBeGreaterThan(1);
-    expect(most).toBeLessThanOrEqual(50);
+    expect(most).toBeLessThanOrEqual(PUBLISH_IN_FLIGHT);
   });
 });
