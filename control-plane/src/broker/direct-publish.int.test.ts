@@ -81,6 +81,16 @@ describe('desired state to a connected device', () => {
     expect(await again).toEqual({ topic: deviceTopic(id, 'desired'), payload: 'state-2' });
   });
 
+  it('goes through the broker, at QoS 0, to a device subscribed at QoS 0', async () => {
+    const client = await device('direct-4');
+    await client.subscribeAsync(deviceTopic('direct-4', 'desired'), { qos: 0 });
+    const routed = routedTopics();
+    const received = new Promise<number>((resolve) => client.once('message', (_topic, _payload, packet) => resolve(packet.qos)));
+    await broker.publishToDevice('direct-4', 'desired', 'state-4');
+    expect(await received).toBe(0);
+    expect(routed).toContain(deviceTopic('direct-4', 'desired'));
+  });
+
   it('goes through the broker, and not to the device, while the device has not subscribed', async () => {
     const client = await device('direct-3');
     const routed = routedTopics();

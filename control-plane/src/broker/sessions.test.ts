@@ -16,4 +16,8 @@ describe('deliversDirectly', () => {
     expect(deliversDirectly({ connected: true, closed: false }, topic)).toBe(false);
     expect(deliversDirectly(live, 'flotilla/v1/d/dev-1/cmd')).toBe(false);
   });
+
+  it('leaves a QoS 0 subscription to the broker, which sends it at QoS 0 and keeps nothing for a PUBACK', () => {
+    expect(deliversDirectly({ ...live, subscriptions: { [topic]: { qos: 0 } } }, topic)).toBe(false);
+  });
 });

@@ -20,7 +20,7 @@ export function hasLiveSession(broker: Aedes, deviceId: string, except?: Client)
 export interface DirectSession {
   connected: boolean;
   closed: boolean;
-  subscriptions?: Record<string, unknown>;
+  subscriptions?: Record<string, { qos?: number } | undefined>;
 }
 
 /**
@@ -30,8 +30,9 @@ export interface DirectSession {
  * so when its live client holds that exact subscription it is the message's only recipient, and
  * aedes' per-client path (`client.publish`: kept in the session until PUBACK, a packet id, written,
  * resolved once the socket took it) is what the matching would have reached. Otherwise (not
- * connected here, not subscribed yet) the broker's own publish decides, as before. Pure.
+ * connected here, not subscribed yet) the broker's own publish decides, as before. A subscription
+ * at QoS 0 too: the client's path would keep the message for a PUBACK that never comes. Pure.
  */
 export function deliversDirectly(session: DirectSession | undefined, topic: string): boolean {
-  return session !== undefined && session.connected && !session.closed && session.subscriptions?.[topic] !== undefined;
+  return session !== undefined && session.connected && !session.closed && (session.subscriptions?.[topic]?.qos ?? 0) >= 1;
 }
