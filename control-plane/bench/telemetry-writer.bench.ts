@@ -7,9 +7,10 @@ import { DEFAULT_TELEMETRY_SETTINGS } from '../src/telemetry/telemetry-settings'
 import { TelemetryRepository, type StampedRow } from '../src/telemetry/telemetry.repository';
 import { numberFlags, procUsage, sleep } from './support/control-plane-process';
 import { startDurablePostgres } from './support/durable-postgres';
+import { PlainCopyTelemetryRepository } from './support/plain-copy-telemetry-repository';
 import { UnnestTelemetryRepository } from './support/unnest-telemetry-repository';
 
-type Path = 'unnest' | 'copy';
+type Path = 'unnest' | 'copy' | 'staged';
 type Flags = { devices: number; duration: number; durable: number; maxBuffered: number };
 type Row = Record<string, string | number>;
 
@@ -23,14 +24,16 @@ const DRAIN_LIMIT_MS = 60_000;
  * on its own, fed samples in-process at fixed offered rates, so that the database write path,
  * not the broker or the load generator, sets the ceiling. Each (path, batch size, rate) gets a
  * fresh migrated database with `--devices` devices on a PostgreSQL cluster with durable settings
- * (`--durable 0`: the tests' server, fsync off). Paths: `unnest` (the multi-row INSERT this branch
- * replaced, the baseline) and `copy` (COPY FROM STDIN), each with a batch size and a number of
- * batches in flight (`--variants PATH:MAX_BATCH:WRITERS,…`). Lag is sample time to the end of the
+ * (`--durable 0`: the tests' server, fsync off). Paths: `unnest` (the multi-row INSERT that COPY
+ * replaced), `copy` (COPY FROM STDIN straight into the table, which cannot skip a sample stored
+ * already) and `staged` (the writer's path: COPY into a staging table, then INSERT … ON CONFLICT
+ * DO NOTHING, so a sample is stored once), each with a batch size and a number of batches in
+ * flight (`--variants PATH:MAX_BATCH:WRITERS,…`). Every sample has its own (device, at), so all paths store the same rows. Lag is sample time to the end of the
  * statement that stored it, for every sample; persisted % is rows in the table once the writer
  * drained, of samples offered; DB CPU is the cluster's processes (durable cluster only), in % of
  * a core over the window and in µs per row stored; node µs/row is this process (writer and generator).
  *
- *   npm run bench -- telemetry-writer --rates 2500,5000,10000,20000,40000 --variants unnest:1000:1,copy:5000:2
+ *   npm run bench -- telemetry-writer --rates 2500,5000,10000,20000,40000 --variants copy:5000:2,staged:5000:2
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -39,13 +42,12 @@ async function main(): Promise<void> {
     return (at >= 0 ? args.splice(at, 2)[1]! : fallback).split(',');
   };
   const rates = list('rates', '2500,5000,10000,20000,40000').map(Number);
-  // PATH:MAX_BATCH:WRITERS; by default the write path as it was (unnest, 1,000 a batch, one at a time) and as it is.
-  const variants = list('variants', `unnest:1000:1,copy:${DEFAULT_TELEMETRY_SETTINGS.maxBatch}:${DEFAULT_TELEMETRY_SETTINGS.writers}`).map(
-    (v) => {
-      const [path, maxBatch, writers] = v.split(':');
-      return { path: path as Path, maxBatch: Number(maxBatch), writers: Number(writers) };
-    },
-  );
+  // PATH:MAX_BATCH:WRITERS; by default the write path before samples were stored once (copy) and as it is (staged).
+  const batch = `${DEFAULT_TELEMETRY_SETTINGS.maxBatch}:${DEFAULT_TELEMETRY_SETTINGS.writers}`;
+  const variants = list('variants', `copy:${batch},staged:${batch}`).map((v) => {
+    const [path, maxBatch, writers] = v.split(':');
+    return { path: path as Path, maxBatch: Number(maxBatch), writers: Number(writers) };
+  });
   const flags = numberFlags(args, {
     devices: 10_000,
     duration: 20,
@@ -83,6 +85,19 @@ async function main(): Promise<void> {
       `ceiling ${path}:${maxBatch}:${writers} (100 % persisted, lag p99 < 2 s): ${held.length > 0 ? `${Math.max(...held)} samples/s of the rates tried` : 'below every rate tried'}`,
     );
   }
+  // Each variant against the first, per rate: the cost of a path change in one sitting.
+  const [base, ...others] = variants;
+  for (const other of others)
+    for (const rate of rates) {
+      const pick = (v: typeof base) =>
+        rows.find((r) => r.path === v!.path && r['max batch'] === v!.maxBatch && r.writers === v!.writers && r['offered /s'] === rate);
+      const [b, o] = [pick(base), pick(other)];
+      if (!b || !o) continue;
+      const ratio = (k: string) => (Number(o[k]) / Number(b[k])).toFixed(2);
+      console.log(
+        `${other.path}/${base!.path} at ${rate}/s: DB µs/row ×${ratio('DB µs/row')}, node µs/row ×${ratio('node µs/row')}, lag p99 ×${ratio('lag p99 ms')}`,
+      );
+    }
 }
 
 async function measure(
@@ -100,7 +115,12 @@ async function measure(
       `INSERT INTO devices (id, name, password_hash) SELECT id, id, 'x' FROM (SELECT 'dev_w' || lpad(g::text, 6, '0') AS id FROM generate_series(0, $1 - 1) g) d`,
       [flags.devices],
     );
-    const repo = path === 'copy' ? new TelemetryRepository(ds) : new UnnestTelemetryRepository(ds);
+    const repo =
+      path === 'staged'
+        ? new TelemetryRepository(ds)
+        : path === 'copy'
+          ? new PlainCopyTelemetryRepository(ds)
+          : new UnnestTelemetryRepository(ds);
     const lags: number[] = [];
     const write = repo.copyBatch.bind(repo);
     repo.copyBatch = async (rows: readonly StampedRow[]) => {
@@ -139,6 +159,7 @@ async function measure(
       'lag max ms': lags.at(-1) ?? NaN,
       batches: ingest.stats.batches,
       'mean batch': Math.round(ingest.stats.stored / Math.max(1, ingest.stats.batches)),
+      duplicates: ingest.stats.duplicates,
       overflow: ingest.stats.overflow,
       'drain ms': drained ? drainMs : `>${DRAIN_LIMIT_MS}`,
       'DB CPU %': ((100 * dbWindow) / flags.duration).toFixed(1),
@@ -152,15 +173,20 @@ async function measure(
   }
 }
 
-/** Offers `rate` samples a second for `ms`, one sample per message as devices send them, devices in turn; returns how many. */
+/**
+ * Offers `rate` samples a second for `ms`, one sample per message as devices send them, devices
+ * in turn; returns how many. A sample's `at` is when it was due (never two of one device at the
+ * same millisecond below 1,000 × devices a second), not the tick that sent it: a late tick must
+ * not give one device two samples at one time, which the table keeps once.
+ */
 async function generate(ingest: TelemetryIngest, rate: number, devices: number, ms: number): Promise<number> {
   const start = Date.now();
   let sent = 0;
   while (Date.now() - start < ms) {
     const due = Math.floor((rate * (Date.now() - start)) / 1000);
-    const at = new Date().toISOString();
     for (; sent < due; sent++) {
       const device = `dev_w${String(sent % devices).padStart(6, '0')}`;
+      const at = new Date(start + Math.floor((sent * 1000) / rate)).toISOString();
       ingest.add(device, {
         schema: 1,
         samples: [{ at, cpuPercent: sent % 100, memUsedBytes: 1e9 + sent, memTotalBytes: 4e9, temperatureC: 50 }],

@@ -15,8 +15,8 @@ export class UnnestTelemetryRepository extends TelemetryRepository {
     return Promise.resolve(Array.from({ length: n }, () => ''));
   }
 
-  override isStored(): Promise<boolean> {
-    return Promise.resolve(false);
+  override storedOf(): Promise<number> {
+    return Promise.resolve(0);
   }
 
   override async copyBatch(unsorted: readonly StampedRow[]): Promise<number> {

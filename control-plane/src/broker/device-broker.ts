@@ -5,11 +5,6 @@ export interface UplinkMessage {
   deviceId: string;
   channel: DeviceChannel;
   payload: Buffer;
-  /**
-   * The broker gave this message before to a consumer that never acknowledged it (a replica that
-   * died or lost its connection): its effect may already be stored. External mode only.
-   */
-  redelivered?: boolean;
 }
 
 /** Handles one uplink message; settles once its effect is written (the external broker acknowledges then). */

@@ -11,8 +11,7 @@ import { DEVICE_BROKER, type DeviceBroker, type UplinkMessage } from './device-b
 import { RateLimiter } from './rate-limiter';
 import { UplinkStats } from './uplink-stats';
 
-/** `redelivered`: UplinkMessage.redelivered; only telemetry, which carries no id of its own, needs to know. */
-type Handlers = { [C in DeviceChannel]: (deviceId: string, value: ChannelPayload<C>, redelivered: boolean) => Promise<unknown> };
+type Handlers = { [C in DeviceChannel]: (deviceId: string, value: ChannelPayload<C>) => Promise<unknown> };
 
 /** How often quota buckets that have refilled are forgotten. */
 const SWEEP_EVERY_MS = 60_000;
@@ -35,7 +34,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     reported: (id, m) => this.link.reported(id, m),
     inventory: (id, m) => this.link.inventory(id, m),
     events: (id, m) => this.link.event(id, m),
-    telemetry: (id, m, redelivered) => this.link.telemetry(id, m, redelivered),
+    telemetry: (id, m) => this.link.telemetry(id, m),
     status: (id, m) => (m.status === 'online' ? this.online(id) : this.offline(id)),
     // Commands are not issued yet, so a result has nothing to resolve.
     'cmd/res': async (id, m) => this.logger.debug(`device ${id}: result of command ${m.id} (ok=${m.ok})`),
@@ -86,7 +85,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
    * under its own id, so the message's id is the sender's. With several replicas, the rate and
    * quota buckets are per replica: each sees its share of a device's messages.
    */
-  async route({ deviceId, channel, payload, redelivered = false }: UplinkMessage): Promise<void> {
+  async route({ deviceId, channel, payload }: UplinkMessage): Promise<void> {
     const decision = this.limiter.take(deviceId, Date.now());
     if (decision !== 'accept') {
       this.stats.rateLimited();
@@ -101,7 +100,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
       this.excess.add(deviceId, channel, quota.exceeded);
       return;
     }
-    await this.dispatch(deviceId, channel, payload, redelivered);
+    await this.dispatch(deviceId, channel, payload);
     // Buffered, not yet written: the message is settled (and, on RabbitMQ, acknowledged) once its
     // samples are. Awaited outside the device's queue, so its next message does not wait for it.
     if (channel === 'telemetry') await this.link.telemetryStored();
@@ -122,7 +121,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     return this.queue.drain();
   }
 
-  private dispatch<C extends DeviceChannel>(deviceId: string, channel: C, payload: Buffer, redelivered: boolean): Promise<void> {
+  private dispatch<C extends DeviceChannel>(deviceId: string, channel: C, payload: Buffer): Promise<void> {
     const decoded = decodePayload(channel, payload);
     if (!decoded.ok) {
       this.stats.rejected();
@@ -132,7 +131,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     const value = this.inClockWindow(channel, decoded.value);
     if (value === undefined) return Promise.resolve();
     const handler: Handlers[C] = this.handlers[channel];
-    return this.queue.run(deviceId, () => handler(deviceId, value, redelivered));
+    return this.queue.run(deviceId, () => handler(deviceId, value));
   }
 
   /** Not itself subject to the events quota: one event per device and interval at most. */

@@ -34,6 +34,7 @@ import { FleetTargetJobs1765020001000 } from './migrations/1765020001000-fleet-t
 import { DeviceDirectoryNotify1765040000000 } from './migrations/1765040000000-device-directory-notify';
 import { PresenceOwners1765050000000 } from './migrations/1765050000000-presence-owners';
 import { DeviceEventIds1765110000000 } from './migrations/1765110000000-device-event-ids';
+import { TelemetrySampleIdentity1765180000000 } from './migrations/1765180000000-telemetry-sample-identity';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -61,6 +62,7 @@ export const MIGRATIONS = [
   DeviceDirectoryNotify1765040000000,
   PresenceOwners1765050000000,
   DeviceEventIds1765110000000,
+  TelemetrySampleIdentity1765180000000,
 ];
 
 @Module({})

@@ -196,13 +196,11 @@ export class DeviceLinkService {
   }
 
   /**
-   * A redelivered message's samples may be stored already (by a replica that died before it
-   * acknowledged, or by this one before its connection dropped): those are left out. Samples
-   * carry no id; a device's (device, at) is one sample.
+   * A sample sent again (a device's QoS 1 resend, a broker's redelivery to another replica) is
+   * skipped when it is written: a device's (device, at) is one sample (TelemetryRepository.copyBatch).
    */
-  async telemetry(deviceId: string, telemetry: Telemetry, redelivered = false): Promise<void> {
-    const fresh = redelivered ? await this.telemetryIngest.withoutStored(deviceId, telemetry) : telemetry;
-    this.telemetryIngest.add(deviceId, fresh);
+  async telemetry(deviceId: string, telemetry: Telemetry): Promise<void> {
+    this.telemetryIngest.add(deviceId, telemetry);
     await this.presence.touch(deviceId);
   }
 

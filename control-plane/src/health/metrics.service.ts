@@ -52,14 +52,14 @@ export class MetricsService {
       },
       {
         name: 'flotilla_telemetry_samples_total',
-        help: 'Telemetry samples received, stored and dropped by the batch writer (overflow: dropped on arrival, too many waiting; redelivered-stored: in a redelivered message, already stored).',
+        help: 'Telemetry samples received, stored and dropped by the batch writer (overflow: dropped on arrival, too many waiting; duplicate: already stored, sent again by a device or redelivered by the broker, and skipped).',
         type: 'counter',
         samples: [
           { labels: { outcome: 'received' }, value: t.received },
           { labels: { outcome: 'stored' }, value: t.stored },
           { labels: { outcome: 'dropped' }, value: t.dropped },
           { labels: { outcome: 'overflow' }, value: t.overflow },
-          { labels: { outcome: 'redelivered-stored' }, value: t.redeliveredSkipped },
+          { labels: { outcome: 'duplicate' }, value: t.duplicates },
         ],
       },
       {

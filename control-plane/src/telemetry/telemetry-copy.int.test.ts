@@ -13,8 +13,9 @@ import { TelemetryRepository } from './telemetry.repository';
 /**
  * Integration (real PostgreSQL): the COPY write path. Bad rows fail alone, a connection cut at
  * either side of the commit loses nothing and stores nothing twice (the control plane talks to
- * PostgreSQL through a proxy that cuts at an exact protocol message), samples land in their UTC
- * day's partition, and a missing recent partition is created by the writer.
+ * PostgreSQL through a proxy that cuts at an exact protocol message), a sample sent again is
+ * stored once, samples land in their UTC day's partition, and a missing recent partition is
+ * created by the writer.
  */
 jest.setTimeout(60_000);
 const DAY_MS = 86_400_000;
@@ -102,13 +103,24 @@ describe('telemetry COPY write path (PostgreSQL)', () => {
     expect(await duplicates()).toBe(0);
   });
 
-  it('a connection cut after the commit, before the reply: the commit is found and nothing is written twice', async () => {
+  it('a connection cut after the COPY into staging, before the commit: the batch is written again, whole, once', async () => {
     const ingest = writer({ maxBatch: 5_000 });
     const cut = cutter.arm('copy-reply');
     feed(ingest, 5_000);
     await Promise.all([ingest.flush(), cut]);
     expect(ingest.stats.retries).toBeGreaterThan(0);
-    expect(ingest.stats).toMatchObject({ stored: 5_000, dropped: 0 });
+    expect(ingest.stats).toMatchObject({ stored: 5_000, dropped: 0, duplicates: 0 });
+    expect(await stored()).toBe(5_000);
+  });
+
+  it('a connection cut after the commit, before the reply: the commit is found, counted once, and nothing is written twice', async () => {
+    const ingest = writer({ maxBatch: 5_000 });
+    // The reply to the statement that moves the staged rows into the table and commits.
+    const cut = cutter.arm('statement-reply', 'ON CONFLICT (device_id, at) DO NOTHING');
+    feed(ingest, 5_000);
+    await Promise.all([ingest.flush(), cut]);
+    expect(ingest.stats.retries).toBeGreaterThan(0);
+    expect(ingest.stats).toMatchObject({ stored: 5_000, dropped: 0, duplicates: 0 });
     expect(await stored()).toBe(5_000);
     expect(await duplicates()).toBe(0);
   });
@@ -117,10 +129,11 @@ describe('telemetry COPY write path (PostgreSQL)', () => {
   // samples in its buffer must leave their messages unacknowledged.
   it('stored() settles once the samples added so far are in the table, a connection cut in between', async () => {
     const ingest = writer({ maxBatch: 5_000 });
-    feed(ingest, 300);
+    const from = Date.now() - 60_000;
+    feed(ingest, 300, from);
     const inTableWhenSettled = ingest.stored().then(() => stored());
     const cut = cutter.arm('copy-reply');
-    feed(ingest, 200);
+    feed(ingest, 200, from + 300);
     await Promise.all([ingest.flush(), cut]);
     expect(await inTableWhenSettled).toBeGreaterThanOrEqual(300);
     await expect(ingest.stored()).resolves.toBeUndefined();
@@ -153,25 +166,41 @@ describe('telemetry COPY write path (PostgreSQL)', () => {
     expect(await perPartition()).toEqual({ [partitionTable(day(ahead))]: 300, telemetry_samples_default: 1 });
   });
 
-  it('a redelivered message stores only its samples not yet stored, also those still buffered by this writer', async () => {
+  it('a sample sent again is stored once: in a later batch, in the same batch, or in a batch overlapping a stored one', async () => {
     const ingest = writer();
     const base = Date.now() - 30_000;
-    const sample = (ms: number) => ({ at: iso(ms), cpuPercent: 1, memUsedBytes: 1, memTotalBytes: 1 });
+    const sample = (ms: number, cpuPercent = 1) => ({ at: iso(ms), cpuPercent, memUsedBytes: 1, memTotalBytes: 1 });
     ingest.add('dev_0001', { schema: 1, samples: [sample(base), sample(base + 1)] });
     await ingest.flush();
-    // Buffered, not written yet, when the same message comes back (its connection dropped before the ack).
+    // A resend of the first message (written already), and one of a message still buffered: both skipped.
     ingest.add('dev_0001', { schema: 1, samples: [sample(base + 2)] });
-    const again = ingest.withoutStored('dev_0001', { schema: 1, samples: [sample(base + 1), sample(base + 2), sample(base + 3)] });
-    void ingest.flush();
-    const fresh = await again;
-    expect(fresh.samples.map((x) => x.at)).toEqual([iso(base + 3)]);
-    // The same times on another device are its own samples.
-    expect((await ingest.withoutStored('dev_0002', { schema: 1, samples: [sample(base)] })).samples).toHaveLength(1);
-    ingest.add('dev_0001', fresh);
+    ingest.add('dev_0001', { schema: 1, samples: [sample(base), sample(base + 1)] });
+    ingest.add('dev_0001', { schema: 1, samples: [sample(base + 2), sample(base + 3)] });
+    // The same times on another device are that device's own samples.
+    ingest.add('dev_0002', { schema: 1, samples: [sample(base), sample(base + 1)] });
     await ingest.flush();
-    expect(await stored()).toBe(4);
+    expect(await stored()).toBe(6);
     expect(await duplicates()).toBe(0);
-    expect(ingest.stats.redeliveredSkipped).toBe(2);
+    expect(ingest.stats).toMatchObject({ received: 9, stored: 6, duplicates: 3, dropped: 0 });
+    // The copy first stored stays: a resend replaces nothing.
+    ingest.add('dev_0001', { schema: 1, samples: [sample(base, 99)] });
+    await ingest.flush();
+    expect(await db.query('SELECT cpu_percent FROM telemetry_samples WHERE device_id = $1 AND at = $2', ['dev_0001', iso(base)])).toEqual([
+      { cpu_percent: 1 },
+    ]);
+  });
+
+  it('a batch of samples of which some are stored and one is refused stores the others once', async () => {
+    const ingest = writer();
+    const from = Date.now() - 60_000;
+    feed(ingest, 1_000, from);
+    await ingest.flush();
+    feed(ingest, 2_000, from);
+    ingest.add('dev_gone', { schema: 1, samples: [{ at: iso(Date.now()), cpuPercent: 1, memUsedBytes: 1, memTotalBytes: 1 }] });
+    await ingest.flush();
+    expect(await stored()).toBe(2_000);
+    expect(await duplicates()).toBe(0);
+    expect(ingest.stats).toMatchObject({ received: 3_001, stored: 2_000, duplicates: 1_000, dropped: 1 });
   });
 
   it('past maxBuffered waiting samples, new ones are dropped on arrival and counted', async () => {

@@ -11,7 +11,8 @@ export interface SampleRow {
 /**
  * A sample with its id reserved from `telemetry_samples_id_seq` before the first attempt to
  * write it: a batch retried after a connection cut keeps its ids, so whether it was committed
- * can be asked of its first row (`TelemetryRepository.isStored`), and nothing is stored twice.
+ * can be asked of its rows (`TelemetryRepository.storedOf`), and its samples are counted once,
+ * as stored or as duplicates (the retry itself would store nothing twice: `copyBatch`).
  */
 export interface StampedRow extends SampleRow {
   id: string;

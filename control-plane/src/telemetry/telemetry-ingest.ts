@@ -26,9 +26,11 @@ export class TelemetrySampleRefusedError extends Error {
  * or every `flushMs`, of at most `maxBatch`; a batch takes what arrived while the previous one was
  * written, so batches grow with the rate, and on a backlog up to `writers` batches are in flight.
  * Before a batch goes out, samples the database would refuse are dropped alone, counted and told
- * in their device's events, and the days it touches get their partition if they lack one. Each batch is written with `writeAlone`: transient errors (a
- * deadlock, a lost connection) are retried with backoff until the batch is stored, never twice
- * (its ids are reserved first and its commit checked after a cut); a row the database still
+ * in their device's events, and the days it touches get their partition if they lack one. Each
+ * batch is written with `writeAlone`: transient errors (a deadlock, a lost connection) are
+ * retried with backoff until the batch is stored. A sample is stored once whatever sends it again
+ * (the table's (device, at) key, `copyBatch`); its batch's commit is checked after a cut by its
+ * reserved ids, so that its samples are counted once, as stored or as duplicates. A row the database still
  * refuses is found by bisection. Past `maxBuffered` waiting samples, new ones are dropped and
  * counted (`overflow`). Only at shutdown, after a grace period, is a batch given up.
  */
@@ -55,9 +57,10 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
   /**
    * `dropped`: samples not stored (refused alone, or given up at shutdown); `overflow`: samples
    * dropped on arrival because `maxBuffered` were waiting; `retries`: transient errors retried;
-   * `redeliveredSkipped`: samples of redelivered messages found already stored.
+   * `duplicates`: samples found already stored (same device and `at`: a device's QoS 1 resend, a
+   * broker redelivery, a sample sent twice) and skipped.
    */
-  readonly stats = { received: 0, stored: 0, dropped: 0, overflow: 0, batches: 0, retries: 0, redeliveredSkipped: 0 };
+  readonly stats = { received: 0, stored: 0, dropped: 0, overflow: 0, batches: 0, retries: 0, duplicates: 0 };
 
   constructor(
     private readonly samples: TelemetryRepository,
@@ -106,24 +109,6 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
     if (upTo <= this.settledUpTo()) return Promise.resolve();
     return new Promise((resolve) => this.waiting.push({ upTo, resolve }));
   }
-  /**
-   * `telemetry` without the samples already stored for `deviceId` (same `at`), once every sample
-   * this process took so far is written: a message redelivered to the replica that buffered it
-   * before its connection dropped is checked against its own writes too.
-   */
-  async withoutStored(deviceId: string, telemetry: Telemetry): Promise<Telemetry> {
-    await this.stored();
-    const stored = await retryTransient(() =>
-      this.samples.storedAt(
-        deviceId,
-        telemetry.samples.map((s) => s.at),
-      ),
-    );
-    const samples = telemetry.samples.filter((s) => !stored.has(Date.parse(s.at)));
-    this.stats.redeliveredSkipped += telemetry.samples.length - samples.length;
-    return { ...telemetry, samples };
-  }
-
   /** Settles once everything buffered so far (and whatever arrives meanwhile) is written. */
   flush(): Promise<void> {
     this.start(true);
@@ -210,16 +195,19 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
       await writeAlone<StampedRow>(
         stamped,
         async (part) => {
-          const n = await this.samples.copyBatch(part);
-          this.stats.stored += n;
-          settled += n;
+          const fresh = await this.samples.copyBatch(part);
+          this.stats.stored += fresh;
+          this.stats.duplicates += part.length - fresh;
+          settled += part.length;
         },
         {
           ...retrying,
           rejected: refuse,
           alreadyWritten: async (part) => {
-            if (!(await this.samples.isStored(part[0]!))) return false;
-            this.stats.stored += part.length;
+            const fresh = await this.samples.storedOf(part);
+            if (fresh === 0) return false;
+            this.stats.stored += fresh;
+            this.stats.duplicates += part.length - fresh;
             settled += part.length;
             return true;
           },

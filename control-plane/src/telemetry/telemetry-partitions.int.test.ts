@@ -73,11 +73,11 @@ describe('telemetry day partitions (PostgreSQL)', () => {
   it('writes land in their day, and a batch with one row the database refuses stores all the others', async () => {
     const ingest = app.get(TelemetryIngest);
     const before = { ...ingest.stats };
-    // 1e20 bytes is past bigint: PostgreSQL refuses that row alone.
+    // 1e20 bytes is past bigint: PostgreSQL refuses that row alone. (dev_a has a sample at today + 1 h already.)
     ingest.add('dev_a', {
       schema: 1,
       samples: [
-        sample(today + 3_600_000),
+        sample(today + 3_600_000 + 1),
         sample(today + DAY_MS + 60_000),
         sample(today + 2 * 3_600_000, 1e20),
         sample(today + 2 * DAY_MS + 1),

@@ -16,6 +16,17 @@ const PARTITION_LOCK = 1_765_020_001;
 const PARTITION_LOCK_TIMEOUT = '5s';
 /** Lines per chunk written to the COPY stream: fewer, larger writes than one per row. */
 const LINES_PER_CHUNK = 500;
+/**
+ * The staging table of a connection: temporary (no WAL, invisible to others), emptied at the
+ * commit of a transaction that used it (PostgreSQL skips that step in transactions that did not).
+ * Created when missing, in the batch's own transaction: a pooled connection keeps it from then on.
+ */
+const CREATE_STAGING = `CREATE TEMP TABLE IF NOT EXISTS telemetry_staging (
+  id bigint, device_id text, at timestamptz, cpu_percent float8, mem_used_bytes int8, mem_total_bytes int8, temperature_c float8
+) ON COMMIT DELETE ROWS`;
+const INSERT_STAGED = `INSERT INTO telemetry_samples (${COPY_COLUMNS.join(', ')})
+  SELECT ${COPY_COLUMNS.join(', ')} FROM telemetry_staging ORDER BY device_id, at
+  ON CONFLICT (device_id, at) DO NOTHING`;
 
 export type { SampleRow, StampedRow } from './telemetry-copy';
 
@@ -47,28 +58,33 @@ export class TelemetryRepository {
   }
 
   /**
-   * One `COPY … FROM STDIN` per batch, all or nothing (a single statement): a row the database
-   * refuses, such as a sample of a device deleted meanwhile (foreign key), fails the whole COPY,
-   * and the caller bisects. Rows go in by device id (stable: a device's samples keep their
-   * order), so the foreign key's share locks on `devices`, taken row by row at the end of the
-   * statement, are taken in the order every other batch locks them (no deadlock with
-   * `DevicePresenceRepository.touchMany`).
+   * Stores a batch, all or nothing, and returns how many of its samples were new: a sample
+   * already stored (same device and `at`, see migration 1765180000000) is skipped. One
+   * transaction: `COPY … FROM STDIN` into a session-local staging table, then one
+   * `INSERT … SELECT … ON CONFLICT DO NOTHING` into `telemetry_samples` (COPY itself cannot skip
+   * a conflict). A row the database refuses, such as a sample of a device deleted meanwhile
+   * (foreign key), fails the whole batch, and the caller bisects. Rows go in by device and time,
+   * so the foreign key's share locks on `devices` and the waits on a sample another batch is
+   * inserting are taken in the order every other batch takes them (no deadlock with
+   * `DevicePresenceRepository.touchMany` or a concurrent batch holding the same samples).
    */
   async copyBatch(unsorted: readonly StampedRow[]): Promise<number> {
     if (unsorted.length === 0) return 0;
-    const rows = [...unsorted].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+    const rows = byDeviceThenTime(unsorted);
     const client = await this.pool().connect();
     let broken: Error | undefined;
     // A checked-out client has no listener of the pool's: a cut would otherwise be an unhandled 'error' event.
     const lost = (e: Error) => (broken = e);
     client.on('error', lost);
     try {
-      const copy = client.query(copyFrom(`COPY telemetry_samples (${COPY_COLUMNS.join(', ')}) FROM STDIN`));
-      await pipeline(Readable.from(chunks(rows)), copy);
-      return copy.rowCount ?? rows.length;
+      await client.query(`BEGIN; ${CREATE_STAGING}`);
+      await pipeline(Readable.from(chunks(rows)), client.query(copyFrom(`COPY telemetry_staging (${COPY_COLUMNS.join(', ')}) FROM STDIN`)));
+      const [inserted] = (await client.query(`${INSERT_STAGED}; COMMIT`)) as unknown as [{ rowCount: number | null }];
+      return inserted.rowCount ?? 0;
     } catch (e) {
       // A connection cut mid-COPY leaves the client unusable: the pool must not hand it out again.
       if (isTransientDbError(e)) broken ??= e as Error;
+      else if (!broken) await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
       throw e;
     } finally {
       client.off('error', lost);
@@ -76,10 +92,18 @@ export class TelemetryRepository {
     }
   }
 
-  /** Whether this sample, by its reserved id, is in the table: after a cut, whether its all-or-nothing batch was committed. */
-  async isStored(row: StampedRow): Promise<boolean> {
-    const rows: unknown[] = await this.db.query('SELECT 1 FROM telemetry_samples WHERE id = $1 AND at = $2', [row.id, row.at]);
-    return rows.length > 0;
+  /**
+   * How many of these samples, by their reserved ids, are in the table: after a cut, whether
+   * their all-or-nothing batch was committed (none found: not committed, or every sample was a
+   * duplicate; either way writing them again is right).
+   */
+  async storedOf(rows: readonly StampedRow[]): Promise<number> {
+    const ats = rows.map((r) => Date.parse(r.at));
+    const found: { n: number }[] = await this.db.query(
+      'SELECT count(*)::int AS n FROM telemetry_samples WHERE id = ANY($1::bigint[]) AND at >= $2 AND at <= $3',
+      [rows.map((r) => r.id), new Date(Math.min(...ats)), new Date(Math.max(...ats))],
+    );
+    return found[0]?.n ?? 0;
   }
 
   /** TypeORM's own pg pool: COPY needs a client of its own, which `DataSource.query` does not lend. */
@@ -192,6 +216,13 @@ function toPoint(r: RawPoint): TelemetryPoint {
     temperatureC: r.temperature_c === null ? null : Number(r.temperature_c),
     samples: Number(r.samples),
   };
+}
+
+function byDeviceThenTime(rows: readonly StampedRow[]): StampedRow[] {
+  return rows
+    .map((row) => ({ row, at: Date.parse(row.at) }))
+    .sort((a, b) => (a.row.deviceId !== b.row.deviceId ? (a.row.deviceId < b.row.deviceId ? -1 : 1) : a.at - b.at))
+    .map((s) => s.row);
 }
 
 function* chunks(rows: readonly StampedRow[]): Generator<string> {

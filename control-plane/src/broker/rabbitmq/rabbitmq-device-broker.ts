@@ -242,5 +242,5 @@ function hasMajority(nodes: ClusterNode[]): boolean {
 function messageOf(msg: ConsumeMessage): UplinkMessage | undefined {
   const parsed = parseDeviceTopic(topicOfRoutingKey(msg.fields.routingKey));
   if (!parsed || !UPLINK.includes(parsed.channel)) return undefined;
-  return { deviceId: parsed.deviceId, channel: parsed.channel as DeviceChannel, payload: msg.content, redelivered: msg.fields.redelivered };
+  return { deviceId: parsed.deviceId, channel: parsed.channel as DeviceChannel, payload: msg.content };
 }
