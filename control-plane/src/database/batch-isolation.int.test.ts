@@ -58,9 +58,10 @@ afterAll(async () => {
 });
 
 const at = '2026-12-01T12:00:00.000Z';
-const sample = (deviceId: string): SampleRow & { temperatureC: number } => ({
+/** A device's sample `offsetMs` after `at`: a device's (device, at) is one sample, stored once. */
+const sample = (deviceId: string, offsetMs = 0): SampleRow & { temperatureC: number } => ({
   deviceId,
-  at,
+  at: new Date(Date.parse(at) + offsetMs).toISOString(),
   cpuPercent: 5,
   memUsedBytes: 1_000,
   memTotalBytes: 2_000,
@@ -73,7 +74,7 @@ const count = async (sql: string, params: unknown[] = []) => Number((await db.qu
 
 describe('a row the database refuses fails alone', () => {
   it('telemetry: the other 999 samples of the batch are stored', async () => {
-    const batch = ids.flatMap((id) => [sample(id), sample(id), sample(id)]).slice(0, 999);
+    const batch = ids.flatMap((id) => [sample(id, 0), sample(id, 1), sample(id, 2)]).slice(0, 999);
     ingest.add('dev_0007', { schema: 1, samples: [{ at, cpuPercent: 1, memUsedBytes: 2 ** 64, memTotalBytes: 1 }] }); // past bigint
     for (const s of batch) ingest.add(s.deviceId, { schema: 1, samples: [s] });
     await ingest.flush();
@@ -152,6 +153,9 @@ describe('lock ordering', () => {
     SELECT s.device_id, s.at, 1, 1, 1, 1 FROM unnest($1::text[], $2::timestamptz[]) AS s (device_id, at) JOIN devices d ON d.id = s.device_id`;
   const descending = [...ids].reverse();
   const ROUNDS = 15;
+  /** Each round's samples at a time of their own: samples stored already would be skipped, taking no lock. */
+  let round = 0;
+  const roundAt = () => new Date(Date.parse(at) + ++round).toISOString();
 
   /** Runs the pair ROUNDS times (or until the first deadlock) and counts the deadlocks. */
   async function rounds(pair: () => [Promise<unknown>, Promise<unknown>], untilFirst = false): Promise<number> {
@@ -170,10 +174,10 @@ describe('lock ordering', () => {
     const b = new Client({ connectionString: db.url });
     await Promise.all([a.connect(), b.connect()]);
     try {
-      const deadlocks = await rounds(
-        () => [a.query(OLD_TELEMETRY, [descending, descending.map(() => at)]), b.query(OLD_TOUCH, [ids])],
-        true,
-      );
+      const deadlocks = await rounds(() => {
+        const t = roundAt();
+        return [a.query(OLD_TELEMETRY, [descending, descending.map(() => t)]), b.query(OLD_TOUCH, [ids])];
+      }, true);
       expect(deadlocks).toBeGreaterThan(0);
     } finally {
       await Promise.all([a.end(), b.end()]);
@@ -181,10 +185,11 @@ describe('lock ordering', () => {
   }, 60_000);
 
   it("the repository's statements do not", async () => {
-    // Ids reserved per round, as the writer does per batch (the same rows again would be the same sample twice).
+    // Ids reserved per round, as the writer does per batch, and samples of their own (the same ones again would be skipped, locking nothing).
     const copy = async () => {
       const reserved = await telemetry.reserveIds(descending.length);
-      return telemetry.copyBatch(descending.map((id, i) => ({ ...sample(id), id: reserved[i]! })));
+      const t = roundAt();
+      return telemetry.copyBatch(descending.map((id, i) => ({ ...sample(id), at: t, id: reserved[i]! })));
     };
     const deadlocks = await rounds(() => [copy(), presence.touchMany(ids)]);
     const more = await rounds(() => [
