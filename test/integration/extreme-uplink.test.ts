@@ -117,7 +117,7 @@ it('stores every field at its limits, refuses every field past them, and loses n
 
 /**
  * Every field at its `end`, except the samples' times: the uplink drops samples outside the clock
- * window around the server's time (limits/clock-window.ts), so they carry now; the timestamp
+ * window around the server's time (limits/clock-window.ts), so they carry now (each its own); the timestamp
  * limits themselves reach the database through events (kept, at server time) and are cast into
  * the columns by storable-columns.int.test.ts.
  */
@@ -125,7 +125,9 @@ function extremeMessage(channel: DeviceChannel, end: 'max' | 'min'): unknown {
   const message = extremeInstance(CHANNEL_SCHEMAS[channel], end);
   if (channel !== 'telemetry') return message;
   const t = message as { samples: { at: string }[] };
-  return { ...t, samples: t.samples.map((s) => ({ ...s, at: new Date().toISOString() })) };
+  // A millisecond apart, each message its own: a device's (device, at) is one sample, stored once.
+  const now = Date.now() - (end === 'max' ? 0 : t.samples.length);
+  return { ...t, samples: t.samples.map((s, i) => ({ ...s, at: new Date(now - i).toISOString() })) };
 }
 
 function idle() {
