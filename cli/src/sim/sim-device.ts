@@ -33,6 +33,12 @@ export class SimDevice {
   readonly received: Desired[] = [];
   /** Telemetry samples published (counted when handed to the client). */
   telemetrySent = 0;
+  /**
+   * Of those, the ones the broker acknowledged (PUBACK). One not acknowledged when the connection
+   * drops is sent again on the next one (the client's outgoing store); one not acknowledged at
+   * `stop()` may never have reached the broker.
+   */
+  telemetryAcked = 0;
   /** Connect attempts that failed before the first connect succeeded. */
   connectFailures = 0;
   /** Established connections that ended other than by `stop()` (a broker closing it, a node lost). */
@@ -245,7 +251,7 @@ export class SimDevice {
     await this.publish('cmd/res', { schema: PROTOCOL_SCHEMA, id: command.id, ...answer });
   }
 
-  private report(): Promise<void> {
+  private report(): Promise<boolean> {
     const { rev, phase, active, candidate, failedRev, lastFailure, deferral } = this;
     const state = { rev, phase, active, candidate, failedRev, lastFailure, deferral };
     return this.publish('reported', simReported(state, this.options.os, new Date()));
@@ -267,7 +273,7 @@ export class SimDevice {
     const telemetry = simTelemetry(this.random, new Date());
     if (!this.client?.connected) return;
     this.telemetrySent++;
-    void this.publish('telemetry', telemetry);
+    void this.publish('telemetry', telemetry).then((acked) => acked && this.telemetryAcked++);
   }
 
   private inventoryMessage(): Inventory {
@@ -277,10 +283,13 @@ export class SimDevice {
   private async publish(
     channel: 'reported' | 'desired/get' | 'cmd/res' | 'telemetry' | 'inventory' | 'events',
     body: unknown,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const client = this.client;
-    if (!client?.connected) return;
-    await client.publishAsync(deviceTopic(this.deviceId, channel), JSON.stringify(body), { qos: 1 }).catch(() => undefined);
+    if (!client?.connected) return false;
+    return client.publishAsync(deviceTopic(this.deviceId, channel), JSON.stringify(body), { qos: 1 }).then(
+      () => true,
+      () => false,
+    );
   }
 
   private later(ms: number, task: () => void): void {

@@ -70,6 +70,8 @@ export interface SimulationCounts {
   committed: number;
   rolledBack: number;
   telemetrySent: number;
+  /** Telemetry samples the broker acknowledged (SimDevice.telemetryAcked). */
+  telemetryAcked: number;
   /** Connects refused or timed out before succeeding on a retry (a connect storm's back-pressure). */
   connectFailures: number;
   /** Established connections lost (not closed by the simulation itself). */
@@ -262,6 +264,7 @@ export async function connectDevices(
       committed: tally.committed,
       rolledBack: tally.rolledBack,
       telemetrySent: devices.reduce((n, d) => n + d.telemetrySent, 0),
+      telemetryAcked: devices.reduce((n, d) => n + d.telemetryAcked, 0),
       connectFailures: devices.reduce((n, d) => n + d.connectFailures, 0),
       disconnects: devices.reduce((n, d) => n + d.disconnects, 0),
     }),

@@ -66,6 +66,7 @@ export class LoadFleet {
       committed: sum((c) => c.committed),
       rolledBack: sum((c) => c.rolledBack),
       telemetrySent: sum((c) => c.telemetrySent),
+      telemetryAcked: sum((c) => c.telemetryAcked),
       connectFailures: sum((c) => c.connectFailures),
       disconnects: sum((c) => c.disconnects),
       rssMiB: all.reduce((n, m) => n + m.rssMiB, 0),

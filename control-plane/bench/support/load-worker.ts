@@ -90,6 +90,7 @@ process.on('message', (message: ToWorker) => {
           committed: 0,
           rolledBack: 0,
           telemetrySent: 0,
+          telemetryAcked: 0,
           connectFailures: 0,
           disconnects: 0,
         };
