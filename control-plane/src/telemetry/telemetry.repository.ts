@@ -63,14 +63,14 @@ export class TelemetryRepository {
    * transaction: `COPY … FROM STDIN` into a session-local staging table, then one
    * `INSERT … SELECT … ON CONFLICT DO NOTHING` into `telemetry_samples` (COPY itself cannot skip
    * a conflict). A row the database refuses, such as a sample of a device deleted meanwhile
-   * (foreign key), fails the whole batch, and the caller bisects. Rows go in by device and time,
-   * so the foreign key's share locks on `devices` and the waits on a sample another batch is
-   * inserting are taken in the order every other batch takes them (no deadlock with
-   * `DevicePresenceRepository.touchMany` or a concurrent batch holding the same samples).
+   * (foreign key), fails the whole batch, and the caller bisects. The INSERT takes rows by device
+   * and time (the staging table's order does not matter), so the foreign key's share locks on
+   * `devices` and the waits on a sample another batch is inserting are taken in the order every
+   * other batch takes them (no deadlock with `DevicePresenceRepository.touchMany` or with a
+   * concurrent batch holding the same samples).
    */
-  async copyBatch(unsorted: readonly StampedRow[]): Promise<number> {
-    if (unsorted.length === 0) return 0;
-    const rows = byDeviceThenTime(unsorted);
+  async copyBatch(rows: readonly StampedRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
     const client = await this.pool().connect();
     let broken: Error | undefined;
     // A checked-out client has no listener of the pool's: a cut would otherwise be an unhandled 'error' event.
@@ -216,13 +216,6 @@ function toPoint(r: RawPoint): TelemetryPoint {
     temperatureC: r.temperature_c === null ? null : Number(r.temperature_c),
     samples: Number(r.samples),
   };
-}
-
-function byDeviceThenTime(rows: readonly StampedRow[]): StampedRow[] {
-  return rows
-    .map((row) => ({ row, at: Date.parse(row.at) }))
-    .sort((a, b) => (a.row.deviceId !== b.row.deviceId ? (a.row.deviceId < b.row.deviceId ? -1 : 1) : a.at - b.at))
-    .map((s) => s.row);
 }
 
 function* chunks(rows: readonly StampedRow[]): Generator<string> {
