@@ -20,6 +20,7 @@ import { eventually, nextMessage } from '../../testing/harness';
 import { createTestDatabase, type TestDatabase } from '../../testing/test-database';
 import { loadOrCreatePublicCertificate, publicNames, type PublicTlsFiles } from '../../tls/public-certificate';
 import { DeviceLinkService } from '../../devices/device-link.service';
+import { TelemetryIngest } from '../../telemetry/telemetry-ingest';
 import { DEVICE_BROKER, type DeviceBroker } from '../device-broker';
 import { describeDeviceTls } from './rabbitmq-device-tls.cases';
 
@@ -296,6 +297,25 @@ describe('the control plane on an external RabbitMQ cluster', () => {
     expect(handled[0]! + handled[1]!).toBe(ids.length * perDevice);
     expect(handled[0]).toBeGreaterThan(0);
     expect(handled[1]).toBeGreaterThan(0);
+  });
+
+  it("stores a device's telemetry sent again (a QoS 1 resend on a new connection) once, whichever replica takes each copy", async () => {
+    const d = await register(0);
+    const ingests = replicas.map((cp) => cp!.app.get(TelemetryIngest));
+    const settled = () => ingests.reduce((n, t) => n + t.stats.stored + t.stats.duplicates, 0);
+    const duplicates = () => ingests.reduce((n, t) => n + t.stats.duplicates, 0);
+    const [settledBefore, duplicatesBefore] = [settled(), duplicates()];
+    const at = new Date(Date.now() - 10_000).toISOString();
+    const payload = JSON.stringify({ schema: 1, samples: [{ at, cpuPercent: 5, memUsedBytes: 1, memTotalBytes: 2 }] });
+    // Three copies, each on a connection of its own, as a device's client resends after a reconnect: new messages to RabbitMQ.
+    for (let copy = 0; copy < 3; copy++) {
+      const client = await connectDevice(d);
+      await client.publishAsync(deviceTopic(d.deviceId, 'telemetry'), payload, { qos: 1 });
+      await client.endAsync();
+    }
+    await eventually(async () => settled() - settledBefore === 3, 30_000, 'every copy written or skipped');
+    expect(await db.query('SELECT count(*)::int AS n FROM telemetry_samples WHERE device_id = $1', [d.deviceId])).toEqual([{ n: 1 }]);
+    expect(duplicates() - duplicatesBefore).toBe(2);
   });
 
   it('keeps every device connection and every report through a rolling restart of both replicas', async () => {
