@@ -1,3 +1,4 @@
+import type { Telemetry } from '@flotilla/shared';
 import { DataSource } from 'typeorm';
 import { machineLine, percentile, printTable, runBench } from '../../test/bench/machine';
 import { MIGRATIONS } from '../src/database/database.module';
@@ -10,8 +11,8 @@ import { startDurablePostgres } from './support/durable-postgres';
 import { PlainCopyTelemetryRepository } from './support/plain-copy-telemetry-repository';
 import { UnnestTelemetryRepository } from './support/unnest-telemetry-repository';
 
-type Path = 'unnest' | 'copy' | 'staged';
-type Flags = { devices: number; duration: number; durable: number; maxBuffered: number };
+type Path = 'unnest' | 'copy' | 'writer' | 'staged';
+type Flags = { devices: number; duration: number; durable: number; maxBuffered: number; resendEvery: number };
 type Row = Record<string, string | number>;
 
 /** How often the generator hands samples to the writer: the rate is kept per tick, not per second. */
@@ -25,15 +26,18 @@ const DRAIN_LIMIT_MS = 60_000;
  * not the broker or the load generator, sets the ceiling. Each (path, batch size, rate) gets a
  * fresh migrated database with `--devices` devices on a PostgreSQL cluster with durable settings
  * (`--durable 0`: the tests' server, fsync off). Paths: `unnest` (the multi-row INSERT that COPY
- * replaced), `copy` (COPY FROM STDIN straight into the table, which cannot skip a sample stored
- * already) and `staged` (the writer's path: COPY into a staging table, then INSERT … ON CONFLICT
- * DO NOTHING, so a sample is stored once), each with a batch size and a number of batches in
- * flight (`--variants PATH:MAX_BATCH:WRITERS,…`). Every sample has its own (device, at), so all paths store the same rows. Lag is sample time to the end of the
+ * replaced), `copy` (COPY FROM STDIN straight into the table, main's path before samples were
+ * stored once: it cannot skip a sample stored already), `writer` (the repository's path: that
+ * COPY, and a batch that fails it on a sample stored already written again through staging) and
+ * `staged` (every batch through staging: COPY into a temporary table, then INSERT … ON CONFLICT DO
+ * NOTHING), each with a batch size and a number of batches in flight
+ * (`--variants PATH:MAX_BATCH:WRITERS,…`). Every sample has its own (device, at); with
+ * `--resendEvery N` every Nth sample is sent twice (a device's resend; `copy` then loses batches). Lag is sample time to the end of the
  * statement that stored it, for every sample; persisted % is rows in the table once the writer
  * drained, of samples offered; DB CPU is the cluster's processes (durable cluster only), in % of
  * a core over the window and in µs per row stored; node µs/row is this process (writer and generator).
  *
- *   npm run bench -- telemetry-writer --rates 2500,5000,10000,20000,40000 --variants copy:5000:2,staged:5000:2
+ *   npm run bench -- telemetry-writer --rates 2500,5000,10000,20000 --variants copy:5000:2,writer:5000:2,staged:5000:2
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -44,7 +48,7 @@ async function main(): Promise<void> {
   const rates = list('rates', '2500,5000,10000,20000,40000').map(Number);
   // PATH:MAX_BATCH:WRITERS; by default the write path before samples were stored once (copy) and as it is (staged).
   const batch = `${DEFAULT_TELEMETRY_SETTINGS.maxBatch}:${DEFAULT_TELEMETRY_SETTINGS.writers}`;
-  const variants = list('variants', `copy:${batch},staged:${batch}`).map((v) => {
+  const variants = list('variants', `copy:${batch},writer:${batch},staged:${batch}`).map((v) => {
     const [path, maxBatch, writers] = v.split(':');
     return { path: path as Path, maxBatch: Number(maxBatch), writers: Number(writers) };
   });
@@ -53,6 +57,7 @@ async function main(): Promise<void> {
     duration: 20,
     durable: 1,
     maxBuffered: DEFAULT_TELEMETRY_SETTINGS.maxBuffered,
+    resendEvery: 0,
   });
   console.log(machineLine());
   const durable = flags.durable ? await startDurablePostgres() : undefined;
@@ -115,12 +120,12 @@ async function measure(
       `INSERT INTO devices (id, name, password_hash) SELECT id, id, 'x' FROM (SELECT 'dev_w' || lpad(g::text, 6, '0') AS id FROM generate_series(0, $1 - 1) g) d`,
       [flags.devices],
     );
-    const repo =
-      path === 'staged'
-        ? new TelemetryRepository(ds)
-        : path === 'copy'
-          ? new PlainCopyTelemetryRepository(ds)
-          : new UnnestTelemetryRepository(ds);
+    const repo = {
+      unnest: () => new UnnestTelemetryRepository(ds),
+      copy: () => new PlainCopyTelemetryRepository(ds),
+      writer: () => new TelemetryRepository(ds),
+      staged: () => new StagedTelemetryRepository(ds),
+    }[path]();
     const lags: number[] = [];
     const write = repo.copyBatch.bind(repo);
     repo.copyBatch = async (rows: readonly StampedRow[]) => {
@@ -137,7 +142,7 @@ async function measure(
     ingest.onModuleInit();
     const dbBefore = (await durable?.cpuSeconds()) ?? NaN;
     const selfBefore = procUsage(process.pid).cpuSeconds;
-    const offered = await generate(ingest, rate, flags.devices, flags.duration * 1000);
+    const offered = await generate(ingest, rate, flags.devices, flags.duration * 1000, flags.resendEvery);
     const dbWindow = ((await durable?.cpuSeconds()) ?? NaN) - dbBefore;
     const drainFrom = Date.now();
     const drained = await Promise.race([ingest.flush().then(() => true), sleep(DRAIN_LIMIT_MS).then(() => false)]);
@@ -173,13 +178,20 @@ async function measure(
   }
 }
 
+/** Every batch through the staging table (`copyNew`), for its cost beside a straight COPY. */
+class StagedTelemetryRepository extends TelemetryRepository {
+  override copyBatch(rows: readonly StampedRow[]): Promise<number> {
+    return this.copyNew(rows);
+  }
+}
+
 /**
  * Offers `rate` samples a second for `ms`, one sample per message as devices send them, devices
  * in turn; returns how many. A sample's `at` is when it was due (never two of one device at the
  * same millisecond below 1,000 × devices a second), not the tick that sent it: a late tick must
  * not give one device two samples at one time, which the table keeps once.
  */
-async function generate(ingest: TelemetryIngest, rate: number, devices: number, ms: number): Promise<number> {
+async function generate(ingest: TelemetryIngest, rate: number, devices: number, ms: number, resendEvery: number): Promise<number> {
   const start = Date.now();
   let sent = 0;
   while (Date.now() - start < ms) {
@@ -187,10 +199,13 @@ async function generate(ingest: TelemetryIngest, rate: number, devices: number, 
     for (; sent < due; sent++) {
       const device = `dev_w${String(sent % devices).padStart(6, '0')}`;
       const at = new Date(start + Math.floor((sent * 1000) / rate)).toISOString();
-      ingest.add(device, {
+      const telemetry: Telemetry = {
         schema: 1,
         samples: [{ at, cpuPercent: sent % 100, memUsedBytes: 1e9 + sent, memTotalBytes: 4e9, temperatureC: 50 }],
-      });
+      };
+      ingest.add(device, telemetry);
+      // A resend: the same sample again (not counted as offered: the table keeps it once).
+      if (resendEvery > 0 && sent % resendEvery === 0) ingest.add(device, telemetry);
     }
     await sleep(TICK_MS);
   }

@@ -103,7 +103,7 @@ describe('telemetry COPY write path (PostgreSQL)', () => {
     expect(await duplicates()).toBe(0);
   });
 
-  it('a connection cut after the COPY into staging, before the commit: the batch is written again, whole, once', async () => {
+  it('a connection cut after the commit, before the reply: the commit is found and nothing is written twice', async () => {
     const ingest = writer({ maxBatch: 5_000 });
     const cut = cutter.arm('copy-reply');
     feed(ingest, 5_000);
@@ -111,16 +111,34 @@ describe('telemetry COPY write path (PostgreSQL)', () => {
     expect(ingest.stats.retries).toBeGreaterThan(0);
     expect(ingest.stats).toMatchObject({ stored: 5_000, dropped: 0, duplicates: 0 });
     expect(await stored()).toBe(5_000);
+    expect(await duplicates()).toBe(0);
   });
 
-  it('a connection cut after the commit, before the reply: the commit is found, counted once, and nothing is written twice', async () => {
+  // A batch holding a sample stored already fails the straight COPY and goes through the staging table: cut there too.
+  it('a batch with a sample stored already, cut after its staging COPY (before the commit): written again, once', async () => {
+    const from = Date.now() - 60_000;
     const ingest = writer({ maxBatch: 5_000 });
-    // The reply to the statement that moves the staged rows into the table and commits.
-    const cut = cutter.arm('statement-reply', 'ON CONFLICT (device_id, at) DO NOTHING');
-    feed(ingest, 5_000);
+    feed(ingest, 1, from);
+    await ingest.flush();
+    const cut = cutter.arm('copy-reply');
+    feed(ingest, 5_000, from);
     await Promise.all([ingest.flush(), cut]);
     expect(ingest.stats.retries).toBeGreaterThan(0);
-    expect(ingest.stats).toMatchObject({ stored: 5_000, dropped: 0, duplicates: 0 });
+    expect(ingest.stats).toMatchObject({ stored: 5_000, dropped: 0, duplicates: 1 });
+    expect(await stored()).toBe(5_000);
+  });
+
+  it('a batch with a sample stored already, cut after its commit (before the reply): the commit is found, counted once', async () => {
+    const from = Date.now() - 60_000;
+    const ingest = writer({ maxBatch: 5_000 });
+    feed(ingest, 1, from);
+    await ingest.flush();
+    // The reply to the statement that moves the staged rows into the table and commits.
+    const cut = cutter.arm('statement-reply', 'ON CONFLICT (device_id, at) DO NOTHING');
+    feed(ingest, 5_000, from);
+    await Promise.all([ingest.flush(), cut]);
+    expect(ingest.stats.retries).toBeGreaterThan(0);
+    expect(ingest.stats).toMatchObject({ stored: 5_000, dropped: 0, duplicates: 1 });
     expect(await stored()).toBe(5_000);
     expect(await duplicates()).toBe(0);
   });
