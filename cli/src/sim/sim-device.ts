@@ -33,11 +33,7 @@ export class SimDevice {
   readonly received: Desired[] = [];
   /** Telemetry samples published (counted when handed to the client). */
   telemetrySent = 0;
-  /**
-   * Of those, the ones the broker acknowledged (PUBACK). One not acknowledged when the connection
-   * drops is sent again on the next one (the client's outgoing store); one not acknowledged at
-   * `stop()` may never have reached the broker.
-   */
+  /** Of those, the ones the broker acknowledged (PUBACK); one unacknowledged at `stop()` may never have reached it. */
   telemetryAcked = 0;
   /** Connect attempts that failed before the first connect succeeded. */
   connectFailures = 0;
