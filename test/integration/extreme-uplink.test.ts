@@ -115,6 +115,9 @@ it('stores every field at its limits, refuses every field past them, and loses n
   }
 }, 90_000);
 
+/** When the extreme telemetry samples are taken: one clock reading for every message. */
+const EXTREME_SAMPLES_AT = Date.now();
+
 /**
  * Every field at its `end`, except the samples' times: the uplink drops samples outside the clock
  * window around the server's time (limits/clock-window.ts), so they carry now (each its own); the timestamp
@@ -125,9 +128,10 @@ function extremeMessage(channel: DeviceChannel, end: 'max' | 'min'): unknown {
   const message = extremeInstance(CHANNEL_SCHEMAS[channel], end);
   if (channel !== 'telemetry') return message;
   const t = message as { samples: { at: string }[] };
-  // A millisecond apart, each message its own: a device's (device, at) is one sample, stored once.
-  const now = Date.now() - (end === 'max' ? 0 : t.samples.length);
-  return { ...t, samples: t.samples.map((s, i) => ({ ...s, at: new Date(now - i).toISOString() })) };
+  // A millisecond apart, each message a second of its own: a device's (device, at) is one sample,
+  // stored once. One clock reading for both ends, or the two messages could share a millisecond.
+  const first = EXTREME_SAMPLES_AT - (end === 'max' ? 0 : 1000);
+  return { ...t, samples: t.samples.map((s, i) => ({ ...s, at: new Date(first - i).toISOString() })) };
 }
 
 function idle() {
