@@ -136,7 +136,12 @@ describe('lint walls (eslint.config.mjs)', () => {
   });
 
   it("warns, without failing the build, about today's long files", () => {
-    const [findings] = lint([{ path: 'agent/src/agent.ts', code: lines(442) }]);
-    expect(findings).toEqual([{ rule: 'max-lines', severity: 1 }]);
+    const [today, split] = lint([
+      { path: 'control-plane/src/rollouts/rollout.repository.ts', code: lines(433) },
+      { path: 'agent/src/agent.ts', code: lines(442) },
+    ]);
+    expect(today).toEqual([{ rule: 'max-lines', severity: 1 }]);
+    // A file split under the limit leaves the list: growing back is an error again.
+    expect(split).toEqual([{ rule: 'max-lines', severity: 2 }]);
   });
 });
