@@ -9,7 +9,7 @@ import { epochNow } from './load-fleet';
  */
 export type WorkerOptions = Omit<
   SimulationOptions,
-  'apiUrl' | 'apiKey' | 'devices' | 'log' | 'onDesired' | 'onSettled' | 'onConnect' | 'random'
+  'apiUrl' | 'apiKey' | 'devices' | 'log' | 'onDesired' | 'onSettled' | 'onConnect' | 'onFleet' | 'random'
 >;
 
 export type ToWorker =

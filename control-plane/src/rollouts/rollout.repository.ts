@@ -187,7 +187,7 @@ export class RolloutRepository {
         s.force,
       ],
     );
-    await this.upsertDevices(em, s, s.devices);
+    await this.writeStatusAndDevices(em, s, s.devices);
   }
 
   /** Waits for the row lock: operator commands must not be skipped. */
@@ -268,7 +268,7 @@ export class RolloutRepository {
       const was = old.get(d.deviceId);
       return was !== d && JSON.stringify(was) !== JSON.stringify(d);
     });
-    await this.upsertDevices(em, after, changed);
+    await this.writeStatusAndDevices(em, after, changed);
     const kept = new Set(after.devices.map((d) => d.deviceId));
     const dropped = before.devices.filter((d) => !kept.has(d.deviceId)).map((d) => d.deviceId);
     if (dropped.length > 0)
@@ -280,7 +280,7 @@ export class RolloutRepository {
    * any number of devices): a segment of a fan-out pays one round trip for both. (On create, the
    * status is the one just inserted.)
    */
-  private async upsertDevices(em: EntityManager, rollout: RolloutState, devices: readonly RolloutDevice[]): Promise<void> {
+  private async writeStatusAndDevices(em: EntityManager, rollout: RolloutState, devices: readonly RolloutDevice[]): Promise<void> {
     if (devices.length === 0) {
       await em.query(`UPDATE rollouts SET status = $2, status_reason = $3, current_phase = $4, updated_at = now() WHERE id = $1`, [
         rollout.id,

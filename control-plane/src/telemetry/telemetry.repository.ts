@@ -141,15 +141,6 @@ export class TelemetryRepository {
     return (this.db.driver as PostgresDriver).master as Pool;
   }
 
-  /** Of `ats`, the times (epoch ms) at which `deviceId` has a sample stored. */
-  async storedAt(deviceId: string, ats: readonly string[]): Promise<Set<number>> {
-    const rows = (await this.db.query('SELECT at FROM telemetry_samples WHERE device_id = $1 AND at = ANY($2::timestamptz[])', [
-      deviceId,
-      ats,
-    ])) as { at: Date }[];
-    return new Set(rows.map((r) => r.at.getTime()));
-  }
-
   async deviceExists(id: string): Promise<boolean> {
     return (await this.db.query('SELECT 1 FROM devices WHERE id = $1', [id])).length === 1;
   }
