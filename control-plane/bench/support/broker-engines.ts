@@ -182,7 +182,7 @@ const starters: Record<EngineName, Starter> = {
       }
       nodes.push(await ready(child, mqtt));
     }
-    // Clean-session queues (classic, on the node the client reached) mirrored: without it they cannot be replaced while that node is away.
+    // Clean-session queues (classic, on the node the client reached) mirrored once, as the control plane's policy: without it they cannot be replaced while that node is away.
     execFileSync(
       RABBITMQCTL,
       [
@@ -192,7 +192,7 @@ const starters: Record<EngineName, Starter> = {
         'queues',
         'flotilla-mqtt-sessions',
         '^mqtt-subscription-',
-        '{"ha-mode":"all","ha-sync-mode":"automatic"}',
+        '{"ha-mode":"exactly","ha-params":2,"ha-sync-mode":"automatic"}',
       ],
       {
         env: first!,

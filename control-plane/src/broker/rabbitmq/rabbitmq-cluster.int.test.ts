@@ -418,6 +418,17 @@ describe('the control plane on an external RabbitMQ cluster', () => {
     // Half as the agent (persistent session, a quorum queue), half as the simulator (clean session, a mirrored classic queue).
     const { held, connects } = await agentsLike(devices, (i) => i % 2 === 1);
     const victim = cluster.nodes[0]!;
+    // The shipped policy keeps two copies of a clean session: its master on the node the device
+    // reached (the victim), one synchronised mirror on another node; that mirror is what survives.
+    const cleanQueues = devices.filter((_, i) => i % 2 === 1).map((d) => `mqtt-subscription-${d.deviceId}qos1`);
+    await eventually(
+      async () =>
+        (await Promise.all(cleanQueues.map((q) => sessionCopies(cluster.nodes[1]!.managementUrl, q)))).every(
+          (c) => c.node === victim.name && c.mirrors.length === 1 && c.synchronised.length === 1 && c.mirrors[0] !== victim.name,
+        ),
+      30_000,
+      'every clean session held by its node and one mirror elsewhere',
+    );
     // Two devices that die with the node (they never connect again): the node sends no last will for them.
     const doomed = await Promise.all([register(0), register(1)]);
     for (const d of doomed) {
@@ -514,6 +525,17 @@ async function agentsLike(devices: RegisteredDevice[], clean: (i: number) => boo
     }),
   );
   return { held, connects };
+}
+
+/** Where a session queue's copies are, from the management API of the node at `managementUrl` (credentials in the URL). */
+async function sessionCopies(managementUrl: string, queue: string): Promise<{ node: string; mirrors: string[]; synchronised: string[] }> {
+  const url = new URL(`/api/queues/%2F/${encodeURIComponent(queue)}`, managementUrl);
+  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  url.username = url.password = '';
+  const res = await fetch(url, { headers: { authorization } });
+  if (!res.ok) return { node: '', mirrors: [], synchronised: [] };
+  const q = (await res.json()) as { node: string; slave_nodes?: string[]; synchronised_slave_nodes?: string[] };
+  return { node: q.node, mirrors: q.slave_nodes ?? [], synchronised: q.synchronised_slave_nodes ?? [] };
 }
 
 /** With its id, as the agent and the simulator send events: a copy RabbitMQ delivers again is stored once. */

@@ -23,6 +23,8 @@ const MEMBERS = '/api/nodes?disable_stats=true&columns=name,running';
 const CLUSTER_TIMEOUT_MS = 12_000;
 /** The connection list of a large fleet is megabytes of JSON the node builds first. */
 const LIST_TIMEOUT_MS = 30_000;
+/** Clean-session queues: a master and one mirror (see ensureSessionPolicy). */
+export const SESSION_POLICY = { 'ha-mode': 'exactly', 'ha-params': 2, 'ha-sync-mode': 'automatic' } as const;
 
 /**
  * What the cluster's nodes read gives: RabbitMQ's own member list (absent when no node gave it, then
@@ -113,13 +115,16 @@ export class RabbitMqManagement {
    * (and `…qos0`). Persistent sessions (agents) are quorum queues (`mqtt.durable_queue_type`),
    * replicated by themselves; clean sessions stay classic queues on the node the client reached, and
    * RabbitMQ refuses to redeclare or delete a durable classic queue whose node is down ("home node
-   * … is down or inaccessible"), closing the client at every reconnect. Mirrored to every node, such
-   * a queue is promoted on a survivor when its node dies, and the device's reconnect replaces it.
+   * … is down or inaccessible"), closing the client at every reconnect. Mirrored, such a queue is
+   * promoted on a survivor when its node dies, and the device's reconnect replaces it. Two copies,
+   * not one per node: each copy is a `gm` process that wakes every 250 ms for as long as it lives
+   * (3.10's gm re-arms its forced-GC timer in every callback, force_gc included), so the nodes' work
+   * at rest grows with queues × copies; RabbitMQ puts a lost copy back on a survivor.
    */
   async ensureSessionPolicy(): Promise<void> {
     await this.write('PUT', `/api/policies/${encodeURIComponent(this.vhost)}/flotilla-mqtt-sessions`, {
       pattern: '^mqtt-subscription-',
-      definition: { 'ha-mode': 'all', 'ha-sync-mode': 'automatic' },
+      definition: SESSION_POLICY,
       'apply-to': 'queues',
       priority: 0,
     });
