@@ -14,7 +14,7 @@ import { LoadFleet } from './support/load-fleet';
  * backends of the bench's database. HAProxy logs every request of RabbitMQ's HTTP auth backend,
  * so the bench counts them per connect and path, with the replicas' response time.
  * Usage: npm run bench -- cluster-connect [--devices 1000] [--processes 2] [--concurrency 500]
- *          [--copies 0] (0: session queues mirrored as shipped, `ha-mode: all`; n: exactly n copies)
+ *          [--copies 0] (0: session queues as the control plane's policy ships them, `ha-mode: exactly 2`; n: a bench policy of exactly n copies)
  *          [--cache 5000] (the auth cache's TTL, ms) [--prof 1] (a V8 CPU profile of each replica, see support/profile-summary.ts)
  *          [--plain 1] (devices over plain MQTT, to tell TLS's share)
  *          [--persistent 1] (persistent sessions as the agent keeps them: a quorum queue per device, not a mirrored classic one)
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   });
   if (flags.prof) console.log(`replica CPU profiles (written at exit): ${join(tmpdir(), `flotilla-cluster-prof-${process.pid}`)}`);
   console.log(
-    `${flags.devices} devices; session queues: ${flags.copies > 0 ? `exactly ${flags.copies} copies` : 'ha-mode all (as shipped)'}; auth cache ${flags.cache} ms; ${flags.plain ? 'plain MQTT' : 'MQTT/TLS'}; ${flags.persistent ? 'persistent sessions (as the agent)' : 'clean sessions'}`,
+    `${flags.devices} devices; session queues: ${flags.copies > 0 ? `exactly ${flags.copies} copies` : 'as shipped (ha-mode exactly 2)'}; auth cache ${flags.cache} ms; ${flags.plain ? 'plain MQTT' : 'MQTT/TLS'}; ${flags.persistent ? 'persistent sessions (as the agent)' : 'clean sessions'}`,
   );
   try {
     let t = performance.now();

@@ -67,7 +67,7 @@ export interface ClusterOptions {
   /** HAProxy logs every auth backend request here (path, status, server time), for counting them per connect. */
   authLog?: string;
   /**
-   * Copies of each clean-session queue: unset as shipped (the control plane's policy, `ha-mode: all`);
+   * Copies of each clean-session queue: unset as shipped (the control plane's policy, `ha-mode: exactly 2`);
    * a number sets a bench policy of higher priority (`ha-mode: exactly`), to measure what mirroring costs.
    */
   sessionCopies?: number;
