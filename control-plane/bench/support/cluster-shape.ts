@@ -60,6 +60,17 @@ export async function startOneBox(): Promise<BenchShape> {
 
 /** HAProxy holds 2 descriptors per device and a process may open 20,000 here: one per this many devices. */
 const DEVICES_PER_HAPROXY = 8_000;
+/**
+ * RabbitMQ 3.10's file handle cache admits a socket only while its count of handles stays under a
+ * limit taken from `ulimit -n` (20,000 here, the host's hard limit), and it counts about three
+ * handles per quorum-queue member (persistent sessions: one member of every device's queue on
+ * every node) that are not open descriptors: at ~6,000 such devices each node's count reached the
+ * limit with ~2,100 descriptors open, and every further connect waited in its socket setup for
+ * good. The bench's nodes get the count a production node's `ulimit -n` of 65,536 would give
+ * (RabbitMQ's production checklist asks for at least 50,000); the descriptors really open stay
+ * bound by this host's 20,000.
+ */
+const NODE_FILE_HANDLE_LIMIT = 65_536;
 
 export interface ClusterOptions {
   replicaCount?: number;
@@ -102,6 +113,7 @@ export async function startCluster(devices: number, options: ClusterOptions = {}
     const dataDir = join(dir, 'data');
     const tls = await loadOrCreatePublicCertificate(dataDir, publicNames({ FLOTILLA_PUBLIC_MQTT_URL: publicMqttUrl }));
     rabbit = await startRabbitCluster(nodeCount, `http://127.0.0.1:${authFront}`, options.authCacheMs ?? 5_000, tls);
+    for (const node of rabbit.nodes) rabbit.ctl(node, 'eval', `file_handle_cache:set_limit(${NODE_FILE_HANDLE_LIMIT}).`);
     for (const [i, mqttFront] of mqttFronts.entries()) {
       const cfg = join(dir, `haproxy-${i}.cfg`);
       // TCP passthrough to the nodes' MQTT/TLS listeners.
