@@ -67,7 +67,7 @@ const DEVICES_PER_HAPROXY = 8_000;
  * every node) that are not open descriptors: at ~6,000 such devices each node's count reached the
  * limit with ~2,100 descriptors open, and every further connect waited in its socket setup for
  * good. The bench's nodes get the count a production node's `ulimit -n` of 65,536 would give
- * (RabbitMQ's production checklist asks for at least 50,000); the descriptors really open stay
+ * (a RabbitMQ maintainer recommends 50,000 as a default); the descriptors really open stay
  * bound by this host's 20,000.
  */
 const NODE_FILE_HANDLE_LIMIT = 65_536;
