@@ -50,8 +50,8 @@ class TimedOut extends Error {}
 /**
  * The RabbitMQ management API (one URL per node): the cluster's nodes for readiness and /metrics,
  * the connection list for presence, closing a device's connections wherever they are, and the
- * policy device sessions need. Reads ask every node at once and take the first answer; writes go
- * to one node after another, those that answered last first.
+ * policy device sessions need. Small reads ask every node at once and take the first answer; the
+ * connection list and writes go to one node after another, those that answered last first.
  */
 export class RabbitMqManagement {
   /** The node behind each URL, as it last said. */
@@ -93,9 +93,12 @@ export class RabbitMqManagement {
   /**
    * The user name of every connection on every running node, in one request: pages would be
    * sorted again for each, and a connection closing meanwhile would shift one past the cursor.
+   * One node at a time, not all at once: every node asked builds the whole cluster's list, asking
+   * each member for its part, and at 6,000 connections that list was two thirds of a node's work
+   * (BENCHMARKS.md, "Why a cluster connect gets slower as the cluster fills").
    */
   async connectedUsers(): Promise<string[]> {
-    const connections = (await this.first('/api/connections?columns=user', LIST_TIMEOUT_MS)) as { user?: string }[];
+    const connections = (await this.inTurn('GET', '/api/connections?columns=user', LIST_TIMEOUT_MS)) as { user?: string }[];
     return connections.flatMap((c) => (typeof c.user === 'string' ? [c.user] : []));
   }
 
@@ -167,13 +170,17 @@ export class RabbitMqManagement {
    * waiting on a member that does not answer, as every other one would: the write stops there.
    */
   private async write(method: 'PUT' | 'DELETE', path: string, body?: unknown): Promise<void> {
+    await this.inTurn(method, path, CLUSTER_TIMEOUT_MS, body);
+  }
+
+  /** One node after another, as `write`; the first answer. */
+  private async inTurn(method: 'GET' | 'PUT' | 'DELETE', path: string, timeoutMs: number, body?: unknown): Promise<unknown> {
     if (this.urls.length === 0) throw new Error('FLOTILLA_RABBITMQ_MANAGEMENT_URL names no node');
     const failures: string[] = [];
     const ordered = [...this.urls.filter((u) => !this.silent.has(u)), ...this.urls.filter((u) => this.silent.has(u))];
     for (const base of ordered) {
       try {
-        await this.request(base, method, path, CLUSTER_TIMEOUT_MS, body);
-        return;
+        return await this.request(base, method, path, timeoutMs, body);
       } catch (e) {
         failures.push(`at ${redact(base)}: ${(e as Error).message}`);
         if (e instanceof TimedOut && !this.silent.has(base)) break;
