@@ -8,7 +8,7 @@ import { ScheduledJobs } from '../database/scheduled-jobs';
 import { DevicesService } from '../devices/devices.service';
 import { LimitStats } from '../limits/limit-stats';
 import { FanoutStats } from '../rollouts/fanout-stats';
-import { RolloutRepository } from '../rollouts/rollout.repository';
+import { RolloutViewRepository } from '../rollouts/rollout-views.repository';
 import { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { HttpMetrics } from './http-metrics';
 import { renderPrometheus, type MetricFamily } from './prometheus';
@@ -19,7 +19,7 @@ export class MetricsService {
   constructor(
     private readonly devices: DevicesService,
     private readonly uplink: UplinkStats,
-    private readonly rollouts: RolloutRepository,
+    private readonly rollouts: RolloutViewRepository,
     private readonly telemetry: TelemetryIngest,
     private readonly http: HttpMetrics,
     private readonly limits: LimitStats,

@@ -12,6 +12,7 @@ import { FanoutStats } from './fanout-stats';
 import { kickDelay, restUntil } from './pass-pacing';
 import { forgetStale, redeliveryDue } from './redelivery';
 import { LeaseLostError, RolloutLeaseRepository, type RolloutLease } from './rollout-lease.repository';
+import { RolloutSelectionRepository } from './rollout-selection.repository';
 import { RolloutRepository } from './rollout.repository';
 import { CLOCK, ROLLOUT_SETTINGS, type Clock, type RolloutSettings } from './rollout-settings';
 import type { RolloutAction } from './rollout-state';
@@ -70,6 +71,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
 
   constructor(
     private readonly rollouts: RolloutRepository,
+    private readonly selection: RolloutSelectionRepository,
     private readonly leases: RolloutLeaseRepository,
     private readonly devices: DevicesService,
     @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
@@ -206,7 +208,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     const decision = await this.leases.underLease(lease, this.settings.leaseMs, async (uow) => {
       const record = await this.rollouts.load(uow, id);
       if (!record) return undefined;
-      const reports = await this.rollouts.loadReports(uow, id, record.selection);
+      const reports = await this.selection.loadReports(uow, id, record.selection);
       const now = this.clock.now();
       forgetStale(this.told, now, REDELIVER_AFTER_MS);
       const again = redeliveryDue(record.state, reports, this.told, now, REDELIVER_AFTER_MS);

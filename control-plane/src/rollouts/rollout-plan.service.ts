@@ -14,7 +14,7 @@ import { RegistriesService } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
 import { PhasePlacementError, phaseName, placeDevices } from './place-devices';
 import { planChanges } from './release-diff';
-import { RolloutRepository } from './rollout.repository';
+import { RolloutSelectionRepository } from './rollout-selection.repository';
 import { CLOCK, type Clock } from './rollout-settings';
 import { EmptySelectionError, InvalidPhasesError } from './rollouts.errors';
 
@@ -33,7 +33,7 @@ const OCI_ARCH: Record<string, string> = {
 @Injectable()
 export class RolloutPlanService {
   constructor(
-    private readonly rollouts: RolloutRepository,
+    private readonly selection: RolloutSelectionRepository,
     private readonly releases: ReleasesService,
     private readonly registries: RegistriesService,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -42,7 +42,7 @@ export class RolloutPlanService {
 
   async plan(request: RolloutPlanRequest): Promise<RolloutPlan> {
     const target = await this.releases.get(request.releaseId);
-    const selected = await this.rollouts.selectDevices(request.selection);
+    const selected = await this.selection.selectDevices(request.selection);
     if (selected.length === 0) throw new EmptySelectionError();
     let placement: Map<string, number>;
     try {

@@ -1,5 +1,6 @@
 import type { RolloutCounts, RolloutDeviceView, RolloutView } from '@flotilla/shared';
-import type { Acceptance, Counts, RolloutRecord } from './rollout.repository';
+import type { RolloutRecord } from './rollout-rows';
+import type { Acceptance, Counts } from './rollout-views.repository';
 import type { RolloutDevice } from './rollout-state';
 
 /** `acceptances` only where one rollout is shown: a list of rollouts leaves them out (empty). */

@@ -3,20 +3,23 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DatabaseModule } from '../database/database.module';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
+import { RolloutViewRepository } from './rollout-views.repository';
 import { RolloutRepository } from './rollout.repository';
 import { pendingDevice, type RolloutState } from './rollout-state';
 
 let db: TestDatabase;
 let app: INestApplicationContext;
 let repo: RolloutRepository;
+let views: RolloutViewRepository;
 const releaseId = randomUUID();
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  @Module({ imports: [DatabaseModule.forRoot(db.url)], providers: [RolloutRepository] })
+  @Module({ imports: [DatabaseModule.forRoot(db.url)], providers: [RolloutRepository, RolloutViewRepository] })
   class RepoTestModule {}
   app = await NestFactory.createApplicationContext(RepoTestModule, { logger: ['error'] });
   repo = app.get(RolloutRepository);
+  views = app.get(RolloutViewRepository);
   await db.query(
     `INSERT INTO releases (id, name, version, digest, manifest_yaml, assembly) VALUES ($1, 'origin', '1.0.0', 'sha256:x', '', '{}')`,
     [releaseId],
@@ -77,7 +80,7 @@ describe('RolloutRepository (PostgreSQL)', () => {
     await repo.transaction((em) => repo.save(em, loaded.state, after));
     const again = (await repo.load(undefined, s.id))!;
     expect(again.state).toEqual(after);
-    expect((await repo.countsByPhase([s.id])).get(s.id)?.get(0)).toEqual({
+    expect((await views.countsByPhase([s.id])).get(s.id)?.get(0)).toEqual({
       pending: 0,
       updating: 0,
       succeeded: 0,

@@ -5,6 +5,8 @@ import { FanoutStats } from './fanout-stats';
 import { RolloutEngine } from './rollout-engine';
 import { RolloutLeaseRepository } from './rollout-lease.repository';
 import { RolloutPlanService } from './rollout-plan.service';
+import { RolloutSelectionRepository } from './rollout-selection.repository';
+import { RolloutViewRepository } from './rollout-views.repository';
 import { RolloutRepository } from './rollout.repository';
 import { CLOCK, DEFAULT_ROLLOUT_SETTINGS, ROLLOUT_SETTINGS, SYSTEM_CLOCK, type Clock, type RolloutSettings } from './rollout-settings';
 import { RolloutsController } from './rollouts.controller';
@@ -23,13 +25,15 @@ export class RolloutsModule {
         { provide: ROLLOUT_SETTINGS, useValue: { ...DEFAULT_ROLLOUT_SETTINGS, ...settings } },
         { provide: CLOCK, useValue: clock },
         RolloutRepository,
+        RolloutViewRepository,
+        RolloutSelectionRepository,
         RolloutLeaseRepository,
         RolloutEngine,
         RolloutsService,
         RolloutPlanService,
         FanoutStats,
       ],
-      exports: [RolloutRepository, FanoutStats],
+      exports: [RolloutViewRepository, FanoutStats],
     };
   }
 }

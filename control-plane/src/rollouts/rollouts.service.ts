@@ -22,7 +22,10 @@ import { applyOperatorCommand, rollbackTargets, type OperatorCommand } from './o
 import { PhasePlacementError, phaseName, placeDevices } from './place-devices';
 import { RolloutEngine } from './rollout-engine';
 import { toRolloutDeviceView, toRolloutView } from './rollout.mapper';
-import { RolloutRepository, type RolloutRecord } from './rollout.repository';
+import type { RolloutRecord } from './rollout-rows';
+import { RolloutSelectionRepository } from './rollout-selection.repository';
+import { RolloutViewRepository } from './rollout-views.repository';
+import { RolloutRepository } from './rollout.repository';
 import { CLOCK, type Clock } from './rollout-settings';
 import { pendingDevice, type RolloutDevice, type RolloutState } from './rollout-state';
 import {
@@ -42,6 +45,8 @@ export class RolloutsService {
 
   constructor(
     private readonly rollouts: RolloutRepository,
+    private readonly views: RolloutViewRepository,
+    private readonly selection: RolloutSelectionRepository,
     private readonly releases: ReleasesService,
     private readonly devices: DevicesService,
     private readonly engine: RolloutEngine,
@@ -73,13 +78,13 @@ export class RolloutsService {
     idempotencyKey?: string,
   ): Promise<CreateOutcome> {
     const release = await this.releases.get(request.releaseId);
-    const selected = await this.rollouts.selectDevices(request.selection);
+    const selected = await this.selection.selectDevices(request.selection);
     if (selected.length === 0) throw new EmptySelectionError();
     await this.hostPolicy.checkDevices(
       selected.map((d) => d.id),
       release.assembly,
     );
-    const conflicts = await this.rollouts.devicesInActiveRollouts(selected.map((d) => d.id));
+    const conflicts = await this.selection.devicesInActiveRollouts(selected.map((d) => d.id));
     if (conflicts.length > 0) throw new DevicesInActiveRolloutError(conflicts);
     let placement: Map<string, number>;
     try {
@@ -124,10 +129,10 @@ export class RolloutsService {
 
   async list(filter: RolloutListQuery, page: PageQuery): Promise<Page<RolloutView>> {
     const position = decodeCursor(page.cursor, ['timestamp', 'uuid']) as [string, string] | undefined;
-    const records = await this.rollouts.list(filter, page.limit + 1, position);
+    const records = await this.views.list(filter, page.limit + 1, position);
     const more = records.length > page.limit;
     const shown = more ? records.slice(0, page.limit) : records;
-    const counts = await this.rollouts.countsByPhase(shown.map((r) => r.state.id));
+    const counts = await this.views.countsByPhase(shown.map((r) => r.state.id));
     const last = shown.at(-1);
     return {
       items: shown.map((r) => toRolloutView(r, counts.get(r.state.id))),
@@ -137,7 +142,7 @@ export class RolloutsService {
 
   async get(id: string): Promise<RolloutView> {
     const record = await this.find(id);
-    const [counts, acceptances] = await Promise.all([this.rollouts.countsByPhase([id]), this.rollouts.acceptances(id)]);
+    const [counts, acceptances] = await Promise.all([this.views.countsByPhase([id]), this.views.acceptances(id)]);
     return toRolloutView(record, counts.get(id), acceptances);
   }
 
@@ -145,7 +150,7 @@ export class RolloutsService {
     // The request's own fault (400) before the lookup's (404).
     const position = decodeCursor(page.cursor, ['deviceId']);
     await this.find(id);
-    const rows = await this.rollouts.listDevices(id, filter, page.limit + 1, position ? String(position[0]) : undefined);
+    const rows = await this.views.listDevices(id, filter, page.limit + 1, position ? String(position[0]) : undefined);
     const more = rows.length > page.limit;
     const shown = more ? rows.slice(0, page.limit) : rows;
     return { items: shown.map(toRolloutDeviceView), nextCursor: more ? encodeCursor([shown.at(-1)!.deviceId]) : null };
