@@ -16,6 +16,7 @@ import { freePort, UsageMeter, waitFor } from './control-plane-process';
  * device's `desired/get` with that device's message, as the control plane would.
  */
 const IN_FLIGHT = PUBLISH_IN_FLIGHT;
+const BARE_CONCURRENCY = 4096;
 
 export interface BareMessage {
   topic: string;
@@ -121,7 +122,11 @@ export async function receiveOnlyBaseline(count: number, bytes: number): Promise
 }
 
 async function child(port: number): Promise<void> {
-  const broker = await Aedes.createBroker();
+  // Its emitter delivers `concurrency` messages at a time (100 by default) and releases those
+  // waiting recursively: 256 publishes in flight plus the devices' answers queued past it, and
+  // one baseline overflowed the stack and died (aedes' own path, which the control plane's
+  // direct publish skips). Wide enough that no queue forms: the bare broker at its best.
+  const broker = await Aedes.createBroker({ concurrency: BARE_CONCURRENCY });
   const server = createServer((socket) => broker.handle(socket));
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   let messages: BareMessage[] = [];
