@@ -35,7 +35,7 @@ export interface DesiredPublisherDeps {
 }
 
 /**
- * One fan-out of desired states: each device's content is assembled (each distinct release read
+ * Fan-outs of desired states: each device's content is assembled (each distinct release read
  * once), sealed in batches under one signature, and published with at most `PUBLISH_IN_FLIGHT`
  * in flight. Failures are logged per device, never thrown: a device that misses its message asks
  * with `desired/get` when it reconnects.
@@ -44,30 +44,42 @@ export class DesiredPublisher {
   constructor(private readonly deps: DesiredPublisherDeps) {}
 
   async publish(states: readonly DesiredState[]): Promise<void> {
+    const fanout = this.fanout();
+    fanout.add(states);
+    await fanout.end();
+  }
+
+  /**
+   * One fan-out fed in parts (a rollout's segments, as each commits): one window and one pass over
+   * the releases for all of them, so the sockets are not left idle while a part's last publishes
+   * drain before the next part's first (control-plane/bench/rollout.bench.ts).
+   */
+  fanout(): DesiredFanout {
     const releases = new Map<string, Promise<Release>>();
     const registryAuth = this.deps.registries.lookup();
     const sealer = this.deps.signing.desiredSealer();
     const window = new PublishWindow(PUBLISH_IN_FLIGHT);
-    for (let i = 0; i < states.length; i += SEAL_BATCH) {
-      const batch = states.slice(i, i + SEAL_BATCH);
-      const contents = await Promise.all(batch.map((state) => this.content(state, releases, registryAuth)));
-      const ready = batch.filter((_, j) => contents[j] !== undefined);
-      if (ready.length === 0) continue;
-      const sealed = sealer.sealAll(contents.filter((c) => c !== undefined));
-      for (const [j, message] of sealed.entries()) {
-        const state = ready[j]!;
-        if (message instanceof Error) {
-          this.notPublished(state, message);
-          continue;
+    return new DesiredFanout(
+      async (batch) => {
+        const contents = await Promise.all(batch.map((state) => this.content(state, releases, registryAuth)));
+        const ready = batch.filter((_, j) => contents[j] !== undefined);
+        if (ready.length === 0) return;
+        const sealed = sealer.sealAll(contents.filter((c) => c !== undefined));
+        for (const [j, message] of sealed.entries()) {
+          const state = ready[j]!;
+          if (message instanceof Error) {
+            this.notPublished(state, message);
+            continue;
+          }
+          await window.take();
+          this.deps.broker
+            .publishToDevice(state.deviceId, 'desired', message.bytes)
+            .catch((e: Error) => this.notPublished(state, e))
+            .finally(() => window.give());
         }
-        await window.take();
-        this.deps.broker
-          .publishToDevice(state.deviceId, 'desired', message.bytes)
-          .catch((e: Error) => this.notPublished(state, e))
-          .finally(() => window.give());
-      }
-    }
-    await window.drained();
+      },
+      () => window.drained(),
+    );
   }
 
   private async content(
@@ -94,6 +106,54 @@ export class DesiredPublisher {
     this.deps.logger.warn(
       `device ${state.deviceId}: desired rev ${state.desiredRev} not published now (${e.message}); it will get it on desired/get`,
     );
+  }
+}
+
+/**
+ * The states of one fan-out, in the order added, handed `SEAL_BATCH` at a time to one publishing
+ * loop (`batch`, which never throws); `end` says no more come and resolves once `drained` did.
+ */
+export class DesiredFanout {
+  private queue: DesiredState[] = [];
+  private head = 0;
+  private ended = false;
+  private wake: (() => void) | undefined;
+  private readonly done: Promise<void>;
+
+  constructor(batch: (states: DesiredState[]) => Promise<void>, drained: () => Promise<void>) {
+    this.done = (async () => {
+      for (;;) {
+        if (this.head < this.queue.length) await batch(this.take());
+        else if (this.ended) break;
+        else await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+      await drained();
+    })();
+  }
+
+  add(states: readonly DesiredState[]): void {
+    if (this.ended) throw new Error('desired fan-out already ended');
+    for (const state of states) this.queue.push(state);
+    this.woken();
+  }
+
+  end(): Promise<void> {
+    this.ended = true;
+    this.woken();
+    return this.done;
+  }
+
+  private take(): DesiredState[] {
+    const batch = this.queue.slice(this.head, this.head + SEAL_BATCH);
+    this.head += batch.length;
+    if (this.head === this.queue.length) [this.queue, this.head] = [[], 0];
+    return batch;
+  }
+
+  private woken(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 }
 

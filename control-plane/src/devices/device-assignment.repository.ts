@@ -3,6 +3,8 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { ConfigMap, WindowSchedule } from '@flotilla/shared';
 import { Repository } from 'typeorm';
 import { managerOf, type UnitOfWork } from '../database/unit-of-work';
+import { desiredStateFromRow, desiredStateSelect } from './desired-state-rows';
+import type { DesiredState } from './device-record.repository';
 import { deviceFromRow, LOCKED_IN_ID_ORDER, lockedInIdOrder, type Row } from './device-rows';
 import { DeviceEntity } from './device.entity';
 
@@ -64,19 +66,21 @@ export class DeviceAssignmentRepository {
 
   /**
    * Points many devices at one release, each with its own rev bump, in one statement inside the
-   * caller's transaction `uow`. Returns the new rev of every device assigned; unknown and
-   * decommissioned devices are absent, as `assignRelease` refuses them.
+   * caller's transaction `uow`. Returns the desired state of every device assigned, as the
+   * statement left it (what a read after the commit would give, without that read: the caller
+   * publishes these); unknown and decommissioned devices are absent, as `assignRelease` refuses them.
    */
-  async assignReleaseToMany(uow: UnitOfWork, ids: readonly string[], releaseId: string, force = false): Promise<Map<string, number>> {
+  async assignReleaseToMany(uow: UnitOfWork, ids: readonly string[], releaseId: string, force = false): Promise<Map<string, DesiredState>> {
     if (ids.length === 0) return new Map();
-    const [rows] = (await managerOf(uow).query(
-      `WITH ${LOCKED_IN_ID_ORDER}
-       UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1, desired_force = $3
+    const rows = (await managerOf(uow).query(
+      `WITH ${LOCKED_IN_ID_ORDER},
+       assigned AS (UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1, desired_force = $3
          FROM locked WHERE d.id = locked.id AND d.decommissioned_at IS NULL
-       RETURNING d.id, d.desired_rev`,
+         RETURNING d.*)
+       ${desiredStateSelect('assigned')}`,
       [ids, releaseId, force],
-    )) as [Row[], number];
-    return new Map(rows.map((r) => [r.id as string, r.desired_rev as number]));
+    )) as Row[];
+    return new Map(rows.map((r) => [r.id as string, desiredStateFromRow(r)]));
   }
 
   async pinRelease(id: string, releaseId: string): Promise<DeviceEntity | undefined> {

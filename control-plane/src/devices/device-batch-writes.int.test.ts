@@ -11,6 +11,7 @@ import { DeviceActivityRepository } from './device-activity.repository';
 import { DeviceEventEntity } from './device-event.entity';
 import { DeviceEntity } from './device.entity';
 import { DeviceAssignmentRepository } from './device-assignment.repository';
+import { DeviceRecordRepository } from './device-record.repository';
 import { DeviceReportRepository } from './device-report.repository';
 
 /**
@@ -20,6 +21,7 @@ import { DeviceReportRepository } from './device-report.repository';
 let db: TestDatabase;
 let app: INestApplicationContext;
 let assignments: DeviceAssignmentRepository;
+let records: DeviceRecordRepository;
 let reports: DeviceReportRepository;
 let activity: DeviceActivityRepository;
 let dataSource: DataSource;
@@ -30,11 +32,12 @@ beforeAll(async () => {
   db = await createTestDatabase();
   @Module({
     imports: [DatabaseModule.forRoot(db.url), TypeOrmModule.forFeature([DeviceEntity, DeviceEventEntity])],
-    providers: [DeviceAssignmentRepository, DeviceReportRepository, DeviceActivityRepository],
+    providers: [DeviceAssignmentRepository, DeviceRecordRepository, DeviceReportRepository, DeviceActivityRepository],
   })
   class RepoTestModule {}
   app = await NestFactory.createApplicationContext(RepoTestModule, { logger: ['error'] });
   assignments = app.get(DeviceAssignmentRepository);
+  records = app.get(DeviceRecordRepository);
   reports = app.get(DeviceReportRepository);
   activity = app.get(DeviceActivityRepository);
   dataSource = app.get(DataSource);
@@ -68,14 +71,14 @@ async function desired(): Promise<Record<string, [string | null, number]>> {
 
 describe('DeviceAssignmentRepository.assignReleaseToMany', () => {
   it('points every device at the release and bumps each one’s own rev, returning the new revs', async () => {
-    const revs = await dataSource.transaction((tx) =>
+    const states = await dataSource.transaction((tx) =>
       assignments.assignReleaseToMany(unitOfWork(tx), ['dev_a', 'dev_b', 'dev_c'], newRelease),
     );
-    expect(revs).toEqual(
+    expect(new Map([...states].map(([id, s]) => [id, [s.desiredReleaseId, s.desiredRev]]))).toEqual(
       new Map([
-        ['dev_a', 5],
-        ['dev_b', 1],
-        ['dev_c', 10],
+        ['dev_a', [newRelease, 5]],
+        ['dev_b', [newRelease, 1]],
+        ['dev_c', [newRelease, 10]],
       ]),
     );
     expect(await desired()).toEqual({
@@ -115,9 +118,33 @@ describe('DeviceAssignmentRepository.assignReleaseToMany', () => {
       `INSERT INTO devices (id, name, password_hash, desired_rev) SELECT 'dev_n' || i, 'n' || i, 'x', 0 FROM generate_series(1, 10000) i`,
     );
     const ids = Array.from({ length: 10_000 }, (_, i) => `dev_n${i + 1}`);
-    const revs = await dataSource.transaction((tx) => assignments.assignReleaseToMany(unitOfWork(tx), ids, newRelease));
-    expect(revs.size).toBe(10_000);
-    expect([...revs.values()].every((rev) => rev === 1)).toBe(true);
+    const states = await dataSource.transaction((tx) => assignments.assignReleaseToMany(unitOfWork(tx), ids, newRelease));
+    expect(states.size).toBe(10_000);
+    expect([...states.values()].every((s) => s.desiredRev === 1)).toBe(true);
+  });
+
+  it('returns each desired state as reading it back after the commit gives it: fleet, configuration, windows, rollback, force', async () => {
+    const fleet = randomUUID();
+    const ownWindows = [{ days: ['sat'], start: '22:00', durationMinutes: 60 }];
+    await db.query(
+      `INSERT INTO fleets (id, name, config, update_windows, lock_max_defer_seconds) VALUES ($1, 'f', '{"SITE":"north","LOG":"info"}', $2, 600)`,
+      [fleet, JSON.stringify([{ days: ['mon'], start: '01:00', durationMinutes: 120 }])],
+    );
+    await db.query(
+      `UPDATE devices SET fleet_id = $1, config = '{"LOG":"debug"}', registered_by_admin = true,
+         update_windows = CASE WHEN id = 'dev_c' THEN $2::jsonb END WHERE id IN ('dev_a', 'dev_c')`,
+      [fleet, JSON.stringify(ownWindows)],
+    );
+    await db.query(`UPDATE releases SET created_at = now() - interval '1 day' WHERE id = $1`, [oldRelease]);
+    // dev_a had the newer release before: going back to the older one is a rollback.
+    await dataSource.transaction((tx) => assignments.assignReleaseToMany(unitOfWork(tx), ['dev_a'], newRelease));
+    const ids = ['dev_a', 'dev_b', 'dev_c'];
+    const returned = await dataSource.transaction((tx) => assignments.assignReleaseToMany(unitOfWork(tx), ids, oldRelease, true));
+    const readBack = await records.findDesiredStates(ids);
+    expect(readBack).toHaveLength(3);
+    for (const state of readBack) expect(returned.get(state.deviceId)).toEqual(state);
+    expect(returned.get('dev_a')).toMatchObject({ rollback: true, force: true, fleetConfig: { SITE: 'north' }, lockMaxDeferSeconds: 600 });
+    expect(returned.get('dev_c')?.windows).toEqual(ownWindows);
   });
 });
 

@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { ConfigMap, DeviceListQuery, WindowSchedule } from '@flotilla/shared';
 import { Repository } from 'typeorm';
 import { CURSOR_AT_SQL, DEVICE_LIST_ORDER, deviceListWhere, type DeviceListPosition } from './device-list-query';
+import { desiredStateFromRow, desiredStateSelect } from './desired-state-rows';
 import { deviceFromRow, type Row } from './device-rows';
 import { DeviceEntity } from './device.entity';
 
@@ -59,12 +60,6 @@ const recordSelect = (from = 'devices') => `
       SELECT at, kind, rev, message FROM device_events WHERE device_id = d.id ORDER BY at DESC, id DESC LIMIT 1
     ) e ON true`;
 
-const DESIRED_SELECT = `
-  SELECT d.id, d.desired_rev, d.desired_release_id, d.config, d.fleet_id, d.registered_by_admin, f.config AS fleet_config,
-         r.created_at AS release_created_at, COALESCE(r.created_at < d.newest_release_at, false) AS rollback,
-         d.desired_force, f.lock_max_defer_seconds, coalesce(d.update_windows, f.update_windows) AS update_windows
-    FROM devices d LEFT JOIN fleets f ON f.id = d.fleet_id LEFT JOIN releases r ON r.id = d.desired_release_id`;
-
 /**
  * Reads of `devices`: a device with what its view needs (its fleet's configuration, its last
  * event), the device list's pages, and the pointers desired states are built from.
@@ -96,23 +91,10 @@ export class DeviceRecordRepository {
 
   async findDesiredStates(ids: readonly string[]): Promise<DesiredState[]> {
     if (ids.length === 0) return [];
-    const rows = (await this.devices.query(`${DESIRED_SELECT} WHERE d.id = ANY($1::text[]) AND d.decommissioned_at IS NULL`, [
+    const rows = (await this.devices.query(`${desiredStateSelect()} WHERE d.id = ANY($1::text[]) AND d.decommissioned_at IS NULL`, [
       ids,
     ])) as Row[];
-    return rows.map((r) => ({
-      deviceId: r.id as string,
-      desiredRev: r.desired_rev as number,
-      desiredReleaseId: (r.desired_release_id as string | null) ?? null,
-      deviceConfig: (r.config as ConfigMap | null) ?? {},
-      fleetConfig: (r.fleet_config as ConfigMap | null) ?? null,
-      releaseCreatedAt: (r.release_created_at as Date | null) ?? null,
-      rollback: r.rollback as boolean,
-      fleetId: (r.fleet_id as string | null) ?? null,
-      registeredByAdmin: r.registered_by_admin === true,
-      force: r.desired_force === true,
-      lockMaxDeferSeconds: (r.lock_max_defer_seconds as number | null) ?? null,
-      windows: (r.update_windows as WindowSchedule | null) ?? null,
-    }));
+    return rows.map(desiredStateFromRow);
   }
 
   countOnline(): Promise<number> {

@@ -12,7 +12,7 @@ import { strictFake } from '../testing/strict-fake';
 import { PUBLISH_IN_FLIGHT } from './desired-publisher';
 import { DeviceEntity } from './device.entity';
 import type { DeviceAssignmentRepository } from './device-assignment.repository';
-import type { DeviceRecordRepository } from './device-record.repository';
+import type { DesiredState, DeviceRecordRepository } from './device-record.repository';
 import { DeviceNotFoundError } from './devices.errors';
 import type { DeviceDirectory } from './device-directory';
 import { DevicesService } from './devices.service';
@@ -51,30 +51,33 @@ const assignedInTx: [UnitOfWork, string[]][] = [];
 
 const signing = inMemorySigning();
 
+function desiredState(deviceId: string): DesiredState {
+  return {
+    deviceId,
+    desiredRev: 5,
+    desiredReleaseId: release.id,
+    fleetConfig: { LOG: 'info', SITE: 'n' },
+    deviceConfig: { LOG: 'debug' },
+    releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
+    rollback: false,
+    fleetId: null,
+    registeredByAdmin: false,
+    force: false,
+    lockMaxDeferSeconds: null,
+    windows: null,
+  };
+}
+
 function setup(publish: (deviceId: string, desired: SignedDesired) => Promise<void>) {
   const assignments = strictFake<DeviceAssignmentRepository>('DeviceAssignmentRepository', {
     assignRelease: async (id) => (id === 'dev_a' ? row(5) : undefined),
     assignReleaseToMany: async (tx, ids) => {
       assignedInTx.push([tx, [...ids]]);
-      return new Map(ids.filter((id) => id === 'dev_a').map((id) => [id, 5]));
+      return new Map(ids.filter((id) => id === 'dev_a').map((id) => [id, desiredState(id)]));
     },
   });
   const records = strictFake<DeviceRecordRepository>('DeviceRecordRepository', {
-    findDesiredStates: async (ids) =>
-      ids.map((deviceId) => ({
-        deviceId,
-        desiredRev: 5,
-        desiredReleaseId: release.id,
-        fleetConfig: { LOG: 'info', SITE: 'n' },
-        deviceConfig: { LOG: 'debug' },
-        releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
-        rollback: false,
-        fleetId: null,
-        registeredByAdmin: false,
-        force: false,
-        lockMaxDeferSeconds: null,
-        windows: null,
-      })),
+    findDesiredStates: async (ids) => ids.map(desiredState),
     findRecord: async (id) => (id === 'dev_a' ? { device: row(5), fleetConfig: { LOG: 'info', SITE: 'n' }, lastEvent: null } : undefined),
   });
   const releases = strictFake<ReleasesService>('ReleasesService', {
@@ -142,7 +145,9 @@ describe('DevicesService.assignReleaseToMany', () => {
     const sent: string[] = [];
     const service = setup(async (id) => void sent.push(id));
     const tx = {} as UnitOfWork;
-    await expect(service.assignReleaseToMany(tx, ['dev_a', 'dev_b'], release.id)).resolves.toEqual(new Map([['dev_a', 5]]));
+    await expect(service.assignReleaseToMany(tx, ['dev_a', 'dev_b'], release.id)).resolves.toEqual(
+      new Map([['dev_a', desiredState('dev_a')]]),
+    );
     expect(assignedInTx).toHaveLength(1);
     expect(assignedInTx[0]![0]).toBe(tx);
     expect(assignedInTx[0]![1]).toEqual(['dev_a', 'dev_b']);

@@ -16,7 +16,7 @@ import { ReleasesService } from '../releases/releases.service';
 import { SigningService } from '../signing/signing.service';
 import { hashPassword, newDeviceId, newDevicePassword } from './credentials';
 import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
-import { DesiredPublisher } from './desired-publisher';
+import { DesiredPublisher, type DesiredFanout } from './desired-publisher';
 import { DeviceDirectory } from './device-directory';
 import { DeviceCertificateAuthority } from '../certificates/device-certificate-authority';
 import { toDeviceView } from './device.mapper';
@@ -131,11 +131,16 @@ export class DevicesService {
   /**
    * Points many devices at one release in one statement inside the caller's transaction `uow`
    * (a rollout's, so the assignments and the rollout's record of them commit together) and
-   * returns each assigned device's new rev. Devices absent from the result are unknown or
-   * decommissioned. Nothing is published here: the caller passes the result's ids to
-   * `publishCurrent` once `uow` has committed, so no device is told of a rev that may still roll back.
+   * returns each assigned device's new desired state. Devices absent from the result are unknown or
+   * decommissioned. Nothing is published here: the caller hands the result to a `desiredFanout`
+   * once `uow` has committed, so no device is told of a rev that may still roll back.
    */
-  async assignReleaseToMany(uow: UnitOfWork, deviceIds: readonly string[], releaseId: string, force = false): Promise<Map<string, number>> {
+  async assignReleaseToMany(
+    uow: UnitOfWork,
+    deviceIds: readonly string[],
+    releaseId: string,
+    force = false,
+  ): Promise<Map<string, DesiredState>> {
     await this.releases.getForDelivery(releaseId);
     return this.assignments.assignReleaseToMany(uow, deviceIds, releaseId, force);
   }
@@ -222,6 +227,14 @@ export class DevicesService {
     for (let i = 0; i < deviceIds.length; i += READ_BATCH)
       states.push(...(await this.records.findDesiredStates(deviceIds.slice(i, i + READ_BATCH))));
     await this.publisher.publish(states);
+  }
+
+  /**
+   * A fan-out fed with states as their writes commit (`assignReleaseToMany`'s): published as
+   * given, the state that commit stored, without reading it back; `publishCurrent` for ids.
+   */
+  desiredFanout(): DesiredFanout {
+    return this.publisher.fanout();
   }
 
   /** The view answers with the rev and release this change wrote, even if a concurrent one has moved on since. */

@@ -4,6 +4,8 @@ import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { CHANGES_CHANNEL, PgNotifications } from '../database/pg-notifications';
 import { REPLICA_ID } from '../database/replica-id';
 import type { UnitOfWork } from '../database/unit-of-work';
+import type { DesiredFanout } from '../devices/desired-publisher';
+import type { DesiredState } from '../devices/device-record.repository';
 import { DevicesService } from '../devices/devices.service';
 import { DomainError } from '../domain-error';
 import { applyDecision, segments, type Assignments } from './apply-action';
@@ -16,20 +18,6 @@ import { RolloutSelectionRepository } from './rollout-selection.repository';
 import { RolloutRepository } from './rollout.repository';
 import { CLOCK, ROLLOUT_SETTINGS, type Clock, type RolloutSettings } from './rollout-settings';
 import type { RolloutAction } from './rollout-state';
-
-/**
- * Assignments written per transaction. The first devices are told once the first segment
- * committed, not after all of a 10,000-device phase (one statement for 10,000 took 3.8 s of a
- * 7.3 s pass under load, control-plane/bench/rollout.bench.ts); larger segments cost fewer round
- * trips, and during a fan-out each round trip waits for a turn of the busy event loop (0.2–0.5 s
- * each at load ~20 with 1,000-device segments: 3,000 devices took 10–19 s to commit), so they grow to 4,096.
- */
-const ASSIGN_SEGMENT = 4096;
-/**
- * The first segment, from which they double up to `ASSIGN_SEGMENT`: the first 128 devices (two
- * seal batches) are told after a write of 128 rows, and publishing them overlaps the next.
- */
-const FIRST_ASSIGN_SEGMENT = 128;
 
 /** Device messages after which a rollout may have news; the rest (telemetry, inventory) never matter to it. */
 const WAKE_CHANNELS: readonly DeviceChannel[] = ['reported', 'events'];
@@ -162,26 +150,29 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
       if (!lease) return;
       handled.push(lease.rolloutId);
       // Each committed segment's devices are told while the next segment is written: publishing
-      // (CPU) and the next statements (the database) overlap, one fan-out at a time.
-      let publishing = Promise.resolve();
+      // (CPU) and the next statements (the database) overlap, in one fan-out whose window the
+      // segments feed as they commit, with the states their statements stored (not read back).
+      let fanout: DesiredFanout | undefined;
+      let redelivered = Promise.resolve();
       const started = Date.now();
       const told = { devices: 0, batches: 0, firstCommitted: 0, lastCommitted: 0 };
       try {
-        await this.step(lease, (assigned, again) => {
-          // Only after the commit: a device hears of a rev that is stored, and that its rollout expects.
-          publishing = publishing.then(() => this.devices.publishCurrent(assigned));
-          // The gauges describe the last fan-out of assignments, not a redelivery to a few.
-          if (again) return;
-          told.lastCommitted = Date.now() - started;
-          if (told.batches++ === 0) told.firstCommitted = told.lastCommitted;
-          told.devices += assigned.length;
+        await this.step(lease, {
+          again: (deviceIds) => (redelivered = this.devices.publishCurrent(deviceIds)),
+          committed: (states) => {
+            // Only after the commit: a device hears of a rev that is stored, and that its rollout expects.
+            (fanout ??= this.devices.desiredFanout()).add(states);
+            told.lastCommitted = Date.now() - started;
+            if (told.batches++ === 0) told.firstCommitted = told.lastCommitted;
+            told.devices += states.length;
+          },
         });
       } catch (e) {
         if (!(e instanceof LeaseLostError)) throw e;
         this.logger.warn(e.message);
       } finally {
         this.deciding += Date.now() - started;
-        await publishing;
+        await Promise.all([redelivered, fanout?.end()]);
         if (told.devices > 0)
           this.fanouts.record({
             startedAt: started,
@@ -196,14 +187,17 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   /**
-   * Decides one rollout's next actions, then applies them in segments of at most `ASSIGN_SEGMENT`
-   * assignments, each in its own fenced transaction (the devices' new revs, the rollout's record
-   * of them and the decision commit together), handing each segment's devices to `committed`.
+   * Decides one rollout's next actions, then applies them in segments (`settings.assignSegments`), each in its own fenced transaction (the devices' new revs, the rollout's record
+   * of them and the decision commit together), handing each segment's new desired states to
+   * `tell.committed` (the devices to tell again, a lost publish, to `tell.again`).
    * Applying a decision in order, segment by segment, gives the state applying it whole gives
    * (apply-action.test.ts); a pass cut short (a crash, a lost lease) leaves a consistent prefix,
    * and the next pass decides again from it.
    */
-  private async step(lease: RolloutLease, committed: (deviceIds: string[], again: boolean) => void): Promise<void> {
+  private async step(
+    lease: RolloutLease,
+    tell: { committed: (states: DesiredState[]) => void; again: (deviceIds: string[]) => void },
+  ): Promise<void> {
     const id = lease.rolloutId;
     const decision = await this.leases.underLease(lease, this.settings.leaseMs, async (uow) => {
       const record = await this.rollouts.load(uow, id);
@@ -218,24 +212,25 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     if (decision.again.length > 0) {
       for (const deviceId of decision.again) this.told.set(deviceId, decision.now);
       this.logger.warn(`rollout ${id}: ${decision.again.length} devices show no sign of their assignment; told again`);
-      committed(decision.again, true);
+      tell.again(decision.again);
     }
     if (decision.actions.length === 0) return;
     let state = decision.state;
-    for (const actions of segments(decision.actions, ASSIGN_SEGMENT, FIRST_ASSIGN_SEGMENT)) {
+    const { first, max } = this.settings.assignSegments;
+    for (const actions of segments(decision.actions, max, first)) {
       const before = state;
       const assigned = await this.leases.underLease(lease, this.settings.leaseMs, async (uow) => {
-        const result = await this.assign(uow, before.releaseId, before.force, actions);
+        const { states, ...result } = await this.assign(uow, before.releaseId, before.force, actions);
         state = applyDecision(before, actions, decision.now, result);
         await this.rollouts.save(uow, before, state);
         await this.leases.recordDecision(uow, lease, actions);
-        return [...result.revs.keys()];
+        return states;
       });
       for (const a of actions) {
         if (a.kind === 'pause' || a.kind === 'abort' || a.kind === 'wait') this.logger.log(`rollout ${id}: ${a.kind}: ${a.reason}`);
         if (a.kind === 'complete') this.logger.log(`rollout ${id}: completed`);
       }
-      if (assigned.length > 0) committed(assigned, false);
+      if (assigned.length > 0) tell.committed(assigned);
     }
   }
 
@@ -245,13 +240,19 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
    * leaves a device assigned behind the rollout's back. A release that cannot be delivered fails
    * them all; any other error (the database) aborts the pass, which the next one retries.
    */
-  private async assign(uow: UnitOfWork, releaseId: string, force: boolean, actions: readonly RolloutAction[]): Promise<Assignments> {
+  private async assign(
+    uow: UnitOfWork,
+    releaseId: string,
+    force: boolean,
+    actions: readonly RolloutAction[],
+  ): Promise<Assignments & { states: DesiredState[] }> {
     const ids = actions.flatMap((a) => (a.kind === 'assign' ? [a.deviceId] : []));
-    if (ids.length === 0) return { revs: new Map(), refused: null };
+    if (ids.length === 0) return { revs: new Map(), refused: null, states: [] };
     try {
-      return { revs: await this.devices.assignReleaseToMany(uow, ids, releaseId, force), refused: null };
+      const states = await this.devices.assignReleaseToMany(uow, ids, releaseId, force);
+      return { revs: new Map([...states].map(([id, s]) => [id, s.desiredRev])), refused: null, states: [...states.values()] };
     } catch (e) {
-      if (e instanceof DomainError) return { revs: new Map(), refused: e.message };
+      if (e instanceof DomainError) return { revs: new Map(), refused: e.message, states: [] };
       throw e;
     }
   }

@@ -191,9 +191,9 @@ export class RolloutsService {
     const failures: string[] = [];
     for (const [releaseId, deviceIds] of byRelease) {
       try {
-        const revs = await this.devices.assignReleaseToMany(uow, deviceIds, releaseId);
+        const states = await this.devices.assignReleaseToMany(uow, deviceIds, releaseId);
         for (const deviceId of deviceIds) {
-          if (revs.has(deviceId)) assigned.push(deviceId);
+          if (states.has(deviceId)) assigned.push(deviceId);
           else failures.push(`${deviceId}: unknown or decommissioned`);
         }
       } catch (e) {
