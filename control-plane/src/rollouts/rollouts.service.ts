@@ -78,20 +78,14 @@ export class RolloutsService {
     idempotencyKey?: string,
   ): Promise<CreateOutcome> {
     const release = await this.releases.get(request.releaseId);
-    const selected = await this.selection.selectDevices(request.selection);
+    const selected = await this.selection.selectDeviceIds(request.selection);
     if (selected.length === 0) throw new EmptySelectionError();
-    await this.hostPolicy.checkDevices(
-      selected.map((d) => d.id),
-      release.assembly,
-    );
-    const conflicts = await this.selection.devicesInActiveRollouts(selected.map((d) => d.id));
+    await this.hostPolicy.checkDevices(selected, release.assembly);
+    const conflicts = await this.selection.devicesInActiveRollouts(selected);
     if (conflicts.length > 0) throw new DevicesInActiveRolloutError(conflicts);
     let placement: Map<string, number>;
     try {
-      placement = placeDevices(
-        selected.map((d) => d.id),
-        request.phases,
-      );
+      placement = placeDevices(selected, request.phases);
     } catch (e) {
       if (e instanceof PhasePlacementError) throw new InvalidPhasesError(e.message);
       throw e;
@@ -111,7 +105,7 @@ export class RolloutsService {
         failureThreshold: p.failureThreshold,
         onFailure: p.onFailure,
       })),
-      devices: selected.map((d): RolloutDevice => pendingDevice(d.id, placement.get(d.id)!)),
+      devices: selected.map((id): RolloutDevice => pendingDevice(id, placement.get(id)!)),
     };
     await this.rollouts.transaction((uow) =>
       this.rollouts.insert(uow, {
