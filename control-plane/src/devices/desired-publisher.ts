@@ -129,6 +129,8 @@ export class DesiredFanout {
       }
       await drained();
     })();
+    // Its failure is `end`'s to report; until the caller gets there, it is no unhandled rejection.
+    this.done.catch(() => undefined);
   }
 
   add(states: readonly DesiredState[]): void {

@@ -184,3 +184,37 @@ describe('DevicesService.publishCurrent', () => {
     expect(most).toBeLessThanOrEqual(PUBLISH_IN_FLIGHT);
   });
 });
+
+describe('DevicesService.desiredFanout', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+
+  it('publishes parts added as they come through one window: each state once, in order, end after the last', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const sent: [string, number][] = [];
+    const service = setup(async (id, desired) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      sent.push([id, openDesired(desired, signing.releaseKeys()).rev]);
+    });
+    const fanout = service.desiredFanout();
+    const part = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({ ...desiredState(`dev_${from + i}`), desiredRev: from + i }));
+    // Parts of different sizes, the next one added while the previous one is being published.
+    fanout.add(part(0, 3));
+    await new Promise((resolve) => setImmediate(resolve));
+    fanout.add(part(3, PUBLISH_IN_FLIGHT + 10));
+    fanout.add(part(PUBLISH_IN_FLIGHT + 13, PUBLISH_IN_FLIGHT));
+    await fanout.end();
+    const total = 2 * PUBLISH_IN_FLIGHT + 13;
+    expect(sent).toHaveLength(total);
+    expect(new Set(sent.map(([id]) => id)).size).toBe(total);
+    // Each device got the state it was added with, handed over in the order added.
+    expect(sent.every(([id, rev]) => id === `dev_${rev}`)).toBe(true);
+    expect(most).toBeLessThanOrEqual(PUBLISH_IN_FLIGHT);
+    expect(most).toBeGreaterThan(PUBLISH_IN_FLIGHT / 2);
+    expect(inFlight).toBe(0);
+    expect(() => fanout.add(part(0, 1))).toThrow('already ended');
+  });
+});
