@@ -8,6 +8,10 @@ import type { Row } from './device-rows';
  * (`desired/get`, a publish) and returning it from the statement that wrote it (a rollout's
  * assignment) build the same `DesiredState`.
  */
+/** The columns of `devices` a desired state is built from (what `desiredStateSelect` reads of `d`). */
+export const DESIRED_STATE_COLUMNS = `d.id, d.desired_rev, d.desired_release_id, d.config, d.fleet_id, d.registered_by_admin,
+  d.newest_release_at, d.desired_force, d.update_windows`;
+
 export const desiredStateSelect = (from = 'devices') => `
   SELECT d.id, d.desired_rev, d.desired_release_id, d.config, d.fleet_id, d.registered_by_admin, f.config AS fleet_config,
          r.created_at AS release_created_at, COALESCE(r.created_at < d.newest_release_at, false) AS rollback,

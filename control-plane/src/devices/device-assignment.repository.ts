@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { ConfigMap, WindowSchedule } from '@flotilla/shared';
 import { Repository } from 'typeorm';
 import { managerOf, type UnitOfWork } from '../database/unit-of-work';
-import { desiredStateFromRow, desiredStateSelect } from './desired-state-rows';
+import { DESIRED_STATE_COLUMNS, desiredStateFromRow, desiredStateSelect } from './desired-state-rows';
 import type { DesiredState } from './device-record.repository';
 import { deviceFromRow, LOCKED_IN_ID_ORDER, lockedInIdOrder, type Row } from './device-rows';
 import { DeviceEntity } from './device.entity';
@@ -76,7 +76,7 @@ export class DeviceAssignmentRepository {
       `WITH ${LOCKED_IN_ID_ORDER},
        assigned AS (UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1, desired_force = $3
          FROM locked WHERE d.id = locked.id AND d.decommissioned_at IS NULL
-         RETURNING d.*)
+         RETURNING ${DESIRED_STATE_COLUMNS})
        ${desiredStateSelect('assigned')}`,
       [ids, releaseId, force],
     )) as Row[];
