@@ -3,6 +3,7 @@ import { createSimFleet, provisionDevices, type SimCredential } from '../../cli/
 import { BareAedes } from './support/bare-aedes';
 import { ControlPlaneProcess, freePort, metrics, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
 import { epochNow, LoadFleet } from './support/load-fleet';
+import { DatabaseUsage, databaseUsageLine } from './support/database-usage';
 import { connectsReached, listenOverflows, StormTimeline, timelineLines } from './support/storm-timeline';
 
 type Mode = 'plain' | 'password over TLS' | 'mutual TLS';
@@ -170,6 +171,7 @@ async function storm(cp: ControlPlaneProcess, mode: Mode, registered: Registered
   // CONNACKs are timed by the devices; online and reported: rows written, sampled.
   const timeline = StormTimeline.start(inDb);
   const overflows = listenOverflows();
+  const database = await DatabaseUsage.start(cp.db);
   await loadFleet.connect({ telemetryEverySeconds: 0, connectConcurrency: flags.concurrency, realistic: false });
   const connackS = (performance.now() - t1) / 1000;
   // Every device has its CONNACK; the storm ends when the database says they are all online. On a
@@ -187,6 +189,7 @@ async function storm(cp: ControlPlaneProcess, mode: Mode, registered: Registered
   );
   const onlineS = (performance.now() - t1) / 1000;
   const connUsage = conn.stop();
+  const databaseUsage = await database.stop();
   // Every device has reported once its connect resolved; its report is written after its presence.
   await waitFor(
     async () => (await inDb()).reported === flags.devices || performance.now() - connacked > 60_000,
@@ -198,6 +201,7 @@ async function storm(cp: ControlPlaneProcess, mode: Mode, registered: Registered
   const rows = await timeline.stop(flags.devices);
   for (const line of timelineLines(mode, { connack, ...rows })) console.log(line);
   console.log(`${mode}: listen queue overflows during the storm (machine-wide): ${listenOverflows() - overflows}`);
+  console.log(databaseUsageLine(`${mode} storm, until all online`, databaseUsage, flags.devices));
   const genCpuPercent = gens.map((g) => g.stop().cpuPercent).reduce((a, b) => a + b, 0);
   let held: StormResult['held'];
   if (flags.hold > 0) {

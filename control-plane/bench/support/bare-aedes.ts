@@ -21,7 +21,8 @@ export class BareAedes {
     const root = join(__dirname, '..', '..', '..');
     const child = fork(__filename, [String(port)], {
       cwd: root,
-      execArgv: ['-r', '@swc-node/register'],
+      // BARE_NODE_ARGS: node flags for the baseline, as CP_NODE_ARGS for the control plane (e.g. --cpu-prof).
+      execArgv: [...(process.env.BARE_NODE_ARGS ?? '').split(' ').filter(Boolean), '-r', '@swc-node/register'],
       env: { ...process.env, SWC_NODE_PROJECT: join(root, 'tsconfig.json') },
     });
     await new Promise<void>((resolve, reject) => {
@@ -48,6 +49,7 @@ async function main(port: number): Promise<void> {
   const broker = await Aedes.createBroker();
   const server = createServer((socket) => broker.handle(socket));
   await new Promise<void>((resolve) => server.listen({ port, host: '127.0.0.1', backlog: MQTT_LISTEN_BACKLOG }, resolve));
+  // exit() on SIGTERM, not the signal's default: a --cpu-prof profile is written on exit only.
   process.on('SIGTERM', () => process.exit(0));
   process.send!('ready');
 }

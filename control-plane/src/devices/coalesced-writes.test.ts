@@ -50,11 +50,7 @@ describe('CoalescedWrites', () => {
   it('tells how long its oldest value queued or in flight has waited, and 0 once all are written', async () => {
     let now = 1000;
     const finish: (() => void)[] = [];
-    const writes = new CoalescedWrites<string>(
-      () => new Promise<void>((resolve) => finish.push(resolve)),
-      undefined,
-      () => now,
-    );
+    const writes = new CoalescedWrites<string>(() => new Promise<void>((resolve) => finish.push(resolve)), { now: () => now });
     expect(writes.lagMs).toBe(0);
     const first = writes.add('a');
     now = 1500;
@@ -70,5 +66,34 @@ describe('CoalescedWrites', () => {
     finish.shift()!();
     await second;
     expect(writes.lagMs).toBe(0);
+  });
+
+  it('spaces the starts of its flushes: a burst waits and goes in one batch, a value after a quiet spell goes at once', async () => {
+    const spacingMs = 150;
+    const starts: number[] = [];
+    const batches: string[][] = [];
+    const writes = new CoalescedWrites<string>(
+      async (batch) => {
+        starts.push(performance.now());
+        batches.push([...batch]);
+      },
+      { spacingMs },
+    );
+    const t0 = performance.now();
+    await writes.add('a');
+    // Flushed at once: nothing was written before it.
+    expect(starts).toEqual([t0]);
+    const burst = ['b', 'c', 'd'].map((v) => writes.add(v));
+    await jest.advanceTimersByTimeAsync(spacingMs - 1);
+    expect(batches).toEqual([['a']]);
+    await jest.advanceTimersByTimeAsync(1);
+    await Promise.all(burst);
+    expect(batches).toEqual([['a'], ['b', 'c', 'd']]);
+    expect(starts[1]).toBe(t0 + spacingMs);
+    // Quiet for longer than the spacing: the next value does not wait.
+    await jest.advanceTimersByTimeAsync(2 * spacingMs);
+    const t1 = performance.now();
+    await writes.add('e');
+    expect(starts[2]).toBe(t1);
   });
 });

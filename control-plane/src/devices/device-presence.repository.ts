@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { RejectedWrites } from '../database/rejected-writes';
 import { writeAlone } from '../database/write-alone';
-import { CoalescedWrites } from './coalesced-writes';
+import { CoalescedWrites, DEVICE_WRITE_SPACING_MS } from './coalesced-writes';
 import { LOCKED_IN_ID_ORDER, lockedInIdOrder, type Row } from './device-rows';
 import { DeviceEntity } from './device.entity';
 
@@ -22,27 +22,32 @@ export interface PresenceRow {
  */
 @Injectable()
 export class DevicePresenceRepository {
-  private readonly touches = new CoalescedWrites<string>((ids) =>
-    writeAlone([...new Set(ids)], (batch) => this.touchMany(batch), {
-      rejected: (id, error) => this.rejected.record(id, 'last-seen', error),
-    }),
+  private readonly touches = new CoalescedWrites<string>(
+    (ids) =>
+      writeAlone([...new Set(ids)], (batch) => this.touchMany(batch), {
+        rejected: (id, error) => this.rejected.record(id, 'last-seen', error),
+      }),
+    { spacingMs: DEVICE_WRITE_SPACING_MS },
   );
   /**
    * Presence from the broker's connect and disconnect events: a connect storm of 10,000 costs a
    * few UPDATEs, not 10,000 (issue 15). A device's later value in a batch wins. Resolves with the
    * ids that were updated: a device missing there is unknown or decommissioned.
    */
-  private readonly presence = new CoalescedWrites<PresenceRow, Set<string>>(async (batch) => {
-    const updated = new Set<string>();
-    await writeAlone(
-      [...new Map(batch.map((r) => [r.id, r])).values()],
-      async (rows) => {
-        for (const id of await this.setOnlineMany(rows)) updated.add(id);
-      },
-      { rejected: (row, error) => this.rejected.record(row.id, 'presence', error) },
-    );
-    return updated;
-  });
+  private readonly presence = new CoalescedWrites<PresenceRow, Set<string>>(
+    async (batch) => {
+      const updated = new Set<string>();
+      await writeAlone(
+        [...new Map(batch.map((r) => [r.id, r])).values()],
+        async (rows) => {
+          for (const id of await this.setOnlineMany(rows)) updated.add(id);
+        },
+        { rejected: (row, error) => this.rejected.record(row.id, 'presence', error) },
+      );
+      return updated;
+    },
+    { spacingMs: DEVICE_WRITE_SPACING_MS },
+  );
 
   constructor(
     @InjectRepository(DeviceEntity) private readonly devices: Repository<DeviceEntity>,

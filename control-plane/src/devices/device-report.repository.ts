@@ -4,7 +4,7 @@ import type { Inventory, Reported } from '@flotilla/shared';
 import { Repository } from 'typeorm';
 import { RejectedWrites } from '../database/rejected-writes';
 import { writeAlone } from '../database/write-alone';
-import { CoalescedWrites } from './coalesced-writes';
+import { CoalescedWrites, DEVICE_WRITE_SPACING_MS } from './coalesced-writes';
 import { LOCKED_IN_ID_ORDER } from './device-rows';
 import { reportFingerprint } from './report-fingerprint';
 import { DeviceEntity } from './device.entity';
@@ -33,7 +33,7 @@ export class DeviceReportRepository {
       writeAlone([...new Map(batch.map((r) => [r.id, r])).values()], (rows) => this.storeReportedMany(rows), {
         rejected: (row, error) => this.rejected.record(row.id, 'reported', error),
       }),
-    { key: (r) => r.id, fingerprint: (r) => reportFingerprint(r.reported) },
+    { skip: { key: (r) => r.id, fingerprint: (r) => reportFingerprint(r.reported) }, spacingMs: DEVICE_WRITE_SPACING_MS },
   );
   constructor(
     @InjectRepository(DeviceEntity) private readonly devices: Repository<DeviceEntity>,
