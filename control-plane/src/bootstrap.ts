@@ -9,6 +9,7 @@ import { MAX_MANIFEST_BYTES } from '@flotilla/shared';
 import { AppModule, type DeviceTrust } from './app.module';
 import { loadOrCreateOperatorKey } from './auth/operator-key';
 import { MQTT_WEBSOCKET_PATH, MqttServer, type BrokerSettings } from './broker/mqtt-server';
+import type { WaitingListeners } from './broker/waiting-listeners';
 import { DEFAULT_EMBEDDED_PG_PORT, type ControlPlaneConfig } from './config';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
 import { securityHeaders } from './http/security-headers';
@@ -58,6 +59,8 @@ export interface StartOptions {
   logger?: LoggerService;
   /** The rollout engine's time (tests simulate it to cross maintenance windows); default the system's. */
   clock?: Clock;
+  /** The MQTT ports, opened by the caller before this start and holding the connections made meanwhile (the caller closes them if it fails). */
+  waitingMqtt?: WaitingListeners;
 }
 
 export async function startControlPlane(config: ControlPlaneConfig, options: StartOptions = {}): Promise<RunningControlPlane> {
@@ -78,6 +81,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
       ...(config.publicMqttUrl ? { publicUrl: config.publicMqttUrl } : {}),
       ...(server ? { tls: { ...server, host: config.host, port: config.tls!.mqttsPort } } : {}),
       ...(config.rabbitmq ? { rabbitmq: config.rabbitmq } : {}),
+      ...(options.waitingMqtt ? { waiting: options.waitingMqtt } : {}),
     };
     app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot({

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { startControlPlane, type RunningControlPlane } from './bootstrap';
+import type { RunningControlPlane } from './bootstrap';
+import { closeWaitingListeners, openWaitingListeners } from './broker/waiting-listeners';
 import { loadConfig, type ControlPlaneConfig } from './config';
 import type { Simulation } from '@flotilla/cli/sim';
 
@@ -9,7 +10,16 @@ const STOP_TIMEOUT_MS = 15_000;
 async function main(): Promise<void> {
   const startedAt = performance.now();
   const config = loadConfig();
-  const cp = await startControlPlane(config);
+  // Before the rest of the code is loaded and the database read (a second or more): devices that
+  // reconnect meanwhile wait in line for the broker rather than being refused (waiting-listeners.ts).
+  const waiting = await openWaitingListeners(config);
+  let cp: RunningControlPlane;
+  try {
+    cp = await bootstrapCode().startControlPlane(config, waiting ? { waitingMqtt: waiting } : {});
+  } catch (e) {
+    await closeWaitingListeners(waiting);
+    throw e;
+  }
   printBanner(cp, config, (performance.now() - startedAt) / 1000);
   const demo = await startDemo(cp);
 
@@ -40,6 +50,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/** The control plane's code (Nest, TypeORM, every module): loaded once the MQTT ports wait, not before. */
+function bootstrapCode(): typeof import('./bootstrap') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- on demand, see above
+  return require('./bootstrap') as typeof import('./bootstrap');
 }
 
 /** `--demo` (200 devices) or FLOTILLA_DEMO_DEVICES=N: simulated devices beside the control plane, for a look around. */

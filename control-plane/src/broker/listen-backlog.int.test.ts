@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { MQTT_LISTEN_BACKLOG } from './listen-backlog';
-import { listenOn } from './mqtt-server';
+import { MQTT_LISTEN_BACKLOG, listenOn } from './listen-backlog';
 
 /**
  * Integration (real TCP on loopback, the kernel's accept queue): while the broker's process is

@@ -1,3 +1,5 @@
+import type { Server } from 'node:net';
+
 /**
  * Connections the kernel completes and queues for the MQTT listeners while the process is busy.
  * Node's default (511) overflows in a reconnect storm (every device of a fleet back within the
@@ -6,3 +8,15 @@
  * caps it at `net.core.somaxconn` (4096 on current Linux).
  */
 export const MQTT_LISTEN_BACKLOG = 4096;
+
+/** Listens with MQTT_LISTEN_BACKLOG; resolves once bound, rejects on a bind error (a port in use). */
+export async function listenOn(server: Server, port: number, host: string): Promise<Server> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, backlog: MQTT_LISTEN_BACKLOG }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}

@@ -9,11 +9,12 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import { ConnectGuard } from '../limits/connect-guard';
 import { MqttRefusals } from '../limits/mqtt-refusals';
 import { TLS_OPTIONS } from '../tls/tls-options';
-import { MQTT_LISTEN_BACKLOG } from './listen-backlog';
+import { listenOn } from './listen-backlog';
 import { PacketSizeGuard } from './packet-size-guard';
 import type { RabbitMqSettings } from './rabbitmq/rabbitmq-settings';
 import { peerCertificateOf, type Peer } from './peer-identity';
 import { UplinkStats } from './uplink-stats';
+import type { WaitingListeners } from './waiting-listeners';
 
 export const AEDES = Symbol('Aedes');
 export const BROKER_SETTINGS = Symbol('BrokerSettings');
@@ -28,6 +29,8 @@ export interface BrokerSettings {
   tls?: { host: string; port: number; keyPem: string; certPem: string; deviceCaPem: string };
   /** Set: devices use this external RabbitMQ cluster, and the settings above are unused. */
   rabbitmq?: RabbitMqSettings;
+  /** The ports above, opened at the start of the process (main.ts) and holding connections until `listen` takes them over. */
+  waiting?: WaitingListeners;
 }
 
 /** Largest MQTT packet accepted: the largest payload plus room for the topic and identifiers. */
@@ -57,12 +60,11 @@ export class MqttServer {
     private readonly refusals: MqttRefusals,
   ) {}
 
+  /** Opens the listeners, or takes over those opened at start (with the connections they hold). */
   async listen(): Promise<void> {
-    this.plain = await listenOn(
-      createServer((socket) => this.accept(socket, socket, { transport: 'plain', certificate: undefined })),
-      this.settings.port,
-      this.settings.host,
-    );
+    const waiting = this.settings.waiting;
+    const plain = (socket: Socket): void => this.accept(socket, socket, { transport: 'plain', certificate: undefined });
+    this.plain = waiting ? waiting.plain.handOver(plain) : await listenOn(createServer(plain), this.settings.port, this.settings.host);
     const tls = this.settings.tls;
     if (tls) {
       const server = createTlsServer(
@@ -73,8 +75,10 @@ export class MqttServer {
       server.on('tlsClientError', (e: Error, socket: TLSSocket) =>
         this.logger.debug?.(`TLS handshake from ${socket.remoteAddress} failed: ${e.message}`),
       );
-      this.secure = await listenOn(server, tls.port, tls.host);
-    }
+      if (!waiting) this.secure = await listenOn(server, tls.port, tls.host);
+      else if (waiting.secure) this.secure = waiting.secure.handOver((socket) => server.emit('connection', socket));
+      else throw new Error('MQTT over TLS is configured but its port was not opened at start');
+    } else await waiting?.secure?.close();
   }
 
   /** MQTT over WebSocket at `/mqtt` on `server` (the HTTPS server, whose handshake asked for a client certificate). */
@@ -142,17 +146,6 @@ export class MqttServer {
     await closed;
     this.plain = this.secure = this.webSockets = undefined;
   }
-}
-
-export async function listenOn(server: Server, port: number, host: string): Promise<Server> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host, backlog: MQTT_LISTEN_BACKLOG }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server;
 }
 
 function boundPort(server: Server | undefined, what: string): number {

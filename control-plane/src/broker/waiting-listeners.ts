@@ -1,0 +1,120 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { ControlPlaneConfig } from '../config';
+import { listenOn } from './listen-backlog';
+
+/** Connections held at most while the broker starts; past it the oldest is closed (its device retries later). */
+export const MAX_WAITING_CONNECTIONS = 20_000;
+/** Held connections handed to the broker per turn of the event loop, so that the first are served while the rest are handed over. */
+const HANDED_OVER_PER_TURN = 500;
+
+type Handler = (socket: Socket) => void;
+
+/**
+ * An MQTT port opened first thing at start (`main.ts`, before most of the code is loaded and the
+ * database read), so that devices reconnecting after a restart wait in line for the broker instead
+ * of being refused and coming back at their next retry, seconds later (issue 15: a restart until
+ * every device holds its desired state, counted from SIGTERM). A connection is accepted and held
+ * unread (`pauseOnConnect`: not a byte parsed, no login) until the broker takes the port over
+ * (`handOver`); then the held connections, oldest first, and every later one go to the broker.
+ */
+export class WaitingListener {
+  private waiting: Socket[] = [];
+  private handler: Handler | undefined;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly maxWaiting: number,
+  ) {
+    server.on('connection', (socket: Socket) => this.connected(socket));
+  }
+
+  static async open(port: number, host: string, maxWaiting = MAX_WAITING_CONNECTIONS): Promise<WaitingListener> {
+    return new WaitingListener(await listenOn(createServer({ pauseOnConnect: true }), port, host), maxWaiting);
+  }
+
+  /** The port bound (differs from the one asked for when that was 0). */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Connections accepted and not handed over yet. */
+  get held(): number {
+    return this.waiting.length;
+  }
+
+  /**
+   * From now on every connection goes to `handler`: those held first, in the order they came, a
+   * few hundred per turn of the event loop; the listening server is the caller's from here on.
+   */
+  handOver(handler: Handler): Server {
+    if (this.handler) throw new Error('the MQTT port was already handed over');
+    this.handler = handler;
+    const held = this.waiting;
+    this.waiting = [];
+    const next = (from: number): void => {
+      for (const socket of held.slice(from, from + HANDED_OVER_PER_TURN)) {
+        socket.off('error', ignore);
+        // One its device gave up on was closed by the kernel; an unread socket sees that only when read.
+        if (!socket.destroyed) handler(socket);
+      }
+      if (from + HANDED_OVER_PER_TURN < held.length) setImmediate(() => next(from + HANDED_OVER_PER_TURN));
+    };
+    next(0);
+    return this.server;
+  }
+
+  /** When the start failed: the held connections and the port are closed. */
+  async close(): Promise<void> {
+    for (const socket of this.waiting) socket.destroy();
+    this.waiting = [];
+    if (!this.server.listening) return;
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private connected(socket: Socket): void {
+    if (this.handler) return this.handler(socket);
+    // Nothing is read or written while it waits, but a reset must not throw.
+    socket.on('error', ignore);
+    this.waiting.push(socket);
+    if (this.waiting.length > this.maxWaiting) this.waiting.shift()!.destroy();
+  }
+}
+
+function ignore(): void {}
+
+/** The embedded broker's ports, opened before it is ready; none with an external broker (RabbitMQ). */
+export interface WaitingListeners {
+  plain: WaitingListener;
+  /** MQTT over TLS: the TCP port only, the handshake is the broker's once it takes the port over. */
+  secure?: WaitingListener;
+}
+
+/** Where the embedded broker will listen, from the configuration alone: what `openWaitingListeners` opens. */
+export function brokerPorts(config: ControlPlaneConfig): { plain: Address; secure?: Address } | undefined {
+  if (config.rabbitmq) return undefined;
+  const plain = { port: config.mqttPort, host: config.plainHost ?? config.host };
+  // Behind a TLS-terminating proxy there is no MQTT over TLS listener of this process.
+  const tls = config.tls && config.tls.source.kind !== 'terminated' ? config.tls : undefined;
+  return tls ? { plain, secure: { port: tls.mqttsPort, host: config.host } } : { plain };
+}
+
+interface Address {
+  port: number;
+  host: string;
+}
+
+export async function openWaitingListeners(config: ControlPlaneConfig): Promise<WaitingListeners | undefined> {
+  const ports = brokerPorts(config);
+  if (!ports) return undefined;
+  const plain = await WaitingListener.open(ports.plain.port, ports.plain.host);
+  try {
+    return ports.secure ? { plain, secure: await WaitingListener.open(ports.secure.port, ports.secure.host) } : { plain };
+  } catch (e) {
+    await plain.close();
+    throw e;
+  }
+}
+
+export async function closeWaitingListeners(listeners: WaitingListeners | undefined): Promise<void> {
+  await Promise.all([listeners?.plain.close(), listeners?.secure?.close()]);
+}
