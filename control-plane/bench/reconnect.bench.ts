@@ -5,6 +5,7 @@ import { apiJson, createSimFleet, provisionDevices, type SimCredential } from '.
 import { BareAedes } from './support/bare-aedes';
 import { ControlPlaneProcess, freePort, metrics, numberFlags, procUsage, waitFor } from './support/control-plane-process';
 import { epochNow, LoadFleet } from './support/load-fleet';
+import { DatabaseUsage, databaseUsageLine } from './support/database-usage';
 import { connectsReached, listenOverflows, StormTimeline, timelineLines } from './support/storm-timeline';
 
 /**
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     // database from the new process on (it marked everyone offline before listening).
     const timeline = StormTimeline.start(async () => ({ online: await online(), holding: await holding() }), 250, sigterm);
     const cpuAtListening = procUsage(cp.pid).cpuSeconds;
+    const database = await DatabaseUsage.start(cp.db);
     const connectedMs =
       (await waitFor(async () => (await sim.counts()).connected >= flags.devices, 300_000, 'every device connected again', 100)) +
       stopMs +
@@ -103,6 +105,7 @@ async function main(): Promise<void> {
     const onlineMs = await milestone('every device online (DB)', online, t1);
     const t2 = performance.now() - t0;
     const holdingMs = await milestone('every device online and holding its desired state (DB)', holding, t2);
+    console.log(databaseUsageLine('new process, ready until all holding', await database.stop(), flags.devices));
     const connack = connectsReached((await sim.timings()).connects, sigterm, flags.devices);
     for (const line of timelineLines('from SIGTERM', { connack, ...(await timeline.stop(flags.devices)) })) console.log(line);
     console.log(`listen queue overflows from SIGTERM (machine-wide): ${listenOverflows() - overflows}`);
