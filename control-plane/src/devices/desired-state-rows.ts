@@ -2,16 +2,16 @@ import type { ConfigMap, WindowSchedule } from '@flotilla/shared';
 import type { DesiredState } from './device-record.repository';
 import type { Row } from './device-rows';
 
+/** The columns of `devices` a desired state is built from (what `desiredStateSelect` reads of `d`). */
+export const DESIRED_STATE_COLUMNS = `d.id, d.desired_rev, d.desired_release_id, d.config, d.fleet_id, d.registered_by_admin,
+  d.newest_release_at, d.desired_force, d.update_windows`;
+
 /**
  * A device's desired state as SQL over `devices d` (or rows of it, aliased `d`): its pointers
  * with its fleet's configuration and its release's age. One text, so that reading a state back
  * (`desired/get`, a publish) and returning it from the statement that wrote it (a rollout's
  * assignment) build the same `DesiredState`.
  */
-/** The columns of `devices` a desired state is built from (what `desiredStateSelect` reads of `d`). */
-export const DESIRED_STATE_COLUMNS = `d.id, d.desired_rev, d.desired_release_id, d.config, d.fleet_id, d.registered_by_admin,
-  d.newest_release_at, d.desired_force, d.update_windows`;
-
 export const desiredStateSelect = (from = 'devices') => `
   SELECT d.id, d.desired_rev, d.desired_release_id, d.config, d.fleet_id, d.registered_by_admin, f.config AS fleet_config,
          r.created_at AS release_created_at, COALESCE(r.created_at < d.newest_release_at, false) AS rollback,

@@ -187,9 +187,10 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   /**
-   * Decides one rollout's next actions, then applies them in segments (`settings.assignSegments`), each in its own fenced transaction (the devices' new revs, the rollout's record
-   * of them and the decision commit together), handing each segment's new desired states to
-   * `tell.committed` (the devices to tell again, a lost publish, to `tell.again`).
+   * Decides one rollout's next actions, then applies them in segments (`settings.assignSegments`),
+   * each in its own fenced transaction (the devices' new revs, the rollout's record of them and the
+   * decision commit together), handing each segment's new desired states to `tell.committed` (the
+   * devices to tell again, a lost publish, to `tell.again`).
    * Applying a decision in order, segment by segment, gives the state applying it whole gives
    * (apply-action.test.ts); a pass cut short (a crash, a lost lease) leaves a consistent prefix,
    * and the next pass decides again from it.

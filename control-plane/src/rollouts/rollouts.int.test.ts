@@ -121,6 +121,12 @@ describe('rollouts against simulated devices over MQTT', () => {
     expect(rolledBack.statusReason).toContain('re-targeted 1 device(s)');
     const view = await json<DeviceView>(api(`/api/v1/devices/${fleet[0]!.deviceId}`));
     expect(view.desired.releaseId).toBe(v1.id);
+    // The canary is told: the state the rollback's assignment stored, over MQTT.
+    await until(
+      async () => fleet[0]!.received.some((x) => x.rev === view.desired.rev && x.release?.id === v1.id),
+      15_000,
+      'the canary told of its previous release',
+    );
     // The audit log has the command with the rollout before and after.
     const audit = await json<Page<AuditEntryView>>(api(`/api/v1/audit?target=${created.id}`), 200);
     expect(audit.items[0]).toMatchObject({

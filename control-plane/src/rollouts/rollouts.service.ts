@@ -12,6 +12,7 @@ import type {
 import { HostPolicyService } from '../host-policy/host-policy.service';
 import type { OperatorPrincipal } from '../auth/operator-principal';
 import type { UnitOfWork } from '../database/unit-of-work';
+import type { DesiredState } from '../devices/device-record.repository';
 import { DevicesService } from '../devices/devices.service';
 import { DomainError } from '../domain-error';
 import { decodeCursor, encodeCursor } from '../http/cursor';
@@ -166,14 +167,17 @@ export class RolloutsService {
       await this.rollouts.save(uow, record.state, rolledBack.state);
       return rolledBack.assigned;
     });
-    // Once committed, as the engine does: devices hear only of revs that are stored.
-    await this.devices.publishCurrent(retargeted);
+    // Once committed, as the engine does: devices hear only of revs that are stored, those the
+    // assignment returned (no read back).
+    const fanout = this.devices.desiredFanout();
+    fanout.add(retargeted);
+    await fanout.end();
     this.engine.kick();
     return this.get(id);
   }
 
   /** One statement per previous release, in the command's transaction; returns the state with its notes and the devices re-targeted. */
-  private async rollBackDevices(uow: UnitOfWork, state: RolloutState): Promise<{ state: RolloutState; assigned: string[] }> {
+  private async rollBackDevices(uow: UnitOfWork, state: RolloutState): Promise<{ state: RolloutState; assigned: DesiredState[] }> {
     const { targets, skipped } = rollbackTargets(state);
     const byRelease = new Map<string, string[]>();
     for (const t of targets) {
@@ -181,13 +185,14 @@ export class RolloutsService {
       ids.push(t.deviceId);
       byRelease.set(t.releaseId, ids);
     }
-    const assigned: string[] = [];
+    const assigned: DesiredState[] = [];
     const failures: string[] = [];
     for (const [releaseId, deviceIds] of byRelease) {
       try {
         const states = await this.devices.assignReleaseToMany(uow, deviceIds, releaseId);
         for (const deviceId of deviceIds) {
-          if (states.has(deviceId)) assigned.push(deviceId);
+          const desired = states.get(deviceId);
+          if (desired) assigned.push(desired);
           else failures.push(`${deviceId}: unknown or decommissioned`);
         }
       } catch (e) {
