@@ -126,6 +126,8 @@ describe('MqttLink', () => {
       const r = heard.filter((h) => h.channel === 'cmd/res');
       return r.length === 2 ? r.map((x) => x.body) : undefined;
     });
+    // Commands are answered as each finishes, not in the order they came: c1's handler is asynchronous.
+    results.sort((a, b) => String(a.id).localeCompare(String(b.id)));
     expect(results).toEqual([
       { schema: 1, id: 'c1', ok: false, error: 'component "nope" is not running' },
       expect.objectContaining({ id: 'c2', ok: false, error: expect.stringContaining('invalid command') }),
