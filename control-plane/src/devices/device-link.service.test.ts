@@ -1,5 +1,5 @@
-import type { Release, SignedDesired } from '@flotilla/shared';
-import { inMemorySigning, openDesired } from '../testing/desired';
+import type { SignedDesired } from '@flotilla/shared';
+import { desiredPointer, inMemorySigning, openDesired, testRelease } from '../testing/desired';
 import type { RegistriesService } from '../registries/registries.service';
 import type { ReleasesService } from '../releases/releases.service';
 import { desiredRecorder } from '../testing/device-broker';
@@ -13,12 +13,7 @@ import type { DeviceActivityRepository } from './device-activity.repository';
 import type { DeviceEventRetention } from './device-event-retention';
 import type { DeviceDirectory } from './device-directory';
 
-const release: Release = {
-  id: '6f1c1c2e-3a1b-4c55-9a7e-0d5e7a9b1c2d',
-  digest: `sha256:${'c'.repeat(64)}`,
-  assembly: { name: 'origin', version: '1.0.0', probationMs: 30_000, components: [], volumes: [], networks: ['default'] },
-  signature: { alg: 'ed25519', keyId: 'ed25519:0123456789abcdef', value: `${'A'.repeat(86)}==` },
-};
+const release = testRelease;
 
 const signing = inMemorySigning();
 
@@ -72,19 +67,7 @@ function setup(pointer: DesiredPointer | undefined, memoryRev?: number, failOnce
 
 describe('DeviceLinkService.desiredRequested', () => {
   it('sends the current desired state (fleet config with device overrides) to a device holding an older rev', async () => {
-    const { service, sent, touched } = setup({
-      desiredRev: 3,
-      desiredReleaseId: release.id,
-      fleetConfig: { A: 'fleet', B: 'fleet' },
-      deviceConfig: { B: 'device' },
-      releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
-      rollback: false,
-      fleetId: null,
-      registeredByAdmin: false,
-      force: false,
-      lockMaxDeferSeconds: null,
-      windows: null,
-    });
+    const { service, sent, touched } = setup(desiredPointer({ fleetConfig: { A: 'fleet', B: 'fleet' }, deviceConfig: { B: 'device' } }));
     await expect(service.desiredRequested('dev_a', 2)).resolves.toBe('sent');
     expect(sent.map(([id]) => id)).toEqual(['dev_a']);
     expect(openDesired(sent[0]![1], signing.releaseKeys())).toMatchObject({
@@ -99,19 +82,7 @@ describe('DeviceLinkService.desiredRequested', () => {
   });
 
   it("carries the operator's lock override and the fleet's longest lock deferral as desired.updatePolicy", async () => {
-    const { service, sent } = setup({
-      desiredRev: 4,
-      desiredReleaseId: release.id,
-      fleetConfig: null,
-      deviceConfig: {},
-      releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
-      rollback: false,
-      fleetId: null,
-      registeredByAdmin: false,
-      force: true,
-      lockMaxDeferSeconds: 3600,
-      windows: null,
-    });
+    const { service, sent } = setup(desiredPointer({ desiredRev: 4, force: true, lockMaxDeferSeconds: 3600 }));
     await expect(service.desiredRequested('dev_a', 3)).resolves.toBe('sent');
     // Inside the signed statement: a relay cannot add or strip an override.
     expect(openDesired(sent[0]![1], signing.releaseKeys())).toMatchObject({
@@ -121,19 +92,7 @@ describe('DeviceLinkService.desiredRequested', () => {
   });
 
   it('stays silent for a device at the current rev, or ahead of it', async () => {
-    const { service, sent } = setup({
-      desiredRev: 3,
-      desiredReleaseId: release.id,
-      fleetConfig: { A: 'fleet', B: 'fleet' },
-      deviceConfig: { B: 'device' },
-      releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
-      rollback: false,
-      fleetId: null,
-      registeredByAdmin: false,
-      force: false,
-      lockMaxDeferSeconds: null,
-      windows: null,
-    });
+    const { service, sent } = setup(desiredPointer({ fleetConfig: { A: 'fleet', B: 'fleet' }, deviceConfig: { B: 'device' } }));
     await expect(service.desiredRequested('dev_a', 3)).resolves.toBe('up-to-date');
     await expect(service.desiredRequested('dev_a', 7)).resolves.toBe('up-to-date');
     await expect(service.desiredRequested('dev_a', 7, true)).resolves.toBe('up-to-date');
@@ -141,38 +100,14 @@ describe('DeviceLinkService.desiredRequested', () => {
   });
 
   it('sends the current rev again to a device at it that asks for a refresh (its registry tokens expired)', async () => {
-    const { service, sent } = setup({
-      desiredRev: 3,
-      desiredReleaseId: release.id,
-      fleetConfig: null,
-      deviceConfig: {},
-      releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
-      rollback: false,
-      fleetId: null,
-      registeredByAdmin: false,
-      force: false,
-      lockMaxDeferSeconds: null,
-      windows: null,
-    });
+    const { service, sent } = setup(desiredPointer());
     await expect(service.desiredRequested('dev_a', 3, true)).resolves.toBe('sent');
     expect(sent.map(([id]) => id)).toEqual(['dev_a']);
     expect(openDesired(sent[0]![1], signing.releaseKeys())).toMatchObject({ deviceId: 'dev_a', rev: 3, release, config: {} });
   });
 
   it('stays silent for a device that was never assigned anything', async () => {
-    const { service, sent } = setup({
-      desiredRev: 0,
-      desiredReleaseId: null,
-      fleetConfig: null,
-      deviceConfig: {},
-      releaseCreatedAt: null,
-      rollback: false,
-      fleetId: null,
-      registeredByAdmin: false,
-      force: false,
-      lockMaxDeferSeconds: null,
-      windows: null,
-    });
+    const { service, sent } = setup(desiredPointer({ desiredRev: 0, desiredReleaseId: null, releaseCreatedAt: null }));
     await expect(service.desiredRequested('dev_a', 0)).resolves.toBe('up-to-date');
     expect(sent).toEqual([]);
   });
@@ -180,19 +115,7 @@ describe('DeviceLinkService.desiredRequested', () => {
   it.each<DesiredRead>(['pointer', 'release', 'registry'])(
     'answers a device whose %s read fails transiently the first time (retried, nothing lost)',
     async (failing) => {
-      const pointer: DesiredPointer = {
-        desiredRev: 3,
-        desiredReleaseId: release.id,
-        fleetConfig: null,
-        deviceConfig: {},
-        releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
-        rollback: false,
-        fleetId: null,
-        registeredByAdmin: false,
-        force: false,
-        lockMaxDeferSeconds: null,
-        windows: null,
-      };
+      const pointer = desiredPointer();
       const { service, sent, touched } = setup(pointer, undefined, failing);
       await expect(service.desiredRequested('dev_a', 2)).resolves.toBe('sent');
       expect(openDesired(sent[0]![1], signing.releaseKeys())).toMatchObject({ deviceId: 'dev_a', rev: 3, release });

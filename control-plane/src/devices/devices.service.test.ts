@@ -1,12 +1,12 @@
 import type { DeviceCertificateAuthority } from '../certificates/device-certificate-authority';
 import type { HostPolicyService } from '../host-policy/host-policy.service';
 import { Logger } from '@nestjs/common';
-import type { Release, SignedDesired } from '@flotilla/shared';
+import type { SignedDesired } from '@flotilla/shared';
 import type { UnitOfWork } from '../database/unit-of-work';
 import { ReleaseNotFoundError } from '../releases/releases.errors';
 import type { RegistriesService } from '../registries/registries.service';
 import type { ReleasesService } from '../releases/releases.service';
-import { inMemorySigning, openDesired } from '../testing/desired';
+import { desiredPointer, inMemorySigning, openDesired, testRelease } from '../testing/desired';
 import { desiredRecorder } from '../testing/device-broker';
 import { strictFake } from '../testing/strict-fake';
 import { PUBLISH_IN_FLIGHT } from './desired-publisher';
@@ -17,12 +17,7 @@ import { DeviceNotFoundError } from './devices.errors';
 import type { DeviceDirectory } from './device-directory';
 import { DevicesService } from './devices.service';
 
-const release: Release = {
-  id: '6f1c1c2e-3a1b-4c55-9a7e-0d5e7a9b1c2d',
-  digest: `sha256:${'c'.repeat(64)}`,
-  assembly: { name: 'origin', version: '1.0.0', probationMs: 30_000, components: [], volumes: [], networks: ['default'] },
-  signature: { alg: 'ed25519', keyId: 'ed25519:0123456789abcdef', value: `${'A'.repeat(86)}==` },
-};
+const release = testRelease;
 
 function row(desiredRev: number): DeviceEntity {
   return Object.assign(new DeviceEntity(), {
@@ -52,20 +47,7 @@ const assignedInTx: [UnitOfWork, string[]][] = [];
 const signing = inMemorySigning();
 
 function desiredState(deviceId: string): DesiredState {
-  return {
-    deviceId,
-    desiredRev: 5,
-    desiredReleaseId: release.id,
-    fleetConfig: { LOG: 'info', SITE: 'n' },
-    deviceConfig: { LOG: 'debug' },
-    releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
-    rollback: false,
-    fleetId: null,
-    registeredByAdmin: false,
-    force: false,
-    lockMaxDeferSeconds: null,
-    windows: null,
-  };
+  return { deviceId, ...desiredPointer({ desiredRev: 5, fleetConfig: { LOG: 'info', SITE: 'n' }, deviceConfig: { LOG: 'debug' } }) };
 }
 
 function setup(publish: (deviceId: string, desired: SignedDesired) => Promise<void>) {

@@ -4,9 +4,11 @@ import {
   readSignedDesired,
   verifyDesiredSignature,
   type DesiredStatement,
+  type Release,
   type ReleaseKey,
   type SignedDesired,
 } from '@flotilla/shared';
+import type { DesiredPointer } from '../devices/device-record.repository';
 import { KeyStore } from '../signing/key-store';
 import { Keyring } from '../signing/keyring';
 import { SigningService } from '../signing/signing.service';
@@ -30,4 +32,30 @@ export function inMemorySigning(): SigningService {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const keyring = new Keyring([{ name: 'in-memory', privateKey, publicKey, createdAt: new Date() }]);
   return new SigningService(new KeyStore('/nonexistent-for-tests'), keyring);
+}
+
+/** A release as the services under test deliver it: its own signature is not checked there. */
+export const testRelease: Release = {
+  id: '6f1c1c2e-3a1b-4c55-9a7e-0d5e7a9b1c2d',
+  digest: `sha256:${'c'.repeat(64)}`,
+  assembly: { name: 'origin', version: '1.0.0', probationMs: 30_000, components: [], volumes: [], networks: ['default'] },
+  signature: { alg: 'ed25519', keyId: 'ed25519:0123456789abcdef', value: `${'A'.repeat(86)}==` },
+};
+
+/** A device's desired pointer: rev 3 of `testRelease`, no configuration, no rollback or policy; `changes` override. */
+export function desiredPointer(changes: Partial<DesiredPointer> = {}): DesiredPointer {
+  return {
+    desiredRev: 3,
+    desiredReleaseId: testRelease.id,
+    fleetConfig: null,
+    deviceConfig: {},
+    releaseCreatedAt: new Date('2026-11-27T10:00:00Z'),
+    rollback: false,
+    fleetId: null,
+    registeredByAdmin: false,
+    force: false,
+    lockMaxDeferSeconds: null,
+    windows: null,
+    ...changes,
+  };
 }
