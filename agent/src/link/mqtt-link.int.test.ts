@@ -162,6 +162,33 @@ describe('MqttLink', () => {
     expect(t.body.samples).toHaveLength(1);
   });
 
+  it('sends telemetry again after a reconnect when the broker never acknowledged it (nothing lost with the link)', async () => {
+    // The first telemetry message reaches the broker, which drops the device's connection instead of storing it.
+    let dropped = false;
+    broker.authorizePublish = (client, packet, done) => {
+      if (!dropped && client?.id === DEVICE && packet.topic === deviceTopic(DEVICE, 'telemetry')) {
+        dropped = true;
+        (client as unknown as { conn: { destroy(): void } }).conn.destroy();
+        return;
+      }
+      done(null);
+    };
+    const delivered: string[] = [];
+    const { link: l, connects } = startLink();
+    await until('online', () => heard.find((h) => h.channel === 'status'));
+    l.publish(
+      'telemetry',
+      { schema: 1, samples: [{ at: '2026-12-05T18:00:00.000Z', cpuPercent: 7, memUsedBytes: 1, memTotalBytes: 2 }] },
+      () => delivered.push('telemetry'),
+    );
+    const t = await until('telemetry after the reconnect', () => heard.find((h) => h.channel === 'telemetry'));
+    expect(dropped).toBe(true);
+    // mqtt.js resends its stored packets as the CONNACK arrives, before the link's own connect handler runs.
+    await until('the second connect', () => (connects() === 2 ? true : undefined));
+    expect(t.body.samples).toEqual([{ at: '2026-12-05T18:00:00.000Z', cpuPercent: 7, memUsedBytes: 1, memTotalBytes: 2 }]);
+    await until('the broker acknowledged it', () => (delivered.length === 1 ? true : undefined));
+  });
+
   it('waits the boot spread before its first connect', async () => {
     const started = performance.now();
     let firstAt = 0;

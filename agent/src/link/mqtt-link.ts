@@ -44,16 +44,11 @@ export interface MqttLinkOptions {
   random?: () => number;
 }
 
-/** Telemetry is a stream of samples where a lost one does not matter; everything else is QoS 1. */
-const QOS: Record<DeviceChannel, 0 | 1> = {
-  'desired/get': 1,
-  reported: 1,
-  telemetry: 0,
-  inventory: 1,
-  events: 1,
-  'cmd/res': 1,
-  status: 1,
-};
+/**
+ * Every channel is QoS 1, telemetry too: a message the broker never acknowledged goes out again
+ * after a reconnect, and the control plane stores each sample once (telemetry dedup).
+ */
+const QOS = 1;
 
 /**
  * The device's MQTT session (docs/architecture.md, "The MQTT protocol, v1"). MQTT 3.1.1
@@ -150,7 +145,7 @@ export class MqttLink {
     if (client) Object.assign(client.options, { cert: certificate.certPem, key: certificate.keyPem });
   }
 
-  /** Fire and forget: while offline, QoS 1 messages wait in the client's queue and go out on reconnect. `delivered`: the broker acknowledged it (QoS 1) or it was written (QoS 0). */
+  /** Fire and forget: while offline, QoS 1 messages wait in the client's queue and go out on reconnect. `delivered`: the broker acknowledged it. */
   publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>, delivered?: () => void): void {
     const client = this.client;
     if (!client) return;
@@ -161,7 +156,7 @@ export class MqttLink {
       this.options.logger.error('refusing to publish an invalid payload', { channel, error: errorMessage(err) });
       return;
     }
-    client.publish(deviceTopic(this.options.credential.deviceId, channel), payload, { qos: QOS[channel], retain: false }, (err) => {
+    client.publish(deviceTopic(this.options.credential.deviceId, channel), payload, { qos: QOS, retain: false }, (err) => {
       if (err) this.options.logger.warn('publish failed', { channel, error: errorMessage(err) });
       else delivered?.();
     });
