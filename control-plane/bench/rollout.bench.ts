@@ -1,11 +1,11 @@
-import { deviceTopic, type FleetTargetJobView, type ReleaseView, type RolloutView, type SetFleetTargetResponse } from '@flotilla/shared';
+import { readFileSync } from 'node:fs';
 import { machineLine, percentile, printTable, runBench } from '../../test/bench/machine';
-import { manifest } from '../src/testing/sim-fleet';
-import { apiJson, createSimFleet, provisionDevices, type SimCredential } from '../../cli/src/sim/simulation';
-import { BareFanout, receiveOnlyBaseline } from './support/bare-fanout';
-import { ControlPlaneProcess, metrics, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
-import { epochNow, LoadFleet } from './support/load-fleet';
-import type { DesiredPayload, WorkerOptions } from './support/load-worker';
+import { createSimFleet, provisionDevices } from '../../cli/src/sim/simulation';
+import { receiveOnlyBaseline } from './support/bare-fanout';
+import { ControlPlaneProcess, numberFlags, UsageMeter } from './support/control-plane-process';
+import { LoadFleet } from './support/load-fleet';
+import type { WorkerOptions } from './support/load-worker';
+import { bareToDevices, flotillaRound, type BareRound, type FlotillaRound } from './support/rollout-rounds';
 
 /**
  * rollout: one release to N connected devices, by a rollout over their fleet (one phase, 100 %)
@@ -13,14 +13,18 @@ import type { DesiredPayload, WorkerOptions } from './support/load-worker';
  * until each device received (and admitted: verified) its desired state, and until every device
  * has committed; the control plane's part split by its `/metrics` (`flotilla_rollout_last_fanout_*`).
  *
- * In the same run, the baseline with the same receiving work: the control plane stops, a bare
- * aedes (support/bare-fanout.ts) publishes the very messages the devices received, in the order
- * they arrived, each to its device's `desired` topic, QoS 1, 50 in flight, to the same simulated devices in the same
- * `--processes` load processes, freshly connected; they verify each message and answer it as
- * before (the bare broker receives their answers and drops them). Timed from its first publish.
- * With `--receive-only 1` (default) also the first baseline: plain clients in this process that
- * only note the arrival. Server CPU: user+system of the control plane (or the bare broker's
- * process) until every device has its message; PostgreSQL's not counted. Load CPU: the load processes'.
+ * Against the baseline with the same receiving work, in `--pairs` pairs (default 3), each pair
+ * back to back: a Flotilla round (a new release, 1.0.0, 1.0.1, …, to the same connected devices),
+ * then a bare aedes (support/bare-fanout.ts) publishing the very messages the devices admitted in
+ * that round, in the order they arrived, each to its device's `desired` topic, QoS 1, as many in
+ * flight as the control plane, to the same simulated devices in fresh `--processes` load processes;
+ * they verify each message and answer it as before (the bare broker drops the answers). Timed
+ * from its first publish. The machine is shared and its load moves within a minute, so each pair's
+ * ratio is printed and the median of the pairs is the run's figure. During a bare round the
+ * control plane and its devices stay connected and idle (their CPU over the round is printed).
+ * With `--receive-only 1` (default) also the first baseline, once at the end: plain clients in
+ * this process that only note the arrival. Server CPU: user+system of the control plane (or the
+ * bare broker's process) until every device has its message; PostgreSQL's not counted.
  */
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), {
@@ -30,6 +34,7 @@ async function main(): Promise<void> {
     'telemetry-every': 0,
     processes: 1,
     'receive-only': 1,
+    pairs: 3,
   });
   console.log(machineLine());
   const cp = await ControlPlaneProcess.start({ nodeArgs: (process.env.CP_NODE_ARGS ?? '').split(' ').filter(Boolean) });
@@ -57,205 +62,122 @@ async function main(): Promise<void> {
     const sim = await LoadFleet.start(creds, flags.processes);
     await sim.connect(options, true);
     console.log(`${(await sim.counts()).connected} devices connected (${sim.pids.length} load processes)`);
-    const release = await apiJson<ReleaseView>(cp.httpUrl, cp.apiKey, '/api/v1/releases', {
-      method: 'POST',
-      body: manifest('1.0.0'),
-      headers: { 'content-type': 'application/yaml' },
-    });
-    const usage = new UsageMeter(cp.pid).start();
-    // The control plane's CPU until every device has its message: the fan-out's own cost, beside the bare broker's.
-    const untilReceived = new UsageMeter(cp.pid).start();
-    const loadUsage = sim.pids.map((pid) => new UsageMeter(pid).start());
-    const viaFleet = flags['fleet-target'] === 1;
-    const t0 = epochNow();
-    let follow: string;
-    if (viaFleet) {
-      const { job } = await apiJson<SetFleetTargetResponse>(cp.httpUrl, cp.apiKey, `/api/v1/fleets/${fleet.id}/target`, {
-        method: 'PUT',
-        body: JSON.stringify({ releaseId: release.id }),
-      });
-      follow = `/api/v1/fleet-target-jobs/${job.id}`;
-    } else {
-      const rollout = await apiJson<RolloutView>(cp.httpUrl, cp.apiKey, '/api/v1/rollouts', {
-        method: 'POST',
-        body: JSON.stringify({ releaseId: release.id, selection: { fleetId: fleet.id } }),
-      });
-      follow = `/api/v1/rollouts/${rollout.id}`;
-    }
-    const apiMs = epochNow() - t0;
-    // Polled, but timed by the devices' own clocks (Timings); the CPU meters stop up to 20 ms late.
-    await waitFor(async () => (await sim.counts()).desiredReceived >= flags.devices, 300_000, 'every device received the release', 20);
-    const fanoutCpu = untilReceived.stop().cpuSeconds;
-    const loadCpu = loadUsage.reduce((n, m) => n + m.stop().cpuSeconds, 0);
-    const split = viaFleet ? undefined : await fanoutSplit(cp, t0);
-    await waitFor(async () => (await sim.counts()).committed >= flags.devices, 300_000, 'every device committed', 100);
-    await waitFor(
-      async () => (await apiJson<RolloutView | FleetTargetJobView>(cp.httpUrl, cp.apiKey, follow)).status === 'completed',
-      300_000,
-      viaFleet ? 'fleet-target job completed' : 'rollout completed',
-      250,
-    );
-    const completedMs = epochNow() - t0;
-    const cpu = usage.stop();
-    const timings = await sim.timings();
-    const payloads = await sim.desiredPayloads();
-    const r = timings.received.map((at) => at - t0).sort((a, b) => a - b);
-    const c = timings.settled.map((at) => at - t0).sort((a, b) => a - b);
-    printTable([
-      {
-        via: viaFleet ? 'fleet target' : 'rollout (1 phase)',
-        devices: flags.devices,
-        'API call ms': apiMs,
-        'received p50 ms': percentile(r, 50),
-        'received p99 ms': percentile(r, 99),
-        'received max ms': r[r.length - 1]!,
-        'apply s': flags.apply,
-        'committed p50 ms': percentile(c, 50),
-        'committed max ms': c[c.length - 1]!,
-        'job completed ms': completedMs,
-        'cp CPU s': cpu.cpuSeconds,
-        'cp RSS MiB': cpu.peakRssMiB.toFixed(0),
-      },
-    ]);
-    if (split) {
-      console.log('\nFlotilla, ms after the API call was sent:');
-      printTable([
-        {
-          'API returned': apiMs,
-          'pass began': split.passBegan,
-          'first segment committed': split.firstCommitted,
-          'first device received': r[0]!,
-          'last segment committed': split.lastCommitted,
-          'last publish handed to broker': split.handed,
-          'received p50': percentile(r, 50),
-          'last device received': r[r.length - 1]!,
-        },
-      ]);
+    const pairs: { flotilla: FlotillaRound; bare: BareRound; load: string }[] = [];
+    for (let i = 0; i < flags.pairs; i++) {
+      const load = readLoad();
+      const flotilla = await flotillaRound(cp, sim, fleet.id, `1.0.${i}`, flags['fleet-target'] === 1);
+      printFlotilla(i + 1, flags, flotilla);
+      const idle = [cp.pid, ...sim.pids].map((pid) => new UsageMeter(pid).start());
+      const bare = await bareToDevices(creds, flotilla.payloads, options, flags.processes);
+      const idleCpu = idle.reduce((n, m) => n + m.stop().cpuSeconds, 0);
+      console.log(`  (control plane and its load processes, idle during the bare round: ${idleCpu.toFixed(2)} CPU-s)`);
+      printPair(i + 1, flags.devices, flotilla, bare);
+      pairs.push({ flotilla, bare, load });
     }
     if (toldAgain > 0) console.log(`devices told again by the rollout engine (redelivered): ${toldAgain}`);
     await sim.stop();
-    // The control plane stops before the baselines run, so they do not share the machine.
     await cp.stop();
-
-    const bytes = timings.desiredBytes;
-    const same = await bareToDevices(creds, payloads, { ...options }, flags.processes);
-    const plain = flags['receive-only'] === 1 ? await receiveOnlyBaseline(flags.devices, bytes) : undefined;
-    const perMessage = (seconds: number) => ((seconds * 1e6) / flags.devices).toFixed(0);
-    const rows: Record<string, string | number>[] = [
-      {
-        side: 'bare aedes → simulated devices (verify + answer)',
-        'bytes each': bytes,
-        'last publish handed ms': same.handedMs,
-        'received first ms': same.received[0]!,
-        'received p50 ms': percentile(same.received, 50),
-        'received max ms': same.received[same.received.length - 1]!,
-        'server CPU µs/msg': perMessage(same.serverCpu),
-        'load CPU µs/msg': perMessage(same.loadCpu),
-      },
-    ];
-    if (plain)
-      rows.push({
-        side: 'bare aedes → receive-only clients',
-        'bytes each': bytes,
-        'last publish handed ms': '',
-        'received first ms': '',
-        'received p50 ms': plain.p50,
-        'received max ms': plain.max,
-        'server CPU µs/msg': perMessage(plain.cpuSeconds),
-        'load CPU µs/msg': '',
-      });
-    rows.push({
-      side: 'Flotilla → simulated devices (verify + answer)',
-      'bytes each': bytes,
-      'last publish handed ms': split ? split.handed : '',
-      'received first ms': r[0]!,
-      'received p50 ms': percentile(r, 50),
-      'received max ms': r[r.length - 1]!,
-      'server CPU µs/msg': perMessage(fanoutCpu),
-      'load CPU µs/msg': perMessage(loadCpu),
-    });
-    console.log('');
-    printTable(rows);
-    const flotillaMax = r[r.length - 1]!;
-    const sameMax = same.received[same.received.length - 1]!;
-    console.log(
-      `ratio Flotilla / bare broker with the same receiving work, received by all: ${(flotillaMax / sameMax).toFixed(2)} ` +
-        `(p50 ${(percentile(r, 50) / percentile(same.received, 50)).toFixed(2)}); server CPU per message ${(fanoutCpu / same.serverCpu).toFixed(2)}`,
-    );
-    if (plain)
+    printSummary(flags.devices, pairs);
+    if (flags['receive-only'] === 1) {
+      const last = pairs[pairs.length - 1]!.flotilla;
+      const plain = await receiveOnlyBaseline(flags.devices, last.desiredBytes);
+      const max = last.received[last.received.length - 1]!;
       console.log(
-        `ratio Flotilla / bare broker to receive-only clients (the first baseline), received by all: ${(flotillaMax / plain.max).toFixed(2)}; ` +
-          `server CPU per message ${(fanoutCpu / plain.cpuSeconds).toFixed(2)}`,
+        `bare aedes → receive-only clients (the first baseline): p50 ${plain.p50.toFixed(0)} ms, all ${plain.max.toFixed(0)} ms, ` +
+          `server CPU ${((plain.cpuSeconds * 1e6) / flags.devices).toFixed(0)} µs/msg; ratio to the last Flotilla round: ${(max / plain.max).toFixed(2)}`,
       );
+    }
   } finally {
     await cp.close();
   }
 }
 
-/**
- * The control plane's part of the fan-out, in ms after `t0`, from its `/metrics`; undefined from a
- * control plane without them (an older checkout through BENCH_CP_ROOT).
- */
-async function fanoutSplit(
-  cp: ControlPlaneProcess,
-  t0: number,
-): Promise<{ passBegan: number; firstCommitted: number; lastCommitted: number; handed: number } | undefined> {
-  let m = await metrics(cp);
-  // The pass records itself once its last publish was handed over, which may come just after the last device received it.
-  for (let i = 0; i < 50 && !m.has('flotilla_rollout_last_fanout_started_seconds'); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    m = await metrics(cp);
-  }
-  const started = m.get('flotilla_rollout_last_fanout_started_seconds');
-  if (started === undefined) return undefined;
-  const at = (until: string) => started * 1000 + (m.get(`flotilla_rollout_last_fanout_seconds{until="${until}"}`) ?? NaN) * 1000 - t0;
-  return {
-    passBegan: started * 1000 - t0,
-    firstCommitted: at('first-committed'),
-    lastCommitted: at('last-committed'),
-    handed: at('handed-to-broker'),
-  };
+/** The 1, 5 and 15-minute load averages. */
+const readLoad = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+const last = (sorted: number[]): number => sorted[sorted.length - 1]!;
+const perMessage = (seconds: number, devices: number): string => ((seconds * 1e6) / devices).toFixed(0);
+
+function printFlotilla(pair: number, flags: { devices: number; apply: number; 'fleet-target': number }, f: FlotillaRound): void {
+  console.log(`\npair ${pair}, Flotilla (load average ${readLoad()}):`);
+  printTable([
+    {
+      via: flags['fleet-target'] === 1 ? 'fleet target' : 'rollout (1 phase)',
+      devices: flags.devices,
+      'API call ms': f.apiMs,
+      'received p50 ms': percentile(f.received, 50),
+      'received p99 ms': percentile(f.received, 99),
+      'received max ms': last(f.received),
+      'apply s': flags.apply,
+      'committed p50 ms': percentile(f.settled, 50),
+      'committed max ms': last(f.settled),
+      'job completed ms': f.completedMs,
+      'cp CPU s': f.cpuSeconds,
+      'cp RSS MiB': f.peakRssMiB.toFixed(0),
+    },
+  ]);
+  if (!f.split) return;
+  console.log('Flotilla, ms after the API call was sent:');
+  printTable([
+    {
+      'API returned': f.apiMs,
+      'pass began': f.split.passBegan,
+      'first segment committed': f.split.firstCommitted,
+      'first device received': f.received[0]!,
+      'last segment committed': f.split.lastCommitted,
+      'last publish handed to broker': f.split.handed,
+      'received p50': percentile(f.received, 50),
+      'last device received': last(f.received),
+    },
+  ]);
 }
 
-/** The same messages from a bare aedes to the same devices, freshly connected to it in as many load processes. */
-async function bareToDevices(
-  creds: readonly SimCredential[],
-  payloads: readonly DesiredPayload[],
-  options: WorkerOptions,
-  processes: number,
-): Promise<{ received: number[]; handedMs: number; serverCpu: number; loadCpu: number }> {
-  if (payloads.length !== creds.length) throw new Error(`${payloads.length} desired messages kept for ${creds.length} devices`);
-  const bare = await BareFanout.start();
-  const fleet = await LoadFleet.start(creds, processes);
-  try {
-    await fleet.connect({ ...options, mqttUrl: bare.mqttUrl });
-    // As in Flotilla's run, every device is connected when the first message goes out.
-    await waitFor(
-      async () => (await fleet.counts()).connected >= payloads.length,
-      120_000,
-      'every device connected to the bare broker',
-      100,
+function printPair(pair: number, devices: number, f: FlotillaRound, b: BareRound): void {
+  console.log(`pair ${pair}, against the bare broker (load average ${readLoad()}):`);
+  const row = (side: string, handed: number | string, r: number[], server: number, load: number) => ({
+    side,
+    'bytes each': f.desiredBytes,
+    'last publish handed ms': handed,
+    'received first ms': r[0]!,
+    'received p50 ms': percentile(r, 50),
+    'received max ms': last(r),
+    'server CPU µs/msg': perMessage(server, devices),
+    'load CPU µs/msg': perMessage(load, devices),
+  });
+  printTable([
+    row('bare aedes → simulated devices (verify + answer)', b.handedMs, b.received, b.serverCpu, b.loadCpu),
+    row('Flotilla → simulated devices (verify + answer)', f.split?.handed ?? '', f.received, f.fanoutCpu, f.loadCpu),
+  ]);
+  console.log(
+    `pair ${pair}: ratio Flotilla / bare broker with the same receiving work, received by all: ${(last(f.received) / last(b.received)).toFixed(2)} ` +
+      `(p50 ${(percentile(f.received, 50) / percentile(b.received, 50)).toFixed(2)}); server CPU per message ${(f.fanoutCpu / b.serverCpu).toFixed(2)}`,
+  );
+}
+
+function printSummary(devices: number, pairs: { flotilla: FlotillaRound; bare: BareRound; load: string }[]): void {
+  const rows = pairs.map(({ flotilla: f, bare: b, load }, i) => ({
+    pair: i + 1,
+    'load avg at start': load,
+    'Flotilla all ms': last(f.received),
+    'bare all ms': last(b.received),
+    'ratio all': last(f.received) / last(b.received),
+    'ratio p50': percentile(f.received, 50) / percentile(b.received, 50),
+    'CPU µs/msg Flotilla': perMessage(f.fanoutCpu, devices),
+    'CPU µs/msg bare': perMessage(b.serverCpu, devices),
+    'CPU ratio': f.fanoutCpu / b.serverCpu,
+  }));
+  console.log(`\n${devices} devices, ${pairs.length} pairs, each a Flotilla round then the bare broker, back to back:`);
+  printTable(rows);
+  const median = (values: number[]) =>
+    percentile(
+      [...values].sort((a, b) => a - b),
+      50,
     );
-    await bare.load(payloads.map((p) => ({ topic: deviceTopic(p.deviceId, 'desired'), payload: Buffer.from(p.base64, 'base64') })));
-    const server = new UsageMeter(bare.pid).start();
-    const load = fleet.pids.map((pid) => new UsageMeter(pid).start());
-    const t0 = epochNow();
-    const handed = bare.publish();
-    await waitFor(
-      async () => (await fleet.counts()).desiredReceived >= payloads.length,
-      300_000,
-      'every device received its message from the bare broker',
-      20,
-    );
-    const serverCpu = server.stop().cpuSeconds;
-    const loadCpu = load.reduce((n, m) => n + m.stop().cpuSeconds, 0);
-    const handedMs = await handed;
-    const received = (await fleet.timings()).received.map((at) => at - t0).sort((a, b) => a - b);
-    return { received, handedMs, serverCpu, loadCpu };
-  } finally {
-    await fleet.stop();
-    await bare.stop();
-  }
+  console.log(
+    `median of ${pairs.length} pairs: ratio received by all ${median(rows.map((r) => r['ratio all'])).toFixed(2)}, ` +
+      `p50 ${median(rows.map((r) => r['ratio p50'])).toFixed(2)}, server CPU per message ${median(rows.map((r) => r['CPU ratio'])).toFixed(2)}; ` +
+      `Flotilla all ${median(rows.map((r) => r['Flotilla all ms'])).toFixed(0)} ms, bare all ${median(rows.map((r) => r['bare all ms'])).toFixed(0)} ms`,
+  );
 }
 
 runBench(main);
