@@ -24,7 +24,8 @@ import { bareToDevices, flotillaRound, type BareRound, type FlotillaRound } from
  * control plane and its devices stay connected and idle (their CPU over the round is printed).
  * With `--receive-only 1` (default) also the first baseline, once at the end: plain clients in
  * this process that only note the arrival. Server CPU: user+system of the control plane (or the
- * bare broker's process) until every device has its message; PostgreSQL's not counted.
+ * bare broker's process) until every device has its message; PostgreSQL's backends' CPU over the
+ * same span printed beside it (the bare broker has none), not counted in the ratio.
  */
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), {
@@ -145,8 +146,14 @@ function printPair(pair: number, devices: number, f: FlotillaRound, b: BareRound
     'load CPU µs/msg': perMessage(load, devices),
   });
   printTable([
-    row('bare aedes → simulated devices (verify + answer)', b.handedMs, b.received, b.serverCpu, b.loadCpu),
-    row('Flotilla → simulated devices (verify + answer)', f.split?.handed ?? '', f.received, f.fanoutCpu, f.loadCpu),
+    {
+      ...row('bare aedes → simulated devices (verify + answer)', b.handedMs, b.received, b.serverCpu, b.loadCpu),
+      'PostgreSQL CPU µs/msg': '',
+    },
+    {
+      ...row('Flotilla → simulated devices (verify + answer)', f.split?.handed ?? '', f.received, f.fanoutCpu, f.loadCpu),
+      'PostgreSQL CPU µs/msg': perMessage(f.databaseCpu, devices),
+    },
   ]);
   console.log(
     `pair ${pair}: ratio Flotilla / bare broker with the same receiving work, received by all: ${(last(f.received) / last(b.received)).toFixed(2)} ` +
@@ -164,6 +171,7 @@ function printSummary(devices: number, pairs: { flotilla: FlotillaRound; bare: B
     'ratio p50': percentile(f.received, 50) / percentile(b.received, 50),
     'CPU µs/msg Flotilla': perMessage(f.fanoutCpu, devices),
     'CPU µs/msg bare': perMessage(b.serverCpu, devices),
+    'PostgreSQL µs/msg': perMessage(f.databaseCpu, devices),
     'CPU ratio': f.fanoutCpu / b.serverCpu,
   }));
   console.log(`\n${devices} devices, ${pairs.length} pairs, each a Flotilla round then the bare broker, back to back:`);

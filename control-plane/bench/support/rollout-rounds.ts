@@ -2,6 +2,7 @@ import { deviceTopic, type FleetTargetJobView, type ReleaseView, type RolloutVie
 import { manifest } from '../../src/testing/sim-fleet';
 import { apiJson, type SimCredential } from '../../../cli/src/sim/simulation';
 import { BareFanout } from './bare-fanout';
+import { DatabaseUsage } from './database-usage';
 import { metrics, UsageMeter, waitFor, type ControlPlaneProcess } from './control-plane-process';
 import { epochNow, LoadFleet } from './load-fleet';
 import type { DesiredPayload, WorkerOptions } from './load-worker';
@@ -22,6 +23,8 @@ export interface FlotillaRound {
   fanoutCpu: number;
   /** The load processes' CPU over the same span. */
   loadCpu: number;
+  /** PostgreSQL's backends serving the control plane, over the same span: the same 2 cores. */
+  databaseCpu: number;
   /** The control plane's CPU and peak RSS from the API call until the rollout completed. */
   cpuSeconds: number;
   peakRssMiB: number;
@@ -60,6 +63,7 @@ export async function flotillaRound(
   const usage = new UsageMeter(cp.pid).start();
   const untilReceived = new UsageMeter(cp.pid).start();
   const loadUsage = sim.pids.map((pid) => new UsageMeter(pid).start());
+  const database = await DatabaseUsage.start(cp.db);
   const t0 = epochNow();
   let follow: string;
   if (viaFleet) {
@@ -81,6 +85,7 @@ export async function flotillaRound(
   await waitFor(async () => (await sim.counts()).desiredReceived >= target, 300_000, 'every device received the release', 20);
   const fanoutCpu = untilReceived.stop().cpuSeconds;
   const loadCpu = loadUsage.reduce((n, m) => n + m.stop().cpuSeconds, 0);
+  const databaseCpu = (await database.stop()).cpuSeconds;
   const split = viaFleet ? undefined : await fanoutSplit(cp, t0);
   const committed = before.committed + devices;
   await waitFor(async () => (await sim.counts()).committed >= committed, 300_000, 'every device committed', 100);
@@ -105,6 +110,7 @@ export async function flotillaRound(
     completedMs,
     fanoutCpu,
     loadCpu,
+    databaseCpu,
     cpuSeconds: cpu.cpuSeconds,
     peakRssMiB: cpu.peakRssMiB,
     split,
