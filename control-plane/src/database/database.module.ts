@@ -35,6 +35,7 @@ import { DeviceDirectoryNotify1765040000000 } from './migrations/1765040000000-d
 import { PresenceOwners1765050000000 } from './migrations/1765050000000-presence-owners';
 import { DeviceEventIds1765110000000 } from './migrations/1765110000000-device-event-ids';
 import { TelemetrySampleIdentity1765180000000 } from './migrations/1765180000000-telemetry-sample-identity';
+import { RoomForHotUpdates1765245000000 } from './migrations/1765245000000-room-for-hot-updates';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -63,6 +64,7 @@ export const MIGRATIONS = [
   PresenceOwners1765050000000,
   DeviceEventIds1765110000000,
   TelemetrySampleIdentity1765180000000,
+  RoomForHotUpdates1765245000000,
 ];
 
 @Module({})
