@@ -6,9 +6,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * rewritten several times per update it goes through (its reports: fetch, probation, committed;
  * presence and last-seen; the rollout's record of it), and `devices` has eleven indexes: with
  * full pages (the default fillfactor of 100) 77 % of those updates in a 10,000-device rollout
- * moved the row to another page and added an entry to every index, and PostgreSQL spent about
- * as much CPU during the fan-out as the control plane itself, on the same cores
- * (control-plane/bench/rollout.bench.ts). A devices row is about 1 KB (its last report), so
+ * moved the row to another page and added an entry to every index, and PostgreSQL spent
+ * two thirds as much CPU during the fan-out as the control plane itself, on the same cores; a
+ * third less with this room (control-plane/bench/rollout.bench.ts). A devices row is about 1 KB (its last report), so
  * half a page holds a few rows and room for their next versions until pruning reclaims the old
  * ones; rollout_devices rows are small.
  *
