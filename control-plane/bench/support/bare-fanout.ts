@@ -123,9 +123,9 @@ export async function receiveOnlyBaseline(count: number, bytes: number): Promise
 
 async function child(port: number): Promise<void> {
   // Its emitter delivers `concurrency` messages at a time (100 by default) and releases those
-  // waiting recursively: the publishes in flight (256 then) plus the devices' answers queued past it, and
-  // one baseline overflowed the stack and died (aedes' own path, which the control plane's
-  // direct publish skips). Wide enough that no queue forms: the bare broker at its best.
+  // waiting recursively: the publishes in flight (256 then) plus the devices' answers queued past
+  // it, and one baseline overflowed the stack and died (aedes' own path, which the control
+  // plane's direct publish skips). Wide enough that no queue forms: the bare broker at its best.
   const broker = await Aedes.createBroker({ concurrency: BARE_CONCURRENCY });
   const server = createServer((socket) => broker.handle(socket));
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
