@@ -1,14 +1,20 @@
-import { createHmac, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 
 /**
- * Device identity and MQTT password. Passwords are 256-bit random secrets, so a work factor adds
- * nothing against guessing (2^256 stays out of reach at any hash speed); what it does add is CPU
- * at every connect. Measured (control-plane/bench/connect.bench.ts, 2 cores): at N=4096, r=8
- * (~30 ms a hash, in libuv's 4-thread pool) a connect storm of 1,000 devices took 11 s and
- * 10,000 would take minutes; at N=16, r=1 (~0.02 ms) the hash is no longer visible in a profile.
- * The parameters travel inside each hash: hashes made with the old ones still verify.
+ * Device identity and MQTT password. A device's password is never chosen by a person: the
+ * control plane makes it, 256 random bits (`newDevicePassword`), and shows it once. Guessing it
+ * is out of reach at any hash speed, so what is stored is its SHA-256 digest, as for any random
+ * API token: a slow password KDF (scrypt, bcrypt) only defends low-entropy secrets, and here it
+ * would only add CPU at every connect (issue 15: a scrypt and a MAC per first connect were the
+ * largest item of the control plane's own work in a 10,000-device storm). `hashPassword` refuses
+ * anything shorter than such a token, so it cannot be used for a person's password by mistake.
+ *
+ * Hashes of earlier versions (`scrypt$N$r$p$salt$key`) still verify; once a password has been
+ * verified against one, `upgradedHash` gives its digest to store instead (DeviceDirectory).
  */
-const SCRYPT = { N: 16, r: 1, p: 1, keyLength: 32, saltLength: 16 };
+const SHA256_PREFIX = 'sha256$';
+/** 32 random bytes in base64url (`newDevicePassword`): the least a hashed password may be. */
+const MIN_PASSWORD_LENGTH = 43;
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
 /** RFC 4648 base32, lowercase, no padding: ids stay case-insensitive-safe and within `[A-Za-z0-9_-]`. */
@@ -33,18 +39,39 @@ export function newDeviceId(): string {
   return `dev_${base32(randomBytes(16))}`;
 }
 
+/** 256 random bits, base64url (43 characters). */
 export function newDevicePassword(): string {
   return randomBytes(32).toString('base64url');
 }
 
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(SCRYPT.saltLength);
-  const key = await derive(password, salt, SCRYPT.N, SCRYPT.r, SCRYPT.p, SCRYPT.keyLength);
-  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64'), key.toString('base64')].join('$');
+/** `sha256$` + the digest of a generated password (base64url); throws for anything shorter than one. */
+export function hashPassword(password: string): string {
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new Error(`a device password is a generated 256-bit secret (${MIN_PASSWORD_LENGTH} characters); this one is ${password.length}`);
+  return SHA256_PREFIX + digest(password).toString('base64url');
 }
 
-/** False for a wrong password and for a hash this code cannot read; never throws on bad input. */
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+/**
+ * What to store instead of `stored`, a hash `password` has just been verified against: its
+ * digest when `stored` is of an earlier format; undefined when it is current, or when the
+ * password is too short to be a generated one (set by hand: kept as it is).
+ */
+export function upgradedHash(password: string, stored: string): string | undefined {
+  return stored.startsWith(SHA256_PREFIX) || password.length < MIN_PASSWORD_LENGTH ? undefined : hashPassword(password);
+}
+
+/** False for a wrong password and for a hash this code cannot read; never throws on bad input. Constant time in the password. */
+export function verifyPassword(password: string, stored: string): Promise<boolean> {
+  if (!stored.startsWith(SHA256_PREFIX)) return verifyScrypt(password, stored);
+  const expected = Buffer.from(stored.slice(SHA256_PREFIX.length), 'base64url');
+  return Promise.resolve(expected.length === 32 && timingSafeEqual(digest(password), expected));
+}
+
+function digest(password: string): Buffer {
+  return createHash('sha256').update(password).digest();
+}
+
+async function verifyScrypt(password: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [n, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
@@ -56,11 +83,9 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /**
- * Up to this much scrypt work (N·r·p) the hash is computed on the main thread: at N=16, r=1 it
- * costs ~0.015 ms, less than handing it to libuv's thread pool and back, and a connect storm's
- * thousands of pool hand-offs blocked the event loop on the pool's lock (a CPU profile of the
- * storm on a loaded machine: 28 s of the main thread in scrypt's dispatch). Legacy hashes with
- * a real work factor still go to the pool.
+ * Up to this much scrypt work (N·r·p) the hash is computed on the main thread: the last scrypt
+ * parameters (N=16, r=1) cost ~0.015 ms, less than handing it to libuv's thread pool and back.
+ * Older hashes with a real work factor go to the pool.
  */
 const INLINE_SCRYPT_WORK = 64;
 
@@ -76,22 +101,4 @@ function derive(password: string, salt: Buffer, N: number, r: number, p: number,
   return new Promise((resolve, reject) => {
     scrypt(password, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));
   });
-}
-
-/**
- * Passwords this process has verified, as a MAC under a key that never leaves the process: a
- * device's next connect compares MACs (constant time) instead of running scrypt again. Only as
- * good as the stored hash it was verified against; the caller keeps it beside that hash and
- * drops it when the hash changes.
- */
-export class PasswordMacs {
-  private readonly key = randomBytes(32);
-
-  of(password: string): Buffer {
-    return createHmac('sha256', this.key).update(password).digest();
-  }
-
-  static same(a: Buffer, b: Buffer): boolean {
-    return a.length === b.length && timingSafeEqual(a, b);
-  }
 }

@@ -1,3 +1,4 @@
+import { scryptSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +8,9 @@ import { DataSource } from 'typeorm';
 import { startControlPlane, type RunningControlPlane } from '../bootstrap';
 import { eventually, startHarness, type Harness } from '../testing/harness';
 import { manifest } from '../testing/sim-fleet';
-import { hashPassword } from './credentials';
+import { hashPassword, newDevicePassword } from './credentials';
 import { DeviceDirectory } from './device-directory';
+import { DeviceDirectoryRepository } from './device-directory.repository';
 
 /**
  * Integration: two control planes (replicas) on one real PostgreSQL, devices over real MQTT/TCP.
@@ -49,6 +51,12 @@ async function login(mqttUrl: string, deviceId: string, password: string): Promi
   await client.endAsync(true);
 }
 
+/** A device password as the control plane stored it before it stored digests (scrypt, N=16, r=1). */
+function scryptHash(password: string): string {
+  const salt = Buffer.from('0123456789abcdef');
+  return ['scrypt', 16, 1, 1, salt.toString('base64'), scryptSync(password, salt, 32, { N: 16, r: 1, p: 1 }).toString('base64')].join('$');
+}
+
 const refused = (url: string, id: string, password: string) =>
   login(url, id, password).then(
     () => 'accepted',
@@ -77,45 +85,48 @@ describe('DeviceDirectory (credentials and desired revs in memory, kept current 
     await login(h.cp.mqttUrl, device.deviceId, device.password);
     await login(replica.mqttUrl, device.deviceId, device.password);
     // Straight in the database, as an operator's script or a future code path would: the triggers announce it.
-    await h.db.query('UPDATE devices SET password_hash = $2 WHERE id = $1', [device.deviceId, await hashPassword('rotated-secret')]);
+    const rotated = newDevicePassword();
+    await h.db.query('UPDATE devices SET password_hash = $2 WHERE id = $1', [device.deviceId, hashPassword(rotated)]);
     for (const url of [h.cp.mqttUrl, replica.mqttUrl]) {
       await eventually(async () => (await refused(url, device.deviceId, device.password)) === 4, 5000, 'the old password refused');
-      await login(url, device.deviceId, 'rotated-secret');
+      await login(url, device.deviceId, rotated);
     }
     await h.db.query('DELETE FROM devices WHERE id = $1', [device.deviceId]);
     for (const url of [h.cp.mqttUrl, replica.mqttUrl]) {
-      await eventually(async () => (await refused(url, device.deviceId, 'rotated-secret')) === 4, 5000, 'the deleted device refused');
+      await eventually(async () => (await refused(url, device.deviceId, rotated)) === 4, 5000, 'the deleted device refused');
     }
   });
 
-  it('verifies a password once per process: later connects are checked against its MAC, kept across a rev bump, never for a wrong password', async () => {
+  it("stores the password's digest in place of an earlier version's scrypt hash at its first login, on every replica", async () => {
     const device = await h.registerDevice();
-    const directory = h.cp.app.get(DeviceDirectory);
-    const [{ password_hash: hash }] = await h.db.query<{ password_hash: string }>('SELECT password_hash FROM devices WHERE id = $1', [
-      device.deviceId,
-    ]);
-    expect(directory.verifiedMac(device.deviceId, hash)).toBeUndefined();
-    // Once the registration's notification was read: a login while a change to the device waits to be
-    // read keeps no MAC (the change decides), which a loaded machine made this test meet.
-    await eventually(async () => directory.desiredRev(device.deviceId) !== undefined, 5000, 'the new device in memory');
-    await login(h.cp.mqttUrl, device.deviceId, device.password);
-    const mac = directory.verifiedMac(device.deviceId, hash);
-    expect(mac).toBeInstanceOf(Buffer);
-    await expect(refused(h.cp.mqttUrl, device.deviceId, `${device.password}x`)).resolves.toBe(4);
-    // A rev bump reloads the row (NOTIFY); the hash is the same, so the verified password stays.
-    const release = (await (
-      await h.api('/api/v1/releases', { method: 'POST', body: manifest('1.0.1'), headers: { 'content-type': 'application/yaml' } })
-    ).json()) as ReleaseView;
-    const res = await h.api(`/api/v1/devices/${device.deviceId}/release`, {
-      method: 'PUT',
-      body: JSON.stringify({ releaseId: release.id }),
-    });
-    expect(res.status).toBe(200);
-    await eventually(async () => directory.desiredRev(device.deviceId) === 1, 5000, 'the new rev in memory');
-    expect(directory.verifiedMac(device.deviceId, hash)).toBe(mac);
-    await login(h.cp.mqttUrl, device.deviceId, device.password);
-    // Another hash (a replaced credential: see the test above for the refusal) has nothing verified against it.
-    expect(directory.verifiedMac(device.deviceId, await hashPassword(device.password))).toBeUndefined();
+    const storedHash = async () =>
+      (await h.db.query<{ password_hash: string }>('SELECT password_hash FROM devices WHERE id = $1', [device.deviceId]))[0]!.password_hash;
+    expect(await storedHash()).toBe(hashPassword(device.password));
+    // As an earlier version stored it; both replicas hear of it.
+    const legacy = scryptHash(device.password);
+    await h.db.query('UPDATE devices SET password_hash = $2 WHERE id = $1', [device.deviceId, legacy]);
+    for (const cp of [h.cp, replica]) {
+      const directory = cp.app.get(DeviceDirectory);
+      await eventually(async () => (await directory.passwordHash(device.deviceId)) === legacy, 5000, 'the scrypt hash in memory');
+    }
+    // A wrong password replaces nothing: had it, the right one would be refused next (memory is replaced before the CONNACK).
+    await expect(refused(replica.mqttUrl, device.deviceId, `${device.password.slice(1)}x`)).resolves.toBe(4);
+    await login(replica.mqttUrl, device.deviceId, device.password);
+    await eventually(async () => (await storedHash()) === hashPassword(device.password), 5000, 'the digest stored');
+    for (const cp of [h.cp, replica]) {
+      const directory = cp.app.get(DeviceDirectory);
+      await eventually(
+        async () => (await directory.passwordHash(device.deviceId)) === hashPassword(device.password),
+        5000,
+        'the digest in memory',
+      );
+      await login(cp.mqttUrl, device.deviceId, device.password);
+    }
+    // Written only where the device still holds the hash that was verified: one replaced meanwhile stays.
+    await h.cp.app
+      .get(DeviceDirectoryRepository)
+      .replacePasswordHashes([{ id: device.deviceId, from: legacy, to: hashPassword(newDevicePassword()) }]);
+    expect(await storedHash()).toBe(hashPassword(device.password));
   });
 
   it("holds the current desired rev on every replica, moved by the other replica's change", async () => {

@@ -13,6 +13,13 @@ export interface DirectoryRow {
   desiredRev: number;
 }
 
+/** A device's password hash replaced by one of the current format, where it still holds `from`. */
+export interface HashReplacement {
+  id: string;
+  from: string;
+  to: string;
+}
+
 /** The directory's own connection: it hears changes and reads rows, outside the pool. */
 export interface DirectoryConnection {
   loadAll(): Promise<DirectoryRow[]>;
@@ -77,5 +84,15 @@ export class DeviceDirectoryRepository {
   async findPasswordHash(id: string): Promise<string | undefined> {
     const rows = (await this.db.query(`${SELECT} AND id = $1`, [id])) as Row[];
     return rows[0]?.password_hash;
+  }
+
+  /** In one statement; a device whose hash is no longer `from` (replaced, revoked) is left alone. */
+  async replacePasswordHashes(batch: readonly HashReplacement[]): Promise<void> {
+    await this.db.query(
+      `UPDATE devices d SET password_hash = r.to_hash
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS r(id, from_hash, to_hash)
+        WHERE d.id = r.id AND d.password_hash = r.from_hash AND d.decommissioned_at IS NULL`,
+      [batch.map((r) => r.id), batch.map((r) => r.from), batch.map((r) => r.to)],
+    );
   }
 }

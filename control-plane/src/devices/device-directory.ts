@@ -1,12 +1,16 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { DeviceDirectoryRepository, type DirectoryConnection, type DirectoryRow } from './device-directory.repository';
+import { CoalescedWrites, DEVICE_WRITE_SPACING_MS } from './coalesced-writes';
+import {
+  DeviceDirectoryRepository,
+  type DirectoryConnection,
+  type DirectoryRow,
+  type HashReplacement,
+} from './device-directory.repository';
 
 /** Per device: what a connect and a `desired/get` are answered from. */
 interface Entry {
   passwordHash: string;
   desiredRev: number;
-  /** MAC of the password last verified against `passwordHash` here (PasswordMacs); gone with that hash. */
-  verified?: Buffer;
 }
 
 const RECONNECT_MIN_MS = 500;
@@ -37,6 +41,10 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
   private stopped = false;
   /** Reads for devices not in memory, in flight (a connect waits on each). */
   lookupsInFlight = 0;
+
+  private readonly replacements = new CoalescedWrites<HashReplacement>((batch) => this.repository.replacePasswordHashes(batch), {
+    spacingMs: DEVICE_WRITE_SPACING_MS,
+  });
 
   constructor(private readonly repository: DeviceDirectoryRepository) {}
 
@@ -87,18 +95,16 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * The MAC of a password verified against `passwordHash` (still the device's hash), undefined
-   * when none is, or when memory may be stale (not `live`: a credential may have changed unheard).
+   * Stores `to` in place of `from`, a hash of an earlier format the device's password has just
+   * been verified against (`upgradedHash`): here at once, so the next connect is checked against
+   * the digest, and in the database with the other replacements of the burst, only where the
+   * device still holds `from` (a credential replaced or revoked meanwhile stays). A write that
+   * fails is tried again at the device's next connect; both hashes accept the same password.
    */
-  verifiedMac(id: string, passwordHash: string): Buffer | undefined {
-    const entry = this.live ? this.entries.get(id) : undefined;
-    return entry?.passwordHash === passwordHash ? entry.verified : undefined;
-  }
-
-  /** Kept only if `passwordHash` is still the device's: a credential replaced meanwhile is not vouched for. */
-  rememberVerified(id: string, passwordHash: string, mac: Buffer): void {
+  replaceHash(id: string, from: string, to: string): void {
     const entry = this.entries.get(id);
-    if (entry?.passwordHash === passwordHash) entry.verified = mac;
+    if (entry?.passwordHash === from) entry.passwordHash = to;
+    this.replacements.add({ id, from, to }).catch((e: Error) => this.logger.warn(`cannot store upgraded password hashes: ${e.message}`));
   }
 
   /** A revocation made by this process: refused from now on, before the notification comes back. */
@@ -115,7 +121,7 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
       // LISTEN came first: a change committed during this read is heard and read again after it.
       const rows = await connection.loadAll();
       const entries = new Map<string, Entry>();
-      for (const row of rows) entries.set(row.id, this.entryOf(row));
+      for (const row of rows) entries.set(row.id, entryOf(row));
       this.entries = entries;
     } catch (e) {
       await connection.close();
@@ -160,15 +166,7 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
   }
 
   private put(row: DirectoryRow): void {
-    this.entries.set(row.id, this.entryOf(row));
-  }
-
-  /** A verified password outlives a reload of its row (a rev bump) only while the hash is the same. */
-  private entryOf(row: DirectoryRow): Entry {
-    const verified = this.entries.get(row.id)?.verified;
-    const entry: Entry = { passwordHash: row.passwordHash, desiredRev: row.desiredRev };
-    if (verified && this.entries.get(row.id)?.passwordHash === row.passwordHash) entry.verified = verified;
-    return entry;
+    this.entries.set(row.id, entryOf(row));
   }
 
   /** Only for the connection in use; one that fails while loading fails `connect` itself. */
@@ -191,4 +189,8 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
     }, delayMs);
     this.reconnectTimer.unref();
   }
+}
+
+function entryOf(row: DirectoryRow): Entry {
+  return { passwordHash: row.passwordHash, desiredRev: row.desiredRev };
 }

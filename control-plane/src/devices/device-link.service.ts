@@ -7,7 +7,7 @@ import { RegistriesService } from '../registries/registries.service';
 import { ReleasesService } from '../releases/releases.service';
 import { SigningService } from '../signing/signing.service';
 import { TelemetryIngest } from '../telemetry/telemetry-ingest';
-import { PasswordMacs, verifyPassword } from './credentials';
+import { upgradedHash, verifyPassword } from './credentials';
 import { DeviceActivityRepository } from './device-activity.repository';
 import { DeviceDirectory } from './device-directory';
 import { DeviceEventRetention } from './device-event-retention';
@@ -37,8 +37,6 @@ export type CredentialCheck = 'accepted' | 'unknown-device' | 'bad-password';
  */
 @Injectable()
 export class DeviceLinkService {
-  private readonly macs = new PasswordMacs();
-
   constructor(
     private readonly records: DeviceRecordRepository,
     private readonly presence: DevicePresenceRepository,
@@ -64,12 +62,10 @@ export class DeviceLinkService {
     if (!isValidDeviceId(deviceId)) return 'unknown-device';
     const hash = await this.directory.passwordHash(deviceId);
     if (hash === undefined) return 'unknown-device';
-    // scrypt once per device and process: a reconnect compares MACs (issue 15).
-    const mac = this.macs.of(password);
-    const verified = this.directory.verifiedMac(deviceId, hash);
-    if (verified && PasswordMacs.same(mac, verified)) return 'accepted';
     if (!(await verifyPassword(password, hash))) return 'bad-password';
-    this.directory.rememberVerified(deviceId, hash, mac);
+    // A hash stored by an earlier version (scrypt): the password's digest from now on.
+    const upgraded = upgradedHash(password, hash);
+    if (upgraded) this.directory.replaceHash(deviceId, hash, upgraded);
     return 'accepted';
   }
 

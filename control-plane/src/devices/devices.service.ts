@@ -71,8 +71,8 @@ export class DevicesService {
 
   /** `registeredByAdmin`: the provisioning token was an admin's (see `NewDevice`). */
   /**
-   * A new device's id and credential, made before anything is written: the password's hash costs
-   * CPU, which must not be spent while a transaction holds a connection. `insert` writes it.
+   * A new device's id and credential, made before anything is written, so that no transaction
+   * holds a connection meanwhile. `insert` writes it.
    */
   async prepare(input: {
     name?: string | undefined;
@@ -87,7 +87,7 @@ export class DevicesService {
       id: deviceId,
       name: input.name ?? deviceId,
       board: input.board ?? null,
-      passwordHash: password ? await hashPassword(password) : NO_PASSWORD,
+      passwordHash: password ? hashPassword(password) : NO_PASSWORD,
       fleetId: input.fleetId ?? null,
       registeredByAdmin: input.registeredByAdmin ?? false,
     };
