@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { machineLine, printTable, runBench } from '../../test/bench/machine';
 import { createSimFleet, provisionDevices, type SimCredential } from '../../cli/src/sim/simulation';
-import { BareAedes } from './support/bare-aedes';
+import { BareAedes, type BareTls } from './support/bare-aedes';
 import { ControlPlaneProcess, freePort, metrics, numberFlags, UsageMeter, waitFor } from './support/control-plane-process';
 import { epochNow, LoadFleet } from './support/load-fleet';
 import { DatabaseUsage, databaseUsageLine } from './support/database-usage';
@@ -29,6 +31,7 @@ interface StormResult {
 }
 
 interface BareResult {
+  mode: string;
   devices: number;
   connectS: number;
   cpuS: number;
@@ -37,14 +40,15 @@ interface BareResult {
 }
 
 /**
- * connect: the bare aedes storm (the baseline: aedes 1.2 alone, no hooks, no database), then one
- * control plane and its connect storms of N devices each, one after the other: plain MQTT with
- * passwords, then (with --tls 1) passwords over TLS and mutual TLS (each device's own
- * certificate, from a CSR at registration). Each storm's devices are registered through the API
- * first, then all connect at once from the load generator (--processes worker processes); a
- * device is connected once it has its CONNACK, subscribed, reported and asked for its desired
- * state. The Flotilla storm ends when every device is online in the database. The devices of one
- * storm disconnect before the next begins. The plain storm's devices are the bare storm's too.
+ * connect: one control plane and its connect storms of N devices each, one after the other:
+ * plain MQTT with passwords, then (with --tls 1) passwords over TLS and mutual TLS (each
+ * device's own certificate, from a CSR at registration). Each storm's devices are registered
+ * through the API first; each Flotilla storm follows its baseline, the same devices' storm
+ * against bare aedes (aedes 1.2 alone, no hooks, no database) over the same transport (`bareTls`).
+ * All devices connect at once from the load generator (--processes worker processes); a device
+ * is connected once it has its CONNACK, subscribed, reported and asked for its desired state.
+ * The Flotilla storm ends when every device is online in the database. The devices of one storm
+ * disconnect before the next begins.
  */
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { devices: 10_000, concurrency: 1000, hold: 0, processes: 2, tls: 1 });
@@ -54,20 +58,23 @@ async function main(): Promise<void> {
     const idle = new UsageMeter(cp.pid).start().stop();
     console.log(`control plane idle: RSS ${idle.rssMiB.toFixed(0)} MiB`);
     const results: StormResult[] = [];
-    let bare: BareResult | undefined;
+    const bares: BareResult[] = [];
     const modes: Mode[] = flags.tls ? ['plain', 'password over TLS', 'mutual TLS'] : ['plain'];
     for (const mode of modes) {
       const registered = await register(cp, mode, flags);
-      if (mode === 'plain') bare = await bareStorm(registered, flags);
+      bares.push(await bareStorm(registered, flags, await bareTls(cp, mode)));
       results.push(await storm(cp, mode, registered, flags));
     }
-    printTable([bareRow(bare!), ...results.flatMap(rows)]);
+    printTable(results.flatMap((r, i) => [bareRow(bares[i]!), ...rows(r)]));
     const [plain, password, mutual] = results as [StormResult, StormResult?, StormResult?];
     const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-    console.log(
-      `ratio plain Flotilla / bare aedes: all connected ${ratio(plain.connackS, bare!.connectS)}, all online in DB ${ratio(plain.onlineS, bare!.connectS)} (target <= 1.5x); ` +
-        `server CPU per connect ${ratio(plain.cpuS, bare!.cpuS)}; RSS per device ${plain.rssPerDeviceKiB.toFixed(1)} KiB vs ${bare!.rssPerDeviceKiB.toFixed(1)} KiB`,
-    );
+    results.forEach((r, i) => {
+      const bare = bares[i]!;
+      console.log(
+        `ratio ${r.mode} Flotilla / ${bare.mode}: all connected ${ratio(r.connackS, bare.connectS)}, all online in DB ${ratio(r.onlineS, bare.connectS)} (target <= 1.5x); ` +
+          `server CPU per connect ${ratio(r.cpuS, bare.cpuS)}; RSS per device ${r.rssPerDeviceKiB.toFixed(1)} KiB vs ${bare.rssPerDeviceKiB.toFixed(1)} KiB`,
+      );
+    });
     if (password && mutual)
       printTable([
         ratios('password over TLS / plain', password, plain, ratio),
@@ -79,12 +86,12 @@ async function main(): Promise<void> {
   }
 }
 
-/** The same devices against aedes alone, through the same load generator. */
-async function bareStorm(registered: RegisteredStorm, flags: Flags): Promise<BareResult> {
-  console.log('bare aedes: connect storm…');
-  const broker = await BareAedes.start(await freePort());
+/** The same devices against aedes alone, through the same load generator (over TLS with `tls`). */
+async function bareStorm(registered: RegisteredStorm, flags: Flags, tls: { mode: string; options?: BareTls }): Promise<BareResult> {
+  console.log(`${tls.mode}: connect storm…`);
+  const broker = await BareAedes.start(await freePort(), tls.options);
   try {
-    const creds = registered.creds.map((c) => ({ deviceId: c.deviceId, password: c.password ?? 'unused', mqttUrl: broker.mqttUrl }));
+    const creds = registered.creds.map((c) => ({ ...c, mqttUrl: broker.mqttUrl }));
     const fleet = await LoadFleet.start(creds, flags.processes);
     const before = new UsageMeter(broker.pid).start().stop();
     const meter = new UsageMeter(broker.pid).start();
@@ -95,10 +102,11 @@ async function bareStorm(registered: RegisteredStorm, flags: Flags): Promise<Bar
     const connectS = (performance.now() - t0) / 1000;
     const usage = meter.stop();
     const connack = connectsReached((await fleet.timings()).connects, since, creds.length);
-    for (const line of timelineLines('bare aedes', { connack })) console.log(line);
-    console.log(`bare aedes: listen queue overflows during the storm (machine-wide): ${listenOverflows() - overflows}`);
+    for (const line of timelineLines(tls.mode, { connack })) console.log(line);
+    console.log(`${tls.mode}: listen queue overflows during the storm (machine-wide): ${listenOverflows() - overflows}`);
     await fleet.stop();
     return {
+      mode: tls.mode,
       devices: creds.length,
       connectS,
       cpuS: usage.cpuSeconds,
@@ -110,9 +118,22 @@ async function bareStorm(registered: RegisteredStorm, flags: Flags): Promise<Bar
   }
 }
 
+/**
+ * The bare broker for a mode: plain; over TLS with the control plane's own server key and
+ * certificate (the devices already trust its CA); for mutual TLS, also requiring client
+ * certificates of the control plane's device CA.
+ */
+async function bareTls(cp: ControlPlaneProcess, mode: Mode): Promise<{ mode: string; options?: BareTls }> {
+  if (mode === 'plain') return { mode: 'bare aedes' };
+  const read = (name: string) => readFile(join(cp.tlsDir, name), 'utf8');
+  const options: BareTls = { keyPem: await read('server.key'), certPem: await read('server.pem') };
+  if (mode === 'password over TLS') return { mode: 'bare aedes over TLS', options };
+  return { mode: 'bare aedes, mutual TLS', options: { ...options, clientCaPem: await read('device-ca.pem') } };
+}
+
 function bareRow(b: BareResult): Record<string, string | number> {
   return {
-    mode: 'bare aedes (baseline)',
+    mode: `${b.mode} (baseline)`,
     phase: 'storm: all connected',
     seconds: b.connectS,
     'cp CPU s': b.cpuS,

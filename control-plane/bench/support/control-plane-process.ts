@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TLS_DIR } from '../../src/tls/tls-material';
 import { createTestDatabase, type TestDatabase } from '../../src/testing/test-database';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -77,6 +78,11 @@ export class ControlPlaneProcess {
 
   get pid(): number {
     return this.child!.pid!;
+  }
+
+  /** Its TLS identity (`server.pem`/`.key`, `device-ca.pem`: control-plane/src/tls/tls-material.ts), made at its first start. */
+  get tlsDir(): string {
+    return join(this.dataDir, TLS_DIR);
   }
 
   /** Starts the process and resolves once it printed its banner; returns the time it took. */
