@@ -29,8 +29,8 @@ export class RateLimiter {
   constructor(private readonly limit: RateLimit = DEFAULT_RATE_LIMIT) {}
 
   take(key: string, nowMs: number): RateDecision {
-    const bucket = this.buckets.get(key) ?? { tokens: this.limit.burst, at: nowMs, drops: 0, windowStart: nowMs };
-    this.buckets.set(key, bucket);
+    let bucket = this.buckets.get(key);
+    if (!bucket) this.buckets.set(key, (bucket = { tokens: this.limit.burst, at: nowMs, drops: 0, windowStart: nowMs }));
     bucket.tokens = Math.min(this.limit.burst, bucket.tokens + ((nowMs - bucket.at) / 1000) * this.limit.perSecond);
     bucket.at = nowMs;
     if (bucket.tokens >= 1) {

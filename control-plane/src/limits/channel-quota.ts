@@ -27,12 +27,9 @@ export class ChannelQuotas {
   take(deviceId: string, channel: DeviceChannel, bytes: number, nowMs: number): QuotaDecision {
     const quota = this.quotas[channel];
     const key = `${deviceId} ${channel}`;
-    const bucket = refill(
-      this.buckets.get(key) ?? { messages: quota.messagesPerMinute, bytes: quota.bytesPerMinute, at: nowMs },
-      quota,
-      nowMs,
-    );
-    this.buckets.set(key, bucket);
+    let bucket = this.buckets.get(key);
+    if (bucket) refill(bucket, quota, nowMs);
+    else this.buckets.set(key, (bucket = { messages: quota.messagesPerMinute, bytes: quota.bytesPerMinute, at: nowMs }));
     if (bucket.messages < 1) return { ok: false, exceeded: 'messages' };
     if (bucket.bytes < bytes) return { ok: false, exceeded: 'bytes' };
     bucket.messages -= 1;
