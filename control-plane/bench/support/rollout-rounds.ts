@@ -53,8 +53,8 @@ export async function flotillaRound(
   version: string,
   viaFleet: boolean,
 ): Promise<FlotillaRound> {
-  const devices = (await sim.counts()).devices;
   const before = await sim.counts();
+  const devices = before.devices;
   const release = await apiJson<ReleaseView>(cp.httpUrl, cp.apiKey, '/api/v1/releases', {
     method: 'POST',
     body: manifest(version),

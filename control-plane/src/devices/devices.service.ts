@@ -69,18 +69,18 @@ export class DevicesService {
     this.publisher = new DesiredPublisher({ releases, registries, signing, broker, logger: this.logger });
   }
 
-  /** `registeredByAdmin`: the provisioning token was an admin's (see `NewDevice`). */
   /**
-   * A new device's id and credential, made before anything is written, so that no transaction
-   * holds a connection meanwhile. `insert` writes it.
+   * A new device's id and credential, made before anything is written: a retried transaction
+   * writes the same device (`insert`). `registeredByAdmin`: the provisioning token was an admin's
+   * (see `NewDevice`).
    */
-  async prepare(input: {
+  prepare(input: {
     name?: string | undefined;
     board?: string | undefined;
     fleetId?: string | null;
     registeredByAdmin?: boolean;
     credential: 'password' | 'certificate';
-  }): Promise<PreparedDevice> {
+  }): PreparedDevice {
     const deviceId = newDeviceId();
     const password = input.credential === 'password' ? newDevicePassword() : undefined;
     const record: NewDevice = {

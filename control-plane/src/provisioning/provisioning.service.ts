@@ -132,7 +132,7 @@ export class ProvisioningService {
     const retrying = <T>(operation: () => Promise<T>) => retryTransient(operation, { stopping: () => Date.now() > deadline });
     const standing = await retrying(() => this.tokens.standing(hash));
     if (standing.status !== 'usable') throw refusal(standing.status);
-    const device = await this.devices.prepare({
+    const device = this.devices.prepare({
       name: request.name,
       board: request.board,
       fleetId: standing.fleetId,
