@@ -36,6 +36,8 @@ import { PresenceOwners1765050000000 } from './migrations/1765050000000-presence
 import { DeviceEventIds1765110000000 } from './migrations/1765110000000-device-event-ids';
 import { TelemetrySampleIdentity1765180000000 } from './migrations/1765180000000-telemetry-sample-identity';
 import { RoomForHotUpdates1765245000000 } from './migrations/1765245000000-room-for-hot-updates';
+import { AssignmentsInPlace1765250000000 } from './migrations/1765250000000-assignments-in-place';
+import { RolledBackLookup1765250001000 } from './migrations/1765250001000-rolled-back-lookup';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -65,6 +67,8 @@ export const MIGRATIONS = [
   DeviceEventIds1765110000000,
   TelemetrySampleIdentity1765180000000,
   RoomForHotUpdates1765245000000,
+  AssignmentsInPlace1765250000000,
+  RolledBackLookup1765250001000,
 ];
 
 @Module({})
