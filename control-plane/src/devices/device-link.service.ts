@@ -178,7 +178,9 @@ export class DeviceLinkService {
   }
 
   async reported(deviceId: string, reported: Reported): Promise<void> {
-    await this.reports.storeReported(deviceId, reported);
+    const at = performance.now();
+    // The row's write set its last-seen too: the device's touches within the resolution write nothing.
+    if (await this.reports.storeReported(deviceId, reported)) this.presence.lastSeenWritten(deviceId, at);
   }
 
   async inventory(deviceId: string, inventory: Inventory): Promise<void> {

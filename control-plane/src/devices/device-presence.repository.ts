@@ -6,6 +6,7 @@ import { writeAlone } from '../database/write-alone';
 import { CoalescedWrites, DEVICE_WRITE_SPACING_MS } from './coalesced-writes';
 import { LOCKED_IN_ID_ORDER, lockedInIdOrder, type Row } from './device-rows';
 import { DeviceEntity } from './device.entity';
+import { LastSeenMemory } from './last-seen-memory';
 
 export interface PresenceRow {
   id: string;
@@ -22,11 +23,24 @@ export interface PresenceRow {
  */
 @Injectable()
 export class DevicePresenceRepository {
+  /**
+   * A device's `last_seen_at` is written at most once per `LAST_SEEN_RESOLUTION_MS` by this
+   * process, whatever wrote it (a report, presence, a touch): in a rollout each device sent an
+   * event two seconds after a report had set it, and its touch was one row update per device
+   * for nothing (control-plane/bench/rollout.bench.ts).
+   */
+  private readonly lastSeen = new LastSeenMemory();
+  /** Touches not written because the device's last-seen was written within the resolution (for tests). */
+  touchesSkipped = 0;
   private readonly touches = new CoalescedWrites<string>(
-    (ids) =>
-      writeAlone([...new Set(ids)], (batch) => this.touchMany(batch), {
+    async (ids) => {
+      const at = performance.now();
+      const unique = [...new Set(ids)];
+      await writeAlone(unique, (batch) => this.touchMany(batch), {
         rejected: (id, error) => this.rejected.record(id, 'last-seen', error),
-      }),
+      });
+      this.lastSeen.wrote(unique, at);
+    },
     { spacingMs: DEVICE_WRITE_SPACING_MS },
   );
   /**
@@ -36,6 +50,7 @@ export class DevicePresenceRepository {
    */
   private readonly presence = new CoalescedWrites<PresenceRow, Set<string>>(
     async (batch) => {
+      const at = performance.now();
       const updated = new Set<string>();
       await writeAlone(
         [...new Map(batch.map((r) => [r.id, r])).values()],
@@ -44,6 +59,7 @@ export class DevicePresenceRepository {
         },
         { rejected: (row, error) => this.rejected.record(row.id, 'presence', error) },
       );
+      this.lastSeen.wrote(updated, at);
       return updated;
     },
     { spacingMs: DEVICE_WRITE_SPACING_MS },
@@ -125,10 +141,20 @@ export class DevicePresenceRepository {
   /**
    * Coalesced (`CoalescedWrites`): a fleet sending 1,000 telemetry messages a second costs a few
    * UPDATEs a second, not 1,000 (measured with control-plane/bench/telemetry.bench.ts). Each
-   * caller still waits for its own write.
+   * caller still waits for its own write. Nothing is written when this process wrote the device's
+   * last-seen within the resolution (`lastSeen`).
    */
   touch(id: string): Promise<void> {
+    if (this.lastSeen.recent(id)) {
+      this.touchesSkipped++;
+      return Promise.resolve();
+    }
     return this.touches.add(id);
+  }
+
+  /** Another writer set the device's `last_seen_at`, in a statement that started no earlier than `at` (`performance.now()`). */
+  lastSeenWritten(id: string, at: number): void {
+    this.lastSeen.wrote([id], at);
   }
 
   /** One statement, all or nothing: `last_seen_at = now()` for every id. */

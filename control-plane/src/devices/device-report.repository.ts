@@ -27,12 +27,19 @@ export class DeviceReportRepository {
    * database unchanged is filtered there (`storeReportedMany`), so a reconnecting fleet that
    * reports what it reported before costs no row write.
    */
-  private readonly reports = new CoalescedWrites<ReportRow>(
-    (batch) =>
+  private readonly reports = new CoalescedWrites<ReportRow, Set<string>>(
+    async (batch) => {
+      const written = new Set<string>();
       // A device's later report in the same batch replaces its earlier one.
-      writeAlone([...new Map(batch.map((r) => [r.id, r])).values()], (rows) => this.storeReportedMany(rows), {
-        rejected: (row, error) => this.rejected.record(row.id, 'reported', error),
-      }),
+      await writeAlone(
+        [...new Map(batch.map((r) => [r.id, r])).values()],
+        async (rows) => {
+          for (const id of await this.storeReportedMany(rows)) written.add(id);
+        },
+        { rejected: (row, error) => this.rejected.record(row.id, 'reported', error) },
+      );
+      return written;
+    },
     { skip: { key: (r) => r.id, fingerprint: (r) => reportFingerprint(r.reported) }, spacingMs: DEVICE_WRITE_SPACING_MS },
   );
   constructor(
@@ -63,10 +70,11 @@ export class DeviceReportRepository {
   /**
    * Coalesced like `touch`: 10,000 devices report each update phase within seconds of a rollout,
    * and one UPDATE per report filled the pool until reports were dropped on acquire timeouts
-   * (control-plane/bench/rollout.bench.ts). The caller waits until its report is stored.
+   * (control-plane/bench/rollout.bench.ts). The caller waits until its report is stored; true
+   * when that write changed the row (and with it `last_seen_at`), false when it changed nothing.
    */
-  storeReported(id: string, reported: Reported): Promise<void> {
-    return this.reports.add({ id, reported });
+  async storeReported(id: string, reported: Reported): Promise<boolean> {
+    return (await this.reports.add({ id, reported }))?.has(id) === true;
   }
 
   /**
@@ -77,18 +85,20 @@ export class DeviceReportRepository {
    * after a later one (RabbitMQ redelivers it), and the device reports again only on change, so
    * the stale state would stay (the HA e2e saw a committed device held at "probation" and its
    * rollout stuck). A stored `at` ahead of the server's clock (a device clock since set back)
-   * holds nothing back.
+   * holds nothing back. Returns the ids whose row it wrote.
    */
-  async storeReportedMany(rows: readonly ReportRow[]): Promise<void> {
-    await this.devices.query(
+  async storeReportedMany(rows: readonly ReportRow[]): Promise<string[]> {
+    const [written] = (await this.devices.query(
       `WITH ${LOCKED_IN_ID_ORDER}
        UPDATE devices d SET reported = r.reported, reported_at = now(), last_seen_at = now()
          FROM unnest($1::text[], $2::jsonb[]) AS r(id, reported), locked
         WHERE d.id = r.id AND locked.id = r.id AND (d.reported - 'at') IS DISTINCT FROM (r.reported - 'at')
           AND (d.reported IS NULL OR (r.reported->>'at')::timestamptz >= (d.reported->>'at')::timestamptz
-               OR (d.reported->>'at')::timestamptz > now())`,
+               OR (d.reported->>'at')::timestamptz > now())
+       RETURNING d.id`,
       [rows.map((r) => r.id), rows.map((r) => JSON.stringify(r.reported))],
-    );
+    )) as [{ id: string }[], number];
+    return written.map((r) => r.id);
   }
 
   /** One row, retried while the error is transient; refused (and recorded), it fails no one else. */
