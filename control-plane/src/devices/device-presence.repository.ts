@@ -25,9 +25,9 @@ export interface PresenceRow {
 export class DevicePresenceRepository {
   /**
    * A device's `last_seen_at` is written at most once per `LAST_SEEN_RESOLUTION_MS` by this
-   * process, whatever wrote it (a report, presence, a touch): in a rollout each device sent an
-   * event two seconds after a report had set it, and its touch was one row update per device
-   * for nothing (control-plane/bench/rollout.bench.ts).
+   * process, whatever wrote it (a report, presence, a touch): in a rollout each device sends its
+   * commit event within a second or two of a report that had set it, and that event's touch was
+   * one more row update per device (control-plane/bench/rollout.bench.ts).
    */
   private readonly lastSeen = new LastSeenMemory();
   /** Touches not written because the device's last-seen was written within the resolution (for tests). */
