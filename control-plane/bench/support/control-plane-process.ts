@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CONTROL_PLANE_NODE_FLAGS } from '../../src/node-flags';
 import { TLS_DIR } from '../../src/tls/tls-material';
 import { createTestDatabase, type TestDatabase } from '../../src/testing/test-database';
 
@@ -23,11 +24,16 @@ const cpEntry = (): string[] =>
   process.env.BENCH_CP_DIST === '1'
     ? [join(CP_ROOT, 'control-plane/dist/main.js')]
     : ['-r', '@swc-node/register', join(CP_ROOT, 'control-plane/src/main.ts')];
+/**
+ * The product's node flags (CONTROL_PLANE_NODE_FLAGS, as its image runs it) unless
+ * BENCH_CP_NODE_FLAGS names others (empty for none), to measure a flag's effect in one sitting.
+ */
+const productFlags = (): string[] => (process.env.BENCH_CP_NODE_FLAGS ?? CONTROL_PLANE_NODE_FLAGS.join(' ')).split(' ').filter(Boolean);
 const API_KEY = 'bench-operator-key-0123456789';
 const CLK_TCK = 100;
 
 export interface CpProcessOptions {
-  /** Extra node flags for the control plane, e.g. --cpu-prof. */
+  /** Node flags for the control plane beside the product's (`productFlags`), e.g. --cpu-prof. */
   nodeArgs?: string[];
   env?: Record<string, string>;
   /** The PostgreSQL server to make the scratch database on; default the tests' (fsync off). */
@@ -91,7 +97,15 @@ export class ControlPlaneProcess {
     // Through sh, to raise the descriptor limit to the hard limit first (one per connected device).
     const child = spawn(
       '/bin/sh',
-      ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', process.execPath, ...(this.options.nodeArgs ?? []), ...cpEntry()],
+      [
+        '-c',
+        'ulimit -n "$(ulimit -Hn)" && exec "$@"',
+        'sh',
+        process.execPath,
+        ...productFlags(),
+        ...(this.options.nodeArgs ?? []),
+        ...cpEntry(),
+      ],
       {
         cwd: CP_ROOT,
         env: {
