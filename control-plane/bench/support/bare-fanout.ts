@@ -37,7 +37,8 @@ export class BareFanout {
     const root = join(__dirname, '..', '..', '..');
     const child = fork(__filename, [String(port)], {
       cwd: root,
-      execArgv: ['-r', '@swc-node/register'],
+      // BARE_NODE_ARGS: node flags for the baseline, as CP_NODE_ARGS for the control plane (e.g. --cpu-prof).
+      execArgv: ['-r', '@swc-node/register', ...(process.env.BARE_NODE_ARGS ?? '').split(' ').filter(Boolean)],
       env: { ...process.env, SWC_NODE_PROJECT: join(root, 'tsconfig.json') },
       // Buffers over IPC as they are, not as JSON.
       serialization: 'advanced',
