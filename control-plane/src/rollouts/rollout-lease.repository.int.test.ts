@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Client } from 'pg';
 import { DatabaseModule } from '../database/database.module';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
 import { LeaseLostError, RolloutLeaseRepository } from './rollout-lease.repository';
@@ -118,6 +119,24 @@ describe('RolloutLeaseRepository (PostgreSQL)', () => {
     expect(await outcome).toBe('failed');
     await leases.underLease(takeover, LEASE_MS, (uow) => leases.recordDecision(uow, takeover, []));
     expect(await decisions(id)).toEqual([{ seq: '1', holder: 'B' }]);
+  });
+
+  it("gives up waiting for the rollout's row after the lease's time, instead of holding the pass behind a lock", async () => {
+    const id = await rollout();
+    const shortLeaseMs = 300;
+    const lease = (await leases.claimNext('A', shortLeaseMs, []))!;
+    const blocker = new Client({ connectionString: db.url });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT id FROM rollouts WHERE id = $1 FOR UPDATE', [id]);
+      const started = Date.now();
+      await expect(leases.underLease(lease, shortLeaseMs, async () => undefined)).rejects.toMatchObject({ code: '55P03' });
+      // Ended by lock_timeout (the lease's time), not by the test's own timeout.
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await blocker.end();
+    }
   });
 
   it('makes an operator command wait for a decision under way instead of skipping the rollout', async () => {

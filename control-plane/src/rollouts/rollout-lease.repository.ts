@@ -55,13 +55,16 @@ export class RolloutLeaseRepository {
    */
   underLease<T>(lease: RolloutLease, leaseMs: number, work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
     return this.db.transaction(async (em) => {
-      await em.query(`SELECT set_config('idle_in_transaction_session_timeout', $1, true), set_config('lock_timeout', $1, true)`, [
-        `${leaseMs}ms`,
-      ]);
+      // The transaction's timeouts are set by the same statement that renews the lease: joined to
+      // it, they are in force before it waits for the row's lock. One round trip fewer per
+      // segment of a fan-out, where each one waits for a turn of the busy event loop (~0.1–0.3 s
+      // under 10,000 devices' answers, control-plane/bench/rollout.bench.ts).
       const [held] = (await em.query(
         `UPDATE rollouts SET lease_expires_at = now() + $4 * interval '1 millisecond'
+           FROM (SELECT set_config('idle_in_transaction_session_timeout', $5, true) AS idle,
+                        set_config('lock_timeout', $5, true) AS lock) AS timeouts
          WHERE id = $1 AND lease_holder = $2 AND lease_token = $3 AND lease_expires_at > clock_timestamp() RETURNING id`,
-        [lease.rolloutId, lease.holder, lease.token, leaseMs],
+        [lease.rolloutId, lease.holder, lease.token, leaseMs, `${leaseMs}ms`],
       )) as [unknown[], number];
       if (held.length === 0) throw new LeaseLostError(lease);
       return work(unitOfWork(em));
