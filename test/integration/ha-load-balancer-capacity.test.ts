@@ -41,11 +41,12 @@ function showInfo(socket: string): Promise<Record<string, string>> {
   });
 }
 
-async function maxconnUnder(limit: number): Promise<number> {
-  const socket = join(dir, `admin-${limit}.sock`);
-  const cfg = join(dir, `haproxy-${limit}.cfg`);
+/** HAProxy's Maxconn under `ulimit -n` soft:hard (Docker 25 and later start containers at 1024:524288). */
+async function maxconnUnder(limit: number, soft = limit): Promise<number> {
+  const socket = join(dir, `admin-${soft}-${limit}.sock`);
+  const cfg = join(dir, `haproxy-${soft}-${limit}.cfg`);
   await writeFile(cfg, await configuration(socket));
-  const haproxy: ChildProcess = spawn('prlimit', [`--nofile=${limit}:${limit}`, 'haproxy', '-db', '-f', cfg], { stdio: 'ignore' });
+  const haproxy: ChildProcess = spawn('prlimit', [`--nofile=${soft}:${limit}`, 'haproxy', '-db', '-f', cfg], { stdio: 'ignore' });
   try {
     const info = await waitFor('HAProxy answering on its admin socket', () => showInfo(socket).catch(() => undefined), 20_000, 100);
     return Number(info['Maxconn']);
@@ -59,5 +60,9 @@ describe('deploy/ha/haproxy.cfg', () => {
     const maxconn = await maxconnUnder(limit);
     expect(maxconn).toBeGreaterThanOrEqual(Math.floor(limit * 0.49));
     expect(maxconn).toBeLessThanOrEqual(limit / 2);
+  });
+
+  it('raises a low soft limit to the hard one first', async () => {
+    expect(await maxconnUnder(19_000, 1_024)).toBeGreaterThanOrEqual(Math.floor(19_000 * 0.49));
   });
 });
