@@ -8,7 +8,7 @@ import { waitFor } from '../support/wait';
 
 // Integration depth: the HA shape's load balancer configuration (deploy/ha/haproxy.cfg) run by
 // Debian's HAProxy (installed by test/setup/ensure-services.sh, the version of the haproxy image),
-// each listener moved to a free loopback port, under two descriptor limits. Every device
+// each listener moved to a free loopback port, under three descriptor limits. Every device
 // connection it carries costs it two descriptors, so the connections it accepts must follow the
 // limit of the host it runs on, not stop at a number written for one host.
 const root = join(__dirname, '..', '..');
@@ -51,7 +51,11 @@ async function maxconnUnder(limit: number, soft = limit): Promise<number> {
     const info = await waitFor('HAProxy answering on its admin socket', () => showInfo(socket).catch(() => undefined), 20_000, 100);
     return Number(info['Maxconn']);
   } finally {
-    haproxy.kill('SIGKILL');
+    if (haproxy.exitCode === null && haproxy.signalCode === null) {
+      const exited = new Promise((resolve) => haproxy.once('exit', resolve));
+      haproxy.kill('SIGKILL');
+      await exited;
+    }
   }
 }
 
