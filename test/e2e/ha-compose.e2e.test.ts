@@ -27,6 +27,9 @@ import { waitFor } from '../support/wait';
 // Passed again at 1,000 on 2026-12-05 after session 9's changes (two session copies, the connection
 // list asked of one node, spaced device writes, one fan-out per rollout pass), load average 1-8:
 // compose up 61 s, register 33 s, connect 57 s, rollout 32 s (3,969 of 3,969 samples stored); 221 s in all.
+// Passed again at 1,000 on 2026-12-06 with HAProxy sizing its own connection limit (no `maxconn`
+// in deploy/ha/haproxy.cfg): compose up 57 s, register 50 s, connect 230 s, rollout 80 s (8,931 of
+// 8,931 samples stored); 518 s in all.
 const enabled = process.env.FLOTILLA_HA_E2E === '1';
 const maybe = enabled ? it : it.skip;
 jest.setTimeout(900_000);
