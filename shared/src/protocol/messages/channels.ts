@@ -22,15 +22,19 @@ export const CHANNEL_SCHEMAS = {
 
 export type ChannelPayload<C extends Channel> = z.infer<(typeof CHANNEL_SCHEMAS)[C]>;
 
+/** Stateless between calls (no streaming), so one of each serves every message. */
+const UTF8_DECODER = new TextDecoder();
+const UTF8_ENCODER = new TextEncoder();
+
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /** Parse and validate one MQTT payload of `channel`; never throws. */
 export function decodePayload<C extends Channel>(channel: C, payload: Uint8Array | string): DecodeResult<ChannelPayload<C>> {
-  const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload).length : payload.byteLength;
+  const bytes = typeof payload === 'string' ? UTF8_ENCODER.encode(payload).length : payload.byteLength;
   if (bytes > MAX_PAYLOAD_BYTES) return { ok: false, reason: `payload of ${bytes} bytes exceeds ${MAX_PAYLOAD_BYTES}` };
   let json: unknown;
   try {
-    json = JSON.parse(typeof payload === 'string' ? payload : new TextDecoder().decode(payload));
+    json = JSON.parse(typeof payload === 'string' ? payload : UTF8_DECODER.decode(payload));
   } catch (e) {
     return { ok: false, reason: `not JSON: ${(e as Error).message}` };
   }
