@@ -9,6 +9,7 @@ import type {
   ReleaseKey,
 } from '@flotilla/shared';
 import { newDeviceKeyAndCsr } from './device-key';
+import { countFleet, type SimulationCounts } from './fleet-counts';
 import { SimDevice } from './sim-device';
 import type { SimTls, UpdateBehavior } from './sim-device-options';
 
@@ -62,21 +63,7 @@ export interface SimulationOptions {
   random?: () => number;
 }
 
-export interface SimulationCounts {
-  devices: number;
-  connected: number;
-  /** Desired states received (all devices, all revs). */
-  desiredReceived: number;
-  committed: number;
-  rolledBack: number;
-  telemetrySent: number;
-  /** Telemetry samples the broker acknowledged (SimDevice.telemetryAcked). */
-  telemetryAcked: number;
-  /** Connects refused or timed out before succeeding on a retry (a connect storm's back-pressure). */
-  connectFailures: number;
-  /** Established connections lost (not closed by the simulation itself). */
-  disconnects: number;
-}
+export type { SimulationCounts };
 
 export interface Simulation {
   fleetId: string;
@@ -257,17 +244,7 @@ export async function connectDevices(
   );
   const fleet: SimulatedFleet = {
     devices,
-    counts: () => ({
-      devices: devices.length,
-      connected: devices.filter((d) => d.connected).length,
-      desiredReceived: tally.desiredReceived,
-      committed: tally.committed,
-      rolledBack: tally.rolledBack,
-      telemetrySent: devices.reduce((n, d) => n + d.telemetrySent, 0),
-      telemetryAcked: devices.reduce((n, d) => n + d.telemetryAcked, 0),
-      connectFailures: devices.reduce((n, d) => n + d.connectFailures, 0),
-      disconnects: devices.reduce((n, d) => n + d.disconnects, 0),
-    }),
+    counts: () => countFleet(devices, tally),
     stop: async () => {
       await pool(devices.length, 1000, (i) => devices[i]!.stop());
     },
