@@ -112,8 +112,17 @@ function spawnWorker(): Promise<ChildProcess> {
   const child = fork(worker, [], {
     cwd: ROOT,
     execPath: '/bin/sh',
-    // sh -c 'ulimit -n "$(ulimit -Hn)"; exec node -r @swc-node/register load-worker.ts' — fork's IPC channel survives the exec.
-    execArgv: ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$0" -r @swc-node/register "$1"', process.execPath],
+    // sh -c 'ulimit -n "$(ulimit -Hn)"; exec node … -r @swc-node/register load-worker.ts' — fork's IPC channel survives the exec.
+    // LOAD_NODE_ARGS: node flags for the load processes, as CP_NODE_ARGS and BARE_NODE_ARGS (e.g. --cpu-prof).
+    execArgv: [
+      '-c',
+      'ulimit -n "$(ulimit -Hn)" && exec "$@"',
+      'sh',
+      process.execPath,
+      ...nodeArgs('LOAD_NODE_ARGS'),
+      '-r',
+      '@swc-node/register',
+    ],
     env: { ...process.env, SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -153,4 +162,9 @@ function ask<T extends FromWorker['type']>(worker: ChildProcess, message: ToWork
     worker.once('exit', onExit);
     worker.send(message);
   });
+}
+
+/** Node flags from an environment variable, split on spaces (none when unset). */
+function nodeArgs(variable: string): string[] {
+  return (process.env[variable] ?? '').split(' ').filter(Boolean);
 }
