@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { makeTestTls } from '../../../test/support/test-tls';
+import { listenHttps } from '../tls/https-server';
 import { MQTT_LISTEN_BACKLOG, listenOn } from './listen-backlog';
 
 /**
  * Integration (real TCP on loopback, the kernel's accept queue): while the broker's process is
  * busy (its event loop blocked, as in a reconnect storm), a burst of connects is completed by the
  * kernel only up to the listener's backlog; beyond it each SYN is dropped and retried 1 s later.
- * The MQTT listeners take MQTT_LISTEN_BACKLOG; Node's default (511) is shown losing the same burst.
+ * The MQTT listeners take MQTT_LISTEN_BACKLOG (the HTTPS one too: it carries MQTT over WebSocket);
+ * Node's default (511) is shown losing the same burst.
  */
 const BURST = 1500;
 
@@ -63,4 +66,14 @@ it("drops part of the same burst with Node's default backlog (what the listeners
     completedWhileBusy,
   );
   expect(completed).toBeLessThan(BURST);
+}, 30_000);
+
+it(`completes the same burst on the HTTPS listener, which carries MQTT over WebSocket`, async () => {
+  const tls = await makeTestTls();
+  const https = await listenHttps({ host: '127.0.0.1', port: 0 }, { ...tls.server, deviceCaPem: tls.caPem });
+  try {
+    expect(await completedWhileBusy(https.server)).toBe(BURST);
+  } finally {
+    await https.close();
+  }
 }, 30_000);

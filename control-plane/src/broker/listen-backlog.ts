@@ -1,7 +1,8 @@
 import type { Server } from 'node:net';
 
 /**
- * Connections the kernel completes and queues for the MQTT listeners while the process is busy.
+ * Connections the kernel completes and queues for the MQTT listeners (plain, TLS, and the HTTPS
+ * one that carries MQTT over WebSocket) while the process is busy.
  * Node's default (511) overflows in a reconnect storm (every device of a fleet back within the
  * same second or two): each connection over it has its SYN dropped and retried by the device's
  * TCP 1 s later, then 3 s, 7 s…, a tail of seconds added to the storm for nothing. The kernel

@@ -1,6 +1,7 @@
 import type { RequestListener } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { listenOn } from '../broker/listen-backlog';
 import { TLS_OPTIONS } from './tls-options';
 
 export interface HttpsListener {
@@ -30,13 +31,9 @@ export async function listenHttps(
       res.writeHead(503, { 'retry-after': '1' }).end('starting\n');
     },
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port, settings.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  // Devices on MQTT over WebSocket connect here, so a reconnect storm reaches this listener as it
+  // reaches the MQTT ones: the same accept queue (broker/listen-backlog.ts).
+  await listenOn(server, settings.port, settings.host);
   let closing: Promise<void> | undefined;
   return {
     server,
