@@ -38,6 +38,7 @@ import { TelemetrySampleIdentity1765180000000 } from './migrations/1765180000000
 import { RoomForHotUpdates1765245000000 } from './migrations/1765245000000-room-for-hot-updates';
 import { AssignmentsInPlace1765250000000 } from './migrations/1765250000000-assignments-in-place';
 import { RolledBackLookup1765250001000 } from './migrations/1765250001000-rolled-back-lookup';
+import { SESSION_OPTIONS } from './session-options';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
 export const MIGRATIONS = [
@@ -105,6 +106,7 @@ export class DatabaseModule {
             // Bounded waits for a connection (database-pool.ts says why these values).
             // Timestamps past what a Date holds are clamped on read, so one odd row cannot fail a list.
             extra: {
+              options: SESSION_OPTIONS,
               connectionTimeoutMillis: pool.connectTimeoutMs,
               idleTimeoutMillis: pool.idleTimeoutMs,
               max: pool.max,

@@ -1,5 +1,6 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Client } from 'pg';
+import { SESSION_OPTIONS } from './session-options';
 
 /** Called with the payload of each notification on the channel, and with `undefined` after every (re)connect: what was sent meanwhile is lost, so read again. */
 export type NotificationHandler = (payload: string | undefined) => void;
@@ -55,7 +56,7 @@ export class PgNotifications implements OnApplicationShutdown {
   private connect(): Promise<void> {
     if (this.closed) return Promise.resolve();
     return (this.connecting ??= (async () => {
-      const client = new Client({ connectionString: this.url, connectionTimeoutMillis: 5000, keepAlive: true });
+      const client = new Client({ connectionString: this.url, options: SESSION_OPTIONS, connectionTimeoutMillis: 5000, keepAlive: true });
       client.on('error', (e) => this.logger.warn(`notification connection: ${e.message}`));
       client.on('notification', (n) => this.deliver(n.channel, n.payload ?? ''));
       try {

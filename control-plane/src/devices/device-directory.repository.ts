@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
+import { SESSION_OPTIONS } from '../database/session-options';
 
 /** Channel the `devices` triggers announce changed ids on (migration 1765040000000). */
 export const DEVICE_DIRECTORY_CHANNEL = 'flotilla_device_directory';
@@ -49,7 +50,7 @@ export class DeviceDirectoryRepository {
    */
   async listen(changed: (id: string) => void, lost: (connection: DirectoryConnection, error: Error) => void): Promise<DirectoryConnection> {
     const options = this.db.options as { url?: string };
-    const client = new Client({ connectionString: options.url, connectionTimeoutMillis: 5000 });
+    const client = new Client({ connectionString: options.url, options: SESSION_OPTIONS, connectionTimeoutMillis: 5000 });
     let ended = false;
     const end = (error: Error): void => {
       if (ended) return;
