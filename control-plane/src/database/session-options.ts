@@ -5,7 +5,7 @@
  * JIT off. PostgreSQL compiles a query to machine code once its estimated cost passes
  * `jit_above_cost`, whatever the query actually costs. The control plane's queries are short. A
  * rollout pass's read of 10,000 devices' reports, estimated from stale statistics at 90,000
- * rows, took 230 ms, 190 ms of it compiling (inlining and optimising). Every pass of a rollout
+ * rows, took 184–230 ms, 135–190 ms of it compiling (inlining and optimising), in two runs. Every pass of a rollout
  * paid that, on the cores the fan-out and the broker need
  * (control-plane/bench/rollout.bench.ts; BENCHMARKS.md "session 13").
  *
