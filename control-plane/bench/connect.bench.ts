@@ -7,6 +7,7 @@ import { ControlPlaneProcess, freePort, metrics, numberFlags, sleep, UsageMeter,
 import { epochNow, LoadFleet } from './support/load-fleet';
 import { DatabaseUsage, databaseUsageLine } from './support/database-usage';
 import { connectsReached, listenOverflows, StormTimeline, timelineLines } from './support/storm-timeline';
+import { nodeArgsFrom } from './support/node-args';
 
 type Mode = 'plain' | 'password over TLS' | 'mutual TLS';
 type Flags = { devices: number; concurrency: number; hold: number; processes: number; tls: number };
@@ -53,7 +54,7 @@ interface BareResult {
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { devices: 10_000, concurrency: 1000, hold: 0, processes: 2, tls: 1 });
   console.log(machineLine());
-  const cp = await ControlPlaneProcess.start({ nodeArgs: (process.env.CP_NODE_ARGS ?? '').split(' ').filter(Boolean) });
+  const cp = await ControlPlaneProcess.start({ nodeArgs: nodeArgsFrom('CP_NODE_ARGS') });
   try {
     const idle = new UsageMeter(cp.pid).start().stop();
     console.log(`control plane idle: RSS ${idle.rssMiB.toFixed(0)} MiB`);

@@ -10,6 +10,7 @@ import {
   type SimulationOptions,
 } from '../../cli/src/sim/simulation';
 import { ControlPlaneProcess, numberFlags, procUsage, waitFor } from './support/control-plane-process';
+import { nodeArgsFrom } from './support/node-args';
 
 /**
  * reconnect-modes: the reconnect bench (`reconnect.bench.ts`) as a comparison of device schedules. N devices connected and committed on a release; the control plane (with its
@@ -23,7 +24,7 @@ import { ControlPlaneProcess, numberFlags, procUsage, waitFor } from './support/
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { devices: 10_000, 'reconnect-ms': 2000 });
   console.log(machineLine());
-  const cp = await ControlPlaneProcess.start({ nodeArgs: (process.env.CP_NODE_ARGS ?? '').split(' ').filter(Boolean) });
+  const cp = await ControlPlaneProcess.start({ nodeArgs: nodeArgsFrom('CP_NODE_ARGS') });
   try {
     const fleet = await createSimFleet(cp.httpUrl, cp.apiKey);
     const creds = await provisionDevices({

@@ -7,6 +7,7 @@ import { ControlPlaneProcess, freePort, metrics, numberFlags, procUsage, waitFor
 import { epochNow, LoadFleet } from './support/load-fleet';
 import { DatabaseUsage, databaseUsageLine } from './support/database-usage';
 import { connectsReached, listenOverflows, StormTimeline, timelineLines } from './support/storm-timeline';
+import { nodeArgsFrom } from './support/node-args';
 
 /**
  * reconnect: N devices connected and committed on a release; the control plane (with its
@@ -19,7 +20,7 @@ import { connectsReached, listenOverflows, StormTimeline, timelineLines } from '
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { devices: 10_000, 'reconnect-ms': 2000, processes: 2 });
   console.log(machineLine());
-  const cp = await ControlPlaneProcess.start({ nodeArgs: (process.env.CP_NODE_ARGS ?? '').split(' ').filter(Boolean) });
+  const cp = await ControlPlaneProcess.start({ nodeArgs: nodeArgsFrom('CP_NODE_ARGS') });
   try {
     const fleet = await createSimFleet(cp.httpUrl, cp.apiKey);
     const creds = await provisionDevices({

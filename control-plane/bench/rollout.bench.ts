@@ -6,6 +6,7 @@ import { ControlPlaneProcess, numberFlags, UsageMeter } from './support/control-
 import { LoadFleet } from './support/load-fleet';
 import type { WorkerOptions } from './support/load-worker';
 import { bareToDevices, flotillaRound, type BareRound, type FlotillaRound } from './support/rollout-rounds';
+import { nodeArgsFrom } from './support/node-args';
 
 /**
  * rollout: one release to N connected devices, by a rollout over their fleet (one phase, 100 %)
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
     pairs: 3,
   });
   console.log(machineLine());
-  const cp = await ControlPlaneProcess.start({ nodeArgs: (process.env.CP_NODE_ARGS ?? '').split(' ').filter(Boolean) });
+  const cp = await ControlPlaneProcess.start({ nodeArgs: nodeArgsFrom('CP_NODE_ARGS') });
   // Devices the rollout engine told again (a lost publish, or one not yet made 15 s after the assignment): extra messages in the run.
   let toldAgain = 0;
   cp.child!.stdout!.on('data', (d: Buffer) => {

@@ -4,6 +4,7 @@ import { connectDevices, createSimFleet, provisionDevices } from '../../cli/src/
 import { ControlPlaneProcess, metrics, numberFlags, sleep, UsageMeter } from './support/control-plane-process';
 import { startDurablePostgres } from './support/durable-postgres';
 import { IngestLagProbe } from './support/ingest-lag';
+import { nodeArgsFrom } from './support/node-args';
 
 type Flags = { devices: number; every: number; duration: number; durable: number; concurrency: number };
 type Row = Record<string, string | number>;
@@ -68,7 +69,7 @@ async function sweep(flags: Flags, rates: readonly number[]): Promise<void> {
 
 async function measure(flags: Flags, databaseServerUrl?: string): Promise<Row> {
   const cp = await ControlPlaneProcess.start({
-    nodeArgs: (process.env.CP_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    nodeArgs: nodeArgsFrom('CP_NODE_ARGS'),
     ...(databaseServerUrl ? { databaseServerUrl } : {}),
   });
   try {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import { MQTT_LISTEN_BACKLOG } from '../../src/broker/listen-backlog';
 import { TLS_OPTIONS } from '../../src/tls/tls-options';
+import { nodeArgsFrom } from './node-args';
 
 /**
  * Over TLS, as a user of bare aedes would serve it: Node's TLS server with the same key and
@@ -37,7 +38,7 @@ export class BareAedes {
     const child = fork(__filename, [String(port)], {
       cwd: root,
       // BARE_NODE_ARGS: node flags for the baseline, as CP_NODE_ARGS for the control plane (e.g. --cpu-prof).
-      execArgv: [...(process.env.BARE_NODE_ARGS ?? '').split(' ').filter(Boolean), '-r', '@swc-node/register'],
+      execArgv: [...nodeArgsFrom('BARE_NODE_ARGS'), '-r', '@swc-node/register'],
       env: { ...process.env, SWC_NODE_PROJECT: join(root, 'tsconfig.json') },
     });
     await new Promise<void>((resolve, reject) => {

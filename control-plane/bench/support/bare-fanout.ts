@@ -6,6 +6,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { percentile } from '../../../test/bench/machine';
 import { PUBLISH_IN_FLIGHT } from '../../src/devices/desired-publisher';
 import { freePort, UsageMeter, waitFor } from './control-plane-process';
+import { nodeArgsFrom } from './node-args';
 
 /**
  * The rollout bench's baseline: a bare aedes 1.2 (no authentication, no hooks, no database) in a
@@ -38,7 +39,7 @@ export class BareFanout {
     const child = fork(__filename, [String(port)], {
       cwd: root,
       // BARE_NODE_ARGS: node flags for the baseline, as CP_NODE_ARGS for the control plane (e.g. --cpu-prof).
-      execArgv: ['-r', '@swc-node/register', ...(process.env.BARE_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+      execArgv: ['-r', '@swc-node/register', ...nodeArgsFrom('BARE_NODE_ARGS')],
       env: { ...process.env, SWC_NODE_PROJECT: join(root, 'tsconfig.json') },
       // Buffers over IPC as they are, not as JSON.
       serialization: 'advanced',

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { SimCredential, SimulationCounts } from '../../../cli/src/sim/simulation';
 import type { DesiredPayload, FromWorker, Timings, ToWorker, WorkerOptions } from './load-worker';
+import { nodeArgsFrom } from './node-args';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -119,7 +120,7 @@ function spawnWorker(): Promise<ChildProcess> {
       'ulimit -n "$(ulimit -Hn)" && exec "$@"',
       'sh',
       process.execPath,
-      ...nodeArgs('LOAD_NODE_ARGS'),
+      ...nodeArgsFrom('LOAD_NODE_ARGS'),
       '-r',
       '@swc-node/register',
     ],
@@ -162,9 +163,4 @@ function ask<T extends FromWorker['type']>(worker: ChildProcess, message: ToWork
     worker.once('exit', onExit);
     worker.send(message);
   });
-}
-
-/** Node flags from an environment variable, split on spaces (none when unset). */
-function nodeArgs(variable: string): string[] {
-  return (process.env[variable] ?? '').split(' ').filter(Boolean);
 }
