@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import type { RunningControlPlane } from './bootstrap';
-import { closeWaitingListeners, openWaitingListeners } from './broker/waiting-listeners';
+import { closeWaitingListeners, drainWaitingListeners, openWaitingListeners } from './broker/waiting-listeners';
 import { loadConfig, type ControlPlaneConfig } from './config';
+import { DEPENDENCIES_IN_TURNS, loadInTurns } from './load-in-turns';
 import type { Simulation } from '@flotilla/cli/sim';
 
 /** Grace period for an orderly stop before the process exits anyway. */
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
   const waiting = await openWaitingListeners(config);
   let cp: RunningControlPlane;
   try {
+    // The heaviest packages one at a time, those ports accepting what came between them (load-in-turns.ts).
+    if (waiting) await loadInTurns(DEPENDENCIES_IN_TURNS, require, () => drainWaitingListeners(waiting));
     cp = await bootstrapCode().startControlPlane(config, waiting ? { waitingMqtt: waiting } : {});
   } catch (e) {
     await closeWaitingListeners(waiting);

@@ -14,7 +14,7 @@ import { PacketSizeGuard } from './packet-size-guard';
 import type { RabbitMqSettings } from './rabbitmq/rabbitmq-settings';
 import { peerCertificateOf, type Peer } from './peer-identity';
 import { UplinkStats } from './uplink-stats';
-import type { WaitingListeners } from './waiting-listeners';
+import { drainWaitingListeners, type WaitingListeners } from './waiting-listeners';
 
 export const AEDES = Symbol('Aedes');
 export const BROKER_SETTINGS = Symbol('BrokerSettings');
@@ -64,6 +64,9 @@ export class MqttServer {
   async listen(): Promise<void> {
     const waiting = this.settings.waiting;
     const plain = (socket: Socket): void => this.accept(socket, socket, { transport: 'plain', certificate: undefined });
+    // What queued since the last drain joins the held connections, in their order: once the broker
+    // has them, its turns grow long, and Node accepts one connection a turn (waiting-listeners.ts).
+    if (waiting) await drainWaitingListeners(waiting);
     this.plain = waiting ? waiting.plain.handOver(plain) : await listenOn(createServer(plain), this.settings.port, this.settings.host);
     const tls = this.settings.tls;
     if (tls) {

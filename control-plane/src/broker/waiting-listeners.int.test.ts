@@ -133,3 +133,22 @@ it('closes the oldest held connection past its bound: that device retries later,
     await listener.close();
   }
 });
+
+it('drains its accept queue: what queued while the event loop was busy is all accepted, where a turn accepts one', async () => {
+  const listener = await WaitingListener.open(0, '127.0.0.1');
+  const count = 300;
+  const sockets = Array.from({ length: count }, () => connectTcp(listener.port, '127.0.0.1').on('error', () => undefined));
+  try {
+    // Their SYNs go out on the next tick; the kernel completes the handshakes while the loop is busy (as loading code keeps it).
+    await new Promise((resolve) => process.nextTick(resolve));
+    for (const t0 = performance.now(); performance.now() - t0 < 200;);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(listener.held).toBeLessThan(count);
+
+    await listener.drain();
+    expect(listener.held).toBe(count);
+  } finally {
+    sockets.forEach((s) => s.destroy());
+    await listener.close();
+  }
+});

@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ControlPlaneConfig } from '../config';
 import { listenOn } from './listen-backlog';
 
@@ -6,6 +7,8 @@ import { listenOn } from './listen-backlog';
 export const MAX_WAITING_CONNECTIONS = 20_000;
 /** Held connections handed to the broker per turn of the event loop, so that the first are served while the rest are handed over. */
 const HANDED_OVER_PER_TURN = 500;
+/** How long `drain` may take at most, should connections come faster than one turn of the event loop each. */
+const MAX_DRAIN_MS = 250;
 
 type Handler = (socket: Socket) => void;
 
@@ -20,6 +23,7 @@ type Handler = (socket: Socket) => void;
 export class WaitingListener {
   private waiting: Socket[] = [];
   private handler: Handler | undefined;
+  private accepted = 0;
 
   private constructor(
     private readonly server: Server,
@@ -40,6 +44,22 @@ export class WaitingListener {
   /** Connections accepted and not handed over yet. */
   get held(): number {
     return this.waiting.length;
+  }
+
+  /**
+   * Accepts what waits in the kernel's accept queue: turns of the event loop until one accepted
+   * nothing (or MAX_DRAIN_MS passed). Node 20 accepts one connection per turn of its event loop
+   * (its libuv no longer accepts in a loop: libuv pull request 3696), so code loaded with a turn between
+   * its parts (load-in-turns.ts) would take one connection per part while a fleet reconnecting at
+   * thousands a second fills the queue (4,096 at most, the kernel's `somaxconn`) and the kernel
+   * drops the rest. Each turn without other work costs microseconds.
+   */
+  async drain(maxMs = MAX_DRAIN_MS): Promise<void> {
+    const until = performance.now() + maxMs;
+    for (let before = -1; before !== this.accepted && !this.handler && performance.now() < until;) {
+      before = this.accepted;
+      await nextTurn();
+    }
   }
 
   /**
@@ -72,6 +92,7 @@ export class WaitingListener {
   }
 
   private connected(socket: Socket): void {
+    this.accepted++;
     if (this.handler) return this.handler(socket);
     // Nothing is read or written while it waits, but a reset must not throw.
     socket.on('error', ignore);
@@ -113,6 +134,11 @@ export async function openWaitingListeners(config: ControlPlaneConfig): Promise<
     await plain.close();
     throw e;
   }
+}
+
+/** Both ports' `drain`: what waits in their accept queues is accepted and held. */
+export async function drainWaitingListeners(listeners: WaitingListeners): Promise<void> {
+  await Promise.all([listeners.plain.drain(), listeners.secure?.drain()]);
 }
 
 export async function closeWaitingListeners(listeners: WaitingListeners | undefined): Promise<void> {
