@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONTROL_PLANE_NODE_FLAGS } from '../../src/node-flags';
@@ -54,6 +54,11 @@ export class ControlPlaneProcess {
   mqttUrl = '';
   /** MQTT over TLS (the default listener devices are given). */
   mqttsUrl = '';
+  /**
+   * From the last launch until its plain MQTT port took a TCP connection: the port `main.ts` opens
+   * before the rest starts (undefined when it had not by "ready", e.g. with an external broker).
+   */
+  mqttOpenMs: number | undefined;
   private constructor(
     readonly db: TestDatabase,
     private readonly dataDir: string,
@@ -127,6 +132,7 @@ export class ControlPlaneProcess {
       },
     );
     this.child = child;
+    const probe = openedAfter(this.ports.mqtt, t0);
     let out = '';
     child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[cp] ${d.toString()}`));
     await new Promise<void>((resolve, reject) => {
@@ -137,6 +143,7 @@ export class ControlPlaneProcess {
       });
     });
     child.removeAllListeners('exit');
+    this.mqttOpenMs = await probe.stop();
     this.httpUrl = `http://127.0.0.1:${this.ports.http}`;
     this.mqttUrl = `mqtt://127.0.0.1:${this.ports.mqtt}`;
     this.mqttsUrl = `mqtts://127.0.0.1:${this.ports.mqtts}`;
@@ -198,6 +205,34 @@ export class UsageMeter {
     const wall = (performance.now() - this.startAt) / 1000;
     return { cpuSeconds, cpuPercent: (100 * cpuSeconds) / wall, rssMiB: u.rssMiB, peakRssMiB: Math.max(this.peakRssMiB, u.rssMiB) };
   }
+}
+
+/** Tries a TCP connect to `port` every 20 ms; `stop` ends it and gives the time (from `t0`) of the first that succeeded. */
+function openedAfter(port: number, t0: number): { stop(): Promise<number | undefined> } {
+  let openedAt: number | undefined;
+  let stopped = false;
+  const attempt = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      const done = (ok: boolean): void => {
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.once('connect', () => done(true)).once('error', () => done(false));
+    });
+  const run = (async () => {
+    while (!stopped && openedAt === undefined) {
+      if (await attempt()) openedAt = performance.now() - t0;
+      else await sleep(20);
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await run;
+      return openedAt;
+    },
+  };
 }
 
 async function freePorts(): Promise<{ http: number; mqtt: number; https: number; mqtts: number }> {
