@@ -26,7 +26,7 @@ export const DEPENDENCIES_IN_TURNS: readonly string[] = [
  * Loads `ids` one at a time with `between` after each. Loading code is synchronous: one `require` of
  * the whole control plane held the event loop for seconds, and the MQTT ports opened before it
  * (broker/waiting-listeners.ts) accepted nothing meanwhile. A fleet reconnecting after a restart
- * filled their accept queue within a second; the kernel dropped the rest, 15,000–42,000 SYNs in a
+ * filled their accept queue within a second; the kernel dropped the rest, 15,000–44,000 SYNs in a
  * 10,000-device restart, and those devices waited out TCP's retries (1 s, then 3 s more) after the
  * broker was ready (BENCHMARKS.md, "restart"). With the ports' `drain` between the loads, the queue
  * holds at most one load's worth of connects.
