@@ -67,10 +67,14 @@ export async function flotillaRound(
   const t0 = epochNow();
   let follow: string;
   if (viaFleet) {
-    const { job } = await apiJson<SetFleetTargetResponse>(cp.httpUrl, cp.apiKey, `/api/v1/fleets/${fleetId}/target`, {
-      method: 'PUT',
-      body: JSON.stringify({ releaseId: release.id }),
-    });
+    // 202: the assignment runs in the background, as a job to follow.
+    const { job } = await apiJson<SetFleetTargetResponse>(
+      cp.httpUrl,
+      cp.apiKey,
+      `/api/v1/fleets/${fleetId}/target`,
+      { method: 'PUT', body: JSON.stringify({ releaseId: release.id }) },
+      [202],
+    );
     follow = `/api/v1/fleet-target-jobs/${job.id}`;
   } else {
     const rollout = await apiJson<RolloutView>(cp.httpUrl, cp.apiKey, '/api/v1/rollouts', {
