@@ -1,11 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { PROTOCOL_SCHEMA, decodePayload, type ChannelPayload, type DeviceChannel, type DeviceEvent } from '@flotilla/shared';
 import { DeviceLinkService } from '../devices/device-link.service';
+import { FanoutActivity } from '../devices/fanout-activity';
 import { ChannelQuotas } from '../limits/channel-quota';
 import { eventInWindow, samplesInWindow, type ClockWindow } from '../limits/clock-window';
 import { DEVICE_LIMITS, type DeviceLimits } from '../limits/device-limits';
 import { LimitStats } from '../limits/limit-stats';
 import { QuotaExcess } from '../limits/quota-excess';
+import { HELD_CHANNELS, HeldAnswers } from './held-answers';
 import { KeyedSerialQueue } from './keyed-serial-queue';
 import { DEVICE_BROKER, type DeviceBroker, type UplinkMessage } from './device-broker';
 import { RateLimiter } from './rate-limiter';
@@ -53,6 +55,17 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
   private readonly excess: QuotaExcess;
   private readonly clock: ClockWindow;
   private timers: NodeJS.Timeout[] = [];
+  /** Devices' answers while a fan-out of this process publishes (held-answers.ts). */
+  readonly held = new HeldAnswers<UplinkMessage>(
+    (m) => this.dispatch(m.deviceId, m.channel, m.payload),
+    (count) => this.stats.answersReleased(count),
+  );
+  /**
+   * Only with the embedded broker, which has acknowledged a message before it reaches here. From
+   * RabbitMQ a message is acknowledged once handled, and held ones would fill the consumer's
+   * prefetch window, stalling the `desired/get`s behind them until the release.
+   */
+  private holdsAnswers = false;
 
   constructor(
     @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
@@ -60,6 +73,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     private readonly stats: UplinkStats,
     @Inject(DEVICE_LIMITS) private readonly limits: DeviceLimits,
     private readonly limitStats: LimitStats,
+    private readonly fanouts: FanoutActivity,
   ) {
     this.quotas = new ChannelQuotas(limits.quotas);
     this.excess = new QuotaExcess(limits.quotas);
@@ -68,6 +82,8 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     this.broker.onUplink((message) => this.route(message));
+    this.holdsAnswers = this.broker.status().mode === 'embedded';
+    this.fanouts.onIdle(() => this.held.release());
     this.broker.onPresence((deviceId, presence) => (presence === 'connected' ? this.connected(deviceId) : this.disconnected(deviceId)));
     this.timers = [
       setInterval(() => this.quotas.sweep(Date.now()), SWEEP_EVERY_MS),
@@ -78,6 +94,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     for (const t of this.timers) clearInterval(t);
+    this.held.release();
   }
 
   /**
@@ -100,7 +117,9 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
       this.excess.add(deviceId, channel, quota.exceeded);
       return;
     }
-    await this.dispatch(deviceId, channel, payload);
+    // Rate and quotas are taken as it arrives, so a held burst released at once trips neither.
+    if (this.holdsAnswers && this.fanouts.busy && HELD_CHANNELS.has(channel)) await this.held.hold({ deviceId, channel, payload });
+    else await this.dispatch(deviceId, channel, payload);
     // Buffered, not yet written: the message is settled (and, on RabbitMQ, acknowledged) once its
     // samples are. Awaited outside the device's queue, so its next message does not wait for it.
     if (channel === 'telemetry') await this.link.telemetryStored();
@@ -118,6 +137,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
 
   /** Waits for handling already under way, so shutdown does not cut database writes short. */
   drain(): Promise<void> {
+    this.held.release();
     return this.queue.drain();
   }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
-/** Counters of what the broker edge dropped, for /metrics (process lifetime, not persisted). */
+/** Counters of what the broker edge dropped, and held, for /metrics (process lifetime, not persisted). */
 @Injectable()
 export class UplinkStats {
   private rejectedCount = 0;
@@ -26,6 +26,14 @@ export class UplinkStats {
   /** A connection closed because it announced a packet larger than the broker accepts. */
   oversized(): void {
     this.oversizedCount++;
+  }
+
+  /** Device answers held while a fan-out published, and how many times they were handed on (broker/held-answers.ts). */
+  readonly held = { messages: 0, releases: 0 };
+
+  answersReleased(count: number): void {
+    this.held.messages += count;
+    this.held.releases++;
   }
 
   snapshot(): { rejected: number; failed: number; rateLimited: number; oversized: number } {

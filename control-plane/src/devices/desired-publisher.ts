@@ -8,6 +8,7 @@ import type { SigningService } from '../signing/signing.service';
 import { effectiveConfig } from './device-config';
 import { desiredContent } from './device.mapper';
 import type { DesiredState } from './device-record.repository';
+import type { FanoutActivity } from './fanout-activity';
 
 /**
  * Desired publishes in flight at once; a publish holds its place until its device's socket took it
@@ -35,6 +36,7 @@ export interface DesiredPublisherDeps {
   signing: SigningService;
   broker: DeviceBroker;
   logger: Logger;
+  activity: FanoutActivity;
 }
 
 /**
@@ -48,7 +50,7 @@ export class DesiredPublisher {
 
   async publish(states: readonly DesiredState[]): Promise<void> {
     const fanout = this.fanout();
-    fanout.add(states);
+    void fanout.add(states);
     await fanout.end();
   }
 
@@ -62,26 +64,38 @@ export class DesiredPublisher {
     const registryAuth = this.deps.registries.lookup();
     const sealer = this.deps.signing.desiredSealer();
     const window = new PublishWindow(PUBLISH_IN_FLIGHT);
+    const ended = this.deps.activity.begin();
     return new DesiredFanout(
-      async (batch) => {
+      async (batch, settled) => {
         const contents = await Promise.all(batch.map((state) => this.content(state, releases, registryAuth)));
-        const ready = batch.filter((_, j) => contents[j] !== undefined);
+        const ready: number[] = [];
+        for (const [j, content] of contents.entries()) {
+          // No content: not published (`content` logged why).
+          if (content === undefined) settled(j);
+          else ready.push(j);
+        }
         if (ready.length === 0) return;
-        const sealed = sealer.sealAll(contents.filter((c) => c !== undefined));
-        for (const [j, message] of sealed.entries()) {
-          const state = ready[j]!;
+        const sealed = sealer.sealAll(ready.map((j) => contents[j]!));
+        for (const [k, message] of sealed.entries()) {
+          const j = ready[k]!;
+          const state = batch[j]!;
           if (message instanceof Error) {
             this.notPublished(state, message);
+            settled(j);
             continue;
           }
           await window.take();
           this.deps.broker
             .publishToDevice(state.deviceId, 'desired', message.bytes)
             .catch((e: Error) => this.notPublished(state, e))
-            .finally(() => window.give());
+            .finally(() => {
+              window.give();
+              settled(j);
+            });
         }
       },
       () => window.drained(),
+      ended,
     );
   }
 
@@ -114,7 +128,8 @@ export class DesiredPublisher {
 
 /**
  * The states of one fan-out, in the order added, handed `SEAL_BATCH` at a time to one publishing
- * loop (`batch`, which never throws); `end` says no more come and resolves once `drained` did.
+ * loop (`batch`, which never throws, and calls `settled(j)` once its `j`-th state was handed to
+ * the broker or given up on); `end` says no more come and resolves once `drained` did.
  */
 export class DesiredFanout {
   private queue: DesiredState[] = [];
@@ -122,30 +137,66 @@ export class DesiredFanout {
   private ended = false;
   private wake: (() => void) | undefined;
   private readonly done: Promise<void>;
+  /** States added, and taken by the loop, so far: a state's index is its place among all added. */
+  private added = 0;
+  private taken = 0;
+  /** Every state before this index is settled; those settled past it, out of order, wait in `settledAhead`. */
+  private settledThrough = 0;
+  private readonly settledAhead = new Set<number>();
+  /** `add`s waiting for their states, in the order added (so by `through`). */
+  private readonly waiting: { through: number; resolve: () => void; reject: (e: Error) => void }[] = [];
 
-  constructor(batch: (states: DesiredState[]) => Promise<void>, drained: () => Promise<void>) {
+  constructor(
+    batch: (states: DesiredState[], settled: (j: number) => void) => Promise<void>,
+    drained: () => Promise<void>,
+    /** Called once the fan-out is over, drained or failed. */
+    finished: () => void = () => undefined,
+  ) {
     this.done = (async () => {
       for (;;) {
-        if (this.head < this.queue.length) await batch(this.take());
-        else if (this.ended) break;
+        if (this.head < this.queue.length) {
+          const first = this.taken;
+          const states = this.take();
+          this.taken += states.length;
+          await batch(states, (j) => this.settle(first + j));
+        } else if (this.ended) break;
         else await new Promise<void>((resolve) => (this.wake = resolve));
       }
       await drained();
-    })();
+    })().finally(finished);
     // Its failure is `end`'s to report; until the caller gets there, it is no unhandled rejection.
-    this.done.catch(() => undefined);
+    this.done.catch((e: Error) => {
+      for (const w of this.waiting.splice(0)) w.reject(e);
+    });
   }
 
-  add(states: readonly DesiredState[]): void {
+  /**
+   * Queues `states`; resolves once they, and every state added before them, were handed to the
+   * broker or given up on (logged): what a caller recording its progress as a count may count.
+   * A caller that does not wait for it may leave it.
+   */
+  add(states: readonly DesiredState[]): Promise<void> {
     if (this.ended) throw new Error('desired fan-out already ended');
     for (const state of states) this.queue.push(state);
+    this.added += states.length;
+    const through = this.added;
     this.woken();
+    if (this.settledThrough >= through) return Promise.resolve();
+    const handed = new Promise<void>((resolve, reject) => this.waiting.push({ through, resolve, reject }));
+    handed.catch(() => undefined);
+    return handed;
   }
 
   end(): Promise<void> {
     this.ended = true;
     this.woken();
     return this.done;
+  }
+
+  private settle(index: number): void {
+    this.settledAhead.add(index);
+    while (this.settledAhead.delete(this.settledThrough)) this.settledThrough++;
+    while (this.waiting.length > 0 && this.waiting[0]!.through <= this.settledThrough) this.waiting.shift()!.resolve();
   }
 
   private take(): DesiredState[] {

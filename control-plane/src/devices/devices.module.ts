@@ -4,6 +4,7 @@ import { ReleasesModule } from '../releases/releases.module';
 import { DeviceActivityRepository } from './device-activity.repository';
 import { DeviceAssignmentRepository } from './device-assignment.repository';
 import { DeviceDirectory } from './device-directory';
+import { FanoutActivity } from './fanout-activity';
 import { DeviceDirectoryRepository } from './device-directory.repository';
 import { DeviceEventPruningRepository } from './device-event-pruning.repository';
 import { DeviceEventRetention } from './device-event-retention';
@@ -34,7 +35,8 @@ import { PresenceSweep } from './presence-sweep';
     DeviceDirectoryRepository,
     DeviceDirectory,
     PresenceSweep,
+    FanoutActivity,
   ],
-  exports: [DevicesService, DeviceLinkService],
+  exports: [DevicesService, DeviceLinkService, FanoutActivity],
 })
 export class DevicesModule {}

@@ -15,6 +15,7 @@ import type { DeviceAssignmentRepository } from './device-assignment.repository'
 import type { DesiredState, DeviceRecordRepository } from './device-record.repository';
 import { DeviceNotFoundError } from './devices.errors';
 import type { DeviceDirectory } from './device-directory';
+import { FanoutActivity } from './fanout-activity';
 import { DevicesService } from './devices.service';
 
 const release = testRelease;
@@ -82,6 +83,7 @@ function setup(publish: (deviceId: string, desired: SignedDesired) => Promise<vo
     hostPolicy,
     certificates,
     strictFake<DeviceDirectory>('DeviceDirectory', {}),
+    new FanoutActivity(),
   );
 }
 
@@ -198,5 +200,38 @@ describe('DevicesService.desiredFanout', () => {
     expect(most).toBeGreaterThan(PUBLISH_IN_FLIGHT / 2);
     expect(inFlight).toBe(0);
     expect(() => fanout.add(part(0, 1))).toThrow('already ended');
+  });
+
+  it("resolves a part's add once it and every part before it were handed over, a failed publish included", async () => {
+    // Each publish waits until the test lets it go, so the order they finish in is the test's.
+    const pending = new Map<string, (e?: Error) => void>();
+    const service = setup((id) => new Promise<void>((resolve, reject) => pending.set(id, (e) => (e ? reject(e) : resolve()))));
+    const started = async (count: number) => {
+      while (pending.size < count) await new Promise((resolve) => setImmediate(resolve));
+    };
+    const finish = (id: string, e?: Error) => {
+      pending.get(id)!(e);
+      pending.delete(id);
+    };
+    const fanout = service.desiredFanout();
+    const settled: string[] = [];
+    void fanout.add([desiredState('dev_1'), desiredState('dev_2')]).then(() => settled.push('first'));
+    void fanout.add([desiredState('dev_3')]).then(() => settled.push('second'));
+    await started(3);
+    // The second part is out before the first: its add waits for the first part's last publish.
+    finish('dev_3');
+    finish('dev_1');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toEqual([]);
+    finish('dev_2', new Error('socket closed'));
+    await fanout.end();
+    expect(settled).toEqual(['first', 'second']);
+    // A part added to a fan-out with nothing in flight is out as soon as it is published.
+    const later = service.desiredFanout();
+    const handed = later.add([desiredState('dev_4')]);
+    await started(1);
+    finish('dev_4');
+    await expect(handed).resolves.toBeUndefined();
+    await later.end();
   });
 });

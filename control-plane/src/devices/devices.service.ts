@@ -18,6 +18,7 @@ import { hashPassword, newDeviceId, newDevicePassword } from './credentials';
 import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { DesiredPublisher, type DesiredFanout } from './desired-publisher';
 import { DeviceDirectory } from './device-directory';
+import { FanoutActivity } from './fanout-activity';
 import { DeviceCertificateAuthority } from '../certificates/device-certificate-authority';
 import { toDeviceView } from './device.mapper';
 import { DeviceAssignmentRepository, type NewDevice } from './device-assignment.repository';
@@ -65,8 +66,9 @@ export class DevicesService {
     private readonly hostPolicy: HostPolicyService,
     private readonly certificates: DeviceCertificateAuthority,
     private readonly directory: DeviceDirectory,
+    activity: FanoutActivity,
   ) {
-    this.publisher = new DesiredPublisher({ releases, registries, signing, broker, logger: this.logger });
+    this.publisher = new DesiredPublisher({ releases, registries, signing, broker, logger: this.logger, activity });
   }
 
   /**
@@ -223,10 +225,15 @@ export class DevicesService {
    * 10,000 devices took 30 s to publish that way, control-plane/bench/rollout.bench.ts).
    */
   async publishCurrent(deviceIds: readonly string[]): Promise<void> {
+    await this.publisher.publish(await this.currentDesiredStates(deviceIds));
+  }
+
+  /** Each device's desired state as the database holds it now (unknown ids left out), for a `desiredFanout`. */
+  async currentDesiredStates(deviceIds: readonly string[]): Promise<DesiredState[]> {
     const states: DesiredState[] = [];
     for (let i = 0; i < deviceIds.length; i += READ_BATCH)
       states.push(...(await this.records.findDesiredStates(deviceIds.slice(i, i + READ_BATCH))));
-    await this.publisher.publish(states);
+    return states;
   }
 
   /**

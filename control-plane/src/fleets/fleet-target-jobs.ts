@@ -4,8 +4,9 @@ import { DevicesService } from '../devices/devices.service';
 import { FleetTargetJobRepository } from './fleet-target-job.repository';
 
 /**
- * Devices published per step: progress is recorded (and the lease renewed) after each, so a
- * restart repeats at most one batch. One batch of 1,000 is ~0.1 s of signing and publishing.
+ * Devices read and queued per step: progress is recorded (and the lease renewed) as each is
+ * handed to the broker, with the next one already queued, so a restart repeats at most two
+ * batches. One batch of 1,000 is ~0.1 s of signing and publishing.
  */
 const PUBLISH_BATCH = 1000;
 /** How often a replica looks for running jobs nobody holds (after a restart, or a replica that died). */
@@ -13,9 +14,11 @@ const RESUME_EVERY_MS = 5000;
 
 /**
  * Carries out fleet-target jobs in the background, like the rollout engine does rollouts:
- * assign (one statement, committed with the job's record of it), then publish batch by batch,
- * recording progress. Level-triggered where it matters: each publish sends the device's desired
- * state as the database holds it then, so a superseded or repeated batch cannot send a stale one.
+ * assign (one statement, committed with the job's record of it), then publish batch by batch
+ * through one fan-out, recording progress. Level-triggered where it matters: each batch sends the
+ * devices' desired states as the database holds them when it is read (one batch ahead of the
+ * broker), never a list kept from the start; a device refuses a rev not newer than the one it
+ * holds, so a superseded or repeated batch cannot take it back.
  */
 @Injectable()
 export class FleetTargetJobs implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -73,14 +76,35 @@ export class FleetTargetJobs implements OnApplicationBootstrap, BeforeApplicatio
       job = await this.jobs.claim(id, this.owner);
       if (!job) return;
     }
-    const ids = job.deviceIds ?? [];
-    for (let done = job.view.published; done < ids.length;) {
-      if (this.stopping) return;
-      const batch = ids.slice(done, done + PUBLISH_BATCH);
-      await this.devices.publishCurrent(batch);
-      done += batch.length;
-      if (!(await this.jobs.recordPublished(id, this.owner, done))) return;
+    if (await this.publish(id, job.deviceIds ?? [], job.view.published)) await this.jobs.complete(id, this.owner);
+  }
+
+  /**
+   * Publishes the devices from `from` on, through one fan-out: the next batch is read and queued
+   * while the one before it is still going out, so the sockets never wait for a batch's last
+   * publishes to drain, nor for a read (issue 15). Progress is recorded as each batch, and every
+   * one before it, was handed to the broker. False when the job is no longer this replica's.
+   */
+  private async publish(id: string, ids: readonly string[], from: number): Promise<boolean> {
+    const fanout = this.devices.desiredFanout();
+    let previous: { handed: Promise<void>; through: number } | undefined;
+    const record = async (): Promise<boolean> => {
+      if (!previous) return true;
+      await previous.handed;
+      return this.jobs.recordPublished(id, this.owner, previous.through);
+    };
+    try {
+      for (let done = from; done < ids.length;) {
+        if (this.stopping) return false;
+        const batch = ids.slice(done, done + PUBLISH_BATCH);
+        const handed = fanout.add(await this.devices.currentDesiredStates(batch));
+        done += batch.length;
+        if (!(await record())) return false;
+        previous = { handed, through: done };
+      }
+      return await record();
+    } finally {
+      await fanout.end();
     }
-    await this.jobs.complete(id, this.owner);
   }
 }

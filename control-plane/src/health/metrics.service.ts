@@ -45,6 +45,15 @@ export class MetricsService {
         samples: Object.entries(uplink).map(([reason, value]) => ({ labels: { reason }, value })),
       },
       {
+        name: 'flotilla_uplink_answers_held_total',
+        help: 'Device answers (reported, events) held while a fan-out of desired states published, then handled; and the releases that handed them on.',
+        type: 'counter',
+        samples: [
+          { labels: { what: 'messages' }, value: this.uplink.held.messages },
+          { labels: { what: 'releases' }, value: this.uplink.held.releases },
+        ],
+      },
+      {
         name: 'flotilla_rollouts',
         help: 'Rollouts by status.',
         type: 'gauge',

@@ -161,7 +161,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
           again: (deviceIds) => (redelivered = this.devices.publishCurrent(deviceIds)),
           committed: (states) => {
             // Only after the commit: a device hears of a rev that is stored, and that its rollout expects.
-            (fanout ??= this.devices.desiredFanout()).add(states);
+            void (fanout ??= this.devices.desiredFanout()).add(states);
             told.lastCommitted = Date.now() - started;
             if (told.batches++ === 0) told.firstCommitted = told.lastCommitted;
             told.devices += states.length;

@@ -170,7 +170,7 @@ export class RolloutsService {
     // Once committed, as the engine does: devices hear only of revs that are stored, those the
     // assignment returned (no read back).
     const fanout = this.devices.desiredFanout();
-    fanout.add(retargeted);
+    void fanout.add(retargeted);
     await fanout.end();
     this.engine.kick();
     return this.get(id);
