@@ -5,7 +5,7 @@ import { receiveOnlyBaseline } from './support/bare-fanout';
 import { ControlPlaneProcess, numberFlags, UsageMeter } from './support/control-plane-process';
 import { LoadFleet } from './support/load-fleet';
 import type { WorkerOptions } from './support/load-worker';
-import { bareToDevices, flotillaRound, type BareRound, type FlotillaRound } from './support/rollout-rounds';
+import { bareToDevices, flotillaRound, untilQuiet, type BareRound, type FlotillaRound } from './support/rollout-rounds';
 import { nodeArgsFrom } from './support/node-args';
 
 /**
@@ -21,7 +21,9 @@ import { nodeArgsFrom } from './support/node-args';
  * flight as the control plane, to the same simulated devices in fresh `--processes` load processes;
  * they verify each message and answer it as before (the bare broker drops the answers). Timed
  * from its first publish. The machine is shared and its load moves within a minute, so each pair's
- * ratio is printed and the median of the pairs is the run's figure. During a bare round the
+ * ratio is printed and the median of the pairs is the run's figure. A bare round starts once the
+ * control plane and its database are quiet again (`untilQuiet`: a fleet target's job completes
+ * before its devices' answers are stored). During a bare round the
  * control plane and its devices stay connected and idle (their CPU over the round is printed).
  * With `--receive-only 1` (default) also the first baseline, once at the end: plain clients in
  * this process that only note the arrival. Server CPU: user+system of the control plane (or the
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
       const load = readLoad();
       const flotilla = await flotillaRound(cp, sim, fleet.id, `1.0.${i}`, flags['fleet-target'] === 1);
       printFlotilla(i + 1, flags, flotilla);
+      console.log(`  (waited ${(await untilQuiet(cp)).toFixed(0)} ms for the control plane and its database to be quiet)`);
       const idle = [cp.pid, ...sim.pids].map((pid) => new UsageMeter(pid).start());
       const bare = await bareToDevices(creds, flotilla.payloads, options, flags.processes);
       const idleCpu = idle.reduce((n, m) => n + m.stop().cpuSeconds, 0);

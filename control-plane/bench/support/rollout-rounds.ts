@@ -3,7 +3,7 @@ import { manifest } from '../../src/testing/sim-fleet';
 import { apiJson, type SimCredential } from '../../../cli/src/sim/simulation';
 import { BareFanout } from './bare-fanout';
 import { DatabaseUsage } from './database-usage';
-import { metrics, UsageMeter, waitFor, type ControlPlaneProcess } from './control-plane-process';
+import { metrics, procUsage, UsageMeter, waitFor, type ControlPlaneProcess } from './control-plane-process';
 import { epochNow, LoadFleet } from './load-fleet';
 import type { DesiredPayload, WorkerOptions } from './load-worker';
 
@@ -145,6 +145,25 @@ async function fanoutSplit(cp: ControlPlaneProcess, t0: number): Promise<FanoutS
     lastCommitted: at('last-committed'),
     handed: at('handed-to-broker'),
   };
+}
+
+/**
+ * Waits until the control plane and its database are done with the round's aftermath (the answers
+ * it held during the fan-out, their writes), so that the bare round after it has the cores the
+ * Flotilla round had: each under 5 % of a core over two 250 ms windows in a row, 30 s at most.
+ * A fleet target's job completes before its devices' answers are stored, unlike a rollout.
+ */
+export async function untilQuiet(cp: ControlPlaneProcess): Promise<number> {
+  const t0 = performance.now();
+  const windowMs = 250;
+  for (let quiet = 0; quiet < 2 && performance.now() - t0 < 30_000;) {
+    const database = await DatabaseUsage.start(cp.db);
+    const before = procUsage(cp.pid).cpuSeconds;
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const busiest = Math.max(procUsage(cp.pid).cpuSeconds - before, (await database.stop()).cpuSeconds);
+    quiet = busiest < (0.05 * windowMs) / 1000 ? quiet + 1 : 0;
+  }
+  return performance.now() - t0;
 }
 
 export interface BareRound {
