@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { PROTOCOL_SCHEMA, deviceTopic, type DeviceEvent, type ReleaseView, type Reported } from '@flotilla/shared';
+import { PROTOCOL_SCHEMA, deviceTopic, type DeviceEvent, type ReleaseView } from '@flotilla/shared';
 import { DevicesService } from '../devices/devices.service';
 import { openDesired } from '../testing/desired';
 import { eventually, nextMessage, startHarness, uplinkHandled, type Harness } from '../testing/harness';
+import { idleReport } from '../testing/reports';
 import { manifest } from '../testing/sim-fleet';
 import { UplinkRouter } from './uplink-router';
 
@@ -17,15 +18,6 @@ beforeAll(async () => {
   h = await startHarness();
 }, 60_000);
 afterAll(() => h?.close(), 30_000);
-
-const report = (rev: number): Reported => ({
-  schema: PROTOCOL_SCHEMA,
-  at: new Date().toISOString(),
-  agentVersion: '0.1.0',
-  rev,
-  update: { phase: 'idle', active: null, candidate: null, failedRev: null, lastFailure: null },
-  components: [],
-});
 
 async function stored(deviceId: string): Promise<{ rev: number | null; events: number }> {
   const [r] = await h.db.query<{ rev: number | null; events: string }>(
@@ -60,7 +52,7 @@ it("holds a device's reports and events while a fan-out publishes, answers its d
     rev: 1,
     message: 'committed',
   };
-  await client.publishAsync(deviceTopic(device.deviceId, 'reported'), JSON.stringify(report(1)), { qos: 1 });
+  await client.publishAsync(deviceTopic(device.deviceId, 'reported'), JSON.stringify(idleReport(1)), { qos: 1 });
   await client.publishAsync(deviceTopic(device.deviceId, 'events'), JSON.stringify(event), { qos: 1 });
   await eventually(async () => router.held.size === 2, 5000, 'both answers held');
   expect(await stored(device.deviceId)).toEqual({ rev: null, events: 0 });
@@ -75,12 +67,11 @@ it("holds a device's reports and events while a fan-out publishes, answers its d
   await eventually(async () => (await stored(device.deviceId)).rev === 1, 5000, 'the held report stored');
   expect(await stored(device.deviceId)).toEqual({ rev: 1, events: 1 });
   expect(router.held.size).toBe(0);
-  const metrics = await (await h.api('/metrics')).text();
-  expect(metrics).toMatch(/^flotilla_uplink_answers_held_total\{what="messages"\} 2$/m);
-  expect(metrics).toMatch(/^flotilla_uplink_answers_held_total\{what="releases"\} 1$/m);
+  expect(await h.metric('flotilla_uplink_answers_held_total', { what: 'messages' })).toBe(2);
+  expect(await h.metric('flotilla_uplink_answers_held_total', { what: 'releases' })).toBe(1);
 
   // With no fan-out in flight, an answer is stored as it comes.
-  await client.publishAsync(deviceTopic(device.deviceId, 'reported'), JSON.stringify(report(2)), { qos: 1 });
+  await client.publishAsync(deviceTopic(device.deviceId, 'reported'), JSON.stringify(idleReport(2)), { qos: 1 });
   await eventually(async () => (await stored(device.deviceId)).rev === 2, 5000, 'the next report stored');
   expect(router.held.size).toBe(0);
   await client.endAsync();

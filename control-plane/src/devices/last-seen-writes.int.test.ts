@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PROTOCOL_SCHEMA, deviceTopic, type DeviceEvent, type Reported } from '@flotilla/shared';
 import type { MqttClient } from 'mqtt';
 import { startHarness, uplinkHandled, type Harness } from '../testing/harness';
+import { idleReport } from '../testing/reports';
 import { DevicePresenceRepository } from './device-presence.repository';
 import { LAST_SEEN_RESOLUTION_MS } from './last-seen-memory';
 
@@ -17,14 +18,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => h?.close(), 30_000);
 
-const report = (rev: number): Reported => ({
-  schema: PROTOCOL_SCHEMA,
-  at: new Date().toISOString(),
-  agentVersion: '0.1.0',
-  rev,
-  update: { phase: 'idle', active: null, candidate: null, failedRev: null, lastFailure: null },
-  components: [{ name: 'web', image: 'busybox', state: 'running', health: 'healthy' }],
-});
+const report = (rev: number): Reported => idleReport(rev, [{ name: 'web', image: 'busybox', state: 'running', health: 'healthy' }]);
 const event = (rev: number): DeviceEvent => ({
   schema: PROTOCOL_SCHEMA,
   at: new Date().toISOString(),

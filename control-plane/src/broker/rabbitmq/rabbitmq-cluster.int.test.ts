@@ -2,14 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  PROTOCOL_SCHEMA,
-  deviceTopic,
-  type DeviceView,
-  type RegisterDeviceResponse,
-  type ReleaseView,
-  type Reported,
-} from '@flotilla/shared';
+import { PROTOCOL_SCHEMA, deviceTopic, type DeviceView, type RegisterDeviceResponse, type ReleaseView } from '@flotilla/shared';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { startFailoverProxy, type FailoverProxy } from '../../../../test/support/failover-proxy';
 import { freePort } from '../../../../test/support/ports';
@@ -17,6 +10,7 @@ import { startRabbitCluster, type RabbitCluster } from '../../../../test/support
 import { startControlPlane, type RunningControlPlane } from '../../bootstrap';
 import { openDesired } from '../../testing/desired';
 import { eventually, nextMessage } from '../../testing/harness';
+import { idleReport } from '../../testing/reports';
 import { createTestDatabase, type TestDatabase } from '../../testing/test-database';
 import { loadOrCreatePublicCertificate, publicNames, type PublicTlsFiles } from '../../tls/public-certificate';
 import { DeviceLinkService } from '../../devices/device-link.service';
@@ -40,14 +34,7 @@ services:
     image: 127.0.0.1:5000/flotilla/busybox@sha256:${'b'.repeat(64)}
     command: httpd -f -p 8080
 `;
-const reported = (rev: number): Reported => ({
-  schema: PROTOCOL_SCHEMA,
-  at: new Date().toISOString(),
-  agentVersion: '0.1.0',
-  rev,
-  update: { phase: 'idle', active: null, candidate: null, failedRev: null, lastFailure: null },
-  components: [],
-});
+const reported = idleReport;
 
 let cluster: RabbitCluster;
 let db: TestDatabase;

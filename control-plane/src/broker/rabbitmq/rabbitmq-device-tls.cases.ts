@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { PROTOCOL_SCHEMA, deviceTopic, type RegisterDeviceResponse, type Reported } from '@flotilla/shared';
+import { PROTOCOL_SCHEMA, deviceTopic, type RegisterDeviceResponse } from '@flotilla/shared';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { openDesired } from '../../testing/desired';
 import { eventually, nextMessage } from '../../testing/harness';
+import { idleReport as reported } from '../../testing/reports';
 import type { PublicTlsFiles } from '../../tls/public-certificate';
 import { EC_P256, createCertificateAuthority, exportKeyPem, importIssuer, issueClientCertificate, newKeyPair, x509 } from '../../tls/x509';
 
@@ -194,17 +195,6 @@ export function describeDeviceTls(fx: DeviceTlsFixture): void {
 
 async function view(fx: DeviceTlsFixture, id: string): Promise<{ reported: { rev: number } | null }> {
   return (await (await fx.api(`/api/v1/devices/${id}`)).json()) as { reported: { rev: number } | null };
-}
-
-function reported(rev: number): Reported {
-  return {
-    schema: PROTOCOL_SCHEMA,
-    at: new Date().toISOString(),
-    agentVersion: '0.1.0',
-    rev,
-    update: { phase: 'idle', active: null, candidate: null, failedRev: null, lastFailure: null },
-    components: [],
-  };
 }
 
 /** openssl with stdin closed at once; asynchronous, as the balancer it talks through runs in this process. */
