@@ -83,7 +83,8 @@ export class FleetTargetJobs implements OnApplicationBootstrap, BeforeApplicatio
    * Publishes the devices from `from` on, through one fan-out: the next batch is read and queued
    * while the one before it is still going out, so the sockets never wait for a batch's last
    * publishes to drain, nor for a read (issue 15). Progress is recorded as each batch, and every
-   * one before it, was handed to the broker. False when the job is no longer this replica's.
+   * one before it, was handed to the broker. False when the job is no longer this replica's, or
+   * this process is stopping (the next start resumes it).
    */
   private async publish(id: string, ids: readonly string[], from: number): Promise<boolean> {
     const fanout = this.devices.desiredFanout();
