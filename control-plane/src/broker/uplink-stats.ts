@@ -7,6 +7,9 @@ export class UplinkStats {
   private failedCount = 0;
   private rateLimitedCount = 0;
   private oversizedCount = 0;
+  /** Device answers held while a fan-out published, and the releases that handed them on (broker/held-answers.ts). */
+  private heldCount = 0;
+  private releaseCount = 0;
 
   /** A message that failed protocol validation. */
   rejected(): void {
@@ -28,12 +31,14 @@ export class UplinkStats {
     this.oversizedCount++;
   }
 
-  /** Device answers held while a fan-out published, and how many times they were handed on (broker/held-answers.ts). */
-  readonly held = { messages: 0, releases: 0 };
-
+  /** Answers held during a fan-out, `count` of them, handed on at once. */
   answersReleased(count: number): void {
-    this.held.messages += count;
-    this.held.releases++;
+    this.heldCount += count;
+    this.releaseCount++;
+  }
+
+  heldSnapshot(): { messages: number; releases: number } {
+    return { messages: this.heldCount, releases: this.releaseCount };
   }
 
   snapshot(): { rejected: number; failed: number; rateLimited: number; oversized: number } {

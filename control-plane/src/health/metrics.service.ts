@@ -48,10 +48,7 @@ export class MetricsService {
         name: 'flotilla_uplink_answers_held_total',
         help: 'Device answers (reported, events) held while a fan-out of desired states published, then handled; and the releases that handed them on.',
         type: 'counter',
-        samples: [
-          { labels: { what: 'messages' }, value: this.uplink.held.messages },
-          { labels: { what: 'releases' }, value: this.uplink.held.releases },
-        ],
+        samples: Object.entries(this.uplink.heldSnapshot()).map(([what, value]) => ({ labels: { what }, value })),
       },
       {
         name: 'flotilla_rollouts',
