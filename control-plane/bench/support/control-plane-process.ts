@@ -40,6 +40,15 @@ export interface CpProcessOptions {
   databaseServerUrl?: string;
   /** A data directory prepared beforehand (e.g. its tls/ made for a broker cluster); removed on close as one made here. */
   dataDir?: string;
+  /** Where the first launch's ports come from (and a retry's, when one was taken); default `freePorts`. */
+  pickPorts?: () => Promise<CpPorts>;
+}
+
+export interface CpPorts {
+  http: number;
+  mqtt: number;
+  https: number;
+  mqtts: number;
 }
 
 /**
@@ -62,7 +71,7 @@ export class ControlPlaneProcess {
   private constructor(
     readonly db: TestDatabase,
     private readonly dataDir: string,
-    private readonly ports: { http: number; mqtt: number; https: number; mqtts: number },
+    private ports: CpPorts,
     private readonly options: CpProcessOptions,
     /** A replica shares its primary's database and data directory, and leaves both to it on close. */
     private readonly owned = true,
@@ -71,8 +80,13 @@ export class ControlPlaneProcess {
   static async start(options: CpProcessOptions = {}): Promise<ControlPlaneProcess> {
     const db = await createTestDatabase(options.databaseServerUrl);
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'flotilla-bench-')));
-    const cp = new ControlPlaneProcess(db, dataDir, await freePorts(), options);
-    await cp.launch();
+    const cp = new ControlPlaneProcess(db, dataDir, await (options.pickPorts ?? freePorts)(), options);
+    try {
+      await cp.firstLaunch();
+    } catch (error) {
+      await cp.close();
+      throw error;
+    }
     return cp;
   }
 
@@ -82,9 +96,27 @@ export class ControlPlaneProcess {
    */
   async replica(env: Record<string, string> = {}): Promise<ControlPlaneProcess> {
     const options = { ...this.options, env: { ...this.options.env, ...env } };
-    const cp = new ControlPlaneProcess(this.db, this.dataDir, await freePorts(), options, false);
-    await cp.launch();
+    const cp = new ControlPlaneProcess(this.db, this.dataDir, await (options.pickPorts ?? freePorts)(), options, false);
+    await cp.firstLaunch();
     return cp;
+  }
+
+  /**
+   * The first launch, on fresh ports again if one was taken: `freePort` closes its probe before the
+   * child binds, and in between any process on the box (an outgoing connection's ephemeral port
+   * included) may take it. Later launches (restarts) keep their ports: devices reconnect to them.
+   */
+  private async firstLaunch(attempts = 5): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.launch();
+        return;
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || attempt >= attempts) throw error;
+        process.stderr.write(`[cp] ${error.message}; launching again on other ports\n`);
+        this.ports = await (this.options.pickPorts ?? freePorts)();
+      }
+    }
   }
 
   get pid(): number {
@@ -134,15 +166,28 @@ export class ControlPlaneProcess {
     this.child = child;
     const probe = openedAfter(this.ports.mqtt, t0);
     let out = '';
-    child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[cp] ${d.toString()}`));
+    // Kept until it is ready: a start that failed on a taken port is retried, and its error is no news.
+    let err = '';
+    let ready = false;
+    child.stderr!.on('data', (d: Buffer) => {
+      if (ready) process.stderr.write(`[cp] ${d.toString()}`);
+      else err += d.toString();
+    });
     await new Promise<void>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`control plane exited (${code}) before it was ready:\n${out}`)));
+      child.once('exit', (code) => {
+        void probe.stop();
+        const taken = /listen EADDRINUSE: address already in use [\d.]+:(\d+)/.exec(out + err);
+        if (taken) reject(new PortTakenError(Number(taken[1])));
+        else reject(new Error(`control plane exited (${code}) before it was ready:\n${out}${err}`));
+      });
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         if (out.includes('Flotilla control plane ready')) resolve();
       });
     });
     child.removeAllListeners('exit');
+    ready = true;
+    if (err) process.stderr.write(`[cp] ${err}`);
     this.mqttOpenMs = await probe.stop();
     this.httpUrl = `http://127.0.0.1:${this.ports.http}`;
     this.mqttUrl = `mqtt://127.0.0.1:${this.ports.mqtt}`;
@@ -164,6 +209,13 @@ export class ControlPlaneProcess {
     if (!this.owned) return;
     await this.db.drop().catch(() => undefined);
     await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The control plane exited at start because another process held one of its ports. */
+export class PortTakenError extends Error {
+  constructor(readonly port: number) {
+    super(`control plane could not listen on 127.0.0.1:${port}: another process holds it`);
   }
 }
 
@@ -235,7 +287,7 @@ function openedAfter(port: number, t0: number): { stop(): Promise<number | undef
   };
 }
 
-async function freePorts(): Promise<{ http: number; mqtt: number; https: number; mqtts: number }> {
+export async function freePorts(): Promise<CpPorts> {
   return { http: await freePort(), mqtt: await freePort(), https: await freePort(), mqtts: await freePort() };
 }
 
