@@ -1,12 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONTROL_PLANE_NODE_FLAGS } from '../../src/node-flags';
 import { TLS_DIR } from '../../src/tls/tls-material';
 import { createTestDatabase, type TestDatabase } from '../../src/testing/test-database';
+import { freePort } from '../../../test/support/ports';
+
+/** The tests' picker: outside the ephemeral range, where no outgoing connection takes a port between the pick and the bind. */
+export { freePort };
 
 const ROOT = join(__dirname, '..', '..', '..');
 /**
@@ -289,17 +293,6 @@ function openedAfter(port: number, t0: number): { stop(): Promise<number | undef
 
 export async function freePorts(): Promise<CpPorts> {
   return { http: await freePort(), mqtt: await freePort(), https: await freePort(), mqtts: await freePort() };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** `--name value` flags with numeric defaults. */
