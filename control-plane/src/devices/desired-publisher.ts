@@ -56,11 +56,12 @@ export class DesiredPublisher {
 
   /**
    * One fan-out fed in parts (a rollout's segments, as each commits): one window and one pass over
-   * the releases for all of them, so the sockets are not left idle while a part's last publishes
-   * drain before the next part's first (control-plane/bench/rollout.bench.ts).
+   * the releases for all of them (none for those in `known`, read by the caller), so the sockets
+   * are not left idle while a part's last publishes drain before the next part's first
+   * (control-plane/bench/rollout.bench.ts).
    */
-  fanout(): DesiredFanout {
-    const releases = new Map<string, Promise<Release>>();
+  fanout(known: readonly Release[] = []): DesiredFanout {
+    const releases = new Map(known.map((release) => [release.id, Promise.resolve(release)]));
     const registryAuth = this.deps.registries.lookup();
     const sealer = this.deps.signing.desiredSealer();
     const window = new PublishWindow(PUBLISH_IN_FLIGHT);

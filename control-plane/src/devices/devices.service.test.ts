@@ -129,7 +129,7 @@ describe('DevicesService.assignReleaseToMany', () => {
     const sent: string[] = [];
     const service = setup(async (id) => void sent.push(id));
     const tx = {} as UnitOfWork;
-    await expect(service.assignReleaseToMany(tx, ['dev_a', 'dev_b'], release.id)).resolves.toEqual(
+    await expect(service.assignReleaseToMany(tx, ['dev_a', 'dev_b'], release)).resolves.toEqual(
       new Map([['dev_a', desiredState('dev_a')]]),
     );
     expect(assignedInTx).toHaveLength(1);
@@ -138,12 +138,10 @@ describe('DevicesService.assignReleaseToMany', () => {
     expect(sent).toEqual([]);
   });
 
-  it('refuses a release that cannot be delivered before touching any device', async () => {
+  it('takes only a release read for delivery, which refuses one that cannot be delivered', async () => {
     const service = setup(async () => undefined);
-    const tx = {} as UnitOfWork;
-    await expect(service.assignReleaseToMany(tx, ['dev_a'], '00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(
-      ReleaseNotFoundError,
-    );
+    await expect(service.releaseForDelivery(release.id)).resolves.toBe(release);
+    await expect(service.releaseForDelivery('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(ReleaseNotFoundError);
     expect(assignedInTx).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import {
   type DevicePageQuery,
   type DeviceView,
   type Page,
+  type Release,
   type WindowSchedule,
 } from '@flotilla/shared';
 import type { UnitOfWork } from '../database/unit-of-work';
@@ -131,20 +132,23 @@ export class DevicesService {
   }
 
   /**
-   * Points many devices at one release in one statement inside the caller's transaction `uow`
-   * (a rollout's, so the assignments and the rollout's record of them commit together) and
-   * returns each assigned device's new desired state. Devices absent from the result are unknown or
-   * decommissioned. Nothing is published here: the caller hands the result to a `desiredFanout`
-   * once `uow` has committed, so no device is told of a rev that may still roll back.
+   * The release as devices receive it; throws a DomainError when it cannot be delivered. What
+   * `assignReleaseToMany` takes, so that a caller assigning in several transactions reads and
+   * checks it once, and what a `desiredFanout` may be given so it does not read it again.
    */
-  async assignReleaseToMany(
-    uow: UnitOfWork,
-    deviceIds: readonly string[],
-    releaseId: string,
-    force = false,
-  ): Promise<Map<string, DesiredState>> {
-    await this.releases.getForDelivery(releaseId);
-    return this.assignments.assignReleaseToMany(uow, deviceIds, releaseId, force);
+  releaseForDelivery(releaseId: string): Promise<Release> {
+    return this.releases.getForDelivery(releaseId);
+  }
+
+  /**
+   * Points many devices at one release (read by `releaseForDelivery`) in one statement inside the
+   * caller's transaction `uow` (a rollout's, so the assignments and the rollout's record of them
+   * commit together) and returns each assigned device's new desired state. Devices absent from
+   * the result are unknown or decommissioned. Nothing is published here: the caller hands the
+   * result to a `desiredFanout` once `uow` has committed, so no device is told of a rev that may still roll back.
+   */
+  assignReleaseToMany(uow: UnitOfWork, deviceIds: readonly string[], release: Release, force = false): Promise<Map<string, DesiredState>> {
+    return this.assignments.assignReleaseToMany(uow, deviceIds, release.id, force);
   }
 
   /** The device's own maintenance windows, replacing its fleet's (null: the fleet's apply again). */
@@ -239,9 +243,10 @@ export class DevicesService {
   /**
    * A fan-out fed with states as their writes commit (`assignReleaseToMany`'s): published as
    * given, the state that commit stored, without reading it back; `publishCurrent` for ids.
+   * `known`: releases the caller read already (`releaseForDelivery`), not read again.
    */
-  desiredFanout(): DesiredFanout {
-    return this.publisher.fanout();
+  desiredFanout(known: readonly Release[] = []): DesiredFanout {
+    return this.publisher.fanout(known);
   }
 
   /** The view answers with the rev and release this change wrote, even if a concurrent one has moved on since. */

@@ -83,8 +83,14 @@ export class FleetTargetJobRepository {
    * Runs `assign` in one transaction with the job's record of what it assigned, while the job
    * still runs and its release is still the fleet's target (else the job is superseded and
    * `assign` does not run): a restart can never assign twice, nor assign an outdated target.
+   * Renews `owner`'s lease in the same statement that records the ids, and answers them: the
+   * publishing that follows needs no read of the job again (undefined: superseded, nothing assigned).
    */
-  async assignOnce(id: string, assign: (uow: UnitOfWork, fleetId: string, releaseId: string) => Promise<string[]>): Promise<boolean> {
+  async assignOnce(
+    id: string,
+    owner: string,
+    assign: (uow: UnitOfWork, fleetId: string, releaseId: string) => Promise<string[]>,
+  ): Promise<string[] | undefined> {
     return this.db.transaction(async (tx) => {
       const rows: Row[] = await tx.query(
         `SELECT j.* FROM fleet_target_jobs j JOIN fleets f ON f.id = j.fleet_id
@@ -98,11 +104,14 @@ export class FleetTargetJobRepository {
           `UPDATE fleet_target_jobs SET status = 'superseded', finished_at = now() WHERE id = $1 AND status = 'running' AND device_ids IS NULL`,
           [id],
         );
-        return false;
+        return undefined;
       }
       const ids = await assign(unitOfWork(tx), job.fleet_id, job.release_id);
-      await tx.query('UPDATE fleet_target_jobs SET device_ids = $2 WHERE id = $1', [id, ids]);
-      return true;
+      await tx.query(
+        `UPDATE fleet_target_jobs SET device_ids = $2, lease_owner = $3, lease_until = now() + make_interval(secs => $4) WHERE id = $1`,
+        [id, ids, owner, LEASE_SECONDS],
+      );
+      return ids;
     });
   }
 

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import type { DeviceChannel } from '@flotilla/shared';
+import type { DeviceChannel, Release } from '@flotilla/shared';
 import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { CHANGES_CHANNEL, PgNotifications } from '../database/pg-notifications';
 import { REPLICA_ID } from '../database/replica-id';
@@ -159,9 +159,9 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
       try {
         await this.step(lease, {
           again: (deviceIds) => (redelivered = this.devices.publishCurrent(deviceIds)),
-          committed: (states) => {
+          committed: (states, release) => {
             // Only after the commit: a device hears of a rev that is stored, and that its rollout expects.
-            void (fanout ??= this.devices.desiredFanout()).add(states);
+            void (fanout ??= this.devices.desiredFanout([release])).add(states);
             told.lastCommitted = Date.now() - started;
             if (told.batches++ === 0) told.firstCommitted = told.lastCommitted;
             told.devices += states.length;
@@ -197,7 +197,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
    */
   private async step(
     lease: RolloutLease,
-    tell: { committed: (states: DesiredState[]) => void; again: (deviceIds: string[]) => void },
+    tell: { committed: (states: DesiredState[], release: Release) => void; again: (deviceIds: string[]) => void },
   ): Promise<void> {
     const id = lease.rolloutId;
     const decision = await this.leases.underLease(lease, this.settings.leaseMs, async (uow) => {
@@ -216,12 +216,14 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
       tell.again(decision.again);
     }
     if (decision.actions.length === 0) return;
+    // Read and checked once for the whole decision, not once a segment, and handed to the fan-out as read.
+    const delivery = decision.actions.some((a) => a.kind === 'assign') ? await this.delivery(decision.state.releaseId) : undefined;
     let state = decision.state;
     const { first, max } = this.settings.assignSegments;
     for (const actions of segments(decision.actions, max, first)) {
       const before = state;
       const assigned = await this.leases.underLease(lease, this.settings.leaseMs, async (uow) => {
-        const { states, ...result } = await this.assign(uow, before.releaseId, before.force, actions);
+        const { states, ...result } = await this.assign(uow, delivery, before.force, actions);
         state = applyDecision(before, actions, decision.now, result);
         await this.rollouts.save(uow, before, state);
         await this.leases.recordDecision(uow, lease, actions);
@@ -231,30 +233,36 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
         if (a.kind === 'pause' || a.kind === 'abort' || a.kind === 'wait') this.logger.log(`rollout ${id}: ${a.kind}: ${a.reason}`);
         if (a.kind === 'complete') this.logger.log(`rollout ${id}: completed`);
       }
-      if (assigned.length > 0) tell.committed(assigned);
+      if (assigned.length > 0 && delivery && 'release' in delivery) tell.committed(assigned, delivery.release);
+    }
+  }
+
+  /** The rollout's release as devices receive it, or why it cannot be delivered (then every assignment fails with that reason). */
+  private async delivery(releaseId: string): Promise<{ release: Release } | { refused: string }> {
+    try {
+      return { release: await this.devices.releaseForDelivery(releaseId) };
+    } catch (e) {
+      if (e instanceof DomainError) return { refused: e.message };
+      throw e;
     }
   }
 
   /**
-   * Every `assign` of one decision in one statement, in the rollout's transaction: the devices'
+   * Every `assign` of one segment in one statement, in the rollout's transaction: the devices'
    * new revs and the rollout's record of them commit together or not at all, so a crash never
    * leaves a device assigned behind the rollout's back. A release that cannot be delivered fails
    * them all; any other error (the database) aborts the pass, which the next one retries.
    */
   private async assign(
     uow: UnitOfWork,
-    releaseId: string,
+    delivery: { release: Release } | { refused: string } | undefined,
     force: boolean,
     actions: readonly RolloutAction[],
   ): Promise<Assignments & { states: DesiredState[] }> {
     const ids = actions.flatMap((a) => (a.kind === 'assign' ? [a.deviceId] : []));
-    if (ids.length === 0) return { revs: new Map(), refused: null, states: [] };
-    try {
-      const states = await this.devices.assignReleaseToMany(uow, ids, releaseId, force);
-      return { revs: new Map([...states].map(([id, s]) => [id, s.desiredRev])), refused: null, states: [...states.values()] };
-    } catch (e) {
-      if (e instanceof DomainError) return { revs: new Map(), refused: e.message, states: [] };
-      throw e;
-    }
+    if (ids.length === 0 || !delivery) return { revs: new Map(), refused: null, states: [] };
+    if ('refused' in delivery) return { revs: new Map(), refused: delivery.refused, states: [] };
+    const states = await this.devices.assignReleaseToMany(uow, ids, delivery.release, force);
+    return { revs: new Map([...states].map(([id, s]) => [id, s.desiredRev])), refused: null, states: [...states.values()] };
   }
 }

@@ -189,7 +189,7 @@ export class RolloutsService {
     const failures: string[] = [];
     for (const [releaseId, deviceIds] of byRelease) {
       try {
-        const states = await this.devices.assignReleaseToMany(uow, deviceIds, releaseId);
+        const states = await this.devices.assignReleaseToMany(uow, deviceIds, await this.devices.releaseForDelivery(releaseId));
         for (const deviceId of deviceIds) {
           const desired = states.get(deviceId);
           if (desired) assigned.push(desired);
