@@ -32,4 +32,12 @@ describe('npm run bench (smoke, a few devices)', () => {
     expect(run.stdout).toMatch(/^pair 1: ratio Flotilla \/ bare broker with the same receiving work, received by all: \d+\.\d+/m);
     expect(run.stdout).toMatch(/^median of 1 pairs: ratio received by all \d+\.\d+/m);
   });
+
+  it('assignment-statements: both statements, the design before and now, and their ratio', () => {
+    const run = bench(['assignment-statements', '--devices', '200', '--runs', '1', '--durable', '0']);
+    expect(run.stderr).not.toMatch(/Error/);
+    expect(run.status).toBe(0);
+    for (const statement of ['fleet target \\(one statement\\)', 'rollout \\(segments of 2048\\)'])
+      expect(run.stdout).toMatch(new RegExp(`^${statement}\\s+200\\s+\\d+\\.\\d\\s+\\d+\\.\\d\\s+-?\\d+\\.\\d\\s+\\d+\\.\\d\\d`, 'm'));
+  });
 });

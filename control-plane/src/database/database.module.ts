@@ -38,6 +38,7 @@ import { TelemetrySampleIdentity1765180000000 } from './migrations/1765180000000
 import { RoomForHotUpdates1765245000000 } from './migrations/1765245000000-room-for-hot-updates';
 import { AssignmentsInPlace1765250000000 } from './migrations/1765250000000-assignments-in-place';
 import { RolledBackLookup1765250001000 } from './migrations/1765250001000-rolled-back-lookup';
+import { NewestReleaseByStatement1765260000000 } from './migrations/1765260000000-newest-release-by-statement';
 import { SESSION_OPTIONS } from './session-options';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
@@ -70,6 +71,7 @@ export const MIGRATIONS = [
   RoomForHotUpdates1765245000000,
   AssignmentsInPlace1765250000000,
   RolledBackLookup1765250001000,
+  NewestReleaseByStatement1765260000000,
 ];
 
 @Module({})

@@ -20,6 +20,12 @@ export interface NewDevice {
 }
 
 /**
+ * `newest_release_at` raised to the age of release $2, read once for the whole statement: the
+ * row trigger that otherwise keeps it reads it once a row (migration 1765260000000).
+ */
+const NEWEST_RELEASE_AT = `GREATEST(d.newest_release_at, (SELECT created_at FROM releases WHERE id = $2))`;
+
+/**
  * The operator's writes of `devices`: registration, what a device should run (release, pin,
  * fleet, configuration, windows, a forced update), tags, decommissioning. Every change of what a
  * device should run bumps `desired_rev` in the same statement, so concurrent changes each get
@@ -74,7 +80,8 @@ export class DeviceAssignmentRepository {
     if (ids.length === 0) return new Map();
     const rows = (await managerOf(uow).query(
       `WITH ${LOCKED_IN_ID_ORDER},
-       assigned AS (UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1, desired_force = $3
+       assigned AS (UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1, desired_force = $3,
+           newest_release_at = ${NEWEST_RELEASE_AT}
          FROM locked WHERE d.id = locked.id AND d.decommissioned_at IS NULL
          RETURNING ${DESIRED_STATE_COLUMNS})
        ${desiredStateSelect('assigned')}`,
@@ -129,7 +136,7 @@ export class DeviceAssignmentRepository {
   async assignFleetTarget(uow: UnitOfWork, fleetId: string, releaseId: string): Promise<string[]> {
     const [rows] = (await managerOf(uow).query(
       `WITH ${lockedInIdOrder('fleet_id = $1 AND pinned_release_id IS NULL AND decommissioned_at IS NULL AND desired_release_id IS DISTINCT FROM $2')}
-       UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1
+       UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1, newest_release_at = ${NEWEST_RELEASE_AT}
          FROM locked WHERE d.id = locked.id
        RETURNING d.id`,
       [fleetId, releaseId],

@@ -148,6 +148,36 @@ describe('DeviceAssignmentRepository.assignReleaseToMany', () => {
   });
 });
 
+describe('the rollback flag (newest_release_at) through every kind of assignment', () => {
+  let fleet: string;
+  beforeEach(async () => {
+    await db.query(`UPDATE releases SET created_at = CASE WHEN id = $1 THEN now() - interval '1 day' ELSE now() END`, [oldRelease]);
+    fleet = randomUUID();
+    await db.query(`INSERT INTO fleets (id, name) VALUES ($1, $2)`, [fleet, `f-${fleet}`]);
+    await db.query(`UPDATE devices SET fleet_id = $1 WHERE id = 'dev_b'`, [fleet]);
+  });
+  const rollback = async (): Promise<boolean> => (await records.findDesiredStates(['dev_b']))[0]!.rollback;
+  const ways: Record<string, (release: string) => Promise<unknown>> = {
+    // Raised by the statement itself, read once for all its rows (migration 1765260000000).
+    assignReleaseToMany: (release) => dataSource.transaction((tx) => assignments.assignReleaseToMany(unitOfWork(tx), ['dev_b'], release)),
+    assignFleetTarget: (release) => dataSource.transaction((tx) => assignments.assignFleetTarget(unitOfWork(tx), fleet, release)),
+    // Kept by the row trigger.
+    assignRelease: (release) => assignments.assignRelease('dev_b', release),
+  };
+
+  it.each(Object.keys(ways))('%s: forward is no rollback, back to an older release is one, forward again is none', async (way) => {
+    const assign = ways[way]!;
+    await assign(oldRelease);
+    expect(await rollback()).toBe(false);
+    await assign(newRelease);
+    expect(await rollback()).toBe(false);
+    await assign(oldRelease);
+    expect(await rollback()).toBe(true);
+    await assign(newRelease);
+    expect(await rollback()).toBe(false);
+  });
+});
+
 describe('DeviceReportRepository.storeReported', () => {
   const report = (rev: number, phase: 'fetch' | 'idle', at = '2026-11-27T15:00:00.000Z'): Reported => ({
     schema: 1,
