@@ -22,7 +22,7 @@ import { AgentProcess } from '../src/testing/agent-process';
 import { ImageLedger } from '../src/update/image-ledger';
 import { UpdateJournal } from '../src/update/journal';
 import { registryFacts } from '../src/update/registry-facts';
-import { machineLine, printTable, runBench } from '../../test/bench/machine';
+import { machineLine, median, printTable, runBench } from '../../test/bench/machine';
 import { bundleAgent } from '../../cli/src/images/agent-bundle';
 
 // The agent's own cost, measured against the real Docker Engine and local registry:
@@ -55,7 +55,6 @@ const runtime = new DockerRuntime(EngineClient.fromEnv(), { scopeLabels: scope }
 const signer = testSigner();
 const SERVE = ['sh', '-c', 'exec sleep 3600'];
 const mb = (kb: number) => (kb / 1024).toFixed(1);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function cleanup(images: string[]): Promise<void> {
   for (const c of await runtime.listContainers()) await runtime.remove(c.name);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { machineLine, printTable, runBench } from '../../test/bench/machine';
+import { machineLine, median, printTable, runBench } from '../../test/bench/machine';
 import { MIGRATIONS } from '../src/database/database.module';
 import { DESIRED_STATE_COLUMNS, desiredStateSelect } from '../src/devices/desired-state-rows';
 import { LOCKED_IN_ID_ORDER, lockedInIdOrder } from '../src/devices/device-rows';
@@ -108,12 +108,6 @@ async function main(): Promise<void> {
     await db.drop();
     await durable?.stop();
   }
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((x, y) => x - y);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 runBench(main);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { machineLine, percentile, printTable, runBench } from '../../test/bench/machine';
+import { machineLine, median, percentile, printTable, runBench } from '../../test/bench/machine';
 import { createSimFleet, provisionDevices } from '../../cli/src/sim/simulation';
 import { receiveOnlyBaseline } from './support/bare-fanout';
 import { ControlPlaneProcess, numberFlags, UsageMeter } from './support/control-plane-process';
@@ -180,11 +180,6 @@ function printSummary(devices: number, pairs: { flotilla: FlotillaRound; bare: B
   }));
   console.log(`\n${devices} devices, ${pairs.length} pairs, each a Flotilla round then the bare broker, back to back:`);
   printTable(rows);
-  const median = (values: number[]): number => {
-    const s = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(s.length / 2);
-    return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  };
   console.log(
     `median of ${pairs.length} pairs: ratio received by all ${median(rows.map((r) => r['ratio all'])).toFixed(2)}, ` +
       `p50 ${median(rows.map((r) => r['ratio p50'])).toFixed(2)}, server CPU per message ${median(rows.map((r) => r['CPU ratio'])).toFixed(2)}; ` +

@@ -8,7 +8,7 @@ import { startControlPlane } from '../../control-plane/src/bootstrap';
 import { DASHBOARD_DIST } from '../../control-plane/src/dashboard/static-app';
 import { createTestDatabase, type TestDatabase } from '../../control-plane/src/testing/test-database';
 import { launchBrowser } from '../e2e/dashboard/browser';
-import { machineLine, percentile, printTable, runBench } from './machine';
+import { machineLine, median, printTable, runBench } from './machine';
 
 // The device list in a real browser (Debian's Chromium) against a control plane in-process on a
 // scratch database: page load to first row, a search, a status filter, the next page. The same
@@ -107,11 +107,6 @@ async function main(): Promise<void> {
     await addDevices(db, BASELINE + 1, DEVICES);
     const large = await measure(DEVICES);
 
-    const median = (xs: number[]) =>
-      percentile(
-        [...xs].sort((a, b) => a - b),
-        50,
-      );
     printTable(
       (Object.keys(small) as Step[]).map((step) => ({
         step,

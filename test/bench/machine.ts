@@ -18,6 +18,14 @@ export function printTable(rows: Array<Record<string, string | number>>): void {
   for (const r of rows) console.log(line(headers.map((h) => cell(r[h]))));
 }
 
+/** The middle value, or the mean of the two middle ones (for the median of a few runs or pairs). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;

@@ -3,7 +3,7 @@ import { manifest } from '../../src/testing/sim-fleet';
 import { apiJson, type SimCredential } from '../../../cli/src/sim/simulation';
 import { BareFanout } from './bare-fanout';
 import { DatabaseUsage } from './database-usage';
-import { metrics, procUsage, UsageMeter, waitFor, type ControlPlaneProcess } from './control-plane-process';
+import { metrics, procUsage, sleep, UsageMeter, waitFor, type ControlPlaneProcess } from './control-plane-process';
 import { epochNow, LoadFleet } from './load-fleet';
 import type { DesiredPayload, WorkerOptions } from './load-worker';
 
@@ -159,7 +159,7 @@ export async function untilQuiet(cp: ControlPlaneProcess): Promise<number> {
   for (let quiet = 0; quiet < 2 && performance.now() - t0 < 30_000;) {
     const database = await DatabaseUsage.start(cp.db);
     const before = procUsage(cp.pid).cpuSeconds;
-    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    await sleep(windowMs);
     const busiest = Math.max(procUsage(cp.pid).cpuSeconds - before, (await database.stop()).cpuSeconds);
     quiet = busiest < (0.05 * windowMs) / 1000 ? quiet + 1 : 0;
   }
