@@ -1,3 +1,5 @@
+import { median } from '../../../test/bench/machine';
+
 export interface RssSample {
   atMs: number;
   rssKb: number;
@@ -14,11 +16,6 @@ export interface RssTrend {
   /** Least-squares slope of RSS after the warm-up. */
   slopeMbPerHour: number;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
-};
 
 /**
  * Whether RSS grows after the warm-up. RSS breathes with every garbage collection and every
