@@ -60,6 +60,20 @@ async function insert(s: RolloutState): Promise<void> {
 }
 
 describe('RolloutRepository (PostgreSQL)', () => {
+  it('reads a new rollout back as it was created, its devices pending in their phases', async () => {
+    const s: RolloutState = { ...state('dev_a'), devices: [pendingDevice('dev_a', 0), pendingDevice('dev_b', 1)] };
+    s.phases.push({ name: 'rest', successThreshold: 100, failureThreshold: 0, onFailure: 'pause' });
+    await insert(s);
+    expect((await repo.load(undefined, s.id))!.state).toEqual(s);
+  });
+
+  it('refuses to create a rollout whose device is not pending as created, and writes nothing of it', async () => {
+    const s = state('dev_b');
+    s.devices[0] = { ...s.devices[0]!, state: 'updating', assignedRev: 2 };
+    await expect(insert(s)).rejects.toThrow(`device dev_b of a new rollout is not pending as created`);
+    expect(await db.query('SELECT 1 FROM rollouts WHERE id = $1', [s.id])).toEqual([]);
+  });
+
   it('saves only what changed and reads it back', async () => {
     const s = state('dev_a');
     await insert(s);

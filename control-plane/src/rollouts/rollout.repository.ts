@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { managerOf, unitOfWork, type UnitOfWork } from '../database/unit-of-work';
 import { toDevice, toRecord, type RawRollout, type RawRolloutDevice, type RolloutRecord } from './rollout-rows';
-import type { RolloutDevice, RolloutState } from './rollout-state';
+import { pendingDevice, type RolloutDevice, type RolloutState } from './rollout-state';
 
 /**
  * The only code that writes `rollouts` and `rollout_devices`: a rollout's creation, and its state
@@ -29,6 +29,8 @@ export class RolloutRepository {
   async insert(uow: UnitOfWork, record: Omit<RolloutRecord, 'createdAt' | 'updatedAt'> & { idempotencyKey: string | null }): Promise<void> {
     const em = managerOf(uow);
     const s = record.state;
+    const fresh = s.devices.find((d) => !sameFields(d, pendingDevice(d.deviceId, d.phase)));
+    if (fresh) throw new Error(`rollout ${s.id}: device ${fresh.deviceId} of a new rollout is not pending as created (pendingDevice)`);
     await em.query(
       `INSERT INTO rollouts (id, name, release_id, selection, phases, status, status_reason, advance, current_phase,
          device_timeout_ms, idempotency_key, request_digest, created_by, force)
@@ -50,7 +52,14 @@ export class RolloutRepository {
         s.force,
       ],
     );
-    await this.writeStatusAndDevices(em, s, s.devices);
+    // Only what differs from a pending device, not every column as `writeStatusAndDevices` writes
+    // them: these rows are part of a rollout's time before its first device is told, and for
+    // 10,000 devices the upsert of 13 arrays took 334 ms against 182 for these 2 (BENCHMARKS.md).
+    await em.query(
+      `INSERT INTO rollout_devices (rollout_id, device_id, phase, state)
+       SELECT $1::uuid, device_id, phase, 'pending' FROM unnest($2::text[], $3::int[]) AS d (device_id, phase)`,
+      [s.id, s.devices.map((d) => d.deviceId), s.devices.map((d) => d.phase)],
+    );
   }
 
   /** Waits for the row lock: operator commands must not be skipped. */
@@ -93,8 +102,7 @@ export class RolloutRepository {
 
   /**
    * The rollout's status and its changed devices in one statement (unnest of parallel arrays, for
-   * any number of devices): a segment of a fan-out pays one round trip for both. (On create, the
-   * status is the one just inserted.)
+   * any number of devices): a segment of a fan-out pays one round trip for both.
    */
   private async writeStatusAndDevices(em: EntityManager, rollout: RolloutState, devices: readonly RolloutDevice[]): Promise<void> {
     if (devices.length === 0) {
