@@ -41,6 +41,13 @@ describe('npm run bench (smoke, a few devices)', () => {
       expect(run.stdout).toMatch(new RegExp(`^${statement}\\s+200\\s+\\d+\\.\\d\\s+\\d+\\.\\d\\s+-?\\d+\\.\\d\\s+\\d+\\.\\d\\d`, 'm'));
   });
 
+  it('rollout-creation: the design before and now, and their ratio', () => {
+    const run = bench(['rollout-creation', '--devices', '200', '--runs', '1', '--durable', '0']);
+    expect(run.stderr).not.toMatch(/Error/);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^200\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\d/m);
+  });
+
   it("uplink-queue: every arrival rate, with aedes' own emitter queue and the constant-time one, and their ratio", () => {
     const run = bench(['uplink-queue', '--messages', '3000', '--runs', '1']);
     expect(run.stderr).not.toMatch(/Error/);
