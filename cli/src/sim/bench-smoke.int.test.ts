@@ -47,12 +47,4 @@ describe('npm run bench (smoke, a few devices)', () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^200\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\d/m);
   });
-
-  it("uplink-queue: every arrival rate, with aedes' own emitter queue and the constant-time one, and their ratio", () => {
-    const run = bench(['uplink-queue', '--messages', '3000', '--runs', '1']);
-    expect(run.stderr).not.toMatch(/Error/);
-    expect(run.status).toBe(0);
-    for (const perTurn of [500, 2000, 5000])
-      expect(run.stdout).toMatch(new RegExp(`^${perTurn}\\s+3000\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d\\d`, 'm'));
-  });
 });

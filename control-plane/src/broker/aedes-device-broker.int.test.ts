@@ -2,11 +2,10 @@ import { PROTOCOL_SCHEMA, deviceTopic } from '@flotilla/shared';
 import { Aedes } from 'aedes';
 import { AedesDeviceBroker, RELEASES_PER_TURN } from './aedes-device-broker';
 import type { UplinkMessage } from './device-broker';
-import { queueInConstantTime } from './emitter-queue';
 import type { MqttServer } from './mqtt-server';
 
 /**
- * Integration (a real aedes with the control plane's emitter queues): the uplink subscription hands every device
+ * Integration (a real aedes, its real message queue): the uplink subscription hands every device
  * message to the domain, a burst far beyond aedes' 100 concurrent deliveries included, and
  * releases aedes' delivery slot without waiting for a turn of the event loop (with `setImmediate`
  * the second test fails).
@@ -14,7 +13,6 @@ import type { MqttServer } from './mqtt-server';
 let broker: Aedes;
 beforeEach(async () => {
   broker = await Aedes.createBroker();
-  queueInConstantTime(broker);
 });
 afterEach(() => new Promise<void>((resolve) => broker.close(() => resolve())));
 

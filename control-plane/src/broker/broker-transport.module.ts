@@ -5,7 +5,6 @@ import { AedesDeviceBroker } from './aedes-device-broker';
 import { DEVICE_LIMITS, type DeviceLimits } from '../limits/device-limits';
 import { LimitStats } from '../limits/limit-stats';
 import { boundOutgoingQueues, QueueBound, type OutgoingQueues } from './bounded-queues';
-import { queueInConstantTime } from './emitter-queue';
 import { AEDES, BROKER_SETTINGS, MqttServer, type BrokerSettings } from './mqtt-server';
 import { DEVICE_BROKER } from './device-broker';
 import { RabbitMqDeviceBroker } from './rabbitmq/rabbitmq-device-broker';
@@ -50,7 +49,6 @@ export class BrokerTransportModule {
           useFactory: async (limits: DeviceLimits, stats: LimitStats) => {
             // A slow or stuck subscriber must not stall delivery to everyone else (docs/architecture.md, "Measured facts").
             const broker = await Aedes.createBroker({ drainTimeout: 10_000 });
-            queueInConstantTime(broker);
             // aedes' types leave out its `persistence` field.
             const queues = (broker as unknown as { persistence: OutgoingQueues }).persistence;
             boundOutgoingQueues(queues, new QueueBound(limits.maxQueuedPerDevice), () => stats.count('queuedDropped', {}));
