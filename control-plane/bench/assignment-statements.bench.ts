@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { machineLine, median, printTable, runBench } from '../../test/bench/machine';
-import { MIGRATIONS } from '../src/database/database.module';
 import { DESIRED_STATE_COLUMNS, desiredStateSelect } from '../src/devices/desired-state-rows';
 import { LOCKED_IN_ID_ORDER, lockedInIdOrder } from '../src/devices/device-rows';
-import { createTestDatabase } from '../src/testing/test-database';
 import { numberFlags } from './support/control-plane-process';
-import { startDurablePostgres } from './support/durable-postgres';
+import { migratedDatabase } from './support/migrated-database';
 
 /**
  * assignment-statements: the two statements that point many devices at a release, timed in
@@ -37,12 +34,8 @@ const rolloutSegment = (raise: string) =>
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { devices: 10_000, runs: 9, durable: 1 });
   console.log(machineLine());
-  const durable = flags.durable ? await startDurablePostgres() : undefined;
-  const db = await createTestDatabase(durable?.url);
-  const ds = new DataSource({ type: 'postgres', url: db.url, migrations: MIGRATIONS, migrationsTransactionMode: 'all' });
+  const { ds, server, close } = await migratedDatabase(flags.durable === 1);
   try {
-    await ds.initialize();
-    await ds.runMigrations();
     const fleet = randomUUID();
     const [older, newer] = [randomUUID(), randomUUID()];
     await ds.query(`INSERT INTO fleets (id, name) VALUES ($1, 'bench')`, [fleet]);
@@ -99,14 +92,10 @@ async function main(): Promise<void> {
         ratio: (a / b).toFixed(2),
       });
     }
-    console.log(
-      `PostgreSQL: ${durable ? 'a cluster with durable settings' : "the tests' server (fsync off)"}; median of ${flags.runs} runs each, alternating`,
-    );
+    console.log(`PostgreSQL: ${server}; median of ${flags.runs} runs each, alternating`);
     printTable(rows);
   } finally {
-    await ds.destroy().catch(() => undefined);
-    await db.drop();
-    await durable?.stop();
+    await close();
   }
 }
 

@@ -1,48 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource, type QueryRunner } from 'typeorm';
+import type { QueryRunner } from 'typeorm';
 import { machineLine, median, printTable, runBench } from '../../test/bench/machine';
-import { MIGRATIONS } from '../src/database/database.module';
 import { unitOfWork } from '../src/database/unit-of-work';
 import { RolloutRepository } from '../src/rollouts/rollout.repository';
 import { pendingDevice, type RolloutState } from '../src/rollouts/rollout-state';
-import { createTestDatabase } from '../src/testing/test-database';
 import { numberFlags } from './support/control-plane-process';
-import { startDurablePostgres } from './support/durable-postgres';
+import { migratedDatabase } from './support/migrated-database';
 
-/**
- * The design before: a new rollout's devices written as a pass saves changed ones, every column as
- * an array and an upsert (rollouts/rollout.repository.ts, `writeStatusAndDevices`).
- */
 type Write = (runner: QueryRunner, state: RolloutState) => Promise<unknown>;
-
-const EVERY_COLUMN = `WITH status AS (UPDATE rollouts SET status = $14, status_reason = $15, current_phase = $16, updated_at = now() WHERE id = $1)
-  INSERT INTO rollout_devices (rollout_id, device_id, phase, state, assigned_rev, assigned_at, finished_at, previous_release_id, reason, joined,
-    accepted_by, accepted_at, waiting_for)
-  SELECT $1::uuid, * FROM unnest($2::text[], $3::int[], $4::text[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::uuid[], $9::text[],
-    $10::bool[], $11::text[], $12::timestamptz[], $13::text[])
-  ON CONFLICT (rollout_id, device_id) DO UPDATE SET phase = excluded.phase, state = excluded.state,
-    assigned_rev = excluded.assigned_rev, assigned_at = excluded.assigned_at, finished_at = excluded.finished_at,
-    previous_release_id = excluded.previous_release_id, reason = excluded.reason, joined = excluded.joined,
-    accepted_by = excluded.accepted_by, accepted_at = excluded.accepted_at, waiting_for = excluded.waiting_for`;
 
 /**
  * rollout-creation: the write that creates a rollout of `--devices` devices (one fleet, one
  * phase), on a fresh migrated database, timed from the client (the parameters' encoding
- * included): `RolloutRepository.insert` as it is now (ids and phases only), the rollout's row
- * included, against the devices' write alone of the design before it (every column, an upsert),
- * in the same sitting. Each run in a transaction rolled back;
- * `--runs` each, alternating, the median printed. On a cluster with durable settings unless
- * `--durable 0` (the tests' server).
+ * included): `RolloutRepository.insert` as it is now (ids and phases only, the rollout's own row
+ * included) against the design before it, which wrote them as a pass writes the devices that
+ * changed (`save`, every column, an upsert; its comparison of the two device lists included), in
+ * the same sitting. Each run in a transaction rolled back; `--runs` each, alternating, the median
+ * printed. On a cluster with durable settings unless `--durable 0` (the tests' server).
  */
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { devices: 10_000, runs: 9, durable: 1 });
   console.log(machineLine());
-  const durable = flags.durable ? await startDurablePostgres() : undefined;
-  const db = await createTestDatabase(durable?.url);
-  const ds = new DataSource({ type: 'postgres', url: db.url, migrations: MIGRATIONS, migrationsTransactionMode: 'all' });
+  const { ds, server, close } = await migratedDatabase(flags.durable === 1);
   try {
-    await ds.initialize();
-    await ds.runMigrations();
     const release = randomUUID();
     await ds.query(`INSERT INTO releases (id, name, version, digest, manifest_yaml, assembly) VALUES ($1, 'r', '1.0.0', 'd', '', '{}')`, [
       release,
@@ -74,31 +54,12 @@ async function main(): Promise<void> {
       createdBy: 'bench',
       idempotencyKey: null,
     });
-    const none = ids.map(() => null);
     /** Each design's write, timed; `prepare` runs before the clock starts. */
     const designs: Record<string, { prepare?: Write; write: Write }> = {
+      // The rollout's own row first, untimed: only its devices' write is timed, against the whole of `insert` now.
       'every column, upsert (before)': {
-        // The rollout's own row first, untimed: only its devices' write is timed, against the whole of `insert` now.
         prepare: (runner, s) => repository.insert(unitOfWork(runner.manager), record({ ...s, devices: [] })),
-        write: (runner, s) =>
-          runner.query(EVERY_COLUMN, [
-            s.id,
-            s.devices.map((d) => d.deviceId),
-            s.devices.map((d) => d.phase),
-            s.devices.map((d) => d.state),
-            none,
-            none,
-            none,
-            none,
-            none,
-            s.devices.map((d) => d.joined),
-            none,
-            none,
-            none,
-            s.status,
-            s.statusReason,
-            s.currentPhase,
-          ]),
+        write: (runner, s) => repository.save(unitOfWork(runner.manager), { ...s, devices: [] }, s),
       },
       'ids and phases (now)': { write: (runner, s) => repository.insert(unitOfWork(runner.manager), record(s)) },
     };
@@ -124,9 +85,7 @@ async function main(): Promise<void> {
         }
       }
     const [before, now] = [...times.values()].map(median) as [number, number];
-    console.log(
-      `PostgreSQL: ${durable ? 'a cluster with durable settings' : "the tests' server (fsync off)"}; median of ${flags.runs} runs each, alternating`,
-    );
+    console.log(`PostgreSQL: ${server}; median of ${flags.runs} runs each, alternating`);
     printTable([
       {
         devices: flags.devices,
@@ -135,9 +94,7 @@ async function main(): Promise<void> {
       },
     ]);
   } finally {
-    await ds.destroy().catch(() => undefined);
-    await db.drop();
-    await durable?.stop();
+    await close();
   }
 }
 
