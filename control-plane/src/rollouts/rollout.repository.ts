@@ -29,8 +29,9 @@ export class RolloutRepository {
   async insert(uow: UnitOfWork, record: Omit<RolloutRecord, 'createdAt' | 'updatedAt'> & { idempotencyKey: string | null }): Promise<void> {
     const em = managerOf(uow);
     const s = record.state;
-    const fresh = s.devices.find((d) => !sameFields(d, pendingDevice(d.deviceId, d.phase)));
-    if (fresh) throw new Error(`rollout ${s.id}: device ${fresh.deviceId} of a new rollout is not pending as created (pendingDevice)`);
+    const notPending = s.devices.find((d) => !sameFields(d, pendingDevice(d.deviceId, d.phase)));
+    if (notPending)
+      throw new Error(`rollout ${s.id}: device ${notPending.deviceId} of a new rollout is not pending as created (pendingDevice)`);
     await em.query(
       `INSERT INTO rollouts (id, name, release_id, selection, phases, status, status_reason, advance, current_phase,
          device_timeout_ms, idempotency_key, request_digest, created_by, force)
