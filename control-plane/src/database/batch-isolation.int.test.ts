@@ -144,7 +144,9 @@ describe('transient errors are retried, never dropped', () => {
 /**
  * Two batches meeting in opposite order, as a telemetry flush (arrival order) and a last-seen
  * flush did: first with the statements as they were (the deadlock happens), then with the
- * repository's (sorted rows, `FOR NO KEY UPDATE` in id order): never.
+ * repository's (sorted rows, `FOR NO KEY UPDATE` in id order): never. Left to chance, two
+ * batches of 400 rows overlap only sometimes, so each round forces the overlap: a third session
+ * holds the middle device while both batches lock their way up to it, then lets go.
  */
 describe('lock ordering', () => {
   const OLD_TOUCH = `WITH locked AS (SELECT id FROM devices WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE)
@@ -152,21 +154,38 @@ describe('lock ordering', () => {
   const OLD_TELEMETRY = `INSERT INTO telemetry_samples (device_id, at, cpu_percent, mem_used_bytes, mem_total_bytes, temperature_c)
     SELECT s.device_id, s.at, 1, 1, 1, 1 FROM unnest($1::text[], $2::timestamptz[]) AS s (device_id, at) JOIN devices d ON d.id = s.device_id`;
   const descending = [...ids].reverse();
-  const ROUNDS = 15;
+  const middle = ids[ids.length / 2]!;
   /** Each round's samples at a time of their own: samples stored already would be skipped, taking no lock. */
   let round = 0;
   const roundAt = () => new Date(Date.parse(at) + ++round).toISOString();
 
-  /** Runs the pair ROUNDS times (or until the first deadlock) and counts the deadlocks. */
-  async function rounds(pair: () => [Promise<unknown>, Promise<unknown>], untilFirst = false): Promise<number> {
-    let deadlocks = 0;
-    for (let i = 0; i < ROUNDS && !(untilFirst && deadlocks > 0); i++) {
-      for (const r of await Promise.allSettled(pair())) {
+  /**
+   * Runs the pair while a third session holds the middle device, waits until both batches are
+   * blocked (on it, or on each other), releases it, and counts the deadlocks among the two.
+   */
+  async function meetInTheMiddle(pair: () => [Promise<unknown>, Promise<unknown>]): Promise<number> {
+    const side = new Client({ connectionString: db.url });
+    await side.connect();
+    try {
+      // Longer than the batches' 1 s check, so the side session is never the one cancelled.
+      await side.query(`SET deadlock_timeout = '10s'`);
+      await side.query('BEGIN');
+      await side.query(`SELECT 1 FROM devices WHERE id = $1 FOR UPDATE`, [middle]);
+      const settled = Promise.allSettled(pair());
+      await waitFor(
+        async () =>
+          (await count(`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`)) >= 2,
+      );
+      await side.query('COMMIT');
+      let deadlocks = 0;
+      for (const r of await settled) {
         if (r.status === 'rejected' && (r.reason as { code?: string }).code === '40P01') deadlocks++;
         else if (r.status === 'rejected') throw r.reason;
       }
+      return deadlocks;
+    } finally {
+      await side.end();
     }
-    return deadlocks;
   }
 
   it('the old statements deadlock', async () => {
@@ -174,15 +193,15 @@ describe('lock ordering', () => {
     const b = new Client({ connectionString: db.url });
     await Promise.all([a.connect(), b.connect()]);
     try {
-      const deadlocks = await rounds(() => {
+      const deadlocks = await meetInTheMiddle(() => {
         const t = roundAt();
         return [a.query(OLD_TELEMETRY, [descending, descending.map(() => t)]), b.query(OLD_TOUCH, [ids])];
-      }, true);
-      expect(deadlocks).toBeGreaterThan(0);
+      });
+      expect(deadlocks).toBe(1);
     } finally {
       await Promise.all([a.end(), b.end()]);
     }
-  }, 60_000);
+  });
 
   it("the repository's statements do not", async () => {
     // Ids reserved per round, as the writer does per batch, and samples of their own (the same ones again would be skipped, locking nothing).
@@ -191,13 +210,16 @@ describe('lock ordering', () => {
       const t = roundAt();
       return telemetry.copyBatch(descending.map((id, i) => ({ ...sample(id), at: t, id: reserved[i]! })));
     };
-    const deadlocks = await rounds(() => [copy(), presence.touchMany(ids)]);
-    const more = await rounds(() => [
-      activity.insertMany(descending.map((deviceId) => ({ deviceId, event: event('x') }))),
-      reports.storeReportedMany(ids.map((id) => ({ id, reported: { schema: 1 } as unknown as Reported }))),
-    ]);
-    expect(deadlocks + more).toBe(0);
-  }, 60_000);
+    const stored = await count(`SELECT count(*) AS n FROM telemetry_samples`);
+    expect(await meetInTheMiddle(() => [copy(), presence.touchMany(ids)])).toBe(0);
+    expect(
+      await meetInTheMiddle(() => [
+        activity.insertMany(descending.map((deviceId) => ({ deviceId, event: event('x') }))),
+        reports.storeReportedMany(ids.map((id) => ({ id, reported: { schema: 1 } as unknown as Reported }))),
+      ]),
+    ).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM telemetry_samples`)).toBe(stored + ids.length);
+  });
 });
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
