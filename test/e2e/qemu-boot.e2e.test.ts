@@ -13,7 +13,7 @@ import { serveFiles, type FileServer } from '../support/file-server';
 import { waitFor } from '../support/wait';
 import { TEST_APT_CACHE } from '../integration/images/fixtures';
 import { guestKit } from './qemu/guest-kit';
-import { QemuGuest } from './qemu/run-qemu';
+import { PowerCycledBoard } from './qemu/power-cycled-board';
 
 // The board story end to end under emulation: `flotilla image build` makes the
 // qemu-arm64-virt image, qemu-system-aarch64 -M virt boots it (Debian's arm64 kernel;
@@ -26,11 +26,12 @@ jest.setTimeout(900_000);
 
 const apiKey = 'qemu-e2e-operator-key-0123456789abcdef';
 /**
- * Seconds a trial boot may stay uncommitted before the guest's watchdog reboots it. A good
- * trial commits about 20 s after power-on here, but an emulated CPU on a loaded CI machine
- * can be several times slower: a tight deadline would fail a good OS.
+ * Seconds a trial boot may stay uncommitted before the guest's watchdog reboots it, read from the
+ * kernel command line at each power-on. A good trial commits about 20 s after power-on here, but an
+ * emulated CPU on a loaded CI machine can be several times slower: a tight deadline would fail a
+ * good OS. The broken OS's test sets it short, as nothing there can commit.
  */
-const TRIAL_DEADLINE_S = 120;
+let trialDeadline = 120;
 const HOST_FROM_GUEST = '10.0.2.2';
 
 let dir: string;
@@ -38,7 +39,7 @@ let db: ScratchDatabase;
 let cp: RunningControlPlane;
 let api: ApiClient;
 let files: FileServer;
-let guest: QemuGuest | undefined;
+let guest: PowerCycledBoard | undefined;
 let deviceId: string;
 const timings: Record<string, string> = {};
 
@@ -148,12 +149,10 @@ beforeAll(async () => {
 
   files = await serveFiles([good.path, broken]);
   writeFileSync(join(dir, 'initrd.cpio'), kit.initramfs);
-  guest = new QemuGuest({
-    kernel: kit.kernel,
-    initrd: join(dir, 'initrd.cpio'),
-    disk: join(dir, 'device.img'),
-    append: `flotilla.trial_deadline=${TRIAL_DEADLINE_S}`,
-  });
+  const initrd = join(dir, 'initrd.cpio');
+  guest = new PowerCycledBoard(async () => ({
+    options: { kernel: kit.kernel, initrd, disk: join(dir, 'device.img'), append: `flotilla.trial_deadline=${trialDeadline}` },
+  }));
 });
 
 afterAll(async () => {
@@ -236,12 +235,13 @@ describe('a qemu-arm64-virt board built by flotilla image build', () => {
     const broken = join(dir, 'os-3.0.0-broken.img');
     const release = await publishOs('3.0.0', { sha256: await sha256Of(broken), size: statSync(broken).size, file: 'os-3.0.0-broken.img' });
     const boots = (guest!.console.match(/FLOTILLA-BOOT /g) ?? []).length;
+    trialDeadline = 15;
     const started = Date.now();
     await assign(release);
 
     await guest!.waitForLine(/FLOTILLA-BOOT slot=A version=3\.0\.0 arch=aarch64 trial=yes/, 300_000).catch(failWithConsole);
     await guest!.waitForLine(/FLOTILLA-AGENT-MISSING/, 60_000).catch(failWithConsole);
-    await guest!.waitForLine(/FLOTILLA-WATCHDOG trial of slot A not committed/, (TRIAL_DEADLINE_S + 60) * 1000).catch(failWithConsole);
+    await guest!.waitForLine(/FLOTILLA-WATCHDOG trial of slot A not committed/, (trialDeadline + 60) * 1000).catch(failWithConsole);
     // The next boot is the fallback: B, committed, not a trial.
     await guest!.waitForLine(/FLOTILLA-BOOT slot=B version=2\.0\.0 arch=aarch64 trial=no/, 120_000, 1).catch(failWithConsole);
     expect((guest!.console.match(/FLOTILLA-BOOT /g) ?? []).length).toBeGreaterThanOrEqual(boots + 2);
@@ -255,7 +255,7 @@ describe('a qemu-arm64-virt board built by flotilla image build', () => {
       240_000,
       1_000,
     ).catch(failWithConsole);
-    timings[`broken OS: assign to failure reported (trial deadline ${TRIAL_DEADLINE_S} s)`] =
+    timings[`broken OS: assign to failure reported (trial deadline ${trialDeadline} s)`] =
       `${((Date.now() - started) / 1000).toFixed(1)} s`;
     expect(failed.reported!.os).toMatchObject({ version: '2.0.0', slot: 'B', inTrial: false, phase: 'idle' });
     expect(failed.reported!.os!.lastFailure).toMatch(/trial boot of slot A did not bring the agent up; the bootloader fell back to slot B/);

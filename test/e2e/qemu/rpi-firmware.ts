@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { autobootPartition, parseAutoboot, type BoardSpec } from '@flotilla/shared';
 import { readFatFile } from '../../../cli/src/images/fat';
 import { bootSelection, readConfigTxt } from '../../../cli/src/images/rpi-boot';
-import { MACHINE_ARGS, QemuGuest } from './run-qemu';
+import { PowerCycledBoard, type Boot } from './power-cycled-board';
+import { MACHINE_ARGS } from './run-qemu';
 
 /**
  * The Raspberry Pi firmware's part of a boot, played on a raw image for QEMU's virt machine
@@ -102,81 +103,58 @@ export interface RpiBoardOptions {
  * next boot only, as the firmware does.
  */
 export class RpiBoard {
-  private output = '';
-  private guest: QemuGuest | undefined;
-  private stopped = false;
-  private failure: Error | undefined;
   readonly choices: FirmwareChoice[] = [];
-  private readonly started = Date.now();
-  private readonly running: Promise<void>;
+  private readonly board: PowerCycledBoard;
 
   constructor(private readonly options: RpiBoardOptions) {
     mkdirSync(options.dir, { recursive: true });
-    this.running = this.run().catch((e: Error) => void (this.failure = e));
+    this.board = new PowerCycledBoard((boot, lastConsole) => this.nextBoot(boot, lastConsole));
   }
 
-  private async run(): Promise<void> {
+  private async nextBoot(boot: number, lastConsole: string): Promise<Boot> {
     const memory = this.options.memoryMiB ?? 768;
-    let tryboot = false;
-    for (let boot = 1; !this.stopped; boot++) {
-      const choice = await firmwareChoice(this.options.image, this.options.spec, tryboot);
-      if (this.stopped) break;
-      this.choices.push(choice);
-      const kernel = join(this.options.dir, 'kernel');
-      const initrd = join(this.options.dir, 'initrd');
-      writeFileSync(kernel, choice.kernel);
-      writeFileSync(initrd, choice.initramfs ?? Buffer.alloc(0));
-      const cmdline = choice.cmdline.replace(/console=serial0(,\d+)?/, 'console=ttyAMA0');
-      this.output += `\nRPI-FIRMWARE boot #${boot}: partition ${choice.partition}, tryboot ${tryboot ? 1 : 0}, cmdline "${cmdline}"\n`;
-      const guest = new QemuGuest({
+    // The one-shot flag: set by `reboot "0 tryboot"`, cleared by any other restart.
+    const reboots = [...lastConsole.matchAll(/FLOTILLA-REBOOT-ARG (.*)/g)];
+    const tryboot = reboots.length > 0 && /\btryboot\b/.test(reboots[reboots.length - 1][1]);
+    const choice = await firmwareChoice(this.options.image, this.options.spec, tryboot);
+    this.choices.push(choice);
+    const kernel = join(this.options.dir, 'kernel');
+    const initrd = join(this.options.dir, 'initrd');
+    writeFileSync(kernel, choice.kernel);
+    writeFileSync(initrd, choice.initramfs ?? Buffer.alloc(0));
+    const cmdline = choice.cmdline.replace(/console=serial0(,\d+)?/, 'console=ttyAMA0');
+    return {
+      banner: `RPI-FIRMWARE boot #${boot}: partition ${choice.partition}, tryboot ${tryboot ? 1 : 0}, cmdline "${cmdline}"`,
+      options: {
         kernel,
         initrd,
         disk: this.options.image,
         // The serial console last, so it is /dev/console; then the test's knobs.
         append: `${cmdline} console=ttyAMA0 ${this.options.knobs()}`,
         dtb: deviceTreeFor(this.options.dir, memory, choice),
-        noReboot: true,
         memoryMiB: memory,
         extraArgs: ['-device', 'i6300esb', '-watchdog-action', 'reset'],
-      });
-      this.guest = guest;
-      await guest.exit;
-      const console = guest.console;
-      this.output += console;
-      this.guest = undefined;
-      // The one-shot flag: set by `reboot "0 tryboot"`, cleared by any other restart.
-      const reboots = [...console.matchAll(/FLOTILLA-REBOOT-ARG (.*)/g)];
-      tryboot = reboots.length > 0 && /\btryboot\b/.test(reboots[reboots.length - 1][1]);
-    }
+      },
+    };
   }
 
   get console(): string {
-    return this.output + (this.guest?.console ?? '');
+    return this.board.console;
   }
 
   get uptimeMs(): number {
-    return Date.now() - this.started;
+    return this.board.uptimeMs;
   }
 
-  async waitForLine(pattern: RegExp, timeoutMs: number, n = 1): Promise<RegExpMatchArray> {
-    const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const matches = [...this.console.matchAll(global)];
-      if (matches.length >= n) return matches[n - 1];
-      if (this.failure) throw new Error(`the emulated firmware stopped: ${this.failure.message}\n${this.tail()}`);
-      if (Date.now() > deadline) throw new Error(`no ${pattern} (#${n}) on the console within ${timeoutMs} ms:\n${this.tail()}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  waitForLine(pattern: RegExp, timeoutMs: number, n = 1): Promise<RegExpMatchArray> {
+    return this.board.waitForLine(pattern, timeoutMs, n);
   }
 
   tail(chars = 4000): string {
-    return this.console.slice(-chars);
+    return this.board.tail(chars);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.guest?.stop();
-    await this.running;
+  stop(): Promise<void> {
+    return this.board.stop();
   }
 }

@@ -9,8 +9,6 @@ export interface QemuOptions {
   memoryMiB?: number;
   /** A device tree instead of the one QEMU generates for virt (it must describe the same machine). */
   dtb?: string;
-  /** Exit on a guest reboot or watchdog reset instead of resetting (the caller boots the next one). */
-  noReboot?: boolean;
   /** More QEMU arguments (devices). */
   extraArgs?: readonly string[];
 }
@@ -32,8 +30,8 @@ export const MACHINE_ARGS = (memoryMiB = 768): string[] => [
  * `qemu-system-aarch64 -M virt` with a kernel, an initramfs and a raw disk on virtio-blk
  * (MMIO), serial console on stdio, and QEMU's user network on virtio-net: the guest is
  * 10.0.2.15 and reaches the host's 127.0.0.1 as 10.0.2.2, nothing else is forwarded in.
- * A reboot in the guest resets the machine (kernel and initramfs are loaded again), as
- * power cycling a board would. Runs until `stop()`.
+ * One power-on: a reboot or watchdog reset in the guest ends it (`-no-reboot`, QEMU exits);
+ * `PowerCycledBoard` boots the next. Runs until then or `stop()`.
  */
 export class QemuGuest {
   private output = '';
@@ -50,7 +48,7 @@ export class QemuGuest {
       ...['-kernel', options.kernel, '-initrd', options.initrd, '-append', `console=ttyAMA0 quiet panic=-1 ${options.append ?? ''}`.trim()],
       ...['-drive', `file=${options.disk},format=raw,if=none,id=disk0`, '-device', 'virtio-blk-device,drive=disk0'],
       ...(options.dtb ? ['-dtb', options.dtb] : []),
-      ...(options.noReboot ? ['-no-reboot'] : []),
+      '-no-reboot',
       ...(options.extraArgs ?? []),
     ];
     this.child = spawn('qemu-system-aarch64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
