@@ -39,6 +39,7 @@ import { RoomForHotUpdates1765245000000 } from './migrations/1765245000000-room-
 import { AssignmentsInPlace1765250000000 } from './migrations/1765250000000-assignments-in-place';
 import { RolledBackLookup1765250001000 } from './migrations/1765250001000-rolled-back-lookup';
 import { NewestReleaseByStatement1765260000000 } from './migrations/1765260000000-newest-release-by-statement';
+import { FleetTargetSegments1765270000000 } from './migrations/1765270000000-fleet-target-segments';
 import { SESSION_OPTIONS } from './session-options';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
@@ -72,6 +73,7 @@ export const MIGRATIONS = [
   AssignmentsInPlace1765250000000,
   RolledBackLookup1765250001000,
   NewestReleaseByStatement1765260000000,
+  FleetTargetSegments1765270000000,
 ];
 
 @Module({})

@@ -24,6 +24,9 @@ export interface NewDevice {
  * row trigger that otherwise keeps it reads it once a row (migration 1765260000000).
  */
 const NEWEST_RELEASE_AT = `GREATEST(d.newest_release_at, (SELECT created_at FROM releases WHERE id = $2))`;
+/** The devices of fleet $1 its target, release $2, has still to reach: unpinned, not decommissioned, on another release. */
+const FLEET_TARGET_PENDING =
+  'fleet_id = $1 AND pinned_release_id IS NULL AND decommissioned_at IS NULL AND desired_release_id IS DISTINCT FROM $2';
 
 /**
  * The operator's writes of `devices`: registration, what a device should run (release, pin,
@@ -132,16 +135,31 @@ export class DeviceAssignmentRepository {
     );
   }
 
-  /** Assigns the fleet's target to its unpinned devices that do not have it yet; returns their ids. */
-  async assignFleetTarget(uow: UnitOfWork, fleetId: string, releaseId: string): Promise<string[]> {
+  /**
+   * Assigns the fleet's target to the next `limit` of its unpinned devices that do not have it yet,
+   * in id order after `after` (null: from the first), and returns their ids in that order, and
+   * whether devices may be left past the last of them (the segment was full: the next one finds
+   * out, possibly with none). A segment starts after the last one's last device, so a device
+   * assigned once is not assigned again by the same job, whatever happens to it meanwhile.
+   */
+  async assignFleetTargetSegment(
+    uow: UnitOfWork,
+    fleetId: string,
+    releaseId: string,
+    after: string | null,
+    limit: number,
+  ): Promise<{ ids: string[]; more: boolean }> {
     const [rows] = (await managerOf(uow).query(
-      `WITH ${lockedInIdOrder('fleet_id = $1 AND pinned_release_id IS NULL AND decommissioned_at IS NULL AND desired_release_id IS DISTINCT FROM $2')}
+      `WITH ${lockedInIdOrder(`${FLEET_TARGET_PENDING} AND ($3::text IS NULL OR id COLLATE "C" > $3)`, '$4')}
        UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1, newest_release_at = ${NEWEST_RELEASE_AT}
          FROM locked WHERE d.id = locked.id
        RETURNING d.id`,
-      [fleetId, releaseId],
+      [fleetId, releaseId, after, limit],
     )) as [Row[], number];
-    return rows.map((r) => r.id as string);
+    // JavaScript's order of these ids ([A-Za-z0-9_-]) is "C" order.
+    const ids = rows.map((r) => r.id as string).sort();
+    // A row that changed under the lock is passed over for the next (see lockedInIdOrder), so only the last segment comes back short.
+    return { ids, more: ids.length === limit };
   }
 
   /** The fleet's configuration changed: every device of it has a new desired state. */

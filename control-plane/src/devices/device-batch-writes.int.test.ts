@@ -160,7 +160,8 @@ describe('the rollback flag (newest_release_at) through every kind of assignment
   const ways: Record<string, (release: string) => Promise<unknown>> = {
     // Raised by the statement itself, read once for all its rows (migration 1765260000000).
     assignReleaseToMany: (release) => dataSource.transaction((tx) => assignments.assignReleaseToMany(unitOfWork(tx), ['dev_b'], release)),
-    assignFleetTarget: (release) => dataSource.transaction((tx) => assignments.assignFleetTarget(unitOfWork(tx), fleet, release)),
+    assignFleetTargetSegment: (release) =>
+      dataSource.transaction((tx) => assignments.assignFleetTargetSegment(unitOfWork(tx), fleet, release, null, 100)),
     // Kept by the row trigger.
     assignRelease: (release) => assignments.assignRelease('dev_b', release),
   };

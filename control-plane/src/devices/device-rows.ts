@@ -14,10 +14,12 @@ export type Row = Record<string, unknown>;
  * `FOR NO KEY UPDATE`, the lock the UPDATE itself takes, and not `FOR UPDATE`: the latter also
  * blocks the foreign-key share locks that telemetry and event inserts take on `devices`, and
  * those batches deadlocked with last-seen batches under load (issue 13). "C" order is the order
- * of JavaScript's string comparison, which the inserts sort by.
+ * of JavaScript's string comparison, which the inserts sort by. With `limit`, the first that many
+ * that still match once locked: PostgreSQL locks below the limit, so a row changed meanwhile so
+ * that it no longer matches is passed over for the next one (fleet-target-segments.int.test.ts).
  */
-export const lockedInIdOrder = (where = 'id = ANY($1::text[])') =>
-  `locked AS (SELECT id FROM devices WHERE ${where} ORDER BY id COLLATE "C" FOR NO KEY UPDATE)`;
+export const lockedInIdOrder = (where = 'id = ANY($1::text[])', limit?: string) =>
+  `locked AS (SELECT id FROM devices WHERE ${where} ORDER BY id COLLATE "C"${limit ? ` LIMIT ${limit}` : ''} FOR NO KEY UPDATE)`;
 export const LOCKED_IN_ID_ORDER = lockedInIdOrder();
 
 export function deviceFromRow(raw: Row): DeviceEntity {

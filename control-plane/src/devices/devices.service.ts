@@ -188,12 +188,16 @@ export class DevicesService {
   }
 
   /**
-   * Assigns a fleet's target to its unpinned devices inside the caller's transaction `uow` (a
-   * fleet-target job's, which records them with it); returns the ids that changed. Nothing is
-   * published here: the job publishes them once `uow` committed.
+   * Assigns a fleet's target to the next `limit` of its unpinned devices after `after`, in id
+   * order, inside the caller's transaction `uow` (a fleet-target job's, which records them with
+   * it); returns the ids that changed, and whether devices are left for a next segment. Nothing
+   * is published here: the job publishes them once `uow` committed.
    */
-  assignFleetTarget(uow: UnitOfWork, fleetId: string, releaseId: string): Promise<string[]> {
-    return this.assignments.assignFleetTarget(uow, fleetId, releaseId);
+  assignFleetTargetSegment(
+    uow: UnitOfWork,
+    segment: { fleetId: string; releaseId: string; after: string | null; limit: number },
+  ): Promise<{ ids: string[]; more: boolean }> {
+    return this.assignments.assignFleetTargetSegment(uow, segment.fleetId, segment.releaseId, segment.after, segment.limit);
   }
 
   /** A fleet's configuration changed: all its devices get a new rev. */

@@ -6,8 +6,18 @@ import { unitOfWork, type UnitOfWork } from '../database/unit-of-work';
 
 export interface FleetTargetJob {
   view: FleetTargetJobView;
-  /** Null until the assignment committed. */
+  /** The devices assigned so far, segment after segment, in id order; null until the first segment committed. */
   deviceIds: string[] | null;
+  /** The last segment committed: every device the target had to reach is in `deviceIds`. */
+  assignedAll: boolean;
+}
+
+/** Where a job's next segment of devices starts. */
+export interface SegmentStart {
+  fleetId: string;
+  releaseId: string;
+  /** The last device the job assigned (null: none yet); the segment takes devices after it, in id order. */
+  after: string | null;
 }
 
 interface Row {
@@ -16,6 +26,7 @@ interface Row {
   release_id: string;
   status: FleetTargetJobView['status'];
   device_ids: string[] | null;
+  assigned_all: boolean;
   published: number;
   created_at: Date;
   finished_at: Date | null;
@@ -80,38 +91,44 @@ export class FleetTargetJobRepository {
   }
 
   /**
-   * Runs `assign` in one transaction with the job's record of what it assigned, while the job
-   * still runs and its release is still the fleet's target (else the job is superseded and
-   * `assign` does not run): a restart can never assign twice, nor assign an outdated target.
-   * Renews `owner`'s lease in the same statement that records the ids, and answers them: the
+   * Runs `assign` for the job's next segment in one transaction with the job's record of it (its
+   * devices appended to `device_ids`, and whether it was the last), while the job still runs, is
+   * not assigned whole, and its release is still the fleet's target (else the job is superseded
+   * and `assign` does not run): a restart never assigns a segment twice, nor an outdated target.
+   * Renews `owner`'s lease in the statement that records the ids, and answers them: the
    * publishing that follows needs no read of the job again (undefined: superseded, nothing assigned).
    */
-  async assignOnce(
+  async assignSegment(
     id: string,
     owner: string,
-    assign: (uow: UnitOfWork, fleetId: string, releaseId: string) => Promise<string[]>,
-  ): Promise<string[] | undefined> {
+    assign: (uow: UnitOfWork, start: SegmentStart) => Promise<{ ids: string[]; more: boolean }>,
+  ): Promise<{ ids: string[]; last: boolean } | undefined> {
     return this.db.transaction(async (tx) => {
       const rows: Row[] = await tx.query(
         `SELECT j.* FROM fleet_target_jobs j JOIN fleets f ON f.id = j.fleet_id
-          WHERE j.id = $1 AND j.status = 'running' AND j.device_ids IS NULL AND f.target_release_id = j.release_id
+          WHERE j.id = $1 AND j.status = 'running' AND NOT j.assigned_all AND f.target_release_id = j.release_id
           FOR UPDATE OF j`,
         [id],
       );
       const job = rows[0];
       if (!job) {
         await tx.query(
-          `UPDATE fleet_target_jobs SET status = 'superseded', finished_at = now() WHERE id = $1 AND status = 'running' AND device_ids IS NULL`,
+          `UPDATE fleet_target_jobs SET status = 'superseded', finished_at = now() WHERE id = $1 AND status = 'running' AND NOT assigned_all`,
           [id],
         );
         return undefined;
       }
-      const ids = await assign(unitOfWork(tx), job.fleet_id, job.release_id);
+      const { ids, more } = await assign(unitOfWork(tx), {
+        fleetId: job.fleet_id,
+        releaseId: job.release_id,
+        after: job.device_ids?.at(-1) ?? null,
+      });
       await tx.query(
-        `UPDATE fleet_target_jobs SET device_ids = $2, lease_owner = $3, lease_until = now() + make_interval(secs => $4) WHERE id = $1`,
-        [id, ids, owner, LEASE_SECONDS],
+        `UPDATE fleet_target_jobs SET device_ids = COALESCE(device_ids, '{}') || $2::text[], assigned_all = $3,
+           lease_owner = $4, lease_until = now() + make_interval(secs => $5) WHERE id = $1`,
+        [id, ids, !more, owner, LEASE_SECONDS],
       );
-      return ids;
+      return { ids, last: !more };
     });
   }
 
@@ -137,6 +154,7 @@ export class FleetTargetJobRepository {
 function toJob(r: Row): FleetTargetJob {
   return {
     deviceIds: r.device_ids,
+    assignedAll: r.assigned_all,
     view: {
       id: r.id,
       fleetId: r.fleet_id,

@@ -1,16 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import type { Release } from '@flotilla/shared';
+import type { DesiredFanout } from '../devices/desired-publisher';
 import { DevicesService } from '../devices/devices.service';
 import { FleetTargetJobRepository } from './fleet-target-job.repository';
 
 /**
- * Devices read and queued per step: progress is recorded (and the lease renewed) as each is
- * handed to the broker, with the next one already queued, so a restart repeats at most two
- * batches. One batch of 1,000 is ~0.1 s of signing and publishing. The first is smaller: the
- * first devices are told after a read of 128 states, not 1,000 (30–100 ms of a 10,000-device
- * fleet's "received by all" with the devices' answers arriving, control-plane/bench/rollout.bench.ts),
- * and the next is read while they go out.
+ * Devices assigned per transaction: the first segment is small, so the first devices are told
+ * after a write of 128 rows, not of the whole fleet (one statement for 10,000 devices: 440 ms
+ * before the first was told, control-plane/bench/rollout.bench.ts); each next one twice as large,
+ * up to 4,096, as the rollout engine's segments (rollouts/rollout-settings.ts), since each round
+ * trip waits for a turn of the event loop while the fan-out runs.
+ */
+const FIRST_SEGMENT = 128;
+const MAX_SEGMENT = 4096;
+/**
+ * Devices assigned by an earlier run but not yet told (a restart's remainder), read and queued
+ * per step: the first step small, so they are told after a read of 128 states, not 1,000.
  */
 const PUBLISH_BATCH = 1000;
 const FIRST_PUBLISH_BATCH = 128;
@@ -18,12 +23,14 @@ const FIRST_PUBLISH_BATCH = 128;
 const RESUME_EVERY_MS = 5000;
 
 /**
- * Carries out fleet-target jobs in the background, like the rollout engine does rollouts:
- * assign (one statement, committed with the job's record of it), then publish batch by batch
- * through one fan-out, recording progress. Level-triggered where it matters: each batch sends the
- * devices' desired states as the database holds them when it is read (one batch ahead of the
- * broker), never a list kept from the start; a device refuses a rev not newer than the one it
- * holds, so a superseded or repeated batch cannot take it back.
+ * Carries out fleet-target jobs in the background, like the rollout engine does rollouts: assign
+ * segment by segment (each one statement, committed with the job's record of it) and publish each
+ * segment's devices through one fan-out while the next is written, recording progress. Progress
+ * is recorded as each step, and every one before it, was handed to the broker, so a restart
+ * repeats at most two steps. Level-triggered where it matters: each step sends the devices'
+ * desired states as the database holds them when it is read (one step ahead of the broker), never
+ * a list kept from the start; a device refuses a rev not newer than the one it holds, so a
+ * superseded or repeated step cannot take it back.
  */
 @Injectable()
 export class FleetTargetJobs implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -72,31 +79,26 @@ export class FleetTargetJobs implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
+  /**
+   * Tells the devices a previous run assigned and did not tell yet, then assigns the rest segment
+   * by segment, telling each one's devices while the next is written. Stops, the job left running,
+   * when it is no longer this replica's or this process is stopping (the next start resumes it),
+   * and when a newer target superseded it.
+   */
   private async run(id: string): Promise<void> {
     const job = await this.jobs.claim(id, this.owner);
     if (!job) return;
-    // Read while the devices are assigned, so the first messages do not wait for it; should it
+    // Read while the first segment is assigned, so its devices do not wait for it; should it
     // fail, the fan-out reads it again and says why for each device it could not tell.
     const known = this.devices.releaseForDelivery(job.view.releaseId).then(
       (release) => [release],
       () => [],
     );
-    const ids =
-      job.deviceIds ??
-      (await this.jobs.assignOnce(id, this.owner, (uow, fleetId, releaseId) => this.devices.assignFleetTarget(uow, fleetId, releaseId)));
-    if (!ids) return;
-    if (await this.publish(id, ids, job.view.published, await known)) await this.jobs.complete(id, this.owner);
-  }
-
-  /**
-   * Publishes the devices from `from` on, through one fan-out: the next batch is read and queued
-   * while the one before it is still going out, so the sockets never wait for a batch's last
-   * publishes to drain, nor for a read (issue 15). Progress is recorded as each batch, and every
-   * one before it, was handed to the broker. False when the job is no longer this replica's, or
-   * this process is stopping (the next start resumes it).
-   */
-  private async publish(id: string, ids: readonly string[], from: number, known: readonly Release[]): Promise<boolean> {
-    const fanout = this.devices.desiredFanout(known);
+    const assigned = [...(job.deviceIds ?? [])];
+    let assignedAll = job.assignedAll;
+    let segment = FIRST_SEGMENT;
+    const from = job.view.published;
+    let fanout: DesiredFanout | undefined;
     let previous: { handed: Promise<void>; through: number } | undefined;
     const record = async (): Promise<boolean> => {
       if (!previous) return true;
@@ -104,17 +106,32 @@ export class FleetTargetJobs implements OnApplicationBootstrap, BeforeApplicatio
       return this.jobs.recordPublished(id, this.owner, previous.through);
     };
     try {
-      for (let done = from; done < ids.length;) {
-        if (this.stopping) return false;
-        const batch = ids.slice(done, done + (done === from ? FIRST_PUBLISH_BATCH : PUBLISH_BATCH));
-        const handed = fanout.add(await this.devices.currentDesiredStates(batch));
-        done += batch.length;
-        if (!(await record())) return false;
+      for (let done = from; done < assigned.length || !assignedAll;) {
+        if (this.stopping) return;
+        let step: string[];
+        if (done < assigned.length) {
+          step = assigned.slice(done, done + (done === from ? FIRST_PUBLISH_BATCH : PUBLISH_BATCH));
+        } else {
+          const limit = segment;
+          const next = await this.jobs.assignSegment(id, this.owner, (uow, start) =>
+            this.devices.assignFleetTargetSegment(uow, { ...start, limit }),
+          );
+          if (!next) return;
+          assigned.push(...next.ids);
+          assignedAll = next.last;
+          segment = Math.min(segment * 2, MAX_SEGMENT);
+          step = next.ids;
+          if (step.length === 0) continue;
+        }
+        fanout ??= this.devices.desiredFanout(await known);
+        const handed = fanout.add(await this.devices.currentDesiredStates(step));
+        done += step.length;
+        if (!(await record())) return;
         previous = { handed, through: done };
       }
-      return await record();
+      if (await record()) await this.jobs.complete(id, this.owner);
     } finally {
-      await fanout.end();
+      await fanout?.end();
     }
   }
 }

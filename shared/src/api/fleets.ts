@@ -63,15 +63,16 @@ export type SetFleetTargetRequest = z.infer<typeof SetFleetTargetRequest>;
 /**
  * The background assignment of a fleet's target (`PUT /fleets/:id/target` answers 202 with it;
  * `GET /fleet-target-jobs/:id` follows it). It assigns the release to every unpinned device in
- * one statement, then publishes each device's desired state batch by batch; it resumes after a
- * control-plane restart. A newer target for the same fleet supersedes it.
+ * segments (128 devices, then twice as many each time, up to 4,096), each committed on its own,
+ * and publishes each segment's devices their desired state while the next is written; it resumes
+ * after a control-plane restart. A newer target for the same fleet supersedes it.
  */
 export const FleetTargetJobView = z.object({
   id: z.string().uuid(),
   fleetId: z.string().uuid(),
   releaseId: z.string().uuid(),
   status: z.enum(['running', 'completed', 'superseded']),
-  /** Devices whose desired release changed; null until the assignment ran. */
+  /** Devices whose desired release changed so far (it grows segment by segment); null until the first segment committed. */
   assigned: z.number().int().nullable(),
   /** Of those, how many have been handed their desired state (a device offline gets it on connect). */
   published: z.number().int(),
