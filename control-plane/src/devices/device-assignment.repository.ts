@@ -136,7 +136,7 @@ export class DeviceAssignmentRepository {
   }
 
   /**
-   * Assigns the fleet's target to the next `limit` of its unpinned devices that do not have it yet,
+   * Assigns the fleet's target to the next `limit` (null: all) of its unpinned devices that do not have it yet,
    * in id order after `after` (null: from the first), and returns their ids in that order, and
    * whether devices may be left past the last of them (the segment was full: the next one finds
    * out, possibly with none). A segment starts after the last one's last device, so a device
@@ -147,10 +147,10 @@ export class DeviceAssignmentRepository {
     fleetId: string,
     releaseId: string,
     after: string | null,
-    limit: number,
+    limit: number | null,
   ): Promise<{ ids: string[]; more: boolean }> {
     const [rows] = (await managerOf(uow).query(
-      `WITH ${lockedInIdOrder(`${FLEET_TARGET_PENDING} AND ($3::text IS NULL OR id COLLATE "C" > $3)`, '$4')}
+      `WITH ${lockedInIdOrder(`${FLEET_TARGET_PENDING} AND ($3::text IS NULL OR id COLLATE "C" > $3)`, '$4::int')}
        UPDATE devices d SET desired_release_id = $2, desired_rev = d.desired_rev + 1, newest_release_at = ${NEWEST_RELEASE_AT}
          FROM locked WHERE d.id = locked.id
        RETURNING d.id`,

@@ -188,14 +188,14 @@ export class DevicesService {
   }
 
   /**
-   * Assigns a fleet's target to the next `limit` of its unpinned devices after `after`, in id
-   * order, inside the caller's transaction `uow` (a fleet-target job's, which records them with
+   * Assigns a fleet's target to the next `limit` (null: all) of its unpinned devices after
+   * `after`, in id order, inside the caller's transaction `uow` (a fleet-target job's, which records them with
    * it); returns the ids that changed, and whether devices are left for a next segment. Nothing
    * is published here: the job publishes them once `uow` committed.
    */
   assignFleetTargetSegment(
     uow: UnitOfWork,
-    segment: { fleetId: string; releaseId: string; after: string | null; limit: number },
+    segment: { fleetId: string; releaseId: string; after: string | null; limit: number | null },
   ): Promise<{ ids: string[]; more: boolean }> {
     return this.assignments.assignFleetTargetSegment(uow, segment.fleetId, segment.releaseId, segment.after, segment.limit);
   }

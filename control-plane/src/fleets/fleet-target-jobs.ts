@@ -5,18 +5,15 @@ import { DevicesService } from '../devices/devices.service';
 import { FleetTargetJobRepository } from './fleet-target-job.repository';
 
 /**
- * Devices assigned per transaction: the first segment is small, so the first devices are told
- * after a write of 128 rows, not of the whole fleet (one statement for 10,000 devices: 440 ms
- * before the first was told, control-plane/bench/rollout.bench.ts); each next one twice as large,
- * up to 4,096, as the rollout engine's segments (rollouts/rollout-settings.ts), since each round
- * trip waits for a turn of the event loop while the fan-out runs.
+ * Devices assigned in the job's first transaction: the first devices are told after a write of
+ * 128 rows, not of the whole fleet (one statement for 10,000 devices: 440 ms before the first was
+ * told, control-plane/bench/rollout.bench.ts); the rest go in one statement while they are told.
+ * Not more segments: each costs its transaction's round trips, each waiting for a turn of the
+ * event loop while the fan-out runs, and segments doubling up to 4,096 made the last device wait
+ * longer than one statement did (BENCHMARKS.md, "Issue 15 item 3, session 18").
  */
 const FIRST_SEGMENT = 128;
-const MAX_SEGMENT = 4096;
-/**
- * Devices assigned by an earlier run but not yet told (a restart's remainder), read and queued
- * per step: the first step small, so they are told after a read of 128 states, not 1,000.
- */
+/** Assigned devices read and queued per step: the first step small, so they are told after a read of 128 states, not 1,000. */
 const PUBLISH_BATCH = 1000;
 const FIRST_PUBLISH_BATCH = 128;
 /** How often a replica looks for running jobs nobody holds (after a restart, or a replica that died). */
@@ -24,8 +21,9 @@ const RESUME_EVERY_MS = 5000;
 
 /**
  * Carries out fleet-target jobs in the background, like the rollout engine does rollouts: assign
- * segment by segment (each one statement, committed with the job's record of it) and publish each
- * segment's devices through one fan-out while the next is written, recording progress. Progress
+ * in two segments (each one statement, committed with the job's record of it), the first 128
+ * devices then the rest, and publish the devices batch by batch through one fan-out, the first
+ * batch while the rest are written, recording progress. Progress
  * is recorded as each step, and every one before it, was handed to the broker, so a restart
  * repeats at most two steps. Level-triggered where it matters: each step sends the devices'
  * desired states as the database holds them when it is read (one step ahead of the broker), never
@@ -80,8 +78,8 @@ export class FleetTargetJobs implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /**
-   * Tells the devices a previous run assigned and did not tell yet, then assigns the rest segment
-   * by segment, telling each one's devices while the next is written. Stops, the job left running,
+   * Tells the devices a previous run assigned and did not tell yet, assigns the rest (the first
+   * 128 of a fleet on their own), and tells them, batch by batch. Stops, the job left running,
    * when it is no longer this replica's or this process is stopping (the next start resumes it),
    * and when a newer target superseded it.
    */
@@ -96,7 +94,6 @@ export class FleetTargetJobs implements OnApplicationBootstrap, BeforeApplicatio
     );
     const assigned = [...(job.deviceIds ?? [])];
     let assignedAll = job.assignedAll;
-    let segment = FIRST_SEGMENT;
     const from = job.view.published;
     let fanout: DesiredFanout | undefined;
     let previous: { handed: Promise<void>; through: number } | undefined;
@@ -108,21 +105,17 @@ export class FleetTargetJobs implements OnApplicationBootstrap, BeforeApplicatio
     try {
       for (let done = from; done < assigned.length || !assignedAll;) {
         if (this.stopping) return;
-        let step: string[];
-        if (done < assigned.length) {
-          step = assigned.slice(done, done + (done === from ? FIRST_PUBLISH_BATCH : PUBLISH_BATCH));
-        } else {
-          const limit = segment;
+        if (done === assigned.length) {
+          const limit = assigned.length === 0 ? FIRST_SEGMENT : null;
           const next = await this.jobs.assignSegment(id, this.owner, (uow, start) =>
             this.devices.assignFleetTargetSegment(uow, { ...start, limit }),
           );
           if (!next) return;
           assigned.push(...next.ids);
           assignedAll = next.last;
-          segment = Math.min(segment * 2, MAX_SEGMENT);
-          step = next.ids;
-          if (step.length === 0) continue;
+          continue;
         }
+        const step = assigned.slice(done, done + (done === from ? FIRST_PUBLISH_BATCH : PUBLISH_BATCH));
         fanout ??= this.devices.desiredFanout(await known);
         const handed = fanout.add(await this.devices.currentDesiredStates(step));
         done += step.length;

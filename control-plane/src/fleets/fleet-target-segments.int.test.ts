@@ -7,8 +7,8 @@ import { LockingSession } from '../testing/locking-session';
 import { apiClient, json, publishRelease, until, type Api } from '../testing/sim-fleet';
 
 /**
- * A fleet target's assignment in segments, against a real PostgreSQL: the job writes its fleet
- * 128 devices first, then twice as many, each segment its own transaction, and records them in id
+ * A fleet target's assignment in segments, against a real PostgreSQL: the job writes its fleet's
+ * first 128 devices, then the rest, each segment its own transaction, and records them in id
  * order; a segment starts after the last device of the one before it, so a device is assigned
  * once by a job whatever happens to it meanwhile; a row that changed under a segment's lock is
  * passed over for the next, so a segment comes back short only at the fleet's end.

@@ -63,9 +63,9 @@ export type SetFleetTargetRequest = z.infer<typeof SetFleetTargetRequest>;
 /**
  * The background assignment of a fleet's target (`PUT /fleets/:id/target` answers 202 with it;
  * `GET /fleet-target-jobs/:id` follows it). It assigns the release to every unpinned device in
- * segments (128 devices, then twice as many each time, up to 4,096), each committed on its own,
- * and publishes each segment's devices their desired state while the next is written; it resumes
- * after a control-plane restart. A newer target for the same fleet supersedes it.
+ * two steps, the first 128 devices then the rest, each committed on its own, and publishes their
+ * desired states batch by batch, the first while the rest are assigned; it resumes after a
+ * control-plane restart. A newer target for the same fleet supersedes it.
  */
 export const FleetTargetJobView = z.object({
   id: z.string().uuid(),

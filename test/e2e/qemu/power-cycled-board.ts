@@ -8,11 +8,11 @@ export interface Boot {
 }
 
 /**
- * A board whose every reset is a power cycle: QEMU exits at a guest reboot (`QemuGuest`), and after each guest
- * reboot or watchdog reset `nextBoot` says what the next power-on boots, as a board's firmware
- * decides afresh at each boot (which slot, which kernel, which command line). A test can so change
- * a boot-time knob between boots, such as the trial watchdog's deadline. The console runs on
- * across boots. Runs until `stop()`.
+ * A board whose every reset is a power cycle: QEMU exits at a guest reboot or watchdog reset
+ * (`QemuGuest`), and `nextBoot` says what the next power-on boots, as a board's firmware decides
+ * afresh at each boot (which slot, which kernel, which command line). A test can so change a
+ * boot-time knob between boots, such as the trial watchdog's deadline. The console runs on across
+ * boots. Runs until `stop()`, or until QEMU itself fails.
  */
 export class PowerCycledBoard {
   private output = '';
@@ -35,10 +35,12 @@ export class PowerCycledBoard {
       if (boot.banner) this.output += `\n${boot.banner}\n`;
       const guest = new QemuGuest(boot.options);
       this.guest = guest;
-      await guest.exit;
+      const code = await guest.exit;
       last = guest.console;
       this.output += last;
       this.guest = undefined;
+      // A guest's reboot or reset ends QEMU with 0 (-no-reboot); anything else is QEMU's own failure, not a boot.
+      if (code !== 0 && !this.stopped) throw new Error(`QEMU exited with ${code} on boot ${n}`);
     }
   }
 

@@ -36,7 +36,6 @@ export const MACHINE_ARGS = (memoryMiB = 768): string[] => [
 export class QemuGuest {
   private output = '';
   private readonly child: ChildProcess;
-  private readonly started = Date.now();
   private exited: number | null | undefined;
   /** Resolves when QEMU has exited. */
   readonly exit: Promise<number | null>;
@@ -66,28 +65,6 @@ export class QemuGuest {
   /** Everything the serial console printed so far. */
   get console(): string {
     return this.output;
-  }
-
-  /** Milliseconds since QEMU was started. */
-  get uptimeMs(): number {
-    return Date.now() - this.started;
-  }
-
-  /** Waits for the `n`-th line (1-based) matching `pattern`, counted over the whole console output. */
-  async waitForLine(pattern: RegExp, timeoutMs: number, n = 1): Promise<RegExpMatchArray> {
-    const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const matches = [...this.output.matchAll(global)];
-      if (matches.length >= n) return matches[n - 1];
-      if (this.exited !== undefined) throw new Error(`QEMU exited (${this.exited}) before ${pattern}:\n${this.tail()}`);
-      if (Date.now() > deadline) throw new Error(`no ${pattern} (#${n}) on the guest console within ${timeoutMs} ms:\n${this.tail()}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  tail(chars = 4000): string {
-    return this.output.slice(-chars);
   }
 
   async stop(): Promise<void> {
