@@ -40,6 +40,7 @@ import { AssignmentsInPlace1765250000000 } from './migrations/1765250000000-assi
 import { RolledBackLookup1765250001000 } from './migrations/1765250001000-rolled-back-lookup';
 import { NewestReleaseByStatement1765260000000 } from './migrations/1765260000000-newest-release-by-statement';
 import { FleetTargetSegments1765270000000 } from './migrations/1765270000000-fleet-target-segments';
+import { DirectoryRevInNotification1765270001000 } from './migrations/1765270001000-directory-rev-in-notification';
 import { SESSION_OPTIONS } from './session-options';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
@@ -74,6 +75,7 @@ export const MIGRATIONS = [
   RolledBackLookup1765250001000,
   NewestReleaseByStatement1765260000000,
   FleetTargetSegments1765270000000,
+  DirectoryRevInNotification1765270001000,
 ];
 
 @Module({})

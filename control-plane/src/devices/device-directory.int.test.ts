@@ -149,6 +149,21 @@ describe('DeviceDirectory (credentials and desired revs in memory, kept current 
     expect(h.cp.app.get(DeviceDirectory).desiredRev(device.deviceId)).toBe(rev);
   });
 
+  it('takes a rev announced beside the id as it comes, without reading the row, and never a lower one', async () => {
+    const [device, sentinel] = [await h.registerDevice(), await h.registerDevice()];
+    const directory = h.cp.app.get(DeviceDirectory);
+    await eventually(async () => directory.desiredRev(sentinel.deviceId) === 0, 5000, 'both devices in memory');
+    // Announced by hand, as the trigger does when only the rev moved: the row itself stays at 0.
+    const announce = (id: string, rev: number) => h.db.query('SELECT pg_notify($1, $2)', ['flotilla_device_directory', `${id} ${rev}`]);
+    await announce(device.deviceId, 42);
+    await eventually(async () => directory.desiredRev(device.deviceId) === 42, 5000, 'the announced rev');
+    await announce(device.deviceId, 5);
+    // Announcements arrive in order: once the sentinel's is taken, the lower one was heard.
+    await announce(sentinel.deviceId, 7);
+    await eventually(async () => directory.desiredRev(sentinel.deviceId) === 7, 5000, "the sentinel's rev");
+    expect(directory.desiredRev(device.deviceId)).toBe(42);
+  });
+
   it('answers CONNACK while every connection of the pool is taken', async () => {
     const device = await h.registerDevice();
     await login(h.cp.mqttUrl, device.deviceId, device.password);

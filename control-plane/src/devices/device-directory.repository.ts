@@ -7,6 +7,23 @@ import { SESSION_OPTIONS } from '../database/session-options';
 /** Channel the `devices` triggers announce changed ids on (migration 1765040000000). */
 export const DEVICE_DIRECTORY_CHANNEL = 'flotilla_device_directory';
 
+/** What the triggers announce: a device to read again, or (with `rev`) only its desired rev moved, to that rev. */
+export interface DirectoryChange {
+  id: string;
+  rev?: number;
+}
+
+/**
+ * An announcement's payload: `<id>`, or `<id> <rev>` when only the desired rev moved (migration
+ * 1765270001000). Anything else is taken as an id to read again, which costs a read and changes
+ * nothing that is not in the database. Pure.
+ */
+export function parseDirectoryChange(payload: string): DirectoryChange {
+  const match = /^(\S+) (\d{1,10})$/.exec(payload);
+  const rev = match ? Number(match[2]) : NaN;
+  return match && rev <= 2 ** 31 - 1 ? { id: match[1]!, rev } : { id: payload };
+}
+
 /** What a connect is decided from, per device that may connect (not decommissioned). */
 export interface DirectoryRow {
   id: string;
@@ -45,10 +62,13 @@ export class DeviceDirectoryRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
-   * Opens the connection and LISTENs; `changed` gets each announced id, `lost` the error that
+   * Opens the connection and LISTENs; `changed` gets each announced change, `lost` the error that
    * ended the connection (after which nothing more is announced: the caller reconnects).
    */
-  async listen(changed: (id: string) => void, lost: (connection: DirectoryConnection, error: Error) => void): Promise<DirectoryConnection> {
+  async listen(
+    changed: (change: DirectoryChange) => void,
+    lost: (connection: DirectoryConnection, error: Error) => void,
+  ): Promise<DirectoryConnection> {
     const options = this.db.options as { url?: string };
     const client = new Client({ connectionString: options.url, options: SESSION_OPTIONS, connectionTimeoutMillis: 5000 });
     let ended = false;
@@ -60,7 +80,7 @@ export class DeviceDirectoryRepository {
     client.on('error', end);
     client.on('end', () => end(new Error('the directory connection ended')));
     client.on('notification', (n) => {
-      if (n.channel === DEVICE_DIRECTORY_CHANNEL && n.payload) changed(n.payload);
+      if (n.channel === DEVICE_DIRECTORY_CHANNEL && n.payload) changed(parseDirectoryChange(n.payload));
     });
     const connection: DirectoryConnection = {
       loadAll: async () => (await client.query<Row>(SELECT)).rows.map(toDirectoryRow),

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { CoalescedWrites, DEVICE_WRITE_SPACING_MS } from './coalesced-writes';
 import {
   DeviceDirectoryRepository,
+  type DirectoryChange,
   type DirectoryConnection,
   type DirectoryRow,
   type HashReplacement,
@@ -22,7 +23,11 @@ const RECONNECT_MAX_MS = 15_000;
  * trip (issue 15). Loaded before the broker listens and kept current by the database itself:
  * triggers on `devices` NOTIFY each changed id (created, deleted, credential replaced or
  * revoked, desired rev moved) on every replica's listening connection, and the rows are read
- * again from there, in the order heard. When that connection drops, the directory is not `live`
+ * again from there, in the order heard; a move of the desired rev alone comes with the new rev,
+ * which is taken as it comes (an assignment of 10,000 devices is not followed by a read of 10,000
+ * rows). Revs only grow, so the directory keeps the higher of what it holds and what it hears or
+ * reads: an announcement taken before a read that started earlier is not undone by that read.
+ * When that connection drops, the directory is not `live`
  * (callers fall back to the database) until it has reconnected and loaded everything again, so a
  * change made meanwhile is never missed.
  *
@@ -114,7 +119,7 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
 
   private async connect(): Promise<void> {
     const connection = await this.repository.listen(
-      (id) => this.heard(id),
+      (change) => this.heard(change),
       (lostConnection, error) => this.lost(lostConnection, error),
     );
     try {
@@ -133,7 +138,13 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
     if (this.changed.size > 0) this.startDrain();
   }
 
-  private heard(id: string): void {
+  private heard({ id, rev }: DirectoryChange): void {
+    // Only while live: during a (re)load every change is read again after it, the rev moves too.
+    const entry = this.connection ? this.entries.get(id) : undefined;
+    if (entry && rev !== undefined) {
+      entry.desiredRev = Math.max(entry.desiredRev, rev);
+      return;
+    }
     this.changed.add(id);
     this.startDrain();
   }
@@ -166,7 +177,8 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
   }
 
   private put(row: DirectoryRow): void {
-    this.entries.set(row.id, entryOf(row));
+    const held = this.entries.get(row.id);
+    this.entries.set(row.id, { passwordHash: row.passwordHash, desiredRev: Math.max(row.desiredRev, held?.desiredRev ?? 0) });
   }
 
   /** Only for the connection in use; one that fails while loading fails `connect` itself. */
