@@ -8,7 +8,8 @@ import { migratedDatabase } from './support/migrated-database';
 /**
  * assignment-statements: the two statements that point many devices at a release, timed in
  * PostgreSQL alone on a fresh migrated database of `--devices` devices in one fleet: a fleet
- * target's (one statement for the whole fleet, before its first device is told) and a rollout's
+ * target's over the whole fleet (its shape until session 18; a job now writes the first 128 devices
+ * on their own, then the rest with this statement) and a rollout's
  * (segments of 2,048, as RolloutSettings.assignSegments grows to). Each as it is now, with
  * `newest_release_at` raised by the statement (devices/device-assignment.repository.ts,
  * migration 1765260000000), against the design before it, in the same sitting: the row trigger
