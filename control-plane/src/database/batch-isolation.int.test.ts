@@ -11,6 +11,7 @@ import { DeviceReportRepository } from '../devices/device-report.repository';
 import { TelemetryIngest } from '../telemetry/telemetry-ingest';
 import { TelemetryModule } from '../telemetry/telemetry.module';
 import { TelemetryRepository, type SampleRow } from '../telemetry/telemetry.repository';
+import { LockingSession } from '../testing/locking-session';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
 import { DatabaseModule } from './database.module';
 import { NOT_STORED_EVENT, RejectedWrites } from './rejected-writes';
@@ -164,18 +165,15 @@ describe('lock ordering', () => {
    * blocked (on it, or on each other), releases it, and counts the deadlocks among the two.
    */
   async function meetInTheMiddle(pair: () => [Promise<unknown>, Promise<unknown>]): Promise<number> {
-    const side = new Client({ connectionString: db.url });
-    await side.connect();
+    const side = await LockingSession.open(db.url);
     try {
       // Longer than the batches' 1 s check, so the side session is never the one cancelled.
       await side.query(`SET deadlock_timeout = '10s'`);
       await side.query('BEGIN');
       await side.query(`SELECT 1 FROM devices WHERE id = $1 FOR UPDATE`, [middle]);
       const settled = Promise.allSettled(pair());
-      await waitFor(
-        async () =>
-          (await count(`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`)) >= 2,
-      );
+      // Both batches, whatever their statements: blocked on the middle device or on each other.
+      await side.waitersOn('', 2, 10_000);
       await side.query('COMMIT');
       let deadlocks = 0;
       for (const r of await settled) {

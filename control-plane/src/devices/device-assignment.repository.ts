@@ -136,11 +136,11 @@ export class DeviceAssignmentRepository {
   }
 
   /**
-   * Assigns the fleet's target to the next `limit` (null: all) of its unpinned devices that do not have it yet,
-   * in id order after `after` (null: from the first), and returns their ids in that order, and
-   * whether devices may be left past the last of them (the segment was full: the next one finds
-   * out, possibly with none). A segment starts after the last one's last device, so a device
-   * assigned once is not assigned again by the same job, whatever happens to it meanwhile.
+   * Assigns the fleet's target to the next `limit` (null: all) of its unpinned devices that do not
+   * have it yet, in id order after `after` (null: from the first), and returns their ids in that
+   * order, and whether devices may be left past the last of them (the segment was full: the next
+   * one finds out, possibly with none). A segment starts after the last one's last device, so a
+   * device assigned once is not assigned again by the same job, whatever happens to it meanwhile.
    */
   async assignFleetTargetSegment(
     uow: UnitOfWork,

@@ -178,7 +178,7 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
 
   private put(row: DirectoryRow): void {
     const held = this.entries.get(row.id);
-    this.entries.set(row.id, { passwordHash: row.passwordHash, desiredRev: Math.max(row.desiredRev, held?.desiredRev ?? 0) });
+    this.entries.set(row.id, { ...entryOf(row), desiredRev: Math.max(row.desiredRev, held?.desiredRev ?? 0) });
   }
 
   /** Only for the connection in use; one that fails while loading fails `connect` itself. */

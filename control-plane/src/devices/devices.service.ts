@@ -189,9 +189,9 @@ export class DevicesService {
 
   /**
    * Assigns a fleet's target to the next `limit` (null: all) of its unpinned devices after
-   * `after`, in id order, inside the caller's transaction `uow` (a fleet-target job's, which records them with
-   * it); returns the ids that changed, and whether devices are left for a next segment. Nothing
-   * is published here: the job publishes them once `uow` committed.
+   * `after`, in id order, inside the caller's transaction `uow` (a fleet-target job's, which
+   * records them with it); returns the ids that changed, and whether devices may be left for a
+   * next segment. Nothing is published here: the job publishes them once `uow` committed.
    */
   assignFleetTargetSegment(
     uow: UnitOfWork,

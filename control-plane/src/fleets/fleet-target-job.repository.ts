@@ -104,8 +104,10 @@ export class FleetTargetJobRepository {
     assign: (uow: UnitOfWork, start: SegmentStart) => Promise<{ ids: string[]; more: boolean }>,
   ): Promise<{ ids: string[]; last: boolean } | undefined> {
     return this.db.transaction(async (tx) => {
-      const rows: Row[] = await tx.query(
-        `SELECT j.* FROM fleet_target_jobs j JOIN fleets f ON f.id = j.fleet_id
+      // The last device recorded, not the whole list: where the segment starts.
+      const rows: { fleet_id: string; release_id: string; after: string | null }[] = await tx.query(
+        `SELECT j.fleet_id, j.release_id, j.device_ids[cardinality(j.device_ids)] AS after
+           FROM fleet_target_jobs j JOIN fleets f ON f.id = j.fleet_id
           WHERE j.id = $1 AND j.status = 'running' AND NOT j.assigned_all AND f.target_release_id = j.release_id
           FOR UPDATE OF j`,
         [id],
@@ -118,11 +120,7 @@ export class FleetTargetJobRepository {
         );
         return undefined;
       }
-      const { ids, more } = await assign(unitOfWork(tx), {
-        fleetId: job.fleet_id,
-        releaseId: job.release_id,
-        after: job.device_ids?.at(-1) ?? null,
-      });
+      const { ids, more } = await assign(unitOfWork(tx), { fleetId: job.fleet_id, releaseId: job.release_id, after: job.after });
       await tx.query(
         `UPDATE fleet_target_jobs SET device_ids = COALESCE(device_ids, '{}') || $2::text[], assigned_all = $3,
            lease_owner = $4, lease_until = now() + make_interval(secs => $5) WHERE id = $1`,
