@@ -20,17 +20,28 @@ export interface SegmentStart {
   after: string | null;
 }
 
-interface Row {
+interface ViewRow {
   id: string;
   fleet_id: string;
   release_id: string;
   status: FleetTargetJobView['status'];
-  device_ids: string[] | null;
-  assigned_all: boolean;
+  /** The devices assigned so far; null until the first segment committed. */
+  assigned: number | null;
   published: number;
   created_at: Date;
   finished_at: Date | null;
 }
+
+interface Row extends Omit<ViewRow, 'assigned'> {
+  device_ids: string[] | null;
+  assigned_all: boolean;
+}
+
+/**
+ * A job as its views show it: the count of its devices, not the devices (10,000 ids for a large
+ * fleet, read on every poll of a running job's progress).
+ */
+const VIEW_COLUMNS = 'id, fleet_id, release_id, status, cardinality(device_ids) AS assigned, published, created_at, finished_at';
 
 /** A lease outlives one publish batch by far; a replica that died holding one is replaced after it. */
 const LEASE_SECONDS = 30;
@@ -55,17 +66,18 @@ export class FleetTargetJobRepository {
     return rows[0] && toJob(rows[0]);
   }
 
-  async find(id: string): Promise<FleetTargetJob | undefined> {
-    const rows: Row[] = await this.db.query('SELECT * FROM fleet_target_jobs WHERE id = $1', [id]);
-    return rows[0] && toJob(rows[0]);
+  async findView(id: string): Promise<FleetTargetJobView | undefined> {
+    const rows: ViewRow[] = await this.db.query(`SELECT ${VIEW_COLUMNS} FROM fleet_target_jobs WHERE id = $1`, [id]);
+    return rows[0] && toView(rows[0]);
   }
 
   /** The fleet's newest job, for the fleet's view. */
   async latestOfFleet(fleetId: string): Promise<FleetTargetJobView | undefined> {
-    const rows: Row[] = await this.db.query('SELECT * FROM fleet_target_jobs WHERE fleet_id = $1 ORDER BY created_at DESC LIMIT 1', [
-      fleetId,
-    ]);
-    return rows[0] && toJob(rows[0]).view;
+    const rows: ViewRow[] = await this.db.query(
+      `SELECT ${VIEW_COLUMNS} FROM fleet_target_jobs WHERE fleet_id = $1 ORDER BY created_at DESC LIMIT 1`,
+      [fleetId],
+    );
+    return rows[0] && toView(rows[0]);
   }
 
   /** Running jobs no replica holds (never leased, released at a shutdown, or expired with a replica that died). */
@@ -150,18 +162,18 @@ export class FleetTargetJobRepository {
 }
 
 function toJob(r: Row): FleetTargetJob {
+  return { deviceIds: r.device_ids, assignedAll: r.assigned_all, view: toView({ ...r, assigned: r.device_ids?.length ?? null }) };
+}
+
+function toView(r: ViewRow): FleetTargetJobView {
   return {
-    deviceIds: r.device_ids,
-    assignedAll: r.assigned_all,
-    view: {
-      id: r.id,
-      fleetId: r.fleet_id,
-      releaseId: r.release_id,
-      status: r.status,
-      assigned: r.device_ids?.length ?? null,
-      published: r.published,
-      createdAt: r.created_at.toISOString(),
-      finishedAt: r.finished_at?.toISOString() ?? null,
-    },
+    id: r.id,
+    fleetId: r.fleet_id,
+    releaseId: r.release_id,
+    status: r.status,
+    assigned: r.assigned,
+    published: r.published,
+    createdAt: r.created_at.toISOString(),
+    finishedAt: r.finished_at?.toISOString() ?? null,
   };
 }

@@ -107,9 +107,9 @@ export class FleetsService {
   }
 
   async targetJob(jobId: string): Promise<FleetTargetJobView> {
-    const job = isUuid(jobId) ? await this.targetJobs.find(jobId) : undefined;
+    const job = isUuid(jobId) ? await this.targetJobs.findView(jobId) : undefined;
     if (!job) throw new FleetTargetJobNotFoundError(jobId);
-    return job.view;
+    return job;
   }
 
   async setConfig(id: string, config: ConfigMap): Promise<FleetView> {
