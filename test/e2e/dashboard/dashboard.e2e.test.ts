@@ -71,7 +71,7 @@ afterAll(async () => {
   await browser?.close();
   await cp?.close();
   await db?.drop();
-  await rm(dataDir, { recursive: true, force: true });
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('dashboard', () => {

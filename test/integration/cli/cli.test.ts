@@ -80,7 +80,7 @@ afterAll(async () => {
   await Promise.all(sims.map((s) => s.stop().catch(() => undefined)));
   await cp?.close();
   await db?.drop();
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('flotilla CLI', () => {

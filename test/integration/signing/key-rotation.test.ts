@@ -55,7 +55,7 @@ afterAll(async () => {
   for (const n of await runtime.listNetworks()) await runtime.removeNetwork(n.name);
   if (image) await runtime.removeImage(image).catch(() => undefined);
   await h?.close();
-  await rm(stateDir, { recursive: true, force: true });
+  if (stateDir) await rm(stateDir, { recursive: true, force: true });
 });
 
 /** The agent as `main.ts` wires it: trusted keys from the state directory, the desired gate, MQTT to the control plane. */
