@@ -12,6 +12,9 @@
 #                                         source change rebuilds a few MB, in seconds
 # Prints shell assignments (FLOTILLA_IMAGE_<ROLE>=flotilla-deploy/<role>:<hash>) on stdout,
 # and writes them to deploy/.images.env (gitignored) for `docker-compose --env-file`.
+# With --dependencies, builds only what does not depend on the sources (the base, the engine
+# roles, app-deps) and prints nothing: test/setup/ensure-services.sh starts it in the background
+# on a machine without the base, so the test run's compose e2e finds the slow part done.
 # Needs root (debootstrap, chroot), dockerd, and the packages ensure-services.sh installs.
 # The first run fetches the Debian packages (debootstrap and apt-get in the chroot, the
 # network use of this script, as ensure-services.sh itself does); later runs take seconds.
@@ -138,6 +141,12 @@ build_role() {
 # ---------------------------------------------------------------- main
 
 main() {
+  local only_dependencies=''
+  case ${1:-} in
+    '') ;;
+    --dependencies) only_dependencies=1 ;;
+    *) die "unknown argument $1 (usage: build-images.sh [--dependencies])" ;;
+  esac
   [[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, chroot)"
   mkdir -p "$STATE"
   exec 9>"$STATE/.lock" && flock -w 900 9 || die "another build-images.sh run holds $STATE/.lock"
@@ -156,6 +165,10 @@ main() {
   if ! have_image "$deps"; then
     stage_deps "$workspaces" "$lock_hash"
     build_role app-deps "$deps" "$base" "$STATE/app-deps"
+  fi
+  if [[ -n $only_dependencies ]]; then
+    log "dependency images ready in $((SECONDS - started)) s"
+    return
   fi
   # Tagged by the sources (not the compiled output), so an unchanged tree skips the compile too.
   app_hash=$(source_hash)
