@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { machineLine, median, percentile, printTable, runBench } from '../../test/bench/machine';
+import { machineLine, median, medianInterval, percentile, printTable, runBench } from '../../test/bench/machine';
 import { createSimFleet, provisionDevices } from '../../cli/src/sim/simulation';
 import { receiveOnlyBaseline } from './support/bare-fanout';
 import { ControlPlaneProcess, numberFlags, UsageMeter } from './support/control-plane-process';
@@ -180,8 +180,10 @@ function printSummary(devices: number, pairs: { flotilla: FlotillaRound; bare: B
   }));
   console.log(`\n${devices} devices, ${pairs.length} pairs, each a Flotilla round then the bare broker, back to back:`);
   printTable(rows);
+  const all = medianInterval(rows.map((r) => r['ratio all']));
   console.log(
-    `median of ${pairs.length} pairs: ratio received by all ${median(rows.map((r) => r['ratio all'])).toFixed(2)}, ` +
+    `median of ${pairs.length} pairs: ratio received by all ${median(rows.map((r) => r['ratio all'])).toFixed(2)} ` +
+      `(${all.low.toFixed(2)}–${all.high.toFixed(2)} holds the median with ${(all.confidence * 100).toFixed(0)} % confidence), ` +
       `p50 ${median(rows.map((r) => r['ratio p50'])).toFixed(2)}, server CPU per message ${median(rows.map((r) => r['CPU ratio'])).toFixed(2)}; ` +
       `Flotilla all ${median(rows.map((r) => r['Flotilla all ms'])).toFixed(0)} ms, bare all ${median(rows.map((r) => r['bare all ms'])).toFixed(0)} ms`,
   );
