@@ -14,7 +14,7 @@
 # and writes them to deploy/.images.env (gitignored) for `docker-compose --env-file`.
 # With --dependencies, builds only what does not depend on the sources (the base, the engine
 # roles, app-deps) and prints nothing: test/setup/ensure-services.sh starts it in the background
-# on a machine without the base, so the test run's compose e2e finds the slow part done.
+# (seconds when they exist), so the test run's compose e2e finds the slow part done.
 # Needs root (debootstrap, chroot), dockerd, and the packages ensure-services.sh installs.
 # The first run fetches the Debian packages (debootstrap and apt-get in the chroot, the
 # network use of this script, as ensure-services.sh itself does); later runs take seconds.
