@@ -30,9 +30,10 @@ export function median(values: readonly number[]): number {
  * A distribution-free interval for the median of `values` (order statistics, the binomial
  * rule): the narrowest [k-th smallest, k-th largest] that holds the true median with at least
  * `confidence`, and the confidence it actually has. With fewer than 6 values none reaches 95 %:
- * the whole range is given with its own (lower) confidence, 0 for a single value. Printed beside a benchmark's median
- * of pairs, so that two sittings are compared by their intervals, not by their medians alone
- * (BENCHMARKS.md, "session 19": the same code gave medians 0.14 apart over 9 pairs).
+ * the whole range is given with its own (lower) confidence, 0 for a single value. Printed
+ * beside a benchmark's median of pairs, so that two sittings are compared by their intervals,
+ * not by their medians alone (BENCHMARKS.md, "session 19": the same code gave medians 0.14
+ * apart over 9 pairs).
  */
 export function medianInterval(values: readonly number[], confidence = 0.95): { low: number; high: number; confidence: number } {
   const s = [...values].sort((a, b) => a - b);

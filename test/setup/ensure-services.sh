@@ -291,7 +291,8 @@ ensure_origin_images() {
 # e2e's to report, when it builds them again.
 start_deploy_dependencies() {
   local log="$STATE_DIR/deploy-dependencies.log"
-  spawn_detached "$log" bash "$SCRIPT_DIR/../../deploy/build-images.sh" --dependencies >"$STATE_DIR/deploy-dependencies.pid"
+  # A one-off build that ends by itself: its pid is not kept (nothing stops it).
+  spawn_detached "$log" bash "$SCRIPT_DIR/../../deploy/build-images.sh" --dependencies >/dev/null
   log deploy "dependency images building in the background (log: $log)"
 }
 
