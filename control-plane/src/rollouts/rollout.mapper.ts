@@ -1,7 +1,7 @@
 import type { RolloutCounts, RolloutDeviceView, RolloutView } from '@flotilla/shared';
 import type { RolloutRecord } from './rollout-rows';
 import type { Acceptance, Counts } from './rollout-views.repository';
-import type { RolloutDevice } from './rollout-state';
+import type { RolloutDevice, RolloutState } from './rollout-state';
 
 /** `acceptances` only where one rollout is shown: a list of rollouts leaves them out (empty). */
 export function toRolloutView(record: RolloutRecord, counts: Map<number, Counts> | undefined, acceptances: Acceptance[] = []): RolloutView {
@@ -38,6 +38,19 @@ export function toRolloutView(record: RolloutRecord, counts: Map<number, Counts>
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),
   };
+}
+
+/** A rollout's counts by phase from its devices in memory, as `RolloutViewRepository.countsByPhase` reads them from its rows. */
+export function countsOf(state: RolloutState): Map<number, Counts> {
+  const out = new Map<number, Counts>();
+  for (const d of state.devices) {
+    const counts = out.get(d.phase) ?? { pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0, waiting: 0 };
+    out.set(d.phase, counts);
+    counts[d.state] += 1;
+    if (d.acceptedAt !== null) counts.accepted += 1;
+    if (d.state === 'updating' && d.waitingFor !== null) counts.waiting += 1;
+  }
+  return out;
 }
 
 export function toRolloutDeviceView(d: RolloutDevice): RolloutDeviceView {

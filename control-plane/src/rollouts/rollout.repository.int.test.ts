@@ -3,8 +3,10 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DatabaseModule } from '../database/database.module';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
+import { countsOf } from './rollout.mapper';
 import { RolloutViewRepository } from './rollout-views.repository';
 import { RolloutRepository } from './rollout.repository';
+import type { RolloutRecord } from './rollout-rows';
 import { pendingDevice, type RolloutState } from './rollout-state';
 
 let db: TestDatabase;
@@ -24,7 +26,9 @@ beforeAll(async () => {
     `INSERT INTO releases (id, name, version, digest, manifest_yaml, assembly) VALUES ($1, 'origin', '1.0.0', 'sha256:x', '', '{}')`,
     [releaseId],
   );
-  await db.query(`INSERT INTO devices (id, name, password_hash) VALUES ('dev_a', 'a', 'x'), ('dev_b', 'b', 'x')`);
+  await db.query(
+    `INSERT INTO devices (id, name, password_hash) SELECT 'dev_' || c, c, 'x' FROM unnest(ARRAY['a', 'b', 'c', 'd', 'e']) AS c`,
+  );
 });
 afterAll(async () => {
   await app?.close();
@@ -46,8 +50,8 @@ function state(deviceId: string): RolloutState {
   };
 }
 
-async function insert(s: RolloutState): Promise<void> {
-  await repo.transaction((em) =>
+function insert(s: RolloutState): Promise<RolloutRecord> {
+  return repo.transaction((em) =>
     repo.insert(em, {
       state: s,
       name: 'r',
@@ -63,8 +67,10 @@ describe('RolloutRepository (PostgreSQL)', () => {
   it('reads a new rollout back as it was created, its devices pending in their phases', async () => {
     const s: RolloutState = { ...state('dev_a'), devices: [pendingDevice('dev_a', 0), pendingDevice('dev_b', 1)] };
     s.phases.push({ name: 'rest', successThreshold: 100, failureThreshold: 0, onFailure: 'pause' });
-    await insert(s);
+    const created = await insert(s);
     expect((await repo.load(undefined, s.id))!.state).toEqual(s);
+    // What the API answers a creation with, without reading it back.
+    expect(created).toEqual(await repo.load(undefined, s.id));
   });
 
   it('refuses to create a rollout whose device is not pending as created, and writes nothing of it', async () => {
@@ -72,6 +78,27 @@ describe('RolloutRepository (PostgreSQL)', () => {
     s.devices[0] = { ...s.devices[0]!, state: 'updating', assignedRev: 2 };
     await expect(insert(s)).rejects.toThrow(`device dev_b of a new rollout is not pending as created`);
     expect(await db.query('SELECT 1 FROM rollouts WHERE id = $1', [s.id])).toEqual([]);
+  });
+
+  it("counts a rollout in memory (a creation's answer) as the database counts its rows", async () => {
+    const s: RolloutState = { ...state('dev_a'), devices: ['a', 'b', 'c', 'd', 'e'].map((c, i) => pendingDevice(`dev_${c}`, i % 2)) };
+    s.phases.push({ name: 'rest', successThreshold: 100, failureThreshold: 0, onFailure: 'pause' });
+    await insert(s);
+    const [a, b, c, d, e] = s.devices;
+    const after: RolloutState = {
+      ...s,
+      devices: [
+        a!,
+        { ...b!, state: 'updating', assignedRev: 2, waitingFor: 'lock' },
+        { ...c!, state: 'succeeded', assignedRev: 2, waitingFor: 'window' },
+        { ...d!, state: 'failed', assignedRev: 2, reason: 'rolled back', acceptedBy: 'op', acceptedAt: 1_700_000_000_000 },
+        { ...e!, state: 'updating', assignedRev: 2 },
+      ],
+    };
+    await repo.transaction((em) => repo.save(em, s, after));
+    expect(countsOf(after)).toEqual((await views.countsByPhase([s.id])).get(s.id));
+    expect(countsOf(after).get(0)).toEqual({ pending: 1, updating: 1, succeeded: 1, failed: 0, accepted: 0, waiting: 0 });
+    expect(countsOf(after).get(1)).toEqual({ pending: 0, updating: 1, succeeded: 0, failed: 1, accepted: 1, waiting: 1 });
   });
 
   it('saves only what changed and reads it back', async () => {

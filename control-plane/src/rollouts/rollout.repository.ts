@@ -26,16 +26,20 @@ export class RolloutRepository {
     return rows[0] ? { id: rows[0].id, requestDigest: rows[0].request_digest } : undefined;
   }
 
-  async insert(uow: UnitOfWork, record: Omit<RolloutRecord, 'createdAt' | 'updatedAt'> & { idempotencyKey: string | null }): Promise<void> {
+  /** Returns the record as stored (its timestamps are the database's). */
+  async insert(
+    uow: UnitOfWork,
+    record: Omit<RolloutRecord, 'createdAt' | 'updatedAt'> & { idempotencyKey: string | null },
+  ): Promise<RolloutRecord> {
     const em = managerOf(uow);
     const s = record.state;
     const notPending = s.devices.find((d) => !sameFields(d, pendingDevice(d.deviceId, d.phase)));
     if (notPending)
       throw new Error(`rollout ${s.id}: device ${notPending.deviceId} of a new rollout is not pending as created (pendingDevice)`);
-    await em.query(
+    const [stored]: { created_at: Date; updated_at: Date }[] = await em.query(
       `INSERT INTO rollouts (id, name, release_id, selection, phases, status, status_reason, advance, current_phase,
          device_timeout_ms, idempotency_key, request_digest, created_by, force)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING created_at, updated_at`,
       [
         s.id,
         record.name,
@@ -62,6 +66,8 @@ export class RolloutRepository {
        SELECT $1::uuid, device_id, phase, 'pending' FROM unnest($2::text[], $3::int[]) AS d (device_id, phase)`,
       [s.id, s.devices.map((d) => d.deviceId), s.devices.map((d) => d.phase)],
     );
+    const { idempotencyKey: _key, ...stated } = record;
+    return { ...stated, createdAt: stored!.created_at, updatedAt: stored!.updated_at };
   }
 
   /** Waits for the row lock: operator commands must not be skipped. */

@@ -23,7 +23,9 @@ export const ROLLOUTS_ROUTES = {
     path: '/api/v1/rollouts',
     tag: 'rollouts',
     summary: 'Start a phased rollout',
-    description: 'With an `Idempotency-Key`, a repeated request answers 200 with the rollout the first one created.',
+    description:
+      'Answers 201 with the rollout as created, every device pending; its progress is at `GET /api/v1/rollouts/{id}`. ' +
+      'With an `Idempotency-Key`, a repeated request answers 200 with the rollout the first one created, as it stands then.',
     access: 'operator',
     headers: [{ name: 'Idempotency-Key', description: '1-128 of [A-Za-z0-9_.:-]; same key and body → same rollout' }],
     body: named('CreateRolloutRequest', CreateRolloutRequest),
