@@ -69,8 +69,9 @@ async function main(): Promise<void> {
     console.log(`${(await sim.counts()).connected} devices connected (${sim.pids.length} load processes)`);
     const pairs: { flotilla: FlotillaRound; bare: BareRound; load: string }[] = [];
     // Pair 0 warms up and is not counted: the first rollout after the start ran ~0.2 higher than
-    // the next ones (BENCHMARKS.md, "session 20"), the connect storm's writes and PostgreSQL's
-    // autovacuum of the fresh rows still under way, the control plane's code not yet optimised.
+    // the next ones (BENCHMARKS.md, "session 20"). The box was already quiet before it, so not the
+    // connect storm's writes; first writes to the rollout tables and code V8 has not yet optimised
+    // are the likely causes, not measured apart.
     for (let i = 0; i <= flags.pairs; i++) {
       if (i === 0) console.log('\npair 0 warms up the control plane, its database and the load processes (not counted)');
       console.log(`  (waited ${(await untilQuiet(cp)).toFixed(0)} ms for the control plane and its database to be quiet)`);
