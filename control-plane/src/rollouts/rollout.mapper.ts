@@ -1,7 +1,7 @@
 import type { RolloutCounts, RolloutDeviceView, RolloutView } from '@flotilla/shared';
 import type { RolloutRecord } from './rollout-rows';
 import type { Acceptance, Counts } from './rollout-views.repository';
-import type { RolloutDevice, RolloutState } from './rollout-state';
+import { countDevices, type RolloutDevice, type RolloutState } from './rollout-state';
 
 /** `acceptances` only where one rollout is shown: a list of rollouts leaves them out (empty). */
 export function toRolloutView(record: RolloutRecord, counts: Map<number, Counts> | undefined, acceptances: Acceptance[] = []): RolloutView {
@@ -40,17 +40,14 @@ export function toRolloutView(record: RolloutRecord, counts: Map<number, Counts>
   };
 }
 
-/** A rollout's counts by phase from its devices in memory, as `RolloutViewRepository.countsByPhase` reads them from its rows. */
+/** A rollout's counts by phase from its devices in memory (`countDevices`), in the shape `RolloutViewRepository.countsByPhase` reads them. */
 export function countsOf(state: RolloutState): Map<number, Counts> {
-  const out = new Map<number, Counts>();
-  for (const d of state.devices) {
-    const counts = out.get(d.phase) ?? { pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0, waiting: 0 };
-    out.set(d.phase, counts);
-    counts[d.state] += 1;
-    if (d.acceptedAt !== null) counts.accepted += 1;
-    if (d.state === 'updating' && d.waitingFor !== null) counts.waiting += 1;
-  }
-  return out;
+  return new Map(
+    state.phases.map((_, phase) => {
+      const { devices: _all, ...counts } = countDevices(state.devices, phase);
+      return [phase, counts];
+    }),
+  );
 }
 
 export function toRolloutDeviceView(d: RolloutDevice): RolloutDeviceView {
