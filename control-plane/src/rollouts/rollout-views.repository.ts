@@ -52,8 +52,9 @@ export class RolloutViewRepository {
       const counts = phases.get(r.phase) ?? { pending: 0, updating: 0, succeeded: 0, failed: 0, accepted: 0, waiting: 0 };
       phases.set(r.phase, counts);
       counts[r.state] += r.n;
-      counts.accepted += r.accepted;
-      // Only a device being updated waits; a finished one may keep a stale mark.
+      // As countDevices (rollout-state.ts): only a failed device is accepted, only one being
+      // updated waits; a device in another state may keep a stale mark of either.
+      if (r.state === 'failed') counts.accepted += r.accepted;
       if (r.state === 'updating') counts.waiting += r.waiting;
     }
     return out;

@@ -90,7 +90,8 @@ describe('RolloutRepository (PostgreSQL)', () => {
       devices: [
         a!,
         { ...b!, state: 'updating', assignedRev: 2, waitingFor: 'lock' },
-        { ...c!, state: 'succeeded', assignedRev: 2, waitingFor: 'window' },
+        // Stale marks: a finished device neither waits nor counts as accepted.
+        { ...c!, state: 'succeeded', assignedRev: 2, waitingFor: 'window', acceptedBy: 'op', acceptedAt: 1_700_000_000_000 },
         { ...d!, state: 'failed', assignedRev: 2, reason: 'rolled back', acceptedBy: 'op', acceptedAt: 1_700_000_000_000 },
         { ...e!, state: 'updating', assignedRev: 2 },
       ],
