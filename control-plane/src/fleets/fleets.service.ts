@@ -126,8 +126,10 @@ export class FleetsService {
     return this.get(id);
   }
 
-  /** Moves a device into `fleetId` (null: out of any fleet); an unpinned device takes the fleet's target. */
-  /** Into a fleet holding a registry login grant only with an admin key: its devices may receive that login. */
+  /**
+   * Moves a device into `fleetId` (null: out of any fleet); an unpinned device takes the fleet's target.
+   * Into a fleet holding a registry login grant only with an admin key: its devices may receive that login.
+   */
   async moveDevice(deviceId: string, fleetId: string | null, actor: OperatorPrincipal): Promise<DeviceView> {
     if (fleetId !== null) await this.assertExists(fleetId);
     if (fleetId !== null && actor.role !== 'admin' && (await this.registries.fleetHasGrants(fleetId)))

@@ -14,11 +14,9 @@ export interface Harness {
   db: TestDatabase;
   /** fetch against the API with the operator key, unless `auth: false`. */
   api(path: string, init?: RequestInit & { auth?: boolean }): Promise<Response>;
-  /** A new provisioning token and a device registered with it. */
-  /** A password device (no CSR), as devices registered before certificates are. */
+  /** A new provisioning token and a device registered with it: a password device (no CSR), as devices registered before certificates are. */
   registerDevice(name?: string): Promise<RegisterDeviceResponse & { password: string }>;
-  /** Connects as the device, over TCP, as the agent does (client id = username = device id). */
-  /** Over the plain loopback listener, with the device's password. */
+  /** Connects as the device, over TCP, as the agent does (client id = username = device id): the plain loopback listener, with the device's password. */
   connectDevice(device: { deviceId: string; password?: string | undefined }, options?: IClientOptions): Promise<MqttClient>;
   /** One sample of /metrics (read with the operator key), e.g. `metric('flotilla_uplink_messages_dropped_total', { reason: 'rejected' })`. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
