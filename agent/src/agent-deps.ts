@@ -1,4 +1,5 @@
 import type { ChannelPayload, DeviceChannel, Inventory, LocalStatus } from '@flotilla/shared/device';
+import type { CommandGate } from './admission/command-gate';
 import type { DesiredGate } from './admission/desired-gate';
 import type { TelemetrySample } from './hardware/telemetry';
 import type { EventOutbox } from './link/outbox';
@@ -59,5 +60,7 @@ export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlane
   localStatus?: { write(status: LocalStatus): Promise<void> };
   /** Judges every `desired` message from the network (`receive`); without it the agent takes none. */
   gate?: Pick<DesiredGate, 'admit'>;
+  /** Judges every `cmd` message from the network (`receiveCommand`); without it the agent runs none. */
+  commandGate?: Pick<CommandGate, 'admit'>;
   settings?: Partial<AgentSettings & UpdaterSettings>;
 };

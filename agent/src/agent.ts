@@ -3,9 +3,9 @@ import type { DesiredGate } from './admission/desired-gate';
 import { DEFAULT_SETTINGS, type AgentDeps, type AgentSettings, type Uplink } from './agent-deps';
 import { inventoryFingerprint } from './hardware/inventory-change';
 import { TelemetryBatch } from './hardware/telemetry-batch';
-import { runCommand } from './link/commands';
+import { DeviceCommands } from './link/device-commands';
 import type { TrialChecks } from './os-update/os-update-plan';
-import { DeviceEvents, commandEventMessage } from './reporting/device-events';
+import { DeviceEvents } from './reporting/device-events';
 import { Reporter } from './reporting/reporter';
 import { errorMessage } from './support/errors';
 import { LockServer } from './update/locks/lock-server';
@@ -25,6 +25,7 @@ export class Agent {
   private readonly locks: UpdateLocks | undefined;
   private readonly lockServer: LockServer | undefined;
   private readonly events: DeviceEvents;
+  private readonly commands: DeviceCommands;
   private readonly reporter: Reporter;
   private uplink: Uplink | undefined;
   private inventory: Inventory | undefined;
@@ -69,6 +70,14 @@ export class Agent {
       controlPlaneConnected: () => this.uplink?.connected ?? false,
       onChange: () => this.scheduleReport(),
       onEvent: (kind, message, slot, phase) => this.events.about(kind, message, slot, phase),
+    });
+    this.commands = new DeviceCommands({
+      gate: deps.commandGate,
+      runtime: deps.runtime,
+      events: this.events,
+      logger: deps.logger,
+      rollback: (reason) => this.updater.rollback(reason),
+      onTrial: () => this.updater.current.candidate?.rev ?? null,
     });
     this.reporter = new Reporter({
       updater: this.updater,
@@ -187,20 +196,14 @@ export class Agent {
     this.updater.desire(desired);
   }
 
-  /** Runs a command and leaves a `command` event behind, so the device's history shows who did what. */
-  async command(command: Command): Promise<CommandResult> {
-    try {
-      const result = await runCommand(command, {
-        runtime: this.deps.runtime,
-        logger: this.deps.logger,
-        rollback: (reason) => this.updater.rollback(reason),
-      });
-      this.events.about('command', commandEventMessage(command, 'ok'), null);
-      return result;
-    } catch (err) {
-      this.events.about('command', commandEventMessage(command, errorMessage(err)), null);
-      throw err;
-    }
+  /** Runs a command from the technician's local CLI, and leaves a `command` event behind. */
+  command(command: Command): Promise<CommandResult> {
+    return this.commands.run(command);
+  }
+
+  /** A `cmd` message from the network: run once the command gate admitted it; its answer for `cmd/res`, if any. */
+  receiveCommand(bytes: Uint8Array | string): Promise<CommandResult | undefined> {
+    return this.commands.receive(bytes);
   }
 
   /** After every (re)connect: the control plane may have missed reports and inventory while the device was away. */

@@ -1,5 +1,6 @@
 import { access, statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { CommandGate } from './admission/command-gate';
 import { DesiredGate } from './admission/desired-gate';
 import type { DeltaFetcher, DeltaFetcherOptions } from './delta/delta-fetcher';
 import { WatermarkFile } from './admission/watermark-file';
@@ -108,6 +109,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
       clock: systemClock,
       heldRev: () => agent.heldRev(),
     }),
+    commandGate: new CommandGate({ deviceId: credential.deviceId, trust: trustedKeys, clock: systemClock }),
     board,
     freeDiskBytes: (path) => freeBytes(path, config.stateDir),
     imageFacts: (ref, architecture, auth) => registryCode().registryFacts(ref, architecture, auth, credential.caCertificates),
@@ -151,7 +153,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
     logger,
     heldRev: () => agent.heldRev(),
     onDesired: (payload) => void agent.receive(payload),
-    onCommand: (command) => agent.command(command),
+    onCommand: (payload) => agent.receiveCommand(payload),
     onConnect: () => agent.onConnected(),
   });
   const control = new ControlServer(agent, controlSocketPath(config.stateDir), logger);

@@ -17,6 +17,7 @@ export * from './protocol/storable';
 export * from './protocol/topics';
 export * from './protocol/update-policy';
 export * from './protocol/desired-signing';
+export * from './protocol/command-signing';
 export * from './protocol/desired-admission';
 export * from './protocol/server-busy';
 export * from './protocol/reconnect';

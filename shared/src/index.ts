@@ -49,6 +49,7 @@ export * from './api/dashboard';
 export * from './agent-node-flags';
 export * from './protocol/desired-batch';
 export * from './protocol/desired-signing';
+export * from './protocol/command-signing';
 export * from './protocol/desired-admission';
 export * from './deltas/image-delta';
 export * from './api/route';

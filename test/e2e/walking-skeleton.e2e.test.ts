@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import type { DeviceView, ProvisioningTokenView, ReleaseView } from '@flotilla/shared';
+import type { CommandResultView, DeviceView, ProvisioningTokenView, ReleaseView } from '@flotilla/shared';
 import type { RunningControlPlane } from '../../control-plane/src/bootstrap';
 import { AgentProcess } from '../support/agent-process';
 import { ApiClient } from '../support/api-client';
@@ -160,6 +160,19 @@ describe('walking skeleton', () => {
     const worker = await docker.getContainer(byName.get('worker')!).inspect();
     expect(worker.Config.Env).toContain('MODE=second');
     expect(worker.State.Running).toBe(true);
+  });
+
+  it('runs a command sent through the API: signed by the control plane, verified and run by the agent', async () => {
+    const res = await api.post<CommandResultView>(`/api/v1/devices/${deviceId}/commands`, {
+      name: 'restart-component',
+      args: { component: 'web' },
+      timeoutMs: 20_000,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ ok: true, error: null, output: expect.stringContaining('restarted') });
+    // Nothing on trial: the control plane names the rev a rollback ends, and refuses when there is none.
+    const rollback = await api.post<{ code: string }>(`/api/v1/devices/${deviceId}/commands`, { name: 'rollback' });
+    expect([rollback.status, rollback.body.code]).toEqual([409, 'nothing_on_trial']);
   });
 
   it('shows the device offline once its agent stops', async () => {

@@ -18,6 +18,8 @@ export interface CommandDeps {
   logger: Logger;
   /** Ends the update on trial now (throws when there is none). */
   rollback: (reason: string) => void;
+  /** The rev of the update on trial (from verify until commit or rollback), null when there is none. */
+  onTrial: () => number | null;
 }
 
 /** Longest `logs` follow: the reply has to come back within a command's patience. */
@@ -46,9 +48,17 @@ export async function runCommand(command: Command, deps: CommandDeps): Promise<C
       const options = follow === undefined ? { tail } : { tail, followMs: follow * 1_000 };
       return ok(lastBytes(await deps.runtime.logs(container, options), MAX_OUTPUT_BYTES));
     }
-    case 'rollback':
+    case 'rollback': {
+      // The control plane names the rev it means to end: a late rollback must not end a later update.
+      const rev = command.args.rev;
+      const onTrial = deps.onTrial();
+      if (rev !== undefined && rev !== String(onTrial))
+        throw new CommandRefusedError(
+          `rollback of rev ${rev} refused: ${onTrial === null ? 'no update is on trial' : `the update on trial is rev ${onTrial}`}; nothing was rolled back`,
+        );
       deps.rollback(`rollback requested by command ${command.id}`);
       return ok('rolling back to the active slot');
+    }
     case 'identify':
       // No board here has an LED the agent may drive yet; the log line lets a technician match device and screen.
       deps.logger.info('identify requested: this is the device', { id: command.id });

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { PROTOCOL_SCHEMA, SERVER_BUSY, deviceTopic, type Command } from '@flotilla/shared';
+import { PROTOCOL_SCHEMA, SERVER_BUSY, deviceTopic, type CommandResult } from '@flotilla/shared';
 import { silentLogger } from '../support/logger';
 import { MqttLink } from './mqtt-link';
 
@@ -63,7 +63,7 @@ function startLink(
   overrides: {
     heldRev?: number;
     onDesired?: (payload: Buffer) => void;
-    onCommand?: (c: Command) => Promise<never>;
+    onCommand?: (payload: Buffer) => Promise<CommandResult | undefined>;
     firstConnectDelayMs?: number;
     random?: () => number;
   } = {},
@@ -74,7 +74,7 @@ function startLink(
     logger: silentLogger,
     heldRev: () => overrides.heldRev ?? 4,
     onDesired: overrides.onDesired ?? (() => undefined),
-    onCommand: overrides.onCommand ?? (async (c) => ({ schema: PROTOCOL_SCHEMA, id: c.id, ok: true, output: `did ${c.name}` })),
+    onCommand: overrides.onCommand ?? (async () => undefined),
     onConnect: () => connects++,
     reconnect: FAST,
     ...(overrides.firstConnectDelayMs !== undefined ? { firstConnectDelayMs: overrides.firstConnectDelayMs } : {}),
@@ -113,25 +113,28 @@ describe('MqttLink', () => {
     expect(heard.filter((h) => h.channel === 'events')).toEqual([]);
   });
 
-  it('answers commands on cmd/res, including invalid ones that carry an id', async () => {
-    startLink({ onCommand: async () => Promise.reject(new Error('component "nope" is not running')) });
-    await until('desired/get', () => heard.find((h) => h.channel === 'desired/get'));
-    await cloud.publishAsync(
-      deviceTopic(DEVICE, 'cmd'),
-      JSON.stringify({ schema: 1, id: 'c1', name: 'restart-component', args: { component: 'nope' } }),
-      { qos: 1 },
-    );
-    await cloud.publishAsync(deviceTopic(DEVICE, 'cmd'), JSON.stringify({ schema: 1, id: 'c2', name: 'format-disk' }), { qos: 1 });
-    const results = await until('two results', () => {
-      const r = heard.filter((h) => h.channel === 'cmd/res');
-      return r.length === 2 ? r.map((x) => x.body) : undefined;
+  it('hands every cmd message over as it arrived and sends the answer it gets back on cmd/res (the command gate judges)', async () => {
+    const received: string[] = [];
+    startLink({
+      onCommand: async (payload) => {
+        received.push(payload.toString());
+        // The gate's answer to a command it could name; none to one it could not.
+        if (payload.toString() === 'not json') return undefined;
+        return { schema: PROTOCOL_SCHEMA, id: 'c1', ok: false, error: `unsigned: ${'x'.repeat(5_000)}` };
+      },
     });
-    // Commands are answered as each finishes, not in the order they came: c1's handler is asynchronous.
-    results.sort((a, b) => String(a.id).localeCompare(String(b.id)));
-    expect(results).toEqual([
-      { schema: 1, id: 'c1', ok: false, error: 'component "nope" is not running' },
-      expect.objectContaining({ id: 'c2', ok: false, error: expect.stringContaining('invalid command') }),
-    ]);
+    await until('desired/get', () => heard.find((h) => h.channel === 'desired/get'));
+    await cloud.publishAsync(deviceTopic(DEVICE, 'cmd'), 'not json', { qos: 1 });
+    await cloud.publishAsync(deviceTopic(DEVICE, 'cmd'), '{"schema":1,"id":"c1","name":"rollback"}', { qos: 1 });
+    const [result] = await until('a result', () => {
+      const r = heard.filter((h) => h.channel === 'cmd/res');
+      return r.length > 0 ? r.map((x) => x.body) : undefined;
+    });
+    expect(received).toEqual(['not json', '{"schema":1,"id":"c1","name":"rollback"}']);
+    // A long reason is cut to what the protocol stores, not dropped with the answer.
+    expect(result).toEqual({ schema: 1, id: 'c1', ok: false, error: expect.stringMatching(/^unsigned: x+/) });
+    expect((result!.error as string).length).toBeLessThan(5_000);
+    expect(heard.filter((h) => h.channel === 'cmd/res')).toHaveLength(1);
   });
 
   it('publishes offline through the broker when the connection drops, and says hello again on reconnect', async () => {

@@ -3,13 +3,11 @@ import {
   DEVICE_RECONNECT_POLICY,
   PROTOCOL_SCHEMA,
   ReconnectSchedule,
-  decodePayload,
   deviceTopic,
   isServerBusy,
   encodePayload,
   isSecureUrl,
   type ChannelPayload,
-  type Command,
   type CommandResult,
   type DeviceChannel,
   type DeviceCredential,
@@ -32,7 +30,8 @@ export interface MqttLinkOptions {
   heldRev: () => number;
   /** A `desired` message as it arrived, not yet verified. */
   onDesired: (payload: Buffer) => void;
-  onCommand: (command: Command) => Promise<CommandResult>;
+  /** A `cmd` message as it arrived, not yet verified; its answer (when there is one) goes out on `cmd/res`. */
+  onCommand: (payload: Buffer) => Promise<CommandResult | undefined>;
   /** Called after every (re)connect, once status, subscriptions and `desired/get` are sent. */
   onConnect?: () => void;
   connect?: MqttConnect;
@@ -211,36 +210,15 @@ export class MqttLink {
     this.options.onDesired(payload);
   }
 
+  /** Handed on as bytes, like `desired`: whether a command runs is the agent's command gate's to judge (`CommandGate`). */
   private async onCommandMessage(payload: Buffer): Promise<void> {
-    const decoded = decodePayload('cmd', payload);
-    if (!decoded.ok) {
-      this.options.logger.warn('invalid command ignored', { reason: decoded.reason });
-      const id = commandId(payload);
-      if (id)
-        this.publish('cmd/res', {
-          schema: PROTOCOL_SCHEMA,
-          id,
-          ok: false,
-          error: toStorableText(`invalid command: ${decoded.reason}`, 2_000),
-        });
+    let result: CommandResult | undefined;
+    try {
+      result = await this.options.onCommand(payload);
+    } catch (err) {
+      this.options.logger.error('command handling failed', { error: errorMessage(err) });
       return;
     }
-    let result: CommandResult;
-    try {
-      result = await this.options.onCommand(decoded.value);
-    } catch (err) {
-      result = { schema: PROTOCOL_SCHEMA, id: decoded.value.id, ok: false, error: errorMessage(err) };
-    }
-    this.publish('cmd/res', result);
-  }
-}
-
-/** The id of a command that failed validation, so the sender still hears back when it can be named. */
-function commandId(payload: Buffer): string | undefined {
-  try {
-    const id = (JSON.parse(payload.toString('utf8')) as { id?: unknown }).id;
-    return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : undefined;
-  } catch {
-    return undefined;
+    if (result) this.publish('cmd/res', { ...result, ...(result.error ? { error: toStorableText(result.error, 2_000) } : {}) });
   }
 }

@@ -3,7 +3,6 @@ import {
   DEVICE_RECONNECT_POLICY,
   PROTOCOL_SCHEMA,
   ReconnectSchedule,
-  decodePayload,
   deviceTopic,
   isServerBusy,
   nextWindow,
@@ -158,8 +157,9 @@ export class SimDevice {
       if (outcome.ok) this.onDesired(outcome.statement, payload);
       else if (!outcome.duplicate) this.options.onRefused?.(this, outcome.reason);
     } else if (topic === deviceTopic(this.deviceId, 'cmd')) {
-      const decoded = decodePayload('cmd', payload);
-      if (decoded.ok) void this.onCommand(decoded.value);
+      const outcome = this.check.command(payload);
+      if (outcome.ok) void this.onCommand(outcome.statement);
+      else if (outcome.id) void this.publish('cmd/res', { schema: PROTOCOL_SCHEMA, id: outcome.id, ok: false, error: outcome.reason });
     }
   }
 

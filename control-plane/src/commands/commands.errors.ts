@@ -14,3 +14,13 @@ export class CommandTimeoutError extends TimeoutError {
     );
   }
 }
+
+export class NothingOnTrialError extends ConflictError {
+  constructor(deviceId: string, phase: string | null) {
+    super(
+      'nothing_on_trial',
+      `device ${deviceId} reports no update on trial to roll back (update phase: ${phase ?? 'not reported yet'}); ` +
+        'roll back a device while its update is being tried, or assign the release it should run',
+    );
+  }
+}

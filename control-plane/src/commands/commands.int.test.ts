@@ -1,5 +1,13 @@
-import type { ApiError, CommandResultView } from '@flotilla/shared';
-import { startHarness, type Harness } from '../testing/harness';
+import {
+  PROTOCOL_SCHEMA,
+  deviceTopic,
+  readSignedCommand,
+  verifyCommandSignature,
+  type ApiError,
+  type CommandResultView,
+  type SigningKeysView,
+} from '@flotilla/shared';
+import { nextMessage, startHarness, type Harness } from '../testing/harness';
 import { SimDevice } from '../testing/sim-device';
 import { apiClient, json, registerDevices, until, type Api } from '../testing/sim-fleet';
 
@@ -74,5 +82,56 @@ describe('commands', () => {
     const bad = await send(sim.deviceId, { name: 'format-disk' });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ issues: [expect.objectContaining({ path: 'name' })] });
+  });
+
+  it('signs each command for its device with the current key, valid as long as the caller waits for it', async () => {
+    const device = await h.registerDevice('signed-commands');
+    const client = await h.connectDevice(device);
+    await client.subscribeAsync(deviceTopic(device.deviceId, 'cmd'), { qos: 1 });
+    await client.publishAsync(deviceTopic(device.deviceId, 'status'), JSON.stringify({ schema: PROTOCOL_SCHEMA, status: 'online' }), {
+      qos: 1,
+    });
+    await until(async () => (await json<{ online: boolean }>(api(`/api/v1/devices/${device.deviceId}`))).online, 5000, 'online');
+    const arriving = nextMessage(client, deviceTopic(device.deviceId, 'cmd'));
+    expect((await send(device.deviceId, { name: 'logs', args: { component: 'web' }, timeoutMs: 300 })).status).toBe(504);
+    const read = readSignedCommand((await arriving).payload);
+    if (!read.ok) throw new Error(read.reason);
+    const { keys } = await json<SigningKeysView>(api('/api/v1/signing-keys'));
+    expect(verifyCommandSignature(read.envelope, keys)).toEqual({ ok: true, keyId: keys[0]!.keyId });
+    expect(read.statement).toMatchObject({ name: 'logs', args: { component: 'web' }, deviceId: device.deviceId });
+    expect(Date.parse(read.statement.expiresAt) - Date.parse(read.statement.issuedAt)).toBe(300);
+  });
+
+  it('names the rev on trial in a rollback, and refuses a rollback when the device reports none', async () => {
+    const device = await h.registerDevice('rollback-rev');
+    const client = await h.connectDevice(device);
+    await client.subscribeAsync(deviceTopic(device.deviceId, 'cmd'), { qos: 1 });
+    const report = async (candidate: { rev: number; releaseId: null; version: null } | null) => {
+      const update = { phase: candidate ? 'probation' : 'idle', active: null, candidate, failedRev: null, lastFailure: null };
+      const reported = { schema: PROTOCOL_SCHEMA, at: new Date().toISOString(), agentVersion: 'test', rev: 3, update, components: [] };
+      await client.publishAsync(deviceTopic(device.deviceId, 'reported'), JSON.stringify(reported), { qos: 1 });
+    };
+    await report(null);
+    await until(
+      async () => (await json<{ online: boolean; reported: unknown }>(api(`/api/v1/devices/${device.deviceId}`))).reported !== null,
+      5000,
+      'reported',
+    );
+    const refused = await send(device.deviceId, { name: 'rollback' });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ code: 'nothing_on_trial', message: expect.stringContaining('update phase: idle') });
+
+    await report({ rev: 3, releaseId: null, version: null });
+    await until(
+      async () =>
+        (await json<{ reported: { update: { candidate: unknown } } }>(api(`/api/v1/devices/${device.deviceId}`))).reported.update
+          .candidate !== null,
+      5000,
+      'candidate reported',
+    );
+    const arriving = nextMessage(client, deviceTopic(device.deviceId, 'cmd'));
+    expect((await send(device.deviceId, { name: 'rollback', timeoutMs: 300 })).status).toBe(504);
+    const read = readSignedCommand((await arriving).payload);
+    expect(read).toMatchObject({ ok: true, statement: { name: 'rollback', args: { rev: '3' } } });
   });
 });

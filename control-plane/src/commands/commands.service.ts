@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { PROTOCOL_SCHEMA, decodePayload, encodePayload, type CommandResultView, type SendCommandRequest } from '@flotilla/shared';
+import { decodePayload, encodePayload, type CommandResultView, type DeviceView, type SendCommandRequest } from '@flotilla/shared';
 import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { DevicesService } from '../devices/devices.service';
-import { CommandTimeoutError, DeviceOfflineError } from './commands.errors';
+import { SigningService } from '../signing/signing.service';
+import { CommandTimeoutError, DeviceOfflineError, NothingOnTrialError } from './commands.errors';
 import { PendingCommands } from './pending-commands';
 
 /**
  * Sends a command to a connected device and waits for its `cmd/res` with the same id. Commands
  * are not queued for offline devices: a reboot or logs request hours later is rarely wanted.
+ * Each is signed for its device and holds only as long as the caller waits for it (a device
+ * refuses it after that, give or take its clock's allowance), so one delivered late, after the
+ * caller was told it timed out, does not run.
  */
 @Injectable()
 export class CommandsService implements OnModuleInit, BeforeApplicationShutdown {
@@ -18,6 +22,7 @@ export class CommandsService implements OnModuleInit, BeforeApplicationShutdown 
   constructor(
     private readonly devices: DevicesService,
     @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
+    private readonly signing: SigningService,
   ) {}
 
   /** Every replica sees every result: the one that sent the command holds its pending answer. */
@@ -36,11 +41,12 @@ export class CommandsService implements OnModuleInit, BeforeApplicationShutdown 
   async send(deviceId: string, request: SendCommandRequest): Promise<CommandResultView> {
     const device = await this.devices.get(deviceId);
     if (!device.online) throw new DeviceOfflineError(deviceId);
+    const args = request.name === 'rollback' ? { ...request.args, rev: request.args.rev ?? onTrial(device) } : request.args;
     const id = `cmd_${randomUUID()}`;
     const started = performance.now();
     // Waiting starts before sending, so an instant answer is not missed.
     const answer = this.pending.wait(id, device.id, request.timeoutMs);
-    const command = encodePayload('cmd', { schema: PROTOCOL_SCHEMA, id, name: request.name, args: request.args });
+    const command = encodePayload('cmd', this.signing.sealCommand({ id, name: request.name, args }, device.id, request.timeoutMs));
     await this.broker.publishToDevice(device.id, 'cmd', command);
     const result = await answer;
     if (!result) throw new CommandTimeoutError(device.id, request.name, request.timeoutMs);
@@ -54,4 +60,11 @@ export class CommandsService implements OnModuleInit, BeforeApplicationShutdown 
       durationMs: Math.round(performance.now() - started),
     };
   }
+}
+
+/** The rev a rollback ends: the one the device reports on trial, so that a late rollback cannot end a later update. */
+function onTrial(device: DeviceView): string {
+  const update = device.reported?.update;
+  if (!update?.candidate) throw new NothingOnTrialError(device.id, update?.phase ?? null);
+  return String(update.candidate.rev);
 }

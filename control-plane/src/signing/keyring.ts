@@ -1,5 +1,6 @@
 import { sign, type KeyObject } from 'node:crypto';
 import {
+  commandSigningPayload,
   desiredSigningPayload,
   keyEndorsementPayload,
   releaseKeyId,
@@ -66,6 +67,15 @@ export class Keyring {
   /** Signs the root of a batch of desired statements (desired-sealer.ts builds the batch). */
   signDesiredRoot(root: Buffer): ReleaseSignature {
     return { alg: 'ed25519', keyId: this.current.keyId, value: sign(null, desiredSigningPayload(root), this.signer).toString('base64') };
+  }
+
+  /** Signs a command's exact statement text (@flotilla/shared `command-signing.ts`). */
+  signCommand(statement: string): ReleaseSignature {
+    return {
+      alg: 'ed25519',
+      keyId: this.current.keyId,
+      value: sign(null, commandSigningPayload(statement), this.signer).toString('base64'),
+    };
   }
 
   /** The keys a newly provisioned device pins: the current key and those within the horizon, not revoked. */

@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   MAX_PAYLOAD_BYTES,
+  PROTOCOL_SCHEMA,
+  sealCommandWith,
+  type Command,
+  type CommandStatement,
+  type SignedCommand,
   type EndorsedReleaseKey,
   type ReleaseKey,
   type ReleaseSignature,
@@ -48,6 +53,26 @@ export class SigningService {
     const [sealed] = this.desiredSealer().sealAll([content]);
     if (sealed instanceof DesiredTooLargeError) throw sealed;
     return sealed!.envelope;
+  }
+
+  /**
+   * Signs a command for one device with the current key: the command plus whom it is for, when
+   * it was issued and until when it may run, with the key chain and revocations `desired` carries.
+   */
+  sealCommand(command: Omit<Command, 'schema'>, deviceId: string, lifetimeMs: number): SignedCommand {
+    const issuedAt = new Date();
+    const keyEndorsements = this.keyring.endorsedKeys();
+    const revokedKeys = this.keyring.revokedKeyIds();
+    const statement: CommandStatement = {
+      schema: PROTOCOL_SCHEMA,
+      ...command,
+      deviceId,
+      issuedAt: issuedAt.toISOString(),
+      expiresAt: new Date(issuedAt.getTime() + lifetimeMs).toISOString(),
+      ...(keyEndorsements.length > 0 ? { keyEndorsements } : {}),
+      ...(revokedKeys.length > 0 ? { revokedKeys } : {}),
+    };
+    return sealCommandWith(statement, (text) => this.keyring.signCommand(text));
   }
 
   /**

@@ -112,34 +112,47 @@ export function verifyDesiredSignature(
   revoked: ReadonlySet<string> = new Set(),
   verified?: VerifiedSignatures,
 ): { ok: true; keyId: string } | DesiredRefusal {
-  const keyId = envelope.signature.keyId;
-  if (revoked.has(keyId)) {
-    return { ok: false, code: 'revoked-key', reason: `desired state signed by key ${keyId}, which the control plane revoked` };
-  }
-  const key = trusted.find((k) => k.keyId === keyId);
-  if (!key) {
-    return {
-      ok: false,
-      code: 'unknown-key',
-      reason: `desired state signed by key ${keyId}, which this device does not trust (trusted: ${trusted.map((k) => k.keyId).join(', ') || 'none'})`,
-    };
-  }
+  const found = signingKey('desired state', envelope.signature.keyId, trusted, revoked);
+  if (!found.ok) return found;
+  const { key } = found;
   // The body's digest is in the leaf and the leaf's path leads to the signed root: one check covers all four parts.
   const root = rootOfProof(desiredLeaf(bodyDigest(envelope.body), envelope.statement), envelope.proof);
-  let valid: boolean;
   const seen = root && verified ? `${key.publicKey}\n${root.toString('base64')}\n${envelope.signature.value}` : undefined;
-  try {
-    valid =
-      root !== undefined &&
-      (verified?.has(seen!) ||
-        verify(null, desiredSigningPayload(root), publicKeyObject(key.publicKey), Buffer.from(envelope.signature.value, 'base64')));
-  } catch {
-    valid = false;
-  }
+  const valid = root !== undefined && (verified?.has(seen!) || verifiesWith(key, desiredSigningPayload(root), envelope.signature.value));
   if (valid && seen) verified!.add(seen);
   return valid
-    ? { ok: true, keyId }
-    : { ok: false, code: 'forged', reason: `desired state signature does not verify with key ${keyId}: altered or forged` };
+    ? { ok: true, keyId: key.keyId }
+    : { ok: false, code: 'forged', reason: `desired state signature does not verify with key ${key.keyId}: altered or forged` };
+}
+
+/**
+ * The trusted key `keyId` names, or why there is none; `what` names the message in the refusal.
+ * Shared by every signed message a device acts on (desired states, commands).
+ */
+export function signingKey(
+  what: string,
+  keyId: string,
+  trusted: readonly ReleaseKey[],
+  revoked: ReadonlySet<string>,
+): { ok: true; key: ReleaseKey } | { ok: false; code: 'revoked-key' | 'unknown-key'; reason: string } {
+  if (revoked.has(keyId))
+    return { ok: false, code: 'revoked-key', reason: `${what} signed by key ${keyId}, which the control plane revoked` };
+  const key = trusted.find((k) => k.keyId === keyId);
+  if (key) return { ok: true, key };
+  return {
+    ok: false,
+    code: 'unknown-key',
+    reason: `${what} signed by key ${keyId}, which this device does not trust (trusted: ${trusted.map((k) => k.keyId).join(', ') || 'none'})`,
+  };
+}
+
+/** Whether `value` (base64) is `key`'s ed25519 signature over `payload`. Never throws. */
+export function verifiesWith(key: ReleaseKey, payload: Buffer, value: string): boolean {
+  try {
+    return verify(null, payload, publicKeyObject(key.publicKey), Buffer.from(value, 'base64'));
+  } catch {
+    return false;
+  }
 }
 
 /**

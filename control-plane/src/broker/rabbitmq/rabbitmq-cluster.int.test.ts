@@ -213,7 +213,7 @@ describe('the control plane on an external RabbitMQ cluster', () => {
     await client.subscribeAsync(deviceTopic(d.deviceId, 'cmd'), { qos: 1 });
     client.on('message', (topic, payload) => {
       if (topic !== deviceTopic(d.deviceId, 'cmd')) return;
-      const { id } = JSON.parse(payload.toString()) as { id: string };
+      const { id } = JSON.parse((JSON.parse(payload.toString()) as { statement: string }).statement) as { id: string };
       // A command redelivered as the device is closed: its answer may never leave, and need not.
       void client
         .publishAsync(deviceTopic(d.deviceId, 'cmd/res'), JSON.stringify({ schema: 1, id, ok: true, output: 'blink' }), { qos: 1 })

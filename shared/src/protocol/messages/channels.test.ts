@@ -20,7 +20,7 @@ describe('decodePayload', () => {
   });
 
   it('round-trips through encodePayload, and encodePayload refuses invalid values', () => {
-    const cmd = { schema: 1 as const, id: 'c1', name: 'reboot' as const, args: {} };
+    const cmd = { schema: 1 as const, statement: '{}', signature: { alg: 'ed25519' as const, keyId: 'k', value: `${'A'.repeat(86)}==` } };
     expect(decodePayload('cmd', encodePayload('cmd', cmd))).toEqual({ ok: true, value: cmd });
     expect(() => encodePayload('status', { schema: 1, status: 'sleeping' as 'online' })).toThrow();
   });

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Channel } from '../topics';
-import { Command, CommandResult } from './commands';
+import { CommandResult, SignedCommand } from './commands';
 import { DesiredGet, SignedDesired } from './desired';
 import { DeviceStatus, Inventory, Telemetry } from './device-facts';
 import { MAX_PAYLOAD_BYTES } from './envelope';
@@ -15,7 +15,7 @@ export const CHANNEL_SCHEMAS = {
   telemetry: Telemetry,
   inventory: Inventory,
   events: DeviceEvent,
-  cmd: Command,
+  cmd: SignedCommand,
   'cmd/res': CommandResult,
   status: DeviceStatus,
 } satisfies Record<Channel, z.ZodType>;
