@@ -91,7 +91,7 @@ async function startDevice(): Promise<NonNullable<typeof running>> {
     logger: silentLogger,
     heldRev: () => agent.heldRev(),
     onDesired: (payload) => void agent.receive(payload),
-    onCommand: (command) => agent.command(command),
+    onCommand: (payload) => agent.receiveCommand(payload),
     onConnect: () => agent.onConnected(),
   });
   await agent.start(link);
