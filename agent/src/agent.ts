@@ -7,7 +7,7 @@ import { DeviceCommands } from './link/device-commands';
 import type { TrialChecks } from './os-update/os-update-plan';
 import { DeviceEvents } from './reporting/device-events';
 import { Reporter } from './reporting/reporter';
-import { errorMessage } from './support/errors';
+import { AgentError, errorMessage } from './support/errors';
 import { LockServer } from './update/locks/lock-server';
 import { UpdateLocks, lockingComponents } from './update/locks/update-locks';
 import { RegistryAccess } from './update/registry-access';
@@ -154,9 +154,13 @@ export class Agent {
     try {
       outcome = await gate.admit(bytes);
     } catch (err) {
-      // The watermark or key file could not be written: not taken, the control plane sends it again.
-      this.deps.logger.error('desired state not taken', { error: errorMessage(err) });
-      this.events.about('desired-refused', `could not keep the desired state: ${errorMessage(err)}`, null);
+      // A damaged watermark or key file (terminal: until repaired, as it says), or a failed write (sent again).
+      const why =
+        err instanceof AgentError && err.terminal
+          ? `${err.code}: ${err.message}`
+          : `could not keep the desired state: ${errorMessage(err)}`;
+      this.deps.logger.error('desired state not taken', { error: why });
+      this.events.about('desired-refused', why, null);
       return;
     }
     if (!outcome.ok) {

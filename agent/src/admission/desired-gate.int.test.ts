@@ -1,8 +1,8 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { minimalComponent, type Desired } from '@flotilla/shared';
-import { TrustedKeyStore } from '../provisioning/trusted-key-store';
+import { LEARNED_KEYS_FILE, TrustedKeyStore } from '../provisioning/trusted-key-store';
 import { systemClock } from '../support/clock';
 import { silentLogger } from '../support/logger';
 import { endorseKey, sealedBatch, sealedDesired, signedDesired, testSigner } from '../testing/releases';
@@ -122,6 +122,25 @@ describe('DesiredGate', () => {
 
     const reopened = await TrustedKeyStore.open({ stateDir, pinned: [signer.key], logger: silentLogger });
     expect(reopened.keys()).toEqual([next.key]);
+  });
+
+  it('takes nothing once the key file that holds a revocation is torn, rather than trusting the revoked key again', async () => {
+    const [a, b] = [testSigner(), testSigner()];
+    const pinned = [a.key, b.key];
+    const gateOn = (trust: TrustedKeyStore) =>
+      new DesiredGate({ deviceId: DEVICE, trust, watermark: new WatermarkFile(stateDir), clock: systemClock, heldRev: () => held });
+    const first = gateOn(await TrustedKeyStore.open({ stateDir, pinned, logger: silentLogger }));
+    const bySigner = (s: typeof a, rev: number, extra: Parameters<typeof sealedDesired>[3] = {}) =>
+      sealedDesired(s, DEVICE, signedDesired(s, rev, [minimalComponent('web', 'registry.test/web:1')]), extra);
+    expect(await first.admit(bySigner(b, 1, { revokedKeys: [a.key.keyId] }))).toMatchObject({ ok: true });
+    expect(await first.admit(bySigner(a, 2))).toMatchObject({ ok: false, code: 'revoked-key' });
+
+    await writeFile(join(stateDir, LEARNED_KEYS_FILE), '{"schema":1,"keys":[],"revo');
+    const torn = gateOn(await TrustedKeyStore.open({ stateDir, pinned, logger: silentLogger }));
+    const before = await files();
+    await expect(torn.admit(bySigner(a, 3))).rejects.toMatchObject({ code: 'release-keys-corrupt', terminal: true });
+    await expect(torn.admit(bySigner(b, 3))).rejects.toThrow(/release-keys\.json is not JSON/);
+    expect(await files()).toEqual(before);
   });
 
   it('hands on the verified statement of a rev delivered again (the answer to a token refresh), keeping no file', async () => {

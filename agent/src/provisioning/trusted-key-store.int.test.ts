@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../support/logger';
 import { endorseKey, testSigner } from '../testing/releases';
-import { LEARNED_KEYS_FILE, TrustedKeyStore } from './trusted-key-store';
+import { LEARNED_KEYS_FILE, ReleaseKeysCorruptError, TrustedKeyStore } from './trusted-key-store';
 
 /** The store against a real state directory: what it writes survives a restart, and only what an endorsement earns gets in. */
 const [k1, k2, k3, stranger] = [testSigner(), testSigner(), testSigner(), testSigner()];
@@ -47,10 +47,19 @@ describe('TrustedKeyStore', () => {
     expect((await open()).keys()).toEqual([k1.key, k2.key]);
   });
 
-  it('starts from the pinned keys when the file is torn or of another shape', async () => {
-    await writeFile(join(dir, LEARNED_KEYS_FILE), '{"schema":1,"keys":[{"keyId":');
-    expect((await open()).keys()).toEqual([k1.key]);
-    await writeFile(join(dir, LEARNED_KEYS_FILE), JSON.stringify({ schema: 2, keys: [] }));
-    expect((await open()).keys()).toEqual([k1.key]);
+  it('fails closed on a torn, foreign-shaped or unreadable file: trusts no key, refuses to learn, and leaves the file alone', async () => {
+    const path = join(dir, LEARNED_KEYS_FILE);
+    for (const damaged of ['{"schema":1,"keys":[],"revo', '', JSON.stringify({ schema: 2, keys: [] })]) {
+      await writeFile(path, damaged);
+      const store = await open();
+      expect(store.keys()).toEqual([]);
+      expect(() => store.preview([])).toThrow(ReleaseKeysCorruptError);
+      await expect(store.learn([endorseKey(k2.key, k1)])).rejects.toMatchObject({ code: 'release-keys-corrupt', terminal: true });
+      await expect(store.accept([], [], new Set([k1.key.keyId]))).rejects.toThrow(/release-keys\.json is not .*restore it/);
+      expect(await readFile(path, 'utf8')).toBe(damaged);
+    }
+    await rm(path);
+    await mkdir(path); // EISDIR: a file that cannot be read is no better than a torn one
+    await expect((await open()).learn([])).rejects.toThrow(/cannot be read/);
   });
 });

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { EndorsedReleaseKey, type ReleaseKey } from '@flotilla/shared/device';
 import { z } from 'zod';
 import { readFileIfExists, writeFileAtomic } from '../state/atomic-file';
-import { errorMessage } from '../support/errors';
+import { AgentError, errorMessage } from '../support/errors';
 import type { Logger } from '../support/logger';
 import { learnEndorsedKeys, type KeyRefusal } from './trusted-keys';
 
@@ -18,6 +18,11 @@ const LearnedKeysFile = z.object({
   retired: z.array(z.string()).default([]),
 });
 type Stored = Omit<z.infer<typeof LearnedKeysFile>, 'schema'>;
+
+/** `release-keys.json` cannot be read or parsed: its revocations are unknown, so no desired state is taken. */
+export class ReleaseKeysCorruptError extends AgentError {
+  readonly code = 'release-keys-corrupt';
+}
 
 export interface KeyLearning {
   /** The keys VERIFY trusts now. */
@@ -53,7 +58,10 @@ export interface DesiredTrust {
  * The device's trusted release keys: pinned at provisioning (`credential.releaseKeys`) plus the
  * rotated keys learned since, kept in `release-keys.json` (atomic write). The file holds the
  * endorsements, not bare keys, and is checked again on load: a key gets in only through an
- * endorsement chain from a pinned key, never by being written to the file.
+ * endorsement chain from a pinned key, never by being written to the file. The file also holds
+ * the revoked and retired keys, so a damaged one fails closed (like the desired watermark): the
+ * store trusts no key and refuses to preview, accept or learn until a technician repairs it, and
+ * it never writes over it.
  */
 export class TrustedKeyStore implements ReleaseKeySource, DesiredTrust {
   private readonly reported = new Set<string>();
@@ -66,11 +74,19 @@ export class TrustedKeyStore implements ReleaseKeySource, DesiredTrust {
     private readonly revoked: Set<string>,
     private readonly retired: Set<string>,
     private readonly logger: Logger,
+    private readonly damaged?: ReleaseKeysCorruptError,
   ) {}
 
   static async open(options: { stateDir: string; pinned: readonly ReleaseKey[]; logger: Logger }): Promise<TrustedKeyStore> {
     const path = join(options.stateDir, LEARNED_KEYS_FILE);
-    const stored = await readLearned(path, options.logger);
+    let stored: Stored;
+    try {
+      stored = await readLearned(path);
+    } catch (err) {
+      if (!(err instanceof ReleaseKeysCorruptError)) throw err;
+      options.logger.error('release keys file damaged: every desired state is refused until it is repaired', { path, error: err.message });
+      return new TrustedKeyStore(path, options.pinned, [], new Set(), new Set(), options.logger, err);
+    }
     const revoked = new Set(stored.revoked);
     // Re-proven from the pinned keys, revoked ones included: a key learned before its endorser was
     // revoked was earned then; the revoked keys themselves are left out of what is trusted (`keys`).
@@ -81,13 +97,15 @@ export class TrustedKeyStore implements ReleaseKeySource, DesiredTrust {
     return new TrustedKeyStore(path, options.pinned, added, revoked, new Set(stored.retired), options.logger);
   }
 
-  /** Pinned and learned keys, less the revoked and the retired ones. */
+  /** Pinned and learned keys, less the revoked and the retired ones; none while the file is damaged. */
   keys(): ReleaseKey[] {
+    if (this.damaged) return [];
     const pinned = this.pinned.filter((k) => !this.retired.has(k.keyId));
     return withoutRevoked([...pinned, ...this.learned], this.revoked).map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }));
   }
 
   preview(offered: readonly EndorsedReleaseKey[]): { trusted: ReleaseKey[]; added: EndorsedReleaseKey[]; revoked: ReadonlySet<string> } {
+    if (this.damaged) throw this.damaged;
     const { trusted, added } = learnEndorsedKeys(this.keys(), withoutRevoked(offered, this.revoked));
     return { trusted, added, revoked: this.revoked };
   }
@@ -97,6 +115,7 @@ export class TrustedKeyStore implements ReleaseKeySource, DesiredTrust {
     revoked: readonly string[],
     vouched: ReadonlySet<string>,
   ): Promise<{ added: EndorsedReleaseKey[]; revoked: string[] }> {
+    if (this.damaged) throw this.damaged;
     const newlyRevoked = [...new Set(revoked)].filter((id) => !this.revoked.has(id));
     newlyRevoked.forEach((id) => this.revoked.add(id));
     const known = new Set(this.keys().map((k) => k.keyId));
@@ -117,6 +136,7 @@ export class TrustedKeyStore implements ReleaseKeySource, DesiredTrust {
    * since the chain that earned them comes again with every `desired`.
    */
   async learn(offered: readonly EndorsedReleaseKey[]): Promise<KeyLearning> {
+    if (this.damaged) throw this.damaged;
     const result = learnEndorsedKeys(this.keys(), withoutRevoked(offered, this.revoked));
     if (result.added.length > 0) {
       this.learned = [...this.learned, ...result.added];
@@ -142,25 +162,36 @@ export class TrustedKeyStore implements ReleaseKeySource, DesiredTrust {
   }
 }
 
-/** An unreadable file costs only what it held: the keys come back with the next `desired`. */
-async function readLearned(path: string, logger: Logger): Promise<Stored> {
-  const none: Stored = { keys: [], revoked: [], retired: [] };
+/**
+ * The stored keys, none when there is no file. A file that cannot be read or parsed throws: it
+ * may have held revocations, and starting from the pinned keys would trust a revoked one again.
+ */
+async function readLearned(path: string): Promise<Stored> {
   let text: string | undefined;
   try {
     text = await readFileIfExists(path);
   } catch (err) {
-    logger.warn('cannot read the learned release keys; starting from the pinned ones', { path, error: errorMessage(err) });
-    return none;
+    throw damagedFile(path, `cannot be read (${errorMessage(err)})`);
   }
-  if (text === undefined) return none;
+  if (text === undefined) return { keys: [], revoked: [], retired: [] };
+  let json: unknown;
   try {
-    const parsed = LearnedKeysFile.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data;
-    logger.warn('learned release keys file is not valid; starting from the pinned ones', { path, error: parsed.error.message });
+    json = JSON.parse(text);
   } catch (err) {
-    logger.warn('learned release keys file is not JSON; starting from the pinned ones', { path, error: errorMessage(err) });
+    throw damagedFile(path, `is not JSON (${errorMessage(err)})`);
   }
-  return none;
+  const parsed = LearnedKeysFile.safeParse(json);
+  if (!parsed.success) throw damagedFile(path, `is not a release keys file (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  return parsed.data;
+}
+
+function damagedFile(path: string, what: string): ReleaseKeysCorruptError {
+  return new ReleaseKeysCorruptError(
+    `${path} ${what}; it holds the revoked release keys, so no desired state is taken until it is repaired: ` +
+      'restore it from a copy, or delete it if the control plane never revoked a release key of this device ' +
+      '(deleting it trusts every pinned key again)',
+    { terminal: true },
+  );
 }
 
 function withoutRevoked<K extends ReleaseKey>(keys: readonly K[], revoked: ReadonlySet<string>): K[] {
