@@ -137,5 +137,6 @@ function toResponse(res: IncomingMessage, body: Buffer): HttpGetResponse {
       },
     },
     json: async () => JSON.parse(body.toString('utf8')) as unknown,
+    arrayBuffer: async () => new Uint8Array(body).buffer,
   };
 }

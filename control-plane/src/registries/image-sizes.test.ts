@@ -1,7 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { HttpGet } from '@flotilla/shared';
 import { imageSizeLookup } from './image-sizes';
 
-const digest = `sha256:${'a'.repeat(64)}`;
 const manifest = {
   schemaVersion: 2,
   layers: [
@@ -9,6 +9,8 @@ const manifest = {
     { digest: 'sha256:2', size: 234 },
   ],
 };
+// The manifest's own digest: the registry client believes no answer that is not what it asked for.
+const digest = `sha256:${createHash('sha256').update(JSON.stringify(manifest)).digest('hex')}`;
 
 describe('imageSizeLookup', () => {
   it('asks each registry once per image and architecture, with the login the registry asks for', async () => {

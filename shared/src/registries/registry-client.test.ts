@@ -1,4 +1,5 @@
-import { answerChallenge, basicAuthorization, parseChallenge, parseImageRef, type HttpGet } from './registry-client';
+import { createHash } from 'node:crypto';
+import { answerChallenge, basicAuthorization, parseChallenge, parseImageRef, registryFacts, type HttpGet } from './registry-client';
 
 const auth = { registry: 'registry.example.com', username: 'alice', password: 's3cret' };
 
@@ -76,5 +77,73 @@ describe('parseImageRef', () => {
     // A Docker Hub short name and a tag without digest are not something to ask a registry about here.
     expect(parseImageRef(`library/busybox@${digest}`)).toBeUndefined();
     expect(parseImageRef('registry.example.com/acme/app:1.0')).toBeUndefined();
+  });
+});
+
+describe('registryFacts', () => {
+  const sha = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  const config = JSON.stringify({ architecture: 'arm64', os: 'linux' });
+  const arm = JSON.stringify({
+    schemaVersion: 2,
+    config: { digest: sha(config), size: config.length },
+    layers: [{ digest: sha('l'), size: 1234 }],
+  });
+  const index = JSON.stringify({
+    schemaVersion: 2,
+    manifests: [
+      { digest: sha(arm), size: arm.length, platform: { architecture: 'arm64', os: 'linux' } },
+      { digest: sha('amd'), size: 3, platform: { architecture: 'amd64', os: 'linux' } },
+    ],
+  });
+  /** A registry that serves `bodies` by the path asked for, whatever their digest. */
+  const registry = (bodies: Record<string, string>): HttpGet => {
+    return async (url) => {
+      const body = bodies[new URL(url).pathname.replace(/^\/v2\/app\//, '')];
+      return body === undefined ? new Response('', { status: 404 }) : new Response(body, { status: 200 });
+    };
+  };
+  const ask = async (pinned: string, bodies: Record<string, string>) => {
+    const unknown: string[] = [];
+    const facts = await registryFacts(`registry.example.com/app@${pinned}`, 'arm64', {
+      get: registry(bodies),
+      onUnknown: (reason) => unknown.push(reason),
+    });
+    return { facts, unknown };
+  };
+
+  it('reads architectures and size from answers whose bytes hash to the digests asked for', async () => {
+    const byIndex = await ask(sha(index), { [`manifests/${sha(index)}`]: index, [`manifests/${sha(arm)}`]: arm });
+    expect(byIndex).toEqual({ facts: { architectures: ['arm64', 'amd64'], sizeBytes: 1234 }, unknown: [] });
+    const byManifest = await ask(sha(arm), { [`manifests/${sha(arm)}`]: arm, [`blobs/${sha(config)}`]: config });
+    expect(byManifest).toEqual({ facts: { architectures: ['arm64'], sizeBytes: 1234 }, unknown: [] });
+  });
+
+  it('believes no answer that is not the digest asked for: its facts are unknown, and the reason is told', async () => {
+    const pinned = `sha256:${'d'.repeat(64)}`;
+    const s390x = JSON.stringify({ schemaVersion: 2, manifests: [{ digest: sha('s'), size: 1, platform: { architecture: 's390x' } }] });
+    const huge = JSON.stringify({ schemaVersion: 2, layers: [{ digest: sha('l'), size: 2 ** 50 }] });
+    for (const forged of [s390x, huge]) {
+      const { facts, unknown } = await ask(pinned, { [`manifests/${pinned}`]: forged });
+      expect(facts).toEqual({});
+      expect(unknown).toEqual([
+        `registry.example.com/app: manifests/${pinned}: the registry answered content whose digest is ${sha(forged)}`,
+      ]);
+    }
+    // The platform manifest an index names, and the config a manifest names, are checked the same way.
+    const swappedChild = await ask(sha(index), { [`manifests/${sha(index)}`]: index, [`manifests/${sha(arm)}`]: huge });
+    expect(swappedChild.facts).toEqual({});
+    expect(swappedChild.unknown[0]).toContain(`manifests/${sha(arm)}: the registry answered content whose digest is ${sha(huge)}`);
+    const s390xConfig = JSON.stringify({ architecture: 's390x' });
+    const swappedConfig = await ask(sha(arm), { [`manifests/${sha(arm)}`]: arm, [`blobs/${sha(config)}`]: s390xConfig });
+    expect(swappedConfig.facts).toEqual({});
+  });
+
+  it('tells why the facts are unknown when the registry refuses or answers something that is not a manifest', async () => {
+    expect((await ask(sha(arm), {})).unknown).toEqual([`registry.example.com/app: manifests/${sha(arm)}: HTTP 404`]);
+    const odd = JSON.stringify({ layers: [{ digest: 1 }] });
+    expect(await ask(sha(odd), { [`manifests/${sha(odd)}`]: odd })).toEqual({
+      facts: {},
+      unknown: [expect.stringContaining('unexpected answer at layers.0.digest')],
+    });
   });
 });

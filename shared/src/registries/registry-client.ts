@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { isRegistryToken, type RegistryAuth, type RegistryLogin } from './registry-auth';
 
 /**
@@ -6,6 +8,9 @@ import { isRegistryToken, type RegistryAuth, type RegistryLogin } from './regist
  * before it pulls (VERIFY: disk, architecture); the control plane asks for a rollout's
  * dry run (how much each device would download). The HTTP GET is the caller's: `fetch`
  * on the control plane, a node:http one on the device (see agent/src/support/http-get.ts).
+ * Everything is asked for by digest, and every answer is hashed and compared with the digest
+ * asked for before it is believed: a registry cannot make the device refuse a release for
+ * another architecture or for want of disk with a manifest that is not the pinned one.
  */
 
 /** The part of a `fetch` Response read here. */
@@ -14,6 +19,8 @@ export interface HttpGetResponse {
   status: number;
   headers: { get(name: string): string | null };
   json(): Promise<unknown>;
+  /** The body's exact bytes: what a digest is checked against. */
+  arrayBuffer(): Promise<ArrayBuffer>;
 }
 
 /** A GET with the shape of `fetch`, so `fetch` itself can be passed. */
@@ -33,37 +40,42 @@ const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
 ].join(', ');
 
-interface Descriptor {
-  digest: string;
-  size?: number;
-  platform?: { architecture?: string; os?: string };
-}
-interface Manifest {
-  manifests?: Descriptor[];
-  config?: Descriptor;
-  layers?: Descriptor[];
-}
+const Descriptor = z.object({
+  digest: z.string(),
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+  platform: z.object({ architecture: z.string().optional(), os: z.string().optional() }).optional(),
+});
+const Manifest = z.object({
+  manifests: z.array(Descriptor).optional(),
+  config: Descriptor.optional(),
+  layers: z.array(Descriptor).optional(),
+});
+type Manifest = z.infer<typeof Manifest>;
+const ImageConfig = z.object({ architecture: z.string().optional() });
 
 /**
  * Size and architectures of an image pinned by digest. With `auth`, a 401 is answered once
  * (Basic, or a token from the realm it names) and that answer reused for the next requests;
  * the login is sent only to a registry that asks for it. Best effort: a registry that
- * refuses, is unreachable or answers oddly yields `{}`. Plain HTTP only for loopback
- * registries, as the engine itself allows.
+ * refuses, is unreachable, answers oddly or with content that is not the digest asked for
+ * yields `{}`, and `onUnknown` is told why. Plain HTTP only for loopback registries, as the
+ * engine itself allows.
  */
 export async function registryFacts(
   ref: string,
   architecture: string,
-  options: { auth?: RegistryAuth; get: HttpGet; timeoutMs?: number },
+  options: { auth?: RegistryAuth; get: HttpGet; timeoutMs?: number; onUnknown?: (reason: string) => void },
 ): Promise<RegistryImageFacts> {
   const parsed = parseImageRef(ref);
   if (!parsed) return {};
   const timeoutMs = options.timeoutMs ?? 5_000;
   const base = `${/^(127\.|localhost(:|$))/.test(parsed.host) ? 'http' : 'https'}://${parsed.host}/v2/${parsed.repository}`;
   let authorization: string | undefined;
-  const get = async (path: string, accept: string): Promise<unknown> => {
+  /** The answer for `digest` (`manifests/…` or `blobs/…`), once its bytes hash to that digest. */
+  const get = async (kind: 'manifests' | 'blobs', digest: string, accept: string): Promise<unknown> => {
+    if (!SHA256.test(digest)) throw new Error(`${kind}/${digest}: not a sha256 digest, its answer cannot be checked`);
     const request = () =>
-      options.get(`${base}/${path}`, {
+      options.get(`${base}/${kind}/${digest}`, {
         headers: { accept, ...(authorization ? { authorization } : {}) },
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -74,27 +86,40 @@ export async function registryFacts(
       authorization = await answerChallenge(challenge, options.auth, parsed.repository, options.get, timeoutMs);
       if (authorization) res = await request();
     }
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    return res.json();
+    if (!res.ok) throw new Error(`${kind}/${digest}: HTTP ${res.status}`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (actual !== digest) throw new Error(`${kind}/${digest}: the registry answered content whose digest is ${actual}`);
+    return JSON.parse(new TextDecoder().decode(bytes));
   };
   try {
-    const top = (await get(`manifests/${parsed.digest}`, MANIFEST_TYPES)) as Manifest;
+    const top = shaped(Manifest, await get('manifests', parsed.digest, MANIFEST_TYPES));
     if (top.manifests) {
       const architectures = [...new Set(top.manifests.map((m) => m.platform?.architecture).filter((a): a is string => !!a))];
       const mine = top.manifests.find((m) => m.platform?.architecture === architecture);
       if (!mine) return { architectures };
-      const manifest = (await get(`manifests/${mine.digest}`, MANIFEST_TYPES)) as Manifest;
+      const manifest = shaped(Manifest, await get('manifests', mine.digest, MANIFEST_TYPES));
       return { architectures, ...layerSize(manifest) };
     }
     const facts: RegistryImageFacts = layerSize(top);
     if (top.config?.digest) {
-      const config = (await get(`blobs/${top.config.digest}`, 'application/json')) as { architecture?: string };
+      const config = shaped(ImageConfig, await get('blobs', top.config.digest, 'application/json'));
       if (config.architecture) facts.architectures = [config.architecture];
     }
     return facts;
-  } catch {
+  } catch (err) {
+    options.onUnknown?.(`${parsed.host}/${parsed.repository}: ${err instanceof Error ? err.message : String(err)}`);
     return {};
   }
+}
+
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
+
+function shaped<T>(schema: z.ZodType<T>, answer: unknown): T {
+  const parsed = schema.safeParse(answer);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new Error(`unexpected answer at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
 }
 
 function layerSize(manifest: Manifest): RegistryImageFacts {
