@@ -14,8 +14,15 @@ zodConfig({ jitless: true });
 const EXIT_CONFIG = 78;
 
 function fail(logger: Logger, err: unknown): never {
-  logger.error('fatal', { error: errorMessage(err), code: (err as { code?: string }).code });
-  process.exit(isTerminal(err) ? EXIT_CONFIG : 1);
+  const terminal = isTerminal(err);
+  logger.error('fatal', {
+    error: errorMessage(err),
+    code: (err as { code?: string }).code,
+    exitStatus: terminal ? EXIT_CONFIG : 1,
+    // The service manager does not restart after 78 (RestartPreventExitStatus=78, cli/src/packaging/agent-unit.ts).
+    ...(terminal ? { restart: 'not restarted: no restart can repair this; do what the error says, then start the agent again' } : {}),
+  });
+  process.exit(terminal ? EXIT_CONFIG : 1);
 }
 
 let config: AgentConfig;

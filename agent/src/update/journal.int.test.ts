@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AgentProcess } from '../testing/agent-process';
+import { testSigner } from '../testing/releases';
 import { INITIAL_STATE, transition } from './machine';
 import { JournalCorruptError, UpdateJournal } from './journal';
 
@@ -25,5 +28,35 @@ describe('UpdateJournal', () => {
     await expect(journal.read()).rejects.toBeInstanceOf(JournalCorruptError);
     writeFileSync(journal.path, '{torn');
     await expect(journal.read()).rejects.toThrow(/move it aside/);
+  });
+
+  it('stops the real agent with exit 78 and a fatal line that names the file and the repair', async () => {
+    await AgentProcess.prepare(dir, [testSigner().key]);
+    const journal = new UpdateJournal(dir);
+    writeFileSync(journal.path, '');
+    const root = join(__dirname, '../../..');
+    const child = spawn(process.execPath, ['-r', join(root, 'agent/src/testing/ts-register.js'), join(root, 'agent/src/main.ts')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        FLOTILLA_STATE_DIR: dir,
+        FLOTILLA_STATUS_DIR: join(dir, 'run'),
+        FLOTILLA_PROVISIONING: join(dir, 'absent-provisioning.json'),
+        FLOTILLA_CONNECT_SPREAD_MS: '0',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const fatal = out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === 'fatal');
+    expect(status).toBe(78);
+    expect(fatal).toMatchObject({ code: 'journal-corrupt', exitStatus: 78, restart: expect.stringContaining('not restarted') });
+    expect(fatal?.error).toContain(`${journal.path} is not JSON`);
+    expect(fatal?.error).toContain(`mv ${journal.path} ${journal.path}.damaged`);
+    expect(fatal?.error).toContain('desired-watermark.json');
   });
 });

@@ -40,18 +40,12 @@ export class UpdateJournal {
     try {
       json = JSON.parse(text);
     } catch (e) {
-      throw new JournalCorruptError(`${this.path} is not JSON (${(e as Error).message}); move it aside to start from an empty state`, {
-        terminal: true,
-      });
+      throw new JournalCorruptError(`${this.path} is not JSON (${(e as Error).message}); ${repair(this.path)}`, { terminal: true });
     }
     const parsed = JournalFile.safeParse(json);
     if (!parsed.success) {
-      throw new JournalCorruptError(
-        `${this.path} does not hold an update state: ${parsed.error.issues[0]?.message}; move it aside to start from an empty state`,
-        {
-          terminal: true,
-        },
-      );
+      const issue = parsed.error.issues[0]?.message;
+      throw new JournalCorruptError(`${this.path} does not hold an update state (${issue}); ${repair(this.path)}`, { terminal: true });
     }
     return parsed.data.state;
   }
@@ -59,4 +53,17 @@ export class UpdateJournal {
   async write(state: UpdateState): Promise<void> {
     await writeFileAtomic(this.path, JSON.stringify({ version: 1, state }));
   }
+}
+
+/**
+ * What a technician does about a damaged journal. Without it the agent knows no active release
+ * (it runs none: the assembly's containers stop) and holds no rev, while the desired watermark
+ * still refuses the control plane's current rev as already held.
+ */
+function repair(path: string): string {
+  return (
+    `move it aside, keeping it for diagnosis (mv ${path} ${path}.damaged), and start the agent again: ` +
+    'it starts with no active release (its containers stop) and takes the next desired state newer than ' +
+    'desired-watermark.json holds, so re-assign the release or move that file aside too'
+  );
 }

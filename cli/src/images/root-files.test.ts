@@ -12,7 +12,8 @@ describe('the agent service in an image', () => {
     const serviceTail = (u: string) => u.slice(u.indexOf('ExecStart='));
     const imageTail = serviceTail(unit).replace(/\/opt\/flotilla\//g, '');
     expect(imageTail).toBe(serviceTail(debSystemdUnit()).replace(/\/usr\/lib\/flotilla-agent\//g, ''));
-    for (const line of ['KillMode=mixed', 'WatchdogSec=60s', 'NotifyAccess=all', 'Restart=always'])
+    // 78 (EX_CONFIG, a damaged state file or configuration) stops the service instead of a restart every 5 s.
+    for (const line of ['KillMode=mixed', 'WatchdogSec=60s', 'NotifyAccess=all', 'Restart=always', 'RestartPreventExitStatus=78'])
       expect(unit).toMatch(new RegExp(`^${line}$`, 'm'));
     // glibc's malloc settings for the launcher, which hands them on to the agent (idle RSS).
     for (const line of ['MALLOC_ARENA_MAX=1', 'MALLOC_TOP_PAD_=0', 'MALLOC_TRIM_THRESHOLD_=65536', 'MALLOC_MMAP_THRESHOLD_=65536'])
@@ -21,7 +22,8 @@ describe('the agent service in an image', () => {
 
   it('runs the launcher from the init script too (systems without systemd)', () => {
     const script = initScript();
-    expect(script).toContain('/usr/bin/node --max-semi-space-size=1 --lite-mode /opt/flotilla/launcher.js /opt/flotilla/agent.js;');
+    expect(script).toContain('/usr/bin/node --max-semi-space-size=1 --lite-mode /opt/flotilla/launcher.js /opt/flotilla/agent.js\n');
+    expect(script).toMatch(/if \[ "\$status" -eq 78 \]; then[^]*break/);
     expect(script).toMatch(/^export MALLOC_ARENA_MAX=1$/m);
     expect(script.indexOf('export MALLOC_TRIM_THRESHOLD_=65536')).toBeLessThan(script.indexOf('start)'));
   });

@@ -105,7 +105,10 @@ WantedBy=multi-user.target
 `;
 }
 
-/** For BusyBox init or SysV rc: start in the background, restart when it exits. */
+/**
+ * For BusyBox init or SysV rc: start in the background, restart when it exits, except after
+ * exit status 78 (EX_CONFIG: no restart can help; the unit's RestartPreventExitStatus).
+ */
 export function initScript(): string {
   const nodeEnv = agentEnvAssignments()
     .map((assignment) => `export ${assignment}\n`)
@@ -116,7 +119,14 @@ export FLOTILLA_PROVISIONING=${BOOT_MOUNT}/${PROVISIONING_PATH_ON_BOOT}
 export FLOTILLA_STATE_DIR=${STATE_DIR}
 ${nodeEnv}case "$1" in
   start)
-    ( while true; do ${agentCommand(IMAGE_AGENT_INSTALL)}; sleep 5; done ) >>/var/log/flotilla-agent.log 2>&1 &
+    ( while true; do ${agentCommand(IMAGE_AGENT_INSTALL)}
+        status=$?
+        if [ "$status" -eq 78 ]; then
+          echo "flotilla-agent: exit 78 (configuration or damaged state file, see the fatal line above); not restarting" >&2
+          break
+        fi
+        sleep 5
+      done ) >>/var/log/flotilla-agent.log 2>&1 &
     echo $! >/run/flotilla-agent.pid ;;
   stop)
     [ -f /run/flotilla-agent.pid ] && kill "$(cat /run/flotilla-agent.pid)" ;;

@@ -50,6 +50,10 @@ ${nodeEnv}${envFile}ExecStart=${agentCommand(install)}
 KillMode=mixed
 Restart=always
 RestartSec=5
+# 78 (EX_CONFIG): a damaged state file or a bad configuration, which no restart repairs. The
+# agent stops with its fatal log line saying which file and what to do, instead of a restart
+# every 5 s that the control plane sees only as "offline".
+RestartPreventExitStatus=78
 # The agent pings systemd (WATCHDOG=1 through systemd-notify, hence NotifyAccess=all) at
 # half this period; a wedged agent that stops is killed and restarted.
 WatchdogSec=60s
