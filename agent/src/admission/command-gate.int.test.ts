@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMMAND_CLOCK_ALLOWANCE_MS, sealCommand, type CommandResult, type CommandStatement } from '@flotilla/shared';
 import { DeviceCommands } from '../link/device-commands';
-import { TrustedKeyStore } from '../provisioning/trusted-key-store';
+import { LEARNED_KEYS_FILE, TrustedKeyStore } from '../provisioning/trusted-key-store';
 import { InMemoryRuntime } from '../runtime/in-memory-runtime';
 import { silentLogger } from '../support/logger';
 import { endorseKey, testSigner, type TestSigner } from '../testing/releases';
@@ -105,6 +105,25 @@ describe('CommandGate and DeviceCommands', () => {
     expect(refusal(await commands.receive(bytes))).toBe('replayed');
     now = new Date(now.getTime() + 1);
     expect(refusal(await commands.receive(bytes))).toBe('stale');
+  });
+
+  it('refuses every command, and says why, while the key file is damaged (it cannot tell a revoked key)', async () => {
+    await writeFile(join(stateDir, LEARNED_KEYS_FILE), '{"schema":1,"keys":[],"revo');
+    const damaged = new DeviceCommands({
+      gate: new CommandGate({
+        deviceId: DEVICE,
+        trust: await TrustedKeyStore.open({ stateDir, pinned: [signer.key], logger: silentLogger }),
+        clock: { now: () => now },
+      }),
+      runtime: new InMemoryRuntime(),
+      events: { about: (_kind, message) => void events.push(message) },
+      logger: silentLogger,
+      rollback: (reason) => void rolledBack.push(reason),
+      onTrial: () => onTrial,
+    });
+    await expect(damaged.receive(command({ name: 'rollback', args: { rev: '7' } }))).resolves.toBeUndefined();
+    expect(rolledBack).toEqual([]);
+    expect(events).toEqual([expect.stringMatching(/refused \(unknown-key\): cannot check the command's signature: .*release-keys/)]);
   });
 
   it('rolls back only the rev a rollback names', async () => {

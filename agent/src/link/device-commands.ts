@@ -1,5 +1,5 @@
 import { PROTOCOL_SCHEMA, type Command, type CommandResult } from '@flotilla/shared/device';
-import type { CommandGate } from '../admission/command-gate';
+import type { CommandGate, CommandOutcome } from '../admission/command-gate';
 import { commandEventMessage, type DeviceEvents } from '../reporting/device-events';
 import { errorMessage } from '../support/errors';
 import type { Logger } from '../support/logger';
@@ -36,11 +36,7 @@ export class DeviceCommands {
    * hears why), or undefined when there is nobody to answer.
    */
   async receive(bytes: Uint8Array | string): Promise<CommandResult | undefined> {
-    const outcome = this.deps.gate?.admit(bytes) ?? {
-      ok: false,
-      code: 'unsigned',
-      reason: 'this agent has no command gate configured; commands from the network are refused',
-    };
+    const outcome = this.admit(bytes);
     if (!outcome.ok) {
       this.deps.logger.warn('command refused', { code: outcome.code, reason: outcome.reason });
       this.deps.events.about('command', `refused (${outcome.code}): ${outcome.reason}`, null);
@@ -53,6 +49,17 @@ export class DeviceCommands {
       return await this.run({ schema: PROTOCOL_SCHEMA, id, name, args });
     } catch (err) {
       return { schema: PROTOCOL_SCHEMA, id, ok: false, error: errorMessage(err) };
+    }
+  }
+
+  /** The gate's judgement; a gate that cannot judge (its key file damaged) refuses, it does not throw. */
+  private admit(bytes: Uint8Array | string): CommandOutcome {
+    if (!this.deps.gate)
+      return { ok: false, code: 'unsigned', reason: 'this agent has no command gate configured; commands from the network are refused' };
+    try {
+      return this.deps.gate.admit(bytes);
+    } catch (err) {
+      return { ok: false, code: 'unknown-key', reason: `cannot check the command's signature: ${errorMessage(err)}` };
     }
   }
 }
