@@ -72,10 +72,9 @@ export class Agent {
       onEvent: (kind, message, slot, phase) => this.events.about(kind, message, slot, phase),
     });
     this.commands = new DeviceCommands({
+      ...deps,
       gate: deps.commandGate,
-      runtime: deps.runtime,
       events: this.events,
-      logger: deps.logger,
       rollback: (reason) => this.updater.rollback(reason),
       onTrial: () => this.updater.current.candidate?.rev ?? null,
     });
