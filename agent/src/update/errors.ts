@@ -1,4 +1,7 @@
-import { AgentError } from '../support/errors';
+import { EngineError } from '../runtime/errors';
+import { NoEngineError } from '../runtime/no-engine-runtime';
+import { AgentError, errorMessage } from '../support/errors';
+import type { Phase } from './machine';
 
 /** VERIFY refused the release; the reason says what to fix. */
 export class UpdateRefusedError extends AgentError {
@@ -32,4 +35,22 @@ export class RegistryTokenExpiredError extends AgentError {
   constructor(registry: string) {
     super(`the pull token for registry ${registry} has expired; fresh ones were asked for, the pull is retried`);
   }
+}
+
+/** Node's codes for a disk that is full, read-only or failing. */
+const DISK_TROUBLE: readonly string[] = ['ENOSPC', 'EDQUOT', 'EIO', 'EROFS'];
+
+/**
+ * What the reported state says while a step that failed transiently waits to run again: the
+ * operator reads that the device waits (for the engine, for the disk), not that it failed.
+ */
+export function retryNote(phase: Phase, err: unknown, attempt: number, waitMs: number): string {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  const what =
+    err instanceof EngineError || err instanceof NoEngineError
+      ? 'waiting for the container engine'
+      : typeof code === 'string' && DISK_TROUBLE.includes(code)
+        ? 'waiting for the disk'
+        : `${phase} failed, trying again`;
+  return `${what}: ${errorMessage(err)} (${phase} attempt ${attempt + 1}, next in ${Math.round(waitMs / 1000)} s)`;
 }

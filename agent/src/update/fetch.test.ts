@@ -3,6 +3,7 @@ import type { PullProgress } from '../runtime/container-runtime';
 import { ImagePullError, RegistryAuthError } from '../runtime/errors';
 import { InMemoryRuntime } from '../runtime/in-memory-runtime';
 import { instantClock } from '../support/test-clock';
+import { retryNote } from './errors';
 import { fetchImages } from './fetch';
 import { RegistryAccess } from './registry-access';
 
@@ -35,7 +36,7 @@ function options(runtime: InMemoryRuntime, progress: UpdateProgress[], retries: 
       [B, 200],
     ]),
     onProgress: (p: UpdateProgress) => progress.push(p),
-    onRetry: (m: string) => retries.push(m),
+    onRetry: (err: unknown, attempt: number, waitMs: number) => retries.push(retryNote('fetch', err, attempt, waitMs)),
     authFor: () => undefined,
   };
 }
@@ -61,8 +62,8 @@ describe('fetchImages (FETCH)', () => {
     const opts = options(runtime, [], retries);
     await fetchImages([A], opts);
     expect(retries).toEqual([
-      expect.stringMatching(/connection refused.*\(attempt 1, next in 2 s\)/),
-      expect.stringMatching(/attempt 2, next in 4 s/),
+      expect.stringMatching(/connection refused.*\(fetch attempt 1, next in 2 s\)/),
+      expect.stringMatching(/fetch attempt 2, next in 4 s/),
     ]);
     expect((opts.clock as ReturnType<typeof instantClock>).slept).toEqual([2_000, 4_000]);
     await expect(fetchImages([GONE], options(new PullingRuntime(), []))).rejects.toThrow(/was not found/);

@@ -1,7 +1,7 @@
 import type { RegistryAuth, UpdateProgress } from '@flotilla/shared/device';
 import type { ContainerRuntime, PullProgress } from '../runtime/container-runtime';
 import { backoffMs, type Clock } from '../support/clock';
-import { errorMessage, isTerminal } from '../support/errors';
+import { isTerminal } from '../support/errors';
 
 export interface FetchOptions {
   runtime: ContainerRuntime;
@@ -12,8 +12,8 @@ export interface FetchOptions {
   /** The access to pull `ref` with (`RegistryAccess.forPull`); may throw a transient error for an expired token. */
   authFor: (ref: string) => RegistryAuth | undefined;
   onProgress: (progress: UpdateProgress) => void;
-  /** A transient failure that will be retried, for the reported state. */
-  onRetry: (message: string) => void;
+  /** A transient failure of the `attempt`th pull that will be retried in `waitMs`, for the reported state. */
+  onRetry: (err: unknown, attempt: number, waitMs: number) => void;
   /** Runs before each missing image is pulled: may load it from deltas, so the pull fetches only its manifest (agent/src/delta). */
   beforePull?: (image: string) => Promise<void>;
   retryBaseMs?: number;
@@ -64,7 +64,7 @@ export async function fetchImages(images: readonly string[], options: FetchOptio
       } catch (err) {
         if (isTerminal(err)) throw err;
         const wait = backoffMs(attempt, options.retryBaseMs ?? 2_000, options.retryCapMs ?? 300_000);
-        options.onRetry(`${errorMessage(err)} (attempt ${attempt + 1}, next in ${Math.round(wait / 1000)} s)`);
+        options.onRetry(err, attempt, wait);
         await options.clock.sleep(wait, options.signal);
       }
     }

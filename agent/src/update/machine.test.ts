@@ -3,7 +3,8 @@ import { INITIAL_STATE, heldRev, slotToRun, transition, type Phase, type UpdateE
 
 const desired = (rev: number): Desired => ({ schema: 1, rev, release: null, config: { REV: String(rev) } });
 const ok = (phase: Phase): UpdateEvent => ({ type: 'step-succeeded', phase });
-const fail = (phase: Phase, reason = 'boom'): UpdateEvent => ({ type: 'step-failed', phase, reason });
+const fail = (phase: Phase, reason = 'boom'): UpdateEvent => ({ type: 'step-failed', phase, reason, terminal: true });
+const falter = (phase: Phase, reason = 'engine unreachable'): UpdateEvent => ({ type: 'step-failed', phase, reason, terminal: false });
 const run = (state: UpdateState, ...events: UpdateEvent[]): UpdateState => events.reduce(transition, state);
 
 const committed = (rev: number): UpdateState => ({ ...INITIAL_STATE, active: desired(rev) });
@@ -33,11 +34,41 @@ describe('A/B update state machine', () => {
     expect(s).toEqual({ ...committed(1), failedRev: 2, lastFailure: 'image not found' });
   });
 
-  it('rolls back when switch or probation fails, and never retries that rev', () => {
+  it('keeps a candidate whose verify or fetch failed transiently, so the same rev is tried again', () => {
+    const verifying = transition(committed(1), { type: 'desired', desired: desired(2) });
+    const fetching = transition(verifying, ok('verify'));
+    for (const s of [verifying, fetching]) {
+      const after = transition(s, falter(s.phase, 'container engine could not read engine info: connect ENOENT'));
+      expect(after).toBe(s);
+      expect(after).toMatchObject({ failedRev: null, lastFailure: null, candidate: desired(2) });
+      // The rev the control plane sends again (desired/get after a reconnect) changes nothing: it is held.
+      expect(transition(after, { type: 'desired', desired: desired(2) })).toBe(after);
+      // A restart meanwhile verifies the same candidate again; nothing in the journal says it failed.
+      expect(transition(after, { type: 'resumed' })).toMatchObject({ phase: 'verify', candidate: desired(2), failedRev: null });
+    }
+    expect(run(verifying, falter('verify'), falter('verify'), ok('verify'), falter('fetch'), ok('fetch')).phase).toBe('switch');
+  });
+
+  it('lets a newer desired supersede a candidate waiting out a transient failure', () => {
+    const waiting = run(committed(1), { type: 'desired', desired: desired(2) }, ok('verify'), falter('fetch'));
+    expect(transition(waiting, { type: 'desired', desired: desired(3) })).toEqual({
+      ...committed(1),
+      phase: 'verify',
+      candidate: desired(3),
+    });
+  });
+
+  it('fails the rev on a terminal refusal in verify or fetch, even after transient failures', () => {
+    const refused = run(committed(1), { type: 'desired', desired: desired(2) }, falter('verify'), fail('verify', 'wrong architecture'));
+    expect(refused).toEqual({ ...committed(1), failedRev: 2, lastFailure: 'wrong architecture' });
+    expect(transition(refused, { type: 'desired', desired: desired(2) })).toBe(refused);
+  });
+
+  it('rolls back when switch or probation fails, transiently or not, and never retries that rev', () => {
     for (const phase of ['switch', 'probation'] as const) {
       let s = run(committed(1), { type: 'desired', desired: desired(2) }, ok('verify'), ok('fetch'));
       if (phase === 'probation') s = transition(s, ok('switch'));
-      s = transition(s, fail(phase, 'web unhealthy'));
+      s = transition(s, (phase === 'switch' ? falter : fail)(phase, 'web unhealthy'));
       expect(s.phase).toBe('rollback');
       expect(slotToRun(s)!.rev).toBe(1);
       s = transition(s, ok('rollback'));
@@ -96,6 +127,7 @@ describe('A/B update state machine', () => {
       ok('probation'),
     );
     expect(transition(committing, fail('commit'))).toBe(committing);
+    expect(transition(committing, falter('commit'))).toBe(committing);
     const rollingBack = transition(committing, { type: 'resumed' });
     expect(rollingBack.phase).toBe('commit');
   });

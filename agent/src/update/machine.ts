@@ -9,6 +9,11 @@ import type { Desired } from '@flotilla/shared/device';
  *
  * `transition(state, event)` decides; the updater acts on the phase it returns, after the
  * journal has that state on disk. Nothing here does I/O or reads a clock.
+ *
+ * A failure that is not terminal (the engine unreachable, a full or failing disk: see
+ * `isTerminal` in support/errors.ts) changes nothing in VERIFY and FETCH, nor in COMMIT and
+ * ROLLBACK: the state stays as it is and the updater runs the same step again, with backoff.
+ * Only a terminal refusal (the release is unusable on this device) fails the candidate's rev.
  */
 export const PHASES = ['idle', 'verify', 'fetch', 'switch', 'probation', 'commit', 'rollback'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -42,7 +47,8 @@ export const INITIAL_STATE: UpdateState = {
 export type UpdateEvent =
   | { type: 'desired'; desired: Desired }
   | { type: 'step-succeeded'; phase: Phase }
-  | { type: 'step-failed'; phase: Phase; reason: string }
+  /** `terminal`: trying again cannot help (`isTerminal`); a transient failure before switch is retried. */
+  | { type: 'step-failed'; phase: Phase; reason: string; terminal: boolean }
   /** The agent started and found this state in its journal. */
   | { type: 'resumed' };
 
@@ -60,7 +66,7 @@ export function transition(state: UpdateState, event: UpdateEvent): UpdateState 
     case 'step-succeeded':
       return event.phase === state.phase ? onSuccess(state) : state;
     case 'step-failed':
-      return event.phase === state.phase ? onFailure(state, event.reason) : state;
+      return event.phase === state.phase ? onFailure(state, event.reason, event.terminal) : state;
     case 'resumed':
       return onResume(state);
   }
@@ -93,13 +99,16 @@ function onSuccess(state: UpdateState): UpdateState {
   }
 }
 
-function onFailure(state: UpdateState, reason: string): UpdateState {
+function onFailure(state: UpdateState, reason: string, terminal: boolean): UpdateState {
   const failedRev = state.candidate?.rev ?? state.failedRev;
   switch (state.phase) {
-    // Nothing was changed on the device yet: drop the candidate, keep running the active slot.
+    // Nothing was changed on the device yet. A transient failure says nothing about the release:
+    // stay, so the updater tries again. A terminal one drops the candidate; the active slot runs on.
     case 'verify':
     case 'fetch':
+      if (!terminal) return state;
       return startPending({ ...state, candidate: null, failedRev, lastFailure: reason });
+    // The candidate already touched the engine: any failure rolls back.
     case 'switch':
     case 'probation':
       return { ...state, phase: 'rollback', failedRev, lastFailure: reason };

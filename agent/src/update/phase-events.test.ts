@@ -38,7 +38,7 @@ describe('phaseEvents', () => {
     const refused = walk(
       committed(1),
       { type: 'desired', desired: desired(2) },
-      { type: 'step-failed', phase: 'verify', reason: 'unsigned' },
+      { type: 'step-failed', phase: 'verify', reason: 'unsigned', terminal: true },
     );
     expect(refused).toContainEqual(['update-refused', 'unsigned']);
     const rolledBack = walk(
@@ -46,7 +46,7 @@ describe('phaseEvents', () => {
       { type: 'desired', desired: desired(2) },
       { type: 'step-succeeded', phase: 'verify' },
       { type: 'step-succeeded', phase: 'fetch' },
-      { type: 'step-failed', phase: 'switch', reason: 'web unhealthy' },
+      { type: 'step-failed', phase: 'switch', reason: 'web unhealthy', terminal: false },
       { type: 'step-succeeded', phase: 'rollback' },
     );
     expect(rolledBack.find(([kind]) => kind === 'update-rolled-back')?.[1]).toMatch(/failed: web unhealthy$/);

@@ -1,8 +1,8 @@
 import { type UpdateDeferral, type UpdateProgress, type UpdateStatus, toStorableText, TEXT_LIMITS } from '@flotilla/shared/device';
 import { backoffMs } from '../support/clock';
-import { errorMessage } from '../support/errors';
+import { errorMessage, isTerminal } from '../support/errors';
 import { deviceTimeZone } from '../support/time-zone';
-import { NothingToRollBackError } from './errors';
+import { NothingToRollBackError, retryNote } from './errors';
 import { OrderedJournal } from './ordered-journal';
 import { heldRev, slotToRun, transition, type Slot, type UpdateEvent, type UpdateState } from './machine';
 import { phaseEvents } from './phase-events';
@@ -120,7 +120,7 @@ export class Updater {
   rollback(reason: string): void {
     const phase = this.state.phase;
     if (phase === 'idle' || phase === 'commit' || phase === 'rollback') throw new NothingToRollBackError();
-    this.apply({ type: 'step-failed', phase, reason });
+    this.apply({ type: 'step-failed', phase, reason, terminal: true });
     this.action?.abort();
     this.kick();
   }
@@ -151,15 +151,18 @@ export class Updater {
       this.action = abort;
       await this.deps.stepHooks?.before?.(state.phase);
       let event: UpdateEvent;
+      let failure: unknown;
       try {
         await this.act(state, abort.signal);
         event = { type: 'step-succeeded', phase: state.phase };
       } catch (err) {
-        event = { type: 'step-failed', phase: state.phase, reason: errorMessage(err) };
+        failure = err;
+        event = { type: 'step-failed', phase: state.phase, reason: errorMessage(err), terminal: isTerminal(err) };
         this.deps.logger.warn('update step failed', {
           phase: state.phase,
           error: errorMessage(err),
           code: (err as { code?: string }).code,
+          terminal: event.terminal,
         });
       }
       // Another phase or another candidate now: this outcome is about a state that is gone.
@@ -169,8 +172,12 @@ export class Updater {
       await this.deps.stepHooks?.after?.(state.phase);
       const next = this.apply(event);
       if (next === state && event.type === 'step-failed') {
-        // COMMIT and ROLLBACK only converge on a slot the device already ran: retry, with backoff.
-        await this.deps.clock.sleep(backoffMs(this.failures++, 1_000, 60_000), abort.signal);
+        // The machine kept the phase (a transient failure, or COMMIT/ROLLBACK): the same step
+        // again after a backoff, told in the reported state. A newer desired aborts the wait.
+        const waitMs = backoffMs(this.failures, 1_000, 60_000);
+        this.note = retryNote(state.phase, failure, this.failures++, waitMs);
+        this.deps.onChange();
+        await this.deps.clock.sleep(waitMs, abort.signal);
       }
     }
   }
@@ -255,9 +262,12 @@ export class Updater {
   }
 
   private announce(before: UpdateState, next: UpdateState, event: UpdateEvent): void {
-    if (before.phase !== next.phase) {
+    if (before.phase !== next.phase || before.candidate !== next.candidate) {
+      // A new step or a new candidate: the retries and notes of the last one are over.
       this.failures = 0;
       this.note = undefined;
+    }
+    if (before.phase !== next.phase) {
       if (next.phase !== 'fetch') this.progress = undefined;
       this.deps.logger.info('update phase', {
         from: before.phase,

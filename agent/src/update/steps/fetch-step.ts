@@ -2,6 +2,7 @@ import type { UpdateDeferral, UpdateProgress } from '@flotilla/shared/device';
 import type { ContainerRuntime } from '../../runtime/container-runtime';
 import type { Clock } from '../../support/clock';
 import type { Logger } from '../../support/logger';
+import { retryNote } from '../errors';
 import { fetchImages } from '../fetch';
 import type { ImageLedger } from '../image-ledger';
 import type { UpdateLocks } from '../locks/update-locks';
@@ -55,7 +56,7 @@ export async function fetchCandidate(
     authFor: (ref) => deps.registryAccess.forPull(ref, candidate),
     ...(deps.deltas ? { beforePull: (image: string) => fromDeltas(deps, deps.deltas!, image, candidate, active(), signal) } : {}),
     onProgress: (progress) => tell.progress(progress),
-    onRetry: (message) => tell.note(`fetch retrying: ${message}`),
+    onRetry: (err, attempt, waitMs) => tell.note(retryNote('fetch', err, attempt, waitMs)),
   });
   tell.note(undefined);
   const windowed = { clock: deps.clock, logger: deps.logger, timeZone: deps.timeZone };
