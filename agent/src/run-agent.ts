@@ -20,6 +20,7 @@ import { loadOrRegister } from './provisioning/credentials';
 import { TrustedKeyStore } from './provisioning/trusted-key-store';
 import { DockerRuntime } from './runtime/docker-runtime';
 import { DEFAULT_ENGINE_SOCKET, EngineClient } from './runtime/engine-client';
+import { LateEngineRuntime } from './runtime/late-engine-runtime';
 import { NoEngineRuntime } from './runtime/no-engine-runtime';
 import { OsUpdates } from './os-update/os-updates';
 import { SelfUpdate } from './self-update/self-update';
@@ -66,11 +67,15 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
   const credential = identity.credential;
 
   const engine = EngineClient.fromEnv();
+  const docker = new DockerRuntime(engine, config.scopeLabel ? { scopeLabels: { [config.scopeLabel.key]: config.scopeLabel.value } } : {});
+  // No socket yet is not "no engine for good": dockerd may start after the agent, or be restarting.
   const runtime = (await engineSocketMissing())
-    ? new NoEngineRuntime(DEFAULT_ENGINE_SOCKET, config.stateDir)
-    : new DockerRuntime(engine, config.scopeLabel ? { scopeLabels: { [config.scopeLabel.key]: config.scopeLabel.value } } : {});
-  if (runtime instanceof NoEngineRuntime)
-    logger.warn('no container engine: only OS-only releases can run here', { socket: DEFAULT_ENGINE_SOCKET });
+    ? new LateEngineRuntime(DEFAULT_ENGINE_SOCKET, docker, new NoEngineRuntime(DEFAULT_ENGINE_SOCKET, config.stateDir), () =>
+        logger.info('container engine found', { socket: DEFAULT_ENGINE_SOCKET }),
+      )
+    : docker;
+  if (runtime !== docker)
+    logger.warn('no container engine yet: releases with components wait for its socket', { socket: DEFAULT_ENGINE_SOCKET });
   const os = await OsUpdates.forRunningOs({
     root: config.hostRoot,
     bootMount: BOOT_MOUNT,
@@ -114,7 +119,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
     freeDiskBytes: (path) => freeBytes(path, config.stateDir),
     imageFacts: (ref, architecture, auth) => registryCode().registryFacts(ref, architecture, auth, credential.caCertificates, logger),
     // Deltas come over the control plane's HTTP API with the device's password (not for certificate-only devices yet).
-    ...(runtime instanceof DockerRuntime && credential.password
+    ...(credential.password
       ? {
           deltas: lazyDeltas(() => ({
             apiUrl: credential.apiUrl,
@@ -184,7 +189,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
 /** Where the image's fstab mounts the boot partition (cli/src/images/root-files.ts). */
 const BOOT_MOUNT = '/boot/firmware';
 
-/** No DOCKER_HOST and no socket at the default path: this device has no container engine. */
+/** No DOCKER_HOST and no socket at the default path: this device has no container engine, for now. */
 async function engineSocketMissing(): Promise<boolean> {
   if (process.env.DOCKER_HOST) return false;
   return access(DEFAULT_ENGINE_SOCKET).then(

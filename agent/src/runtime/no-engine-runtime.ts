@@ -2,7 +2,12 @@ import { arch } from 'node:os';
 import { AgentError } from '../support/errors';
 import type { ContainerRuntime, EngineInfo, ManagedContainer, ManagedResource } from './container-runtime';
 
-/** A release asked for containers on a device that has no container engine. */
+/**
+ * A release asked for containers while the device has no container engine. Transient: the
+ * socket may only be missing for now (dockerd starting after the agent at boot, or restarting),
+ * so an update waits for it, telling why (`LateEngineRuntime` uses the engine once it is there);
+ * a newer desired state (an OS-only release) replaces the wait.
+ */
 export class NoEngineError extends AgentError {
   readonly code = 'no-container-engine';
   constructor(
@@ -11,8 +16,7 @@ export class NoEngineError extends AgentError {
   ) {
     super(
       `cannot ${operation}: this device has no container engine (no Docker socket at ${socketPath}); ` +
-        'use an OS image with docker.io installed, or give this board OS-only releases',
-      { terminal: true },
+        'start dockerd, or use an OS image with docker.io installed, or give this board OS-only releases',
     );
   }
 }
@@ -24,7 +28,7 @@ const OCI_ARCH: Record<string, string> = { arm64: 'arm64', arm: 'arm', x64: 'amd
  * The runtime of a device without a container engine (an OS-only board, or the QEMU test
  * guest): nothing runs, so every list is empty, and anything that would start a container
  * fails with a reason a person can act on. OS-only releases need nothing more than this.
- * The agent picks it at start-up when the engine's socket does not exist.
+ * The agent uses it while the engine's socket does not exist (`LateEngineRuntime`).
  */
 export class NoEngineRuntime implements ContainerRuntime {
   constructor(
