@@ -30,7 +30,7 @@ export * from './assembly/json-schema';
 export * from './releases/signing';
 export * from './api/pagination';
 export * from './api/path-params';
-export * from './api/nul';
+export * from './api/unstorable';
 export * from './api/host-policy';
 export * from './api/operators';
 export * from './api/commands';

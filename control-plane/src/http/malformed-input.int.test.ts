@@ -1,4 +1,4 @@
-import type { ApiError, PathParameterKind } from '@flotilla/shared';
+import { UNSTORABLE_TEXT_MESSAGE, type ApiError, type PathParameterKind } from '@flotilla/shared';
 import { ModulesContainer } from '@nestjs/core';
 import { registeredRoutes, type RegisteredRoute } from '../openapi/registered-routes';
 import { startHarness, type Harness } from '../testing/harness';
@@ -158,7 +158,7 @@ describe('malformed input on every route', () => {
     });
     expect([release.status, ((await release.json()) as ApiError).issues]).toEqual([
       400,
-      [{ path: 'services.web.environment.A', message: 'a NUL character (\\0) cannot be stored' }],
+      [{ path: 'services.web.environment.A', message: UNSTORABLE_TEXT_MESSAGE }],
     ]);
   });
 

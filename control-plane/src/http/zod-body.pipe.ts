@@ -1,5 +1,5 @@
 import { PipeTransform } from '@nestjs/common';
-import { pathOfNul } from '@flotilla/shared';
+import { pathOfUnstorable, UNSTORABLE_TEXT_MESSAGE } from '@flotilla/shared';
 import { InvalidInputError } from '../domain-error';
 
 /** The slice of a zod schema the pipe needs, so this package does not depend on zod directly. */
@@ -18,10 +18,10 @@ export class ZodBodyPipe<T> implements PipeTransform<unknown, T> {
   constructor(readonly schema: BodySchema<T>) {}
 
   transform(value: unknown): T {
-    const nulAt = pathOfNul(value);
-    if (nulAt !== undefined) {
+    const unstorableAt = pathOfUnstorable(value);
+    if (unstorableAt !== undefined) {
       throw new InvalidInputError('invalid_request', 'the request body is not valid', [
-        { path: nulAt, message: 'NUL characters (\\u0000) cannot be stored' },
+        { path: unstorableAt, message: UNSTORABLE_TEXT_MESSAGE },
       ]);
     }
     const parsed = this.schema.safeParse(value ?? {});

@@ -3,7 +3,8 @@ import {
   ComponentManifest,
   contentDigest,
   loadYaml,
-  pathOfNul,
+  pathOfUnstorable,
+  UNSTORABLE_TEXT_MESSAGE,
   zodIssues,
   type ComponentLookup,
   type ComponentRef,
@@ -31,8 +32,8 @@ export class LibraryService {
       if (!loaded.ok) throw new InvalidComponentError(loaded.issues);
       input = loaded.value;
     }
-    const nulAt = pathOfNul(input);
-    if (nulAt !== undefined) throw new InvalidComponentError([{ path: nulAt, message: 'a NUL character (\\0) cannot be stored' }]);
+    const unstorableAt = pathOfUnstorable(input);
+    if (unstorableAt !== undefined) throw new InvalidComponentError([{ path: unstorableAt, message: UNSTORABLE_TEXT_MESSAGE }]);
     const parsed = ComponentManifest.safeParse(input ?? {});
     if (!parsed.success) throw new InvalidComponentError(zodIssues(parsed.error));
     const manifest = parsed.data;

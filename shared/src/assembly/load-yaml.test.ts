@@ -1,3 +1,4 @@
+import { UNSTORABLE_TEXT_MESSAGE } from '../api/unstorable';
 import { loadYaml, MAX_MANIFEST_BYTES, MANIFEST_YAML_LIMITS } from './load-yaml';
 
 /** A manifest whose one service has `n` environment keys: about 16 bytes a key. */
@@ -92,8 +93,11 @@ describe('loadYaml', () => {
     );
   });
 
-  it('refuses NUL characters, raw or escaped, which PostgreSQL cannot store', () => {
-    expect(issuesOf('a: "x\\0y"\n')).toEqual([{ path: 'a', message: 'a NUL character (\\0) cannot be stored' }]);
+  it('refuses NUL characters, raw or escaped, and unpaired surrogates, which PostgreSQL cannot store as they are', () => {
+    expect(issuesOf('a: "x\\0y"\n')).toEqual([{ path: 'a', message: UNSTORABLE_TEXT_MESSAGE }]);
+    expect(issuesOf('a: { b: "x\\ud800" }\n')).toEqual([{ path: 'a.b', message: UNSTORABLE_TEXT_MESSAGE }]);
+    expect(issuesOf('"\\udfffk": 1\n')).toEqual([{ path: '\udfffk', message: UNSTORABLE_TEXT_MESSAGE }]);
+    expect(loadYaml('a: "\\ud83d\\ude80"\n')).toEqual({ ok: true, value: { a: '\u{1F680}' } });
     expect(issuesOf('a: x\0y\n')[0]!.message).toBe('the document holds a NUL character, which cannot be stored');
   });
 

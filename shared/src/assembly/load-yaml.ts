@@ -1,4 +1,4 @@
-import { pathOfNul } from '../api/nul';
+import { pathOfUnstorable, UNSTORABLE_TEXT_MESSAGE } from '../api/unstorable';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 
 /** One thing wrong with a manifest, at a dotted path such as `services.web.ports.0`. */
@@ -76,9 +76,9 @@ export function loadYaml(text: string, limits: Partial<YamlLimits> = {}): LoadYa
   }
   const sizeIssue = expandedSizeIssue(value, max);
   if (sizeIssue) return sizeIssue;
-  // A "\0" escape in a quoted scalar; PostgreSQL stores no U+0000 in text or jsonb.
-  const nulAt = pathOfNul(value);
-  return nulAt === undefined ? { ok: true, value } : refused(nulAt, 'a NUL character (\\0) cannot be stored');
+  // A "\0" or "\ud800" escape in a quoted scalar; PostgreSQL stores neither as it is.
+  const unstorableAt = pathOfUnstorable(value);
+  return unstorableAt === undefined ? { ok: true, value } : refused(unstorableAt, UNSTORABLE_TEXT_MESSAGE);
 }
 
 function refused(path: string, message: string): LoadYamlResult {
