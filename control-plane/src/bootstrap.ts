@@ -5,22 +5,19 @@ import { join } from 'node:path';
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { MAX_MANIFEST_BYTES } from '@flotilla/shared';
 import { AppModule, type DeviceTrust } from './app.module';
 import { loadOrCreateOperatorKey } from './auth/operator-key';
 import { MQTT_WEBSOCKET_PATH, MqttServer, type BrokerSettings } from './broker/mqtt-server';
 import type { WaitingListeners } from './broker/waiting-listeners';
 import { DEFAULT_EMBEDDED_PG_PORT, type ControlPlaneConfig } from './config';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
+import { useBodyParsers } from './http/body-parsers';
 import { securityHeaders } from './http/security-headers';
 import { urlGuard } from './http/url-guard';
 import { ComponentSeeder, type SeedOutcome } from './library/seed-components';
 import { listenHttps, type HttpsListener } from './tls/https-server';
 import { loadOrCreateTlsMaterial, type TlsMaterial } from './tls/tls-material';
 import type { Clock } from './rollouts/rollout-settings';
-
-/** Media types under which `POST /api/v1/releases` accepts a raw `assembly.yaml`. */
-export const MANIFEST_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
 
 export interface RunningControlPlane {
   /** Where to reach the plain API from this machine (loopback when bound to all interfaces). */
@@ -97,13 +94,14 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
         ...(options.clock ? { clock: options.clock } : {}),
         ...(material ? { deviceTrust: deviceTrust(material, https) } : {}),
       }),
-      { logger: options.logger ?? options.logLevels ?? ['warn', 'error'], abortOnError: false },
+      // The body parsers are this file's (useBodyParsers), so that a guard can follow them.
+      { logger: options.logger ?? options.logLevels ?? ['warn', 'error'], abortOnError: false, bodyParser: false },
     );
     // Before the body parsers, so that their errors carry the headers too.
     app.disable('x-powered-by');
     app.use(securityHeaders);
     app.use(urlGuard);
-    app.useBodyParser('text', { type: MANIFEST_MEDIA_TYPES, limit: MAX_MANIFEST_BYTES });
+    useBodyParsers(app);
     await app.listen(config.port, plainHost);
     if (https) {
       // With an external broker, devices reach its MQTT listeners, not this process.

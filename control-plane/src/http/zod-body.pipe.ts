@@ -12,7 +12,8 @@ export interface BodySchema<T> {
 /**
  * Validates a request body with a shared zod schema and hands the controller the parsed,
  * defaulted value. A missing body counts as `{}` so requests whose fields all have defaults
- * may be sent empty.
+ * may be sent empty; only a truly missing one: a body no parser read never gets here
+ * (`unparsedBodyGuard` answers it 415).
  */
 export class ZodBodyPipe<T> implements PipeTransform<unknown, T> {
   constructor(readonly schema: BodySchema<T>) {}

@@ -22,6 +22,7 @@ const GENERIC_ERRORS: Record<number, string> = {
   401: 'no key, or an unknown or revoked key',
   403: "the key's role does not allow this",
   404: 'not found',
+  415: 'the body is in a media type no parser reads (JSON, or YAML where a manifest is expected)',
 };
 
 /**
@@ -44,6 +45,7 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], version: strin
     };
     const errorStatuses = new Map<number, string>();
     if (r.body || r.query) errorStatuses.set(400, GENERIC_ERRORS[400]!);
+    if (r.body) errorStatuses.set(415, GENERIC_ERRORS[415]!);
     if (r.access !== 'public') {
       errorStatuses.set(401, GENERIC_ERRORS[401]!);
       errorStatuses.set(403, GENERIC_ERRORS[403]!);

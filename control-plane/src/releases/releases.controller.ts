@@ -25,7 +25,7 @@ export class ReleasesController {
     @Actor() actor: OperatorPrincipal,
     @Res({ passthrough: true }) res: { status(code: number): unknown },
   ): Promise<ReleaseView> {
-    // Any other media type reaches here parsed (JSON) or not at all; an empty body is just an invalid manifest.
+    // JSON reaches here parsed (any type no parser reads was answered 415); an empty body is just an invalid manifest.
     if (body !== undefined && typeof body !== 'string') throw new ManifestMediaTypeError();
     const outcome = await this.releases.publish(body ?? '', actor.name, idempotencyKey(idempotencyHeader));
     res.status(outcome.status === 'created' ? HttpStatus.CREATED : HttpStatus.OK);
