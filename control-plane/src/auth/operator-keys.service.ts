@@ -59,7 +59,8 @@ export class OperatorKeysService {
   async revoke(id: string): Promise<OperatorKeyView> {
     const row = isUuid(id) ? await this.keys.revoke(id) : undefined;
     if (!row) throw new OperatorKeyNotFoundError(id);
-    for (const listener of this.revokedHere) listener(id);
+    // The id as stored (lower case), which is what watchers compare with, not as the caller typed it.
+    for (const listener of this.revokedHere) listener(row.id);
     return toView(row);
   }
 

@@ -8,7 +8,12 @@ export class InvalidPathParameterError extends InvalidInputError {
   }
 }
 
-/** Checks a path parameter's shape and hands it on unchanged (the service keeps its own normalizing). */
+/**
+ * Checks a path parameter's shape and hands it on; a UUID in lower case, as PostgreSQL writes it,
+ * so that services comparing it with stored ids in memory (stream watchers, maps of counts or
+ * policies by id) see one spelling: "A0…" and "a0…" name the same row. Other kinds are handed on
+ * unchanged (their services keep their own normalizing).
+ */
 export class PathParamPipe implements PipeTransform<unknown, string> {
   constructor(
     private readonly name: string,
@@ -18,7 +23,7 @@ export class PathParamPipe implements PipeTransform<unknown, string> {
   transform(value: unknown): string {
     const { schema, expected } = PATH_PARAMETER_KINDS[this.kind];
     if (typeof value !== 'string' || !schema.safeParse(value).success) throw new InvalidPathParameterError(this.name, expected);
-    return value;
+    return this.kind === 'uuid' ? value.toLowerCase() : value;
   }
 }
 
