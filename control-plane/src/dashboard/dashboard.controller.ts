@@ -6,13 +6,13 @@ import { ZodQueryPipe } from '../http/zod-query.pipe';
 import { DeviceNotFoundError } from '../devices/devices.errors';
 import { DashboardRepository } from './dashboard.repository';
 import {
-  DeviceEventsQuery,
+  type DeviceEventsQuery,
   isValidDeviceId,
   type DashboardDevicePage,
   type DashboardOverview,
   type DeviceEventView,
 } from '@flotilla/shared';
-import { DashboardDeviceQuery } from '@flotilla/shared';
+import type { DashboardDeviceQuery } from '@flotilla/shared';
 
 /** Read routes shaped for the dashboard and the CLI: counts, a searchable device page, a timeline. */
 @Controller()
@@ -25,14 +25,14 @@ export class DashboardController {
   }
 
   @ApiEndpoint(DASHBOARD_ROUTES.devices)
-  devices(@Query(new ZodQueryPipe(DashboardDeviceQuery)) query: DashboardDeviceQuery): Promise<DashboardDevicePage> {
+  devices(@Query(new ZodQueryPipe(DASHBOARD_ROUTES.devices.query)) query: DashboardDeviceQuery): Promise<DashboardDevicePage> {
     return this.repo.devices(query);
   }
 
   @ApiEndpoint(DASHBOARD_ROUTES.events)
   async events(
     @PathParam('id', 'deviceId') id: string,
-    @Query(new ZodQueryPipe(DeviceEventsQuery)) query: DeviceEventsQuery,
+    @Query(new ZodQueryPipe(DASHBOARD_ROUTES.events.query)) query: DeviceEventsQuery,
   ): Promise<DeviceEventView[]> {
     if (!isValidDeviceId(id)) throw new DeviceNotFoundError(id);
     return this.repo.events(id, query.limit);

@@ -4,8 +4,8 @@ import { Body, Controller, Query } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
 import {
   AssignReleaseRequest,
-  DeviceListQuery,
-  DevicePageQuery,
+  type DeviceListQuery,
+  type DevicePageQuery,
   PinReleaseRequest,
   SetConfigRequest,
   SetTagsRequest,
@@ -23,11 +23,9 @@ export class DevicesController {
 
   /** `DeviceListQuery` filters, `?limit=&cursor=` pages (`{items, nextCursor}`), oldest device first. */
   @ApiEndpoint(DEVICES_ROUTES.list)
-  list(
-    @Query(new ZodQueryPipe(DeviceListQuery)) filter: DeviceListQuery,
-    @Query(new ZodQueryPipe(DevicePageQuery)) page: DevicePageQuery,
-  ): Promise<Page<DeviceView>> {
-    return this.devices.list(filter, page);
+  list(@Query(new ZodQueryPipe(DEVICES_ROUTES.list.query)) query: DeviceListQuery & DevicePageQuery): Promise<Page<DeviceView>> {
+    const { limit, cursor, ...filter } = query;
+    return this.devices.list(filter, { limit, cursor });
   }
 
   @ApiEndpoint(DEVICES_ROUTES.get)

@@ -2,7 +2,7 @@ import { RELEASES_ROUTES } from '@flotilla/shared';
 import { ApiEndpoint } from '../http/api-endpoint.decorator';
 import { Body, Controller, Headers, HttpStatus, Query, Res } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
-import { PageQuery, ReleaseListQuery, type Page, type ReleaseDiff, type ReleaseView } from '@flotilla/shared';
+import { type PageQuery, type ReleaseListQuery, type Page, type ReleaseDiff, type ReleaseView } from '@flotilla/shared';
 import { Actor } from '../auth/actor.decorator';
 import type { OperatorPrincipal } from '../auth/operator-principal';
 import { idempotencyKey } from '../http/idempotency';
@@ -33,11 +33,9 @@ export class ReleasesController {
   }
 
   @ApiEndpoint(RELEASES_ROUTES.list)
-  list(
-    @Query(new ZodQueryPipe(ReleaseListQuery)) filter: ReleaseListQuery,
-    @Query(new ZodQueryPipe(PageQuery)) page: PageQuery,
-  ): Promise<Page<ReleaseView>> {
-    return this.releases.list(filter, page);
+  list(@Query(new ZodQueryPipe(RELEASES_ROUTES.list.query)) query: ReleaseListQuery & PageQuery): Promise<Page<ReleaseView>> {
+    const { limit, cursor, ...filter } = query;
+    return this.releases.list(filter, { limit, cursor });
   }
 
   @ApiEndpoint(RELEASES_ROUTES.get)

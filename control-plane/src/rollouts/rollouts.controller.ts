@@ -4,9 +4,9 @@ import { Body, Controller, Headers, HttpStatus, Query, Req, Res } from '@nestjs/
 import { PathParam } from '../http/path-param';
 import {
   CreateRolloutRequest,
-  PageQuery,
-  RolloutDevicesQuery,
-  RolloutListQuery,
+  type PageQuery,
+  type RolloutDevicesQuery,
+  type RolloutListQuery,
   RolloutPlanRequest,
   type Page,
   type RolloutDeviceView,
@@ -50,11 +50,9 @@ export class RolloutsController {
   }
 
   @ApiEndpoint(ROLLOUTS_ROUTES.list)
-  list(
-    @Query(new ZodQueryPipe(RolloutListQuery)) filter: RolloutListQuery,
-    @Query(new ZodQueryPipe(PageQuery)) page: PageQuery,
-  ): Promise<Page<RolloutView>> {
-    return this.rollouts.list(filter, page);
+  list(@Query(new ZodQueryPipe(ROLLOUTS_ROUTES.list.query)) query: RolloutListQuery & PageQuery): Promise<Page<RolloutView>> {
+    const { limit, cursor, ...filter } = query;
+    return this.rollouts.list(filter, { limit, cursor });
   }
 
   @ApiEndpoint(ROLLOUTS_ROUTES.get)
@@ -65,10 +63,10 @@ export class RolloutsController {
   @ApiEndpoint(ROLLOUTS_ROUTES.devices)
   devices(
     @PathParam('id', 'uuid') id: string,
-    @Query(new ZodQueryPipe(RolloutDevicesQuery)) filter: RolloutDevicesQuery,
-    @Query(new ZodQueryPipe(PageQuery)) page: PageQuery,
+    @Query(new ZodQueryPipe(ROLLOUTS_ROUTES.devices.query)) query: RolloutDevicesQuery & PageQuery,
   ): Promise<Page<RolloutDeviceView>> {
-    return this.rollouts.devicesOf(id, filter, page);
+    const { limit, cursor, ...filter } = query;
+    return this.rollouts.devicesOf(id, filter, { limit, cursor });
   }
 
   @ApiEndpoint(ROLLOUTS_ROUTES.pause)

@@ -2,7 +2,7 @@ import { TELEMETRY_ROUTES } from '@flotilla/shared';
 import { ApiEndpoint } from '../http/api-endpoint.decorator';
 import { Controller, Query } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
-import { TelemetryQuery, type TelemetrySeries } from '@flotilla/shared';
+import { type TelemetryQuery, type TelemetrySeries } from '@flotilla/shared';
 import { ZodQueryPipe } from '../http/zod-query.pipe';
 import { TelemetryService } from './telemetry.service';
 
@@ -13,7 +13,7 @@ export class TelemetryController {
   @ApiEndpoint(TELEMETRY_ROUTES.series)
   series(
     @PathParam('id', 'deviceId') id: string,
-    @Query(new ZodQueryPipe(TelemetryQuery)) query: TelemetryQuery,
+    @Query(new ZodQueryPipe(TELEMETRY_ROUTES.series.query)) query: TelemetryQuery,
   ): Promise<TelemetrySeries> {
     return this.telemetry.series(id, query);
   }
