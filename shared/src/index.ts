@@ -36,6 +36,7 @@ export * from './api/operators';
 export * from './api/commands';
 export * from './api/telemetry';
 export * from './api/rollouts';
+export * from './api/body-limits';
 export * from './assembly/component';
 export * from './assembly/resolve-components';
 export * from './api/fleets';

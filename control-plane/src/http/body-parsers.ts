@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { MAX_MANIFEST_BYTES } from '@flotilla/shared';
+import { MAX_JSON_BODY_BYTES, MAX_MANIFEST_BYTES } from '@flotilla/shared';
 import { UnsupportedError } from '../domain-error';
 
 /** Media types under which `POST /api/v1/releases` and `POST /api/v1/components` accept raw YAML. */
@@ -40,10 +40,11 @@ export function unparsedBodyGuard(req: IncomingMessage & { body?: unknown }, _re
 
 /**
  * The body parsers of the API, in place of Nest's defaults (no URL-encoded forms: no route takes
- * one), then the guard. JSON up to body-parser's default 100 KB; YAML manifests up to their own limit.
+ * one), then the guard. JSON up to what the largest schema accepts (`MAX_JSON_BODY_BYTES`, about
+ * 1.3 MiB: a rollout of 10,000 listed devices); YAML manifests up to their own limit.
  */
 export function useBodyParsers(app: NestExpressApplication): void {
-  app.useBodyParser('json');
+  app.useBodyParser('json', { limit: MAX_JSON_BODY_BYTES });
   app.useBodyParser('text', { type: MANIFEST_MEDIA_TYPES, limit: MAX_MANIFEST_BYTES });
   app.use(unparsedBodyGuard);
 }

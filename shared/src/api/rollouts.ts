@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isValidDeviceId } from '../protocol/topics';
 
 /**
  * Phased rollouts (after hawkBit's rollout groups, AWS IoT Jobs' abort criteria and Mender's
@@ -13,12 +14,27 @@ export const ACTIVE_ROLLOUT_STATUSES = ['running', 'waiting', 'paused'] as const
 export const ROLLOUT_DEVICE_STATES = ['pending', 'updating', 'succeeded', 'failed'] as const;
 export type RolloutDeviceState = (typeof ROLLOUT_DEVICE_STATES)[number];
 
+/**
+ * Most device ids a rollout request lists: in its selection, and in its phases all together (the
+ * devices no phase lists go to the last one). With the ids' own bound, this sizes the largest
+ * JSON body of the API (`MAX_JSON_BODY_BYTES`).
+ */
+export const MAX_ROLLOUT_DEVICE_IDS = 10_000;
+/** The longest device id (`isValidDeviceId`: 1-64 of A-Z, a-z, 0-9, "_", "-"). */
+export const MAX_DEVICE_ID_LENGTH = 64;
+
+const deviceId = z
+  .string()
+  .min(1)
+  .max(MAX_DEVICE_ID_LENGTH)
+  .refine(isValidDeviceId, { message: 'a device id: 1-64 of A-Z, a-z, 0-9, "_", "-"' });
+
 export const RolloutSelection = z
   .object({
     fleetId: z.string().uuid().optional(),
     /** A device must carry every tag listed. (Decommissioned and pinned devices are never selected.) */
     tags: z.array(z.string().min(1).max(64)).max(32).optional(),
-    deviceIds: z.array(z.string().min(1).max(64)).max(10_000).optional(),
+    deviceIds: z.array(deviceId).max(MAX_ROLLOUT_DEVICE_IDS).optional(),
   })
   .strict()
   .refine((s) => s.fleetId !== undefined || (s.tags?.length ?? 0) > 0 || (s.deviceIds?.length ?? 0) > 0, {
@@ -38,7 +54,7 @@ export const RolloutPhaseSpec = z
     name: z.string().min(1).max(64).optional(),
     count: z.number().int().min(1).optional(),
     percent: z.number().gt(0).max(100).optional(),
-    deviceIds: z.array(z.string().min(1).max(64)).min(1).optional(),
+    deviceIds: z.array(deviceId).min(1).optional(),
     /** Percent of the phase's devices that must succeed before the next phase starts. */
     successThreshold: percent.default(100),
     /** Percent of the phase's devices that may fail; one more triggers `onFailure`. */
@@ -60,7 +76,10 @@ export const CreateRolloutRequest = z
       .array(RolloutPhaseSpec)
       .min(1)
       .max(20)
-      .default([{ percent: 100, successThreshold: 100, failureThreshold: 0, onFailure: 'pause' }]),
+      .default([{ percent: 100, successThreshold: 100, failureThreshold: 0, onFailure: 'pause' }])
+      .refine((phases) => phases.reduce((n, p) => n + (p.deviceIds?.length ?? 0), 0) <= MAX_ROLLOUT_DEVICE_IDS, {
+        message: `phases list at most ${MAX_ROLLOUT_DEVICE_IDS} device ids in all; the last phase takes the devices no phase lists`,
+      }),
     /** `auto`: next phase as soon as the success threshold is met; `manual`: wait for POST …/advance. */
     advance: z.enum(['auto', 'manual']).default('auto'),
     /**
