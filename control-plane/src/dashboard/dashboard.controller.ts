@@ -5,13 +5,7 @@ import { PathParam } from '../http/path-param';
 import { ZodQueryPipe } from '../http/zod-query.pipe';
 import { DeviceNotFoundError } from '../devices/devices.errors';
 import { DashboardRepository } from './dashboard.repository';
-import {
-  type DeviceEventsQuery,
-  isValidDeviceId,
-  type DashboardDevicePage,
-  type DashboardOverview,
-  type DeviceEventView,
-} from '@flotilla/shared';
+import { type DeviceEventsQuery, type DashboardDevicePage, type DashboardOverview, type DeviceEventView } from '@flotilla/shared';
 import type { DashboardDeviceQuery } from '@flotilla/shared';
 
 /** Read routes shaped for the dashboard and the CLI: counts, a searchable device page, a timeline. */
@@ -34,7 +28,8 @@ export class DashboardController {
     @PathParam('id', 'deviceId') id: string,
     @Query(new ZodQueryPipe(DASHBOARD_ROUTES.events.query)) query: DeviceEventsQuery,
   ): Promise<DeviceEventView[]> {
-    if (!isValidDeviceId(id)) throw new DeviceNotFoundError(id);
-    return this.repo.events(id, query.limit);
+    const events = await this.repo.events(id, query.limit);
+    if (!events) throw new DeviceNotFoundError(id);
+    return events;
   }
 }

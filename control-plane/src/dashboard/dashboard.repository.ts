@@ -92,16 +92,22 @@ export class DashboardRepository {
   }
 
   /** Newest first. */
-  async events(deviceId: string, limit: number): Promise<DeviceEventView[]> {
+  /** A device's latest events, newest first; undefined when there is no such device (a 404, as on its sibling routes). */
+  async events(deviceId: string, limit: number): Promise<DeviceEventView[] | undefined> {
     const rows = (await this.db.query(
-      `SELECT at, kind, rev, message FROM device_events WHERE device_id = $1 ORDER BY at DESC, id DESC LIMIT $2`,
+      `SELECT e.at, e.kind, e.rev, e.message FROM devices d
+       LEFT JOIN LATERAL (SELECT at, kind, rev, message, id FROM device_events WHERE device_id = d.id ORDER BY at DESC, id DESC LIMIT $2) e ON true
+       WHERE d.id = $1 ORDER BY e.at DESC, e.id DESC`,
       [deviceId, limit],
     )) as Row[];
-    return rows.map((r) => ({
-      at: (r.at as Date).toISOString(),
-      kind: r.kind as string,
-      rev: (r.rev as number | null) ?? null,
-      message: r.message as string,
-    }));
+    if (rows.length === 0) return undefined;
+    return rows
+      .filter((r) => r.at !== null)
+      .map((r) => ({
+        at: (r.at as Date).toISOString(),
+        kind: r.kind as string,
+        rev: (r.rev as number | null) ?? null,
+        message: r.message as string,
+      }));
   }
 }

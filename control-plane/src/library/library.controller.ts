@@ -28,10 +28,10 @@ export class LibraryController {
     return this.library.list();
   }
 
-  /** Every version of one component, newest first. */
+  /** Every version of one component, newest first; 404 when the library holds none (as for one version). */
   @ApiEndpoint(LIBRARY_ROUTES.versions)
   versions(@PathParam('name', 'componentName') name: string): Promise<ComponentView[]> {
-    return this.library.list(name);
+    return this.library.versions(name);
   }
 
   @ApiEndpoint(LIBRARY_ROUTES.get)

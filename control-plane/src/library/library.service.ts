@@ -56,6 +56,12 @@ export class LibraryService {
     return (await this.components.listAll(name)).map(toComponentView);
   }
 
+  async versions(name: string): Promise<ComponentView[]> {
+    const versions = await this.list(name);
+    if (versions.length === 0) throw new ComponentNotFoundError(name);
+    return versions;
+  }
+
   async get(name: string, version: string): Promise<ComponentView> {
     const row = await this.components.findVersion(name, version);
     if (!row) throw new ComponentNotFoundError(`${name}@${version}`);
