@@ -116,7 +116,17 @@ export function pastLimits(leaf: Leaf): unknown[] {
     return leaf.int ? [...past, leaf.min + 0.5] : past;
   }
   if (leaf.kind === 'string') {
-    if (leaf.timestamp) return ['0000-01-01T00:00:00Z', '1969-12-31T23:59:59.999Z', '+010000-01-01T00:00:00Z', '9999-12-31T23:59:59-14:00'];
+    if (leaf.timestamp)
+      return [
+        '0000-01-01T00:00:00Z',
+        '1969-12-31T23:59:59.999Z',
+        '+010000-01-01T00:00:00Z',
+        '9999-12-31T23:59:59-14:00',
+        // Offsets of 16 h and more, and fractions finer than microseconds: valid ISO 8601 that PostgreSQL refuses or rounds.
+        '2026-01-01T12:00:00+16:00',
+        '2026-01-01T12:00:00-23:59',
+        '2026-01-01T12:00:00.1234567Z',
+      ];
     if (leaf.uuid) return ['', 'seq-1', 'ffffffff-ffff-4fff-bfff-fffffffffffff', 'ffffffff-ffff-4fff-bfff-fffffffffff\u0000'];
     return [
       oddText(leaf.maxLength + 1),

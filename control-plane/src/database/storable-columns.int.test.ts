@@ -1,4 +1,4 @@
-import { CHANNEL_SCHEMAS, type DeviceChannel } from '@flotilla/shared';
+import { CHANNEL_SCHEMAS, storableTimestamp, type DeviceChannel } from '@flotilla/shared';
 import { DataSource } from 'typeorm';
 import { extremeInstance, leaves, withValue, type Leaf } from '../../../test/support/schema-leaves';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
@@ -77,6 +77,56 @@ it('every column of the device-fed tables has a flow, and every flow a column', 
   expect(fed.filter((c) => !(c in FLOWS) && !NOT_FROM_DEVICES.includes(c))).toEqual([]);
   expect(Object.keys(FLOWS).filter((c) => !columns.has(c))).toEqual([]);
 });
+
+/**
+ * Every ISO 8601 instant the protocol accepts is one PostgreSQL stores exactly: the stored `at` of a
+ * report is cast again by every later report (device-report.repository.ts), so an accepted value the
+ * cast refuses freezes the device's reported state. Offsets of 16 h and more pass `Date.parse` and
+ * zod's `datetime` but not `timestamptz`; finer than microseconds is rounded (past 9999 at the end).
+ */
+it('every timestamp the schema accepts casts to timestamptz, to the same instant', async () => {
+  const edges = [
+    '2026-06-01T12:00:00Z',
+    '2026-06-01T12:00:00+15:59',
+    '2026-06-01T12:00:00-15:59',
+    '2026-06-01T12:00:00+16:00',
+    '2026-06-01T12:00:00-16:00',
+    '2026-06-01T12:00:00+23:59',
+    '2026-06-01T12:00:00-23:59',
+    '2026-06-01T12:00:00.123456+01:00',
+    '2026-06-01T12:00:00.1234567Z',
+    '9999-12-31T23:59:59.999999Z',
+    '9999-12-31T23:59:59.9999999Z',
+    '1970-01-01T00:00:00.0000001Z',
+  ];
+  const wrong: string[] = [];
+  for (const v of edges) {
+    if (!storableTimestamp().safeParse(v).success) continue;
+    const same = await db
+      .query<{ same: boolean }>(`SELECT to_char($1::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') = $2 AS same`, [
+        v,
+        new Date(Date.parse(v)).toISOString().slice(0, 23) + utcMicros(v),
+      ])
+      .then(
+        ([r]) => r!.same,
+        () => false,
+      );
+    if (!same) wrong.push(v);
+  }
+  expect(wrong).toEqual([]);
+  // And the schema does refuse what the column refuses or rounds.
+  for (const v of ['2026-06-01T12:00:00+16:00', '2026-06-01T12:00:00-23:59', '9999-12-31T23:59:59.9999999Z']) {
+    expect(storableTimestamp().safeParse(v).success).toBe(false);
+  }
+  expect(await fits('2026-06-01T12:00:00+16:00', 'timestamptz')).toBe(false);
+  expect(await fits('2026-06-01T12:00:00+15:59', 'timestamptz')).toBe(true);
+});
+
+/** The digits after the milliseconds of `v`'s fraction, to six places ("000" when it has none). */
+function utcMicros(v: string): string {
+  const fraction = /\.(\d+)/.exec(v)?.[1] ?? '';
+  return fraction.padEnd(6, '0').slice(3, 6);
+}
 
 describe.each(Object.entries(FLOWS))('%s', (column, flow) => {
   it('holds every value the schema accepts, at both limits', async () => {

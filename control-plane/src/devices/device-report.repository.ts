@@ -9,6 +9,15 @@ import { LOCKED_IN_ID_ORDER } from './device-rows';
 import { reportFingerprint } from './report-fingerprint';
 import { DeviceEntity } from './device.entity';
 
+/**
+ * The stored report's `at` as an instant. One PostgreSQL cannot read (a UTC offset of 16 h or more,
+ * which the protocol accepted before it refused them) counts as older than any report: the device's
+ * next report replaces it, where the cast would fail every later report of the device, for good.
+ * A CASE, because PostgreSQL does not promise to evaluate an OR's operands in order.
+ */
+const STORED_AT = `(CASE WHEN d.reported->>'at' ~ '[+-](1[6-9]|2[0-9]):?[0-9]{2}$' THEN '-infinity'::timestamptz
+                         ELSE (d.reported->>'at')::timestamptz END)`;
+
 export interface ReportRow {
   id: string;
   reported: Reported;
@@ -98,8 +107,7 @@ export class DeviceReportRepository {
                  FROM unnest($1::text[]) WITH ORDINALITY AS i(id, n)
                  JOIN jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(reported, n) USING (n)) AS r, locked
         WHERE d.id = r.id AND locked.id = r.id AND (d.reported - 'at') IS DISTINCT FROM (r.reported - 'at')
-          AND (d.reported IS NULL OR (r.reported->>'at')::timestamptz >= (d.reported->>'at')::timestamptz
-               OR (d.reported->>'at')::timestamptz > now())
+          AND (d.reported IS NULL OR (r.reported->>'at')::timestamptz >= ${STORED_AT} OR ${STORED_AT} > now())
        RETURNING d.id`,
       [rows.map((r) => r.id), JSON.stringify(rows.map((r) => r.reported))],
     )) as [{ id: string }[], number];

@@ -21,7 +21,14 @@ describe('refusal (unit)', () => {
     expect(refusal(row({ memTotalBytes: 2 ** 63 }))).toMatch(/^memTotalBytes/);
     expect(refusal(row({ cpuPercent: NaN }))).toMatch(/^cpuPercent/);
     expect(refusal(row({ temperatureC: Infinity }))).toMatch(/^temperatureC/);
-    for (const at of ['yesterday', '1969-12-31T23:59:59Z', '+010000-01-01T00:00:00Z']) expect(refusal(row({ at }))).toMatch(/^at /);
+    for (const at of [
+      'yesterday',
+      '1969-12-31T23:59:59Z',
+      '+010000-01-01T00:00:00Z',
+      '2026-12-05T11:00:00+16:00',
+      '2026-12-05T11:00:00.1234567Z',
+    ])
+      expect(refusal(row({ at }))).toMatch(/^at /);
   });
 });
 

@@ -1,3 +1,5 @@
+import { timestampRefusal } from '@flotilla/shared';
+
 /** A sample as buffered by the writer, before it has an id. */
 export interface SampleRow {
   deviceId: string;
@@ -23,9 +25,6 @@ export const COPY_COLUMNS = ['id', 'device_id', 'at', 'cpu_percent', 'mem_used_b
 
 /** `bigint` holds [-2^63, 2^63); a rounded byte count at or past 2^63 would fail the whole COPY. */
 const BIGINT_LIMIT = 2 ** 63;
-/** The protocol's storable range (`storableTimestamp`): PostgreSQL holds wider, partitions and reads assume this. */
-const TIMESTAMP_MIN_MS = Date.parse('1970-01-01T00:00:00Z');
-const TIMESTAMP_MAX_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
 /**
  * Why PostgreSQL would refuse this sample, or null when it would store it. Checked before the
@@ -33,8 +32,9 @@ const TIMESTAMP_MAX_MS = Date.parse('9999-12-31T23:59:59.999Z');
  * through) costs one row and no failed COPY; what this misses is still found by bisection.
  */
 export function refusal(row: SampleRow): string | null {
-  const at = Date.parse(row.at);
-  if (!(at >= TIMESTAMP_MIN_MS && at <= TIMESTAMP_MAX_MS)) return `at "${row.at}" is not a timestamp between 1970 and 9999 (UTC)`;
+  // The protocol's own check (`storableTimestamp`): an offset PostgreSQL refuses, or a fraction it would round, fails the COPY.
+  const at = timestampRefusal(row.at);
+  if (at) return `at "${row.at}": ${at}`;
   if (!Number.isFinite(row.cpuPercent)) return `cpuPercent ${row.cpuPercent} is not a number`;
   if (row.temperatureC !== null && !Number.isFinite(row.temperatureC)) return `temperatureC ${row.temperatureC} is not a number`;
   for (const field of ['memUsedBytes', 'memTotalBytes'] as const) {

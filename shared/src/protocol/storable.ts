@@ -77,15 +77,48 @@ export const celsius = () => z.number().min(-273.15).max(1_000);
 /** A clock speed in GHz. */
 export const gigahertz = () => z.number().min(0).max(1_000);
 
-/** An ISO 8601 instant with offset, inside [1970, 9999] (UTC). */
+/**
+ * PostgreSQL's `timestamptz` input refuses a UTC offset of 16 hours or more ("time zone
+ * displacement out of range"), which ISO 8601, zod's `datetime` and `Date.parse` all take (up to
+ * ±23:59).
+ */
+export const MAX_OFFSET_MINUTES = 15 * 60 + 59;
+/**
+ * PostgreSQL keeps microseconds and rounds finer fractions: the stored instant would differ from the
+ * one accepted, and `9999-12-31T23:59:59.9999999Z` would round into the year 10000.
+ */
+export const MAX_FRACTION_DIGITS = 6;
+
+const OFFSET = /([+-])(\d{2}):(\d{2})$/;
+const FRACTION = /\.(\d+)/;
+
+/**
+ * Why PostgreSQL would refuse or change the ISO 8601 instant `s`, or null when it stores it exactly
+ * and it lies in [1970, 9999] (UTC). For `s` already in the protocol's format (`datetime` with offset).
+ */
+export function timestampRefusal(s: string): string | null {
+  const offset = OFFSET.exec(s);
+  if (offset && Number(offset[2]) * 60 + Number(offset[3]) > MAX_OFFSET_MINUTES) {
+    return 'UTC offset must lie within ±15:59 (PostgreSQL refuses larger ones)';
+  }
+  if ((FRACTION.exec(s)?.[1]?.length ?? 0) > MAX_FRACTION_DIGITS) {
+    return `at most ${MAX_FRACTION_DIGITS} fraction digits (PostgreSQL keeps microseconds and rounds the rest)`;
+  }
+  const ms = Date.parse(s);
+  if (!(ms >= TIMESTAMP_MIN_MS && ms <= TIMESTAMP_MAX_MS)) return 'must lie between 1970-01-01 and 9999-12-31 (UTC)';
+  return null;
+}
+
+/**
+ * An ISO 8601 instant with offset that PostgreSQL stores as it is: inside [1970, 9999] (UTC), an
+ * offset within ±15:59, at most microseconds. Refused rather than canonicalised (a transform):
+ * the schemas also describe the API's JSON Schema, where a transform cannot be represented.
+ */
 export const storableTimestamp = () =>
   z
     .string()
     .datetime({ offset: true })
-    .refine(
-      (s) => {
-        const ms = Date.parse(s);
-        return ms >= TIMESTAMP_MIN_MS && ms <= TIMESTAMP_MAX_MS;
-      },
-      { message: 'must lie between 1970-01-01 and 9999-12-31 (UTC)' },
-    );
+    .check((ctx) => {
+      const reason = timestampRefusal(ctx.value);
+      if (reason) ctx.issues.push({ code: 'custom', message: reason, input: ctx.value });
+    });
