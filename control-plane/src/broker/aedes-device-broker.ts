@@ -8,7 +8,7 @@ import {
   type DeviceChannel,
 } from '@flotilla/shared';
 import type { Aedes } from 'aedes';
-import type { BrokerStatus, DeviceBroker, Presence, UplinkListener, UplinkMessage } from './device-broker';
+import type { BrokerStatus, DeviceBroker, Presence, UplinkAdmission, UplinkListener, UplinkMessage } from './device-broker';
 import { AEDES, MqttServer } from './mqtt-server';
 import { clientOf, deliversDirectly, hasLiveSession, type DirectSession } from './sessions';
 
@@ -28,6 +28,7 @@ export class AedesDeviceBroker implements DeviceBroker, OnModuleInit {
   private readonly presence: ((deviceId: string, presence: Presence) => void)[] = [];
   readonly reportsPresence = true;
   private releasedThisTurn = 0;
+  private admit: UplinkAdmission = () => true;
 
   private readonly deliver = (packet: { topic: string; payload: Buffer | string }, done: () => void): void => {
     // Released at once, but not synchronously: aedes lets 100 messages be delivered at a time
@@ -49,6 +50,9 @@ export class AedesDeviceBroker implements DeviceBroker, OnModuleInit {
       channel: parsed.channel as DeviceChannel,
       payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
     };
+    // One message in this process feeds both kinds of listener, so it passes the gate once; the
+    // broadcast listeners (command results, parsed at once) see only what the limits let through.
+    if (!this.admit(message, 'uplink')) return;
     for (const listener of this.broadcast.get(message.channel) ?? []) listener(message);
     for (const listener of this.uplink) {
       listener(message).catch((e: unknown) => this.logger.error(`device ${message.deviceId}: uplink listener failed: ${String(e)}`));
@@ -88,6 +92,10 @@ export class AedesDeviceBroker implements DeviceBroker, OnModuleInit {
 
   onUplink(listener: UplinkListener): void {
     this.uplink.push(listener);
+  }
+
+  admitWith(admission: UplinkAdmission): void {
+    this.admit = admission;
   }
 
   onBroadcast(channel: DeviceChannel, listener: (message: UplinkMessage) => void): void {

@@ -10,6 +10,13 @@ export interface UplinkMessage {
 /** Handles one uplink message; settles once its effect is written (the external broker acknowledges then). */
 export type UplinkListener = (message: UplinkMessage) => Promise<void>;
 
+/**
+ * Whether a message is handled at all (its device's rate and quotas), decided before any listener,
+ * uplink or broadcast, sees it: a message refused here is never parsed. `copy`: the message itself
+ * (`uplink`), or a copy that reaches this replica on the broadcast path only (external mode).
+ */
+export type UplinkAdmission = (message: UplinkMessage, copy: 'uplink' | 'broadcast') => boolean;
+
 export type Presence = 'connected' | 'disconnected';
 
 /** What readiness and /metrics say about the broker. */
@@ -40,7 +47,9 @@ export interface DeviceBroker {
    * external mode), where every listener sees it; the message counts as handled once all settle.
    */
   onUplink(listener: UplinkListener): void;
-  /** Listeners that see every message of `channel` on every replica (command results answer the replica that asked). */
+  /** The gate every message passes before its listeners (one: the uplink router's limits); without one, every message passes. */
+  admitWith(admission: UplinkAdmission): void;
+  /** Listeners that see every admitted message of `channel` on every replica (command results answer the replica that asked). */
   onBroadcast(channel: DeviceChannel, listener: (message: UplinkMessage) => void): void;
   /**
    * Connections opening and closing, when the broker reports them (embedded mode). The external

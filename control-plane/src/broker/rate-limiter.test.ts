@@ -25,12 +25,24 @@ describe('RateLimiter', () => {
     expect(limiter.take('a', 20_000)).toBe('drop');
   });
 
-  it('keeps devices apart and forgets a device on request', () => {
+  it('keeps devices apart', () => {
     const limiter = new RateLimiter(limit);
     for (let i = 0; i < 3; i++) limiter.take('a', 0);
     expect(limiter.take('a', 0)).toBe('drop');
     expect(limiter.take('b', 0)).toBe('accept');
-    limiter.forget('a');
-    expect(limiter.take('a', 0)).toBe('accept');
+  });
+
+  it('sweeps only what has refilled and left its abuse window: a spent bucket is kept', () => {
+    const limiter = new RateLimiter(limit);
+    for (let i = 0; i < 4; i++) limiter.take('a', 0);
+    limiter.take('b', 0);
+    limiter.sweep(1);
+    expect(limiter.size).toBe(2);
+    expect(limiter.take('a', 1)).toBe('drop');
+    // Refilled (3 tokens at 2/s) but 'a' dropped within its abuse window: kept until the window passes.
+    limiter.sweep(limit.abuseWindowMs);
+    expect(limiter.size).toBe(1);
+    limiter.sweep(limit.abuseWindowMs + 2);
+    expect(limiter.size).toBe(0);
   });
 });

@@ -45,8 +45,20 @@ export class RateLimiter {
     return bucket.drops > this.limit.disconnectAfterDrops ? 'disconnect' : 'drop';
   }
 
-  /** A device that disconnected starts afresh; keeps the map from growing with the fleet's history. */
-  forget(key: string): void {
-    this.buckets.delete(key);
+  /**
+   * Forgets the buckets that have refilled and whose abuse window has passed: the same as never
+   * having seen them, so the map stays as large as the devices recently busy. Not on disconnect:
+   * a device that reconnected would start with a full burst, whatever it had just spent.
+   */
+  sweep(nowMs: number): void {
+    for (const [key, bucket] of this.buckets) {
+      const tokens = bucket.tokens + ((nowMs - bucket.at) / 1000) * this.limit.perSecond;
+      if (tokens >= this.limit.burst && (bucket.drops === 0 || nowMs - bucket.windowStart > this.limit.abuseWindowMs))
+        this.buckets.delete(key);
+    }
+  }
+
+  get size(): number {
+    return this.buckets.size;
   }
 }

@@ -15,7 +15,7 @@ import { UplinkStats } from './uplink-stats';
 
 type Handlers = { [C in DeviceChannel]: (deviceId: string, value: ChannelPayload<C>) => Promise<unknown> };
 
-/** How often quota buckets that have refilled are forgotten. */
+/** How often rate and quota buckets that have refilled are forgotten. */
 const SWEEP_EVERY_MS = 60_000;
 
 /**
@@ -49,6 +49,9 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
    * abuse costs it the connection.
    */
   private readonly limiter = new RateLimiter();
+  /** A broadcast-only copy's own rate and quotas (see `admit`). */
+  private readonly broadcastLimiter = new RateLimiter();
+  private readonly broadcastQuotas: ChannelQuotas;
   /** Per channel, below the overall rate: over-quota messages are dropped and counted, never a reason to disconnect. */
   private readonly quotas: ChannelQuotas;
   /** What each device had dropped, recorded once per interval as an event of its own. */
@@ -76,20 +79,26 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     private readonly fanouts: FanoutActivity,
   ) {
     this.quotas = new ChannelQuotas(limits.quotas);
+    this.broadcastQuotas = new ChannelQuotas(limits.quotas);
     this.excess = new QuotaExcess(limits.quotas);
     this.clock = { pastMs: limits.clockSkewPastMs, futureMs: limits.clockSkewFutureMs };
   }
 
   onModuleInit(): void {
+    this.broker.admitWith((message, copy) => this.admit(message, copy));
     this.broker.onUplink((message) => this.route(message));
     this.holdsAnswers = this.broker.status().mode === 'embedded';
     this.fanouts.onIdle(() => this.held.release());
     this.broker.onPresence((deviceId, presence) => (presence === 'connected' ? this.connected(deviceId) : this.disconnected(deviceId)));
     this.timers = [
-      setInterval(() => this.quotas.sweep(Date.now()), SWEEP_EVERY_MS),
+      setInterval(() => this.sweep(Date.now()), SWEEP_EVERY_MS),
       setInterval(() => this.recordExcess(), this.limits.reportIntervalMs),
     ];
     for (const t of this.timers) t.unref();
+  }
+
+  private sweep(now: number): void {
+    for (const buckets of [this.limiter, this.quotas, this.broadcastLimiter, this.broadcastQuotas]) buckets.sweep(now);
   }
 
   onApplicationShutdown(): void {
@@ -98,26 +107,40 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * One uplink message; settles once it is handled (or dropped). The ACL lets a device publish only
-   * under its own id, so the message's id is the sender's. With several replicas, the rate and
-   * quota buckets are per replica: each sees its share of a device's messages.
+   * The broker's gate (`admitWith`), before any listener sees the message: its device's rate, then
+   * its channel's quota. Nothing is parsed before this, so a flood costs two bucket lookups a
+   * message whatever it carries; command results, which every replica parses on the broadcast path,
+   * included. With several replicas, the rate and quota buckets are per replica: each sees its share
+   * of a device's messages. A broadcast-only copy (external mode: every replica gets each command
+   * result, one of them also as uplink) is held to buckets of its own, so that a result does not
+   * cost its device twice here; the replica handling the uplink copy counts and disconnects.
    */
-  async route({ deviceId, channel, payload }: UplinkMessage): Promise<void> {
-    const decision = this.limiter.take(deviceId, Date.now());
+  admit({ deviceId, channel, payload }: UplinkMessage, copy: 'uplink' | 'broadcast'): boolean {
+    const now = Date.now();
+    if (copy === 'broadcast') {
+      return this.broadcastLimiter.take(deviceId, now) === 'accept' && this.broadcastQuotas.take(deviceId, channel, payload.length, now).ok;
+    }
+    const decision = this.limiter.take(deviceId, now);
     if (decision !== 'accept') {
       this.stats.rateLimited();
-      if (decision === 'disconnect' && (await this.broker.disconnect(deviceId))) {
-        this.logger.warn(`device ${deviceId}: disconnected for exceeding its message rate persistently`);
-      }
-      return;
+      if (decision === 'disconnect') void this.disconnectAbuser(deviceId);
+      return false;
     }
-    const quota = this.quotas.take(deviceId, channel, payload.length, Date.now());
+    const quota = this.quotas.take(deviceId, channel, payload.length, now);
     if (!quota.ok) {
       this.limitStats.count('quotaDropped', { channel, limit: quota.exceeded });
       this.excess.add(deviceId, channel, quota.exceeded);
-      return;
+      return false;
     }
-    // Rate and quotas are taken as it arrives, so a held burst released at once trips neither.
+    return true;
+  }
+
+  /**
+   * One uplink message the gate admitted (the ACL lets a device publish only under its own id, so
+   * the message's id is the sender's); settles once it is handled (or dropped).
+   */
+  async route({ deviceId, channel, payload }: UplinkMessage): Promise<void> {
+    // Rate and quotas were taken as it arrived, so a held burst released at once trips neither.
     if (this.holdsAnswers && this.fanouts.busy && HELD_CHANNELS.has(channel)) await this.held.hold({ deviceId, channel, payload });
     else await this.dispatch(deviceId, channel, payload);
     // Buffered, not yet written: the message is settled (and, on RabbitMQ, acknowledged) once its
@@ -130,9 +153,22 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     void this.queue.run(deviceId, () => this.online(deviceId));
   }
 
+  /**
+   * The device's rate bucket is kept: forgotten on disconnect, a device over its rate got a full
+   * burst back by reconnecting. The sweep forgets a bucket once it has refilled and its abuse window
+   * passed, which is the same as never having seen the device.
+   */
   disconnected(deviceId: string): void {
-    this.limiter.forget(deviceId);
     void this.queue.run(deviceId, () => this.offline(deviceId));
+  }
+
+  private async disconnectAbuser(deviceId: string): Promise<void> {
+    try {
+      if (await this.broker.disconnect(deviceId))
+        this.logger.warn(`device ${deviceId}: disconnected for exceeding its message rate persistently`);
+    } catch (e) {
+      this.logger.error(`device ${deviceId}: disconnecting it for its message rate failed: ${String(e)}`);
+    }
   }
 
   /** Waits for handling already under way, so shutdown does not cut database writes short. */

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DEVICE_TO_CLOUD, TOPIC_ROOT, deviceTopic, parseDeviceTopic, type CloudChannel, type DeviceChannel } from '@flotilla/shared';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
-import type { BrokerStatus, DeviceBroker, Presence, UplinkListener, UplinkMessage } from '../device-broker';
+import type { BrokerStatus, DeviceBroker, Presence, UplinkAdmission, UplinkListener, UplinkMessage } from '../device-broker';
 import { AmqpConnection } from './amqp-connection';
 import { MQTT_EXCHANGE, UPLINK_ROUTING_KEYS, routingKeyOfTopic, topicOfRoutingKey } from './device-auth';
 import { RABBITMQ_SETTINGS, UPLINK_QUEUE, type RabbitMqSettings } from './rabbitmq-settings';
@@ -40,6 +40,7 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
   private told = '';
   private inFlight = new Set<Promise<void>>();
   readonly reportsPresence = false;
+  private admit: UplinkAdmission = () => true;
 
   constructor(@Inject(RABBITMQ_SETTINGS) private readonly settings: RabbitMqSettings) {
     this.connection = new AmqpConnection(settings.amqpUrls, (model) => this.setUp(model));
@@ -85,6 +86,10 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
 
   onUplink(listener: UplinkListener): void {
     this.uplink.push(listener);
+  }
+
+  admitWith(admission: UplinkAdmission): void {
+    this.admit = admission;
   }
 
   onBroadcast(channel: DeviceChannel, listener: (message: UplinkMessage) => void): void {
@@ -156,10 +161,13 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  /** Acknowledged after every listener settled: a replica that dies before leaves the message to another one. */
+  /**
+   * Acknowledged after every listener settled: a replica that dies before leaves the message to
+   * another one. A message the gate refuses (over its device's rate or quota) is acknowledged unhandled.
+   */
   private async handle(consumer: Channel, msg: ConsumeMessage): Promise<void> {
     const message = messageOf(msg);
-    if (message) {
+    if (message && this.admit(message, 'uplink')) {
       const results = await Promise.allSettled(this.uplink.map((listener) => listener(message)));
       for (const r of results)
         if (r.status === 'rejected') this.logger.error(`device ${message.deviceId}: uplink listener failed: ${String(r.reason)}`);
@@ -171,9 +179,10 @@ export class RabbitMqDeviceBroker implements DeviceBroker, OnApplicationBootstra
     }
   }
 
+  /** Every replica's own copy of a broadcast channel's message, held to the gate's limits like the uplink before anything parses it. */
   private broadcastMessage(msg: ConsumeMessage): void {
     const message = messageOf(msg);
-    if (!message) return;
+    if (!message || !this.admit(message, 'broadcast')) return;
     for (const listener of this.broadcast.get(message.channel) ?? []) listener(message);
   }
 

@@ -1,4 +1,4 @@
-import { decodePayload, encodePayload } from './channels';
+import { MAX_JSON_DEPTH, decodePayload, encodePayload, nestsDeeperThan } from './channels';
 import { MAX_PAYLOAD_BYTES } from './envelope';
 
 describe('decodePayload', () => {
@@ -23,6 +23,32 @@ describe('decodePayload', () => {
     const cmd = { schema: 1 as const, statement: '{}', signature: { alg: 'ed25519' as const, keyId: 'k', value: `${'A'.repeat(86)}==` } };
     expect(decodePayload('cmd', encodePayload('cmd', cmd))).toEqual({ ok: true, value: cmd });
     expect(() => encodePayload('status', { schema: 1, status: 'sleeping' as 'online' })).toThrow();
+  });
+});
+
+describe('nesting depth', () => {
+  const nested = (depth: number, open = '[', close = ']'): string => open.repeat(depth) + close.repeat(depth);
+
+  it('counts arrays and objects, not brackets inside strings, and honours escapes', () => {
+    expect(nestsDeeperThan(nested(3), 3)).toBe(false);
+    expect(nestsDeeperThan(nested(4), 3)).toBe(true);
+    expect(nestsDeeperThan('{"a":{"b":[{}]}}', 3)).toBe(true);
+    expect(nestsDeeperThan('{"a":{"b":[1]}}', 3)).toBe(false);
+    expect(nestsDeeperThan(JSON.stringify({ s: '[[[[{{{{' }), 1)).toBe(false);
+    // An escaped quote does not end the string; an escaped backslash before the closing quote does not escape it.
+    expect(nestsDeeperThan(JSON.stringify({ s: 'a"[[[[' }), 1)).toBe(false);
+    expect(nestsDeeperThan(JSON.stringify({ s: 'a\\' }) + nested(2), 1)).toBe(true);
+    expect(nestsDeeperThan(JSON.stringify([{ s: 'a\\' }]), 2)).toBe(false);
+  });
+
+  it('refuses a payload nested past the bound before parsing it, and takes one at it', () => {
+    const deep = nested(131_062);
+    const started = performance.now();
+    expect(decodePayload('cmd/res', deep)).toEqual({ ok: false, reason: `nested deeper than ${MAX_JSON_DEPTH} levels` });
+    expect(performance.now() - started).toBeLessThan(100);
+    // At the bound it is parsed (and then refused by the schema, not by depth).
+    expect(decodePayload('cmd/res', nested(MAX_JSON_DEPTH))).toMatchObject({ ok: false, reason: expect.not.stringMatching(/nested/) });
+    expect(decodePayload('cmd/res', nested(MAX_JSON_DEPTH + 1, '{"a":', '}'))).toMatchObject({ reason: expect.stringMatching(/nested/) });
   });
 });
 

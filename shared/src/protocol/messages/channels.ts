@@ -26,15 +26,43 @@ export type ChannelPayload<C extends Channel> = z.infer<(typeof CHANNEL_SCHEMAS)
 const UTF8_DECODER = new TextDecoder();
 const UTF8_ENCODER = new TextEncoder();
 
+/**
+ * The deepest nesting of arrays and objects a payload may have. The protocol's schemas nest a few
+ * levels (a report with its update locks: 4; none past ~8); 32 leaves them room to grow. A payload
+ * nested deeper is refused by one linear scan before JSON.parse and the schema build and walk it:
+ * 256 KiB of `[[[…]]]` is 131,062 levels, and 600 of them held the event loop 21 s.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/** Whether the JSON text nests arrays and objects deeper than `max`; brackets inside strings (escapes honoured) do not count. */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash: the next character is escaped (\" does not end the string)
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /** Parse and validate one MQTT payload of `channel`; never throws. */
 export function decodePayload<C extends Channel>(channel: C, payload: Uint8Array | string): DecodeResult<ChannelPayload<C>> {
   const bytes = typeof payload === 'string' ? UTF8_ENCODER.encode(payload).length : payload.byteLength;
   if (bytes > MAX_PAYLOAD_BYTES) return { ok: false, reason: `payload of ${bytes} bytes exceeds ${MAX_PAYLOAD_BYTES}` };
+  const text = typeof payload === 'string' ? payload : UTF8_DECODER.decode(payload);
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return { ok: false, reason: `nested deeper than ${MAX_JSON_DEPTH} levels` };
   let json: unknown;
   try {
-    json = JSON.parse(typeof payload === 'string' ? payload : UTF8_DECODER.decode(payload));
+    json = JSON.parse(text);
   } catch (e) {
     return { ok: false, reason: `not JSON: ${(e as Error).message}` };
   }
