@@ -37,7 +37,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     inventory: (id, m) => this.link.inventory(id, m),
     events: (id, m) => this.link.event(id, m),
     telemetry: (id, m) => this.link.telemetry(id, m),
-    status: (id, m) => (m.status === 'online' ? this.online(id) : this.offline(id)),
+    status: (id, m) => (m.status === 'online' ? this.statusOnline(id) : this.offline(id)),
     // Commands are not issued yet, so a result has nothing to resolve.
     'cmd/res': async (id, m) => this.logger.debug(`device ${id}: result of command ${m.id} (ok=${m.ok})`),
   };
@@ -219,6 +219,18 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     if ((await this.link.connected(deviceId)) === 'revoked' && (await this.broker.disconnect(deviceId))) {
       this.logger.warn(`device ${deviceId}: connected as it was being decommissioned; disconnected`);
     }
+  }
+
+  /**
+   * A device's own `online` (a status message, or its last will, which the broker publishes after
+   * the connection closed, so after `offline`) counts only while the device has a live session here,
+   * as an `offline` yields to one: a will saying `online` left the device online for good. The
+   * external broker cannot tell (no session list here); there the presence reconciliation
+   * (`presence-reconcile`, the broker's connection list) marks it offline once it has been quiet.
+   */
+  private async statusOnline(deviceId: string): Promise<void> {
+    if (this.broker.reportsPresence && !this.broker.hasLiveSession(deviceId)) return;
+    await this.online(deviceId);
   }
 
   /**
