@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { PROTOCOL_SCHEMA, decodePayload, type ChannelPayload, type DeviceChannel, type DeviceEvent } from '@flotilla/shared';
+import { PROTOCOL_SCHEMA, decodePayload, type ChannelPayload, type DeviceChannel, type RecordedEvent } from '@flotilla/shared';
 import { DeviceLinkService } from '../devices/device-link.service';
 import { FanoutActivity } from '../devices/fanout-activity';
 import { ChannelQuotas } from '../limits/channel-quota';
@@ -193,7 +193,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
   /** Not itself subject to the events quota: one event per device and interval at most. */
   private recordExcess(): void {
     for (const { deviceId, message } of this.excess.take()) {
-      const event: DeviceEvent = { schema: PROTOCOL_SCHEMA, at: new Date().toISOString(), kind: 'quota-exceeded', message };
+      const event: RecordedEvent = { schema: PROTOCOL_SCHEMA, at: new Date().toISOString(), kind: 'quota-exceeded', message };
       void this.queue.run(deviceId, () => this.link.event(deviceId, event));
     }
   }

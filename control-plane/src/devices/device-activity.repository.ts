@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { DeviceEvent } from '@flotilla/shared';
+import type { RecordedEvent } from '@flotilla/shared';
 import { Repository } from 'typeorm';
 import { RejectedWrites } from '../database/rejected-writes';
 import { writeAlone } from '../database/write-alone';
@@ -10,7 +10,7 @@ import { DeviceEventEntity } from './device-event.entity';
 
 export interface EventRow {
   deviceId: string;
-  event: DeviceEvent;
+  event: RecordedEvent;
 }
 
 /** Append-only history a device sends: lifecycle events. (Telemetry goes through `TelemetryIngest`, in batches.) */
@@ -36,7 +36,7 @@ export class DeviceActivityRepository {
    * retried after its commit reply was lost then finds its rows and stores none twice. (A copy
    * of such an event delivered again, as a new message, cannot be told from a new event.)
    */
-  appendEvent(deviceId: string, event: DeviceEvent): Promise<void> {
+  appendEvent(deviceId: string, event: RecordedEvent): Promise<void> {
     return this.appends.add({ deviceId, event: event.id ? event : { ...event, id: randomUUID() } });
   }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { encodePayload, isValidDeviceId, type DeviceEvent, type Inventory, type Reported, type Telemetry } from '@flotilla/shared';
+import { encodePayload, isValidDeviceId, type RecordedEvent, type Inventory, type Reported, type Telemetry } from '@flotilla/shared';
 import { REPLICA_ALIVE_S } from '../database/replica-heartbeats';
 import { REPLICA_ID } from '../database/replica-id';
 import { retryTransient } from '../database/write-alone';
@@ -187,7 +187,7 @@ export class DeviceLinkService {
     await this.reports.storeInventory(deviceId, inventory);
   }
 
-  async event(deviceId: string, event: DeviceEvent): Promise<void> {
+  async event(deviceId: string, event: RecordedEvent): Promise<void> {
     await this.activity.appendEvent(deviceId, event);
     this.eventRetention.wrote(deviceId);
     await this.presence.touch(deviceId);

@@ -37,6 +37,15 @@ export const EVENT_KINDS = [
   /** Recorded by the control plane: messages of the device dropped over its quota (control-plane README, "Limits"). */
   'quota-exceeded',
 ] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/**
+ * Kinds only the control plane records about a device, which the uplink therefore refuses: a device
+ * could otherwise forge them (a `quota-exceeded` it never had). The control plane also records
+ * `message-not-stored` (control-plane/src/database/rejected-writes.ts), which the uplink refuses
+ * already, being none of EVENT_KINDS (the API lists it as any other string).
+ */
+export const CONTROL_PLANE_EVENT_KINDS = ['quota-exceeded'] as const satisfies readonly EventKind[];
 export const DeviceEvent = z.object({
   schema,
   /**
@@ -47,10 +56,13 @@ export const DeviceEvent = z.object({
    */
   id: z.string().uuid().optional(),
   at: timestamp,
-  kind: z.enum(EVENT_KINDS),
+  /** A device's own kinds only (CONTROL_PLANE_EVENT_KINDS excluded). */
+  kind: z.enum(EVENT_KINDS).exclude(CONTROL_PLANE_EVENT_KINDS),
   rev: revision().optional(),
   releaseId: name.optional(),
   phase: z.enum(UPDATE_PHASES).optional(),
   message: text,
 });
 export type DeviceEvent = z.infer<typeof DeviceEvent>;
+/** An event as a device's history holds it: the device's own, or one the control plane records about it. */
+export type RecordedEvent = Omit<DeviceEvent, 'kind'> & { kind: EventKind };
