@@ -150,7 +150,10 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
 
   /** Presence from the broker's own connect and disconnect events, in order with the device's messages. */
   connected(deviceId: string): void {
-    void this.queue.run(deviceId, () => this.online(deviceId));
+    void this.queue.run(deviceId, () => {
+      this.link.connectionOpened(deviceId);
+      return this.online(deviceId);
+    });
   }
 
   /**

@@ -31,14 +31,19 @@ export class RejectedWrites {
     this.counts.set(key, perKind);
     const reason = toStorableText(error instanceof Error ? error.message : String(error), 1_000);
     this.logger.warn(`device ${deviceId}: ${kind} not stored (the rest of its batch was): ${reason}`);
+    await this.tell(deviceId, `a ${kind} message was not stored: ${reason}`);
+  }
+
+  /** A `message-not-stored` event in the device's history, saying `message`; never throws. */
+  async tell(deviceId: string, message: string): Promise<void> {
     // Our own text, made storable: this insert cannot fail on its data. A device deleted meanwhile has no history to tell.
     await this.db
       .query(
         `INSERT INTO device_events (device_id, at, kind, rev, message)
          SELECT $1, now(), $2, NULL, $3 WHERE EXISTS (SELECT 1 FROM devices WHERE id = $1)`,
-        [deviceId, NOT_STORED_EVENT, `a ${kind} message was not stored: ${reason}`],
+        [deviceId, NOT_STORED_EVENT, toStorableText(message)],
       )
-      .catch((e: Error) => this.logger.error(`device ${deviceId}: could not record the rejected ${kind}: ${e.message}`));
+      .catch((e: Error) => this.logger.error(`device ${deviceId}: could not record "${message}": ${e.message}`));
   }
 
   snapshot(): { deviceId: string; kind: WrittenKind; count: number }[] {

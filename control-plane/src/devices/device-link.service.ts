@@ -37,6 +37,9 @@ export type CredentialCheck = 'accepted' | 'unknown-device' | 'bad-password';
  */
 @Injectable()
 export class DeviceLinkService {
+  /** Devices connected here (embedded broker) whose first report since has not arrived yet. */
+  private readonly newConnections = new Set<string>();
+
   constructor(
     private readonly records: DeviceRecordRepository,
     private readonly presence: DevicePresenceRepository,
@@ -103,8 +106,19 @@ export class DeviceLinkService {
     return (await this.presence.setOnline(deviceId, true, this.presenceOwner)) ? 'online' : 'revoked';
   }
 
+  /**
+   * The broker opened a connection of the device here (embedded broker, in order with its
+   * messages): its next report is the first of that connection, taken whatever the device's clock
+   * says (DeviceReportRepository.storeReportedMany), and compared in the database, not in memory.
+   */
+  connectionOpened(deviceId: string): void {
+    this.reports.forgetReported(deviceId);
+    this.newConnections.add(deviceId);
+  }
+
   /** Leaves alone a device that meanwhile came online through another replica. */
   async disconnected(deviceId: string): Promise<void> {
+    this.newConnections.delete(deviceId);
     this.reports.forgetReported(deviceId);
     await this.presence.setOnline(deviceId, false, this.presenceOwner);
   }
@@ -180,7 +194,8 @@ export class DeviceLinkService {
   async reported(deviceId: string, reported: Reported): Promise<void> {
     const at = performance.now();
     // The row's write set its last-seen too: the device's touches within the resolution write nothing.
-    if (await this.reports.storeReported(deviceId, reported)) this.presence.lastSeenWritten(deviceId, at);
+    const first = this.newConnections.delete(deviceId);
+    if (await this.reports.storeReported(deviceId, reported, first)) this.presence.lastSeenWritten(deviceId, at);
   }
 
   async inventory(deviceId: string, inventory: Inventory): Promise<void> {

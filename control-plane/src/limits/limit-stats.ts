@@ -9,7 +9,9 @@ export const LIMIT_COUNTERS = {
   },
   clockSkew: {
     name: 'flotilla_uplink_clock_skew_total',
-    help: 'Device timestamps outside the clock window, by channel and action (telemetry samples dropped; events stored at server time).',
+    help:
+      'Device timestamps outside the clock window, by channel and action (telemetry samples dropped; events stored at server time; ' +
+      "reports older than the stored one by the device's clock dropped).",
   },
   connectionsRefused: {
     name: 'flotilla_mqtt_connections_refused_total',
