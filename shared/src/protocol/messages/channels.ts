@@ -34,18 +34,25 @@ const UTF8_ENCODER = new TextEncoder();
  */
 export const MAX_JSON_DEPTH = 32;
 
-/** Whether the JSON text nests arrays and objects deeper than `max`; brackets inside strings (escapes honoured) do not count. */
+/**
+ * Whether the JSON text nests arrays and objects deeper than `max`; brackets inside strings (escapes
+ * honoured) do not count. A string is skipped with `indexOf` to its closing quote, not character by
+ * character: the scan then costs about half of JSON.parse's time on a report, not more than it.
+ */
 export function nestsDeeperThan(text: string, max: number): boolean {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // a backslash: the next character is escaped (\" does not end the string)
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
+    if (c === 0x22) {
+      // The closing quote is the first one not escaped: preceded by an even number of backslashes.
+      for (;;) {
+        i = text.indexOf('"', i + 1);
+        if (i === -1) return false; // unterminated: JSON.parse says so
+        let backslashes = 0;
+        while (text.charCodeAt(i - 1 - backslashes) === 0x5c) backslashes++;
+        if (backslashes % 2 === 0) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
       if (++depth > max) return true;
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
