@@ -58,7 +58,8 @@ const adminOnly = (r: RegisteredRoute) =>
   r.path.startsWith('/api/v1/operators/') ||
   r.path.startsWith('/api/v1/registries') ||
   (r.method === 'put' && r.path.endsWith('/host-policy')) ||
-  r.path.endsWith('/signing-keys/:id/revoke');
+  r.path.endsWith('/signing-keys/:id/revoke') ||
+  r.path.endsWith('/signing-keys/rotate');
 
 describe('the API surface', () => {
   it('has routes to check (sanity)', () => {

@@ -107,9 +107,21 @@ describe('release signing', () => {
     await client.endAsync(true);
   });
 
-  it('rotates: the new key signs from now on, old keys stay listed and old releases keep verifying', async () => {
+  it('rotates (admin only): the new key signs from now on, old keys stay listed and old releases keep verifying', async () => {
     const before = await publish('2.0.0');
     const [oldKey] = (await json<SigningKeysView>('/api/v1/signing-keys')).keys;
+    // Rotations past the horizon cut away devices off the key chain, as a revocation can: not an operator's call.
+    const operator = await json<{ key: string }>('/api/v1/operators/keys', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'rotator', role: 'operator' }),
+    });
+    const asOperator = await h.api('/api/v1/signing-keys/rotate', {
+      method: 'POST',
+      auth: false,
+      headers: { authorization: `Bearer ${operator.key}` },
+    });
+    expect(asOperator.status).toBe(403);
+    expect((await json<SigningKeysView>('/api/v1/signing-keys')).keys).toHaveLength(1);
     const rotated = await json<SigningKeysView>('/api/v1/signing-keys/rotate', { method: 'POST' });
     expect(rotated.keys).toHaveLength(2);
     const [first, second] = rotated.keys;

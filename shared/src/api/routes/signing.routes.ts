@@ -18,8 +18,8 @@ export const SIGNING_ROUTES = {
     tag: 'releases',
     summary: 'Rotate the release signing key',
     description:
-      'The new key signs releases and desired states from now on, endorsed by each key within the horizon (`horizon` rotations). Every `desired` carries those endorsements, so a device that missed up to `horizon` rotations learns the new key from a key it already trusts.',
-    access: 'operator',
+      'The new key signs releases and desired states from now on, endorsed by each key within the horizon (`horizon` rotations). Every `desired` carries those endorsements, so a device that missed up to `horizon` rotations learns the new key from a key it already trusts. Admin only, as revoking is: more than `horizon` rotations in a row cut every device that was away meanwhile off the key chain (it must be provisioned again).',
+    access: 'admin',
     status: 200,
     response: named('SigningKeysView', SigningKeysView),
   }),
