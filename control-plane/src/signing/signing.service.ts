@@ -60,18 +60,7 @@ export class SigningService {
    * it was issued and until when it may run, with the key chain and revocations `desired` carries.
    */
   sealCommand(command: Omit<Command, 'schema'>, deviceId: string, lifetimeMs: number): SignedCommand {
-    const issuedAt = new Date();
-    const keyEndorsements = this.keyring.endorsedKeys();
-    const revokedKeys = this.keyring.revokedKeyIds();
-    const statement: CommandStatement = {
-      schema: PROTOCOL_SCHEMA,
-      ...command,
-      deviceId,
-      issuedAt: issuedAt.toISOString(),
-      expiresAt: new Date(issuedAt.getTime() + lifetimeMs).toISOString(),
-      ...(keyEndorsements.length > 0 ? { keyEndorsements } : {}),
-      ...(revokedKeys.length > 0 ? { revokedKeys } : {}),
-    };
+    const statement: CommandStatement = { schema: PROTOCOL_SCHEMA, ...command, deviceId, ...this.signedNow(lifetimeMs) };
     return sealCommandWith(statement, (text) => this.keyring.signCommand(text));
   }
 
@@ -81,19 +70,20 @@ export class SigningService {
    * (desired-sealer.ts).
    */
   desiredSealer(): DesiredSealer {
+    return new DesiredSealer((root) => this.keyring.signDesiredRoot(root), this.signedNow(DESIRED_LIFETIME_MS), MAX_PAYLOAD_BYTES);
+  }
+
+  /** What every signed statement carries besides its content: issued now, held `lifetimeMs`, the key chain and revocations. */
+  private signedNow(lifetimeMs: number): Pick<CommandStatement, 'issuedAt' | 'expiresAt' | 'keyEndorsements' | 'revokedKeys'> {
     const issuedAt = new Date();
     const keyEndorsements = this.keyring.endorsedKeys();
     const revokedKeys = this.keyring.revokedKeyIds();
-    return new DesiredSealer(
-      (root) => this.keyring.signDesiredRoot(root),
-      {
-        issuedAt: issuedAt.toISOString(),
-        expiresAt: new Date(issuedAt.getTime() + DESIRED_LIFETIME_MS).toISOString(),
-        ...(keyEndorsements.length > 0 ? { keyEndorsements } : {}),
-        ...(revokedKeys.length > 0 ? { revokedKeys } : {}),
-      },
-      MAX_PAYLOAD_BYTES,
-    );
+    return {
+      issuedAt: issuedAt.toISOString(),
+      expiresAt: new Date(issuedAt.getTime() + lifetimeMs).toISOString(),
+      ...(keyEndorsements.length > 0 ? { keyEndorsements } : {}),
+      ...(revokedKeys.length > 0 ? { revokedKeys } : {}),
+    };
   }
 
   releaseKeys(): ReleaseKey[] {
