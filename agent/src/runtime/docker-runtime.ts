@@ -175,7 +175,11 @@ export class DockerRuntime implements ContainerRuntime {
   async stop(container: string, timeoutSeconds = DEFAULT_STOP_TIMEOUT_S): Promise<void> {
     // 304: already stopped; 404: already gone. Both are the state we wanted.
     await this.ignoring([304, 404], 'stop container', container, () =>
-      this.engine.json('POST', `/containers/${container}/stop`, { query: { t: timeoutSeconds } }),
+      this.engine.json('POST', `/containers/${container}/stop`, {
+        query: { t: timeoutSeconds },
+        // The engine answers once its grace period has run out and the container is killed.
+        silenceLimitMs: this.engine.silenceLimitMs + timeoutSeconds * 1000,
+      }),
     );
   }
 
@@ -225,7 +229,8 @@ export class DockerRuntime implements ContainerRuntime {
       return demuxer.text();
     }
     const stream = await this.call('follow logs of', container, () =>
-      this.engine.stream('GET', `/containers/${container}/logs`, { query }),
+      // Bounded by followMs below; a quiet container is no hung engine.
+      this.engine.stream('GET', `/containers/${container}/logs`, { query, silenceLimitMs: null }),
     );
     stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
     stream.on('error', () => undefined); // destroyed below when the time is up

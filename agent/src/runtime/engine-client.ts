@@ -1,10 +1,18 @@
 import { request, type IncomingMessage } from 'node:http';
-import { EngineAddressError } from './errors';
+import { EngineAddressError, EngineSilentError } from './errors';
 
 /** Where the engine listens: a unix socket (the default), or plain TCP from `DOCKER_HOST=tcp://…`. */
 export type EngineAddress = { socketPath: string } | { host: string; port: number };
 
 export const DEFAULT_ENGINE_SOCKET = '/var/run/docker.sock';
+
+/**
+ * How long the engine may send nothing on a call before the agent gives up on it. A hung dockerd
+ * otherwise holds the update step (and the reconcile behind it) for good; given up, the call fails
+ * transiently and the step is retried with backoff. Generous: removing a large image on a slow SD
+ * card, or stopping a container, sends nothing until it is done (`stop` adds its own grace period).
+ */
+export const ENGINE_SILENCE_LIMIT_MS = 120_000;
 
 /** A non-2xx answer from the engine; `statusCode` is what callers branch on (304, 404, 409, …). */
 export class EngineHttpError extends Error {
@@ -21,6 +29,8 @@ export interface EngineRequest {
   query?: Record<string, string | number | boolean | object | undefined>;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Overrides the client's silence limit for this call; `null` for a stream that may rightly stay quiet (followed logs). */
+  silenceLimitMs?: number | null;
 }
 
 /**
@@ -30,7 +40,10 @@ export interface EngineRequest {
  * unversioned, so the engine answers with its own API version, as dockerode did.
  */
 export class EngineClient {
-  constructor(readonly address: EngineAddress = { socketPath: DEFAULT_ENGINE_SOCKET }) {}
+  constructor(
+    readonly address: EngineAddress = { socketPath: DEFAULT_ENGINE_SOCKET },
+    readonly silenceLimitMs: number = ENGINE_SILENCE_LIMIT_MS,
+  ) {}
 
   /** `DOCKER_HOST` as the docker CLI reads it: `unix:///path` or `tcp://host:port`; unset means the default socket. */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): EngineClient {
@@ -64,12 +77,26 @@ export class EngineClient {
     const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const headers: Record<string, string | number> = { ...options.headers };
     if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': body.length });
+    const limit = options.silenceLimitMs === undefined ? this.silenceLimitMs : options.silenceLimitMs;
     return new Promise((resolve, reject) => {
+      let answer: IncomingMessage | undefined;
       const req = request({ ...this.address, method, path: path + queryString(options.query), headers }, (res) => {
+        answer = res;
         const status = res.statusCode ?? 0;
-        if (status < 300 || status === 304) return resolve(res);
+        if (status < 300 || status === 304) {
+          if (limit === null) req.setTimeout(0);
+          return resolve(res);
+        }
         readAll(res).then((raw) => reject(new EngineHttpError(status, `${method} ${path}: HTTP ${status}: ${engineMessage(raw)}`)), reject);
       });
+      if (limit !== null) {
+        // The socket's idle timer: it covers the wait for the answer and every gap inside its body.
+        req.setTimeout(limit, () => {
+          const silent = new EngineSilentError(method, path, limit);
+          if (answer) answer.destroy(silent);
+          req.destroy(silent);
+        });
+      }
       req.on('error', reject);
       req.end(body);
     });

@@ -88,3 +88,20 @@ export class EngineAddressError extends AgentError {
     super(`DOCKER_HOST=${address} is not supported: use unix:///path/to/docker.sock or tcp://host:port (plain HTTP)`, { terminal: true });
   }
 }
+
+/**
+ * The engine accepted a call and then sent nothing for `limitMs`: dockerd hung, or its disk did.
+ * Transient: the step that made the call is retried with backoff, and a restarted dockerd answers.
+ */
+export class EngineSilentError extends AgentError {
+  readonly code = 'engine-silent';
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly limitMs: number,
+  ) {
+    super(
+      `the container engine sent nothing for ${limitMs / 1000} s on ${method} ${path.split('?')[0]}; the agent will try again — if it goes on, check dockerd (systemctl status docker, journalctl -u docker) and the disk holding its data`,
+    );
+  }
+}
