@@ -41,6 +41,7 @@ import { RolledBackLookup1765250001000 } from './migrations/1765250001000-rolled
 import { NewestReleaseByStatement1765260000000 } from './migrations/1765260000000-newest-release-by-statement';
 import { FleetTargetSegments1765270000000 } from './migrations/1765270000000-fleet-target-segments';
 import { DirectoryRevInNotification1765270001000 } from './migrations/1765270001000-directory-rev-in-notification';
+import { LegacyReportOffsets1765280000000 } from './migrations/1765280000000-legacy-report-offsets';
 import { SESSION_OPTIONS } from './session-options';
 
 /** Every migration, in order. The schema changes only through these, never by `synchronize`. */
@@ -76,6 +77,7 @@ export const MIGRATIONS = [
   NewestReleaseByStatement1765260000000,
   FleetTargetSegments1765270000000,
   DirectoryRevInNotification1765270001000,
+  LegacyReportOffsets1765280000000,
 ];
 
 @Module({})

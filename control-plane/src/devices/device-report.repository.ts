@@ -11,13 +11,10 @@ import { reportFingerprint } from './report-fingerprint';
 import { DeviceEntity } from './device.entity';
 
 /**
- * The stored report's `at` as an instant. One PostgreSQL cannot read (a UTC offset of 16 h or more,
- * which the protocol accepted before it refused them) counts as older than any report: the device's
- * next report replaces it, where the cast would fail every later report of the device, for good.
- * A CASE, because PostgreSQL does not promise to evaluate an OR's operands in order.
+ * The stored report's `at` as an instant. Every stored `at` is one PostgreSQL reads: the protocol
+ * refuses the others (`timestampRefusal`), and migration 1765280000000 rewrote those stored before.
  */
-const STORED_AT = `(CASE WHEN d.reported->>'at' ~ '[+-](1[6-9]|2[0-9]):?[0-9]{2}$' THEN '-infinity'::timestamptz
-                         ELSE (d.reported->>'at')::timestamptz END)`;
+const STORED_AT = `(d.reported->>'at')::timestamptz`;
 
 /** Whether the report's `at` is not older than the stored one's by the device's clock (or nothing is stored, or the stored one is dated ahead of the server). */
 const NEWER = `(d.reported IS NULL OR (r.reported->>'at')::timestamptz >= ${STORED_AT} OR ${STORED_AT} > now())`;

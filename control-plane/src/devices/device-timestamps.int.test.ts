@@ -1,12 +1,15 @@
 import { PROTOCOL_SCHEMA, deviceTopic, type Reported } from '@flotilla/shared';
 import type { MqttClient } from 'mqtt';
+import type { QueryRunner } from 'typeorm';
+import { LegacyReportOffsets1765280000000 } from '../database/migrations/1765280000000-legacy-report-offsets';
 import { eventually, startHarness, uplinkHandled, type Harness } from '../testing/harness';
 
 /**
  * Integration (real PostgreSQL, MQTT over TCP): a device timestamp that ISO 8601 and `Date.parse`
  * accept but PostgreSQL refuses (a UTC offset of 16 h or more) is refused at the edge, counted as
  * rejected, on every channel that stores one; it never reaches a row, and the device's next valid
- * report is stored. A stored `at` of that kind (accepted before) holds no later report back.
+ * report is stored. A stored `at` of that kind (accepted before) is rewritten by a migration, and
+ * holds no later report back.
  */
 let h: Harness;
 beforeAll(async () => {
@@ -68,10 +71,16 @@ it('refuses a report, an event and telemetry stamped with an offset PostgreSQL c
   expect(Number(samples!.n)).toBe(0);
 }, 60_000);
 
-it('a stored report whose `at` PostgreSQL cannot read (accepted before) is replaced by the next report, not failing it forever', async () => {
+it('a stored report whose `at` PostgreSQL cannot read (accepted before) is rewritten by the migration, then replaced by the next report', async () => {
   const device = await h.registerDevice();
   const id = device.deviceId;
   await h.db.query(`UPDATE devices SET reported = $2::jsonb WHERE id = $1`, [id, JSON.stringify(report(1, withOffset(Date.now(), 16)))]);
+  await new LegacyReportOffsets1765280000000().up({ query: (sql: string) => h.db.query(sql) } as unknown as QueryRunner);
+  const [stored] = await h.db.query<{ at: string; rev: number }>(
+    `SELECT reported->>'at' AS at, (reported->>'rev')::int AS rev FROM devices WHERE id = $1`,
+    [id],
+  );
+  expect(stored).toEqual({ at: '1970-01-01T00:00:00.000Z', rev: 1 });
   const client = await h.connectDevice(device);
   await publish(client, id, 'reported', report(2, new Date().toISOString()));
   await uplinkHandled(h);
