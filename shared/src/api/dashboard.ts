@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RequestUuid } from './request-uuid';
 
 /** What the dashboard's device list filters by (`status`); the control plane holds the SQL of each. */
 export const DASHBOARD_DEVICE_STATUSES = ['online', 'offline', 'updating', 'failed', 'decommissioned'] as const;
@@ -8,10 +9,10 @@ export const DASHBOARD_DEVICE_SORTS = ['name', '-name', 'lastSeen', '-lastSeen',
 /** The dashboard's device list: search, filters, sort and offset pagination (a person jumps to page N). */
 export const DashboardDeviceQuery = z.object({
   q: z.string().max(128).optional(),
-  fleetId: z.string().uuid().optional(),
+  fleetId: RequestUuid.optional(),
   tag: z.string().min(1).max(64).optional(),
   status: z.enum(DASHBOARD_DEVICE_STATUSES).optional(),
-  releaseId: z.string().uuid().optional(),
+  releaseId: RequestUuid.optional(),
   sort: z.enum(DASHBOARD_DEVICE_SORTS).default('name'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),

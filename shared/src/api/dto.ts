@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RequestUuid } from './request-uuid';
 import { AssemblySpec } from '../assembly/spec';
 import { Inventory } from '../protocol/messages/device-facts';
 import { EVENT_KINDS } from '../protocol/messages/events';
@@ -19,7 +20,7 @@ export const CreateProvisioningTokenRequest = z
       .max(365 * 24 * 3600)
       .default(7 * 24 * 3600),
     /** A device registered with the token joins this fleet (and gets its target release). */
-    fleetId: z.string().uuid().optional(),
+    fleetId: RequestUuid.optional(),
   })
   .strict();
 export type CreateProvisioningTokenRequest = z.infer<typeof CreateProvisioningTokenRequest>;
@@ -60,7 +61,7 @@ export type ReleaseView = z.infer<typeof ReleaseView>;
 export const ReleaseListQuery = z.object({ name: z.string().min(1).max(128).optional() });
 export type ReleaseListQuery = z.infer<typeof ReleaseListQuery>;
 
-export const AssignReleaseRequest = z.object({ releaseId: z.string().uuid() }).strict();
+export const AssignReleaseRequest = z.object({ releaseId: RequestUuid }).strict();
 export type AssignReleaseRequest = z.infer<typeof AssignReleaseRequest>;
 
 export const DeviceView = z.object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RequestUuid } from './request-uuid';
 import { CONFIG_KEY_PATTERN } from '../assembly/component';
 import { UPDATE_PHASES } from '../protocol/messages/reported';
 import { MAX_LOCK_DEFER_SECONDS } from '../protocol/update-policy';
@@ -34,7 +35,8 @@ export const CreateFleetRequest = z
     name: fleetName,
     boards: z.array(z.string().min(1).max(64)).default([]),
     config: ConfigMap.default({}),
-    targetReleaseId: z.string().uuid().nullable().default(null),
+    // prefault: a default of a transformed type is not in its input JSON Schema; the default is an input.
+    targetReleaseId: RequestUuid.nullable().prefault(null),
     certificateValiditySeconds: CertificateValiditySeconds.default(DEFAULT_CERTIFICATE_VALIDITY_SECONDS),
   })
   .strict();
@@ -57,7 +59,7 @@ export const FleetView = z.object({
 export type FleetView = z.infer<typeof FleetView>;
 
 /** `PUT /fleets/:id/target`: every device of the fleet that is not pinned is assigned the release, in the background. */
-export const SetFleetTargetRequest = z.object({ releaseId: z.string().uuid() }).strict();
+export const SetFleetTargetRequest = z.object({ releaseId: RequestUuid }).strict();
 export type SetFleetTargetRequest = z.infer<typeof SetFleetTargetRequest>;
 
 /**
@@ -112,18 +114,18 @@ export const SetTagsRequest = z.object({ tags: z.array(tag).max(64) }).strict();
 export type SetTagsRequest = z.infer<typeof SetTagsRequest>;
 
 /** `PUT /devices/:id/pin`: the device runs this release whatever its fleet targets. */
-export const PinReleaseRequest = z.object({ releaseId: z.string().uuid() }).strict();
+export const PinReleaseRequest = z.object({ releaseId: RequestUuid }).strict();
 export type PinReleaseRequest = z.infer<typeof PinReleaseRequest>;
 
 /** `PUT /devices/:id/fleet`: null takes the device out of any fleet. */
-export const MoveDeviceRequest = z.object({ fleetId: z.string().uuid().nullable() }).strict();
+export const MoveDeviceRequest = z.object({ fleetId: RequestUuid.nullable() }).strict();
 export type MoveDeviceRequest = z.infer<typeof MoveDeviceRequest>;
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /** Query of `GET /api/v1/devices`: all filters combine with AND. */
 export const DeviceListQuery = z.object({
-  fleetId: z.string().uuid().optional(),
+  fleetId: RequestUuid.optional(),
   tag: z.string().min(1).optional(),
   /** The status filter: `true` online, `false` offline. */
   online: flag.optional(),
@@ -132,9 +134,9 @@ export const DeviceListQuery = z.object({
   /** Start of the device's name (case-insensitive) or id. */
   search: z.string().min(1).max(128).optional(),
   /** Devices pinned to this release. */
-  pinnedReleaseId: z.string().uuid().optional(),
+  pinnedReleaseId: RequestUuid.optional(),
   /** Devices that should run this release (their desired release). */
-  releaseId: z.string().uuid().optional(),
+  releaseId: RequestUuid.optional(),
   /** The update phase the device last reported. */
   updatePhase: z.enum(UPDATE_PHASES).optional(),
 });

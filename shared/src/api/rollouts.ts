@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RequestUuid } from './request-uuid';
 import { isValidDeviceId } from '../protocol/topics';
 
 /**
@@ -31,7 +32,7 @@ const deviceId = z
 
 export const RolloutSelection = z
   .object({
-    fleetId: z.string().uuid().optional(),
+    fleetId: RequestUuid.optional(),
     /** A device must carry every tag listed. (Decommissioned and pinned devices are never selected.) */
     tags: z.array(z.string().min(1).max(64)).max(32).optional(),
     deviceIds: z.array(deviceId).max(MAX_ROLLOUT_DEVICE_IDS).optional(),
@@ -69,7 +70,7 @@ export type RolloutPhaseSpec = z.infer<typeof RolloutPhaseSpec>;
 
 export const CreateRolloutRequest = z
   .object({
-    releaseId: z.string().uuid(),
+    releaseId: RequestUuid,
     name: z.string().min(1).max(128).optional(),
     selection: RolloutSelection,
     phases: z
@@ -179,7 +180,7 @@ export type RolloutDeviceView = z.infer<typeof RolloutDeviceView>;
 
 export const RolloutListQuery = z.object({
   status: z.enum(ROLLOUT_STATUSES).optional(),
-  releaseId: z.string().uuid().optional(),
+  releaseId: RequestUuid.optional(),
 });
 export type RolloutListQuery = z.infer<typeof RolloutListQuery>;
 
