@@ -2,6 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { EngineClient } from '../runtime/engine-client';
+import { EngineSilentError } from '../runtime/errors';
 import { DeltaUnusableError } from './errors';
 
 /**
@@ -18,9 +19,13 @@ export class EngineImages {
     await pipeline(res, createWriteStream(file));
   }
 
-  /** `docker load` of the docker-archive at `file`; the engine checks each layer against the config's diff_ids. */
+  /**
+   * `docker load` of the docker-archive at `file`; the engine checks each layer against the config's
+   * diff_ids. Not quiet: its progress lines keep the call from looking like a hung engine while a large
+   * layer is written to a slow card.
+   */
   async load(file: string): Promise<void> {
-    const res = await this.call('POST', '/images/load?quiet=1', file);
+    const res = await this.call('POST', '/images/load?quiet=0', file);
     const chunks: Buffer[] = [];
     for await (const chunk of res) chunks.push(chunk as Buffer);
     for (const line of Buffer.concat(chunks).toString('utf8').split('\n')) {
@@ -41,10 +46,19 @@ export class EngineImages {
   private call(method: string, path: string, bodyFile?: string): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const headers = bodyFile ? { 'content-type': 'application/x-tar' } : undefined;
+      let answer: IncomingMessage | undefined;
       const req = request({ ...this.engine.address, method, path, ...(headers ? { headers } : {}) }, (res) => {
+        answer = res;
         if ((res.statusCode ?? 0) < 300) return resolve(res);
         res.resume();
         reject(new DeltaUnusableError(`engine ${method} ${path}: HTTP ${res.statusCode}`));
+      });
+      // A hung engine fails the delta, and the update falls back to a pull (which waits for the engine).
+      const limit = this.engine.silenceLimitMs;
+      req.setTimeout(limit, () => {
+        const silent = new EngineSilentError(method, path, limit);
+        answer?.destroy(silent);
+        req.destroy(silent);
       });
       req.on('error', reject);
       if (bodyFile) void pipeline(createReadStream(bodyFile), req).catch(reject);

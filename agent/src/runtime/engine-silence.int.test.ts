@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EngineImages } from '../delta/engine-images';
 import { DockerRuntime } from './docker-runtime';
 import { EngineClient } from './engine-client';
 
@@ -51,6 +52,14 @@ it('gives up on an answer that stops half way, as a stalled pull', async () => {
     code: 'image-pull-failed',
     terminal: false,
     message: expect.stringMatching(/sent nothing for 0\.3 s on POST \/images\/create/),
+  });
+});
+
+it('gives up on an image export for a delta the engine never sends', async () => {
+  handler = () => undefined;
+  await expect(new EngineImages(engine).save('127.0.0.1:5000/base:1', join(dir, 'base.tar'))).rejects.toMatchObject({
+    code: 'engine-silent',
+    message: expect.stringMatching(/sent nothing for 0\.3 s on GET \/images\/127\.0\.0\.1%3A5000%2Fbase%3A1\/get/),
   });
 });
 
