@@ -48,6 +48,9 @@ it('answers a device only with its own credentials and for the images of its own
   const bad = await ask(basic(device!.deviceId, device!.password!), { ...query, to: 'busybox:latest' });
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { message: string }).message).toContain('pinned by digest');
+  // A parameter the route does not take is named, not ignored, as on every other route.
+  const extra = await ask(basic(device!.deviceId, device!.password!), { ...query, arch: 'arm64' });
+  expect([extra.status, ((await extra.json()) as { message: string }).message]).toEqual([400, expect.stringMatching(/arch/)]);
   expect(await h.db.query('SELECT 1 FROM image_deltas')).toEqual([]);
 
   // Its own: the computation starts (and fails here: no such image in the registry), reported as such.

@@ -42,11 +42,13 @@ export const ImageDelta = z.object({
 export type ImageDelta = z.infer<typeof ImageDelta>;
 
 /** Asks for the delta between two images pinned by digest (operator `POST /api/v1/deltas`, or a device's GET). */
-export const ImageDeltaRequest = z.object({
-  from: z.string().regex(/@sha256:[0-9a-f]{64}$/, 'an image pinned by digest'),
-  to: z.string().regex(/@sha256:[0-9a-f]{64}$/, 'an image pinned by digest'),
-  architecture: z.string().regex(/^[a-z0-9_]{1,32}$/, 'an architecture as the engine names it (amd64, arm64)'),
-});
+export const ImageDeltaRequest = z
+  .object({
+    from: z.string().regex(/@sha256:[0-9a-f]{64}$/, 'an image pinned by digest'),
+    to: z.string().regex(/@sha256:[0-9a-f]{64}$/, 'an image pinned by digest'),
+    architecture: z.string().regex(/^[a-z0-9_]{1,32}$/, 'an architecture as the engine names it (amd64, arm64)'),
+  })
+  .strict();
 export type ImageDeltaRequest = z.infer<typeof ImageDeltaRequest>;
 
 /** Routes a device uses with its own credentials (HTTP Basic: device id and password). */
