@@ -15,7 +15,7 @@ import {
   type Inventory,
 } from '@flotilla/shared';
 import { connectSimDevice, isPaced } from './sim-connection';
-import { SimDesiredCheck } from './sim-desired-check';
+import { SimAdmission } from './sim-admission';
 import type { SimDeviceOptions } from './sim-device-options';
 import { simInventory, simReported, simTelemetry, simUpdateEvent } from './sim-messages';
 
@@ -50,7 +50,7 @@ export class SimDevice {
   /** When (by its clock) it switched to each update: tests check these against its windows. */
   readonly switchedAt: number[] = [];
   private lastFailure: string | null = null;
-  private readonly check: SimDesiredCheck;
+  private readonly check: SimAdmission;
   private readonly timers = new Set<NodeJS.Timeout>();
   private telemetryTimer: NodeJS.Timeout | undefined;
   private telemetryStopped = false;
@@ -64,7 +64,7 @@ export class SimDevice {
     this.deviceId = options.deviceId;
     this.random = options.random ?? Math.random;
     this.schedule = new ReconnectSchedule(options.reconnect ?? DEVICE_RECONNECT_POLICY, this.random);
-    this.check = new SimDesiredCheck(options.deviceId, options.releaseKeys, options.verifiedSignatures);
+    this.check = new SimAdmission(options.deviceId, options.releaseKeys, options.verifiedSignatures);
   }
 
   get activeReleaseId(): string | null {

@@ -23,7 +23,7 @@ export type SimCommandOutcome = { ok: true; statement: CommandStatement } | { ok
  * memory; without `releaseKeys` signatures are not checked, but a statement for another device,
  * stale, not newer (a desired state) or already run (a command) is still refused.
  */
-export class SimDesiredCheck {
+export class SimAdmission {
   private watermark: DesiredWatermark = ZERO_WATERMARK;
   /** Ids of the commands run: a simulation is short, so kept whole. */
   private readonly commandsRun = new Set<string>();

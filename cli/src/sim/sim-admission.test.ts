@@ -1,6 +1,6 @@
 import { encodePayload, VerifiedSignatures } from '@flotilla/shared';
 import { inMemorySigning } from '../../../control-plane/src/testing/desired';
-import { SimDesiredCheck } from './sim-desired-check';
+import { SimAdmission } from './sim-admission';
 
 /** Unit (real ed25519): a simulated device refuses what an agent refuses. */
 const signing = inMemorySigning();
@@ -8,15 +8,15 @@ const other = inMemorySigning();
 const content = (deviceId: string, rev: number) => ({ deviceId, rev, release: null, releaseCreatedAt: null, rollback: false, config: {} });
 const bytes = (s = signing, deviceId = 'dev_a', rev = 1) => Buffer.from(encodePayload('desired', s.sealDesired(content(deviceId, rev))));
 
-describe('SimDesiredCheck', () => {
+describe('SimAdmission', () => {
   it('takes a statement signed for it, once', () => {
-    const check = new SimDesiredCheck('dev_a', signing.releaseKeys());
+    const check = new SimAdmission('dev_a', signing.releaseKeys());
     expect(check.admit(bytes(), 0)).toMatchObject({ ok: true, statement: { deviceId: 'dev_a', rev: 1 } });
     expect(check.admit(bytes(), 1)).toMatchObject({ ok: false, duplicate: true });
   });
 
   it('refuses an unsigned one, one signed by another key, and one for another device', () => {
-    const check = new SimDesiredCheck('dev_a', signing.releaseKeys());
+    const check = new SimAdmission('dev_a', signing.releaseKeys());
     expect(check.admit(Buffer.from(JSON.stringify({ schema: 1, rev: 5, release: null, config: {} })), 0)).toMatchObject({
       ok: false,
       reason: expect.stringContaining('not a signed desired state'),
@@ -26,7 +26,7 @@ describe('SimDesiredCheck', () => {
   });
 });
 
-describe('SimDesiredCheck with verified signatures shared by the devices of a simulation', () => {
+describe('SimAdmission with verified signatures shared by the devices of a simulation', () => {
   it('a batch signature remembered from one device does not pass a message altered under it', () => {
     const verified = new VerifiedSignatures();
     const sealer = signing.desiredSealer();
@@ -34,18 +34,18 @@ describe('SimDesiredCheck with verified signatures shared by the devices of a si
       if (s instanceof Error) throw s;
       return s.envelope;
     });
-    expect(new SimDesiredCheck('dev_a', signing.releaseKeys(), verified).admit(Buffer.from(encodePayload('desired', a!)), 0)).toMatchObject(
-      { ok: true },
-    );
+    expect(new SimAdmission('dev_a', signing.releaseKeys(), verified).admit(Buffer.from(encodePayload('desired', a!)), 0)).toMatchObject({
+      ok: true,
+    });
     const forged = { ...b!, statement: b!.statement.replace('"rev":1', '"rev":2') };
     expect(
-      new SimDesiredCheck('dev_b', signing.releaseKeys(), verified).admit(Buffer.from(encodePayload('desired', forged)), 0),
+      new SimAdmission('dev_b', signing.releaseKeys(), verified).admit(Buffer.from(encodePayload('desired', forged)), 0),
     ).toMatchObject({
       ok: false,
       reason: expect.stringContaining('altered or forged'),
     });
-    expect(new SimDesiredCheck('dev_b', signing.releaseKeys(), verified).admit(Buffer.from(encodePayload('desired', b!)), 0)).toMatchObject(
-      { ok: true },
-    );
+    expect(new SimAdmission('dev_b', signing.releaseKeys(), verified).admit(Buffer.from(encodePayload('desired', b!)), 0)).toMatchObject({
+      ok: true,
+    });
   });
 });
