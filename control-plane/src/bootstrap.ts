@@ -12,8 +12,10 @@ import type { WaitingListeners } from './broker/waiting-listeners';
 import { DEFAULT_EMBEDDED_PG_PORT, type ControlPlaneConfig } from './config';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
 import { useBodyParsers } from './http/body-parsers';
+import { BoundedExpressAdapter } from './http/bounded-express-adapter';
 import { securityHeaders } from './http/security-headers';
 import { urlGuard } from './http/url-guard';
+import { CONNECTION_BOUNDS, type ConnectionBounds } from './limits/connection-bounds';
 import { ComponentSeeder, type SeedOutcome } from './library/seed-components';
 import { listenHttps, type HttpsListener } from './tls/https-server';
 import { loadOrCreateTlsMaterial, type TlsMaterial } from './tls/tls-material';
@@ -58,6 +60,8 @@ export interface StartOptions {
   clock?: Clock;
   /** The MQTT ports, opened by the caller before this start and holding the connections made meanwhile (the caller closes them if it fails). */
   waitingMqtt?: WaitingListeners;
+  /** How long a slow client may hold a connection on each listener; tests shorten them. */
+  connectionBounds?: ConnectionBounds;
 }
 
 export async function startControlPlane(config: ControlPlaneConfig, options: StartOptions = {}): Promise<RunningControlPlane> {
@@ -66,15 +70,17 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
   const material = config.tls ? await loadOrCreateTlsMaterial(config.dataDir, config.tls.source) : undefined;
   const database = await openDatabase(config);
   const plainHost = config.plainHost ?? config.host;
+  const bounds = options.connectionBounds ?? CONNECTION_BOUNDS;
 
   let app: NestExpressApplication | undefined;
   let https: HttpsListener | undefined;
   try {
     const server = material?.server && { ...material.server, deviceCaPem: material.deviceCa.certPem };
-    https = server && (await listenHttps({ host: config.host, port: config.tls!.httpsPort }, server));
+    https = server && (await listenHttps({ host: config.host, port: config.tls!.httpsPort }, server, bounds));
     const broker: BrokerSettings = {
       host: plainHost,
       port: config.mqttPort,
+      bounds,
       ...(config.publicMqttUrl ? { publicUrl: config.publicMqttUrl } : {}),
       ...(server ? { tls: { ...server, host: config.host, port: config.tls!.mqttsPort } } : {}),
       ...(config.rabbitmq ? { rabbitmq: config.rabbitmq } : {}),
@@ -94,6 +100,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
         ...(options.clock ? { clock: options.clock } : {}),
         ...(material ? { deviceTrust: deviceTrust(material, https) } : {}),
       }),
+      new BoundedExpressAdapter(bounds),
       // The body parsers are this file's (useBodyParsers), so that a guard can follow them.
       { logger: options.logger ?? options.logLevels ?? ['warn', 'error'], abortOnError: false, bodyParser: false },
     );

@@ -4,6 +4,7 @@ import { MQTT_ENDPOINT, deviceMqttUrl, type MqttEndpoint } from '../provisioning
 import { AedesDeviceBroker } from './aedes-device-broker';
 import { DEVICE_LIMITS, type DeviceLimits } from '../limits/device-limits';
 import { LimitStats } from '../limits/limit-stats';
+import { CONNECTION_BOUNDS } from '../limits/connection-bounds';
 import { boundOutgoingQueues, QueueBound, type OutgoingQueues } from './bounded-queues';
 import { AEDES, BROKER_SETTINGS, MqttServer, type BrokerSettings } from './mqtt-server';
 import { DEVICE_BROKER } from './device-broker';
@@ -48,7 +49,9 @@ export class BrokerTransportModule {
           inject: [DEVICE_LIMITS, LimitStats],
           useFactory: async (limits: DeviceLimits, stats: LimitStats) => {
             // A slow or stuck subscriber must not stall delivery to everyone else (docs/architecture.md, "Measured facts").
-            const broker = await Aedes.createBroker({ drainTimeout: 10_000 });
+            // connectTimeout: a connection that has not sent its whole CONNECT by then is closed (connection-bounds.ts).
+            const connectTimeout = (settings.bounds ?? CONNECTION_BOUNDS).mqttConnectMs;
+            const broker = await Aedes.createBroker({ drainTimeout: 10_000, connectTimeout });
             // aedes' types leave out its `persistence` field.
             const queues = (broker as unknown as { persistence: OutgoingQueues }).persistence;
             boundOutgoingQueues(queues, new QueueBound(limits.maxQueuedPerDevice), () => stats.count('queuedDropped', {}));

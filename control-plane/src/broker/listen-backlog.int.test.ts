@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { makeTestTls } from '../../../test/support/test-tls';
+import { CONNECTION_BOUNDS } from '../limits/connection-bounds';
 import { listenHttps } from '../tls/https-server';
 import { MQTT_LISTEN_BACKLOG, listenOn } from './listen-backlog';
 
@@ -70,7 +71,7 @@ it("drops part of the same burst with Node's default backlog (what the listeners
 
 it(`completes the same burst on the HTTPS listener, which carries MQTT over WebSocket`, async () => {
   const tls = await makeTestTls();
-  const https = await listenHttps({ host: '127.0.0.1', port: 0 }, { ...tls.server, deviceCaPem: tls.caPem });
+  const https = await listenHttps({ host: '127.0.0.1', port: 0 }, { ...tls.server, deviceCaPem: tls.caPem }, CONNECTION_BOUNDS);
   try {
     expect(await completedWhileBusy(https.server)).toBe(BURST);
   } finally {

@@ -7,6 +7,7 @@ import { MAX_PAYLOAD_BYTES } from '@flotilla/shared';
 import type { Aedes } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { ConnectGuard } from '../limits/connect-guard';
+import { CONNECTION_BOUNDS, type ConnectionBounds } from '../limits/connection-bounds';
 import { MqttRefusals } from '../limits/mqtt-refusals';
 import { TLS_OPTIONS } from '../tls/tls-options';
 import { listenOn } from './listen-backlog';
@@ -24,6 +25,8 @@ export interface BrokerSettings {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** How long a TLS handshake and a CONNECT may take; default CONNECTION_BOUNDS (tests shorten them). */
+  bounds?: Pick<ConnectionBounds, 'tlsHandshakeMs' | 'mqttConnectMs'>;
   publicUrl?: string;
   /** MQTT over TLS, with client certificates checked against the device CA. */
   tls?: { host: string; port: number; keyPem: string; certPem: string; deviceCaPem: string };
@@ -35,6 +38,9 @@ export interface BrokerSettings {
 
 /** Largest MQTT packet accepted: the largest payload plus room for the topic and identifiers. */
 export const MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + 1024;
+
+/** Largest first packet (CONNECT, before the login): the agent's is under 400 bytes (packet-size-guard.ts). */
+export const MAX_CONNECT_PACKET_BYTES = 4096;
 
 /** Path of MQTT over (secure) WebSocket on the HTTPS server. */
 export const MQTT_WEBSOCKET_PATH = '/mqtt';
@@ -63,7 +69,9 @@ export class MqttServer {
   /** Opens the listeners, or takes over those opened at start (with the connections they hold). */
   async listen(): Promise<void> {
     const waiting = this.settings.waiting;
-    const plain = (socket: Socket): void => this.accept(socket, socket, { transport: 'plain', certificate: undefined });
+    const plain = (socket: Socket): void => {
+      if (this.admit(socket, socket.remoteAddress)) this.accept(socket, socket, { transport: 'plain', certificate: undefined });
+    };
     // What queued since the last drain joins the held connections, in their order: once the broker
     // has them, its turns grow long, and Node accepts one connection a turn (waiting-listeners.ts).
     if (waiting) await drainWaitingListeners(waiting);
@@ -72,12 +80,26 @@ export class MqttServer {
     if (tls) {
       const server = createTlsServer(
         // Asked, not required: password devices (fleets provisioned before certificates) connect over TLS too.
-        { ...TLS_OPTIONS, key: tls.keyPem, cert: tls.certPem, ca: tls.deviceCaPem, requestCert: true, rejectUnauthorized: false },
+        {
+          ...TLS_OPTIONS,
+          handshakeTimeout: (this.settings.bounds ?? CONNECTION_BOUNDS).tlsHandshakeMs,
+          key: tls.keyPem,
+          cert: tls.certPem,
+          ca: tls.deviceCaPem,
+          requestCert: true,
+          rejectUnauthorized: false,
+        },
         (socket: TLSSocket) => this.accept(socket, socket, { transport: 'tls', certificate: peerCertificateOf(socket) }),
       );
-      server.on('tlsClientError', (e: Error, socket: TLSSocket) =>
-        this.logger.debug?.(`TLS handshake from ${socket.remoteAddress} failed: ${e.message}`),
-      );
+      // Counted from the TCP connection, not the end of the handshake: the handshakes in progress
+      // are connections too, and one address must not hold more of them than of logged-in ones.
+      server.on('connection', (socket: Socket) => this.admit(socket, socket.remoteAddress));
+      // Node closes a failed handshake's socket only when nothing listens to this event: a
+      // listener must close it, or a client that never finishes its handshake keeps it for good.
+      server.on('tlsClientError', (e: Error, socket: TLSSocket) => {
+        this.logger.debug?.(`TLS handshake from ${socket.remoteAddress} failed: ${e.message}`);
+        socket.destroy();
+      });
       if (!waiting) this.secure = await listenOn(server, tls.port, tls.host);
       else if (waiting.secure) this.secure = waiting.secure.handOver((socket) => server.emit('connection', socket));
       else throw new Error('MQTT over TLS is configured but its port was not opened at start');
@@ -92,6 +114,7 @@ export class MqttServer {
       wss.handleUpgrade(req, socket, head, (ws) => {
         // The stream stands for the socket in aedes (client.conn): it carries the address limits and logs use.
         const stream = Object.assign(createWebSocketStream(ws), { remoteAddress: req.socket.remoteAddress });
+        if (!this.admit(stream, req.socket.remoteAddress)) return;
         const tlsSocket = req.socket as TLSSocket;
         const certificate = typeof tlsSocket.getPeerCertificate === 'function' ? peerCertificateOf(tlsSocket) : undefined;
         this.accept(stream, req.socket, { transport: 'wss', certificate });
@@ -104,19 +127,24 @@ export class MqttServer {
     return this.peers.get(conn);
   }
 
-  private accept(stream: Duplex, socket: Socket | Duplex, peer: Peer): void {
+  /** Counts a connection against its address's cap until it closes; false (and closed) over the cap. */
+  private admit(stream: Duplex, remoteAddress: string | undefined): boolean {
     // Before aedes sees the connection: a refused one costs no parser, no client, no login.
-    const address = (socket as Socket).remoteAddress ?? 'unknown';
+    const address = remoteAddress ?? 'unknown';
     if (!this.guard.opened(address)) {
       this.refusals.connection('per-address-cap', address);
       stream.destroy();
-      return;
+      return false;
     }
     stream.once('close', () => this.guard.closed(address));
+    return true;
+  }
+
+  private accept(stream: Duplex, socket: Socket | Duplex, peer: Peer): void {
     this.peers.set(stream, peer);
     this.broker.handle(stream);
     // After aedes' 'readable' listener, so this one sees each chunk as aedes reads it, before parsing.
-    const guard = new PacketSizeGuard(MAX_PACKET_BYTES);
+    const guard = new PacketSizeGuard(MAX_PACKET_BYTES, MAX_CONNECT_PACKET_BYTES);
     stream.on('data', (chunk: Buffer) => {
       const verdict = guard.feed(chunk);
       if (verdict.ok) return;

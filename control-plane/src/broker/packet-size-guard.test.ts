@@ -31,6 +31,14 @@ describe('PacketSizeGuard', () => {
     expect(guard.feed(big.subarray(0, 3))).toMatchObject({ ok: false, reason: expect.stringMatching(/exceeds 2000/) });
   });
 
+  it('holds the first packet (the CONNECT, before any login) to a limit of its own, and the rest to the general one', () => {
+    const guard = new PacketSizeGuard(2000, 100);
+    expect(guard.feed(publish(200).subarray(0, 3))).toMatchObject({ ok: false, reason: expect.stringMatching(/exceeds 100/) });
+    const after = new PacketSizeGuard(2000, 100);
+    expect(after.feed(publish(50))).toEqual({ ok: true });
+    expect(after.feed(publish(1500))).toEqual({ ok: true });
+  });
+
   it('refuses a remaining length longer than 4 bytes', () => {
     expect(new PacketSizeGuard(Number.MAX_SAFE_INTEGER).feed(Uint8Array.of(0x30, 0x80, 0x80, 0x80, 0x80))).toMatchObject({
       ok: false,

@@ -4,6 +4,10 @@
  * protocol's maximum) before any hook sees it; this lets the broker close the connection
  * after a few bytes instead. Pure: fed chunks, keeps only the header state.
  *
+ * The first packet, which must be CONNECT, has a limit of its own: it comes before the login,
+ * and a legitimate one is a few hundred bytes (ids, password, the status will), so a client
+ * that has proven nothing may make the broker buffer only that much.
+ *
  * Fixed header [MQTT-2.2]: one byte of type and flags, then the remaining length as a
  * variable byte integer of 1 to 4 bytes, 7 bits each, low bits first [MQTT-2.2.3].
  */
@@ -14,8 +18,14 @@ export class PacketSizeGuard {
   private length = 0;
   private lengthBytes = 0;
   private remaining = 0;
+  private limit: number;
 
-  constructor(private readonly maxRemainingLength: number) {}
+  constructor(
+    private readonly maxRemainingLength: number,
+    maxFirstRemainingLength = maxRemainingLength,
+  ) {
+    this.limit = maxFirstRemainingLength;
+  }
 
   feed(chunk: Uint8Array): GuardVerdict {
     let i = 0;
@@ -29,10 +39,11 @@ export class PacketSizeGuard {
         const byte = chunk[i++]!;
         this.length += (byte & 0x7f) * 128 ** this.lengthBytes;
         this.lengthBytes++;
-        if (this.length > this.maxRemainingLength) {
-          return { ok: false, reason: `packet of at least ${this.length} bytes exceeds ${this.maxRemainingLength}` };
+        if (this.length > this.limit) {
+          return { ok: false, reason: `packet of at least ${this.length} bytes exceeds ${this.limit}` };
         }
         if ((byte & 0x80) === 0) {
+          this.limit = this.maxRemainingLength;
           this.remaining = this.length;
           this.state = this.remaining > 0 ? 'body' : 'type';
         } else if (this.lengthBytes === 4) {

@@ -2,6 +2,7 @@ import type { RequestListener } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { listenOn } from '../broker/listen-backlog';
+import { httpServerOptions, type ConnectionBounds } from '../limits/connection-bounds';
 import { TLS_OPTIONS } from './tls-options';
 
 export interface HttpsListener {
@@ -22,10 +23,20 @@ export interface HttpsListener {
 export async function listenHttps(
   settings: { host: string; port: number },
   tls: { keyPem: string; certPem: string; deviceCaPem: string },
+  bounds: ConnectionBounds,
 ): Promise<HttpsListener> {
   let handler: RequestListener | undefined;
   const server = createServer(
-    { ...TLS_OPTIONS, key: tls.keyPem, cert: tls.certPem, ca: tls.deviceCaPem, requestCert: true, rejectUnauthorized: false },
+    {
+      ...TLS_OPTIONS,
+      ...httpServerOptions(bounds),
+      handshakeTimeout: bounds.tlsHandshakeMs,
+      key: tls.keyPem,
+      cert: tls.certPem,
+      ca: tls.deviceCaPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
     (req, res) => {
       if (handler) return handler(req, res);
       res.writeHead(503, { 'retry-after': '1' }).end('starting\n');

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DeviceLinkService } from '../../devices/device-link.service';
+import { CONNECTION_BOUNDS, httpServerOptions } from '../../limits/connection-bounds';
 import { loginShape, resourceDecision, topicDecision, vhostDecision, type Verdict } from './device-auth';
 import { RABBITMQ_SETTINGS, type RabbitMqSettings } from './rabbitmq-settings';
 
@@ -26,7 +27,8 @@ export class DeviceAuthListener implements OnApplicationBootstrap, BeforeApplica
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const server = createServer((req, res) => void this.serve(req, res));
+    // Private, but a stuck or slow client there must not hold sockets either.
+    const server = createServer(httpServerOptions(CONNECTION_BOUNDS), (req, res) => void this.serve(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.settings.authListener.port, this.settings.authListener.host, () => resolve());
