@@ -25,20 +25,20 @@ describe('provisioning tokens', () => {
 describe('deviceMqttUrl', () => {
   const PLAIN = { port: 1883, tls: false };
   it('prefers the configured public URL', () => {
-    expect(deviceMqttUrl('mqtts://fleet.example.com:8883', '10.0.0.5', PLAIN)).toBe('mqtts://fleet.example.com:8883');
+    expect(deviceMqttUrl('mqtts://fleet.example.com:8883', () => '10.0.0.5', PLAIN)).toBe('mqtts://fleet.example.com:8883');
   });
 
   it('otherwise uses the host the device reached the API with, on the broker port', () => {
-    expect(deviceMqttUrl(undefined, '192.168.1.10', PLAIN)).toBe('mqtt://192.168.1.10:1883');
-    expect(deviceMqttUrl(undefined, 'cp.local', { port: 41234, tls: false })).toBe('mqtt://cp.local:41234');
+    expect(deviceMqttUrl(undefined, () => '192.168.1.10', PLAIN)).toBe('mqtt://192.168.1.10:1883');
+    expect(deviceMqttUrl(undefined, () => 'cp.local', { port: 41234, tls: false })).toBe('mqtt://cp.local:41234');
   });
 
   it('brackets an IPv6 literal', () => {
-    expect(deviceMqttUrl(undefined, '::1', PLAIN)).toBe('mqtt://[::1]:1883');
-    expect(deviceMqttUrl(undefined, '[fe80::1]', PLAIN)).toBe('mqtt://[fe80::1]:1883');
+    expect(deviceMqttUrl(undefined, () => '::1', PLAIN)).toBe('mqtt://[::1]:1883');
+    expect(deviceMqttUrl(undefined, () => '[fe80::1]', PLAIN)).toBe('mqtt://[fe80::1]:1883');
   });
 
   it('names the TLS listener with mqtts:// when the broker has one', () => {
-    expect(deviceMqttUrl(undefined, 'cp.local', { port: 8883, tls: true })).toBe('mqtts://cp.local:8883');
+    expect(deviceMqttUrl(undefined, () => 'cp.local', { port: 8883, tls: true })).toBe('mqtts://cp.local:8883');
   });
 });

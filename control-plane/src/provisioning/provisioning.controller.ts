@@ -2,6 +2,7 @@ import { PROVISIONING_ROUTES } from '@flotilla/shared';
 import { ApiEndpoint } from '../http/api-endpoint.decorator';
 import { Body, Controller, Req } from '@nestjs/common';
 import { PathParam } from '../http/path-param';
+import { hostHeader } from '../http/request-authority';
 import {
   CreateProvisioningTokenRequest,
   DeviceCertificateRequest,
@@ -62,7 +63,7 @@ export class ProvisioningController {
     @Body(new ZodBodyPipe(RegisterDeviceRequest)) body: RegisterDeviceRequest,
     @Req() req: HttpRequest,
   ): Promise<RegisterDeviceResponse> {
-    return this.provisioning.register(body, req.hostname);
+    return this.provisioning.register(body, origin(req));
   }
 
   /** Public: the device proves itself in the body (its current certificate, or its password). */
@@ -73,6 +74,5 @@ export class ProvisioningController {
 }
 
 function origin(req: HttpRequest): RequestOrigin {
-  const host = typeof req.headers.host === 'string' ? req.headers.host : req.hostname;
-  return { protocol: req.protocol, host, hostname: req.hostname };
+  return { protocol: req.protocol, hostHeader: hostHeader(req) };
 }

@@ -20,6 +20,7 @@ import { DeviceCertificatesService } from './device-certificates.service';
 import { MQTT_ENDPOINT, type MqttEndpoint } from './mqtt-endpoint';
 import { newProvisioningToken, provisioningTokenHash } from './provisioning-token';
 import type { ProvisioningTokenEntity } from './provisioning-token.entity';
+import { requestAuthority } from '../http/request-authority';
 import { ProvisioningTokenRepository } from './provisioning-token.repository';
 import {
   ProvisioningTokenExhaustedError,
@@ -43,14 +44,12 @@ export interface ProvisioningSettings {
   caCertificates?: string[];
 }
 
-/** Where the operator's request arrived: the default address devices are told to use. */
+/** Where the request arrived: the default address devices are told to use. */
 export interface RequestOrigin {
   /** `http` or `https` */
   protocol: string;
-  /** `Host` header: host and port. */
-  host: string;
-  /** Host name without the port. */
-  hostname: string;
+  /** The `Host` header as sent, checked (requestAuthority) only when no public URL replaces it. */
+  hostHeader: string | undefined;
 }
 
 @Injectable()
@@ -97,7 +96,7 @@ export class ProvisioningService {
       provisioning: {
         schema: PROTOCOL_SCHEMA,
         apiUrl: this.apiUrlForDevice(origin),
-        mqttUrl: this.mqtt.urlForDevice(origin.hostname),
+        mqttUrl: this.mqtt.urlForDevice(() => requestAuthority(origin.hostHeader).hostname),
         token,
         releaseKeys: this.signing.releaseKeys(),
         ...(this.settings.caCertificates ? { caCertificates: this.settings.caCertificates } : {}),
@@ -123,9 +122,11 @@ export class ProvisioningService {
    * only for a commit. A fleet token puts the device in the fleet with the fleet's target already
    * assigned. With a CSR (and certificates on), the device gets a client certificate and no password.
    */
-  async register(request: RegisterDeviceRequest, requestHost: string): Promise<RegisterDeviceResponse> {
+  async register(request: RegisterDeviceRequest, origin: RequestOrigin): Promise<RegisterDeviceResponse> {
     const hash = provisioningTokenHash(request.token);
     if (!hash) throw new ProvisioningTokenInvalidError();
+    // Before the token's use is taken: a Host that cannot be written into a URL refuses the request whole.
+    const mqttUrl = this.mqtt.urlForDevice(() => requestAuthority(origin.hostHeader).hostname);
     // A bad CSR, or a token without a use left, is refused before anything is prepared.
     const key = request.csr && this.certificates.enabled ? await this.certificates.requestedKey(request.csr) : undefined;
     const deadline = Date.now() + REGISTRATION_RETRY_MS;
@@ -150,7 +151,7 @@ export class ProvisioningService {
         if (use.status !== 'consumed') throw refusal(use.status);
       }),
     );
-    const common = { mqttUrl: this.mqtt.urlForDevice(requestHost), releaseKeys: this.signing.releaseKeys() };
+    const common = { mqttUrl, releaseKeys: this.signing.releaseKeys() };
     if (issued) return { deviceId, certificate: issued.certificatePem, ...common };
     return { deviceId, password: device.credential.password!, ...common };
   }
@@ -158,9 +159,9 @@ export class ProvisioningService {
   /** An explicit public URL wins; otherwise the host the operator reached, on the HTTPS port when there is one. */
   private apiUrlForDevice(origin: RequestOrigin): string {
     if (this.settings.publicApiUrl) return this.settings.publicApiUrl;
-    if (this.settings.httpsPort === undefined) return `${origin.protocol}://${origin.host}`;
-    const host = origin.hostname.includes(':') && !origin.hostname.startsWith('[') ? `[${origin.hostname}]` : origin.hostname;
-    return `https://${host}:${this.settings.httpsPort}`;
+    const authority = requestAuthority(origin.hostHeader);
+    if (this.settings.httpsPort === undefined) return `${origin.protocol}://${authority.host}`;
+    return `https://${authority.hostname}:${this.settings.httpsPort}`;
   }
 
   private view(row: ProvisioningTokenEntity): ProvisioningTokenSummary {

@@ -10,6 +10,7 @@ import {
 import { Actor, noteAuditBefore } from '../auth/actor.decorator';
 import type { OperatorPrincipal, OperatorRequest } from '../auth/operator-principal';
 import { PathParam } from '../http/path-param';
+import { hostHeader, requestAuthority } from '../http/request-authority';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
 import { REGISTRY_SETTINGS, RegistriesService, type RegistrySettings } from './registries.service';
 import { RegistryTokenAuthService } from './tokens/registry-token-auth.service';
@@ -102,7 +103,6 @@ export class RegistriesController {
   }
 
   private apiUrl(request: HttpRequest): string {
-    const host = typeof request.headers.host === 'string' ? request.headers.host : request.hostname;
-    return this.settings.publicApiUrl ?? `${request.protocol}://${host}`;
+    return this.settings.publicApiUrl ?? `${request.protocol}://${requestAuthority(hostHeader(request)).host}`;
   }
 }
