@@ -36,6 +36,7 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
       (client, username, password) => this.checkLogin(client, username, password),
       (connectsInFlight) =>
         busyReason({ connectsInFlight, queuedWrites: this.link.queuedWrites, writeLagMs: this.link.writeLagMs }, this.limits),
+      this.server.loginWaitMs,
     );
     // MQTT 3.1.1 has no negative PUBACK: refusing a publish disconnects the client.
     this.broker.authorizePublish = (client, packet, done) => {

@@ -35,18 +35,26 @@ export type BusyCheck = (connectsInFlight: number) => string | undefined;
  * login while the control plane is busy ("server busy": CONNACK 3, whose retry delay the device
  * knows from SERVER_BUSY); afterwards counts a failure against the address and remembers an
  * unknown id. Every refusal is counted and logged through MqttRefusals (one summary line per
- * interval), never a line each.
+ * interval), never a line each. A check not settled within `maxWaitMs` is answered "server
+ * unavailable" (the device comes back later); its late outcome is dropped: aedes runs no timer
+ * between CONNECT and CONNACK, so a hung check would hold the connection for good.
  */
 export function limitLogins(
   guard: ConnectGuard,
   refusals: MqttRefusals,
   check: LoginCheck,
   busy: BusyCheck = () => undefined,
+  maxWaitMs = Number.POSITIVE_INFINITY,
 ): AuthenticateHook {
   let inFlight = 0;
   return (client, username, password, answer) => {
     const address = remoteAddressOf(client);
+    let answered = false;
+    let timer: NodeJS.Timeout | undefined;
     const done: typeof answer = (error, success) => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(timer);
       inFlight--;
       answer(error, success);
     };
@@ -64,8 +72,15 @@ export function limitLogins(
       guard.failed(address, Date.now());
       return refuse('unknown-id-cached', CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad username or password');
     }
+    if (Number.isFinite(maxWaitMs)) {
+      timer = setTimeout(() => {
+        refusals.login('login-timeout', address, `no answer to the credential check within ${maxWaitMs} ms`);
+        done(authError(CONNACK.SERVER_UNAVAILABLE, 'server unavailable'), false);
+      }, maxWaitMs);
+    }
     check(client, username, password).then(
       (outcome) => {
+        if (answered) return;
         if (outcome.accepted) return done(null, true);
         if ('unavailable' in outcome) {
           refusals.login('server-unavailable', address, outcome.unavailable);
@@ -75,6 +90,7 @@ export function limitLogins(
         refuse(outcome.code, outcome.returnCode, outcome.message);
       },
       (e: Error) => {
+        if (answered) return;
         refusals.login('server-unavailable', address, e.message);
         done(authError(CONNACK.SERVER_UNAVAILABLE, 'server unavailable'), false);
       },

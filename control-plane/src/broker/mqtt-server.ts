@@ -26,7 +26,7 @@ export interface BrokerSettings {
   /** 0 picks a free port. */
   port: number;
   /** How long a TLS handshake and a CONNECT may take; default CONNECTION_BOUNDS (tests shorten them). */
-  bounds?: Pick<ConnectionBounds, 'tlsHandshakeMs' | 'mqttConnectMs'>;
+  bounds?: Pick<ConnectionBounds, 'tlsHandshakeMs' | 'mqttConnectMs' | 'mqttLoginMs'>;
   publicUrl?: string;
   /** MQTT over TLS, with client certificates checked against the device CA. */
   tls?: { host: string; port: number; keyPem: string; certPem: string; deviceCaPem: string };
@@ -152,6 +152,11 @@ export class MqttServer {
       this.logger.warn(`closed connection from ${(socket as Socket).remoteAddress}: ${verdict.reason}`);
       stream.destroy();
     });
+  }
+
+  /** How long a login may wait for its credential check (connection-bounds.ts). */
+  get loginWaitMs(): number {
+    return (this.settings.bounds ?? CONNECTION_BOUNDS).mqttLoginMs;
   }
 
   get listening(): boolean {

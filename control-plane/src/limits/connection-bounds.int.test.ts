@@ -1,7 +1,9 @@
 import { get as httpsGet } from 'node:https';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connectAsync } from 'mqtt';
 import { startHarness, type Harness } from '../testing/harness';
+import { LockingSession } from '../testing/locking-session';
 import { metricValue } from '../testing/metrics';
 import type { ConnectionBounds } from './connection-bounds';
 
@@ -18,6 +20,7 @@ const BOUNDS: ConnectionBounds = {
   // Longer than the rest: the per-address test needs its handshakes to stay open while it counts them.
   tlsHandshakeMs: 1000,
   mqttConnectMs: 300,
+  mqttLoginMs: 300,
 };
 const MAX_CONNECTIONS_PER_ADDRESS = 6;
 /** What a bound may be overshot by: the check interval, a busy event loop. Node's and aedes' defaults are 5 s to 300 s. */
@@ -183,5 +186,29 @@ describe('MQTT and MQTT over TLS', () => {
     await closedWithin(beyond, BOUNDS.tlsHandshakeMs + SLACK_MS);
     expect(await metric('flotilla_mqtt_connections_refused_total', { reason: 'per-address-cap' })).toBe(before + 1);
     await Promise.all(closed);
+  });
+
+  it('answers "server unavailable" to a login whose credential read hangs, and logs known devices in meanwhile', async () => {
+    const known = await h.registerDevice();
+    const side = await LockingSession.open(h.db.url);
+    try {
+      // A device not in memory is read from the database: held here behind a lock, as a stuck database would hold it.
+      await side.query('BEGIN');
+      await side.query('LOCK TABLE devices IN ACCESS EXCLUSIVE MODE');
+      const stuck = connectAsync(h.cp.mqttUrl, {
+        clientId: 'not-in-memory',
+        username: 'not-in-memory',
+        password: 'some-password-0123456789',
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        connectTimeout: BOUNDS.mqttLoginMs + SLACK_MS,
+      });
+      await (await h.connectDevice(known)).endAsync();
+      await expect(stuck).rejects.toMatchObject({ code: 3 });
+    } finally {
+      await side.query('ROLLBACK');
+      await side.end();
+    }
+    expect(await metric('flotilla_mqtt_logins_refused_total', { reason: 'login-timeout' })).toBe(1);
   });
 });

@@ -21,6 +21,8 @@ export interface ConnectionBounds {
   tlsHandshakeMs: number;
   /** MQTT: from the connection (after its TLS handshake) until its CONNECT packet is in whole. */
   mqttConnectMs: number;
+  /** MQTT: from a whole CONNECT until its login is answered; past it, "server unavailable" (CONNACK 3). */
+  mqttLoginMs: number;
 }
 
 export const CONNECTION_BOUNDS: ConnectionBounds = {
@@ -35,6 +37,9 @@ export const CONNECTION_BOUNDS: ConnectionBounds = {
   tlsHandshakeMs: 10_000,
   // The agent sends CONNECT as soon as TCP (and TLS) is up; aedes' default is 30 s.
   mqttConnectMs: 10_000,
+  // A login is answered from memory; only a device not in memory waits on a read, which a stuck
+  // database would make endless, and aedes runs no timer between CONNECT and CONNACK.
+  mqttLoginMs: 10_000,
 };
 
 /** Largest request head (request line and headers): Node's default, stated here so that it stays one. */
