@@ -11,6 +11,7 @@ import { CONNECTION_BOUNDS, type ConnectionBounds } from '../limits/connection-b
 import { MqttRefusals } from '../limits/mqtt-refusals';
 import { TLS_OPTIONS } from '../tls/tls-options';
 import { listenOn } from './listen-backlog';
+import { ControlPacketBudget } from './control-packet-budget';
 import { PacketSizeGuard } from './packet-size-guard';
 import type { RabbitMqSettings } from './rabbitmq/rabbitmq-settings';
 import { peerCertificateOf, type Peer } from './peer-identity';
@@ -144,11 +145,16 @@ export class MqttServer {
     this.peers.set(stream, peer);
     this.broker.handle(stream);
     // After aedes' 'readable' listener, so this one sees each chunk as aedes reads it, before parsing.
-    const guard = new PacketSizeGuard(MAX_PACKET_BYTES, MAX_CONNECT_PACKET_BYTES);
+    const budget = new ControlPacketBudget(performance.now());
+    const guard = new PacketSizeGuard(MAX_PACKET_BYTES, MAX_CONNECT_PACKET_BYTES, {
+      started: (type) => budget.started(type, performance.now()),
+      sized: (type, length) => budget.sized(type, length),
+    });
     stream.on('data', (chunk: Buffer) => {
       const verdict = guard.feed(chunk);
       if (verdict.ok) return;
-      this.stats.oversized();
+      if (verdict.kind === 'oversized') this.stats.oversized();
+      else this.refusals.controlPackets((socket as Socket).remoteAddress ?? 'unknown');
       this.logger.warn(`closed connection from ${(socket as Socket).remoteAddress}: ${verdict.reason}`);
       stream.destroy();
     });

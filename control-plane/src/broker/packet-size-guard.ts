@@ -11,7 +11,13 @@
  * Fixed header [MQTT-2.2]: one byte of type and flags, then the remaining length as a
  * variable byte integer of 1 to 4 bytes, 7 bits each, low bits first [MQTT-2.2.3].
  */
-export type GuardVerdict = { ok: true } | { ok: false; reason: string };
+export type GuardVerdict = { ok: true } | { ok: false; reason: string; kind: 'oversized' | 'control-packets' };
+
+/** Told of each packet as its fixed header is read (ControlPacketBudget); a reason refuses it. */
+export interface PacketWatcher {
+  started(type: number): string | undefined;
+  sized(type: number, remainingLength: number): string | undefined;
+}
 
 export class PacketSizeGuard {
   private state: 'type' | 'length' | 'body' = 'type';
@@ -19,10 +25,12 @@ export class PacketSizeGuard {
   private lengthBytes = 0;
   private remaining = 0;
   private limit: number;
+  private type = 0;
 
   constructor(
     private readonly maxRemainingLength: number,
     maxFirstRemainingLength = maxRemainingLength,
+    private readonly watcher?: PacketWatcher,
   ) {
     this.limit = maxFirstRemainingLength;
   }
@@ -31,7 +39,9 @@ export class PacketSizeGuard {
     let i = 0;
     while (i < chunk.length) {
       if (this.state === 'type') {
-        i++;
+        this.type = chunk[i++]! >> 4;
+        const refused = this.watcher?.started(this.type);
+        if (refused) return { ok: false, reason: refused, kind: 'control-packets' };
         this.state = 'length';
         this.length = 0;
         this.lengthBytes = 0;
@@ -40,14 +50,16 @@ export class PacketSizeGuard {
         this.length += (byte & 0x7f) * 128 ** this.lengthBytes;
         this.lengthBytes++;
         if (this.length > this.limit) {
-          return { ok: false, reason: `packet of at least ${this.length} bytes exceeds ${this.limit}` };
+          return { ok: false, reason: `packet of at least ${this.length} bytes exceeds ${this.limit}`, kind: 'oversized' };
         }
         if ((byte & 0x80) === 0) {
+          const refused = this.watcher?.sized(this.type, this.length);
+          if (refused) return { ok: false, reason: refused, kind: 'control-packets' };
           this.limit = this.maxRemainingLength;
           this.remaining = this.length;
           this.state = this.remaining > 0 ? 'body' : 'type';
         } else if (this.lengthBytes === 4) {
-          return { ok: false, reason: 'malformed remaining length (more than 4 bytes)' };
+          return { ok: false, reason: 'malformed remaining length (more than 4 bytes)', kind: 'oversized' };
         }
       } else {
         const take = Math.min(this.remaining, chunk.length - i);

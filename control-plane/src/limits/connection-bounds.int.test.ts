@@ -211,4 +211,33 @@ describe('MQTT and MQTT over TLS', () => {
     }
     expect(await metric('flotilla_mqtt_logins_refused_total', { reason: 'login-timeout' })).toBe(1);
   });
+
+  /** A device logged in over a raw socket, so that the test sends exactly the packets it means to. */
+  async function rawDevice(): Promise<Socket> {
+    const { deviceId, password } = await h.registerDevice();
+    const str = (v: string): Buffer => Buffer.concat([Buffer.from([0, Buffer.byteLength(v)]), Buffer.from(v)]);
+    const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 30]), str(deviceId), str(deviceId), str(password)]);
+    const socket = await mqtt();
+    const connack = new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    socket.write(Buffer.concat([Buffer.from([0x10, body.length]), body]));
+    expect([...(await connack)]).toEqual([0x20, 2, 0, 0]);
+    return socket;
+  }
+
+  it('closes a connection flooding PINGREQ or sending a SUBSCRIBE far larger than a device needs', async () => {
+    const before = await metric('flotilla_mqtt_control_packet_floods_total', {});
+    const pinging = await rawDevice();
+    const pingingClosed = closedWithin(pinging, SLACK_MS);
+    pinging.write(Buffer.alloc(200, Buffer.from([0xc0, 0])));
+    const subscribing = await rawDevice();
+    // 2 + 200 × (2 + 21 + 1) bytes of (refused) topic filters: far beyond the two topics a device has.
+    const filters = Array.from({ length: 200 }, (_, i) =>
+      Buffer.concat([Buffer.from([0, 21]), Buffer.from(`flotilla/v1/d/x${String(i).padStart(4, '0')}/#`), Buffer.from([1])]),
+    );
+    const body = Buffer.concat([Buffer.from([0, 1]), ...filters]);
+    const subscribingClosed = closedWithin(subscribing, SLACK_MS);
+    subscribing.write(Buffer.concat([Buffer.from([0x82, (body.length % 128) | 0x80, body.length >> 7]), body]));
+    await Promise.all([pingingClosed, subscribingClosed]);
+    expect(await metric('flotilla_mqtt_control_packet_floods_total', {})).toBe(before + 2);
+  });
 });

@@ -33,6 +33,10 @@ export const LIMIT_COUNTERS = {
     name: 'flotilla_mqtt_queued_dropped_total',
     help: 'QoS 1 messages not kept for a device that already had its maximum waiting (offline, or not acknowledging).',
   },
+  controlPacketsRefused: {
+    name: 'flotilla_mqtt_control_packet_floods_total',
+    help: 'MQTT connections closed for sending PINGREQ, SUBSCRIBE or UNSUBSCRIBE packets beyond their budget, or too large ones.',
+  },
   eventsPruned: {
     name: 'flotilla_device_events_pruned_total',
     help: 'Device events deleted, by reason (cap: beyond the per-device cap; age: older than the retention).',

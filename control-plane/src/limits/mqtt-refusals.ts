@@ -59,6 +59,12 @@ export class MqttRefusals implements OnModuleInit, OnApplicationShutdown {
     this.summary.add(`subscribe-${reason}`, `device ${deviceId}`);
   }
 
+  /** Too many (or too large) PINGREQ, SUBSCRIBE or UNSUBSCRIBE packets: the connection is closed (broker/control-packet-budget.ts). */
+  controlPackets(address: string): void {
+    this.stats.count('controlPacketsRefused', {});
+    this.summary.add('control-packets', address);
+  }
+
   private flush(): void {
     const line = this.summary.take(this.limits.reportIntervalMs);
     if (line) this.logger.warn(line);
