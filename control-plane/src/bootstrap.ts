@@ -15,7 +15,10 @@ import { useBodyParsers } from './http/body-parsers';
 import { BoundedExpressAdapter } from './http/bounded-express-adapter';
 import { securityHeaders } from './http/security-headers';
 import { urlGuard } from './http/url-guard';
+import { AddressConnections } from './limits/address-connections';
 import { CONNECTION_BOUNDS, type ConnectionBounds } from './limits/connection-bounds';
+import { DEFAULT_DEVICE_LIMITS } from './limits/device-limits';
+import { LimitStats } from './limits/limit-stats';
 import { ComponentSeeder, type SeedOutcome } from './library/seed-components';
 import { listenHttps, type HttpsListener } from './tls/https-server';
 import { loadOrCreateTlsMaterial, type TlsMaterial } from './tls/tls-material';
@@ -71,12 +74,14 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
   const database = await openDatabase(config);
   const plainHost = config.plainHost ?? config.host;
   const bounds = options.connectionBounds ?? CONNECTION_BOUNDS;
+  const httpConnections = new AddressConnections(config.limits?.maxConnectionsPerAddress ?? DEFAULT_DEVICE_LIMITS.maxConnectionsPerAddress);
 
   let app: NestExpressApplication | undefined;
   let https: HttpsListener | undefined;
   try {
     const server = material?.server && { ...material.server, deviceCaPem: material.deviceCa.certPem };
     https = server && (await listenHttps({ host: config.host, port: config.tls!.httpsPort }, server, bounds));
+    if (https) httpConnections.watch(https.server);
     const broker: BrokerSettings = {
       host: plainHost,
       port: config.mqttPort,
@@ -104,6 +109,9 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
       // The body parsers are this file's (useBodyParsers), so that a guard can follow them.
       { logger: options.logger ?? options.logLevels ?? ['warn', 'error'], abortOnError: false, bodyParser: false },
     );
+    const stats = app.get(LimitStats);
+    httpConnections.onRefused = () => stats.count('httpConnectionsRefused', {});
+    httpConnections.watch(app.getHttpServer());
     // Before the body parsers, so that their errors carry the headers too.
     app.disable('x-powered-by');
     app.use(securityHeaders);

@@ -131,6 +131,17 @@ describe('HTTP and HTTPS', () => {
   it('closes a TLS connection whose handshake never starts', async () => {
     await closedWithin(await connected(tcpConnect(port(h.cp.tls!.httpsUrl), '127.0.0.1')), BOUNDS.tlsHandshakeMs + SLACK_MS);
   });
+
+  it.each(['plain', 'TLS'])('refuses a %s HTTP connection beyond the per-address cap', async (listener) => {
+    const before = await metric('flotilla_http_connections_refused_total', {});
+    const where = port(listener === 'TLS' ? h.cp.tls!.httpsUrl : h.cp.httpUrl);
+    // Connections of earlier tests may still be open in their bounds: some of the first may be refused too.
+    const opened = await Promise.all(
+      Array.from({ length: MAX_CONNECTIONS_PER_ADDRESS + 1 }, () => connected(tcpConnect(where, '127.0.0.1'))),
+    );
+    await Promise.all(opened.map((s) => closedWithin(s, BOUNDS.tlsHandshakeMs + SLACK_MS)));
+    expect(await metric('flotilla_http_connections_refused_total', {})).toBeGreaterThan(before);
+  });
 });
 
 /** The first bytes of an MQTT 3.1.1 CONNECT (MQTT-3.1) declaring `remaining` bytes after its fixed header. */

@@ -33,6 +33,10 @@ export const LIMIT_COUNTERS = {
     name: 'flotilla_mqtt_queued_dropped_total',
     help: 'QoS 1 messages not kept for a device that already had its maximum waiting (offline, or not acknowledging).',
   },
+  httpConnectionsRefused: {
+    name: 'flotilla_http_connections_refused_total',
+    help: 'HTTP and HTTPS connections closed at once, their address holding the most it may (maxConnectionsPerAddress).',
+  },
   controlPacketsRefused: {
     name: 'flotilla_mqtt_control_packet_floods_total',
     help: 'MQTT connections closed for sending PINGREQ, SUBSCRIBE or UNSUBSCRIBE packets beyond their budget, or too large ones.',
