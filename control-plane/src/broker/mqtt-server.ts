@@ -26,7 +26,7 @@ export interface BrokerSettings {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** How long a TLS handshake and a CONNECT may take; default CONNECTION_BOUNDS (tests shorten them). */
+  /** How long a TLS handshake, a CONNECT and its login may take; default CONNECTION_BOUNDS (tests shorten them). */
   bounds?: Pick<ConnectionBounds, 'tlsHandshakeMs' | 'mqttConnectMs' | 'mqttLoginMs'>;
   publicUrl?: string;
   /** MQTT over TLS, with client certificates checked against the device CA. */
