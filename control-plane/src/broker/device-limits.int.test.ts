@@ -199,7 +199,7 @@ describe('connections per address', () => {
 
   it('refuses the connection beyond the cap, and admits one again when another closes', async () => {
     // One after the other: the HTTP listeners take the same cap (3) for their own connections.
-    const devices = [];
+    const devices: Awaited<ReturnType<Harness['registerDevice']>>[] = [];
     for (let i = 0; i < 4; i++) devices.push(await h.registerDevice());
     const clients = [];
     for (const d of devices.slice(0, 3)) clients.push(await h.connectDevice(d));
