@@ -67,7 +67,10 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
   const credential = identity.credential;
 
   const engine = EngineClient.fromEnv();
-  const docker = new DockerRuntime(engine, config.scopeLabel ? { scopeLabels: { [config.scopeLabel.key]: config.scopeLabel.value } } : {});
+  const docker = new DockerRuntime(engine, {
+    hostRoot: config.hostRoot,
+    ...(config.scopeLabel ? { scopeLabels: { [config.scopeLabel.key]: config.scopeLabel.value } } : {}),
+  });
   // No socket yet is not "no engine for good": dockerd may start after the agent, or be restarting.
   const runtime = (await engineSocketMissing())
     ? new LateEngineRuntime(DEFAULT_ENGINE_SOCKET, docker, new NoEngineRuntime(DEFAULT_ENGINE_SOCKET, config.stateDir), () =>

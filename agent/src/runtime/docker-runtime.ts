@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { RegistryAuth } from '@flotilla/shared/device';
 import { errorMessage } from '../support/errors';
+import { assertBindSourcesReal } from './bind-sources';
 import { toCreateOptions } from './container-config';
 import { EngineClient } from './engine-client';
 import { LogDemuxer, readJsonLines } from './engine-streams';
@@ -38,18 +39,22 @@ export interface DockerRuntimeOptions {
    * so that one test's plan never removes another test's containers.
    */
   scopeLabels?: Record<string, string>;
+  /** Where the host's "/" is seen from the agent (`FLOTILLA_HOST_ROOT`), for checking bind mounts' host paths. */
+  hostRoot?: string;
 }
 
 /** `ContainerRuntime` over a Docker (or balenaEngine / Moby) daemon. The only code that talks to the engine. */
 export class DockerRuntime implements ContainerRuntime {
   private readonly scope: Record<string, string>;
   private readonly managedFilter: { label: string[] };
+  private readonly hostRoot: string;
 
   constructor(
     private readonly engine: EngineClient = EngineClient.fromEnv(),
     options: DockerRuntimeOptions = {},
   ) {
     this.scope = options.scopeLabels ?? {};
+    this.hostRoot = options.hostRoot ?? '/';
     this.managedFilter = { label: [`${LABEL.managed}=true`, ...Object.entries(this.scope).map(([k, v]) => `${k}=${v}`)] };
   }
 
@@ -156,6 +161,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async createAndStart(request: ContainerRequest): Promise<string> {
+    await assertBindSourcesReal(request.spec, this.hostRoot);
     const { options, extraNetworks } = toCreateOptions({ ...request, labels: { ...request.labels, ...this.scope } });
     const { name, ...body } = options;
     const container = await this.call('create container', request.name, () =>

@@ -105,3 +105,21 @@ export class EngineSilentError extends AgentError {
     );
   }
 }
+
+/**
+ * A bind mount's host path is not the directory it names (see `bind-sources.ts`): mounting it
+ * could reach beyond what the fleet's host policy allows. The release cannot run here as it is.
+ */
+export class UnsafeBindSourceError extends AgentError {
+  readonly code = 'unsafe-bind-source';
+  constructor(
+    readonly component: string,
+    readonly source: string,
+    why: string,
+  ) {
+    super(
+      `component ${component} asks to bind-mount ${source}, which is refused because ${why}; publish a release that names the real directory`,
+      { terminal: true },
+    );
+  }
+}
