@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IMAGE_REFERENCE_HINT, isImageReference } from './image-reference';
 import { SEMVER_PATTERN, UpdateStrategy, serviceFields } from './manifest';
 
 /**
@@ -39,7 +40,10 @@ export const ComponentManifest = z
     name: z.string().regex(COMPONENT_NAME_PATTERN, "a component name is lower-case letters, digits, '_', '.', '-' (at most 63)"),
     version: z.string().regex(SEMVER_PATTERN, 'expected a semantic version such as "1.2.0"'),
     description: z.string().max(2000).optional(),
-    image: z.string().regex(DIGEST_IMAGE_PATTERN, 'a component image must be pinned by digest: "registry/repo@sha256:<64 hex>"'),
+    image: z
+      .string()
+      .regex(DIGEST_IMAGE_PATTERN, 'a component image must be pinned by digest: "registry/repo@sha256:<64 hex>"')
+      .refine(isImageReference, IMAGE_REFERENCE_HINT),
     ...defaults,
     'x-flotilla': z.object({ update: UpdateStrategy.optional() }).strict().optional(),
     config: z

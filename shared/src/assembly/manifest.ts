@@ -3,6 +3,7 @@ import { parseByteSize, parseDuration } from './duration';
 import { AgentReleaseSpec } from './agent-release';
 import { OsImageSpec } from './os-image';
 import { DEPENDENCY_CONDITIONS, RESTART_POLICIES, UpdateStrategy } from './vocabulary';
+import { IMAGE_REFERENCE_HINT, isImageReference } from './image-reference';
 
 /**
  * `assembly.yaml`: a subset of the Compose specification plus one `x-flotilla` block.
@@ -19,7 +20,12 @@ const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const name = (what: string) =>
   z.string().regex(NAME, `${what} must be lower-case letters, digits, '_', '.', '-' (at most 63), starting with a letter or digit`);
 
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, 'expected a duration such as "30s", "1m30s" or "500ms"');
+/** The longest duration a release may state: its nanoseconds (the engine's unit) stay exact in a JavaScript number. */
+export const MAX_DURATION_MS = 30 * 24 * 3_600_000;
+const duration = z.string().refine((s) => {
+  const ms = parseDuration(s);
+  return ms !== undefined && ms <= MAX_DURATION_MS;
+}, 'expected a duration of at most 30 days such as "30s", "1m30s" or "500ms"');
 
 const envValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const environment = z.union([z.record(z.string().min(1), envValue), z.array(z.string().regex(/^[^=]+(=.*)?$/, 'expected KEY=VALUE'))]);
@@ -28,7 +34,16 @@ const environment = z.union([z.record(z.string().min(1), envValue), z.array(z.st
 export const PORT_PATTERN = /^(?:(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):)?(\d{1,5})(?:\/(tcp|udp))?$/;
 const port = z.union([
   z.number().int().min(1).max(65535),
-  z.string().regex(PORT_PATTERN, 'expected "CONTAINER", "HOST:CONTAINER" or "IP:HOST:CONTAINER", optionally with "/udp"'),
+  z
+    .string()
+    .regex(PORT_PATTERN, 'expected "CONTAINER", "HOST:CONTAINER" or "IP:HOST:CONTAINER", optionally with "/udp"')
+    .refine((p) => {
+      const match = PORT_PATTERN.exec(p);
+      if (!match) return true; // the pattern's own issue says it
+      const [, ip, host, container] = match;
+      const inRange = (n: string | undefined) => n === undefined || (Number(n) >= 1 && Number(n) <= 65535);
+      return inRange(host) && inRange(container) && (ip === undefined || ip.split('.').every((o) => Number(o) <= 255));
+    }, 'ports are 1-65535 and an IPv4 address has octets of at most 255'),
 ]);
 
 /** Short volume syntax: "name:/path", "/host:/path", either with ":ro" or ":rw". */
@@ -37,9 +52,17 @@ const volumeMount = z
   .string()
   .regex(VOLUME_PATTERN, 'expected "VOLUME:/container/path" or "/host/path:/container/path", optionally with ":ro"');
 
+/** The engine runs `["CMD", program, args…]` or `["CMD-SHELL", command]`; `["NONE"]` turns the image's check off. */
+const healthcheckTest = z
+  .array(z.string())
+  .min(1)
+  .refine(
+    (t) => (t[0] === 'CMD' && t.length >= 2) || (t[0] === 'CMD-SHELL' && t.length === 2) || (t[0] === 'NONE' && t.length === 1),
+    'expected ["CMD", program, args…], ["CMD-SHELL", command], ["NONE"], or a string (run by a shell)',
+  );
 const healthcheck = z
   .object({
-    test: z.union([z.array(z.string()).min(1), z.string().min(1)]),
+    test: z.union([healthcheckTest, z.string().min(1)]),
     interval: duration.optional(),
     timeout: duration.optional(),
     retries: z.number().int().min(1).optional(),
@@ -73,9 +96,15 @@ const serviceFlotilla = z
   })
   .strict();
 
+/** The engine refuses a memory limit below 6 MiB. */
+export const MIN_MEM_LIMIT_BYTES = 6 * 1024 ** 2;
+export const MAX_CPUS = 1024;
+/** More services than a device could run: the control plane resolves each image, the agent creates each container. */
+export const MAX_SERVICES = 256;
+
 /** The keys a service may carry, shared by library components (which add their own). */
 export const serviceFields = {
-  image: z.string().min(1, 'an image cannot be empty'),
+  image: z.string().min(1, 'an image cannot be empty').refine(isImageReference, IMAGE_REFERENCE_HINT),
   environment: environment.optional(),
   ports: z.array(port).optional(),
   volumes: z.array(volumeMount).optional(),
@@ -89,9 +118,15 @@ export const serviceFields = {
   cap_add: z.array(z.string().min(1)).optional(),
   mem_limit: z
     .union([z.string(), z.number()])
-    .refine((v) => parseByteSize(v) !== undefined, 'expected a size such as "64m" or "1g"')
+    .refine((v) => {
+      const bytes = parseByteSize(v);
+      return bytes !== undefined && bytes >= MIN_MEM_LIMIT_BYTES && bytes <= Number.MAX_SAFE_INTEGER;
+    }, 'expected a size from "6m" (the engine\'s least) to a few terabytes, such as "64m" or "1g"')
     .optional(),
-  cpus: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/)]).optional(),
+  cpus: z
+    .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/)])
+    .refine((v) => Number(v) >= 0.01 && Number(v) <= MAX_CPUS, `expected a number of CPUs from 0.01 to ${MAX_CPUS}`)
+    .optional(),
   networks: z.array(name('a network name')).optional(),
 };
 
@@ -140,7 +175,9 @@ const topLevelResource = z.union([z.object({}).passthrough(), z.null()]);
 export const AssemblyManifest = z
   .object({
     name: name('the assembly name'),
-    services: z.record(name('a service name'), ServiceManifest),
+    services: z
+      .record(name('a service name'), ServiceManifest)
+      .refine((services) => Object.keys(services).length <= MAX_SERVICES, `at most ${MAX_SERVICES} services in one assembly`),
     volumes: z.record(name('a volume name'), topLevelResource).optional(),
     networks: z.record(name('a network name'), topLevelResource).optional(),
     'x-flotilla': AssemblyFlotilla,

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { parseByteSize, parseDuration } from './duration';
 import { loadYaml, type ManifestIssue } from './load-yaml';
 import { AssemblyManifest, PORT_PATTERN, VOLUME_PATTERN, type ServiceManifest } from './manifest';
+import { hostFieldIssues } from './host-fields';
 import { resolveComponentRefs, type ComponentLookup } from './resolve-components';
 import { DEFAULT_NETWORK, DEFAULT_PROBATION_MS, type AssemblySpec, type ComponentSpec, type MountSpec, type PortSpec } from './spec';
 
@@ -93,6 +94,7 @@ function crossReferenceIssues(m: AssemblyManifest): ManifestIssue[] {
           message: 'relative bind mounts have no meaning on a device; use an absolute path',
         });
     });
+    issues.push(...hostFieldIssues(svc, s));
     (s.networks ?? []).forEach((n, i) => {
       if (!networks.has(n))
         issues.push({ path: `services.${svc}.networks.${i}`, message: `network "${n}" is not declared under top-level "networks"` });
