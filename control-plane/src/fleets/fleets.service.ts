@@ -134,9 +134,12 @@ export class FleetsService {
     if (fleetId !== null) await this.assertExists(fleetId);
     if (fleetId !== null && actor.role !== 'admin' && (await this.registries.fleetHasGrants(fleetId)))
       throw new GrantedFleetNeedsAdminError(fleetId, 'moving a device into it');
-    // A pinned device keeps its release, so the release must suit where it moves to.
-    const { pinnedReleaseId } = await this.devices.get(deviceId);
-    if (pinnedReleaseId) await this.hostPolicy.checkFleet(fleetId, (await this.releases.getForDelivery(pinnedReleaseId)).assembly);
+    // The release the device will run after the move must suit where it moves to: its pin, else the
+    // new fleet's target, else the release it was assigned, which it keeps.
+    const device = await this.devices.get(deviceId);
+    const target = fleetId === null ? null : ((await this.fleets.findById(fleetId))?.targetReleaseId ?? null);
+    const keeps = device.pinnedReleaseId ?? target ?? device.desired.releaseId;
+    if (keeps) await this.hostPolicy.checkFleet(fleetId, (await this.releases.getForDelivery(keeps)).assembly);
     return this.devices.moveToFleet(deviceId, fleetId);
   }
 

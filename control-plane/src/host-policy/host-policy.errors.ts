@@ -12,6 +12,22 @@ export class HostPowersNotAllowedError extends DomainError {
   }
 }
 
+/**
+ * A narrower policy would not allow what the fleet already runs or is bound to: its target, or a
+ * release one of its devices is assigned or pinned to. Devices that join the fleet take its target
+ * without another check, so the policy must hold for everything bound to the fleet.
+ */
+export class HostPolicyInUseError extends DomainError {
+  readonly kind = 'conflict';
+  constructor(fleetName: string, issues: readonly DomainIssue[]) {
+    super(
+      'host_policy_in_use',
+      `fleet "${fleetName}" is bound to releases that use host-level powers this policy would not allow; move the fleet's target and its devices to releases without them first, then narrow the policy`,
+      issues,
+    );
+  }
+}
+
 export class HostPolicyFleetNotFoundError extends NotFoundError {
   constructor(id: string) {
     super('fleet_not_found', `no fleet with id ${id}`);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { HostPolicy } from '@flotilla/shared';
+import type { AssemblySpec, HostPolicy } from '@flotilla/shared';
 
 export interface StoredHostPolicy {
   fleetId: string;
@@ -15,6 +15,18 @@ export interface DeviceFleet {
   deviceId: string;
   fleetId: string | null;
   fleetName: string | null;
+}
+
+/** A release a fleet is bound to (`releasesBoundTo`). */
+export interface BoundRelease {
+  releaseId: string;
+  /** `name@version`, for messages. */
+  label: string;
+  assembly: AssemblySpec;
+  /** It is the fleet's target. */
+  target: boolean;
+  /** Devices of the fleet assigned or pinned to it. */
+  devices: number;
 }
 
 @Injectable()
@@ -40,6 +52,31 @@ export class HostPolicyRepository {
       [fleetId, JSON.stringify(policy), updatedBy],
     );
     return { fleetId: r!.fleet_id, policy: r!.policy, updatedBy: r!.updated_by, updatedAt: r!.updated_at };
+  }
+
+  /**
+   * The releases a fleet is bound to: its target, and what its devices (not decommissioned) are
+   * assigned or pinned to, with how many devices each.
+   */
+  async releasesBoundTo(fleetId: string): Promise<BoundRelease[]> {
+    const rows: { id: string; name: string; version: string; assembly: AssemblySpec; target: boolean; devices: string }[] =
+      await this.db.query(
+        `WITH bound AS (
+           SELECT target_release_id AS release_id, true AS target, NULL::text AS device_id FROM fleets WHERE id = $1
+           UNION ALL SELECT desired_release_id, false, id FROM devices WHERE fleet_id = $1 AND decommissioned_at IS NULL
+           UNION ALL SELECT pinned_release_id, false, id FROM devices WHERE fleet_id = $1 AND decommissioned_at IS NULL)
+         SELECT r.id, r.name, r.version, r.assembly, bool_or(b.target) AS target, count(DISTINCT b.device_id) AS devices
+           FROM bound b JOIN releases r ON r.id = b.release_id
+          GROUP BY r.id ORDER BY r.id`,
+        [fleetId],
+      );
+    return rows.map((r) => ({
+      releaseId: r.id,
+      label: `${r.name}@${r.version}`,
+      assembly: r.assembly,
+      target: r.target,
+      devices: Number(r.devices),
+    }));
   }
 
   async fleetName(fleetId: string): Promise<string | undefined> {

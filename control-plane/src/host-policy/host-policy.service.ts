@@ -3,7 +3,7 @@ import { EMPTY_HOST_POLICY, type AssemblySpec, type FleetHostPolicyView, type Ho
 import type { OperatorPrincipal } from '../auth/operator-principal';
 import type { DomainIssue } from '../domain-error';
 import { HostPolicyRepository, type StoredHostPolicy } from './host-policy.repository';
-import { HostPolicyFleetNotFoundError, HostPowersNotAllowedError } from './host-policy.errors';
+import { HostPolicyFleetNotFoundError, HostPolicyInUseError, HostPowersNotAllowedError } from './host-policy.errors';
 import { hostPowerViolations, type HostPowerViolation } from './host-powers';
 
 /** Where a release is to run: a fleet by id, a device in no fleet (null), or a fleet being created. */
@@ -30,7 +30,25 @@ export class HostPolicyService {
     actor: OperatorPrincipal,
   ): Promise<{ before: FleetHostPolicyView; after: FleetHostPolicyView }> {
     const before = await this.get(fleetId);
+    await this.assertAllowsWhatIsBound(fleetId, policy);
     return { before, after: toView(fleetId, await this.policies.upsert(fleetId, policy, actor.id)) };
+  }
+
+  /** Throws unless `policy` allows every release the fleet is bound to. */
+  private async assertAllowsWhatIsBound(fleetId: string, policy: HostPolicy): Promise<void> {
+    const issues: DomainIssue[] = [];
+    for (const bound of await this.policies.releasesBoundTo(fleetId)) {
+      const where = [bound.target ? "the fleet's target" : '', bound.devices > 0 ? `${bound.devices} device(s) of the fleet` : '']
+        .filter((w) => w !== '')
+        .join(' and ');
+      for (const v of hostPowerViolations(bound.assembly, policy)) {
+        issues.push({
+          path: v.path,
+          message: `${v.power} "${v.value}" of release ${bound.label} (${bound.releaseId}), bound to ${where}, would not be allowed`,
+        });
+      }
+    }
+    if (issues.length > 0) throw new HostPolicyInUseError((await this.policies.fleetName(fleetId)) ?? fleetId, issues);
   }
 
   /** Throws unless the policy of `placement` allows every host-level power of `assembly`. */

@@ -102,7 +102,11 @@ export const FLEETS_ROUTES = {
     status: 200,
     response: Device,
     errors: [
-      { status: 403, description: 'the fleet holds a registry login grant and the key is not an admin (code `granted_fleet_needs_admin`)' },
+      {
+        status: 403,
+        description:
+          "the fleet holds a registry login grant and the key is not an admin (code `granted_fleet_needs_admin`); the release the device would run there (its pin, else the fleet's target, else the one it keeps) uses host-level powers the fleet's host policy does not allow (code `host_powers_not_allowed`)",
+      },
     ],
   }),
 };

@@ -19,8 +19,16 @@ export const HOST_POLICY_ROUTES = {
     summary: "Set a fleet's host policy",
     description:
       'Host paths bind mounts may use, host device nodes, and capabilities cap_add may add; empty lists allow none. ' +
-      'Checked when a release is bound to the fleet (target, assignment, pin, rollout); a release already targeted keeps running.',
+      'Checked when a release is bound to the fleet (target, assignment, pin, rollout, a device moving in). ' +
+      "A policy that would not allow the fleet's target, or a release one of its devices is assigned or pinned to, is refused: " +
+      'devices joining the fleet take its target without another check.',
     access: 'admin',
+    errors: [
+      {
+        status: 409,
+        description: 'the fleet is bound to a release using a host-level power this policy would not allow (code `host_policy_in_use`)',
+      },
+    ],
     body: named('HostPolicy', HostPolicy),
     status: 200,
     response: named('FleetHostPolicyView', FleetHostPolicyView),
