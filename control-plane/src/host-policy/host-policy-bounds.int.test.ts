@@ -1,4 +1,14 @@
-import type { ApiError, CreatedOperatorKey, DeviceView, FleetView, ReleaseView } from '@flotilla/shared';
+import type {
+  ApiError,
+  CreatedOperatorKey,
+  DeviceView,
+  FleetView,
+  Page,
+  ReleaseView,
+  RolloutDeviceView,
+  RolloutView,
+} from '@flotilla/shared';
+import { RolloutEngine } from '../rollouts/rollout-engine';
 import { startHarness, type Harness } from '../testing/harness';
 
 /**
@@ -80,5 +90,58 @@ describe('a fleet host policy bounds what an operator can make its devices do', 
     const underTarget = await call<ApiError>('PUT', `/api/v1/fleets/${lab.id}/host-policy`, { bindMounts: [] }, 'admin');
     expect(underTarget.body.issues![0]!.message).toMatch(/bound to the fleet's target/);
     expect((await call('PUT', `/api/v1/fleets/${lab.id}/target`, { releaseId: plain.id })).status).toBe(202);
+  });
+
+  it('checks a device that joins a running rollout (by a tag) against its own fleet before assigning it', async () => {
+    const powered = (
+      await call<ReleaseView>('POST', '/api/v1/releases', manifest('3.0.0', '    volumes: ["/run/flotilla:/run/flotilla"]\n'))
+    ).body;
+    const allowing = (await call<FleetView>('POST', '/api/v1/fleets', { name: 'allowing' }, 'admin')).body;
+    const strict = (await call<FleetView>('POST', '/api/v1/fleets', { name: 'strict' }, 'admin')).body;
+    expect((await call('PUT', `/api/v1/fleets/${allowing.id}/host-policy`, { bindMounts: ['/run/flotilla'] }, 'admin')).status).toBe(200);
+    const inside = (await h.registerDevice('inside')).deviceId;
+    const joiner = (await h.registerDevice('joiner')).deviceId;
+    expect((await call('PUT', `/api/v1/devices/${inside}/fleet`, { fleetId: allowing.id })).status).toBe(200);
+    expect((await call('PUT', `/api/v1/devices/${joiner}/fleet`, { fleetId: strict.id })).status).toBe(200);
+    expect((await call('PUT', `/api/v1/devices/${inside}/tags`, { tags: ['kiosk'] })).status).toBe(200);
+    const rollout = await call<RolloutView>('POST', '/api/v1/rollouts', { releaseId: powered.id, selection: { tags: ['kiosk'] } });
+    expect([rollout.status, rollout.body.totals.devices]).toEqual([201, 1]);
+
+    // The strict fleet's device takes the tag: it joins the selection, and is refused, not assigned.
+    expect((await call('PUT', `/api/v1/devices/${joiner}/tags`, { tags: ['kiosk'] })).status).toBe(200);
+    const engine = h.cp.app.get(RolloutEngine);
+    await engine.pass();
+    await engine.pass();
+    const devices = (await call<Page<RolloutDeviceView>>('GET', `/api/v1/rollouts/${rollout.body.id}/devices?limit=10`, undefined)).body
+      .items;
+    expect(devices.find((d) => d.deviceId === joiner)).toMatchObject({ joined: true, state: 'failed', assignedRev: null });
+    expect(devices.find((d) => d.deviceId === joiner)!.reason).toMatch(/bind mount "\/run\/flotilla" is not allowed on fleet "strict"/);
+    expect((await call<DeviceView>('GET', `/api/v1/devices/${joiner}`, undefined)).body.desired.releaseId).toBeNull();
+    expect((await call<DeviceView>('GET', `/api/v1/devices/${inside}`, undefined)).body.desired.releaseId).toBe(powered.id);
+  });
+
+  it("rolls a device back to its previous release only when its fleet's policy allows it now", async () => {
+    const powered = (
+      await call<ReleaseView>('POST', '/api/v1/releases', manifest('4.0.0', '    volumes: ["/run/flotilla:/run/flotilla"]\n'))
+    ).body;
+    const plain = (await call<ReleaseView>('POST', '/api/v1/releases', manifest('4.0.1'))).body;
+    const before = (await call<FleetView>('POST', '/api/v1/fleets', { name: 'before' }, 'admin')).body;
+    const after = (await call<FleetView>('POST', '/api/v1/fleets', { name: 'after' }, 'admin')).body;
+    expect((await call('PUT', `/api/v1/fleets/${before.id}/host-policy`, { bindMounts: ['/run/flotilla'] }, 'admin')).status).toBe(200);
+    const { deviceId } = await h.registerDevice('returner');
+    expect((await call('PUT', `/api/v1/devices/${deviceId}/fleet`, { fleetId: before.id })).status).toBe(200);
+    expect((await call('PUT', `/api/v1/devices/${deviceId}/release`, { releaseId: powered.id })).status).toBe(200);
+    const rollout = (await call<RolloutView>('POST', '/api/v1/rollouts', { releaseId: plain.id, selection: { deviceIds: [deviceId] } }))
+      .body;
+    await h.cp.app.get(RolloutEngine).pass();
+    const desired = async () => (await call<DeviceView>('GET', `/api/v1/devices/${deviceId}`, undefined)).body.desired.releaseId;
+    expect(await desired()).toBe(plain.id);
+
+    // It runs the plain release, so it may move; its previous release is not allowed where it went.
+    expect((await call('PUT', `/api/v1/devices/${deviceId}/fleet`, { fleetId: after.id })).status).toBe(200);
+    const rolledBack = await call<RolloutView>('POST', `/api/v1/rollouts/${rollout.id}/rollback`, undefined);
+    expect(rolledBack.status).toBe(200);
+    expect(rolledBack.body.statusReason).toMatch(/could not re-target .*bind mount "\/run\/flotilla" is not allowed on fleet "after"/);
+    expect(await desired()).toBe(plain.id);
   });
 });

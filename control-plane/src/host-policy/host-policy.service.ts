@@ -75,19 +75,31 @@ export class HostPolicyService {
 
   /** Throws unless the policy of each device's fleet allows every host-level power of `assembly`. */
   async checkDevices(deviceIds: readonly string[], assembly: AssemblySpec): Promise<void> {
-    // Most releases use no host power: then no policy needs reading.
-    if (hostPowerViolations(assembly, EMPTY_HOST_POLICY).length === 0) return;
-    const placed = await this.policies.fleetsOfDevices(deviceIds);
-    const stored = await this.policies.find([...new Set(placed.flatMap((d) => (d.fleetId ? [d.fleetId] : [])))]);
     const issues = new Map<string, DomainIssue>();
-    for (const d of placed) {
-      const policy = (d.fleetId && stored.get(d.fleetId)?.policy) || EMPTY_HOST_POLICY;
-      for (const v of hostPowerViolations(assembly, policy)) {
-        const i = d.fleetId ? notAllowed(v, d.fleetName ?? d.fleetId, d.fleetId) : noPolicy(v, `device ${d.deviceId}, in no fleet`);
-        issues.set(`${i.path} ${i.message}`, i);
-      }
+    for (const refused of (await this.refusedDevices(deviceIds, assembly)).values()) {
+      for (const i of refused) issues.set(`${i.path} ${i.message}`, i);
     }
     if (issues.size > 0) throw new HostPowersNotAllowedError('the fleet of a selected device', [...issues.values()]);
+  }
+
+  /**
+   * The devices among `deviceIds` whose fleet's policy (the empty one outside a fleet) does not
+   * allow every host-level power of `assembly`, each with its issues; read where they are now.
+   */
+  async refusedDevices(deviceIds: readonly string[], assembly: AssemblySpec): Promise<Map<string, DomainIssue[]>> {
+    const refused = new Map<string, DomainIssue[]>();
+    // Most releases use no host power: then no policy needs reading.
+    if (deviceIds.length === 0 || hostPowerViolations(assembly, EMPTY_HOST_POLICY).length === 0) return refused;
+    const placed = await this.policies.fleetsOfDevices(deviceIds);
+    const stored = await this.policies.find([...new Set(placed.flatMap((d) => (d.fleetId ? [d.fleetId] : [])))]);
+    for (const d of placed) {
+      const policy = (d.fleetId && stored.get(d.fleetId)?.policy) || EMPTY_HOST_POLICY;
+      const issues = hostPowerViolations(assembly, policy).map((v) =>
+        d.fleetId ? notAllowed(v, d.fleetName ?? d.fleetId, d.fleetId) : noPolicy(v, `device ${d.deviceId}, in no fleet`),
+      );
+      if (issues.length > 0) refused.set(d.deviceId, issues);
+    }
+    return refused;
   }
 }
 

@@ -80,17 +80,22 @@ export interface Assignments {
   revs: ReadonlyMap<string, number>;
   /** Why no device was assigned, when the assignment as a whole was refused (the release cannot be delivered). */
   refused: string | null;
+  /** Why single devices were not assigned (their fleet's host policy does not allow the release). */
+  refusedDevices?: ReadonlyMap<string, string>;
 }
 
 /**
  * A decision's actions in order, as the engine persists them: each `assign` with the rev its
  * device got, or as that device's failure when the statement did not assign it (unknown,
- * decommissioned, or all refused).
+ * decommissioned, refused by its fleet's host policy, or all refused).
  */
 export function applyDecision(state: RolloutState, actions: readonly RolloutAction[], now: number, assignments: Assignments): RolloutState {
   const applied = actions.map((action): RolloutAction => {
     if (action.kind !== 'assign' || assignments.revs.has(action.deviceId)) return action;
-    const reason = assignments.refused ?? `no device with id ${action.deviceId}, or it was decommissioned`;
+    const reason =
+      assignments.refused ??
+      assignments.refusedDevices?.get(action.deviceId) ??
+      `no device with id ${action.deviceId}, or it was decommissioned`;
     return { kind: 'fail', deviceId: action.deviceId, reason: `assignment failed: ${reason}` };
   });
   return applyActions(state, applied, now, assignments.revs);

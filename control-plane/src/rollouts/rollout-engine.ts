@@ -8,6 +8,7 @@ import type { DesiredFanout } from '../devices/desired-publisher';
 import type { DesiredState } from '../devices/device-record.repository';
 import { DevicesService } from '../devices/devices.service';
 import { DomainError } from '../domain-error';
+import { HostPolicyService } from '../host-policy/host-policy.service';
 import { applyDecision, segments, type Assignments } from './apply-action';
 import { decide } from './decide';
 import { FanoutStats } from './fanout-stats';
@@ -68,6 +69,7 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     private readonly notifications: PgNotifications,
     @Inject(REPLICA_ID) private readonly replica: string,
     private readonly fanouts: FanoutStats,
+    private readonly hostPolicy: HostPolicyService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -259,10 +261,20 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     force: boolean,
     actions: readonly RolloutAction[],
   ): Promise<Assignments & { states: DesiredState[] }> {
-    const ids = actions.flatMap((a) => (a.kind === 'assign' ? [a.deviceId] : []));
-    if (ids.length === 0 || !delivery) return { revs: new Map(), refused: null, states: [] };
+    const selected = actions.flatMap((a) => (a.kind === 'assign' ? [a.deviceId] : []));
+    if (selected.length === 0 || !delivery) return { revs: new Map(), refused: null, states: [] };
     if ('refused' in delivery) return { revs: new Map(), refused: delivery.refused, states: [] };
+    // Checked at creation against the devices selected then; a device may have joined the selection
+    // (a tag, a fleet) or moved fleets since, so each is checked where it is when it is assigned.
+    const policy = await this.hostPolicy.refusedDevices(selected, delivery.release.assembly);
+    const refusedDevices = new Map([...policy].map(([id, issues]) => [id, issues.map((i) => `${i.path}: ${i.message}`).join('; ')]));
+    const ids = selected.filter((id) => !refusedDevices.has(id));
     const states = await this.devices.assignReleaseToMany(uow, ids, delivery.release, force);
-    return { revs: new Map([...states].map(([id, s]) => [id, s.desiredRev])), refused: null, states: [...states.values()] };
+    return {
+      revs: new Map([...states].map(([id, s]) => [id, s.desiredRev])),
+      refused: null,
+      refusedDevices,
+      states: [...states.values()],
+    };
   }
 }

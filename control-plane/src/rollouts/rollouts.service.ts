@@ -192,8 +192,13 @@ export class RolloutsService {
     const failures: string[] = [];
     for (const [releaseId, deviceIds] of byRelease) {
       try {
-        const states = await this.devices.assignReleaseToMany(uow, deviceIds, await this.devices.releaseForDelivery(releaseId));
-        for (const deviceId of deviceIds) {
+        const release = await this.devices.releaseForDelivery(releaseId);
+        // A device that moved fleets since it ran the previous release may not be allowed it now.
+        const refused = await this.hostPolicy.refusedDevices(deviceIds, release.assembly);
+        for (const [deviceId, issues] of refused) failures.push(`${deviceId}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+        const allowed = deviceIds.filter((id) => !refused.has(id));
+        const states = await this.devices.assignReleaseToMany(uow, allowed, release);
+        for (const deviceId of allowed) {
           const desired = states.get(deviceId);
           if (desired) assigned.push(desired);
           else failures.push(`${deviceId}: unknown or decommissioned`);
