@@ -10,7 +10,7 @@ function spec(overrides: Partial<ComponentSpec> = {}): ComponentSpec {
     mounts: [],
     restart: 'always',
     dependsOn: {},
-    labels: { 'org.example': 'x', 'io.flotilla.component': 'spoofed' },
+    labels: { 'org.example': 'x', 'io.flotilla.component': 'spoofed', 'io.flotilla.test-run': 'another-agent', 'IO.Flotilla.x': 'y' },
     devices: [],
     capAdd: [],
     networks: ['default'],
@@ -22,7 +22,7 @@ function spec(overrides: Partial<ComponentSpec> = {}): ComponentSpec {
 const labels = { 'io.flotilla.managed': 'true', 'io.flotilla.component': 'web' };
 
 describe('toCreateOptions', () => {
-  it('maps environment, labels (agent labels win), restart policy and init', () => {
+  it("maps environment, labels (the release's own, none in the agent's namespace), restart policy and init", () => {
     const { options } = toCreateOptions({ name: 'flotilla_web', assembly: 'origin', spec: spec(), labels });
     expect(options.name).toBe('flotilla_web');
     expect(options.Env).toEqual(['A=1', 'EMPTY=']);

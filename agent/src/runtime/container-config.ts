@@ -2,7 +2,7 @@ import type { ContainerCreateOptions } from 'dockerode';
 import type { ComponentSpec, HealthcheckSpec } from '@flotilla/shared/device';
 import type { ContainerRequest } from './container-runtime';
 import { LOCK_DIR_IN_CONTAINER } from '../update/locks/lock';
-import { resourceName } from './labels';
+import { LABEL_NAMESPACE, resourceName } from './labels';
 
 const NS_PER_MS = 1_000_000;
 
@@ -20,7 +20,7 @@ export function toCreateOptions(request: ContainerRequest): { options: Container
     name: request.name,
     Image: spec.image,
     Env: Object.entries(spec.environment).map(([k, v]) => `${k}=${v}`),
-    Labels: { ...spec.labels, ...request.labels },
+    Labels: { ...releaseLabels(spec.labels), ...request.labels },
     ExposedPorts: Object.fromEntries(spec.ports.map((p) => [`${p.container}/${p.protocol}`, {}])),
     HostConfig: {
       // A shell as PID 1 ignores SIGTERM; Docker's init forwards it, so stop takes ms, not the 10 s kill timeout.
@@ -47,6 +47,15 @@ export function toCreateOptions(request: ContainerRequest): { options: Container
   if (spec.entrypoint) options.Entrypoint = spec.entrypoint;
   if (spec.healthcheck) options.Healthcheck = healthcheck(spec.healthcheck);
   return { options, extraNetworks: extra };
+}
+
+/**
+ * A release's own labels, without any in the agent's namespace: the control plane refuses them
+ * since, but a release published before is still delivered, and a label such as another agent's
+ * scope (`FLOTILLA_SCOPE_LABEL`) would make that agent take the container for its own.
+ */
+function releaseLabels(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([key]) => !key.toLowerCase().startsWith(LABEL_NAMESPACE)));
 }
 
 function portBindings(spec: ComponentSpec): Record<string, { HostPort: string; HostIp?: string }[]> {

@@ -11,6 +11,9 @@ export const LABEL = {
   specHash: 'io.flotilla.spec-hash',
 } as const;
 
+/** Every label the agent reads starts so; a release's labels never do (`container-config.ts`). */
+export const LABEL_NAMESPACE = 'io.flotilla.';
+
 const PREFIX = 'flotilla';
 
 /**
