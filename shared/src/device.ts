@@ -25,6 +25,7 @@ export * from './assembly/spec';
 export * from './assembly/canonical';
 export * from './assembly/agent-release';
 export * from './assembly/os-image';
+export * from './assembly/image-reference';
 export * from './boards/board-spec';
 export * from './boards/autoboot';
 export * from './boards/cmdline';

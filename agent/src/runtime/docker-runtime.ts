@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { RegistryAuth } from '@flotilla/shared/device';
+import { isImageReference, type RegistryAuth } from '@flotilla/shared/device';
 import { errorMessage } from '../support/errors';
 import { assertBindSourcesReal } from './bind-sources';
 import { toCreateOptions } from './container-config';
@@ -25,7 +25,7 @@ import {
   ociArchitecture,
   statusCode,
 } from './engine-answers';
-import { EngineError, ForeignResourceError } from './errors';
+import { EngineError, ForeignResourceError, InvalidImageReferenceError } from './errors';
 import { pullError, pullQuery, registryAuthHeader } from './image-pull';
 import { LABEL } from './labels';
 
@@ -112,11 +112,13 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async hasImage(ref: string): Promise<boolean> {
+    mustBeImageReference(ref);
     const found = await this.ignoring([404], 'inspect image', ref, () => this.engine.json<object>('GET', `/images/${ref}/json`));
     return found !== undefined;
   }
 
   async removeImage(ref: string): Promise<'removed' | 'in-use' | 'absent'> {
+    mustBeImageReference(ref);
     try {
       await this.engine.json('DELETE', `/images/${ref}`);
       return 'removed';
@@ -135,6 +137,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async pullImage(ref: string, onProgress?: (progress: PullProgress) => void, auth?: RegistryAuth): Promise<void> {
+    mustBeImageReference(ref);
     let stream: NodeJS.ReadableStream;
     try {
       stream = await this.engine.stream('POST', '/images/create', {
@@ -278,4 +281,9 @@ export class DockerRuntime implements ContainerRuntime {
       throw new EngineError(operation, target, errorMessage(err), err);
     }
   }
+}
+
+/** An image reference goes into engine API paths as it is: only one in the engine's grammar may. */
+function mustBeImageReference(ref: string): void {
+  if (!isImageReference(ref)) throw new InvalidImageReferenceError(ref);
 }

@@ -36,6 +36,20 @@ export class RegistryAuthError extends AgentError {
   }
 }
 
+/**
+ * A release names an image outside the engine's reference grammar. The agent puts references
+ * in engine API paths (`/images/<ref>`), where "?" or "/.." would change what is asked; the
+ * control plane refuses them since, but a release published before is still delivered.
+ */
+export class InvalidImageReferenceError extends AgentError {
+  readonly code = 'invalid-image-reference';
+  constructor(readonly image: string) {
+    super(`image reference ${JSON.stringify(image)} is not one the engine parses; publish a release with a valid reference`, {
+      terminal: true,
+    });
+  }
+}
+
 /** The pull failed for another reason (registry unreachable, disk full): retried with backoff. */
 export class ImagePullError extends AgentError {
   readonly code = 'image-pull-failed';
