@@ -8,9 +8,20 @@ import type { OsStatus, RolloutView } from '@flotilla/shared';
 import { startControlPlane, type RunningControlPlane } from '../../../control-plane/src/bootstrap';
 import { DASHBOARD_DIST } from '../../../control-plane/src/dashboard/static-app';
 import { SimDevice } from '../../../control-plane/src/testing/sim-device';
-import { apiClient, json, manifest, publishRelease, registerDevices, type Api } from '../../../control-plane/src/testing/sim-fleet';
+import { apiClient, json, manifest, publishRelease, registerDevices, until, type Api } from '../../../control-plane/src/testing/sim-fleet';
 import { createTestDatabase, type TestDatabase } from '../../../control-plane/src/testing/test-database';
 import { ARTIFACTS, launchBrowser, type Browser } from './browser';
+import {
+  RECORD_VIOLATIONS,
+  ZALGO,
+  COMPONENTS_AND_DISKS,
+  KERNEL_READS_LEFT_TO_RIGHT,
+  PAGE_FINDINGS,
+  markup,
+  type PageFindings,
+  startHostileDevice,
+  type HostileDevice,
+} from './hostile-device';
 
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against a control
@@ -27,6 +38,7 @@ let api: Api;
 let browser: Browser;
 let page: BrowserPage;
 const devices: SimDevice[] = [];
+let hostile: HostileDevice | undefined;
 
 async function startDevices(
   count: number,
@@ -67,7 +79,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(devices.map((d) => d.stop().catch(() => undefined)));
+  await Promise.all([...devices, ...(hostile ? [hostile] : [])].map((d) => d.stop().catch(() => undefined)));
   await browser?.close();
   await cp?.close();
   await db?.drop();
@@ -215,5 +227,52 @@ describe('dashboard', () => {
 
     await page.click('button:has-text("Next →")');
     await page.waitForSelector('text=51–100 of 3,333');
+  });
+
+  // After the 10,000: their counts assume no other device. The threat: a device's own strings.
+  it('shows what a hostile device reports as text: no script, no markup, the page stays within the window', async () => {
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => void (dialogs.push(d.message()), d.dismiss()));
+    await page.addInitScript(RECORD_VIOLATIONS);
+    hostile = await startHostileDevice(api, cp.mqttUrl);
+    await page.goto(`${cp.httpUrl}/devices?q=${hostile.deviceId}`);
+    await page.waitForSelector('[data-testid=device-total]:text-is("1")');
+    const list = (await page.evaluate(PAGE_FINDINGS)) as PageFindings;
+    expect({ ...list, text: [1, 2].filter((n) => !list.text.includes(markup(n))) }).toEqual({
+      xss: undefined,
+      injected: 0,
+      overflowPx: 0,
+      longestMarkRun: 0,
+      violations: [],
+      text: [],
+    });
+
+    await page.goto(`${cp.httpUrl}/devices/${hostile.deviceId}`);
+    await page.waitForSelector(`[data-testid=timeline] >> text=${ZALGO.slice(0, 3)}`);
+    await page.waitForSelector('.inventory');
+    await page.click('button:has-text("Identify")');
+    await page.locator('.command .ok', { hasText: markup(24) }).waitFor();
+    await page.selectOption('select[aria-label="Log component"]', { index: 1 });
+    await page.waitForSelector('.logtail pre >> text=WWWW');
+    const shown = [1, 4, 5, 7, 8, 9, 10, 11, 14, 16, 18, 19, 20, 21, 22, 23, 24];
+    const device = (await page.evaluate(PAGE_FINDINGS)) as PageFindings;
+    expect({ ...device, text: shown.filter((n) => !device.text.includes(markup(n))) }).toEqual({
+      xss: undefined,
+      injected: 0,
+      overflowPx: 0,
+      longestMarkRun: 4,
+      violations: [],
+      text: [],
+    });
+    expect(await page.evaluate(KERNEL_READS_LEFT_TO_RIGHT)).toBe(true);
+    expect(dialogs).toEqual([]);
+
+    // Its components and disks came twice under each name; now one other of each: the page shows just that one.
+    const counts = () => page.evaluate(COMPONENTS_AND_DISKS);
+    expect(await counts()).toBe('4 components, 4 disks');
+    await hostile.reportOnce('agent-once');
+    await page.locator('[data-testid=agent-version]', { hasText: /^agent-once$/ }).waitFor();
+    // The inventory may be stored a moment after the report, and a live event then re-reads the device.
+    await until(async () => (await counts()) === '1 components, 1 disks', 5_000, 'the page to show the one component and disk');
   });
 });

@@ -6,6 +6,7 @@ import { useLive } from '../live';
 import { Link, navigate, useLocation } from '../router';
 import { ErrorNote, ago, deviceStatus } from '../ui/bits';
 import { useData } from '../use-data';
+import { DeviceText } from '../ui/device-text';
 
 const PAGE = 50;
 const FILTERS = ['q', 'fleetId', 'tag', 'status', 'releaseId', 'sort', 'offset'] as const;
@@ -125,15 +126,21 @@ export function Devices() {
             return (
               <tr key={d.id} onClick={() => navigate(`/devices/${d.id}`)} data-device={d.name}>
                 <td>
-                  <Link to={`/devices/${d.id}`}>{d.name}</Link>
+                  <Link to={`/devices/${d.id}`}>
+                    <DeviceText>{d.name}</DeviceText>
+                  </Link>
                   <div className="sub">{d.id}</div>
                 </td>
                 <td>
                   <span className={`dot dot-${status}`} /> {status}
                   {d.updatePhase && d.updatePhase !== 'idle' && status !== 'failed' ? ` · ${d.updatePhase}` : ''}
                 </td>
-                <td>{d.releaseVersion ?? (d.releaseId ? d.releaseId.slice(0, 8) : '—')}</td>
-                <td>{d.board ?? '—'}</td>
+                <td>
+                  <DeviceText>{d.releaseVersion ?? (d.releaseId ? d.releaseId.slice(0, 8) : '—')}</DeviceText>
+                </td>
+                <td>
+                  <DeviceText>{d.board ?? '—'}</DeviceText>
+                </td>
                 <td>
                   {d.tags.map((t) => (
                     <span key={t} className="tag">

@@ -1,4 +1,5 @@
 /** Plots as inline SVG: a line chart and a progress bar need no chart library. */
+import { DeviceText, deviceKey } from './device-text';
 
 export interface Series {
   label: string;
@@ -75,9 +76,12 @@ export function BarList({ rows }: { rows: { label: string; value: number }[] }) 
   const max = Math.max(1, ...rows.map((r) => r.value));
   return (
     <ul className="barlist">
-      {rows.map((r) => (
-        <li key={r.label}>
-          <span className="barlist-label">{r.label}</span>
+      {rows.map((r, i) => (
+        // Labels repeat: devices report release ids, and two unknown ones may share their first characters.
+        <li key={deviceKey(i, r.label)}>
+          <span className="barlist-label">
+            <DeviceText>{r.label}</DeviceText>
+          </span>
           <span className="barlist-bar">
             <span style={{ width: `${(100 * r.value) / max}%` }} />
           </span>

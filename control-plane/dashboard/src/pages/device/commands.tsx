@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { DeviceView, SendCommandRequest } from '@flotilla/shared';
 import { api } from '../../api';
+import { DeviceText } from '../../ui/device-text';
 
 export function Actions({ device }: { device: DeviceView }) {
   return (
@@ -39,7 +40,11 @@ export function CommandButton(props: {
       <button onClick={run} disabled={state.busy}>
         {state.busy ? '…' : props.label}
       </button>
-      {state.result && <span className={state.ok ? 'ok' : 'error'}>{state.result.slice(0, 80)}</span>}
+      {state.result && (
+        <span className={state.ok ? 'ok' : 'error'}>
+          <DeviceText>{state.result.slice(0, 80)}</DeviceText>
+        </span>
+      )}
     </span>
   );
 }

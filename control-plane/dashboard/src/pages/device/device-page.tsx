@@ -8,6 +8,7 @@ import { InventoryList } from './inventory';
 import { LogTail } from './log-tail';
 import { TelemetryCharts } from './telemetry-charts';
 import { UpdateStatusCard } from './update-status';
+import { DeviceText, deviceKey } from '../../ui/device-text';
 
 const WINDOW_MS = 30 * 60_000;
 
@@ -50,12 +51,14 @@ export function Device({ id }: { id: string }) {
   return (
     <section>
       <h2>
-        {d.name} <span className={`dot dot-${status}`} /> <small data-testid="device-status">{status}</small>
+        <DeviceText>{d.name}</DeviceText> <span className={`dot dot-${status}`} /> <small data-testid="device-status">{status}</small>
       </h2>
       <p className="sub">
-        {d.id} · {d.inventory?.board.model ?? d.board ?? 'unknown board'} · agent{' '}
-        <span data-testid="agent-version">{d.reported?.agentVersion ?? '-'}</span> · last seen {ago(d.lastSeenAt)} · desired rev{' '}
-        {d.desired.rev}
+        {d.id} · <DeviceText>{d.inventory?.board.model ?? d.board ?? 'unknown board'}</DeviceText> · agent{' '}
+        <span data-testid="agent-version">
+          <DeviceText>{d.reported?.agentVersion ?? '-'}</DeviceText>
+        </span>{' '}
+        · last seen {ago(d.lastSeenAt)} · desired rev {d.desired.rev}
         {d.tags.map((t) => (
           <span key={t} className="tag">
             {t}
@@ -79,9 +82,12 @@ export function Device({ id }: { id: string }) {
               </tr>
             </thead>
             <tbody>
-              {(d.reported?.components ?? []).map((c) => (
-                <tr key={c.name}>
-                  <td title={c.image}>{c.name}</td>
+              {(d.reported?.components ?? []).map((c, i) => (
+                // Keyed by position: a device may report two components of one name (deviceKey).
+                <tr key={deviceKey(i, c.name)}>
+                  <td title={c.image}>
+                    <DeviceText>{c.name}</DeviceText>
+                  </td>
                   <td>
                     <Badge kind={c.state}>{c.state}</Badge>
                   </td>
@@ -106,7 +112,7 @@ export function Device({ id }: { id: string }) {
             {(events.data ?? []).map((e, i) => (
               <li key={`${e.at}-${i}`} className={`ev ev-${e.kind}`}>
                 <time title={e.at}>{ago(e.at)}</time> <b>{e.kind}</b>
-                {e.rev !== null && <span className="sub"> rev {e.rev}</span>} <span>{e.message}</span>
+                {e.rev !== null && <span className="sub"> rev {e.rev}</span>} <DeviceText>{e.message}</DeviceText>
               </li>
             ))}
           </ol>

@@ -1,27 +1,32 @@
 import type { Inventory } from '@flotilla/shared';
 import { bytes } from '../../ui/bits';
+import { DeviceText, deviceKey } from '../../ui/device-text';
 
 /** What the device said it is: board, CPU, memory, OS and disks. */
 export function InventoryList({ inv }: { inv: Inventory | null }) {
   return inv ? (
     <dl className="inventory">
       <dt>Model</dt>
-      <dd>{inv.board.model}</dd>
+      <dd>
+        <DeviceText>{inv.board.model}</DeviceText>
+      </dd>
       <dt>CPU</dt>
       <dd>
-        {inv.cpu.brand} · {inv.cpu.cores} cores · {inv.arch}
+        <DeviceText>{inv.cpu.brand}</DeviceText> · {inv.cpu.cores} cores · <DeviceText>{inv.arch}</DeviceText>
       </dd>
       <dt>Memory</dt>
       <dd>{bytes(inv.memory.totalBytes)}</dd>
       <dt>OS</dt>
       <dd>
-        {inv.os.distro} {inv.os.release} · kernel {inv.os.kernel}
+        <DeviceText>{inv.os.distro}</DeviceText> <DeviceText>{inv.os.release}</DeviceText> · kernel <DeviceText>{inv.os.kernel}</DeviceText>
       </dd>
-      {inv.disks.map((k) => (
-        <span key={k.mount} style={{ display: 'contents' }}>
-          <dt>Disk {k.mount}</dt>
+      {inv.disks.map((k, i) => (
+        <span key={deviceKey(i, k.mount)} style={{ display: 'contents' }}>
+          <dt>
+            Disk <DeviceText>{k.mount}</DeviceText>
+          </dt>
           <dd>
-            {bytes(k.usedBytes)} of {bytes(k.sizeBytes)} ({k.fs})
+            {bytes(k.usedBytes)} of {bytes(k.sizeBytes)} (<DeviceText>{k.fs}</DeviceText>)
           </dd>
         </span>
       ))}

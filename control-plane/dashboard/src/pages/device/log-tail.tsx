@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api } from '../../api';
+import { DeviceText, deviceKey, tameMarks } from '../../ui/device-text';
 
 /** Polls the `logs` command of one component while the panel is open. */
 export function LogTail({ device, components }: { device: string; components: string[] }) {
@@ -35,13 +36,23 @@ export function LogTail({ device, components }: { device: string; components: st
         Logs{' '}
         <select value={component} onChange={(e) => setComponent(e.target.value)} aria-label="Log component">
           <option value="">choose a component</option>
-          {components.map((c) => (
-            <option key={c}>{c}</option>
+          {components.map((c, i) => (
+            <option key={deviceKey(i, c)} value={c}>
+              {tameMarks(c)}
+            </option>
           ))}
         </select>
       </h3>
-      {error && <p className="error">{error}</p>}
-      {component && <pre>{text || 'waiting for lines…'}</pre>}
+      {error && (
+        <p className="error">
+          <DeviceText>{error}</DeviceText>
+        </p>
+      )}
+      {component && (
+        <pre>
+          <DeviceText>{text || 'waiting for lines…'}</DeviceText>
+        </pre>
+      )}
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import type { OsStatus, SlotRef, UpdateStatus } from '@flotilla/shared';
 import { ProgressBar } from '../../ui/charts';
 import { Badge, bytes } from '../../ui/bits';
+import { DeviceText } from '../../ui/device-text';
 
 /** The assembly's A/B slots and update phase, with the OS's own A/B update when the device has one. */
 export function UpdateStatusCard({ update, os }: { update: UpdateStatus | undefined; os: OsStatus | undefined }) {
@@ -28,14 +29,23 @@ export function UpdateStatusCard({ update, os }: { update: UpdateStatus | undefi
           </p>
         </>
       )}
-      {update?.lastFailure && <p className="error">Last failure: {update.lastFailure}</p>}
+      {update?.lastFailure && (
+        <p className="error">
+          Last failure: <DeviceText>{update.lastFailure}</DeviceText>
+        </p>
+      )}
       {os && (
         <div data-testid="os-status">
           <h3>Operating system</h3>
           <p>
-            OS {os.version ?? 'unknown'} on slot {os.slot ?? '?'}
+            OS <DeviceText>{os.version ?? 'unknown'}</DeviceText> on slot {os.slot ?? '?'}
             {os.inTrial ? ' (trial boot)' : ''} · <Badge kind={os.phase === 'idle' ? 'idle' : 'fetch'}>{os.phase}</Badge>
-            {os.phase !== 'idle' && os.target ? ` → ${os.target}` : ''}
+            {os.phase !== 'idle' && os.target && (
+              <>
+                {' → '}
+                <DeviceText>{os.target}</DeviceText>
+              </>
+            )}
           </p>
           {os.progress && (
             <>
@@ -49,7 +59,11 @@ export function UpdateStatusCard({ update, os }: { update: UpdateStatus | undefi
               </p>
             </>
           )}
-          {os.lastFailure && <p className="error">Last OS update failure: {os.lastFailure}</p>}
+          {os.lastFailure && (
+            <p className="error">
+              Last OS update failure: <DeviceText>{os.lastFailure}</DeviceText>
+            </p>
+          )}
         </div>
       )}
     </div>
@@ -62,7 +76,9 @@ function Slot({ title, slot, kind }: { title: string; slot: SlotRef | null; kind
       <div className="slot-title">{title}</div>
       {slot ? (
         <>
-          <div className="slot-version">{slot.version ?? slot.releaseId?.slice(0, 8) ?? 'none'}</div>
+          <div className="slot-version">
+            <DeviceText>{slot.version ?? slot.releaseId?.slice(0, 8) ?? 'none'}</DeviceText>
+          </div>
           <div className="sub">rev {slot.rev}</div>
         </>
       ) : (

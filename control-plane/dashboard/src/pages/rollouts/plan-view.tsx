@@ -1,5 +1,6 @@
 import type { RolloutPlan } from '@flotilla/shared';
 import { bytes } from '../../ui/bits';
+import { DeviceText } from '../../ui/device-text';
 
 /** What a dry run found: how many devices each phase takes, what each device changes and fetches. */
 export function PlanView({ plan }: { plan: RolloutPlan }) {
@@ -39,9 +40,13 @@ export function PlanView({ plan }: { plan: RolloutPlan }) {
         <tbody>
           {plan.devices.slice(0, 100).map((d) => (
             <tr key={d.deviceId}>
-              <td>{d.name}</td>
+              <td>
+                <DeviceText>{d.name}</DeviceText>
+              </td>
               <td>{d.phase + 1}</td>
-              <td>{d.currentVersion ?? '—'}</td>
+              <td>
+                <DeviceText>{d.currentVersion ?? '—'}</DeviceText>
+              </td>
               <td>{d.changes.map((c) => `${c.component} ${c.change}`).join(', ') || '—'}</td>
               <td>{d.imagesToFetch.length}</td>
             </tr>

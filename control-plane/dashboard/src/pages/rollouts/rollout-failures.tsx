@@ -1,6 +1,7 @@
 import type { Page, RolloutDeviceView, RolloutView } from '@flotilla/shared';
 import { Link } from '../../router';
 import { ago } from '../../ui/bits';
+import { DeviceText } from '../../ui/device-text';
 
 /**
  * The rollout's failed devices and the operators' acceptances of them. An accepted failure (by
@@ -32,7 +33,7 @@ export function RolloutFailures({ rollout, failed }: { rollout: RolloutView; fai
               </td>
               <td>phase {d.phase + 1}</td>
               <td className="error" data-testid="failure-reason">
-                {d.reason ?? 'failed'}
+                <DeviceText>{d.reason ?? 'failed'}</DeviceText>
               </td>
               <td className="sub" data-testid="failure-accepted">
                 {d.acceptedBy && d.acceptedAt ? `accepted by ${d.acceptedBy} ${ago(d.acceptedAt)}` : 'not accepted'}
