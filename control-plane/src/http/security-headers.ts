@@ -4,7 +4,7 @@ import type { TLSSocket } from 'node:tls';
 /**
  * The dashboard loads its script, stylesheet and data from this origin only (its icon is a
  * data: URI, React sets inline styles through the CSSOM, which CSP does not govern); nothing may
- * frame it. JSON answers carry the same policy: harmless there, and one policy for every answer.
+ * frame it, and no string becomes markup. JSON answers carry the same policy: harmless there, and one policy for every answer.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -16,6 +16,12 @@ export const CONTENT_SECURITY_POLICY = [
   "base-uri 'none'",
   "form-action 'self'",
   "frame-ancestors 'none'",
+  // Chromium then refuses a string for an HTML or script sink (innerHTML, insertAdjacentHTML,
+  // document.write, eval): a device string that reached one through a future escaping mistake
+  // throws instead of becoming markup. The app writes none; React touches innerHTML only for
+  // dangerouslySetInnerHTML and <script> elements, which it renders neither.
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'",
 ].join('; ');
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {

@@ -15,6 +15,7 @@ import {
   RECORD_VIOLATIONS,
   ZALGO,
   COMPONENTS_AND_DISKS,
+  INNER_HTML_TAKES_STRINGS,
   KERNEL_READS_LEFT_TO_RIGHT,
   PAGE_FINDINGS,
   markup,
@@ -39,6 +40,8 @@ let browser: Browser;
 let page: BrowserPage;
 const devices: SimDevice[] = [];
 let hostile: HostileDevice | undefined;
+/** What Chromium said about the Content-Security-Policy (a refused script, style or Trusted Types sink), on any page. */
+const cspComplaints: string[] = [];
 
 async function startDevices(
   count: number,
@@ -76,6 +79,7 @@ beforeAll(async () => {
   api = apiClient(() => cp.httpUrl, KEY);
   browser = await launchBrowser();
   page = await browser.context.newPage();
+  page.on('console', (m) => /Content Security Policy|Trusted ?(HTML|Script|Type)/i.test(m.text()) && cspComplaints.push(m.text()));
 });
 
 afterAll(async () => {
@@ -266,6 +270,9 @@ describe('dashboard', () => {
     });
     expect(await page.evaluate(KERNEL_READS_LEFT_TO_RIGHT)).toBe(true);
     expect(dialogs).toEqual([]);
+    // Every page of this file ran under the policy without a complaint (the probe below makes one).
+    expect(cspComplaints).toEqual([]);
+    expect(await page.evaluate(INNER_HTML_TAKES_STRINGS)).toBe(false);
 
     // Its components and disks came twice under each name; now one other of each: the page shows just that one.
     const counts = () => page.evaluate(COMPONENTS_AND_DISKS);

@@ -148,3 +148,13 @@ export const KERNEL_READS_LEFT_TO_RIGHT = `(() => {
 /** The device page's component rows and disks, as "<n> components, <n> disks". */
 export const COMPONENTS_AND_DISKS = `document.querySelectorAll('tr:has(> td > .command)').length + ' components, ' +
   [...document.querySelectorAll('.inventory dt')].filter((dt) => dt.textContent.startsWith('Disk')).length + ' disks'`;
+
+/** Whether the page lets a string become markup: under Trusted Types, assigning one to innerHTML throws. */
+export const INNER_HTML_TAKES_STRINGS = `(() => {
+  try {
+    document.createElement('div').innerHTML = '<b>markup</b>';
+    return true;
+  } catch {
+    return false;
+  }
+})()`;
