@@ -176,6 +176,23 @@ describe('malformed input on every route', () => {
     for (const a of answers) expectSecurityHeaders(a.url, a.headers);
   });
 
+  it('keeps every API answer out of the browser cache, and lets the dashboard state its own', async () => {
+    const answers = [
+      await h.api('/api/v1/devices'),
+      await h.api('/api/v1/dashboard/overview'),
+      await h.api('/api/v1/no/such/route'),
+      await h.api('/api/v1/devices', { auth: false }),
+    ];
+    expect(answers.map((a) => [a.status, a.headers.get('cache-control')])).toEqual([
+      [200, 'no-store'],
+      [200, 'no-store'],
+      [404, 'no-store'],
+      [401, 'no-store'],
+    ]);
+    const page = await h.api('/devices/abc', { auth: false });
+    if (page.status === 200) expect(page.headers.get('cache-control')).toBe('no-cache');
+  });
+
   it('gives the API docs page its own policy: its inline script and style by hash, nothing else inline', async () => {
     const res = await h.api('/api/docs', { auth: false });
     const csp = res.headers.get('content-security-policy')!;

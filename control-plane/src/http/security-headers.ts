@@ -41,6 +41,10 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  */
 export function securityHeaders(req: IncomingMessage, res: ServerResponse, next: () => void): void {
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+  // API answers hold fleet data read with a key the tab forgets when it closes: the browser must not
+  // keep them on disk (it does, for revalidation, when an answer has an ETag). The dashboard's files
+  // and the event stream state their own caching, which replaces this.
+  res.setHeader('cache-control', 'no-store');
   // Only over TLS (RFC 6797 §7.2): a browser that once reached the dashboard over HTTPS never
   // falls back to plain HTTP for a year. The plain listener serves this machine only.
   if ((req.socket as Partial<TLSSocket>).encrypted) res.setHeader('strict-transport-security', STRICT_TRANSPORT_SECURITY);
