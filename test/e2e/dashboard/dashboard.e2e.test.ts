@@ -247,6 +247,7 @@ describe('dashboard', () => {
       injected: 0,
       overflowPx: 0,
       longestMarkRun: 0,
+      squeezedButtons: 0,
       violations: [],
       text: [],
     });
@@ -265,6 +266,7 @@ describe('dashboard', () => {
       injected: 0,
       overflowPx: 0,
       longestMarkRun: 4,
+      squeezedButtons: 0,
       violations: [],
       text: [],
     });

@@ -107,6 +107,8 @@ export interface PageFindings {
   overflowPx: number;
   /** The longest run of combining marks on the page. */
   longestMarkRun: number;
+  /** Buttons taller than one line: the dashboard's own words squeezed apart beside a device's long one. */
+  squeezedButtons: number;
   violations: string[];
   text: string;
 }
@@ -119,6 +121,7 @@ export const PAGE_FINDINGS = `(() => {
     injected: document.querySelectorAll('img[src=x], [onerror]').length,
     overflowPx: document.documentElement.scrollWidth - document.documentElement.clientWidth,
     longestMarkRun: Math.max(0, ...[...text.matchAll(/\\p{M}+/gu)].map((m) => [...m[0]].length)),
+    squeezedButtons: [...document.querySelectorAll('button')].filter((b) => b.getBoundingClientRect().height > 40).length,
     violations: window.__violations ?? [],
     text,
   };
