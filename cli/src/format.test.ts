@@ -1,4 +1,4 @@
-import { ago, newLogLines, progressBar, rolloutLine, rolloutLines, table } from './format';
+import { ago, newLogLines, progressBar, rolloutLine, rolloutLines, table, terminalSafe } from './format';
 
 describe('cli format', () => {
   it('aligns table columns', () => {
@@ -75,5 +75,17 @@ describe('cli format', () => {
   it('says how long ago', () => {
     expect(ago('2026-01-01T00:00:00Z', Date.parse('2026-01-01T00:02:00Z'))).toBe('2m ago');
     expect(ago(null)).toBe('never');
+  });
+});
+
+describe('terminalSafe', () => {
+  it('writes out what a terminal would act on, and keeps tabs, newlines and other text', () => {
+    expect(terminalSafe('a\x1b]0;owned\x07b\x1b[2Jc\rd\x9be\u202ef')).toBe('a\\u001b]0;owned\\u0007b\\u001b[2Jc\\u000dd\\u009be\\u202ef');
+    expect(terminalSafe('name\tüñí 名前 ✓\nnext')).toBe('name\tüñí 名前 ✓\nnext');
+  });
+
+  it('keeps JSON valid and its values unchanged', () => {
+    const value = { name: 'kiosk\u202e\u0085', reason: 'x\x1b[31m' };
+    expect(JSON.parse(terminalSafe(JSON.stringify(value)))).toEqual(value);
   });
 });

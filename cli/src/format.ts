@@ -84,3 +84,18 @@ export function newLogLines(printed: readonly string[], next: readonly string[])
   }
   return [...next];
 }
+
+/**
+ * Characters a terminal acts on rather than shows: C0 controls but tab and newline, DEL, C1
+ * controls (U+009B is a CSI on some terminals), and the bidirectional overrides and isolates.
+ */
+const TERMINAL_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` as a terminal should receive it: every control it would act on written out as `\u001b`
+ * and the like. Names, failures and logs come from devices, which must not be able to move the
+ * cursor, clear the screen, retitle the window or reverse the operator's text.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(TERMINAL_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

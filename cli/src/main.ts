@@ -14,6 +14,7 @@ import { REGISTRIES_FLAGS, registries } from './commands/registries';
 import { ROLLOUTS_FLAGS, rollouts } from './commands/rollouts';
 import { CliError, EXIT, usage } from './errors';
 import { HELP } from './help';
+import { terminalSafe } from './format';
 
 const GROUPS: Record<string, { flags: Record<string, FlagSpec>; run: (ctx: Context, p: ReturnType<typeof parseArgs>) => Promise<number> }> =
   {
@@ -80,8 +81,9 @@ async function readProcessStdin(): Promise<string> {
 /** The process's command line, run; what `bin/flotilla.js` calls. */
 export function cli(): void {
   void run(process.argv.slice(2), process.env, {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
+    // Every line may carry device strings; the CLI's own cursor movements go through `write`.
+    out: (line) => process.stdout.write(`${terminalSafe(line)}\n`),
+    err: (line) => process.stderr.write(`${terminalSafe(line)}\n`),
     write: (text) => process.stdout.write(text),
     isTTY: process.stdout.isTTY === true,
   }).then((code) => {

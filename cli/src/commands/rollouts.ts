@@ -2,7 +2,7 @@ import type { RolloutPlan, RolloutStatus } from '@flotilla/shared';
 import { flag, flags, has, intFlag, type Parsed } from '../args';
 import { printJson, type Context } from '../context';
 import { EXIT, usage } from '../errors';
-import { ago, rolloutLine, rolloutLines, table } from '../format';
+import { ago, rolloutLine, rolloutLines, table, terminalSafe } from '../format';
 import { parsePhase } from '../phase-spec';
 import { resolveFleet, resolveRelease } from '../resolve';
 
@@ -155,7 +155,7 @@ async function watch(ctx: Context, p: Parsed, id: string): Promise<number> {
     } else if (ctx.isTTY) {
       const lines = rolloutLines(r);
       // Cursor up over the previous drawing, then clear each line as it is rewritten.
-      ctx.write(`${drawn ? `\x1b[${drawn}A` : ''}${lines.map((l) => `\x1b[2K${l}\n`).join('')}`);
+      ctx.write(`${drawn ? `\x1b[${drawn}A` : ''}${lines.map((l) => `\x1b[2K${terminalSafe(l)}\n`).join('')}`);
       drawn = lines.length;
     } else {
       const line = rolloutLine(r);

@@ -169,6 +169,21 @@ describe('flotilla CLI', () => {
     expect(JSON.parse(fleets.stdout)).toMatchObject({ name: 'lobby', deviceCount: 1 });
   });
 
+  it("shows a device's name as text: the terminal controls in it are written out, not acted on", async () => {
+    const name = 'evil\x1b]0;owned\x07\x1b[2J\rfake\u202e-name';
+    const token = await json<{ token: string }>(api('/api/v1/provisioning-tokens', { method: 'POST', body: '{}' }), 201);
+    const device = await json<{ deviceId: string }>(
+      api('/api/v1/devices/register', { method: 'POST', key: null, body: JSON.stringify({ token: token.token, name }) }),
+      201,
+    );
+    const shown = await flotilla(['devices', 'show', device.deviceId]);
+    const listed = await flotilla(['devices', 'ls', '--search', 'evil']);
+    const asJson = await flotilla(['devices', 'show', device.deviceId, '--json']);
+    for (const out of [shown.stdout, listed.stdout, asJson.stdout]) expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]/);
+    expect(shown.stdout).toContain('evil\\u001b]0;owned\\u0007\\u001b[2J\\u000dfake\\u202e-name');
+    expect((JSON.parse(asJson.stdout) as { name: string }).name).toBe(name);
+  });
+
   it('pushes releases (an invalid one shows each issue at its path), lists and diffs them', async () => {
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, 'name: origin\nx-flotilla: { version: 9.0.0 }\nservices:\n  web:\n    image: 42\n');
