@@ -89,6 +89,7 @@ export function newLogLines(printed: readonly string[], next: readonly string[])
  * Characters a terminal acts on rather than shows: C0 controls but tab and newline, DEL, C1
  * controls (U+009B is a CSI on some terminals), and the bidirectional overrides and isolates.
  */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is looked for
 const TERMINAL_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /**

@@ -179,6 +179,7 @@ describe('flotilla CLI', () => {
     const shown = await flotilla(['devices', 'show', device.deviceId]);
     const listed = await flotilla(['devices', 'ls', '--search', 'evil']);
     const asJson = await flotilla(['devices', 'show', device.deviceId, '--json']);
+    // eslint-disable-next-line no-control-regex -- no control character may reach the terminal
     for (const out of [shown.stdout, listed.stdout, asJson.stdout]) expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]/);
     expect(shown.stdout).toContain('evil\\u001b]0;owned\\u0007\\u001b[2J\\u000dfake\\u202e-name');
     expect((JSON.parse(asJson.stdout) as { name: string }).name).toBe(name);
