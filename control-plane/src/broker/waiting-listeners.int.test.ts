@@ -134,6 +134,30 @@ it('closes the oldest held connection past its bound: that device retries later,
   }
 });
 
+it('holds at most the per-address cap from one address: a host opening connections fast cannot push a device out of line', async () => {
+  const listener = await WaitingListener.open(0, '127.0.0.1', 3, 2);
+  try {
+    const device = connectTcp(listener.port, '127.0.0.1').on('error', () => undefined);
+    await until(() => listener.held === 1, 'the device held');
+    // Another host: the whole of 127.0.0.0/8 is this machine's loopback.
+    const flood = [0, 1, 2, 3, 4].map(() =>
+      connectTcp({ port: listener.port, host: '127.0.0.1', localAddress: '127.0.0.2' }).on('error', () => undefined),
+    );
+    await until(() => flood.every((s) => !s.connecting), 'the other host connected');
+    await listener.drain();
+    expect(listener.held).toBe(3);
+    const handed: string[] = [];
+    listener.handOver((socket) => {
+      handed.push(socket.remoteAddress!);
+      socket.destroy();
+    });
+    expect(handed).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.2']);
+    [device, ...flood].forEach((s) => s.destroy());
+  } finally {
+    await listener.close();
+  }
+});
+
 it('drains its accept queue: what queued while the event loop was busy is all accepted, where a turn accepts one', async () => {
   const listener = await WaitingListener.open(0, '127.0.0.1');
   const count = 300;

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ControlPlaneConfig } from '../config';
+import { DEFAULT_DEVICE_LIMITS } from '../limits/device-limits';
 import { listenOn } from './listen-backlog';
 
 /** Connections held at most while the broker starts; past it the oldest is closed (its device retries later). */
@@ -19,21 +20,32 @@ type Handler = (socket: Socket) => void;
  * every device holds its desired state, counted from SIGTERM). A connection is accepted and held
  * unread (`pauseOnConnect`: not a byte parsed, no login) until the broker takes the port over
  * (`handOver`); then the held connections, oldest first, and every later one go to the broker.
+ * One source address holds at most `maxPerAddress` of them, as it may hold at most that many
+ * connections to the broker: one host opening connections as fast as it can would otherwise push
+ * every device's out of the line, oldest first.
  */
 export class WaitingListener {
   private waiting: Socket[] = [];
+  private readonly perAddress = new Map<string, number>();
   private handler: Handler | undefined;
   private accepted = 0;
 
   private constructor(
     private readonly server: Server,
     private readonly maxWaiting: number,
+    private readonly maxPerAddress: number,
   ) {
     server.on('connection', (socket: Socket) => this.connected(socket));
   }
 
-  static async open(port: number, host: string, maxWaiting = MAX_WAITING_CONNECTIONS): Promise<WaitingListener> {
-    return new WaitingListener(await listenOn(createServer({ pauseOnConnect: true }), port, host), maxWaiting);
+  /** `maxPerAddress`: 0 for no cap, as `maxConnectionsPerAddress`. */
+  static async open(
+    port: number,
+    host: string,
+    maxWaiting = MAX_WAITING_CONNECTIONS,
+    maxPerAddress = DEFAULT_DEVICE_LIMITS.maxConnectionsPerAddress,
+  ): Promise<WaitingListener> {
+    return new WaitingListener(await listenOn(createServer({ pauseOnConnect: true }), port, host), maxWaiting, maxPerAddress);
   }
 
   /** The port bound (differs from the one asked for when that was 0). */
@@ -71,6 +83,7 @@ export class WaitingListener {
     this.handler = handler;
     const held = this.waiting;
     this.waiting = [];
+    this.perAddress.clear();
     const next = (from: number): void => {
       for (const socket of held.slice(from, from + HANDED_OVER_PER_TURN)) {
         socket.off('error', ignore);
@@ -87,6 +100,7 @@ export class WaitingListener {
   async close(): Promise<void> {
     for (const socket of this.waiting) socket.destroy();
     this.waiting = [];
+    this.perAddress.clear();
     if (!this.server.listening) return;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -94,10 +108,22 @@ export class WaitingListener {
   private connected(socket: Socket): void {
     this.accepted++;
     if (this.handler) return this.handler(socket);
+    const address = socket.remoteAddress ?? 'unknown';
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    if (this.maxPerAddress > 0 && fromAddress >= this.maxPerAddress) return void socket.destroy();
+    this.perAddress.set(address, fromAddress + 1);
     // Nothing is read or written while it waits, but a reset must not throw.
     socket.on('error', ignore);
     this.waiting.push(socket);
-    if (this.waiting.length > this.maxWaiting) this.waiting.shift()!.destroy();
+    if (this.waiting.length > this.maxWaiting) this.release(this.waiting.shift()!);
+  }
+
+  private release(socket: Socket): void {
+    const address = socket.remoteAddress ?? 'unknown';
+    const left = (this.perAddress.get(address) ?? 1) - 1;
+    if (left > 0) this.perAddress.set(address, left);
+    else this.perAddress.delete(address);
+    socket.destroy();
   }
 }
 
@@ -127,9 +153,12 @@ interface Address {
 export async function openWaitingListeners(config: ControlPlaneConfig): Promise<WaitingListeners | undefined> {
   const ports = brokerPorts(config);
   if (!ports) return undefined;
-  const plain = await WaitingListener.open(ports.plain.port, ports.plain.host);
+  const perAddress = config.limits?.maxConnectionsPerAddress ?? DEFAULT_DEVICE_LIMITS.maxConnectionsPerAddress;
+  const plain = await WaitingListener.open(ports.plain.port, ports.plain.host, MAX_WAITING_CONNECTIONS, perAddress);
   try {
-    return ports.secure ? { plain, secure: await WaitingListener.open(ports.secure.port, ports.secure.host) } : { plain };
+    return ports.secure
+      ? { plain, secure: await WaitingListener.open(ports.secure.port, ports.secure.host, MAX_WAITING_CONNECTIONS, perAddress) }
+      : { plain };
   } catch (e) {
     await plain.close();
     throw e;
