@@ -1,8 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { EngineClient } from '../runtime/engine-client';
-import { EngineSilentError } from '../runtime/errors';
+import { giveUpOnSilence, type EngineClient } from '../runtime/engine-client';
 import { DeltaUnusableError } from './errors';
 
 /**
@@ -54,12 +53,7 @@ export class EngineImages {
         reject(new DeltaUnusableError(`engine ${method} ${path}: HTTP ${res.statusCode}`));
       });
       // A hung engine fails the delta, and the update falls back to a pull (which waits for the engine).
-      const limit = this.engine.silenceLimitMs;
-      req.setTimeout(limit, () => {
-        const silent = new EngineSilentError(method, path, limit);
-        answer?.destroy(silent);
-        req.destroy(silent);
-      });
+      giveUpOnSilence(req, this.engine.silenceLimitMs, method, path, () => answer);
       req.on('error', reject);
       if (bodyFile) void pipeline(createReadStream(bodyFile), req).catch(reject);
       else req.end();

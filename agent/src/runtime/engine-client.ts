@@ -1,4 +1,4 @@
-import { request, type IncomingMessage } from 'node:http';
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { EngineAddressError, EngineSilentError } from './errors';
 
 /** Where the engine listens: a unix socket (the default), or plain TCP from `DOCKER_HOST=tcp://…`. */
@@ -89,18 +89,30 @@ export class EngineClient {
         }
         readAll(res).then((raw) => reject(new EngineHttpError(status, `${method} ${path}: HTTP ${status}: ${engineMessage(raw)}`)), reject);
       });
-      if (limit !== null) {
-        // The socket's idle timer: it covers the wait for the answer and every gap inside its body.
-        req.setTimeout(limit, () => {
-          const silent = new EngineSilentError(method, path, limit);
-          if (answer) answer.destroy(silent);
-          req.destroy(silent);
-        });
-      }
+      if (limit !== null) giveUpOnSilence(req, limit, method, path, () => answer);
       req.on('error', reject);
       req.end(body);
     });
   }
+}
+
+/**
+ * Ends the call with `EngineSilentError` once the engine has sent nothing for `limitMs`: the
+ * socket's idle timer covers the wait for the answer and every gap inside its body. `answer` is
+ * the response once it has begun, destroyed with the same error so that its reader sees it.
+ */
+export function giveUpOnSilence(
+  req: ClientRequest,
+  limitMs: number,
+  method: string,
+  path: string,
+  answer: () => IncomingMessage | undefined,
+): void {
+  req.setTimeout(limitMs, () => {
+    const silent = new EngineSilentError(method, path, limitMs);
+    answer()?.destroy(silent);
+    req.destroy(silent);
+  });
 }
 
 function queryString(query: EngineRequest['query']): string {

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ControlPlaneConfig } from '../config';
+import { AddressCounts } from '../limits/address-counts';
 import { DEFAULT_DEVICE_LIMITS } from '../limits/device-limits';
 import { listenOn } from './listen-backlog';
 
@@ -26,15 +27,16 @@ type Handler = (socket: Socket) => void;
  */
 export class WaitingListener {
   private waiting: Socket[] = [];
-  private readonly perAddress = new Map<string, number>();
+  private readonly perAddress: AddressCounts;
   private handler: Handler | undefined;
   private accepted = 0;
 
   private constructor(
     private readonly server: Server,
     private readonly maxWaiting: number,
-    private readonly maxPerAddress: number,
+    maxPerAddress: number,
   ) {
+    this.perAddress = new AddressCounts(maxPerAddress);
     server.on('connection', (socket: Socket) => this.connected(socket));
   }
 
@@ -108,10 +110,7 @@ export class WaitingListener {
   private connected(socket: Socket): void {
     this.accepted++;
     if (this.handler) return this.handler(socket);
-    const address = socket.remoteAddress ?? 'unknown';
-    const fromAddress = this.perAddress.get(address) ?? 0;
-    if (this.maxPerAddress > 0 && fromAddress >= this.maxPerAddress) return void socket.destroy();
-    this.perAddress.set(address, fromAddress + 1);
+    if (!this.perAddress.take(socket.remoteAddress ?? 'unknown')) return void socket.destroy();
     // Nothing is read or written while it waits, but a reset must not throw.
     socket.on('error', ignore);
     this.waiting.push(socket);
@@ -119,10 +118,7 @@ export class WaitingListener {
   }
 
   private release(socket: Socket): void {
-    const address = socket.remoteAddress ?? 'unknown';
-    const left = (this.perAddress.get(address) ?? 1) - 1;
-    if (left > 0) this.perAddress.set(address, left);
-    else this.perAddress.delete(address);
+    this.perAddress.give(socket.remoteAddress ?? 'unknown');
     socket.destroy();
   }
 }

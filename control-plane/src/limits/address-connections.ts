@@ -1,4 +1,5 @@
 import type { Server, Socket } from 'node:net';
+import { AddressCounts } from './address-counts';
 
 /**
  * Open connections per source address on the HTTP(S) listeners, capped as the MQTT ones are
@@ -8,11 +9,13 @@ import type { Server, Socket } from 'node:net';
  * the cap is the MQTT one (many devices share an address behind a NAT).
  */
 export class AddressConnections {
-  private readonly open = new Map<string, number>();
+  private readonly open: AddressCounts;
   /** Told of each connection closed over the cap (the limits' counters, once the application exists). */
   onRefused: () => void = () => undefined;
 
-  constructor(private readonly maxPerAddress: number) {}
+  constructor(maxPerAddress: number) {
+    this.open = new AddressCounts(maxPerAddress);
+  }
 
   /** Counts every connection `server` accepts from now on (for TLS, from the TCP connection, before its handshake). */
   watch(server: Server): void {
@@ -21,17 +24,11 @@ export class AddressConnections {
 
   private admit(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown';
-    const n = this.open.get(address) ?? 0;
-    if (this.maxPerAddress > 0 && n >= this.maxPerAddress) {
+    if (!this.open.take(address)) {
       this.onRefused();
       socket.destroy();
       return;
     }
-    this.open.set(address, n + 1);
-    socket.once('close', () => {
-      const left = (this.open.get(address) ?? 1) - 1;
-      if (left > 0) this.open.set(address, left);
-      else this.open.delete(address);
-    });
+    socket.once('close', () => this.open.give(address));
   }
 }

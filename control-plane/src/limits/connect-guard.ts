@@ -1,3 +1,4 @@
+import { AddressCounts } from './address-counts';
 import type { DeviceLimits } from './device-limits';
 
 export type ConnectGuardLimits = Pick<
@@ -28,25 +29,22 @@ const MAX_UNKNOWN_IDS = 10_000;
  * none is tried before it exists.) Pure: the clock is passed in.
  */
 export class ConnectGuard {
-  private readonly open = new Map<string, number>();
+  private readonly open: AddressCounts;
   private readonly failures = new Map<string, FailureBucket>();
   private readonly unknownIds = new Map<string, number>();
 
-  constructor(private readonly limits: ConnectGuardLimits) {}
+  constructor(private readonly limits: ConnectGuardLimits) {
+    this.open = new AddressCounts(limits.maxConnectionsPerAddress);
+  }
 
   /** A new connection from `address`; false when the address already has its maximum open. */
   opened(address: string): boolean {
-    const n = this.open.get(address) ?? 0;
-    if (this.limits.maxConnectionsPerAddress > 0 && n >= this.limits.maxConnectionsPerAddress) return false;
-    this.open.set(address, n + 1);
-    return true;
+    return this.open.take(address);
   }
 
   /** Pairs with an `opened` that returned true. */
   closed(address: string): void {
-    const n = (this.open.get(address) ?? 1) - 1;
-    if (n > 0) this.open.set(address, n);
-    else this.open.delete(address);
+    this.open.give(address);
   }
 
   precheck(deviceId: string, address: string, nowMs: number): PrecheckRefusal | undefined {
