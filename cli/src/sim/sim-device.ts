@@ -17,6 +17,7 @@ import {
 import { connectSimDevice, isPaced } from './sim-connection';
 import { SimAdmission } from './sim-admission';
 import type { SimDeviceOptions } from './sim-device-options';
+import { keep } from './kept-history';
 import { simInventory, simReported, simTelemetry, simUpdateEvent } from './sim-messages';
 
 /**
@@ -28,7 +29,7 @@ import { simInventory, simReported, simTelemetry, simUpdateEvent } from './sim-m
  */
 export class SimDevice {
   readonly deviceId: string;
-  /** Every desired state received, in order. */
+  /** The last `KEPT_HISTORY` desired states received, oldest first. */
   readonly received: Desired[] = [];
   /** Telemetry samples published (counted when handed to the client). */
   telemetrySent = 0;
@@ -47,7 +48,7 @@ export class SimDevice {
   /** While a simulated update lock defers the switch: since when, and how the release proceeds. */
   private deferral: UpdateDeferral | null = null;
   private lockReleased: (() => void) | undefined;
-  /** When (by its clock) it switched to each update: tests check these against its windows. */
+  /** When (by its clock) it switched to each of its last `KEPT_HISTORY` updates: tests check these against its windows. */
   readonly switchedAt: number[] = [];
   private lastFailure: string | null = null;
   private readonly check: SimAdmission;
@@ -164,7 +165,7 @@ export class SimDevice {
   }
 
   private onDesired(desired: Desired, payload: Buffer): void {
-    this.received.push(desired);
+    keep(this.received, desired);
     this.options.onDesired?.(this, desired, payload);
     this.rev = desired.rev;
     const release = desired.release;
@@ -202,7 +203,7 @@ export class SimDevice {
     const state = nextWindow(windows, this.options.timeZone ?? 'UTC', this.now());
     if (!state || state.open) {
       this.deferral = null;
-      this.switchedAt.push(this.now());
+      keep(this.switchedAt, this.now());
       return proceed();
     }
     if (this.deferral?.waitingFor !== 'window') {

@@ -1,6 +1,8 @@
 import type { DeviceView, ReleaseView } from '@flotilla/shared';
 import { startHarness, type Harness } from '../../../control-plane/src/testing/harness';
-import { apiClient, json, publishRelease, until, type Api } from '../../../control-plane/src/testing/sim-fleet';
+import { apiClient, json, publishRelease, startSimFleet, until, type Api } from '../../../control-plane/src/testing/sim-fleet';
+import { KEPT_HISTORY } from './kept-history';
+import type { SimDevice } from './sim-device';
 import { createSimFleet, runSimulation, type SimulatedFleet, type Simulation } from './simulation';
 
 jest.setTimeout(120_000);
@@ -9,6 +11,7 @@ let h: Harness;
 let api: Api;
 let release: ReleaseView;
 const sims: Simulation[] = [];
+const devices: SimDevice[] = [];
 
 beforeAll(async () => {
   h = await startHarness();
@@ -16,7 +19,7 @@ beforeAll(async () => {
   release = await publishRelease(api, '1.0.0');
 });
 afterAll(async () => {
-  await Promise.all(sims.map((s) => s.stop()));
+  await Promise.all([...sims, ...devices].map((s) => s.stop()));
   await h?.close();
 });
 
@@ -108,5 +111,21 @@ describe('flotilla sim against a real control plane (PostgreSQL, broker over TCP
       [fleet.id],
     );
     expect(events!.n).toBe(10);
+  });
+
+  it('a device keeps only its newest desired states, however many it is sent', async () => {
+    const [device] = await startSimFleet(api, h.cp.mqttUrl, 1);
+    devices.push(device!);
+    let rev = 0;
+    for (let i = 0; i < KEPT_HISTORY + 8; i++) {
+      const view = await json<DeviceView>(
+        api(`/api/v1/devices/${device!.deviceId}/config`, { method: 'PUT', body: JSON.stringify({ config: { ROUND: String(i) } }) }),
+        200,
+      );
+      rev = view.desired.rev;
+      await until(async () => device!.received.at(-1)?.rev === rev, 10_000, `desired rev ${rev} received`);
+    }
+    expect(device!.received).toHaveLength(KEPT_HISTORY);
+    expect(device!.received.map((d) => d.rev)).toEqual(Array.from({ length: KEPT_HISTORY }, (_, i) => rev - KEPT_HISTORY + 1 + i));
   });
 });
