@@ -16,6 +16,7 @@ import { BoundedExpressAdapter } from './http/bounded-express-adapter';
 import { securityHeaders } from './http/security-headers';
 import { urlGuard } from './http/url-guard';
 import { AddressConnections } from './limits/address-connections';
+import { SendStallWatch } from './limits/send-stall-watch';
 import { CONNECTION_BOUNDS, type ConnectionBounds } from './limits/connection-bounds';
 import { DEFAULT_DEVICE_LIMITS } from './limits/device-limits';
 import { LimitStats } from './limits/limit-stats';
@@ -75,13 +76,17 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
   const plainHost = config.plainHost ?? config.host;
   const bounds = options.connectionBounds ?? CONNECTION_BOUNDS;
   const httpConnections = new AddressConnections(config.limits?.maxConnectionsPerAddress ?? DEFAULT_DEVICE_LIMITS.maxConnectionsPerAddress);
+  const httpStalls = new SendStallWatch(bounds);
 
   let app: NestExpressApplication | undefined;
   let https: HttpsListener | undefined;
   try {
     const server = material?.server && { ...material.server, deviceCaPem: material.deviceCa.certPem };
     https = server && (await listenHttps({ host: config.host, port: config.tls!.httpsPort }, server, bounds));
-    if (https) httpConnections.watch(https.server);
+    if (https) {
+      httpConnections.watch(https.server);
+      httpStalls.watchServer(https.server);
+    }
     const broker: BrokerSettings = {
       host: plainHost,
       port: config.mqttPort,
@@ -112,6 +117,8 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
     const stats = app.get(LimitStats);
     httpConnections.onRefused = () => stats.count('httpConnectionsRefused', {});
     httpConnections.watch(app.getHttpServer());
+    httpStalls.onCut = () => stats.count('httpSendStalled', {});
+    httpStalls.watchServer(app.getHttpServer());
     // Before the body parsers, so that their errors carry the headers too.
     app.disable('x-powered-by');
     app.use(securityHeaders);
@@ -124,6 +131,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
       https.serve(app.getHttpAdapter().getInstance());
     }
   } catch (e) {
+    httpStalls.stop();
     await https?.close();
     await app?.close().catch(() => undefined);
     await database.stop();
@@ -161,6 +169,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
     app: running,
     close: () =>
       (closing ??= (async () => {
+        httpStalls.stop();
         await secure?.close();
         await running.close();
         await database.stop();

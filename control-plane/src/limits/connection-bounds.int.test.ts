@@ -21,6 +21,9 @@ const BOUNDS: ConnectionBounds = {
   tlsHandshakeMs: 1000,
   mqttConnectMs: 300,
   mqttLoginMs: 300,
+  // send-stall.int.test.ts tests these.
+  sendStallMs: 60_000,
+  sendCheckMs: 5_000,
 };
 const MAX_CONNECTIONS_PER_ADDRESS = 6;
 /** What a bound may be overshot by: the check interval, a busy event loop. Node's and aedes' defaults are 5 s to 300 s. */

@@ -23,6 +23,10 @@ export interface ConnectionBounds {
   mqttConnectMs: number;
   /** MQTT: from a whole CONNECT until its login is answered; past it, "server unavailable" (CONNACK 3). */
   mqttLoginMs: number;
+  /** HTTP: an answer waiting to be sent of which the client takes nothing for this long is cut (send-stall-watch.ts). */
+  sendStallMs: number;
+  /** How often the answers waiting to be sent are looked at: a stalled one is cut within its bound plus this. */
+  sendCheckMs: number;
 }
 
 export const CONNECTION_BOUNDS: ConnectionBounds = {
@@ -40,6 +44,11 @@ export const CONNECTION_BOUNDS: ConnectionBounds = {
   // A login is answered from memory; only a device not in memory waits on a read, which a stuck
   // database would make endless, and aedes runs no timer between CONNECT and CONNACK.
   mqttLoginMs: 10_000,
+  // A live link moves some bytes within a minute, however slow: TCP retransmits on its own. A
+  // device fetching a delta over a cellular link is the slowest reader.
+  sendStallMs: 60_000,
+  // Each check looks at every open HTTP connection: rarely enough to cost nothing with thousands.
+  sendCheckMs: 5_000,
 };
 
 /** Largest request head (request line and headers): Node's default, stated here so that it stays one. */

@@ -37,6 +37,10 @@ export const LIMIT_COUNTERS = {
     name: 'flotilla_http_connections_refused_total',
     help: 'HTTP and HTTPS connections closed at once, their address holding the most it may (maxConnectionsPerAddress).',
   },
+  httpSendStalled: {
+    name: 'flotilla_http_send_stalled_total',
+    help: 'HTTP and HTTPS connections closed for taking nothing of an answer waiting to be sent for a minute (a client that stopped reading).',
+  },
   controlPacketsRefused: {
     name: 'flotilla_mqtt_control_packet_floods_total',
     help: 'MQTT connections closed for sending PINGREQ, SUBSCRIBE or UNSUBSCRIBE packets beyond their budget, or too large ones.',
