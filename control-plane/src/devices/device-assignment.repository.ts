@@ -58,9 +58,9 @@ export class DeviceAssignmentRepository {
     return rows.length === 1;
   }
 
-  /** Points the device at a release and bumps its rev in one statement. */
-  async assignRelease(id: string, releaseId: string): Promise<DeviceEntity | undefined> {
-    return this.updateOne(`desired_release_id = $2, desired_rev = desired_rev + 1, desired_force = false`, id, [releaseId]);
+  /** Points the device at a release and bumps its rev in one statement, inside `uow` (where its host policy was checked). */
+  async assignRelease(uow: UnitOfWork, id: string, releaseId: string): Promise<DeviceEntity | undefined> {
+    return this.updateOne(`desired_release_id = $2, desired_rev = desired_rev + 1, desired_force = false`, id, [releaseId], uow);
   }
 
   /** The device's own maintenance windows (null: its fleet's apply); part of its desired state. */
@@ -93,10 +93,14 @@ export class DeviceAssignmentRepository {
     return new Map(rows.map((r) => [r.id as string, desiredStateFromRow(r)]));
   }
 
-  async pinRelease(id: string, releaseId: string): Promise<DeviceEntity | undefined> {
-    return this.updateOne(`pinned_release_id = $2, desired_release_id = $2, desired_rev = desired_rev + 1, desired_force = false`, id, [
-      releaseId,
-    ]);
+  /** Inside `uow`, where its host policy was checked. */
+  async pinRelease(uow: UnitOfWork, id: string, releaseId: string): Promise<DeviceEntity | undefined> {
+    return this.updateOne(
+      `pinned_release_id = $2, desired_release_id = $2, desired_rev = desired_rev + 1, desired_force = false`,
+      id,
+      [releaseId],
+      uow,
+    );
   }
 
   /** Unpinned, the device follows its fleet's target again (if the fleet has one); the rev moves only when the release does. */
@@ -122,8 +126,9 @@ export class DeviceAssignmentRepository {
   /**
    * Moves the device (null: out of any fleet). Its configuration changes with the fleet's, so
    * the rev always moves; an unpinned device takes the new fleet's target when it has one.
+   * Inside `uow`, where the release it keeps was checked against the new fleet's policy.
    */
-  async moveToFleet(id: string, fleetId: string | null): Promise<DeviceEntity | undefined> {
+  async moveToFleet(uow: UnitOfWork, id: string, fleetId: string | null): Promise<DeviceEntity | undefined> {
     return this.updateOne(
       `fleet_id = $2::uuid,
        desired_release_id = CASE WHEN pinned_release_id IS NULL
@@ -132,6 +137,7 @@ export class DeviceAssignmentRepository {
        desired_rev = desired_rev + 1`,
       id,
       [fleetId],
+      uow,
     );
   }
 
@@ -182,12 +188,12 @@ export class DeviceAssignmentRepository {
     return rows[0] ? deviceFromRow(rows[0]) : undefined;
   }
 
-  /** Runs `UPDATE devices SET <set> WHERE id = $1 AND not decommissioned RETURNING *` ($2… are `params`). */
-  private async updateOne(set: string, id: string, params: unknown[]): Promise<DeviceEntity | undefined> {
-    const [rows] = (await this.devices.query(`UPDATE devices SET ${set} WHERE id = $1 AND decommissioned_at IS NULL RETURNING *`, [
-      id,
-      ...params,
-    ])) as [Row[], number];
+  /** Runs `UPDATE devices SET <set> WHERE id = $1 AND not decommissioned RETURNING *` ($2… are `params`), inside `uow` when given. */
+  private async updateOne(set: string, id: string, params: unknown[], uow?: UnitOfWork): Promise<DeviceEntity | undefined> {
+    const [rows] = (await (uow ? managerOf(uow) : this.devices).query(
+      `UPDATE devices SET ${set} WHERE id = $1 AND decommissioned_at IS NULL RETURNING *`,
+      [id, ...params],
+    )) as [Row[], number];
     return rows[0] ? deviceFromRow(rows[0]) : undefined;
   }
 }

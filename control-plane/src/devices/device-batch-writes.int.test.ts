@@ -163,7 +163,7 @@ describe('the rollback flag (newest_release_at) through every kind of assignment
     assignFleetTargetSegment: (release) =>
       dataSource.transaction((tx) => assignments.assignFleetTargetSegment(unitOfWork(tx), fleet, release, null, 100)),
     // Kept by the row trigger.
-    assignRelease: (release) => assignments.assignRelease('dev_b', release),
+    assignRelease: (release) => dataSource.transaction((tx) => assignments.assignRelease(unitOfWork(tx), 'dev_b', release)),
   };
 
   it.each(Object.keys(ways))('%s: forward is no rollback, back to an older release is one, forward again is none', async (way) => {

@@ -53,7 +53,7 @@ function desiredState(deviceId: string): DesiredState {
 
 function setup(publish: (deviceId: string, desired: SignedDesired) => Promise<void>) {
   const assignments = strictFake<DeviceAssignmentRepository>('DeviceAssignmentRepository', {
-    assignRelease: async (id) => (id === 'dev_a' ? row(5) : undefined),
+    assignRelease: async (_uow, id) => (id === 'dev_a' ? row(5) : undefined),
     assignReleaseToMany: async (tx, ids) => {
       assignedInTx.push([tx, [...ids]]);
       return new Map(ids.filter((id) => id === 'dev_a').map((id) => [id, desiredState(id)]));
@@ -71,7 +71,9 @@ function setup(publish: (deviceId: string, desired: SignedDesired) => Promise<vo
   });
   const registries = strictFake<RegistriesService>('RegistriesService', { lookup: () => async () => [] });
   // The release of these tests uses no host power, which the policy allows everywhere.
-  const hostPolicy = strictFake<HostPolicyService>('HostPolicyService', { checkDevices: async () => undefined });
+  const hostPolicy = strictFake<HostPolicyService>('HostPolicyService', {
+    bindToDevices: async (_ids, _assembly, write) => write({} as UnitOfWork),
+  });
   const certificates = strictFake<DeviceCertificateAuthority>('DeviceCertificateAuthority', {});
   return new DevicesService(
     records,

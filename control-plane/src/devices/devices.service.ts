@@ -127,8 +127,12 @@ export class DevicesService {
 
   /** Sets the device's effective desired release, bumps its rev and tells it right away. */
   async assignRelease(deviceId: string, releaseId: string): Promise<DeviceView> {
-    await this.hostPolicy.checkDevices([deviceId], (await this.releases.getForDelivery(releaseId)).assembly);
-    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.assignments.assignRelease(deviceId, releaseId) : undefined);
+    const { assembly } = await this.releases.getForDelivery(releaseId);
+    if (!isValidDeviceId(deviceId)) throw new DeviceNotFoundError(deviceId);
+    const row = await this.hostPolicy.bindToDevices([deviceId], assembly, (uow) =>
+      this.assignments.assignRelease(uow, deviceId, releaseId),
+    );
+    return this.changed(deviceId, row);
   }
 
   /**
@@ -163,8 +167,10 @@ export class DevicesService {
 
   /** The device runs `releaseId` until unpinned, whatever its fleet targets. */
   async pin(deviceId: string, releaseId: string): Promise<DeviceView> {
-    await this.hostPolicy.checkDevices([deviceId], (await this.releases.getForDelivery(releaseId)).assembly);
-    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.assignments.pinRelease(deviceId, releaseId) : undefined);
+    const { assembly } = await this.releases.getForDelivery(releaseId);
+    if (!isValidDeviceId(deviceId)) throw new DeviceNotFoundError(deviceId);
+    const row = await this.hostPolicy.bindToDevices([deviceId], assembly, (uow) => this.assignments.pinRelease(uow, deviceId, releaseId));
+    return this.changed(deviceId, row);
   }
 
   async unpin(deviceId: string): Promise<DeviceView> {
@@ -182,9 +188,15 @@ export class DevicesService {
     return this.get(deviceId);
   }
 
-  /** The caller has checked that the fleet exists. */
+  /**
+   * Moves the device into `fleetId` (null: out of any fleet; the caller has checked that the fleet
+   * exists). The release it will run there (its pin, else the fleet's target, else the one it
+   * keeps) must suit the fleet's host policy (`HostPolicyService.bindMove`).
+   */
   async moveToFleet(deviceId: string, fleetId: string | null): Promise<DeviceView> {
-    return this.changed(deviceId, isValidDeviceId(deviceId) ? await this.assignments.moveToFleet(deviceId, fleetId) : undefined);
+    if (!isValidDeviceId(deviceId)) throw new DeviceNotFoundError(deviceId);
+    const row = await this.hostPolicy.bindMove(deviceId, fleetId, (uow) => this.assignments.moveToFleet(uow, deviceId, fleetId));
+    return this.changed(deviceId, row);
   }
 
   /**

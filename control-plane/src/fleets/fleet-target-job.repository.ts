@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { FleetTargetJobView } from '@flotilla/shared';
 import { DataSource } from 'typeorm';
-import { unitOfWork, type UnitOfWork } from '../database/unit-of-work';
+import { managerOf, unitOfWork, type UnitOfWork } from '../database/unit-of-work';
 
 export interface FleetTargetJob {
   view: FleetTargetJobView;
@@ -53,10 +53,11 @@ export class FleetTargetJobRepository {
 
   /**
    * Sets the fleet's target, supersedes its running jobs and records the new job, in one
-   * statement: the target never changes without a job to carry it out. Undefined when the fleet is gone.
+   * statement: the target never changes without a job to carry it out. Undefined when the fleet is
+   * gone. Inside `uow`, where the release was checked against the fleet's host policy.
    */
-  async createForTarget(id: string, fleetId: string, releaseId: string): Promise<FleetTargetJob | undefined> {
-    const rows: Row[] = await this.db.query(
+  async createForTarget(uow: UnitOfWork, id: string, fleetId: string, releaseId: string): Promise<FleetTargetJob | undefined> {
+    const rows: Row[] = await managerOf(uow).query(
       `WITH f AS (UPDATE fleets SET target_release_id = $3 WHERE id = $2 RETURNING id),
             old AS (UPDATE fleet_target_jobs SET status = 'superseded', finished_at = now(), lease_until = NULL
                      WHERE fleet_id IN (SELECT id FROM f) AND status = 'running')

@@ -50,7 +50,8 @@ export class FleetsService {
   async create(request: CreateFleetRequest): Promise<FleetView> {
     if (request.targetReleaseId) {
       const release = await this.checkCompatible(request.name, request.boards, request.targetReleaseId);
-      await this.hostPolicy.checkFleet({ newFleet: request.name }, release.assembly);
+      // A new fleet has no policy yet, so nothing to serialise with: a release with host powers is refused.
+      await this.hostPolicy.checkFleet(null, { newFleet: request.name }, release.assembly);
     }
     const id = randomUUID();
     const inserted = await this.fleets.insertUnlessNameTaken({
@@ -99,8 +100,10 @@ export class FleetsService {
     const fleet = isUuid(id) ? await this.fleets.findById(id) : null;
     if (!fleet) throw new FleetNotFoundError(id);
     const release = await this.checkCompatible(fleet.name, fleet.boards, releaseId);
-    await this.hostPolicy.checkFleet(id, release.assembly);
-    const job = await this.targetJobs.createForTarget(randomUUID(), id, releaseId);
+    const jobId = randomUUID();
+    const job = await this.hostPolicy.bindToFleet(id, release.assembly, (uow) =>
+      this.targetJobs.createForTarget(uow, jobId, id, releaseId),
+    );
     if (!job) throw new FleetNotFoundError(id);
     this.targetRunner.start(job.view.id);
     return { fleet: await this.get(id), job: job.view };
@@ -134,12 +137,6 @@ export class FleetsService {
     if (fleetId !== null) await this.assertExists(fleetId);
     if (fleetId !== null && actor.role !== 'admin' && (await this.registries.fleetHasGrants(fleetId)))
       throw new GrantedFleetNeedsAdminError(fleetId, 'moving a device into it');
-    // The release the device will run after the move must suit where it moves to: its pin, else the
-    // new fleet's target, else the release it was assigned, which it keeps.
-    const device = await this.devices.get(deviceId);
-    const target = fleetId === null ? null : ((await this.fleets.findById(fleetId))?.targetReleaseId ?? null);
-    const keeps = device.pinnedReleaseId ?? target ?? device.desired.releaseId;
-    if (keeps) await this.hostPolicy.checkFleet(fleetId, (await this.releases.getForDelivery(keeps)).assembly);
     return this.devices.moveToFleet(deviceId, fleetId);
   }
 

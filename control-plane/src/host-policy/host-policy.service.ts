@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { EMPTY_HOST_POLICY, type AssemblySpec, type FleetHostPolicyView, type HostPolicy } from '@flotilla/shared';
 import type { OperatorPrincipal } from '../auth/operator-principal';
+import type { UnitOfWork } from '../database/unit-of-work';
 import type { DomainIssue } from '../domain-error';
-import { HostPolicyRepository, type StoredHostPolicy } from './host-policy.repository';
+import { HostPolicyRepository, type DeviceFleet, type StoredHostPolicy } from './host-policy.repository';
 import { HostPolicyFleetNotFoundError, HostPolicyInUseError, HostPowersNotAllowedError } from './host-policy.errors';
 import { hostPowerViolations, type HostPowerViolation } from './host-powers';
 
@@ -12,16 +13,22 @@ export type Placement = string | null | { newFleet: string };
 /**
  * Host-level powers per fleet. A release is checked against the policy of every place it is
  * bound to: a fleet's target (and a new fleet's), a device's assignment or pin (its fleet's
- * policy; a device in no fleet gets the empty one), every device a rollout selects, and a
- * pinned device moving fleets. Not at publish: one release may serve several fleets.
+ * policy; a device in no fleet gets the empty one), every device a rollout assigns, and a
+ * device moving fleets. Not at publish: one release may serve several fleets.
+ *
+ * Check and write are one transaction, serialised per fleet with the policy's write by the
+ * fleet's advisory lock (`LOCK_FLEETS_SQL`), taken before either reads: a policy narrowed while a
+ * release is being bound is either seen by the check or sees the binding, never neither. Only
+ * releases with a host-level power take the lock: no policy can refuse one without, so binding
+ * it races with nothing (and rollouts of such releases stay lock-free).
  */
 @Injectable()
 export class HostPolicyService {
   constructor(private readonly policies: HostPolicyRepository) {}
 
-  async get(fleetId: string): Promise<FleetHostPolicyView> {
-    if ((await this.policies.fleetName(fleetId)) === undefined) throw new HostPolicyFleetNotFoundError(fleetId);
-    return toView(fleetId, (await this.policies.find([fleetId])).get(fleetId));
+  async get(fleetId: string, uow?: UnitOfWork): Promise<FleetHostPolicyView> {
+    if ((await this.policies.fleetName(fleetId, uow)) === undefined) throw new HostPolicyFleetNotFoundError(fleetId);
+    return toView(fleetId, (await this.policies.find([fleetId], uow)).get(fleetId));
   }
 
   async set(
@@ -29,15 +36,54 @@ export class HostPolicyService {
     policy: HostPolicy,
     actor: OperatorPrincipal,
   ): Promise<{ before: FleetHostPolicyView; after: FleetHostPolicyView }> {
-    const before = await this.get(fleetId);
-    await this.assertAllowsWhatIsBound(fleetId, policy);
-    return { before, after: toView(fleetId, await this.policies.upsert(fleetId, policy, actor.id)) };
+    return this.policies.transaction(async (uow) => {
+      // Any binding of a release with host powers under way in this fleet commits first, and is seen below.
+      await this.policies.lockFleets(uow, [fleetId]);
+      const before = await this.get(fleetId, uow);
+      await this.assertAllowsWhatIsBound(uow, fleetId, policy);
+      return { before, after: toView(fleetId, await this.policies.upsert(uow, fleetId, policy, actor.id)) };
+    });
   }
 
-  /** Throws unless `policy` allows every release the fleet is bound to. */
-  private async assertAllowsWhatIsBound(fleetId: string, policy: HostPolicy): Promise<void> {
+  /**
+   * Runs `write` (binding a release with `assembly` to `placement`) in one transaction after
+   * `checkFleet` there, under the fleet's lock when the release has host-level powers.
+   */
+  bindToFleet<T>(placement: Placement, assembly: AssemblySpec, write: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+    return this.policies.transaction(async (uow) => {
+      await this.checkFleet(uow, placement, assembly);
+      return write(uow);
+    });
+  }
+
+  /** Runs `write` (binding a release with `assembly` to the devices) in one transaction after `checkDevices`, under their fleets' locks. */
+  bindToDevices<T>(deviceIds: readonly string[], assembly: AssemblySpec, write: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+    return this.policies.transaction(async (uow) => {
+      await this.checkDevices(uow, deviceIds, assembly);
+      return write(uow);
+    });
+  }
+
+  /**
+   * Runs `write` (moving the device into `fleetId`, null: out of any) in one transaction after
+   * checking the release the device will run there (`deviceMove`) against that fleet's policy,
+   * under the locks of both fleets, whatever the release: a check of the device in its old
+   * fleet under way (an assignment, a pin) must not see it leave meanwhile.
+   */
+  bindMove<T>(deviceId: string, fleetId: string | null, write: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+    return this.policies.transaction(async (uow) => {
+      const placed = await this.lockWhereDevicesAre(uow, [deviceId], fleetId === null ? [] : [fleetId]);
+      const move = placed.length > 0 ? await this.policies.deviceMove(uow, deviceId, fleetId) : undefined;
+      const assembly = move?.keeps ? await this.policies.assembly(uow, move.keeps) : undefined;
+      if (assembly) await this.checkFleet(uow, fleetId, assembly);
+      return write(uow);
+    });
+  }
+
+  /** Throws unless `policy` allows every release the fleet is bound to; under the fleet's lock. */
+  private async assertAllowsWhatIsBound(uow: UnitOfWork, fleetId: string, policy: HostPolicy): Promise<void> {
     const issues: DomainIssue[] = [];
-    for (const bound of await this.policies.releasesBoundTo(fleetId)) {
+    for (const bound of await this.policies.releasesBoundTo(uow, fleetId)) {
       const where = [bound.target ? "the fleet's target" : '', bound.devices > 0 ? `${bound.devices} device(s) of the fleet` : '']
         .filter((w) => w !== '')
         .join(' and ');
@@ -48,11 +94,15 @@ export class HostPolicyService {
         });
       }
     }
-    if (issues.length > 0) throw new HostPolicyInUseError((await this.policies.fleetName(fleetId)) ?? fleetId, issues);
+    if (issues.length > 0) throw new HostPolicyInUseError((await this.policies.fleetName(fleetId, uow)) ?? fleetId, issues);
   }
 
-  /** Throws unless the policy of `placement` allows every host-level power of `assembly`. */
-  async checkFleet(placement: Placement, assembly: AssemblySpec): Promise<void> {
+  /**
+   * Throws unless the policy of `placement` allows every host-level power of `assembly`. Inside
+   * `uow` (a transaction that then binds the release), the fleet's lock is taken first and held
+   * until it ends; without (`null`), a check only, which a later write must repeat.
+   */
+  async checkFleet(uow: UnitOfWork | null, placement: Placement, assembly: AssemblySpec): Promise<void> {
     const wanted = hostPowerViolations(assembly, EMPTY_HOST_POLICY);
     if (wanted.length === 0) return;
     if (placement === null || typeof placement === 'object') {
@@ -62,8 +112,9 @@ export class HostPolicyService {
         wanted.map((v) => noPolicy(v, where)),
       );
     }
-    const name = (await this.policies.fleetName(placement)) ?? placement;
-    const policy = (await this.policies.find([placement])).get(placement)?.policy ?? EMPTY_HOST_POLICY;
+    if (uow) await this.policies.lockFleets(uow, [placement]);
+    const name = (await this.policies.fleetName(placement, uow)) ?? placement;
+    const policy = (await this.policies.find([placement], uow)).get(placement)?.policy ?? EMPTY_HOST_POLICY;
     const violations = hostPowerViolations(assembly, policy);
     if (violations.length > 0) {
       throw new HostPowersNotAllowedError(
@@ -73,10 +124,10 @@ export class HostPolicyService {
     }
   }
 
-  /** Throws unless the policy of each device's fleet allows every host-level power of `assembly`. */
-  async checkDevices(deviceIds: readonly string[], assembly: AssemblySpec): Promise<void> {
+  /** Throws unless the policy of each device's fleet allows every host-level power of `assembly`; `uow` as for `checkFleet`. */
+  async checkDevices(uow: UnitOfWork | null, deviceIds: readonly string[], assembly: AssemblySpec): Promise<void> {
     const issues = new Map<string, DomainIssue>();
-    for (const refused of (await this.refusedDevices(deviceIds, assembly)).values()) {
+    for (const refused of (await this.refusedDevices(uow, deviceIds, assembly)).values()) {
       for (const i of refused) issues.set(`${i.path} ${i.message}`, i);
     }
     if (issues.size > 0) throw new HostPowersNotAllowedError('the fleet of a selected device', [...issues.values()]);
@@ -85,13 +136,15 @@ export class HostPolicyService {
   /**
    * The devices among `deviceIds` whose fleet's policy (the empty one outside a fleet) does not
    * allow every host-level power of `assembly`, each with its issues; read where they are now.
+   * Inside `uow`, under the locks of their fleets, held until it ends: neither those policies
+   * nor the devices' fleets change before the caller's write commits.
    */
-  async refusedDevices(deviceIds: readonly string[], assembly: AssemblySpec): Promise<Map<string, DomainIssue[]>> {
+  async refusedDevices(uow: UnitOfWork | null, deviceIds: readonly string[], assembly: AssemblySpec): Promise<Map<string, DomainIssue[]>> {
     const refused = new Map<string, DomainIssue[]>();
-    // Most releases use no host power: then no policy needs reading.
+    // Most releases use no host power: then no policy needs reading, nor any lock taking.
     if (deviceIds.length === 0 || hostPowerViolations(assembly, EMPTY_HOST_POLICY).length === 0) return refused;
-    const placed = await this.policies.fleetsOfDevices(deviceIds);
-    const stored = await this.policies.find([...new Set(placed.flatMap((d) => (d.fleetId ? [d.fleetId] : [])))]);
+    const placed = uow ? await this.lockWhereDevicesAre(uow, deviceIds) : await this.policies.fleetsOfDevices(deviceIds);
+    const stored = await this.policies.find([...new Set(placed.flatMap((d) => (d.fleetId ? [d.fleetId] : [])))], uow);
     for (const d of placed) {
       const policy = (d.fleetId && stored.get(d.fleetId)?.policy) || EMPTY_HOST_POLICY;
       const issues = hostPowerViolations(assembly, policy).map((v) =>
@@ -100,6 +153,26 @@ export class HostPolicyService {
       if (issues.length > 0) refused.set(d.deviceId, issues);
     }
     return refused;
+  }
+
+  /**
+   * Locks the fleets the devices are in (and `also`), and answers where they are, read under
+   * those locks. A device can leave a fleet only under its lock (`bindMove`), so one that moved
+   * between the read and the lock is seen in its new fleet by the read after, whose lock is then
+   * taken too; in key order each round (a later round may wait out of order: a deadlock there is
+   * PostgreSQL's to break, and the transaction is run again).
+   */
+  private async lockWhereDevicesAre(uow: UnitOfWork, deviceIds: readonly string[], also: readonly string[] = []): Promise<DeviceFleet[]> {
+    const locked = new Set<string>();
+    let wanted = [...also, ...(await this.policies.fleetsOfDevices(deviceIds, uow)).flatMap((d) => (d.fleetId ? [d.fleetId] : []))];
+    for (;;) {
+      const missing = [...new Set(wanted)].filter((id) => !locked.has(id));
+      await this.policies.lockFleets(uow, missing);
+      for (const id of missing) locked.add(id);
+      const placed = await this.policies.fleetsOfDevices(deviceIds, uow);
+      if (placed.every((d) => d.fleetId === null || locked.has(d.fleetId))) return placed;
+      wanted = placed.flatMap((d) => (d.fleetId ? [d.fleetId] : []));
+    }
   }
 }
 

@@ -265,8 +265,9 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
     if (selected.length === 0 || !delivery) return { revs: new Map(), refused: null, states: [] };
     if ('refused' in delivery) return { revs: new Map(), refused: delivery.refused, states: [] };
     // Checked at creation against the devices selected then; a device may have joined the selection
-    // (a tag, a fleet) or moved fleets since, so each is checked where it is when it is assigned.
-    const policy = await this.hostPolicy.refusedDevices(selected, delivery.release.assembly);
+    // (a tag, a fleet) or moved fleets since, so each is checked where it is when it is assigned, in
+    // this transaction and under its fleet's lock (none for a release without host powers).
+    const policy = await this.hostPolicy.refusedDevices(uow, selected, delivery.release.assembly);
     const refusedDevices = new Map([...policy].map(([id, issues]) => [id, issues.map((i) => `${i.path}: ${i.message}`).join('; ')]));
     const ids = selected.filter((id) => !refusedDevices.has(id));
     const states = await this.devices.assignReleaseToMany(uow, ids, delivery.release, force);

@@ -12,6 +12,7 @@ import type {
 import { HostPolicyService } from '../host-policy/host-policy.service';
 import type { OperatorPrincipal } from '../auth/operator-principal';
 import type { UnitOfWork } from '../database/unit-of-work';
+import { retryTransient } from '../database/write-alone';
 import type { DesiredState } from '../devices/device-record.repository';
 import { DevicesService } from '../devices/devices.service';
 import { DomainError } from '../domain-error';
@@ -81,7 +82,8 @@ export class RolloutsService {
     const release = await this.releases.get(request.releaseId);
     const selected = await this.selection.selectDeviceIds(request.selection);
     if (selected.length === 0) throw new EmptySelectionError();
-    await this.hostPolicy.checkDevices(selected, release.assembly);
+    // Refused early when already refused; what binds is the engine's check of each device as it assigns it.
+    await this.hostPolicy.checkDevices(null, selected, release.assembly);
     const conflicts = await this.selection.devicesInActiveRollouts(selected);
     if (conflicts.length > 0) throw new DevicesInActiveRolloutError(conflicts);
     let placement: Map<string, number>;
@@ -161,15 +163,18 @@ export class RolloutsService {
    */
   async command(id: string, command: OperatorCommand, actor: OperatorPrincipal): Promise<RolloutView> {
     if (!isUuid(id)) throw new RolloutNotFoundError(id);
-    const retargeted = await this.rollouts.transaction(async (uow) => {
-      if (!(await this.rollouts.lock(uow, id))) throw new RolloutNotFoundError(id);
-      const record = (await this.rollouts.load(uow, id))!;
-      const outcome = applyOperatorCommand(record.state, command, actor, this.clock.now());
-      if (!outcome.ok) throw new RolloutTransitionError(id, outcome.reason);
-      const rolledBack = command === 'rollback' ? await this.rollBackDevices(uow, outcome.state) : { state: outcome.state, assigned: [] };
-      await this.rollouts.save(uow, record.state, rolledBack.state);
-      return rolledBack.assigned;
-    });
+    // Run again after a transient error: rolling back waits for the locks of the devices' fleets (HostPolicyService), where a deadlock may end it.
+    const retargeted = await retryTransient(() =>
+      this.rollouts.transaction(async (uow) => {
+        if (!(await this.rollouts.lock(uow, id))) throw new RolloutNotFoundError(id);
+        const record = (await this.rollouts.load(uow, id))!;
+        const outcome = applyOperatorCommand(record.state, command, actor, this.clock.now());
+        if (!outcome.ok) throw new RolloutTransitionError(id, outcome.reason);
+        const rolledBack = command === 'rollback' ? await this.rollBackDevices(uow, outcome.state) : { state: outcome.state, assigned: [] };
+        await this.rollouts.save(uow, record.state, rolledBack.state);
+        return rolledBack.assigned;
+      }),
+    );
     // Once committed, as the engine does: devices hear only of revs that are stored, those the
     // assignment returned (no read back).
     const fanout = this.devices.desiredFanout();
@@ -194,7 +199,8 @@ export class RolloutsService {
       try {
         const release = await this.devices.releaseForDelivery(releaseId);
         // A device that moved fleets since it ran the previous release may not be allowed it now.
-        const refused = await this.hostPolicy.refusedDevices(deviceIds, release.assembly);
+        // Under their fleets' locks until the command commits, with the assignment below.
+        const refused = await this.hostPolicy.refusedDevices(uow, deviceIds, release.assembly);
         for (const [deviceId, issues] of refused) failures.push(`${deviceId}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
         const allowed = deviceIds.filter((id) => !refused.has(id));
         const states = await this.devices.assignReleaseToMany(uow, allowed, release);
