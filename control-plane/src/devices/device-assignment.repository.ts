@@ -41,13 +41,16 @@ export class DeviceAssignmentRepository {
 
   /**
    * A device in a fleet starts with the fleet's target release at rev 1, read in the same
-   * statement, so a target set concurrently is either seen here or assigns this device itself.
+   * statement under a share lock of the fleet's row, held until the registration commits: a
+   * target set concurrently is either seen here or set after, and its job then finds this device
+   * (it would not see it uncommitted, and the device would keep the old target for good, one its
+   * fleet's host policy may have been narrowed under since: it takes the target without a check).
    * False when the id is already there: ids are random, so only a retried transaction whose
    * commit had landed after all (its reply lost) meets its own row.
    */
   async insert(uow: UnitOfWork, device: NewDevice): Promise<boolean> {
     const rows = (await managerOf(uow).query(
-      `WITH target AS (SELECT (SELECT target_release_id FROM fleets WHERE id = $5::uuid) AS release_id)
+      `WITH target AS (SELECT (SELECT target_release_id FROM fleets WHERE id = $5::uuid FOR SHARE) AS release_id)
        INSERT INTO devices (id, name, board, password_hash, fleet_id, desired_release_id, desired_rev, online, tags, config, registered_by_admin)
        SELECT $1, $2, $3, $4, $5::uuid, target.release_id, CASE WHEN target.release_id IS NULL THEN 0 ELSE 1 END, false, '{}', '{}', $6
          FROM target

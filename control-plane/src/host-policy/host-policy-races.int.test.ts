@@ -81,10 +81,11 @@ const narrow = (fleetId: string) =>
   );
 
 /**
- * Resolves once another connection of this database waits for a fleet's lock; throws if it waits
- * for another lock (a row's) instead, or `pending` settles first (it did not wait).
+ * Resolves once another connection of this database waits for a fleet's lock (`row`: for a row
+ * the test changed); throws if it waits for another lock instead, or `pending` settles first (it
+ * did not wait).
  */
-async function waitsForLock(pending: Promise<unknown>): Promise<void> {
+async function waitsForLock(pending: Promise<unknown>, lock: 'advisory' | 'row' = 'advisory'): Promise<void> {
   let settled = false;
   void pending.then(
     () => (settled = true),
@@ -95,9 +96,10 @@ async function waitsForLock(pending: Promise<unknown>): Promise<void> {
       `SELECT l.locktype FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
         WHERE NOT l.granted AND a.datname = current_database()`,
     );
-    if (rows.some((r) => r.locktype === 'advisory')) return;
-    if (rows.length > 0) throw new Error(`it waits for a ${rows[0]!.locktype} lock, not for the fleet's`);
-    if (settled) throw new Error("it went ahead without waiting for the fleet's lock");
+    const kinds = lock === 'advisory' ? ['advisory'] : ['transactionid', 'tuple'];
+    if (rows.some((r) => kinds.includes(r.locktype))) return;
+    if (rows.length > 0) throw new Error(`it waits for a ${rows[0]!.locktype} lock, not a ${lock} lock`);
+    if (settled) throw new Error(`it went ahead without waiting for a ${lock} lock`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -222,5 +224,24 @@ describe("the admin's policy write waits for a binding under way, then sees it",
     await side.query('COMMIT');
     expect(refusal(await answer)).toEqual([403, 'host_powers_not_allowed']);
     expect((await desired(scene.deviceId)).fleetId).toBe(scene.fleetId);
+  });
+});
+
+describe('a device registered into a fleet', () => {
+  it('waits for a target change under way and takes the new target, which the job would otherwise miss', async () => {
+    const fleet = (await call<FleetView>('POST', '/api/v1/fleets', { name: `f${++fleets}` })).body;
+    expect((await call('PUT', `/api/v1/fleets/${fleet.id}/host-policy`, WIDE)).status).toBe(200);
+    expect((await call('PUT', `/api/v1/fleets/${fleet.id}/target`, { releaseId: powered.id })).status).toBe(202);
+    const token = (await call<{ token: string }>('POST', '/api/v1/provisioning-tokens', { fleetId: fleet.id })).body.token;
+    // What setting the target writes first, in the statement that then starts its job.
+    await side.query('BEGIN');
+    await side.query('UPDATE fleets SET target_release_id = $2 WHERE id = $1', [fleet.id, plain.id]);
+    const registered = h.api('/api/v1/devices/register', { method: 'POST', auth: false, body: JSON.stringify({ token }) });
+    await waitsForLock(registered, 'row');
+    await side.query('COMMIT');
+    const response = await registered;
+    expect(response.status).toBe(201);
+    const { deviceId } = (await response.json()) as { deviceId: string };
+    expect((await desired(deviceId)).desired.releaseId).toBe(plain.id);
   });
 });
