@@ -106,9 +106,13 @@ export class DeviceAssignmentRepository {
     );
   }
 
-  /** Unpinned, the device follows its fleet's target again (if the fleet has one); the rev moves only when the release does. */
+  /**
+   * Unpinned, the device follows its fleet's target again (if the fleet has one); the rev moves
+   * only when the release does. The target is read under a share lock of the fleet's row, as at
+   * registration (`insert`): a target set meanwhile waits, and its job then finds the device.
+   */
   async unpin(id: string): Promise<DeviceEntity | undefined> {
-    const target = `(SELECT target_release_id FROM fleets WHERE id = devices.fleet_id)`;
+    const target = `(SELECT target_release_id FROM fleets WHERE id = devices.fleet_id FOR SHARE)`;
     return this.updateOne(
       `pinned_release_id = NULL,
        desired_release_id = COALESCE(${target}, desired_release_id),
@@ -128,14 +132,15 @@ export class DeviceAssignmentRepository {
 
   /**
    * Moves the device (null: out of any fleet). Its configuration changes with the fleet's, so
-   * the rev always moves; an unpinned device takes the new fleet's target when it has one.
-   * Inside `uow`, where the release it keeps was checked against the new fleet's policy.
+   * the rev always moves; an unpinned device takes the new fleet's target when it has one, read
+   * under a share lock of the fleet's row, as at registration (`insert`). Inside `uow`, where the
+   * release it keeps was checked against the new fleet's policy.
    */
   async moveToFleet(uow: UnitOfWork, id: string, fleetId: string | null): Promise<DeviceEntity | undefined> {
     return this.updateOne(
       `fleet_id = $2::uuid,
        desired_release_id = CASE WHEN pinned_release_id IS NULL
-         THEN COALESCE((SELECT target_release_id FROM fleets WHERE id = $2::uuid), desired_release_id)
+         THEN COALESCE((SELECT target_release_id FROM fleets WHERE id = $2::uuid FOR SHARE), desired_release_id)
          ELSE desired_release_id END,
        desired_rev = desired_rev + 1`,
       id,

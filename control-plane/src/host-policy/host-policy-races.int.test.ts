@@ -227,21 +227,48 @@ describe("the admin's policy write waits for a binding under way, then sees it",
   });
 });
 
-describe('a device registered into a fleet', () => {
-  it('waits for a target change under way and takes the new target, which the job would otherwise miss', async () => {
+describe("a device that takes its fleet's target waits for a target change under way, and takes the new target", () => {
+  /** Prepares a device to take the target of `fleetId`, and answers the step that takes it, which answers the device's id. */
+  const joins: Record<string, (fleetId: string) => Promise<() => Promise<string>>> = {
+    registered: async (fleetId) => {
+      const token = (await call<{ token: string }>('POST', '/api/v1/provisioning-tokens', { fleetId })).body.token;
+      return async () => {
+        const res = await h.api('/api/v1/devices/register', { method: 'POST', auth: false, body: JSON.stringify({ token }) });
+        expect(res.status).toBe(201);
+        return ((await res.json()) as { deviceId: string }).deviceId;
+      };
+    },
+    unpinned: async (fleetId) => {
+      const { deviceId } = await h.registerDevice();
+      expect((await call('PUT', `/api/v1/devices/${deviceId}/fleet`, { fleetId })).status).toBe(200);
+      expect((await call('PUT', `/api/v1/devices/${deviceId}/pin`, { releaseId: plain.id })).status).toBe(200);
+      return async () => {
+        expect((await call('DELETE', `/api/v1/devices/${deviceId}/pin`)).status).toBe(200);
+        return deviceId;
+      };
+    },
+    moved: async (fleetId) => {
+      const { deviceId } = await h.registerDevice();
+      return async () => {
+        expect((await call('PUT', `/api/v1/devices/${deviceId}/fleet`, { fleetId })).status).toBe(200);
+        return deviceId;
+      };
+    },
+  };
+
+  it.each(Object.keys(joins))('%s', async (how) => {
     const fleet = (await call<FleetView>('POST', '/api/v1/fleets', { name: `f${++fleets}` })).body;
     expect((await call('PUT', `/api/v1/fleets/${fleet.id}/host-policy`, WIDE)).status).toBe(200);
     expect((await call('PUT', `/api/v1/fleets/${fleet.id}/target`, { releaseId: powered.id })).status).toBe(202);
-    const token = (await call<{ token: string }>('POST', '/api/v1/provisioning-tokens', { fleetId: fleet.id })).body.token;
-    // What setting the target writes first, in the statement that then starts its job.
+    const takeTarget = await joins[how]!(fleet.id);
+    // What setting the target writes first, in the statement that then starts its job; the job
+    // does not see a device whose change is uncommitted, and would leave it on the old target.
     await side.query('BEGIN');
     await side.query('UPDATE fleets SET target_release_id = $2 WHERE id = $1', [fleet.id, plain.id]);
-    const registered = h.api('/api/v1/devices/register', { method: 'POST', auth: false, body: JSON.stringify({ token }) });
-    await waitsForLock(registered, 'row');
+    const taken = takeTarget();
+    await waitsForLock(taken, 'row');
     await side.query('COMMIT');
-    const response = await registered;
-    expect(response.status).toBe(201);
-    const { deviceId } = (await response.json()) as { deviceId: string };
-    expect((await desired(deviceId)).desired.releaseId).toBe(plain.id);
+    const view = await desired(await taken);
+    expect([view.fleetId, view.pinnedReleaseId, view.desired.releaseId]).toEqual([fleet.id, null, plain.id]);
   });
 });
