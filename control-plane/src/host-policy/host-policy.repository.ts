@@ -27,6 +27,9 @@ export interface StoredHostPolicy {
   updatedAt: Date;
 }
 
+/** How long an operator's request binding a release (or an admin's setting a policy) is run again after transient errors. */
+const RETRY_MS = 10_000;
+
 /** Where devices stand: their fleet (null: none) and its name, for policy checks. */
 export interface DeviceFleet {
   deviceId: string;
@@ -56,9 +59,13 @@ export interface BoundRelease {
 export class HostPolicyRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** `work` in a transaction, run again while it fails with a transient error (a deadlock victim among them). */
+  /**
+   * `work` in a transaction, run again while it fails with a transient error (a deadlock victim
+   * among them) for up to `RETRY_MS`; past it the request answers 503 (ApiExceptionFilter).
+   */
   transaction<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
-    return retryTransient(() => this.db.transaction((em) => work(unitOfWork(em))));
+    const deadline = Date.now() + RETRY_MS;
+    return retryTransient(() => this.db.transaction((em) => work(unitOfWork(em))), { stopping: () => Date.now() > deadline });
   }
 
   /** See LOCK_FLEETS_SQL; held until `uow` ends. */

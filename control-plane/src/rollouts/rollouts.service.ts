@@ -38,6 +38,9 @@ import {
   RolloutTransitionError,
 } from './rollouts.errors';
 
+/** How long an operator's command is run again after transient errors. */
+const COMMAND_RETRY_MS = 10_000;
+
 export type CreateOutcome = { status: 'created' | 'replayed'; rollout: RolloutView };
 
 /** What operators do with rollouts. The decisions themselves are `decide`, run by the engine. */
@@ -163,17 +166,22 @@ export class RolloutsService {
    */
   async command(id: string, command: OperatorCommand, actor: OperatorPrincipal): Promise<RolloutView> {
     if (!isUuid(id)) throw new RolloutNotFoundError(id);
-    // Run again after a transient error: rolling back waits for the locks of the devices' fleets (HostPolicyService), where a deadlock may end it.
-    const retargeted = await retryTransient(() =>
-      this.rollouts.transaction(async (uow) => {
-        if (!(await this.rollouts.lock(uow, id))) throw new RolloutNotFoundError(id);
-        const record = (await this.rollouts.load(uow, id))!;
-        const outcome = applyOperatorCommand(record.state, command, actor, this.clock.now());
-        if (!outcome.ok) throw new RolloutTransitionError(id, outcome.reason);
-        const rolledBack = command === 'rollback' ? await this.rollBackDevices(uow, outcome.state) : { state: outcome.state, assigned: [] };
-        await this.rollouts.save(uow, record.state, rolledBack.state);
-        return rolledBack.assigned;
-      }),
+    // Run again after a transient error: rolling back waits for the locks of the devices' fleets
+    // (HostPolicyService), where a deadlock may end it; past the deadline, 503 (ApiExceptionFilter).
+    const deadline = Date.now() + COMMAND_RETRY_MS;
+    const retargeted = await retryTransient(
+      () =>
+        this.rollouts.transaction(async (uow) => {
+          if (!(await this.rollouts.lock(uow, id))) throw new RolloutNotFoundError(id);
+          const record = (await this.rollouts.load(uow, id))!;
+          const outcome = applyOperatorCommand(record.state, command, actor, this.clock.now());
+          if (!outcome.ok) throw new RolloutTransitionError(id, outcome.reason);
+          const rolledBack =
+            command === 'rollback' ? await this.rollBackDevices(uow, outcome.state) : { state: outcome.state, assigned: [] };
+          await this.rollouts.save(uow, record.state, rolledBack.state);
+          return rolledBack.assigned;
+        }),
+      { stopping: () => Date.now() > deadline },
     );
     // Once committed, as the engine does: devices hear only of revs that are stored, those the
     // assignment returned (no read back).
