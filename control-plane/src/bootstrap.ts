@@ -117,7 +117,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
     const stats = app.get(LimitStats);
     httpConnections.onRefused = () => stats.count('httpConnectionsRefused', {});
     httpConnections.watch(app.getHttpServer());
-    httpStalls.onCut = () => stats.count('httpSendStalled', {});
+    httpStalls.onCut = () => stats.count('sendStalled', { listener: 'http' });
     httpStalls.watchServer(app.getHttpServer());
     // Before the body parsers, so that their errors carry the headers too.
     app.disable('x-powered-by');

@@ -12,6 +12,9 @@ import { RabbitMqDeviceBroker } from './rabbitmq/rabbitmq-device-broker';
 import { RABBITMQ_SETTINGS, type RabbitMqSettings } from './rabbitmq/rabbitmq-settings';
 import { UplinkStats } from './uplink-stats';
 
+/** aedes' `drainTimeout`: a device's socket may go this long without emptying its send buffer (see `embedded`). */
+const DRAIN_BACKSTOP_MS = 5 * 60_000;
+
 /**
  * The broker as a transport, with no domain knowledge: the device broker port the domain modules
  * send and listen through, and (embedded) the aedes instance and its listeners. Global so that devices and provisioning get
@@ -48,10 +51,15 @@ export class BrokerTransportModule {
           provide: AEDES,
           inject: [DEVICE_LIMITS, LimitStats],
           useFactory: async (limits: DeviceLimits, stats: LimitStats) => {
-            // A slow or stuck subscriber must not stall delivery to everyone else (docs/architecture.md, "Measured facts").
+            // A stuck subscriber must not stall delivery to everyone else (docs/architecture.md, "Measured facts"):
+            // the server cuts a connection the kernel took nothing from for `sendStallMs` (mqtt-server.ts),
+            // and aedes then fails the deliveries waiting on it. A slow link keeps taking bytes, so it is
+            // not cut: aedes' own bound, time without a whole drain, would have cut a device reading a
+            // large desired state over a slow link at every attempt; it stays as the backstop against a
+            // client that takes bytes but never catches up.
             // connectTimeout: a connection that has not sent its whole CONNECT by then is closed (connection-bounds.ts).
             const connectTimeout = (settings.bounds ?? CONNECTION_BOUNDS).mqttConnectMs;
-            const broker = await Aedes.createBroker({ drainTimeout: 10_000, connectTimeout });
+            const broker = await Aedes.createBroker({ drainTimeout: DRAIN_BACKSTOP_MS, connectTimeout });
             // aedes' types leave out its `persistence` field.
             const queues = (broker as unknown as { persistence: OutgoingQueues }).persistence;
             boundOutgoingQueues(queues, new QueueBound(limits.maxQueuedPerDevice), () => stats.count('queuedDropped', {}));

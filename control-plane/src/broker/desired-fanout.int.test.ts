@@ -10,6 +10,7 @@ import {
 } from '@flotilla/shared';
 import type { Aedes } from 'aedes';
 import type { MqttClient } from 'mqtt';
+import { CONNECTION_BOUNDS } from '../limits/connection-bounds';
 import { eventually, startHarness, type Harness } from '../testing/harness';
 import { openDesired } from '../testing/desired';
 import { manifest } from '../testing/sim-fleet';
@@ -27,8 +28,12 @@ const DEVICES = 12;
 let h: Harness;
 
 beforeAll(async () => {
-  // No bound on the slow device's unacknowledged messages, so that they back up its socket rather than being dropped.
-  h = await startHarness({ limits: { maxQueuedPerDevice: 0 } });
+  // No bound on the slow device's unacknowledged messages, so that they back up its socket rather
+  // than being dropped; cut once stalled for 10 s, not a minute, so that the job completes in the test.
+  h = await startHarness(
+    { limits: { maxQueuedPerDevice: 0 } },
+    { connectionBounds: { ...CONNECTION_BOUNDS, sendStallMs: 10_000, sendCheckMs: 500 } },
+  );
 });
 afterAll(() => h?.close());
 
@@ -94,7 +99,7 @@ describe('desired fan-out', () => {
     const broker = h.cp.app.get<Aedes>(AEDES);
     const slowConn = (): Writable | undefined => clientOf(broker, slow.deviceId)?.conn as Writable | undefined;
     // Back its socket up: 64 KB desired states (its own configuration), sent without waiting, until
-    // the broker waits for it to drain (aedes closes it after its 10 s drain timeout).
+    // the broker waits for it to drain (the server cuts it once stalled for `sendStallMs`).
     const big = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`BLOCK_${i}`, 'x'.repeat(4000)]));
     const flood = Array.from({ length: 150 }, () =>
       h.api(`/api/v1/devices/${slow.deviceId}/config`, { method: 'PUT', body: JSON.stringify({ config: big }) }).catch(() => undefined),

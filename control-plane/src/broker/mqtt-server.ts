@@ -9,6 +9,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import { ConnectGuard } from '../limits/connect-guard';
 import { CONNECTION_BOUNDS, type ConnectionBounds } from '../limits/connection-bounds';
 import { MqttRefusals } from '../limits/mqtt-refusals';
+import { SendStallWatch } from '../limits/send-stall-watch';
 import { TLS_OPTIONS } from '../tls/tls-options';
 import { listenOn } from './listen-backlog';
 import { ControlPacketBudget } from './control-packet-budget';
@@ -26,8 +27,8 @@ export interface BrokerSettings {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** How long a TLS handshake, a CONNECT and its login may take; default CONNECTION_BOUNDS (tests shorten them). */
-  bounds?: Pick<ConnectionBounds, 'tlsHandshakeMs' | 'mqttConnectMs' | 'mqttLoginMs'>;
+  /** How long a TLS handshake, a CONNECT and its login may take, and a send stall; default CONNECTION_BOUNDS (tests shorten them). */
+  bounds?: Pick<ConnectionBounds, 'tlsHandshakeMs' | 'mqttConnectMs' | 'mqttLoginMs' | 'sendStallMs' | 'sendCheckMs'>;
   publicUrl?: string;
   /** MQTT over TLS, with client certificates checked against the device CA. */
   tls?: { host: string; port: number; keyPem: string; certPem: string; deviceCaPem: string };
@@ -58,6 +59,8 @@ export class MqttServer {
   private plain: Server | undefined;
   private secure: Server | undefined;
   private webSockets: WebSocketServer | undefined;
+  /** Devices that stopped reading; those on MQTT over WebSocket are the HTTPS listener's (bootstrap.ts). */
+  private readonly stalls: SendStallWatch;
 
   constructor(
     @Inject(AEDES) private readonly broker: Aedes,
@@ -65,13 +68,18 @@ export class MqttServer {
     private readonly stats: UplinkStats,
     private readonly guard: ConnectGuard,
     private readonly refusals: MqttRefusals,
-  ) {}
+  ) {
+    this.stalls = new SendStallWatch(settings.bounds ?? CONNECTION_BOUNDS);
+    this.stalls.onCut = (socket) => this.refusals.stalled(socket.remoteAddress ?? 'unknown');
+  }
 
   /** Opens the listeners, or takes over those opened at start (with the connections they hold). */
   async listen(): Promise<void> {
     const waiting = this.settings.waiting;
     const plain = (socket: Socket): void => {
-      if (this.admit(socket, socket.remoteAddress)) this.accept(socket, socket, { transport: 'plain', certificate: undefined });
+      if (!this.admit(socket, socket.remoteAddress)) return;
+      this.stalls.watch(socket);
+      this.accept(socket, socket, { transport: 'plain', certificate: undefined });
     };
     // What queued since the last drain joins the held connections, in their order: once the broker
     // has them, its turns grow long, and Node accepts one connection a turn (waiting-listeners.ts).
@@ -94,7 +102,10 @@ export class MqttServer {
       );
       // Counted from the TCP connection, not the end of the handshake: the handshakes in progress
       // are connections too, and one address must not hold more of them than of logged-in ones.
-      server.on('connection', (socket: Socket) => this.admit(socket, socket.remoteAddress));
+      // The TCP socket below TLS carries what waits to be sent (send-stall-watch.ts).
+      server.on('connection', (socket: Socket) => {
+        if (this.admit(socket, socket.remoteAddress)) this.stalls.watch(socket);
+      });
       // Node closes a failed handshake's socket only when nothing listens to this event: a
       // listener must close it, or a client that never finishes its handshake keeps it for good.
       server.on('tlsClientError', (e: Error, socket: TLSSocket) => {
@@ -181,6 +192,7 @@ export class MqttServer {
 
   /** Stops accepting, disconnects every client (their sessions end as after a network loss), closes aedes. */
   async close(): Promise<void> {
+    this.stalls.stop();
     const servers = [this.plain, this.secure].filter((s): s is Server => s !== undefined);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.webSockets?.close();

@@ -37,9 +37,11 @@ export const LIMIT_COUNTERS = {
     name: 'flotilla_http_connections_refused_total',
     help: 'HTTP and HTTPS connections closed at once, their address holding the most it may (maxConnectionsPerAddress).',
   },
-  httpSendStalled: {
-    name: 'flotilla_http_send_stalled_total',
-    help: 'HTTP and HTTPS connections closed for taking nothing of an answer waiting to be sent for a minute (a client that stopped reading).',
+  sendStalled: {
+    name: 'flotilla_send_stalled_total',
+    help:
+      'Connections closed for taking nothing of what waited to be sent to them for a minute (a client that stopped reading), ' +
+      'by listener (http: HTTP, HTTPS and MQTT over WebSocket; mqtt: MQTT and MQTT over TLS).',
   },
   controlPacketsRefused: {
     name: 'flotilla_mqtt_control_packet_floods_total',

@@ -41,6 +41,12 @@ export class MqttRefusals implements OnModuleInit, OnApplicationShutdown {
     this.summary.add(reason, address);
   }
 
+  /** A connection closed for taking nothing of what waited to be sent to it (send-stall-watch.ts). */
+  stalled(address: string): void {
+    this.stats.count('sendStalled', { listener: 'mqtt' });
+    this.summary.add('send-stalled', address);
+  }
+
   /** `detail` says what failed when it was not the client's fault (a database error). */
   login(reason: string, address: string, detail?: string): void {
     this.stats.count('loginsRefused', { reason });

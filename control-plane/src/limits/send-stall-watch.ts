@@ -1,20 +1,20 @@
 import type { Server, Socket } from 'node:net';
 
 /**
- * Closes the connections of an HTTP(S) listener that stopped taking what is sent to them: a
- * client that asks for an answer and never reads it would otherwise hold the socket, and the
- * part of the answer the kernel could not take, for as long as it keeps acknowledging TCP's
- * window probes, that is for ever (Node's HTTP server has no bound on writing). A connection is
- * stalled while bytes wait in the process and the kernel took none since the last check; one
- * stalled for `sendStallMs` is destroyed. Waiting with nothing to send (a delta being computed,
- * an event stream between events) is not a stall. MQTT connections have aedes' `drainTimeout`
- * for the same case (broker-transport.module.ts).
+ * Closes the connections that stopped taking what is sent to them, on every listener: an HTTP
+ * client that asks for an answer and never reads it would otherwise hold the socket, and the part
+ * of the answer the kernel could not take, for as long as it keeps acknowledging TCP's window
+ * probes, that is for ever (Node's HTTP server has no bound on writing); a device that stops
+ * reading holds its messages and the fan-out's places waiting for them. A connection is stalled
+ * while bytes wait in the process and the kernel took none since the last check; one stalled for
+ * `sendStallMs` is destroyed. Waiting with nothing to send (a delta being computed, an event
+ * stream between events) is not a stall, and neither is a slow link: bytes keep leaving.
  */
 export class SendStallWatch {
   private readonly watched = new Map<Socket, { taken: number; since: number }>();
   private timer: NodeJS.Timeout | undefined;
   /** Told of each connection closed for a stall (the limits' counters, once the application exists). */
-  onCut: () => void = () => undefined;
+  onCut: (socket: Socket) => void = () => undefined;
 
   constructor(private readonly bounds: { sendStallMs: number; sendCheckMs: number }) {}
 
@@ -50,7 +50,7 @@ export class SendStallWatch {
       } else if (now - seen.since >= this.bounds.sendStallMs) {
         this.watched.delete(socket);
         socket.destroy();
-        this.onCut();
+        this.onCut(socket);
       }
     }
   }

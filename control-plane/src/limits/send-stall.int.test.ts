@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { connect as tcpConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { deviceTopic } from '@flotilla/shared';
+import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
 import { startHarness, type Harness } from '../testing/harness';
 import { metricValue } from '../testing/metrics';
 import { CONNECTION_BOUNDS, type ConnectionBounds } from './connection-bounds';
@@ -123,16 +125,47 @@ describe('the control plane', () => {
     await Promise.all([askAndNeverRead(plain), askAndNeverRead(secure)]);
 
     // The clients do not read, so they cannot see the close: the server's count says it.
-    const deadline = performance.now() + STALL.sendStallMs + SLACK_MS + 3000;
-    // Lenient: a counter not yet counted has no sample.
-    const stalled = async () => metricValue(await (await h.api('/metrics')).text(), 'flotilla_http_send_stalled_total', {});
-    while ((await stalled()) < 2) {
-      if (performance.now() > deadline) throw new Error('the two connections were not cut within their bound');
-      await new Promise((resolve) => setTimeout(resolve, STALL.sendCheckMs));
-    }
+    await untilStalled('http', 2);
     // Reading again, each gets what the kernels held, then the end: the answers were cut short.
     await Promise.all([plain, secure].map((socket) => closedWithin(socket.resume(), 10_000)));
-    expect(await stalled()).toBe(2);
+    expect(await stalled('http')).toBe(2);
     expect((await fetch(`${h.cp.httpUrl}/healthz`)).status).toBe(200);
   });
+
+  it('cuts a device that stops reading, and every delivery that waited on it settles', async () => {
+    const device = await h.registerDevice('stalled');
+    // No keep-alive: the client itself would close a connection whose pings go unanswered.
+    const client = await h.connectDevice(device, { keepalive: 0, reconnectPeriod: 0 });
+    await client.subscribeAsync(deviceTopic(device.deviceId, 'cmd'), { qos: 1 });
+    client.stream.pause();
+    const broker = h.cp.app.get<DeviceBroker>(DEVICE_BROKER);
+    const message = Buffer.alloc(200 * 1024, 'x');
+    const deliveries = Array.from({ length: Math.ceil(ANSWER_BYTES / message.length) }, () =>
+      broker.publishToDevice(device.deviceId, 'cmd', message),
+    );
+
+    await untilStalled('mqtt', 1);
+    // Each settles, handed over or failed: none holds a place in a fan-out's window for good.
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      Promise.allSettled(deliveries).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 10_000))),
+    ]);
+    clearTimeout(timer);
+    expect(settled).toBe(true);
+    client.end(true);
+  });
+
+  /** Lenient: a counter not yet counted has no sample. */
+  async function stalled(listener: 'http' | 'mqtt'): Promise<number> {
+    return metricValue(await (await h.api('/metrics')).text(), 'flotilla_send_stalled_total', { listener });
+  }
+
+  async function untilStalled(listener: 'http' | 'mqtt', count: number): Promise<void> {
+    const deadline = performance.now() + STALL.sendStallMs + SLACK_MS + 3000;
+    while ((await stalled(listener)) < count) {
+      if (performance.now() > deadline) throw new Error(`${count} ${listener} connection(s) not cut within their bound`);
+      await new Promise((resolve) => setTimeout(resolve, STALL.sendCheckMs));
+    }
+  }
 });
