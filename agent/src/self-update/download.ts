@@ -14,6 +14,11 @@ export class AgentDownloadError extends AgentError {
  * SHA-256 are the release's (which the release signature covers). Over support/http-get.ts:
  * https verified against the device's pinned CAs only, redirects followed (a release may
  * point at a file server that sends the client elsewhere).
+ *
+ * Which failures end the build for this release: a body longer than the release's size, or one
+ * of its size whose digest differs, is other bytes than the release's (terminal). A shorter one
+ * is a download cut short (a dropped link, a proxy's timeout: HTTP/1.1 without a length cannot
+ * tell), retried like any network error.
  */
 export async function downloadVerified(
   target: { url: string; sha256: string; size: number },
@@ -31,12 +36,18 @@ export async function downloadVerified(
     size += chunk.length;
     hash.update(chunk);
     if (size > target.size)
-      response.destroy(new AgentDownloadError(`${target.url} is larger than the ${target.size} bytes the release says`));
+      response.destroy(
+        new AgentDownloadError(`${target.url} is larger than the ${target.size} bytes the release says: not the release's bundle`, {
+          terminal: true,
+        }),
+      );
   });
   try {
     await pipeline(response, createWriteStream(file, { mode: 0o644 }));
+    if (size < target.size)
+      throw new AgentDownloadError(`${target.url} ended after ${size} of the release's ${target.size} bytes; will download again`);
     const sha256 = hash.digest('hex');
-    if (size !== target.size || sha256 !== target.sha256) {
+    if (sha256 !== target.sha256) {
       throw new AgentDownloadError(
         `${target.url} has ${size} bytes with SHA-256 ${sha256}, the release says ${target.size} bytes with ${target.sha256}: not installed`,
         { terminal: true },
