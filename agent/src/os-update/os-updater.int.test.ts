@@ -49,10 +49,10 @@ describe('OsUpdater with the file backend', () => {
       })()
     );
 
-  const updater = (open = source(image)) =>
+  const updater = (open = source(image), slotDevice = (slot: string) => join(dir, `root${slot}.img`)) =>
     new OsUpdater({
       backend: new FileBackend(join(dir, 'bootslot')),
-      slotDevice: (slot) => join(dir, `root${slot}.img`),
+      slotDevice,
       openImage: open,
       journalPath: join(dir, 'journal.json'),
       checkpointPath: join(dir, 'checkpoint.json'),
@@ -137,6 +137,37 @@ describe('OsUpdater with the file backend', () => {
     await u.onStart();
     await u.request(target);
     expect(reports[0]).toMatchObject({ kind: 'report-failed', reason: expect.stringContaining('refusing to boot it') });
+    expect(reboots).toEqual([]);
+  });
+
+  // Devices whose size does not grow, as a slot partition: /dev/null reads as empty (a slot smaller
+  // than any image), /dev/full takes no byte (ENOSPC, as writing past a partition's end).
+  it('refuses, for good and before downloading, an image larger than the slot', async () => {
+    offsets.length = 0;
+    const u = updater(source(image), () => '/dev/null');
+    await u.onStart();
+    await u.request(target);
+    expect(reports).toEqual([
+      {
+        kind: 'report-failed',
+        version: '2026.12.0',
+        reason: `writing slot B: the OS image (${image.length} bytes) does not fit slot /dev/null: build the image for this board's partition layout`,
+      },
+    ]);
+    expect(offsets).toEqual([]);
+    expect(u.failedSha256).toBe(target.sha256);
+    expect(reboots).toEqual([]);
+  });
+
+  it('a slot that ends while being written fails the update for good, with the reason', async () => {
+    const u = updater(source(image), () => '/dev/full');
+    await u.onStart();
+    await u.request(target);
+    expect(reports[0]).toMatchObject({
+      kind: 'report-failed',
+      reason: expect.stringMatching(/does not fit slot \/dev\/full, which ended at byte 0/),
+    });
+    expect(u.phase).toBe('idle');
     expect(reboots).toEqual([]);
   });
 });

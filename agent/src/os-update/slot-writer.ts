@@ -29,7 +29,7 @@ export interface WriteSlotOptions {
 
 export class SlotWriteError extends Error {
   constructor(
-    readonly code: 'hash-mismatch' | 'size-mismatch' | 'verify-failed',
+    readonly code: 'hash-mismatch' | 'size-mismatch' | 'verify-failed' | 'slot-too-small',
     message: string,
     /** Writing the same image again cannot help. */
     readonly terminal: boolean,
@@ -55,6 +55,8 @@ export async function writeSlot(options: WriteSlotOptions): Promise<{ resumedAt:
   await (await open(target, 'a')).close(); // a file target may not exist yet; a block device always does
   const slot = await open(target, 'r+');
   try {
+    const fixedSize = !(await slot.stat()).isFile();
+    if (fixedSize) await ensureRoom(slot, target, image.size);
     const hash = createHash('sha256');
     await hashRange(slot, 0, resumeAt, hash);
     let written = resumeAt;
@@ -62,7 +64,10 @@ export async function writeSlot(options: WriteSlotOptions): Promise<{ resumedAt:
     for await (const piece of await options.open(resumeAt)) {
       if (written + piece.length > image.size)
         throw new SlotWriteError('size-mismatch', `the OS image source gave more than the announced ${image.size} bytes`, true);
-      await slot.write(piece, 0, piece.length, written);
+      await slot.write(piece, 0, piece.length, written).catch((err: NodeJS.ErrnoException) => {
+        if (fixedSize && (err.code === 'ENOSPC' || err.code === 'EFBIG')) throw tooSmall(target, image.size, written);
+        throw err;
+      });
       hash.update(piece);
       written += piece.length;
       sinceCheckpoint += piece.length;
@@ -101,6 +106,24 @@ export async function writeSlot(options: WriteSlotOptions): Promise<{ resumedAt:
   } finally {
     await slot.close();
   }
+}
+
+/**
+ * A slot partition does not grow: an image larger than it is refused before a byte is downloaded
+ * (reading past a block device's end gives nothing), and would otherwise fail at its end on
+ * every retry. A regular file (tests) grows, and its ENOSPC is a full disk, which can clear.
+ */
+async function ensureRoom(slot: Awaited<ReturnType<typeof open>>, target: string, size: number): Promise<void> {
+  const { bytesRead } = await slot.read(Buffer.alloc(1), 0, 1, size - 1);
+  if (bytesRead === 0) throw tooSmall(target, size);
+}
+
+function tooSmall(target: string, size: number, at?: number): SlotWriteError {
+  return new SlotWriteError(
+    'slot-too-small',
+    `the OS image (${size} bytes) does not fit slot ${target}${at === undefined ? '' : `, which ended at byte ${at}`}: build the image for this board's partition layout`,
+    true,
+  );
 }
 
 async function hashRange(file: Awaited<ReturnType<typeof open>>, from: number, to: number, hash: Hash): Promise<void> {
