@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { EngineClient } from '../runtime/engine-client';
 import { silentLogger } from '../support/logger';
 import { instantClock } from '../support/test-clock';
 import { DeltaFetcher, type DeltaContext } from './delta-fetcher';
+import { download, getResponse } from './delta-http';
 import { EngineImages } from './engine-images';
 import { extractEntry, listTar, writeTar } from './tar';
 
@@ -22,6 +24,7 @@ const to = `127.0.0.1:5000/flotilla/app@sha256:${'b'.repeat(64)}`;
 
 let server: Server;
 let answer: (url: string) => { status: number; body: unknown };
+let port: number;
 const asked: { url: string; authorization: string | undefined }[] = [];
 let dir: string;
 
@@ -30,9 +33,10 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     asked.push({ url: req.url!, authorization: req.headers.authorization });
     const { status, body } = answer(req.url!);
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    res.writeHead(status, { 'content-type': 'application/json' }).end(Buffer.isBuffer(body) ? body : JSON.stringify(body));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
 });
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
@@ -40,7 +44,6 @@ afterAll(async () => {
 });
 
 function fetcher(waitMs = 10_000): DeltaFetcher {
-  const { port } = server.address() as AddressInfo;
   return new DeltaFetcher({
     apiUrl: `http://127.0.0.1:${port}`,
     deviceId: 'dev_a',
@@ -127,4 +130,59 @@ it('writes tars that GNU tar reads, and reads them back entry by entry', async (
   ]);
   const digest = await extractEntry(join(dir, 'out.tar'), entries[1]!, join(dir, 'back.tar'));
   expect(digest).toBe(`sha256:${execFileSync('sha256sum', [join(dir, 'b.tar')], { encoding: 'utf8' }).slice(0, 64)}`);
+});
+
+describe('what the registry and the control plane send is bounded and checked before use', () => {
+  // Images in a registry served by the test server, so that the delta's registry reads come here.
+  const sha = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const here = (hex: string) => `127.0.0.1:${port}/flotilla/app@sha256:${hex.repeat(64)}`;
+  const plan = (manifest: string, layers: ImageDelta['layers']): ImageDelta => ({
+    ...delta('ready'),
+    from: here('a'),
+    to: here('b'),
+    manifest,
+    layers,
+  });
+  const layer = (blob: string, size: number): ImageDelta['layers'][number] => ({
+    diffId: sha('layer'),
+    blob: { digest: blob, size },
+    source: 'delta',
+    base: sha('base'),
+    delta: { digest: sha('patch'), size: 10 },
+  });
+
+  it('a manifest larger than any manifest is cut at 4 MiB, not read into memory', async () => {
+    const manifest = sha('the real manifest');
+    answer = (url) =>
+      url.startsWith('/v2/')
+        ? { status: 200, body: Buffer.alloc(5 * 1024 * 1024, 32) }
+        : { status: 200, body: plan(manifest, [layer(sha('x'), 5)]) };
+    const c = context([here('a')]);
+    await fetcher().prepare(here('b'), c);
+    expect(c.events).toEqual([
+      expect.stringMatching(/delta not used \(registry manifests\/sha256:[0-9a-f]{64}: GET .* answer over 4194304 bytes\)/),
+    ]);
+  });
+
+  it("a plan naming another blob than the verified manifest's is not used", async () => {
+    const config = Buffer.from(JSON.stringify({ rootfs: { diff_ids: [sha('layer')] } }));
+    const manifest = Buffer.from(JSON.stringify({ config: { digest: sha(config) }, layers: [{ digest: sha('blob'), size: 42 }] }));
+    answer = (url) =>
+      url.includes('/manifests/')
+        ? { status: 200, body: manifest }
+        : url.includes('/blobs/')
+          ? { status: 200, body: config }
+          : { status: 200, body: plan(sha(manifest), [layer(sha('another blob'), 42)]) };
+    const c = context([here('a')]);
+    await fetcher().prepare(here('b'), c);
+    expect(c.events).toEqual([expect.stringContaining("the delta's layers are not the manifest's (layer 0: another blob or size)")]);
+  });
+
+  it('a download larger than the size its digest was announced with is cut there', async () => {
+    answer = () => ({ status: 200, body: Buffer.alloc(64 * 1024, 1) });
+    const res = await getResponse(`http://127.0.0.1:${port}/blob`, {}, new AbortController().signal, undefined);
+    await expect(download(res, join(dir, 'blob'), false, 1000)).rejects.toThrow(
+      'download is larger than the 1000 bytes announced; not used',
+    );
+  });
 });

@@ -7,7 +7,7 @@ import { DEVICE_DELTA_PATH, ImageDelta, deviceDeltaBlobPath, imageRepository, ty
 import type { Clock } from '../support/clock';
 import { errorMessage } from '../support/errors';
 import type { Logger } from '../support/logger';
-import { download, getBytes, getResponse } from './delta-http';
+import { download, getBytes, getResponse, smallBody } from './delta-http';
 import type { EngineImages } from './engine-images';
 import { DeltaUnusableError } from './errors';
 import { RegistryBlobs } from './registry-blobs';
@@ -97,11 +97,22 @@ export class DeltaFetcher {
     const registry = new RegistryBlobs(to, context.auth, context.signal, this.options.ca);
     // The manifest is fetched by the digest the control plane named and checked; its config by digest too.
     const manifestBytes = await this.readVerified(registry, `manifests/${delta.manifest}`, MANIFEST_TYPES, delta.manifest!);
-    const manifest = JSON.parse(manifestBytes.toString('utf8')) as { config: { digest: string }; layers: { digest: string }[] };
+    const manifest = JSON.parse(manifestBytes.toString('utf8')) as {
+      config: { digest: string };
+      layers: { digest: string; size: number }[];
+    };
     const configBytes = await this.readVerified(registry, `blobs/${manifest.config.digest}`, '*/*', manifest.config.digest);
     const diffIds = (JSON.parse(configBytes.toString('utf8')) as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? [];
     if (diffIds.join() !== delta.layers.map((l) => l.diffId).join())
       throw new DeltaUnusableError("the delta's layers are not the image's (its config names other diff_ids)");
+    // The blobs and sizes a full layer is downloaded by are the verified manifest's, not only the plan's.
+    const stranger = delta.layers.findIndex(
+      (l, i) => manifest.layers[i]?.digest !== l.blob.digest || manifest.layers[i]?.size !== l.blob.size,
+    );
+    if (stranger >= 0 || manifest.layers.length !== delta.layers.length)
+      throw new DeltaUnusableError(
+        `the delta's layers are not the manifest's (${stranger >= 0 ? `layer ${stranger}: another blob or size` : 'another count'})`,
+      );
     let downloaded = manifestBytes.length + configBytes.length;
 
     const saved = join(scratch, 'held.tar');
@@ -123,7 +134,7 @@ export class DeltaFetcher {
         continue;
       }
       if (layer.source === 'full') {
-        const got = await download(await registry.get(`blobs/${layer.blob.digest}`, '*/*'), path, true);
+        const got = await download(await registry.get(`blobs/${layer.blob.digest}`, '*/*'), path, true, layer.blob.size);
         downloaded += got.bytes;
         if (got.sent !== layer.blob.digest || got.written !== layer.diffId)
           throw new DeltaUnusableError(`layer ${layer.blob.digest} read back wrong`);
@@ -132,7 +143,8 @@ export class DeltaFetcher {
         if (!base) throw new DeltaUnusableError(`the delta's base layer ${layer.base} is not in ${from} as the engine holds it`);
         const patch = join(scratch, `delta-${i}.zst`);
         const url = `${this.options.apiUrl.replace(/\/+$/, '')}${deviceDeltaBlobPath(layer.delta!.digest)}`;
-        const got = await download(await getResponse(url, this.credentials(), context.signal, this.options.ca), patch, false);
+        const res = await getResponse(url, this.credentials(), context.signal, this.options.ca);
+        const got = await download(res, patch, false, layer.delta!.size);
         downloaded += got.bytes;
         if (got.sent !== layer.delta!.digest) throw new DeltaUnusableError(`delta ${layer.delta!.digest} arrived as ${got.sent}: corrupt`);
         await zstdPatch(base, patch, path);
@@ -160,10 +172,11 @@ export class DeltaFetcher {
 
   private async readVerified(registry: RegistryBlobs, path: string, accept: string, digest: string): Promise<Buffer> {
     const res = await registry.get(path, accept);
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    if (res.statusCode !== 200) throw new DeltaUnusableError(`registry ${path}: HTTP ${res.statusCode}`);
+    if (res.statusCode !== 200) {
+      res.resume();
+      throw new DeltaUnusableError(`registry ${path}: HTTP ${res.statusCode}`);
+    }
+    const body = await smallBody(res, `registry ${path}`);
     const actual = `sha256:${createHash('sha256').update(body).digest('hex')}`;
     if (actual !== digest) throw new DeltaUnusableError(`registry ${path} has digest ${actual}`);
     return body;

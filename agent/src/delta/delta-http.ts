@@ -28,20 +28,27 @@ export async function getBytes(
   ca: readonly string[] | undefined,
 ): Promise<{ status: number; body: Buffer; res: IncomingMessage }> {
   const res = await getResponse(url, headers, signal, ca);
-  const body = await readSmallBody(res, url).catch((err: unknown) => {
+  return { status: res.statusCode ?? 0, body: await smallBody(res, url), res };
+}
+
+/** A small answer (a plan, a manifest, a config) read whole, within support/http-get.ts' bound. */
+export function smallBody(res: IncomingMessage, url: string): Promise<Buffer> {
+  return readSmallBody(res, url).catch((err: unknown) => {
     throw new DeltaUnusableError(`${url}: ${(err as Error).message}`);
   });
-  return { status: res.statusCode ?? 0, body, res };
 }
 
 /**
  * Streams a 200 answer to `file` (gunzipped when `gunzip`); answers the sha256 of the bytes as
- * sent and, when gunzipped, of the bytes written, with the count of bytes received.
+ * sent and, when gunzipped, of the bytes written, with the count of bytes received. A body longer
+ * than `size`, the size its digest was announced with, is cut there: a wrong or endless answer
+ * must not fill the disk before its digest is checked.
  */
 export async function download(
   res: IncomingMessage,
   file: string,
   gunzip: boolean,
+  size: number,
 ): Promise<{ sent: string; written: string; bytes: number }> {
   if (res.statusCode !== 200) {
     res.resume();
@@ -55,6 +62,7 @@ export async function download(
       transform(chunk: Buffer, _enc, done) {
         hash.update(chunk);
         if (count) bytes += chunk.length;
+        if (bytes > size) return done(new DeltaUnusableError(`download is larger than the ${size} bytes announced; not used`));
         done(null, chunk);
       },
     });
