@@ -135,14 +135,22 @@ it('writes tars that GNU tar reads, and reads them back entry by entry', async (
 describe('what the registry and the control plane send is bounded and checked before use', () => {
   // Images in a registry served by the test server, so that the delta's registry reads come here.
   const sha = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  const here = (hex: string) => `127.0.0.1:${port}/flotilla/app@sha256:${hex.repeat(64)}`;
-  const plan = (manifest: string, layers: ImageDelta['layers']): ImageDelta => ({
-    ...delta('ready'),
-    from: here('a'),
-    to: here('b'),
-    manifest,
-    layers,
-  });
+  const here = (digest: string) => `127.0.0.1:${port}/flotilla/app@${digest}`;
+  const from = here(`sha256:${'a'.repeat(64)}`);
+  const plan = (manifest: string, layers: ImageDelta['layers']): ImageDelta => ({ ...delta('ready'), from, manifest, layers });
+  const config = Buffer.from(JSON.stringify({ rootfs: { diff_ids: [sha('layer')] } }));
+  const manifest = Buffer.from(JSON.stringify({ config: { digest: sha(config) }, layers: [{ digest: sha('blob'), size: 42 }] }));
+  /** The registry holds `manifest` and `config`, and `index` when given; the control plane answers `delta`. */
+  const serve = (delta: ImageDelta, index?: Buffer) => {
+    answer = (url) =>
+      url.includes(`/manifests/${sha(manifest)}`)
+        ? { status: 200, body: manifest }
+        : index && url.includes('/manifests/')
+          ? { status: 200, body: index }
+          : url.includes('/blobs/')
+            ? { status: 200, body: config }
+            : { status: 200, body: delta };
+  };
   const layer = (blob: string, size: number): ImageDelta['layers'][number] => ({
     diffId: sha('layer'),
     blob: { digest: blob, size },
@@ -152,30 +160,33 @@ describe('what the registry and the control plane send is bounded and checked be
   });
 
   it('a manifest larger than any manifest is cut at 4 MiB, not read into memory', async () => {
-    const manifest = sha('the real manifest');
+    const pinned = sha('the real manifest');
     answer = (url) =>
       url.startsWith('/v2/')
         ? { status: 200, body: Buffer.alloc(5 * 1024 * 1024, 32) }
-        : { status: 200, body: plan(manifest, [layer(sha('x'), 5)]) };
-    const c = context([here('a')]);
-    await fetcher().prepare(here('b'), c);
+        : { status: 200, body: plan(pinned, [layer(sha('x'), 5)]) };
+    const c = context([from]);
+    await fetcher().prepare(here(pinned), c);
     expect(c.events).toEqual([
       expect.stringMatching(/delta not used \(registry manifests\/sha256:[0-9a-f]{64}: GET .* answer over 4194304 bytes\)/),
     ]);
   });
 
   it("a plan naming another blob than the verified manifest's is not used", async () => {
-    const config = Buffer.from(JSON.stringify({ rootfs: { diff_ids: [sha('layer')] } }));
-    const manifest = Buffer.from(JSON.stringify({ config: { digest: sha(config) }, layers: [{ digest: sha('blob'), size: 42 }] }));
-    answer = (url) =>
-      url.includes('/manifests/')
-        ? { status: 200, body: manifest }
-        : url.includes('/blobs/')
-          ? { status: 200, body: config }
-          : { status: 200, body: plan(sha(manifest), [layer(sha('another blob'), 42)]) };
-    const c = context([here('a')]);
-    await fetcher().prepare(here('b'), c);
+    serve(plan(sha(manifest), [layer(sha('another blob'), 42)]));
+    const c = context([from]);
+    await fetcher().prepare(here(sha(manifest)), c);
     expect(c.events).toEqual([expect.stringContaining("the delta's layers are not the manifest's (layer 0: another blob or size)")]);
+  });
+
+  it('a plan naming a manifest the pinned index does not list for this architecture is not used', async () => {
+    const index = Buffer.from(JSON.stringify({ manifests: [{ digest: sha(manifest), platform: { architecture: 'amd64', os: 'linux' } }] }));
+    serve(plan(sha(manifest), [layer(sha('blob'), 42)]), index);
+    const c = context([from]);
+    await fetcher().prepare(here(sha(index)), c);
+    expect(c.events).toEqual([
+      expect.stringContaining(`the delta's manifest ${sha(manifest)} is not the release's image ${here(sha(index))} for arm64`),
+    ]);
   });
 
   it('a download larger than the size its digest was announced with is cut there', async () => {

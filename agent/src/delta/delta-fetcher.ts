@@ -14,6 +14,7 @@ import { RegistryBlobs } from './registry-blobs';
 import { extractEntry, listTar, writeTar } from './tar';
 
 const MANIFEST_TYPES = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
+const INDEX_TYPES = 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json';
 
 export interface DeltaFetcherOptions {
   /** The control plane's HTTP API and the device's own credentials for it. */
@@ -96,6 +97,7 @@ export class DeltaFetcher {
   private async rebuild(from: string, to: string, delta: ImageDelta, scratch: string, context: DeltaContext): Promise<number> {
     const registry = new RegistryBlobs(to, context.auth, context.signal, this.options.ca);
     // The manifest is fetched by the digest the control plane named and checked; its config by digest too.
+    const indexBytes = await this.checkPinned(registry, to, delta.manifest!, context.architecture);
     const manifestBytes = await this.readVerified(registry, `manifests/${delta.manifest}`, MANIFEST_TYPES, delta.manifest!);
     const manifest = JSON.parse(manifestBytes.toString('utf8')) as {
       config: { digest: string };
@@ -113,7 +115,7 @@ export class DeltaFetcher {
       throw new DeltaUnusableError(
         `the delta's layers are not the manifest's (${stranger >= 0 ? `layer ${stranger}: another blob or size` : 'another count'})`,
       );
-    let downloaded = manifestBytes.length + configBytes.length;
+    let downloaded = indexBytes + manifestBytes.length + configBytes.length;
 
     const saved = join(scratch, 'held.tar');
     await this.options.images.save(from, saved);
@@ -168,6 +170,20 @@ export class DeltaFetcher {
     await this.options.images.load(archive);
     if (!(await this.options.images.has(manifest.config.digest))) throw new DeltaUnusableError('the engine does not hold the loaded image');
     return downloaded;
+  }
+
+  /**
+   * The plan's platform manifest must be the one the release pins, or one the index it pins lists
+   * for this architecture: the plan is not signed, the release is. Answers the bytes read.
+   */
+  private async checkPinned(registry: RegistryBlobs, to: string, manifest: string, architecture: string): Promise<number> {
+    const pinned = to.slice(to.lastIndexOf('@') + 1);
+    if (pinned === manifest) return 0;
+    const body = await this.readVerified(registry, `manifests/${pinned}`, `${INDEX_TYPES}, ${MANIFEST_TYPES}`, pinned);
+    const index = JSON.parse(body.toString('utf8')) as { manifests?: { digest?: string; platform?: { architecture?: string } }[] };
+    if (!index.manifests?.some((m) => m.digest === manifest && m.platform?.architecture === architecture))
+      throw new DeltaUnusableError(`the delta's manifest ${manifest} is not the release's image ${to} for ${architecture}`);
+    return body.length;
   }
 
   private async readVerified(registry: RegistryBlobs, path: string, accept: string, digest: string): Promise<Buffer> {
