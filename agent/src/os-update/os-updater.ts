@@ -1,5 +1,5 @@
 import { readFileIfExists, writeFileAtomic } from '../state/atomic-file';
-import { errorMessage } from '../support/errors';
+import { AgentError, errorMessage } from '../support/errors';
 import { HttpGetError, openGet } from '../support/http-get';
 import type { BootSlotBackend, OsSlot } from './boot-slot-backend';
 import {
@@ -46,6 +46,7 @@ export interface OsUpdaterDeps {
 
 export class OsUpdater {
   private journal: OsUpdateJournal = IDLE_JOURNAL;
+  private retryReason: string | null = null;
 
   constructor(private readonly deps: OsUpdaterDeps) {}
 
@@ -60,6 +61,11 @@ export class OsUpdater {
   /** The image being written or tried, if any. */
   get target(): OsImageTarget | null {
     return this.journal.target;
+  }
+
+  /** Why the last write stopped short of the end and will be resumed (network, source cut off); null after one that did not. */
+  get writeRetryReason(): string | null {
+    return this.retryReason;
   }
 
   /** The last image that failed; a release naming it again is ignored. */
@@ -109,9 +115,12 @@ export class OsUpdater {
             onProgress: deps.onProgress,
             checkpointEvery: deps.checkpointEvery,
           });
+          this.retryReason = null;
           return { type: 'written' };
         } catch (e) {
-          return { type: 'write-failed', reason: (e as Error).message, terminal: e instanceof SlotWriteError && e.terminal };
+          const terminal = (e instanceof SlotWriteError || e instanceof AgentError) && e.terminal;
+          this.retryReason = terminal ? null : errorMessage(e);
+          return { type: 'write-failed', reason: errorMessage(e), terminal };
         }
       case 'arm-trial':
         try {
@@ -162,7 +171,9 @@ export function httpImageSource(target: OsImageTarget, ca: readonly string[] | u
     if (!whole && !rest) {
       response.resume();
       throw new HttpGetError(
-        `GET ${target.url} from byte ${offset} answered ${status}${range ? ` (${range})` : ''}; the server must support Range requests`,
+        offset === 0
+          ? `GET ${target.url} answered ${status}; the release's OS image URL must serve the image`
+          : `GET ${target.url} from byte ${offset} answered ${status}${range ? ` (${range})` : ''}; the server must support Range requests`,
       );
     }
     return bytesOf(response, target.url, offset);

@@ -52,6 +52,8 @@ export class OsUpdates {
   private hooks: OsHooks | undefined;
   private boot: BootStatus | undefined;
   private lastFailure: string | null = null;
+  /** Why the write of the current image waits for its next attempt (shown as `lastFailure` meanwhile). */
+  private waiting: string | null = null;
   private progress: OsStatus['progress'];
   private busy = false;
   private lastAttempt = -Infinity;
@@ -128,13 +130,14 @@ export class OsUpdates {
   }
 
   status(): OsStatus {
+    const failure = this.waiting ?? this.lastFailure;
     return {
       version: this.options.version,
       slot: this.boot?.booted ?? null,
       inTrial: this.boot?.inTrial ?? false,
       phase: this.updater?.phase ?? 'idle',
       target: this.updater?.target?.version ?? null,
-      lastFailure: this.lastFailure === null ? null : toStorableText(this.lastFailure, TEXT_LIMITS.message),
+      lastFailure: failure === null ? null : toStorableText(failure, TEXT_LIMITS.message),
       ...(this.progress ? { progress: this.progress } : {}),
     };
   }
@@ -158,6 +161,9 @@ export class OsUpdates {
       }
       const refusal = await updater.request(target);
       if (refusal?.kind === 'refuse') this.options.logger.warn('OS update refused', { reason: refusal.reason });
+      const retry = updater.writeRetryReason;
+      this.waiting = retry && `writing OS ${target.version}: ${retry}; trying again in ${WRITE_RETRY_MS / 1000} s`;
+      if (this.waiting) this.options.logger.warn('OS image write stopped; will resume', { reason: retry });
     } catch (err) {
       this.options.logger.error('OS update step failed', { error: errorMessage(err) });
     } finally {
