@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -130,6 +130,22 @@ it('writes tars that GNU tar reads, and reads them back entry by entry', async (
   ]);
   const digest = await extractEntry(join(dir, 'out.tar'), entries[1]!, join(dir, 'back.tar'));
   expect(digest).toBe(`sha256:${execFileSync('sha256sum', [join(dir, 'b.tar')], { encoding: 'utf8' }).slice(0, 64)}`);
+});
+
+it('refuses a tar header whose size is not octal, or whose data runs past the end of the file', async () => {
+  writeFileSync(join(dir, 'c.bin'), Buffer.alloc(100, 3));
+  await writeTar(join(dir, 'sized.tar'), [{ name: 'x/layer.tar', path: join(dir, 'c.bin') }]);
+  const bytes = readFileSync(join(dir, 'sized.tar'));
+  const withSize = (size: string) => {
+    const copy = Buffer.from(bytes);
+    copy.write(size, 124, 12, 'latin1');
+    writeFileSync(join(dir, 'bad.tar'), copy);
+    return listTar(join(dir, 'bad.tar'));
+  };
+  await expect(withSize('zzzzzzzzzzz\0')).rejects.toThrow(/the tar header of "x\/layer.tar" at byte 0 has no octal size \("zzzzzzzzzzz"\)/);
+  await expect(withSize('77777777777\0')).rejects.toThrow(
+    /"x\/layer.tar" at byte 0 says 8589934591 bytes, past the end of the 2048-byte file/,
+  );
 });
 
 describe('what the registry and the control plane send is bounded and checked before use', () => {

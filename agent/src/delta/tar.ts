@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import { DeltaUnusableError } from './errors';
 
 /**
  * The little of the tar format (POSIX ustar) the delta path needs: reading the entries of an
@@ -19,19 +20,29 @@ export interface TarEntry {
   size: number;
 }
 
-/** The regular files of the tar file at `path`. */
+/**
+ * The regular files of the tar file at `path`. A header whose size is not octal digits, or whose
+ * data would run past the end of the file, ends the listing with an error: every offset and size
+ * handed out lies within the file.
+ */
 export async function listTar(path: string): Promise<TarEntry[]> {
   const file = await open(path, 'r');
   try {
+    const length = (await file.stat()).size;
     const entries: TarEntry[] = [];
     const header = Buffer.alloc(BLOCK);
     for (let at = 0; ;) {
       const { bytesRead } = await file.read(header, 0, BLOCK, at);
       if (bytesRead < BLOCK || header.every((b) => b === 0)) return entries;
-      const size = parseInt(field(header, 124, 12) || '0', 8);
-      const type = String.fromCharCode(header[156]!);
+      const sizeField = field(header, 124, 12);
       const prefix = field(header, 345, 155);
       const name = (prefix ? `${prefix}/` : '') + field(header, 0, 100);
+      if (!/^[0-7]*$/.test(sizeField))
+        throw new DeltaUnusableError(`${path}: the tar header of "${name}" at byte ${at} has no octal size ("${sizeField}")`);
+      const size = parseInt(sizeField || '0', 8);
+      if (at + BLOCK + size > length)
+        throw new DeltaUnusableError(`${path}: "${name}" at byte ${at} says ${size} bytes, past the end of the ${length}-byte file`);
+      const type = String.fromCharCode(header[156]!);
       if (type === '0' || type === '\0') entries.push({ name, offset: at + BLOCK, size });
       at += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
     }
