@@ -1,4 +1,4 @@
-import { mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeviceEvent, Release } from '@flotilla/shared/device';
 import { errorMessage, isTerminal } from '../support/errors';
@@ -57,6 +57,7 @@ export class SelfUpdate {
 
   async start(hooks: SelfUpdateHooks): Promise<void> {
     this.hooks = hooks;
+    await this.dropUnnamedVersions();
     this.failedSha256 = (await this.brokenMeta())?.sha256 ?? null;
     const trial = await readJson<TrialRecord>(this.paths.trial);
     this.onTrial = trial?.version === this.version;
@@ -110,6 +111,26 @@ export class SelfUpdate {
       if (isTerminal(err)) this.failedSha256 = target.sha256;
     } finally {
       this.busy = false;
+    }
+  }
+
+  /**
+   * Removes installed versions no role names any more (the one before `old`, an earlier broken
+   * one, a download left half done): each update would otherwise leave a bundle on the data
+   * partition for good. Only the agent runs now; the launcher changes the roles only when it exits.
+   */
+  private async dropUnnamedVersions(): Promise<void> {
+    const { current, old, next, broken } = this.paths;
+    const named = new Set<string>();
+    for (const link of [current, old, next, broken]) {
+      const dir = await readlink(link).catch(() => undefined);
+      if (dir) named.add(dir);
+    }
+    const entries = await readdir(this.paths.dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (!entry.isDirectory() || named.has(entry.name)) continue;
+      this.logger.info('removing an agent version no longer needed', { version: entry.name });
+      await rm(join(this.paths.dir, entry.name), { recursive: true, force: true });
     }
   }
 
