@@ -90,7 +90,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
     logger.error('OS updates are off: the OS description is unusable', { error: errorMessage(err) });
     return undefined;
   });
-  const selfUpdate = SelfUpdate.fromEnv(AGENT_VERSION, logger, credential.caCertificates);
+  const selfUpdate = SelfUpdate.fromEnv(AGENT_VERSION, logger, credential.caCertificates, config.diskReserveBytes);
   const board = await recognizeBoard(config.board, config.hostRoot);
   logger.info('board', { board: board ?? 'unknown' });
   const outbox = new EventOutbox(config.stateDir);

@@ -1,12 +1,26 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, statfs } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { AgentError } from '../support/errors';
 import { openGet } from '../support/http-get';
 
 export class AgentDownloadError extends AgentError {
   readonly code = 'agent-download-failed';
+}
+
+/**
+ * The bundle must fit with `reserveBytes` left over: the data partition also holds the journals
+ * and the containers' volumes, which a full disk would break. Checked before a byte is fetched;
+ * space can be freed, so not terminal.
+ */
+export async function ensureRoom(dir: string, size: number, reserveBytes: number): Promise<void> {
+  const { bavail, bsize } = await statfs(dir);
+  const free = bavail * bsize;
+  if (free < size + reserveBytes)
+    throw new AgentDownloadError(
+      `not enough room in ${dir} for the ${size}-byte agent bundle: ${free} bytes free, ${reserveBytes} must stay free; free space and it is tried again`,
+    );
 }
 
 /**

@@ -5,7 +5,7 @@ import { errorMessage, isTerminal } from '../support/errors';
 import type { Logger } from '../support/logger';
 import { agentUpdateFor } from './agent-target';
 import { AGENT_FILE, ALTS_ENV, altsPaths, META_FILE, type AgentMeta, type AltsPaths, type FailureRecord, type TrialRecord } from './alts';
-import { downloadVerified } from './download';
+import { downloadVerified, ensureRoom } from './download';
 
 /** What the agent lends its self-update: events, and a clean exit so the launcher can switch. */
 export interface SelfUpdateHooks {
@@ -39,6 +39,8 @@ export class SelfUpdate {
     private readonly logger: Logger,
     /** The device's pinned CAs: an https:// agent URL must chain to one of them. */
     private readonly ca: readonly string[] | undefined,
+    /** Free disk that must remain beside a downloaded bundle (FLOTILLA_DISK_RESERVE_BYTES). */
+    private readonly reserveBytes: number,
     private readonly now: () => number = Date.now,
   ) {
     this.paths = altsPaths(dir);
@@ -48,11 +50,12 @@ export class SelfUpdate {
     version: string,
     logger: Logger,
     ca: readonly string[] | undefined,
+    reserveBytes: number,
     env: NodeJS.ProcessEnv = process.env,
   ): SelfUpdate | undefined {
     const dir = env[ALTS_ENV];
     if (!dir) logger.info('agent self-update is off: the agent does not run under its launcher');
-    return dir ? new SelfUpdate(dir, version, logger, ca) : undefined;
+    return dir ? new SelfUpdate(dir, version, logger, ca, reserveBytes) : undefined;
   }
 
   async start(hooks: SelfUpdateHooks): Promise<void> {
@@ -94,6 +97,7 @@ export class SelfUpdate {
     try {
       const dir = `${target.version.replace(/[^0-9A-Za-z.+-]/g, '_')}-${target.sha256.slice(0, 12)}`;
       const full = join(this.paths.dir, dir);
+      await ensureRoom(this.paths.dir, target.size, this.reserveBytes);
       await rm(full, { recursive: true, force: true });
       await mkdir(full, { recursive: true });
       this.hooks?.event('agent-update-started', `installing agent ${target.version} beside ${this.version}`, target.releaseId);
