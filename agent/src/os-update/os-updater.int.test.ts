@@ -170,4 +170,17 @@ describe('OsUpdater with the file backend', () => {
     expect(u.phase).toBe('idle');
     expect(reboots).toEqual([]);
   });
+
+  it('a damaged checkpoint (a negative or fractional offset) costs a write from the start, not a stuck update', async () => {
+    for (const written of [-1, 1.5]) {
+      rmSync(join(dir, 'rootB.img'), { force: true });
+      writeFileSync(join(dir, 'checkpoint.json'), JSON.stringify({ sha256: target.sha256, written }));
+      const u = updater();
+      await u.onStart();
+      await u.request(target);
+      expect(readFileSync(join(dir, 'rootB.img')).equals(image)).toBe(true);
+      expect(u.phase).toBe('reboot');
+      rmSync(join(dir, 'journal.json'));
+    }
+  });
 });

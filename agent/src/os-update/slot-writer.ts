@@ -140,8 +140,9 @@ function parseCheckpoint(text: string | undefined): Checkpoint | undefined {
   if (!text) return undefined;
   try {
     const value = JSON.parse(text) as Partial<Checkpoint>;
-    return typeof value.sha256 === 'string' && typeof value.written === 'number'
-      ? { sha256: value.sha256, written: value.written }
+    // Any other offset would be handed to the slot and the Range request as is, and fail there on every retry.
+    return typeof value.sha256 === 'string' && Number.isSafeInteger(value.written) && value.written! >= 0
+      ? { sha256: value.sha256, written: value.written! }
       : undefined;
   } catch {
     return undefined; // a torn checkpoint only costs a restart from zero
