@@ -24,7 +24,7 @@ describe('OS update plan', () => {
       { type: 'written' },
       { type: 'armed', bootId: 'boot-1' },
       { type: 'booted', status: trialOfB, bootId: 'boot-2', now: 1000 },
-      { type: 'checks', checks: ok, now: 5000, bootId: 'boot-2' },
+      { type: 'checks', checks: ok, now: 5000, bootId: 'boot-2', bootedVersion: target.version },
       { type: 'committed' },
     ]);
     expect(actions.map((a) => a.kind)).toEqual(['write-slot', 'arm-trial', 'reboot', 'run-checks', 'commit', 'report-committed']);
@@ -75,8 +75,8 @@ describe('OS update plan', () => {
       { type: 'written' },
       { type: 'armed', bootId: 'boot-1' },
       { type: 'booted', status: trialOfB, bootId: 'boot-2', now: 0 },
-      { type: 'checks', checks: { ...ok, assemblyHealthy: false }, now: 60_000, bootId: 'boot-2' },
-      { type: 'checks', checks: { ...ok, controlPlaneReached: false }, now: 130_000, bootId: 'boot-2' },
+      { type: 'checks', checks: { ...ok, assemblyHealthy: false }, now: 60_000, bootId: 'boot-2', bootedVersion: target.version },
+      { type: 'checks', checks: { ...ok, controlPlaneReached: false }, now: 130_000, bootId: 'boot-2', bootedVersion: target.version },
     ]);
     expect(trial.actions.slice(4).map((a) => a.kind)).toEqual(['run-checks', 'fall-back']);
     const after = decide(trial.journal, { type: 'booted', status: onA, bootId: 'boot-3', now: 140_000 }, policy);
@@ -115,7 +115,7 @@ describe('OS update plan', () => {
       { type: 'written' },
       { type: 'armed', bootId: 'b1' },
       { type: 'booted', status: trialOfB, bootId: 'b2', now: 0 },
-      { type: 'checks', checks: ok, now: 1, bootId: 'b2' },
+      { type: 'checks', checks: ok, now: 1, bootId: 'b2', bootedVersion: target.version },
     ]);
     expect(journal.phase).toBe('commit');
     expect(
@@ -123,5 +123,24 @@ describe('OS update plan', () => {
     ).toEqual({
       kind: 'commit',
     });
+  });
+
+  it('falls back at once when the trial root is not the version the release names (it would be written again for ever)', () => {
+    const { actions, journal } = run([
+      { type: 'request', target, status: onA },
+      { type: 'written' },
+      { type: 'armed', bootId: 'boot-1' },
+      { type: 'booted', status: trialOfB, bootId: 'boot-2', now: 1000 },
+      { type: 'checks', checks: ok, now: 2000, bootId: 'boot-2', bootedVersion: '2026.11.0' },
+      { type: 'booted', status: onA, bootId: 'boot-3', now: 3000 },
+    ]);
+    expect(actions.map((a) => a.kind)).toEqual(['write-slot', 'arm-trial', 'reboot', 'run-checks', 'fall-back', 'report-failed']);
+    expect(actions[5]).toEqual({
+      kind: 'report-failed',
+      version: '2026.12.0',
+      reason:
+        'the trial boot of slot B runs OS 2026.11.0, the release names 2026.12.0: build the image with the version the release gives it',
+    });
+    expect(journal).toMatchObject({ phase: 'idle', failedSha256: target.sha256 });
   });
 });

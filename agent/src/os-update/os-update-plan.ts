@@ -64,7 +64,8 @@ export type OsUpdateInput =
   | { type: 'arm-failed'; reason: string }
   /** The agent started (after a reboot or a crash): what the bootloader did, and this boot's id. */
   | { type: 'booted'; status: BootStatus; bootId: string; now: number }
-  | { type: 'checks'; checks: TrialChecks; now: number; bootId: string }
+  /** `bootedVersion`: what the trial's root says it is (its /etc/flotilla/os-release), null when it says nothing. */
+  | { type: 'checks'; checks: TrialChecks; now: number; bootId: string; bootedVersion: string | null }
   | { type: 'committed' };
 
 export type OsUpdateAction =
@@ -113,7 +114,7 @@ export function decide(journal: OsUpdateJournal, input: OsUpdateInput, policy: O
     case 'booted':
       return onBooted(journal, input.status, input.bootId, input.now);
     case 'checks':
-      return onChecks(journal, input.checks, input.now, input.bootId, policy);
+      return onChecks(journal, input, policy);
     case 'committed':
       if (journal.phase !== 'commit') return stay(journal);
       return {
@@ -174,8 +175,15 @@ function onBooted(journal: OsUpdateJournal, status: BootStatus, bootId: string, 
   return fail(journal, reason);
 }
 
-function onChecks(journal: OsUpdateJournal, checks: TrialChecks, now: number, bootId: string, policy: OsUpdatePolicy): Decision {
+function onChecks(journal: OsUpdateJournal, input: Extract<OsUpdateInput, { type: 'checks' }>, policy: OsUpdatePolicy): Decision {
   if (journal.phase !== 'trial') return stay(journal);
+  const { checks, now, bootId, bootedVersion } = input;
+  const named = journal.target!.version;
+  if (bootedVersion !== named) {
+    // Committed, it would still not be the version the release names: written again at every tick, a reboot loop.
+    const failure = `the trial boot of slot ${journal.toSlot} runs OS ${bootedVersion ?? 'without a FLOTILLA_OS_VERSION'}, the release names ${named}: build the image with the version the release gives it`;
+    return { journal: { ...journal, phase: 'fall-back', failure, rebootFromBootId: bootId }, action: { kind: 'fall-back' } };
+  }
   const failing = (Object.keys(checks) as (keyof TrialChecks)[]).filter((k) => !checks[k]);
   if (failing.length === 0) return { journal: { ...journal, phase: 'commit' }, action: { kind: 'commit' } };
   const since = journal.trialSince ?? now;

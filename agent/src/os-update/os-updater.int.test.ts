@@ -59,6 +59,7 @@ describe('OsUpdater with the file backend', () => {
       reboot: async (argv) => void reboots.push([...argv]),
       bootId: async () => `boot-${bootNumber}`,
       checks: async () => checks,
+      runningVersion: target.version,
       report: async (r) => void reports.push(r),
       now: () => now,
       policy: { trialTimeoutMs: 60_000 },

@@ -37,6 +37,8 @@ export interface OsUpdaterDeps {
   /** /proc/sys/kernel/random/boot_id: tells a reboot from an agent restart. */
   bootId(): Promise<string>;
   checks(): Promise<TrialChecks>;
+  /** The running root's FLOTILLA_OS_VERSION (read at agent start, so the trial's own after the reboot). */
+  runningVersion: string | null;
   report(report: OsUpdateReport): Promise<void>;
   now(): number;
   policy: OsUpdatePolicy;
@@ -85,7 +87,13 @@ export class OsUpdater {
 
   async checkTrial(): Promise<void> {
     if (!this.inTrial) return;
-    await this.feed({ type: 'checks', checks: await this.deps.checks(), now: this.deps.now(), bootId: await this.deps.bootId() });
+    await this.feed({
+      type: 'checks',
+      checks: await this.deps.checks(),
+      now: this.deps.now(),
+      bootId: await this.deps.bootId(),
+      bootedVersion: this.deps.runningVersion,
+    });
   }
 
   /** Decides, records, acts, and feeds the outcome back until an action waits on the outside world. Returns a refusal, if any. */

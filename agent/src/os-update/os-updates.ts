@@ -112,6 +112,7 @@ export class OsUpdates {
       reboot: o.reboot,
       bootId: o.bootId,
       checks: () => hooks.checks(),
+      runningVersion: o.version,
       report: (report) => this.onReport(report),
       now: o.now,
       policy: { trialTimeoutMs: o.trialTimeoutMs },
