@@ -1,12 +1,25 @@
-import { open, readFile } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
-/** Bytes of a bootloader's environment file, or undefined when the file is not there yet. */
-export async function readEnvFile(path: string): Promise<Buffer | undefined> {
+/**
+ * The first `maxBytes` of a bootloader's environment file (the area the bootloader reads; a damaged
+ * file system may show a larger file, which is not read whole), or undefined when the file is not
+ * there yet.
+ */
+export async function readEnvFile(path: string, maxBytes: number): Promise<Buffer | undefined> {
+  let file: FileHandle;
   try {
-    return await readFile(path);
+    file = await open(path, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
+  }
+  try {
+    const buffer = Buffer.alloc(maxBytes);
+    let filled = 0;
+    for (let n = -1; n !== 0 && filled < maxBytes; filled += n) n = (await file.read(buffer, filled, maxBytes - filled, filled)).bytesRead;
+    return buffer.subarray(0, filled);
+  } finally {
+    await file.close();
   }
 }
 

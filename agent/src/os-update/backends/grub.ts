@@ -19,7 +19,7 @@ export function parseGrubenv(bytes: Buffer): Map<string, string> {
   if (!text.startsWith(HEADER) || bytes.length !== GRUBENV_SIZE)
     throw new BootBackendError(
       'grubenv-invalid',
-      `not a GRUB environment block (${bytes.length} bytes; expected ${GRUBENV_SIZE} starting with "${HEADER.trim()}")`,
+      `not a GRUB environment block (${bytes.length > GRUBENV_SIZE ? `over ${GRUBENV_SIZE}` : bytes.length} bytes; expected ${GRUBENV_SIZE} starting with "${HEADER.trim()}")`,
     );
   const env = new Map<string, string>();
   for (const line of text.slice(HEADER.length).split('\n')) {
@@ -53,7 +53,7 @@ export class GrubBackend extends BootCounterBackend {
   }
 
   protected async readVars(): Promise<Map<string, string>> {
-    const bytes = await readEnvFile(this.envPath);
+    const bytes = await readEnvFile(this.envPath, GRUBENV_SIZE + 1);
     return bytes ? parseGrubenv(bytes) : new Map();
   }
 

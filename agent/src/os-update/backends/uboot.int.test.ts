@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UbootBackend } from './uboot';
@@ -79,5 +79,13 @@ describe('uboot backend', () => {
     await backend.armTrial('B');
     await backend.disarm();
     expect(printenv()).toMatchObject({ boot_slot: 'A', upgrade_available: '0' });
+  });
+
+  it('reads only the environment area of a file that a damaged file system shows larger (3 GiB, sparse)', async () => {
+    writeFileSync(join(dir, 'env.txt'), 'boot_slot=B\n');
+    execFileSync('mkenvimage', ['-s', String(SIZE), '-o', envPath, join(dir, 'env.txt')]);
+    truncateSync(envPath, 3 * 1024 ** 3);
+    const backend = new UbootBackend(envPath, { size: SIZE, redundant: false });
+    expect(await backend.status()).toEqual({ booted: 'B', committed: 'B', inTrial: false });
   });
 });

@@ -28,7 +28,7 @@ export class UbootBackend extends BootCounterBackend {
   }
 
   private async read(): Promise<ReadEnv> {
-    const bytes = await readEnvFile(this.envPath);
+    const bytes = await readEnvFile(this.envPath, this.layout.size * (this.layout.redundant ? 2 : 1));
     return bytes ? parseUbootEnv(bytes, this.layout) : { env: new Map(), valid: false, current: 0, flags: 0 };
   }
 
