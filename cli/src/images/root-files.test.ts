@@ -1,5 +1,6 @@
 import { debSystemdUnit } from '../packaging/agent-deb-files';
-import { initScript, systemdUnit } from './root-files';
+import { BoardSpec } from '@flotilla/shared';
+import { initScript, systemdUnit, ubootScript } from './root-files';
 
 describe('the agent service in an image', () => {
   it('starts the agent through the launcher beside it, with the package unit shape', () => {
@@ -26,5 +27,33 @@ describe('the agent service in an image', () => {
     expect(script).toMatch(/if \[ "\$status" -eq 78 \]; then[^]*break/);
     expect(script).toMatch(/^export MALLOC_ARENA_MAX=1$/m);
     expect(script.indexOf('export MALLOC_TRIM_THRESHOLD_=65536')).toBeLessThan(script.indexOf('start)'));
+  });
+});
+
+describe('the U-Boot boot script', () => {
+  it("saves U-Boot's whole environment on the first boot, before it sets anything or boots", () => {
+    // The agent changes only a saved environment (UbootBackend): one written from nothing would
+    // replace U-Boot's built-in one, bootcmd included.
+    const spec = BoardSpec.parse({
+      name: 'b',
+      description: 'd',
+      arch: 'arm64',
+      soc: 's',
+      boot: { backend: 'uboot', cmdline: 'root={root}', env: { path: 'uboot.env', size: 16384, redundant: false } },
+      partitionTable: 'mbr',
+      partitions: [
+        { role: 'boot', label: 'BOOT', fs: 'vfat', size: '64MiB' },
+        { role: 'rootA', label: 'rootA', fs: 'ext4', size: '512MiB' },
+        { role: 'rootB', label: 'rootB', fs: 'ext4', size: '512MiB' },
+        { role: 'data', label: 'data', fs: 'ext4', size: 'rest' },
+      ],
+      imageSize: '1280MiB',
+      probes: [],
+    });
+    const lines = ubootScript(spec).split('\n');
+    const first = lines.findIndex((l) => l.includes('saveenv'));
+    expect(lines[first]).toBe('if test -z "${flotilla_env}"; then setenv flotilla_env 1; saveenv; fi');
+    expect(first).toBeLessThan(lines.findIndex((l) => /setenv (boot_slot|bootlimit|bootcount)/.test(l)));
+    expect(first).toBeLessThan(lines.findIndex((l) => l.startsWith('booti')));
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UbootBackend } from './uboot';
@@ -34,6 +34,11 @@ describe('uboot backend', () => {
         .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
   const setenv = (name: string, value: string, redundant = false) => execFileSync('fw_setenv', ['-c', fwConfig(redundant), name, value]);
+  /** The environment U-Boot saves on the first boot (boot.scr's `saveenv`): its built-in one, whole. */
+  const savedByUboot = (redundant = false): void => {
+    writeFileSync(join(dir, 'env.txt'), 'bootcmd=run distro_bootcmd\nbootdelay=2\nflotilla_env=1\n');
+    execFileSync('mkenvimage', ['-s', String(SIZE), ...(redundant ? ['-r'] : []), '-o', envPath, join(dir, 'env.txt')]);
+  };
 
   it('reads an environment made by mkenvimage and arms a trial that fw_printenv sees', async () => {
     writeFileSync(join(dir, 'env.txt'), 'boot_slot=A\nbootlimit=5\nbootcmd=run distro_bootcmd\n');
@@ -47,8 +52,10 @@ describe('uboot backend', () => {
   });
 
   it('follows what boot.scr does: a trial boot counts, commit ends it; past bootlimit it has fallen back', async () => {
+    savedByUboot();
     const backend = new UbootBackend(envPath, { size: SIZE, redundant: false });
-    await backend.armTrial('B'); // no file yet: U-Boot would have used its defaults (slot A)
+    await backend.armTrial('B'); // no boot_slot yet: boot.scr's default, slot A
+    expect(printenv()).toMatchObject({ bootcmd: 'run distro_bootcmd', bootdelay: '2' });
     setenv('bootcount', '1'); // boot.scr on the trial boot
     expect(await backend.status()).toEqual({ booted: 'B', committed: 'A', inTrial: true });
     await backend.commit();
@@ -63,9 +70,10 @@ describe('uboot backend', () => {
   });
 
   it('writes the redundant copy fw_setenv expects next, and reads what fw_setenv wrote', async () => {
+    savedByUboot(true);
     const backend = new UbootBackend(envPath, { size: SIZE, redundant: true });
     await backend.armTrial('B');
-    expect(printenv(true)).toMatchObject({ boot_slot: 'B', upgrade_available: '1' });
+    expect(printenv(true)).toMatchObject({ boot_slot: 'B', upgrade_available: '1', bootcmd: 'run distro_bootcmd' });
     setenv('bootcount', '1', true);
     await backend.commit();
     expect(printenv(true)).toMatchObject({ boot_slot: 'B', upgrade_available: '0', bootcount: '0' });
@@ -75,10 +83,24 @@ describe('uboot backend', () => {
   });
 
   it('takes back an armed trial that was never booted', async () => {
+    savedByUboot();
     const backend = new UbootBackend(envPath, { size: SIZE, redundant: false });
     await backend.armTrial('B');
     await backend.disarm();
     expect(printenv()).toMatchObject({ boot_slot: 'A', upgrade_available: '0' });
+  });
+
+  it('writes no environment from nothing: the board would lose its bootcmd to a file holding only the A/B variables', async () => {
+    const backend = new UbootBackend(envPath, { size: SIZE, redundant: false });
+    await expect(backend.armTrial('B')).rejects.toMatchObject({ code: 'uboot-env-missing', message: expect.stringContaining('boot.scr') });
+    expect(existsSync(envPath)).toBe(false);
+    // Damaged (its CRC no longer matches): left as it is, for U-Boot to fall back to its built-in one.
+    savedByUboot();
+    const damaged = readFileSync(envPath);
+    damaged[10] ^= 0xff;
+    writeFileSync(envPath, damaged);
+    await expect(backend.armTrial('B')).rejects.toMatchObject({ code: 'uboot-env-missing' });
+    expect(readFileSync(envPath).equals(damaged)).toBe(true);
   });
 
   it('reads only the environment area of a file that a damaged file system shows larger (3 GiB, sparse)', async () => {
