@@ -131,6 +131,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
             ca: credential.caCertificates,
             images: new (deltaCode().engineImages.EngineImages)(engine),
             workDir: resolve(config.stateDir, 'delta-work'),
+            reserveBytes: config.diskReserveBytes,
             clock: systemClock,
             logger,
           })),

@@ -51,6 +51,7 @@ function fetcher(waitMs = 10_000): DeltaFetcher {
     ca: undefined,
     images: new EngineImages(new EngineClient()),
     workDir: dir,
+    reserveBytes: 0,
     clock: instantClock(),
     logger: silentLogger,
     waitMs,

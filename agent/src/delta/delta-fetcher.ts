@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -12,6 +11,7 @@ import type { EngineImages } from './engine-images';
 import { DeltaUnusableError } from './errors';
 import { RegistryBlobs } from './registry-blobs';
 import { extractEntry, listTar, writeTar } from './tar';
+import { roomFor, zstdPatch } from './zstd-patch';
 
 const MANIFEST_TYPES = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
 const INDEX_TYPES = 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json';
@@ -26,6 +26,8 @@ export interface DeltaFetcherOptions {
   images: EngineImages;
   /** Scratch space for the layers being rebuilt (removed after each image). */
   workDir: string;
+  /** Free disk that must remain while layers are rebuilt there (FLOTILLA_DISK_RESERVE_BYTES). */
+  reserveBytes: number;
   clock: Clock;
   logger: Logger;
   /** How long to wait for the control plane to compute a delta no one asked for before (default 2 min). */
@@ -149,7 +151,7 @@ export class DeltaFetcher {
         const got = await download(res, patch, false, layer.delta!.size);
         downloaded += got.bytes;
         if (got.sent !== layer.delta!.digest) throw new DeltaUnusableError(`delta ${layer.delta!.digest} arrived as ${got.sent}: corrupt`);
-        await zstdPatch(base, patch, path);
+        await zstdPatch(base, patch, path, await roomFor(scratch, this.options.reserveBytes));
         const rebuilt = await sha256File(path);
         if (rebuilt !== layer.diffId) throw new DeltaUnusableError(`layer rebuilt as ${rebuilt}, the release's is ${layer.diffId}`);
       }
@@ -201,18 +203,6 @@ export class DeltaFetcher {
   private credentials(): Record<string, string> {
     return { authorization: `Basic ${Buffer.from(`${this.options.deviceId}:${this.options.password}`).toString('base64')}` };
   }
-}
-
-function zstdPatch(base: string, patch: string, out: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('zstd', ['-q', '-d', '-f', '--long=31', `--patch-from=${base}`, patch, '-o', out], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-1000)));
-    child.on('error', (err) => reject(new DeltaUnusableError(`zstd could not be started (install zstd): ${err.message}`)));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new DeltaUnusableError(`zstd exited ${code}: ${stderr.trim()}`))));
-  });
 }
 
 async function sha256File(path: string): Promise<string> {
