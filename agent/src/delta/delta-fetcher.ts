@@ -10,7 +10,8 @@ import { download, getBytes, getResponse, smallBody } from './delta-http';
 import type { EngineImages } from './engine-images';
 import { DeltaUnusableError } from './errors';
 import { RegistryBlobs } from './registry-blobs';
-import { extractEntry, listTar, writeTar } from './tar';
+import { savedLayers } from './saved-image';
+import { writeTar } from './tar';
 import { roomFor, zstdPatch } from './zstd-patch';
 
 const MANIFEST_TYPES = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
@@ -121,11 +122,7 @@ export class DeltaFetcher {
 
     const saved = join(scratch, 'held.tar');
     await this.options.images.save(from, saved);
-    const held = new Map<string, string>();
-    for (const entry of (await listTar(saved)).filter((e) => e.name.endsWith('/layer.tar'))) {
-      const path = join(scratch, `held-${held.size}.tar`);
-      held.set(await extractEntry(saved, entry, path), path);
-    }
+    const held = await savedLayers(saved, scratch);
     await rm(saved);
 
     const layers: { name: string; path: string }[] = [];
