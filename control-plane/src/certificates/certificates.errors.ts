@@ -1,10 +1,11 @@
 import { AuthenticationError, InvalidInputError } from '../domain-error';
+import { CSR_KEYS_ACCEPTED } from './csr-key-policy';
 
 export class CertificateRequestInvalidError extends InvalidInputError {
   constructor(detail: string) {
     super(
       'csr_invalid',
-      `the certificate signing request is unusable: ${detail}; send a PEM PKCS#10 request signed by an ECDSA P-256 or RSA key`,
+      `the certificate signing request is unusable: ${detail}; send a PEM PKCS#10 request signed by ${CSR_KEYS_ACCEPTED}`,
     );
   }
 }

@@ -11,6 +11,7 @@ import {
 } from '../tls/x509';
 import type { UnitOfWork } from '../database/unit-of-work';
 import { CertificateRequestInvalidError, PresentedCertificateRefusedError } from './certificates.errors';
+import { csrKeyRefusal, type CsrKeyAlgorithm } from './csr-key-policy';
 import { DeviceCertificateRepository } from './device-certificate.repository';
 import { RevocationList } from './revocation-list';
 
@@ -54,11 +55,15 @@ export class DeviceCertificateAuthority {
     } catch (e) {
       throw new CertificateRequestInvalidError(`not a PKCS#10 request (${(e as Error).message})`);
     }
-    const valid = await csr.verify().catch(() => false);
-    if (!valid) throw new CertificateRequestInvalidError('its signature does not match its public key');
-    return csr.publicKey.export().catch((e: Error) => {
+    const key = await csr.publicKey.export().catch((e: Error) => {
       throw new CertificateRequestInvalidError(`its public key cannot be used (${e.message})`);
     });
+    // Before the signature: an oversized RSA key is refused without the work of checking it.
+    const refused = csrKeyRefusal(key.algorithm as CsrKeyAlgorithm);
+    if (refused) throw new CertificateRequestInvalidError(refused);
+    const valid = await csr.verify().catch(() => false);
+    if (!valid) throw new CertificateRequestInvalidError('its signature does not match its public key');
+    return key;
   }
 
   async issue(deviceId: string, publicKey: CryptoKey, validitySeconds: number): Promise<IssuedCertificate> {
