@@ -139,6 +139,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ FLOTILLA_PUBLIC_MQTT_URL: 'http://host/x' })).toThrow('mqtt://host:port');
   });
 
+  it('refuses public URLs with user info or characters no URL holds: they are written into every provisioning file', () => {
+    expect(() => loadConfig({ FLOTILLA_PUBLIC_MQTT_URL: 'mqtts://user:secret@host:8883' })).toThrow('no user info');
+    expect(() => loadConfig({ FLOTILLA_PUBLIC_API_URL: 'https://user:secret@host' })).toThrow('no user info');
+    expect(() => loadConfig({ FLOTILLA_PUBLIC_API_URL: 'https://host name' })).toThrow('FLOTILLA_PUBLIC_API_URL');
+  });
+
   it('takes a signing-key horizon of 1 to 255 rotations, and refuses anything else', () => {
     expect(loadConfig({ FLOTILLA_SIGNING_KEY_HORIZON: '90' }).signingKeyHorizon).toBe(90);
     expect(loadConfig({}).signingKeyHorizon).toBeUndefined();

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { DEVICE_TO_CLOUD, type DeviceChannel } from '@flotilla/shared';
+import { API_URL, DEVICE_TO_CLOUD, MQTT_URL, type DeviceChannel } from '@flotilla/shared';
 import { DEFAULT_DEVICE_LIMITS, type ChannelQuota, type DeviceLimits } from './limits/device-limits';
 import { loadRabbitMqConfig } from './broker/rabbitmq/rabbitmq-config';
 import { loadDatabasePool, type DatabasePoolSettings } from './database/database-pool';
@@ -82,15 +82,15 @@ export function loadConfig(env: Env = process.env): ControlPlaneConfig {
   }
   const publicMqttUrl = nonEmpty(env.FLOTILLA_PUBLIC_MQTT_URL);
   if (publicMqttUrl) {
-    if (!/^mqtts?:\/\/[^/]+$/.test(publicMqttUrl)) {
-      throw new Error(`FLOTILLA_PUBLIC_MQTT_URL must look like mqtt://host:port, got "${publicMqttUrl}"`);
+    if (!/^mqtts?:\/\/[^/]+$/.test(publicMqttUrl) || !MQTT_URL.test(publicMqttUrl)) {
+      throw new Error(`FLOTILLA_PUBLIC_MQTT_URL must look like mqtt://host:port (no user info), got "${publicMqttUrl}"`);
     }
     config.publicMqttUrl = publicMqttUrl;
   }
   const publicApiUrl = nonEmpty(env.FLOTILLA_PUBLIC_API_URL);
   if (publicApiUrl) {
-    if (!/^https?:\/\/[^/]+\/?$/.test(publicApiUrl)) {
-      throw new Error(`FLOTILLA_PUBLIC_API_URL must look like http(s)://host:port, got "${publicApiUrl}"`);
+    if (!/^https?:\/\/[^/]+\/?$/.test(publicApiUrl) || !API_URL.test(publicApiUrl)) {
+      throw new Error(`FLOTILLA_PUBLIC_API_URL must look like http(s)://host:port (no user info), got "${publicApiUrl}"`);
     }
     config.publicApiUrl = publicApiUrl.replace(/\/$/, '');
   }

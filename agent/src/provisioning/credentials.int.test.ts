@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../support/logger';
 import { instantClock } from '../support/test-clock';
 import { loadOrRegister } from './credentials';
-import { ProvisioningFileError, RegistrationRejectedError } from './errors';
+import { ProvisioningFileError, RegistrationRejectedError, StateDirUnsafeError } from './errors';
+import { MAX_PROVISIONING_BYTES } from './provisioning-file';
 
 /** Integration: real files in a temp dir and a real HTTP server standing in for the control plane. */
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
@@ -139,5 +140,84 @@ describe('loadOrRegister', () => {
 
   it('refuses a missing provisioning file with its path', async () => {
     await expect(loadOrRegister({ ...options(), provisioningPath: join(dir, 'nope.json') })).rejects.toThrow(/nope\.json/);
+  });
+
+  it('removes the used token from the provisioning file once registered, keeping the rest, and a restart needs none', async () => {
+    handlers.push(json(201, { deviceId: 'dev_3', password: 'r'.repeat(32), mqttUrl: 'mqtt://broker:1883', releaseKeys: serverKeys }));
+    const before = JSON.parse(await readFile(options().provisioningPath, 'utf8')) as Record<string, unknown>;
+    const { credential } = await loadOrRegister(options());
+    const { token, ...rest } = before;
+    expect(token).toBe('tok_0123456789abcdef');
+    expect(JSON.parse(await readFile(options().provisioningPath, 'utf8'))).toEqual(rest);
+    expect((await loadOrRegister(options())).credential).toEqual(credential);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('removes a token written to the provisioning file after the device registered', async () => {
+    handlers.push(json(201, { deviceId: 'dev_4', password: 's'.repeat(32), mqttUrl: 'mqtt://broker:1883', releaseKeys: serverKeys }));
+    await loadOrRegister(options());
+    await writeProvisioning({ token: 'tok_written_again_later' });
+    await loadOrRegister(options());
+    expect(await readFile(options().provisioningPath, 'utf8')).not.toContain('tok_written_again_later');
+  });
+
+  it('says the token was used when a registered device lost its credential', async () => {
+    handlers.push(json(201, { deviceId: 'dev_5', password: 't'.repeat(32), mqttUrl: 'mqtt://broker:1883', releaseKeys: serverKeys }));
+    await loadOrRegister(options());
+    await rm(join(dir, 'state', 'credential.json'));
+    await expect(loadOrRegister(options())).rejects.toThrow(/holds no token \(the agent removes it once the device has registered\)/);
+  });
+
+  it.each([
+    ['a file:// URL', 'file:///etc/passwd'],
+    ['another scheme', 'ftp://127.0.0.1/'],
+    ['user info, which would be logged with the URL', 'http://user:secret@127.0.0.1:9'],
+    ['a query', 'http://127.0.0.1:9/?next=x'],
+    ['a control character', 'http://127.0.0.1:9/\nx'],
+  ])('refuses an apiUrl with %s for good, sending nothing', async (_case, url) => {
+    await writeProvisioning({ apiUrl: url.replace('127.0.0.1:9', new URL(apiUrl).host) });
+    const controller = new AbortController();
+    const clock = instantClock();
+    clock.sleep = () => Promise.resolve(controller.abort());
+    await expect(loadOrRegister({ ...options(), clock, signal: controller.signal })).rejects.toBeInstanceOf(ProvisioningFileError);
+    expect(requests).toEqual([]);
+  });
+
+  it('refuses an mqttUrl with user info', async () => {
+    await writeProvisioning({ mqttUrl: 'mqtt://user:secret@127.0.0.1:1883' });
+    await expect(loadOrRegister(options())).rejects.toBeInstanceOf(ProvisioningFileError);
+    expect(requests).toEqual([]);
+  });
+
+  it('refuses a provisioning file larger than any real one, and one that is not a regular file', async () => {
+    await writeFile(options().provisioningPath, ' '.repeat(MAX_PROVISIONING_BYTES) + '{}');
+    await expect(loadOrRegister(options())).rejects.toThrow(/larger than 1048576 bytes/);
+    await expect(loadOrRegister({ ...options(), provisioningPath: '/dev/zero' })).rejects.toThrow(/not a regular file/);
+  });
+
+  it('refuses a state dir that group or others may write, before believing a credential in it', async () => {
+    const state = join(dir, 'state');
+    await mkdir(state, { mode: 0o700 });
+    await chmod(state, 0o777);
+    const planted = {
+      schema: 1,
+      deviceId: 'dev_planted',
+      password: 'x'.repeat(32),
+      apiUrl: 'http://evil:1',
+      mqttUrl: 'mqtt://evil:1',
+      releaseKeys,
+    };
+    await writeFile(join(state, 'credential.json'), JSON.stringify(planted));
+    const err = await loadOrRegister(options()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StateDirUnsafeError);
+    expect((err as Error).message).toMatch(/group or others may write to it \(mode 0777\)/);
+    await chmod(state, 0o755);
+    expect((await loadOrRegister(options())).credential.deviceId).toBe('dev_planted');
+  });
+
+  it('makes a missing state dir 0700', async () => {
+    handlers.push(json(201, { deviceId: 'dev_6', password: 'u'.repeat(32), mqttUrl: 'mqtt://broker:1883', releaseKeys: serverKeys }));
+    await loadOrRegister(options());
+    expect((await stat(join(dir, 'state'))).mode & 0o777).toBe(0o700);
   });
 });

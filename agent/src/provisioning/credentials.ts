@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DeviceCredential,
-  ProvisioningFile,
+  MqttUrl,
   RegisterDeviceResponse,
   isSecureUrl,
+  type ProvisioningFile,
   type RegisterDeviceRequest,
 } from '@flotilla/shared/device';
 import { readFileIfExists, writeFileAtomic } from '../state/atomic-file';
@@ -13,8 +13,12 @@ import { errorMessage, isTerminal } from '../support/errors';
 import type { Logger } from '../support/logger';
 import { certificateRequest } from './certificate-request';
 import { DEVICE_CERT_FILE, DEVICE_KEY_FILE, loadOrCreateDeviceKey } from './device-key';
-import { CredentialFileError, ProvisioningFileError, RegistrationRejectedError, RegistrationUnavailableError } from './errors';
+import { CredentialFileError, RegistrationRejectedError, RegistrationUnavailableError } from './errors';
 import { postJson, type PostJson } from './pinned-http';
+import { readProvisioningFile, removeUsedToken, safeJson } from './provisioning-file';
+import { assertPrivateStateDir } from './state-dir';
+
+export { safeJson };
 
 export interface CredentialOptions {
   provisioningPath: string;
@@ -41,9 +45,15 @@ export interface DeviceIdentity {
  * a refusal (4xx) is terminal.
  */
 export async function loadOrRegister(options: CredentialOptions): Promise<DeviceIdentity> {
+  // First, before anything in it is believed: every later reader of the state dir relies on this.
+  await assertPrivateStateDir(options.stateDir);
   const credentialPath = join(options.stateDir, CREDENTIAL_FILE);
   const stored = await readCredential(credentialPath);
-  if (stored) return { credential: await adoptPinnedCas(stored, credentialPath, options), ...(await readCertificate(options.stateDir)) };
+  if (stored) {
+    const credential = await adoptPinnedCas(stored, credentialPath, options);
+    await removeUsedToken(options.provisioningPath, options.logger);
+    return { credential, ...(await readCertificate(options.stateDir)) };
+  }
 
   const provisioning = await readProvisioningFile(options.provisioningPath);
   // Over TLS only: a certificate is worth something only where the broker checks it in a handshake.
@@ -73,6 +83,7 @@ export async function loadOrRegister(options: CredentialOptions): Promise<Device
         mqttUrl: credential.mqttUrl,
         certificate: !!response.certificate,
       });
+      await removeUsedToken(options.provisioningPath, options.logger);
       const certificate = response.certificate && key ? { certificate: { certPem: response.certificate, keyPem: key.pem } } : {};
       return { credential, ...certificate };
     } catch (err) {
@@ -109,6 +120,10 @@ async function adoptPinnedCas(stored: DeviceCredential, path: string, options: C
  */
 export function brokerUrl(provisioning: ProvisioningFile, answered: string | undefined, logger: Logger): string {
   if (!answered) return provisioning.mqttUrl;
+  if (!MqttUrl.safeParse(answered).success) {
+    logger.warn('ignoring a malformed broker URL from the registration answer', { answered, using: provisioning.mqttUrl });
+    return provisioning.mqttUrl;
+  }
   if (isSecureUrl(provisioning.mqttUrl) && !isSecureUrl(answered)) {
     logger.warn('ignoring a plain broker URL from the registration answer', { answered, using: provisioning.mqttUrl });
     return provisioning.mqttUrl;
@@ -130,19 +145,6 @@ async function readCredential(path: string): Promise<DeviceCredential | undefine
   const parsed = DeviceCredential.safeParse(safeJson(text));
   if (!parsed.success)
     throw new CredentialFileError(path, parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
-  return parsed.data;
-}
-
-export async function readProvisioningFile(path: string): Promise<ProvisioningFile> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ProvisioningFileError(path, errorMessage(err));
-  }
-  const parsed = ProvisioningFile.safeParse(safeJson(text));
-  if (!parsed.success)
-    throw new ProvisioningFileError(path, parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
   return parsed.data;
 }
 
@@ -175,12 +177,4 @@ export function serverMessage(text: string): string | undefined {
   const json = safeJson(text) as { message?: unknown } | undefined;
   if (typeof json?.message === 'string') return json.message;
   return text.trim().slice(0, 200) || undefined;
-}
-
-export function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

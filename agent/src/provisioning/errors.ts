@@ -39,7 +39,21 @@ export class RegistrationUnavailableError extends AgentError {
 export class CredentialFileError extends AgentError {
   readonly code = 'credential-file-invalid';
   constructor(path: string, detail: string) {
-    super(`credential file ${path} is unreadable (${detail}); delete it to register the device again`, { terminal: true });
+    super(
+      `credential file ${path} is unreadable (${detail}); delete it and write a provisioning.json with a fresh token to register the device again`,
+      { terminal: true },
+    );
+  }
+}
+
+/** The state dir could be written by someone else, who could then plant a credential or a key there. */
+export class StateDirUnsafeError extends AgentError {
+  readonly code = 'state-dir-unsafe';
+  constructor(dir: string, detail: string) {
+    super(
+      `refusing the state directory ${dir}: ${detail}, so anyone could plant a credential or key in it; chown it to the agent's user and chmod 0700 it, then check its files`,
+      { terminal: true },
+    );
   }
 }
 

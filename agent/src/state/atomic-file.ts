@@ -7,14 +7,15 @@ import { basename, dirname, join } from 'node:path';
  * the old one (atomic on one file system), then fsync the directory so the rename itself
  * survives (rename(2), fsync(2)).
  */
-export async function writeFileAtomic(path: string, content: string, mode = 0o600, dirMode = 0o700): Promise<void> {
+export async function writeFileAtomic(path: string, content: string, mode: number | null = 0o600, dirMode = 0o700): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: dirMode });
   const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  const file = await open(temp, 'w', mode);
+  const file = await open(temp, 'w', mode ?? 0o600);
   try {
     await file.writeFile(content, 'utf8');
-    await file.chmod(mode);
+    // null: a file system without modes (FAT), where chmod fails.
+    if (mode !== null) await file.chmod(mode);
     await file.sync();
   } finally {
     await file.close();

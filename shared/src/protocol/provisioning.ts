@@ -10,10 +10,28 @@ const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+---
 /** One PEM certificate (a CA a device pins, or a device's own certificate). */
 export const PemCertificate = z.string().max(16_384).regex(PEM_CERTIFICATE, 'expected one PEM certificate');
 
+/**
+ * The authority of a URL a device is given: a host name, an IPv4 address or a bracketed IPv6
+ * address, and a port. No user info: a password in a URL is no place for a secret (it is
+ * logged with the URL and stored in the device's credential), and `user@evil` reads as a host.
+ */
+const HOST_AND_PORT = String.raw`[A-Za-z0-9._~%-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?`;
+/** A URL path of RFC 3986 characters only (no space, control character, query or fragment). */
+const PATH = String.raw`(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)`;
+
+/** Whether `url` is an http(s) URL a device may be sent to: see `ApiUrl`. */
+export const API_URL = new RegExp(`^https?://(?:${HOST_AND_PORT})${PATH}?$`);
+
+/** Where a device reaches the API: `http://` or `https://`, a host and port, an optional path. */
+export const ApiUrl = z.string().max(2048).regex(API_URL, 'expected http(s)://host:port[/path], without user info, query or fragment');
+
 /** `mqtt://` and `mqtts://` (TCP, TLS) or `ws://` and `wss://` with a path (WebSocket, e.g. `/mqtt`). */
+export const MQTT_URL = new RegExp(`^(?:mqtts?://(?:${HOST_AND_PORT})|wss?://(?:${HOST_AND_PORT})${PATH})$`);
+
 export const MqttUrl = z
   .string()
-  .regex(/^(mqtts?:\/\/[^/]+|wss?:\/\/[^/]+\/[^?#]*)$/, 'expected mqtt://host:port, mqtts://host:port or wss://host:port/mqtt');
+  .max(2048)
+  .regex(MQTT_URL, 'expected mqtt://host:port, mqtts://host:port or wss://host:port/mqtt, without user info');
 
 /** Whether the URL is TLS-protected (https, mqtts, wss). */
 export function isSecureUrl(url: string): boolean {
@@ -29,7 +47,7 @@ export function isSecureUrl(url: string): boolean {
 export const ProvisioningFile = z
   .object({
     schema: z.literal(1),
-    apiUrl: z.string().url(),
+    apiUrl: ApiUrl,
     mqttUrl: MqttUrl,
     token: z.string().min(16),
     name: z.string().min(1).max(128).optional(),
