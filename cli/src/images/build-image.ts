@@ -92,7 +92,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   try {
     progress.stage(`partition table (${spec.partitionTable}, ${layout.size / 1048576} MiB) for ${spec.name}`);
     await rm(partial, { force: true });
-    const file = await open(partial, 'w');
+    // 0600, made afresh ('wx' follows no link left in its place): the image carries the fleet's provisioning token.
+    const file = await open(partial, 'wx', 0o600);
     await file.truncate(layout.size); // sparse: unwritten space costs nothing
     await file.close();
     await runTool('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', partial], {

@@ -45,16 +45,22 @@ export async function configureImage(options: ConfigureImageOptions): Promise<vo
   const partitions = await readPartitionTable(options.image);
   const boot = findBootPartition(partitions, options.image);
 
-  progress.stage(`provisioning into boot partition ${boot.number} (offset ${boot.offset})`);
-  await writeFatFiles(
-    options.image,
-    boot.offset,
-    [{ path: PROVISIONING_PATH_ON_BOOT, content: renderProvisioning(options.provisioning) }],
-    epoch,
-  );
-
   if (options.withAgent && options.debPath)
     throw new ImageToolError('usage', '--agent (the bundled agent) and --deb (the agent package) exclude each other: give one');
+  // The package's agent reads /etc/flotilla/provisioning.json (0600): a copy on the boot
+  // partition, which every user of the board can read, would hold the token unread for good.
+  progress.stage(
+    options.debPath
+      ? 'provisioning: into the root partition with the package'
+      : `provisioning into boot partition ${boot.number} (offset ${boot.offset})`,
+  );
+  if (!options.debPath)
+    await writeFatFiles(
+      options.image,
+      boot.offset,
+      [{ path: PROVISIONING_PATH_ON_BOOT, content: renderProvisioning(options.provisioning) }],
+      epoch,
+    );
   progress.stage(options.withAgent || options.debPath ? 'agent into the root partition' : 'agent: not requested');
   if (options.withAgent) {
     const root = findRootPartition(partitions, options.image);

@@ -79,7 +79,8 @@ export async function flashImage(options: FlashOptions): Promise<FlashResult> {
 async function copyImage(image: string, target: string, size: number, isBlock: boolean, progress: Progress): Promise<string> {
   const hash = createHash('sha256');
   const input = await open(image, 'r');
-  const output = await open(target, isBlock ? 'r+' : 'w');
+  // A new file target is 0600: the image it receives carries a provisioning token.
+  const output = await open(target, isBlock ? 'r+' : 'w', 0o600);
   try {
     if (!isBlock) await output.truncate(size);
     const buffer = Buffer.alloc(CHUNK);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProvisioningFile } from '@flotilla/shared';
@@ -86,6 +86,8 @@ describe('flotilla image build', () => {
   it('puts the provisioning on the boot partition and the agent, its services and Node into root A', async () => {
     const image = join(dir, 'first.img');
     const [boot, rootA, rootB, data] = await readPartitionTable(image);
+    // The image holds the fleet's token: its owner alone may read it.
+    expect((await stat(image)).mode & 0o777).toBe(0o600);
     const written = ProvisioningFile.parse(JSON.parse((await readFatFile(image, boot.offset, 'flotilla/provisioning.json')).toString()));
     expect(written).toEqual(provisioning);
     expect((await readFatFile(image, boot.offset, 'cmdline.txt')).toString()).toMatch(/root=PARTUUID=[0-9a-f]{8}-02 /);

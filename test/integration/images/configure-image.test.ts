@@ -82,6 +82,8 @@ describe('flotilla image configure', () => {
     expect(JSON.parse((await readExt4File(image, root, '/etc/flotilla/provisioning.json')).toString())).toEqual(provisioning);
     const mode = await runTool('debugfs', ['-R', 'stat /etc/flotilla/provisioning.json', `${image}?offset=${root}`]);
     expect(mode.stdout.toString()).toMatch(/Mode:\s+0600/);
+    // Not also on the world-readable boot partition, where the package's agent never reads it.
+    await expect(readFatFile(image, 8192 * 512, 'flotilla/provisioning.json')).rejects.toThrow();
     const unit = (await readExt4File(image, root, '/etc/systemd/system/flotilla-agent-install.service')).toString();
     expect(unit).toContain('ExecStart=/usr/bin/apt-get install -y /var/cache/flotilla/flotilla-agent.deb');
     const link = await runTool('debugfs', [

@@ -39,6 +39,9 @@ describe('flotilla flash', () => {
     expect(result.sha256).toBe(await sha256File(image));
     expect(await sha256File(target)).toBe(result.sha256);
     expect((await stat(target)).size).toBe((await stat(image)).size);
+    const fresh = join(dir, 'fresh.img');
+    await flashImage({ image, target: fresh });
+    expect((await stat(fresh)).mode & 0o777).toBe(0o600);
     expect(lines.join('')).toMatch(/\[2\/3\] writing .*100%/s);
     expect(lines.join('')).toContain('[3/3] verifying');
   });
