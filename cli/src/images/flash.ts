@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ImageToolError } from './errors';
-import { mountConflicts, parseMountinfo, type TargetFacts } from './mount-guard';
+import { mountConflicts, parseMountinfo, parseSwaps, type MountEntry, type TargetFacts } from './mount-guard';
+import { runTool } from './tools';
 import { silentProgress, type Progress } from './progress';
 
 export interface FlashOptions {
@@ -43,8 +44,11 @@ export async function flashImage(options: FlashOptions): Promise<FlashResult> {
     throw new ImageToolError('target-invalid', `${options.target} is a directory; give a block device or an image file path`);
   if (targetStat && targetStat.ino === image.ino && targetStat.dev === image.dev)
     throw new ImageToolError('target-invalid', `${options.target} is the image itself`);
-  const mountinfo = await readFile(join(options.procRoot ?? '/proc', 'self', 'mountinfo'), 'utf8');
-  const conflicts = mountConflicts(facts, parseMountinfo(mountinfo));
+  const proc = options.procRoot ?? '/proc';
+  const mountinfo = await readFile(join(proc, 'self', 'mountinfo'), 'utf8');
+  const swaps = await readFile(join(proc, 'swaps'), 'utf8').catch(() => '');
+  const inUse = await withSourceDevices([...parseMountinfo(mountinfo), ...parseSwaps(swaps)], options.sysRoot ?? '/sys');
+  const conflicts = mountConflicts(facts, inUse);
   if (conflicts.length > 0 && !options.forceOverwriteMounted)
     throw new ImageToolError(
       'target-mounted',
@@ -59,6 +63,9 @@ export async function flashImage(options: FlashOptions): Promise<FlashResult> {
 
   progress.stage(`writing ${image.size} bytes to ${options.target}`);
   const written = await copyImage(options.image, options.target, image.size, isBlock, progress);
+  // What was just written is still in the page cache, and a read-back would hash that, not the
+  // medium: drop the device's (clean, synced) buffers so that every byte is read from the card.
+  if (isBlock) await runTool('blockdev', ['--flushbufs', options.target]);
 
   progress.stage('verifying (read back and hash)');
   const readBack = await hashRange(options.target, image.size, progress);
@@ -135,6 +142,18 @@ async function blockDeviceSize(path: string): Promise<number> {
   } finally {
     await file.close();
   }
+}
+
+/** Each entry with the device number of its source, when that is a block device (through /sys, by its kernel name). */
+async function withSourceDevices(entries: MountEntry[], sys: string): Promise<MountEntry[]> {
+  return Promise.all(
+    entries.map(async (entry) => {
+      if (!entry.source.startsWith('/dev/')) return entry;
+      const name = basename(await realpath(entry.source).catch(() => entry.source));
+      const dev = await readFile(join(sys, 'class', 'block', name, 'dev'), 'utf8').catch(() => undefined);
+      return dev ? { ...entry, sourceDevice: dev.trim() } : entry;
+    }),
+  );
 }
 
 /** The target's device number plus every device sharing its blocks (partitions, holders, loop devices over a file). */

@@ -16,6 +16,24 @@ export interface MountEntry {
   device: string;
   mountPoint: string;
   source: string;
+  /**
+   * "major:minor" of `source` when it is a block device. Not always `device`: btrfs (and any
+   * file system on several devices) shows an anonymous 0:N there, so a disk holding a btrfs
+   * root would pass by its device number alone.
+   */
+  sourceDevice?: string;
+}
+
+/** Where swap appears in the list of what is in use (it is in no mountinfo). */
+export const SWAP = '[swap]';
+
+/** /proc/swaps: a header, then `filename type size used priority` (the name escaped as in mountinfo). */
+export function parseSwaps(text: string): MountEntry[] {
+  return text
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim() !== '')
+    .map((line) => ({ device: '', mountPoint: SWAP, source: unescape(line.split(/\s+/)[0]!) }));
 }
 
 /** /proc/self/mountinfo: `id parent major:minor root mountpoint options … - fstype source superoptions`. */
@@ -37,13 +55,16 @@ const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string
 export function mountConflicts(target: TargetFacts, mounts: readonly MountEntry[]): string[] {
   const reasons: string[] = [];
   for (const m of mounts) {
-    const byDevice = target.devices.has(m.device);
+    const byDevice = target.devices.has(m.device) || (m.sourceDevice !== undefined && target.devices.has(m.sourceDevice));
     const bySource = m.source === target.path || m.source === target.realPath;
     if (!byDevice && !bySource) continue;
+    const device = m.sourceDevice ?? m.device;
     reasons.push(
       m.mountPoint === '/'
-        ? `it holds the running system (mounted at /, device ${m.device})`
-        : `${m.source} (device ${m.device}) is mounted at ${m.mountPoint}`,
+        ? `it holds the running system (mounted at /, device ${device})`
+        : m.mountPoint === SWAP
+          ? `${m.source} (device ${device}) is in use as swap`
+          : `${m.source} (device ${device}) is mounted at ${m.mountPoint}`,
     );
   }
   return [...new Set(reasons)];

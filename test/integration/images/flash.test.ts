@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flashImage } from '../../../cli/src/images/flash';
 import { mountConflicts, parseMountinfo } from '../../../cli/src/images/mount-guard';
-import { stderrProgress } from '../../../cli/src/images/progress';
+import { silentProgress, stderrProgress } from '../../../cli/src/images/progress';
+import { runTool } from '../../../cli/src/images/tools';
 import { sha256File } from './fixtures';
 
 jest.setTimeout(60_000);
@@ -67,5 +68,55 @@ describe('flotilla flash', () => {
   it('refuses the image itself and a directory', async () => {
     await expect(flashImage({ image, target: image })).rejects.toMatchObject({ code: 'target-invalid' });
     await expect(flashImage({ image, target: dir })).rejects.toMatchObject({ code: 'target-invalid' });
+  });
+
+  // Block devices need root: mknod for a device node no driver answers (so nothing can be
+  // written even by a broken guard), losetup for a card whose medium the test can reach behind it.
+  const root = process.getuid?.() === 0;
+
+  it('refuses a disk whose partition is mounted by btrfs (anonymous device number) or used as swap', async () => {
+    if (!root) return;
+    const node = join(dir, 'disk-node');
+    await runTool('mknod', [node, 'b', '7', '250']);
+    const proc = join(dir, 'proc');
+    const sys = join(dir, 'sys');
+    await mkdir(join(proc, 'self'), { recursive: true });
+    await mkdir(join(sys, 'class', 'block', 'fakedisk2'), { recursive: true });
+    await writeFile(join(sys, 'class', 'block', 'fakedisk2', 'dev'), '7:250\n');
+    const flash = () => flashImage({ image, target: node, procRoot: proc, sysRoot: sys });
+
+    await writeFile(join(proc, 'self', 'mountinfo'), '26 1 0:27 / / rw,relatime - btrfs /dev/fakedisk2 rw,subvol=/\n');
+    await expect(flash()).rejects.toMatchObject({ code: 'target-mounted', message: expect.stringMatching(/holds the running system/) });
+
+    await writeFile(join(proc, 'self', 'mountinfo'), '29 1 0:22 / /run rw - tmpfs tmpfs rw\n');
+    await writeFile(join(proc, 'swaps'), 'Filename\tType\tSize\tUsed\tPriority\n/dev/fakedisk2 partition 1048572 0 -2\n');
+    await expect(flash()).rejects.toMatchObject({ code: 'target-mounted', message: expect.stringMatching(/in use as swap/) });
+  });
+
+  it('verifies a block device by reading the medium back, not what the page cache kept of the write', async () => {
+    if (!root) return;
+    const backing = join(dir, 'card-backing.img');
+    await writeFile(backing, Buffer.alloc(20 * MiB));
+    const loop = (await runTool('losetup', ['--find', '--show', backing])).stdout.toString().trim();
+    // Held open meanwhile, as udev's probe or a desktop's disk service may: the kernel drops a
+    // device's page cache at its last close only, so without this a read-back after a close is real anyway.
+    const holder = openSync(loop, 'r');
+    try {
+      // Once written and synced, the medium goes bad under its first bytes: only a real read-back sees it.
+      const progress = {
+        ...silentProgress,
+        stage(name: string) {
+          if (!name.startsWith('verifying')) return;
+          const fd = openSync(backing, 'r+');
+          writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, 0);
+          fsyncSync(fd);
+          closeSync(fd);
+        },
+      };
+      await expect(flashImage({ image, target: loop, progress })).rejects.toMatchObject({ code: 'verify-failed' });
+    } finally {
+      closeSync(holder);
+      await runTool('losetup', ['--detach', loop]);
+    }
   });
 });
