@@ -1,6 +1,6 @@
 import { debSystemdUnit } from '../packaging/agent-deb-files';
 import { BoardSpec } from '@flotilla/shared';
-import { initScript, systemdUnit, ubootScript } from './root-files';
+import { fstabLines, initScript, systemdUnit, ubootScript } from './root-files';
 
 describe('the agent service in an image', () => {
   it('starts the agent through the launcher beside it, with the package unit shape', () => {
@@ -19,6 +19,26 @@ describe('the agent service in an image', () => {
     // glibc's malloc settings for the launcher, which hands them on to the agent (idle RSS).
     for (const line of ['MALLOC_ARENA_MAX=1', 'MALLOC_TOP_PAD_=0', 'MALLOC_TRIM_THRESHOLD_=65536', 'MALLOC_MMAP_THRESHOLD_=65536'])
       expect(unit).toMatch(new RegExp(`^Environment=${line}$`, 'm'));
+  });
+
+  it('mounts the boot partition, which holds the provisioning file, for root alone', () => {
+    const spec = BoardSpec.parse({
+      name: 'pi4',
+      description: 'test',
+      arch: 'arm64',
+      soc: 'BCM2711',
+      boot: { backend: 'file', cmdline: 'root={root}', firmware: { kernel: 'kernel8.img', required: [] } },
+      partitionTable: 'mbr',
+      partitions: [
+        { role: 'boot', label: 'boot', fs: 'vfat', size: '64MiB' },
+        { role: 'rootA', label: 'a', fs: 'ext4', size: '64MiB' },
+        { role: 'rootB', label: 'b', fs: 'ext4', size: '64MiB' },
+        { role: 'data', label: 'data', fs: 'ext4', size: '64MiB' },
+      ],
+      probes: [],
+    });
+    const fstab = fstabLines(spec);
+    expect(fstab).toMatch(/^LABEL=\S+ \/boot\/firmware vfat defaults,noatime,fmask=0177,dmask=0077 0 2$/m);
   });
 
   it('runs the launcher from the init script too (systems without systemd)', () => {

@@ -139,8 +139,10 @@ esac
 export function fstabLines(spec: BoardSpec): string {
   const boot = spec.partitions.find((p) => p.role === 'boot')!;
   const data = spec.partitions.find((p) => p.role === 'data')!;
-  // mkfs.vfat stores labels in upper case, and LABEL= matches case-sensitively.
-  return `# Added by flotilla image build\nLABEL=${boot.label.toUpperCase()} ${BOOT_MOUNT} vfat defaults,noatime 0 2\nLABEL=${data.label} /data ext4 defaults,noatime 0 2\n`;
+  // mkfs.vfat stores labels in upper case, and LABEL= matches case-sensitively. FAT has no owners:
+  // without masks every user of the board reads the provisioning file, token included until the
+  // agent has registered and removed it; root (the agent, the firmware tools) alone needs it.
+  return `# Added by flotilla image build\nLABEL=${boot.label.toUpperCase()} ${BOOT_MOUNT} vfat defaults,noatime,fmask=0177,dmask=0077 0 2\nLABEL=${data.label} /data ext4 defaults,noatime 0 2\n`;
 }
 
 export function osRelease(spec: BoardSpec, version: string): string {
