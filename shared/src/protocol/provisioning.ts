@@ -50,8 +50,9 @@ export const ProvisioningFile = z
     apiUrl: ApiUrl,
     mqttUrl: MqttUrl,
     token: z.string().min(16),
+    // Within what registration takes (RegisterDeviceRequest): one image serves many boards.
     name: z.string().min(1).max(128).optional(),
-    board: z.string().min(1).optional(),
+    board: z.string().min(1).max(64).optional(),
     /** The control plane's release-signing public keys, pinned by the device. */
     releaseKeys: z.array(ReleaseKey).min(1),
     /** The CA certificate(s), PEM, that the control plane's HTTPS and MQTT certificates chain to. */
