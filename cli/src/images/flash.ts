@@ -42,6 +42,13 @@ export async function flashImage(options: FlashOptions): Promise<FlashResult> {
   const targetStat = await stat(options.target).catch(() => undefined);
   if (targetStat?.isDirectory())
     throw new ImageToolError('target-invalid', `${options.target} is a directory; give a block device or an image file path`);
+  // A mistyped device name (/dev/sdbb) would otherwise become a file of the image's size in
+  // /dev, a tmpfs: the card is left as it was and the machine's memory is filled.
+  if (!targetStat?.isBlockDevice() && (facts.realPath === '/dev' || facts.realPath.startsWith('/dev/')))
+    throw new ImageToolError(
+      'target-invalid',
+      `${options.target} is ${targetStat ? 'not a block device' : 'no device'}; give a disk (lsblk lists them) or an image file path outside /dev`,
+    );
   if (targetStat && targetStat.ino === image.ino && targetStat.dev === image.dev)
     throw new ImageToolError('target-invalid', `${options.target} is the image itself`);
   const proc = options.procRoot ?? '/proc';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,23 @@ describe('flotilla flash', () => {
   it('refuses the image itself and a directory', async () => {
     await expect(flashImage({ image, target: image })).rejects.toMatchObject({ code: 'target-invalid' });
     await expect(flashImage({ image, target: dir })).rejects.toMatchObject({ code: 'target-invalid' });
+  });
+
+  it('refuses a device name that does not exist, or anything in /dev but a disk, instead of filling /dev', async () => {
+    const typo = `/dev/flotilla-flash-test-${process.pid}`;
+    try {
+      await expect(flashImage({ image, target: typo })).rejects.toMatchObject({
+        code: 'target-invalid',
+        message: expect.stringMatching(/is no device; give a disk/),
+      });
+      expect(existsSync(typo)).toBe(false);
+      await expect(flashImage({ image, target: '/dev/null' })).rejects.toMatchObject({
+        code: 'target-invalid',
+        message: expect.stringMatching(/not a block device/),
+      });
+    } finally {
+      await rm(typo, { force: true });
+    }
   });
 
   // Block devices need root: mknod for a device node no driver answers (so nothing can be
