@@ -215,6 +215,26 @@ describe('loadOrRegister', () => {
     expect((await loadOrRegister(options())).credential.deviceId).toBe('dev_planted');
   });
 
+  it('makes secret files that others may read 0600 again before using them', async () => {
+    const state = join(dir, 'state');
+    await mkdir(state, { mode: 0o700 });
+    const restored = {
+      schema: 1,
+      deviceId: 'dev_restored',
+      password: 'y'.repeat(32),
+      apiUrl,
+      mqttUrl: 'mqtt://127.0.0.1:1883',
+      releaseKeys,
+    };
+    await writeFile(join(state, 'credential.json'), JSON.stringify(restored), { mode: 0o644 });
+    await writeFile(join(state, 'update-journal.json'), '{}', { mode: 0o640 });
+    await writeFile(join(state, 'device-cert.pem'), 'public', { mode: 0o644 });
+    expect((await loadOrRegister(options())).credential.deviceId).toBe('dev_restored');
+    expect((await stat(join(state, 'credential.json'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(state, 'update-journal.json'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(state, 'device-cert.pem'))).mode & 0o777).toBe(0o644);
+  });
+
   it('makes a missing state dir 0700', async () => {
     handlers.push(json(201, { deviceId: 'dev_6', password: 'u'.repeat(32), mqttUrl: 'mqtt://broker:1883', releaseKeys: serverKeys }));
     await loadOrRegister(options());

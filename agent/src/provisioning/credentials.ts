@@ -16,7 +16,7 @@ import { DEVICE_CERT_FILE, DEVICE_KEY_FILE, loadOrCreateDeviceKey } from './devi
 import { CredentialFileError, RegistrationRejectedError, RegistrationUnavailableError } from './errors';
 import { postJson, type PostJson } from './pinned-http';
 import { readProvisioningFile, removeUsedToken, safeJson } from './provisioning-file';
-import { assertPrivateStateDir } from './state-dir';
+import { assertPrivateStateDir, keepSecretsPrivate } from './state-dir';
 
 export { safeJson };
 
@@ -47,6 +47,7 @@ export interface DeviceIdentity {
 export async function loadOrRegister(options: CredentialOptions): Promise<DeviceIdentity> {
   // First, before anything in it is believed: every later reader of the state dir relies on this.
   await assertPrivateStateDir(options.stateDir);
+  await keepSecretsPrivate(options.stateDir, options.logger);
   const credentialPath = join(options.stateDir, CREDENTIAL_FILE);
   const stored = await readCredential(credentialPath);
   if (stored) {

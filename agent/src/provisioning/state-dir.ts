@@ -1,5 +1,14 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../support/logger';
 import { StateDirUnsafeError } from './errors';
+
+/**
+ * The state dir's secrets: the device's password, its private key, the registry logins of the
+ * release being applied. The agent writes them 0600; one put there otherwise (restored from a
+ * backup, copied by hand) would be readable by every user of the board in a 0755 directory.
+ */
+export const SECRET_STATE_FILES = ['credential.json', 'device-key.pem', 'update-journal.json'] as const;
 
 /**
  * The state dir holds who the device is (credential, key) and whom it trusts (pinned CAs and
@@ -16,4 +25,18 @@ export async function assertPrivateStateDir(dir: string): Promise<void> {
     throw new StateDirUnsafeError(dir, `it is owned by uid ${info.uid}, not by this agent's (uid ${uid})`);
   if ((info.mode & 0o022) !== 0)
     throw new StateDirUnsafeError(dir, `group or others may write to it (mode ${(info.mode & 0o7777).toString(8).padStart(4, '0')})`);
+}
+
+/** Makes each secret file that group or others may read 0600 again, and says so. */
+export async function keepSecretsPrivate(dir: string, logger: Logger): Promise<void> {
+  for (const name of SECRET_STATE_FILES) {
+    const path = join(dir, name);
+    const info = await lstat(path).catch(() => undefined);
+    if (!info?.isFile() || (info.mode & 0o077) === 0) continue;
+    await chmod(path, 0o600);
+    logger.warn('a secret file of the state dir was readable by others; made it 0600', {
+      path,
+      was: (info.mode & 0o777).toString(8).padStart(4, '0'),
+    });
+  }
 }
