@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProvisioningFile } from '@flotilla/shared';
@@ -69,7 +69,11 @@ export async function configureImage(options: ConfigureImageOptions): Promise<vo
     const root = findRootPartition(partitions, options.image);
     await dropAgentPackage(options.image, root.offset, options.debPath, renderProvisioning(options.provisioning));
   }
-  progress.done(`${options.image} provisioned for ${options.provisioning.apiUrl}`);
+  // The image now carries the fleet's token: no longer for group or others to read (a stock
+  // image is often downloaded 0644).
+  const { mode } = await stat(options.image);
+  if ((mode & 0o077) !== 0) await chmod(options.image, mode & 0o700);
+  progress.done(`${options.image} provisioned for ${options.provisioning.apiUrl} (readable by its owner only: it holds the token)`);
 }
 
 async function installAgentWithDebugfs(image: string, offset: number, agent: AgentBundles): Promise<void> {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configureImage } from '../../../cli/src/images/configure-image';
@@ -39,7 +39,10 @@ describe('flotilla image configure', () => {
     const image = join(dir, 'raspios.img');
     await stockImage(image);
     const provisioning = testProvisioning('configure-token-0123456789');
+    expect((await stat(image)).mode & 0o777).toBe(0o644);
     await configureImage({ image, provisioning });
+    // It holds the token now: its owner alone may read it.
+    expect((await stat(image)).mode & 0o777).toBe(0o600);
     const written = JSON.parse((await readFatFile(image, 8192 * 512, 'flotilla/provisioning.json')).toString());
     expect(written).toEqual(provisioning);
 
