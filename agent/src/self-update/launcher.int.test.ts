@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FailureRecord } from './alts';
@@ -38,6 +38,17 @@ afterEach(() => rmSync(state, { recursive: true, force: true }));
 describe('agent launcher', () => {
   it('starts the agent it was given while no version is installed, and exits with its status', async () => {
     expect(await launch()).toEqual({ code: 3, stdout: 'ran base\n' });
+  });
+
+  it('runs nothing from a state dir or alts/ that others may write (exit 78, EX_CONFIG)', async () => {
+    install('planted', 0);
+    symlinkSync('planted', join(alts, 'current'));
+    for (const dir of [state, alts]) {
+      chmodSync(dir, 0o777);
+      expect(await launch()).toEqual({ code: 78, stdout: '' });
+      chmodSync(dir, 0o755);
+    }
+    expect(await launch()).toEqual({ code: 0, stdout: 'ran planted\n' });
   });
 
   it('a committed version that exits is not a failed trial: no fallback, its status goes to the supervisor', async () => {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { AGENT_FILE, ALTS_ENV, altsPaths, META_FILE, type AgentMeta, type FailureRecord, type TrialRecord } from './alts';
 
 /**
@@ -20,6 +20,8 @@ import { AGENT_FILE, ALTS_ENV, altsPaths, META_FILE, type AgentMeta, type Failur
  */
 
 const STOP_GRACE_MS = 15_000;
+/** EX_CONFIG, as the agent exits on an unsafe state dir: the unit does not restart it. */
+const EXIT_CONFIG = 78;
 
 const base = process.argv[2];
 if (!base) {
@@ -125,8 +127,32 @@ function fallBack(trial: TrialRecord, reason: string): void {
   log('the new agent failed its trial; back to the old one', { version: trial.version, reason });
 }
 
+/**
+ * The launcher runs, as root, the agent under alts/: whoever may write to the state dir or to
+ * alts/ could put code of their own there. As the agent does for its files (state-dir.ts), it
+ * refuses directories another user owns or that group or others may write.
+ */
+function refuseUnsafeDirs(): void {
+  const uid = process.getuid?.();
+  for (const dir of [dirname(paths.dir), paths.dir]) {
+    const info = statSync(dir);
+    const foreign = uid !== undefined && info.uid !== uid && info.uid !== 0;
+    if (!foreign && (info.mode & 0o022) === 0) continue;
+    const mode = (info.mode & 0o7777).toString(8).padStart(4, '0');
+    process.stderr.write(
+      `${JSON.stringify({
+        at: new Date().toISOString(),
+        level: 'fatal',
+        msg: `launcher: refusing ${dir} (owner uid ${info.uid}, mode ${mode}): another user could put an agent there to run; chown it to the agent's user and chmod 0700 it, then check alts/`,
+      })}\n`,
+    );
+    process.exit(EXIT_CONFIG);
+  }
+}
+
 function run(): void {
-  mkdirSync(paths.dir, { recursive: true });
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  refuseUnsafeDirs();
   if (existsSync(paths.next)) switchToNew();
   else dropIfShippedChanged();
   const installed = target(paths.current);
