@@ -1,24 +1,7 @@
-import { BoardSpec } from '@flotilla/shared';
 import { planLayout, sfdiskScript } from './layout';
+import { testBoard } from './testing/board-spec';
 
-const spec = (overrides: Partial<BoardSpec> = {}): BoardSpec =>
-  BoardSpec.parse({
-    name: 'b',
-    description: 'd',
-    arch: 'arm64',
-    soc: 's',
-    boot: { backend: 'file', cmdline: 'root={root}' },
-    partitionTable: 'mbr',
-    partitions: [
-      { role: 'boot', label: 'BOOT', fs: 'vfat', size: '64MiB' },
-      { role: 'rootA', label: 'rootA', fs: 'ext4', size: '512MiB' },
-      { role: 'rootB', label: 'rootB', fs: 'ext4', size: '512MiB' },
-      { role: 'data', label: 'data', fs: 'ext4', size: 'rest' },
-    ],
-    imageSize: '1280MiB',
-    probes: [],
-    ...overrides,
-  });
+const spec = testBoard;
 
 const MiB = 1024 * 1024;
 

@@ -1,6 +1,6 @@
 import { debSystemdUnit } from '../packaging/agent-deb-files';
-import { BoardSpec } from '@flotilla/shared';
 import { fstabLines, initScript, systemdUnit, ubootScript } from './root-files';
+import { testBoard } from './testing/board-spec';
 
 describe('the agent service in an image', () => {
   it('starts the agent through the launcher beside it, with the package unit shape', () => {
@@ -22,21 +22,7 @@ describe('the agent service in an image', () => {
   });
 
   it('mounts the boot partition, which holds the provisioning file, for root alone', () => {
-    const spec = BoardSpec.parse({
-      name: 'pi4',
-      description: 'test',
-      arch: 'arm64',
-      soc: 'BCM2711',
-      boot: { backend: 'file', cmdline: 'root={root}', firmware: { kernel: 'kernel8.img', required: [] } },
-      partitionTable: 'mbr',
-      partitions: [
-        { role: 'boot', label: 'boot', fs: 'vfat', size: '64MiB' },
-        { role: 'rootA', label: 'a', fs: 'ext4', size: '64MiB' },
-        { role: 'rootB', label: 'b', fs: 'ext4', size: '64MiB' },
-        { role: 'data', label: 'data', fs: 'ext4', size: '64MiB' },
-      ],
-      probes: [],
-    });
+    const spec = testBoard({ boot: { backend: 'file', cmdline: 'root={root}', firmware: { kernel: 'kernel8.img', required: [] } } });
     const fstab = fstabLines(spec);
     expect(fstab).toMatch(/^LABEL=\S+ \/boot\/firmware vfat defaults,noatime,fmask=0177,dmask=0077 0 2$/m);
   });
@@ -54,21 +40,8 @@ describe('the U-Boot boot script', () => {
   it("saves U-Boot's whole environment on the first boot, before it sets anything or boots", () => {
     // The agent changes only a saved environment (UbootBackend): one written from nothing would
     // replace U-Boot's built-in one, bootcmd included.
-    const spec = BoardSpec.parse({
-      name: 'b',
-      description: 'd',
-      arch: 'arm64',
-      soc: 's',
+    const spec = testBoard({
       boot: { backend: 'uboot', cmdline: 'root={root}', env: { path: 'uboot.env', size: 16384, redundant: false } },
-      partitionTable: 'mbr',
-      partitions: [
-        { role: 'boot', label: 'BOOT', fs: 'vfat', size: '64MiB' },
-        { role: 'rootA', label: 'rootA', fs: 'ext4', size: '512MiB' },
-        { role: 'rootB', label: 'rootB', fs: 'ext4', size: '512MiB' },
-        { role: 'data', label: 'data', fs: 'ext4', size: 'rest' },
-      ],
-      imageSize: '1280MiB',
-      probes: [],
     });
     const lines = ubootScript(spec).split('\n');
     const first = lines.findIndex((l) => l.includes('saveenv'));
