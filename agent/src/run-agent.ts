@@ -1,4 +1,4 @@
-import { access, statfs } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CommandGate } from './admission/command-gate';
 import { DesiredGate } from './admission/desired-gate';
@@ -26,6 +26,7 @@ import { OsUpdates } from './os-update/os-updates';
 import { SelfUpdate } from './self-update/self-update';
 import { systemClock } from './support/clock';
 import { errorMessage } from './support/errors';
+import { freeDiskBytes } from './support/free-disk';
 import type { Logger } from './support/logger';
 import { SystemdWatchdog } from './support/systemd-watchdog';
 import { ImageLedger } from './update/image-ledger';
@@ -206,8 +207,7 @@ async function engineSocketMissing(): Promise<boolean> {
 async function freeBytes(dataRoot: string, fallback: string): Promise<number> {
   for (const path of [dataRoot, fallback]) {
     try {
-      const s = await statfs(path);
-      return s.bavail * s.bsize;
+      return await freeDiskBytes(path);
     } catch {
       continue;
     }

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { rm, statfs } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { freeDiskBytes } from '../support/free-disk';
 import { DeltaUnusableError } from './errors';
 
 /**
@@ -11,8 +12,7 @@ import { DeltaUnusableError } from './errors';
  * stay free (FLOTILLA_DISK_RESERVE_BYTES: the journals and the containers' volumes share the disk).
  */
 export async function roomFor(dir: string, reserveBytes: number): Promise<number> {
-  const { bavail, bsize } = await statfs(dir);
-  return bavail * bsize - reserveBytes;
+  return (await freeDiskBytes(dir)) - reserveBytes;
 }
 
 /**

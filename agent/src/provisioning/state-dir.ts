@@ -1,6 +1,7 @@
 import { chmod, lstat, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../support/logger';
+import { unsafeDirReason } from '../support/private-dir';
 import { StateDirUnsafeError } from './errors';
 
 /**
@@ -19,12 +20,8 @@ export const SECRET_STATE_FILES = ['credential.json', 'device-key.pem', 'update-
  */
 export async function assertPrivateStateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const info = await stat(dir);
-  const uid = process.getuid?.();
-  if (uid !== undefined && info.uid !== uid && info.uid !== 0)
-    throw new StateDirUnsafeError(dir, `it is owned by uid ${info.uid}, not by this agent's (uid ${uid})`);
-  if ((info.mode & 0o022) !== 0)
-    throw new StateDirUnsafeError(dir, `group or others may write to it (mode ${(info.mode & 0o7777).toString(8).padStart(4, '0')})`);
+  const reason = unsafeDirReason(await stat(dir));
+  if (reason) throw new StateDirUnsafeError(dir, reason);
 }
 
 /** Makes each secret file that group or others may read 0600 again, and says so. */

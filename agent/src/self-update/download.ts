@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm, statfs } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { AgentError } from '../support/errors';
+import { freeDiskBytes } from '../support/free-disk';
 import { openGet } from '../support/http-get';
 
 export class AgentDownloadError extends AgentError {
@@ -15,8 +16,7 @@ export class AgentDownloadError extends AgentError {
  * space can be freed, so not terminal.
  */
 export async function ensureRoom(dir: string, size: number, reserveBytes: number): Promise<void> {
-  const { bavail, bsize } = await statfs(dir);
-  const free = bavail * bsize;
+  const free = await freeDiskBytes(dir);
   if (free < size + reserveBytes)
     throw new AgentDownloadError(
       `not enough room in ${dir} for the ${size}-byte agent bundle: ${free} bytes free, ${reserveBytes} must stay free; free space and it is tried again`,

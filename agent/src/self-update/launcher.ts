@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { unsafeDirReason } from '../support/private-dir';
 import { AGENT_FILE, ALTS_ENV, altsPaths, META_FILE, type AgentMeta, type FailureRecord, type TrialRecord } from './alts';
 
 /**
@@ -133,17 +134,14 @@ function fallBack(trial: TrialRecord, reason: string): void {
  * refuses directories another user owns or that group or others may write.
  */
 function refuseUnsafeDirs(): void {
-  const uid = process.getuid?.();
   for (const dir of [dirname(paths.dir), paths.dir]) {
-    const info = statSync(dir);
-    const foreign = uid !== undefined && info.uid !== uid && info.uid !== 0;
-    if (!foreign && (info.mode & 0o022) === 0) continue;
-    const mode = (info.mode & 0o7777).toString(8).padStart(4, '0');
+    const reason = unsafeDirReason(statSync(dir));
+    if (!reason) continue;
     process.stderr.write(
       `${JSON.stringify({
         at: new Date().toISOString(),
         level: 'fatal',
-        msg: `launcher: refusing ${dir} (owner uid ${info.uid}, mode ${mode}): another user could put an agent there to run; chown it to the agent's user and chmod 0700 it, then check alts/`,
+        msg: `launcher: refusing ${dir} (${reason}): another user could put an agent there to run; chown it to the agent's user and chmod 0700 it, then check alts/`,
       })}\n`,
     );
     process.exit(EXIT_CONFIG);
