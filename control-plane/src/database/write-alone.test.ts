@@ -1,5 +1,5 @@
 import { backoffMs, isTransientDbError } from './transient-errors';
-import { retryTransient, writeAlone } from './write-alone';
+import { retryTransient, retryTransientWithin, writeAlone } from './write-alone';
 
 /** A statement that fails, all or nothing, when the batch holds a bad row (as PostgreSQL does). */
 function table(bad: (n: number) => boolean) {
@@ -112,5 +112,21 @@ describe('retryTransient', () => {
     expect([answer, calls]).toEqual([42, 3]);
     const bad = Object.assign(new Error('syntax'), { code: '42601' });
     await expect(retryTransient(() => Promise.reject(bad), { wait: async () => undefined })).rejects.toBe(bad);
+  });
+});
+
+describe('retryTransientWithin', () => {
+  it('repeats through transient errors until its time is up, then throws the last one', async () => {
+    let calls = 0;
+    const deadlock = Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    // The unit project's clock is simulated: each attempt takes 100 ms of it.
+    await expect(
+      retryTransientWithin(250, async () => {
+        calls++;
+        jest.advanceTimersByTime(100);
+        throw deadlock;
+      }),
+    ).rejects.toBe(deadlock);
+    expect(calls).toBe(3);
   });
 });

@@ -55,6 +55,15 @@ export async function writeAlone<T>(
 }
 
 /**
+ * `retryTransient` for at most `ms` from now; past it the transient error is thrown, which an API
+ * request answers with 503 (ApiExceptionFilter) instead of waiting on a database that is gone.
+ */
+export function retryTransientWithin<R>(ms: number, operation: () => Promise<R>): Promise<R> {
+  const deadline = Date.now() + ms;
+  return retryTransient(operation, { stopping: () => Date.now() > deadline });
+}
+
+/**
  * `operation` again, with backoff, while it fails with a transient error (`isTransientDbError`);
  * any other error is thrown at once. For the single statements behind a device's messages
  * (presence, a desired-state request), which a pool timeout under load would otherwise lose.

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AssemblySpec, HostPolicy } from '@flotilla/shared';
 import { managerOf, unitOfWork, type UnitOfWork } from '../database/unit-of-work';
-import { retryTransient } from '../database/write-alone';
+import { retryTransientWithin } from '../database/write-alone';
 
 /**
  * The first key of the advisory locks that serialise, per fleet, the host-policy write and every
@@ -64,8 +64,7 @@ export class HostPolicyRepository {
    * among them) for up to `RETRY_MS`; past it the request answers 503 (ApiExceptionFilter).
    */
   transaction<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
-    const deadline = Date.now() + RETRY_MS;
-    return retryTransient(() => this.db.transaction((em) => work(unitOfWork(em))), { stopping: () => Date.now() > deadline });
+    return retryTransientWithin(RETRY_MS, () => this.db.transaction((em) => work(unitOfWork(em))));
   }
 
   /** See LOCK_FLEETS_SQL; held until `uow` ends. */

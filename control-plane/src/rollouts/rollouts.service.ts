@@ -12,7 +12,7 @@ import type {
 import { HostPolicyService } from '../host-policy/host-policy.service';
 import type { OperatorPrincipal } from '../auth/operator-principal';
 import type { UnitOfWork } from '../database/unit-of-work';
-import { retryTransient } from '../database/write-alone';
+import { retryTransientWithin } from '../database/write-alone';
 import type { DesiredState } from '../devices/device-record.repository';
 import { DevicesService } from '../devices/devices.service';
 import { DomainError } from '../domain-error';
@@ -168,20 +168,16 @@ export class RolloutsService {
     if (!isUuid(id)) throw new RolloutNotFoundError(id);
     // Run again after a transient error: rolling back waits for the locks of the devices' fleets
     // (HostPolicyService), where a deadlock may end it; past the deadline, 503 (ApiExceptionFilter).
-    const deadline = Date.now() + COMMAND_RETRY_MS;
-    const retargeted = await retryTransient(
-      () =>
-        this.rollouts.transaction(async (uow) => {
-          if (!(await this.rollouts.lock(uow, id))) throw new RolloutNotFoundError(id);
-          const record = (await this.rollouts.load(uow, id))!;
-          const outcome = applyOperatorCommand(record.state, command, actor, this.clock.now());
-          if (!outcome.ok) throw new RolloutTransitionError(id, outcome.reason);
-          const rolledBack =
-            command === 'rollback' ? await this.rollBackDevices(uow, outcome.state) : { state: outcome.state, assigned: [] };
-          await this.rollouts.save(uow, record.state, rolledBack.state);
-          return rolledBack.assigned;
-        }),
-      { stopping: () => Date.now() > deadline },
+    const retargeted = await retryTransientWithin(COMMAND_RETRY_MS, () =>
+      this.rollouts.transaction(async (uow) => {
+        if (!(await this.rollouts.lock(uow, id))) throw new RolloutNotFoundError(id);
+        const record = (await this.rollouts.load(uow, id))!;
+        const outcome = applyOperatorCommand(record.state, command, actor, this.clock.now());
+        if (!outcome.ok) throw new RolloutTransitionError(id, outcome.reason);
+        const rolledBack = command === 'rollback' ? await this.rollBackDevices(uow, outcome.state) : { state: outcome.state, assigned: [] };
+        await this.rollouts.save(uow, record.state, rolledBack.state);
+        return rolledBack.assigned;
+      }),
     );
     // Once committed, as the engine does: devices hear only of revs that are stored, those the
     // assignment returned (no read back).
