@@ -69,7 +69,7 @@ interface SocketInternals {
  * counters alone cannot tell: `bytesWritten` and `writableLength` count a write as a whole until
  * all of it has left, and one answer is often one write.
  */
-export function sendProgress(socket: Socket): { taken: number; waiting: number } {
+function sendProgress(socket: Socket): { taken: number; waiting: number } {
   const internals = socket as unknown as SocketInternals;
   const queued = internals._handle?.writeQueueSize ?? 0;
   const dispatched = internals._bytesDispatched ?? socket.bytesWritten - socket.writableLength;
