@@ -181,7 +181,9 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
     signal: shutdown.signal,
   }).catch((err: unknown) => logger.error('device certificate renewal stopped', { error: errorMessage(err) }));
 
-  await new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve(), { once: true }));
+  // Already aborted when the agent stops itself at start (a self-update trial it cannot pass): no abort event follows.
+  if (!shutdown.signal.aborted)
+    await new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve(), { once: true }));
   // Containers are left running on purpose: the device keeps serving while the agent is away.
   const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
   await Promise.race([control.stop(), grace]);

@@ -18,12 +18,15 @@ function install(name: string, exitCode: number): void {
   writeFileSync(join(alts, name, 'meta.json'), JSON.stringify({ version: name, sha256: name.repeat(16).slice(0, 64) }));
 }
 
-function launch(shipped = 'base'): Promise<{ code: number; stdout: string }> {
+function launch(shipped = 'base', env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string }> {
   const base = join(state, 'base.js');
   writeFileSync(base, `console.log('ran ${shipped}'); process.exit(3);`);
   return new Promise((resolve) =>
-    execFile(process.execPath, [LAUNCHER, base], { env: { ...process.env, FLOTILLA_STATE_DIR: state }, timeout: 20_000 }, (err, stdout) =>
-      resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout }),
+    execFile(
+      process.execPath,
+      [LAUNCHER, base],
+      { env: { ...process.env, FLOTILLA_STATE_DIR: state, ...env }, timeout: 20_000 },
+      (err, stdout) => resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout }),
     ),
   );
 }
@@ -71,7 +74,11 @@ describe('agent launcher', () => {
     expect(readlinkSync(join(alts, 'current'))).toBe('v1');
     expect(readlinkSync(join(alts, 'broken'))).toBe('v2');
     const failure = JSON.parse(readFileSync(join(alts, 'failure.json'), 'utf8')) as FailureRecord;
-    expect(failure).toMatchObject({ version: 'v2', reason: 'the device or the launcher stopped during its trial' });
+    expect(failure).toMatchObject({
+      version: 'v2',
+      failure: { kind: 'interrupted' },
+      reason: 'the device or the launcher stopped during its trial',
+    });
   });
 
   it('switches to alts/new, and a new version that exits before it reports falls back to the one before', async () => {
@@ -82,9 +89,42 @@ describe('agent launcher', () => {
     expect(run).toEqual({ code: 3, stdout: 'ran v2\nran base\n' });
     expect(existsSync(join(alts, 'current'))).toBe(false);
     expect(readlinkSync(join(alts, 'broken'))).toBe('v2');
-    expect((JSON.parse(readFileSync(join(alts, 'failure.json'), 'utf8')) as FailureRecord).reason).toMatch(
-      /^it crashed at start: exited with code 1 after/,
+    const failure = JSON.parse(readFileSync(join(alts, 'failure.json'), 'utf8')) as FailureRecord;
+    expect(failure.reason).toMatch(/^it crashed at start: exited with code 1 after/);
+    expect(failure.failure).toMatchObject({ kind: 'exited', code: 1, signal: null });
+  });
+
+  it('a new version whose agent is another version than its release names falls back at once, saying so', async () => {
+    // The bundle's agent is the real SelfUpdate (agent/dist) reporting 9.9.9 where meta.json, from the
+    // release, says v2; it would otherwise stay up until the trial's deadline.
+    const selfUpdate = JSON.stringify(join(__dirname, '..', '..', 'dist', 'self-update', 'self-update.js'));
+    const logger = JSON.stringify(join(__dirname, '..', '..', 'dist', 'support', 'logger.js'));
+    install('v2', 0);
+    writeFileSync(
+      join(alts, 'v2', 'agent.js'),
+      `const { SelfUpdate } = require(${selfUpdate});
+       const { silentLogger } = require(${logger});
+       setTimeout(() => undefined, 20_000);
+       console.log('ran v2');
+       void new SelfUpdate(process.env.FLOTILLA_ALTS_DIR, '9.9.9', silentLogger, undefined, 0).start({ event: () => undefined, restart: () => process.exit(0) });`,
     );
+    symlinkSync('v2', join(alts, 'new'));
+    expect(await launch('base', { FLOTILLA_AGENT_TRIAL_MS: '1500' })).toEqual({ code: 3, stdout: 'ran v2\nran base\n' });
+    expect(readlinkSync(join(alts, 'broken'))).toBe('v2');
+    const failure = JSON.parse(readFileSync(join(alts, 'failure.json'), 'utf8')) as FailureRecord;
+    expect(failure.failure).toEqual({ kind: 'version-mismatch', expected: 'v2', actual: '9.9.9' });
+    expect(failure.reason).toBe("the bundle's agent says it is version 9.9.9, not the v2 its release names");
+    expect(existsSync(join(alts, 'verdict.json'))).toBe(false);
+  });
+
+  it('a new version that runs but never reports falls back at the deadline, saying that', async () => {
+    install('v2', 0);
+    writeFileSync(join(alts, 'v2', 'agent.js'), `console.log('ran v2'); setTimeout(() => undefined, 20_000);`);
+    symlinkSync('v2', join(alts, 'new'));
+    expect(await launch('base', { FLOTILLA_AGENT_TRIAL_MS: '500' })).toEqual({ code: 3, stdout: 'ran v2\nran base\n' });
+    const failure = JSON.parse(readFileSync(join(alts, 'failure.json'), 'utf8')) as FailureRecord;
+    expect(failure.failure).toEqual({ kind: 'no-report', withinSeconds: 1 });
+    expect(failure.reason).toBe('it did not connect and report within 1 s');
   });
 
   it('an OS or package update that ships another agent replaces the self-installed version; the same one keeps it', async () => {

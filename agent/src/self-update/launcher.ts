@@ -4,7 +4,17 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { unsafeDirReason } from '../support/private-dir';
-import { AGENT_FILE, ALTS_ENV, altsPaths, META_FILE, type AgentMeta, type FailureRecord, type TrialRecord } from './alts';
+import {
+  AGENT_FILE,
+  ALTS_ENV,
+  altsPaths,
+  describeTrialFailure,
+  META_FILE,
+  type AgentMeta,
+  type FailureRecord,
+  type TrialFailure,
+  type TrialRecord,
+} from './alts';
 
 /**
  * The agent's launcher: what the systemd unit (or init script) runs instead of the agent.
@@ -119,12 +129,26 @@ function switchToNew(): void {
   log('switched to a new agent version, on trial', { version: trial.version, deadlineMs: trialMs });
 }
 
-function fallBack(trial: TrialRecord, reason: string): void {
+/** What the agent on trial said of itself before it exited (`verdict.json`), taken away. */
+function takeVerdict(): TrialFailure | undefined {
+  try {
+    return JSON.parse(readFileSync(paths.verdict, 'utf8')) as TrialFailure;
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(paths.verdict, { force: true });
+  }
+}
+
+/** The agent's own verdict, when it gave one, says more than what the launcher saw. */
+function fallBack(trial: TrialRecord, seen: TrialFailure): void {
+  const failure = takeVerdict() ?? seen;
   const failed = target(paths.current);
   point(paths.broken, failed);
   point(paths.current, target(paths.old));
-  const failure: FailureRecord = { version: trial.version, sha256: meta(failed)?.sha256 ?? null, reason, at: Date.now() };
-  writeFileSync(paths.failure, JSON.stringify(failure));
+  const reason = describeTrialFailure(failure);
+  const record: FailureRecord = { version: trial.version, sha256: meta(failed)?.sha256 ?? null, failure, reason, at: Date.now() };
+  writeFileSync(paths.failure, JSON.stringify(record));
   log('the new agent failed its trial; back to the old one', { version: trial.version, reason });
 }
 
@@ -157,7 +181,8 @@ function run(): void {
   const entry = installed ? join(paths.dir, installed, AGENT_FILE) : base;
   const trialPending = existsSync(paths.trial);
   const started = Date.now();
-  let expired: string | undefined;
+  let expired: TrialFailure | undefined;
+  rmSync(paths.verdict, { force: true });
   const proc = spawn(process.execPath, [...process.execArgv, entry, ...args], {
     stdio: 'inherit',
     env: { ...process.env, [ALTS_ENV]: paths.dir },
@@ -166,7 +191,7 @@ function run(): void {
   const deadline = trialPending
     ? setTimeout(() => {
         if (!existsSync(paths.trial)) return;
-        expired = `it did not connect and report within ${Math.round(trialMs / 1000)} s`;
+        expired = { kind: 'no-report', withinSeconds: Math.round(trialMs / 1000) };
         proc.kill('SIGTERM');
         setTimeout(() => proc.kill('SIGKILL'), STOP_GRACE_MS).unref();
       }, trialMs)
@@ -176,8 +201,8 @@ function run(): void {
     child = undefined;
     const trial = trialPending ? takeTrial() : undefined;
     if (trial) {
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      fallBack(trial, expired ?? `it crashed at start: exited with ${signal ? `signal ${signal}` : `code ${code}`} after ${seconds} s`);
+      const afterSeconds = (Date.now() - started) / 1000;
+      fallBack(trial, expired ?? { kind: 'exited', code, signal, afterSeconds });
       if (!stopping) return run();
     }
     if (!stopping && existsSync(paths.next)) return run();
@@ -194,5 +219,5 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 
 // A trial a previous launcher left behind (power cut, launcher killed) never reported: fall back before starting.
 const leftOver = takeTrial();
-if (leftOver) fallBack(leftOver, 'the device or the launcher stopped during its trial');
+if (leftOver) fallBack(leftOver, { kind: 'interrupted' });
 run();

@@ -4,7 +4,17 @@ import type { DeviceEvent, Release } from '@flotilla/shared/device';
 import { errorMessage, isTerminal } from '../support/errors';
 import type { Logger } from '../support/logger';
 import { agentUpdateFor } from './agent-target';
-import { AGENT_FILE, ALTS_ENV, altsPaths, META_FILE, type AgentMeta, type AltsPaths, type FailureRecord, type TrialRecord } from './alts';
+import {
+  AGENT_FILE,
+  ALTS_ENV,
+  altsPaths,
+  META_FILE,
+  type AgentMeta,
+  type AltsPaths,
+  type FailureRecord,
+  type TrialFailure,
+  type TrialRecord,
+} from './alts';
 import { downloadVerified, ensureRoom } from './download';
 
 /** What the agent lends its self-update: events, and a clean exit so the launcher can switch. */
@@ -63,13 +73,29 @@ export class SelfUpdate {
     await this.dropUnnamedVersions();
     this.failedSha256 = (await this.brokenMeta())?.sha256 ?? null;
     const trial = await readJson<TrialRecord>(this.paths.trial);
-    this.onTrial = trial?.version === this.version;
+    if (trial && trial.version !== this.version) return this.refuseTrial(trial);
+    this.onTrial = trial !== undefined;
     const failure = await readJson<FailureRecord>(this.paths.failure);
     if (failure) {
       hooks.event('agent-update-failed', `agent ${failure.version} failed and ${this.version} runs again: ${failure.reason}`);
       await rm(this.paths.failure, { force: true });
     }
     this.logger.info('agent', { version: this.version, onTrial: this.onTrial, failedSha256: this.failedSha256 });
+  }
+
+  /**
+   * The launcher put this agent on trial as the version the release names, and it is another: it
+   * could only run out the trial's deadline and be taken for one that never connected. It says why
+   * (`verdict.json`, which the launcher puts in `failure.json`) and exits for the launcher to fall back.
+   */
+  private async refuseTrial(trial: TrialRecord): Promise<void> {
+    const verdict: TrialFailure = { kind: 'version-mismatch', expected: trial.version, actual: this.version };
+    await writeFile(this.paths.verdict, JSON.stringify(verdict));
+    this.logger.error('this agent is not the version its trial names; exiting for the launcher to fall back', {
+      expected: trial.version,
+      version: this.version,
+    });
+    this.hooks?.restart();
   }
 
   /** A `reported` reached the broker: a version on trial has shown it runs and connects. */
