@@ -30,6 +30,9 @@ const release = (url: string) =>
     assembly: { os: [{ board: 'test-board', version: '2.0.0', url, sha256: 'a'.repeat(64), size: 1024 }] },
   }) as unknown as Release;
 
+let now = 0;
+beforeEach(() => (now = 0));
+
 async function osTrack(): Promise<{ updates: OsUpdates; events: string[] }> {
   const events: string[] = [];
   const updates = new OsUpdates({
@@ -42,7 +45,7 @@ async function osTrack(): Promise<{ updates: OsUpdates; events: string[] }> {
     trialTimeoutMs: 60_000,
     reboot: async () => undefined,
     bootId: async () => 'boot-1',
-    now: () => 0,
+    now: () => now,
     ca: undefined,
   });
   await updates.start({
@@ -61,7 +64,19 @@ describe('OS updates: an image that cannot be had', () => {
       phase: 'write',
       lastFailure: `writing OS 2.0.0: GET http://127.0.0.1:${port}/os.img answered 404; the release's OS image URL must serve the image; trying again in 30 s`,
     });
-    expect(events).toEqual([expect.stringMatching(/^os-update-started:/)]);
+    expect(events).toEqual([expect.stringMatching(/^os-update-started:/), `os-update-failed: ${updates.status().lastFailure}`]);
+  });
+
+  it('a write retried every 30 s is told in an event at first, then at most every 10 minutes with the attempts since', async () => {
+    const { updates, events } = await osTrack();
+    const url = release(`http://127.0.0.1:${port}/os.img`);
+    for (now = 0; now < 10 * 60_000; now += 30_000) await updates.tick(url);
+    expect(events.filter((e) => e.startsWith('os-update-failed'))).toHaveLength(1);
+    await updates.tick(url);
+    expect(events.at(-1)).toMatch(
+      /^os-update-failed: writing OS 2\.0\.0: GET .* answered 404.*; trying again in 30 s \(20 attempts failed since the last event\)$/,
+    );
+    expect(events.filter((e) => e.startsWith('os-update-failed'))).toHaveLength(2);
   });
 
   it('a URL the device can never fetch fails the update for good, with an event', async () => {

@@ -6,6 +6,7 @@ import type { BoardSpec, DeviceEvent, OsStatus, Release } from '@flotilla/shared
 import { TEXT_LIMITS, toStorableText } from '@flotilla/shared/device';
 import { errorMessage } from '../support/errors';
 import type { Logger } from '../support/logger';
+import { RetryEvents } from '../support/retry-events';
 import { backendForBoard, slotPartitionNumber } from './backend-for-board';
 import { otherSlot, type BootSlotBackend, type BootStatus, type OsSlot } from './boot-slot-backend';
 import { readBoardSpecFile, readOsVersion, runningRootPartition } from './os-identity';
@@ -57,8 +58,11 @@ export class OsUpdates {
   private progress: OsStatus['progress'];
   private busy = false;
   private lastAttempt = -Infinity;
+  private readonly retries: RetryEvents;
 
-  constructor(private readonly options: OsUpdatesOptions) {}
+  constructor(private readonly options: OsUpdatesOptions) {
+    this.retries = new RetryEvents(options.now);
+  }
 
   /** Set up from what the running OS says about itself; undefined on an OS Flotilla did not build (no board.json). */
   static async forRunningOs(options: {
@@ -164,7 +168,11 @@ export class OsUpdates {
       if (refusal?.kind === 'refuse') this.options.logger.warn('OS update refused', { reason: refusal.reason });
       const retry = updater.writeRetryReason;
       this.waiting = retry && `writing OS ${target.version}: ${retry}; trying again in ${WRITE_RETRY_MS / 1000} s`;
-      if (this.waiting) this.options.logger.warn('OS image write stopped; will resume', { reason: retry });
+      if (this.waiting) {
+        this.options.logger.warn('OS image write stopped; will resume', { reason: retry });
+        const note = this.retries.failed(target.sha256);
+        if (note !== undefined) this.hooks!.event('os-update-failed', `${this.waiting}${note}`, target.releaseId);
+      } else this.retries.reset();
     } catch (err) {
       this.options.logger.error('OS update step failed', { error: errorMessage(err) });
     } finally {

@@ -48,10 +48,36 @@ describe('SelfUpdate at start', () => {
       await update.tick(release);
       expect(events).toEqual([
         expect.stringMatching(
-          /^agent-update-failed: agent 0\.4\.0 not installed: not enough room in .* for the \d+-byte agent bundle: \d+ bytes free, 67108864 must stay free/,
+          /^agent-update-failed: agent 0\.4\.0 not installed: not enough room in .* for the \d+-byte agent bundle: \d+ bytes free, 67108864 must stay free.*; trying again in 30 s$/,
         ),
       ]);
       expect(asked).toEqual([]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('a download retried every 30 s is told at its start and first failure, then at most every 10 minutes', async () => {
+    const server = createServer((_req, res) => res.writeHead(404).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/agent.js`;
+      const release = {
+        id: 'rel_1',
+        assembly: { agent: { version: '0.4.0', url, sha256: 'c'.repeat(64), size: 1024 } },
+      } as unknown as Release;
+      let now = 0;
+      const events: string[] = [];
+      const update = new SelfUpdate(alts, '0.3.0', silentLogger, undefined, 0, () => now);
+      await update.start({ event: (kind, message) => events.push(`${kind}: ${message}`), restart: () => undefined });
+      for (; now <= 10 * 60_000; now += 30_000) await update.tick(release);
+      expect(events).toEqual([
+        'agent-update-started: installing agent 0.4.0 beside 0.3.0',
+        expect.stringMatching(/^agent-update-failed: agent 0\.4\.0 not installed: .*404.*; trying again in 30 s$/),
+        expect.stringMatching(
+          /^agent-update-failed: agent 0\.4\.0 not installed: .*404.*; trying again in 30 s \(20 attempts failed since the last event\)$/,
+        ),
+      ]);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

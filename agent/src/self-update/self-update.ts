@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { DeviceEvent, Release } from '@flotilla/shared/device';
 import { errorMessage, isTerminal } from '../support/errors';
 import type { Logger } from '../support/logger';
+import { RetryEvents } from '../support/retry-events';
 import { agentUpdateFor } from './agent-target';
 import {
   AGENT_FILE,
@@ -42,6 +43,9 @@ export class SelfUpdate {
   private busy = false;
   private lastAttempt = -Infinity;
   private skipNoted = false;
+  /** The target whose `agent-update-started` was sent: a retried download is not a new start. */
+  private startedSha256: string | null = null;
+  private readonly retries: RetryEvents;
 
   constructor(
     dir: string,
@@ -54,6 +58,7 @@ export class SelfUpdate {
     private readonly now: () => number = Date.now,
   ) {
     this.paths = altsPaths(dir);
+    this.retries = new RetryEvents(now);
   }
 
   static fromEnv(
@@ -126,7 +131,10 @@ export class SelfUpdate {
       await ensureRoom(this.paths.dir, target.size, this.reserveBytes);
       await rm(full, { recursive: true, force: true });
       await mkdir(full, { recursive: true });
-      this.hooks?.event('agent-update-started', `installing agent ${target.version} beside ${this.version}`, target.releaseId);
+      if (this.startedSha256 !== target.sha256) {
+        this.startedSha256 = target.sha256;
+        this.hooks?.event('agent-update-started', `installing agent ${target.version} beside ${this.version}`, target.releaseId);
+      }
       await downloadVerified(target, join(full, AGENT_FILE), this.ca);
       const meta: AgentMeta = { version: target.version, sha256: target.sha256 };
       await writeFile(join(full, META_FILE), JSON.stringify(meta));
@@ -137,8 +145,18 @@ export class SelfUpdate {
       this.hooks?.restart();
     } catch (err) {
       this.logger.error('agent self-update failed', { version: target.version, error: errorMessage(err) });
-      this.hooks?.event('agent-update-failed', `agent ${target.version} not installed: ${errorMessage(err)}`, target.releaseId);
-      if (isTerminal(err)) this.failedSha256 = target.sha256;
+      const terminal = isTerminal(err);
+      // A terminal failure is told once by nature; a retried one through the rate limit.
+      const note = terminal ? '' : this.retries.failed(target.sha256);
+      if (note !== undefined) {
+        const next = terminal ? '' : `; trying again in ${RETRY_MS / 1000} s`;
+        this.hooks?.event(
+          'agent-update-failed',
+          `agent ${target.version} not installed: ${errorMessage(err)}${next}${note}`,
+          target.releaseId,
+        );
+      }
+      if (terminal) this.failedSha256 = target.sha256;
     } finally {
       this.busy = false;
     }
