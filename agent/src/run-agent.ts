@@ -121,7 +121,7 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
     commandGate: new CommandGate({ deviceId: credential.deviceId, trust: trustedKeys, clock: systemClock }),
     board,
     freeDiskBytes: (path) => freeBytes(path, config.stateDir),
-    imageFacts: (ref, architecture, auth) => registryCode().registryFacts(ref, architecture, auth, credential.caCertificates, logger),
+    imageFacts: (ref, platform, auth) => registryCode().registryFacts(ref, platform, auth, credential.caCertificates, logger),
     // Deltas come over the control plane's HTTP API with the device's password (not for certificate-only devices yet).
     ...(credential.password
       ? {

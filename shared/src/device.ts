@@ -32,6 +32,7 @@ export * from './boards/cmdline';
 export * from './windows/maintenance-window';
 export * from './releases/signing';
 export * from './registries/registry-auth';
+export * from './registries/platform';
 export * from './registries/registry-client';
 export * from './agent-node-flags';
 export { EndorsedReleaseKey, KeyEndorsement, keyEndorsementPayload, verifyKeyEndorsement } from './api/signing-keys';

@@ -46,6 +46,7 @@ export * from './api/library';
 export * from './api/signing-keys';
 export * from './api/registries';
 export * from './registries/registry-auth';
+export * from './registries/platform';
 export * from './registries/registry-client';
 export * from './api/api-json-schema';
 export * from './api/dashboard';

@@ -209,9 +209,9 @@ it('a device an operator registered pulls from the token-issued registry with a 
   expect(JSON.stringify(received)).not.toMatch(/password/);
 
   // The agent reads manifests with the same token (VERIFY's size check); without it the registry tells nothing.
-  const arch = (await runtime.engineInfo()).architecture;
-  expect((await registryFacts(image, arch, fresh)).sizeBytes).toBeGreaterThan(0);
-  expect(await registryFacts(image, arch)).toEqual({});
+  const platform = (await runtime.engineInfo()).platform;
+  expect((await registryFacts(image, platform, fresh)).sizeBytes).toBeGreaterThan(0);
+  expect(await registryFacts(image, platform)).toEqual({});
 });
 
 function tokenOf(desired: DesiredStatement): RegistryToken {

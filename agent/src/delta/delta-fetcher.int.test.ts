@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ImageDelta } from '@flotilla/shared';
+import type { ImageDelta, Platform } from '@flotilla/shared';
 import { EngineClient } from '../runtime/engine-client';
 import { silentLogger } from '../support/logger';
 import { instantClock } from '../support/test-clock';
@@ -58,11 +58,11 @@ function fetcher(waitMs = 10_000): DeltaFetcher {
   });
 }
 
-function context(held: string[]): DeltaContext & { events: string[] } {
+function context(held: string[], platform: Platform = { os: 'linux', architecture: 'arm64' }): DeltaContext & { events: string[] } {
   const events: string[] = [];
   return {
     held,
-    architecture: 'arm64',
+    platform,
     auth: undefined,
     signal: new AbortController().signal,
     events,
@@ -91,6 +91,9 @@ it('asks with its own credentials, and falls back with an event when the delta f
   ]);
   expect(asked.at(-1)!.authorization).toBe(`Basic ${Buffer.from('dev_a:secret-password-0123').toString('base64')}`);
   expect(new URL(asked.at(-1)!.url, 'http://x').searchParams.get('from')).toBe(from);
+  // The arm variant goes with the architecture: the control plane computes the delta for the entry this device pulls.
+  await fetcher().prepare(to, context([from], { os: 'linux', architecture: 'arm', variant: 'v6' }));
+  expect(new URL(asked.at(-1)!.url, 'http://x').searchParams.get('architecture')).toBe('arm/v6');
 
   answer = () => ({ status: 403, body: { code: 'delta_forbidden' } });
   const refused = context([from]);
@@ -202,7 +205,24 @@ describe('what the registry and the control plane send is bounded and checked be
     const c = context([from]);
     await fetcher().prepare(here(sha(index)), c);
     expect(c.events).toEqual([
-      expect.stringContaining(`the delta's manifest ${sha(manifest)} is not the release's image ${here(sha(index))} for arm64`),
+      expect.stringContaining(`the delta's manifest ${sha(manifest)} is not the release's image ${here(sha(index))} for linux/arm64`),
+    ]);
+  });
+
+  it("a plan naming another arm variant's manifest than the one the engine pulls here is not used", async () => {
+    const index = Buffer.from(
+      JSON.stringify({
+        manifests: [
+          { digest: sha(manifest), platform: { architecture: 'arm', os: 'linux', variant: 'v6' } },
+          { digest: sha('the v7 manifest'), platform: { architecture: 'arm', os: 'linux', variant: 'v7' } },
+        ],
+      }),
+    );
+    serve(plan(sha(manifest), [layer(sha('blob'), 42)]), index);
+    const c = context([from], { os: 'linux', architecture: 'arm', variant: 'v7' });
+    await fetcher().prepare(here(sha(index)), c);
+    expect(c.events).toEqual([
+      expect.stringContaining(`the delta's manifest ${sha(manifest)} is not the release's image ${here(sha(index))} for linux/arm/v7`),
     ]);
   });
 

@@ -2,7 +2,18 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEVICE_DELTA_PATH, ImageDelta, deviceDeltaBlobPath, imageRepository, type RegistryAuth } from '@flotilla/shared/device';
+import {
+  DEVICE_DELTA_PATH,
+  ImageDelta,
+  deviceDeltaBlobPath,
+  formatPlatform,
+  imageRepository,
+  pickPlatform,
+  requestOfPlatform,
+  type Platform,
+  type PlatformFields,
+  type RegistryAuth,
+} from '@flotilla/shared/device';
 import type { Clock } from '../support/clock';
 import { errorMessage } from '../support/errors';
 import type { Logger } from '../support/logger';
@@ -39,7 +50,8 @@ export interface DeltaFetcherOptions {
 export interface DeltaContext {
   /** Images the device holds (the active slot's): a delta starts from one of the same repository. */
   held: readonly string[];
-  architecture: string;
+  /** The engine's platform: the delta is for the list entry the engine would pull. */
+  platform: Platform;
   auth: RegistryAuth | undefined;
   signal: AbortSignal;
   onEvent: (kind: 'update-delta-applied' | 'update-delta-fallback', message: string) => void;
@@ -81,7 +93,7 @@ export class DeltaFetcher {
 
   /** The control plane's delta, once computed; undefined when it is not worth using. */
   private async plan(from: string, to: string, context: DeltaContext): Promise<ImageDelta | undefined> {
-    const query = new URLSearchParams({ from, to, architecture: context.architecture });
+    const query = new URLSearchParams({ from, to, architecture: requestOfPlatform(context.platform) });
     const url = `${this.options.apiUrl.replace(/\/+$/, '')}${DEVICE_DELTA_PATH}?${query}`;
     const deadline = this.options.clock.now().getTime() + (this.options.waitMs ?? 120_000);
     for (;;) {
@@ -100,7 +112,7 @@ export class DeltaFetcher {
   private async rebuild(from: string, to: string, delta: ImageDelta, scratch: string, context: DeltaContext): Promise<number> {
     const registry = new RegistryBlobs(to, context.auth, context.signal, this.options.ca);
     // The manifest is fetched by the digest the control plane named and checked; its config by digest too.
-    const indexBytes = await this.checkPinned(registry, to, delta.manifest!, context.architecture);
+    const indexBytes = await this.checkPinned(registry, to, delta.manifest!, context.platform);
     const manifestBytes = await this.readVerified(registry, `manifests/${delta.manifest}`, MANIFEST_TYPES, delta.manifest!);
     const manifest = JSON.parse(manifestBytes.toString('utf8')) as {
       config: { digest: string };
@@ -173,15 +185,17 @@ export class DeltaFetcher {
 
   /**
    * The plan's platform manifest must be the one the release pins, or one the index it pins lists
-   * for this architecture: the plan is not signed, the release is. Answers the bytes read.
+   * as the entry the engine pulls on this platform (platform.ts): the plan is not signed, the release
+   * is, and a delta to another entry (arm/v6 for an arm/v7 device) would load an image the pull
+   * then passes by. Answers the bytes read.
    */
-  private async checkPinned(registry: RegistryBlobs, to: string, manifest: string, architecture: string): Promise<number> {
+  private async checkPinned(registry: RegistryBlobs, to: string, manifest: string, platform: Platform): Promise<number> {
     const pinned = to.slice(to.lastIndexOf('@') + 1);
     if (pinned === manifest) return 0;
     const body = await this.readVerified(registry, `manifests/${pinned}`, `${INDEX_TYPES}, ${MANIFEST_TYPES}`, pinned);
-    const index = JSON.parse(body.toString('utf8')) as { manifests?: { digest?: string; platform?: { architecture?: string } }[] };
-    if (!index.manifests?.some((m) => m.digest === manifest && m.platform?.architecture === architecture))
-      throw new DeltaUnusableError(`the delta's manifest ${manifest} is not the release's image ${to} for ${architecture}`);
+    const index = JSON.parse(body.toString('utf8')) as { manifests?: { digest?: string; platform?: PlatformFields }[] };
+    if (pickPlatform(index.manifests ?? [], platform)?.digest !== manifest)
+      throw new DeltaUnusableError(`the delta's manifest ${manifest} is not the release's image ${to} for ${formatPlatform(platform)}`);
     return body.length;
   }
 

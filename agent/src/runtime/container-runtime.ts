@@ -1,4 +1,4 @@
-import type { ComponentSpec, ComponentStatus, RegistryAuth } from '@flotilla/shared/device';
+import type { ComponentSpec, ComponentStatus, Platform, RegistryAuth } from '@flotilla/shared/device';
 
 /**
  * The engine as the agent needs it, and nothing more. `DockerRuntime` is the only
@@ -17,7 +17,7 @@ export interface ContainerRuntime {
   hasImage(ref: string): Promise<boolean>;
   /** Removes one image reference; `in-use` when a container still needs it, `absent` when it was not there. */
   removeImage(ref: string): Promise<'removed' | 'in-use' | 'absent'>;
-  /** The engine's CPU architecture (OCI names: amd64, arm64, arm) and where it keeps images. */
+  /** The engine's platform (OCI names: linux/amd64, linux/arm64, linux/arm/v7) and where it keeps images. */
   engineInfo(): Promise<EngineInfo>;
   /** `auth`: the login for the image's registry, when the device was given one; anonymous otherwise. */
   pullImage(ref: string, onProgress?: (progress: PullProgress) => void, auth?: RegistryAuth): Promise<void>;
@@ -36,7 +36,7 @@ export interface ContainerRuntime {
 }
 
 export interface EngineInfo {
-  architecture: string;
+  platform: Platform;
   dataRoot: string;
 }
 

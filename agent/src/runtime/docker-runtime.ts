@@ -22,7 +22,7 @@ import {
   healthState,
   managedContainer,
   namespacePid,
-  ociArchitecture,
+  enginePlatform,
   statusCode,
 } from './engine-answers';
 import { EngineError, ForeignResourceError, InvalidImageReferenceError } from './errors';
@@ -131,9 +131,9 @@ export class DockerRuntime implements ContainerRuntime {
 
   async engineInfo(): Promise<EngineInfo> {
     const info = await this.call('read', 'engine info', () =>
-      this.engine.json<{ Architecture?: string; DockerRootDir?: string }>('GET', '/info'),
+      this.engine.json<{ Architecture?: string; OSType?: string; DockerRootDir?: string }>('GET', '/info'),
     );
-    return { architecture: ociArchitecture(info.Architecture ?? ''), dataRoot: info.DockerRootDir ?? '/var/lib/docker' };
+    return { platform: enginePlatform(info.Architecture ?? '', info.OSType), dataRoot: info.DockerRootDir ?? '/var/lib/docker' };
   }
 
   async pullImage(ref: string, onProgress?: (progress: PullProgress) => void, auth?: RegistryAuth): Promise<void> {

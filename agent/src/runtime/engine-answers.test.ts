@@ -1,4 +1,4 @@
-import { containerState, healthState, managedContainer, namespacePid, ociArchitecture } from './engine-answers';
+import { containerState, healthState, managedContainer, namespacePid, enginePlatform } from './engine-answers';
 
 // Unit: the engine's answers in the runtime's terms.
 describe('engine answers', () => {
@@ -10,10 +10,12 @@ describe('engine answers', () => {
     expect(healthState('weird')).toBe('none');
   });
 
-  it('names architectures as OCI does', () => {
-    expect(ociArchitecture('aarch64')).toBe('arm64');
-    expect(ociArchitecture('x86_64')).toBe('amd64');
-    expect(ociArchitecture('riscv64')).toBe('riscv64');
+  it('names the platform as OCI does, with the arm variant uname gives', () => {
+    expect(enginePlatform('aarch64', 'linux')).toEqual({ os: 'linux', architecture: 'arm64' });
+    expect(enginePlatform('x86_64', undefined)).toEqual({ os: 'linux', architecture: 'amd64' });
+    expect(enginePlatform('armv7l', 'linux')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
+    expect(enginePlatform('armv6l', 'linux')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v6' });
+    expect(enginePlatform('riscv64', 'linux')).toEqual({ os: 'linux', architecture: 'riscv64' });
   });
 
   it('reads the pid inside the container from the last NSpid entry', () => {

@@ -1,4 +1,4 @@
-import { COMPONENT_STATES, HEALTH_STATES } from '@flotilla/shared/device';
+import { COMPONENT_STATES, HEALTH_STATES, platformOfMachine, type Platform } from '@flotilla/shared/device';
 import type { ContainerState, HealthState, ManagedContainer } from './container-runtime';
 
 /** The parts of the engine's answers this runtime reads (Docker Engine API). */
@@ -18,10 +18,9 @@ export interface EngineContainer {
   State: { Status: string; StartedAt?: string; Health?: { Status?: string } };
 }
 
-/** The engine reports `uname -m` names; images and registries use OCI/Go names. */
-export function ociArchitecture(machine: string): string {
-  const names: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64', armv7l: 'arm', armv6l: 'arm', i686: '386' };
-  return names[machine] ?? machine;
+/** The engine reports `uname -m` names (armv7l, aarch64) and its OSType; images and registries use OCI platforms (linux/arm/v7). */
+export function enginePlatform(machine: string, osType: string | undefined): Platform {
+  return platformOfMachine(machine, osType || 'linux');
 }
 
 /** The HTTP status of an engine answer that failed (`EngineHttpError`); undefined for any other error. */

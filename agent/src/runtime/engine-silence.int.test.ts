@@ -84,8 +84,8 @@ it('leaves a followed log alone while the container is quiet', async () => {
 
 it('does not carry one call’s limit over to the next call on the same kept-alive socket', async () => {
   handler = (_req, res) => res.end('{"Architecture":"aarch64","DockerRootDir":"/var/lib/docker"}');
-  expect((await new DockerRuntime(engine).engineInfo()).architecture).toBe('arm64');
+  expect((await new DockerRuntime(engine).engineInfo()).platform).toEqual({ os: 'linux', architecture: 'arm64' });
   // An idle pooled socket outliving the limit is not an engine that went silent.
   await new Promise((resolve) => setTimeout(resolve, LIMIT_MS * 2));
-  expect((await new DockerRuntime(engine).engineInfo()).architecture).toBe('arm64');
+  expect((await new DockerRuntime(engine).engineInfo()).platform).toEqual({ os: 'linux', architecture: 'arm64' });
 });

@@ -57,7 +57,7 @@ export class InMemoryRuntime implements ContainerRuntime {
     return this.images.delete(ref) ? 'removed' : 'absent';
   }
   async engineInfo(): Promise<EngineInfo> {
-    return { architecture: 'amd64', dataRoot: '/var/lib/docker' };
+    return { platform: { os: 'linux', architecture: 'amd64' }, dataRoot: '/var/lib/docker' };
   }
   async pullImage(ref: string, onProgress?: (progress: PullProgress) => void): Promise<void> {
     this.calls.push(`pull ${ref}`);

@@ -1,4 +1,5 @@
-import { arch } from 'node:os';
+import { machine } from 'node:os';
+import { platformOfMachine } from '@flotilla/shared/device';
 import { AgentError } from '../support/errors';
 import type { ContainerRuntime, EngineInfo, ManagedContainer, ManagedResource } from './container-runtime';
 
@@ -20,9 +21,6 @@ export class NoEngineError extends AgentError {
     );
   }
 }
-
-/** OCI architecture names for Node's `os.arch()`. */
-const OCI_ARCH: Record<string, string> = { arm64: 'arm64', arm: 'arm', x64: 'amd64', ia32: '386' };
 
 /**
  * The runtime of a device without a container engine (an OS-only board, or the QEMU test
@@ -65,7 +63,7 @@ export class NoEngineRuntime implements ContainerRuntime {
     return 'absent';
   }
   async engineInfo(): Promise<EngineInfo> {
-    return { architecture: OCI_ARCH[arch()] ?? arch(), dataRoot: this.dataRoot };
+    return { platform: platformOfMachine(machine()), dataRoot: this.dataRoot };
   }
   async pullImage(ref: string): Promise<void> {
     this.refuse(`pull ${ref}`);

@@ -11,8 +11,8 @@ function input(overrides: Partial<PreflightInput> = {}): PreflightInput {
     release: signedDesired(signer, 1, [minimalComponent('web', IMG)]).release,
     trustedKeys: [signer.key],
     board: 'raspberrypi5',
-    architecture: 'arm64',
-    images: [{ ref: IMG, present: false, architectures: ['arm64'], sizeBytes: 50 * MiB }],
+    platform: { os: 'linux', architecture: 'arm64' },
+    images: [{ ref: IMG, present: false, platforms: [{ os: 'linux', architecture: 'arm64' }], sizeBytes: 50 * MiB }],
     freeDiskBytes: 1024 * MiB,
     reserveBytes: 256 * MiB,
     unknownImageBytes: 512 * MiB,
@@ -39,11 +39,24 @@ describe('preflight (VERIFY)', () => {
   });
 
   it('refuses an image built for another architecture, but not one the registry could not describe', () => {
-    expect(preflight(input({ architecture: 'amd64' }))).toMatchObject({
+    const amd64 = { os: 'linux', architecture: 'amd64' };
+    expect(preflight(input({ platform: amd64 }))).toMatchObject({
       ok: false,
-      reason: expect.stringMatching(/built for arm64.*runs amd64/),
+      reason: expect.stringMatching(/built for linux\/arm64.*runs linux\/amd64/),
     });
-    expect(preflight(input({ architecture: 'amd64', images: [{ ref: IMG, present: false }] }))).toMatchObject({ ok: true });
+    expect(preflight(input({ platform: amd64, images: [{ ref: IMG, present: false }] }))).toMatchObject({ ok: true });
+  });
+
+  it('matches arm variants as the engine does: older ones run, newer ones do not, arm64 takes v8', () => {
+    const arm = (variant: string) => ({ os: 'linux', architecture: 'arm', variant });
+    const images = (...platforms: { os: string; architecture: string; variant?: string }[]) => [{ ref: IMG, present: false, platforms }];
+    expect(preflight(input({ platform: arm('v7'), images: images(arm('v6')) }))).toMatchObject({ ok: true });
+    expect(preflight(input({ platform: arm('v6'), images: images(arm('v7'), arm('v8')) }))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/built for linux\/arm\/v7, linux\/arm\/v8, this device runs linux\/arm\/v6/),
+    });
+    expect(preflight(input({ images: images({ os: 'linux', architecture: 'arm64', variant: 'v8' }) }))).toMatchObject({ ok: true });
+    expect(preflight(input({ images: images({ os: 'windows', architecture: 'arm64' }) }))).toMatchObject({ ok: false });
   });
 
   it('refuses when the pulls would leave less than the reserve free, counting unknown sizes conservatively', () => {

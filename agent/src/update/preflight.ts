@@ -1,12 +1,20 @@
-import { verifyRelease, type Release, type ReleaseKey } from '@flotilla/shared/device';
+import {
+  formatPlatform,
+  platformRank,
+  verifyRelease,
+  type Platform,
+  type PlatformFields,
+  type Release,
+  type ReleaseKey,
+} from '@flotilla/shared/device';
 
 /** What VERIFY knows about one image of the candidate before pulling it. */
 export interface ImageFacts {
   ref: string;
   /** Already on the engine: needs no disk and no network. */
   present: boolean;
-  /** Architectures the registry offers for it; undefined when the registry could not tell. */
-  architectures?: string[];
+  /** Platforms the registry offers for it; undefined when the registry could not tell. */
+  platforms?: PlatformFields[];
   /** Compressed size of its layers; undefined when unknown. */
   sizeBytes?: number;
 }
@@ -16,8 +24,8 @@ export interface PreflightInput {
   trustedKeys: readonly ReleaseKey[];
   /** The board spec name the agent recognized (`raspberrypi5`), or undefined. */
   board: string | undefined;
-  /** The engine's architecture, OCI name. */
-  architecture: string;
+  /** The engine's platform, OCI names. */
+  platform: Platform;
   images: ImageFacts[];
   freeDiskBytes: number;
   /** Free space to keep after the pulls, so the device still has room to log and write data. */
@@ -55,10 +63,12 @@ export function preflight(input: PreflightInput): PreflightResult {
   }
 
   for (const image of input.images) {
-    if (image.architectures && image.architectures.length > 0 && !image.architectures.includes(input.architecture)) {
+    // As the engine matches (platform.ts): an arm/v7 device runs arm/v6 images, not the reverse.
+    if (image.platforms && image.platforms.length > 0 && !image.platforms.some((p) => platformRank(input.platform, p) !== undefined)) {
+      const device = formatPlatform(input.platform);
       return {
         ok: false,
-        reason: `image ${image.ref} is built for ${image.architectures.join(', ')}, this device runs ${input.architecture}; rebuild it for ${input.architecture} (or as a multi-arch image)`,
+        reason: `image ${image.ref} is built for ${image.platforms.map(formatPlatform).join(', ')}, this device runs ${device}; rebuild it for ${device} (or as a multi-arch image)`,
       };
     }
   }

@@ -118,12 +118,12 @@ describe('pulling from a registry that wants a login', () => {
   });
 
   it('reads the manifest only with the login: sizes are known with it, unknown without', async () => {
-    const arch = (await runtime.engineInfo()).architecture;
-    const withLogin = await registryFacts(privateImage, arch, login);
+    const platform = (await runtime.engineInfo()).platform;
+    const withLogin = await registryFacts(privateImage, platform, login);
     expect(withLogin.sizeBytes).toBeGreaterThan(0);
-    expect(withLogin.architectures).toEqual([arch]);
-    expect(await registryFacts(privateImage, arch)).toEqual({});
-    expect(await registryFacts(privateImage, arch, { ...login, password: 'wrong' })).toEqual({});
+    expect(withLogin.platforms?.map((p) => p.architecture)).toEqual([platform.architecture]);
+    expect(await registryFacts(privateImage, platform)).toEqual({});
+    expect(await registryFacts(privateImage, platform, { ...login, password: 'wrong' })).toEqual({});
   });
 
   it('without a login, FETCH fails at once naming the registry and what to do, and the old slot keeps running', async () => {

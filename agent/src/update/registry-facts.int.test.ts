@@ -28,7 +28,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 async function ask(): Promise<{ facts: Awaited<ReturnType<typeof registryFacts>>; logged: Record<string, unknown>[] }> {
   const logged: Record<string, unknown>[] = [];
   const logger = jsonLogger({ write: (line) => logged.push(JSON.parse(line) as Record<string, unknown>) });
-  const facts = await registryFacts(`${host}/app@${pinned}`, 'arm64', undefined, undefined, logger);
+  const facts = await registryFacts(`${host}/app@${pinned}`, { os: 'linux', architecture: 'arm64' }, undefined, undefined, logger);
   return { facts, logged };
 }
 
@@ -52,7 +52,7 @@ describe('registryFacts over HTTP', () => {
         release: null,
         trustedKeys: [],
         board: undefined,
-        architecture: 'arm64',
+        platform: { os: 'linux', architecture: 'arm64' },
         images: [{ ref: `${host}/app@${pinned}`, present: false, ...facts }],
         freeDiskBytes: 2 ** 40,
         reserveBytes: 0,
@@ -69,12 +69,34 @@ describe('registryFacts over HTTP', () => {
     const logged: string[] = [];
     const facts = await registryFacts(
       `${host}/app@${sha(manifest)}`,
-      'arm64',
+      { os: 'linux', architecture: 'arm64' },
       undefined,
       undefined,
       jsonLogger({ write: (l) => logged.push(l) }),
     );
-    expect(facts).toEqual({ architectures: ['arm64'], sizeBytes: 4096 });
+    expect(facts).toEqual({ platforms: [{ architecture: 'arm64' }], sizeBytes: 4096 });
     expect(logged).toEqual([]);
+  });
+
+  it('sizes the list entry the engine pulls on an arm/v7 or arm/v6 device, and none on an arm/v5 one', async () => {
+    const manifestOf = (size: number) =>
+      JSON.stringify({ schemaVersion: 2, config: { digest: sha(`c${size}`) }, layers: [{ digest: sha('l'), size }] });
+    const v6 = manifestOf(6_000);
+    const v7 = manifestOf(7_000);
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        { digest: sha(v6), platform: { os: 'linux', architecture: 'arm', variant: 'v6' } },
+        { digest: sha(v7), platform: { os: 'linux', architecture: 'arm', variant: 'v7' } },
+      ],
+    });
+    bodies = { [`/v2/app/manifests/${sha(index)}`]: index, [`/v2/app/manifests/${sha(v6)}`]: v6, [`/v2/app/manifests/${sha(v7)}`]: v7 };
+    const ref = `${host}/app@${sha(index)}`;
+    const armv7 = { os: 'linux', architecture: 'arm', variant: 'v7' };
+    const armv5 = { os: 'linux', architecture: 'arm', variant: 'v5' };
+    expect((await registryFacts(ref, armv7)).sizeBytes).toBe(7_000);
+    expect((await registryFacts(ref, { ...armv7, variant: 'v6' })).sizeBytes).toBe(6_000);
+    const facts = await registryFacts(ref, armv5);
+    expect(facts).toEqual({ platforms: [expect.objectContaining({ variant: 'v6' }), expect.objectContaining({ variant: 'v7' })] });
   });
 });

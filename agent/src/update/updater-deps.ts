@@ -1,4 +1,4 @@
-import type { RegistryAuth, ReleaseKey } from '@flotilla/shared/device';
+import type { Platform, RegistryAuth, ReleaseKey } from '@flotilla/shared/device';
 import type { ReleaseKeySource } from '../provisioning/trusted-key-store';
 import type { ContainerRuntime } from '../runtime/container-runtime';
 import type { Clock } from '../support/clock';
@@ -45,7 +45,7 @@ export interface UpdaterDeps {
   board: string | undefined;
   freeDiskBytes: (path: string) => Promise<number>;
   /** `auth`: the login for the image's registry, when the desired envelope carried one. */
-  imageFacts: (ref: string, architecture: string, auth?: RegistryAuth) => Promise<Pick<ImageFacts, 'architectures' | 'sizeBytes'>>;
+  imageFacts: (ref: string, platform: Platform, auth?: RegistryAuth) => Promise<Pick<ImageFacts, 'platforms' | 'sizeBytes'>>;
   controlPlaneConnected: () => boolean;
   /** Which login or token each pull and manifest read uses, refreshed as tokens expire. */
   registryAccess: RegistryAccess;

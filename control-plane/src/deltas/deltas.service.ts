@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ImageDeltaRequest, type DeltaLayer, type ImageDelta } from '@flotilla/shared';
+import { ImageDeltaRequest, normalRequest, platformOfRequest, type DeltaLayer, type ImageDelta } from '@flotilla/shared';
 import { join } from 'node:path';
 import { RegistriesService } from '../registries/registries.service';
 import { DeltaRepository } from './delta.repository';
@@ -75,7 +75,10 @@ export class DeltasService {
   private async compute(key: ImageDeltaRequest): Promise<void> {
     const started = Date.now();
     const reader = new RegistryReader((ref) => this.registries.controlPlaneAccess(ref));
-    const [from, to] = await Promise.all([reader.layers(key.from, key.architecture), reader.layers(key.to, key.architecture)]);
+    const [from, to] = await Promise.all([
+      reader.layers(key.from, platformOfRequest(key.architecture)),
+      reader.layers(key.to, platformOfRequest(key.architecture)),
+    ]);
     const planned = pairLayers(from.layers, to.layers, MIN_DELTA_BYTES);
     const scratch = await this.store.scratch();
     try {
@@ -113,7 +116,8 @@ function parseRequest(input: unknown): ImageDeltaRequest {
     const issue = parsed.error.issues[0]!;
     throw new InvalidDeltaRequestError(`${issue.path.join('.') || 'request'}: ${issue.message} (give from, to and architecture)`);
   }
-  return parsed.data;
+  // One key per platform whatever its spelling: agents before variants ask for `arm`, which is arm/v7.
+  return { ...parsed.data, architecture: normalRequest(parsed.data.architecture) };
 }
 
 function keyOf(key: ImageDeltaRequest): string {

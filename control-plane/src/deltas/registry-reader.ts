@@ -3,7 +3,16 @@ import { createWriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { answerChallenge, parseChallenge, parseImageRef, type RegistryAuth } from '@flotilla/shared';
+import {
+  answerChallenge,
+  formatPlatform,
+  parseChallenge,
+  parseImageRef,
+  pickPlatform,
+  type Platform,
+  type PlatformFields,
+  type RegistryAuth,
+} from '@flotilla/shared';
 import type { LayerRef } from './layer-pairing';
 import { DeltaSourceError } from './deltas.errors';
 
@@ -19,7 +28,7 @@ export interface ImageLayers {
 interface Descriptor {
   digest: string;
   size: number;
-  platform?: { architecture?: string };
+  platform?: PlatformFields;
 }
 
 /**
@@ -32,15 +41,15 @@ export class RegistryReader {
 
   constructor(private readonly accessFor: (ref: string) => Promise<RegistryAuth | undefined>) {}
 
-  /** The layers of `ref` for `architecture`: a list is resolved to its platform manifest. */
-  async layers(ref: string, architecture: string): Promise<ImageLayers> {
+  /** The layers of `ref` for `platform`: a list is resolved to the entry the engine pulls there (platform.ts). */
+  async layers(ref: string, platform: Platform): Promise<ImageLayers> {
     const image = this.parse(ref);
     let digest = image.digest;
     let manifest = await this.json(ref, `manifests/${digest}`, [...LIST_TYPES, ...MANIFEST_TYPES].join(', '), digest);
     const list = manifest as { manifests?: Descriptor[] };
     if (list.manifests) {
-      const mine = list.manifests.find((m) => m.platform?.architecture === architecture);
-      if (!mine) throw new DeltaSourceError(`${ref} has no ${architecture} image`);
+      const mine = pickPlatform(list.manifests, platform);
+      if (!mine) throw new DeltaSourceError(`${ref} has no image for ${formatPlatform(platform)}`);
       digest = mine.digest;
       manifest = await this.json(ref, `manifests/${digest}`, MANIFEST_TYPES.join(', '), digest);
     }

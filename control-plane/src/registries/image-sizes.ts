@@ -1,6 +1,6 @@
-import { registryFacts, type HttpGet, type RegistryAuth } from '@flotilla/shared';
+import { platformOfRequest, registryFacts, type HttpGet, type RegistryAuth } from '@flotilla/shared';
 
-/** Compressed size of an image for one architecture, as its registry tells; undefined when it does not. */
+/** Compressed size of an image for one platform (`arm64`, `arm/v7`: linux), as its registry tells; undefined when it does not. */
 export type ImageSizeLookup = (ref: string, architecture: string) => Promise<number | undefined>;
 
 /**
@@ -15,7 +15,7 @@ export function imageSizeLookup(accessFor: (ref: string) => Promise<RegistryAuth
     if (!size) {
       size = (async () => {
         const auth = await accessFor(ref);
-        return (await registryFacts(ref, architecture, { get, ...(auth ? { auth } : {}) })).sizeBytes;
+        return (await registryFacts(ref, platformOfRequest(architecture), { get, ...(auth ? { auth } : {}) })).sizeBytes;
       })();
       asked.set(key, size);
     }

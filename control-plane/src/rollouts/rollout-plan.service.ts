@@ -8,6 +8,9 @@ import {
   type RolloutPlanDevice,
   type RolloutPlanRequest,
   type WindowSchedule,
+  normalRequest,
+  platformOfMachine,
+  requestOfPlatform,
 } from '@flotilla/shared';
 import { DeltaRepository } from '../deltas/delta.repository';
 import { RegistriesService } from '../registries/registries.service';
@@ -18,16 +21,14 @@ import { RolloutSelectionRepository } from './rollout-selection.repository';
 import { CLOCK, type Clock } from './rollout-settings';
 import { EmptySelectionError, InvalidPhasesError } from './rollouts.errors';
 
-/** Inventory architectures (Node's `os.arch()`, uname) as image platforms name them. */
-const OCI_ARCH: Record<string, string> = {
-  x64: 'amd64',
-  amd64: 'amd64',
-  x86_64: 'amd64',
-  arm64: 'arm64',
-  aarch64: 'arm64',
-  arm: 'arm',
-  armv7l: 'arm',
-};
+/** The architectures image platforms name that devices run; another inventory value is unknown. */
+const KNOWN_ARCHITECTURES = new Set(['amd64', 'arm64', 'arm', '386']);
+
+/** An inventory's architecture (uname, or Node's `os.arch()` from older agents) as a platform request (`arm/v7`), as its agent asks for deltas. */
+function platformRequestOf(arch: string): string | undefined {
+  const platform = platformOfMachine(arch);
+  return KNOWN_ARCHITECTURES.has(platform.architecture) ? normalRequest(requestOfPlatform(platform)) : undefined;
+}
 
 /** The dry run of a rollout: who lands in which phase, and what changes on each device. Writes nothing. */
 @Injectable()
@@ -76,7 +77,7 @@ export class RolloutPlanService {
       const os = target.assembly.os?.find((o) => o.board === d.board);
       const osImage = os && !onTarget && d.reported?.os?.version !== os.version ? { version: os.version, sizeBytes: os.size } : null;
       // Image sizes differ per architecture (multi-arch images): the device's own, from its inventory.
-      const arch = d.arch ? OCI_ARCH[d.arch] : undefined;
+      const arch = d.arch ? platformRequestOf(d.arch) : undefined;
       if (!arch && diff.imagesToFetch.length > 0) unknown.arch += 1;
       const sizes = arch ? await Promise.all(diff.imagesToFetch.map((ref) => sizeOf(ref, arch))) : diff.imagesToFetch.map(() => undefined);
       diff.imagesToFetch.forEach((ref, i) => sizes[i] === undefined && arch && unknown.size.add(ref));

@@ -46,7 +46,10 @@ export const ImageDeltaRequest = z
   .object({
     from: z.string().regex(/@sha256:[0-9a-f]{64}$/, 'an image pinned by digest'),
     to: z.string().regex(/@sha256:[0-9a-f]{64}$/, 'an image pinned by digest'),
-    architecture: z.string().regex(/^[a-z0-9_]{1,32}$/, 'an architecture as the engine names it (amd64, arm64)'),
+    /** The device's platform without its os (linux): `arm64`, `arm/v7`; an arm variant picks its entry of a multi-arch image. */
+    architecture: z
+      .string()
+      .regex(/^[a-z0-9_]{1,32}(\/v[0-9]{1,2})?$/, 'an architecture as the engine names it, with the arm variant (amd64, arm64, arm/v7)'),
   })
   .strict();
 export type ImageDeltaRequest = z.infer<typeof ImageDeltaRequest>;

@@ -104,18 +104,31 @@ describe('registryFacts', () => {
   };
   const ask = async (pinned: string, bodies: Record<string, string>) => {
     const unknown: string[] = [];
-    const facts = await registryFacts(`registry.example.com/app@${pinned}`, 'arm64', {
-      get: registry(bodies),
-      onUnknown: (reason) => unknown.push(reason),
-    });
+    const facts = await registryFacts(
+      `registry.example.com/app@${pinned}`,
+      { os: 'linux', architecture: 'arm64' },
+      {
+        get: registry(bodies),
+        onUnknown: (reason) => unknown.push(reason),
+      },
+    );
     return { facts, unknown };
   };
 
   it('reads architectures and size from answers whose bytes hash to the digests asked for', async () => {
     const byIndex = await ask(sha(index), { [`manifests/${sha(index)}`]: index, [`manifests/${sha(arm)}`]: arm });
-    expect(byIndex).toEqual({ facts: { architectures: ['arm64', 'amd64'], sizeBytes: 1234 }, unknown: [] });
+    expect(byIndex).toEqual({
+      facts: {
+        platforms: [
+          { architecture: 'arm64', os: 'linux' },
+          { architecture: 'amd64', os: 'linux' },
+        ],
+        sizeBytes: 1234,
+      },
+      unknown: [],
+    });
     const byManifest = await ask(sha(arm), { [`manifests/${sha(arm)}`]: arm, [`blobs/${sha(config)}`]: config });
-    expect(byManifest).toEqual({ facts: { architectures: ['arm64'], sizeBytes: 1234 }, unknown: [] });
+    expect(byManifest).toEqual({ facts: { platforms: [{ architecture: 'arm64', os: 'linux' }], sizeBytes: 1234 }, unknown: [] });
   });
 
   it('believes no answer that is not the digest asked for: its facts are unknown, and the reason is told', async () => {

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { pickPlatform, type Platform, type PlatformFields } from './platform';
 import { isRegistryToken, type RegistryAuth, type RegistryLogin } from './registry-auth';
 
 /**
  * Reading an image's facts from its registry (OCI distribution API) without pulling it:
- * which architectures it offers and the compressed size of its layers. The agent asks
+ * which platforms it offers and the compressed size of its layers for the device's own. The agent asks
  * before it pulls (VERIFY: disk, architecture); the control plane asks for a rollout's
  * dry run (how much each device would download). The HTTP GET is the caller's: `fetch`
  * on the control plane, a node:http one on the device (see agent/src/support/http-get.ts).
@@ -27,9 +28,9 @@ export interface HttpGetResponse {
 export type HttpGet = (url: string | URL, init: { headers: Record<string, string>; signal?: AbortSignal }) => Promise<HttpGetResponse>;
 
 export interface RegistryImageFacts {
-  /** Architectures the registry offers; absent when it could not tell. */
-  architectures?: string[];
-  /** Compressed size of the layers for the asked architecture; absent when unknown. */
+  /** Platforms the registry offers (a list's entries, or a single image's config); absent when it could not tell. */
+  platforms?: PlatformFields[];
+  /** Compressed size of the layers of the entry the engine would pull for the asked platform; absent when unknown. */
   sizeBytes?: number;
 }
 
@@ -43,7 +44,7 @@ const MANIFEST_TYPES = [
 const Descriptor = z.object({
   digest: z.string(),
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
-  platform: z.object({ architecture: z.string().optional(), os: z.string().optional() }).optional(),
+  platform: z.object({ architecture: z.string().optional(), os: z.string().optional(), variant: z.string().optional() }).optional(),
 });
 const Manifest = z.object({
   manifests: z.array(Descriptor).optional(),
@@ -51,10 +52,11 @@ const Manifest = z.object({
   layers: z.array(Descriptor).optional(),
 });
 type Manifest = z.infer<typeof Manifest>;
-const ImageConfig = z.object({ architecture: z.string().optional() });
+const ImageConfig = z.object({ architecture: z.string().optional(), os: z.string().optional(), variant: z.string().optional() });
 
 /**
- * Size and architectures of an image pinned by digest. With `auth`, a 401 is answered once
+ * Size and platforms of an image pinned by digest, the size of the list entry the engine would
+ * pull on `platform` (platform.ts). With `auth`, a 401 is answered once
  * (Basic, or a token from the realm it names) and that answer reused for the next requests;
  * the login is sent only to a registry that asks for it. Best effort: a registry that
  * refuses, is unreachable, answers oddly or with content that is not the digest asked for
@@ -63,7 +65,7 @@ const ImageConfig = z.object({ architecture: z.string().optional() });
  */
 export async function registryFacts(
   ref: string,
-  architecture: string,
+  platform: Platform,
   options: { auth?: RegistryAuth; get: HttpGet; timeoutMs?: number; onUnknown?: (reason: string) => void },
 ): Promise<RegistryImageFacts> {
   const parsed = parseImageRef(ref);
@@ -95,16 +97,16 @@ export async function registryFacts(
   try {
     const top = shaped(Manifest, await get('manifests', parsed.digest, MANIFEST_TYPES));
     if (top.manifests) {
-      const architectures = [...new Set(top.manifests.map((m) => m.platform?.architecture).filter((a): a is string => !!a))];
-      const mine = top.manifests.find((m) => m.platform?.architecture === architecture);
-      if (!mine) return { architectures };
+      const platforms = top.manifests.flatMap((m) => (m.platform?.architecture ? [m.platform] : []));
+      const mine = pickPlatform(top.manifests, platform);
+      if (!mine) return { platforms };
       const manifest = shaped(Manifest, await get('manifests', mine.digest, MANIFEST_TYPES));
-      return { architectures, ...layerSize(manifest) };
+      return { platforms, ...layerSize(manifest) };
     }
     const facts: RegistryImageFacts = layerSize(top);
     if (top.config?.digest) {
       const config = shaped(ImageConfig, await get('blobs', top.config.digest, 'application/json'));
-      if (config.architecture) facts.architectures = [config.architecture];
+      if (config.architecture) facts.platforms = [config];
     }
     return facts;
   } catch (err) {

@@ -75,10 +75,10 @@ async function fromDeltas(
   active: Slot | null,
   signal: AbortSignal,
 ): Promise<void> {
-  const { architecture } = await deps.runtime.engineInfo();
+  const { platform } = await deps.runtime.engineInfo();
   await deltas.prepare(image, {
     held: active ? imagesOf(active) : [],
-    architecture,
+    platform,
     auth: deps.registryAccess.forRead(image, candidate),
     signal,
     onEvent: (kind, message) => deps.onEvent(kind, message, candidate, 'fetch'),

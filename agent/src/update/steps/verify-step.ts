@@ -1,4 +1,4 @@
-import type { RegistryAuth, ReleaseKey } from '@flotilla/shared/device';
+import type { Platform, RegistryAuth, ReleaseKey } from '@flotilla/shared/device';
 import type { ReleaseKeySource } from '../../provisioning/trusted-key-store';
 import type { ContainerRuntime } from '../../runtime/container-runtime';
 import type { Logger } from '../../support/logger';
@@ -14,7 +14,7 @@ export interface VerifyDeps {
   releaseKeys: readonly ReleaseKey[] | ReleaseKeySource;
   board: string | undefined;
   freeDiskBytes: (path: string) => Promise<number>;
-  imageFacts: (ref: string, architecture: string, auth?: RegistryAuth) => Promise<Pick<ImageFacts, 'architectures' | 'sizeBytes'>>;
+  imageFacts: (ref: string, platform: Platform, auth?: RegistryAuth) => Promise<Pick<ImageFacts, 'platforms' | 'sizeBytes'>>;
   registryAccess: Pick<RegistryAccess, 'forRead'>;
   onKeyEvent: (kind: 'release-key-added' | 'release-key-refused', message: string) => void;
   reserveBytes: number;
@@ -32,14 +32,14 @@ export async function verifyCandidate(deps: VerifyDeps, candidate: Slot): Promis
     imagesOf(candidate).map(async (ref) => {
       const present = await deps.runtime.hasImage(ref);
       const auth = deps.registryAccess.forRead(ref, candidate);
-      return { ref, present, ...(present ? {} : await deps.imageFacts(ref, engine.architecture, auth)) };
+      return { ref, present, ...(present ? {} : await deps.imageFacts(ref, engine.platform, auth)) };
     }),
   );
   const result = preflight({
     release: candidate.release,
     trustedKeys: await trustedKeys(deps, candidate),
     board: deps.board,
-    architecture: engine.architecture,
+    platform: engine.platform,
     images,
     freeDiskBytes: await deps.freeDiskBytes(engine.dataRoot),
     reserveBytes: deps.reserveBytes,
