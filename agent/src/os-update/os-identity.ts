@@ -10,12 +10,21 @@ import { splitDevT } from './os-target';
  */
 export async function readOsVersion(root = '/'): Promise<string | null> {
   const text = await readFile(join(root, 'etc/flotilla/os-release'), 'utf8').catch(() => '');
-  return (
-    /^FLOTILLA_OS_VERSION=(.+)$/m
-      .exec(text)?.[1]
-      ?.trim()
-      .replace(/^"(.*)"$/, '$1') || null
-  );
+  const raw = /^FLOTILLA_OS_VERSION=(.+)$/m.exec(text)?.[1];
+  return raw === undefined ? null : osReleaseValue(raw) || null;
+}
+
+/**
+ * A value as os-release(5) and the shells that source it read it: in double quotes a backslash
+ * escapes `"`, `\`, `$` and `` ` `` (how `flotilla image build` writes every value), single quotes
+ * take the text as it is, and a bare value is the text up to the line's end.
+ */
+export function osReleaseValue(raw: string): string {
+  const value = raw.trim();
+  const double = /^"((?:[^"\\]|\\.)*)"$/.exec(value);
+  if (double) return double[1]!.replace(/\\([$`"\\])/g, '$1');
+  const single = /^'([^']*)'$/.exec(value);
+  return single ? single[1]! : value;
 }
 
 export class BoardSpecFileError extends Error {

@@ -83,6 +83,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const progress = options.progress ?? silentProgress;
   const epoch = options.epoch ?? (Number(process.env.SOURCE_DATE_EPOCH) || DEFAULT_EPOCH);
   const spec = await loadBoardSpec(options.board, options.specsDir);
+  osRelease(spec, options.osVersion ?? '1', options.fleet); // refuses, before any work, a value the file cannot hold
   const layout = planLayout(spec);
   const ids = new DerivedIds(`${spec.name}\0${options.fleet}\0${options.provisioning.token}`);
   const partial = `${options.output}.partial`;
@@ -220,7 +221,7 @@ async function addFlotillaFiles(root: string, spec: BoardSpec, agent: AgentBundl
   };
   await put(AGENT_PATH, agent.agent, 0o755);
   await put(LAUNCHER_PATH, agent.launcher, 0o755);
-  await put(OS_RELEASE_PATH, osRelease(spec, version) + (fleet ? `FLOTILLA_FLEET=${fleet}\n` : ''));
+  await put(OS_RELEASE_PATH, osRelease(spec, version, fleet));
   // The agent reads its board's slot layout and boot backend from here for OS updates.
   await put(BOARD_SPEC_PATH, JSON.stringify(spec, null, 2) + '\n');
   await put('/etc/systemd/system/flotilla-agent.service', systemdUnit());

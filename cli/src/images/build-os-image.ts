@@ -12,6 +12,7 @@ import { formatExt4 } from './ext4';
 import type { FatFile } from './fat';
 import { DerivedIds } from './ids';
 import { planLayout } from './layout';
+import { osRelease } from './root-files';
 import { silentProgress, type Progress } from './progress';
 import { runTool } from './tools';
 
@@ -51,6 +52,7 @@ export async function buildOsImage(options: BuildOsImageOptions): Promise<BuiltO
   const progress = options.progress ?? silentProgress;
   const epoch = options.epoch ?? (Number(process.env.SOURCE_DATE_EPOCH) || DEFAULT_EPOCH);
   const spec = await loadBoardSpec(options.board, options.specsDir);
+  osRelease(spec, options.osVersion); // refuses, before any work, a value the file cannot hold
   const slot = planLayout(spec).partitions.find((p) => p.role === 'rootA')!;
   const ids = new DerivedIds(`${spec.name}\0os\0${options.osVersion}`);
   const work = await mkdtemp(join(tmpdir(), 'flotilla-os-image-'));

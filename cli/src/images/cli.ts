@@ -92,7 +92,7 @@ export async function main(argv: string[]): Promise<void> {
     // Ready to paste under `x-flotilla:` of an assembly; the URL is wherever the file is served.
     const { board, version, sha256, size } = built.entry;
     console.log(
-      `os:\n  - board: ${board}\n    version: "${version}"\n    url: ${values.url ?? 'https://CHANGE-ME/' + values.output}\n    sha256: ${sha256}\n    size: ${size}`,
+      `os:\n  - board: ${board}\n    version: ${JSON.stringify(version)}\n    url: ${values.url ?? 'https://CHANGE-ME/' + values.output}\n    sha256: ${sha256}\n    size: ${size}`,
     );
   } else if (group === 'image' && command === 'rootfs' && rest.length === 1) {
     if (!values.output) throw new ImageToolError('usage', USAGE);

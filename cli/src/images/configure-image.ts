@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ProvisioningFile } from '@flotilla/shared';
 import { DEFAULT_EPOCH } from './build-image';
 import { writeFatFiles } from './fat';
+import { debugfsPath } from './file-syntax';
 import { findBootPartition, findRootPartition, readPartitionTable } from './partition-table';
 import { silentProgress, type Progress } from './progress';
 import { renderProvisioning } from './provisioning-source';
@@ -41,6 +42,7 @@ export const CONFIGURE_STAGES = 3;
 export async function configureImage(options: ConfigureImageOptions): Promise<void> {
   const progress = options.progress ?? silentProgress;
   const epoch = options.epoch ?? (Number(process.env.SOURCE_DATE_EPOCH) || DEFAULT_EPOCH);
+  if (options.debPath) debugfsPath(options.debPath, '--deb'); // refused before the image is touched
   progress.stage(`partition table of ${options.image}`);
   const partitions = await readPartitionTable(options.image);
   const boot = findBootPartition(partitions, options.image);
@@ -94,7 +96,7 @@ async function dropAgentPackage(image: string, offset: number, debPath: string, 
     ...['/var', '/var/cache', '/var/cache/flotilla', '/etc', '/etc/flotilla', '/etc/systemd', '/etc/systemd/system'].map(
       (d) => `mkdir ${d}`,
     ),
-    ...replaceFile(debPath, AGENT_DEB_DROP_PATH),
+    ...replaceFile(debPath, AGENT_DEB_DROP_PATH, undefined, '--deb'),
     ...replaceFile(join(work, 'provisioning.json'), DEB_PROVISIONING_PATH, '0100600'),
     ...enableUnit(join(work, 'unit'), 'flotilla-agent-install.service'),
   ]);
@@ -121,8 +123,9 @@ async function editRootWithDebugfs(
   }
 }
 
-function replaceFile(from: string, to: string, mode?: string): string[] {
-  return [`rm ${to}`, `write ${from} ${to}`, ...(mode ? [`sif ${to} mode ${mode}`] : [])];
+/** `from`: a file on the host (the operator's --deb, or the scratch directory under TMPDIR), quoted for debugfs. */
+function replaceFile(from: string, to: string, mode?: string, source = 'the scratch directory (TMPDIR)'): string[] {
+  return [`rm ${to}`, `write ${debugfsPath(from, source)} ${to}`, ...(mode ? [`sif ${to} mode ${mode}`] : [])];
 }
 
 /** Installs a systemd unit and enables it for multi-user.target, as `systemctl enable` would. */

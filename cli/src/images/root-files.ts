@@ -1,5 +1,7 @@
 import { type BoardSpec } from '@flotilla/shared';
 import { agentCommand, agentEnvAssignments, agentSystemdUnit, type AgentInstall } from '../packaging/agent-unit';
+import { ImageToolError } from './errors';
+import { osReleaseAssignment, ubootQuoted } from './file-syntax';
 
 /**
  * The files Flotilla adds to a root file system and a boot partition, as pure text:
@@ -145,8 +147,22 @@ export function fstabLines(spec: BoardSpec): string {
   return `# Added by flotilla image build\nLABEL=${boot.label.toUpperCase()} ${BOOT_MOUNT} vfat defaults,noatime,fmask=0177,dmask=0077 0 2\nLABEL=${data.label} /data ext4 defaults,noatime 0 2\n`;
 }
 
-export function osRelease(spec: BoardSpec, version: string): string {
-  return `FLOTILLA_BOARD=${spec.name}\nFLOTILLA_OS_VERSION=${version}\n`;
+/**
+ * /etc/flotilla/os-release (os-release(5), sourced by shells): the board, the OS version (at most 64
+ * characters, as a release's `x-flotilla.os` version: a longer one no release could name) and
+ * the fleet an image was built for.
+ */
+export function osRelease(spec: BoardSpec, version: string, fleet?: string): string {
+  if (version.length === 0 || version.length > 64)
+    throw new ImageToolError(
+      'value-not-representable',
+      `--os-version "${version.slice(0, 80)}" must be 1 to 64 characters, as a release names OS versions`,
+    );
+  return (
+    osReleaseAssignment('FLOTILLA_BOARD', spec.name, 'the board name') +
+    osReleaseAssignment('FLOTILLA_OS_VERSION', version, '--os-version') +
+    (fleet === undefined ? '' : osReleaseAssignment('FLOTILLA_FLEET', fleet, '--fleet'))
+  );
 }
 
 /** The kernel command line for slot A, with the root given by partition label. */
@@ -180,7 +196,10 @@ if test "\${upgrade_available}" = "1"; then
   saveenv
 fi
 if test "\${boot_slot}" = "B"; then setenv rootdev ${root(b)}; setenv rootpart ${b}; else setenv rootdev ${root(a)}; setenv rootpart ${a}; fi
-setenv bootargs "${spec.boot.cmdline.replace('{root}', '${rootdev}')}"
+setenv bootargs "${spec.boot.cmdline
+    .split('{root}')
+    .map((part) => ubootQuoted(part, `the ${spec.name} board spec's boot.cmdline`))
+    .join('${rootdev}')}"
 load mmc 0:\${rootpart} \${kernel_addr_r} /boot/Image
 load mmc 0:\${rootpart} \${fdt_addr_r} /boot/dtb
 booti \${kernel_addr_r} - \${fdt_addr_r}

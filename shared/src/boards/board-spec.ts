@@ -25,6 +25,9 @@ export const PartitionSpec = z
   .strict();
 export type PartitionSpec = z.infer<typeof PartitionSpec>;
 
+/** C0 controls and DEL. */
+const isControl = (c: string): boolean => c < ' ' || c === '\u007f';
+
 export const BoardSpec = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
@@ -37,7 +40,11 @@ export const BoardSpec = z
       .object({
         backend: z.enum(BOOT_BACKENDS),
         /** Kernel command line; `{root}` is replaced by the slot's root device. */
-        cmdline: z.string().includes('{root}', { message: 'the command line must contain "{root}"' }),
+        cmdline: z
+          .string()
+          .includes('{root}', { message: 'the command line must contain "{root}"' })
+          // cmdline.txt is one line, read up to its first newline; the U-Boot script's bootargs too.
+          .refine((cmdline) => ![...cmdline].some(isControl), 'the command line is one line, without control characters'),
         /**
          * Where the bootloader keeps its variables, as a file on the boot partition: U-Boot's
          * `uboot.env` (CONFIG_ENV_IS_IN_FAT, `size` = CONFIG_ENV_SIZE) or GRUB's `grubenv`.

@@ -112,7 +112,7 @@ describe('flotilla image build', () => {
     expect((await readExt4File(image, rootA.offset, '/etc/systemd/system.conf.d/flotilla-watchdog.conf')).toString()).toMatch(
       /^\[Manager\]\nRuntimeWatchdogSec=15s$/m,
     );
-    expect((await readExt4File(image, rootA.offset, '/etc/flotilla/os-release')).toString()).toContain('FLOTILLA_OS_VERSION=2026.11.0');
+    expect((await readExt4File(image, rootA.offset, '/etc/flotilla/os-release')).toString()).toContain('FLOTILLA_OS_VERSION="2026.11.0"');
     // Debian's nodejs for arm64: an aarch64 ELF (e_machine 183 at byte 18).
     const node = await readExt4File(image, rootA.offset, '/usr/bin/node');
     expect(node.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
