@@ -108,11 +108,14 @@ beforeAll(async () => {
     '0.4.0-silent',
     'const net_=require("net"),connect_=net_.Socket.prototype.connect;net_.Socket.prototype.connect=function(...a){const o=Array.isArray(a[0])?a[0][0]:a[0];if(o&&typeof o==="object"&&o.port!==undefined&&!o.path){process.nextTick(()=>this.destroy(new Error("simulated: no route to the control plane")));return this}return connect_.apply(this,a)};',
   );
-  files = await serveFiles([good, crashes, silent]);
+  // A bundle whose agent is 0.5.0-other, released as 0.5.0-mislabelled.
+  const mislabelled = variant(bundle, '0.5.0-other');
+  files = await serveFiles([good, crashes, silent, mislabelled]);
   for (const [version, file] of [
     ['0.2.0-e2e', good],
     ['0.3.0-crashes', crashes],
     ['0.4.0-silent', silent],
+    ['0.5.0-mislabelled', mislabelled],
   ] as const) {
     const bytes = readFileSync(file);
     bundles.set(version, {
@@ -218,5 +221,15 @@ describe('agent self-update', () => {
     );
     const attempts = (await events()).filter((e) => e.kind === 'agent-update-started' && e.message.includes('0.4.0-silent'));
     expect(attempts).toHaveLength(1);
+  });
+
+  it('to a bundle whose agent is another version than the release names: falls back at once, saying so', async () => {
+    const at = await assign('1.4.0', '0.5.0-mislabelled');
+    const failed = await eventAfter('agent-update-failed', '0.5.0-mislabelled', at);
+    console.log(`agent self-update (version mismatch) assign → fallen back, reported: ${Date.parse(failed.at) - at} ms`);
+    expect(failed.message).toContain("the bundle's agent says it is version 0.5.0-other, not the 0.5.0-mislabelled its release names");
+    expect(Date.parse(failed.at) - at).toBeLessThan(TRIAL_MS);
+    expect((await device()).reported!.agentVersion).toBe('0.2.0-e2e');
+    expect(await containerIds()).toEqual(running);
   });
 });
