@@ -30,7 +30,7 @@ usage: flotilla COMMAND [options]
   registries token-auth HOST [--ttl S] issue devices pull tokens for the project's registry
 
   delta FROM_IMAGE TO_IMAGE [--arch A]… [--json]
-                                       compute binary layer deltas now (a CI step; default arch arm64)
+                                       compute binary layer deltas now (a CI step; default arch arm64; arm as arm/v7, arm/v6)
 
   sim --devices N [--telemetry-every S] [--apply-seconds S] [--failure-rate R] [--duration S]
                                        simulated devices against the control plane (BENCHMARKS.md)

@@ -14,7 +14,10 @@ export const DELTA_FLAGS = { arch: { value: true, many: true }, json: {} } as co
 export async function delta(ctx: Context, p: Parsed): Promise<number> {
   const [, from, to] = p.positionals;
   if (!from || !to)
-    throw usage('usage: flotilla delta FROM_IMAGE TO_IMAGE [--arch A]…', 'both images pinned by digest (host/repo@sha256:…)');
+    throw usage(
+      'usage: flotilla delta FROM_IMAGE TO_IMAGE [--arch A]… (A: arm64, amd64, arm/v7, arm/v6)',
+      'both images pinned by digest (host/repo@sha256:…)',
+    );
   const architectures = flags(p, 'arch').length > 0 ? flags(p, 'arch') : ['arm64'];
   const deltas: ImageDelta[] = [];
   for (const architecture of architectures) {

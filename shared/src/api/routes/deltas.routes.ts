@@ -9,7 +9,7 @@ export const DELTAS_ROUTES = {
     tag: 'deltas',
     summary: 'A device asks for the binary layer deltas from an image it holds to one of its desired release',
     description:
-      'HTTP Basic with the device id and password. Query: from, to (images pinned by digest), architecture. The first request starts the computation (status computing); ask again until ready or failed.',
+      'HTTP Basic with the device id and password. Query: from, to (images pinned by digest), architecture (with the arm variant: arm64, arm/v7, amd64). The first request starts the computation (status computing); ask again until ready or failed.',
     access: 'public',
     status: 200,
     response: named('ImageDelta', ImageDelta),
