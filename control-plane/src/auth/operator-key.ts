@@ -1,5 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DataFileInvalidError, readIfExists, writeDurable } from '../data-dir/data-file';
 import { randomSecret } from './secrets';
 
 export interface OperatorKey {
@@ -12,17 +12,27 @@ export interface OperatorKey {
 
 export const OPERATOR_KEY_FILE = 'operator-key';
 
+/** What `randomSecret('fok_')` makes, or a key an operator put there (at least 32 characters, no space). */
+const OPERATOR_KEY = /^(fok_[A-Za-z0-9_-]{43}|(?!fok_)[\x21-\x7e]{32,})$/;
+
 /** The configured key, else the one kept in `<dataDir>/operator-key`, else a new one written there (0600). */
 export async function loadOrCreateOperatorKey(dataDir: string, configured?: string): Promise<OperatorKey> {
   if (configured) return { key: configured, generated: false };
   const path = join(dataDir, OPERATOR_KEY_FILE);
-  const existing = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
-    throw e;
-  });
-  if (existing?.trim()) return { key: existing.trim(), path, generated: false };
+  const existing = await readIfExists(path);
+  if (existing !== undefined) {
+    const key = existing.trim();
+    // A key cut short would still be accepted as the operator key, and no one would know it.
+    if (!OPERATOR_KEY.test(key))
+      throw new DataFileInvalidError(
+        path,
+        'does not hold a whole operator key (fok_ and 43 base64url characters, or 32 or more printable characters)',
+        'remove it to have a new key made and printed at the next start, or set FLOTILLA_API_KEY',
+      );
+    return { key, path, generated: false };
+  }
   const key = randomSecret('fok_');
-  // `wx` fails if another process created it meanwhile, rather than silently replacing its key.
-  await writeFile(path, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  // Exclusive: fails if another process created it meanwhile, rather than silently replacing its key.
+  await writeDurable(path, `${key}\n`, { mode: 0o600, exclusive: true });
   return { key, path, generated: true };
 }

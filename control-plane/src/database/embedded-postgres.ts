@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { access, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
+import { DataFileInvalidError, readIfExists, writeDurable } from '../data-dir/data-file';
 
 export interface EmbeddedPostgresOptions {
   /** PostgreSQL's data directory; created (initdb) when it holds no cluster yet. */
@@ -32,7 +33,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const isRoot = process.getuid?.() === 0;
   const created = !(await exists(join(options.dir, 'PG_VERSION')));
   if (isRoot) await assertTraversable(dirname(options.dir));
-  const password = await loadOrCreatePassword(options.passwordFile);
+  const password = await loadOrCreatePassword(options.passwordFile, !created);
 
   const EmbeddedPostgresClass = await importWithoutExitHooks();
   const recent: string[] = [];
@@ -118,11 +119,18 @@ async function ensureDatabase(url: string, database: string): Promise<void> {
   }
 }
 
-async function loadOrCreatePassword(path: string): Promise<string> {
-  const existing = await readFile(path, 'utf8').catch(() => undefined);
-  if (existing?.trim()) return existing.trim();
+/** The superuser's password; one that cannot be read stops the start rather than being replaced (the cluster keeps the old one). */
+async function loadOrCreatePassword(path: string, clusterExists: boolean): Promise<string> {
+  const existing = (await readIfExists(path))?.trim();
+  if (existing) return existing;
+  if (clusterExists)
+    throw new DataFileInvalidError(
+      path,
+      existing === undefined ? 'is missing, but the embedded PostgreSQL was initialised with the password it held' : 'is empty',
+      'restore it from a backup; a new one would not open the database',
+    );
   const password = randomBytes(24).toString('base64url');
-  await writeFile(path, `${password}\n`, { mode: 0o600 });
+  await writeDurable(path, `${password}\n`, { mode: 0o600 });
   return password;
 }
 

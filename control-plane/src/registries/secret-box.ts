@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DataFileInvalidError, readIfExists, writeDurable } from '../data-dir/data-file';
 
 /** Where the key that seals registry passwords lives, under the data directory. */
 export const SECRETS_KEY_FILE = 'secrets.key';
@@ -52,18 +52,28 @@ export class SecretBox {
  */
 export async function loadOrCreateSecretBox(dataDir: string): Promise<SecretBox> {
   const path = join(dataDir, SECRETS_KEY_FILE);
-  const existing = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
-    throw e;
-  });
-  if (existing?.trim()) return new SecretBox(Buffer.from(existing.trim(), 'base64'));
+  const existing = await readIfExists(path);
+  if (existing !== undefined) return new SecretBox(parseKey(path, existing));
   const key = randomBytes(32);
   try {
-    // `wx`: another replica or process that made it first wins, and its key is read back.
-    await writeFile(path, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    // Exclusive: another replica or process that made it first wins, and its key is read back.
+    await writeDurable(path, `${key.toString('base64')}\n`, { mode: 0o600, exclusive: true });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     return loadOrCreateSecretBox(dataDir);
   }
   return new SecretBox(key);
+}
+
+/** 32 bytes in base64 and nothing else: a torn or edited file would seal with a key no other replica has. */
+function parseKey(path: string, text: string): Buffer {
+  const trimmed = text.trim();
+  const key = Buffer.from(trimmed, 'base64');
+  if (key.length !== 32 || key.toString('base64') !== trimmed)
+    throw new DataFileInvalidError(
+      path,
+      'does not hold a secrets key (32 bytes in base64)',
+      'restore it from a backup or another replica; removing it makes a new key, and every stored registry password must then be entered again',
+    );
+  return key;
 }

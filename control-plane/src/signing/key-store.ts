@@ -1,7 +1,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DataFileInvalidError, removeDurable, writeDurable } from '../data-dir/data-file';
 
 /**
  * One signing key as kept on disk, with when it was made (rotation order). A revoked key keeps
@@ -47,28 +48,29 @@ export class KeyStore {
     const revoked = new Map<string, StoredKey>();
     for (const f of files.filter((f) => REVOKED.test(f))) {
       const name = f.replace(/\.revoked\.json$/, '');
-      const parsed = RevokedFile.parse(JSON.parse(await readFile(join(this.dir, f), 'utf8')));
-      revoked.set(name, {
-        name,
-        createdAt: createdAt(name),
-        publicKey: createPublicKey(parsed.publicKey),
-        revokedAt: new Date(parsed.revokedAt),
+      const path = join(this.dir, f);
+      // A revocation that cannot be read must stop the start: taking its key as valid would let it sign again.
+      const parsed = readKeyFile(path, REVOKED_REMEDY, async () => {
+        const file = RevokedFile.parse(JSON.parse(await readFile(path, 'utf8')));
+        return { publicKey: createPublicKey(file.publicKey), revokedAt: new Date(file.revokedAt) };
       });
+      revoked.set(name, { name, createdAt: createdAt(name), ...(await parsed) });
     }
     const keys: StoredKey[] = [...revoked.values()];
     for (const f of files.filter((f) => FILE.test(f))) {
       const name = f.replace(/\.pem$/, '');
       if (revoked.has(name)) {
-        await unlink(join(this.dir, f)); // the revocation was written, the deletion not yet
+        await removeDurable(join(this.dir, f)); // the revocation was written, the deletion not yet
         continue;
       }
-      const privateKey = createPrivateKey(await readFile(join(this.dir, f), 'utf8'));
+      const path = join(this.dir, f);
+      const privateKey = await readKeyFile(path, KEY_REMEDY, async () => createPrivateKey(await readFile(path, 'utf8')));
       keys.push({ name, createdAt: createdAt(name), privateKey, publicKey: createPublicKey(privateKey) });
     }
     return keys.sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** A new key, written before it is used; `wx` never replaces an existing file. */
+  /** A new key, written whole before it is used; never replaces an existing file. */
   async create(): Promise<StoredKey> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -77,9 +79,9 @@ export class KeyStore {
       .toString(16)
       .padStart(8, '0');
     const name = `${String(created.getTime()).padStart(13, '0')}-${suffix}`;
-    await writeFile(join(this.dir, `${name}.pem`), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), {
+    await writeDurable(join(this.dir, `${name}.pem`), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), {
       mode: 0o600,
-      flag: 'wx',
+      exclusive: true,
     });
     return { name, createdAt: created, privateKey, publicKey };
   }
@@ -88,13 +90,26 @@ export class KeyStore {
   async revoke(key: StoredKey): Promise<StoredKey> {
     const revokedAt = this.now();
     const publicKey = key.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    await writeFile(join(this.dir, `${key.name}.revoked.json`), JSON.stringify({ publicKey, revokedAt: revokedAt.toISOString() }) + '\n', {
-      mode: 0o600,
-    });
-    await unlink(join(this.dir, `${key.name}.pem`)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    await writeDurable(
+      join(this.dir, `${key.name}.revoked.json`),
+      JSON.stringify({ publicKey, revokedAt: revokedAt.toISOString() }) + '\n',
+      {
+        mode: 0o600,
+      },
+    );
+    await removeDurable(join(this.dir, `${key.name}.pem`));
     return { name: key.name, createdAt: key.createdAt, publicKey: key.publicKey, revokedAt };
+  }
+}
+
+const KEY_REMEDY = 'restore it from a backup or another replica, or move it out of the directory to start without that key';
+const REVOKED_REMEDY = 'restore it from a backup or another replica; never remove it, or the revoked key could sign again';
+
+async function readKeyFile<T>(path: string, remedy: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    throw new DataFileInvalidError(path, `cannot be read as a signing key file (${(e as Error).message})`, remedy);
   }
 }
 

@@ -1,5 +1,5 @@
-import { X509Certificate } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   type KeyAndCertificate,
   type SubjectAltName,
 } from './x509';
+import { DataFileInvalidError, readIfExists, removeDurable, writeDurable } from '../data-dir/data-file';
 
 /** Where the control plane's TLS identity comes from (control-plane/src/config.ts reads it from the environment). */
 export type TlsSource =
@@ -102,7 +103,13 @@ export function loadOrCreateDeviceCa(dir: string, created: string[]): Promise<Ke
 
 async function loadOrCreateCa(dir: string, base: string, commonName: string, years: number, created: string[]) {
   const existing = await readPair(dir, base);
-  if (existing) return existing;
+  if (existing) {
+    // A CA cannot be made again without every device that trusts it, or was certified by it, being told.
+    const problem = pairProblem(existing);
+    if (problem)
+      throw new DataFileInvalidError(join(dir, base), `(.pem and .key) ${problem}`, 'restore both from a backup or another replica');
+    return existing;
+  }
   const pair = await createCertificateAuthority(commonName, years);
   await writePair(dir, base, pair, created);
   return pair;
@@ -116,8 +123,12 @@ export async function loadOrCreateServerCertificate(
   created: string[],
   base = 'server',
 ) {
-  const existing = await readPair(dir, base);
-  if (existing && serverCertificateFits(existing.certPem, ca.certPem, names)) return existing;
+  const existing = await readPair(dir, base).catch((e: unknown) => {
+    if (e instanceof TlsSetupError) return undefined; // one of the two is missing: issued again
+    throw e;
+  });
+  // A pair that does not parse or match (a start stopped between its two files) is issued again: the CA is what devices trust.
+  if (existing && !pairProblem(existing) && serverCertificateFits(existing.certPem, ca.certPem, names)) return existing;
   const pair = await issueServerCertificate(await importIssuer(ca), names, SERVER_CERT_DAYS);
   await writePair(dir, base, pair, created);
   return pair;
@@ -141,18 +152,30 @@ async function readPair(dir: string, base: string): Promise<KeyAndCertificate | 
   return { certPem, keyPem };
 }
 
+/**
+ * The key first, then the certificate; each file is replaced whole (`writeDurable`). A crash
+ * between the two leaves a pair that does not match, which `pairProblem` finds at the next start.
+ */
 async function writePair(dir: string, base: string, pair: KeyAndCertificate, created: string[]): Promise<void> {
-  await writeFile(join(dir, `${base}.key`), pair.keyPem, { mode: 0o600 });
-  await writeFile(join(dir, `${base}.pem`), pair.certPem, { mode: 0o644 });
+  await writeDurable(join(dir, `${base}.key`), pair.keyPem, { mode: 0o600 });
+  try {
+    await writeDurable(join(dir, `${base}.pem`), pair.certPem, { mode: 0o644 });
+  } catch (e) {
+    // A new CA's key alone would stop every later start ("must both exist"); it certified nothing yet.
+    if (!(await readIfExists(join(dir, `${base}.pem`)))) await removeDurable(join(dir, `${base}.key`)).catch(() => undefined);
+    throw e;
+  }
   created.push(`${base}.pem`);
 }
 
-async function readIfExists(path: string): Promise<string | undefined> {
+/** What is wrong with a pair read from disk (torn, not PEM, key of another certificate), or undefined. */
+function pairProblem(pair: KeyAndCertificate): string | undefined {
   try {
-    return await readFile(path, 'utf8');
+    const cert = new X509Certificate(pair.certPem);
+    if (!cert.checkPrivateKey(createPrivateKey(pair.keyPem))) return "hold a key that is not the certificate's";
+    return undefined;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+    return `do not hold a PEM certificate and its key (${(e as Error).message})`;
   }
 }
 

@@ -1,6 +1,6 @@
-import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { DataFileInvalidError, readIfExists, writeDurable } from '../../data-dir/data-file';
 import { selfSignedCertificate } from './issuer-certificate';
 import type { TokenIssuer } from './registry-token';
 
@@ -19,37 +19,58 @@ export const TOKEN_ISSUER_NAME = 'flotilla';
 export async function loadOrCreateTokenIssuer(dataDir: string, now = new Date()): Promise<TokenIssuer> {
   const keyPath = join(dataDir, TOKEN_ISSUER_KEY_FILE);
   const certPath = join(dataDir, TOKEN_ISSUER_CERT_FILE);
-  const [keyPem, certPem] = await Promise.all([readIfThere(keyPath), readIfThere(certPath)]);
-  if (keyPem && certPem) {
-    const issuer = { name: TOKEN_ISSUER_NAME, privateKey: createPrivateKey(keyPem), certificate: new X509Certificate(certPem) };
-    if (!issuer.certificate.checkPrivateKey(issuer.privateKey))
-      throw new Error(`${certPath} does not belong to ${keyPath}: replace both, or remove both to make new ones`);
-    return issuer;
+  const [keyPem, certPem] = await Promise.all([readIfExists(keyPath), readIfExists(certPath)]);
+  if (keyPem === undefined && certPem !== undefined)
+    throw new DataFileInvalidError(
+      keyPath,
+      'is missing beside its certificate',
+      `restore it, or remove ${certPath} as well to make new ones`,
+    );
+  if (keyPem === undefined) {
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    try {
+      // Exclusive: a replica that made its key first wins, and its files are read back.
+      await writeDurable(keyPath, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, exclusive: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      return loadOrCreateTokenIssuer(dataDir, now);
+    }
+    return withCertificate(pair.privateKey, certPath, now);
   }
-  if (keyPem || certPem)
-    throw new Error(`only one of ${keyPath} and ${certPath} exists: restore the other, or remove both to make new ones`);
-  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const certificate = selfSignedCertificate(pair, 'flotilla registry token issuer', now, 20);
+  const privateKey = parse(keyPath, () => createPrivateKey(keyPem), 'is not a PEM private key');
+  // A start that stopped between the two files left the key alone: its certificate is made from it again.
+  if (certPem === undefined) return withCertificate(privateKey, certPath, now);
+  const certificate = parse(certPath, () => new X509Certificate(certPem), 'is not a PEM certificate');
+  if (!certificate.checkPrivateKey(privateKey))
+    throw new DataFileInvalidError(certPath, `does not belong to ${keyPath}`, 'replace both, or remove both to make new ones');
+  return { name: TOKEN_ISSUER_NAME, privateKey, certificate };
+}
+
+/** The issuer's self-signed certificate, written once; one that another replica wrote first is read back. */
+async function withCertificate(privateKey: KeyObject, certPath: string, now: Date): Promise<TokenIssuer> {
+  const certificate = selfSignedCertificate(
+    { privateKey, publicKey: createPublicKey(privateKey) },
+    'flotilla registry token issuer',
+    now,
+    20,
+  );
   try {
-    // `wx`: a replica that made its key first wins, and its files are read back.
-    await writeFile(keyPath, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+    await writeDurable(certPath, certificate.toString(), { mode: 0o644, exclusive: true });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    await waitFor(certPath);
-    return loadOrCreateTokenIssuer(dataDir, now);
+    return loadOrCreateTokenIssuer(dirname(certPath), now);
   }
-  await writeFile(certPath, certificate.toString(), { mode: 0o644 });
-  return { name: TOKEN_ISSUER_NAME, privateKey: pair.privateKey, certificate };
+  return { name: TOKEN_ISSUER_NAME, privateKey, certificate };
 }
 
-async function readIfThere(path: string): Promise<string | undefined> {
-  return readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
-    throw e;
-  });
-}
-
-/** The certificate follows its key within milliseconds when another process made them. */
-async function waitFor(path: string): Promise<void> {
-  for (let i = 0; i < 50 && !(await readIfThere(path)); i++) await new Promise((r) => setTimeout(r, 20));
+function parse<T>(path: string, read: () => T, problem: string): T {
+  try {
+    return read();
+  } catch (e) {
+    throw new DataFileInvalidError(
+      path,
+      `${problem} (${(e as Error).message})`,
+      'restore it from a backup or another replica, or remove the issuer key and certificate to make new ones (then give each registry the new certificate)',
+    );
+  }
 }
