@@ -137,7 +137,7 @@ async function measure(
     const ingest = new TelemetryIngest(
       repo,
       { ...DEFAULT_TELEMETRY_SETTINGS, maxBatch, maxBuffered: flags.maxBuffered, writers },
-      { record: async () => undefined },
+      { record: async () => undefined, refused: () => undefined },
     );
     ingest.onModuleInit();
     const dbBefore = (await durable?.cpuSeconds()) ?? NaN;

@@ -22,7 +22,10 @@ async function main(): Promise<void> {
   const [mode, where, databaseUrl] = process.argv.slice(2);
   const db = await new DataSource({ type: 'postgres', url: databaseUrl, extra: { max: 4 } }).initialize();
   // Rows the database refuses alone are only counted here (stats.dropped); there is no device history to tell.
-  const ingest = new TelemetryIngest(new TelemetryRepository(db), DEFAULT_TELEMETRY_SETTINGS, { record: async () => undefined });
+  const ingest = new TelemetryIngest(new TelemetryRepository(db), DEFAULT_TELEMETRY_SETTINGS, {
+    record: async () => undefined,
+    refused: () => undefined,
+  });
   ingest.onModuleInit();
   const take = (topic: string, payload: Buffer): void => {
     const parsed = parseDeviceTopic(topic);

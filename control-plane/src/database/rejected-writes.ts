@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { toStorableText } from '@flotilla/shared';
 import { DataSource } from 'typeorm';
+import type { WritesRefusedReason } from './transient-errors';
 
 /** What a device sent that a batch could not store. */
 export type WrittenKind = 'telemetry' | 'event' | 'reported' | 'inventory' | 'last-seen' | 'presence';
@@ -12,6 +13,9 @@ export const NOT_STORED_EVENT = 'message-not-stored';
 /** Devices with their own counter on /metrics; the rest are summed under `(other)` so one scrape stays small. */
 const MAX_DEVICES_COUNTED = 1_000;
 
+/** One log line per kind and reason at most this often while the database refuses writes; the count is on /metrics. */
+const REFUSED_LOG_EVERY_MS = 60_000;
+
 /**
  * The rows a batch dropped because the database refused them alone (`writeAlone`): counted per
  * device and kind for `/metrics`, and told in the device's own events, so an operator sees why
@@ -21,6 +25,7 @@ const MAX_DEVICES_COUNTED = 1_000;
 export class RejectedWrites {
   private readonly logger = new Logger('Storage');
   private readonly counts = new Map<string, Map<WrittenKind, number>>();
+  private readonly refusals = new Map<`${WrittenKind} ${WritesRefusedReason}`, { count: number; logged: number; loggedAt: number }>();
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
@@ -32,6 +37,36 @@ export class RejectedWrites {
     const reason = toStorableText(error instanceof Error ? error.message : String(error), 1_000);
     this.logger.warn(`device ${deviceId}: ${kind} not stored (the rest of its batch was): ${reason}`);
     await this.tell(deviceId, `a ${kind} message was not stored: ${reason}`);
+  }
+
+  /**
+   * Rows dropped because the database refused every write (disk full, read-only): counted by
+   * kind and reason for /metrics (`flotilla_device_rows_refused_total`) and logged once a minute
+   * with the count since, not told to each device, as that insert would be refused too.
+   */
+  refused(kind: WrittenKind, rows: number, reason: WritesRefusedReason, error: unknown): void {
+    const key = `${kind} ${reason}` as const;
+    const entry = this.refusals.get(key) ?? { count: 0, logged: 0, loggedAt: -Infinity };
+    entry.count += rows;
+    this.refusals.set(key, entry);
+    const now = performance.now();
+    if (now - entry.loggedAt < REFUSED_LOG_EVERY_MS) return;
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.error(
+      `the database refuses writes (${reason}: ${message}); ${entry.count - entry.logged} ${kind} rows dropped since the last report. ` +
+        (reason === 'disk_full'
+          ? 'Free space on the database server.'
+          : 'Point DATABASE_URL at the primary, or make the database writable.'),
+    );
+    entry.logged = entry.count;
+    entry.loggedAt = now;
+  }
+
+  refusedSnapshot(): { kind: WrittenKind; reason: WritesRefusedReason; count: number }[] {
+    return [...this.refusals].map(([key, { count }]) => {
+      const [kind, reason] = key.split(' ') as [WrittenKind, WritesRefusedReason];
+      return { kind, reason, count };
+    });
   }
 
   /** A `message-not-stored` event in the device's history, saying `message`; never throws. */

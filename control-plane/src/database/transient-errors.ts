@@ -37,3 +37,18 @@ export function backoffMs(attempt: number, random: () => number = Math.random, f
   const step = Math.min(maxMs, firstMs * 2 ** attempt);
   return Math.round(step * (0.5 + random() / 2));
 }
+
+/** Why the database refuses every write for now, whatever its data: not a row's fault, and no retry in a moment would pass. */
+export type WritesRefusedReason = 'disk_full' | 'read_only';
+
+const WRITES_REFUSED: Record<string, WritesRefusedReason> = {
+  '53100': 'disk_full', // disk_full: PostgreSQL could not extend a file or write WAL
+  '25006': 'read_only', // read_only_sql_transaction: a standby, or default_transaction_read_only set by the operator
+};
+
+/** The reason when `error` is the database refusing all writes (`WRITES_REFUSED`), else undefined. */
+export function writesRefusedReason(error: unknown): WritesRefusedReason | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const withCode = error as { code?: unknown; driverError?: { code?: unknown } };
+  return WRITES_REFUSED[String(withCode.code ?? withCode.driverError?.code ?? '')];
+}

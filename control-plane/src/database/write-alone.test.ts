@@ -17,17 +17,39 @@ function table(bad: (n: number) => boolean) {
 const unexpected = (row: number): never => {
   throw new Error(`row ${String(row)} rejected`);
 };
+const unrefused = (): never => {
+  throw new Error('the batch was refused whole');
+};
 
 describe('writeAlone', () => {
   it('stores every row but the ones that fail alone, and tells each of those', async () => {
     const t = table((n) => n === 17 || n === 640);
     const rejected: number[] = [];
-    await writeAlone([...Array(1000).keys()], t.write, { rejected: (row) => void rejected.push(row) });
+    await writeAlone([...Array(1000).keys()], t.write, { rejected: (row) => void rejected.push(row), refused: unrefused });
     expect(rejected).toEqual([17, 640]);
     expect(t.stored).toHaveLength(998);
     expect(t.stored).toEqual([...Array(1000).keys()].filter((n) => n !== 17 && n !== 640));
     // Bisection, not row by row: about 2·log2(1000) statements per bad row.
     expect(t.statements()).toBeLessThan(45);
+  });
+
+  it.each([
+    ['53100', 'disk_full'],
+    ['25006', 'read_only'],
+  ])('drops a batch whole, in one statement, when the database refuses every write (%s)', async (code, reason) => {
+    let statements = 0;
+    const refused: [number, string][] = [];
+    await writeAlone(
+      [...Array(1000).keys()],
+      async () => {
+        statements++;
+        throw Object.assign(new Error('refused'), { code });
+      },
+      { rejected: unexpected, refused: (rows, why) => void refused.push([rows.length, why]) },
+    );
+    // Before: bisected down to 1,000 single rows (1,999 statements), each dropped as its own fault.
+    expect(statements).toBe(1);
+    expect(refused).toEqual([[1000, reason]]);
   });
 
   it('retries a transient error with the same rows until it passes, then stores them all', async () => {
@@ -41,7 +63,7 @@ describe('writeAlone', () => {
         const code = codes[seen.length - 1];
         if (code) throw Object.assign(new Error('transient'), { code });
       },
-      { rejected: unexpected, wait: async (ms) => void waits.push(ms) },
+      { rejected: unexpected, refused: unrefused, wait: async (ms) => void waits.push(ms) },
     );
     expect(seen).toEqual(Array(6).fill([1, 2, 3]));
     expect(waits).toHaveLength(5);
@@ -49,7 +71,9 @@ describe('writeAlone', () => {
 
   it('gives up a transient error only when told it is stopping', async () => {
     const error = new Error('timeout exceeded when trying to connect');
-    await expect(writeAlone([1], () => Promise.reject(error), { rejected: unexpected, stopping: () => true })).rejects.toBe(error);
+    await expect(
+      writeAlone([1], () => Promise.reject(error), { rejected: unexpected, refused: unrefused, stopping: () => true }),
+    ).rejects.toBe(error);
   });
 
   it('after a transient error, asks whether the rows were written after all, and writes them again only when not', async () => {
@@ -65,7 +89,7 @@ describe('writeAlone', () => {
       asked.push([...rows]);
       return committed.some((c) => c[0] === rows[0]);
     };
-    await writeAlone([1, 2, 3], write, { rejected: unexpected, alreadyWritten, wait: async () => undefined });
+    await writeAlone([1, 2, 3], write, { rejected: unexpected, refused: unrefused, alreadyWritten, wait: async () => undefined });
     expect(committed).toEqual([[1, 2, 3]]);
     expect(asked).toEqual([[1, 2, 3]]);
     // Not committed (cut before the commit): written again.
@@ -75,7 +99,7 @@ describe('writeAlone', () => {
       if (cuts++ === 0) throw Object.assign(new Error('Connection terminated unexpectedly'), {});
       committed.push([...rows]);
     };
-    await writeAlone([4, 5], lost, { rejected: unexpected, alreadyWritten, wait: async () => undefined });
+    await writeAlone([4, 5], lost, { rejected: unexpected, refused: unrefused, alreadyWritten, wait: async () => undefined });
     expect(committed).toEqual([[4, 5]]);
   });
 });

@@ -23,7 +23,10 @@ export class DeviceActivityRepository {
    * is dropped alone (and recorded), a transient error retried.
    */
   private readonly appends = new CoalescedWrites<EventRow>((batch) =>
-    writeAlone(batch, (rows) => this.insertMany(rows), { rejected: (row, error) => this.rejected.record(row.deviceId, 'event', error) }),
+    writeAlone(batch, (rows) => this.insertMany(rows), {
+      rejected: (row, error) => this.rejected.record(row.deviceId, 'event', error),
+      refused: (rows, reason, error) => this.rejected.refused('event', rows.length, reason, error),
+    }),
   );
 
   constructor(

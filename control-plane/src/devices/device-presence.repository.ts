@@ -38,6 +38,7 @@ export class DevicePresenceRepository {
       const unique = [...new Set(ids)];
       await writeAlone(unique, (batch) => this.touchMany(batch), {
         rejected: (id, error) => this.rejected.record(id, 'last-seen', error),
+        refused: (rows, reason, error) => this.rejected.refused('last-seen', rows.length, reason, error),
       });
       this.lastSeen.wrote(unique, at);
     },
@@ -57,7 +58,10 @@ export class DevicePresenceRepository {
         async (rows) => {
           for (const id of await this.setOnlineMany(rows)) updated.add(id);
         },
-        { rejected: (row, error) => this.rejected.record(row.id, 'presence', error) },
+        {
+          rejected: (row, error) => this.rejected.record(row.id, 'presence', error),
+          refused: (rows, reason, error) => this.rejected.refused('presence', rows.length, reason, error),
+        },
       );
       this.lastSeen.wrote(updated, at);
       return updated;

@@ -64,7 +64,10 @@ export class DeviceReportRepository {
           for (const id of ids) written.add(id);
           this.tellOlder(older);
         },
-        { rejected: (row, error) => this.rejected.record(row.id, 'reported', error) },
+        {
+          rejected: (row, error) => this.rejected.record(row.id, 'reported', error),
+          refused: (rows, reason, error) => this.rejected.refused('reported', rows.length, reason, error),
+        },
       );
       return written;
     },
@@ -177,6 +180,7 @@ export class DeviceReportRepository {
   async storeInventory(id: string, inventory: Inventory): Promise<void> {
     await writeAlone([inventory], () => this.devices.update({ id }, { inventory, inventoryAt: () => 'now()', lastSeenAt: () => 'now()' }), {
       rejected: (_, error) => this.rejected.record(id, 'inventory', error),
+      refused: (rows, reason, error) => this.rejected.refused('inventory', rows.length, reason, error),
     });
   }
 }

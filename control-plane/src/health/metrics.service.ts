@@ -81,6 +81,12 @@ export class MetricsService {
         samples: this.rejected.snapshot().map((r) => ({ labels: { device: r.deviceId, kind: r.kind }, value: r.count })),
       },
       {
+        name: 'flotilla_device_rows_refused_total',
+        help: 'Rows of devices dropped whole because the database refused every write (reason disk_full: 53100; read_only: 25006), by kind.',
+        type: 'counter',
+        samples: this.rejected.refusedSnapshot().map((r) => ({ labels: { kind: r.kind, reason: r.reason }, value: r.count })),
+      },
+      {
         name: 'flotilla_http_requests_total',
         help: 'HTTP requests by method, route and status.',
         type: 'counter',

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ApiError } from '@flotilla/shared';
-import { isTransientDbError } from '../database/transient-errors';
+import { DataFileWriteError } from '../data-dir/data-file';
+import { isTransientDbError, writesRefusedReason } from '../database/transient-errors';
 import { DomainError, type DomainErrorKind } from '../domain-error';
 
 /** The part of express' response this filter uses (express' types are not a dependency). */
@@ -38,7 +39,11 @@ const CODE_OF_STATUS: Record<number, string> = {
  * A database that is busy or away for a moment (a pool timeout under load, a failover: what
  * `isTransientDbError` recognises) is a 503 with Retry-After on every route, so that clients
  * retry instead of reporting an internal error (a registration writes all it writes in one
- * transaction, so its retry repeats nothing). Anything else unexpected is logged in full and answered with a 500 that leaks no internals.
+ * transaction, so its retry repeats nothing). A database that refuses every write (its disk is
+ * full: 507 `database_disk_full`; read-only: 503 `database_read_only`) and a full disk under the
+ * data directory (507 `disk_full`) are told apart from it and from a fault of the request: nothing
+ * was written, reads still work, and the same request passes once the operator has made room.
+ * Anything else unexpected is logged in full and answered with a 500 that leaks no internals.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
@@ -47,7 +52,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<JsonResponse>();
     const body = this.toApiError(exception);
-    if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('retry-after', String(RETRY_AFTER_S));
+    if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE || body.statusCode === HttpStatus.INSUFFICIENT_STORAGE)
+      response.setHeader('retry-after', String(RETRY_AFTER_S));
     response.status(body.statusCode).json(body);
   }
 
@@ -65,6 +71,29 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const status = httpStatusOf(exception);
     if (status !== undefined && status >= 400 && status < 500) {
       return { statusCode: status, code: CODE_OF_STATUS[status] ?? `http_${status}`, message: (exception as Error).message };
+    }
+    const refused = writesRefusedReason(exception);
+    if (refused) {
+      this.logger.error(`the database refuses writes, answered ${refused === 'disk_full' ? 507 : 503}: ${(exception as Error).message}`);
+      return refused === 'disk_full'
+        ? {
+            statusCode: HttpStatus.INSUFFICIENT_STORAGE,
+            code: 'database_disk_full',
+            message: "the database's disk is full: nothing was written; retry once it has room",
+          }
+        : {
+            statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+            code: 'database_read_only',
+            message: 'the database is read-only: nothing was written; retry once it accepts writes',
+          };
+    }
+    if (exception instanceof DataFileWriteError && exception.diskFull) {
+      this.logger.error(exception.message);
+      return {
+        statusCode: HttpStatus.INSUFFICIENT_STORAGE,
+        code: 'disk_full',
+        message: "the control plane's disk is full: nothing was written; retry once it has room",
+      };
     }
     if (isTransientDbError(exception)) {
       this.logger.warn(`database unavailable, answered 503: ${(exception as Error).message}`);

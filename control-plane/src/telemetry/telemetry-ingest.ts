@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } f
 import type { Telemetry } from '@flotilla/shared';
 import { TELEMETRY_SETTINGS, type TelemetrySettings } from './telemetry-settings';
 import { RejectedWrites } from '../database/rejected-writes';
+import { writesRefusedReason } from '../database/transient-errors';
 import { retryTransient, writeAlone } from '../database/write-alone';
 import { refusal, type SampleRow, type StampedRow } from './telemetry-copy';
 import { daysToEnsure, type PartitionDay } from './telemetry-partitions';
@@ -65,7 +66,7 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
   constructor(
     private readonly samples: TelemetryRepository,
     @Inject(TELEMETRY_SETTINGS) private readonly settings: TelemetrySettings,
-    @Inject(RejectedWrites) private readonly rejected: Pick<RejectedWrites, 'record'>,
+    @Inject(RejectedWrites) private readonly rejected: Pick<RejectedWrites, 'record' | 'refused'>,
   ) {}
 
   onModuleInit(): void {
@@ -203,6 +204,11 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
         {
           ...retrying,
           rejected: refuse,
+          refused: (part, reason, error) => {
+            this.stats.dropped += part.length;
+            settled += part.length;
+            this.rejected.refused('telemetry', part.length, reason, error);
+          },
           alreadyWritten: async (part) => {
             const fresh = await this.samples.storedOf(part);
             if (fresh === 0) return false;
@@ -214,9 +220,12 @@ export class TelemetryIngest implements OnModuleInit, BeforeApplicationShutdown 
         },
       );
     } catch (e) {
-      // Only when shutting down with the database unreachable.
-      this.stats.dropped += batch.length - settled;
-      this.logger.error(`gave up ${batch.length - settled} samples at shutdown: ${(e as Error).message}`);
+      // When shutting down with the database unreachable, or when the ids could not be reserved from a database refusing writes.
+      const lost = batch.length - settled;
+      this.stats.dropped += lost;
+      const reason = writesRefusedReason(e);
+      if (reason) this.rejected.refused('telemetry', lost, reason, e);
+      else this.logger.error(`gave up ${lost} samples at shutdown: ${(e as Error).message}`);
     }
   }
 
