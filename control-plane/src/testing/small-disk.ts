@@ -17,9 +17,10 @@ export interface SmallDisk {
   unmount(): Promise<void>;
 }
 
-export async function mountSmallDisk(sizeKiB = 1024): Promise<SmallDisk> {
+/** `owner`: a user (as uid) the file system's root belongs to, e.g. PostgreSQL's for a tablespace. */
+export async function mountSmallDisk(sizeKiB = 1024, owner?: number): Promise<SmallDisk> {
   const path = await mkdtemp(join(tmpdir(), 'flotilla-small-disk-'));
-  await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeKiB}k,mode=0755`, 'tmpfs', path]);
+  await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeKiB}k,mode=0755${owner === undefined ? '' : `,uid=${owner}`}`, 'tmpfs', path]);
   const filler = join(path, FILLER);
   return {
     path,
