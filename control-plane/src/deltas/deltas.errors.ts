@@ -5,6 +5,11 @@ export class DeltaSourceError extends Error {
   readonly code = 'delta_source_failed';
 }
 
+/** The workshop's file system would be left with less than its reserve: the delta failed and is tried again later. */
+export class DeltaWorkshopFullError extends Error {
+  readonly code = 'delta_workshop_full';
+}
+
 export class InvalidDeltaRequestError extends InvalidInputError {
   constructor(message: string) {
     super('invalid_delta_request', message);

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { rm, statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -14,7 +16,7 @@ import {
   type RegistryAuth,
 } from '@flotilla/shared';
 import type { LayerRef } from './layer-pairing';
-import { DeltaSourceError } from './deltas.errors';
+import { DeltaSourceError, DeltaWorkshopFullError } from './deltas.errors';
 
 const LIST_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
@@ -24,6 +26,14 @@ export interface ImageLayers {
   manifest: string;
   layers: LayerRef[];
 }
+
+/**
+ * Free space a delta computation leaves on the data directory's file system: the embedded
+ * PostgreSQL and the keys live there, and a layer's size is known only once it is unpacked.
+ */
+export const DELTA_DISK_RESERVE_BYTES = 1024 ** 3;
+/** How much of a layer is written between two looks at the free space. */
+const FREE_SPACE_CHECK_BYTES = 4 * 1024 ** 2;
 
 interface Descriptor {
   digest: string;
@@ -39,7 +49,10 @@ interface Descriptor {
 export class RegistryReader {
   private readonly authorization = new Map<string, string>();
 
-  constructor(private readonly accessFor: (ref: string) => Promise<RegistryAuth | undefined>) {}
+  constructor(
+    private readonly accessFor: (ref: string) => Promise<RegistryAuth | undefined>,
+    private readonly diskReserveBytes = DELTA_DISK_RESERVE_BYTES,
+  ) {}
 
   /** The layers of `ref` for `platform`: a list is resolved to the entry the engine pulls there (platform.ts). */
   async layers(ref: string, platform: Platform): Promise<ImageLayers> {
@@ -61,24 +74,60 @@ export class RegistryReader {
     return { manifest: digest, layers: layers.map((l, i) => ({ diffId: diffIds[i]!, blob: { digest: l.digest, size: l.size } })) };
   }
 
-  /** Downloads a layer's blob and writes it uncompressed to `file`; both digests are checked. */
+  /**
+   * Downloads a layer's blob and writes it uncompressed to `file`; both digests are checked. The
+   * blob is cut past the size its manifest announces (a registry that sends more, or without end),
+   * and the unpacked layer once the file system would keep less than the reserve (a small blob can
+   * unpack to anything before its digest is known); `file` is removed then.
+   */
   async layerTar(ref: string, layer: LayerRef, file: string): Promise<void> {
     const res = await this.get(ref, `blobs/${layer.blob.digest}`, '*/*');
     if (!res.body) throw new DeltaSourceError(`${ref}: blob ${layer.blob.digest} has no body`);
     const blobHash = createHash('sha256');
     const tarHash = createHash('sha256');
-    const tap = (hash: ReturnType<typeof createHash>) =>
-      new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          hash.update(chunk);
-          done(null, chunk);
-        },
-      });
-    await pipeline(Readable.fromWeb(res.body as never), tap(blobHash), createGunzip(), tap(tarHash), createWriteStream(file));
-    const blob = `sha256:${blobHash.digest('hex')}`;
-    const tar = `sha256:${tarHash.digest('hex')}`;
-    if (blob !== layer.blob.digest || tar !== layer.diffId)
-      throw new DeltaSourceError(`${ref}: layer ${layer.blob.digest} read as ${blob} (uncompressed ${tar}, expected ${layer.diffId})`);
+    let blobBytes = 0;
+    let sinceCheck = FREE_SPACE_CHECK_BYTES;
+    const reserve = this.diskReserveBytes;
+    const blob = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        blobBytes += chunk.length;
+        if (blobBytes > layer.blob.size)
+          return done(new DeltaSourceError(`${ref}: blob ${layer.blob.digest} is longer than its ${layer.blob.size} bytes`));
+        blobHash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    const tar = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        tarHash.update(chunk);
+        sinceCheck += chunk.length;
+        if (sinceCheck < FREE_SPACE_CHECK_BYTES) return done(null, chunk);
+        sinceCheck = 0;
+        statfs(dirname(file)).then(
+          (fs) =>
+            fs.bavail * fs.bsize < reserve + chunk.length
+              ? done(
+                  new DeltaWorkshopFullError(
+                    `${dirname(file)}: unpacking ${layer.blob.digest} of ${ref} would leave less than ${reserve} bytes free`,
+                  ),
+                )
+              : done(null, chunk),
+          (e: Error) => done(e),
+        );
+      },
+    });
+    try {
+      await pipeline(Readable.fromWeb(res.body as never), blob, createGunzip(), tar, createWriteStream(file));
+    } catch (e) {
+      await rm(file, { force: true });
+      throw e;
+    }
+    const blobDigest = `sha256:${blobHash.digest('hex')}`;
+    const tarDigest = `sha256:${tarHash.digest('hex')}`;
+    if (blobDigest !== layer.blob.digest || tarDigest !== layer.diffId)
+      throw new DeltaSourceError(
+        `${ref}: layer ${layer.blob.digest} read as ${blobDigest} (uncompressed ${tarDigest}, expected ${layer.diffId})`,
+      );
   }
 
   private parse(ref: string): { host: string; repository: string; digest: string } {
