@@ -25,7 +25,7 @@ let disk: SmallDisk;
 beforeAll(async () => {
   disk = await mountSmallDisk(16 * 1024);
   server = createServer((req, res) => {
-    if (req.url?.includes('endless')) {
+    if (req.url?.includes('endless') || req.url?.includes('/manifests/')) {
       const chunk = gzipSync(randomBytes(64 * 1024)); // incompressible: the blob, not the unpacked layer, reaches its bound
       const more = (): void => void (res.write(chunk) ? setImmediate(more) : res.once('drain', more));
       res.on('close', () => res.destroy());
@@ -50,7 +50,12 @@ const absent = (file: string) =>
     () => true,
   );
 
-describe('RegistryReader.layerTar bounds', () => {
+describe('RegistryReader bounds', () => {
+  it('refuses a manifest past 4 MiB instead of holding a body without end in memory', async () => {
+    // Before: read whole (arrayBuffer) for as long as the registry sent, up to the 300 s timeout.
+    await expect(reader().layers(ref(), 'arm64')).rejects.toThrow(/longer than 4194304 bytes/);
+  });
+
   it('writes a layer whose digests match', async () => {
     const file = join(disk.path, 'ok.tar');
     await reader().layerTar(ref(), { diffId: sha(Buffer.from('a small layer')), blob: { digest: sha(small), size: small.length } }, file);
