@@ -1,7 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+
+/**
+ * A scratch directory untouched this long is a computation's that died with its process (a crash,
+ * a power cut): its claim went stale after 30 minutes (`delta.repository.ts`) and another took over.
+ */
+export const STALE_SCRATCH_MS = 2 * 3600_000;
 
 /** zstd's strongest regular level: deltas are made once and downloaded by a whole fleet (BENCHMARKS.md, "delta"). */
 export const DELTA_LEVEL = 19;
@@ -14,8 +20,13 @@ export const DELTA_LEVEL = 19;
 export class DeltaWorkshop {
   constructor(private readonly dir: string) {}
 
-  /** A scratch directory for one computation; removed by the caller's `finally`. */
+  /**
+   * A scratch directory for one computation; removed by the caller's `finally`. Those of
+   * computations that never reached theirs (`STALE_SCRATCH_MS`) are removed first: each held up to
+   * two unpacked layers, and nothing else would ever remove them.
+   */
   async scratch(): Promise<string> {
+    await this.removeStale();
     const dir = join(this.dir, randomUUID());
     await mkdir(dir, { recursive: true });
     return dir;
@@ -31,6 +42,21 @@ export class DeltaWorkshop {
 
   async remove(scratch: string): Promise<void> {
     await rm(scratch, { recursive: true, force: true });
+  }
+
+  private async removeStale(now = Date.now()): Promise<void> {
+    const names = await readdir(this.dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [];
+      throw e;
+    });
+    for (const name of names) {
+      const path = join(this.dir, name);
+      const since = await stat(path).then(
+        (s) => now - s.mtimeMs,
+        () => 0,
+      );
+      if (since > STALE_SCRATCH_MS) await rm(path, { recursive: true, force: true });
+    }
   }
 }
 
