@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOrCreateOperatorKey } from '../auth/operator-key';
+import { loadOrCreatePassword } from '../database/embedded-postgres';
 import { loadOrCreateSecretBox } from '../registries/secret-box';
 import { loadOrCreateTokenIssuer, TOKEN_ISSUER_CERT_FILE, TOKEN_ISSUER_KEY_FILE } from '../registries/tokens/token-issuer';
 import { KeyStore, SIGNING_KEYS_DIR } from '../signing/key-store';
@@ -91,5 +92,16 @@ describe('a torn file in the data directory at start', () => {
       'server.key',
       'server.pem',
     ]);
+  });
+
+  it("the embedded PostgreSQL's password, missing or empty beside an existing cluster, is refused rather than replaced", async () => {
+    const path = join(dataDir, 'postgres-password');
+    const made = await loadOrCreatePassword(path, false);
+    expect(await loadOrCreatePassword(path, true)).toBe(made);
+    await truncate(path, 0);
+    // Before: a new password was written, which the cluster did not have: "password authentication failed".
+    await expectRefused(() => loadOrCreatePassword(path, true), path);
+    await unlink(path);
+    await expectRefused(() => loadOrCreatePassword(path, true), path);
   });
 });

@@ -120,7 +120,7 @@ async function ensureDatabase(url: string, database: string): Promise<void> {
 }
 
 /** The superuser's password; one that cannot be read stops the start rather than being replaced (the cluster keeps the old one). */
-async function loadOrCreatePassword(path: string, clusterExists: boolean): Promise<string> {
+export async function loadOrCreatePassword(path: string, clusterExists: boolean): Promise<string> {
   const existing = (await readIfExists(path))?.trim();
   if (existing) return existing;
   if (clusterExists)
