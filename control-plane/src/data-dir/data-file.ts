@@ -95,7 +95,7 @@ export async function readIfExists(path: string): Promise<string | undefined> {
     return await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DataFileInvalidError(path, `cannot be read (${(e as Error).message})`, 'give the control plane read access to it');
+    throw new DataFileInvalidError(path, `cannot be read (${(e as Error).message})`, 'make it a file the control plane can read');
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOrCreateOperatorKey } from '../auth/operator-key';
@@ -103,5 +103,12 @@ describe('a torn file in the data directory at start', () => {
     await expectRefused(() => loadOrCreatePassword(path, true), path);
     await unlink(path);
     await expectRefused(() => loadOrCreatePassword(path, true), path);
+  });
+
+  it('a file that cannot be read (a directory in its place) is refused naming it', async () => {
+    const path = join(dataDir, 'secrets.key');
+    await mkdir(path);
+    // Before: EISDIR, naming no file.
+    await expectRefused(() => loadOrCreateSecretBox(dataDir), path);
   });
 });
