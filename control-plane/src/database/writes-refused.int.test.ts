@@ -1,5 +1,5 @@
-import { deviceTopic, type Telemetry } from '@flotilla/shared';
-import { eventually, startHarness, type Harness } from '../testing/harness';
+import { PROTOCOL_SCHEMA, deviceTopic, type Reported, type Telemetry } from '@flotilla/shared';
+import { eventually, startHarness, uplinkHandled, type Harness } from '../testing/harness';
 import { metricValue } from '../testing/metrics';
 import { TelemetryIngest } from '../telemetry/telemetry-ingest';
 
@@ -70,5 +70,42 @@ describe('a database that refuses writes', () => {
     await client.publishAsync(deviceTopic(device.deviceId, 'telemetry'), JSON.stringify(telemetry(1, 100)), { qos: 1 });
     await eventually(() => stored(2), 10_000, 'a sample stored after the database took writes again');
     await h.cp.app.get(TelemetryIngest).flush();
+  });
+
+  it('writes a report refused while read-only when the device sends it again, not skipped as already stored', async () => {
+    const device = await h.registerDevice();
+    const client = await h.connectDevice(device);
+    const report: Reported = {
+      schema: PROTOCOL_SCHEMA,
+      at: new Date().toISOString(),
+      agentVersion: '0.1.0',
+      rev: 7,
+      update: { phase: 'idle', active: null, candidate: null, failedRev: null, lastFailure: null },
+      components: [],
+    };
+    const send = async () => {
+      await client.publishAsync(deviceTopic(device.deviceId, 'reported'), JSON.stringify(report), { qos: 1 });
+      await uplinkHandled(h);
+    };
+    const storedRev = async () =>
+      (await h.db.query<{ rev: number | null }>(`SELECT (reported->>'rev')::int AS rev FROM devices WHERE id = $1`, [device.deviceId]))[0]!
+        .rev;
+    const refused = { kind: 'reported', reason: 'read_only' };
+    const before = await h.metric('flotilla_device_rows_refused_total', refused).catch(() => 0);
+    await readOnly(true);
+    try {
+      await send();
+      await eventually(
+        async () => (await h.metric('flotilla_device_rows_refused_total', refused).catch(() => 0)) === before + 1,
+        10_000,
+        'the report refused',
+      );
+    } finally {
+      await readOnly(false);
+    }
+    expect(await storedRev()).toBeNull();
+    // The same report on the same connection: before, it was skipped in memory as the one last stored.
+    await send();
+    await eventually(async () => (await storedRev()) === 7, 10_000, 'the report stored once the database took writes again');
   });
 });

@@ -96,4 +96,20 @@ describe('CoalescedWrites', () => {
     await writes.add('e');
     expect(starts[2]).toBe(t1);
   });
+
+  it('skips a value equal to the one stored for its key, but not one its flush dropped (notStored)', async () => {
+    const batches: string[][] = [];
+    const writes: CoalescedWrites<string> = new CoalescedWrites<string>(
+      async (batch) => {
+        batches.push([...batch]);
+        // The row for key "a" is refused (a bad row, a database refusing writes); the flush itself succeeds.
+        if (batch.includes('a:1')) writes.notStored('a');
+      },
+      { skip: { key: (v) => v.split(':')[0]!, fingerprint: (v) => v } },
+    );
+    await Promise.all([writes.add('a:1'), writes.add('b:1')]);
+    await Promise.all([writes.add('a:1'), writes.add('b:1')]);
+    expect(batches).toEqual([['a:1', 'b:1'], ['a:1']]);
+    expect(writes.skipped).toBe(1);
+  });
 });

@@ -34,8 +34,9 @@ export interface CoalescedWritesOptions<T> {
  * With `skip`, a value equal to the one last stored for its key, with nothing else for that key
  * queued or in flight, is not written at all (it resolves with `undefined` at once): a
  * reconnecting fleet that reports what it reported before costs no write. What was stored is
- * remembered only after its flush succeeded; a failed flush forgets its keys, so the next value
- * is written whatever it is.
+ * remembered only after its flush succeeded; a failed flush forgets its keys, and so does one
+ * that dropped a value (`notStored`: a row refused, a database refusing writes), so the next
+ * value is written whatever it is.
  */
 export class CoalescedWrites<T, R = void> {
   private pending: T[] = [];
@@ -44,6 +45,8 @@ export class CoalescedWrites<T, R = void> {
   /** Values queued or in flight, per key (only with `skip`). */
   private readonly unsettled = new Map<string, number>();
   private readonly stored = new Map<string, string | number | boolean>();
+  /** Keys the flush in flight dropped (`notStored`); flushes run one at a time. */
+  private readonly dropped = new Set<string>();
   private inFlight = 0;
   /** When the oldest value waiting, and the oldest of the flush in flight, were added (`now`). */
   private pendingSince: number | undefined;
@@ -118,6 +121,15 @@ export class CoalescedWrites<T, R = void> {
     return this.next;
   }
 
+  /**
+   * Called by the flush in flight for a value it did not store though the flush as a whole
+   * succeeded: the key is not remembered as stored, so the same value sent again is written,
+   * not skipped as unchanged (a device repeats its report only when it changes).
+   */
+  notStored(key: string): void {
+    this.dropped.add(key);
+  }
+
   /** Forgets what was stored for `key` (its row changed by another path): the next value is written. */
   forget(key: string): void {
     this.stored.delete(key);
@@ -131,8 +143,9 @@ export class CoalescedWrites<T, R = void> {
       const left = (this.unsettled.get(key) ?? 1) - 1;
       if (left > 0) this.unsettled.set(key, left);
       else this.unsettled.delete(key);
-      if (ok) this.stored.set(key, skip.fingerprint(value));
+      if (ok && !this.dropped.has(key)) this.stored.set(key, skip.fingerprint(value));
       else this.stored.delete(key);
     }
+    this.dropped.clear();
   }
 }

@@ -65,8 +65,14 @@ export class DeviceReportRepository {
           this.tellOlder(older);
         },
         {
-          rejected: (row, error) => this.rejected.record(row.id, 'reported', error),
-          refused: (rows, reason, error) => this.rejected.refused('reported', rows.length, reason, error),
+          rejected: (row, error) => {
+            this.reports.notStored(row.id);
+            this.rejected.record(row.id, 'reported', error);
+          },
+          refused: (rows, reason, error) => {
+            for (const row of rows) this.reports.notStored(row.id);
+            this.rejected.refused('reported', rows.length, reason, error);
+          },
         },
       );
       return written;
