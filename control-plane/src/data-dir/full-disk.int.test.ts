@@ -4,7 +4,7 @@ import { loadOrCreateOperatorKey } from '../auth/operator-key';
 import { loadOrCreateSecretBox } from '../registries/secret-box';
 import { loadOrCreateTokenIssuer } from '../registries/tokens/token-issuer';
 import { KeyStore } from '../signing/key-store';
-import { mountSmallDisk, type SmallDisk } from '../testing/small-disk';
+import { mountSmallDisk, type SmallDisk } from '../../../test/support/small-disk';
 import { loadOrCreateTlsMaterial } from '../tls/tls-material';
 import { DataFileWriteError } from './data-file';
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { mountSmallDisk, type SmallDisk } from '../testing/small-disk';
+import { mountSmallDisk, type SmallDisk } from '../../../test/support/small-disk';
 import { DeltaSourceError, DeltaWorkshopFullError } from './deltas.errors';
 import { RegistryReader } from './registry-reader';
 

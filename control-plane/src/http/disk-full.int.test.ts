@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startHarness, type Harness } from '../testing/harness';
-import { mountSmallDisk, type SmallDisk } from '../testing/small-disk';
+import { mountSmallDisk, type SmallDisk } from '../../../test/support/small-disk';
 
 /**
  * Integration (real tmpfs file systems, real PostgreSQL, real HTTP): a full disk under the data
