@@ -32,6 +32,8 @@ export interface AppOptions {
   databaseUrl: string;
   databasePool?: Partial<DatabasePoolSettings>;
   apiKey: string;
+  /** How often a long-lived answer re-reads whether its key is still valid; default `KEY_RECHECK_MS`. */
+  keyRecheckMs?: number;
   broker: BrokerSettings;
   /** State directory: the release-signing keys live under it. */
   dataDir: string;
@@ -68,7 +70,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         DatabaseModule.forRoot(options.databaseUrl, options.databasePool),
-        AuthModule.forRoot(options.apiKey),
+        AuthModule.forRoot(options.apiKey, options.keyRecheckMs),
         LimitsModule.forRoot(options.limits),
         BrokerTransportModule.forRoot(options.broker),
         SigningModule.forRoot(options.dataDir, options.signingKeyHorizon),

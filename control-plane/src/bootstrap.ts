@@ -66,6 +66,8 @@ export interface StartOptions {
   waitingMqtt?: WaitingListeners;
   /** How long a slow client may hold a connection on each listener; tests shorten them. */
   connectionBounds?: ConnectionBounds;
+  /** How often an open event stream re-reads whether its key was revoked elsewhere (default 10 s); tests shorten it. */
+  keyRecheckMs?: number;
 }
 
 export async function startControlPlane(config: ControlPlaneConfig, options: StartOptions = {}): Promise<RunningControlPlane> {
@@ -101,6 +103,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
         databaseUrl: database.url,
         ...(config.databasePool ? { databasePool: config.databasePool } : {}),
         apiKey: operatorKey.key,
+        ...(options.keyRecheckMs ? { keyRecheckMs: options.keyRecheckMs } : {}),
         dataDir: config.dataDir,
         ...(config.signingKeyHorizon ? { signingKeyHorizon: config.signingKeyHorizon } : {}),
         ...(config.limits ? { limits: config.limits } : {}),

@@ -3,7 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { OperatorAuthGuard } from './operator-auth.guard';
 import { OperatorKeyRepository } from './operator-key.repository';
 import { OperatorKeysController } from './operator-keys.controller';
-import { OPERATOR_API_KEY, OperatorKeysService } from './operator-keys.service';
+import { KEY_RECHECK, KEY_RECHECK_MS, OPERATOR_API_KEY, OperatorKeysService } from './operator-keys.service';
 
 /**
  * Operator keys and the guard in front of every route. The bootstrap key (data directory or env) is an admin.
@@ -12,13 +12,14 @@ import { OPERATOR_API_KEY, OperatorKeysService } from './operator-keys.service';
  */
 @Module({})
 export class AuthModule {
-  static forRoot(apiKey: string): DynamicModule {
+  static forRoot(apiKey: string, keyRecheckMs = KEY_RECHECK_MS): DynamicModule {
     return {
       module: AuthModule,
       global: true,
       controllers: [OperatorKeysController],
       providers: [
         { provide: OPERATOR_API_KEY, useValue: apiKey },
+        { provide: KEY_RECHECK, useValue: keyRecheckMs },
         OperatorKeyRepository,
         OperatorKeysService,
         { provide: APP_GUARD, useClass: OperatorAuthGuard },

@@ -11,6 +11,8 @@ export const OPERATOR_API_KEY = Symbol('OperatorApiKey');
 
 /** How often a long-lived answer re-reads whether its key is still valid (revoked elsewhere: another replica, SQL). */
 export const KEY_RECHECK_MS = 10_000;
+/** Injection token of the re-check interval (`KEY_RECHECK_MS` unless the start options say otherwise). */
+export const KEY_RECHECK = Symbol('KeyRecheckMs');
 
 export class OperatorKeyNotFoundError extends NotFoundError {
   constructor(id: string) {
@@ -30,6 +32,7 @@ export class OperatorKeysService {
   constructor(
     private readonly keys: OperatorKeyRepository,
     @Inject(OPERATOR_API_KEY) private readonly bootstrapKey: string,
+    @Inject(KEY_RECHECK) private readonly recheckMs: number,
   ) {}
 
   async authenticate(token: string): Promise<OperatorPrincipal | undefined> {
@@ -70,7 +73,7 @@ export class OperatorKeysService {
    * answer that stays open (server-sent events) must watch its key or outlive a revocation.
    * Returns the function that stops watching. The bootstrap key lives as long as the process.
    */
-  watch(principal: OperatorPrincipal, gone: () => void, recheckMs = KEY_RECHECK_MS): () => void {
+  watch(principal: OperatorPrincipal, gone: () => void, recheckMs = this.recheckMs): () => void {
     if (principal.id === BOOTSTRAP_PRINCIPAL.id) return () => undefined;
     let stopped = false;
     const stop = () => {

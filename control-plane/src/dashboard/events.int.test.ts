@@ -9,11 +9,12 @@ import { apiClient, json, startSimFleet, type Api } from '../testing/sim-fleet';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database';
 import type { SimDevice } from '../testing/sim-device';
 import { SseFrames, type CreatedOperatorKey, type DashboardDevicePage, type DashboardOverview, type LiveEvent } from '@flotilla/shared';
-import { KEY_RECHECK_MS } from '../auth/operator-keys.service';
 
 jest.setTimeout(60_000);
 
 const KEY = `events-int-${randomUUID()}`;
+/** The key re-check, shortened from its 10 s; a revocation through this process must end a stream well before it. */
+const RECHECK_MS = 2_000;
 let db: TestDatabase;
 let dir: string;
 let cp: RunningControlPlane;
@@ -23,7 +24,10 @@ const sims: SimDevice[] = [];
 beforeAll(async () => {
   db = await createTestDatabase();
   dir = await mkdtemp(join(tmpdir(), 'flotilla-events-'));
-  cp = await startControlPlane({ host: '127.0.0.1', port: 0, mqttPort: 0, databaseUrl: db.url, dataDir: dir, apiKey: KEY });
+  cp = await startControlPlane(
+    { host: '127.0.0.1', port: 0, mqttPort: 0, databaseUrl: db.url, dataDir: dir, apiKey: KEY },
+    { keyRecheckMs: RECHECK_MS },
+  );
   api = apiClient(() => cp.httpUrl, KEY);
 });
 
@@ -129,7 +133,7 @@ describe('dashboard API', () => {
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     expect((await reader.read()).value).toContain('event: hello');
     await json(api(`/api/v1/operators/keys/${viewer.id}`, { method: 'DELETE' }), 200);
-    await untilEnded(reader, 5_000);
+    await untilEnded(reader, RECHECK_MS / 2);
     expect((await api('/api/v1/events/stream', { key: viewer.key })).status).toBe(401);
   });
 
@@ -142,7 +146,7 @@ describe('dashboard API', () => {
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     expect((await reader.read()).value).toContain('event: hello');
     await db.query('UPDATE operator_keys SET revoked_at = now() WHERE id = $1', [viewer.id]);
-    await untilEnded(reader, KEY_RECHECK_MS + 5_000);
+    await untilEnded(reader, RECHECK_MS + 5_000);
   });
 
   // A rollout's last decision is one transaction, and `updated_at = now()` is its start: committed
