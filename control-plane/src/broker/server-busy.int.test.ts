@@ -1,4 +1,5 @@
 import { SERVER_BUSY } from '@flotilla/shared';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { DeviceLinkService } from '../devices/device-link.service';
 import { eventually, startHarness, type Harness } from '../testing/harness';
@@ -11,22 +12,51 @@ import { eventually, startHarness, type Harness } from '../testing/harness';
  * waited that long, and not before.
  */
 let h: Harness;
-afterEach(() => h?.close(), 30_000);
+/** The session holding the pool's gate: ended after each test, so a failed one cannot keep the pool (and its close) waiting. */
+let gate: Client | undefined;
+afterEach(async () => {
+  await gate?.end();
+  gate = undefined;
+  await h?.close();
+}, 30_000);
+
+/** Any key but the migrations' (`migrate-alone.ts`); advisory locks are per database. */
+const POOL_GATE = 0x62757379; // "busy"
+
+/**
+ * Holds every connection of the pool (10, DatabaseModule) until `release()`: each waits on an
+ * advisory lock this test holds, so the pool stays busy exactly as long as the test needs it.
+ */
+async function holdPool(): Promise<{ release(): Promise<void> }> {
+  const holder = new Client({ connectionString: h.db.url });
+  gate = holder;
+  await holder.connect();
+  await holder.query('SELECT pg_advisory_lock($1)', [POOL_GATE]);
+  const pool = h.cp.app.get(DataSource);
+  const held = Promise.all(Array.from({ length: 10 }, () => pool.query('SELECT pg_advisory_xact_lock_shared($1)', [POOL_GATE])));
+  return {
+    release: async () => {
+      gate = undefined;
+      await holder.end();
+      await held;
+    },
+  };
+}
 
 it('answers "server busy" while device writes are queued beyond the limit, and serves again once they are written', async () => {
   h = await startHarness({ limits: { busyQueuedWrites: 1, busyConnectsInFlight: 0, busyWriteLagMs: 0 } });
   const [first, second] = [await h.registerDevice(), await h.registerDevice()];
   const link = h.cp.app.get(DeviceLinkService);
-  // Every connection of the pool (10, DatabaseModule) sleeps: the first device's presence write waits in the queue.
-  const pool = h.cp.app.get(DataSource);
-  const held = Promise.all(Array.from({ length: 10 }, () => pool.query('SELECT pg_sleep(3)')));
+  // Every connection of the pool is held: the first device's presence write waits in the queue.
+  const pool = await holdPool();
   await h.connectDevice(first);
   await eventually(async () => link.queuedWrites >= 1, 10_000, 'the presence write queued');
 
   await expect(h.connectDevice(second)).rejects.toMatchObject({ code: SERVER_BUSY.connackReturnCode });
-  expect(await h.metric('flotilla_mqtt_logins_refused_total', { reason: 'server-busy' })).toBe(1);
 
-  await held;
+  // Released before reading /metrics, which waits for a connection of the pool too.
+  await pool.release();
+  expect(await h.metric('flotilla_mqtt_logins_refused_total', { reason: 'server-busy' })).toBe(1);
   await eventually(async () => link.queuedWrites === 0, 20_000, 'the queue drained');
   await h.connectDevice(second);
   // Not counted against the address as a failed login: nothing throttles it afterwards.
@@ -37,8 +67,7 @@ it('answers "server busy" once the oldest queued device write has waited the all
   h = await startHarness({ limits: { busyQueuedWrites: 0, busyConnectsInFlight: 0, busyWriteLagMs: 3000 } });
   const [first, second, third] = [await h.registerDevice(), await h.registerDevice(), await h.registerDevice()];
   const link = h.cp.app.get(DeviceLinkService);
-  const pool = h.cp.app.get(DataSource);
-  const held = Promise.all(Array.from({ length: 10 }, () => pool.query('SELECT pg_sleep(6)')));
+  const pool = await holdPool();
   await h.connectDevice(first);
   await eventually(async () => link.queuedWrites >= 1, 10_000, 'the presence write queued');
   // Queued, but younger than the lag: served (its own writes queue behind the first).
@@ -46,9 +75,9 @@ it('answers "server busy" once the oldest queued device write has waited the all
   await h.connectDevice(second);
   await eventually(async () => link.writeLagMs >= 3000, 10_000, 'the queued write 3 s old');
   await expect(h.connectDevice(third)).rejects.toMatchObject({ code: SERVER_BUSY.connackReturnCode });
-  expect(await h.metric('flotilla_mqtt_logins_refused_total', { reason: 'server-busy' })).toBe(1);
 
-  await held;
+  await pool.release();
+  expect(await h.metric('flotilla_mqtt_logins_refused_total', { reason: 'server-busy' })).toBe(1);
   await eventually(async () => link.writeLagMs === 0, 20_000, 'the queue drained');
   await h.connectDevice(third);
 }, 60_000);
