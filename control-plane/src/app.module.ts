@@ -34,6 +34,8 @@ export interface AppOptions {
   apiKey: string;
   /** How often a long-lived answer re-reads whether its key is still valid; default `KEY_RECHECK_MS`. */
   keyRecheckMs?: number;
+  /** How far back the dashboard's change feed reads before its last read; default `FEED_OVERLAP_MS`. */
+  feedOverlapMs?: number;
   broker: BrokerSettings;
   /** State directory: the release-signing keys live under it. */
   dataDir: string;
@@ -92,7 +94,7 @@ export class AppModule {
         AuditModule,
         OpenApiModule,
         HealthModule.forRoot(rollouts),
-        DashboardModule,
+        DashboardModule.forRoot(options.feedOverlapMs),
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

@@ -68,6 +68,8 @@ export interface StartOptions {
   connectionBounds?: ConnectionBounds;
   /** How often an open event stream re-reads whether its key was revoked elsewhere (default 10 s); tests shorten it. */
   keyRecheckMs?: number;
+  /** How far back the dashboard's change feed reads before its last read (default 3 s); tests shorten it. */
+  feedOverlapMs?: number;
 }
 
 export async function startControlPlane(config: ControlPlaneConfig, options: StartOptions = {}): Promise<RunningControlPlane> {
@@ -104,6 +106,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
         ...(config.databasePool ? { databasePool: config.databasePool } : {}),
         apiKey: operatorKey.key,
         ...(options.keyRecheckMs ? { keyRecheckMs: options.keyRecheckMs } : {}),
+        ...(options.feedOverlapMs ? { feedOverlapMs: options.feedOverlapMs } : {}),
         dataDir: config.dataDir,
         ...(config.signingKeyHorizon ? { signingKeyHorizon: config.signingKeyHorizon } : {}),
         ...(config.limits ? { limits: config.limits } : {}),

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { LiveEvent } from '@flotilla/shared';
 import { CHANGES_CHANNEL, PgNotifications } from '../database/pg-notifications';
 import { ChangeFeedRepository } from './change-feed.repository';
@@ -13,7 +13,9 @@ export const FEED_MIN_INTERVAL_MS = 200;
  * Rows are read back this far before the last read: a write's timestamp is its transaction's
  * start, so one committed just after a read can carry an earlier time. Fingerprints drop repeats.
  */
-const OVERLAP_MS = 3000;
+export const FEED_OVERLAP_MS = 3000;
+/** Injection token of the overlap (`FEED_OVERLAP_MS` unless the start options say otherwise). */
+export const FEED_OVERLAP = Symbol('FeedOverlapMs');
 /** Rollout states the feed reads on every pass (`rolloutsActiveOrChangedSince`). */
 const IN_MOTION = new Set(['running', 'waiting', 'paused']);
 
@@ -66,6 +68,7 @@ export class ChangeFeed implements OnModuleDestroy {
   constructor(
     private readonly changes: ChangeFeedRepository,
     private readonly notifications: PgNotifications,
+    @Inject(FEED_OVERLAP) private readonly overlapMs: number,
   ) {}
 
   subscribe(listener: Listener, close: Closer): () => void {
@@ -127,7 +130,7 @@ export class ChangeFeed implements OnModuleDestroy {
       const now = await this.changes.now();
       // The first read after a (re)start reports the last moments too (and every active rollout):
       // a page that loaded just before its stream opened must not miss a change in between.
-      const since = new Date((this.since ?? now).getTime() - OVERLAP_MS);
+      const since = new Date((this.since ?? now).getTime() - this.overlapMs);
       this.since = now;
       for (const event of await this.read(since)) this.emit(event);
     } catch (e) {

@@ -15,6 +15,8 @@ jest.setTimeout(60_000);
 const KEY = `events-int-${randomUUID()}`;
 /** The key re-check, shortened from its 10 s; a revocation through this process must end a stream well before it. */
 const RECHECK_MS = 2_000;
+/** The change feed's overlap, shortened from its 3 s: a transaction must outlast it to be read late. */
+const OVERLAP_MS = 500;
 let db: TestDatabase;
 let dir: string;
 let cp: RunningControlPlane;
@@ -26,7 +28,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'flotilla-events-'));
   cp = await startControlPlane(
     { host: '127.0.0.1', port: 0, mqttPort: 0, databaseUrl: db.url, dataDir: dir, apiKey: KEY },
-    { keyRecheckMs: RECHECK_MS },
+    { keyRecheckMs: RECHECK_MS, feedOverlapMs: OVERLAP_MS },
   );
   api = apiClient(() => cp.httpUrl, KEY);
 });
@@ -174,7 +176,7 @@ describe('dashboard API', () => {
       await late.query('BEGIN');
       await late.query(`UPDATE rollouts SET status = 'completed', updated_at = now() WHERE id = $1`, [rollout]);
       // Past the feed's overlap, another change makes it read (and move its watermark) meanwhile.
-      await new Promise((r) => setTimeout(r, 4000));
+      await new Promise((r) => setTimeout(r, 2 * OVERLAP_MS));
       const other = randomUUID();
       await db.query(
         `INSERT INTO releases (id, name, version, digest, manifest_yaml, assembly) VALUES ($1, 'origin', '9.0.1', 'sha256:d', '', '{}')`,
