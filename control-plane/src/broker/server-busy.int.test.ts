@@ -1,6 +1,4 @@
 import { SERVER_BUSY } from '@flotilla/shared';
-import { Client } from 'pg';
-import { DataSource } from 'typeorm';
 import { DeviceLinkService } from '../devices/device-link.service';
 import { eventually, startHarness, type Harness } from '../testing/harness';
 
@@ -12,43 +10,14 @@ import { eventually, startHarness, type Harness } from '../testing/harness';
  * waited that long, and not before.
  */
 let h: Harness;
-/** The session holding the pool's gate: ended after each test, so a failed one cannot keep the pool (and its close) waiting. */
-let gate: Client | undefined;
-afterEach(async () => {
-  await gate?.end();
-  gate = undefined;
-  await h?.close();
-}, 30_000);
-
-/** Any key but the migrations' (`migrate-alone.ts`); advisory locks are per database. */
-const POOL_GATE = 0x62757379; // "busy"
-
-/**
- * Holds every connection of the pool (10, DatabaseModule) until `release()`: each waits on an
- * advisory lock this test holds, so the pool stays busy exactly as long as the test needs it.
- */
-async function holdPool(): Promise<{ release(): Promise<void> }> {
-  const holder = new Client({ connectionString: h.db.url });
-  gate = holder;
-  await holder.connect();
-  await holder.query('SELECT pg_advisory_lock($1)', [POOL_GATE]);
-  const pool = h.cp.app.get(DataSource);
-  const held = Promise.all(Array.from({ length: 10 }, () => pool.query('SELECT pg_advisory_xact_lock_shared($1)', [POOL_GATE])));
-  return {
-    release: async () => {
-      gate = undefined;
-      await holder.end();
-      await held;
-    },
-  };
-}
+afterEach(() => h?.close(), 30_000);
 
 it('answers "server busy" while device writes are queued beyond the limit, and serves again once they are written', async () => {
   h = await startHarness({ limits: { busyQueuedWrites: 1, busyConnectsInFlight: 0, busyWriteLagMs: 0 } });
   const [first, second] = [await h.registerDevice(), await h.registerDevice()];
   const link = h.cp.app.get(DeviceLinkService);
   // Every connection of the pool is held: the first device's presence write waits in the queue.
-  const pool = await holdPool();
+  const pool = await h.holdPool();
   await h.connectDevice(first);
   await eventually(async () => link.queuedWrites >= 1, 10_000, 'the presence write queued');
 
@@ -67,7 +36,7 @@ it('answers "server busy" once the oldest queued device write has waited the all
   h = await startHarness({ limits: { busyQueuedWrites: 0, busyConnectsInFlight: 0, busyWriteLagMs: 3000 } });
   const [first, second, third] = [await h.registerDevice(), await h.registerDevice(), await h.registerDevice()];
   const link = h.cp.app.get(DeviceLinkService);
-  const pool = await holdPool();
+  const pool = await h.holdPool();
   await h.connectDevice(first);
   await eventually(async () => link.queuedWrites >= 1, 10_000, 'the presence write queued');
   // Queued, but younger than the lag: served (its own writes queue behind the first).

@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 import type { ProvisioningTokenView, RegisterDeviceResponse } from '@flotilla/shared';
 import { UplinkRouter } from '../broker/uplink-router';
 import { startControlPlane, type RunningControlPlane, type StartOptions } from '../bootstrap';
@@ -20,8 +22,17 @@ export interface Harness {
   connectDevice(device: { deviceId: string; password?: string | undefined }, options?: IClientOptions): Promise<MqttClient>;
   /** One sample of /metrics (read with the operator key), e.g. `metric('flotilla_uplink_messages_dropped_total', { reason: 'rejected' })`. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /**
+   * Takes every connection of the control plane's pool (10, DatabaseModule) until `release()`:
+   * each waits on an advisory lock held by a session of the harness, which `close()` ends too,
+   * so a failed test cannot keep the pool (and the close) waiting.
+   */
+  holdPool(): Promise<{ release(): Promise<void> }>;
   close(): Promise<void>;
 }
+
+/** Any key but the migrations' (`migrate-alone.ts`); advisory locks are per database. */
+const POOL_GATE = 0x62757379; // "busy"
 
 /** A whole control plane in-process: real PostgreSQL (fresh database), real HTTP and MQTT ports; `config` overrides settings (e.g. limits). */
 export async function startHarness(config: Partial<ControlPlaneConfig> = {}, options: StartOptions = {}): Promise<Harness> {
@@ -32,6 +43,7 @@ export async function startHarness(config: Partial<ControlPlaneConfig> = {}, opt
     { logLevels: ['error'], ...options },
   );
   const clients = new Set<MqttClient>();
+  const gates = new Set<Client>();
 
   const api: Harness['api'] = (path, init = {}) => {
     const { auth = true, ...rest } = init;
@@ -76,7 +88,23 @@ export async function startHarness(config: Partial<ControlPlaneConfig> = {}, opt
       if (samples.length === 0) throw new Error(`no sample ${name} ${JSON.stringify(labels)} on /metrics`);
       return samples.reduce((a, b) => a + b, 0);
     },
+    async holdPool() {
+      const gate = new Client({ connectionString: db.url });
+      gates.add(gate);
+      await gate.connect();
+      await gate.query('SELECT pg_advisory_lock($1)', [POOL_GATE]);
+      const pool = cp.app.get(DataSource);
+      const held = Promise.all(Array.from({ length: 10 }, () => pool.query('SELECT pg_advisory_xact_lock_shared($1)', [POOL_GATE])));
+      return {
+        release: async () => {
+          gates.delete(gate);
+          await gate.end();
+          await held;
+        },
+      };
+    },
     async close() {
+      await Promise.all([...gates].map((g) => g.end().catch(() => undefined)));
       await Promise.all([...clients].map((c) => c.endAsync(true).catch(() => undefined)));
       await cp.close();
       await db.drop();
