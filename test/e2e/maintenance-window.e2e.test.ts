@@ -20,7 +20,7 @@ const apiKey = 'e2e-window-key-0123456789abcdef012';
 const assemblyName = `e2e-window-${Date.now().toString(36)}`;
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 /** From the agent's start to its window's opening: provisioning, connecting and the download fit in well. */
-const OPENS_IN_MS = 15_000;
+const OPENS_IN_MS = 20_000;
 const SHIFTED_CLOCK = join(__dirname, '..', 'support', 'shifted-clock.js');
 
 let stack: E2eStack | undefined;
