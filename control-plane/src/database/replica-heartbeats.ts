@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { OutageLog, type OutageLine } from './outage-log';
 import { REPLICA_ID } from './replica-id';
 
 /** How often a replica says it is alive. */
@@ -17,6 +18,8 @@ export const REPLICA_ALIVE_S = 20;
 export class ReplicaHeartbeats implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Replicas');
   private timer: NodeJS.Timeout | undefined;
+  /** A heartbeat every 5 s: a database outage is told once a minute, not at every beat. */
+  private readonly outage = new OutageLog('replica heartbeat');
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -26,7 +29,11 @@ export class ReplicaHeartbeats implements OnApplicationBootstrap, BeforeApplicat
   async onApplicationBootstrap(): Promise<void> {
     await this.beat();
     this.timer = setInterval(
-      () => void this.beat().catch((e: Error) => this.logger.warn(`heartbeat not written: ${e.message}`)),
+      () =>
+        void this.beat().then(
+          () => this.log(this.outage.succeeded()),
+          (e: unknown) => this.log(this.outage.failed(e)),
+        ),
       HEARTBEAT_EVERY_MS,
     );
     this.timer.unref();
@@ -35,6 +42,10 @@ export class ReplicaHeartbeats implements OnApplicationBootstrap, BeforeApplicat
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.db.query('DELETE FROM replica_heartbeats WHERE replica = $1', [this.replica]).catch(() => undefined);
+  }
+
+  private log(line: OutageLine): void {
+    if (line) this.logger[line.level](line.text);
   }
 
   private async beat(): Promise<void> {

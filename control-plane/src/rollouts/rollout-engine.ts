@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { DeviceChannel, Release } from '@flotilla/shared';
 import { DEVICE_BROKER, type DeviceBroker } from '../broker/device-broker';
+import { OutageLog, type OutageLine } from '../database/outage-log';
 import { CHANGES_CHANNEL, PgNotifications } from '../database/pg-notifications';
 import { REPLICA_ID } from '../database/replica-id';
 import type { UnitOfWork } from '../database/unit-of-work';
@@ -43,6 +44,8 @@ const REDELIVER_AFTER_MS = 15_000;
 @Injectable()
 export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Rollouts');
+  /** A pass runs every 2 s: a database outage is told once a minute, not with a stack each time. */
+  private readonly outage = new OutageLog('rollout pass');
   private timer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -130,8 +133,9 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
           this.again = false;
           await this.passOnce();
         } while (this.again && !this.stopped);
+        this.log(this.outage.succeeded());
       } catch (e) {
-        this.logger.error(`rollout pass failed: ${(e as Error).stack ?? String(e)}`);
+        this.log(this.outage.failed(e));
       } finally {
         this.running = undefined;
         this.restUntil = restUntil(Date.now(), this.deciding);
@@ -142,6 +146,10 @@ export class RolloutEngine implements OnApplicationBootstrap, BeforeApplicationS
       }
     })();
     return this.running;
+  }
+
+  private log(line: OutageLine): void {
+    if (line) this.logger[line.level](line.text);
   }
 
   private async passOnce(): Promise<void> {
