@@ -112,4 +112,36 @@ describe('CoalescedWrites', () => {
     expect(batches).toEqual([['a:1', 'b:1'], ['a:1']]);
     expect(writes.skipped).toBe(1);
   });
+
+  it('keeps one waiting value per key, however many arrive while a flush is in flight', async () => {
+    const batches: string[][] = [];
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const writes = new CoalescedWrites<string>(
+      async (batch) => {
+        batches.push([...batch]);
+        if (batches.length === 1) await blocked;
+      },
+      // merge keeps what the first waiting value of a key said (as a report's firstOfConnection).
+      {
+        skip: {
+          key: (v) => v.split(':')[0]!,
+          fingerprint: (v) => v,
+          merge: (older, newer) => `${newer.split('<')[0]}<${older.split(':')[1]!.split('<').at(-1)}`,
+        },
+      },
+    );
+    const first = writes.add('x:0');
+    await tick();
+    // The database is away: 3,000 values of 3 keys arrive while the first flush waits.
+    const waiting = Array.from({ length: 3_000 }, (_, i) => writes.add(`${'abc'[i % 3]}:${i}`));
+    expect(writes.queued).toBe(1 + 3);
+    release();
+    await Promise.all([first, ...waiting]);
+    expect(batches).toEqual([['x:0'], ['a:2997<0', 'b:2998<1', 'c:2999<2']]);
+    expect(writes.merged).toBe(2_997);
+    // Settled once per key: an unchanged value is skipped again.
+    await writes.add('a:2997<0');
+    expect(writes.skipped).toBe(1);
+  });
 });

@@ -5,6 +5,8 @@
 export interface UnchangedSkip<T> {
   key(value: T): string;
   fingerprint(value: T): string | number | boolean;
+  /** A value waiting for its flush taken over by a later one of its key: what is written instead (default: the later one). */
+  merge?(older: T, newer: T): T;
 }
 
 /** The spacing of the device writers (presence, last seen, reports); see `CoalescedWritesOptions.spacingMs`. */
@@ -37,6 +39,10 @@ export interface CoalescedWritesOptions<T> {
  * remembered only after its flush succeeded; a failed flush forgets its keys, and so does one
  * that dropped a value (`notStored`: a row refused, a database refusing writes), so the next
  * value is written whatever it is.
+ *
+ * With `skip` too, a value whose key already has one waiting (not yet in flight) takes its place
+ * (`merge`): what waits is at most one value per key, however long the database is away (a report
+ * a minute from 10,000 devices over an hour's outage held 600,000 reports before).
  */
 export class CoalescedWrites<T, R = void> {
   private pending: T[] = [];
@@ -45,6 +51,8 @@ export class CoalescedWrites<T, R = void> {
   /** Values queued or in flight, per key (only with `skip`). */
   private readonly unsettled = new Map<string, number>();
   private readonly stored = new Map<string, string | number | boolean>();
+  /** Where each key's waiting value is in `pending` (only with `skip`). */
+  private readonly pendingAt = new Map<string, number>();
   /** Keys the flush in flight dropped (`notStored`); flushes run one at a time. */
   private readonly dropped = new Set<string>();
   private inFlight = 0;
@@ -57,6 +65,8 @@ export class CoalescedWrites<T, R = void> {
   private readonly now: () => number;
   /** Values not written because they changed nothing (for `/metrics` and tests). */
   skipped = 0;
+  /** Values that took the place of an earlier one of their key still waiting (for tests). */
+  merged = 0;
 
   constructor(
     private readonly flush: (batch: readonly T[]) => Promise<R>,
@@ -89,7 +99,16 @@ export class CoalescedWrites<T, R = void> {
         this.skipped++;
         return Promise.resolve(undefined);
       }
+      const at = this.pendingAt.get(key);
+      if (at !== undefined) {
+        const older = this.pending[at]!;
+        this.pending[at] = skip.merge ? skip.merge(older, value) : value;
+        this.merged++;
+        // A value waits, so its flush is scheduled: this caller settles with it.
+        return this.next!;
+      }
       this.unsettled.set(key, (this.unsettled.get(key) ?? 0) + 1);
+      this.pendingAt.set(key, this.pending.length);
     }
     if (this.pending.length === 0) this.pendingSince = this.now();
     this.pending.push(value);
@@ -101,6 +120,7 @@ export class CoalescedWrites<T, R = void> {
         this.next = undefined;
         const batch = this.pending;
         this.pending = [];
+        this.pendingAt.clear();
         this.inFlight = batch.length;
         this.inFlightSince = this.pendingSince;
         this.pendingSince = undefined;

@@ -77,7 +77,15 @@ export class DeviceReportRepository {
       );
       return written;
     },
-    { skip: { key: (r) => r.id, fingerprint: (r) => reportFingerprint(r.reported) }, spacingMs: DEVICE_WRITE_SPACING_MS },
+    {
+      skip: {
+        key: (r) => r.id,
+        fingerprint: (r) => reportFingerprint(r.reported),
+        // A later report takes the waiting one's place, and is the first of its connection if that one was.
+        merge: (older, newer) => ({ ...newer, firstOfConnection: newer.firstOfConnection === true || older.firstOfConnection === true }),
+      },
+      spacingMs: DEVICE_WRITE_SPACING_MS,
+    },
   );
   /** When each device was last told that a report of it was dropped as older. */
   private readonly toldOlder = new Map<string, number>();
