@@ -15,6 +15,7 @@ import {
   type PlatformFields,
   type RegistryAuth,
 } from '@flotilla/shared';
+import { MAX_REGISTRY_JSON_BYTES, readWithin } from '../registries/bounded-fetch';
 import type { LayerRef } from './layer-pairing';
 import { DeltaSourceError, DeltaWorkshopFullError } from './deltas.errors';
 
@@ -32,8 +33,6 @@ export interface ImageLayers {
  * PostgreSQL and the keys live there, and a layer's size is known only once it is unpacked.
  */
 export const DELTA_DISK_RESERVE_BYTES = 1024 ** 3;
-/** A manifest, index or image config is read within this, as the agent reads them (docs/architecture.md, "Binary layer deltas"). */
-const MAX_JSON_BYTES = 4 * 1024 ** 2;
 /** How much of a layer is written between two looks at the free space. */
 const FREE_SPACE_CHECK_BYTES = 4 * 1024 ** 2;
 
@@ -142,8 +141,8 @@ export class RegistryReader {
     const res = await this.get(ref, path, accept);
     const body = await readWithin(
       res,
-      MAX_JSON_BYTES,
-      () => new DeltaSourceError(`${ref}: ${path} is longer than ${MAX_JSON_BYTES} bytes`),
+      MAX_REGISTRY_JSON_BYTES,
+      () => new DeltaSourceError(`${ref}: ${path} is longer than ${MAX_REGISTRY_JSON_BYTES} bytes`),
     );
     const actual = `sha256:${createHash('sha256').update(body).digest('hex')}`;
     if (actual !== digest) throw new DeltaSourceError(`${ref}: ${path} has digest ${actual}`);
@@ -171,23 +170,5 @@ export class RegistryReader {
     }
     if (!res.ok) throw new DeltaSourceError(`GET ${url} answered ${res.status}`);
     return res;
-  }
-}
-
-/** The body, refused (and the download cancelled) once it passes `max` bytes rather than held in memory whole. */
-async function readWithin(res: Response, max: number, tooLong: () => Error): Promise<Buffer> {
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let length = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return Buffer.concat(chunks);
-    length += value.length;
-    if (length > max) {
-      await reader.cancel();
-      throw tooLong();
-    }
-    chunks.push(Buffer.from(value));
   }
 }

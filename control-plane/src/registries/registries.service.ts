@@ -12,6 +12,7 @@ import type { OperatorPrincipal } from '../auth/operator-principal';
 import { FleetNotFoundError } from '../fleets/fleets.errors';
 import { RegistryCredentialsRepository, type RegistryCredentialsRow } from './registry-credentials.repository';
 import { InvalidRegistryHostError, RegistryCredentialsNotFoundError, RegistryGrantNotFoundError } from './registries.errors';
+import { boundedGet } from './bounded-fetch';
 import { imageSizeLookup, type ImageSizeLookup } from './image-sizes';
 import {
   planRegistryAccess,
@@ -131,7 +132,7 @@ export class RegistriesService {
    * with the control plane's own pull token for a token-issued registry, or the stored login.
    */
   imageSizes(): ImageSizeLookup {
-    return imageSizeLookup((ref) => this.controlPlaneAccess(ref), fetch);
+    return imageSizeLookup((ref) => this.controlPlaneAccess(ref), boundedGet);
   }
 
   /**
