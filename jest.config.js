@@ -14,7 +14,7 @@ const swc = [
 ];
 
 const common = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/support/flat-async-context-environment.js',
   transform: { '^.+\\.(t|j|mj)s$': swc },
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|load-esm|uid|aedes|aedes-[a-z-]+|mqemitter)/)'],
   moduleNameMapper: {
