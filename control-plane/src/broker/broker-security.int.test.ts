@@ -1,5 +1,5 @@
 import { connect as tcpConnect } from 'node:net';
-import { connectAsync } from 'mqtt';
+import { connect, connectAsync } from 'mqtt';
 import { deviceTopic } from '@flotilla/shared';
 import type { MqttClient } from 'mqtt';
 import { eventually, startHarness, type Harness } from '../testing/harness';
@@ -45,6 +45,49 @@ describe('broker ACL', () => {
     const gone = closed(client);
     void client.publishAsync(deviceTopic(b.deviceId, 'events'), '{}', { qos: 1 }).catch(() => undefined);
     await gone;
+  });
+});
+
+describe('persistent sessions', () => {
+  const setConfig = (deviceId: string, value: string) =>
+    h.api(`/api/v1/devices/${deviceId}/config`, { method: 'PUT', body: JSON.stringify({ config: { SECRET: value } }) });
+
+  it('deliver nothing but its own desired and cmd to a device that asked for more beside them, at its next connect', async () => {
+    const [a, b] = [await h.registerDevice(), await h.registerDevice()];
+    const options = { clientId: a.deviceId, username: a.deviceId, password: a.password, protocolVersion: 4 as const, reconnectPeriod: 0 };
+    const first = await connectAsync(h.cp.mqttUrl, { ...options, clean: false });
+    // One SUBSCRIBE: its own desired (granted) beside filters that reach other devices (refused).
+    const granted = await first.subscribeAsync({
+      [deviceTopic(a.deviceId, 'desired')]: { qos: 1 },
+      '#': { qos: 1 },
+      'flotilla/v1/d/+/desired': { qos: 1 },
+      [deviceTopic(b.deviceId, 'cmd')]: { qos: 1 },
+    });
+    expect(granted.map((g) => g.qos)).toEqual([1, 128, 128, 128]);
+    await first.endAsync();
+    // While it is away: another device's uplink, and that device's desired state (it is offline, so the broker's publish carries it).
+    const other = await h.connectDevice(b);
+    await other.publishAsync(deviceTopic(b.deviceId, 'events'), '{}', { qos: 1 });
+    await other.endAsync();
+    expect((await setConfig(b.deviceId, 'of-b')).status).toBe(200);
+    // Listening before the CONNACK: a stored queue is written right behind it.
+    const again = connect(h.cp.mqttUrl, { ...options, clean: false });
+    const topics: string[] = [];
+    const own = new Promise<void>((resolve) =>
+      again.on('message', (topic) => {
+        topics.push(topic);
+        if (topic === deviceTopic(a.deviceId, 'desired')) resolve();
+      }),
+    );
+    try {
+      await new Promise((resolve, reject) => again.once('connect', resolve).once('error', reject));
+      // Its own desired state comes after anything queued before it.
+      expect((await setConfig(a.deviceId, 'of-a')).status).toBe(200);
+      await own;
+      expect(topics).toEqual([deviceTopic(a.deviceId, 'desired')]);
+    } finally {
+      await again.endAsync(true);
+    }
   });
 });
 

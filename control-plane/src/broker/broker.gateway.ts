@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { Aedes, Client } from 'aedes';
+import { deviceMayReceive } from '@flotilla/shared';
 import { RevocationList } from '../certificates/revocation-list';
 import { DeviceLinkService, type CredentialCheck } from '../devices/device-link.service';
 import { ConnectGuard } from '../limits/connect-guard';
@@ -7,6 +8,7 @@ import { DEVICE_LIMITS, type DeviceLimits } from '../limits/device-limits';
 import { busyReason } from '../limits/server-load';
 import { MqttRefusals } from '../limits/mqtt-refusals';
 import { CONNACK, connectDecision, grantedQos, publishDecision, qosDecision, subscribeDecision } from './access-policy';
+import { storeOnlyGranted, subscriptionStoreOf } from './granted-subscriptions';
 import { AEDES, MqttServer } from './mqtt-server';
 import { limitLogins, type LoginOutcome } from './login-limits';
 import { certificateConnectDecision } from './peer-identity';
@@ -59,6 +61,10 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
       this.refusals.subscribe(decision.code, client.id);
       done(null, null);
     };
+    storeOnlyGranted(subscriptionStoreOf(this.broker), (deviceId, topicFilter) => subscribeDecision(deviceId, topicFilter).allowed);
+    // The last word on every message written to a device, live or from its session's stored queue:
+    // nothing but its own desired and cmd, whatever subscription or queue brought it there.
+    this.broker.authorizeForward = (client, packet) => (deviceMayReceive(client.id, packet.topic) ? packet : null);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { deviceMayPublish, deviceMaySubscribe, deviceTopic, parseDeviceTopic } from './topics';
+import { deviceMayPublish, deviceMayReceive, deviceMaySubscribe, deviceTopic, parseDeviceTopic } from './topics';
 
 describe('topics', () => {
   it('builds and parses device topics', () => {
@@ -24,5 +24,15 @@ describe('topics', () => {
     expect(deviceMaySubscribe('a', 'flotilla/v1/d/+/desired')).toBe(false);
     expect(deviceMaySubscribe('a', 'flotilla/v1/d/a/#')).toBe(false);
     expect(deviceMaySubscribe('a', '#')).toBe(false);
+  });
+
+  it('lets a device receive only messages on its own desired and cmd', () => {
+    expect(deviceMayReceive('a', 'flotilla/v1/d/a/desired')).toBe(true);
+    expect(deviceMayReceive('a', 'flotilla/v1/d/a/cmd')).toBe(true);
+    expect(deviceMayReceive('a', 'flotilla/v1/d/b/desired')).toBe(false);
+    expect(deviceMayReceive('a', 'flotilla/v1/d/b/cmd')).toBe(false);
+    expect(deviceMayReceive('a', 'flotilla/v1/d/a/reported')).toBe(false);
+    expect(deviceMayReceive('a', 'flotilla/v1/d/a/cmd/res')).toBe(false);
+    expect(deviceMayReceive('a', '$SYS/broker/heartbeat')).toBe(false);
   });
 });

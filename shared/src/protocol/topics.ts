@@ -54,3 +54,12 @@ export function deviceMayPublish(deviceId: string, topic: string): boolean {
 export function deviceMaySubscribe(deviceId: string, topicFilter: string): boolean {
   return (CLOUD_TO_DEVICE as readonly string[]).some((c) => topicFilter === deviceTopic(deviceId, c as CloudChannel));
 }
+
+/**
+ * Whether a message on `topic` may reach device `deviceId`: only its own `desired` and `cmd`, the
+ * topics it may subscribe to, however the message came to be queued for it.
+ */
+export function deviceMayReceive(deviceId: string, topic: string): boolean {
+  const parsed = parseDeviceTopic(topic);
+  return parsed?.deviceId === deviceId && (CLOUD_TO_DEVICE as readonly string[]).includes(parsed.channel);
+}
