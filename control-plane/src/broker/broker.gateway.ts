@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { Aedes, Client } from 'aedes';
 import { deviceMayReceive } from '@flotilla/shared';
 import { RevocationList } from '../certificates/revocation-list';
@@ -12,6 +12,7 @@ import { storeOnlyGranted, subscriptionStoreOf } from './granted-subscriptions';
 import { AEDES, MqttServer } from './mqtt-server';
 import { limitLogins, type LoginOutcome } from './login-limits';
 import { certificateConnectDecision } from './peer-identity';
+import { clientOf } from './sessions';
 import { UplinkRouter } from './uplink-router';
 
 /**
@@ -20,6 +21,8 @@ import { UplinkRouter } from './uplink-router';
  */
 @Injectable()
 export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Broker');
+
   constructor(
     @Inject(AEDES) private readonly broker: Aedes,
     private readonly server: MqttServer,
@@ -65,6 +68,20 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
     // The last word on every message written to a device, live or from its session's stored queue:
     // nothing but its own desired and cmd, whatever subscription or queue brought it there.
     this.broker.authorizeForward = (client, packet) => (deviceMayReceive(client.id, packet.topic) ? packet : null);
+    this.link.onRevoked((deviceId) => this.endSession(deviceId));
+  }
+
+  /**
+   * A device decommissioned through another replica (or deleted in the database) may hold a
+   * session here, let in before: only the replica that decommissions closes its own, and a refused
+   * reconnect does not end a connection that is up, so the device went on reporting and taking
+   * commands here.
+   */
+  private endSession(deviceId: string): void {
+    const client = clientOf(this.broker, deviceId);
+    if (!client || client.closed) return;
+    this.logger.warn(`device ${deviceId}: decommissioned elsewhere; its connection here is closed`);
+    client.close();
   }
 
   /**

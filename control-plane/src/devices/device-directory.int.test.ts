@@ -79,6 +79,29 @@ describe('DeviceDirectory (credentials and desired revs in memory, kept current 
     await eventually(async () => (await refused(replica.mqttUrl, device.deviceId, device.password)) === 4, 5000, 'the replica refusing');
   });
 
+  it('closes the session a device holds on another replica once it is decommissioned there, or its row deleted', async () => {
+    const [decommissioned, deleted] = [await h.registerDevice(), await h.registerDevice()];
+    const sessions = await Promise.all(
+      [decommissioned, deleted].map((d) =>
+        connectAsync(replica.mqttUrl, {
+          clientId: d.deviceId,
+          username: d.deviceId,
+          password: d.password,
+          protocolVersion: 4,
+          reconnectPeriod: 0,
+          connectTimeout: 5000,
+        }),
+      ),
+    );
+    try {
+      expect((await h.api(`/api/v1/devices/${decommissioned.deviceId}/decommission`, { method: 'POST' })).status).toBe(200);
+      await h.db.query('DELETE FROM devices WHERE id = $1', [deleted.deviceId]);
+      await eventually(async () => sessions.every((c) => !c.connected), 5000, 'both sessions on the replica closed');
+    } finally {
+      await Promise.all(sessions.map((c) => c.endAsync(true)));
+    }
+  });
+
   it('follows changes made by any path: a replaced credential and a deleted row', async () => {
     const device = await h.registerDevice();
     await login(h.cp.mqttUrl, device.deviceId, device.password);

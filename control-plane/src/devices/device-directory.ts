@@ -46,6 +46,7 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
   private stopped = false;
   /** Reads for devices not in memory, in flight (a connect waits on each). */
   lookupsInFlight = 0;
+  private readonly revokedListeners: ((id: string) => void)[] = [];
 
   private readonly replacements = new CoalescedWrites<HashReplacement>((batch) => this.repository.replacePasswordHashes(batch), {
     spacingMs: DEVICE_WRITE_SPACING_MS,
@@ -117,6 +118,16 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
     this.entries.delete(id);
   }
 
+  /**
+   * `listener` hears each device that could connect and no longer may (decommissioned or deleted,
+   * by another replica or straight in the database), as this replica learns of it: a session it
+   * holds was let in before, and the refusal of the next connect does not end it. Not called for
+   * `forget`: the process that revokes ends the session itself.
+   */
+  onRevoked(listener: (id: string) => void): void {
+    this.revokedListeners.push(listener);
+  }
+
   private async connect(): Promise<void> {
     const connection = await this.repository.listen(
       (change) => this.heard(change),
@@ -127,7 +138,10 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
       const rows = await connection.loadAll();
       const entries = new Map<string, Entry>();
       for (const row of rows) entries.set(row.id, entryOf(row));
+      // After a lost connection: what was revoked meanwhile went unheard.
+      const gone = [...this.entries.keys()].filter((id) => !entries.has(id));
       this.entries = entries;
+      gone.forEach((id) => this.revoked(id));
     } catch (e) {
       await connection.close();
       throw e;
@@ -172,7 +186,17 @@ export class DeviceDirectory implements OnModuleInit, OnApplicationShutdown {
         found.add(row.id);
         if (!this.changed.has(row.id)) this.put(row);
       }
-      for (const id of ids) if (!found.has(id) && !this.changed.has(id)) this.entries.delete(id);
+      for (const id of ids) if (!found.has(id) && !this.changed.has(id) && this.entries.delete(id)) this.revoked(id);
+    }
+  }
+
+  private revoked(id: string): void {
+    for (const listener of this.revokedListeners) {
+      try {
+        listener(id);
+      } catch (e) {
+        this.logger.error(`device ${id}: handling its revocation failed: ${String(e)}`);
+      }
     }
   }
 

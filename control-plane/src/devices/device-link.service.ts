@@ -83,6 +83,11 @@ export class DeviceLinkService {
     return (await this.directory.passwordHash(deviceId)) === undefined ? 'unknown-device' : 'accepted';
   }
 
+  /** `listener` hears each device decommissioned or deleted elsewhere, whose session here must end (DeviceDirectory.onRevoked). */
+  onRevoked(listener: (deviceId: string) => void): void {
+    this.directory.onRevoked(listener);
+  }
+
   /** Reads for devices not in memory that connects are waiting on (part of the broker's load). */
   get credentialLookupsInFlight(): number {
     return this.directory.lookupsInFlight;
