@@ -14,7 +14,7 @@ import { startEmbeddedPostgres } from './database/embedded-postgres';
 import { useBodyParsers } from './http/body-parsers';
 import { BoundedExpressAdapter } from './http/bounded-express-adapter';
 import { securityHeaders } from './http/security-headers';
-import { urlGuard } from './http/url-guard';
+import { refusingNonUrls, urlGuard } from './http/url-guard';
 import { AddressConnections } from './limits/address-connections';
 import { SendStallWatch } from './limits/send-stall-watch';
 import { CONNECTION_BOUNDS, type ConnectionBounds } from './limits/connection-bounds';
@@ -134,7 +134,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
     if (https) {
       // With an external broker, devices reach its MQTT listeners, not this process.
       if (!config.rabbitmq) app.get(MqttServer).attachWebSocket(https.server);
-      https.serve(app.getHttpAdapter().getInstance());
+      https.serve(refusingNonUrls(app.getHttpAdapter().getInstance()));
     }
   } catch (e) {
     httpStalls.stop();

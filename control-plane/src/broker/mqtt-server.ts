@@ -6,6 +6,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MAX_PAYLOAD_BYTES } from '@flotilla/shared';
 import type { Aedes } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
+import { requestPath } from '../http/url-guard';
 import { ConnectGuard } from '../limits/connect-guard';
 import { CONNECTION_BOUNDS, type ConnectionBounds } from '../limits/connection-bounds';
 import { MqttRefusals } from '../limits/mqtt-refusals';
@@ -122,7 +123,7 @@ export class MqttServer {
   attachWebSocket(server: HttpServer): void {
     const wss = (this.webSockets ??= new WebSocketServer({ noServer: true, maxPayload: MAX_PACKET_BYTES }));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (new URL(req.url ?? '/', 'http://x').pathname !== MQTT_WEBSOCKET_PATH) return void socket.destroy();
+      if (requestPath(req.url) !== MQTT_WEBSOCKET_PATH) return void socket.destroy();
       wss.handleUpgrade(req, socket, head, (ws) => {
         // The stream stands for the socket in aedes (client.conn): it carries the address limits and logs use.
         const stream = Object.assign(createWebSocketStream(ws), { remoteAddress: req.socket.remoteAddress });

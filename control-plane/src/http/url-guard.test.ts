@@ -1,4 +1,4 @@
-import { malformedUrlReason } from './url-guard';
+import { malformedUrlReason, requestPath } from './url-guard';
 
 describe('malformedUrlReason', () => {
   it('accepts ordinary and correctly encoded URLs', () => {
@@ -17,5 +17,11 @@ describe('malformedUrlReason', () => {
   it('refuses control characters, NUL above all, once decoded', () => {
     expect(malformedUrlReason('/api/v1/devices/%00')).toBe('"%00" decodes to a control character');
     expect(malformedUrlReason('/api/v1/devices?q=a%0Ab')).toBe('"a%0Ab" decodes to a control character');
+  });
+
+  it('reads the path of a request target, and nothing of one that is no URL (absolute form with a broken authority)', () => {
+    expect(requestPath('/mqtt?x=1')).toBe('/mqtt');
+    expect(requestPath('http://host:8443/mqtt')).toBe('/mqtt');
+    for (const url of ['http://[', 'http://a%zz/', 'http://:99999/', '//[']) expect([url, requestPath(url)]).toEqual([url, undefined]);
   });
 });

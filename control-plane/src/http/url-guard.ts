@@ -1,5 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { InvalidInputError } from '../domain-error';
+import { securityHeaders } from './security-headers';
 
 // C0 controls and DEL: no path segment or query value of this API has a use for them, and
 // PostgreSQL refuses NUL in text, so they would otherwise fail deep inside a query.
@@ -28,6 +29,20 @@ export function malformedUrlReason(url: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The path a request target names; undefined for one that is no URL. Node's parser lets
+ * `GET http://[ HTTP/1.1` through, and `new URL` throws on it: in the HTTPS server's 'upgrade'
+ * event (MQTT over WebSocket), outside any framework, that was an uncaught exception that stopped
+ * the control plane.
+ */
+export function requestPath(target: string | undefined): string | undefined {
+  try {
+    return new URL(target ?? '/', 'http://x').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 export class MalformedUrlError extends InvalidInputError {
   constructor(reason: string) {
     super('malformed_url', `the URL cannot be read: ${reason}; percent-encode it as UTF-8`);
@@ -38,4 +53,20 @@ export class MalformedUrlError extends InvalidInputError {
 export function urlGuard(req: IncomingMessage, _res: ServerResponse, next: (err?: unknown) => void): void {
   const reason = malformedUrlReason(req.url ?? '/');
   next(reason === undefined ? undefined : new MalformedUrlError(reason));
+}
+
+/**
+ * The Express app as the HTTP and HTTPS servers call it: a request whose target is no URL is
+ * answered 400 `malformed_url` before Express sees it. Express' router skips every middleware for
+ * a path it cannot parse, so neither the security headers nor `urlGuard` ran, and its final
+ * handler answered a 404 page of its own.
+ */
+export function refusingNonUrls(app: RequestListener): RequestListener {
+  return (req, res) => {
+    if (requestPath(req.url) !== undefined) return app(req, res);
+    securityHeaders(req, res, () => undefined);
+    const error = new MalformedUrlError(`"${(req.url ?? '').slice(0, 64)}" is not a URL`);
+    const body = JSON.stringify({ statusCode: 400, code: error.code, message: error.message });
+    res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' }).end(body);
+  };
 }
