@@ -107,6 +107,19 @@ describe('CommandGate and DeviceCommands', () => {
     expect(refusal(await commands.receive(bytes))).toBe('stale');
   });
 
+  it('refuses a command pushed out of its memory by 1,024 newer ones, and any due as early; takes one due later', async () => {
+    const gate = new CommandGate({ deviceId: DEVICE, trust: keys, clock: { now: () => now } });
+    const first = command({ id: 'cmd_pushed_out' });
+    expect(gate.admit(first)).toMatchObject({ ok: true });
+    for (let i = 0; i < 1024; i++) {
+      expect(gate.admit(command({ expiresAt: new Date(now.getTime() + 60_000).toISOString() }))).toMatchObject({ ok: true });
+    }
+    expect(gate.admit(first)).toMatchObject({ ok: false, code: 'replayed', id: 'cmd_pushed_out' });
+    // Due no later than the one forgotten: it cannot be told from it either.
+    expect(gate.admit(command({ id: 'cmd_due_as_early' }))).toMatchObject({ ok: false, code: 'replayed' });
+    expect(gate.admit(command({ expiresAt: new Date(now.getTime() + 30_001).toISOString() }))).toMatchObject({ ok: true });
+  });
+
   it('refuses every command, and says why, while the key file is damaged (it cannot tell a revoked key)', async () => {
     await writeFile(join(stateDir, LEARNED_KEYS_FILE), '{"schema":1,"keys":[],"revo');
     const damaged = new DeviceCommands({

@@ -32,6 +32,12 @@ const REMEMBERED_COMMANDS = 1024;
 export class CommandGate {
   /** Command id → its deadline (ms): forgotten once `admitCommand` would refuse it as stale anyway. */
   private readonly taken = new Map<string, number>();
+  /**
+   * The latest deadline of a command forgotten while still live, to make room: any command due by
+   * then may be one of those, so it is refused as a possible replay. Without it, 1,024 newer
+   * commands pushed an id out and the command could be delivered again and run before its deadline.
+   */
+  private forgottenUntil = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: CommandGateDeps) {}
 
@@ -47,9 +53,27 @@ export class CommandGate {
     this.forgetExpired(now.getTime());
     const admission = admitCommand(statement, { deviceId: this.deps.deviceId, now, taken: (id) => this.taken.has(id) });
     if (!admission.ok) return admission;
-    if (this.taken.size >= REMEMBERED_COMMANDS) this.taken.delete(this.taken.keys().next().value!);
-    this.taken.set(statement.id, Date.parse(statement.expiresAt));
+    const deadline = Date.parse(statement.expiresAt);
+    if (deadline <= this.forgottenUntil) {
+      return {
+        ok: false,
+        code: 'replayed',
+        reason: `command ${statement.name} is due by ${statement.expiresAt}, and the ids of commands due as late were forgotten to make room for ${REMEMBERED_COMMANDS} newer ones: it cannot be told from one already run; send it again`,
+        id: statement.id,
+      };
+    }
+    if (this.taken.size >= REMEMBERED_COMMANDS) this.forgetEarliest();
+    this.taken.set(statement.id, deadline);
     return { ok: true, statement };
+  }
+
+  /** Makes room by forgetting the command due first: the one whose replay stays possible the shortest. */
+  private forgetEarliest(): void {
+    let earliest: [string, number] | undefined;
+    for (const entry of this.taken) if (!earliest || entry[1] < earliest[1]) earliest = entry;
+    if (!earliest) return;
+    this.taken.delete(earliest[0]);
+    this.forgottenUntil = Math.max(this.forgottenUntil, earliest[1]);
   }
 
   private forgetExpired(now: number): void {
