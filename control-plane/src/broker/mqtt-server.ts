@@ -79,6 +79,7 @@ export class MqttServer {
     const waiting = this.settings.waiting;
     const plain = (socket: Socket): void => {
       if (!this.admit(socket, socket.remoteAddress)) return;
+      probeWhenIdle(socket);
       this.stalls.watch(socket);
       this.accept(socket, socket, { transport: 'plain', certificate: undefined });
     };
@@ -105,7 +106,9 @@ export class MqttServer {
       // are connections too, and one address must not hold more of them than of logged-in ones.
       // The TCP socket below TLS carries what waits to be sent (send-stall-watch.ts).
       server.on('connection', (socket: Socket) => {
-        if (this.admit(socket, socket.remoteAddress)) this.stalls.watch(socket);
+        if (!this.admit(socket, socket.remoteAddress)) return;
+        probeWhenIdle(socket);
+        this.stalls.watch(socket);
       });
       // Node closes a failed handshake's socket only when nothing listens to this event: a
       // listener must close it, or a client that never finishes its handshake keeps it for good.
@@ -129,6 +132,7 @@ export class MqttServer {
         const stream = Object.assign(createWebSocketStream(ws), { remoteAddress: req.socket.remoteAddress });
         if (!this.admit(stream, req.socket.remoteAddress)) return;
         const tlsSocket = req.socket as TLSSocket;
+        probeWhenIdle(tlsSocket);
         const certificate = typeof tlsSocket.getPeerCertificate === 'function' ? peerCertificateOf(tlsSocket) : undefined;
         this.accept(stream, req.socket, { transport: 'wss', certificate });
       });
@@ -206,4 +210,18 @@ export class MqttServer {
 function boundPort(server: Server | undefined, what: string): number {
   if (!server?.listening) throw new Error(`${what} is not listening`);
   return (server.address() as AddressInfo).port;
+}
+
+/** Idle time before the kernel's first keepalive probe on a device's connection. */
+export const IDLE_PROBE_MS = 60_000;
+
+/**
+ * TCP keepalive on every device connection. MQTT 3.1.1 lets a client ask for no keepalive at all
+ * (0), and then a device that lost power or its network left a connection the broker never
+ * questioned: shown online, its per-address slot held, until something was sent to it. With the
+ * kernel's probes (after `IDLE_PROBE_MS` idle; Linux then probes every 75 s, 9 times) such a
+ * connection is closed within about 12 minutes, whatever the client asked for.
+ */
+function probeWhenIdle(socket: Socket): void {
+  socket.setKeepAlive(true, IDLE_PROBE_MS);
 }

@@ -1,12 +1,15 @@
+import { execFileSync } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { deviceTopic } from '@flotilla/shared';
 import type { Aedes } from 'aedes';
 import { eventually, startHarness, uplinkHandled, type Harness } from '../testing/harness';
-import { AEDES } from './mqtt-server';
+import { AEDES, IDLE_PROBE_MS } from './mqtt-server';
 
 /**
  * Integration (real broker over TCP, real PostgreSQL): a device's own `online` (here its last will,
  * which the broker publishes after the connection closed, so after the disconnect was handled)
- * does not mark a device online that has no live session.
+ * does not mark a device online that has no live session; a connection that asked for no MQTT
+ * keepalive is still probed by the kernel, so a device gone silent does not stay online.
  */
 let h: Harness;
 beforeAll(async () => {
@@ -48,3 +51,19 @@ it('a will saying online, delivered after the connection dropped, leaves the dev
   for (const d of devices) if (await online(d.deviceId)) stillOnline.push(d.deviceId);
   expect(stillOnline).toEqual([]);
 }, 30_000);
+
+it("probes a device's connection when idle, whatever keepalive it asked for (0: none)", async () => {
+  const device = await h.registerDevice();
+  const client = await h.connectDevice(device, { keepalive: 0 });
+  await eventually(() => online(device.deviceId), 5000, 'online while connected');
+  const port = new URL(h.cp.mqttUrl).port;
+  const local = (client.stream as Socket).localPort;
+  // The broker's end of this connection, as the kernel lists it: its keepalive timer runs.
+  const [line] = execFileSync('ss', ['-tnoH', 'state', 'established', `( sport = :${port} and dport = :${local} )`])
+    .toString()
+    .trim()
+    .split('\n');
+  expect(line).toMatch(/timer:\(keepalive,(\d+)sec,0\)/);
+  expect(Number(/keepalive,(\d+)sec/.exec(line!)![1])).toBeLessThanOrEqual(IDLE_PROBE_MS / 1000);
+  await client.endAsync();
+});
