@@ -2,6 +2,7 @@ import type { RequestListener } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { listenOn } from '../broker/listen-backlog';
+import { SECURITY_HEADERS } from '../http/security-headers';
 import { httpServerOptions, type ConnectionBounds } from '../limits/connection-bounds';
 import { TLS_OPTIONS } from './tls-options';
 
@@ -39,7 +40,8 @@ export async function listenHttps(
     },
     (req, res) => {
       if (handler) return handler(req, res);
-      res.writeHead(503, { 'retry-after': '1' }).end('starting\n');
+      // The same headers as every answer of the app (the dashboard's origin may be framed by nothing, ever).
+      res.writeHead(503, { ...SECURITY_HEADERS, 'retry-after': '1', 'content-type': 'text/plain; charset=utf-8' }).end('starting\n');
     },
   );
   // Devices on MQTT over WebSocket connect here, so a reconnect storm reaches this listener as it
