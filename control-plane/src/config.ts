@@ -133,6 +133,8 @@ export function loadDeviceLimits(env: Env): DeviceLimits {
     clockSkewFutureMs: seconds('FLOTILLA_CLOCK_SKEW_FUTURE_S', d.clockSkewFutureMs),
     eventsPerDevice: wholeNumber(env, 'FLOTILLA_EVENTS_PER_DEVICE', d.eventsPerDevice),
     eventRetentionDays: wholeNumber(env, 'FLOTILLA_EVENT_RETENTION_DAYS', d.eventRetentionDays),
+    eventsWaitingPerDevice: wholeNumber(env, 'FLOTILLA_EVENTS_WAITING_PER_DEVICE', d.eventsWaitingPerDevice),
+    eventsWaitingTotal: wholeNumber(env, 'FLOTILLA_EVENTS_WAITING_TOTAL', d.eventsWaitingTotal),
     maxQueuedPerDevice: wholeNumber(env, 'FLOTILLA_MQTT_MAX_QUEUED_PER_DEVICE', d.maxQueuedPerDevice),
     maxConnectionsPerAddress: wholeNumber(env, 'FLOTILLA_MQTT_MAX_CONNECTIONS_PER_ADDRESS', d.maxConnectionsPerAddress),
     failedConnectsPerSecond: wholeNumber(env, 'FLOTILLA_MQTT_FAILED_CONNECTS_PER_S', d.failedConnectsPerSecond),

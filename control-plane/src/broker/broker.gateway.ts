@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { Aedes, Client } from 'aedes';
-import { deviceMayReceive } from '@flotilla/shared';
+import { deviceMayReceive, parseDeviceTopic } from '@flotilla/shared';
 import { RevocationList } from '../certificates/revocation-list';
 import { DeviceLinkService, type CredentialCheck } from '../devices/device-link.service';
 import { ConnectGuard } from '../limits/connect-guard';
@@ -48,9 +48,21 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
       if (!client) return done(null);
       const qos = qosDecision(packet.qos);
       const decision = qos.allowed ? publishDecision(client.id, packet.topic, packet.retain, byteLength(packet.payload)) : qos;
-      if (decision.allowed) return done(null);
-      this.refusals.publish(decision.code, client.id);
-      done(new Error(decision.reason));
+      if (!decision.allowed) {
+        this.refusals.publish(decision.code, client.id);
+        return done(new Error(decision.reason));
+      }
+      // Half as many of the device's events wait for the database as may: this one is not acknowledged,
+      // so the device keeps it and sends it again after its reconnect, instead of it waiting here
+      // without bound or being dropped (docs/architecture.md, "The MQTT protocol, v1").
+      const full = parseDeviceTopic(packet.topic)?.channel === 'events' ? this.uplink.events.gateFull(client.id) : undefined;
+      if (!full) return done(null);
+      this.refusals.publish(`events-waiting-${full}`, client.id);
+      done(
+        new Error(
+          `too many events wait for the database (${full === 'device' ? 'of this device' : 'of all devices'}); send it again later`,
+        ),
+      );
     };
     // A null subscription answers SUBACK 0x80 (failure) and keeps the client connected.
     this.broker.authorizeSubscribe = (client, subscription, done) => {

@@ -7,8 +7,10 @@ import { eventInWindow, samplesInWindow, type ClockWindow } from '../limits/cloc
 import { DEVICE_LIMITS, type DeviceLimits } from '../limits/device-limits';
 import { LimitStats } from '../limits/limit-stats';
 import { QuotaExcess } from '../limits/quota-excess';
+import { EventIntake } from './event-backlog';
 import { HELD_CHANNELS, HeldAnswers } from './held-answers';
 import { KeyedSerialQueue } from './keyed-serial-queue';
+import { LatestWaiting } from './latest-waiting';
 import { DEVICE_BROKER, type DeviceBroker, type UplinkMessage } from './device-broker';
 import { RateLimiter } from './rate-limiter';
 import { UplinkStats } from './uplink-stats';
@@ -30,6 +32,12 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     this.stats.failed();
     this.logger.error(`device ${deviceId}: handling failed: ${error instanceof Error ? error.message : String(error)}`);
   });
+
+  /** Reports and inventories, which a later one makes obsolete: one waiting per device (latest-waiting.ts). */
+  readonly latest = new Map<DeviceChannel, LatestWaiting<unknown>>([
+    ['reported', new LatestWaiting(this.queue)],
+    ['inventory', new LatestWaiting(this.queue)],
+  ]);
 
   private readonly handlers: Handlers = {
     'desired/get': (id, m) => this.link.desiredRequested(id, m.rev, m.refresh === true),
@@ -69,6 +77,8 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
    * prefetch window, stalling the `desired/get`s behind them until the release.
    */
   private holdsAnswers = false;
+  /** Events waiting for the database, bounded (event-backlog.ts); the embedded broker's gate asks it (BrokerGateway). */
+  readonly events: EventIntake;
 
   constructor(
     @Inject(DEVICE_BROKER) private readonly broker: DeviceBroker,
@@ -82,17 +92,22 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     this.broadcastQuotas = new ChannelQuotas(limits.quotas);
     this.excess = new QuotaExcess(limits.quotas);
     this.clock = { pastMs: limits.clockSkewPastMs, futureMs: limits.clockSkewFutureMs };
+    this.events = new EventIntake(limits, this.queue, limitStats, (line) => this.logger.warn(line));
   }
 
   onModuleInit(): void {
     this.broker.admitWith((message, copy) => this.admit(message, copy));
     this.broker.onUplink((message) => this.route(message));
     this.holdsAnswers = this.broker.status().mode === 'embedded';
+    this.events.bounded = this.holdsAnswers;
     this.fanouts.onIdle(() => this.held.release());
     this.broker.onPresence((deviceId, presence) => (presence === 'connected' ? this.connected(deviceId) : this.disconnected(deviceId)));
     this.timers = [
       setInterval(() => this.sweep(Date.now()), SWEEP_EVERY_MS),
-      setInterval(() => this.recordExcess(), this.limits.reportIntervalMs),
+      setInterval(() => {
+        this.recordExcess();
+        this.events.tellDropped();
+      }, this.limits.reportIntervalMs),
     ];
     for (const t of this.timers) t.unref();
   }
@@ -150,6 +165,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
 
   /** Presence from the broker's own connect and disconnect events, in order with the device's messages. */
   connected(deviceId: string): void {
+    this.sealLatest(deviceId);
     void this.queue.run(deviceId, () => {
       this.link.connectionOpened(deviceId);
       return this.online(deviceId);
@@ -162,7 +178,13 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
    * passed, which is the same as never having seen the device.
    */
   disconnected(deviceId: string): void {
+    this.sealLatest(deviceId);
     void this.queue.run(deviceId, () => this.offline(deviceId));
+  }
+
+  /** A report sent after a (re)connect is the first of that connection: it never takes the place of one sent before. */
+  private sealLatest(deviceId: string): void {
+    for (const latest of this.latest.values()) latest.seal(deviceId);
   }
 
   private async disconnectAbuser(deviceId: string): Promise<void> {
@@ -190,6 +212,9 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
     const value = this.inClockWindow(channel, decoded.value);
     if (value === undefined) return Promise.resolve();
     const handler: Handlers[C] = this.handlers[channel];
+    if (channel === 'events') return this.events.take(deviceId, () => handler(deviceId, value));
+    const latest = this.latest.get(channel);
+    if (latest) return latest.run(deviceId, value, (v) => handler(deviceId, v as ChannelPayload<C>));
     return this.queue.run(deviceId, () => handler(deviceId, value));
   }
 
@@ -197,7 +222,7 @@ export class UplinkRouter implements OnModuleInit, OnApplicationShutdown {
   private recordExcess(): void {
     for (const { deviceId, message } of this.excess.take()) {
       const event: RecordedEvent = { schema: PROTOCOL_SCHEMA, at: new Date().toISOString(), kind: 'quota-exceeded', message };
-      void this.queue.run(deviceId, () => this.link.event(deviceId, event));
+      void this.events.take(deviceId, () => this.link.event(deviceId, event));
     }
   }
 

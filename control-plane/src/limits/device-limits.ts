@@ -18,6 +18,14 @@ export interface DeviceLimits {
   /** Events kept per device (the newest), and the age beyond which events are deleted. */
   eventsPerDevice: number;
   eventRetentionDays: number;
+  /**
+   * Device events taken (acknowledged to the device) and not yet stored, per device and in all: they
+   * wait in memory while the database is away. At half either bound the embedded broker refuses the
+   * device's next event (no PUBACK: the device keeps it and sends it again after reconnecting); past
+   * a bound an event is dropped and counted; 0 = no bound (event-backlog.ts).
+   */
+  eventsWaitingPerDevice: number;
+  eventsWaitingTotal: number;
   /** QoS 1 messages the broker keeps for one device (offline, or not acknowledging); 0 = no cap. */
   maxQueuedPerDevice: number;
   /** Open MQTT connections from one source address; 0 = no cap. */
@@ -63,6 +71,10 @@ export const DEFAULT_DEVICE_LIMITS: DeviceLimits = {
   clockSkewFutureMs: 5 * 60_000,
   eventsPerDevice: 10_000,
   eventRetentionDays: 90,
+  // The gate, at half, is above a healthy burst: an agent sends up to its outbox (500) at once after
+  // an offline spell. An event is at most ~2.5 KiB (a 2,000-character message): ~125 MiB at worst.
+  eventsWaitingPerDevice: 2_000,
+  eventsWaitingTotal: 50_000,
   // The device asks for its desired state after each connect, so the queue only saves a round trip.
   maxQueuedPerDevice: 20,
   // Many devices can share one address behind a NAT; the cap is against one host opening thousands.

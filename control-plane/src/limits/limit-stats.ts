@@ -47,6 +47,12 @@ export const LIMIT_COUNTERS = {
     name: 'flotilla_mqtt_control_packet_floods_total',
     help: 'MQTT connections closed for sending PINGREQ, SUBSCRIBE or UNSUBSCRIBE packets beyond their budget, or too large ones.',
   },
+  eventsDropped: {
+    name: 'flotilla_device_events_dropped_total',
+    help:
+      'Device events dropped unstored, taken while as many waited for the database as the bound allows, by bound (device, total). ' +
+      'The embedded broker refuses a device\'s next event at a bound instead (flotilla_mqtt_publishes_refused_total{reason="events-waiting-…"}): the device keeps it.',
+  },
   eventsPruned: {
     name: 'flotilla_device_events_pruned_total',
     help: 'Device events deleted, by reason (cap: beyond the per-device cap; age: older than the retention).',

@@ -34,12 +34,20 @@ export interface Harness {
 /** Any key but the migrations' (`migrate-alone.ts`); advisory locks are per database. */
 const POOL_GATE = 0x62757379; // "busy"
 
-/** A whole control plane in-process: real PostgreSQL (fresh database), real HTTP and MQTT ports; `config` overrides settings (e.g. limits). */
-export async function startHarness(config: Partial<ControlPlaneConfig> = {}, options: StartOptions = {}): Promise<Harness> {
+/**
+ * A whole control plane in-process: real PostgreSQL (fresh database), real HTTP and MQTT ports; `config` overrides settings (e.g. limits).
+ * `databaseFront` puts something between the control plane and its database (a proxy a test cuts): given the database's URL, the URL to use.
+ */
+export async function startHarness(
+  config: Partial<ControlPlaneConfig> = {},
+  options: StartOptions = {},
+  databaseFront: (url: string) => Promise<string> = async (url) => url,
+): Promise<Harness> {
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'flotilla-cp-'));
+  const databaseUrl = await databaseFront(db.url);
   const cp = await startControlPlane(
-    { host: '127.0.0.1', port: 0, mqttPort: 0, dataDir, databaseUrl: db.url, apiKey: 'test-operator-key-0123456789', ...config },
+    { host: '127.0.0.1', port: 0, mqttPort: 0, dataDir, databaseUrl, apiKey: 'test-operator-key-0123456789', ...config },
     { logLevels: ['error'], ...options },
   );
   const clients = new Set<MqttClient>();
