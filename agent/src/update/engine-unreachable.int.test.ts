@@ -8,7 +8,9 @@ import { DEFAULT_ENGINE_SOCKET, EngineClient } from '../runtime/engine-client';
 import { LABEL } from '../runtime/labels';
 import { LateEngineRuntime } from '../runtime/late-engine-runtime';
 import { NoEngineRuntime } from '../runtime/no-engine-runtime';
-import { systemClock } from '../support/clock';
+import { systemClock, type Clock } from '../support/clock';
+import { RETRY_EVENT_EVERY_MS } from '../support/retry-events';
+import { instantClock } from '../support/test-clock';
 import { silentLogger } from '../support/logger';
 import { pushUniqueImage } from '../testing/images';
 import { signedDesired, testSigner } from '../testing/releases';
@@ -16,7 +18,7 @@ import { ImageLedger } from './image-ledger';
 import { UpdateJournal } from './journal';
 import { RegistryAccess } from './registry-access';
 import { registryFacts } from './registry-facts';
-import { Updater } from './updater';
+import { Updater, type UpdaterDeps } from './updater';
 
 /**
  * Integration: the container engine cannot be reached when a desired rev arrives (dockerd
@@ -53,7 +55,12 @@ afterAll(async () => {
  * An updater on `runtime` with its journal in `stateDir`. `waiting` resolves once it reports
  * that it waits for the engine, and rejects if it fails the rev instead.
  */
-function updaterOn(runtime: ContainerRuntime, stateDir: string) {
+function updaterOn(
+  runtime: ContainerRuntime,
+  stateDir: string,
+  clock: Clock = systemClock,
+  onEvent: UpdaterDeps['onEvent'] = () => undefined,
+) {
   let told: () => void;
   let failed: (err: Error) => void;
   const waiting = new Promise<void>((resolve, reject) => ((told = resolve), (failed = reject)));
@@ -61,7 +68,7 @@ function updaterOn(runtime: ContainerRuntime, stateDir: string) {
     journal: new UpdateJournal(stateDir),
     ledger: new ImageLedger(stateDir),
     runtime,
-    clock: systemClock,
+    clock,
     logger: silentLogger,
     releaseKeys: [signer.key],
     board: undefined,
@@ -74,7 +81,7 @@ function updaterOn(runtime: ContainerRuntime, stateDir: string) {
       if (failedRev !== null) failed(new Error(`rev ${failedRev} failed: ${lastFailure}`));
       if (lastFailure?.startsWith('waiting for the container engine')) told();
     },
-    onEvent: () => undefined,
+    onEvent,
     settings: { healthPollMs: 200, gatePollMs: 200 },
   });
   return { updater, waiting };
@@ -131,4 +138,41 @@ it('on a device whose engine socket was missing at start, uses the engine once i
   } finally {
     await updater.stop();
   }
+});
+
+it('tells the retries in events as well: the first at once, then one per 10 minutes with the count since', async () => {
+  // Sleeps return at once and move this clock: the engine socket is really missing at each attempt.
+  const clock = instantClock();
+  const retries: { message: string; phase: string; at: number }[] = [];
+  let twoTold: () => void;
+  const told = new Promise<void>((resolve) => (twoTold = resolve));
+  const { updater } = updaterOn(
+    new DockerRuntime(new EngineClient({ socketPath: join(dir, 'never.sock') }), { scopeLabels: scope }),
+    join(dir, 'c'),
+    clock,
+    (kind, message, _slot, phase) => {
+      if (kind !== 'update-phase' || !message.includes('is tried again')) return;
+      retries.push({ message, phase, at: clock.now().getTime() });
+      if (retries.length === 2) twoTold();
+    },
+  );
+  await updater.start();
+  try {
+    updater.desire(signedDesired(signer, 1, [minimalComponent('web', images[0]!, { command: SERVE })], { name: `eu${run}c` }));
+    // Bounded, so that a missing event fails here and the finally stops the updater's loop.
+    await Promise.race([
+      told,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no second retry event within 10 s')), 10_000)),
+    ]);
+  } finally {
+    await updater.stop();
+  }
+  const [first, second] = retries;
+  expect(first!.message).toMatch(
+    /^verify of .* is tried again: waiting for the container engine: .*ENOENT.*\(verify attempt 1, next in 1 s\)$/,
+  );
+  // Backoff 1, 2, 4 … 32, then 60 s: the 16th attempt is the first 10 minutes after the first.
+  expect(second!.message).toMatch(/\(verify attempt 16, next in 60 s\) \(15 attempts failed since the last event\)$/);
+  expect(second!.at - first!.at).toBeGreaterThanOrEqual(RETRY_EVENT_EVERY_MS);
+  expect([first!.phase, second!.phase, updater.current.failedRev]).toEqual(['verify', 'verify', null]);
 });

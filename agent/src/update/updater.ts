@@ -1,6 +1,7 @@
 import { type UpdateDeferral, type UpdateProgress, type UpdateStatus, toStorableText, TEXT_LIMITS } from '@flotilla/shared/device';
 import { backoffMs } from '../support/clock';
 import { errorMessage, isTerminal } from '../support/errors';
+import { RetryEvents } from '../support/retry-events';
 import { deviceTimeZone } from '../support/time-zone';
 import { NothingToRollBackError, retryNote } from './errors';
 import { OrderedJournal } from './ordered-journal';
@@ -37,11 +38,14 @@ export class Updater {
   /** Image sizes VERIFY learnt from the registries, for FETCH's progress. */
   private sizes: ReadonlyMap<string, number> = new Map();
   private failures = 0;
+  /** A retried step's failures as `update-phase` events: the first at once, then one per 10 minutes with the count. */
+  private readonly retries: RetryEvents;
   private stopped = false;
 
   constructor(private readonly deps: UpdaterDeps) {
     this.settings = { ...DEFAULT_UPDATER_SETTINGS, ...deps.settings };
     this.journal = new OrderedJournal(deps.journal, deps.clock, deps.logger);
+    this.retries = new RetryEvents(() => deps.clock.now().getTime());
     this.switching = {
       ...deps,
       locks: deps.locks,
@@ -176,10 +180,22 @@ export class Updater {
         // again after a backoff, told in the reported state. A newer desired aborts the wait.
         const waitMs = backoffMs(this.failures, 1_000, 60_000);
         this.note = retryNote(state.phase, failure, this.failures++, waitMs);
+        this.tellRetry(state);
         this.deps.onChange();
         await this.deps.clock.sleep(waitMs, abort.signal);
       }
     }
+  }
+
+  /**
+   * The retry told in the device's history too, not only in the report's `lastFailure` (which the
+   * next report replaces); as `update-phase`, a kind every control plane takes, with the phase retried.
+   */
+  private tellRetry(state: UpdateState): void {
+    const slot = state.candidate;
+    const count = this.retries.failed(`${state.phase} ${slot?.rev ?? '-'} ${slot?.release?.id ?? '-'}`);
+    if (count === undefined) return;
+    this.deps.onEvent('update-phase', `${state.phase} of ${describeSlot(slot)} is tried again: ${this.note}${count}`, slot, state.phase);
   }
 
   private async act(state: UpdateState, signal: AbortSignal): Promise<void> {
@@ -266,6 +282,7 @@ export class Updater {
       // A new step or a new candidate: the retries and notes of the last one are over.
       this.failures = 0;
       this.note = undefined;
+      this.retries.reset();
     }
     if (before.phase !== next.phase) {
       if (next.phase !== 'fetch') this.progress = undefined;
