@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { CommandGate } from './admission/command-gate';
 import { DesiredGate } from './admission/desired-gate';
 import type { DeltaFetcher, DeltaFetcherOptions } from './delta/delta-fetcher';
@@ -24,6 +24,7 @@ import { LateEngineRuntime } from './runtime/late-engine-runtime';
 import { NoEngineRuntime } from './runtime/no-engine-runtime';
 import { OsUpdates } from './os-update/os-updates';
 import { SelfUpdate } from './self-update/self-update';
+import { sweepStaleTempFiles } from './state/atomic-file';
 import { systemClock } from './support/clock';
 import { errorMessage } from './support/errors';
 import { freeDiskBytes } from './support/free-disk';
@@ -66,6 +67,8 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
   });
   if (shutdown.signal.aborted) return;
   const credential = identity.credential;
+  // After the state dir was checked as ours (loadOrRegister): what a power cut left mid-write.
+  await sweepTempFiles([config.stateDir, dirname(config.provisioningPath), config.statusDir], logger);
 
   const engine = EngineClient.fromEnv();
   const docker = new DockerRuntime(engine, {
@@ -246,4 +249,16 @@ function deltaCode(): {
 function registryCode(): typeof import('./update/registry-facts') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- on demand, see above
   return require('./update/registry-facts') as typeof import('./update/registry-facts');
+}
+
+/** The dirs `writeFileAtomic` writes in; a sweep that fails costs only the space of what it left. */
+async function sweepTempFiles(dirs: readonly string[], logger: Logger): Promise<void> {
+  for (const dir of dirs) {
+    try {
+      const removed = await sweepStaleTempFiles(dir);
+      if (removed.length > 0) logger.info('removed temporary files a write cut short left', { dir, files: removed });
+    } catch (err) {
+      logger.warn('could not remove the temporary files a write cut short left', { dir, error: errorMessage(err) });
+    }
+  }
 }

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { LoggerService, LogLevel } from '@nestjs/common';
+import { Logger, type LoggerService, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule, type DeviceTrust } from './app.module';
@@ -10,6 +10,7 @@ import { loadOrCreateOperatorKey } from './auth/operator-key';
 import { MQTT_WEBSOCKET_PATH, MqttServer, type BrokerSettings } from './broker/mqtt-server';
 import type { WaitingListeners } from './broker/waiting-listeners';
 import { DEFAULT_EMBEDDED_PG_PORT, type ControlPlaneConfig } from './config';
+import { sweepStaleTemps } from './data-dir/data-file';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
 import { useBodyParsers } from './http/body-parsers';
 import { BoundedExpressAdapter } from './http/bounded-express-adapter';
@@ -22,7 +23,8 @@ import { DEFAULT_DEVICE_LIMITS } from './limits/device-limits';
 import { LimitStats } from './limits/limit-stats';
 import { ComponentSeeder, type SeedOutcome } from './library/seed-components';
 import { listenHttps, type HttpsListener } from './tls/https-server';
-import { loadOrCreateTlsMaterial, type TlsMaterial } from './tls/tls-material';
+import { loadOrCreateTlsMaterial, TLS_DIR, type TlsMaterial } from './tls/tls-material';
+import { SIGNING_KEYS_DIR } from './signing/key-store';
 import type { Clock } from './rollouts/rollout-settings';
 
 export interface RunningControlPlane {
@@ -146,6 +148,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
 
   const running = app;
   const secure = https;
+  await sweepDataDir(config.dataDir);
   const seeded = config.componentsDir ? await running.get(ComponentSeeder).seed(config.componentsDir) : [];
   const reachable = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   const httpPort = (running.getHttpServer().address() as AddressInfo).port;
@@ -181,6 +184,23 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
         await database.stop();
       })()),
   };
+}
+
+/**
+ * The temporary files a power cut between write and rename left in the dirs `writeDurable` writes
+ * in (data-file.ts), once the logger is the app's; a sweep that fails costs only their space.
+ */
+async function sweepDataDir(dataDir: string): Promise<void> {
+  const logger = new Logger('DataDir');
+  for (const dir of [dataDir, join(dataDir, TLS_DIR), join(dataDir, SIGNING_KEYS_DIR)]) {
+    try {
+      const removed = await sweepStaleTemps(dir);
+      if (removed.length > 0)
+        logger.log(`removed ${removed.length} temporary files a write cut short left in ${dir}: ${removed.join(', ')}`);
+    } catch (e) {
+      logger.warn(`could not remove the temporary files a write cut short left in ${dir}: ${(e as Error).message}`);
+    }
+  }
 }
 
 function deviceTrust(material: TlsMaterial, https: HttpsListener | undefined): DeviceTrust {

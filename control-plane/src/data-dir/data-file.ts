@@ -1,6 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, lstat, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+
+const TEMP_ID_BYTES = 6;
+const TEMP_NAME = new RegExp(`^\\..+\\.[0-9a-f]{${TEMP_ID_BYTES * 2}}\\.tmp$`);
+
+/**
+ * How much older than this process's start a temporary file must be to be swept: replicas may share
+ * the data directory, and another one's write (a few KiB, fsynced) that began before this start
+ * must be left to finish. Far longer than such a write takes.
+ */
+export const TEMP_SWEEP_MARGIN_MS = 60_000;
+
+/** The temporary file `writeDurable` writes beside `name`, `id` being random hex (no pid: replicas on other hosts share the directory). */
+export function tempName(name: string, id: string): string {
+  return `.${name}.${id}.tmp`;
+}
 
 /** Error numbers that mean the disk (or the user's quota) has no room: answered 507, not 500. */
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
@@ -54,7 +69,7 @@ export interface DurableWriteOptions {
  */
 export async function writeDurable(path: string, content: string | Buffer, options: DurableWriteOptions): Promise<void> {
   const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(dir, tempName(basename(path), randomBytes(TEMP_ID_BYTES).toString('hex')));
   try {
     const file = await open(temp, 'wx', options.mode);
     try {
@@ -76,6 +91,35 @@ export async function writeDurable(path: string, content: string | Buffer, optio
   } catch (e) {
     throw asWriteError(path, e);
   }
+}
+
+/**
+ * Removes from `dir` the temporary files `writeDurable` left when a crash or a power cut came between
+ * their write and their rename, which nothing else would ever remove: only regular files of that
+ * naming, last written `TEMP_SWEEP_MARGIN_MS` before this process started. Returns the names removed;
+ * a missing `dir` has none.
+ */
+export async function sweepStaleTemps(dir: string, startedAtMs: number = performance.timeOrigin): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw asWriteError(dir, e);
+  }
+  const removed: string[] = [];
+  for (const name of names.filter((n) => TEMP_NAME.test(n))) {
+    const path = join(dir, name);
+    const stat = await lstat(path).catch(() => undefined);
+    if (!stat?.isFile() || stat.mtimeMs >= startedAtMs - TEMP_SWEEP_MARGIN_MS) continue;
+    try {
+      await unlink(path);
+      removed.push(name);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw asWriteError(path, e);
+    }
+  }
+  return removed;
 }
 
 /** Removes `path` and makes the removal durable (a revoked key must stay gone after a power cut). */
