@@ -35,6 +35,29 @@ const CLI_BUT_SIM = [
   { regex: '^(\\.\\./)+cli(/|$)', message: 'The control plane uses only @flotilla/cli/sim (for --demo).' },
   { regex: '^@flotilla/cli(?!/sim$)', message: 'The control plane uses only @flotilla/cli/sim (for --demo).' },
 ];
+/**
+ * What the CLI's start and its API commands may not load: the parts only the image tools and the
+ * simulator need, each megabytes of code run at load (BENCHMARKS.md "cli start"); they are
+ * reached through commands/index.ts's loaders, by name, when their command runs.
+ */
+const CLI_HEAVY = [
+  {
+    regex: '^(mqtt|@peculiar/x509|yaml|esbuild|zod)(/|$)',
+    message: "The CLI's start and its API commands load no heavy package: import it in images/ or sim/, which their commands load by name.",
+  },
+  {
+    regex: '^(\\.\\./|\\./)+(images|sim)(/|$)',
+    message:
+      "The image tools and the simulator are loaded by name when their command runs (commands/index.ts), never by the CLI's start or another command.",
+  },
+];
+/** A command is loaded when it runs, through commands/index.ts's loaders (a dynamic import()), never by a static import. */
+const COMMAND_BY_NAME = [
+  { regex: '^\\./commands/.', message: 'Commands are loaded by name when they run: add a loader to commands/index.ts.' },
+];
+const COMMAND_LOADERS = [
+  { regex: '^\\./(?!index$)', message: "A command is loaded when it runs: `() => import('./x.js')`, not a static import." },
+];
 const DOCKER = [
   {
     regex: '^(dockerode|docker-modem)(/|$)',
@@ -90,6 +113,13 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': walls(CONTROL_PLANE) },
   },
   { files: ['cli/src/**/*.ts'], ignores: TESTS, rules: { 'no-restricted-imports': walls(NOT_THE_SERVER, DOCKER) } },
+  {
+    files: ['cli/src/*.ts', 'cli/src/commands/*.ts'],
+    ignores: [...TESTS, 'cli/src/commands/{images,sim}.ts'],
+    rules: { 'no-restricted-imports': walls(NOT_THE_SERVER, DOCKER, CLI_HEAVY) },
+  },
+  { files: ['cli/src/main.ts'], rules: { 'no-restricted-imports': walls(NOT_THE_SERVER, DOCKER, CLI_HEAVY, COMMAND_BY_NAME) } },
+  { files: ['cli/src/commands/index.ts'], rules: { 'no-restricted-imports': walls(NOT_THE_SERVER, DOCKER, CLI_HEAVY, COMMAND_LOADERS) } },
   {
     files: ['control-plane/{src,dashboard/src}/**/*.{ts,tsx}'],
     rules: { 'no-restricted-imports': walls(AGENT, CLI_BUT_SIM, DOCKER, TYPEORM, BROKER_ENGINES) },

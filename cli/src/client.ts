@@ -1,4 +1,4 @@
-import { ApiRequestError, createApiClient, type ApiClient } from '@flotilla/shared';
+import { ApiRequestError, createApiClient, type ApiClient } from '@flotilla/shared/http-client';
 import type { CliConfig } from './config';
 import { CliError, EXIT } from './errors';
 

@@ -41,3 +41,9 @@ usage: flotilla COMMAND [options]
 environment: FLOTILLA_API (default http://127.0.0.1:3000), FLOTILLA_API_KEY (over the saved key)
 exit codes: 0 ok, 1 API error or unreachable, 2 usage, 3 not found, 4 authentication or role,
             5 the watched rollout ended aborted or rolled back`;
+
+/** `flotilla GROUP --help`: the lines of HELP about GROUP. */
+export const helpFor = (group: string): string =>
+  HELP.split('\n')
+    .filter((l) => l.trimStart().startsWith(group) || l.startsWith('usage'))
+    .join('\n');

@@ -1,31 +1,11 @@
 #!/usr/bin/env node
-import { parseArgs, type FlagSpec } from './args';
-import { client } from './client';
+import { parseArgs } from './args';
 import { loadConfig, type Env } from './config';
 import type { Context } from './context';
-import { DELTA_FLAGS, delta } from './commands/delta';
-import { DEVICES_FLAGS, devices } from './commands/devices';
-import { FLEETS_FLAGS, fleets } from './commands/fleets';
-import { images } from './commands/images';
-import { simulate } from './commands/sim';
-import { LOGIN_FLAGS, login } from './commands/login';
-import { RELEASES_FLAGS, releases } from './commands/releases';
-import { REGISTRIES_FLAGS, registries } from './commands/registries';
-import { ROLLOUTS_FLAGS, rollouts } from './commands/rollouts';
+import { isCommand, loadCommand, OWN_HELP } from './commands';
 import { CliError, EXIT, usage } from './errors';
-import { HELP } from './help';
+import { HELP, helpFor } from './help';
 import { terminalSafe } from './format';
-
-const GROUPS: Record<string, { flags: Record<string, FlagSpec>; run: (ctx: Context, p: ReturnType<typeof parseArgs>) => Promise<number> }> =
-  {
-    devices: { flags: DEVICES_FLAGS, run: devices },
-    fleets: { flags: FLEETS_FLAGS, run: fleets },
-    releases: { flags: RELEASES_FLAGS, run: releases },
-    rollouts: { flags: ROLLOUTS_FLAGS, run: rollouts },
-    registries: { flags: REGISTRIES_FLAGS, run: registries },
-    login: { flags: LOGIN_FLAGS, run: login },
-    delta: { flags: DELTA_FLAGS, run: delta },
-  };
 
 /** Runs one command line; returns the exit code. Errors are printed with what to do next. */
 export async function run(
@@ -39,7 +19,13 @@ export async function run(
       io.out(HELP);
       return group ? EXIT.ok : EXIT.usage;
     }
-    const config = await loadConfig(env);
+    if (!isCommand(group)) throw usage(`unknown command "${group}"`);
+    // A group's help is a part of HELP: answered before its module (or the configuration) is loaded.
+    if (!OWN_HELP.has(group) && (argv.includes('--help') || argv.includes('-h'))) {
+      io.out(helpFor(group));
+      return EXIT.ok;
+    }
+    const [config, command, { client }] = await Promise.all([loadConfig(env), loadCommand(group), import('./client.js')]);
     const ctx: Context = {
       stdin: readProcessStdin,
       ...io,
@@ -48,19 +34,8 @@ export async function run(
       env,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     };
-    if (group === 'image' || group === 'flash') return await images(ctx, argv);
-    if (group === 'sim') return await simulate(ctx, argv.slice(1));
-    const spec = GROUPS[group];
-    if (!spec) throw usage(`unknown command "${group}"`);
-    if (argv.includes('--help') || argv.includes('-h')) {
-      io.out(
-        HELP.split('\n')
-          .filter((l) => l.trimStart().startsWith(group) || l.startsWith('usage'))
-          .join('\n'),
-      );
-      return EXIT.ok;
-    }
-    return await spec.run(ctx, parseArgs(argv, spec.flags));
+    if ('argv' in command) return await command.argv(ctx, argv);
+    return await command.run(ctx, parseArgs(argv, command.flags));
   } catch (e) {
     if (e instanceof CliError) {
       io.err(`flotilla: ${e.message}`);

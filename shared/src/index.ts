@@ -50,6 +50,7 @@ export * from './registries/platform';
 export * from './registries/registry-client';
 export * from './api/api-json-schema';
 export * from './api/dashboard';
+export * from './api/dashboard-filters';
 export * from './agent-node-flags';
 export * from './protocol/desired-batch';
 export * from './protocol/desired-signing';

