@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { machineLine, median, printTable } from './machine';
 
@@ -21,9 +22,9 @@ const forms: Record<string, string[]> = {
   ...(values.before ? { 'before: its cli/bin/flotilla.js': [join(resolve(values.before), 'cli', 'bin', 'flotilla.js')] } : {}),
   'cli/bin/flotilla.js': [join(root, 'cli', 'bin', 'flotilla.js')],
   // `node -e` puts the arguments at argv[1], where the CLI reads them from argv[2].
-  'packed: dist/flotilla.js': [
+  'packed: dist/flotilla/flotilla.mjs': [
     '-e',
-    `process.argv.splice(1, 0, '-e'); require(${JSON.stringify(join(root, 'cli', 'dist', 'flotilla.js'))}).cli()`,
+    `process.argv.splice(1, 0, '-e'); import(${JSON.stringify(pathToFileURL(join(root, 'cli', 'dist', 'flotilla', 'flotilla.mjs')).href)}).then((m) => m.cli())`,
     '--',
   ],
 };
