@@ -301,9 +301,11 @@ describe('flotilla CLI', () => {
     expect((await flotilla(['rollouts', 'watch', randomUUID()])).code).toBe(3);
   });
 
-  it('dispatches the image tools', async () => {
+  it('dispatches the image tools and the simulator', async () => {
     const help = await flotilla(['image', '--help']);
     expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('image build --board BOARD')]);
     expect((await flotilla(['flash'])).code).toBe(2);
+    const sim = await flotilla(['sim', '--help']);
+    expect([sim.code, sim.stdout, sim.stderr]).toEqual([0, expect.stringContaining('usage: flotilla sim --devices N'), '']);
   });
 });
