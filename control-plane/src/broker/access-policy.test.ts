@@ -7,7 +7,7 @@ const other = 'dev_other';
 describe('publishDecision', () => {
   it('lets a device publish its own uplink channels', () => {
     for (const channel of ['desired/get', 'reported', 'telemetry', 'inventory', 'events', 'cmd/res', 'status'] as const) {
-      expect(publishDecision(me, deviceTopic(me, channel), false, 10)).toEqual({ allowed: true });
+      expect(publishDecision(me, deviceTopic(me, channel), false, 10)).toEqual({ allowed: true, channel });
     }
   });
 

@@ -1,22 +1,26 @@
-import { deviceMayPublish, deviceMaySubscribe, isValidDeviceId, MAX_PAYLOAD_BYTES } from '@flotilla/shared';
+import { deviceMaySubscribe, devicePublishChannel, isValidDeviceId, MAX_PAYLOAD_BYTES, type DeviceChannel } from '@flotilla/shared';
 
 /** `code` labels the refusal on `/metrics`; `reason` says it to a person. */
 export type Decision = { allowed: true } | { allowed: false; code: string; reason: string };
 
 const ALLOWED: Decision = { allowed: true };
 
+/** A publish allowed names its channel: the gate after the policy needs it, and the topic is parsed once. */
+export type PublishDecision = { allowed: true; channel: DeviceChannel } | Extract<Decision, { allowed: false }>;
+
 /**
  * What an authenticated device (MQTT client id = device id) may publish. Retained messages
  * are refused: the database is the source of truth, and aedes scans every retained message
  * on each SUBSCRIBE (docs/architecture.md, "Measured facts"), so a fleet's worth would slow every reconnect.
  */
-export function publishDecision(deviceId: string, topic: string, retain: boolean, payloadBytes: number): Decision {
-  if (!deviceMayPublish(deviceId, topic)) return { allowed: false, code: 'acl', reason: `may not publish to ${topic}` };
+export function publishDecision(deviceId: string, topic: string, retain: boolean, payloadBytes: number): PublishDecision {
+  const channel = devicePublishChannel(deviceId, topic);
+  if (channel === undefined) return { allowed: false, code: 'acl', reason: `may not publish to ${topic}` };
   if (retain) return { allowed: false, code: 'retained', reason: 'retained messages are not accepted' };
   if (payloadBytes > MAX_PAYLOAD_BYTES) {
     return { allowed: false, code: 'oversized', reason: `payload of ${payloadBytes} bytes exceeds ${MAX_PAYLOAD_BYTES}` };
   }
-  return ALLOWED;
+  return { allowed: true, channel };
 }
 
 /**

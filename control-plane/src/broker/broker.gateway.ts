@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { Aedes, Client } from 'aedes';
-import { deviceMayReceive, parseDeviceTopic } from '@flotilla/shared';
+import { deviceMayReceive } from '@flotilla/shared';
 import { RevocationList } from '../certificates/revocation-list';
 import { DeviceLinkService, type CredentialCheck } from '../devices/device-link.service';
 import { ConnectGuard } from '../limits/connect-guard';
@@ -55,7 +55,7 @@ export class BrokerGateway implements OnModuleInit, OnApplicationBootstrap, Befo
       // Half as many of the device's events wait for the database as may: this one is not acknowledged,
       // so the device keeps it and sends it again after its reconnect, instead of it waiting here
       // without bound or being dropped (docs/architecture.md, "The MQTT protocol, v1").
-      const full = parseDeviceTopic(packet.topic)?.channel === 'events' ? this.uplink.events.gateFull(client.id) : undefined;
+      const full = decision.channel === 'events' ? this.uplink.events.gateFull(client.id) : undefined;
       if (!full) return done(null);
       this.refusals.publish(`events-waiting-${full}`, client.id);
       done(

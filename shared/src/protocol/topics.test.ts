@@ -1,4 +1,4 @@
-import { deviceMayPublish, deviceMayReceive, deviceMaySubscribe, deviceTopic, parseDeviceTopic } from './topics';
+import { deviceMayPublish, deviceMayReceive, deviceMaySubscribe, devicePublishChannel, deviceTopic, parseDeviceTopic } from './topics';
 
 describe('topics', () => {
   it('builds and parses device topics', () => {
@@ -15,6 +15,13 @@ describe('topics', () => {
     expect(deviceMayPublish('a', 'flotilla/v1/d/a/desired')).toBe(false);
     expect(deviceMayPublish('a', 'flotilla/v1/d/a/cmd')).toBe(false);
     expect(deviceMayPublish('a', 'other/topic')).toBe(false);
+  });
+
+  it('names the channel of a publish the device may make, and none of one it may not', () => {
+    expect(devicePublishChannel('a', 'flotilla/v1/d/a/events')).toBe('events');
+    expect(devicePublishChannel('a', 'flotilla/v1/d/a/desired/get')).toBe('desired/get');
+    expect(devicePublishChannel('a', 'flotilla/v1/d/b/events')).toBeUndefined();
+    expect(devicePublishChannel('a', 'flotilla/v1/d/a/cmd')).toBeUndefined();
   });
 
   it('lets a device subscribe only to its own desired and cmd, without wildcards', () => {

@@ -47,8 +47,15 @@ export function parseDeviceTopic(topic: string): ParsedTopic | undefined {
 }
 
 export function deviceMayPublish(deviceId: string, topic: string): boolean {
+  return devicePublishChannel(deviceId, topic) !== undefined;
+}
+
+/** The channel of `topic` when device `deviceId` may publish to it, else undefined: the check and the parse at once. */
+export function devicePublishChannel(deviceId: string, topic: string): DeviceChannel | undefined {
   const parsed = parseDeviceTopic(topic);
-  return parsed?.deviceId === deviceId && (DEVICE_TO_CLOUD as readonly string[]).includes(parsed.channel);
+  return parsed?.deviceId === deviceId && (DEVICE_TO_CLOUD as readonly string[]).includes(parsed.channel)
+    ? (parsed.channel as DeviceChannel)
+    : undefined;
 }
 
 export function deviceMaySubscribe(deviceId: string, topicFilter: string): boolean {
