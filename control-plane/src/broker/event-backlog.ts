@@ -1,5 +1,6 @@
 import type { DeviceLimits } from '../limits/device-limits';
 import type { LimitStats } from '../limits/limit-stats';
+import { ThrottledCount } from '../throttled-count';
 import type { KeyedSerialQueue } from './keyed-serial-queue';
 
 /**
@@ -59,33 +60,36 @@ export class EventBacklog {
  * once per interval with their count, instead of a line per event for the length of an outage. Pure.
  */
 export class DroppedEventsLog {
-  private toldAt = -Infinity;
-  private readonly untold = new Map<EventBound, number>();
+  private readonly untold: ThrottledCount;
+  private readonly byBound = new Map<EventBound, number>();
 
   constructor(
     private readonly bounds: Pick<DeviceLimits, 'eventsWaitingPerDevice' | 'eventsWaitingTotal'>,
-    private readonly everyMs: number,
-    private readonly now: () => number = () => Date.now(),
-  ) {}
+    everyMs: number,
+    now: () => number = () => Date.now(),
+  ) {
+    this.untold = new ThrottledCount(everyMs, now);
+  }
 
   /** One event dropped at `bound`: the line to log now, or undefined when it waits for the interval's line. */
   dropped(bound: EventBound): string | undefined {
-    this.untold.set(bound, (this.untold.get(bound) ?? 0) + 1);
-    return this.due();
+    this.byBound.set(bound, (this.byBound.get(bound) ?? 0) + 1);
+    return this.line(this.untold.add());
   }
 
   /** The line for drops not yet told, once the interval since the last line has passed. */
   due(): string | undefined {
-    const now = this.now();
-    if (this.untold.size === 0 || now - this.toldAt < this.everyMs) return undefined;
-    this.toldAt = now;
-    const parts = [...this.untold].map(([bound, n]) =>
+    return this.line(this.untold.due());
+  }
+
+  private line(n: number | undefined): string | undefined {
+    if (n === undefined) return undefined;
+    const parts = [...this.byBound].map(([bound, count]) =>
       bound === 'device'
-        ? `${n} of devices that had ${this.bounds.eventsWaitingPerDevice} waiting (FLOTILLA_EVENTS_WAITING_PER_DEVICE)`
-        : `${n} while ${this.bounds.eventsWaitingTotal} waited in all (FLOTILLA_EVENTS_WAITING_TOTAL)`,
+        ? `${count} of devices that had ${this.bounds.eventsWaitingPerDevice} waiting (FLOTILLA_EVENTS_WAITING_PER_DEVICE)`
+        : `${count} while ${this.bounds.eventsWaitingTotal} waited in all (FLOTILLA_EVENTS_WAITING_TOTAL)`,
     );
-    const n = [...this.untold.values()].reduce((a, b) => a + b, 0);
-    this.untold.clear();
+    this.byBound.clear();
     return (
       `dropped ${n} device event${n === 1 ? '' : 's'} unstored, the database not taking them in time: ${parts.join('; ')}. ` +
       'Counted in flotilla_device_events_dropped_total; bring the database back, or raise the bound if it is too low for the fleet'

@@ -1,3 +1,4 @@
+import { ThrottledCount } from '../throttled-count';
 import { isTransientDbError, writesRefusedReason } from './transient-errors';
 
 /** What a background loop should log for a failed round: a line, or nothing (said already within the minute). */
@@ -16,14 +17,15 @@ export const OUTAGE_LOG_EVERY_MS = 60_000;
  */
 export class OutageLog {
   private since: number | undefined;
-  private toldAt = -Infinity;
-  private untold = 0;
+  private readonly rounds: ThrottledCount;
 
   constructor(
     private readonly what: string,
     private readonly now: () => number = () => Date.now(),
-    private readonly everyMs = OUTAGE_LOG_EVERY_MS,
-  ) {}
+    everyMs = OUTAGE_LOG_EVERY_MS,
+  ) {
+    this.rounds = new ThrottledCount(everyMs, now);
+  }
 
   failed(error: unknown): OutageLine {
     const refused = writesRefusedReason(error);
@@ -31,19 +33,16 @@ export class OutageLog {
       const e = error as Error;
       return { level: 'error', text: `${this.what} failed: ${e?.stack ?? String(error)}` };
     }
-    const now = this.now();
-    this.since ??= now;
-    this.untold++;
-    if (now - this.toldAt < this.everyMs) return undefined;
+    this.since ??= this.now();
+    const rounds = this.rounds.add();
+    if (rounds === undefined) return undefined;
     const cause =
       refused === 'disk_full'
         ? "the database's disk is full"
         : refused === 'read_only'
           ? 'the database is read-only'
           : 'the database is unavailable';
-    const count = this.untold === 1 ? '' : ` (${this.untold} rounds failed since the last line)`;
-    this.toldAt = now;
-    this.untold = 0;
+    const count = rounds === 1 ? '' : ` (${rounds} rounds failed since the last line)`;
     return { level: 'warn', text: `${this.what} failed: ${cause}: ${(error as Error).message}${count}; it is tried again by itself` };
   }
 
@@ -51,8 +50,7 @@ export class OutageLog {
     if (this.since === undefined) return undefined;
     const seconds = Math.round((this.now() - this.since) / 1000);
     this.since = undefined;
-    this.toldAt = -Infinity;
-    this.untold = 0;
+    this.rounds.reset();
     return { level: 'warn', text: `${this.what} works again, after ${seconds} s of database trouble` };
   }
 }

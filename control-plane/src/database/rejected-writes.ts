@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { toStorableText } from '@flotilla/shared';
 import { DataSource } from 'typeorm';
+import { ThrottledCount } from '../throttled-count';
 import type { WritesRefusedReason } from './transient-errors';
 
 /** What a device sent that a batch could not store. */
@@ -25,7 +26,7 @@ const REFUSED_LOG_EVERY_MS = 60_000;
 export class RejectedWrites {
   private readonly logger = new Logger('Storage');
   private readonly counts = new Map<string, Map<WrittenKind, number>>();
-  private readonly refusals = new Map<`${WrittenKind} ${WritesRefusedReason}`, { count: number; logged: number; loggedAt: number }>();
+  private readonly refusals = new Map<`${WrittenKind} ${WritesRefusedReason}`, { count: number; untold: ThrottledCount }>();
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
@@ -46,20 +47,18 @@ export class RejectedWrites {
    */
   refused(kind: WrittenKind, rows: number, reason: WritesRefusedReason, error: unknown): void {
     const key = `${kind} ${reason}` as const;
-    const entry = this.refusals.get(key) ?? { count: 0, logged: 0, loggedAt: -Infinity };
+    const entry = this.refusals.get(key) ?? { count: 0, untold: new ThrottledCount(REFUSED_LOG_EVERY_MS, () => performance.now()) };
     entry.count += rows;
     this.refusals.set(key, entry);
-    const now = performance.now();
-    if (now - entry.loggedAt < REFUSED_LOG_EVERY_MS) return;
+    const dropped = entry.untold.add(rows);
+    if (dropped === undefined) return;
     const message = error instanceof Error ? error.message : String(error);
     this.logger.error(
-      `the database refuses writes (${reason}: ${message}); ${entry.count - entry.logged} ${kind} rows dropped since the last report. ` +
+      `the database refuses writes (${reason}: ${message}); ${dropped} ${kind} rows dropped since the last report. ` +
         (reason === 'disk_full'
           ? 'Free space on the database server.'
           : 'Point DATABASE_URL at the primary, or make the database writable.'),
     );
-    entry.logged = entry.count;
-    entry.loggedAt = now;
   }
 
   refusedSnapshot(): { kind: WrittenKind; reason: WritesRefusedReason; count: number }[] {
