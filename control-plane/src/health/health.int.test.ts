@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { eventually, startHarness, type Harness } from '../testing/harness';
 
 let h: Harness;
@@ -25,7 +26,9 @@ describe('health', () => {
     await h.db.admin(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
     await h.db.admin('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
     try {
-      const down = await health();
+      // A probe's answer is reused for a second (PROBE_REUSE_MS): the next one sees the refusal.
+      let down = await health();
+      await eventually(async () => (down = await health()).status === 503, 5000, 'degraded');
       expect(down).toEqual({
         status: 503,
         body: { status: 'degraded', database: 'down', broker: 'up' },
@@ -34,6 +37,34 @@ describe('health', () => {
       await h.db.admin(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
     }
     await eventually(async () => (await health()).status === 200, 5000, 'healthy again');
+  });
+
+  it('answers a flood of /readyz in time from one database check, and keeps the pool, while that check hangs', async () => {
+    // A session holding the migrations table: the readiness check's read of it waits, as on a database that stalls.
+    const lock = new Client({ connectionString: h.db.url });
+    await lock.connect();
+    try {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE migrations IN ACCESS EXCLUSIVE MODE');
+      const probes = await Promise.all(
+        Array.from({ length: 30 }, () => h.api('/readyz', { auth: false, signal: AbortSignal.timeout(8_000) })),
+      );
+      for (const res of probes) {
+        expect(res.status).toBe(503);
+        expect(await res.json()).toEqual({ ready: false, database: 'up', migrations: 'unknown', broker: 'up' });
+      }
+      const waiting = await h.db.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND wait_event = 'relation'`,
+        [h.db.name],
+      );
+      expect(waiting).toEqual([{ n: 1 }]);
+      // The rest of the pool serves the API meanwhile.
+      expect((await h.api('/api/v1/devices', { signal: AbortSignal.timeout(8_000) })).status).toBe(200);
+    } finally {
+      await lock.query('ROLLBACK');
+      await lock.end();
+    }
+    await eventually(async () => (await h.api('/readyz', { auth: false })).status === 200, 5000, 'ready again');
   });
 
   it('on close, disconnects devices and records them offline before the database closes', async () => {

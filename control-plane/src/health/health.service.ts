@@ -20,7 +20,7 @@ export class HealthService {
   ) {}
 
   async check(): Promise<HealthView> {
-    const databaseUp = await this.database.isUp(2000);
+    const databaseUp = await this.database.isUp();
     const brokerUp = this.broker.status().up;
     return {
       status: databaseUp && brokerUp ? 'ok' : 'degraded',

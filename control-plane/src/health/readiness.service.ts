@@ -18,13 +18,8 @@ export class ReadinessService {
   ) {}
 
   async check(): Promise<ReadinessView> {
-    const databaseUp = await this.database.isUp(2000);
-    const migrations = databaseUp
-      ? await this.database.migrationsPending().then(
-          (pending) => (pending ? 'pending' : 'done'),
-          () => 'unknown' as const,
-        )
-      : 'unknown';
+    const databaseUp = await this.database.isUp();
+    const migrations = databaseUp ? await this.database.migrations() : 'unknown';
     const brokerUp = this.broker.status().up;
     return {
       ready: databaseUp && brokerUp && migrations === 'done',
