@@ -157,6 +157,34 @@ describe('MqttLink', () => {
     await until('offline', () => heard.find((h) => h.channel === 'status' && h.body.status === 'offline'));
   });
 
+  it('stops at once while disconnected, even holding a message the broker never acknowledged', async () => {
+    // The broker keeps the device's telemetry without a PUBACK, then lets the device in no more and drops it.
+    let held = false;
+    const authenticate = broker.authenticate;
+    broker.authenticate = (client, username, password, done) => {
+      if (held && client.id === DEVICE) return done(Object.assign(new Error('not now'), { returnCode: 5 }), false);
+      authenticate(client, username, password, done);
+    };
+    broker.authorizePublish = (client, packet, done) => {
+      if (client?.id === DEVICE && packet.topic === deviceTopic(DEVICE, 'telemetry')) held = true;
+      else done(null);
+    };
+    const { link: l } = startLink();
+    await until('online', () => heard.find((h) => h.channel === 'status'));
+    l.publish('telemetry', { schema: 1, samples: [{ at: '2026-12-07T21:00:00.000Z', cpuPercent: 7, memUsedBytes: 1, memTotalBytes: 2 }] });
+    await until('the broker holding it', () => (held ? true : undefined));
+    for (const c of Object.values((broker as unknown as { clients: Record<string, { id: string; conn: { destroy(): void } }> }).clients)) {
+      if (c?.id === DEVICE) c.conn.destroy();
+    }
+    await until('disconnected', () => (l.connected ? undefined : true));
+    // Bounded, not waited on for good: before, the stop waited for a PUBACK that could no longer come.
+    const outcome = await Promise.race([
+      l.stop().then(() => 'stopped'),
+      new Promise((r) => setTimeout(r, 5_000).unref()).then(() => 'still stopping after 5 s'),
+    ]);
+    expect(outcome).toBe('stopped');
+  });
+
   it('publishes the device channels under its own prefix with a valid payload', async () => {
     const { link: l } = startLink();
     await until('online', () => heard.find((h) => h.channel === 'status'));

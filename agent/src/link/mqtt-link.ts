@@ -171,15 +171,20 @@ export class MqttLink {
     this.client = undefined;
     // Still waiting for its first connect: there is no stream to close.
     if (!(client as { stream?: unknown }).stream) return;
-    if (client.connected) {
-      await client
-        .publishAsync(
-          deviceTopic(this.options.credential.deviceId, 'status'),
-          encodePayload('status', { schema: PROTOCOL_SCHEMA, status: 'offline' }),
-          { qos: 1 },
-        )
-        .catch(() => undefined);
+    if (!client.connected) {
+      // mqtt.js ends gently only once every QoS 1 message it holds is acknowledged, which cannot
+      // happen without a connection: it would wait for good. Those messages die with the process
+      // either way (what matters is kept on disk: the update journal, the event outbox).
+      await client.endAsync(true);
+      return;
     }
+    await client
+      .publishAsync(
+        deviceTopic(this.options.credential.deviceId, 'status'),
+        encodePayload('status', { schema: PROTOCOL_SCHEMA, status: 'offline' }),
+        { qos: 1 },
+      )
+      .catch(() => undefined);
     await client.endAsync();
   }
 
