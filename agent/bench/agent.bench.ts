@@ -19,6 +19,7 @@ import { silentLogger } from '../src/support/logger';
 import { pushUniqueImage } from '../src/testing/images';
 import { signedDesired, testSigner } from '../src/testing/releases';
 import { AgentProcess } from '../src/testing/agent-process';
+import { PassThroughOutbox } from '../src/testing/pass-through-outbox';
 import { ImageLedger } from '../src/update/image-ledger';
 import { UpdateJournal } from '../src/update/journal';
 import { registryFacts } from '../src/update/registry-facts';
@@ -204,7 +205,7 @@ async function inProcessAgent(dir: string): Promise<{ agent: Agent; events: { ki
     board: undefined,
     freeDiskBytes: async () => Number.MAX_SAFE_INTEGER,
     imageFacts: (ref, arch) => registryFacts(ref, arch),
-    outbox: { push: async () => undefined, drain: async () => undefined },
+    outbox: new PassThroughOutbox(),
     collectInventory: async () => {
       throw new Error('not measured');
     },

@@ -13,7 +13,8 @@ import type { UpdaterDeps, UpdaterSettings } from './update/updater';
 
 /** Where the agent's messages go; `MqttLink` in production. */
 export interface Uplink {
-  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>, delivered?: () => void): void;
+  /** `delivered`: the broker acknowledged it; `failed`: the client gave it up and will not send it again itself. */
+  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>, delivered?: () => void, failed?: (err: Error) => void): void;
   readonly connected: boolean;
 }
 
@@ -48,8 +49,8 @@ export type AgentDeps = Omit<UpdaterDeps, 'onChange' | 'onEvent' | 'controlPlane
   logger: Logger;
   collectInventory: () => Promise<Inventory>;
   sampleTelemetry: () => Promise<TelemetrySample>;
-  /** Where events wait while the control plane is unreachable. */
-  outbox: Pick<EventOutbox, 'push' | 'drain'>;
+  /** Keeps every event on disk until the broker acknowledged it, and sends it (`EventOutbox`). */
+  outbox: Pick<EventOutbox, 'push' | 'attach' | 'pump' | 'settled'>;
   /** The device's id, as the control plane knows it. */
   deviceId: string;
   /** OS A/B updates, on an OS built with its root slots (`OsUpdates.forRunningOs`). */

@@ -1,6 +1,6 @@
 import { minimalComponent } from '@flotilla/shared';
-import type { Inventory, DeviceEvent } from '@flotilla/shared';
-import { EMPTY_OUTBOX, enqueue, type OutboxContents } from './link/outbox';
+import type { Inventory } from '@flotilla/shared';
+import { EventOutbox } from './link/outbox';
 import { Agent } from './agent';
 import { InMemoryRuntime } from './runtime/in-memory-runtime';
 import { LABEL } from './runtime/labels';
@@ -63,17 +63,10 @@ class MemoryLedger {
   }
 }
 
-/** The outbox's rules (bounded, counted overflow) without the file. */
-class MemoryOutbox {
-  contents: OutboxContents = EMPTY_OUTBOX;
-  async push(event: DeviceEvent) {
-    this.contents = enqueue(this.contents, event, 3);
-  }
-  async drain(send: (e: DeviceEvent) => void, overflow: (dropped: number) => DeviceEvent) {
-    this.contents.events.forEach(send);
-    if (this.contents.dropped > 0) send(overflow(this.contents.dropped));
-    this.contents = EMPTY_OUTBOX;
-  }
+/** The agent's outbox with its file in memory. */
+function memoryOutbox(capacity: number): EventOutbox {
+  let text: string | undefined;
+  return new EventOutbox('state', capacity, { read: async () => text, write: async (t) => void (text = t) });
 }
 
 function setup(
@@ -86,9 +79,10 @@ function setup(
     collectInventory?: () => Promise<Inventory>;
     inventoryIntervalMs?: number;
     timeZone?: string;
+    outboxCapacity?: number;
   } = {},
 ) {
-  const outbox = new MemoryOutbox();
+  const outbox = memoryOutbox(overrides.outboxCapacity ?? 500);
   runtime.registry.add(IMG_A);
   runtime.registry.add(IMG_B);
   const uplink = new RecordingUplink();
@@ -137,9 +131,10 @@ const running = (runtime: InMemoryRuntime) =>
 
 describe('Agent with the A/B updater (in-memory engine)', () => {
   it('walks verify → fetch → switch → probation → commit, journaling each phase before acting, and reports the slots', async () => {
-    const { agent, uplink, runtime, journal } = await started(setup());
+    const { agent, uplink, runtime, journal, outbox } = await started(setup());
     agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A), minimalComponent('db', IMG_A)], { probationMs: 1_000 }));
     await agent.updater.settled();
+    await outbox.settled();
     expect(journal.phases).toEqual(['verify', 'fetch', 'switch', 'probation', 'commit', 'idle']);
     expect(running(runtime)).toEqual(['db:A', 'web:A']);
     expect(journal.state).toMatchObject({ phase: 'idle', active: { rev: 1 }, candidate: null, failedRev: null });
@@ -167,13 +162,14 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
   it('downloads at once but switches only inside a maintenance window, in the device time zone (simulated clock)', async () => {
     // Friday 4 December 2026, 12:00 UTC; windows on weekday nights, 02:00-04:00 in Berlin (UTC+1).
     const clock = instantClock(new Date('2026-12-04T12:00:00Z'));
-    const { agent, uplink, runtime } = await started(setup(undefined, undefined, { clock, timeZone: 'Europe/Berlin' }));
+    const { agent, uplink, runtime, outbox } = await started(setup(undefined, undefined, { clock, timeZone: 'Europe/Berlin' }));
     const windows = [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'] as const, start: '02:00', durationMinutes: 120 }];
     agent.desire({
       ...signedDesired(signer, 1, [minimalComponent('web', IMG_A)]),
       updatePolicy: { windows: windows.map((w) => ({ ...w, days: [...w.days] })) },
     });
     await agent.updater.settled();
+    await outbox.settled();
     const phases = uplink.events('update-phase').map((e) => [e.message, e.at]);
     const pulled = phases.find(([m]) => String(m).startsWith('fetch → switch'));
     // The switch came on Monday's window (Monday 02:00 Berlin = 01:00 UTC), not before, not after.
@@ -192,7 +188,7 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
   });
 
   it('refuses a release with a bad signature before anything stops, and does not try that rev again', async () => {
-    const { agent, uplink, runtime, journal } = await started(setup());
+    const { agent, uplink, runtime, journal, outbox } = await started(setup());
     agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)]));
     await agent.updater.settled();
     const forged = signedDesired(signer, 2, [minimalComponent('web', IMG_B)]);
@@ -201,6 +197,7 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
     await agent.updater.settled();
     expect(running(runtime)).toEqual(['web:A']);
     expect(journal.state).toMatchObject({ phase: 'idle', active: { rev: 1 }, failedRev: 2, lastFailure: expect.stringMatching(/digest/) });
+    await outbox.settled();
     expect(uplink.of('events').find((e) => e.kind === 'update-refused')!.message).toMatch(/signature refused/);
     expect(runtime.calls.filter((c) => c.includes(IMG_B))).toEqual([]);
     agent.desire(forged);
@@ -235,7 +232,7 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
   });
 
   it('rolls back to the old slot when the candidate turns unhealthy during probation', async () => {
-    const { agent, uplink, runtime, journal } = await started(setup());
+    const { agent, uplink, runtime, journal, outbox } = await started(setup());
     agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)]));
     await agent.updater.settled();
     runtime.healthOf = (c) => (c === 'web' ? 'unhealthy' : undefined);
@@ -246,6 +243,7 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
     expect(running(runtime)).toEqual(['web:A']);
     expect(journal.phases.slice(-3)).toEqual(['probation', 'rollback', 'idle']);
     expect(journal.state).toMatchObject({ active: { rev: 1 }, failedRev: 2, lastFailure: expect.stringMatching(/unhealthy/) });
+    await outbox.settled();
     expect(uplink.of('events').some((e) => e.kind === 'update-rolled-back')).toBe(true);
   });
 
@@ -299,16 +297,18 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
   });
 
   it('keeps events in the bounded outbox while offline and sends them, with the overflow count, on reconnect', async () => {
-    const { agent, uplink, outbox } = await started(setup());
+    const { agent, uplink, outbox } = await started(setup(undefined, undefined, { outboxCapacity: 3 }));
     uplink.connected = false;
     agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)]));
     await agent.updater.settled();
+    await outbox.settled();
     expect(uplink.of('events')).toEqual([]);
-    expect(outbox.contents.events).toHaveLength(3);
-    const kept = outbox.contents.events.map((e) => e.id);
+    expect(outbox.events).toHaveLength(3);
+    const kept = outbox.events.map((e) => e.id);
     uplink.connected = true;
     agent.onConnected();
-    await new Promise((r) => setImmediate(r));
+    // The overflow count is kept on disk before it is sent, like any event.
+    await outbox.settled();
     const sent = uplink.of('events');
     expect(sent.map((e) => e.kind)).toEqual(['update-phase', 'update-phase', 'update-committed', 'outbox-overflow']);
     expect(sent[3]!.message).toMatch(/^4 event\(s\) were dropped/);
@@ -319,12 +319,13 @@ describe('Agent with the A/B updater (in-memory engine)', () => {
   });
 
   it('records each command as an event, and a component restart when the next report sees it', async () => {
-    const { agent, uplink } = await started(setup());
+    const { agent, uplink, outbox } = await started(setup());
     agent.desire(signedDesired(signer, 1, [minimalComponent('web', IMG_A)]));
     await agent.updater.settled();
     await agent.reportNow();
     await agent.command({ schema: 1, id: 'c9', name: 'restart-component', args: { component: 'web' } });
     await agent.reportNow();
+    await outbox.settled();
     const events = uplink.of('events');
     expect(events.find((e) => e.kind === 'command')!.message).toBe('restart-component component=web (c9): ok');
     expect(events.filter((e) => e.kind === 'component-restarted').map((e) => e.message)).toEqual([

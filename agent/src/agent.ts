@@ -35,7 +35,7 @@ export class Agent {
 
   constructor(private readonly deps: AgentDeps) {
     this.settings = { ...DEFAULT_SETTINGS, ...deps.settings };
-    this.events = new DeviceEvents({ clock: deps.clock, logger: deps.logger, outbox: deps.outbox, uplink: () => this.uplink });
+    this.events = new DeviceEvents({ clock: deps.clock, logger: deps.logger, outbox: deps.outbox });
     this.registryAccess = new RegistryAccess({
       clock: deps.clock,
       askRefresh: () => {
@@ -97,6 +97,7 @@ export class Agent {
   /** Resumes from the journal and converges without waiting for the network. */
   async start(uplink: Uplink): Promise<void> {
     this.uplink = uplink;
+    this.events.sendThrough(uplink);
     await this.updater.start();
     // The sockets of running components that may lock: they exist again after an agent restart.
     for (const component of lockingComponents(this.updater.running())) await this.lockServer?.ensure(component);
@@ -133,6 +134,8 @@ export class Agent {
     await this.updater.stop();
     await this.lockServer?.stop();
     await this.reporter.settled();
+    // The acknowledgments so far, written: otherwise those events are sent again after the restart (harmless, but traffic).
+    await this.deps.outbox.settled();
   }
 
   heldRev(): number {
@@ -212,12 +215,8 @@ export class Agent {
   /** After every (re)connect: the control plane may have missed reports and inventory while the device was away. */
   onConnected(): void {
     this.reporter.forgetLast();
-    void this.deps.outbox
-      .drain(
-        (event) => this.uplink?.publish('events', event),
-        (dropped) => this.events.body('outbox-overflow', `${dropped} event(s) were dropped while the control plane was unreachable`),
-      )
-      .catch((err: unknown) => this.deps.logger.error('could not send the outbox', { error: errorMessage(err) }));
+    // What the client did not resend itself: events kept while offline, and after a restart all not acknowledged.
+    this.deps.outbox.pump();
     // Collected on the first connect, not at start: it takes a second or two of CPU on a
     // small board, and nobody can read it before the link is up.
     if (this.inventory) this.uplink?.publish('inventory', this.inventory);

@@ -192,6 +192,8 @@ export async function runAgent(config: AgentConfig, logger: Logger, seams: Agent
   await Promise.race([control.stop(), grace]);
   await Promise.race([agent.stop(), grace]);
   await Promise.race([link.stop(), grace]);
+  // The last acknowledgments' removal, written before the exit cuts it off (else those events are sent once more).
+  await Promise.race([outbox.settled(), grace]);
   await Promise.race([renewal, grace]);
   logger.info('stopped');
 }

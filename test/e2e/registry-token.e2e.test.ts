@@ -20,6 +20,7 @@ import { Agent } from '../../agent/src/agent';
 import type { Uplink } from '../../agent/src/agent-deps';
 import { TrustedKeyStore } from '../../agent/src/provisioning/trusted-key-store';
 import { MqttLink } from '../../agent/src/link/mqtt-link';
+import { PassThroughOutbox } from '../../agent/src/testing/pass-through-outbox';
 import { DockerRuntime } from '../../agent/src/runtime/docker-runtime';
 import { EngineClient } from '../../agent/src/runtime/engine-client';
 import { LABEL } from '../../agent/src/runtime/labels';
@@ -135,7 +136,7 @@ it('a device an operator registered pulls from the token-issued registry with a 
     freeDiskBytes: async () => Number.MAX_SAFE_INTEGER,
     imageFacts: (ref, arch, auth) => registryFacts(ref, arch, auth),
     collectInventory: async () => ({ schema: 1, at: new Date().toISOString() }) as never,
-    outbox: { push: async () => undefined, drain: async () => undefined },
+    outbox: new PassThroughOutbox(),
     sampleTelemetry: async () => ({ at: new Date().toISOString(), cpuPercent: 0, memUsedBytes: 0, memTotalBytes: 1 }),
     settings: { healthTimeoutMs: 10_000, healthPollMs: 200, gatePollMs: 200, reportIntervalMs: 60_000, reconcileIntervalMs: 600_000 },
   });

@@ -7,6 +7,7 @@ import { InMemoryRuntime } from '../runtime/in-memory-runtime';
 import { systemClock } from '../support/clock';
 import { silentLogger } from '../support/logger';
 import { signedDesired, testSigner } from '../testing/releases';
+import { PassThroughOutbox } from '../testing/pass-through-outbox';
 import { INITIAL_STATE, type UpdateState } from '../update/machine';
 import { runCli } from './client';
 import { ControlServer } from './control-server';
@@ -35,7 +36,7 @@ beforeEach(async () => {
     board: undefined,
     freeDiskBytes: async () => Number.MAX_SAFE_INTEGER,
     imageFacts: async () => ({}),
-    outbox: { push: async () => undefined, drain: async () => undefined },
+    outbox: new PassThroughOutbox(),
     collectInventory: async () => {
       throw new Error('not here');
     },

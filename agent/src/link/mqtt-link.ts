@@ -144,20 +144,26 @@ export class MqttLink {
     if (client) Object.assign(client.options, { cert: certificate.certPem, key: certificate.keyPem });
   }
 
-  /** Fire and forget: while offline, QoS 1 messages wait in the client's queue and go out on reconnect. `delivered`: the broker acknowledged it. */
-  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>, delivered?: () => void): void {
+  /**
+   * Fire and forget: while offline, QoS 1 messages wait in the client's queue and go out on
+   * reconnect. `delivered`: the broker acknowledged it. `failed`: the client gave it up (the link
+   * stopped, the connection closed while it waited behind the client's own resends, an invalid
+   * payload) and will not send it again.
+   */
+  publish<C extends DeviceChannel>(channel: C, value: ChannelPayload<C>, delivered?: () => void, failed?: (err: Error) => void): void {
     const client = this.client;
-    if (!client) return;
+    if (!client) return failed?.(new Error('the link is stopped'));
     let payload: string;
     try {
       payload = encodePayload(channel, value);
     } catch (err) {
       this.options.logger.error('refusing to publish an invalid payload', { channel, error: errorMessage(err) });
-      return;
+      return failed?.(err instanceof Error ? err : new Error(errorMessage(err)));
     }
     client.publish(deviceTopic(this.options.credential.deviceId, channel), payload, { qos: QOS, retain: false }, (err) => {
-      if (err) this.options.logger.warn('publish failed', { channel, error: errorMessage(err) });
-      else delivered?.();
+      if (!err) return delivered?.();
+      this.options.logger.warn('publish failed', { channel, error: errorMessage(err) });
+      failed?.(err);
     });
   }
 
@@ -174,7 +180,7 @@ export class MqttLink {
     if (!client.connected) {
       // mqtt.js ends gently only once every QoS 1 message it holds is acknowledged, which cannot
       // happen without a connection: it would wait for good. Those messages die with the process
-      // either way (what matters is kept on disk: the update journal, the event outbox).
+      // either way; events among them are still in the outbox, and sent again after the restart.
       await client.endAsync(true);
       return;
     }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PROTOCOL_SCHEMA, type Command, type DeviceEvent, toStorableText } from '@flotilla/shared/device';
-import type { Uplink } from '../agent-deps';
-import type { EventOutbox } from '../link/outbox';
+import type { EventLink, EventOutbox } from '../link/outbox';
 import type { Clock } from '../support/clock';
 import { errorMessage } from '../support/errors';
 import type { Logger } from '../support/logger';
@@ -32,13 +31,11 @@ export function commandEventMessage(command: Command, outcome: string): string {
 export interface DeviceEventsDeps {
   clock: Clock;
   logger: Logger;
-  /** Where events wait while the control plane is unreachable. */
-  outbox: Pick<EventOutbox, 'push'>;
-  /** The link of the moment; absent before the agent starts. */
-  uplink: () => Uplink | undefined;
+  /** Keeps every event until the broker acknowledged it, and sends it. */
+  outbox: Pick<EventOutbox, 'push' | 'attach'>;
 }
 
-/** Sends the device's events: straight away while connected, through the outbox otherwise. */
+/** Raises the device's events: each goes to the outbox, on disk, which sends it once written (`EventOutbox`). */
 export class DeviceEvents {
   constructor(private readonly deps: DeviceEventsDeps) {}
 
@@ -50,13 +47,23 @@ export class DeviceEvents {
     this.send({ ...this.body(kind, message), ...(rev !== undefined ? { rev } : {}) });
   }
 
+  /** From the agent's start: the outbox sends through `link`, and tells its overflow in an `outbox-overflow` event. */
+  sendThrough(link: EventLink): void {
+    this.deps.outbox.attach(link, {
+      overflow: (dropped) =>
+        this.body(
+          'outbox-overflow',
+          `${dropped} event(s) were dropped while the control plane was unreachable or did not acknowledge them`,
+        ),
+      logger: this.deps.logger,
+    });
+  }
+
   body(kind: DeviceEvent['kind'], message: string): DeviceEvent {
     return eventBody(kind, message, this.deps.clock.now());
   }
 
   private send(body: DeviceEvent): void {
-    const uplink = this.deps.uplink();
-    if (uplink?.connected) return uplink.publish('events', body);
     this.deps.outbox.push(body).catch((err: unknown) => this.deps.logger.error('could not keep an event', { error: errorMessage(err) }));
   }
 }

@@ -12,6 +12,7 @@ import { systemClock } from '../support/clock';
 import { silentLogger } from '../support/logger';
 import Docker from 'dockerode';
 import { buildLocalImage } from '../testing/images';
+import { PassThroughOutbox } from '../testing/pass-through-outbox';
 import { PrivateDockerd } from '../testing/private-dockerd';
 import { signedDesired, testSigner } from '../testing/releases';
 import { ImageLedger } from './image-ledger';
@@ -70,7 +71,7 @@ it('rolls back to the old slot, leaving no orphaned container, when the engine r
     collectInventory: async () => {
       throw new Error('not in this test');
     },
-    outbox: { push: async () => undefined, drain: async () => undefined },
+    outbox: new PassThroughOutbox(),
     sampleTelemetry: async () => ({ at: new Date().toISOString(), cpuPercent: 0, memUsedBytes: 0, memTotalBytes: 1 }),
     settings: { gatePollMs: 200, healthPollMs: 200, reportIntervalMs: 60_000, reconcileIntervalMs: 600_000 },
   });

@@ -11,6 +11,7 @@ import { systemClock } from '../support/clock';
 import { silentLogger } from '../support/logger';
 import { pushUniqueImage } from '../testing/images';
 import { signedDesired, testSigner } from '../testing/releases';
+import { PassThroughOutbox } from '../testing/pass-through-outbox';
 import { ImageLedger } from './image-ledger';
 import { UpdateJournal } from './journal';
 import { registryFacts } from './registry-facts';
@@ -56,7 +57,7 @@ beforeAll(async () => {
     collectInventory: async () => {
       throw new Error('not in this test');
     },
-    outbox: { push: async () => undefined, drain: async () => undefined },
+    outbox: new PassThroughOutbox(),
     sampleTelemetry: async () => ({ at: new Date().toISOString(), cpuPercent: 0, memUsedBytes: 0, memTotalBytes: 1 }),
     settings: { healthTimeoutMs: 5_000, healthPollMs: 200, gatePollMs: 200, reportIntervalMs: 60_000, reconcileIntervalMs: 600_000 },
   });

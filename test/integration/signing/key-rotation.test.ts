@@ -8,6 +8,7 @@ import { DesiredGate } from '../../../agent/src/admission/desired-gate';
 import { WatermarkFile } from '../../../agent/src/admission/watermark-file';
 import { Agent } from '../../../agent/src/agent';
 import { MqttLink } from '../../../agent/src/link/mqtt-link';
+import { EventOutbox } from '../../../agent/src/link/outbox';
 import { LEARNED_KEYS_FILE, TrustedKeyStore } from '../../../agent/src/provisioning/trusted-key-store';
 import { DockerRuntime } from '../../../agent/src/runtime/docker-runtime';
 import { EngineClient } from '../../../agent/src/runtime/engine-client';
@@ -61,6 +62,8 @@ afterAll(async () => {
 /** The agent as `main.ts` wires it: trusted keys from the state directory, the desired gate, MQTT to the control plane. */
 async function startDevice(): Promise<NonNullable<typeof running>> {
   const keys = await TrustedKeyStore.open({ stateDir, pinned: device.pinned, logger: silentLogger });
+  const outbox = new EventOutbox(stateDir);
+  await outbox.load();
   const agent: Agent = new Agent({
     deviceId: device.deviceId,
     gate: new DesiredGate({
@@ -82,7 +85,7 @@ async function startDevice(): Promise<NonNullable<typeof running>> {
     collectInventory: async () => {
       throw new Error('not in this test');
     },
-    outbox: { push: async () => undefined, drain: async () => undefined },
+    outbox,
     sampleTelemetry: async () => ({ at: new Date().toISOString(), cpuPercent: 0, memUsedBytes: 0, memTotalBytes: 1 }),
     settings: { healthTimeoutMs: 10_000, healthPollMs: 200, gatePollMs: 200, reportIntervalMs: 60_000, reconcileIntervalMs: 600_000 },
   });

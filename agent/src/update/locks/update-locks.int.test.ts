@@ -12,6 +12,7 @@ import { LABEL } from '../../runtime/labels';
 import { systemClock } from '../../support/clock';
 import { silentLogger } from '../../support/logger';
 import { pushUniqueImage } from '../../testing/images';
+import { PassThroughOutbox } from '../../testing/pass-through-outbox';
 import { RecordingUplink } from '../../testing/recording-uplink';
 import { signedDesired, testSigner } from '../../testing/releases';
 import { ImageLedger } from '../image-ledger';
@@ -56,7 +57,7 @@ function newAgent(): Agent {
     collectInventory: async () => {
       throw new Error('not in this test');
     },
-    outbox: { push: async () => undefined, drain: async () => undefined },
+    outbox: new PassThroughOutbox(),
     sampleTelemetry: async () => ({ at: new Date().toISOString(), cpuPercent: 0, memUsedBytes: 0, memTotalBytes: 1 }),
     settings: { healthTimeoutMs: 5_000, healthPollMs: 200, gatePollMs: 200, reportIntervalMs: 60_000, reconcileIntervalMs: 600_000 },
   });
