@@ -53,6 +53,13 @@ export interface TrialRecord {
   version: string;
   startedAt: number;
   deadline: number;
+  /**
+   * The switch itself, recorded before any link moves so that a power cut in the middle of it can be
+   * undone: the version directory `current` named before (null: the agent the OS or package ships)
+   * and the one switched to. Absent from the records of launchers before it, whose links say it.
+   */
+  from?: string | null;
+  to?: string;
 }
 
 /** Why a trial failed: each way it can, so that the event says which one happened. */

@@ -81,6 +81,31 @@ describe('agent launcher', () => {
     });
   });
 
+  it('a switch cut short at any step (power cut) falls back at the next start; the new version never runs untried', async () => {
+    // A directory where the launcher puts a link's temporary name stops it at that step, as a power
+    // cut would: the links it moved before stay moved. Before the fix, a stop at `new.tmp` left v2
+    // current with `new` still naming it, and the next start's switch pointed `old` at v2 as well.
+    for (const step of ['old.tmp', 'current.tmp', 'new.tmp']) {
+      rmSync(alts, { recursive: true, force: true });
+      mkdirSync(alts);
+      install('v1', 0);
+      install('v2', 1);
+      symlinkSync('v1', join(alts, 'current'));
+      symlinkSync('v2', join(alts, 'new'));
+      mkdirSync(join(alts, step));
+      expect({ step, ...(await launch()) }).toEqual({ step, code: 1, stdout: '' });
+      rmSync(join(alts, step), { recursive: true });
+
+      // v2 exits with 1 at once: on trial it is taken back; run as committed, its status would end the launcher.
+      const next = await launch();
+      expect({ step, ...next, stdout: next.stdout.replace(/^ran v2\n/, '') }).toEqual({ step, code: 0, stdout: 'ran v1\n' });
+      expect([step, readlinkSync(join(alts, 'current')), readlinkSync(join(alts, 'broken'))]).toEqual([step, 'v1', 'v2']);
+      expect([step, existsSync(join(alts, 'new')), existsSync(join(alts, 'trial.json'))]).toEqual([step, false, false]);
+      const failure = JSON.parse(readFileSync(join(alts, 'failure.json'), 'utf8')) as FailureRecord;
+      expect([step, failure.version]).toEqual([step, 'v2']);
+    }
+  });
+
   it('switches to alts/new, and a new version that exits before it reports falls back to the one before', async () => {
     install('v2', 1);
     symlinkSync('v2', join(alts, 'new'));

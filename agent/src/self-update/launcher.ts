@@ -1,7 +1,20 @@
 #!/usr/bin/env node
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { unsafeDirReason } from '../support/private-dir';
 import {
@@ -75,20 +88,46 @@ function meta(dir: string | undefined): AgentMeta | undefined {
   }
 }
 
-/** Takes the trial record away; undefined when there was none (or the agent committed first). */
-function takeTrial(): TrialRecord | undefined {
-  const taken = `${paths.trial}.taken`;
+/**
+ * The trial record; undefined when there is none (or the agent committed first). Read while no agent
+ * runs, and left in place until `fallBack` has moved the links back: a power cut during the fallback
+ * then finds it again at the next start.
+ */
+function readTrial(): TrialRecord | undefined {
+  let text: string;
   try {
-    renameSync(paths.trial, taken);
+    text = readFileSync(paths.trial, 'utf8');
   } catch {
     return undefined;
   }
   try {
-    return JSON.parse(readFileSync(taken, 'utf8')) as TrialRecord;
+    return JSON.parse(text) as TrialRecord;
   } catch {
     return { version: '?', startedAt: 0, deadline: 0 };
+  }
+}
+
+/** Replaces `path` whole, on disk before whatever follows: a power cut leaves the old file or the new one. */
+function writeDurably(path: string, text: string): void {
+  const temp = `${path}.tmp`;
+  const fd = openSync(temp, 'w');
+  try {
+    writeFileSync(fd, text);
+    fsyncSync(fd);
   } finally {
-    rmSync(taken, { force: true });
+    closeSync(fd);
+  }
+  renameSync(temp, path);
+  syncDir(dirname(path));
+}
+
+/** Makes the renames and removals in `dir` so far survive a power cut. */
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -118,14 +157,29 @@ function dropIfShippedChanged(): void {
   rmSync(paths.shipped, { force: true });
 }
 
+/**
+ * The trial is recorded, with both sides of the switch, on disk before the first link moves, so a
+ * power cut anywhere in the switch leaves it for the next start, which falls back by it. Recorded
+ * after the links, a cut between them left the new version as `current` with no trial (run as
+ * committed, never taken back), or, with `new` still there, ran the switch again from there, which
+ * pointed `old` at the new version too: a crashing new agent then had nothing to fall back to.
+ */
 function switchToNew(): void {
   const next = target(paths.next)!;
-  if (!target(paths.current)) writeFileSync(paths.shipped, JSON.stringify({ sha256: shippedHash() }));
-  point(paths.old, target(paths.current));
+  const previous = target(paths.current);
+  if (!previous) writeFileSync(paths.shipped, JSON.stringify({ sha256: shippedHash() }));
+  const trial: TrialRecord = {
+    version: meta(next)?.version ?? next,
+    startedAt: Date.now(),
+    deadline: Date.now() + trialMs,
+    from: previous ?? null,
+    to: next,
+  };
+  writeDurably(paths.trial, JSON.stringify(trial));
+  point(paths.old, previous);
   point(paths.current, next);
   point(paths.next, undefined);
-  const trial: TrialRecord = { version: meta(next)?.version ?? next, startedAt: Date.now(), deadline: Date.now() + trialMs };
-  writeFileSync(paths.trial, JSON.stringify(trial));
+  syncDir(paths.dir);
   log('switched to a new agent version, on trial', { version: trial.version, deadlineMs: trialMs });
 }
 
@@ -143,12 +197,19 @@ function takeVerdict(): TrialFailure | undefined {
 /** The agent's own verdict, when it gave one, says more than what the launcher saw. */
 function fallBack(trial: TrialRecord, seen: TrialFailure): void {
   const failure = takeVerdict() ?? seen;
-  const failed = target(paths.current);
+  // By the record when it names the switch, which a power cut may have left half done; an older
+  // launcher's record names neither side, and its links, moved after it was written, do.
+  const failed = trial.to ?? target(paths.current);
+  const back = trial.to === undefined ? target(paths.old) : (trial.from ?? undefined);
   point(paths.broken, failed);
-  point(paths.current, target(paths.old));
+  point(paths.current, back);
+  // A switch cut before it took `new` away would otherwise run again, into the failed version.
+  if (failed !== undefined && target(paths.next) === failed) point(paths.next, undefined);
   const reason = describeTrialFailure(failure);
   const record: FailureRecord = { version: trial.version, sha256: meta(failed)?.sha256 ?? null, failure, reason, at: Date.now() };
-  writeFileSync(paths.failure, JSON.stringify(record));
+  writeDurably(paths.failure, JSON.stringify(record));
+  rmSync(paths.trial, { force: true });
+  syncDir(paths.dir);
   log('the new agent failed its trial; back to the old one', { version: trial.version, reason });
 }
 
@@ -199,7 +260,7 @@ function run(): void {
   proc.on('exit', (code, signal) => {
     if (deadline) clearTimeout(deadline);
     child = undefined;
-    const trial = trialPending ? takeTrial() : undefined;
+    const trial = trialPending ? readTrial() : undefined;
     if (trial) {
       const afterSeconds = (Date.now() - started) / 1000;
       fallBack(trial, expired ?? { kind: 'exited', code, signal, afterSeconds });
@@ -218,6 +279,6 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 // A trial a previous launcher left behind (power cut, launcher killed) never reported: fall back before starting.
-const leftOver = takeTrial();
+const leftOver = readTrial();
 if (leftOver) fallBack(leftOver, { kind: 'interrupted' });
 run();
