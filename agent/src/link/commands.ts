@@ -8,7 +8,7 @@ export class CommandRefusedError extends AgentError {
   readonly code = 'command-refused';
 }
 
-/** Leaves room for the envelope of `cmd/res` inside the broker's payload limit. */
+/** A first cut of the raw text; the result is fitted to `cmd/res` as encoded when it is sent (command-result.ts). */
 const MAX_OUTPUT_BYTES = MAX_PAYLOAD_BYTES - 8 * 1024;
 const MAX_LOG_LINES = 1_000;
 

@@ -193,6 +193,27 @@ describe('MqttLink', () => {
     expect(t.body.samples).toHaveLength(1);
   });
 
+  it('sends no message larger than the control plane takes, and the messages after it go out', async () => {
+    // The control plane closes the connection of a device that sends a larger payload, and mqtt.js
+    // sends an unacknowledged QoS 1 message again first after every reconnect: sent, it would cut
+    // the device off until the agent restarts. A schema-valid report can be that large.
+    const { link: l, connects } = startLink();
+    await until('online', () => heard.find((h) => h.channel === 'status'));
+    const components = Array.from({ length: 256 }, (_, i) => ({
+      name: `c${i}`,
+      image: `registry.example/${'r'.repeat(1_000)}:${i}`,
+      state: 'running' as const,
+      health: 'none' as const,
+    }));
+    const update = { phase: 'idle' as const, active: null, candidate: null, failedRev: null, lastFailure: null };
+    l.publish('reported', { schema: 1, at: new Date().toISOString(), agentVersion: '1.0.0', rev: 1, update, components });
+    // A sentinel published after it reaches the cloud after it would have.
+    l.publish('telemetry', { schema: 1, samples: [{ at: new Date().toISOString(), cpuPercent: 3, memUsedBytes: 1, memTotalBytes: 2 }] });
+    await until('the sentinel', () => heard.find((h) => h.channel === 'telemetry'));
+    expect(heard.filter((h) => h.channel === 'reported')).toEqual([]);
+    expect(connects()).toBe(1);
+  });
+
   it('sends telemetry again after a reconnect when the broker never acknowledged it (nothing lost with the link)', async () => {
     // The first telemetry message reaches the broker, which drops the device's connection instead of storing it.
     let dropped = false;

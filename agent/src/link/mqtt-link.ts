@@ -12,12 +12,13 @@ import {
   type DeviceChannel,
   type DeviceCredential,
   type ReconnectPolicy,
-  toStorableText,
+  MAX_PAYLOAD_BYTES,
 } from '@flotilla/shared/device';
 import { PinnedCaMissingError } from '../provisioning/errors';
 import { errorMessage } from '../support/errors';
 import { monotonicMs } from '../support/clock';
 import type { Logger } from '../support/logger';
+import { fitCommandResult } from './command-result';
 
 export type MqttConnect = (url: string, options: IClientOptions) => MqttClient;
 
@@ -160,6 +161,18 @@ export class MqttLink {
       this.options.logger.error('refusing to publish an invalid payload', { channel, error: errorMessage(err) });
       return failed?.(err instanceof Error ? err : new Error(errorMessage(err)));
     }
+    // The control plane closes the connection of a device that sends a larger payload, and mqtt.js
+    // would send this QoS 1 message again first after every reconnect: the device would be cut off
+    // until the agent restarts. Dropped here, the rest of the device's messages still go out.
+    const bytes = Buffer.byteLength(payload);
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      this.options.logger.error('refusing to publish a message larger than the control plane takes', {
+        channel,
+        bytes,
+        max: MAX_PAYLOAD_BYTES,
+      });
+      return;
+    }
     client.publish(deviceTopic(this.options.credential.deviceId, channel), payload, { qos: QOS, retain: false }, (err) => {
       if (!err) return delivered?.();
       this.options.logger.warn('publish failed', { channel, error: errorMessage(err) });
@@ -230,6 +243,6 @@ export class MqttLink {
       this.options.logger.error('command handling failed', { error: errorMessage(err) });
       return;
     }
-    if (result) this.publish('cmd/res', { ...result, ...(result.error ? { error: toStorableText(result.error, 2_000) } : {}) });
+    if (result) this.publish('cmd/res', fitCommandResult(result));
   }
 }
