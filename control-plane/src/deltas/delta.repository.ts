@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DeltaLayer, ImageDelta, ImageDeltaRequest } from '@flotilla/shared';
 import { DataSource } from 'typeorm';
+import type { DeviceStanding } from '../registries/registry-access';
 
 interface Raw {
   from_image: string;
@@ -92,18 +93,27 @@ export class DeltaRepository {
     return rows.length > 0;
   }
 
-  /** Whether a ready delta to one of the device's desired images holds the delta file `digest`. */
-  async isDesiredDelta(deviceId: string, digest: string): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(
-      `SELECT 1 FROM image_deltas x
+  /** The ready deltas to one of the device's desired images that hold the delta file `digest`: their images. */
+  async desiredDeltasHolding(deviceId: string, digest: string): Promise<{ from: string; to: string }[]> {
+    const rows: { from_image: string; to_image: string }[] = await this.db.query(
+      `SELECT x.from_image, x.to_image FROM image_deltas x
          JOIN devices d ON d.id = $1 AND d.decommissioned_at IS NULL
          JOIN releases r ON r.id = d.desired_release_id
         WHERE x.status = 'ready' AND x.layers @> $2::jsonb
           AND EXISTS (SELECT 1 FROM jsonb_array_elements(r.assembly->'components') c WHERE c->>'image' = x.to_image)
-        LIMIT 1`,
+        LIMIT 16`,
       [deviceId, JSON.stringify([{ delta: { digest } }])],
     );
-    return rows.length > 0;
+    return rows.map((r) => ({ from: r.from_image, to: r.to_image }));
+  }
+
+  /** The device as registry access sees it (registries/registry-access.ts); undefined for no live device. */
+  async standing(deviceId: string): Promise<DeviceStanding | undefined> {
+    const rows: { fleet_id: string | null; registered_by_admin: boolean | null }[] = await this.db.query(
+      'SELECT fleet_id, registered_by_admin FROM devices WHERE id = $1 AND decommissioned_at IS NULL',
+      [deviceId],
+    );
+    return rows[0] && { deviceId, fleetId: rows[0].fleet_id, registeredByAdmin: rows[0].registered_by_admin === true };
   }
 
   /** Ready deltas from any of `from` to any of `to`, for the dry-run plan. */

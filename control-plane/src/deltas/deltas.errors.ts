@@ -17,8 +17,18 @@ export class InvalidDeltaRequestError extends InvalidInputError {
 }
 
 export class DeltaForbiddenError extends ForbiddenError {
+  constructor(message = 'a device may ask only for deltas to the images of its own desired release') {
+    super('delta_forbidden', message);
+  }
+}
+
+/** The delta's images come from a registry whose stored login this device is not given (registries/registry-access.ts). */
+export class DeltaNotReadableError extends DeltaForbiddenError {
   constructor() {
-    super('delta_forbidden', 'a device may ask only for deltas to the images of its own desired release');
+    super(
+      "this device is not given the stored login of a registry the delta's images come from, so no delta of them either: " +
+        "it pulls them itself; to give it the login, an admin grants it to the device's fleet, and an admin's provisioning token registers the device",
+    );
   }
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { RegistriesService } from '../registries/registries.service';
 import { DeltaRepository } from './delta.repository';
 import { DeltaWorkshop } from './delta-workshop';
-import { DeltaBlobNotFoundError, DeltaForbiddenError, InvalidDeltaRequestError } from './deltas.errors';
+import { DeltaBlobNotFoundError, DeltaForbiddenError, DeltaNotReadableError, InvalidDeltaRequestError } from './deltas.errors';
 import { deltaTotals, pairLayers } from './layer-pairing';
 import { RegistryReader } from './registry-reader';
 
@@ -45,14 +45,26 @@ export class DeltasService {
     const key = parseRequest(input);
     if (!(await this.deltas.isDesiredImage(deviceId, key.to)) || !(await this.deltas.isReleasedImage(key.from)))
       throw new DeltaForbiddenError();
+    if (!(await this.readableBy(deviceId, [key.from, key.to]))) throw new DeltaNotReadableError();
     return this.get(key);
   }
 
+  /** Its digest is no secret (an operator's `flotilla delta` answers it): the file is served as its delta would be. */
   async fileForDevice(deviceId: string, digest: string): Promise<Buffer> {
-    if (!(await this.deltas.isDesiredDelta(deviceId, digest))) throw new DeltaForbiddenError();
+    const holders = await this.deltas.desiredDeltasHolding(deviceId, digest);
+    if (holders.length === 0) throw new DeltaForbiddenError();
+    let readable = false;
+    for (const d of holders) if (!readable) readable = await this.readableBy(deviceId, [d.from, d.to]);
+    if (!readable) throw new DeltaNotReadableError();
     const bytes = await this.deltas.findFile(digest);
     if (!bytes) throw new DeltaBlobNotFoundError(digest);
     return bytes;
+  }
+
+  /** A delta is made with the control plane's own registry access: it reaches only a device given that access itself. */
+  private async readableBy(deviceId: string, images: readonly string[]): Promise<boolean> {
+    const standing = await this.deltas.standing(deviceId);
+    return standing !== undefined && (await this.registries.readableByDevice(standing, images));
   }
 
   /** Settles when every computation this instance started has ended (tests, shutdown). */

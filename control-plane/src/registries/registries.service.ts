@@ -16,6 +16,7 @@ import { boundedGet } from './bounded-fetch';
 import { imageSizeLookup, type ImageSizeLookup } from './image-sizes';
 import {
   planRegistryAccess,
+  readableByDevice,
   releaseRegistries,
   type DeviceStanding,
   type ReleaseImages,
@@ -125,6 +126,14 @@ export class RegistriesService {
           : { registry: plan.registry, username: plan.username, password: plan.password },
       );
     };
+  }
+
+  /** Whether what the control plane reads of each of `images` with its own access may reach `device` (`readableByDevice`). */
+  async readableByDevice(device: DeviceStanding, images: readonly string[]): Promise<boolean> {
+    for (const registry of new Set(images.map((image) => imageRegistry(image)))) {
+      if (!readableByDevice(device, await this.credentials.findAccess(registry))) return false;
+    }
+    return true;
   }
 
   /**

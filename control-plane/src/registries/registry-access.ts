@@ -58,7 +58,27 @@ export function planRegistryAccess(
       return [{ registry, kind: 'token', service: token.service, ttlSeconds: token.ttlSeconds, repositories }];
     }
     const login = logins.get(registry);
-    if (!login || !device.registeredByAdmin || device.fleetId === null || !login.grantedFleetIds.includes(device.fleetId)) return [];
+    if (!login || !receivesLogin(device, login)) return [];
     return [{ registry, kind: 'login', username: login.username, password: login.password }];
   });
+}
+
+/** Whether `device` is given a stored login (planRegistryAccess): granted to its fleet, and an admin's token registered it. */
+function receivesLogin(device: DeviceStanding, login: Pick<StoredLogin, 'grantedFleetIds'>): boolean {
+  return device.registeredByAdmin && device.fleetId !== null && login.grantedFleetIds.includes(device.fleetId);
+}
+
+/**
+ * Whether what the control plane reads from a registry with its own access (a binary delta of an
+ * image there, `deltas/`) may reach `device`: where it needs no login, where the control plane
+ * issues the tokens (any key holder pulls there, viewers included), or where the device is given
+ * the stored login itself. Otherwise a device an operator registered, or one of a fleet without
+ * the grant, read a private image through the delta it was served: the content that the login,
+ * withheld from its `desired`, protects.
+ */
+export function readableByDevice(
+  device: DeviceStanding,
+  access: { token?: unknown; login?: Pick<StoredLogin, 'grantedFleetIds'> | undefined },
+): boolean {
+  return access.token !== undefined || access.login === undefined || receivesLogin(device, access.login);
 }
