@@ -4,7 +4,10 @@ import {
   readSignedCommand,
   verifyCommandSignature,
   type ApiError,
+  type AuditEntryView,
   type CommandResultView,
+  type CreatedOperatorKey,
+  type Page,
   type SigningKeysView,
 } from '@flotilla/shared';
 import { nextMessage, startHarness, type Harness } from '../testing/harness';
@@ -55,6 +58,26 @@ describe('commands', () => {
       error: null,
     });
     expect(result.id).toMatch(/^cmd_/);
+  });
+
+  it("keeps a command's output out of the audit log, which every key reads: a component's logs are for operators", async () => {
+    const sim = await simulated(() => ({ ok: true, output: 'connecting to postgres://app:hunter2@db/app' }));
+    const result = await json<CommandResultView>(send(sim.deviceId, { name: 'logs', args: { component: 'web' } }), 200);
+    expect(result.output).toContain('hunter2');
+    const viewer = await json<CreatedOperatorKey>(
+      api('/api/v1/operators/keys', { method: 'POST', body: JSON.stringify({ name: 'reader', role: 'viewer' }) }),
+      201,
+    );
+    // A viewer may not ask for logs itself.
+    const asked = await api(`/api/v1/devices/${sim.deviceId}/commands`, { method: 'POST', key: viewer.key, body: '{"name":"logs"}' });
+    expect(asked.status).toBe(403);
+    const page = await json<Page<AuditEntryView>>(
+      api(`/api/v1/audit?${new URLSearchParams({ target: sim.deviceId })}`, { key: viewer.key }),
+      200,
+    );
+    const entries = page.items.filter((e) => e.action === 'POST /api/v1/devices/:id/commands');
+    expect(entries.map((e) => e.after)).toEqual([expect.objectContaining({ name: 'logs', ok: true, output: '[not kept]' })]);
+    expect(JSON.stringify(await h.db.query('SELECT after FROM audit_log'))).not.toContain('hunter2');
   });
 
   it("passes on a device's failure as ok: false", async () => {
