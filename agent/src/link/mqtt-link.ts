@@ -171,7 +171,7 @@ export class MqttLink {
         bytes,
         max: MAX_PAYLOAD_BYTES,
       });
-      return;
+      return failed?.(new Error(`a ${channel} message of ${bytes} bytes is larger than the control plane takes (${MAX_PAYLOAD_BYTES})`));
     }
     client.publish(deviceTopic(this.options.credential.deviceId, channel), payload, { qos: QOS, retain: false }, (err) => {
       if (!err) return delivered?.();
